@@ -1,0 +1,38 @@
+// Configuration errors are the user's to fix, so they end the process with a message that says what to change,
+// never with a stack trace.
+import type { z } from 'zod';
+
+export class ConfigError extends Error {}
+
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  throw new ConfigError(`invalid configuration in ${source}:\n${lines.join('\n')}`);
+}
+
+/** Runs main(); a ConfigError (or other user mistake) prints its message and exits 2, anything else exits 1. */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main().catch((e: unknown) => {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${name}: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`${name}: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const on = (sig: NodeJS.Signals) => {
+      if (seen) process.exit(130);
+      seen = true;
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
