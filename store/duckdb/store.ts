@@ -1,0 +1,236 @@
+// The embedded store: one DuckDB file under the data dir holds readings and dead letters.
+//
+// Readings are kept in long form, one row per (device, metric, ts), because that is what every query asks for.
+// Idempotency does not use a primary key: DuckDB keeps ART indexes in memory, which at tens of millions of points
+// would dominate RSS. Instead each batch is appended to a staging table and moved over with an anti-join limited
+// to the batch's time range, which zone maps turn into a scan of the few newest row groups.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  BIGINT,
+  DOUBLE,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import type { DeadLetter, StoredReading } from '../../contracts/index.js';
+import type { ReadingQuery, ReadingRow, Store } from '../types.js';
+
+export interface DuckDbStoreOptions {
+  /** Database file; ':memory:' for tests that need no file. */
+  file: string;
+  /** DuckDB memory_limit, e.g. '256MB'. */
+  memoryLimit?: string;
+  threads?: number;
+}
+
+const CHUNK_ROWS = 2048; // DuckDB's vector size: one data chunk holds at most this many rows
+
+const READING_COLUMNS = ['device', 'district', 'kind', 'metric', 'ts', 'seq', 'value'] as const;
+const READING_TYPES = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, BIGINT, DOUBLE];
+
+export class DuckDbStore implements Store {
+  readonly name = 'duckdb';
+  private writeChain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly reader: DuckDBConnection,
+  ) {}
+
+  static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
+    if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
+    const config: Record<string, string> = {};
+    if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
+    if (opts.threads) config.threads = String(opts.threads);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(opts.file, config);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/lock/i.test(msg)) {
+        throw new Error(`the database ${opts.file} is in use by another process (${msg.split('\n')[0]})`);
+      }
+      throw e;
+    }
+    const writer = await instance.connect();
+    await writer.run(`
+      CREATE TABLE IF NOT EXISTS readings (
+        device VARCHAR NOT NULL, district VARCHAR NOT NULL, kind VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+        ts BIGINT NOT NULL, seq BIGINT, value DOUBLE NOT NULL);
+      CREATE TABLE IF NOT EXISTS dead_letters (
+        topic VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+        received_at BIGINT NOT NULL, payload BLOB NOT NULL);
+      CREATE TEMP TABLE staging AS SELECT * FROM readings LIMIT 0;
+    `);
+    const reader = await instance.connect();
+    return new DuckDbStore(instance, writer, reader);
+  }
+
+  write(readings: readonly StoredReading[]): Promise<void> {
+    // One write at a time on the writer connection: the staging table is shared state.
+    const next = this.writeChain.then(() => this.writeNow(readings));
+    this.writeChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(readings: readonly StoredReading[]): Promise<void> {
+    if (readings.length === 0) return;
+    const cols: DuckDBValue[][] = READING_COLUMNS.map(() => []);
+    const [device, district, kind, metric, ts, seq, value] = cols as [
+      DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[],
+    ];
+    let lo = Infinity;
+    let hi = -Infinity;
+    const appender = await this.writer.createAppender('staging', null, 'temp');
+    const flushChunk = () => {
+      if (device.length === 0) return;
+      const chunk = DuckDBDataChunk.create(READING_TYPES, device.length);
+      chunk.setColumns(cols);
+      appender.appendDataChunk(chunk);
+      for (const c of cols) c.length = 0;
+    };
+    try {
+      for (const r of readings) {
+        if (r.ts < lo) lo = r.ts;
+        if (r.ts > hi) hi = r.ts;
+        const t = BigInt(r.ts);
+        const s = r.seq === undefined ? null : BigInt(r.seq);
+        for (const m in r.metrics) {
+          device.push(r.deviceId);
+          district.push(r.district);
+          kind.push(r.kind);
+          metric.push(m);
+          ts.push(t);
+          seq.push(s);
+          value.push(r.metrics[m]!);
+          if (device.length === CHUNK_ROWS) flushChunk();
+        }
+      }
+      flushChunk();
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    // lo/hi are integers we computed, safe to inline; they let DuckDB prune row groups by their min/max.
+    await this.writer
+      .run(
+        `BEGIN;
+         INSERT INTO readings
+           SELECT s.* FROM (SELECT DISTINCT ON (device, metric, ts) * FROM staging) s
+           ANTI JOIN (SELECT device, metric, ts FROM readings WHERE ts BETWEEN ${lo} AND ${hi}) r
+           USING (device, metric, ts);
+         DELETE FROM staging;
+         COMMIT;`,
+      )
+      .catch(async (e) => {
+        await this.writer.run('ROLLBACK; DELETE FROM staging;').catch(() => undefined);
+        throw e;
+      });
+  }
+
+  async query(q: ReadingQuery): Promise<{ readings: ReadingRow[]; total: number }> {
+    const where = ['device = $device'];
+    const params: Record<string, DuckDBValue> = { device: q.deviceId };
+    if (q.metric) {
+      where.push('metric = $metric');
+      params.metric = q.metric;
+    }
+    if (q.from !== undefined) {
+      where.push('ts >= $from');
+      params.from = BigInt(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('ts < $to');
+      params.to = BigInt(q.to);
+    }
+    const cond = where.join(' AND ');
+    const totalRes = await this.reader.runAndReadAll(
+      `SELECT count(DISTINCT ts)::BIGINT AS n FROM readings WHERE ${cond}`,
+      params,
+    );
+    const total = Number(totalRes.getRowObjects()[0]!.n);
+    const rowsRes = await this.reader.runAndReadAll(
+      `WITH f AS (SELECT ts, metric, value FROM readings WHERE ${cond}),
+            t AS (SELECT DISTINCT ts FROM f ORDER BY ts LIMIT ${Math.trunc(q.limit)})
+       SELECT f.ts, f.metric, f.value FROM f SEMI JOIN t ON f.ts = t.ts ORDER BY f.ts, f.metric`,
+      params,
+    );
+    const byTs = new Map<number, Record<string, number>>();
+    for (const row of rowsRes.getRows()) {
+      const t = Number(row[0] as bigint);
+      let m = byTs.get(t);
+      if (!m) byTs.set(t, (m = {}));
+      m[row[1] as string] = row[2] as number;
+    }
+    return { readings: [...byTs].map(([ts, metrics]) => ({ ts, metrics })), total };
+  }
+
+  async countPoints(deviceId?: string): Promise<number> {
+    const res = deviceId
+      ? await this.reader.runAndReadAll('SELECT count(*)::BIGINT FROM readings WHERE device = $d', { d: deviceId })
+      : await this.reader.runAndReadAll('SELECT count(*)::BIGINT FROM readings');
+    return Number(res.getRows()[0]![0] as bigint);
+  }
+
+  add(items: readonly DeadLetter[]): Promise<void> {
+    const next = this.writeChain.then(async () => {
+      if (items.length === 0) return;
+      const appender = await this.writer.createAppender('dead_letters');
+      try {
+        for (const d of items) {
+          appender.appendVarchar(d.topic);
+          appender.appendVarchar(d.reason);
+          appender.appendBigInt(BigInt(d.receivedAt));
+          appender.appendBlob(d.payload);
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    });
+    this.writeChain = next.catch(() => undefined);
+    return next;
+  }
+
+  async list(limit: number): Promise<{ items: DeadLetter[]; total: number }> {
+    const totalRes = await this.reader.runAndReadAll('SELECT count(*)::BIGINT FROM dead_letters');
+    const total = Number(totalRes.getRows()[0]![0] as bigint);
+    const res = await this.reader.runAndReadAll(
+      `SELECT topic, reason, received_at, payload FROM dead_letters ORDER BY received_at DESC LIMIT ${Math.trunc(limit)}`,
+    );
+    const items = res.getRows().map((r) => ({
+      topic: r[0] as string,
+      reason: r[1] as string,
+      receivedAt: Number(r[2] as bigint),
+      payload: Buffer.from((r[3] as { bytes: Uint8Array }).bytes),
+    }));
+    return { items, total };
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      await this.reader.run('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writeChain;
+    // A checkpoint folds the WAL into the file so the next start is quick.
+    await this.writer.run('CHECKPOINT').catch(() => undefined);
+    this.reader.closeSync();
+    this.writer.closeSync();
+    this.instance.closeSync();
+  }
+}

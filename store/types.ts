@@ -1,0 +1,45 @@
+// The storage interface that ingest writes to and the API reads from. One small surface so that the embedded
+// DuckDB store and the production InfluxDB store are interchangeable and pass the same contract tests.
+import type { DeadLetter, StoredReading } from '../contracts/index.js';
+
+export interface ReadingQuery {
+  deviceId: string;
+  /** Only this metric; all metrics of the device when absent. */
+  metric?: string;
+  /** Inclusive lower bound, epoch ms. */
+  from?: number;
+  /** Exclusive upper bound, epoch ms. */
+  to?: number;
+  /** At most this many readings (newest first are dropped: results are in time order from `from`). */
+  limit: number;
+}
+
+export interface ReadingRow {
+  ts: number;
+  metrics: Record<string, number>;
+}
+
+export interface ReadingStore {
+  /**
+   * Stores readings. Resolves only once they are durable: callers acknowledge the source after this.
+   * Idempotent: the same (device, metric, ts) written twice is one point.
+   */
+  write(readings: readonly StoredReading[]): Promise<void>;
+  query(q: ReadingQuery): Promise<{ readings: ReadingRow[]; total: number }>;
+  /** Number of distinct points (device, metric, ts), optionally for one device. */
+  countPoints(deviceId?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface DeadLetterStore {
+  /** Resolves once durable, like ReadingStore.write. */
+  add(items: readonly DeadLetter[]): Promise<void>;
+  list(limit: number): Promise<{ items: DeadLetter[]; total: number }>;
+}
+
+export interface Store extends ReadingStore, DeadLetterStore {
+  /** A short name for logs and /readyz. */
+  readonly name: string;
+  /** True while the store answers; /readyz reports it. */
+  ping(): Promise<boolean>;
+}
