@@ -1,0 +1,272 @@
+// Ingest: MQTT readings in, validated batches into the store out. A message is acknowledged to the broker (PUBACK)
+// only after the store has accepted the batch that holds it, so a store outage or a crash loses nothing: the broker
+// redelivers what was not acknowledged, and the store's idempotent writes absorb the repeats.
+import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { StatusSchema, TOPIC_ROOT, type DeadLetter, type StoredReading } from '../contracts/index.js';
+import type { Logger } from '../runtime/log.js';
+import type { Store } from '../store/types.js';
+import { validateMessage } from './validate.js';
+
+export interface IngestOptions {
+  mqttUrl: string;
+  username?: string;
+  password?: string;
+  clientId: string;
+  /**
+   * MQTT 5 shared-subscription group: instances with the same group split the messages between them.
+   * Unset for a broker without MQTT 5 (the embedded aedes), where one ingest subscribes alone.
+   */
+  shareGroup?: string;
+  store: Store;
+  logger: Logger;
+  registry: Registry;
+  /** A batch is written when it holds this many readings... */
+  batchMaxReadings: number;
+  /** ...or when its oldest message has waited this long. */
+  batchMaxDelayMs: number;
+  maxPayloadBytes: number;
+  /** Messages the broker may have in flight to us unacknowledged (MQTT 5 Receive Maximum). */
+  receiveMaximum: number;
+  /** Called after each stored batch, e.g. to hand readings to detectors or to measure latency. */
+  onStored?: (readings: readonly StoredReading[]) => void;
+}
+
+interface Held {
+  /** Connection generation the PUBACK belongs to; acks for an older connection are void. */
+  gen: number;
+  puback: Packet | null;
+}
+
+interface Batch {
+  readings: StoredReading[];
+  deadLetters: DeadLetter[];
+  acks: Held[];
+  messages: number;
+}
+
+const emptyBatch = (): Batch => ({ readings: [], deadLetters: [], acks: [], messages: 0 });
+
+// Topics of the contract that other stages consume; ingest ignores them rather than dead-lettering them.
+const OTHER_STAGES = new Set(['frames', 'commands', 'events']);
+
+export class Ingest {
+  private client: MqttClient | null = null;
+  private batch: Batch = emptyBatch();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private gen = 0;
+  private storeHealthy = true;
+  private stopping = false;
+  private readonly deviceStatus = new Map<string, boolean>();
+  private readonly m;
+
+  constructor(private readonly o: IngestOptions) {
+    const registers = [o.registry];
+    this.m = {
+      messages: new Counter({
+        name: 'ingest_messages_total',
+        help: 'MQTT messages taken in, by outcome',
+        labelNames: ['outcome'] as const,
+        registers,
+      }),
+      readings: new Counter({ name: 'ingest_readings_total', help: 'Readings stored', registers }),
+      storeErrors: new Counter({ name: 'ingest_store_errors_total', help: 'Failed store writes (retried)', registers }),
+      batchSeconds: new Histogram({
+        name: 'ingest_batch_write_seconds',
+        help: 'Time to write one batch to the store',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers,
+      }),
+      pending: new Gauge({ name: 'ingest_unacked_messages', help: 'Messages received, not yet acknowledged', registers }),
+      online: new Gauge({ name: 'ingest_devices_online', help: 'Devices whose last status was online', registers }),
+    };
+  }
+
+  /** Connects and subscribes; resolves once the subscription is in place. */
+  async start(): Promise<void> {
+    const o = this.o;
+    const v5 = o.shareGroup !== undefined;
+    const opts: IClientOptions = {
+      clientId: o.clientId,
+      username: o.username,
+      password: o.password,
+      protocolVersion: v5 ? 5 : 4,
+      // A persistent session: while ingest is down the broker keeps queueing QoS 1 messages for it.
+      clean: false,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      ...(v5 ? { properties: { sessionExpiryInterval: 7 * 24 * 3600, receiveMaximum: o.receiveMaximum } } : {}),
+    };
+    const client = mqtt.connect(o.mqttUrl, opts);
+    this.client = client;
+    this.deferAcks(client);
+    client.handleMessage = (packet, done) => {
+      this.onPublish(packet as mqtt.IPublishPacket);
+      done();
+    };
+    client.on('connect', () => {
+      this.gen++;
+      o.logger.info({ broker: o.mqttUrl, group: o.shareGroup }, 'ingest connected to the broker');
+    });
+    client.on('reconnect', () => o.logger.debug('ingest reconnecting to the broker'));
+    client.on('offline', () => o.logger.warn({ broker: o.mqttUrl }, 'ingest lost the broker; reconnecting'));
+    client.on('error', (e) => o.logger.error({ err: e.message }, 'mqtt error'));
+
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: Error) => reject(new Error(`cannot connect to the MQTT broker at ${o.mqttUrl}: ${e.message}`));
+      client.once('error', fail);
+      client.once('connect', () => {
+        client.off('error', fail);
+        resolve();
+      });
+    });
+    const filter = `${TOPIC_ROOT}/#`;
+    const topic = o.shareGroup ? `$share/${o.shareGroup}/${filter}` : filter;
+    await client.subscribeAsync(topic, { qos: 1 });
+    o.logger.info({ topic }, 'ingest subscribed');
+  }
+
+  /**
+   * mqtt.js sends the PUBACK of a QoS 1 message when handleMessage calls back, and reads no further packet until
+   * then, which would allow only one message per store write. So handleMessage calls back at once and the PUBACK
+   * itself is held here until the batch holding the message is stored. Acks leave in arrival order, as MQTT requires.
+   */
+  private deferAcks(client: MqttClient): void {
+    const c = client as unknown as { _sendPacket: (p: Packet, cb?: () => void, ...rest: unknown[]) => void };
+    const send = c._sendPacket.bind(client);
+    c._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd === 'puback' && this.pendingPuback) {
+        this.pendingPuback.puback = packet;
+        this.pendingPuback = null;
+        cb?.();
+        return;
+      }
+      send(packet, cb, ...rest);
+    };
+    this.sendPacket = send;
+  }
+
+  private sendPacket: ((p: Packet, cb?: () => void) => void) | null = null;
+  private pendingPuback: Held | null = null;
+
+  private onPublish(packet: mqtt.IPublishPacket): void {
+    const b = this.batch;
+    if (packet.qos > 0) {
+      // The PUBACK for this packet is produced synchronously after we return; deferAcks parks it in `held`.
+      const held: Held = { gen: this.gen, puback: null };
+      this.pendingPuback = held;
+      b.acks.push(held);
+    }
+    b.messages++;
+    const topic = packet.topic;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const kindOfTopic = topic.slice(topic.lastIndexOf('/') + 1);
+    if (kindOfTopic === 'readings') {
+      const v = validateMessage(topic, payload, { maxPayloadBytes: this.o.maxPayloadBytes });
+      if (v.ok) {
+        for (const r of v.readings) b.readings.push(r);
+        this.m.messages.inc({ outcome: 'accepted' });
+      } else {
+        this.deadLetter(b, topic, v.reason, payload);
+      }
+    } else if (kindOfTopic === 'status') {
+      this.onStatus(b, topic, payload);
+    } else if (!OTHER_STAGES.has(kindOfTopic)) {
+      this.deadLetter(b, topic, 'topic is not part of the contract (expected .../readings or .../status)', payload);
+    }
+    this.m.pending.inc();
+    if (b.readings.length >= this.o.batchMaxReadings) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.batchMaxDelayMs);
+  }
+
+  private onStatus(b: Batch, topic: string, payload: Buffer): void {
+    if (payload.length === 0) return; // a cleared retained message
+    let status;
+    try {
+      status = StatusSchema.parse(JSON.parse(payload.toString('utf8')));
+    } catch (e) {
+      this.deadLetter(b, topic, `invalid status: ${(e as Error).message.split('\n')[0]}`, payload);
+      return;
+    }
+    const device = topic.split('/').slice(2, 5).join('/');
+    if (this.deviceStatus.get(device) !== status.online) {
+      // Offline is news for the people on duty; a device coming online is routine.
+      if (status.online) this.o.logger.debug({ device }, 'device online');
+      else this.o.logger.warn({ device, reason: status.reason }, 'device offline');
+    }
+    this.deviceStatus.set(device, status.online);
+    this.m.online.set([...this.deviceStatus.values()].filter(Boolean).length);
+  }
+
+  private deadLetter(b: Batch, topic: string, reason: string, payload: Buffer): void {
+    b.deadLetters.push({ topic, reason, receivedAt: Date.now(), payload });
+    this.m.messages.inc({ outcome: 'dead_letter' });
+    this.o.logger.warn({ topic, reason }, 'message dead-lettered');
+  }
+
+  /** Writes the current batch; batches are written and acknowledged strictly in order. */
+  private flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const b = this.batch;
+    if (b.messages === 0) return this.flushing;
+    this.batch = emptyBatch();
+    this.flushing = this.flushing.then(() => this.writeWithRetry(b));
+    return this.flushing;
+  }
+
+  private async writeWithRetry(b: Batch): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const end = this.m.batchSeconds.startTimer();
+      try {
+        if (b.readings.length) await this.o.store.write(b.readings);
+        if (b.deadLetters.length) await this.o.store.add(b.deadLetters);
+        end();
+        if (!this.storeHealthy) this.o.logger.info({ store: this.o.store.name }, 'store writes succeed again');
+        this.storeHealthy = true;
+        break;
+      } catch (e) {
+        this.m.storeErrors.inc();
+        this.storeHealthy = false;
+        // While we retry, the held PUBACKs keep the broker from sending more than receiveMaximum messages.
+        const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+        this.o.logger.error(
+          { err: (e as Error).message, attempt, retryInMs: Math.round(delay), readings: b.readings.length },
+          'store write failed; messages stay unacknowledged and will be retried',
+        );
+        if (this.stopping && attempt >= 3) {
+          this.o.logger.warn('stopping: leaving the batch unacknowledged for the broker to redeliver');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    for (const h of b.acks) {
+      // An ack from before a reconnect is void: the broker redelivers those messages and we store them again.
+      if (h.puback && h.gen === this.gen && this.client?.connected) this.sendPacket?.(h.puback);
+    }
+    this.m.pending.dec(b.messages);
+    this.m.readings.inc(b.readings.length);
+    this.o.onStored?.(b.readings);
+  }
+
+  get healthy(): boolean {
+    return this.storeHealthy && (this.client?.connected ?? false);
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Flushes what was received, acknowledges it, and disconnects. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.flush();
+    await this.flushing;
+    await this.client?.endAsync();
+    this.client = null;
+  }
+}

@@ -1,0 +1,61 @@
+// Turns one MQTT message into validated readings, or a reason that a person can act on.
+import type { z } from 'zod';
+import {
+  parseReadingsTopic,
+  ReadingBatchSchema,
+  ReadingSchema,
+  unknownMetrics,
+  type StoredReading,
+} from '../contracts/index.js';
+
+export type Validation = { ok: true; readings: StoredReading[] } | { ok: false; reason: string };
+
+export interface ValidateOptions {
+  /** Larger payloads are refused before parsing. */
+  maxPayloadBytes: number;
+}
+
+export function validateMessage(topic: string, payload: Buffer, opts: ValidateOptions): Validation {
+  const t = parseReadingsTopic(topic);
+  if (!t.ok) return t;
+  if (payload.length > opts.maxPayloadBytes) {
+    return { ok: false, reason: `payload of ${payload.length} bytes exceeds the limit of ${opts.maxPayloadBytes}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (e) {
+    return { ok: false, reason: `payload is not valid JSON: ${(e as Error).message}` };
+  }
+  // Pick the schema by shape rather than trying a union, so the reason names the right field.
+  const isBatch = typeof json === 'object' && json !== null && 'batch' in json;
+  const parsed = isBatch ? ReadingBatchSchema.safeParse(json) : ReadingSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: describe(parsed.error) };
+  const list = isBatch
+    ? (parsed.data as z.output<typeof ReadingBatchSchema>).batch
+    : [parsed.data as z.output<typeof ReadingSchema>];
+  const { district, kind, deviceId } = t.device;
+  const readings: StoredReading[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i]!;
+    const unknown = unknownMetrics(kind, r.metrics);
+    if (unknown.length > 0) {
+      const where = isBatch ? `batch[${i}].metrics` : 'metrics';
+      return { ok: false, reason: `${where}: unknown metric ${unknown.map((m) => `"${m}"`).join(', ')} for kind ${kind}` };
+    }
+    readings[i] = { district, kind, deviceId, ts: r.ts, seq: r.seq, metrics: r.metrics };
+  }
+  return { ok: true, readings };
+}
+
+function describe(err: z.ZodError): string {
+  const first = err.issues.slice(0, 3).map((i) => {
+    const path = i.path.reduce<string>(
+      (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+      '',
+    );
+    return path ? `${path}: ${i.message}` : i.message;
+  });
+  const more = err.issues.length > 3 ? ` (+${err.issues.length - 3} more)` : '';
+  return first.join('; ') + more;
+}
