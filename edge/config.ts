@@ -1,0 +1,70 @@
+// Edge agent configuration: a JSON file (EDGE_CONFIG or --config) with environment overrides, validated here so
+// that a mistake stops the agent with a message naming the field.
+import fs from 'node:fs';
+import { z } from 'zod';
+import { IdSchema, SensorKindSchema } from '../contracts/index.js';
+import { ConfigError, parseConfig } from '../runtime/config.js';
+import { SimulatorDriverSchema } from './drivers/simulator/config.js';
+
+export const DriverSchema = z.discriminatedUnion('type', [SimulatorDriverSchema]);
+
+export const DeviceSchema = z.strictObject({
+  id: IdSchema,
+  kind: SensorKindSchema,
+  district: IdSchema,
+  /** The device's own MQTT credentials; devices may publish only under their own topics. */
+  username: z.string().optional(),
+  password: z.string().optional(),
+  driver: DriverSchema,
+});
+
+const MiB = 1024 * 1024;
+
+export const EdgeConfigSchema = z.strictObject({
+  gatewayId: IdSchema,
+  mqtt: z
+    .strictObject({
+      url: z.string().regex(/^(mqtts?|wss?|tcp):\/\/.+/, 'must be a broker URL such as mqtt://host:1883'),
+      keepaliveS: z.number().int().min(5).max(3600).default(30),
+      reconnectMinMs: z.number().int().min(100).default(500),
+      reconnectMaxMs: z.number().int().min(1000).default(30_000),
+    }),
+  buffer: z
+    .strictObject({
+      dir: z.string().min(1),
+      maxBytes: z.number().int().min(MiB).default(256 * MiB),
+      segmentBytes: z.number().int().min(4096).default(4 * MiB),
+      fsyncMs: z.number().int().min(0).default(1000),
+    }),
+  publish: z
+    .strictObject({
+      /** Messages in flight per device before waiting for acknowledgements. */
+      inflight: z.number().int().min(1).max(10_000).default(100),
+      /** Readings per message when a backlog is replayed. */
+      maxBatch: z.number().int().min(1).max(1000).default(100),
+    })
+    .prefault({}),
+  devices: z.array(DeviceSchema).min(1, 'at least one device is needed'),
+});
+
+export type EdgeConfig = z.output<typeof EdgeConfigSchema>;
+export type DeviceConfig = z.output<typeof DeviceSchema>;
+
+/** Reads the config file and applies MQTT_URL and EDGE_BUFFER_DIR from the environment. */
+export function loadEdgeConfig(file: string, env: NodeJS.ProcessEnv = process.env): EdgeConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError(
+      err.code === 'ENOENT' ? `config file ${file} does not exist` : `config file ${file} is not valid JSON: ${err.message}`,
+    );
+  }
+  if (typeof raw === 'object' && raw !== null) {
+    const r = raw as Record<string, Record<string, unknown>>;
+    if (env.MQTT_URL) r.mqtt = { ...(r.mqtt ?? {}), url: env.MQTT_URL };
+    if (env.EDGE_BUFFER_DIR) r.buffer = { ...(r.buffer ?? {}), dir: env.EDGE_BUFFER_DIR };
+  }
+  return parseConfig(EdgeConfigSchema, raw, file);
+}

@@ -1,0 +1,45 @@
+// A small simulated city: a few districts with sensors of every kind, as edge-agent device configs.
+import type { SensorKind } from '../contracts/index.js';
+import type { DeviceConfig } from '../edge/config.js';
+
+export interface FleetOptions {
+  seed: number;
+  districts: string[];
+  perKind: number;
+  /** Report interval per kind, ms: battery manhole covers report rarely, noise meters often. */
+  intervals?: Partial<Record<SensorKind, number>>;
+  groundTruth?: string;
+}
+
+const DEFAULT_INTERVALS: Record<SensorKind, number> = {
+  noise: 10_000,
+  dust: 30_000,
+  fume: 30_000,
+  drainage: 30_000,
+  manhole: 60_000,
+};
+
+const PREFIX: Record<SensorKind, string> = { noise: 'nz', dust: 'ds', fume: 'fm', drainage: 'dr', manhole: 'mh' };
+
+export function makeFleet(o: FleetOptions): DeviceConfig[] {
+  const out: DeviceConfig[] = [];
+  for (const district of o.districts) {
+    for (const kind of Object.keys(DEFAULT_INTERVALS) as SensorKind[]) {
+      for (let i = 1; i <= o.perKind; i++) {
+        out.push({
+          id: `${PREFIX[kind]}-${district}-${String(i).padStart(3, '0')}`,
+          kind,
+          district,
+          driver: {
+            type: 'simulator',
+            seed: o.seed,
+            intervalMs: o.intervals?.[kind] ?? DEFAULT_INTERVALS[kind],
+            backfillMs: 3_600_000,
+            groundTruth: o.groundTruth,
+          },
+        });
+      }
+    }
+  }
+  return out;
+}

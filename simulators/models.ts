@@ -1,0 +1,262 @@
+// Virtual sensors of the five kinds. Every value is a pure function of (seed, device, timestamp), so a run is
+// reproducible and a restarted simulator produces exactly the readings it would have produced. Incidents (the
+// anomalies a detector should find) come from the same functions and are reported as ground truth.
+import type { SensorKind } from '../contracts/index.js';
+
+export interface Incident {
+  deviceId: string;
+  kind: SensorKind;
+  type: string;
+  start: number;
+  end: number;
+  description: string;
+}
+
+export interface SensorModel {
+  /** Metric values of the reading at ts. */
+  metrics(ts: number): Record<string, number>;
+  /** The incident active at ts, if any. */
+  incidentAt(ts: number): Incident | null;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** 32-bit FNV-1a: a stable hash of strings for seeding. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** A deterministic uniform number in [0,1) for (a, b): splitmix-style mixing of two integers. */
+export function rand(a: number, b: number): number {
+  let x = (Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35)) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return (x >>> 0) / 4294967296;
+}
+
+/** Gaussian-ish noise from four uniforms (Irwin–Hall), mean 0, sd ~1. */
+function gauss(a: number, b: number): number {
+  return (rand(a, b) + rand(a + 1, b) + rand(a + 2, b) + rand(a + 3, b) - 2) * 1.732;
+}
+
+/** Local hour of day (0..24) in China Standard Time, where the simulated city is. */
+function localHour(ts: number): number {
+  return (((ts + 8 * HOUR) % DAY) + DAY) % DAY / HOUR;
+}
+
+interface EpisodeSpec {
+  type: string;
+  /** Episodes are placed in windows of this length... */
+  windowMs: number;
+  /** ...one per window with this probability... */
+  probability: number;
+  /** ...lasting this long. */
+  durationMs: number;
+  /** Restrict the start to these local hours (inclusive start, exclusive end); wraps past midnight. */
+  hours?: [number, number];
+  description: string;
+}
+
+/** Finds the episode (if any) of the given spec that covers ts. */
+function episodeAt(seed: number, dev: number, spec: EpisodeSpec, ts: number): { start: number; end: number } | null {
+  const specHash = hash32(spec.type);
+  // An episode may start in the current or the previous window and run into this one.
+  const w0 = Math.floor(ts / spec.windowMs);
+  for (const w of [w0, w0 - 1]) {
+    const key = (seed ^ specHash ^ Math.imul(w, 2654435761)) >>> 0;
+    if (rand(key, dev) >= spec.probability) continue;
+    let start = w * spec.windowMs + Math.floor(rand(key + 7, dev) * (spec.windowMs - spec.durationMs));
+    if (spec.hours) {
+      // Move the start into the allowed hours of the same day.
+      const [h0, h1] = spec.hours;
+      const span = ((h1 - h0 + 24) % 24) * HOUR;
+      const dayStart = Math.floor((start + 8 * HOUR) / DAY) * DAY - 8 * HOUR;
+      start = dayStart + h0 * HOUR + Math.floor(rand(key + 11, dev) * Math.max(0, span - spec.durationMs));
+    }
+    const end = start + spec.durationMs;
+    if (ts >= start && ts < end) return { start, end };
+  }
+  return null;
+}
+
+function makeModel(
+  seed: number,
+  deviceId: string,
+  kind: SensorKind,
+  episodes: EpisodeSpec[],
+  /** `a` is the active incident, with p its progress from 0 (start) to 1 (end). */
+  values: (ts: number, n: (i: number) => number, a: { type: string; p: number } | null) => Record<string, number>,
+): SensorModel {
+  const dev = hash32(deviceId);
+  const active = (ts: number) => {
+    for (const e of episodes) {
+      const ep = episodeAt(seed, dev, e, ts);
+      if (ep) return { spec: e, ...ep };
+    }
+    return null;
+  };
+  return {
+    metrics(ts) {
+      const a = active(ts);
+      const t = Math.floor(ts / 1000);
+      const inc = a ? { type: a.spec.type, p: (ts - a.start) / (a.end - a.start) } : null;
+      return values(ts, (i) => gauss((seed ^ dev) + i * 101, t), inc);
+    },
+    incidentAt(ts) {
+      const a = active(ts);
+      return a ? { deviceId, kind, type: a.spec.type, start: a.start, end: a.end, description: a.spec.description } : null;
+    },
+  };
+}
+
+const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+/** Traffic intensity 0..1 over the day: morning and evening peaks, quiet nights. */
+function traffic(h: number): number {
+  const peak = (c: number, w: number) => Math.exp(-((h - c) ** 2) / (2 * w * w));
+  const day = h >= 6 && h < 23 ? 0.45 : 0.08;
+  return clamp(day + 0.45 * peak(8, 1.2) + 0.45 * peak(18, 1.5), 0, 1);
+}
+
+export function createModel(kind: SensorKind, deviceId: string, seed: number): SensorModel {
+  switch (kind) {
+    case 'noise':
+      return makeModel(
+        seed,
+        deviceId,
+        kind,
+        [
+          {
+            type: 'night_construction_noise',
+            windowMs: 2 * DAY,
+            probability: 0.5,
+            durationMs: 45 * 60_000,
+            hours: [23, 3],
+            description: 'construction at night: LAeq far above the night limit',
+          },
+        ],
+        (ts, n, a) => {
+          let laeq = 42 + 26 * traffic(localHour(ts)) + 1.5 * n(0);
+          if (a) laeq += 22;
+          const lmax = laeq + 7 + Math.abs(4 * n(1));
+          return { laeq_db: round(laeq), lmax_db: round(lmax) };
+        },
+      );
+    case 'dust':
+      return makeModel(
+        seed,
+        deviceId,
+        kind,
+        [
+          {
+            type: 'dust_episode',
+            windowMs: DAY,
+            probability: 0.6,
+            durationMs: 90 * 60_000,
+            hours: [8, 17],
+            description: 'earthwork without dust control: PM10 and TSP far above the limit',
+          },
+        ],
+        (ts, n, a) => {
+          const h = localHour(ts);
+          let pm10 = 45 + 25 * Math.sin(((h - 4) / 24) * 2 * Math.PI) + 6 * n(0);
+          if (a) pm10 += 260 + 40 * n(1);
+          pm10 = clamp(pm10, 3, 2000);
+          return {
+            pm10_ugm3: round(pm10),
+            pm25_ugm3: round(clamp(pm10 * 0.55 + 3 * n(2), 1, 1000)),
+            tsp_ugm3: round(pm10 * 1.7 + 8 * n(3)),
+            temp_c: round(14 + 7 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 0.3 * n(4)),
+            rh_pct: round(clamp(60 - 15 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 2 * n(5), 5, 100)),
+            wind_ms: round(clamp(2.2 + 0.8 * n(6), 0, 20)),
+          };
+        },
+      );
+    case 'fume':
+      return makeModel(
+        seed,
+        deviceId,
+        kind,
+        [
+          {
+            type: 'purifier_off',
+            windowMs: DAY,
+            probability: 0.4,
+            durationMs: 60 * 60_000,
+            hours: [17, 20],
+            description: 'purifier switched off while cooking: fume concentration above the limit',
+          },
+        ],
+        (ts, n, a) => {
+          const h = localHour(ts);
+          const cooking = (h >= 10.5 && h < 13.5) || (h >= 16.5 && h < 21);
+          const purifier = cooking && !a ? 1 : 0;
+          let fume = cooking ? 0.7 + 0.15 * n(0) : 0.05 + 0.02 * Math.abs(n(0));
+          if (a) fume = 3.2 + 0.4 * n(1);
+          return { fume_mgm3: round(clamp(fume, 0, 50), 2), purifier_on: purifier, fan_on: cooking ? 1 : 0 };
+        },
+      );
+    case 'drainage':
+      return makeModel(
+        seed,
+        deviceId,
+        kind,
+        [
+          {
+            type: 'storm_waterlogging',
+            windowMs: 3 * DAY,
+            probability: 0.5,
+            durationMs: 3 * HOUR,
+            description: 'heavy rain: water level rising to waterlogging tiers',
+          },
+        ],
+        (ts, n, a) => {
+          let rain = 0;
+          let rise = 0;
+          if (a) {
+            // A storm: rain peaks early, the level follows with a lag and drains away at the end.
+            rain = clamp(60 * Math.sin(Math.PI * Math.min(1, a.p * 1.6)) + 5 * n(0), 0, 300);
+            rise = 38 * Math.sin(Math.PI * a.p) + 2 * n(1);
+          }
+          const level = 8 + rise + 0.6 * n(2);
+          return {
+            level_cm: round(clamp(level, 0, 500)),
+            flow_ls: round(clamp(20 + level * 3 + 2 * n(3), 0, 5000)),
+            rain_mmh: round(clamp(rain, 0, 300)),
+          };
+        },
+      );
+    case 'manhole':
+      return makeModel(
+        seed,
+        deviceId,
+        kind,
+        [
+          {
+            type: 'cover_tilted',
+            windowMs: 4 * DAY,
+            probability: 0.5,
+            durationMs: 30 * 60_000,
+            description: 'cover tilted or lifted: a hazard for traffic and pedestrians',
+          },
+        ],
+        (ts, n, a) => ({
+          tilt_deg: round(a ? 28 + 3 * n(0) : Math.abs(0.4 * n(0))),
+          open: a ? 1 : 0,
+          water_cm: round(clamp(12 + 2 * n(1), 0, 300)),
+          battery_pct: round(clamp(96 - ((ts / DAY) % 365) * 0.02 + 0.2 * n(2), 0, 100)),
+          rssi_dbm: Math.round(clamp(-85 + 4 * n(3), -120, -40)),
+        }),
+      );
+  }
+}
