@@ -1,0 +1,110 @@
+// The HTTP API (fastify): health for orchestrators, Prometheus metrics, and the read side of readings and dead
+// letters. Every query is validated with zod; a bad one answers 400 with a message that says what is wrong.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { z } from 'zod';
+import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from '../contracts/index.js';
+import type { Logger } from '../runtime/log.js';
+import type { Store } from '../store/types.js';
+
+export interface ApiOptions {
+  store: Store;
+  registry: Registry;
+  logger: Logger;
+  /** Extra readiness checks by name (e.g. ingest's broker connection). */
+  readiness?: Record<string, () => boolean | Promise<boolean>>;
+}
+
+const ReadingsQuery = z.strictObject({
+  device: IdSchema,
+  metric: z.string().min(1).max(64).optional(),
+  from: TimestampSchema.optional(),
+  to: TimestampSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+});
+
+const DeadLettersQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+});
+
+function badRequest(reply: FastifyReply, err: z.ZodError) {
+  const msg = err.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
+  return reply.code(400).send({ error: 'bad_request', message: msg });
+}
+
+// Query strings carry numbers as text; epoch milliseconds are accepted as digits.
+function numericTs(v: unknown): unknown {
+  return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+}
+
+export function viewDeadLetter(d: DeadLetter): DeadLetterView {
+  const text = d.payload.toString('utf8');
+  const isText = Buffer.from(text, 'utf8').equals(d.payload) && !/[\u0000-\u0008\u000e-\u001f]/.test(text);
+  return {
+    topic: d.topic,
+    reason: d.reason,
+    receivedAt: new Date(d.receivedAt).toISOString(),
+    payload: isText ? text : d.payload.toString('base64'),
+    payloadEncoding: isText ? 'utf8' : 'base64',
+    payloadBytes: d.payload.length,
+  };
+}
+
+export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Requests are logged at warn and above only: a dashboard polling every few seconds would drown the log.
+    loggerInstance: o.logger.child({ part: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
+  });
+  collectDefaultMetrics({ register: o.registry });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const checks: Record<string, boolean> = { store: await o.store.ping() };
+    for (const [name, check] of Object.entries(o.readiness ?? {})) checks[name] = await check();
+    const ready = Object.values(checks).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', o.registry.contentType);
+    return o.registry.metrics();
+  });
+
+  app.get('/api/readings', async (req, reply) => {
+    const raw = { ...(req.query as Record<string, unknown>) };
+    raw.from = numericTs(raw.from);
+    raw.to = numericTs(raw.to);
+    const q = ReadingsQuery.safeParse(raw);
+    if (!q.success) return badRequest(reply, q.error);
+    if (q.data.from !== undefined && q.data.to !== undefined && q.data.from >= q.data.to) {
+      return reply.code(400).send({ error: 'bad_request', message: 'from must be earlier than to' });
+    }
+    const res = await o.store.query({
+      deviceId: q.data.device,
+      metric: q.data.metric,
+      from: q.data.from,
+      to: q.data.to,
+      limit: q.data.limit,
+    });
+    return {
+      readings: res.readings.map((r) => ({ ts: new Date(r.ts).toISOString(), metrics: r.metrics })),
+      total: res.total,
+    };
+  });
+
+  app.get('/api/dead-letters', async (req, reply) => {
+    const q = DeadLettersQuery.safeParse(req.query);
+    if (!q.success) return badRequest(reply, q.error);
+    const res = await o.store.list(q.data.limit);
+    return { items: res.items.map(viewDeadLetter), total: res.total };
+  });
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
+  app.setErrorHandler((err, req, reply) => {
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send({ error: status >= 500 ? 'internal' : 'bad_request', message: (err as Error).message });
+  });
+  return app;
+}

@@ -1,0 +1,42 @@
+// Configuration of the platform process, from the environment. Every variable is documented in README.md.
+import path from 'node:path';
+import { z } from 'zod';
+import { parseConfig } from '../runtime/config.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+
+export const AppConfigSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  MQTT_PORT: port.default(1883),
+  /** An external broker; when set no embedded broker starts. */
+  MQTT_URL: z
+    .string()
+    .regex(/^(mqtts?|tcp|wss?):\/\/.+/, 'must be a broker URL such as mqtt://127.0.0.1:1883')
+    .optional(),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  /** MQTT 5 shared-subscription group for ingest on an external broker; "" subscribes alone (MQTT 3.1.1). */
+  INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, "_" and "-" only').default('ingest'),
+  INGEST_CLIENT_ID: z.string().min(1).optional(),
+  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(100_000).default(5000),
+  INGEST_BATCH_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  INGEST_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  INGEST_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(20_000),
+  DATA_DIR: z.string().default('./data'),
+  DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'e.g. 256MB').default('256MB'),
+  SIMULATE: flag.default(true),
+  SIM_SEED: z.coerce.number().int().default(42),
+  SIM_DISTRICTS: z.string().default('xinhua,jinghai'),
+  SIM_PER_KIND: z.coerce.number().int().min(1).max(1000).default(2),
+});
+
+export type AppConfig = z.output<typeof AppConfigSchema> & { dataDir: string };
+
+export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Empty variables count as unset, as a shell user expects of `FOO= npm start`.
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const c = parseConfig(AppConfigSchema, clean, 'the environment');
+  return { ...c, dataDir: path.resolve(c.DATA_DIR) };
+}

@@ -1,0 +1,38 @@
+// `npm start`: the whole platform in one process.
+import { ConfigError, runMain, untilSignal } from '../runtime/config.js';
+import { createLogger } from '../runtime/log.js';
+import { loadAppConfig } from './config.js';
+import { startPlatform } from './platform.js';
+
+runMain('city-sensing', async () => {
+  const cfg = loadAppConfig();
+  const log = createLogger('city');
+  let p;
+  try {
+    p = await startPlatform(cfg, log);
+  } catch (e) {
+    // Start-up failures are almost always the environment (a port in use, a broker that does not answer).
+    throw new ConfigError((e as Error).message);
+  }
+  const host = cfg.HOST === '0.0.0.0' ? '127.0.0.1' : cfg.HOST;
+  const api = `http://${host}:${cfg.PORT}`;
+  const lines = [
+    '',
+    'City sensing platform is running  城市感知平台已启动',
+    `  MQTT broker       ${p.mqttUrl}${cfg.MQTT_URL ? '' : ' (embedded)'}`,
+    `  API               ${api}`,
+    `  readings          ${api}/api/readings?device=nz-xinhua-001`,
+    `  dead letters      ${api}/api/dead-letters`,
+    `  health / metrics  ${api}/readyz  ${api}/metrics`,
+    `  data              ${cfg.dataDir}`,
+    cfg.SIMULATE ? '  simulated sensors are publishing (SIMULATE=0 turns them off)' : '  simulation off',
+    `  try: mosquitto_pub -h 127.0.0.1 -p ${cfg.MQTT_URL ? '<port>' : cfg.MQTT_PORT} -q 1 -t city/v1/xinhua/noise/my-meter/readings -m '{"ts":${Date.now()},"metrics":{"laeq_db":58.2}}'`,
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  const sig = await untilSignal();
+  log.info({ signal: sig }, 'stopping: flushing buffered readings');
+  await p.stop();
+  log.info('stopped');
+});

@@ -1,0 +1,38 @@
+// The embedded MQTT broker of the one-process default (aedes, MQTT 3.1.1). Production uses Mosquitto instead;
+// see docker-compose.yml and scripts/services.d/mosquitto.
+import net from 'node:net';
+import { Aedes } from 'aedes';
+import type { Logger } from '../runtime/log.js';
+
+export interface EmbeddedBroker {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedBroker(opts: { port: number; host: string; logger: Logger }): Promise<EmbeddedBroker> {
+  const aedes = await Aedes.createBroker({ id: 'city-embedded' });
+  aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'));
+  aedes.on('connectionError', (_client, err) => opts.logger.debug({ err: err.message }, 'mqtt connection error'));
+  const server = net.createServer(aedes.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new Error(`port ${opts.port} is in use: stop the other broker, set MQTT_PORT, or set MQTT_URL to use it`)
+          : e,
+      ),
+    );
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  opts.logger.info({ port, host: opts.host }, 'embedded MQTT broker listening');
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async close() {
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
