@@ -34,12 +34,21 @@ export const IdSchema = z
 const TS_MIN = Date.UTC(2000, 0, 1);
 const TS_MAX = Date.UTC(2100, 0, 1);
 
+const TS_MESSAGE = 'ts must be epoch milliseconds (an integer) or an ISO-8601 date-time with a zone';
+const IsoDateTime = z.iso.datetime({ offset: true });
+
 export const TimestampSchema = z
-  .union([
-    z.number().int('ts in epoch milliseconds must be an integer'),
-    z.iso.datetime({ offset: true, message: 'ts must be epoch milliseconds or an ISO-8601 date-time with zone' }),
-  ])
-  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)))
+  .union([z.number(), z.string()], { error: TS_MESSAGE })
+  .transform((v, ctx) => {
+    if (typeof v === 'number') {
+      if (Number.isInteger(v)) return v;
+      ctx.addIssue({ code: 'custom', message: 'ts in epoch milliseconds must be an integer' });
+      return z.NEVER;
+    }
+    if (IsoDateTime.safeParse(v).success) return Date.parse(v);
+    ctx.addIssue({ code: 'custom', message: TS_MESSAGE });
+    return z.NEVER;
+  })
   .refine((ms) => ms >= TS_MIN && ms < TS_MAX, 'ts is outside 2000..2100 (epoch milliseconds expected)');
 
 const MetricValueSchema = z.number().refine(Number.isFinite, 'metric values must be finite numbers');

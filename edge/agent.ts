@@ -31,6 +31,7 @@ class DeviceLink {
   private closing = false;
   private finished = false;
   private drainWaiters: (() => void)[] = [];
+  private lastError = '';
 
   constructor(
     private readonly cfg: EdgeConfig,
@@ -64,6 +65,7 @@ class DeviceLink {
       will: { topic: status, payload: Buffer.from(JSON.stringify({ online: false, reason: 'connection lost' })), qos: 1, retain: true },
     });
     this.client.on('connect', () => {
+      this.lastError = '';
       this.backoff = cfg.mqtt.reconnectMinMs;
       this.client.options.reconnectPeriod = this.backoff;
       log.debug({ device: device.id, broker: cfg.mqtt.url }, 'device connected');
@@ -80,7 +82,12 @@ class DeviceLink {
       this.client.options.reconnectPeriod = Math.round(this.backoff * (0.5 + Math.random() / 2));
     });
     this.client.on('offline', () => log.warn({ device: device.id }, 'broker unreachable; buffering readings on disk'));
-    this.client.on('error', (e) => log.error({ device: device.id, err: e.message }, 'mqtt error'));
+    // Every reconnect attempt fails the same way while the broker is down: say it once, then only at debug.
+    this.client.on('error', (e) => {
+      const repeat = e.message === this.lastError;
+      this.lastError = e.message;
+      log[repeat ? 'debug' : 'error']({ device: device.id, err: e.message }, 'mqtt error');
+    });
   }
 
   startDriver(onDone: () => void): void {

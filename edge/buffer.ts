@@ -160,7 +160,11 @@ export class DiskQueue {
   /** True when records remain that have not been handed out by read(). */
   hasUnread(): boolean {
     const lastSeg = this.segments[this.segments.length - 1]!;
-    return this.readPos.seg < lastSeg || this.readPos.off < this.sizes.get(lastSeg)!;
+    if (this.readPos.seg < lastSeg) {
+      // Only empty segments may follow the read position: then there is nothing left to read.
+      return this.segments.some((s) => s >= this.readPos.seg && this.sizes.get(s)! > (s === this.readPos.seg ? this.readPos.off : 0));
+    }
+    return this.readPos.off < this.sizes.get(lastSeg)!;
   }
 
   /** Hands out up to `max` records in order; each must later be ack()ed. */
@@ -168,9 +172,10 @@ export class DiskQueue {
     const out: Entry[] = [];
     while (out.length < max && this.hasUnread()) {
       const { seg, off } = this.readPos;
-      const size = this.sizes.get(seg)!;
-      if (off >= size) {
-        this.readPos = { seg: this.segments[this.segments.indexOf(seg) + 1]!, off: 0 };
+      const size = this.sizes.get(seg);
+      // At the end of a segment, or on one already deleted because everything in it was acknowledged: go on.
+      if (size === undefined || off >= size) {
+        this.readPos = { seg: this.segments.find((s) => s > seg)!, off: 0 };
         continue;
       }
       const len = Math.min(size - off, maxBytes);

@@ -28,6 +28,10 @@ export interface IngestOptions {
   maxPayloadBytes: number;
   /** Messages the broker may have in flight to us unacknowledged (MQTT 5 Receive Maximum). */
   receiveMaximum: number;
+  /** Subscription filter; default every topic of the contract. */
+  filter?: string;
+  /** How long the broker keeps our session (and queues for us) while we are away. Default 7 days. */
+  sessionExpirySec?: number;
   /** Called after each stored batch, e.g. to hand readings to detectors or to measure latency. */
   onStored?: (readings: readonly StoredReading[]) => void;
 }
@@ -96,7 +100,7 @@ export class Ingest {
       clean: false,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      ...(v5 ? { properties: { sessionExpiryInterval: 7 * 24 * 3600, receiveMaximum: o.receiveMaximum } } : {}),
+      ...(v5 ? { properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600, receiveMaximum: o.receiveMaximum } } : {}),
     };
     const client = mqtt.connect(o.mqttUrl, opts);
     this.client = client;
@@ -121,7 +125,7 @@ export class Ingest {
         resolve();
       });
     });
-    const filter = `${TOPIC_ROOT}/#`;
+    const filter = o.filter ?? `${TOPIC_ROOT}/#`;
     const topic = o.shareGroup ? `$share/${o.shareGroup}/${filter}` : filter;
     await client.subscribeAsync(topic, { qos: 1 });
     o.logger.info({ topic }, 'ingest subscribed');
@@ -200,10 +204,23 @@ export class Ingest {
   }
 
   private deadLetter(b: Batch, topic: string, reason: string, payload: Buffer): void {
-    b.deadLetters.push({ topic, reason, receivedAt: Date.now(), payload });
+    const now = Date.now();
+    b.deadLetters.push({ topic, reason, receivedAt: now, payload });
     this.m.messages.inc({ outcome: 'dead_letter' });
-    this.o.logger.warn({ topic, reason }, 'message dead-lettered');
+    // A misconfigured device can send thousands of bad messages: log the first few of each 10 s, then a count.
+    if (now - this.dlWindow.start > 10_000) {
+      if (this.dlWindow.suppressed > 0) {
+        this.o.logger.warn({ count: this.dlWindow.suppressed }, 'more messages dead-lettered (see /api/dead-letters)');
+      }
+      this.dlWindow = { start: now, logged: 0, suppressed: 0 };
+    }
+    if (this.dlWindow.logged < 10) {
+      this.dlWindow.logged++;
+      this.o.logger.warn({ topic, reason }, 'message dead-lettered');
+    } else this.dlWindow.suppressed++;
   }
+
+  private dlWindow = { start: 0, logged: 0, suppressed: 0 };
 
   /** Writes the current batch; batches are written and acknowledged strictly in order. */
   private flush(): Promise<void> {
