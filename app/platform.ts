@@ -40,6 +40,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     const store = await DuckDbStore.open({
       file: path.join(cfg.dataDir, 'city.duckdb'),
       memoryLimit: cfg.DUCKDB_MEMORY_LIMIT,
+      threads: cfg.DUCKDB_THREADS,
     });
     stops.push(() => store.close());
 

@@ -28,6 +28,11 @@ export interface IngestOptions {
   maxPayloadBytes: number;
   /** Messages the broker may have in flight to us unacknowledged (MQTT 5 Receive Maximum). */
   receiveMaximum: number;
+  /**
+   * Readings received but not yet stored, past which ingest stops reading from the broker until the store catches
+   * up: the bound on memory when messages are large. Default 4 batches.
+   */
+  maxPendingReadings?: number;
   /** Subscription filter; default every topic of the contract. */
   filter?: string;
   /** How long the broker keeps our session (and queues for us) while we are away. Default 7 days. */
@@ -40,6 +45,8 @@ interface Held {
   /** Connection generation the PUBACK belongs to; acks for an older connection are void. */
   gen: number;
   puback: Packet | null;
+  /** The message is stored; its PUBACK, if mqtt.js produces it only now (backpressure), goes out at once. */
+  stored: boolean;
 }
 
 interface Batch {
@@ -106,8 +113,14 @@ export class Ingest {
     this.client = client;
     this.deferAcks(client);
     client.handleMessage = (packet, done) => {
-      this.onPublish(packet as mqtt.IPublishPacket);
-      done();
+      const held = this.onPublish(packet as mqtt.IPublishPacket);
+      // mqtt.js reads the next packet only after done(): holding it is our backpressure when the store lags.
+      const release = () => {
+        this.pendingPuback = held;
+        done();
+      };
+      if (this.pendingReadings > this.maxPending) this.paused.push(release);
+      else release();
     };
     client.on('connect', () => {
       this.gen++;
@@ -140,11 +153,18 @@ export class Ingest {
     const c = client as unknown as { _sendPacket: (p: Packet, cb?: () => void, ...rest: unknown[]) => void };
     const send = c._sendPacket.bind(client);
     c._sendPacket = (packet, cb, ...rest) => {
-      if (packet.cmd === 'puback' && this.pendingPuback) {
-        this.pendingPuback.puback = packet;
+      const held = this.pendingPuback;
+      if (packet.cmd === 'puback' && held) {
         this.pendingPuback = null;
-        cb?.();
-        return;
+        if (!held.stored) {
+          held.puback = packet;
+          cb?.();
+          return;
+        }
+        if (held.gen !== this.gen) {
+          cb?.();
+          return;
+        }
       }
       send(packet, cb, ...rest);
     };
@@ -152,16 +172,24 @@ export class Ingest {
   }
 
   private sendPacket: ((p: Packet, cb?: () => void) => void) | null = null;
+  private pendingReadings = 0;
+  private paused: (() => void)[] = [];
   private pendingPuback: Held | null = null;
 
-  private onPublish(packet: mqtt.IPublishPacket): void {
+  private get maxPending(): number {
+    return this.o.maxPendingReadings ?? 4 * this.o.batchMaxReadings;
+  }
+
+  /** Takes one message into the current batch; returns where its PUBACK is to be parked (null for QoS 0). */
+  private onPublish(packet: mqtt.IPublishPacket): Held | null {
     const b = this.batch;
+    let held: Held | null = null;
     if (packet.qos > 0) {
-      // The PUBACK for this packet is produced synchronously after we return; deferAcks parks it in `held`.
-      const held: Held = { gen: this.gen, puback: null };
-      this.pendingPuback = held;
+      // mqtt.js produces the PUBACK synchronously inside done(); deferAcks parks it in `held`.
+      held = { gen: this.gen, puback: null, stored: false };
       b.acks.push(held);
     }
+    const before = b.readings.length;
     b.messages++;
     const topic = packet.topic;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -180,8 +208,10 @@ export class Ingest {
       this.deadLetter(b, topic, 'topic is not part of the contract (expected .../readings or .../status)', payload);
     }
     this.m.pending.inc();
+    this.pendingReadings += b.readings.length - before;
     if (b.readings.length >= this.o.batchMaxReadings) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.batchMaxDelayMs);
+    return held;
   }
 
   private onStatus(b: Batch, topic: string, payload: Buffer): void {
@@ -262,12 +292,15 @@ export class Ingest {
       }
     }
     for (const h of b.acks) {
+      h.stored = true;
       // An ack from before a reconnect is void: the broker redelivers those messages and we store them again.
       if (h.puback && h.gen === this.gen && this.client?.connected) this.sendPacket?.(h.puback);
     }
     this.m.pending.dec(b.messages);
     this.m.readings.inc(b.readings.length);
+    this.pendingReadings -= b.readings.length;
     this.o.onStored?.(b.readings);
+    while (this.paused.length > 0 && this.pendingReadings <= this.maxPending) this.paused.shift()!();
   }
 
   get healthy(): boolean {

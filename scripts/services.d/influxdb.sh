@@ -292,7 +292,7 @@ cmd_up() {
       --reporting-disabled \
       --ui-disabled \
       --log-level "${INFLUX_LOG_LEVEL:-info}" \
-      </dev/null >>"$LOG_FILE" 2>&1
+      </dev/null >>"$LOG_FILE" 2>&1 8>&- 9>&-   # don't leak the lock fds into the daemon
   ) &
   echo $! >"$PID_FILE"
 

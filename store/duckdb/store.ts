@@ -21,8 +21,12 @@ import type { ReadingQuery, ReadingRow, Store } from '../types.js';
 export interface DuckDbStoreOptions {
   /** Database file; ':memory:' for tests that need no file. */
   file: string;
-  /** DuckDB memory_limit, e.g. '256MB'. */
+  /** DuckDB memory_limit, e.g. '128MB' (the default). */
   memoryLimit?: string;
+  /**
+   * DuckDB worker threads, default 1: on a small machine the store shares the cores with the broker and ingest,
+   * and one thread measured faster end to end (bench:ingest) than one per core.
+   */
   threads?: number;
 }
 
@@ -34,6 +38,7 @@ const READING_TYPES = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, BIGINT, DOUBL
 export class DuckDbStore implements Store {
   readonly name = 'duckdb';
   private writeChain: Promise<void> = Promise.resolve();
+  private readonly chunk = DuckDBDataChunk.create(READING_TYPES, CHUNK_ROWS);
   private closed = false;
 
   private constructor(
@@ -44,9 +49,10 @@ export class DuckDbStore implements Store {
 
   static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
     if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
-    const config: Record<string, string> = {};
-    if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
-    if (opts.threads) config.threads = String(opts.threads);
+    const config: Record<string, string> = {
+      memory_limit: opts.memoryLimit ?? '128MB',
+      threads: String(opts.threads ?? 1),
+    };
     let instance: DuckDBInstance;
     try {
       instance = await DuckDBInstance.create(opts.file, config);
@@ -89,7 +95,10 @@ export class DuckDbStore implements Store {
     const appender = await this.writer.createAppender('staging', null, 'temp');
     const flushChunk = () => {
       if (device.length === 0) return;
-      const chunk = DuckDBDataChunk.create(READING_TYPES, device.length);
+      // One chunk reused for every write: native memory of a chunk is freed only when V8 collects its wrapper,
+      // which under load comes late, so fresh chunks per batch made RSS grow by hundreds of MB.
+      const chunk = this.chunk;
+      chunk.reset();
       chunk.setColumns(cols);
       appender.appendDataChunk(chunk);
       for (const c of cols) c.length = 0;
@@ -124,11 +133,15 @@ export class DuckDbStore implements Store {
            SELECT s.* FROM (SELECT DISTINCT ON (device, metric, ts) * FROM staging) s
            ANTI JOIN (SELECT device, metric, ts FROM readings WHERE ts BETWEEN ${lo} AND ${hi}) r
            USING (device, metric, ts);
-         DELETE FROM staging;
-         COMMIT;`,
+         COMMIT;
+         -- Recreated rather than emptied: rows deleted from a temp table keep their memory.
+         DROP TABLE staging;
+         CREATE TEMP TABLE staging AS SELECT * FROM readings LIMIT 0;`,
       )
       .catch(async (e) => {
-        await this.writer.run('ROLLBACK; DELETE FROM staging;').catch(() => undefined);
+        await this.writer
+          .run('ROLLBACK; CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM readings LIMIT 0;')
+          .catch(() => undefined);
         throw e;
       });
   }

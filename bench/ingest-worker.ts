@@ -1,0 +1,70 @@
+// Ingest as it runs in production, in its own process: MQTT 5 shared subscription → validation → DuckDB. Reports
+// stored readings, publish→stored latency (readings carry their publish time as ts) and peak RSS through IPC.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { Ingest } from '../ingest/ingest.js';
+import { silentLogger } from '../runtime/log.js';
+import { DuckDbStore } from '../store/duckdb/store.js';
+
+const { url, district, dir, expect } = JSON.parse(process.argv[2]!) as { url: string; district: string; dir: string; expect: number };
+fs.mkdirSync(dir, { recursive: true });
+const store = await DuckDbStore.open({ file: path.join(dir, 'bench.duckdb'), memoryLimit: process.env.DUCKDB_MEMORY_LIMIT,
+  threads: process.env.DUCKDB_THREADS ? Number(process.env.DUCKDB_THREADS) : undefined,
+});
+let stored = 0;
+let first = 0;
+let last = 0;
+const lat: number[] = [];
+let peakRss = 0;
+let peakHeap = 0;
+const rssTimer = setInterval(() => {
+  const m = process.memoryUsage();
+  peakRss = Math.max(peakRss, m.rss);
+  peakHeap = Math.max(peakHeap, m.heapTotal + m.external);
+}, 50);
+const ingest = new Ingest({
+  mqttUrl: url,
+  clientId: `bench-ingest-${process.pid}`,
+  shareGroup: 'bench',
+  filter: `city/v1/${district}/#`,
+  store,
+  logger: silentLogger,
+  registry: new Registry(),
+  batchMaxReadings: 10_000,
+  batchMaxDelayMs: Number(process.env.INGEST_BATCH_MS ?? 50),
+  maxPayloadBytes: 256 * 1024,
+  receiveMaximum: 20_000,
+  sessionExpirySec: 60,
+  onStored: (readings) => {
+    const now = Date.now();
+    if (stored === 0) first = performance.now();
+    stored += readings.length;
+    last = performance.now();
+    // Sample latencies to keep the worker's own memory flat.
+    for (let i = 0; i < readings.length; i += 10) lat.push(now - readings[i]!.ts);
+    if (stored >= expect) void finish();
+  },
+});
+await ingest.start();
+process.send!({ type: 'ready' });
+
+async function finish() {
+  clearInterval(rssTimer);
+  await ingest.stop();
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  await store.close();
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  process.send!({
+    type: 'done',
+    stored,
+    seconds: (last - first) / 1000,
+    p50: q(0.5),
+    p99: q(0.99),
+    peakRss: Math.max(peakRss, hwm),
+    peakHeap,
+  });
+  setTimeout(() => process.exit(0), 100);
+}
