@@ -86,7 +86,7 @@ build_influxd() {
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" EXIT
 
-  log "building influxd $INFLUXDB_VERSION from source (cold: ~15-25 min on 2 cores; log: $buildlog)"
+  log "building influxd $INFLUXDB_VERSION from source (cold caches: ~4.5 min on 2 cores; log: $buildlog)"
 
   log "fetching github.com/influxdata/influxdb/v2@$INFLUXDB_VERSION source from the Go module proxy"
   local modjson moddir
