@@ -25,7 +25,7 @@ export const AppConfigSchema = z.object({
   INGEST_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   INGEST_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(20_000),
   DATA_DIR: z.string().default('./data'),
-  DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'e.g. 128MB').default('128MB'),
+  DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'e.g. 64MB').default('64MB'),
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   SIMULATE: flag.default(true),
   SIM_SEED: z.coerce.number().int().default(42),

@@ -12,6 +12,8 @@ fs.mkdirSync(dir, { recursive: true });
 const store = await DuckDbStore.open({ file: path.join(dir, 'bench.duckdb'), memoryLimit: process.env.DUCKDB_MEMORY_LIMIT,
   threads: process.env.DUCKDB_THREADS ? Number(process.env.DUCKDB_THREADS) : undefined,
 });
+// BENCH_NULL_STORE=1 measures ingest without the store, to tell its cost from the store's.
+if (process.env.BENCH_NULL_STORE) store.write = async () => undefined;
 let stored = 0;
 let first = 0;
 let last = 0;
@@ -31,10 +33,11 @@ const ingest = new Ingest({
   store,
   logger: silentLogger,
   registry: new Registry(),
-  batchMaxReadings: 10_000,
+  batchMaxReadings: Number(process.env.INGEST_BATCH_MAX ?? 5000),
   batchMaxDelayMs: Number(process.env.INGEST_BATCH_MS ?? 50),
   maxPayloadBytes: 256 * 1024,
   receiveMaximum: 20_000,
+  maxPendingReadings: process.env.INGEST_MAX_PENDING ? Number(process.env.INGEST_MAX_PENDING) : undefined,
   sessionExpirySec: 60,
   onStored: (readings) => {
     const now = Date.now();

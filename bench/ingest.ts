@@ -7,7 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = import.meta.dirname.includes(`${path.sep}dist${path.sep}`)
+  ? path.resolve(import.meta.dirname, '../..')
+  : path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { scale: { type: 'string', default: '1' }, only: { type: 'string' } } });
 const scale = Number(values.scale);
 const only = values.only?.split(',');
@@ -21,10 +23,18 @@ function services(): string {
 
 type Msg = Record<string, number | string>;
 
+// Ingest runs with its V8 heap capped, as docs/deploy.md recommends for ingest processes: its live set is bounded
+// (maxPendingReadings), and without a cap V8 lets garbage grow the heap to ~200 MB under full load.
+const INGEST_FLAGS = (process.env.INGEST_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean);
+
 function run(script: string, arg: unknown): { ready: Promise<void>; done: Promise<Msg> } {
   const prof = process.env.BENCH_PROFILE === script ? ['--cpu-prof', '--cpu-prof-dir', path.join(os.tmpdir(), 'city-prof')] : [];
-  const child = fork(path.join(ROOT, 'bench', script), [JSON.stringify(arg)], {
-    execArgv: ['--import', 'tsx', ...prof],
+  // Compiled JavaScript from dist/ (npm run build), as production runs it: tsx alone costs ~30 MB of RSS.
+  const here = import.meta.dirname;
+  const compiled = here.includes(`${path.sep}dist${path.sep}`);
+  const file = path.join(here, compiled ? script.replace(/\.ts$/, '.js') : script);
+  const child = fork(file, [JSON.stringify(arg)], {
+    execArgv: [...(compiled ? [] : ['--import', 'tsx']), ...prof, ...(script === 'ingest-worker.ts' ? INGEST_FLAGS : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let onReady!: () => void;
@@ -77,7 +87,7 @@ if (want('single')) await ingest('single', n(200_000), 1);
 if (want('batched')) await ingest('batched', n(30_000), 100, 0, 1000);
 if (want('paced')) await ingest('paced', n(150_000), 1, 10_000);
 
-console.log(`\nbench:ingest  Mosquitto ${url}, ${os.cpus().length} cores, scale ${scale}`);
+console.log(`\nbench:ingest  Mosquitto ${url}, ${os.cpus().length} cores, scale ${scale}, ingest node flags: ${INGEST_FLAGS.join(' ') || 'none'}`);
 console.table(results);
 const r = results;
 if (r['raw-single'] && r.single) {
