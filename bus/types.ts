@@ -1,0 +1,54 @@
+// The bus between stages: ingest publishes validated readings, detectors and alerts consume them; later frames,
+// events, alerts and cases travel the same way. Two implementations behind this one interface: in-process for the
+// embedded default, Kafka for production. Delivery is at least once: consumers must tolerate repeats.
+
+export const BUS_TOPICS = ['readings', 'frames', 'events', 'alerts', 'cases'] as const;
+export type BusTopic = (typeof BUS_TOPICS)[number];
+
+export interface OutgoingMessage {
+  /** Partitioning key: device id or camera id, so one source stays ordered and always reaches the same worker. */
+  key: string;
+  value: Buffer | string;
+}
+
+export interface BusMessage {
+  topic: BusTopic;
+  key: string;
+  value: Buffer;
+  partition: number;
+  offset: number;
+  /** Broker timestamp, epoch ms. */
+  timestamp: number;
+}
+
+export interface SubscribeOptions {
+  /** At most this many messages per handler call. */
+  maxBatch?: number;
+}
+
+export interface Subscription {
+  /** Leaves the group cleanly (commits what was processed). */
+  close(): Promise<void>;
+}
+
+export interface Bus {
+  readonly name: string;
+  /**
+   * Publishes messages; resolves only when the broker has acknowledged every one of them (Kafka: acks=all,
+   * idempotent producer, delivery reports awaited). Rejects if any could not be delivered.
+   */
+  publish(topic: BusTopic, messages: readonly OutgoingMessage[]): Promise<void>;
+  /**
+   * Joins consumer group `group` on `topic`. The handler gets messages in partition order; their offsets are
+   * committed only after the handler resolved (at least once). A handler that throws gets the same messages again.
+   */
+  subscribe(
+    topic: BusTopic,
+    group: string,
+    handler: (batch: BusMessage[]) => Promise<void>,
+    opts?: SubscribeOptions,
+  ): Promise<Subscription>;
+  /** True while the bus can deliver (for /readyz). */
+  healthy(): boolean;
+  close(): Promise<void>;
+}
