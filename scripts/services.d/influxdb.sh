@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # InfluxDB 2.7.x for local development / CI, built from source (no Docker, no prebuilt downloads).
 #
-# Usage: scripts/services.d/influxdb.sh {install|up|down|status}
+# Usage: scripts/services.d/influxdb.sh {install|up|start|stop|down|status}
 #
 #   install  Build influxd into ${CITY_CACHE:-$HOME/.cache/city-sensing}/influxdb/<version>/influxd
 #            (no-op when already built). Needs: go >= 1.23, cargo/rustc (any recent stable),
@@ -9,6 +9,9 @@
 #   up       Install if needed, start influxd on 127.0.0.1:${INFLUX_PORT:-18086} with a throw-away
 #            data dir under ${SERVICES_DIR:-/tmp/city-services}/influxdb, onboard it (org "city",
 #            bucket "readings", DBRP readings/autogen for InfluxQL) and print INFLUX_* lines on stdout.
+#            After `stop` it starts again on the data that `stop` kept.
+#   start    Start it again on the data left by `stop` (same token, same points); waits until healthy.
+#   stop     Stop it (SIGTERM, influxd closes its shards), keep the data dir: for outage tests.
 #   down     Stop it and delete its data dir.
 #   status   Exit 0 if running and healthy.
 #
@@ -271,14 +274,28 @@ cmd_up() {
     return 0
   fi
 
-  # Not running: start from a clean, throw-away state dir.
   if curl -s --max-time 2 -o /dev/null "$URL/health"; then
     die "something else is already listening on 127.0.0.1:$INFLUX_PORT (set INFLUX_PORT)"
   fi
-  rm -rf "$STATE_DIR"
-  mkdir -p "$STATE_DIR/data"
+  if [ -d "$STATE_DIR/data" ] && [ -s "$TOKEN_FILE" ] && [ -s "$ENV_FILE" ]; then
+    # Left by `stop` (e.g. an outage test that did not finish): keep its data and token.
+    log "restarting on the data left by 'stop'"
+  else
+    # Not running: start from a clean, throw-away state dir.
+    rm -rf "$STATE_DIR"
+    mkdir -p "$STATE_DIR/data"
+  fi
 
   local t0=$SECONDS
+  launch
+  wait_healthy
+  onboard
+  log "up in $(( SECONDS - t0 ))s (pid $(read_pid))"
+  print_env
+}
+
+# Starts influxd in the background on $STATE_DIR/data (which must exist); the caller waits for health.
+launch() {
   log "starting influxd on $URL (data: $STATE_DIR/data, log: $LOG_FILE)"
   (
     cd "$STATE_DIR"
@@ -295,14 +312,10 @@ cmd_up() {
       </dev/null >>"$LOG_FILE" 2>&1 8>&- 9>&-   # don't leak the lock fds into the daemon
   ) &
   echo $! >"$PID_FILE"
-
-  wait_healthy
-  onboard
-  log "up in $(( SECONDS - t0 ))s (pid $(read_pid))"
-  print_env
 }
 
-cmd_down() {
+# SIGTERM, then SIGKILL after 20 s; the data dir stays.
+stop_influxd() {
   local pid
   pid="$(read_pid)"
   if pid_alive; then
@@ -319,6 +332,38 @@ cmd_down() {
   else
     log "influxd not running"
   fi
+}
+
+cmd_start() {
+  need_cmd curl curl
+  mkdir -p "$SERVICES_ROOT"
+  exec 9>"$SERVICES_ROOT/.influxdb.lock"
+  flock 9
+  if pid_alive; then
+    wait_healthy
+    log "already running (pid $(read_pid)) at $URL"
+    return 0
+  fi
+  [ -d "$STATE_DIR/data" ] && [ -s "$TOKEN_FILE" ] || die "no data left by 'stop' in $STATE_DIR; use '$0 up'"
+  [ -x "$INFLUXD" ] || die "influxd is not built; use '$0 up'"
+  if curl -s --max-time 2 -o /dev/null "$URL/health"; then
+    die "something else is already listening on 127.0.0.1:$INFLUX_PORT (set INFLUX_PORT)"
+  fi
+  local t0=$SECONDS
+  launch
+  wait_healthy
+  log "started again in $(( SECONDS - t0 ))s (pid $(read_pid))"
+}
+
+cmd_stop() {
+  mkdir -p "$SERVICES_ROOT"
+  exec 9>"$SERVICES_ROOT/.influxdb.lock"
+  flock 9
+  stop_influxd
+}
+
+cmd_down() {
+  stop_influxd
   rm -rf "$STATE_DIR"
 }
 
@@ -334,7 +379,9 @@ cmd_status() {
 case "${1:-}" in
   install) cmd_install ;;
   up) cmd_up ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 {install|up|down|status}" >&2; exit 2 ;;
+  *) echo "usage: $0 {install|up|start|stop|down|status}" >&2; exit 2 ;;
 esac

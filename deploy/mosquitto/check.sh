@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Proves that the production broker configuration works on a real Mosquitto: deploy/mosquitto/mosquitto.conf (listener
+# moved to 127.0.0.1:<free port>, file paths moved to a temp dir, everything else as shipped), the ACL file, and a
+# password file hashed from passwords.example by make-passwords.sh. Self-contained: starts its own broker, stops it
+# and deletes its temp dir on exit, whatever happens.
+#
+# Usage: deploy/mosquitto/check.sh        (exit 0 when every check passed; last line "N passed, N failed")
+# Needs: mosquitto, mosquitto_pub/mosquitto_sub, mosquitto_passwd (Debian packages mosquitto and mosquitto-clients;
+# installed with apt-get when missing and running as root).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+EXAMPLE="$HERE/passwords.example"
+TIMEOUT_S=5
+
+log() { printf 'check: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ------------------------------------------------------------------------------------------------------ tools
+
+MOSQUITTO="$(command -v mosquitto 2>/dev/null || echo /usr/sbin/mosquitto)"
+if ! [ -x "$MOSQUITTO" ] || ! command -v mosquitto_pub >/dev/null 2>&1 || ! command -v mosquitto_passwd >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || die "needs the Debian packages mosquitto and mosquitto-clients"
+  log "installing Debian packages mosquitto mosquitto-clients"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mosquitto mosquitto-clients >&2
+  # The package may start a system broker; this check runs its own.
+  if command -v service >/dev/null 2>&1; then service mosquitto stop >/dev/null 2>&1 || true; fi
+  MOSQUITTO="$(command -v mosquitto 2>/dev/null || echo /usr/sbin/mosquitto)"
+fi
+
+# ------------------------------------------------------------------------------------------------------ broker
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/mosquitto-check.XXXXXX")"
+BROKER_PID=""
+BG_PIDS=()
+WILL_PID=""
+cleanup() {
+  local p
+  for p in "${BG_PIDS[@]}" $WILL_PID; do kill "$p" 2>/dev/null || true; done
+  if [ -n "$BROKER_PID" ]; then
+    kill "$BROKER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$BROKER_PID" 2>/dev/null || true
+  fi
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+answering() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PORT=""
+for _ in $(seq 1 50); do
+  p=$((20000 + RANDOM % 40000))
+  if ! answering "$p"; then PORT=$p; break; fi
+done
+[ -n "$PORT" ] || die "no free port found"
+
+"$HERE/make-passwords.sh" "$EXAMPLE" "$TMP/passwords" 2>"$TMP/make-passwords.log" \
+  || { cat "$TMP/make-passwords.log" >&2; die "make-passwords.sh failed"; }
+cp "$HERE/acl" "$TMP/acl"
+mkdir -p "$TMP/data"
+grep -q '^listener 1883$' "$HERE/mosquitto.conf" || die "mosquitto.conf: expected a 'listener 1883' line"
+sed -e "s|^listener 1883\$|listener $PORT 127.0.0.1|" \
+    -e "s|/mosquitto/auth/|$TMP/|g" \
+    -e "s|/mosquitto/data/|$TMP/data/|g" \
+    "$HERE/mosquitto.conf" >"$TMP/mosquitto.conf"
+if grep -v '^[[:space:]]*#' "$TMP/mosquitto.conf" | grep -q '/mosquitto/'; then
+  die "mosquitto.conf has a path this check does not map: $(grep -v '^[[:space:]]*#' "$TMP/mosquitto.conf" | grep '/mosquitto/')"
+fi
+# Started as root, Mosquitto drops to the user `mosquitto` before it reads the password and ACL files (as in the
+# container): give that user the files, as docker-compose.yml does.
+if [ "$(id -u)" = 0 ]; then
+  if id mosquitto >/dev/null 2>&1; then chown -R mosquitto: "$TMP"; else chown -R nobody: "$TMP"; fi
+fi
+
+"$MOSQUITTO" -c "$TMP/mosquitto.conf" >"$TMP/broker.log" 2>&1 &
+BROKER_PID=$!
+for _ in $(seq 1 100); do
+  answering "$PORT" && break
+  kill -0 "$BROKER_PID" 2>/dev/null || { cat "$TMP/broker.log" >&2; die "mosquitto exited at start"; }
+  sleep 0.1
+done
+answering "$PORT" || { cat "$TMP/broker.log" >&2; die "mosquitto did not open port $PORT"; }
+log "mosquitto $("$MOSQUITTO" -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p') on 127.0.0.1:$PORT (conf: deploy/mosquitto/mosquitto.conf, acl, hashed passwords.example)"
+
+# ------------------------------------------------------------------------------------------------------ helpers
+
+pw() { # demo password of a user, from passwords.example
+  local v
+  v="$(sed -n "s/^$1://p" "$EXAMPLE" | head -n1)"
+  [ -n "$v" ] || die "no account '$1' in passwords.example"
+  printf '%s' "$v"
+}
+# as <user> <tool> args...: run mosquitto_pub/_sub as that user against the test broker
+as() { local u="$1" tool="$2"; shift 2; timeout 15 "mosquitto_$tool" -h 127.0.0.1 -p "$PORT" -u "$u" -P "$(pw "$u")" "$@"; }
+
+PASSED=0 FAILED=0
+pass() { PASSED=$((PASSED + 1)); printf 'PASS  %s\n' "$*"; }
+fail() { FAILED=$((FAILED + 1)); printf 'FAIL  %s\n' "$*"; }
+expect() { # expect <description> <command...>: passes when the command succeeds
+  local d="$1"; shift
+  if "$@"; then pass "$d"; else fail "$d"; fi
+}
+
+DEV=nz-xinhua-001                   # the device under test
+OTHER=ds-xinhua-001                 # another device
+OWN="city/v1/xinhua/noise/$DEV"
+FOREIGN="city/v1/xinhua/dust/$OTHER"
+RUN="run$$"                         # makes every payload of this run unique
+
+# Observers, for the whole run: ingest on its MQTT 5 shared subscription, ops on a plain one, and a device that
+# subscribes to everything (it must receive nothing of another device's).
+start_observer() { # start_observer <name> <user> <args...>
+  local name="$1" user="$2"; shift 2
+  # Not through as(): $! must be mosquitto_sub itself, so that cleanup can stop it.
+  mosquitto_sub -h 127.0.0.1 -p "$PORT" -u "$user" -P "$(pw "$user")" -W 120 -v "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  BG_PIDS+=("$!")
+}
+start_observer ingest ingest -V mqttv5 -i ingest-check -q 1 -t '$share/ingest/city/v1/#'
+start_observer ops ops -V mqttv5 -i ops-check -q 1 -t 'city/v1/#'
+start_observer spy "$OTHER" -V mqttv5 -i spy-check -q 1 -t 'city/v1/#'
+
+seen_by() { grep -qF -- "$2" "$TMP/$1.out"; }
+
+# Publishes an allowed marker until every observer that may read it has it: proves the observers are subscribed,
+# and, since the broker handles messages in order, that everything published before has been routed.
+sync_marker=0
+settle() {
+  sync_marker=$((sync_marker + 1))
+  local m="settle-$RUN-$sync_marker"
+  for _ in $(seq 1 40); do
+    as "$DEV" pub -q 1 -t "$OWN/readings" -m "$m" 2>/dev/null || true
+    if seen_by ingest "$m" && seen_by ops "$m"; then return 0; fi
+    sleep 0.25
+  done
+  log "observers did not see $m; ingest: $(cat "$TMP/ingest.err"); ops: $(cat "$TMP/ops.err")"
+  return 1
+}
+
+refused() { # refused <user> <password>: the connection is refused as not authorised
+  local out
+  if out="$(timeout "$TIMEOUT_S" mosquitto_pub -h 127.0.0.1 -p "$PORT" ${1:+-u "$1"} ${2:+-P "$2"} \
+      -t "$OWN/readings" -m "refused-$RUN" 2>&1)"; then return 1; fi
+  grep -qi 'not authori[sz]ed' <<<"$out"
+}
+
+# ------------------------------------------------------------------------------------------------------ checks
+
+settle || die "observers never became ready"
+
+echo "-- authentication"
+expect "anonymous client is refused (allow_anonymous false)" refused "" ""
+expect "device with a wrong password is refused" refused "$DEV" "wrong-password"
+expect "unknown user is refused" refused "no-such-device" "whatever"
+expect "device with its password connects" as "$DEV" pub -q 1 -t "$OWN/readings" -m "auth-$RUN"
+
+echo "-- a device publishes its own topics"
+expect "device publishes its readings (QoS 1)" as "$DEV" pub -q 1 -t "$OWN/readings" -m "own-reading-$RUN"
+expect "device publishes its retained status (QoS 1)" as "$DEV" pub -q 1 -r -t "$OWN/status" -m "{\"online\":true,\"run\":\"$RUN\"}"
+settle
+expect "ingest receives them on \$share/ingest/city/v1/#" seen_by ingest "$OWN/readings own-reading-$RUN"
+expect "ops receives them on city/v1/#" seen_by ops "$OWN/status {\"online\":true,\"run\":\"$RUN\"}"
+retained="$(as ops sub -t "$OWN/status" -C 1 -W "$TIMEOUT_S" 2>/dev/null || true)"
+expect "the status is retained" test "$retained" = "{\"online\":true,\"run\":\"$RUN\"}"
+
+echo "-- a device cannot publish as another device"
+expect "QoS 0 (MQTT 3.1.1) publish on another device's topic is accepted by the client..." \
+  as "$DEV" pub -q 0 -t "$FOREIGN/readings" -m "forged-q0-$RUN"
+out="$(as "$DEV" pub -V mqttv5 -q 1 -t "$FOREIGN/readings" -m "forged-q1-$RUN" 2>&1 || true)"
+expect "MQTT 5 QoS 1 publish on another device's topic: PUBACK says not authorized" grep -qi 'not authori[sz]ed' <<<"$out"
+as "$DEV" pub -q 1 -t "$FOREIGN/status" -r -m "forged-status-$RUN" 2>/dev/null || true
+as "$DEV" pub -q 1 -t "$OWN/readings/extra" -m "forged-extra-$RUN" 2>/dev/null || true
+as "$DEV" pub -q 1 -t "city/v1/xinhua/noise/$DEV/commands" -m "forged-cmd-$RUN" 2>/dev/null || true
+as "$DEV" pub -q 1 -t "city/v2/xinhua/noise/$DEV/readings" -m "forged-v2-$RUN" 2>/dev/null || true
+settle
+forged() { ! grep -q "forged-.*-$RUN" "$TMP/ingest.out" "$TMP/ops.out" "$TMP/spy.out"; }
+expect "...but no subscriber receives any forged message (other device, other suffix, other version)" forged
+retained="$(as ops sub -t "$FOREIGN/status" -C 1 -W 2 2>/dev/null || true)"
+expect "no forged retained status is stored" test -z "$retained"
+
+echo "-- a device reads nothing"
+spy_saw_nothing() { ! grep -qF -- "$OWN/" "$TMP/spy.out"; }
+expect "a device subscribed to city/v1/# receives no other device's messages" spy_saw_nothing
+
+echo "-- last will (the edge agent's 'connection lost' status)"
+# A client that dies without DISCONNECT: its will is published only if the ACL lets that user write the will topic.
+will_client() { # will_client <will topic> <payload>
+  mosquitto_sub -h 127.0.0.1 -p "$PORT" -u "$DEV" -P "$(pw "$DEV")" -i "will-$RUN-$RANDOM" -W 30 -t "$OWN/never" \
+    --will-topic "$1" --will-payload "$2" --will-qos 1 --will-retain >/dev/null 2>&1 &
+  WILL_PID=$!
+  sleep 0.7
+  kill -KILL "$WILL_PID" 2>/dev/null || true
+  wait "$WILL_PID" 2>/dev/null || true
+  WILL_PID=""
+}
+will_client "$OWN/status" "{\"online\":false,\"reason\":\"connection lost\",\"run\":\"$RUN\"}"
+will_client "$FOREIGN/status" "forged-will-$RUN"
+settle
+expect "own will on .../status is delivered" seen_by ops "$OWN/status {\"online\":false,\"reason\":\"connection lost\",\"run\":\"$RUN\"}"
+expect "a will on another device's status is dropped" forged
+
+echo "-- services"
+out="$(as ingest pub -V mqttv5 -q 1 -t "$OWN/readings" -m "forged-ingest-$RUN" 2>&1 || true)"
+expect "ingest cannot publish (reads only): PUBACK says not authorized" grep -qi 'not authori[sz]ed' <<<"$out"
+# The broker container's healthcheck in docker-compose.yml:
+reads() { as "$1" sub -t "$2" -C 1 -W "$TIMEOUT_S" >/dev/null; }
+expect "health reads \$SYS/broker/uptime (the compose healthcheck)" reads health '$SYS/broker/uptime'
+retained="$(as health sub -t "$OWN/status" -C 1 -W 2 2>/dev/null || true)"
+expect "health reads nothing under city/v1/" test -z "$retained"
+expect "ops reads \$SYS" reads ops '$SYS/broker/version'
+expect "ops clears a retained status (empty retained message)" as ops pub -q 1 -r -t "$OWN/status" -n
+retained="$(as ops sub -t "$OWN/status" -C 1 -W 2 2>/dev/null || true)"
+expect "...and it is gone" test -z "$retained"
+settle
+expect "no forged message reached any subscriber (final check)" forged
+
+if [ "$FAILED" -gt 0 ]; then
+  log "broker log:"
+  sed 's/^/  /' "$TMP/broker.log" >&2
+fi
+echo "check: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
