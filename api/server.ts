@@ -4,13 +4,17 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from '../contracts/index.js';
+import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
+import { alertRoutes } from './alerts.js';
 import type { Store } from '../store/types.js';
 
 export interface ApiOptions {
   store: Store;
   registry: Registry;
   logger: Logger;
+  /** Alert routes are served when the process runs the alert service. */
+  alerts?: AlertManager;
   /** Extra readiness checks by name (e.g. ingest's broker connection). */
   readiness?: Record<string, () => boolean | Promise<boolean>>;
 }
@@ -99,6 +103,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     const res = await o.store.list(q.data.limit);
     return { items: res.items.map(viewDeadLetter), total: res.total };
   });
+
+  if (o.alerts) alertRoutes(app, o.alerts);
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
   app.setErrorHandler((err, req, reply) => {

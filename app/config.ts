@@ -7,6 +7,15 @@ const port = z.coerce.number().int().min(0).max(65535);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 export const AppConfigSchema = z.object({
+  /**
+   * What this process runs: `all` (the one-process default: embedded broker unless MQTT_URL, ingest, API, simulated
+   * fleet, detectors, alerts), `ingest` (ingest plus health and metrics; scale out with more of them), `detectors`
+   * (threshold, health and anomaly detection; a Kafka consumer group, scale out likewise), `api` (the HTTP API and the
+   * alert service: one instance, it owns the alerts database).
+   */
+  ROLE: z.enum(['all', 'ingest', 'detectors', 'api']).default('all'),
+  /** Alert rules (config/rules.json ships the defaults); reloaded on change. */
+  RULES_FILE: z.string().default('config/rules.json'),
   PORT: port.default(8080),
   HOST: z.string().default('0.0.0.0'),
   MQTT_PORT: port.default(1883),
@@ -24,6 +33,18 @@ export const AppConfigSchema = z.object({
   INGEST_BATCH_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   INGEST_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   INGEST_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(20_000),
+  /** InfluxDB 2 store; all four together, or none for the embedded DuckDB store. */
+  INFLUX_URL: z.url({ message: 'must be a URL such as http://127.0.0.1:8086' }).optional(),
+  INFLUX_TOKEN: z.string().min(1).optional(),
+  INFLUX_ORG: z.string().min(1).optional(),
+  INFLUX_BUCKET: z.string().min(1).optional(),
+  /** Kafka bootstrap servers (host:port,...); unset for the in-process bus. */
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]')
+    .optional(),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default('city.'),
+  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(12),
   DATA_DIR: z.string().default('./data'),
   DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'e.g. 64MB').default('64MB'),
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(1),
@@ -33,11 +54,26 @@ export const AppConfigSchema = z.object({
   SIM_PER_KIND: z.coerce.number().int().min(1).max(1000).default(2),
 });
 
+const WithInflux = AppConfigSchema.superRefine((c, ctx) => {
+  const set = (['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const).filter((k) => c[k] !== undefined);
+  if (set.length > 0 && set.length < 4) {
+    for (const k of ['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const) {
+      if (c[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set` });
+    }
+  }
+  if ((c.ROLE === 'detectors' || c.ROLE === 'api') && !c.KAFKA_BROKERS) {
+    ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: `is required with ROLE=${c.ROLE} (separate processes meet on Kafka)` });
+  }
+  if (c.ROLE === 'ingest' && !c.MQTT_URL) {
+    ctx.addIssue({ code: 'custom', path: ['MQTT_URL'], message: 'is required with ROLE=ingest (the embedded broker runs only with ROLE=all)' });
+  }
+});
+
 export type AppConfig = z.output<typeof AppConfigSchema> & { dataDir: string };
 
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty variables count as unset, as a shell user expects of `FOO= npm start`.
   const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const c = parseConfig(AppConfigSchema, clean, 'the environment');
-  return { ...c, dataDir: path.resolve(c.DATA_DIR) };
+  const c = parseConfig(WithInflux, clean, 'the environment');
+  return { ...c, dataDir: path.resolve(c.DATA_DIR), RULES_FILE: path.resolve(c.RULES_FILE) };
 }

@@ -18,18 +18,21 @@ runMain('city-sensing', async () => {
   const api = `http://${host}:${cfg.PORT}`;
   const lines = [
     '',
-    'City sensing platform is running  城市感知平台已启动',
-    `  MQTT broker       ${p.mqttUrl}${cfg.MQTT_URL ? '' : ' (embedded)'}`,
+    `City sensing platform is running (ROLE=${cfg.ROLE})  城市感知平台已启动`,
+    p.mqttUrl ? `  MQTT broker       ${p.mqttUrl}${cfg.MQTT_URL ? '' : ' (embedded)'}` : '',
+    `  store / bus       ${p.store.name}${p.bus ? ` / ${p.bus.name}` : ''}`,
     `  API               ${api}`,
     `  readings          ${api}/api/readings?device=nz-xinhua-001`,
     `  dead letters      ${api}/api/dead-letters`,
     `  health / metrics  ${api}/readyz  ${api}/metrics`,
-    `  data              ${cfg.dataDir}`,
-    cfg.SIMULATE ? '  simulated sensors are publishing (SIMULATE=0 turns them off)' : '  simulation off',
-    `  try: mosquitto_pub -h 127.0.0.1 -p ${cfg.MQTT_URL ? '<port>' : cfg.MQTT_PORT} -q 1 -t city/v1/xinhua/noise/my-meter/readings -m '{"ts":${Date.now()},"metrics":{"laeq_db":58.2}}'`,
+    p.store.name === 'duckdb' ? `  data              ${cfg.dataDir}` : '',
+    cfg.ROLE !== 'all' ? '' : cfg.SIMULATE ? '  simulated sensors are publishing (SIMULATE=0 turns them off)' : '  simulation off',
+    p.mqttUrl && !cfg.MQTT_URL
+      ? `  try: mosquitto_pub -h 127.0.0.1 -p ${cfg.MQTT_PORT} -q 1 -t city/v1/xinhua/noise/my-meter/readings -m '{"ts":${Date.now()},"metrics":{"laeq_db":58.2}}'`
+      : '',
     'Press Ctrl-C to stop.',
     '',
-  ];
+  ].filter((l, i, a) => l !== '' || i === 0 || i === a.length - 1);
   process.stdout.write(lines.join('\n') + '\n');
   const sig = await untilSignal();
   log.info({ signal: sig }, 'stopping: flushing buffered readings');

@@ -4,6 +4,7 @@
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { StatusSchema, TOPIC_ROOT, type DeadLetter, type StoredReading } from '../contracts/index.js';
+import type { Bus } from '../bus/types.js';
 import type { Logger } from '../runtime/log.js';
 import type { Store } from '../store/types.js';
 import { validateMessage } from './validate.js';
@@ -19,6 +20,8 @@ export interface IngestOptions {
    */
   shareGroup?: string;
   store: Store;
+  /** Validated readings are also published here (topic `readings`, keyed by device) for detectors and alerts. */
+  bus?: Bus;
   logger: Logger;
   registry: Registry;
   /** A batch is written when it holds this many readings... */
@@ -57,6 +60,10 @@ interface Batch {
 }
 
 const emptyBatch = (): Batch => ({ readings: [], deadLetters: [], acks: [], messages: 0 });
+
+function toBus(readings: readonly StoredReading[]) {
+  return readings.map((r) => ({ key: r.deviceId, value: JSON.stringify(r) }));
+}
 
 // Topics of the contract that other stages consume; ingest ignores them rather than dead-lettering them.
 const OTHER_STAGES = new Set(['frames', 'commands', 'events']);
@@ -173,6 +180,8 @@ export class Ingest {
 
   private sendPacket: ((p: Packet, cb?: () => void) => void) | null = null;
   private pendingReadings = 0;
+  private unackedMessages = 0;
+  private writingSince = 0;
   private paused: (() => void)[] = [];
   private pendingPuback: Held | null = null;
 
@@ -208,6 +217,7 @@ export class Ingest {
       this.deadLetter(b, topic, 'topic is not part of the contract (expected .../readings or .../status)', payload);
     }
     this.m.pending.inc();
+    this.unackedMessages++;
     this.pendingReadings += b.readings.length - before;
     if (b.readings.length >= this.o.batchMaxReadings) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.batchMaxDelayMs);
@@ -266,13 +276,19 @@ export class Ingest {
   }
 
   private async writeWithRetry(b: Batch): Promise<void> {
+    this.writingSince = Date.now();
     for (let attempt = 1; ; attempt++) {
       const end = this.m.batchSeconds.startTimer();
       try {
-        if (b.readings.length) await this.o.store.write(b.readings);
+        if (b.readings.length) {
+          // Store and bus both must have the batch before the broker hears an acknowledgement. A retry repeats
+          // both: the store is idempotent, and bus consumers take delivery at least once.
+          await Promise.all([this.o.store.write(b.readings), this.o.bus?.publish('readings', toBus(b.readings))]);
+        }
         if (b.deadLetters.length) await this.o.store.add(b.deadLetters);
         end();
-        if (!this.storeHealthy) this.o.logger.info({ store: this.o.store.name }, 'store writes succeed again');
+        this.writingSince = 0;
+        if (!this.storeHealthy) this.o.logger.info({ store: this.o.store.name, bus: this.o.bus?.name }, 'writes succeed again');
         this.storeHealthy = true;
         break;
       } catch (e) {
@@ -282,7 +298,7 @@ export class Ingest {
         const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
         this.o.logger.error(
           { err: (e as Error).message, attempt, retryInMs: Math.round(delay), readings: b.readings.length },
-          'store write failed; messages stay unacknowledged and will be retried',
+          'writing the batch failed; its messages stay unacknowledged and the write will be retried',
         );
         if (this.stopping && attempt >= 3) {
           this.o.logger.warn('stopping: leaving the batch unacknowledged for the broker to redeliver');
@@ -297,14 +313,22 @@ export class Ingest {
       if (h.puback && h.gen === this.gen && this.client?.connected) this.sendPacket?.(h.puback);
     }
     this.m.pending.dec(b.messages);
+    this.unackedMessages -= b.messages;
     this.m.readings.inc(b.readings.length);
     this.pendingReadings -= b.readings.length;
     this.o.onStored?.(b.readings);
     while (this.paused.length > 0 && this.pendingReadings <= this.maxPending) this.paused.shift()!();
   }
 
+  /** False while the broker is away, the last write failed, or a write has been waiting over 5 s (a stalled sink). */
   get healthy(): boolean {
-    return this.storeHealthy && (this.client?.connected ?? false);
+    const stalled = this.writingSince > 0 && Date.now() - this.writingSince > 5000;
+    return this.storeHealthy && !stalled && (this.client?.connected ?? false);
+  }
+
+  /** Messages received and not yet acknowledged to the broker: they wait for the store and the bus. */
+  get unacknowledged(): number {
+    return this.unackedMessages;
   }
 
   get connected(): boolean {

@@ -169,8 +169,8 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number): S
         ],
         (ts, n, a) => {
           const h = localHour(ts);
-          let pm10 = 45 + 25 * Math.sin(((h - 4) / 24) * 2 * Math.PI) + 6 * n(0);
-          if (a) pm10 += 260 + 40 * n(1);
+          let pm10 = 38 + 18 * Math.sin(((h - 4) / 24) * 2 * Math.PI) + 5 * n(0);
+          if (a) pm10 += 480 + 40 * n(1);
           pm10 = clamp(pm10, 3, 2000);
           return {
             pm10_ugm3: round(pm10),

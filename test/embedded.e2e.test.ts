@@ -30,7 +30,7 @@ const get = async (url: string) => {
 
 describe('embedded default', () => {
   it('stores what mosquitto_pub sends to the embedded broker and serves it over the API', async () => {
-    const port = new URL(p.mqttUrl).port;
+    const port = new URL(p.mqttUrl!).port;
     const ts = '2026-11-27T10:00:00+08:00';
     // Asynchronously: the broker lives in this process and must keep running while mosquitto_pub talks to it.
     await promisify(execFile)('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-q', '1', '-t', 'city/v1/xinhua/noise/my-meter/readings',
@@ -49,7 +49,7 @@ describe('embedded default', () => {
 
   it('answers health, readiness, metrics and bad queries sensibly', async () => {
     expect((await get('/healthz')).status).toBe(200);
-    expect(await get('/readyz')).toEqual({ status: 200, body: { status: 'ready', checks: { store: true, mqtt: true } } });
+    expect(await get('/readyz')).toEqual({ status: 200, body: { status: 'ready', checks: { store: true, mqtt: true, bus: true } } });
     const metrics = await (await fetch(`${p.apiUrl}/metrics`)).text();
     expect(metrics).toMatch(/ingest_messages_total\{outcome="accepted"\} \d+/);
     const bad = await get('/api/readings?device=x&from=yesterday');
@@ -88,7 +88,7 @@ describe('bad configuration', () => {
   });
 
   it('npm start on a port that is taken says so', async () => {
-    const port = new URL(p.mqttUrl).port;
+    const port = new URL(p.mqttUrl!).port;
     const r = await run('app/main.ts', { MQTT_PORT: port, HOST: '127.0.0.1', PORT: '0', DATA_DIR: tmpDir('busy'), SIMULATE: '0' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`port ${port} is in use`));

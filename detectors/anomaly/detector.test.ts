@@ -1,0 +1,183 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createAnomalyDetector, resolveOptions, DEFAULT_OPTIONS } from './detector.js';
+import { AnomalyLikelihood, logScale } from './likelihood.js';
+import { RollingStats, erfc, normalTail } from './stats.js';
+
+const FIVE_MIN = 300_000;
+
+/** A deterministic pseudo-random generator (LCG), so that the tests are reproducible. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** A daily-cycle series with noise, a spike at 2500 and a level shift from 3200. */
+function series(n: number, seed = 1): { ts: number[]; values: number[] } {
+  const r = rng(seed);
+  const ts: number[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < n; i++) {
+    ts.push(Date.UTC(2026, 0, 1) + i * FIVE_MIN);
+    let v = 50 + 20 * Math.sin((2 * Math.PI * i) / 288) + 3 * (r() - 0.5);
+    if (i === 2500) v += 60;
+    if (i >= 3200) v += 15;
+    values.push(v);
+  }
+  return { ts, values };
+}
+
+function run(ts: number[], values: number[]): number[] {
+  const d = createAnomalyDetector();
+  return values.map((v, i) => d.update(ts[i] as number, v));
+}
+
+describe('streaming anomaly detector', () => {
+  it('scores in [0, 1], whatever the input', () => {
+    const r = rng(7);
+    const d = createAnomalyDetector();
+    const weird = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e300, -1e300, 0, -0, 5e-324];
+    for (let i = 0; i < 20_000; i++) {
+      const v = i % 97 === 0 ? (weird[i % weird.length] as number) : i % 500 < 50 ? 42 : (r() - 0.5) * 10 ** Math.floor(r() * 6);
+      // timestamps that repeat, go backwards and jump
+      const t = i % 13 === 0 ? Number.NaN : Date.UTC(2026, 0, 1) + (i - (i % 3 === 0 ? 5 : 0)) * FIVE_MIN;
+      const s = d.update(t, v);
+      expect(Number.isFinite(s)).toBe(true);
+      expect(s).toBeGreaterThanOrEqual(0);
+      expect(s).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('scores 0 for non-finite values, without learning from them', () => {
+    const { ts, values } = series(1000);
+    const a = createAnomalyDetector();
+    const b = createAnomalyDetector();
+    for (let i = 0; i < values.length; i++) {
+      const t = ts[i] as number;
+      const v = values[i] as number;
+      if (i % 10 === 0) expect(b.update(t, Number.NaN)).toBe(0);
+      expect(b.update(t, v)).toBe(a.update(t, v));
+    }
+  });
+
+  it('is causal: the score at t does not change when later readings change', () => {
+    const { ts, values } = series(4000);
+    const base = run(ts, values);
+    const r = rng(99);
+    for (const cut of [500, 2499, 3300]) {
+      const changed = values.map((v, i) => (i > cut ? v * (r() * 4 - 1) + 1000 * r() : v));
+      const scores = run(ts, changed);
+      expect(scores.slice(0, cut + 1)).toEqual(base.slice(0, cut + 1));
+      // and running only the prefix gives the same scores
+      expect(run(ts.slice(0, cut + 1), values.slice(0, cut + 1))).toEqual(base.slice(0, cut + 1));
+    }
+  });
+
+  it('is deterministic and independent between instances', () => {
+    const { ts, values } = series(3000, 3);
+    expect(run(ts, values)).toEqual(run(ts, values));
+  });
+
+  it('flags a spike and a level shift more than the normal readings', () => {
+    const { ts, values } = series(4000);
+    const s = run(ts, values);
+    const normal = Math.max(...s.slice(1000, 2490));
+    expect(Math.max(...s.slice(2500, 2510))).toBeGreaterThan(normal);
+    expect(Math.max(...s.slice(3200, 3260))).toBeGreaterThan(normal);
+  });
+
+  it('damps the scores that follow an alarm (one event, one alarm)', () => {
+    const ts = Array.from({ length: 1000 }, (_, i) => i * FIVE_MIN);
+    const values = ts.map((_, i) => (i % 7) + (i >= 800 ? 100 + i : 0));
+    const s = run(ts, values);
+    expect(s[800]).toBe(1);
+    for (let i = 801; i <= 820; i++) expect(s[i]).toBeLessThanOrEqual(0.1);
+  });
+
+  it('has a fixed state size: set by the options, not by the length of the series', () => {
+    const d = createAnomalyDetector();
+    const before = d.stateSize;
+    const { ts, values } = series(20_000);
+    values.forEach((v, i) => d.update(ts[i] as number, v));
+    expect(d.stateSize).toBe(before);
+    expect(createAnomalyDetector({ levelShift: { long: 100 } }).stateSize).toBeLessThan(before);
+  });
+
+  it('uses bounded memory: the heap does not grow with the series (measured in a child process)', () => {
+    const root = path.resolve(import.meta.dirname, '..', '..');
+    const script = `
+      import { createAnomalyDetector } from './detectors/anomaly/detector.ts';
+      const d = createAnomalyDetector();
+      let s = 0;
+      const feed = (from, to) => { for (let i = from; i < to; i++) s += d.update(i * 300000, Math.sin(i / 46) * 10 + (i % 17) + (i % 5000 === 0 ? 50 : 0)); };
+      const heap = () => { globalThis.gc(); globalThis.gc(); return process.memoryUsage().heapUsed; };
+      feed(0, 50000); const a = heap();
+      feed(50000, 1050000); const b = heap();
+      process.stdout.write(JSON.stringify({ a, b, s }));`;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    const { a, b } = JSON.parse(out) as { a: number; b: number };
+    // a million more readings: well under 1 MB of growth (an unbounded state would grow by tens of MB)
+    expect(b - a).toBeLessThan(1_000_000);
+  });
+
+  it('resolves partial options over the defaults and turns components off with null', () => {
+    const o = resolveOptions({ jump: { zScale: 9 }, weekly: null, rest: null });
+    expect(o.jump).toEqual({ ...DEFAULT_OPTIONS.jump, zScale: 9 });
+    expect(o.weekly).toBeNull();
+    expect(o.rest.steps).toBe(0);
+    expect(o.levelShift).toEqual(DEFAULT_OPTIONS.levelShift);
+  });
+});
+
+describe('anomaly likelihood and statistics', () => {
+  it('rolling statistics match a direct computation', () => {
+    const r = rng(5);
+    const s = new RollingStats(50);
+    const xs: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const x = 1e6 + r() * 10;
+      xs.push(x);
+      s.push(x);
+    }
+    const last = xs.slice(-50);
+    const mean = last.reduce((a, b) => a + b, 0) / 50;
+    const variance = last.reduce((a, b) => a + (b - mean) ** 2, 0) / 50;
+    expect(s.mean).toBeCloseTo(mean, 6);
+    expect(s.variance).toBeCloseTo(variance, 4);
+  });
+
+  it('erfc and the normal tail', () => {
+    expect(erfc(0)).toBeCloseTo(1, 6);
+    expect(erfc(1)).toBeCloseTo(0.157299207, 6);
+    expect(erfc(-1)).toBeCloseTo(1.842700793, 6);
+    expect(normalTail(0, 0, 1)).toBeCloseTo(0.5, 6);
+    expect(normalTail(1.959964, 0, 1)).toBeCloseTo(0.025, 5);
+    expect(normalTail(-1.959964, 0, 1)).toBeCloseTo(0.025, 5);
+  });
+
+  it('log scale: 0.5 → 0.03, 1 − 1e−5 → 0.5, 1 → 1', () => {
+    expect(logScale(0.5)).toBeCloseTo(0.0301, 4);
+    expect(logScale(1 - 1e-5)).toBeCloseTo(0.5, 4);
+    expect(logScale(1)).toBeCloseTo(1, 6);
+    expect(logScale(0)).toBe(0);
+  });
+
+  it('is neutral while learning, then reports one strong alarm per run of improbable values', () => {
+    const l = new AnomalyLikelihood({ learning: 10, estimation: 10, averaging: 1 });
+    const r = rng(11);
+    const out: number[] = [];
+    for (let i = 0; i < 500; i++) out.push(l.update(0.1 + 0.05 * r()));
+    expect(out[0]).toBeCloseTo(logScale(0.5), 9);
+    expect(Math.max(...out.slice(100))).toBeLessThan(0.5);
+    const burst = [1, 1, 1, 1].map(() => l.update(1));
+    expect(burst[0]).toBeCloseTo(1, 6);
+    for (const b of burst.slice(1)) expect(b).toBeCloseTo(logScale(0.999), 9);
+  });
+});

@@ -1,0 +1,117 @@
+// The detector service: consumes validated readings from the bus (consumer group `detectors`, so instances split
+// the devices between them), runs sensor-health checks and the threshold rules, and publishes signals on the bus
+// topic `alerts`, keyed by device, for the alert service. Rules are reloaded when the rules file changes.
+import fs from 'node:fs';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { StoredReading } from '../contracts/index.js';
+import type { Bus, BusMessage, Subscription } from '../bus/types.js';
+import { ConfigError, parseConfig } from '../runtime/config.js';
+import type { Logger } from '../runtime/log.js';
+import { HealthChecker } from './health.js';
+import { RuleEngine, type Signal } from './rules/engine.js';
+import { RulesFileSchema, type RulesFile } from './rules/schema.js';
+
+export function loadRules(file: string): RulesFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError(err.code === 'ENOENT' ? `rules file ${file} does not exist` : `rules file ${file} is not valid JSON: ${err.message}`);
+  }
+  return parseConfig(RulesFileSchema, raw, file);
+}
+
+export interface DetectorOptions {
+  bus: Bus;
+  rulesFile: string;
+  logger: Logger;
+  registry: Registry;
+  group?: string;
+  /** How often silent devices are checked for going offline. */
+  sweepMs?: number;
+}
+
+export class DetectorService {
+  private engine: RuleEngine;
+  private health: HealthChecker;
+  private sub: Subscription | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private watcher: fs.StatWatcher | null = null;
+  private readonly m;
+
+  constructor(private readonly o: DetectorOptions) {
+    const rules = loadRules(o.rulesFile);
+    this.engine = new RuleEngine(rules);
+    this.health = new HealthChecker(rules.health);
+    const registers = [o.registry];
+    this.m = {
+      readings: new Counter({ name: 'detector_readings_total', help: 'Readings evaluated', registers }),
+      signals: new Counter({ name: 'detector_signals_total', help: 'Signals raised', labelNames: ['type', 'category'] as const, registers }),
+      series: new Gauge({ name: 'detector_series', help: '(rule, device) series tracked', registers }),
+    };
+  }
+
+  async start(): Promise<void> {
+    this.sub = await this.o.bus.subscribe('readings', this.o.group ?? 'detectors', (batch) => this.onBatch(batch));
+    this.timer = setInterval(() => void this.sweep(), this.o.sweepMs ?? 10_000);
+    this.timer.unref();
+    // Poll the file's mtime: works on every filesystem, including mounted config volumes where inotify does not.
+    this.watcher = fs.watchFile(this.o.rulesFile, { interval: 2000 }, (cur, prev) => {
+      if (cur.mtimeMs !== prev.mtimeMs) this.reload();
+    });
+    this.o.logger.info({ rules: this.o.rulesFile }, 'detectors started');
+  }
+
+  /** Validates and swaps in the rules file; a broken file is reported and the running rules stay. */
+  reload(): boolean {
+    try {
+      const rules = loadRules(this.o.rulesFile);
+      this.engine = new RuleEngine(rules);
+      this.health = new HealthChecker(rules.health);
+      this.o.logger.info({ rules: rules.rules.length }, 'rules reloaded');
+      return true;
+    } catch (e) {
+      this.o.logger.error({ err: (e as Error).message }, 'rules file rejected; the previous rules stay in force');
+      return false;
+    }
+  }
+
+  private async onBatch(batch: BusMessage[]): Promise<void> {
+    const out: Signal[] = [];
+    for (const m of batch) {
+      const r = JSON.parse(m.value.toString('utf8')) as StoredReading;
+      this.health.process(r, m.timestamp, out);
+      // A value outside its physical range is a sensor fault (a health alert), never an exceedance.
+      let metrics = r.metrics;
+      for (const k in metrics) {
+        if (!this.health.inRange(k, metrics[k]!)) {
+          metrics = Object.fromEntries(Object.entries(metrics).filter(([mk, v]) => this.health.inRange(mk, v)));
+          break;
+        }
+      }
+      this.engine.process(metrics === r.metrics ? r : { ...r, metrics }, out);
+    }
+    this.m.readings.inc(batch.length);
+    this.m.series.set(this.engine.series);
+    await this.publish(out);
+  }
+
+  private async sweep(): Promise<void> {
+    const out = this.health.sweep(Date.now());
+    await this.publish(out).catch((e: Error) => this.o.logger.warn({ err: e.message }, 'could not publish offline signals; next sweep retries'));
+  }
+
+  private async publish(signals: Signal[]): Promise<void> {
+    if (signals.length === 0) return;
+    for (const s of signals) this.m.signals.inc({ type: s.type, category: s.category });
+    await this.o.bus.publish('alerts', signals.map((s) => ({ key: s.deviceId, value: JSON.stringify(s) })));
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    fs.unwatchFile(this.o.rulesFile);
+    this.watcher = null;
+    await this.sub?.close();
+  }
+}
