@@ -3,15 +3,35 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
+import { createBus } from '../bus/index.js';
+import type { Bus } from '../bus/types.js';
 import { Ingest } from '../ingest/ingest.js';
+import { InfluxStore } from '../store/influxdb/store.js';
+import type { Store } from '../store/types.js';
 import { silentLogger } from '../runtime/log.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
 
-const { url, district, dir, expect } = JSON.parse(process.argv[2]!) as { url: string; district: string; dir: string; expect: number };
+const { url, district, dir, expect, backend } = JSON.parse(process.argv[2]!) as {
+  url: string;
+  district: string;
+  dir: string;
+  expect: number;
+  backend: 'duckdb' | 'influx-kafka';
+};
 fs.mkdirSync(dir, { recursive: true });
-const store = await DuckDbStore.open({ file: path.join(dir, 'bench.duckdb'), memoryLimit: process.env.DUCKDB_MEMORY_LIMIT,
-  threads: process.env.DUCKDB_THREADS ? Number(process.env.DUCKDB_THREADS) : undefined,
-});
+let store: Store;
+let bus: Bus | undefined;
+if (backend === 'influx-kafka') {
+  const e = process.env;
+  store = await InfluxStore.open({ url: e.INFLUX_URL!, token: e.INFLUX_TOKEN!, org: e.INFLUX_ORG!, bucket: e.INFLUX_BUCKET! });
+  bus = await createBus({ brokers: e.KAFKA_BROKERS, clientId: `bench-${process.pid}`, topicPrefix: `${district}.`, partitions: 12, logger: silentLogger });
+} else {
+  store = await DuckDbStore.open({
+    file: path.join(dir, 'bench.duckdb'),
+    memoryLimit: process.env.DUCKDB_MEMORY_LIMIT,
+    threads: process.env.DUCKDB_THREADS ? Number(process.env.DUCKDB_THREADS) : undefined,
+  });
+}
 // BENCH_NULL_STORE=1 measures ingest without the store, to tell its cost from the store's.
 if (process.env.BENCH_NULL_STORE) store.write = async () => undefined;
 let stored = 0;
@@ -31,6 +51,7 @@ const ingest = new Ingest({
   shareGroup: 'bench',
   filter: `city/v1/${district}/#`,
   store,
+  bus,
   logger: silentLogger,
   registry: new Registry(),
   batchMaxReadings: Number(process.env.INGEST_BATCH_MAX ?? 5000),
@@ -58,6 +79,7 @@ async function finish() {
   const status = fs.readFileSync('/proc/self/status', 'utf8');
   const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
   await store.close();
+  await bus?.close();
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
   process.send!({

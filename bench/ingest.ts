@@ -1,7 +1,8 @@
 // `npm run bench:ingest`: ingest throughput, latency and memory against a real Mosquitto, next to the broker's
 // own rate measured in the same run. Every party is its own process: publisher, raw subscriber, ingest.
 //   --scale F   multiply message counts (default 1; 0.2 for a quick look)
-//   --only A,B  run only these scenarios (raw-single, raw-batched, single, batched, paced)
+//   --only A,B  run only these scenarios (raw-single, raw-batched, single, batched, paced, influx-batched,
+//               influx-paced: the last two with the production backends, InfluxDB and Kafka)
 import { execFileSync, fork } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,10 +16,14 @@ const scale = Number(values.scale);
 const only = values.only?.split(',');
 
 function services(): string {
-  const out = execFileSync(path.join(ROOT, 'scripts/services'), ['up', 'mosquitto'], { encoding: 'utf8' });
-  const m = /^MQTT_URL=(.*)$/m.exec(out);
-  if (!m) throw new Error('scripts/services did not print MQTT_URL');
-  return m[1]!;
+  const out = execFileSync(path.join(ROOT, 'scripts/services'), ['up', 'mosquitto', 'influxdb', 'kafka'], { encoding: 'utf8' });
+  // The workers inherit INFLUX_* and KAFKA_BROKERS.
+  for (const line of out.split('\n')) {
+    const kv = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (kv) process.env[kv[1]!] = kv[2]!;
+  }
+  if (!process.env.MQTT_URL) throw new Error('scripts/services did not print MQTT_URL');
+  return process.env.MQTT_URL;
 }
 
 type Msg = Record<string, number | string>;
@@ -62,10 +67,10 @@ async function raw(name: string, messages: number, perMessage: number) {
   console.error(`${name}: ${Math.round(perS)} messages/s`);
 }
 
-async function ingest(name: string, messages: number, perMessage: number, rate = 0, devices = 100) {
+async function ingest(name: string, messages: number, perMessage: number, rate = 0, devices = 100, backend = 'duckdb') {
   const district = uniq();
   const expect = messages * perMessage;
-  const worker = run('ingest-worker.ts', { url, district, dir: path.join(os.tmpdir(), `city-bench-${district}`), expect });
+  const worker = run('ingest-worker.ts', { url, district, dir: path.join(os.tmpdir(), `city-bench-${district}`), expect, backend });
   await worker.ready;
   const pub = run('publisher.ts', { url, district, devices, messages, perMessage, inflight: 500, rate });
   const [w] = await Promise.all([worker.done, pub.done]);
@@ -86,6 +91,9 @@ if (want('single')) await ingest('single', n(200_000), 1);
 // Enough devices that 100-reading batches keep every device's timestamps (1 ms apart) behind the wall clock.
 if (want('batched')) await ingest('batched', n(30_000), 100, 0, 1000);
 if (want('paced')) await ingest('paced', n(150_000), 1, 10_000);
+// Production backends: the MQTT acknowledgement waits for InfluxDB's write and Kafka's delivery report.
+if (want('influx-batched')) await ingest('influx-batched', n(10_000), 100, 0, 1000, 'influx-kafka');
+if (want('influx-paced')) await ingest('influx-paced', n(100_000), 1, 10_000, 100, 'influx-kafka');
 
 console.log(`\nbench:ingest  Mosquitto ${url}, ${os.cpus().length} cores, scale ${scale}, ingest node flags: ${INGEST_FLAGS.join(' ') || 'none'}`);
 console.table(results);
@@ -95,5 +103,7 @@ if (r['raw-single'] && r.single) {
 }
 if (r.batched) console.log(`100 readings a message: ${r.batched['readings/s']} readings/s (target >= 100,000)`);
 if (r.paced) console.log(`at 10,000 readings/s: p99 ${r.paced['p99 ms']} ms (target < 500), peak RSS ${r.paced['peak RSS MB']} MB`);
+if (r['influx-batched']) console.log(`InfluxDB + Kafka, 100 readings a message: ${r['influx-batched']['readings/s']} readings/s`);
+if (r['influx-paced']) console.log(`InfluxDB + Kafka at 10,000 readings/s: p99 publish→queryable ${r['influx-paced']['p99 ms']} ms`);
 const peak = Math.max(...Object.values(results).map((x) => Number(x['peak RSS MB'] ?? 0)));
 console.log(`peak RSS of ingest over all runs: ${peak} MB (target < 300)`);

@@ -262,18 +262,37 @@ export class Ingest {
 
   private dlWindow = { start: 0, logged: 0, suppressed: 0 };
 
-  /** Writes the current batch; batches are written and acknowledged strictly in order. */
-  private flush(): Promise<void> {
+  /**
+   * Writes the current batch; batches are written and acknowledged strictly in order, one at a time. While a write
+   * is in flight the next batch keeps filling (up to maxPendingReadings), so a slow sink gets fewer, larger writes
+   * instead of a queue of small ones: throughput adapts to the sink's latency.
+   */
+  private flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.writing) {
+      this.flushWhenDone = true;
+      return;
+    }
     const b = this.batch;
-    if (b.messages === 0) return this.flushing;
+    if (b.messages === 0) return;
     this.batch = emptyBatch();
-    this.flushing = this.flushing.then(() => this.writeWithRetry(b));
-    return this.flushing;
+    this.writing = true;
+    this.flushing = this.writeWithRetry(b).finally(() => {
+      this.writing = false;
+      const next = this.batch;
+      if (next.messages === 0) return;
+      if (this.flushWhenDone || next.readings.length >= this.o.batchMaxReadings) {
+        this.flushWhenDone = false;
+        this.flush();
+      } else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.batchMaxDelayMs);
+    });
   }
+
+  private writing = false;
+  private flushWhenDone = false;
 
   private async writeWithRetry(b: Batch): Promise<void> {
     this.writingSince = Date.now();
@@ -338,8 +357,12 @@ export class Ingest {
   /** Flushes what was received, acknowledges it, and disconnects. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.flush();
-    await this.flushing;
+    // Write out everything received, including what arrives while the last batch is written.
+    for (;;) {
+      this.flush();
+      await this.flushing;
+      if (!this.writing && (this.batch.messages === 0 || !this.client?.connected)) break;
+    }
     await this.client?.endAsync();
     this.client = null;
   }
