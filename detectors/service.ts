@@ -7,6 +7,7 @@ import type { StoredReading } from '../contracts/index.js';
 import type { Bus, BusMessage, Subscription } from '../bus/types.js';
 import { ConfigError, parseConfig } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
+import { AnomalyMonitor } from './anomaly-monitor.js';
 import { HealthChecker } from './health.js';
 import { RuleEngine, type Signal } from './rules/engine.js';
 import { RulesFileSchema, type RulesFile } from './rules/schema.js';
@@ -35,6 +36,7 @@ export interface DetectorOptions {
 export class DetectorService {
   private engine: RuleEngine;
   private health: HealthChecker;
+  private anomaly: AnomalyMonitor;
   private sub: Subscription | null = null;
   private timer: NodeJS.Timeout | null = null;
   private watcher: fs.StatWatcher | null = null;
@@ -44,6 +46,7 @@ export class DetectorService {
     const rules = loadRules(o.rulesFile);
     this.engine = new RuleEngine(rules);
     this.health = new HealthChecker(rules.health);
+    this.anomaly = new AnomalyMonitor(rules.anomaly, this.engine);
     const registers = [o.registry];
     this.m = {
       readings: new Counter({ name: 'detector_readings_total', help: 'Readings evaluated', registers }),
@@ -69,6 +72,7 @@ export class DetectorService {
       const rules = loadRules(this.o.rulesFile);
       this.engine = new RuleEngine(rules);
       this.health = new HealthChecker(rules.health);
+      this.anomaly = new AnomalyMonitor(rules.anomaly, this.engine);
       this.o.logger.info({ rules: rules.rules.length }, 'rules reloaded');
       return true;
     } catch (e) {
@@ -90,7 +94,9 @@ export class DetectorService {
           break;
         }
       }
-      this.engine.process(metrics === r.metrics ? r : { ...r, metrics }, out);
+      const clean = metrics === r.metrics ? r : { ...r, metrics };
+      this.engine.process(clean, out);
+      this.anomaly.process(clean, out);
     }
     this.m.readings.inc(batch.length);
     this.m.series.set(this.engine.series);

@@ -124,7 +124,8 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 /** Traffic intensity 0..1 over the day: morning and evening peaks, quiet nights. */
 function traffic(h: number): number {
   const peak = (c: number, w: number) => Math.exp(-((h - c) ** 2) / (2 * w * w));
-  const day = h >= 6 && h < 23 ? 0.45 : 0.08;
+  // Traffic thins out from 21:00 and is at its night level by 22:00, when GB 3096 night limits start.
+  const day = h >= 6 && h < 21 ? 0.45 : h >= 21 && h < 22 ? 0.45 - 0.37 * (h - 21) : 0.08;
   return clamp(day + 0.45 * peak(8, 1.2) + 0.45 * peak(18, 1.5), 0, 1);
 }
 
@@ -175,7 +176,7 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number): S
           return {
             pm10_ugm3: round(pm10),
             pm25_ugm3: round(clamp(pm10 * 0.55 + 3 * n(2), 1, 1000)),
-            tsp_ugm3: round(pm10 * 1.7 + 8 * n(3)),
+            tsp_ugm3: round(clamp(pm10 * 1.7 + 8 * n(3), 1, 10_000)),
             temp_c: round(14 + 7 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 0.3 * n(4)),
             rh_pct: round(clamp(60 - 15 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 2 * n(5), 5, 100)),
             wind_ms: round(clamp(2.2 + 0.8 * n(6), 0, 20)),

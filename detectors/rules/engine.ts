@@ -194,6 +194,11 @@ export class RuleEngine {
     };
   }
 
+  /** Metrics that some threshold rule watches for this device (the anomaly detector takes the others). */
+  coveredMetrics(r: StoredReading): Set<string> {
+    return new Set(this.rulesFor(r).map((x) => x.metric));
+  }
+
   /** Series tracked, for metrics and the memory benchmark. */
   get series(): number {
     return this.state.size;

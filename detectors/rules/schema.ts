@@ -90,6 +90,19 @@ export const HealthSchema = z.strictObject({
   ranges: z.record(z.string(), z.tuple([z.number(), z.number()])).default({}),
 });
 
+export const AnomalySchema = z.strictObject({
+  /** The streaming anomaly detector watches every metric that no threshold rule covers for the device. */
+  enabled: z.boolean().default(true),
+  /** Score (0..1) at which an anomaly alert fires; 0.5 is what the NAB optimiser chose. */
+  threshold: z.number().min(0).max(1).default(0.5),
+  /** Readings a series must have seen before it may alert (the detector learns the series first). */
+  probationReadings: z.number().int().min(0).default(5000),
+  /** The alert clears after this many readings in a row below the threshold. */
+  clearAfterReadings: z.number().int().min(1).default(30),
+  /** Metrics never watched (on/off states, signal strength). */
+  exclude: z.array(z.string()).default([]),
+});
+
 export const RulesFileSchema = z.strictObject({
   $comment: z.string().optional(),
   /** IANA time zone of the city: day and night are local. */
@@ -105,6 +118,7 @@ export const RulesFileSchema = z.strictObject({
   day: z.strictObject({ start: HHMM, end: HHMM }),
   groups: z.record(z.string(), GroupSchema).default({}),
   health: HealthSchema.prefault({}),
+  anomaly: AnomalySchema.prefault({}),
   rules: z.array(RuleSchema),
 }).superRefine((f, ctx) => {
   const seen = new Set<string>();

@@ -1,0 +1,67 @@
+// `npm run bench:rules`: the detectors' cost. Threshold rules over a stream (readings/s on one core), memory per
+// (rule, device) series at 100,000 series, and the NAB run time of the anomaly detector.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { StoredReading } from '../contracts/index.js';
+import { HealthChecker } from '../detectors/health.js';
+import { RuleEngine, type Signal } from '../detectors/rules/engine.js';
+import { RulesFileSchema } from '../detectors/rules/schema.js';
+import { makeFleet } from '../simulators/fleet.js';
+import { createModel } from '../simulators/models.js';
+
+const ROOT = import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? path.resolve(import.meta.dirname, '../..') : path.resolve(import.meta.dirname, '..');
+const rules = RulesFileSchema.parse(JSON.parse(fs.readFileSync(path.join(ROOT, 'config/rules.json'), 'utf8')));
+const gc = (globalThis as { gc?: () => void }).gc;
+
+// 1. Throughput: a day of the demo fleet of 200 devices (all five kinds), pre-generated so only the engine is timed.
+const fleet = makeFleet({ seed: 1, districts: Array.from({ length: 20 }, (_, i) => `d${i}`), perKind: 2 });
+const start = Date.parse('2026-06-01T00:00:00+08:00');
+const readings: StoredReading[] = [];
+for (const d of fleet) {
+  const m = createModel(d.kind, d.id, 1);
+  for (let t = start; t < start + 6 * 3_600_000; t += d.driver.intervalMs) readings.push({ district: d.district, kind: d.kind, deviceId: d.id, ts: t, metrics: m.metrics(t) });
+}
+readings.sort((a, b) => a.ts - b.ts);
+const engine = new RuleEngine(rules);
+const health = new HealthChecker(rules.health);
+const out: Signal[] = [];
+let t0 = performance.now();
+for (const r of readings) engine.process(r, out);
+const rulesOnly = readings.length / ((performance.now() - t0) / 1000);
+const engine2 = new RuleEngine(rules);
+t0 = performance.now();
+for (const r of readings) {
+  health.process(r, r.ts, out);
+  engine2.process(r, out);
+}
+const withHealth = readings.length / ((performance.now() - t0) / 1000);
+
+// 2. Memory per series: 50,000 noise meters × 2 rules (15-min LAeq window, night Lmax) = 100,000 series, each fed
+// 16 minutes of readings every 10 s so every window is full.
+gc?.();
+const before = process.memoryUsage().heapUsed;
+const big = new RuleEngine(rules);
+const N = 50_000;
+for (let k = 0; k < 96; k++) {
+  const ts = start + k * 10_000;
+  for (let i = 0; i < N; i++) {
+    big.process({ district: 'x', kind: 'noise', deviceId: `m${i}`, ts, metrics: { laeq_db: 50 + (i % 7), lmax_db: 60 } }, out);
+    out.length = 0;
+  }
+}
+gc?.();
+const perSeries = (process.memoryUsage().heapUsed - before) / big.series;
+
+// 3. NAB run time (the CLI prints its own timing and scores).
+t0 = performance.now();
+const nab = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'detectors/nab/main.ts'), '--out', path.join(ROOT, '.tmp/nab')], { cwd: ROOT, encoding: 'utf8' });
+const nabS = (performance.now() - t0) / 1000;
+
+console.log(`\nbench:rules  ${readings.length} readings of ${fleet.length} devices, ${rules.rules.length} rules${gc ? '' : ' (run with --expose-gc for exact memory)'}`);
+console.table({
+  'threshold rules': { 'readings/s (one core)': Math.round(rulesOnly), target: '>= 200,000' },
+  'rules + sensor health': { 'readings/s (one core)': Math.round(withHealth), target: '' },
+});
+console.log(`memory: ${big.series} series, ${Math.round(perSeries)} bytes per series (15-min LAeq windows full at 10 s readings)`);
+console.log(`NAB: whole run ${nabS.toFixed(1)} s including process start (target < 20 s)\n${nab.trim()}`);

@@ -1,0 +1,73 @@
+// The detector service on the in-process bus: readings in, signals out; the rules file reloads while running and a
+// broken edit keeps the running rules.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { MemoryBus } from '../bus/memory.js';
+import type { StoredReading } from '../contracts/index.js';
+import { silentLogger } from '../runtime/log.js';
+import { AnomalyMonitor } from './anomaly-monitor.js';
+import { RuleEngine, type Signal } from './rules/engine.js';
+import { RulesFileSchema } from './rules/schema.js';
+import { DetectorService } from './service.js';
+
+const shipped = fs.readFileSync(path.join(import.meta.dirname, '../config/rules.json'), 'utf8');
+const until = async (f: () => boolean, ms = 5000) => {
+  for (const end = Date.now() + ms; Date.now() < end && !f(); ) await new Promise((r) => setTimeout(r, 20));
+  return f();
+};
+
+describe('DetectorService', () => {
+  it('turns readings into signals and reloads its rules file, keeping the old rules when an edit is broken', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-rules-'));
+    const file = path.join(dir, 'rules.json');
+    fs.writeFileSync(file, shipped);
+    const bus = new MemoryBus({ logger: silentLogger });
+    const signals: Signal[] = [];
+    await bus.subscribe('alerts', 'test', async (b) => void signals.push(...b.map((m) => JSON.parse(m.value.toString()) as Signal)));
+    const svc = new DetectorService({ bus, rulesFile: file, logger: silentLogger, registry: new Registry() });
+    await svc.start();
+    const send = (ts: number, battery: number) => {
+      const r: StoredReading = { district: 'x', kind: 'manhole', deviceId: 'mh-r', ts, metrics: { battery_pct: battery } };
+      return bus.publish('readings', [{ key: r.deviceId, value: JSON.stringify(r) }]);
+    };
+    const t0 = Date.parse('2026-06-01T00:00:00Z');
+    await send(t0, 40);
+    await send(t0 + 1000, 40);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(signals.filter((s) => s.ruleId === 'manhole.battery')).toHaveLength(0); // 40 % is fine by default (< 20)
+
+    fs.writeFileSync(file, '{ "rules": [ broken');
+    expect(svc.reload()).toBe(false);
+    const edited = JSON.parse(shipped) as { rules: { id: string; tiers: { level: number; clear?: number }[] }[] };
+    const battery = edited.rules.find((r) => r.id === 'manhole.battery')!;
+    battery.tiers[0] = { ...battery.tiers[0]!, level: 50, clear: 55 };
+    fs.writeFileSync(file, JSON.stringify(edited));
+    expect(svc.reload()).toBe(true);
+    await send(t0 + 2000, 40);
+    await send(t0 + 3000, 40);
+    expect(await until(() => signals.some((s) => s.ruleId === 'manhole.battery' && s.type === 'fire'))).toBe(true);
+    await svc.stop();
+    await bus.close();
+  });
+});
+
+describe('AnomalyMonitor', () => {
+  it('watches only metrics without a threshold rule, after its probation, and clears after normal readings', () => {
+    const rules = RulesFileSchema.parse(JSON.parse(shipped));
+    const cfg = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10 };
+    const mon = new AnomalyMonitor(cfg, new RuleEngine(rules));
+    const out: Signal[] = [];
+    const t0 = Date.parse('2026-06-01T00:00:00Z');
+    const temp = (i: number) => 20 + Math.sin(i / 50) + ((i * 7919) % 13) / 50;
+    for (let i = 0; i < 2000; i++) mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-a', ts: t0 + i * 30_000, metrics: { temp_c: temp(i), pm10_ugm3: 500 } }, out);
+    expect(out.filter((s) => s.metric === 'pm10_ugm3')).toHaveLength(0); // PM10 has threshold rules
+    const before = out.length;
+    mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-a', ts: t0 + 2000 * 30_000, metrics: { temp_c: 80 } }, out);
+    expect(out.slice(before).map((s) => `${s.type}:${s.ruleId}:${s.category}`)).toEqual(['fire:anomaly.temp_c:anomaly']);
+    for (let i = 2001; i < 2100; i++) mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-a', ts: t0 + i * 30_000, metrics: { temp_c: temp(i) } }, out);
+    expect(out.at(-1)!.type).toBe('clear');
+  });
+});
