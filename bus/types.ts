@@ -2,7 +2,8 @@
 // events, alerts and cases travel the same way. Two implementations behind this one interface: in-process for the
 // embedded default, Kafka for production. Delivery is at least once: consumers must tolerate repeats.
 
-export const BUS_TOPICS = ['readings', 'frames', 'events', 'alerts', 'cases'] as const;
+// `status` carries device status changes (online, and offline from the MQTT last will), keyed by device.
+export const BUS_TOPICS = ['readings', 'status', 'frames', 'events', 'alerts', 'cases'] as const;
 export type BusTopic = (typeof BUS_TOPICS)[number];
 
 export interface OutgoingMessage {

@@ -6,6 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { StoredReading } from '../contracts/index.js';
 import type { Bus, BusMessage, Subscription } from '../bus/types.js';
 import { ConfigError, parseConfig } from '../runtime/config.js';
+import type { StatusChange } from '../ingest/ingest.js';
 import type { Logger } from '../runtime/log.js';
 import { AnomalyMonitor } from './anomaly-monitor.js';
 import { HealthChecker } from './health.js';
@@ -38,6 +39,7 @@ export class DetectorService {
   private health: HealthChecker;
   private anomaly: AnomalyMonitor;
   private sub: Subscription | null = null;
+  private statusSub: Subscription | null = null;
   private timer: NodeJS.Timeout | null = null;
   private watcher: fs.StatWatcher | null = null;
   private readonly m;
@@ -57,6 +59,15 @@ export class DetectorService {
 
   async start(): Promise<void> {
     this.sub = await this.o.bus.subscribe('readings', this.o.group ?? 'detectors', (batch) => this.onBatch(batch));
+    // A device's last will (offline) reaches the health checks at once, without waiting for missed reports.
+    this.statusSub = await this.o.bus.subscribe('status', `${this.o.group ?? 'detectors'}-status`, async (batch) => {
+      const out: Signal[] = [];
+      for (const m of batch) {
+        const s = JSON.parse(m.value.toString('utf8')) as StatusChange;
+        if (!s.online) this.health.offline(s.deviceId, s.receivedAt, out);
+      }
+      await this.publish(out);
+    });
     this.timer = setInterval(() => void this.sweep(), this.o.sweepMs ?? 10_000);
     this.timer.unref();
     // Poll the file's mtime: works on every filesystem, including mounted config volumes where inotify does not.
@@ -118,6 +129,7 @@ export class DetectorService {
     if (this.timer) clearInterval(this.timer);
     fs.unwatchFile(this.o.rulesFile);
     this.watcher = null;
+    await this.statusSub?.close();
     await this.sub?.close();
   }
 }

@@ -52,14 +52,25 @@ interface Held {
   stored: boolean;
 }
 
+/** A device's status change, for the sensor-health detectors. */
+export interface StatusChange {
+  district: string;
+  kind: string;
+  deviceId: string;
+  online: boolean;
+  reason?: string;
+  receivedAt: number;
+}
+
 interface Batch {
   readings: StoredReading[];
+  statuses: StatusChange[];
   deadLetters: DeadLetter[];
   acks: Held[];
   messages: number;
 }
 
-const emptyBatch = (): Batch => ({ readings: [], deadLetters: [], acks: [], messages: 0 });
+const emptyBatch = (): Batch => ({ readings: [], statuses: [], deadLetters: [], acks: [], messages: 0 });
 
 function toBus(readings: readonly StoredReading[]) {
   return readings.map((r) => ({ key: r.deviceId, value: JSON.stringify(r) }));
@@ -233,8 +244,10 @@ export class Ingest {
       this.deadLetter(b, topic, `invalid status: ${(e as Error).message.split('\n')[0]}`, payload);
       return;
     }
-    const device = topic.split('/').slice(2, 5).join('/');
+    const [district, kind, deviceId] = topic.split('/').slice(2, 5) as [string, string, string];
+    const device = `${district}/${kind}/${deviceId}`;
     if (this.deviceStatus.get(device) !== status.online) {
+      b.statuses.push({ district, kind, deviceId, online: status.online, reason: status.reason, receivedAt: Date.now() });
       // Offline is news for the people on duty; a device coming online is routine.
       if (status.online) this.o.logger.debug({ device }, 'device online');
       else this.o.logger.warn({ device, reason: status.reason }, 'device offline');
@@ -303,6 +316,9 @@ export class Ingest {
           // Store and bus both must have the batch before the broker hears an acknowledgement. A retry repeats
           // both: the store is idempotent, and bus consumers take delivery at least once.
           await Promise.all([this.o.store.write(b.readings), this.o.bus?.publish('readings', toBus(b.readings))]);
+        }
+        if (b.statuses.length) {
+          await this.o.bus?.publish('status', b.statuses.map((x) => ({ key: x.deviceId, value: JSON.stringify(x) })));
         }
         if (b.deadLetters.length) await this.o.store.add(b.deadLetters);
         end();

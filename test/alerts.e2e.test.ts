@@ -87,6 +87,17 @@ describe('alerts', () => {
     expect(list.some((x) => x.ruleId === 'manhole.tilt')).toBe(false);
   });
 
+  it('a device whose last will says offline gets an offline alert at once', async () => {
+    const device = uniq('mh');
+    const t0 = Date.now();
+    await send(device, t0, { open: 0, tilt_deg: 0.3, water_cm: 10, battery_pct: 90, rssi_dbm: -80 });
+    // What the broker publishes for a device that vanished (its MQTT last will, retained).
+    await client.publishAsync(`city/v1/xinhua/manhole/${device}/status`, JSON.stringify({ online: false, reason: 'connection lost' }), { qos: 1, retain: true });
+    expect(await waitFor(async () => (await alertsOf(device)).some((x) => x.ruleId === 'health.offline'), 10_000)).toBe(true);
+    expect((await alertsOf(device)).find((x) => x.ruleId === 'health.offline')!.category).toBe('health');
+    await client.publishAsync(`city/v1/xinhua/manhole/${device}/status`, '', { qos: 1, retain: true });
+  });
+
   it('answers bad requests clearly', async () => {
     expect((await api('/api/alerts?state=burning')).status).toBe(400);
     expect((await api('/api/alerts/not-a-uuid')).status).toBe(400);

@@ -100,6 +100,15 @@ describe('noise, GB 3096 (demo devices nz-* are class 4a; others class 2)', () =
     expect(only(n, 'noise.gb3096.class4a')).toEqual(['fire:warning']);
   });
 
+  it('class 1 and construction-site groups: their own limits, cases for the site', () => {
+    const groups = { ...file.groups, 'noise-class-1': { devices: ['school-*'], districts: [] } };
+    const e = new RuleEngine({ ...file, groups });
+    expect(only(feed(e, 'school-1', 'noise', at('10:00'), 10, rep(60, { laeq_db: 56 })), 'noise.gb3096.class1')).toEqual(['fire:warning']);
+    const site = feed(e, 'site-nz-1', 'noise', at('23:00'), 10, rep(60, { laeq_db: 57 }));
+    expect(only(site, 'noise.gb12523.site')).toEqual(['fire:major']);
+    expect(site.find((x) => x.ruleId === 'noise.gb12523.site')).toMatchObject({ caseWorthy: true, caseCode: '0301' });
+  });
+
   it('night Lmax: limit + 15 only at night', () => {
     const e = new RuleEngine(file);
     expect(only(feed(e, 'meter-g', 'noise', at('12:00'), 10, rep(5, { lmax_db: 80 })), 'noise.gb3096.night-lmax')).toEqual([]);
@@ -163,6 +172,10 @@ describe('dust, fume, drainage, manhole', () => {
       'fire:major',
     ]);
     expect(only(feed(e, 'mh-3', 'manhole', at('10:00'), 60, [{ open: 0 }, { open: 1 }]), 'manhole.open')).toEqual(['fire:critical']);
+    expect(only(feed(e, 'mh-5', 'manhole', at('10:00'), 60, [{ water_cm: 79 }, { water_cm: 81 }, { water_cm: 82 }, { water_cm: 74 }]), 'manhole.water')).toEqual([
+      'fire:warning',
+      'clear:warning',
+    ]);
     expect(only(feed(e, 'mh-4', 'manhole', at('10:00'), 3600, [{ battery_pct: 19 }, { battery_pct: 18 }]), 'manhole.battery')).toEqual([
       'fire:info',
     ]);
