@@ -18,8 +18,8 @@ import { prepareCorpus, scoreAtThreshold, scoreProfile, type FileScore, type Pro
 
 /** The repository root (this file is detectors/nab/run.ts). */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
-/** NAB's files sit in shared/nab beside the repository (../shared/nab from the repo root). */
-export const DEFAULT_NAB_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'nab');
+/** NAB's files sit in shared/nab beside the repository (../shared/nab from the repo root); CITY_SHARED_DIR overrides. */
+export const DEFAULT_NAB_DIR = path.resolve(process.env.CITY_SHARED_DIR ?? path.resolve(REPO_ROOT, '..', 'shared'), 'nab');
 export const DEFAULT_DATA_DIR = path.join(DEFAULT_NAB_DIR, 'data');
 export const DEFAULT_LABELS = path.join(DEFAULT_NAB_DIR, 'labels', 'combined_windows.json');
 export const DEFAULT_PROFILES_FILE = path.join(DEFAULT_NAB_DIR, 'profiles.json');
