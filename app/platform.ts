@@ -128,7 +128,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       const agent = new EdgeAgent(
         {
           gatewayId: 'sim-gateway',
-          mqtt: { url: mqttUrl, keepaliveS: 30, reconnectMinMs: 500, reconnectMaxMs: 30_000 },
+          mqtt: { url: mqttUrl, keepaliveS: 30, reconnectMinMs: 500, reconnectMaxMs: 30_000, settleMs: 1000 },
           buffer: { dir: path.join(cfg.dataDir, 'edge'), maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncMs: 1000 },
           publish: { inflight: 100, maxBatch: 100 },
           devices: makeFleet({

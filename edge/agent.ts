@@ -32,6 +32,7 @@ class DeviceLink {
   private finished = false;
   private drainWaiters: (() => void)[] = [];
   private lastError = '';
+  private settled = false;
 
   constructor(
     private readonly cfg: EdgeConfig,
@@ -73,7 +74,12 @@ class DeviceLink {
         qos: 1,
         retain: true,
       });
-      this.pump();
+      // Readings wait a moment after a (re)connect, so that subscribers have subscribed again (mqtt.settleMs).
+      this.settled = false;
+      setTimeout(() => {
+        this.settled = true;
+        this.pump();
+      }, cfg.mqtt.settleMs).unref();
     });
     this.client.on('close', () => {
       if (this.closing) return;
@@ -116,7 +122,7 @@ class DeviceLink {
 
   private pump(): void {
     const { inflight: window, maxBatch } = this.cfg.publish;
-    while (this.client.connected && this.inflight < window && this.queue.hasUnread()) {
+    while (this.settled && this.client.connected && this.inflight < window && this.queue.hasUnread()) {
       const entries = this.queue.read(maxBatch);
       if (entries.length === 0) break;
       this.publish(entries);

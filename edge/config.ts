@@ -28,6 +28,11 @@ export const EdgeConfigSchema = z.strictObject({
       keepaliveS: z.number().int().min(5).max(3600).default(30),
       reconnectMinMs: z.number().int().min(100).default(500),
       reconnectMaxMs: z.number().int().min(1000).default(30_000),
+      /**
+       * Wait this long after (re)connecting before sending: after a broker restart, subscribers (ingest) need a
+       * moment to subscribe again, and a broker drops messages that no subscription matches.
+       */
+      settleMs: z.number().int().min(0).max(60_000).default(1000),
     }),
   buffer: z
     .strictObject({

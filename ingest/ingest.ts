@@ -123,7 +123,10 @@ export class Ingest {
       protocolVersion: v5 ? 5 : 4,
       // A persistent session: while ingest is down the broker keeps queueing QoS 1 messages for it.
       clean: false,
-      reconnectPeriod: 1000,
+      // Back quickly after a broker restart: see the subscription note below.
+      reconnectPeriod: 250,
+      // We subscribe on every connection ourselves (below); mqtt.js would skip it when the session is present.
+      resubscribe: false,
       connectTimeout: 10_000,
       ...(v5 ? { properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600, receiveMaximum: o.receiveMaximum } } : {}),
     };
@@ -140,9 +143,21 @@ export class Ingest {
       if (this.pendingReadings > this.maxPending) this.paused.push(release);
       else release();
     };
+    const filter = o.filter ?? `${TOPIC_ROOT}/#`;
+    const topic = o.shareGroup ? `$share/${o.shareGroup}/${filter}` : filter;
+    // Subscribe on every connection, also when the broker reports the session as present: Mosquitto 2.0.11 restores
+    // a persistent session after its own restart but not the session's shared subscriptions (measured), and
+    // would deliver nothing to ingest ever again. Subscribing again to the same filter is harmless.
+    const subscribe = () =>
+      client.subscribeAsync(topic, { qos: 1 }).then(
+        () => o.logger.info({ topic }, 'ingest subscribed'),
+        (e: Error) => o.logger.error({ topic, err: e.message }, 'subscribing failed; retried on the next connection'),
+      );
+    let subscribed: Promise<void> = Promise.resolve();
     client.on('connect', () => {
       this.gen++;
       o.logger.info({ broker: o.mqttUrl, group: o.shareGroup }, 'ingest connected to the broker');
+      subscribed = subscribe();
     });
     client.on('reconnect', () => o.logger.debug('ingest reconnecting to the broker'));
     client.on('offline', () => o.logger.warn({ broker: o.mqttUrl }, 'ingest lost the broker; reconnecting'));
@@ -156,10 +171,7 @@ export class Ingest {
         resolve();
       });
     });
-    const filter = o.filter ?? `${TOPIC_ROOT}/#`;
-    const topic = o.shareGroup ? `$share/${o.shareGroup}/${filter}` : filter;
-    await client.subscribeAsync(topic, { qos: 1 });
-    o.logger.info({ topic }, 'ingest subscribed');
+    await subscribed;
   }
 
   /**

@@ -1,45 +1,19 @@
 // The production wiring against real servers: simulator → edge agent → Mosquitto → ingest → InfluxDB and Kafka.
 // Counts must be exact in both, also when InfluxDB or Kafka stops for 15 s mid-stream.
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBus } from '../bus/index.js';
 import type { Bus, BusMessage } from '../bus/types.js';
-import { METRICS, type SensorKind, type StoredReading } from '../contracts/index.js';
+import { METRICS, type StoredReading } from '../contracts/index.js';
 import { Ingest } from '../ingest/ingest.js';
 import { silentLogger } from '../runtime/log.js';
 import { InfluxStore } from '../store/influxdb/store.js';
-import { exited, mqttUrl, ROOT, sleep, spawnEdge, tmpDir, uniq, waitFor } from './helpers.js';
+import { exited, mqttUrl, ROOT, SIM_START, sleep, spawnEdge, tmpDir, uniq, waitFor, writeEdgeConfig, type Sim } from './helpers.js';
 
-interface Sim {
-  id: string;
-  kind: SensorKind;
-  count: number;
-}
+const START = SIM_START;
 
-const START = Date.parse('2026-06-01T00:00:00Z');
-
-function edgeConfig(dir: string, district: string, devices: Sim[], emitEveryMs: number): string {
-  const file = path.join(dir, 'edge.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      gatewayId: uniq('gw'),
-      mqtt: { url: mqttUrl(), reconnectMinMs: 200, reconnectMaxMs: 2000 },
-      buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
-      publish: { inflight: 50, maxBatch: 100 },
-      devices: devices.map((d) => ({
-        id: d.id,
-        kind: d.kind,
-        district,
-        driver: { type: 'simulator', seed: 5, intervalMs: 1000, start: START, emitEveryMs, count: d.count },
-      })),
-    }),
-  );
-  return file;
-}
 
 const service = (name: string, cmd: 'stop' | 'start') =>
   execFileSync(path.join(ROOT, `scripts/services.d/${name}.sh`), [cmd], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -134,7 +108,7 @@ describe('production backends: InfluxDB and Kafka, real servers', () => {
       { id: `${d}-dust`, kind: 'dust', count: 300 },
       { id: `${d}-mh`, kind: 'manhole', count: 300 },
     ]);
-    const edge = spawnEdge(edgeConfig(s.dir, s.district, s.devs, 5), ['--exit-when-done']);
+    const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 5), ['--exit-when-done']);
     cleanup.push(() => edge.kill('SIGKILL'));
     expect(await exited(edge)).toBe(0);
     expect(await waitFor(async () => (await storedPoints(s.store, s.devs)) >= pointsOf(s.devs) && s.seen.seen.size >= readingsOf(s.devs), 30_000)).toBe(true);
@@ -150,7 +124,7 @@ describe('production backends: InfluxDB and Kafka, real servers', () => {
       { id: `${d}-dust`, kind: 'dust', count: 2500 },
     ]);
     cleanup.push(() => service('influxdb', 'start'));
-    const edge = spawnEdge(edgeConfig(s.dir, s.district, s.devs, 10), ['--exit-when-done']);
+    const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 10), ['--exit-when-done']);
     cleanup.push(() => edge.kill('SIGKILL'));
     await sleep(3000);
     service('influxdb', 'stop');
@@ -173,7 +147,7 @@ describe('production backends: InfluxDB and Kafka, real servers', () => {
       { id: `${d}-mh`, kind: 'manhole', count: 2500 },
     ]);
     cleanup.push(() => service('kafka', 'start'));
-    const edge = spawnEdge(edgeConfig(s.dir, s.district, s.devs, 10), ['--exit-when-done']);
+    const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 10), ['--exit-when-done']);
     cleanup.push(() => edge.kill('SIGKILL'));
     await sleep(3000);
     service('kafka', 'stop');

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
+import type { SensorKind } from '../contracts/index.js';
 import { Ingest, type IngestOptions } from '../ingest/ingest.js';
 import { silentLogger } from '../runtime/log.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
@@ -75,4 +76,32 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     if (Date.now() > end) return false;
     await sleep(everyMs);
   }
+}
+
+/** A simulated device of the end-to-end tests: `count` readings, one a second of virtual time from SIM_START. */
+export interface Sim {
+  id: string;
+  kind: SensorKind;
+  count: number;
+}
+
+export const SIM_START = Date.parse('2026-06-01T00:00:00Z');
+
+/** Writes an edge-agent config for simulated devices on the test broker; one reading every emitEveryMs of wall time. */
+export function writeEdgeConfig(dir: string, district: string, devices: Sim[], emitEveryMs: number): string {
+  const file = path.join(dir, 'edge.json');
+  const cfg = {
+    gatewayId: uniq('gw'),
+    mqtt: { url: mqttUrl(), reconnectMinMs: 200, reconnectMaxMs: 2000 },
+    buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
+    publish: { inflight: 50, maxBatch: 100 },
+    devices: devices.map((d) => ({
+      id: d.id,
+      kind: d.kind,
+      district,
+      driver: { type: 'simulator', seed: 3, intervalMs: 1000, start: SIM_START, emitEveryMs, count: d.count },
+    })),
+  };
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  return file;
 }

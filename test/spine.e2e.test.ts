@@ -1,7 +1,5 @@
 // The sensor spine end to end, against a real Mosquitto: simulator → edge agent (its own process) → broker →
 // ingest → DuckDB. Counts must be exact, also when the broker stops and the agent is killed mid-stream.
-import fs from 'node:fs';
-import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { METRICS, type SensorKind } from '../contracts/index.js';
@@ -18,31 +16,11 @@ import {
   tmpDir,
   uniq,
   waitFor,
+  SIM_START,
+  writeEdgeConfig,
+  type Sim,
 } from './helpers.js';
 
-interface Sim {
-  id: string;
-  kind: SensorKind;
-  count: number;
-}
-
-function edgeConfig(dir: string, district: string, devices: Sim[], emitEveryMs: number): string {
-  const file = path.join(dir, 'edge.json');
-  const cfg = {
-    gatewayId: uniq('gw'),
-    mqtt: { url: mqttUrl(), reconnectMinMs: 200, reconnectMaxMs: 2000 },
-    buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
-    publish: { inflight: 50, maxBatch: 100 },
-    devices: devices.map((d) => ({
-      id: d.id,
-      kind: d.kind,
-      district,
-      driver: { type: 'simulator', seed: 3, intervalMs: 1000, start: '2026-06-01T00:00:00Z', emitEveryMs, count: d.count },
-    })),
-  };
-  fs.writeFileSync(file, JSON.stringify(cfg));
-  return file;
-}
 
 const metricsOf = (k: SensorKind) => Object.keys(METRICS[k]).length;
 
@@ -80,7 +58,7 @@ describe('sensor spine with a real Mosquitto', () => {
     await ingest.start();
     cleanup.push(() => store.close(), () => ingest.stop());
 
-    const edge = spawnEdge(edgeConfig(dir, district, devices, 5), ['--exit-when-done']);
+    const edge = spawnEdge(writeEdgeConfig(dir, district, devices, 5), ['--exit-when-done']);
     cleanup.push(async () => void edge.kill('SIGKILL'));
     expect(await exited(edge)).toBe(0);
     const want = devices.reduce((n, d) => n + d.count * metricsOf(d.kind), 0);
@@ -107,7 +85,7 @@ describe('sensor spine with a real Mosquitto', () => {
     cleanup.push(() => store.close(), () => ingest.stop(), async () => mosquitto('start'));
 
     // 2,500 readings per device at one per 10 ms: a 25 s stream.
-    const config = edgeConfig(dir, district, devices, 10);
+    const config = writeEdgeConfig(dir, district, devices, 10);
     let edge = spawnEdge(config);
     cleanup.push(async () => void edge.kill('SIGKILL'));
     await sleep(3000);

@@ -40,7 +40,11 @@ answering() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 start() {
   if running; then return; fi
   mkdir -p "$STATE"
-  sed -e "s|@PORT@|$PORT|g" -e "s|@STATE@|$STATE|g" "$HERE/mosquitto/mosquitto.conf.template" >"$CONF"
+  # Started as root, Mosquitto drops to the user named in its config (default "mosquitto"): that user must own the
+  # state dir, or persistence and the log fail with "Permission denied" and sessions do not survive a restart.
+  local user; user="$(id -un)"
+  if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then user=mosquitto; chown -R mosquitto: "$STATE"; fi
+  sed -e "s|@PORT@|$PORT|g" -e "s|@STATE@|$STATE|g" -e "s|@USER@|$user|g" "$HERE/mosquitto/mosquitto.conf.template" >"$CONF"
   if answering; then log "port $PORT is taken by another process; set MOSQUITTO_PORT"; exit 1; fi
   "$(bin)" -c "$CONF" >>"$STATE/mosquitto.out" 2>&1 &
   echo $! >"$PID_FILE"
