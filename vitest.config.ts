@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'data/**'],
+    exclude: ['node_modules/**', 'data/**', '.tmp/**', 'dist/**'],
     // The end-to-end tests share one real Mosquitto and two cores: run files one after another.
     fileParallelism: false,
     testTimeout: 120_000,

@@ -83,6 +83,10 @@ class DeviceLink {
     });
     this.client.on('close', () => {
       if (this.closing) return;
+      // mqtt.js would send unacknowledged messages again the moment it reconnects, before the settle pause, and
+      // a broker that has just restarted drops what no subscription matches yet. Take them back instead: their
+      // callbacks fail, the buffer rewinds to its committed cursor, and the pump sends them after settling.
+      for (const id of Object.keys(this.client.outgoing)) this.client.removeOutgoingMessage(Number(id));
       // Exponential backoff with jitter; mqtt.js reads reconnectPeriod each time it schedules a reconnect.
       this.backoff = Math.min(cfg.mqtt.reconnectMaxMs, this.backoff * 2);
       this.client.options.reconnectPeriod = Math.round(this.backoff * (0.5 + Math.random() / 2));
@@ -140,7 +144,7 @@ class DeviceLink {
       this.inflight--;
       if (err) {
         if (this.closing) return;
-        this.log.warn({ device: this.device.id, err: err.message }, 'publish failed; resending from the buffer');
+        this.log.debug({ device: this.device.id, err: err.message }, 'publish not acknowledged; resending from the buffer');
         this.queue.rewind();
       } else {
         for (const e of entries) this.queue.ack(e);

@@ -102,7 +102,8 @@ describe('sensor spine with a real Mosquitto', () => {
     expect(await exited(edge)).toBe(0);
 
     const want = devices.reduce((n, d) => n + d.count * metricsOf(d.kind), 0);
-    expect(await waitFor(async () => (await store.countPoints()) >= want, 30_000)).toBe(true);
+    await waitFor(async () => (await store.countPoints()) >= want, 60_000);
+    expect(await store.countPoints(), `points stored; ingest received ${received} readings`).toBe(want);
     expect(storedAtStop).toBeGreaterThan(0);
     expect(storedAtStop).toBeLessThan(want);
     await expectExact(store, devices);
