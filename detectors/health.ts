@@ -26,6 +26,8 @@ interface DeviceHealth {
   interval: number;
   stuck: Map<string, { value: number; count: number }>;
   active: Set<HealthRule>;
+  /** True until its first reading has been checked: clears sent then are the start-up kind (Signal.initial). */
+  initializing: boolean;
 }
 
 export class HealthChecker {
@@ -53,6 +55,13 @@ export class HealthChecker {
   }
 
   private toggle(out: Signal[], on: boolean, rule: HealthRule, id: string, d: DeviceHealth, ts: number, metric: string, value: number, level: number) {
+    if (d.initializing) {
+      // The first reading since start: what holds fires, what does not is cleared (alerts left open by a restart).
+      if (on) d.active.add(rule);
+      const s = this.signal(on ? 'fire' : 'clear', rule, id, d, ts, metric, value, level);
+      out.push(on ? s : { ...s, initial: true });
+      return;
+    }
     if (on === d.active.has(rule)) return;
     if (on) d.active.add(rule);
     else d.active.delete(rule);
@@ -63,7 +72,7 @@ export class HealthChecker {
   process(r: StoredReading, receivedAt: number, out: Signal[] = []): Signal[] {
     let d = this.devices.get(r.deviceId);
     if (!d) {
-      d = { district: r.district, kind: r.kind, lastTs: -Infinity, lastSeen: receivedAt, interval: 0, stuck: new Map(), active: new Set() };
+      d = { district: r.district, kind: r.kind, lastTs: -Infinity, lastSeen: receivedAt, interval: 0, stuck: new Map(), active: new Set(), initializing: true };
       this.devices.set(r.deviceId, d);
     }
     if (r.ts <= d.lastTs) return out; // a repeat or a late reading: nothing new about the device's health
@@ -100,6 +109,7 @@ export class HealthChecker {
     this.toggle(out, badMetric !== '', 'health.range', r.deviceId, d, r.ts, badMetric, badValue, 0);
     const anyStuck = stuckMetric !== '';
     this.toggle(out, anyStuck, 'health.stuck', r.deviceId, d, r.ts, stuckMetric, anyStuck ? d.stuck.get(stuckMetric)!.value : 0, this.h.stuckSamples);
+    d.initializing = false;
     return out;
   }
 

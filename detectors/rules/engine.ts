@@ -28,6 +28,12 @@ export interface Signal {
   standard: string;
   caseWorthy: boolean;
   caseCode?: string;
+  /**
+   * A clear sent for the first reading of a series that is normal: detector state lives in memory, so after a
+   * restart this is how an alert whose condition ended meanwhile gets resolved. The alert service ignores it when
+   * nothing is open.
+   */
+  initial?: boolean;
 }
 
 interface SeriesState {
@@ -39,6 +45,7 @@ interface SeriesState {
   pendingSince: number;
   pendingCount: number;
   lastTs: number;
+  fresh: boolean;
 }
 
 const glob = (p: string) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
@@ -100,6 +107,7 @@ export class RuleEngine {
           pendingSince: 0,
           pendingCount: 0,
           lastTs: -Infinity,
+          fresh: true,
         };
         this.state.set(key, s);
       }
@@ -109,6 +117,10 @@ export class RuleEngine {
       const agg = s.window.push(r.ts, v);
       const active = this.inPeriod(rule, r.ts) && this.guard(rule, r);
       this.step(rule, r, s, active ? agg : null, out);
+      if (s.fresh) {
+        s.fresh = false;
+        if (s.tier < 0 && s.pending < 0) out.push({ ...this.signal('clear', rule, r, 0, agg), initial: true });
+      }
     }
     return out;
   }
