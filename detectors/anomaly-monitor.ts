@@ -17,18 +17,21 @@ interface Series {
 export class AnomalyMonitor {
   private readonly series = new Map<string, Series>();
   private readonly covered = new Map<string, Set<string>>();
+  private readonly exclude: Set<string>;
 
   constructor(
     private readonly cfg: RulesFile['anomaly'],
     private readonly engine: RuleEngine,
-  ) {}
+  ) {
+    this.exclude = new Set(cfg.exclude);
+  }
 
   process(r: StoredReading, out: Signal[] = []): Signal[] {
     if (!this.cfg.enabled) return out;
     let covered = this.covered.get(r.deviceId);
     if (!covered) this.covered.set(r.deviceId, (covered = this.engine.coveredMetrics(r)));
     for (const metric in r.metrics) {
-      if (covered.has(metric) || this.cfg.exclude.includes(metric)) continue;
+      if (covered.has(metric) || this.exclude.has(metric)) continue;
       const key = `${r.deviceId}|${metric}`;
       let s = this.series.get(key);
       if (!s) this.series.set(key, (s = { detector: createAnomalyDetector(), seen: 0, active: false, calm: 0, lastTs: -Infinity }));

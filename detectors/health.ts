@@ -32,8 +32,11 @@ interface DeviceHealth {
 
 export class HealthChecker {
   private readonly devices = new Map<string, DeviceHealth>();
+  private readonly stuckExempt: Set<string>;
 
-  constructor(private readonly h: Health) {}
+  constructor(private readonly h: Health) {
+    this.stuckExempt = new Set(h.stuckExempt);
+  }
 
   private signal(type: SignalType, rule: HealthRule, deviceId: string, d: DeviceHealth, ts: number, metric: string, value: number, level: number): Signal {
     return {
@@ -100,7 +103,7 @@ export class HealthChecker {
         badMetric = m;
         badValue = v;
       }
-      if (this.h.stuckExempt.includes(m)) continue;
+      if (this.stuckExempt.has(m)) continue;
       const s = d.stuck.get(m);
       if (s && s.value === v) s.count++;
       else d.stuck.set(m, { value: v, count: 1 });

@@ -5,6 +5,7 @@ import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { StatusSchema, TOPIC_ROOT, type DeadLetter, type StoredReading } from '../contracts/index.js';
 import type { Bus } from '../bus/types.js';
+import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import type { Store } from '../store/types.js';
 import { validateMessage } from './validate.js';
@@ -107,10 +108,33 @@ export class Ingest {
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
         registers,
       }),
-      pending: new Gauge({ name: 'ingest_unacked_messages', help: 'Messages received, not yet acknowledged', registers }),
-      online: new Gauge({ name: 'ingest_devices_online', help: 'Devices whose last status was online', registers }),
     };
+    // Gauges read the state at scrape time instead of being updated on every message.
+    const self = this;
+    new Gauge({
+      name: 'ingest_unacked_messages',
+      help: 'Messages received, not yet acknowledged',
+      registers,
+      collect() {
+        this.set(self.unackedMessages);
+      },
+    });
+    new Gauge({
+      name: 'ingest_devices_online',
+      help: 'Devices whose last status was online',
+      registers,
+      collect() {
+        let n = 0;
+        for (const online of self.deviceStatus.values()) if (online) n++;
+        this.set(n);
+      },
+    });
+    this.accepted = this.m.messages.labels('accepted');
+    this.rejected = this.m.messages.labels('dead_letter');
   }
+
+  private readonly accepted: Counter.Internal;
+  private readonly rejected: Counter.Internal;
 
   /** Connects and subscribes; resolves once the subscription is in place. */
   async start(): Promise<void> {
@@ -164,7 +188,7 @@ export class Ingest {
     client.on('error', (e) => o.logger.error({ err: e.message }, 'mqtt error'));
 
     await new Promise<void>((resolve, reject) => {
-      const fail = (e: Error) => reject(new Error(`cannot connect to the MQTT broker at ${o.mqttUrl}: ${e.message}`));
+      const fail = (e: Error) => reject(new ConfigError(`cannot connect to the MQTT broker at ${o.mqttUrl} (MQTT_URL): ${e.message}`));
       client.once('error', fail);
       client.once('connect', () => {
         client.off('error', fail);
@@ -230,7 +254,7 @@ export class Ingest {
       const v = validateMessage(topic, payload, { maxPayloadBytes: this.o.maxPayloadBytes });
       if (v.ok) {
         for (const r of v.readings) b.readings.push(r);
-        this.m.messages.inc({ outcome: 'accepted' });
+        this.accepted.inc();
       } else {
         this.deadLetter(b, topic, v.reason, payload);
       }
@@ -239,7 +263,6 @@ export class Ingest {
     } else if (!OTHER_STAGES.has(kindOfTopic)) {
       this.deadLetter(b, topic, 'topic is not part of the contract (expected .../readings or .../status)', payload);
     }
-    this.m.pending.inc();
     this.unackedMessages++;
     this.pendingReadings += b.readings.length - before;
     if (b.readings.length >= this.o.batchMaxReadings) this.flush();
@@ -265,13 +288,12 @@ export class Ingest {
       else this.o.logger.warn({ device, reason: status.reason }, 'device offline');
     }
     this.deviceStatus.set(device, status.online);
-    this.m.online.set([...this.deviceStatus.values()].filter(Boolean).length);
   }
 
   private deadLetter(b: Batch, topic: string, reason: string, payload: Buffer): void {
     const now = Date.now();
     b.deadLetters.push({ topic, reason, receivedAt: now, payload });
-    this.m.messages.inc({ outcome: 'dead_letter' });
+    this.rejected.inc();
     // A misconfigured device can send thousands of bad messages: log the first few of each 10 s, then a count.
     if (now - this.dlWindow.start > 10_000) {
       if (this.dlWindow.suppressed > 0) {
@@ -359,7 +381,6 @@ export class Ingest {
       // An ack from before a reconnect is void: the broker redelivers those messages and we store them again.
       if (h.puback && h.gen === this.gen && this.client?.connected) this.sendPacket?.(h.puback);
     }
-    this.m.pending.dec(b.messages);
     this.unackedMessages -= b.messages;
     this.m.readings.inc(b.readings.length);
     this.pendingReadings -= b.readings.length;
