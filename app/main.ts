@@ -1,5 +1,5 @@
 // `npm start`: the whole platform in one process.
-import { ConfigError, runMain, untilSignal } from '../runtime/config.js';
+import { runMain, untilSignal } from '../runtime/config.js';
 import { createLogger } from '../runtime/log.js';
 import { loadAppConfig } from './config.js';
 import { startPlatform } from './platform.js';
@@ -7,20 +7,16 @@ import { startPlatform } from './platform.js';
 runMain('city-sensing', async () => {
   const cfg = loadAppConfig();
   const log = createLogger('city');
-  let p;
-  try {
-    p = await startPlatform(cfg, log);
-  } catch (e) {
-    // Start-up failures are almost always the environment (a port in use, a broker that does not answer).
-    throw new ConfigError((e as Error).message);
-  }
+  // Start-up problems that are the operator's to fix (a busy port, an unreachable broker or store) arrive as
+  // ConfigErrors from where they happen; anything else is a bug and keeps its stack.
+  const p = await startPlatform(cfg, log);
   const host = cfg.HOST === '0.0.0.0' ? '127.0.0.1' : cfg.HOST;
   const api = `http://${host}:${cfg.PORT}`;
   const lines = [
     '',
     `City sensing platform is running (ROLE=${cfg.ROLE})  城市感知平台已启动`,
     p.mqttUrl ? `  MQTT broker       ${p.mqttUrl}${cfg.MQTT_URL ? '' : ' (embedded)'}` : '',
-    `  store / bus       ${p.store.name}${p.bus ? ` / ${p.bus.name}` : ''}`,
+    `  store / bus       ${p.store.name} / ${p.bus.name}`,
     `  API               ${api}`,
     `  readings          ${api}/api/readings?device=nz-xinhua-001`,
     `  dead letters      ${api}/api/dead-letters`,

@@ -15,6 +15,7 @@ import { DuckDbAlertStore } from '../alerts/store.js';
 import { DetectorService } from '../detectors/service.js';
 import { EdgeAgent } from '../edge/agent.js';
 import { Ingest } from '../ingest/ingest.js';
+import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { makeFleet } from '../simulators/fleet.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
@@ -71,6 +72,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       topicPrefix: cfg.KAFKA_TOPIC_PREFIX,
       partitions: cfg.KAFKA_PARTITIONS,
       logger: log.child({ part: 'bus' }),
+    }).catch((e: Error) => {
+      throw new ConfigError(`cannot use Kafka at ${cfg.KAFKA_BROKERS} (KAFKA_BROKERS): ${e.message}`);
     });
     stops.push(() => bus.close());
     log.info({ bus: bus.name }, 'bus ready');
@@ -120,7 +123,9 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     if (ingest) readiness.mqtt = () => ingest!.connected;
     readiness.bus = () => bus.healthy();
     const api = await buildApi({ store, registry, logger: log, readiness, alerts: alerts ?? undefined });
-    await api.listen({ port: cfg.PORT, host: cfg.HOST });
+    await api.listen({ port: cfg.PORT, host: cfg.HOST }).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`) : e;
+    });
     stops.push(() => api.close());
     const apiPort = (api.server.address() as { port: number }).port;
 

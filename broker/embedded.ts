@@ -2,6 +2,7 @@
 // see docker-compose.yml and scripts/services.d/mosquitto.
 import net from 'node:net';
 import { Aedes } from 'aedes';
+import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 
 export interface EmbeddedBroker {
@@ -19,7 +20,7 @@ export async function startEmbeddedBroker(opts: { port: number; host: string; lo
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'EADDRINUSE'
-          ? new Error(`port ${opts.port} is in use: stop the other broker, set MQTT_PORT, or set MQTT_URL to use it`)
+          ? new ConfigError(`port ${opts.port} is in use: stop the other broker, set MQTT_PORT, or set MQTT_URL to use it`)
           : e,
       ),
     );

@@ -16,6 +16,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { DeadLetter, StoredReading } from '../../contracts/index.js';
+import { ConfigError } from '../../runtime/config.js';
 import type { ReadingQuery, ReadingRow, Store } from '../types.js';
 
 export interface DuckDbStoreOptions {
@@ -62,7 +63,7 @@ export class DuckDbStore implements Store {
     } catch (e) {
       const msg = (e as Error).message;
       if (/lock/i.test(msg)) {
-        throw new Error(`the database ${opts.file} is in use by another process (${msg.split('\n')[0]})`);
+        throw new ConfigError(`the database ${opts.file} is in use by another process (stop it, or set DATA_DIR) (${msg.split('\n')[0]})`);
       }
       throw e;
     }

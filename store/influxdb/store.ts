@@ -4,6 +4,7 @@
 //   dead_letters,instance=<id> topic="..",reason="..",payload_bytes=<n>i,payload="<base64>"[,payload_1=..]
 //                              <receivedAt ms * 1e6 + counter, ns>
 // Idempotency is InfluxDB's own: a point is (measurement, tags, time) and writing it again overwrites its fields.
+import { ConfigError } from '../../runtime/config.js';
 import { randomBytes } from 'node:crypto';
 import { escape, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import { KINDS, METRICS, type DeadLetter, type SensorKind, type StoredReading } from '../../contracts/index.js';
@@ -29,7 +30,8 @@ export interface InfluxStoreOptions {
 }
 
 /** A start-up check failed: the message says what is wrong and which INFLUX_* variable to set. */
-export class StoreConfigError extends Error {
+// A ConfigError, so the process stops with the message alone: these are the operator's to fix.
+export class StoreConfigError extends ConfigError {
   override name = 'StoreConfigError';
 }
 
