@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import type { SensorKind } from '../contracts/index.js';
+import { expect } from 'vitest';
+import { METRICS, type SensorKind } from '../contracts/index.js';
+import type { ReadingStore } from '../store/types.js';
 import { Ingest, type IngestOptions } from '../ingest/ingest.js';
 import { silentLogger } from '../runtime/log.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
@@ -104,4 +106,20 @@ export function writeEdgeConfig(dir: string, district: string, devices: Sim[], e
   };
   fs.writeFileSync(file, JSON.stringify(cfg));
   return file;
+}
+
+/** Points one simulated device produces: readings × metrics of its kind. */
+export const pointsOf = (d: Sim) => d.count * Object.keys(METRICS[d.kind]).length;
+
+/**
+ * The store holds exactly what the simulator sent, through any store: every reading with its original timestamp
+ * (one a second from SIM_START, in order, none missing) and every point (device, metric, ts) once.
+ */
+export async function expectExact(store: ReadingStore, devices: Sim[]): Promise<void> {
+  for (const d of devices) {
+    const { total, readings } = await store.query({ deviceId: d.id, limit: d.count + 10 });
+    expect(total, `readings of ${d.id}`).toBe(d.count);
+    expect(readings.map((r) => r.ts)).toEqual(Array.from({ length: d.count }, (_, i) => SIM_START + i * 1000));
+    expect(await store.countPoints(d.id), `points of ${d.id}`).toBe(pointsOf(d));
+  }
 }

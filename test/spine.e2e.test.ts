@@ -2,9 +2,7 @@
 // ingest → DuckDB. Counts must be exact, also when the broker stops and the agent is killed mid-stream.
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { METRICS, type SensorKind } from '../contracts/index.js';
 import type { Ingest } from '../ingest/ingest.js';
-import type { DuckDbStore } from '../store/duckdb/store.js';
 import {
   exited,
   mosquitto,
@@ -16,25 +14,13 @@ import {
   tmpDir,
   uniq,
   waitFor,
-  SIM_START,
   writeEdgeConfig,
+  expectExact,
+  pointsOf,
   type Sim,
 } from './helpers.js';
 
 
-const metricsOf = (k: SensorKind) => Object.keys(METRICS[k]).length;
-
-async function expectExact(store: DuckDbStore, devices: Sim[]): Promise<void> {
-  for (const d of devices) {
-    const { total, readings } = await store.query({ deviceId: d.id, limit: d.count + 10 });
-    expect(total, `readings of ${d.id}`).toBe(d.count);
-    // Timestamps are the simulator's original ones, one per second, in order, none missing.
-    const start = Date.parse('2026-06-01T00:00:00Z');
-    expect(readings.map((r) => r.ts)).toEqual(Array.from({ length: d.count }, (_, i) => start + i * 1000));
-    // Every point stored once: (device, metric, ts) is unique.
-    expect(await store.countPoints(d.id), `points of ${d.id}`).toBe(d.count * metricsOf(d.kind));
-  }
-}
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -61,7 +47,7 @@ describe('sensor spine with a real Mosquitto', () => {
     const edge = spawnEdge(writeEdgeConfig(dir, district, devices, 5), ['--exit-when-done']);
     cleanup.push(async () => void edge.kill('SIGKILL'));
     expect(await exited(edge)).toBe(0);
-    const want = devices.reduce((n, d) => n + d.count * metricsOf(d.kind), 0);
+    const want = devices.reduce((n, d) => n + pointsOf(d), 0);
     expect(await waitFor(async () => (await store.countPoints()) >= want, 20_000)).toBe(true);
     await expectExact(store, devices);
   });
@@ -101,7 +87,7 @@ describe('sensor spine with a real Mosquitto', () => {
     edge = spawnEdge(config, ['--exit-when-done']);
     expect(await exited(edge)).toBe(0);
 
-    const want = devices.reduce((n, d) => n + d.count * metricsOf(d.kind), 0);
+    const want = devices.reduce((n, d) => n + pointsOf(d), 0);
     await waitFor(async () => (await store.countPoints()) >= want, 60_000);
     expect(await store.countPoints(), `points stored; ingest received ${received} readings`).toBe(want);
     expect(storedAtStop).toBeGreaterThan(0);
