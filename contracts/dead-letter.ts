@@ -1,5 +1,6 @@
 // A message that could not be accepted. Kept with its raw payload so that nothing a device sent is lost, and the
 // reason tells the installer what to fix.
+import { z } from 'zod';
 export interface DeadLetter {
   topic: string;
   reason: string;
@@ -17,3 +18,24 @@ export interface DeadLetterView {
   payloadEncoding: 'utf8' | 'base64';
   payloadBytes: number;
 }
+
+/**
+ * Dead letters found at the edge (an HJ 212 frame with a bad CRC, a carrier push that is not JSON) travel to the
+ * platform's dead-letter store like readings do: buffered on disk, then published with QoS 1 on this topic.
+ */
+export function gatewayDeadLettersTopic(gatewayId: string): string {
+  return `city/v1/_gateway/${gatewayId}/dead-letters`;
+}
+
+export const GATEWAY_DEAD_LETTERS_FILTER = 'city/v1/_gateway/+/dead-letters';
+
+export const GatewayDeadLetterSchema = z.strictObject({
+  /** Where it came from, e.g. "hj212://10.0.0.7:51234" or "nbiot:ctwing". */
+  source: z.string().min(1).max(256),
+  reason: z.string().min(1).max(2000),
+  receivedAt: z.number().int(),
+  /** The raw bytes as received, base64. */
+  payload: z.string(),
+});
+
+export type GatewayDeadLetter = z.infer<typeof GatewayDeadLetterSchema>;

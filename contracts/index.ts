@@ -1,3 +1,5 @@
 export * from './readings.js';
 export * from './status.js';
 export * from './dead-letter.js';
+export * from './frames.js';
+export * from './events.js';

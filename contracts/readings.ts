@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 /** Metric names and units per sensor kind. Extend as needed; never rename (stored data and rules refer to them). */
 export const METRICS = {
-  noise: { laeq_db: 'dB(A)', lmax_db: 'dB(A)' },
+  noise: { laeq_db: 'dB(A)', lmax_db: 'dB(A)', l10_db: 'dB(A)', l50_db: 'dB(A)', l90_db: 'dB(A)' },
   dust: {
     pm25_ugm3: 'µg/m³',
     pm10_ugm3: 'µg/m³',
@@ -12,6 +12,8 @@ export const METRICS = {
     temp_c: '°C',
     rh_pct: '%',
     wind_ms: 'm/s',
+    wind_dir_deg: '°',
+    pressure_kpa: 'kPa',
   },
   fume: { fume_mgm3: 'mg/m³', purifier_on: '0|1', fan_on: '0|1' },
   drainage: { level_cm: 'cm', flow_ls: 'L/s', rain_mmh: 'mm/h' },
@@ -59,6 +61,12 @@ export const ReadingSchema = z.strictObject({
   metrics: z
     .record(z.string().min(1).max(64), MetricValueSchema)
     .refine((m) => Object.keys(m).length > 0, 'metrics must not be empty'),
+  /**
+   * Data flags per metric, as devices report them (HJ 212: N normal, F stopped, M maintenance, S manual, D fault,
+   * C calibrating, T over range, B communication fault). A metric without a flag is normal. A flagged value is
+   * stored with its flag and never raises an exceedance alert.
+   */
+  flags: z.record(z.string().min(1).max(64), z.string().regex(/^[A-Za-z]$/, 'a flag is one letter such as N, F, M, D, C, T')).optional(),
 });
 
 export const MAX_BATCH = 1000;
@@ -84,6 +92,8 @@ export interface StoredReading extends DeviceRef {
   ts: number;
   seq?: number;
   metrics: Record<string, number>;
+  /** Only flags other than N are kept (see ReadingSchema). */
+  flags?: Record<string, string>;
 }
 
 export const TOPIC_ROOT = 'city/v1';

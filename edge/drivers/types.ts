@@ -11,6 +11,11 @@ export interface DriverContext {
   emit(reading: ReadingInput): void;
   /** The last reading this device buffered, also across restarts, so drivers can resume. */
   lastReading(): { ts: number; seq?: number } | null;
+  /**
+   * Tells the platform whether the device answers (a polled device that stops answering): published as the device's
+   * retained status, which raises the offline health alert at once.
+   */
+  status?(online: boolean, reason?: string): void;
   /** A driver with a finite script (a test or a replay) calls this when it has produced everything. */
   done?(): void;
 }

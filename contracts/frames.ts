@@ -1,0 +1,50 @@
+// Camera frames on the wire: one JPEG per MQTT message, QoS 1, on city/v1/{district}/camera/{cameraId}/frames.
+// The payload is the JPEG itself (no base64, no JSON envelope); what describes it travels in MQTT 5 user
+// properties, so a consumer can route and drop a frame without decoding it.
+import { IdSchema, TOPIC_ROOT } from './readings.js';
+
+export interface CameraRef {
+  district: string;
+  cameraId: string;
+}
+
+export function framesTopic(c: CameraRef): string {
+  return `${TOPIC_ROOT}/${c.district}/camera/${c.cameraId}/frames`;
+}
+
+/** The subscription filter for every camera's frames. */
+export const FRAMES_FILTER = `${TOPIC_ROOT}/+/camera/+/frames`;
+
+/** Commands to a camera's edge agent (loudspeaker playback, re-check requests). */
+export function cameraCommandsTopic(c: CameraRef): string {
+  return `${TOPIC_ROOT}/${c.district}/camera/${c.cameraId}/commands`;
+}
+
+export type FrameTopicParse = { ok: true; camera: CameraRef } | { ok: false; reason: string };
+
+export function parseFramesTopic(topic: string): FrameTopicParse {
+  const p = topic.split('/');
+  if (p.length !== 6 || `${p[0]}/${p[1]}` !== TOPIC_ROOT || p[3] !== 'camera' || p[5] !== 'frames') {
+    return { ok: false, reason: `topic must be ${TOPIC_ROOT}/{district}/camera/{cameraId}/frames` };
+  }
+  if (!IdSchema.safeParse(p[2]).success) return { ok: false, reason: `invalid district "${p[2]}" in topic` };
+  if (!IdSchema.safeParse(p[4]).success) return { ok: false, reason: `invalid camera id "${p[4]}" in topic` };
+  return { ok: true, camera: { district: p[2]!, cameraId: p[4]! } };
+}
+
+/** MQTT 5 user properties of a frame message. */
+export const FRAME_PROPS = {
+  /** Capture time, epoch milliseconds, decimal string. */
+  capturedAt: 'ts',
+  /** Per-camera frame counter, decimal string; restarts at 0 when the agent restarts. */
+  seq: 'seq',
+  /** Content type, always image/jpeg for now. */
+  contentType: 'content-type',
+} as const;
+
+/** A frame as the vision stage receives it, off MQTT or the bus. */
+export interface Frame extends CameraRef {
+  ts: number;
+  seq: number;
+  jpeg: Buffer;
+}

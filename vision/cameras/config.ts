@@ -1,0 +1,118 @@
+// The camera registry: every enforcing camera, where it is, and the zones drawn on its image. Validated at start so
+// that a zone with two points or a window of "25:00" stops the process with the field named.
+import fs from 'node:fs';
+import { z } from 'zod';
+import { IdSchema } from '../../contracts/index.js';
+import { ConfigError, parseConfig } from '../../runtime/config.js';
+
+/** A point in image pixels of the camera's full-size frame. */
+const PointSchema = z.tuple([z.number().nonnegative(), z.number().nonnegative()]);
+const PolygonSchema = z.array(PointSchema).min(3, 'a polygon needs at least three points');
+
+const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'times are "HH:MM", 00:00 to 24:00');
+
+/**
+ * A time window in the city's time zone. `to` earlier than `from` runs past midnight (22:00 to 06:00).
+ * `days` are ISO weekdays, 1 = Monday .. 7 = Sunday; all days when absent.
+ */
+export const TimeWindowSchema = z.strictObject({
+  from: HHMM,
+  to: HHMM,
+  days: z.array(z.number().int().min(1).max(7)).min(1).optional(),
+});
+export type TimeWindow = z.infer<typeof TimeWindowSchema>;
+
+const ALWAYS: TimeWindow[] = [{ from: '00:00', to: '24:00' }];
+
+export const NoParkingZoneSchema = z.strictObject({
+  type: z.literal('no-parking'),
+  id: IdSchema,
+  name: z.string().min(1),
+  polygon: PolygonSchema,
+  /** When parking here is forbidden; always when absent. */
+  windows: z.array(TimeWindowSchema).min(1).default(ALWAYS),
+  /** How long a vehicle may stand still in the zone before it is an event, seconds. */
+  dwellS: z.number().positive().default(300),
+});
+
+export const StorefrontZoneSchema = z.strictObject({
+  type: z.literal('storefront'),
+  id: IdSchema,
+  name: z.string().min(1),
+  /** The shop this frontage belongs to (registry of shops, notify issue). */
+  shopId: z.string().optional(),
+  /** The store line: the polyline of the shop front; goods belong behind it. */
+  storeLine: z.array(PointSchema).min(2, 'a store line needs at least two points'),
+  /** The public sidewalk in front of the store line, where goods must not be put out. */
+  sidewalk: PolygonSchema,
+  /** Business hours, when out-of-store trading is enforced; always when absent. */
+  businessHours: z.array(TimeWindowSchema).min(1).default(ALWAYS),
+  dwellS: z.number().positive().default(600),
+});
+
+export const ZoneSchema = z.discriminatedUnion('type', [NoParkingZoneSchema, StorefrontZoneSchema]);
+export type Zone = z.output<typeof ZoneSchema>;
+export type NoParkingZone = z.output<typeof NoParkingZoneSchema>;
+export type StorefrontZone = z.output<typeof StorefrontZoneSchema>;
+
+export const CameraSchema = z.strictObject({
+  id: IdSchema,
+  district: IdSchema,
+  /** The city's grid cell code (数字城管 单元网格) the camera looks at. */
+  gridCell: z.string().min(1),
+  location: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+  /** The location as published to the public (监控设置地点公示). */
+  postedLocation: z.string().min(1),
+  /** Frames per second the camera sends. */
+  fps: z.number().positive().max(30).default(1),
+  /** Full frame size; frames of another size are refused, because the zones are drawn in these pixels. */
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  /** The detector model for this camera, by name in the models config; the default model when absent. */
+  model: z.string().optional(),
+  zones: z.array(ZoneSchema).default([]),
+});
+export type Camera = z.output<typeof CameraSchema>;
+
+export const CameraRegistrySchema = z
+  .strictObject({
+    /** IANA time zone of the city, for zone windows and business hours. */
+    timeZone: z.string().default('Asia/Shanghai'),
+    cameras: z.array(CameraSchema),
+  })
+  .superRefine((r, ctx) => {
+    const seen = new Set<string>();
+    r.cameras.forEach((c, i) => {
+      if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `camera id "${c.id}" is used twice` });
+      seen.add(c.id);
+      const zones = new Set<string>();
+      c.zones.forEach((z, j) => {
+        if (zones.has(z.id)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'zones', j, 'id'], message: `zone id "${z.id}" is used twice` });
+        zones.add(z.id);
+        const pts = z.type === 'no-parking' ? z.polygon : [...z.sidewalk, ...z.storeLine];
+        for (const [x, y] of pts) {
+          if (x > c.width || y > c.height) {
+            ctx.addIssue({ code: 'custom', path: ['cameras', i, 'zones', j], message: `point ${x},${y} lies outside the ${c.width}x${c.height} frame` });
+            break;
+          }
+        }
+      });
+    });
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: r.timeZone });
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['timeZone'], message: `unknown time zone "${r.timeZone}" (use an IANA name such as Asia/Shanghai)` });
+    }
+  });
+export type CameraRegistry = z.output<typeof CameraRegistrySchema>;
+
+export function loadCameraRegistry(file: string): CameraRegistry {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError(err.code === 'ENOENT' ? `camera registry ${file} does not exist` : `camera registry ${file} is not valid JSON: ${err.message}`);
+  }
+  return parseConfig(CameraRegistrySchema, raw, file);
+}
