@@ -54,6 +54,31 @@ describe('DetectorService', () => {
   });
 });
 
+describe('DetectorService and data flags', () => {
+  it('never raises an exceedance for a value the device flags (HJ 212 D, M, C ...), and does for the same value unflagged', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-rules-'));
+    const file = path.join(dir, 'rules.json');
+    fs.writeFileSync(file, shipped);
+    const bus = new MemoryBus({ logger: silentLogger });
+    const signals: Signal[] = [];
+    await bus.subscribe('alerts', 'test', async (b) => void signals.push(...b.map((m) => JSON.parse(m.value.toString()) as Signal)));
+    const svc = new DetectorService({ bus, rulesFile: file, logger: silentLogger, registry: new Registry() });
+    await svc.start();
+    const send = (ts: number, flags?: Record<string, string>) => {
+      const r: StoredReading = { district: 'x', kind: 'manhole', deviceId: 'mh-f', ts, metrics: { battery_pct: 5 }, ...(flags ? { flags } : {}) };
+      return bus.publish('readings', [{ key: r.deviceId, value: JSON.stringify(r) }]);
+    };
+    const t0 = Date.parse('2026-06-01T00:00:00Z');
+    for (let i = 0; i < 5; i++) await send(t0 + i * 1000, { battery_pct: 'D' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(signals.filter((s) => s.ruleId === 'manhole.battery' && s.type === 'fire')).toHaveLength(0);
+    for (let i = 5; i < 10; i++) await send(t0 + i * 1000);
+    expect(await until(() => signals.some((s) => s.ruleId === 'manhole.battery' && s.type === 'fire'))).toBe(true);
+    await svc.stop();
+    await bus.close();
+  });
+});
+
 describe('AnomalyMonitor', () => {
   it('watches only metrics without a threshold rule, after its probation, and clears after normal readings', () => {
     const rules = RulesFileSchema.parse(JSON.parse(shipped));

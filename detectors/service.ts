@@ -105,6 +105,12 @@ export class DetectorService {
           break;
         }
       }
+      // A value the device itself flags (HJ 212: F stopped, M maintenance, C calibrating, D fault, ...) is kept in the
+      // store but is not a measurement of the air or the noise: it never raises an exceedance or an anomaly.
+      if (r.flags) {
+        const flagged = r.flags;
+        metrics = Object.fromEntries(Object.entries(metrics).filter(([mk]) => flagged[mk] === undefined || flagged[mk] === 'N'));
+      }
       const clean = metrics === r.metrics ? r : { ...r, metrics };
       this.engine.process(clean, out);
       this.anomaly.process(clean, out);

@@ -3,7 +3,7 @@
 // redelivers what was not acknowledged, and the store's idempotent writes absorb the repeats.
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { StatusSchema, TOPIC_ROOT, type DeadLetter, type StoredReading } from '../contracts/index.js';
+import { GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, type StoredReading } from '../contracts/index.js';
 import type { Bus } from '../bus/types.js';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
@@ -79,6 +79,7 @@ function toBus(readings: readonly StoredReading[]) {
 
 // Topics of the contract that other stages consume; ingest ignores them rather than dead-lettering them.
 const OTHER_STAGES = new Set(['frames', 'commands', 'events']);
+const GATEWAY_PREFIX = `${TOPIC_ROOT}/_gateway/`;
 
 export class Ingest {
   private client: MqttClient | null = null;
@@ -260,6 +261,8 @@ export class Ingest {
       }
     } else if (kindOfTopic === 'status') {
       this.onStatus(b, topic, payload);
+    } else if (kindOfTopic === 'dead-letters' && topic.startsWith(GATEWAY_PREFIX)) {
+      this.onGatewayDeadLetter(b, topic, payload);
     } else if (!OTHER_STAGES.has(kindOfTopic)) {
       this.deadLetter(b, topic, 'topic is not part of the contract (expected .../readings or .../status)', payload);
     }
@@ -288,6 +291,20 @@ export class Ingest {
       else this.o.logger.warn({ device, reason: status.reason }, 'device offline');
     }
     this.deviceStatus.set(device, status.online);
+  }
+
+  /** A dead letter found at the edge (gatewayDeadLettersTopic): stored like ours, with the edge's source and reason. */
+  private onGatewayDeadLetter(b: Batch, topic: string, payload: Buffer): void {
+    let d;
+    try {
+      d = GatewayDeadLetterSchema.parse(JSON.parse(payload.toString('utf8')));
+    } catch (e) {
+      this.deadLetter(b, topic, `invalid gateway dead letter: ${(e as Error).message.split('\n')[0]}`, payload);
+      return;
+    }
+    const gateway = topic.split('/')[3];
+    b.deadLetters.push({ topic: `${d.source} (gateway ${gateway})`, reason: d.reason, receivedAt: d.receivedAt, payload: Buffer.from(d.payload, 'base64') });
+    this.rejected.inc();
   }
 
   private deadLetter(b: Batch, topic: string, reason: string, payload: Buffer): void {

@@ -43,7 +43,20 @@ export function validateMessage(topic: string, payload: Buffer, opts: ValidateOp
       const where = isBatch ? `batch[${i}].metrics` : 'metrics';
       return { ok: false, reason: `${where}: unknown metric ${unknown.map((m) => `"${m}"`).join(', ')} for kind ${kind}` };
     }
-    readings[i] = { district, kind, deviceId, ts: r.ts, seq: r.seq, metrics: r.metrics };
+    let flags: Record<string, string> | undefined;
+    if (r.flags) {
+      for (const m in r.flags) {
+        if (!(m in r.metrics)) {
+          return { ok: false, reason: `${isBatch ? `batch[${i}].` : ''}flags: "${m}" is not a metric of this reading` };
+        }
+        const f = r.flags[m]!.toUpperCase();
+        // N is "normal", the same as no flag: only the exceptions are stored.
+        if (f !== 'N') (flags ??= {})[m] = f;
+      }
+    }
+    readings[i] = flags
+      ? { district, kind, deviceId, ts: r.ts, seq: r.seq, metrics: r.metrics, flags }
+      : { district, kind, deviceId, ts: r.ts, seq: r.seq, metrics: r.metrics };
   }
   return { ok: true, readings };
 }

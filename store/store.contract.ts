@@ -154,6 +154,23 @@ export function storeContract(name: string, open: () => Promise<Store>, opts: St
       expect((await store.countPoints()) - before).toBe(6);
     });
 
+    it('keeps data flags with their values; unflagged metrics read back without flags; points are not counted twice', async () => {
+      const dev = uniqueId('ct-flag');
+      const t = Date.parse('2026-03-01T00:00:00Z');
+      await store.write([
+        { district: 'd1', kind: 'dust', deviceId: dev, ts: t, metrics: { pm10_ugm3: 300, pm25_ugm3: 80 }, flags: { pm10_ugm3: 'M' } },
+        { district: 'd1', kind: 'dust', deviceId: dev, ts: t + 1000, metrics: { pm10_ugm3: 40 } },
+      ]);
+      const { readings } = await store.query({ deviceId: dev, limit: 10 });
+      expect(readings).toEqual([
+        { ts: t, metrics: { pm10_ugm3: 300, pm25_ugm3: 80 }, flags: { pm10_ugm3: 'M' } },
+        { ts: t + 1000, metrics: { pm10_ugm3: 40 } },
+      ]);
+      const one = await store.query({ deviceId: dev, metric: 'pm10_ugm3', limit: 10 });
+      expect(one.readings[0]).toEqual({ ts: t, metrics: { pm10_ugm3: 300 }, flags: { pm10_ugm3: 'M' } });
+      expect(await store.countPoints(dev)).toBe(3);
+    });
+
     it('accepts an empty batch', async () => {
       await store.write([]);
       await store.add([]);

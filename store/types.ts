@@ -17,6 +17,8 @@ export interface ReadingQuery {
 export interface ReadingRow {
   ts: number;
   metrics: Record<string, number>;
+  /** Data flags other than N, per metric (see contracts ReadingSchema.flags). */
+  flags?: Record<string, string>;
 }
 
 export interface ReadingStore {

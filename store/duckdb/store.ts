@@ -36,8 +36,8 @@ export interface DuckDbStoreOptions {
 
 const CHUNK_ROWS = 2048; // DuckDB's vector size: one data chunk holds at most this many rows
 
-const READING_COLUMNS = ['device', 'district', 'kind', 'metric', 'ts', 'seq', 'value'] as const;
-const READING_TYPES = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, BIGINT, DOUBLE];
+const READING_COLUMNS = ['device', 'district', 'kind', 'metric', 'ts', 'seq', 'value', 'flag'] as const;
+const READING_TYPES = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, BIGINT, DOUBLE, VARCHAR];
 
 export class DuckDbStore implements Store {
   readonly name = 'duckdb';
@@ -71,7 +71,9 @@ export class DuckDbStore implements Store {
     await writer.run(`
       CREATE TABLE IF NOT EXISTS readings (
         device VARCHAR NOT NULL, district VARCHAR NOT NULL, kind VARCHAR NOT NULL, metric VARCHAR NOT NULL,
-        ts BIGINT NOT NULL, seq BIGINT, value DOUBLE NOT NULL);
+        ts BIGINT NOT NULL, seq BIGINT, value DOUBLE NOT NULL, flag VARCHAR);
+      -- Databases made before data flags existed get the column (NULL = normal).
+      ALTER TABLE readings ADD COLUMN IF NOT EXISTS flag VARCHAR;
       CREATE TABLE IF NOT EXISTS dead_letters (
         topic VARCHAR NOT NULL, reason VARCHAR NOT NULL,
         received_at BIGINT NOT NULL, payload BLOB NOT NULL);
@@ -91,8 +93,8 @@ export class DuckDbStore implements Store {
   private async writeNow(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
     const cols: DuckDBValue[][] = READING_COLUMNS.map(() => []);
-    const [device, district, kind, metric, ts, seq, value] = cols as [
-      DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[],
+    const [device, district, kind, metric, ts, seq, value, flag] = cols as [
+      DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[],
     ];
     let lo = Infinity;
     let hi = -Infinity;
@@ -121,6 +123,7 @@ export class DuckDbStore implements Store {
           ts.push(t);
           seq.push(s);
           value.push(r.metrics[m]!);
+          flag.push(r.flags?.[m] ?? null);
           if (device.length === CHUNK_ROWS) flushChunk();
         }
       }
@@ -172,19 +175,20 @@ export class DuckDbStore implements Store {
     );
     const total = Number(totalRes.getRowObjects()[0]!.n);
     const rowsRes = await this.reader.runAndReadAll(
-      `WITH f AS (SELECT ts, metric, value FROM readings WHERE ${cond}),
+      `WITH f AS (SELECT ts, metric, value, flag FROM readings WHERE ${cond}),
             t AS (SELECT DISTINCT ts FROM f ORDER BY ts LIMIT ${Math.trunc(q.limit)})
-       SELECT f.ts, f.metric, f.value FROM f SEMI JOIN t ON f.ts = t.ts ORDER BY f.ts, f.metric`,
+       SELECT f.ts, f.metric, f.value, f.flag FROM f SEMI JOIN t ON f.ts = t.ts ORDER BY f.ts, f.metric`,
       params,
     );
-    const byTs = new Map<number, Record<string, number>>();
+    const byTs = new Map<number, ReadingRow>();
     for (const row of rowsRes.getRows()) {
       const t = Number(row[0] as bigint);
-      let m = byTs.get(t);
-      if (!m) byTs.set(t, (m = {}));
-      m[row[1] as string] = row[2] as number;
+      let r = byTs.get(t);
+      if (!r) byTs.set(t, (r = { ts: t, metrics: {} }));
+      r.metrics[row[1] as string] = row[2] as number;
+      if (row[3] !== null) (r.flags ??= {})[row[1] as string] = row[3] as string;
     }
-    return { readings: [...byTs].map(([ts, metrics]) => ({ ts, metrics })), total };
+    return { readings: [...byTs.values()], total };
   }
 
   async countPoints(deviceId?: string): Promise<number> {

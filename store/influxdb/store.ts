@@ -43,6 +43,9 @@ export class StoreConfigError extends ConfigError {
 const READING_FIELD = 'reading';
 /** Fields of a reading point that are not metrics. */
 const NON_METRIC = new Set([READING_FIELD, 'seq']);
+/** A data flag other than N (HJ 212 F, M, D, ...) is a string field beside its metric: "<metric>__flag". */
+const FLAG_SUFFIX = '__flag';
+const isNonMetric = (c: string) => NON_METRIC.has(c) || c.endsWith(FLAG_SUFFIX);
 const DEAD_LETTERS = 'dead_letters';
 /** base64 characters per payload field: a multiple of 4 under InfluxDB's 1 MiB limit on a string field. */
 const PAYLOAD_FIELD_CHARS = 768 * 1024;
@@ -120,7 +123,7 @@ export class InfluxStore implements Store {
   }
 
   async query(q: ReadingQuery): Promise<{ readings: ReadingRow[]; total: number }> {
-    if (q.metric !== undefined && NON_METRIC.has(q.metric)) return { readings: [], total: 0 };
+    if (q.metric !== undefined && isNonMetric(q.metric)) return { readings: [], total: 0 };
     const where = [`"device" = ${str(q.deviceId)}`];
     if (q.from !== undefined) where.push(`time >= ${ms(q.from)}`);
     if (q.to !== undefined) where.push(`time < ${ms(q.to)}`);
@@ -132,28 +135,29 @@ export class InfluxStore implements Store {
     // LIMIT 0 means "no limit" to InfluxQL, so an empty page is not asked for. LIMIT applies per measurement: a
     // device normally lives in one; if it appears in several, merging and cutting below still gives the first ones.
     if (limit > 0) {
-      const select = q.metric !== undefined ? ident(q.metric) : '*::field';
+      const select = q.metric !== undefined ? `${ident(q.metric)}, ${ident(q.metric + FLAG_SUFFIX)}` : '*::field';
       statements.push(`SELECT ${select} FROM ${FROM_READINGS} WHERE ${cond} ORDER BY time ASC LIMIT ${limit}`);
     }
     const [counts = [], rows = []] = await influxQL(this.ql, statements.join('; '));
     const total = sumColumns(counts, () => true);
-    const byTs = new Map<number, Record<string, number>>();
+    const byTs = new Map<number, ReadingRow>();
     for (const s of rows) {
       for (const row of s.values) {
         const ts = row[0] as number;
-        let metrics = byTs.get(ts);
+        let r = byTs.get(ts);
         s.columns.forEach((c, i) => {
           const v = row[i];
-          if (i === 0 || NON_METRIC.has(c) || typeof v !== 'number') return;
-          if (!metrics) byTs.set(ts, (metrics = {}));
-          metrics[c] = v;
+          if (i === 0 || v === null || v === undefined) return;
+          if (!r) byTs.set(ts, (r = { ts, metrics: {} }));
+          if (c.endsWith(FLAG_SUFFIX) && typeof v === 'string') (r.flags ??= {})[c.slice(0, -FLAG_SUFFIX.length)] = v;
+          else if (!NON_METRIC.has(c) && typeof v === 'number') r.metrics[c] = v;
         });
       }
     }
-    const readings = [...byTs]
-      .sort((a, b) => a[0] - b[0])
-      .slice(0, Math.max(limit, 0))
-      .map(([ts, metrics]) => ({ ts, metrics }));
+    const readings = [...byTs.values()]
+      .filter((r) => Object.keys(r.metrics).length > 0)
+      .sort((a, b) => a.ts - b.ts)
+      .slice(0, Math.max(limit, 0));
     return { readings, total };
   }
 
@@ -161,7 +165,7 @@ export class InfluxStore implements Store {
     const where = deviceId === undefined ? '' : ` WHERE "device" = ${str(deviceId)}`;
     // count(*) gives one count_<field> column per field: the metrics are the points, seq and reading are not.
     const [series = []] = await influxQL(this.ql, `SELECT count(*) FROM ${FROM_READINGS}${where}`);
-    return sumColumns(series, (c) => !NON_METRIC.has(c.replace(/^count_/, '')));
+    return sumColumns(series, (c) => !isNonMetric(c.replace(/^count_/, '')));
   }
 
   // ------------------------------------------------------------------------------------------------ dashboards
@@ -288,6 +292,8 @@ function readingLine(r: StoredReading): string {
   for (const m in r.metrics) fields += `${escape.tag(m)}=${r.metrics[m]!},`;
   fields += `${READING_FIELD}=1i`;
   if (r.seq !== undefined) fields += `,seq=${r.seq}i`;
+  // Flags are letters checked by the contract (/^[A-Za-z]$/), safe inside a quoted string field.
+  if (r.flags) for (const m in r.flags) fields += `,${escape.tag(m + FLAG_SUFFIX)}="${r.flags[m]}"`;
   return `${escape.measurement(r.kind)},device=${escape.tag(r.deviceId)},district=${escape.tag(r.district)} ${fields} ${r.ts}`;
 }
 
