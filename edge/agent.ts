@@ -3,101 +3,42 @@
 // Readings are written to the buffer first and published from it with QoS 1; a reading leaves the buffer only
 // when the broker has acknowledged it.
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { readingsTopic, statusTopic, type DeviceRef, type ReadingInput } from '../contracts/index.js';
 import type { Logger } from '../runtime/log.js';
-import { DiskQueue, type Entry } from './buffer.js';
+import type { Entry } from './buffer.js';
+import { BrokerLink, type LinkStats } from './link.js';
 import type { DeviceConfig, EdgeConfig } from './config.js';
 import { startDriver, type Driver } from './drivers/index.js';
 
-export interface DeviceStats {
+export interface DeviceStats extends LinkStats {
   deviceId: string;
-  connected: boolean;
-  bufferedBytes: number;
-  inflight: number;
-  published: number;
-  dropped: number;
 }
 
-class DeviceLink {
-  private client: MqttClient;
-  private readonly queue: DiskQueue;
+class DeviceLink extends BrokerLink {
   private driver: Driver | null = null;
-  private inflight = 0;
-  private published = 0;
-  private backoff: number;
   private readonly ref: DeviceRef;
   private readonly topic: string;
-  private closing = false;
+  private readonly statusTopic: string;
   private finished = false;
-  private drainWaiters: (() => void)[] = [];
-  private lastError = '';
-  private settled = false;
+  /** What the driver last said about the device (a polled gauge that stops answering); sent on every connect. */
+  private answering: { online: boolean; reason?: string } = { online: true };
 
-  constructor(
-    private readonly cfg: EdgeConfig,
-    private readonly device: DeviceConfig,
-    private readonly log: Logger,
-  ) {
-    this.ref = { district: device.district, kind: device.kind, deviceId: device.id };
-    this.topic = readingsTopic(this.ref);
-    this.queue = DiskQueue.open(path.join(cfg.buffer.dir, device.id), {
-      maxBytes: cfg.buffer.maxBytes,
-      segmentBytes: cfg.buffer.segmentBytes,
-      cursorSaveMs: 200,
-      fsyncMs: cfg.buffer.fsyncMs,
-      onDrop: (records, bytes) =>
-        log.warn(
-          { device: device.id, records, bytes, droppedTotal: this.queue.dropped },
-          'buffer full: dropped the oldest readings',
-        ),
-    });
-    const backlog = this.queue.pendingBytes();
-    if (backlog > 0) log.info({ device: device.id, bytes: backlog }, 'resuming with buffered readings');
-    this.backoff = cfg.mqtt.reconnectMinMs;
-    const status = statusTopic(this.ref);
-    this.client = mqtt.connect(cfg.mqtt.url, {
+  constructor(cfg: EdgeConfig, private readonly device: DeviceConfig, log: Logger) {
+    const ref: DeviceRef = { district: device.district, kind: device.kind, deviceId: device.id };
+    const status = statusTopic(ref);
+    super(cfg, device.id, path.join(cfg.buffer.dir, device.id), {
       clientId: `${cfg.gatewayId}.${device.id}`,
       username: device.username,
       password: device.password,
-      keepalive: cfg.mqtt.keepaliveS,
-      reconnectPeriod: this.backoff,
-      connectTimeout: 10_000,
       will: { topic: status, payload: Buffer.from(JSON.stringify({ online: false, reason: 'connection lost' })), qos: 1, retain: true },
-    });
-    this.client.on('connect', () => {
-      this.lastError = '';
-      this.backoff = cfg.mqtt.reconnectMinMs;
-      this.client.options.reconnectPeriod = this.backoff;
-      log.debug({ device: device.id, broker: cfg.mqtt.url }, 'device connected');
-      this.client.publish(status, JSON.stringify({ online: true, ts: Date.now(), gateway: cfg.gatewayId }), {
-        qos: 1,
-        retain: true,
-      });
-      // Readings wait a moment after a (re)connect, so that subscribers have subscribed again (mqtt.settleMs).
-      this.settled = false;
-      setTimeout(() => {
-        this.settled = true;
-        this.pump();
-      }, cfg.mqtt.settleMs).unref();
-    });
-    this.client.on('close', () => {
-      if (this.closing) return;
-      // mqtt.js would send unacknowledged messages again the moment it reconnects, before the settle pause, and
-      // a broker that has just restarted drops what no subscription matches yet. Take them back instead: their
-      // callbacks fail, the buffer rewinds to its committed cursor, and the pump sends them after settling.
-      for (const id of Object.keys(this.client.outgoing)) this.client.removeOutgoingMessage(Number(id));
-      // Exponential backoff with jitter; mqtt.js reads reconnectPeriod each time it schedules a reconnect.
-      this.backoff = Math.min(cfg.mqtt.reconnectMaxMs, this.backoff * 2);
-      this.client.options.reconnectPeriod = Math.round(this.backoff * (0.5 + Math.random() / 2));
-    });
-    this.client.on('offline', () => log.warn({ device: device.id }, 'broker unreachable; buffering readings on disk'));
-    // Every reconnect attempt fails the same way while the broker is down: say it once, then only at debug.
-    this.client.on('error', (e) => {
-      const repeat = e.message === this.lastError;
-      this.lastError = e.message;
-      log[repeat ? 'debug' : 'error']({ device: device.id, err: e.message }, 'mqtt error');
-    });
+    }, log);
+    this.ref = ref;
+    this.topic = readingsTopic(ref);
+    this.statusTopic = status;
+  }
+
+  protected override onConnect(): void {
+    this.client.publish(this.statusTopic, JSON.stringify({ ...this.answering, ts: Date.now(), gateway: this.cfg.gatewayId }), { qos: 1, retain: true });
   }
 
   startDriver(onDone: () => void): void {
@@ -111,6 +52,10 @@ class DeviceLink {
         const r = JSON.parse(last) as { ts: number; seq?: number };
         return { ts: r.ts, seq: r.seq };
       },
+      status: (online, reason) => {
+        this.answering = online ? { online } : { online, reason };
+        if (this.client.connected) this.onConnect();
+      },
       done: () => {
         this.finished = true;
         onDone();
@@ -120,44 +65,12 @@ class DeviceLink {
 
   enqueue(r: ReadingInput): void {
     const ts = typeof r.ts === 'number' ? r.ts : Date.parse(r.ts);
-    this.queue.append(JSON.stringify({ ts, seq: r.seq, metrics: r.metrics }));
-    this.pump();
+    this.append(JSON.stringify(r.flags ? { ts, seq: r.seq, metrics: r.metrics, flags: r.flags } : { ts, seq: r.seq, metrics: r.metrics }));
   }
 
-  private pump(): void {
-    const { inflight: window, maxBatch } = this.cfg.publish;
-    while (this.settled && this.client.connected && this.inflight < window && this.queue.hasUnread()) {
-      const entries = this.queue.read(maxBatch);
-      if (entries.length === 0) break;
-      this.publish(entries);
-    }
-    if (this.inflight === 0 && !this.queue.hasUnread()) {
-      for (const w of this.drainWaiters.splice(0)) w();
-    }
-  }
-
-  private publish(entries: Entry[]): void {
+  protected publishEntries(entries: Entry[]): void {
     const payload = entries.length === 1 ? entries[0]!.data : `{"batch":[${entries.map((e) => e.data).join(',')}]}`;
-    this.inflight++;
-    // mqtt.js keeps an unacknowledged QoS 1 message and sends it again after a reconnect; the callback fires on PUBACK.
-    this.client.publish(this.topic, payload, { qos: 1 }, (err) => {
-      this.inflight--;
-      if (err) {
-        if (this.closing) return;
-        this.log.debug({ device: this.device.id, err: err.message }, 'publish not acknowledged; resending from the buffer');
-        this.queue.rewind();
-      } else {
-        for (const e of entries) this.queue.ack(e);
-        this.published += entries.length;
-      }
-      this.pump();
-    });
-  }
-
-  /** Resolves when everything buffered so far has been acknowledged by the broker. */
-  drained(): Promise<void> {
-    if (this.inflight === 0 && !this.queue.hasUnread()) return Promise.resolve();
-    return new Promise((r) => this.drainWaiters.push(r));
+    this.send(this.topic, payload, entries);
   }
 
   get isFinished(): boolean {
@@ -165,30 +78,16 @@ class DeviceLink {
   }
 
   stats(): DeviceStats {
-    return {
-      deviceId: this.device.id,
-      connected: this.client.connected,
-      bufferedBytes: this.queue.pendingBytes(),
-      inflight: this.inflight,
-      published: this.published,
-      dropped: this.queue.dropped,
-    };
+    return { deviceId: this.device.id, ...this.linkStats() };
+  }
+
+  protected override async beforeClose(): Promise<void> {
+    await this.client.publishAsync(this.statusTopic, JSON.stringify({ online: false, reason: 'agent stopped' }), { qos: 1, retain: true });
   }
 
   async stop(drainMs: number): Promise<void> {
     this.driver?.stop();
-    if (this.client.connected && drainMs > 0) {
-      await Promise.race([this.drained(), new Promise((r) => setTimeout(r, drainMs))]);
-    }
-    this.closing = true;
-    if (this.client.connected) {
-      await this.client.publishAsync(statusTopic(this.ref), JSON.stringify({ online: false, reason: 'agent stopped' }), {
-        qos: 1,
-        retain: true,
-      }).catch(() => undefined);
-    }
-    await this.client.endAsync(true);
-    this.queue.close();
+    await this.close(drainMs);
   }
 }
 

@@ -150,7 +150,14 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number): S
           let laeq = 42 + 26 * traffic(localHour(ts)) + 1.5 * n(0);
           if (a) laeq += 22;
           const lmax = laeq + 7 + Math.abs(4 * n(1));
-          return { laeq_db: round(laeq), lmax_db: round(lmax) };
+          // Percentile levels of the same interval: L10 above the mean level, L90 (the background) well below.
+          return {
+            laeq_db: round(laeq),
+            lmax_db: round(lmax),
+            l10_db: round(laeq + 2.5 + Math.abs(0.8 * n(2))),
+            l50_db: round(laeq - 1.5 + 0.5 * n(3)),
+            l90_db: round(laeq - 6 + 0.8 * n(4)),
+          };
         },
       );
     case 'dust':
@@ -180,6 +187,8 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number): S
             temp_c: round(14 + 7 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 0.3 * n(4)),
             rh_pct: round(clamp(60 - 15 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 2 * n(5), 5, 100)),
             wind_ms: round(clamp(2.2 + 0.8 * n(6), 0, 20)),
+            wind_dir_deg: round((((135 + 25 * Math.sin(((h - 6) / 24) * 2 * Math.PI) + 10 * n(7)) % 360) + 360) % 360),
+            pressure_kpa: round(101.3 + 0.3 * Math.sin(((h - 10) / 24) * 2 * Math.PI) + 0.05 * n(8)),
           };
         },
       );
