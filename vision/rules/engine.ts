@@ -1,0 +1,405 @@
+// The enforcement rules of one camera: illegal parking in no-parking zones and out-of-store vending on storefront
+// sidewalks. Fed the tracker's tracks once per frame; keeps, per (track, zone), a candidate with the frames a
+// reviewer needs (first seen, threshold crossed, last sighting) and says when an event is due. Pure logic: the
+// frame is an opaque handle (the worker's JPEG buffer), kept only as long as a candidate may need it.
+import { z } from 'zod';
+import type { Box, EventType } from '../../contracts/events.js';
+import { ConfigError, parseConfig } from '../../runtime/config.js';
+import type { Camera, TimeWindow, Zone } from '../cameras/config.js';
+import type { Role, Track } from '../track/tracker.js';
+import { bottomCentre, centre, distance, iou, pointInPolygon, polygonCentroid, sideOfPolyline, type Point } from './geometry.js';
+import { inWindows, isTimeZone } from './time.js';
+
+export const ZoneRulesOptionsSchema = z.strictObject({
+  /** A vehicle is standing still while its box centre stays within max(px, frac × its box's smaller side)... */
+  moveTolerancePx: z.number().min(0).default(8),
+  /** ...of where its dwell started; moving further restarts the dwell. */
+  moveToleranceFrac: z.number().min(0).max(1).default(0.1),
+  /** Seconds after the threshold before the event is raised with the object still there; per zone when absent: */
+  confirmS: z.number().min(0).optional(),
+  /** ...max(confirmMinS, confirmFrac × the zone's dwellS). */
+  confirmMinS: z.number().min(0).default(30),
+  confirmFrac: z.number().min(0).max(10).default(0.1),
+  /**
+   * A new track in a zone whose box overlaps (IoU ≥ reacquireIou) the box of an event's object seen in the zone
+   * within this many seconds is that object again (re-acquired after a long occlusion) and raises nothing.
+   */
+  cooldownS: z.number().min(0).default(3600),
+  reacquireIou: z.number().gt(0).max(1).default(0.5),
+  /** Default IoU for present(). */
+  presentIou: z.number().gt(0).max(1).default(0.3),
+});
+export type ZoneRulesOptions = z.output<typeof ZoneRulesOptionsSchema>;
+export type ZoneRulesOptionsInput = z.input<typeof ZoneRulesOptionsSchema>;
+
+/** A frame an object was seen in, with its box there: one evidence image. */
+export interface Sighting<F> {
+  frame: F;
+  ts: number;
+  box: Box;
+}
+
+/**
+ * Why a candidate ended: its track was seen outside the zone, moved away from where its dwell started (vehicles),
+ * was removed by the tracker (lost for too long), or the zone's time window closed.
+ */
+export type EndReason = 'left' | 'moved' | 'track-removed' | 'window-closed';
+
+export interface RuleEvent<F> {
+  type: 'event';
+  /** Unique per camera: camera/zone/track/start. The event-end of the same object carries the same key. */
+  key: string;
+  eventType: EventType;
+  zone: Zone;
+  trackId: number;
+  role: 'vehicle' | 'stall';
+  className: string;
+  /** First sighting in the zone (inside its window), threshold crossing, last sighting; epoch ms. */
+  start: number;
+  thresholdAt: number;
+  end: number;
+  /** end − start, seconds. */
+  dwellS: number;
+  /** Mean detector score over the sightings in the zone. */
+  confidence: number;
+  /** The last sighting's box. */
+  box: Box;
+  frames: { firstSeen: Sighting<F>; threshold: Sighting<F>; last: Sighting<F> };
+  /** 'confirmed': still there confirmS after the threshold; otherwise the candidate ended early for this reason. */
+  reason: 'confirmed' | EndReason;
+}
+
+/**
+ * After an event raised while the object was still there ('confirmed'), the object's stay ends later: this says
+ * when, with the final dwell and last sighting, so that the worker can complete the event.
+ */
+export interface RuleEventEnd<F> {
+  type: 'event-end';
+  key: string;
+  eventType: EventType;
+  zone: Zone;
+  trackId: number;
+  start: number;
+  end: number;
+  dwellS: number;
+  last: Sighting<F>;
+  reason: EndReason;
+}
+
+export type RuleOutput<F> = RuleEvent<F> | RuleEventEnd<F>;
+
+/** A debug view of a candidate. */
+export interface CandidateView {
+  zoneId: string;
+  trackId: number;
+  role: 'vehicle' | 'stall';
+  className: string;
+  /** dwelling: before the threshold; confirming: past it, event not yet raised; reported: event raised. */
+  phase: 'dwelling' | 'confirming' | 'reported';
+  start: number;
+  /** Dwell so far, at the latest frame. */
+  dwellS: number;
+  thresholdAt?: number;
+  box: Box;
+  /** The track is lost (occluded or flickering) and keeps its dwell for now. */
+  lost: boolean;
+}
+
+export type Presence = 'present' | 'occluded' | 'absent';
+
+interface Candidate<F> {
+  trackId: number;
+  className: string;
+  start: number;
+  anchor: Point;
+  tolerance: number;
+  /** Released once the event is out: only `last` is needed after that. */
+  firstSeen?: Sighting<F>;
+  threshold?: Sighting<F>;
+  thresholdAt?: number;
+  last: Sighting<F>;
+  scoreSum: number;
+  scoreN: number;
+  /** Set once the event is raised. */
+  key?: string;
+}
+
+/** What is remembered of an event's object, for the cooldown. */
+interface Reported {
+  trackId: number;
+  box: Box;
+  lastSeen: number;
+}
+
+interface ZoneSpec<F> {
+  zone: Zone;
+  eventType: EventType;
+  role: 'vehicle' | 'stall';
+  windows: TimeWindow[];
+  dwellMs: number;
+  confirmMs: number;
+  /** Vehicles must stand still; a stall may be shifted about and is still out of the store. */
+  stationary: boolean;
+  contains: (ground: Point) => boolean;
+  candidates: Map<number, Candidate<F>>;
+  /** Tracks that raised (or were judged to repeat) an event in this zone: one event per (track, zone). */
+  done: Set<number>;
+  reported: Reported[];
+}
+
+export class ZoneRules<F> {
+  readonly options: ZoneRulesOptions;
+  private readonly specs: ZoneSpec<F>[];
+  private readonly byId = new Map<string, ZoneSpec<F>>();
+  private tracks: readonly Track[] = [];
+  private lastTs: number | undefined;
+
+  constructor(
+    readonly camera: Camera,
+    readonly timeZone: string,
+    options: ZoneRulesOptionsInput = {},
+  ) {
+    this.options = parseConfig(ZoneRulesOptionsSchema, options, `zone rules options of camera ${camera.id}`);
+    if (!isTimeZone(timeZone)) {
+      throw new ConfigError(`unknown time zone "${timeZone}" (use an IANA name such as Asia/Shanghai)`);
+    }
+    this.specs = camera.zones.map((z) => this.spec(z));
+    for (const s of this.specs) this.byId.set(s.zone.id, s);
+  }
+
+  private spec(zone: Zone): ZoneSpec<F> {
+    const o = this.options;
+    const confirmMs = 1000 * (o.confirmS ?? Math.max(o.confirmMinS, o.confirmFrac * zone.dwellS));
+    const base = {
+      zone,
+      dwellMs: zone.dwellS * 1000,
+      confirmMs,
+      candidates: new Map<number, Candidate<F>>(),
+      done: new Set<number>(),
+      reported: [] as Reported[],
+    };
+    if (zone.type === 'no-parking') {
+      const polygon = zone.polygon;
+      return {
+        ...base,
+        eventType: 'illegal-parking',
+        role: 'vehicle',
+        windows: zone.windows,
+        stationary: true,
+        contains: (p) => pointInPolygon(p, polygon),
+      };
+    }
+    const { sidewalk, storeLine } = zone;
+    // The street side of the store line is the side the sidewalk lies on.
+    const street = sideOfPolyline(polygonCentroid(sidewalk), storeLine);
+    if (street === 0) {
+      throw new ConfigError(
+        `camera ${this.camera.id}, zone ${zone.id}: the sidewalk's centre lies on the store line; draw the sidewalk in front of the line`,
+      );
+    }
+    return {
+      ...base,
+      eventType: 'out-of-store-vending',
+      role: 'stall',
+      windows: zone.businessHours,
+      stationary: false,
+      contains: (p) => pointInPolygon(p, sidewalk) && sideOfPolyline(p, storeLine) === street,
+    };
+  }
+
+  /**
+   * One frame: the tracker's live tracks (all of them: a track missing from the list has been removed) at capture
+   * time ts, and the frame's handle. Returns the events due and the ends of events raised earlier. A frame not
+   * newer than the previous one is ignored.
+   */
+  update(tracks: readonly Track[], ts: number, frame: F): RuleOutput<F>[] {
+    if (this.lastTs !== undefined && ts <= this.lastTs) return [];
+    this.lastTs = ts;
+    this.tracks = tracks;
+    const out: RuleOutput<F>[] = [];
+    const live = new Set(tracks.map((t) => t.id));
+    const cooldownMs = this.options.cooldownS * 1000;
+    for (const s of this.specs) {
+      s.reported = s.reported.filter((r) => ts - r.lastSeen <= cooldownMs);
+      // Ids are never reused, so what is known of a removed track can go.
+      for (const id of s.done) if (!live.has(id)) s.done.delete(id);
+      const open = inWindows(ts, s.windows, this.timeZone);
+      for (const c of [...s.candidates.values()]) {
+        if (!live.has(c.trackId)) this.end(s, c, 'track-removed', out);
+        else if (!open) this.end(s, c, 'window-closed', out);
+      }
+      if (!open) continue;
+      for (const t of tracks) {
+        // Lost tracks keep their candidate untouched: the dwell goes on through a short occlusion.
+        if (t.role === s.role && t.state === 'confirmed' && t.matched) this.observe(s, t, ts, frame, out);
+      }
+    }
+    return out;
+  }
+
+  private observe(s: ZoneSpec<F>, t: Track, ts: number, frame: F, out: RuleOutput<F>[]): void {
+    const c = s.candidates.get(t.id);
+    if (!s.contains(bottomCentre(t.box))) {
+      if (c) this.end(s, c, 'left', out);
+      return;
+    }
+    const seen: Sighting<F> = { frame, ts, box: t.box };
+    if (!c) {
+      if (s.done.has(t.id)) return;
+      if (this.repeats(s, t.id, t.box, ts)) {
+        s.done.add(t.id);
+        return;
+      }
+      s.candidates.set(t.id, this.candidate(t, seen));
+      return;
+    }
+    if (s.stationary && distance(centre(t.box), c.anchor) > c.tolerance) {
+      // Before the threshold a move is a new stop; after it, the vehicle has driven off.
+      if (c.threshold || c.key) this.end(s, c, 'moved', out);
+      else s.candidates.set(t.id, this.candidate(t, seen));
+      return;
+    }
+    c.last = seen;
+    c.className = t.className;
+    c.scoreSum += t.score;
+    c.scoreN++;
+    if (c.key) {
+      for (const r of s.reported) if (r.trackId === t.id) r.lastSeen = ts;
+      return;
+    }
+    if (!c.threshold && ts - c.start >= s.dwellMs) {
+      c.threshold = seen;
+      c.thresholdAt = ts;
+    }
+    if (c.threshold && ts - c.threshold.ts >= s.confirmMs) this.emit(s, c, 'confirmed', out);
+  }
+
+  private candidate(t: Track, seen: Sighting<F>): Candidate<F> {
+    const o = this.options;
+    const side = Math.min(t.box[2] - t.box[0], t.box[3] - t.box[1]);
+    return {
+      trackId: t.id,
+      className: t.className,
+      start: seen.ts,
+      anchor: centre(t.box),
+      tolerance: Math.max(o.moveTolerancePx, o.moveToleranceFrac * side),
+      firstSeen: seen,
+      last: seen,
+      scoreSum: t.score,
+      scoreN: 1,
+    };
+  }
+
+  /** Whether an object already reported in this zone (by another track) is at this box. */
+  private repeats(s: ZoneSpec<F>, trackId: number, box: Box, ts: number): boolean {
+    const cooldownMs = this.options.cooldownS * 1000;
+    const minIou = this.options.reacquireIou;
+    return s.reported.some((r) => r.trackId !== trackId && ts - r.lastSeen <= cooldownMs && iou(r.box, box) >= minIou);
+  }
+
+  private end(s: ZoneSpec<F>, c: Candidate<F>, reason: EndReason, out: RuleOutput<F>[]): void {
+    s.candidates.delete(c.trackId);
+    if (c.key) {
+      out.push({
+        type: 'event-end',
+        key: c.key,
+        eventType: s.eventType,
+        zone: s.zone,
+        trackId: c.trackId,
+        start: c.start,
+        end: c.last.ts,
+        dwellS: (c.last.ts - c.start) / 1000,
+        last: c.last,
+        reason,
+      });
+    } else if (c.threshold) {
+      // Past the threshold but gone before confirmS: the event is raised now, its last sighting is the last frame.
+      this.emit(s, c, reason, out);
+    }
+    // Seen going away: a new object at the same spot is not this one.
+    if (reason === 'left' || reason === 'moved') s.reported = s.reported.filter((r) => r.trackId !== c.trackId);
+  }
+
+  private emit(s: ZoneSpec<F>, c: Candidate<F>, reason: RuleEvent<F>['reason'], out: RuleOutput<F>[]): void {
+    s.done.add(c.trackId);
+    const firstSeen = c.firstSeen;
+    const threshold = c.threshold;
+    if (!firstSeen || !threshold) return;
+    // Two tracks on one object (a duplicate detection, a re-acquisition while the old track lingered): one event.
+    if (this.repeats(s, c.trackId, c.last.box, c.last.ts)) {
+      s.candidates.delete(c.trackId);
+      return;
+    }
+    const key = `${this.camera.id}/${s.zone.id}/${c.trackId}/${c.start}`;
+    out.push({
+      type: 'event',
+      key,
+      eventType: s.eventType,
+      zone: s.zone,
+      trackId: c.trackId,
+      role: s.role,
+      className: c.className,
+      start: c.start,
+      thresholdAt: threshold.ts,
+      end: c.last.ts,
+      dwellS: (c.last.ts - c.start) / 1000,
+      confidence: Math.min(1, Math.max(0, c.scoreSum / c.scoreN)),
+      box: c.last.box,
+      frames: { firstSeen, threshold, last: c.last },
+      reason,
+    });
+    s.reported.push({ trackId: c.trackId, box: c.last.box, lastSeen: c.last.ts });
+    if (reason === 'confirmed') {
+      c.key = key;
+      c.firstSeen = undefined;
+      c.threshold = undefined;
+    }
+  }
+
+  /** The candidates now, for a debug view. */
+  candidates(): CandidateView[] {
+    const state = new Map(this.tracks.map((t) => [t.id, t.state]));
+    const now = this.lastTs ?? 0;
+    const views: CandidateView[] = [];
+    for (const s of this.specs) {
+      for (const c of s.candidates.values()) {
+        views.push({
+          zoneId: s.zone.id,
+          trackId: c.trackId,
+          role: s.role,
+          className: c.className,
+          phase: c.key ? 'reported' : c.threshold ? 'confirming' : 'dwelling',
+          start: c.start,
+          dwellS: (now - c.start) / 1000,
+          ...(c.thresholdAt !== undefined ? { thresholdAt: c.thresholdAt } : {}),
+          box: c.last.box,
+          lost: state.get(c.trackId) === 'lost',
+        });
+      }
+    }
+    return views;
+  }
+
+  /**
+   * For a re-check: is an object of this role in the zone now, overlapping the box (IoU ≥ iouMin)? 'present' when
+   * a confirmed track matched in the latest frame is; 'occluded' when only a lost track (not seen for a few
+   * seconds, still remembered) is; 'absent' otherwise. The zone's time window does not matter here.
+   */
+  presence(zoneId: string, box: Box, role: Role, iouMin = this.options.presentIou): Presence {
+    const s = this.byId.get(zoneId);
+    if (!s) throw new RangeError(`camera ${this.camera.id} has no zone "${zoneId}"`);
+    let found: Presence = 'absent';
+    for (const t of this.tracks) {
+      if (t.role !== role || t.state === 'tentative') continue;
+      if (iou(t.box, box) < iouMin || !s.contains(bottomCentre(t.box))) continue;
+      if (t.state === 'confirmed') return 'present';
+      found = 'occluded';
+    }
+    return found;
+  }
+
+  /** present(zoneId, box, role, iouMin): whether a confirmed track of that role overlaps the box in the zone now. */
+  present(zoneId: string, box: Box, role: Role, iouMin = this.options.presentIou): boolean {
+    return this.presence(zoneId, box, role, iouMin) === 'present';
+  }
+}

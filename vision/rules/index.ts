@@ -1,0 +1,14 @@
+export { ZoneRules, ZoneRulesOptionsSchema } from './engine.js';
+export type {
+  CandidateView,
+  EndReason,
+  Presence,
+  RuleEvent,
+  RuleEventEnd,
+  RuleOutput,
+  Sighting,
+  ZoneRulesOptions,
+  ZoneRulesOptionsInput,
+} from './engine.js';
+export * from './geometry.js';
+export { inWindows, isTimeZone, localTime, utcOffsetMs } from './time.js';
