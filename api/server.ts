@@ -7,6 +7,9 @@ import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from 
 import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
 import { alertRoutes } from './alerts.js';
+import { eventRoutes } from './events.js';
+import type { EventStore } from '../review/store.js';
+import type { EvidenceStore } from '../vision/evidence/store.js';
 import type { Store } from '../store/types.js';
 
 export interface ApiOptions {
@@ -15,6 +18,11 @@ export interface ApiOptions {
   logger: Logger;
   /** Alert routes are served when the process runs the alert service. */
   alerts?: AlertManager;
+  /** The review queue and evidence routes are served when the process keeps them. */
+  events?: EventStore;
+  evidence?: EvidenceStore;
+  /** Extra routes of other stages (the NB-IoT push receiver), registered as they are. */
+  plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
   /** Extra readiness checks by name (e.g. ingest's broker connection). */
   readiness?: Record<string, () => boolean | Promise<boolean>>;
 }
@@ -92,7 +100,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       limit: q.data.limit,
     });
     return {
-      readings: res.readings.map((r) => ({ ts: new Date(r.ts).toISOString(), metrics: r.metrics })),
+      readings: res.readings.map((r) => (r.flags ? { ts: new Date(r.ts).toISOString(), metrics: r.metrics, flags: r.flags } : { ts: new Date(r.ts).toISOString(), metrics: r.metrics })),
       total: res.total,
     };
   });
@@ -105,6 +113,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   });
 
   if (o.alerts) alertRoutes(app, o.alerts);
+  if (o.events && o.evidence) eventRoutes(app, { events: o.events, evidence: o.evidence });
+  for (const p of o.plugins ?? []) await p(app);
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
   app.setErrorHandler((err, req, reply) => {

@@ -1,6 +1,10 @@
 // A small simulated city: a few districts with sensors of every kind, as edge-agent device configs.
 import type { SensorKind } from '../contracts/index.js';
 import type { DeviceConfig } from '../edge/config.js';
+import type { SimulatorDriverConfig } from '../edge/drivers/simulator/config.js';
+
+/** A simulated device: its driver is always the simulator. */
+export type SimulatedDevice = DeviceConfig & { driver: SimulatorDriverConfig };
 
 export interface FleetOptions {
   seed: number;
@@ -21,8 +25,8 @@ const DEFAULT_INTERVALS: Record<SensorKind, number> = {
 
 const PREFIX: Record<SensorKind, string> = { noise: 'nz', dust: 'ds', fume: 'fm', drainage: 'dr', manhole: 'mh' };
 
-export function makeFleet(o: FleetOptions): DeviceConfig[] {
-  const out: DeviceConfig[] = [];
+export function makeFleet(o: FleetOptions): SimulatedDevice[] {
+  const out: SimulatedDevice[] = [];
   for (const district of o.districts) {
     for (const kind of Object.keys(DEFAULT_INTERVALS) as SensorKind[]) {
       for (let i = 1; i <= o.perKind; i++) {

@@ -1,0 +1,44 @@
+// The review queue's read side: enforcement events by status (oldest first) and their evidence images by SHA-256.
+// Deciding (confirm/reject) and sessions come with the console.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { EVENT_TYPES } from '../contracts/index.js';
+import type { EvidenceStore } from '../vision/evidence/store.js';
+import type { EventStore } from '../review/store.js';
+
+const EventsQuery = z.strictObject({
+  status: z.enum(['pending', 'confirmed', 'rejected']).optional(),
+  camera: z.string().min(1).max(64).optional(),
+  type: z.enum(EVENT_TYPES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export function eventRoutes(app: FastifyInstance, o: { events: EventStore; evidence: EvidenceStore }): void {
+  app.get('/api/events', async (req, reply) => {
+    const q = EventsQuery.safeParse(req.query);
+    if (!q.success) {
+      return reply.code(400).send({ error: 'bad_request', message: q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
+    }
+    const res = await o.events.list({ status: q.data.status, cameraId: q.data.camera, type: q.data.type, limit: q.data.limit, offset: q.data.offset });
+    return { items: res.items.map((i) => ({ ...i.event, status: i.status, receivedAt: i.receivedAt })), total: res.total };
+  });
+
+  app.get('/api/events/:id', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const e = await o.events.get(id);
+    if (!e) return reply.code(404).send({ error: 'not_found', message: `no event ${id}` });
+    return { ...e.event, status: e.status, receivedAt: e.receivedAt };
+  });
+
+  app.get('/api/evidence/:sha', async (req, reply) => {
+    const sha = (req.params as { sha: string }).sha.replace(/\.jpg$/, '');
+    if (!/^[0-9a-f]{64}$/.test(sha)) return reply.code(400).send({ error: 'bad_request', message: 'evidence is addressed by its SHA-256 (64 hex digits)' });
+    const data = await o.evidence.get(sha);
+    if (!data) return reply.code(404).send({ error: 'not_found', message: `no evidence ${sha}` });
+    // Content-addressed: the bytes behind a name never change.
+    reply.header('cache-control', 'public, max-age=31536000, immutable');
+    reply.header('content-type', 'image/jpeg');
+    return reply.send(data);
+  });
+}

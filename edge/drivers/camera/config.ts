@@ -1,0 +1,52 @@
+// A camera at the edge: where its frames come from and how they are encoded before they go upstream.
+import { z } from 'zod';
+import { IdSchema } from '../../../contracts/index.js';
+
+export const CameraSourceSchema = z.discriminatedUnion('type', [
+  /** An IP camera's snapshot URL (most have one: ONVIF GetSnapshotUri, or the vendor's /snapshot.jpg), polled. */
+  z.strictObject({
+    type: z.literal('snapshot'),
+    url: z.url(),
+    /** Time between frames. */
+    intervalMs: z.number().int().min(100).default(1000),
+    timeoutMs: z.number().int().min(100).default(5000),
+  }),
+  /** JPEG or PNG files of a folder, in name order, looped: a recorded scene replayed, or stills for a test. */
+  z.strictObject({
+    type: z.literal('files'),
+    dir: z.string().min(1),
+    intervalMs: z.number().int().min(10).default(1000),
+    loop: z.boolean().default(true),
+  }),
+  /** The camera simulator (simulators/camera): a seeded street scene with ground truth. */
+  z.strictObject({
+    type: z.literal('simulator'),
+    seed: z.number().int().default(1),
+    /** Virtual seconds of scene per frame sent; frames go out every intervalMs of wall time. */
+    intervalMs: z.number().int().min(1).default(1000),
+    /** Stop after the scenario's end (tests); otherwise loop with the next seed. */
+    once: z.boolean().default(false),
+    /** Write the scenario's ground truth here (JSON). */
+    groundTruth: z.string().optional(),
+  }),
+]);
+export type CameraSource = z.output<typeof CameraSourceSchema>;
+
+export const EdgeCameraSchema = z.strictObject({
+  id: IdSchema,
+  district: IdSchema,
+  /** The camera's own MQTT credentials; it may publish only under its own topics. */
+  username: z.string().optional(),
+  password: z.string().optional(),
+  source: CameraSourceSchema,
+  /** Resize to this width before sending (height follows the aspect ratio); the original size when absent. */
+  width: z.number().int().min(64).max(7680).optional(),
+  /** JPEG quality 1–100. */
+  quality: z.number().int().min(1).max(100).default(80),
+  /**
+   * Frames waiting while the broker is away. Frames are perishable (a reviewer wants what is there now), so the
+   * oldest are dropped beyond this, counted and logged; it still bridges a short outage without a gap.
+   */
+  maxQueuedFrames: z.number().int().min(1).max(10_000).default(60),
+});
+export type EdgeCamera = z.output<typeof EdgeCameraSchema>;

@@ -1,0 +1,227 @@
+// A camera link: frames from a source (snapshot URL, files, the simulator), encoded as JPEG with sharp, published
+// with QoS 1 on city/v1/{district}/camera/{cameraId}/frames. The capture time and a sequence number travel as
+// MQTT 5 user properties, so the vision stage knows when each frame was taken whatever the network did. The
+// connection is the camera's own (its credentials, its last will on the status topic).
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import sharp from 'sharp';
+import { FRAME_PROPS, framesTopic } from '../../../contracts/index.js';
+import type { Logger } from '../../../runtime/log.js';
+import type { EdgeConfig } from '../../config.js';
+import type { CameraSource, EdgeCamera } from './config.js';
+
+export interface CapturedFrame {
+  ts: number;
+  image: Buffer;
+}
+
+/** Where frames come from; next() resolves with the next frame when it is due, or null when the source has ended. */
+export interface FrameSource {
+  next(): Promise<CapturedFrame | null>;
+  stop(): void;
+}
+
+export type SimulatorSourceFactory = (src: Extract<CameraSource, { type: 'simulator' }>, cam: EdgeCamera, log: Logger) => Promise<FrameSource>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function snapshotSource(src: Extract<CameraSource, { type: 'snapshot' }>, log: Logger, camId: string): FrameSource {
+  let stopped = false;
+  let due = Date.now();
+  let failing = false;
+  return {
+    async next() {
+      while (!stopped) {
+        const wait = due - Date.now();
+        if (wait > 0) await sleep(wait);
+        due = Math.max(due + src.intervalMs, Date.now());
+        const ts = Date.now();
+        try {
+          const res = await fetch(src.url, { signal: AbortSignal.timeout(src.timeoutMs) });
+          if (!res.ok) throw new Error(`HTTP ${res.status}`);
+          const image = Buffer.from(await res.arrayBuffer());
+          if (failing) log.info({ camera: camId }, 'camera snapshot works again');
+          failing = false;
+          return { ts, image };
+        } catch (e) {
+          if (!failing) log.warn({ camera: camId, url: src.url, err: (e as Error).message }, 'camera snapshot failed; retrying every interval');
+          failing = true;
+        }
+      }
+      return null;
+    },
+    stop() {
+      stopped = true;
+    },
+  };
+}
+
+function filesSource(src: Extract<CameraSource, { type: 'files' }>): FrameSource {
+  const files = fs
+    .readdirSync(src.dir)
+    .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
+    .sort()
+    .map((f) => path.join(src.dir, f));
+  let i = 0;
+  let stopped = false;
+  let due = Date.now();
+  return {
+    async next() {
+      if (files.length === 0 || stopped) return null;
+      if (i >= files.length) {
+        if (!src.loop) return null;
+        i = 0;
+      }
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      due = Math.max(due + src.intervalMs, Date.now());
+      return { ts: Date.now(), image: fs.readFileSync(files[i++]!) };
+    },
+    stop() {
+      stopped = true;
+    },
+  };
+}
+
+export class CameraLink {
+  private readonly client: MqttClient;
+  private readonly topic: string;
+  private readonly queue: { ts: number; seq: number; jpeg: Buffer }[] = [];
+  private inflight = 0;
+  private seq = 0;
+  private source: FrameSource | null = null;
+  private stopped = false;
+  published = 0;
+  dropped = 0;
+  private lastError = '';
+  private drainWaiters: (() => void)[] = [];
+  private ended = false;
+
+  constructor(
+    private readonly cfg: EdgeConfig,
+    private readonly cam: EdgeCamera,
+    private readonly log: Logger,
+    private readonly simulator?: SimulatorSourceFactory,
+  ) {
+    this.topic = framesTopic({ district: cam.district, cameraId: cam.id });
+    const status = `city/v1/${cam.district}/camera/${cam.id}/status`;
+    this.client = mqtt.connect(cfg.mqtt.url, {
+      clientId: `${cfg.gatewayId}.${cam.id}`,
+      username: cam.username,
+      password: cam.password,
+      protocolVersion: 5,
+      keepalive: cfg.mqtt.keepaliveS,
+      reconnectPeriod: cfg.mqtt.reconnectMinMs,
+      connectTimeout: 10_000,
+      will: { topic: status, payload: Buffer.from(JSON.stringify({ online: false, reason: 'connection lost' })), qos: 1, retain: true },
+    });
+    this.client.on('connect', () => {
+      this.lastError = '';
+      this.client.publish(status, JSON.stringify({ online: true, ts: Date.now(), gateway: cfg.gatewayId }), { qos: 1, retain: true });
+      this.pump();
+    });
+    this.client.on('error', (e) => {
+      if (e.message !== this.lastError) log.error({ camera: cam.id, err: e.message }, 'mqtt error');
+      this.lastError = e.message;
+    });
+  }
+
+  /** Starts reading frames; `onEnd` fires when a finite source has been sent completely. */
+  async start(onEnd?: () => void): Promise<void> {
+    const src = this.cam.source;
+    this.source =
+      src.type === 'snapshot'
+        ? snapshotSource(src, this.log, this.cam.id)
+        : src.type === 'files'
+          ? filesSource(src)
+          : await this.simulatorSource(src);
+    void this.loop(onEnd);
+  }
+
+  private async simulatorSource(src: Extract<CameraSource, { type: 'simulator' }>): Promise<FrameSource> {
+    if (!this.simulator) throw new Error('the simulator camera source is not available in this process');
+    return this.simulator(src, this.cam, this.log);
+  }
+
+  private async loop(onEnd?: () => void): Promise<void> {
+    while (!this.stopped) {
+      let f: CapturedFrame | null;
+      try {
+        f = await this.source!.next();
+      } catch (e) {
+        this.log.error({ camera: this.cam.id, err: (e as Error).message }, 'camera source failed');
+        await sleep(1000);
+        continue;
+      }
+      if (!f) break;
+      let jpeg: Buffer;
+      try {
+        let img = sharp(f.image);
+        if (this.cam.width) img = img.resize({ width: this.cam.width });
+        jpeg = await img.jpeg({ quality: this.cam.quality, mozjpeg: false }).toBuffer();
+      } catch (e) {
+        this.log.warn({ camera: this.cam.id, err: (e as Error).message }, 'frame could not be encoded; skipped');
+        continue;
+      }
+      this.queue.push({ ts: f.ts, seq: this.seq++, jpeg });
+      if (this.queue.length > this.cam.maxQueuedFrames) {
+        const n = this.queue.length - this.cam.maxQueuedFrames;
+        this.queue.splice(0, n);
+        this.dropped += n;
+        if (this.dropped === n || this.dropped % 100 < n) this.log.warn({ camera: this.cam.id, dropped: this.dropped }, 'broker away: oldest frames dropped');
+      }
+      this.pump();
+      // Back-pressure: a slow uplink slows the source instead of growing the queue.
+      while (!this.stopped && this.inflight >= 4) await sleep(20);
+    }
+    this.ended = true;
+    await this.drained();
+    onEnd?.();
+  }
+
+  private pump(): void {
+    while (this.client.connected && this.inflight < 4 && this.queue.length > 0) {
+      const f = this.queue.shift()!;
+      this.inflight++;
+      this.client.publish(
+        this.topic,
+        f.jpeg,
+        {
+          qos: 1,
+          properties: {
+            contentType: 'image/jpeg',
+            userProperties: { [FRAME_PROPS.capturedAt]: String(f.ts), [FRAME_PROPS.seq]: String(f.seq) },
+          },
+        },
+        (err) => {
+          this.inflight--;
+          if (err) {
+            // Not acknowledged: put it back at the head, it goes again when the connection is back.
+            if (!this.stopped) this.queue.unshift(f);
+          } else {
+            this.published++;
+          }
+          this.pump();
+          if (this.inflight === 0 && this.queue.length === 0) for (const w of this.drainWaiters.splice(0)) w();
+        },
+      );
+    }
+  }
+
+  drained(): Promise<void> {
+    if (this.inflight === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  async stop(drainMs = 2000): Promise<void> {
+    this.stopped = true;
+    this.source?.stop();
+    if (this.client.connected && drainMs > 0) await Promise.race([this.drained(), sleep(drainMs)]);
+    await this.client.endAsync(true);
+  }
+}

@@ -1,0 +1,369 @@
+// The vision worker: camera frames in, enforcement events with evidence out. Per camera it keeps a tracker and the
+// zone rules (frames of one camera reach one worker: the bus is keyed by camera id), runs the camera's detector on
+// every frame, and when a rule says an event is due, composes the evidence images, stores them by their SHA-256,
+// reads the plate, and publishes the event to the review queue. A frame it cannot use (corrupt JPEG, wrong size,
+// unknown camera) is dead-lettered with the reason; the other cameras carry on.
+import { Counter, Histogram, type Registry } from 'prom-client';
+import sharp from 'sharp';
+import type { Bus, Subscription } from '../bus/types.js';
+import {
+  decodeBusFrame,
+  EnforcementEventSchema,
+  framesTopic,
+  type Box,
+  type EnforcementEvent,
+  type EvidenceImage,
+  type Frame,
+} from '../contracts/index.js';
+import type { Logger } from '../runtime/log.js';
+import type { DeadLetterStore } from '../store/types.js';
+import type { Camera, CameraRegistry } from './cameras/config.js';
+import { createDetector, decodeImage, modelFor, type Detector, type ModelsConfig, type RawImage } from './detectors/index.js';
+import { cropEvidence, drawEvidence, localTime } from './evidence/compose.js';
+import { EvidenceStore } from './evidence/store.js';
+import { ZoneRules, type RuleEvent, type RuleOutput, type Sighting, type ZoneRulesOptionsInput } from './rules/engine.js';
+import { Tracker, type TrackerOptionsInput } from './track/index.js';
+
+/** Reads a licence plate inside a vehicle's box (vision/ocr); optional. */
+export interface PlateReading {
+  read(img: RawImage, vehicleBox?: Box): Promise<{ text: string; confidence: number } | null>;
+}
+
+/** What the rules keep of a frame: the JPEG as received (evidence is drawn on it) and its size. */
+interface FrameRef {
+  jpeg: Buffer;
+  width: number;
+  height: number;
+  ts: number;
+}
+
+export interface FrameTimings {
+  decodeMs: number;
+  preprocessMs: number;
+  inferenceMs: number;
+  postprocessMs: number;
+  /** Tracker and zone rules. */
+  trackingMs: number;
+  /** Evidence composition, plate reading and publishing, on the frames that raise events. */
+  eventsMs: number;
+}
+
+export type FrameResult =
+  | { ok: true; camera: string; detections: number; tracks: number; events: EnforcementEvent[]; timings: FrameTimings }
+  | { ok: false; camera: string; reason: string };
+
+export interface VisionWorkerOptions {
+  cameras: CameraRegistry;
+  models: ModelsConfig;
+  evidence: EvidenceStore;
+  bus: Bus;
+  deadLetters: DeadLetterStore;
+  logger: Logger;
+  registry?: Registry;
+  plates?: PlateReading | null;
+  tracker?: TrackerOptionsInput;
+  rules?: ZoneRulesOptionsInput;
+  /** How the API serves an evidence image; default /api/evidence/{sha256}. */
+  evidenceUrl?: (sha256: string) => string;
+  /** Publish events on the bus (default); off for an evaluation that only wants the results. */
+  publish?: boolean;
+}
+
+interface CameraState {
+  camera: Camera;
+  detector: Detector;
+  tracker: Tracker;
+  rules: ZoneRules<FrameRef>;
+  lastTs: number;
+  frames: number;
+  /** Events raised while their object was still there, by rule key, until the object leaves. */
+  open: Map<string, EnforcementEvent>;
+}
+
+function zoneMarks(zone: RuleEvent<unknown>['zone']): { polygons: [number, number][][]; polylines: [number, number][][] } {
+  return zone.type === 'no-parking' ? { polygons: [zone.polygon], polylines: [] } : { polygons: [zone.sidewalk], polylines: [zone.storeLine] };
+}
+
+const now = () => performance.now();
+
+export class VisionWorker {
+  private readonly cameras = new Map<string, CameraState>();
+  private readonly detectors: Detector[] = [];
+  private sub: Subscription | null = null;
+  private readonly m;
+  /** Dead letters for one camera are logged once a minute at most: a broken camera sends one per frame. */
+  private readonly dlLogged = new Map<string, number>();
+
+  private constructor(private readonly o: VisionWorkerOptions) {
+    const registers = o.registry ? [o.registry] : [];
+    this.m = {
+      frames: new Counter({ name: 'vision_frames_total', help: 'Frames processed', labelNames: ['camera'] as const, registers }),
+      rejected: new Counter({ name: 'vision_frames_rejected_total', help: 'Frames dead-lettered', registers }),
+      events: new Counter({ name: 'vision_events_total', help: 'Enforcement events raised', labelNames: ['type'] as const, registers }),
+      latency: new Histogram({
+        name: 'vision_frame_seconds',
+        help: 'Per-frame processing time by stage',
+        labelNames: ['stage'] as const,
+        buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+        registers,
+      }),
+    };
+  }
+
+  /** Opens every model the cameras use (a missing model file stops here, with its path) and sets up each camera. */
+  static async open(o: VisionWorkerOptions): Promise<VisionWorker> {
+    const w = new VisionWorker(o);
+    const byModel = new Map<string, Detector>();
+    try {
+      for (const camera of o.cameras.cameras) {
+        const model = modelFor(o.models, camera.model);
+        let detector = byModel.get(model.name);
+        if (!detector) {
+          detector = await createDetector(model, o.logger);
+          byModel.set(model.name, detector);
+          w.detectors.push(detector);
+          o.logger.info({ model: model.name, family: model.family, classes: detector.info.classNames.length, input: `${detector.info.inputWidth}x${detector.info.inputHeight}` }, 'detector model loaded');
+        }
+        w.cameras.set(camera.id, {
+          camera,
+          detector,
+          tracker: new Tracker(o.tracker),
+          rules: new ZoneRules<FrameRef>(camera, o.cameras.timeZone, o.rules),
+          lastTs: -Infinity,
+          frames: 0,
+          open: new Map(),
+        });
+      }
+    } catch (e) {
+      await w.close();
+      throw e;
+    }
+    o.logger.info({ cameras: w.cameras.size, zones: o.cameras.cameras.reduce((n, c) => n + c.zones.length, 0) }, 'vision worker ready');
+    return w;
+  }
+
+  /** Consumes camera frames from the bus (consumer group `group`: one camera's frames always reach one worker). */
+  async start(group = 'vision'): Promise<void> {
+    this.sub = await this.o.bus.subscribe('frames', group, async (batch) => {
+      for (const m of batch) {
+        let frame: Frame;
+        try {
+          frame = decodeBusFrame(m.value);
+        } catch (e) {
+          await this.deadLetter(`bus:frames/${m.key}`, m.key, `not a frame message: ${(e as Error).message}`, m.value);
+          continue;
+        }
+        await this.process(frame);
+      }
+    }, { maxBatch: 16 });
+  }
+
+  /** One frame through decode, detection, tracking and the rules; events it raises are published. */
+  async process(frame: Frame): Promise<FrameResult> {
+    const topic = framesTopic(frame);
+    const st = this.cameras.get(frame.cameraId);
+    if (!st) return this.reject(topic, frame, `unknown camera "${frame.cameraId}": add it to the camera registry`);
+    if (st.camera.district !== frame.district) {
+      return this.reject(topic, frame, `camera ${frame.cameraId} is registered in district ${st.camera.district}, frame came from ${frame.district}`);
+    }
+    if (frame.ts <= st.lastTs) {
+      // A repeat after a redelivery, or out of order: the tracker and rules only move forward in time.
+      return { ok: true, camera: frame.cameraId, detections: 0, tracks: 0, events: [], timings: zeroTimings() };
+    }
+    const t0 = now();
+    let img: RawImage;
+    try {
+      img = await decodeImage(frame.jpeg);
+    } catch (e) {
+      return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
+    }
+    if (img.width !== st.camera.width || img.height !== st.camera.height) {
+      return this.reject(topic, frame, `frame is ${img.width}x${img.height}, camera ${st.camera.id} is registered as ${st.camera.width}x${st.camera.height} (zones are drawn in those pixels)`);
+    }
+    const t1 = now();
+    const det = await st.detector.detect(img);
+    const t2 = now();
+    const tracks = st.tracker.update(det.detections, frame.ts);
+    const outputs = st.rules.update(tracks, frame.ts, { jpeg: frame.jpeg, width: img.width, height: img.height, ts: frame.ts });
+    const t3 = now();
+    st.lastTs = frame.ts;
+    st.frames++;
+    const events: EnforcementEvent[] = [];
+    for (const out of outputs) {
+      const e = await this.onRuleOutput(st, out);
+      if (e) events.push(e);
+    }
+    const t4 = now();
+    const timings: FrameTimings = {
+      decodeMs: t1 - t0,
+      ...det.timings,
+      trackingMs: t3 - t2,
+      eventsMs: t4 - t3,
+    };
+    this.m.frames.inc({ camera: st.camera.id });
+    this.m.latency.observe({ stage: 'decode' }, timings.decodeMs / 1000);
+    this.m.latency.observe({ stage: 'inference' }, (det.timings.preprocessMs + det.timings.inferenceMs + det.timings.postprocessMs) / 1000);
+    this.m.latency.observe({ stage: 'tracking' }, timings.trackingMs / 1000);
+    return { ok: true, camera: st.camera.id, detections: det.detections.length, tracks: tracks.length, events, timings };
+  }
+
+  private async onRuleOutput(st: CameraState, out: RuleOutput<FrameRef>): Promise<EnforcementEvent | null> {
+    if (out.type === 'event-end') {
+      // The event went out while the object was still there; now its stay is over: complete the event with the
+      // final dwell and last sighting (the review queue updates a pending event in place, by id).
+      const raised = st.open.get(out.key);
+      st.open.delete(out.key);
+      if (!raised) return null;
+      const caption = `${st.camera.id}  ${localTime(out.last.ts, this.o.cameras.timeZone)}  ${out.zone.id}  last`;
+      const img = await drawEvidence(out.last.frame.jpeg, out.last.frame.width, out.last.frame.height, {
+        box: out.last.box,
+        ...zoneMarks(out.zone),
+        caption,
+        label: `${raised.className} #${raised.trackId}`,
+      });
+      const stored = await this.o.evidence.put(img);
+      const last: EvidenceImage = {
+        role: 'last',
+        sha256: stored.sha256,
+        url: this.url(stored.sha256),
+        capturedAt: out.last.ts,
+        width: out.last.frame.width,
+        height: out.last.frame.height,
+        bytes: stored.bytes,
+      };
+      const done: EnforcementEvent = { ...raised, end: out.end, dwellS: out.dwellS, evidence: [...raised.evidence.filter((e) => e.role !== 'last'), last] };
+      if (this.o.publish !== false) await this.o.bus.publish('events', [{ key: st.camera.id, value: JSON.stringify(done) }]);
+      this.o.logger.info({ event: done.id, dwellS: Math.round(done.dwellS), reason: out.reason }, 'enforcement event completed: the object left');
+      return null;
+    }
+    const event = await this.buildEvent(st, out);
+    if (out.reason === 'confirmed') {
+      st.open.set(out.key, event);
+      // Bounded: an object that never leaves must not keep its event here for ever.
+      if (st.open.size > 1000) st.open.delete(st.open.keys().next().value!);
+    }
+    if (this.o.publish !== false) {
+      await this.o.bus.publish('events', [{ key: st.camera.id, value: JSON.stringify(event) }]);
+    }
+    this.m.events.inc({ type: event.type });
+    this.o.logger.info(
+      { event: event.id, type: event.type, camera: st.camera.id, zone: event.zone.id, dwellS: Math.round(event.dwellS), plate: event.plate?.text },
+      'enforcement event raised',
+    );
+    return event;
+  }
+
+  private async buildEvent(st: CameraState, r: RuleEvent<FrameRef>): Promise<EnforcementEvent> {
+    const cam = st.camera;
+    const tz = this.o.cameras.timeZone;
+    const zone = r.zone;
+    const { polygons, polylines } = zoneMarks(zone);
+    const what = r.eventType === 'illegal-parking' ? 'illegal parking' : 'out-of-store vending';
+    const evidence: EvidenceImage[] = [];
+    const put = async (role: EvidenceImage['role'], s: Sighting<FrameRef>, data: Buffer, width: number, height: number) => {
+      const stored = await this.o.evidence.put(data);
+      evidence.push({
+        role,
+        sha256: stored.sha256,
+        url: this.url(stored.sha256),
+        capturedAt: s.ts,
+        width,
+        height,
+        bytes: stored.bytes,
+      });
+    };
+    const sightings: [EvidenceImage['role'], Sighting<FrameRef>][] = [
+      ['first-seen', r.frames.firstSeen],
+      ['threshold', r.frames.threshold],
+      ['last', r.frames.last],
+    ];
+    for (const [role, s] of sightings) {
+      const caption = `${cam.id}  ${localTime(s.ts, tz)}  ${zone.id}  ${what}  ${role}`;
+      const img = await drawEvidence(s.frame.jpeg, s.frame.width, s.frame.height, {
+        box: s.box,
+        polygons,
+        polylines,
+        caption,
+        label: `${r.className} #${r.trackId}`,
+      });
+      await put(role, s, img, s.frame.width, s.frame.height);
+    }
+    // The crop comes from the threshold frame: the moment the violation became one.
+    const th = r.frames.threshold;
+    const crop = await cropEvidence(th.frame.jpeg, th.frame.width, th.frame.height, th.box);
+    const cropMeta = await sharp(crop).metadata();
+    await put('crop', th, crop, cropMeta.width ?? 1, cropMeta.height ?? 1);
+
+    let plate: EnforcementEvent['plate'];
+    if (r.role === 'vehicle' && this.o.plates) {
+      // Read from the sharpest of the sightings: try the threshold frame, then the others.
+      for (const [, s] of [sightings[1]!, sightings[2]!, sightings[0]!]) {
+        try {
+          const p = await this.o.plates.read(await decodeImage(s.frame.jpeg), s.box);
+          if (p && p.text.length >= 5 && (!plate || p.confidence > plate.confidence)) plate = { text: p.text, confidence: Math.min(1, Math.max(0, p.confidence)) };
+          if (plate && plate.confidence > 0.9) break;
+        } catch (e) {
+          this.o.logger.warn({ camera: cam.id, err: (e as Error).message }, 'plate reading failed');
+        }
+      }
+    }
+    const event: EnforcementEvent = {
+      id: `${cam.id}:${zone.id}:${r.trackId}:${r.start}`,
+      type: r.eventType,
+      camera: { id: cam.id, district: cam.district, gridCell: cam.gridCell, location: cam.location, postedLocation: cam.postedLocation },
+      zone: { id: zone.id, name: zone.name },
+      start: r.start,
+      thresholdAt: r.thresholdAt,
+      end: r.end,
+      dwellS: r.dwellS,
+      trackId: r.trackId,
+      role: r.role,
+      className: r.className,
+      confidence: Math.min(1, Math.max(0, r.confidence)),
+      box: r.box,
+      ...(plate ? { plate } : {}),
+      evidence,
+      detector: { model: st.detector.info.name, sha256: st.detector.info.sha256 },
+      detectedAt: Date.now(),
+    };
+    return EnforcementEventSchema.parse(event);
+  }
+
+  private url(sha256: string): string {
+    return (this.o.evidenceUrl ?? ((sha) => `/api/evidence/${sha}`))(sha256);
+  }
+
+  private async reject(topic: string, frame: Frame, reason: string): Promise<FrameResult> {
+    await this.deadLetter(topic, frame.cameraId, reason, frame.jpeg);
+    return { ok: false, camera: frame.cameraId, reason };
+  }
+
+  private async deadLetter(topic: string, camera: string, reason: string, payload: Buffer): Promise<void> {
+    this.m.rejected.inc();
+    await this.o.deadLetters.add([{ topic, reason, receivedAt: Date.now(), payload }]);
+    const last = this.dlLogged.get(camera) ?? 0;
+    if (Date.now() - last > 60_000) {
+      this.dlLogged.set(camera, Date.now());
+      this.o.logger.warn({ camera, reason }, 'frame dead-lettered (further ones for this camera logged at most once a minute)');
+    }
+  }
+
+  /** Candidates per camera, for a debug view. */
+  candidates(cameraId: string) {
+    return this.cameras.get(cameraId)?.rules.candidates() ?? [];
+  }
+
+  /** Re-check support (notify issue): is an object of `role` still in `zoneId` of the camera at its latest frame. */
+  presence(cameraId: string, zoneId: string, box: Box, role: 'vehicle' | 'stall') {
+    return this.cameras.get(cameraId)?.rules.presence(zoneId, box, role) ?? 'absent';
+  }
+
+  async close(): Promise<void> {
+    await this.sub?.close();
+    for (const d of this.detectors) await d.close().catch(() => undefined);
+  }
+}
+
+function zeroTimings(): FrameTimings {
+  return { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0, trackingMs: 0, eventsMs: 0 };
+}
