@@ -136,6 +136,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
           mqtt: { url: mqttUrl, keepaliveS: 30, reconnectMinMs: 500, reconnectMaxMs: 30_000, settleMs: 1000 },
           buffer: { dir: path.join(cfg.dataDir, 'edge'), maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncMs: 1000 },
           publish: { inflight: 100, maxBatch: 100 },
+          cameras: [],
+          gatewayCredentials: {},
           devices: makeFleet({
             seed: cfg.SIM_SEED,
             districts: cfg.SIM_DISTRICTS.split(',').map((d) => d.trim()).filter(Boolean),
@@ -145,7 +147,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         },
         log.child({ part: 'simulator' }),
       );
-      agent.start();
+      await agent.start();
       stops.push(() => agent.stop());
     }
     return { mqttUrl, apiUrl: `http://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, api, stop };

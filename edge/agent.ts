@@ -7,6 +7,9 @@ import { readingsTopic, statusTopic, type DeviceRef, type ReadingInput } from '.
 import type { Logger } from '../runtime/log.js';
 import type { Entry } from './buffer.js';
 import { BrokerLink, type LinkStats } from './link.js';
+import { CameraLink, type SimulatorSourceFactory } from './drivers/camera/link.js';
+import { Hj212Server } from './drivers/hj212/server.js';
+import { GatewayLink } from './gateway.js';
 import type { DeviceConfig, EdgeConfig } from './config.js';
 import { startDriver, type Driver } from './drivers/index.js';
 
@@ -91,22 +94,48 @@ class DeviceLink extends BrokerLink {
   }
 }
 
+export interface EdgeAgentOptions {
+  /** Frames of the camera simulator (simulators/camera), when this process has it. */
+  simulatedCamera?: SimulatorSourceFactory;
+}
+
 export class EdgeAgent {
   private readonly links: DeviceLink[];
+  private readonly cameras: CameraLink[];
+  private gateway: GatewayLink | null = null;
+  private hj212: Hj212Server | null = null;
+  private hj212Listening: number | null = null;
   private statsTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly cfg: EdgeConfig,
     private readonly log: Logger,
+    private readonly opts: EdgeAgentOptions = {},
   ) {
     this.links = cfg.devices.map((d) => new DeviceLink(cfg, d, log));
+    this.cameras = cfg.cameras.map((c) => new CameraLink(cfg, c, log, opts.simulatedCamera));
   }
 
-  /** Starts every device's driver. `onAllDone` fires when every finite driver has produced all its readings. */
-  start(onAllDone?: () => void): void {
-    let left = this.links.length;
-    for (const l of this.links) l.startDriver(() => --left === 0 && onAllDone?.());
-    this.log.info({ gateway: this.cfg.gatewayId, devices: this.links.length, broker: this.cfg.mqtt.url }, 'edge agent started');
+  /** The HJ 212 server's port once listening (tests bind port 0). */
+  get hj212Port(): number | null {
+    return this.hj212Listening;
+  }
+
+  /** Starts every device's driver, the cameras and the protocol servers. `onAllDone` fires when every finite driver and camera has sent everything. */
+  async start(onAllDone?: () => void): Promise<void> {
+    let left = this.links.length + this.cameras.length;
+    const one = () => --left === 0 && onAllDone?.();
+    for (const l of this.links) l.startDriver(one);
+    for (const c of this.cameras) await c.start(one);
+    if (this.cfg.hj212) {
+      this.gateway = new GatewayLink(this.cfg, 'hj212', this.cfg.gatewayCredentials, this.log);
+      this.hj212 = new Hj212Server(this.cfg.hj212, this.gateway, this.log.child({ part: 'hj212' }));
+      this.hj212Listening = (await this.hj212.listen()).port;
+    }
+    this.log.info(
+      { gateway: this.cfg.gatewayId, devices: this.links.length, cameras: this.cameras.length, hj212: this.hj212Listening ?? undefined, broker: this.cfg.mqtt.url },
+      'edge agent started',
+    );
     this.statsTimer = setInterval(() => {
       const s = this.stats();
       const backlog = s.reduce((n, d) => n + d.bufferedBytes, 0);
@@ -120,18 +149,30 @@ export class EdgeAgent {
   }
 
   stats(): DeviceStats[] {
-    return this.links.map((l) => l.stats());
+    const s = this.links.map((l) => l.stats());
+    if (this.gateway) s.push({ deviceId: '_gateway-hj212', ...this.gateway.linkStats() });
+    return s;
+  }
+
+  hj212Stats() {
+    return this.hj212?.stats() ?? null;
   }
 
   /** Resolves when every device's buffer is empty and acknowledged. */
   async drained(): Promise<void> {
-    await Promise.all(this.links.map((l) => l.drained()));
+    await Promise.all([...this.links.map((l) => l.drained()), ...this.cameras.map((c) => c.drained()), this.gateway?.drained()]);
   }
 
   /** Stops drivers, gives in-flight readings `drainMs` to be acknowledged, and closes; the rest stays on disk. */
   async stop(drainMs = 2000): Promise<void> {
     if (this.statsTimer) clearInterval(this.statsTimer);
-    await Promise.all(this.links.map((l) => l.stop(drainMs)));
+    // The server first: its last offline statuses go into the gateway's buffer before that closes.
+    await this.hj212?.close();
+    await Promise.all([
+      ...this.links.map((l) => l.stop(drainMs)),
+      ...this.cameras.map((c) => c.stop(drainMs)),
+      this.gateway?.close(drainMs),
+    ]);
     this.log.info({ gateway: this.cfg.gatewayId }, 'edge agent stopped');
   }
 }

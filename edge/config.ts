@@ -5,8 +5,11 @@ import { z } from 'zod';
 import { IdSchema, SensorKindSchema } from '../contracts/index.js';
 import { ConfigError, parseConfig } from '../runtime/config.js';
 import { SimulatorDriverSchema } from './drivers/simulator/config.js';
+import { EdgeCameraSchema } from './drivers/camera/config.js';
+import { Hj212ConfigSchema } from './drivers/hj212/config.js';
+import { ModbusDriverSchema } from './drivers/modbus/config.js';
 
-export const DriverSchema = z.discriminatedUnion('type', [SimulatorDriverSchema]);
+export const DriverSchema = z.discriminatedUnion('type', [SimulatorDriverSchema, ModbusDriverSchema]);
 
 export const DeviceSchema = z.strictObject({
   id: IdSchema,
@@ -49,7 +52,22 @@ export const EdgeConfigSchema = z.strictObject({
       maxBatch: z.number().int().min(1).max(1000).default(100),
     })
     .prefault({}),
-  devices: z.array(DeviceSchema).min(1, 'at least one device is needed'),
+  devices: z.array(DeviceSchema).default([]),
+  /** Street cameras: frames go upstream as JPEG over MQTT 5. */
+  cameras: z.array(EdgeCameraSchema).default([]),
+  /** An HJ 212-2017 server that dust, noise and fume monitors connect to (edge/drivers/hj212). */
+  hj212: Hj212ConfigSchema.optional(),
+  /** MQTT credentials of the gateway's own connection (HJ 212 monitors share it). */
+  gatewayCredentials: z.strictObject({ username: z.string().optional(), password: z.string().optional() }).prefault({}),
+}).superRefine((c, ctx) => {
+  if (c.devices.length === 0 && c.cameras.length === 0 && !c.hj212) {
+    ctx.addIssue({ code: 'custom', path: ['devices'], message: 'nothing to run: configure devices, cameras or an hj212 server' });
+  }
+  const ids = new Set<string>();
+  [...c.devices.map((d) => d.id), ...c.cameras.map((d) => d.id)].forEach((id) => {
+    if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['devices'], message: `id "${id}" is used twice` });
+    ids.add(id);
+  });
 });
 
 export type EdgeConfig = z.output<typeof EdgeConfigSchema>;

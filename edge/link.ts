@@ -147,7 +147,14 @@ export abstract class BrokerLink {
       await Promise.race([this.drained(), new Promise((r) => setTimeout(r, drainMs))]);
     }
     this.closing = true;
-    if (this.client.connected) await this.beforeClose().catch(() => undefined);
+    if (this.client.connected) {
+      await this.beforeClose().catch(() => undefined);
+      // A graceful end sends DISCONNECT, so the broker discards the last will ("connection lost") instead of
+      // publishing it over the "agent stopped" status just sent. Bounded: a broker that stops answering now
+      // must not hold up the shutdown.
+      for (const id of Object.keys(this.client.outgoing)) this.client.removeOutgoingMessage(Number(id));
+      await Promise.race([this.client.endAsync(false), new Promise((r) => setTimeout(r, 2000))]);
+    }
     await this.client.endAsync(true);
     this.queue.close();
   }

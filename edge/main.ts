@@ -14,7 +14,12 @@ runMain('edge', async () => {
   const cfg = loadEdgeConfig(file);
   const log = createLogger('edge');
   const agent = new EdgeAgent(cfg, log);
-  const finished = new Promise<void>((resolve) => agent.start(resolve));
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  await agent.start(done).catch(async (e: NodeJS.ErrnoException) => {
+    await agent.stop(0);
+    throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.hj212?.port} is in use: stop the other server or change hj212.port`) : e;
+  });
   const why = await Promise.race([
     untilSignal(),
     values['exit-when-done'] ? finished.then(() => agent.drained()).then(() => 'done' as const) : new Promise<never>(() => {}),
