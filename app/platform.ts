@@ -15,13 +15,35 @@ import { DuckDbAlertStore } from '../alerts/store.js';
 import { DetectorService } from '../detectors/service.js';
 import { EdgeAgent } from '../edge/agent.js';
 import { Ingest } from '../ingest/ingest.js';
-import { ConfigError } from '../runtime/config.js';
+import { ConfigError, parseConfig } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { makeFleet } from '../simulators/fleet.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
 import { InfluxStore } from '../store/influxdb/store.js';
 import type { Store } from '../store/types.js';
 import type { AppConfig } from './config.js';
+import { feedSimulatedCameras, simulatedCameras } from './camera-feed.js';
+import { Hj212ConfigSchema } from '../edge/drivers/hj212/config.js';
+import { loadNbiotConfig } from '../ingest/nbiot/config.js';
+import { NBIOT_PATH, nbiotRoutes } from '../ingest/nbiot/routes.js';
+import { startReviewIntake } from '../review/service.js';
+import { EventStore } from '../review/store.js';
+import { loadCameraRegistry } from '../vision/cameras/config.js';
+import { loadModelsConfig } from '../vision/detectors/index.js';
+import { EvidenceStore } from '../vision/evidence/store.js';
+import { PlateReader } from '../vision/ocr/index.js';
+import { FrameRelay } from '../vision/relay.js';
+import { VisionWorker } from '../vision/worker.js';
+import fs from 'node:fs';
+
+/** The HJ 212 part of the config file (device map, factors); port and commissioning come from the environment. */
+function loadHj212File(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`HJ212_CONFIG ${file}: ${(e as Error).message}`);
+  }
+}
 
 export interface Platform {
   mqttUrl: string | null;
@@ -30,7 +52,10 @@ export interface Platform {
   bus: Bus;
   ingest: Ingest | null;
   alerts: AlertManager | null;
+  events: EventStore | null;
   api: FastifyInstance;
+  /** The HJ 212 server's port, when it runs (HJ212_PORT=0 picks a free one). */
+  hj212Port: number | null;
   stop(): Promise<void>;
 }
 
@@ -78,6 +103,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     stops.push(() => bus.close());
     log.info({ bus: bus.name }, 'bus ready');
 
+    let events: EventStore | null = null;
+    const evidence = new EvidenceStore(cfg.EVIDENCE_DIR);
     if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
       // The alert service is the one writer of alert state; it runs beside the API that serves it.
       const alertStore = await DuckDbAlertStore.open(path.join(cfg.dataDir, 'alerts.duckdb'));
@@ -85,6 +112,12 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       alerts = new AlertManager(alertStore);
       const sub = await startAlertService({ bus, manager: alerts, logger: log.child({ part: 'alerts' }) });
       stops.push(() => sub.close());
+      // Likewise the review queue: one writer of enforcement events.
+      const eventStore = await EventStore.open(path.join(cfg.dataDir, 'events.duckdb'));
+      events = eventStore;
+      stops.push(() => eventStore.close());
+      const intake = await startReviewIntake({ bus, store: eventStore, logger: log.child({ part: 'review' }) });
+      stops.push(() => intake.close());
     }
     if (cfg.ROLE === 'all' || cfg.ROLE === 'detectors') {
       const detectors = new DetectorService({ bus, rulesFile: cfg.RULES_FILE, logger: log.child({ part: 'detectors' }), registry });
@@ -119,38 +152,129 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       stops.push(() => ingest!.stop());
     }
 
+    // Vision: the camera registry (plus the simulated cameras of the embedded default), one worker per process, fed
+    // by the bus; the frame relay brings frames from MQTT where cameras publish to a broker that speaks MQTT 5.
+    let simCameras = 0;
+    if (cfg.ROLE === 'all' || cfg.ROLE === 'vision') {
+      const registryFile = loadCameraRegistry(cfg.CAMERAS_FILE);
+      simCameras = cfg.SIMULATE && cfg.ROLE === 'all' ? cfg.SIM_CAMERAS : 0;
+      const cameras = { ...registryFile, cameras: [...registryFile.cameras, ...simulatedCameras(cfg.SIM_SEED, simCameras)] };
+      if (cameras.cameras.length > 0) {
+        const worker = await VisionWorker.open({
+          cameras,
+          models: loadModelsConfig(cfg.MODELS_FILE),
+          evidence,
+          bus,
+          deadLetters: store,
+          logger: log.child({ part: 'vision' }),
+          registry,
+          plates: cfg.PLATES ? await PlateReader.open() : null,
+        });
+        await worker.start();
+        stops.push(() => worker.close());
+      } else {
+        log.info({ file: cfg.CAMERAS_FILE }, 'no cameras in the registry: the vision worker does not run');
+      }
+      if (cfg.MQTT_URL) {
+        const relay = new FrameRelay({
+          mqttUrl: cfg.MQTT_URL,
+          username: cfg.MQTT_USERNAME,
+          password: cfg.MQTT_PASSWORD,
+          clientId: `frames-${os.hostname()}`,
+          shareGroup: cfg.INGEST_SHARE_GROUP === '' ? undefined : 'frames',
+          bus,
+          deadLetters: store,
+          logger: log.child({ part: 'frames' }),
+        });
+        await relay.start();
+        stops.push(() => relay.stop());
+      }
+    }
+
+    const plugins: ((app: FastifyInstance) => Promise<void>)[] = [];
+    if (cfg.NBIOT_CONFIG && (cfg.ROLE === 'all' || cfg.ROLE === 'api')) {
+      const url = mqttUrl ?? cfg.MQTT_URL;
+      if (!url) throw new ConfigError('NBIOT_CONFIG needs a broker: set MQTT_URL');
+      const nbiot = loadNbiotConfig(cfg.NBIOT_CONFIG, {
+        MQTT_URL: url,
+        MQTT_USERNAME: cfg.MQTT_USERNAME,
+        MQTT_PASSWORD: cfg.MQTT_PASSWORD,
+        NBIOT_DATA_DIR: path.join(cfg.dataDir, 'nbiot'),
+      });
+      plugins.push(async (app) => {
+        await app.register(nbiotRoutes, { config: nbiot, logger: log, registry });
+      });
+      log.info({ path: NBIOT_PATH, format: nbiot.format, devices: nbiot.devices.length }, 'NB-IoT push receiver enabled');
+    }
+
     const readiness: Record<string, () => boolean> = {};
     if (ingest) readiness.mqtt = () => ingest!.connected;
     readiness.bus = () => bus.healthy();
-    const api = await buildApi({ store, registry, logger: log, readiness, alerts: alerts ?? undefined });
+    const api = await buildApi({
+      store,
+      registry,
+      logger: log,
+      readiness,
+      alerts: alerts ?? undefined,
+      events: events ?? undefined,
+      evidence,
+      plugins,
+    });
     await api.listen({ port: cfg.PORT, host: cfg.HOST }).catch((e: NodeJS.ErrnoException) => {
       throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`) : e;
     });
     stops.push(() => api.close());
     const apiPort = (api.server.address() as { port: number }).port;
 
-    if (cfg.SIMULATE && cfg.ROLE === 'all' && mqttUrl) {
+    // The embedded default's field gateway: the simulated sensor fleet and the HJ 212 server monitors connect to.
+    let hj212Port: number | null = null;
+    if (cfg.ROLE === 'all' && mqttUrl && (cfg.SIMULATE || cfg.HJ212_PORT !== 'off')) {
+      const hj212 =
+        cfg.HJ212_PORT === 'off'
+          ? undefined
+          : parseConfig(
+              Hj212ConfigSchema,
+              {
+                ...(cfg.HJ212_CONFIG ? loadHj212File(cfg.HJ212_CONFIG) : {}),
+                port: cfg.HJ212_PORT,
+                ...(cfg.HJ212_ACCEPT_UNKNOWN ? { acceptUnknown: true } : {}),
+              },
+              cfg.HJ212_CONFIG ?? 'HJ212_PORT',
+            );
+      if (hj212?.acceptUnknown) {
+        log.warn({ port: hj212.port }, 'HJ 212 COMMISSIONING MODE (HJ212_ACCEPT_UNKNOWN=1): monitors not in the device map are stored as hj212-<MN>; turn it off once they are mapped');
+      }
       const agent = new EdgeAgent(
         {
-          gatewayId: 'sim-gateway',
+          gatewayId: 'embedded-gateway',
           mqtt: { url: mqttUrl, keepaliveS: 30, reconnectMinMs: 500, reconnectMaxMs: 30_000, settleMs: 1000 },
           buffer: { dir: path.join(cfg.dataDir, 'edge'), maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncMs: 1000 },
           publish: { inflight: 100, maxBatch: 100 },
           cameras: [],
           gatewayCredentials: {},
-          devices: makeFleet({
-            seed: cfg.SIM_SEED,
-            districts: cfg.SIM_DISTRICTS.split(',').map((d) => d.trim()).filter(Boolean),
-            perKind: cfg.SIM_PER_KIND,
-            groundTruth: path.join(cfg.dataDir, 'simulator', 'ground-truth.jsonl'),
-          }),
+          hj212,
+          devices: cfg.SIMULATE
+            ? makeFleet({
+                seed: cfg.SIM_SEED,
+                districts: cfg.SIM_DISTRICTS.split(',').map((d) => d.trim()).filter(Boolean),
+                perKind: cfg.SIM_PER_KIND,
+                groundTruth: path.join(cfg.dataDir, 'simulator', 'ground-truth.jsonl'),
+              })
+            : [],
         },
-        log.child({ part: 'simulator' }),
+        log.child({ part: 'gateway' }),
       );
-      await agent.start();
+      await agent.start().catch((e: NodeJS.ErrnoException) => {
+        throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.HJ212_PORT} is in use: stop the other server or set HJ212_PORT (or HJ212_PORT=off)`) : e;
+      });
       stops.push(() => agent.stop());
+      hj212Port = agent.hj212Port;
     }
-    return { mqttUrl, apiUrl: `http://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, api, stop };
+    if (simCameras > 0) {
+      const feed = feedSimulatedCameras({ seed: cfg.SIM_SEED, count: simCameras, bus, logger: log.child({ part: 'cameras' }) });
+      stops.push(() => feed.stop());
+    }
+    return { mqttUrl, apiUrl: `http://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, events, api, hj212Port, stop };
   } catch (e) {
     await stop();
     throw e;

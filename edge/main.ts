@@ -4,6 +4,7 @@ import { ConfigError, runMain, untilSignal } from '../runtime/config.js';
 import { createLogger } from '../runtime/log.js';
 import { EdgeAgent } from './agent.js';
 import { loadEdgeConfig } from './config.js';
+import { simulatedCameraSource } from './drivers/camera/simulated.js';
 
 runMain('edge', async () => {
   const { values } = parseArgs({
@@ -13,7 +14,7 @@ runMain('edge', async () => {
   if (!file) throw new ConfigError('no config file: pass --config FILE or set EDGE_CONFIG (see edge/edge.sample.json)');
   const cfg = loadEdgeConfig(file);
   const log = createLogger('edge');
-  const agent = new EdgeAgent(cfg, log);
+  const agent = new EdgeAgent(cfg, log, { simulatedCamera: simulatedCameraSource });
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   await agent.start(done).catch(async (e: NodeJS.ErrnoException) => {

@@ -18,7 +18,7 @@ import {
 import type { Logger } from '../runtime/log.js';
 import type { DeadLetterStore } from '../store/types.js';
 import type { Camera, CameraRegistry } from './cameras/config.js';
-import { createDetector, decodeImage, modelFor, type Detector, type ModelsConfig, type RawImage } from './detectors/index.js';
+import { createDetector, decodeImage, modelFor, type Detection, type Detector, type ModelsConfig, type RawImage } from './detectors/index.js';
 import { cropEvidence, drawEvidence, localTime } from './evidence/compose.js';
 import { EvidenceStore } from './evidence/store.js';
 import { ZoneRules, type RuleEvent, type RuleOutput, type Sighting, type ZoneRulesOptionsInput } from './rules/engine.js';
@@ -49,7 +49,7 @@ export interface FrameTimings {
 }
 
 export type FrameResult =
-  | { ok: true; camera: string; detections: number; tracks: number; events: EnforcementEvent[]; timings: FrameTimings }
+  | { ok: true; camera: string; detections: Detection[]; tracks: number; events: EnforcementEvent[]; timings: FrameTimings }
   | { ok: false; camera: string; reason: string };
 
 export interface VisionWorkerOptions {
@@ -168,7 +168,7 @@ export class VisionWorker {
     }
     if (frame.ts <= st.lastTs) {
       // A repeat after a redelivery, or out of order: the tracker and rules only move forward in time.
-      return { ok: true, camera: frame.cameraId, detections: 0, tracks: 0, events: [], timings: zeroTimings() };
+      return { ok: true, camera: frame.cameraId, detections: [], tracks: 0, events: [], timings: zeroTimings() };
     }
     const t0 = now();
     let img: RawImage;
@@ -204,7 +204,7 @@ export class VisionWorker {
     this.m.latency.observe({ stage: 'decode' }, timings.decodeMs / 1000);
     this.m.latency.observe({ stage: 'inference' }, (det.timings.preprocessMs + det.timings.inferenceMs + det.timings.postprocessMs) / 1000);
     this.m.latency.observe({ stage: 'tracking' }, timings.trackingMs / 1000);
-    return { ok: true, camera: st.camera.id, detections: det.detections.length, tracks: tracks.length, events, timings };
+    return { ok: true, camera: st.camera.id, detections: det.detections, tracks: tracks.length, events, timings };
   }
 
   private async onRuleOutput(st: CameraState, out: RuleOutput<FrameRef>): Promise<EnforcementEvent | null> {
