@@ -12,7 +12,7 @@ let p: Platform;
 let client: mqtt.MqttClient;
 
 beforeAll(async () => {
-  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HOST: '127.0.0.1', DATA_DIR: tmpDir('alerts'), SIMULATE: '0' });
+  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: '0', HOST: '127.0.0.1', DATA_DIR: tmpDir('alerts'), SIMULATE: '0' });
   p = await startPlatform(cfg, silentLogger);
   client = await mqtt.connectAsync(p.mqttUrl!, { clientId: uniq('dev') });
 });

@@ -15,7 +15,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   dataDir = tmpDir('embedded');
-  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SIM_PER_KIND: '1', SIM_DISTRICTS: 'xinhua' });
+  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SIM_PER_KIND: '1', SIM_DISTRICTS: 'xinhua' });
   p = await startPlatform(cfg, silentLogger);
 });
 

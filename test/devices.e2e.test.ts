@@ -1,0 +1,87 @@
+// The device paths of the embedded default, as a city's installer meets them: an HJ 212 monitor connecting to the
+// platform's port (commissioning mode registers it as hj212-<MN>) and the carrier platform pushing NB-IoT manhole
+// data to POST /api/ingest/nbiot (stored once, also when pushed twice; an unauthenticated push refused).
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAppConfig } from '../app/config.js';
+import { startPlatform, type Platform } from '../app/platform.js';
+import { encodeFrame } from '../edge/drivers/hj212/frame.js';
+import { silentLogger } from '../runtime/log.js';
+import { tmpDir, waitFor } from './helpers.js';
+
+const TOKEN = 'embedded-test-token-0123456789';
+let p: Platform;
+
+beforeAll(async () => {
+  const dir = tmpDir('devices');
+  const nbiot = path.join(dir, 'nbiot.json');
+  fs.writeFileSync(
+    nbiot,
+    JSON.stringify({
+      format: 'ctwing',
+      auth: { mode: 'token', token: TOKEN, query: 'token' },
+      devices: [{ carrierId: 'carrier-dev-1', id: 'mh-test-001', district: 'xinhua' }],
+      idempotency: { dir: path.join(dir, 'ids') },
+      mqtt: { url: 'mqtt://placeholder:1883' },
+    }),
+  );
+  const cfg = loadAppConfig({
+    PORT: '0',
+    MQTT_PORT: '0',
+    HJ212_PORT: '0',
+    HJ212_ACCEPT_UNKNOWN: '1',
+    NBIOT_CONFIG: nbiot,
+    HOST: '127.0.0.1',
+    DATA_DIR: dir,
+    SIMULATE: '0',
+  });
+  p = await startPlatform(cfg, silentLogger);
+});
+afterAll(async () => {
+  await p?.stop();
+});
+
+describe('device paths of the embedded default', () => {
+  it('stores an unknown HJ 212 monitor as hj212-<MN> in commissioning mode, with its DataTime in the city time zone', async () => {
+    expect(p.hj212Port).toBeGreaterThan(0);
+    const sock = net.connect(p.hj212Port!, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const answers: string[] = [];
+    sock.on('data', (b) => answers.push(b.toString('latin1')));
+    sock.write(encodeFrame('QN=20261127100000001;ST=39;CN=2011;PW=123456;MN=NEWSITE0001;Flag=5;CP=&&DataTime=20261127100000;a34002-Rtd=88,a34002-Flag=N;LA-Rtd=61.5,LA-Flag=N&&'));
+    expect(await waitFor(() => answers.join('').includes('CN=9014'), 10_000)).toBe(true);
+    sock.destroy();
+    expect(await waitFor(async () => (await p.store.countPoints('hj212-NEWSITE0001')) === 1, 15_000)).toBe(true);
+    const dust = await p.store.query({ deviceId: 'hj212-NEWSITE0001', limit: 10 });
+    expect(dust.readings).toEqual([{ ts: Date.parse('2026-11-27T10:00:00+08:00'), metrics: { pm10_ugm3: 88 } }]);
+    const noise = await p.store.query({ deviceId: 'hj212-NEWSITE0001-noise', limit: 10 });
+    expect(noise.readings).toEqual([{ ts: Date.parse('2026-11-27T10:00:00+08:00'), metrics: { laeq_db: 61.5 } }]);
+  });
+
+  it('takes NB-IoT pushes from the carrier platform once each, and refuses one without the token', async () => {
+    const ts = Date.parse('2026-11-27T10:05:00+08:00');
+    const body = JSON.stringify({
+      upPacketSN: -1,
+      upDataSN: -1,
+      topic: 'v1/up/ad',
+      timestamp: ts,
+      tenantId: '2000031234',
+      serviceId: 1,
+      protocol: 'lwm2m',
+      productId: '15012345',
+      payload: { tilt_angle: 2.5, cover_status: 0, battery_value: 88 },
+      messageType: 'dataReport',
+      deviceId: 'carrier-dev-1',
+      IMEI: '869976030100001',
+    });
+    const post = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect((await post(`${p.apiUrl}/api/ingest/nbiot`)).status).toBe(401);
+    expect((await post(`${p.apiUrl}/api/ingest/nbiot?token=${TOKEN}`)).status).toBe(200);
+    expect((await post(`${p.apiUrl}/api/ingest/nbiot?token=${TOKEN}`)).status).toBe(200);
+    expect(await waitFor(async () => (await p.store.countPoints('mh-test-001')) === 3, 15_000)).toBe(true);
+    const r = await p.store.query({ deviceId: 'mh-test-001', limit: 10 });
+    expect(r.readings).toEqual([{ ts, metrics: { tilt_deg: 2.5, open: 0, battery_pct: 88 } }]);
+  });
+});
