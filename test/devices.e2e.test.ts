@@ -4,12 +4,15 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import modbusSerial from 'modbus-serial';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EdgeAgent } from '../edge/agent.js';
+import { EdgeConfigSchema } from '../edge/config.js';
 import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
 import { encodeFrame } from '../edge/drivers/hj212/frame.js';
 import { silentLogger } from '../runtime/log.js';
-import { tmpDir, waitFor } from './helpers.js';
+import { tmpDir, uniq, waitFor } from './helpers.js';
 
 const TOKEN = 'embedded-test-token-0123456789';
 let p: Platform;
@@ -83,5 +86,79 @@ describe('device paths of the embedded default', () => {
     expect(await waitFor(async () => (await p.store.countPoints('mh-test-001')) === 3, 15_000)).toBe(true);
     const r = await p.store.query({ deviceId: 'mh-test-001', limit: 10 });
     expect(r.readings).toEqual([{ ts, metrics: { tilt_deg: 2.5, open: 0, battery_pct: 88 } }]);
+  });
+});
+
+describe('a Modbus gauge at a pumping station', () => {
+  it('is polled into readings, and when it stops answering the offline health alert is raised at once', async () => {
+    // A water-level gauge: level in holding register 0 (0.1 cm), rain as float32 in registers 2-3.
+    const regs = [1234, 0, 0, 0];
+    const f = Buffer.alloc(4);
+    f.writeFloatBE(12.5);
+    regs[2] = f.readUInt16BE(0);
+    regs[3] = f.readUInt16BE(2);
+    let answering = true;
+    type Cb = (err: unknown, v: number) => void;
+    const vector = {
+      getHoldingRegister: (a: number, _u: number, cb: Cb) => {
+        if (answering) cb(null, regs[a] ?? 0);
+      },
+      getInputRegister: (_a: number, _u: number, cb: Cb) => cb(null, 0),
+      getCoil: (_a: number, _u: number, cb: (e: unknown, v: boolean) => void) => cb(null, false),
+      setRegister: (_a: number, _v: number, _u: number, cb: (e: unknown) => void) => cb(null),
+      setCoil: (_a: number, _v: boolean, _u: number, cb: (e: unknown) => void) => cb(null),
+    };
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const q = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(q));
+      });
+    });
+    const server = new modbusSerial.ServerTCP(vector as never, { host: '127.0.0.1', port });
+    server.on('socketError', () => undefined);
+    await new Promise((r) => server.on('initialized', r));
+    const device = uniq('gauge');
+    const agent = new EdgeAgent(
+      EdgeConfigSchema.parse({
+        gatewayId: uniq('gw'),
+        mqtt: { url: p.mqttUrl, settleMs: 100 },
+        buffer: { dir: tmpDir('modbus'), fsyncMs: 0 },
+        devices: [
+          {
+            id: device,
+            kind: 'drainage',
+            district: 'xinhua',
+            driver: {
+              type: 'modbus',
+              transport: { kind: 'tcp', host: '127.0.0.1', port, unitId: 1 },
+              pollMs: 500,
+              timeoutMs: 300,
+              retries: 1,
+              registers: [
+                { metric: 'level_cm', address: 0, type: 'uint16', scale: 0.1 },
+                { metric: 'rain_mmh', address: 2, type: 'float32' },
+              ],
+            },
+          },
+        ],
+      }),
+      silentLogger,
+    );
+    await agent.start();
+    try {
+      expect(await waitFor(async () => (await p.store.countPoints(device)) >= 4, 15_000)).toBe(true);
+      const r = await p.store.query({ deviceId: device, limit: 1 });
+      expect(r.readings[0]!.metrics).toEqual({ level_cm: 123.4, rain_mmh: 12.5 });
+      answering = false;
+      const offline = async () => {
+        const res = await fetch(`${p.apiUrl}/api/alerts?device=${device}`);
+        const items = ((await res.json()) as { items: { ruleId: string; state: string }[] }).items;
+        return items.some((a) => a.ruleId === 'health.offline' && a.state !== 'resolved');
+      };
+      expect(await waitFor(offline, 15_000)).toBe(true);
+    } finally {
+      await agent.stop(0);
+      await new Promise((r) => server.close(r));
+    }
   });
 });
