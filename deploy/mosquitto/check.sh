@@ -109,6 +109,11 @@ OTHER=ds-xinhua-001                 # another device
 OWN="city/v1/xinhua/noise/$DEV"
 FOREIGN="city/v1/xinhua/dust/$OTHER"
 RUN="run$$"                         # makes every payload of this run unique
+CAM=cam-xinhua-001                  # a camera (username = camera id)
+CAMT="city/v1/xinhua/camera/$CAM"
+GW=gw-demo                          # a gateway with an HJ 212 server; its monitors' devices:
+GWDEV="city/v1/xinhua/dust/ds-xinhua-sim-01"
+GWCOMP="city/v1/xinhua/noise/nz-xinhua-sim-01"
 
 # Observers, for the whole run: ingest on its MQTT 5 shared subscription, ops on a plain one, and a device that
 # subscribes to everything (it must receive nothing of another device's).
@@ -121,6 +126,9 @@ start_observer() { # start_observer <name> <user> <args...>
 start_observer ingest ingest -V mqttv5 -i ingest-check -q 1 -t '$share/ingest/city/v1/#'
 start_observer ops ops -V mqttv5 -i ops-check -q 1 -t 'city/v1/#'
 start_observer spy "$OTHER" -V mqttv5 -i spy-check -q 1 -t 'city/v1/#'
+# The frame relay on its shared subscription, and the same account subscribed to everything it might try to read.
+start_observer vision vision -V mqttv5 -i vision-check -q 1 -t '$share/frames/city/v1/+/camera/+/frames'
+start_observer vspy vision -V mqttv5 -i vspy-check -q 1 -t 'city/v1/#'
 
 seen_by() { grep -qF -- "$2" "$TMP/$1.out"; }
 
@@ -175,7 +183,7 @@ as "$DEV" pub -q 1 -t "$OWN/readings/extra" -m "forged-extra-$RUN" 2>/dev/null |
 as "$DEV" pub -q 1 -t "city/v1/xinhua/noise/$DEV/commands" -m "forged-cmd-$RUN" 2>/dev/null || true
 as "$DEV" pub -q 1 -t "city/v2/xinhua/noise/$DEV/readings" -m "forged-v2-$RUN" 2>/dev/null || true
 settle
-forged() { ! grep -q "forged-.*-$RUN" "$TMP/ingest.out" "$TMP/ops.out" "$TMP/spy.out"; }
+forged() { ! grep -q "forged-.*-$RUN" "$TMP/ingest.out" "$TMP/ops.out" "$TMP/spy.out" "$TMP/vision.out" "$TMP/vspy.out"; }
 expect "...but no subscriber receives any forged message (other device, other suffix, other version)" forged
 retained="$(as ops sub -t "$FOREIGN/status" -C 1 -W 2 2>/dev/null || true)"
 expect "no forged retained status is stored" test -z "$retained"
@@ -213,6 +221,62 @@ expect "ops reads \$SYS" reads ops '$SYS/broker/version'
 expect "ops clears a retained status (empty retained message)" as ops pub -q 1 -r -t "$OWN/status" -n
 retained="$(as ops sub -t "$OWN/status" -C 1 -W 2 2>/dev/null || true)"
 expect "...and it is gone" test -z "$retained"
+wait_seen() { # wait_seen <observer> <text>: up to 10 s
+  for _ in $(seq 1 40); do seen_by "$1" "$2" && return 0; sleep 0.25; done
+  return 1
+}
+not_authorized() { # not_authorized <user> <topic>: an MQTT 5 QoS 1 publish is answered "not authorized"
+  local out
+  out="$(as "$1" pub -V mqttv5 -q 1 -t "$2" -m "forged-$1-$RUN" 2>&1 || true)"
+  grep -qi 'not authori[sz]ed' <<<"$out"
+}
+
+echo "-- cameras"
+expect "camera publishes its frames (MQTT 5, QoS 1, user properties ts and seq)" \
+  as "$CAM" pub -V mqttv5 -q 1 -t "$CAMT/frames" -D publish user-property ts 1795770000000 -D publish user-property seq 0 -m "frame-$RUN"
+expect "camera publishes its retained status" as "$CAM" pub -q 1 -r -t "$CAMT/status" -m "{\"online\":true,\"run\":\"$RUN\"}"
+expect "the frame relay (vision) receives the frame on \$share/frames/city/v1/+/camera/+/frames" wait_seen vision "$CAMT/frames frame-$RUN"
+settle
+expect "ops receives frames and the camera's status" seen_by ops "$CAMT/status {\"online\":true,\"run\":\"$RUN\"}"
+ingest_no_frames() { ! grep -qF -- "frame-$RUN" "$TMP/ingest.out"; }
+expect "ingest receives no frames (the ACL denies it their bytes)..." ingest_no_frames
+expect "...but does receive the camera's status" seen_by ingest "$CAMT/status {\"online\":true,\"run\":\"$RUN\"}"
+expect "camera cannot publish another camera's frames: PUBACK says not authorized" not_authorized "$CAM" "city/v1/xinhua/camera/cam-other-9/frames"
+as "$CAM" pub -q 1 -t "$OWN/readings" -m "forged-cam-reading-$RUN" 2>/dev/null || true
+as "$CAM" pub -q 1 -t "$CAMT/commands" -m "forged-cam-cmd-$RUN" 2>/dev/null || true
+as "$DEV" pub -q 1 -t "$CAMT/frames" -m "forged-dev-frame-$RUN" 2>/dev/null || true
+settle
+expect "...nor a sensor's readings or its own commands topic; a sensor cannot publish the camera's frames" forged
+
+echo "-- a gateway (HJ 212 server) publishes for the monitors behind it"
+expect "gateway publishes readings of its device" as "$GW" pub -q 1 -t "$GWDEV/readings" -m "gw-reading-$RUN"
+expect "gateway publishes readings of the device's companion" as "$GW" pub -q 1 -t "$GWCOMP/readings" -m "gw-companion-$RUN"
+expect "gateway publishes its device's retained status" as "$GW" pub -q 1 -r -t "$GWDEV/status" -m "{\"online\":true,\"gw\":\"$RUN\"}"
+expect "gateway publishes dead letters on city/v1/_gateway/$GW/dead-letters" as "$GW" pub -q 1 -t "city/v1/_gateway/$GW/dead-letters" -m "gw-dead-$RUN"
+settle
+expect "ingest receives all four" seen_by ingest "$GWDEV/readings gw-reading-$RUN"
+expect "...2" seen_by ingest "$GWCOMP/readings gw-companion-$RUN"
+expect "...3" seen_by ingest "$GWDEV/status {\"online\":true,\"gw\":\"$RUN\"}"
+expect "...4" seen_by ingest "city/v1/_gateway/$GW/dead-letters gw-dead-$RUN"
+expect "gateway cannot publish for a device not behind it: PUBACK says not authorized" not_authorized "$GW" "$FOREIGN/readings"
+expect "gateway cannot publish another gateway's dead letters" not_authorized "$GW" "city/v1/_gateway/nbiot/dead-letters"
+
+echo "-- the NB-IoT receiver"
+expect "nbiot publishes manhole readings" as nbiot pub -q 1 -t "city/v1/xinhua/manhole/mh-xinhua-0001/readings" -m "nb-reading-$RUN"
+expect "nbiot publishes its dead letters" as nbiot pub -q 1 -t "city/v1/_gateway/nbiot/dead-letters" -m "nb-dead-$RUN"
+settle
+expect "ingest receives both" seen_by ingest "city/v1/xinhua/manhole/mh-xinhua-0001/readings nb-reading-$RUN"
+expect "...2" seen_by ingest "city/v1/_gateway/nbiot/dead-letters nb-dead-$RUN"
+expect "nbiot cannot publish other kinds: PUBACK says not authorized" not_authorized nbiot "$OWN/readings"
+expect "nbiot cannot publish a status" not_authorized nbiot "city/v1/xinhua/manhole/mh-xinhua-0001/status"
+expect "nbiot cannot publish a gateway's dead letters" not_authorized nbiot "city/v1/_gateway/$GW/dead-letters"
+
+echo "-- the frame relay's account"
+expect "vision cannot publish: PUBACK says not authorized" not_authorized vision "$CAMT/frames"
+vision_reads_only_frames() { ! grep -v "^city/v1/[^/]*/camera/[^/]*/frames " "$TMP/vspy.out" | grep -q .; }
+expect "vision subscribed to city/v1/# receives frames and nothing else" vision_reads_only_frames
+expect "...and it did receive the frame" seen_by vspy "$CAMT/frames frame-$RUN"
+
 settle
 expect "no forged message reached any subscriber (final check)" forged
 
