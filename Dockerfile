@@ -8,5 +8,5 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 ENV NODE_ENV=production LOG_FORMAT=json DATA_DIR=/data
 VOLUME ["/data"]
-EXPOSE 8080 1883
+EXPOSE 8080 1883 9212
 CMD ["node", "dist/app/main.js"]

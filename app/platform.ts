@@ -237,6 +237,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
               {
                 ...(cfg.HJ212_CONFIG ? loadHj212File(cfg.HJ212_CONFIG) : {}),
                 port: cfg.HJ212_PORT,
+                host: cfg.HOST,
                 ...(cfg.HJ212_ACCEPT_UNKNOWN ? { acceptUnknown: true } : {}),
               },
               cfg.HJ212_CONFIG ?? 'HJ212_PORT',

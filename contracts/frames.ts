@@ -38,9 +38,8 @@ export const FRAME_PROPS = {
   capturedAt: 'ts',
   /** Per-camera frame counter, decimal string; restarts at 0 when the agent restarts. */
   seq: 'seq',
-  /** Content type, always image/jpeg for now. */
-  contentType: 'content-type',
 } as const;
+// The MQTT 5 Content Type property (not a user property) says image/jpeg.
 
 /** A frame as the vision stage receives it, off MQTT or the bus. */
 export interface Frame extends CameraRef {

@@ -8,7 +8,14 @@ export async function startReviewIntake(o: { bus: Bus; store: EventStore; logger
   return o.bus.subscribe('events', o.group ?? 'review', async (batch) => {
     const events = [];
     for (const m of batch) {
-      const parsed = EnforcementEventSchema.safeParse(JSON.parse(m.value.toString('utf8')));
+      let json: unknown;
+      try {
+        json = JSON.parse(m.value.toString('utf8'));
+      } catch {
+        o.logger.error({ key: m.key, offset: m.offset }, 'bus message on "events" is not JSON; skipped');
+        continue;
+      }
+      const parsed = EnforcementEventSchema.safeParse(json);
       // The vision stage validates before publishing; a malformed event here is a version skew between stages.
       if (!parsed.success) {
         o.logger.error({ key: m.key, err: parsed.error.message.slice(0, 300) }, 'enforcement event rejected by the contract');

@@ -19,7 +19,10 @@ export interface FrameRelayOptions {
   bus: Bus;
   deadLetters: DeadLetterStore;
   logger: Logger;
-  /** Larger messages are not frames a camera should send: dead-lettered (the first 64 KiB kept). */
+  /**
+   * Larger messages are not frames a camera should send: dead-lettered (the first 64 KiB kept). Below Kafka's
+   * default message.max.bytes (1 MB), so a frame the relay accepts always fits on the bus.
+   */
   maxFrameBytes?: number;
 }
 
@@ -81,7 +84,7 @@ export class FrameRelay {
   private async relay(p: mqtt.IPublishPacket): Promise<void> {
     const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     const t = parseFramesTopic(p.topic);
-    const max = this.o.maxFrameBytes ?? 2 * 1024 * 1024;
+    const max = this.o.maxFrameBytes ?? 900 * 1024;
     const reject = (reason: string) => {
       this.rejected++;
       return this.o.deadLetters.add([{ topic: p.topic, reason, receivedAt: Date.now(), payload: payload.subarray(0, 64 * 1024) }]);

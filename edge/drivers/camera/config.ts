@@ -44,6 +44,11 @@ export const EdgeCameraSchema = z.strictObject({
   /** JPEG quality 1–100. */
   quality: z.number().int().min(1).max(100).default(80),
   /**
+   * A frame larger than this after encoding is not sent (logged): the platform refuses frames over 900 KiB, since
+   * brokers and Kafka take about 1 MB per message. Lower width or quality if it happens.
+   */
+  maxFrameBytes: z.number().int().min(10_000).max(900 * 1024).default(900 * 1024),
+  /**
    * Frames waiting while the broker is away. Frames are perishable (a reviewer wants what is there now), so the
    * oldest are dropped beyond this, counted and logged; it still bridges a short outage without a gap.
    */

@@ -164,6 +164,10 @@ export class CameraLink {
         this.log.warn({ camera: this.cam.id, err: (e as Error).message }, 'frame could not be encoded; skipped');
         continue;
       }
+      if (jpeg.length > this.cam.maxFrameBytes) {
+        this.log.warn({ camera: this.cam.id, bytes: jpeg.length, max: this.cam.maxFrameBytes }, 'frame too large after encoding: not sent (lower width or quality)');
+        continue;
+      }
       this.queue.push({ ts: f.ts, seq: this.seq++, jpeg });
       if (this.queue.length > this.cam.maxQueuedFrames) {
         const n = this.queue.length - this.cam.maxQueuedFrames;
