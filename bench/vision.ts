@@ -10,6 +10,7 @@ import { silentLogger } from '../runtime/log.js';
 import { createScenario, type SimFrame } from '../simulators/camera/index.js';
 import { loadModelsConfig } from '../vision/detectors/index.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
+import { PlateReader } from '../vision/ocr/index.js';
 import { VisionWorker, type FrameTimings } from '../vision/worker.js';
 
 const ROOT = import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? path.resolve(import.meta.dirname, '../..') : path.resolve(import.meta.dirname, '..');
@@ -31,6 +32,7 @@ const worker2 = await VisionWorker.open({
   bus: new MemoryBus({ logger: silentLogger }),
   deadLetters: { add: async () => {}, list: async () => ({ items: [], total: 0 }) },
   logger: silentLogger,
+  plates: await PlateReader.open(),
   publish: false,
 });
 for (let i = 0; i < 5; i++) await worker2.process({ district: sc.camera.district, cameraId: sc.camera.id, ts: frames[0]!.ts - 10_000 + i, seq: -1, jpeg: frames[i]!.jpeg });
