@@ -19,10 +19,13 @@ runMain('city-sensing', async () => {
     `  store / bus       ${p.store.name} / ${p.bus.name}`,
     `  API               ${api}`,
     `  readings          ${api}/api/readings?device=nz-xinhua-001`,
+    `  alerts            ${api}/api/alerts?state=open`,
+    p.events ? `  review queue      ${api}/api/events?status=pending  (enforcement events with evidence)` : '',
     `  dead letters      ${api}/api/dead-letters`,
+    p.hj212Port ? `  HJ 212 monitors   tcp://${host}:${p.hj212Port}${cfg.HJ212_ACCEPT_UNKNOWN ? '  (COMMISSIONING MODE: unknown monitors are accepted)' : ''}` : '',
     `  health / metrics  ${api}/readyz  ${api}/metrics`,
     p.store.name === 'duckdb' ? `  data              ${cfg.dataDir}` : '',
-    cfg.ROLE !== 'all' ? '' : cfg.SIMULATE ? '  simulated sensors are publishing (SIMULATE=0 turns them off)' : '  simulation off',
+    cfg.ROLE !== 'all' ? '' : cfg.SIMULATE ? `  simulated sensors and ${cfg.SIM_CAMERAS} street cameras are running (SIMULATE=0 turns them off)` : '  simulation off',
     p.mqttUrl && !cfg.MQTT_URL
       ? `  try: mosquitto_pub -h 127.0.0.1 -p ${cfg.MQTT_PORT} -q 1 -t city/v1/xinhua/noise/my-meter/readings -m '{"ts":${Date.now()},"metrics":{"laeq_db":58.2}}'`
       : '',
