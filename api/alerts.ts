@@ -14,8 +14,9 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
 const Params = z.strictObject({ id: z.string().uuid('alert ids are UUIDs') });
-const Action = z.strictObject({ by: z.string().min(1).max(64).default('staff'), note: z.string().max(2000).optional() });
-const NoteBody = z.strictObject({ by: z.string().min(1).max(64).default('staff'), note: z.string().min(1).max(2000) });
+// Who acted is the signed-in user (req.user, set by the auth guard), never a name in the body.
+const Action = z.strictObject({ note: z.string().max(2000).optional() });
+const NoteBody = z.strictObject({ note: z.string().min(1).max(2000) });
 
 const view = (a: Alert) => ({
   ...a,
@@ -65,7 +66,9 @@ export function alertRoutes(app: FastifyInstance, manager: AlertManager): void {
       const b = schema.safeParse(req.body ?? {});
       if (!b.success) return reply.code(400).send(bad(b.error));
       try {
-        return view(await f(p.data.id, b.data.by, b.data.note));
+        const user = (req as { user?: { username: string } | null }).user;
+        if (!user) return reply.code(401).send({ error: 'unauthorized', message: 'sign in first' });
+        return view(await f(p.data.id, user.username, b.data.note));
       } catch (e) {
         if (e instanceof AlertError) return reply.code(e.status).send({ error: e.status === 404 ? 'not_found' : 'conflict', message: e.message });
         throw e;

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { EVENT_TYPES } from '../contracts/index.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
+import { viewEvent } from '../review/decisions.js';
 import type { EventStore } from '../review/store.js';
 
 const EventsQuery = z.strictObject({
@@ -21,14 +22,14 @@ export function eventRoutes(app: FastifyInstance, o: { events: EventStore; evide
       return reply.code(400).send({ error: 'bad_request', message: q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
     }
     const res = await o.events.list({ status: q.data.status, cameraId: q.data.camera, type: q.data.type, limit: q.data.limit, offset: q.data.offset });
-    return { items: res.items.map((i) => ({ ...i.event, status: i.status, receivedAt: i.receivedAt })), total: res.total };
+    return { items: res.items.map(viewEvent), total: res.total };
   });
 
   app.get('/api/events/:id', async (req, reply) => {
     const { id } = req.params as { id: string };
     const e = await o.events.get(id);
     if (!e) return reply.code(404).send({ error: 'not_found', message: `no event ${id}` });
-    return { ...e.event, status: e.status, receivedAt: e.receivedAt };
+    return viewEvent(e);
   });
 
   app.get('/api/evidence/:sha', async (req, reply) => {

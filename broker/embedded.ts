@@ -1,9 +1,11 @@
 // The embedded MQTT broker of the one-process default (aedes, MQTT 3.1.1). Production uses Mosquitto instead;
-// see docker-compose.yml and scripts/services.d/mosquitto.
+// see docker-compose.yml and scripts/services.d/mosquitto. With `auth` every client needs credentials of the
+// registry and may use only its own topics (auth.ts); without it the broker is open (tests, benchmarks).
 import net from 'node:net';
 import { Aedes } from 'aedes';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
+import { installBrokerAuth, type BrokerAuthOptions, type DeviceRegistry } from './auth.js';
 
 export interface EmbeddedBroker {
   url: string;
@@ -11,8 +13,20 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedBroker(opts: { port: number; host: string; logger: Logger }): Promise<EmbeddedBroker> {
+export interface EmbeddedBrokerOptions {
+  port: number;
+  host: string;
+  logger: Logger;
+  /** The MQTT accounts (DeviceRegistry.fromFile, or provisionMqttCredentials); absent: anyone may do anything. */
+  auth?: DeviceRegistry;
+  /** The file `auth` came from: changes to it (broker/credentials-main.ts) apply while the broker runs. */
+  authFile?: string;
+  authOptions?: BrokerAuthOptions;
+}
+
+export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const aedes = await Aedes.createBroker({ id: 'city-embedded' });
+  if (opts.auth) installBrokerAuth(aedes, opts.auth, opts.logger, opts.authOptions);
   aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (_client, err) => opts.logger.debug({ err: err.message }, 'mqtt connection error'));
   const server = net.createServer(aedes.handle);
@@ -27,11 +41,13 @@ export async function startEmbeddedBroker(opts: { port: number; host: string; lo
     server.listen(opts.port, opts.host, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
-  opts.logger.info({ port, host: opts.host }, 'embedded MQTT broker listening');
+  const unwatch = opts.auth && opts.authFile ? opts.auth.watch(opts.authFile, opts.logger.child({ part: 'mqtt-auth' })) : () => undefined;
+  opts.logger.info({ port, host: opts.host, auth: opts.auth ? `${opts.auth.size} accounts` : 'open' }, 'embedded MQTT broker listening');
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     async close() {
+      unwatch();
       await new Promise<void>((r) => aedes.close(() => r()));
       await new Promise<void>((r) => server.close(() => r()));
     },

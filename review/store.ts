@@ -1,7 +1,7 @@
 // Enforcement events awaiting a person's decision, in their own DuckDB file ($DATA_DIR/events.duckdb). An event
-// arrives from the vision stage as "pending"; only a reviewer's confirmation (console issue) makes it a case.
-// Events arrive at least once (bus redelivery): inserting is idempotent by event id, and a repeat never resets a
-// decision already taken.
+// arrives from the vision stage as "pending"; only a reviewer's confirmation makes it a case. Events arrive at least
+// once (bus redelivery): inserting is idempotent by event id, and a repeat never resets a decision already taken.
+// A decision (who, when, why) is written once and never changed afterwards.
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
@@ -9,18 +9,62 @@ import type { EnforcementEvent } from '../contracts/index.js';
 
 export type ReviewStatus = 'pending' | 'confirmed' | 'rejected';
 
+export const REJECT_REASONS = ['false-detection', 'permitted', 'duplicate', 'other'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** A reviewer's decision on an event, as stored with it. */
+export interface ReviewDecision {
+  decision: 'confirm' | 'reject';
+  /** Why it was rejected; required for a rejection, absent for a confirmation. */
+  reason?: RejectReason;
+  note?: string;
+  /** The signed-in user who decided (from the session, never from the request body). */
+  by: { username: string; role: string; displayName?: string };
+  /** Epoch ms. */
+  at: number;
+}
+
 export interface StoredEvent {
   event: EnforcementEvent;
   status: ReviewStatus;
   receivedAt: number;
+  /** Present once decided. */
+  review?: ReviewDecision;
+  /** The case a confirmation created (see cases/). */
+  caseId?: string;
 }
 
 export interface EventQuery {
   status?: ReviewStatus;
   cameraId?: string;
   type?: EnforcementEvent['type'];
+  /** Decided at or after this time (epoch ms); only decided events. */
+  decidedFrom?: number;
+  /** Decided before this time (epoch ms); only decided events. */
+  decidedTo?: number;
+  /** Only confirmed events whose case is not recorded yet (recovery after a crash between the two writes). */
+  withoutCase?: boolean;
   limit: number;
   offset?: number;
+}
+
+export type DecideResult =
+  | { ok: true; stored: StoredEvent }
+  /** `decided`: someone decided first; `stored` holds that decision (409). */
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'decided'; stored: StoredEvent };
+
+const COLUMNS = 'doc, status, received_at, review, case_id';
+
+function rowToStored(row: DuckDBValue[]): StoredEvent {
+  const s: StoredEvent = {
+    event: JSON.parse(row[0] as string) as EnforcementEvent,
+    status: row[1] as ReviewStatus,
+    receivedAt: Number(row[2] as bigint),
+  };
+  if (row[3] !== null && row[3] !== undefined) s.review = JSON.parse(row[3] as string) as ReviewDecision;
+  if (row[4] !== null && row[4] !== undefined) s.caseId = row[4] as string;
+  return s;
 }
 
 export class EventStore {
@@ -38,6 +82,10 @@ export class EventStore {
     await db.run(`CREATE TABLE IF NOT EXISTS events (
       id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, camera_id VARCHAR NOT NULL, district VARCHAR NOT NULL,
       status VARCHAR NOT NULL, start_ts BIGINT NOT NULL, received_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`);
+    // Decisions came later: files written before them get the columns on open.
+    await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS review VARCHAR`);
+    await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS decided_at BIGINT`);
+    await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS case_id VARCHAR`);
     return new EventStore(instance, db);
   }
 
@@ -58,7 +106,8 @@ export class EventStore {
       for (const e of events) {
         const doc = JSON.stringify(e);
         const r = await this.db.runAndReadAll(
-          `INSERT INTO events VALUES ($id, $type, $camera, $district, 'pending', $start, $now, $doc) ON CONFLICT DO NOTHING RETURNING id`,
+          `INSERT INTO events (id, type, camera_id, district, status, start_ts, received_at, doc)
+           VALUES ($id, $type, $camera, $district, 'pending', $start, $now, $doc) ON CONFLICT DO NOTHING RETURNING id`,
           { id: e.id, type: e.type, camera: e.camera.id, district: e.camera.district, start: BigInt(e.start), now: BigInt(Date.now()), doc },
         );
         if (r.getRows().length > 0) {
@@ -77,9 +126,35 @@ export class EventStore {
 
   get(id: string): Promise<StoredEvent | null> {
     return this.serial(async () => {
-      const r = await this.db.runAndReadAll('SELECT doc, status, received_at FROM events WHERE id = $id', { id });
+      const r = await this.db.runAndReadAll(`SELECT ${COLUMNS} FROM events WHERE id = $id`, { id });
       const row = r.getRows()[0];
-      return row ? { event: JSON.parse(row[0] as string) as EnforcementEvent, status: row[1] as ReviewStatus, receivedAt: Number(row[2] as bigint) } : null;
+      return row ? rowToStored(row) : null;
+    });
+  }
+
+  /**
+   * Records a decision on a pending event, once: the conditional update is the arbiter when two reviewers decide
+   * the same event at the same moment (the second gets `decided` with the first one's decision).
+   */
+  decide(id: string, d: ReviewDecision): Promise<DecideResult> {
+    return this.serial(async () => {
+      const status: ReviewStatus = d.decision === 'confirm' ? 'confirmed' : 'rejected';
+      const r = await this.db.runAndReadAll(
+        `UPDATE events SET status = $status, review = $review, decided_at = $at
+         WHERE id = $id AND status = 'pending' RETURNING ${COLUMNS}`,
+        { id, status, review: JSON.stringify(d), at: BigInt(d.at) },
+      );
+      const row = r.getRows()[0];
+      if (row) return { ok: true, stored: rowToStored(row) };
+      const cur = (await this.db.runAndReadAll(`SELECT ${COLUMNS} FROM events WHERE id = $id`, { id })).getRows()[0];
+      return cur ? { ok: false, reason: 'decided', stored: rowToStored(cur) } : { ok: false, reason: 'not_found' };
+    });
+  }
+
+  /** Links a confirmed event to its case. Set once; a later call with another id changes nothing. */
+  setCaseId(id: string, caseId: string): Promise<void> {
+    return this.serial(async () => {
+      await this.db.run(`UPDATE events SET case_id = $caseId WHERE id = $id AND status = 'confirmed' AND case_id IS NULL`, { id, caseId });
     });
   }
 
@@ -100,18 +175,23 @@ export class EventStore {
         where.push('type = $type');
         params.type = q.type;
       }
+      if (q.decidedFrom !== undefined || q.decidedTo !== undefined) where.push('decided_at IS NOT NULL');
+      if (q.decidedFrom !== undefined) {
+        where.push('decided_at >= $dfrom');
+        params.dfrom = BigInt(Math.trunc(q.decidedFrom));
+      }
+      if (q.decidedTo !== undefined) {
+        where.push('decided_at < $dto');
+        params.dto = BigInt(Math.trunc(q.decidedTo));
+      }
+      if (q.withoutCase) where.push(`status = 'confirmed' AND case_id IS NULL`);
       const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
       const total = Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM events ${cond}`, params)).getRows()[0]![0] as bigint);
       const r = await this.db.runAndReadAll(
-        `SELECT doc, status, received_at FROM events ${cond} ORDER BY start_ts, id LIMIT ${Math.trunc(q.limit)} OFFSET ${Math.trunc(q.offset ?? 0)}`,
+        `SELECT ${COLUMNS} FROM events ${cond} ORDER BY start_ts, id LIMIT ${Math.trunc(q.limit)} OFFSET ${Math.trunc(q.offset ?? 0)}`,
         params,
       );
-      const items = r.getRows().map((row) => ({
-        event: JSON.parse(row[0] as string) as EnforcementEvent,
-        status: row[1] as ReviewStatus,
-        receivedAt: Number(row[2] as bigint),
-      }));
-      return { items, total };
+      return { items: r.getRows().map(rowToStored), total };
     });
   }
 

@@ -6,15 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
 import { silentLogger } from '../runtime/log.js';
-import { tmpDir, uniq, waitFor } from './helpers.js';
+import { ADMIN_PASSWORD, signIn, tmpDir, uniq, waitFor, type ApiCall } from './helpers.js';
 
 let p: Platform;
 let client: mqtt.MqttClient;
+let call: ApiCall;
 
 beforeAll(async () => {
-  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: '0', HOST: '127.0.0.1', DATA_DIR: tmpDir('alerts'), SIMULATE: '0' });
+  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: '0', HOST: '127.0.0.1', DATA_DIR: tmpDir('alerts'), SIMULATE: '0', ADMIN_PASSWORD });
   p = await startPlatform(cfg, silentLogger);
-  client = await mqtt.connectAsync(p.mqttUrl!, { clientId: uniq('dev') });
+  // Test devices publish through the embedded gateway's account, which may publish any sensor's topics.
+  client = await mqtt.connectAsync(p.mqttUrl!, { clientId: uniq('dev'), username: 'embedded-gateway', password: p.mqttPasswords!.get('embedded-gateway') });
+  const admin = await signIn(p.apiUrl);
+  expect((await admin('/api/users', { username: 'wang.li', password: 'wang-li-password', role: 'staff', displayName: '王丽' })).status).toBeLessThan(300);
+  call = await signIn(p.apiUrl, 'wang.li', 'wang-li-password');
 });
 
 afterAll(async () => {
@@ -23,10 +28,7 @@ afterAll(async () => {
 });
 
 type View = { id: string; ruleId: string; state: string; severity: string; category: string; history: { type: string; by: string }[] };
-const api = async (path: string, body?: unknown) => {
-  const res = await fetch(`${p.apiUrl}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-};
+const api = (path: string, body?: unknown) => call(path, body);
 const alertsOf = async (device: string) => ((await api(`/api/alerts?device=${device}`)).body.items as View[]) ?? [];
 const send = (device: string, ts: number, metrics: Record<string, number>) =>
   client.publishAsync(`city/v1/xinhua/manhole/${device}/readings`, JSON.stringify({ ts, metrics }), { qos: 1 });
@@ -37,7 +39,7 @@ describe('alerts', () => {
     // Listen to the live stream as a dashboard would.
     const events: View[] = [];
     const ctrl = new AbortController();
-    const stream = await fetch(`${p.apiUrl}/api/alerts/stream`, { signal: ctrl.signal });
+    const stream = await fetch(`${p.apiUrl}/api/alerts/stream`, { signal: ctrl.signal, headers: { cookie: call.cookie } });
     expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
     void (async () => {
       const dec = new TextDecoder();
@@ -61,7 +63,7 @@ describe('alerts', () => {
     expect(a).toMatchObject({ state: 'firing', severity: 'critical', category: 'threshold' });
     expect(await waitFor(() => events.some((e) => e.id === a.id && e.state === 'firing'), 5000)).toBe(true);
 
-    const ack = await api(`/api/alerts/${a.id}/ack`, { by: 'wang.li', note: '已派人现场查看' });
+    const ack = await api(`/api/alerts/${a.id}/ack`, { note: '已派人现场查看' });
     expect(ack.status).toBe(200);
     expect(ack.body.state).toBe('acknowledged');
 

@@ -12,10 +12,11 @@ import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
 import { encodeFrame } from '../edge/drivers/hj212/frame.js';
 import { silentLogger } from '../runtime/log.js';
-import { tmpDir, uniq, waitFor } from './helpers.js';
+import { ADMIN_PASSWORD, signIn, tmpDir, uniq, waitFor, type ApiCall } from './helpers.js';
 
 const TOKEN = 'embedded-test-token-0123456789';
 let p: Platform;
+let call: ApiCall;
 
 beforeAll(async () => {
   const dir = tmpDir('devices');
@@ -39,8 +40,10 @@ beforeAll(async () => {
     HOST: '127.0.0.1',
     DATA_DIR: dir,
     SIMULATE: '0',
+    ADMIN_PASSWORD,
   });
   p = await startPlatform(cfg, silentLogger);
+  call = await signIn(p.apiUrl);
 });
 afterAll(async () => {
   await p?.stop();
@@ -128,6 +131,9 @@ describe('a Modbus gauge at a pumping station', () => {
             id: device,
             kind: 'drainage',
             district: 'xinhua',
+            // The embedded broker's gateway account (a real gauge gets its own: broker/credentials-main.ts).
+            username: 'embedded-gateway',
+            password: p.mqttPasswords!.get('embedded-gateway'),
             driver: {
               type: 'modbus',
               transport: { kind: 'tcp', host: '127.0.0.1', port, unitId: 1 },
@@ -151,8 +157,7 @@ describe('a Modbus gauge at a pumping station', () => {
       expect(r.readings[0]!.metrics).toEqual({ level_cm: 123.4, rain_mmh: 12.5 });
       answering = false;
       const offline = async () => {
-        const res = await fetch(`${p.apiUrl}/api/alerts?device=${device}`);
-        const items = ((await res.json()) as { items: { ruleId: string; state: string }[] }).items;
+        const items = (await call(`/api/alerts?device=${device}`)).body.items as { ruleId: string; state: string }[];
         return items.some((a) => a.ruleId === 'health.offline' && a.state !== 'resolved');
       };
       expect(await waitFor(offline, 15_000)).toBe(true);

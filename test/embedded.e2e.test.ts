@@ -8,15 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
 import { silentLogger } from '../runtime/log.js';
-import { ROOT, tmpDir, waitFor } from './helpers.js';
+import { ADMIN_PASSWORD, ROOT, signIn, tmpDir, waitFor, type ApiCall } from './helpers.js';
 
 let p: Platform;
 let dataDir: string;
+let call: ApiCall;
 
 beforeAll(async () => {
   dataDir = tmpDir('embedded');
-  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SIM_PER_KIND: '1', SIM_DISTRICTS: 'xinhua' });
+  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SIM_PER_KIND: '1', SIM_DISTRICTS: 'xinhua', ADMIN_PASSWORD });
   p = await startPlatform(cfg, silentLogger);
+  call = await signIn(p.apiUrl);
 });
 
 afterAll(async () => {
@@ -24,8 +26,11 @@ afterAll(async () => {
 });
 
 const get = async (url: string) => {
-  const res = await fetch(`${p.apiUrl}${url}`);
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  if (!url.startsWith('/api/')) {
+    const res = await fetch(`${p.apiUrl}${url}`);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+  return call(url);
 };
 
 describe('embedded default', () => {
@@ -33,7 +38,8 @@ describe('embedded default', () => {
     const port = new URL(p.mqttUrl!).port;
     const ts = '2026-11-27T10:00:00+08:00';
     // Asynchronously: the broker lives in this process and must keep running while mosquitto_pub talks to it.
-    await promisify(execFile)('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-q', '1', '-t', 'city/v1/xinhua/noise/my-meter/readings',
+    // The embedded broker asks every client for its credentials; the gateway's account may publish any sensor's topics.
+    await promisify(execFile)('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-q', '1', '-u', 'embedded-gateway', '-P', p.mqttPasswords!.get('embedded-gateway')!, '-i', 'test-pub', '-t', 'city/v1/xinhua/noise/my-meter/readings',
       '-m', JSON.stringify({ ts, metrics: { laeq_db: 58.2 } })]);
     expect(await waitFor(async () => (await get('/api/readings?device=my-meter')).body.total === 1, 10_000)).toBe(true);
     const { body } = await get('/api/readings?device=my-meter&metric=laeq_db&from=2026-11-27T00:00:00Z&to=2026-11-28T00:00:00Z');

@@ -123,3 +123,34 @@ export async function expectExact(store: ReadingStore, devices: Sim[]): Promise<
     expect(await store.countPoints(d.id), `points of ${d.id}`).toBe(pointsOf(d));
   }
 }
+
+/** The console admin's password in tests (ADMIN_PASSWORD). */
+export const ADMIN_PASSWORD = 'test-admin-password-1';
+
+export type ApiCall = ((path: string, body?: unknown, method?: string) => Promise<{ status: number; body: Record<string, unknown> }>) & {
+  /** The session cookie, for requests made by hand (an event stream, an image). */
+  cookie: string;
+};
+
+/** Signs in to the API (POST /api/session) and returns a caller that sends the session cookie. */
+export async function signIn(apiUrl: string, username = 'admin', password = ADMIN_PASSWORD): Promise<ApiCall> {
+  const res = await fetch(`${apiUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  if (res.status !== 200) throw new Error(`sign-in as ${username} failed: ${res.status} ${await res.text()}`);
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const call = async (path: string, body?: unknown, method?: string) => {
+    const r = await fetch(`${apiUrl}${path}`, {
+      method: method ?? (body === undefined ? 'GET' : 'POST'),
+      headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      parsed = { text };
+    }
+    return { status: r.status, body: parsed };
+  };
+  return Object.assign(call, { cookie });
+}

@@ -1,0 +1,121 @@
+// Deciding on an event: a reviewer confirms it (it becomes a case) or rejects it with a reason. The law allows an
+// electronic-monitoring record as evidence only after the administration reviewed it, so the decision records who
+// (the signed-in user, never a name from the request body), when and why, and is never changed afterwards.
+import { z } from 'zod';
+import type { Logger } from '../runtime/log.js';
+import { REJECT_REASONS, type EventStore, type ReviewDecision, type StoredEvent } from './store.js';
+
+export const ReviewInputSchema = z
+  .strictObject({
+    decision: z.enum(['confirm', 'reject']),
+    reason: z.enum(REJECT_REASONS).optional(),
+    note: z.string().trim().max(2000).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.decision === 'reject' && !b.reason) {
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: `a rejection needs a reason: ${REJECT_REASONS.join(', ')}` });
+    }
+    if (b.decision === 'confirm' && b.reason) {
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a reason belongs to a rejection only' });
+    }
+  });
+export type ReviewInput = z.output<typeof ReviewInputSchema>;
+
+export interface Reviewer {
+  username: string;
+  role: string;
+  displayName?: string;
+}
+
+/** Files the case of a confirmed event (cases/CaseService); idempotent by event. */
+export interface CaseFiler {
+  fileEvent(s: StoredEvent): Promise<{ id: string }>;
+}
+
+export class ReviewError extends Error {
+  constructor(
+    readonly status: 404 | 409,
+    message: string,
+    /** For 409: the event with the decision taken before. */
+    readonly stored?: StoredEvent,
+  ) {
+    super(message);
+  }
+}
+
+export class ReviewService {
+  constructor(
+    private readonly o: {
+      events: EventStore;
+      /** Null in a process without case dispatch: confirmed events are filed by recover() where it runs. */
+      cases: CaseFiler | null;
+      logger: Logger;
+      now?: () => number;
+    },
+  ) {}
+
+  /** Decides an event once. Confirming files its case; the result carries the case id when that succeeded. */
+  async review(id: string, input: ReviewInput, by: Reviewer): Promise<StoredEvent> {
+    const decision: ReviewDecision = {
+      decision: input.decision,
+      ...(input.reason ? { reason: input.reason } : {}),
+      ...(input.note ? { note: input.note } : {}),
+      by: { username: by.username, role: by.role, ...(by.displayName ? { displayName: by.displayName } : {}) },
+      at: (this.o.now ?? Date.now)(),
+    };
+    const r = await this.o.events.decide(id, decision);
+    if (!r.ok) {
+      if (r.reason === 'not_found') throw new ReviewError(404, `no event ${id}`);
+      const d = r.stored.review;
+      throw new ReviewError(409, `event ${id} was already decided${d ? ` (${d.decision} by ${d.by.username} at ${new Date(d.at).toISOString()})` : ''}`, r.stored);
+    }
+    const stored = r.stored;
+    this.o.logger.info(
+      { event: id, decision: decision.decision, reason: decision.reason, by: decision.by.username, role: decision.by.role },
+      decision.decision === 'confirm' ? 'event confirmed by a reviewer' : 'event rejected by a reviewer',
+    );
+    if (decision.decision === 'confirm' && this.o.cases) {
+      try {
+        const c = await this.o.cases.fileEvent(stored);
+        await this.o.events.setCaseId(id, c.id);
+        stored.caseId = c.id;
+      } catch (e) {
+        // The decision stands; recover() files the case (at the next start, or when called).
+        this.o.logger.error({ event: id, err: (e as Error).message }, 'confirmed event: filing its case failed; it is filed by the recovery at the next start');
+      }
+    }
+    return stored;
+  }
+
+  /** Files the cases of confirmed events that have none (a crash between decision and case). Returns how many. */
+  async recover(): Promise<number> {
+    if (!this.o.cases) return 0;
+    let n = 0;
+    const seen = new Set<string>();
+    for (;;) {
+      // Each pass links what it filed, so the next page starts with the rest; `seen` guards against a link that
+      // did not take (it would otherwise loop here).
+      const items = (await this.o.events.list({ withoutCase: true, limit: 100 })).items.filter((s) => !seen.has(s.event.id));
+      if (items.length === 0) break;
+      for (const s of items) {
+        seen.add(s.event.id);
+        const c = await this.o.cases.fileEvent(s);
+        await this.o.events.setCaseId(s.event.id, c.id);
+        n++;
+      }
+    }
+    if (n) this.o.logger.info({ filed: n }, 'cases filed for confirmed events that had none');
+    return n;
+  }
+}
+
+/** The event as the API shows it: the contract's event plus review status, arrival, decision and case. */
+export function viewEvent(s: StoredEvent): Record<string, unknown> {
+  return {
+    ...s.event,
+    status: s.status,
+    receivedAt: s.receivedAt,
+    ...(s.review ? { review: s.review } : {}),
+    ...(s.caseId ? { caseId: s.caseId } : {}),
+  };
+}

@@ -1,0 +1,169 @@
+// The fastify plugin of users and sessions: the /api guard (onRequest), `req.user`, and the routes
+//   POST /api/session, GET /api/session, DELETE /api/session,
+//   GET /api/users, POST /api/users, PATCH /api/users/:username.
+// It applies to the whole server (not only to routes registered inside it), like fastify-plugin's skip-override.
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  clearedCookie,
+  FORBIDDEN,
+  guardedPath,
+  PUBLIC_ROUTES,
+  readCookie,
+  roleAllowed,
+  ROUTE_ROLES,
+  ruleFor,
+  sessionCookie,
+  UNAUTHORIZED,
+  type PublicRoute,
+  type RouteRule,
+} from './guard.js';
+import type { Users } from './service.js';
+import { DisplayNameSchema, PasswordSchema, RoleSchema, UsernameSchema, userView } from './types.js';
+
+export interface AuthPluginOptions {
+  users: Users;
+  /** Which roles may use which /api routes; default ROUTE_ROLES (the contract). */
+  rules?: readonly RouteRule[];
+  /** /api routes that need no session; default PUBLIC_ROUTES (the login, the NB-IoT receiver). */
+  publicRoutes?: readonly PublicRoute[];
+  /** Default "sid". */
+  cookieName?: string;
+}
+
+const LoginBody = z.strictObject({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) });
+const CreateBody = z.strictObject({ username: UsernameSchema, password: PasswordSchema, role: RoleSchema, displayName: DisplayNameSchema.optional() });
+const PatchBody = z.strictObject({
+  password: PasswordSchema.optional(),
+  currentPassword: z.string().min(1).max(1024).optional(),
+  role: RoleSchema.optional(),
+  disabled: z.boolean().optional(),
+  displayName: DisplayNameSchema.optional(),
+});
+const PatchParams = z.strictObject({ username: UsernameSchema });
+
+const WRONG_CREDENTIALS = { error: 'unauthorized', message: '用户名或密码错误 / wrong username or password' } as const;
+const TOO_MANY = { error: 'too_many_requests', message: '登录失败次数过多，请稍后再试 / too many failed attempts, try again later' } as const;
+
+function badRequest(reply: FastifyReply, err: z.ZodError) {
+  const message = err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+  return reply.code(400).send({ error: 'bad_request', message });
+}
+
+const pluginImpl: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyInstance, o: AuthPluginOptions) => {
+  const users = o.users;
+  const rules = o.rules ?? ROUTE_ROLES;
+  const publicRoutes = o.publicRoutes ?? PUBLIC_ROUTES;
+  const cookie = o.cookieName ?? 'sid';
+  // The session a request came with, for logout and "end my other sessions".
+  const sessionOf = new WeakMap<FastifyRequest, string>();
+
+  app.decorateRequest('user', null);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = guardedPath(req);
+    if (path === null) return;
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (publicRoutes.some((p) => p.method === method && p.url === path)) return;
+    const auth = await users.authenticate(readCookie(req.headers.cookie, cookie));
+    if (!auth) return reply.code(401).send(UNAUTHORIZED);
+    req.user = auth.user;
+    sessionOf.set(req, auth.sessionHash);
+    if (!roleAllowed(ruleFor(rules, method, path), auth.user.role)) {
+      req.log.warn({ username: auth.user.username, role: auth.user.role, method: req.method, path }, 'forbidden');
+      return reply.code(403).send(FORBIDDEN);
+    }
+  });
+
+  const secure = (req: FastifyRequest) => req.protocol === 'https';
+
+  app.post('/api/session', async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    const b = LoginBody.safeParse(req.body ?? {});
+    if (!b.success) return badRequest(reply, b.error);
+    const r = await users.login(b.data.username, b.data.password, req.ip, req.headers['user-agent'] ?? '');
+    if (!r.ok) {
+      if (r.reason === 'rate_limited') {
+        reply.header('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
+        return reply.code(429).send(TOO_MANY);
+      }
+      return reply.code(401).send(WRONG_CREDENTIALS);
+    }
+    reply.header('set-cookie', sessionCookie(cookie, r.token, secure(req)));
+    return { user: { username: r.user.username, role: r.user.role, displayName: r.user.displayName } };
+  });
+
+  app.get('/api/session', async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    const u = req.user;
+    if (!u) return reply.code(401).send(UNAUTHORIZED);
+    return { user: { username: u.username, role: u.role, displayName: u.displayName } };
+  });
+
+  app.delete('/api/session', async (req, reply) => {
+    const u = req.user;
+    const s = sessionOf.get(req);
+    if (!u || !s) return reply.code(401).send(UNAUTHORIZED);
+    await users.logout(s, u, req.ip);
+    reply.header('set-cookie', clearedCookie(cookie, secure(req)));
+    return { ok: true };
+  });
+
+  app.get('/api/users', async (req, reply) => {
+    if (req.user?.role !== 'admin') return reply.code(403).send(FORBIDDEN);
+    const items = (await users.list()).map(userView);
+    return { items, total: items.length };
+  });
+
+  app.post('/api/users', async (req, reply) => {
+    const actor = req.user;
+    if (actor?.role !== 'admin') return reply.code(403).send(FORBIDDEN);
+    const b = CreateBody.safeParse(req.body ?? {});
+    if (!b.success) return badRequest(reply, b.error);
+    const created = await users.create(b.data, actor.username, req.ip);
+    if (!created) return reply.code(409).send({ error: 'conflict', message: `user ${b.data.username} exists / 用户已存在` });
+    return reply.code(201).send(userView(created));
+  });
+
+  app.patch('/api/users/:username', async (req, reply) => {
+    const actor = req.user;
+    if (!actor) return reply.code(401).send(UNAUTHORIZED);
+    const p = PatchParams.safeParse(req.params);
+    if (!p.success) return badRequest(reply, p.error);
+    const b = PatchBody.safeParse(req.body ?? {});
+    if (!b.success) return badRequest(reply, b.error);
+    const r = await users.update(p.data.username, b.data, { user: actor, ip: req.ip, sessionHash: sessionOf.get(req) });
+    if (!r.ok) {
+      const error = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 429: 'too_many_requests' }[r.status];
+      if (r.retryAfterMs) reply.header('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
+      return reply.code(r.status).send({ error, message: r.message });
+    }
+    return userView(r.user);
+  });
+};
+
+// Hooks and decorators reach the whole server, not an encapsulated child (what fastify-plugin's flag does).
+(pluginImpl as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+(pluginImpl as unknown as Record<symbol, string>)[Symbol.for('fastify.display-name')] = 'city-auth';
+
+/** `await app.register(authPlugin, { users })`: guard, `req.user`, session and user routes. */
+export const authPlugin = pluginImpl;
+
+const closedImpl: FastifyPluginAsync<{ publicRoutes?: readonly PublicRoute[] }> = async (app, o) => {
+  const publicRoutes = o.publicRoutes ?? PUBLIC_ROUTES;
+  app.decorateRequest('user', null);
+  app.addHook('onRequest', async (req, reply) => {
+    const path = guardedPath(req);
+    if (path === null) return;
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (publicRoutes.some((p) => p.method === method && p.url === path)) return;
+    return reply.code(401).send(UNAUTHORIZED);
+  });
+};
+(closedImpl as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+/**
+ * For processes that serve HTTP without the users database (ROLE=ingest, detectors, vision: health and metrics):
+ * every /api route but the public ones answers 401, as the contract requires of every /api route.
+ */
+export const closedApiPlugin = closedImpl;
