@@ -13,8 +13,12 @@ export const BoxSchema = z.tuple([z.number(), z.number(), z.number(), z.number()
 export type Box = z.infer<typeof BoxSchema>;
 
 export const EvidenceImageSchema = z.strictObject({
-  /** first-seen, threshold (the moment dwell passed the limit), last, crop (close-up of the object). */
-  role: z.enum(['first-seen', 'threshold', 'last', 'crop', 'recheck']),
+  /**
+   * first-seen, threshold (the moment dwell passed the limit), last: the frame with the zone and box drawn; crop: a
+   * close-up of the object; frame: the threshold frame exactly as the camera sent it (no marks: the original
+   * record, and what a retraining dataset uses); recheck: a later look at the zone.
+   */
+  role: z.enum(['first-seen', 'threshold', 'last', 'crop', 'frame', 'recheck']),
   /** SHA-256 of the image bytes, hex: the evidence store's address of the file. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   /** Where the API serves it. */
@@ -23,6 +27,8 @@ export const EvidenceImageSchema = z.strictObject({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   bytes: z.number().int().positive(),
+  /** The object's box in this image (the unmarked frame). */
+  box: BoxSchema.optional(),
 });
 export type EvidenceImage = z.infer<typeof EvidenceImageSchema>;
 

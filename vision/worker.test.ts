@@ -80,7 +80,8 @@ describe('VisionWorker', () => {
     expect(e.camera).toMatchObject({ id: 'cam-a', district: 'xinhua', gridCell: '110101001001', postedLocation: '新华路与建设街交叉口' });
     expect(e.thresholdAt - e.start).toBeGreaterThanOrEqual(10_000);
     expect(e.end).toBeGreaterThan(e.thresholdAt);
-    expect(e.evidence.map((x) => x.role).sort()).toEqual(['crop', 'first-seen', 'last', 'threshold']);
+    expect(e.evidence.map((x) => x.role).sort()).toEqual(['crop', 'first-seen', 'frame', 'last', 'threshold']);
+    expect(e.evidence.find((x) => x.role === 'frame')!.sha256).toBe(crypto.createHash('sha256').update(frame).digest('hex'));
     for (const x of e.evidence) {
       const file = path.join(s.dir, 'evidence', x.sha256.slice(0, 2), x.sha256.slice(2, 4), `${x.sha256}.jpg`);
       const bytes = fs.readFileSync(file);

@@ -293,6 +293,9 @@ export class VisionWorker {
     const crop = await cropEvidence(th.frame.jpeg, th.frame.width, th.frame.height, th.box);
     const cropMeta = await sharp(crop).metadata();
     await put('crop', th, crop, cropMeta.width ?? 1, cropMeta.height ?? 1);
+    // The threshold frame as the camera sent it: the unaltered original, and a clean image for retraining.
+    const clean = await this.o.evidence.put(th.frame.jpeg);
+    evidence.push({ role: 'frame', sha256: clean.sha256, url: this.url(clean.sha256), capturedAt: th.ts, width: th.frame.width, height: th.frame.height, bytes: clean.bytes, box: th.box });
 
     let plate: EnforcementEvent['plate'];
     if (r.role === 'vehicle' && this.o.plates) {
