@@ -17,6 +17,7 @@ runMain('city-sensing', async () => {
     `City sensing platform is running (ROLE=${cfg.ROLE})  城市感知平台已启动`,
     p.mqttUrl ? `  MQTT broker       ${p.mqttUrl}${cfg.MQTT_URL ? '' : ' (embedded)'}` : '',
     `  store / bus       ${p.store.name} / ${p.bus.name}`,
+    `  console 控制台     ${api}/   (sign in as admin; ADMIN_PASSWORD sets the password)`,
     `  API               ${api}`,
     `  readings          ${api}/api/readings?device=nz-xinhua-001`,
     `  alerts            ${api}/api/alerts?state=open`,

@@ -33,6 +33,9 @@ import { startReviewIntake } from '../review/service.js';
 import { ReviewService } from '../review/decisions.js';
 import { CaseService, caseConfigFromEnv } from '../cases/service.js';
 import { reviewRoutes } from '../api/review.js';
+import { consolePlugin } from '../console/plugin.js';
+import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
+import { rulesRoutes } from '../console/rules-route.js';
 import { caseRoutes } from '../api/cases.js';
 import { EventStore } from '../review/store.js';
 import { loadCameraRegistry } from '../vision/cameras/config.js';
@@ -161,6 +164,14 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       routePlugins.push(async (app) => {
         await reviewRoutes(app, { review });
         await caseRoutes(app, { cases: caseService, events: eventStore, evidence });
+      });
+      // The console (served at /) and what its pages read: devices with their status, rules for chart lines.
+      const directory = await DeviceDirectory.start({ bus, logger: log.child({ part: 'devices' }), alerts, snapshotFile: path.join(cfg.dataDir, 'devices.json') });
+      stops.push(() => directory.close());
+      routePlugins.push(async (app) => {
+        await app.register(consolePlugin);
+        await app.register(deviceRoutes, { directory });
+        await app.register(rulesRoutes, { rulesFile: cfg.RULES_FILE, logger: log.child({ part: 'api' }) });
       });
     }
     if (cfg.ROLE === 'all' || cfg.ROLE === 'detectors') {

@@ -1,0 +1,148 @@
+// The console's shell: who is logged in, the navigation allowed for their role, the language switch, and a hash
+// router (#/alerts, #/devices/ID, #/review, ...) so the server serves one page and every view is a bookmark.
+import { getLang, setLang, t } from './i18n.js';
+import { ApiError, api, errorText, h, onUnauthorized, toast } from './lib.js';
+
+const ROUTES = [
+  { path: 'alerts', nav: 'nav.alerts', roles: ['staff', 'admin'], load: () => import('./pages/alerts.js') },
+  { path: 'devices', nav: 'nav.devices', roles: ['staff', 'admin'], load: () => import('./pages/devices.js') },
+  { path: 'devices/:id', roles: ['staff', 'admin'], load: () => import('./pages/device.js') },
+  { path: 'review', nav: 'nav.review', roles: ['reviewer', 'admin'], load: () => import('./pages/review.js') },
+  { path: 'cases', nav: 'nav.cases', roles: ['reviewer', 'admin'], load: () => import('./pages/cases.js') },
+  { path: 'inbox', nav: 'nav.inbox', roles: ['reviewer', 'admin'], load: () => import('./pages/inbox.js') },
+  { path: 'users', nav: 'nav.users', roles: ['admin'], load: () => import('./pages/users.js') },
+  { path: 'account', roles: ['staff', 'reviewer', 'admin'], load: () => import('./pages/account.js') },
+  { path: 'login', roles: null, load: () => import('./pages/login.js') },
+];
+
+const HOME = { staff: 'alerts', reviewer: 'review', admin: 'alerts' };
+
+const state = { user: null, current: null, renderSeq: 0 };
+const view = document.getElementById('view');
+const top = document.getElementById('top');
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [pathPart, queryPart = ''] = raw.split('?');
+  const parts = pathPart.split('/').filter(Boolean).map(decodeURIComponent);
+  for (const r of ROUTES) {
+    const pat = r.path.split('/');
+    if (pat.length !== parts.length) continue;
+    const params = {};
+    if (pat.every((p, i) => (p.startsWith(':') ? ((params[p.slice(1)] = parts[i]), true) : p === parts[i]))) {
+      return { route: r, params, query: Object.fromEntries(new URLSearchParams(queryPart)) };
+    }
+  }
+  return { route: null, params: {}, query: {} };
+}
+
+export function navigate(path) {
+  if (location.hash === `#/${path}`) void render();
+  else location.hash = `#/${path}`;
+}
+
+function header() {
+  top.replaceChildren();
+  top.hidden = false;
+  const u = state.user;
+  const here = parseHash().route?.path.split('/')[0];
+  const nav = u
+    ? ROUTES.filter((r) => r.nav && r.roles.includes(u.role)).map((r) =>
+        h('a', { href: `#/${r.path}`, class: here === r.path ? 'active' : '', 'data-nav': r.path }, t(r.nav)),
+      )
+    : [];
+  top.append(
+    h('div.brand', h('img', { src: '/console/favicon.svg', alt: '', width: 22, height: 22 }), h('span', t('app.title'))),
+    h('nav', nav),
+    h(
+      'div.right',
+      u && h('a.user', { href: '#/account', title: t('nav.account') }, `${u.displayName || u.username} · ${t(`role.${u.role}`)}`),
+      h('button.link', { type: 'button', 'data-test': 'lang', onclick: switchLang }, t('lang.switch')),
+      u && h('button.link', { type: 'button', 'data-test': 'logout', onclick: logout }, t('nav.logout')),
+    ),
+  );
+}
+
+function switchLang() {
+  setLang(getLang() === 'en' ? 'zh-CN' : 'en');
+  document.title = t('app.title');
+  void render();
+}
+
+async function logout() {
+  try {
+    await api('/api/session', { method: 'DELETE', quiet401: true });
+  } catch {
+    /* already gone */
+  }
+  state.user = null;
+  navigate('login');
+}
+
+async function render() {
+  const seq = ++state.renderSeq;
+  const { route, params, query } = parseHash();
+  if (state.current?.destroy) state.current.destroy();
+  state.current = null;
+  if (!state.user && route?.path !== 'login') {
+    sessionStorage.setItem('console.after', location.hash);
+    return navigate('login');
+  }
+  if (!route || (state.user && route.path === 'login')) return navigate(state.user ? HOME[state.user.role] ?? 'account' : 'login');
+  header();
+  if (route.roles && !route.roles.includes(state.user.role)) {
+    view.replaceChildren(h('p.error', t('common.forbidden')));
+    return;
+  }
+  view.replaceChildren(h('p.muted', t('common.loading')));
+  try {
+    const mod = await route.load();
+    if (seq !== state.renderSeq) return;
+    const ctx = { user: state.user, params, query, navigate, setUser, rerender: render };
+    const page = await mod.render(ctx);
+    if (seq !== state.renderSeq) {
+      page.destroy?.();
+      return;
+    }
+    state.current = page;
+    view.replaceChildren(page.el);
+    page.mounted?.();
+  } catch (e) {
+    if (seq !== state.renderSeq) return;
+    if (e instanceof ApiError && e.status === 401) return;
+    view.replaceChildren(h('p.error', errorText(e)));
+  }
+}
+
+/** Called by the login page. */
+function setUser(user) {
+  state.user = user;
+  const after = sessionStorage.getItem('console.after');
+  sessionStorage.removeItem('console.after');
+  if (after && !after.startsWith('#/login')) location.hash = after;
+  else navigate(HOME[user.role] ?? 'account');
+}
+
+onUnauthorized(() => {
+  if (!state.user) return;
+  state.user = null;
+  toast(t('common.sessionExpired'), 'error');
+  sessionStorage.setItem('console.after', location.hash);
+  navigate('login');
+});
+
+async function boot() {
+  setLang(getLang());
+  document.title = t('app.title');
+  try {
+    const r = await api('/api/session', { quiet401: true });
+    state.user = r.user ?? r;
+  } catch {
+    state.user = null;
+  }
+  window.addEventListener('hashchange', () => void render());
+  await render();
+  document.body.dataset.ready = '1';
+}
+
+void boot();

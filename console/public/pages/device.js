@@ -1,0 +1,141 @@
+// Staff: one device — its status, a chart of recent readings of one metric with the threshold lines of the rules
+// that apply to it (day and night limits drawn as they change), and its recent alerts.
+import { lineChart } from '../chart.js';
+import { pick, t } from '../i18n.js';
+import { KIND_METRICS, UNITS, api, badge, errorText, fmtAgo, fmtNum, fmtTime, h, qs, select, toast } from '../lib.js';
+
+const RANGES = { '1h': 3600e3, '6h': 6 * 3600e3, '24h': 24 * 3600e3, '7d': 7 * 24 * 3600e3 };
+const saved = { range: '24h', metric: {} };
+
+/** Is `ts` in the day period of the rules file (local time in its zone)? */
+function dayChecker(rules) {
+  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: rules.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const { start, end } = rules.day;
+  return (ts) => {
+    const hm = fmt.format(ts);
+    return start <= end ? hm >= start && hm < end : hm >= start || hm < end;
+  };
+}
+
+const levelText = (level) =>
+  typeof level === 'number' ? fmtNum(level) : `${t('devices.day')} ${fmtNum(level.day)} / ${t('devices.night')} ${fmtNum(level.night)}`;
+
+function thresholdsFor(metric, rules) {
+  const isDay = dayChecker(rules);
+  const out = [];
+  for (const r of rules.rules.filter((x) => x.metric === metric)) {
+    for (const tier of r.tiers) {
+      const level = tier.level;
+      const at = (ts) => {
+        const day = isDay(ts);
+        if ((r.period === 'day' && !day) || (r.period === 'night' && day)) return null;
+        return typeof level === 'number' ? level : day ? level.day : level.night;
+      };
+      out.push({ rule: r, tier, at, severity: tier.severity, label: `${t(`severity.${tier.severity}`)} ${typeof level === 'number' ? fmtNum(level) : ''}`.trim() });
+    }
+  }
+  return out;
+}
+
+const windowText = (sec) => (sec >= 3600 ? `${sec / 3600} h` : sec >= 60 ? `${sec / 60} min` : `${sec} s`);
+
+export async function render(ctx) {
+  const id = ctx.params.id;
+  const devices = await api('/api/devices');
+  const device = devices.find((d) => d.deviceId === id);
+  if (!device) return { el: h('div.page', h('p', h('a', { href: '#/devices' }, t('devices.back'))), h('p.error', t('devices.unknown', { id }))) };
+
+  const [rules, alerts] = await Promise.all([
+    api(`/api/rules${qs({ device: id, district: device.district, kind: device.kind })}`),
+    api(`/api/alerts${qs({ device: id, limit: 20 })}`).catch(() => ({ items: [] })),
+  ]);
+  const ruleMetrics = [...new Set(rules.rules.map((r) => r.metric))];
+  const metrics = KIND_METRICS[device.kind] ?? ruleMetrics;
+  let metric = saved.metric[device.kind] ?? ruleMetrics[0] ?? metrics[0];
+  let range = saved.range;
+
+  const chartBox = h('div.chart-box');
+  const info = h('div.chart-info');
+  const tabs = h('div.tabs');
+
+  async function draw() {
+    tabs.replaceChildren(
+      ...metrics.map((mt) =>
+        h(
+          'button.tab',
+          { type: 'button', class: mt === metric ? 'active' : '', 'data-metric': mt, onclick: () => ((metric = saved.metric[device.kind] = mt), void draw()) },
+          t(`metric.${mt}`),
+          ruleMetrics.includes(mt) ? h('span.dot-rule', { title: t('devices.thresholds') }, ' •') : null,
+        ),
+      ),
+    );
+    chartBox.replaceChildren(h('p.muted', t('common.loading')));
+    const to = Date.now();
+    const from = to - RANGES[range];
+    let res;
+    try {
+      res = await api(`/api/readings${qs({ device: id, metric, from, to: to + 60_000, limit: 100000 })}`);
+    } catch (e) {
+      chartBox.replaceChildren(h('p.error', errorText(e)));
+      return;
+    }
+    const points = [];
+    for (const r of res.readings) {
+      const v = r.metrics[metric];
+      if (typeof v === 'number') points.push([Date.parse(r.ts), v]);
+    }
+    const ths = thresholdsFor(metric, rules);
+    chartBox.replaceChildren(lineChart({ points, thresholds: ths, from, to, unit: UNITS[metric] ?? '' }));
+    if (!points.length) chartBox.append(h('p.muted.center', t('devices.noReadings')));
+    info.replaceChildren(
+      h('div.muted.small', t('devices.readings', { n: points.length })),
+      ths.length
+        ? h(
+            'ul.rules',
+            [...new Set(ths.map((x) => x.rule))].map((r) =>
+              h(
+                'li',
+                h('strong', pick(r.name)),
+                ': ',
+                r.tiers.map((tier) => `${t(`severity.${tier.severity}`)}${tier.label ? ` (${tier.label})` : ''} ${levelText(tier.level)}`).join('; '),
+                ` ${UNITS[metric] ?? ''}`,
+                h('div.muted.small', r.standard),
+                r.aggregate && r.aggregate.fn !== 'last' ? h('div.muted.small', t('devices.thresholdNote', { fn: t(`agg.${r.aggregate.fn}`), window: windowText(r.aggregate.windowS) })) : null,
+              ),
+            ),
+          )
+        : h('p.muted.small', t('devices.thresholdNone')),
+    );
+  }
+
+  const el = h(
+    'div.page.device',
+    h('p', h('a', { href: '#/devices' }, t('devices.back'))),
+    h(
+      'div.page-head',
+      h('h1', id),
+      h('span.muted', `${device.district} · ${t(`kind.${device.kind}`)}`),
+      device.online ? badge('online', t('devices.online')) : badge('offline', t('devices.offline')),
+      h('span.muted', { title: fmtTime(device.lastSeen) }, `${t('devices.lastSeen')}: ${fmtAgo(device.lastSeen)}`),
+    ),
+    h(
+      'div.filters',
+      tabs,
+      select('range', range, Object.keys(RANGES).map((r) => ({ value: r, label: `${t('devices.range')}: ${t(`devices.range.${r}`)}` })), (v) => {
+        range = saved.range = v;
+        void draw().catch((e) => toast(errorText(e), 'error'));
+      }),
+    ),
+    chartBox,
+    info,
+    h('h2', t('devices.recentAlerts')),
+    alerts.items.length
+      ? h(
+          'table.list.compact',
+          h('tbody', alerts.items.map((a) => h('tr', h('td', badge(`sev-${a.severity}`, t(`severity.${a.severity}`))), h('td', pick(a.name)), h('td', badge(`st-${a.state}`, t(`alerts.state.${a.state}`))), h('td', fmtTime(a.firstSeen))))),
+        )
+      : h('p.muted', t('common.empty')),
+  );
+  await draw();
+  return { el };
+}

@@ -1,0 +1,395 @@
+// Reviewers: the queue of auto-detected enforcement events, oldest first. Each shows its evidence frames (boxes and
+// zone are drawn into the images by the vision stage), the close-up, plate, dwell time, camera and location. A
+// reviewer confirms (C) or rejects with a reason (R, then 1–4, Enter); J/K move through the queue. Decided events
+// show what was decided, by whom and when. One request loads a page of 50 events with everything needed to show them.
+import { t } from '../i18n.js';
+import { ApiError, api, badge, errorText, fmtAgo, fmtDuration, fmtNum, fmtTime, h, pager, qs, toast, typing } from '../lib.js';
+
+const PAGE_SIZE = 50;
+const REASONS = ['false-detection', 'permitted', 'duplicate', 'other'];
+const FRAME_ORDER = ['first-seen', 'threshold', 'last', 'recheck'];
+const saved = { status: 'pending' };
+
+export async function render(ctx) {
+  let status = ['pending', 'confirmed', 'rejected'].includes(ctx.query.status) ? ctx.query.status : saved.status;
+  let offset = 0;
+  let items = [];
+  let total = 0;
+  let sel = 0;
+  let rejecting = null; // { reason, note }
+  let busy = false;
+  let lightbox = null;
+  let destroyed = false;
+  const counts = { pending: null, confirmed: null, rejected: null };
+
+  const tabsBox = h('div.tabs');
+  const queue = h('ol.queue', { 'data-test': 'queue' });
+  const pagerBox = h('div');
+  const detail = h('section.detail', { 'data-test': 'detail' });
+
+  async function load(keepId) {
+    const r = await api(`/api/events${qs({ status, limit: PAGE_SIZE, offset })}`);
+    items = r.items;
+    total = r.total;
+    counts[status] = r.total;
+    const i = keepId ? items.findIndex((e) => e.id === keepId) : -1;
+    sel = i >= 0 ? i : Math.min(sel, Math.max(0, items.length - 1));
+  }
+
+  async function loadCounts() {
+    await Promise.all(
+      ['pending', 'confirmed', 'rejected']
+        .filter((s) => s !== status)
+        .map(async (s) => {
+          try {
+            counts[s] = (await api(`/api/events${qs({ status: s, limit: 1 })}`)).total;
+          } catch {
+            counts[s] = null;
+          }
+        }),
+    );
+  }
+
+  function drawTabs() {
+    tabsBox.replaceChildren(
+      ...['pending', 'confirmed', 'rejected'].map((s) =>
+        h(
+          'button.tab',
+          { type: 'button', class: s === status ? 'active' : '', 'data-status': s, onclick: () => switchStatus(s) },
+          t(`review.${s}`),
+          counts[s] === null ? '' : h('span.count', String(counts[s])),
+        ),
+      ),
+    );
+  }
+
+  async function switchStatus(s) {
+    if (s === status) return;
+    status = saved.status = s;
+    offset = 0;
+    sel = 0;
+    rejecting = null;
+    try {
+      await load();
+    } catch (e) {
+      toast(errorText(e), 'error');
+    }
+    draw();
+  }
+
+  function draw() {
+    if (destroyed) return;
+    drawTabs();
+    queue.replaceChildren(
+      ...(items.length
+        ? items.map((e, i) =>
+            h(
+              'li',
+              h(
+                'button.qitem',
+                { type: 'button', class: i === sel ? 'active' : '', dataset: { id: e.id }, onclick: () => select(i) },
+                h('div.qline', h('strong', t(`review.type.${e.type}`)), h('span.muted.small', fmtAgo(e.start))),
+                h('div.qline.small', h('span', e.plate?.text ?? e.camera.id), h('span.muted', fmtDuration(e.dwellS))),
+                e.review ? h('div.small.muted', `${t(`review.${e.review.decision === 'confirm' ? 'confirmed' : 'rejected'}`)} · ${e.review.by?.username ?? ''}`) : null,
+              ),
+            ),
+          )
+        : [h('li.muted.empty', status === 'pending' ? t('review.queueEmpty') : t('common.empty'))]),
+    );
+    pagerBox.replaceChildren(
+      total > PAGE_SIZE
+        ? pager(Math.floor(offset / PAGE_SIZE) + 1, PAGE_SIZE, total, async (p) => {
+            offset = (p - 1) * PAGE_SIZE;
+            sel = 0;
+            await load();
+            draw();
+          })
+        : '',
+    );
+    drawDetail();
+    queue.querySelector('.qitem.active')?.scrollIntoView({ block: 'nearest' });
+  }
+
+  function select(i) {
+    if (i < 0 || i >= items.length) return;
+    sel = i;
+    rejecting = null;
+    draw();
+  }
+
+  function frames(e) {
+    const byRole = (r) => e.evidence.filter((x) => x.role === r);
+    return FRAME_ORDER.flatMap(byRole);
+  }
+
+  function figure(img, big) {
+    return h(
+      `figure.evidence${big ? '.big' : ''}`,
+      h('img', {
+        src: img.url,
+        alt: t(`review.role.${img.role}`),
+        width: img.width,
+        height: img.height,
+        loading: 'eager',
+        decoding: 'async',
+        title: t('review.openImage'),
+        dataset: { role: img.role, sha256: img.sha256 },
+        onclick: () => openLightbox(img),
+      }),
+      h('figcaption', h('strong', t(`review.role.${img.role}`)), ' ', h('span.muted', fmtTime(img.capturedAt))),
+    );
+  }
+
+  function drawDetail() {
+    const e = items[sel];
+    if (!e) {
+      detail.replaceChildren(h('p.muted.center', status === 'pending' ? t('review.queueEmpty') : t('review.select')));
+      return;
+    }
+    const crop = e.evidence.find((x) => x.role === 'crop');
+    const original = e.evidence.find((x) => x.role === 'frame');
+    const fact = (k, v) => [h('dt', t(k)), h('dd', v)];
+    detail.replaceChildren(
+      h(
+        'div.detail-head',
+        h('h2', t(`review.type.${e.type}`), ' · ', e.zone.name),
+        badge(`st-${e.status}`, t(`review.${e.status}`)),
+        h('span.muted.small.mono', e.id),
+      ),
+      h('div.frames', frames(e).map((img) => figure(img, img.role === 'threshold'))),
+      h(
+        'div.facts-row',
+        crop ? figure(crop, false) : null,
+        h(
+          'dl.facts',
+          e.role === 'stall' && !e.plate ? null : fact('review.plate', e.plate ? h('span.plate', e.plate.text, h('span.muted.small', ` ${fmtNum(e.plate.confidence * 100, 0)}%`)) : h('span.muted', t('review.noPlate'))),
+          fact('review.dwell', h('strong', fmtDuration(e.dwellS))),
+          fact('review.camera', e.camera.id),
+          fact('review.location', e.camera.postedLocation),
+          fact('common.district', e.camera.district),
+          fact('review.gridCell', h('span.mono', e.camera.gridCell)),
+          fact('review.coords', `${e.camera.location.lat.toFixed(5)}, ${e.camera.location.lon.toFixed(5)}`),
+          fact('review.zone', `${e.zone.name} (${e.zone.id})`),
+          fact('review.window', `${fmtTime(e.start)} → ${fmtTime(e.end)}`),
+          fact('review.detector', `${e.className} · ${fmtNum(e.confidence * 100, 0)}% · ${e.detector.model}`),
+          fact('review.received', fmtTime(e.receivedAt)),
+          original ? fact('review.original', h('button.link', { type: 'button', 'data-test': 'original', onclick: () => openLightbox(original) }, t('review.viewOriginal'))) : null,
+        ),
+      ),
+      decisionBox(e),
+    );
+    // The next event's images load while this one is being looked at.
+    for (const img of items[sel + 1]?.evidence ?? []) new Image().src = img.url;
+  }
+
+  function decisionBox(e) {
+    if (e.review || e.status !== 'pending') {
+      const r = e.review;
+      return h(
+        'div.decision.done',
+        { 'data-test': 'decision' },
+        h('h3', t('review.decision')),
+        r
+          ? h(
+              'p',
+              badge(`st-${e.status}`, t(`review.${e.status}`)),
+              r.reason ? ` ${t(`review.reason.${r.reason}`)}` : '',
+              r.note ? h('span.note', ` “${r.note}”`) : '',
+              h('div.muted', t('review.decidedBy', { who: r.by?.displayName ?? r.by?.username ?? '?', role: t(`role.${r.by?.role}`), at: fmtTime(r.at) })),
+              e.caseId ? h('div', `${t('review.case')}: `, h('a', { href: '#/cases' }, e.caseId)) : null,
+            )
+          : h('p', badge(`st-${e.status}`, t(`review.${e.status}`))),
+      );
+    }
+    const actions = h(
+      'div.actions',
+      h('button.primary.confirm', { type: 'button', disabled: busy, 'data-action': 'confirm', onclick: confirm }, t('review.confirm'), h('kbd', 'C')),
+      h('button.danger', { type: 'button', disabled: busy, 'data-action': 'reject', onclick: () => startReject() }, t('review.reject'), h('kbd', 'R')),
+    );
+    if (!rejecting) return h('div.decision', actions, shortcuts());
+    const note = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (ev) => (rejecting.note = ev.target.value) });
+    note.value = rejecting.note;
+    return h(
+      'div.decision.rejecting',
+      h(
+        'fieldset.reasons',
+        h('legend', t('review.reason')),
+        REASONS.map((r, i) =>
+          h(
+            'label.reason',
+            { class: rejecting.reason === r ? 'chosen' : '' },
+            h('input', { type: 'radio', name: 'reason', value: r, checked: rejecting.reason === r, onchange: () => chooseReason(r) }),
+            h('kbd', String(i + 1)),
+            ` ${t(`review.reason.${r}`)}`,
+          ),
+        ),
+      ),
+      note,
+      h(
+        'div.actions',
+        h('button.danger', { type: 'button', disabled: busy || !rejecting.reason, 'data-action': 'submit-reject', onclick: submitReject }, t('review.submitReject'), h('kbd', 'Enter')),
+        h('button', { type: 'button', onclick: cancelReject }, t('common.cancel'), h('kbd', 'Esc')),
+      ),
+      shortcuts(),
+    );
+  }
+
+  function shortcuts() {
+    const k = (key, label) => h('span.key', h('kbd', key), ` ${t(label)}`);
+    return h(
+      'div.shortcuts',
+      { 'data-test': 'shortcuts' },
+      h('strong', `${t('review.shortcuts')}: `),
+      k('C', 'review.key.confirm'),
+      k('R', 'review.key.reject'),
+      k('1–4', 'review.key.reason'),
+      k('Enter', 'review.key.submit'),
+      k('J', 'review.key.next'),
+      k('K', 'review.key.prev'),
+      k('Z', 'review.key.zoom'),
+      k('Esc', 'review.key.close'),
+    );
+  }
+
+  function startReject(reason = null) {
+    const e = items[sel];
+    if (!e || e.status !== 'pending') return;
+    rejecting = { reason, note: rejecting?.note ?? '' };
+    drawDetail();
+  }
+
+  function chooseReason(r) {
+    if (!rejecting) rejecting = { reason: r, note: '' };
+    rejecting.reason = r;
+    drawDetail();
+  }
+
+  function cancelReject() {
+    rejecting = null;
+    drawDetail();
+  }
+
+  async function decide(body) {
+    const e = items[sel];
+    if (!e || busy || e.status !== 'pending') return;
+    busy = true;
+    drawDetail();
+    try {
+      const updated = await api(`/api/events/${encodeURIComponent(e.id)}/review`, { method: 'POST', body });
+      if (body.decision === 'confirm') toast(updated.caseId ? t('review.confirmedToast', { case: updated.caseId }) : t('review.confirmedToastNoCase'), 'ok');
+      else toast(t('review.rejectedToast', { reason: t(`review.reason.${body.reason}`) }), 'ok');
+      removeCurrent(updated);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        toast(t('review.conflict'), 'error');
+        removeCurrent(null);
+      } else toast(errorText(err), 'error');
+    } finally {
+      busy = false;
+      rejecting = null;
+      draw();
+    }
+  }
+
+  /** The decided event leaves the pending queue; the one after it is selected. */
+  function removeCurrent(updated) {
+    const decidedStatus = updated?.status;
+    if (status === 'pending') {
+      items.splice(sel, 1);
+      total = Math.max(0, total - 1);
+      counts.pending = total;
+      if (decidedStatus && counts[decidedStatus] !== null) counts[decidedStatus] += 1;
+      if (sel >= items.length) sel = Math.max(0, items.length - 1);
+      if (items.length < 5 && total > items.length) void load().then(draw, () => undefined);
+    } else if (updated) items[sel] = updated;
+  }
+
+  const confirm = () => decide({ decision: 'confirm' });
+  const submitReject = () => {
+    if (!rejecting?.reason) return toast(t('review.needReason'), 'error');
+    const note = rejecting.note.trim();
+    return decide({ decision: 'reject', reason: rejecting.reason, ...(note ? { note } : {}) });
+  };
+
+  function openLightbox(img) {
+    const e = items[sel];
+    const all = e ? [...frames(e), ...e.evidence.filter((x) => x.role === 'crop' || x.role === 'frame')] : [img];
+    let i = Math.max(0, all.findIndex((x) => x.sha256 === img.sha256 && x.role === img.role));
+    const pic = h('img');
+    const cap = h('figcaption');
+    const show = () => {
+      pic.src = all[i].url;
+      cap.textContent = `${t(`review.role.${all[i].role}`)} · ${fmtTime(all[i].capturedAt)} · SHA-256 ${all[i].sha256}`;
+    };
+    lightbox = h('div.lightbox', { onclick: closeLightbox }, h('figure', pic, cap));
+    lightbox.step = (d) => {
+      i = (i + d + all.length) % all.length;
+      show();
+    };
+    show();
+    document.body.append(lightbox);
+  }
+
+  function closeLightbox() {
+    lightbox?.remove();
+    lightbox = null;
+  }
+
+  function onKey(ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (lightbox) {
+      if (ev.key === 'Escape' || ev.key.toLowerCase() === 'z') closeLightbox();
+      else if (ev.key === 'ArrowRight') lightbox.step(1);
+      else if (ev.key === 'ArrowLeft') lightbox.step(-1);
+      else return;
+      ev.preventDefault();
+      return;
+    }
+    if (typing(ev)) {
+      // In the note field: Enter submits the rejection (Shift+Enter is a new line), Esc cancels.
+      if (rejecting && ev.key === 'Enter' && !ev.shiftKey && ev.target.name === 'note') {
+        ev.preventDefault();
+        void submitReject();
+      } else if (ev.key === 'Escape') {
+        ev.target.blur();
+        cancelReject();
+      }
+      return;
+    }
+    const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+    const e = items[sel];
+    const pending = e && e.status === 'pending' && !busy;
+    if (key === 'j' || key === 'ArrowDown') select(sel + 1);
+    else if (key === 'k' || key === 'ArrowUp') select(sel - 1);
+    else if (key === 'c' && pending && !rejecting) void confirm();
+    else if (key === 'r' && pending) startReject(rejecting?.reason ?? null);
+    else if (/^[1-4]$/.test(key) && pending) chooseReason(REASONS[Number(key) - 1]);
+    else if (key === 'Enter' && rejecting && pending) void submitReject();
+    else if (key === 'Escape' && rejecting) cancelReject();
+    else if (key === 'z' && e) openLightbox(frames(e).find((x) => x.role === 'threshold') ?? e.evidence[0]);
+    else return;
+    ev.preventDefault();
+  }
+
+  await load();
+  await loadCounts();
+  document.addEventListener('keydown', onKey);
+  // New events arrive while the reviewer works: the page is reloaded now and then, keeping the selection.
+  const timer = setInterval(() => {
+    if (busy || rejecting || lightbox || document.hidden) return;
+    const keep = items[sel]?.id;
+    void load(keep).then(draw, () => undefined);
+  }, 20_000);
+
+  const el = h('div.page.review', h('div.page-head', h('h1', t('review.title')), tabsBox), h('div.review-grid', h('aside.queue-box', queue, pagerBox), detail));
+  draw();
+  return {
+    el,
+    destroy() {
+      destroyed = true;
+      clearInterval(timer);
+      closeLightbox();
+      document.removeEventListener('keydown', onKey);
+    },
+  };
+}

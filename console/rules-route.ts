@@ -1,0 +1,69 @@
+// The alert rules as the console needs them to draw threshold lines on a device's chart: the rules file (the same
+// one the detectors use, re-read when it changes) and, for one device, the rules that apply to it, chosen the way
+// the detectors choose them (a group's rule replaces the ungrouped rule for the same metric).
+import fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { IdSchema, SensorKindSchema } from '../contracts/index.js';
+import { loadRules } from '../detectors/service.js';
+import type { Rule, RulesFile } from '../detectors/rules/schema.js';
+import type { Logger } from '../runtime/log.js';
+
+const glob = (p: string) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
+
+/** The rules of `file` that apply to one device (same choice as detectors/rules/engine.ts). */
+export function rulesForDevice(file: RulesFile, d: { deviceId: string; district: string; kind: string }): Rule[] {
+  const inGroup = (name: string) => {
+    const g = file.groups[name];
+    return !!g && (g.devices.some((p) => glob(p).test(d.deviceId)) || g.districts.includes(d.district));
+  };
+  const all = file.rules.filter((r) => r.kind === d.kind);
+  const grouped = all.filter((r) => r.group && inGroup(r.group));
+  const key = (r: Rule) => `${r.metric}|${r.period}|${r.when?.metric ?? ''}`;
+  const covered = new Set(grouped.map(key));
+  return [...grouped, ...all.filter((r) => !r.group && !covered.has(key(r)))];
+}
+
+const RulesQuery = z
+  .strictObject({ device: IdSchema.optional(), district: IdSchema.optional(), kind: SensorKindSchema.optional() })
+  .refine((q) => !q.device || (q.district && q.kind), 'device needs district and kind too (as /api/devices gives them)');
+
+export interface RulesRouteOptions {
+  rulesFile: string;
+  logger: Logger;
+}
+
+/**
+ * `GET /api/rules` → `{timezone, day, groups, rules}` (the rules file without the health and anomaly settings);
+ * `GET /api/rules?device=ID&district=D&kind=K` → the same with only the rules that apply to that device.
+ */
+export async function rulesRoutes(app: FastifyInstance, o: RulesRouteOptions): Promise<void> {
+  let cached: { mtimeMs: number; rules: RulesFile } | null = null;
+  const current = (): RulesFile => {
+    const mtimeMs = fs.statSync(o.rulesFile, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+    if (cached && cached.mtimeMs === mtimeMs) return cached.rules;
+    try {
+      cached = { mtimeMs, rules: loadRules(o.rulesFile) };
+    } catch (e) {
+      // A file being edited may be broken for a moment: keep serving the last good rules, as the detectors do.
+      if (!cached) throw e;
+      o.logger.warn({ file: o.rulesFile, err: (e as Error).message }, 'rules file unreadable; serving the previous rules');
+    }
+    return cached.rules;
+  };
+  current();
+
+  app.get('/api/rules', async (req, reply) => {
+    const q = RulesQuery.safeParse(req.query);
+    if (!q.success) {
+      return reply.code(400).send({ error: 'bad_request', message: q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
+    }
+    const file = current();
+    const rules = q.data.device
+      ? rulesForDevice(file, { deviceId: q.data.device, district: q.data.district!, kind: q.data.kind! })
+      : q.data.kind
+        ? file.rules.filter((r) => r.kind === q.data.kind)
+        : file.rules;
+    return { timezone: file.timezone, day: file.day, groups: file.groups, rules };
+  });
+}

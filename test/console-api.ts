@@ -1,0 +1,109 @@
+// The platform's API as the console uses it, started in-process for the browser test: the real API server
+// (readings, alerts with the live stream, events and evidence), users and sessions with the /api guard, review
+// decisions, cases with the built-in inbox, and the console's own plugins (static files, devices, rules). Only
+// ingest, the broker and the detectors are left out: the test feeds the bus and the alert manager itself.
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { buildApi } from '../api/server.js';
+import { caseRoutes } from '../api/cases.js';
+import { reviewRoutes } from '../api/review.js';
+import { AlertManager } from '../alerts/manager.js';
+import { DuckDbAlertStore } from '../alerts/store.js';
+import { MemoryBus } from '../bus/memory.js';
+import { CaseService, caseConfigFromEnv } from '../cases/service.js';
+import { consolePlugin } from '../console/plugin.js';
+import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
+import { rulesRoutes } from '../console/rules-route.js';
+import { ReviewService } from '../review/decisions.js';
+import { EventStore } from '../review/store.js';
+import { silentLogger } from '../runtime/log.js';
+import { DuckDbStore } from '../store/duckdb/store.js';
+import { authPlugin, startUsers, type Role, type Users } from '../users/index.js';
+import { EvidenceStore } from '../vision/evidence/store.js';
+
+export const ADMIN_PASSWORD = 'console-admin-password';
+
+export interface ConsoleApi {
+  url: string;
+  app: FastifyInstance;
+  alerts: AlertManager;
+  bus: MemoryBus;
+  store: DuckDbStore;
+  evidence: EvidenceStore;
+  events: EventStore;
+  cases: CaseService;
+  users: Users;
+  directory: DeviceDirectory;
+  /** The users' clock: move it on to expire sessions. */
+  clock: { offsetMs: number };
+  addUser(username: string, role: Role, displayName: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startConsoleApi(dir: string): Promise<ConsoleApi> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const bus = new MemoryBus();
+  stops.push(() => bus.close());
+  const store = await DuckDbStore.open({ file: path.join(dir, 'city.duckdb'), memoryLimit: '64MB' });
+  stops.push(() => store.close());
+  const alertStore = await DuckDbAlertStore.open(path.join(dir, 'alerts.duckdb'));
+  stops.push(() => alertStore.close());
+  const alerts = new AlertManager(alertStore);
+  const evidence = new EvidenceStore(path.join(dir, 'evidence'));
+  const events = await EventStore.open(path.join(dir, 'events.duckdb'));
+  stops.push(() => events.close());
+  const clock = { offsetMs: 0 };
+  // A cheaper scrypt than production's: the test logs in a dozen times.
+  const u = await startUsers({ dataDir: dir, logger: silentLogger, adminPassword: ADMIN_PASSWORD, kdf: { ln: 10, r: 8, p: 1 }, now: () => Date.now() + clock.offsetMs });
+  stops.push(() => u.close());
+  const cases = await CaseService.open({ config: caseConfigFromEnv({ CASE_RETRY_BASE_MS: '100', CASE_RETRY_MAX_MS: '1000' }, dir), logger: silentLogger, bus });
+  stops.push(() => cases.close());
+  await cases.watchAlerts(alerts);
+  const review = new ReviewService({ events, cases, logger: silentLogger });
+  const directory = await DeviceDirectory.start({ bus, logger: silentLogger, alerts, snapshotFile: path.join(dir, 'devices.json') });
+  stops.push(() => directory.close());
+
+  const app = await buildApi({
+    store,
+    registry: new Registry(),
+    logger: silentLogger,
+    alerts,
+    events,
+    evidence,
+    plugins: [
+      async (a) => {
+        await a.register(authPlugin, { users: u.users });
+        await reviewRoutes(a, { review });
+        await caseRoutes(a, { cases, events, evidence });
+        await a.register(consolePlugin);
+        await a.register(deviceRoutes, { directory });
+        await a.register(rulesRoutes, { rulesFile: path.resolve(import.meta.dirname, '../config/rules.json'), logger: silentLogger });
+      },
+    ],
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  stops.push(() => app.close());
+  const port = (app.server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    alerts,
+    bus,
+    store,
+    evidence,
+    events,
+    cases,
+    users: u.users,
+    directory,
+    clock,
+    async addUser(username, role, displayName) {
+      const password = `${username}-password`;
+      await u.users.create({ username, password, role, displayName }, 'admin', '127.0.0.1');
+      return password;
+    },
+    async close() {
+      for (const s of stops.reverse()) await s().catch(() => undefined);
+    },
+  };
+}
