@@ -1,0 +1,39 @@
+// Object detectors behind one interface: a plugin per model family turns a model config into a Detector.
+// The vision worker calls createDetector() and never sees the family.
+import type { Logger } from '../../runtime/log.js';
+import { parseModelConfig, type DetectorFamily, type ModelConfig, type ModelConfigInput } from './config.js';
+import type { Detector } from './types.js';
+import { createYoloDetector } from './yolo.js';
+
+export interface DetectorPlugin {
+  readonly family: DetectorFamily;
+  /** Opens the model; a model file that is missing or not of this family is a ConfigError naming the file. */
+  create(cfg: ModelConfig, logger: Logger): Promise<Detector>;
+}
+
+/** Every family the config accepts has exactly one plugin here (the Record type makes a missing one a type error). */
+const PLUGINS: Record<DetectorFamily, DetectorPlugin> = {
+  yolo: { family: 'yolo', create: createYoloDetector },
+};
+
+/** Validates the config (defaults filled in), then opens the model with its family's plugin. */
+export async function createDetector(cfg: ModelConfigInput | ModelConfig, logger: Logger): Promise<Detector> {
+  const c = parseModelConfig(cfg, `detector model "${(cfg as { name?: unknown }).name ?? '?'}"`);
+  return PLUGINS[c.family].create(c, logger);
+}
+
+export * from './types.js';
+export {
+  DEFAULT_ROLES,
+  DETECTOR_FAMILIES,
+  ModelConfigSchema,
+  ModelsConfigSchema,
+  loadModelsConfig,
+  modelFor,
+  parseModelConfig,
+  type DetectorFamily,
+  type ModelConfig,
+  type ModelConfigInput,
+  type ModelsConfig,
+} from './config.js';
+export { decodeImage } from './image.js';
