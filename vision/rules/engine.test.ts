@@ -198,6 +198,28 @@ describe('ZoneRules: illegal parking', () => {
     expect(events(out)[0]).toMatchObject({ start: T0, thresholdAt: T0 + 5 * MIN, trackId: 3 });
   });
 
+  it('keeps the dwell when a car driving by in front hides the parked car\'s wheels for a few seconds (its box jumps up and out of the zone)', () => {
+    const rules = rulesFor([noParking()]);
+    const parked = carAt(600, 500);
+    // Every 40 s, for 6 s, only the roof shows: the visible box loses its bottom half, so its ground point leaves
+    // the zone and its centre moves up by more than the tolerance.
+    const hidden = (ts: number) => (ts - T0) % (40 * S) < 6 * S;
+    const car = { id: 4, box: (ts: number): Box => (hidden(ts) ? [parked[0], parked[1], parked[2], parked[1] + 35] : parked), from: T0, to: T0 + 7 * MIN };
+    const out = run(rules, [car], T0, T0 + 8 * MIN);
+    expect(events(out)).toHaveLength(1);
+    expect(events(out)[0]).toMatchObject({ start: T0, thresholdAt: T0 + 5 * MIN, trackId: 4 });
+  });
+
+  it('ends the stay once a car is seen out of its zone for longer than awayGraceS', () => {
+    const rules = rulesFor([noParking()], { awayGraceS: 10 });
+    // Parked 6 min, then stands outside the zone (seen) for a minute: the event ends at the last sighting in the zone.
+    const car = { id: 5, box: (ts: number): Box => (ts < T0 + 6 * MIN ? carAt(600, 500) : carAt(1150, 500)), from: T0, to: T0 + 7 * MIN };
+    const out = run(rules, [car], T0, T0 + 8 * MIN);
+    expect(events(out)).toHaveLength(1);
+    const end = ends(out)[0]!;
+    expect(end).toMatchObject({ reason: 'left', end: T0 + 6 * MIN - S });
+  });
+
   it('raises the event early when a car drives off between threshold and confirmation', () => {
     const rules = rulesFor([noParking()]);
     const box = (ts: number) => (ts <= T0 + 5 * MIN + 10 * S ? carAt(600, 500) : carAt(1500, 500));

@@ -7,7 +7,13 @@ import type { Box, EventType } from '../../contracts/events.js';
 import { ConfigError, parseConfig } from '../../runtime/config.js';
 import type { Camera, TimeWindow, Zone } from '../cameras/config.js';
 import type { Role, Track } from '../track/tracker.js';
-import { bottomCentre, centre, distance, iou, pointInPolygon, polygonCentroid, sideOfPolyline, type Point } from './geometry.js';
+import { area, bottomCentre, centre, distance, iou, pointInPolygon, polygonCentroid, sideOfPolyline, type Point } from './geometry.js';
+
+function intersection(a: Box, b: Box): number {
+  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  return w > 0 && h > 0 ? w * h : 0;
+}
 import { inWindows, isTimeZone } from './time.js';
 
 export const ZoneRulesOptionsSchema = z.strictObject({
@@ -25,6 +31,17 @@ export const ZoneRulesOptionsSchema = z.strictObject({
    * within this many seconds is that object again (re-acquired after a long occlusion) and raises nothing.
    */
   cooldownS: z.number().min(0).default(3600),
+  /**
+   * An object that seems to leave its zone or move away for less than this is taken to be still there: a car driving
+   * by in front hides the parked car's wheels (its visible box, and so its ground point, jumps), a person stands in
+   * front of a stall. Only an absence longer than this ends the stay.
+   */
+  awayGraceS: z.number().min(0).default(20),
+  /**
+   * A vehicle is also standing still while its visible box lies at least this much inside the box it had when its
+   * dwell started, or the reverse: occlusion shrinks the visible box without the vehicle moving.
+   */
+  stillContainment: z.number().gt(0).max(1).default(0.85),
   reacquireIou: z.number().gt(0).max(1).default(0.5),
   /** Default IoU for present(). */
   presentIou: z.number().gt(0).max(1).default(0.3),
@@ -112,6 +129,10 @@ interface Candidate<F> {
   className: string;
   start: number;
   anchor: Point;
+  anchorBox: Box;
+  /** Since when the object has seemed to be out of the zone or moved (within awayGraceS it is still there). */
+  awaySince?: number;
+  awayReason?: EndReason;
   tolerance: number;
   /** Released once the event is out: only `last` is needed after that. */
   firstSeen?: Sighting<F>;
@@ -225,7 +246,7 @@ export class ZoneRules<F> {
       for (const id of s.done) if (!live.has(id)) s.done.delete(id);
       const open = inWindows(ts, s.windows, this.timeZone);
       for (const c of [...s.candidates.values()]) {
-        if (!live.has(c.trackId)) this.end(s, c, 'track-removed', out);
+        if (!live.has(c.trackId)) this.end(s, c, c.awayReason ?? 'track-removed', out);
         else if (!open) this.end(s, c, 'window-closed', out);
       }
       if (!open) continue;
@@ -237,11 +258,39 @@ export class ZoneRules<F> {
     return out;
   }
 
+  /** Standing still: the centre within tolerance of where the dwell started, or one box (nearly) inside the other. */
+  private still(c: Candidate<F>, box: Box): boolean {
+    if (distance(centre(box), c.anchor) <= c.tolerance) return true;
+    const inter = iou(box, c.anchorBox) === 0 ? 0 : intersection(box, c.anchorBox);
+    const k = this.options.stillContainment;
+    return inter >= k * area(box) || inter >= k * area(c.anchorBox);
+  }
+
   private observe(s: ZoneSpec<F>, t: Track, ts: number, frame: F, out: RuleOutput<F>[]): void {
     const c = s.candidates.get(t.id);
-    if (!s.contains(bottomCentre(t.box))) {
-      if (c) this.end(s, c, 'left', out);
+    const inZone = s.contains(bottomCentre(t.box));
+    if (c && inZone && s.stationary && !this.still(c, t.box) && !c.threshold && !c.key) {
+      // Before the threshold a move is a new stop (a car pulling in and adjusting): the dwell starts again here.
+      s.candidates.set(t.id, this.candidate(t, { frame, ts, box: t.box }));
       return;
+    }
+    if (c && (!inZone || (s.stationary && !this.still(c, t.box)))) {
+      // Away from the zone or from where it stood: only for a moment (occlusion, a jumpy box), or for real?
+      c.awaySince ??= ts;
+      c.awayReason = inZone ? 'moved' : 'left';
+      if (ts - c.awaySince < this.options.awayGraceS * 1000) return;
+      if (!inZone) {
+        this.end(s, c, 'left', out);
+        return;
+      }
+      // Moved for good, after the threshold: the vehicle has driven off.
+      this.end(s, c, 'moved', out);
+      return;
+    }
+    if (!inZone) return;
+    if (c) {
+      c.awaySince = undefined;
+      c.awayReason = undefined;
     }
     const seen: Sighting<F> = { frame, ts, box: t.box };
     if (!c) {
@@ -251,12 +300,6 @@ export class ZoneRules<F> {
         return;
       }
       s.candidates.set(t.id, this.candidate(t, seen));
-      return;
-    }
-    if (s.stationary && distance(centre(t.box), c.anchor) > c.tolerance) {
-      // Before the threshold a move is a new stop; after it, the vehicle has driven off.
-      if (c.threshold || c.key) this.end(s, c, 'moved', out);
-      else s.candidates.set(t.id, this.candidate(t, seen));
       return;
     }
     c.last = seen;
@@ -282,6 +325,7 @@ export class ZoneRules<F> {
       className: t.className,
       start: seen.ts,
       anchor: centre(t.box),
+      anchorBox: t.box,
       tolerance: Math.max(o.moveTolerancePx, o.moveToleranceFrac * side),
       firstSeen: seen,
       last: seen,
@@ -294,7 +338,10 @@ export class ZoneRules<F> {
   private repeats(s: ZoneSpec<F>, trackId: number, box: Box, ts: number): boolean {
     const cooldownMs = this.options.cooldownS * 1000;
     const minIou = this.options.reacquireIou;
-    return s.reported.some((r) => r.trackId !== trackId && ts - r.lastSeen <= cooldownMs && iou(r.box, box) >= minIou);
+    // A reported object whose own track is seen away from its spot right now is not the one at this box.
+    return s.reported.some(
+      (r) => r.trackId !== trackId && ts - r.lastSeen <= cooldownMs && iou(r.box, box) >= minIou && s.candidates.get(r.trackId)?.awaySince === undefined,
+    );
   }
 
   private end(s: ZoneSpec<F>, c: Candidate<F>, reason: EndReason, out: RuleOutput<F>[]): void {
