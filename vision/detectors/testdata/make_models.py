@@ -2,11 +2,10 @@
 """Writes the tiny ONNX models the detector tests load (run: /usr/bin/python3 vision/detectors/testdata/make_models.py).
 
 Each model's output is a constant tensor in a YOLO layout, made to depend on the input through 0 * ReduceMean(images)
-so that onnxruntime has to read the input. The constants are chosen so the tests know the exact answer: see
-detections.json, written next to the models, which the tests read too.
+so that onnxruntime has to read the input. The constants (ANCHORS below) are chosen so that the tests
+(../yolo.test.ts) know the exact answer.
 Needs only python3-onnx and numpy (Debian's packages); no network.
 """
-import json
 import os
 
 import numpy as np
@@ -28,7 +27,6 @@ ANCHORS = [
     (70, 50, 8, 8, 0, 0.36),    # F: just above the threshold
 ]
 N = 9  # three anchors stay empty (all scores 0); 9 differs from 4 + 3 and 5 + 3, so layouts are unambiguous
-NAMES = ['vehicle', 'stall', 'person']
 
 
 def channels_first(num_classes, objectness=False):
@@ -106,10 +104,6 @@ def main():
     }, input_shape=(1, 3, 'height', 'width'))
     # Not a detector: output [1, 10].
     model('not-yolo.onnx', np.zeros((1, 10), dtype=np.float32), {'names': "{0: 'a'}"})
-    with open(os.path.join(HERE, 'detections.json'), 'w') as f:
-        json.dump({'input': {'width': 96, 'height': 64}, 'names': NAMES,
-                   'anchors': [list(a) for a in ANCHORS]}, f, indent=1)
-        f.write('\n')
 
 
 COCO = ['person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
