@@ -233,8 +233,9 @@ describe('console (stand-in platform)', () => {
     await page.keyboard.press('c');
     await expect.poll(async () => (await p.events.get(first.id))!.status).toBe('confirmed');
     expect((await p.events.get(first.id))!.review).toMatchObject({ decision: 'confirm', by: { username: 'zhao.min', role: 'reviewer' } });
+    // The decision is stored first, then the case is filed and its id recorded with the event.
+    await expect.poll(async () => (await p.events.get(first.id))!.caseId).toBeTruthy();
     const caseId = (await p.events.get(first.id))!.caseId!;
-    expect(caseId).toBeTruthy();
     await expect.poll(() => page.locator('.toast.ok').last().textContent()).toBe(`已确认，已生成案件 ${caseId}`);
     await expect.poll(() => page.locator('.qitem.active').getAttribute('data-id')).toBe(events[1]!.id);
     expect(await page.locator('button.tab[data-status=pending] .count').textContent()).toBe(String(EVENTS - 1));
