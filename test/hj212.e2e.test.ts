@@ -58,7 +58,7 @@ describe('HJ 212 monitors through the edge agent with a real Mosquitto', () => {
     const totals = fleet.totals();
     expect(totals.frames).toBe(12 * 60);
     expect(totals.flagged).toBeGreaterThan(0);
-    expect(totals.resent + totals.cut).toBeGreaterThan(0); // the reconnect paths really ran
+    expect(totals.connects).toBeGreaterThan(12); // monitors dropped their connections and came back
     await agent.drained();
     expect(await waitFor(async () => (await store.countPoints()) >= totals.values, 60_000)).toBe(true);
     await sleep(500);
