@@ -28,7 +28,9 @@ runMain('city-sensing', async () => {
     p.store.name === 'duckdb' ? `  data              ${cfg.dataDir}` : '',
     cfg.ROLE !== 'all' ? '' : cfg.SIMULATE ? `  simulated sensors and ${cfg.SIM_CAMERAS} street cameras are running (SIMULATE=0 turns them off)` : '  simulation off',
     p.mqttUrl && !cfg.MQTT_URL
-      ? `  try: mosquitto_pub -h 127.0.0.1 -p ${cfg.MQTT_PORT} -q 1 -t city/v1/xinhua/noise/my-meter/readings -m '{"ts":${Date.now()},"metrics":{"laeq_db":58.2}}'`
+      ? cfg.MQTT_AUTH
+        ? `  a device of your own: npx tsx broker/credentials-main.ts add-device my-meter --district xinhua --kind noise  (prints its MQTT password; see README)`
+        : `  try: mosquitto_pub -h 127.0.0.1 -p ${cfg.MQTT_PORT} -q 1 -t city/v1/xinhua/noise/my-meter/readings -m '{"ts":${Date.now()},"metrics":{"laeq_db":58.2}}'`
       : '',
     'Press Ctrl-C to stop.',
     '',
