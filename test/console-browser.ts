@@ -5,7 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '../docs/console');
+/**
+ * Where the browser tests save their screenshots: docs/console/ (tracked, the pictures of docs/console.md) when
+ * UPDATE_SCREENSHOTS=1, else .tmp/screenshots/, so that a test run leaves the working tree as it was.
+ */
+export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, process.env.UPDATE_SCREENSHOTS === '1' ? '../docs/console' : '../.tmp/screenshots');
 
 export function chromiumPath(): string {
   const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((x): x is string => !!x);
@@ -62,7 +66,7 @@ export async function launch(): Promise<Browser> {
   };
 }
 
-/** Saves a screenshot for the docs (docs/console/NAME.png). */
+/** Saves a screenshot (SCREENSHOT_DIR/NAME.png). */
 export async function screenshot(page: Page, name: string, o: { onlyIfMissing?: boolean; toasts?: boolean } = {}): Promise<void> {
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   if (o.onlyIfMissing && fs.existsSync(file)) return;
