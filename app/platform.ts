@@ -188,6 +188,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
             districts: cfg.SIM_DISTRICTS.split(',').map((d) => d.trim()).filter(Boolean),
             perKind: cfg.SIM_PER_KIND,
             groundTruth: path.join(cfg.dataDir, 'simulator', 'ground-truth.jsonl'),
+            demoAt: Date.now(),
           })
         : [];
     let mqttPasswords: Map<string, string> | null = null;

@@ -13,6 +13,11 @@ export interface FleetOptions {
   /** Report interval per kind, ms: battery manhole covers report rarely, noise meters often. */
   intervals?: Partial<Record<SensorKind, number>>;
   groundTruth?: string;
+  /**
+   * Demo: the first manhole cover is lifted and the first construction-dust site has a dust episode starting at this
+   * time, so that a new user sees alerts (and a case in the inbox) within minutes instead of waiting for chance.
+   */
+  demoAt?: number;
 }
 
 const DEFAULT_INTERVALS: Record<SensorKind, number> = {
@@ -40,6 +45,9 @@ export function makeFleet(o: FleetOptions): SimulatedDevice[] {
             intervalMs: o.intervals?.[kind] ?? DEFAULT_INTERVALS[kind],
             backfillMs: 3_600_000,
             groundTruth: o.groundTruth,
+            ...(o.demoAt !== undefined && i === 1 && district === o.districts[0] && (kind === 'manhole' || kind === 'dust')
+              ? { demoIncident: { start: o.demoAt + (kind === 'manhole' ? 60_000 : 90_000), durationMs: 20 * 60_000 } }
+              : {}),
           },
         });
       }

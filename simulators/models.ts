@@ -88,16 +88,26 @@ function episodeAt(seed: number, dev: number, spec: EpisodeSpec, ts: number): { 
   return null;
 }
 
+/** An incident at a chosen time (the embedded demo shows an alert within minutes of `npm start`). */
+export interface DemoIncident {
+  start: number;
+  durationMs: number;
+}
+
 function makeModel(
   seed: number,
   deviceId: string,
   kind: SensorKind,
+  demo: DemoIncident | undefined,
   episodes: EpisodeSpec[],
   /** `a` is the active incident, with p its progress from 0 (start) to 1 (end). */
   values: (ts: number, n: (i: number) => number, a: { type: string; p: number } | null) => Record<string, number>,
 ): SensorModel {
   const dev = hash32(deviceId);
   const active = (ts: number) => {
+    if (demo && ts >= demo.start && ts < demo.start + demo.durationMs) {
+      return { spec: { ...episodes[0]!, description: `${episodes[0]!.description} (demo incident)` }, start: demo.start, end: demo.start + demo.durationMs };
+    }
     for (const e of episodes) {
       const ep = episodeAt(seed, dev, e, ts);
       if (ep) return { spec: e, ...ep };
@@ -129,13 +139,14 @@ function traffic(h: number): number {
   return clamp(day + 0.45 * peak(8, 1.2) + 0.45 * peak(18, 1.5), 0, 1);
 }
 
-export function createModel(kind: SensorKind, deviceId: string, seed: number): SensorModel {
+export function createModel(kind: SensorKind, deviceId: string, seed: number, demo?: DemoIncident): SensorModel {
   switch (kind) {
     case 'noise':
       return makeModel(
         seed,
         deviceId,
         kind,
+        demo,
         [
           {
             type: 'night_construction_noise',
@@ -165,6 +176,7 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number): S
         seed,
         deviceId,
         kind,
+        demo,
         [
           {
             type: 'dust_episode',
@@ -197,6 +209,7 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number): S
         seed,
         deviceId,
         kind,
+        demo,
         [
           {
             type: 'purifier_off',
@@ -221,6 +234,7 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number): S
         seed,
         deviceId,
         kind,
+        demo,
         [
           {
             type: 'storm_waterlogging',
@@ -251,6 +265,7 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number): S
         seed,
         deviceId,
         kind,
+        demo,
         [
           {
             type: 'cover_tilted',

@@ -16,6 +16,8 @@ export const SimulatorDriverSchema = z.strictObject({
   count: z.number().int().min(1).optional(),
   /** After a restart on the wall clock, fill gaps up to this far back from the local log. */
   backfillMs: z.number().int().min(0).default(3_600_000),
+  /** One incident of the device's first kind at this time (the embedded demo's early alert). */
+  demoIncident: z.strictObject({ start: z.number().int(), durationMs: z.number().int().min(1000) }).optional(),
   /** Append the incidents the simulator injects to this JSON-lines file. */
   groundTruth: z.string().optional(),
 });

@@ -9,7 +9,7 @@ import type { SimulatorDriverConfig } from './config.js';
 
 export function simulatorDriver(cfg: SimulatorDriverConfig, ctx: DriverContext): Driver {
   const { device } = ctx;
-  const model = createModel(device.kind, device.id, cfg.seed);
+  const model = createModel(device.kind, device.id, cfg.seed, cfg.demoIncident);
   const last = ctx.lastReading();
   const virtual = cfg.start !== undefined;
   const aligned = (t: number) => Math.floor(t / cfg.intervalMs) * cfg.intervalMs;
