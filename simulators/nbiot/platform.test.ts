@@ -66,7 +66,7 @@ describe.skipIf(!process.env.MQTT_URL)('carrier platform → receiver → broker
       alarmProbability: 0.3,
       duplicateProbability: 0.3,
       auth: { mode: 'token' as const, token: TOKEN, query: 'token' },
-      retry: { attempts: 6, baseMs: 1, maxMs: 5 },
+      retry: { attempts: 20, baseMs: 1, maxMs: 20 },
       concurrency: 4,
     };
     const covers = coverFleet(PlatformOptionsSchema.parse(platformInput));
