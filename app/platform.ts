@@ -18,7 +18,7 @@ import { DuckDbAlertStore } from '../alerts/store.js';
 import { DetectorService } from '../detectors/service.js';
 import { EdgeAgent } from '../edge/agent.js';
 import { Ingest } from '../ingest/ingest.js';
-import { ConfigError, parseConfig } from '../runtime/config.js';
+import { ConfigError, parseConfig, readJsonFile } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { makeFleet } from '../simulators/fleet.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
@@ -44,18 +44,8 @@ import { EvidenceStore } from '../vision/evidence/store.js';
 import { PlateReader } from '../vision/ocr/index.js';
 import { FrameRelay } from '../vision/relay.js';
 import { VisionWorker } from '../vision/worker.js';
-import fs from 'node:fs';
 
 const GATEWAY_ID = 'embedded-gateway';
-
-/** The HJ 212 part of the config file (device map, factors); port and commissioning come from the environment. */
-function loadHj212File(file: string): Record<string, unknown> {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new ConfigError(`HJ212_CONFIG ${file}: ${(e as Error).message}`);
-  }
-}
 
 export interface Platform {
   mqttUrl: string | null;
@@ -319,7 +309,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
           : parseConfig(
               Hj212ConfigSchema,
               {
-                ...(cfg.HJ212_CONFIG ? loadHj212File(cfg.HJ212_CONFIG) : {}),
+                ...(cfg.HJ212_CONFIG ? (readJsonFile(cfg.HJ212_CONFIG, 'HJ212_CONFIG file') as Record<string, unknown>) : {}),
                 port: cfg.HJ212_PORT,
                 host: cfg.HOST,
                 ...(cfg.HJ212_ACCEPT_UNKNOWN ? { acceptUnknown: true } : {}),

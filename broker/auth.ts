@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import type { Aedes, AuthenticateError, Client } from 'aedes';
 import { z } from 'zod';
 import { IdSchema, KINDS, SensorKindSchema, TOPIC_ROOT } from '../contracts/index.js';
-import { ConfigError, parseConfig } from '../runtime/config.js';
+import { ConfigError, parseConfig, readJsonFile } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { isHash, sha256, verifyPassword } from '../users/kdf.js';
 import { FailureLimiter, type LimitRule } from '../users/limiter.js';
@@ -215,15 +215,7 @@ export class DeviceRegistry {
 }
 
 export function readCredentialsFile(file: string): MqttCredentialsFile {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new ConfigError(
-      err.code === 'ENOENT' ? `MQTT credentials file ${file} does not exist` : `MQTT credentials file ${file} is not valid JSON: ${err.message}`,
-    );
-  }
+  const raw = readJsonFile(file, 'MQTT credentials file');
   return parseConfig(MqttCredentialsFileSchema, raw, file);
 }
 

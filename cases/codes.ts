@@ -1,10 +1,9 @@
 // The city's classification table (config/case-codes.json): which code a case gets. Codes come from deployed
 // systems rather than the standard's text, so they are configuration, checked at start: a mapping to a code the
 // table does not list stops the process with the entry named.
-import fs from 'node:fs';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../contracts/index.js';
-import { ConfigError, parseConfig } from '../runtime/config.js';
+import { parseConfig, readJsonFile } from '../runtime/config.js';
 
 const Code = z.string().regex(/^\d{4,6}$/, 'a code is 4 to 6 digits (large class + small class), e.g. "0505"');
 
@@ -41,12 +40,7 @@ export type CaseCodes = z.output<typeof CaseCodesFileSchema>;
 export type CaseCode = z.output<typeof CaseCodeSchema>;
 
 export function loadCaseCodes(file: string): CaseCodes {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(`case codes file ${file}: ${(e as Error).message}`);
-  }
+  const raw = readJsonFile(file, 'case codes file');
   return parseConfig(CaseCodesFileSchema, raw, file);
 }
 

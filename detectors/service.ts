@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { StoredReading } from '../contracts/index.js';
 import type { Bus, BusMessage, Subscription } from '../bus/types.js';
-import { ConfigError, parseConfig } from '../runtime/config.js';
+import { parseConfig, readJsonFile } from '../runtime/config.js';
 import type { StatusChange } from '../ingest/ingest.js';
 import type { Logger } from '../runtime/log.js';
 import { AnomalyMonitor } from './anomaly-monitor.js';
@@ -14,13 +14,7 @@ import { RuleEngine, type Signal } from './rules/engine.js';
 import { RulesFileSchema, type RulesFile } from './rules/schema.js';
 
 export function loadRules(file: string): RulesFile {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new ConfigError(err.code === 'ENOENT' ? `rules file ${file} does not exist` : `rules file ${file} is not valid JSON: ${err.message}`);
-  }
+  const raw = readJsonFile(file, 'rules file');
   return parseConfig(RulesFileSchema, raw, file);
 }
 

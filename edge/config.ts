@@ -1,9 +1,8 @@
 // Edge agent configuration: a JSON file (EDGE_CONFIG or --config) with environment overrides, validated here so
 // that a mistake stops the agent with a message naming the field.
-import fs from 'node:fs';
 import { z } from 'zod';
 import { IdSchema, SensorKindSchema } from '../contracts/index.js';
-import { ConfigError, parseConfig } from '../runtime/config.js';
+import { parseConfig, readJsonFile } from '../runtime/config.js';
 import { SimulatorDriverSchema } from './drivers/simulator/config.js';
 import { EdgeCameraSchema } from './drivers/camera/config.js';
 import { Hj212ConfigSchema } from './drivers/hj212/config.js';
@@ -75,15 +74,7 @@ export type DeviceConfig = z.output<typeof DeviceSchema>;
 
 /** Reads the config file and applies MQTT_URL and EDGE_BUFFER_DIR from the environment. */
 export function loadEdgeConfig(file: string, env: NodeJS.ProcessEnv = process.env): EdgeConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new ConfigError(
-      err.code === 'ENOENT' ? `config file ${file} does not exist` : `config file ${file} is not valid JSON: ${err.message}`,
-    );
-  }
+  const raw = readJsonFile(file);
   if (typeof raw === 'object' && raw !== null) {
     const r = raw as Record<string, Record<string, unknown>>;
     if (env.MQTT_URL) r.mqtt = { ...(r.mqtt ?? {}), url: env.MQTT_URL };

@@ -1,8 +1,22 @@
+import fs from 'node:fs';
 // Configuration errors are the user's to fix, so they end the process with a message that says what to change,
 // never with a stack trace.
 import type { z } from 'zod';
 
 export class ConfigError extends Error {}
+
+/**
+ * Reads a JSON config file for `parseConfig`. `what` names it in the error ("rules file", "camera registry"): a
+ * missing file and broken JSON are ConfigErrors that say which file and what is wrong.
+ */
+export function readJsonFile(file: string, what = 'config file'): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError(err.code === 'ENOENT' ? `${what} ${file} does not exist` : `${what} ${file} is not valid JSON: ${err.message}`);
+  }
+}
 
 export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
   const r = schema.safeParse(input);

@@ -1,10 +1,9 @@
 // Configuration of the NB-IoT push receiver: which carrier format, how the sender proves who it is, which carrier
 // devices are ours, and how the fields of their service data become manhole metrics. Validated with zod so that a
 // mistake stops the receiver with the field named.
-import fs from 'node:fs';
 import { z } from 'zod';
 import { IdSchema, METRICS } from '../../contracts/index.js';
-import { ConfigError, parseConfig } from '../../runtime/config.js';
+import { parseConfig, readJsonFile } from '../../runtime/config.js';
 
 const MANHOLE_METRICS = Object.keys(METRICS.manhole) as [keyof typeof METRICS.manhole, ...(keyof typeof METRICS.manhole)[]];
 export const ManholeMetricSchema = z.enum(MANHOLE_METRICS);
@@ -169,15 +168,7 @@ export function effectiveFields(cfg: NbiotConfig): Map<string, FieldMap> {
 
 /** Reads the config file; MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD and NBIOT_DATA_DIR from the environment override it. */
 export function loadNbiotConfig(file: string, env: NodeJS.ProcessEnv = process.env): NbiotConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new ConfigError(
-      err.code === 'ENOENT' ? `config file ${file} does not exist` : `config file ${file} is not valid JSON: ${err.message}`,
-    );
-  }
+  const raw = readJsonFile(file);
   if (typeof raw === 'object' && raw !== null) {
     const r = raw as Record<string, Record<string, unknown> | undefined>;
     const mqtt = { ...(r.mqtt ?? {}) };

@@ -1,9 +1,8 @@
 // The camera registry: every enforcing camera, where it is, and the zones drawn on its image. Validated at start so
 // that a zone with two points or a window of "25:00" stops the process with the field named.
-import fs from 'node:fs';
 import { z } from 'zod';
 import { IdSchema } from '../../contracts/index.js';
-import { ConfigError, parseConfig } from '../../runtime/config.js';
+import { parseConfig, readJsonFile } from '../../runtime/config.js';
 
 /** A point in image pixels of the camera's full-size frame. */
 const PointSchema = z.tuple([z.number().nonnegative(), z.number().nonnegative()]);
@@ -107,12 +106,6 @@ export const CameraRegistrySchema = z
 export type CameraRegistry = z.output<typeof CameraRegistrySchema>;
 
 export function loadCameraRegistry(file: string): CameraRegistry {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new ConfigError(err.code === 'ENOENT' ? `camera registry ${file} does not exist` : `camera registry ${file} is not valid JSON: ${err.message}`);
-  }
+  const raw = readJsonFile(file, 'camera registry');
   return parseConfig(CameraRegistrySchema, raw, file);
 }

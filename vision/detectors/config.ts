@@ -1,11 +1,10 @@
 // Selecting a detector model is configuration: where the file is, its family (which plugin runs it), input size,
 // thresholds and what its classes mean to the rules. Validated here so that a typo stops the process with the field
 // named, never a stack trace.
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { IdSchema } from '../../contracts/index.js';
-import { ConfigError, parseConfig } from '../../runtime/config.js';
+import { ConfigError, parseConfig, readJsonFile } from '../../runtime/config.js';
 import { ROLES, type Role } from './types.js';
 
 /** Model families with a plugin (index.ts). CenterNet and NanoDet join here when their plugins land. */
@@ -101,13 +100,7 @@ export function parseModelConfig(input: unknown, source = 'model config'): Model
 
 /** Reads a models file; model paths are made absolute relative to the file's folder. */
 export function loadModelsConfig(file: string): ModelsConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new ConfigError(err.code === 'ENOENT' ? `models file ${file} does not exist` : `models file ${file} is not valid JSON: ${err.message}`);
-  }
+  const raw = readJsonFile(file, 'models file');
   const cfg = parseConfig(ModelsConfigSchema, raw, file);
   const dir = path.dirname(path.resolve(file));
   return { ...cfg, models: cfg.models.map((m) => ({ ...m, path: path.resolve(dir, m.path) })) };
