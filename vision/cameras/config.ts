@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { IdSchema } from '../../contracts/index.js';
 import { parseConfig, readJsonFile } from '../../runtime/config.js';
+import { isTimeZone } from '../../runtime/time.js';
 
 /** A point in image pixels of the camera's full-size frame. */
 const PointSchema = z.tuple([z.number().nonnegative(), z.number().nonnegative()]);
@@ -97,9 +98,7 @@ export const CameraRegistrySchema = z
         }
       });
     });
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: r.timeZone });
-    } catch {
+    if (!isTimeZone(r.timeZone)) {
       ctx.addIssue({ code: 'custom', path: ['timeZone'], message: `unknown time zone "${r.timeZone}" (use an IANA name such as Asia/Shanghai)` });
     }
   });

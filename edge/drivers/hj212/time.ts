@@ -2,61 +2,12 @@
 // without a zone. They become instants here with Intl's time-zone data (China has no DST today, but it had in
 // 1986–91 and a city elsewhere may have; the conversion does it properly), no library needed.
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+import { isTimeZone, zoneOffsetMs } from '../../../runtime/time.js';
 
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
+export { zoneOffsetMs };
 
 /** True when Intl knows the zone (e.g. "Asia/Shanghai"). */
-export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// Offsets only change on quarter hours (of UTC, in every zone in use), so one lookup serves a quarter hour.
-const QUARTER = 15 * 60_000;
-const offsets = new Map<string, Map<number, number>>();
-let cached = 0;
-
-/** The zone's offset from UTC at instant t, in ms (Asia/Shanghai: +8 h). */
-export function zoneOffsetMs(timeZone: string, t: number): number {
-  const q = Math.floor(t / QUARTER);
-  let zone = offsets.get(timeZone);
-  if (!zone) offsets.set(timeZone, (zone = new Map()));
-  const hit = zone.get(q);
-  if (hit !== undefined) return hit;
-  const at = q * QUARTER;
-  const p: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(at)) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const local = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour! % 24, p.minute!, p.second!);
-  const off = local - at;
-  if (++cached > 10_000) {
-    offsets.clear();
-    cached = 0;
-    offsets.set(timeZone, (zone = new Map()));
-  }
-  zone.set(q, off);
-  return off;
-}
+export const isValidTimeZone = isTimeZone;
 
 /** The instant of a local wall time in the zone. A time in a DST gap moves forward by the gap; in an overlap the earlier instant wins. */
 export function localToEpoch(timeZone: string, y: number, mo: number, d: number, h: number, mi: number, s: number, ms = 0): number {
