@@ -96,8 +96,4 @@ export class GatewayLink extends BrokerLink {
     }
     flush();
   }
-
-  stats() {
-    return { source: this.name, ...this.linkStats() };
-  }
 }
