@@ -3,7 +3,8 @@
 // embedded default, Kafka for production. Delivery is at least once: consumers must tolerate repeats.
 
 // `status` carries device status changes (online, and offline from the MQTT last will), keyed by device.
-export const BUS_TOPICS = ['readings', 'status', 'frames', 'events', 'alerts', 'cases'] as const;
+// `rechecks` asks the vision workers to look at a zone again after a notice; `recheck-results` carries their answer.
+export const BUS_TOPICS = ['readings', 'status', 'frames', 'events', 'alerts', 'cases', 'rechecks', 'recheck-results'] as const;
 export type BusTopic = (typeof BUS_TOPICS)[number];
 
 export interface OutgoingMessage {

@@ -3,3 +3,4 @@ export * from './status.js';
 export * from './dead-letter.js';
 export * from './frames.js';
 export * from './events.js';
+export * from './rechecks.js';

@@ -70,6 +70,12 @@ export const CameraSchema = z.strictObject({
   height: z.number().int().positive(),
   /** The detector model for this camera, by name in the models config; the default model when absent. */
   model: z.string().optional(),
+  /**
+   * The day the camera's location was published (YYYY-MM-DD, in the registry's time zone). The law lets a record
+   * be used only from a published location; a camera enforces nothing (no notices, no cases) until it has been
+   * published for the configured number of days (notices config, default 30). Absent: not published.
+   */
+  publishedAt: z.iso.date('a date such as 2026-01-15').optional(),
   zones: z.array(ZoneSchema).default([]),
 });
 export type Camera = z.output<typeof CameraSchema>;
