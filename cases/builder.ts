@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import type { Alert } from '../alerts/types.js';
 import type { StoredEvent } from '../review/store.js';
 import { codeForRule, type CaseCodes } from './codes.js';
+import type { Notice } from '../notices/types.js';
 import type { CaseDoc, CaseSource } from './types.js';
 
 export interface BuildOptions {
@@ -43,8 +44,12 @@ function codeName(codes: CaseCodes, code: string | null): CaseDoc['codeName'] {
   return c ? { zh: c.zh, en: c.en } : undefined;
 }
 
-/** The case of a confirmed event. Throws if the event is not confirmed: unreviewed records are not evidence. */
-export function caseFromEvent(s: StoredEvent, o: BuildOptions): CaseDoc {
+/**
+ * The case of a confirmed event. Throws if the event is not confirmed: unreviewed records are not evidence. With the
+ * notice that came before it, the case also carries the re-check images (both sets of evidence) and how the party
+ * was told.
+ */
+export function caseFromEvent(s: StoredEvent, o: BuildOptions, notice?: Notice): CaseDoc {
   if (s.status !== 'confirmed' || s.review?.decision !== 'confirm') {
     throw new Error(`event ${s.event.id} is ${s.status}: only a confirmed event becomes a case`);
   }
@@ -64,7 +69,12 @@ export function caseFromEvent(s: StoredEvent, o: BuildOptions): CaseDoc {
     // The violation is established when the dwell limit is crossed; start and end are in the detection.
     occurredAt: iso(e.thresholdAt),
     createdAt: iso((o.now ?? Date.now)()),
-    evidence: e.evidence.map((x) => ({ url: evidenceUrl(x.url, o.evidenceBaseUrl), sha256: x.sha256, role: x.role, capturedAt: iso(x.capturedAt) })),
+    evidence: [...e.evidence, ...(notice?.recheck?.evidence ?? [])].map((x) => ({
+      url: evidenceUrl(x.url, o.evidenceBaseUrl),
+      sha256: x.sha256,
+      role: x.role,
+      capturedAt: iso(x.capturedAt),
+    })),
     detection: {
       kind: 'vision',
       cameraId: e.camera.id,
@@ -89,6 +99,16 @@ export function caseFromEvent(s: StoredEvent, o: BuildOptions): CaseDoc {
       at: iso(s.review.at),
     },
   };
+  if (notice) {
+    const sent = notice.deliveries.filter((d) => d.status === 'sent');
+    doc.notice = {
+      reason: notice.reason,
+      ...(sent.length ? { notifiedAt: iso(Math.min(...sent.map((d) => d.at))) } : {}),
+      channels: [...new Set(sent.map((d) => d.channel))],
+      priorOffences: notice.priorOffences,
+      ...(notice.recheck?.result ? { recheck: { result: notice.recheck.result, ...(notice.recheck.checkedAt ? { checkedAt: iso(notice.recheck.checkedAt) } : {}) } } : {}),
+    };
+  }
   if (!doc.codeName) delete doc.codeName;
   if (!doc.postedLocation) delete doc.postedLocation;
   return doc;

@@ -9,6 +9,7 @@ import type { Alert } from '../alerts/types.js';
 import type { Bus } from '../bus/types.js';
 import { ConfigError, parseConfig } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
+import type { Notice } from '../notices/types.js';
 import type { StoredEvent } from '../review/store.js';
 import { InboxAdapter, WebhookAdapter, type CaseAdapter } from './adapters.js';
 import { caseFromAlert, caseFromEvent, type BuildOptions, type DevicePlace } from './builder.js';
@@ -163,9 +164,12 @@ export class CaseService {
     return r;
   }
 
-  /** Files the case of a confirmed event (idempotent: the same event gives the same case). */
-  async fileEvent(s: StoredEvent): Promise<CaseView> {
-    return (await this.file(caseFromEvent(s, this.build))).case;
+  /**
+   * Files the case of a confirmed event (idempotent: the same event gives the same case), with the notice that came
+   * before it when there was one (its re-check images join the evidence).
+   */
+  async fileEvent(s: StoredEvent, notice?: Notice): Promise<CaseView> {
+    return (await this.file(caseFromEvent(s, this.build, notice))).case;
   }
 
   /** Files the case of a case-worthy alert; null for an alert that is not case-worthy. Idempotent by alert id. */

@@ -89,6 +89,19 @@ export const CaseDocSchema = z.strictObject({
   detection: z.discriminatedUnion('kind', [EventDetectionSchema, AlertDetectionSchema]),
   /** The person who confirmed the event; null for a case-worthy alert (filed by rule, without review). */
   review: CaseReviewSchema.nullable(),
+  /**
+   * The notice that came before the case (notices/): why it became a case (uncorrected after notice, a repeat, no
+   * way to tell the party), when and how the party was told, and the re-check that found the object still there.
+   */
+  notice: z
+    .strictObject({
+      reason: z.string(),
+      notifiedAt: Iso.optional(),
+      channels: z.array(z.string()),
+      priorOffences: z.number().int().nonnegative(),
+      recheck: z.strictObject({ result: z.string(), checkedAt: Iso.optional() }).optional(),
+    })
+    .optional(),
 });
 export type CaseDoc = z.infer<typeof CaseDocSchema>;
 

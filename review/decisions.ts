@@ -32,6 +32,17 @@ export interface CaseFiler {
   fileEvent(s: StoredEvent): Promise<{ id: string }>;
 }
 
+/**
+ * The notify/re-check loop (notices/NoticeService): told of a confirmation, it tells the party and re-checks, and
+ * files the case itself when one is due (at once, or after an uncorrected re-check). Idempotent by event.
+ */
+export interface ConfirmationHandler {
+  onConfirmed(s: StoredEvent): Promise<{ status: string; caseId?: string }>;
+}
+
+/** Notice statuses that end an event without a case (notices/types.ts NoticeStatus). */
+const FINAL_WITHOUT_CASE = new Set(['corrected', 'notice-only', 'not-enforcing', 'recheck-unavailable']);
+
 export class ReviewError extends Error {
   constructor(
     readonly status: 404 | 409,
@@ -49,6 +60,8 @@ export class ReviewService {
       events: EventStore;
       /** Null in a process without case dispatch: confirmed events are filed by recover() where it runs. */
       cases: CaseFiler | null;
+      /** When set, a confirmation goes to the notify/re-check loop instead of straight to a case. */
+      notices?: ConfirmationHandler | null;
       logger: Logger;
       now?: () => number;
     },
@@ -74,22 +87,42 @@ export class ReviewService {
       { event: id, decision: decision.decision, reason: decision.reason, by: decision.by.username, role: decision.by.role },
       decision.decision === 'confirm' ? 'event confirmed by a reviewer' : 'event rejected by a reviewer',
     );
-    if (decision.decision === 'confirm' && this.o.cases) {
+    if (decision.decision === 'confirm') {
       try {
-        const c = await this.o.cases.fileEvent(stored);
-        await this.o.events.setCaseId(id, c.id);
-        stored.caseId = c.id;
+        await this.afterConfirm(stored);
       } catch (e) {
-        // The decision stands; recover() files the case (at the next start, or when called).
-        this.o.logger.error({ event: id, err: (e as Error).message }, 'confirmed event: filing its case failed; it is filed by the recovery at the next start');
+        // The decision stands; recover() takes it on (at the next start, or when called).
+        this.o.logger.error({ event: id, err: (e as Error).message }, 'confirmed event: notice or case failed; the recovery at the next start completes it');
       }
     }
     return stored;
   }
 
-  /** Files the cases of confirmed events that have none (a crash between decision and case). Returns how many. */
+  /** A confirmed event's next step: the notify/re-check loop when it runs here, else its case at once. */
+  private async afterConfirm(stored: StoredEvent): Promise<boolean> {
+    const id = stored.event.id;
+    if (this.o.notices) {
+      const n = await this.o.notices.onConfirmed(stored);
+      if (n.caseId) stored.caseId = n.caseId;
+      else if (FINAL_WITHOUT_CASE.has(n.status)) {
+        await this.o.events.setOutcome(id, n.status);
+        stored.outcome = n.status;
+      }
+      return true;
+    }
+    if (!this.o.cases) return false;
+    const c = await this.o.cases.fileEvent(stored);
+    await this.o.events.setCaseId(id, c.id);
+    stored.caseId = c.id;
+    return true;
+  }
+
+  /**
+   * Completes confirmed events that have neither a case nor an outcome (a crash between decision and case or
+   * notice): their notice (idempotent) or their case. Returns how many were taken on.
+   */
   async recover(): Promise<number> {
-    if (!this.o.cases) return 0;
+    if (!this.o.cases && !this.o.notices) return 0;
     let n = 0;
     const seen = new Set<string>();
     for (;;) {
@@ -99,12 +132,10 @@ export class ReviewService {
       if (items.length === 0) break;
       for (const s of items) {
         seen.add(s.event.id);
-        const c = await this.o.cases.fileEvent(s);
-        await this.o.events.setCaseId(s.event.id, c.id);
-        n++;
+        if (await this.afterConfirm(s)) n++;
       }
     }
-    if (n) this.o.logger.info({ filed: n }, 'cases filed for confirmed events that had none');
+    if (n) this.o.logger.info({ completed: n }, 'confirmed events without a case or notice completed');
     return n;
   }
 }
@@ -117,5 +148,6 @@ export function viewEvent(s: StoredEvent): Record<string, unknown> {
     receivedAt: s.receivedAt,
     ...(s.review ? { review: s.review } : {}),
     ...(s.caseId ? { caseId: s.caseId } : {}),
+    ...(s.outcome ? { outcome: s.outcome } : {}),
   };
 }

@@ -32,6 +32,11 @@ export interface StoredEvent {
   review?: ReviewDecision;
   /** The case a confirmation created (see cases/). */
   caseId?: string;
+  /**
+   * How a confirmed event ended without a case, when it did (notices/: corrected after notice, notice only, camera
+   * not published, re-check unavailable). Such events are not case candidates any more.
+   */
+  outcome?: string;
 }
 
 export interface EventQuery {
@@ -42,7 +47,7 @@ export interface EventQuery {
   decidedFrom?: number;
   /** Decided before this time (epoch ms); only decided events. */
   decidedTo?: number;
-  /** Only confirmed events whose case is not recorded yet (recovery after a crash between the two writes). */
+  /** Only confirmed events with neither a case nor an outcome yet (recovery after a crash between two writes). */
   withoutCase?: boolean;
   limit: number;
   offset?: number;
@@ -54,7 +59,7 @@ export type DecideResult =
   | { ok: false; reason: 'not_found' }
   | { ok: false; reason: 'decided'; stored: StoredEvent };
 
-const COLUMNS = 'doc, status, received_at, review, case_id';
+const COLUMNS = 'doc, status, received_at, review, case_id, outcome';
 
 function rowToStored(row: DuckDBValue[]): StoredEvent {
   const s: StoredEvent = {
@@ -64,6 +69,7 @@ function rowToStored(row: DuckDBValue[]): StoredEvent {
   };
   if (row[3] !== null && row[3] !== undefined) s.review = JSON.parse(row[3] as string) as ReviewDecision;
   if (row[4] !== null && row[4] !== undefined) s.caseId = row[4] as string;
+  if (row[5] !== null && row[5] !== undefined) s.outcome = row[5] as string;
   return s;
 }
 
@@ -86,6 +92,7 @@ export class EventStore {
     await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS review VARCHAR`);
     await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS decided_at BIGINT`);
     await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS case_id VARCHAR`);
+    await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS outcome VARCHAR`);
     return new EventStore(instance, db);
   }
 
@@ -158,6 +165,13 @@ export class EventStore {
     });
   }
 
+  /** Records how a confirmed event ended without a case (see StoredEvent.outcome); a case, once linked, wins. */
+  setOutcome(id: string, outcome: string): Promise<void> {
+    return this.serial(async () => {
+      await this.db.run(`UPDATE events SET outcome = $outcome WHERE id = $id AND status = 'confirmed' AND case_id IS NULL`, { id, outcome });
+    });
+  }
+
   /** Oldest first: the review queue is worked from its oldest end. */
   list(q: EventQuery): Promise<{ items: StoredEvent[]; total: number }> {
     return this.serial(async () => {
@@ -184,7 +198,7 @@ export class EventStore {
         where.push('decided_at < $dto');
         params.dto = BigInt(Math.trunc(q.decidedTo));
       }
-      if (q.withoutCase) where.push(`status = 'confirmed' AND case_id IS NULL`);
+      if (q.withoutCase) where.push(`status = 'confirmed' AND case_id IS NULL AND outcome IS NULL`);
       const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
       const total = Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM events ${cond}`, params)).getRows()[0]![0] as bigint);
       const r = await this.db.runAndReadAll(
