@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { EVENT_TYPES } from '../contracts/index.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
 import { viewEvent } from '../review/decisions.js';
-import type { EventStore } from '../review/store.js';
+import type { EventStore, StoredEvent } from '../review/store.js';
 
 const EventsQuery = z.strictObject({
   status: z.enum(['pending', 'confirmed', 'rejected']).optional(),
@@ -15,21 +15,32 @@ const EventsQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-export function eventRoutes(app: FastifyInstance, o: { events: EventStore; evidence: EvidenceStore }): void {
+/** Extra fields for an event in the queue (the notify loop adds the party preview and the notice's status). */
+export type EventAnnotator = (s: StoredEvent) => Promise<Record<string, unknown>>;
+
+/** JPEG unless the bytes say PNG or WebP (a party's statement photos share the evidence store). */
+function imageType(data: Buffer): string {
+  if (data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (data.subarray(0, 4).toString('latin1') === 'RIFF' && data.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  return 'image/jpeg';
+}
+
+export function eventRoutes(app: FastifyInstance, o: { events: EventStore; evidence: EvidenceStore; annotate?: EventAnnotator }): void {
+  const view = async (s: StoredEvent) => (o.annotate ? { ...viewEvent(s), ...(await o.annotate(s)) } : viewEvent(s));
   app.get('/api/events', async (req, reply) => {
     const q = EventsQuery.safeParse(req.query);
     if (!q.success) {
       return reply.code(400).send({ error: 'bad_request', message: q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
     }
     const res = await o.events.list({ status: q.data.status, cameraId: q.data.camera, type: q.data.type, limit: q.data.limit, offset: q.data.offset });
-    return { items: res.items.map(viewEvent), total: res.total };
+    return { items: await Promise.all(res.items.map(view)), total: res.total };
   });
 
   app.get('/api/events/:id', async (req, reply) => {
     const { id } = req.params as { id: string };
     const e = await o.events.get(id);
     if (!e) return reply.code(404).send({ error: 'not_found', message: `no event ${id}` });
-    return viewEvent(e);
+    return view(e);
   });
 
   app.get('/api/evidence/:sha', async (req, reply) => {
@@ -39,7 +50,7 @@ export function eventRoutes(app: FastifyInstance, o: { events: EventStore; evide
     if (!data) return reply.code(404).send({ error: 'not_found', message: `no evidence ${sha}` });
     // Content-addressed: the bytes behind a name never change.
     reply.header('cache-control', 'public, max-age=31536000, immutable');
-    reply.header('content-type', 'image/jpeg');
+    reply.header('content-type', imageType(data));
     return reply.send(data);
   });
 }

@@ -7,7 +7,7 @@ import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from 
 import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
 import { alertRoutes } from './alerts.js';
-import { eventRoutes } from './events.js';
+import { eventRoutes, type EventAnnotator } from './events.js';
 import type { EventStore } from '../review/store.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
 import type { Store } from '../store/types.js';
@@ -21,6 +21,8 @@ export interface ApiOptions {
   /** The review queue and evidence routes are served when the process keeps them. */
   events?: EventStore;
   evidence?: EvidenceStore;
+  /** Adds fields to events in the review queue (the notify loop's party preview and notice status). */
+  annotateEvent?: EventAnnotator;
   /** Extra routes of other stages (the NB-IoT push receiver), registered as they are. */
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
   /** Extra readiness checks by name (e.g. ingest's broker connection). */
@@ -113,7 +115,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   });
 
   if (o.alerts) alertRoutes(app, o.alerts);
-  if (o.events && o.evidence) eventRoutes(app, { events: o.events, evidence: o.evidence });
+  if (o.events && o.evidence) eventRoutes(app, { events: o.events, evidence: o.evidence, annotate: o.annotateEvent });
   for (const p of o.plugins ?? []) await p(app);
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
