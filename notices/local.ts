@@ -1,0 +1,58 @@
+// The city's local calendar for notices: the day an event belongs to (plate + date lookups on the party page), the
+// times written in a notice's text, and the publication rule (a camera enforces from publishedAt + N days).
+import type { Camera } from '../vision/cameras/config.js';
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function parts(ts: number, timeZone: string): { y: number; m: number; d: number; hh: number; mm: number } {
+  let f = formats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+    formats.set(timeZone, f);
+  }
+  const o = { y: 0, m: 0, d: 0, hh: 0, mm: 0 };
+  for (const p of f.formatToParts(ts)) {
+    if (p.type === 'year') o.y = Number(p.value);
+    else if (p.type === 'month') o.m = Number(p.value);
+    else if (p.type === 'day') o.d = Number(p.value);
+    else if (p.type === 'hour') o.hh = Number(p.value);
+    else if (p.type === 'minute') o.mm = Number(p.value);
+  }
+  return o;
+}
+
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** The local day of an instant, YYYY-MM-DD. */
+export function localDay(ts: number, timeZone: string): string {
+  const p = parts(ts, timeZone);
+  return `${p.y}-${two(p.m)}-${two(p.d)}`;
+}
+
+/** "11月27日 10:05": the time as an SMS says it. */
+export function localTimeText(ts: number, timeZone: string): string {
+  const p = parts(ts, timeZone);
+  return `${p.m}月${p.d}日 ${two(p.hh)}:${two(p.mm)}`;
+}
+
+/** "10:15" on the same local day as `ref`, else "11月28日 10:15". */
+export function localDeadlineText(ts: number, ref: number, timeZone: string): string {
+  const p = parts(ts, timeZone);
+  return localDay(ts, timeZone) === localDay(ref, timeZone) ? `${two(p.hh)}:${two(p.mm)}` : `${p.m}月${p.d}日 ${two(p.hh)}:${two(p.mm)}`;
+}
+
+/** The first day a camera published on `publishedAt` enforces: publishedAt + days (YYYY-MM-DD). */
+export function enforcingFrom(publishedAt: string, days: number): string {
+  const [y, m, d] = publishedAt.split('-').map(Number) as [number, number, number];
+  const t = new Date(Date.UTC(y, m - 1, d + days));
+  return `${t.getUTCFullYear()}-${two(t.getUTCMonth() + 1)}-${two(t.getUTCDate())}`;
+}
+
+/**
+ * Whether an event that started at `ts` on this camera may be enforced: the camera's location was published at
+ * least `days` days before the event's local day. An unknown camera, or one without publishedAt, enforces nothing.
+ */
+export function isEnforcing(camera: Pick<Camera, 'publishedAt'> | undefined, ts: number, days: number, timeZone: string): boolean {
+  if (!camera?.publishedAt) return false;
+  return localDay(ts, timeZone) >= enforcingFrom(camera.publishedAt, days);
+}

@@ -1,0 +1,103 @@
+// The loudspeaker adapter: asks the camera's edge agent to play the notice at the spot, with a QoS 1 command on
+// city/v1/{district}/camera/{cameraId}/commands: {type: "play", id, text, repeat, issuedAt}. An attempt counts as
+// sent when the broker acknowledged it (PUBACK): from there the broker keeps it for the edge agent's session. The
+// command id is the same on every attempt of one notice, so an edge agent that got it twice can play it once.
+import os from 'node:os';
+import mqtt, { type MqttClient } from 'mqtt';
+import { cameraCommandsTopic, PlayCommandSchema } from '../../contracts/index.js';
+import type { Logger } from '../../runtime/log.js';
+import type { Notice } from '../types.js';
+import type { Notifier, SendResult } from './types.js';
+
+export interface LoudspeakerMqttOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId?: string;
+  /** Times the edge agent plays the text (1..5). */
+  repeat: number;
+  /** Longest wait for the connection and the PUBACK. */
+  timeoutMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export class LoudspeakerMqttNotifier implements Notifier {
+  readonly channel = 'loudspeaker' as const;
+  readonly target: string;
+  private readonly client: MqttClient;
+  private lastError = '';
+
+  constructor(private readonly o: LoudspeakerMqttOptions) {
+    const u = new URL(o.url);
+    this.target = `${u.protocol}//${u.host}`;
+    this.client = mqtt.connect(o.url, {
+      clientId: o.clientId ?? `notices-${os.hostname()}-${process.pid}`,
+      username: o.username,
+      password: o.password,
+      keepalive: 30,
+      reconnectPeriod: 2000,
+      connectTimeout: Math.max(1000, o.timeoutMs),
+    });
+    this.client.on('connect', () => {
+      this.lastError = '';
+      o.logger.info({ broker: this.target }, 'loudspeaker commands: connected to the broker');
+    });
+    // A broker that is down fails every reconnect the same way: say it once.
+    this.client.on('error', (e) => {
+      const repeat = e.message === this.lastError;
+      this.lastError = e.message;
+      o.logger[repeat ? 'debug' : 'warn']({ broker: this.target, err: e.message }, 'loudspeaker commands: mqtt error');
+    });
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  async send(notice: Notice, text: string, signal?: AbortSignal): Promise<SendResult> {
+    const to = notice.cameraId;
+    // The edge agent's contract (contracts/commands.ts): a command it would refuse is not worth retrying.
+    const parsed = PlayCommandSchema.safeParse({ type: 'play', id: `${notice.eventId}:loudspeaker`, text, repeat: this.o.repeat, issuedAt: (this.o.now ?? Date.now)() });
+    if (!parsed.success) return { ok: false, to, permanent: true, error: `not a valid play command: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    const cmd = parsed.data;
+    const topic = cameraCommandsTopic({ district: notice.district, cameraId: notice.cameraId });
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    let onConnect: (() => void) | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(this.client.connected ? `the broker did not acknowledge within ${this.o.timeoutMs} ms` : `not connected to the broker ${this.target} within ${this.o.timeoutMs} ms`)),
+          this.o.timeoutMs,
+        );
+        onAbort = () => reject(new Error('aborted (the service is stopping)'));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const publish = () => {
+          // Only while this attempt is still on: a command left in mqtt.js's offline queue would go out later
+          // beside the retry.
+          if (done) return;
+          this.client.publishAsync(topic, JSON.stringify(cmd), { qos: 1 }).then(() => resolve(), reject);
+        };
+        if (this.client.connected) publish();
+        else {
+          onConnect = publish;
+          this.client.once('connect', onConnect);
+        }
+      });
+      return { ok: true, to };
+    } catch (e) {
+      return { ok: false, to, error: (e as Error).message };
+    } finally {
+      done = true;
+      clearTimeout(timer);
+      if (onConnect) this.client.off('connect', onConnect);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}

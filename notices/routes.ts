@@ -1,0 +1,61 @@
+// The notices over HTTP, for the console (reviewer, admin): the list with filters, one notice, and the violation
+// counts per party. The party's phone is shown masked: the console needs to recognise a number, not to call it.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { badRequest, requireUser } from '../api/review.js';
+import { EVENT_TYPES } from '../contracts/index.js';
+import { maskPhone } from './parties.js';
+import type { NoticeService } from './service.js';
+import { NOTICE_STATUSES, type Notice } from './types.js';
+
+/** Roles that may read notices and party counts. */
+export const NOTICE_ROLES = ['reviewer', 'admin'] as const;
+
+const ListQuery = z.strictObject({
+  status: z.enum(NOTICE_STATUSES).optional(),
+  type: z.enum(EVENT_TYPES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+const Params = z.strictObject({ eventId: z.string().min(1).max(200) });
+
+/** A notice as the API shows it: the party's phone masked. */
+export function viewNotice(n: Notice): Notice {
+  return n.party?.phone ? { ...n, party: { ...n.party, phone: maskPhone(n.party.phone) } } : n;
+}
+
+/** What GET /api/events shows of an event's notice. */
+export function noticeSummary(n: Notice): { status: Notice['status']; reason: Notice['reason']; recheckAt?: number; caseId?: string } {
+  return { status: n.status, reason: n.reason, ...(n.recheckAt !== undefined ? { recheckAt: n.recheckAt } : {}), ...(n.caseId ? { caseId: n.caseId } : {}) };
+}
+
+export interface NoticeRoutesOptions {
+  notices: Pick<NoticeService, 'list' | 'get' | 'partyCounts'>;
+}
+
+/** GET /api/notices, GET /api/notices/:eventId, GET /api/parties. */
+export async function noticeRoutes(app: FastifyInstance, o: NoticeRoutesOptions): Promise<void> {
+  app.get('/api/notices', async (req, reply) => {
+    if (!requireUser(req, reply, NOTICE_ROLES)) return reply;
+    const q = ListQuery.safeParse(req.query ?? {});
+    if (!q.success) return reply.code(400).send(badRequest(q.error));
+    const r = await o.notices.list(q.data);
+    return { items: r.items.map(viewNotice), total: r.total };
+  });
+
+  app.get('/api/notices/:eventId', async (req, reply) => {
+    if (!requireUser(req, reply, NOTICE_ROLES)) return reply;
+    const p = Params.safeParse(req.params);
+    if (!p.success) return reply.code(400).send(badRequest(p.error));
+    const n = await o.notices.get(p.data.eventId);
+    if (!n) return reply.code(404).send({ error: 'not_found', message: `no notice for event ${p.data.eventId}` });
+    return viewNotice(n);
+  });
+
+  app.get('/api/parties', async (req, reply) => {
+    if (!requireUser(req, reply, NOTICE_ROLES)) return reply;
+    const q = z.strictObject({}).safeParse(req.query ?? {});
+    if (!q.success) return reply.code(400).send(badRequest(q.error));
+    return o.notices.partyCounts();
+  });
+}
