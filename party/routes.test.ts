@@ -1,0 +1,453 @@
+// The party's routes through fastify's inject, mounted beside the real /api guard (users/): an in-memory
+// RecordSource over real StatementStore (DuckDB in memory) and EvidenceStore (a temporary folder).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi } from '../api/server.js';
+import { consolePlugin } from '../console/plugin.js';
+import { silentLogger } from '../runtime/log.js';
+import { authPlugin, ROUTE_ROLES, Users, UserStore } from '../users/index.js';
+import { EvidenceStore } from '../vision/evidence/store.js';
+import type { PartyLimitsInput } from './config.js';
+import { formatQueryCode } from './code.js';
+import { partyRoutes, prefersJson } from './routes.js';
+import { StatementStore } from './statements.js';
+import { confirmedEvent, jpeg, MemoryRecords, multipartBody, noticeFor, randomCode, registry, TIME_ZONE } from './test-support.js';
+
+const KDF = { ln: 10, r: 8, p: 1 };
+const T0 = Date.parse('2026-06-10T02:00:00Z'); // 10:00 in Shanghai
+
+interface Harness {
+  app: FastifyInstance;
+  records: MemoryRecords;
+  statements: StatementStore;
+  evidence: EvidenceStore;
+  metrics: Registry;
+  reviewerCookie: string;
+  close(): Promise<void>;
+}
+
+async function harness(limits: PartyLimitsInput = {}): Promise<Harness> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'party-routes-'));
+  const evidence = new EvidenceStore(path.join(dir, 'evidence'));
+  const statements = await StatementStore.open(':memory:');
+  const userStore = await UserStore.open(':memory:');
+  const users = new Users({ store: userStore, logger: silentLogger, kdf: KDF });
+  await users.ensureAdmin({ adminPassword: 'admin-secret-1' });
+  await users.create({ username: 'li.reviewer', password: 'reviewer-pass-1', role: 'reviewer', displayName: '李审核' }, 'admin', '127.0.0.1');
+  const records = new MemoryRecords();
+  const metrics = new Registry();
+  const app = Fastify();
+  // The objection routes get their roles the way the coordinator adds them to ROUTE_ROLES.
+  await app.register(authPlugin, { users, rules: [...ROUTE_ROLES, { prefix: '/api/objections', roles: ['reviewer', 'admin'] }] });
+  app.get('/api/events', async () => ({ items: [] }));
+  await app.register(partyRoutes, {
+    records,
+    statements,
+    evidence,
+    cameras: registry(),
+    publicationDays: 30,
+    timeZone: TIME_ZONE,
+    logger: silentLogger,
+    registry: metrics,
+    limits: { requestsPerWindow: 10_000, ...limits, failures: { max: 5, windowMs: 15 * 60_000, delayBaseMs: 0, delayMaxMs: 0, ...limits.failures } },
+  });
+  await app.ready();
+  const login = await app.inject({ method: 'POST', url: '/api/session', payload: { username: 'li.reviewer', password: 'reviewer-pass-1' } });
+  const reviewerCookie = String(login.headers['set-cookie']).split(';')[0]!;
+  return {
+    app,
+    records,
+    statements,
+    evidence,
+    metrics,
+    reviewerCookie,
+    async close() {
+      await app.close();
+      await statements.close();
+      await userStore.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const JSON_ACCEPT = { accept: 'application/json' };
+const HTML_ACCEPT = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
+async function failures(m: Registry): Promise<number> {
+  const v = await m.getSingleMetric('party_lookup_failures_total')!.get();
+  return v.values.reduce((a, x) => a + x.value, 0);
+}
+
+describe('content negotiation', () => {
+  it('prefers JSON only when the client asks for it more than for a page', () => {
+    expect(prefersJson('application/json')).toBe(true);
+    expect(prefersJson('application/json, text/plain, */*')).toBe(true);
+    expect(prefersJson(HTML_ACCEPT.accept)).toBe(false);
+    expect(prefersJson('*/*')).toBe(false);
+    expect(prefersJson(undefined)).toBe(false);
+    expect(prefersJson('text/html;q=0.5, application/json;q=0.9')).toBe(true);
+    expect(prefersJson('application/json;q=0, */*')).toBe(false);
+  });
+});
+
+describe('the party routes', () => {
+  let h: Harness;
+  let parking: Awaited<ReturnType<typeof confirmedEvent>>;
+  let code: string;
+  let other: Awaited<ReturnType<typeof confirmedEvent>>;
+  beforeAll(async () => {
+    h = await harness();
+    parking = await confirmedEvent(h.evidence, { start: T0, plate: '苏A12345' });
+    code = h.records.add(parking, noticeFor(parking)).code;
+    // Another party's record: nothing of it may show through the first one's code.
+    other = await confirmedEvent(h.evidence, { type: 'out-of-store-vending', start: T0 + 3600_000 });
+    h.records.add(other, noticeFor(other, { status: 'case', reason: 'repeat-offence', caseId: 'CASE-2026-0007', recheckAt: undefined }));
+  });
+  afterAll(async () => h.close());
+
+  it('answers /public without a session while every /api route still needs one', async () => {
+    for (const url of ['/public/', '/public/locations', `/public/records/${code}`, '/public/assets/app.js', '/public/assets/style.css']) {
+      const r = await h.app.inject({ url });
+      expect(r.statusCode, url).toBe(200);
+    }
+    expect((await h.app.inject({ url: '/api/objections' })).statusCode).toBe(401);
+    expect((await h.app.inject({ method: 'POST', url: '/api/objections/x/handle', payload: { note: 'n' } })).statusCode).toBe(401);
+    expect((await h.app.inject({ url: '/api/events' })).statusCode).toBe(401);
+    expect((await h.app.inject({ url: '/public' })).headers.location).toBe('/public/');
+  });
+
+  it('shows the record as JSON: what, where, when, evidence under the record, decision by role, legal basis, what next', async () => {
+    const r = await h.app.inject({ url: `/public/records/${code}`, headers: JSON_ACCEPT });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^application\/json/);
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(r.headers['referrer-policy']).toBe('no-referrer');
+    const rec = r.json();
+    expect(rec).toMatchObject({
+      code,
+      codeDisplay: formatQueryCode(code),
+      eventType: 'illegal-parking',
+      place: { postedLocation: '新华路与人民路交叉口东北角', zoneName: '人行道禁停区', district: 'xinhua' },
+      start: T0,
+      plate: '苏A12345',
+      review: { decision: 'confirm', byRole: 'reviewer' },
+      notice: { status: 'awaiting-recheck', reason: 'notified', channels: ['sms', 'console'] },
+      camera: { id: 'cam-xinhua-01', publishedAt: '2026-01-05', enforcingFrom: '2026-02-04' },
+      timeZone: TIME_ZONE,
+    });
+    expect(rec.evidence).toHaveLength(3);
+    for (const img of rec.evidence) {
+      expect(img.publicUrl).toBe(`/public/records/${code}/evidence/${img.sha256}`);
+      expect(img.url).toBe(img.publicUrl);
+    }
+    expect(rec.legalBasis.map((p: { zh: string }) => p.zh).join('\n')).toMatch(/第四十一条[\s\S]*道路交通安全法/);
+    // The re-check time as local time in the text of what happens next.
+    expect(rec.whatNext.zh).toContain('2026-06-10 10:11');
+    // Never the party's contact or name, the reviewer's name, the delivery texts, or the other record.
+    const body = r.body;
+    for (const secret of ['13800001234', '138****1234', '好邻居便利店', 'wang.fang', '王芳', '查询码…', other.event.id, 'CASE-2026-0007']) expect(body).not.toContain(secret);
+  });
+
+  it('finds the code however it is typed: lower case, dashes, O for 0', async () => {
+    const typed = formatQueryCode(code).toLowerCase();
+    expect((await h.app.inject({ url: `/public/records/${encodeURIComponent(typed)}`, headers: JSON_ACCEPT })).statusCode).toBe(200);
+  });
+
+  it('serves the page for browsers, with a strict policy, and the same page marked not-found with 404 for an unknown code', async () => {
+    const ok = await h.app.inject({ url: `/public/records/${code}`, headers: HTML_ACCEPT });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['content-type']).toMatch(/^text\/html/);
+    expect(ok.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(ok.body).toContain('data-status="ok"');
+    expect(ok.body).toContain('/public/assets/app.js');
+    const miss = await h.app.inject({ url: `/public/records/${randomCode()}`, headers: HTML_ACCEPT });
+    expect(miss.statusCode).toBe(404);
+    expect(miss.body).toContain('data-status="not-found"');
+    const loc = await h.app.inject({ url: '/public/locations', headers: HTML_ACCEPT });
+    expect(loc.headers['content-type']).toMatch(/^text\/html/);
+  });
+
+  it('serves only the record\'s own images', async () => {
+    const img = parking.event.evidence[1]!;
+    const r = await h.app.inject({ url: `/public/records/${code}/evidence/${img.sha256}` });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toBe('image/jpeg');
+    expect(r.rawPayload.equals((await h.evidence.get(img.sha256))!)).toBe(true);
+    // An image of the other record, through this code: not found.
+    const foreign = await h.app.inject({ url: `/public/records/${code}/evidence/${other.event.evidence[0]!.sha256}` });
+    expect(foreign.statusCode).toBe(404);
+  });
+
+  it('lists the published monitoring locations with what they enforce and since when', async () => {
+    const r = await h.app.inject({ url: '/public/locations', headers: JSON_ACCEPT });
+    expect(r.statusCode).toBe(200);
+    const body = r.json();
+    expect(body.publicationDays).toBe(30);
+    expect(body.items).toEqual([
+      { cameraId: 'cam-jinghai-01', place: '靖海大道 12 号商铺前', district: 'jinghai', gridCell: '320582002001001', enforces: ['out-of-store-vending'], publishedAt: '2026-05-20', enforcingFrom: '2026-06-19' },
+      { cameraId: 'cam-xinhua-01', place: '新华路与人民路交叉口东北角', district: 'xinhua', gridCell: '320582001001001', enforces: ['illegal-parking', 'out-of-store-vending'], publishedAt: '2026-01-05', enforcingFrom: '2026-02-04' },
+    ]);
+  });
+
+  it('finds records by plate and day (exactly that plate), and counts a miss like a wrong code', async () => {
+    const r = await h.app.inject({ url: `/public/lookup?plate=${encodeURIComponent('苏a·12345')}&date=2026-06-10`, headers: JSON_ACCEPT });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().items).toEqual([{ code, codeDisplay: formatQueryCode(code), eventType: 'illegal-parking', start: T0, place: '新华路与人民路交叉口东北角' }]);
+    const before = await failures(h.metrics);
+    const miss = await h.app.inject({ url: `/public/lookup?plate=${encodeURIComponent('苏A12345')}&date=2026-06-11`, headers: JSON_ACCEPT });
+    expect(miss.statusCode).toBe(404);
+    expect(miss.json().messages.en).toMatch(/no record for this plate/i);
+    expect(await failures(h.metrics)).toBe(before + 1);
+    // A plate recorded with its dot is the same plate.
+    const dotted = await confirmedEvent(h.evidence, { start: T0 + 600_000, plate: '苏B·67890' });
+    const dottedCode = h.records.add(dotted, noticeFor(dotted)).code;
+    const r2 = await h.app.inject({ url: `/public/lookup?plate=${encodeURIComponent('苏b 67890')}&date=2026-06-10`, headers: JSON_ACCEPT });
+    expect(r2.json().items.map((i: { code: string }) => i.code)).toEqual([dottedCode]);
+    const bad = await h.app.inject({ url: '/public/lookup?plate=x&date=yesterday', headers: JSON_ACCEPT });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('does not show a record whose event is not a confirmed one', async () => {
+    const pending = await confirmedEvent(h.evidence, { start: T0 + 7200_000, status: 'pending' });
+    const n = h.records.add(pending, noticeFor(pending));
+    expect((await h.app.inject({ url: `/public/records/${n.code}`, headers: JSON_ACCEPT })).statusCode).toBe(404);
+  });
+});
+
+describe('no enumeration', () => {
+  it('answers a malformed and an unknown code alike with 404, then 429 with Retry-After after N failures, for that client only', async () => {
+    const h = await harness();
+    try {
+      const stored = await confirmedEvent(h.evidence, { start: T0 });
+      const code = h.records.add(stored, noticeFor(stored)).code;
+      const attacker = { remoteAddress: '203.0.113.9' };
+      const malformed = await h.app.inject({ url: '/public/records/not-a-code', headers: JSON_ACCEPT, ...attacker });
+      const unknown = await h.app.inject({ url: `/public/records/${randomCode()}`, headers: JSON_ACCEPT, ...attacker });
+      expect(malformed.statusCode).toBe(404);
+      expect(unknown.statusCode).toBe(404);
+      expect(malformed.body).toBe(unknown.body);
+      expect(unknown.json()).toMatchObject({ error: 'not_found', messages: { 'zh-CN': expect.stringContaining('查询码'), en: expect.stringContaining('query code') } });
+      // The limit in this harness is 5 failures per 15 minutes.
+      for (let i = 0; i < 3; i++) expect((await h.app.inject({ url: `/public/records/${randomCode()}`, headers: JSON_ACCEPT, ...attacker })).statusCode).toBe(404);
+      const refused = await h.app.inject({ url: `/public/records/${randomCode()}`, headers: JSON_ACCEPT, ...attacker });
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.json().messages.en).toMatch(/too many failed look-ups/i);
+      // Refused even with the right code (a guesser must not learn which guess was right), and for the statement and image routes.
+      expect((await h.app.inject({ url: `/public/records/${code}`, headers: JSON_ACCEPT, ...attacker })).statusCode).toBe(429);
+      expect((await h.app.inject({ url: `/public/records/${code}/evidence/${stored.event.evidence[0]!.sha256}`, ...attacker })).statusCode).toBe(429);
+      // A browser gets the page saying so.
+      const page = await h.app.inject({ url: `/public/records/${code}`, headers: HTML_ACCEPT, ...attacker });
+      expect(page.statusCode).toBe(429);
+      expect(page.body).toContain('data-status="too-many"');
+      // Another client is not affected.
+      expect((await h.app.inject({ url: `/public/records/${code}`, headers: JSON_ACCEPT, remoteAddress: '198.51.100.7' })).statusCode).toBe(200);
+      expect(await failures(h.metrics)).toBe(5);
+      const refusedMetric = await h.metrics.getSingleMetric('party_lookup_refused_total')!.get();
+      expect(refusedMetric.values[0]!.value).toBe(4);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('limits the requests per client on every /public route (@fastify/rate-limit)', async () => {
+    const h = await harness({ requestsPerWindow: 3 });
+    try {
+      for (let i = 0; i < 3; i++) expect((await h.app.inject({ url: '/public/locations', headers: JSON_ACCEPT })).statusCode).toBe(200);
+      const r = await h.app.inject({ url: '/public/', headers: JSON_ACCEPT });
+      expect(r.statusCode).toBe(429);
+      expect(r.headers['retry-after']).toBeTruthy();
+      expect(r.json()).toMatchObject({ error: 'rate_limited', messages: { en: expect.stringMatching(/too many requests/i) } });
+      // /api is not the public page's to limit.
+      expect((await h.app.inject({ url: '/api/objections', headers: { cookie: h.reviewerCookie } })).statusCode).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('mounted as the platform mounts it', () => {
+  it('works through buildApi\'s plugins beside the console, whose routes leave /public alone', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'party-api-'));
+    const evidence = new EvidenceStore(dir);
+    const statements = await StatementStore.open(':memory:');
+    const userStore = await UserStore.open(':memory:');
+    const users = new Users({ store: userStore, logger: silentLogger, kdf: KDF });
+    const records = new MemoryRecords();
+    const stored = await confirmedEvent(evidence, { start: T0 });
+    const code = records.add(stored, noticeFor(stored)).code;
+    // Only ping is asked of the readings store here.
+    const store = { name: 'none', ping: async () => true } as unknown as Parameters<typeof buildApi>[0]['store'];
+    const app = await buildApi({
+      store,
+      registry: new Registry(),
+      logger: silentLogger,
+      plugins: [
+        async (a) => {
+          await a.register(authPlugin, { users });
+          await a.register(consolePlugin);
+          await a.register(partyRoutes, { records, statements, evidence, cameras: () => registry(), publicationDays: 30, timeZone: TIME_ZONE, logger: silentLogger });
+        },
+      ],
+    });
+    try {
+      expect((await app.inject({ url: `/public/records/${code}`, headers: JSON_ACCEPT })).json().code).toBe(code);
+      expect((await app.inject({ url: '/public/' })).body).toContain('/public/assets/app.js');
+      expect((await app.inject({ url: '/' })).body).toContain('/console/');
+      expect((await app.inject({ url: '/public/nothing-here' })).statusCode).toBe(404);
+      expect((await app.inject({ url: '/api/objections' })).statusCode).toBe(401);
+    } finally {
+      await app.close();
+      await statements.close();
+      await userStore.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('statements', () => {
+  let h: Harness;
+  let code: string;
+  let eventId: string;
+  let png: Buffer;
+  beforeAll(async () => {
+    h = await harness({ statement: { maxPerRecord: 8 } });
+    const stored = await confirmedEvent(h.evidence, { start: T0, plate: '苏A12345' });
+    const n = h.records.add(stored, noticeFor(stored));
+    code = n.code;
+    eventId = n.eventId;
+    png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a7' } }).png().toBuffer();
+  });
+  afterAll(async () => h.close());
+
+  const post = async (fields: Record<string, string>, files: Parameters<typeof multipartBody>[1] = [], c = code) => {
+    const b = await multipartBody(fields, files);
+    return h.app.inject({ method: 'POST', url: `/public/records/${c}/statements`, payload: b.payload, headers: { ...b.headers, ...JSON_ACCEPT } });
+  };
+
+  it('takes a statement with photos; it reaches the reviewers as an objection and is handled once', async () => {
+    const photo = await jpeg(77);
+    const r = await post({ text: '车辆当时正在装卸货物，已于五分钟内驶离。', contact: '13900002222' }, [
+      { name: 'receipt.jpg', data: photo, type: 'image/jpeg' },
+      { name: 'scene.png', data: png, type: 'image/png' },
+    ]);
+    expect(r.statusCode, r.body).toBe(201);
+    const created = r.json();
+    expect(created).toMatchObject({ status: 'open', photos: 2 });
+    // In the evidence store, content-addressed.
+    expect(await h.evidence.get(EvidenceStore.sha256(photo))).not.toBeNull();
+
+    // The record lists it (id, time, status: not the text or the contact).
+    const rec = (await h.app.inject({ url: `/public/records/${code}`, headers: JSON_ACCEPT })).json();
+    expect(rec.statements).toEqual([{ id: created.id, submittedAt: created.submittedAt, status: 'open' }]);
+
+    const list = await h.app.inject({ url: '/api/objections?status=open', headers: { cookie: h.reviewerCookie } });
+    expect(list.statusCode).toBe(200);
+    const item = list.json().items.find((i: { id: string }) => i.id === created.id);
+    expect(item).toMatchObject({
+      eventId,
+      code,
+      text: '车辆当时正在装卸货物，已于五分钟内驶离。',
+      contact: '13900002222',
+      status: 'open',
+      photos: [
+        { sha256: EvidenceStore.sha256(photo), bytes: photo.length, type: 'image/jpeg' },
+        { sha256: EvidenceStore.sha256(png), bytes: png.length, type: 'image/png' },
+      ],
+      event: { id: eventId, type: 'illegal-parking', camera: { id: 'cam-xinhua-01', postedLocation: '新华路与人民路交叉口东北角' }, zone: { id: 'np-1', name: '人行道禁停区' }, start: T0 },
+    });
+
+    const noNote = await h.app.inject({ method: 'POST', url: `/api/objections/${created.id}/handle`, headers: { cookie: h.reviewerCookie }, payload: {} });
+    expect(noNote.statusCode).toBe(400);
+    const handled = await h.app.inject({ method: 'POST', url: `/api/objections/${created.id}/handle`, headers: { cookie: h.reviewerCookie }, payload: { note: '已核实装卸货物，不予立案。', by: 'someone-else' } });
+    // The body may not name who handled it: a strict body refuses the extra field.
+    expect(handled.statusCode).toBe(400);
+    const ok = await h.app.inject({ method: 'POST', url: `/api/objections/${created.id}/handle`, headers: { cookie: h.reviewerCookie }, payload: { note: '已核实装卸货物，不予立案。' } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ status: 'handled', handled: { by: { username: 'li.reviewer', role: 'reviewer' }, note: '已核实装卸货物，不予立案。' } });
+    const again = await h.app.inject({ method: 'POST', url: `/api/objections/${created.id}/handle`, headers: { cookie: h.reviewerCookie }, payload: { note: 'again' } });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().statement.handled.note).toBe('已核实装卸货物，不予立案。');
+    expect((await h.app.inject({ method: 'POST', url: '/api/objections/st-none/handle', headers: { cookie: h.reviewerCookie }, payload: { note: 'x' } })).statusCode).toBe(404);
+    const handledList = (await h.app.inject({ url: '/api/objections?status=handled', headers: { cookie: h.reviewerCookie } })).json();
+    expect(handledList.items.map((i: { id: string }) => i.id)).toContain(created.id);
+    expect((await h.app.inject({ url: '/api/objections?status=maybe', headers: { cookie: h.reviewerCookie } })).statusCode).toBe(400);
+  });
+
+  it('refuses a photo over 5 MB with 413 and says so in both languages', async () => {
+    const big = Buffer.concat([await jpeg(5), Buffer.alloc(5 * 1024 * 1024)]);
+    const r = await post({ text: '照片太大' }, [{ name: 'big.jpg', data: big, type: 'image/jpeg' }]);
+    expect(r.statusCode).toBe(413);
+    expect(r.json()).toMatchObject({ error: 'photo_too_large', messages: { 'zh-CN': '每张照片不能超过 5 MB', en: 'Each photo must be at most 5 MB' } });
+  });
+
+  it('delivers the 413 over real HTTP while the upload is still coming (not a reset connection)', async () => {
+    const address = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const fd = new FormData();
+    fd.append('text', '大照片');
+    fd.append('photos', new Blob([new Uint8Array(Buffer.concat([await jpeg(6), Buffer.alloc(6 * 1024 * 1024)]))], { type: 'image/jpeg' }), 'big.jpg');
+    const res = await fetch(`${address}/public/records/${code}/statements`, { method: 'POST', body: fd, headers: JSON_ACCEPT });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: string }).error).toBe('photo_too_large');
+    // Far beyond any allowed form: refused from its Content-Length, unread.
+    const huge = await fetch(`${address}/public/records/${code}/statements`, {
+      method: 'POST',
+      body: new Uint8Array(20 * 1024 * 1024),
+      headers: { ...JSON_ACCEPT, 'content-type': 'multipart/form-data; boundary=x' },
+    }).catch((e: Error) => e);
+    if (!(huge instanceof Error)) expect(huge.status).toBe(413);
+  });
+
+  it('refuses a file that is not a JPEG, PNG or WebP image by its content, whatever its name and type say', async () => {
+    const text = await post({ text: '附件' }, [{ name: 'photo.jpg', data: Buffer.from('this is not an image at all'), type: 'image/jpeg' }]);
+    expect(text.statusCode).toBe(415);
+    expect(text.json()).toMatchObject({ error: 'photo_type', messages: { en: 'Photos must be JPEG, PNG or WebP images (photo.jpg is not)' } });
+    expect(text.json().messages['zh-CN']).toContain('JPEG、PNG 或 WebP');
+    // A JPEG's first bytes with nothing readable behind them.
+    const fake = await post({ text: '附件' }, [{ name: 'fake.jpg', data: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 7)]), type: 'image/jpeg' }]);
+    expect(fake.statusCode).toBe(415);
+    const gif = await post({ text: '附件' }, [{ name: 'a.gif', data: Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;'), type: 'image/gif' }]);
+    expect(gif.statusCode).toBe(415);
+  });
+
+  it('refuses more than 3 photos, a missing or too long text, a foreign field, and a body that is not a form', async () => {
+    const photo = await jpeg(9);
+    const four = await post({ text: '四张' }, Array.from({ length: 4 }, (_, i) => ({ name: `p${i}.jpg`, data: photo, type: 'image/jpeg' })));
+    expect(four.statusCode).toBe(413);
+    expect(four.json()).toMatchObject({ error: 'too_many_photos', messages: { en: 'At most 3 photos can be attached' } });
+    const empty = await post({ text: '   ' });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json()).toMatchObject({ error: 'text_required', messages: { 'zh-CN': '请填写陈述内容' } });
+    const long = await post({ text: '长'.repeat(2001) });
+    expect(long.statusCode).toBe(400);
+    expect(long.json().error).toBe('text_too_long');
+    expect((await post({ text: '刚好'.repeat(1000) })).statusCode).toBe(201);
+    const field = await post({ text: 'x', status: 'handled' });
+    expect(field.statusCode).toBe(400);
+    expect(field.json().error).toBe('bad_field');
+    const json = await h.app.inject({ method: 'POST', url: `/public/records/${code}/statements`, payload: { text: 'json' }, headers: JSON_ACCEPT });
+    expect(json.statusCode).toBe(415);
+    expect(json.json().error).toBe('not_multipart');
+  });
+
+  it('answers a statement to an unknown code with the same 404 as a look-up, and counts it', async () => {
+    const before = await failures(h.metrics);
+    const r = await post({ text: '你好' }, [], randomCode());
+    expect(r.statusCode).toBe(404);
+    expect(r.json().error).toBe('not_found');
+    expect(await failures(h.metrics)).toBe(before + 1);
+  });
+
+  it('caps the statements one record collects', async () => {
+    const { total } = await h.statements.list({ limit: 100 });
+    for (let i = total; i < 8; i++) expect((await post({ text: `第 ${i} 条` })).statusCode).toBe(201);
+    const r = await post({ text: '再来一条' });
+    expect(r.statusCode).toBe(409);
+    expect(r.json().error).toBe('statement_limit');
+  });
+});

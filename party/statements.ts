@@ -1,0 +1,146 @@
+// Statements (陈述申辩) parties submit on the public page, in their own DuckDB file ($DATA_DIR/statements.duckdb).
+// A statement reaches the reviewers' queue as an objection; a reviewer handles it once, with an answer, and that is
+// never changed afterwards (who, when and what is the record of having heard the party).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { Statement } from '../notices/types.js';
+
+export type StatementStatus = Statement['status'];
+
+/** What the public route hands in; the store gives the id, the time and the status. */
+export interface NewStatement {
+  eventId: string;
+  code: string;
+  text: string;
+  photos: Statement['photos'];
+  contact?: string;
+  /** Epoch ms; now when absent. */
+  submittedAt?: number;
+}
+
+export interface StatementQuery {
+  status?: StatementStatus;
+  limit: number;
+  offset?: number;
+}
+
+export type HandleResult =
+  | { ok: true; statement: Statement }
+  | { ok: false; reason: 'not_found' }
+  /** Someone handled it first: `statement` holds that answer (409). */
+  | { ok: false; reason: 'handled'; statement: Statement };
+
+export class StatementStore {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly db: DuckDBConnection,
+    private readonly now: () => number,
+  ) {}
+
+  /** `file` is $DATA_DIR/statements.duckdb in the platform, ':memory:' in tests. */
+  static async open(file: string, o: { now?: () => number } = {}): Promise<StatementStore> {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: '64MB' });
+    const db = await instance.connect();
+    await db.run(`CREATE TABLE IF NOT EXISTS statements (
+      id VARCHAR PRIMARY KEY, event_id VARCHAR NOT NULL, code VARCHAR NOT NULL, status VARCHAR NOT NULL,
+      submitted_at BIGINT NOT NULL, handled_at BIGINT, doc VARCHAR NOT NULL)`);
+    return new StatementStore(instance, db, o.now ?? Date.now);
+  }
+
+  // One statement at a time: DuckDB has one writer, and handle() reads then writes.
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(f);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  add(s: NewStatement): Promise<Statement> {
+    return this.serial(async () => {
+      const st: Statement = {
+        id: `st-${crypto.randomUUID()}`,
+        eventId: s.eventId,
+        code: s.code,
+        text: s.text,
+        photos: s.photos.map((p) => ({ sha256: p.sha256, bytes: p.bytes, type: p.type })),
+        ...(s.contact ? { contact: s.contact } : {}),
+        submittedAt: s.submittedAt ?? this.now(),
+        status: 'open',
+      };
+      await this.db.run(
+        `INSERT INTO statements (id, event_id, code, status, submitted_at, doc) VALUES ($id, $event, $code, 'open', $at, $doc)`,
+        { id: st.id, event: st.eventId, code: st.code, at: BigInt(st.submittedAt), doc: JSON.stringify(st) },
+      );
+      return st;
+    });
+  }
+
+  get(id: string): Promise<Statement | null> {
+    return this.serial(async () => {
+      const row = (await this.db.runAndReadAll(`SELECT doc FROM statements WHERE id = $id`, { id })).getRows()[0];
+      return row ? (JSON.parse(row[0] as string) as Statement) : null;
+    });
+  }
+
+  /**
+   * Open statements oldest first (the queue is worked from its oldest end); handled ones most recently handled
+   * first; all of them newest first.
+   */
+  list(q: StatementQuery): Promise<{ items: Statement[]; total: number }> {
+    return this.serial(async () => {
+      const params: Record<string, DuckDBValue> = {};
+      let cond = '';
+      if (q.status) {
+        cond = 'WHERE status = $status';
+        params.status = q.status;
+      }
+      const order = q.status === 'open' ? 'submitted_at ASC, id' : q.status === 'handled' ? 'handled_at DESC, submitted_at DESC, id' : 'submitted_at DESC, id';
+      const total = Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM statements ${cond}`, params)).getRows()[0]![0] as bigint);
+      const r = await this.db.runAndReadAll(
+        `SELECT doc FROM statements ${cond} ORDER BY ${order} LIMIT ${Math.trunc(q.limit)} OFFSET ${Math.trunc(q.offset ?? 0)}`,
+        params,
+      );
+      return { items: r.getRows().map((row) => JSON.parse(row[0] as string) as Statement), total };
+    });
+  }
+
+  /** The statements on one event, oldest first. */
+  byEvent(eventId: string): Promise<Statement[]> {
+    return this.serial(async () => {
+      const r = await this.db.runAndReadAll(`SELECT doc FROM statements WHERE event_id = $event ORDER BY submitted_at, id`, { event: eventId });
+      return r.getRows().map((row) => JSON.parse(row[0] as string) as Statement);
+    });
+  }
+
+  /** Marks a statement handled with the reviewer's answer, once: a second attempt gets the first answer back. */
+  handle(id: string, by: { username: string; role: string }, note: string): Promise<HandleResult> {
+    return this.serial(async () => {
+      const row = (await this.db.runAndReadAll(`SELECT doc FROM statements WHERE id = $id`, { id })).getRows()[0];
+      if (!row) return { ok: false, reason: 'not_found' };
+      const cur = JSON.parse(row[0] as string) as Statement;
+      if (cur.status !== 'open') return { ok: false, reason: 'handled', statement: cur };
+      const at = this.now();
+      const next: Statement = { ...cur, status: 'handled', handled: { by: { username: by.username, role: by.role }, at, note } };
+      // The condition on status keeps the write single even if a second process ever shared the file.
+      const u = await this.db.runAndReadAll(
+        `UPDATE statements SET status = 'handled', handled_at = $at, doc = $doc WHERE id = $id AND status = 'open' RETURNING id`,
+        { id, at: BigInt(at), doc: JSON.stringify(next) },
+      );
+      if (u.getRows().length === 0) {
+        const again = (await this.db.runAndReadAll(`SELECT doc FROM statements WHERE id = $id`, { id })).getRows()[0]!;
+        return { ok: false, reason: 'handled', statement: JSON.parse(again[0] as string) as Statement };
+      }
+      return { ok: true, statement: next };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    this.db.closeSync();
+    this.instance.closeSync();
+  }
+}
