@@ -5,6 +5,7 @@ import type { Bus } from '../bus/types.js';
 import { encodeBusFrame } from '../contracts/index.js';
 import type { Logger } from '../runtime/log.js';
 import { createScenario, type CameraScenario } from '../simulators/camera/index.js';
+import type { LiveScene } from '../simulators/camera/live.js';
 import type { Camera } from '../vision/cameras/config.js';
 
 export interface SimulatedCamera {
@@ -58,6 +59,59 @@ export function feedSimulatedCameras(o: { seed: number; count: number; bus: Bus;
     async stop() {
       stopped = true;
       await Promise.all(loops);
+    },
+  };
+}
+
+export interface LiveFeed {
+  /** Frames published so far. */
+  readonly frames: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Plays a live scene (simulators/camera/live.ts) onto the bus as its camera would: one frame per frame interval of
+ * the camera's fps, captured now (ts = the wall clock), so the scene's objects can be put out and taken away while
+ * the vision worker watches. A frame that takes longer than the interval to render delays the next one (no backlog).
+ */
+export function feedLiveScene(o: { scene: LiveScene; bus: Bus; logger: Logger }): LiveFeed {
+  const { scene, bus, logger } = o;
+  const cam = scene.camera;
+  const frameMs = 1000 / scene.fps;
+  let stopped = false;
+  let frames = 0;
+  let wake: (() => void) | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const loop = (async () => {
+    let due = Math.max(Date.now(), scene.startTs);
+    for (let seq = 0; !stopped; seq++) {
+      const wait = due - Date.now();
+      if (wait > 0) {
+        await new Promise<void>((r) => {
+          wake = r;
+          timer = setTimeout(r, wait);
+        });
+        if (stopped) break;
+      }
+      due = Math.max(due + frameMs, Date.now());
+      try {
+        const f = await scene.frameAt(Date.now());
+        await bus.publish('frames', [{ key: cam.id, value: encodeBusFrame({ district: cam.district, cameraId: cam.id, ts: f.ts, seq, jpeg: f.jpeg }) }]);
+        frames++;
+      } catch (e) {
+        if (!stopped) logger.error({ camera: cam.id, err: (e as Error).message }, 'live camera frame failed');
+      }
+    }
+  })();
+  return {
+    get frames() {
+      return frames;
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      wake?.();
+      await loop;
     },
   };
 }

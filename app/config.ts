@@ -1,6 +1,7 @@
 // Configuration of the platform process, from the environment. Every variable is documented in README.md.
 import path from 'node:path';
 import { z } from 'zod';
+import { PartyEnvSchema } from '../party/config.js';
 import { parseConfig } from '../runtime/config.js';
 import { CaseEnvSchema } from '../cases/service.js';
 
@@ -8,6 +9,8 @@ const port = z.coerce.number().int().min(0).max(65535);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 export const AppConfigSchema = z.object({
+  /** The party's public page: rate limits, plate look-up, legal texts (party/config.ts). */
+  ...PartyEnvSchema.shape,
   /** Case dispatch: CASE_WEBHOOK_URL, CASE_WEBHOOK_SECRET, retries... (cases/service.ts); the built-in inbox without a URL. */
   ...CaseEnvSchema.shape,
   /**

@@ -44,6 +44,28 @@ import { EvidenceStore } from '../vision/evidence/store.js';
 import { PlateReader } from '../vision/ocr/index.js';
 import { FrameRelay } from '../vision/relay.js';
 import { VisionWorker } from '../vision/worker.js';
+import type { CameraRegistry } from '../vision/cameras/config.js';
+import type { EventAnnotator } from '../api/events.js';
+import { loadNoticesConfig } from '../notices/config.js';
+import { PartyRegistry, demoParties } from '../notices/parties.js';
+import { ConsoleLogNotifier } from '../notices/notifiers/console-log.js';
+import { SmsHttpNotifier } from '../notices/notifiers/sms-http.js';
+import { LoudspeakerMqttNotifier } from '../notices/notifiers/loudspeaker-mqtt.js';
+import type { Notifier } from '../notices/notifiers/types.js';
+import { NoticeStore } from '../notices/store.js';
+import { NoticeService } from '../notices/service.js';
+import { noticeRoutes, noticeSummary } from '../notices/routes.js';
+import type { Notice } from '../notices/types.js';
+import { StatementStore, partyRoutes } from '../party/index.js';
+import { loadLegalTexts, partyLimitsFromEnv } from '../party/config.js';
+
+/** Notice statuses that end an event without a case. */
+const FINAL_WITHOUT_CASE = new Set(['corrected', 'notice-only', 'not-enforcing', 'recheck-unavailable']);
+
+/** The local date `days` ago (YYYY-MM-DD) in a time zone. */
+function daysAgo(days: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(Date.now() - days * 86_400_000));
+}
 
 const GATEWAY_ID = 'embedded-gateway';
 
@@ -108,8 +130,23 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     stops.push(() => bus.close());
     log.info({ bus: bus.name }, 'bus ready');
 
+    // The camera registry (plus the simulated cameras of the embedded default): the vision worker's cameras, and for
+    // the API the published monitoring locations and whether a camera enforces yet.
+    const simCameras = cfg.SIMULATE && cfg.ROLE === 'all' ? cfg.SIM_CAMERAS : 0;
+    const cameraRegistry: CameraRegistry | null =
+      cfg.ROLE === 'vision' || cfg.ROLE === 'all' || cfg.ROLE === 'api'
+        ? (() => {
+            const file = loadCameraRegistry(cfg.CAMERAS_FILE);
+            // The demo's cameras count as published two months ago, so the demo shows notices and cases.
+            const sim = simulatedCameras(cfg.SIM_SEED, simCameras).map((c) => ({ ...c, publishedAt: c.publishedAt ?? daysAgo(60, file.timeZone) }));
+            return { ...file, cameras: [...file.cameras, ...sim] };
+          })()
+        : null;
+
     let events: EventStore | null = null;
     let cases: CaseService | null = null;
+    let review: ReviewService | null = null;
+    let caseServiceRef: CaseService | null = null;
     const routePlugins: ((app: FastifyInstance) => Promise<void>)[] = [];
     if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
       // Users and sessions: every /api route but the session one needs a signed-in user with the right role.
@@ -149,10 +186,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       cases = caseService;
       stops.push(() => caseService.close());
       await caseService.watchAlerts(alerts);
-      const review = new ReviewService({ events: eventStore, cases: caseService, logger: log.child({ part: 'review' }) });
-      await review.recover();
+      caseServiceRef = caseService;
       routePlugins.push(async (app) => {
-        await reviewRoutes(app, { review });
         await caseRoutes(app, { cases: caseService, events: eventStore, evidence });
       });
       // The console (served at /) and what its pages read: devices with their status, rules for chart lines.
@@ -194,6 +229,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
               { username: 'ingest', ...SERVICE_TOPICS.ingest },
               { username: GATEWAY_ID, ...SERVICE_TOPICS.gateway(GATEWAY_ID) },
               { username: 'nbiot', ...SERVICE_TOPICS.nbiot },
+              { username: 'notices', ...SERVICE_TOPICS.notices },
             ],
           });
           mqttPasswords = creds.passwords;
@@ -228,11 +264,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
 
     // Vision: the camera registry (plus the simulated cameras of the embedded default), one worker per process, fed
     // by the bus; the frame relay brings frames from MQTT where cameras publish to a broker that speaks MQTT 5.
-    let simCameras = 0;
     if (cfg.ROLE === 'all' || cfg.ROLE === 'vision') {
-      const registryFile = loadCameraRegistry(cfg.CAMERAS_FILE);
-      simCameras = cfg.SIMULATE && cfg.ROLE === 'all' ? cfg.SIM_CAMERAS : 0;
-      const cameras = { ...registryFile, cameras: [...registryFile.cameras, ...simulatedCameras(cfg.SIM_SEED, simCameras)] };
+      const cameras = cameraRegistry!;
       if (cameras.cameras.length > 0) {
         const worker = await VisionWorker.open({
           cameras,
@@ -265,6 +298,105 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       }
     }
 
+    // The notify/re-check loop: a confirmed event is first told to the party (SMS, the camera's loudspeaker, the
+    // console's log), re-checked after the grace period, and only an uncorrected one becomes a case. The party's
+    // public page (/public/) shows the record and takes statements.
+    let notices: NoticeService | null = null;
+    let annotateEvent: EventAnnotator | undefined;
+    if (events && caseServiceRef && cameraRegistry) {
+      const eventStore = events;
+      const caseService = caseServiceRef;
+      const nlog = log.child({ part: 'notices' });
+      const noticesConfig = loadNoticesConfig(cfg.NOTICES_FILE, cfg);
+      const simulated = cameraRegistry.cameras.slice(cameraRegistry.cameras.length - simCameras);
+      const parties = PartyRegistry.load(cfg.PARTIES_FILE, {
+        cameras: cameraRegistry,
+        logger: nlog,
+        extra: simCameras > 0 ? [demoParties(simulated)] : [],
+      });
+      const notifiers: Notifier[] = [new ConsoleLogNotifier({ logger: nlog })];
+      if (noticesConfig.smsGateway) notifiers.push(new SmsHttpNotifier({ ...noticesConfig.smsGateway, timeoutMs: noticesConfig.delivery.timeoutMs }));
+      const speakerUrl = mqttUrl ?? cfg.MQTT_URL;
+      if (noticesConfig.loudspeaker.enabled && speakerUrl) {
+        notifiers.push(
+          new LoudspeakerMqttNotifier({
+            url: speakerUrl,
+            username: mqttPasswords ? 'notices' : cfg.MQTT_USERNAME,
+            password: mqttPasswords ? mqttPasswords.get('notices') : cfg.MQTT_PASSWORD,
+            clientId: `notices-${os.hostname()}`,
+            repeat: noticesConfig.loudspeaker.repeat,
+            timeoutMs: noticesConfig.delivery.timeoutMs,
+            logger: nlog,
+          }),
+        );
+      }
+      const noticeStore = await NoticeStore.open(path.join(cfg.dataDir, 'notices.duckdb'));
+      stops.push(() => noticeStore.close());
+      const service = await NoticeService.open({
+        store: noticeStore,
+        config: noticesConfig,
+        parties,
+        notifiers,
+        bus,
+        cameras: cameraRegistry,
+        logger: nlog,
+        registry,
+        deps: {
+          fileCase: async (eventId, { notice }) => {
+            const s = await eventStore.get(eventId);
+            if (!s) throw new Error(`no event ${eventId} in the review store`);
+            const c = await caseService.fileEvent(s, notice);
+            await eventStore.setCaseId(eventId, c.id);
+            return { id: c.id };
+          },
+        },
+      });
+      notices = service;
+      // A notice that ends without a case marks its event, so the start-up recovery leaves it alone.
+      service.on('change', (n: Notice) => {
+        if (FINAL_WITHOUT_CASE.has(n.status)) {
+          eventStore.setOutcome(n.eventId, n.status).catch((e: Error) => nlog.error({ event: n.eventId, err: e.message }, 'recording the outcome of an event failed'));
+        }
+      });
+      await service.start();
+      stops.push(() => service.close());
+      annotateEvent = async (s) => {
+        const n = await service.get(s.event.id);
+        const party = s.status === 'pending' ? await service.preview(s.event) : undefined;
+        return { ...(n ? { notice: noticeSummary(n) } : {}), ...(party ? { party } : {}) };
+      };
+      const statements = await StatementStore.open(path.join(cfg.dataDir, 'statements.duckdb'));
+      stops.push(() => statements.close());
+      const texts = loadLegalTexts(cfg.LEGAL_BASIS_FILE);
+      routePlugins.push(async (app) => {
+        await app.register(noticeRoutes, { notices: service });
+        await app.register(partyRoutes, {
+          records: {
+            noticeByCode: (code) => noticeStore.noticeByCode(code),
+            noticesByPlateDay: (plate, day) => noticeStore.noticesByPlateDay(plate, day),
+            event: (id) => eventStore.get(id),
+          },
+          statements,
+          evidence,
+          cameras: cameraRegistry,
+          publicationDays: noticesConfig.publicationDays,
+          timeZone: cameraRegistry.timeZone,
+          logger: log.child({ part: 'public' }),
+          registry,
+          limits: partyLimitsFromEnv(cfg),
+          texts,
+        });
+      });
+    }
+    if (events) {
+      review = new ReviewService({ events, cases: caseServiceRef, notices, logger: log.child({ part: 'review' }) });
+      await review.recover();
+      const r = review;
+      routePlugins.push(async (app) => {
+        await reviewRoutes(app, { review: r });
+      });
+    }
+
     const plugins: ((app: FastifyInstance) => Promise<void>)[] = [...routePlugins];
     if (cfg.NBIOT_CONFIG && (cfg.ROLE === 'all' || cfg.ROLE === 'api')) {
       const url = mqttUrl ?? cfg.MQTT_URL;
@@ -292,6 +424,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       alerts: alerts ?? undefined,
       events: events ?? undefined,
       evidence,
+      annotateEvent,
       plugins,
     });
     await api.listen({ port: cfg.PORT, host: cfg.HOST }).catch((e: NodeJS.ErrnoException) => {
