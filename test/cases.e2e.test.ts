@@ -9,7 +9,7 @@ import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { silentLogger } from '../runtime/log.js';
-import { simulatedEvents } from './console-fixtures.js';
+import { publishedCamerasFile, simulatedEvents } from './console-fixtures.js';
 import { ADMIN_PASSWORD, signIn, sleep, tmpDir, waitFor, type ApiCall } from './helpers.js';
 
 const SECRET = 'cases-e2e-webhook-secret-0123';
@@ -32,6 +32,7 @@ beforeAll(async () => {
     HJ212_PORT: 'off',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
+    CAMERAS_FILE: publishedCamerasFile(dataDir),
     SIMULATE: '0',
     PLATES: '0',
     ADMIN_PASSWORD,

@@ -1,5 +1,7 @@
 // Test data for the console: enforcement events with real evidence images (simulated street scenes rendered by the
 // camera simulator, marked the way the vision worker marks them), readings for a device chart, and alerts.
+import fs from 'node:fs';
+import path from 'node:path';
 import sharp from 'sharp';
 import { EnforcementEventSchema, type EnforcementEvent, type EvidenceImage, type StoredReading } from '../contracts/index.js';
 import { createScenario } from '../simulators/camera/index.js';
@@ -130,4 +132,17 @@ export function signal(o: Partial<Signal> & Pick<Signal, 'deviceId' | 'district'
     caseWorthy: false,
     ...o,
   };
+}
+
+/**
+ * A camera registry file with the cameras of the review examples, published long ago: confirming one of their
+ * events goes through the notify loop (no party registered: a case at once) instead of ending as "camera not
+ * published". Returns the file's path.
+ */
+export function publishedCamerasFile(dir: string, publishedAt = '2025-01-01'): string {
+  const cameras = EXAMPLES.map(([seed]) => ({ ...createScenario(seed, { startTs: 0 }).camera, publishedAt }));
+  const file = path.join(dir, 'cameras.json');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ timeZone: 'Asia/Shanghai', cameras }, null, 1));
+  return file;
 }

@@ -15,7 +15,7 @@ import { startPlatform } from '../app/platform.js';
 import { silentLogger } from '../runtime/log.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { launch, login, screenshot, type Browser } from './console-browser.js';
-import { simulatedEvents } from './console-fixtures.js';
+import { publishedCamerasFile, simulatedEvents } from './console-fixtures.js';
 import { tmpDir, waitFor } from './helpers.js';
 
 const ADMIN_PASSWORD = 'console-e2e-admin-pw';
@@ -41,6 +41,7 @@ const env = {
   HJ212_PORT: 'off',
   HOST: '127.0.0.1',
   DATA_DIR: dataDir,
+  CAMERAS_FILE: publishedCamerasFile(dataDir),
   SIM_PER_KIND: '1',
   SIM_DISTRICTS: 'xinhua',
   SIM_CAMERAS: '0',
