@@ -4,3 +4,4 @@ export * from './dead-letter.js';
 export * from './frames.js';
 export * from './events.js';
 export * from './rechecks.js';
+export * from './commands.js';

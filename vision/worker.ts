@@ -14,6 +14,8 @@ import {
   type EnforcementEvent,
   type EvidenceImage,
   type Frame,
+  type RecheckRequestInput,
+  type RecheckResult,
 } from '../contracts/index.js';
 import type { Logger } from '../runtime/log.js';
 import type { DeadLetterStore } from '../store/types.js';
@@ -21,6 +23,7 @@ import type { Camera, CameraRegistry } from './cameras/config.js';
 import { createDetector, decodeImage, modelFor, type Detection, type Detector, type ModelsConfig, type RawImage } from './detectors/index.js';
 import { cropEvidence, drawEvidence, localTime } from './evidence/compose.js';
 import { EvidenceStore } from './evidence/store.js';
+import { RecheckResponder, type RecheckOptionsInput } from './recheck.js';
 import { ZoneRules, type RuleEvent, type RuleOutput, type Sighting, type ZoneRulesOptionsInput } from './rules/engine.js';
 import { Tracker, type TrackerOptionsInput } from './track/index.js';
 
@@ -65,8 +68,15 @@ export interface VisionWorkerOptions {
   rules?: ZoneRulesOptionsInput;
   /** How the API serves an evidence image; default /api/evidence/{sha256}. */
   evidenceUrl?: (sha256: string) => string;
-  /** Publish events on the bus (default); off for an evaluation that only wants the results. */
+  /** Publish events (and re-check results) on the bus (default); off for an evaluation that only wants the results. */
   publish?: boolean;
+  /**
+   * Answer re-check requests (bus topic "rechecks", after a notice) for the cameras this worker holds: on by default;
+   * false turns it off, an object sets its options (vision/recheck.ts).
+   */
+  rechecks?: boolean | RecheckOptionsInput;
+  /** Consumer group of the re-check requests; default one of this process's own (every worker sees every request). */
+  recheckGroup?: string;
 }
 
 interface CameraState {
@@ -75,6 +85,8 @@ interface CameraState {
   tracker: Tracker;
   rules: ZoneRules<FrameRef>;
   lastTs: number;
+  /** Wall-clock time of the last frame processed: a worker answers re-checks only for cameras it holds now. */
+  lastFrameAt: number;
   frames: number;
   /** Events raised while their object was still there, by rule key, until the object leaves. */
   open: Map<string, EnforcementEvent>;
@@ -93,9 +105,24 @@ export class VisionWorker {
   private readonly m;
   /** Dead letters for one camera are logged once a minute at most: a broken camera sends one per frame. */
   private readonly dlLogged = new Map<string, number>();
+  private readonly rechecks: RecheckResponder | null;
 
   private constructor(private readonly o: VisionWorkerOptions) {
     const registers = o.registry ? [o.registry] : [];
+    this.rechecks =
+      o.rechecks === false
+        ? null
+        : new RecheckResponder({
+            bus: o.bus,
+            evidence: o.evidence,
+            deadLetters: o.deadLetters,
+            logger: o.logger,
+            timeZone: o.cameras.timeZone,
+            held: (id) => this.cameras.get(id),
+            evidenceUrl: (sha) => this.url(sha),
+            publish: o.publish,
+            options: o.rechecks === true || o.rechecks === undefined ? {} : o.rechecks,
+          });
     this.m = {
       frames: new Counter({ name: 'vision_frames_total', help: 'Frames processed', labelNames: ['camera'] as const, registers }),
       rejected: new Counter({ name: 'vision_frames_rejected_total', help: 'Frames dead-lettered', registers }),
@@ -130,6 +157,7 @@ export class VisionWorker {
           tracker: new Tracker(o.tracker),
           rules: new ZoneRules<FrameRef>(camera, o.cameras.timeZone, o.rules),
           lastTs: -Infinity,
+          lastFrameAt: -Infinity,
           frames: 0,
           open: new Map(),
         });
@@ -142,8 +170,12 @@ export class VisionWorker {
     return w;
   }
 
-  /** Consumes camera frames from the bus (consumer group `group`: one camera's frames always reach one worker). */
+  /**
+   * Consumes camera frames from the bus (consumer group `group`: one camera's frames always reach one worker), and
+   * re-check requests (a group of this process's own) unless they are off.
+   */
   async start(group = 'vision'): Promise<void> {
+    await this.rechecks?.start(this.o.recheckGroup);
     this.sub = await this.o.bus.subscribe('frames', group, async (batch) => {
       for (const m of batch) {
         let frame: Frame;
@@ -184,10 +216,13 @@ export class VisionWorker {
     const det = await st.detector.detect(img);
     const t2 = now();
     const tracks = st.tracker.update(det.detections, frame.ts);
-    const outputs = st.rules.update(tracks, frame.ts, { jpeg: frame.jpeg, width: img.width, height: img.height, ts: frame.ts });
+    const ref: FrameRef = { jpeg: frame.jpeg, width: img.width, height: img.height, ts: frame.ts };
+    const outputs = st.rules.update(tracks, frame.ts, ref);
     const t3 = now();
     st.lastTs = frame.ts;
+    st.lastFrameAt = Date.now();
     st.frames++;
+    this.rechecks?.observe(st.camera.id, frame.ts, ref, (zoneId, box, role) => st.rules.presence(zoneId, box, role));
     const events: EnforcementEvent[] = [];
     for (const out of outputs) {
       const e = await this.onRuleOutput(st, out);
@@ -361,7 +396,18 @@ export class VisionWorker {
     return this.cameras.get(cameraId)?.rules.presence(zoneId, box, role) ?? 'absent';
   }
 
+  /**
+   * Re-checks a zone (the same path as a request on bus topic "rechecks", without asking whether this worker holds
+   * the camera): watches the camera's next frames for observeS, stores the evidence, publishes the result on
+   * "recheck-results" and returns it. Resolves "unavailable" when no frames come or the camera or zone is unknown.
+   */
+  async recheck(request: RecheckRequestInput): Promise<RecheckResult> {
+    if (!this.rechecks) throw new Error('re-checks are off in this vision worker (option rechecks: false)');
+    return this.rechecks.recheck(request);
+  }
+
   async close(): Promise<void> {
+    await this.rechecks?.close();
     await this.sub?.close();
     for (const d of this.detectors) await d.close().catch(() => undefined);
   }

@@ -74,3 +74,4 @@ export { makeScenario, TIME_ZONE } from './scenario.js';
 export type { ScenarioOptions, ScenarioTruth, Violation, NonViolation, ObjectClass } from './scenario.js';
 export { renderFrame, SceneRenderer, MIN_VISIBLE, type TruthBox, type RenderedFrame } from './render.js';
 export { makeLayout, cameraEntry, LAYOUT_FAMILIES, TRAIN_FAMILIES } from './layout.js';
+export { createLiveScene, type LiveScene, type LiveSceneOptions, type LiveObject, type LiveFrame } from './live.js';
