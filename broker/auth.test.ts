@@ -62,6 +62,30 @@ describe('DeviceRegistry', () => {
     expect(r.mayPublish('nobody', 'city/v1/xinhua/noise/nz-1/readings')).toBe(false);
   });
 
+  it('lets the notice service publish any camera\'s commands and nothing else; a gateway reads its cameras\' commands', async () => {
+    const hash = await hashPassword('pw', { ln: 4, r: 8, p: 1 });
+    const r = new DeviceRegistry([
+      { type: 'service', username: 'notices', publish: [...SERVICE_TOPICS.notices.publish], subscribe: [...SERVICE_TOPICS.notices.subscribe], hash },
+      { type: 'device', username: 'cam-1', deviceId: 'cam-1', district: 'jinghai', kind: 'camera', hash },
+      { type: 'service', username: 'gw', ...SERVICE_TOPICS.gateway('gw', [{ district: 'jinghai', cameraId: 'cam-1' }]), hash },
+    ]);
+    expect(r.mayPublish('notices', 'city/v1/jinghai/camera/cam-1/commands')).toBe(true);
+    expect(r.mayPublish('notices', 'city/v1/xinhua/camera/any-cam/commands')).toBe(true);
+    expect(r.mayPublish('notices', 'city/v1/jinghai/camera/cam-1/frames')).toBe(false);
+    expect(r.mayPublish('notices', 'city/v1/jinghai/noise/nz-1/commands')).toBe(false);
+    expect(r.maySubscribe('notices', 'city/v1/+/camera/+/commands')).toBe(false);
+    // A camera reads its own commands only, and cannot publish them.
+    expect(r.maySubscribe('cam-1', 'city/v1/jinghai/camera/cam-1/commands')).toBe(true);
+    expect(r.maySubscribe('cam-1', 'city/v1/jinghai/camera/+/commands')).toBe(false);
+    expect(r.mayReceive('cam-1', 'city/v1/jinghai/camera/cam-2/commands')).toBe(false);
+    expect(r.mayPublish('cam-1', 'city/v1/jinghai/camera/cam-1/commands')).toBe(false);
+    // The gateway acting for cam-1: its commands, no other camera's; without cameras it reads nothing.
+    expect(r.maySubscribe('gw', 'city/v1/jinghai/camera/cam-1/commands')).toBe(true);
+    expect(r.maySubscribe('gw', 'city/v1/jinghai/camera/cam-2/commands')).toBe(false);
+    expect(r.mayPublish('gw', 'city/v1/jinghai/camera/cam-1/commands')).toBe(false);
+    expect(SERVICE_TOPICS.gateway('gw2').subscribe).toEqual([]);
+  });
+
   it('verifies a password once with scrypt, then from memory', async () => {
     const r = new DeviceRegistry([{ type: 'device', username: 'nz-1', deviceId: 'nz-1', district: 'x', kind: 'noise', hash: await hashPassword('secret', { ln: 4, r: 8, p: 1 }) }]);
     expect(await r.verify('nz-1', 'wrong')).toBeNull();

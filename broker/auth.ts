@@ -3,7 +3,7 @@
 //
 // A device publishes only under its own topics: city/v1/{district}/{kind}/{deviceId}/readings and .../status
 // (a camera: .../camera/{cameraId}/frames and .../status; it may read its own .../commands). A service account
-// (ingest, an edge gateway, the frame relay, the NB-IoT receiver) has explicit topic filters.
+// (ingest, an edge gateway, the frame relay, the NB-IoT receiver, the notice service) has explicit topic filters.
 //
 // What clients see (aedes 1.2 with mqtt.js 5, MQTT 3.1.1, measured in embedded-auth.test.ts):
 // - wrong or missing credentials: CONNACK "bad user name or password" (4); mqtt.js emits an error with code 4 and
@@ -20,7 +20,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Aedes, AuthenticateError, Client } from 'aedes';
 import { z } from 'zod';
-import { IdSchema, KINDS, SensorKindSchema, TOPIC_ROOT } from '../contracts/index.js';
+import { cameraCommandsTopic, IdSchema, KINDS, SensorKindSchema, TOPIC_ROOT, type CameraRef } from '../contracts/index.js';
 import { ConfigError, parseConfig, readJsonFile } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { isHash, sha256, verifyPassword } from '../users/kdf.js';
@@ -92,16 +92,19 @@ export const SERVICE_TOPICS = {
   frameRelay: { publish: [], subscribe: [`${TOPIC_ROOT}/+/camera/+/frames`] },
   /** The NB-IoT push receiver publishes manhole readings and its dead letters. */
   nbiot: { publish: [`${TOPIC_ROOT}/+/manhole/+/readings`, `${TOPIC_ROOT}/_gateway/nbiot/dead-letters`], subscribe: [] },
+  /** The notice service sends loudspeaker commands to any camera's edge agent; it reads nothing. */
+  notices: { publish: [`${TOPIC_ROOT}/+/camera/+/commands`], subscribe: [] },
   /**
    * An edge gateway's own connection (HJ 212 monitors behind it): readings and status of any sensor (not camera
-   * frames) and its dead letters.
+   * frames) and its dead letters. Acting for cameras behind it, it may read those cameras' commands topics (and no
+   * other camera's).
    */
-  gateway: (gatewayId: string) => ({
+  gateway: (gatewayId: string, cameras: readonly CameraRef[] = []) => ({
     publish: [
       ...KINDS.flatMap((k) => [`${TOPIC_ROOT}/+/${k}/+/readings`, `${TOPIC_ROOT}/+/${k}/+/status`]),
       `${TOPIC_ROOT}/_gateway/${gatewayId}/dead-letters`,
     ],
-    subscribe: [],
+    subscribe: cameras.map((c) => cameraCommandsTopic(c)),
   }),
 } as const;
 

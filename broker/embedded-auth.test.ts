@@ -74,6 +74,9 @@ describe('embedded broker with device credentials', () => {
           { username: 'watcher', ...SERVICE_TOPICS.ingest },
           { username: 'embedded-gateway', ...SERVICE_TOPICS.gateway('embedded-gateway') },
           { username: 'nbiot', ...SERVICE_TOPICS.nbiot },
+          { username: 'notices', ...SERVICE_TOPICS.notices },
+          // A gateway whose edge agent acts for camera cam-2 (reads its commands).
+          { username: 'gw-cams', ...SERVICE_TOPICS.gateway('gw-cams', [{ district: 'jinghai', cameraId: 'cam-2' }]) },
         ],
       },
       { kdf: KDF },
@@ -204,6 +207,41 @@ describe('embedded broker with device credentials', () => {
     // The gateway may not subscribe at all; ingest (city/v1/#) does, above.
     const gw2 = await as('embedded-gateway', { clientId: 'gw-again' });
     await expect(gw2.subscribeAsync('city/v1/+/dust/+/readings')).rejects.toThrow(/Subscribe error/);
+  });
+
+  it('lets the notice service send loudspeaker commands to a camera, which alone (or its gateway) reads them', async () => {
+    const cam = await as('cam-1', { clientId: 'gw.cam-1-commands' });
+    const got: string[] = [];
+    cam.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`));
+    await cam.subscribeAsync('city/v1/jinghai/camera/cam-1/commands', { qos: 1 });
+    const gw = await as('gw-cams');
+    const gwGot: string[] = [];
+    gw.on('message', (topic) => gwGot.push(topic));
+    await gw.subscribeAsync('city/v1/jinghai/camera/cam-2/commands', { qos: 1 });
+    await expect(gw.subscribeAsync('city/v1/jinghai/camera/cam-1/commands', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+
+    const notices = await as('notices');
+    const play = JSON.stringify({ type: 'play', id: 'e1:loudspeaker', text: '请将摊位收回店内', repeat: 1, issuedAt: Date.now() });
+    await notices.publishAsync('city/v1/jinghai/camera/cam-1/commands', play, { qos: 1 });
+    await notices.publishAsync('city/v1/jinghai/camera/cam-2/commands', play, { qos: 1 });
+    await until(() => got.length === 1 && gwGot.length === 1, 'the commands to arrive');
+    expect(got).toEqual([`city/v1/jinghai/camera/cam-1/commands ${play}`]);
+    expect(gwGot).toEqual(['city/v1/jinghai/camera/cam-2/commands']);
+    // The notice service reads nothing, and publishes nothing but commands.
+    await expect(notices.subscribeAsync('city/v1/+/camera/+/commands', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    // A camera cannot command itself (or others), a sensor cannot command a camera, notices cannot send frames.
+    for (const [c, topic] of [
+      [cam, 'city/v1/jinghai/camera/cam-1/commands'],
+      [await as('nz-2', { clientId: 'nz-2-commands' }), 'city/v1/jinghai/camera/cam-1/commands'],
+      [notices, 'city/v1/jinghai/camera/cam-1/frames'],
+    ] as const) {
+      let closed = false;
+      c.once('close', () => (closed = true));
+      c.publish(topic, play, { qos: 1, retain: false });
+      await until(() => closed, `the connection closed after publishing to ${topic}`);
+      c.end(true);
+    }
+    expect(got).toHaveLength(1);
   });
 
   it('refuses a client id held by another account (CONNACK 2): no device takes over ingest\'s session', async () => {

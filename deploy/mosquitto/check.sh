@@ -129,6 +129,9 @@ start_observer spy "$OTHER" -V mqttv5 -i spy-check -q 1 -t 'city/v1/#'
 # The frame relay on its shared subscription, and the same account subscribed to everything it might try to read.
 start_observer vision vision -V mqttv5 -i vision-check -q 1 -t '$share/frames/city/v1/+/camera/+/frames'
 start_observer vspy vision -V mqttv5 -i vspy-check -q 1 -t 'city/v1/#'
+# The camera on its own commands topic, and the same account trying to read every camera's commands.
+start_observer camcmd "$CAM" -V mqttv5 -i camcmd-check -q 1 -t "$CAMT/commands"
+start_observer camspy "$CAM" -V mqttv5 -i camspy-check -q 1 -t 'city/v1/+/camera/+/commands'
 
 seen_by() { grep -qF -- "$2" "$TMP/$1.out"; }
 
@@ -183,7 +186,7 @@ as "$DEV" pub -q 1 -t "$OWN/readings/extra" -m "forged-extra-$RUN" 2>/dev/null |
 as "$DEV" pub -q 1 -t "city/v1/xinhua/noise/$DEV/commands" -m "forged-cmd-$RUN" 2>/dev/null || true
 as "$DEV" pub -q 1 -t "city/v2/xinhua/noise/$DEV/readings" -m "forged-v2-$RUN" 2>/dev/null || true
 settle
-forged() { ! grep -q "forged-.*-$RUN" "$TMP/ingest.out" "$TMP/ops.out" "$TMP/spy.out" "$TMP/vision.out" "$TMP/vspy.out"; }
+forged() { ! grep -q "forged-.*-$RUN" "$TMP/ingest.out" "$TMP/ops.out" "$TMP/spy.out" "$TMP/vision.out" "$TMP/vspy.out" "$TMP/camcmd.out" "$TMP/camspy.out"; }
 expect "...but no subscriber receives any forged message (other device, other suffix, other version)" forged
 retained="$(as ops sub -t "$FOREIGN/status" -C 1 -W 2 2>/dev/null || true)"
 expect "no forged retained status is stored" test -z "$retained"
@@ -247,6 +250,23 @@ as "$CAM" pub -q 1 -t "$CAMT/commands" -m "forged-cam-cmd-$RUN" 2>/dev/null || t
 as "$DEV" pub -q 1 -t "$CAMT/frames" -m "forged-dev-frame-$RUN" 2>/dev/null || true
 settle
 expect "...nor a sensor's readings or its own commands topic; a sensor cannot publish the camera's frames" forged
+
+echo "-- loudspeaker commands (the notice service to a camera's edge agent)"
+PLAY="{\"type\":\"play\",\"id\":\"check-$RUN\",\"text\":\"play-$RUN\",\"repeat\":1,\"issuedAt\":0}"
+expect "notices publishes a play command on the camera's commands topic (QoS 1)" as notices pub -V mqttv5 -q 1 -t "$CAMT/commands" -m "$PLAY"
+expect "the camera receives it on its own commands topic" wait_seen camcmd "$CAMT/commands $PLAY"
+expect "notices publishes to another camera's commands topic" as notices pub -V mqttv5 -q 1 -t "city/v1/xinhua/camera/cam-other-9/commands" -m "other-cmd-$RUN"
+settle
+camspy_own_only() { seen_by camspy "$CAMT/commands $PLAY" && ! grep -qF -- "other-cmd-$RUN" "$TMP/camspy.out"; }
+expect "a camera subscribed to every camera's commands receives only its own" camspy_own_only
+expect "notices cannot publish frames: PUBACK says not authorized" not_authorized notices "$CAMT/frames"
+expect "notices cannot publish readings: PUBACK says not authorized" not_authorized notices "$OWN/readings"
+retained="$(as notices sub -t "$CAMT/status" -C 1 -W 2 2>/dev/null || true)"
+expect "notices reads nothing (not even a camera's retained status)" test -z "$retained"
+as "$DEV" pub -q 1 -t "$CAMT/commands" -m "forged-dev-cmd-$RUN" 2>/dev/null || true
+as "$GW" pub -q 1 -t "$CAMT/commands" -m "forged-gw-cmd-$RUN" 2>/dev/null || true
+settle
+expect "neither a sensor nor a gateway can command a camera" forged
 
 echo "-- a gateway (HJ 212 server) publishes for the monitors behind it"
 expect "gateway publishes readings of its device" as "$GW" pub -q 1 -t "$GWDEV/readings" -m "gw-reading-$RUN"

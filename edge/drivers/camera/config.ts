@@ -32,6 +32,19 @@ export const CameraSourceSchema = z.discriminatedUnion('type', [
 ]);
 export type CameraSource = z.output<typeof CameraSourceSchema>;
 
+/**
+ * The loudspeaker at a camera: a text-to-speech program the agent runs for each "play" command on the camera's
+ * commands topic, e.g. ["espeak-ng", "-v", "cmn"]; the text is appended as the last argument. Run without a shell.
+ */
+export const SpeakerSchema = z.strictObject({
+  command: z.array(z.string().min(1, 'an empty argument')).min(1, 'give the program and its arguments, e.g. ["espeak-ng", "-v", "cmn"]'),
+  /** One playback taking longer than this is stopped (killed) and counted as failed. */
+  timeoutMs: z.number().int().min(100).max(600_000).default(60_000),
+  /** A command issued longer ago than this (it waited at the broker or behind others) is not played, only logged. */
+  maxAgeS: z.number().int().min(1).max(86_400).default(600),
+});
+export type Speaker = z.output<typeof SpeakerSchema>;
+
 export const EdgeCameraSchema = z.strictObject({
   id: IdSchema,
   district: IdSchema,
@@ -53,5 +66,7 @@ export const EdgeCameraSchema = z.strictObject({
    * oldest are dropped beyond this, counted and logged; it still bridges a short outage without a gap.
    */
   maxQueuedFrames: z.number().int().min(1).max(10_000).default(60),
+  /** The loudspeaker; without one a "play" command's text is only logged. */
+  speaker: SpeakerSchema.optional(),
 });
 export type EdgeCamera = z.output<typeof EdgeCameraSchema>;

@@ -1,14 +1,16 @@
 // A camera link: frames from a source (snapshot URL, files, the simulator), encoded as JPEG with sharp, published
 // with QoS 1 on city/v1/{district}/camera/{cameraId}/frames. The capture time and a sequence number travel as
 // MQTT 5 user properties, so the vision stage knows when each frame was taken whatever the network did. The
-// connection is the camera's own (its credentials, its last will on the status topic).
+// connection is the camera's own (its credentials, its last will on the status topic). On the same connection the
+// link reads the camera's commands topic (QoS 1): "play" says a notice on the camera's loudspeaker (commands.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import sharp from 'sharp';
-import { FRAME_PROPS, framesTopic } from '../../../contracts/index.js';
+import { cameraCommandsTopic, FRAME_PROPS, framesTopic } from '../../../contracts/index.js';
 import type { Logger } from '../../../runtime/log.js';
 import type { EdgeConfig } from '../../config.js';
+import { CommandPlayer, type CommandStats, type EdgeDeadLetterSink } from './commands.js';
 import type { CameraSource, EdgeCamera } from './config.js';
 
 export interface CapturedFrame {
@@ -84,9 +86,19 @@ function filesSource(src: Extract<CameraSource, { type: 'files' }>): FrameSource
   };
 }
 
+export interface CameraLinkOptions {
+  /** Where refused commands go (the edge agent's gateway link); without it they are only logged. */
+  deadLetters?: EdgeDeadLetterSink;
+}
+
 export class CameraLink {
   private readonly client: MqttClient;
   private readonly topic: string;
+  private readonly commandsTopic: string;
+  private readonly commands: CommandPlayer;
+  private subscribeRefusedLogged = false;
+  private markSubscribed!: () => void;
+  private readonly subscribed = new Promise<void>((r) => (this.markSubscribed = r));
   private readonly queue: { ts: number; seq: number; jpeg: Buffer }[] = [];
   private inflight = 0;
   private seq = 0;
@@ -103,8 +115,11 @@ export class CameraLink {
     private readonly cam: EdgeCamera,
     private readonly log: Logger,
     private readonly simulator?: SimulatorSourceFactory,
+    opts: CameraLinkOptions = {},
   ) {
     this.topic = framesTopic({ district: cam.district, cameraId: cam.id });
+    this.commandsTopic = cameraCommandsTopic({ district: cam.district, cameraId: cam.id });
+    this.commands = new CommandPlayer({ cameraId: cam.id, topic: this.commandsTopic, speaker: cam.speaker, log, deadLetters: opts.deadLetters });
     const status = `city/v1/${cam.district}/camera/${cam.id}/status`;
     this.client = mqtt.connect(cfg.mqtt.url, {
       clientId: `${cfg.gatewayId}.${cam.id}`,
@@ -119,7 +134,19 @@ export class CameraLink {
     this.client.on('connect', () => {
       this.lastError = '';
       this.client.publish(status, JSON.stringify({ online: true, ts: Date.now(), gateway: cfg.gatewayId }), { qos: 1, retain: true });
+      // A clean session: subscribe again on every connect (commands sent while the link was away are not kept).
+      this.client.subscribe(this.commandsTopic, { qos: 1 }, (err, granted) => {
+        const refused = err ? err.message : granted?.some((g) => g.qos >= 128) ? 'refused by the broker' : null;
+        if (!refused) this.markSubscribed();
+        else if (!this.subscribeRefusedLogged) {
+          this.subscribeRefusedLogged = true;
+          log.error({ camera: cam.id, topic: this.commandsTopic, err: refused }, 'cannot read the camera\'s commands topic (check the broker ACL): loudspeaker commands will not arrive');
+        }
+      });
       this.pump();
+    });
+    this.client.on('message', (topic, payload) => {
+      if (topic === this.commandsTopic) this.commands.receive(payload);
     });
     this.client.on('error', (e) => {
       if (e.message !== this.lastError) log.error({ camera: cam.id, err: e.message }, 'mqtt error');
@@ -222,8 +249,24 @@ export class CameraLink {
     return this.ended;
   }
 
+  /** Loudspeaker commands played, failed, refused... */
+  get commandStats(): Readonly<CommandStats> {
+    return this.commands.stats;
+  }
+
+  /** Resolves when no command is waiting or playing. */
+  commandsIdle(): Promise<void> {
+    return this.commands.idle();
+  }
+
+  /** Resolves once the broker has granted the subscription to the camera's commands topic. */
+  commandsSubscribed(): Promise<void> {
+    return this.subscribed;
+  }
+
   async stop(drainMs = 2000): Promise<void> {
     this.stopped = true;
+    this.commands.stop();
     this.source?.stop();
     if (this.client.connected && drainMs > 0) await Promise.race([this.drained(), sleep(drainMs)]);
     await this.client.endAsync(true);

@@ -1,0 +1,71 @@
+// The camera link reads its camera's commands topic on a real Mosquitto (MQTT 5, QoS 1): a "play" published as the
+// notice service does reaches the speaker program; a bad command goes to the gateway's dead-letter topic through the
+// agent's gateway link; a command for another camera never arrives.
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cameraCommandsTopic, gatewayDeadLettersTopic } from '../../../contracts/index.js';
+import { silentLogger } from '../../../runtime/log.js';
+import { mqttUrl, tmpDir, uniq, waitFor } from '../../../test/helpers.js';
+import { EdgeConfigSchema } from '../../config.js';
+import { GatewayLink } from '../../gateway.js';
+import { CameraLink } from './link.js';
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c().catch(() => undefined);
+  cleanup = [];
+});
+
+describe('camera link commands', () => {
+  it('plays a loudspeaker command sent over MQTT, and dead-letters a bad one through the gateway link', async () => {
+    const dir = tmpDir('camlink');
+    const said = path.join(dir, 'said.txt');
+    const gatewayId = uniq('gw');
+    const camId = uniq('cam');
+    const other = uniq('cam');
+    const cfg = EdgeConfigSchema.parse({
+      gatewayId,
+      mqtt: { url: mqttUrl(), settleMs: 0 },
+      buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
+      cameras: [
+        {
+          id: camId,
+          district: 'xinhua',
+          source: { type: 'files', dir, intervalMs: 1000 },
+          speaker: { command: [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(said)}, process.argv[1] + '\\n')`] },
+        },
+        { id: other, district: 'xinhua', source: { type: 'files', dir, intervalMs: 1000 } },
+      ],
+    });
+    const gateway = new GatewayLink(cfg, 'camera', {}, silentLogger);
+    cleanup.push(() => gateway.close(1000));
+    const link = new CameraLink(cfg, cfg.cameras[0]!, silentLogger, undefined, { deadLetters: gateway });
+    const otherLink = new CameraLink(cfg, cfg.cameras[1]!, silentLogger);
+    cleanup.push(() => link.stop(0), () => otherLink.stop(0));
+
+    const watcher = await mqtt.connectAsync(mqttUrl(), { clientId: uniq('watch'), protocolVersion: 5 });
+    cleanup.push(() => watcher.endAsync(true));
+    const dead: { source: string; reason: string }[] = [];
+    watcher.on('message', (_t, p) => dead.push(JSON.parse(p.toString()) as { source: string; reason: string }));
+    await watcher.subscribeAsync(gatewayDeadLettersTopic(gatewayId), { qos: 1 });
+    await Promise.all([link.commandsSubscribed(), otherLink.commandsSubscribed()]);
+
+    const notices = await mqtt.connectAsync(mqttUrl(), { clientId: uniq('notices'), protocolVersion: 5 });
+    cleanup.push(() => notices.endAsync(true));
+    const topic = cameraCommandsTopic({ district: 'xinhua', cameraId: camId });
+    await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-1:loudspeaker', text: '请将摊位收回店内', repeat: 2, issuedAt: Date.now() }), { qos: 1 });
+    await notices.publishAsync(topic, '{"type":"play","id":"x"', { qos: 1 });
+    // A redelivery of the first: played once.
+    await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-1:loudspeaker', text: '请将摊位收回店内', repeat: 2, issuedAt: Date.now() }), { qos: 1 });
+
+    expect(await waitFor(() => link.commandStats.played === 1 && link.commandStats.rejected === 1 && link.commandStats.duplicates === 1, 10_000, 50)).toBe(true);
+    await link.commandsIdle();
+    expect(fs.readFileSync(said, 'utf8')).toBe('请将摊位收回店内\n请将摊位收回店内\n');
+    expect(await waitFor(() => dead.length === 1, 10_000, 50)).toBe(true);
+    expect(dead[0]).toMatchObject({ source: topic, reason: expect.stringMatching(/not JSON/) });
+    // The other camera's link heard nothing of it.
+    expect(otherLink.commandStats).toMatchObject({ played: 0, rejected: 0, duplicates: 0 });
+  });
+});
