@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ReviewError, ReviewInputSchema, viewEvent, type ReviewService } from '../review/decisions.js';
+import type { EventAnnotator } from './events.js';
 
 /** The session user as the auth plugin decorates the request with it. */
 export interface SessionUser {
@@ -44,7 +45,7 @@ const Params = z.strictObject({ id: z.string().min(1).max(200) });
 /** Roles that may decide on events. */
 export const REVIEW_ROLES = ['reviewer', 'admin'] as const;
 
-export async function reviewRoutes(app: FastifyInstance, o: { review: ReviewService }): Promise<void> {
+export async function reviewRoutes(app: FastifyInstance, o: { review: ReviewService; annotate?: EventAnnotator }): Promise<void> {
   app.post('/api/events/:id/review', async (req, reply) => {
     const user = requireUser(req, reply, REVIEW_ROLES);
     if (!user) return reply;
@@ -53,7 +54,9 @@ export async function reviewRoutes(app: FastifyInstance, o: { review: ReviewServ
     const b = ReviewInputSchema.safeParse(req.body ?? {});
     if (!b.success) return reply.code(400).send(badRequest(b.error));
     try {
-      return viewEvent(await o.review.review(p.data.id, b.data, user));
+      const stored = await o.review.review(p.data.id, b.data, user);
+      // With the notify loop: what the confirmation led to (told the party, or a case at once).
+      return o.annotate ? { ...viewEvent(stored), ...(await o.annotate(stored)) } : viewEvent(stored);
     } catch (e) {
       if (e instanceof ReviewError) {
         return reply

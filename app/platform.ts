@@ -393,7 +393,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       await review.recover();
       const r = review;
       routePlugins.push(async (app) => {
-        await reviewRoutes(app, { review: r });
+        await reviewRoutes(app, { review: r, annotate: annotateEvent });
       });
     }
 

@@ -21,6 +21,12 @@ import { silentLogger } from '../runtime/log.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
 import { authPlugin, startUsers, type Role, type Users } from '../users/index.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
+import { loadNoticesConfig } from '../notices/config.js';
+import { PartyRegistry } from '../notices/parties.js';
+import { noticeRoutes } from '../notices/routes.js';
+import { NoticeService } from '../notices/service.js';
+import { NoticeStore } from '../notices/store.js';
+import { StatementStore, partyRoutes } from '../party/index.js';
 
 export const ADMIN_PASSWORD = 'console-admin-password';
 
@@ -61,6 +67,25 @@ export async function startConsoleApi(dir: string): Promise<ConsoleApi> {
   stops.push(() => cases.close());
   await cases.watchAlerts(alerts);
   const review = new ReviewService({ events, cases, logger: silentLogger });
+  // The notify loop's read side and the party routes, so the console's notices, parties and objections views have
+  // their API (the loop itself is tested in test/notices.e2e.test.ts: here confirmations file cases directly).
+  const cameras = { timeZone: 'Asia/Shanghai', cameras: [] };
+  const noticeStore = await NoticeStore.open(path.join(dir, 'notices.duckdb'));
+  stops.push(() => noticeStore.close());
+  const noticesConfig = loadNoticesConfig(path.resolve(import.meta.dirname, '../config/notices.json'), {});
+  const notices = await NoticeService.open({
+    store: noticeStore,
+    config: noticesConfig,
+    parties: new PartyRegistry({ shops: [], vehicles: [], minPlateConfidence: 0.8 }, { cameras, logger: silentLogger }),
+    notifiers: [],
+    bus,
+    cameras,
+    logger: silentLogger,
+    deps: { fileCase: () => Promise.reject(new Error('no loop in the console test')) },
+  });
+  stops.push(() => notices.close());
+  const statements = await StatementStore.open(path.join(dir, 'statements.duckdb'));
+  stops.push(() => statements.close());
   const directory = await DeviceDirectory.start({ bus, logger: silentLogger, alerts, snapshotFile: path.join(dir, 'devices.json') });
   stops.push(() => directory.close());
 
@@ -79,6 +104,16 @@ export async function startConsoleApi(dir: string): Promise<ConsoleApi> {
         await a.register(consolePlugin);
         await a.register(deviceRoutes, { directory });
         await a.register(rulesRoutes, { rulesFile: path.resolve(import.meta.dirname, '../config/rules.json'), logger: silentLogger });
+        await a.register(noticeRoutes, { notices });
+        await a.register(partyRoutes, {
+          records: { noticeByCode: (c) => noticeStore.noticeByCode(c), noticesByPlateDay: (pl, d) => noticeStore.noticesByPlateDay(pl, d), event: (id) => events.get(id) },
+          statements,
+          evidence,
+          cameras,
+          publicationDays: noticesConfig.publicationDays,
+          timeZone: 'Asia/Shanghai',
+          logger: silentLogger,
+        });
       },
     ],
   });

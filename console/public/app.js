@@ -8,6 +8,9 @@ const ROUTES = [
   { path: 'devices', nav: 'nav.devices', roles: ['staff', 'admin'], load: () => import('./pages/devices.js') },
   { path: 'devices/:id', roles: ['staff', 'admin'], load: () => import('./pages/device.js') },
   { path: 'review', nav: 'nav.review', roles: ['reviewer', 'admin'], load: () => import('./pages/review.js') },
+  { path: 'notices', nav: 'nav.notices', roles: ['reviewer', 'admin'], load: () => import('./pages/notices.js') },
+  { path: 'notices/:eventId', roles: ['reviewer', 'admin'], load: () => import('./pages/notice.js') },
+  { path: 'parties', nav: 'nav.parties', roles: ['reviewer', 'admin'], load: () => import('./pages/parties.js') },
   { path: 'cases', nav: 'nav.cases', roles: ['reviewer', 'admin'], load: () => import('./pages/cases.js') },
   { path: 'inbox', nav: 'nav.inbox', roles: ['reviewer', 'admin'], load: () => import('./pages/inbox.js') },
   { path: 'users', nav: 'nav.users', roles: ['admin'], load: () => import('./pages/users.js') },
@@ -17,7 +20,10 @@ const ROUTES = [
 
 const HOME = { staff: 'alerts', reviewer: 'review', admin: 'alerts' };
 
-const state = { user: null, current: null, renderSeq: 0 };
+const state = { user: null, current: null, renderSeq: 0, openObjections: null };
+// Open statements (陈述申辩) wait in the reviewers' queue: their number is shown beside 审核 in the navigation.
+const OBJECTION_ROLES = ['reviewer', 'admin'];
+const OBJECTIONS_REFRESH_MS = 60_000;
 const view = document.getElementById('view');
 const top = document.getElementById('top');
 
@@ -47,9 +53,10 @@ function header() {
   const u = state.user;
   const here = parseHash().route?.path.split('/')[0];
   const nav = u
-    ? ROUTES.filter((r) => r.nav && r.roles.includes(u.role)).map((r) =>
-        h('a', { href: `#/${r.path}`, class: here === r.path ? 'active' : '', 'data-nav': r.path }, t(r.nav)),
-      )
+    ? ROUTES.filter((r) => r.nav && r.roles.includes(u.role)).map((r) => {
+        const link = h('a', { href: `#/${r.path}`, class: here === r.path ? 'active' : '', 'data-nav': r.path }, t(r.nav));
+        return r.path === 'review' ? h('span.nav-item', link, objectionsBadge) : link;
+      })
     : [];
   top.append(
     h('div.brand', h('img', { src: '/console/favicon.svg', alt: '', width: 22, height: 22 }), h('span', t('app.title'))),
@@ -61,6 +68,33 @@ function header() {
       u && h('button.link', { type: 'button', 'data-test': 'logout', onclick: logout }, t('nav.logout')),
     ),
   );
+}
+
+// Outside the link, so the link's text stays its label; a click on it opens the statements tab of the review page.
+const objectionsBadge = h('button.nav-badge', { type: 'button', hidden: true, 'data-test': 'objections-badge', onclick: () => navigate('review?status=objections') });
+
+function drawObjectionsBadge() {
+  const n = state.openObjections;
+  objectionsBadge.hidden = !n;
+  objectionsBadge.textContent = n ? String(n > 99 ? '99+' : n) : '';
+  objectionsBadge.title = n ? t('nav.objectionsOpen', { n }) : '';
+}
+
+/** Counts the open statements (or takes the count a page already knows) and redraws the badge. */
+async function refreshObjections(known) {
+  if (!state.user || !OBJECTION_ROLES.includes(state.user.role)) {
+    state.openObjections = null;
+  } else if (typeof known === 'number') {
+    state.openObjections = known;
+  } else {
+    try {
+      state.openObjections = (await api('/api/objections?status=open&limit=1', { quiet401: true })).total ?? null;
+    } catch {
+      // A platform without the statements routes (or a session that just ended): no badge.
+      state.openObjections = null;
+    }
+  }
+  drawObjectionsBadge();
 }
 
 function switchLang() {
@@ -90,6 +124,7 @@ async function render() {
   }
   if (!route || (state.user && route.path === 'login')) return navigate(state.user ? HOME[state.user.role] ?? 'account' : 'login');
   header();
+  drawObjectionsBadge();
   if (route.roles && !route.roles.includes(state.user.role)) {
     view.replaceChildren(h('p.error', t('common.forbidden')));
     return;
@@ -98,7 +133,7 @@ async function render() {
   try {
     const mod = await route.load();
     if (seq !== state.renderSeq) return;
-    const ctx = { user: state.user, params, query, navigate, setUser, rerender: render };
+    const ctx = { user: state.user, params, query, navigate, setUser, rerender: render, objectionsChanged: (n) => void refreshObjections(n) };
     const page = await mod.render(ctx);
     if (seq !== state.renderSeq) {
       page.destroy?.();
@@ -117,6 +152,7 @@ async function render() {
 /** Called by the login page. */
 function setUser(user) {
   state.user = user;
+  void refreshObjections();
   const after = sessionStorage.getItem('console.after');
   sessionStorage.removeItem('console.after');
   if (after && !after.startsWith('#/login')) location.hash = after;
@@ -142,6 +178,10 @@ async function boot() {
   }
   window.addEventListener('hashchange', () => void render());
   await render();
+  void refreshObjections();
+  setInterval(() => {
+    if (!document.hidden) void refreshObjections();
+  }, OBJECTIONS_REFRESH_MS);
   document.body.dataset.ready = '1';
 }
 

@@ -155,7 +155,8 @@ export function pager(page, size, total, go) {
 let toastBox = null;
 /** A short message at the bottom right; kind: ok | error | info. */
 export function toast(text, kind = 'info', ms = 4000) {
-  if (!toastBox) {
+  // Made again when something took it out of the page (the browser tests clear messages before a screenshot).
+  if (!toastBox?.isConnected) {
     toastBox = h('div.toasts', { role: 'status', 'aria-live': 'polite' });
     document.body.append(toastBox);
   }
@@ -190,4 +191,61 @@ export function typing(e) {
 
 export function badge(cls, text, title) {
   return h(`span.badge.${cls}`, title ? { title } : {}, text);
+}
+
+/** The evidence store's address of an image (statement photos, re-check frames): served by /api/evidence/:sha256. */
+export function evidenceUrl(sha256) {
+  return `/api/evidence/${encodeURIComponent(sha256)}`;
+}
+
+/** A query code as the party sees it: XXXX-XXXX-XXXX-XXXX. */
+export function fmtCode(code) {
+  const c = String(code ?? '').replace(/[^0-9A-Za-z]/g, '');
+  return c ? c.match(/.{1,4}/g).join('-') : '—';
+}
+
+/**
+ * An image viewer over the page: images [{url, caption}], starting at `index`. ← → step, Esc or a click closes.
+ * Returns a function that closes it (pages call it when they are left).
+ */
+export function openGallery(images, index = 0) {
+  if (!images.length) return () => undefined;
+  let i = Math.min(Math.max(0, index), images.length - 1);
+  const pic = h('img', { alt: '' });
+  const cap = h('figcaption');
+  const show = () => {
+    pic.src = images[i].url;
+    pic.alt = images[i].caption ?? '';
+    cap.textContent = images[i].caption ?? '';
+  };
+  const box = h('div.lightbox', { 'data-test': 'gallery' }, h('figure', pic, cap));
+  const close = () => {
+    box.remove();
+    document.removeEventListener('keydown', onKey, true);
+  };
+  // Captured before the page's own shortcuts, so Esc closes the picture and does nothing else.
+  const onKey = (ev) => {
+    if (ev.key === 'Escape') close();
+    else if (ev.key === 'ArrowRight') i = (i + 1) % images.length;
+    else if (ev.key === 'ArrowLeft') i = (i - 1 + images.length) % images.length;
+    else return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    if (box.isConnected) show();
+  };
+  box.addEventListener('click', close);
+  document.addEventListener('keydown', onKey, true);
+  show();
+  document.body.append(box);
+  return close;
+}
+
+/** A row of small images that open in the viewer: images [{url, caption}]. */
+export function thumbs(images, onOpen = openGallery) {
+  return h(
+    'div.thumbs',
+    images.map((img, i) =>
+      h('img.thumb', { src: img.url, alt: img.caption ?? '', title: img.caption ?? '', loading: 'lazy', decoding: 'async', onclick: (ev) => (ev.stopPropagation(), onOpen(images, i)) }),
+    ),
+  );
 }

@@ -1,7 +1,8 @@
 // Cases sent (or waiting to be sent) to the city's case system, with their delivery status; a row opens the case's
-// evidence (URLs with SHA-256), detection and review. Pages of 50; refreshed every 10 s while deliveries are pending.
+// evidence (URLs with SHA-256), detection, review and the notice that came before it. Pages of 50; refreshed every
+// 10 s while deliveries are pending. #/cases?id=ID shows that case first (the notices page links there).
 import { pick, t, tOr } from '../i18n.js';
-import { api, badge, errorText, fmtDuration, fmtNum, fmtTime, h, pager, qs, select, toast } from '../lib.js';
+import { ApiError, api, badge, errorText, fmtDuration, fmtNum, fmtTime, h, pager, qs, select, toast } from '../lib.js';
 
 const PAGE_SIZE = 50;
 const saved = { status: '' };
@@ -26,6 +27,19 @@ function detectionText(d) {
   return JSON.stringify(d);
 }
 
+/** Why an event became a case after its notice: the reason in words, how the party was told, the re-check. */
+function noticeText(n) {
+  return [
+    tOr(`notice.reason.${n.reason}`, n.reason),
+    n.notifiedAt ? t('cases.notifiedAt', { at: fmtTime(n.notifiedAt) }) : null,
+    n.channels?.length ? n.channels.map((c) => tOr(`notice.channel.${c}`, c)).join('、') : null,
+    n.priorOffences ? t('cases.priorOffences', { n: n.priorOffences }) : null,
+    n.recheck ? `${t('notices.recheck')}: ${tOr(`notice.recheck.${n.recheck.result}`, n.recheck.result)}${n.recheck.checkedAt ? ` ${fmtTime(n.recheck.checkedAt)}` : ''}` : null,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
 export function caseDetail(c) {
   const ev = c.evidence ?? [];
   const review = c.review;
@@ -42,6 +56,7 @@ export function caseDetail(c) {
           review.note ? ` “${review.note}”` : '',
         )
       : null,
+    c.notice ? h('div', { 'data-test': 'case-notice' }, h('strong', `${t('cases.notice')}: `), noticeText(c.notice)) : null,
     ev.length
       ? h(
           'div',
@@ -57,7 +72,24 @@ export function caseDetail(c) {
   );
 }
 
-export async function render() {
+/** The case asked for by #/cases?id=ID, above the list. */
+async function focusedCase(id) {
+  try {
+    const c = await api(`/api/cases/${encodeURIComponent(id)}`);
+    return h(
+      'section.panel.focused',
+      { 'data-test': 'focused-case', dataset: { id: c.id } },
+      h('h2', t('cases.focused', { id: c.id }), ' ', c.eventType ? h('span.muted', tOr(`review.type.${c.eventType}`, c.eventType)) : null, ' ', c.delivery ? badge(`dl-${c.delivery.status}`, t(`cases.delivery.${c.delivery.status}`)) : null),
+      caseDetail(c),
+      h('a.small', { href: '#/cases' }, t('cases.showAll')),
+    );
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return h('p.error', t('cases.notFound', { id }));
+    return h('p.error', errorText(e));
+  }
+}
+
+export async function render(ctx) {
   let status = saved.status;
   let page = 1;
   let data = { items: [], total: 0 };
@@ -105,12 +137,14 @@ export async function render() {
   }
 
   await load();
+  const focused = ctx?.query?.id ? await focusedCase(ctx.query.id) : null;
   const timer = setInterval(() => {
     if (data.items.some((c) => c.delivery?.status === 'pending')) void load().then(draw, () => undefined);
   }, 10_000);
   const el = h(
     'div.page.cases',
     h('div.page-head', h('h1', t('cases.title')), summary),
+    focused,
     h(
       'div.filters',
       select(

@@ -2,16 +2,33 @@
 // zone are drawn into the images by the vision stage), the close-up, plate, dwell time, camera and location. A
 // reviewer confirms (C) or rejects with a reason (R, then 1–4, Enter); J/K move through the queue. Decided events
 // show what was decided, by whom and when. One request loads a page of 50 events with everything needed to show them.
-import { t } from '../i18n.js';
+// Each event says who the party is ("registered shop X", or no contact: confirming files a case directly), and once
+// decided what became of the notice. A fourth tab lists the parties' statements (陈述申辩) waiting for an answer.
+import { t, tOr } from '../i18n.js';
 import { ApiError, api, badge, errorText, fmtAgo, fmtDuration, fmtNum, fmtTime, h, pager, qs, toast, typing } from '../lib.js';
+import { objectionsView } from './objections.js';
+import { caseLink, outcome, recheckText } from './notices.js';
 
 const PAGE_SIZE = 50;
 const REASONS = ['false-detection', 'permitted', 'duplicate', 'other'];
 const FRAME_ORDER = ['first-seen', 'threshold', 'last', 'recheck'];
 const saved = { status: 'pending' };
+const DECISIONS = ['pending', 'confirmed', 'rejected'];
+const TABS = [...DECISIONS, 'objections'];
+
+/**
+ * Who will be told when the event is confirmed, from event.party ({known, kind, name, contact}): null when the
+ * platform does not say. `direct` is true when confirming files a case at once (nobody to tell).
+ */
+function partyPreview(p) {
+  if (!p) return null;
+  const named = p.known && p.name ? t(p.kind === 'vehicle' ? 'review.party.vehicle' : 'review.party.shop', { name: p.name }) : null;
+  if (!named) return { direct: true, lines: [t('review.party.none')] };
+  return p.contact ? { direct: false, lines: [named, t('review.party.willNotify')] } : { direct: true, lines: [named, t('review.party.noContact')] };
+}
 
 export async function render(ctx) {
-  let status = ['pending', 'confirmed', 'rejected'].includes(ctx.query.status) ? ctx.query.status : saved.status;
+  let status = TABS.includes(ctx.query.status) ? ctx.query.status : saved.status;
   let offset = 0;
   let items = [];
   let total = 0;
@@ -20,7 +37,14 @@ export async function render(ctx) {
   let busy = false;
   let lightbox = null;
   let destroyed = false;
-  const counts = { pending: null, confirmed: null, rejected: null };
+  const counts = { pending: null, confirmed: null, rejected: null, objections: null };
+  const objections = objectionsView({
+    onCount: (n) => {
+      counts.objections = n;
+      ctx.objectionsChanged?.(n);
+      if (!destroyed) drawTabs();
+    },
+  });
 
   const tabsBox = h('div.tabs');
   const queue = h('ol.queue', { 'data-test': 'queue' });
@@ -28,6 +52,7 @@ export async function render(ctx) {
   const detail = h('section.detail', { 'data-test': 'detail' });
 
   async function load(keepId) {
+    if (status === 'objections') return objections.load();
     const r = await api(`/api/events${qs({ status, limit: PAGE_SIZE, offset })}`);
     items = r.items;
     total = r.total;
@@ -38,26 +63,25 @@ export async function render(ctx) {
 
   async function loadCounts() {
     await Promise.all(
-      ['pending', 'confirmed', 'rejected']
-        .filter((s) => s !== status)
-        .map(async (s) => {
-          try {
-            counts[s] = (await api(`/api/events${qs({ status: s, limit: 1 })}`)).total;
-          } catch {
-            counts[s] = null;
-          }
-        }),
+      TABS.filter((s) => s !== status).map(async (s) => {
+        try {
+          counts[s] = (await api(s === 'objections' ? `/api/objections${qs({ status: 'open', limit: 1 })}` : `/api/events${qs({ status: s, limit: 1 })}`)).total;
+        } catch {
+          counts[s] = null;
+        }
+      }),
     );
+    if (counts.objections !== null) ctx.objectionsChanged?.(counts.objections);
   }
 
   function drawTabs() {
     tabsBox.replaceChildren(
-      ...['pending', 'confirmed', 'rejected'].map((s) =>
+      ...TABS.map((s) =>
         h(
           'button.tab',
-          { type: 'button', class: s === status ? 'active' : '', 'data-status': s, onclick: () => switchStatus(s) },
+          { type: 'button', class: [s === status ? 'active' : '', s === 'objections' ? 'objections-tab' : ''].filter(Boolean).join(' '), 'data-status': s, onclick: () => switchStatus(s) },
           t(`review.${s}`),
-          counts[s] === null ? '' : h('span.count', String(counts[s])),
+          counts[s] === null || (s === 'objections' && !counts[s]) ? '' : h(`span.count${s === 'objections' ? '.attention' : ''}`, String(counts[s])),
         ),
       ),
     );
@@ -66,6 +90,7 @@ export async function render(ctx) {
   async function switchStatus(s) {
     if (s === status) return;
     status = saved.status = s;
+    closeLightbox();
     offset = 0;
     sel = 0;
     rejecting = null;
@@ -80,6 +105,12 @@ export async function render(ctx) {
   function draw() {
     if (destroyed) return;
     drawTabs();
+    if (status === 'objections') {
+      body.replaceChildren(objections.el);
+      objections.draw();
+      return;
+    }
+    if (!grid.isConnected) body.replaceChildren(grid);
     queue.replaceChildren(
       ...(items.length
         ? items.map((e, i) =>
@@ -90,6 +121,7 @@ export async function render(ctx) {
                 { type: 'button', class: i === sel ? 'active' : '', dataset: { id: e.id }, onclick: () => select(i) },
                 h('div.qline', h('strong', t(`review.type.${e.type}`)), h('span.muted.small', fmtAgo(e.start))),
                 h('div.qline.small', h('span', e.plate?.text ?? e.camera.id), h('span.muted', fmtDuration(e.dwellS))),
+                queueParty(e),
                 e.review ? h('div.small.muted', `${t(`review.${e.review.decision === 'confirm' ? 'confirmed' : 'rejected'}`)} · ${e.review.by?.username ?? ''}`) : null,
               ),
             ),
@@ -108,6 +140,42 @@ export async function render(ctx) {
     );
     drawDetail();
     queue.querySelector('.qitem.active')?.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** One line under the queue item: the party's name, or that confirming goes straight to a case; the notice once decided. */
+  function queueParty(e) {
+    if (e.notice) return h('div.small', badge(`ns-${e.notice.status}`, tOr(`notice.status.${e.notice.status}`, e.notice.status)));
+    const pv = partyPreview(e.party);
+    if (!pv) return null;
+    return h('div.small.qparty', pv.direct ? h('span.tag.case', t('review.party.directCase')) : h('span.muted', e.party.name));
+  }
+
+  function partyBox(e) {
+    const pv = partyPreview(e.party);
+    if (!pv) return null;
+    return h(
+      `div.party-preview${pv.direct ? '.direct' : ''}`,
+      { 'data-test': 'party', dataset: { direct: String(pv.direct) } },
+      h('strong', `${t('review.party')}: `),
+      h('span', pv.lines[0]),
+      pv.lines[1] ? h('div.small', pv.lines[1]) : null,
+    );
+  }
+
+  /** What became of the notice of a confirmed event: status and reason in words, re-check, case. */
+  function noticeBox(e) {
+    const n = e.notice;
+    if (!n) return null;
+    return h(
+      'div.notice-line',
+      { 'data-test': 'notice' },
+      h('strong', `${t('review.notice')}: `),
+      outcome(n),
+      n.status === 'awaiting-recheck' && n.recheckAt ? h('span', ' · ', t('notices.recheck'), ' ', recheckText(n)) : null,
+      n.caseId && !e.caseId ? h('span', ` · ${t('review.case')} `, caseLink(n.caseId)) : null,
+      ' · ',
+      h('a', { href: `#/notices/${encodeURIComponent(e.id)}` }, t('notices.open')),
+    );
   }
 
   function select(i) {
@@ -156,6 +224,8 @@ export async function render(ctx) {
         badge(`st-${e.status}`, t(`review.${e.status}`)),
         h('span.muted.small.mono', e.id),
       ),
+      // (replaceChildren would print a null.)
+      (e.status === 'pending' && partyBox(e)) || '',
       h('div.frames', frames(e).map((img) => figure(img, img.role === 'threshold'))),
       h(
         'div.facts-row',
@@ -196,7 +266,8 @@ export async function render(ctx) {
               r.reason ? ` ${t(`review.reason.${r.reason}`)}` : '',
               r.note ? h('span.note', ` “${r.note}”`) : '',
               h('div.muted', t('review.decidedBy', { who: r.by?.displayName ?? r.by?.username ?? '?', role: t(`role.${r.by?.role}`), at: fmtTime(r.at) })),
-              e.caseId ? h('div', `${t('review.case')}: `, h('a', { href: '#/cases' }, e.caseId)) : null,
+              e.caseId ? h('div', `${t('review.case')}: `, caseLink(e.caseId)) : null,
+              noticeBox(e),
             )
           : h('p', badge(`st-${e.status}`, t(`review.${e.status}`))),
       );
@@ -276,7 +347,14 @@ export async function render(ctx) {
     drawDetail();
     try {
       const updated = await api(`/api/events/${encodeURIComponent(e.id)}/review`, { method: 'POST', body });
-      if (body.decision === 'confirm') toast(updated.caseId ? t('review.confirmedToast', { case: updated.caseId }) : t('review.confirmedToastNoCase'), 'ok');
+      if (body.decision === 'confirm') {
+        const text = updated.caseId
+          ? t('review.confirmedToast', { case: updated.caseId })
+          : updated.notice
+            ? t('review.confirmedNotice', { status: tOr(`notice.status.${updated.notice.status}`, updated.notice.status), reason: tOr(`notice.reason.${updated.notice.reason}`, updated.notice.reason) })
+            : t('review.confirmedToastNoCase');
+        toast(text, 'ok');
+      }
       else toast(t('review.rejectedToast', { reason: t(`review.reason.${body.reason}`) }), 'ok');
       removeCurrent(updated);
     } catch (err) {
@@ -337,6 +415,8 @@ export async function render(ctx) {
 
   function onKey(ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    // The statements tab has no shortcuts: its keys are for writing answers.
+    if (status === 'objections') return;
     if (lightbox) {
       if (ev.key === 'Escape' || ev.key.toLowerCase() === 'z') closeLightbox();
       else if (ev.key === 'ArrowRight') lightbox.step(1);
@@ -377,11 +457,14 @@ export async function render(ctx) {
   // New events arrive while the reviewer works: the page is reloaded now and then, keeping the selection.
   const timer = setInterval(() => {
     if (busy || rejecting || lightbox || document.hidden) return;
+    if (status === 'objections') return void objections.refresh();
     const keep = items[sel]?.id;
     void load(keep).then(draw, () => undefined);
   }, 20_000);
 
-  const el = h('div.page.review', h('div.page-head', h('h1', t('review.title')), tabsBox), h('div.review-grid', h('aside.queue-box', queue, pagerBox), detail));
+  const grid = h('div.review-grid', h('aside.queue-box', queue, pagerBox), detail);
+  const body = h('div', grid);
+  const el = h('div.page.review', h('div.page-head', h('h1', t('review.title')), tabsBox), body);
   draw();
   return {
     el,
@@ -389,6 +472,7 @@ export async function render(ctx) {
       destroyed = true;
       clearInterval(timer);
       closeLightbox();
+      objections.destroy();
       document.removeEventListener('keydown', onKey);
     },
   };
