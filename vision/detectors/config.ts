@@ -7,8 +7,8 @@ import { IdSchema } from '../../contracts/index.js';
 import { ConfigError, parseConfig, readJsonFile } from '../../runtime/config.js';
 import { ROLES, type Role } from './types.js';
 
-/** Model families with a plugin (index.ts). CenterNet and NanoDet join here when their plugins land. */
-export const DETECTOR_FAMILIES = ['yolo'] as const;
+/** Model families with a plugin (index.ts): YOLO exports, CenterNet and NanoDet (vision/model/coco). */
+export const DETECTOR_FAMILIES = ['yolo', 'centernet', 'nanodet'] as const;
 export type DetectorFamily = (typeof DETECTOR_FAMILIES)[number];
 
 export const RoleSchema = z.enum(ROLES);

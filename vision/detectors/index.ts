@@ -2,6 +2,8 @@
 // The vision worker calls createDetector() and never sees the family.
 import type { Logger } from '../../runtime/log.js';
 import { parseModelConfig, type DetectorFamily, type ModelConfig, type ModelConfigInput } from './config.js';
+import { createCenterNetDetector } from './centernet.js';
+import { createNanoDetDetector } from './nanodet.js';
 import type { Detector } from './types.js';
 import { createYoloDetector } from './yolo.js';
 
@@ -14,6 +16,8 @@ export interface DetectorPlugin {
 /** Every family the config accepts has exactly one plugin here (the Record type makes a missing one a type error). */
 const PLUGINS: Record<DetectorFamily, DetectorPlugin> = {
   yolo: { family: 'yolo', create: createYoloDetector },
+  centernet: { family: 'centernet', create: createCenterNetDetector },
+  nanodet: { family: 'nanodet', create: createNanoDetDetector },
 };
 
 /** Validates the config (defaults filled in), then opens the model with its family's plugin. */

@@ -192,7 +192,7 @@ describe('models file', () => {
     expect(modelFor(m, undefined).roles.bench).toBeNull();
     expect(modelFor(m, 'city').name).toBe('city');
     expect(() => modelFor(m, 'yolo11')).toThrow(/no detector model is named "yolo11"/);
-    fs.writeFileSync(file, JSON.stringify({ models: [{ name: 'a', path: 'a.onnx', family: 'centernet' }] }));
+    fs.writeFileSync(file, JSON.stringify({ models: [{ name: 'a', path: 'a.onnx', family: 'ssd' }] }));
     expect(() => loadModelsConfig(file)).toThrow(/models\.0\.family/);
     fs.writeFileSync(file, JSON.stringify({ default: 'x', models: [{ name: 'a', path: 'a.onnx', family: 'yolo' }, { name: 'a', path: 'b.onnx', family: 'yolo' }] }));
     expect(() => loadModelsConfig(file)).toThrow(/models\.1\.name: model name "a" is used twice\n {2}- default: no model is named "x"/);
