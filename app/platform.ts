@@ -321,8 +321,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         notifiers.push(
           new LoudspeakerMqttNotifier({
             url: speakerUrl,
-            username: mqttPasswords ? 'notices' : cfg.MQTT_USERNAME,
-            password: mqttPasswords ? mqttPasswords.get('notices') : cfg.MQTT_PASSWORD,
+            username: mqttPasswords ? 'notices' : (cfg.NOTICES_MQTT_USERNAME ?? cfg.MQTT_USERNAME),
+            password: mqttPasswords ? mqttPasswords.get('notices') : (cfg.NOTICES_MQTT_PASSWORD ?? cfg.MQTT_PASSWORD),
             clientId: `notices-${os.hostname()}`,
             repeat: noticesConfig.loudspeaker.repeat,
             timeoutMs: noticesConfig.delivery.timeoutMs,
