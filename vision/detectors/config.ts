@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { IdSchema } from '../../contracts/index.js';
 import { ConfigError, parseConfig, readJsonFile } from '../../runtime/config.js';
+import { TilingSchema } from './tiling.js';
 import { ROLES, type Role } from './types.js';
 
 /** Model families with a plugin (index.ts): YOLO exports, CenterNet and NanoDet (vision/model/coco). */
@@ -64,6 +65,8 @@ export const ModelConfigSchema = z
     letterbox: LetterboxSchema.optional(),
     /** onnxruntime intra-op threads: one worker per core pair on this 2-core machine. */
     threads: z.number().int().min(1).max(64).default(2),
+    /** Whole frame plus overlapping model-sized tiles, boxes merged (tiling.ts); off when absent. */
+    tiling: TilingSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if ((c.inputWidth === undefined) !== (c.inputHeight === undefined)) {

@@ -4,6 +4,7 @@ import type { Logger } from '../../runtime/log.js';
 import { parseModelConfig, type DetectorFamily, type ModelConfig, type ModelConfigInput } from './config.js';
 import { createCenterNetDetector } from './centernet.js';
 import { createNanoDetDetector } from './nanodet.js';
+import { withTiling } from './tiling.js';
 import type { Detector } from './types.js';
 import { createYoloDetector } from './yolo.js';
 
@@ -20,10 +21,10 @@ const PLUGINS: Record<DetectorFamily, DetectorPlugin> = {
   nanodet: { family: 'nanodet', create: createNanoDetDetector },
 };
 
-/** Validates the config (defaults filled in), then opens the model with its family's plugin. */
+/** Validates the config (defaults filled in), then opens the model with its family's plugin (tiled if configured). */
 export async function createDetector(cfg: ModelConfigInput | ModelConfig, logger: Logger): Promise<Detector> {
   const c = parseModelConfig(cfg, `detector model "${(cfg as { name?: unknown }).name ?? '?'}"`);
-  return PLUGINS[c.family].create(c, logger);
+  return withTiling(await PLUGINS[c.family].create(c, logger), c.tiling);
 }
 
 export * from './types.js';
