@@ -104,7 +104,7 @@ afterAll(async () => {
   await new Promise((r) => gateway.close(r));
 });
 
-type EventItem = { id: string; type: string; camera: { id: string }; status: string; party?: { known: boolean; name?: string; contact: boolean }; notice?: { status: string; reason: string; caseId?: string } };
+type EventItem = { id: string; type: string; camera: { id: string }; status: string; party?: { known: boolean; name?: string; contact: boolean; enforcing?: boolean }; notice?: { status: string; reason: string; caseId?: string } };
 
 async function eventOf(cameraId: string): Promise<EventItem | undefined> {
   const r = await admin('/api/events?limit=100');
@@ -124,7 +124,9 @@ describe('notify, re-check, then case', () => {
       expect(await waitFor(async () => !!(await eventOf(scenes[k].camera.id)), 120_000, 1000), `event of scene ${k}`).toBe(true);
       const e = (await eventOf(scenes[k].camera.id))!;
       expect(e.status).toBe('pending');
-      expect(e.party).toMatchObject({ known: true, name: expect.stringMatching(/^测试商户/), contact: true });
+      // The queue says before the decision whether confirming will tell anyone: not on a camera still in its
+      // publication period.
+      expect(e.party).toMatchObject({ known: true, name: expect.stringMatching(/^测试商户/), contact: true, enforcing: k !== 'c' });
       ids[k] = e.id;
     }
     for (const k of ['a', 'b', 'c'] as const) {

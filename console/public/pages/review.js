@@ -22,6 +22,8 @@ const TABS = [...DECISIONS, 'objections'];
  */
 function partyPreview(p) {
   if (!p) return null;
+  // A camera whose location has not been published long enough enforces nothing: no notice, no case.
+  if (p.enforcing === false) return { direct: false, trial: true, lines: [t('review.party.notEnforcing')] };
   const named = p.known && p.name ? t(p.kind === 'vehicle' ? 'review.party.vehicle' : 'review.party.shop', { name: p.name }) : null;
   if (!named) return { direct: true, lines: [t('review.party.none')] };
   return p.contact ? { direct: false, lines: [named, t('review.party.willNotify')] } : { direct: true, lines: [named, t('review.party.noContact')] };
@@ -147,6 +149,7 @@ export async function render(ctx) {
     if (e.notice) return h('div.small', badge(`ns-${e.notice.status}`, tOr(`notice.status.${e.notice.status}`, e.notice.status)));
     const pv = partyPreview(e.party);
     if (!pv) return null;
+    if (pv.trial) return h('div.small.qparty', h('span.tag', t('review.party.trial')));
     return h('div.small.qparty', pv.direct ? h('span.tag.case', t('review.party.directCase')) : h('span.muted', e.party.name));
   }
 
