@@ -52,6 +52,11 @@ export const ModelConfigSchema = z
     scoreThreshold: z.number().min(0).max(1).default(0.35),
     /** Boxes of the same class overlapping more than this are one object (class-wise NMS). */
     iouThreshold: z.number().min(0).max(1).default(0.5),
+    /**
+     * Boxes of the same role overlapping more than this are one object (a COCO "car" and "truck" on one van); the
+     * best keeps its class. 1 turns it off.
+     */
+    roleMergeIou: z.number().gt(0).max(1).default(0.7),
     maxDetections: z.number().int().min(1).max(10_000).default(300),
     /** Class names by class index, for a model without `names` in its metadata. */
     classes: z.array(z.string().min(1)).min(1).optional(),

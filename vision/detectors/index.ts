@@ -4,6 +4,7 @@ import type { Logger } from '../../runtime/log.js';
 import { parseModelConfig, type DetectorFamily, type ModelConfig, type ModelConfigInput } from './config.js';
 import { createCenterNetDetector } from './centernet.js';
 import { createNanoDetDetector } from './nanodet.js';
+import { withRoleMerge } from './role-merge.js';
 import { withTiling } from './tiling.js';
 import type { Detector } from './types.js';
 import { createYoloDetector } from './yolo.js';
@@ -24,7 +25,9 @@ const PLUGINS: Record<DetectorFamily, DetectorPlugin> = {
 /** Validates the config (defaults filled in), then opens the model with its family's plugin (tiled if configured). */
 export async function createDetector(cfg: ModelConfigInput | ModelConfig, logger: Logger): Promise<Detector> {
   const c = parseModelConfig(cfg, `detector model "${(cfg as { name?: unknown }).name ?? '?'}"`);
-  return withTiling(await PLUGINS[c.family].create(c, logger), c.tiling);
+  const d = await PLUGINS[c.family].create(c, logger);
+  // Tiling merges the passes' boxes by role itself.
+  return c.tiling?.enabled ? withTiling(d, c.tiling) : withRoleMerge(d, c.roleMergeIou);
 }
 
 export * from './types.js';

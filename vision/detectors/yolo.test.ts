@@ -102,7 +102,7 @@ describe('yolo detector on an Ultralytics-layout model', () => {
   it('applies thresholds and maxDetections from the config', async () => {
     const d = await detector({ path: model('yolo-v8.onnx'), scoreThreshold: 0.1, maxDetections: 2 });
     expect((await d.detect(grey(96, 64))).detections.map((x) => x.score.toFixed(2))).toEqual(['0.90', '0.70']);
-    const loose = await detector({ path: model('yolo-v8.onnx'), scoreThreshold: 0.1, iouThreshold: 0.95 });
+    const loose = await detector({ path: model('yolo-v8.onnx'), scoreThreshold: 0.1, iouThreshold: 0.95, roleMergeIou: 1 });
     expect((await loose.detect(grey(96, 64))).detections).toHaveLength(6); // B survives, E is above 0.1
   });
 });
