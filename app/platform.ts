@@ -138,7 +138,13 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         ? (() => {
             const file = loadCameraRegistry(cfg.CAMERAS_FILE);
             // The demo's cameras count as published two months ago, so the demo shows notices and cases.
-            const sim = simulatedCameras(cfg.SIM_SEED, simCameras).map((c) => ({ ...c, publishedAt: c.publishedAt ?? daysAgo(60, file.timeZone) }));
+            // The scenes' shop labels (shop-1, shop-2, ...) are per scene, not ids: the demo's parties registry names the
+            // shops in front of each zone instead.
+            const sim = simulatedCameras(cfg.SIM_SEED, simCameras).map((c) => ({
+              ...c,
+              publishedAt: c.publishedAt ?? daysAgo(60, file.timeZone),
+              zones: c.zones.map((z) => (z.type === 'storefront' ? { ...z, shopId: undefined } : z)),
+            }));
             return { ...file, cameras: [...file.cameras, ...sim] };
           })()
         : null;

@@ -170,10 +170,10 @@ export class PartyRegistry {
         const k = zoneKey(c.id, z.id);
         const shop = this.byId.get(z.shopId);
         const listed = this.byZone.get(k);
-        if (!shop) {
+        if (!shop && !listed) {
           o.logger.warn({ camera: c.id, zone: z.id, shopId: z.shopId }, 'camera zone names a shop that is not in the parties registry: its events have no contact');
-        } else if (listed && listed.id !== shop.id) {
-          o.logger.warn({ camera: c.id, zone: z.id, shopId: z.shopId, listed: listed.id }, 'camera zone names another shop than the parties registry: the registry wins');
+        } else if (!shop || (listed && listed.id !== shop.id)) {
+          o.logger.warn({ camera: c.id, zone: z.id, shopId: z.shopId, listed: listed!.id }, 'camera zone names another shop than the parties registry: the registry wins');
         } else {
           this.byZone.set(k, shop);
         }
