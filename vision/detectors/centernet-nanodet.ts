@@ -1,16 +1,14 @@
 // What the CenterNet and NanoDet plugins share (both families come from TF.js graph models converted to ONNX by
 // vision/model/coco/convert.py, and both describe their input in their metadata rather than following the
-// Ultralytics convention): class names and letterbox from metadata or config, the input normalisation, a
-// letterboxed input tensor normalised per channel, and a Detector around a family's decode function.
+// Ultralytics convention): the input normalisation, a letterboxed input tensor normalised per channel, the family
+// check, and a Detector around a family's decode function. Class names, letterbox and input size come from
+// onnx-model.ts, as for every family.
 import { performance } from 'node:perf_hooks';
 import type * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { ConfigError } from '../../runtime/config.js';
-import type { Logger } from '../../runtime/log.js';
 import type { Letterbox, ModelConfig } from './config.js';
 import { LetterboxInput, unletterbox, type LetterboxGeometry } from './letterbox.js';
-import { parseClassNames, parseImgsz, parseLetterbox } from './onnx-meta.js';
-import type { OnnxModelFile } from './onnx-model.js';
 import type { DetectResult, Detection, Detector, DetectorInfo, RawImage, Role } from './types.js';
 import type { InputDetection } from './yolo-decode.js';
 
@@ -98,38 +96,6 @@ export class NormalisedInput {
   }
 }
 
-/** Class names: the config's `classes`, else the model's `names` metadata (a warning when both exist and differ). */
-export function classNamesOf(cfg: ModelConfig, file: OnnxModelFile, what: string, logger: Logger): string[] {
-  const raw = file.meta.metadata.names;
-  let fromModel: string[] | undefined;
-  if (raw !== undefined) {
-    try {
-      fromModel = parseClassNames(raw);
-    } catch (e) {
-      if (!cfg.classes) throw new ConfigError(`${what}: ${(e as Error).message}; list the class names in "classes"`);
-    }
-  }
-  if (cfg.classes) {
-    if (fromModel && fromModel.join('\n') !== cfg.classes.join('\n')) {
-      logger.warn({ model: cfg.name, model_names: fromModel, config_classes: cfg.classes }, 'config "classes" differ from the model\'s names; using the config');
-    }
-    return cfg.classes;
-  }
-  if (!fromModel) {
-    throw new ConfigError(`${what}: ${cfg.path} has no class names in its metadata (key "names"); list them in "classes", in class-index order`);
-  }
-  return fromModel;
-}
-
-/** The config's `letterbox`, else the model's `letterbox` metadata, else the family's default. */
-export function letterboxOf(cfg: ModelConfig, md: Record<string, string>, what: string, fallback: Letterbox): Letterbox {
-  if (cfg.letterbox) return cfg.letterbox;
-  if (md.letterbox === undefined) return fallback;
-  const lb = parseLetterbox(md.letterbox);
-  if (!lb) throw new ConfigError(`${what}: cannot read the model's letterbox metadata "${md.letterbox}"; set "letterbox" in the config`);
-  return lb;
-}
-
 /** The model's `normalisation` metadata, else the family's default. */
 export function normalisationOf(md: Record<string, string>, what: string, fallback: Normalisation): Normalisation {
   const src = md.normalisation ?? md.normalize;
@@ -150,49 +116,6 @@ export function checkFamily(cfg: ModelConfig, md: Record<string, string>, what: 
   if (family && family !== cfg.family) {
     throw new ConfigError(`${what}: ${cfg.path} is a ${md.family} model (its metadata says so), not ${cfg.family}; set "family": "${family}"`);
   }
-}
-
-export interface InputSize {
-  inputName: string;
-  width: number;
-  height: number;
-}
-
-/**
- * The image input: one float32 [1, 3, H, W] tensor. Its size: the config's (which a fixed input must agree with,
- * and a free one must take in multiples of the model's `stride`), else the fixed shape, else `imgsz`.
- */
-export function inputSizeOf(cfg: ModelConfig, session: ort.InferenceSession, md: Record<string, string>, what: string): InputSize {
-  if (session.inputNames.length !== 1) {
-    throw new ConfigError(`${what}: the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); a ${cfg.family} detector has one image input`);
-  }
-  const inputName = session.inputNames[0]!;
-  const meta = session.inputMetadata[0];
-  if (meta?.isTensor && meta.type !== 'float32') throw new ConfigError(`${what}: input "${inputName}" is ${meta.type}, expected float32`);
-  const shape = meta?.isTensor ? meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : null)) : null;
-  if (shape && (shape.length !== 4 || (shape[1] !== null && shape[1] !== 3) || (shape[0] !== null && shape[0] !== 1))) {
-    throw new ConfigError(
-      `${what}: input "${inputName}" has shape [${shape.map((d) => d ?? '?').join(', ')}]; expected [1, 3, height, width] (channels first` +
-        `${shape.length === 4 && shape[3] === 3 ? ': convert it with vision/model/coco/convert.py, which makes the input NCHW' : ''})`,
-    );
-  }
-  const fixedH = shape?.[2] ?? null;
-  const fixedW = shape?.[3] ?? null;
-  const stride = Number(md.stride);
-  if (cfg.inputWidth !== undefined && cfg.inputHeight !== undefined) {
-    const { inputWidth: width, inputHeight: height } = cfg;
-    if ((fixedW !== null && fixedW !== width) || (fixedH !== null && fixedH !== height)) {
-      throw new ConfigError(`${what}: inputWidth x inputHeight ${width}x${height} differ from the model's fixed input ${fixedW ?? '?'}x${fixedH ?? '?'}; remove them`);
-    }
-    if (Number.isInteger(stride) && stride > 0 && (width % stride !== 0 || height % stride !== 0)) {
-      throw new ConfigError(`${what}: inputWidth and inputHeight must be multiples of the model's stride ${stride} (have ${width}x${height})`);
-    }
-    return { inputName, width, height };
-  }
-  if (fixedW !== null && fixedH !== null) return { inputName, width: fixedW, height: fixedH };
-  const sz = md.imgsz !== undefined ? parseImgsz(md.imgsz) : null;
-  if (!sz) throw new ConfigError(`${what}: the model's input size is not fixed and its metadata has no "imgsz"; set inputWidth and inputHeight`);
-  return { inputName, width: fixedW ?? sz.width, height: fixedH ?? sz.height };
 }
 
 /** Float32 output tensors by name, from one run. */

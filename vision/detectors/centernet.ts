@@ -11,16 +11,13 @@ import {
   NormalisedInput,
   checkFamily,
   classMaskOf,
-  classNamesOf,
-  inputSizeOf,
-  letterboxOf,
   normalisationOf,
   shapeText,
   type Normalisation,
   type Outputs,
 } from './centernet-nanodet.js';
-import { openOnnxSession, readOnnxModelFile } from './onnx-model.js';
-import type { Detector, DetectorInfo } from './types.js';
+import { classNamesOf, imageInputOf, letterboxOf, loadedDetectorInfo, openOnnxSession, readOnnxModelFile } from './onnx-model.js';
+import type { Detector } from './types.js';
 
 /** The upstream model's own input: RGB pixels 0..255, letterboxed centred on black. */
 const DEFAULT_NORMALISATION: Normalisation = { channels: 'rgb', mean: [0, 0, 0], std: [1, 1, 1] };
@@ -36,7 +33,7 @@ export async function createCenterNetDetector(cfg: ModelConfig, logger: Logger):
 
   const session = await openOnnxSession(file, what, cfg.threads);
   try {
-    const { inputName, width, height } = inputSizeOf(cfg, session, md, what);
+    const { inputName, width, height } = imageInputOf(cfg, session, md, what, { channelsLast: 'convert it with vision/model/coco/convert.py, which makes the input NCHW' });
     const input = new NormalisedInput(width, height, letterbox, normalisation);
     const tensor = new ort.Tensor('float32', input.data, [1, 3, height, width]);
 
@@ -73,20 +70,7 @@ export async function createCenterNetDetector(cfg: ModelConfig, logger: Logger):
         opts,
       );
 
-    const info: DetectorInfo = {
-      name: cfg.name,
-      family: cfg.family,
-      path: cfg.path,
-      sha256: file.sha256,
-      inputWidth: width,
-      inputHeight: height,
-      classNames,
-      metadata: { ...md },
-    };
-    logger.info(
-      { model: cfg.name, path: cfg.path, sha256: file.sha256.slice(0, 12), input: `${width}x${height}`, classes: classNames.length, maps: `${maps.width}x${maps.height}` },
-      'detector model loaded',
-    );
+    const info = loadedDetectorInfo(cfg, file, { width, height }, classNames, logger, { maps: `${maps.width}x${maps.height}` });
     return new MapDetector(info, cfg, session, inputName, input, tensor, decode);
   } catch (e) {
     await session.release().catch(() => undefined);

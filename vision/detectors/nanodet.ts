@@ -9,17 +9,14 @@ import {
   NormalisedInput,
   checkFamily,
   classMaskOf,
-  classNamesOf,
-  inputSizeOf,
-  letterboxOf,
   normalisationOf,
   shapeText,
   type Normalisation,
   type Outputs,
 } from './centernet-nanodet.js';
 import { decodeNanoDet, type NanoDetLevel } from './nanodet-decode.js';
-import { openOnnxSession, readOnnxModelFile } from './onnx-model.js';
-import type { Detector, DetectorInfo } from './types.js';
+import { classNamesOf, imageInputOf, letterboxOf, loadedDetectorInfo, openOnnxSession, readOnnxModelFile } from './onnx-model.js';
+import type { Detector } from './types.js';
 
 /** NanoDet's own pipeline: BGR, (pixel - mean) / std. */
 const DEFAULT_NORMALISATION: Normalisation = { channels: 'bgr', mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395] };
@@ -38,7 +35,7 @@ export async function createNanoDetDetector(cfg: ModelConfig, logger: Logger): P
 
   const session = await openOnnxSession(file, what, cfg.threads);
   try {
-    const { inputName, width, height } = inputSizeOf(cfg, session, md, what);
+    const { inputName, width, height } = imageInputOf(cfg, session, md, what, { channelsLast: 'convert it with vision/model/coco/convert.py, which makes the input NCHW' });
     const input = new NormalisedInput(width, height, letterbox, normalisation);
     const tensor = new ort.Tensor('float32', input.data, [1, 3, height, width]);
 
@@ -66,20 +63,7 @@ export async function createNanoDetDetector(cfg: ModelConfig, logger: Logger): P
         opts,
       );
 
-    const info: DetectorInfo = {
-      name: cfg.name,
-      family: cfg.family,
-      path: cfg.path,
-      sha256: file.sha256,
-      inputWidth: width,
-      inputHeight: height,
-      classNames,
-      metadata: { ...md },
-    };
-    logger.info(
-      { model: cfg.name, path: cfg.path, sha256: file.sha256.slice(0, 12), input: `${width}x${height}`, classes: classNames.length, strides, regMax: heads.regMax },
-      'detector model loaded',
-    );
+    const info = loadedDetectorInfo(cfg, file, { width, height }, classNames, logger, { strides, regMax: heads.regMax });
     return new MapDetector(info, cfg, session, inputName, input, tensor, decode);
   } catch (e) {
     await session.release().catch(() => undefined);

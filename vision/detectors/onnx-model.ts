@@ -1,11 +1,15 @@
 // Opening an ONNX model file for any plugin (and the plate reader): the bytes are read once, hashed for the
-// evidence record, their metadata read, and handed to onnxruntime. Every way a file can be wrong becomes a
+// evidence record, their metadata read, and handed to onnxruntime; what every detector family reads the same way
+// (class names, letterbox, the image input's size) and its loaded info. Every way a file can be wrong becomes a
 // ConfigError that names the file and says what to do.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../../runtime/config.js';
-import { OnnxFormatError, readOnnxMeta, type OnnxModelMeta } from './onnx-meta.js';
+import type { Logger } from '../../runtime/log.js';
+import type { Letterbox, ModelConfig } from './config.js';
+import { OnnxFormatError, parseClassNames, parseImgsz, parseLetterbox, readOnnxMeta, type OnnxModelMeta } from './onnx-meta.js';
+import type { DetectorInfo } from './types.js';
 
 export interface OnnxModelFile {
   path: string;
@@ -68,4 +72,112 @@ export async function openOnnxSession(model: OnnxModelFile, what: string, thread
 export function declaredShape(m: ort.InferenceSession.ValueMetadata | undefined): (number | null)[] | null {
   if (!m || !m.isTensor) return null;
   return m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : null));
+}
+
+/** Class names: the config's `classes`, else the model's `names` metadata (a warning when both exist and differ). */
+export function classNamesOf(cfg: ModelConfig, file: OnnxModelFile, what: string, logger: Logger): string[] {
+  const raw = file.meta.metadata.names;
+  let fromModel: string[] | undefined;
+  if (raw !== undefined) {
+    try {
+      fromModel = parseClassNames(raw);
+    } catch (e) {
+      if (!cfg.classes) throw new ConfigError(`${what}: ${(e as Error).message}; list the class names in "classes"`);
+    }
+  }
+  if (cfg.classes) {
+    if (fromModel && fromModel.join('\n') !== cfg.classes.join('\n')) {
+      logger.warn({ model: cfg.name, model_names: fromModel, config_classes: cfg.classes }, 'config "classes" differ from the model\'s names; using the config');
+    }
+    return cfg.classes;
+  }
+  if (!fromModel) {
+    throw new ConfigError(`${what}: ${cfg.path} has no class names in its metadata (key "names"); list them in "classes", in class-index order`);
+  }
+  return fromModel;
+}
+
+/** A detector's info once its plugin opened the model, logged once with the family's own details (layout, maps). */
+export function loadedDetectorInfo(
+  cfg: ModelConfig,
+  file: OnnxModelFile,
+  size: { width: number; height: number },
+  classNames: string[],
+  logger: Logger,
+  details: Record<string, unknown>,
+): DetectorInfo {
+  const info: DetectorInfo = {
+    name: cfg.name,
+    family: cfg.family,
+    path: cfg.path,
+    sha256: file.sha256,
+    inputWidth: size.width,
+    inputHeight: size.height,
+    classNames,
+    metadata: { ...file.meta.metadata },
+  };
+  logger.info(
+    { model: cfg.name, path: cfg.path, sha256: file.sha256.slice(0, 12), input: `${size.width}x${size.height}`, classes: classNames.length, ...details },
+    'detector model loaded',
+  );
+  return info;
+}
+
+/** The config's `letterbox`, else the model's `letterbox` metadata, else the family's default. */
+export function letterboxOf(cfg: ModelConfig, md: Record<string, string>, what: string, fallback: Letterbox): Letterbox {
+  if (cfg.letterbox) return cfg.letterbox;
+  if (md.letterbox === undefined) return fallback;
+  const lb = parseLetterbox(md.letterbox);
+  if (!lb) throw new ConfigError(`${what}: cannot read the model's letterbox metadata "${md.letterbox}"; set "letterbox" in the config`);
+  return lb;
+}
+
+export interface InputSize {
+  inputName: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * The one image input of a detector model, [1, 3, height, width] float32, and the size to feed it: the config's
+ * inputWidth x inputHeight (checked against a fixed shape and the model's stride), else the fixed shape, else the
+ * `imgsz` metadata. `hints` add the family's advice to the messages.
+ */
+export function imageInputOf(
+  cfg: ModelConfig,
+  session: ort.InferenceSession,
+  md: Record<string, string>,
+  what: string,
+  hints: { float32?: string; channelsLast?: string } = {},
+): InputSize {
+  if (session.inputNames.length !== 1) {
+    throw new ConfigError(`${what}: the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); a ${cfg.family} detector has one image input`);
+  }
+  const inputName = session.inputNames[0]!;
+  const meta = session.inputMetadata[0];
+  if (meta?.isTensor && meta.type !== 'float32') {
+    throw new ConfigError(`${what}: input "${inputName}" is ${meta.type}, expected float32${hints.float32 ? `; ${hints.float32}` : ''}`);
+  }
+  const shape = declaredShape(meta);
+  if (shape && (shape.length !== 4 || (shape[1] !== null && shape[1] !== 3) || (shape[0] !== null && shape[0] !== 1))) {
+    const channelsLast = shape.length === 4 && shape[3] === 3 && hints.channelsLast ? ` (channels first: ${hints.channelsLast})` : '';
+    throw new ConfigError(`${what}: input "${inputName}" has shape [${shape.map((d) => d ?? '?').join(', ')}]; expected [1, 3, height, width]${channelsLast}`);
+  }
+  const fixedH = shape?.[2] ?? null;
+  const fixedW = shape?.[3] ?? null;
+  if (cfg.inputWidth !== undefined && cfg.inputHeight !== undefined) {
+    const { inputWidth: width, inputHeight: height } = cfg;
+    if ((fixedW !== null && fixedW !== width) || (fixedH !== null && fixedH !== height)) {
+      throw new ConfigError(`${what}: inputWidth x inputHeight ${width}x${height} differ from the model's fixed input ${fixedW ?? '?'}x${fixedH ?? '?'}; remove them or re-export the model`);
+    }
+    const stride = Number(md.stride);
+    if ((fixedW === null || fixedH === null) && Number.isInteger(stride) && stride > 0 && (width % stride !== 0 || height % stride !== 0)) {
+      throw new ConfigError(`${what}: inputWidth and inputHeight must be multiples of the model's stride ${stride} (have ${width}x${height})`);
+    }
+    return { inputName, width, height };
+  }
+  if (fixedW !== null && fixedH !== null) return { inputName, width: fixedW, height: fixedH };
+  const sz = md.imgsz !== undefined ? parseImgsz(md.imgsz) : null;
+  if (!sz) throw new ConfigError(`${what}: the model's input size is not fixed and its metadata has no "imgsz"; set inputWidth and inputHeight`);
+  return { inputName, width: fixedW ?? sz.width, height: fixedH ?? sz.height };
 }
