@@ -25,7 +25,8 @@ import type { SessionUser } from '../users/types.js';
 import type { CameraRegistry } from '../vision/cameras/config.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
 import { isPlateText, normalisePlateText } from '../vision/ocr/plate-text.js';
-import { defaultPartyAssetsDir, loadPartyAssets, PAGE_CSP, sendAsset, type PageState } from './assets.js';
+import { PAGE_CSP, sendAsset } from '../api/assets.js';
+import { defaultPartyAssetsDir, loadPartyAssets, type PageState } from './assets.js';
 import { formatQueryCode, normaliseQueryCode } from './code.js';
 import { loadLegalTexts, partyLimits, type LegalTexts, type PartyLimitsInput } from './config.js';
 import { LogThrottle, ProbeGuard } from './probe-guard.js';
@@ -219,7 +220,7 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
   const sendPage = (req: FastifyRequest, reply: FastifyReply, state: PageState, record: boolean) => {
     securityHeaders(reply, record);
     reply.code(state === 'ok' ? 200 : state === 'not-found' ? 404 : 429);
-    return sendAsset(req, reply, assets.page[state], record ? 'no-store' : 'no-cache');
+    return sendAsset(req, reply, assets.page[state], { cache: record ? 'no-store' : 'no-cache', vary: 'accept' });
   };
 
   const sendError = (req: FastifyRequest, reply: FastifyReply, err: PublicError, page?: PageState) => {
@@ -317,7 +318,7 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
   app.get('/public/assets/:name', { onRequest: limited }, async (req, reply) => {
     const a = assets.files.get((req.params as { name: string }).name);
     if (!a) return reply.code(404).send({ error: 'not_found', message: 'no such file' });
-    return sendAsset(req, reply, a);
+    return sendAsset(req, reply, a, { vary: 'accept' });
   });
 
   // ---- locations ----
