@@ -3,8 +3,7 @@
 // its box is given by the distances from the cell's centre to the four sides, in input pixels. Both maps are
 // channels first, so each class is one contiguous plane, scanned row by row; objects are made only for the cells
 // above the score threshold.
-import { nmsClassWise } from './nms.js';
-import type { InputDetection } from './yolo-decode.js';
+import { keptDetections, type InputDetection } from './nms.js';
 
 export interface CenterNetMaps {
   /** [1, C, H, W] sigmoid class scores. */
@@ -83,14 +82,7 @@ export function decodeCenterNet(maps: CenterNetMaps, opts: CenterNetDecodeOption
     scores[k] = candScore[i]!;
     classes[k] = c;
   }
-  return nmsClassWise(boxes, scores, classes, count, opts.iouThreshold, opts.maxDetections).map((k) => ({
-    x1: boxes[k * 4]!,
-    y1: boxes[k * 4 + 1]!,
-    x2: boxes[k * 4 + 2]!,
-    y2: boxes[k * 4 + 3]!,
-    score: scores[k]!,
-    classId: classes[k]!,
-  }));
+  return keptDetections(boxes, scores, classes, count, opts.iouThreshold, opts.maxDetections);
 }
 
 /** v (at x, y of the plane starting at base) is not below any of its up to 8 neighbours inside the map. */

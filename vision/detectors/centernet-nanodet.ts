@@ -10,7 +10,7 @@ import { ConfigError } from '../../runtime/config.js';
 import type { Letterbox, ModelConfig } from './config.js';
 import { LetterboxInput, unletterbox, type LetterboxGeometry } from './letterbox.js';
 import type { DetectResult, Detection, Detector, DetectorInfo, RawImage, Role } from './types.js';
-import type { InputDetection } from './yolo-decode.js';
+import type { InputDetection } from './nms.js';
 
 /**
  * How pixel values (0..255) become input values: `(pixel - mean[c]) / std[c]` per channel, channels in `channels`

