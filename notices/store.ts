@@ -3,9 +3,8 @@
 // schedule lives in the notice's own row (`next_at` and the `work` column), written by the same statement as the
 // notice, so a restart picks up every due re-check and every pending delivery. One writer: the notice service
 // (ROLE=all or ROLE=api, beside the review store).
-import fs from 'node:fs';
-import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { type DuckDBValue } from '@duckdb/node-api';
+import { DuckDbFile } from '../store/duckdb/file.js';
 import type { Box, EventType } from '../contracts/index.js';
 import { normaliseCode } from './codes.js';
 import { normalisePlate } from './parties.js';
@@ -76,31 +75,25 @@ function rowToRecord(r: DuckDBValue[]): NoticeRecord {
 const big = (n: number | null | undefined) => (n === null || n === undefined ? null : BigInt(Math.trunc(n)));
 
 export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'noticesByPlateDay'> {
-  private chain: Promise<unknown> = Promise.resolve();
-  private closed = false;
-
-  private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly db: DuckDBConnection,
-  ) {}
+  private constructor(private readonly file: DuckDbFile) {}
 
   static async open(file: string): Promise<NoticeStore> {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: '64MB' });
-    const db = await instance.connect();
-    await db.run(`CREATE TABLE IF NOT EXISTS notices (
+    return new NoticeStore(
+      await DuckDbFile.open(file, 'notice store', [
+        `CREATE TABLE IF NOT EXISTS notices (
       event_id VARCHAR PRIMARY KEY, code VARCHAR NOT NULL UNIQUE, party_id VARCHAR, type VARCHAR NOT NULL,
       plate VARCHAR, day VARCHAR NOT NULL, start_ts BIGINT NOT NULL, status VARCHAR NOT NULL, recheck_at BIGINT,
-      next_at BIGINT, created_at BIGINT NOT NULL, doc VARCHAR NOT NULL, work VARCHAR NOT NULL)`);
-    return new NoticeStore(instance, db);
+      next_at BIGINT, created_at BIGINT NOT NULL, doc VARCHAR NOT NULL, work VARCHAR NOT NULL)`,
+      ]),
+    );
   }
 
-  // One statement at a time: DuckDB connections are not meant for concurrent statements.
+  private get db() {
+    return this.file.db;
+  }
+
   private serial<T>(f: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('notice store is closed'));
-    const next = this.chain.then(f);
-    this.chain = next.catch(() => undefined);
-    return next;
+    return this.file.serial(f);
   }
 
   /**
@@ -292,11 +285,8 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.chain.catch(() => undefined);
-    this.closed = true;
-    this.db.closeSync();
-    this.instance.closeSync();
+  close(): Promise<void> {
+    return this.file.close();
   }
+
 }

@@ -2,9 +2,8 @@
 // A statement reaches the reviewers' queue as an objection; a reviewer handles it once, with an answer, and that is
 // never changed afterwards (who, when and what is the record of having heard the party).
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { type DuckDBValue } from '@duckdb/node-api';
+import { DuckDbFile } from '../store/duckdb/file.js';
 import type { Statement } from '../notices/types.js';
 
 export type StatementStatus = Statement['status'];
@@ -33,31 +32,30 @@ export type HandleResult =
   | { ok: false; reason: 'handled'; statement: Statement };
 
 export class StatementStore {
-  private chain: Promise<unknown> = Promise.resolve();
-
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly db: DuckDBConnection,
+    private readonly file: DuckDbFile,
     private readonly now: () => number,
   ) {}
 
   /** `file` is $DATA_DIR/statements.duckdb in the platform, ':memory:' in tests. */
   static async open(file: string, o: { now?: () => number } = {}): Promise<StatementStore> {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: '64MB' });
-    const db = await instance.connect();
-    await db.run(`CREATE TABLE IF NOT EXISTS statements (
+    const f = await DuckDbFile.open(file, 'statement store', [
+      `CREATE TABLE IF NOT EXISTS statements (
       id VARCHAR PRIMARY KEY, event_id VARCHAR NOT NULL, code VARCHAR NOT NULL, status VARCHAR NOT NULL,
-      submitted_at BIGINT NOT NULL, handled_at BIGINT, doc VARCHAR NOT NULL)`);
-    return new StatementStore(instance, db, o.now ?? Date.now);
+      submitted_at BIGINT NOT NULL, handled_at BIGINT, doc VARCHAR NOT NULL)`,
+    ]);
+    return new StatementStore(f, o.now ?? Date.now);
   }
 
-  // One statement at a time: DuckDB has one writer, and handle() reads then writes.
-  private serial<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(f);
-    this.chain = next.catch(() => undefined);
-    return next;
+  private get db() {
+    return this.file.db;
   }
+
+  // handle() reads then writes: one statement at a time.
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    return this.file.serial(f);
+  }
+
 
   add(s: NewStatement): Promise<Statement> {
     return this.serial(async () => {
@@ -138,9 +136,8 @@ export class StatementStore {
     });
   }
 
-  async close(): Promise<void> {
-    await this.chain.catch(() => undefined);
-    this.db.closeSync();
-    this.instance.closeSync();
+  close(): Promise<void> {
+    return this.file.close();
   }
+
 }

@@ -2,9 +2,8 @@
 // arrives from the vision stage as "pending"; only a reviewer's confirmation makes it a case. Events arrive at least
 // once (bus redelivery): inserting is idempotent by event id, and a repeat never resets a decision already taken.
 // A decision (who, when, why) is written once and never changed afterwards.
-import fs from 'node:fs';
-import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
+import { DuckDbFile } from '../store/duckdb/file.js';
 import type { EnforcementEvent } from '../contracts/index.js';
 
 export type ReviewStatus = 'pending' | 'confirmed' | 'rejected';
@@ -74,32 +73,29 @@ function rowToStored(row: DuckDBValue[]): StoredEvent {
 }
 
 export class EventStore {
-  private chain: Promise<unknown> = Promise.resolve();
-
-  private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly db: DuckDBConnection,
-  ) {}
+  private constructor(private readonly file: DuckDbFile) {}
 
   static async open(file: string): Promise<EventStore> {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: '64MB' });
-    const db = await instance.connect();
-    await db.run(`CREATE TABLE IF NOT EXISTS events (
+    return new EventStore(
+      await DuckDbFile.open(file, 'event store', [
+        `CREATE TABLE IF NOT EXISTS events (
       id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, camera_id VARCHAR NOT NULL, district VARCHAR NOT NULL,
-      status VARCHAR NOT NULL, start_ts BIGINT NOT NULL, received_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`);
-    // Decisions came later: files written before them get the columns on open.
-    await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS review VARCHAR`);
-    await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS decided_at BIGINT`);
-    await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS case_id VARCHAR`);
-    await db.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS outcome VARCHAR`);
-    return new EventStore(instance, db);
+      status VARCHAR NOT NULL, start_ts BIGINT NOT NULL, received_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`,
+        // Decisions, cases and outcomes came later: files written before them get the columns on open.
+        `ALTER TABLE events ADD COLUMN IF NOT EXISTS review VARCHAR`,
+        `ALTER TABLE events ADD COLUMN IF NOT EXISTS decided_at BIGINT`,
+        `ALTER TABLE events ADD COLUMN IF NOT EXISTS case_id VARCHAR`,
+        `ALTER TABLE events ADD COLUMN IF NOT EXISTS outcome VARCHAR`,
+      ]),
+    );
+  }
+
+  private get db() {
+    return this.file.db;
   }
 
   private serial<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(f);
-    this.chain = next.catch(() => undefined);
-    return next;
+    return this.file.serial(f);
   }
 
   /**
@@ -209,9 +205,8 @@ export class EventStore {
     });
   }
 
-  async close(): Promise<void> {
-    await this.chain.catch(() => undefined);
-    this.db.closeSync();
-    this.instance.closeSync();
+  close(): Promise<void> {
+    return this.file.close();
   }
+
 }
