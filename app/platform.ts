@@ -47,6 +47,7 @@ import { VisionWorker } from '../vision/worker.js';
 import type { CameraRegistry } from '../vision/cameras/config.js';
 import type { EventAnnotator } from '../api/events.js';
 import { loadNoticesConfig } from '../notices/config.js';
+import { localDay } from '../runtime/time.js';
 import { PartyRegistry, demoParties } from '../notices/parties.js';
 import { ConsoleLogNotifier } from '../notices/notifiers/console-log.js';
 import { SmsHttpNotifier } from '../notices/notifiers/sms-http.js';
@@ -62,10 +63,6 @@ import { loadLegalTexts, partyLimitsFromEnv } from '../party/config.js';
 /** Notice statuses that end an event without a case. */
 const FINAL_WITHOUT_CASE = new Set(['corrected', 'notice-only', 'not-enforcing', 'recheck-unavailable']);
 
-/** The local date `days` ago (YYYY-MM-DD) in a time zone. */
-function daysAgo(days: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(Date.now() - days * 86_400_000));
-}
 
 const GATEWAY_ID = 'embedded-gateway';
 
@@ -142,7 +139,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
             // shops in front of each zone instead.
             const sim = simulatedCameras(cfg.SIM_SEED, simCameras).map((c) => ({
               ...c,
-              publishedAt: c.publishedAt ?? daysAgo(60, file.timeZone),
+              publishedAt: c.publishedAt ?? localDay(Date.now() - 60 * 86_400_000, file.timeZone),
               zones: c.zones.map((z) => (z.type === 'storefront' ? { ...z, shopId: undefined } : z)),
             }));
             return { ...file, cameras: [...file.cameras, ...sim] };

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import type { Alert } from '../alerts/types.js';
 import type { StoredEvent } from '../review/store.js';
+import { localDay } from '../runtime/time.js';
 import { codeForRule, type CaseCodes } from './codes.js';
 import type { Notice } from '../notices/types.js';
 import type { CaseDoc, CaseSource } from './types.js';
@@ -29,7 +30,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** "C20261127-3fa9c1d2e4b5": the local date it happened and a digest of its source (stable, so idempotent). */
 export function caseIdFor(source: CaseSource, occurredAt: number, timeZone = 'Asia/Shanghai'): string {
-  const day = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(occurredAt)).replaceAll('-', '');
+  const day = localDay(occurredAt, timeZone).replaceAll('-', '');
   const digest = crypto.createHash('sha256').update(`${source.type}:${source.id}`).digest('hex').slice(0, 12);
   return `C${day}-${digest}`;
 }

@@ -36,13 +36,15 @@ export function formatCode(code: string): string {
 }
 
 /**
- * A code as typed by a person, back to its 16 characters: spaces and dashes dropped, upper case, I and L read as 1,
+ * A code as typed by a person, back to its 16 characters: full-width folded, spaces, dashes and dots dropped, upper case, I and L read as 1,
  * O as 0 (Crockford's decoding rules). Null when what remains is not 16 characters of the alphabet.
  */
 export function normaliseCode(input: string): string | null {
   if (typeof input !== 'string' || input.length > 64) return null;
   const s = input
-    .replace(/[\s\-‐‑–—]/g, '')
+    // Full-width characters (a phone's CJK keyboard) fold to ASCII; any dash, dot or underscore is a separator.
+    .normalize('NFKC')
+    .replace(/[\s\-‐‑–—_.·]/g, '')
     .toUpperCase()
     .replace(/[IL]/g, '1')
     .replace(/O/g, '0');

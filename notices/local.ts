@@ -1,33 +1,17 @@
 // The city's local calendar for notices: the day an event belongs to (plate + date lookups on the party page), the
 // times written in a notice's text, and the publication rule (a camera enforces from publishedAt + N days).
+import { localDay, zoneOffsetMs } from '../runtime/time.js';
 import type { Camera } from '../vision/cameras/config.js';
 
-const formats = new Map<string, Intl.DateTimeFormat>();
+export { localDay };
 
-function parts(ts: number, timeZone: string): { y: number; m: number; d: number; hh: number; mm: number } {
-  let f = formats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
-    formats.set(timeZone, f);
-  }
-  const o = { y: 0, m: 0, d: 0, hh: 0, mm: 0 };
-  for (const p of f.formatToParts(ts)) {
-    if (p.type === 'year') o.y = Number(p.value);
-    else if (p.type === 'month') o.m = Number(p.value);
-    else if (p.type === 'day') o.d = Number(p.value);
-    else if (p.type === 'hour') o.hh = Number(p.value);
-    else if (p.type === 'minute') o.mm = Number(p.value);
-  }
-  return o;
+/** The local wall-clock fields of an instant (runtime/time.ts: the zone's cached offset). */
+function parts(ts: number, timeZone: string): { m: number; d: number; hh: number; mm: number } {
+  const t = new Date(ts + zoneOffsetMs(timeZone, ts));
+  return { m: t.getUTCMonth() + 1, d: t.getUTCDate(), hh: t.getUTCHours(), mm: t.getUTCMinutes() };
 }
 
 const two = (n: number) => String(n).padStart(2, '0');
-
-/** The local day of an instant, YYYY-MM-DD. */
-export function localDay(ts: number, timeZone: string): string {
-  const p = parts(ts, timeZone);
-  return `${p.y}-${two(p.m)}-${two(p.d)}`;
-}
 
 /** "11月27日 10:05": the time as an SMS says it. */
 export function localTimeText(ts: number, timeZone: string): string {

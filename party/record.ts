@@ -4,6 +4,8 @@
 // a field added to them later from leaking here.
 import type { EventType, EvidenceImage } from '../contracts/index.js';
 import type { CaseCodes } from '../cases/codes.js';
+import { enforcingFrom as enforcingDay } from '../notices/local.js';
+import { localDay, zoneOffsetMs } from '../runtime/time.js';
 import type { Channel, Notice, PublicRecord, Statement } from '../notices/types.js';
 import type { StoredEvent } from '../review/store.js';
 import type { CameraRegistry } from '../vision/cameras/config.js';
@@ -56,27 +58,12 @@ export function evidencePath(code: string, sha256: string): string {
   return `/public/records/${code}/evidence/${sha256}`;
 }
 
-const SV = new Map<string, Intl.DateTimeFormat>();
-
 /** "YYYY-MM-DD HH:MM" in the time zone. */
 export function localMinute(ts: number, timeZone: string): string {
-  let f = SV.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-    SV.set(timeZone, f);
-  }
-  return f.format(new Date(ts));
+  return new Date(ts + zoneOffsetMs(timeZone, ts)).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-/** The local day (YYYY-MM-DD) of an instant in the time zone. */
-export function localDay(ts: number, timeZone: string): string {
-  return localMinute(ts, timeZone).slice(0, 10);
-}
-
-/** YYYY-MM-DD plus n days. */
-export function addDays(day: string, n: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
-}
+export { localDay };
 
 function fill(text: string, vars: Record<string, string>): string {
   return text.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
@@ -105,7 +92,7 @@ export function buildPublicRecord(notice: Notice, stored: StoredEvent, statement
   const e = stored.event;
   const timeZone = o.timeZone ?? cameras.timeZone;
   const cam = cameras.cameras.find((c) => c.id === e.camera.id);
-  const enforcingFrom = cam?.publishedAt ? addDays(cam.publishedAt, o.publicationDays ?? 30) : undefined;
+  const enforcingFrom = cam?.publishedAt ? enforcingDay(cam.publishedAt, o.publicationDays ?? 30) : undefined;
   const channels = [...new Set(notice.deliveries.filter((d) => d.status === 'sent').map((d) => d.channel))] as Channel[];
   const catCode = o.caseCodes?.events[e.type];
   const cat = catCode ? o.caseCodes?.codes[catCode] : undefined;
@@ -189,7 +176,7 @@ export function publicLocations(cameras: CameraRegistry, publicationDays: number
       gridCell: c.gridCell,
       enforces,
       publishedAt: c.publishedAt,
-      enforcingFrom: addDays(c.publishedAt, publicationDays),
+      enforcingFrom: enforcingDay(c.publishedAt, publicationDays),
     });
   }
   return out.sort((a, b) => a.district.localeCompare(b.district) || a.cameraId.localeCompare(b.cameraId));

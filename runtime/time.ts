@@ -70,3 +70,9 @@ export function isTimeZone(timeZone: string): boolean {
     return false;
   }
 }
+
+/** The local day of an instant in the zone, YYYY-MM-DD (case ids, notices, publication dates). */
+export function localDay(ts: number, timeZone: string): string {
+  const t = new Date(ts + zoneOffsetMs(timeZone, ts));
+  return `${t.getUTCFullYear()}-${String(t.getUTCMonth() + 1).padStart(2, '0')}-${String(t.getUTCDate()).padStart(2, '0')}`;
+}

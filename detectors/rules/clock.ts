@@ -1,37 +1,21 @@
-// Local time of day in the city's time zone, fast enough for every reading: the UTC offset is looked up with Intl
-// once per hour and cached (offsets change at most at hour boundaries, e.g. for daylight saving).
+// Local time of day in the city's time zone, fast enough for every reading: the zone's UTC offset comes from
+// runtime/time.ts, looked up with Intl once per quarter hour and cached.
+import { zoneOffsetMs } from '../../runtime/time.js';
 export class LocalClock {
-  private readonly fmt: Intl.DateTimeFormat;
-  private readonly offsets = new Map<number, number>();
   private readonly dayStart: number;
   private readonly dayEnd: number;
 
-  constructor(timeZone: string, day: { start: string; end: string }) {
-    this.fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    });
+  constructor(
+    private readonly timeZone: string,
+    day: { start: string; end: string },
+  ) {
     this.dayStart = minutes(day.start);
     this.dayEnd = minutes(day.end);
   }
 
   /** Minutes since local midnight. */
   minuteOfDay(ts: number): number {
-    const hour = Math.floor(ts / 3_600_000);
-    let off = this.offsets.get(hour);
-    if (off === undefined) {
-      const p = Object.fromEntries(this.fmt.formatToParts(hour * 3_600_000).map((x) => [x.type, x.value]));
-      const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute));
-      off = Math.round((asUtc - hour * 3_600_000) / 60_000);
-      if (this.offsets.size > 10_000) this.offsets.clear();
-      this.offsets.set(hour, off);
-    }
-    const m = Math.floor(ts / 60_000) + off;
+    const m = Math.floor((ts + zoneOffsetMs(this.timeZone, ts)) / 60_000);
     return ((m % 1440) + 1440) % 1440;
   }
 
