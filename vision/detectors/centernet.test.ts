@@ -16,7 +16,7 @@ const testdata = (f: string) => path.join(here, 'testdata', f);
 
 const open: Detector[] = [];
 async function detector(cfg: Partial<ModelConfigInput> = {}): Promise<Detector> {
-  const d = await createDetector({ name: 'coco', family: 'centernet', path: MODEL, threads: 1, scoreThreshold: 0.3, ...cfg }, silentLogger);
+  const d = await createDetector({ name: 'coco-centernet', family: 'centernet', path: MODEL, threads: 1, scoreThreshold: 0.3, ...cfg }, silentLogger);
   open.push(d);
   return d;
 }
@@ -90,9 +90,10 @@ describe('centernet detector on the COCO model', () => {
     expect((await capped.detect(photo)).detections).toHaveLength(2);
   });
 
-  it('is what the shipped models config calls "coco"', async () => {
-    const cfg = modelFor(loadModelsConfig(path.join(here, '../../config/models.json')), 'coco');
-    expect(cfg).toMatchObject({ family: 'centernet', path: MODEL });
+  it('is what the shipped models config calls "coco-centernet" and "coco-fast"', async () => {
+    const models = loadModelsConfig(path.join(here, '../../config/models.json'));
+    expect(modelFor(models, 'coco-centernet')).toMatchObject({ family: 'centernet', path: MODEL, inputWidth: 768 });
+    expect(modelFor(models, 'coco-fast')).toMatchObject({ family: 'centernet', path: MODEL });
   });
 });
 
