@@ -6,6 +6,8 @@
 //     [--variant whole] [--variant tiled] [--variant 'NAME={"inputWidth":640,"inputHeight":640}'] [--scores 0.3,0.4]
 //     [--draw DIR] [--draw-width 1280] [--json]
 //
+// Without options: the model `coco` as configured (config/models.json), at its own score threshold.
+//
 // The manifest has counts, not boxes, so a detection is not matched to an object: per image and class, found =
 // min(detected, counted) and excess = max(0, detected - counted), a proxy for false detections (it hides a false
 // detection that stands in for a missed object). Cars, buses and trucks are also pooled, since the manifest's own
@@ -330,8 +332,9 @@ export interface RealEvalOptions {
   modelsFile: string;
   models: string[];
   variants: Variant[];
-  /** Score thresholds: each variant runs once at the lowest, the others filter its detections (see below). */
-  scores: number[];
+  /** Score thresholds: each variant runs once at the lowest, the others filter its detections (see below). Absent:
+   * each model's own threshold. */
+  scores?: number[];
   drawDir?: string;
   drawWidth?: number;
   /** Draw only these (model/variant/score labels); all when absent. */
@@ -347,13 +350,15 @@ export async function evaluateRealImages(o: RealEvalOptions): Promise<VariantRes
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const rows = readManifest(o.dir);
   const models: ModelsConfig = loadModelsConfig(o.modelsFile);
-  const scores = [...new Set(o.scores)].sort((a, b) => a - b);
-  if (!scores.length || scores.some((s) => !(s >= 0 && s <= 1))) throw new ConfigError(`scores must be between 0 and 1 (have ${o.scores.join(', ')})`);
+  if (o.scores && (!o.scores.length || o.scores.some((s) => !(s >= 0 && s <= 1)))) {
+    throw new ConfigError(`scores must be between 0 and 1 (have ${o.scores.join(', ')})`);
+  }
   const images = await Promise.all(rows.map(async (r) => ({ row: r, bytes: fs.readFileSync(path.join(o.dir, r.file)) })));
   const decoded = await Promise.all(images.map(async (x) => ({ ...x, img: await decodeImage(x.bytes) })));
   const out: VariantResult[] = [];
   for (const name of o.models) {
     const model = findModel(models, name, o.modelsFile);
+    const scores = [...new Set(o.scores ?? [model.scoreThreshold])].sort((a, b) => a - b);
     for (const v of o.variants) {
       // Thresholding after NMS and the tile merge keeps what thresholding before would (a box is only ever
       // suppressed by a better one), so one run at the lowest threshold serves every threshold.
@@ -405,7 +410,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         models: { type: 'string', default: path.join(ROOT, 'config/models.json') },
         model: { type: 'string', multiple: true },
         variant: { type: 'string', multiple: true },
-        scores: { type: 'string', default: '0.3' },
+        scores: { type: 'string' },
         draw: { type: 'string' },
         'draw-width': { type: 'string', default: '1280' },
         'draw-only': { type: 'string', multiple: true },
@@ -413,12 +418,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       },
     });
     const list = (xs: string[] | undefined) => (xs ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
-    const scores = values.scores!.split(',').map((s) => Number(s));
-    if (scores.some((s) => !Number.isFinite(s))) throw new ConfigError(`--scores must be numbers, got "${values.scores}"`);
+    const scores = values.scores === undefined ? undefined : values.scores.split(',').map((s) => Number(s));
+    if (scores?.some((s) => !Number.isFinite(s))) throw new ConfigError(`--scores must be numbers, got "${values.scores}"`);
     const models = loadModelsConfig(path.resolve(values.models!));
-    const names = values.model?.length ? list(values.model) : [models.default];
+    // Real photos are what the COCO models are for; the default model (the demo's) only when there is none.
+    const names = values.model?.length ? list(values.model) : [models.models.some((m) => m.name === 'coco') ? 'coco' : models.default];
     // Variant specs hold JSON with commas: only plain names are split on commas.
-    const specs = values.variant?.length ? values.variant.flatMap((v) => (v.includes('=') ? [v] : list([v]))) : ['whole', 'tiled'];
+    const specs = values.variant?.length ? values.variant.flatMap((v) => (v.includes('=') ? [v] : list([v]))) : ['configured'];
     const results = await evaluateRealImages({
       dir: path.resolve(values.dir!),
       modelsFile: path.resolve(values.models!),
