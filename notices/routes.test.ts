@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/memory.js';
 import { fakeSession } from '../review/testdata/fixtures.js';
 import { silentLogger } from '../runtime/log.js';
-import { noticeRoutes, noticeSummary } from './routes.js';
+import { noticeRoutes, noticeSummary, placeFromEvents } from './routes.js';
 import { NoticeService } from './service.js';
 import { caseFiler, cameras, Clock, config, confirmed, parties } from './testdata/helpers.js';
 import type { Notice } from './types.js';
@@ -26,10 +26,11 @@ describe('notice routes', () => {
       logger: silentLogger,
       now: new Clock().now,
     });
-    n = await s.onConfirmed(confirmed());
-    await s.onConfirmed(confirmed({ zoneId: 'sf-3' }));
+    const stored = [confirmed(), confirmed({ zoneId: 'sf-3' })];
+    n = await s.onConfirmed(stored[0]!);
+    await s.onConfirmed(stored[1]!);
     fakeSession(app);
-    await app.register(noticeRoutes, { notices: s });
+    await app.register(noticeRoutes, { notices: s, placeOf: placeFromEvents(async (id) => stored.find((e) => e.event.id === id)) });
   });
   afterAll(async () => {
     await app.close();
@@ -44,6 +45,9 @@ describe('notice routes', () => {
     const mine = body.items.find((x) => x.eventId === n.eventId)!;
     expect(mine.party).toEqual({ id: 'shop:shop-12', kind: 'shop', name: '老王水果店', licenceNo: '91320582MA1XYZ1234', phone: '138****1234' });
     expect(JSON.stringify(body)).not.toContain('13800001234');
+    // Each row says where, as published, without opening the event.
+    expect(mine).toMatchObject({ cameraId: 'cam-xinhua-01', zoneId: 'sf-1', place: { postedLocation: '新华路与人民路口东侧', zoneName: '新华路12号门前' } });
+    expect(body.items.find((x) => x.zoneId === 'sf-3')).toMatchObject({ place: { zoneName: '新华路16号门前' } });
     const cases = (await app.inject({ url: '/api/notices?status=case&limit=5', headers: reviewer })).json() as { items: Notice[]; total: number };
     expect(cases.total).toBe(1);
     expect(cases.items[0]!.reason).toBe('no-contact');

@@ -29,8 +29,27 @@ export function noticeSummary(n: Notice): { status: Notice['status']; reason: No
   return { status: n.status, reason: n.reason, ...(n.recheckAt !== undefined ? { recheckAt: n.recheckAt } : {}), ...(n.caseId ? { caseId: n.caseId } : {}) };
 }
 
+/** Where a notice's event happened, as published: the list shows places, not ids. */
+export type PlaceOf = (n: Notice) => Promise<NoticePlace | undefined>;
+export interface NoticePlace {
+  postedLocation: string;
+  zoneName: string;
+}
+
 export interface NoticeRoutesOptions {
   notices: Pick<NoticeService, 'list' | 'get' | 'partyCounts'>;
+  placeOf?: PlaceOf;
+}
+
+/**
+ * The place from the notice's event, as the event recorded it (the camera's published location and the zone's name
+ * at the time), so a camera since moved or removed from the registry still shows where it was.
+ */
+export function placeFromEvents(getEvent: (id: string) => Promise<{ event: { camera: { postedLocation: string }; zone: { name: string } } } | undefined | null>): PlaceOf {
+  return async (n) => {
+    const s = await getEvent(n.eventId);
+    return s ? { postedLocation: s.event.camera.postedLocation, zoneName: s.event.zone.name } : undefined;
+  };
 }
 
 /** GET /api/notices, GET /api/notices/:eventId, GET /api/parties. */
@@ -40,7 +59,13 @@ export async function noticeRoutes(app: FastifyInstance, o: NoticeRoutesOptions)
     const q = ListQuery.safeParse(req.query ?? {});
     if (!q.success) return reply.code(400).send(badRequest(q.error));
     const r = await o.notices.list(q.data);
-    return { items: r.items.map(viewNotice), total: r.total };
+    const items = await Promise.all(
+      r.items.map(async (n) => {
+        const place = await o.placeOf?.(n);
+        return { ...viewNotice(n), ...(place ? { place } : {}) };
+      }),
+    );
+    return { items, total: r.total };
   });
 
   app.get('/api/notices/:eventId', async (req, reply) => {

@@ -237,7 +237,12 @@ async function startStandIn(dir: string): Promise<StandIn> {
     if (s.notice?.caseId) s.caseId = s.notice.caseId;
     return view(s);
   });
-  app.get('/api/notices', async (req) => page(notices.filter((n) => (!q(req).status || n.status === q(req).status) && (!q(req).type || n.eventType === q(req).type)), q(req)));
+  // As notices/routes.ts does: each item with its event's place.
+  const placed = <N extends { eventId: string }>(n: N) => {
+    const e = events.get(n.eventId)?.event;
+    return e ? { ...n, place: { postedLocation: e.camera.postedLocation, zoneName: e.zone.name } } : n;
+  };
+  app.get('/api/notices', async (req) => page(notices.filter((n) => (!q(req).status || n.status === q(req).status) && (!q(req).type || n.eventType === q(req).type)).map(placed), q(req)));
   app.get('/api/notices/:eventId', async (req, reply) => notices.find((n) => n.eventId === (req.params as { eventId: string }).eventId) ?? reply.code(404).send({ error: 'not_found' }));
   app.get('/api/parties', async () => parties);
   app.get('/api/cases', async () => ({ items: cases, total: cases.length }));
@@ -372,6 +377,11 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
 
     // A corrected one: the details show each delivery (the text on a click) and the re-check evidence.
     const corrected = s.notices.find((n) => n.status === 'corrected')!;
+    // Each row says where, as published, before it is opened: the place and the zone's name, not only ids.
+    const correctedEvent = s.events.get(corrected.eventId)!.event;
+    const placeCell = tab.locator(`tr.notice-item[data-event-id="${corrected.eventId}"] [data-test=place]`);
+    expect(await placeCell.textContent()).toContain(correctedEvent.camera.postedLocation);
+    expect(await placeCell.textContent()).toContain(correctedEvent.zone.name);
     await tab.locator(`tr.notice-item[data-event-id="${corrected.eventId}"]`).click();
     const detail = tab.locator('tr.detail-row [data-test=notice-detail]');
     await detail.waitFor();

@@ -174,7 +174,7 @@ export async function render(ctx) {
           `tr.notice-item.ns-row-${n.status}`,
           { dataset: { eventId: n.eventId, status: n.status }, onclick: () => void toggle(n.eventId) },
           h('td', tOr(`review.type.${n.eventType}`, n.eventType), h('div.muted.small', fmtTime(n.createdAt))),
-          h('td', events.get(n.eventId)?.camera?.postedLocation ?? n.cameraId, h('div.muted.small', `${n.district} · ${n.zoneId}`)),
+          h('td', { dataset: { test: 'place' } }, n.place?.postedLocation ?? events.get(n.eventId)?.camera?.postedLocation ?? n.cameraId, h('div.muted.small', `${n.place?.zoneName ?? n.zoneId} · ${n.district} · ${n.cameraId}`)),
           h('td', partyName(n.party)),
           h('td', outcome(n)),
           h('td', deliveriesLine(n.deliveries)),
