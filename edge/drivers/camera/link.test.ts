@@ -69,3 +69,64 @@ describe('camera link commands', () => {
     expect(otherLink.commandStats).toMatchObject({ played: 0, rejected: 0, duplicates: 0 });
   });
 });
+
+describe('camera link session', () => {
+  it('keeps the commands sent while the link is away (for speaker.maxAgeS) and says the fresh ones when it is back', async () => {
+    const dir = tmpDir('camlink-away');
+    const said = path.join(dir, 'said.txt');
+    const cfg = EdgeConfigSchema.parse({
+      gatewayId: uniq('gw'),
+      mqtt: { url: mqttUrl(), settleMs: 0 },
+      buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
+      cameras: [
+        {
+          id: uniq('cam'),
+          district: 'xinhua',
+          source: { type: 'files', dir, intervalMs: 1000 },
+          speaker: { command: [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(said)}, process.argv[1] + '\\n')`], maxAgeS: 60 },
+        },
+      ],
+    });
+    const cam = cfg.cameras[0]!;
+    const first = new CameraLink(cfg, cam, silentLogger);
+    await first.commandsSubscribed();
+    // The agent stops (or its uplink drops) ...
+    await first.stop(0);
+
+    // ... and meanwhile the notice service sends a command, and one issued too long ago waits at the broker too.
+    const notices = await mqtt.connectAsync(mqttUrl(), { clientId: uniq('notices'), protocolVersion: 5 });
+    cleanup.push(() => notices.endAsync(true));
+    const topic = cameraCommandsTopic({ district: 'xinhua', cameraId: cam.id });
+    await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-away:loudspeaker', text: '请将车辆驶离禁停区', repeat: 1, issuedAt: Date.now() }), { qos: 1 });
+    await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-old:loudspeaker', text: '过期的提醒', repeat: 1, issuedAt: Date.now() - 120_000 }), { qos: 1 });
+
+    // The agent is back (same client id): the broker hands over what it kept; the stale one is not said.
+    const back = new CameraLink(cfg, cam, silentLogger);
+    cleanup.push(() => back.stop(0));
+    expect(await waitFor(() => back.commandStats.played === 1 && back.commandStats.stale === 1, 10_000, 50)).toBe(true);
+    await back.commandsIdle();
+    expect(fs.readFileSync(said, 'utf8')).toBe('请将车辆驶离禁停区\n');
+  });
+
+  it('without a speaker keeps nothing: a clean session', async () => {
+    const dir = tmpDir('camlink-clean');
+    const cfg = EdgeConfigSchema.parse({
+      gatewayId: uniq('gw'),
+      mqtt: { url: mqttUrl(), settleMs: 0 },
+      buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
+      cameras: [{ id: uniq('cam'), district: 'xinhua', source: { type: 'files', dir, intervalMs: 1000 } }],
+    });
+    const cam = cfg.cameras[0]!;
+    const first = new CameraLink(cfg, cam, silentLogger);
+    await first.commandsSubscribed();
+    await first.stop(0);
+    const notices = await mqtt.connectAsync(mqttUrl(), { clientId: uniq('notices'), protocolVersion: 5 });
+    cleanup.push(() => notices.endAsync(true));
+    await notices.publishAsync(cameraCommandsTopic({ district: 'xinhua', cameraId: cam.id }), JSON.stringify({ type: 'play', id: 'evt-gone:loudspeaker', text: '无人听到', repeat: 1, issuedAt: Date.now() }), { qos: 1 });
+    const back = new CameraLink(cfg, cam, silentLogger);
+    cleanup.push(() => back.stop(0));
+    await back.commandsSubscribed();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(back.commandStats).toMatchObject({ played: 0, stale: 0, rejected: 0 });
+  });
+});

@@ -121,10 +121,15 @@ export class CameraLink {
     this.commandsTopic = cameraCommandsTopic({ district: cam.district, cameraId: cam.id });
     this.commands = new CommandPlayer({ cameraId: cam.id, topic: this.commandsTopic, speaker: cam.speaker, log, deadLetters: opts.deadLetters });
     const status = `city/v1/${cam.district}/camera/${cam.id}/status`;
+    // With a speaker, the broker keeps the session (the commands subscription and the QoS 1 commands that arrive
+    // meanwhile) for speaker.maxAgeS after the link drops: a notice sent while the camera's uplink is down, or the
+    // agent restarts, is still said when it comes back, and one older than that would be refused anyway.
+    const keep = cam.speaker ? { clean: false, properties: { sessionExpiryInterval: cam.speaker.maxAgeS } } : { clean: true };
     this.client = mqtt.connect(cfg.mqtt.url, {
       clientId: `${cfg.gatewayId}.${cam.id}`,
       username: cam.username,
       password: cam.password,
+      ...keep,
       protocolVersion: 5,
       keepalive: cfg.mqtt.keepaliveS,
       reconnectPeriod: cfg.mqtt.reconnectMinMs,
@@ -134,7 +139,7 @@ export class CameraLink {
     this.client.on('connect', () => {
       this.lastError = '';
       this.client.publish(status, JSON.stringify({ online: true, ts: Date.now(), gateway: cfg.gatewayId }), { qos: 1, retain: true });
-      // A clean session: subscribe again on every connect (commands sent while the link was away are not kept).
+      // Subscribed again on every connect: a clean session (no speaker) or one the broker let expire has none.
       this.client.subscribe(this.commandsTopic, { qos: 1 }, (err, granted) => {
         const refused = err ? err.message : granted?.some((g) => g.qos >= 128) ? 'refused by the broker' : null;
         if (!refused) this.markSubscribed();
