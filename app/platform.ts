@@ -103,8 +103,12 @@ async function openStore(cfg: AppConfig, log: Logger): Promise<Store> {
 export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platform> {
   const registry = new Registry();
   const stops: (() => Promise<void>)[] = [];
+  // Stopped before everything else: the detectors. The platform stopping stops its own edge agent, whose devices then
+  // report "agent stopped"; that is the platform going down, not twenty devices failing, and must not fire offline
+  // alerts at the staff (an edge agent of its own that stops still does: its detectors keep running).
+  const firstStops: (() => Promise<void>)[] = [];
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
+    for (const s of [...firstStops.splice(0), ...stops.splice(0).reverse()]) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
   };
   try {
     const store = await openStore(cfg, log);
@@ -205,7 +209,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     if (cfg.ROLE === 'all' || cfg.ROLE === 'detectors') {
       const detectors = new DetectorService({ bus, rulesFile: cfg.RULES_FILE, logger: log.child({ part: 'detectors' }), registry });
       await detectors.start();
-      stops.push(() => detectors.stop());
+      firstStops.push(() => detectors.stop());
     }
 
     // The simulated fleet is known before the broker starts: the broker needs each device's credentials.

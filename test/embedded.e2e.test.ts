@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbAlertStore } from '../alerts/store.js';
 import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
 import { silentLogger } from '../runtime/log.js';
@@ -112,5 +113,18 @@ describe('bad configuration', () => {
     const missing = await run('edge/main.ts', {}, ['--config', path.join(dir, 'nope.json')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/does not exist/);
+  });
+
+  // Last: it stops the platform.
+  it('stopping the platform raises no offline alerts: its own edge agent stopping is not its devices failing', async () => {
+    expect(await waitFor(async () => Number((await get('/api/readings?device=nz-xinhua-001')).body.total) > 0, 15_000)).toBe(true);
+    await p.stop();
+    const alerts = await DuckDbAlertStore.open(path.join(dataDir, 'alerts.duckdb'));
+    try {
+      const { items } = await alerts.list({ limit: 1000 });
+      expect(items.filter((a) => a.ruleId === 'health.offline')).toEqual([]);
+    } finally {
+      await alerts.close();
+    }
   });
 });
