@@ -230,5 +230,37 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, opts: Con
       expect([...counts(first.ids()).values()].every((c) => c === 1)).toBe(true);
       expect(second.ids().sort((a, b) => a - b)).toEqual(range(40, 80));
     });
+
+    it('an ephemeral group starts at the newest message and keeps no offsets: joined again, it sees only what came after', async () => {
+      run = randomUUID().slice(0, 8);
+      const bus = await open();
+      const g = group('ephemeral');
+      // Probes (index ≥ 1000) until one arrives: only then does the group surely have its starting position.
+      const ready = async (c: ReturnType<typeof collector>) => {
+        for (let k = 1000; !c.seen.some((x) => x.i >= 1000); k++) {
+          await bus.publish('rechecks', messages(run, k, k + 1, 1));
+          await sleep(200);
+        }
+      };
+      const real = (c: ReturnType<typeof collector>) => c.ids().filter((i) => i < 1000).sort((a, b) => a - b);
+      await bus.publish('rechecks', messages(run, 0, 10, 4)); // before anyone listened
+      const first = collector(run);
+      const s1 = await bus.subscribe('rechecks', g, first.handler, { ephemeral: true });
+      subs.push(s1);
+      await ready(first);
+      await bus.publish('rechecks', messages(run, 10, 20, 4));
+      await waitFor(() => real(first).length >= 10, 'the 10 published after joining', waitMs);
+      await s1.close();
+      await bus.publish('rechecks', messages(run, 20, 30, 4)); // while the group was gone
+      const second = collector(run);
+      subs.push(await bus.subscribe('rechecks', g, second.handler, { ephemeral: true }));
+      await ready(second);
+      await bus.publish('rechecks', messages(run, 30, 40, 4));
+      await waitFor(() => real(second).length >= 10, 'the 10 published after joining again', waitMs);
+      await sleep(300);
+      expect(real(first)).toEqual(range(10, 20));
+      // Nothing was committed, so nothing resumed: 20..29 passed while no member listened.
+      expect(real(second)).toEqual(range(30, 40));
+    });
   });
 }

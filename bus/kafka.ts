@@ -366,6 +366,7 @@ export class KafkaBus implements Bus {
       clientId: `${this.clientId}-${group}`,
       handler,
       maxBatch: Math.max(1, opts.maxBatch ?? this.o.maxBatch ?? 500),
+      ephemeral: opts.ephemeral ?? false,
       log: this.log.child({ topic: name, group: this.groupId(group) }),
     });
     this.subs.add(sub);
@@ -426,6 +427,8 @@ interface SubscriptionSpec {
   clientId: string;
   handler: (batch: BusMessage[]) => Promise<void>;
   maxBatch: number;
+  /** Start at the newest message, commit nothing (SubscribeOptions.ephemeral). */
+  ephemeral: boolean;
   log: Logger;
 }
 
@@ -484,7 +487,7 @@ class KafkaSubscription {
       rebalance_cb: (err: LibrdKafkaError, assignment: TopicPartition[]) => this.onRebalance(err, assignment),
       offset_commit_cb: (err: LibrdKafkaError | undefined, offsets: TopicPartitionOffset[]) => this.onCommitted(err, offsets),
     } as ConsumerGlobalConfig;
-    const topicConf: ConsumerTopicConfig = { 'auto.offset.reset': 'earliest' };
+    const topicConf: ConsumerTopicConfig = { 'auto.offset.reset': this.s.ephemeral ? 'latest' : 'earliest' };
     const consumer = new Kafka.KafkaConsumer(conf, topicConf);
     this.consumer = consumer;
     consumer.on('event.error', (err) => {
@@ -562,7 +565,7 @@ class KafkaSubscription {
   /** Commits the processed offsets of `parts` (that we still own and have not committed). */
   private commit(parts: Iterable<number>): void {
     const consumer = this.consumer;
-    if (!consumer) return;
+    if (!consumer || this.s.ephemeral) return;
     const offsets: TopicPartitionOffset[] = [];
     for (const p of parts) {
       const next = this.processed.get(p);

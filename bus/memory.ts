@@ -132,6 +132,8 @@ interface Group {
   owner: (Member | null)[];
   /** A batch holding this partition is in a handler: nobody else may take it until it resolves or throws. */
   busy: boolean[];
+  /** SubscribeOptions.ephemeral: started at the end, forgotten when its last member leaves. */
+  ephemeral: boolean;
 }
 
 interface TopicState {
@@ -205,8 +207,10 @@ export class MemoryBus implements Bus {
     if (!group) throw new Error('memory bus: group must not be empty');
     let g = t.groups.get(group);
     if (!g) {
-      // A new group starts at the oldest retained message (Kafka: auto.offset.reset=earliest).
-      g = { name: group, topic: t, committed: t.logs.map((l) => l.base), members: [], owner: t.logs.map(() => null), busy: t.logs.map(() => false) };
+      // A new group starts at the oldest retained message (Kafka: auto.offset.reset=earliest), an ephemeral one at the
+      // newest (latest).
+      const ephemeral = opts.ephemeral ?? false;
+      g = { name: group, topic: t, committed: t.logs.map((l) => (ephemeral ? l.end : l.base)), members: [], owner: t.logs.map(() => null), busy: t.logs.map(() => false), ephemeral };
       t.groups.set(group, g);
     }
     const member: Member = {
@@ -285,6 +289,8 @@ export class MemoryBus implements Bus {
       this.rebalance(g);
       this.log.debug({ topic: g.topic.name, group: g.name, member: m.id }, 'memory bus: member left');
     }
+    // Nothing committed is kept for an ephemeral group: gone with its last member (it no longer holds messages back).
+    if (g.ephemeral && g.members.length === 0 && g.topic.groups.get(g.name) === g) g.topic.groups.delete(g.name);
   }
 
   private schedule(m: Member): void {

@@ -26,6 +26,13 @@ export interface BusMessage {
 export interface SubscribeOptions {
   /** At most this many messages per handler call. */
   maxBatch?: number;
+  /**
+   * A group of one process that wants only what is published from now on (a broadcast, like re-check requests that
+   * every vision worker must see): it starts at the newest message instead of the oldest retained, and commits no
+   * offsets, so the broker forgets the group once the process leaves instead of keeping one per process that ever
+   * ran (Kafka keeps committed offsets for offsets.retention.minutes, 7 days by default).
+   */
+  ephemeral?: boolean;
 }
 
 export interface Subscription {

@@ -140,11 +140,16 @@ export class RecheckResponder {
     return `vision-recheck-${os.hostname()}-${process.pid}`;
   }
 
-  /** Subscribes bus topic `rechecks` in a group of this process's own. */
+  /**
+   * Subscribes bus topic `rechecks` in a group of this process's own, ephemeral: from the newest request on, with no
+   * offsets kept, so a restarted worker does not read the topic's whole history and Kafka does not keep a group for
+   * every process that ever ran. A request published while no worker listened goes unanswered, and the notice
+   * service asks again (its attempts).
+   */
   async start(group = RecheckResponder.defaultGroup()): Promise<void> {
     this.sub = await this.o.bus.subscribe('rechecks', group, async (batch) => {
       for (const m of batch) await this.onMessage(m.key, m.value);
-    }, { maxBatch: 64 });
+    }, { maxBatch: 64, ephemeral: true });
     this.o.logger.info({ group }, 're-check responder listening');
   }
 
