@@ -2,7 +2,8 @@
 // are few, updated in place and queried by state, which suits a small relational table better than a time series.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { readPage, Where } from '../store/duckdb/page.js';
 import type { Alert, AlertQuery, AlertStore } from './types.js';
 
 export class DuckDbAlertStore implements AlertStore {
@@ -73,32 +74,14 @@ export class DuckDbAlertStore implements AlertStore {
 
   list(q: AlertQuery): Promise<{ items: Alert[]; total: number }> {
     return this.serial(async () => {
-      const where: string[] = [];
-      const p: Record<string, DuckDBValue> = {};
-      if (q.state === 'open') where.push(`state <> 'resolved'`);
-      else if (q.state) {
-        where.push('state = $state');
-        p.state = q.state;
-      }
-      if (q.kind) {
-        where.push('kind = $kind');
-        p.kind = q.kind;
-      }
-      if (q.district) {
-        where.push('district = $district');
-        p.district = q.district;
-      }
-      if (q.deviceId) {
-        where.push('device_id = $device');
-        p.device = q.deviceId;
-      }
-      const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const total = Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM alerts ${w}`, p)).getRows()[0]![0] as bigint);
-      const rows = await this.db.runAndReadAll(
-        `SELECT doc FROM alerts ${w} ORDER BY (state <> 'resolved') DESC, last_seen DESC LIMIT ${Math.trunc(q.limit)}`,
-        p,
-      );
-      return { items: rows.getRows().map((r) => JSON.parse(r[0] as string) as Alert), total };
+      const where = new Where()
+        .when(q.state === 'open', `state <> 'resolved'`)
+        .eq('state', q.state === 'open' ? undefined : q.state)
+        .eq('kind', q.kind)
+        .eq('district', q.district)
+        .eq('device_id', q.deviceId);
+      const { rows, total } = await readPage(this.db, { select: 'doc', from: 'alerts', where, orderBy: `(state <> 'resolved') DESC, last_seen DESC`, limit: q.limit });
+      return { items: rows.map((r) => JSON.parse(r[0] as string) as Alert), total };
     });
   }
 

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { readPage, Where } from '../store/duckdb/page.js';
 import type { CaseDoc, CaseView, Delivery, DeliveryStatus } from './types.js';
 
 export interface CaseQuery {
@@ -120,18 +121,9 @@ export class CaseStore {
   /** Newest first. */
   list(q: CaseQuery): Promise<{ items: CaseView[]; total: number }> {
     return this.serial(async () => {
-      const p: Record<string, DuckDBValue> = {};
-      let w = '';
-      if (q.status) {
-        w = 'WHERE status = $status';
-        p.status = q.status;
-      }
-      const total = Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM cases ${w}`, p)).getRows()[0]![0] as bigint);
-      const r = await this.db.runAndReadAll(
-        `SELECT ${CASE_COLUMNS} FROM cases ${w} ORDER BY created_at DESC, id DESC LIMIT ${Math.trunc(q.limit)} OFFSET ${Math.trunc(q.offset ?? 0)}`,
-        p,
-      );
-      return { items: r.getRows().map(rowToView), total };
+      const where = new Where().eq('status', q.status);
+      const { rows, total } = await readPage(this.db, { select: CASE_COLUMNS, from: 'cases', where, orderBy: 'created_at DESC, id DESC', limit: q.limit, offset: q.offset });
+      return { items: rows.map(rowToView), total };
     });
   }
 

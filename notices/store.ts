@@ -5,6 +5,7 @@
 // (ROLE=all or ROLE=api, beside the review store).
 import { type DuckDBValue } from '@duckdb/node-api';
 import { DuckDbFile } from '../store/duckdb/file.js';
+import { readPage, Where } from '../store/duckdb/page.js';
 import type { Box, EventType } from '../contracts/index.js';
 import { normaliseCode } from './codes.js';
 import { normalisePlate } from './parties.js';
@@ -222,27 +223,9 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
   /** Newest first. */
   list(q: NoticeQuery): Promise<{ items: Notice[]; total: number }> {
     return this.serial(async () => {
-      const where: string[] = [];
-      const params: Record<string, DuckDBValue> = {};
-      if (q.status) {
-        where.push('status = $status');
-        params.status = q.status;
-      }
-      if (q.type) {
-        where.push('type = $type');
-        params.type = q.type;
-      }
-      if (q.partyId) {
-        where.push('party_id = $party');
-        params.party = q.partyId;
-      }
-      const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const total = Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM notices ${cond}`, params)).getRows()[0]![0] as bigint);
-      const r = await this.db.runAndReadAll(
-        `SELECT doc FROM notices ${cond} ORDER BY created_at DESC, event_id DESC LIMIT ${Math.trunc(q.limit)} OFFSET ${Math.trunc(q.offset ?? 0)}`,
-        params,
-      );
-      return { items: r.getRows().map((x) => JSON.parse(x[0] as string) as Notice), total };
+      const where = new Where().eq('status', q.status).eq('type', q.type).eq('party_id', q.partyId);
+      const { rows, total } = await readPage(this.db, { select: 'doc', from: 'notices', where, orderBy: 'created_at DESC, event_id DESC', limit: q.limit, offset: q.offset });
+      return { items: rows.map((x) => JSON.parse(x[0] as string) as Notice), total };
     });
   }
 

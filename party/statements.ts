@@ -2,8 +2,8 @@
 // A statement reaches the reviewers' queue as an objection; a reviewer handles it once, with an answer, and that is
 // never changed afterwards (who, when and what is the record of having heard the party).
 import crypto from 'node:crypto';
-import { type DuckDBValue } from '@duckdb/node-api';
 import { DuckDbFile } from '../store/duckdb/file.js';
+import { readPage, Where } from '../store/duckdb/page.js';
 import type { Statement } from '../notices/types.js';
 
 export type StatementStatus = Statement['status'];
@@ -90,19 +90,9 @@ export class StatementStore {
    */
   list(q: StatementQuery): Promise<{ items: Statement[]; total: number }> {
     return this.serial(async () => {
-      const params: Record<string, DuckDBValue> = {};
-      let cond = '';
-      if (q.status) {
-        cond = 'WHERE status = $status';
-        params.status = q.status;
-      }
       const order = q.status === 'open' ? 'submitted_at ASC, id' : q.status === 'handled' ? 'handled_at DESC, submitted_at DESC, id' : 'submitted_at DESC, id';
-      const total = Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM statements ${cond}`, params)).getRows()[0]![0] as bigint);
-      const r = await this.db.runAndReadAll(
-        `SELECT doc FROM statements ${cond} ORDER BY ${order} LIMIT ${Math.trunc(q.limit)} OFFSET ${Math.trunc(q.offset ?? 0)}`,
-        params,
-      );
-      return { items: r.getRows().map((row) => JSON.parse(row[0] as string) as Statement), total };
+      const { rows, total } = await readPage(this.db, { select: 'doc', from: 'statements', where: new Where().eq('status', q.status), orderBy: order, limit: q.limit, offset: q.offset });
+      return { items: rows.map((row) => JSON.parse(row[0] as string) as Statement), total };
     });
   }
 

@@ -4,6 +4,7 @@
 // A decision (who, when, why) is written once and never changed afterwards.
 import type { DuckDBValue } from '@duckdb/node-api';
 import { DuckDbFile } from '../store/duckdb/file.js';
+import { readPage, Where } from '../store/duckdb/page.js';
 import type { EnforcementEvent } from '../contracts/index.js';
 
 export type ReviewStatus = 'pending' | 'confirmed' | 'rejected';
@@ -171,37 +172,17 @@ export class EventStore {
   /** Oldest first: the review queue is worked from its oldest end. */
   list(q: EventQuery): Promise<{ items: StoredEvent[]; total: number }> {
     return this.serial(async () => {
-      const where: string[] = [];
-      const params: Record<string, DuckDBValue> = {};
-      if (q.status) {
-        where.push('status = $status');
-        params.status = q.status;
-      }
-      if (q.cameraId) {
-        where.push('camera_id = $camera');
-        params.camera = q.cameraId;
-      }
-      if (q.type) {
-        where.push('type = $type');
-        params.type = q.type;
-      }
-      if (q.decidedFrom !== undefined || q.decidedTo !== undefined) where.push('decided_at IS NOT NULL');
-      if (q.decidedFrom !== undefined) {
-        where.push('decided_at >= $dfrom');
-        params.dfrom = BigInt(Math.trunc(q.decidedFrom));
-      }
-      if (q.decidedTo !== undefined) {
-        where.push('decided_at < $dto');
-        params.dto = BigInt(Math.trunc(q.decidedTo));
-      }
-      if (q.withoutCase) where.push(`status = 'confirmed' AND case_id IS NULL AND outcome IS NULL`);
-      const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const total = Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM events ${cond}`, params)).getRows()[0]![0] as bigint);
-      const r = await this.db.runAndReadAll(
-        `SELECT ${COLUMNS} FROM events ${cond} ORDER BY start_ts, id LIMIT ${Math.trunc(q.limit)} OFFSET ${Math.trunc(q.offset ?? 0)}`,
-        params,
-      );
-      return { items: r.getRows().map(rowToStored), total };
+      const ms = (t: number | undefined) => (t === undefined ? undefined : BigInt(Math.trunc(t)));
+      const where = new Where()
+        .eq('status', q.status)
+        .eq('camera_id', q.cameraId)
+        .eq('type', q.type)
+        .when(q.decidedFrom !== undefined || q.decidedTo !== undefined, 'decided_at IS NOT NULL')
+        .cmp('decided_at', '>=', ms(q.decidedFrom))
+        .cmp('decided_at', '<', ms(q.decidedTo))
+        .when(q.withoutCase, `status = 'confirmed' AND case_id IS NULL AND outcome IS NULL`);
+      const { rows, total } = await readPage(this.db, { select: COLUMNS, from: 'events', where, orderBy: 'start_ts, id', limit: q.limit, offset: q.offset });
+      return { items: rows.map(rowToStored), total };
     });
   }
 
