@@ -1,16 +1,13 @@
 // What the CenterNet and NanoDet plugins share (both families come from TF.js graph models converted to ONNX by
 // vision/model/coco/convert.py, and both describe their input in their metadata rather than following the
-// Ultralytics convention): the input normalisation, a letterboxed input tensor normalised per channel, the family
-// check, and a Detector around a family's decode function. Class names, letterbox and input size come from
-// onnx-model.ts, as for every family.
-import { performance } from 'node:perf_hooks';
+// Ultralytics convention): the input normalisation, a letterboxed input tensor normalised per channel, and the family
+// check. Class names, letterbox, input size and the Detector itself come from onnx-model.ts, as for every family.
 import type * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { ConfigError } from '../../runtime/config.js';
 import type { Letterbox, ModelConfig } from './config.js';
-import { LetterboxInput, unletterbox, type LetterboxGeometry } from './letterbox.js';
-import type { DetectResult, Detection, Detector, DetectorInfo, RawImage, Role } from './types.js';
-import type { InputDetection } from './nms.js';
+import { LetterboxInput, type LetterboxGeometry } from './letterbox.js';
+import type { RawImage } from './types.js';
 
 /**
  * How pixel values (0..255) become input values: `(pixel - mean[c]) / std[c]` per channel, channels in `channels`
@@ -116,69 +113,6 @@ export function checkFamily(cfg: ModelConfig, md: Record<string, string>, what: 
   if (family && family !== cfg.family) {
     throw new ConfigError(`${what}: ${cfg.path} is a ${md.family} model (its metadata says so), not ${cfg.family}; set "family": "${family}"`);
   }
-}
-
-/** Float32 output tensors by name, from one run. */
-export type Outputs = Record<string, ort.Tensor>;
-
-/** A family's decoding: the outputs of one run → detections in input-tensor pixels, best first, after NMS. */
-export type DecodeFn = (outputs: Outputs) => InputDetection[];
-
-/** A Detector around an onnxruntime session, a normalised letterbox input and a family's decode function. */
-export class MapDetector implements Detector {
-  private readonly roles: (Role | null)[];
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
-
-  constructor(
-    readonly info: DetectorInfo,
-    cfg: ModelConfig,
-    private readonly session: ort.InferenceSession,
-    private readonly inputName: string,
-    private readonly input: NormalisedInput,
-    private readonly tensor: ort.Tensor,
-    private readonly decode: DecodeFn,
-  ) {
-    this.roles = info.classNames.map((n) => cfg.roles[n] ?? null);
-  }
-
-  detect(img: RawImage): Promise<DetectResult> {
-    // One frame at a time: the input tensor's buffer is shared between calls.
-    const run = this.queue.then(() => this.detectNow(img));
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async detectNow(img: RawImage): Promise<DetectResult> {
-    if (this.closed) throw new Error(`detector ${this.info.name} is closed`);
-    const t0 = performance.now();
-    const g = await this.input.fill(img);
-    const t1 = performance.now();
-    const outputs = await this.session.run({ [this.inputName]: this.tensor });
-    const t2 = performance.now();
-    const detections: Detection[] = [];
-    for (const d of this.decode(outputs)) {
-      const box = unletterbox(g, d.x1, d.y1, d.x2, d.y2);
-      // A box that lies wholly in the padding has nothing left after clipping.
-      if (box[2] - box[0] < 1 || box[3] - box[1] < 1) continue;
-      detections.push({ box, score: d.score, classId: d.classId, className: this.info.classNames[d.classId]!, role: this.roles[d.classId] ?? null });
-    }
-    const t3 = performance.now();
-    return { detections, timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: t3 - t2 } };
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue;
-    await this.session.release();
-  }
-}
-
-/** Classes to decode: those with a role when `dropUnmapped`, else all (undefined). */
-export function classMaskOf(cfg: ModelConfig, classNames: string[]): Uint8Array | undefined {
-  if (!cfg.dropUnmapped) return undefined;
-  return Uint8Array.from(classNames, (n) => (cfg.roles[n] ? 1 : 0));
 }
 
 export function shapeText(t: ort.Tensor | undefined): string {

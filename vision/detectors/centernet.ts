@@ -6,17 +6,18 @@ import { ConfigError } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/log.js';
 import type { ModelConfig } from './config.js';
 import { decodeCenterNet } from './centernet-decode.js';
+import { NormalisedInput, checkFamily, normalisationOf, shapeText, type Normalisation } from './centernet-nanodet.js';
 import {
-  MapDetector,
-  NormalisedInput,
-  checkFamily,
+  OnnxDetector,
   classMaskOf,
-  normalisationOf,
-  shapeText,
-  type Normalisation,
+  classNamesOf,
+  imageInputOf,
+  letterboxOf,
+  loadedDetectorInfo,
+  openOnnxSession,
+  readOnnxModelFile,
   type Outputs,
-} from './centernet-nanodet.js';
-import { classNamesOf, imageInputOf, letterboxOf, loadedDetectorInfo, openOnnxSession, readOnnxModelFile } from './onnx-model.js';
+} from './onnx-model.js';
 import type { Detector } from './types.js';
 
 /** The upstream model's own input: RGB pixels 0..255, letterboxed centred on black. */
@@ -71,7 +72,7 @@ export async function createCenterNetDetector(cfg: ModelConfig, logger: Logger):
       );
 
     const info = loadedDetectorInfo(cfg, file, { width, height }, classNames, logger, { maps: `${maps.width}x${maps.height}` });
-    return new MapDetector(info, cfg, session, inputName, input, tensor, decode);
+    return new OnnxDetector(info, cfg, session, inputName, input, tensor, decode);
   } catch (e) {
     await session.release().catch(() => undefined);
     throw e;

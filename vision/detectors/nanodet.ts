@@ -4,18 +4,19 @@ import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/log.js';
 import type { ModelConfig } from './config.js';
-import {
-  MapDetector,
-  NormalisedInput,
-  checkFamily,
-  classMaskOf,
-  normalisationOf,
-  shapeText,
-  type Normalisation,
-  type Outputs,
-} from './centernet-nanodet.js';
+import { NormalisedInput, checkFamily, normalisationOf, shapeText, type Normalisation } from './centernet-nanodet.js';
 import { decodeNanoDet, type NanoDetLevel } from './nanodet-decode.js';
-import { classNamesOf, imageInputOf, letterboxOf, loadedDetectorInfo, openOnnxSession, readOnnxModelFile } from './onnx-model.js';
+import {
+  OnnxDetector,
+  classMaskOf,
+  classNamesOf,
+  imageInputOf,
+  letterboxOf,
+  loadedDetectorInfo,
+  openOnnxSession,
+  readOnnxModelFile,
+  type Outputs,
+} from './onnx-model.js';
 import type { Detector } from './types.js';
 
 /** NanoDet's own pipeline: BGR, (pixel - mean) / std. */
@@ -64,7 +65,7 @@ export async function createNanoDetDetector(cfg: ModelConfig, logger: Logger): P
       );
 
     const info = loadedDetectorInfo(cfg, file, { width, height }, classNames, logger, { strides, regMax: heads.regMax });
-    return new MapDetector(info, cfg, session, inputName, input, tensor, decode);
+    return new OnnxDetector(info, cfg, session, inputName, input, tensor, decode);
   } catch (e) {
     await session.release().catch(() => undefined);
     throw e;

@@ -4,12 +4,15 @@
 // ConfigError that names the file and says what to do.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/log.js';
 import type { Letterbox, ModelConfig } from './config.js';
 import { OnnxFormatError, parseClassNames, parseImgsz, parseLetterbox, readOnnxMeta, type OnnxModelMeta } from './onnx-meta.js';
-import type { DetectorInfo } from './types.js';
+import { unletterbox, type LetterboxGeometry } from './letterbox.js';
+import type { InputDetection } from './nms.js';
+import type { DetectResult, Detection, Detector, DetectorInfo, RawImage, Role } from './types.js';
 
 export interface OnnxModelFile {
   path: string;
@@ -180,4 +183,74 @@ export function imageInputOf(
   const sz = md.imgsz !== undefined ? parseImgsz(md.imgsz) : null;
   if (!sz) throw new ConfigError(`${what}: the model's input size is not fixed and its metadata has no "imgsz"; set inputWidth and inputHeight`);
   return { inputName, width: fixedW ?? sz.width, height: fixedH ?? sz.height };
+}
+
+/** Output tensors by name, from one run. */
+export type Outputs = Record<string, ort.Tensor>;
+
+/** A family's decoding: the outputs of one run → detections in input-tensor pixels, best first, after NMS. */
+export type DecodeFn = (outputs: Outputs) => InputDetection[];
+
+/** A letterboxed input tensor that a frame is written into (the family's own normalisation). */
+export interface FrameInput {
+  fill(img: RawImage): Promise<LetterboxGeometry>;
+}
+
+/** Classes to decode: those with a role when `dropUnmapped`, else all (undefined). */
+export function classMaskOf(cfg: ModelConfig, classNames: string[]): Uint8Array | undefined {
+  if (!cfg.dropUnmapped) return undefined;
+  return Uint8Array.from(classNames, (n) => (cfg.roles[n] ? 1 : 0));
+}
+
+/**
+ * The Detector of every family: a frame into the input tensor, one onnxruntime run, the family's decode, boxes back
+ * to frame pixels with their roles. One frame at a time, because the input tensor's buffer is shared between calls.
+ */
+export class OnnxDetector implements Detector {
+  private readonly roles: (Role | null)[];
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly info: DetectorInfo,
+    cfg: ModelConfig,
+    private readonly session: ort.InferenceSession,
+    private readonly inputName: string,
+    private readonly input: FrameInput,
+    private readonly tensor: ort.Tensor,
+    private readonly decode: DecodeFn,
+  ) {
+    this.roles = info.classNames.map((n) => cfg.roles[n] ?? null);
+  }
+
+  detect(img: RawImage): Promise<DetectResult> {
+    const run = this.queue.then(() => this.detectNow(img));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async detectNow(img: RawImage): Promise<DetectResult> {
+    if (this.closed) throw new Error(`detector ${this.info.name} is closed`);
+    const t0 = performance.now();
+    const g = await this.input.fill(img);
+    const t1 = performance.now();
+    const outputs = await this.session.run({ [this.inputName]: this.tensor });
+    const t2 = performance.now();
+    const detections: Detection[] = [];
+    for (const d of this.decode(outputs)) {
+      const box = unletterbox(g, d.x1, d.y1, d.x2, d.y2);
+      // A box that lies wholly in the padding has nothing left after clipping.
+      if (box[2] - box[0] < 1 || box[3] - box[1] < 1) continue;
+      detections.push({ box, score: d.score, classId: d.classId, className: this.info.classNames[d.classId]!, role: this.roles[d.classId] ?? null });
+    }
+    const t3 = performance.now();
+    return { detections, timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: t3 - t2 } };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.session.release();
+  }
 }
