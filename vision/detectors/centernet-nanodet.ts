@@ -2,12 +2,25 @@
 // vision/model/coco/convert.py, and both describe their input in their metadata rather than following the
 // Ultralytics convention): the input normalisation, a letterboxed input tensor normalised per channel, and the family
 // check. Class names, letterbox, input size and the Detector itself come from onnx-model.ts, as for every family.
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { ConfigError } from '../../runtime/config.js';
+import type { Logger } from '../../runtime/log.js';
 import type { Letterbox, ModelConfig } from './config.js';
 import { LetterboxInput, type LetterboxGeometry } from './letterbox.js';
-import type { RawImage } from './types.js';
+import {
+  OnnxDetector,
+  classNamesOf,
+  imageInputOf,
+  letterboxOf,
+  loadedDetectorInfo,
+  openOnnxSession,
+  readOnnxModelFile,
+  type DecodeFn,
+  type OnnxModelFile,
+  type Outputs,
+} from './onnx-model.js';
+import type { Detector, RawImage } from './types.js';
 
 /**
  * How pixel values (0..255) become input values: `(pixel - mean[c]) / std[c]` per channel, channels in `channels`
@@ -117,4 +130,55 @@ export function checkFamily(cfg: ModelConfig, md: Record<string, string>, what: 
 
 export function shapeText(t: ort.Tensor | undefined): string {
   return t ? `[${t.dims.join(', ')}]` : 'missing';
+}
+
+/** What a family's build step gets: the opened model, its input size and the outputs of one run on a grey frame. */
+export interface OpenedModel {
+  what: string;
+  file: OnnxModelFile;
+  md: Record<string, string>;
+  classNames: string[];
+  width: number;
+  height: number;
+  outputs: Outputs;
+}
+
+/**
+ * Opens a model whose input normalisation is in its metadata (CenterNet, NanoDet) up to one run on a grey frame (its
+ * real output shapes, symbolic in the file, and a warm session); `build` reads the family's outputs from that run and
+ * returns its decode function and what the start-up log adds. The session is released if anything fails.
+ */
+export async function openNormalisedDetector(
+  cfg: ModelConfig,
+  logger: Logger,
+  defaults: Normalisation,
+  build: (m: OpenedModel) => { decode: DecodeFn; logged: Record<string, unknown> },
+): Promise<Detector> {
+  const what = `detector model "${cfg.name}"`;
+  const file = readOnnxModelFile(cfg.path, what);
+  const md = file.meta.metadata;
+  checkFamily(cfg, md, what);
+  const classNames = classNamesOf(cfg, file, what, logger);
+  const letterbox = letterboxOf(cfg, md, what, { position: 'centre', pad: 0 });
+  const normalisation = normalisationOf(md, what, defaults);
+
+  const session = await openOnnxSession(file, what, cfg.threads);
+  try {
+    const { inputName, width, height } = imageInputOf(cfg, session, md, what, { channelsLast: 'convert it with vision/model/coco/convert.py, which makes the input NCHW' });
+    const input = new NormalisedInput(width, height, letterbox, normalisation);
+    const tensor = new ort.Tensor('float32', input.data, [1, 3, height, width]);
+    input.fillGrey(letterbox.pad);
+    let outputs: Outputs;
+    try {
+      outputs = await session.run({ [inputName]: tensor });
+    } catch (e) {
+      throw new ConfigError(`${what}: ${cfg.path} does not run at ${width}x${height}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const { decode, logged } = build({ what, file, md, classNames, width, height, outputs });
+    const info = loadedDetectorInfo(cfg, file, { width, height }, classNames, logger, logged);
+    return new OnnxDetector(info, cfg, session, inputName, input, tensor, decode);
+  } catch (e) {
+    await session.release().catch(() => undefined);
+    throw e;
+  }
 }

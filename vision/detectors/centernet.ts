@@ -1,51 +1,20 @@
 // The `centernet` family: CenterNet exports with a class heatmap and a box-distance map (vision/model/coco's
 // centernet.onnx: MobileNetV3 CenterNet trained on COCO, converted from TF.js). The input size is free (multiples of
 // the model's stride): a camera can run it above the 512x512 it was trained at to see smaller objects.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { ConfigError } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/log.js';
 import type { ModelConfig } from './config.js';
 import { decodeCenterNet } from './centernet-decode.js';
-import { NormalisedInput, checkFamily, normalisationOf, shapeText, type Normalisation } from './centernet-nanodet.js';
-import {
-  OnnxDetector,
-  classMaskOf,
-  classNamesOf,
-  imageInputOf,
-  letterboxOf,
-  loadedDetectorInfo,
-  openOnnxSession,
-  readOnnxModelFile,
-  type Outputs,
-} from './onnx-model.js';
+import { openNormalisedDetector, shapeText, type Normalisation } from './centernet-nanodet.js';
+import { classMaskOf, type Outputs } from './onnx-model.js';
 import type { Detector } from './types.js';
 
 /** The upstream model's own input: RGB pixels 0..255, letterboxed centred on black. */
 const DEFAULT_NORMALISATION: Normalisation = { channels: 'rgb', mean: [0, 0, 0], std: [1, 1, 1] };
 
-export async function createCenterNetDetector(cfg: ModelConfig, logger: Logger): Promise<Detector> {
-  const what = `detector model "${cfg.name}"`;
-  const file = readOnnxModelFile(cfg.path, what);
-  const md = file.meta.metadata;
-  checkFamily(cfg, md, what);
-  const classNames = classNamesOf(cfg, file, what, logger);
-  const letterbox = letterboxOf(cfg, md, what, { position: 'centre', pad: 0 });
-  const normalisation = normalisationOf(md, what, DEFAULT_NORMALISATION);
-
-  const session = await openOnnxSession(file, what, cfg.threads);
-  try {
-    const { inputName, width, height } = imageInputOf(cfg, session, md, what, { channelsLast: 'convert it with vision/model/coco/convert.py, which makes the input NCHW' });
-    const input = new NormalisedInput(width, height, letterbox, normalisation);
-    const tensor = new ort.Tensor('float32', input.data, [1, 3, height, width]);
-
-    // One run on a grey frame tells the real output shapes (symbolic in the file) and warms the session up.
-    input.fillGrey(letterbox.pad);
-    let outputs: Outputs;
-    try {
-      outputs = await session.run({ [inputName]: tensor });
-    } catch (e) {
-      throw new ConfigError(`${what}: ${cfg.path} does not run at ${width}x${height}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+export function createCenterNetDetector(cfg: ModelConfig, logger: Logger): Promise<Detector> {
+  return openNormalisedDetector(cfg, logger, DEFAULT_NORMALISATION, ({ what, classNames, width, height, outputs }) => {
     const maps = centerNetMaps(outputs, classNames.length, what, cfg.path);
     const strideX = width / maps.width;
     const strideY = height / maps.height;
@@ -70,13 +39,8 @@ export async function createCenterNetDetector(cfg: ModelConfig, logger: Logger):
         },
         opts,
       );
-
-    const info = loadedDetectorInfo(cfg, file, { width, height }, classNames, logger, { maps: `${maps.width}x${maps.height}` });
-    return new OnnxDetector(info, cfg, session, inputName, input, tensor, decode);
-  } catch (e) {
-    await session.release().catch(() => undefined);
-    throw e;
-  }
+    return { decode, logged: { maps: `${maps.width}x${maps.height}` } };
+  });
 }
 
 interface MapNames {

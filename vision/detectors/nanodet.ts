@@ -1,52 +1,21 @@
 // The `nanodet` family: NanoDet with the GFL head (before NanoDet-Plus) exported with class scores and box
 // distributions per stride (vision/model/coco's nanodet.onnx: COCO, 416x416, converted from TF.js).
-import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/log.js';
 import type { ModelConfig } from './config.js';
-import { NormalisedInput, checkFamily, normalisationOf, shapeText, type Normalisation } from './centernet-nanodet.js';
+import { openNormalisedDetector, shapeText, type Normalisation } from './centernet-nanodet.js';
 import { decodeNanoDet, type NanoDetLevel } from './nanodet-decode.js';
-import {
-  OnnxDetector,
-  classMaskOf,
-  classNamesOf,
-  imageInputOf,
-  letterboxOf,
-  loadedDetectorInfo,
-  openOnnxSession,
-  readOnnxModelFile,
-  type Outputs,
-} from './onnx-model.js';
+import { classMaskOf, type Outputs } from './onnx-model.js';
 import type { Detector } from './types.js';
 
 /** NanoDet's own pipeline: BGR, (pixel - mean) / std. */
 const DEFAULT_NORMALISATION: Normalisation = { channels: 'bgr', mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395] };
 const DEFAULT_STRIDES = [8, 16, 32];
 
-export async function createNanoDetDetector(cfg: ModelConfig, logger: Logger): Promise<Detector> {
-  const what = `detector model "${cfg.name}"`;
-  const file = readOnnxModelFile(cfg.path, what);
-  const md = file.meta.metadata;
-  checkFamily(cfg, md, what);
-  const classNames = classNamesOf(cfg, file, what, logger);
-  const letterbox = letterboxOf(cfg, md, what, { position: 'centre', pad: 0 });
-  const normalisation = normalisationOf(md, what, DEFAULT_NORMALISATION);
-  const strides = md.strides !== undefined ? (md.strides.match(/\d+/g)?.map(Number) ?? []) : DEFAULT_STRIDES;
-  if (strides.length === 0 || strides.some((s) => s < 1)) throw new ConfigError(`${what}: cannot read the model's strides metadata "${md.strides}"`);
-
-  const session = await openOnnxSession(file, what, cfg.threads);
-  try {
-    const { inputName, width, height } = imageInputOf(cfg, session, md, what, { channelsLast: 'convert it with vision/model/coco/convert.py, which makes the input NCHW' });
-    const input = new NormalisedInput(width, height, letterbox, normalisation);
-    const tensor = new ort.Tensor('float32', input.data, [1, 3, height, width]);
-
-    input.fillGrey(letterbox.pad);
-    let outputs: Outputs;
-    try {
-      outputs = await session.run({ [inputName]: tensor });
-    } catch (e) {
-      throw new ConfigError(`${what}: ${cfg.path} does not run at ${width}x${height}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+export function createNanoDetDetector(cfg: ModelConfig, logger: Logger): Promise<Detector> {
+  return openNormalisedDetector(cfg, logger, DEFAULT_NORMALISATION, ({ what, md, classNames, width, height, outputs }) => {
+    const strides = md.strides !== undefined ? (md.strides.match(/\d+/g)?.map(Number) ?? []) : DEFAULT_STRIDES;
+    if (strides.length === 0 || strides.some((s) => s < 1)) throw new ConfigError(`${what}: cannot read the model's strides metadata "${md.strides}"`);
     const heads = nanoDetHeads(outputs, strides, width, height, classNames.length, md.reg_max, what, cfg.path);
     const opts = {
       scoreThreshold: cfg.scoreThreshold,
@@ -63,13 +32,8 @@ export async function createNanoDetDetector(cfg: ModelConfig, logger: Logger): P
         ),
         opts,
       );
-
-    const info = loadedDetectorInfo(cfg, file, { width, height }, classNames, logger, { strides, regMax: heads.regMax });
-    return new OnnxDetector(info, cfg, session, inputName, input, tensor, decode);
-  } catch (e) {
-    await session.release().catch(() => undefined);
-    throw e;
-  }
+    return { decode, logged: { strides, regMax: heads.regMax } };
+  });
 }
 
 interface HeadNames {
