@@ -8,7 +8,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/log.js';
+import { loadModelsConfig } from '../detectors/index.js';
 import { runDetect, type DetectLine, type DetectOptions } from './main.js';
+import { stillsModel } from './model.js';
 
 const testdata = path.join(path.dirname(fileURLToPath(import.meta.url)), '../detectors/testdata');
 let dir: string;
@@ -103,5 +105,10 @@ describe('detect CLI', () => {
     await expect(run({ model: 'yolov99' })).rejects.toThrow(/no model is named "yolov99" in .*models\.json \(have: fixed, coco-fixed\)/);
     await expect(run({ files: [] })).rejects.toThrow(/give one or more image files/);
     await expect(run({ score: 2 })).rejects.toThrow(/--score must be between 0 and 1/);
+  });
+
+  it('without --model takes "coco" (the real-camera model) when the models file has one, else its default', () => {
+    expect(stillsModel(loadModelsConfig(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../config/models.json')))).toBe('coco');
+    expect(stillsModel(loadModelsConfig(modelsFile))).toBe('fixed');
   });
 });

@@ -10,7 +10,7 @@ import { ConfigError, runMain } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/log.js';
 import { decodeImage, loadModelsConfig, type Detection, type Detector } from '../detectors/index.js';
 import { drawDetections } from './draw.js';
-import { findModel, openDetector, type ModelOverrides } from './model.js';
+import { findModel, openDetector, stillsModel, type ModelOverrides } from './model.js';
 
 export interface DetectOptions {
   files: string[];
@@ -69,7 +69,7 @@ export async function runDetect(o: DetectOptions): Promise<DetectSummary> {
   }
   if (o.score !== undefined && !(o.score >= 0 && o.score <= 1)) throw new ConfigError(`--score must be between 0 and 1, got ${o.score}`);
   const models = loadModelsConfig(o.modelsFile);
-  const model = findModel(models, o.model, o.modelsFile);
+  const model = findModel(models, o.model ?? stillsModel(models), o.modelsFile);
   const overrides: ModelOverrides = {
     config: o.score === undefined ? {} : { scoreThreshold: o.score },
     tiling: o.tile === undefined ? undefined : o.tile ? { enabled: true } : false,

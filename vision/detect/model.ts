@@ -21,6 +21,14 @@ export function findModel(models: ModelsConfig, name: string | undefined, source
   return m;
 }
 
+/**
+ * The model the still-image tools (detect, the real-photo eval) use when none is named: `coco`, the real-camera
+ * model, when the models file has it (the default model is the demo's, trained on simulated streets), else the default.
+ */
+export function stillsModel(models: ModelsConfig): string {
+  return models.models.some((m) => m.name === 'coco') ? 'coco' : models.default;
+}
+
 /** The tiling a run uses: the override merged over the model's own `tiling`, validated. */
 export function resolveTiling(model: ModelConfig, override: ModelOverrides['tiling']): TilingConfig | undefined {
   if (override === false) return undefined;

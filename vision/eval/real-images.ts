@@ -23,7 +23,7 @@ import sharp from 'sharp';
 import { decodeImage, loadModelsConfig, type DetectResult, type Detection, type Detector, type ModelsConfig, type RawImage } from '../detectors/index.js';
 import type { TilingConfigInput } from '../detectors/tiling.js';
 import { drawDetections } from '../detect/draw.js';
-import { findModel, openDetector, type ModelOverrides } from '../detect/model.js';
+import { findModel, openDetector, stillsModel, type ModelOverrides } from '../detect/model.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 export const DEFAULT_DIR = path.resolve(ROOT, '../shared/real-images');
@@ -421,8 +421,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const scores = values.scores === undefined ? undefined : values.scores.split(',').map((s) => Number(s));
     if (scores?.some((s) => !Number.isFinite(s))) throw new ConfigError(`--scores must be numbers, got "${values.scores}"`);
     const models = loadModelsConfig(path.resolve(values.models!));
-    // Real photos are what the COCO models are for; the default model (the demo's) only when there is none.
-    const names = values.model?.length ? list(values.model) : [models.models.some((m) => m.name === 'coco') ? 'coco' : models.default];
+    const names = values.model?.length ? list(values.model) : [stillsModel(models)];
     // Variant specs hold JSON with commas: only plain names are split on commas.
     const specs = values.variant?.length ? values.variant.flatMap((v) => (v.includes('=') ? [v] : list([v]))) : ['configured'];
     const results = await evaluateRealImages({
