@@ -113,7 +113,14 @@ export class EdgeAgent {
     private readonly opts: EdgeAgentOptions = {},
   ) {
     this.links = cfg.devices.map((d) => new DeviceLink(cfg, d, log));
-    this.cameras = cfg.cameras.map((c) => new CameraLink(cfg, c, log, opts.simulatedCamera));
+    // The gateway link carries the agent's own messages (dead letters, HJ 212 readings). Cameras hand it the
+    // loudspeaker commands they refuse, so those reach the platform's dead-letter store; an agent with cameras but
+    // neither HJ 212 nor a gateway account keeps no such link (the broker would refuse it) and only logs them.
+    if (cfg.hj212 || (cfg.cameras.length > 0 && cfg.gatewayCredentials.username)) {
+      this.gateway = new GatewayLink(cfg, cfg.hj212 ? 'hj212' : 'camera', cfg.gatewayCredentials, log);
+    }
+    const deadLetters = this.gateway ?? undefined;
+    this.cameras = cfg.cameras.map((c) => new CameraLink(cfg, c, log, opts.simulatedCamera, { deadLetters }));
   }
 
   /** The HJ 212 server's port once listening (tests bind port 0). */
@@ -127,8 +134,7 @@ export class EdgeAgent {
     const one = () => --left === 0 && onAllDone?.();
     for (const l of this.links) l.startDriver(one);
     for (const c of this.cameras) await c.start(one);
-    if (this.cfg.hj212) {
-      this.gateway = new GatewayLink(this.cfg, 'hj212', this.cfg.gatewayCredentials, this.log);
+    if (this.cfg.hj212 && this.gateway) {
       this.hj212 = new Hj212Server(this.cfg.hj212, this.gateway, this.log.child({ part: 'hj212' }));
       this.hj212Listening = (await this.hj212.listen()).port;
     }
@@ -150,7 +156,7 @@ export class EdgeAgent {
 
   stats(): DeviceStats[] {
     const s = this.links.map((l) => l.stats());
-    if (this.gateway) s.push({ deviceId: '_gateway-hj212', ...this.gateway.linkStats() });
+    if (this.gateway) s.push({ deviceId: `_gateway-${this.cfg.hj212 ? 'hj212' : 'camera'}`, ...this.gateway.linkStats() });
     return s;
   }
 
