@@ -55,7 +55,7 @@ import { LoudspeakerMqttNotifier } from '../notices/notifiers/loudspeaker-mqtt.j
 import type { Notifier } from '../notices/notifiers/types.js';
 import { NoticeStore } from '../notices/store.js';
 import { NoticeService } from '../notices/service.js';
-import { noticeRoutes, noticeSummary, placeFromEvents } from '../notices/routes.js';
+import { noticeRoutes, noticeSummary, placesFromEvents } from '../notices/routes.js';
 import type { Notice } from '../notices/types.js';
 import { StatementStore, partyRoutes } from '../party/index.js';
 import { loadLegalTexts, partyLimitsFromEnv } from '../party/config.js';
@@ -376,7 +376,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       stops.push(() => statements.close());
       const texts = loadLegalTexts(cfg.LEGAL_BASIS_FILE);
       routePlugins.push(async (app) => {
-        await app.register(noticeRoutes, { notices: service, placeOf: placeFromEvents((id) => eventStore.get(id)) });
+        await app.register(noticeRoutes, { notices: service, placesOf: placesFromEvents((ids) => eventStore.getMany(ids)) });
         await app.register(partyRoutes, {
           records: {
             noticeByCode: (code) => noticeStore.noticeByCode(code),

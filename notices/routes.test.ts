@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/memory.js';
 import { fakeSession } from '../review/testdata/fixtures.js';
 import { silentLogger } from '../runtime/log.js';
-import { noticeRoutes, noticeSummary, placeFromEvents } from './routes.js';
+import { noticeRoutes, noticeSummary, placesFromEvents } from './routes.js';
 import { NoticeService } from './service.js';
 import { caseFiler, cameras, Clock, config, confirmed, parties } from './testdata/helpers.js';
 import type { Notice } from './types.js';
@@ -30,7 +30,7 @@ describe('notice routes', () => {
     n = await s.onConfirmed(stored[0]!);
     await s.onConfirmed(stored[1]!);
     fakeSession(app);
-    await app.register(noticeRoutes, { notices: s, placeOf: placeFromEvents(async (id) => stored.find((e) => e.event.id === id)) });
+    await app.register(noticeRoutes, { notices: s, placesOf: placesFromEvents(async (ids) => new Map(stored.filter((e) => ids.includes(e.event.id)).map((e) => [e.event.id, e]))) });
   });
   afterAll(async () => {
     await app.close();

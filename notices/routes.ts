@@ -29,8 +29,8 @@ export function noticeSummary(n: Notice): { status: Notice['status']; reason: No
   return { status: n.status, reason: n.reason, ...(n.recheckAt !== undefined ? { recheckAt: n.recheckAt } : {}), ...(n.caseId ? { caseId: n.caseId } : {}) };
 }
 
-/** Where a notice's event happened, as published: the list shows places, not ids. */
-export type PlaceOf = (n: Notice) => Promise<NoticePlace | undefined>;
+/** Where notices' events happened, as published, by event id: the list shows places, not ids. */
+export type PlacesOf = (eventIds: readonly string[]) => Promise<Map<string, NoticePlace>>;
 export interface NoticePlace {
   postedLocation: string;
   zoneName: string;
@@ -38,17 +38,20 @@ export interface NoticePlace {
 
 export interface NoticeRoutesOptions {
   notices: Pick<NoticeService, 'list' | 'get' | 'partyCounts'>;
-  placeOf?: PlaceOf;
+  placesOf?: PlacesOf;
 }
 
+type EventPlaceSource = (ids: readonly string[]) => Promise<Map<string, { event: { camera: { postedLocation: string }; zone: { name: string } } }>>;
+
 /**
- * The place from the notice's event, as the event recorded it (the camera's published location and the zone's name
- * at the time), so a camera since moved or removed from the registry still shows where it was.
+ * The places from the notices' events, as the events recorded them (the camera's published location and the zone's
+ * name at the time), so a camera since moved or removed from the registry still shows where it was. One read of
+ * the event store per page.
  */
-export function placeFromEvents(getEvent: (id: string) => Promise<{ event: { camera: { postedLocation: string }; zone: { name: string } } } | undefined | null>): PlaceOf {
-  return async (n) => {
-    const s = await getEvent(n.eventId);
-    return s ? { postedLocation: s.event.camera.postedLocation, zoneName: s.event.zone.name } : undefined;
+export function placesFromEvents(getMany: EventPlaceSource): PlacesOf {
+  return async (ids) => {
+    const events = await getMany(ids);
+    return new Map([...events].map(([id, s]) => [id, { postedLocation: s.event.camera.postedLocation, zoneName: s.event.zone.name }]));
   };
 }
 
@@ -59,12 +62,11 @@ export async function noticeRoutes(app: FastifyInstance, o: NoticeRoutesOptions)
     const q = ListQuery.safeParse(req.query ?? {});
     if (!q.success) return reply.code(400).send(badRequest(q.error));
     const r = await o.notices.list(q.data);
-    const items = await Promise.all(
-      r.items.map(async (n) => {
-        const place = await o.placeOf?.(n);
-        return { ...viewNotice(n), ...(place ? { place } : {}) };
-      }),
-    );
+    const places = (await o.placesOf?.(r.items.map((n) => n.eventId))) ?? new Map<string, NoticePlace>();
+    const items = r.items.map((n) => {
+      const place = places.get(n.eventId);
+      return { ...viewNotice(n), ...(place ? { place } : {}) };
+    });
     return { items, total: r.total };
   });
 

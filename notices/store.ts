@@ -160,12 +160,8 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
   byEvents(eventIds: readonly string[]): Promise<Map<string, Notice>> {
     if (eventIds.length === 0) return Promise.resolve(new Map());
     return this.serial(async () => {
-      const params: Record<string, DuckDBValue> = {};
-      const names = eventIds.map((id, i) => {
-        params[`e${i}`] = id;
-        return `$e${i}`;
-      });
-      const r = await this.db.runAndReadAll(`SELECT doc FROM notices WHERE event_id IN (${names.join(',')})`, params);
+      const where = new Where().in('event_id', eventIds);
+      const r = await this.db.runAndReadAll(`SELECT doc FROM notices ${where}`, where.params);
       return new Map(r.getRows().map((x) => {
         const n = JSON.parse(x[0] as string) as Notice;
         return [n.eventId, n];

@@ -125,6 +125,11 @@ describe('review decisions', () => {
     // A pending event completed by the vision stage after the decision (bus redelivery) does not undo it.
     await events.add([{ ...e, dwellS: 900 }]);
     expect((await events.get(e.id))!).toMatchObject({ status: 'rejected', review: { reason: 'false-detection' }, event: { dwellS: 300 } });
+    // Several at once (a page of notices): those that exist, by id.
+    const many = await events.getMany([e.id, 'no-such-event']);
+    expect([...many.keys()]).toEqual([e.id]);
+    expect(many.get(e.id)).toEqual(await events.get(e.id));
+    expect((await events.getMany([])).size).toBe(0);
   });
 
   it('recovers a confirmed event whose case was not filed (crash between the two writes)', async () => {

@@ -128,6 +128,18 @@ export class EventStore {
     });
   }
 
+  /** The stored events of these ids (those that exist), by id: one query for a page of notices or cases. */
+  getMany(ids: readonly string[]): Promise<Map<string, StoredEvent>> {
+    return this.serial(async () => {
+      const where = new Where().in('id', ids);
+      const r = await this.db.runAndReadAll(`SELECT ${COLUMNS} FROM events ${where}`, where.params);
+      return new Map(r.getRows().map((row) => {
+        const s = rowToStored(row);
+        return [s.event.id, s];
+      }));
+    });
+  }
+
   get(id: string): Promise<StoredEvent | null> {
     return this.serial(async () => {
       const r = await this.db.runAndReadAll(`SELECT ${COLUMNS} FROM events WHERE id = $id`, { id });

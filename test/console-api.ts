@@ -23,7 +23,7 @@ import { authPlugin, startUsers, type Role, type Users } from '../users/index.js
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { loadNoticesConfig } from '../notices/config.js';
 import { PartyRegistry } from '../notices/parties.js';
-import { noticeRoutes, placeFromEvents } from '../notices/routes.js';
+import { noticeRoutes, placesFromEvents } from '../notices/routes.js';
 import { NoticeService } from '../notices/service.js';
 import { NoticeStore } from '../notices/store.js';
 import { StatementStore, partyRoutes } from '../party/index.js';
@@ -104,7 +104,7 @@ export async function startConsoleApi(dir: string): Promise<ConsoleApi> {
         await a.register(consolePlugin);
         await a.register(deviceRoutes, { directory });
         await a.register(rulesRoutes, { rulesFile: path.resolve(import.meta.dirname, '../config/rules.json'), logger: silentLogger });
-        await a.register(noticeRoutes, { notices, placeOf: placeFromEvents((id) => events.get(id)) });
+        await a.register(noticeRoutes, { notices, placesOf: placesFromEvents((ids) => events.getMany(ids)) });
         await a.register(partyRoutes, {
           records: { noticeByCode: (c) => noticeStore.noticeByCode(c), noticesByPlateDay: (pl, d) => noticeStore.noticesByPlateDay(pl, d), event: (id) => events.get(id) },
           statements,

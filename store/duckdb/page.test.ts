@@ -10,6 +10,9 @@ describe('Where', () => {
     expect(w.toString()).toBe('WHERE status = $w0 AND at >= $w1 AND (x IS NULL)');
     expect(w.params).toEqual({ w0: 'open', w1: 5n });
     expect(new Where().eq('a', undefined).toString()).toBe('');
+    const list = new Where().eq('kind', 'x').in('id', ['a', 'b']);
+    expect([list.toString(), list.params]).toEqual(['WHERE kind = $w0 AND id IN ($w1, $w2)', { w0: 'x', w1: 'a', w2: 'b' }]);
+    expect(new Where().in('id', []).toString()).toBe('WHERE FALSE');
   });
 });
 

@@ -21,6 +21,21 @@ export class Where {
     return this.cmp(column, '=', value);
   }
 
+  /** `column IN (values...)`; an empty list matches nothing. */
+  in(column: string, values: readonly DuckDBValue[]): this {
+    if (values.length === 0) {
+      this.parts.push('FALSE');
+      return this;
+    }
+    const names = values.map((v) => {
+      const name = `w${Object.keys(this.params).length}`;
+      this.params[name] = v;
+      return `$${name}`;
+    });
+    this.parts.push(`${column} IN (${names.join(', ')})`);
+    return this;
+  }
+
   /** A fixed condition (no values), when `on`. */
   when(on: boolean | undefined, sql: string): this {
     if (on) this.parts.push(`(${sql})`);
