@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../runtime/log.js';
 import { createDetector, decodeImage, loadModelsConfig, modelFor, type Detection } from '../../detectors/index.js';
 import { readOnnxModelFile } from '../../detectors/onnx-model.js';
+import { iou } from '../../rules/geometry.js';
 import { DEFAULT_DIR, evaluateRealImages, parseVariant, type VariantResult } from '../../eval/real-images.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,14 +21,6 @@ const MODELS_FILE = path.join(here, '../../../config/models.json');
 
 interface Marked {
   images: Record<string, { box: [number, number, number, number]; what: string }[]>;
-}
-
-function iou(a: readonly number[], b: readonly number[]): number {
-  const w = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
-  const h = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
-  const inter = w * h;
-  const area = (r: readonly number[]) => (r[2]! - r[0]!) * (r[3]! - r[1]!);
-  return inter / (area(a) + area(b) - inter);
 }
 
 describe('yolo11n.onnx, the shipped "coco" model', () => {
