@@ -89,8 +89,6 @@ export class Ingest {
   private gen = 0;
   private storeHealthy = true;
   private stopping = false;
-  /** After stop(): what arrived while the connection closed is left unacknowledged, for the broker to redeliver. */
-  private ended = false;
   private readonly deviceStatus = new Map<string, boolean>();
   private readonly m;
 
@@ -338,8 +336,9 @@ export class Ingest {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    // Stores and bus may be closed by now; the broker keeps these messages for the session, unacknowledged.
-    if (this.ended) return;
+    // Stopped and disconnected: stores and bus may be closed by now; the broker keeps these messages for the session,
+    // unacknowledged.
+    if (this.stopping && !this.client) return;
     if (this.writing) {
       this.flushWhenDone = true;
       return;
@@ -435,7 +434,6 @@ export class Ingest {
     }
     await this.client?.endAsync();
     this.client = null;
-    this.ended = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.batch.messages) this.o.logger.info({ messages: this.batch.messages }, 'stopped: messages that arrived while closing are left for the broker to redeliver');
