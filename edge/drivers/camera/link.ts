@@ -130,6 +130,8 @@ export class CameraLink {
       username: cam.username,
       password: cam.password,
       ...keep,
+      // We subscribe on every connect ourselves (below); mqtt.js would do it a second time.
+      resubscribe: false,
       protocolVersion: 5,
       keepalive: cfg.mqtt.keepaliveS,
       reconnectPeriod: cfg.mqtt.reconnectMinMs,
