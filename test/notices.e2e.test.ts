@@ -183,6 +183,9 @@ describe('notify, re-check, then case', () => {
     expect((await eventOf(scenes.b.camera.id))!.notice).toMatchObject({ status: 'case', caseId: kase.id });
     const parties = (await admin('/api/parties')).body.items as { id: string; counts: Record<string, number> }[];
     expect(parties.find((x) => x.id === 'shop:shop-a')?.counts['out-of-store-vending']).toBe(1);
+    // The notice list says where each notice is, from its event.
+    const listed = (await admin('/api/notices?limit=10')).body.items as { eventId: string; place?: { postedLocation: string } }[];
+    expect(listed.find((n) => n.eventId === ids.a)?.place?.postedLocation).toBe(scenes.a.camera.postedLocation);
   }, 240_000);
 
   it('shows the party its record without a login, and takes a statement that reaches the reviewers', async () => {
