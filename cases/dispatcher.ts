@@ -10,6 +10,7 @@ import type { Bus } from '../bus/types.js';
 import type { Logger } from '../runtime/log.js';
 import type { CaseAdapter } from './adapters.js';
 import type { CaseStore } from './store.js';
+import { exponentialMs } from '../runtime/backoff.js';
 
 export interface DispatcherOptions {
   store: CaseStore;
@@ -28,8 +29,7 @@ export interface DispatcherOptions {
 
 /** The wait before attempt `attempts + 1`: exponential, ±20 % jitter (cases filed together spread out), capped. */
 export function backoffMs(attempts: number, baseMs: number, maxMs: number, random = Math.random, retryAfterMs?: number): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
-  const jittered = exp * (0.8 + 0.4 * random());
+  const jittered = exponentialMs(attempts, baseMs, maxMs) * (0.8 + 0.4 * random());
   return Math.round(Math.min(maxMs, Math.max(jittered, retryAfterMs ?? 0)));
 }
 

@@ -12,6 +12,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Bus, Subscription } from '../bus/types.js';
 import { EVENT_TYPES, type EnforcementEvent, type EventType } from '../contracts/index.js';
 import { RecheckRequestSchema, RecheckResultSchema, type RecheckRequest, type RecheckResult } from '../contracts/rechecks.js';
+import { exponentialMs } from '../runtime/backoff.js';
 import type { Logger } from '../runtime/log.js';
 import type { StoredEvent } from '../review/store.js';
 import type { Camera, CameraRegistry } from '../vision/cameras/config.js';
@@ -300,10 +301,6 @@ export class NoticeService extends EventEmitter {
   // ---------------------------------------------------------------------------------------------------------------
   // The schedule
 
-  private backoff(attempts: number, baseMs: number, maxMs: number): number {
-    return Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
-  }
-
   /**
    * When a pending delivery is tried next: at once the first time, then with capped exponential backoff, or as soon
    * as its channel answers again after an outage.
@@ -311,7 +308,7 @@ export class NoticeService extends EventEmitter {
   private deliveryDue(d: Delivery, w: NoticeWork): number {
     if (d.attempts === 0) return d.at;
     const c = this.o.config.delivery;
-    const normal = d.at + this.backoff(d.attempts, c.retryBaseMs, c.retryMaxMs);
+    const normal = d.at + exponentialMs(d.attempts, c.retryBaseMs, c.retryMaxMs);
     const early = w.retryAt?.[d.channel];
     return early !== undefined ? Math.min(normal, early) : normal;
   }
@@ -684,7 +681,7 @@ export class NoticeService extends EventEmitter {
         if (cur.notice.caseId) return false;
         cur.work.caseAttempts++;
         cur.work.caseError = err;
-        cur.work.caseNextAt = now + this.backoff(cur.work.caseAttempts, c.retryBaseMs, c.retryMaxMs);
+        cur.work.caseNextAt = now + exponentialMs(cur.work.caseAttempts, c.retryBaseMs, c.retryMaxMs);
         return true;
       });
       const attempts = r?.work.caseAttempts ?? 0;

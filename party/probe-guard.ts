@@ -3,6 +3,7 @@
 // failures every look-up of that client is refused (429) until the oldest failure leaves the window. Look-ups in
 // flight count too, so a burst of parallel guesses cannot all slip in before the first of them has failed.
 // In memory, like users/limiter.ts: a restart forgets the counts, which costs a guesser a restart per window.
+import { exponentialMs } from '../runtime/backoff.js';
 
 export interface ProbeRule {
   max: number;
@@ -80,7 +81,7 @@ export class ProbeGuard {
 
   private delayFor(n: number): number {
     if (this.rule.delayBaseMs <= 0) return 0;
-    return Math.min(this.rule.delayMaxMs, this.rule.delayBaseMs * 2 ** Math.min(30, n - 1));
+    return exponentialMs(n, this.rule.delayBaseMs, this.rule.delayMaxMs);
   }
 }
 
