@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../runtime/config.js';
 import { silentLogger } from '../runtime/log.js';
 import { loadNoticesConfig, noticesConfig, renderTemplate } from './config.js';
-import { enforcingFrom, isEnforcing, localDay } from './local.js';
+import { localDay } from '../runtime/time.js';
+import { enforcingFrom, isEnforcing } from './local.js';
 import { demoParties, loadPartiesConfig, maskPhone, mergeParties, PartiesConfigSchema, PartyRegistry } from './parties.js';
 import { cameras, confirmed, parties, T0 } from './testdata/helpers.js';
 

@@ -3,8 +3,6 @@
 import { localDay, zoneOffsetMs } from '../runtime/time.js';
 import type { Camera } from '../vision/cameras/config.js';
 
-export { localDay };
-
 /** The local wall-clock fields of an instant (runtime/time.ts: the zone's cached offset). */
 function parts(ts: number, timeZone: string): { m: number; d: number; hh: number; mm: number } {
   const t = new Date(ts + zoneOffsetMs(timeZone, ts));

@@ -22,7 +22,7 @@ import { CameraRegistrySchema } from '../vision/cameras/config.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { normalisePlateText } from '../vision/ocr/plate-text.js';
 import { formatQueryCode } from './code.js';
-import { localDay } from './record.js';
+import { localDay } from '../runtime/time.js';
 import { partyRoutes } from './routes.js';
 import { StatementStore } from './statements.js';
 import { noticeFor } from './test-support.js';

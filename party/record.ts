@@ -63,7 +63,6 @@ export function localMinute(ts: number, timeZone: string): string {
   return new Date(ts + zoneOffsetMs(timeZone, ts)).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-export { localDay };
 
 function fill(text: string, vars: Record<string, string>): string {
   return text.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);

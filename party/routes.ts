@@ -30,7 +30,8 @@ import { defaultPartyAssetsDir, loadPartyAssets, type PageState } from './assets
 import { formatQueryCode, normaliseQueryCode } from './code.js';
 import { loadLegalTexts, partyLimits, type LegalTexts, type PartyLimitsInput } from './config.js';
 import { LogThrottle, ProbeGuard } from './probe-guard.js';
-import { buildPublicRecord, localDay, publicLocations, recordImages } from './record.js';
+import { localDay } from '../runtime/time.js';
+import { buildPublicRecord, publicLocations, recordImages } from './record.js';
 import type { StatementStore } from './statements.js';
 
 export interface PartyRoutesOptions {

@@ -9,7 +9,7 @@ import type { StoredEvent } from '../review/store.js';
 import { CameraRegistrySchema, type CameraRegistry } from '../vision/cameras/config.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
 import { normalisePlateText } from '../vision/ocr/plate-text.js';
-import { localDay } from './record.js';
+import { localDay } from '../runtime/time.js';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
