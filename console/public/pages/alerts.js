@@ -44,12 +44,24 @@ export async function render(ctx) {
       // Most severe first, then newest; an acknowledged alert keeps its place (it does not jump away when acted on).
       .sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || Date.parse(b.firstSeen) - Date.parse(a.firstSeen));
 
+  // Alerts pushed by the stream while a list is being fetched: the fetched list may predate them, so they are laid
+  // over it instead of being wiped by it (a new alert would otherwise vanish until the next reload).
+  let pushedDuringLoad = null;
+
   async function load() {
     const serverState = f.state === 'all' ? undefined : f.state;
-    const r = await api(`/api/alerts${qs({ state: serverState, district: f.district, kind: f.kind, limit: 5000 })}`);
+    const pushed = new Map();
+    pushedDuringLoad = pushed;
+    let r;
+    try {
+      r = await api(`/api/alerts${qs({ state: serverState, district: f.district, kind: f.kind, limit: 5000 })}`);
+    } finally {
+      if (pushedDuringLoad === pushed) pushedDuringLoad = null;
+    }
     items.clear();
     for (const a of r.items) items.set(a.id, a);
-    for (const a of r.items) districts.add(a.district);
+    for (const a of pushed.values()) if (matches(a)) items.set(a.id, a);
+    for (const a of items.values()) districts.add(a.district);
   }
 
   function districtOptions() {
@@ -242,6 +254,7 @@ export async function render(ctx) {
         }, 8000);
       }
       items.set(a.id, a);
+      pushedDuringLoad?.set(a.id, a);
       districts.add(a.district);
       draw();
     });
