@@ -24,7 +24,7 @@ import { cameraCommandsTopic, IdSchema, KINDS, SensorKindSchema, TOPIC_ROOT, typ
 import { ConfigError, parseConfig, readJsonFile } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { isHash, sha256, verifyPassword } from '../users/kdf.js';
-import { FailureLimiter, type LimitRule } from '../users/limiter.js';
+import { FailureLimiter, type Attempt, type LimitRule } from '../users/limiter.js';
 import { filterCovers, TopicFilterSchema, topicMatches, unshare } from './topics.js';
 
 export const MqttUsernameSchema = z
@@ -244,7 +244,7 @@ class WarnThrottle {
 }
 
 export interface BrokerAuthOptions {
-  /** Failed logins per IP address before only passwords verified earlier are checked. Default 30 a minute. */
+  /** Failed and running logins per IP address before only passwords verified earlier are checked. Default 30 a minute. */
   failuresPerIp?: LimitRule;
   /** How often the same refusal is logged at most. Default once a minute. */
   warnEveryMs?: number;
@@ -279,32 +279,49 @@ export function installBrokerAuth(aedes: Aedes, registry: DeviceRegistry, logger
       warn.warn(`nocreds:${ip}`, { clientId, ip }, 'mqtt connection refused: no username or password');
       return done(refusal(4, 'bad user name or password'), null);
     }
-    if (failures.blockedFor(ip) > 0 && !registry.knownGood(username, password)) {
+    const limited = () => {
       warn.warn(`limited:${ip}`, { clientId, username, ip }, 'mqtt connection refused: too many failed logins from this address');
-      return done(refusal(4, 'bad user name or password'), null);
-    }
-    registry.verify(username, password).then(
-      (account) => {
-        if (!account) {
-          failures.fail(ip);
-          warn.warn(`badpw:${username}:${ip}`, { clientId, username, ip }, 'mqtt connection refused: wrong username or password');
-          return done(refusal(4, 'bad user name or password'), null);
+      done(refusal(4, 'bad user name or password'), null);
+    };
+    void (async () => {
+      // Checks are counted from their start, so a burst from one address runs scrypt at most `max` times a window.
+      // A connection beyond the checks running waits for them instead of being refused: devices behind one NAT that
+      // reconnect together after a restart get in as fast as the KDF takes them (mqtt.js does not retry a refused
+      // CONNACK). A password verified earlier needs no KDF run and passes however busy the address is.
+      let attempt: Attempt | null = null;
+      if (!registry.knownGood(username, password)) {
+        while (failures.blockedFor(ip) > 0) {
+          if (failures.failedFor(ip) > 0 || client.closed) return limited();
+          await failures.settled(ip);
         }
-        const owner = owners.get(clientId);
-        if (owner && owner.username !== username) {
-          warn.warn(`clientid:${clientId}:${username}`, { clientId, username, owner: owner.username, ip }, 'mqtt connection refused: client id belongs to another account');
-          return done(refusal(2, 'identifier rejected'), null);
-        }
-        owners.set(clientId, { username, client });
-        accountOf.set(client, username);
-        log.debug({ clientId, username, ip }, 'mqtt client authenticated');
-        done(null, true);
-      },
-      (e: Error) => {
-        log.error({ clientId, username, err: e.message }, 'mqtt authentication failed');
-        done(refusal(5, 'not authorized'), null);
-      },
-    );
+        attempt = failures.begin(ip);
+      }
+      let account: MqttAccount | null;
+      try {
+        account = await registry.verify(username, password);
+      } catch (e) {
+        attempt?.fail();
+        throw e;
+      }
+      if (!account) {
+        attempt?.fail();
+        warn.warn(`badpw:${username}:${ip}`, { clientId, username, ip }, 'mqtt connection refused: wrong username or password');
+        return done(refusal(4, 'bad user name or password'), null);
+      }
+      attempt?.end();
+      const owner = owners.get(clientId);
+      if (owner && owner.username !== username) {
+        warn.warn(`clientid:${clientId}:${username}`, { clientId, username, owner: owner.username, ip }, 'mqtt connection refused: client id belongs to another account');
+        return done(refusal(2, 'identifier rejected'), null);
+      }
+      owners.set(clientId, { username, client });
+      accountOf.set(client, username);
+      log.debug({ clientId, username, ip }, 'mqtt client authenticated');
+      done(null, true);
+    })().catch((e: Error) => {
+      log.error({ clientId, username, err: e.message }, 'mqtt authentication failed');
+      done(refusal(5, 'not authorized'), null);
+    });
   };
 
   aedes.authorizePublish = (client, packet, done) => {

@@ -295,6 +295,35 @@ describe('embedded broker with device credentials', () => {
     }
   });
 
+  it('counts checks from their start: a burst of wrong passwords runs scrypt at most `max` times; right ones sent together all get in', async () => {
+    const devices = Array.from({ length: 8 }, (_, i) => ({ deviceId: `burst-${i}`, district: 'x', kind: 'noise' as const }));
+    const prov = await provisionMqttCredentials(path.join(dir, 'burst.json'), { devices }, { kdf: KDF });
+    const start = () => startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger: silentLogger, auth: prov.registry, authOptions: { failuresPerIp: { max: 3, windowMs: 60_000 } } });
+    const attempt = (url: string, username: string, password: string) =>
+      new Promise<number>((resolve) => {
+        const c = mqtt.connect(url, { username, password, reconnectPeriod: 0 });
+        c.once('connect', () => (c.end(true), resolve(0)));
+        c.once('error', (e: Error & { code?: number }) => (c.end(true), resolve(e.code ?? -1)));
+      });
+    let b = await start();
+    try {
+      const runs = prov.registry.stats.kdfRuns;
+      const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(b.url, 'burst-0', `guess-${i}`)));
+      expect(codes.every((c) => c === 4)).toBe(true);
+      expect(prov.registry.stats.kdfRuns - runs).toBeLessThanOrEqual(3);
+    } finally {
+      await b.close();
+    }
+    // Devices behind one address reconnecting together (after a restart) wait for the checks running, not refused.
+    b = await start();
+    try {
+      const codes = await Promise.all(devices.map((d) => attempt(b.url, d.deviceId, prov.passwords.get(d.deviceId)!)));
+      expect(codes).toEqual(devices.map(() => 0));
+    } finally {
+      await b.close();
+    }
+  });
+
   it('stays open without a registry (tests and existing callers)', async () => {
     const open = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger: silentLogger });
     try {

@@ -187,6 +187,54 @@ describe('sessions', () => {
   });
 });
 
+describe('password guessing', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await harness();
+  });
+  afterEach(async () => {
+    await h.app.close();
+    await h.store.close();
+  });
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  const checked = () => h.lines.filter((l) => l.msg === 'login failed').length;
+
+  it('40 wrong passwords for admin sent at once from one address: at most 10 are checked, the rest 429; the admin gets in from another address right after', async () => {
+    const all = await Promise.all(Array.from({ length: 40 }, (_, i) => login(h, 'admin', `guess-${i}`, from('203.0.113.7'))));
+    const codes = all.map((a) => a.r.statusCode);
+    expect(checked()).toBeLessThanOrEqual(10);
+    expect(codes.filter((c) => c === 401)).toHaveLength(checked());
+    expect(codes.filter((c) => c === 429)).toHaveLength(40 - checked());
+    const admin = await login(h, 'admin', 'admin-secret-1', from('198.51.100.20'));
+    expect(admin.r.statusCode).toBe(200);
+  });
+
+  it('guesses spread over many addresses are slowed; the admin still gets in from an address that has not failed', async () => {
+    // Two addresses use up their five guesses each: the account is under attack.
+    for (const ip of ['203.0.113.1', '203.0.113.2']) {
+      for (let i = 0; i < 5; i++) expect((await login(h, 'admin', `guess-${i}`, from(ip))).r.statusCode).toBe(401);
+    }
+    expect(h.users.throttle.underAttack('admin')).toBe(true);
+    expect((await login(h, 'admin', 'admin-secret-1', from('203.0.113.1'))).r.statusCode).toBe(429);
+    // The owner, from an address that has not failed: in (the old per-username limit refused even this).
+    expect((await login(h, 'admin', 'admin-secret-1', from('198.51.100.20'))).r.statusCode).toBe(200);
+    // Each new address gets one guess, and the account takes one such check a second.
+    h.clock.t += 1000;
+    expect((await login(h, 'admin', 'guess-x', from('203.0.113.3'))).r.statusCode).toBe(401);
+    const tooSoon = await login(h, 'admin', 'guess-y', from('203.0.113.4'));
+    expect(tooSoon.r.statusCode).toBe(429);
+    expect(Number(tooSoon.r.headers['retry-after'])).toBe(1);
+    h.clock.t += 1000;
+    expect((await login(h, 'admin', 'guess-z', from('203.0.113.3'))).r.statusCode).toBe(429);
+    expect((await login(h, 'admin', 'guess-z', from('203.0.113.4'))).r.statusCode).toBe(401);
+    // An address the admin signed in from is familiar: no wait even now.
+    expect((await login(h, 'admin', 'admin-secret-1', from('198.51.100.20'))).r.statusCode).toBe(200);
+    h.clock.t += 15 * 60_000;
+    expect(h.users.throttle.underAttack('admin')).toBe(false);
+    expect((await login(h, 'admin', 'admin-secret-1', from('203.0.113.1'))).r.statusCode).toBe(200);
+  });
+});
+
 describe('roles and users', () => {
   let h: Harness;
   let admin: string;

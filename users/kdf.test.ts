@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailureLimiter } from './limiter.js';
+import { FailureLimiter, IN_FLIGHT_RETRY_MS } from './limiter.js';
 import { hashPassword, parseHash, PASSWORD_KDF, verifyPassword } from './kdf.js';
 
 describe('scrypt password hashes', () => {
@@ -47,6 +47,27 @@ describe('FailureLimiter', () => {
     l.fail('k');
     l.reset('k');
     expect(l.blockedFor('k')).toBe(0);
+  });
+
+  it('counts attempts in flight: a burst cannot pass the check before its failures are counted', async () => {
+    const l = new FailureLimiter({ max: 2, windowMs: 60_000 });
+    const a = l.begin('k');
+    expect(l.blockedFor('k')).toBe(0);
+    const b = l.begin('k');
+    expect(l.blockedFor('k')).toBe(IN_FLIGHT_RETRY_MS);
+    expect(l.failedFor('k')).toBe(0);
+    let woken = false;
+    const waiting = l.settled('k').then(() => (woken = true));
+    a.end();
+    a.fail(); // settles once only
+    await waiting;
+    expect(woken).toBe(true);
+    expect(l.failuresOf('k')).toBe(0);
+    expect(l.blockedFor('k')).toBe(0);
+    b.fail();
+    l.begin('k').fail();
+    expect(l.inFlightOf('k')).toBe(0);
+    expect(l.failedFor('k')).toBeGreaterThan(0);
   });
 
   it('keeps at most maxKeys keys', () => {

@@ -51,10 +51,32 @@ export function isHash(stored: string): boolean {
   return parseHash(stored) !== null;
 }
 
-function derive(password: string | Buffer, salt: Buffer, len: number, p: ScryptParams): Promise<Buffer> {
-  const N = 2 ** p.ln;
-  // Node's default maxmem (32 MiB) is just short of what N=2^15, r=8 needs (128·N·r bytes plus a little).
-  return scrypt(password, salt, len, { N, r: p.r, p: p.p, maxmem: 2 * 128 * N * p.r * p.p + 1024 * 1024 });
+// scrypt runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), which file reads and
+// writes (evidence images, edge buffers) share. At most half of it derives keys at once: a burst of logins or MQTT
+// connections waits here in order instead of taking every thread. Callers bound how much they queue (throttle.ts,
+// broker/auth.ts).
+const KDF_THREADS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
+let kdfRunning = 0;
+const kdfWaiting: (() => void)[] = [];
+
+/** Derivations running and waiting now (for tests and the abuse benchmark). */
+export function kdfLoad(): { running: number; waiting: number; threads: number } {
+  return { running: kdfRunning, waiting: kdfWaiting.length, threads: KDF_THREADS };
+}
+
+async function derive(password: string | Buffer, salt: Buffer, len: number, p: ScryptParams): Promise<Buffer> {
+  if (kdfRunning >= KDF_THREADS) await new Promise<void>((resolve) => kdfWaiting.push(resolve));
+  else kdfRunning++;
+  try {
+    const N = 2 ** p.ln;
+    // Node's default maxmem (32 MiB) is just short of what N=2^15, r=8 needs (128·N·r bytes plus a little).
+    return await scrypt(password, salt, len, { N, r: p.r, p: p.p, maxmem: 2 * 128 * N * p.r * p.p + 1024 * 1024 });
+  } finally {
+    // The slot passes straight to the next waiter, so the count never drops below what runs.
+    const next = kdfWaiting.shift();
+    if (next) next();
+    else kdfRunning--;
+  }
 }
 
 export async function hashPassword(password: string | Buffer, params: ScryptParams = PASSWORD_KDF): Promise<string> {

@@ -1,11 +1,12 @@
 // Logins, sessions and user management on top of the store: what the routes and the guard call. Passwords are
 // checked with scrypt (kdf.ts); a session is a random 32-byte token in an HttpOnly cookie, stored as its SHA-256;
-// failures are counted per username and per IP address and slowed down (limiter.ts).
+// password checks pass the login throttle first (throttle.ts), which counts them per address, per account and address,
+// and per account from the moment they start.
 import crypto from 'node:crypto';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { hashPassword, PASSWORD_KDF, randomSecret, sha256, verifyPassword, type ScryptParams } from './kdf.js';
-import { FailureLimiter, type LimitRule } from './limiter.js';
+import { LoginThrottle, type LoginLimits } from './throttle.js';
 import type { UserPatch, UserStore } from './store.js';
 import { MIN_PASSWORD, sessionUser, type AuditAction, type Role, type SessionRecord, type SessionUser, type UserRecord } from './types.js';
 
@@ -16,8 +17,8 @@ export interface UsersOptions {
   sessionIdleMs?: number;
   /** ... and this long after the login, however busy. Default 7 days. */
   sessionMaxMs?: number;
-  /** Failed logins per username and per IP address. Defaults: 5 per 15 min per user, 20 per 15 min per IP. */
-  limits?: { perUser?: LimitRule; perIp?: LimitRule };
+  /** The login throttle's limits (throttle.ts, DEFAULT_LOGIN_LIMITS). */
+  limits?: Partial<LoginLimits>;
   /** scrypt cost of new hashes (tests use a cheaper one). Default N=2^15, r=8, p=1. */
   kdf?: ScryptParams;
   now?: () => number;
@@ -52,8 +53,7 @@ export class Users {
   readonly maxMs: number;
   private readonly now: () => number;
   private readonly kdf: ScryptParams;
-  private readonly perUser: FailureLimiter;
-  private readonly perIp: FailureLimiter;
+  readonly throttle: LoginThrottle;
   // Verified against for unknown usernames, so that they cost the same time as a wrong password.
   private dummyHash: Promise<string> | null = null;
   private readonly limitedNoted = new Map<string, number>();
@@ -63,8 +63,7 @@ export class Users {
     this.idleMs = o.sessionIdleMs ?? 12 * 3600_000;
     this.maxMs = o.sessionMaxMs ?? 7 * 24 * 3600_000;
     this.kdf = o.kdf ?? PASSWORD_KDF;
-    this.perUser = new FailureLimiter(o.limits?.perUser ?? { max: 5, windowMs: 15 * 60_000 }, this.now);
-    this.perIp = new FailureLimiter(o.limits?.perIp ?? { max: 20, windowMs: 15 * 60_000 }, this.now);
+    this.throttle = new LoginThrottle(o.limits, this.now);
   }
 
   get store(): UserStore {
@@ -79,23 +78,15 @@ export class Users {
     return this.o.store.audit({ ts: this.now(), action, username: username.slice(0, 64), by, ip, detail });
   }
 
-  private rateLimited(username: string, ip: string): number {
-    return Math.max(this.perUser.blockedFor(`u:${username}`), this.perIp.blockedFor(`ip:${ip}`));
-  }
-
-  private countFailure(username: string, ip: string): void {
-    this.perUser.fail(`u:${username}`);
-    this.perIp.fail(`ip:${ip}`);
-  }
-
   /**
    * Checks a username and password. An unknown user, a disabled one and a wrong password give the same answer
    * after the same work. Failures are logged at warn with the username and IP, never the password.
    */
   async login(usernameIn: string, password: string, ip: string, userAgent = ''): Promise<LoginResult> {
     const username = usernameIn.trim().toLowerCase();
-    const wait = this.rateLimited(username, ip);
-    if (wait > 0) {
+    const admission = this.throttle.admit(username, ip);
+    if (!admission.ok) {
+      const wait = admission.retryAfterMs;
       // Refused attempts cost nothing to send: logged and audited once a minute per username and address.
       const key = `${username}\0${ip}`;
       const t = this.now();
@@ -107,17 +98,25 @@ export class Users {
       }
       return { ok: false, reason: 'rate_limited', retryAfterMs: wait };
     }
-    const user = await this.o.store.getByUsername(username);
-    this.dummyHash ??= hashPassword(randomSecret(), this.kdf);
-    const good = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
+    const attempt = admission.attempt;
+    let user: UserRecord | null;
+    let good: boolean;
+    try {
+      user = await this.o.store.getByUsername(username);
+      this.dummyHash ??= hashPassword(randomSecret(), this.kdf);
+      good = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
+    } catch (e) {
+      attempt.failed();
+      throw e;
+    }
     if (!user || !good || user.disabled) {
-      this.countFailure(username, ip);
+      attempt.failed();
       const why = !user ? 'unknown user' : !good ? 'wrong password' : 'user disabled';
       this.o.logger.warn({ username: username.slice(0, 64), ip, why }, 'login failed');
       await this.audit('login_failed', username, username, ip, why);
       return { ok: false, reason: 'invalid' };
     }
-    this.perUser.reset(`u:${username}`);
+    attempt.succeeded();
     const token = randomSecret(32);
     const t = this.now();
     const s: SessionRecord = {
@@ -215,10 +214,17 @@ export class Users {
       if (change.currentPassword === undefined) {
         return { ok: false, status: 400, message: 'changing your own password needs currentPassword / 修改自己的密码需要提供当前密码' };
       }
-      const wait = this.rateLimited(username, actor.ip);
-      if (wait > 0) return { ok: false, status: 429, message: 'too many failed attempts, try again later / 尝试次数过多，请稍后再试', retryAfterMs: wait };
-      if (!(await verifyPassword(change.currentPassword, target.passwordHash))) {
-        this.countFailure(username, actor.ip);
+      const admission = this.throttle.admit(username, actor.ip);
+      if (!admission.ok) {
+        return { ok: false, status: 429, message: 'too many failed attempts, try again later / 尝试次数过多，请稍后再试', retryAfterMs: admission.retryAfterMs };
+      }
+      const right = await verifyPassword(change.currentPassword, target.passwordHash).catch((e: unknown) => {
+        admission.attempt.failed();
+        throw e;
+      });
+      if (right) admission.attempt.succeeded();
+      else {
+        admission.attempt.failed();
         this.o.logger.warn({ username, ip: actor.ip }, 'password change refused: wrong current password');
         await this.audit('login_failed', username, username, actor.ip, 'wrong current password (password change)');
         return { ok: false, status: 403, message: 'the current password is wrong / 当前密码不正确' };
