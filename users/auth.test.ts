@@ -357,17 +357,41 @@ describe('first start and ADMIN_PASSWORD', () => {
     await second.close();
   });
 
-  it('ADMIN_PASSWORD sets the admin password at every start, and nothing is printed', async () => {
+  it('ADMIN_PASSWORD sets the admin password on the first start only; later starts warn and change nothing', async () => {
     const printed: string[] = [];
     const a = await startUsers({ dataDir: dir, logger: silentLogger, kdf: KDF, adminPassword: 'first-admin-pw', print: (l) => printed.push(l) });
     expect((await a.users.login('admin', 'first-admin-pw', '127.0.0.1')).ok).toBe(true);
+    // The admin changes the password and, with a second admin, is disabled.
+    const by = { user: { id: 'x', username: 'admin', role: 'admin' as const, displayName: 'admin' }, ip: '127.0.0.1' };
+    expect((await a.users.update('admin', { password: 'changed-admin-pw', currentPassword: 'first-admin-pw' }, by)).ok).toBe(true);
+    await a.users.create({ username: 'second.admin', password: 'second-admin-pw', role: 'admin' }, 'admin', '127.0.0.1');
+    expect((await a.users.update('admin', { disabled: true }, { ...by, user: { ...by.user, username: 'second.admin' } })).ok).toBe(true);
     await a.close();
-    const b = await startUsers({ dataDir: dir, logger: silentLogger, kdf: KDF, adminPassword: 'second-admin-pw', print: (l) => printed.push(l) });
-    expect((await b.users.login('admin', 'first-admin-pw', '127.0.0.1')).ok).toBe(false);
-    expect((await b.users.login('admin', 'second-admin-pw', '127.0.0.1')).ok).toBe(true);
+    const { logger, lines } = captureLogger();
+    const b = await startUsers({ dataDir: dir, logger, kdf: KDF, adminPassword: 'first-admin-pw', print: (l) => printed.push(l) });
+    const admin = await b.users.store.getByUsername('admin');
+    expect(admin!.disabled).toBe(true);
+    await b.users.update('admin', { disabled: false }, { ...by, user: { ...by.user, username: 'second.admin' } });
+    expect((await b.users.login('admin', 'first-admin-pw', '10.0.0.1')).ok).toBe(false);
+    expect((await b.users.login('admin', 'changed-admin-pw', '10.0.0.2')).ok).toBe(true);
+    const warn = lines.find((l) => l.level === 40 && /ADMIN_PASSWORD is set but NOT applied/.test(String(l.msg)));
+    expect(warn).toBeDefined();
+    expect(JSON.stringify(lines)).not.toContain('first-admin-pw');
     await b.close();
     expect(printed).toEqual([]);
     await expect(startUsers({ dataDir: dir, logger: silentLogger, kdf: KDF, adminPassword: 'short' })).rejects.toThrow(ConfigError);
+  });
+
+  it('reset-admin gives a lost admin a new password, enables it and ends its sessions', async () => {
+    const a = await startUsers({ dataDir: dir, logger: silentLogger, kdf: KDF, adminPassword: 'first-admin-pw' });
+    const before = await a.users.login('admin', 'first-admin-pw', '127.0.0.1');
+    expect(before.ok).toBe(true);
+    const password = await a.users.resetAdmin();
+    expect((await a.users.login('admin', 'first-admin-pw', '127.0.0.1')).ok).toBe(false);
+    expect((await a.users.login('admin', password, '127.0.0.1')).ok).toBe(true);
+    expect(await a.users.authenticate(before.ok ? before.token : '')).toBeNull();
+    expect((await a.users.store.listAudit()).some((e) => e.action === 'admin_password_set' && e.detail === 'reset-admin')).toBe(true);
+    await a.close();
   });
 });
 

@@ -255,14 +255,14 @@ export class Users {
   }
 
   /**
-   * At start: ADMIN_PASSWORD (when given) becomes the password of `admin`, who is created, re-enabled and made
-   * admin as needed (the way back in when the password is lost). Without it the very first start creates `admin`
-   * with a random password and prints it once, through `print` (stdout), never through the logger.
+   * At start. ADMIN_PASSWORD (when given) is the password of `admin` on the first start only, when there is no
+   * `admin` yet: applied at every start it silently undid a password change and re-enabled a disabled admin. Set but
+   * ignored, it is logged at warn. Without it the very first start creates `admin` with a random password and prints
+   * it once, through `print` (stdout), never through the logger. A lost admin password: `resetAdmin` (admin-main.ts).
    */
   async ensureAdmin(o: { adminPassword?: string; print?: (line: string) => void }): Promise<{ created: boolean; printed: boolean }> {
     const print = o.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const existing = await this.o.store.getByUsername(ADMIN_USERNAME);
-    const system: Actor = { user: { id: 'system', username: 'system', role: 'admin', displayName: 'system' }, ip: 'local' };
     if (o.adminPassword !== undefined) {
       if (o.adminPassword.length < MIN_PASSWORD) throw new ConfigError(`ADMIN_PASSWORD must have at least ${MIN_PASSWORD} characters`);
       if (!existing) {
@@ -271,27 +271,40 @@ export class Users {
         this.o.logger.info({ username: ADMIN_USERNAME }, 'admin created with the password from ADMIN_PASSWORD');
         return { created: true, printed: false };
       }
-      const same = await verifyPassword(o.adminPassword, existing.passwordHash);
-      if (!same || existing.disabled || existing.role !== 'admin') {
-        const updated = await this.o.store.update(
-          ADMIN_USERNAME,
-          { ...(same ? {} : { passwordHash: await this.hash(o.adminPassword) }), disabled: false, role: 'admin' },
-          system.user.username,
-          this.now(),
-        );
-        if (!same) await this.o.store.deleteSessionsOf(updated!.id);
-        await this.audit('admin_password_set', ADMIN_USERNAME, 'system', 'local', 'ADMIN_PASSWORD');
-        this.o.logger.info({ username: ADMIN_USERNAME }, 'admin password set from ADMIN_PASSWORD');
-      }
+      this.o.logger.warn(
+        { username: ADMIN_USERNAME },
+        'ADMIN_PASSWORD is set but NOT applied: admin exists, and ADMIN_PASSWORD only sets the password of the first start. ' +
+          'Unset it; to reset a lost admin password stop the platform and run `npx tsx users/admin-main.ts reset-admin` ' +
+          '/ ADMIN_PASSWORD 已设置但未生效：管理员已存在',
+      );
       return { created: false, printed: false };
     }
     if (existing || (await this.o.store.countUsers()) > 0) return { created: false, printed: false };
     const password = randomSecret(12);
     await this.create({ username: ADMIN_USERNAME, password, role: 'admin', displayName: '管理员 Administrator' }, 'system', 'local');
     print(
-      `首次启动：已创建管理员账号 admin，密码 ${password} （只显示这一次，请登录后修改；忘记时用 ADMIN_PASSWORD 重设）` +
-        ` | First start: created the administrator "admin" with password ${password} (shown only this once; change it after logging in; reset it with ADMIN_PASSWORD)`,
+      `首次启动：已创建管理员账号 admin，密码 ${password} （只显示这一次，请登录后修改；忘记时用 users/admin-main.ts reset-admin 重设）` +
+        ` | First start: created the administrator "admin" with password ${password} (shown only this once; change it after logging in; reset it with users/admin-main.ts reset-admin)`,
     );
     return { created: true, printed: true };
+  }
+
+  /**
+   * The way back in when the admin password is lost (admin-main.ts, with the platform stopped): `admin` gets a new
+   * random password, is enabled and made admin (created if missing), and every session of it ends. Returns the
+   * password, to be shown once.
+   */
+  async resetAdmin(): Promise<string> {
+    const password = randomSecret(12);
+    const existing = await this.o.store.getByUsername(ADMIN_USERNAME);
+    if (!existing) {
+      await this.create({ username: ADMIN_USERNAME, password, role: 'admin', displayName: '管理员 Administrator' }, 'system', 'local');
+    } else {
+      await this.o.store.update(ADMIN_USERNAME, { passwordHash: await this.hash(password), disabled: false, role: 'admin' }, 'system', this.now());
+      await this.o.store.deleteSessionsOf(existing.id);
+    }
+    await this.audit('admin_password_set', ADMIN_USERNAME, 'system', 'local', 'reset-admin');
+    this.o.logger.warn({ username: ADMIN_USERNAME }, 'admin password reset (reset-admin)');
+    return password;
   }
 }
