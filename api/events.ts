@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { EVENT_TYPES } from '../contracts/index.js';
-import type { EvidenceStore } from '../vision/evidence/store.js';
+import { EvidenceIntegrityError, type EvidenceStore } from '../vision/evidence/store.js';
 import { viewEvent } from '../review/decisions.js';
 import type { EventStore, StoredEvent } from '../review/store.js';
 
@@ -46,10 +46,19 @@ export function eventRoutes(app: FastifyInstance, o: { events: EventStore; evide
   app.get('/api/evidence/:sha', async (req, reply) => {
     const sha = (req.params as { sha: string }).sha.replace(/\.jpg$/, '');
     if (!/^[0-9a-f]{64}$/.test(sha)) return reply.code(400).send({ error: 'bad_request', message: 'evidence is addressed by its SHA-256 (64 hex digits)' });
-    const data = await o.evidence.get(sha);
+    let data: Buffer | null;
+    try {
+      data = await o.evidence.getVerified(sha);
+    } catch (e) {
+      if (!(e instanceof EvidenceIntegrityError)) throw e;
+      req.log.error({ sha256: sha, actual: e.actual }, 'evidence file altered on disk: refused, not served');
+      return reply.code(500).send({ error: 'evidence_altered', message: `evidence ${sha} no longer matches its SHA-256; it is not served` });
+    }
     if (!data) return reply.code(404).send({ error: 'not_found', message: `no evidence ${sha}` });
-    // Content-addressed: the bytes behind a name never change.
-    reply.header('cache-control', 'public, max-age=31536000, immutable');
+    // Content-addressed: the bytes behind a name never change. Private: an enforcement photo (a plate, a shop, a
+    // face) must not be kept by a shared cache between the reviewer and the platform.
+    reply.header('cache-control', 'private, max-age=31536000, immutable');
+    reply.header('x-content-type-options', 'nosniff');
     reply.header('content-type', imageType(data));
     return reply.send(data);
   });

@@ -4,17 +4,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { caseRoutes } from '../api/cases.js';
+import { eventRoutes } from '../api/events.js';
 import { reviewRoutes } from '../api/review.js';
 import { CaseService } from '../cases/service.js';
 import { silentLogger } from '../runtime/log.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { ReviewService, viewEvent } from './decisions.js';
 import { EventStore } from './store.js';
-import { fakeSession, makeEvent, until } from './testdata/fixtures.js';
+import { fakeSession, jpeg, makeEvent, until } from './testdata/fixtures.js';
 
 const codesFile = path.resolve(import.meta.dirname, '../config/case-codes.json');
 
@@ -132,6 +134,26 @@ describe('review decisions', () => {
     expect((await events.getMany([])).size).toBe(0);
   });
 
+  it('lets exactly one of two reviewers deciding the same event at once win; the other gets 409 and no second case', async () => {
+    for (let n = 10; n < 16; n++) {
+      const e = await makeEvent(evidence, { n });
+      await events.add([e]);
+      // Sent together: each request is in the route before either decision is written.
+      const [a, b] = await Promise.all([
+        post(e.id, { decision: 'confirm' }, 'zhang.wei:reviewer'),
+        post(e.id, { decision: 'reject', reason: 'permitted' }, 'li.na:admin'),
+      ]);
+      const codes = [a.statusCode, b.statusCode].sort();
+      expect(codes, `event ${n}`).toEqual([200, 409]);
+      const [won, lost] = a.statusCode === 200 ? [a, b] : [b, a];
+      // The loser is told whose decision stands, and the store holds exactly that one.
+      expect(lost.json().event.review).toEqual(won.json().review);
+      expect((await events.get(e.id))!.review).toEqual(won.json().review);
+    }
+    const confirmed = (await events.list({ status: 'confirmed', limit: 100 })).total;
+    expect((await cases.list({ limit: 100 })).total).toBe(confirmed);
+  });
+
   it('recovers a confirmed event whose case was not filed (crash between the two writes)', async () => {
     const e = await makeEvent(evidence, { n: 3 });
     await events.add([e]);
@@ -177,5 +199,39 @@ describe('EventStore decisions', () => {
     expect(again).toMatchObject({ ok: false, reason: 'decided', stored: { review: { by: { username: 'zhang.wei' } } } });
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('evidence as served to reviewers', () => {
+  it('is the bytes its SHA-256 names, private and not sniffed; a file altered on disk is refused with an error and a log line', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-evidence-'));
+    const evidence = new EvidenceStore(path.join(dir, 'evidence'));
+    const events = await EventStore.open(path.join(dir, 'events.duckdb'));
+    const lines: string[] = [];
+    const app = Fastify({ loggerInstance: pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }) as FastifyBaseLogger });
+    eventRoutes(app, { events, evidence });
+    try {
+      const e = await makeEvent(evidence);
+      for (const img of e.evidence) {
+        const r = await app.inject({ url: `/api/evidence/${img.sha256}` });
+        expect(r.statusCode).toBe(200);
+        expect(EvidenceStore.sha256(r.rawPayload)).toBe(img.sha256);
+        expect(r.headers['content-type']).toBe('image/jpeg');
+        expect(r.headers['cache-control']).toMatch(/^private\b/);
+        expect(r.headers['cache-control']).not.toMatch(/public/);
+        expect(r.headers['x-content-type-options']).toBe('nosniff');
+      }
+      // Another valid JPEG put in place of the threshold frame.
+      const img = e.evidence[1]!;
+      fs.writeFileSync(evidence.pathOf(img.sha256), await jpeg(1280, 720, 3));
+      const r = await app.inject({ url: `/api/evidence/${img.sha256}.jpg` });
+      expect(r.statusCode).toBe(500);
+      expect(r.json()).toMatchObject({ error: 'evidence_altered' });
+      expect(lines.some((l) => l.includes(img.sha256) && l.includes('altered'))).toBe(true);
+    } finally {
+      await app.close();
+      await events.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -10,6 +10,17 @@ export interface StoredEvidence {
   bytes: number;
 }
 
+/** A stored file whose content no longer hashes to its name: it was altered on disk and must not be served. */
+export class EvidenceIntegrityError extends Error {
+  constructor(
+    readonly sha256: string,
+    /** What the file on disk hashes to now. */
+    readonly actual: string,
+  ) {
+    super(`evidence ${sha256} fails its integrity check: the file on disk hashes to ${actual}`);
+  }
+}
+
 export class EvidenceStore {
   constructor(private readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
@@ -51,6 +62,19 @@ export class EvidenceStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
+  }
+
+  /**
+   * The image, checked against its name before it is handed out; null when absent. Throws EvidenceIntegrityError
+   * for a file that was altered: what is served as evidence must be what was recorded. The whole file is hashed
+   * before a byte is returned (evidence images are small JPEGs), so a tampered one is never partly sent.
+   */
+  async getVerified(sha256: string): Promise<Buffer | null> {
+    const data = await this.get(sha256);
+    if (data === null) return null;
+    const actual = EvidenceStore.sha256(data);
+    if (actual !== sha256) throw new EvidenceIntegrityError(sha256, actual);
+    return data;
   }
 
   /** True when the file is there and its content still hashes to its name. */
