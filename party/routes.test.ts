@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +32,8 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function harness(limits: PartyLimitsInput = {}): Promise<Harness> {
+/** `logLines`: the party's log lines as JSON text, for tests that check what is logged. */
+async function harness(limits: PartyLimitsInput = {}, logLines?: string[]): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'party-routes-'));
   const evidence = new EvidenceStore(path.join(dir, 'evidence'));
   const statements = await StatementStore.open(':memory:');
@@ -52,7 +54,7 @@ async function harness(limits: PartyLimitsInput = {}): Promise<Harness> {
     cameras: registry(),
     publicationDays: 30,
     timeZone: TIME_ZONE,
-    logger: silentLogger,
+    logger: logLines ? pino({ level: 'info' }, { write: (l: string) => void logLines.push(l) }) : silentLogger,
     registry: metrics,
     limits: { requestsPerWindow: 10_000, ...limits, failures: { max: 5, windowMs: 15 * 60_000, delayBaseMs: 0, delayMaxMs: 0, ...limits.failures } },
   });
@@ -181,6 +183,32 @@ describe('the party routes', () => {
     // An image of the other record, through this code: not found.
     const foreign = await h.app.inject({ url: `/public/records/${code}/evidence/${other.event.evidence[0]!.sha256}` });
     expect(foreign.statusCode).toBe(404);
+  });
+
+  it('serves each image privately, as the bytes its SHA-256 names, and refuses one altered on disk', async () => {
+    for (const img of parking.event.evidence) {
+      const r = await h.app.inject({ url: `/public/records/${code}/evidence/${img.sha256}` });
+      expect(r.statusCode).toBe(200);
+      expect(EvidenceStore.sha256(r.rawPayload)).toBe(img.sha256);
+      expect(r.headers['cache-control']).toMatch(/^private\b/);
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+    }
+    // Someone with access to the disk swaps an image for another valid JPEG: refused with an error and a log line.
+    const lines: string[] = [];
+    const logged = await harness({}, lines);
+    try {
+      const stored = await confirmedEvent(logged.evidence, { start: T0, plate: '苏A12345' });
+      const c = logged.records.add(stored, noticeFor(stored)).code;
+      const img = stored.event.evidence[2]!;
+      const swapped = await jpeg(999);
+      fs.writeFileSync(logged.evidence.pathOf(img.sha256), swapped);
+      const r = await logged.app.inject({ url: `/public/records/${c}/evidence/${img.sha256}` });
+      expect(r.statusCode).toBe(500);
+      expect(r.json()).toMatchObject({ error: 'evidence_altered' });
+      expect(lines.some((l) => l.includes(img.sha256) && l.includes('altered'))).toBe(true);
+    } finally {
+      await logged.close();
+    }
   });
 
   it('lists the published monitoring locations with what they enforce and since when', async () => {

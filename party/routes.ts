@@ -23,7 +23,7 @@ import type { Logger } from '../runtime/log.js';
 // (Also brings `req.user`, set by the platform's /api guard.)
 import type { SessionUser } from '../users/types.js';
 import type { CameraRegistry } from '../vision/cameras/config.js';
-import type { EvidenceStore } from '../vision/evidence/store.js';
+import { EvidenceIntegrityError, type EvidenceStore } from '../vision/evidence/store.js';
 import { isPlateText, normalisePlateText } from '../vision/ocr/plate-text.js';
 import { PAGE_CSP, sendAsset } from '../api/assets.js';
 import { defaultPartyAssetsDir, loadPartyAssets, type PageState } from './assets.js';
@@ -78,6 +78,7 @@ const MESSAGES = {
   photo_too_large: { status: 413, zh: '每张照片不能超过 {mb} MB', en: 'Each photo must be at most {mb} MB' },
   body_too_large: { status: 413, zh: '提交的内容过大', en: 'The submission is too large' },
   photo_type: { status: 415, zh: '照片只能是 JPEG、PNG 或 WebP 格式的图片（{name} 不是）', en: 'Photos must be JPEG, PNG or WebP images ({name} is not)' },
+  evidence_altered: { status: 500, zh: '该证据图片未通过完整性校验，暂不提供，请联系执法部门', en: 'This evidence image failed its integrity check and is not shown; please contact the bureau' },
   statement_limit: { status: 409, zh: '本记录的陈述已达 {max} 条上限', en: 'This record already has the maximum of {max} statements' },
   bad_request: { status: 400, zh: '请求有误', en: 'Bad request' },
   internal: { status: 500, zh: '服务器暂时无法处理，请稍后再试', en: 'The server could not handle this right now; please try again later' },
@@ -388,8 +389,14 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
       if (!/^[0-9a-f]{64}$/.test(sha)) return null;
       const r = await findRecord(p.code);
       if (!r || !recordImages(r.notice, r.stored).some((i) => i.sha256 === sha)) return null;
-      return o.evidence.get(sha);
+      return o.evidence.getVerified(sha);
+    }).catch((e: unknown) => {
+      if (!(e instanceof EvidenceIntegrityError)) throw e;
+      // Never a byte of an altered file: the party would be shown something else than what was recorded.
+      log.error({ sha256: sha, actual: e.actual }, 'evidence file altered on disk: refused, not served');
+      return e;
     });
+    if (data instanceof EvidenceIntegrityError) return sendError(req, reply, new PublicError('evidence_altered'));
     if (!data) return reply;
     reply.header('cache-control', 'private, max-age=86400, immutable');
     reply.header('x-content-type-options', 'nosniff');
