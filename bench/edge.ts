@@ -43,7 +43,7 @@ fs.writeFileSync(
     mqtt: { url: mqttUrl, settleMs: 200 },
     buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 1000 },
     publish: { inflight: 200, maxBatch: 200 },
-    hj212: { port, host: '127.0.0.1', maxConnections: MONITORS + 100, devices },
+    hj212: { port, host: '127.0.0.1', maxConnections: MONITORS + 100, maxConnectionsPerAddress: MONITORS + 100, devices },
   }),
 );
 

@@ -55,7 +55,7 @@ export const Hj212DeviceSchema = z.strictObject({
   id: IdSchema,
   district: IdSchema,
   kind: Hj212KindSchema,
-  /** When set, frames must carry this PW; a frame with another PW is refused (dead letter, 9011 QnRtn=3). */
+  /** When set, frames must carry this PW; a frame with another PW is refused (dead letter, 9011 QnRtn=2 as for an unknown MN). */
   password: FieldValue.optional(),
   /**
    * Device ids for metrics of other kinds (a site monitor measuring dust and noise). Default `<id>-<kind>` in the
@@ -73,6 +73,16 @@ export const Hj212ConfigSchema = z
     /** No byte for this long: the connection is taken as half-open (a monitor that lost power or its link) and closed. */
     idleTimeoutS: z.number().positive().max(86_400).default(300),
     maxConnections: z.number().int().min(1).max(100_000).default(2000),
+    /**
+     * Connections from one address; further ones are refused. Without it idle connections from one host fill every
+     * slot (slowloris). Raise it when many monitors share an address (a site router, a carrier's NAT).
+     */
+    maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(100),
+    /** A connection that has sent no accepted frame (known MN, right PW) this long after it opened is closed. */
+    firstFrameTimeoutS: z.number().positive().max(86_400).default(60),
+    /** maxWrongPw wrong PWs for one MN within pwLockoutS lock that MN out for pwLockoutS (except from the address it last sent a right PW from). */
+    maxWrongPw: z.number().int().min(1).default(5),
+    pwLockoutS: z.number().positive().max(86_400).default(900),
     /** A frame (or a run of bytes without CRLF) longer than this closes the connection: the per-connection memory bound. */
     maxFrameBytes: z.number().int().min(64).max(1 << 20).default(MAX_POSSIBLE_FRAME),
     /** A connection that sends this many bad frames in a row is closed (protects the dead-letter store). */

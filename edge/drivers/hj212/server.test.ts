@@ -1,13 +1,14 @@
 // The HJ 212 server over real TCP sockets on loopback (port 0), with a recording sink in place of the agent.
 import net from 'node:net';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReadingInput } from '../../../contracts/index.js';
 import { parseConfig } from '../../../runtime/config.js';
-import { silentLogger } from '../../../runtime/log.js';
+import { silentLogger, type Logger } from '../../../runtime/log.js';
 import { Hj212ConfigSchema, type Hj212ConfigInput } from './config.js';
 import { decodeFrame, encodeFrame, FrameSplitter } from './frame.js';
 import { parseSegment, type Hj212Packet } from './packet.js';
-import { Hj212Server, type Hj212Sink, type Hj212Target } from './server.js';
+import { Hj212Server, type Hj212ServerOptions, type Hj212Sink, type Hj212Target } from './server.js';
 import vectors from './testdata/vectors.json' with { type: 'json' };
 
 const V = vectors as Record<'A' | 'B' | 'C' | 'D' | 'E' | 'invalid', string>;
@@ -51,9 +52,10 @@ class Client {
       this.wake();
     });
   }
-  static connect(port: number): Promise<Client> {
+  /** From localAddress: any 127.x.y.z is a loopback address of its own, so tests can be "another host". */
+  static connect(port: number, localAddress = '127.0.0.1'): Promise<Client> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new Client(s)));
+      const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(new Client(s)));
       s.once('error', reject);
     });
   }
@@ -96,7 +98,7 @@ afterEach(async () => {
   server = null;
 });
 
-async function start(cfg: Hj212ConfigInput = {}) {
+async function start(cfg: Hj212ConfigInput = {}, opts: Hj212ServerOptions & { logger?: Logger } = {}) {
   const sink = new RecordingSink();
   const config = parseConfig(
     Hj212ConfigSchema,
@@ -112,10 +114,10 @@ async function start(cfg: Hj212ConfigInput = {}) {
     },
     'test',
   );
-  server = new Hj212Server(config, sink, silentLogger);
+  server = new Hj212Server(config, sink, opts.logger ?? silentLogger, opts);
   const { port } = await server.listen();
-  const connect = async () => {
-    const c = await Client.connect(port);
+  const connect = async (from?: string) => {
+    const c = await Client.connect(port, from);
     clients.push(c);
     return c;
   };
@@ -159,7 +161,7 @@ describe('Hj212Server', () => {
     expect(sink.dead).toEqual([]);
   });
 
-  it('dead-letters a wrong PW and an unknown MN (answering 9011 QnRtn=3 / 4) while another monitor keeps working', async () => {
+  it('dead-letters a wrong PW and an unknown MN (answering both 9011 QnRtn=2) while another monitor keeps working', async () => {
     const { sink, connect } = await start();
     const [bad, good] = [await connect(), await connect()];
     bad.send(reframe('B', (s) => s.replace('PW=123456', 'PW=654321')));
@@ -169,8 +171,8 @@ describe('Hj212Server', () => {
     await eventually(() => sink.got.length === 1, 'reading of C');
 
     expect(bad.answers.map((a) => [a.cn, a.mn, a.params.QnRtn])).toEqual([
-      ['9011', MN_B, '3'],
-      ['9011', 'STRANGER01', '4'],
+      ['9011', MN_B, '2'],
+      ['9011', 'STRANGER01', '2'],
     ]);
     expect(sink.dead.map((d) => [d.reason, d.mn])).toEqual([
       [`wrong PW for MN ${MN_B} (device ds-site-01)`, MN_B],
@@ -316,5 +318,106 @@ describe('Hj212Server', () => {
       { id: 'ds-air-01', online: true },
       { id: 'ds-air-01', online: false, reason: 'idle timeout' },
     ]);
+  });
+
+  describe('against a stranger on the network', () => {
+    it('answers a wrong PW exactly as an unknown MN, so MNs cannot be enumerated', async () => {
+      const { connect } = await start();
+      const c = await connect();
+      // The same frame twice, once with a configured MN and a wrong PW, once with an MN that does not exist.
+      const probe = (mn: string) => reframe('B', (s) => s.replace('PW=123456', 'PW=000000').replace(MN_B, mn));
+      c.send(probe(MN_B));
+      c.send(probe('ZZ0000A8900016F000169DC0'));
+      await c.until(() => c.answers.length === 2);
+      const [wrongPw, unknownMn] = c.answers.map((a) => ({ ...a, mn: '(MN)' }));
+      expect(wrongPw).toEqual(unknownMn);
+    });
+
+    it('locks an MN out after maxWrongPw wrong PWs, for pwLockoutS, but not from the address it works from', async () => {
+      let now = Date.parse('2026-12-01T00:00:00Z');
+      const { sink, connect, server: srv } = await start({ maxWrongPw: 3, pwLockoutS: 60 }, { now: () => now });
+      // The real monitor, at 127.0.0.2, sends a frame with its PW.
+      const monitor = await connect('127.0.0.2');
+      monitor.send(line('B'));
+      await monitor.until(() => monitor.answers.length === 1);
+      // A guesser at 127.0.0.1 tries three PWs, then the right one.
+      const guesser = await connect('127.0.0.1');
+      for (const pw of ['111111', '222222', '333333', '123456']) guesser.send(reframe('B', (s) => s.replace('PW=123456', `PW=${pw}`)));
+      await guesser.until(() => guesser.answers.length === 4);
+      expect(guesser.answers.map((a) => [a.cn, a.params.QnRtn])).toEqual(Array(4).fill(['9011', '2']));
+      expect(sink.dead.at(-1)!.reason).toBe(`MN ${MN_B} (device ds-site-01) is locked out after 3 wrong PWs until 2026-12-01T00:01:00.000Z`);
+      expect(srv.stats().lockouts).toBe(1);
+      // The monitor goes on from its own address, also on a new connection.
+      const again = await connect('127.0.0.2');
+      again.send(line('B'));
+      await again.until(() => again.answers.length === 1);
+      expect(again.answers[0]!.cn).toBe('9014');
+      // After pwLockoutS the right PW works from anywhere again.
+      now += 61_000;
+      guesser.send(line('B'));
+      await guesser.until(() => guesser.answers.length === 5);
+      expect(guesser.answers[4]!.cn).toBe('9014');
+    });
+
+    it('serves a real monitor while 2,100 idle connections from one other address are open (maxConnectionsPerAddress)', async () => {
+      const { sink, connect, port, server: srv } = await start();
+      const idle: net.Socket[] = [];
+      try {
+        let closedByServer = 0;
+        for (let i = 0; i < 2100; i += 300) {
+          await Promise.all(
+            Array.from({ length: Math.min(300, 2100 - i) }, () =>
+              new Promise<void>((resolve) => {
+                const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+                idle.push(s);
+                s.on('error', () => {});
+                s.on('close', () => closedByServer++);
+                s.once('connect', () => resolve());
+                s.once('error', () => resolve());
+              }),
+            ),
+          );
+        }
+        await eventually(() => srv.stats().connections + srv.stats().refused >= 2100, 'every idle connection to be taken or refused');
+        expect(srv.stats().connections).toBe(100);
+        const monitor = await connect('127.0.0.2');
+        monitor.send(line('B'));
+        await monitor.until(() => monitor.answers.length === 1 || monitor.closed);
+        expect(monitor.answers.map((a) => a.cn)).toEqual(['9014']);
+        expect(sink.got.map((g) => g.target.id)).toEqual(['ds-site-01', 'ds-site-01-noise']);
+        expect(closedByServer).toBeGreaterThanOrEqual(1900);
+      } finally {
+        for (const s of idle) s.destroy();
+      }
+    });
+
+    it('closes a connection that sends no accepted frame within firstFrameTimeoutS; a monitor stays', async () => {
+      const { sink, connect, server: srv } = await start({ firstFrameTimeoutS: 0.3 });
+      const [silent, stranger, monitor] = [await connect(), await connect(), await connect()];
+      // Frames with a valid CRC but an MN nobody configured do not count as a monitor's first frame.
+      stranger.send(reframe('B', (s) => s.replace(MN_B, 'STRANGER01')));
+      monitor.send(line('C'));
+      await silent.until(() => silent.closed);
+      await stranger.until(() => stranger.closed);
+      expect(srv.stats().firstFrameClosed).toBe(2);
+      expect(monitor.closed).toBe(false);
+      monitor.send(line('D'));
+      await eventually(() => sink.got.length === 3, 'readings of C and D');
+      expect(monitor.closed).toBe(false);
+    });
+
+    it('logs at most 10 dead letters a minute per address, and keeps every one', async () => {
+      const lines: { msg: string; from?: string; source?: string }[] = [];
+      const logger: Logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+      const { sink, connect } = await start({ maxBadFrames: 1000 }, { logger });
+      const [flood, other] = [await connect('127.0.0.1'), await connect('127.0.0.3')];
+      for (let i = 0; i < 50; i++) flood.send(`##0004abcd0000\r\n`);
+      await eventually(() => sink.dead.length === 50, '50 dead letters');
+      other.send(`##0004abcd0000\r\n`);
+      await eventually(() => sink.dead.length === 51, 'the other address dead letter');
+      const logged = lines.filter((l) => l.msg === 'HJ 212 dead letter');
+      expect(logged.filter((l) => l.source!.startsWith('hj212://127.0.0.1:'))).toHaveLength(10);
+      expect(logged.filter((l) => l.source!.startsWith('hj212://127.0.0.3:'))).toHaveLength(1);
+    });
   });
 });

@@ -7,6 +7,12 @@
 // length costs one frame (the next one may be fine), a line that never ends or too many bad frames in a row close
 // that one connection, a silent connection (half-open: the monitor lost power or its link) is closed after
 // idleTimeoutS. Memory is bounded per connection (maxFrameBytes) and in connections (maxConnections).
+//
+// A stranger on the network gets little: one address holds at most maxConnectionsPerAddress connections, a
+// connection must send an accepted frame within firstFrameTimeoutS, dead-letter log lines are limited per address,
+// PWs are compared in constant time, an MN is locked out after maxWrongPw wrong PWs, and the answer to an unknown MN
+// is the same as to a wrong PW (QnRtn=2, rejected), so MNs cannot be enumerated.
+import crypto from 'node:crypto';
 import net from 'node:net';
 import type { ReadingInput } from '../../../contracts/index.js';
 import type { Logger } from '../../../runtime/log.js';
@@ -31,10 +37,14 @@ export interface Hj212Stats {
   /** Open connections now. */
   connections: number;
   connectionsTotal: number;
-  /** Connections refused because maxConnections were open. */
+  /** Connections refused because maxConnections, or maxConnectionsPerAddress from their address, were open. */
   refused: number;
   /** Connections closed for being silent for idleTimeoutS. */
   idleClosed: number;
+  /** Connections closed for sending no accepted frame within firstFrameTimeoutS. */
+  firstFrameClosed: number;
+  /** MNs locked out after maxWrongPw wrong PWs in a row. */
+  lockouts: number;
   bytesIn: number;
   /** Frames with a valid length and CRC. */
   frames: number;
@@ -50,11 +60,18 @@ export interface Hj212Stats {
 const MAX_UNREAD_ANSWERS_BYTES = 64 * 1024;
 /** Log-once memories are bounded; when full they start over (a log line may then repeat). */
 const MAX_LOGGED_KEYS = 10_000;
+/** Dead-letter log lines per address and minute; the rest are counted, and the next line after the minute says how many. */
+const DEAD_LETTER_LOG_LINES = 10;
+const DEAD_LETTER_LOG_WINDOW_MS = 60_000;
 
 interface Conn {
   id: number;
   socket: net.Socket;
+  /** The remote address (IPv4-mapped IPv6 as plain IPv4): the unit of the per-address limits. */
+  address: string;
   source: string;
+  /** Closes the connection if no frame is accepted in time; cleared at the first accepted frame. */
+  firstFrameTimer: NodeJS.Timeout | null;
   splitter: FrameSplitter;
   /** Targets this connection reported online, by device id. */
   targets: Map<string, Hj212Target>;
@@ -65,11 +82,19 @@ interface Conn {
 
 interface Known extends Hj212Device {
   mn: string;
-  password?: string;
+  /** SHA-256 of the PW: equal-length digests let timingSafeEqual compare PWs of any length in constant time. */
+  pwDigest?: Buffer;
+}
+
+/** Wrong PWs of one MN since `first` (a window of pwLockoutS), and until when it is locked out (0: not). */
+interface PwFailures {
+  count: number;
+  first: number;
+  lockedUntil: number;
 }
 
 export interface Hj212ServerOptions {
-  /** Clock for the receive time (tests). */
+  /** Clock for the receive time and the PW lockout (tests). */
   now?: () => number;
 }
 
@@ -82,6 +107,14 @@ export class Hj212Server {
   private readonly commissioned = new Map<string, Known>();
   private readonly factors: Map<string, string>;
   private readonly logged = new Set<string>();
+  /** Open connections per address (maxConnectionsPerAddress). */
+  private readonly perAddress = new Map<string, number>();
+  /** Dead-letter log lines per address in the current minute. */
+  private readonly deadLetterLog = new Map<string, { start: number; logged: number; suppressed: number }>();
+  /** Wrong PWs per MN (only configured MNs with a PW: bounded by the device map). */
+  private readonly pwFailures = new Map<string, PwFailures>();
+  /** The address each MN last sent an accepted frame from: a locked-out MN still works from there. */
+  private readonly trusted = new Map<string, string>();
   private readonly now: () => number;
   private nextConnId = 1;
   private closed = false;
@@ -89,6 +122,8 @@ export class Hj212Server {
     connectionsTotal: 0,
     refused: 0,
     idleClosed: 0,
+    firstFrameClosed: 0,
+    lockouts: 0,
     bytesIn: 0,
     frames: 0,
     readings: 0,
@@ -166,10 +201,27 @@ export class Hj212Server {
       socket.destroy();
       return;
     }
+    const address = addressOf(socket);
+    const open = this.perAddress.get(address) ?? 0;
+    if (open >= this.cfg.maxConnectionsPerAddress) {
+      this.counters.refused++;
+      // One line per 100 refusals, as for maxConnections.
+      if (this.counters.refused % 100 === 1) {
+        this.log.warn(
+          { from: address, refused: this.counters.refused, maxConnectionsPerAddress: this.cfg.maxConnectionsPerAddress },
+          'HJ 212 connection refused: maxConnectionsPerAddress reached for this address',
+        );
+      }
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, open + 1);
     const conn: Conn = {
       id: this.nextConnId++,
       socket,
+      address,
       source: sourceOf(socket),
+      firstFrameTimer: null,
       splitter: new FrameSplitter(this.cfg.maxFrameBytes),
       targets: new Map(),
       badInRow: 0,
@@ -177,6 +229,14 @@ export class Hj212Server {
     };
     this.conns.add(conn);
     this.counters.connectionsTotal++;
+    // A slot held without sending a frame a monitor would send is a slot taken from monitors.
+    conn.firstFrameTimer = setTimeout(() => {
+      conn.firstFrameTimer = null;
+      this.counters.firstFrameClosed++;
+      this.log.info({ source: conn.source, firstFrameTimeoutS: this.cfg.firstFrameTimeoutS }, 'HJ 212 connection sent no accepted frame in time: closed');
+      this.drop(conn, 'no accepted frame within firstFrameTimeoutS');
+    }, this.cfg.firstFrameTimeoutS * 1000);
+    conn.firstFrameTimer.unref();
     socket.setKeepAlive(true, 60_000);
     socket.setTimeout(this.cfg.idleTimeoutS * 1000);
     socket.on('timeout', () => {
@@ -213,6 +273,10 @@ export class Hj212Server {
 
   private closed_(conn: Conn): void {
     if (!this.conns.delete(conn)) return;
+    if (conn.firstFrameTimer) clearTimeout(conn.firstFrameTimer);
+    const open = (this.perAddress.get(conn.address) ?? 1) - 1;
+    if (open > 0) this.perAddress.set(conn.address, open);
+    else this.perAddress.delete(conn.address);
     const reason = conn.closeReason ?? 'connection closed';
     for (const t of conn.targets.values()) {
       if (this.owners.get(t.id) !== conn) continue; // the device reconnected meanwhile: it is online elsewhere
@@ -246,8 +310,60 @@ export class Hj212Server {
   private deadLetter(conn: Conn, reason: string, raw: Buffer, mn?: string): void {
     this.counters.deadLetters++;
     const kept = raw.length > KEEP_BYTES ? Buffer.from(raw.subarray(0, KEEP_BYTES)) : raw;
-    this.log.warn({ source: conn.source, mn, reason }, 'HJ 212 dead letter');
+    this.logDeadLetter(conn, reason, mn);
     this.safeSink(() => this.sink.deadLetter(mn === undefined ? { source: conn.source, reason, raw: kept } : { source: conn.source, reason, raw: kept, mn }));
+  }
+
+  /** Logs a dead letter, at most DEAD_LETTER_LOG_LINES per address and minute: one host's flood must not flood the log. */
+  private logDeadLetter(conn: Conn, reason: string, mn: string | undefined): void {
+    const now = this.now();
+    let w = this.deadLetterLog.get(conn.address);
+    if (!w || now - w.start >= DEAD_LETTER_LOG_WINDOW_MS) {
+      if (w && w.suppressed > 0) {
+        this.log.warn({ from: conn.address, notLogged: w.suppressed }, 'HJ 212 more dead letters from this address were not logged (all are in the dead-letter store)');
+      }
+      if (!w && this.deadLetterLog.size >= MAX_LOGGED_KEYS) this.deadLetterLog.clear();
+      w = { start: now, logged: 0, suppressed: 0 };
+      this.deadLetterLog.set(conn.address, w);
+    }
+    if (w.logged < DEAD_LETTER_LOG_LINES) {
+      w.logged++;
+      this.log.warn({ source: conn.source, mn, reason }, 'HJ 212 dead letter');
+    } else w.suppressed++;
+  }
+
+  /**
+   * Whether a frame's PW admits it for this device; the reason for the dead letter when not. Constant time in the
+   * PW; an MN locked out after maxWrongPw wrong PWs is refused without comparing, except from the address it last
+   * sent an accepted frame from (so a guesser elsewhere cannot lock a working monitor out).
+   */
+  private checkPw(conn: Conn, p: Hj212Packet, device: Known): string | undefined {
+    if (device.pwDigest === undefined) return undefined;
+    const now = this.now();
+    const windowMs = this.cfg.pwLockoutS * 1000;
+    let f = this.pwFailures.get(p.mn);
+    if (f && (f.lockedUntil > 0 ? f.lockedUntil <= now : now - f.first >= windowMs)) {
+      this.pwFailures.delete(p.mn);
+      f = undefined;
+    }
+    if (f && f.lockedUntil > 0 && this.trusted.get(p.mn) !== conn.address) {
+      return `MN ${p.mn} (device ${device.id}) is locked out after ${this.cfg.maxWrongPw} wrong PWs until ${new Date(f.lockedUntil).toISOString()}`;
+    }
+    // A right PW does not reset the count: a guesser could otherwise interleave with the real monitor's frames.
+    if (crypto.timingSafeEqual(pwDigest(p.pw ?? ''), device.pwDigest)) {
+      this.trusted.set(p.mn, conn.address);
+      return undefined;
+    }
+    if (!f) this.pwFailures.set(p.mn, (f = { count: 0, first: now, lockedUntil: 0 }));
+    if (++f.count >= this.cfg.maxWrongPw && f.lockedUntil === 0) {
+      f.lockedUntil = now + this.cfg.pwLockoutS * 1000;
+      this.counters.lockouts++;
+      this.log.warn(
+        { mn: p.mn, device: device.id, from: conn.address, until: new Date(f.lockedUntil).toISOString() },
+        `HJ 212 MN locked out after ${f.count} wrong PWs`,
+      );
+    }
+    return `wrong PW for MN ${p.mn} (device ${device.id})`;
   }
 
   private handleFrame(conn: Conn, raw: Buffer): void {
@@ -270,18 +386,27 @@ export class Hj212Server {
     let device = this.devices.get(p.mn);
     if (!device) {
       if (!this.cfg.acceptUnknown) {
+        // The same work and the same answer as a wrong PW: a stranger cannot tell which MNs exist.
+        crypto.timingSafeEqual(pwDigest(p.pw ?? ''), NO_DEVICE_DIGEST);
         this.bad(conn, `unknown MN ${p.mn}: not in the configured devices (commissioning mode is off)`, raw, p.mn);
-        this.answerRequest(conn, p, QnRtn.wrongMn);
+        this.answerRequest(conn, p, QnRtn.rejected);
         return;
       }
       device = this.commission(conn, p, raw);
       if (!device) return;
-    } else if (device.password !== undefined && p.pw !== device.password) {
-      this.bad(conn, `wrong PW for MN ${p.mn} (device ${device.id})`, raw, p.mn);
-      this.answerRequest(conn, p, QnRtn.wrongPw);
-      return;
+    } else {
+      const refused = this.checkPw(conn, p, device);
+      if (refused !== undefined) {
+        this.bad(conn, refused, raw, p.mn);
+        this.answerRequest(conn, p, QnRtn.rejected);
+        return;
+      }
     }
     conn.badInRow = 0;
+    if (conn.firstFrameTimer) {
+      clearTimeout(conn.firstFrameTimer);
+      conn.firstFrameTimer = null;
+    }
     this.logOnce(p.mn, p.warnings, 'HJ 212 frame is irregular (accepted)');
     this.claim(conn, device);
 
@@ -329,12 +454,12 @@ export class Hj212Server {
     const id = `hj212-${p.mn}`;
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) {
       this.bad(conn, `unknown MN ${JSON.stringify(p.mn)} cannot be commissioned: ${id} is not a valid device id`, raw, p.mn);
-      this.answerRequest(conn, p, QnRtn.wrongMn);
+      this.answerRequest(conn, p, QnRtn.rejected);
       return undefined;
     }
     if (this.commissioned.size >= this.cfg.maxUnknown) {
       this.bad(conn, `unknown MN ${p.mn}: commissioning limit of ${this.cfg.maxUnknown} monitors reached`, raw, p.mn);
-      this.answerRequest(conn, p, QnRtn.wrongMn);
+      this.answerRequest(conn, p, QnRtn.rejected);
       return undefined;
     }
     const kind = p.st === '23' ? 'noise' : 'dust';
@@ -397,9 +522,19 @@ export class Hj212Server {
 
 function toKnown(d: Hj212DeviceConfig): Known {
   const k: Known = { mn: d.mn, id: d.id, district: d.district, kind: d.kind };
-  if (d.password !== undefined) k.password = d.password;
+  if (d.password !== undefined) k.pwDigest = pwDigest(d.password);
   if (d.companions) k.companions = d.companions;
   return k;
+}
+
+const pwDigest = (pw: string): Buffer => crypto.createHash('sha256').update(pw, 'utf8').digest();
+/** Compared against when the MN is unknown, so that answer costs what a wrong PW costs. */
+const NO_DEVICE_DIGEST = pwDigest('\u0000no device');
+
+/** The remote address, an IPv4-mapped IPv6 address (::ffff:1.2.3.4) as plain IPv4. */
+function addressOf(socket: net.Socket): string {
+  const a = socket.remoteAddress ?? 'unknown';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
 /** `hj212://1.2.3.4:5678`, IPv6 in brackets. */
