@@ -3,42 +3,29 @@
 // Online, unsupervised and causal: update(ts, value) returns the score of that reading from the readings
 // seen so far, and the state has a fixed size (set by the options, independent of how long the series is).
 //
-// How it scores (the method was chosen by measurement on NAB: see detectors/nab/README.md):
-//   1. Range break: a value outside [min − tol·range, max + tol·range] of everything seen so far scores 1.
-//   2. Three raw "surprise" signals in [0, 1], each 1 − exp(−z/zScale) of a standardised residual z:
-//      - jump: |x − previous x| against the usual size of a step (an EWMA of it);
-//      - weekly profile: |x − the usual value at this time of the week| (an EWMA per time-of-week slot),
-//        against the usual size of that residual, which covers daily and weekly cycles;
-//      - level shift: |mean of the last few values − mean of a long window| / the long window's deviation.
-//   3. Each raw signal goes through an anomaly likelihood (./likelihood.ts): how improbable its recent
-//      average is under the distribution of its own history. The score is the largest of the three.
+// How it scores (the method and its defaults were chosen by leave-one-category-out cross-validation on NAB: see
+// detectors/nab/README.md):
+//   1. Range break: a value outside [min − tol·range, max + tol·range] of everything seen so far.
+//   2. Members (./members.ts), each a raw "surprise" in [0, 1]: jump (against the previous value), weekly (against
+//      the usual value at this time of the week), level (short against long mean).
+//   3. Each member's raw signal goes through its own anomaly likelihood (./likelihood.ts): how improbable its
+//      recent average is under the distribution of its own history. The score is the largest of them.
 //   4. After a score ≥ rest.level, the next rest.steps scores are damped: one event, one alarm.
+// explain() says which member gave the score and the band it expected, for the alert shown to staff.
 import { AnomalyLikelihood, type LikelihoodOptions } from './likelihood.js';
-import { RollingStats } from './stats.js';
+import {
+  jumpMember,
+  levelShiftMember,
+  RunningRange,
+  weeklyMember,
+  type Expectation,
+  type JumpOptions,
+  type LevelShiftOptions,
+  type Member,
+  type WeeklyOptions,
+} from './members.js';
 
-export interface JumpOptions {
-  /** z at which the raw signal reaches 1 − 1/e. */
-  zScale: number;
-  /** EWMA rate of the typical step size. */
-  scaleRate: number;
-}
-
-export interface WeeklyOptions {
-  zScale: number;
-  /** Time-of-week slots (336 = half-hour slots). */
-  slots: number;
-  /** EWMA rate of each slot's value. */
-  rate: number;
-  /** EWMA rate of the typical residual. */
-  scaleRate: number;
-}
-
-export interface LevelShiftOptions {
-  zScale: number;
-  /** Short and long window lengths (steps). */
-  short: number;
-  long: number;
-}
+export type { JumpOptions, LevelShiftOptions, WeeklyOptions } from './members.js';
 
 export interface RestOptions {
   /** Steps damped after an alarm. */
@@ -55,28 +42,51 @@ export interface AnomalyDetectorOptions {
   rangeTolerance: number;
   /** Readings seen before a range break can fire (the first readings only establish the range). */
   rangeWarmup: number;
+  /**
+   * How a range break scores: 'top' scores 1, whatever its size; 'graded' scores by how far outside the range the
+   * value is (0.5 at the tolerance, 1 at 8 times it), so that a threshold can tell a new record from a breakdown.
+   */
+  rangeScore: 'top' | 'graded';
   jump: JumpOptions | null;
   weekly: WeeklyOptions | null;
   levelShift: LevelShiftOptions | null;
   rest: RestOptions;
 }
 
-/** The configuration measured in detectors/nab/README.md (globally tuned on the NAB subset: see there). */
+/** The defaults, chosen once by the cross-validation in detectors/nab/README.md. */
 export const DEFAULT_OPTIONS: AnomalyDetectorOptions = {
   likelihood: {},
   rangeTolerance: 0.02,
   rangeWarmup: 20,
+  rangeScore: 'top',
   jump: { zScale: 5, scaleRate: 0.01 },
   weekly: { zScale: 5, slots: 336, rate: 0.5, scaleRate: 0.003 },
-  levelShift: { zScale: 2, short: 5, long: 500 },
+  levelShift: { zScale: 2, short: 10, long: 1000 },
   rest: { steps: 20, level: 0.5, factor: 0.1 },
 };
+
+/** Why the latest reading scored what it did. */
+export interface AnomalyExplanation {
+  /** The member that gave the score: 'range' for a range break, or jump, weekly, level; 'none' for no score. */
+  model: string;
+  score: number;
+  observed: number;
+  /** The band that member expected the reading in; absent while it is still learning. */
+  expected?: Expectation;
+}
 
 export interface AnomalyDetector {
   /** Scores one reading (ts in ms since the epoch); returns a score in [0, 1]. Non-finite values score 0. */
   update(ts: number, value: number): number;
+  /** Which member gave the latest score and what it expected. */
+  explain(): AnomalyExplanation;
   /** Numbers held in the state: fixed at creation, whatever the length of the series. */
   readonly stateSize: number;
+  /** Bytes of the state. */
+  readonly stateBytes: number;
+  /** The whole state, to continue after a restart (restore it into a detector made with the same options). */
+  save(): Float64Array;
+  restore(state: Float64Array): void;
 }
 
 /** Deep-merges partial options over the defaults (`null` turns a component off). */
@@ -90,142 +100,112 @@ export type AnomalyDetectorOverrides = {
 
 export function resolveOptions(overrides: AnomalyDetectorOverrides = {}): AnomalyDetectorOptions {
   const d = DEFAULT_OPTIONS;
-  const part = <T extends object>(base: T | null, o: Partial<T> | null | undefined): T | null =>
-    o === null ? null : o === undefined ? base : base === null ? (o as T) : { ...base, ...o };
+  const part = <T extends object>(base: T | null, o: Partial<T> | null | undefined, fallback?: T): T | null =>
+    o === null ? null : o === undefined ? base : base === null ? ({ ...fallback, ...o } as T) : { ...base, ...o };
   return {
     likelihood: { ...d.likelihood, ...(overrides.likelihood ?? {}) },
     rangeTolerance: overrides.rangeTolerance ?? d.rangeTolerance,
     rangeWarmup: overrides.rangeWarmup ?? d.rangeWarmup,
-    jump: part(d.jump, overrides.jump),
-    weekly: part(d.weekly, overrides.weekly),
-    levelShift: part(d.levelShift, overrides.levelShift),
+    rangeScore: overrides.rangeScore ?? d.rangeScore,
+    jump: part(d.jump, overrides.jump, MEMBER_DEFAULTS.jump),
+    weekly: part(d.weekly, overrides.weekly, MEMBER_DEFAULTS.weekly),
+    levelShift: part(d.levelShift, overrides.levelShift, MEMBER_DEFAULTS.levelShift),
     rest: part(d.rest, overrides.rest) ?? { steps: 0, level: 1, factor: 1 },
   };
 }
 
-const squash = (z: number, zScale: number): number => 1 - Math.exp(-z / zScale);
+/** Each member's settings when it is turned on over defaults that have it off. */
+export const MEMBER_DEFAULTS = {
+  jump: { zScale: 5, scaleRate: 0.01 },
+  weekly: { zScale: 5, slots: 336, rate: 0.5, scaleRate: 0.003 },
+  levelShift: { zScale: 2, short: 10, long: 1000 },
+} satisfies Record<string, object>;
 
-/** A raw surprise signal: a residual against a prediction, standardised by an EWMA of its own size. */
-interface RawSignal {
-  update(ts: number, x: number): number;
-  readonly stateSize: number;
-}
-
-class ResidualScale {
-  private scale = 0;
-  private seen = false;
-  constructor(
-    private readonly zScale: number,
-    private readonly rate: number,
-  ) {}
-  /** Raw surprise of a residual of size e, then learns it. */
-  next(e: number): number {
-    let raw = 0;
-    if (this.scale > 0) raw = squash(e / this.scale, this.zScale);
-    else if (this.seen && e > 0) raw = 1; // the first move after a perfectly flat stretch
-    this.scale = this.scale > 0 ? (1 - this.rate) * this.scale + this.rate * e : e;
-    this.seen = true;
-    return raw;
-  }
-}
-
-function jumpSignal(o: JumpOptions): RawSignal {
-  const scale = new ResidualScale(o.zScale, o.scaleRate);
-  let prev: number | undefined;
-  return {
-    update(_ts, x) {
-      const raw = prev === undefined ? 0 : scale.next(Math.abs(x - prev));
-      prev = x;
-      return raw;
-    },
-    stateSize: 4,
-  };
-}
-
-const WEEK_MS = 7 * 86_400_000;
-
-function weeklySignal(o: WeeklyOptions): RawSignal {
-  const mean = new Float64Array(o.slots);
-  const seen = new Uint32Array(o.slots);
-  const scale = new ResidualScale(o.zScale, o.scaleRate);
-  return {
-    update(ts, x) {
-      if (!Number.isFinite(ts)) return 0;
-      const slot = Math.min(o.slots - 1, Math.floor(((((ts % WEEK_MS) + WEEK_MS) % WEEK_MS) / WEEK_MS) * o.slots));
-      const n = seen[slot] as number;
-      const m = mean[slot] as number;
-      const raw = n >= 2 ? scale.next(Math.abs(x - m)) : 0;
-      mean[slot] = n === 0 ? x : (1 - o.rate) * m + o.rate * x;
-      seen[slot] = Math.min(n + 1, 0xffffffff);
-      return raw;
-    },
-    stateSize: 2 * o.slots + 3,
-  };
-}
-
-function levelShiftSignal(o: LevelShiftOptions): RawSignal {
-  const short = new RollingStats(o.short);
-  const long = new RollingStats(o.long);
-  return {
-    update(_ts, x) {
-      short.push(x);
-      long.push(x);
-      const sd = Math.sqrt(long.variance);
-      return sd > 0 ? squash(Math.abs(short.mean - long.mean) / sd, o.zScale) : 0;
-    },
-    stateSize: short.stateSize + long.stateSize,
-  };
-}
-
-/** Running range of everything seen; a value well outside it is a range break. */
-class RangeBreak {
-  private min = Infinity;
-  private max = -Infinity;
-  private seen = 0;
-  constructor(
-    private readonly tolerance: number,
-    private readonly warmup: number,
-  ) {}
-  update(x: number): boolean {
-    let out = false;
-    if (this.seen < this.warmup) this.seen++;
-    else {
-      const range = this.max - this.min;
-      const tol = range * this.tolerance;
-      out = range > 0 ? x > this.max + tol || x < this.min - tol : x !== this.max;
-    }
-    if (x < this.min) this.min = x;
-    if (x > this.max) this.max = x;
-    return out;
-  }
-}
+const LOG2_8 = 3;
 
 export function createAnomalyDetector(overrides: AnomalyDetectorOverrides = {}): AnomalyDetector {
   const o = resolveOptions(overrides);
-  const signals: RawSignal[] = [];
-  if (o.jump) signals.push(jumpSignal(o.jump));
-  if (o.weekly) signals.push(weeklySignal(o.weekly));
-  if (o.levelShift) signals.push(levelShiftSignal(o.levelShift));
-  const likelihoods = signals.map(() => new AnomalyLikelihood(o.likelihood));
-  const range = o.rangeTolerance > 0 ? new RangeBreak(o.rangeTolerance, Math.max(1, o.rangeWarmup)) : null;
+  const members: Member[] = [];
+  const likelihoods: AnomalyLikelihood[] = [];
+  if (o.jump) members.push(jumpMember(o.jump));
+  if (o.weekly) members.push(weeklyMember(o.weekly));
+  if (o.levelShift) members.push(levelShiftMember(o.levelShift));
+  for (const _ of members) likelihoods.push(new AnomalyLikelihood(o.likelihood));
+  const range = new RunningRange();
+  const warmup = Math.max(1, o.rangeWarmup);
   let sinceAlarm = Infinity;
-  const stateSize = signals.reduce((a, s) => a + s.stateSize, 0) + likelihoods.reduce((a, l) => a + l.stateSize, 0) + 4;
+  let last: AnomalyExplanation = { model: 'none', score: 0, observed: NaN };
+  const stateSize = 6 + members.reduce((a, m) => a + m.save().length, 0) + likelihoods.reduce((a, l) => a + l.save().length, 0);
+  const stateBytes =
+    6 * 8 + members.reduce((a, m) => a + m.stateBytes, 0) + likelihoods.reduce((a, l) => a + l.stateSize * 8, 0);
+
+  /** Score of a range break, or 0 when x is within the range (with its tolerance). */
+  function rangeBreak(x: number): number {
+    if (o.rangeTolerance <= 0 || range.seen < warmup) return 0;
+    const span = range.span;
+    if (span === 0) return x !== range.max ? 1 : 0;
+    const excess = (x > range.max ? x - range.max : x < range.min ? range.min - x : 0) / span;
+    if (excess <= o.rangeTolerance) return 0;
+    if (o.rangeScore === 'top') return 1;
+    return Math.min(1, 0.5 + (0.5 * Math.log2(excess / o.rangeTolerance)) / LOG2_8);
+  }
 
   return {
     update(ts: number, value: number): number {
       if (!Number.isFinite(value)) return 0;
-      const broke = range?.update(value) ?? false;
+      const broke = rangeBreak(value);
+      const rangeBand =
+        range.seen > 0 ? { low: range.min - o.rangeTolerance * range.span, high: range.max + o.rangeTolerance * range.span } : undefined;
+      range.push(value);
       let score = 0;
-      for (let i = 0; i < signals.length; i++) {
-        const l = (likelihoods[i] as AnomalyLikelihood).update((signals[i] as RawSignal).update(ts, value));
-        if (l > score) score = l;
+      let model = 'none';
+      let expected: Expectation | undefined;
+      for (let i = 0; i < members.length; i++) {
+        const m = members[i] as Member;
+        const l = (likelihoods[i] as AnomalyLikelihood).update(m.update(ts, value));
+        if (l > score) {
+          score = l;
+          model = m.name;
+          expected = m.expected() ?? undefined;
+        }
       }
-      if (broke) score = 1;
+      if (broke > 0 && broke >= score) {
+        score = broke;
+        model = 'range';
+        expected = rangeBand;
+      }
       sinceAlarm++;
       if (sinceAlarm <= o.rest.steps) score *= o.rest.factor;
       else if (score >= o.rest.level) sinceAlarm = 0;
-      return Math.min(1, Math.max(0, score));
+      score = Math.min(1, Math.max(0, score));
+      last = expected ? { model, score, observed: value, expected } : { model, score, observed: value };
+      return score;
     },
+    explain: () => last,
     stateSize,
+    stateBytes,
+    save() {
+      const parts: number[] = [...range.save(), sinceAlarm === Infinity ? -1 : sinceAlarm, members.length, 0];
+      for (let i = 0; i < members.length; i++) {
+        const m = (members[i] as Member).save();
+        const l = (likelihoods[i] as AnomalyLikelihood).save();
+        parts.push(m.length, ...m, l.length, ...l);
+      }
+      return Float64Array.from(parts);
+    },
+    restore(state: Float64Array) {
+      const s = Array.from(state);
+      if (s[4] !== members.length) throw new Error(`anomaly detector state has ${s[4]} members, this detector ${members.length}: options changed`);
+      range.load(s.slice(0, 3));
+      sinceAlarm = (s[3] as number) < 0 ? Infinity : (s[3] as number);
+      let at = 6;
+      for (let i = 0; i < members.length; i++) {
+        const ml = s[at++] as number;
+        (members[i] as Member).load(s.slice(at, (at += ml)));
+        const ll = s[at++] as number;
+        (likelihoods[i] as AnomalyLikelihood).load(s.slice(at, (at += ll)));
+      }
+      if (at !== s.length) throw new Error('anomaly detector state does not match its options');
+    },
   };
 }

@@ -84,4 +84,14 @@ export class AnomalyLikelihood {
   get stateSize(): number {
     return this.recent.stateSize + this.history.stateSize + 2;
   }
+
+  save(): number[] {
+    return [this.steps, this.prevTail, ...this.history.save(), ...this.recent.save()];
+  }
+
+  load(s: number[]): void {
+    [this.steps, this.prevTail] = s as [number, number];
+    this.history.load(s.slice(2, 5));
+    this.recent.load(s.slice(5));
+  }
 }

@@ -61,6 +61,15 @@ export class RollingStats {
   get stateSize(): number {
     return this.capacity + 6;
   }
+
+  save(): number[] {
+    return [this.next, this.count, this.sum, this.sumSq, this.pushes, ...this.buf];
+  }
+
+  load(s: number[]): void {
+    [this.next, this.count, this.sum, this.sumSq, this.pushes] = s as [number, number, number, number, number];
+    this.buf.set(s.slice(5, 5 + this.capacity));
+  }
 }
 
 /**
@@ -97,6 +106,14 @@ export class EwmStats {
 
   get stateSize(): number {
     return 4;
+  }
+
+  save(): number[] {
+    return [this.n, this.m, this.v];
+  }
+
+  load(s: number[]): void {
+    [this.n, this.m, this.v] = s as [number, number, number];
   }
 }
 

@@ -1,0 +1,188 @@
+// The members of the streaming anomaly detector: each turns a reading into a raw "surprise" in [0, 1] and can say
+// what it expected. State is a fixed set of numbers and typed arrays, so a member's memory is known at creation,
+// and it can be saved and restored (a restarted detectors process continues where it stopped).
+import { EwmStats } from './stats.js';
+
+/** What a member expected for the latest reading: the band a normal value would have stayed in. */
+export interface Expectation {
+  low: number;
+  high: number;
+}
+
+export interface Member {
+  /** Short name shown to staff ("jump", "weekly", …). */
+  readonly name: string;
+  /** Raw surprise of the reading in [0, 1]. */
+  update(ts: number, x: number): number;
+  /** The band the member expected the latest reading in (before it learnt the reading), or null while learning. */
+  expected(): Expectation | null;
+  /** Bytes of state. */
+  readonly stateBytes: number;
+  save(): number[];
+  load(state: number[]): void;
+}
+
+const squash = (z: number, zScale: number): number => 1 - Math.exp(-z / zScale);
+/** The band shown to staff: the prediction ± this many typical residuals. */
+const BAND = 3;
+
+/** The range of every reading seen so far (the range break). */
+export class RunningRange {
+  min = Infinity;
+  max = -Infinity;
+  seen = 0;
+  push(x: number): void {
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
+    this.seen++;
+  }
+  get span(): number {
+    return this.max > this.min ? this.max - this.min : 0;
+  }
+  save(): number[] {
+    return [this.min, this.max, this.seen];
+  }
+  load(s: number[]): void {
+    [this.min, this.max, this.seen] = s as [number, number, number];
+  }
+}
+
+/** A typical residual size: an EWMA of |residual|, and the raw surprise of a new residual against it. */
+class ResidualScale {
+  scale = 0;
+  seen = 0;
+  constructor(
+    private readonly zScale: number,
+    private readonly rate: number,
+  ) {}
+  next(e: number): number {
+    let raw = 0;
+    if (this.scale > 0) raw = squash(e / this.scale, this.zScale);
+    else if (this.seen > 0 && e > 0) raw = 1; // the first move after a perfectly flat stretch
+    this.scale = this.scale > 0 ? (1 - this.rate) * this.scale + this.rate * e : e;
+    this.seen = 1;
+    return raw;
+  }
+  save(): number[] {
+    return [this.scale, this.seen];
+  }
+  load(s: number[]): void {
+    [this.scale, this.seen] = s as [number, number];
+  }
+}
+
+export interface JumpOptions {
+  /** z at which the raw signal reaches 1 − 1/e. */
+  zScale: number;
+  /** EWMA rate of the typical step size. */
+  scaleRate: number;
+}
+
+/** |x − previous x| against the usual size of a step: spikes and steps. */
+export function jumpMember(o: JumpOptions): Member {
+  const scale = new ResidualScale(o.zScale, o.scaleRate);
+  let prev = NaN;
+  let band: Expectation | null = null;
+  return {
+    name: 'jump',
+    update(_ts, x) {
+      if (Number.isNaN(prev)) {
+        prev = x;
+        return 0;
+      }
+      band = scale.scale > 0 ? { low: prev - BAND * scale.scale, high: prev + BAND * scale.scale } : null;
+      const raw = scale.next(Math.abs(x - prev));
+      prev = x;
+      return raw;
+    },
+    expected: () => band,
+    stateBytes: 4 * 8,
+    save: () => [prev, ...scale.save()],
+    load(s) {
+      prev = s[0] as number;
+      scale.load(s.slice(1));
+    },
+  };
+}
+
+export interface WeeklyOptions {
+  zScale: number;
+  /** Time-of-week slots (336 = half-hour slots). */
+  slots: number;
+  /** EWMA rate of each slot's value. */
+  rate: number;
+  /** EWMA rate of the typical residual. */
+  scaleRate: number;
+}
+
+const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * |x − the usual value at this time of the week| against the usual size of that residual: a broken daily or weekly
+ * cycle (a missing rush hour, a holiday). Slot means are float32 (7 significant digits are plenty for a typical
+ * value) and the per-slot counts saturate at 255: 5 bytes a slot, 1.7 KB for half-hour slots.
+ */
+export function weeklyMember(o: WeeklyOptions): Member {
+  const mean = new Float32Array(o.slots);
+  const seen = new Uint8Array(o.slots);
+  const scale = new ResidualScale(o.zScale, o.scaleRate);
+  let band: Expectation | null = null;
+  return {
+    name: 'weekly',
+    update(ts, x) {
+      band = null;
+      if (!Number.isFinite(ts)) return 0;
+      const slot = Math.min(o.slots - 1, Math.floor(((((ts % WEEK_MS) + WEEK_MS) % WEEK_MS) / WEEK_MS) * o.slots));
+      const n = seen[slot] as number;
+      const m = mean[slot] as number;
+      let raw = 0;
+      if (n >= 2) {
+        if (scale.scale > 0) band = { low: m - BAND * scale.scale, high: m + BAND * scale.scale };
+        raw = scale.next(Math.abs(x - m));
+      }
+      mean[slot] = n === 0 ? x : (1 - o.rate) * m + o.rate * x;
+      if (n < 255) seen[slot] = n + 1;
+      return raw;
+    },
+    expected: () => band,
+    stateBytes: 5 * o.slots + 2 * 8,
+    save: () => [...mean, ...seen, ...scale.save()],
+    load(s) {
+      mean.set(s.slice(0, o.slots));
+      seen.set(s.slice(o.slots, 2 * o.slots));
+      scale.load(s.slice(2 * o.slots));
+    },
+  };
+}
+
+export interface LevelShiftOptions {
+  zScale: number;
+  /** Spans (steps) of the short and the long exponentially weighted means. */
+  short: number;
+  long: number;
+}
+
+/** |short-term mean − long-term mean| / the long-term deviation: a step change or a slow drift away from the usual level. */
+export function levelShiftMember(o: LevelShiftOptions): Member {
+  const short = new EwmStats(o.short);
+  const long = new EwmStats(o.long);
+  let band: Expectation | null = null;
+  return {
+    name: 'level',
+    update(_ts, x) {
+      const sd = Math.sqrt(long.variance);
+      band = long.size >= o.short && sd > 0 ? { low: long.mean - BAND * sd, high: long.mean + BAND * sd } : null;
+      short.push(x);
+      long.push(x);
+      const sdNow = Math.sqrt(long.variance);
+      return sdNow > 0 ? squash(Math.abs(short.mean - long.mean) / sdNow, o.zScale) : 0;
+    },
+    expected: () => band,
+    stateBytes: short.stateSize * 8 + long.stateSize * 8,
+    save: () => [...short.save(), ...long.save()],
+    load(s) {
+      short.load(s.slice(0, 3));
+      long.load(s.slice(3, 6));
+    },
+  };
+}
