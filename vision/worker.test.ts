@@ -5,15 +5,17 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/memory.js';
-import type { DeadLetter, EnforcementEvent } from '../contracts/index.js';
+import { encodeBusFrame, type DeadLetter, type EnforcementEvent } from '../contracts/index.js';
 import { ConfigError } from '../runtime/config.js';
 import { silentLogger } from '../runtime/log.js';
 import { CameraRegistrySchema } from './cameras/config.js';
 import { ModelsConfigSchema } from './detectors/index.js';
 import { EvidenceStore } from './evidence/store.js';
+import { pixelBombHeader, pixelBombPng } from './testdata/pixel-bomb.js';
 import { VisionWorker } from './worker.js';
 
 const MODEL = path.join(import.meta.dirname, 'detectors/testdata/yolo-v8.onnx');
@@ -41,10 +43,12 @@ function setup(modelPath = MODEL) {
     ],
   });
   const models = ModelsConfigSchema.parse({ models: [{ name: 'fixed', path: modelPath, family: 'yolo', scoreThreshold: 0.3 }] });
+  const registry = new Registry();
   return {
     dir,
     dead,
     bus,
+    registry,
     open: () =>
       VisionWorker.open({
         cameras,
@@ -53,6 +57,7 @@ function setup(modelPath = MODEL) {
         bus,
         deadLetters: { add: async (d) => void dead.push(...d), list: async () => ({ items: dead, total: dead.length }) },
         logger: silentLogger,
+        registry,
         rules: { confirmMinS: 3, confirmFrac: 0 },
       }),
   };
@@ -112,6 +117,50 @@ describe('VisionWorker', () => {
     expect(ok.ok).toBe(true);
     const okA = await w.process({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + 5, seq: 2, jpeg: await jpeg(960, 640) });
     expect(okA.ok).toBe(true);
+    await w.close();
+  });
+
+  it('refuses pixel bombs from their header, on the bus path: dead-lettered and acknowledged, never decoded, and the next frame is processed', async () => {
+    const s = setup();
+    const w = await s.open();
+    await w.start('vision-bomb');
+    const framesOf = async (camera: string) => (await s.registry.getSingleMetric('vision_frames_total')!.get()).values.find((v) => v.labels.camera === camera)?.value ?? 0;
+    const until = async (cond: () => Promise<boolean> | boolean, what: string) => {
+      const end = Date.now() + 20_000;
+      while (!(await cond())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const send = (seq: number, image: Buffer) => s.bus.publish('frames', [{ key: 'cam-a', value: encodeBusFrame({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + seq * 1000, seq, jpeg: image }) }]);
+    await send(0, await jpeg(960, 640));
+    await until(async () => (await framesOf('cam-a')) === 1, 'the first good frame');
+
+    // 12000x12000, complete and valid (432 MB as RGB, 420 KB of file): decoding it would succeed, so only reading the
+    // header first keeps it out of memory. And a 30000x30000 header with one row of data, a few hundred bytes.
+    const full = await pixelBombPng(12_000, 12_000);
+    const header = pixelBombHeader(30_000, 30_000);
+    expect(full.length).toBeLessThan(900 * 1024); // passes the frame relay's size limit
+    expect(header.length).toBeLessThan(1024);
+    const peakBefore = process.resourceUsage().maxRSS; // KiB
+    await send(1, full);
+    await send(2, header);
+    await send(3, await jpeg(960, 640));
+    await until(async () => (await framesOf('cam-a')) === 2, 'the good frame after the bombs');
+    const grewMiB = (process.resourceUsage().maxRSS - peakBefore) / 1024;
+    // Decoding the 12000x12000 one takes 430 MB or more at its peak.
+    expect(grewMiB).toBeLessThan(150);
+
+    expect(s.dead.map((d) => d.reason)).toEqual([
+      'frame is 12000x12000, camera cam-a is registered as 960x640 (zones are drawn in those pixels); refused from its png header, not decoded',
+      'frame is 30000x30000, camera cam-a is registered as 960x640 (zones are drawn in those pixels); refused from its png header, not decoded',
+    ]);
+    expect(s.dead.map((d) => d.topic)).toEqual(['city/v1/xinhua/camera/cam-a/frames', 'city/v1/xinhua/camera/cam-a/frames']);
+    expect(s.dead[1]!.payload.equals(header)).toBe(true);
+    // Acknowledged: the bus does not hand the bombs back.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.dead).toHaveLength(2);
+    expect(s.bus.lag('frames', 'vision-bomb')).toBe(0);
     await w.close();
   });
 

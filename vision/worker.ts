@@ -4,7 +4,6 @@
 // reads the plate, and publishes the event to the review queue. A frame it cannot use (corrupt JPEG, wrong size,
 // unknown camera) is dead-lettered with the reason; the other cameras carry on.
 import { Counter, Histogram, type Registry } from 'prom-client';
-import sharp from 'sharp';
 import type { Bus, Subscription } from '../bus/types.js';
 import {
   decodeBusFrame,
@@ -17,6 +16,7 @@ import {
   type RecheckRequestInput,
   type RecheckResult,
 } from '../contracts/index.js';
+import { readImageHeader, type ImageHeader } from '../runtime/image.js';
 import type { Logger } from '../runtime/log.js';
 import type { DeadLetterStore } from '../store/types.js';
 import type { Camera, CameraRegistry } from './cameras/config.js';
@@ -203,15 +203,26 @@ export class VisionWorker {
       return { ok: true, camera: frame.cameraId, detections: [], tracks: 0, events: [], timings: zeroTimings() };
     }
     const t0 = now();
-    let img: RawImage;
+    // The size from the header first: decoding allocates what the header declares, and a file of a few hundred bytes
+    // can declare 30000x30000 (a pixel bomb that would take the worker down and come back with the redelivered batch).
+    let header: ImageHeader;
     try {
-      img = await decodeImage(frame.jpeg);
+      header = await readImageHeader(frame.jpeg);
     } catch (e) {
       return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
     }
-    if (img.width !== st.camera.width || img.height !== st.camera.height) {
-      return this.reject(topic, frame, `frame is ${img.width}x${img.height}, camera ${st.camera.id} is registered as ${st.camera.width}x${st.camera.height} (zones are drawn in those pixels)`);
+    const size = (w: number, h: number) => `frame is ${w}x${h}, camera ${st.camera.id} is registered as ${st.camera.width}x${st.camera.height} (zones are drawn in those pixels)`;
+    if (header.width !== st.camera.width || header.height !== st.camera.height) {
+      return this.reject(topic, frame, `${size(header.width, header.height)}; refused from its ${header.format} header, not decoded`);
     }
+    let img: RawImage;
+    try {
+      // Capped at the camera's pixels as well, whatever the header said.
+      img = await decodeImage(frame.jpeg, st.camera.width * st.camera.height);
+    } catch (e) {
+      return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
+    }
+    if (img.width !== st.camera.width || img.height !== st.camera.height) return this.reject(topic, frame, size(img.width, img.height));
     const t1 = now();
     const det = await st.detector.detect(img);
     const t2 = now();
@@ -326,8 +337,8 @@ export class VisionWorker {
     // The crop comes from the threshold frame: the moment the violation became one.
     const th = r.frames.threshold;
     const crop = await cropEvidence(th.frame.jpeg, th.frame.width, th.frame.height, th.box);
-    const cropMeta = await sharp(crop).metadata();
-    await put('crop', th, crop, cropMeta.width ?? 1, cropMeta.height ?? 1);
+    const cropMeta = await readImageHeader(crop);
+    await put('crop', th, crop, cropMeta.width, cropMeta.height);
     // The threshold frame as the camera sent it: the unaltered original, and a clean image for retraining.
     const clean = await this.o.evidence.put(th.frame.jpeg);
     evidence.push({ role: 'frame', sha256: clean.sha256, url: this.url(clean.sha256), capturedAt: th.ts, width: th.frame.width, height: th.frame.height, bytes: clean.bytes, box: th.box });
@@ -337,7 +348,7 @@ export class VisionWorker {
       // Read from the sharpest of the sightings: try the threshold frame, then the others.
       for (const [, s] of [sightings[1]!, sightings[2]!, sightings[0]!]) {
         try {
-          const p = await this.o.plates.read(await decodeImage(s.frame.jpeg), s.box);
+          const p = await this.o.plates.read(await decodeImage(s.frame.jpeg, s.frame.width * s.frame.height), s.box);
           if (p && p.text.length >= 5 && (!plate || p.confidence > plate.confidence)) plate = { text: p.text, confidence: Math.min(1, Math.max(0, p.confidence)) };
           if (plate && plate.confidence > 0.9) break;
         } catch (e) {

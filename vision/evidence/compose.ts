@@ -1,8 +1,8 @@
 // Evidence images: the original frame with the zone and the object's box drawn on it and a caption burnt in
 // (camera, local time, what was found), and a close crop of the object. Drawn with an SVG overlay composited by
 // sharp, so the frame's pixels are untouched except where the marks are.
-import sharp from 'sharp';
 import type { Box } from '../../contracts/index.js';
+import { untrustedImage } from '../../runtime/image.js';
 
 export interface Marks {
   box: Box;
@@ -29,7 +29,8 @@ ${m.label ? `<rect x="${x1}" y="${Math.max(0, y1 - font - 6)}" width="${Math.rou
 <rect x="0" y="${height - font - 12}" width="${width}" height="${font + 12}" fill="rgba(0,0,0,0.6)"/>
 <text x="8" y="${height - 8}" font-family="DejaVu Sans, sans-serif" font-size="${font}" fill="#fff">${esc(m.caption)}</text>
 </svg>`;
-  return sharp(jpeg)
+  // The frame's own size is the cap: the worker checked it against the camera before it got here.
+  return untrustedImage(jpeg, width * height)
     .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
     .jpeg({ quality })
     .toBuffer();
@@ -46,7 +47,7 @@ export async function cropEvidence(jpeg: Buffer, width: number, height: number, 
   const bottom = Math.min(height, Math.ceil(y2 + my));
   const w = Math.max(1, right - left);
   const h = Math.max(1, bottom - top);
-  let img = sharp(jpeg).extract({ left, top, width: w, height: h });
+  let img = untrustedImage(jpeg, width * height).extract({ left, top, width: w, height: h });
   if (w < minWidth) img = img.resize({ width: minWidth, kernel: 'lanczos3' });
   return img.jpeg({ quality }).toBuffer();
 }

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import sharp from 'sharp';
 import { cameraCommandsTopic, FRAME_PROPS, framesTopic } from '../../../contracts/index.js';
+import { untrustedImage } from '../../../runtime/image.js';
 import type { Logger } from '../../../runtime/log.js';
 import type { EdgeConfig } from '../../config.js';
 import { CommandPlayer, type CommandStats, type EdgeDeadLetterSink } from './commands.js';
@@ -191,7 +191,8 @@ export class CameraLink {
       if (!f) break;
       let jpeg: Buffer;
       try {
-        let img = sharp(f.image);
+        // A snapshot is the camera's (or whoever answers at its URL): its pixels are capped before decoding.
+        let img = untrustedImage(f.image);
         if (this.cam.width) img = img.resize({ width: this.cam.width });
         jpeg = await img.jpeg({ quality: this.cam.quality, mozjpeg: false }).toBuffer();
       } catch (e) {
