@@ -1,5 +1,7 @@
 // The push receiver end to end on a real broker: fastify inject for the platform's requests, a subscriber on the
-// readings and dead-letter topics for what comes out. Needs MQTT_URL (the global setup starts Mosquitto).
+// readings and dead-letter topics for what comes out. Needs MQTT_URL (the global setup starts Mosquitto): without it
+// the tests fail rather than skip, so a run without the broker cannot pass for a run with it.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -114,7 +116,13 @@ function push(app: FastifyInstance, body: unknown, headers: Record<string, strin
   });
 }
 
-describe.skipIf(!MQTT_URL)('NB-IoT push receiver (CTWing format) on a real broker', () => {
+/** The HMAC of a body as OpenSSL computes it: a vector from outside the project, not from our own signer. */
+function opensslHmac(secret: string, body: string, algorithm: 'sha256' | 'sha1', encoding: 'hex' | 'base64'): string {
+  const mac = execFileSync('openssl', ['dgst', `-${algorithm}`, '-hmac', secret, '-binary'], { input: body });
+  return mac.toString(encoding);
+}
+
+describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
   let watcher: Watcher;
   let publisher: MqttPublisher;
   let dir: string;
@@ -122,13 +130,14 @@ describe.skipIf(!MQTT_URL)('NB-IoT push receiver (CTWing format) on a real broke
   let n = 0;
 
   beforeAll(async () => {
+    if (!MQTT_URL) throw new Error('MQTT_URL is not set: these tests need the real Mosquitto (the global setup runs scripts/services up)');
     watcher = await Watcher.start();
     publisher = new MqttPublisher({ url: MQTT_URL!, clientId: `nbiot-pub-${run}`, timeoutMs: 3000, logger: silentLogger });
     await publisher.ready(10_000);
   });
   afterAll(async () => {
-    await publisher.close();
-    await watcher.close();
+    await publisher?.close();
+    await watcher?.close();
   });
   afterEach(async () => {
     await r?.app.close();
@@ -254,6 +263,23 @@ describe.skipIf(!MQTT_URL)('NB-IoT push receiver (CTWing format) on a real broke
     await watcher.until(() => watcher.readings.length === 1, 'the reading');
     await new Promise((res) => setTimeout(res, 100));
     expect(watcher.readings).toHaveLength(1);
+  });
+
+  it('accepts signatures computed by openssl dgst -hmac (sha256 hex, sha1 base64) and refuses them for another secret', async () => {
+    const body = JSON.stringify(dataReport({ timestamp: T + 40_000 }));
+    const sha256 = opensslHmac(SECRET, body, 'sha256', 'hex');
+    // The openssl CLI prints the same MAC: the vector does not depend on how we call it.
+    expect(execFileSync('openssl', ['dgst', '-sha256', '-hmac', SECRET, '-r'], { input: body }).toString().split(' ')[0]).toBe(sha256);
+    await fresh({ auth: { mode: 'hmac', secret: SECRET } });
+    expect((await push(r.app, body, { 'x-signature': `sha256=${sha256}` })).statusCode).toBe(200);
+    expect((await push(r.app, body, { 'x-signature': opensslHmac('another-secret-123', body, 'sha256', 'hex') })).statusCode).toBe(401);
+    await watcher.until(() => watcher.readings.length === 1, 'the sha256-signed reading');
+
+    const body2 = JSON.stringify(dataReport({ timestamp: T + 41_000 }));
+    await fresh({ auth: { mode: 'hmac', secret: SECRET, algorithm: 'sha1', encoding: 'base64', header: 'X-Hub-Signature' } });
+    expect((await push(r.app, body2, { 'x-hub-signature': opensslHmac(SECRET, body2, 'sha1', 'base64') })).statusCode).toBe(200);
+    expect((await push(r.app, body2, { 'x-hub-signature': opensslHmac(SECRET, body2, 'sha256', 'base64') })).statusCode).toBe(401);
+    await watcher.until(() => watcher.readings.length === 2, 'the sha1-signed reading');
   });
 
   it('dead-letters malformed JSON with its raw bytes, once, and answers 200', async () => {
