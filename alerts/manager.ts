@@ -87,6 +87,7 @@ export class AlertManager extends EventEmitter<{ change: [Alert] }> {
         prev.value = s.value;
         prev.level = s.level;
         prev.peak = worse(above, prev.peak, s.value);
+        if (s.expected) prev.expected = s.expected;
         delete prev.resolvedAt;
         this.push(prev, ev('reopened'));
         return this.save(prev);
@@ -109,6 +110,7 @@ export class AlertManager extends EventEmitter<{ change: [Alert] }> {
         value: s.value,
         level: s.level,
         peak: s.value,
+        ...(s.expected ? { expected: s.expected } : {}),
         caseWorthy: s.caseWorthy,
         caseCode: s.caseCode,
         flaps: 0,

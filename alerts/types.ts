@@ -36,6 +36,8 @@ export interface Alert {
   level: number;
   /** The worst value seen in this episode. */
   peak: number;
+  /** Anomaly alerts: the model that found the value unusual and the band it expected, for the device chart. */
+  expected?: { model: string; low?: number; high?: number };
   caseWorthy: boolean;
   caseCode?: string;
   /** Times this alert came back shortly after it had cleared (merged instead of a new alert). */

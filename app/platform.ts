@@ -207,7 +207,13 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       });
     }
     if (cfg.ROLE === 'all' || cfg.ROLE === 'detectors') {
-      const detectors = new DetectorService({ bus, rulesFile: cfg.RULES_FILE, logger: log.child({ part: 'detectors' }), registry });
+      const detectors = new DetectorService({
+        bus,
+        rulesFile: cfg.RULES_FILE,
+        logger: log.child({ part: 'detectors' }),
+        registry,
+        anomalyStateFile: path.join(cfg.DATA_DIR, 'anomaly-state.bin'),
+      });
       await detectors.start();
       firstStops.push(() => detectors.stop());
     }

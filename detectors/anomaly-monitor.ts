@@ -1,6 +1,9 @@
 // Anomaly alerts for metrics without a fixed threshold: one streaming detector per (device, metric), learning the
 // series for a probation period first; an alert fires when the score reaches the threshold and clears after a run
-// of normal scores.
+// of normal scores. The learnt state can be saved to a file and restored, so that a restart (or a rules edit) does
+// not throw away the weeks a detector needs to know its series.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { StoredReading } from '../contracts/index.js';
 import { createAnomalyDetector, type AnomalyDetector } from './anomaly/detector.js';
 import type { RuleEngine, Signal } from './rules/engine.js';
@@ -14,8 +17,10 @@ interface Series {
   lastTs: number;
 }
 
+const STATE_MAGIC = 'city-anomaly-state/1';
+
 export class AnomalyMonitor {
-  private readonly series = new Map<string, Series>();
+  private series = new Map<string, Series>();
   private readonly covered = new Map<string, Set<string>>();
   private readonly exclude: Set<string>;
 
@@ -24,6 +29,16 @@ export class AnomalyMonitor {
     private readonly engine: RuleEngine,
   ) {
     this.exclude = new Set(cfg.exclude);
+  }
+
+  /** (device, metric) series watched. */
+  get seriesCount(): number {
+    return this.series.size;
+  }
+
+  /** Takes over the learnt series of the monitor this one replaces (a rules reload keeps what was learnt). */
+  adopt(previous: AnomalyMonitor): void {
+    this.series = previous.series;
   }
 
   process(r: StoredReading, out: Signal[] = []): Signal[] {
@@ -45,7 +60,7 @@ export class AnomalyMonitor {
         s.calm = 0;
         if (!s.active) {
           s.active = true;
-          out.push(this.signal('fire', r, metric, v, score));
+          out.push(this.signal('fire', r, metric, v, score, s.detector));
         }
       } else if (s.active && ++s.calm >= this.cfg.clearAfterReadings) {
         s.active = false;
@@ -55,8 +70,8 @@ export class AnomalyMonitor {
     return out;
   }
 
-  private signal(type: 'fire' | 'clear', r: StoredReading, metric: string, value: number, score: number): Signal {
-    return {
+  private signal(type: 'fire' | 'clear', r: StoredReading, metric: string, value: number, score: number, detector?: AnomalyDetector): Signal {
+    const s: Signal = {
       type,
       ruleId: `anomaly.${metric}`,
       category: 'anomaly',
@@ -72,5 +87,84 @@ export class AnomalyMonitor {
       standard: 'streaming anomaly detector (scored on the Numenta Anomaly Benchmark, see detectors/nab)',
       caseWorthy: false,
     };
+    if (detector) {
+      // What staff see beside the value: which model found it unusual, and the band it expected.
+      const e = detector.explain();
+      s.expected = { model: e.model, ...(e.expected ? { low: round(e.expected.low), high: round(e.expected.high) } : {}) };
+    }
+    return s;
+  }
+
+  /**
+   * Writes every series' state to `file` (atomically: a temporary file renamed over it). Binary, one record per
+   * series: key, counters and the detector's numbers, about 6 KB a series.
+   */
+  save(file: string): number {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      const head = Buffer.from(`${STATE_MAGIC}\n`);
+      fs.writeSync(fd, head);
+      for (const [key, s] of this.series) {
+        const k = Buffer.from(key);
+        const state = s.detector.save();
+        const rec = Buffer.alloc(4 + k.length + 8 * 4 + 4 + state.byteLength);
+        let at = rec.writeUInt32LE(k.length, 0);
+        at += k.copy(rec, at);
+        at = rec.writeDoubleLE(s.seen, at);
+        at = rec.writeDoubleLE(s.active ? 1 : 0, at);
+        at = rec.writeDoubleLE(s.calm, at);
+        at = rec.writeDoubleLE(s.lastTs, at);
+        at = rec.writeUInt32LE(state.length, at);
+        Buffer.from(state.buffer, state.byteOffset, state.byteLength).copy(rec, at);
+        fs.writeSync(fd, rec);
+      }
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    return this.series.size;
+  }
+
+  /**
+   * Restores the series saved by save(). A record that does not fit today's detector (its options changed) is
+   * skipped: that series starts learning again. Returns the numbers restored and skipped.
+   */
+  restore(file: string): { restored: number; skipped: number } {
+    const buf = fs.readFileSync(file);
+    const nl = buf.indexOf(10);
+    if (nl < 0 || buf.subarray(0, nl).toString() !== STATE_MAGIC) throw new Error(`${file} is not an anomaly state file (${STATE_MAGIC})`);
+    let at = nl + 1;
+    let restored = 0;
+    let skipped = 0;
+    while (at < buf.length) {
+      const kl = buf.readUInt32LE(at);
+      at += 4;
+      const key = buf.subarray(at, at + kl).toString();
+      at += kl;
+      const seen = buf.readDoubleLE(at);
+      const active = buf.readDoubleLE(at + 8) === 1;
+      const calm = buf.readDoubleLE(at + 16);
+      const lastTs = buf.readDoubleLE(at + 24);
+      const n = buf.readUInt32LE(at + 32);
+      at += 36;
+      const state = new Float64Array(n);
+      for (let i = 0; i < n; i++) state[i] = buf.readDoubleLE(at + 8 * i);
+      at += 8 * n;
+      const detector = createAnomalyDetector();
+      try {
+        detector.restore(state);
+      } catch {
+        skipped++;
+        continue;
+      }
+      this.series.set(key, { detector, seen, active, calm, lastTs });
+      restored++;
+    }
+    return { restored, skipped };
   }
 }
+
+const round = (x: number): number => Number(x.toPrecision(6));

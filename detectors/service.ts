@@ -26,6 +26,12 @@ export interface DetectorOptions {
   group?: string;
   /** How often silent devices are checked for going offline. */
   sweepMs?: number;
+  /**
+   * Where the anomaly detectors' learnt state is kept ($DATA_DIR/anomaly-state.bin): restored at start, written at
+   * stop and every `checkpointMs` (default 10 min), so a restart does not start weeks of learning over.
+   */
+  anomalyStateFile?: string;
+  checkpointMs?: number;
 }
 
 export class DetectorService {
@@ -35,6 +41,7 @@ export class DetectorService {
   private sub: Subscription | null = null;
   private statusSub: Subscription | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private checkpoint: NodeJS.Timeout | null = null;
   private watcher: fs.StatWatcher | null = null;
   private readonly m;
 
@@ -52,6 +59,7 @@ export class DetectorService {
   }
 
   async start(): Promise<void> {
+    this.restoreAnomalyState();
     this.sub = await this.o.bus.subscribe('readings', this.o.group ?? 'detectors', (batch) => this.onBatch(batch));
     // A device's last will (offline) reaches the health checks at once, without waiting for missed reports.
     this.statusSub = await this.o.bus.subscribe('status', `${this.o.group ?? 'detectors'}-status`, async (batch) => {
@@ -64,6 +72,10 @@ export class DetectorService {
     });
     this.timer = setInterval(() => void this.sweep(), this.o.sweepMs ?? 10_000);
     this.timer.unref();
+    if (this.o.anomalyStateFile) {
+      this.checkpoint = setInterval(() => this.saveAnomalyState(), this.o.checkpointMs ?? 600_000);
+      this.checkpoint.unref();
+    }
     // Poll the file's mtime: works on every filesystem, including mounted config volumes where inotify does not.
     this.watcher = fs.watchFile(this.o.rulesFile, { interval: 2000 }, (cur, prev) => {
       if (cur.mtimeMs !== prev.mtimeMs) this.reload();
@@ -77,7 +89,9 @@ export class DetectorService {
       const rules = loadRules(this.o.rulesFile);
       this.engine = new RuleEngine(rules);
       this.health = new HealthChecker(rules.health);
-      this.anomaly = new AnomalyMonitor(rules.anomaly, this.engine);
+      const anomaly = new AnomalyMonitor(rules.anomaly, this.engine);
+      anomaly.adopt(this.anomaly); // what the anomaly detectors learnt does not depend on the threshold rules
+      this.anomaly = anomaly;
       this.o.logger.info({ rules: rules.rules.length }, 'rules reloaded');
       return true;
     } catch (e) {
@@ -125,11 +139,37 @@ export class DetectorService {
     await this.o.bus.publish('alerts', signals.map((s) => ({ key: s.deviceId, value: JSON.stringify(s) })));
   }
 
+  private restoreAnomalyState(): void {
+    const file = this.o.anomalyStateFile;
+    if (!file || !fs.existsSync(file)) return;
+    try {
+      const { restored, skipped } = this.anomaly.restore(file);
+      this.o.logger.info({ file, restored, skipped }, 'anomaly detector state restored');
+    } catch (e) {
+      this.o.logger.warn({ file, err: (e as Error).message }, 'anomaly detector state not restored: the detectors learn their series again');
+    }
+  }
+
+  private saveAnomalyState(): void {
+    const file = this.o.anomalyStateFile;
+    if (!file) return;
+    try {
+      const t0 = Date.now();
+      const series = this.anomaly.save(file);
+      this.o.logger.info({ file, series, ms: Date.now() - t0 }, 'anomaly detector state saved');
+    } catch (e) {
+      this.o.logger.warn({ file, err: (e as Error).message }, 'anomaly detector state not saved');
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.checkpoint) clearInterval(this.checkpoint);
     fs.unwatchFile(this.o.rulesFile);
     this.watcher = null;
     await this.statusSub?.close();
     await this.sub?.close();
+    // After the subscription closed: no reading is processed after the state was written.
+    this.saveAnomalyState();
   }
 }

@@ -23,9 +23,10 @@ function timeLabel(ts, long) {
 
 /**
  * points: [[ts, value]] in time order; thresholds: [{label, severity, at(ts) → level or null}];
- * from/to: the time range shown (epoch ms).
+ * bands: [{from, to, low, high, label}] — what the anomaly detector expected while an anomaly alert was open, drawn
+ * as a shaded band so staff see how far outside it the readings went; from/to: the time range shown (epoch ms).
  */
-export function lineChart({ points, thresholds = [], from, to, unit = '', width = 1200, height = 340 }) {
+export function lineChart({ points, thresholds = [], bands = [], from, to, unit = '', width = 1200, height = 340 }) {
   const m = { l: 56, r: 96, t: 12, b: 28 };
   const w = width - m.l - m.r;
   const hgt = height - m.t - m.b;
@@ -46,6 +47,10 @@ export function lineChart({ points, thresholds = [], from, to, unit = '', width 
     }
     return vals;
   });
+  for (const b of bands) {
+    lo = Math.min(lo, b.low);
+    hi = Math.max(hi, b.high);
+  }
   const lowest = levels.flat().sort((a, b) => a - b)[0];
   if (lowest !== undefined) {
     lo = Math.min(lo, lowest);
@@ -76,6 +81,16 @@ export function lineChart({ points, thresholds = [], from, to, unit = '', width 
     svg.append(s('text', { x: x(ts), y: height - 8, 'text-anchor': 'middle', class: 'axis' }, timeLabel(ts, long)));
   }
   svg.append(s('text', { x: 6, y: m.t + 10, class: 'axis unit' }, unit));
+
+  // Expected bands of anomaly alerts (at least 4 px wide, so a short alert is still seen).
+  for (const b of bands) {
+    const x1 = Math.max(m.l, x(Math.max(from, b.from)));
+    const x2 = Math.min(m.l + w, Math.max(x1 + 4, x(Math.min(to, b.to))));
+    if (x2 <= m.l || x1 >= m.l + w) continue;
+    svg.append(
+      s('rect', { x: x1, y: y(b.high), width: x2 - x1, height: Math.max(1, y(b.low) - y(b.high)), class: 'expected-band', 'data-band': b.label }, s('title', {}, b.label)),
+    );
+  }
 
   // Threshold lines, sampled every 2 px so a day/night change shows as a step.
   thresholds.forEach((th) => {

@@ -34,6 +34,8 @@ export interface Signal {
    * nothing is open.
    */
   initial?: boolean;
+  /** Anomaly alerts: the model that found the value unusual and the band it expected (absent while it learns). */
+  expected?: { model: string; low?: number; high?: number };
 }
 
 interface SeriesState {

@@ -85,7 +85,16 @@ export async function render(ctx) {
       if (typeof v === 'number') points.push([Date.parse(r.ts), v]);
     }
     const ths = thresholdsFor(metric, rules);
-    chartBox.replaceChildren(lineChart({ points, thresholds: ths, from, to, unit: UNITS[metric] ?? '' }));
+    const bands = alerts.items
+      .filter((a) => a.category === 'anomaly' && a.metric === metric && a.expected && typeof a.expected.low === 'number' && typeof a.expected.high === 'number')
+      .map((a) => ({
+        from: a.firstSeen,
+        to: a.resolvedAt ?? to,
+        low: a.expected.low,
+        high: a.expected.high,
+        label: t('devices.expectedBand', { model: t(`anomaly.model.${a.expected.model}`), low: fmtNum(a.expected.low, 2), high: fmtNum(a.expected.high, 2) }),
+      }));
+    chartBox.replaceChildren(lineChart({ points, thresholds: ths, bands, from, to, unit: UNITS[metric] ?? '' }));
     if (!points.length) chartBox.append(h('p.muted.center', t('devices.noReadings')));
     info.replaceChildren(
       h('div.muted.small', t('devices.readings', { n: points.length })),
