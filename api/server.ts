@@ -65,7 +65,7 @@ export function viewDeadLetter(d: DeadLetter): DeadLetterView {
     receivedAt: new Date(d.receivedAt).toISOString(),
     payload: isText ? text : d.payload.toString('base64'),
     payloadEncoding: isText ? 'utf8' : 'base64',
-    payloadBytes: d.payload.length,
+    payloadBytes: d.payloadBytes ?? d.payload.length,
   };
 }
 

@@ -5,8 +5,10 @@ export interface DeadLetter {
   topic: string;
   reason: string;
   receivedAt: number;
-  /** Raw payload bytes as received. */
+  /** Raw payload bytes as received, or only their first bytes when payloadBytes says there were more. */
   payload: Buffer;
+  /** Size of the payload as received, when `payload` keeps only its first bytes (an oversized MQTT message). */
+  payloadBytes?: number;
 }
 
 /** How a dead letter is shown over the API: payload as UTF-8 when it is text, base64 otherwise. */
@@ -16,6 +18,7 @@ export interface DeadLetterView {
   receivedAt: string;
   payload: string;
   payloadEncoding: 'utf8' | 'base64';
+  /** The size as received: more than `payload` holds when only its first bytes were kept. */
   payloadBytes: number;
 }
 

@@ -206,5 +206,46 @@ export function storeContract(name: string, open: () => Promise<Store>, opts: St
       }
       expect((await store.list(2)).items).toHaveLength(2);
     });
+
+    it('keeps the size as received of a cut payload, and prunes dead letters by age, then by bytes kept from the newest', async () => {
+      const run = uniqueId('ct-prune');
+      // Days ahead: ours are the newest in a store that other tests (and, for InfluxDB, earlier runs) filled; the
+      // prune by age then empties the store of everything but ours.
+      const DAY = 86_400_000;
+      const base = Date.now() + 3 * DAY;
+      const dl = (name: string, receivedAt: number, bytes: number, payloadBytes?: number): DeadLetter => ({
+        topic: `city/v1/${run}/noise/${name}/readings`,
+        reason: name,
+        receivedAt,
+        payload: randomBytes(bytes),
+        ...(payloadBytes === undefined ? {} : { payloadBytes }),
+      });
+      const old = dl('old', base - 2 * DAY, 1000);
+      const [a, b, c] = [dl('a', base - 3000, 3000), dl('b', base - 2000, 3000), dl('c', base - 1000, 3000)];
+      const cut = dl('cut', base - 500, 4096, 100 * 1024 * 1024);
+      await store.add([old, a, b, c, cut]);
+      const ours = async () => (await store.list(10)).items.filter((d) => d.topic.includes(run));
+      const first = await ours();
+      expect(first.map((d) => d.reason)).toEqual(['cut', 'c', 'b', 'a', 'old']);
+      expect(first[0]!.payload.length).toBe(4096);
+      expect(first[0]!.payloadBytes).toBe(100 * 1024 * 1024);
+      expect(first.slice(1).every((d) => d.payloadBytes === undefined)).toBe(true);
+
+      // By age: what came before the cut-off goes.
+      const byAge = await store.pruneDeadLetters({ before: base - DAY, maxBytes: 1e12 });
+      expect(byAge.deleted).toBeGreaterThanOrEqual(1);
+      expect((await ours()).map((d) => d.reason)).toEqual(['cut', 'c', 'b', 'a']);
+
+      // By size: the newest whose payloads fit in maxBytes stay (cut 4096 + c + b = 10096 bytes), the rest go.
+      const bySize = await store.pruneDeadLetters({ before: 0, maxBytes: 4096 + 3000 + 3000 });
+      expect(bySize.deleted).toBeGreaterThanOrEqual(1);
+      expect(bySize.bytes).toBeGreaterThanOrEqual(3000);
+      expect((await ours()).map((d) => d.reason)).toEqual(['cut', 'c', 'b']);
+      expect((await store.list(10)).total).toBe(3);
+      expect(await store.pruneDeadLetters({ before: 0, maxBytes: 1e12 })).toEqual({ deleted: 0, bytes: 0 });
+      // Ours are from the future: gone again, for the tests after this one.
+      expect((await store.pruneDeadLetters({ before: base, maxBytes: 0 })).deleted).toBe(3);
+      expect((await store.list(1)).total).toBe(0);
+    });
   });
 }

@@ -39,9 +39,19 @@ export interface DeadLetterStore {
   list(limit: number): Promise<{ items: DeadLetter[]; total: number }>;
 }
 
+/** How long and how much of the dead letters is kept (DEAD_LETTER_MAX_AGE_DAYS, DEAD_LETTER_MAX_MB). */
+export interface DeadLetterRetention {
+  /** Dead letters received before this (epoch ms) are deleted. */
+  before: number;
+  /** Then the oldest are deleted until the payloads kept total at most this many bytes. */
+  maxBytes: number;
+}
+
 export interface Store extends ReadingStore, DeadLetterStore {
   /** A short name for logs and /readyz. */
   readonly name: string;
   /** True while the store answers; /readyz reports it. */
   ping(): Promise<boolean>;
+  /** Applies the dead letters' retention; says how many were deleted and their payload bytes. */
+  pruneDeadLetters(r: DeadLetterRetention): Promise<{ deleted: number; bytes: number }>;
 }

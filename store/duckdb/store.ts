@@ -17,7 +17,7 @@ import {
 } from '@duckdb/node-api';
 import type { DeadLetter, StoredReading } from '../../contracts/index.js';
 import { ConfigError } from '../../runtime/config.js';
-import type { ReadingQuery, ReadingRow, Store } from '../types.js';
+import type { DeadLetterRetention, ReadingQuery, ReadingRow, Store } from '../types.js';
 
 export interface DuckDbStoreOptions {
   /** Database file; ':memory:' for tests that need no file. */
@@ -77,6 +77,8 @@ export class DuckDbStore implements Store {
       CREATE TABLE IF NOT EXISTS dead_letters (
         topic VARCHAR NOT NULL, reason VARCHAR NOT NULL,
         received_at BIGINT NOT NULL, payload BLOB NOT NULL);
+      -- The size as received when payload keeps only its first bytes (NULL: payload is whole).
+      ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS payload_bytes BIGINT;
       CREATE TEMP TABLE staging AS SELECT * FROM readings LIMIT 0;
     `);
     const reader = await instance.connect();
@@ -208,6 +210,8 @@ export class DuckDbStore implements Store {
           appender.appendVarchar(d.reason);
           appender.appendBigInt(BigInt(d.receivedAt));
           appender.appendBlob(d.payload);
+          if (d.payloadBytes !== undefined && d.payloadBytes > d.payload.length) appender.appendBigInt(BigInt(d.payloadBytes));
+          else appender.appendNull();
           appender.endRow();
         }
         appender.flushSync();
@@ -223,15 +227,41 @@ export class DuckDbStore implements Store {
     const totalRes = await this.reader.runAndReadAll('SELECT count(*)::BIGINT FROM dead_letters');
     const total = Number(totalRes.getRows()[0]![0] as bigint);
     const res = await this.reader.runAndReadAll(
-      `SELECT topic, reason, received_at, payload FROM dead_letters ORDER BY received_at DESC LIMIT ${Math.trunc(limit)}`,
+      `SELECT topic, reason, received_at, payload, payload_bytes FROM dead_letters ORDER BY received_at DESC LIMIT ${Math.trunc(limit)}`,
     );
-    const items = res.getRows().map((r) => ({
-      topic: r[0] as string,
-      reason: r[1] as string,
-      receivedAt: Number(r[2] as bigint),
-      payload: Buffer.from((r[3] as { bytes: Uint8Array }).bytes),
-    }));
+    const items = res.getRows().map((r) => {
+      const d: DeadLetter = {
+        topic: r[0] as string,
+        reason: r[1] as string,
+        receivedAt: Number(r[2] as bigint),
+        payload: Buffer.from((r[3] as { bytes: Uint8Array }).bytes),
+      };
+      if (r[4] !== null) d.payloadBytes = Number(r[4] as bigint);
+      return d;
+    });
     return { items, total };
+  }
+
+  pruneDeadLetters(r: DeadLetterRetention): Promise<{ deleted: number; bytes: number }> {
+    // On the writer connection, in its chain: a delete is a write like add().
+    const next = this.writeChain.then(async () => {
+      // Too old, or past the byte budget counted from the newest.
+      const doomed = `SELECT rowid FROM (
+          SELECT rowid, received_at,
+                 sum(octet_length(payload)) OVER (ORDER BY received_at DESC, rowid DESC ROWS UNBOUNDED PRECEDING) AS newer
+          FROM dead_letters)
+        WHERE received_at < $before OR newer > $maxBytes`;
+      const params = { before: BigInt(Math.trunc(r.before)), maxBytes: BigInt(Math.trunc(r.maxBytes)) };
+      const counted = await this.writer.runAndReadAll(
+        `SELECT count(*)::BIGINT, coalesce(sum(octet_length(payload)), 0)::BIGINT FROM dead_letters WHERE rowid IN (${doomed})`,
+        params,
+      );
+      const [n, bytes] = counted.getRows()[0]! as [bigint, bigint];
+      if (n > 0n) await this.writer.run(`DELETE FROM dead_letters WHERE rowid IN (${doomed})`, params);
+      return { deleted: Number(n), bytes: Number(bytes) };
+    });
+    this.writeChain = next.then(() => undefined, () => undefined);
+    return next;
   }
 
   async ping(): Promise<boolean> {

@@ -1,14 +1,14 @@
 // The production store: readings and dead letters in one InfluxDB 2 bucket, shared by every ingest and API process.
 // Schema and queries are explained in docs/influxdb.md. In short:
 //   <kind>,device=<id>,district=<d>[,grid=<cell>] <metric>=<float>...,reading=1i[,seq=<n>i] <ts ms>
-//   dead_letters,instance=<id> topic="..",reason="..",payload_bytes=<n>i,payload="<base64>"[,payload_1=..]
+//   dead_letters,instance=<id> topic="..",reason="..",payload_bytes=<n>i,kept_bytes=<n>i,payload="<base64>"[,payload_1=..]
 //                              <receivedAt ms * 1e6 + counter, ns>
 // Idempotency is InfluxDB's own: a point is (measurement, tags, time) and writing it again overwrites its fields.
 import { ConfigError } from '../../runtime/config.js';
 import { randomBytes } from 'node:crypto';
 import { escape, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import { KINDS, METRICS, type DeadLetter, type SensorKind, type StoredReading } from '../../contracts/index.js';
-import type { ReadingQuery, ReadingRow, Store } from '../types.js';
+import type { DeadLetterRetention, ReadingQuery, ReadingRow, Store } from '../types.js';
 import { ident, influxQL, ms, str, sumColumns, type InfluxQLTarget } from './influxql.js';
 import { AckedWriter, DEFAULT_WRITE_TUNING, type StoreLogger, type WriteTuning } from './writer.js';
 
@@ -219,9 +219,12 @@ export class InfluxStore implements Store {
     // base64 is spread over payload, payload_1, ...; past MAX_DEAD_LETTER_PAYLOAD the payload is cut and the reason
     // says so.
     const cut = d.payload.length > MAX_DEAD_LETTER_PAYLOAD;
-    const b64 = (cut ? d.payload.subarray(0, MAX_DEAD_LETTER_PAYLOAD) : d.payload).toString('base64');
+    const kept = cut ? d.payload.subarray(0, MAX_DEAD_LETTER_PAYLOAD) : d.payload;
+    const b64 = kept.toString('base64');
     const reason = cut ? `${d.reason} [payload cut to its first ${MAX_DEAD_LETTER_PAYLOAD} of ${d.payload.length} bytes]` : d.reason;
-    let fields = `topic=${escape.quoted(d.topic)},reason=${escape.quoted(reason)},payload_bytes=${d.payload.length}i`;
+    // payload_bytes: the size as received; kept_bytes: what is stored, which the size retention counts.
+    const received = Math.max(d.payloadBytes ?? 0, d.payload.length);
+    let fields = `topic=${escape.quoted(d.topic)},reason=${escape.quoted(reason)},payload_bytes=${received}i,kept_bytes=${kept.length}i`;
     let part = 0;
     do {
       fields += `,${payloadField(part)}="${b64.slice(part * PAYLOAD_FIELD_CHARS, (part + 1) * PAYLOAD_FIELD_CHARS)}"`;
@@ -249,17 +252,52 @@ export class InfluxStore implements Store {
     const [counts = [], rows = []] = await influxQL(this.ql, statements.join('; '));
     const items = rows.flatMap((s) => {
       const col = (name: string) => s.columns.indexOf(name);
-      const [topic, reason] = [col('topic'), col('reason')];
+      const [topic, reason, received] = [col('topic'), col('reason'), col('payload_bytes')];
       const parts: number[] = [];
       for (let p = 0, i: number; (i = col(payloadField(p))) >= 0; p++) parts.push(i);
-      return s.values.map((r) => ({
-        receivedAt: r[0] as number, // epoch=ms drops the counter's nanoseconds
-        topic: r[topic] as string,
-        reason: r[reason] as string,
-        payload: Buffer.from(parts.map((i) => (r[i] as string | null) ?? '').join(''), 'base64'),
-      }));
+      return s.values.map((r) => {
+        const d: DeadLetter = {
+          receivedAt: r[0] as number, // epoch=ms drops the counter's nanoseconds
+          topic: r[topic] as string,
+          reason: r[reason] as string,
+          payload: Buffer.from(parts.map((i) => (r[i] as string | null) ?? '').join(''), 'base64'),
+        };
+        const n = received >= 0 ? (r[received] as number | null) : null;
+        if (n !== null && n > d.payload.length) d.payloadBytes = n;
+        return d;
+      });
     });
     return { items, total: sumColumns(counts, () => true) };
+  }
+
+  /**
+   * Deletes (InfluxDB's delete API, by time: it cannot delete by field) the dead letters received before r.before,
+   * and those at and before the newest one whose kept bytes, summed from the newest, pass r.maxBytes. Dead letters
+   * written before kept_bytes existed count 0 bytes; their age still ends them.
+   */
+  async pruneDeadLetters(r: DeadLetterRetention): Promise<{ deleted: number; bytes: number }> {
+    const [over = []] = await influxQL(
+      this.ql,
+      `SELECT c FROM (SELECT cumulative_sum(kept_bytes) AS c FROM ${DEAD_LETTERS} ORDER BY time DESC) ` +
+        `WHERE c > ${Math.trunc(r.maxBytes)} ORDER BY time DESC LIMIT 1`,
+    );
+    const newestOver = over[0]?.values[0]?.[0] as number | undefined;
+    // Every point before `end` (ms) goes; a point's ms holds its counter's nanoseconds, so `end` is the next ms.
+    const end = Math.max(Math.trunc(r.before), newestOver === undefined ? 0 : newestOver + 1);
+    const [counts = []] = await influxQL(this.ql, `SELECT count(topic), sum(kept_bytes) FROM ${DEAD_LETTERS} WHERE time < ${ms(end)}`);
+    const deleted = sumColumns(counts, (c) => c === 'count');
+    if (deleted === 0) return { deleted: 0, bytes: 0 };
+    const url = new URL('/api/v2/delete', this.o.url);
+    url.search = new URLSearchParams({ org: this.o.org, bucket: this.o.bucket }).toString();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { Authorization: `Token ${this.o.token}`, 'Content-Type': 'application/json' },
+      // stop is the last nanosecond before `end`.
+      body: JSON.stringify({ start: '1970-01-01T00:00:00Z', stop: new Date(end - 1).toISOString().replace('Z', '999999Z'), predicate: `_measurement="${DEAD_LETTERS}"` }),
+      signal: AbortSignal.timeout(this.ql.timeoutMs),
+    });
+    if (!res.ok) throw new Error(`deleting old dead letters failed: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    return { deleted, bytes: sumColumns(counts, (c) => c === 'sum') };
   }
 
   // ------------------------------------------------------------------------------------------------ lifecycle
