@@ -1,5 +1,5 @@
 // Alert routes for staff and dashboards: list and filter, one alert with its history, acknowledge, resolve, notes,
-// and a live stream (Server-Sent Events) of every change.
+// and a live stream (Server-Sent Events) of every change, bounded in number and buffer and ended with its session.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { IdSchema, SensorKindSchema } from '../contracts/index.js';
@@ -26,7 +26,20 @@ const view = (a: Alert) => ({
   history: a.history.map((h) => ({ ...h, at: new Date(h.at).toISOString() })),
 });
 
-export function alertRoutes(app: FastifyInstance, manager: AlertManager): void {
+/** Bounds of the live alert stream. */
+export interface AlertStreamLimits {
+  /** Open streams in this process; beyond it 503. */
+  maxStreams: number;
+  /** Open streams per user (console tabs); beyond it 429. */
+  maxStreamsPerUser: number;
+  /** What may wait unsent for a client that does not read; beyond it its stream ends. */
+  maxBufferedBytes: number;
+}
+
+// 100 streams are a city centre's staff with a few tabs each; 1 MiB is hundreds of alert changes.
+export const ALERT_STREAM_LIMITS: AlertStreamLimits = { maxStreams: 100, maxStreamsPerUser: 4, maxBufferedBytes: 1024 * 1024 };
+
+export function alertRoutes(app: FastifyInstance, manager: AlertManager, limits: AlertStreamLimits = ALERT_STREAM_LIMITS): void {
   const bad = (e: z.ZodError) => ({ error: 'bad_request', message: e.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ') });
 
   app.get('/api/alerts', async (req, reply) => {
@@ -36,20 +49,67 @@ export function alertRoutes(app: FastifyInstance, manager: AlertManager): void {
     return { items: items.map(view), total };
   });
 
+  // Open live streams, all together and per user: each holds a connection, a listener and its send buffer.
+  let streams = 0;
+  const streamsOf = new Map<string, number>();
+
   // Registered before /api/alerts/:id so "stream" is not taken for an id.
   app.get('/api/alerts/stream', (req, reply) => {
+    const who = req.user?.username ?? '';
+    if (streams >= limits.maxStreams) {
+      req.log.warn({ username: who, streams }, 'live alert stream refused: too many open');
+      return reply.code(503).header('retry-after', '30').send({ error: 'unavailable', message: '实时告警连接已满，请稍后再试 / too many live alert streams are open, try again later' });
+    }
+    if ((streamsOf.get(who) ?? 0) >= limits.maxStreamsPerUser) {
+      return reply
+        .code(429)
+        .header('retry-after', '30')
+        .send({ error: 'too_many_requests', message: `每个用户最多 ${limits.maxStreamsPerUser} 个实时告警连接 / at most ${limits.maxStreamsPerUser} live alert streams per user: close another console tab` });
+    }
+    // The stream ends with its session (logout, expiry, the user disabled) and on a role change: the browser's
+    // EventSource reconnects, and the guard judges that request like any other.
+    const watch = req.watchSession?.() ?? null;
+    streams++;
+    streamsOf.set(who, (streamsOf.get(who) ?? 0) + 1);
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    res.write(': connected\n\n');
-    const send = (a: Alert) => res.write(`event: alert\ndata: ${JSON.stringify(view(a))}\n\n`);
-    // A comment now and then keeps proxies from closing an idle stream.
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
-    manager.on('change', send);
-    req.raw.on('close', () => {
+    let congested = false;
+    let ended = false;
+    const end = (why: string, abrupt = false) => {
+      if (ended) return;
+      ended = true;
       clearInterval(ping);
       manager.off('change', send);
-    });
+      watch?.close();
+      streams--;
+      const n = (streamsOf.get(who) ?? 1) - 1;
+      if (n > 0) streamsOf.set(who, n);
+      else streamsOf.delete(who);
+      if (why !== 'closed') req.log.info({ username: who, why }, 'live alert stream ended');
+      // A client that does not read gets no goodbye: its buffer is full, so the socket is dropped.
+      if (abrupt) res.destroy();
+      else if (why !== 'closed') res.end(`event: end\ndata: ${JSON.stringify({ reason: why })}\n\n`);
+    };
+    const write = (text: string) => {
+      if (ended) return;
+      // Respect backpressure: while the client has not taken what was written (write() returned false), the buffer
+      // may grow to maxBufferedBytes; beyond it the client is too slow and the stream ends. Its EventSource reconnects
+      // and the console reloads the list, so a slow client misses nothing; the process never buffers without bound.
+      if (congested && res.writableLength + Buffer.byteLength(text) > limits.maxBufferedBytes) {
+        req.log.warn({ username: who, buffered: res.writableLength }, 'live alert stream ended: the client does not read');
+        return end('slow client', true);
+      }
+      if (!res.write(text)) congested = true;
+    };
+    res.on('drain', () => (congested = false));
+    const send = (a: Alert) => write(`event: alert\ndata: ${JSON.stringify(view(a))}\n\n`);
+    // A comment now and then keeps proxies from closing an idle stream.
+    const ping = setInterval(() => write(': ping\n\n'), 15_000);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    write(': connected\n\n');
+    manager.on('change', send);
+    watch?.signal.addEventListener('abort', () => end(String(watch.signal.reason ?? 'session ended')));
+    res.on('close', () => end('closed'));
   });
 
   app.get('/api/alerts/:id', async (req, reply) => {

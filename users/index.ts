@@ -8,7 +8,7 @@ export { requireRole, ROUTE_ROLES, PUBLIC_ROUTES, ruleFor, roleAllowed, type Rou
 export { Users, ADMIN_USERNAME, type UsersOptions, type LoginResult } from './service.js';
 export { UserStore } from './store.js';
 export { hashPassword, verifyPassword, PASSWORD_KDF, MACHINE_SECRET_KDF, type ScryptParams } from './kdf.js';
-export { ROLES, RoleSchema, type Role, type SessionUser, type UserRecord } from './types.js';
+export { ROLES, RoleSchema, type Role, type SessionUser, type SessionWatch, type UserRecord } from './types.js';
 
 export interface StartUsersOptions extends Omit<UsersOptions, 'store'> {
   /** users.duckdb goes here. */

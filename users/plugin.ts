@@ -59,6 +59,7 @@ const pluginImpl: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyIns
   const sessionOf = new WeakMap<FastifyRequest, string>();
 
   app.decorateRequest('user', null);
+  app.decorateRequest('watchSession', null);
 
   app.addHook('onRequest', async (req, reply) => {
     const path = guardedPath(req);
@@ -69,6 +70,7 @@ const pluginImpl: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyIns
     if (!auth) return reply.code(401).send(UNAUTHORIZED);
     req.user = auth.user;
     sessionOf.set(req, auth.sessionHash);
+    req.watchSession = () => users.watchSession(auth.sessionHash, auth.user);
     if (!roleAllowed(ruleFor(rules, method, path), auth.user.role)) {
       req.log.warn({ username: auth.user.username, role: auth.user.role, method: req.method, path }, 'forbidden');
       return reply.code(403).send(FORBIDDEN);
@@ -152,6 +154,7 @@ export const authPlugin = pluginImpl;
 const closedImpl: FastifyPluginAsync<{ publicRoutes?: readonly PublicRoute[] }> = async (app, o) => {
   const publicRoutes = o.publicRoutes ?? PUBLIC_ROUTES;
   app.decorateRequest('user', null);
+  app.decorateRequest('watchSession', null);
   app.addHook('onRequest', async (req, reply) => {
     const path = guardedPath(req);
     if (path === null) return;

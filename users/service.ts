@@ -8,7 +8,7 @@ import type { Logger } from '../runtime/log.js';
 import { hashPassword, PASSWORD_KDF, randomSecret, sha256, verifyPassword, type ScryptParams } from './kdf.js';
 import { LoginThrottle, type LoginLimits } from './throttle.js';
 import type { UserPatch, UserStore } from './store.js';
-import { MIN_PASSWORD, sessionUser, type AuditAction, type Role, type SessionRecord, type SessionUser, type UserRecord } from './types.js';
+import { MIN_PASSWORD, sessionUser, type AuditAction, type Role, type SessionRecord, type SessionUser, type SessionWatch, type UserRecord } from './types.js';
 
 export interface UsersOptions {
   store: UserStore;
@@ -19,6 +19,8 @@ export interface UsersOptions {
   sessionMaxMs?: number;
   /** The login throttle's limits (throttle.ts, DEFAULT_LOGIN_LIMITS). */
   limits?: Partial<LoginLimits>;
+  /** Watched sessions (watchSession) are re-read this often, for expiry. Default 60 s. */
+  sessionRecheckMs?: number;
   /** scrypt cost of new hashes (tests use a cheaper one). Default N=2^15, r=8, p=1. */
   kdf?: ScryptParams;
   now?: () => number;
@@ -57,6 +59,9 @@ export class Users {
   // Verified against for unknown usernames, so that they cost the same time as a wrong password.
   private dummyHash: Promise<string> | null = null;
   private readonly limitedNoted = new Map<string, number>();
+  /** Watched sessions by token hash: their user and the signals to abort. */
+  private readonly watched = new Map<string, { user: SessionUser; controllers: Set<AbortController> }>();
+  private recheckTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: UsersOptions) {
     this.now = o.now ?? Date.now;
@@ -144,6 +149,7 @@ export class Users {
     const { session, user } = found;
     const t = this.now();
     if (t >= session.expiresAt || user.disabled) {
+      this.endWatched((h) => h === tokenHash, 'session expired');
       await this.o.store.deleteSession(tokenHash);
       await this.audit('session_expired', user.username, user.username, session.ip, user.disabled ? 'user disabled' : undefined);
       return null;
@@ -154,7 +160,53 @@ export class Users {
     return { user: sessionUser(user), sessionHash: tokenHash };
   }
 
+  /**
+   * Watches a session for a response that outlives its request: the signal aborts when the session ends or the
+   * user's role changes (both as they happen in this process, the one that writes users.duckdb), and every
+   * `sessionRecheckMs` the session is read again, so idle and absolute expiry end it too.
+   */
+  watchSession(sessionHash: string, user: SessionUser): SessionWatch {
+    const c = new AbortController();
+    let w = this.watched.get(sessionHash);
+    if (!w) this.watched.set(sessionHash, (w = { user, controllers: new Set() }));
+    w.controllers.add(c);
+    this.recheckTimer ??= setInterval(() => void this.recheckWatched(), this.o.sessionRecheckMs ?? 60_000).unref();
+    return { signal: c.signal, close: () => this.unwatch(sessionHash, c) };
+  }
+
+  private unwatch(sessionHash: string, c: AbortController): void {
+    const w = this.watched.get(sessionHash);
+    if (!w) return;
+    w.controllers.delete(c);
+    if (w.controllers.size === 0) this.watched.delete(sessionHash);
+    if (this.watched.size === 0 && this.recheckTimer) {
+      clearInterval(this.recheckTimer);
+      this.recheckTimer = null;
+    }
+  }
+
+  /** Aborts the watchers of the sessions `which` picks. */
+  private endWatched(which: (sessionHash: string, user: SessionUser) => boolean, reason: string): void {
+    for (const [hash, w] of [...this.watched]) {
+      if (!which(hash, w.user)) continue;
+      for (const c of [...w.controllers]) {
+        c.abort(reason);
+        this.unwatch(hash, c);
+      }
+    }
+  }
+
+  private async recheckWatched(): Promise<void> {
+    for (const [hash, w] of [...this.watched]) {
+      const found = await this.o.store.getSession(hash).catch(() => undefined);
+      if (found === undefined) continue; // the store failed: judge it next time
+      const gone = !found || this.now() >= found.session.expiresAt || found.user.disabled || found.user.role !== w.user.role;
+      if (gone) this.endWatched((h) => h === hash, !found || this.now() >= found.session.expiresAt ? 'session expired' : 'user changed');
+    }
+  }
+
   async logout(sessionHash: string, user: SessionUser, ip: string): Promise<void> {
+    this.endWatched((h) => h === sessionHash, 'logged out');
     await this.o.store.deleteSession(sessionHash);
     await this.audit('logout', user.username, user.username, ip);
     this.o.logger.info({ username: user.username, ip }, 'logout');
@@ -245,6 +297,12 @@ export class Users {
     if (change.password !== undefined || change.disabled === true) {
       await this.o.store.deleteSessionsOf(target.id, self ? actor.sessionHash : undefined);
     }
+    // What outlives its request (the live alert stream) ends with the sessions, and on a role change, so that the
+    // guard judges the new role when it reconnects.
+    const keep = self && change.disabled !== true && change.role === undefined ? actor.sessionHash : undefined;
+    if (change.password !== undefined || change.disabled === true || (change.role !== undefined && change.role !== target.role)) {
+      this.endWatched((h, u) => u.id === target.id && h !== keep, change.disabled === true ? 'user disabled' : change.password !== undefined ? 'password changed' : 'role changed');
+    }
     const fields = Object.keys(change).filter((k) => k !== 'password' && k !== 'currentPassword');
     if (change.password !== undefined) await this.audit('password_changed', username, actor.user.username, actor.ip);
     if (fields.length > 0) {
@@ -302,6 +360,7 @@ export class Users {
     } else {
       await this.o.store.update(ADMIN_USERNAME, { passwordHash: await this.hash(password), disabled: false, role: 'admin' }, 'system', this.now());
       await this.o.store.deleteSessionsOf(existing.id);
+      this.endWatched((_h, u) => u.id === existing.id, 'password changed');
     }
     await this.audit('admin_password_set', ADMIN_USERNAME, 'system', 'local', 'reset-admin');
     this.o.logger.warn({ username: ADMIN_USERNAME }, 'admin password reset (reset-admin)');

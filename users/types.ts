@@ -39,6 +39,14 @@ export interface UserRecord extends SessionUser {
   updatedBy: string;
 }
 
+/** A session watched by a response that outlives its request (the live alert stream). */
+export interface SessionWatch {
+  /** Aborts when the session ends (logout, expiry, password change elsewhere, the user disabled) or the role changes. */
+  signal: AbortSignal;
+  /** Stops watching (the response ended on its own). */
+  close(): void;
+}
+
 export interface SessionRecord {
   /** SHA-256 (hex) of the token in the cookie: a copy of the database does not hand out sessions. */
   tokenHash: string;
@@ -94,5 +102,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The signed-in user; set by the auth plugin's guard on every guarded /api route, null elsewhere. */
     user: SessionUser | null;
+    /**
+     * Watches the request's session, for a response that outlives the request (the live alert stream): set by the
+     * auth plugin's guard next to `user`, null elsewhere. Call `close()` when the response ends.
+     */
+    watchSession: (() => SessionWatch) | null;
   }
 }
