@@ -156,10 +156,19 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number, de
             hours: [23, 3],
             description: 'construction at night: LAeq far above the night limit',
           },
+          {
+            // No threshold rule watches L90: a case for the anomaly detector.
+            type: 'meter_moved',
+            windowMs: 3 * DAY,
+            probability: 0.6,
+            durationMs: 12 * HOUR,
+            description: 'meter moved next to a constant source (a ventilation fan): the background level L90 steps up 8 dB',
+          },
         ],
         (ts, n, a) => {
           let laeq = 42 + 26 * traffic(localHour(ts)) + 1.5 * n(0);
-          if (a) laeq += 22;
+          if (a?.type === 'night_construction_noise') laeq += 22;
+          const background = a?.type === 'meter_moved' ? 8 : 0;
           const lmax = laeq + 7 + Math.abs(4 * n(1));
           // Percentile levels of the same interval: L10 above the mean level, L90 (the background) well below.
           return {
@@ -167,7 +176,7 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number, de
             lmax_db: round(lmax),
             l10_db: round(laeq + 2.5 + Math.abs(0.8 * n(2))),
             l50_db: round(laeq - 1.5 + 0.5 * n(3)),
-            l90_db: round(laeq - 6 + 0.8 * n(4)),
+            l90_db: round(laeq - 6 + background + 0.8 * n(4)),
           };
         },
       );
@@ -186,11 +195,20 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number, de
             hours: [8, 17],
             description: 'earthwork without dust control: PM10 and TSP far above the limit',
           },
+          {
+            // No threshold rule watches the barometer: a case for the anomaly detector.
+            type: 'pressure_drift',
+            windowMs: 3 * DAY,
+            probability: 0.6,
+            durationMs: 12 * HOUR,
+            description: 'barometric sensor drifting: the reading creeps up 0.2 kPa an hour',
+          },
         ],
         (ts, n, a) => {
           const h = localHour(ts);
           let pm10 = 38 + 18 * Math.sin(((h - 4) / 24) * 2 * Math.PI) + 5 * n(0);
-          if (a) pm10 += 480 + 40 * n(1);
+          if (a?.type === 'dust_episode') pm10 += 480 + 40 * n(1);
+          const drift = a?.type === 'pressure_drift' ? 0.2 * 12 * a.p : 0;
           pm10 = clamp(pm10, 3, 2000);
           return {
             pm10_ugm3: round(pm10),
@@ -200,7 +218,7 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number, de
             rh_pct: round(clamp(60 - 15 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 2 * n(5), 5, 100)),
             wind_ms: round(clamp(2.2 + 0.8 * n(6), 0, 20)),
             wind_dir_deg: round((((135 + 25 * Math.sin(((h - 6) / 24) * 2 * Math.PI) + 10 * n(7)) % 360) + 360) % 360),
-            pressure_kpa: round(101.3 + 0.3 * Math.sin(((h - 10) / 24) * 2 * Math.PI) + 0.05 * n(8)),
+            pressure_kpa: round(101.3 + drift + 0.3 * Math.sin(((h - 10) / 24) * 2 * Math.PI) + 0.05 * n(8)),
           };
         },
       );
