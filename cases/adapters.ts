@@ -3,6 +3,7 @@
 // Idempotency-Key so a repeat (after a timeout whose answer was lost, after a restart) is recognised there.
 // `inbox` is the embedded default's built-in case system: it keeps what it receives in the case store's inbox table.
 import crypto from 'node:crypto';
+import { fetchWithUrlCredentials, readAnswerSnippet, redactUrl } from '../runtime/http.js';
 import type { CaseStore, OutboxItem } from './store.js';
 import type { CaseDoc } from './types.js';
 
@@ -30,16 +31,6 @@ export function verifySignature(body: string | Buffer, header: string | undefine
   const want = Buffer.from(signBody(body, secret));
   const got = Buffer.from(header.trim());
   return got.length === want.length && crypto.timingSafeEqual(got, want);
-}
-
-/** A URL fit for logs: no user info, no query (either may hold a token). */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid url)';
-  }
 }
 
 export interface WebhookOptions {
@@ -75,7 +66,7 @@ export class WebhookAdapter implements CaseAdapter {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(this.o.url, {
+      res = await fetchWithUrlCredentials(this.o.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json; charset=utf-8',
@@ -88,12 +79,13 @@ export class WebhookAdapter implements CaseAdapter {
         redirect: 'manual',
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs)]),
       });
-      text = (await res.text()).slice(0, 300);
+      // Only the start of the answer goes into the error: a receiver streaming without end is not read to the end.
+      text = await readAnswerSnippet(res);
     } catch (e) {
       return { ok: false, permanent: false, error: describeFetchError(e, this.o.timeoutMs) };
     }
     if (res.status >= 200 && res.status < 300) return { ok: true };
-    const error = `HTTP ${res.status}${text.trim() ? `: ${text.trim().replace(/\s+/g, ' ')}` : ''}`;
+    const error = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
     if (res.status >= 300 && res.status < 400) {
       return { ok: false, permanent: true, error: `${error} (redirect to ${res.headers.get('location') ?? '?'}: set CASE_WEBHOOK_URL to the final address)` };
     }

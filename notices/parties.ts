@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { EnforcementEvent } from '../contracts/index.js';
 import { parseConfig, readJsonFile } from '../runtime/config.js';
+import { fetchWithUrlCredentials, readBody, redactUrl } from '../runtime/http.js';
 import type { Logger } from '../runtime/log.js';
 import type { Camera, CameraRegistry } from '../vision/cameras/config.js';
 import type { Party } from './types.js';
@@ -136,6 +137,8 @@ export function vehicleParty(plate: string, phone?: string): Party {
 }
 
 const LookupAnswerSchema = z.object({ phone: z.string().optional().nullable() });
+/** The hook answers {"phone": ...}: anything longer than this is not that answer, and is not read. */
+const LOOKUP_ANSWER_MAX_BYTES = 16 * 1024;
 
 export interface PartyRegistryOptions {
   /** The camera registry, for `shopId` on storefront zones and to check the zones the shops name. */
@@ -247,14 +250,14 @@ export class PartyRegistry {
     };
     let failure: string;
     try {
-      const res = await f(url, { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(hook.timeoutMs) });
+      const res = await fetchWithUrlCredentials(url, { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(hook.timeoutMs) }, f);
       if (res.status === 404) {
         await res.body?.cancel();
         this.hookUp();
         return remember(null, hook.cacheS * 1000);
       }
       if (res.status === 200) {
-        const body = LookupAnswerSchema.safeParse(await res.json());
+        const body = LookupAnswerSchema.safeParse(JSON.parse((await readBody(res, LOOKUP_ANSWER_MAX_BYTES)).toString('utf8')));
         if (body.success) {
           this.hookUp();
           const phone = body.data.phone ? PhoneSchema.safeParse(body.data.phone) : null;
@@ -271,7 +274,7 @@ export class PartyRegistry {
       failure = err.name === 'TimeoutError' ? `no answer within ${hook.timeoutMs} ms` : `${err.message}${err.cause?.code ? `: ${err.cause.code}` : ''}`;
     }
     // Said once per outage, not per plate.
-    if (!this.hookDown) this.o.logger.warn({ url: `${url.origin}${url.pathname}`, err: failure }, 'vehicle lookup failed: vehicles count as unknown (no contact) until it answers again');
+    if (!this.hookDown) this.o.logger.warn({ url: redactUrl(url), err: failure }, 'vehicle lookup failed: vehicles count as unknown (no contact) until it answers again');
     else this.o.logger.debug({ plate, err: failure }, 'vehicle lookup failed');
     this.hookDown = true;
     return remember(null, Math.min(30_000, hook.cacheS * 1000));

@@ -2,7 +2,7 @@
 // "Authorization: Bearer <SMS_GATEWAY_TOKEN>". The Idempotency-Key (event id + channel) lets the gateway recognise
 // a repeat after a timeout whose answer was lost, so a retried notice is not sent twice. 2xx = sent; 408, 429 and
 // 5xx (and no answer) are retried by the notice service; other 4xx are refused for good.
-import { redactUrl } from '../../cases/adapters.js';
+import { fetchWithUrlCredentials, readAnswerSnippet, redactUrl } from '../../runtime/http.js';
 import { maskPhone } from '../parties.js';
 import type { Notice } from '../types.js';
 import { describeFetchError, type Notifier, type SendResult } from './types.js';
@@ -33,7 +33,7 @@ export class SmsHttpNotifier implements Notifier {
     let res: Response;
     let answer: string;
     try {
-      res = await (this.o.fetch ?? fetch)(this.o.url, {
+      res = await fetchWithUrlCredentials(this.o.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json; charset=utf-8',
@@ -45,8 +45,8 @@ export class SmsHttpNotifier implements Notifier {
         // A redirected POST would become a GET elsewhere: report it instead of following.
         redirect: 'manual',
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      answer = (await res.text()).slice(0, 300).trim().replace(/\s+/g, ' ');
+      }, this.o.fetch);
+      answer = await readAnswerSnippet(res);
     } catch (e) {
       return { ok: false, to, error: describeFetchError(e, this.o.timeoutMs) };
     }

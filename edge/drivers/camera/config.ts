@@ -10,6 +10,8 @@ export const CameraSourceSchema = z.discriminatedUnion('type', [
     /** Time between frames. */
     intervalMs: z.number().int().min(100).default(1000),
     timeoutMs: z.number().int().min(100).default(5000),
+    /** A longer answer is not read (the connection is closed): a 4K JPEG is 1–3 MB. */
+    maxBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   }),
   /** JPEG or PNG files of a folder, in name order, looped: a recorded scene replayed, or stills for a test. */
   z.strictObject({

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cameraCommandsTopic, FRAME_PROPS, framesTopic } from '../../../contracts/index.js';
+import { fetchWithUrlCredentials, readBody, redactUrl } from '../../../runtime/http.js';
 import { untrustedImage } from '../../../runtime/image.js';
 import type { Logger } from '../../../runtime/log.js';
 import type { EdgeConfig } from '../../config.js';
@@ -28,7 +29,8 @@ export type SimulatorSourceFactory = (src: Extract<CameraSource, { type: 'simula
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function snapshotSource(src: Extract<CameraSource, { type: 'snapshot' }>, log: Logger, camId: string): FrameSource {
+/** Polls a camera's snapshot URL; exported for tests. */
+export function snapshotSource(src: Extract<CameraSource, { type: 'snapshot' }>, log: Logger, camId: string): FrameSource {
   let stopped = false;
   let due = Date.now();
   let failing = false;
@@ -40,14 +42,18 @@ function snapshotSource(src: Extract<CameraSource, { type: 'snapshot' }>, log: L
         due = Math.max(due + src.intervalMs, Date.now());
         const ts = Date.now();
         try {
-          const res = await fetch(src.url, { signal: AbortSignal.timeout(src.timeoutMs) });
-          if (!res.ok) throw new Error(`HTTP ${res.status}`);
-          const image = Buffer.from(await res.arrayBuffer());
+          const res = await fetchWithUrlCredentials(src.url, { signal: AbortSignal.timeout(src.timeoutMs) });
+          if (!res.ok) {
+            await res.body?.cancel();
+            throw new Error(`HTTP ${res.status}`);
+          }
+          // Bounded: whatever answers at the URL could stream without end.
+          const image = await readBody(res, src.maxBytes);
           if (failing) log.info({ camera: camId }, 'camera snapshot works again');
           failing = false;
           return { ts, image };
         } catch (e) {
-          if (!failing) log.warn({ camera: camId, url: src.url, err: (e as Error).message }, 'camera snapshot failed; retrying every interval');
+          if (!failing) log.warn({ camera: camId, url: redactUrl(src.url), err: (e as Error).message }, 'camera snapshot failed; retrying every interval');
           failing = true;
         }
       }
