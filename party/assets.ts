@@ -25,7 +25,8 @@ export interface PartyAssets {
   files: Map<string, Asset>;
 }
 
-export function loadPartyAssets(dir: string): PartyAssets {
+/** `plateLookup`: whether the page offers the look-up by plate (the <html> element's data-plate-lookup, 1 or 0). */
+export function loadPartyAssets(dir: string, o: { plateLookup?: boolean } = {}): PartyAssets {
   const indexFile = path.join(dir, 'index.html');
   if (!fs.existsSync(indexFile)) throw new ConfigError(`party page assets not found: ${indexFile} is missing`);
   const html = fs.readFileSync(indexFile, 'utf8');
@@ -37,7 +38,7 @@ export function loadPartyAssets(dir: string): PartyAssets {
     files.set(ent.name, makeAsset(fs.readFileSync(path.join(dir, ent.name)), type));
   }
   const page = Object.fromEntries(
-    PAGE_STATES.map((st) => [st, makeAsset(Buffer.from(html.replace('data-status="ok"', `data-status="${st}"`)), ASSET_TYPES['.html']!)]),
+    PAGE_STATES.map((st) => [st, makeAsset(Buffer.from(html.replace('data-status="ok"', `data-status="${st}" data-plate-lookup="${o.plateLookup ? 1 : 0}"`)), ASSET_TYPES['.html']!)]),
   ) as Record<PageState, Asset>;
   return { page, files };
 }

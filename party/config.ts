@@ -24,18 +24,32 @@ export const PartyLimitsSchema = z.strictObject({
       delayMaxMs: z.number().int().min(0).default(4000),
     })
     .default({ max: 10, windowMs: 15 * 60_000, delayBaseMs: 250, delayMaxMs: 4000 }),
-  /** Look-ups by plate and day (`GET /public/lookup`); off where a city allows the query code only. */
-  plateLookup: z.boolean().default(true),
+  /**
+   * Look-ups by plate, day and the mobile number the notice went to (`POST /public/lookup`). Off by default: a plate
+   * is visible on the street, so a city turns this on only where its registry holds the keepers' numbers.
+   */
+  plateLookup: z.boolean().default(false),
   statement: z
     .strictObject({
       maxChars: z.number().int().min(1).max(20_000).default(2000),
       maxContactChars: z.number().int().min(1).max(1000).default(100),
       maxPhotos: z.number().int().min(0).max(20).default(3),
       maxPhotoBytes: z.number().int().min(1024).default(5 * 1024 * 1024),
-      /** Statements one record may collect: the form is not a way to fill the reviewers' queue. */
+      /**
+       * Statements one record may collect from anyone holding its code (the public pool): the form is not a way to
+       * fill the reviewers' queue. Of those, at most `maxPerClient` from one client and `maxPerHour` in any hour, so
+       * one stranger cannot fill the pool and many cannot fill it in a minute.
+       */
       maxPerRecord: z.number().int().min(1).default(20),
+      maxPerClient: z.number().int().min(1).default(3),
+      maxPerHour: z.number().int().min(1).default(5),
+      /**
+       * Slots beyond the public pool for the party: a submission that gives the mobile number the notice went to.
+       * A stranger holding the code cannot use them up, so the party can always be heard.
+       */
+      partySlots: z.number().int().min(0).default(5),
     })
-    .default({ maxChars: 2000, maxContactChars: 100, maxPhotos: 3, maxPhotoBytes: 5 * 1024 * 1024, maxPerRecord: 20 }),
+    .default({ maxChars: 2000, maxContactChars: 100, maxPhotos: 3, maxPhotoBytes: 5 * 1024 * 1024, maxPerRecord: 20, maxPerClient: 3, maxPerHour: 5, partySlots: 5 }),
 });
 export type PartyLimits = z.output<typeof PartyLimitsSchema>;
 export type PartyLimitsInput = z.input<typeof PartyLimitsSchema>;
@@ -56,8 +70,8 @@ export const PartyEnvSchema = z.object({
   /** Failed look-ups per client before 429, and the window they are counted in. */
   PUBLIC_LOOKUP_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
   PUBLIC_LOOKUP_WINDOW_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
-  /** 0: the page offers the query code only (no look-up by plate and day). */
-  PUBLIC_PLATE_LOOKUP: flag.default(true),
+  /** 1: the page also looks records up by plate, day and the mobile number the notice went to; 0 (default): code only. */
+  PUBLIC_PLATE_LOOKUP: flag.default(false),
   /** The legal texts of the record page; the shipped config/legal-basis.json when absent. */
   LEGAL_BASIS_FILE: z.string().optional(),
 });

@@ -71,7 +71,8 @@ beforeAll(async () => {
   await app.register(authPlugin, { users, rules: [...ROUTE_ROLES, { prefix: '/api/objections', roles: ['reviewer', 'admin'] }] });
   eventRoutes(app, { events, evidence });
   await app.register(consolePlugin);
-  await app.register(partyRoutes, { records, statements, evidence, cameras, publicationDays: 30, timeZone: 'Asia/Shanghai', logger: silentLogger });
+  // The city turned the look-up by plate on (PUBLIC_PLATE_LOOKUP=1): plate, day and the phone the notice went to.
+  await app.register(partyRoutes, { records, statements, evidence, cameras, publicationDays: 30, timeZone: 'Asia/Shanghai', logger: silentLogger, limits: { plateLookup: true } });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   const login = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'li.reviewer', password: 'reviewer-pass-1' }) });
   reviewerCookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
@@ -153,6 +154,8 @@ describe('the party page in Chromium', () => {
     const photo = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#6a8caf' } }).jpeg().toBuffer();
     await page.locator('#st-photos').setInputFiles({ name: 'receipt.jpg', mimeType: 'image/jpeg', buffer: photo });
     await page.locator('#st-contact').fill('13900002222');
+    // The party gives the number the notice went to: its own slots, which strangers with the code cannot use up.
+    await page.locator('#st-phone').fill(notice.party!.phone!);
     if (SHOTS) {
       await page.locator('form.statement').scrollIntoViewIfNeeded();
       await page.locator('[data-test=statement-message]').evaluate((e) => e.replaceChildren());
@@ -173,6 +176,13 @@ describe('the party page in Chromium', () => {
     expect(Buffer.from(await served.arrayBuffer()).equals(photo)).toBe(true);
     // ...and nobody else's.
     expect((await fetch(`${base}/api/objections`)).status).toBe(401);
+    // Every image of the record, as the party's page serves it over HTTP, is the one its SHA-256 names.
+    for (const img of (await events.get(notice.eventId))!.event.evidence) {
+      const r = await fetch(`${base}/public/records/${notice.code}/evidence/${img.sha256}`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('cache-control')).toMatch(/^private\b/);
+      expect(EvidenceStore.sha256(Buffer.from(await r.arrayBuffer()))).toBe(img.sha256);
+    }
 
     // The same record in English.
     await page.locator('#lang').click();
@@ -187,12 +197,18 @@ describe('the party page in Chromium', () => {
     await page.goto(`${base}/public/records/${formatQueryCode(notice.code)}`);
     await page.locator('[data-test=record]').waitFor();
 
-    // By plate and day, as a vehicle's keeper without the SMS would.
+    // By plate and day, as a vehicle's keeper who lost the SMS would: with the number the notice went to. A
+    // passer-by who read the plate and tries a number gets nothing.
     const e = (await events.get(notice.eventId))!.event;
     expect(e.plate).toBeDefined();
     await page.goto(`${base}/public/`);
     await page.locator('input#plate').fill(e.plate!.text.replace('·', ''));
     await page.locator('input#date').fill(localDay(e.start, 'Asia/Shanghai'));
+    await page.locator('input#phone').fill('139 0000 9999');
+    await page.locator('form.plate button[type=submit]').click();
+    await expect.poll(() => page.locator('form.plate .error').textContent()).toContain('未找到');
+    expect(new URL(page.url()).pathname).toBe('/public/');
+    await page.locator('input#phone').fill(notice.party!.phone!);
     await page.locator('form.plate button[type=submit]').click();
     await page.locator('[data-test=record]').waitFor();
     expect(new URL(page.url()).pathname).toBe(`/public/records/${notice.code}`);

@@ -222,28 +222,76 @@ describe('the party routes', () => {
     ]);
   });
 
-  it('finds records by plate and day (exactly that plate), and counts a miss like a wrong code', async () => {
-    const r = await h.app.inject({ url: `/public/lookup?plate=${encodeURIComponent('苏a·12345')}&date=2026-06-10`, headers: JSON_ACCEPT });
-    expect(r.statusCode).toBe(200);
-    expect(r.json().items).toEqual([{ code, codeDisplay: formatQueryCode(code), eventType: 'illegal-parking', start: T0, place: '新华路与人民路交叉口东北角' }]);
-    const before = await failures(h.metrics);
-    const miss = await h.app.inject({ url: `/public/lookup?plate=${encodeURIComponent('苏A12345')}&date=2026-06-11`, headers: JSON_ACCEPT });
-    expect(miss.statusCode).toBe(404);
-    expect(miss.json().messages.en).toMatch(/no record for this plate/i);
-    expect(await failures(h.metrics)).toBe(before + 1);
-    // A plate recorded with its dot is the same plate.
-    const dotted = await confirmedEvent(h.evidence, { start: T0 + 600_000, plate: '苏B·67890' });
-    const dottedCode = h.records.add(dotted, noticeFor(dotted)).code;
-    const r2 = await h.app.inject({ url: `/public/lookup?plate=${encodeURIComponent('苏b 67890')}&date=2026-06-10`, headers: JSON_ACCEPT });
-    expect(r2.json().items.map((i: { code: string }) => i.code)).toEqual([dottedCode]);
-    const bad = await h.app.inject({ url: '/public/lookup?plate=x&date=yesterday', headers: JSON_ACCEPT });
-    expect(bad.statusCode).toBe(400);
+  it('does not look records up by plate unless the city turns it on (a plate is visible on the street)', async () => {
+    const r = await h.app.inject({ method: 'POST', url: '/public/lookup', payload: { plate: '苏A12345', date: '2026-06-10', phone: '13800001234' }, headers: JSON_ACCEPT });
+    expect(r.statusCode).toBe(404);
+    expect(r.json().error).toBe('lookup_disabled');
+    expect(r.body).not.toContain(code);
+    // Nor by the query string as before, and the page is told not to offer the form.
+    const old = await h.app.inject({ url: `/public/lookup?plate=${encodeURIComponent('苏A12345')}&date=2026-06-10`, headers: JSON_ACCEPT });
+    expect(old.body).not.toContain(code);
+    expect((await h.app.inject({ url: '/public/', headers: HTML_ACCEPT })).body).toContain('data-plate-lookup="0"');
   });
 
   it('does not show a record whose event is not a confirmed one', async () => {
     const pending = await confirmedEvent(h.evidence, { start: T0 + 7200_000, status: 'pending' });
     const n = h.records.add(pending, noticeFor(pending));
     expect((await h.app.inject({ url: `/public/records/${n.code}`, headers: JSON_ACCEPT })).statusCode).toBe(404);
+  });
+});
+
+describe('look-up by plate, day and the phone the notice went to (PUBLIC_PLATE_LOOKUP=1)', () => {
+  const lookup = (h: Harness, body: Record<string, string>, client = '203.0.113.20') =>
+    h.app.inject({ method: 'POST', url: '/public/lookup', payload: body, headers: JSON_ACCEPT, remoteAddress: client });
+
+  it('finds the records of exactly that plate and day whose notice went to that number, and nothing by plate and day alone', async () => {
+    const h = await harness({ plateLookup: true });
+    try {
+      const parking = await confirmedEvent(h.evidence, { start: T0, plate: '苏A12345' });
+      const code = h.records.add(parking, noticeFor(parking)).code;
+      expect((await h.app.inject({ url: '/public/', headers: HTML_ACCEPT })).body).toContain('data-plate-lookup="1"');
+      // The phone typed as people type it: +86, spaces, dashes.
+      const r = await lookup(h, { plate: '苏a·12345', date: '2026-06-10', phone: '+86 138-0000-1234' });
+      expect(r.statusCode).toBe(200);
+      expect(r.headers['cache-control']).toBe('no-store');
+      expect(r.json().items).toEqual([{ code, codeDisplay: formatQueryCode(code), eventType: 'illegal-parking', start: T0, place: '新华路与人民路交叉口东北角' }]);
+      // What a passer-by knows (the plate and the day) is not enough: no phone is a bad request, a wrong one a miss.
+      const bare = await lookup(h, { plate: '苏A12345', date: '2026-06-10' });
+      expect(bare.statusCode).toBe(400);
+      expect(bare.body).not.toContain(code);
+      const before = await failures(h.metrics);
+      const wrong = await lookup(h, { plate: '苏A12345', date: '2026-06-10', phone: '13900009999' });
+      expect(wrong.statusCode).toBe(404);
+      expect(wrong.body).not.toContain(code);
+      // The same answer as a plate and day with no record at all: the keeper's number is not confirmed to a guesser.
+      const none = await lookup(h, { plate: '苏A12345', date: '2026-06-11', phone: '13800001234' });
+      expect(none.statusCode).toBe(404);
+      expect(none.body).toBe(wrong.body);
+      expect(await failures(h.metrics)).toBe(before + 2);
+      // A record whose notice went to no phone cannot be opened this way.
+      const silent = await confirmedEvent(h.evidence, { start: T0 + 600_000, plate: '苏B·67890' });
+      h.records.add(silent, noticeFor(silent, { party: null }));
+      expect((await lookup(h, { plate: '苏B67890', date: '2026-06-10', phone: '13800001234' })).statusCode).toBe(404);
+      expect((await lookup(h, { plate: 'x', date: 'yesterday', phone: '1' })).statusCode).toBe(400);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('counts wrong numbers toward the client\'s failure limit: then even the right one is refused, and other clients are not', async () => {
+    const h = await harness({ plateLookup: true });
+    try {
+      const parking = await confirmedEvent(h.evidence, { start: T0, plate: '苏A12345' });
+      h.records.add(parking, noticeFor(parking));
+      // The limit in this harness is 5 failures per 15 minutes.
+      for (let i = 0; i < 5; i++) expect((await lookup(h, { plate: '苏A12345', date: '2026-06-10', phone: `1390000${String(i).padStart(4, '0')}` })).statusCode).toBe(404);
+      const refused = await lookup(h, { plate: '苏A12345', date: '2026-06-10', phone: '13800001234' });
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['retry-after']).toBeTruthy();
+      expect((await lookup(h, { plate: '苏A12345', date: '2026-06-10', phone: '13800001234' }, '198.51.100.7')).statusCode).toBe(200);
+    } finally {
+      await h.close();
+    }
   });
 });
 
@@ -470,12 +518,71 @@ describe('statements', () => {
     expect(r.json().error).toBe('not_found');
     expect(await failures(h.metrics)).toBe(before + 1);
   });
+});
 
-  it('caps the statements one record collects', async () => {
-    const { total } = await h.statements.list({ limit: 100 });
-    for (let i = total; i < 8; i++) expect((await post({ text: `第 ${i} 条` })).statusCode).toBe(201);
-    const r = await post({ text: '再来一条' });
-    expect(r.statusCode).toBe(409);
-    expect(r.json().error).toBe('statement_limit');
+describe('statement caps: a stranger holding the code cannot silence the party', () => {
+  const post = async (h: Harness, code: string, client: string, fields: Record<string, string> = {}) => {
+    const b = await multipartBody({ text: `来自 ${client} 的陈述`, ...fields });
+    return h.app.inject({ method: 'POST', url: `/public/records/${code}/statements`, payload: b.payload, headers: { ...b.headers, ...JSON_ACCEPT }, remoteAddress: client });
+  };
+  // Parallel posts of one client are look-ups in flight too: the probe guard's limit is raised so that the caps,
+  // not the guard, answer them.
+  const setup = async (statement: PartyLimitsInput['statement'] = {}) => {
+    const h = await harness({ statement, failures: { max: 100 } });
+    const stored = await confirmedEvent(h.evidence, { start: T0, plate: '苏A12345' });
+    const n = h.records.add(stored, noticeFor(stored));
+    return { h, code: n.code, eventId: n.eventId };
+  };
+
+  it('holds the public pool exactly under 40 parallel posts from 40 clients, and the party still gets in with its number', async () => {
+    const { h, code, eventId } = await setup({ maxPerRecord: 20, maxPerHour: 1000 });
+    try {
+      const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => post(h, code, `203.0.113.${i + 1}`)));
+      const codes = rs.map((r) => r.statusCode);
+      expect(codes.filter((c) => c === 201)).toHaveLength(20);
+      expect(codes.filter((c) => c === 409)).toHaveLength(20);
+      expect((await h.statements.byEvent(eventId)).length).toBe(20);
+      const refused = rs.find((r) => r.statusCode === 409)!.json();
+      expect(refused.error).toBe('statement_limit');
+      expect(refused.messages.en).toMatch(/the party can still submit by giving the mobile number/);
+      // The party, with the number the notice went to, has its own slots (5 by default), from any address.
+      for (let i = 0; i < 5; i++) expect((await post(h, code, '203.0.113.1', { phone: '138 0000 1234' })).statusCode).toBe(201);
+      expect((await post(h, code, '198.51.100.9', { phone: '13800001234' })).statusCode).toBe(409);
+      expect((await h.statements.byEvent(eventId)).length).toBe(25);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('holds the per-client cap exactly under 40 parallel posts from one client', async () => {
+    const { h, code, eventId } = await setup({ maxPerHour: 1000 });
+    try {
+      const rs = await Promise.all(Array.from({ length: 40 }, () => post(h, code, '203.0.113.66')));
+      expect(rs.filter((r) => r.statusCode === 201)).toHaveLength(3);
+      expect(rs.filter((r) => r.statusCode === 409).map((r) => r.json().error)).toEqual(Array(37).fill('statement_client_limit'));
+      expect((await h.statements.byEvent(eventId)).length).toBe(3);
+      // Another client is not affected.
+      expect((await post(h, code, '203.0.113.67')).statusCode).toBe(201);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('spreads the public pool over time (5 an hour by default), and a wrong number counts as a failed look-up', async () => {
+    const { h, code } = await setup();
+    try {
+      for (let i = 0; i < 5; i++) expect((await post(h, code, `203.0.113.${i + 1}`)).statusCode).toBe(201);
+      const fast = await post(h, code, '203.0.113.99');
+      expect(fast.statusCode).toBe(429);
+      expect(fast.json().error).toBe('statement_rate');
+      const before = await failures(h.metrics);
+      const wrong = await post(h, code, '203.0.113.99', { phone: '13900009999' });
+      expect(wrong.statusCode).toBe(403);
+      expect(wrong.json().error).toBe('statement_phone');
+      expect(await failures(h.metrics)).toBe(before + 1);
+      expect((await post(h, code, '203.0.113.99', { phone: '13800001234' })).statusCode).toBe(201);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 // The party's public routes (no login) and the reviewers' objection routes:
 //   GET  /public/                                   the query page (code, or plate and day)
 //   GET  /public/locations                          published monitoring locations (page, or JSON)
-//   GET  /public/lookup?plate=&date=                records of a plate on a local day (JSON, or the page)
+//   POST /public/lookup {plate, date, phone}         records of a plate on a local day whose notice went to that phone
 //   GET  /public/records/:code                      the record (page, or JSON PublicRecord); 404 for any other string
 //   GET  /public/records/:code/evidence/:sha256     an image of that record, and of no other
 //   POST /public/records/:code/statements           a statement: multipart text, contact, up to 3 photos
@@ -23,8 +23,9 @@ import type { Logger } from '../runtime/log.js';
 // (Also brings `req.user`, set by the platform's /api guard.)
 import type { SessionUser } from '../users/types.js';
 import type { CameraRegistry } from '../vision/cameras/config.js';
-import { EvidenceIntegrityError, type EvidenceStore } from '../vision/evidence/store.js';
+import { EvidenceIntegrityError, EvidenceStore } from '../vision/evidence/store.js';
 import { isPlateText, normalisePlateText } from '../vision/ocr/plate-text.js';
+import { PhoneSchema } from '../notices/parties.js';
 import { PAGE_CSP, sendAsset } from '../api/assets.js';
 import { defaultPartyAssetsDir, loadPartyAssets, type PageState } from './assets.js';
 import { formatQueryCode, normaliseQueryCode } from './code.js';
@@ -32,7 +33,7 @@ import { loadLegalTexts, partyLimits, type LegalTexts, type PartyLimitsInput } f
 import { LogThrottle, ProbeGuard } from './probe-guard.js';
 import { localDay } from '../runtime/time.js';
 import { buildPublicRecord, publicLocations, recordImages } from './record.js';
-import type { StatementStore } from './statements.js';
+import type { CapReason, StatementStore } from './statements.js';
 
 export interface PartyRoutesOptions {
   records: RecordSource;
@@ -63,9 +64,9 @@ type Msg = { status: number; zh: string; en: string };
 
 const MESSAGES = {
   not_found: { status: 404, zh: '未找到该查询码对应的记录，请核对后重试', en: 'No record for this query code; please check it and try again' },
-  lookup_not_found: { status: 404, zh: '未找到该车牌在该日期的记录，请核对车牌号和日期', en: 'No record for this plate on this day; please check the plate number and the date' },
+  lookup_not_found: { status: 404, zh: '未找到该车牌在该日期、发往该手机号的记录，请核对车牌号、日期和手机号', en: 'No record for this plate on this day notified to this mobile number; please check the plate, the date and the number' },
   lookup_disabled: { status: 404, zh: '本市不提供按车牌查询，请使用短信中的查询码', en: 'Look-up by plate is not offered here; please use the query code from the SMS' },
-  bad_lookup: { status: 400, zh: '请输入车牌号（如 苏A12345）和日期（年-月-日）', en: 'Enter a plate number (such as 苏A12345) and a date (YYYY-MM-DD)' },
+  bad_lookup: { status: 400, zh: '请输入车牌号（如 苏A12345）、日期（年-月-日）和接收告知短信的 11 位手机号', en: 'Enter a plate number (such as 苏A12345), a date (YYYY-MM-DD) and the 11-digit mobile number the notice was sent to' },
   too_many_failures: { status: 429, zh: '查询失败次数过多，请 {minutes} 分钟后再试', en: 'Too many failed look-ups; please try again in {minutes} min' },
   rate_limited: { status: 429, zh: '请求过于频繁，请稍后再试', en: 'Too many requests; please wait a moment and try again' },
   not_multipart: { status: 415, zh: '陈述须以表单（multipart/form-data）提交', en: 'Send the statement as a form (multipart/form-data)' },
@@ -79,7 +80,10 @@ const MESSAGES = {
   body_too_large: { status: 413, zh: '提交的内容过大', en: 'The submission is too large' },
   photo_type: { status: 415, zh: '照片只能是 JPEG、PNG 或 WebP 格式的图片（{name} 不是）', en: 'Photos must be JPEG, PNG or WebP images ({name} is not)' },
   evidence_altered: { status: 500, zh: '该证据图片未通过完整性校验，暂不提供，请联系执法部门', en: 'This evidence image failed its integrity check and is not shown; please contact the bureau' },
-  statement_limit: { status: 409, zh: '本记录的陈述已达 {max} 条上限', en: 'This record already has the maximum of {max} statements' },
+  statement_limit: { status: 409, zh: '本记录的陈述已达 {max} 条上限{partyHint}', en: 'This record already has the maximum of {max} statements{partyHintEn}' },
+  statement_client_limit: { status: 409, zh: '您已对本记录提交 {max} 条陈述{partyHint}', en: 'You have already submitted {max} statements on this record{partyHintEn}' },
+  statement_rate: { status: 429, zh: '本记录一小时内已收到 {max} 条陈述，请稍后再试{partyHint}', en: 'This record has received {max} statements within the hour; please try again later{partyHintEn}' },
+  statement_phone: { status: 403, zh: '该手机号不是告知短信的接收号码', en: 'This is not the mobile number the notice was sent to' },
   bad_request: { status: 400, zh: '请求有误', en: 'Bad request' },
   internal: { status: 500, zh: '服务器暂时无法处理，请稍后再试', en: 'The server could not handle this right now; please try again later' },
 } as const satisfies Record<string, Msg>;
@@ -161,7 +165,10 @@ const ObjectionsQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
 });
 const HandleBody = z.strictObject({ note: z.string().trim().min(1, 'a note (the answer to the party) is required').max(2000) });
-const LookupQuery = z.object({ plate: z.string().min(1).max(32), date: z.iso.date() });
+// A plate is on the street for anyone to read: the look-up also asks for the mobile number the notice went to (the
+// registered keeper's, notice.party.phone), which a passer-by does not have. A body, not a query string, so the
+// number stays out of URLs, histories and logs.
+const LookupBody = z.strictObject({ plate: z.string().min(1).max(32), date: z.iso.date(), phone: z.string().max(32) });
 
 type FailureKind = 'record' | 'evidence' | 'statement' | 'plate';
 
@@ -169,12 +176,22 @@ function zodMessage(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
 }
 
+// The public pool is full for this sender: say so, and that the party's own slots remain (while they do).
+function capRefusal(reason: Exclude<CapReason, 'party'>, st: { maxPerRecord: number; maxPerClient: number; maxPerHour: number }, partyOpen: boolean): PublicError {
+  const hint = partyOpen
+    ? { partyHint: '；当事人填写接收告知短信的手机号仍可提交', partyHintEn: '; the party can still submit by giving the mobile number the notice was sent to' }
+    : { partyHint: '', partyHintEn: '' };
+  if (reason === 'client') return new PublicError('statement_client_limit', { max: st.maxPerClient, ...hint });
+  if (reason === 'rate') return new PublicError('statement_rate', { max: st.maxPerHour, ...hint });
+  return new PublicError('statement_limit', { max: st.maxPerRecord, ...hint });
+}
+
 // ---- the plugin ------------------------------------------------------------------------------------------------
 
 const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyInstance, o: PartyRoutesOptions) => {
   const limits = partyLimits(o.limits ?? {});
   const texts = o.texts ?? loadLegalTexts();
-  const assets = loadPartyAssets(o.assetsDir ?? defaultPartyAssetsDir());
+  const assets = loadPartyAssets(o.assetsDir ?? defaultPartyAssetsDir(), { plateLookup: limits.plateLookup });
   const now = o.now ?? Date.now;
   const log = o.logger.child({ part: 'party' });
   const cameras = () => (typeof o.cameras === 'function' ? o.cameras() : o.cameras);
@@ -270,6 +287,14 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
     return void (await sendError(req, reply, miss, page ? 'not-found' : undefined));
   }
 
+  /** A failed second factor found after the look-up itself (a wrong phone with a statement): counted like a miss. */
+  async function countMiss(req: FastifyRequest, kind: FailureKind): Promise<void> {
+    if (!guard.begin(req.ip)) return;
+    const delay = guard.end(req.ip, false);
+    failuresTotal.inc({ kind });
+    if (delay > 0) await sleep(delay);
+  }
+
   /** The notice of a code with its confirmed event, or null (malformed, unknown, or not a reviewed record). */
   async function findRecord(raw: string): Promise<{ notice: Notice; stored: StoredEvent } | null> {
     const code = normaliseQueryCode(raw);
@@ -335,19 +360,19 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
 
   // ---- look-up by plate and day ----
 
-  app.get('/public/lookup', { onRequest: limited }, async (req, reply) => {
-    const json = prefersJson(req.headers.accept);
-    if (!limits.plateLookup) return sendError(req, reply, new PublicError('lookup_disabled'), 'not-found');
-    const q = LookupQuery.safeParse(req.query);
+  app.post('/public/lookup', { onRequest: limited }, async (req, reply) => {
+    if (!limits.plateLookup) return sendError(req, reply, new PublicError('lookup_disabled'));
+    const q = LookupBody.safeParse(req.body ?? {});
     const plate = q.success ? normalisePlateText(q.data.plate) : '';
-    if (!q.success || !isPlateText(plate)) {
-      if (!json) return sendPage(req, reply, 'ok', true);
-      return sendError(req, reply, new PublicError('bad_lookup'));
-    }
-    const items = await probe(req, reply, 'plate', new PublicError('lookup_not_found'), !json, async () => {
+    const phone = q.success ? PhoneSchema.safeParse(q.data.phone) : null;
+    if (!q.success || !isPlateText(plate) || !phone?.success) return sendError(req, reply, new PublicError('bad_lookup'));
+    // A wrong number is a miss like a wrong code: counted, answered late, and the same answer as no record at all.
+    const items = await probe(req, reply, 'plate', new PublicError('lookup_not_found'), false, async () => {
       const notices = await o.records.noticesByPlateDay(plate, q.data.date);
       const out = [];
       for (const n of notices.slice(0, 50)) {
+        // A record whose notice went to no phone cannot be opened this way: only its code (or the case) reaches it.
+        if (!n.party?.phone || n.party.phone !== phone.data) continue;
         const stored = await o.records.event(n.eventId);
         // Only records of exactly this plate: a looser match in a store must not show another party's record.
         const recorded = stored?.event.plate ? normalisePlateText(stored.event.plate.text) : null;
@@ -357,9 +382,7 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
       return out.length > 0 ? out.sort((a, b) => a.start - b.start) : null;
     });
     if (items === undefined) return reply;
-    if (!json) return sendPage(req, reply, 'ok', true);
     securityHeaders(reply, true);
-    reply.header('vary', 'accept');
     return { timeZone: o.timeZone, items };
   });
 
@@ -424,14 +447,20 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
       statementsTotal.inc({ result: 'refused' });
       throw new PublicError('not_multipart');
     }
-    if ((await o.statements.byEvent(r.notice.eventId)).length >= st.maxPerRecord) {
+    // A cheap first check before the body is read, when every slot is taken; the caps themselves are held by the
+    // store's conditional insert below (parallel posts all pass this one).
+    const partyPhone = r.notice.party?.phone;
+    const partySlots = partyPhone ? st.partySlots : 0;
+    const used = await o.statements.counts(r.notice.eventId);
+    if (used.public >= st.maxPerRecord && used.party >= partySlots) {
       statementsTotal.inc({ result: 'refused' });
       discardBody(req);
-      throw new PublicError('statement_limit', { max: st.maxPerRecord });
+      throw new PublicError('statement_limit', { max: st.maxPerRecord + partySlots, partyHint: '', partyHintEn: '' });
     }
 
     let text = '';
     let contact = '';
+    let phone = '';
     const photos: { name: string; data: Buffer }[] = [];
     const parts = req.parts({ limits: { fileSize: st.maxPhotoBytes, files: st.maxPhotos, fields: 8, fieldSize: st.maxChars * 4 + 1024, parts: st.maxPhotos + 8 } });
     for await (const part of parts) {
@@ -452,6 +481,8 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
         } else if (part.fieldname === 'contact') {
           if (part.valueTruncated) throw new PublicError('contact_too_long', { max: st.maxContactChars });
           contact = value;
+        } else if (part.fieldname === 'phone') {
+          phone = value.slice(0, 32);
         } else if (part.fieldname !== 'lang') {
           throw new PublicError('bad_field', { field: part.fieldname.slice(0, 40) });
         }
@@ -472,21 +503,37 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
         if (!type) throw new PublicError('photo_type', { name: p.name });
         typed.push({ data: p.data, type });
       }
-      const stored = [];
-      for (const p of typed) {
-        const s = await o.evidence.put(p.data);
-        stored.push({ sha256: s.sha256, bytes: s.bytes, type: p.type });
+      // The party's own slots need the number the notice went to; a wrong one counts as a failed look-up.
+      let pool: 'public' | 'party' = 'public';
+      if (phone.trim()) {
+        const given = PhoneSchema.safeParse(phone);
+        if (!given.success || !partyPhone || given.data !== partyPhone) {
+          await countMiss(req, 'statement');
+          throw new PublicError('statement_phone');
+        }
+        pool = 'party';
       }
-      const statement = await o.statements.add({
-        eventId: r.notice.eventId,
-        code: r.notice.code,
-        text,
-        photos: stored,
-        ...(contact ? { contact } : {}),
-        submittedAt: now(),
-      });
+      const photosOf = typed.map((p) => ({ sha256: EvidenceStore.sha256(p.data), bytes: p.data.length, type: p.type }));
+      const added = await o.statements.add(
+        { eventId: r.notice.eventId, code: r.notice.code, text, photos: photosOf, ...(contact ? { contact } : {}), submittedAt: now(), client: req.ip, pool },
+        { maxPerRecord: st.maxPerRecord, maxPerClient: st.maxPerClient, maxPerWindow: st.maxPerHour, windowMs: 3600_000, partySlots },
+      );
+      if (!added.ok) {
+        if (added.reason === 'party') throw new PublicError('statement_limit', { max: partySlots, partyHint: '', partyHintEn: '' });
+        const partyOpen = partySlots > 0 && (await o.statements.counts(r.notice.eventId)).party < partySlots;
+        throw capRefusal(added.reason, st, partyOpen);
+      }
+      const statement = added.statement;
+      // The photos are written once the statement has its slot: a refused one leaves no files behind.
+      try {
+        for (const p of typed) await o.evidence.put(p.data);
+      } catch (e) {
+        await o.statements.remove(statement.id);
+        throw e;
+      }
+      const stored = statement.photos;
       statementsTotal.inc({ result: 'accepted' });
-      log.info({ event: r.notice.eventId, statement: statement.id, photos: stored.length, contact: !!contact }, 'statement submitted by a party: open objection for the reviewers');
+      log.info({ event: r.notice.eventId, statement: statement.id, photos: stored.length, contact: !!contact, pool }, 'statement submitted by a party: open objection for the reviewers');
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ id: statement.id, submittedAt: statement.submittedAt, status: statement.status, photos: stored.length });
     } catch (e) {

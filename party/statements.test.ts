@@ -4,20 +4,28 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProbeGuard, LogThrottle } from './probe-guard.js';
 import { formatQueryCode, normaliseQueryCode } from './code.js';
-import { StatementStore } from './statements.js';
+import type { Statement } from '../notices/types.js';
+import { StatementStore, type AddResult } from './statements.js';
 
 const photo = { sha256: 'a'.repeat(64), bytes: 1234, type: 'image/jpeg' as const };
+
+/** The statement an uncapped add returns. */
+async function added(r: Promise<AddResult>): Promise<Statement> {
+  const x = await r;
+  if (!x.ok) throw new Error(`refused: ${x.reason}`);
+  return x.statement;
+}
 
 describe('StatementStore', () => {
   it('adds, lists (open oldest first, handled most recent first), finds by event, and handles once', async () => {
     let t = 1_000;
     const s = await StatementStore.open(':memory:', { now: () => t });
     try {
-      const a = await s.add({ eventId: 'e1', code: 'C1', text: '第一条', photos: [photo], contact: '13900002222' });
+      const a = await added(s.add({ eventId: 'e1', code: 'C1', text: '第一条', photos: [photo], contact: '13900002222' }));
       t = 2_000;
-      const b = await s.add({ eventId: 'e2', code: 'C2', text: '第二条', photos: [] });
+      const b = await added(s.add({ eventId: 'e2', code: 'C2', text: '第二条', photos: [] }));
       t = 3_000;
-      const c = await s.add({ eventId: 'e1', code: 'C1', text: '第三条', photos: [] });
+      const c = await added(s.add({ eventId: 'e1', code: 'C1', text: '第三条', photos: [] }));
       expect(a).toMatchObject({ eventId: 'e1', status: 'open', submittedAt: 1_000, photos: [photo], contact: '13900002222' });
       expect(b.contact).toBeUndefined();
       expect(await s.get(a.id)).toEqual(a);
@@ -47,7 +55,7 @@ describe('StatementStore', () => {
     const file = path.join(dir, 'statements.duckdb');
     try {
       const s1 = await StatementStore.open(file);
-      const a = await s1.add({ eventId: 'e1', code: 'C1', text: '留存', photos: [photo] });
+      const a = await added(s1.add({ eventId: 'e1', code: 'C1', text: '留存', photos: [photo] }));
       await s1.handle(a.id, { username: 'li.reviewer', role: 'reviewer' }, '已阅');
       await s1.close();
       const s2 = await StatementStore.open(file);

@@ -1,4 +1,4 @@
-// The party's page: look up a record by its query code (or plate and day), see it with its evidence, the decision,
+// The party's page: look up a record by its query code (or plate, day and phone, where the city offers it), see it with its evidence, the decision,
 // the legal basis and what happens next, and state one's case with photos; and the published monitoring locations.
 // One ES module, no framework, no build step. Text is always set as text, never parsed as HTML.
 // The server says in <html data-status> whether the path's code was found, so a code it did not find is not asked
@@ -19,7 +19,9 @@ const STR = {
     plate: '车牌号',
     plateHint: '例如 苏A12345',
     date: '日期',
-    plateInvalid: '请输入车牌号和日期',
+    phone: '接收告知短信的手机号',
+    phoneHint: '登记车辆时留下的 11 位手机号，告知短信发往此号码',
+    plateInvalid: '请输入车牌号、日期和 11 位手机号',
     locationsLink: '电子监控设备设置地点公示',
     locationsTitle: '电子监控设备设置地点公示',
     locationsIntro: '依照《行政处罚法》第四十一条，用于非现场执法的监控设备设置地点向社会公布。设备自公示之日起满 {days} 天后方可用于执法。',
@@ -76,6 +78,8 @@ const STR = {
     text: '陈述内容',
     contact: '联系方式（选填，便于答复）',
     contactHint: '手机号或其他联系方式；只有审核人员能看到',
+    partyPhone: '接收告知短信的手机号（当事人选填）',
+    partyPhoneHint: '填写告知短信发往的号码，本陈述使用当事人专用名额，他人提交再多也不影响您陈述；号码只用于核对，不会显示',
     photos: '照片（选填）',
     submit: '提交',
     submitting: '正在提交…',
@@ -86,7 +90,7 @@ const STR = {
     photoTooLarge: '照片 {name} 超过 {mb} MB',
     photoType: '{name} 不是 JPEG、PNG 或 WebP 格式的图片',
     lookupTitle: '按车牌查询结果',
-    lookupNone: '未找到该车牌在该日期的记录。',
+    lookupNone: '未找到该车牌在该日期、发往该手机号的记录。',
     lookupPick: '找到以下记录，请选择：',
     footer: '本页面不需要登录。请妥善保管查询码：持有查询码的人可以查看本记录。',
     types: { 'illegal-parking': '机动车违法停放', 'out-of-store-vending': '出店经营（店外经营）' },
@@ -134,7 +138,9 @@ const STR = {
     plate: 'Plate number',
     plateHint: 'such as 苏A12345',
     date: 'Date',
-    plateInvalid: 'Enter a plate number and a date',
+    phone: 'Mobile number the notice was sent to',
+    phoneHint: 'the 11-digit number registered for the vehicle, which the SMS notice went to',
+    plateInvalid: 'Enter a plate number, a date and the 11-digit mobile number',
     locationsLink: 'Published locations of monitoring cameras',
     locationsTitle: 'Published locations of monitoring cameras',
     locationsIntro: 'Under Article 41 of the Administrative Penalty Law the locations of cameras used for non-site enforcement are published. A camera enforces only once its location has been published for {days} days.',
@@ -191,6 +197,8 @@ const STR = {
     text: 'Your statement',
     contact: 'Contact (optional, for the answer)',
     contactHint: 'A phone number or another way to reach you; only reviewers see it',
+    partyPhone: 'Mobile number the notice was sent to (the party, optional)',
+    partyPhoneHint: 'With the number the SMS notice went to, your statement uses the party\'s own slots, which others cannot use up; it is only checked, never shown',
     photos: 'Photos (optional)',
     submit: 'Submit',
     submitting: 'Submitting…',
@@ -201,7 +209,7 @@ const STR = {
     photoTooLarge: 'Photo {name} is larger than {mb} MB',
     photoType: '{name} is not a JPEG, PNG or WebP image',
     lookupTitle: 'Records of this plate',
-    lookupNone: 'No record for this plate on this day.',
+    lookupNone: 'No record for this plate on this day notified to this number.',
     lookupPick: 'These records were found; choose one:',
     footer: 'No login needed. Keep your query code safe: whoever has it can see this record.',
     types: { 'illegal-parking': 'Illegal parking', 'out-of-store-vending': 'Out-of-store vending' },
@@ -277,6 +285,23 @@ function h(tag, attrs, ...children) {
   };
   children.forEach(add);
   return el;
+}
+
+async function postJson(path, data) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/json' },
+    body: JSON.stringify(data),
+    credentials: 'omit',
+    referrerPolicy: 'no-referrer',
+  });
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  return { status: res.status, body };
 }
 
 async function getJson(path) {
@@ -391,8 +416,14 @@ function homeView(note) {
     h('button.btn.block', { type: 'submit' }, t('search')),
   );
 
+  // The city may offer the code only (the server says so on <html>): a plate is visible to anyone on the street.
+  if (document.documentElement.dataset.plateLookup !== '1') {
+    setTimeout(() => codeInput.focus(), 0);
+    return [codeForm, h('p', h('a', { href: '/public/locations', 'data-link': '' }, t('locationsLink')))];
+  }
   const plateInput = h('input', { type: 'text', id: 'plate', name: 'plate', autocomplete: 'off', maxlength: '16', 'aria-describedby': 'plate-hint' });
   const dateInput = h('input', { type: 'date', id: 'date', name: 'date' });
+  const phoneInput = h('input', { type: 'tel', id: 'phone', name: 'phone', autocomplete: 'tel', inputmode: 'tel', maxlength: '20', 'aria-describedby': 'phone-hint' });
   const plateErr = h('div');
   const plateForm = h(
     'form.card',
@@ -402,13 +433,13 @@ function homeView(note) {
         ev.preventDefault();
         const plate = plateInput.value.trim();
         const date = dateInput.value;
-        if (!plate || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return plateErr.replaceChildren(errorBox(t('plateInvalid')));
+        const phone = phoneInput.value.replace(/[\s-]/g, '');
+        if (!plate || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !/^(\+?86)?1\d{10}$/.test(phone)) return plateErr.replaceChildren(errorBox(t('plateInvalid')));
         const btn = plateForm.querySelector('button');
         btn.disabled = true;
         plateErr.replaceChildren();
         try {
-          const path = `/public/lookup?plate=${encodeURIComponent(plate)}&date=${encodeURIComponent(date)}`;
-          const r = await getJson(path);
+          const r = await postJson('/public/lookup', { plate, date, phone });
           if (r.status === 200 && r.body?.items?.length === 1) {
             // One record: straight to it.
             const code = r.body.items[0].code;
@@ -420,7 +451,7 @@ function homeView(note) {
             }
           }
           if (r.status === 200) {
-            history.pushState({}, '', path);
+            // Not a URL of its own: the phone number is not put in the address bar or the history.
             current = { view: 'lookup', data: r.body, note: null };
             return render();
           }
@@ -438,6 +469,9 @@ function homeView(note) {
     h('p.hint', { id: 'plate-hint' }, t('plateHint')),
     h('label', { for: 'date' }, t('date')),
     dateInput,
+    h('label', { for: 'phone' }, t('phone')),
+    phoneInput,
+    h('p.hint', { id: 'phone-hint' }, t('phoneHint')),
     plateErr,
     h('button.btn.secondary.block', { type: 'submit' }, t('search')),
   );
@@ -549,6 +583,7 @@ function statementForm(rec, note) {
     counter.textContent = `${[...text.value].length} / ${LIMITS.maxChars}`;
   });
   const contact = h('input', { type: 'text', id: 'st-contact', name: 'contact', maxlength: '100', autocomplete: 'tel', 'aria-describedby': 'st-contact-hint' });
+  const partyPhone = h('input', { type: 'tel', id: 'st-phone', name: 'phone', maxlength: '20', inputmode: 'tel', autocomplete: 'tel', 'aria-describedby': 'st-phone-hint' });
   const files = h('input', { type: 'file', id: 'st-photos', name: 'photos', accept: LIMITS.types.join(','), multiple: true });
   const previews = h('div.previews');
   const msg = h('div', { 'data-test': 'statement-message', 'aria-live': 'polite' }, note ? h('p.ok', note) : null);
@@ -583,6 +618,7 @@ function statementForm(rec, note) {
         const fd = new FormData();
         fd.append('text', body);
         if (contact.value.trim()) fd.append('contact', contact.value.trim());
+        if (partyPhone.value.trim()) fd.append('phone', partyPhone.value.trim());
         for (const p of photos) fd.append('photos', p, p.name);
         const btn = form.querySelector('button[type=submit]');
         btn.disabled = true;
@@ -620,6 +656,9 @@ function statementForm(rec, note) {
     h('label', { for: 'st-contact' }, t('contact')),
     contact,
     h('p.hint', { id: 'st-contact-hint' }, t('contactHint')),
+    h('label', { for: 'st-phone' }, t('partyPhone')),
+    partyPhone,
+    h('p.hint', { id: 'st-phone-hint' }, t('partyPhoneHint')),
     h('label', { for: 'st-photos' }, t('photos')),
     files,
     previews,
@@ -727,15 +766,6 @@ async function route(first) {
     render();
     const r = await getJson('/public/locations');
     current = r.status === 200 ? { view: 'locations', data: r.body, note: null } : { view: 'home', data: null, note: serverMessage(r.body, t('failed')) };
-    return render();
-  }
-  if (path === '/public/lookup') {
-    if (status === 'not-found') {
-      current = { view: 'lookup', data: { items: [] }, note: null };
-      return render();
-    }
-    const r = await getJson(`/public/lookup${location.search}`);
-    current = r.status === 200 ? { view: 'lookup', data: r.body, note: null } : { view: 'home', data: null, note: serverMessage(r.body, t('lookupNone')) };
     return render();
   }
   current = { view: 'home', data: null, note: null };
