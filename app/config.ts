@@ -40,6 +40,10 @@ export const AppConfigSchema = z.object({
   INGEST_BATCH_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   INGEST_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   INGEST_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(20_000),
+  /** Dead letters older than this are deleted (by ingest, at start and every 10 minutes). */
+  DEAD_LETTER_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Then the oldest are deleted until the dead letters' payloads total at most this many MiB. */
+  DEAD_LETTER_MAX_MB: z.coerce.number().int().min(1).max(1_000_000).default(256),
   /** InfluxDB 2 store; all four together, or none for the embedded DuckDB store. */
   INFLUX_URL: z.url({ message: 'must be a URL such as http://127.0.0.1:8086' }).optional(),
   INFLUX_TOKEN: z.string().min(1).optional(),

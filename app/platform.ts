@@ -18,6 +18,7 @@ import { DuckDbAlertStore } from '../alerts/store.js';
 import { DetectorService } from '../detectors/service.js';
 import { EdgeAgent } from '../edge/agent.js';
 import { Ingest } from '../ingest/ingest.js';
+import { DeadLetterRetention } from '../ingest/dead-letter-retention.js';
 import { ConfigError, parseConfig, readJsonFile } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { makeFleet } from '../simulators/fleet.js';
@@ -273,6 +274,14 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       });
       await ingest.start();
       stops.push(() => ingest!.stop());
+      const retention = new DeadLetterRetention({
+        store,
+        maxAgeDays: cfg.DEAD_LETTER_MAX_AGE_DAYS,
+        maxBytes: cfg.DEAD_LETTER_MAX_MB * 1024 * 1024,
+        logger: log.child({ part: 'ingest' }),
+      });
+      retention.start();
+      stops.push(() => retention.stop());
     }
 
     // Vision: the camera registry (plus the simulated cameras of the embedded default), one worker per process, fed

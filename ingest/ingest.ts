@@ -37,6 +37,11 @@ export interface IngestOptions {
    * up: the bound on memory when messages are large. Default 4 batches.
    */
   maxPendingReadings?: number;
+  /**
+   * The same bound for dead letters, in bytes (payloads kept, topics, reasons); a batch is written once its dead
+   * letters hold a quarter of it. Default 8 MiB.
+   */
+  maxPendingDeadLetterBytes?: number;
   /** Subscription filter; default every topic of the contract. */
   filter?: string;
   /** How long the broker keeps our session (and queues for us) while we are away. Default 7 days. */
@@ -67,11 +72,19 @@ interface Batch {
   readings: StoredReading[];
   statuses: StatusChange[];
   deadLetters: DeadLetter[];
+  /** Memory the dead letters hold (payloads kept, topics, reasons): counted in backpressure like readings. */
+  deadLetterBytes: number;
   acks: Held[];
   messages: number;
 }
 
-const emptyBatch = (): Batch => ({ readings: [], statuses: [], deadLetters: [], acks: [], messages: 0 });
+const emptyBatch = (): Batch => ({ readings: [], statuses: [], deadLetters: [], deadLetterBytes: 0, acks: [], messages: 0 });
+
+/**
+ * Bytes kept of a message over maxPayloadBytes, with its size as received: enough to see what and whose it was,
+ * while a 100 MB message costs the dead-letter store 4 KiB.
+ */
+export const OVERSIZE_KEEP_BYTES = 4096;
 
 function toBus(readings: readonly StoredReading[]) {
   return readings.map((r) => ({ key: r.deviceId, value: JSON.stringify(r) }));
@@ -165,7 +178,7 @@ export class Ingest {
         this.pendingPuback = held;
         done();
       };
-      if (this.pendingReadings > this.maxPending) this.paused.push(release);
+      if (this.overPending) this.paused.push(release);
       else release();
     };
     const filter = o.filter ?? `${TOPIC_ROOT}/#`;
@@ -233,8 +246,24 @@ export class Ingest {
   private paused: (() => void)[] = [];
   private pendingPuback: Held | null = null;
 
+  private pendingDeadLetterBytes = 0;
+
   private get maxPending(): number {
     return this.o.maxPendingReadings ?? 4 * this.o.batchMaxReadings;
+  }
+
+  private get maxPendingDeadLetterBytes(): number {
+    return this.o.maxPendingDeadLetterBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** True while received but unstored readings or dead letters exceed their bounds: stop reading from the broker. */
+  private get overPending(): boolean {
+    return this.pendingReadings > this.maxPending || this.pendingDeadLetterBytes > this.maxPendingDeadLetterBytes;
+  }
+
+  /** A batch is written when full of readings, or of dead letters. */
+  private full(b: Batch): boolean {
+    return b.readings.length >= this.o.batchMaxReadings || b.deadLetterBytes >= this.maxPendingDeadLetterBytes / 4;
   }
 
   /** Takes one message into the current batch; returns where its PUBACK is to be parked (null for QoS 0). */
@@ -251,7 +280,10 @@ export class Ingest {
     const topic = packet.topic;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const kindOfTopic = topic.slice(topic.lastIndexOf('/') + 1);
-    if (kindOfTopic === 'readings') {
+    if (!OTHER_STAGES.has(kindOfTopic) && payload.length > this.o.maxPayloadBytes) {
+      // Refused before parsing, whatever the topic: a gateway's dead letter or a status is no exception.
+      this.deadLetter(b, topic, `payload of ${payload.length} bytes exceeds the limit of ${this.o.maxPayloadBytes}`, payload);
+    } else if (kindOfTopic === 'readings') {
       const v = validateMessage(topic, payload, { maxPayloadBytes: this.o.maxPayloadBytes });
       if (v.ok) {
         for (const r of v.readings) b.readings.push(r);
@@ -268,7 +300,7 @@ export class Ingest {
     }
     this.unackedMessages++;
     this.pendingReadings += b.readings.length - before;
-    if (b.readings.length >= this.o.batchMaxReadings) this.flush();
+    if (this.full(b)) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.batchMaxDelayMs);
     return held;
   }
@@ -303,13 +335,25 @@ export class Ingest {
       return;
     }
     const gateway = topic.split('/')[3];
-    b.deadLetters.push({ topic: `${d.source} (gateway ${gateway})`, reason: d.reason, receivedAt: d.receivedAt, payload: Buffer.from(d.payload, 'base64') });
+    this.keep(b, { topic: `${d.source} (gateway ${gateway})`, reason: d.reason, receivedAt: d.receivedAt, payload: Buffer.from(d.payload, 'base64') });
     this.rejected.inc();
+  }
+
+  /** Puts a dead letter in the batch, counting the memory it holds until it is stored. */
+  private keep(b: Batch, d: DeadLetter): void {
+    const bytes = d.payload.length + d.topic.length + d.reason.length;
+    b.deadLetters.push(d);
+    b.deadLetterBytes += bytes;
+    this.pendingDeadLetterBytes += bytes;
   }
 
   private deadLetter(b: Batch, topic: string, reason: string, payload: Buffer): void {
     const now = Date.now();
-    b.deadLetters.push({ topic, reason, receivedAt: now, payload });
+    if (payload.length > this.o.maxPayloadBytes) {
+      // A copy of the first bytes, so that the message's own buffer is not held until the batch is stored.
+      const kept = Buffer.from(payload.subarray(0, OVERSIZE_KEEP_BYTES));
+      this.keep(b, { topic, reason: `${reason} (first ${kept.length} bytes kept)`, receivedAt: now, payload: kept, payloadBytes: payload.length });
+    } else this.keep(b, { topic, reason, receivedAt: now, payload });
     this.rejected.inc();
     // A misconfigured device can send thousands of bad messages: log the first few of each 10 s, then a count.
     if (now - this.dlWindow.start > 10_000) {
@@ -351,7 +395,7 @@ export class Ingest {
       this.writing = false;
       const next = this.batch;
       if (next.messages === 0) return;
-      if (this.flushWhenDone || next.readings.length >= this.o.batchMaxReadings) {
+      if (this.flushWhenDone || this.full(next)) {
         this.flushWhenDone = false;
         this.flush();
       } else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.batchMaxDelayMs);
@@ -404,8 +448,9 @@ export class Ingest {
     this.unackedMessages -= b.messages;
     this.m.readings.inc(b.readings.length);
     this.pendingReadings -= b.readings.length;
+    this.pendingDeadLetterBytes -= b.deadLetterBytes;
     this.o.onStored?.(b.readings);
-    while (this.paused.length > 0 && this.pendingReadings <= this.maxPending) this.paused.shift()!();
+    while (this.paused.length > 0 && !this.overPending) this.paused.shift()!();
   }
 
   /** False while the broker is away, the last write failed, or a write has been waiting over 5 s (a stalled sink). */
