@@ -12,7 +12,7 @@
 //      recent average is under the distribution of its own history. The score is the largest of them.
 //   4. After a score ≥ rest.level, the next rest.steps scores are damped: one event, one alarm.
 // explain() says which member gave the score and the band it expected, for the alert shown to staff.
-import { AnomalyLikelihood, type LikelihoodOptions } from './likelihood.js';
+import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, type LikelihoodOptions } from './likelihood.js';
 import {
   jumpMember,
   levelShiftMember,
@@ -123,25 +123,43 @@ export const MEMBER_DEFAULTS = {
 
 const LOG2_8 = 3;
 
-export function createAnomalyDetector(overrides: AnomalyDetectorOverrides = {}): AnomalyDetector {
-  const o = resolveOptions(overrides);
-  const members: Member[] = [];
-  const likelihoods: AnomalyLikelihood[] = [];
-  if (o.jump) members.push(jumpMember(o.jump));
-  if (o.weekly) members.push(weeklyMember(o.weekly));
-  if (o.levelShift) members.push(levelShiftMember(o.levelShift));
-  for (const _ of members) likelihoods.push(new AnomalyLikelihood(o.likelihood));
-  const range = new RunningRange();
-  const warmup = Math.max(1, o.rangeWarmup);
-  let sinceAlarm = Infinity;
-  let last: AnomalyExplanation = { model: 'none', score: 0, observed: NaN };
-  const stateSize = 6 + members.reduce((a, m) => a + m.save().length, 0) + likelihoods.reduce((a, l) => a + l.save().length, 0);
-  const stateBytes =
-    6 * 8 + members.reduce((a, m) => a + m.stateBytes, 0) + likelihoods.reduce((a, l) => a + l.stateSize * 8, 0);
+const complete = new WeakMap<AnomalyDetectorOptions, LikelihoodOptions>();
+/** The likelihood options in full, one object per options object (shared by all detectors made with it). */
+function completeLikelihood(o: AnomalyDetectorOptions): LikelihoodOptions {
+  let l = complete.get(o);
+  if (!l) complete.set(o, (l = { ...DEFAULT_LIKELIHOOD, ...o.likelihood }));
+  return l;
+}
+
+class StreamingAnomalyDetector implements AnomalyDetector {
+  private readonly members: Member[] = [];
+  private readonly likelihoods: AnomalyLikelihood[] = [];
+  private readonly range = new RunningRange();
+  private readonly warmup: number;
+  private sinceAlarm = Infinity;
+  private last: AnomalyExplanation = { model: 'none', score: 0, observed: NaN };
+
+  constructor(private readonly o: AnomalyDetectorOptions) {
+    if (o.jump) this.members.push(jumpMember(o.jump));
+    if (o.weekly) this.members.push(weeklyMember(o.weekly));
+    if (o.levelShift) this.members.push(levelShiftMember(o.levelShift));
+    const likelihood = completeLikelihood(o);
+    for (const _ of this.members) this.likelihoods.push(new AnomalyLikelihood(likelihood));
+    this.warmup = Math.max(1, o.rangeWarmup);
+  }
+
+  get stateSize(): number {
+    return this.save().length;
+  }
+
+  get stateBytes(): number {
+    return 6 * 8 + this.members.reduce((a, m) => a + m.stateBytes, 0) + this.likelihoods.reduce((a, l) => a + l.stateSize * 8, 0);
+  }
 
   /** Score of a range break, or 0 when x is within the range (with its tolerance). */
-  function rangeBreak(x: number): number {
-    if (o.rangeTolerance <= 0 || range.seen < warmup) return 0;
+  private rangeBreak(x: number): number {
+    const { o, range } = this;
+    if (o.rangeTolerance <= 0 || range.seen < this.warmup) return 0;
     const span = range.span;
     if (span === 0) return x !== range.max ? 1 : 0;
     const excess = (x > range.max ? x - range.max : x < range.min ? range.min - x : 0) / span;
@@ -150,62 +168,72 @@ export function createAnomalyDetector(overrides: AnomalyDetectorOverrides = {}):
     return Math.min(1, 0.5 + (0.5 * Math.log2(excess / o.rangeTolerance)) / LOG2_8);
   }
 
-  return {
-    update(ts: number, value: number): number {
-      if (!Number.isFinite(value)) return 0;
-      const broke = rangeBreak(value);
-      const rangeBand =
-        range.seen > 0 ? { low: range.min - o.rangeTolerance * range.span, high: range.max + o.rangeTolerance * range.span } : undefined;
-      range.push(value);
-      let score = 0;
-      let model = 'none';
-      let expected: Expectation | undefined;
-      for (let i = 0; i < members.length; i++) {
-        const m = members[i] as Member;
-        const l = (likelihoods[i] as AnomalyLikelihood).update(m.update(ts, value));
-        if (l > score) {
-          score = l;
-          model = m.name;
-          expected = m.expected() ?? undefined;
-        }
+  update(ts: number, value: number): number {
+    if (!Number.isFinite(value)) return 0;
+    const { o, range } = this;
+    const broke = this.rangeBreak(value);
+    const rangeBand = range.seen > 0 ? { low: range.min - o.rangeTolerance * range.span, high: range.max + o.rangeTolerance * range.span } : undefined;
+    range.push(value);
+    let score = 0;
+    let model = 'none';
+    let expected: Expectation | undefined;
+    for (let i = 0; i < this.members.length; i++) {
+      const m = this.members[i] as Member;
+      const l = (this.likelihoods[i] as AnomalyLikelihood).update(m.update(ts, value));
+      if (l > score) {
+        score = l;
+        model = m.name;
+        expected = m.expected() ?? undefined;
       }
-      if (broke > 0 && broke >= score) {
-        score = broke;
-        model = 'range';
-        expected = rangeBand;
-      }
-      sinceAlarm++;
-      if (sinceAlarm <= o.rest.steps) score *= o.rest.factor;
-      else if (score >= o.rest.level) sinceAlarm = 0;
-      score = Math.min(1, Math.max(0, score));
-      last = expected ? { model, score, observed: value, expected } : { model, score, observed: value };
-      return score;
-    },
-    explain: () => last,
-    stateSize,
-    stateBytes,
-    save() {
-      const parts: number[] = [...range.save(), sinceAlarm === Infinity ? -1 : sinceAlarm, members.length, 0];
-      for (let i = 0; i < members.length; i++) {
-        const m = (members[i] as Member).save();
-        const l = (likelihoods[i] as AnomalyLikelihood).save();
-        parts.push(m.length, ...m, l.length, ...l);
-      }
-      return Float64Array.from(parts);
-    },
-    restore(state: Float64Array) {
-      const s = Array.from(state);
-      if (s[4] !== members.length) throw new Error(`anomaly detector state has ${s[4]} members, this detector ${members.length}: options changed`);
-      range.load(s.slice(0, 3));
-      sinceAlarm = (s[3] as number) < 0 ? Infinity : (s[3] as number);
-      let at = 6;
-      for (let i = 0; i < members.length; i++) {
-        const ml = s[at++] as number;
-        (members[i] as Member).load(s.slice(at, (at += ml)));
-        const ll = s[at++] as number;
-        (likelihoods[i] as AnomalyLikelihood).load(s.slice(at, (at += ll)));
-      }
-      if (at !== s.length) throw new Error('anomaly detector state does not match its options');
-    },
-  };
+    }
+    if (broke > 0 && broke >= score) {
+      score = broke;
+      model = 'range';
+      expected = rangeBand;
+    }
+    this.sinceAlarm++;
+    if (this.sinceAlarm <= o.rest.steps) score *= o.rest.factor;
+    else if (score >= o.rest.level) this.sinceAlarm = 0;
+    score = Math.min(1, Math.max(0, score));
+    this.last = expected ? { model, score, observed: value, expected } : { model, score, observed: value };
+    return score;
+  }
+
+  explain(): AnomalyExplanation {
+    return this.last;
+  }
+
+  save(): Float64Array {
+    const parts: number[] = [...this.range.save(), this.sinceAlarm === Infinity ? -1 : this.sinceAlarm, this.members.length, 0];
+    for (let i = 0; i < this.members.length; i++) {
+      const m = (this.members[i] as Member).save();
+      const l = (this.likelihoods[i] as AnomalyLikelihood).save();
+      parts.push(m.length, ...m, l.length, ...l);
+    }
+    return Float64Array.from(parts);
+  }
+
+  restore(state: Float64Array): void {
+    const s = Array.from(state);
+    const n = this.members.length;
+    if (s[4] !== n) throw new Error(`anomaly detector state has ${s[4]} members, this detector ${n}: options changed`);
+    this.range.load(s.slice(0, 3));
+    this.sinceAlarm = (s[3] as number) < 0 ? Infinity : (s[3] as number);
+    let at = 6;
+    for (let i = 0; i < n; i++) {
+      const ml = s[at++] as number;
+      (this.members[i] as Member).load(s.slice(at, (at += ml)));
+      const ll = s[at++] as number;
+      (this.likelihoods[i] as AnomalyLikelihood).load(s.slice(at, (at += ll)));
+    }
+    if (at !== s.length) throw new Error('anomaly detector state does not match its options');
+  }
+}
+
+// Resolved once: the defaults are shared by every detector that takes them (options are read, never written).
+let resolvedDefaults: AnomalyDetectorOptions | undefined;
+
+export function createAnomalyDetector(overrides: AnomalyDetectorOverrides = {}): AnomalyDetector {
+  const o = Object.keys(overrides).length === 0 ? (resolvedDefaults ??= resolveOptions()) : resolveOptions(overrides);
+  return new StreamingAnomalyDetector(o);
 }

@@ -54,7 +54,8 @@ export class AnomalyLikelihood {
   private prevTail = 1;
 
   constructor(options: Partial<LikelihoodOptions> = {}) {
-    this.opts = { ...DEFAULT_LIKELIHOOD, ...options };
+    // A complete options object is kept as it is (shared by many series), a partial one completed.
+    this.opts = Object.keys(options).length === Object.keys(DEFAULT_LIKELIHOOD).length ? (options as LikelihoodOptions) : { ...DEFAULT_LIKELIHOOD, ...options };
     this.recent = new RollingStats(this.opts.averaging);
     this.history = new EwmStats(this.opts.history);
   }
