@@ -3,6 +3,7 @@
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadAppConfig } from '../app/config.js';
 import type { DeadLetter } from '../contracts/index.js';
 import type { Logger } from '../runtime/log.js';
 import type { DuckDbStore } from '../store/duckdb/store.js';
@@ -80,6 +81,13 @@ describe('dead letters in ingest', () => {
 });
 
 describe('dead-letter retention', () => {
+  it('is configured by DEAD_LETTER_MAX_AGE_DAYS and DEAD_LETTER_MAX_MB, checked at start', () => {
+    expect(loadAppConfig({})).toMatchObject({ DEAD_LETTER_MAX_AGE_DAYS: 30, DEAD_LETTER_MAX_MB: 256 });
+    expect(loadAppConfig({ DEAD_LETTER_MAX_AGE_DAYS: '7', DEAD_LETTER_MAX_MB: '64' })).toMatchObject({ DEAD_LETTER_MAX_AGE_DAYS: 7, DEAD_LETTER_MAX_MB: 64 });
+    expect(() => loadAppConfig({ DEAD_LETTER_MAX_AGE_DAYS: 'a week' })).toThrow(/DEAD_LETTER_MAX_AGE_DAYS/);
+    expect(() => loadAppConfig({ DEAD_LETTER_MAX_MB: '0' })).toThrow(/DEAD_LETTER_MAX_MB/);
+  });
+
   it('deletes dead letters past their age and size, at start and periodically, and logs what it deleted', async () => {
     const store = await openStore(tmpDir('retention'));
     cleanups.push(() => store.close());
