@@ -180,13 +180,13 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       const alertStore = await DuckDbAlertStore.open(path.join(cfg.dataDir, 'alerts.duckdb'));
       stops.push(() => alertStore.close());
       alerts = new AlertManager(alertStore);
-      const sub = await startAlertService({ bus, manager: alerts, logger: log.child({ part: 'alerts' }) });
+      const sub = await startAlertService({ bus, manager: alerts, deadLetters: store, logger: log.child({ part: 'alerts' }) });
       stops.push(() => sub.close());
       // Likewise the review queue: one writer of enforcement events.
       const eventStore = await EventStore.open(path.join(cfg.dataDir, 'events.duckdb'));
       events = eventStore;
       stops.push(() => eventStore.close());
-      const intake = await startReviewIntake({ bus, store: eventStore, logger: log.child({ part: 'review' }) });
+      const intake = await startReviewIntake({ bus, store: eventStore, deadLetters: store, logger: log.child({ part: 'review' }) });
       stops.push(() => intake.close());
       // Cases: from confirmed events and case-worthy alerts, kept with their outbox, dispatched to the city's case
       // system (CASE_WEBHOOK_URL) or the built-in inbox.
@@ -210,6 +210,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     if (cfg.ROLE === 'all' || cfg.ROLE === 'detectors') {
       const detectors = new DetectorService({
         bus,
+        deadLetters: store,
         rulesFile: cfg.RULES_FILE,
         logger: log.child({ part: 'detectors' }),
         registry,
@@ -360,6 +361,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         parties,
         notifiers,
         bus,
+        deadLetters: store,
         cameras: cameraRegistry,
         logger: nlog,
         registry,

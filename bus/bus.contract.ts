@@ -3,6 +3,10 @@
 // consumer group starts at the oldest retained message.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { DeadLetter } from '../contracts/index.js';
+import { silentLogger } from '../runtime/log.js';
+import { jsonDecoder, subscribeDecoded } from './decoded.js';
 import type { Bus, BusMessage, BusTopic, OutgoingMessage, Subscription } from './types.js';
 
 export interface ContractOptions {
@@ -229,6 +233,42 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, opts: Con
       await sleep(300);
       expect([...counts(first.ids()).values()].every((c) => c === 1)).toBe(true);
       expect(second.ids().sort((a, b) => a - b)).toEqual(range(40, 80));
+    });
+
+    it('subscribeDecoded: a poison message is dead-lettered with topic and reason, committed, and the messages after it are processed', async () => {
+      run = randomUUID().slice(0, 8);
+      const bus = await open();
+      const g = group('poison');
+      const key = `${run}-one-device`;
+      const dead: DeadLetter[] = [];
+      const deadLetters = { add: async (d: readonly DeadLetter[]) => void dead.push(...d.filter((x) => x.topic.includes(run))) };
+      const decode = jsonDecoder(z.object({ run: z.string(), i: z.number().int() }));
+      const seen: number[] = [];
+      const consume = () =>
+        subscribeDecoded(bus, 'alerts', g, async (batch) => void seen.push(...batch.filter((d) => d.value.run === run).map((d) => d.value.i)), { decode, deadLetters, logger: silentLogger });
+      const s1 = await consume();
+      subs.push(s1);
+      // One key, so one partition: without the decoder the bad ones would stop everything after them.
+      await bus.publish('alerts', [
+        { key, value: JSON.stringify({ run, i: 0 }) },
+        { key, value: '{"run":' },
+        { key, value: JSON.stringify({ run, i: 'one' }) },
+        { key, value: JSON.stringify({ run, i: 1 }) },
+      ]);
+      await waitFor(() => seen.includes(1) && dead.length >= 2, 'the message after the poison ones, and two dead letters', waitMs);
+      expect(seen).toEqual([0, 1]);
+      expect(dead.map((d) => d.topic)).toEqual([`bus:alerts/${key}`, `bus:alerts/${key}`]);
+      expect(dead[0]!.reason).toMatch(new RegExp(`^not JSON: .*\\(consumer group ${g}\\)$`));
+      expect(dead[1]!.reason).toMatch(/^not the expected message: i: /);
+      expect(dead[0]!.payload.toString()).toBe('{"run":');
+      await s1.close();
+      // Committed: the same group again gets only what came after, and the poison does not come back.
+      await bus.publish('alerts', [{ key, value: JSON.stringify({ run, i: 2 }) }]);
+      subs.push(await consume());
+      await waitFor(() => seen.includes(2), 'the next message', waitMs);
+      await sleep(300);
+      expect(seen).toEqual([0, 1, 2]);
+      expect(dead).toHaveLength(2);
     });
 
     it('an ephemeral group starts at the newest message and keeps no offsets: joined again, it sees only what came after', async () => {

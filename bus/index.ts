@@ -5,6 +5,7 @@ import { MemoryBus, type MemoryBusOptions } from './memory.js';
 import type { Bus } from './types.js';
 
 export * from './types.js';
+export { busDeadLetterTopic, jsonDecoder, subscribeDecoded, type DecodedMessage, type DecodedSubscribeOptions, type Decoder } from './decoded.js';
 export { KafkaBus, type KafkaBusOptions, type LibrdkafkaSettings } from './kafka.js';
 export { BusFullError, MemoryBus, murmur2, partitionFor, type MemoryBusOptions } from './memory.js';
 

@@ -27,7 +27,7 @@ describe('DetectorService', () => {
     const bus = new MemoryBus({ logger: silentLogger });
     const signals: Signal[] = [];
     await bus.subscribe('alerts', 'test', async (b) => void signals.push(...b.map((m) => JSON.parse(m.value.toString()) as Signal)));
-    const svc = new DetectorService({ bus, rulesFile: file, logger: silentLogger, registry: new Registry() });
+    const svc = new DetectorService({ bus, deadLetters: { add: async () => undefined }, rulesFile: file, logger: silentLogger, registry: new Registry() });
     await svc.start();
     const send = (ts: number, battery: number) => {
       const r: StoredReading = { district: 'x', kind: 'manhole', deviceId: 'mh-r', ts, metrics: { battery_pct: battery } };
@@ -62,7 +62,7 @@ describe('DetectorService and data flags', () => {
     const bus = new MemoryBus({ logger: silentLogger });
     const signals: Signal[] = [];
     await bus.subscribe('alerts', 'test', async (b) => void signals.push(...b.map((m) => JSON.parse(m.value.toString()) as Signal)));
-    const svc = new DetectorService({ bus, rulesFile: file, logger: silentLogger, registry: new Registry() });
+    const svc = new DetectorService({ bus, deadLetters: { add: async () => undefined }, rulesFile: file, logger: silentLogger, registry: new Registry() });
     await svc.start();
     const send = (ts: number, flags?: Record<string, string>) => {
       const r: StoredReading = { district: 'x', kind: 'manhole', deviceId: 'mh-f', ts, metrics: { battery_pct: 5 }, ...(flags ? { flags } : {}) };

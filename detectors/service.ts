@@ -3,11 +3,14 @@
 // topic `alerts`, keyed by device, for the alert service. Rules are reloaded when the rules file changes.
 import fs from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { StoredReading } from '../contracts/index.js';
-import type { Bus, BusMessage, Subscription } from '../bus/types.js';
+import { z } from 'zod';
+import { SensorKindSchema, type StoredReading } from '../contracts/index.js';
+import { jsonDecoder, subscribeDecoded, type DecodedMessage } from '../bus/decoded.js';
+import type { Bus, Subscription } from '../bus/types.js';
 import { parseConfig, readJsonFile } from '../runtime/config.js';
 import type { StatusChange } from '../ingest/ingest.js';
 import type { Logger } from '../runtime/log.js';
+import type { DeadLetterStore } from '../store/types.js';
 import { AnomalyMonitor } from './anomaly-monitor.js';
 import { HealthChecker } from './health.js';
 import { RuleEngine, type Signal } from './rules/engine.js';
@@ -18,8 +21,30 @@ export function loadRules(file: string): RulesFile {
   return parseConfig(RulesFileSchema, raw, file);
 }
 
+// What the detectors accept from the bus (ingest publishes validated readings; anything else is dead-lettered rather
+// than retried for ever). Loose objects and no per-metric checks: this runs for every reading.
+const BusReadingSchema = z.looseObject({
+  deviceId: z.string().min(1),
+  district: z.string().min(1),
+  kind: SensorKindSchema,
+  ts: z.number(),
+  seq: z.number().optional(),
+  metrics: z.record(z.string(), z.number()),
+  flags: z.record(z.string(), z.string()).optional(),
+}) satisfies z.ZodType<StoredReading>;
+const BusStatusSchema = z.looseObject({
+  district: z.string(),
+  kind: z.string(),
+  deviceId: z.string().min(1),
+  online: z.boolean(),
+  reason: z.string().optional(),
+  receivedAt: z.number(),
+}) satisfies z.ZodType<StatusChange>;
+
 export interface DetectorOptions {
   bus: Bus;
+  /** Bus messages that are not readings or status changes go here. */
+  deadLetters: Pick<DeadLetterStore, 'add'>;
   rulesFile: string;
   logger: Logger;
   registry: Registry;
@@ -60,16 +85,22 @@ export class DetectorService {
 
   async start(): Promise<void> {
     this.restoreAnomalyState();
-    this.sub = await this.o.bus.subscribe('readings', this.o.group ?? 'detectors', (batch) => this.onBatch(batch));
+    const dl = { deadLetters: this.o.deadLetters, logger: this.o.logger };
+    this.sub = await subscribeDecoded<StoredReading>(this.o.bus, 'readings', this.o.group ?? 'detectors', (batch) => this.onBatch(batch), { decode: jsonDecoder(BusReadingSchema), ...dl });
     // A device's last will (offline) reaches the health checks at once, without waiting for missed reports.
-    this.statusSub = await this.o.bus.subscribe('status', `${this.o.group ?? 'detectors'}-status`, async (batch) => {
-      const out: Signal[] = [];
-      for (const m of batch) {
-        const s = JSON.parse(m.value.toString('utf8')) as StatusChange;
-        if (!s.online) this.health.offline(s.deviceId, s.receivedAt, out);
-      }
-      await this.publish(out);
-    });
+    this.statusSub = await subscribeDecoded<StatusChange>(
+      this.o.bus,
+      'status',
+      `${this.o.group ?? 'detectors'}-status`,
+      async (batch) => {
+        const out: Signal[] = [];
+        for (const { value: s } of batch) {
+          if (!s.online) this.health.offline(s.deviceId, s.receivedAt, out);
+        }
+        await this.publish(out);
+      },
+      { decode: jsonDecoder(BusStatusSchema), ...dl },
+    );
     this.timer = setInterval(() => void this.sweep(), this.o.sweepMs ?? 10_000);
     this.timer.unref();
     if (this.o.anomalyStateFile) {
@@ -100,10 +131,9 @@ export class DetectorService {
     }
   }
 
-  private async onBatch(batch: BusMessage[]): Promise<void> {
+  private async onBatch(batch: DecodedMessage<StoredReading>[]): Promise<void> {
     const out: Signal[] = [];
-    for (const m of batch) {
-      const r = JSON.parse(m.value.toString('utf8')) as StoredReading;
+    for (const { message: m, value: r } of batch) {
       this.health.process(r, m.timestamp, out);
       // A value outside its physical range is a sensor fault (a health alert), never an exceedance.
       let metrics = r.metrics;

@@ -21,6 +21,7 @@ describe('notice routes', () => {
       parties: parties(),
       notifiers: [],
       bus: new MemoryBus({ logger: silentLogger }),
+      deadLetters: { add: async () => undefined },
       cameras,
       deps: caseFiler(),
       logger: silentLogger,

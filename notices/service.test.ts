@@ -33,6 +33,7 @@ async function service(o: Partial<NoticeServiceOptions> & { clock?: Clock } = {}
     config: config(),
     parties: parties(),
     bus,
+    deadLetters: { add: async () => undefined },
     cameras,
     deps,
     logger: silentLogger,

@@ -9,12 +9,14 @@
 // bus topic `recheck-results` (group `notices`) and are applied once per request id.
 import { EventEmitter } from 'node:events';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { jsonDecoder, subscribeDecoded } from '../bus/decoded.js';
 import type { Bus, Subscription } from '../bus/types.js';
 import { EVENT_TYPES, type EnforcementEvent, type EventType } from '../contracts/index.js';
 import { RecheckRequestSchema, RecheckResultSchema, type RecheckRequest, type RecheckResult } from '../contracts/rechecks.js';
 import { exponentialMs } from '../runtime/backoff.js';
 import { localDay } from '../runtime/time.js';
 import type { Logger } from '../runtime/log.js';
+import type { DeadLetterStore } from '../store/types.js';
 import type { StoredEvent } from '../review/store.js';
 import type { Camera, CameraRegistry } from '../vision/cameras/config.js';
 import { formatCode, generateCode } from './codes.js';
@@ -39,6 +41,8 @@ export interface NoticeServiceOptions {
    */
   notifiers: Notifier[];
   bus: Bus;
+  /** Re-check results that are not valid go here (with the topic and the reason) instead of stopping the others. */
+  deadLetters: Pick<DeadLetterStore, 'add'>;
   /** The camera registry (with the simulated cameras in the embedded default): publishedAt, time zone. */
   cameras: CameraRegistry;
   deps: NoticeDeps;
@@ -637,21 +641,9 @@ export class NoticeService extends EventEmitter {
     return (await this.store.get(n.eventId)) ?? n;
   }
 
-  private async onResults(batch: { value: Buffer; key: string }[]): Promise<void> {
-    for (const msg of batch) {
-      let parsed: RecheckResult;
-      try {
-        const r = RecheckResultSchema.safeParse(JSON.parse(msg.value.toString('utf8')));
-        if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
-        parsed = r.data;
-      } catch (e) {
-        // A version skew between stages: skipping it is better than blocking every later result.
-        this.o.logger.warn({ key: msg.key, err: (e as Error).message }, 'malformed re-check result skipped');
-        continue;
-      }
-      // A store error throws: the bus delivers the batch again.
-      await this.applyResult(parsed);
-    }
+  private async onResults(batch: { value: RecheckResult }[]): Promise<void> {
+    // A store error throws: the bus delivers the batch again. (Malformed results were dead-lettered by the decoder.)
+    for (const { value } of batch) await this.applyResult(value);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -748,7 +740,12 @@ export class NoticeService extends EventEmitter {
   async start(): Promise<void> {
     if (this.started || this.closed) return;
     this.started = true;
-    this.sub = await this.o.bus.subscribe('recheck-results', this.o.group ?? 'notices', (batch) => this.onResults(batch), { maxBatch: 50 });
+    this.sub = await subscribeDecoded<RecheckResult>(this.o.bus, 'recheck-results', this.o.group ?? 'notices', (batch) => this.onResults(batch), {
+      maxBatch: 50,
+      decode: jsonDecoder(RecheckResultSchema),
+      deadLetters: this.o.deadLetters,
+      logger: this.o.logger,
+    });
     const period = this.o.tickMs ?? 1000;
     const loop = () => {
       if (this.closed) return;

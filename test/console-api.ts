@@ -79,6 +79,7 @@ export async function startConsoleApi(dir: string): Promise<ConsoleApi> {
     parties: new PartyRegistry({ shops: [], vehicles: [], minPlateConfidence: 0.8 }, { cameras, logger: silentLogger }),
     notifiers: [],
     bus,
+    deadLetters: { add: async () => undefined },
     cameras,
     logger: silentLogger,
     deps: { fileCase: () => Promise.reject(new Error('no loop in the console test')) },

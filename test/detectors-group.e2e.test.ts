@@ -41,7 +41,7 @@ describe('detectors as a consumer group', () => {
     const bus = await createBus({ brokers: process.env.KAFKA_BROKERS, clientId: uniq('t'), topicPrefix: prefix, partitions: 6, logger: silentLogger });
     const store = await DuckDbAlertStore.open(path.join(tmpDir('galerts'), 'alerts.duckdb'));
     const manager = new AlertManager(store);
-    const sub = await startAlertService({ bus, manager, logger: silentLogger });
+    const sub = await startAlertService({ bus, manager, logger: silentLogger, deadLetters: { add: async () => undefined } });
 
     const a = detectorProcess(prefix);
     const b = detectorProcess(prefix);

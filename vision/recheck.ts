@@ -6,6 +6,7 @@
 // "recheck-results", keyed by camera id. Results are idempotent by request id at the notice service.
 import os from 'node:os';
 import { z } from 'zod';
+import { jsonDecoder, subscribeDecoded } from '../bus/decoded.js';
 import type { Bus, Subscription } from '../bus/types.js';
 import {
   RecheckRequestSchema,
@@ -147,25 +148,14 @@ export class RecheckResponder {
    * service asks again (its attempts).
    */
   async start(group = RecheckResponder.defaultGroup()): Promise<void> {
-    this.sub = await this.o.bus.subscribe('rechecks', group, async (batch) => {
-      for (const m of batch) await this.onMessage(m.key, m.value);
-    }, { maxBatch: 64, ephemeral: true });
+    this.sub = await subscribeDecoded<RecheckRequest>(this.o.bus, 'rechecks', group, async (batch) => {
+      for (const m of batch) await this.onRequest(m.value);
+    }, { maxBatch: 64, ephemeral: true, decode: jsonDecoder(RecheckRequestSchema), deadLetters: this.o.deadLetters, logger: this.o.logger });
     this.o.logger.info({ group }, 're-check responder listening');
   }
 
-  private async onMessage(key: string, value: Buffer): Promise<void> {
-    let req: RecheckRequest;
-    try {
-      req = RecheckRequestSchema.parse(JSON.parse(value.toString('utf8')));
-    } catch (e) {
-      const reason =
-        e instanceof z.ZodError
-          ? `not a re-check request: ${e.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ')}`
-          : `not JSON: ${(e as Error).message}`;
-      this.o.logger.warn({ key, reason }, 're-check request dead-lettered');
-      await this.o.deadLetters.add([{ topic: `bus:rechecks/${key}`, reason, receivedAt: Date.now(), payload: value }]);
-      return;
-    }
+  /** A request that is not one was dead-lettered by the decoder (bus/decoded.ts). */
+  private async onRequest(req: RecheckRequest): Promise<void> {
     if (req.deadline <= Date.now()) {
       this.o.logger.debug({ request: req.id, camera: req.camera.id }, 're-check request past its deadline: ignored');
       return;

@@ -4,6 +4,7 @@
 // reads the plate, and publishes the event to the review queue. A frame it cannot use (corrupt JPEG, wrong size,
 // unknown camera) is dead-lettered with the reason; the other cameras carry on.
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { subscribeDecoded } from '../bus/decoded.js';
 import type { Bus, Subscription } from '../bus/types.js';
 import {
   decodeBusFrame,
@@ -176,18 +177,11 @@ export class VisionWorker {
    */
   async start(group = 'vision'): Promise<void> {
     await this.rechecks?.start(this.o.recheckGroup);
-    this.sub = await this.o.bus.subscribe('frames', group, async (batch) => {
-      for (const m of batch) {
-        let frame: Frame;
-        try {
-          frame = decodeBusFrame(m.value);
-        } catch (e) {
-          await this.deadLetter(`bus:frames/${m.key}`, m.key, `not a frame message: ${(e as Error).message}`, m.value);
-          continue;
-        }
-        await this.process(frame);
-      }
-    }, { maxBatch: 16 });
+    // A message that is not a frame is dead-lettered by the decoder (bus/decoded.ts); a frame the worker cannot use,
+    // by process().
+    this.sub = await subscribeDecoded<Frame>(this.o.bus, 'frames', group, async (batch) => {
+      for (const m of batch) await this.process(m.value);
+    }, { maxBatch: 16, decode: (v) => decodeBusFrame(v), deadLetters: this.o.deadLetters, logger: this.o.logger });
   }
 
   /** One frame through decode, detection, tracking and the rules; events it raises are published. */
