@@ -13,6 +13,7 @@ import { consolePlugin } from '../console/plugin.js';
 import { silentLogger } from '../runtime/log.js';
 import { authPlugin, ROUTE_ROLES, Users, UserStore } from '../users/index.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
+import { pixelBombHeader } from '../vision/testdata/pixel-bomb.js';
 import type { PartyLimitsInput } from './config.js';
 import { formatQueryCode } from './code.js';
 import { partyRoutes, prefersJson } from './routes.js';
@@ -489,6 +490,9 @@ describe('statements', () => {
     expect(fake.statusCode).toBe(415);
     const gif = await post({ text: '附件' }, [{ name: 'a.gif', data: Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;'), type: 'image/gif' }]);
     expect(gif.statusCode).toBe(415);
+    // A pixel bomb: a PNG of a few hundred bytes declaring 16000x16000 (768 MB as RGB in a reviewer's browser).
+    const bomb = await post({ text: '附件' }, [{ name: 'bomb.png', data: pixelBombHeader(16_000, 16_000), type: 'image/png' }]);
+    expect(bomb.statusCode).toBe(415);
   });
 
   it('refuses more than 3 photos, a missing or too long text, a foreign field, and a body that is not a form', async () => {

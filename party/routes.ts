@@ -14,7 +14,7 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Registry } from 'prom-client';
-import sharp from 'sharp';
+import { untrustedImage } from '../runtime/image.js';
 import { z } from 'zod';
 import type { CaseCodes } from '../cases/codes.js';
 import type { Notice, RecordSource, Statement } from '../notices/types.js';
@@ -149,7 +149,8 @@ async function photoType(b: Buffer): Promise<Statement['photos'][number]['type']
   const sniffed = sniffImage(b);
   if (!sniffed) return null;
   try {
-    const m = await sharp(b).metadata();
+    // Capped like every untrusted image: a photo over MAX_IMAGE_PIXELS is no photo of a shop front.
+    const m = await untrustedImage(b).metadata();
     return m.width && m.height && SHARP_FORMAT[m.format ?? ''] === sniffed ? sniffed : null;
   } catch {
     return null;
