@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from '../contracts/index.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
+import type { ServerTls } from '../runtime/tls.js';
 import { alertRoutes } from './alerts.js';
 import { eventRoutes, type EventAnnotator } from './events.js';
 import type { EventStore } from '../review/store.js';
@@ -30,6 +31,11 @@ export interface ApiOptions {
    * the client's address from X-Forwarded-For instead of the proxy's. None by default.
    */
   trustProxy?: string[];
+  /**
+   * Serve HTTPS with this certificate (chain) and key instead of plain HTTP (HTTPS_CERT, HTTPS_KEY). The session
+   * cookie is Secure on HTTPS, directly or through a trusted proxy's X-Forwarded-Proto (users/plugin.ts).
+   */
+  https?: ServerTls;
   /** Extra readiness checks by name (e.g. ingest's broker connection). */
   readiness?: Record<string, () => boolean | Promise<boolean>>;
 }
@@ -74,7 +80,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     // Requests are logged at warn and above only: a dashboard polling every few seconds would drown the log.
     loggerInstance: o.logger.child({ part: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
     ...(o.trustProxy?.length ? { trustProxy: o.trustProxy } : {}),
-  });
+    ...(o.https ? { https: { cert: o.https.cert, key: o.https.key } } : {}),
+    // One instance type for HTTP and HTTPS: no route depends on the kind of server underneath.
+  }) as unknown as FastifyInstance;
   collectDefaultMetrics({ register: o.registry });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { PartyEnvSchema } from '../party/config.js';
 import { parseConfig } from '../runtime/config.js';
 import { CaseEnvSchema } from '../cases/service.js';
+import { KafkaSecurityEnvSchema, kafkaSecurityProblems, kafkaSecuritySettings } from '../bus/kafka-security.js';
+import type { LibrdkafkaSettings } from '../bus/kafka.js';
+import { loadServerTls, readPemFile, type ServerTls } from '../runtime/tls.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
@@ -13,6 +16,8 @@ export const AppConfigSchema = z.object({
   ...PartyEnvSchema.shape,
   /** Case dispatch: CASE_WEBHOOK_URL, CASE_WEBHOOK_SECRET, retries... (cases/service.ts); the built-in inbox without a URL. */
   ...CaseEnvSchema.shape,
+  /** Kafka SASL/TLS (bus/kafka-security.ts): KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*. */
+  ...KafkaSecurityEnvSchema.shape,
   /**
    * What this process runs: `all` (the one-process default: embedded broker unless MQTT_URL, ingest, API, simulated
    * fleet, detectors, alerts), `ingest` (ingest plus health and metrics; scale out with more of them), `detectors`
@@ -33,6 +38,19 @@ export const AppConfigSchema = z.object({
     .optional(),
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
+  /**
+   * The CA this process's MQTT clients trust for an mqtts:// MQTT_URL (a city's own CA); without it Node's public
+   * CAs. The broker's certificate is always verified.
+   */
+  MQTT_CA_FILE: z.string().min(1).optional(),
+  /** The embedded broker's certificate (chain) and key, PEM: with both, it also serves MQTT over TLS. */
+  MQTT_TLS_CERT: z.string().min(1).optional(),
+  MQTT_TLS_KEY: z.string().min(1).optional(),
+  /** Port of the embedded broker's MQTT over TLS listener; 8883 when MQTT_TLS_CERT and MQTT_TLS_KEY are set. */
+  MQTT_TLS_PORT: port.optional(),
+  /** The API's certificate (chain) and key, PEM: with both, the API and console are served over HTTPS only. */
+  HTTPS_CERT: z.string().min(1).optional(),
+  HTTPS_KEY: z.string().min(1).optional(),
   /** MQTT 5 shared-subscription group for ingest on an external broker; "" subscribes alone (MQTT 3.1.1). */
   INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, "_" and "-" only').default('ingest'),
   INGEST_CLIENT_ID: z.string().min(1).optional(),
@@ -125,19 +143,46 @@ const WithInflux = AppConfigSchema.superRefine((c, ctx) => {
   if ((c.ROLE === 'detectors' || c.ROLE === 'api' || c.ROLE === 'vision') && !c.KAFKA_BROKERS) {
     ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: `is required with ROLE=${c.ROLE} (separate processes meet on Kafka)` });
   }
+  for (const [cert, key] of [['MQTT_TLS_CERT', 'MQTT_TLS_KEY'], ['HTTPS_CERT', 'HTTPS_KEY']] as const) {
+    if (!!c[cert] !== !!c[key]) ctx.addIssue({ code: 'custom', path: [c[cert] ? key : cert], message: `${cert} and ${key} go together` });
+  }
+  if (c.MQTT_TLS_PORT !== undefined && !c.MQTT_TLS_CERT) {
+    ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_PORT'], message: 'needs MQTT_TLS_CERT and MQTT_TLS_KEY (the embedded broker has no TLS listener without them)' });
+  }
+  if (c.MQTT_TLS_CERT && (c.MQTT_URL || c.ROLE !== 'all')) {
+    ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_CERT'], message: 'is for the embedded broker, which runs only with ROLE=all and without MQTT_URL (configure TLS in that broker, e.g. deploy/mosquitto)' });
+  }
+  for (const [k, message] of kafkaSecurityProblems(c)) ctx.addIssue({ code: 'custom', path: [k], message });
   if ((c.ROLE === 'ingest' || c.ROLE === 'vision') && !c.MQTT_URL) {
     ctx.addIssue({ code: 'custom', path: ['MQTT_URL'], message: `is required with ROLE=${c.ROLE} (the embedded broker runs only with ROLE=all)` });
   }
 });
 
-export type AppConfig = z.output<typeof AppConfigSchema> & { dataDir: string; EVIDENCE_DIR: string };
+export type AppConfig = z.output<typeof AppConfigSchema> & {
+  dataDir: string;
+  EVIDENCE_DIR: string;
+  /** The embedded broker's TLS listener (MQTT_TLS_CERT, MQTT_TLS_KEY, MQTT_TLS_PORT), read and checked at start. */
+  mqttTls: (ServerTls & { port: number }) | null;
+  /** The API's HTTPS (HTTPS_CERT, HTTPS_KEY), read and checked at start. */
+  https: ServerTls | null;
+  /** librdkafka settings of every Kafka client (KAFKA_SECURITY_PROTOCOL...); {} for plaintext. */
+  kafkaSecurity: LibrdkafkaSettings;
+};
 
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty variables count as unset, as a shell user expects of `FOO= npm start`.
   const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const c = parseConfig(WithInflux, clean, 'the environment');
+  // Certificate files are read now: a missing or mismatched one stops the start naming its variable.
+  if (c.MQTT_CA_FILE) readPemFile(c.MQTT_CA_FILE, 'MQTT_CA_FILE');
   return {
     ...c,
+    mqttTls:
+      c.MQTT_TLS_CERT && c.MQTT_TLS_KEY
+        ? { ...loadServerTls(c.MQTT_TLS_CERT, c.MQTT_TLS_KEY, 'MQTT_TLS_CERT', 'MQTT_TLS_KEY'), port: c.MQTT_TLS_PORT ?? 8883 }
+        : null,
+    https: c.HTTPS_CERT && c.HTTPS_KEY ? loadServerTls(c.HTTPS_CERT, c.HTTPS_KEY, 'HTTPS_CERT', 'HTTPS_KEY') : null,
+    kafkaSecurity: kafkaSecuritySettings(c),
     dataDir: path.resolve(c.DATA_DIR),
     RULES_FILE: path.resolve(c.RULES_FILE),
     CAMERAS_FILE: path.resolve(c.CAMERAS_FILE),

@@ -69,6 +69,8 @@ const GATEWAY_ID = 'embedded-gateway';
 
 export interface Platform {
   mqttUrl: string | null;
+  /** The embedded broker's MQTT over TLS port, when it serves one (MQTT_TLS_CERT). */
+  mqttTlsPort: number | null;
   apiUrl: string;
   store: Store;
   bus: Bus;
@@ -126,6 +128,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       topicPrefix: cfg.KAFKA_TOPIC_PREFIX,
       partitions: cfg.KAFKA_PARTITIONS,
       logger: log.child({ part: 'bus' }),
+      kafka: { security: cfg.kafkaSecurity },
     }).catch((e: Error) => {
       throw new ConfigError(`cannot use Kafka at ${cfg.KAFKA_BROKERS} (KAFKA_BROKERS): ${e.message}`);
     });
@@ -248,10 +251,10 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
             ],
           });
           mqttPasswords = creds.passwords;
-          broker = await startEmbeddedBroker({ port: cfg.MQTT_PORT, host: cfg.HOST, logger: log, auth: creds.registry, authFile: credFile });
+          broker = await startEmbeddedBroker({ port: cfg.MQTT_PORT, host: cfg.HOST, logger: log, auth: creds.registry, authFile: credFile, tls: cfg.mqttTls ?? undefined });
         } else {
           log.warn('MQTT_AUTH=0: the embedded broker accepts any client and any topic (development only)');
-          broker = await startEmbeddedBroker({ port: cfg.MQTT_PORT, host: cfg.HOST, logger: log });
+          broker = await startEmbeddedBroker({ port: cfg.MQTT_PORT, host: cfg.HOST, logger: log, tls: cfg.mqttTls ?? undefined });
         }
         stops.push(() => broker!.close());
       }
@@ -260,6 +263,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         mqttUrl,
         username: mqttPasswords ? 'ingest' : cfg.MQTT_USERNAME,
         password: mqttPasswords ? mqttPasswords.get('ingest') : cfg.MQTT_PASSWORD,
+        caFile: cfg.MQTT_CA_FILE,
         // Stable per host so the broker keeps this instance's session (and its queued messages) across restarts.
         clientId: cfg.INGEST_CLIENT_ID ?? `ingest-${os.hostname()}`,
         // aedes speaks MQTT 3.1.1 only, so the embedded broker gets a plain subscription.
@@ -310,6 +314,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
           mqttUrl: cfg.MQTT_URL,
           username: cfg.MQTT_USERNAME,
           password: cfg.MQTT_PASSWORD,
+          caFile: cfg.MQTT_CA_FILE,
           clientId: `frames-${os.hostname()}`,
           shareGroup: cfg.INGEST_SHARE_GROUP === '' ? undefined : 'frames',
           bus,
@@ -346,6 +351,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
             url: speakerUrl,
             username: mqttPasswords ? 'notices' : (cfg.NOTICES_MQTT_USERNAME ?? cfg.MQTT_USERNAME),
             password: mqttPasswords ? mqttPasswords.get('notices') : (cfg.NOTICES_MQTT_PASSWORD ?? cfg.MQTT_PASSWORD),
+            caFile: cfg.MQTT_CA_FILE,
             clientId: `notices-${os.hostname()}`,
             repeat: noticesConfig.loudspeaker.repeat,
             timeoutMs: noticesConfig.delivery.timeoutMs,
@@ -429,6 +435,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         MQTT_URL: url,
         MQTT_USERNAME: mqttPasswords ? 'nbiot' : cfg.MQTT_USERNAME,
         MQTT_PASSWORD: mqttPasswords ? mqttPasswords.get('nbiot') : cfg.MQTT_PASSWORD,
+        MQTT_CA_FILE: cfg.MQTT_CA_FILE,
         NBIOT_DATA_DIR: path.join(cfg.dataDir, 'nbiot'),
       });
       plugins.push(async (app) => {
@@ -451,6 +458,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       annotateEvent,
       plugins,
       trustProxy: cfg.TRUST_PROXY,
+      https: cfg.https ?? undefined,
     });
     await api.listen({ port: cfg.PORT, host: cfg.HOST }).catch((e: NodeJS.ErrnoException) => {
       throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`) : e;
@@ -500,7 +508,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       const feed = feedSimulatedCameras({ seed: cfg.SIM_SEED, count: simCameras, bus, logger: log.child({ part: 'cameras' }) });
       stops.push(() => feed.stop());
     }
-    return { mqttUrl, apiUrl: `http://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, events, cases, api, hj212Port, mqttPasswords, stop };
+    return { mqttUrl, mqttTlsPort: broker?.tlsPort ?? null, apiUrl: `${cfg.https ? 'https' : 'http'}://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, events, cases, api, hj212Port, mqttPasswords, stop };
   } catch (e) {
     await stop();
     throw e;

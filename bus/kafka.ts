@@ -55,7 +55,13 @@ export interface KafkaBusOptions {
   idlePollMs?: number;
   /** How often the producer's connection is checked when nothing was delivered meanwhile. Default 5000. */
   healthCheckMs?: number;
-  /** Extra librdkafka settings for the producer, e.g. security.protocol, sasl.*, linger.ms, compression.type. */
+  /**
+   * How every client of the bus (producer, consumers, admin) authenticates and encrypts: security.protocol, sasl.*,
+   * ssl.* (kafkaSecuritySettings in kafka-security.ts, from KAFKA_SECURITY_PROTOCOL etc.). The per-client settings
+   * below apply on top.
+   */
+  security?: LibrdkafkaSettings;
+  /** Extra librdkafka settings for the producer, e.g. linger.ms, compression.type. */
   producerConfig?: LibrdkafkaSettings;
   /** Extra librdkafka settings for consumers, e.g. max.poll.interval.ms, fetch.max.bytes. */
   consumerConfig?: LibrdkafkaSettings;
@@ -142,7 +148,7 @@ export class KafkaBus implements Bus {
       dr_cb: true,
       'socket.keepalive.enable': true,
       'reconnect.backoff.max.ms': 2000,
-      ...this.o.producerConfig,
+      ...this.librdkafkaSettings('producer'),
     } as ProducerGlobalConfig;
     const topicConf: ProducerTopicConfig = {
       acks: -1,
@@ -176,7 +182,7 @@ export class KafkaBus implements Bus {
     const admin: IAdminClient = Kafka.AdminClient.create({
       'metadata.broker.list': this.o.brokers,
       'client.id': `${this.clientId}-admin`,
-      ...(this.o.adminConfig ?? this.o.producerConfig),
+      ...this.librdkafkaSettings('admin'),
     } as ProducerGlobalConfig);
     const partitions = this.o.partitions ?? 12;
     const deadline = Date.now() + (this.o.connectTimeoutMs ?? 30_000);
@@ -414,8 +420,14 @@ export class KafkaBus implements Bus {
       retryMinMs: this.o.retryMinMs ?? 100,
       retryMaxMs: this.o.retryMaxMs ?? 5000,
       idlePollMs: this.o.idlePollMs ?? 50,
-      extra: this.o.consumerConfig ?? {},
+      extra: this.librdkafkaSettings('consumer'),
     };
+  }
+
+  /** The settings given for one kind of client: the security settings with that client's own on top. */
+  librdkafkaSettings(client: 'producer' | 'consumer' | 'admin'): LibrdkafkaSettings {
+    const own = client === 'producer' ? this.o.producerConfig : client === 'consumer' ? this.o.consumerConfig : (this.o.adminConfig ?? this.o.producerConfig);
+    return { ...this.o.security, ...own };
   }
 }
 

@@ -35,6 +35,8 @@ export const EdgeConfigSchema = z.strictObject({
        * moment to subscribe again, and a broker drops messages that no subscription matches.
        */
       settleMs: z.number().int().min(0).max(60_000).default(1000),
+      /** The CA trusted for an mqtts:// broker (PEM file; a city's own CA); else Node's public CAs. */
+      caFile: z.string().min(1).optional(),
     }),
   buffer: z
     .strictObject({

@@ -3,6 +3,7 @@
 // published from it with QoS 1; a record leaves the buffer only when the broker has acknowledged its message.
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../runtime/log.js';
+import { mqttTlsOptions } from '../runtime/tls.js';
 import { DiskQueue, type Entry } from './buffer.js';
 import type { EdgeConfig } from './config.js';
 
@@ -49,6 +50,7 @@ export abstract class BrokerLink {
       keepalive: cfg.mqtt.keepaliveS,
       reconnectPeriod: this.backoff,
       connectTimeout: 10_000,
+      ...mqttTlsOptions(cfg.mqtt.caFile, 'mqtt.caFile'),
     });
     this.client.on('connect', () => {
       this.lastError = '';

@@ -7,6 +7,7 @@ import { GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, typ
 import type { Bus } from '../bus/types.js';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
+import { mqttTlsOptions } from '../runtime/tls.js';
 import type { Store } from '../store/types.js';
 import { validateMessage } from './validate.js';
 
@@ -14,6 +15,8 @@ export interface IngestOptions {
   mqttUrl: string;
   username?: string;
   password?: string;
+  /** The CA trusted for an mqtts:// broker (PEM file; MQTT_CA_FILE); else Node's public CAs. */
+  caFile?: string;
   clientId: string;
   /**
    * MQTT 5 shared-subscription group: instances with the same group split the messages between them.
@@ -166,6 +169,7 @@ export class Ingest {
       // We subscribe on every connection ourselves (below); mqtt.js would skip it when the session is present.
       resubscribe: false,
       connectTimeout: 10_000,
+      ...mqttTlsOptions(o.caFile, 'MQTT_CA_FILE'),
       ...(v5 ? { properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600, receiveMaximum: o.receiveMaximum } } : {}),
     };
     const client = mqtt.connect(o.mqttUrl, opts);

@@ -7,12 +7,15 @@ import type { Bus } from '../bus/types.js';
 import { encodeBusFrame, FRAME_PROPS, FRAMES_FILTER, parseFramesTopic } from '../contracts/index.js';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
+import { mqttTlsOptions } from '../runtime/tls.js';
 import type { DeadLetterStore } from '../store/types.js';
 
 export interface FrameRelayOptions {
   mqttUrl: string;
   username?: string;
   password?: string;
+  /** The CA trusted for an mqtts:// broker (PEM file; MQTT_CA_FILE); else Node's public CAs. */
+  caFile?: string;
   clientId: string;
   /** MQTT 5 shared-subscription group; unset on a broker without MQTT 5 (the embedded aedes). */
   shareGroup?: string;
@@ -46,6 +49,7 @@ export class FrameRelay {
       reconnectPeriod: 250,
       resubscribe: false,
       connectTimeout: 10_000,
+      ...mqttTlsOptions(o.caFile, 'MQTT_CA_FILE'),
       ...(v5 ? { properties: { sessionExpiryInterval: 3600, receiveMaximum: 64 } } : {}),
     };
     const client = mqtt.connect(o.mqttUrl, opts);

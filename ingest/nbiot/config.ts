@@ -125,6 +125,8 @@ export const NbiotConfigSchema = z
       clientId: z.string().min(1).max(128).default('nbiot-receiver'),
       username: z.string().optional(),
       password: z.string().optional(),
+      /** The CA trusted for an mqtts:// broker (PEM file); else Node's public CAs. MQTT_CA_FILE overrides it. */
+      caFile: z.string().min(1).optional(),
       /** A push waits at most this long for the broker's acknowledgement before it is answered 503. */
       publishTimeoutMs: z.number().int().min(100).max(30_000).default(3000),
     }),
@@ -166,7 +168,7 @@ export function effectiveFields(cfg: NbiotConfig): Map<string, FieldMap> {
   return out;
 }
 
-/** Reads the config file; MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD and NBIOT_DATA_DIR from the environment override it. */
+/** Reads the config file; MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD, MQTT_CA_FILE and NBIOT_DATA_DIR from the environment override it. */
 export function loadNbiotConfig(file: string, env: NodeJS.ProcessEnv = process.env): NbiotConfig {
   const raw = readJsonFile(file);
   if (typeof raw === 'object' && raw !== null) {
@@ -175,6 +177,7 @@ export function loadNbiotConfig(file: string, env: NodeJS.ProcessEnv = process.e
     if (env.MQTT_URL) mqtt.url = env.MQTT_URL;
     if (env.MQTT_USERNAME) mqtt.username = env.MQTT_USERNAME;
     if (env.MQTT_PASSWORD) mqtt.password = env.MQTT_PASSWORD;
+    if (env.MQTT_CA_FILE) mqtt.caFile = env.MQTT_CA_FILE;
     r.mqtt = mqtt;
     if (env.NBIOT_DATA_DIR) r.idempotency = { ...(r.idempotency ?? {}), dir: env.NBIOT_DATA_DIR };
   }

@@ -31,6 +31,7 @@ runMain('nbiot', async () => {
     clientId: cfg.mqtt.clientId,
     username: cfg.mqtt.username,
     password: cfg.mqtt.password,
+    caFile: cfg.mqtt.caFile,
     timeoutMs: cfg.mqtt.publishTimeoutMs,
     logger: log,
   });

@@ -3,6 +3,7 @@
 // answered 503 and the platform retries, so a push is never acknowledged before its reading is safe.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../runtime/log.js';
+import { mqttTlsOptions } from '../../runtime/tls.js';
 
 export interface Publisher {
   publish(topic: string, payload: string): Promise<void>;
@@ -17,6 +18,8 @@ export interface MqttPublisherOptions {
   clientId: string;
   username?: string;
   password?: string;
+  /** The CA trusted for an mqtts:// broker (PEM file; `mqtt.caFile`, MQTT_CA_FILE); else Node's public CAs. */
+  caFile?: string;
   /** Longest wait for a PUBACK. */
   timeoutMs: number;
   logger: Logger;
@@ -34,6 +37,7 @@ export class MqttPublisher implements Publisher {
       keepalive: 30,
       reconnectPeriod: 1000,
       connectTimeout: 5000,
+      ...mqttTlsOptions(o.caFile, 'mqtt.caFile'),
     });
     this.client.on('connect', () => {
       this.lastError = '';

@@ -44,6 +44,7 @@ export const nbiotRoutes: FastifyPluginAsync<NbiotRoutesOptions> = async (app, o
       clientId: cfg.mqtt.clientId,
       username: cfg.mqtt.username,
       password: cfg.mqtt.password,
+      caFile: cfg.mqtt.caFile,
       timeoutMs: cfg.mqtt.publishTimeoutMs,
       logger: log,
     });

@@ -8,6 +8,7 @@ import os from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cameraCommandsTopic, PlayCommandSchema } from '../../contracts/index.js';
 import type { Logger } from '../../runtime/log.js';
+import { mqttTlsOptions } from '../../runtime/tls.js';
 import type { Notice } from '../types.js';
 import type { Notifier, SendResult } from './types.js';
 
@@ -15,6 +16,8 @@ export interface LoudspeakerMqttOptions {
   url: string;
   username?: string;
   password?: string;
+  /** The CA trusted for an mqtts:// broker (PEM file; MQTT_CA_FILE); else Node's public CAs. */
+  caFile?: string;
   clientId?: string;
   /** Times the edge agent plays the text (1..5). */
   repeat: number;
@@ -40,6 +43,7 @@ export class LoudspeakerMqttNotifier implements Notifier {
       keepalive: 30,
       reconnectPeriod: 2000,
       connectTimeout: Math.max(1000, o.timeoutMs),
+      ...mqttTlsOptions(o.caFile, 'MQTT_CA_FILE'),
     });
     this.client.on('connect', () => {
       this.lastError = '';

@@ -10,6 +10,7 @@ import { cameraCommandsTopic, FRAME_PROPS, framesTopic } from '../../../contract
 import { fetchWithUrlCredentials, readBody, redactUrl } from '../../../runtime/http.js';
 import { untrustedImage } from '../../../runtime/image.js';
 import type { Logger } from '../../../runtime/log.js';
+import { mqttTlsOptions } from '../../../runtime/tls.js';
 import type { EdgeConfig } from '../../config.js';
 import { CommandPlayer, type CommandStats, type EdgeDeadLetterSink } from './commands.js';
 import type { CameraSource, EdgeCamera } from './config.js';
@@ -142,6 +143,7 @@ export class CameraLink {
       keepalive: cfg.mqtt.keepaliveS,
       reconnectPeriod: cfg.mqtt.reconnectMinMs,
       connectTimeout: 10_000,
+      ...mqttTlsOptions(cfg.mqtt.caFile, 'mqtt.caFile'),
       will: { topic: status, payload: Buffer.from(JSON.stringify({ online: false, reason: 'connection lost' })), qos: 1, retain: true },
     });
     this.client.on('connect', () => {

@@ -1,0 +1,170 @@
+// TLS on the platform's own listeners, with a CA made at test time (test/tls-certs.ts): MQTT over TLS on the
+// embedded broker (same accounts as the plain port), HTTPS on the API with a Secure session cookie (also behind a
+// trusted proxy that says X-Forwarded-Proto: https), clients that trust only the city's CA and refuse another, and
+// certificate settings that are wrong stop the start naming the variable.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAppConfig } from '../app/config.js';
+import { startPlatform, type Platform } from '../app/platform.js';
+import { MqttPublisher } from '../ingest/nbiot/publisher.js';
+import { silentLogger } from '../runtime/log.js';
+import { ROOT, tmpDir, uniq, waitFor } from './helpers.js';
+import { makeTestCa, type TestCa } from './tls-certs.js';
+
+const ADMIN = 'tls-admin-password';
+let dir: string;
+let city: TestCa;
+let stranger: TestCa;
+let p: Platform;
+const publishers: MqttPublisher[] = [];
+const readFile = (f: string) => fs.readFileSync(f);
+
+const baseEnv = () => ({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: 'off', HOST: '127.0.0.1', SIMULATE: '0', ADMIN_PASSWORD: ADMIN });
+
+beforeAll(async () => {
+  dir = tmpDir('tls');
+  city = makeTestCa(dir, 'city');
+  stranger = makeTestCa(dir, 'stranger');
+  const cfg = loadAppConfig({
+    ...baseEnv(),
+    DATA_DIR: path.join(dir, 'data'),
+    MQTT_TLS_CERT: city.certFile,
+    MQTT_TLS_KEY: city.keyFile,
+    MQTT_TLS_PORT: '0',
+    HTTPS_CERT: city.certFile,
+    HTTPS_KEY: city.keyFile,
+  });
+  p = await startPlatform(cfg, silentLogger);
+});
+
+afterAll(async () => {
+  for (const pub of publishers) await pub.close();
+  await p?.stop();
+});
+
+const tlsUrl = () => `mqtts://127.0.0.1:${p.mqttTlsPort}`;
+
+function publisher(caFile?: string): MqttPublisher {
+  const pub = new MqttPublisher({
+    url: tlsUrl(),
+    clientId: uniq('tls-nbiot-'),
+    username: 'nbiot',
+    password: p.mqttPasswords!.get('nbiot'),
+    caFile,
+    timeoutMs: 5000,
+    logger: silentLogger,
+  });
+  publishers.push(pub);
+  return pub;
+}
+
+/** An HTTPS request to the API, trusting `ca`. */
+function request(ca: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${p.apiUrl}${urlPath}`, { method, ca: readFile(ca), headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+describe('MQTT over TLS on the embedded broker', () => {
+  it('a client that trusts the city CA publishes over mqtts:// and the reading is stored', async () => {
+    expect(p.mqttTlsPort).toBeGreaterThan(0);
+    const pub = publisher(city.caFile);
+    expect(await waitFor(() => pub.connected, 10_000, 50)).toBe(true);
+    const device = uniq('mh-xinhua-tls');
+    const ts = Date.now() - 1000;
+    await pub.publish(`city/v1/xinhua/manhole/${device}/readings`, JSON.stringify({ ts, metrics: { open: 1, tilt_deg: 12 } }));
+    expect(await waitFor(async () => (await p.store.query({ deviceId: device, limit: 10 })).total > 0, 10_000, 100)).toBe(true);
+    const r = await p.store.query({ deviceId: device, limit: 10 });
+    expect(r.readings[0]!.ts).toBe(ts);
+    expect(r.readings[0]!.metrics).toEqual({ open: 1, tilt_deg: 12 });
+  });
+
+  it('a client that trusts another CA, or only the public CAs, is refused at the handshake', async () => {
+    for (const ca of [readFile(stranger.caFile), undefined]) {
+      const err = await mqtt
+        .connectAsync(tlsUrl(), { ca, username: 'nbiot', password: p.mqttPasswords!.get('nbiot'), reconnectPeriod: 0, connectTimeout: 5000 })
+        .then((c) => c.endAsync().then(() => null), (e: Error) => e);
+      expect(err?.message).toMatch(/self[- ]signed certificate|unable to (get|verify)/);
+    }
+    // The platform's own client classes refuse it too: the publisher never connects, so a push is refused.
+    const pub = publisher(stranger.caFile);
+    await expect(pub.publish('city/v1/xinhua/manhole/mh-xinhua-x/readings', '{}')).rejects.toThrow();
+    expect(pub.connected).toBe(false);
+  });
+
+  it('the TLS port checks the same accounts as the plain one', async () => {
+    const err = await mqtt
+      .connectAsync(tlsUrl(), { ca: readFile(city.caFile), username: 'nbiot', password: 'not-its-password', reconnectPeriod: 0, connectTimeout: 5000 })
+      .then((c) => c.endAsync().then(() => null), (e: Error & { code?: number }) => e);
+    expect((err as { code?: number } | null)?.code).toBe(4);
+  });
+});
+
+describe('HTTPS on the API', () => {
+  it('serves the API over HTTPS and the session cookie is Secure', async () => {
+    expect(p.apiUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const r = await request(city.caFile, 'POST', '/api/session', { username: 'admin', password: ADMIN });
+    expect(r.status).toBe(200);
+    const cookie = String(r.headers['set-cookie']);
+    expect(cookie.split('; ')).toContain('Secure');
+    expect(cookie.split('; ')).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict']));
+    await expect(request(stranger.caFile, 'GET', '/healthz')).rejects.toThrow(/self[- ]signed certificate|unable to (get|verify)/);
+  });
+
+  it('behind a proxy, the cookie is Secure when a TRUST_PROXY address says X-Forwarded-Proto: https, and only then', async () => {
+    for (const [trust, secure] of [
+      ['127.0.0.1', true],
+      ['10.0.0.0/8', false],
+    ] as const) {
+      const q = await startPlatform(loadAppConfig({ ...baseEnv(), DATA_DIR: path.join(dir, `proxy-${secure}`), TRUST_PROXY: trust }), silentLogger);
+      try {
+        const res = await fetch(`${q.apiUrl}/api/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+          body: JSON.stringify({ username: 'admin', password: ADMIN }),
+        });
+        expect(res.status).toBe(200);
+        expect((res.headers.get('set-cookie') ?? '').split('; ').includes('Secure'), `TRUST_PROXY=${trust}`).toBe(secure);
+      } finally {
+        await q.stop();
+      }
+    }
+  });
+});
+
+describe('certificate settings', () => {
+  const env = (extra: Record<string, string>) => ({ ...baseEnv(), DATA_DIR: path.join(dir, 'cfg'), ...extra });
+
+  it('a missing file, a key that is not the certificate\'s, or half a pair is refused naming the variable', () => {
+    expect(() => loadAppConfig(env({ MQTT_TLS_CERT: path.join(dir, 'nope.crt'), MQTT_TLS_KEY: city.keyFile }))).toThrow(/MQTT_TLS_CERT: .*nope\.crt does not exist/);
+    expect(() => loadAppConfig(env({ HTTPS_CERT: city.certFile, HTTPS_KEY: stranger.keyFile }))).toThrow(/HTTPS_CERT and HTTPS_KEY: .*cannot be used together/);
+    expect(() => loadAppConfig(env({ HTTPS_CERT: city.certFile }))).toThrow(/HTTPS_KEY: HTTPS_CERT and HTTPS_KEY go together/);
+    expect(() => loadAppConfig(env({ MQTT_CA_FILE: path.join(dir, 'city') }))).toThrow(/MQTT_CA_FILE: /);
+    expect(() => loadAppConfig(env({ MQTT_TLS_PORT: '8883' }))).toThrow(/MQTT_TLS_PORT: needs MQTT_TLS_CERT/);
+    expect(() => loadAppConfig(env({ MQTT_URL: 'mqtt://127.0.0.1:1883', MQTT_TLS_CERT: city.certFile, MQTT_TLS_KEY: city.keyFile }))).toThrow(/MQTT_TLS_CERT: is for the embedded broker/);
+  });
+
+  it('npm start with a missing certificate file exits 2 naming the variable, without a stack trace', async () => {
+    const { MQTT_URL: _ignored, ...base } = process.env;
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app/main.ts')], {
+      cwd: ROOT,
+      env: { ...base, ...env({ MQTT_TLS_CERT: path.join(dir, 'missing.crt'), MQTT_TLS_KEY: city.keyFile }) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const status = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/MQTT_TLS_CERT: .*missing\.crt does not exist/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
