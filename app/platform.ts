@@ -93,6 +93,8 @@ async function openStore(cfg: AppConfig, log: Logger): Promise<Store> {
       token: cfg.INFLUX_TOKEN!,
       org: cfg.INFLUX_ORG!,
       bucket: cfg.INFLUX_BUCKET!,
+      // The detectors and the vision stage only write (their dead letters): their tokens need read nothing.
+      access: cfg.ROLE === 'detectors' || cfg.ROLE === 'vision' ? 'write' : 'read-write',
       logger: log.child({ part: 'influxdb' }),
     });
   }

@@ -22,6 +22,11 @@ export interface InfluxStoreOptions {
   /** Timeout of one InfluxQL query, ms (default 30 s); each start-up check waits at most 10 s. */
   queryTimeoutMs?: number;
   /**
+   * What the process does with the bucket, so the start-up checks ask the token for that only: 'write' for a process
+   * that only writes (its dead letters), whose token may read nothing (least privilege). Default 'read-write'.
+   */
+  access?: 'read-write' | 'write';
+  /**
    * Receives points dropped as older than the bucket's retention and the client's own messages (a failed attempt
    * that it retries). The client has one process-wide logger, so the last store opened with a logger gets them;
    * without one the client writes them to the console.
@@ -389,6 +394,8 @@ async function checkConfig(o: InfluxStoreOptions, timeoutMs: number): Promise<vo
     fail(`InfluxDB at ${o.url} is not healthy: ${health.json?.message ?? health.text.slice(0, 200)}`);
   }
 
+  if (o.access === 'write') return checkWriteOnly(o, call);
+
   // 2. Token, organization and bucket in one call: the bucket lookup names whichever is missing.
   const q = new URLSearchParams({ org: o.org, name: o.bucket });
   const buckets = await call(`/api/v2/buckets?${q}`);
@@ -428,4 +435,15 @@ async function checkConfig(o: InfluxStoreOptions, timeoutMs: number): Promise<vo
     }
     fail(`InfluxQL on ${o.url}/query failed: ${m}`);
   }
+}
+
+/** A write-only token sees no bucket: the empty write alone checks the token, the organization and the bucket. */
+async function checkWriteOnly(o: InfluxStoreOptions, call: (path: string, init?: RequestInit) => Promise<Answer>): Promise<void> {
+  const w = await call(`/api/v2/write?${new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ms' })}`, { method: 'POST', body: '' });
+  const msg = w.json?.message ?? w.text.slice(0, 200);
+  if (w.status === 401 || w.status === 403) {
+    fail(`INFLUX_TOKEN may not write to bucket "${o.bucket}" of organization "${o.org}" (HTTP ${w.status} ${msg}): set INFLUX_TOKEN to a token with write access to it`);
+  }
+  if (w.status === 404) fail(`InfluxDB at ${o.url} has no bucket "${o.bucket}" in organization "${o.org}" (${msg}): check INFLUX_ORG and INFLUX_BUCKET`);
+  if (w.status !== 204 && w.status !== 200) fail(`InfluxDB refused a test write to bucket "${o.bucket}" (HTTP ${w.status}): ${msg}`);
 }
