@@ -162,7 +162,10 @@ describe('certificate settings', () => {
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A platform that starts anyway (the variable ignored) is stopped, so the test fails instead of hanging.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     const status = await new Promise<number | null>((r) => child.on('exit', r));
+    clearTimeout(timer);
     expect(status).toBe(2);
     expect(stderr).toMatch(/MQTT_TLS_CERT: .*missing\.crt does not exist/);
     expect(stderr).not.toMatch(/\n\s+at /);
