@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Proves that the production broker configuration works on a real Mosquitto: deploy/mosquitto/mosquitto.conf (listener
-# moved to 127.0.0.1:<free port>, file paths moved to a temp dir, everything else as shipped), the ACL file, and a
-# password file hashed from passwords.example by make-passwords.sh. Self-contained: starts its own broker, stops it
-# and deletes its temp dir on exit, whatever happens.
+# Proves that the production broker configuration works on a real Mosquitto: deploy/mosquitto/mosquitto.conf with
+# tls.conf appended, as docker-compose.yml runs them (listeners moved to 127.0.0.1:<free ports>, file paths moved to a
+# temp dir, everything else as shipped), the ACL file, a password file hashed from passwords.example by
+# make-passwords.sh, and a CA and server certificate made with openssl for this run. Self-contained: starts its own
+# broker, stops it and deletes its temp dir on exit, whatever happens.
 #
 # Usage: deploy/mosquitto/check.sh        (exit 0 when every check passed; last line "N passed, N failed")
 # Needs: mosquitto, mosquitto_pub/mosquitto_sub, mosquitto_passwd (Debian packages mosquitto and mosquitto-clients;
-# installed with apt-get when missing and running as root).
+# installed with apt-get when missing and running as root), openssl.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -56,16 +57,42 @@ for _ in $(seq 1 50); do
   if ! answering "$p"; then PORT=$p; break; fi
 done
 [ -n "$PORT" ] || die "no free port found"
+TLS_PORT=""
+for _ in $(seq 1 50); do
+  p=$((20000 + RANDOM % 40000))
+  if [ "$p" != "$PORT" ] && ! answering "$p"; then TLS_PORT=$p; break; fi
+done
+[ -n "$TLS_PORT" ] || die "no free port found for the TLS listener"
+
+# A CA of this run and the broker's certificate it signs (tls.conf's ca.crt, server.crt, server.key), as a city makes
+# its own; and a second CA the broker does not use, for a client that trusts the wrong one.
+command -v openssl >/dev/null 2>&1 || die "needs openssl"
+make_ca() { # make_ca <dir> <name>
+  local d="$1" ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  mkdir -p "$d"
+  openssl req -x509 "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 -subj "/CN=$2 check CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>>"$TMP/openssl.log"
+  openssl req "${ec[@]}" -keyout "$d/server.key" -out "$d/server.csr" -subj /CN=localhost 2>>"$TMP/openssl.log"
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/server.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -out "$d/server.crt" -days 2 \
+    -extfile "$d/server.ext" 2>>"$TMP/openssl.log"
+}
+make_ca "$TMP/tls" city || { cat "$TMP/openssl.log" >&2; die "openssl could not make the test CA"; }
+make_ca "$TMP/stranger" stranger || { cat "$TMP/openssl.log" >&2; die "openssl could not make the second CA"; }
 
 "$HERE/make-passwords.sh" "$EXAMPLE" "$TMP/passwords" 2>"$TMP/make-passwords.log" \
   || { cat "$TMP/make-passwords.log" >&2; die "make-passwords.sh failed"; }
 cp "$HERE/acl" "$TMP/acl"
 mkdir -p "$TMP/data"
 grep -q '^listener 1883$' "$HERE/mosquitto.conf" || die "mosquitto.conf: expected a 'listener 1883' line"
-sed -e "s|^listener 1883\$|listener $PORT 127.0.0.1|" \
+grep -q '^listener 8883$' "$HERE/tls.conf" || die "tls.conf: expected a 'listener 8883' line"
+# The TLS files are under /mosquitto/auth/tls/ in the container: here $TMP/tls/, made above.
+cat "$HERE/mosquitto.conf" "$HERE/tls.conf" | sed \
+    -e "s|^listener 1883\$|listener $PORT 127.0.0.1|" \
+    -e "s|^listener 8883\$|listener $TLS_PORT 127.0.0.1|" \
     -e "s|/mosquitto/auth/|$TMP/|g" \
     -e "s|/mosquitto/data/|$TMP/data/|g" \
-    "$HERE/mosquitto.conf" >"$TMP/mosquitto.conf"
+    >"$TMP/mosquitto.conf"
 if grep -v '^[[:space:]]*#' "$TMP/mosquitto.conf" | grep -q '/mosquitto/'; then
   die "mosquitto.conf has a path this check does not map: $(grep -v '^[[:space:]]*#' "$TMP/mosquitto.conf" | grep '/mosquitto/')"
 fi
@@ -83,7 +110,8 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 answering "$PORT" || { cat "$TMP/broker.log" >&2; die "mosquitto did not open port $PORT"; }
-log "mosquitto $("$MOSQUITTO" -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p') on 127.0.0.1:$PORT (conf: deploy/mosquitto/mosquitto.conf, acl, hashed passwords.example)"
+answering "$TLS_PORT" || { cat "$TMP/broker.log" >&2; die "mosquitto did not open its TLS port $TLS_PORT"; }
+log "mosquitto $("$MOSQUITTO" -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p') on 127.0.0.1:$PORT, TLS on $TLS_PORT (conf: deploy/mosquitto/mosquitto.conf + tls.conf, acl, hashed passwords.example)"
 
 # ------------------------------------------------------------------------------------------------------ helpers
 
@@ -95,6 +123,8 @@ pw() { # demo password of a user, from passwords.example
 }
 # as <user> <tool> args...: run mosquitto_pub/_sub as that user against the test broker
 as() { local u="$1" tool="$2"; shift 2; timeout 15 "mosquitto_$tool" -h 127.0.0.1 -p "$PORT" -u "$u" -P "$(pw "$u")" "$@"; }
+# tls_as <cafile> <user> <tool> args...: the same over TLS, trusting <cafile>; the certificate's name is checked
+tls_as() { local ca="$1" u="$2" tool="$3"; shift 3; timeout 15 "mosquitto_$tool" -h localhost -p "$TLS_PORT" --cafile "$ca" -u "$u" -P "$(pw "$u")" "$@"; }
 
 PASSED=0 FAILED=0
 pass() { PASSED=$((PASSED + 1)); printf 'PASS  %s\n' "$*"; }
@@ -290,6 +320,28 @@ expect "...2" seen_by ingest "city/v1/_gateway/nbiot/dead-letters nb-dead-$RUN"
 expect "nbiot cannot publish other kinds: PUBACK says not authorized" not_authorized nbiot "$OWN/readings"
 expect "nbiot cannot publish a status" not_authorized nbiot "city/v1/xinhua/manhole/mh-xinhua-0001/status"
 expect "nbiot cannot publish a gateway's dead letters" not_authorized nbiot "city/v1/_gateway/$GW/dead-letters"
+
+echo "-- MQTT over TLS (tls.conf)"
+expect "device publishes its readings over TLS, trusting the city's CA" tls_as "$TMP/tls/ca.crt" "$DEV" pub -q 1 -t "$OWN/readings" -m "tls-reading-$RUN"
+settle
+expect "ingest (on the plain port) receives them: one broker, two listeners" seen_by ingest "$OWN/readings tls-reading-$RUN"
+tls_untrusted() { # a client that trusts another CA: the handshake fails, nothing is published
+  local out
+  if out="$(tls_as "$TMP/stranger/ca.crt" "$DEV" pub -q 1 -t "$OWN/readings" -m "forged-untrusted-$RUN" 2>&1)"; then return 1; fi
+  grep -qiE 'certificate|tls|ssl' <<<"$out"
+}
+expect "a client that trusts another CA is refused (certificate verify failed)" tls_untrusted
+tls_wrong_password() {
+  local out
+  if out="$(timeout "$TIMEOUT_S" mosquitto_pub -h localhost -p "$TLS_PORT" --cafile "$TMP/tls/ca.crt" -u "$DEV" -P wrong-password \
+      -t "$OWN/readings" -m "forged-tls-pw-$RUN" 2>&1)"; then return 1; fi
+  grep -qi 'not authori[sz]ed' <<<"$out"
+}
+expect "over TLS a wrong password is refused (the same password file)" tls_wrong_password
+out="$(tls_as "$TMP/tls/ca.crt" "$DEV" pub -V mqttv5 -q 1 -t "$FOREIGN/readings" -m "forged-tls-q1-$RUN" 2>&1 || true)"
+expect "over TLS another device's topic is not authorized (the same ACL)" grep -qi 'not authori[sz]ed' <<<"$out"
+plain_to_tls() { ! timeout "$TIMEOUT_S" mosquitto_pub -h 127.0.0.1 -p "$TLS_PORT" -u "$DEV" -P "$(pw "$DEV")" -t "$OWN/readings" -m "forged-plain-$RUN" >/dev/null 2>&1; }
+expect "plain MQTT to the TLS port gets nowhere" plain_to_tls
 
 echo "-- the frame relay's account"
 expect "vision cannot publish: PUBACK says not authorized" not_authorized vision "$CAMT/frames"
