@@ -11,11 +11,12 @@ runMain('city-sensing', async () => {
   // ConfigErrors from where they happen; anything else is a bug and keeps its stack.
   const p = await startPlatform(cfg, log);
   const host = cfg.HOST === '0.0.0.0' ? '127.0.0.1' : cfg.HOST;
-  const api = `http://${host}:${cfg.PORT}`;
+  const api = `${cfg.https ? 'https' : 'http'}://${host}:${cfg.PORT}`;
   const lines = [
     '',
     `City sensing platform is running (ROLE=${cfg.ROLE})  城市感知平台已启动`,
     p.mqttUrl ? `  MQTT broker       ${p.mqttUrl}${cfg.MQTT_URL ? '' : ' (embedded)'}` : '',
+    p.mqttTlsPort ? `  MQTT over TLS     mqtts://${host}:${p.mqttTlsPort}` : '',
     `  store / bus       ${p.store.name} / ${p.bus.name}`,
     `  console 控制台     ${api}/   (sign in as admin; ADMIN_PASSWORD sets the password)`,
     `  API               ${api}`,
