@@ -6,6 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Bus } from '../bus/types.js';
 import { encodeBusFrame, FRAME_PROPS, FRAMES_FILTER, parseFramesTopic } from '../contracts/index.js';
 import { ConfigError } from '../runtime/config.js';
+import { redactUrl } from '../runtime/http.js';
 import type { Logger } from '../runtime/log.js';
 import { mqttTlsOptions } from '../runtime/tls.js';
 import type { DeadLetterStore } from '../store/types.js';
@@ -76,7 +77,7 @@ export class FrameRelay {
     });
     client.on('error', (e) => o.logger.error({ err: e.message }, 'mqtt error (frame relay)'));
     await new Promise<void>((resolve, reject) => {
-      const fail = (e: Error) => reject(new ConfigError(`cannot connect to the MQTT broker at ${o.mqttUrl} (MQTT_URL): ${e.message}`));
+      const fail = (e: Error) => reject(new ConfigError(`cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}`));
       client.once('error', fail);
       client.once('connect', () => {
         client.off('error', fail);
