@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StoredReading } from '../contracts/index.js';
-import { createAnomalyDetector, type AnomalyDetector } from './anomaly/detector.js';
+import { createAnomalyDetector, DEFAULT_OPTIONS, type AnomalyDetector, type AnomalyDetectorOverrides } from './anomaly/detector.js';
 import type { RuleEngine, Signal } from './rules/engine.js';
 import type { RulesFile } from './rules/schema.js';
 
@@ -23,12 +23,19 @@ export class AnomalyMonitor {
   private series = new Map<string, Series>();
   private readonly covered = new Map<string, Set<string>>();
   private readonly exclude: Set<string>;
+  /** The detector options from the rules file (none when it keeps the defaults, so every series shares them). */
+  private readonly options: AnomalyDetectorOverrides;
 
   constructor(
     private readonly cfg: RulesFile['anomaly'],
     private readonly engine: RuleEngine,
   ) {
     this.exclude = new Set(cfg.exclude);
+    const d = cfg.detector;
+    this.options = {
+      ...(d.daily ? { daily: {} } : {}),
+      ...(d.rangeTolerance !== DEFAULT_OPTIONS.rangeTolerance ? { rangeTolerance: d.rangeTolerance } : {}),
+    };
   }
 
   /** (device, metric) series watched. */
@@ -36,9 +43,12 @@ export class AnomalyMonitor {
     return this.series.size;
   }
 
-  /** Takes over the learnt series of the monitor this one replaces (a rules reload keeps what was learnt). */
+  /**
+   * Takes over the learnt series of the monitor this one replaces: a rules reload keeps what was learnt, unless the
+   * detector options changed (then every series learns again).
+   */
   adopt(previous: AnomalyMonitor): void {
-    this.series = previous.series;
+    if (JSON.stringify(previous.options) === JSON.stringify(this.options)) this.series = previous.series;
   }
 
   process(r: StoredReading, out: Signal[] = []): Signal[] {
@@ -49,7 +59,7 @@ export class AnomalyMonitor {
       if (covered.has(metric) || this.exclude.has(metric)) continue;
       const key = `${r.deviceId}|${metric}`;
       let s = this.series.get(key);
-      if (!s) this.series.set(key, (s = { detector: createAnomalyDetector(), seen: 0, active: false, calm: 0, lastTs: -Infinity }));
+      if (!s) this.series.set(key, (s = { detector: createAnomalyDetector(this.options), seen: 0, active: false, calm: 0, lastTs: -Infinity }));
       if (r.ts <= s.lastTs) continue; // a repeat: the detector is causal and must see each point once
       s.lastTs = r.ts;
       const v = r.metrics[metric]!;
@@ -153,7 +163,7 @@ export class AnomalyMonitor {
       const state = new Float64Array(n);
       for (let i = 0; i < n; i++) state[i] = buf.readDoubleLE(at + 8 * i);
       at += 8 * n;
-      const detector = createAnomalyDetector();
+      const detector = createAnomalyDetector(this.options);
       try {
         detector.restore(state);
       } catch {

@@ -96,3 +96,76 @@ describe('AnomalyMonitor', () => {
     expect(out.at(-1)!.type).toBe('clear');
   });
 });
+
+describe('AnomalyMonitor and DetectorService: what the detectors learnt survives a restart and a rules reload', () => {
+  const rules = RulesFileSchema.parse(JSON.parse(shipped));
+  const cfg = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10 };
+  const t0 = Date.parse('2026-06-01T00:00:00Z');
+  const temp = (i: number) => 20 + Math.sin(i / 50) + ((i * 7919) % 13) / 50;
+  const feed = (mon: AnomalyMonitor, from: number, to: number, out: Signal[] = []) => {
+    for (let i = from; i < to; i++) mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-s', ts: t0 + i * 30_000, metrics: { temp_c: temp(i) } }, out);
+    return out;
+  };
+
+  it('a monitor restored from its saved file alerts exactly as one that never stopped; the alert says what was expected', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-anomaly-'));
+    const whole = new AnomalyMonitor(cfg, new RuleEngine(rules));
+    feed(whole, 0, 2000);
+    const first = new AnomalyMonitor(cfg, new RuleEngine(rules));
+    feed(first, 0, 1000);
+    expect(first.save(path.join(dir, 'state.bin'))).toBe(1);
+    const second = new AnomalyMonitor(cfg, new RuleEngine(rules));
+    expect(second.restore(path.join(dir, 'state.bin'))).toEqual({ restored: 1, skipped: 0 });
+    feed(second, 1000, 2000);
+    const spike = (mon: AnomalyMonitor) => {
+      const out: Signal[] = [];
+      mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-s', ts: t0 + 2000 * 30_000, metrics: { temp_c: 80 } }, out);
+      return out;
+    };
+    const a = spike(whole);
+    expect(spike(second)).toEqual(a);
+    expect(a[0]).toMatchObject({ type: 'fire', expected: { model: 'range' } });
+    expect(a[0]!.expected!.high).toBeLessThan(80);
+    // A monitor that started afresh at the restart is still in probation: the same spike says nothing.
+    const fresh = new AnomalyMonitor(cfg, new RuleEngine(rules));
+    feed(fresh, 1600, 2000);
+    expect(spike(fresh)).toEqual([]);
+    // Saved with other detector options, a series is not misread: it learns again.
+    const other = new AnomalyMonitor({ ...cfg, detector: { ...cfg.detector, daily: true } }, new RuleEngine(rules));
+    expect(other.restore(path.join(dir, 'state.bin'))).toEqual({ restored: 0, skipped: 1 });
+  });
+
+  it('the service writes the state at stop and restores it at start', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-anomaly-'));
+    const file = path.join(dir, 'rules.json');
+    fs.writeFileSync(file, shipped);
+    const stateFile = path.join(dir, 'anomaly-state.bin');
+    const run = async (from: number, to: number) => {
+      const bus = new MemoryBus({ logger: silentLogger });
+      const registry = new Registry();
+      const svc = new DetectorService({ bus, deadLetters: { add: async () => undefined }, rulesFile: file, logger: silentLogger, registry, anomalyStateFile: stateFile });
+      await svc.start();
+      for (let i = from; i < to; i++) {
+        const r: StoredReading = { district: 'x', kind: 'dust', deviceId: 'ds-svc', ts: t0 + i * 30_000, metrics: { temp_c: temp(i) } };
+        await bus.publish('readings', [{ key: r.deviceId, value: JSON.stringify(r) }]);
+      }
+      const processed = async () => ((await registry.getSingleMetric('detector_readings_total')?.get())?.values[0]?.value ?? 0) as number;
+      for (const end = Date.now() + 5000; Date.now() < end && (await processed()) < to - from; ) await new Promise((r) => setTimeout(r, 20));
+      expect(await processed()).toBe(to - from);
+      await svc.stop();
+      await bus.close();
+    };
+    await run(0, 300);
+    const size = fs.statSync(stateFile).size;
+    expect(size).toBeGreaterThan(1000);
+    const saved = new AnomalyMonitor(rules.anomaly, new RuleEngine(rules));
+    expect(saved.restore(stateFile).restored).toBe(1);
+    await run(300, 400);
+    // the second run started from the first run's state: one series, and it has seen all 400 readings
+    const after = new AnomalyMonitor({ ...rules.anomaly, probationReadings: 399 }, new RuleEngine(rules));
+    after.restore(stateFile);
+    const out: Signal[] = [];
+    after.process({ district: 'x', kind: 'dust', deviceId: 'ds-svc', ts: t0 + 400 * 30_000, metrics: { temp_c: 80 } }, out);
+    expect(out.map((s) => s.type)).toEqual(['fire']);
+  });
+});

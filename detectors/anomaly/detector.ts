@@ -14,10 +14,12 @@
 // explain() says which member gave the score and the band it expected, for the alert shown to staff.
 import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, type LikelihoodOptions } from './likelihood.js';
 import {
+  dailyMember,
   jumpMember,
   levelShiftMember,
   RunningRange,
   weeklyMember,
+  type DailyOptions,
   type Expectation,
   type JumpOptions,
   type LevelShiftOptions,
@@ -25,7 +27,7 @@ import {
   type WeeklyOptions,
 } from './members.js';
 
-export type { JumpOptions, LevelShiftOptions, WeeklyOptions } from './members.js';
+export type { DailyOptions, JumpOptions, LevelShiftOptions, WeeklyOptions } from './members.js';
 
 export interface RestOptions {
   /** Steps damped after an alarm. */
@@ -49,6 +51,7 @@ export interface AnomalyDetectorOptions {
   rangeScore: 'top' | 'graded';
   jump: JumpOptions | null;
   weekly: WeeklyOptions | null;
+  daily: DailyOptions | null;
   levelShift: LevelShiftOptions | null;
   rest: RestOptions;
 }
@@ -61,6 +64,7 @@ export const DEFAULT_OPTIONS: AnomalyDetectorOptions = {
   rangeScore: 'top',
   jump: { zScale: 5, scaleRate: 0.01 },
   weekly: { zScale: 5, slots: 336, rate: 0.5, scaleRate: 0.003 },
+  daily: null,
   levelShift: { zScale: 2, short: 10, long: 1000 },
   rest: { steps: 20, level: 0.5, factor: 0.1 },
 };
@@ -109,6 +113,7 @@ export function resolveOptions(overrides: AnomalyDetectorOverrides = {}): Anomal
     rangeScore: overrides.rangeScore ?? d.rangeScore,
     jump: part(d.jump, overrides.jump, MEMBER_DEFAULTS.jump),
     weekly: part(d.weekly, overrides.weekly, MEMBER_DEFAULTS.weekly),
+    daily: part(d.daily, overrides.daily, MEMBER_DEFAULTS.daily),
     levelShift: part(d.levelShift, overrides.levelShift, MEMBER_DEFAULTS.levelShift),
     rest: part(d.rest, overrides.rest) ?? { steps: 0, level: 1, factor: 1 },
   };
@@ -118,6 +123,7 @@ export function resolveOptions(overrides: AnomalyDetectorOverrides = {}): Anomal
 export const MEMBER_DEFAULTS = {
   jump: { zScale: 5, scaleRate: 0.01 },
   weekly: { zScale: 5, slots: 336, rate: 0.5, scaleRate: 0.003 },
+  daily: { zScale: 5, slots: 48, days: 3, scaleRate: 0.003 },
   levelShift: { zScale: 2, short: 10, long: 1000 },
 } satisfies Record<string, object>;
 
@@ -142,6 +148,7 @@ class StreamingAnomalyDetector implements AnomalyDetector {
   constructor(private readonly o: AnomalyDetectorOptions) {
     if (o.jump) this.members.push(jumpMember(o.jump));
     if (o.weekly) this.members.push(weeklyMember(o.weekly));
+    if (o.daily) this.members.push(dailyMember(o.daily));
     if (o.levelShift) this.members.push(levelShiftMember(o.levelShift));
     const likelihood = completeLikelihood(o);
     for (const _ of this.members) this.likelihoods.push(new AnomalyLikelihood(likelihood));
@@ -179,7 +186,9 @@ class StreamingAnomalyDetector implements AnomalyDetector {
     let expected: Expectation | undefined;
     for (let i = 0; i < this.members.length; i++) {
       const m = this.members[i] as Member;
-      const l = (this.likelihoods[i] as AnomalyLikelihood).update(m.update(ts, value));
+      const raw = m.update(ts, value);
+      if (raw === null) continue;
+      const l = (this.likelihoods[i] as AnomalyLikelihood).update(raw);
       if (l > score) {
         score = l;
         model = m.name;
