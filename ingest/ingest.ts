@@ -1,6 +1,7 @@
 // Ingest: MQTT readings in, validated batches into the store out. A message is acknowledged to the broker (PUBACK)
 // only after the store has accepted the batch that holds it, so a store outage or a crash loses nothing: the broker
 // redelivers what was not acknowledged, and the store's idempotent writes absorb the repeats.
+import { redactUrl } from '../runtime/http.js';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, type StoredReading } from '../contracts/index.js';
@@ -198,15 +199,15 @@ export class Ingest {
     let subscribed: Promise<void> = Promise.resolve();
     client.on('connect', () => {
       this.gen++;
-      o.logger.info({ broker: o.mqttUrl, group: o.shareGroup }, 'ingest connected to the broker');
+      o.logger.info({ broker: redactUrl(o.mqttUrl), group: o.shareGroup }, 'ingest connected to the broker');
       subscribed = subscribe();
     });
     client.on('reconnect', () => o.logger.debug('ingest reconnecting to the broker'));
-    client.on('offline', () => o.logger.warn({ broker: o.mqttUrl }, 'ingest lost the broker; reconnecting'));
+    client.on('offline', () => o.logger.warn({ broker: redactUrl(o.mqttUrl) }, 'ingest lost the broker; reconnecting'));
     client.on('error', (e) => o.logger.error({ err: e.message }, 'mqtt error'));
 
     await new Promise<void>((resolve, reject) => {
-      const fail = (e: Error) => reject(new ConfigError(`cannot connect to the MQTT broker at ${o.mqttUrl} (MQTT_URL): ${e.message}`));
+      const fail = (e: Error) => reject(new ConfigError(`cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}`));
       client.once('error', fail);
       client.once('connect', () => {
         client.off('error', fail);

@@ -1,6 +1,7 @@
 // The receiver's one MQTT connection. publish() resolves when the broker has acknowledged (PUBACK, QoS 1) and
 // rejects at once when the broker is not connected, or after a timeout when it does not answer: the push is then
 // answered 503 and the platform retries, so a push is never acknowledged before its reading is safe.
+import { redactUrl } from '../../runtime/http.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../runtime/log.js';
 import { mqttTlsOptions } from '../../runtime/tls.js';
@@ -41,9 +42,9 @@ export class MqttPublisher implements Publisher {
     });
     this.client.on('connect', () => {
       this.lastError = '';
-      o.logger.info({ broker: o.url, clientId: o.clientId }, 'nbiot receiver connected to the broker');
+      o.logger.info({ broker: redactUrl(o.url), clientId: o.clientId }, 'nbiot receiver connected to the broker');
     });
-    this.client.on('offline', () => o.logger.warn({ broker: o.url }, 'broker unreachable: pushes are answered 503 until it is back'));
+    this.client.on('offline', () => o.logger.warn({ broker: redactUrl(o.url) }, 'broker unreachable: pushes are answered 503 until it is back'));
     // A broker that is down fails every reconnect the same way: say it once.
     this.client.on('error', (e) => {
       const repeat = e.message === this.lastError;
@@ -62,7 +63,7 @@ export class MqttPublisher implements Publisher {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.client.off('connect', on);
-        reject(new PublishError(`broker ${this.o.url} not reachable within ${ms} ms`));
+        reject(new PublishError(`broker ${redactUrl(this.o.url)} not reachable within ${ms} ms`));
       }, ms);
       const on = () => {
         clearTimeout(t);
