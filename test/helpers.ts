@@ -10,6 +10,7 @@ import type { ReadingStore } from '../store/types.js';
 import { Ingest, type IngestOptions } from '../ingest/ingest.js';
 import { silentLogger } from '../runtime/log.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
+import type { AclBroker } from './mosquitto-acl.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -55,9 +56,11 @@ export function startIngest(store: DuckDbStore, o: Partial<IngestOptions> & { cl
 
 /** Runs the edge agent as its own process, as on a gateway. */
 export function spawnEdge(configFile: string, extraArgs: string[] = []): ChildProcess {
+  // The config file names the broker (MQTT_URL in the environment would override it: edge/config.ts).
+  const { MQTT_URL: _fromConfig, ...env } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'edge/main.ts'), '--config', configFile, ...extraArgs], {
     cwd: ROOT,
-    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: process.env.EDGE_LOG_LEVEL ?? 'warn' },
+    env: { ...env, LOG_FORMAT: 'json', LOG_LEVEL: process.env.EDGE_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return child;
@@ -89,16 +92,20 @@ export interface Sim {
 
 export const SIM_START = Date.parse('2026-06-01T00:00:00Z');
 
-/** Writes an edge-agent config for simulated devices on the test broker; one reading every emitEveryMs of wall time. */
-export function writeEdgeConfig(dir: string, district: string, devices: Sim[], emitEveryMs: number): string {
+/**
+ * Writes an edge-agent config for simulated devices on the test broker; one reading every emitEveryMs of wall time.
+ * On a broker with accounts (test/mosquitto-acl.ts) each device logs in with its own, as in production.
+ */
+export function writeEdgeConfig(dir: string, district: string, devices: Sim[], emitEveryMs: number, broker?: AclBroker): string {
   const file = path.join(dir, 'edge.json');
   const cfg = {
     gatewayId: uniq('gw'),
-    mqtt: { url: mqttUrl(), reconnectMinMs: 200, reconnectMaxMs: 2000 },
+    mqtt: { url: broker?.url ?? mqttUrl(), reconnectMinMs: 200, reconnectMaxMs: 2000 },
     buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
     publish: { inflight: 50, maxBatch: 100 },
     devices: devices.map((d) => ({
       id: d.id,
+      ...(broker ? broker.login(d.id) : {}),
       kind: d.kind,
       district,
       driver: { type: 'simulator', seed: 3, intervalMs: 1000, start: SIM_START, emitEveryMs, count: d.count },
