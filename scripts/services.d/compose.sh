@@ -10,9 +10,11 @@
 #            asks for 1.24.9; an older go with GOTOOLCHAIN=auto fetches that toolchain through the module proxy).
 #            Network: only the Go module proxy. Measured on 2 cores: 99-107 s with empty Go build and module caches
 #            (~500 MB of modules, ~900 MB of build cache); 0.1 s once built.
-#   check    install, then `docker compose -f <repo>/docker-compose.yml config -q` from the repo root. Exits non-zero
-#            with compose's message if the file is invalid, and also if compose warns (e.g. a variable that is
-#            neither set nor given a `${VAR:-default}`): every secret in the file must have a demo default.
+#   check    install, then `docker compose -f <repo>/docker-compose.yml config -q` from the repo root, twice: with
+#            every variable of .env.example set (empty ones to a placeholder), which must pass without a warning (a
+#            variable the file uses that .env.example does not list is one), and with no variable set, which must
+#            fail naming a required one (secrets have no defaults: `${VAR:?message}`). Exits non-zero with compose's
+#            message otherwise.
 #
 # All progress goes to stderr.
 #
@@ -121,17 +123,33 @@ cmd_install() {
 cmd_check() {
   cmd_install
   command -v docker >/dev/null 2>&1 || die "'docker' CLI is required for check"
-  local out rc=0
-  log "docker compose -f $REPO/docker-compose.yml config -q"
-  out="$(cd "$REPO" && docker compose -f "$REPO/docker-compose.yml" config -q 2>&1)" || rc=$?
+  local out rc=0 tmp
+  tmp="$(mktemp -d)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$tmp'" RETURN
+  [ -f "$REPO/.env.example" ] || die ".env.example is missing"
+  sed 's/^\([A-Z_][A-Z0-9_]*\)=$/\1=placeholder-for-the-check/' "$REPO/.env.example" >"$tmp/all.env"
+  : >"$tmp/none.env"
+  # Only PATH and the plugin's home from this environment: a secret exported in the shell must not hide a missing one.
+  local env=(env -i PATH="$PATH" HOME="$HOME" ${DOCKER_CONFIG:+DOCKER_CONFIG="$DOCKER_CONFIG"})
+  log "docker compose -f $REPO/docker-compose.yml --env-file <.env.example filled in> config -q"
+  out="$(cd "$REPO" && "${env[@]}" docker compose -f "$REPO/docker-compose.yml" --env-file "$tmp/all.env" config -q 2>&1)" || rc=$?
   if [ "$rc" -ne 0 ]; then
     printf '%s\n' "$out" >&2
     die "docker-compose.yml is invalid"
   fi
   if [ -n "$out" ]; then
     printf '%s\n' "$out" >&2
-    die "docker-compose.yml is valid but compose warned (see above)"
+    die "docker-compose.yml is valid but compose warned (see above; a variable missing from .env.example?)"
   fi
+  log "docker compose -f $REPO/docker-compose.yml --env-file <empty> config -q (must refuse)"
+  rc=0
+  out="$(cd "$REPO" && "${env[@]}" docker compose -f "$REPO/docker-compose.yml" --env-file "$tmp/none.env" config -q 2>&1)" || rc=$?
+  if [ "$rc" -eq 0 ] || ! printf '%s\n' "$out" | grep -q 'required variable [A-Z_0-9]* is missing a value'; then
+    printf '%s\n' "$out" >&2
+    die "docker-compose.yml starts without its secrets: give each a \${VAR:?message} instead of a default"
+  fi
+  log "without secrets: $(printf '%s\n' "$out" | grep -m1 'required variable')"
   log "docker-compose.yml is valid"
 }
 
