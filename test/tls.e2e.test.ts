@@ -6,13 +6,20 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
+import { writeCredentialsFile } from '../broker/credentials.js';
+import { EdgeAgent } from '../edge/agent.js';
+import { EdgeConfigSchema } from '../edge/config.js';
 import { MqttPublisher } from '../ingest/nbiot/publisher.js';
+import { parseConfig } from '../runtime/config.js';
 import { silentLogger } from '../runtime/log.js';
-import { ROOT, tmpDir, uniq, waitFor } from './helpers.js';
+import { hashPassword, MACHINE_SECRET_KDF, randomSecret } from '../users/kdf.js';
+import { ROOT, SIM_START, tmpDir, uniq, waitFor } from './helpers.js';
 import { makeTestCa, type TestCa } from './tls-certs.js';
 
 const ADMIN = 'tls-admin-password';
@@ -23,12 +30,23 @@ let p: Platform;
 const publishers: MqttPublisher[] = [];
 const readFile = (f: string) => fs.readFileSync(f);
 
+// Two noise meters with accounts of their own on the embedded broker, for edge agents (written before the start; the
+// platform keeps accounts an operator added).
+const METERS = ['nz-xinhua-tls1', 'nz-xinhua-tls2'];
+const meterPassword = randomSecret(32);
+
 const baseEnv = () => ({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: 'off', HOST: '127.0.0.1', SIMULATE: '0', ADMIN_PASSWORD: ADMIN });
 
 beforeAll(async () => {
   dir = tmpDir('tls');
   city = makeTestCa(dir, 'city');
   stranger = makeTestCa(dir, 'stranger');
+  const hash = await hashPassword(meterPassword, MACHINE_SECRET_KDF);
+  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+  writeCredentialsFile(path.join(dir, 'data', 'mqtt-credentials.json'), {
+    version: 1,
+    accounts: METERS.map((id) => ({ type: 'device' as const, username: id, deviceId: id, district: 'xinhua', kind: 'noise' as const, hash })),
+  });
   const cfg = loadAppConfig({
     ...baseEnv(),
     DATA_DIR: path.join(dir, 'data'),
@@ -106,6 +124,67 @@ describe('MQTT over TLS on the embedded broker', () => {
       .connectAsync(tlsUrl(), { ca: readFile(city.caFile), username: 'nbiot', password: 'not-its-password', reconnectPeriod: 0, connectTimeout: 5000 })
       .then((c) => c.endAsync().then(() => null), (e: Error & { code?: number }) => e);
     expect((err as { code?: number } | null)?.code).toBe(4);
+  });
+});
+
+function captureLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+/** An edge agent with one simulated noise meter that sends 5 readings to the TLS port, trusting `caFile`. */
+function edgeAgent(meter: string, caFile: string, logger = silentLogger): EdgeAgent {
+  const cfg = parseConfig(
+    EdgeConfigSchema,
+    {
+      gatewayId: uniq('gw'),
+      mqtt: { url: tlsUrl(), caFile, reconnectMinMs: 200, reconnectMaxMs: 2000, settleMs: 0 },
+      buffer: { dir: path.join(dir, uniq('edge-')), fsyncMs: 0 },
+      devices: [
+        { id: meter, username: meter, password: meterPassword, kind: 'noise', district: 'xinhua', driver: { type: 'simulator', seed: 3, intervalMs: 1000, start: SIM_START, emitEveryMs: 20, count: 5 } },
+      ],
+    },
+    'the test edge config',
+  );
+  return new EdgeAgent(cfg, logger);
+}
+
+describe('the edge agent over mqtts://', () => {
+  it('with mqtt.caFile the city CA, its readings are stored', async () => {
+    const agent = edgeAgent(METERS[0]!, city.caFile);
+    await agent.start();
+    try {
+      expect(await waitFor(async () => (await p.store.query({ deviceId: METERS[0]!, limit: 100 })).total === 5, 20_000, 100)).toBe(true);
+      await agent.drained();
+    } finally {
+      await agent.stop(0);
+    }
+  });
+
+  it('with another CA it refuses the broker and keeps its readings on disk', async () => {
+    const { logger, lines } = captureLogger();
+    const agent = edgeAgent(METERS[1]!, stranger.caFile, logger);
+    let sent = false;
+    await agent.start(() => (sent = true));
+    try {
+      const refused = () => lines.some((l) => l.msg === 'mqtt error' && /self[- ]signed certificate|unable to (get|verify)/.test(String(l.err)));
+      expect(await waitFor(refused, 20_000, 50)).toBe(true);
+      // The simulated meter has handed all five readings to the agent: they wait in its buffer, none published.
+      expect(await waitFor(() => sent, 20_000, 50)).toBe(true);
+      const [link] = agent.stats();
+      expect(link!.connected).toBe(false);
+      expect(link!.published).toBe(0);
+      expect(link!.bufferedBytes).toBeGreaterThan(0);
+      expect((await p.store.query({ deviceId: METERS[1]!, limit: 100 })).total).toBe(0);
+    } finally {
+      await agent.stop(0);
+    }
   });
 });
 
