@@ -241,6 +241,61 @@ describe('ZoneRules: illegal parking', () => {
     expect(rules.candidates()).toEqual([]);
   });
 
+  // The demo's review queue held two events for one parked car: track 45 ended 5 s before track 183 began, and the
+  // new track's first box (the car half hidden) overlapped the old one too little to be taken for it.
+  it('continues the stay of a car re-acquired under a new track within continueGapS: one event, dwell carried over', () => {
+    const rules = rulesFor([noParking()]);
+    const objs = [
+      { id: 45, box: carAt(600, 500), from: T0, to: T0 + 5 * MIN + 10 * S },
+      { id: 183, box: carAt(670, 500), from: T0 + 5 * MIN + 15 * S, to: T0 + 12 * MIN },
+    ];
+    const out = run(rules, objs, T0, T0 + 13 * MIN);
+    const [ev, ...more] = events(out);
+    expect(more).toEqual([]);
+    expect(ev).toMatchObject({ trackId: 183, earlierTrackIds: [45], start: T0, thresholdAt: T0 + 5 * MIN, reason: 'confirmed' });
+    expect(ev!.frames.firstSeen.frame).toBe(T0);
+    expect(ends(out)).toEqual([expect.objectContaining({ key: ev!.key, start: T0, end: T0 + 12 * MIN })]);
+  });
+
+  it('continues a reported stay under a new track: no second event, the end completes the first', () => {
+    const rules = rulesFor([noParking()]);
+    const objs = [
+      { id: 45, box: carAt(600, 500), from: T0, to: T0 + 6 * MIN },
+      // Re-acquired while the old track is still lost (the tracker keeps it 15 s), its box shifted by occlusion.
+      { id: 183, box: carAt(670, 500), from: T0 + 6 * MIN + 5 * S, to: T0 + 15 * MIN },
+    ];
+    const out = run(rules, objs, T0, T0 + 16 * MIN);
+    expect(events(out).map((e) => e.trackId)).toEqual([45]);
+    expect(ends(out)).toEqual([expect.objectContaining({ key: events(out)[0]!.key, trackId: 183, end: T0 + 15 * MIN, dwellS: 900 })]);
+  });
+
+  it('starts a new stay when the gap is longer than continueGapS, or the new track stands elsewhere', () => {
+    const late = rulesFor([noParking()], { continueGapS: 10 });
+    const objs = [
+      { id: 1, box: carAt(600, 500), from: T0, to: T0 + 2 * MIN },
+      { id: 2, box: carAt(670, 500), from: T0 + 2 * MIN + 20 * S, to: T0 + 9 * MIN },
+    ];
+    expect(events(run(late, objs, T0, T0 + 10 * MIN)).map((e) => [e.trackId, e.start])).toEqual([[2, T0 + 2 * MIN + 20 * S]]);
+    const elsewhere = rulesFor([noParking()]);
+    const objs2 = [
+      { id: 1, box: carAt(400, 500), from: T0, to: T0 + 2 * MIN },
+      { id: 2, box: carAt(800, 500), from: T0 + 2 * MIN + 5 * S, to: T0 + 9 * MIN },
+    ];
+    expect(events(run(elsewhere, objs2, T0, T0 + 10 * MIN)).map((e) => [e.trackId, e.start])).toEqual([[2, T0 + 2 * MIN + 5 * S]]);
+  });
+
+  it('does not hand a stay to a new track while the stay\'s own track is still seen (two cars side by side)', () => {
+    const rules = rulesFor([noParking()]);
+    const objs = [
+      { id: 1, box: carAt(600, 500), from: T0, to: T0 + 7 * MIN },
+      { id: 2, box: carAt(680, 500), from: T0 + MIN, to: T0 + 8 * MIN },
+    ];
+    expect(events(run(rules, objs, T0, T0 + 9 * MIN)).map((e) => [e.trackId, e.start])).toEqual([
+      [1, T0],
+      [2, T0 + MIN],
+    ]);
+  });
+
   it('does raise an event for another car parking where a reported car was seen driving away', () => {
     const rules = rulesFor([noParking()]);
     const objs = [

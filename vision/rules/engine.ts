@@ -43,6 +43,16 @@ export const ZoneRulesOptionsSchema = z.strictObject({
    */
   stillContainment: z.number().gt(0).max(1).default(0.85),
   reacquireIou: z.number().gt(0).max(1).default(0.5),
+  /**
+   * A stay whose track was lost (not seen leaving) continues when a new track of the same role appears in the zone
+   * within this many seconds of its last sighting, at an overlapping place: the tracker re-acquiring one parked car
+   * under a new id is one stay, one event (Administrative Penalty Law art. 29, one act, one penalty).
+   */
+  continueGapS: z.number().min(0).default(30),
+  /** ...overlapping: IoU with the stay's last box at least this, or centres within continueCentreFrac... */
+  continueIou: z.number().gt(0).max(1).default(0.3),
+  /** ...× the smaller side of the stay's last box (occlusion shrinks or shifts the new track's first box). */
+  continueCentreFrac: z.number().min(0).max(2).default(0.5),
   /** Default IoU for present(). */
   presentIou: z.number().gt(0).max(1).default(0.3),
 });
@@ -81,6 +91,8 @@ export interface RuleEvent<F> {
   confidence: number;
   /** The last sighting's box. */
   box: Box;
+  /** Earlier tracks of the same stay (the object re-acquired under trackId), oldest first; usually empty. */
+  earlierTrackIds: number[];
   frames: { firstSeen: Sighting<F>; threshold: Sighting<F>; last: Sighting<F> };
   /** 'confirmed': still there confirmS after the threshold; otherwise the candidate ended early for this reason. */
   reason: 'confirmed' | EndReason;
@@ -126,6 +138,9 @@ export type Presence = 'present' | 'occluded' | 'absent';
 
 interface Candidate<F> {
   trackId: number;
+  /** Earlier tracks whose stay this one continues (re-acquired under a new id), oldest first. */
+  earlierTrackIds: number[];
+  role: Role;
   className: string;
   start: number;
   anchor: Point;
@@ -173,6 +188,8 @@ export class ZoneRules<F> {
   private readonly specs: ZoneSpec<F>[];
   private readonly byId = new Map<string, ZoneSpec<F>>();
   private tracks: readonly Track[] = [];
+  /** Tracks matched to a detection in the latest frame. */
+  private matched = new Set<number>();
   private lastTs: number | undefined;
 
   constructor(
@@ -237,6 +254,8 @@ export class ZoneRules<F> {
     if (this.lastTs !== undefined && ts <= this.lastTs) return [];
     this.lastTs = ts;
     this.tracks = tracks;
+    this.matched = new Set(tracks.filter((t) => t.matched).map((t) => t.id));
+    const continueMs = this.options.continueGapS * 1000;
     const out: RuleOutput<F>[] = [];
     const live = new Set(tracks.map((t) => t.id));
     const cooldownMs = this.options.cooldownS * 1000;
@@ -246,8 +265,11 @@ export class ZoneRules<F> {
       for (const id of s.done) if (!live.has(id)) s.done.delete(id);
       const open = inWindows(ts, s.windows, this.timeZone);
       for (const c of [...s.candidates.values()]) {
-        if (!live.has(c.trackId)) this.end(s, c, c.awayReason ?? 'track-removed', out);
-        else if (!open) this.end(s, c, 'window-closed', out);
+        if (!live.has(c.trackId)) {
+          // Not seen leaving: a new track may still pick the stay up (continuation) until the gap is over.
+          if (!c.awayReason && ts - c.last.ts <= continueMs) continue;
+          this.end(s, c, c.awayReason ?? 'track-removed', out);
+        } else if (!open) this.end(s, c, 'window-closed', out);
       }
       if (!open) continue;
       for (const t of tracks) {
@@ -288,13 +310,15 @@ export class ZoneRules<F> {
       return;
     }
     if (!inZone) return;
-    if (c) {
-      c.awaySince = undefined;
-      c.awayReason = undefined;
-    }
     const seen: Sighting<F> = { frame, ts, box: t.box };
     if (!c) {
       if (s.done.has(t.id)) return;
+      const stay = this.continues(s, t, ts);
+      if (stay) {
+        this.takeOver(s, stay, t);
+        this.observe(s, t, ts, frame, out);
+        return;
+      }
       if (this.repeats(s, t.id, t.box, ts)) {
         s.done.add(t.id);
         return;
@@ -302,6 +326,8 @@ export class ZoneRules<F> {
       s.candidates.set(t.id, this.candidate(t, seen));
       return;
     }
+    c.awaySince = undefined;
+    c.awayReason = undefined;
     c.last = seen;
     c.className = t.className;
     c.scoreSum += t.score;
@@ -317,11 +343,50 @@ export class ZoneRules<F> {
     if (c.threshold && ts - c.threshold.ts >= s.confirmMs) this.emit(s, c, 'confirmed', out);
   }
 
+  /**
+   * The stay a new track continues: a candidate of the same role in this zone whose own track is not seen now (lost,
+   * or removed without being seen leaving), last seen within continueGapS, at an overlapping place. The best
+   * overlap wins.
+   */
+  private continues(s: ZoneSpec<F>, t: Track, ts: number): Candidate<F> | undefined {
+    const o = this.options;
+    let best: Candidate<F> | undefined;
+    let bestIou = -1;
+    for (const c of s.candidates.values()) {
+      if (c.role !== t.role || c.trackId === t.id || this.matched.has(c.trackId)) continue;
+      if (c.awayReason === 'left' || c.awayReason === 'moved') continue;
+      if (ts - c.last.ts > o.continueGapS * 1000) continue;
+      const last = c.last.box;
+      const overlap = iou(last, t.box);
+      const side = Math.min(last[2] - last[0], last[3] - last[1]);
+      if (overlap < o.continueIou && distance(centre(last), centre(t.box)) > o.continueCentreFrac * side) continue;
+      if (overlap > bestIou) (best = c), (bestIou = overlap);
+    }
+    return best;
+  }
+
+  /** The new track carries the stay on: same start, frames and (once raised) event key; it stands where it is now. */
+  private takeOver(s: ZoneSpec<F>, c: Candidate<F>, t: Track): void {
+    const old = c.trackId;
+    s.candidates.delete(old);
+    s.done.add(old);
+    c.earlierTrackIds.push(old);
+    c.trackId = t.id;
+    c.anchor = centre(t.box);
+    c.anchorBox = t.box;
+    c.awaySince = undefined;
+    c.awayReason = undefined;
+    s.candidates.set(t.id, c);
+    for (const r of s.reported) if (r.trackId === old) r.trackId = t.id;
+  }
+
   private candidate(t: Track, seen: Sighting<F>): Candidate<F> {
     const o = this.options;
     const side = Math.min(t.box[2] - t.box[0], t.box[3] - t.box[1]);
     return {
       trackId: t.id,
+      role: t.role,
+      earlierTrackIds: [],
       className: t.className,
       start: seen.ts,
       anchor: centre(t.box),
@@ -392,6 +457,7 @@ export class ZoneRules<F> {
       dwellS: (c.last.ts - c.start) / 1000,
       confidence: Math.min(1, Math.max(0, c.scoreSum / c.scoreN)),
       box: c.last.box,
+      earlierTrackIds: [...c.earlierTrackIds],
       frames: { firstSeen, threshold, last: c.last },
       reason,
     });
