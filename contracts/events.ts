@@ -56,6 +56,12 @@ export const EnforcementEventSchema = z.strictObject({
   confidence: z.number().min(0).max(1),
   box: BoxSchema,
   plate: z.strictObject({ text: z.string(), confidence: z.number().min(0).max(1) }).optional(),
+  /**
+   * The id of an earlier event of this camera, zone and role that may be the same vehicle and stay: one the worker
+   * could not merge with this one (it was raised already, or the tracks were too far apart). The reviewer sees them
+   * linked, and confirming both files one case (one act, one case: Administrative Penalty Law art. 29).
+   */
+  possibleDuplicateOf: z.string().min(1).max(200).optional(),
   evidence: z.array(EvidenceImageSchema).min(1),
   detector: z.strictObject({ model: z.string(), sha256: z.string().optional() }),
   detectedAt: z.number().int(),

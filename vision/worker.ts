@@ -25,6 +25,7 @@ import { createDetector, decodeImage, modelFor, type Detection, type Detector, t
 import { cropEvidence, drawEvidence, localTime } from './evidence/compose.js';
 import { EvidenceStore } from './evidence/store.js';
 import { RecheckResponder, type RecheckOptionsInput } from './recheck.js';
+import { DuplicateLinks, type DuplicateLinkOptionsInput } from './rules/duplicates.js';
 import { ZoneRules, type RuleEvent, type RuleOutput, type Sighting, type ZoneRulesOptionsInput } from './rules/engine.js';
 import { Tracker, type TrackerOptionsInput } from './track/index.js';
 
@@ -67,6 +68,8 @@ export interface VisionWorkerOptions {
   plates?: PlateReading | null;
   tracker?: TrackerOptionsInput;
   rules?: ZoneRulesOptionsInput;
+  /** When an event is linked to an earlier one as a possible duplicate (rules/duplicates.ts). */
+  duplicates?: DuplicateLinkOptionsInput;
   /** How the API serves an evidence image; default /api/evidence/{sha256}. */
   evidenceUrl?: (sha256: string) => string;
   /** Publish events (and re-check results) on the bus (default); off for an evaluation that only wants the results. */
@@ -91,6 +94,8 @@ interface CameraState {
   frames: number;
   /** Events raised while their object was still there, by rule key, until the object leaves. */
   open: Map<string, EnforcementEvent>;
+  /** Recent events, to link a new one to an earlier one of the same vehicle and stay. */
+  links: DuplicateLinks;
 }
 
 function zoneMarks(zone: RuleEvent<unknown>['zone']): { polygons: [number, number][][]; polylines: [number, number][][] } {
@@ -161,6 +166,7 @@ export class VisionWorker {
           lastFrameAt: -Infinity,
           frames: 0,
           open: new Map(),
+          links: new DuplicateLinks(o.duplicates),
         });
       }
     } catch (e) {
@@ -272,11 +278,15 @@ export class VisionWorker {
         bytes: stored.bytes,
       };
       const done: EnforcementEvent = { ...raised, end: out.end, dwellS: out.dwellS, evidence: [...raised.evidence.filter((e) => e.role !== 'last'), last] };
+      st.links.remember(done);
       if (this.o.publish !== false) await this.o.bus.publish('events', [{ key: st.camera.id, value: JSON.stringify(done) }]);
       this.o.logger.info({ event: done.id, dwellS: Math.round(done.dwellS), reason: out.reason }, 'enforcement event completed: the object left');
       return null;
     }
-    const event = await this.buildEvent(st, out);
+    const built = await this.buildEvent(st, out);
+    const earlier = st.links.linkOf(built);
+    const event: EnforcementEvent = earlier ? { ...built, possibleDuplicateOf: earlier } : built;
+    st.links.remember(event);
     if (out.reason === 'confirmed') {
       st.open.set(out.key, event);
       // Bounded: an object that never leaves must not keep its event here for ever.
@@ -287,7 +297,7 @@ export class VisionWorker {
     }
     this.m.events.inc({ type: event.type });
     this.o.logger.info(
-      { event: event.id, type: event.type, camera: st.camera.id, zone: event.zone.id, dwellS: Math.round(event.dwellS), plate: event.plate?.text },
+      { event: event.id, type: event.type, camera: st.camera.id, zone: event.zone.id, dwellS: Math.round(event.dwellS), plate: event.plate?.text, possibleDuplicateOf: event.possibleDuplicateOf },
       'enforcement event raised',
     );
     return event;

@@ -41,3 +41,30 @@ export function extractPlate(t: string): string | null {
   }
   return null;
 }
+
+/**
+ * The plate as vehicles are told apart: normalised, without the province character, which OCR often misses or
+ * misreads ("A78699" and "苏A78699" are one vehicle); null for an empty reading.
+ */
+export function plateKey(raw: string): string | null {
+  const t = normalisePlateText(raw).replace(new RegExp(`^[${CJK}]`), '');
+  return t.length > 0 ? t : null;
+}
+
+/** A reading at least this confident that differs from another is another vehicle; below it, it proves nothing. */
+export const CONFIDENT_PLATE = 0.8;
+
+/**
+ * Whether two plate readings are of one vehicle: 'same' when their keys match, 'different' when both are confident
+ * and differ, 'unknown' otherwise (one unread, or a doubtful reading that differs).
+ */
+export function comparePlates(
+  a: { text: string; confidence: number } | undefined,
+  b: { text: string; confidence: number } | undefined,
+): 'same' | 'different' | 'unknown' {
+  const ka = a ? plateKey(a.text) : null;
+  const kb = b ? plateKey(b.text) : null;
+  if (!ka || !kb) return 'unknown';
+  if (ka === kb) return 'same';
+  return a!.confidence >= CONFIDENT_PLATE && b!.confidence >= CONFIDENT_PLATE ? 'different' : 'unknown';
+}

@@ -12,3 +12,4 @@ export type {
 } from './engine.js';
 export * from './geometry.js';
 export { inWindows, isTimeZone, localTime, utcOffsetMs } from './time.js';
+export { DuplicateLinks, DuplicateLinkOptionsSchema, type DuplicateLinkOptionsInput } from './duplicates.js';
