@@ -1,15 +1,42 @@
 // HJ 212 monitors end to end: simulated monitors (split and merged TCP segments, dropped connections, cut frames,
 // flagged values) → the edge agent's HJ 212 server → its gateway buffer → a real Mosquitto → ingest → DuckDB.
 // Counts must be exact, also when Mosquitto stops in the middle; bad frames end as dead letters with their bytes.
+// Mosquitto runs as deploy/mosquitto ships it: the agent's HJ 212 server publishes with its gateway's account, which
+// the ACL allows its monitors' topics and its dead-letter topic only (the block an operator adds per gateway).
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EdgeAgent } from '../edge/agent.js';
 import { EdgeConfigSchema } from '../edge/config.js';
+import { HJ212_KINDS } from '../edge/drivers/hj212/config.js';
 import { encodeFrame } from '../edge/drivers/hj212/frame.js';
 import { silentLogger } from '../runtime/log.js';
 import { Hj212Fleet } from '../simulators/hj212/monitor.js';
-import { mosquitto, mqttUrl, openStore, sleep, startIngest, tmpDir, uniq, waitFor } from './helpers.js';
+import { openStore, sleep, startIngest, tmpDir, uniq, waitFor } from './helpers.js';
+import { startAclBroker, type AclBroker } from './mosquitto-acl.js';
+
+let broker: AclBroker;
+beforeAll(async () => {
+  broker = await startAclBroker();
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
+type Device = { id: string; district: string; kind: string };
+
+/** The ACL block of a gateway (deploy/mosquitto/acl): its dead letters, and each monitor's devices' two topics. */
+function gatewayAcl(gatewayId: string, devices: readonly Device[]): string[] {
+  const lines = [`user ${gatewayId}`, `topic write city/v1/_gateway/${gatewayId}/dead-letters`];
+  for (const d of devices) {
+    for (const k of HJ212_KINDS) {
+      // The monitor's own device, and the companion that takes the metrics of another kind (`${id}-${kind}`).
+      const id = k === d.kind ? d.id : `${d.id}-${k}`;
+      lines.push(`topic write city/v1/${d.district}/${k}/${id}/readings`, `topic write city/v1/${d.district}/${k}/${id}/status`);
+    }
+  }
+  return lines;
+}
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -17,16 +44,26 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setUp(name: string, hj212: Record<string, unknown>) {
+async function setUp(name: string, hj212: { devices: readonly (Device & Record<string, unknown>)[] } & Record<string, unknown>) {
   const dir = tmpDir(name);
   const district = uniq('hj');
+  const gatewayId = uniq('gw');
+  await broker.add([gatewayId], gatewayAcl(gatewayId, hj212.devices));
   const store = await openStore(dir);
-  const ingest = startIngest(store, { clientId: uniq('ing'), shareGroup: uniq('g'), filter: 'city/v1/#' });
+  const ingest = startIngest(store, {
+    clientId: uniq('ing'),
+    // A group of its own: the earlier test's ingest session persists and would take its share of a common group.
+    shareGroup: uniq('g'),
+    filter: 'city/v1/#',
+    mqttUrl: broker.url,
+    ...broker.login('ingest'),
+  });
   await ingest.start();
   cleanup.push(() => store.close(), () => ingest.stop());
   const cfg = EdgeConfigSchema.parse({
-    gatewayId: uniq('gw'),
-    mqtt: { url: mqttUrl(), reconnectMinMs: 200, reconnectMaxMs: 1000, settleMs: 300 },
+    gatewayId,
+    gatewayCredentials: broker.login(gatewayId),
+    mqtt: { url: broker.url, reconnectMinMs: 200, reconnectMaxMs: 1000, settleMs: 300 },
     buffer: { dir: path.join(dir, 'edge'), fsyncMs: 0 },
     hj212: { port: 0, host: '127.0.0.1', ...hj212 },
   });
@@ -48,12 +85,12 @@ describe('HJ 212 monitors through the edge agent with a real Mosquitto', () => {
     // Mosquitto goes away in the middle: monitors are still answered (their frames are on the agent's disk) and
     // everything reaches the store once the broker is back.
     await sleep(1500);
-    mosquitto('stop');
+    await broker.stop();
     const framesAtStop = fleet.totals().frames;
     await sleep(3000);
     // Answered while the broker was away: 9014 means "on the agent's disk", not "in the store".
     expect(fleet.totals().frames).toBeGreaterThan(framesAtStop + 50);
-    mosquitto('start');
+    await broker.start();
     await fleet.done();
     const totals = fleet.totals();
     expect(totals.frames).toBe(12 * 60);
