@@ -1,16 +1,28 @@
 // The camera link reads its camera's commands topic on a real Mosquitto (MQTT 5, QoS 1): a "play" published as the
 // notice service does reaches the speaker program; a bad command goes to the gateway's dead-letter topic through the
-// agent's gateway link; a command for another camera never arrives.
+// agent's gateway link; a command for another camera never arrives. Mosquitto runs as deploy/mosquitto ships it:
+// each camera with its own account, the notice service with `notices`, the gateway with its own, under the ACL.
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cameraCommandsTopic, gatewayDeadLettersTopic } from '../../../contracts/index.js';
 import { silentLogger } from '../../../runtime/log.js';
-import { mqttUrl, tmpDir, uniq, waitFor } from '../../../test/helpers.js';
+import { tmpDir, uniq, waitFor } from '../../../test/helpers.js';
+import { startAclBroker, type AclBroker } from '../../../test/mosquitto-acl.js';
 import { EdgeConfigSchema } from '../../config.js';
 import { GatewayLink } from '../../gateway.js';
 import { CameraLink } from './link.js';
+
+let broker: AclBroker;
+beforeAll(async () => {
+  broker = await startAclBroker();
+});
+afterAll(async () => {
+  await broker?.close();
+});
+/** The notice service's connection, as it publishes loudspeaker commands. */
+const noticeService = () => mqtt.connectAsync(broker.url, { clientId: uniq('notices'), protocolVersion: 5, ...broker.login('notices') });
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -25,34 +37,37 @@ describe('camera link commands', () => {
     const gatewayId = uniq('gw');
     const camId = uniq('cam');
     const other = uniq('cam');
+    await broker.add([gatewayId, camId, other], [`user ${gatewayId}`, `topic write city/v1/_gateway/${gatewayId}/dead-letters`]);
     const cfg = EdgeConfigSchema.parse({
       gatewayId,
-      mqtt: { url: mqttUrl(), settleMs: 0 },
+      gatewayCredentials: broker.login(gatewayId),
+      mqtt: { url: broker.url, settleMs: 0 },
       buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
       cameras: [
         {
           id: camId,
+          ...broker.login(camId),
           district: 'xinhua',
           source: { type: 'files', dir, intervalMs: 1000 },
           speaker: { command: [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(said)}, process.argv[1] + '\\n')`] },
         },
-        { id: other, district: 'xinhua', source: { type: 'files', dir, intervalMs: 1000 } },
+        { id: other, ...broker.login(other), district: 'xinhua', source: { type: 'files', dir, intervalMs: 1000 } },
       ],
     });
-    const gateway = new GatewayLink(cfg, 'camera', {}, silentLogger);
+    const gateway = new GatewayLink(cfg, 'camera', cfg.gatewayCredentials, silentLogger);
     cleanup.push(() => gateway.close(1000));
     const link = new CameraLink(cfg, cfg.cameras[0]!, silentLogger, undefined, { deadLetters: gateway });
     const otherLink = new CameraLink(cfg, cfg.cameras[1]!, silentLogger);
     cleanup.push(() => link.stop(0), () => otherLink.stop(0));
 
-    const watcher = await mqtt.connectAsync(mqttUrl(), { clientId: uniq('watch'), protocolVersion: 5 });
+    const watcher = await mqtt.connectAsync(broker.url, { clientId: uniq('watch'), protocolVersion: 5, ...broker.login('ops') });
     cleanup.push(() => watcher.endAsync(true));
     const dead: { source: string; reason: string }[] = [];
     watcher.on('message', (_t, p) => dead.push(JSON.parse(p.toString()) as { source: string; reason: string }));
     await watcher.subscribeAsync(gatewayDeadLettersTopic(gatewayId), { qos: 1 });
     await Promise.all([link.commandsSubscribed(), otherLink.commandsSubscribed()]);
 
-    const notices = await mqtt.connectAsync(mqttUrl(), { clientId: uniq('notices'), protocolVersion: 5 });
+    const notices = await noticeService();
     cleanup.push(() => notices.endAsync(true));
     const topic = cameraCommandsTopic({ district: 'xinhua', cameraId: camId });
     await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-1:loudspeaker', text: '请将摊位收回店内', repeat: 2, issuedAt: Date.now() }), { qos: 1 });
@@ -74,13 +89,16 @@ describe('camera link session', () => {
   it('keeps the commands sent while the link is away (for speaker.maxAgeS) and says the fresh ones when it is back', async () => {
     const dir = tmpDir('camlink-away');
     const said = path.join(dir, 'said.txt');
+    const camId = uniq('cam');
+    await broker.add([camId]);
     const cfg = EdgeConfigSchema.parse({
       gatewayId: uniq('gw'),
-      mqtt: { url: mqttUrl(), settleMs: 0 },
+      mqtt: { url: broker.url, settleMs: 0 },
       buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
       cameras: [
         {
-          id: uniq('cam'),
+          id: camId,
+          ...broker.login(camId),
           district: 'xinhua',
           source: { type: 'files', dir, intervalMs: 1000 },
           speaker: { command: [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(said)}, process.argv[1] + '\\n')`], maxAgeS: 60 },
@@ -94,7 +112,7 @@ describe('camera link session', () => {
     await first.stop(0);
 
     // ... and meanwhile the notice service sends a command, and one issued too long ago waits at the broker too.
-    const notices = await mqtt.connectAsync(mqttUrl(), { clientId: uniq('notices'), protocolVersion: 5 });
+    const notices = await noticeService();
     cleanup.push(() => notices.endAsync(true));
     const topic = cameraCommandsTopic({ district: 'xinhua', cameraId: cam.id });
     await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-away:loudspeaker', text: '请将车辆驶离禁停区', repeat: 1, issuedAt: Date.now() }), { qos: 1 });
@@ -110,17 +128,19 @@ describe('camera link session', () => {
 
   it('without a speaker keeps nothing: a clean session', async () => {
     const dir = tmpDir('camlink-clean');
+    const camId = uniq('cam');
+    await broker.add([camId]);
     const cfg = EdgeConfigSchema.parse({
       gatewayId: uniq('gw'),
-      mqtt: { url: mqttUrl(), settleMs: 0 },
+      mqtt: { url: broker.url, settleMs: 0 },
       buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
-      cameras: [{ id: uniq('cam'), district: 'xinhua', source: { type: 'files', dir, intervalMs: 1000 } }],
+      cameras: [{ id: camId, ...broker.login(camId), district: 'xinhua', source: { type: 'files', dir, intervalMs: 1000 } }],
     });
     const cam = cfg.cameras[0]!;
     const first = new CameraLink(cfg, cam, silentLogger);
     await first.commandsSubscribed();
     await first.stop(0);
-    const notices = await mqtt.connectAsync(mqttUrl(), { clientId: uniq('notices'), protocolVersion: 5 });
+    const notices = await noticeService();
     cleanup.push(() => notices.endAsync(true));
     await notices.publishAsync(cameraCommandsTopic({ district: 'xinhua', cameraId: cam.id }), JSON.stringify({ type: 'play', id: 'evt-gone:loudspeaker', text: '无人听到', repeat: 1, issuedAt: Date.now() }), { qos: 1 });
     const back = new CameraLink(cfg, cam, silentLogger);
