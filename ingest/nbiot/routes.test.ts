@@ -1,6 +1,7 @@
 // The push receiver end to end on a real broker: fastify inject for the platform's requests, a subscriber on the
-// readings and dead-letter topics for what comes out. Needs MQTT_URL (the global setup starts Mosquitto): without it
-// the tests fail rather than skip, so a run without the broker cannot pass for a run with it.
+// readings and dead-letter topics for what comes out. The broker is Mosquitto as deploy/mosquitto ships it, the
+// receiver publishing with the `nbiot` account under the shipped ACL (test/mosquitto-acl.ts): without Mosquitto the
+// tests fail rather than skip, so a run without the broker cannot pass for a run with it.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,8 +16,9 @@ import { hmacOf } from './auth.js';
 import { NbiotConfigSchema, type NbiotConfig, type NbiotConfigInput } from './config.js';
 import { MqttPublisher } from './publisher.js';
 import { NBIOT_GATEWAY_ID, NBIOT_PATH, nbiotRoutes, type PushResult } from './routes.js';
+import { startAclBroker, type AclBroker } from '../../test/mosquitto-acl.js';
 
-const MQTT_URL = process.env.MQTT_URL;
+let broker: AclBroker | undefined;
 const TOKEN = 'tok-3f9c2a7e5b1d4c8f';
 const SECRET = 'hmac-secret-9a8b7c6d5e4f';
 const CARRIER = 'b8c4ef8f9e34409e9a58a2b9e83a0f79';
@@ -51,7 +53,7 @@ function config(dir: string, over: Partial<NbiotConfigInput> = {}): NbiotConfig 
     auth: { mode: 'token', token: TOKEN },
     devices: [{ carrierId: CARRIER, id: 'mh-001', district }],
     idempotency: { dir },
-    mqtt: { url: MQTT_URL ?? 'mqtt://127.0.0.1:1', clientId: `nbiot-test-${run}`, publishTimeoutMs: 2000 },
+    mqtt: { url: broker?.url ?? 'mqtt://127.0.0.1:1', ...broker?.login('nbiot'), clientId: `nbiot-test-${run}`, publishTimeoutMs: 2000 },
     ...over,
   });
 }
@@ -70,7 +72,8 @@ class Watcher {
     });
   }
   static async start(): Promise<Watcher> {
-    const client = await mqtt.connectAsync(MQTT_URL!, { clientId: `watch-${run}` });
+    // The operators' account, which may read everything under city/v1/.
+    const client = await mqtt.connectAsync(broker!.url, { clientId: `watch-${run}`, ...broker!.login('ops') });
     await client.subscribeAsync([`city/v1/${district}/manhole/+/readings`, gatewayDeadLettersTopic(NBIOT_GATEWAY_ID)], { qos: 1 });
     return new Watcher(client);
   }
@@ -130,14 +133,15 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
   let n = 0;
 
   beforeAll(async () => {
-    if (!MQTT_URL) throw new Error('MQTT_URL is not set: these tests need the real Mosquitto (the global setup runs scripts/services up)');
+    broker = await startAclBroker();
     watcher = await Watcher.start();
-    publisher = new MqttPublisher({ url: MQTT_URL!, clientId: `nbiot-pub-${run}`, timeoutMs: 3000, logger: silentLogger });
+    publisher = new MqttPublisher({ url: broker.url, ...broker.login('nbiot'), clientId: `nbiot-pub-${run}`, timeoutMs: 3000, logger: silentLogger });
     await publisher.ready(10_000);
   });
   afterAll(async () => {
     await publisher?.close();
     await watcher?.close();
+    await broker?.close();
   });
   afterEach(async () => {
     await r?.app.close();
