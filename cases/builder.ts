@@ -86,6 +86,7 @@ export function caseFromEvent(s: StoredEvent, o: BuildOptions, notice?: Notice):
       box: e.box,
       trackId: e.trackId,
       ...(e.plate ? { plate: { text: e.plate.text, confidence: e.plate.confidence } } : {}),
+      ...(e.possibleDuplicateOf ? { possibleDuplicateOf: e.possibleDuplicateOf } : {}),
       start: iso(e.start),
       thresholdAt: iso(e.thresholdAt),
       end: iso(e.end),

@@ -157,6 +157,9 @@ export class CaseService {
 
   private async file(doc: CaseDoc): Promise<{ case: CaseView; created: boolean }> {
     const r = await this.store.insert(doc, this.adapter.name);
+    if (r.sameActAs) {
+      this.o.logger.info({ source: doc.source, case: r.sameActAs }, 'no second case: the same vehicle, zone and stay already has this case (one act, one case)');
+    }
     if (r.created) {
       this.o.logger.info({ case: r.case.id, source: r.case.source, code: r.case.code, district: r.case.district }, 'case filed');
       this.dispatcher.kick();
@@ -166,7 +169,8 @@ export class CaseService {
 
   /**
    * Files the case of a confirmed event (idempotent: the same event gives the same case), with the notice that came
-   * before it when there was one (its re-check images join the evidence).
+   * before it when there was one (its re-check images join the evidence). For an event of the same act as a case
+   * filed before (the same vehicle, zone and stay), that case: one act, one case.
    */
   async fileEvent(s: StoredEvent, notice?: Notice): Promise<CaseView> {
     return (await this.file(caseFromEvent(s, this.build, notice))).case;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { readPage, Where } from '../store/duckdb/page.js';
+import { sameAct } from './same-act.js';
 import type { CaseDoc, CaseView, Delivery, DeliveryStatus } from './types.js';
 
 export interface CaseQuery {
@@ -73,9 +74,30 @@ export class CaseStore {
     return next;
   }
 
-  /** Files a case with its pending delivery. Idempotent by case id: an existing case is returned unchanged. */
-  insert(doc: CaseDoc, adapter: string, now = Date.now()): Promise<{ case: CaseView; created: boolean }> {
+  /**
+   * Files a case with its pending delivery. Idempotent by case id: an existing case is returned unchanged. An event's
+   * case is refused when a case of the same act exists (same camera, zone, vehicle and stay: cases/same-act.ts): that
+   * case is returned with `sameActAs`, so a second confirmation of one parked car never becomes a second case.
+   */
+  insert(doc: CaseDoc, adapter: string, now = Date.now()): Promise<{ case: CaseView; created: boolean; sameActAs?: string }> {
     return this.serial(async () => {
+      const byId = (await this.db.runAndReadAll(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = $id`, { id: doc.id })).getRows()[0];
+      if (byId) return { case: rowToView(byId), created: false };
+      if (doc.source.type === 'event' && doc.detection.kind === 'vision') {
+        // Checked and inserted under the same serial chain: no second filing can slip in between.
+        const rows = (
+          await this.db.runAndReadAll(
+            `SELECT ${CASE_COLUMNS} FROM cases WHERE source_type = 'event' AND event_type = $etype
+               AND json_extract_string(doc, '$.detection.cameraId') = $camera AND json_extract_string(doc, '$.detection.zone.id') = $zone
+             ORDER BY created_at`,
+            { etype: doc.eventType, camera: doc.detection.cameraId, zone: doc.detection.zone.id },
+          )
+        ).getRows();
+        for (const row of rows) {
+          const other = rowToView(row);
+          if (sameAct(other, doc)) return { case: other, created: false, sameActAs: other.id };
+        }
+      }
       const r = await this.db.runAndReadAll(
         `INSERT INTO cases VALUES ($id, $stype, $sid, $etype, $code, $district, $now, $doc, $adapter, 'pending', 0, NULL, $now, NULL, false)
          ON CONFLICT DO NOTHING RETURNING id`,

@@ -34,6 +34,8 @@ export const EventDetectionSchema = z.strictObject({
   box: BoxSchema,
   trackId: z.number().int(),
   plate: z.strictObject({ text: z.string(), confidence: z.number() }).optional(),
+  /** The event this one may repeat (the vision worker linked them): the platform files one case for both. */
+  possibleDuplicateOf: z.string().optional(),
   /** First seen in the zone, dwell limit crossed, last seen. */
   start: Iso,
   thresholdAt: Iso,

@@ -40,6 +40,9 @@ export interface ConfirmationHandler {
   onConfirmed(s: StoredEvent): Promise<{ status: string; caseId?: string }>;
 }
 
+/** The outcome of a confirmed event that repeats one confirmed before it (possibleDuplicateOf), which has no case yet. */
+export const DUPLICATE_OUTCOME = 'duplicate';
+
 /** Notice statuses that end an event without a case (notices/types.ts NoticeStatus). */
 const FINAL_WITHOUT_CASE = new Set(['corrected', 'notice-only', 'not-enforcing', 'recheck-unavailable']);
 
@@ -101,6 +104,20 @@ export class ReviewService {
   /** A confirmed event's next step: the notify/re-check loop when it runs here, else its case at once. */
   private async afterConfirm(stored: StoredEvent): Promise<boolean> {
     const id = stored.event.id;
+    // One act, one case: an event linked to one already confirmed joins it (its case, or its notice under way)
+    // instead of telling the party again and filing a second case. The case store refuses a second case anyway.
+    const first = stored.event.possibleDuplicateOf ? await this.o.events.get(stored.event.possibleDuplicateOf) : null;
+    if (first?.status === 'confirmed') {
+      if (first.caseId) {
+        await this.o.events.setCaseId(id, first.caseId);
+        stored.caseId = first.caseId;
+      } else {
+        await this.o.events.setOutcome(id, DUPLICATE_OUTCOME);
+        stored.outcome = DUPLICATE_OUTCOME;
+      }
+      this.o.logger.info({ event: id, first: first.event.id, case: first.caseId }, 'confirmed event joins the confirmed event it repeats: no second notice or case');
+      return true;
+    }
     if (this.o.notices) {
       const n = await this.o.notices.onConfirmed(stored);
       if (n.caseId) stored.caseId = n.caseId;

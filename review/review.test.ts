@@ -16,6 +16,7 @@ import { silentLogger } from '../runtime/log.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { ReviewService, viewEvent } from './decisions.js';
 import { EventStore } from './store.js';
+import type { EnforcementEvent } from '../contracts/index.js';
 import { fakeSession, jpeg, makeEvent, until } from './testdata/fixtures.js';
 
 const codesFile = path.resolve(import.meta.dirname, '../config/case-codes.json');
@@ -152,6 +153,68 @@ describe('review decisions', () => {
     }
     const confirmed = (await events.list({ status: 'confirmed', limit: 100 })).total;
     expect((await cases.list({ limit: 100 })).total).toBe(confirmed);
+  });
+
+  // The demo's queue held two events for one parked car (track 45 read "A78699", track 183 "苏A78699", 5 s apart),
+  // both "confirming files a case directly": confirming both must file one case (one act, one case).
+  describe('one act, one case', () => {
+    const pair = async (a: Partial<EnforcementEvent>, b: Partial<EnforcementEvent>, linked = false) => {
+      const e1 = { ...(await makeEvent(evidence, { n: 45 })), ...a };
+      const base = await makeEvent(evidence, { n: 183 });
+      // Track 183 begins 5 s after track 45's last sighting.
+      const start = e1.end + 5_000;
+      const e2 = { ...base, id: `cam-xinhua-01:np-1:183:${start}`, start, thresholdAt: start + 300_000, end: start + 400_000, ...b, ...(linked ? { possibleDuplicateOf: e1.id } : {}) };
+      await events.add([e1, e2]);
+      return [e1, e2] as const;
+    };
+    const confirm = async (id: string) => {
+      const r = await post(id, { decision: 'confirm' }, 'zhang.wei:reviewer');
+      expect(r.statusCode).toBe(200);
+      return r.json() as { caseId?: string; outcome?: string };
+    };
+    const caseCount = async () => (await app.inject({ url: '/api/cases', headers: { 'x-test-user': 'zhang.wei:reviewer' } })).json().total as number;
+
+    it('the store refuses a second case for the same camera, zone, plate (with or without its province) and stay', async () => {
+      const [e1, e2] = await pair({ plate: { text: 'A78699', confidence: 0.7 } }, { plate: { text: '苏A78699', confidence: 0.95 } });
+      const first = await confirm(e1.id);
+      const second = await confirm(e2.id);
+      expect(first.caseId).toBeDefined();
+      expect(second.caseId).toBe(first.caseId);
+      expect(await caseCount()).toBe(1);
+    });
+
+    // Boxes too far apart for the store to call it one place by itself (IoU 0.18): the worker's link decides.
+    const far: Partial<EnforcementEvent> = { plate: undefined, box: [540, 300, 740, 420] };
+
+    it('a linked pair without plates files one case: the later confirmed joins the first one\'s case', async () => {
+      const [e1, e2] = await pair({ plate: undefined }, far, true);
+      const first = await confirm(e1.id);
+      const second = await confirm(e2.id);
+      expect(first.caseId).toBeDefined();
+      expect(second.caseId).toBe(first.caseId);
+      expect(await caseCount()).toBe(1);
+    });
+
+    it('a linked pair confirmed the other way round: the store finds the case of the later event', async () => {
+      const [e1, e2] = await pair({ plate: undefined }, far, true);
+      const second = await confirm(e2.id);
+      const first = await confirm(e1.id);
+      expect(first.caseId).toBe(second.caseId);
+      expect(await caseCount()).toBe(1);
+    });
+
+    it('an unlinked pair without plates at places that barely overlap is two cases', async () => {
+      const [e1, e2] = await pair({ plate: undefined }, far);
+      await confirm(e1.id);
+      await confirm(e2.id);
+      expect(await caseCount()).toBe(2);
+    });
+
+    it('two confident, different plates are two vehicles: two cases', async () => {
+      const [e1, e2] = await pair({ plate: { text: '苏A78699', confidence: 0.95 } }, { plate: { text: '苏B12345', confidence: 0.95 } });
+      expect((await confirm(e1.id)).caseId).not.toBe((await confirm(e2.id)).caseId);
+      expect(await caseCount()).toBe(2);
+    });
   });
 
   it('recovers a confirmed event whose case was not filed (crash between the two writes)', async () => {

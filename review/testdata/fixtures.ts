@@ -43,7 +43,8 @@ export async function makeEvent(evidence: EvidenceStore, o: { n?: number; type?:
     className: type === 'illegal-parking' ? 'vehicle' : 'stall',
     confidence: 0.82,
     box,
-    ...(type === 'illegal-parking' ? { plate: { text: '苏E12345', confidence: 0.93 } } : {}),
+    // One vehicle per n (苏E12345 for n = 1): events of one plate whose stays overlap are one act, one case.
+    ...(type === 'illegal-parking' ? { plate: { text: `苏E${String(12344 + n).padStart(5, '0').slice(-5)}`, confidence: 0.93 } } : {}),
     evidence: images,
     detector: { model: 'city', sha256: 'ab'.repeat(32) },
     detectedAt: start + 151_000,
