@@ -3,7 +3,9 @@
 // reviewer confirms (C) or rejects with a reason (R, then 1–4, Enter); J/K move through the queue. Decided events
 // show what was decided, by whom and when. One request loads a page of 50 events with everything needed to show them.
 // Each event says who the party is ("registered shop X", or no contact: confirming files a case directly), and once
-// decided what became of the notice. A fourth tab lists the parties' statements (陈述申辩) waiting for an answer.
+// decided what became of the notice. Events the vision worker linked as possibly one vehicle's one stay
+// (possibleDuplicateOf) are marked in the queue and point to each other; confirming the later one files no second
+// case. A fourth tab lists the parties' statements (陈述申辩) waiting for an answer.
 import { t, tOr } from '../i18n.js';
 import { ApiError, api, badge, errorText, fmtAgo, fmtDuration, fmtNum, fmtTime, h, pager, qs, toast, typing } from '../lib.js';
 import { objectionsView } from './objections.js';
@@ -146,11 +148,35 @@ export async function render(ctx) {
 
   /** One line under the queue item: the party's name, or that confirming goes straight to a case; the notice once decided. */
   function queueParty(e) {
+    if (e.status === 'pending' && (e.possibleDuplicateOf || laterOf(e))) return h('div.small.qparty', h('span.tag.dup', { 'data-test': 'duplicate' }, t('review.duplicate.tag')));
     if (e.notice) return h('div.small', badge(`ns-${e.notice.status}`, tOr(`notice.status.${e.notice.status}`, e.notice.status)));
     const pv = partyPreview(e.party);
     if (!pv) return null;
     if (pv.trial) return h('div.small.qparty', h('span.tag', t('review.party.trial')));
     return h('div.small.qparty', pv.direct ? h('span.tag.case', t('review.party.directCase')) : h('span.muted', e.party.name));
+  }
+
+  /** The event on this page that names e as its possible duplicate, if any. */
+  function laterOf(e) {
+    return items.find((x) => x.possibleDuplicateOf === e.id);
+  }
+
+  /** A link to the other event of a linked pair: selects it when it is on this page, else shows its id. */
+  function eventRef(id) {
+    const i = items.findIndex((x) => x.id === id);
+    return i >= 0 ? h('button.link.mono', { type: 'button', 'data-test': 'duplicate-link', onclick: () => select(i) }, id) : h('span.mono', id);
+  }
+
+  function duplicateBox(e) {
+    const later = laterOf(e);
+    if (!e.possibleDuplicateOf && !later) return null;
+    return h(
+      'div.party-preview.duplicate',
+      { 'data-test': 'duplicate-box' },
+      e.possibleDuplicateOf ? h('div', h('strong', `${t('review.duplicate.of')}: `), eventRef(e.possibleDuplicateOf)) : null,
+      later ? h('div', h('strong', `${t('review.duplicate.later')}: `), eventRef(later.id)) : null,
+      e.possibleDuplicateOf && e.status === 'pending' ? h('div.small.muted', t('review.duplicate.hint')) : null,
+    );
   }
 
   function partyBox(e) {
@@ -229,6 +255,7 @@ export async function render(ctx) {
       ),
       // (replaceChildren would print a null.)
       (e.status === 'pending' && partyBox(e)) || '',
+      duplicateBox(e) || '',
       h('div.frames', frames(e).map((img) => figure(img, img.role === 'threshold'))),
       h(
         'div.facts-row',
@@ -351,7 +378,9 @@ export async function render(ctx) {
     try {
       const updated = await api(`/api/events/${encodeURIComponent(e.id)}/review`, { method: 'POST', body });
       if (body.decision === 'confirm') {
-        const text = updated.caseId
+        const text = updated.outcome === 'duplicate'
+          ? t('review.duplicate.joined')
+          : updated.caseId
           ? t('review.confirmedToast', { case: updated.caseId })
           : updated.notice
             ? t('review.confirmedNotice', { status: tOr(`notice.status.${updated.notice.status}`, updated.notice.status), reason: tOr(`notice.reason.${updated.notice.reason}`, updated.notice.reason) })
