@@ -1,10 +1,12 @@
 // Street cameras end to end: the camera simulator in an edge agent → JPEG frames over MQTT 5 (capture time and
 // sequence in user properties) → a real Mosquitto → the frame relay → the bus (keyed by camera) → the vision worker
 // with the shipped simulator-trained model → an enforcement event whose evidence files verify by their SHA-256.
+// Mosquitto runs as deploy/mosquitto ships it: the camera publishes with its own account, the relay reads with the
+// vision account, under the shipped ACL.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/memory.js';
 import type { DeadLetter, EnforcementEvent } from '../contracts/index.js';
 import { EdgeAgent } from '../edge/agent.js';
@@ -16,7 +18,16 @@ import { loadModelsConfig } from '../vision/detectors/index.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { FrameRelay } from '../vision/relay.js';
 import { VisionWorker } from '../vision/worker.js';
-import { ROOT, mqttUrl, tmpDir, uniq, waitFor } from './helpers.js';
+import { ROOT, tmpDir, uniq, waitFor } from './helpers.js';
+import { startAclBroker, type AclBroker } from './mosquitto-acl.js';
+
+let broker: AclBroker;
+beforeAll(async () => {
+  broker = await startAclBroker();
+});
+afterAll(async () => {
+  await broker?.close();
+});
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -48,16 +59,17 @@ describe('cameras through MQTT to enforcement events', () => {
     });
     await worker.start();
     cleanup.push(() => worker.close(), () => bus.close());
-    const relay = new FrameRelay({ mqttUrl: mqttUrl(), clientId: uniq('frames'), shareGroup: uniq('g'), bus, deadLetters, logger: silentLogger });
+    await broker.add([cam.id]);
+    const relay = new FrameRelay({ mqttUrl: broker.url, ...broker.login('vision'), clientId: uniq('frames'), shareGroup: 'frames', bus, deadLetters, logger: silentLogger });
     await relay.start();
     cleanup.push(() => relay.stop());
 
     const agent = new EdgeAgent(
       EdgeConfigSchema.parse({
         gatewayId: uniq('gw'),
-        mqtt: { url: mqttUrl(), settleMs: 200 },
+        mqtt: { url: broker.url, settleMs: 200 },
         buffer: { dir: path.join(dir, 'edge'), fsyncMs: 0 },
-        cameras: [{ id: cam.id, district: cam.district, source: { type: 'simulator', seed: SEED, intervalMs: 1, once: true }, quality: 85 }],
+        cameras: [{ id: cam.id, ...broker.login(cam.id), district: cam.district, source: { type: 'simulator', seed: SEED, intervalMs: 1, once: true }, quality: 85 }],
       }),
       silentLogger,
       { simulatedCamera: simulatedCameraSource },
