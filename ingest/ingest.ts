@@ -8,7 +8,7 @@ import { GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, typ
 import type { Bus } from '../bus/types.js';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
-import { mqttTlsOptions } from '../runtime/tls.js';
+import { mqttTlsOptions, tlsFailureHint } from '../runtime/tls.js';
 import type { Store } from '../store/types.js';
 import { validateMessage } from './validate.js';
 
@@ -207,7 +207,8 @@ export class Ingest {
     client.on('error', (e) => o.logger.error({ err: e.message }, 'mqtt error'));
 
     await new Promise<void>((resolve, reject) => {
-      const fail = (e: Error) => reject(new ConfigError(`cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}`));
+      const fail = (e: Error) =>
+        reject(new ConfigError(`cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}${tlsFailureHint(e, 'MQTT_CA_FILE')}`));
       client.once('error', fail);
       client.once('connect', () => {
         client.off('error', fail);

@@ -47,3 +47,24 @@ export function loadServerTls(certFile: string, keyFile: string, certSetting: st
 export function mqttTlsOptions(caFile: string | undefined, setting: string): { ca?: Buffer } {
   return caFile ? { ca: readPemFile(caFile, setting) } : {};
 }
+
+// Node's codes for a certificate chain that does not end at a CA the client trusts.
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+]);
+
+/**
+ * What the operator can do about a failed TLS connection to a server, appended to the error's own message; '' for
+ * errors that are not about its certificate. `caSetting` names where this client's CA is set.
+ */
+export function tlsFailureHint(e: Error & { code?: string }, caSetting: string): string {
+  if (e.code && UNTRUSTED.has(e.code)) return ` (the server's certificate is not signed by a CA this process trusts: set ${caSetting} to the CA that signed it)`;
+  if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return " (the server's certificate is not for this host name: use one of its subjectAltName names in the URL)";
+  if (e.code === 'CERT_HAS_EXPIRED') return " (the server's certificate has expired)";
+  return '';
+}

@@ -2,9 +2,11 @@
 // embedded broker (same accounts as the plain port), HTTPS on the API with a Secure session cookie (also behind a
 // trusted proxy that says X-Forwarded-Proto: https), clients that trust only the city's CA and refuse another, and
 // certificate settings that are wrong stop the start naming the variable.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
@@ -185,6 +187,77 @@ describe('the edge agent over mqtts://', () => {
     } finally {
       await agent.stop(0);
     }
+  });
+});
+
+/** A Mosquitto of this test with a TLS listener only, on a free loopback port, anonymous (the accounts are not the point). */
+async function startTlsMosquitto(tls: TestCa): Promise<{ port: number; child: ChildProcess; log: () => string }> {
+  const port = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(p));
+    });
+  });
+  const conf = path.join(tls.dir, 'mosquitto.conf');
+  fs.writeFileSync(
+    conf,
+    [
+      // Started as root, Mosquitto would drop to the user `mosquitto`, who cannot read the test's key.
+      `user ${os.userInfo().username}`,
+      `listener ${port} 127.0.0.1`,
+      `cafile ${tls.caFile}`,
+      `certfile ${tls.certFile}`,
+      `keyfile ${tls.keyFile}`,
+      'allow_anonymous true',
+      'persistence false',
+      'log_dest stderr',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const answering = () =>
+    new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => c.end(() => resolve(true)));
+      c.on('error', () => resolve(false));
+    });
+  if (!(await waitFor(answering, 10_000, 50))) throw new Error(`mosquitto did not open port ${port}: ${log}`);
+  return { port, child, log: () => log };
+}
+
+describe('the platform on an external broker over TLS (Mosquitto), MQTT_URL=mqtts://... with MQTT_CA_FILE', () => {
+  let mq: Awaited<ReturnType<typeof startTlsMosquitto>>;
+  beforeAll(async () => {
+    mq = await startTlsMosquitto(city);
+  });
+  afterAll(() => {
+    mq?.child.kill();
+  });
+
+  it('ingest trusts the city CA from MQTT_CA_FILE: a reading published over TLS is stored', async () => {
+    const q = await startPlatform(
+      loadAppConfig({ ...baseEnv(), DATA_DIR: path.join(dir, 'external'), MQTT_URL: `mqtts://127.0.0.1:${mq.port}`, MQTT_CA_FILE: city.caFile, INGEST_CLIENT_ID: uniq('ingest-tls-') }),
+      silentLogger,
+    );
+    try {
+      expect(q.ingest!.connected).toBe(true);
+      const device = uniq('nz-xinhua-ext');
+      const pub = await mqtt.connectAsync(`mqtts://127.0.0.1:${mq.port}`, { ca: readFile(city.caFile), reconnectPeriod: 0 });
+      await pub.publishAsync(`city/v1/xinhua/noise/${device}/readings`, JSON.stringify({ ts: Date.now() - 1000, metrics: { laeq_db: 61.5 } }), { qos: 1 });
+      await pub.endAsync();
+      expect(await waitFor(async () => (await q.store.query({ deviceId: device, limit: 10 })).total === 1, 10_000, 100)).toBe(true);
+    } finally {
+      await q.stop();
+    }
+  });
+
+  it('with another CA in MQTT_CA_FILE the start stops, saying the broker\'s certificate is not trusted', async () => {
+    const started = startPlatform(
+      loadAppConfig({ ...baseEnv(), DATA_DIR: path.join(dir, 'external-wrong-ca'), MQTT_URL: `mqtts://127.0.0.1:${mq.port}`, MQTT_CA_FILE: stranger.caFile, INGEST_CLIENT_ID: uniq('ingest-tls-') }),
+      silentLogger,
+    );
+    await expect(started).rejects.toThrow(/cannot connect to the MQTT broker at mqtts:\/\/127\.0\.0\.1:\d+ \(MQTT_URL\): .*(self[- ]signed certificate|unable to (get|verify)).*MQTT_CA_FILE/);
   });
 });
 

@@ -8,7 +8,7 @@ import { encodeBusFrame, FRAME_PROPS, FRAMES_FILTER, parseFramesTopic } from '..
 import { ConfigError } from '../runtime/config.js';
 import { redactUrl } from '../runtime/http.js';
 import type { Logger } from '../runtime/log.js';
-import { mqttTlsOptions } from '../runtime/tls.js';
+import { mqttTlsOptions, tlsFailureHint } from '../runtime/tls.js';
 import type { DeadLetterStore } from '../store/types.js';
 
 export interface FrameRelayOptions {
@@ -77,7 +77,8 @@ export class FrameRelay {
     });
     client.on('error', (e) => o.logger.error({ err: e.message }, 'mqtt error (frame relay)'));
     await new Promise<void>((resolve, reject) => {
-      const fail = (e: Error) => reject(new ConfigError(`cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}`));
+      const fail = (e: Error) =>
+        reject(new ConfigError(`cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}${tlsFailureHint(e, 'MQTT_CA_FILE')}`));
       client.once('error', fail);
       client.once('connect', () => {
         client.off('error', fail);
