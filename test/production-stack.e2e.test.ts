@@ -42,6 +42,7 @@ interface Mount {
 interface ComposeService {
   build?: unknown;
   image?: string;
+  entrypoint?: string[] | null;
   command?: string[] | null;
   environment?: Record<string, string | null>;
   volumes?: Mount[];
@@ -65,6 +66,7 @@ const id = uniq('stack');
 const procs: Proc[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 let compose: Compose;
+let mqttTlsPort: number;
 let apiUrl: string;
 let admin: ApiCall;
 
@@ -99,6 +101,30 @@ function freePort(): Promise<number> {
     s.on('error', reject);
   });
 }
+
+/**
+ * Replaces container paths (mount targets, and folders of the container's own) by the folders that stand for them,
+ * in one pass, so a replacement is never replaced again; a target matches only as a whole path or a path's start.
+ */
+function rewritePaths(s: string, mounts: { target: string; host: string }[]): string {
+  if (mounts.length === 0) return s;
+  const targets = [...mounts].sort((a, b) => b.target.length - a.target.length);
+  const re = new RegExp(`(?<![\\w./-])(${targets.map((m) => m.target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?=$|[/\\s"'\`:;,)])`, 'gm');
+  return s.replace(re, (t) => targets.find((m) => m.target === t)!.host);
+}
+
+/** A CA of this run and a broker certificate it signed for 127.0.0.1 and localhost: ca.crt, server.crt, server.key. */
+function makeCertificates(into: string): void {
+  fs.mkdirSync(into, { recursive: true });
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: into, stdio: 'ignore' });
+  ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=stack test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  fs.writeFileSync(path.join(into, 'server.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext');
+}
+
+/** `docker compose config` keeps `$$` (a literal `$`) escaped; the container gets one `$`. */
+const unescape = (s: string) => s.replaceAll('$$', '$');
 
 function hostPort(url: string): string {
   const u = new URL(url.includes('://') ? url : `tcp://${url}`);
@@ -193,6 +219,8 @@ beforeAll(async () => {
         PUBLIC_BASE_URL: 'https://cgj.example.gov.cn',
         CASE_WEBHOOK_URL: `${cityUrl}/cases`,
         CASE_WEBHOOK_SECRET: CASE_SECRET,
+        // This test stands for the TLS-terminating proxy in front of the api.
+        TRUST_PROXY: '127.0.0.1',
       };
       const r = await run('docker', ['compose', '-f', path.join(ROOT, 'docker-compose.yml'), '--env-file', path.join(dir, 'empty.env'), 'config', '--format', 'json'], {
         cwd: ROOT,
@@ -217,26 +245,43 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(dir, 'volumes'), { recursive: true });
   const addresses: Record<string, string> = {};
 
-  // Mosquitto: the compose service's config and ACL, its entrypoint's step (password and ACL files copied where the
-  // broker reads them, owned by its user), and a password file made by the shipped script.
+  // Mosquitto: the compose service's own entrypoint script and command, run as root as in the container (the broker
+  // drops to its user), with its files at the folders that stand for their container paths: the shipped config
+  // (listeners on free ports), the ACL, a password file made by make-passwords.sh, certificates of a CA of this run
+  // where the operator puts them, the data volume, and the container's own /mosquitto/auth.
   const mq = compose.services.mosquitto!;
-  const mounted = (svc: ComposeService, target: string) => svc.volumes!.find((v) => v.target === target);
   const mqDir = path.join(dir, 'mosquitto');
-  fs.mkdirSync(path.join(mqDir, 'auth'), { recursive: true });
+  fs.mkdirSync(path.join(mqDir, 'files'), { recursive: true });
   fs.writeFileSync(path.join(mqDir, 'accounts.txt'), [...accounts].map(([u, p]) => `${u}:${p}`).join('\n') + '\n');
-  await run(path.join(ROOT, 'deploy/mosquitto/make-passwords.sh'), [path.join(mqDir, 'accounts.txt'), path.join(mqDir, 'auth/passwords')]);
-  fs.copyFileSync(mounted(mq, '/run/city/mosquitto/acl')!.source!, path.join(mqDir, 'auth/acl'));
-  const mqPort = await freePort();
-  let conf = fs.readFileSync(mounted(mq, '/mosquitto/config/mosquitto.conf')!.source!, 'utf8');
-  conf = conf.replace(/^listener 1883$/m, `listener ${mqPort} 127.0.0.1`).replaceAll('/mosquitto/auth/', `${mqDir}/auth/`);
-  for (const v of mq.volumes!) if (v.type === 'volume') conf = conf.replaceAll(`${v.target.replace(/\/$/, '')}/`, `${volumeDir(v.source!)}/`);
-  fs.writeFileSync(path.join(mqDir, 'mosquitto.conf'), conf);
-  execFileSync('chown', ['-R', 'mosquitto:', mqDir, ...mq.volumes!.filter((v) => v.type === 'volume').map((v) => volumeDir(v.source!))]);
-  const broker = spawn('mosquitto', ['-c', path.join(mqDir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await run(path.join(ROOT, 'deploy/mosquitto/make-passwords.sh'), [path.join(mqDir, 'accounts.txt'), path.join(mqDir, 'files/passwords')]);
+  makeCertificates(path.join(mqDir, 'tls'));
+  const mqPorts: Record<string, number> = { '1883': await freePort(), '8883': await freePort() };
+  const mqMounts = [{ target: '/mosquitto/auth', host: path.join(mqDir, 'auth') }];
+  for (const v of mq.volumes!) {
+    if (v.type === 'volume') mqMounts.push({ target: v.target, host: volumeDir(v.source!) });
+    else if (v.target.endsWith('/passwords')) mqMounts.push({ target: v.target, host: path.join(mqDir, 'files/passwords') });
+    else if (fs.existsSync(v.source!) && fs.statSync(v.source!).isFile()) mqMounts.push({ target: v.target, host: path.join(mqDir, 'files', path.basename(v.target)) });
+    else mqMounts.push({ target: v.target, host: path.join(mqDir, 'tls') });
+  }
+  for (const v of mq.volumes!) {
+    const m = mqMounts.find((x) => x.target === v.target)!;
+    if (v.type !== 'bind' || !m.host.startsWith(path.join(mqDir, 'files')) || v.target.endsWith('/passwords')) continue;
+    const text = rewritePaths(fs.readFileSync(v.source!, 'utf8'), mqMounts).replace(/^listener (\d+)$/gm, (_, p: string) => {
+      expect(mqPorts[p], `a free port for Mosquitto's listener ${p}`).toBeDefined();
+      return `listener ${mqPorts[p]} 127.0.0.1`;
+    });
+    fs.writeFileSync(m.host, text);
+  }
+  execFileSync('chown', ['-R', 'mosquitto:', ...mq.volumes!.filter((v) => v.type === 'volume').map((v) => volumeDir(v.source!))]);
+  const mqArgv = [...mq.entrypoint!, ...(mq.command ?? [])].map((a) => rewritePaths(unescape(a), mqMounts).replace('/docker-entrypoint.sh ', ''));
+  expect(mqArgv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+  const broker = spawn(mqArgv[0]!, mqArgv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const mqPort = mqPorts['1883']!;
   const brokerProc: Proc = { name: 'mosquitto', child: broker, port: mqPort, log: '' };
   broker.stdout!.on('data', (c: Buffer) => (brokerProc.log += c.toString()));
   broker.stderr!.on('data', (c: Buffer) => (brokerProc.log += c.toString()));
   procs.push(brokerProc);
+  mqttTlsPort = mqPorts['8883']!;
   addresses['mosquitto:1883'] = `127.0.0.1:${mqPort}`;
   addresses['influxdb:8086'] = hostPort(process.env.INFLUX_URL!);
   addresses['kafka:9092'] = hostPort(process.env.KAFKA_BROKERS!);
@@ -292,9 +337,9 @@ beforeAll(async () => {
   const baseEnv = dockerfileEnv();
   const anonymous = dockerfileVolumes();
   const rewrite = (s: string, mounts: { target: string; host: string }[]) => {
+    s = unescape(s);
     for (const [from, to] of Object.entries(addresses)) s = s.replaceAll(from, to);
-    for (const m of mounts) s = s === m.target ? m.host : s.replaceAll(`${m.target}/`, `${m.host}/`);
-    return s;
+    return rewritePaths(s, mounts);
   };
   for (const [name, svc] of Object.entries(compose.services)) {
     if (!svc.build) continue;
@@ -312,7 +357,6 @@ beforeAll(async () => {
         }
       }
       for (const t of anonymous) if (!mounts.some((m) => m.target === t)) mounts.push({ target: t, host: volumeDir(`${inst}-anonymous${t.replaceAll('/', '-')}`), readOnly: false });
-      mounts.sort((a, b) => b.target.length - a.target.length);
       for (const v of svc.volumes ?? []) {
         if (v.type !== 'bind') continue;
         const host = mounts.find((m) => m.target === v.target)!.host;
@@ -394,11 +438,26 @@ describe('the production stack as docker-compose.yml wires it', () => {
     expect(r.stderr).toMatch(/required variable \w+ is missing a value/);
   });
 
-  it('takes a reading to an alert, stored with the scoped tokens', async () => {
-    const mqttPort = procs.find((p) => p.name === 'mosquitto')!.port!;
+  it('signs in through the TLS-terminating proxy (TRUST_PROXY) with a Secure session cookie', async () => {
+    const res = await fetch(`${apiUrl}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' },
+      body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
+  });
+
+  it('takes a reading from a device over MQTT with TLS to an alert, stored with the scoped tokens', async () => {
     const accounts = fs.readFileSync(path.join(dir, 'mosquitto/accounts.txt'), 'utf8');
     const password = new RegExp(`^${DEVICE}:(.+)$`, 'm').exec(accounts)![1]!;
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: `${DEVICE}-test`, username: DEVICE, password, protocolVersion: 5 });
+    const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${mqttTlsPort}`, {
+      clientId: `${DEVICE}-test`,
+      username: DEVICE,
+      password,
+      protocolVersion: 5,
+      ca: fs.readFileSync(path.join(dir, 'mosquitto/tls/ca.crt')),
+    });
     try {
       await client.publishAsync(
         `city/v1/xinhua/manhole/${DEVICE}/readings`,
