@@ -3,14 +3,15 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBus } from '../bus/index.js';
 import type { Bus, BusMessage } from '../bus/types.js';
 import type { StoredReading } from '../contracts/index.js';
 import { Ingest } from '../ingest/ingest.js';
 import { silentLogger } from '../runtime/log.js';
 import { InfluxStore } from '../store/influxdb/store.js';
-import { exited, mqttUrl, ROOT, sleep, spawnEdge, tmpDir, uniq, waitFor, writeEdgeConfig, expectExact, pointsOf, type Sim } from './helpers.js';
+import { startAclBroker, type AclBroker } from './mosquitto-acl.js';
+import { exited, ROOT, sleep, spawnEdge, tmpDir, uniq, waitFor, writeEdgeConfig, expectExact, pointsOf, type Sim } from './helpers.js';
 
 
 
@@ -50,6 +51,15 @@ async function storedPoints(store: InfluxStore, devices: Sim[]): Promise<number>
 }
 const readingsOf = (devices: Sim[]) => devices.reduce((n, d) => n + d.count, 0);
 
+// Mosquitto as deploy/mosquitto ships it: each device and ingest with its own account, under the shipped ACL.
+let broker: AclBroker;
+beforeAll(async () => {
+  broker = await startAclBroker();
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
 let cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);
@@ -60,13 +70,15 @@ async function setup(name: string, devices: (district: string) => Sim[]) {
   const dir = tmpDir(name);
   const district = uniq('d');
   const devs = devices(district);
+  await broker.add(devs.map((d) => d.id));
   const prefix = `${uniq('t')}.`;
   const store = await influx();
   const bus = await kafka(prefix);
   const consumerBus = await kafka(prefix);
   const seen = await collect(consumerBus, uniq('g'));
   const ingest = new Ingest({
-    mqttUrl: mqttUrl(),
+    mqttUrl: broker.url,
+    ...broker.login('ingest'),
     clientId: uniq('ing'),
     shareGroup: 'ingest',
     filter: `city/v1/${district}/#`,
@@ -98,7 +110,7 @@ describe('production backends: InfluxDB and Kafka, real servers', () => {
       { id: `${d}-dust`, kind: 'dust', count: 300 },
       { id: `${d}-mh`, kind: 'manhole', count: 300 },
     ]);
-    const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 5), ['--exit-when-done']);
+    const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 5, broker), ['--exit-when-done']);
     cleanup.push(() => edge.kill('SIGKILL'));
     expect(await exited(edge)).toBe(0);
     expect(await waitFor(async () => (await storedPoints(s.store, s.devs)) >= allPoints(s.devs) && s.seen.seen.size >= readingsOf(s.devs), 30_000)).toBe(true);
@@ -114,7 +126,7 @@ describe('production backends: InfluxDB and Kafka, real servers', () => {
       { id: `${d}-dust`, kind: 'dust', count: 2500 },
     ]);
     cleanup.push(() => service('influxdb', 'start'));
-    const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 10), ['--exit-when-done']);
+    const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 10, broker), ['--exit-when-done']);
     cleanup.push(() => edge.kill('SIGKILL'));
     await sleep(3000);
     service('influxdb', 'stop');
@@ -137,7 +149,7 @@ describe('production backends: InfluxDB and Kafka, real servers', () => {
       { id: `${d}-mh`, kind: 'manhole', count: 2500 },
     ]);
     cleanup.push(() => service('kafka', 'start'));
-    const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 10), ['--exit-when-done']);
+    const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 10, broker), ['--exit-when-done']);
     cleanup.push(() => edge.kill('SIGKILL'));
     await sleep(3000);
     service('kafka', 'stop');
