@@ -3,7 +3,7 @@
 // published from it with QoS 1; a record leaves the buffer only when the broker has acknowledged its message.
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../runtime/log.js';
-import { mqttTlsOptions } from '../runtime/tls.js';
+import { mqttTlsOptions, tlsFailureHint } from '../runtime/tls.js';
 import { DiskQueue, type Entry } from './buffer.js';
 import type { EdgeConfig } from './config.js';
 
@@ -80,7 +80,7 @@ export abstract class BrokerLink {
     this.client.on('error', (e) => {
       const repeat = e.message === this.lastError;
       this.lastError = e.message;
-      log[repeat ? 'debug' : 'error']({ link: name, err: e.message }, 'mqtt error');
+      log[repeat ? 'debug' : 'error']({ link: name, err: e.message + tlsFailureHint(e, 'mqtt.caFile') }, 'mqtt error');
     });
   }
 

@@ -62,8 +62,8 @@ const UNTRUSTED = new Set([
  * What the operator can do about a failed TLS connection to a server, appended to the error's own message; '' for
  * errors that are not about its certificate. `caSetting` names where this client's CA is set.
  */
-export function tlsFailureHint(e: Error & { code?: string }, caSetting: string): string {
-  if (e.code && UNTRUSTED.has(e.code)) return ` (the server's certificate is not signed by a CA this process trusts: set ${caSetting} to the CA that signed it)`;
+export function tlsFailureHint(e: Error & { code?: string | number }, caSetting: string): string {
+  if (typeof e.code === 'string' && UNTRUSTED.has(e.code)) return ` (the server's certificate is not signed by a CA this process trusts: set ${caSetting} to the CA that signed it)`;
   if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return " (the server's certificate is not for this host name: use one of its subjectAltName names in the URL)";
   if (e.code === 'CERT_HAS_EXPIRED') return " (the server's certificate has expired)";
   return '';

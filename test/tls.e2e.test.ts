@@ -175,7 +175,8 @@ describe('the edge agent over mqtts://', () => {
     let sent = false;
     await agent.start(() => (sent = true));
     try {
-      const refused = () => lines.some((l) => l.msg === 'mqtt error' && /self[- ]signed certificate|unable to (get|verify)/.test(String(l.err)));
+      // The log says what is wrong and what to set.
+      const refused = () => lines.some((l) => l.msg === 'mqtt error' && /(self[- ]signed certificate|unable to (get|verify)).*set mqtt\.caFile to the CA that signed it/.test(String(l.err)));
       expect(await waitFor(refused, 20_000, 50)).toBe(true);
       // The simulated meter has handed all five readings to the agent: they wait in its buffer, none published.
       expect(await waitFor(() => sent, 20_000, 50)).toBe(true);

@@ -10,7 +10,7 @@ import { cameraCommandsTopic, FRAME_PROPS, framesTopic } from '../../../contract
 import { fetchWithUrlCredentials, readBody, redactUrl } from '../../../runtime/http.js';
 import { untrustedImage } from '../../../runtime/image.js';
 import type { Logger } from '../../../runtime/log.js';
-import { mqttTlsOptions } from '../../../runtime/tls.js';
+import { mqttTlsOptions, tlsFailureHint } from '../../../runtime/tls.js';
 import type { EdgeConfig } from '../../config.js';
 import { CommandPlayer, type CommandStats, type EdgeDeadLetterSink } from './commands.js';
 import type { CameraSource, EdgeCamera } from './config.js';
@@ -164,7 +164,7 @@ export class CameraLink {
       if (topic === this.commandsTopic) this.commands.receive(payload);
     });
     this.client.on('error', (e) => {
-      if (e.message !== this.lastError) log.error({ camera: cam.id, err: e.message }, 'mqtt error');
+      if (e.message !== this.lastError) log.error({ camera: cam.id, err: e.message + tlsFailureHint(e, 'mqtt.caFile') }, 'mqtt error');
       this.lastError = e.message;
     });
   }
