@@ -90,6 +90,25 @@ describe('InfluxStore start-up checks', () => {
       await api('DELETE', `/api/v2/authorizations/${auth.json.id}`);
     }
   });
+  it('opens for a process that only writes with a write-only token, which sees no bucket', async () => {
+    const e = env();
+    const bucket = (await api('GET', `/api/v2/buckets?org=${e.org}&name=${e.bucket}`)).json.buckets[0];
+    const auth = await api('POST', '/api/v2/authorizations', {
+      orgID: bucket.orgID,
+      description: 'store.test write-only',
+      permissions: [{ action: 'write', resource: { type: 'buckets', id: bucket.id, orgID: bucket.orgID } }],
+    });
+    try {
+      // Its start-up checks pass (an empty write is one of them; nothing is added to the shared bucket).
+      await (await InfluxStore.open({ ...e, token: auth.json.token, access: 'write' })).close();
+      // A process that reads too is refused with it, naming the variable; so is the write-only check on a bucket that
+      // is not there.
+      await rejects({ token: auth.json.token }, /not visible.*INFLUX_TOKEN/);
+      await rejects({ token: auth.json.token, access: 'write', bucket: 'no-such-bucket' }, /no bucket "no-such-bucket".*INFLUX_BUCKET/);
+    } finally {
+      await api('DELETE', `/api/v2/authorizations/${auth.json.id}`);
+    }
+  });
 });
 
 describe('InfluxStore beyond the contract', () => {

@@ -112,8 +112,8 @@ export class InfluxStore implements Store {
   /**
    * Opens the store after checking, in this order, that InfluxDB answers and is healthy (INFLUX_URL), that it
    * accepts the token (INFLUX_TOKEN), that the organization (INFLUX_ORG) and the bucket in it (INFLUX_BUCKET)
-   * exist, that the token may write to the bucket and that InfluxQL sees the bucket. Each failure throws a
-   * StoreConfigError whose message is enough to fix it.
+   * exist, that the token may write to the bucket and that InfluxQL sees the bucket (with access 'write', only that it
+   * may write). Each failure throws a StoreConfigError whose message is enough to fix it.
    */
   static async open(opts: InfluxStoreOptions): Promise<InfluxStore> {
     await checkConfig(opts, 10_000);
