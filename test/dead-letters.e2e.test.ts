@@ -1,5 +1,7 @@
 // 1,000 malformed messages of every kind beside valid ones, through a real Mosquitto: every bad one ends in the
-// dead-letter store with a reason, every good one is stored, and ingest stays healthy throughout.
+// dead-letter store with a reason, every good one is stored, and ingest stays healthy throughout. Mosquitto runs as
+// deploy/mosquitto ships it: ingest with its own account; the messages come from the operators' account, the one
+// that may publish anywhere under city/v1/ (a device may publish only on its own topics).
 import mqtt from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +9,8 @@ import { buildApi } from '../api/server.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { silentLogger } from '../runtime/log.js';
 import type { DuckDbStore } from '../store/duckdb/store.js';
-import { mqttUrl, openStore, startIngest, tmpDir, uniq, waitFor } from './helpers.js';
+import { openStore, startIngest, tmpDir, uniq, waitFor } from './helpers.js';
+import { startAclBroker, type AclBroker } from './mosquitto-acl.js';
 
 const district = uniq('dl');
 const t0 = Date.parse('2026-06-01T00:00:00Z');
@@ -44,21 +47,24 @@ const BAD: Record<string, Bad> = {
 
 let store: DuckDbStore;
 let ingest: Ingest;
+let broker: AclBroker;
 
 beforeAll(async () => {
+  broker = await startAclBroker();
   store = await openStore(tmpDir('dead'));
-  ingest = startIngest(store, { clientId: uniq('ing'), filter: `city/v1/${district}/#` });
+  ingest = startIngest(store, { clientId: uniq('ing'), filter: `city/v1/${district}/#`, mqttUrl: broker.url, ...broker.login('ingest') });
   await ingest.start();
 });
 
 afterAll(async () => {
-  await ingest.stop();
-  await store.close();
+  await ingest?.stop();
+  await store?.close();
+  await broker?.close();
 });
 
 describe('malformed messages', () => {
   it('dead-letters 1,000 bad messages with reasons and stores every valid one beside them', async () => {
-    const pub = await mqtt.connectAsync(mqttUrl(), { clientId: uniq('pub') });
+    const pub = await mqtt.connectAsync(broker.url, { clientId: uniq('pub'), ...broker.login('ops') });
     const makers = Object.entries(BAD);
     const expected: { name: string; topic: string; reason: RegExp }[] = [];
     const pending: Promise<unknown>[] = [];
