@@ -58,7 +58,13 @@ function answering(port: number): Promise<boolean> {
 export function aclBrokerConfig(port: number, dir: string): string {
   const shipped = fs.readFileSync(path.join(DEPLOY, 'mosquitto.conf'), 'utf8');
   if (!/^listener 1883$/m.test(shipped)) throw new Error("deploy/mosquitto/mosquitto.conf: expected a 'listener 1883' line");
+  // Other listeners (TLS on 8883) and their certificate settings are left out: this broker proves accounts and
+  // ACL, on one plain loopback listener.
+  const tlsOption = /^\s*(listener\s+(?!1883$)\S+.*|cafile|capath|certfile|keyfile|crlfile|dhparamfile|require_certificate|use_identity_as_username|use_subject_as_username|tls_version|ciphers|ciphers_tls1\.3|tls_engine|tls_keyform)(\s|$)/;
   const conf = shipped
+    .split('\n')
+    .filter((l) => !tlsOption.test(l))
+    .join('\n')
     .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`)
     .replaceAll('/mosquitto/auth/', `${dir}/`)
     .replaceAll('/mosquitto/data/', `${dir}/data/`);
