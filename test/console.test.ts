@@ -193,6 +193,22 @@ describe('console (stand-in platform)', () => {
     await screenshot(page, 'device');
     await page.locator('button.tab[data-metric=lmax_db]').click();
     await expect.poll(() => page.locator('.chart-info').textContent()).toContain('GB 3096-2008: at night Lmax');
+    // An anomaly alert on the metric: the band its model expected is drawn over the readings, saying which model.
+    expect(await page.locator('svg.chart rect.expected-band').count()).toBe(0);
+    await p.alerts.handle(
+      signal({
+        deviceId: 'nz-xinhua-001', district: 'xinhua', kind: 'noise', ruleId: 'anomaly.lmax_db', category: 'anomaly', metric: 'lmax_db',
+        severity: 'info', value: 95, level: 0.8, ts: Date.now() - 2 * 3_600_000, expected: { model: 'weekly', low: 58, high: 71 },
+        name: { zh: '读数异常：lmax_db', en: 'Unusual lmax_db' },
+      }),
+    );
+    await page.reload();
+    await page.locator('button.tab[data-metric=lmax_db]').click();
+    const band = page.locator('svg.chart rect.expected-band');
+    await expect.poll(() => band.count()).toBe(1);
+    expect(await band.getAttribute('data-band')).toBe('异常检测的预期范围（偏离日/周规律）：58 – 71');
+    expect(await page.locator('main, body').first().textContent()).toContain('异常检测的预期范围（偏离日/周规律）：58 – 71');
+    await screenshot(page, 'device-anomaly-band');
   });
 
   it('reviewer: the queue oldest first with its evidence; C confirms, R 2 Enter rejects, J/K move; decisions show who and when', async () => {

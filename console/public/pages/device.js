@@ -88,8 +88,8 @@ export async function render(ctx) {
     const bands = alerts.items
       .filter((a) => a.category === 'anomaly' && a.metric === metric && a.expected && typeof a.expected.low === 'number' && typeof a.expected.high === 'number')
       .map((a) => ({
-        from: a.firstSeen,
-        to: a.resolvedAt ?? to,
+        from: Date.parse(a.firstSeen),
+        to: a.resolvedAt ? Date.parse(a.resolvedAt) : to,
         low: a.expected.low,
         high: a.expected.high,
         label: t('devices.expectedBand', { model: t(`anomaly.model.${a.expected.model}`), low: fmtNum(a.expected.low, 2), high: fmtNum(a.expected.high, 2) }),
@@ -141,7 +141,7 @@ export async function render(ctx) {
     alerts.items.length
       ? h(
           'table.list.compact',
-          h('tbody', alerts.items.map((a) => h('tr', h('td', badge(`sev-${a.severity}`, t(`severity.${a.severity}`))), h('td', pick(a.name)), h('td', badge(`st-${a.state}`, t(`alerts.state.${a.state}`))), h('td', fmtTime(a.firstSeen))))),
+          h('tbody', alerts.items.map((a) => h('tr', h('td', badge(`sev-${a.severity}`, t(`severity.${a.severity}`))), h('td', pick(a.name), a.expected && typeof a.expected.low === 'number' ? h('div.muted.small', t('devices.expectedBand', { model: t(`anomaly.model.${a.expected.model}`), low: fmtNum(a.expected.low, 2), high: fmtNum(a.expected.high, 2) })) : null), h('td', badge(`st-${a.state}`, t(`alerts.state.${a.state}`))), h('td', fmtTime(a.firstSeen))))),
         )
       : h('p.muted', t('common.empty')),
   );
