@@ -8,6 +8,7 @@ import { MqttPublisher } from '../../ingest/nbiot/publisher.js';
 import { NBIOT_PATH, nbiotRoutes, type PushResult } from '../../ingest/nbiot/routes.js';
 import { silentLogger } from '../../runtime/log.js';
 import { openStore, startIngest, tmpDir, uniq, waitFor } from '../../test/helpers.js';
+import { startAclBroker } from '../../test/mosquitto-acl.js';
 import { CarrierPlatform, PlatformOptionsSchema, coverFleet, receiverDevices, schedule, type Transport } from './platform.js';
 
 const START = Date.parse('2026-11-27T00:00:00+08:00');
@@ -52,7 +53,8 @@ describe('carrier platform schedule', () => {
   });
 });
 
-// Needs the real Mosquitto (MQTT_URL, from the global setup): without it the test fails (mqttUrl() throws), never skips.
+// On Mosquitto as deploy/mosquitto ships it (test/mosquitto-acl.ts): the receiver publishes with the nbiot account,
+// ingest reads with its own. Without Mosquitto the test fails (the broker does not start), never skips.
 describe('carrier platform → receiver → broker → ingest → store', () => {
   it('stores exactly what was delivered, once, through retries and second deliveries', async () => {
     const dir = tmpDir('nbiot-platform');
@@ -72,10 +74,11 @@ describe('carrier platform → receiver → broker → ingest → store', () => 
     };
     const covers = coverFleet(PlatformOptionsSchema.parse(platformInput));
 
+    const broker = await startAclBroker();
     const store = await openStore(dir);
-    const ingest = startIngest(store, { clientId: uniq('ing'), filter: `city/v1/${district}/#` });
+    const ingest = startIngest(store, { clientId: uniq('ing'), filter: `city/v1/${district}/#`, mqttUrl: broker.url, ...broker.login('ingest') });
     await ingest.start();
-    const publisher = new MqttPublisher({ url: process.env.MQTT_URL!, clientId: uniq('nbp'), timeoutMs: 3000, logger: silentLogger });
+    const publisher = new MqttPublisher({ url: broker.url, ...broker.login('nbiot'), clientId: uniq('nbp'), timeoutMs: 3000, logger: silentLogger });
     await publisher.ready(10_000);
     const results: PushResult[] = [];
     const app = Fastify();
@@ -84,7 +87,7 @@ describe('carrier platform → receiver → broker → ingest → store', () => 
         auth: platformInput.auth,
         devices: receiverDevices(covers),
         idempotency: { dir },
-        mqtt: { url: process.env.MQTT_URL },
+        mqtt: { url: broker.url, ...broker.login('nbiot') },
       }),
       logger: silentLogger,
       publisher,
@@ -131,6 +134,7 @@ describe('carrier platform → receiver → broker → ingest → store', () => 
       await publisher.close();
       await ingest.stop();
       await store.close();
+      await broker.close();
     }
   });
 });
