@@ -425,6 +425,17 @@ describe('the production stack as docker-compose.yml wires it', () => {
     for (const t of written) expect(chowned, `the Dockerfile gives ${t} to ${user}`).toContain(t);
   });
 
+  it('runs every process of ours as the unprivileged user', () => {
+    const uid = execFileSync('id', ['-u', RUN_AS], { encoding: 'utf8' }).trim();
+    const ours = procs.filter((p) => p.name !== 'mosquitto');
+    expect(ours.length).toBeGreaterThanOrEqual(Object.values(compose.services).filter((x) => x.build).length);
+    for (const p of ours) {
+      const status = fs.readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
+      expect(/^Uid:\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1), p.name).toEqual([uid, uid]);
+      expect(fs.readlinkSync(`/proc/${p.child.pid}/exe`), p.name).toBe(fs.realpathSync(process.execPath));
+    }
+  });
+
   it('refuses to start without its secrets, naming each', async () => {
     fs.writeFileSync(path.join(dir, 'empty.env'), '');
     const r = await run('docker', ['compose', '-f', path.join(ROOT, 'docker-compose.yml'), '--env-file', path.join(dir, 'empty.env'), 'config', '-q'], {
