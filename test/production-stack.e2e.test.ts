@@ -22,8 +22,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
+import Kafka from 'node-rdkafka';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUS_TOPICS } from '../bus/types.js';
 import { FRAME_PROPS } from '../contracts/frames.js';
 import { createLiveScene } from '../simulators/camera/live.js';
 import { ADMIN_PASSWORD, ROOT, signIn, sleep, tmpDir, uniq, waitFor, type ApiCall } from './helpers.js';
@@ -294,6 +296,12 @@ beforeAll(async () => {
   const bucket = (await influx('/api/v2/buckets', { method: 'POST', body: JSON.stringify({ orgID: org, name: bucketName, retentionRules: [] }) })).id as string;
   await influx('/api/v2/dbrps', { method: 'POST', body: JSON.stringify({ orgID: org, bucketID: bucket, database: bucketName, retention_policy: 'autogen', default: true }) });
   const authIds: string[] = [];
+  // This run's topics go with it.
+  cleanups.push(async () => {
+    const kafka = Kafka.AdminClient.create({ 'metadata.broker.list': process.env.KAFKA_BROKERS!, 'client.id': `${id}-cleanup` });
+    await Promise.all(BUS_TOPICS.map((t) => new Promise<void>((r) => kafka.deleteTopic(`${id}.${t}`, 10_000, () => r()))));
+    kafka.disconnect();
+  });
   cleanups.push(async () => {
     for (const a of authIds) await influx(`/api/v2/authorizations/${a}`, { method: 'DELETE' }).catch(() => undefined);
     await influx(`/api/v2/buckets/${bucket}`, { method: 'DELETE' }).catch(() => undefined);
