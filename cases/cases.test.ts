@@ -80,6 +80,14 @@ describe('case builder', () => {
     expect(caseIdFor({ type: 'event', id: e.id }, Date.parse('2026-11-27T17:00:00Z'))).toMatch(/^C20261128-/);
   });
 
+  it('files a non-motor parking event under its own code from the shipped table (0506 非机动车乱停放)', async () => {
+    const e = await makeEvent(evidence, { type: 'illegal-non-motor-parking' });
+    const at = Date.parse('2026-11-27T02:10:00Z');
+    const s: StoredEvent = { event: e, status: 'confirmed', receivedAt: e.detectedAt, review: { decision: 'confirm', by: reviewer, at } };
+    const c = CaseDocSchema.parse(caseFromEvent(s, { codes }));
+    expect(c).toMatchObject({ eventType: 'illegal-non-motor-parking', code: '0506', codeName: { zh: '非机动车乱停放' }, detection: { role: 'two-wheeler', className: 'bicycle' } });
+  });
+
   it('builds the case of a case-worthy alert with the rule code or the table entry, none for others', () => {
     const a = {
       id: '6f1c0a4e-8a53-4d0e-9a43-1b5a0f2f7c11', ruleId: 'manhole.open', category: 'threshold', name: { zh: '井盖开启或移位', en: 'Manhole cover opened or displaced' },

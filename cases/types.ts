@@ -28,7 +28,7 @@ export const EventDetectionSchema = z.strictObject({
   cameraId: z.string(),
   zone: z.strictObject({ id: z.string(), name: z.string() }),
   /** The object: its role for the rules, the detector's class, mean score and box (frame pixels). */
-  role: z.enum(['vehicle', 'stall']),
+  role: z.enum(['vehicle', 'two-wheeler', 'stall']),
   className: z.string(),
   confidence: z.number(),
   box: BoxSchema,

@@ -4,7 +4,11 @@
 import { z } from 'zod';
 import { IdSchema } from './readings.js';
 
-export const EVENT_TYPES = ['illegal-parking', 'out-of-store-vending'] as const;
+/**
+ * illegal-parking: a motor vehicle in a no-parking zone (机动车乱停放); illegal-non-motor-parking: a bicycle, e-bike
+ * or scooter in a zone marked for them (非机动车乱停放); out-of-store-vending: goods or a stall beyond the store line.
+ */
+export const EVENT_TYPES = ['illegal-parking', 'illegal-non-motor-parking', 'out-of-store-vending'] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof EventTypeSchema>;
 
@@ -49,7 +53,7 @@ export const EnforcementEventSchema = z.strictObject({
   end: z.number().int(),
   dwellS: z.number().nonnegative(),
   trackId: z.number().int(),
-  role: z.enum(['vehicle', 'stall']),
+  role: z.enum(['vehicle', 'two-wheeler', 'stall']),
   /** Detector class of the object (e.g. vehicle, car, umbrella). */
   className: z.string(),
   /** Mean detector score over the track's detections in the zone. */

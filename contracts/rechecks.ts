@@ -14,7 +14,7 @@ export const RecheckRequestSchema = z.strictObject({
   eventType: EventTypeSchema,
   camera: z.strictObject({ id: IdSchema, district: IdSchema }),
   zoneId: z.string().min(1),
-  role: z.enum(['vehicle', 'stall']),
+  role: z.enum(['vehicle', 'two-wheeler', 'stall']),
   /** The object's box in the event's frames: the re-check looks for an object of the role overlapping it. */
   box: BoxSchema,
   /** Epoch ms. A worker ignores a request whose deadline has passed (a replay after a restart). */

@@ -6,6 +6,7 @@ import { silentLogger } from '../runtime/log.js';
 import { loadNoticesConfig, noticesConfig, renderTemplate } from './config.js';
 import { localDay } from '../runtime/time.js';
 import { enforcingFrom, isEnforcing } from './local.js';
+import { loudspeakerText, noticeVars, smsText } from './texts.js';
 import { demoParties, loadPartiesConfig, maskPhone, mergeParties, PartiesConfigSchema, PartyRegistry } from './parties.js';
 import { cameras, confirmed, parties, T0 } from './testdata/helpers.js';
 
@@ -24,12 +25,23 @@ function configError(f: () => unknown): string {
 describe('notices configuration', () => {
   it('ships the defaults', () => {
     const c = loadNoticesConfig('config/notices.json');
-    expect(c.graceS).toEqual({ 'out-of-store-vending': 600, 'illegal-parking': 300 });
+    expect(c.graceS).toEqual({ 'out-of-store-vending': 600, 'illegal-parking': 300, 'illegal-non-motor-parking': 300 });
     expect(c.publicationDays).toBe(30);
     expect(c.leniency).toEqual({ enabled: false, windowDays: 365 });
     expect(c.recheck).toEqual({ observeS: 10, answerTimeoutS: 60, attempts: 3 });
     expect(c.sms.templates['out-of-store-vending']).toContain('{code}');
     expect(c.smsGateway).toBeUndefined();
+  });
+
+  it('ships the texts of non-motor parking (非机动车乱停放), and gives it the parking grace in a file written before it', () => {
+    const c = loadNoticesConfig('config/notices.json');
+    const e = confirmed({ type: 'illegal-non-motor-parking', plate: null }).event;
+    const vars = noticeVars({ event: e, notice: { code: '12345678', party: null }, deadline: T0, config: c, timeZone: 'Asia/Shanghai' });
+    expect(vars.type).toBe('非机动车乱停放');
+    expect(loudspeakerText(c, e, vars)).toContain('禁止停放非机动车');
+    expect(smsText(c, e, vars)).toContain('非机动车乱停放');
+    const older = { ...shipped(), graceS: { 'out-of-store-vending': 600, 'illegal-parking': 240 } };
+    expect(noticesConfig(older).graceS['illegal-non-motor-parking']).toBe(240);
   });
 
   it('stops on a bad file with the field named', () => {

@@ -53,7 +53,10 @@ export const NoticesConfigSchema = z
     /** A camera enforces nothing until its location has been published for this many days (Art. 41; 30 in Guangdong). */
     publicationDays: z.number().int().min(0).max(3650).default(30),
     /** Seconds the party has to correct the violation after the notice, per event type. */
-    graceS: perType(z.number().int().min(0).max(7 * 86_400)),
+    graceS: perType(z.number().int().min(0).max(7 * 86_400))
+      .partial({ 'illegal-non-motor-parking': true })
+      // Non-motor parking came later: a file written before it gives it the grace of parking.
+      .transform((g): Record<EventType, number> => ({ ...g, 'illegal-non-motor-parking': g['illegal-non-motor-parking'] ?? g['illegal-parking'] })),
     leniency: z
       .strictObject({
         /** A party's first violation of a type within the window ends at the notice; repeats become cases at once. */

@@ -78,7 +78,7 @@ describe('notice routes', () => {
     expect(r.statusCode).toBe(200);
     const body = r.json() as { windowDays: number; items: { id: string; counts: Record<string, number> }[] };
     expect(body.windowDays).toBe(365);
-    expect(body.items.find((i) => i.id === 'shop:shop-12')!.counts).toEqual({ 'illegal-parking': 0, 'out-of-store-vending': 1 });
+    expect(body.items.find((i) => i.id === 'shop:shop-12')!.counts).toEqual({ 'illegal-parking': 0, 'illegal-non-motor-parking': 0, 'out-of-store-vending': 1 });
   });
 
   it('summarises notices for the review queue', async () => {

@@ -298,7 +298,7 @@ describe('records and counts', () => {
     clock.advance(1000);
     const c = await s.partyCounts();
     expect(c.windowDays).toBe(30);
-    expect(c.items[0]).toEqual({ id: 'shop:shop-12', kind: 'shop', name: '老王水果店', licenceNo: '91320582MA1XYZ1234', counts: { 'illegal-parking': 0, 'out-of-store-vending': 3 }, lastAt: T0 - 15 * 60_000 });
+    expect(c.items[0]).toEqual({ id: 'shop:shop-12', kind: 'shop', name: '老王水果店', licenceNo: '91320582MA1XYZ1234', counts: { 'illegal-parking': 0, 'illegal-non-motor-parking': 0, 'out-of-store-vending': 3 }, lastAt: T0 - 15 * 60_000 });
     expect(c.items.find((i) => i.id === 'vehicle:苏E12345')).toMatchObject({ kind: 'vehicle', counts: { 'illegal-parking': 1, 'out-of-store-vending': 0 } });
     // Registered shops without violations are listed with zeros.
     expect(c.items.find((i) => i.id === 'shop:shop-new')).toMatchObject({ counts: { 'illegal-parking': 0, 'out-of-store-vending': 0 }, lastAt: null });

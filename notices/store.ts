@@ -6,7 +6,7 @@
 import { type DuckDBValue } from '@duckdb/node-api';
 import { DuckDbFile } from '../store/duckdb/file.js';
 import { readPage, Where } from '../store/duckdb/page.js';
-import type { Box, EventType } from '../contracts/index.js';
+import type { Box, EnforcementEvent, EventType } from '../contracts/index.js';
 import { normaliseCode } from './codes.js';
 import { normalisePlate } from './parties.js';
 import type { Channel, Notice, NoticeStatus, Party, RecordSource } from './types.js';
@@ -14,7 +14,7 @@ import type { Channel, Notice, NoticeStatus, Party, RecordSource } from './types
 /** The service's bookkeeping beside a notice: not shown to anyone, kept so that a restart can carry on. */
 export interface NoticeWork {
   /** Where the re-check looks: the event's box and the object's role. */
-  target: { box: Box; role: 'vehicle' | 'stall' };
+  target: { box: Box; role: EnforcementEvent['role'] };
   /** The latest re-check request: its id (`${eventId}#${attempt}`), when it was asked and when it times out. */
   request?: { id: string; requestedAt: number; deadline: number };
   /** Re-check results applied (by request id): a redelivered result changes nothing. */

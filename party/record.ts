@@ -8,7 +8,7 @@ import { enforcingFrom as enforcingDay } from '../notices/local.js';
 import { localDay, zoneOffsetMs } from '../runtime/time.js';
 import type { Channel, Notice, PublicRecord, Statement } from '../notices/types.js';
 import type { StoredEvent } from '../review/store.js';
-import type { CameraRegistry } from '../vision/cameras/config.js';
+import { zoneEventTypes, type CameraRegistry } from '../vision/cameras/config.js';
 import { formatQueryCode } from './code.js';
 import type { Bilingual, LegalTexts, Provision } from './config.js';
 
@@ -157,7 +157,6 @@ export interface PublicLocation {
   enforcingFrom: string;
 }
 
-const ENFORCES: Record<'no-parking' | 'storefront', EventType> = { 'no-parking': 'illegal-parking', storefront: 'out-of-store-vending' };
 
 /**
  * The published cameras (publishedAt set and not in the future), by district and id. Cameras without publishedAt
@@ -167,7 +166,7 @@ export function publicLocations(cameras: CameraRegistry, publicationDays: number
   const out: PublicLocation[] = [];
   for (const c of cameras.cameras) {
     if (!c.publishedAt || c.publishedAt > today) continue;
-    const enforces = [...new Set(c.zones.map((z) => ENFORCES[z.type]))].sort();
+    const enforces = [...new Set(c.zones.flatMap(zoneEventTypes))].sort();
     out.push({
       cameraId: c.id,
       place: c.postedLocation,

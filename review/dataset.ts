@@ -136,7 +136,8 @@ export async function* datasetTar(o: { events: EventStore; evidence: EvidenceSto
     for (const s of items) {
       const e = s.event;
       const d = s.review!;
-      const classId = DATASET_CLASSES.indexOf(e.role);
+      // The platform's detector has one vehicle class: a two-wheeler is labelled as a vehicle.
+      const classId = DATASET_CLASSES.indexOf(e.role === 'two-wheeler' ? 'vehicle' : e.role);
       const base: ManifestLine = {
         event: e.id,
         type: e.type,

@@ -280,7 +280,7 @@ export class RecheckResponder {
    * One processed frame of a camera (after the tracker and the zone rules): each watch of that camera notes whether
    * the object is there. `presence` asks the camera's zone rules about its latest frame.
    */
-  observe(cameraId: string, ts: number, frame: RecheckFrame, presence: (zoneId: string, box: Box, role: 'vehicle' | 'stall') => Presence): void {
+  observe(cameraId: string, ts: number, frame: RecheckFrame, presence: (zoneId: string, box: Box, role: RecheckRequest['role']) => Presence): void {
     const list = this.watches.get(cameraId);
     if (!list) return;
     for (const w of [...list]) {

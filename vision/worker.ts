@@ -308,7 +308,7 @@ export class VisionWorker {
     const tz = this.o.cameras.timeZone;
     const zone = r.zone;
     const { polygons, polylines } = zoneMarks(zone);
-    const what = r.eventType === 'illegal-parking' ? 'illegal parking' : 'out-of-store vending';
+    const what = r.eventType.replace(/-/g, ' ');
     const evidence: EvidenceImage[] = [];
     const put = async (role: EvidenceImage['role'], s: Sighting<FrameRef>, data: Buffer, width: number, height: number) => {
       const stored = await this.o.evidence.put(data);
@@ -407,7 +407,7 @@ export class VisionWorker {
   }
 
   /** Re-check support (notify issue): is an object of `role` still in `zoneId` of the camera at its latest frame. */
-  presence(cameraId: string, zoneId: string, box: Box, role: 'vehicle' | 'stall') {
+  presence(cameraId: string, zoneId: string, box: Box, role: EnforcementEvent['role']) {
     return this.cameras.get(cameraId)?.rules.presence(zoneId, box, role) ?? 'absent';
   }
 

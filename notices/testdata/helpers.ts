@@ -64,23 +64,25 @@ export function parties(extra: Partial<PartiesConfigInput> = {}): PartyRegistry 
 export function config(over: Partial<NoticesConfigInput> = {}): NoticesConfig {
   const base = {
     publicationDays: 30,
-    graceS: { 'out-of-store-vending': 600, 'illegal-parking': 300 },
+    graceS: { 'out-of-store-vending': 600, 'illegal-parking': 300, 'illegal-non-motor-parking': 300 },
     leniency: { enabled: false, windowDays: 365 },
     publicBaseUrl: 'https://cg.example.gov.cn/',
     texts: {
       'out-of-store-vending': { name: '出店经营', what: '将物品收回店内' },
       'illegal-parking': { name: '违法停放', what: '将车辆驶离' },
+      'illegal-non-motor-parking': { name: '非机动车乱停放', what: '将非机动车移至停放点' },
     },
     sms: {
       templates: {
         'out-of-store-vending': '{name}：{time}，{place}发现{type}，请于{deadline}前{what}。{link} 查询码 {code}',
         'illegal-parking': '车辆{plate}：{time}，{place}发现{type}，请于{deadline}前{what}。{link} 查询码 {code}',
+        'illegal-non-motor-parking': '{name}：{time}，{place}发现{type}，请于{deadline}前{what}。{link} 查询码 {code}',
       },
     },
     loudspeaker: {
       enabled: true,
       repeat: 2,
-      templates: { 'out-of-store-vending': '{place}的商户请注意：请{what}', 'illegal-parking': '车牌{plate}的车主请注意：请{what}' },
+      templates: { 'out-of-store-vending': '{place}的商户请注意：请{what}', 'illegal-parking': '车牌{plate}的车主请注意：请{what}', 'illegal-non-motor-parking': '此处禁止停放非机动车，请{what}' },
     },
     recheck: { observeS: 0, answerTimeoutS: 60, attempts: 3 },
     delivery: { attempts: 3, retryBaseMs: 1000, retryMaxMs: 8000, timeoutMs: 2000 },
@@ -109,8 +111,8 @@ export function confirmed(o: { type?: EventType; cameraId?: string; zoneId?: str
     end: start + 600_000,
     dwellS: 600,
     trackId: seq,
-    role: type === 'illegal-parking' ? 'vehicle' : 'stall',
-    className: type === 'illegal-parking' ? 'car' : 'umbrella',
+    role: type === 'illegal-parking' ? 'vehicle' : type === 'illegal-non-motor-parking' ? 'two-wheeler' : 'stall',
+    className: type === 'illegal-parking' ? 'car' : type === 'illegal-non-motor-parking' ? 'bicycle' : 'umbrella',
     confidence: 0.8,
     box: [400, 300, 600, 420],
     ...(type === 'illegal-parking' && plate ? { plate: { text: plate, confidence: 0.95 } } : {}),

@@ -93,7 +93,7 @@ const STR = {
     lookupNone: '未找到该车牌在该日期、发往该手机号的记录。',
     lookupPick: '找到以下记录，请选择：',
     footer: '本页面不需要登录。请妥善保管查询码：持有查询码的人可以查看本记录。',
-    types: { 'illegal-parking': '机动车违法停放', 'out-of-store-vending': '出店经营（店外经营）' },
+    types: { 'illegal-parking': '机动车违法停放', 'illegal-non-motor-parking': '非机动车乱停放', 'out-of-store-vending': '出店经营（店外经营）' },
     roles: { reviewer: '审核员', admin: '管理员', staff: '工作人员' },
     channels: { sms: '短信', loudspeaker: '现场语音提醒' },
     statuses: {
@@ -212,7 +212,7 @@ const STR = {
     lookupNone: 'No record for this plate on this day notified to this number.',
     lookupPick: 'These records were found; choose one:',
     footer: 'No login needed. Keep your query code safe: whoever has it can see this record.',
-    types: { 'illegal-parking': 'Illegal parking', 'out-of-store-vending': 'Out-of-store vending' },
+    types: { 'illegal-parking': 'Illegal parking', 'illegal-non-motor-parking': 'Illegal non-motor vehicle parking', 'out-of-store-vending': 'Out-of-store vending' },
     roles: { reviewer: 'reviewer', admin: 'administrator', staff: 'staff member' },
     channels: { sms: 'SMS', loudspeaker: 'loudspeaker at the camera' },
     statuses: {

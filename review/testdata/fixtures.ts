@@ -39,8 +39,8 @@ export async function makeEvent(evidence: EvidenceStore, o: { n?: number; type?:
     end: start + 300_000,
     dwellS: 300,
     trackId: n,
-    role: type === 'illegal-parking' ? 'vehicle' : 'stall',
-    className: type === 'illegal-parking' ? 'vehicle' : 'stall',
+    role: type === 'illegal-parking' ? 'vehicle' : type === 'illegal-non-motor-parking' ? 'two-wheeler' : 'stall',
+    className: type === 'illegal-parking' ? 'vehicle' : type === 'illegal-non-motor-parking' ? 'bicycle' : 'stall',
     confidence: 0.82,
     box,
     // One vehicle per n (苏E12345 for n = 1): events of one plate whose stays overlap are one act, one case.

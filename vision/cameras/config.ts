@@ -1,7 +1,7 @@
 // The camera registry: every enforcing camera, where it is, and the zones drawn on its image. Validated at start so
 // that a zone with two points or a window of "25:00" stops the process with the field named.
 import { z } from 'zod';
-import { IdSchema } from '../../contracts/index.js';
+import { IdSchema, type EventType } from '../../contracts/index.js';
 import { parseConfig, readJsonFile } from '../../runtime/config.js';
 import { isTimeZone } from '../../runtime/time.js';
 
@@ -24,6 +24,14 @@ export type TimeWindow = z.infer<typeof TimeWindowSchema>;
 
 const ALWAYS: TimeWindow[] = [{ from: '00:00', to: '24:00' }];
 
+/**
+ * What the parking rule of a no-parking zone applies to: `vehicle` (motor vehicles: illegal-parking, 机动车乱停放) and
+ * `two-wheeler` (bicycles, e-bikes, scooters, motorcycles: illegal-non-motor-parking, 非机动车乱停放). Each role
+ * raises its own event type, with its own case code and notice texts.
+ */
+export const PARKING_ROLES = ['vehicle', 'two-wheeler'] as const;
+export type ParkingRole = (typeof PARKING_ROLES)[number];
+
 export const NoParkingZoneSchema = z.strictObject({
   type: z.literal('no-parking'),
   id: IdSchema,
@@ -33,6 +41,12 @@ export const NoParkingZoneSchema = z.strictObject({
   windows: z.array(TimeWindowSchema).min(1).default(ALWAYS),
   /** How long a vehicle may stand still in the zone before it is an event, seconds. */
   dwellS: z.number().positive().default(300),
+  /** The roles the parking rule applies to here; motor vehicles when absent. */
+  roles: z
+    .array(z.enum(PARKING_ROLES))
+    .min(1)
+    .default(['vehicle'])
+    .refine((r) => new Set(r).size === r.length, 'a role is listed twice'),
 });
 
 export const StorefrontZoneSchema = z.strictObject({
@@ -52,6 +66,14 @@ export const StorefrontZoneSchema = z.strictObject({
 
 export const ZoneSchema = z.discriminatedUnion('type', [NoParkingZoneSchema, StorefrontZoneSchema]);
 export type Zone = z.output<typeof ZoneSchema>;
+
+/** The event type a no-parking zone raises for each role it is marked for. */
+export const PARKING_EVENT_TYPES: Readonly<Record<ParkingRole, EventType>> = { vehicle: 'illegal-parking', 'two-wheeler': 'illegal-non-motor-parking' };
+
+/** The event types a zone can raise. */
+export function zoneEventTypes(zone: Zone): EventType[] {
+  return zone.type === 'no-parking' ? zone.roles.map((r) => PARKING_EVENT_TYPES[r]) : ['out-of-store-vending'];
+}
 export type NoParkingZone = z.output<typeof NoParkingZoneSchema>;
 export type StorefrontZone = z.output<typeof StorefrontZoneSchema>;
 

@@ -25,7 +25,10 @@ export const DEFAULT_ROLES: Readonly<Record<string, Role | null>> = Object.freez
   car: 'vehicle',
   bus: 'vehicle',
   truck: 'vehicle',
-  motorcycle: 'vehicle',
+  // A stock model cannot tell a motorcycle from the e-bikes and scooters that fill a city's sidewalks (non-motor
+  // vehicles); both are two-wheelers, for zones marked for them (vision/README.md, zone roles).
+  motorcycle: 'two-wheeler',
+  bicycle: 'two-wheeler',
   umbrella: 'stall',
   chair: 'stall',
   'dining table': 'stall',

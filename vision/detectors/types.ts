@@ -2,7 +2,7 @@
 // a plugin per family turns a model file into a Detector; the vision worker only ever sees this.
 import type { Box } from '../../contracts/index.js';
 
-export const ROLES = ['vehicle', 'stall', 'person'] as const;
+export const ROLES = ['vehicle', 'two-wheeler', 'stall', 'person'] as const;
 /** What an object means to the enforcement rules: a vehicle may park illegally, a stall may trade out of store. */
 export type Role = (typeof ROLES)[number];
 

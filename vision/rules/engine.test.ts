@@ -338,6 +338,37 @@ describe('ZoneRules: illegal parking', () => {
   });
 });
 
+describe('ZoneRules: non-motor vehicles (非机动车乱停放)', () => {
+  const bike = (id: number, x: number) => ({ id, role: 'two-wheeler' as const, box: [x - 30, 440, x + 30, 500] as Box, from: T0, to: T0 + 7 * MIN });
+
+  it('a zone marked for two-wheelers raises illegal-non-motor-parking for a parked e-bike, and nothing for a car', () => {
+    const rules = rulesFor([noParking({ roles: ['two-wheeler'] })]);
+    const evs = events(run(rules, [bike(1, 600), { id: 2, box: carAt(800, 600), from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN));
+    expect(evs.map((e) => [e.trackId, e.eventType, e.role])).toEqual([[1, 'illegal-non-motor-parking', 'two-wheeler']]);
+  });
+
+  it('a zone is for motor vehicles by default: a parked e-bike raises nothing there', () => {
+    const rules = rulesFor([noParking()]);
+    const evs = events(run(rules, [bike(1, 600), { id: 2, box: carAt(800, 600), from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN));
+    expect(evs.map((e) => [e.trackId, e.eventType])).toEqual([[2, 'illegal-parking']]);
+  });
+
+  it('a zone marked for both raises each its own event type', () => {
+    const rules = rulesFor([noParking({ roles: ['vehicle', 'two-wheeler'] })]);
+    const evs = events(run(rules, [bike(1, 400), { id: 2, box: carAt(800, 600), from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN));
+    expect(evs.map((e) => [e.trackId, e.eventType]).sort()).toEqual([
+      [1, 'illegal-non-motor-parking'],
+      [2, 'illegal-parking'],
+    ]);
+  });
+
+  it('refuses a zone whose roles are empty, unknown or repeated', () => {
+    expect(() => camera([noParking({ roles: [] })])).toThrow();
+    expect(() => camera([noParking({ roles: ['stall'] })])).toThrow();
+    expect(() => camera([noParking({ roles: ['vehicle', 'vehicle'] })])).toThrow(/twice/);
+  });
+});
+
 describe('ZoneRules: out-of-store vending', () => {
   it('raises an event for a stall beyond the store line on the sidewalk for 10+ min during business hours', () => {
     const rules = rulesFor([storefront({ businessHours: [{ from: '09:00', to: '21:00' }] })]);

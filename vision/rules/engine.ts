@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Box, EventType } from '../../contracts/events.js';
 import { ConfigError, parseConfig } from '../../runtime/config.js';
-import type { Camera, TimeWindow, Zone } from '../cameras/config.js';
+import { PARKING_EVENT_TYPES, type Camera, type TimeWindow, type Zone } from '../cameras/config.js';
 import type { Role, Track } from '../track/tracker.js';
 import { area, bottomCentre, centre, distance, iou, pointInPolygon, polygonCentroid, sideOfPolyline, type Point } from './geometry.js';
 
@@ -72,6 +72,9 @@ export interface Sighting<F> {
  */
 export type EndReason = 'left' | 'moved' | 'track-removed' | 'window-closed';
 
+/** The roles the rules raise events for. */
+export type RuleRole = 'vehicle' | 'two-wheeler' | 'stall';
+
 export interface RuleEvent<F> {
   type: 'event';
   /** Unique per camera: camera/zone/track/start. The event-end of the same object carries the same key. */
@@ -79,7 +82,7 @@ export interface RuleEvent<F> {
   eventType: EventType;
   zone: Zone;
   trackId: number;
-  role: 'vehicle' | 'stall';
+  role: RuleRole;
   className: string;
   /** First sighting in the zone (inside its window), threshold crossing, last sighting; epoch ms. */
   start: number;
@@ -121,7 +124,7 @@ export type RuleOutput<F> = RuleEvent<F> | RuleEventEnd<F>;
 export interface CandidateView {
   zoneId: string;
   trackId: number;
-  role: 'vehicle' | 'stall';
+  role: RuleRole;
   className: string;
   /** dwelling: before the threshold; confirming: past it, event not yet raised; reported: event raised. */
   phase: 'dwelling' | 'confirming' | 'reported';
@@ -163,14 +166,15 @@ interface Candidate<F> {
 /** What is remembered of an event's object, for the cooldown. */
 interface Reported {
   trackId: number;
+  role: Role;
   box: Box;
   lastSeen: number;
 }
 
 interface ZoneSpec<F> {
   zone: Zone;
-  eventType: EventType;
-  role: 'vehicle' | 'stall';
+  /** The roles the zone's rule applies to, each with the event type it raises. */
+  events: Map<Role, EventType>;
   windows: TimeWindow[];
   dwellMs: number;
   confirmMs: number;
@@ -220,8 +224,7 @@ export class ZoneRules<F> {
       const polygon = zone.polygon;
       return {
         ...base,
-        eventType: 'illegal-parking',
-        role: 'vehicle',
+        events: new Map(zone.roles.map((r) => [r, PARKING_EVENT_TYPES[r]])),
         windows: zone.windows,
         stationary: true,
         contains: (p) => pointInPolygon(p, polygon),
@@ -237,8 +240,7 @@ export class ZoneRules<F> {
     }
     return {
       ...base,
-      eventType: 'out-of-store-vending',
-      role: 'stall',
+      events: new Map([['stall', 'out-of-store-vending']]),
       windows: zone.businessHours,
       stationary: false,
       contains: (p) => pointInPolygon(p, sidewalk) && sideOfPolyline(p, storeLine) === street,
@@ -274,7 +276,7 @@ export class ZoneRules<F> {
       if (!open) continue;
       for (const t of tracks) {
         // Lost tracks keep their candidate untouched: the dwell goes on through a short occlusion.
-        if (t.role === s.role && t.state === 'confirmed' && t.matched) this.observe(s, t, ts, frame, out);
+        if (s.events.has(t.role) && t.state === 'confirmed' && t.matched) this.observe(s, t, ts, frame, out);
       }
     }
     return out;
@@ -319,7 +321,7 @@ export class ZoneRules<F> {
         this.observe(s, t, ts, frame, out);
         return;
       }
-      if (this.repeats(s, t.id, t.box, ts)) {
+      if (this.repeats(s, t.id, t.role, t.box, ts)) {
         s.done.add(t.id);
         return;
       }
@@ -400,12 +402,12 @@ export class ZoneRules<F> {
   }
 
   /** Whether an object already reported in this zone (by another track) is at this box. */
-  private repeats(s: ZoneSpec<F>, trackId: number, box: Box, ts: number): boolean {
+  private repeats(s: ZoneSpec<F>, trackId: number, role: Role, box: Box, ts: number): boolean {
     const cooldownMs = this.options.cooldownS * 1000;
     const minIou = this.options.reacquireIou;
     // A reported object whose own track is seen away from its spot right now is not the one at this box.
     return s.reported.some(
-      (r) => r.trackId !== trackId && ts - r.lastSeen <= cooldownMs && iou(r.box, box) >= minIou && s.candidates.get(r.trackId)?.awaySince === undefined,
+      (r) => r.trackId !== trackId && r.role === role && ts - r.lastSeen <= cooldownMs && iou(r.box, box) >= minIou && s.candidates.get(r.trackId)?.awaySince === undefined,
     );
   }
 
@@ -415,7 +417,7 @@ export class ZoneRules<F> {
       out.push({
         type: 'event-end',
         key: c.key,
-        eventType: s.eventType,
+        eventType: s.events.get(c.role)!,
         zone: s.zone,
         trackId: c.trackId,
         start: c.start,
@@ -438,7 +440,7 @@ export class ZoneRules<F> {
     const threshold = c.threshold;
     if (!firstSeen || !threshold) return;
     // Two tracks on one object (a duplicate detection, a re-acquisition while the old track lingered): one event.
-    if (this.repeats(s, c.trackId, c.last.box, c.last.ts)) {
+    if (this.repeats(s, c.trackId, c.role, c.last.box, c.last.ts)) {
       s.candidates.delete(c.trackId);
       return;
     }
@@ -446,10 +448,10 @@ export class ZoneRules<F> {
     out.push({
       type: 'event',
       key,
-      eventType: s.eventType,
+      eventType: s.events.get(c.role)!,
       zone: s.zone,
       trackId: c.trackId,
-      role: s.role,
+      role: c.role as RuleRole,
       className: c.className,
       start: c.start,
       thresholdAt: threshold.ts,
@@ -461,7 +463,7 @@ export class ZoneRules<F> {
       frames: { firstSeen, threshold, last: c.last },
       reason,
     });
-    s.reported.push({ trackId: c.trackId, box: c.last.box, lastSeen: c.last.ts });
+    s.reported.push({ trackId: c.trackId, role: c.role, box: c.last.box, lastSeen: c.last.ts });
     if (reason === 'confirmed') {
       c.key = key;
       c.firstSeen = undefined;
@@ -479,7 +481,7 @@ export class ZoneRules<F> {
         views.push({
           zoneId: s.zone.id,
           trackId: c.trackId,
-          role: s.role,
+          role: c.role as RuleRole,
           className: c.className,
           phase: c.key ? 'reported' : c.threshold ? 'confirming' : 'dwelling',
           start: c.start,

@@ -9,7 +9,7 @@ import { parseConfig } from '../../runtime/config.js';
 import { centre, iou } from '../rules/geometry.js';
 import { assign } from './hungarian.js';
 
-export const ROLES = ['vehicle', 'stall', 'person'] as const;
+export const ROLES = ['vehicle', 'two-wheeler', 'stall', 'person'] as const;
 /** What an object means to the rules; detections without a role are not tracked. */
 export type Role = (typeof ROLES)[number];
 

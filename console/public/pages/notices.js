@@ -11,7 +11,7 @@ const PAGE_SIZE = 50;
 const REFRESH_MS = 15_000;
 /** notices/types.ts NOTICE_STATUSES, in the order a notice goes through them. */
 export const NOTICE_STATUSES = ['awaiting-recheck', 'corrected', 'case', 'notice-only', 'not-enforcing', 'recheck-unavailable'];
-const EVENT_TYPES = ['out-of-store-vending', 'illegal-parking'];
+const EVENT_TYPES = ['out-of-store-vending', 'illegal-parking', 'illegal-non-motor-parking'];
 const saved = { status: '', type: '' };
 
 export const statusBadge = (status) => badge(`ns-${status}`, tOr(`notice.status.${status}`, status));
