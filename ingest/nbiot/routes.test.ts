@@ -17,6 +17,8 @@ import { NbiotConfigSchema, type NbiotConfig, type NbiotConfigInput } from './co
 import { MqttPublisher } from './publisher.js';
 import { NBIOT_GATEWAY_ID, NBIOT_PATH, nbiotRoutes, type PushResult } from './routes.js';
 import { startAclBroker, type AclBroker } from '../../test/mosquitto-acl.js';
+import { waitFor } from '../../test/helpers.js';
+import { startEmbeddedBroker } from '../../broker/embedded.js';
 
 let broker: AclBroker | undefined;
 const TOKEN = 'tok-3f9c2a7e5b1d4c8f';
@@ -326,6 +328,48 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
     await sentinel();
     expect(watcher.readings).toEqual([]);
     expect(r.results).toEqual(['ignored', 'published']);
+  });
+
+  it('answers 503 when the broker refuses the reading (an account the ACL does not let publish it), and publishes it once the account is right', async () => {
+    await fresh();
+    // The ingest account may read readings, not publish them: Mosquitto acknowledges with 0x87 "not authorized".
+    const wrong = new MqttPublisher({ url: broker!.url, ...broker!.login('ingest'), clientId: `nbiot-wrong-${run}`, timeoutMs: 3000, logger: silentLogger });
+    await wrong.ready(10_000);
+    try {
+      const refused = await receiver(config(dir), wrong);
+      const body = dataReport({ timestamp: T + 7000 });
+      const res = await push(refused.app, body);
+      expect(res.statusCode).toBe(503);
+      expect(res.json().message).toMatch(/refused.*account ingest may not publish on city\/v1\/.*\/manhole\/mh-001\/readings/);
+      expect(refused.results).toEqual(['unavailable']);
+      await refused.app.close();
+      // Not remembered as published: the carrier's retry, to a receiver with the right account, is published once.
+      expect((await push(r.app, body)).json()).toEqual({ ok: true });
+      await sentinel();
+      expect(watcher.readings.map((m) => (m.payload as { ts: number }).ts)).toEqual([T + 7000]);
+    } finally {
+      await wrong.close();
+    }
+  });
+});
+
+describe('NB-IoT push receiver on an MQTT 3.1.1 broker', () => {
+  it('speaks 3.1.1 to a broker that refuses MQTT 5 (the embedded one) and publishes there', async () => {
+    const embedded = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger: silentLogger });
+    const publisher = new MqttPublisher({ url: embedded.url, clientId: `nbiot-v4-${run}`, timeoutMs: 3000, logger: silentLogger });
+    const sub = await mqtt.connectAsync(embedded.url, { clientId: `watch-v4-${run}` });
+    try {
+      const got: string[] = [];
+      sub.on('message', (t) => got.push(t));
+      await sub.subscribeAsync('city/v1/#', { qos: 1 });
+      await publisher.ready(10_000);
+      await publisher.publish(`city/v1/${district}/manhole/mh-001/readings`, JSON.stringify({ ts: T, metrics: { open: 0 } }));
+      expect(await waitFor(() => got.length === 1, 5000)).toBe(true);
+    } finally {
+      await sub.endAsync(true);
+      await publisher.close();
+      await embedded.close();
+    }
   });
 });
 
