@@ -3,7 +3,10 @@
 // sent when the broker acknowledged it (PUBACK). A loudspeaker notice is only worth playing while the party is at the
 // spot: the camera link subscribes with a clean session and skips commands older than its maxAgeS, so a command sent
 // while the edge agent is offline is not played later (the SMS is the lasting notice). The command id is the same on
-// every attempt of one notice, so an edge agent that got it twice plays it once.
+// every attempt of one notice, so an edge agent that got it twice plays it once. It speaks MQTT 5, whose PUBACK says
+// when the broker refused the command (Mosquitto's ACL: 0x87 not authorized); an MQTT 3.1.1 PUBACK does not, and a
+// refused command would count as sent. A broker that speaks only 3.1.1 (the embedded one) refuses MQTT 5 at the
+// connection, and then gets 3.1.1.
 import os from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cameraCommandsTopic, PlayCommandSchema } from '../../contracts/index.js';
@@ -30,31 +33,46 @@ export interface LoudspeakerMqttOptions {
 export class LoudspeakerMqttNotifier implements Notifier {
   readonly channel = 'loudspeaker' as const;
   readonly target: string;
-  private readonly client: MqttClient;
+  private client: MqttClient;
   private lastError = '';
+  private closed = false;
 
   constructor(private readonly o: LoudspeakerMqttOptions) {
     const u = new URL(o.url);
     this.target = `${u.protocol}//${u.host}`;
-    this.client = mqtt.connect(o.url, {
+    this.client = this.connect(5);
+  }
+
+  private connect(protocolVersion: 4 | 5): MqttClient {
+    const o = this.o;
+    const client = mqtt.connect(o.url, {
       clientId: o.clientId ?? `notices-${os.hostname()}-${process.pid}`,
       username: o.username,
       password: o.password,
+      protocolVersion,
       keepalive: 30,
       reconnectPeriod: 2000,
       connectTimeout: Math.max(1000, o.timeoutMs),
       ...mqttTlsOptions(o.caFile, 'MQTT_CA_FILE'),
     });
-    this.client.on('connect', () => {
+    client.on('connect', () => {
       this.lastError = '';
-      o.logger.info({ broker: this.target }, 'loudspeaker commands: connected to the broker');
+      o.logger.info({ broker: this.target, mqtt: protocolVersion === 5 ? '5' : '3.1.1' }, 'loudspeaker commands: connected to the broker');
     });
-    // A broker that is down fails every reconnect the same way: say it once.
-    this.client.on('error', (e) => {
+    client.on('error', (e) => {
+      // CONNACK 1 "unacceptable protocol version": a 3.1.1-only broker. mqtt.js does not reconnect after a refused
+      // CONNACK, so a new client speaks 3.1.1.
+      if (protocolVersion === 5 && (e as { code?: number }).code === 1 && !this.closed) {
+        client.end(true);
+        this.client = this.connect(4);
+        return;
+      }
+      // A broker that is down fails every reconnect the same way: say it once.
       const repeat = e.message === this.lastError;
       this.lastError = e.message;
       o.logger[repeat ? 'debug' : 'warn']({ broker: this.target, err: e.message }, 'loudspeaker commands: mqtt error');
     });
+    return client;
   }
 
   get connected(): boolean {
@@ -94,6 +112,10 @@ export class LoudspeakerMqttNotifier implements Notifier {
       });
       return { ok: true, to };
     } catch (e) {
+      // MQTT 5 PUBACK 0x87: the ACL does not let this account publish commands. Retried: an operator can fix it.
+      if ((e as { code?: number }).code === 0x87) {
+        return { ok: false, to, error: `the broker refused the command: account ${this.o.username ?? '(anonymous)'} may not publish on ${topic}` };
+      }
       return { ok: false, to, error: (e as Error).message };
     } finally {
       done = true;
@@ -104,6 +126,7 @@ export class LoudspeakerMqttNotifier implements Notifier {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.client.endAsync(true);
   }
 }
