@@ -93,8 +93,8 @@ async function openStore(cfg: AppConfig, log: Logger): Promise<Store> {
       token: cfg.INFLUX_TOKEN!,
       org: cfg.INFLUX_ORG!,
       bucket: cfg.INFLUX_BUCKET!,
-      // The detectors and the vision stage only write (their dead letters): their tokens need read nothing.
-      access: cfg.ROLE === 'detectors' || cfg.ROLE === 'vision' ? 'write' : 'read-write',
+      // Ingest, the detectors and the vision stage only write (readings, their dead letters): their tokens read nothing.
+      access: cfg.ROLE === 'ingest' || cfg.ROLE === 'detectors' || cfg.ROLE === 'vision' ? 'write' : 'read-write',
       logger: log.child({ part: 'influxdb' }),
     });
   }
@@ -281,11 +281,15 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       });
       await ingest.start();
       stops.push(() => ingest!.stop());
+    }
+    // The dead letters' retention runs with the API, which reads the dead letters anyway: ingest then only writes,
+    // and its InfluxDB token can be write-only (docs/deploy.md, "InfluxDB tokens").
+    if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
       const retention = new DeadLetterRetention({
         store,
         maxAgeDays: cfg.DEAD_LETTER_MAX_AGE_DAYS,
         maxBytes: cfg.DEAD_LETTER_MAX_MB * 1024 * 1024,
-        logger: log.child({ part: 'ingest' }),
+        logger: log.child({ part: 'dead-letters' }),
       });
       retention.start();
       stops.push(() => retention.stop());

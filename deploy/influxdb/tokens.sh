@@ -4,7 +4,7 @@
 # the environment). For each grant `role=rights` of INFLUX_TOKENS (rights: read, write or read,write), writes the
 # role's token to /tokens/<role>/token (mode 0444, one volume per role), keeping a token that InfluxDB still lists and
 # making a new one (and deleting the role's old ones) otherwise. So it runs at every `up` and is idempotent.
-#   INFLUX_TOKENS="ingest=read,write api=read,write detectors=write vision=write" INFLUX_BUCKET_NAME=readings
+#   INFLUX_TOKENS="ingest=write api=read,write detectors=write vision=write" INFLUX_BUCKET_NAME=readings
 set -eu
 : "${INFLUX_TOKENS:?INFLUX_TOKENS is empty}"
 : "${INFLUX_BUCKET_NAME:?INFLUX_BUCKET_NAME is empty}"
