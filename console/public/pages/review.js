@@ -378,7 +378,11 @@ export async function render(ctx) {
     try {
       const updated = await api(`/api/events/${encodeURIComponent(e.id)}/review`, { method: 'POST', body });
       if (body.decision === 'confirm') {
-        const text = updated.outcome === 'duplicate'
+        // A linked event whose case is the earlier event's joined it: no second case was filed.
+        const joined =
+          updated.outcome === 'duplicate' ||
+          (e.possibleDuplicateOf && updated.caseId && (await api(`/api/events/${encodeURIComponent(e.possibleDuplicateOf)}`).catch(() => null))?.caseId === updated.caseId);
+        const text = joined
           ? t('review.duplicate.joined')
           : updated.caseId
           ? t('review.confirmedToast', { case: updated.caseId })
