@@ -73,3 +73,42 @@ describe('edge agent with cameras', () => {
     expect(agent.stats().some((s) => s.deviceId.startsWith('_gateway'))).toBe(false);
   });
 });
+
+describe('edge agent under the broker ACL', () => {
+  it('keeps the readings the broker refuses in its buffer, says so, and sends them once the account may publish', async () => {
+    const dir = tmpDir('agent-acl');
+    const deviceId = uniq('nz');
+    const account = uniq('nz-other'); // an account that is not the device's: the ACL lets it publish only on its own topic
+    await broker.add([account]);
+    const errors: string[] = [];
+    const logger = { ...silentLogger, error: (o: unknown, m?: string) => void errors.push(`${m ?? ''} ${JSON.stringify(o)}`), child: () => logger } as unknown as typeof silentLogger;
+    const cfg = EdgeConfigSchema.parse({
+      gatewayId: uniq('gw'),
+      mqtt: { url: broker.url, settleMs: 0, reconnectMaxMs: 1000 },
+      buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
+      devices: [{ id: deviceId, kind: 'noise', district: 'xinhua', ...broker.login(account), driver: { type: 'simulator', intervalMs: 200, seed: 3 } }],
+    });
+    const watcher = await mqtt.connectAsync(broker.url, { clientId: uniq('watch'), protocolVersion: 5, ...broker.login('ops') });
+    cleanup.push(() => watcher.endAsync(true));
+    const got: string[] = [];
+    watcher.on('message', (_t, p) => got.push(p.toString()));
+    await watcher.subscribeAsync(`city/v1/xinhua/noise/${deviceId}/readings`, { qos: 1 });
+
+    const agent = new EdgeAgent(cfg, logger);
+    cleanup.push(() => agent.stop(0));
+    await agent.start();
+    const link = () => agent.stats().find((s) => s.deviceId === deviceId)!;
+    await new Promise((r) => setTimeout(r, 2500));
+    // Under MQTT 3.1.1 the broker acknowledged these and dropped them: published counted up, the buffer emptied.
+    expect(got).toHaveLength(0);
+    expect(link().published).toBe(0);
+    expect(link().bufferedBytes).toBeGreaterThan(0);
+    expect(errors.some((e) => e.includes('the broker refused the message') && e.includes(`may not publish on city/v1/xinhua/noise/${deviceId}/readings`))).toBe(true);
+
+    // The operator grants the account the device's topic: what was buffered arrives.
+    await broker.add([], [`user ${account}`, `topic write city/v1/xinhua/noise/${deviceId}/readings`]);
+    for (let i = 0; i < 100 && got.length < 5; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(got.length).toBeGreaterThanOrEqual(5);
+    expect(link().published).toBeGreaterThanOrEqual(5);
+  });
+});

@@ -1,6 +1,11 @@
 // One MQTT connection with a disk buffer behind it: what a device link (one device, its own credentials) and a
 // gateway link (many devices behind one protocol server) share. Everything is appended to the buffer first and
 // published from it with QoS 1; a record leaves the buffer only when the broker has acknowledged its message.
+// The link speaks MQTT 5: its PUBACK says when the broker refused a message (Mosquitto's ACL: 0x87 not authorized),
+// where an MQTT 3.1.1 PUBACK acknowledges a refused message like a delivered one and the records would leave the
+// buffer and be lost. Refused records stay in the buffer and are tried again every `mqtt.reconnectMaxMs`, with an
+// error in the log, until the account is put right. A broker that speaks only 3.1.1 (the platform's embedded one)
+// refuses MQTT 5 at the connection, and then gets 3.1.1.
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../runtime/log.js';
 import { mqttTlsOptions, tlsFailureHint } from '../runtime/tls.js';
@@ -25,6 +30,9 @@ export abstract class BrokerLink {
   private drainWaiters: (() => void)[] = [];
   private lastError = '';
   private settled = false;
+  /** After the broker refused a message: nothing is sent before this time (ms since the epoch). */
+  private refusedUntil = 0;
+  private refusedLoggedAt = 0;
 
   constructor(
     protected readonly cfg: EdgeConfig,
@@ -50,6 +58,7 @@ export abstract class BrokerLink {
       keepalive: cfg.mqtt.keepaliveS,
       reconnectPeriod: this.backoff,
       connectTimeout: 10_000,
+      protocolVersion: 5,
       ...mqttTlsOptions(cfg.mqtt.caFile, 'mqtt.caFile'),
     });
     this.client.on('connect', () => {
@@ -78,6 +87,14 @@ export abstract class BrokerLink {
     this.client.on('offline', () => log.warn({ link: name }, 'broker unreachable; buffering on disk'));
     // Every reconnect attempt fails the same way while the broker is down: say it once, then only at debug.
     this.client.on('error', (e) => {
+      // CONNACK 1 "unacceptable protocol version": a broker that speaks only MQTT 3.1.1. mqtt.js does not retry a
+      // refused CONNACK by itself; the next connection asks for 3.1.1.
+      if ((e as { code?: number }).code === 1 && this.client.options.protocolVersion === 5 && !this.closing) {
+        this.client.options.protocolVersion = 4;
+        log.info({ link: name }, 'the broker speaks MQTT 3.1.1 only: connecting with 3.1.1 (a message it refuses cannot be told from one it took)');
+        setTimeout(() => this.client.reconnect(), 100).unref();
+        return;
+      }
       const repeat = e.message === this.lastError;
       this.lastError = e.message;
       log[repeat ? 'debug' : 'error']({ link: name, err: e.message + tlsFailureHint(e, 'mqtt.caFile') }, 'mqtt error');
@@ -97,6 +114,7 @@ export abstract class BrokerLink {
 
   protected pump(): void {
     const { inflight: window, maxBatch } = this.cfg.publish;
+    if (Date.now() < this.refusedUntil) return;
     while (this.settled && this.client.connected && this.inflight < window && this.queue.hasUnread()) {
       const entries = this.queue.read(maxBatch);
       if (entries.length === 0) break;
@@ -115,7 +133,9 @@ export abstract class BrokerLink {
       this.inflight--;
       if (err) {
         if (this.closing) return;
-        this.log.debug({ link: this.name, err: err.message }, 'publish not acknowledged; resending from the buffer');
+        const code = (err as { code?: number }).code;
+        if (code !== undefined && code >= 0x80) this.refused(topic, code);
+        else this.log.debug({ link: this.name, err: err.message }, 'publish not acknowledged; resending from the buffer');
         this.queue.rewind();
       } else {
         for (const e of entries) this.queue.ack(e);
@@ -123,6 +143,25 @@ export abstract class BrokerLink {
       }
       this.pump();
     });
+  }
+
+  /**
+   * The broker refused a message (MQTT 5 PUBACK reason ≥ 0x80; 0x87: this account may not publish on the topic). Its
+   * records stay in the buffer; sending pauses for reconnectMaxMs, then the oldest unsent records are tried again.
+   */
+  private refused(topic: string, code: number): void {
+    const pauseMs = this.cfg.mqtt.reconnectMaxMs;
+    const first = this.refusedUntil <= Date.now();
+    this.refusedUntil = Date.now() + pauseMs;
+    if (first) setTimeout(() => this.pump(), pauseMs + 10).unref();
+    if (Date.now() - this.refusedLoggedAt >= 60_000) {
+      this.refusedLoggedAt = Date.now();
+      const why = code === 0x87 ? `account ${this.client.options.username ?? '(anonymous)'} may not publish on ${topic} (check the broker's ACL)` : `reason code 0x${code.toString(16)}`;
+      this.log.error(
+        { link: this.name, topic, reasonCode: code, bufferedBytes: this.queue.pendingBytes(), retryInMs: pauseMs },
+        `the broker refused the message: ${why}; the records stay in the buffer and are sent again`,
+      );
+    }
   }
 
   /** Resolves when everything buffered so far has been acknowledged by the broker. */
