@@ -30,6 +30,7 @@ export const SignalSchema = z.looseObject({
   caseWorthy: z.boolean(),
   caseCode: z.string().optional(),
   initial: z.boolean().optional(),
+  expected: z.object({ model: z.string(), low: z.number().optional(), high: z.number().optional() }).optional(),
 }) satisfies z.ZodType<Signal>;
 
 export async function startAlertService(o: {
