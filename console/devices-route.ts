@@ -215,6 +215,8 @@ export class DeviceDirectory {
   }
 }
 
+// A message this view cannot use is skipped, never retried: it does not stop the partition. It is not dead-lettered
+// here: the detectors read the same readings and status topics and dead-letter it (bus/decoded.ts), once.
 function parseJson<S extends z.ZodType>(m: BusMessage, schema: S): z.output<S> | null {
   try {
     const r = schema.safeParse(JSON.parse(m.value.toString('utf8')));
