@@ -55,10 +55,12 @@ describe('detect CLI', () => {
     const strict = await run({ score: 0.65 });
     expect(strict.lines.map((l) => l.score)).toEqual([0.9, 0.7]);
     const coco = await run({ model: 'coco-fixed', rolesOnly: true });
+    // COCO's bicycle and motorcycle have the two-wheeler role (non-motor vehicle parking zones).
     expect(coco.lines.map((l) => [l.class, l.role])).toEqual([
       ['car', 'vehicle'],
       ['dining table', 'stall'],
       ['person', 'person'],
+      ['bicycle', 'two-wheeler'],
     ]);
   });
 
