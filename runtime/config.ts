@@ -32,6 +32,13 @@ export function runMain(name: string, main: () => Promise<void>): void {
       process.stderr.write(`${name}: ${e.message}\n`);
       process.exit(2);
     }
+    // node:util parseArgs' refusals (an unknown option, a missing value, a stray argument) are a user's typing, not a
+    // crash: the message, no stack.
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      process.stderr.write(`${name}: ${(e as Error).message} (see the header of the command's source or its README for its options)\n`);
+      process.exit(2);
+    }
     process.stderr.write(`${name}: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   });
