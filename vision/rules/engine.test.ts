@@ -190,6 +190,15 @@ describe('ZoneRules: illegal parking', () => {
     expect(ev!.frames.firstSeen.box).toEqual(carAt(700, 500));
   });
 
+  it('keeps the dwell of a parked car whose box jumps for a few seconds before the threshold (a passer-by merged into it)', () => {
+    // Seen on an unseen simulator seed: one wider, shifted box 72 s into a 90 s dwell restarted it, and the car parked to
+    // the end of the scene raised nothing.
+    const rules = rulesFor([noParking()]);
+    const jumpy = (ts: number) => (ts >= T0 + 2 * MIN && ts < T0 + 2 * MIN + 4 * S ? ([540, 380, 880, 490] as Box) : carAt(600, 500));
+    const [ev] = events(run(rules, [{ id: 1, box: jumpy, from: T0, to: T0 + 6 * MIN }], T0, T0 + 8 * MIN));
+    expect(ev).toMatchObject({ start: T0, thresholdAt: T0 + 5 * MIN });
+  });
+
   it('keeps the dwell through a 10 s loss of the track: still one event', () => {
     const rules = rulesFor([noParking()]);
     const car = { id: 3, box: carAt(600, 500), from: T0, to: T0 + 7 * MIN, gaps: [[T0 + 2 * MIN, T0 + 2 * MIN + 10 * S]] as [number, number][] };

@@ -38,6 +38,13 @@ export const ZoneRulesOptionsSchema = z.strictObject({
    */
   awayGraceS: z.number().min(0).default(20),
   /**
+   * Before the threshold, a vehicle whose box stands somewhere else for at least this long has moved (pulled in and
+   * adjusted): its dwell starts again from the first sighting at the new place. Shorter, it is a jumpy box (a passer-by
+   * merged into it, a partial occlusion) and the dwell goes on: one such frame used to restart a dwell and miss a car
+   * parked for the whole scene.
+   */
+  moveSettleS: z.number().min(0).default(10),
+  /**
    * A vehicle is also standing still while its visible box lies at least this much inside the box it had when its
    * dwell started, or the reverse: occlusion shrinks the visible box without the vehicle moving.
    */
@@ -150,6 +157,8 @@ interface Candidate<F> {
   anchorBox: Box;
   /** Since when the object has seemed to be out of the zone or moved (within awayGraceS it is still there). */
   awaySince?: number;
+  /** Before the threshold: the first sighting away from the anchor, while it settles (moveSettleS). */
+  movedSince?: Sighting<F>;
   awayReason?: EndReason;
   tolerance: number;
   /** Released once the event is out: only `last` is needed after that. */
@@ -293,10 +302,15 @@ export class ZoneRules<F> {
   private observe(s: ZoneSpec<F>, t: Track, ts: number, frame: F, out: RuleOutput<F>[]): void {
     const c = s.candidates.get(t.id);
     const inZone = s.contains(bottomCentre(t.box));
-    if (c && inZone && s.stationary && !this.still(c, t.box) && !c.threshold && !c.key) {
-      // Before the threshold a move is a new stop (a car pulling in and adjusting): the dwell starts again here.
-      s.candidates.set(t.id, this.candidate(t, { frame, ts, box: t.box }));
-      return;
+    if (c && inZone && s.stationary && !c.threshold && !c.key) {
+      if (!this.still(c, t.box)) {
+        // Before the threshold a move that lasts is a new stop (a car pulling in and adjusting): the dwell starts again
+        // from its first sighting at the new place. One that does not last (a jumpy box) changes nothing.
+        c.movedSince ??= { frame, ts, box: t.box };
+        if (ts - c.movedSince.ts >= this.options.moveSettleS * 1000) s.candidates.set(t.id, this.candidate(t, c.movedSince));
+        return;
+      }
+      c.movedSince = undefined;
     }
     if (c && (!inZone || (s.stationary && !this.still(c, t.box)))) {
       // Away from the zone or from where it stood: only for a moment (occlusion, a jumpy box), or for real?
