@@ -143,7 +143,11 @@ class StreamingAnomalyDetector implements AnomalyDetector {
   private readonly range = new RunningRange();
   private readonly warmup: number;
   private sinceAlarm = Infinity;
-  private last: AnomalyExplanation = { model: 'none', score: 0, observed: NaN };
+  // What explain() reports, kept as fields: an object per reading would be garbage on the detectors' hot path.
+  private lastModel = 'none';
+  private lastScore = 0;
+  private lastObserved = NaN;
+  private lastExpected: Expectation | undefined;
 
   constructor(private readonly o: AnomalyDetectorOptions) {
     if (o.jump) this.members.push(jumpMember(o.jump));
@@ -204,12 +208,16 @@ class StreamingAnomalyDetector implements AnomalyDetector {
     if (this.sinceAlarm <= o.rest.steps) score *= o.rest.factor;
     else if (score >= o.rest.level) this.sinceAlarm = 0;
     score = Math.min(1, Math.max(0, score));
-    this.last = expected ? { model, score, observed: value, expected } : { model, score, observed: value };
+    this.lastModel = model;
+    this.lastScore = score;
+    this.lastObserved = value;
+    this.lastExpected = expected;
     return score;
   }
 
   explain(): AnomalyExplanation {
-    return this.last;
+    const e = { model: this.lastModel, score: this.lastScore, observed: this.lastObserved };
+    return this.lastExpected ? { ...e, expected: this.lastExpected } : e;
   }
 
   save(): Float64Array {
