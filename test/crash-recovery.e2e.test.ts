@@ -21,7 +21,7 @@ import { silentLogger } from '../runtime/log.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { publishedCamerasFile, simulatedEvents } from './console-fixtures.js';
-import { ADMIN_PASSWORD, ROOT, exited, signIn, sleep, tmpDir, uniq, waitFor, type ApiCall } from './helpers.js';
+import { ADMIN_PASSWORD, exited, freePort, ROOT, signIn, sleep, tmpDir, uniq, waitFor, type ApiCall } from './helpers.js';
 import { startAclBroker, type AclBroker } from './mosquitto-acl.js';
 
 /** A receiver that counts every request by its idempotency key, and answers as the test tells it. */
@@ -78,14 +78,6 @@ let apiUrl: string;
 let platform: ChildProcess | null = null;
 const logFile = path.join(dataDir, 'platform.log');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** `npm start` as its own process (as the Dockerfile runs it); resolves when /readyz answers 200. */
 async function startPlatform(): Promise<void> {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { ROOT, exited, sleep, tmpDir } from './helpers.js';
+import { exited, freePort, ROOT, sleep, tmpDir } from './helpers.js';
 
 const DEPLOY = path.join(ROOT, 'deploy/mosquitto');
 
@@ -33,15 +33,6 @@ export interface AclBroker {
   close(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
 
 function answering(port: number): Promise<boolean> {
   return new Promise((resolve) => {

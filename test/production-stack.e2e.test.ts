@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUS_TOPICS } from '../bus/types.js';
 import { FRAME_PROPS } from '../contracts/frames.js';
 import { createLiveScene } from '../simulators/camera/live.js';
-import { ADMIN_PASSWORD, ROOT, signIn, sleep, tmpDir, uniq, waitFor, type ApiCall } from './helpers.js';
+import { ADMIN_PASSWORD, freePort, ROOT, signIn, sleep, tmpDir, uniq, waitFor, type ApiCall } from './helpers.js';
 
 const run = promisify(execFile);
 /** The unprivileged user the app processes run as (the Dockerfile's USER stands for it). */
@@ -94,15 +94,6 @@ const scene = createLiveScene(7102, { dwellS: 3, fps: 2, startTs: Date.now() - 1
 const SHOP_PHONE = '13800004444';
 const DEVICE = `mh-${id}`.slice(0, 40);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
 
 /**
  * Replaces container paths (mount targets, and folders of the container's own) by the folders that stand for them,

@@ -8,9 +8,7 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
@@ -21,7 +19,7 @@ import { MqttPublisher } from '../ingest/nbiot/publisher.js';
 import { parseConfig } from '../runtime/config.js';
 import { silentLogger } from '../runtime/log.js';
 import { hashPassword, MACHINE_SECRET_KDF, randomSecret } from '../users/kdf.js';
-import { ROOT, SIM_START, tmpDir, uniq, waitFor } from './helpers.js';
+import { captureLogger, ROOT, SIM_START, tmpDir, uniq, waitFor } from './helpers.js';
 import { makeTestCa, type TestCa } from './tls-certs.js';
 
 const ADMIN = 'tls-admin-password';
@@ -129,16 +127,6 @@ describe('MQTT over TLS on the embedded broker', () => {
   });
 });
 
-function captureLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 /** An edge agent with one simulated noise meter that sends 5 readings to the TLS port, trusting `caFile`. */
 function edgeAgent(meter: string, caFile: string, logger = silentLogger): EdgeAgent {
