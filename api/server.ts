@@ -9,6 +9,7 @@ import type { Logger } from '../runtime/log.js';
 import type { ServerTls } from '../runtime/tls.js';
 import { alertRoutes } from './alerts.js';
 import { eventRoutes, type EventAnnotator } from './events.js';
+import { httpMetrics, readinessMetrics } from './http-metrics.js';
 import type { EventStore } from '../review/store.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
 import type { Store } from '../store/types.js';
@@ -84,12 +85,15 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     // One instance type for HTTP and HTTPS: no route depends on the kind of server underneath.
   }) as unknown as FastifyInstance;
   collectDefaultMetrics({ register: o.registry });
+  httpMetrics(app, o.registry);
+  const readinessChecks = (): Record<string, () => boolean | Promise<boolean>> => ({ store: () => o.store.ping(), ...o.readiness });
+  readinessMetrics(o.registry, readinessChecks);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
-    const checks: Record<string, boolean> = { store: await o.store.ping() };
-    for (const [name, check] of Object.entries(o.readiness ?? {})) checks[name] = await check();
+    const checks: Record<string, boolean> = {};
+    for (const [name, check] of Object.entries(readinessChecks())) checks[name] = await check();
     const ready = Object.values(checks).every(Boolean);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
