@@ -49,6 +49,7 @@ import type { CameraRegistry } from '../vision/cameras/config.js';
 import type { EventAnnotator } from '../api/events.js';
 import { loadNoticesConfig } from '../notices/config.js';
 import { localDay } from '../runtime/time.js';
+import { diskMetrics } from '../runtime/disk.js';
 import { PartyRegistry, demoParties } from '../notices/parties.js';
 import { ConsoleLogNotifier } from '../notices/notifiers/console-log.js';
 import { SmsHttpNotifier } from '../notices/notifiers/sms-http.js';
@@ -107,6 +108,7 @@ async function openStore(cfg: AppConfig, log: Logger): Promise<Store> {
 
 export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platform> {
   const registry = new Registry();
+  diskMetrics(registry, { data: cfg.dataDir, evidence: cfg.EVIDENCE_DIR });
   const stops: (() => Promise<void>)[] = [];
   // Stopped before everything else: the detectors. The platform stopping stops its own edge agent, whose devices then
   // report "agent stopped"; that is the platform going down, not twenty devices failing, and must not fire offline
