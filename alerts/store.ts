@@ -1,35 +1,39 @@
 // Alerts persisted in their own DuckDB file ($DATA_DIR/alerts.duckdb), whichever store holds the readings: alerts
 // are few, updated in place and queried by state, which suits a small relational table better than a time series.
-import fs from 'node:fs';
-import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDbFile } from '../store/duckdb/file.js';
+import type { StoreSchema } from '../store/duckdb/schema.js';
 import { readPage, Where } from '../store/duckdb/page.js';
 import type { Alert, AlertQuery, AlertStore } from './types.js';
 
-export class DuckDbAlertStore implements AlertStore {
-  private chain: Promise<unknown> = Promise.resolve();
+/** The alerts file's schema versions (store/duckdb/schema.ts): append a step, never edit one. */
+export const ALERT_SCHEMA: StoreSchema = {
+  what: 'alert store',
+  migrations: [
+    [
+      `CREATE TABLE IF NOT EXISTS alerts (
+      id VARCHAR PRIMARY KEY, rule_id VARCHAR NOT NULL, device_id VARCHAR NOT NULL, district VARCHAR NOT NULL,
+      kind VARCHAR NOT NULL, state VARCHAR NOT NULL, severity VARCHAR NOT NULL, first_seen BIGINT NOT NULL,
+      last_seen BIGINT NOT NULL, doc VARCHAR NOT NULL)`,
+    ],
+  ],
+};
 
+export class DuckDbAlertStore implements AlertStore {
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly db: DuckDBConnection,
+    private readonly file: DuckDbFile,
   ) {}
 
   static async open(file: string): Promise<DuckDbAlertStore> {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: '64MB' });
-    const db = await instance.connect();
-    await db.run(`CREATE TABLE IF NOT EXISTS alerts (
-      id VARCHAR PRIMARY KEY, rule_id VARCHAR NOT NULL, device_id VARCHAR NOT NULL, district VARCHAR NOT NULL,
-      kind VARCHAR NOT NULL, state VARCHAR NOT NULL, severity VARCHAR NOT NULL, first_seen BIGINT NOT NULL,
-      last_seen BIGINT NOT NULL, doc VARCHAR NOT NULL)`);
-    return new DuckDbAlertStore(instance, db);
+    return new DuckDbAlertStore(await DuckDbFile.open(file, ALERT_SCHEMA));
+  }
+
+  private get db() {
+    return this.file.db;
   }
 
   // One statement at a time: DuckDB connections are not meant for concurrent statements.
   private serial<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(f);
-    this.chain = next.catch(() => undefined);
-    return next;
+    return this.file.serial(f);
   }
 
   get(id: string): Promise<Alert | null> {
@@ -85,10 +89,7 @@ export class DuckDbAlertStore implements AlertStore {
     });
   }
 
-  async close(): Promise<void> {
-    await this.chain;
-    await this.db.run('CHECKPOINT').catch(() => undefined);
-    this.db.closeSync();
-    this.instance.closeSync();
+  close(): Promise<void> {
+    return this.file.close();
   }
 }

@@ -2,9 +2,9 @@
 // row, written by the same statement that files the case: a case can never exist without its pending delivery, so
 // nothing is lost while the case system is down or the process restarts. The built-in inbox (the embedded
 // default's stand-in for a case system) keeps what it received in a table of its own.
-import fs from 'node:fs';
-import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
+import { DuckDbFile } from '../store/duckdb/file.js';
+import type { StoreSchema } from '../store/duckdb/schema.js';
 import { readPage, Where } from '../store/duckdb/page.js';
 import { sameAct } from './same-act.js';
 import type { CaseDoc, CaseView, Delivery, DeliveryStatus } from './types.js';
@@ -41,37 +41,48 @@ function rowToView(r: DuckDBValue[]): CaseView {
   return { ...doc, delivery };
 }
 
-export class CaseStore {
-  private chain: Promise<unknown> = Promise.resolve();
+/** The cases file's schema versions (store/duckdb/schema.ts): append a step, never edit one. */
+export const CASE_SCHEMA: StoreSchema = {
+  what: 'case store',
+  migrations: [
+    [
+      `CREATE TABLE IF NOT EXISTS cases (
+      id VARCHAR PRIMARY KEY, source_type VARCHAR NOT NULL, source_id VARCHAR NOT NULL, event_type VARCHAR NOT NULL,
+      code VARCHAR, district VARCHAR NOT NULL, created_at BIGINT NOT NULL, doc VARCHAR NOT NULL,
+      adapter VARCHAR NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL, last_error VARCHAR,
+      next_attempt_at BIGINT NOT NULL, delivered_at BIGINT, published BOOLEAN NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS inbox (case_id VARCHAR PRIMARY KEY, received_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+    ],
+  ],
+};
 
+export class CaseStore {
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly db: DuckDBConnection,
+    private readonly file: DuckDbFile,
     /** Cases are filed for sources from this time on (epoch ms): when this store was first opened. */
     readonly since: number,
   ) {}
 
   static async open(file: string): Promise<CaseStore> {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: '64MB' });
-    const db = await instance.connect();
-    await db.run(`CREATE TABLE IF NOT EXISTS cases (
-      id VARCHAR PRIMARY KEY, source_type VARCHAR NOT NULL, source_id VARCHAR NOT NULL, event_type VARCHAR NOT NULL,
-      code VARCHAR, district VARCHAR NOT NULL, created_at BIGINT NOT NULL, doc VARCHAR NOT NULL,
-      adapter VARCHAR NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL, last_error VARCHAR,
-      next_attempt_at BIGINT NOT NULL, delivered_at BIGINT, published BOOLEAN NOT NULL)`);
-    await db.run(`CREATE TABLE IF NOT EXISTS inbox (case_id VARCHAR PRIMARY KEY, received_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`);
-    await db.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`);
-    await db.run(`INSERT INTO meta VALUES ('since', $now) ON CONFLICT DO NOTHING`, { now: String(Date.now()) });
-    const since = Number((await db.runAndReadAll(`SELECT value FROM meta WHERE key = 'since'`)).getRows()[0]![0]);
-    return new CaseStore(instance, db, since);
+    const f = await DuckDbFile.open(file, CASE_SCHEMA);
+    try {
+      await f.db.run(`INSERT INTO meta VALUES ('since', $now) ON CONFLICT DO NOTHING`, { now: String(Date.now()) });
+      const since = Number((await f.db.runAndReadAll(`SELECT value FROM meta WHERE key = 'since'`)).getRows()[0]![0]);
+      return new CaseStore(f, since);
+    } catch (e) {
+      await f.close();
+      throw e;
+    }
+  }
+
+  private get db() {
+    return this.file.db;
   }
 
   // One statement at a time: DuckDB connections are not meant for concurrent statements.
   private serial<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(f);
-    this.chain = next.catch(() => undefined);
-    return next;
+    return this.file.serial(f);
   }
 
   /**
@@ -263,10 +274,7 @@ export class CaseStore {
     });
   }
 
-  async close(): Promise<void> {
-    await this.chain.catch(() => undefined);
-    await this.db.run('CHECKPOINT').catch(() => undefined);
-    this.db.closeSync();
-    this.instance.closeSync();
+  close(): Promise<void> {
+    return this.file.close();
   }
 }

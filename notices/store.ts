@@ -5,6 +5,7 @@
 // (ROLE=all or ROLE=api, beside the review store).
 import { type DuckDBValue } from '@duckdb/node-api';
 import { DuckDbFile } from '../store/duckdb/file.js';
+import type { StoreSchema } from '../store/duckdb/schema.js';
 import { readPage, Where } from '../store/duckdb/page.js';
 import type { Box, EnforcementEvent, EventType } from '../contracts/index.js';
 import { normaliseCode } from './codes.js';
@@ -75,18 +76,24 @@ function rowToRecord(r: DuckDBValue[]): NoticeRecord {
 
 const big = (n: number | null | undefined) => (n === null || n === undefined ? null : BigInt(Math.trunc(n)));
 
+/** The notices file's schema versions (store/duckdb/schema.ts): append a step, never edit one. */
+export const NOTICE_SCHEMA: StoreSchema = {
+  what: 'notice store',
+  migrations: [
+    [
+      `CREATE TABLE IF NOT EXISTS notices (
+      event_id VARCHAR PRIMARY KEY, code VARCHAR NOT NULL UNIQUE, party_id VARCHAR, type VARCHAR NOT NULL,
+      plate VARCHAR, day VARCHAR NOT NULL, start_ts BIGINT NOT NULL, status VARCHAR NOT NULL, recheck_at BIGINT,
+      next_at BIGINT, created_at BIGINT NOT NULL, doc VARCHAR NOT NULL, work VARCHAR NOT NULL)`,
+    ],
+  ],
+};
+
 export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'noticesByPlateDay'> {
   private constructor(private readonly file: DuckDbFile) {}
 
   static async open(file: string): Promise<NoticeStore> {
-    return new NoticeStore(
-      await DuckDbFile.open(file, 'notice store', [
-        `CREATE TABLE IF NOT EXISTS notices (
-      event_id VARCHAR PRIMARY KEY, code VARCHAR NOT NULL UNIQUE, party_id VARCHAR, type VARCHAR NOT NULL,
-      plate VARCHAR, day VARCHAR NOT NULL, start_ts BIGINT NOT NULL, status VARCHAR NOT NULL, recheck_at BIGINT,
-      next_at BIGINT, created_at BIGINT NOT NULL, doc VARCHAR NOT NULL, work VARCHAR NOT NULL)`,
-      ]),
-    );
+    return new NoticeStore(await DuckDbFile.open(file, NOTICE_SCHEMA));
   }
 
   private get db() {

@@ -7,6 +7,7 @@
 // checked and the row inserted in one conditional INSERT, so parallel posts cannot all pass a check made before.
 import crypto from 'node:crypto';
 import { DuckDbFile } from '../store/duckdb/file.js';
+import type { StoreSchema } from '../store/duckdb/schema.js';
 import { readPage, Where } from '../store/duckdb/page.js';
 import type { Statement } from '../notices/types.js';
 
@@ -59,6 +60,21 @@ export type HandleResult =
   /** Someone handled it first: `statement` holds that answer (409). */
   | { ok: false; reason: 'handled'; statement: Statement };
 
+/** The statements file's schema versions (store/duckdb/schema.ts): append a step, never edit one. */
+export const STATEMENT_SCHEMA: StoreSchema = {
+  what: 'statement store',
+  migrations: [
+    [
+      `CREATE TABLE IF NOT EXISTS statements (
+      id VARCHAR PRIMARY KEY, event_id VARCHAR NOT NULL, code VARCHAR NOT NULL, status VARCHAR NOT NULL,
+      submitted_at BIGINT NOT NULL, handled_at BIGINT, doc VARCHAR NOT NULL)`,
+      // The caps came before versions: statements written before them count in the public pool, from no known client.
+      `ALTER TABLE statements ADD COLUMN IF NOT EXISTS pool VARCHAR DEFAULT 'public'`,
+      `ALTER TABLE statements ADD COLUMN IF NOT EXISTS client VARCHAR`,
+    ],
+  ],
+};
+
 export class StatementStore {
   private constructor(
     private readonly file: DuckDbFile,
@@ -67,14 +83,7 @@ export class StatementStore {
 
   /** `file` is $DATA_DIR/statements.duckdb in the platform, ':memory:' in tests. */
   static async open(file: string, o: { now?: () => number } = {}): Promise<StatementStore> {
-    const f = await DuckDbFile.open(file, 'statement store', [
-      `CREATE TABLE IF NOT EXISTS statements (
-      id VARCHAR PRIMARY KEY, event_id VARCHAR NOT NULL, code VARCHAR NOT NULL, status VARCHAR NOT NULL,
-      submitted_at BIGINT NOT NULL, handled_at BIGINT, doc VARCHAR NOT NULL)`,
-      // The caps came later: statements written before them count in the public pool, from no known client.
-      `ALTER TABLE statements ADD COLUMN IF NOT EXISTS pool VARCHAR DEFAULT 'public'`,
-      `ALTER TABLE statements ADD COLUMN IF NOT EXISTS client VARCHAR`,
-    ]);
+    const f = await DuckDbFile.open(file, STATEMENT_SCHEMA);
     return new StatementStore(f, o.now ?? Date.now);
   }
 

@@ -4,6 +4,7 @@
 // A decision (who, when, why) is written once and never changed afterwards.
 import type { DuckDBValue } from '@duckdb/node-api';
 import { DuckDbFile } from '../store/duckdb/file.js';
+import type { StoreSchema } from '../store/duckdb/schema.js';
 import { readPage, Where } from '../store/duckdb/page.js';
 import type { EnforcementEvent } from '../contracts/index.js';
 
@@ -73,22 +74,28 @@ function rowToStored(row: DuckDBValue[]): StoredEvent {
   return s;
 }
 
+/** The events file's schema versions (store/duckdb/schema.ts): append a step, never edit one. */
+export const EVENT_SCHEMA: StoreSchema = {
+  what: 'event store',
+  migrations: [
+    [
+      `CREATE TABLE IF NOT EXISTS events (
+      id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, camera_id VARCHAR NOT NULL, district VARCHAR NOT NULL,
+      status VARCHAR NOT NULL, start_ts BIGINT NOT NULL, received_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`,
+      // Decisions, cases and outcomes came before versions: files written before them get the columns here.
+      `ALTER TABLE events ADD COLUMN IF NOT EXISTS review VARCHAR`,
+      `ALTER TABLE events ADD COLUMN IF NOT EXISTS decided_at BIGINT`,
+      `ALTER TABLE events ADD COLUMN IF NOT EXISTS case_id VARCHAR`,
+      `ALTER TABLE events ADD COLUMN IF NOT EXISTS outcome VARCHAR`,
+    ],
+  ],
+};
+
 export class EventStore {
   private constructor(private readonly file: DuckDbFile) {}
 
   static async open(file: string): Promise<EventStore> {
-    return new EventStore(
-      await DuckDbFile.open(file, 'event store', [
-        `CREATE TABLE IF NOT EXISTS events (
-      id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, camera_id VARCHAR NOT NULL, district VARCHAR NOT NULL,
-      status VARCHAR NOT NULL, start_ts BIGINT NOT NULL, received_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`,
-        // Decisions, cases and outcomes came later: files written before them get the columns on open.
-        `ALTER TABLE events ADD COLUMN IF NOT EXISTS review VARCHAR`,
-        `ALTER TABLE events ADD COLUMN IF NOT EXISTS decided_at BIGINT`,
-        `ALTER TABLE events ADD COLUMN IF NOT EXISTS case_id VARCHAR`,
-        `ALTER TABLE events ADD COLUMN IF NOT EXISTS outcome VARCHAR`,
-      ]),
-    );
+    return new EventStore(await DuckDbFile.open(file, EVENT_SCHEMA));
   }
 
   private get db() {

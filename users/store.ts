@@ -1,8 +1,8 @@
 // Users, sessions and the login audit in their own DuckDB file ($DATA_DIR/users.duckdb), written by the one process
 // that serves the API (ROLE=all or api). Sessions are stored by the SHA-256 of their token, never the token itself.
-import fs from 'node:fs';
-import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
+import { DuckDbFile } from '../store/duckdb/file.js';
+import type { StoreSchema } from '../store/duckdb/schema.js';
 import type { AuditEntry, Role, SessionRecord, UserRecord } from './types.js';
 
 const USER_COLUMNS = 'id, username, display_name, role, password_hash, disabled, created_at, updated_at, created_by, updated_by';
@@ -29,37 +29,42 @@ export interface UserPatch {
   displayName?: string;
 }
 
-export class UserStore {
-  private chain: Promise<unknown> = Promise.resolve();
+/** The users file's schema versions (store/duckdb/schema.ts): append a step, never edit one. */
+export const USER_SCHEMA: StoreSchema = {
+  what: 'user store',
+  migrations: [
+    [
+      // Usernames never change (there is no rename), so updates never touch the unique column.
+      `CREATE TABLE IF NOT EXISTS users (
+      id VARCHAR PRIMARY KEY, username VARCHAR NOT NULL UNIQUE, display_name VARCHAR NOT NULL, role VARCHAR NOT NULL,
+      password_hash VARCHAR NOT NULL, disabled BOOLEAN NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+      created_by VARCHAR NOT NULL, updated_by VARCHAR NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS sessions (
+      token_hash VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, created_at BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+      expires_at BIGINT NOT NULL, ip VARCHAR NOT NULL, user_agent VARCHAR NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS audit (
+      ts BIGINT NOT NULL, action VARCHAR NOT NULL, username VARCHAR NOT NULL, actor VARCHAR NOT NULL, ip VARCHAR NOT NULL,
+      detail VARCHAR)`,
+    ],
+  ],
+};
 
+export class UserStore {
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly db: DuckDBConnection,
+    private readonly file: DuckDbFile,
   ) {}
 
   static async open(file: string): Promise<UserStore> {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: '32MB' });
-    const db = await instance.connect();
-    // Usernames never change (there is no rename), so updates never touch the unique column.
-    await db.run(`CREATE TABLE IF NOT EXISTS users (
-      id VARCHAR PRIMARY KEY, username VARCHAR NOT NULL UNIQUE, display_name VARCHAR NOT NULL, role VARCHAR NOT NULL,
-      password_hash VARCHAR NOT NULL, disabled BOOLEAN NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
-      created_by VARCHAR NOT NULL, updated_by VARCHAR NOT NULL)`);
-    await db.run(`CREATE TABLE IF NOT EXISTS sessions (
-      token_hash VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, created_at BIGINT NOT NULL, last_seen BIGINT NOT NULL,
-      expires_at BIGINT NOT NULL, ip VARCHAR NOT NULL, user_agent VARCHAR NOT NULL)`);
-    await db.run(`CREATE TABLE IF NOT EXISTS audit (
-      ts BIGINT NOT NULL, action VARCHAR NOT NULL, username VARCHAR NOT NULL, actor VARCHAR NOT NULL, ip VARCHAR NOT NULL,
-      detail VARCHAR)`);
-    return new UserStore(instance, db);
+    return new UserStore(await DuckDbFile.open(file, USER_SCHEMA, { memoryLimit: '32MB' }));
+  }
+
+  private get db() {
+    return this.file.db;
   }
 
   // One statement at a time: DuckDB connections are not meant for concurrent statements.
   private serial<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(f);
-    this.chain = next.catch(() => undefined);
-    return next;
+    return this.file.serial(f);
   }
 
   countUsers(): Promise<number> {
@@ -237,10 +242,7 @@ export class UserStore {
     );
   }
 
-  async close(): Promise<void> {
-    await this.chain;
-    await this.db.run('CHECKPOINT').catch(() => undefined);
-    this.db.closeSync();
-    this.instance.closeSync();
+  close(): Promise<void> {
+    return this.file.close();
   }
 }

@@ -4,8 +4,6 @@
 // Idempotency does not use a primary key: DuckDB keeps ART indexes in memory, which at tens of millions of points
 // would dominate RSS. Instead each batch is appended to a staging table and moved over with an anti-join limited
 // to the batch's time range, which zone maps turn into a scan of the few newest row groups.
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   BIGINT,
   DOUBLE,
@@ -16,8 +14,9 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { DeadLetter, StoredReading } from '../../contracts/index.js';
-import { ConfigError } from '../../runtime/config.js';
 import type { DeadLetterRetention, ReadingQuery, ReadingRow, Store } from '../types.js';
+import { openDuckDb, type StoreSchema } from './schema.js';
+import { holdFile, releaseFile } from './snapshot.js';
 
 export interface DuckDbStoreOptions {
   /** Database file; ':memory:' for tests that need no file. */
@@ -39,6 +38,24 @@ const CHUNK_ROWS = 2048; // DuckDB's vector size: one data chunk holds at most t
 const READING_COLUMNS = ['device', 'district', 'kind', 'metric', 'ts', 'seq', 'value', 'flag'] as const;
 const READING_TYPES = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, BIGINT, DOUBLE, VARCHAR];
 
+/** The readings file's schema versions (schema.ts): append a step, never edit one. */
+export const READINGS_SCHEMA: StoreSchema = {
+  what: 'readings store',
+  migrations: [
+    [
+      `CREATE TABLE IF NOT EXISTS readings (
+        device VARCHAR NOT NULL, district VARCHAR NOT NULL, kind VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+        ts BIGINT NOT NULL, seq BIGINT, value DOUBLE NOT NULL, flag VARCHAR)`,
+      // Databases made before data flags existed get the column (NULL = normal).
+      `ALTER TABLE readings ADD COLUMN IF NOT EXISTS flag VARCHAR`,
+      `CREATE TABLE IF NOT EXISTS dead_letters (
+        topic VARCHAR NOT NULL, reason VARCHAR NOT NULL, received_at BIGINT NOT NULL, payload BLOB NOT NULL)`,
+      // The size as received when payload keeps only its first bytes (NULL: payload is whole).
+      `ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS payload_bytes BIGINT`,
+    ],
+  ],
+};
+
 export class DuckDbStore implements Store {
   readonly name = 'duckdb';
   private writeChain: Promise<void> = Promise.resolve();
@@ -46,43 +63,22 @@ export class DuckDbStore implements Store {
   private closed = false;
 
   private constructor(
+    private readonly file: string,
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
   ) {}
 
   static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
-    if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
     const config: Record<string, string> = {
       memory_limit: opts.memoryLimit ?? '64MB',
       threads: String(opts.threads ?? 1),
     };
-    let instance: DuckDBInstance;
-    try {
-      instance = await DuckDBInstance.create(opts.file, config);
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (/lock/i.test(msg)) {
-        throw new ConfigError(`the database ${opts.file} is in use by another process (stop it, or set DATA_DIR) (${msg.split('\n')[0]})`);
-      }
-      throw e;
-    }
-    const writer = await instance.connect();
-    await writer.run(`
-      CREATE TABLE IF NOT EXISTS readings (
-        device VARCHAR NOT NULL, district VARCHAR NOT NULL, kind VARCHAR NOT NULL, metric VARCHAR NOT NULL,
-        ts BIGINT NOT NULL, seq BIGINT, value DOUBLE NOT NULL, flag VARCHAR);
-      -- Databases made before data flags existed get the column (NULL = normal).
-      ALTER TABLE readings ADD COLUMN IF NOT EXISTS flag VARCHAR;
-      CREATE TABLE IF NOT EXISTS dead_letters (
-        topic VARCHAR NOT NULL, reason VARCHAR NOT NULL,
-        received_at BIGINT NOT NULL, payload BLOB NOT NULL);
-      -- The size as received when payload keeps only its first bytes (NULL: payload is whole).
-      ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS payload_bytes BIGINT;
-      CREATE TEMP TABLE staging AS SELECT * FROM readings LIMIT 0;
-    `);
+    const { instance, db: writer } = await openDuckDb(opts.file, READINGS_SCHEMA, config);
+    holdFile(opts.file, instance);
+    await writer.run('CREATE TEMP TABLE staging AS SELECT * FROM readings LIMIT 0');
     const reader = await instance.connect();
-    return new DuckDbStore(instance, writer, reader);
+    return new DuckDbStore(opts.file, instance, writer, reader);
   }
 
   write(readings: readonly StoredReading[]): Promise<void> {
@@ -277,6 +273,7 @@ export class DuckDbStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    releaseFile(this.file);
     await this.writeChain;
     // A checkpoint folds the WAL into the file so the next start is quick.
     await this.writer.run('CHECKPOINT').catch(() => undefined);
