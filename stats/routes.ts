@@ -1,0 +1,33 @@
+// GET /api/stats: counts and rates over a period by district, grid cell, device, site or type (stats.ts).
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { badRequest, requireUser } from '../api/review.js';
+import type { PlaceOf } from './place.js';
+import { PeriodFields, periodError, resolvePeriod, withNumericPeriod } from './period.js';
+import { computeStats, STATS_GROUPS, type StatsSources } from './stats.js';
+
+/** Staff read alerts, reviewers events and cases; the statistics count both, and managers of either read them. */
+export const STATS_ROLES = ['staff', 'reviewer', 'admin'] as const;
+const DAY = 86_400_000;
+/** Longer periods are refused: a year of city records is the largest the console and the reports ask for. */
+export const STATS_MAX_PERIOD_MS = 366 * DAY;
+
+export const StatsQuery = z.strictObject({ group: z.enum(STATS_GROUPS).default('district'), ...PeriodFields });
+
+export interface StatsRoutesOptions {
+  sources: StatsSources;
+  placeOf?: PlaceOf;
+}
+
+export async function statsRoutes(app: FastifyInstance, o: StatsRoutesOptions): Promise<void> {
+  app.get('/api/stats', async (req, reply) => {
+    if (!requireUser(req, reply, STATS_ROLES)) return reply;
+    const q = StatsQuery.safeParse(withNumericPeriod(req.query));
+    if (!q.success) return reply.code(400).send(badRequest(q.error));
+    const p = resolvePeriod(q.data, 7 * DAY);
+    if (typeof p === 'string') return reply.code(400).send(periodError(p));
+    if (p.to - p.from > STATS_MAX_PERIOD_MS) return reply.code(400).send(periodError('the period is longer than 366 days: ask for a shorter one'));
+    const s = await computeStats(o.sources, { group: q.data.group, ...p, placeOf: o.placeOf });
+    return { ...s, from: new Date(s.from).toISOString(), to: new Date(s.to).toISOString() };
+  });
+}
