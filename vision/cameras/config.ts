@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { IdSchema, type EventType } from '../../contracts/index.js';
 import { parseConfig, readJsonFile } from '../../runtime/config.js';
 import { isTimeZone } from '../../runtime/time.js';
+import { selfIntersection } from '../rules/geometry.js';
 
 /** A point in image pixels of the camera's full-size frame. */
 const PointSchema = z.tuple([z.number().nonnegative(), z.number().nonnegative()]);
@@ -77,6 +78,18 @@ export function zoneEventTypes(zone: Zone): EventType[] {
 export type NoParkingZone = z.output<typeof NoParkingZoneSchema>;
 export type StorefrontZone = z.output<typeof StorefrontZoneSchema>;
 
+/**
+ * A motion mask: a part of the picture where nothing detected counts (a tree in the wind, a clock burnt into the
+ * image, a billboard with cars on it). A detection whose ground point (bottom centre) lies in a mask is dropped before
+ * the tracker.
+ */
+export const MotionMaskSchema = z.strictObject({
+  id: IdSchema,
+  name: z.string().min(1).optional(),
+  polygon: PolygonSchema,
+});
+export type MotionMask = z.output<typeof MotionMaskSchema>;
+
 export const CameraSchema = z.strictObject({
   id: IdSchema,
   district: IdSchema,
@@ -99,8 +112,44 @@ export const CameraSchema = z.strictObject({
    */
   publishedAt: z.iso.date('a date such as 2026-01-15').optional(),
   zones: z.array(ZoneSchema).default([]),
+  masks: z.array(MotionMaskSchema).default([]),
 });
 export type Camera = z.output<typeof CameraSchema>;
+
+export interface CameraIssue {
+  /** Path inside the camera entry, e.g. ['zones', 2, 'polygon']. */
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * What is wrong with the zones and masks of one camera: ids used twice, points outside the frame, polygons whose
+ * edges cross. The registry file and the console's API (cameras/) judge a camera by the same list.
+ */
+export function cameraIssues(c: Pick<Camera, 'width' | 'height' | 'zones' | 'masks'>): CameraIssue[] {
+  const issues: CameraIssue[] = [];
+  const ids = new Set<string>();
+  const shapes = (
+    field: 'zones' | 'masks',
+    i: number,
+    id: string,
+    parts: [string, readonly (readonly [number, number])[], boolean][],
+  ) => {
+    if (ids.has(id)) issues.push({ path: [field, i, 'id'], message: `${field === 'zones' ? 'zone' : 'mask'} id "${id}" is used twice` });
+    ids.add(id);
+    for (const [key, pts, closed] of parts) {
+      const out = pts.find(([x, y]) => x > c.width || y > c.height);
+      if (out) issues.push({ path: [field, i, key], message: `point ${out[0]},${out[1]} lies outside the ${c.width}x${c.height} frame` });
+      const cross = closed ? selfIntersection(pts) : null;
+      if (cross) issues.push({ path: [field, i, key], message: `the polygon's edges ${cross[0] + 1} and ${cross[1] + 1} cross each other: draw its points in order around the area` });
+    }
+  };
+  c.zones.forEach((z, j) =>
+    shapes('zones', j, z.id, z.type === 'no-parking' ? [['polygon', z.polygon, true]] : [['storeLine', z.storeLine, false], ['sidewalk', z.sidewalk, true]]),
+  );
+  c.masks.forEach((m, j) => shapes('masks', j, m.id, [['polygon', m.polygon, true]]));
+  return issues;
+}
 
 export const CameraRegistrySchema = z
   .strictObject({
@@ -113,18 +162,7 @@ export const CameraRegistrySchema = z
     r.cameras.forEach((c, i) => {
       if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `camera id "${c.id}" is used twice` });
       seen.add(c.id);
-      const zones = new Set<string>();
-      c.zones.forEach((z, j) => {
-        if (zones.has(z.id)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'zones', j, 'id'], message: `zone id "${z.id}" is used twice` });
-        zones.add(z.id);
-        const pts = z.type === 'no-parking' ? z.polygon : [...z.sidewalk, ...z.storeLine];
-        for (const [x, y] of pts) {
-          if (x > c.width || y > c.height) {
-            ctx.addIssue({ code: 'custom', path: ['cameras', i, 'zones', j], message: `point ${x},${y} lies outside the ${c.width}x${c.height} frame` });
-            break;
-          }
-        }
-      });
+      for (const issue of cameraIssues(c)) ctx.addIssue({ code: 'custom', path: ['cameras', i, ...issue.path], message: issue.message });
     });
     if (!isTimeZone(r.timeZone)) {
       ctx.addIssue({ code: 'custom', path: ['timeZone'], message: `unknown time zone "${r.timeZone}" (use an IANA name such as Asia/Shanghai)` });

@@ -110,3 +110,33 @@ export function sideOfPolyline(p: Point, polyline: readonly Point[]): -1 | 0 | 1
   if (turn < 0) return s1 < 0 && s2 < 0 ? -1 : s1 > 0 || s2 > 0 ? 1 : 0;
   return s1 || s2; // straight on through the corner: one line
 }
+
+/** Whether segments ab and cd cross or touch (collinear overlaps count). */
+function segmentsMeet(a: Point, b: Point, c: Point, d: Point): boolean {
+  const orient = (p: Point, q: Point, r: Point) => Math.sign((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]));
+  const onSegment = (p: Point, q: Point, r: Point) =>
+    Math.min(p[0], r[0]) <= q[0] && q[0] <= Math.max(p[0], r[0]) && Math.min(p[1], r[1]) <= q[1] && q[1] <= Math.max(p[1], r[1]);
+  const o1 = orient(a, b, c);
+  const o2 = orient(a, b, d);
+  const o3 = orient(c, d, a);
+  const o4 = orient(c, d, b);
+  if (o1 !== o2 && o3 !== o4) return true;
+  return (o1 === 0 && onSegment(a, c, b)) || (o2 === 0 && onSegment(a, d, b)) || (o3 === 0 && onSegment(c, a, d)) || (o4 === 0 && onSegment(c, b, d));
+}
+
+/**
+ * The first pair of edges of a closed polygon that cross (indices of their first points), or null when it is simple.
+ * A self-intersecting zone (a "bow tie" from points clicked in the wrong order) makes pointInPolygon's even-odd
+ * answer leave holes where the officer meant the zone to be. O(n²): zones have a handful of points.
+ */
+export function selfIntersection(poly: readonly Point[]): [number, number] | null {
+  const n = poly.length;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      // Neighbouring edges share a point; the first and the last edge too.
+      if (j === i + 1 || (i === 0 && j === n - 1)) continue;
+      if (segmentsMeet(poly[i]!, poly[(i + 1) % n]!, poly[j]!, poly[(j + 1) % n]!)) return [i, j];
+    }
+  }
+  return null;
+}
