@@ -170,4 +170,62 @@ describe('VisionWorker', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect(err!.message).toMatch(/\/nonexistent\/model\.onnx/);
   });
+
+  it('takes the console cameras from bus topic "cameras" while running: a new one starts, a zone change applies from the next frame, a removed one is refused, a file camera is not touched', async () => {
+    const s = setup();
+    const w = await s.open();
+    await w.start('vision-live');
+    const frame = await jpeg(960, 640);
+    const live = (zones: unknown[], masks: unknown[] = [], id = 'cam-c') =>
+      CameraRegistrySchema.shape.cameras.element.parse({ id, district: 'xinhua', gridCell: '320582008024372', location: { lat: 31.5, lon: 120.1 }, postedLocation: 'C', width: 960, height: 640, zones, masks });
+    const until = async (cond: () => Promise<boolean> | boolean, what: string) => {
+      const end = Date.now() + 20_000;
+      while (!(await cond())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    // Applied once the worker's own group has taken the message (its handler applies it before committing).
+    const group = `vision-cameras-${os.hostname()}-${process.pid}`;
+    const publish = async (cameras: unknown[]) => {
+      await s.bus.publish('cameras', [{ key: 'console', value: JSON.stringify({ cameras }) }]);
+      await until(() => s.bus.lag('cameras', group) === 0, 'the change applied');
+    };
+    const at = (i: number) => ({ district: 'xinhua', cameraId: 'cam-c', ts: T0 + i * 1000, seq: i, jpeg: frame });
+
+    expect((await w.process(at(0))).ok).toBe(false);
+    // A zone away from the fixed detector's vehicle at (480, 420): nothing to raise.
+    await publish([live([{ type: 'no-parking', id: 'np-far', name: '远处', polygon: [[10, 10], [200, 10], [200, 100], [10, 100]], dwellS: 3 }])]);
+    let i = 1;
+    const run = async (n: number) => {
+      const out: EnforcementEvent[] = [];
+      for (const end = i + n; i < end; i++) {
+        const r = await w.process(at(i));
+        expect(r.ok).toBe(true);
+        if (r.ok) out.push(...r.events);
+      }
+      return out;
+    };
+    expect(await run(10)).toEqual([]);
+    // Redrawn around the vehicle: the next frames raise the event in that zone.
+    await publish([live([{ type: 'no-parking', id: 'np-here', name: '这里', polygon: [[300, 350], [700, 350], [700, 500], [300, 500]], dwellS: 3 }])]);
+    const events = await run(12);
+    expect(events.map((e) => e.zone.id)).toEqual(['np-here']);
+    // A mask over the vehicle's ground point (480, 420): it (and the stall the fixed model sees there) is no longer seen.
+    await publish([live([{ type: 'no-parking', id: 'np-here', name: '这里', polygon: [[300, 350], [700, 350], [700, 500], [300, 500]], dwellS: 3 }], [{ id: 'm-1', polygon: [[400, 380], [560, 380], [560, 460], [400, 460]] }])]);
+    const masked = await w.process(at(i++));
+    expect(masked.ok).toBe(true);
+    if (masked.ok) {
+      expect(masked.detections.filter((d) => d.box[3] === 420)).toEqual([]);
+      expect(masked.detections.map((d) => d.className)).toContain('person');
+    }
+    // The file's cam-a wins over a console camera of the same id; a removed console camera is refused.
+    await publish([live([], [], 'cam-a')]);
+    expect((await w.process(at(i++))).ok).toBe(false);
+    // cam-a keeps its file zone np-1: the vehicle becomes a candidate there.
+    for (let k = 0; k < 5; k++) expect((await w.process({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + k * 1000, seq: k, jpeg: frame })).ok).toBe(true);
+    expect(w.candidates('cam-a').length).toBeGreaterThan(0);
+    expect(s.dead.at(-1)!.reason).toBe('unknown camera "cam-c": add it to the camera registry');
+    await w.close();
+  });
 });

@@ -4,7 +4,7 @@
 // reads the plate, and publishes the event to the review queue. A frame it cannot use (corrupt JPEG, wrong size,
 // unknown camera) is dead-lettered with the reason; the other cameras carry on.
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { subscribeDecoded } from '../bus/decoded.js';
+import { jsonDecoder, subscribeDecoded } from '../bus/decoded.js';
 import type { Bus, Subscription } from '../bus/types.js';
 import {
   decodeBusFrame,
@@ -20,7 +20,10 @@ import {
 import { readImageHeader, type ImageHeader } from '../runtime/image.js';
 import type { Logger } from '../runtime/log.js';
 import type { DeadLetterStore } from '../store/types.js';
-import type { Camera, CameraRegistry } from './cameras/config.js';
+import os from 'node:os';
+import { z } from 'zod';
+import { CameraSchema, type Camera, type CameraRegistry } from './cameras/config.js';
+import { bottomCentre, pointInPolygon } from './rules/geometry.js';
 import { createDetector, decodeImage, modelFor, type Detection, type Detector, type ModelsConfig, type RawImage } from './detectors/index.js';
 import { cropEvidence, drawEvidence, localTime } from './evidence/compose.js';
 import { EvidenceStore } from './evidence/store.js';
@@ -81,7 +84,15 @@ export interface VisionWorkerOptions {
   rechecks?: boolean | RecheckOptionsInput;
   /** Consumer group of the re-check requests; default one of this process's own (every worker sees every request). */
   recheckGroup?: string;
+  /**
+   * Follow the cameras registered in the console (bus topic "cameras", cameras/service.ts) and apply every change
+   * live: on by default; false for an evaluation or a benchmark.
+   */
+  liveCameras?: boolean;
 }
+
+/** What the console's camera service publishes on bus topic "cameras": every camera it holds, each time. */
+export const LiveCamerasSchema = z.strictObject({ cameras: z.array(CameraSchema) });
 
 interface CameraState {
   camera: Camera;
@@ -112,6 +123,12 @@ export class VisionWorker {
   /** Dead letters for one camera are logged once a minute at most: a broken camera sends one per frame. */
   private readonly dlLogged = new Map<string, number>();
   private readonly rechecks: RecheckResponder | null;
+  private readonly byModel = new Map<string, Detector>();
+  /** The registry file's cameras: a console camera of the same id is ignored (the file wins). */
+  private readonly fileIds = new Set<string>();
+  private liveSub: Subscription | null = null;
+  private liveApplied = '';
+  private liveChain: Promise<void> = Promise.resolve();
 
   private constructor(private readonly o: VisionWorkerOptions) {
     const registers = o.registry ? [o.registry] : [];
@@ -146,28 +163,10 @@ export class VisionWorker {
   /** Opens every model the cameras use (a missing model file stops here, with its path) and sets up each camera. */
   static async open(o: VisionWorkerOptions): Promise<VisionWorker> {
     const w = new VisionWorker(o);
-    const byModel = new Map<string, Detector>();
     try {
       for (const camera of o.cameras.cameras) {
-        const model = modelFor(o.models, camera.model);
-        let detector = byModel.get(model.name);
-        if (!detector) {
-          detector = await createDetector(model, o.logger);
-          byModel.set(model.name, detector);
-          w.detectors.push(detector);
-          o.logger.info({ model: model.name, family: model.family, classes: detector.info.classNames.length, input: `${detector.info.inputWidth}x${detector.info.inputHeight}` }, 'detector model loaded');
-        }
-        w.cameras.set(camera.id, {
-          camera,
-          detector,
-          tracker: new Tracker(o.tracker),
-          rules: new ZoneRules<FrameRef>(camera, o.cameras.timeZone, o.rules),
-          lastTs: -Infinity,
-          lastFrameAt: -Infinity,
-          frames: 0,
-          open: new Map(),
-          links: new DuplicateLinks(o.duplicates),
-        });
+        w.cameras.set(camera.id, await w.cameraState(camera));
+        w.fileIds.add(camera.id);
       }
     } catch (e) {
       await w.close();
@@ -177,12 +176,93 @@ export class VisionWorker {
     return w;
   }
 
+  /** A camera's detector (each model opened once), tracker and zone rules. */
+  private async cameraState(camera: Camera): Promise<CameraState> {
+    const model = modelFor(this.o.models, camera.model);
+    let detector = this.byModel.get(model.name);
+    if (!detector) {
+      detector = await createDetector(model, this.o.logger);
+      this.byModel.set(model.name, detector);
+      this.detectors.push(detector);
+      this.o.logger.info({ model: model.name, family: model.family, classes: detector.info.classNames.length, input: `${detector.info.inputWidth}x${detector.info.inputHeight}` }, 'detector model loaded');
+    }
+    return {
+      camera,
+      detector,
+      tracker: new Tracker(this.o.tracker),
+      rules: new ZoneRules<FrameRef>(camera, this.o.cameras.timeZone, this.o.rules),
+      lastTs: -Infinity,
+      lastFrameAt: -Infinity,
+      frames: 0,
+      open: new Map(),
+      links: new DuplicateLinks(this.o.duplicates),
+    };
+  }
+
+  /**
+   * Applies the console's cameras (the whole set, as the camera service publishes it): new ones start, removed ones
+   * stop, a changed one takes its new zones, masks and settings from its next frame on. A camera whose frame size or
+   * model changed starts afresh; otherwise its tracker is kept and only its zone rules are rebuilt (a stay under way
+   * in a changed camera's zones starts its dwell again: the zone it was measured in may not exist any more). A camera
+   * of the registry file is not touched (the file wins).
+   */
+  async applyLiveCameras(cameras: readonly Camera[]): Promise<void> {
+    const run = this.liveChain.then(() => this.applyLive(cameras));
+    this.liveChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyLive(cameras: readonly Camera[]): Promise<void> {
+    const wanted = new Map(cameras.filter((c) => !this.fileIds.has(c.id)).map((c) => [c.id, c]));
+    let changed = 0;
+    for (const [id, st] of this.cameras) {
+      if (!this.fileIds.has(id) && !wanted.has(id)) {
+        this.cameras.delete(id);
+        changed++;
+        this.o.logger.info({ camera: id }, 'camera removed in the console: its frames are refused from now on');
+      }
+    }
+    for (const c of wanted.values()) {
+      const st = this.cameras.get(c.id);
+      if (st && JSON.stringify(st.camera) === JSON.stringify(c)) continue;
+      changed++;
+      if (!st || st.camera.width !== c.width || st.camera.height !== c.height || st.camera.model !== c.model || st.camera.district !== c.district) {
+        this.cameras.set(c.id, await this.cameraState(c));
+      } else {
+        // Swapped in one step between frames: the next frame sees the new zones and masks.
+        st.camera = c;
+        st.rules = new ZoneRules<FrameRef>(c, this.o.cameras.timeZone, this.o.rules);
+        st.open.clear();
+      }
+      this.o.logger.info({ camera: c.id, zones: c.zones.length, masks: c.masks.length }, st ? 'camera changed in the console: applied' : 'camera added in the console: started');
+    }
+    if (changed > 0) this.o.logger.info({ cameras: this.cameras.size }, 'vision worker cameras updated');
+  }
+
   /**
    * Consumes camera frames from the bus (consumer group `group`: one camera's frames always reach one worker), and
    * re-check requests (a group of this process's own) unless they are off.
    */
   async start(group = 'vision'): Promise<void> {
     await this.rechecks?.start(this.o.recheckGroup);
+    if (this.o.liveCameras !== false) {
+      // Every worker must see every change: a group of this process's own, from now on (the camera service publishes
+      // the whole set again every few seconds, so a worker that starts later catches up).
+      this.liveSub = await subscribeDecoded<z.output<typeof LiveCamerasSchema>>(
+        this.o.bus,
+        'cameras',
+        `vision-cameras-${os.hostname()}-${process.pid}`,
+        async (batch) => {
+          const latest = batch.at(-1)?.value;
+          if (!latest) return;
+          const key = JSON.stringify(latest);
+          if (key === this.liveApplied) return;
+          await this.applyLiveCameras(latest.cameras);
+          this.liveApplied = key;
+        },
+        { maxBatch: 16, ephemeral: true, decode: jsonDecoder(LiveCamerasSchema), deadLetters: this.o.deadLetters, logger: this.o.logger },
+      );
+    }
     // A message that is not a frame is dead-lettered by the decoder (bus/decoded.ts); a frame the worker cannot use,
     // by process().
     this.sub = await subscribeDecoded<Frame>(this.o.bus, 'frames', group, async (batch) => {
@@ -226,7 +306,9 @@ export class VisionWorker {
     const t1 = now();
     const det = await st.detector.detect(img);
     const t2 = now();
-    const tracks = st.tracker.update(det.detections, frame.ts);
+    const masks = st.camera.masks;
+    const seen = masks.length === 0 ? det.detections : det.detections.filter((d) => !masks.some((m) => pointInPolygon(bottomCentre(d.box), m.polygon)));
+    const tracks = st.tracker.update(seen, frame.ts);
     const ref: FrameRef = { jpeg: frame.jpeg, width: img.width, height: img.height, ts: frame.ts };
     const outputs = st.rules.update(tracks, frame.ts, ref);
     const t3 = now();
@@ -250,7 +332,7 @@ export class VisionWorker {
     this.m.latency.observe({ stage: 'decode' }, timings.decodeMs / 1000);
     this.m.latency.observe({ stage: 'inference' }, (det.timings.preprocessMs + det.timings.inferenceMs + det.timings.postprocessMs) / 1000);
     this.m.latency.observe({ stage: 'tracking' }, timings.trackingMs / 1000);
-    return { ok: true, camera: st.camera.id, detections: det.detections, tracks: tracks.length, events, timings };
+    return { ok: true, camera: st.camera.id, detections: seen, tracks: tracks.length, events, timings };
   }
 
   private async onRuleOutput(st: CameraState, out: RuleOutput<FrameRef>): Promise<EnforcementEvent | null> {
@@ -423,6 +505,7 @@ export class VisionWorker {
 
   async close(): Promise<void> {
     await this.rechecks?.close();
+    await this.liveSub?.close();
     await this.sub?.close();
     for (const d of this.detectors) await d.close().catch(() => undefined);
   }
