@@ -13,6 +13,32 @@ export const CameraSourceSchema = z.discriminatedUnion('type', [
     /** A longer answer is not read (the connection is closed): a 4K JPEG is 1–3 MB. */
     maxBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   }),
+  /**
+   * An RTSP stream (what most IP cameras serve: Hikvision rtsp://host:554/Streaming/Channels/101, Dahua
+   * rtsp://host:554/cam/realmonitor?channel=1&subtype=0), read and decoded by ffmpeg, one frame kept per interval.
+   */
+  z.strictObject({
+    type: z.literal('rtsp'),
+    url: z.url().refine((u) => /^rtsps?:\/\//i.test(u), 'an rtsp:// or rtsps:// URL'),
+    /** The camera's account; kept out of the URL so that it can be stored apart (it may also be in the URL). */
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
+    /** RTP over the RTSP connection (tcp: passes NAT and firewalls, no loss) or over UDP (less latency on a LAN). */
+    transport: z.enum(['tcp', 'udp']).default('tcp'),
+    /** One frame per interval is decoded and sent: the configured rate. */
+    intervalMs: z.number().int().min(40).default(1000),
+    /** No frame for this long: ffmpeg is restarted and the camera reported offline (its status topic). */
+    stallS: z.number().int().min(2).max(600).default(10),
+    /** Reconnect backoff after ffmpeg exits: doubles from min to max, back to min after a frame. */
+    reconnectMinMs: z.number().int().min(100).default(1000),
+    reconnectMaxMs: z.number().int().min(100).default(30_000),
+    /** One image of ffmpeg's output longer than this is dropped (a 4K JPEG is 1–3 MB). */
+    maxFrameBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
+    /** ffmpeg's JPEG quality scale for the frames it hands over (2 best – 31 worst); the link re-encodes them. */
+    jpegQ: z.number().int().min(2).max(31).default(3),
+    /** The ffmpeg program. */
+    ffmpeg: z.string().min(1).default('ffmpeg'),
+  }),
   /** JPEG or PNG files of a folder, in name order, looped: a recorded scene replayed, or stills for a test. */
   z.strictObject({
     type: z.literal('files'),

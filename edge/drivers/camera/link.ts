@@ -14,17 +14,10 @@ import { mqttTlsOptions, tlsFailureHint } from '../../../runtime/tls.js';
 import type { EdgeConfig } from '../../config.js';
 import { CommandPlayer, type CommandStats, type EdgeDeadLetterSink } from './commands.js';
 import type { CameraSource, EdgeCamera } from './config.js';
+import { RtspSource } from './rtsp.js';
+import type { CapturedFrame, FrameSource } from './source.js';
 
-export interface CapturedFrame {
-  ts: number;
-  image: Buffer;
-}
-
-/** Where frames come from; next() resolves with the next frame when it is due, or null when the source has ended. */
-export interface FrameSource {
-  next(): Promise<CapturedFrame | null>;
-  stop(): void;
-}
+export type { CapturedFrame, FrameSource } from './source.js';
 
 export type SimulatorSourceFactory = (src: Extract<CameraSource, { type: 'simulator' }>, cam: EdgeCamera, log: Logger) => Promise<FrameSource>;
 
@@ -101,6 +94,9 @@ export interface CameraLinkOptions {
 export class CameraLink {
   private readonly client: MqttClient;
   private readonly topic: string;
+  private readonly statusTopic: string;
+  /** What the source last said about the camera (rtsp: frames arriving or not); online until it says otherwise. */
+  private sourceStatus: { online: boolean; reason?: string } = { online: true };
   private readonly commandsTopic: string;
   private readonly commands: CommandPlayer;
   private subscribeRefusedLogged = false;
@@ -128,6 +124,7 @@ export class CameraLink {
     this.commandsTopic = cameraCommandsTopic({ district: cam.district, cameraId: cam.id });
     this.commands = new CommandPlayer({ cameraId: cam.id, topic: this.commandsTopic, speaker: cam.speaker, log, deadLetters: opts.deadLetters });
     const status = `city/v1/${cam.district}/camera/${cam.id}/status`;
+    this.statusTopic = status;
     // With a speaker, the broker keeps the session (the commands subscription and the QoS 1 commands that arrive
     // meanwhile) for speaker.maxAgeS after the link drops: a notice sent while the camera's uplink is down, or the
     // agent restarts, is still said when it comes back, and one older than that would be refused anyway.
@@ -148,7 +145,8 @@ export class CameraLink {
     });
     this.client.on('connect', () => {
       this.lastError = '';
-      this.client.publish(status, JSON.stringify({ online: true, ts: Date.now(), gateway: cfg.gatewayId }), { qos: 1, retain: true });
+      // The link is up, but the camera behind it may not be (an rtsp stream that stalled): say what the source says.
+      this.publishStatus();
       // Subscribed again on every connect: a clean session (no speaker) or one the broker let expire has none.
       this.client.subscribe(this.commandsTopic, { qos: 1 }, (err, granted) => {
         const refused = err ? err.message : granted?.some((g) => g.qos >= 128) ? 'refused by the broker' : null;
@@ -175,10 +173,23 @@ export class CameraLink {
     this.source =
       src.type === 'snapshot'
         ? snapshotSource(src, this.log, this.cam.id)
-        : src.type === 'files'
-          ? filesSource(src)
-          : await this.simulatorSource(src);
+        : src.type === 'rtsp'
+          ? new RtspSource(src, this.log, this.cam.id, (online, reason) => {
+              this.sourceStatus = { online, reason };
+              this.publishStatus();
+            })
+          : src.type === 'files'
+            ? filesSource(src)
+            : await this.simulatorSource(src);
     void this.loop(onEnd);
+  }
+
+  /** The camera's retained status: online with the link, unless its source found the camera gone. */
+  private publishStatus(): void {
+    if (!this.client.connected) return; // sent on the next connect
+    const { online, reason } = this.sourceStatus;
+    const msg = online ? { online, ts: Date.now(), gateway: this.cfg.gatewayId } : { online, ts: Date.now(), gateway: this.cfg.gatewayId, reason };
+    this.client.publish(this.statusTopic, JSON.stringify(msg), { qos: 1, retain: true });
   }
 
   private async simulatorSource(src: Extract<CameraSource, { type: 'simulator' }>): Promise<FrameSource> {
