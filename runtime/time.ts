@@ -76,3 +76,12 @@ export function localDay(ts: number, timeZone: string): string {
   const t = new Date(ts + zoneOffsetMs(timeZone, ts));
   return `${t.getUTCFullYear()}-${String(t.getUTCMonth() + 1).padStart(2, '0')}-${String(t.getUTCDate()).padStart(2, '0')}`;
 }
+
+/** The instant a local day (YYYY-MM-DD) begins in the zone: its midnight (reports, statistics by day). */
+export function localMidnight(day: string, timeZone: string): number {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const wall = Date.UTC(y, m - 1, d);
+  // The offset at the wall time read as UTC is off by the offset itself near a change of offset: look it up again.
+  const first = wall - zoneOffsetMs(timeZone, wall);
+  return wall - zoneOffsetMs(timeZone, first);
+}

@@ -1,0 +1,50 @@
+// GET /api/reports/{daily|weekly|monthly}.pdf?date=YYYY-MM-DD: the printable report of the day, week or month that
+// contains the date (default today, local), rendered by Chromium (CHROMIUM). Without Chromium the route says so (503).
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { badRequest, requireUser } from '../api/review.js';
+import type { PlaceOf } from '../stats/place.js';
+import { STATS_ROLES } from '../stats/routes.js';
+import { computeStats, type StatsSources } from '../stats/stats.js';
+import { reportHtml } from './html.js';
+import { printPdf } from './pdf.js';
+import { REPORT_KINDS, reportPeriod } from './period.js';
+
+const Query = z.strictObject({
+  date: z.iso.date('date as YYYY-MM-DD').optional(),
+  // The page as HTML instead of PDF: for a browser's own print, and to see what the PDF will hold.
+  format: z.enum(['pdf', 'html']).default('pdf'),
+});
+
+export interface ReportRoutesOptions {
+  sources: StatsSources;
+  placeOf?: PlaceOf;
+  /** Chromium's path (CHROMIUM); the PDF routes answer 503 without it. */
+  chromium?: string;
+  timeZone: string;
+}
+
+export async function reportRoutes(app: FastifyInstance, o: ReportRoutesOptions): Promise<void> {
+  for (const kind of REPORT_KINDS) {
+    app.get(`/api/reports/${kind}.pdf`, async (req, reply) => {
+      if (!requireUser(req, reply, STATS_ROLES)) return reply;
+      const q = Query.safeParse(req.query);
+      if (!q.success) return reply.code(400).send(badRequest(q.error));
+      if (q.data.format === 'pdf' && !o.chromium) {
+        return reply.code(503).send({ error: 'reports_unavailable', message: 'PDF reports need Chromium: set CHROMIUM to its path (e.g. /usr/bin/chromium); ?format=html gives the page to print from a browser' });
+      }
+      const period = reportPeriod(kind, q.data.date, o.timeZone);
+      const base = { from: period.from, to: period.to, placeOf: o.placeOf };
+      const [byDistrict, byType, bySite] = [
+        await computeStats(o.sources, { ...base, group: 'district' }),
+        await computeStats(o.sources, { ...base, group: 'type' }),
+        await computeStats(o.sources, { ...base, group: 'site' }),
+      ];
+      const html = reportHtml({ period, byDistrict, byType, bySite, generatedAt: Date.now(), timeZone: o.timeZone });
+      const name = `report-${kind}-${period.firstDay}`;
+      if (q.data.format === 'html') return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+      const pdf = await printPdf(o.chromium!, html);
+      return reply.type('application/pdf').header('content-disposition', `attachment; filename="${name}.pdf"`).header('cache-control', 'no-store').send(pdf);
+    });
+  }
+}
