@@ -11,6 +11,7 @@ import { DuckDbAlertStore } from '../alerts/store.js';
 import { fakeSession } from '../review/testdata/fixtures.js';
 import { storeSources } from '../stats/sources.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
+import { roleAllowed, ROUTE_ROLES, ruleFor } from '../users/guard.js';
 import { exportRoutes } from './routes.js';
 import { csvStream, xlsxStream, type Table } from './table.js';
 
@@ -132,5 +133,16 @@ describe('exports', () => {
     expect((await app.inject({ url: '/api/export/readings.csv?device=nz-01' })).statusCode).toBe(401);
     expect((await app.inject({ url: '/api/export/readings.csv?device=nz-01', headers: { 'x-test-user': 'r:reviewer' } })).statusCode).toBe(403);
     expect((await app.inject({ url: '/api/export/readings.pdf?device=nz-01', headers: staff })).statusCode).toBe(404);
+  });
+
+  it('the sign-in guard lets staff export readings and alerts, reviewers events and cases, both the statistics', () => {
+    const may = (role: 'staff' | 'reviewer' | 'admin', url: string) => roleAllowed(ruleFor(ROUTE_ROLES, 'GET', url), role);
+    expect(may('staff', '/api/export/readings.csv')).toBe(true);
+    expect(may('staff', '/api/export/alerts.xlsx')).toBe(true);
+    expect(may('reviewer', '/api/export/readings.csv')).toBe(false);
+    expect(may('staff', '/api/export/events.csv')).toBe(false);
+    expect(may('reviewer', '/api/export/cases.xlsx')).toBe(true);
+    expect(may('staff', '/api/export/stats.xlsx') && may('reviewer', '/api/export/stats.csv')).toBe(true);
+    expect(may('staff', '/api/stats') && may('reviewer', '/api/reports/daily.pdf')).toBe(true);
   });
 });

@@ -43,6 +43,15 @@ export const ROUTE_ROLES: readonly RouteRule[] = [
   { prefix: '/api/cases', methods: ['GET'], roles: REVIEW },
   { prefix: '/api/case-inbox', methods: ['GET'], roles: REVIEW },
   { prefix: '/api/export', methods: ['GET'], roles: REVIEW },
+  // Readings and alerts are staff data in a file too; the statistics and reports count both sides' work.
+  { prefix: '/api/export/readings.csv', methods: ['GET'], roles: STAFF },
+  { prefix: '/api/export/readings.xlsx', methods: ['GET'], roles: STAFF },
+  { prefix: '/api/export/alerts.csv', methods: ['GET'], roles: STAFF },
+  { prefix: '/api/export/alerts.xlsx', methods: ['GET'], roles: STAFF },
+  { prefix: '/api/export/stats.csv', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
+  { prefix: '/api/export/stats.xlsx', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
+  { prefix: '/api/stats', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
+  { prefix: '/api/reports', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
   // The notify/re-check loop and the parties' statements (objections) are the reviewers' work.
   { prefix: '/api/notices', methods: ['GET'], roles: REVIEW },
   { prefix: '/api/parties', methods: ['GET'], roles: REVIEW },
