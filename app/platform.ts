@@ -35,6 +35,7 @@ import { ReviewService } from '../review/decisions.js';
 import { CaseService, caseConfigFromEnv } from '../cases/service.js';
 import { reviewRoutes } from '../api/review.js';
 import { consolePlugin } from '../console/plugin.js';
+import { startCameras } from '../cameras/index.js';
 import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
 import { rulesRoutes } from '../console/rules-route.js';
 import { caseRoutes } from '../api/cases.js';
@@ -175,6 +176,20 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       routePlugins.push(async (app) => {
         await app.register(authPlugin, { users: u.users });
       });
+      // Cameras and zones registered in the console (admin), published to every vision worker; in the embedded
+      // default this process also reads their sources. The registry file's cameras win an id.
+      const cams = await startCameras({
+        dataDir: cfg.dataDir,
+        fileCameras: cameraRegistry!.cameras,
+        bus,
+        audit: (e) => u.users.store.audit(e),
+        deadLetters: store,
+        models: loadModelsConfig(cfg.MODELS_FILE),
+        logger: log.child({ part: 'cameras' }),
+        feed: cfg.ROLE === 'all',
+      });
+      stops.push(() => cams.close());
+      routePlugins.push(cams.routes);
     } else {
       // Processes without the users database serve no /api data at all.
       routePlugins.push(async (app) => {
@@ -298,10 +313,11 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     }
 
     // Vision: the camera registry (plus the simulated cameras of the embedded default), one worker per process, fed
-    // by the bus; the frame relay brings frames from MQTT where cameras publish to a broker that speaks MQTT 5.
+    // by the bus; the frame relay brings frames from MQTT where cameras publish to a broker that speaks MQTT 5. The
+    // worker runs without cameras too: an admin may add one in the console (bus topic "cameras").
     if (cfg.ROLE === 'all' || cfg.ROLE === 'vision') {
       const cameras = cameraRegistry!;
-      if (cameras.cameras.length > 0) {
+      {
         const worker = await VisionWorker.open({
           cameras,
           models: loadModelsConfig(cfg.MODELS_FILE),
@@ -314,8 +330,6 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         });
         await worker.start();
         stops.push(() => worker.close());
-      } else {
-        log.info({ file: cfg.CAMERAS_FILE }, 'no cameras in the registry: the vision worker does not run');
       }
       if (cfg.MQTT_URL) {
         const relay = new FrameRelay({

@@ -67,7 +67,12 @@ export type AuditAction =
   | 'user_created'
   | 'user_updated'
   | 'password_changed'
-  | 'admin_password_set';
+  | 'admin_password_set'
+  // Cameras registered in the console (cameras/): `username` holds the camera id.
+  | 'camera_created'
+  | 'camera_updated'
+  | 'camera_zones_changed'
+  | 'camera_deleted';
 
 export interface AuditEntry {
   ts: number;
