@@ -62,6 +62,7 @@ import { noticeRoutes, noticeSummary, placesFromEvents } from '../notices/routes
 import type { Notice } from '../notices/types.js';
 import { StatementStore, partyRoutes } from '../party/index.js';
 import { loadLegalTexts, partyLimitsFromEnv } from '../party/config.js';
+import { startBackupAgent } from '../operations/backup/agent.js';
 
 /** Notice statuses that end an event without a case. */
 const FINAL_WITHOUT_CASE = new Set(['corrected', 'notice-only', 'not-enforcing', 'recheck-unavailable']);
@@ -530,6 +531,9 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       const feed = feedSimulatedCameras({ seed: cfg.SIM_SEED, count: simCameras, bus, logger: log.child({ part: 'cameras' }) });
       stops.push(() => feed.stop());
     }
+    // Answers `npm run backup` with consistent copies of the DuckDB files this process holds (operations/backup/).
+    const backupAgent = await startBackupAgent({ dataDir: cfg.dataDir, logger: log.child({ part: 'backup' }) });
+    stops.push(() => backupAgent.stop());
     return { mqttUrl, mqttTlsPort: broker?.tlsPort ?? null, apiUrl: `${cfg.https ? 'https' : 'http'}://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, events, cases, api, hj212Port, mqttPasswords, stop };
   } catch (e) {
     await stop();

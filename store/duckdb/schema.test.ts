@@ -7,20 +7,33 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DuckDbAlertStore } from '../../alerts/store.js';
-import { CaseStore } from '../../cases/store.js';
-import { NoticeStore } from '../../notices/store.js';
-import { StatementStore } from '../../party/statements.js';
-import { EventStore } from '../../review/store.js';
+import { ALERT_SCHEMA, DuckDbAlertStore } from '../../alerts/store.js';
+import { CASE_SCHEMA, CaseStore } from '../../cases/store.js';
+import { NOTICE_SCHEMA, NoticeStore } from '../../notices/store.js';
+import { STATEMENT_SCHEMA, StatementStore } from '../../party/statements.js';
+import { EVENT_SCHEMA, EventStore } from '../../review/store.js';
 import { ConfigError } from '../../runtime/config.js';
-import { UserStore } from '../../users/store.js';
+import { USER_SCHEMA, UserStore } from '../../users/store.js';
 import { EvidenceStore } from '../../vision/evidence/store.js';
 import { DuckDbFile } from './file.js';
 import { SchemaTooNewError, type StoreSchema } from './schema.js';
-import { DuckDbStore } from './store.js';
+import { DuckDbStore, READINGS_SCHEMA } from './store.js';
 
 const FIXTURE = path.join(import.meta.dirname, 'testdata', 'v0');
-const FILES = ['alerts', 'cases', 'city', 'events', 'notices', 'statements', 'users'].map((n) => `${n}.duckdb`);
+const SCHEMAS: Record<string, StoreSchema> = {
+  'alerts.duckdb': ALERT_SCHEMA,
+  'cases.duckdb': CASE_SCHEMA,
+  'city.duckdb': READINGS_SCHEMA,
+  'events.duckdb': EVENT_SCHEMA,
+  'notices.duckdb': NOTICE_SCHEMA,
+  'statements.duckdb': STATEMENT_SCHEMA,
+  'users.duckdb': USER_SCHEMA,
+};
+const FILES = Object.keys(SCHEMAS);
+/** 1, 2, ... up to the code's version of a store: one row per step applied. */
+const steps = (s: StoreSchema) => Array.from({ length: s.migrations.length }, (_, i) => i + 1);
+/** The tables of `before`, read from `after`: later steps may add tables, none may lose a row of the old ones. */
+const sameTables = (after: Record<string, string[]>, before: Record<string, string[]>) => Object.fromEntries(Object.keys(before).map((t) => [t, after[t]]));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'city-schema-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -102,8 +115,8 @@ describe('schema versions', () => {
       for (const s of [readings, alerts, events, cases, notices, users, statements]) await s.close();
     }
     for (const f of FILES) {
-      expect(await versionOf(p(f)), f).toEqual([1]);
-      expect(await dump(p(f)), f).toEqual(before[f]);
+      expect(await versionOf(p(f)), f).toEqual(steps(SCHEMAS[f]!));
+      expect(sameTables(await dump(p(f)), before[f]!), f).toEqual(before[f]);
       // The copy taken before migrating is the file as the old release left it.
       expect(await dump(p(`${f}.v0.backup`)), `${f}.v0.backup`).toEqual(before[f]);
     }
@@ -120,18 +133,19 @@ describe('schema versions', () => {
     await (await EventStore.open(file)).close();
     const inst = await DuckDBInstance.create(file);
     const c = await inst.connect();
-    await c.run(`INSERT INTO schema_version VALUES (7, 0, '9.0.0')`);
+    const newer = EVENT_SCHEMA.migrations.length + 5;
+    await c.run(`INSERT INTO schema_version VALUES (${newer}, 0, '9.0.0')`);
     c.closeSync();
     inst.closeSync();
     const err = await EventStore.open(file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaTooNewError);
     expect(err).toBeInstanceOf(ConfigError); // runMain prints a ConfigError's message and exits 2, without a stack
     expect((err as Error).message).toBe(
-      `event store ${file} has schema version 7, but this release knows versions up to 1: it was written by a newer ` +
+      `event store ${file} has schema version ${newer}, but this release knows versions up to ${EVENT_SCHEMA.migrations.length}: it was written by a newer ` +
         `release. Run that release (or a newer one), or restore a backup taken before the upgrade (npm run restore, ` +
         `docs/deploy.md#backup-and-restore).`,
     );
-    expect(await versionOf(file)).toEqual([1, 7]);
+    expect(await versionOf(file)).toEqual([...steps(EVENT_SCHEMA), newer]);
     // Not held open after the refusal: it can be opened by another process at once.
     const ro = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
     ro.closeSync();

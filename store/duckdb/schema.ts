@@ -55,13 +55,17 @@ export interface OpenedDuckDb {
 const VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER NOT NULL, applied_at BIGINT NOT NULL, release VARCHAR NOT NULL)`;
 
-const RELEASE = (() => {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown'; // dist/ without package.json beside it: the version is still recorded
+/** This release (package.json's version), recorded with each migration; found from the source and from dist/. */
+export const RELEASE = (() => {
+  for (const up of ['../..', '../../..']) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, up, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'city-sensing' && pkg.version) return pkg.version;
+    } catch {
+      // not there: try the next level
+    }
   }
+  return 'unknown';
 })();
 
 /** The schema version recorded in an open database (0: none recorded, the file predates versions or is new). */
