@@ -18,6 +18,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from 'node-rdkafka';
+import { Gauge, type Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { BUS_TOPICS, type Bus, type BusMessage, type BusTopic, type OutgoingMessage, type SubscribeOptions, type Subscription } from './types.js';
 
@@ -67,6 +68,8 @@ export interface KafkaBusOptions {
   consumerConfig?: LibrdkafkaSettings;
   /** Extra librdkafka settings for the admin client that creates topics. Default: producerConfig. */
   adminConfig?: LibrdkafkaSettings;
+  /** Where `bus_consumer_lag` is exported (the process's /metrics). */
+  registry?: Registry;
 }
 
 const E = Kafka.CODES.ERRORS;
@@ -125,6 +128,28 @@ export class KafkaBus implements Bus {
     this.log = o.logger ?? silentLogger;
     this.clientId = o.clientId ?? `city-${os.hostname()}-${process.pid}`;
     this.deliveryTimeoutMs = o.deliveryTimeoutMs ?? 30_000;
+    const subs = this.subs;
+    if (o.registry) {
+      // Read at scrape time from the consumers' own state: a lag that grows is a stage that cannot keep up (or is
+      // stuck on a message), long before the topic's retention deletes what it has not read.
+      new Gauge({
+        name: 'bus_consumer_lag',
+        help: 'Messages on the partitions this process consumes that its handler has not finished, by topic and group',
+        labelNames: ['topic', 'group'] as const,
+        registers: [o.registry],
+        collect() {
+          this.reset();
+          const sums = new Map<string, { topic: string; group: string; lag: number }>();
+          for (const sub of subs) {
+            const k = `${sub.topic}\0${sub.group}`;
+            const e = sums.get(k) ?? { topic: sub.topic, group: sub.group, lag: 0 };
+            e.lag += sub.lag();
+            sums.set(k, e);
+          }
+          for (const e of sums.values()) this.set({ topic: e.topic, group: e.group }, e.lag);
+        },
+      });
+    }
   }
 
   /** The Kafka topic of a bus topic. */
@@ -462,6 +487,8 @@ class KafkaSubscription {
   private readonly rewind = new Map<number, number>();
   /** Committed offsets confirmed by the broker. */
   private readonly committed = new Map<number, number>();
+  /** Per partition, the first offset handed to the handler (for the lag while nothing has been processed yet). */
+  private readonly firstSeen = new Map<number, number>();
   private inflight: Promise<void> | null = null;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -478,6 +505,37 @@ class KafkaSubscription {
   ) {
     const strategy = String(bus.consumerSettings.extra['partition.assignment.strategy'] ?? 'cooperative-sticky');
     this.cooperative = strategy.includes('cooperative');
+  }
+
+  get topic(): BusTopic {
+    return this.s.topic;
+  }
+
+  get group(): string {
+    return this.s.group;
+  }
+
+  /**
+   * Messages on our partitions after the last one the handler finished: librdkafka's cached high watermark (updated
+   * by every fetch, no request of its own) less our next offset. A partition with nothing processed yet counts from
+   * its committed offset, else from the first message handed to the handler (a handler stuck on its first batch still
+   * shows its lag); one with none of these is left out. Ephemeral groups (broadcasts) have no lag.
+   */
+  lag(): number {
+    const consumer = this.consumer;
+    if (!consumer || this.s.ephemeral) return 0;
+    let lag = 0;
+    for (const p of this.assigned) {
+      let high: number;
+      try {
+        high = consumer.getWatermarkOffsets(this.s.topicName, p).highOffset;
+      } catch {
+        continue; // nothing fetched from it yet
+      }
+      const next = this.processed.get(p) ?? this.committed.get(p) ?? this.firstSeen.get(p);
+      if (high >= 0 && next !== undefined && next >= 0) lag += Math.max(0, high - next);
+    }
+    return lag;
   }
 
   async start(): Promise<void> {
@@ -681,6 +739,7 @@ class KafkaSubscription {
 
   private async handle(consumer: KafkaConsumer, batch: Message[]): Promise<void> {
     const c = this.bus.consumerSettings;
+    for (const m of batch) if (!this.processed.has(m.partition) && !this.firstSeen.has(m.partition)) this.firstSeen.set(m.partition, m.offset);
     try {
       await this.s.handler(batch.map((m) => this.toBusMessage(m)));
     } catch (e) {
