@@ -35,6 +35,7 @@ import { ReviewService } from '../review/decisions.js';
 import { CaseService, caseConfigFromEnv } from '../cases/service.js';
 import { reviewRoutes } from '../api/review.js';
 import { consolePlugin } from '../console/plugin.js';
+import { startCameras } from '../cameras/index.js';
 import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
 import { rulesRoutes } from '../console/rules-route.js';
 import { caseRoutes } from '../api/cases.js';
@@ -64,6 +65,7 @@ import { loadLegalTexts, partyLimitsFromEnv } from '../party/config.js';
 import { storeSources, statsRoutes } from '../stats/index.js';
 import { exportRoutes } from '../exports/routes.js';
 import { reportRoutes } from '../reports/routes.js';
+import { startBackupAgent } from '../operations/backup/agent.js';
 
 /** Notice statuses that end an event without a case. */
 const FINAL_WITHOUT_CASE = new Set(['corrected', 'notice-only', 'not-enforcing', 'recheck-unavailable']);
@@ -135,7 +137,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       topicPrefix: cfg.KAFKA_TOPIC_PREFIX,
       partitions: cfg.KAFKA_PARTITIONS,
       logger: log.child({ part: 'bus' }),
-      kafka: { security: cfg.kafkaSecurity },
+      kafka: { security: cfg.kafkaSecurity, registry },
     }).catch((e: Error) => {
       throw new ConfigError(`cannot use Kafka at ${cfg.KAFKA_BROKERS} (KAFKA_BROKERS): ${e.message}`);
     });
@@ -178,6 +180,20 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       routePlugins.push(async (app) => {
         await app.register(authPlugin, { users: u.users });
       });
+      // Cameras and zones registered in the console (admin), published to every vision worker; in the embedded
+      // default this process also reads their sources. The registry file's cameras win an id.
+      const cams = await startCameras({
+        dataDir: cfg.dataDir,
+        fileCameras: cameraRegistry!.cameras,
+        bus,
+        audit: (e) => u.users.store.audit(e),
+        deadLetters: store,
+        models: loadModelsConfig(cfg.MODELS_FILE),
+        logger: log.child({ part: 'cameras' }),
+        feed: cfg.ROLE === 'all',
+      });
+      stops.push(() => cams.close());
+      routePlugins.push(cams.routes);
     } else {
       // Processes without the users database serve no /api data at all.
       routePlugins.push(async (app) => {
@@ -301,10 +317,11 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     }
 
     // Vision: the camera registry (plus the simulated cameras of the embedded default), one worker per process, fed
-    // by the bus; the frame relay brings frames from MQTT where cameras publish to a broker that speaks MQTT 5.
+    // by the bus; the frame relay brings frames from MQTT where cameras publish to a broker that speaks MQTT 5. The
+    // worker runs without cameras too: an admin may add one in the console (bus topic "cameras").
     if (cfg.ROLE === 'all' || cfg.ROLE === 'vision') {
       const cameras = cameraRegistry!;
-      if (cameras.cameras.length > 0) {
+      {
         const worker = await VisionWorker.open({
           cameras,
           models: loadModelsConfig(cfg.MODELS_FILE),
@@ -317,8 +334,6 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         });
         await worker.start();
         stops.push(() => worker.close());
-      } else {
-        log.info({ file: cfg.CAMERAS_FILE }, 'no cameras in the registry: the vision worker does not run');
       }
       if (cfg.MQTT_URL) {
         const relay = new FrameRelay({
@@ -530,6 +545,9 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       const feed = feedSimulatedCameras({ seed: cfg.SIM_SEED, count: simCameras, bus, logger: log.child({ part: 'cameras' }) });
       stops.push(() => feed.stop());
     }
+    // Answers `npm run backup` with consistent copies of the DuckDB files this process holds (operations/backup/).
+    const backupAgent = await startBackupAgent({ dataDir: cfg.dataDir, logger: log.child({ part: 'backup' }) });
+    stops.push(() => backupAgent.stop());
     return { mqttUrl, mqttTlsPort: broker?.tlsPort ?? null, apiUrl: `${cfg.https ? 'https' : 'http'}://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, events, cases, api, hj212Port, mqttPasswords, stop };
   } catch (e) {
     await stop();
