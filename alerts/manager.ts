@@ -6,13 +6,15 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Signal } from '../detectors/rules/engine.js';
 import { SEVERITIES } from '../detectors/rules/schema.js';
-import type { Alert, AlertEvent, AlertQuery, AlertStore } from './types.js';
+import type { Alert, AlertEvent, AlertPlace, AlertQuery, AlertStore } from './types.js';
 
 export interface AlertManagerOptions {
   /** A cleared alert that fires again within this time is reopened (flapping), not raised anew. */
   flapWindowMs?: number;
   /** History entries kept per alert; the oldest automatic ones are dropped first. */
   maxHistory?: number;
+  /** Where a device is (the device registry): a new alert carries its place, so staff and its case know where to go. */
+  placeOf?: (deviceId: string) => AlertPlace | null | undefined;
 }
 
 export class AlertError extends Error {
@@ -30,12 +32,14 @@ export class AlertManager extends EventEmitter<{ change: [Alert] }> {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly flapMs: number;
   private readonly maxHistory: number;
+  private readonly placeOf: AlertManagerOptions['placeOf'];
 
   constructor(
     private readonly store: AlertStore,
     o: AlertManagerOptions = {},
   ) {
     super();
+    this.placeOf = o.placeOf;
     this.flapMs = o.flapWindowMs ?? 10 * 60_000;
     this.maxHistory = o.maxHistory ?? 200;
   }
@@ -92,6 +96,8 @@ export class AlertManager extends EventEmitter<{ change: [Alert] }> {
         this.push(prev, ev('reopened'));
         return this.save(prev);
       }
+      // The place as registered when the alert fires: a device moved later does not move its past alerts.
+      const place = this.placeOf?.(s.deviceId);
       const a: Alert = {
         id: crypto.randomUUID(),
         ruleId: s.ruleId,
@@ -111,6 +117,7 @@ export class AlertManager extends EventEmitter<{ change: [Alert] }> {
         level: s.level,
         peak: s.value,
         ...(s.expected ? { expected: s.expected } : {}),
+        ...(place ? { place } : {}),
         caseWorthy: s.caseWorthy,
         caseCode: s.caseCode,
         flaps: 0,

