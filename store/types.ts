@@ -55,3 +55,30 @@ export interface Store extends ReadingStore, DeadLetterStore {
   /** Applies the dead letters' retention; says how many were deleted and their payload bytes. */
   pruneDeadLetters(r: DeadLetterRetention): Promise<{ deleted: number; bytes: number }>;
 }
+
+/** One 15-minute bucket of a device's readings: `metrics` holds the means, beside them the extremes and counts. */
+export interface AggregateRow extends ReadingRow {
+  max: Record<string, number>;
+  min: Record<string, number>;
+  /** Raw readings in the bucket, per metric. */
+  count: Record<string, number>;
+  /** For dB levels (metric *_db): the energy average, 10·log10(mean(10^(L/10))), as the noise rules judge it. */
+  leq?: Record<string, number>;
+}
+
+/** The readings' retention (operations/retention/): 15-minute aggregates written before raw readings are deleted. */
+export interface ReadingAggregates {
+  /** Recomputes the aggregates of [from, to) from the raw readings (whole buckets); returns the buckets written. */
+  downsample(from: number, to: number): Promise<number>;
+  /** The oldest raw reading kept, epoch ms; null when there is none. */
+  oldestReading(): Promise<number | null>;
+  /** Deletes raw readings before `before` (a bucket boundary); returns how many points. */
+  pruneReadings(before: number): Promise<number>;
+  /** Deletes aggregates of buckets before `before`; returns how many. */
+  pruneAggregates(before: number): Promise<number>;
+  queryAggregates(q: ReadingQuery): Promise<{ readings: AggregateRow[]; total: number }>;
+}
+
+export function hasAggregates<S extends object>(store: S): store is S & ReadingAggregates {
+  return typeof (store as Partial<ReadingAggregates>).downsample === 'function';
+}

@@ -14,7 +14,8 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { DeadLetter, StoredReading } from '../../contracts/index.js';
-import type { DeadLetterRetention, ReadingQuery, ReadingRow, Store } from '../types.js';
+import type { AggregateRow, DeadLetterRetention, ReadingAggregates, ReadingQuery, ReadingRow, Store } from '../types.js';
+import * as agg from './aggregates.js';
 import { openDuckDb, type StoreSchema } from './schema.js';
 import { holdFile, releaseFile } from './snapshot.js';
 
@@ -53,10 +54,12 @@ export const READINGS_SCHEMA: StoreSchema = {
       // The size as received when payload keeps only its first bytes (NULL: payload is whole).
       `ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS payload_bytes BIGINT`,
     ],
+    // 2: the 15-minute aggregates the retention job keeps after raw readings are deleted (aggregates.ts).
+    [agg.AGGREGATES_TABLE],
   ],
 };
 
-export class DuckDbStore implements Store {
+export class DuckDbStore implements Store, ReadingAggregates {
   readonly name = 'duckdb';
   private writeChain: Promise<void> = Promise.resolve();
   private readonly chunk = DuckDBDataChunk.create(READING_TYPES, CHUNK_ROWS);
@@ -258,6 +261,33 @@ export class DuckDbStore implements Store {
     });
     this.writeChain = next.then(() => undefined, () => undefined);
     return next;
+  }
+
+  // The retention job's writes go through the writer's chain like ingest's: one statement stream per connection.
+  private onWriter<T>(f: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+    const next = this.writeChain.then(() => f(this.writer));
+    this.writeChain = next.then(() => undefined, () => undefined);
+    return next;
+  }
+
+  downsample(from: number, to: number): Promise<number> {
+    return this.onWriter((db) => agg.downsample(db, from, to));
+  }
+
+  oldestReading(): Promise<number | null> {
+    return agg.oldestReading(this.reader);
+  }
+
+  pruneReadings(before: number): Promise<number> {
+    return this.onWriter((db) => agg.deleteReadingsBefore(db, before));
+  }
+
+  pruneAggregates(before: number): Promise<number> {
+    return this.onWriter((db) => agg.deleteAggregatesBefore(db, before));
+  }
+
+  queryAggregates(q: ReadingQuery): Promise<{ readings: AggregateRow[]; total: number }> {
+    return agg.queryAggregates(this.reader, q);
   }
 
   async ping(): Promise<boolean> {

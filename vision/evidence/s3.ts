@@ -11,6 +11,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { ConfigError } from '../../runtime/config.js';
 import type { EvidenceBackend } from './store.js';
 
 export interface S3EvidenceOptions {
@@ -25,7 +26,7 @@ export interface S3EvidenceOptions {
 }
 
 /** The bucket cannot be used with these settings: the message names the EVIDENCE_S3_* variable to fix. */
-export class EvidenceS3ConfigError extends Error {}
+export class EvidenceS3ConfigError extends ConfigError {}
 
 function httpStatus(e: unknown): number | undefined {
   return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

@@ -1,0 +1,172 @@
+// Admin: cameras — the registry (the file's cameras, read-only, and the ones registered here), and the form that
+// registers one: id, place, grid cell, coordinates, frame size, source, credentials (sent, never shown back), model.
+import { t } from '../i18n.js';
+import { api, badge, errorText, fmtAgo, h, toast } from '../lib.js';
+
+const SOURCE_TYPES = ['snapshot', 'rtsp'];
+
+/** The model whose input shape is nearest the camera's aspect ratio (a fixed-shape model letterboxes the rest). */
+export function nearestModel(models, width, height) {
+  const aspect = width / height;
+  let best = null;
+  for (const m of models) {
+    // A model that takes its shape from the file is square in practice (640x640).
+    const a = m.input ? m.input.width / m.input.height : 1;
+    const d = Math.abs(Math.log(a / aspect));
+    if (!best || d < best.d - 1e-9) best = { name: m.name, d };
+  }
+  return best?.name ?? null;
+}
+
+export async function render(ctx) {
+  let cameras = [];
+  let models = { default: null, items: [] };
+  const tbody = h('tbody');
+
+  const load = async () => {
+    const [c, m] = await Promise.all([api('/api/cameras'), api('/api/cameras/models')]);
+    cameras = c.items;
+    models = m;
+  };
+
+  function draw() {
+    tbody.replaceChildren(
+      ...(cameras.length === 0
+        ? [h('tr', h('td.muted', { colSpan: 7 }, t('common.empty')))]
+        : cameras.map((c) =>
+            h(
+              'tr.camera',
+              { dataset: { id: c.camera.id } },
+              h('td.mono', h('a', { href: `#/cameras/${encodeURIComponent(c.camera.id)}` }, c.camera.id)),
+              h('td', c.camera.postedLocation, h('div.muted.small.mono', c.camera.gridCell)),
+              h('td', c.camera.district),
+              h('td', c.source ? t(`cameras.source.${c.source.type}`) : '—', c.hasCredentials ? h('div.muted.small', t('cameras.hasCredentials')) : null),
+              h('td', t('cameras.zoneCount', { n: c.camera.zones.length, m: c.camera.masks?.length ?? 0 })),
+              h('td', c.latestFrame ? fmtAgo(c.latestFrame.ts) : badge('offline', t('cameras.noFrame'))),
+              h(
+                'td.actions',
+                c.origin === 'file'
+                  ? h('span.muted.small', { title: t('cameras.fileHint') }, t('cameras.origin.file'))
+                  : h('button.small', { type: 'button', 'data-action': 'delete', onclick: () => remove(c) }, t('cameras.delete')),
+              ),
+            ),
+          )),
+    );
+    drawModels();
+  }
+
+  async function remove(c) {
+    if (!confirm(t('cameras.deleteConfirm', { id: c.camera.id }))) return;
+    try {
+      await api(`/api/cameras/${encodeURIComponent(c.camera.id)}`, { method: 'DELETE' });
+      toast(t('cameras.deleted', { id: c.camera.id }), 'ok');
+      await load();
+      draw();
+    } catch (e) {
+      toast(errorText(e), 'error');
+    }
+  }
+
+  const field = (name, attrs = {}) => h('input', { name, autocomplete: 'off', ...attrs });
+  const f = {
+    id: field('id', { required: true, pattern: '[A-Za-z0-9_.\\-]{1,64}' }),
+    district: field('district', { required: true, pattern: '[A-Za-z0-9_.\\-]{1,64}' }),
+    place: field('place', { required: true }),
+    gridCell: field('gridCell', { required: true, pattern: '\\d{15}', inputMode: 'numeric', placeholder: '320582008024372' }),
+    lat: field('lat', { required: true, type: 'number', step: 'any', min: -90, max: 90 }),
+    lon: field('lon', { required: true, type: 'number', step: 'any', min: -180, max: 180 }),
+    width: field('width', { required: true, type: 'number', min: 1, value: 1920 }),
+    height: field('height', { required: true, type: 'number', min: 1, value: 1080 }),
+    fps: field('fps', { type: 'number', min: 0.1, max: 30, step: 'any', value: 1 }),
+    sourceType: h('select', { name: 'sourceType' }, SOURCE_TYPES.map((s) => h('option', { value: s }, t(`cameras.source.${s}`)))),
+    url: field('url', { required: true, type: 'url', placeholder: 'http://192.0.2.10/ISAPI/Streaming/channels/101/picture' }),
+    username: field('username'),
+    password: field('password', { type: 'password', autocomplete: 'new-password' }),
+    model: h('select', { name: 'model' }),
+  };
+  const modelHint = h('p.muted.small', { 'data-test': 'model-hint' });
+  const errors = h('ul.form-errors', { hidden: true, 'data-test': 'errors' });
+
+  function drawModels() {
+    const w = Number(f.width.value) || 16;
+    const hh = Number(f.height.value) || 9;
+    const best = nearestModel(models.items, w, hh);
+    const chosen = f.model.value;
+    f.model.replaceChildren(
+      ...models.items.map((m) =>
+        h('option', { value: m.name }, `${m.name}${m.input ? ` · ${m.input.width}×${m.input.height}` : ''}${m.name === models.default ? ` (${t('cameras.defaultModel')})` : ''}`),
+      ),
+    );
+    f.model.value = chosen && models.items.some((m) => m.name === chosen) ? chosen : best ?? models.default ?? '';
+    modelHint.textContent = best ? t('cameras.modelHint', { model: best, w, h: hh }) : '';
+  }
+  f.width.addEventListener('change', () => ((f.model.value = ''), drawModels()));
+  f.height.addEventListener('change', () => ((f.model.value = ''), drawModels()));
+
+  const form = h(
+    'form.create.camera-form',
+    {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        errors.hidden = true;
+        const body = {
+          id: f.id.value.trim(),
+          district: f.district.value.trim(),
+          place: f.place.value.trim(),
+          gridCell: f.gridCell.value.trim(),
+          location: { lat: Number(f.lat.value), lon: Number(f.lon.value) },
+          width: Number(f.width.value),
+          height: Number(f.height.value),
+          fps: Number(f.fps.value) || 1,
+          ...(f.model.value ? { model: f.model.value } : {}),
+          source: { type: f.sourceType.value, url: f.url.value.trim() },
+          ...(f.username.value ? { credentials: { username: f.username.value, password: f.password.value } } : {}),
+        };
+        try {
+          await api('/api/cameras', { method: 'POST', body });
+          toast(t('cameras.created', { id: body.id }), 'ok');
+          ctx.navigate(`cameras/${encodeURIComponent(body.id)}`);
+        } catch (err) {
+          const issues = err.body?.issues ?? [];
+          if (issues.length) {
+            errors.replaceChildren(...issues.map((i) => h('li', `${i.path.join('.')}: ${i.message}`)));
+            errors.hidden = false;
+          }
+          toast(errorText(err), 'error');
+        } finally {
+          // Never kept in the page longer than needed.
+          f.password.value = '';
+        }
+      },
+    },
+    h('h2', t('cameras.create')),
+    h('label', t('cameras.id'), f.id),
+    h('label', t('common.district'), f.district),
+    h('label', t('cameras.place'), f.place),
+    h('label', t('cameras.gridCell'), f.gridCell),
+    h('div.row2', h('label', t('cameras.lat'), f.lat), h('label', t('cameras.lon'), f.lon)),
+    h('div.row2', h('label', t('cameras.width'), f.width), h('label', t('cameras.height'), f.height)),
+    h('label', t('cameras.fps'), f.fps),
+    h('label', t('cameras.sourceType'), f.sourceType),
+    h('label', t('cameras.url'), f.url),
+    h('div.row2', h('label', t('cameras.username'), f.username), h('label', t('cameras.password'), f.password)),
+    h('p.muted.small', t('cameras.credentialsHint')),
+    h('label', t('cameras.model'), f.model),
+    modelHint,
+    errors,
+    h('button.primary', { type: 'submit' }, t('cameras.create')),
+  );
+
+  await load();
+  draw();
+  const el = h(
+    'div.page.cameras',
+    h('div.page-head', h('h1', t('cameras.title'))),
+    h(
+      'div.users-grid',
+      h('table.list', h('thead', h('tr', ['cameras.id', 'cameras.place', 'common.district', 'cameras.sourceType', 'cameras.zones', 'cameras.latestFrame', 'alerts.actions'].map((k) => h('th', t(k))))), tbody),
+      form,
+    ),
+  );
+  return { el };
+}
