@@ -115,7 +115,7 @@ describe('outgoing HTTP (runtime/http.ts) against a real server', () => {
 
   it("a camera's snapshot URL: an endless answer is not read past maxBytes, and the failure is logged without the password", async () => {
     const { log, lines } = captureLogger();
-    const src = snapshotSource({ type: 'snapshot', url: `http://admin:${SECRET}@${base}/snapshot.jpg`, intervalMs: 60_000, timeoutMs: 30_000, maxBytes: 1024 * 1024 }, log, 'cam-1');
+    const src = snapshotSource({ type: 'snapshot', url: `http://admin:${SECRET}@${base}/snapshot.jpg`, auth: 'basic', intervalMs: 60_000, timeoutMs: 30_000, maxBytes: 1024 * 1024 }, log, 'cam-1');
     const next = src.next();
     await stoppedEarly('/snapshot.jpg');
     while (!lines.some((l) => l.includes('camera snapshot failed'))) await new Promise((r) => setTimeout(r, 10));

@@ -12,6 +12,14 @@ export const CameraSourceSchema = z.discriminatedUnion('type', [
     timeoutMs: z.number().int().min(100).default(5000),
     /** A longer answer is not read (the connection is closed): a 4K JPEG is 1–3 MB. */
     maxBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+    /** The camera's account, kept out of the URL so that it can be stored apart (it may also be in the URL). */
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
+    /**
+     * How to authenticate: absent, answer the camera's challenge (Digest when it offers it, Basic when it asks);
+     * "digest": never Basic (the password is not sent in the clear); "basic": Basic with every request.
+     */
+    auth: z.enum(['basic', 'digest']).optional(),
   }),
   /**
    * An RTSP stream (what most IP cameras serve: Hikvision rtsp://host:554/Streaming/Channels/101, Dahua

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cameraCommandsTopic, FRAME_PROPS, framesTopic } from '../../../contracts/index.js';
-import { fetchWithUrlCredentials, readBody, redactUrl } from '../../../runtime/http.js';
 import { untrustedImage } from '../../../runtime/image.js';
 import type { Logger } from '../../../runtime/log.js';
 import { mqttTlsOptions, tlsFailureHint } from '../../../runtime/tls.js';
@@ -15,49 +14,15 @@ import type { EdgeConfig } from '../../config.js';
 import { CommandPlayer, type CommandStats, type EdgeDeadLetterSink } from './commands.js';
 import type { CameraSource, EdgeCamera } from './config.js';
 import { RtspSource } from './rtsp.js';
+import { snapshotSource } from './snapshot.js';
 import type { CapturedFrame, FrameSource } from './source.js';
 
 export type { CapturedFrame, FrameSource } from './source.js';
+export { snapshotSource } from './snapshot.js';
 
 export type SimulatorSourceFactory = (src: Extract<CameraSource, { type: 'simulator' }>, cam: EdgeCamera, log: Logger) => Promise<FrameSource>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls a camera's snapshot URL; exported for tests. */
-export function snapshotSource(src: Extract<CameraSource, { type: 'snapshot' }>, log: Logger, camId: string): FrameSource {
-  let stopped = false;
-  let due = Date.now();
-  let failing = false;
-  return {
-    async next() {
-      while (!stopped) {
-        const wait = due - Date.now();
-        if (wait > 0) await sleep(wait);
-        due = Math.max(due + src.intervalMs, Date.now());
-        const ts = Date.now();
-        try {
-          const res = await fetchWithUrlCredentials(src.url, { signal: AbortSignal.timeout(src.timeoutMs) });
-          if (!res.ok) {
-            await res.body?.cancel();
-            throw new Error(`HTTP ${res.status}`);
-          }
-          // Bounded: whatever answers at the URL could stream without end.
-          const image = await readBody(res, src.maxBytes);
-          if (failing) log.info({ camera: camId }, 'camera snapshot works again');
-          failing = false;
-          return { ts, image };
-        } catch (e) {
-          if (!failing) log.warn({ camera: camId, url: redactUrl(src.url), err: (e as Error).message }, 'camera snapshot failed; retrying every interval');
-          failing = true;
-        }
-      }
-      return null;
-    },
-    stop() {
-      stopped = true;
-    },
-  };
-}
 
 function filesSource(src: Extract<CameraSource, { type: 'files' }>): FrameSource {
   const files = fs
