@@ -43,4 +43,20 @@ describe('AlertManager', () => {
     expect((await m.list({ state: 'open', limit: 10 })).total).toBe(1);
     await store.close();
   });
+
+  it("carries the device's place from the registry when it fires, and keeps it when the device moves later", async () => {
+    const store = await DuckDbAlertStore.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'city-alerts-')), 'alerts.duckdb'));
+    const place = { gridCell: '320582001002003', location: { lat: 31.8612, lon: 120.5234 }, address: '新华路12号', site: null };
+    let where: typeof place | undefined = place;
+    const m = new AlertManager(store, { placeOf: (id) => (id === 'dr-1' ? where : undefined) });
+    const a = (await m.handle(sig('fire', t0)))!;
+    expect(a.place).toEqual(place);
+    where = { ...place, gridCell: '320582001002004' };
+    expect((await m.handle(sig('fire', t0 + 5000)))!.place).toEqual(place);
+    expect((await m.get(a.id))!.place).toEqual(place);
+    // A device the registry does not know: no place, as before.
+    const other = (await m.handle({ ...sig('fire', t0), deviceId: 'dr-unknown' }))!;
+    expect(other.place).toBeUndefined();
+    await store.close();
+  });
 });

@@ -102,6 +102,9 @@ describe('case builder', () => {
     });
     expect(caseFromAlert({ ...a, caseCode: '0102' }, { codes })).toMatchObject({ code: '0102', gridCell: null, location: null });
     expect(caseFromAlert({ ...a, ruleId: 'x.unknown' }, { codes })).toMatchObject({ code: null });
+    // The alert carries its device's place (from the device registry): its case has it without a look-up.
+    const carried = { gridCell: '320582001002003', location: { lat: 31.8612, lon: 120.5234 }, address: '新华路12号', site: null };
+    expect(CaseDocSchema.parse(caseFromAlert({ ...a, place: carried }, { codes }))).toMatchObject({ gridCell: '320582001002003', location: carried.location, postedLocation: '新华路12号' });
     expect(caseFromAlert({ ...a, caseWorthy: false }, { codes })).toBeNull();
   });
 
