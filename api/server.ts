@@ -12,7 +12,8 @@ import { eventRoutes, type EventAnnotator } from './events.js';
 import { httpMetrics, readinessMetrics } from './http-metrics.js';
 import type { EventStore } from '../review/store.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
-import type { Store } from '../store/types.js';
+import { hasAggregates, type Store } from '../store/types.js';
+import { pickResolution, type ResolutionPolicy } from '../store/resolution.js';
 
 export interface ApiOptions {
   store: Store;
@@ -39,6 +40,10 @@ export interface ApiOptions {
   https?: ServerTls;
   /** Extra readiness checks by name (e.g. ingest's broker connection). */
   readiness?: Record<string, () => boolean | Promise<boolean>>;
+  /** When /api/readings answers from the 15-minute aggregates (config/retention.json); always raw when absent. */
+  resolution?: ResolutionPolicy;
+  /** Now, for the choice of resolution (tests). */
+  now?: () => number;
 }
 
 const ReadingsQuery = z.strictObject({
@@ -47,6 +52,8 @@ const ReadingsQuery = z.strictObject({
   from: TimestampSchema.optional(),
   to: TimestampSchema.optional(),
   limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+  /** `auto` (default): raw or 15-minute aggregates by the range (store/resolution.ts); or ask for one. */
+  resolution: z.enum(['auto', 'raw', '15m']).default('auto'),
 });
 
 const DeadLettersQuery = z.strictObject({
@@ -112,14 +119,19 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     if (q.data.from !== undefined && q.data.to !== undefined && q.data.from >= q.data.to) {
       return reply.code(400).send({ error: 'bad_request', message: 'from must be earlier than to' });
     }
-    const res = await o.store.query({
-      deviceId: q.data.device,
-      metric: q.data.metric,
-      from: q.data.from,
-      to: q.data.to,
-      limit: q.data.limit,
-    });
+    const rq = { deviceId: q.data.device, metric: q.data.metric, from: q.data.from, to: q.data.to, limit: q.data.limit };
+    const store = o.store;
+    const resolution =
+      q.data.resolution !== 'auto' ? q.data.resolution : o.resolution && hasAggregates(store) ? pickResolution(o.resolution, q.data, (o.now ?? Date.now)()) : 'raw';
+    if (resolution === '15m') {
+      if (!hasAggregates(store)) return reply.code(400).send({ error: 'bad_request', message: `the ${store.name} store keeps no 15-minute aggregates` });
+      const res = await store.queryAggregates(rq);
+      // metrics: the means, so a chart draws aggregates like readings; max, min, count and Leq beside them.
+      return { resolution, readings: res.readings.map((r) => ({ ...r, ts: new Date(r.ts).toISOString() })), total: res.total };
+    }
+    const res = await store.query(rq);
     return {
+      resolution,
       readings: res.readings.map((r) => (r.flags ? { ts: new Date(r.ts).toISOString(), metrics: r.metrics, flags: r.flags } : { ts: new Date(r.ts).toISOString(), metrics: r.metrics })),
       total: res.total,
     };
