@@ -1,10 +1,11 @@
 // The embedded default's gateway for the cameras registered in the console (ROLE=all): each camera's source (a
-// snapshot URL, a folder of files), read with the edge agent's own sources, its frames put straight onto bus topic
+// snapshot URL, an RTSP stream through ffmpeg), read with the edge agent's own sources, its frames put straight onto bus topic
 // "frames" as the simulated cameras' are (app/camera-feed.ts). A source whose settings change is restarted; a removed
 // camera's is stopped. In production a city's cameras come through edge agents (edge/), configured on the gateway.
 import { encodeBusFrame } from '../contracts/index.js';
 import type { Bus } from '../bus/types.js';
 import { snapshotSource, type FrameSource } from '../edge/drivers/camera/link.js';
+import { RtspSource } from '../edge/drivers/camera/rtsp.js';
 import type { Logger } from '../runtime/log.js';
 import type { Credentials, StoredCamera } from './schema.js';
 import type { CameraService } from './service.js';
@@ -95,6 +96,8 @@ function keyOf(c: StoredCamera): string {
 
 function open(c: StoredCamera, credentials: Credentials | null, log: Logger): FrameSource | null {
   const s = c.source;
+  // The account goes into the source only here, in memory: both sources keep it out of their logs.
+  if (s.type === 'rtsp') return new RtspSource({ ...s, ...(credentials ?? {}) }, log, c.camera.id);
   if (s.type !== 'snapshot') return null;
   // The snapshot source sends user info as HTTP Basic and logs the URL without it (runtime/http.ts).
   const url = new URL(s.url);

@@ -1,10 +1,12 @@
 // Cameras and zones in the console, in real headless Chromium, end to end in one process: the real users, sessions and
-// guard, the camera routes, store and feed, the in-process bus, and a vision worker with the shipped model. A live
-// simulated street is served as a snapshot URL behind HTTP Basic (as an IP camera's ISAPI picture). An admin registers
-// the camera with its account, waits for its picture, draws a bow tie (refused in the browser, naming the crossing
+// guard, the camera routes, store and feed, the in-process bus, and a vision worker with the shipped model. A parked
+// car on a live simulated street is streamed over RTSP by a real mediamtx that wants the camera's account (the edge
+// camera tests' server, scripts/services.d/rtsp.sh). An admin registers the camera with its RTSP URL and account,
+// waits for its picture, draws a bow tie (refused in the browser, naming the crossing
 // edges), then draws a no-parking zone with the mouse around a parked car, sets its dwell and saves; the running worker
 // raises an illegal-parking event in that zone, and the audit trail names the admin. Both languages, no missing label.
-import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
@@ -12,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/memory.js';
 import { startCameras } from '../cameras/index.js';
 import { consolePlugin } from '../console/plugin.js';
+import { publishClip, rtspTools, startRtspServer, type Publisher, type RtspServer } from '../edge/drivers/camera/testdata/rtsp-server.js';
 import type { DeadLetter, EnforcementEvent } from '../contracts/index.js';
 import { silentLogger } from '../runtime/log.js';
 import { createLiveScene, type LiveScene } from '../simulators/camera/live.js';
@@ -23,8 +26,8 @@ import { launch, login, screenshot, type Browser } from './console-browser.js';
 import { captureLogger, ROOT, tmpDir, waitFor } from './helpers.js';
 
 const ADMIN = 'cameras-console-admin';
-const CAM_USER = 'isapi';
-const CAM_PASSWORD = 'Hik-Pa55word';
+// mediamtx takes only A-Z a-z 0-9 and !$()*+.;<=>[]^_-,@#& in credentials: '@', '#' and '&' test the encoding.
+const CAM_PASSWORD = 'Hik@Pa55#w&rd';
 const dir = tmpDir('console-cameras');
 const bus = new MemoryBus({ logger: silentLogger });
 const dead: DeadLetter[] = [];
@@ -32,9 +35,9 @@ const events: EnforcementEvent[] = [];
 const log = captureLogger();
 
 let scene: LiveScene;
-let snapshots: http.Server;
-let snapshotUrl: string;
-let snapshotsServed = 0;
+let rtsp: RtspServer;
+let publisher: Publisher;
+let cams: Awaited<ReturnType<typeof startCameras>>;
 let app: FastifyInstance;
 let url: string;
 let users: Users;
@@ -44,31 +47,23 @@ let tab: Page;
 
 beforeAll(async () => {
   scene = createLiveScene(10_014, { fps: 1, startTs: Date.now() - 5_000, publishedAt: '2020-01-01' });
-  // A car stands in the scene's first no-parking zone from the start and stays.
-  scene.parkVehicle({ zoneId: scene.noParkingZones[0]!, kind: 'sedan', at: Date.now() - 4_000, place: 0.5 });
-  // The camera: a snapshot URL that answers only with its account (HTTP Basic), as a city's IP cameras do.
-  const expected = `Basic ${Buffer.from(`${CAM_USER}:${CAM_PASSWORD}`).toString('base64')}`;
-  snapshots = http.createServer((req, res) => {
-    if (req.headers.authorization !== expected) {
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="camera"' }).end();
-      return;
-    }
-    scene.frameAt(Date.now()).then(
-      (f) => {
-        snapshotsServed++;
-        res.writeHead(200, { 'content-type': 'image/jpeg' }).end(f.jpeg);
-      },
-      (e: Error) => res.writeHead(500).end(e.message),
-    );
-  });
-  await new Promise<void>((r) => snapshots.listen(0, '127.0.0.1', r));
-  snapshotUrl = `http://127.0.0.1:${(snapshots.address() as { port: number }).port}/ISAPI/Streaming/channels/101/picture`;
+  // A car stands in the scene's first no-parking zone and stays: a clip of it, looped by the camera's RTSP server.
+  const at = Date.now() - 4_000;
+  scene.parkVehicle({ zoneId: scene.noParkingZones[0]!, kind: 'sedan', at, place: 0.5 });
+  const frames = path.join(dir, 'frames');
+  fs.mkdirSync(frames, { recursive: true });
+  for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(frames, `${String(i).padStart(5, '0')}.jpg`), (await scene.frameAt(at + 2_000 + i * 1000)).jpeg);
+  const clip = path.join(dir, 'parked.mp4');
+  // A keyframe every second, as cameras send by default.
+  execFileSync(rtspTools().ffmpeg, ['-nostdin', '-loglevel', 'error', '-y', '-framerate', '5', '-i', path.join(frames, '%05d.jpg'), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '5', '-pix_fmt', 'yuv420p', clip]);
+  rtsp = await startRtspServer({ dir, cameraPassword: CAM_PASSWORD });
+  publisher = publishClip(rtsp, clip, 'Streaming/Channels/101');
 
   const u = await startUsers({ dataDir: dir, logger: silentLogger, adminPassword: ADMIN, kdf: { ln: 10, r: 8, p: 1 } });
   users = u.users;
   closeAll.push(() => u.close());
   const models = loadModelsConfig(path.join(ROOT, 'config/models.json'));
-  const cams = await startCameras({ dataDir: dir, fileCameras: [], bus, audit: (e) => users.store.audit(e), deadLetters: { add: async (d) => void dead.push(...d) }, models, logger: log.logger, feed: true });
+  cams = await startCameras({ dataDir: dir, fileCameras: [], bus, audit: (e) => users.store.audit(e), deadLetters: { add: async (d) => void dead.push(...d) }, models, logger: log.logger, feed: true });
   closeAll.push(() => cams.close());
   // The worker starts with no camera at all: the console's come over the bus.
   const worker = await VisionWorker.open({
@@ -101,7 +96,8 @@ afterAll(async () => {
   await app?.close();
   for (const c of closeAll.reverse()) await c().catch(() => undefined);
   closeAll = [];
-  await new Promise((r) => snapshots?.close(r));
+  await publisher?.stop();
+  await rtsp?.stop();
   await bus.close();
 });
 
@@ -127,9 +123,9 @@ describe('console: cameras and zones', () => {
     await form.locator('input[name=width]').fill(String(cam.width));
     await form.locator('input[name=height]').fill(String(cam.height));
     await form.locator('input[name=width]').dispatchEvent('change');
-    await form.locator('select[name=sourceType]').selectOption('snapshot');
-    await form.locator('input[name=url]').fill(snapshotUrl);
-    await form.locator('input[name=username]').fill(CAM_USER);
+    await form.locator('select[name=sourceType]').selectOption('rtsp');
+    await form.locator('input[name=url]').fill(rtsp.url('Streaming/Channels/101'));
+    await form.locator('input[name=username]').fill(rtsp.camera.username);
     await form.locator('input[name=password]').fill(CAM_PASSWORD);
     // The model whose input shape is nearest the camera's aspect ratio is offered (coco-wide is 640x384 for 16:9).
     await expect.poll(() => tab.locator('[data-test=model-hint]').textContent()).toContain(cam.width / cam.height > 1.5 ? 'coco-wide' : '');
@@ -139,7 +135,7 @@ describe('console: cameras and zones', () => {
 
     // The editor, over the camera's picture once its first frame has come (through the account).
     await tab.waitForURL((u) => u.hash === '#/cameras/cam-wenhua-01');
-    expect(await waitFor(() => snapshotsServed > 1, 15_000)).toBe(true);
+    expect(await waitFor(() => cams.service.latestFrame('cam-wenhua-01') !== null, 30_000)).toBe(true);
     await tab.reload();
     await expect.poll(() => tab.locator('[data-test=frame-note]').textContent(), { timeout: 10_000 }).toMatch(/画面时间/);
 
@@ -187,7 +183,7 @@ describe('console: cameras and zones', () => {
     const audit = await users.store.listAudit();
     expect(audit.find((a) => a.action === 'camera_zones_changed')).toMatchObject({ username: 'cam-wenhua-01', by: 'admin' });
     expect(audit.find((a) => a.action === 'camera_created')).toMatchObject({ username: 'cam-wenhua-01', by: 'admin' });
-    // The camera's account was used and never shown or logged.
+    // The camera's account was used (mediamtx lets no one else read) and never shown or logged.
     expect(await tab.content()).not.toContain(CAM_PASSWORD);
     expect(JSON.stringify(log.lines)).not.toContain(CAM_PASSWORD);
     expect(JSON.stringify(audit)).not.toContain(CAM_PASSWORD);
