@@ -1,4 +1,7 @@
 // GET /api/stats: counts and rates over a period by district, grid cell, device, site or type (stats.ts).
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { badRequest, requireUser } from '../api/review.js';
@@ -19,7 +22,20 @@ export interface StatsRoutesOptions {
   placeOf?: PlaceOf;
 }
 
+// The console's charts (console/public/pages/stats.js) are uPlot's, served from node_modules by this process so the
+// console works offline and its Content-Security-Policy ('self' only) holds.
+const UPLOT_FILES = { 'uplot.js': ['uPlot.esm.js', 'text/javascript; charset=utf-8'], 'uplot.css': ['uPlot.min.css', 'text/css; charset=utf-8'] } as const;
+
+function uplotAssets(): Map<string, { body: Buffer; type: string }> {
+  const dist = path.join(path.dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+  return new Map(Object.entries(UPLOT_FILES).map(([name, [file, type]]) => [name, { body: fs.readFileSync(path.join(dist, file)), type }]));
+}
+
 export async function statsRoutes(app: FastifyInstance, o: StatsRoutesOptions): Promise<void> {
+  for (const [name, a] of uplotAssets()) {
+    // Changes only with the package: a day of caching is safe.
+    app.get(`/console/vendor/${name}`, async (_req, reply) => reply.type(a.type).header('cache-control', 'public, max-age=86400').header('x-content-type-options', 'nosniff').send(a.body));
+  }
   app.get('/api/stats', async (req, reply) => {
     if (!requireUser(req, reply, STATS_ROLES)) return reply;
     const q = StatsQuery.safeParse(withNumericPeriod(req.query));
