@@ -13,6 +13,7 @@ const ROUTES = [
   { path: 'parties', nav: 'nav.parties', roles: ['reviewer', 'admin'], load: () => import('./pages/parties.js') },
   { path: 'cases', nav: 'nav.cases', roles: ['reviewer', 'admin'], load: () => import('./pages/cases.js') },
   { path: 'inbox', nav: 'nav.inbox', roles: ['reviewer', 'admin'], load: () => import('./pages/inbox.js') },
+  { path: 'stats', nav: 'nav.stats', roles: ['staff', 'reviewer', 'admin'], load: () => import('./pages/stats.js') },
   { path: 'cameras', nav: 'nav.cameras', roles: ['admin'], load: () => import('./pages/cameras.js') },
   { path: 'cameras/:id', roles: ['admin'], load: () => import('./pages/camera.js') },
   { path: 'users', nav: 'nav.users', roles: ['admin'], load: () => import('./pages/users.js') },
