@@ -23,6 +23,7 @@ const STR = {
     phoneHint: '登记车辆时留下的 11 位手机号，告知短信发往此号码',
     plateInvalid: '请输入车牌号、日期和 11 位手机号',
     locationsLink: '电子监控设备设置地点公示',
+    sourceLink: '源代码与许可证',
     locationsTitle: '电子监控设备设置地点公示',
     locationsIntro: '依照《行政处罚法》第四十一条，用于非现场执法的监控设备设置地点向社会公布。设备自公示之日起满 {days} 天后方可用于执法。',
     noLocations: '目前没有已公示的设备。',
@@ -142,6 +143,7 @@ const STR = {
     phoneHint: 'the 11-digit number registered for the vehicle, which the SMS notice went to',
     plateInvalid: 'Enter a plate number, a date and the 11-digit mobile number',
     locationsLink: 'Published locations of monitoring cameras',
+    sourceLink: 'Source code and licences',
     locationsTitle: 'Published locations of monitoring cameras',
     locationsIntro: 'Under Article 41 of the Administrative Penalty Law the locations of cameras used for non-site enforcement are published. A camera enforces only once its location has been published for {days} days.',
     noLocations: 'No camera location is published yet.',
@@ -369,7 +371,8 @@ function render() {
     btn.setAttribute('lang', lang === 'en' ? 'zh-CN' : 'en');
   }
   const foot = document.getElementById('foot');
-  if (foot) foot.replaceChildren(h('p', t('footer')), h('p', h('a', { href: '/public/locations', 'data-link': '' }, t('locationsLink'))));
+  // The source link: the AGPL-3.0 of the coco model asks that users over a network be offered the source (section 13).
+  if (foot) foot.replaceChildren(h('p', t('footer')), h('p', h('a', { href: '/public/locations', 'data-link': '' }, t('locationsLink'))), h('p', h('a', { href: '/public/assets/source.html' }, t('sourceLink'))));
   if (current.view === 'record') return show(recordView(current.data, current.note));
   if (current.view === 'locations') return show(locationsView(current.data));
   if (current.view === 'lookup') return show(lookupView(current.data));
