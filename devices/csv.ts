@@ -1,5 +1,6 @@
 // The registry as CSV, for bulk import and export: one device a line, the columns below, UTF-8. An export imports
 // back unchanged (the round trip is tested), so a city edits its devices in a spreadsheet and loads them again.
+import { safeText } from '../exports/table.js';
 import type { Device } from './types.js';
 
 export const CSV_COLUMNS = [
@@ -27,7 +28,7 @@ type Column = (typeof CSV_COLUMNS)[number];
 function cell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return String(v);
-  const s = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  const s = safeText(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -229,10 +229,17 @@ export class UserStore {
     });
   }
 
-  /** The newest audit entries first. */
-  listAudit(limit = 100): Promise<AuditEntry[]> {
+  /** The newest audit entries first; optionally of a period [from, to), one action, one user (as subject or actor). */
+  listAudit(limit = 100, f: { from?: number; to?: number; action?: string; user?: string } = {}): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const params: Record<string, DuckDBValue> = {};
+    if (f.from !== undefined) (where.push('ts >= $from'), (params.from = BigInt(f.from)));
+    if (f.to !== undefined) (where.push('ts < $to'), (params.to = BigInt(f.to)));
+    if (f.action) (where.push('action = $action'), (params.action = f.action));
+    if (f.user) (where.push('(username = $user OR actor = $user)'), (params.user = f.user));
+    const sql = `SELECT ts, action, username, actor, ip, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, rowid DESC LIMIT ${Math.trunc(limit)}`;
     return this.serial(async () =>
-      (await this.db.runAndReadAll(`SELECT ts, action, username, actor, ip, detail FROM audit ORDER BY ts DESC, rowid DESC LIMIT ${Math.trunc(limit)}`))
+      (await this.db.runAndReadAll(sql, params))
         .getRows()
         .map((r) => {
           const e: AuditEntry = { ts: Number(r[0] as bigint), action: r[1] as AuditEntry['action'], username: r[2] as string, by: r[3] as string, ip: r[4] as string };

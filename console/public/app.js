@@ -16,7 +16,9 @@ const ROUTES = [
   { path: 'stats', nav: 'nav.stats', roles: ['staff', 'reviewer', 'admin'], load: () => import('./pages/stats.js') },
   { path: 'cameras', nav: 'nav.cameras', roles: ['admin'], load: () => import('./pages/cameras.js') },
   { path: 'cameras/:id', roles: ['admin'], load: () => import('./pages/camera.js') },
+  { path: 'map', nav: 'nav.map', roles: ['staff', 'reviewer', 'admin'], load: () => import('./pages/map.js') },
   { path: 'users', nav: 'nav.users', roles: ['admin'], load: () => import('./pages/users.js') },
+  { path: 'audit', nav: 'nav.audit', roles: ['admin'], load: () => import('./pages/audit.js') },
   { path: 'account', roles: ['staff', 'reviewer', 'admin'], load: () => import('./pages/account.js') },
   { path: 'login', roles: null, load: () => import('./pages/login.js') },
 ];
