@@ -39,7 +39,6 @@ import { startCameras } from '../cameras/index.js';
 import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
 import { startDeviceRegistry } from '../devices/index.js';
 import type { AuditEntry } from '../users/types.js';
-import { auditRoutes } from '../users/audit-route.js';
 import { rulesRoutes } from '../console/rules-route.js';
 import { caseRoutes } from '../api/cases.js';
 import { EventStore } from '../review/store.js';
@@ -48,7 +47,7 @@ import { loadModelsConfig } from '../vision/detectors/index.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { PlateReader } from '../vision/ocr/index.js';
 import { FrameRelay } from '../vision/relay.js';
-import { VisionWorker } from '../vision/worker.js';
+import { VisionWorker, type PlateReading } from '../vision/worker.js';
 import type { CameraRegistry } from '../vision/cameras/config.js';
 import type { EventAnnotator } from '../api/events.js';
 import { loadNoticesConfig } from '../notices/config.js';
@@ -69,6 +68,12 @@ import { storeSources, statsRoutes } from '../stats/index.js';
 import { exportRoutes } from '../exports/routes.js';
 import { reportRoutes } from '../reports/routes.js';
 import { startBackupAgent } from '../operations/backup/agent.js';
+
+/** A plate reader opened at its first use (a failure to open is then logged with each plate it could not read). */
+function lazyPlates(): PlateReading {
+  let reader: Promise<PlateReader> | null = null;
+  return { read: async (img, box) => (await (reader ??= PlateReader.open())).read(img, box) };
+}
 
 /** Notice statuses that end an event without a case. */
 const FINAL_WITHOUT_CASE = new Set(['corrected', 'notice-only', 'not-enforcing', 'recheck-unavailable']);
@@ -185,10 +190,6 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         await app.register(authPlugin, { users: u.users });
       });
       auditTrail = (e) => u.users.store.audit(e);
-      // The audit trail for admins, with the review decisions kept in the events store (opened below).
-      routePlugins.push(async (app) => {
-        await app.register(auditRoutes, { list: (limit, f) => u.users.store.listAudit(limit, f), decisions: (q) => (events ? events.list(q) : Promise.resolve({ items: [] })) });
-      });
       // Cameras and zones registered in the console (admin), published to every vision worker; in the embedded
       // default this process also reads their sources. The registry file's cameras win an id.
       const cams = await startCameras({
@@ -361,7 +362,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
           deadLetters: store,
           logger: log.child({ part: 'vision' }),
           registry,
-          plates: cfg.PLATES ? await PlateReader.open() : null,
+          // Without file cameras the OCR models (about 150 MB) are opened at the first plate a console camera needs.
+          plates: !cfg.PLATES ? null : cameras.cameras.length > 0 ? await PlateReader.open() : lazyPlates(),
         });
         await worker.start();
         stops.push(() => worker.close());

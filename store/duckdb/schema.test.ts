@@ -16,7 +16,7 @@ import { ConfigError } from '../../runtime/config.js';
 import { USER_SCHEMA, UserStore } from '../../users/store.js';
 import { EvidenceStore } from '../../vision/evidence/store.js';
 import { DuckDbFile } from './file.js';
-import { SchemaTooNewError, type StoreSchema } from './schema.js';
+import { SchemaTooNewError, takeMigrations, type StoreSchema } from './schema.js';
 import { DuckDbStore, READINGS_SCHEMA } from './store.js';
 
 const FIXTURE = path.join(import.meta.dirname, 'testdata', 'v0');
@@ -114,6 +114,11 @@ describe('schema versions', () => {
     } finally {
       for (const s of [readings, alerts, events, cases, notices, users, statements]) await s.close();
     }
+    // Each migration is reported once, for the platform's start-up log.
+    expect(takeMigrations().map((m) => [path.basename(m.file), m.from, m.backup])).toEqual(
+      ['city', 'alerts', 'events', 'cases', 'notices', 'users', 'statements'].map((n) => [`${n}.duckdb`, 0, p(`${n}.duckdb.v0.backup`)]),
+    );
+    expect(takeMigrations()).toEqual([]);
     for (const f of FILES) {
       expect(await versionOf(p(f)), f).toEqual(steps(SCHEMAS[f]!));
       expect(sameTables(await dump(p(f)), before[f]!), f).toEqual(before[f]);

@@ -68,6 +68,13 @@ export const RELEASE = (() => {
   return 'unknown';
 })();
 
+const migrated: (SchemaReport & { what: string; file: string })[] = [];
+
+/** The files this process migrated since the last call (with where each copy is), for the start-up log. */
+export function takeMigrations(): (SchemaReport & { what: string; file: string })[] {
+  return migrated.splice(0);
+}
+
 /** The schema version recorded in an open database (0: none recorded, the file predates versions or is new). */
 export async function schemaVersion(db: DuckDBConnection): Promise<number> {
   const has = await db.runAndReadAll(
@@ -103,7 +110,9 @@ export async function openDuckDb(file: string, schema: StoreSchema, config: Reco
   }
   const db = await instance.connect();
   try {
-    return { instance, db, schema: await migrate(db, file, schema) };
+    const report = await migrate(db, file, schema);
+    if (report.backup) migrated.push({ what: schema.what, file, ...report });
+    return { instance, db, schema: report };
   } catch (e) {
     db.closeSync();
     instance.closeSync();
