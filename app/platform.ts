@@ -68,6 +68,7 @@ import { storeSources, statsRoutes } from '../stats/index.js';
 import { exportRoutes } from '../exports/routes.js';
 import { reportRoutes } from '../reports/routes.js';
 import { startBackupAgent } from '../operations/backup/agent.js';
+import { takeMigrations } from '../store/duckdb/schema.js';
 
 /** A plate reader opened at its first use (a failure to open is then logged with each plate it could not read). */
 function lazyPlates(): PlateReading {
@@ -581,6 +582,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     // Answers `npm run backup` with consistent copies of the DuckDB files this process holds (operations/backup/).
     const backupAgent = await startBackupAgent({ dataDir: cfg.dataDir, logger: log.child({ part: 'backup' }) });
     stops.push(() => backupAgent.stop());
+    for (const m of takeMigrations()) log.info(m, 'store file migrated to its schema version (the file as it was is kept beside it)');
     return { mqttUrl, mqttTlsPort: broker?.tlsPort ?? null, apiUrl: `${cfg.https ? 'https' : 'http'}://127.0.0.1:${apiPort}`, store, bus, ingest, alerts, events, cases, api, hj212Port, mqttPasswords, stop };
   } catch (e) {
     await stop();
