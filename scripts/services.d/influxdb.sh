@@ -14,6 +14,12 @@
 #   stop     Stop it (SIGTERM, influxd closes its shards), keep the data dir: for outage tests.
 #   down     Stop it and delete its data dir.
 #   status   Exit 0 if running and healthy.
+#   retention BUCKET...  Set INFLUX_RETENTION on existing buckets of org "city".
+#
+# INFLUX_RETENTION: how long the bucket keeps points, `0` (the default: for ever) or a whole number of hours, days
+# or weeks (`720h`, `400d`, `52w`; at least 1h, InfluxDB's minimum). Applied when `up` onboards a new instance and by
+# `retention`. The platform deletes raw readings itself after config/retention.json's rawDays and keeps their
+# aggregates for years in the same bucket, so a bucket retention is a ceiling above both, never the raw-readings one.
 #
 # All diagnostics go to stderr; only `up` writes to stdout (the INFLUX_* lines).
 #
@@ -208,6 +214,32 @@ http() {
 
 print_env() { cat "$ENV_FILE"; }
 
+# INFLUX_RETENTION in seconds (0 = for ever); dies naming the variable when it is not one of the accepted forms.
+retention_seconds() {
+  local r="${INFLUX_RETENTION:-0}" n unit
+  [ "$r" = 0 ] && { echo 0; return; }
+  [[ "$r" =~ ^([1-9][0-9]*)([hdw])$ ]] || die "INFLUX_RETENTION=$r: use 0 (for ever) or a whole number with h, d or w (e.g. 400d)"
+  n="${BASH_REMATCH[1]}" unit="${BASH_REMATCH[2]}"
+  case "$unit" in h) echo $((n * 3600)) ;; d) echo $((n * 86400)) ;; w) echo $((n * 604800)) ;; esac
+}
+
+cmd_retention() {
+  [ $# -ge 1 ] || die "usage: $0 retention BUCKET..."
+  need_cmd curl curl
+  healthy || die "influxd is not running at $URL"
+  local secs b buckets id
+  retention_seconds >/dev/null
+  secs="$(retention_seconds)"
+  for b in "$@"; do
+    buckets="$(http GET "/api/v2/buckets?org=$INFLUX_ORG&name=$b")" || die "bucket lookup failed"
+    id="$(printf '%s' "$buckets" | grep -o '"id": *"[0-9a-f]\{16\}"' | head -n1 | grep -o '[0-9a-f]\{16\}')" \
+      || die "bucket $b not found in org $INFLUX_ORG"
+    http PATCH "/api/v2/buckets/$id" "$(printf '{"retentionRules":[{"type":"expire","everySeconds":%s}]}' "$secs")" >/dev/null \
+      || die "could not set the retention of bucket $b"
+    log "bucket $b: retention ${INFLUX_RETENTION:-0} ($secs s; 0 = for ever)"
+  done
+}
+
 onboard() {
   local setup
   setup="$(http GET /api/v2/setup)" || die "GET /api/v2/setup failed"
@@ -216,8 +248,8 @@ onboard() {
     token="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     password="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     log "onboarding (org=$INFLUX_ORG bucket=$INFLUX_BUCKET user=$INFLUX_USER)"
-    http POST /api/v2/setup "$(printf '{"username":"%s","password":"%s","org":"%s","bucket":"%s","token":"%s","retentionPeriodSeconds":0}' \
-      "$INFLUX_USER" "$password" "$INFLUX_ORG" "$INFLUX_BUCKET" "$token")" >/dev/null || die "onboarding failed"
+    http POST /api/v2/setup "$(printf '{"username":"%s","password":"%s","org":"%s","bucket":"%s","token":"%s","retentionPeriodSeconds":%s}' \
+      "$INFLUX_USER" "$password" "$INFLUX_ORG" "$INFLUX_BUCKET" "$token" "$(retention_seconds)")" >/dev/null || die "onboarding failed"
     umask 077
     printf '%s\n' "$token" >"$TOKEN_FILE"
     printf '%s\n' "$password" >"$STATE_DIR/password"
@@ -257,6 +289,7 @@ wait_healthy() {
 
 cmd_up() {
   need_cmd curl curl
+  retention_seconds >/dev/null   # a bad INFLUX_RETENTION stops here, before anything starts
   cmd_install >&2
   mkdir -p "$SERVICES_ROOT"
   exec 9>"$SERVICES_ROOT/.influxdb.lock"
@@ -383,5 +416,6 @@ case "${1:-}" in
   stop) cmd_stop ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 {install|up|start|stop|down|status}" >&2; exit 2 ;;
+  retention) shift; cmd_retention "$@" ;;
+  *) echo "usage: $0 {install|up|start|stop|down|status|retention BUCKET...}" >&2; exit 2 ;;
 esac

@@ -13,6 +13,8 @@
 #   status    exit 0 if the broker is running and answers metadata
 #   logs      print the last lines of the broker log (N=200 lines by default)
 #   run CLASS [ARGS...]      run a Java class with the Kafka classpath
+#   retention TOPIC...       set retention.ms on existing topics: KAFKA_FRAMES_RETENTION_HOURS for
+#             topics whose name ends in "frames", KAFKA_RETENTION_HOURS for the others
 #   topics|produce|consume [ARGS...]
 #             the kafka-topics / console producer / console consumer tools;
 #             --bootstrap-server is added if you leave it out
@@ -24,6 +26,10 @@
 #   KAFKA_HEAP_OPTS        broker heap (default "-Xmx512m -Xms256m")
 #   KAFKA_READY_TIMEOUT    seconds to wait for readiness (default 90)
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL (default 30)
+#   KAFKA_RETENTION_HOURS  how long the broker keeps messages of a topic without its own retention
+#                          (log.retention.hours, default 168 = 7 days: a stage may be down a week)
+#   KAFKA_FRAMES_RETENTION_HOURS  retention of the camera frames topics (default 1: frames are most of
+#                          the bytes, and a frame older than that is of no use to the vision worker)
 #   KAFKA_EXTRA_PROPERTIES extra server.properties lines, newline-separated
 #   CITY_CACHE             cache root (default ~/.cache/city-sensing); holds
 #                          kafka/<version>/libs and the Maven local repo (m2/)
@@ -55,6 +61,10 @@ OUT_FILE="$STATE/kafka.out"   # JVM stdout/stderr (crashes, early errors)
 DATA_DIR="$STATE/data"
 PORTS_FILE="$STATE/ports.env"
 
+RETENTION_HOURS="${KAFKA_RETENTION_HOURS:-168}"
+FRAMES_RETENTION_HOURS="${KAFKA_FRAMES_RETENTION_HOURS:-1}"
+[[ "$RETENTION_HOURS" =~ ^[1-9][0-9]*$ ]] || { printf 'kafka: error: KAFKA_RETENTION_HOURS=%s is not a whole number of hours\n' "$RETENTION_HOURS" >&2; exit 1; }
+[[ "$FRAMES_RETENTION_HOURS" =~ ^[1-9][0-9]*$ ]] || { printf 'kafka: error: KAFKA_FRAMES_RETENTION_HOURS=%s is not a whole number of hours\n' "$FRAMES_RETENTION_HOURS" >&2; exit 1; }
 READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
@@ -236,6 +246,7 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 auto.create.topics.enable=true
 group.initial.rebalance.delay.ms=0
+log.retention.hours=$RETENTION_HOURS
 num.network.threads=2
 num.io.threads=4
 # Shorter broker session: after an unclean kill the restarted broker must wait
@@ -428,6 +439,23 @@ with_bootstrap() { # tool shortcuts: add --bootstrap-server unless given
   run_class "$cls" --bootstrap-server "$BOOTSTRAP" "$@"
 }
 
+# Topics are created by the platform (KafkaBus) with the broker's defaults; this sets each one's own retention.ms.
+cmd_retention() {
+  [[ $# -ge 1 ]] || die "usage: $0 retention TOPIC..."
+  cmd_install
+  load_ports 2>/dev/null
+  local cls t hours
+  cls="$(first_class org.apache.kafka.tools.ConfigCommand kafka.admin.ConfigCommand)"
+  for t in "$@"; do
+    hours="$RETENTION_HOURS"
+    [[ "$t" == *frames ]] && hours="$FRAMES_RETENTION_HOURS"
+    run_class "$cls" --bootstrap-server "$BOOTSTRAP" --command-config "$STATE/probe.properties" --alter \
+      --entity-type topics --entity-name "$t" --add-config "retention.ms=$((hours * 3600000))" >&2 \
+      || die "could not set the retention of topic $t"
+    log "topic $t: retention.ms=$((hours * 3600000)) ($hours h)"
+  done
+}
+
 main() {
   local cmd="${1:-help}"
   [[ $# -gt 0 ]] && shift
@@ -443,6 +471,7 @@ main() {
       [[ $# -ge 1 ]] || die "usage: $0 run CLASS [ARGS...]"
       cmd_install
       run_class "$@" ;;
+    retention) cmd_retention "$@" ;;
     topics)
       cmd_install
       with_bootstrap "$(first_class org.apache.kafka.tools.TopicCommand kafka.admin.TopicCommand)" "$@" ;;
