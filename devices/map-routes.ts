@@ -15,14 +15,21 @@ export interface MapRoutesOptions {
   tileAttribution: string;
 }
 
-// Only the two files the page loads; the ESM build runs as a module without a bundler.
-const LEAFLET_FILES: Record<string, string> = { 'leaflet.js': 'leaflet-src.esm.js', 'leaflet.css': 'leaflet.css' };
+// Only the files the page loads: the ESM build (runs as a module without a bundler), its CSS and the images the CSS
+// names (the layer switch's icon).
+const LEAFLET_FILES: Record<string, string> = {
+  'leaflet.js': 'leaflet-src.esm.js',
+  'leaflet.css': 'leaflet.css',
+  'images/layers.png': 'images/layers.png',
+  'images/layers-2x.png': 'images/layers-2x.png',
+};
+const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', png: 'image/png' };
 
 function leafletAssets(): Map<string, { body: Buffer; type: string }> {
   const dist = path.join(path.dirname(createRequire(import.meta.url).resolve('leaflet/package.json')), 'dist');
   const out = new Map<string, { body: Buffer; type: string }>();
   for (const [name, file] of Object.entries(LEAFLET_FILES)) {
-    out.set(name, { body: fs.readFileSync(path.join(dist, file)), type: name.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8' });
+    out.set(name, { body: fs.readFileSync(path.join(dist, file)), type: TYPES[path.extname(name).slice(1)]! });
   }
   return out;
 }

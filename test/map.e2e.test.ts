@@ -1,0 +1,120 @@
+// The device registry's flow in real headless Chromium against the real platform (embedded broker with device
+// accounts, ingest, detectors, alert service, cases): an admin registers a manhole cover on the map page with a click
+// on its place, issues its MQTT credentials there, the device publishes "cover open" with them, and the alert
+// appears on the map at the device's place, carrying its grid cell, as does the case it raises. The audit page lists
+// the registration and exports it as CSV.
+import mqtt from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadAppConfig } from '../app/config.js';
+import { startPlatform } from '../app/platform.js';
+import { silentLogger } from '../runtime/log.js';
+import { launch, login, screenshot, type Browser } from './console-browser.js';
+import { tmpDir } from './helpers.js';
+
+const ADMIN_PASSWORD = 'map-e2e-admin-pw';
+const dataDir = tmpDir('map-e2e');
+const cfg = loadAppConfig({
+  PORT: '0',
+  MQTT_PORT: '0',
+  HJ212_PORT: 'off',
+  HOST: '127.0.0.1',
+  DATA_DIR: dataDir,
+  SIMULATE: '0',
+  PLATES: '0',
+  ADMIN_PASSWORD,
+});
+const p = await startPlatform(cfg, silentLogger);
+let browser: Browser | null = null;
+
+const asAdmin = await (async () => {
+  const r = await fetch(`${p.apiUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+  const cookie = r.headers.get('set-cookie')!.split(';')[0]!;
+  return async (path: string) => (await fetch(`${p.apiUrl}${path}`, { headers: { cookie } })).json();
+})();
+
+afterAll(async () => {
+  await browser?.close();
+  await p.stop();
+});
+
+describe('map page on the real platform', () => {
+  it('an admin registers a device on the map, it publishes with the credentials issued there, and its alert appears at its place', async () => {
+    browser = await launch();
+    const page = await browser.page();
+    await login(page, p.apiUrl, 'admin', ADMIN_PASSWORD);
+    await page.goto(`${p.apiUrl}/#/map`);
+    const map = page.locator('[data-test=map]');
+    await map.locator('.leaflet-overlay-pane path').first().waitFor();
+    // The demo's grid and district boundaries are drawn without any base map.
+    expect(await map.locator('.leaflet-overlay-pane path').count()).toBeGreaterThanOrEqual(42);
+    expect(await map.locator('.leaflet-tile').count()).toBe(0);
+
+    // A click on the map gives the place.
+    const box = (await map.boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    const lat = Number(await page.locator('[data-field=lat]').inputValue());
+    const lon = Number(await page.locator('[data-field=lon]').inputValue());
+    expect(lat).toBeGreaterThan(31.85);
+    await page.locator('[data-field=id]').fill('mh-e2e-001');
+    await page.locator('[data-field=kind]').selectOption('manhole');
+    await page.locator('[data-field=district]').fill('xinhua');
+    await page.locator('[data-field=address]').fill('新华路88号人行道');
+    await page.locator('[data-test=device-save]').click();
+    await expect.poll(() => page.locator('[data-field=gridCell]').inputValue()).toMatch(/^3205820\d{8}$/);
+    const gridCell = await page.locator('[data-field=gridCell]').inputValue();
+    const registered = ((await asAdmin('/api/devices')) as { id: string; gridCell: string; location: unknown }[]).find((d) => d.id === 'mh-e2e-001');
+    expect(registered).toMatchObject({ gridCell, location: { lat, lon } });
+
+    await page.locator('[data-test=device-credentials]').click();
+    const password = (await page.locator('[data-test=cred-password]').textContent())!;
+    expect(password.length).toBeGreaterThan(20);
+
+    // The device publishes with its own account: the broker re-reads the credentials file within seconds.
+    const client = await (async () => {
+      for (let i = 0; ; i++) {
+        try {
+          return await mqtt.connectAsync(p.mqttUrl!, { username: 'mh-e2e-001', password, reconnectPeriod: 0, connectTimeout: 3000 });
+        } catch (e) {
+          if (i >= 20) throw e;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    })();
+    await client.publishAsync('city/v1/xinhua/manhole/mh-e2e-001/readings', JSON.stringify({ ts: new Date().toISOString(), metrics: { open: 1, tilt_deg: 0 } }), { qos: 1 });
+    await client.endAsync();
+
+    type AlertItem = { id: string; deviceId: string; ruleId: string; place?: { gridCell: string; location: { lat: number; lon: number } } };
+    let alert: AlertItem | undefined;
+    await expect
+      .poll(async () => (alert = ((await asAdmin('/api/alerts?state=open')) as { items: AlertItem[] }).items.find((a) => a.deviceId === 'mh-e2e-001' && a.ruleId === 'manhole.open')), { timeout: 30_000 })
+      .toBeTruthy();
+    expect(alert!.place).toMatchObject({ gridCell, location: { lat, lon } });
+
+    // On the map (refreshed every 10 s): the alert's ring is drawn where the device's dot is.
+    const ring = map.locator(`path.map-alert-${alert!.id}`);
+    await ring.waitFor({ timeout: 20_000 });
+    const dot = map.locator('path.map-device-mh-e2e-001');
+    const centre = async (l: typeof ring) => {
+      const b = (await l.boundingBox())!;
+      return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+    };
+    const [a, d] = [await centre(ring), await centre(dot)];
+    expect(Math.abs(a.x - d.x)).toBeLessThan(2);
+    expect(Math.abs(a.y - d.y)).toBeLessThan(2);
+    // ... which is where the admin clicked.
+    expect(Math.abs(d.x - (box.x + box.width * 0.3))).toBeLessThan(3);
+    await screenshot(page, 'map');
+
+    // The case the alert raised carries the place too.
+    await expect
+      .poll(async () => ((await asAdmin('/api/cases')) as { items: { source: { id: string }; gridCell: string | null }[] }).items.find((c) => c.source.id === alert!.id)?.gridCell, { timeout: 20_000 })
+      .toBe(gridCell);
+
+    // The audit page lists the registration and the credentials, by whom.
+    await page.goto(`${p.apiUrl}/#/audit`);
+    await page.locator('tr[data-action=device_created]').first().waitFor();
+    expect(await page.locator('tr[data-action=device_created]').first().textContent()).toContain('mh-e2e-001');
+    expect(await page.locator('tr[data-action=device_credentials_issued]').count()).toBe(1);
+    expect(browser.problems).toEqual([]);
+  }, 120_000);
+});
