@@ -126,4 +126,19 @@ describe('device registry API', () => {
     expect(JSON.stringify(acct)).not.toContain(cred.json().password);
     expect((await h.store.listAudit(1))[0]).toMatchObject({ action: 'device_credentials_issued', username: 'nz-stray-9', by: 'admin' });
   });
+
+  it('lets every role read the map layers, and only admins change the registry', async () => {
+    const h = await harness();
+    for (const role of ['staff', 'reviewer'] as const) {
+      await h.app.inject({ method: 'POST', url: '/api/users', headers: { cookie: h.cookie }, payload: { username: role, password: `${role}-password`, role } });
+      const r = await h.app.inject({ method: 'POST', url: '/api/session', payload: { username: role, password: `${role}-password` } });
+      const cookie = (r.headers['set-cookie'] as string).split(';')[0]!;
+      const map = await h.app.inject({ url: '/api/map', headers: { cookie } });
+      expect(map.statusCode).toBe(200);
+      expect(map.json().grid.features).toHaveLength(40);
+      expect(map.json().tileUrl).toBeNull();
+      expect((await h.app.inject({ method: 'POST', url: '/api/devices', headers: { cookie }, payload: meter })).statusCode).toBe(403);
+    }
+    expect(h.devices.registry.list()).toEqual([]);
+  });
 });

@@ -51,6 +51,8 @@ export const ROUTE_ROLES: readonly RouteRule[] = [
   { prefix: '/api/export/stats.csv', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
   { prefix: '/api/export/stats.xlsx', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
   { prefix: '/api/stats', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
+  // The map's layers (district and grid GeoJSON, the tile template): every role's map page draws them.
+  { prefix: '/api/map', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
   { prefix: '/api/reports', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
   // The notify/re-check loop and the parties' statements (objections) are the reviewers' work.
   { prefix: '/api/notices', methods: ['GET'], roles: REVIEW },
