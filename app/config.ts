@@ -92,6 +92,17 @@ export const AppConfigSchema = z.object({
   MODELS_FILE: z.string().default('config/models.json'),
   /** Evidence images, content-addressed; default $DATA_DIR/evidence. */
   EVIDENCE_DIR: z.string().optional(),
+  /** Evidence in an S3-compatible bucket (MinIO, Ceph RGW, a cloud's S3) instead of EVIDENCE_DIR: its name. */
+  EVIDENCE_S3_BUCKET: z.string().optional(),
+  /** That server's URL (path-style requests); AWS S3 itself when absent. */
+  EVIDENCE_S3_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://minio.city.internal:9000' }).optional(),
+  EVIDENCE_S3_REGION: z.string().default('us-east-1'),
+  EVIDENCE_S3_ACCESS_KEY_ID: z.string().optional(),
+  EVIDENCE_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Key prefix inside the bucket, e.g. `evidence/`, when the bucket is shared. */
+  EVIDENCE_S3_PREFIX: z.string().default(''),
+  /** Retention per kind (operations/retention/): raw readings, aggregates, dead letters, evidence and cases. */
+  RETENTION_FILE: z.string().default('config/retention.json'),
   /** The notify/re-check loop: grace periods, leniency, publication days, SMS and loudspeaker texts (notices/). */
   NOTICES_FILE: z.string().default('config/notices.json'),
   /** Shops and vehicles the loop can tell (notices/parties.ts); demo shops are added for the simulated cameras. */
@@ -151,6 +162,11 @@ const WithInflux = AppConfigSchema.superRefine((c, ctx) => {
       if (c[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set` });
     }
   }
+  if (c.EVIDENCE_S3_BUCKET) {
+    for (const k of ['EVIDENCE_S3_ACCESS_KEY_ID', 'EVIDENCE_S3_SECRET_ACCESS_KEY'] as const) {
+      if (!c[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'is required with EVIDENCE_S3_BUCKET' });
+    }
+  }
   if ((c.ROLE === 'detectors' || c.ROLE === 'api' || c.ROLE === 'vision') && !c.KAFKA_BROKERS) {
     ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: `is required with ROLE=${c.ROLE} (separate processes meet on Kafka)` });
   }
@@ -198,6 +214,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     RULES_FILE: path.resolve(c.RULES_FILE),
     CAMERAS_FILE: path.resolve(c.CAMERAS_FILE),
     MODELS_FILE: path.resolve(c.MODELS_FILE),
+    RETENTION_FILE: path.resolve(c.RETENTION_FILE),
     NOTICES_FILE: path.resolve(c.NOTICES_FILE),
     PARTIES_FILE: path.resolve(c.PARTIES_FILE),
     DEMO_DEVICES_FILE: path.resolve(c.DEMO_DEVICES_FILE),

@@ -18,7 +18,6 @@ import { DuckDbAlertStore } from '../alerts/store.js';
 import { DetectorService } from '../detectors/service.js';
 import { EdgeAgent } from '../edge/agent.js';
 import { Ingest } from '../ingest/ingest.js';
-import { DeadLetterRetention } from '../ingest/dead-letter-retention.js';
 import { ConfigError, parseConfig, readJsonFile } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { makeFleet } from '../simulators/fleet.js';
@@ -44,7 +43,9 @@ import { caseRoutes } from '../api/cases.js';
 import { EventStore } from '../review/store.js';
 import { loadCameraRegistry } from '../vision/cameras/config.js';
 import { loadModelsConfig } from '../vision/detectors/index.js';
-import { EvidenceStore } from '../vision/evidence/store.js';
+import { openEvidenceStore } from '../vision/evidence/open.js';
+import { loadRetention } from '../operations/retention/config.js';
+import { RetentionJob, type RetentionJobOptions } from '../operations/retention/job.js';
 import { PlateReader } from '../vision/ocr/index.js';
 import { FrameRelay } from '../vision/relay.js';
 import { VisionWorker, type PlateReading } from '../vision/worker.js';
@@ -211,7 +212,11 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         await app.register(closedApiPlugin);
       });
     }
-    const evidence = new EvidenceStore(cfg.EVIDENCE_DIR);
+    // The folder EVIDENCE_DIR, or the bucket of EVIDENCE_S3_* shared by several hosts (checked now: a wrong one stops here).
+    const { evidence, close: closeEvidence } = await openEvidenceStore(cfg);
+    stops.push(async () => closeEvidence());
+    // What the retention job may delete past its period: the enforcement records, where this process keeps them.
+    let enforcementRecords: RetentionJobOptions['enforcement'];
     if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
       // The alert service is the one writer of alert state; it runs beside the API that serves it.
       const alertStore = await DuckDbAlertStore.open(path.join(cfg.dataDir, 'alerts.duckdb'));
@@ -336,18 +341,6 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       await ingest.start();
       stops.push(() => ingest!.stop());
     }
-    // The dead letters' retention runs with the API, which reads the dead letters anyway: ingest then only writes,
-    // and its InfluxDB token can be write-only (docs/deploy.md, "InfluxDB tokens").
-    if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
-      const retention = new DeadLetterRetention({
-        store,
-        maxAgeDays: cfg.DEAD_LETTER_MAX_AGE_DAYS,
-        maxBytes: cfg.DEAD_LETTER_MAX_MB * 1024 * 1024,
-        logger: log.child({ part: 'dead-letters' }),
-      });
-      retention.start();
-      stops.push(() => retention.stop());
-    }
 
     // Vision: the camera registry (plus the simulated cameras of the embedded default), one worker per process, fed
     // by the bus; the frame relay brings frames from MQTT where cameras publish to a broker that speaks MQTT 5. The
@@ -457,6 +450,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       };
       const statements = await StatementStore.open(path.join(cfg.dataDir, 'statements.duckdb'));
       stops.push(() => statements.close());
+      enforcementRecords = { events: eventStore, cases: caseService.store, statements, evidence };
       const texts = loadLegalTexts(cfg.LEGAL_BASIS_FILE);
       routePlugins.push(async (app) => {
         await app.register(noticeRoutes, { notices: service, placesOf: placesFromEvents((ids) => eventStore.getMany(ids)) });
@@ -515,6 +509,15 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       log.info({ path: NBIOT_PATH, format: nbiot.format, devices: nbiot.devices.length }, 'NB-IoT push receiver enabled');
     }
 
+    // Retention (config/retention.json) runs with the API, which reads the dead letters and the records anyway:
+    // ingest then only writes, and its InfluxDB token can be write-only (docs/deploy.md, "InfluxDB tokens").
+    const retention = cfg.ROLE === 'all' || cfg.ROLE === 'api' ? loadRetention(cfg.RETENTION_FILE) : null;
+    if (retention) {
+      const job = new RetentionJob({ config: retention, store, enforcement: enforcementRecords, logger: log.child({ part: 'retention' }), registry });
+      job.start();
+      stops.push(() => job.stop());
+    }
+
     const readiness: Record<string, () => boolean> = {};
     if (ingest) readiness.mqtt = () => ingest!.connected;
     readiness.bus = () => bus.healthy();
@@ -530,6 +533,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       plugins,
       trustProxy: cfg.TRUST_PROXY,
       https: cfg.https ?? undefined,
+      ...(retention ? { resolution: retention.readings } : {}),
     });
     await api.listen({ port: cfg.PORT, host: cfg.HOST }).catch((e: NodeJS.ErrnoException) => {
       throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`) : e;

@@ -43,8 +43,8 @@ describe('embedded default', () => {
     await promisify(execFile)('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-q', '1', '-u', 'embedded-gateway', '-P', p.mqttPasswords!.get('embedded-gateway')!, '-i', 'test-pub', '-t', 'city/v1/xinhua/noise/my-meter/readings',
       '-m', JSON.stringify({ ts, metrics: { laeq_db: 58.2 } })]);
     expect(await waitFor(async () => (await get('/api/readings?device=my-meter')).body.total === 1, 10_000)).toBe(true);
-    const { body } = await get('/api/readings?device=my-meter&metric=laeq_db&from=2026-11-27T00:00:00Z&to=2026-11-28T00:00:00Z');
-    expect(body).toEqual({ readings: [{ ts: '2026-11-27T02:00:00.000Z', metrics: { laeq_db: 58.2 } }], total: 1 });
+    const { body } = await get('/api/readings?device=my-meter&metric=laeq_db&from=2026-11-27T00:00:00Z&to=2026-11-28T00:00:00Z&resolution=raw'); // raw even once the day is past rawDays
+    expect(body).toEqual({ resolution: 'raw', readings: [{ ts: '2026-11-27T02:00:00.000Z', metrics: { laeq_db: 58.2 } }], total: 1 });
   });
 
   it('runs the simulated fleet: readings of every kind arrive, and the ground truth file is kept', async () => {

@@ -46,3 +46,14 @@ export type RetentionConfig = z.output<typeof RetentionConfigSchema>;
 export function loadRetentionConfig(file: string): RetentionConfig {
   return parseConfig(RetentionConfigSchema, readJsonFile(file, 'retention file (RETENTION_FILE)'), file);
 }
+
+/**
+ * The retention file, with the dead letters' limits of DEAD_LETTER_MAX_AGE_DAYS and DEAD_LETTER_MAX_MB when they are
+ * set: those variables came first, and an installation that set them keeps its limits.
+ */
+export function loadRetention(file: string, env: NodeJS.ProcessEnv = process.env): RetentionConfig {
+  const c = loadRetentionConfig(file);
+  const age = env.DEAD_LETTER_MAX_AGE_DAYS ? Number(env.DEAD_LETTER_MAX_AGE_DAYS) : undefined;
+  const mb = env.DEAD_LETTER_MAX_MB ? Number(env.DEAD_LETTER_MAX_MB) : undefined;
+  return { ...c, deadLetters: { ...c.deadLetters, ...(age ? { maxAgeDays: age } : {}), ...(mb ? { maxMB: mb } : {}) } };
+}
