@@ -1,12 +1,14 @@
-// The embedded default's feed of the console's cameras: a snapshot camera behind HTTP Basic (as an IP camera's ISAPI
-// picture) is read with the account stored apart, its frames reach bus topic "frames" keyed by the camera; new
-// credentials restart it, and a deleted camera is no longer read. The account is never logged.
+// The embedded default's feed of the console's cameras: a snapshot camera behind HTTP Basic is read with the account
+// stored apart, its frames reach bus topic "frames" keyed by the camera; new credentials restart it, and a deleted
+// camera is no longer read; a camera behind HTTP Digest (Hikvision's ISAPI picture; Debian's lighttpd, the edge
+// camera tests' server) is read too. The account is never logged.
 import http from 'node:http';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/memory.js';
 import { decodeBusFrame, type Frame } from '../contracts/index.js';
+import { startSnapshotServer } from '../edge/drivers/camera/testdata/snapshot-server.js';
 import { captureLogger, tmpDir, waitFor } from '../test/helpers.js';
 import { CameraService, CameraStore, feedConsoleCameras } from './index.js';
 
@@ -74,5 +76,36 @@ describe('feedConsoleCameras', () => {
     expect(served + refused).toBe(after);
     expect(JSON.stringify(log.lines)).not.toContain('Hik@Pa55');
     expect(JSON.stringify(log.lines)).not.toContain('N3w-pass');
+  });
+
+  it('reads a camera behind HTTP Digest with its stored account', async () => {
+    const jpeg = await sharp({ create: { width: 320, height: 180, channels: 3, background: '#765' } }).jpeg().toBuffer();
+    const camera = await startSnapshotServer(tmpDir('camera-feed-digest'), jpeg);
+    cleanup.push(() => camera.stop());
+    const frames: Frame[] = [];
+    await bus.subscribe('frames', 'test-digest', async (b) => void frames.push(...b.map((m) => decodeBusFrame(m.value)).filter((f) => f.cameraId === 'cam-d')));
+    const store = await CameraStore.open(path.join(tmpDir('camera-feed-digest-store'), 'cameras.duckdb'));
+    cleanup.push(() => store.close());
+    const service = await CameraService.open({ store, fileCameras: [], bus, audit: async () => undefined, deadLetters: { add: async () => undefined }, logger: log.logger, latestFrames: false });
+    cleanup.push(() => service.close());
+    const feed = feedConsoleCameras({ cameras: service, bus, logger: log.logger });
+    cleanup.push(() => feed.stop());
+    await service.create(
+      {
+        id: 'cam-d',
+        district: 'xinhua',
+        place: '文化路',
+        gridCell: '320582008024372',
+        location: { lat: 31.5, lon: 120.1 },
+        width: 320,
+        height: 180,
+        source: { type: 'snapshot', url: `${camera.base}/digest-sha256/snap.jpg`, intervalMs: 200, auth: 'digest' },
+        credentials: { username: camera.username, password: camera.password },
+      },
+      { username: 'admin', ip: '127.0.0.1' },
+    );
+    expect(await waitFor(() => frames.length >= 2, 10_000)).toBe(true);
+    expect(frames[0]!.jpeg.equals(jpeg)).toBe(true);
+    expect(JSON.stringify(log.lines)).not.toContain(camera.password);
   });
 });

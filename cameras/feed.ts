@@ -4,8 +4,9 @@
 // camera's is stopped. In production a city's cameras come through edge agents (edge/), configured on the gateway.
 import { encodeBusFrame } from '../contracts/index.js';
 import type { Bus } from '../bus/types.js';
-import { snapshotSource, type FrameSource } from '../edge/drivers/camera/link.js';
 import { RtspSource } from '../edge/drivers/camera/rtsp.js';
+import { snapshotSource } from '../edge/drivers/camera/snapshot.js';
+import type { FrameSource } from '../edge/drivers/camera/source.js';
 import type { Logger } from '../runtime/log.js';
 import type { Credentials, StoredCamera } from './schema.js';
 import type { CameraService } from './service.js';
@@ -96,14 +97,10 @@ function keyOf(c: StoredCamera): string {
 
 function open(c: StoredCamera, credentials: Credentials | null, log: Logger): FrameSource | null {
   const s = c.source;
-  // The account goes into the source only here, in memory: both sources keep it out of their logs.
-  if (s.type === 'rtsp') return new RtspSource({ ...s, ...(credentials ?? {}) }, log, c.camera.id);
-  if (s.type !== 'snapshot') return null;
-  // The snapshot source sends user info as HTTP Basic and logs the URL without it (runtime/http.ts).
-  const url = new URL(s.url);
-  if (credentials) {
-    url.username = encodeURIComponent(credentials.username);
-    url.password = encodeURIComponent(credentials.password);
-  }
-  return snapshotSource({ ...s, url: url.toString() }, log, c.camera.id);
+  // The account goes into the source only here, in memory, as its own fields: the snapshot source answers the
+  // camera's Digest or Basic challenge with it, the RTSP source gives it to ffmpeg; both keep it out of their logs.
+  const account = credentials ? { username: credentials.username, password: credentials.password } : {};
+  if (s.type === 'rtsp') return new RtspSource({ ...s, ...account }, log, c.camera.id);
+  if (s.type === 'snapshot') return snapshotSource({ ...s, ...account }, log, c.camera.id);
+  return null;
 }
