@@ -2,6 +2,7 @@
 // made from the camera simulator's frames, through a camera link to the real Mosquitto: frames arrive over TCP and
 // UDP transport; the server killed mid-stream makes the camera's retained status offline, and its return online with
 // frames again; the camera's password never reaches the log, ffmpeg's own error lines included.
+import net from 'node:net';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import sharp from 'sharp';
@@ -11,7 +12,8 @@ import { createScenario } from '../../../simulators/camera/index.js';
 import { captureLogger, mqttUrl, tmpDir, uniq, waitFor } from '../../../test/helpers.js';
 import { EdgeConfigSchema } from '../../config.js';
 import { CameraLink } from './link.js';
-import { redactSecrets, rtspSecrets } from './rtsp.js';
+import { CameraSourceSchema } from './config.js';
+import { redactSecrets, RtspSource, rtspSecrets, type RtspSourceConfig } from './rtsp.js';
 import { makeSimulatorClip, publishClip, startRtspServer, type Publisher, type RtspServer } from './testdata/rtsp-server.js';
 
 let dir: string;
@@ -110,6 +112,31 @@ describe('rtsp camera source', () => {
     expect(logged).not.toContain(wrong);
     expect(logged).not.toContain(encodeURIComponent(wrong));
     expect(cam.frames).toHaveLength(0);
+  });
+});
+
+describe('rtsp source stall', () => {
+  it('reports a camera that accepts the connection and sends nothing offline, and keeps trying', async () => {
+    // A silent peer: accepts RTSP connections and never answers (a hung camera, a network that drops everything).
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s)).listen(0, '127.0.0.1');
+    await new Promise((r) => silent.once('listening', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const statuses: [boolean, string][] = [];
+    const src = new RtspSource(
+      CameraSourceSchema.parse({ type: 'rtsp', url: `rtsp://127.0.0.1:${port}/hung`, stallS: 2, reconnectMinMs: 200, reconnectMaxMs: 400 }) as RtspSourceConfig,
+      captureLogger().logger,
+      'hung-cam',
+      (online, reason) => statuses.push([online, reason]),
+    );
+    try {
+      expect(await waitFor(() => statuses.length > 0 && src.stats.starts >= 2, 15_000)).toBe(true);
+      expect(statuses[0]).toEqual([false, 'no frame for 2 s']);
+    } finally {
+      src.stop();
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 });
 
