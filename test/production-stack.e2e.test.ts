@@ -207,6 +207,7 @@ beforeAll(async () => {
         MQTT_NBIOT_PASSWORD: accounts.get('nbiot')!,
         INFLUX_ADMIN_PASSWORD: crypto.randomBytes(12).toString('hex'),
         INFLUX_ADMIN_TOKEN: process.env.INFLUX_TOKEN!,
+        GRAFANA_ADMIN_PASSWORD: crypto.randomBytes(12).toString('hex'),
         SMS_GATEWAY_URL: `${cityUrl}/sms`,
         SMS_GATEWAY_TOKEN: 'stack-sms-token',
         PUBLIC_BASE_URL: 'https://cgj.example.gov.cn',
