@@ -14,7 +14,9 @@
 # How mediamtx is built: `go install` cannot build it, since three files its code embeds are made by `go generate`
 # (which downloads from hosts other than the module proxy) and are not in the module: the module is fetched with
 # `go mod download -json`, copied, given stand-ins for them (VERSION, and an empty hls.min.js: the tests use no HLS)
-# and built with `go build`. Measured on 2 cores with empty Go module and build caches: 4 min 11 s; 0.1 s once built.
+# and built with `go build`. Measured on 2 cores with empty Go module and build caches: 4 min 11 s, and 7 min 20 s
+# while other builds and tests shared the cores (1 min 10 s of CPU: mostly downloads); 0.1 s once built. ffmpeg from
+# Debian adds about a minute when missing.
 # Network: the Go module proxy and Debian's packages only.
 set -euo pipefail
 
