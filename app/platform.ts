@@ -229,8 +229,9 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         gridFile: cfg.MAP_GRID_FILE,
         demo: cfg.SIMULATE && cfg.ROLE === 'all' ? { file: cfg.DEMO_DEVICES_FILE, cameras: cameraRegistry!.cameras } : null,
         logger: log.child({ part: 'devices' }),
+        cameras: { bus, deadLetters: store },
       });
-      stops.push(() => devices.registry.close());
+      stops.push(() => devices.close());
       alerts = new AlertManager(alertStore, { placeOf: (id) => devices.registry.place(id) });
       const sub = await startAlertService({ bus, manager: alerts, deadLetters: store, logger: log.child({ part: 'alerts' }) });
       stops.push(() => sub.close());
