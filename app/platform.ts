@@ -38,6 +38,7 @@ import { startCameras } from '../cameras/index.js';
 import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
 import { startDeviceRegistry } from '../devices/index.js';
 import type { AuditEntry } from '../users/types.js';
+import { auditRoutes } from '../users/audit-route.js';
 import { rulesRoutes } from '../console/rules-route.js';
 import { caseRoutes } from '../api/cases.js';
 import { EventStore } from '../review/store.js';
@@ -193,6 +194,10 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         await app.register(authPlugin, { users: u.users });
       });
       auditTrail = (e) => u.users.store.audit(e);
+      // The audit trail for admins, with the review decisions kept in the events store (opened below).
+      routePlugins.push(async (app) => {
+        await app.register(auditRoutes, { list: (limit, f) => u.users.store.listAudit(limit, f), decisions: (q) => (events ? events.list(q) : Promise.resolve({ items: [] })) });
+      });
       // Cameras and zones registered in the console (admin), published to every vision worker; in the embedded
       // default this process also reads their sources. The registry file's cameras win an id.
       const cams = await startCameras({
