@@ -11,7 +11,7 @@
 #   down     nothing to stop
 #   status   exit 0 if both are installed
 #
-# How mediamtx is built: `go install` cannot build it, since three files its code embeds are made by `go generate`
+# How mediamtx is built: `go install` cannot build it, since files its code embeds are made by `go generate`
 # (which downloads from hosts other than the module proxy) and are not in the module: the module is fetched with
 # `go mod download -json`, copied, given stand-ins for them (VERSION, and an empty hls.min.js: the tests use no HLS)
 # and built with `go build`. Measured on 2 cores with empty Go module and build caches: 4 min 11 s, and 7 min 20 s
