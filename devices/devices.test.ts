@@ -11,6 +11,8 @@ import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
 import { authPlugin, Users, UserStore } from '../users/index.js';
 import { readCredentialsFile } from '../broker/auth.js';
 import { startDeviceRegistry } from './index.js';
+import { DuckDbStore } from '../store/duckdb/store.js';
+import { simulatedCameras } from '../app/camera-feed.js';
 import { csvToInputs, devicesToCsv } from './csv.js';
 
 const logger = pino({ level: 'silent' });
@@ -140,5 +142,23 @@ describe('device registry API', () => {
       expect((await h.app.inject({ method: 'POST', url: '/api/devices', headers: { cookie }, payload: meter })).statusCode).toBe(403);
     }
     expect(h.devices.registry.list()).toEqual([]);
+  });
+
+  it('takes the cameras registered in the console into the registry as devices of kind camera, with their place', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devices-cam-'));
+    const bus = new MemoryBus();
+    const deadLetters = await DuckDbStore.open({ file: path.join(dir, 'dl.duckdb'), memoryLimit: '64MB' });
+    const devices = await startDeviceRegistry({ file: path.join(dir, 'r.json'), districtsFile: path.join(GEO, 'districts.geojson'), gridFile: path.join(GEO, 'grid.geojson'), demo: null, logger, cameras: { bus, deadLetters } });
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => deadLetters.close(), () => bus.close(), () => devices.close());
+    const [cam] = simulatedCameras(42, 1);
+    await bus.publish('cameras', [{ key: 'console', value: JSON.stringify({ cameras: [cam] }) }]);
+    await expect.poll(() => devices.registry.get(cam!.id)).toMatchObject({ kind: 'camera', district: cam!.district, gridCell: cam!.gridCell, location: cam!.location, address: cam!.postedLocation, createdBy: 'cameras' });
+    // Moved on the camera page: the registry follows, and keeps its own status.
+    const { id: _i, createdAt: _c, updatedAt: _u, createdBy: _cb, updatedBy: _ub, ...record } = devices.registry.get(cam!.id)!;
+    await devices.registry.update(cam!.id, { ...record, status: 'maintenance' }, 'admin');
+    const moved = { ...cam!, location: { lat: 31.86, lon: 120.52 } };
+    await bus.publish('cameras', [{ key: 'console', value: JSON.stringify({ cameras: [moved] }) }]);
+    await expect.poll(() => devices.registry.get(cam!.id)?.location).toEqual(moved.location);
+    expect(devices.registry.get(cam!.id)!.status).toBe('maintenance');
   });
 });
