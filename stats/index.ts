@@ -2,4 +2,4 @@
 export { computeStats, STATS_GROUPS, type Stats, type StatsGroup, type StatsRow, type StatsSources } from './stats.js';
 export { storeSources, type StoreHandles } from './sources.js';
 export { statsRoutes, STATS_ROLES } from './routes.js';
-export { placeFromRecord, type Place, type PlaceOf } from './place.js';
+export { placeFromRecord, placeFromRegistry, type Place, type PlaceOf, type RegisteredPlace } from './place.js';

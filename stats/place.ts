@@ -21,3 +21,23 @@ export type PlaceOf = (d: DeviceRef) => Place;
 
 /** The place as far as the records themselves say it (no device registry yet). */
 export const placeFromRecord: PlaceOf = (d) => ({ district: d.district, grid: d.grid ?? null, site: d.deviceId });
+
+/** What the device registry (devices/) knows of a device, as far as the statistics need it. */
+export interface RegisteredPlace {
+  district: string;
+  gridCell: string;
+  site: { name: string } | null;
+}
+
+/**
+ * The place from the device registry: a registered device's district, grid cell and site (devices of one site, a
+ * construction site's dust and noise monitors, count together under the site's name; a device without a site is its
+ * own); an unregistered one as its records say it.
+ */
+export function placeFromRegistry(get: (deviceId: string) => RegisteredPlace | undefined): PlaceOf {
+  return (d) => {
+    const r = get(d.deviceId);
+    if (!r) return placeFromRecord(d);
+    return { district: r.district, grid: r.gridCell, site: r.site?.name ?? d.deviceId };
+  };
+}

@@ -15,7 +15,9 @@ import { EventStore } from '../review/store.js';
 import { fakeSession } from '../review/testdata/fixtures.js';
 import { silentLogger } from '../runtime/log.js';
 import { statsRoutes } from './routes.js';
+import { placeFromRegistry } from './place.js';
 import { storeSources } from './sources.js';
+import { computeStats } from './stats.js';
 import type { Stats, StatsRow } from './stats.js';
 
 const H = 3_600_000;
@@ -138,5 +140,20 @@ describe('statistics', () => {
     expect((await app.inject({ url: '/api/stats?group=street', headers: staff })).statusCode).toBe(400);
     expect((await app.inject({ url: '/api/stats' })).statusCode).toBe(401);
     expect((await app.inject({ url: '/api/stats', headers: { 'x-test-user': 'x:party' } })).statusCode).toBe(403);
+  });
+
+  it('groups by the device registry once a device is registered: its grid cell, and its site across devices', async () => {
+    const registry = new Map([
+      ['dust-01', { district: 'xinhua', gridCell: '320582001002003', site: { name: '新华路8号工地' } }],
+      ['noise-01', { district: 'xinhua', gridCell: '320582001002003', site: { name: '新华路8号工地' } }],
+    ]);
+    const placeOf = placeFromRegistry((id) => registry.get(id));
+    const sources = storeSources({ alerts, events });
+    const bySite = await computeStats(sources, { group: 'site', from, to, placeOf });
+    // The dust and the noise monitor of one construction site count together: 4 h + 2 h.
+    expect(bySite.rows.find((r) => r.key === '新华路8号工地')).toMatchObject({ exceedanceHours: 6, district: 'xinhua', alerts: { raised: 2 } });
+    expect(bySite.rows.find((r) => r.key === 'dr-01')).toBeDefined(); // not registered: its own site
+    const byGrid = await computeStats(sources, { group: 'grid', from, to, placeOf });
+    expect(byGrid.rows.find((r) => r.key === '320582001002003')!.alerts.raised).toBe(2);
   });
 });
