@@ -62,8 +62,8 @@ export function feedConsoleCameras(o: { cameras: CameraService; bus: Bus; logger
       for (const [id, r] of running) {
         const c = wanted.get(id);
         if (c && keyOf(c) === r.key) continue;
+        // Not awaited: a source asleep until its next frame (a minute, for some) ends when it wakes.
         r.source.stop();
-        await r.done;
         running.delete(id);
       }
       for (const [id, c] of wanted) {
@@ -80,7 +80,8 @@ export function feedConsoleCameras(o: { cameras: CameraService; bus: Bus; logger
       await chain;
       stopped = true;
       for (const r of running.values()) r.source.stop();
-      await Promise.all([...running.values()].map((r) => r.done));
+      // A source asleep until its next frame ends when it wakes; stopping waits a second at most for the others.
+      await Promise.race([Promise.all([...running.values()].map((r) => r.done)), new Promise((r) => setTimeout(r, 1000).unref())]);
       running.clear();
     },
   };

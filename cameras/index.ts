@@ -5,7 +5,7 @@ import type { Bus } from '../bus/types.js';
 import type { DeadLetter } from '../contracts/index.js';
 import type { Logger } from '../runtime/log.js';
 import type { AuditEntry } from '../users/types.js';
-import type { Camera } from '../vision/cameras/config.js';
+import type { Camera, CameraRegistry } from '../vision/cameras/config.js';
 import type { ModelsConfig } from '../vision/detectors/index.js';
 import { feedConsoleCameras } from './feed.js';
 import { cameraRoutes } from './routes.js';
@@ -50,6 +50,21 @@ export async function startCameras(o: StartCamerasOptions): Promise<{ service: C
       await feed?.stop();
       await service.close();
       await store.close();
+    },
+  };
+}
+
+/**
+ * The registry as the notify loop and the party pages read it: the file's cameras and, as they are at each look, the
+ * console's (a console camera's publishedAt decides whether it enforces, as a file camera's does; the file wins an id).
+ */
+export function withConsoleCameras(file: CameraRegistry, consoleCameras: Pick<CameraService, 'consoleCameras'> | null): CameraRegistry {
+  if (!consoleCameras) return file;
+  const ids = new Set(file.cameras.map((c) => c.id));
+  return {
+    timeZone: file.timeZone,
+    get cameras() {
+      return [...file.cameras, ...consoleCameras.consoleCameras().map((c) => c.camera).filter((c) => !ids.has(c.id))];
     },
   };
 }
