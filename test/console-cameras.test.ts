@@ -123,6 +123,7 @@ describe('console: cameras and zones', () => {
     await form.locator('input[name=width]').fill(String(cam.width));
     await form.locator('input[name=height]').fill(String(cam.height));
     await form.locator('input[name=width]').dispatchEvent('change');
+    await form.locator('input[name=publishedAt]').fill('2020-01-01');
     await form.locator('select[name=sourceType]').selectOption('rtsp');
     await form.locator('input[name=url]').fill(rtsp.url('Streaming/Channels/101'));
     await form.locator('input[name=username]').fill(rtsp.camera.username);
@@ -179,6 +180,7 @@ describe('console: cameras and zones', () => {
     // The running worker takes the zone and raises the event in it.
     expect(await waitFor(() => events.some((e) => e.zone.id === 'np-1'), 30_000)).toBe(true);
     const e = events.find((x) => x.zone.id === 'np-1')!;
+    expect(cams.service.get('cam-wenhua-01')!.camera.publishedAt).toBe('2020-01-01');
     expect(e).toMatchObject({ type: 'illegal-parking', camera: { id: 'cam-wenhua-01', gridCell: '320582008024372', postedLocation: '文化路390号北侧' }, zone: { id: 'np-1' } });
     const audit = await users.store.listAudit();
     expect(audit.find((a) => a.action === 'camera_zones_changed')).toMatchObject({ username: 'cam-wenhua-01', by: 'admin' });
