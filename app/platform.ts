@@ -66,7 +66,7 @@ import { noticeRoutes, noticeSummary, placesFromEvents } from '../notices/routes
 import type { Notice } from '../notices/types.js';
 import { StatementStore, partyRoutes } from '../party/index.js';
 import { loadLegalTexts, partyLimitsFromEnv } from '../party/config.js';
-import { storeSources, statsRoutes } from '../stats/index.js';
+import { placeFromRegistry, storeSources, statsRoutes, type PlaceOf } from '../stats/index.js';
 import { exportRoutes } from '../exports/routes.js';
 import { reportRoutes } from '../reports/routes.js';
 import { startDuty } from '../duty/index.js';
@@ -225,6 +225,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     stops.push(async () => closeEvidence());
     // What the retention job may delete past its period: the enforcement records, where this process keeps them.
     let enforcementRecords: RetentionJobOptions['enforcement'];
+    // Where devices are, for the statistics' groups (district, grid cell, site): the device registry's.
+    let devicePlaces: PlaceOf | undefined;
     if (cfg.ROLE === 'all' || cfg.ROLE === 'api') {
       // The alert service is the one writer of alert state; it runs beside the API that serves it.
       const alertStore = await DuckDbAlertStore.open(path.join(cfg.dataDir, 'alerts.duckdb'));
@@ -239,6 +241,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
         cameras: { bus, deadLetters: store },
       });
       stops.push(() => devices.close());
+      devicePlaces = placeFromRegistry((id) => devices.registry.get(id));
       alerts = new AlertManager(alertStore, { placeOf: (id) => devices.registry.place(id) });
       const sub = await startAlertService({ bus, manager: alerts, deadLetters: store, logger: log.child({ part: 'alerts' }) });
       stops.push(() => sub.close());
@@ -495,9 +498,9 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       const handles = { alerts: alerts ?? undefined, events: events ?? undefined, notices: notices ?? undefined, cases: cases ?? undefined };
       const sources = storeSources(handles);
       routePlugins.push(async (app) => {
-        await app.register(statsRoutes, { sources });
-        await app.register(exportRoutes, { readings: store, ...handles, stats: { sources } });
-        await app.register(reportRoutes, { sources, chromium: cfg.CHROMIUM, timeZone: cameraRegistry?.timeZone ?? 'Asia/Shanghai' });
+        await app.register(statsRoutes, { sources, placeOf: devicePlaces });
+        await app.register(exportRoutes, { readings: store, ...handles, stats: { sources, placeOf: devicePlaces } });
+        await app.register(reportRoutes, { sources, placeOf: devicePlaces, chromium: cfg.CHROMIUM, timeZone: cameraRegistry?.timeZone ?? 'Asia/Shanghai' });
       });
     }
 
