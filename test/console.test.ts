@@ -309,7 +309,7 @@ describe('console (stand-in platform)', () => {
     // Not for reviewers: the users page and the alerts.
     await page.goto(`${p.url}/#/users`);
     await expect.poll(() => page.locator('#view').textContent()).toContain('您的角色无权查看此页面');
-    expect(await page.locator('#top nav a').allTextContents()).toEqual(['审核', '告知与复查', '当事人', '案件', '案件收件箱']);
+    expect(await page.locator('#top nav a').allTextContents()).toEqual(['审核', '告知与复查', '当事人', '案件', '案件收件箱', '统计', '地图']);
   });
 
   it('admin: creates a user, sets the role, disables the user', async () => {
