@@ -3,6 +3,7 @@
 // the Go module proxy by scripts/services.d/promtool.sh (cached).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +35,17 @@ describe('Prometheus alert rules', () => {
   it('promtool test rules passes rules.test.yml', async () => {
     const r = await promtoolRun('test', 'rules', 'rules.test.yml');
     expect(r.out).toMatch(/SUCCESS/);
+    expect(r.code).toBe(0);
+  });
+
+  it('promtool check config accepts the compose Prometheus config with its rules', async () => {
+    // The config names the rules where compose mounts them (/etc/prometheus): checked from a folder that stands for it.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-prometheus-'));
+    fs.copyFileSync(path.join(HERE, 'rules.yml'), path.join(dir, 'rules.yml'));
+    fs.writeFileSync(path.join(dir, 'prometheus.yml'), fs.readFileSync(path.join(HERE, 'prometheus.yml'), 'utf8').replace('/etc/prometheus/rules.yml', path.join(dir, 'rules.yml')));
+    const r = await promtoolRun('check', 'config', path.join(dir, 'prometheus.yml'));
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.out).toMatch(/SUCCESS: \d+ rule files found/);
     expect(r.code).toBe(0);
   });
 
