@@ -66,7 +66,7 @@ describe('Kubernetes manifests', () => {
   it('every role has probes on /readyz and /healthz, resources, and secrets from Secrets', async () => {
     const objects = parseAllDocuments(await render('overlays/production')).map((d) => d.toJSON() as K8sObject);
     const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
-    expect(workloads.map((w) => `${w.kind}/${w.metadata.name}`).sort()).toEqual(['Deployment/api', 'Deployment/detectors', 'StatefulSet/ingest', 'StatefulSet/vision']);
+    expect(workloads.map((w) => `${w.kind}/${w.metadata.name}`).sort()).toEqual(['Deployment/api', 'StatefulSet/detectors', 'StatefulSet/ingest', 'StatefulSet/vision']);
     const secrets = new Set(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name));
     for (const w of workloads) {
       for (const c of w.spec!.template.spec.containers) {
