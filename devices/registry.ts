@@ -2,7 +2,6 @@
 // ($DATA_DIR/device-registry.json). A city has thousands of devices, not millions: the whole registry fits in memory,
 // alerts look a place up on their hot path without a query, and a file written beside and renamed is never half
 // written. One process writes it (the API's, ROLE=all or api), like the other console stores.
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -30,15 +29,12 @@ export interface DeviceRegistryOptions {
   now?: () => number;
 }
 
-export type DeviceChange = { type: 'created' | 'updated'; device: Device; before?: Device; by: string };
-
-export class DeviceRegistry extends EventEmitter<{ change: [DeviceChange] }> {
+export class DeviceRegistry {
   private readonly devices = new Map<string, Device>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
 
   private constructor(private readonly o: DeviceRegistryOptions) {
-    super();
     this.now = o.now ?? Date.now;
   }
 
@@ -86,7 +82,6 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceChange] }> {
       const at = new Date(this.now()).toISOString();
       const d: Device = { ...i, gridCell: this.cellFor(i), createdAt: at, updatedAt: at, createdBy: by, updatedBy: by };
       this.commit([d]);
-      this.emit('change', { type: 'created', device: d, by });
       return d;
     });
   }
@@ -99,7 +94,6 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceChange] }> {
       const i = parse(DeviceUpdateSchema, input);
       const d: Device = { ...i, id, gridCell: this.cellFor(i), createdAt: before.createdAt, createdBy: before.createdBy, updatedAt: new Date(this.now()).toISOString(), updatedBy: by };
       this.commit([d]);
-      this.emit('change', { type: 'updated', device: d, before, by });
       return d;
     });
   }
@@ -140,10 +134,7 @@ export class DeviceRegistry extends EventEmitter<{ change: [DeviceChange] }> {
       if (errors.length) throw new DeviceError(`nothing imported: ${errors.slice(0, 20).join('; ')}${errors.length > 20 ? `; and ${errors.length - 20} more` : ''}`, 400, 'bad_request');
       const created = next.filter((d) => !this.devices.has(d.id));
       const updated = next.filter((d) => this.devices.has(d.id));
-      const befores = new Map(updated.map((d) => [d.id, this.devices.get(d.id)!]));
       this.commit(next);
-      for (const d of created) this.emit('change', { type: 'created', device: d, by });
-      for (const d of updated) this.emit('change', { type: 'updated', device: d, before: befores.get(d.id), by });
       return { created, updated };
     });
   }

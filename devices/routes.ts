@@ -8,7 +8,7 @@ import { hashPassword, MACHINE_SECRET_KDF, randomSecret } from '../users/kdf.js'
 import { loadOrEmpty, writeCredentialsFile } from '../broker/credentials.js';
 import { deviceTopics } from '../broker/auth.js';
 import { csvToInputs, devicesToCsv } from './csv.js';
-import { DeviceError, type DeviceChange, type DeviceRegistry } from './registry.js';
+import { DeviceError, type DeviceRegistry } from './registry.js';
 import type { Device } from './types.js';
 
 export interface DeviceRegistryRoutesOptions {
@@ -24,6 +24,9 @@ export interface DeviceRegistryRoutesOptions {
 }
 
 const CSV_LIMIT = 5 * 1024 * 1024;
+
+/** A change, for the audit trail. */
+type DeviceChange = { type: 'created' | 'updated'; device: Device; before?: Device; by: string };
 
 function send(reply: FastifyReply, e: unknown) {
   if (e instanceof DeviceError) return reply.code(e.status).send({ error: e.code, message: e.message });
@@ -100,7 +103,14 @@ export async function deviceRegistryRoutes(app: FastifyInstance, o: DeviceRegist
   });
 
   // A fresh password for the device's own MQTT account (created when it has none), shown once: only its hash is kept.
+  // Issued one at a time: each reads the credentials file, changes one account and writes it back.
+  let issuing: Promise<unknown> = Promise.resolve();
   app.post<{ Params: { id: string } }>('/api/devices/:id/credentials', admin, async (req, reply) => {
+    const turn = issuing.then(() => issue(req, reply));
+    issuing = turn.catch(() => undefined);
+    return turn;
+  });
+  const issue = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const d = o.registry.get(req.params.id);
     if (!d) return reply.code(404).send({ error: 'not_found', message: `device ${req.params.id} is not registered: register it first` });
     const file = o.mqttCredentialsFile;
@@ -121,5 +131,5 @@ export async function deviceRegistryRoutes(app: FastifyInstance, o: DeviceRegist
     writeCredentialsFile(file, creds);
     await audit(req, 'device_credentials_issued', d.id, existing ? 'new password' : 'account created');
     return { username: d.id, password, topic: deviceTopics({ deviceId: d.id, district: d.district, kind: d.kind }).publish[0] };
-  });
+  };
 }
