@@ -127,6 +127,13 @@ describe('device registry API', () => {
     expect(acct).toMatchObject({ type: 'device', deviceId: 'nz-stray-9', district: 'jinghai', kind: 'noise' });
     expect(JSON.stringify(acct)).not.toContain(cred.json().password);
     expect((await h.store.listAudit(1))[0]).toMatchObject({ action: 'device_credentials_issued', username: 'nz-stray-9', by: 'admin' });
+
+    // Eight at once: every account is kept (each request reads, changes and writes the whole file).
+    const ids = Array.from({ length: 8 }, (_, i) => `nz-a-${i}`);
+    for (const id of ids) await h.app.inject({ method: 'POST', url: '/api/devices', headers: { cookie: h.cookie }, payload: { ...meter, id, site: null } });
+    const all = await Promise.all(ids.map((id) => h.app.inject({ method: 'POST', url: `/api/devices/${id}/credentials`, headers: { cookie: h.cookie } })));
+    expect(all.map((r) => r.statusCode)).toEqual(ids.map(() => 200));
+    expect(readCredentialsFile(h.credFile).accounts.map((a) => a.username).sort()).toEqual([...ids, 'nz-stray-9']);
   });
 
   it('lets every role read the map layers, and only admins change the registry', async () => {
@@ -152,13 +159,13 @@ describe('device registry API', () => {
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => deadLetters.close(), () => bus.close(), () => devices.close());
     const [cam] = simulatedCameras(42, 1);
     await bus.publish('cameras', [{ key: 'console', value: JSON.stringify({ cameras: [cam] }) }]);
-    await expect.poll(() => devices.registry.get(cam!.id)).toMatchObject({ kind: 'camera', district: cam!.district, gridCell: cam!.gridCell, location: cam!.location, address: cam!.postedLocation, createdBy: 'cameras' });
+    await expect.poll(() => devices.registry.get(cam!.id), { timeout: 10_000 }).toMatchObject({ kind: 'camera', district: cam!.district, gridCell: cam!.gridCell, location: cam!.location, address: cam!.postedLocation, createdBy: 'cameras' });
     // Moved on the camera page: the registry follows, and keeps its own status.
     const { id: _i, createdAt: _c, updatedAt: _u, createdBy: _cb, updatedBy: _ub, ...record } = devices.registry.get(cam!.id)!;
     await devices.registry.update(cam!.id, { ...record, status: 'maintenance' }, 'admin');
     const moved = { ...cam!, location: { lat: 31.86, lon: 120.52 } };
     await bus.publish('cameras', [{ key: 'console', value: JSON.stringify({ cameras: [moved] }) }]);
-    await expect.poll(() => devices.registry.get(cam!.id)?.location).toEqual(moved.location);
+    await expect.poll(() => devices.registry.get(cam!.id)?.location, { timeout: 10_000 }).toEqual(moved.location);
     expect(devices.registry.get(cam!.id)!.status).toBe('maintenance');
   });
 });
