@@ -205,4 +205,19 @@ describe('console: cameras and zones', () => {
     expect(text).not.toMatch(/\b(cameras|zones|nav)\.[a-zA-Z]/);
     await tab.locator('[data-test=lang]').click();
   });
+
+  it("changes a camera's settings and keeps its account and zones", async () => {
+    await tab.goto(`${url}/#/cameras`);
+    await tab.locator('tr.camera[data-id=cam-wenhua-01] [data-action=edit]').click();
+    const form = tab.locator('form.camera-form');
+    expect(await form.locator('input[name=id]').getAttribute('readonly')).not.toBeNull();
+    expect(await form.locator('input[name=url]').inputValue()).toBe(rtsp.url('Streaming/Channels/101'));
+    await form.locator('input[name=place]').fill('文化路392号北侧');
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => tab.locator('.toast.ok').last().textContent()).toContain('已保存摄像头 cam-wenhua-01 的设置');
+    const c = cams.service.get('cam-wenhua-01')!;
+    expect(c).toMatchObject({ hasCredentials: true, camera: { postedLocation: '文化路392号北侧', publishedAt: '2020-01-01', zones: [{ id: 'np-1' }] } });
+    expect((await users.store.listAudit()).find((a) => a.action === 'camera_updated')).toMatchObject({ by: 'admin', detail: 'postedLocation' });
+    expect(await tab.locator('tr.camera[data-id=cam-wenhua-01]').textContent()).toContain('文化路392号北侧');
+  });
 });

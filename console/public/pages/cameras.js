@@ -21,6 +21,8 @@ export function nearestModel(models, width, height) {
 export async function render(ctx) {
   let cameras = [];
   let models = { default: null, items: [] };
+  /** The id of the camera whose settings the form is changing; null: the form registers a new one. */
+  let editing = null;
   const tbody = h('tbody');
 
   const load = async () => {
@@ -47,7 +49,10 @@ export async function render(ctx) {
                 'td.actions',
                 c.origin === 'file'
                   ? h('span.muted.small', { title: t('cameras.fileHint') }, t('cameras.origin.file'))
-                  : h('button.small', { type: 'button', 'data-action': 'delete', onclick: () => remove(c) }, t('cameras.delete')),
+                  : [
+                      h('button.small', { type: 'button', 'data-action': 'edit', onclick: () => edit(c) }, t('cameras.edit')),
+                      h('button.small', { type: 'button', 'data-action': 'delete', onclick: () => remove(c) }, t('cameras.delete')),
+                    ],
               ),
             ),
           )),
@@ -86,6 +91,49 @@ export async function render(ctx) {
     model: h('select', { name: 'model' }),
   };
   const modelHint = h('p.muted.small', { 'data-test': 'model-hint' });
+  const formTitle = h('h2', t('cameras.create'));
+  const submit = h('button.primary', { type: 'submit' }, t('cameras.create'));
+  const cancelEdit = h('button.small', { type: 'button', hidden: true, 'data-action': 'cancel-edit', onclick: () => stopEditing() }, t('common.cancel'));
+
+  /** Fills the form with a console camera's settings; its account is kept unless a new one is typed. */
+  function edit(c) {
+    editing = c.camera.id;
+    const cam = c.camera;
+    f.id.value = cam.id;
+    f.id.readOnly = true;
+    f.district.value = cam.district;
+    f.place.value = cam.postedLocation;
+    f.gridCell.value = cam.gridCell;
+    f.lat.value = String(cam.location.lat);
+    f.lon.value = String(cam.location.lon);
+    f.width.value = String(cam.width);
+    f.height.value = String(cam.height);
+    f.fps.value = String(cam.fps);
+    f.publishedAt.value = cam.publishedAt ?? '';
+    f.sourceType.value = c.source?.type ?? 'snapshot';
+    f.url.value = c.source?.url ?? '';
+    f.username.value = '';
+    f.password.value = '';
+    f.username.placeholder = c.hasCredentials ? t('cameras.keepCredentials') : '';
+    drawModels();
+    f.model.value = cam.model ?? models.default ?? '';
+    formTitle.textContent = t('cameras.editTitle', { id: cam.id });
+    submit.textContent = t('common.save');
+    cancelEdit.hidden = false;
+    f.place.focus();
+  }
+
+  function stopEditing() {
+    editing = null;
+    form.reset();
+    f.id.readOnly = false;
+    f.username.placeholder = '';
+    formTitle.textContent = t('cameras.create');
+    submit.textContent = t('cameras.create');
+    cancelEdit.hidden = true;
+    errors.hidden = true;
+    drawModels();
+  }
   const errors = h('ul.form-errors', { hidden: true, 'data-test': 'errors' });
 
   function drawModels() {
@@ -125,6 +173,15 @@ export async function render(ctx) {
           ...(f.username.value ? { credentials: { username: f.username.value, password: f.password.value } } : {}),
         };
         try {
+          if (editing) {
+            // The settings only: the zones stay as drawn (the server refuses settings they would not fit).
+            await api(`/api/cameras/${encodeURIComponent(editing)}`, { method: 'PUT', body });
+            toast(t('cameras.updated', { id: editing }), 'ok');
+            stopEditing();
+            await load();
+            draw();
+            return;
+          }
           await api('/api/cameras', { method: 'POST', body });
           toast(t('cameras.created', { id: body.id }), 'ok');
           ctx.navigate(`cameras/${encodeURIComponent(body.id)}`);
@@ -141,7 +198,7 @@ export async function render(ctx) {
         }
       },
     },
-    h('h2', t('cameras.create')),
+    formTitle,
     h('label', t('cameras.id'), f.id),
     h('label', t('common.district'), f.district),
     h('label', t('cameras.place'), f.place),
@@ -158,7 +215,7 @@ export async function render(ctx) {
     h('label', t('cameras.model'), f.model),
     modelHint,
     errors,
-    h('button.primary', { type: 'submit' }, t('cameras.create')),
+    h('div.row', submit, cancelEdit),
   );
 
   await load();
