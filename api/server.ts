@@ -12,7 +12,7 @@ import { eventRoutes, type EventAnnotator } from './events.js';
 import { httpMetrics, readinessMetrics } from './http-metrics.js';
 import type { EventStore } from '../review/store.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
-import { hasAggregates, type Store } from '../store/types.js';
+import { aggregatesOf, type Store } from '../store/types.js';
 import { pickResolution, type ResolutionPolicy } from '../store/resolution.js';
 
 export interface ApiOptions {
@@ -121,11 +121,12 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     }
     const rq = { deviceId: q.data.device, metric: q.data.metric, from: q.data.from, to: q.data.to, limit: q.data.limit };
     const store = o.store;
+    const aggregates = aggregatesOf(store);
     const resolution =
-      q.data.resolution !== 'auto' ? q.data.resolution : o.resolution && hasAggregates(store) ? pickResolution(o.resolution, q.data, (o.now ?? Date.now)()) : 'raw';
+      q.data.resolution !== 'auto' ? q.data.resolution : o.resolution && aggregates ? pickResolution(o.resolution, q.data, (o.now ?? Date.now)()) : 'raw';
     if (resolution === '15m') {
-      if (!hasAggregates(store)) return reply.code(400).send({ error: 'bad_request', message: `the ${store.name} store keeps no 15-minute aggregates` });
-      const res = await store.queryAggregates(rq);
+      if (!aggregates) return reply.code(400).send({ error: 'bad_request', message: `the ${store.name} store keeps no 15-minute aggregates` });
+      const res = await aggregates.queryAggregates(rq);
       // metrics: the means, so a chart draws aggregates like readings; max, min, count and Leq beside them.
       return { resolution, readings: res.readings.map((r) => ({ ...r, ts: new Date(r.ts).toISOString() })), total: res.total };
     }

@@ -30,7 +30,7 @@ try {
   for (let d = 0; d < DEVICES; d++) {
     const batch: StoredReading[] = [];
     for (let i = 0; i < perDevice; i++) {
-      batch.push({ deviceId: `nz-${d}`, district: 'xinhua', kind: 'noise', ts: T0 + i * 60_000, metrics: { laeq_db: 50 + ((i * 7 + d) % 30), lcpeak_db: 85 } } as StoredReading);
+      batch.push({ deviceId: `nz-${d}`, district: 'xinhua', kind: 'noise', ts: T0 + i * 60_000, metrics: { laeq_db: 50 + ((i * 7 + d) % 30), lmax_db: 85 } } as StoredReading);
     }
     await store.write(batch);
   }
@@ -47,7 +47,7 @@ try {
 
   // Steady state: a fresh hour of readings, then the 15-minute run that recomputes only the newest buckets.
   const hour: StoredReading[] = [];
-  for (let d = 0; d < DEVICES; d++) for (let i = 0; i < 60; i++) hour.push({ deviceId: `nz-${d}`, district: 'xinhua', kind: 'noise', ts: now - 60 * 60_000 + i * 60_000, metrics: { laeq_db: 55, lcpeak_db: 85 } } as StoredReading);
+  for (let d = 0; d < DEVICES; d++) for (let i = 0; i < 60; i++) hour.push({ deviceId: `nz-${d}`, district: 'xinhua', kind: 'noise', ts: now - 60 * 60_000 + i * 60_000, metrics: { laeq_db: 55, lmax_db: 85 } } as StoredReading);
   await store.write(hour);
   now += 15 * 60_000;
   t = performance.now();

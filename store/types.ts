@@ -79,6 +79,7 @@ export interface ReadingAggregates {
   queryAggregates(q: ReadingQuery): Promise<{ readings: AggregateRow[]; total: number }>;
 }
 
-export function hasAggregates<S extends object>(store: S): store is S & ReadingAggregates {
-  return typeof (store as Partial<ReadingAggregates>).downsample === 'function';
+/** The store's 15-minute aggregates, or null when it keeps none. */
+export function aggregatesOf(store: object): ReadingAggregates | null {
+  return (store as { aggregates?: ReadingAggregates }).aggregates ?? null;
 }

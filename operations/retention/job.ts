@@ -10,7 +10,7 @@ import type { StatementStore } from '../../party/statements.js';
 import type { EventStore, StoredEvent } from '../../review/store.js';
 import type { Logger } from '../../runtime/log.js';
 import { floorBucket, BUCKET_MS } from '../../store/duckdb/aggregates.js';
-import { hasAggregates, type Store } from '../../store/types.js';
+import { aggregatesOf, type Store } from '../../store/types.js';
 import type { EvidenceStore } from '../../vision/evidence/store.js';
 import type { RetentionConfig } from './config.js';
 
@@ -100,8 +100,8 @@ export class RetentionJob {
   }
 
   private async readings(r: RetentionRun): Promise<void> {
-    const store = this.o.store;
-    if (!hasAggregates(store)) return; // InfluxDB: its bucket retention deletes raw points (scripts/services.d/influxdb.sh)
+    const store = aggregatesOf(this.o.store);
+    if (!store) return;
     const c = this.o.config.readings;
     const now = this.now();
     const rawCutoff = floorBucket(now - c.rawDays * DAY_MS);
@@ -112,7 +112,7 @@ export class RetentionJob {
     r.aggregated += await store.downsample(Math.max(from, rawCutoff), floorBucket(now) + BUCKET_MS);
     this.aggregatedTo = floorBucket(now);
     // Raw readings past their period: their buckets are recomputed from them first (a reading that arrived after its
-    // bucket was last computed is counted), then they go. Both bucket-aligned, so no bucket is left half summarized.
+    // bucket was last computed is counted), then they go. Bucket-aligned, so no bucket is left half summarized.
     if (oldest !== null && oldest < rawCutoff) {
       r.aggregated += await store.downsample(oldest, rawCutoff);
       r.readings = await store.pruneReadings(rawCutoff);

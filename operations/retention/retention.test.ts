@@ -12,6 +12,8 @@ import { EventStore } from '../../review/store.js';
 import { makeEvent } from '../../review/testdata/fixtures.js';
 import { ConfigError } from '../../runtime/config.js';
 import { DuckDbStore } from '../../store/duckdb/store.js';
+import { InfluxStore } from '../../store/influxdb/store.js';
+import type { ReadingAggregates, Store } from '../../store/types.js';
 import { captureLogger, tmpDir } from '../../test/helpers.js';
 import { EvidenceStore } from '../../vision/evidence/store.js';
 import { loadRetentionConfig, type RetentionConfig } from './config.js';
@@ -33,7 +35,7 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 function noise(from: number, minutes: number): StoredReading[] {
   return Array.from({ length: minutes }, (_, i) => ({
     deviceId: 'nz-1', district: 'xinhua', kind: 'noise', ts: from + i * MIN, seq: i,
-    metrics: { laeq_db: 50 + (i % 15) * 2, lcpeak_db: 80 },
+    metrics: { laeq_db: 50 + (i % 15) * 2, lmax_db: 80 },
   })) as StoredReading[];
 }
 
@@ -45,9 +47,32 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-describe('retention of readings', () => {
-  it('keeps 15-minute mean, max and Leq of raw readings it deletes, counts late readings in, and deletes aggregates after their years', async () => {
+/** A store of each backend, empty: DuckDB in a file, InfluxDB in a bucket of its own on the real server. */
+const backends: [string, () => Promise<{ store: Store & { aggregates: ReadingAggregates }; drop: () => Promise<void> }>][] = [
+  ['DuckDB', async () => {
     const store = await DuckDbStore.open({ file: path.join(dir, 'city.duckdb') });
+    return { store, drop: () => store.close() };
+  }],
+  ['InfluxDB', async () => {
+    const { INFLUX_URL: url, INFLUX_TOKEN: token, INFLUX_ORG: org } = process.env;
+    if (!url || !token || !org) throw new Error('INFLUX_* are not set: the global setup runs scripts/services up');
+    const call = async (method: string, p: string, body?: unknown) => {
+      const res = await fetch(new URL(p, url), { method, headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text}`);
+      return text ? (JSON.parse(text) as Record<string, any>) : {};
+    };
+    // A bucket of its own: the job deletes every raw point before its cutoff, and other tests share the server.
+    const orgID = (await call('GET', `/api/v2/orgs?org=${org}`)).orgs[0].id as string;
+    const bucket = await call('POST', '/api/v2/buckets', { orgID, name: `retention-${process.pid}-${Date.now()}`, retentionRules: [] });
+    const store = await InfluxStore.open({ url, token, org, bucket: bucket.name as string });
+    return { store, drop: async () => { await store.close(); await call('DELETE', `/api/v2/buckets/${bucket.id as string}`); } };
+  }],
+];
+
+describe.each(backends)('retention of readings on %s', (_name, open) => {
+  it('keeps 15-minute mean, max and Leq of raw readings it deletes, counts late readings in, and deletes aggregates after their years', async () => {
+    const { store, drop } = await open();
     try {
       let now = T0 + 2 * DAY;
       const { logger, lines } = captureLogger();
@@ -58,7 +83,7 @@ describe('retention of readings', () => {
       // Continuous: every bucket of the two days is there while the raw readings still are.
       let r = await job.run();
       expect(r.readings).toBe(0);
-      let a = await store.queryAggregates({ deviceId: 'nz-1', metric: 'laeq_db', from: T0, to: T0 + 2 * DAY, limit: 1000 });
+      let a = await store.aggregates.queryAggregates({ deviceId: 'nz-1', metric: 'laeq_db', from: T0, to: T0 + 2 * DAY, limit: 1000 });
       expect(a.total).toBe(2 * 24 * 4);
       const first = noise(T0, 15).map((x) => x.metrics.laeq_db!);
       expect(a.readings[0]!.metrics.laeq_db).toBeCloseTo(first.reduce((s, v) => s + v) / 15, 9);
@@ -75,7 +100,7 @@ describe('retention of readings', () => {
       const cutoff = T0 + 2 * DAY; // now - 90 days, on a bucket boundary: every reading of the two days
       expect(r.readings).toBe(rawBefore);
       expect(await store.countPoints('nz-1')).toBe(0);
-      a = await store.queryAggregates({ deviceId: 'nz-1', metric: 'laeq_db', from: T0, to: cutoff, limit: 1000 });
+      a = await store.aggregates.queryAggregates({ deviceId: 'nz-1', metric: 'laeq_db', from: T0, to: cutoff, limit: 1000 });
       expect(a.total).toBe(2 * 24 * 4);
       expect(a.readings[0]!.count.laeq_db).toBe(16);
       expect(a.readings[0]!.max.laeq_db).toBe(95);
@@ -87,15 +112,17 @@ describe('retention of readings', () => {
       now = T0 + 2 * YEAR + 3 * DAY;
       r = await job.run();
       expect(r.aggregates).toBe(2 * 24 * 4 * 2); // two metrics
-      expect((await store.queryAggregates({ deviceId: 'nz-1', limit: 10 })).total).toBe(0);
+      expect((await store.aggregates.queryAggregates({ deviceId: 'nz-1', limit: 10 })).total).toBe(0);
       const metrics = await registry.metrics();
       expect(metrics).toMatch(new RegExp(`retention_deleted_total\\{kind="readings",reason="[^"]+"\\} ${rawBefore}\\n`));
       expect(metrics).toMatch(/retention_deleted_total\{kind="aggregates",reason="[^"]+"\} 384\n/);
     } finally {
-      await store.close();
+      await drop();
     }
   });
+});
 
+describe('retention of dead letters', () => {
   it('applies the dead letters\' age and size', async () => {
     const store = await DuckDbStore.open({ file: ':memory:' });
     try {

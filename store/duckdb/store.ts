@@ -263,6 +263,11 @@ export class DuckDbStore implements Store, ReadingAggregates {
     return next;
   }
 
+  /** This store keeps its aggregates itself (aggregates.ts). */
+  get aggregates(): ReadingAggregates {
+    return this;
+  }
+
   // The retention job's writes go through the writer's chain like ingest's: one statement stream per connection.
   private onWriter<T>(f: (db: DuckDBConnection) => Promise<T>): Promise<T> {
     const next = this.writeChain.then(() => f(this.writer));

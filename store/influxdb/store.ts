@@ -11,6 +11,7 @@ import { KINDS, METRICS, type DeadLetter, type SensorKind, type StoredReading } 
 import type { DeadLetterRetention, ReadingQuery, ReadingRow, Store } from '../types.js';
 import { ident, influxQL, ms, str, sumColumns, type InfluxQLTarget } from './influxql.js';
 import { AckedWriter, DEFAULT_WRITE_TUNING, type StoreLogger, type WriteTuning } from './writer.js';
+import { InfluxAggregates } from './aggregates.js';
 
 export interface InfluxStoreOptions {
   url: string;
@@ -92,6 +93,8 @@ export class InfluxStore implements Store {
   /** The timestamp given to each dead letter, so that ingest retrying add() with the same items overwrites them. */
   private readonly dlTimes = new WeakMap<DeadLetter, string>();
   private closed = false;
+  /** The 15-minute aggregates the retention job keeps (measurement readings_15m, aggregates.ts). */
+  readonly aggregates: InfluxAggregates;
 
   private constructor(private readonly o: InfluxStoreOptions) {
     const t = { ...DEFAULT_WRITE_TUNING, ...o.write };
@@ -99,6 +102,7 @@ export class InfluxStore implements Store {
     this.readings = new AckedWriter(influx, o.org, o.bucket, 'ms', t, o.logger);
     this.deadLetters = new AckedWriter(influx, o.org, o.bucket, 'ns', t, o.logger);
     this.ql = { url: o.url, token: o.token, db: o.bucket, timeoutMs: o.queryTimeoutMs ?? 30_000 };
+    this.aggregates = new InfluxAggregates({ url: o.url, token: o.token, org: o.org, bucket: o.bucket, ql: this.ql });
     const log = o.logger;
     if (log) {
       const reason = (e: unknown) => (e instanceof Error ? e.message : e === undefined ? undefined : String(e));
