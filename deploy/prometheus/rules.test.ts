@@ -1,6 +1,6 @@
 // The alert rules are valid for Prometheus (`promtool check rules`) and do what their unit tests say
-// (`promtool test rules rules.test.yml`), and every alert has a unit test in which it fires. promtool is built from
-// the Go module proxy by scripts/services.d/promtool.sh (cached).
+// (`promtool test rules rules.test.yml`), and every alert has a unit test in which it fires. promtool comes from
+// Debian's prometheus package (scripts/services.d/promtool.sh).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
