@@ -35,6 +35,8 @@ describe('validateMessage', () => {
     ['seconds instead of ms', topic, { ts: 1780000000, metrics: { laeq_db: 1 } }, /2000\.\.2100/],
     ['fractional ms', topic, { ts: 1780000000000.5, metrics: { laeq_db: 1 } }, /integer/],
     ['unknown metric', topic, { ts: 1780000000000, metrics: { pm10_ugm3: 1 } }, /unknown metric "pm10_ugm3" for kind noise/],
+    // An inherited name of a plain object is no metric either (was taken: `"constructor" in {...}` is true).
+    ['inherited name as metric', topic, { ts: 1780000000000, metrics: { constructor: 1 } }, /unknown metric "constructor" for kind noise/],
     ['unknown kind', 'city/v1/x/radar/d/readings', { ts: 1780000000000, metrics: { a: 1 } }, /unknown sensor kind "radar"/],
     ['bad device id', 'city/v1/x/noise/d d/readings', { ts: 1780000000000, metrics: { laeq_db: 1 } }, /invalid device id/],
     ['wrong root', 'town/v1/x/noise/d/readings', { ts: 1780000000000, metrics: { laeq_db: 1 } }, /topic must be/],

@@ -1,7 +1,7 @@
 // Modbus gauge driver configuration: where the gauge is (TCP, or RTU on a serial line), how often to poll, and the
 // register map that turns 16-bit words into the metrics of the contract.
 import { z } from 'zod';
-import { METRICS, type SensorKind } from '../../../contracts/index.js';
+import { metricNames, type SensorKind } from '../../../contracts/index.js';
 import { ConfigError } from '../../../runtime/config.js';
 
 const UnitId = z.number().int().min(0).max(255).default(1);
@@ -79,12 +79,12 @@ export type RegisterConfig = ModbusDriverConfig['registers'][number];
 
 /** Refuses a register map whose metrics do not belong to the device's kind (they would be dead-lettered by ingest). */
 export function checkModbusMetrics(deviceId: string, kind: SensorKind, cfg: ModbusDriverConfig): void {
-  const known = METRICS[kind] as Record<string, string>;
+  const known = metricNames(kind);
   for (const r of cfg.registers) {
-    if (!(r.metric in known)) {
+    if (!known.has(r.metric)) {
       throw new ConfigError(
         `device ${deviceId}: modbus register ${r.address} maps to metric "${r.metric}", which a ${kind} device does not have ` +
-          `(known: ${Object.keys(known).join(', ')})`,
+          `(known: ${[...known].join(', ')})`,
       );
     }
   }
