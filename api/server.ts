@@ -7,8 +7,7 @@ import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from 
 import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
 import type { ServerTls } from '../runtime/tls.js';
-import { alertRoutes } from './alerts.js';
-import { eventRoutes, type EventAnnotator } from './events.js';
+import type { EventAnnotator } from './events.js';
 import { httpMetrics, readinessMetrics } from './http-metrics.js';
 import type { EventStore } from '../review/store.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
@@ -145,8 +144,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     return { items: res.items.map(viewDeadLetter), total: res.total };
   });
 
-  if (o.alerts) alertRoutes(app, o.alerts);
-  if (o.events && o.evidence) eventRoutes(app, { events: o.events, evidence: o.evidence, annotate: o.annotateEvent });
+  // Imported only by the processes that serve them (an ingest process loads no more than it needs: issue 19).
+  if (o.alerts) (await import('./alerts.js')).alertRoutes(app, o.alerts);
+  if (o.events && o.evidence) (await import('./events.js')).eventRoutes(app, { events: o.events, evidence: o.evidence, annotate: o.annotateEvent });
   for (const p of o.plugins ?? []) await p(app);
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));

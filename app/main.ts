@@ -2,14 +2,17 @@
 import { runMain, untilSignal } from '../runtime/config.js';
 import { createLogger } from '../runtime/log.js';
 import { loadAppConfig } from './config.js';
-import { startPlatform } from './platform.js';
+import { leanIngest } from './ingest-role.js';
 
 runMain('city-sensing', async () => {
   const cfg = loadAppConfig();
   const log = createLogger('city');
   // Start-up problems that are the operator's to fix (a busy port, an unreachable broker or store) arrive as
   // ConfigErrors from where they happen; anything else is a bug and keeps its stack.
-  const p = await startPlatform(cfg, log);
+  // A production ingest process loads ingest's code only (app/ingest-role.ts); everything else, the whole platform.
+  const p = leanIngest(cfg)
+    ? await (await import('./ingest-role.js')).startIngestRole(cfg, log)
+    : await (await import('./platform.js')).startPlatform(cfg, log);
   const host = cfg.HOST === '0.0.0.0' ? '127.0.0.1' : cfg.HOST;
   const api = `${cfg.https ? 'https' : 'http'}://${host}:${cfg.PORT}`;
   const lines = [

@@ -1,12 +1,14 @@
 // The bus between stages. `createBus` picks the implementation: Kafka when brokers are given, else in-process.
 import type { Logger } from '../runtime/log.js';
-import { KafkaBus, type KafkaBusOptions } from './kafka.js';
+import type { KafkaBusOptions } from './kafka.js';
 import { MemoryBus, type MemoryBusOptions } from './memory.js';
 import type { Bus } from './types.js';
 
 export * from './types.js';
 export { busDeadLetterTopic, jsonDecoder, subscribeDecoded, type DecodedMessage, type DecodedSubscribeOptions, type Decoder } from './decoded.js';
-export { KafkaBus, type KafkaBusOptions, type LibrdkafkaSettings } from './kafka.js';
+// KafkaBus is imported from './kafka.js' where it is wanted: loading it loads librdkafka (about 10 MB), which a
+// process on the in-process bus never uses.
+export type { KafkaBusOptions, LibrdkafkaSettings } from './kafka.js';
 export { BusFullError, MemoryBus, murmur2, partitionFor, type MemoryBusOptions } from './memory.js';
 
 export interface BusConfig {
@@ -28,6 +30,7 @@ export interface BusConfig {
 /** Creates and starts the bus: connected (Kafka: topics exist, producer connected) when the promise resolves. */
 export async function createBus(config: BusConfig): Promise<Bus> {
   if (config.brokers) {
+    const { KafkaBus } = await import('./kafka.js');
     return KafkaBus.start({
       ...config.kafka,
       brokers: config.brokers,

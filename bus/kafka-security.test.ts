@@ -7,7 +7,8 @@ import { loadAppConfig } from '../app/config.js';
 import { tmpDir } from '../test/helpers.js';
 import { makeTestCa } from '../test/tls-certs.js';
 import { silentLogger } from '../runtime/log.js';
-import { createBus, KafkaBus } from './index.js';
+import { createBus } from './index.js';
+import { KafkaBus } from './kafka.js';
 import { kafkaSecuritySettings } from './kafka-security.js';
 
 const dir = tmpDir('kafka-security');

@@ -1,0 +1,116 @@
+// ROLE=ingest as production runs it (MQTT_URL and INFLUX_URL set): MQTT readings into InfluxDB and, with
+// KAFKA_BROKERS, onto the bus, plus /readyz and /metrics. Composed here on its own because app/platform.ts loads
+// every part of the platform (DuckDB, onnxruntime, sharp, aedes, the console) before it looks at the role: in
+// ../shared/peer-bench that made ingest's peak RSS 220-240 MB for a job that needs about 100 (issue 19). Anything
+// else (ROLE=ingest on the embedded store or broker) goes through startPlatform.
+import os from 'node:os';
+import { Registry } from 'prom-client';
+import { buildApi } from '../api/server.js';
+import { createBus } from '../bus/index.js';
+import { Ingest } from '../ingest/ingest.js';
+import { ConfigError } from '../runtime/config.js';
+import { diskMetrics } from '../runtime/disk.js';
+import type { Logger } from '../runtime/log.js';
+import { InfluxStore } from '../store/influxdb/store.js';
+import { closedApiPlugin } from '../users/plugin.js';
+import type { AppConfig } from './config.js';
+import type { Platform } from './platform.js';
+
+/** True when startIngestRole serves this configuration. */
+export const leanIngest = (cfg: AppConfig): boolean => cfg.ROLE === 'ingest' && !!cfg.INFLUX_URL && !!cfg.MQTT_URL;
+
+export async function startIngestRole(cfg: AppConfig, log: Logger): Promise<Platform> {
+  const registry = new Registry();
+  diskMetrics(registry, { data: cfg.dataDir });
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
+  };
+  try {
+    const store = await InfluxStore.open({
+      url: cfg.INFLUX_URL!,
+      token: cfg.INFLUX_TOKEN!,
+      org: cfg.INFLUX_ORG!,
+      bucket: cfg.INFLUX_BUCKET!,
+      write: { gzipThreshold: cfg.INFLUX_GZIP ? 1000 : Number.POSITIVE_INFINITY, concurrency: cfg.INFLUX_WRITE_CONCURRENCY },
+      // Ingest only writes (readings, its dead letters): its token reads nothing.
+      access: 'write',
+      logger: log.child({ part: 'influxdb' }),
+    });
+    stops.push(() => store.close());
+    log.info({ store: store.name }, 'store open');
+    const bus = await createBus({
+      brokers: cfg.KAFKA_BROKERS,
+      clientId: `city-${cfg.ROLE}-${os.hostname()}`,
+      topicPrefix: cfg.KAFKA_TOPIC_PREFIX,
+      partitions: cfg.KAFKA_PARTITIONS,
+      logger: log.child({ part: 'bus' }),
+      kafka: { security: cfg.kafkaSecurity, registry },
+    }).catch((e: Error) => {
+      throw new ConfigError(`cannot use Kafka at ${cfg.KAFKA_BROKERS} (KAFKA_BROKERS): ${e.message}`);
+    });
+    stops.push(() => bus.close());
+    log.info({ bus: bus.name }, 'bus ready');
+    if (!cfg.KAFKA_BROKERS) {
+      log.warn('ROLE=ingest without KAFKA_BROKERS: readings are stored, but no detector sees them (set KAFKA_BROKERS)');
+    }
+    const ingest = new Ingest({
+      mqttUrl: cfg.MQTT_URL!,
+      username: cfg.MQTT_USERNAME,
+      password: cfg.MQTT_PASSWORD,
+      caFile: cfg.MQTT_CA_FILE,
+      // Stable per host so the broker keeps this instance's session (and its queued messages) across restarts.
+      clientId: cfg.INGEST_CLIENT_ID ?? `ingest-${os.hostname()}`,
+      shareGroup: cfg.INGEST_SHARE_GROUP === '' ? undefined : cfg.INGEST_SHARE_GROUP,
+      store,
+      // On the in-process bus nobody in this process would read the readings (the other stages are other
+      // processes, reachable through Kafka only): publishing them there would only fill memory.
+      bus: cfg.KAFKA_BROKERS ? bus : undefined,
+      logger: log.child({ part: 'ingest' }),
+      registry,
+      batchMaxReadings: cfg.INGEST_BATCH_MAX,
+      batchMaxDelayMs: cfg.INGEST_BATCH_MS,
+      maxPayloadBytes: cfg.INGEST_MAX_PAYLOAD_BYTES,
+      receiveMaximum: cfg.INGEST_RECEIVE_MAXIMUM,
+    });
+    await ingest.start();
+    stops.push(() => ingest.stop());
+    const api = await buildApi({
+      store,
+      registry,
+      logger: log,
+      readiness: { mqtt: () => ingest.connected, bus: () => bus.healthy() },
+      // Processes without the users database serve no /api data at all.
+      plugins: [
+        async (app) => {
+          await app.register(closedApiPlugin);
+        },
+      ],
+      trustProxy: cfg.TRUST_PROXY,
+      https: cfg.https ?? undefined,
+    });
+    await api.listen({ port: cfg.PORT, host: cfg.HOST }).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`) : e;
+    });
+    stops.push(() => api.close());
+    const port = (api.server.address() as { port: number }).port;
+    return {
+      mqttUrl: cfg.MQTT_URL!,
+      mqttTlsPort: null,
+      apiUrl: `${cfg.https ? 'https' : 'http'}://127.0.0.1:${port}`,
+      store,
+      bus,
+      ingest,
+      alerts: null,
+      events: null,
+      cases: null,
+      api,
+      hj212Port: null,
+      mqttPasswords: null,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
