@@ -68,6 +68,9 @@ export const AppConfigSchema = z.object({
   INFLUX_TOKEN: z.string().min(1).optional(),
   INFLUX_ORG: z.string().min(1).optional(),
   INFLUX_BUCKET: z.string().min(1).optional(),
+  /** Gzip the write requests: worth it to a remote InfluxDB, a cost on loopback and a LAN (store/influxdb/writer.ts). */
+  INFLUX_GZIP: flag.default(false),
+  INFLUX_WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   /** Kafka bootstrap servers (host:port,...); unset for the in-process bus. */
   KAFKA_BROKERS: z
     .string()

@@ -151,6 +151,23 @@ describe('InfluxStore beyond the contract', () => {
     expect((await store.list(1)).total - before).toBe(24);
   });
 
+  it('writes one batch in concurrent requests, gzipped or not, and stores every reading once', async () => {
+    for (const gzipThreshold of [Number.POSITIVE_INFINITY, 1000]) {
+      const s = await InfluxStore.open({ ...env(), write: { concurrency: 3, linesPerRequest: 1500, gzipThreshold } });
+      try {
+        const dev = uniqueId('conc');
+        // 3 parts of 3,334 lines, each in requests of at most 1,500 lines; the second write repeats the first.
+        const batch = noiseBatch(dev, 0, 10_000);
+        await s.write(batch);
+        await s.write(batch);
+        expect((await s.query({ deviceId: dev, limit: 1 })).total).toBe(10_000);
+        expect(await s.countPoints(dev)).toBe(20_000);
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
   it('keeps a dead letter larger than a string field may be, and cuts one past MAX_DEAD_LETTER_PAYLOAD', async () => {
     const run = uniqueId('dl-huge');
     const mb3 = randomBytes(3 * 1024 * 1024 + 5); // 4 MiB of base64: six fields

@@ -83,7 +83,10 @@ export interface LatestReading {
 
 export class InfluxStore implements Store {
   readonly name = 'influxdb';
-  private readonly readings: AckedWriter;
+  /** One writer per request in flight (WriteTuning.concurrency). */
+  private readonly readings: AckedWriter[];
+  private readonly minLinesPerPart: number;
+  private readonly lines = new LineEncoder();
   private readonly deadLetters: AckedWriter;
   private readonly ql: InfluxQLTarget;
   /** Tags this process's dead letters: two processes can then never write the same dead-letter point. */
@@ -99,7 +102,9 @@ export class InfluxStore implements Store {
   private constructor(private readonly o: InfluxStoreOptions) {
     const t = { ...DEFAULT_WRITE_TUNING, ...o.write };
     const influx = new InfluxDB({ url: o.url, token: o.token, timeout: t.timeout });
-    this.readings = new AckedWriter(influx, o.org, o.bucket, 'ms', t, o.logger);
+    this.readings = Array.from({ length: Math.max(1, t.concurrency) }, () => new AckedWriter(influx, o.org, o.bucket, 'ms', t, o.logger));
+    // A batch is split over the writers only when each part stays a worthwhile request.
+    this.minLinesPerPart = Math.min(1000, t.linesPerRequest);
     this.deadLetters = new AckedWriter(influx, o.org, o.bucket, 'ns', t, o.logger);
     this.ql = { url: o.url, token: o.token, db: o.bucket, timeoutMs: o.queryTimeoutMs ?? 30_000 };
     this.aggregates = new InfluxAggregates({ url: o.url, token: o.token, org: o.org, bucket: o.bucket, ql: this.ql });
@@ -128,7 +133,18 @@ export class InfluxStore implements Store {
 
   write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return Promise.resolve();
-    return this.readings.write(readings.map(readingLine));
+    const lines = new Array<string>(readings.length);
+    for (let i = 0; i < readings.length; i++) lines[i] = this.lines.line(readings[i]!);
+    const parts = Math.min(this.readings.length, Math.floor(lines.length / this.minLinesPerPart)) || 1;
+    if (parts === 1) return this.readings[0]!.write(lines);
+    const size = Math.ceil(lines.length / parts);
+    const writes: Promise<void>[] = [];
+    for (let k = 0; k < parts; k++) writes.push(this.readings[k]!.write(lines.slice(k * size, (k + 1) * size)));
+    // allSettled first: every request has ended (none still running against the caller's retry) before it fails.
+    return Promise.allSettled(writes).then((r) => {
+      const failed = r.find((x) => x.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    });
   }
 
   async query(q: ReadingQuery): Promise<{ readings: ReadingRow[]; total: number }> {
@@ -323,25 +339,51 @@ export class InfluxStore implements Store {
 
   /** Points dropped by InfluxDB as older than the bucket's retention (they count as written; see writer.ts). */
   get droppedOutsideRetention(): number {
-    return this.readings.droppedOutsideRetention;
+    return this.readings.reduce((n, w) => n + w.droppedOutsideRetention, 0);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.readings.close(), this.deadLetters.close()]);
+    await Promise.all([...this.readings.map((w) => w.close()), this.deadLetters.close()]);
   }
 }
 
 /** One line per reading: its metrics, the reading marker and seq share one point. Tags sorted, as InfluxDB likes. */
-function readingLine(r: StoredReading): string {
-  let fields = '';
-  for (const m in r.metrics) fields += `${escape.tag(m)}=${r.metrics[m]!},`;
-  fields += `${READING_FIELD}=1i`;
-  if (r.seq !== undefined) fields += `,seq=${r.seq}i`;
-  // Flags are letters checked by the contract (/^[A-Za-z]$/), safe inside a quoted string field.
-  if (r.flags) for (const m in r.flags) fields += `,${escape.tag(m + FLAG_SUFFIX)}="${r.flags[m]}"`;
-  return `${escape.measurement(r.kind)},device=${escape.tag(r.deviceId)},district=${escape.tag(r.district)} ${fields} ${r.ts}`;
+/**
+ * Line protocol for readings, with the escaping done once per device and per metric name rather than per reading:
+ * at 100,000 readings/s the regular expressions of escape.* were a tenth of ingest's time. Both caches are bounded.
+ */
+class LineEncoder {
+  private readonly series = new Map<string, { district: string; kind: string; prefix: string }>();
+  private readonly fields = new Map<string, string>();
+
+  line(r: StoredReading): string {
+    let s = this.series.get(r.deviceId);
+    if (s === undefined || s.district !== r.district || s.kind !== r.kind) {
+      if (this.series.size >= 100_000) this.series.clear();
+      s = { district: r.district, kind: r.kind, prefix: `${escape.measurement(r.kind)},device=${escape.tag(r.deviceId)},district=${escape.tag(r.district)} ` };
+      this.series.set(r.deviceId, s);
+    }
+    let line = s.prefix;
+    for (const m in r.metrics) line += this.field(m) + r.metrics[m]! + ',';
+    line += READING_FIELD + '=1i';
+    if (r.seq !== undefined) line += ',seq=' + r.seq + 'i';
+    // Flags are letters checked by the contract (/^[A-Za-z]$/), safe inside a quoted string field.
+    if (r.flags) for (const m in r.flags) line += ',' + this.field(m + FLAG_SUFFIX) + '"' + r.flags[m] + '"';
+    return line + ' ' + r.ts;
+  }
+
+  /** `name=`, escaped. */
+  private field(name: string): string {
+    let f = this.fields.get(name);
+    if (f === undefined) {
+      if (this.fields.size >= 10_000) this.fields.clear();
+      f = escape.tag(name) + '=';
+      this.fields.set(name, f);
+    }
+    return f;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------- start-up

@@ -28,8 +28,18 @@ export interface WriteTuning {
   maxRetryTime: number;
   /** Bound of the client's retry buffer. With one request in flight it never holds more than one request. */
   maxBufferLines: number;
-  /** Request bodies larger than this many bytes are gzipped. */
+  /**
+   * Request bodies larger than this many bytes are gzipped; Infinity: never. Off by default: on loopback and a LAN,
+   * compressing costs ingest and InfluxDB more CPU than the bytes cost the network (bench:peer, issue 19); worth it
+   * to a remote InfluxDB (INFLUX_GZIP=1).
+   */
   gzipThreshold: number;
+  /**
+   * Requests of one batch in flight at once (each on its own client WriteApi). The batch is acknowledged when all of
+   * them are written; a failed one fails the batch, which the caller retries whole (InfluxDB's overwrite absorbs the
+   * repeats).
+   */
+  concurrency: number;
   /** HTTP timeout of one attempt, ms. */
   timeout: number;
   /** A batch is sent in requests of at most this many lines and bytes. */
@@ -50,7 +60,8 @@ export const DEFAULT_WRITE_TUNING: WriteTuning = {
   retryJitter: 250,
   maxRetryTime: 15_000,
   maxBufferLines: 50_000,
-  gzipThreshold: 1000,
+  gzipThreshold: Number.POSITIVE_INFINITY,
+  concurrency: 2,
   timeout: 10_000,
   linesPerRequest: 5000,
   // InfluxDB refuses bodies over --http-max-request-size (10 MB by default, counted after gunzip).
