@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PartyEnvSchema } from '../party/config.js';
 import { parseConfig } from '../runtime/config.js';
-import { CaseEnvSchema } from '../cases/service.js';
+import { CaseEnvSchema } from '../cases/env.js';
 import { KafkaSecurityEnvSchema, kafkaSecurityProblems, kafkaSecuritySettings } from '../bus/kafka-security.js';
 import type { LibrdkafkaSettings } from '../bus/kafka.js';
 import { loadServerTls, readPemFile, type ServerTls } from '../runtime/tls.js';

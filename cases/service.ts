@@ -15,6 +15,7 @@ import { InboxAdapter, WebhookAdapter, type CaseAdapter } from './adapters.js';
 import { caseFromAlert, caseFromEvent, type BuildOptions, type DevicePlace } from './builder.js';
 import { loadCaseCodes, type CaseCodes } from './codes.js';
 import { Dispatcher } from './dispatcher.js';
+import { CaseEnvSchema } from './env.js';
 import { CaseStore, type CaseQuery, type InboxItem } from './store.js';
 import type { CaseDoc, CaseView } from './types.js';
 
@@ -59,16 +60,8 @@ export const CaseConfigSchema = z
 export type CaseConfig = z.output<typeof CaseConfigSchema>;
 export type CaseConfigInput = z.input<typeof CaseConfigSchema>;
 
-/** The environment variables of case dispatch (README of cases/). Empty strings count as unset. */
-export const CaseEnvSchema = z.object({
-  CASE_WEBHOOK_URL: z.string().optional(),
-  CASE_WEBHOOK_SECRET: z.string().optional(),
-  CASE_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().optional(),
-  CASE_RETRY_BASE_MS: z.coerce.number().int().optional(),
-  CASE_RETRY_MAX_MS: z.coerce.number().int().optional(),
-  CASE_EVIDENCE_BASE_URL: z.string().optional(),
-  CASE_CODES_FILE: z.string().optional(),
-});
+// In its own module so that the app's config can read it without loading the case service (and DuckDB) in every role.
+export { CaseEnvSchema } from './env.js';
 
 /**
  * Maps the environment (process.env, or the app config holding the same names) to the case service's config; a
