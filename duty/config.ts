@@ -16,6 +16,8 @@ const PersonSchema = z.strictObject({
   phone: z.string().regex(/^1\d{10}$/, 'a mainland mobile number of 11 digits'),
   /** The robot that reaches this person; the roster's when absent. */
   robot: z.string().min(1).optional(),
+  /** How this person is told: the robot, a text message to the phone (with SMS_GATEWAY_URL), or both (the default). */
+  channels: z.array(z.enum(['robot', 'sms'])).min(1).default(['robot', 'sms']),
 });
 
 export const DutyConfigSchema = z

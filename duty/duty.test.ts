@@ -30,6 +30,8 @@ interface Received {
 /** The robot: takes messages whose signature is right (within an hour of its timestamp), answers like DingTalk. */
 class Receiver {
   received: Received[] = [];
+  /** What the SMS gateway took: the bearer token checked. */
+  texts: { to: string; text: string; key: string }[] = [];
   private server: http.Server | null = null;
   port = 0;
   async start(): Promise<void> {
@@ -38,6 +40,17 @@ class Receiver {
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         const u = new URL(req.url!, 'http://x');
+        if (u.pathname === '/sms') {
+          if (req.headers.authorization !== 'Bearer sms-token') {
+            res.statusCode = 401;
+            res.end('{}');
+            return;
+          }
+          const b = JSON.parse(body) as { to: string; text: string };
+          this.texts.push({ to: b.to, text: b.text, key: String(req.headers['idempotency-key']) });
+          res.end('{"ok":true}');
+          return;
+        }
         const ts = Number(u.searchParams.get('timestamp'));
         if (u.searchParams.get('sign') !== robotSign(SECRET, ts) || u.searchParams.get('access_token') !== 'abc') {
           res.end(JSON.stringify({ errcode: 310000, errmsg: 'sign not match' }));
@@ -98,6 +111,7 @@ describe('on-duty notification', () => {
     duty = new DutyService({ config: dutyConfig(config()), store, alerts, linkKey: KEY, logger: silentLogger, now: () => clock.t, tickMs: 3_600_000 });
     duty.start();
     receiver.received = [];
+    receiver.texts = [];
   });
   afterEach(async () => {
     await duty.close();
@@ -129,7 +143,7 @@ describe('on-duty notification', () => {
     await advance(10_000);
     expect(receiver.received).toHaveLength(1);
     const [msg] = receiver.received;
-    expect(msg!.key).toBe(`${a.id}:0`);
+    expect(msg!.key).toBe(`${a.id}:0:robot`);
     expect(msg!.body.at.atMobiles).toEqual(['13800000001']);
     expect(msg!.body.markdown.text).toContain('【严重】测试告警');
     const link = new RegExp(`\\(https://cgj\\.example\\.gov\\.cn(/duty/ack/${a.id}\\.0\\.[A-Za-z0-9_-]{22})\\)`).exec(msg!.body.markdown.text)?.[1];
@@ -167,7 +181,7 @@ describe('on-duty notification', () => {
     await advance(2 * MIN, MIN);
     expect(receiver.received.map((r) => r.body.at.atMobiles[0])).toEqual(['13800000001', '13800000002']);
     expect(receiver.received[1]!.body.markdown.text).toContain('前一位值班人员 王莉 未在时限内确认');
-    expect(receiver.received[1]!.key).toBe(`${a.id}:1`);
+    expect(receiver.received[1]!.key).toBe(`${a.id}:1:robot`);
     await alerts.acknowledge(a.id, 'li.qiang');
     await duty.tick();
     expect((await duty.get(a.id))!.acknowledged).toMatchObject({ by: 'li.qiang', via: 'console' });
@@ -187,6 +201,21 @@ describe('on-duty notification', () => {
     const b = await fire({ deviceId: 'dr-1', kind: 'drainage', ruleId: 'drain', severity: 'warning' });
     expect(await duty.get(b.id)).toBeNull();
     clock.t = Date.parse('2026-11-27T02:00:00Z');
+  });
+
+  it('tells the person by robot and by a text to their phone through the SMS gateway; acknowledged, neither goes to the next', async () => {
+    await duty.close();
+    duty = new DutyService({ config: dutyConfig(config()), store, alerts, linkKey: KEY, logger: silentLogger, now: () => clock.t, tickMs: 3_600_000, sms: { url: `http://127.0.0.1:${receiver.port}/sms`, token: 'sms-token' } });
+    duty.start();
+    const a = await fire();
+    expect(receiver.received.map((r) => r.key)).toEqual([`${a.id}:0:robot`]);
+    expect(receiver.texts).toHaveLength(1);
+    expect(receiver.texts[0]).toMatchObject({ to: '13800000001', key: `${a.id}:0:sms` });
+    expect(receiver.texts[0]!.text).toMatch(new RegExp(`^【城市管理值班】严重：测试告警，xinhua nz-xinhua-001.*确认接警：https://cgj\\.example\\.gov\\.cn/duty/ack/${a.id}\\.0\\.`));
+    expect(await duty.acknowledgeFromLink(a.id, 0)).toMatchObject({ ok: true, by: '王莉（值班链接）' });
+    await advance(30 * MIN, MIN);
+    expect(receiver.received).toHaveLength(1);
+    expect(receiver.texts).toHaveLength(1);
   });
 
   it('refuses a roster whose robot is not configured, naming it', () => {

@@ -10,11 +10,13 @@ import { zoneOffsetMs } from '../runtime/time.js';
 import type { DutyConfig } from './config.js';
 import { ackToken } from './links.js';
 import { sendRobot } from './robot.js';
+import { postSms } from '../notices/notifiers/sms-http.js';
 import type { DutyStore } from './store.js';
 import type { DutyMessage, DutyPage } from './types.js';
 
 export interface DutyAlerts {
   on(event: 'change', f: (a: Alert) => void): unknown;
+  off(event: 'change', f: (a: Alert) => void): unknown;
   acknowledge(id: string, by: string, note?: string): Promise<Alert>;
   get(id: string): Promise<Alert | null>;
 }
@@ -30,6 +32,8 @@ export interface DutyServiceOptions {
   now?: () => number;
   /** How often the loop looks for due work. */
   tickMs?: number;
+  /** The city's SMS gateway (SMS_GATEWAY_URL, SMS_GATEWAY_TOKEN): without it people are told by robot only. */
+  sms?: { url: string; token: string };
 }
 
 const MIN = 60_000;
@@ -54,6 +58,7 @@ export class DutyService {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  private readonly listener = (a: Alert) => void this.onAlert(a).catch((e: Error) => this.log.error({ alert: a.id, err: e.message }, 'duty: handling an alert change failed'));
 
   constructor(private readonly o: DutyServiceOptions) {
     this.now = o.now ?? Date.now;
@@ -62,12 +67,14 @@ export class DutyService {
 
   /** Listens to the alerts and runs the loop. */
   start(): void {
-    this.o.alerts.on('change', (a) => void this.onAlert(a).catch((e: Error) => this.log.error({ alert: a.id, err: e.message }, 'duty: handling an alert change failed')));
+    this.o.alerts.on('change', this.listener);
     this.timer = setInterval(() => void this.tick(), this.o.tickMs ?? 1000);
     this.timer.unref();
   }
 
   async close(): Promise<void> {
+    // A stopped service calls nobody: it no longer hears the alerts.
+    this.o.alerts.off('change', this.listener);
     if (this.timer) clearInterval(this.timer);
     await this.running;
   }
@@ -79,9 +86,16 @@ export class DutyService {
     return roster ?? null;
   }
 
-  private message(roster: NonNullable<ReturnType<DutyService['rosterFor']>>, step: number, at: number): DutyMessage {
+  /** The messages that call the person at `step`: one per channel they have (SMS only with a gateway). */
+  private messages(roster: NonNullable<ReturnType<DutyService['rosterFor']>>, step: number, at: number): DutyMessage[] {
     const p = roster.people[step]!;
-    return { step, person: { name: p.name, phone: p.phone }, robot: (p.robot ?? roster.robot)!, status: 'pending', attempts: 0, nextAt: at };
+    const base = { step, person: { name: p.name, phone: p.phone }, status: 'pending' as const, attempts: 0, nextAt: at };
+    const out: DutyMessage[] = [];
+    if (p.channels.includes('robot')) out.push({ ...base, channel: 'robot', robot: (p.robot ?? roster.robot)! });
+    if (p.channels.includes('sms') && this.o.sms) out.push({ ...base, channel: 'sms' });
+    // A person with SMS only and no gateway is still told: by the robot.
+    if (out.length === 0) out.push({ ...base, channel: 'robot', robot: (p.robot ?? roster.robot)! });
+    return out;
   }
 
   // Every change of a page runs in one chain: an acknowledgement arriving while a message is being sent must not be
@@ -113,7 +127,7 @@ export class DutyService {
     const roster = this.rosterFor(a);
     if (!roster) return;
     const now = this.now();
-    const page: DutyPage = { alertId: a.id, district: a.district, team: roster.team, severity: a.severity, createdAt: now, step: 0, stepSince: now, messages: [this.message(roster, 0, now)], nextAt: now };
+    const page: DutyPage = { alertId: a.id, district: a.district, team: roster.team, severity: a.severity, createdAt: now, step: 0, stepSince: now, messages: this.messages(roster, 0, now), nextAt: now };
     const { created } = await this.o.store.insertIfAbsent(page);
     if (created) {
       this.log.info({ alert: a.id, district: a.district, team: roster.team, to: roster.people[0]!.name }, 'duty: calling the person on duty');
@@ -168,7 +182,7 @@ export class DutyService {
       if (roster && now >= page.stepSince + escalateMs && page.step + 1 < roster.people.length) {
         page.step++;
         page.stepSince = now;
-        page.messages.push(this.message(roster, page.step, now));
+        page.messages.push(...this.messages(roster, page.step, now));
         this.log.warn({ alert: page.alertId, step: page.step, to: roster.people[page.step]!.name }, 'duty: not acknowledged in time, calling the next person');
       }
       for (const m of page.messages.filter((x) => x.status === 'pending' && x.nextAt <= now)) {
@@ -204,13 +218,21 @@ export class DutyService {
       .filter(Boolean)
       .join('\n');
     m.attempts++;
-    const robot = c.robots[m.robot]!;
-    const r = await sendRobot(robot, { title: `${SEVERITY_ZH[page.severity]}：${name}`, text, atMobiles: [m.person.phone], idempotencyKey: `${page.alertId}:${m.step}` }, { timeoutMs: c.delivery.timeoutMs, now: this.now() });
+    const channel = m.channel ?? 'robot';
+    const key = `${page.alertId}:${m.step}:${channel}`;
+    const r =
+      channel === 'sms' && this.o.sms
+        ? await postSms(
+            { ...this.o.sms, timeoutMs: c.delivery.timeoutMs },
+            { to: m.person.phone, text: `【城市管理值班】${SEVERITY_ZH[page.severity]}：${name}，${page.district} ${alert?.deviceId ?? ''}${level ? `，${level}` : ''}。确认接警：${link}` },
+            key,
+          )
+        : await sendRobot(c.robots[m.robot!]!, { title: `${SEVERITY_ZH[page.severity]}：${name}`, text, atMobiles: [m.person.phone], idempotencyKey: key }, { timeoutMs: c.delivery.timeoutMs, now: this.now() });
     if (r.ok) {
       m.status = 'sent';
       m.sentAt = this.now();
       delete m.lastError;
-      this.log.info({ alert: page.alertId, step: m.step, to: m.person.name, attempts: m.attempts }, 'duty: message sent');
+      this.log.info({ alert: page.alertId, step: m.step, channel, to: m.person.name, attempts: m.attempts }, 'duty: message sent');
       return;
     }
     m.lastError = r.error;

@@ -6,7 +6,9 @@ export interface DutyMessage {
   /** Index in the roster: 0 is the person on duty, 1 the next, ... */
   step: number;
   person: { name: string; phone: string };
-  robot: string;
+  /** The robot's message (`robot`, the robot's name in `robots`) or a text to the phone (`sms`, the city's SMS gateway). */
+  channel: 'robot' | 'sms';
+  robot?: string;
   status: 'pending' | 'sent' | 'failed' | 'cancelled';
   attempts: number;
   /** Next attempt (epoch ms) while pending; a quiet hour moves it to the window's end. */
