@@ -507,7 +507,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
 
     // On-duty notification (DUTY_FILE): an alert calls the person on duty through their robot, then the next (duty/).
     if (alerts && cfg.DUTY_FILE) {
-      const d = await startDuty({ file: cfg.DUTY_FILE, dataDir: cfg.dataDir, alerts, logger: log.child({ part: 'duty' }) });
+      const sms = cfg.SMS_GATEWAY_URL && cfg.SMS_GATEWAY_TOKEN ? { url: cfg.SMS_GATEWAY_URL, token: cfg.SMS_GATEWAY_TOKEN } : undefined;
+      const d = await startDuty({ file: cfg.DUTY_FILE, dataDir: cfg.dataDir, alerts, logger: log.child({ part: 'duty' }), sms });
       stops.push(() => d.close());
       routePlugins.push(d.routes);
     }
