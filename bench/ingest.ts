@@ -30,7 +30,7 @@ type Msg = Record<string, number | string>;
 
 // Ingest runs with its V8 heap capped, as docs/deploy.md recommends for ingest processes: its live set is bounded
 // (maxPendingReadings), and without a cap V8 lets garbage grow the heap to ~200 MB under full load.
-const INGEST_FLAGS = (process.env.INGEST_NODE_FLAGS ?? '--max-old-space-size=128').split(' ').filter(Boolean);
+const INGEST_FLAGS = (process.env.INGEST_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=1').split(' ').filter(Boolean);
 
 function run(script: string, arg: unknown): { ready: Promise<void>; done: Promise<Msg> } {
   const prof = process.env.BENCH_PROFILE === script ? ['--cpu-prof', '--cpu-prof-dir', path.join(os.tmpdir(), 'city-prof')] : [];

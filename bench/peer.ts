@@ -39,6 +39,8 @@ if (!existsSync(path.join(peer, 'run.sh'))) {
   process.exit(2);
 }
 const log = (msg: string) => console.error(`bench:peer: ${msg}`);
+// The production settings of an ingest process (docker-compose.yml, deploy/k8s/base/ingest.yaml; docs/deploy.md, Memory).
+const INGEST_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=1';
 const lines: string[] = [];
 
 if (!existsSync(telegraf)) {
@@ -57,7 +59,7 @@ function runPeer(n: number, batch: number, contenders: string): Row[] {
   log(`run.sh ${n} ${batch} (${contenders})`);
   const out = execFileSync('bash', [path.join(peer, 'run.sh'), String(n), String(batch)], {
     cwd: root,
-    env: { ...process.env, CONTENDERS: contenders, PROJECT_DIR: root },
+    env: { INGEST_NODE_OPTIONS, ...process.env, CONTENDERS: contenders, PROJECT_DIR: root },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 16 * 1024 * 1024,
@@ -191,8 +193,7 @@ async function kafkaRun(): Promise<Row> {
         NODE_ENV: 'production',
         LOG_FORMAT: 'json',
         LOG_LEVEL: 'warn',
-        // The production settings of an ingest process (docker-compose.yml), as run.sh uses them.
-        NODE_OPTIONS: process.env.INGEST_NODE_OPTIONS ?? '--max-old-space-size=128',
+        NODE_OPTIONS: process.env.INGEST_NODE_OPTIONS ?? INGEST_NODE_OPTIONS,
         ROLE: 'ingest',
         HOST: '127.0.0.1',
         PORT: String(port),
