@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { jsonDecoder, subscribeDecoded } from '../bus/decoded.js';
 import type { Bus, Subscription } from '../bus/types.js';
-import { SensorKindSchema } from '../contracts/index.js';
+import { DeviceKindSchema } from '../contracts/index.js';
 import type { Signal } from '../detectors/rules/engine.js';
 import { SeveritySchema } from '../detectors/rules/schema.js';
 import type { Logger } from '../runtime/log.js';
@@ -19,7 +19,7 @@ export const SignalSchema = z.looseObject({
   name: z.object({ zh: z.string(), en: z.string() }),
   deviceId: z.string().min(1),
   district: z.string().min(1),
-  kind: SensorKindSchema,
+  kind: DeviceKindSchema,
   metric: z.string(),
   severity: SeveritySchema,
   tierLabel: z.string().optional(),

@@ -1,6 +1,6 @@
 // An alert is what a person on duty sees: one per (rule, device) episode, with a lifecycle
 // firing → acknowledged → resolved, and a history of who did what when.
-import type { SensorKind } from '../contracts/index.js';
+import type { DeviceKind } from '../contracts/index.js';
 import type { Severity } from '../detectors/rules/schema.js';
 
 export type AlertState = 'firing' | 'acknowledged' | 'resolved';
@@ -33,7 +33,7 @@ export interface Alert {
   standard: string;
   deviceId: string;
   district: string;
-  kind: SensorKind;
+  kind: DeviceKind;
   metric: string;
   severity: Severity;
   tierLabel?: string;
@@ -59,7 +59,7 @@ export interface Alert {
 
 export interface AlertQuery {
   state?: AlertState | 'open';
-  kind?: SensorKind;
+  kind?: DeviceKind;
   district?: string;
   deviceId?: string;
   limit: number;

@@ -2,13 +2,13 @@
 // and a live stream (Server-Sent Events) of every change, bounded in number and buffer and ended with its session.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { IdSchema, SensorKindSchema } from '../contracts/index.js';
+import { DeviceKindSchema, IdSchema } from '../contracts/index.js';
 import { AlertError, type AlertManager } from '../alerts/manager.js';
 import type { Alert } from '../alerts/types.js';
 
 const ListQuery = z.strictObject({
   state: z.enum(['firing', 'acknowledged', 'resolved', 'open']).optional(),
-  kind: SensorKindSchema.optional(),
+  kind: DeviceKindSchema.optional(),
   district: IdSchema.optional(),
   device: IdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(500),

@@ -23,6 +23,9 @@ export const METRICS = {
 export const KINDS = Object.keys(METRICS) as SensorKind[];
 export type SensorKind = keyof typeof METRICS;
 export const SensorKindSchema = z.enum(Object.keys(METRICS) as [SensorKind, ...SensorKind[]]);
+/** Every kind of device: the sensor kinds, and street cameras (which report their status, not readings). */
+export const DeviceKindSchema = z.union([SensorKindSchema, z.literal('camera')]);
+export type DeviceKind = SensorKind | 'camera';
 
 /** District and device ids are topic levels: no wildcards, separators or spaces. */
 export const IdSchema = z

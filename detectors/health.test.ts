@@ -29,6 +29,24 @@ describe('sensor health', () => {
     expect(kinds(h.offline('ds-h', t0 + 1000))).toEqual(['fire:health.offline']);
   });
 
+  it('a camera is offline when its status says so (its stream stalled at the edge) and back with its online status', () => {
+    const h = new HealthChecker(rules.health);
+    const cam = { deviceId: 'cam-7', district: 'x', kind: 'camera' };
+    // Its first status clears an alert a restart may have left open (initial), then offline fires, once.
+    expect(h.status({ ...cam, online: true, receivedAt: t0 }).map((s) => `${s.type}:${s.kind}:${s.initial ?? false}`)).toEqual(['clear:camera:true']);
+    const fired = h.status({ ...cam, online: false, receivedAt: t0 + 1000 });
+    expect(kinds(fired)).toEqual(['fire:health.offline']);
+    expect(fired[0]).toMatchObject({ deviceId: 'cam-7', kind: 'camera', severity: 'major' });
+    expect(kinds(h.status({ ...cam, online: false, receivedAt: t0 + 2000 }))).toEqual([]); // said once
+    // It sends no readings: its silence is no news.
+    expect(kinds(h.sweep(t0 + 3_600_000))).toEqual([]);
+    expect(kinds(h.status({ ...cam, online: true, receivedAt: t0 + 3_600_000 }))).toEqual(['clear:health.offline']);
+    // A sensor's online status changes nothing: its readings bring it back.
+    h.process(r(t0, { pm10_ugm3: 40 }), t0);
+    expect(kinds(h.status({ deviceId: 'ds-h', district: 'x', kind: 'dust', online: false, receivedAt: t0 + 1000 }))).toEqual(['fire:health.offline']);
+    expect(kinds(h.status({ deviceId: 'ds-h', district: 'x', kind: 'dust', online: true, receivedAt: t0 + 2000 }))).toEqual([]);
+  });
+
   it('stuck: the same value 30 times in a row; exempt metrics may hold still', () => {
     const h = new HealthChecker(rules.health);
     const out = [];

@@ -2,7 +2,7 @@
 // problem is its own alert kind: offline (no data for several report intervals), stuck (the same value again and
 // again), impossible values (outside the metric's physical range), and clock skew (stamped in the future, or far in
 // the past when it arrives).
-import type { StoredReading } from '../contracts/index.js';
+import type { DeviceKind, StoredReading } from '../contracts/index.js';
 import type { Signal, SignalType } from './rules/engine.js';
 import type { RulesFile } from './rules/schema.js';
 
@@ -18,7 +18,9 @@ type HealthRule = keyof typeof NAMES;
 
 interface DeviceHealth {
   district: string;
-  kind: StoredReading['kind'];
+  kind: DeviceKind;
+  /** Known by its status messages only (a camera sends no readings): its silence says nothing. */
+  byStatus?: boolean;
   lastTs: number;
   /** Receive time of the latest reading, by the platform's clock. */
   lastSeen: number;
@@ -125,6 +127,7 @@ export class HealthChecker {
   /** Run every few seconds: devices that stopped reporting go offline. */
   sweep(now: number, out: Signal[] = []): Signal[] {
     for (const [id, d] of this.devices) {
+      if (d.byStatus) continue;
       // The device's own interval when known (N missed reports), else the fixed limit.
       const limit = d.interval > 0 ? Math.max(d.interval * this.h.offlineAfterIntervals, 1000) : this.h.offlineAfterS * 1000;
       const silent = now - d.lastSeen;
@@ -137,6 +140,25 @@ export class HealthChecker {
   offline(deviceId: string, now: number, out: Signal[] = []): Signal[] {
     const d = this.devices.get(deviceId);
     if (d) this.toggle(out, true, 'health.offline', deviceId, d, now, '', 0, 0);
+    return out;
+  }
+
+  /**
+   * A device's status message. A sensor's offline status (its last will) takes it offline at once, and its readings
+   * bring it back. A camera sends no readings: its status is all there is (the edge reports it offline when no frame
+   * came for stallS seconds, edge/drivers/camera), so it raises and clears the camera's offline alert both ways.
+   */
+  status(s: { deviceId: string; district: string; kind: string; online: boolean; receivedAt: number }, out: Signal[] = []): Signal[] {
+    let d = this.devices.get(s.deviceId);
+    if (!d && s.kind === 'camera') {
+      // initializing: its first status also clears an alert left open by a restart.
+      d = { district: s.district, kind: 'camera', byStatus: true, lastTs: -Infinity, lastSeen: s.receivedAt, interval: 0, stuck: new Map(), active: new Set(), initializing: true };
+      this.devices.set(s.deviceId, d);
+    }
+    if (!d) return out;
+    if (!s.online) this.toggle(out, true, 'health.offline', s.deviceId, d, s.receivedAt, '', 0, 0);
+    else if (d.byStatus) this.toggle(out, false, 'health.offline', s.deviceId, d, s.receivedAt, '', 0, 0);
+    d.initializing = false;
     return out;
   }
 }

@@ -12,6 +12,9 @@ import { AnomalyMonitor } from './anomaly-monitor.js';
 import { RuleEngine, type Signal } from './rules/engine.js';
 import { RulesFileSchema } from './rules/schema.js';
 import { DetectorService } from './service.js';
+import { AlertManager } from '../alerts/manager.js';
+import { startAlertService } from '../alerts/service.js';
+import { DuckDbAlertStore } from '../alerts/store.js';
 
 const shipped = fs.readFileSync(path.join(import.meta.dirname, '../config/rules.json'), 'utf8');
 const until = async (f: () => boolean, ms = 5000) => {
@@ -20,6 +23,31 @@ const until = async (f: () => boolean, ms = 5000) => {
 };
 
 describe('DetectorService', () => {
+  it("raises a camera's offline alert from its status (a stalled stream at the edge) and resolves it when it is back", async () => {
+    const bus = new MemoryBus({ logger: silentLogger });
+    const store = await DuckDbAlertStore.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'city-cam-alerts-')), 'alerts.duckdb'));
+    const manager = new AlertManager(store);
+    const alerts = await startAlertService({ bus, manager, logger: silentLogger, deadLetters: { add: async () => undefined } });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-rules-'));
+    fs.writeFileSync(path.join(dir, 'rules.json'), shipped);
+    const svc = new DetectorService({ bus, deadLetters: { add: async () => undefined }, rulesFile: path.join(dir, 'rules.json'), logger: silentLogger, registry: new Registry() });
+    await svc.start();
+    // What ingest puts on the bus for city/v1/x/camera/cam-7/status.
+    const status = (online: boolean, receivedAt: number) =>
+      bus.publish('status', [{ key: 'cam-7', value: JSON.stringify({ district: 'x', kind: 'camera', deviceId: 'cam-7', online, reason: online ? undefined : 'no frame for 30 s', receivedAt }) }]);
+    const open = async () => (await manager.list({ state: 'open', limit: 10 })).items;
+    await status(false, Date.now());
+    for (let i = 0; i < 100 && (await open()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await open()).toMatchObject([{ deviceId: 'cam-7', kind: 'camera', ruleId: 'health.offline', category: 'health', state: 'firing' }]);
+    await status(true, Date.now());
+    for (let i = 0; i < 100 && (await open()).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await open()).toEqual([]);
+    await svc.stop();
+    await alerts.close();
+    await bus.close();
+    await store.close();
+  });
+
   it('turns readings into signals and reloads its rules file, keeping the old rules when an edit is broken', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-rules-'));
     const file = path.join(dir, 'rules.json');

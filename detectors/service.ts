@@ -87,16 +87,15 @@ export class DetectorService {
     this.restoreAnomalyState();
     const dl = { deadLetters: this.o.deadLetters, logger: this.o.logger };
     this.sub = await subscribeDecoded<StoredReading>(this.o.bus, 'readings', this.o.group ?? 'detectors', (batch) => this.onBatch(batch), { decode: jsonDecoder(BusReadingSchema), ...dl });
-    // A device's last will (offline) reaches the health checks at once, without waiting for missed reports.
+    // A device's last will (offline) reaches the health checks at once, without waiting for missed reports; a camera's
+    // status (offline when its stream stalls at the edge) is its only health signal.
     this.statusSub = await subscribeDecoded<StatusChange>(
       this.o.bus,
       'status',
       `${this.o.group ?? 'detectors'}-status`,
       async (batch) => {
         const out: Signal[] = [];
-        for (const { value: s } of batch) {
-          if (!s.online) this.health.offline(s.deviceId, s.receivedAt, out);
-        }
+        for (const { value: s } of batch) this.health.status(s, out);
         await this.publish(out);
       },
       { decode: jsonDecoder(BusStatusSchema), ...dl },

@@ -3,11 +3,10 @@
 // service. The API's names (`id`, `kind`, `district`, `location`, `gridCell`, `address`, `site`, `status`) are fixed
 // by issue 22 so that the city's other systems can rely on them.
 import { z } from 'zod';
-import { IdSchema, SensorKindSchema } from '../contracts/index.js';
+import { DeviceKindSchema, IdSchema, type DeviceKind } from '../contracts/index.js';
 
-/** A sensor kind, or a camera: the same kinds the MQTT accounts know (broker/auth.ts). */
-export const DeviceKindSchema = z.union([SensorKindSchema, z.literal('camera')]);
-export type DeviceKind = z.infer<typeof DeviceKindSchema>;
+/** A sensor kind, or a camera: the same kinds the MQTT accounts know (broker/auth.ts). The contract's own. */
+export { DeviceKindSchema, type DeviceKind };
 
 /** Unit grid cell (单元网格): 6-digit county + 3-digit street + 3-digit community + 3-digit sequence. */
 export const GridCellSchema = z.string().regex(/^\d{15}$/, 'a grid cell code is 15 digits (county 6, street 3, community 3, sequence 3)');

@@ -3,7 +3,7 @@
 // when an unacknowledged alert goes to the next person, and quiet hours per severity.
 import { z } from 'zod';
 import { SEVERITIES, SeveritySchema } from '../detectors/rules/schema.js';
-import { SensorKindSchema } from '../contracts/index.js';
+import { DeviceKindSchema } from '../contracts/index.js';
 import { parseConfig, readJsonFile } from '../runtime/config.js';
 import { isTimeZone } from '../runtime/time.js';
 
@@ -44,7 +44,7 @@ export const DutyConfigSchema = z
       }),
     ),
     /** Which alerts go to which team: sensor kinds and the severities that page someone. */
-    rules: z.array(z.strictObject({ team: z.enum(TEAMS), kinds: z.array(SensorKindSchema).min(1), severities: z.array(SeveritySchema).min(1) })),
+    rules: z.array(z.strictObject({ team: z.enum(TEAMS), kinds: z.array(DeviceKindSchema).min(1), severities: z.array(SeveritySchema).min(1) })),
     /** Minutes an alert waits for an acknowledgement before the next person is called, per severity. */
     escalateAfterMinutes: z.partialRecord(SeveritySchema, z.number().positive()).default({ critical: 5, major: 15, warning: 30, info: 60 }),
     /** Local hours in which alerts of a severity wait (told at the end of the window); none for a severity = always. */

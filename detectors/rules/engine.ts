@@ -1,7 +1,7 @@
 // Threshold rules over a stream of readings. For every (rule, device) the engine keeps a rolling aggregate and the
 // current tier, and emits a signal when a tier is reached (after its duration), escalated, de-escalated (with
 // hysteresis) or cleared. Signals become alerts in alerts/.
-import type { StoredReading } from '../../contracts/index.js';
+import type { DeviceKind, StoredReading } from '../../contracts/index.js';
 import { LocalClock } from './clock.js';
 import type { Level, Rule, RulesFile, Severity } from './schema.js';
 import { RollingWindow } from './window.js';
@@ -16,7 +16,8 @@ export interface Signal {
   name: { zh: string; en: string };
   deviceId: string;
   district: string;
-  kind: StoredReading['kind'];
+  /** A camera's only signal is health.offline, from its status. */
+  kind: DeviceKind;
   metric: string;
   /** Severity after the change; for 'clear' the severity that was cleared. */
   severity: Severity;
