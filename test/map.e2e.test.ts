@@ -1,8 +1,12 @@
 // The device registry's flow in real headless Chromium against the real platform (embedded broker with device
 // accounts, ingest, detectors, alert service, cases): an admin registers a manhole cover on the map page with a click
 // on its place, issues its MQTT credentials there, the device publishes "cover open" with them, and the alert
-// appears on the map at the device's place, carrying its grid cell, as does the case it raises. The audit page lists
-// the registration and exports it as CSV.
+// appears on the map at the device's place, carrying its grid cell, as does the case it raises. The drainage team on
+// duty gets the robot message (a real local HTTP receiver), acknowledges from its link, and the escalation to the next
+// person does not fire. The audit page lists the registration and exports it as CSV.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadAppConfig } from '../app/config.js';
@@ -13,6 +17,32 @@ import { tmpDir } from './helpers.js';
 
 const ADMIN_PASSWORD = 'map-e2e-admin-pw';
 const dataDir = tmpDir('map-e2e');
+
+// The team's group robot (钉钉 / 企业微信 style): every message it gets, as posted.
+const robotMessages: { markdown: { text: string }; at: { atMobiles: string[] } }[] = [];
+const robot = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c.toString()));
+  req.on('end', () => {
+    robotMessages.push(JSON.parse(body) as (typeof robotMessages)[number]);
+    res.setHeader('content-type', 'application/json');
+    res.end('{"errcode":0,"errmsg":"ok"}');
+  });
+});
+await new Promise<void>((r) => robot.listen(0, '127.0.0.1', r));
+const dutyFile = path.join(dataDir, 'duty.json');
+fs.writeFileSync(
+  dutyFile,
+  JSON.stringify({
+    timeZone: 'Asia/Shanghai',
+    robots: { drainage: { url: `http://127.0.0.1:${(robot.address() as { port: number }).port}/robot/send` } },
+    rosters: [{ district: 'xinhua', team: 'drainage', robot: 'drainage', people: [{ name: '赵敏', phone: '13800000003' }, { name: '陈刚', phone: '13800000004' }] }],
+    rules: [{ team: 'drainage', kinds: ['manhole'], severities: ['info', 'warning', 'major', 'critical'] }],
+    // Fifteen seconds instead of minutes, so the test can see the escalation not fire.
+    escalateAfterMinutes: { critical: 0.25, major: 0.25, warning: 0.25, info: 0.25 },
+    delivery: { attempts: 5, retryBaseMs: 200, retryMaxMs: 1000, timeoutMs: 5000 },
+  }),
+);
 const cfg = loadAppConfig({
   PORT: '0',
   MQTT_PORT: '0',
@@ -22,6 +52,7 @@ const cfg = loadAppConfig({
   SIMULATE: '0',
   PLATES: '0',
   ADMIN_PASSWORD,
+  DUTY_FILE: dutyFile,
 });
 const p = await startPlatform(cfg, silentLogger);
 let browser: Browser | null = null;
@@ -35,6 +66,7 @@ const asAdmin = await (async () => {
 afterAll(async () => {
   await browser?.close();
   await p.stop();
+  robot.close();
 });
 
 describe('map page on the real platform', () => {
@@ -89,6 +121,25 @@ describe('map page on the real platform', () => {
       .poll(async () => (alert = ((await asAdmin('/api/alerts?state=open')) as { items: AlertItem[] }).items.find((a) => a.deviceId === 'mh-e2e-001' && a.ruleId === 'manhole.open')), { timeout: 30_000 })
       .toBeTruthy();
     expect(alert!.place).toMatchObject({ gridCell, location: { lat, lon } });
+
+    // The person on duty for drainage in xinhua gets the robot message, @-mentioned by phone, with a signed link...
+    await expect.poll(() => robotMessages.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
+    const messagedAt = Date.now();
+    const message = robotMessages[0]!;
+    expect(message.at.atMobiles).toEqual(['13800000003']);
+    expect(message.markdown.text).toContain('mh-e2e-001');
+    const link = /\/duty\/ack\/[A-Za-z0-9._~-]+/.exec(message.markdown.text)?.[0];
+    expect(link).toBeTruthy();
+    // ... opens it on the phone (no console session) and acknowledges with its button.
+    const phone = await browser.page();
+    await phone.goto(`${p.apiUrl}${link}`);
+    await phone.locator('form button[type=submit]').click();
+    await expect.poll(async () => ((await asAdmin(`/api/alerts/${alert!.id}`)) as { state: string }).state, { timeout: 10_000 }).toBe('acknowledged');
+    // The escalation (15 s here) to the next person does not fire: nobody else is called.
+    await new Promise((r) => setTimeout(r, Math.max(0, messagedAt + 20_000 - Date.now())));
+    expect(robotMessages).toHaveLength(1);
+
+
 
     // On the map (refreshed every 10 s): the alert's ring is drawn where the device's dot is.
     const ring = map.locator(`path.map-alert-${alert!.id}`);
