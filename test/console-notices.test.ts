@@ -304,7 +304,7 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
     await asReviewer('review');
     await tab.locator('.qitem').first().waitFor();
     // The new pages in the navigation, and the badge of open statements beside 审核.
-    expect(await tab.locator('#top nav a').allTextContents()).toEqual(['审核', '告知与复查', '当事人', '案件', '案件收件箱']);
+    expect(await tab.locator('#top nav a').allTextContents()).toEqual(['审核', '告知与复查', '当事人', '案件', '案件收件箱', '统计', '地图']);
     await expect.poll(() => tab.locator('[data-test=objections-badge]').textContent()).toBe('2');
     expect(await tab.locator('[data-test=objections-badge]').getAttribute('title')).toBe('2 条陈述申辩待处理');
 
@@ -534,7 +534,7 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
       }
       if (lang === 'zh-CN') {
         await tab.locator('[data-test=lang]').click();
-        await expect.poll(() => tab.locator('#top nav a').allTextContents()).toEqual(['Review', 'Notices', 'Parties', 'Cases', 'Case inbox']);
+        await expect.poll(() => tab.locator('#top nav a').allTextContents()).toEqual(['Review', 'Notices', 'Parties', 'Cases', 'Case inbox', 'Statistics', 'Map']);
       }
     }
     // English words for what the party and the reviewer see.
