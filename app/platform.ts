@@ -468,6 +468,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       routePlugins.push(async (app) => {
         await app.register(noticeRoutes, { notices: service, placesOf: placesFromEvents((ids) => eventStore.getMany(ids)) });
         await app.register(partyRoutes, {
+          sourceUrl: cfg.SOURCE_URL,
           records: {
             noticeByCode: (code) => noticeStore.noticeByCode(code),
             noticesByPlateDay: (plate, day) => noticeStore.noticesByPlateDay(plate, day),

@@ -7,6 +7,9 @@ import path from 'node:path';
 import { ASSET_TYPES, makeAsset, type Asset } from '../api/assets.js';
 import { ConfigError } from '../runtime/config.js';
 
+/** Where the platform serves its own source when the operator publishes none elsewhere (party/source.ts). */
+export const SOURCE_ARCHIVE_PATH = '/public/source.tar.gz';
+
 /** party/public beside this file when run from source, or from dist/party when compiled. */
 export function defaultPartyAssetsDir(): string {
   const candidates = [path.join(import.meta.dirname, 'public'), path.resolve(import.meta.dirname, '../../party/public')];
@@ -26,7 +29,11 @@ export interface PartyAssets {
 }
 
 /** `plateLookup`: whether the page offers the look-up by plate (the <html> element's data-plate-lookup, 1 or 0). */
-export function loadPartyAssets(dir: string, o: { plateLookup?: boolean } = {}): PartyAssets {
+/**
+ * `sourceUrl`: where the source page's links point (SOURCE_URL); the platform's own archive, /public/source.tar.gz,
+ * when absent.
+ */
+export function loadPartyAssets(dir: string, o: { plateLookup?: boolean; sourceUrl?: string } = {}): PartyAssets {
   const indexFile = path.join(dir, 'index.html');
   if (!fs.existsSync(indexFile)) throw new ConfigError(`party page assets not found: ${indexFile} is missing`);
   const html = fs.readFileSync(indexFile, 'utf8');
@@ -35,7 +42,12 @@ export function loadPartyAssets(dir: string, o: { plateLookup?: boolean } = {}):
   for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
     const type = ASSET_TYPES[path.extname(ent.name)];
     if (!ent.isFile() || !type || ent.name === 'index.html') continue;
-    files.set(ent.name, makeAsset(fs.readFileSync(path.join(dir, ent.name)), type));
+    let bytes = fs.readFileSync(path.join(dir, ent.name));
+    if (ent.name === 'source.html') {
+      const href = (o.sourceUrl ?? SOURCE_ARCHIVE_PATH).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+      bytes = Buffer.from(bytes.toString('utf8').replaceAll('href="#operator-source"', `href="${href}"`));
+    }
+    files.set(ent.name, makeAsset(bytes, type));
   }
   const page = Object.fromEntries(
     PAGE_STATES.map((st) => [st, makeAsset(Buffer.from(html.replace('data-status="ok"', `data-status="${st}" data-plate-lookup="${o.plateLookup ? 1 : 0}"`)), ASSET_TYPES['.html']!)]),

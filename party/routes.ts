@@ -26,8 +26,10 @@ import type { CameraRegistry } from '../vision/cameras/config.js';
 import { EvidenceIntegrityError, EvidenceStore } from '../vision/evidence/store.js';
 import { isPlateText, normalisePlateText } from '../vision/ocr/plate-text.js';
 import { PhoneSchema } from '../notices/parties.js';
+import fs from 'node:fs';
 import { PAGE_CSP, sendAsset } from '../api/assets.js';
-import { defaultPartyAssetsDir, loadPartyAssets, type PageState } from './assets.js';
+import { defaultPartyAssetsDir, loadPartyAssets, SOURCE_ARCHIVE_PATH, type PageState } from './assets.js';
+import { sourceArchive } from './source.js';
 import { formatQueryCode, normaliseQueryCode } from './code.js';
 import { loadLegalTexts, partyLimits, type LegalTexts, type PartyLimitsInput } from './config.js';
 import { LogThrottle, ProbeGuard } from './probe-guard.js';
@@ -55,6 +57,8 @@ export interface PartyRoutesOptions {
   caseCodes?: CaseCodes;
   /** The page's files; party/public when absent. */
   assetsDir?: string;
+  /** Where the operator publishes the source it runs (SOURCE_URL); else the platform serves its own archive. */
+  sourceUrl?: string;
   now?: () => number;
 }
 
@@ -192,7 +196,8 @@ function capRefusal(reason: Exclude<CapReason, 'party'>, st: { maxPerRecord: num
 const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyInstance, o: PartyRoutesOptions) => {
   const limits = partyLimits(o.limits ?? {});
   const texts = o.texts ?? loadLegalTexts();
-  const assets = loadPartyAssets(o.assetsDir ?? defaultPartyAssetsDir(), { plateLookup: limits.plateLookup });
+  const assets = loadPartyAssets(o.assetsDir ?? defaultPartyAssetsDir(), { plateLookup: limits.plateLookup, sourceUrl: o.sourceUrl });
+  const archive = o.sourceUrl ? null : sourceArchive();
   const now = o.now ?? Date.now;
   const log = o.logger.child({ part: 'party' });
   const cameras = () => (typeof o.cameras === 'function' ? o.cameras() : o.cameras);
@@ -348,6 +353,20 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
     if (!a) return reply.code(404).send({ error: 'not_found', message: 'no such file' });
     return sendAsset(req, reply, a, { vary: 'accept' });
   });
+
+  // The source of the running code (AGPL-3.0 section 13 for the coco weights): built once, then the same file.
+  if (archive) {
+    app.get(SOURCE_ARCHIVE_PATH, { onRequest: limited }, async (_req, reply) => {
+      const file = await archive().catch((e: Error) => {
+        log.error({ err: e.message }, 'the source archive could not be built');
+        return null;
+      });
+      if (!file) return reply.code(503).send({ error: 'unavailable', message: 'the source archive could not be built; see the log' });
+      reply.header('content-type', 'application/gzip');
+      reply.header('content-disposition', 'attachment; filename="city-sensing-source.tar.gz"');
+      return reply.send(fs.createReadStream(file));
+    });
+  }
 
   // ---- locations ----
 
