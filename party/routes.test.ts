@@ -113,6 +113,14 @@ describe('the party routes', () => {
   });
   afterAll(async () => h.close());
 
+  it('offers the source it runs without a session: the archive the source page links to', async () => {
+    const r = await h.app.inject({ url: '/public/source.tar.gz' });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toBe('application/gzip');
+    expect(r.rawPayload.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect((await h.app.inject({ url: '/public/assets/source.html' })).body).toContain('href="/public/source.tar.gz"');
+  }, 60_000);
+
   it('answers /public without a session while every /api route still needs one', async () => {
     for (const url of ['/public/', '/public/locations', `/public/records/${code}`, '/public/assets/app.js', '/public/assets/style.css']) {
       const r = await h.app.inject({ url });
