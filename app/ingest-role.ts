@@ -6,13 +6,13 @@
 import os from 'node:os';
 import { Registry } from 'prom-client';
 import { buildApi } from '../api/server.js';
-import { createBus } from '../bus/index.js';
 import { Ingest } from '../ingest/ingest.js';
 import { ConfigError } from '../runtime/config.js';
 import { diskMetrics } from '../runtime/disk.js';
 import type { Logger } from '../runtime/log.js';
 import { InfluxStore } from '../store/influxdb/store.js';
 import { closedApiPlugin } from '../users/plugin.js';
+import { influxOptions, openBus } from './backends.js';
 import type { AppConfig } from './config.js';
 import type { Platform } from './platform.js';
 
@@ -27,30 +27,11 @@ export async function startIngestRole(cfg: AppConfig, log: Logger): Promise<Plat
     for (const s of stops.splice(0).reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
   };
   try {
-    const store = await InfluxStore.open({
-      url: cfg.INFLUX_URL!,
-      token: cfg.INFLUX_TOKEN!,
-      org: cfg.INFLUX_ORG!,
-      bucket: cfg.INFLUX_BUCKET!,
-      write: { gzipThreshold: cfg.INFLUX_GZIP ? 1000 : Number.POSITIVE_INFINITY, concurrency: cfg.INFLUX_WRITE_CONCURRENCY },
-      // Ingest only writes (readings, its dead letters): its token reads nothing.
-      access: 'write',
-      logger: log.child({ part: 'influxdb' }),
-    });
+    const store = await InfluxStore.open(influxOptions(cfg, log));
     stops.push(() => store.close());
     log.info({ store: store.name }, 'store open');
-    const bus = await createBus({
-      brokers: cfg.KAFKA_BROKERS,
-      clientId: `city-${cfg.ROLE}-${os.hostname()}`,
-      topicPrefix: cfg.KAFKA_TOPIC_PREFIX,
-      partitions: cfg.KAFKA_PARTITIONS,
-      logger: log.child({ part: 'bus' }),
-      kafka: { security: cfg.kafkaSecurity, registry },
-    }).catch((e: Error) => {
-      throw new ConfigError(`cannot use Kafka at ${cfg.KAFKA_BROKERS} (KAFKA_BROKERS): ${e.message}`);
-    });
+    const bus = await openBus(cfg, log, registry);
     stops.push(() => bus.close());
-    log.info({ bus: bus.name }, 'bus ready');
     if (!cfg.KAFKA_BROKERS) {
       log.warn('ROLE=ingest without KAFKA_BROKERS: readings are stored, but no detector sees them (set KAFKA_BROKERS)');
     }

@@ -10,7 +10,6 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js'
 import { SERVICE_TOPICS } from '../broker/auth.js';
 import { provisionMqttCredentials } from '../broker/credentials.js';
 import { authPlugin, closedApiPlugin, startUsers } from '../users/index.js';
-import { createBus } from '../bus/index.js';
 import type { Bus } from '../bus/types.js';
 import { AlertManager } from '../alerts/manager.js';
 import { startAlertService } from '../alerts/service.js';
@@ -25,6 +24,7 @@ import { DuckDbStore } from '../store/duckdb/store.js';
 import { InfluxStore } from '../store/influxdb/store.js';
 import type { Store } from '../store/types.js';
 import type { AppConfig } from './config.js';
+import { influxOptions, openBus } from './backends.js';
 import { feedSimulatedCameras, simulatedCameras } from './camera-feed.js';
 import { Hj212ConfigSchema } from '../edge/drivers/hj212/config.js';
 import { loadNbiotConfig } from '../ingest/nbiot/config.js';
@@ -106,16 +106,7 @@ export interface Platform {
 
 async function openStore(cfg: AppConfig, log: Logger): Promise<Store> {
   if (cfg.INFLUX_URL) {
-    return InfluxStore.open({
-      url: cfg.INFLUX_URL,
-      token: cfg.INFLUX_TOKEN!,
-      org: cfg.INFLUX_ORG!,
-      bucket: cfg.INFLUX_BUCKET!,
-      write: { gzipThreshold: cfg.INFLUX_GZIP ? 1000 : Number.POSITIVE_INFINITY, concurrency: cfg.INFLUX_WRITE_CONCURRENCY },
-      // Ingest, the detectors and the vision stage only write (readings, their dead letters): their tokens read nothing.
-      access: cfg.ROLE === 'ingest' || cfg.ROLE === 'detectors' || cfg.ROLE === 'vision' ? 'write' : 'read-write',
-      logger: log.child({ part: 'influxdb' }),
-    });
+    return InfluxStore.open(influxOptions(cfg, log));
   }
   return DuckDbStore.open({
     file: path.join(cfg.dataDir, 'city.duckdb'),
@@ -144,18 +135,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     let ingest: Ingest | null = null;
     let alerts: AlertManager | null = null;
     let mqttUrl: string | null = null;
-    const bus = await createBus({
-      brokers: cfg.KAFKA_BROKERS,
-      clientId: `city-${cfg.ROLE}-${os.hostname()}`,
-      topicPrefix: cfg.KAFKA_TOPIC_PREFIX,
-      partitions: cfg.KAFKA_PARTITIONS,
-      logger: log.child({ part: 'bus' }),
-      kafka: { security: cfg.kafkaSecurity, registry },
-    }).catch((e: Error) => {
-      throw new ConfigError(`cannot use Kafka at ${cfg.KAFKA_BROKERS} (KAFKA_BROKERS): ${e.message}`);
-    });
+    const bus = await openBus(cfg, log, registry);
     stops.push(() => bus.close());
-    log.info({ bus: bus.name }, 'bus ready');
 
     // The camera registry (plus the simulated cameras of the embedded default): the vision worker's cameras, and for
     // the API the published monitoring locations and whether a camera enforces yet.
