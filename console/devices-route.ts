@@ -61,6 +61,7 @@ const SnapshotSchema = z.strictObject({
 // Only what the directory needs from a reading or a status change on the bus.
 const BusDeviceSchema = z.looseObject({ deviceId: IdSchema, district: IdSchema, kind: SensorKindSchema });
 const BusStatusSchema = BusDeviceSchema.extend({ online: z.boolean() });
+const BusReadingsDeviceSchema = z.union([z.array(BusDeviceSchema).min(1).transform((a) => a[0]!), BusDeviceSchema]);
 
 export class DeviceDirectory {
   private readonly devices = new Map<string, Entry>();
@@ -130,7 +131,8 @@ export class DeviceDirectory {
     for (const m of batch) {
       let e = this.devices.get(m.key);
       if (!e) {
-        const parsed = parseJson(m, BusDeviceSchema);
+        // A readings message is one device's readings (an array; a single object from an older ingest).
+        const parsed = parseJson(m, BusReadingsDeviceSchema);
         if (!parsed) continue;
         e = { district: parsed.district, kind: parsed.kind, lastSeen: 0, statusOffline: false };
         this.devices.set(parsed.deviceId, e);

@@ -5,3 +5,4 @@ export * from './frames.js';
 export * from './events.js';
 export * from './rechecks.js';
 export * from './commands.js';
+export * from './bus-readings.js';

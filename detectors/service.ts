@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
-import { SensorKindSchema, type StoredReading } from '../contracts/index.js';
+import { decodeBusReadings, type StoredReading } from '../contracts/index.js';
 import { jsonDecoder, subscribeDecoded, type DecodedMessage } from '../bus/decoded.js';
 import type { Bus, Subscription } from '../bus/types.js';
 import { parseConfig, readJsonFile } from '../runtime/config.js';
@@ -21,17 +21,7 @@ export function loadRules(file: string): RulesFile {
   return parseConfig(RulesFileSchema, raw, file);
 }
 
-// What the detectors accept from the bus (ingest publishes validated readings; anything else is dead-lettered rather
-// than retried for ever). Loose objects and no per-metric checks: this runs for every reading.
-const BusReadingSchema = z.looseObject({
-  deviceId: z.string().min(1),
-  district: z.string().min(1),
-  kind: SensorKindSchema,
-  ts: z.number(),
-  seq: z.number().optional(),
-  metrics: z.record(z.string(), z.number()),
-  flags: z.record(z.string(), z.string()).optional(),
-}) satisfies z.ZodType<StoredReading>;
+// Status changes as ingest publishes them; anything else is dead-lettered rather than retried for ever.
 const BusStatusSchema = z.looseObject({
   district: z.string(),
   kind: z.string(),
@@ -86,7 +76,7 @@ export class DetectorService {
   async start(): Promise<void> {
     this.restoreAnomalyState();
     const dl = { deadLetters: this.o.deadLetters, logger: this.o.logger };
-    this.sub = await subscribeDecoded<StoredReading>(this.o.bus, 'readings', this.o.group ?? 'detectors', (batch) => this.onBatch(batch), { decode: jsonDecoder(BusReadingSchema), ...dl });
+    this.sub = await subscribeDecoded<StoredReading[]>(this.o.bus, 'readings', this.o.group ?? 'detectors', (batch) => this.onBatch(batch), { decode: decodeBusReadings, ...dl });
     // A device's last will (offline) reaches the health checks at once, without waiting for missed reports; a camera's
     // status (offline when its stream stalls at the edge) is its only health signal.
     this.statusSub = await subscribeDecoded<StatusChange>(
@@ -130,31 +120,37 @@ export class DetectorService {
     }
   }
 
-  private async onBatch(batch: DecodedMessage<StoredReading>[]): Promise<void> {
+  private async onBatch(batch: DecodedMessage<StoredReading[]>[]): Promise<void> {
     const out: Signal[] = [];
-    for (const { message: m, value: r } of batch) {
-      this.health.process(r, m.timestamp, out);
-      // A value outside its physical range is a sensor fault (a health alert), never an exceedance.
-      let metrics = r.metrics;
-      for (const k in metrics) {
-        if (!this.health.inRange(k, metrics[k]!)) {
-          metrics = Object.fromEntries(Object.entries(metrics).filter(([mk, v]) => this.health.inRange(mk, v)));
-          break;
-        }
-      }
-      // A value the device itself flags (HJ 212: F stopped, M maintenance, C calibrating, D fault, ...) is kept in the
-      // store but is not a measurement of the air or the noise: it never raises an exceedance or an anomaly.
-      if (r.flags) {
-        const flagged = r.flags;
-        metrics = Object.fromEntries(Object.entries(metrics).filter(([mk]) => flagged[mk] === undefined || flagged[mk] === 'N'));
-      }
-      const clean = metrics === r.metrics ? r : { ...r, metrics };
-      this.engine.process(clean, out);
-      this.anomaly.process(clean, out);
+    let readings = 0;
+    for (const { message: m, value: rs } of batch) {
+      readings += rs.length;
+      for (const r of rs) this.evaluate(r, m.timestamp, out);
     }
-    this.m.readings.inc(batch.length);
+    this.m.readings.inc(readings);
     this.m.series.set(this.engine.series);
     await this.publish(out);
+  }
+
+  private evaluate(r: StoredReading, busTs: number, out: Signal[]): void {
+    this.health.process(r, busTs, out);
+    // A value outside its physical range is a sensor fault (a health alert), never an exceedance.
+    let metrics = r.metrics;
+    for (const k in metrics) {
+      if (!this.health.inRange(k, metrics[k]!)) {
+        metrics = Object.fromEntries(Object.entries(metrics).filter(([mk, v]) => this.health.inRange(mk, v)));
+        break;
+      }
+    }
+    // A value the device itself flags (HJ 212: F stopped, M maintenance, C calibrating, D fault, ...) is kept in the
+    // store but is not a measurement of the air or the noise: it never raises an exceedance or an anomaly.
+    if (r.flags) {
+      const flagged = r.flags;
+      metrics = Object.fromEntries(Object.entries(metrics).filter(([mk]) => flagged[mk] === undefined || flagged[mk] === 'N'));
+    }
+    const clean = metrics === r.metrics ? r : { ...r, metrics };
+    this.engine.process(clean, out);
+    this.anomaly.process(clean, out);
   }
 
   private async sweep(): Promise<void> {

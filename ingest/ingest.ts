@@ -4,7 +4,7 @@
 import { redactUrl } from '../runtime/http.js';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, type StoredReading } from '../contracts/index.js';
+import { encodeBusReadings, GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, type StoredReading } from '../contracts/index.js';
 import type { Bus } from '../bus/types.js';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
@@ -89,10 +89,6 @@ const emptyBatch = (): Batch => ({ readings: [], statuses: [], deadLetters: [], 
  * while a 100 MB message costs the dead-letter store 4 KiB.
  */
 export const OVERSIZE_KEEP_BYTES = 4096;
-
-function toBus(readings: readonly StoredReading[]) {
-  return readings.map((r) => ({ key: r.deviceId, value: JSON.stringify(r) }));
-}
 
 // Topics of the contract that other stages consume; ingest ignores them rather than dead-lettering them.
 const OTHER_STAGES = new Set(['frames', 'commands', 'events']);
@@ -419,7 +415,7 @@ export class Ingest {
         if (b.readings.length) {
           // Store and bus both must have the batch before the broker hears an acknowledgement. A retry repeats
           // both: the store is idempotent, and bus consumers take delivery at least once.
-          await Promise.all([this.o.store.write(b.readings), this.o.bus?.publish('readings', toBus(b.readings))]);
+          await Promise.all([this.o.store.write(b.readings), this.o.bus?.publish('readings', encodeBusReadings(b.readings))]);
         }
         if (b.statuses.length) {
           await this.o.bus?.publish('status', b.statuses.map((x) => ({ key: x.deviceId, value: JSON.stringify(x) })));

@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBus } from '../bus/index.js';
 import type { Bus, BusMessage } from '../bus/types.js';
-import type { StoredReading } from '../contracts/index.js';
+import { decodeBusReadings } from '../contracts/index.js';
 import { Ingest } from '../ingest/ingest.js';
 import { silentLogger } from '../runtime/log.js';
 import { InfluxStore } from '../store/influxdb/store.js';
@@ -33,10 +33,11 @@ async function collect(bus: Bus, group: string) {
   let messages = 0;
   const sub = await bus.subscribe('readings', group, async (batch: BusMessage[]) => {
     for (const m of batch) {
-      const r = JSON.parse(m.value.toString()) as StoredReading;
-      const k = `${r.deviceId}@${r.ts}`;
-      seen.set(k, (seen.get(k) ?? 0) + 1);
-      messages++;
+      for (const r of decodeBusReadings(m.value)) {
+        const k = `${r.deviceId}@${r.ts}`;
+        seen.set(k, (seen.get(k) ?? 0) + 1);
+        messages++; // readings, not bus messages: a duplicate reading counts twice
+      }
     }
   });
   return { seen, get messages() { return messages; }, sub };
