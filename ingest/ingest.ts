@@ -1,7 +1,7 @@
 // Ingest: MQTT readings in, validated batches into the store out. A message is acknowledged to the broker (PUBACK)
 // only after the store has accepted the batch that holds it, so a store outage or a crash loses nothing: the broker
 // redelivers what was not acknowledged, and the store's idempotent writes absorb the repeats.
-import { redactUrl } from '../runtime/http.js';
+import { redactUrl } from '../runtime/url.js';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, type StatusChange, type StoredReading } from '../contracts/index.js';
