@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Signal } from '../detectors/rules/engine.js';
+import type { Signal } from '../contracts/index.js';
 import { AlertManager } from './manager.js';
 import { DuckDbAlertStore } from './store.js';
 

@@ -4,8 +4,7 @@
 // twice. A condition that clears and returns within the flap window reopens the same alert instead of a new one.
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Signal } from '../detectors/rules/engine.js';
-import { SEVERITIES } from '../detectors/rules/schema.js';
+import { SEVERITIES, type Signal } from '../contracts/index.js';
 import type { Alert, AlertEvent, AlertPlace, AlertQuery, AlertStore } from './types.js';
 
 export interface AlertManagerOptions {

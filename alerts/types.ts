@@ -1,7 +1,6 @@
 // An alert is what a person on duty sees: one per (rule, device) episode, with a lifecycle
 // firing → acknowledged → resolved, and a history of who did what when.
-import type { DeviceKind } from '../contracts/index.js';
-import type { Severity } from '../detectors/rules/schema.js';
+import type { DeviceKind, Severity } from '../contracts/index.js';
 
 export type AlertState = 'firing' | 'acknowledged' | 'resolved';
 

@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { DeviceKindSchema, IdSchema } from '../contracts/index.js';
 import { AlertError, type AlertManager } from '../alerts/manager.js';
 import type { Alert } from '../alerts/types.js';
+import { requireRole } from '../users/guard.js';
+import type { Role } from '../users/types.js';
+import { badRequest } from './errors.js';
 
 const ListQuery = z.strictObject({
   state: z.enum(['firing', 'acknowledged', 'resolved', 'open']).optional(),
@@ -39,8 +42,11 @@ export interface AlertStreamLimits {
 // 100 streams are a city centre's staff with a few tabs each; 1 MiB is hundreds of alert changes.
 export const ALERT_STREAM_LIMITS: AlertStreamLimits = { maxStreams: 100, maxStreamsPerUser: 4, maxBufferedBytes: 1024 * 1024 };
 
+/** Who may act on alerts (acknowledge, resolve, add notes), as the guard's rule for /api/alerts says. */
+export const ALERT_ROLES: readonly Role[] = ['staff', 'admin'];
+
 export function alertRoutes(app: FastifyInstance, manager: AlertManager, limits: AlertStreamLimits = ALERT_STREAM_LIMITS): void {
-  const bad = (e: z.ZodError) => ({ error: 'bad_request', message: e.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ') });
+  const bad = (e: z.ZodError) => badRequest(e, 'input');
 
   app.get('/api/alerts', async (req, reply) => {
     const q = ListQuery.safeParse(req.query);
@@ -120,15 +126,13 @@ export function alertRoutes(app: FastifyInstance, manager: AlertManager, limits:
   });
 
   const act = (path: string, f: (id: string, by: string, note?: string) => Promise<Alert>, schema: typeof Action | typeof NoteBody) =>
-    app.post(path, async (req, reply) => {
+    app.post(path, { preHandler: requireRole(...ALERT_ROLES) }, async (req, reply) => {
       const p = Params.safeParse(req.params);
       if (!p.success) return reply.code(400).send(bad(p.error));
       const b = schema.safeParse(req.body ?? {});
       if (!b.success) return reply.code(400).send(bad(b.error));
       try {
-        const user = (req as { user?: { username: string } | null }).user;
-        if (!user) return reply.code(401).send({ error: 'unauthorized', message: 'sign in first' });
-        return view(await f(p.data.id, user.username, b.data.note));
+        return view(await f(p.data.id, req.user!.username, b.data.note));
       } catch (e) {
         if (e instanceof AlertError) return reply.code(e.status).send({ error: e.status === 404 ? 'not_found' : 'conflict', message: e.message });
         throw e;

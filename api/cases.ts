@@ -8,12 +8,14 @@ import { TimestampSchema } from '../contracts/index.js';
 import { datasetTar } from '../review/dataset.js';
 import type { EventStore } from '../review/store.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
-import { badRequest, requireUser } from './review.js';
+import { requireRole } from '../users/guard.js';
+import type { Role } from '../users/types.js';
+import { badRequest } from './errors.js';
 
 /** Who may read cases and the inbox, and export the dataset. */
-export const CASE_READ_ROLES = ['reviewer', 'admin'] as const;
+export const CASE_READ_ROLES: readonly Role[] = ['reviewer', 'admin'];
 /** Who may put a failed case back in the outbox. */
-export const CASE_ADMIN_ROLES = ['admin'] as const;
+export const CASE_ADMIN_ROLES: readonly Role[] = ['admin'];
 
 const ListQuery = z.strictObject({
   status: z.enum(['pending', 'delivered', 'failed']).optional(),
@@ -42,24 +44,21 @@ export interface CaseRoutesOptions {
 }
 
 export async function caseRoutes(app: FastifyInstance, o: CaseRoutesOptions): Promise<void> {
-  app.get('/api/cases', async (req, reply) => {
-    if (!requireUser(req, reply, CASE_READ_ROLES)) return reply;
+  const read = { preHandler: requireRole(...CASE_READ_ROLES) };
+  app.get('/api/cases', read, async (req, reply) => {
     const q = ListQuery.safeParse(req.query);
     if (!q.success) return reply.code(400).send(badRequest(q.error));
     return o.cases.list(q.data);
   });
 
-  app.get('/api/cases/:id', async (req, reply) => {
-    if (!requireUser(req, reply, CASE_READ_ROLES)) return reply;
+  app.get('/api/cases/:id', read, async (req, reply) => {
     const p = Params.safeParse(req.params);
     if (!p.success) return reply.code(400).send(badRequest(p.error));
     const c = await o.cases.get(p.data.id);
     return c ?? reply.code(404).send({ error: 'not_found', message: `no case ${p.data.id}` });
   });
 
-  app.post('/api/cases/:id/retry', async (req, reply) => {
-    const user = requireUser(req, reply, CASE_ADMIN_ROLES);
-    if (!user) return reply;
+  app.post('/api/cases/:id/retry', { preHandler: requireRole(...CASE_ADMIN_ROLES) }, async (req, reply) => {
     const p = Params.safeParse(req.params);
     if (!p.success) return reply.code(400).send(badRequest(p.error));
     const c = await o.cases.get(p.data.id);
@@ -67,12 +66,11 @@ export async function caseRoutes(app: FastifyInstance, o: CaseRoutesOptions): Pr
     if (!(await o.cases.requeue(p.data.id))) {
       return reply.code(409).send({ error: 'conflict', message: `case ${p.data.id} is ${c.delivery.status}: only a failed delivery is retried` });
     }
-    req.log.warn({ case: p.data.id, by: user.username }, 'failed case put back in the outbox');
+    req.log.warn({ case: p.data.id, by: req.user!.username }, 'failed case put back in the outbox');
     return o.cases.get(p.data.id);
   });
 
-  app.get('/api/case-inbox', async (req, reply) => {
-    if (!requireUser(req, reply, CASE_READ_ROLES)) return reply;
+  app.get('/api/case-inbox', read, async (req, reply) => {
     const q = InboxQuery.safeParse(req.query);
     if (!q.success) return reply.code(400).send(badRequest(q.error));
     const res = await o.cases.inbox(q.data.limit, q.data.offset);
@@ -82,8 +80,7 @@ export async function caseRoutes(app: FastifyInstance, o: CaseRoutesOptions): Pr
 
   const { events, evidence } = o;
   if (events && evidence) {
-    app.get('/api/export/dataset', async (req, reply) => {
-      if (!requireUser(req, reply, CASE_READ_ROLES)) return reply;
+    app.get('/api/export/dataset', read, async (req, reply) => {
       const raw = { ...(req.query as Record<string, unknown>) };
       raw.from = numericTs(raw.from);
       raw.to = numericTs(raw.to);

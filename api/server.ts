@@ -7,6 +7,7 @@ import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from 
 import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
 import type { ServerTls } from '../runtime/tls.js';
+import { badRequest } from './errors.js';
 import type { EventAnnotator } from './events.js';
 import { httpMetrics, readinessMetrics } from './http-metrics.js';
 import type { EventStore } from '../review/store.js';
@@ -59,9 +60,8 @@ const DeadLettersQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
 });
 
-function badRequest(reply: FastifyReply, err: z.ZodError) {
-  const msg = err.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
-  return reply.code(400).send({ error: 'bad_request', message: msg });
+function badQuery(reply: FastifyReply, err: z.ZodError) {
+  return reply.code(400).send(badRequest(err, 'query'));
 }
 
 // Query strings carry numbers as text; epoch milliseconds are accepted as digits.
@@ -114,7 +114,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     raw.from = numericTs(raw.from);
     raw.to = numericTs(raw.to);
     const q = ReadingsQuery.safeParse(raw);
-    if (!q.success) return badRequest(reply, q.error);
+    if (!q.success) return badQuery(reply, q.error);
     if (q.data.from !== undefined && q.data.to !== undefined && q.data.from >= q.data.to) {
       return reply.code(400).send({ error: 'bad_request', message: 'from must be earlier than to' });
     }
@@ -139,7 +139,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
 
   app.get('/api/dead-letters', async (req, reply) => {
     const q = DeadLettersQuery.safeParse(req.query);
-    if (!q.success) return badRequest(reply, q.error);
+    if (!q.success) return badQuery(reply, q.error);
     const res = await o.store.list(q.data.limit);
     return { items: res.items.map(viewDeadLetter), total: res.total };
   });

@@ -162,6 +162,9 @@ export const AppConfigSchema = z.object({
   SIM_PER_KIND: z.coerce.number().int().min(1).max(1000).default(2),
 });
 
+/** Every variable the platform's configuration reads; README.md's table lists each (app/config.test.ts checks). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(AppConfigSchema.shape);
+
 const WithInflux = AppConfigSchema.superRefine((c, ctx) => {
   const set = (['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const).filter((k) => c[k] !== undefined);
   if (set.length > 0 && set.length < 4) {

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     // The bench's own stand-in for a signed-in staff member: the export, not the login, is measured.
     app.decorateRequest('user', null);
     app.addHook('onRequest', async (req) => {
-      (req as unknown as { user: unknown }).user = { id: 'bench', username: 'bench', role: 'staff', displayName: 'bench' };
+      req.user = { id: 'bench', username: 'bench', role: 'staff', displayName: 'bench' };
     });
     await app.register(exportRoutes, { readings: store });
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -4,11 +4,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StoredReading } from '../contracts/index.js';
+import type { Signal, StoredReading } from '../contracts/index.js';
 import { createAnomalyDetector, type AnomalyDetector } from '../detectors/anomaly/detector.js';
 import { AnomalyMonitor } from '../detectors/anomaly-monitor.js';
 import { HealthChecker } from '../detectors/health.js';
-import { RuleEngine, type Signal } from '../detectors/rules/engine.js';
+import { RuleEngine } from '../detectors/rules/engine.js';
 import { RulesFileSchema } from '../detectors/rules/schema.js';
 import { makeFleet } from '../simulators/fleet.js';
 import { createModel } from '../simulators/models.js';

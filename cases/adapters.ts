@@ -3,7 +3,8 @@
 // Idempotency-Key so a repeat (after a timeout whose answer was lost, after a restart) is recognised there.
 // `inbox` is the embedded default's built-in case system: it keeps what it receives in the case store's inbox table.
 import crypto from 'node:crypto';
-import { fetchWithUrlCredentials, readAnswerSnippet, redactUrl } from '../runtime/http.js';
+import { fetchWithUrlCredentials, readAnswerSnippet } from '../runtime/http.js';
+import { redactUrl } from '../runtime/url.js';
 import type { CaseStore, OutboxItem } from './store.js';
 import type { CaseDoc } from './types.js';
 

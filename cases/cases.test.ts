@@ -9,7 +9,7 @@ import { AlertManager } from '../alerts/manager.js';
 import { DuckDbAlertStore } from '../alerts/store.js';
 import type { Alert } from '../alerts/types.js';
 import { caseRoutes } from '../api/cases.js';
-import type { Signal } from '../detectors/rules/engine.js';
+import type { Signal } from '../contracts/index.js';
 import { ConfigError } from '../runtime/config.js';
 import { silentLogger } from '../runtime/log.js';
 import { EventStore, type StoredEvent } from '../review/store.js';

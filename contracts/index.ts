@@ -1,5 +1,6 @@
 export * from './readings.js';
 export * from './status.js';
+export * from './signals.js';
 export * from './dead-letter.js';
 export * from './frames.js';
 export * from './events.js';

@@ -9,3 +9,16 @@ export const StatusSchema = z.looseObject({
 });
 
 export type Status = z.infer<typeof StatusSchema>;
+
+/**
+ * A device's status change as ingest passes it on, on bus topic `status` (keyed by device), for the sensor-health
+ * detectors: the retained status with where it came from and when ingest received it.
+ */
+export interface StatusChange {
+  district: string;
+  kind: string;
+  deviceId: string;
+  online: boolean;
+  reason?: string;
+  receivedAt: number;
+}

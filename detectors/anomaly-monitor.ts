@@ -4,9 +4,9 @@
 // not throw away the weeks a detector needs to know its series.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StoredReading } from '../contracts/index.js';
+import type { Signal, StoredReading } from '../contracts/index.js';
 import { createAnomalyDetector, DEFAULT_OPTIONS, type AnomalyDetector, type AnomalyDetectorOverrides } from './anomaly/detector.js';
-import type { RuleEngine, Signal } from './rules/engine.js';
+import type { RuleEngine } from './rules/engine.js';
 import type { RulesFile } from './rules/schema.js';
 
 interface Series {

@@ -2,8 +2,7 @@
 // problem is its own alert kind: offline (no data for several report intervals), stuck (the same value again and
 // again), impossible values (outside the metric's physical range), and clock skew (stamped in the future, or far in
 // the past when it arrives).
-import type { DeviceKind, StoredReading } from '../contracts/index.js';
-import type { Signal, SignalType } from './rules/engine.js';
+import type { DeviceKind, Signal, SignalType, StoredReading } from '../contracts/index.js';
 import type { RulesFile } from './rules/schema.js';
 
 type Health = RulesFile['health'];

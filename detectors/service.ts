@@ -4,16 +4,15 @@
 import fs from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
-import { decodeBusReadings, type StoredReading } from '../contracts/index.js';
+import { decodeBusReadings, type Signal, type StatusChange, type StoredReading } from '../contracts/index.js';
 import { jsonDecoder, subscribeDecoded, type DecodedMessage } from '../bus/decoded.js';
 import type { Bus, Subscription } from '../bus/types.js';
 import { parseConfig, readJsonFile } from '../runtime/config.js';
-import type { StatusChange } from '../ingest/ingest.js';
 import type { Logger } from '../runtime/log.js';
 import type { DeadLetterStore } from '../store/types.js';
 import { AnomalyMonitor } from './anomaly-monitor.js';
 import { HealthChecker } from './health.js';
-import { RuleEngine, type Signal } from './rules/engine.js';
+import { RuleEngine } from './rules/engine.js';
 import { RulesFileSchema, type RulesFile } from './rules/schema.js';
 
 export function loadRules(file: string): RulesFile {

@@ -5,12 +5,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AlertManager } from '../alerts/manager.js';
 import { DuckDbAlertStore } from '../alerts/store.js';
-import type { StoredReading } from '../contracts/index.js';
+import type { Signal, StoredReading } from '../contracts/index.js';
 import { makeFleet } from '../simulators/fleet.js';
 import { createModel, type Incident } from '../simulators/models.js';
 import { AnomalyMonitor } from './anomaly-monitor.js';
 import { HealthChecker } from './health.js';
-import { RuleEngine, type Signal } from './rules/engine.js';
+import { RuleEngine } from './rules/engine.js';
 import { RulesFileSchema } from './rules/schema.js';
 
 const rules = RulesFileSchema.parse(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../config/rules.json'), 'utf8')));

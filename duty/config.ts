@@ -2,8 +2,7 @@
 // they are called, the robot webhooks (钉钉 / 企业微信 style) that carry the messages, which alerts go to which team,
 // when an unacknowledged alert goes to the next person, and quiet hours per severity.
 import { z } from 'zod';
-import { SEVERITIES, SeveritySchema } from '../detectors/rules/schema.js';
-import { DeviceKindSchema } from '../contracts/index.js';
+import { DeviceKindSchema, SEVERITIES, SeveritySchema } from '../contracts/index.js';
 import { parseConfig, readJsonFile } from '../runtime/config.js';
 import { isTimeZone } from '../runtime/time.js';
 

@@ -4,7 +4,8 @@
 // 2xx with errcode 0 (or no errcode) is sent; no answer, 408, 429, 5xx and a non-zero errcode are retried by the
 // service; other 4xx and redirects are refused for good.
 import crypto from 'node:crypto';
-import { fetchWithUrlCredentials, readAnswerSnippet, redactUrl } from '../runtime/http.js';
+import { fetchWithUrlCredentials, readAnswerSnippet } from '../runtime/http.js';
+import { redactUrl } from '../runtime/url.js';
 import { describeFetchError, type SendResult } from '../notices/notifiers/types.js';
 
 export interface RobotMessage {

@@ -1,5 +1,5 @@
 // A duty page: the people called about one alert, in order, and what became of each message.
-import type { Severity } from '../detectors/rules/schema.js';
+import type { Severity } from '../contracts/index.js';
 import type { Team } from './config.js';
 
 export interface DutyMessage {

@@ -3,7 +3,7 @@
 // judges readings and alerts as staff data and events and cases as the reviewers'.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { badRequest, requireUser } from '../api/review.js';
+import { badRequest } from '../api/errors.js';
 import type { Alert, AlertQuery } from '../alerts/types.js';
 import type { CaseView, DeliveryStatus } from '../cases/types.js';
 import { EVENT_TYPES, IdSchema, SensorKindSchema } from '../contracts/index.js';
@@ -13,12 +13,14 @@ import type { PlaceOf } from '../stats/place.js';
 import { PeriodFields, periodError, resolvePeriod, withNumericPeriod } from '../stats/period.js';
 import { STATS_MAX_PERIOD_MS, STATS_ROLES } from '../stats/routes.js';
 import { computeStats, STATS_GROUPS, type StatsSources } from '../stats/stats.js';
+import { requireRole } from '../users/guard.js';
+import type { Role } from '../users/types.js';
 import { csvStream, xlsxStream, type Table } from './table.js';
 import { alertsTable, casesTable, eventsTable, readingsTable, statsTable } from './tables.js';
 
 export const EXPORT_FORMATS = ['csv', 'xlsx'] as const;
-export const EXPORT_STAFF_ROLES = ['staff', 'admin'] as const;
-export const EXPORT_REVIEW_ROLES = ['reviewer', 'admin'] as const;
+export const EXPORT_STAFF_ROLES: readonly Role[] = ['staff', 'admin'];
+export const EXPORT_REVIEW_ROLES: readonly Role[] = ['reviewer', 'admin'];
 const DAY = 86_400_000;
 /** Alerts are read in one list (their store has no pages); more than this in one export is refused, not cut. */
 export const EXPORT_ALERTS_MAX = 100_000;
@@ -68,14 +70,13 @@ type Handler<T> = (q: T, p: { from: number; to: number }) => Promise<Table | str
 function route<S extends z.ZodType<{ from?: number; to?: number }>>(
   app: FastifyInstance,
   name: string,
-  roles: readonly string[],
+  roles: readonly Role[],
   schema: S,
   defaultMs: number,
   make: Handler<z.output<S>>,
 ): void {
   for (const format of EXPORT_FORMATS) {
-    app.get(`/api/export/${name}.${format}`, async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!requireUser(req, reply, roles)) return reply;
+    app.get(`/api/export/${name}.${format}`, { preHandler: requireRole(...roles) }, async (req: FastifyRequest, reply: FastifyReply) => {
       const q = schema.safeParse(withNumericPeriod(req.query));
       if (!q.success) return reply.code(400).send(badRequest(q.error));
       const p = resolvePeriod(q.data, defaultMs);

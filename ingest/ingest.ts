@@ -1,10 +1,10 @@
 // Ingest: MQTT readings in, validated batches into the store out. A message is acknowledged to the broker (PUBACK)
 // only after the store has accepted the batch that holds it, so a store outage or a crash loses nothing: the broker
 // redelivers what was not acknowledged, and the store's idempotent writes absorb the repeats.
-import { redactUrl } from '../runtime/http.js';
+import { redactUrl } from '../runtime/url.js';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { encodeBusReadings, GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, type StoredReading } from '../contracts/index.js';
+import { encodeBusReadings, GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, type StatusChange, type StoredReading } from '../contracts/index.js';
 import type { Bus } from '../bus/types.js';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
@@ -60,16 +60,6 @@ interface Held {
   puback: Packet | null;
   /** The message is stored; its PUBACK, if mqtt.js produces it only now (backpressure), goes out at once. */
   stored: boolean;
-}
-
-/** A device's status change, for the sensor-health detectors. */
-export interface StatusChange {
-  district: string;
-  kind: string;
-  deviceId: string;
-  online: boolean;
-  reason?: string;
-  receivedAt: number;
 }
 
 interface Batch {

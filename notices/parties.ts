@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { EnforcementEvent } from '../contracts/index.js';
 import { parseConfig, readJsonFile } from '../runtime/config.js';
-import { fetchWithUrlCredentials, readBody, redactUrl } from '../runtime/http.js';
+import { fetchWithUrlCredentials, readBody } from '../runtime/http.js';
+import { redactUrl } from '../runtime/url.js';
 import type { Logger } from '../runtime/log.js';
 import type { Camera, CameraRegistry } from '../vision/cameras/config.js';
 import type { Party } from './types.js';

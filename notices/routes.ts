@@ -2,14 +2,16 @@
 // counts per party. The party's phone is shown masked: the console needs to recognise a number, not to call it.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { badRequest, requireUser } from '../api/review.js';
+import { badRequest } from '../api/errors.js';
 import { EVENT_TYPES } from '../contracts/index.js';
+import { requireRole } from '../users/guard.js';
+import type { Role } from '../users/types.js';
 import { maskPhone } from './parties.js';
 import type { NoticeService } from './service.js';
 import { NOTICE_STATUSES, type Notice } from './types.js';
 
 /** Roles that may read notices and party counts. */
-export const NOTICE_ROLES = ['reviewer', 'admin'] as const;
+export const NOTICE_ROLES: readonly Role[] = ['reviewer', 'admin'];
 
 const ListQuery = z.strictObject({
   status: z.enum(NOTICE_STATUSES).optional(),
@@ -57,8 +59,8 @@ export function placesFromEvents(getMany: EventPlaceSource): PlacesOf {
 
 /** GET /api/notices, GET /api/notices/:eventId, GET /api/parties. */
 export async function noticeRoutes(app: FastifyInstance, o: NoticeRoutesOptions): Promise<void> {
-  app.get('/api/notices', async (req, reply) => {
-    if (!requireUser(req, reply, NOTICE_ROLES)) return reply;
+  const read = { preHandler: requireRole(...NOTICE_ROLES) };
+  app.get('/api/notices', read, async (req, reply) => {
     const q = ListQuery.safeParse(req.query ?? {});
     if (!q.success) return reply.code(400).send(badRequest(q.error));
     const r = await o.notices.list(q.data);
@@ -70,8 +72,7 @@ export async function noticeRoutes(app: FastifyInstance, o: NoticeRoutesOptions)
     return { items, total: r.total };
   });
 
-  app.get('/api/notices/:eventId', async (req, reply) => {
-    if (!requireUser(req, reply, NOTICE_ROLES)) return reply;
+  app.get('/api/notices/:eventId', read, async (req, reply) => {
     const p = Params.safeParse(req.params);
     if (!p.success) return reply.code(400).send(badRequest(p.error));
     const n = await o.notices.get(p.data.eventId);
@@ -79,8 +80,7 @@ export async function noticeRoutes(app: FastifyInstance, o: NoticeRoutesOptions)
     return viewNotice(n);
   });
 
-  app.get('/api/parties', async (req, reply) => {
-    if (!requireUser(req, reply, NOTICE_ROLES)) return reply;
+  app.get('/api/parties', read, async (req, reply) => {
     const q = z.strictObject({}).safeParse(req.query ?? {});
     if (!q.success) return reply.code(400).send(badRequest(q.error));
     return o.notices.partyCounts();

@@ -20,8 +20,8 @@ import type { CaseCodes } from '../cases/codes.js';
 import type { Notice, RecordSource, Statement } from '../notices/types.js';
 import type { StoredEvent } from '../review/store.js';
 import type { Logger } from '../runtime/log.js';
-// (Also brings `req.user`, set by the platform's /api guard.)
-import type { SessionUser } from '../users/types.js';
+// The route's own role check; importing users/ also brings the type of `req.user`, set by the platform's /api guard.
+import { requireRole } from '../users/guard.js';
 import type { CameraRegistry } from '../vision/cameras/config.js';
 import { EvidenceIntegrityError, EvidenceStore } from '../vision/evidence/store.js';
 import { isPlateText, normalisePlateText } from '../vision/ocr/plate-text.js';
@@ -580,9 +580,8 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
     return { items, total: res.total };
   });
 
-  app.post('/api/objections/:id/handle', async (req, reply) => {
-    const user: SessionUser | null = req.user;
-    if (!user) return reply.code(401).send({ error: 'unauthorized' });
+  app.post('/api/objections/:id/handle', { preHandler: requireRole('reviewer', 'admin') }, async (req, reply) => {
+    const user = req.user!;
     const b = HandleBody.safeParse(req.body ?? {});
     if (!b.success) return reply.code(400).send({ error: 'bad_request', message: zodMessage(b.error) });
     const id = (req.params as { id: string }).id;

@@ -2,10 +2,11 @@
 // contains the date (default today, local), rendered by Chromium (CHROMIUM). Without Chromium the route says so (503).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { badRequest, requireUser } from '../api/review.js';
+import { badRequest } from '../api/errors.js';
 import type { PlaceOf } from '../stats/place.js';
 import { STATS_ROLES } from '../stats/routes.js';
 import { computeStats, type StatsSources } from '../stats/stats.js';
+import { requireRole } from '../users/guard.js';
 import { reportHtml } from './html.js';
 import { printPdf } from './pdf.js';
 import { REPORT_KINDS, reportPeriod } from './period.js';
@@ -26,8 +27,7 @@ export interface ReportRoutesOptions {
 
 export async function reportRoutes(app: FastifyInstance, o: ReportRoutesOptions): Promise<void> {
   for (const kind of REPORT_KINDS) {
-    app.get(`/api/reports/${kind}.pdf`, async (req, reply) => {
-      if (!requireUser(req, reply, STATS_ROLES)) return reply;
+    app.get(`/api/reports/${kind}.pdf`, { preHandler: requireRole(...STATS_ROLES) }, async (req, reply) => {
       const q = Query.safeParse(req.query);
       if (!q.success) return reply.code(400).send(badRequest(q.error));
       if (q.data.format === 'pdf' && !o.chromium) {

@@ -4,6 +4,9 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+/** The variables the logger reads, beside app/config.ts's: README.md's table lists them too. */
+export const LOG_VARIABLES = ['LOG_LEVEL', 'LOG_FORMAT'] as const;
+
 export function createLogger(name: string): Logger {
   const level = process.env.LOG_LEVEL ?? 'info';
   const pretty = (process.env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';

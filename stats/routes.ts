@@ -4,13 +4,15 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { badRequest, requireUser } from '../api/review.js';
+import { badRequest } from '../api/errors.js';
+import { requireRole } from '../users/guard.js';
+import type { Role } from '../users/types.js';
 import type { PlaceOf } from './place.js';
 import { PeriodFields, periodError, resolvePeriod, withNumericPeriod } from './period.js';
 import { computeStats, STATS_GROUPS, type StatsSources } from './stats.js';
 
 /** Staff read alerts, reviewers events and cases; the statistics count both, and managers of either read them. */
-export const STATS_ROLES = ['staff', 'reviewer', 'admin'] as const;
+export const STATS_ROLES: readonly Role[] = ['staff', 'reviewer', 'admin'];
 const DAY = 86_400_000;
 /** Longer periods are refused: a year of city records is the largest the console and the reports ask for. */
 export const STATS_MAX_PERIOD_MS = 366 * DAY;
@@ -36,8 +38,7 @@ export async function statsRoutes(app: FastifyInstance, o: StatsRoutesOptions): 
     // Changes only with the package: a day of caching is safe.
     app.get(`/console/vendor/${name}`, async (_req, reply) => reply.type(a.type).header('cache-control', 'public, max-age=86400').header('x-content-type-options', 'nosniff').send(a.body));
   }
-  app.get('/api/stats', async (req, reply) => {
-    if (!requireUser(req, reply, STATS_ROLES)) return reply;
+  app.get('/api/stats', { preHandler: requireRole(...STATS_ROLES) }, async (req, reply) => {
     const q = StatsQuery.safeParse(withNumericPeriod(req.query));
     if (!q.success) return reply.code(400).send(badRequest(q.error));
     const p = resolvePeriod(q.data, 7 * DAY);

@@ -3,11 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { EnforcementEventSchema, type EnforcementEvent, type EvidenceImage, type StoredReading } from '../contracts/index.js';
+import { EnforcementEventSchema, type EnforcementEvent, type EvidenceImage, type Signal, type StoredReading } from '../contracts/index.js';
 import { createScenario } from '../simulators/camera/index.js';
 import { cropEvidence, drawEvidence, localTime } from '../vision/evidence/compose.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
-import type { Signal } from '../detectors/rules/engine.js';
 
 /** Violations of the simulated scenes used as review examples: (scene seed, object id). */
 const EXAMPLES: [number, string][] = [

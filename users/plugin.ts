@@ -10,6 +10,7 @@ import {
   guardedPath,
   PUBLIC_ROUTES,
   readCookie,
+  requireRole,
   roleAllowed,
   ROUTE_ROLES,
   ruleFor,
@@ -19,7 +20,7 @@ import {
   type RouteRule,
 } from './guard.js';
 import type { Users } from './service.js';
-import { DisplayNameSchema, PasswordSchema, RoleSchema, UsernameSchema, userView } from './types.js';
+import { DisplayNameSchema, PasswordSchema, ROLES, RoleSchema, UsernameSchema, userView } from './types.js';
 
 export interface AuthPluginOptions {
   users: Users;
@@ -111,15 +112,13 @@ const pluginImpl: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyIns
     return { ok: true };
   });
 
-  app.get('/api/users', async (req, reply) => {
-    if (req.user?.role !== 'admin') return reply.code(403).send(FORBIDDEN);
+  app.get('/api/users', { preHandler: requireRole('admin') }, async () => {
     const items = (await users.list()).map(userView);
     return { items, total: items.length };
   });
 
-  app.post('/api/users', async (req, reply) => {
-    const actor = req.user;
-    if (actor?.role !== 'admin') return reply.code(403).send(FORBIDDEN);
+  app.post('/api/users', { preHandler: requireRole('admin') }, async (req, reply) => {
+    const actor = req.user!;
     const b = CreateBody.safeParse(req.body ?? {});
     if (!b.success) return badRequest(reply, b.error);
     const created = await users.create(b.data, actor.username, req.ip);
@@ -127,9 +126,9 @@ const pluginImpl: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyIns
     return reply.code(201).send(userView(created));
   });
 
-  app.patch('/api/users/:username', async (req, reply) => {
-    const actor = req.user;
-    if (!actor) return reply.code(401).send(UNAUTHORIZED);
+  // Everyone may change their own password; users.update refuses anything else to non-admins.
+  app.patch('/api/users/:username', { preHandler: requireRole(...ROLES) }, async (req, reply) => {
+    const actor = req.user!;
     const p = PatchParams.safeParse(req.params);
     if (!p.success) return badRequest(reply, p.error);
     const b = PatchBody.safeParse(req.body ?? {});

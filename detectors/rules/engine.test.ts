@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SensorKind, StoredReading } from '../../contracts/index.js';
-import { RuleEngine, type Signal } from './engine.js';
+import type { SensorKind, Signal, StoredReading } from '../../contracts/index.js';
+import { RuleEngine } from './engine.js';
 import { RulesFileSchema, type RulesFile } from './schema.js';
 import { RollingWindow } from './window.js';
 

@@ -1,43 +1,10 @@
 // Threshold rules over a stream of readings. For every (rule, device) the engine keeps a rolling aggregate and the
 // current tier, and emits a signal when a tier is reached (after its duration), escalated, de-escalated (with
 // hysteresis) or cleared. Signals become alerts in alerts/.
-import type { DeviceKind, StoredReading } from '../../contracts/index.js';
+import type { Signal, SignalType, StoredReading } from '../../contracts/index.js';
 import { LocalClock } from './clock.js';
-import type { Level, Rule, RulesFile, Severity } from './schema.js';
+import type { Level, Rule, RulesFile } from './schema.js';
 import { RollingWindow } from './window.js';
-
-export type SignalType = 'fire' | 'escalate' | 'deescalate' | 'clear';
-
-export interface Signal {
-  type: SignalType;
-  ruleId: string;
-  /** threshold rules; health checks and the anomaly detector emit signals of their own category. */
-  category: 'threshold' | 'health' | 'anomaly';
-  name: { zh: string; en: string };
-  deviceId: string;
-  district: string;
-  /** A camera's only signal is health.offline, from its status. */
-  kind: DeviceKind;
-  metric: string;
-  /** Severity after the change; for 'clear' the severity that was cleared. */
-  severity: Severity;
-  tierLabel?: string;
-  /** The aggregated value that decided it, and the level it was compared with. */
-  value: number;
-  level: number;
-  ts: number;
-  standard: string;
-  caseWorthy: boolean;
-  caseCode?: string;
-  /**
-   * A clear sent for the first reading of a series that is normal: detector state lives in memory, so after a
-   * restart this is how an alert whose condition ended meanwhile gets resolved. The alert service ignores it when
-   * nothing is open.
-   */
-  initial?: boolean;
-  /** Anomaly alerts: the model that found the value unusual and the band it expected (absent while it learns). */
-  expected?: { model: string; low?: number; high?: number };
-}
 
 interface SeriesState {
   window: RollingWindow;

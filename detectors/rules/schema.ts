@@ -2,17 +2,13 @@
 // kind, each rule naming the standard it follows. Shipped defaults are in config/rules.json; a city edits its copy
 // (RULES_FILE) and the running detectors reload it.
 import { z } from 'zod';
-import { SensorKindSchema } from '../../contracts/index.js';
+import { SensorKindSchema, SEVERITIES, SeveritySchema } from '../../contracts/index.js';
 
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'time of day as HH:MM');
 
 /** A level that may differ by day and night (local time, see `day`). */
 export const LevelSchema = z.union([z.number(), z.strictObject({ day: z.number(), night: z.number() })]);
 export type Level = z.infer<typeof LevelSchema>;
-
-export const SEVERITIES = ['info', 'warning', 'major', 'critical'] as const;
-export const SeveritySchema = z.enum(SEVERITIES);
-export type Severity = z.infer<typeof SeveritySchema>;
 
 export const TierSchema = z.strictObject({
   severity: SeveritySchema,

@@ -4,7 +4,7 @@
 // is safe. It speaks MQTT 5, whose PUBACK says when the broker refused a message (Mosquitto's ACL: 0x87 not
 // authorized); an MQTT 3.1.1 PUBACK says nothing, and the reading would be answered 200 and lost. A broker that
 // speaks only 3.1.1 (the embedded one) refuses MQTT 5 at the connection, and then gets 3.1.1.
-import { redactUrl } from '../../runtime/http.js';
+import { redactUrl } from '../../runtime/url.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../runtime/log.js';
 import { mqttTlsOptions } from '../../runtime/tls.js';

@@ -2,7 +2,8 @@
 // "Authorization: Bearer <SMS_GATEWAY_TOKEN>". The Idempotency-Key (event id + channel) lets the gateway recognise
 // a repeat after a timeout whose answer was lost, so a retried notice is not sent twice. 2xx = sent; 408, 429 and
 // 5xx (and no answer) are retried by the notice service; other 4xx are refused for good.
-import { fetchWithUrlCredentials, readAnswerSnippet, redactUrl } from '../../runtime/http.js';
+import { fetchWithUrlCredentials, readAnswerSnippet } from '../../runtime/http.js';
+import { redactUrl } from '../../runtime/url.js';
 import { maskPhone } from '../parties.js';
 import type { Notice } from '../types.js';
 import { describeFetchError, type Notifier, type SendResult } from './types.js';

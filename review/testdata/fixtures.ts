@@ -3,6 +3,7 @@
 import sharp from 'sharp';
 import type { FastifyInstance } from 'fastify';
 import type { EnforcementEvent, EvidenceImage } from '../../contracts/index.js';
+import type { Role } from '../../users/types.js';
 import type { EvidenceStore } from '../../vision/evidence/store.js';
 
 const T0 = Date.parse('2026-11-27T02:00:00Z'); // 10:00 in Shanghai
@@ -57,8 +58,9 @@ export function fakeSession(app: FastifyInstance): void {
   app.addHook('onRequest', async (req) => {
     const h = req.headers['x-test-user'];
     if (typeof h === 'string') {
-      const [username, role] = h.split(':');
-      (req as unknown as { user: unknown }).user = { id: username, username, role, displayName: username };
+      const [username = '', role = ''] = h.split(':');
+      // Any role the test names, also one the platform does not know, to see it refused.
+      req.user = { id: username, username, role: role as Role, displayName: username };
     }
   });
 }

@@ -3,7 +3,8 @@
 // challenge; the answer is read with a size bound, and a redirect is followed only on the same origin: a camera that
 // sends us elsewhere would otherwise make us fetch (and send the credentials to) whatever it names.
 import { DigestSession, basicAuthorization, parseChallenges, pickDigest } from '../../../runtime/http-auth.js';
-import { readBody, redactUrl } from '../../../runtime/http.js';
+import { readBody } from '../../../runtime/http.js';
+import { redactUrl } from '../../../runtime/url.js';
 import type { Logger } from '../../../runtime/log.js';
 import type { CameraSource } from './config.js';
 import type { FrameSource } from './source.js';
