@@ -2,12 +2,14 @@
 //
 // Readings are kept in long form, one row per (device, metric, ts), because that is what every query asks for.
 // Idempotency does not use a primary key: DuckDB keeps ART indexes in memory, which at tens of millions of points
-// would dominate RSS. Instead each batch is appended to a staging table and moved over with an anti-join limited
-// to the batch's time range, which zone maps turn into a scan of the few newest row groups.
+// would dominate RSS. A reading newer than every point stored for its device is appended to the table directly; the
+// rest of a batch (repeats, late data) is appended to a staging table and moved over with an anti-join limited to its
+// time range, which zone maps turn into a scan of the few newest row groups.
 import {
   BIGINT,
   DOUBLE,
   DuckDBDataChunk,
+  type DuckDBAppender,
   DuckDBInstance,
   VARCHAR,
   type DuckDBConnection,
@@ -64,6 +66,8 @@ export class DuckDbStore implements Store, ReadingAggregates {
   private writeChain: Promise<void> = Promise.resolve();
   private readonly chunk = DuckDBDataChunk.create(READING_TYPES, CHUNK_ROWS);
   private closed = false;
+  /** Newest ts stored per device (null: not read yet, or unknown after a failed append). */
+  private newest: Map<string, number> | null = null;
 
   private constructor(
     private readonly file: string,
@@ -93,13 +97,49 @@ export class DuckDbStore implements Store, ReadingAggregates {
 
   private async writeNow(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
+    // A reading newer than everything stored for its device cannot repeat a stored point: it is appended to the
+    // table as it is. Only the others (a redelivery, a replay, late data, a second reading at the same ts) take the
+    // anti-join through the staging table, which cost about two thirds of the store's time when every reading did.
+    const newest = (this.newest ??= await this.loadNewest());
+    const batchNewest = new Map<string, number>();
+    const fresh: StoredReading[] = [];
+    const others: StoredReading[] = [];
+    for (const r of readings) {
+      const before = batchNewest.get(r.deviceId) ?? newest.get(r.deviceId);
+      if (before === undefined || r.ts > before) {
+        fresh.push(r);
+        batchNewest.set(r.deviceId, r.ts);
+      } else {
+        others.push(r);
+      }
+    }
+    if (fresh.length > 0) {
+      try {
+        this.append(await this.writer.createAppender('readings'), fresh);
+      } catch (e) {
+        // Part of the batch may be stored: learn what is, so that the retry does not append it twice.
+        this.newest = null;
+        throw e;
+      }
+      for (const [device, ts] of batchNewest) newest.set(device, ts);
+    }
+    if (others.length > 0) await this.writeDeduplicated(others);
+  }
+
+  /** Newest ts stored per device, read once per process (the retention job only ever deletes older points). */
+  private async loadNewest(): Promise<Map<string, number>> {
+    const rows = (await this.writer.runAndReadAll('SELECT device, max(ts) FROM readings GROUP BY device')).getRows();
+    return new Map(rows.map(([device, ts]) => [String(device), Number(ts)]));
+  }
+
+  /** Appends the readings' points, one row per metric, through `appender`, and closes it; returns their ts range. */
+  private append(appender: DuckDBAppender, readings: readonly StoredReading[]): { lo: number; hi: number } {
     const cols: DuckDBValue[][] = READING_COLUMNS.map(() => []);
     const [device, district, kind, metric, ts, seq, value, flag] = cols as [
       DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[],
     ];
     let lo = Infinity;
     let hi = -Infinity;
-    const appender = await this.writer.createAppender('staging', null, 'temp');
     const flushChunk = () => {
       if (device.length === 0) return;
       // One chunk reused for every write: native memory of a chunk is freed only when V8 collects its wrapper,
@@ -133,6 +173,12 @@ export class DuckDbStore implements Store, ReadingAggregates {
     } finally {
       appender.closeSync();
     }
+    return { lo, hi };
+  }
+
+  /** Stores the points that are not stored yet: staged, then moved over with an anti-join on (device, metric, ts). */
+  private async writeDeduplicated(readings: readonly StoredReading[]): Promise<void> {
+    const { lo, hi } = this.append(await this.writer.createAppender('staging', null, 'temp'), readings);
     // lo/hi are integers we computed, safe to inline; they let DuckDB prune row groups by their min/max.
     await this.writer
       .run(
