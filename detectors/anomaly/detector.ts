@@ -123,7 +123,7 @@ export function resolveOptions(overrides: AnomalyDetectorOverrides = {}): Anomal
 export const MEMBER_DEFAULTS = {
   jump: { zScale: 5, scaleRate: 0.01 },
   weekly: { zScale: 5, slots: 336, rate: 0.5, scaleRate: 0.003 },
-  daily: { zScale: 5, slots: 48, days: 3, scaleRate: 0.003 },
+  daily: { zScale: 5, slots: 48, days: 5, minDays: 3, scaleRate: 0.003 },
   levelShift: { zScale: 2, short: 10, long: 1000 },
 } satisfies Record<string, object>;
 
@@ -239,7 +239,10 @@ class StreamingAnomalyDetector implements AnomalyDetector {
     let at = 6;
     for (let i = 0; i < n; i++) {
       const ml = s[at++] as number;
-      (this.members[i] as Member).load(s.slice(at, (at += ml)));
+      const member = this.members[i] as Member;
+      // A state saved with other member settings (or order) has other lengths: refuse it rather than misread it.
+      if (ml !== member.save().length) throw new Error(`anomaly detector state does not match its options (${member.name})`);
+      member.load(s.slice(at, (at += ml)));
       const ll = s[at++] as number;
       (this.likelihoods[i] as AnomalyLikelihood).load(s.slice(at, (at += ll)));
     }

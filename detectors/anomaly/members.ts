@@ -194,6 +194,11 @@ export interface DailyOptions {
   slots: number;
   /** Days remembered per slot; the usual value is the median of their means. */
   days: number;
+  /**
+   * Days a slot must have been seen before the member has an opinion on it: with 3, the median outvotes one day's
+   * incident at that hour (with 2 it would average it in).
+   */
+  minDays: number;
   /** EWMA rate of the typical residual. */
   scaleRate: number;
 }
@@ -231,7 +236,7 @@ class DailyMember implements Member {
       const v = this.means[slot * d + k] as number;
       if (!Number.isNaN(v)) xs.push(v);
     }
-    if (xs.length < 2) return NaN;
+    if (xs.length < Math.max(1, this.o.minDays)) return NaN;
     xs.sort((a, b) => a - b);
     const h = xs.length >> 1;
     return xs.length % 2 ? (xs[h] as number) : ((xs[h - 1] as number) + (xs[h] as number)) / 2;
