@@ -210,7 +210,8 @@ const DAY_MS = 86_400_000;
  * median of the means of the same slot on the last `days` days. It knows a daily cycle from the second day on (the
  * weekly profile needs a week), and the median keeps one day's incident at that hour (a dust episode, a storm) from
  * being expected again the next day. A step that a daily cycle hides (a noise meter moved next to a fan at noon) shows
- * here. Float32 slot means: 4·slots·days bytes (576 for 48 slots and 3 days).
+ * here. It has no opinion on a slot before it was seen on `minDays` days. Float32 slot means: 4·slots·days bytes (960
+ * for 48 slots and 5 days).
  */
 class DailyMember implements Member {
   readonly name = 'daily';
