@@ -299,4 +299,19 @@ describe('anomaly likelihood and statistics', () => {
     expect((low + high) / 2).toBeGreaterThanOrEqual(100);
     expect((low + high) / 2).toBeLessThan(101);
   });
+
+  it('daily: with two days seen, a reading like either day is usual; unlike both, it is a surprise', () => {
+    const daily = dailyMember({ ...MEMBER_DEFAULTS.daily, minDays: 2 });
+    const day0 = Date.parse('2026-06-01T00:00:00Z');
+    // Hourly readings; day 0 had an incident at 12:00 (150 instead of about 100).
+    const value = (d: number, h: number) => (h === 12 && d === 0 ? 150 : 100 + ((d * 7 + h) % 5) / 10);
+    const at = (d: number, h: number, x = value(d, h)) => daily.update(day0 + d * 86_400_000 + h * 3_600_000, x);
+    for (let d = 0; d < 2; d++) for (let h = 0; h < 24; h++) expect(at(d, h)).toBeNull();
+    for (let h = 0; h < 12; h++) expect(at(2, h)).not.toBeNull();
+    const usualAtNoon = at(2, 12); // 100, like day 1: not yesterday's incident expected again
+    at(2, 13);
+    const stepAt14 = at(2, 14, 130); // like neither day (100.x, 100.x)
+    expect(usualAtNoon).toBeLessThan(0.5);
+    expect(stepAt14).toBeGreaterThan(0.9);
+  });
 });

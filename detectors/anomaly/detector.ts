@@ -123,7 +123,7 @@ export function resolveOptions(overrides: AnomalyDetectorOverrides = {}): Anomal
 export const MEMBER_DEFAULTS = {
   jump: { zScale: 5, scaleRate: 0.01 },
   weekly: { zScale: 5, slots: 336, rate: 0.5, scaleRate: 0.003 },
-  daily: { zScale: 5, slots: 48, days: 5, minDays: 3, scaleRate: 0.003 },
+  daily: { zScale: 5, slots: 48, days: 5, minDays: 2, scaleRate: 0.003 },
   levelShift: { zScale: 2, short: 10, long: 1000 },
 } satisfies Record<string, object>;
 
