@@ -15,6 +15,20 @@ interface Series {
   active: boolean;
   calm: number;
   lastTs: number;
+  /** Time of the latest reading at the threshold (for clearAfterS). */
+  lastAlarm: number;
+  /** A reading at the threshold waiting for the readings after it (anomaly.confirm); not saved across a restart. */
+  pending: Pending | null;
+}
+
+interface Pending {
+  /** The band expected at the candidate, and the candidate's signal (raised as it was once confirmed). */
+  low: number;
+  high: number;
+  signal: Signal;
+  /** Readings seen from the candidate on, and how many of them lay outside the band. */
+  seen: number;
+  outside: number;
 }
 
 const STATE_MAGIC = 'city-anomaly-state/1';
@@ -59,7 +73,7 @@ export class AnomalyMonitor {
       if (covered.has(metric) || this.exclude.has(metric)) continue;
       const key = `${r.deviceId}|${metric}`;
       let s = this.series.get(key);
-      if (!s) this.series.set(key, (s = { detector: createAnomalyDetector(this.options), seen: 0, active: false, calm: 0, lastTs: -Infinity }));
+      if (!s) this.series.set(key, (s = newSeries(createAnomalyDetector(this.options))));
       if (r.ts <= s.lastTs) continue; // a repeat: the detector is causal and must see each point once
       s.lastTs = r.ts;
       const v = r.metrics[metric]!;
@@ -68,16 +82,43 @@ export class AnomalyMonitor {
       if (s.seen <= this.cfg.probationReadings) continue;
       if (score >= this.cfg.threshold) {
         s.calm = 0;
-        if (!s.active) {
-          s.active = true;
-          out.push(this.signal('fire', r, metric, v, score, s.detector));
-        }
-      } else if (s.active && ++s.calm >= this.cfg.clearAfterReadings) {
+        s.lastAlarm = r.ts;
+        if (!s.active && !s.pending) this.candidate(s, r, metric, v, score, out);
+      } else if (s.active && ++s.calm >= this.cfg.clearAfterReadings && r.ts - s.lastAlarm >= this.cfg.clearAfterS * 1000) {
         s.active = false;
         out.push(this.signal('clear', r, metric, v, score));
       }
+      if (s.pending && s.pending.signal.ts !== r.ts) this.confirm(s, v, out);
     }
     return out;
+  }
+
+  /** A reading at the threshold: an alert at once, or a candidate that the next readings must confirm. */
+  private candidate(s: Series, r: StoredReading, metric: string, v: number, score: number, out: Signal[]): void {
+    const fire = this.signal('fire', r, metric, v, score, s.detector);
+    const c = this.cfg.confirm;
+    const band = s.detector.explain().expected;
+    // Without a band (a member still learning) there is nothing to hold later readings against.
+    if (c.outside <= 1 || !band) {
+      s.active = true;
+      out.push(fire);
+      return;
+    }
+    s.pending = { low: band.low, high: band.high, signal: fire, seen: 1, outside: 1 };
+  }
+
+  /** One more reading after a candidate: raise its alert once enough lie outside its band, drop it when too few can. */
+  private confirm(s: Series, v: number, out: Signal[]): void {
+    const p = s.pending as Pending;
+    const c = this.cfg.confirm;
+    p.seen++;
+    if (v < p.low || v > p.high) p.outside++;
+    if (p.outside >= c.outside) {
+      s.pending = null;
+      s.active = true;
+      s.calm = 0;
+      out.push(p.signal);
+    } else if (p.outside + (c.readings - p.seen) < c.outside) s.pending = null;
   }
 
   private signal(type: 'fire' | 'clear', r: StoredReading, metric: string, value: number, score: number, detector?: AnomalyDetector): Signal {
@@ -170,7 +211,7 @@ export class AnomalyMonitor {
         skipped++;
         continue;
       }
-      this.series.set(key, { detector, seen, active, calm, lastTs });
+      this.series.set(key, { ...newSeries(detector), seen, active, calm, lastTs });
       restored++;
     }
     return { restored, skipped };
@@ -178,3 +219,5 @@ export class AnomalyMonitor {
 }
 
 const round = (x: number): number => Number(x.toPrecision(6));
+
+const newSeries = (detector: AnomalyDetector): Series => ({ detector, seen: 0, active: false, calm: 0, lastTs: -Infinity, lastAlarm: -Infinity, pending: null });

@@ -110,7 +110,8 @@ describe('DetectorService and data flags', () => {
 describe('AnomalyMonitor', () => {
   it('watches only metrics without a threshold rule, after its probation, and clears after normal readings', () => {
     const rules = RulesFileSchema.parse(JSON.parse(shipped));
-    const cfg = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10 };
+    // One reading at the threshold alerts at once here (confirm 1 of 1); the shipped persistence is tested below.
+    const cfg = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10, clearAfterS: 0, confirm: { readings: 1, outside: 1 } };
     const mon = new AnomalyMonitor(cfg, new RuleEngine(rules));
     const out: Signal[] = [];
     const t0 = Date.parse('2026-06-01T00:00:00Z');
@@ -125,9 +126,42 @@ describe('AnomalyMonitor', () => {
   });
 });
 
+describe('AnomalyMonitor persistence and cool-down (anomaly.confirm, anomaly.clearAfterS)', () => {
+  const rules = RulesFileSchema.parse(JSON.parse(shipped));
+  const t0 = Date.parse('2026-06-01T00:00:00Z');
+  const temp = (i: number) => 20 + Math.sin(i / 50) + ((i * 7919) % 13) / 50;
+  const run = (cfg: typeof rules.anomaly, value: (i: number) => number, n: number) => {
+    const mon = new AnomalyMonitor(cfg, new RuleEngine(rules));
+    const out: Signal[] = [];
+    for (let i = 0; i < n; i++) mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-p', ts: t0 + i * 30_000, metrics: { temp_c: value(i) } }, out);
+    return out;
+  };
+  const base = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10, clearAfterS: 0, detector: { ...rules.anomaly.detector, daily: false } };
+
+  it('a lone reading outside the band is dropped; a step that stays outside is alerted from its first reading', () => {
+    const confirm = { ...base, confirm: { readings: 10, outside: 5 } };
+    const once = { ...base, confirm: { readings: 1, outside: 1 } };
+    const lone = (i: number) => (i === 2000 ? 80 : temp(i));
+    expect(run(once, lone, 2100).filter((s) => s.type === 'fire')).toHaveLength(1);
+    expect(run(confirm, lone, 2100)).toEqual([]);
+    const step = (i: number) => temp(i) + (i >= 2000 ? 30 : 0);
+    const fires = run(confirm, step, 2100).filter((s) => s.type === 'fire');
+    expect(fires).toHaveLength(1);
+    expect(fires[0]).toMatchObject({ ts: t0 + 2000 * 30_000, value: step(2000), expected: { model: 'range' } });
+  });
+
+  it('readings at the threshold within clearAfterS of each other stay one alert', () => {
+    // Two lone spikes 15 minutes apart: two alerts with a clear after 10 readings, one with a cool-down of an hour.
+    const spikes = (i: number) => (i === 2000 || i === 2030 ? 80 + i / 100 : temp(i));
+    const types = (cfg: typeof rules.anomaly) => run(cfg, spikes, 2300).map((s) => s.type);
+    expect(types({ ...base, confirm: { readings: 1, outside: 1 } })).toEqual(['fire', 'clear', 'fire', 'clear']);
+    expect(types({ ...base, confirm: { readings: 1, outside: 1 }, clearAfterS: 3600 })).toEqual(['fire', 'clear']);
+  });
+});
+
 describe('AnomalyMonitor and DetectorService: what the detectors learnt survives a restart and a rules reload', () => {
   const rules = RulesFileSchema.parse(JSON.parse(shipped));
-  const cfg = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10 };
+  const cfg = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10, confirm: { readings: 1, outside: 1 } };
   const t0 = Date.parse('2026-06-01T00:00:00Z');
   const temp = (i: number) => 20 + Math.sin(i / 50) + ((i * 7919) % 13) / 50;
   const feed = (mon: AnomalyMonitor, from: number, to: number, out: Signal[] = []) => {
@@ -159,7 +193,7 @@ describe('AnomalyMonitor and DetectorService: what the detectors learnt survives
     feed(fresh, 1600, 2000);
     expect(spike(fresh)).toEqual([]);
     // Saved with other detector options, a series is not misread: it learns again.
-    const other = new AnomalyMonitor({ ...cfg, detector: { ...cfg.detector, daily: true } }, new RuleEngine(rules));
+    const other = new AnomalyMonitor({ ...cfg, detector: { ...cfg.detector, daily: !cfg.detector.daily } }, new RuleEngine(rules));
     expect(other.restore(path.join(dir, 'state.bin'))).toEqual({ restored: 0, skipped: 1 });
   });
 
@@ -190,7 +224,7 @@ describe('AnomalyMonitor and DetectorService: what the detectors learnt survives
     expect(saved.restore(stateFile).restored).toBe(1);
     await run(300, 400);
     // the second run started from the first run's state: one series, and it has seen all 400 readings
-    const after = new AnomalyMonitor({ ...rules.anomaly, probationReadings: 399 }, new RuleEngine(rules));
+    const after = new AnomalyMonitor({ ...rules.anomaly, probationReadings: 399, confirm: { readings: 1, outside: 1 } }, new RuleEngine(rules));
     after.restore(stateFile);
     const out: Signal[] = [];
     after.process({ district: 'x', kind: 'dust', deviceId: 'ds-svc', ts: t0 + 400 * 30_000, metrics: { temp_c: 80 } }, out);

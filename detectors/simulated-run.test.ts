@@ -1,5 +1,7 @@
-// The simulator's labelled run through the detectors and the alert manager: a week of the demo fleet in virtual
-// time. Every injected incident must be alerted (recall ≥ 95 %), with at most one false alert per device-day.
+// The simulator's labelled run through the detectors and the alert manager: two weeks of the demo fleet in virtual
+// time (a weekly cycle can only be broken once a week has been seen). Every injected incident of the threshold rules
+// must be alerted (recall ≥ 95 %), with at most one false alert per device-day; the anomaly detector's own labelled
+// cases are reported per case.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,11 +17,12 @@ import { RulesFileSchema } from './rules/schema.js';
 
 const rules = RulesFileSchema.parse(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../config/rules.json'), 'utf8')));
 const DAY = 86_400_000;
-const ANOMALY_CASES = ['meter_moved', 'pressure_drift'];
+/** The cases only the anomaly detector can see (no threshold rule watches their metric), each labelled with its metric. */
+const ANOMALY_CASES = ['meter_moved', 'recalibrated', 'pressure_drift', 'weekend_traffic'];
 
 describe('the simulator’s labelled run', () => {
   it('alerts ≥ 95 % of injected incidents with ≤ 1 false alert per device-day', async () => {
-    const days = 7;
+    const days = 14;
     const start = Date.parse('2026-06-01T00:00:00+08:00');
     const fleet = makeFleet({ seed: Number(process.env.SIM_SEED ?? 42), districts: ['xinhua', 'jinghai'], perKind: 2 });
     const engine = new RuleEngine(rules);
@@ -37,8 +40,7 @@ describe('the simulator’s labelled run', () => {
       for (const s of streams) {
         while (s.next <= t) {
           const r: StoredReading = { district: s.d.district, kind: s.d.kind, deviceId: s.d.id, ts: s.next, metrics: s.model.metrics(s.next) };
-          const inc = s.model.incidentAt(s.next);
-          if (inc) incidents.set(`${inc.deviceId}@${inc.start}`, inc);
+          for (const inc of s.model.incidentsAt(s.next)) incidents.set(`${inc.deviceId}@${inc.type}@${inc.start}`, inc);
           health.process(r, r.ts, signals);
           engine.process(r, signals);
           anomaly.process(r, signals);
@@ -53,8 +55,13 @@ describe('the simulator’s labelled run', () => {
     // after its end (windowed rules need a few minutes to see it). Two incidents of one device can overlap in the
     // simulator; staff then see one open alert covering both.
     const grace = 30 * 60_000;
+    // A case labelled with its metric counts only when the alert is on that metric (a drifting barometer is not found
+    // by an alert on the same monitor's humidity).
     const hit = [...incidents.values()].filter((i) =>
-      alerts.some((a) => a.deviceId === i.deviceId && a.firstSeen <= i.end + grace && (a.resolvedAt ?? Infinity) >= i.start),
+      alerts.some(
+        (a) =>
+          a.deviceId === i.deviceId && (!i.metric || a.metric === i.metric) && a.firstSeen <= i.end + grace && (a.resolvedAt ?? Infinity) >= i.start,
+      ),
     );
     const falseAlerts = alerts.filter(
       (a) => ![...incidents.values()].some((i) => i.deviceId === a.deviceId && a.firstSeen >= i.start && a.firstSeen <= i.end + grace),
@@ -71,22 +78,29 @@ describe('the simulator’s labelled run', () => {
     );
     const missed = [...incidents.values()].filter((i) => !hit.includes(i));
     if (missed.length) console.log('missed', missed.map((i) => `${i.deviceId} ${i.type} ${new Date(i.start).toISOString()}..${new Date(i.end).toISOString()}`));
-    // The cases only the anomaly detector can see (no threshold rule watches their metric): a step after a meter was
-    // moved, a drifting sensor; the daily cycles of every series are there throughout. Those that start after the
-    // detector's probation count.
+    // Those that start after the detector's probation count; a weekly cycle can be broken only once the detector has
+    // seen a week (weekend_traffic from day 8 on). The daily cycles of every series are there throughout.
     const probationEnd = (kind: string) => start + rules.anomaly.probationReadings * (streams.find((s) => s.d.kind === kind)?.step ?? 0);
-    const anomalyCases = [...incidents.values()].filter((i) => ANOMALY_CASES.includes(i.type) && i.start > probationEnd(i.kind));
+    const knowable = (i: Incident) => i.start > probationEnd(i.kind) && (i.type !== 'weekend_traffic' || i.start >= start + 7 * DAY);
+    const anomalyCases = [...incidents.values()].filter((i) => ANOMALY_CASES.includes(i.type) && knowable(i));
     const anomalyHit = anomalyCases.filter((i) => hit.includes(i));
     const anomalyAlerts = alerts.filter((a) => a.category === 'anomaly');
     const anomalyFalse = anomalyAlerts.filter((a) => falseAlerts.includes(a));
-    console.log(
-      `anomaly cases: ${anomalyHit.length}/${anomalyCases.length} alerted, ${anomalyAlerts.length} anomaly alerts of which ${anomalyFalse.length} false ` +
-        `(${(anomalyFalse.length / (fleet.length * days)).toFixed(3)} per device-day)`,
+    const perCase = Object.fromEntries(
+      ANOMALY_CASES.map((t) => [t, `${anomalyHit.filter((i) => i.type === t).length}/${anomalyCases.filter((i) => i.type === t).length}`]),
     );
-    expect(anomalyCases.length).toBeGreaterThanOrEqual(4);
-    // Today 7 of 10: a step in L90 that the 26 dB daily traffic cycle hides in the daytime is missed while the weekly
-    // profile has seen less than a week (detectors/nab/README.md, "Streams a city has"). A floor against regressions.
-    expect(anomalyHit.length / anomalyCases.length).toBeGreaterThanOrEqual(0.7);
+    console.log(
+      `anomaly cases: ${anomalyHit.length}/${anomalyCases.length} alerted ${JSON.stringify(perCase)}, ${anomalyAlerts.length} anomaly alerts of which ` +
+        `${anomalyFalse.length} false (${(anomalyFalse.length / (fleet.length * days)).toFixed(3)} per device-day)`,
+    );
+    for (const t of ANOMALY_CASES) expect(anomalyCases.filter((i) => i.type === t).length, t).toBeGreaterThanOrEqual(2);
+    // Seed 42 with the shipped settings: 17 of 35 (the misses are steps that a daily cycle hides, found only with the
+    // daily member, which the 4 KB budget per series leaves off by default), 0.154 anomaly false alerts per device-day.
+    // Floors against regressions (detectors/nab/README.md has every seed and the daily profile's figures).
+    if (process.env.SIM_SEED === undefined) {
+      expect(anomalyHit.length / anomalyCases.length).toBeGreaterThanOrEqual(0.45);
+      expect(anomalyFalse.length / (fleet.length * days)).toBeLessThanOrEqual(0.16);
+    }
     expect(incidents.size).toBeGreaterThan(20);
     expect(recall).toBeGreaterThanOrEqual(0.95);
     expect(perDeviceDay).toBeLessThanOrEqual(1);

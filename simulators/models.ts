@@ -7,6 +7,8 @@ export interface Incident {
   deviceId: string;
   kind: SensorKind;
   type: string;
+  /** The metric that shows the incident, for the cases no threshold rule watches (the anomaly detector's). */
+  metric?: string;
   start: number;
   end: number;
   description: string;
@@ -15,8 +17,10 @@ export interface Incident {
 export interface SensorModel {
   /** Metric values of the reading at ts. */
   metrics(ts: number): Record<string, number>;
-  /** The incident active at ts, if any. */
+  /** The incident active at ts, if any (the first of its kind's list when several overlap). */
   incidentAt(ts: number): Incident | null;
+  /** Every incident active at ts: a slow one (a drift, a wrong calibration) can overlap a short one. */
+  incidentsAt(ts: number): Incident[];
 }
 
 const HOUR = 3_600_000;
@@ -53,6 +57,11 @@ function localHour(ts: number): number {
   return (((ts + 8 * HOUR) % DAY) + DAY) % DAY / HOUR;
 }
 
+/** Local day of the week in China Standard Time, 0 = Sunday … 6 = Saturday (the epoch was a Thursday). */
+function localWeekday(ts: number): number {
+  return (Math.floor((ts + 8 * HOUR) / DAY) + 4) % 7;
+}
+
 interface EpisodeSpec {
   type: string;
   /** Episodes are placed in windows of this length... */
@@ -63,6 +72,13 @@ interface EpisodeSpec {
   durationMs: number;
   /** Restrict the start to these local hours (inclusive start, exclusive end); wraps past midnight. */
   hours?: [number, number];
+  /**
+   * Restrict the start to one of these local weekdays (0 = Sunday), within the week that the window starts in
+   * (windowMs must then be a week).
+   */
+  weekdays?: number[];
+  /** The metric that shows it, when only the anomaly detector can see it. */
+  metric?: string;
   description: string;
 }
 
@@ -75,6 +91,12 @@ function episodeAt(seed: number, dev: number, spec: EpisodeSpec, ts: number): { 
     const key = (seed ^ specHash ^ Math.imul(w, 2654435761)) >>> 0;
     if (rand(key, dev) >= spec.probability) continue;
     let start = w * spec.windowMs + Math.floor(rand(key + 7, dev) * (spec.windowMs - spec.durationMs));
+    if (spec.weekdays) {
+      // Move the start to the chosen weekday within the 7 days from the window's start.
+      const want = spec.weekdays[Math.floor(rand(key + 13, dev) * spec.weekdays.length)] as number;
+      const w0Start = w * spec.windowMs;
+      start = w0Start + ((want - localWeekday(w0Start) + 7) % 7) * DAY;
+    }
     if (spec.hours) {
       // Move the start into the allowed hours of the same day.
       const [h0, h1] = spec.hours;
@@ -100,30 +122,53 @@ function makeModel(
   kind: SensorKind,
   demo: DemoIncident | undefined,
   episodes: EpisodeSpec[],
-  /** `a` is the active incident, with p its progress from 0 (start) to 1 (end). */
-  values: (ts: number, n: (i: number) => number, a: { type: string; p: number } | null) => Record<string, number>,
+  /**
+   * `a` is the first active incident, with p its progress from 0 (start) to 1 (end); `on(type)` is the progress of
+   * the active incident of that type, or null (incidents of different types may overlap).
+   */
+  values: (ts: number, n: (i: number) => number, a: { type: string; p: number } | null, on: (type: string) => number | null) => Record<string, number>,
 ): SensorModel {
   const dev = hash32(deviceId);
-  const active = (ts: number) => {
+  const activeAll = (ts: number) => {
+    const out: { spec: EpisodeSpec; start: number; end: number }[] = [];
     if (demo && ts >= demo.start && ts < demo.start + demo.durationMs) {
-      return { spec: { ...episodes[0]!, description: `${episodes[0]!.description} (demo incident)` }, start: demo.start, end: demo.start + demo.durationMs };
+      out.push({ spec: { ...episodes[0]!, description: `${episodes[0]!.description} (demo incident)` }, start: demo.start, end: demo.start + demo.durationMs });
     }
     for (const e of episodes) {
+      if (out.some((o) => o.spec.type === e.type)) continue;
       const ep = episodeAt(seed, dev, e, ts);
-      if (ep) return { spec: e, ...ep };
+      if (ep) out.push({ spec: e, ...ep });
     }
-    return null;
+    return out;
   };
+  const incident = (a: { spec: EpisodeSpec; start: number; end: number }): Incident => ({
+    deviceId,
+    kind,
+    type: a.spec.type,
+    ...(a.spec.metric ? { metric: a.spec.metric } : {}),
+    start: a.start,
+    end: a.end,
+    description: a.spec.description,
+  });
   return {
     metrics(ts) {
-      const a = active(ts);
+      const all = activeAll(ts);
       const t = Math.floor(ts / 1000);
-      const inc = a ? { type: a.spec.type, p: (ts - a.start) / (a.end - a.start) } : null;
-      return values(ts, (i) => gauss((seed ^ dev) + i * 101, t), inc);
+      const progress = (x: { start: number; end: number }) => (ts - x.start) / (x.end - x.start);
+      const first = all[0];
+      const inc = first ? { type: first.spec.type, p: progress(first) } : null;
+      const on = (type: string) => {
+        const x = all.find((y) => y.spec.type === type);
+        return x ? progress(x) : null;
+      };
+      return values(ts, (i) => gauss((seed ^ dev) + i * 101, t), inc, on);
     },
     incidentAt(ts) {
-      const a = active(ts);
-      return a ? { deviceId, kind, type: a.spec.type, start: a.start, end: a.end, description: a.spec.description } : null;
+      const a = activeAll(ts)[0];
+      return a ? incident(a) : null;
+    },
+    incidentsAt(ts) {
+      return activeAll(ts).map(incident);
     },
   };
 }
@@ -159,16 +204,17 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number, de
           {
             // No threshold rule watches L90: a case for the anomaly detector.
             type: 'meter_moved',
+            metric: 'l90_db',
             windowMs: 3 * DAY,
             probability: 0.6,
             durationMs: 12 * HOUR,
             description: 'meter moved next to a constant source (a ventilation fan): the background level L90 steps up 8 dB',
           },
         ],
-        (ts, n, a) => {
+        (ts, n, _a, on) => {
           let laeq = 42 + 26 * traffic(localHour(ts)) + 1.5 * n(0);
-          if (a?.type === 'night_construction_noise') laeq += 22;
-          const background = a?.type === 'meter_moved' ? 8 : 0;
+          if (on('night_construction_noise') !== null) laeq += 22;
+          const background = on('meter_moved') !== null ? 8 : 0;
           const lmax = laeq + 7 + Math.abs(4 * n(1));
           // Percentile levels of the same interval: L10 above the mean level, L90 (the background) well below.
           return {
@@ -198,24 +244,51 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number, de
           {
             // No threshold rule watches the barometer: a case for the anomaly detector.
             type: 'pressure_drift',
+            metric: 'pressure_kpa',
             windowMs: 3 * DAY,
             probability: 0.6,
             durationMs: 12 * HOUR,
             description: 'barometric sensor drifting: the reading creeps up 0.2 kPa an hour',
           },
+          {
+            // A weekly cycle broken: PM2.5 (no threshold rule) carries the weekday traffic dust; on this weekend day
+            // heavy trucks bring more than a weekday's. The PM10 rule stays quiet (its 15-minute mean stays under 80).
+            type: 'weekend_traffic',
+            metric: 'pm25_ugm3',
+            windowMs: 7 * DAY,
+            probability: 0.75,
+            durationMs: 12 * HOUR,
+            hours: [7, 8],
+            weekdays: [0, 6],
+            description: 'muck trucks on a detour past the site on a weekend day: traffic dust above a weekday\'s where weekends are quiet',
+          },
+          {
+            // A step under a daily cycle that no threshold rule watches: a case for the anomaly detector.
+            type: 'recalibrated',
+            metric: 'rh_pct',
+            windowMs: 4 * DAY,
+            probability: 0.5,
+            durationMs: 24 * HOUR,
+            description: 'humidity sensor recalibrated against a wrong reference: it reads 10 %RH high until the next visit',
+          },
         ],
-        (ts, n, a) => {
+        (ts, n, _a, on) => {
           const h = localHour(ts);
-          let pm10 = 38 + 18 * Math.sin(((h - 4) / 24) * 2 * Math.PI) + 5 * n(0);
-          if (a?.type === 'dust_episode') pm10 += 480 + 40 * n(1);
-          const drift = a?.type === 'pressure_drift' ? 0.2 * 12 * a.p : 0;
+          const weekend = localWeekday(ts) % 6 === 0;
+          // Dust raised by road traffic: rush-hour peaks on weekdays, little at weekends (the weekly cycle).
+          const road = on('weekend_traffic') !== null ? 33 : weekend ? 6 : 22;
+          let pm10 = 30 + 8 * Math.sin(((h - 4) / 24) * 2 * Math.PI) + road * traffic(h) + 5 * n(0);
+          if (on('dust_episode') !== null) pm10 += 480 + 40 * n(1);
+          const drifted = on('pressure_drift');
+          const drift = drifted !== null ? 0.2 * 12 * drifted : 0;
+          const rhOffset = on('recalibrated') !== null ? 10 : 0;
           pm10 = clamp(pm10, 3, 2000);
           return {
             pm10_ugm3: round(pm10),
             pm25_ugm3: round(clamp(pm10 * 0.55 + 3 * n(2), 1, 1000)),
             tsp_ugm3: round(clamp(pm10 * 1.7 + 8 * n(3), 1, 10_000)),
             temp_c: round(14 + 7 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 0.3 * n(4)),
-            rh_pct: round(clamp(60 - 15 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 2 * n(5), 5, 100)),
+            rh_pct: round(clamp(60 + rhOffset - 15 * Math.sin(((h - 9) / 24) * 2 * Math.PI) + 2 * n(5), 5, 100)),
             wind_ms: round(clamp(2.2 + 0.8 * n(6), 0, 20)),
             wind_dir_deg: round((((135 + 25 * Math.sin(((h - 6) / 24) * 2 * Math.PI) + 10 * n(7)) % 360) + 360) % 360),
             pressure_kpa: round(101.3 + drift + 0.3 * Math.sin(((h - 10) / 24) * 2 * Math.PI) + 0.05 * n(8)),

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createAnomalyDetector, resolveOptions, DEFAULT_OPTIONS } from './detector.js';
+import { createAnomalyDetector, resolveOptions, DEFAULT_OPTIONS, MEMBER_DEFAULTS } from './detector.js';
+import { dailyMember } from './members.js';
 import { AnomalyLikelihood, logScale } from './likelihood.js';
 import { RollingStats, erfc, normalTail } from './stats.js';
 
@@ -283,5 +284,34 @@ describe('anomaly likelihood and statistics', () => {
     const burst = [1, 1, 1, 1].map(() => l.update(1));
     expect(burst[0]).toBeCloseTo(1, 6);
     for (const b of burst.slice(1)) expect(b).toBeCloseTo(logScale(0.999), 9);
+  });
+
+  it('daily: no opinion on a time of day until it has been seen on minDays days, so one day\'s incident is outvoted', () => {
+    const daily = dailyMember({ ...MEMBER_DEFAULTS.daily, minDays: 3 });
+    const day0 = Date.parse('2026-06-01T00:00:00Z');
+    // Hourly readings, the same value every day, except a one-off +50 on the first day at 12:00.
+    const at = (d: number, h: number) => daily.update(day0 + d * 86_400_000 + h * 3_600_000, h === 12 && d === 0 ? 150 : 100 + ((d * 7 + h) % 5) / 10);
+    for (let d = 0; d < 3; d++) for (let h = 0; h < 24; h++) expect(at(d, h)).toBeNull();
+    for (let h = 0; h < 12; h++) at(3, h);
+    // Day 4 at 12:00: the median of 150, 100, 100 is 100: the usual value is not yesterday's incident.
+    expect(at(3, 12)).not.toBeNull();
+    const { low, high } = daily.expected()!;
+    expect((low + high) / 2).toBeGreaterThanOrEqual(100);
+    expect((low + high) / 2).toBeLessThan(101);
+  });
+
+  it('daily: with two days seen, a reading like either day is usual; unlike both, it is a surprise', () => {
+    const daily = dailyMember({ ...MEMBER_DEFAULTS.daily, minDays: 2 });
+    const day0 = Date.parse('2026-06-01T00:00:00Z');
+    // Hourly readings; day 0 had an incident at 12:00 (150 instead of about 100).
+    const value = (d: number, h: number) => (h === 12 && d === 0 ? 150 : 100 + ((d * 7 + h) % 5) / 10);
+    const at = (d: number, h: number, x = value(d, h)) => daily.update(day0 + d * 86_400_000 + h * 3_600_000, x);
+    for (let d = 0; d < 2; d++) for (let h = 0; h < 24; h++) expect(at(d, h)).toBeNull();
+    for (let h = 0; h < 12; h++) expect(at(2, h)).not.toBeNull();
+    const usualAtNoon = at(2, 12); // 100, like day 1: not yesterday's incident expected again
+    at(2, 13);
+    const stepAt14 = at(2, 14, 130); // like neither day (100.x, 100.x)
+    expect(usualAtNoon).toBeLessThan(0.5);
+    expect(stepAt14).toBeGreaterThan(0.9);
   });
 });

@@ -123,7 +123,7 @@ export function resolveOptions(overrides: AnomalyDetectorOverrides = {}): Anomal
 export const MEMBER_DEFAULTS = {
   jump: { zScale: 5, scaleRate: 0.01 },
   weekly: { zScale: 5, slots: 336, rate: 0.5, scaleRate: 0.003 },
-  daily: { zScale: 5, slots: 48, days: 3, scaleRate: 0.003 },
+  daily: { zScale: 5, slots: 48, days: 5, minDays: 2, scaleRate: 0.003 },
   levelShift: { zScale: 2, short: 10, long: 1000 },
 } satisfies Record<string, object>;
 
@@ -239,7 +239,10 @@ class StreamingAnomalyDetector implements AnomalyDetector {
     let at = 6;
     for (let i = 0; i < n; i++) {
       const ml = s[at++] as number;
-      (this.members[i] as Member).load(s.slice(at, (at += ml)));
+      const member = this.members[i] as Member;
+      // A state saved with other member settings (or order) has other lengths: refuse it rather than misread it.
+      if (ml !== member.save().length) throw new Error(`anomaly detector state does not match its options (${member.name})`);
+      member.load(s.slice(at, (at += ml)));
       const ll = s[at++] as number;
       (this.likelihoods[i] as AnomalyLikelihood).load(s.slice(at, (at += ll)));
     }
@@ -247,10 +250,15 @@ class StreamingAnomalyDetector implements AnomalyDetector {
   }
 }
 
-// Resolved once: the defaults are shared by every detector that takes them (options are read, never written).
+// Resolved once: the defaults are shared by every detector that takes them, and so are the options resolved from one
+// overrides object (the monitor passes the same one for every series: resolved per series, the option objects cost
+// several hundred bytes a series at 100,000 series). Options are read, never written.
 let resolvedDefaults: AnomalyDetectorOptions | undefined;
+const resolvedFrom = new WeakMap<AnomalyDetectorOverrides, AnomalyDetectorOptions>();
 
 export function createAnomalyDetector(overrides: AnomalyDetectorOverrides = {}): AnomalyDetector {
-  const o = Object.keys(overrides).length === 0 ? (resolvedDefaults ??= resolveOptions()) : resolveOptions(overrides);
+  if (Object.keys(overrides).length === 0) return new StreamingAnomalyDetector((resolvedDefaults ??= resolveOptions()));
+  let o = resolvedFrom.get(overrides);
+  if (!o) resolvedFrom.set(overrides, (o = resolveOptions(overrides)));
   return new StreamingAnomalyDetector(o);
 }

@@ -194,6 +194,12 @@ export interface DailyOptions {
   slots: number;
   /** Days remembered per slot; the usual value is the median of their means. */
   days: number;
+  /**
+   * Days a slot must have been seen before the member has an opinion on it. From 3 days the usual value is their
+   * median, which outvotes one day's incident at that hour; with 2 a reading is usual when it is like either day
+   * (their mean would take yesterday's incident in).
+   */
+  minDays: number;
   /** EWMA rate of the typical residual. */
   scaleRate: number;
 }
@@ -205,7 +211,8 @@ const DAY_MS = 86_400_000;
  * median of the means of the same slot on the last `days` days. It knows a daily cycle from the second day on (the
  * weekly profile needs a week), and the median keeps one day's incident at that hour (a dust episode, a storm) from
  * being expected again the next day. A step that a daily cycle hides (a noise meter moved next to a fan at noon) shows
- * here. Float32 slot means: 4·slots·days bytes (576 for 48 slots and 3 days).
+ * here. It has no opinion on a slot before it was seen on `minDays` days (2: like either day; from 3: the median). Float32 slot means: 4·slots·days bytes (960
+ * for 48 slots and 5 days).
  */
 class DailyMember implements Member {
   readonly name = 'daily';
@@ -217,11 +224,13 @@ class DailyMember implements Member {
   private visitSum = 0;
   private visitN = 0;
   private usual = NaN;
+  /** With exactly two days seen, the other day's mean (usual is the lower one); NaN otherwise. */
+  private other = NaN;
   private band: Expectation | null = null;
   constructor(private readonly o: DailyOptions) {
     this.means = new Float32Array(o.slots * o.days).fill(NaN);
     this.scale = new ResidualScale(o.zScale, o.scaleRate);
-    this.stateBytes = 4 * o.slots * o.days + 6 * 8;
+    this.stateBytes = 4 * o.slots * o.days + 7 * 8;
   }
   /** The median of the slot's remembered means, or NaN with fewer than two. */
   private median(slot: number): number {
@@ -231,8 +240,15 @@ class DailyMember implements Member {
       const v = this.means[slot * d + k] as number;
       if (!Number.isNaN(v)) xs.push(v);
     }
-    if (xs.length < 2) return NaN;
+    this.other = NaN;
+    if (xs.length < Math.max(1, this.o.minDays)) return NaN;
     xs.sort((a, b) => a - b);
+    // Two days cannot outvote an incident on one of them, and their mean would take it in: a reading like either day
+    // is usual.
+    if (xs.length === 2) {
+      this.other = xs[1] as number;
+      return xs[0] as number;
+    }
     const h = xs.length >> 1;
     return xs.length % 2 ? (xs[h] as number) : ((xs[h - 1] as number) + (xs[h] as number)) / 2;
   }
@@ -257,19 +273,20 @@ class DailyMember implements Member {
     this.visitN++;
     if (Number.isNaN(this.usual)) return null;
     const sc = this.scale.scale;
-    if (sc > 0) this.band = { low: this.usual - BAND * sc, high: this.usual + BAND * sc };
-    return this.scale.next(Math.abs(x - this.usual));
+    const top = Number.isNaN(this.other) ? this.usual : this.other;
+    if (sc > 0) this.band = { low: this.usual - BAND * sc, high: top + BAND * sc };
+    return this.scale.next(Math.min(Math.abs(x - this.usual), Math.abs(x - top)));
   }
   expected(): Expectation | null {
     return this.band;
   }
   save(): number[] {
-    return [this.slot, this.visitSum, this.visitN, this.usual, ...this.scale.save(), ...this.means];
+    return [this.slot, this.visitSum, this.visitN, this.usual, this.other, ...this.scale.save(), ...this.means];
   }
   load(s: number[]): void {
-    [this.slot, this.visitSum, this.visitN, this.usual] = s as [number, number, number, number];
-    this.scale.load(s.slice(4, 6));
-    this.means.set(s.slice(6));
+    [this.slot, this.visitSum, this.visitN, this.usual, this.other] = s as [number, number, number, number, number];
+    this.scale.load(s.slice(5, 7));
+    this.means.set(s.slice(7));
   }
 }
 

@@ -93,8 +93,25 @@ export const AnomalySchema = z.strictObject({
   threshold: z.number().min(0).max(1).default(0.5),
   /** Readings a series must have seen before it may alert (the detector learns the series first). */
   probationReadings: z.number().int().min(0).default(5000),
-  /** The alert clears after this many readings in a row below the threshold. */
+  /** The alert clears after this many readings in a row below the threshold... */
   clearAfterReadings: z.number().int().min(1).default(30),
+  /**
+   * ...and no earlier than this many seconds after the last reading at the threshold: one episode (a missing rush
+   * hour scored slot after slot) stays one alert for staff instead of a new one every half hour.
+   */
+  clearAfterS: z.number().min(0).default(0),
+  /**
+   * Persistence: a reading at the threshold raises an alert only when at least `outside` of the `readings` readings
+   * from it on lie outside the band the detector expected at it. A lone new record of a noisy series falls back
+   * into the band; a step, a drift or a broken cycle stays out. 1 of 1 alerts at once.
+   */
+  confirm: z
+    .strictObject({
+      readings: z.number().int().min(1).default(1),
+      outside: z.number().int().min(1).default(1),
+    })
+    .refine((c) => c.outside <= c.readings, 'confirm.outside cannot exceed confirm.readings')
+    .prefault({}),
   /** Metrics never watched (on/off states, signal strength). */
   exclude: z.array(z.string()).default([]),
   /**

@@ -25,10 +25,15 @@ export function simulatorDriver(cfg: SimulatorDriverConfig, ctx: DriverContext):
 
   const emit = (ts: number) => {
     const reading: ReadingInput = { ts, seq: seq++, metrics: model.metrics(ts) };
-    const inc = model.incidentAt(ts);
-    // Report an incident once, with the reading where it begins (also right after a resume).
-    if (inc && cfg.groundTruth && model.incidentAt(ts - cfg.intervalMs)?.start !== inc.start) {
-      fs.appendFileSync(cfg.groundTruth, JSON.stringify({ ...inc, district: device.district }) + '\n');
+    // Report each incident once, with the reading where it begins (also right after a resume); a slow one (a drift,
+    // a wrong calibration) may overlap another.
+    if (cfg.groundTruth) {
+      const before = model.incidentsAt(ts - cfg.intervalMs);
+      for (const inc of model.incidentsAt(ts)) {
+        if (!before.some((b) => b.type === inc.type && b.start === inc.start)) {
+          fs.appendFileSync(cfg.groundTruth, JSON.stringify({ ...inc, district: device.district }) + '\n');
+        }
+      }
     }
     ctx.emit(reading);
   };
