@@ -35,7 +35,7 @@ describe('review decisions', () => {
     const review = new ReviewService({ events, cases, logger: silentLogger });
     app = Fastify();
     fakeSession(app);
-    // What api/events.ts serves, with the decision (the lead's one-line change: viewEvent).
+    // What review/routes.ts serves, with the decision (the lead's one-line change: viewEvent).
     app.get('/api/events/:id', async (req, reply) => {
       const s = await events.get((req.params as { id: string }).id);
       return s ? viewEvent(s) : reply.code(404).send({ error: 'not_found' });
