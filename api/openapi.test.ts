@@ -134,6 +134,10 @@ describe('a route schema refusing the input', () => {
     expect(await body('/api/alerts?who=me')).toEqual({ error: 'bad_request', message: 'input: Unrecognized key: "who"' });
     expect(await body('/api/alerts/not-a-uuid')).toEqual({ error: 'bad_request', message: 'id: alert ids are UUIDs' });
     expect(await body('/api/events?limit=0&who=me')).toEqual({ error: 'bad_request', message: 'limit: Too small: expected number to be >=1; query: Unrecognized key: "who"' });
+    // Other errors go to the API's error handler, as when these routes were registered on the API itself.
+    const malformed = await api.inject({ method: 'POST', url: '/api/alerts/00000000-0000-4000-8000-000000000000/ack', headers: { 'content-type': 'application/json' }, payload: '{bad' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toEqual({ error: 'bad_request', message: "Body is not valid JSON but content-type is set to 'application/json'" });
     // A route's own role check answers before its schema does, as when the handler parsed the input (no user here).
     expect(await body('/api/cases?status=lost')).toEqual({ error: 'unauthorized' });
     expect(await body('/api/alerts/not-a-uuid/ack', { by: 'someone' })).toEqual({ error: 'unauthorized' });

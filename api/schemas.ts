@@ -18,6 +18,14 @@ const hooks = (h: RouteOptions['preHandler']): Hook[] => (h === undefined ? [] :
 export function useZodSchemas(app: FastifyInstance, whole: string): void {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(describeOnly);
+  // Other errors (a malformed JSON body, a failure) are answered by the error handler of the instance this plugin
+  // was registered on, as it is when the error happens: api/server.ts sets its handler after registering plugins,
+  // and a child reads its parent's only when it is created. A plugin instance is created from its parent
+  // (Object.create in fastify's plugin-override.js), so its prototype is that parent.
+  const parent = Object.getPrototypeOf(app) as FastifyInstance;
+  app.setErrorHandler(function (err, req, reply) {
+    return parent.errorHandler(err, req, reply);
+  });
   const refuse: Hook = async (req, reply) => {
     const err = req.validationError;
     if (err) return reply.code(400).send(badRequest({ issues: schemaIssues(err.validation ?? []) }, whole));
@@ -38,7 +46,15 @@ export function useZodSchemas(app: FastifyInstance, whole: string): void {
  * (JSON.stringify, as fastify does for a route without one): a zod serialiser would reorder keys and drop the ones
  * a schema does not name, and a mismatch would turn an answer into a 500.
  */
-export const describeOnly = () => (data: unknown) => JSON.stringify(data);
+export const describeOnly = () => (data: unknown) => {
+  // fastify's last-resort error answer comes here too when its status has a schema: the fields, in the order, that
+  // fastify's own error serialiser writes.
+  if (data instanceof Error) {
+    const e = data as Error & { statusCode?: number; code?: string; error?: string };
+    return JSON.stringify({ statusCode: e.statusCode, code: e.code, error: e.error, message: e.message });
+  }
+  return JSON.stringify(data);
+};
 
 /**
  * An answer built as a plain record or a TypeScript interface (no index signature), typed as what its loose response
