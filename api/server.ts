@@ -1,6 +1,8 @@
 // The HTTP API (fastify): health for orchestrators, Prometheus metrics, and the read side of readings and dead
 // letters. Every query is validated with zod; a bad one answers 400 with a message that says what is wrong.
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from '../contracts/index.js';
@@ -8,7 +10,7 @@ import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
 import type { ServerTls } from '../runtime/tls.js';
 import { badRequest } from './errors.js';
-import type { EventAnnotator } from './events.js';
+import type { EventAnnotator } from '../review/routes.js';
 import { httpMetrics, readinessMetrics } from './http-metrics.js';
 import type { EventStore } from '../review/store.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
@@ -95,6 +97,22 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   const readinessChecks = (): Record<string, () => boolean | Promise<boolean>> => ({ store: () => o.store.ping(), ...o.readiness });
   readinessMetrics(o.registry, readinessChecks);
 
+  // The OpenAPI 3 document, built from the routes' zod schemas as they are registered (each feature's routes plugin,
+  // api/schemas.ts); a route without a schema is listed by its method and path. Read by the console's API page.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'City sensing platform API (城市感知与非现场执法平台)', version: '1' },
+      tags: [
+        { name: 'alerts', description: 'alerts/routes.ts' },
+        { name: 'review', description: 'review/routes.ts' },
+        { name: 'cases', description: 'cases/routes.ts' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
@@ -144,10 +162,14 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     return { items: res.items.map(viewDeadLetter), total: res.total };
   });
 
-  // Imported only by the processes that serve them (an ingest process loads no more than it needs: issue 19).
-  if (o.alerts) (await import('./alerts.js')).alertRoutes(app, o.alerts);
-  if (o.events && o.evidence) (await import('./events.js')).eventRoutes(app, { events: o.events, evidence: o.evidence, annotate: o.annotateEvent });
   for (const p of o.plugins ?? []) await p(app);
+  // Each feature's routes are an encapsulated plugin, registered after the other stages' plugins: a child takes the
+  // hooks its parent has when it is registered, and the sign-in guard (users/plugin.ts) comes among `plugins`.
+  // Imported only by the processes that serve them (an ingest process loads no more than it needs: issue 19).
+  if (o.alerts) await app.register((await import('../alerts/routes.js')).alertRoutes, { manager: o.alerts });
+  if (o.events && o.evidence) {
+    await app.register((await import('../review/routes.js')).eventRoutes, { events: o.events, evidence: o.evidence, annotate: o.annotateEvent });
+  }
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
   app.setErrorHandler((err, req, reply) => {

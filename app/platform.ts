@@ -32,7 +32,7 @@ import { NBIOT_PATH, nbiotRoutes } from '../ingest/nbiot/routes.js';
 import { startReviewIntake } from '../review/service.js';
 import { ReviewService } from '../review/decisions.js';
 import { CaseService, caseConfigFromEnv } from '../cases/service.js';
-import { reviewRoutes } from '../api/review.js';
+import { reviewRoutes } from '../review/routes.js';
 import { consolePlugin } from '../console/plugin.js';
 import { startCameras, withConsoleCameras, type CameraService } from '../cameras/index.js';
 import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
@@ -40,7 +40,7 @@ import { startDeviceRegistry } from '../devices/index.js';
 import type { AuditEntry } from '../users/types.js';
 import { auditRoutes } from '../users/audit-route.js';
 import { rulesRoutes } from '../console/rules-route.js';
-import { caseRoutes } from '../api/cases.js';
+import { caseRoutes } from '../cases/routes.js';
 import { EventStore } from '../review/store.js';
 import { loadCameraRegistry } from '../vision/cameras/config.js';
 import { loadModelsConfig } from '../vision/detectors/index.js';
@@ -51,7 +51,7 @@ import { PlateReader } from '../vision/ocr/index.js';
 import { FrameRelay } from '../vision/relay.js';
 import { VisionWorker, type PlateReading } from '../vision/worker.js';
 import type { CameraRegistry } from '../vision/cameras/config.js';
-import type { EventAnnotator } from '../api/events.js';
+import type { EventAnnotator } from '../review/routes.js';
 import { loadNoticesConfig } from '../notices/config.js';
 import { localDay } from '../runtime/time.js';
 import { diskMetrics } from '../runtime/disk.js';
@@ -247,7 +247,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       await caseService.watchAlerts(alerts);
       caseServiceRef = caseService;
       routePlugins.push(async (app) => {
-        await caseRoutes(app, { cases: caseService, events: eventStore, evidence });
+        await app.register(caseRoutes, { cases: caseService, events: eventStore, evidence });
       });
       // The console (served at /) and what its pages read: devices with their status, rules for chart lines.
       const directory = await DeviceDirectory.start({ bus, logger: log.child({ part: 'devices' }), alerts, snapshotFile: path.join(cfg.dataDir, 'devices.json') });
@@ -472,7 +472,7 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
       await review.recover();
       const r = review;
       routePlugins.push(async (app) => {
-        await reviewRoutes(app, { review: r, annotate: annotateEvent });
+        await app.register(reviewRoutes, { review: r, annotate: annotateEvent });
       });
     }
 

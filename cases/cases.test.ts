@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlertManager } from '../alerts/manager.js';
 import { DuckDbAlertStore } from '../alerts/store.js';
 import type { Alert } from '../alerts/types.js';
-import { caseRoutes } from '../api/cases.js';
+import { caseRoutes } from './routes.js';
 import type { Signal } from '../contracts/index.js';
 import { ConfigError } from '../runtime/config.js';
 import { silentLogger } from '../runtime/log.js';
@@ -177,7 +177,7 @@ describe('dataset export', () => {
     const cases = await CaseService.open({ config: { file: path.join(dir, 'cases.duckdb'), codesFile }, logger: silentLogger, dispatch: false });
     const app = Fastify();
     fakeSession(app);
-    await caseRoutes(app, { cases, events, evidence });
+    await app.register(caseRoutes, { cases, events, evidence });
     try {
       const t = Date.now();
       const e1 = await makeEvent(evidence, { n: 1 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import Fastify from 'fastify';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventRoutes } from '../api/events.js';
+import { eventRoutes } from '../review/routes.js';
 import { consolePlugin } from '../console/plugin.js';
 import type { Notice, RecordSource } from '../notices/types.js';
 import { EventStore } from '../review/store.js';
@@ -69,7 +69,7 @@ beforeAll(async () => {
 
   app = Fastify();
   await app.register(authPlugin, { users, rules: [...ROUTE_ROLES, { prefix: '/api/objections', roles: ['reviewer', 'admin'] }] });
-  eventRoutes(app, { events, evidence });
+  await app.register(eventRoutes, { events, evidence });
   await app.register(consolePlugin);
   // The city turned the look-up by plate on (PUBLIC_PLATE_LOOKUP=1): plate, day and the phone the notice went to.
   await app.register(partyRoutes, { records, statements, evidence, cameras, publicationDays: 30, timeZone: 'Asia/Shanghai', logger: silentLogger, limits: { plateLookup: true } });

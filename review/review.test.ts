@@ -8,9 +8,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { caseRoutes } from '../api/cases.js';
-import { eventRoutes } from '../api/events.js';
-import { reviewRoutes } from '../api/review.js';
+import { caseRoutes } from '../cases/routes.js';
+import { eventRoutes, reviewRoutes } from './routes.js';
 import { CaseService } from '../cases/service.js';
 import { silentLogger } from '../runtime/log.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
@@ -36,13 +35,13 @@ describe('review decisions', () => {
     const review = new ReviewService({ events, cases, logger: silentLogger });
     app = Fastify();
     fakeSession(app);
-    // What api/events.ts serves, with the decision (the lead's one-line change: viewEvent).
+    // What review/routes.ts serves, with the decision (the lead's one-line change: viewEvent).
     app.get('/api/events/:id', async (req, reply) => {
       const s = await events.get((req.params as { id: string }).id);
       return s ? viewEvent(s) : reply.code(404).send({ error: 'not_found' });
     });
-    await reviewRoutes(app, { review });
-    await caseRoutes(app, { cases, events, evidence });
+    await app.register(reviewRoutes, { review });
+    await app.register(caseRoutes, { cases, events, evidence });
   });
 
   afterEach(async () => {
@@ -272,7 +271,7 @@ describe('evidence as served to reviewers', () => {
     const events = await EventStore.open(path.join(dir, 'events.duckdb'));
     const lines: string[] = [];
     const app = Fastify({ loggerInstance: pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }) as FastifyBaseLogger });
-    eventRoutes(app, { events, evidence });
+    await app.register(eventRoutes, { events, evidence });
     try {
       const e = await makeEvent(evidence);
       for (const img of e.evidence) {

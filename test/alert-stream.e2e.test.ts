@@ -4,7 +4,7 @@
 import net from 'node:net';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALERT_STREAM_LIMITS } from '../api/alerts.js';
+import { ALERT_STREAM_LIMITS } from '../alerts/routes.js';
 import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
 import { silentLogger } from '../runtime/log.js';

@@ -6,8 +6,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildApi } from '../api/server.js';
-import { caseRoutes } from '../api/cases.js';
-import { reviewRoutes } from '../api/review.js';
+import { caseRoutes } from '../cases/routes.js';
+import { reviewRoutes } from '../review/routes.js';
 import { AlertManager } from '../alerts/manager.js';
 import { DuckDbAlertStore } from '../alerts/store.js';
 import { MemoryBus } from '../bus/memory.js';
@@ -100,8 +100,8 @@ export async function startConsoleApi(dir: string): Promise<ConsoleApi> {
     plugins: [
       async (a) => {
         await a.register(authPlugin, { users: u.users });
-        await reviewRoutes(a, { review });
-        await caseRoutes(a, { cases, events, evidence });
+        await a.register(reviewRoutes, { review });
+        await a.register(caseRoutes, { cases, events, evidence });
         await a.register(consolePlugin);
         await a.register(deviceRoutes, { directory });
         await a.register(rulesRoutes, { rulesFile: path.resolve(import.meta.dirname, '../config/rules.json'), logger: silentLogger });

@@ -54,6 +54,8 @@ export const ROUTE_ROLES: readonly RouteRule[] = [
   // The map's layers (district and grid GeoJSON, the tile template): every role's map page draws them.
   { prefix: '/api/map', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
   { prefix: '/api/reports', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
+  // The API reference (OpenAPI 3, built from the route schemas) and the console's page over it: every role.
+  { prefix: '/api/openapi.json', methods: ['GET'], roles: [...STAFF, 'reviewer'] },
   // The notify/re-check loop and the parties' statements (objections) are the reviewers' work.
   { prefix: '/api/notices', methods: ['GET'], roles: REVIEW },
   { prefix: '/api/parties', methods: ['GET'], roles: REVIEW },

@@ -20,6 +20,7 @@ const ROUTES = [
   { path: 'users', nav: 'nav.users', roles: ['admin'], load: () => import('./pages/users.js') },
   { path: 'audit', nav: 'nav.audit', roles: ['admin'], load: () => import('./pages/audit.js') },
   { path: 'account', roles: ['staff', 'reviewer', 'admin'], load: () => import('./pages/account.js') },
+  { path: 'api', roles: ['staff', 'reviewer', 'admin'], load: () => import('./pages/api.js') },
   { path: 'login', roles: null, load: () => import('./pages/login.js') },
 ];
 

@@ -26,6 +26,6 @@ export function render(ctx) {
   );
   const u = ctx.user;
   return {
-    el: h('div.page.account', h('div.page-head', h('h1', t('account.title'))), h('p', `${u.displayName ?? u.username} (${u.username}) · ${t(`role.${u.role}`)}`), form),
+    el: h('div.page.account', h('div.page-head', h('h1', t('account.title'))), h('p', `${u.displayName ?? u.username} (${u.username}) · ${t(`role.${u.role}`)}`), form, h('p', h('a', { href: '#/api', 'data-test': 'api-doc-link' }, t('account.apiDoc')))),
   };
 }

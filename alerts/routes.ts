@@ -1,13 +1,14 @@
 // Alert routes for staff and dashboards: list and filter, one alert with its history, acknowledge, resolve, notes,
 // and a live stream (Server-Sent Events) of every change, bounded in number and buffer and ended with its session.
-import type { FastifyInstance } from 'fastify';
+// An encapsulated plugin: `app.register(alertRoutes, { manager })`, with zod schemas on its routes (api/schemas.ts).
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { useZodSchemas } from '../api/schemas.js';
 import { DeviceKindSchema, IdSchema } from '../contracts/index.js';
-import { AlertError, type AlertManager } from '../alerts/manager.js';
-import type { Alert } from '../alerts/types.js';
+import { AlertError, type AlertManager } from './manager.js';
+import type { Alert } from './types.js';
 import { requireRole } from '../users/guard.js';
 import type { Role } from '../users/types.js';
-import { badRequest } from './errors.js';
 
 const ListQuery = z.strictObject({
   state: z.enum(['firing', 'acknowledged', 'resolved', 'open']).optional(),
@@ -20,6 +21,22 @@ const Params = z.strictObject({ id: z.string().uuid('alert ids are UUIDs') });
 // Who acted is the signed-in user (req.user, set by the auth guard), never a name in the body.
 const Action = z.strictObject({ note: z.string().max(2000).optional() });
 const NoteBody = z.strictObject({ note: z.string().min(1).max(2000) });
+const Failure = z.object({ error: z.string(), message: z.string() });
+// What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
+const AlertView = z.looseObject({
+  id: z.string(),
+  ruleId: z.string(),
+  deviceId: z.string(),
+  district: z.string(),
+  kind: z.string(),
+  metric: z.string(),
+  severity: z.string(),
+  state: z.enum(['firing', 'acknowledged', 'resolved']),
+  firstSeen: z.string().describe('ISO 8601'),
+  lastSeen: z.string().describe('ISO 8601'),
+  resolvedAt: z.string().optional().describe('ISO 8601'),
+  history: z.array(z.looseObject({ at: z.string(), type: z.string(), by: z.string(), note: z.string().optional() })),
+});
 
 const view = (a: Alert) => ({
   ...a,
@@ -45,22 +62,31 @@ export const ALERT_STREAM_LIMITS: AlertStreamLimits = { maxStreams: 100, maxStre
 /** Who may act on alerts (acknowledge, resolve, add notes), as the guard's rule for /api/alerts says. */
 export const ALERT_ROLES: readonly Role[] = ['staff', 'admin'];
 
-export function alertRoutes(app: FastifyInstance, manager: AlertManager, limits: AlertStreamLimits = ALERT_STREAM_LIMITS): void {
-  const bad = (e: z.ZodError) => badRequest(e, 'input');
+export interface AlertRoutesOptions {
+  manager: AlertManager;
+  limits?: AlertStreamLimits;
+}
 
-  app.get('/api/alerts', async (req, reply) => {
-    const q = ListQuery.safeParse(req.query);
-    if (!q.success) return reply.code(400).send(bad(q.error));
-    const { items, total } = await manager.list({ state: q.data.state, kind: q.data.kind, district: q.data.district, deviceId: q.data.device, limit: q.data.limit });
-    return { items: items.map(view), total };
-  });
+export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app, { manager, limits = ALERT_STREAM_LIMITS }) => {
+  useZodSchemas(app, 'input');
+  const tags = ['alerts'];
+
+  app.get(
+    '/api/alerts',
+    { schema: { tags, summary: 'Alerts, open ones first, newest first', querystring: ListQuery, response: { 200: z.object({ items: z.array(AlertView), total: z.number().int() }), 400: Failure } } },
+    async (req) => {
+      const q = req.query;
+      const { items, total } = await manager.list({ state: q.state, kind: q.kind, district: q.district, deviceId: q.device, limit: q.limit });
+      return { items: items.map(view), total };
+    },
+  );
 
   // Open live streams, all together and per user: each holds a connection, a listener and its send buffer.
   let streams = 0;
   const streamsOf = new Map<string, number>();
 
   // Registered before /api/alerts/:id so "stream" is not taken for an id.
-  app.get('/api/alerts/stream', (req, reply) => {
+  app.get('/api/alerts/stream', { schema: { tags, summary: 'Server-Sent Events: `event: alert` with the alert on every change' } }, (req, reply) => {
     const who = req.user?.username ?? '';
     if (streams >= limits.maxStreams) {
       req.log.warn({ username: who, streams }, 'live alert stream refused: too many open');
@@ -118,27 +144,32 @@ export function alertRoutes(app: FastifyInstance, manager: AlertManager, limits:
     res.on('close', () => end('closed'));
   });
 
-  app.get('/api/alerts/:id', async (req, reply) => {
-    const p = Params.safeParse(req.params);
-    if (!p.success) return reply.code(400).send(bad(p.error));
-    const a = await manager.get(p.data.id);
-    return a ? view(a) : reply.code(404).send({ error: 'not_found', message: `no alert ${p.data.id}` });
-  });
+  app.get(
+    '/api/alerts/:id',
+    { schema: { tags, summary: 'One alert with its history', params: Params, response: { 200: AlertView, 400: Failure, 404: Failure } } },
+    async (req, reply) => {
+      const a = await manager.get(req.params.id);
+      return a ? view(a) : reply.code(404).send({ error: 'not_found', message: `no alert ${req.params.id}` });
+    },
+  );
 
-  const act = (path: string, f: (id: string, by: string, note?: string) => Promise<Alert>, schema: typeof Action | typeof NoteBody) =>
-    app.post(path, { preHandler: requireRole(...ALERT_ROLES) }, async (req, reply) => {
-      const p = Params.safeParse(req.params);
-      if (!p.success) return reply.code(400).send(bad(p.error));
-      const b = schema.safeParse(req.body ?? {});
-      if (!b.success) return reply.code(400).send(bad(b.error));
-      try {
-        return view(await f(p.data.id, req.user!.username, b.data.note));
-      } catch (e) {
-        if (e instanceof AlertError) return reply.code(e.status).send({ error: e.status === 404 ? 'not_found' : 'conflict', message: e.message });
-        throw e;
-      }
-    });
-  act('/api/alerts/:id/ack', (id, by, note) => manager.acknowledge(id, by, note), Action);
-  act('/api/alerts/:id/resolve', (id, by, note) => manager.resolve(id, by, note), Action);
-  act('/api/alerts/:id/notes', (id, by, note) => manager.addNote(id, by, note!), NoteBody);
-}
+  const act = (path: string, summary: string, f: (id: string, by: string, note?: string) => Promise<Alert>, body: typeof Action | typeof NoteBody) =>
+    app.post(
+      path,
+      {
+        preHandler: requireRole(...ALERT_ROLES),
+        schema: { tags, summary, params: Params, body, response: { 200: AlertView, 400: Failure, 404: Failure, 409: Failure } },
+      },
+      async (req, reply) => {
+        try {
+          return view(await f(req.params.id, req.user!.username, req.body.note));
+        } catch (e) {
+          if (e instanceof AlertError) return reply.code(e.status as 404 | 409).send({ error: e.status === 404 ? 'not_found' : 'conflict', message: e.message });
+          throw e;
+        }
+      },
+    );
+  act('/api/alerts/:id/ack', 'Acknowledge, as the signed-in user', (id, by, note) => manager.acknowledge(id, by, note), Action);
+  act('/api/alerts/:id/resolve', 'Resolve, as the signed-in user', (id, by, note) => manager.resolve(id, by, note), Action);
+  act('/api/alerts/:id/notes', 'Add a note, as the signed-in user', (id, by, note) => manager.addNote(id, by, note!), NoteBody);
+};

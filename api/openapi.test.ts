@@ -1,0 +1,146 @@
+// /api/openapi.json is an OpenAPI 3 document built from the routes' zod schemas: every route of the feature plugins
+// (alerts, review, cases) is in it with its method and parameters, and a schema's refusal still answers the API's
+// 400 body. Over real DuckDB stores, through fastify's inject (no port).
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertManager } from '../alerts/manager.js';
+import { alertRoutes } from '../alerts/routes.js';
+import { DuckDbAlertStore } from '../alerts/store.js';
+import { caseRoutes } from '../cases/routes.js';
+import { CaseService } from '../cases/service.js';
+import { ReviewService } from '../review/decisions.js';
+import { eventRoutes, reviewRoutes } from '../review/routes.js';
+import { EventStore } from '../review/store.js';
+import { silentLogger } from '../runtime/log.js';
+import type { DuckDbStore } from '../store/duckdb/store.js';
+import { openStore, ROOT, tmpDir } from '../test/helpers.js';
+import { ROUTE_ROLES, ruleFor } from '../users/guard.js';
+import { EvidenceStore } from '../vision/evidence/store.js';
+import { buildApi } from './server.js';
+
+type Operation = { parameters?: { name: string; in: string; required?: boolean }[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses?: Record<string, unknown> };
+type Doc = { openapi: string; info: { title: string; version: string }; paths: Record<string, Record<string, Operation>> };
+
+let api: FastifyInstance;
+let doc: Doc;
+let store: DuckDbStore;
+const closers: (() => Promise<void> | void)[] = [];
+/** Every route the feature plugins register, as fastify sees it (method, pattern). */
+const featureRoutes: { method: string; url: string }[] = [];
+
+beforeAll(async () => {
+  const dir = tmpDir('openapi');
+  store = await openStore(dir);
+  const alertStore = await DuckDbAlertStore.open(path.join(dir, 'alerts.duckdb'));
+  const events = await EventStore.open(path.join(dir, 'events.duckdb'));
+  const evidence = new EvidenceStore(path.join(dir, 'evidence'));
+  const cases = await CaseService.open({ config: { file: path.join(dir, 'cases.duckdb'), codesFile: path.join(ROOT, 'config/case-codes.json') }, logger: silentLogger, dispatch: false });
+  const review = new ReviewService({ events, cases, logger: silentLogger });
+  closers.push(() => cases.close(), () => events.close(), () => alertStore.close(), () => store.close());
+  const alerts = new AlertManager(alertStore);
+  api = await buildApi({
+    store,
+    registry: new Registry(),
+    logger: silentLogger,
+    alerts,
+    events,
+    evidence,
+    plugins: [
+      async (a) => {
+        await a.register(reviewRoutes, { review });
+        await a.register(caseRoutes, { cases, events, evidence });
+      },
+    ],
+  });
+  closers.unshift(() => api.close());
+  const res = await api.inject({ url: '/api/openapi.json' });
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  doc = res.json() as Doc;
+
+  // The same plugins in a bare app, to list their routes without relying on a hand-written list.
+  const bare = Fastify();
+  bare.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') featureRoutes.push({ method: m, url: r.url });
+  });
+  await bare.register(alertRoutes, { manager: alerts });
+  await bare.register(eventRoutes, { events, evidence });
+  await bare.register(reviewRoutes, { review });
+  await bare.register(caseRoutes, { cases, events, evidence });
+  await bare.ready();
+  closers.unshift(() => bare.close());
+});
+afterAll(async () => {
+  for (const c of closers) await c();
+});
+
+/** fastify's `/a/:id` as OpenAPI's `/a/{id}`. */
+const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
+
+describe('/api/openapi.json', () => {
+  it('is an OpenAPI 3 document with info and paths', () => {
+    expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
+    expect(doc.info.title).toBeTruthy();
+    expect(doc.info.version).toBeTruthy();
+    expect(Object.keys(doc.paths).length).toBeGreaterThan(0);
+    for (const [p, ops] of Object.entries(doc.paths)) {
+      expect(p.startsWith('/')).toBe(true);
+      for (const [method, op] of Object.entries(ops)) {
+        expect(['get', 'post', 'put', 'patch', 'delete', 'head', 'options']).toContain(method);
+        expect(op.responses, `${method} ${p}`).toBeTypeOf('object');
+        // Every path parameter in the template is declared, and declared required.
+        for (const name of p.match(/\{(\w+)\}/g)?.map((s) => s.slice(1, -1)) ?? []) {
+          expect(op.parameters?.find((q) => q.in === 'path' && q.name === name), `${method} ${p} declares {${name}}`).toMatchObject({ required: true });
+        }
+      }
+    }
+  });
+
+  it('lists every route of the alerts, review and cases plugins with its method', () => {
+    expect(featureRoutes.length).toBeGreaterThanOrEqual(13);
+    for (const r of featureRoutes) {
+      expect(doc.paths[openApiPath(r.url)]?.[r.method.toLowerCase()], `${r.method} ${r.url}`).toBeDefined();
+    }
+  });
+
+  it('documents the parameters, bodies and answers from the route schemas', () => {
+    const names = (op: Operation | undefined, where: string) => (op?.parameters ?? []).filter((q) => q.in === where).map((q) => q.name).sort();
+    expect(names(doc.paths['/api/alerts']?.get, 'query')).toEqual(['device', 'district', 'kind', 'limit', 'state']);
+    expect(names(doc.paths['/api/events']?.get, 'query')).toEqual(['camera', 'limit', 'offset', 'status', 'type']);
+    expect(names(doc.paths['/api/cases']?.get, 'query')).toEqual(['limit', 'offset', 'status']);
+    expect(names(doc.paths['/api/export/dataset']?.get, 'query')).toEqual(['format', 'from', 'to']);
+    expect(names(doc.paths['/api/alerts/{id}/ack']?.post, 'path')).toEqual(['id']);
+    expect(doc.paths['/api/alerts/{id}/notes']?.post?.requestBody?.content['application/json']?.schema).toMatchObject({ type: 'object', properties: { note: { type: 'string' } } });
+    expect(doc.paths['/api/events/{id}/review']?.post?.requestBody?.content['application/json']?.schema).toMatchObject({
+      type: 'object',
+      properties: { decision: { enum: ['confirm', 'reject'] } },
+    });
+    expect(doc.paths['/api/alerts']?.get?.responses).toHaveProperty('200');
+    // The document itself is not listed.
+    expect(doc.paths['/api/openapi.json']).toBeUndefined();
+  });
+
+  it('is open to every signed-in role, like the console pages', () => {
+    expect(ruleFor(ROUTE_ROLES, 'GET', '/api/openapi.json')?.roles).toEqual(expect.arrayContaining(['staff', 'reviewer', 'admin']));
+  });
+});
+
+describe('a route schema refusing the input', () => {
+  it('answers the 400 body the inline checks gave, naming each wrong field', async () => {
+    const body = async (url: string, payload?: unknown) => (await api.inject({ method: payload === undefined ? 'GET' : 'POST', url, payload: payload as object })).json();
+    expect(await body('/api/alerts?state=burning')).toEqual({ error: 'bad_request', message: 'state: Invalid option: expected one of "firing"|"acknowledged"|"resolved"|"open"' });
+    expect(await body('/api/alerts?who=me')).toEqual({ error: 'bad_request', message: 'input: Unrecognized key: "who"' });
+    expect(await body('/api/alerts/not-a-uuid')).toEqual({ error: 'bad_request', message: 'id: alert ids are UUIDs' });
+    expect(await body('/api/events?limit=0&who=me')).toEqual({ error: 'bad_request', message: 'limit: Too small: expected number to be >=1; query: Unrecognized key: "who"' });
+    // Other errors go to the API's error handler, as when these routes were registered on the API itself.
+    const malformed = await api.inject({ method: 'POST', url: '/api/alerts/00000000-0000-4000-8000-000000000000/ack', headers: { 'content-type': 'application/json' }, payload: '{bad' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toEqual({ error: 'bad_request', message: "Body is not valid JSON but content-type is set to 'application/json'" });
+    // A route's own role check answers before its schema does, as when the handler parsed the input (no user here).
+    expect(await body('/api/cases?status=lost')).toEqual({ error: 'unauthorized' });
+    expect(await body('/api/alerts/not-a-uuid/ack', { by: 'someone' })).toEqual({ error: 'unauthorized' });
+  });
+});
+

@@ -1,0 +1,63 @@
+// Route schemas: a feature's routes plugin declares zod schemas on its routes (params, querystring, body, response)
+// and calls useZodSchemas(app) first. fastify validates the input with them before the handler, and @fastify/swagger
+// (server.ts) turns them into /api/openapi.json, so the reference cannot drift from what the routes accept.
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { badRequest, schemaIssues } from './errors.js';
+
+type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+const hooks = (h: RouteOptions['preHandler']): Hook[] => (h === undefined ? [] : ((Array.isArray(h) ? h : [h]) as Hook[]));
+
+/**
+ * Validation by the routes' zod schemas in this (encapsulated) plugin, answers as built (describeOnly). A refused input answers
+ * the API's 400 body (errors.ts) after the route's own preHandlers (a role check: 401/403 before 400, as when routes
+ * parsed their input in the handler); `whole` names an issue about the input as a whole (an unknown key). A route
+ * with a body schema reads a missing body as `{}`.
+ */
+export function useZodSchemas(app: FastifyInstance, whole: string): void {
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(describeOnly);
+  // Other errors (a malformed JSON body, a failure) are answered by the error handler of the instance this plugin
+  // was registered on, as it is when the error happens: api/server.ts sets its handler after registering plugins,
+  // and a child reads its parent's only when it is created. A plugin instance is created from its parent
+  // (Object.create in fastify's plugin-override.js), so its prototype is that parent.
+  const parent = Object.getPrototypeOf(app) as FastifyInstance;
+  app.setErrorHandler(function (err, req, reply) {
+    return parent.errorHandler(err, req, reply);
+  });
+  const refuse: Hook = async (req, reply) => {
+    const err = req.validationError;
+    if (err) return reply.code(400).send(badRequest({ issues: schemaIssues(err.validation ?? []) }, whole));
+  };
+  const emptyBody: Hook = async (req) => {
+    req.body ??= {};
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.schema) return;
+    route.attachValidation = true;
+    route.preHandler = [...hooks(route.preHandler), refuse];
+    if (route.schema.body) route.preValidation = [emptyBody, ...hooks(route.preValidation)];
+  });
+}
+
+/**
+ * Response schemas describe the answer in /api/openapi.json; the answer itself is sent as the route built it
+ * (JSON.stringify, as fastify does for a route without one): a zod serialiser would reorder keys and drop the ones
+ * a schema does not name, and a mismatch would turn an answer into a 500.
+ */
+export const describeOnly = () => (data: unknown) => {
+  // fastify's last-resort error answer comes here too when its status has a schema: the fields, in the order, that
+  // fastify's own error serialiser writes.
+  if (data instanceof Error) {
+    const e = data as Error & { statusCode?: number; code?: string; error?: string };
+    return JSON.stringify({ statusCode: e.statusCode, code: e.code, error: e.error, message: e.message });
+  }
+  return JSON.stringify(data);
+};
+
+/**
+ * An answer built as a plain record or a TypeScript interface (no index signature), typed as what its loose response
+ * schema describes. Only the type changes: the answer is sent as built.
+ */
+export const described = <S extends z.ZodType>(_schema: S, answer: unknown): z.input<S> => answer as z.input<S>;
