@@ -1,8 +1,6 @@
 // The HTTP API (fastify): health for orchestrators, Prometheus metrics, and the read side of readings and dead
 // letters. Every query is validated with zod; a bad one answers 400 with a message that says what is wrong.
-import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from '../contracts/index.js';
@@ -30,6 +28,8 @@ export interface ApiOptions {
   annotateEvent?: EventAnnotator;
   /** Extra routes of other stages (the NB-IoT push receiver), registered as they are. */
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
+  /** Serve /api/openapi.json (default true); false where no /api data is served at all, as in a lean ingest process. */
+  openapi?: boolean;
   /**
    * The reverse proxies in front of the API (fastify's trustProxy: addresses or CIDRs), so rate limits and logs see
    * the client's address from X-Forwarded-For instead of the proxy's. None by default.
@@ -99,19 +99,23 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
 
   // The OpenAPI 3 document, built from the routes' zod schemas as they are registered (each feature's routes plugin,
   // api/schemas.ts); a route without a schema is listed by its method and path. Read by the console's API page.
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'City sensing platform API (城市感知与非现场执法平台)', version: '1' },
-      tags: [
-        { name: 'alerts', description: 'alerts/routes.ts' },
-        { name: 'review', description: 'review/routes.ts' },
-        { name: 'cases', description: 'cases/routes.ts' },
-      ],
-    },
-    transform: jsonSchemaTransform,
-  });
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Loaded only where /api is served: a lean ingest process (app/ingest-role.ts) keeps its memory (issue 19).
+  if (o.openapi ?? true) {
+    const [{ default: swagger }, { jsonSchemaTransform }] = await Promise.all([import('@fastify/swagger'), import('fastify-type-provider-zod')]);
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: { title: 'City sensing platform API (城市感知与非现场执法平台)', version: '1' },
+        tags: [
+          { name: 'alerts', description: 'alerts/routes.ts' },
+          { name: 'review', description: 'review/routes.ts' },
+          { name: 'cases', description: 'cases/routes.ts' },
+        ],
+      },
+      transform: jsonSchemaTransform,
+    });
+    app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

@@ -67,6 +67,7 @@ export async function startIngestRole(cfg: AppConfig, log: Logger): Promise<Plat
           await app.register(closedApiPlugin);
         },
       ],
+      openapi: false,
       trustProxy: cfg.TRUST_PROXY,
       https: cfg.https ?? undefined,
     });
