@@ -12,12 +12,12 @@
 //      recent average is under the distribution of its own history. The score is the largest of them.
 //   4. After a score ≥ rest.level, the next rest.steps scores are damped: one event, one alarm.
 // explain() says which member gave the score and the band it expected, for the alert shown to staff.
-import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, type LikelihoodOptions } from './likelihood.js';
+import { DEFAULT_LIKELIHOOD, Likelihoods, type LikelihoodOptions } from './likelihood.js';
 import {
   dailyMember,
   jumpMember,
   levelShiftMember,
-  RunningRange,
+  MEMBER_CELLS,
   weeklyMember,
   type DailyOptions,
   type Expectation,
@@ -137,25 +137,49 @@ function completeLikelihood(o: AnomalyDetectorOptions): LikelihoodOptions {
   return l;
 }
 
+// The detector's own cells, ahead of its members' and likelihoods' in its one array: the running range (min, max,
+// seen), steps since the last alarm, and what explain() reports of the latest reading (score, value, band on/low/high).
+const MIN = 0;
+const MAX = 1;
+const SEEN = 2;
+const SINCE_ALARM = 3;
+const LAST_SCORE = 4;
+const LAST_VALUE = 5;
+const LAST_BAND = 6;
+const OWN_CELLS = 9;
+
 class StreamingAnomalyDetector implements AnomalyDetector {
   private readonly members: Member[] = [];
-  private readonly likelihoods: AnomalyLikelihood[] = [];
-  private readonly range = new RunningRange();
+  /** One likelihood per member. */
+  private readonly likelihoods: Likelihoods;
+  /**
+   * Every scalar of the detector, its members and their likelihoods, in one array: as object fields and helper
+   * objects they cost more than the numbers themselves at 100,000 series (bench:rules).
+   */
+  private readonly s: Float64Array;
   private readonly warmup: number;
-  private sinceAlarm = Infinity;
-  // What explain() reports, kept as fields: an object per reading would be garbage on the detectors' hot path.
   private lastModel = 'none';
-  private lastScore = 0;
-  private lastObserved = NaN;
-  private lastExpected: Expectation | undefined;
 
   constructor(private readonly o: AnomalyDetectorOptions) {
-    if (o.jump) this.members.push(jumpMember(o.jump));
-    if (o.weekly) this.members.push(weeklyMember(o.weekly));
-    if (o.daily) this.members.push(dailyMember(o.daily));
-    if (o.levelShift) this.members.push(levelShiftMember(o.levelShift));
     const likelihood = completeLikelihood(o);
-    for (const _ of this.members) this.likelihoods.push(new AnomalyLikelihood(likelihood));
+    const kinds = (['jump', 'weekly', 'daily', 'levelShift'] as const).filter((k) => o[k]);
+    let cells = OWN_CELLS;
+    for (const k of kinds) cells += MEMBER_CELLS[k];
+    const lAt = cells;
+    this.s = new Float64Array(cells + kinds.length * Likelihoods.cellsOf(likelihood));
+    this.s[MIN] = Infinity;
+    this.s[MAX] = -Infinity;
+    this.s[SINCE_ALARM] = Infinity;
+    this.s[LAST_VALUE] = NaN;
+    let at = OWN_CELLS;
+    for (const k of kinds) {
+      if (k === 'jump') this.members.push(jumpMember(o.jump!, this.s, at));
+      if (k === 'weekly') this.members.push(weeklyMember(o.weekly!, this.s, at));
+      if (k === 'daily') this.members.push(dailyMember(o.daily!, this.s, at));
+      if (k === 'levelShift') this.members.push(levelShiftMember(o.levelShift!, this.s, at));
+      at += MEMBER_CELLS[k];
+    }
+    this.likelihoods = new Likelihoods(this.members.length, likelihood, this.s, lAt);
     this.warmup = Math.max(1, o.rangeWarmup);
   }
 
@@ -164,16 +188,23 @@ class StreamingAnomalyDetector implements AnomalyDetector {
   }
 
   get stateBytes(): number {
-    return 6 * 8 + this.members.reduce((a, m) => a + m.stateBytes, 0) + this.likelihoods.reduce((a, l) => a + l.stateSize * 8, 0);
+    return 6 * 8 + this.members.reduce((a, m) => a + m.stateBytes, 0) + this.members.length * this.likelihoods.size * 8;
+  }
+
+  private get span(): number {
+    const { s } = this;
+    return s[MAX]! > s[MIN]! ? s[MAX]! - s[MIN]! : 0;
   }
 
   /** Score of a range break, or 0 when x is within the range (with its tolerance). */
   private rangeBreak(x: number): number {
-    const { o, range } = this;
-    if (o.rangeTolerance <= 0 || range.seen < this.warmup) return 0;
-    const span = range.span;
-    if (span === 0) return x !== range.max ? 1 : 0;
-    const excess = (x > range.max ? x - range.max : x < range.min ? range.min - x : 0) / span;
+    const { o, s } = this;
+    if (o.rangeTolerance <= 0 || s[SEEN]! < this.warmup) return 0;
+    const span = this.span;
+    const min = s[MIN]!;
+    const max = s[MAX]!;
+    if (span === 0) return x !== max ? 1 : 0;
+    const excess = (x > max ? x - max : x < min ? min - x : 0) / span;
     if (excess <= o.rangeTolerance) return 0;
     if (o.rangeScore === 'top') return 1;
     return Math.min(1, 0.5 + (0.5 * Math.log2(excess / o.rangeTolerance)) / LOG2_8);
@@ -181,72 +212,87 @@ class StreamingAnomalyDetector implements AnomalyDetector {
 
   update(ts: number, value: number): number {
     if (!Number.isFinite(value)) return 0;
-    const { o, range } = this;
+    const { o, s } = this;
     const broke = this.rangeBreak(value);
-    const rangeBand = range.seen > 0 ? { low: range.min - o.rangeTolerance * range.span, high: range.max + o.rangeTolerance * range.span } : undefined;
-    range.push(value);
+    // The range's band as it was before this reading, for explain() when the range break gives the score.
+    const seen = s[SEEN]!;
+    const rangeLow = s[MIN]! - o.rangeTolerance * this.span;
+    const rangeHigh = s[MAX]! + o.rangeTolerance * this.span;
+    if (value < s[MIN]!) s[MIN] = value;
+    if (value > s[MAX]!) s[MAX] = value;
+    s[SEEN] = seen + 1;
     let score = 0;
     let model = 'none';
-    let expected: Expectation | undefined;
+    let best: Member | null = null;
     for (let i = 0; i < this.members.length; i++) {
       const m = this.members[i] as Member;
       const raw = m.update(ts, value);
       if (raw === null) continue;
-      const l = (this.likelihoods[i] as AnomalyLikelihood).update(raw);
+      const l = this.likelihoods.update(i, raw);
       if (l > score) {
         score = l;
         model = m.name;
-        expected = m.expected() ?? undefined;
+        best = m;
       }
     }
     if (broke > 0 && broke >= score) {
       score = broke;
       model = 'range';
-      expected = rangeBand;
+      best = null;
+      s[LAST_BAND] = seen > 0 ? 1 : 0;
+      s[LAST_BAND + 1] = rangeLow;
+      s[LAST_BAND + 2] = rangeHigh;
+    } else {
+      s[LAST_BAND] = best?.expectedInto(s, LAST_BAND + 1) ? 1 : 0;
     }
-    this.sinceAlarm++;
-    if (this.sinceAlarm <= o.rest.steps) score *= o.rest.factor;
-    else if (score >= o.rest.level) this.sinceAlarm = 0;
+    s[SINCE_ALARM]!++;
+    if (s[SINCE_ALARM]! <= o.rest.steps) score *= o.rest.factor;
+    else if (score >= o.rest.level) s[SINCE_ALARM] = 0;
     score = Math.min(1, Math.max(0, score));
     this.lastModel = model;
-    this.lastScore = score;
-    this.lastObserved = value;
-    this.lastExpected = expected;
+    s[LAST_SCORE] = score;
+    s[LAST_VALUE] = value;
     return score;
   }
 
   explain(): AnomalyExplanation {
-    const e = { model: this.lastModel, score: this.lastScore, observed: this.lastObserved };
-    return this.lastExpected ? { ...e, expected: this.lastExpected } : e;
+    const { s } = this;
+    const e = { model: this.lastModel, score: s[LAST_SCORE]!, observed: s[LAST_VALUE]! };
+    return s[LAST_BAND] === 1 ? { ...e, expected: { low: s[LAST_BAND + 1]!, high: s[LAST_BAND + 2]! } } : e;
   }
 
   save(): Float64Array {
-    const parts: number[] = [...this.range.save(), this.sinceAlarm === Infinity ? -1 : this.sinceAlarm, this.members.length, 0];
+    const { s } = this;
+    const sinceAlarm = s[SINCE_ALARM]!;
+    const parts: number[] = [s[MIN]!, s[MAX]!, s[SEEN]!, sinceAlarm === Infinity ? -1 : sinceAlarm, this.members.length, 0];
     for (let i = 0; i < this.members.length; i++) {
       const m = (this.members[i] as Member).save();
-      const l = (this.likelihoods[i] as AnomalyLikelihood).save();
+      const l = this.likelihoods.save(i);
       parts.push(m.length, ...m, l.length, ...l);
     }
     return Float64Array.from(parts);
   }
 
   restore(state: Float64Array): void {
-    const s = Array.from(state);
+    const v = Array.from(state);
     const n = this.members.length;
-    if (s[4] !== n) throw new Error(`anomaly detector state has ${s[4]} members, this detector ${n}: options changed`);
-    this.range.load(s.slice(0, 3));
-    this.sinceAlarm = (s[3] as number) < 0 ? Infinity : (s[3] as number);
+    if (v[4] !== n) throw new Error(`anomaly detector state has ${v[4]} members, this detector ${n}: options changed`);
+    const { s } = this;
+    s[MIN] = v[0]!;
+    s[MAX] = v[1]!;
+    s[SEEN] = v[2]!;
+    s[SINCE_ALARM] = (v[3] as number) < 0 ? Infinity : (v[3] as number);
     let at = 6;
     for (let i = 0; i < n; i++) {
-      const ml = s[at++] as number;
+      const ml = v[at++] as number;
       const member = this.members[i] as Member;
       // A state saved with other member settings (or order) has other lengths: refuse it rather than misread it.
       if (ml !== member.save().length) throw new Error(`anomaly detector state does not match its options (${member.name})`);
-      member.load(s.slice(at, (at += ml)));
-      const ll = s[at++] as number;
-      (this.likelihoods[i] as AnomalyLikelihood).load(s.slice(at, (at += ll)));
+      member.load(v.slice(at, (at += ml)));
+      const ll = v[at++] as number;
+      this.likelihoods.load(i, v.slice(at, (at += ll)));
     }
-    if (at !== s.length) throw new Error('anomaly detector state does not match its options');
+    if (at !== v.length) throw new Error('anomaly detector state does not match its options');
   }
 }
 

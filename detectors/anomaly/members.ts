@@ -1,7 +1,6 @@
 // The members of the streaming anomaly detector: each turns a reading into a raw "surprise" in [0, 1] and can say
 // what it expected. State is a fixed set of numbers and typed arrays, so a member's memory is known at creation,
 // and it can be saved and restored (a restarted detectors process continues where it stopped).
-import { EwmStats } from './stats.js';
 
 /** What a member expected for the latest reading: the band a normal value would have stayed in. */
 export interface Expectation {
@@ -19,6 +18,8 @@ export interface Member {
   update(ts: number, x: number): number | null;
   /** The band the member expected the latest reading in (before it learnt the reading), or null while learning. */
   expected(): Expectation | null;
+  /** The same band written to out[at], out[at + 1] without an object (the detector's hot path); false when none. */
+  expectedInto(out: Float64Array, at: number): boolean;
   /** Bytes of state. */
   readonly stateBytes: number;
   save(): number[];
@@ -28,6 +29,32 @@ export interface Member {
 const squash = (z: number, zScale: number): number => 1 - Math.exp(-z / zScale);
 /** The band shown to staff: the prediction ± this many typical residuals. */
 const BAND = 3;
+
+// A member's scalars live in a Float64Array it is given (the detector's one array for all its members and
+// likelihoods), at its offset: as object fields each number was a heap box and each helper an object, about 1 KB a
+// series more than the numbers at 100,000 series. Every member keeps its band as three cells (on, low, high).
+
+/** The scalars' array and offset a member is given, or its own. */
+function cells(count: number, s: Float64Array | undefined, at: number): [Float64Array, number] {
+  return s ? [s, at] : [new Float64Array(count), 0];
+}
+
+function setBand(s: Float64Array, at: number, low: number, high: number): void {
+  s[at] = 1;
+  s[at + 1] = low;
+  s[at + 2] = high;
+}
+
+function bandOf(s: Float64Array, at: number): Expectation | null {
+  return s[at] === 1 ? { low: s[at + 1]!, high: s[at + 2]! } : null;
+}
+
+function bandInto(s: Float64Array, at: number, out: Float64Array, to: number): boolean {
+  if (s[at] !== 1) return false;
+  out[to] = s[at + 1]!;
+  out[to + 1] = s[at + 2]!;
+  return true;
+}
 
 /** The range of every reading seen so far (the range break). */
 export class RunningRange {
@@ -50,28 +77,27 @@ export class RunningRange {
   }
 }
 
-/** A typical residual size: an EWMA of |residual|, and the raw surprise of a new residual against it. */
-class ResidualScale {
-  scale = 0;
-  seen = 0;
-  constructor(
-    private readonly zScale: number,
-    private readonly rate: number,
-  ) {}
-  next(e: number): number {
-    let raw = 0;
-    if (this.scale > 0) raw = squash(e / this.scale, this.zScale);
-    else if (this.seen > 0 && e > 0) raw = 1; // the first move after a perfectly flat stretch
-    this.scale = this.scale > 0 ? (1 - this.rate) * this.scale + this.rate * e : e;
-    this.seen = 1;
-    return raw;
-  }
-  save(): number[] {
-    return [this.scale, this.seen];
-  }
-  load(s: number[]): void {
-    [this.scale, this.seen] = s as [number, number];
-  }
+/**
+ * A typical residual size in two cells (scale, seen): an EWMA of |residual|, and the raw surprise of a new residual
+ * against it.
+ */
+function residualNext(s: Float64Array, at: number, e: number, zScale: number, rate: number): number {
+  const scale = s[at]!;
+  let raw = 0;
+  if (scale > 0) raw = squash(e / scale, zScale);
+  else if (s[at + 1]! > 0 && e > 0) raw = 1; // the first move after a perfectly flat stretch
+  s[at] = scale > 0 ? (1 - rate) * scale + rate * e : e;
+  s[at + 1] = 1;
+  return raw;
+}
+
+/** An exponentially weighted mean and variance in three cells (n, mean, variance), as EwmStats (stats.ts) keeps them. */
+function ewmPush(s: Float64Array, at: number, x: number, span: number): void {
+  const n = ++s[at]!;
+  const a = Math.max(1 / n, 1 / span);
+  const d = x - s[at + 1]!;
+  s[at + 1]! += a * d;
+  s[at + 2] = (1 - a) * (s[at + 2]! + a * d * d);
 }
 
 export interface JumpOptions {
@@ -81,42 +107,61 @@ export interface JumpOptions {
   scaleRate: number;
 }
 
+// Cells: prev, residual scale (2), band (3).
+const J_PREV = 0;
+const J_SCALE = 1;
+const J_BAND = 3;
+
 /** |x − previous x| against the usual size of a step: spikes and steps. */
 class JumpMember implements Member {
+  static readonly CELLS = 6;
   readonly name = 'jump';
   readonly stateBytes = 4 * 8;
-  private readonly scale: ResidualScale;
-  private prev = NaN;
-  private band: Expectation | null = null;
-  constructor(o: JumpOptions) {
-    this.scale = new ResidualScale(o.zScale, o.scaleRate);
+  private readonly s: Float64Array;
+  private readonly at: number;
+  constructor(
+    private readonly o: JumpOptions,
+    s?: Float64Array,
+    at = 0,
+  ) {
+    [this.s, this.at] = cells(JumpMember.CELLS, s, at);
+    this.s[this.at + J_PREV] = NaN;
   }
   update(_ts: number, x: number): number {
-    if (Number.isNaN(this.prev)) {
-      this.prev = x;
+    const { s, at } = this;
+    const prev = s[at + J_PREV]!;
+    if (Number.isNaN(prev)) {
+      s[at + J_PREV] = x;
       return 0;
     }
-    const sc = this.scale.scale;
-    this.band = sc > 0 ? { low: this.prev - BAND * sc, high: this.prev + BAND * sc } : null;
-    const raw = this.scale.next(Math.abs(x - this.prev));
-    this.prev = x;
+    const sc = s[at + J_SCALE]!;
+    if (sc > 0) setBand(s, at + J_BAND, prev - BAND * sc, prev + BAND * sc);
+    else s[at + J_BAND] = 0;
+    const raw = residualNext(s, at + J_SCALE, Math.abs(x - prev), this.o.zScale, this.o.scaleRate);
+    s[at + J_PREV] = x;
     return raw;
   }
   expected(): Expectation | null {
-    return this.band;
+    return bandOf(this.s, this.at + J_BAND);
+  }
+  expectedInto(out: Float64Array, to: number): boolean {
+    return bandInto(this.s, this.at + J_BAND, out, to);
   }
   save(): number[] {
-    return [this.prev, ...this.scale.save()];
+    const { s, at } = this;
+    return [s[at + J_PREV]!, s[at + J_SCALE]!, s[at + J_SCALE + 1]!];
   }
-  load(s: number[]): void {
-    this.prev = s[0] as number;
-    this.scale.load(s.slice(1));
+  load(v: number[]): void {
+    const { s, at } = this;
+    s[at + J_PREV] = v[0]!;
+    s[at + J_SCALE] = v[1]!;
+    s[at + J_SCALE + 1] = v[2]!;
   }
 }
 
 // Members are classes, not closures: at 100,000 series the per-instance function objects of closures cost more
 // than the state itself (measured in bench:rules).
-export const jumpMember = (o: JumpOptions): Member => new JumpMember(o);
+export const jumpMember = (o: JumpOptions, s?: Float64Array, at?: number): Member => new JumpMember(o, s, at);
 
 export interface WeeklyOptions {
   zScale: number;
@@ -130,28 +175,38 @@ export interface WeeklyOptions {
 
 const WEEK_MS = 7 * 86_400_000;
 
+// Cells: residual scale (2), band (3).
+const W_SCALE = 0;
+const W_BAND = 2;
+
 /**
  * |x − the usual value at this time of the week| against the usual size of that residual: a broken daily or weekly
  * cycle (a missing rush hour, a holiday). Slot means are float32 (7 significant digits are plenty for a typical
  * value) and the per-slot counts saturate at 255: 5 bytes a slot, 1.7 KB for half-hour slots.
  */
 class WeeklyMember implements Member {
+  static readonly CELLS = 5;
   readonly name = 'weekly';
   readonly stateBytes: number;
   private readonly mean: Float32Array;
   private readonly seen: Uint8Array;
-  private readonly scale: ResidualScale;
-  private band: Expectation | null = null;
-  constructor(private readonly o: WeeklyOptions) {
+  private readonly s: Float64Array;
+  private readonly at: number;
+  constructor(
+    private readonly o: WeeklyOptions,
+    s?: Float64Array,
+    at = 0,
+  ) {
     // One buffer for both arrays: each typed array costs its own header on the heap.
     const buf = new ArrayBuffer(5 * o.slots);
     this.mean = new Float32Array(buf, 0, o.slots);
     this.seen = new Uint8Array(buf, 4 * o.slots, o.slots);
-    this.scale = new ResidualScale(o.zScale, o.scaleRate);
+    [this.s, this.at] = cells(WeeklyMember.CELLS, s, at);
     this.stateBytes = 5 * o.slots + 2 * 8;
   }
   update(ts: number, x: number): number {
-    this.band = null;
+    const { s, at } = this;
+    s[at + W_BAND] = 0;
     if (!Number.isFinite(ts)) return 0;
     const o = this.o;
     const slot = Math.min(o.slots - 1, Math.floor(((((ts % WEEK_MS) + WEEK_MS) % WEEK_MS) / WEEK_MS) * o.slots));
@@ -159,34 +214,34 @@ class WeeklyMember implements Member {
     const m = this.mean[slot] as number;
     let raw = 0;
     if (n >= 2) {
-      const sc = this.scale.scale;
-      if (sc > 0) this.band = { low: m - BAND * sc, high: m + BAND * sc };
-      raw = this.scale.next(Math.abs(x - m));
+      const sc = s[at + W_SCALE]!;
+      if (sc > 0) setBand(s, at + W_BAND, m - BAND * sc, m + BAND * sc);
+      raw = residualNext(s, at + W_SCALE, Math.abs(x - m), o.zScale, o.scaleRate);
     }
     this.mean[slot] = n === 0 ? x : (1 - o.rate) * m + o.rate * x;
     if (n < 255) this.seen[slot] = n + 1;
     return raw;
   }
   expected(): Expectation | null {
-    return this.band;
+    return bandOf(this.s, this.at + W_BAND);
+  }
+  expectedInto(out: Float64Array, to: number): boolean {
+    return bandInto(this.s, this.at + W_BAND, out, to);
   }
   save(): number[] {
-    return [...this.mean, ...this.seen, ...this.scale.save()];
+    const { s, at } = this;
+    return [...this.mean, ...this.seen, s[at + W_SCALE]!, s[at + W_SCALE + 1]!];
   }
-  load(s: number[]): void {
+  load(v: number[]): void {
     const k = this.o.slots;
-    this.mean.set(s.slice(0, k));
-    this.seen.set(s.slice(k, 2 * k));
-    this.scale.load(s.slice(2 * k));
+    this.mean.set(v.slice(0, k));
+    this.seen.set(v.slice(k, 2 * k));
+    this.s[this.at + W_SCALE] = v[2 * k]!;
+    this.s[this.at + W_SCALE + 1] = v[2 * k + 1]!;
   }
 }
 
-/**
- * |x − the usual value at this time of the week| against the usual size of that residual: a broken daily or weekly
- * cycle (a missing rush hour, a holiday). Slot means are float32 (7 significant digits are plenty for a typical
- * value) and the per-slot counts saturate at 255: 5 bytes a slot, 1.7 KB for half-hour slots.
- */
-export const weeklyMember = (o: WeeklyOptions): Member => new WeeklyMember(o);
+export const weeklyMember = (o: WeeklyOptions, s?: Float64Array, at?: number): Member => new WeeklyMember(o, s, at);
 
 export interface DailyOptions {
   zScale: number;
@@ -206,6 +261,15 @@ export interface DailyOptions {
 
 const DAY_MS = 86_400_000;
 
+// Cells: slot, visitSum, visitN, usual, other, residual scale (2), band (3).
+const D_SLOT = 0;
+const D_SUM = 1;
+const D_N = 2;
+const D_USUAL = 3;
+const D_OTHER = 4;
+const D_SCALE = 5;
+const D_BAND = 7;
+
 /**
  * |x − the usual value at this time of day| against the usual size of that residual, where the usual value is the
  * median of the means of the same slot on the last `days` days. It knows a daily cycle from the second day on (the
@@ -215,24 +279,26 @@ const DAY_MS = 86_400_000;
  * for 48 slots and 5 days).
  */
 class DailyMember implements Member {
+  static readonly CELLS = 10;
   readonly name = 'daily';
   readonly stateBytes: number;
   /** Per slot, `days` visit means (NaN = none yet), oldest overwritten first. */
   private readonly means: Float32Array;
-  private readonly scale: ResidualScale;
-  private slot = -1;
-  private visitSum = 0;
-  private visitN = 0;
-  private usual = NaN;
-  /** With exactly two days seen, the other day's mean (usual is the lower one); NaN otherwise. */
-  private other = NaN;
-  private band: Expectation | null = null;
-  constructor(private readonly o: DailyOptions) {
+  private readonly s: Float64Array;
+  private readonly at: number;
+  constructor(
+    private readonly o: DailyOptions,
+    s?: Float64Array,
+    at = 0,
+  ) {
     this.means = new Float32Array(o.slots * o.days).fill(NaN);
-    this.scale = new ResidualScale(o.zScale, o.scaleRate);
+    [this.s, this.at] = cells(DailyMember.CELLS, s, at);
+    this.s[this.at + D_SLOT] = -1;
+    this.s[this.at + D_USUAL] = NaN;
+    this.s[this.at + D_OTHER] = NaN;
     this.stateBytes = 4 * o.slots * o.days + 7 * 8;
   }
-  /** The median of the slot's remembered means, or NaN with fewer than two. */
+  /** The median of the slot's remembered means, or NaN with fewer than `minDays`; sets the other day's mean (cell). */
   private median(slot: number): number {
     const d = this.o.days;
     const xs: number[] = [];
@@ -240,57 +306,63 @@ class DailyMember implements Member {
       const v = this.means[slot * d + k] as number;
       if (!Number.isNaN(v)) xs.push(v);
     }
-    this.other = NaN;
+    this.s[this.at + D_OTHER] = NaN;
     if (xs.length < Math.max(1, this.o.minDays)) return NaN;
     xs.sort((a, b) => a - b);
     // Two days cannot outvote an incident on one of them, and their mean would take it in: a reading like either day
     // is usual.
     if (xs.length === 2) {
-      this.other = xs[1] as number;
+      this.s[this.at + D_OTHER] = xs[1] as number;
       return xs[0] as number;
     }
     const h = xs.length >> 1;
     return xs.length % 2 ? (xs[h] as number) : ((xs[h - 1] as number) + (xs[h] as number)) / 2;
   }
   update(ts: number, x: number): number | null {
-    this.band = null;
+    const { s, at } = this;
+    s[at + D_BAND] = 0;
     if (!Number.isFinite(ts)) return null;
     const o = this.o;
     const now = Math.min(o.slots - 1, Math.floor(((((ts % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS) * o.slots));
-    if (now !== this.slot) {
-      if (this.visitN > 0 && this.slot >= 0) {
+    if (now !== s[at + D_SLOT]) {
+      const slot = s[at + D_SLOT]!;
+      if (s[at + D_N]! > 0 && slot >= 0) {
         // Shift the slot's days by one and remember this visit's mean.
-        const base = this.slot * o.days;
+        const base = slot * o.days;
         this.means.copyWithin(base, base + 1, base + o.days);
-        this.means[base + o.days - 1] = this.visitSum / this.visitN;
+        this.means[base + o.days - 1] = s[at + D_SUM]! / s[at + D_N]!;
       }
-      this.slot = now;
-      this.visitSum = 0;
-      this.visitN = 0;
-      this.usual = this.median(now);
+      s[at + D_SLOT] = now;
+      s[at + D_SUM] = 0;
+      s[at + D_N] = 0;
+      s[at + D_USUAL] = this.median(now);
     }
-    this.visitSum += x;
-    this.visitN++;
-    if (Number.isNaN(this.usual)) return null;
-    const sc = this.scale.scale;
-    const top = Number.isNaN(this.other) ? this.usual : this.other;
-    if (sc > 0) this.band = { low: this.usual - BAND * sc, high: top + BAND * sc };
-    return this.scale.next(Math.min(Math.abs(x - this.usual), Math.abs(x - top)));
+    s[at + D_SUM]! += x;
+    s[at + D_N]!++;
+    const usual = s[at + D_USUAL]!;
+    if (Number.isNaN(usual)) return null;
+    const sc = s[at + D_SCALE]!;
+    const other = s[at + D_OTHER]!;
+    const top = Number.isNaN(other) ? usual : other;
+    if (sc > 0) setBand(s, at + D_BAND, usual - BAND * sc, top + BAND * sc);
+    return residualNext(s, at + D_SCALE, Math.min(Math.abs(x - usual), Math.abs(x - top)), o.zScale, o.scaleRate);
   }
   expected(): Expectation | null {
-    return this.band;
+    return bandOf(this.s, this.at + D_BAND);
+  }
+  expectedInto(out: Float64Array, to: number): boolean {
+    return bandInto(this.s, this.at + D_BAND, out, to);
   }
   save(): number[] {
-    return [this.slot, this.visitSum, this.visitN, this.usual, this.other, ...this.scale.save(), ...this.means];
+    return [...this.s.subarray(this.at, this.at + D_BAND), ...this.means];
   }
-  load(s: number[]): void {
-    [this.slot, this.visitSum, this.visitN, this.usual, this.other] = s as [number, number, number, number, number];
-    this.scale.load(s.slice(5, 7));
-    this.means.set(s.slice(7));
+  load(v: number[]): void {
+    this.s.set(v.slice(0, D_BAND), this.at);
+    this.means.set(v.slice(D_BAND));
   }
 }
 
-export const dailyMember = (o: DailyOptions): Member => new DailyMember(o);
+export const dailyMember = (o: DailyOptions, s?: Float64Array, at?: number): Member => new DailyMember(o, s, at);
 
 export interface LevelShiftOptions {
   zScale: number;
@@ -299,37 +371,54 @@ export interface LevelShiftOptions {
   long: number;
 }
 
+// Cells: the short mean (n, mean, variance), the long one, band (3).
+const L_SHORT = 0;
+const L_LONG = 3;
+const L_BAND = 6;
+
 /** |short-term mean − long-term mean| / the long-term deviation: a step change or a slow drift away from the usual level. */
 class LevelShiftMember implements Member {
+  static readonly CELLS = 9;
   readonly name = 'level';
-  readonly stateBytes: number;
-  private readonly short: EwmStats;
-  private readonly long: EwmStats;
-  private band: Expectation | null = null;
-  constructor(private readonly o: LevelShiftOptions) {
-    this.short = new EwmStats(o.short);
-    this.long = new EwmStats(o.long);
-    this.stateBytes = (this.short.stateSize + this.long.stateSize) * 8;
+  readonly stateBytes = 8 * 8;
+  private readonly s: Float64Array;
+  private readonly at: number;
+  constructor(
+    private readonly o: LevelShiftOptions,
+    s?: Float64Array,
+    at = 0,
+  ) {
+    if (!(o.short >= 1)) throw new Error(`span must be ≥ 1, got ${o.short}`);
+    if (!(o.long >= 1)) throw new Error(`span must be ≥ 1, got ${o.long}`);
+    [this.s, this.at] = cells(LevelShiftMember.CELLS, s, at);
   }
   update(_ts: number, x: number): number {
-    const { short, long } = this;
-    const sd = Math.sqrt(long.variance);
-    this.band = long.size >= this.o.short && sd > 0 ? { low: long.mean - BAND * sd, high: long.mean + BAND * sd } : null;
-    short.push(x);
-    long.push(x);
-    const sdNow = Math.sqrt(long.variance);
-    return sdNow > 0 ? squash(Math.abs(short.mean - long.mean) / sdNow, this.o.zScale) : 0;
+    const { s, at } = this;
+    const longN = s[at + L_LONG]!;
+    const longMean = s[at + L_LONG + 1]!;
+    const sd = Math.sqrt(s[at + L_LONG + 2]!);
+    if (longN >= this.o.short && sd > 0) setBand(s, at + L_BAND, longMean - BAND * sd, longMean + BAND * sd);
+    else s[at + L_BAND] = 0;
+    ewmPush(s, at + L_SHORT, x, this.o.short);
+    ewmPush(s, at + L_LONG, x, this.o.long);
+    const sdNow = Math.sqrt(s[at + L_LONG + 2]!);
+    return sdNow > 0 ? squash(Math.abs(s[at + L_SHORT + 1]! - s[at + L_LONG + 1]!) / sdNow, this.o.zScale) : 0;
   }
   expected(): Expectation | null {
-    return this.band;
+    return bandOf(this.s, this.at + L_BAND);
+  }
+  expectedInto(out: Float64Array, to: number): boolean {
+    return bandInto(this.s, this.at + L_BAND, out, to);
   }
   save(): number[] {
-    return [...this.short.save(), ...this.long.save()];
+    return Array.from(this.s.subarray(this.at, this.at + L_BAND));
   }
-  load(s: number[]): void {
-    this.short.load(s.slice(0, 3));
-    this.long.load(s.slice(3, 6));
+  load(v: number[]): void {
+    this.s.set(v.slice(0, L_BAND), this.at);
   }
 }
 
-export const levelShiftMember = (o: LevelShiftOptions): Member => new LevelShiftMember(o);
+export const levelShiftMember = (o: LevelShiftOptions, s?: Float64Array, at?: number): Member => new LevelShiftMember(o, s, at);
+
+/** Cells each member takes in the detector's array (`s` and `at` of the factories). */
+export const MEMBER_CELLS = { jump: JumpMember.CELLS, weekly: WeeklyMember.CELLS, daily: DailyMember.CELLS, levelShift: LevelShiftMember.CELLS };
