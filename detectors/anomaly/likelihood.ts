@@ -63,8 +63,9 @@ const R_BUF = 10;
 /**
  * `count` likelihoods with the same options, their whole state in one Float64Array. The detector keeps one per
  * member; as objects (a likelihood, its rolling average and its history, each with a typed array) they cost about
- * 520 bytes a member, more than their numbers, at 100,000 series. The arithmetic is the one RollingStats and
- * EwmStats do, step for step, so scores are the same to the bit.
+ * 520 bytes a member, more than their numbers, at 100,000 series. The arithmetic is the one those objects did
+ * (RollingStats in stats.ts, and an exponentially weighted mean as members.ts's ewmPush), step for step, so scores are
+ * the same to the bit.
  */
 export class Likelihoods {
   readonly opts: LikelihoodOptions;
@@ -132,7 +133,7 @@ export class Likelihoods {
         const sd = Math.sqrt(Math.max(o.minVariance, s[b + H_VAR]!));
         tail = normalTail(avg, mean, sd);
       }
-      // The long history of the average (EwmStats.push).
+      // The long history of the average: an exponentially weighted mean and variance (members.ts, ewmPush).
       const n = ++s[b + H_N]!;
       const a = Math.max(1 / n, 1 / o.history);
       const d = avg - s[b + H_MEAN]!;

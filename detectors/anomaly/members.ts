@@ -56,27 +56,6 @@ function bandInto(s: Float64Array, at: number, out: Float64Array, to: number): b
   return true;
 }
 
-/** The range of every reading seen so far (the range break). */
-export class RunningRange {
-  min = Infinity;
-  max = -Infinity;
-  seen = 0;
-  push(x: number): void {
-    if (x < this.min) this.min = x;
-    if (x > this.max) this.max = x;
-    this.seen++;
-  }
-  get span(): number {
-    return this.max > this.min ? this.max - this.min : 0;
-  }
-  save(): number[] {
-    return [this.min, this.max, this.seen];
-  }
-  load(s: number[]): void {
-    [this.min, this.max, this.seen] = s as [number, number, number];
-  }
-}
-
 /**
  * A typical residual size in two cells (scale, seen): an EWMA of |residual|, and the raw surprise of a new residual
  * against it.
@@ -91,7 +70,10 @@ function residualNext(s: Float64Array, at: number, e: number, zScale: number, ra
   return raw;
 }
 
-/** An exponentially weighted mean and variance in three cells (n, mean, variance), as EwmStats (stats.ts) keeps them. */
+/**
+ * An exponentially weighted mean and variance in three cells (n, mean, variance), with an effective memory of about
+ * `span` values; the first values get equal weights (rate max(1/n, 1/span)), so early estimates are plain averages.
+ */
 function ewmPush(s: Float64Array, at: number, x: number, span: number): void {
   const n = ++s[at]!;
   const a = Math.max(1 / n, 1 / span);

@@ -72,51 +72,6 @@ export class RollingStats {
   }
 }
 
-/**
- * Exponentially weighted mean and variance with an effective memory of about `span` values; the first values
- * get equal weights (rate max(1/n, 1/span)), so early estimates are plain averages. O(1) memory.
- */
-export class EwmStats {
-  private n = 0;
-  private m = 0;
-  private v = 0;
-  constructor(readonly span: number) {
-    if (!(span >= 1)) throw new Error(`span must be ≥ 1, got ${span}`);
-  }
-
-  push(x: number): void {
-    this.n++;
-    const a = Math.max(1 / this.n, 1 / this.span);
-    const d = x - this.m;
-    this.m += a * d;
-    this.v = (1 - a) * (this.v + a * d * d);
-  }
-
-  get size(): number {
-    return this.n;
-  }
-
-  get mean(): number {
-    return this.m;
-  }
-
-  get variance(): number {
-    return this.v;
-  }
-
-  get stateSize(): number {
-    return 4;
-  }
-
-  save(): number[] {
-    return [this.n, this.m, this.v];
-  }
-
-  load(s: number[]): void {
-    [this.n, this.m, this.v] = s as [number, number, number];
-  }
-}
-
 /** Complementary error function (Numerical Recipes' erfcc: relative error < 1.2e-7 everywhere). */
 export function erfc(x: number): number {
   const z = Math.abs(x);
