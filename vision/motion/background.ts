@@ -1,8 +1,9 @@
 // The background a camera's frames are compared with: a running (exponential) average of its small grey images.
-// A pixel has changed when it differs by more than the threshold both from the background and from the previous
-// frame: that is where a moving object is now. Not the ghost a passing bus leaves in the average for a few frames
-// (it matches the previous frame there), and not a car that has stopped (it matches the previous frame; the tracker
-// holds it, gate.ts). A change of the whole picture's brightness (a cloud, auto-exposure, street lights coming on) is
+// A pixel is foreground when it differs from the background by more than the threshold, and moving when it differs
+// from the previous frame as well. Areas of foreground with moving pixels in them are where something moves
+// (regions.ts): the whole of a car pulling in slowly, whose middle matches the previous frame; not the ghost a passing
+// bus leaves in the average for a few frames, nor a car that has stopped (nothing of it moves; the tracker holds it,
+// gate.ts). A change of the whole picture's brightness (a cloud, auto-exposure, street lights coming on) is
 // taken out first: the frame is scaled to the background's mean brightness and the typical remaining difference (the
 // median) is subtracted, so only what differs from the rest counts.
 import type { GreyImage } from './grey.js';
@@ -14,12 +15,14 @@ export interface BackgroundOptions {
 }
 
 export interface MotionMap {
-  /** Per small-image pixel, 1 = changed (masked pixels never are). */
-  changed: Uint8Array;
+  /** Per small-image pixel, 1 = differs from the background (masked pixels never do). */
+  foreground: Uint8Array;
+  /** Per small-image pixel, 1 = foreground that differs from the previous frame too. */
+  moving: Uint8Array;
   width: number;
   height: number;
-  /** Changed share of the unmasked pixels. */
-  changedFrac: number;
+  /** Moving share of the unmasked pixels. */
+  movingFrac: number;
   /** The first frame (nothing to compare with) or a change of most of the picture: the background restarted. */
   restarted: 'first' | 'global' | null;
   /** The brightness factor applied to the frame before comparing (1: none). */
@@ -49,8 +52,7 @@ export class BackgroundModel {
       throw new RangeError(`grey image is ${img.width}x${img.height}, the background ${this.width}x${this.height}`);
     }
     const n = this.width * this.height;
-    const changed = new Uint8Array(n);
-    if (!this.bg || this.open === 0) return this.restart(img, changed, this.bg ? 'global' : 'first');
+    if (!this.bg || this.open === 0) return this.restart(img, this.bg ? 'global' : 'first');
     const bg = this.bg;
     const cur = img.data;
     let sumBg = 0;
@@ -65,24 +67,27 @@ export class BackgroundModel {
     const t = this.o.threshold;
     const prev = this.prev!;
     const norm = new Float32Array(n);
+    const foreground = new Uint8Array(n);
+    const moving = new Uint8Array(n);
     let count = 0;
     let fromBg = 0;
     for (let i = 0; i < n; i++) {
       const v = cur[i]! * gain - offset;
       norm[i] = v;
       if (this.ignore[i] || Math.abs(v - bg[i]!) <= t) continue;
+      foreground[i] = 1;
       fromBg++;
       if (Math.abs(v - prev[i]!) > t) {
-        changed[i] = 1;
+        moving[i] = 1;
         count++;
       }
     }
-    if (fromBg / this.open > this.o.globalChangeFrac) return this.restart(img, new Uint8Array(n), 'global', gain);
-    const changedFrac = count / this.open;
+    if (fromBg / this.open > this.o.globalChangeFrac) return this.restart(img, 'global', gain);
+    const movingFrac = count / this.open;
     const a = this.o.backgroundRate;
     for (let i = 0; i < n; i++) bg[i] = bg[i]! + a * (norm[i]! - bg[i]!);
     this.prev = norm;
-    return { changed, width: this.width, height: this.height, changedFrac, restarted: null, gain };
+    return { foreground, moving, width: this.width, height: this.height, movingFrac, restarted: null, gain };
   }
 
   /** The median of (frame × gain − background) over the unmasked pixels, by a histogram of whole grey levels. */
@@ -103,9 +108,10 @@ export class BackgroundModel {
     return 0;
   }
 
-  private restart(img: GreyImage, changed: Uint8Array, why: 'first' | 'global', gain = 1): MotionMap {
+  private restart(img: GreyImage, why: 'first' | 'global', gain = 1): MotionMap {
     this.bg = Float32Array.from(img.data);
     this.prev = Float32Array.from(img.data);
-    return { changed, width: this.width, height: this.height, changedFrac: why === 'global' ? 1 : 0, restarted: why, gain };
+    const none = new Uint8Array(this.width * this.height);
+    return { foreground: none, moving: none, width: this.width, height: this.height, movingFrac: 0, restarted: why, gain };
   }
 }

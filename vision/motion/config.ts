@@ -10,7 +10,7 @@ export const MotionGatingSchema = z.strictObject({
   threshold: z.number().min(1).max(255).default(18),
   /** Share of the difference that goes into the background each frame (exponential average): 0.1 absorbs a car that stopped in about 20 frames. */
   backgroundRate: z.number().gt(0).max(1).default(0.1),
-  /** A changed area smaller than this many small-image pixels is noise (sensor noise, a leaf, JPEG blocks). */
+  /** An area with fewer moving small-image pixels than this is noise (sensor noise, a leaf, JPEG blocks). */
   minPixels: z.number().int().min(1).default(3),
   /** Padding around a changed area before detection, as a share of its size (and at least padPx frame pixels). */
   padFrac: z.number().min(0).max(2).default(0.1),

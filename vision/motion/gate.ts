@@ -9,12 +9,12 @@ import type { Track } from '../track/tracker.js';
 import { BackgroundModel, type MotionMap } from './background.js';
 import type { MotionGating } from './config.js';
 import { decodeGrey, greySize } from './grey.js';
-import { changedAreas, maskPixels, mergeOverlapping, toFrameBox } from './regions.js';
+import { maskPixels, mergeOverlapping, movingAreas, toFrameBox } from './regions.js';
 
 export type GateKind = 'full' | 'regions' | 'skipped';
 
 export type GatePlan =
-  | { kind: 'full'; reason: 'first' | 'global' | 'whole-frame' | 'motion'; motion: MotionMap }
+  | { kind: 'full'; reason: 'first' | 'global' | 'whole-frame' | 'motion' | 'reverify'; motion: MotionMap }
   /** `reverify`: the standing objects' boxes are among the areas. */
   | { kind: 'regions'; areas: Box[]; reverify: boolean; motion: MotionMap }
   | { kind: 'skipped'; motion: MotionMap };
@@ -48,7 +48,7 @@ export class MotionGate {
     const look = tracks.filter((t) => reverify || t.state === 'tentative');
     const areas = this.areas(motion, look);
     if (areas.length === 0) return { kind: 'skipped', motion };
-    return regions ? { kind: 'regions', areas, reverify, motion } : { kind: 'full', reason: 'motion', motion };
+    return regions ? { kind: 'regions', areas, reverify, motion } : { kind: 'full', reason: reverify ? 'reverify' : 'motion', motion };
   }
 
   /** The detector ran on the whole frame at ts: every standing object was looked at too. */
@@ -68,7 +68,7 @@ export class MotionGate {
     const { width: W, height: H } = this.camera;
     const sx = W / motion.width;
     const sy = H / motion.height;
-    const areas = changedAreas(motion.changed, motion.width, motion.height, o.minPixels).map((b) => toFrameBox(b, sx, sy, o.padFrac, o.padPx, W, H));
+    const areas = movingAreas(motion.foreground, motion.moving, motion.width, motion.height, o.minPixels).map((b) => toFrameBox(b, sx, sy, o.padFrac, o.padPx, W, H));
     for (const t of look) areas.push(toFrameBox(t.box, 1, 1, o.padFrac, o.padPx, W, H));
     return mergeOverlapping(areas);
   }

@@ -19,11 +19,12 @@ export function maskPixels(polygons: readonly (readonly Point[])[], frameWidth: 
 }
 
 /**
- * Connected areas of changed pixels (8-neighbours, after joining pixels one apart, so that a car whose uniform roof
- * does not change still comes out as one area), those of at least minPixels changed pixels, as boxes in small-image
- * pixels [x1, y1, x2, y2) .
+ * Connected areas of foreground pixels (8-neighbours, after joining pixels one apart, so that fragments of one object
+ * come out as one area) with at least minPixels moving pixels in them, as boxes of their foreground in small-image
+ * pixels [x1, y1, x2, y2).
  */
-export function changedAreas(changed: Uint8Array, width: number, height: number, minPixels: number): Box[] {
+export function movingAreas(foreground: Uint8Array, moving: Uint8Array, width: number, height: number, minPixels: number): Box[] {
+  const changed = foreground;
   // Dilate by one pixel: fragments of one object become one area.
   const grown = new Uint8Array(changed.length);
   for (let y = 0; y < height; y++) {
@@ -58,8 +59,8 @@ export function changedAreas(changed: Uint8Array, width: number, height: number,
       const x = i % width;
       const y = (i - x) / width;
       if (changed[i]) {
-        real++;
-        // The box bounds the changed pixels, not the one-pixel growth around them.
+        if (moving[i]) real++;
+        // The box bounds the foreground, not the one-pixel growth around it.
         x1 = Math.min(x1, x);
         y1 = Math.min(y1, y);
         x2 = Math.max(x2, x + 1);
