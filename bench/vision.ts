@@ -48,6 +48,8 @@ interface RunResult extends Run {
   input: string;
   timings: FrameTimings[];
   framesPerS: number;
+  /** CPU time of this process per frame (all threads): the cost, less blurred than wall time on a shared machine. */
+  cpuMsPerFrame: number;
   events: number;
   detections: number;
   rssMb: number;
@@ -128,6 +130,7 @@ async function bench(run: Run, scene: Scene, gating: boolean, plates: PlateReade
     let detections = 0;
     const detector: Record<GateKind, number> = { full: 0, regions: 0, skipped: 0 };
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     for (const f of frames) {
       const r = await worker.process({ district: cam.district, cameraId: cam.id, ts: f.ts, seq: f.seq, jpeg: f.jpeg });
       if (!r.ok) throw new Error(r.reason);
@@ -137,7 +140,8 @@ async function bench(run: Run, scene: Scene, gating: boolean, plates: PlateReade
       detections += r.detections.length;
     }
     const wall = (performance.now() - t0) / 1000;
-    return { ...run, scene: scene.name, gating, detector, input: await inputSize(run.model), timings, framesPerS: frames.length / wall, events, detections, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) };
+    const cpu = process.cpuUsage(cpu0);
+    return { ...run, scene: scene.name, gating, detector, input: await inputSize(run.model), timings, framesPerS: frames.length / wall, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / frames.length, events, detections, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) };
   } finally {
     await worker.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -225,10 +229,12 @@ runMain('bench-vision', async () => {
       tracking: +mean(r.timings.map((t) => t.trackingMs)).toFixed(2),
       motion: +mean(r.timings.map((t) => t.motionMs)).toFixed(1),
       'full/areas/skipped': `${r.detector.full}/${r.detector.regions}/${r.detector.skipped}`,
+      'CPU ms/frame': +r.cpuMsPerFrame.toFixed(1),
       'frames/s': +r.framesPerS.toFixed(1),
       // A camera sends one frame a second: one worker follows as many cameras as it does frames a second.
       'cameras at 1 fps': Math.floor(r.framesPerS),
       'x ungated': r.gating && ungated(r) ? +(r.framesPerS / ungated(r)!.framesPerS).toFixed(2) : '',
+      'x ungated (CPU)': r.gating && ungated(r) ? +(ungated(r)!.cpuMsPerFrame / r.cpuMsPerFrame).toFixed(2) : '',
     })));
   }
 });
