@@ -26,6 +26,13 @@ export const MotionGatingSchema = z.strictObject({
    * missed once is looked at again before it is dropped.
    */
   reverifyS: z.number().positive().max(3600).default(10),
+  /**
+   * Only motion near the camera's zones counts (within zoneMarginPx of a zone's bounding box): traffic driving past
+   * in the far lanes raises nothing, and a car that pulls into a zone moves there. Off, or a camera without zones:
+   * motion anywhere in the frame.
+   */
+  zonesOnly: z.boolean().default(true),
+  zoneMarginPx: z.number().min(0).default(48),
   /** The whole frame is detected at least this often, seconds: what was never detected, or stood still from the start. */
   wholeFrameS: z.number().positive().max(86_400).default(60),
   /**

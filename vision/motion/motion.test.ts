@@ -117,6 +117,21 @@ describe('motion gate', () => {
     expect(p10.kind === 'regions' && p10.reverify && p10.areas.some((a) => contains(a, parked.box))).toBe(true);
   });
 
+  it('counts only motion near the zones: a car driving by in a far lane is skipped, one in the zone is looked at', async () => {
+    const zone = { type: 'no-parking' as const, id: 'np-1', name: 'z', polygon: [[300, 250], [600, 250], [600, 340], [300, 340]] as [number, number][], windows: [{ from: '00:00', to: '24:00' }], dwellS: 60, roles: ['vehicle' as const] };
+    const g = new MotionGate({ width: W, height: H, masks: [], zones: [zone] }, MotionGatingSchema.parse({}));
+    const far = (i: number): Block => ({ x: 40 + 60 * i, y: 60, w: 60, h: 30, grey: 230 });
+    const near = (i: number): Block => ({ x: 320 + 30 * i, y: 270, w: 60, h: 40, grey: 20 });
+    const frames = await Promise.all([0, 1, 2, 3].map((i) => sceneJpeg({ blocks: [far(i)] })));
+    frames.push(...(await Promise.all([0, 1, 2].map((i) => sceneJpeg({ blocks: [far(4 + i), near(i)] })))));
+    const ps = await plans(g, frames);
+    expect(ps.slice(1, 4).map((p) => p.kind)).toEqual(['skipped', 'skipped', 'skipped']);
+    for (const [k, p] of ps.slice(5).entries()) {
+      expect(p.kind).toBe('regions');
+      if (p.kind === 'regions') expect(p.areas.map((a) => contains(a, boxOf(near(k + 1))))).toEqual([true]);
+    }
+  });
+
   it('refuses settings that are not usable, naming them', () => {
     expect(() => MotionGatingSchema.parse({ regionInputs: [100] })).toThrow(/multiples of 32/);
     expect(() => MotionGatingSchema.parse({ reverifyS: 0 })).toThrow();
