@@ -252,7 +252,7 @@ export class VisionWorker {
           this.o.logger.info({ model: model.name, regionInput: r, err: (e as Error).message }, 'the model takes no other input size: the motion gate detects whole frames');
         }
       }
-      if (detector) out.push({ detector, size, max });
+      if (detector) out.push({ detector, input: r, size, max });
     }
     return out;
   }

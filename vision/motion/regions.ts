@@ -104,20 +104,34 @@ export function union(a: Box, b: Box): Box {
   return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
 }
 
-/** Boxes that overlap become their union, until none overlap (a few dozen boxes at most: quadratic is fine). */
-export function mergeOverlapping(boxes: readonly Box[]): Box[] {
+function boxArea(b: Box): number {
+  return Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
+}
+
+/**
+ * Boxes that overlap become their union when the union adds little the two did not cover (at most `slack` of their
+ * covered area): merging every overlap chained a moving bus, the parked cars beside it and a passer-by into one box as
+ * wide as the frame, mostly empty road, too big for any mosaic. Boxes left overlapping are detected each in its own
+ * place (the detections are de-duplicated after, mosaic.ts). A few dozen boxes at most: quadratic is fine.
+ */
+export function mergeOverlapping(boxes: readonly Box[], slack = 0.25): Box[] {
   const out = boxes.map((b) => [...b] as Box);
   let merged = true;
   while (merged) {
     merged = false;
     outer: for (let i = 0; i < out.length; i++) {
       for (let j = i + 1; j < out.length; j++) {
-        if (overlaps(out[i]!, out[j]!)) {
-          out[i] = union(out[i]!, out[j]!);
-          out.splice(j, 1);
-          merged = true;
-          break outer;
-        }
+        const a = out[i]!;
+        const b = out[j]!;
+        if (!overlaps(a, b)) continue;
+        const inter: Box = [Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])];
+        const covered = boxArea(a) + boxArea(b) - boxArea(inter);
+        const u = union(a, b);
+        if (boxArea(u) > (1 + slack) * covered) continue;
+        out[i] = u;
+        out.splice(j, 1);
+        merged = true;
+        break outer;
       }
     }
   }
