@@ -38,8 +38,8 @@ export const MotionGatingSchema = z.strictObject({
   /**
    * Detect only on the changed areas, packed side by side at full resolution into a small square image (a mosaic)
    * that the model sees at the scale it sees a whole frame at. The input sizes to choose from, model pixels,
-   * multiples of 32: the smallest the areas fit in is used, else as many of the largest as cost less than a whole
-   * frame, else the whole frame. [] turns it off. Needs a model that takes another input size (the COCO YOLO does;
+   * multiples of 32: the cheapest set of mosaics that holds the areas is used (each size at most as many times as
+   * cost under half a whole frame), else the whole frame. [] turns it off. Needs a model that takes another input size (the COCO YOLO does;
    * a model with a fixed input shape detects whole frames).
    */
   regionInputs: z
