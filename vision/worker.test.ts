@@ -16,12 +16,13 @@ import { CameraRegistrySchema } from './cameras/config.js';
 import { ModelsConfigSchema } from './detectors/index.js';
 import { EvidenceStore } from './evidence/store.js';
 import { pixelBombHeader, pixelBombPng } from './testdata/pixel-bomb.js';
-import { VisionWorker } from './worker.js';
+import type { MotionGatingInput } from './motion/config.js';
+import { VisionWorker, type FrameResult } from './worker.js';
 
 const MODEL = path.join(import.meta.dirname, 'detectors/testdata/yolo-v8.onnx');
 const T0 = Date.parse('2026-06-01T10:00:00+08:00');
 
-function setup(modelPath = MODEL) {
+function setup(modelPath = MODEL, motion: MotionGatingInput = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-worker-'));
   const dead: DeadLetter[] = [];
   const bus = new MemoryBus({ logger: silentLogger });
@@ -38,6 +39,7 @@ function setup(modelPath = MODEL) {
         height: 640,
         // The fixed detector's vehicle stands at (480, 420): inside this zone.
         zones: [{ type: 'no-parking', id: 'np-1', name: '新华路禁停区', polygon: [[300, 350], [700, 350], [700, 500], [300, 500]], dwellS: 10 }],
+        motion,
       },
       { id: 'cam-b', district: 'xinhua', gridCell: 'g2', location: { lat: 39.9, lon: 116.4 }, postedLocation: 'B', width: 960, height: 640, zones: [] },
     ],
@@ -227,5 +229,51 @@ describe('VisionWorker', () => {
     expect(w.candidates('cam-a').length).toBeGreaterThan(0);
     expect(s.dead.at(-1)!.reason).toBe('unknown camera "cam-c": add it to the camera registry');
     await w.close();
+  });
+});
+
+describe('VisionWorker with the motion gate (vision/motion)', () => {
+  /** The same 40 frames of a parked car (the fixed detector's vehicle) on a still street, one a second. */
+  async function park(motion: MotionGatingInput) {
+    const s = setup(MODEL, motion);
+    const w = await s.open();
+    const frame = await jpeg(960, 640);
+    const results: Extract<FrameResult, { ok: true }>[] = [];
+    const dwell: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const r = await w.process({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + i * 1000, seq: i, jpeg: frame });
+      if (!r.ok) throw new Error(r.reason);
+      results.push(r);
+      dwell.push(w.candidates('cam-a')[0]?.dwellS ?? -1);
+    }
+    await w.close();
+    return { results, events: results.flatMap((r) => r.events), dwell, registry: s.registry };
+  }
+
+  it('keeps a parked car, its track and its dwell (a second more each frame) through skipped frames, and raises the same illegal-parking event as without the gate', async () => {
+    const off = await park({ enabled: false });
+    const on = await park({});
+    expect(off.results.every((r) => r.detector === 'full')).toBe(true);
+    // Nothing moves: after the first frames the detector is skipped on almost all of them.
+    expect(on.results.filter((r) => r.detector === 'skipped').length).toBeGreaterThanOrEqual(34);
+    // The objects are held on skipped frames: the same tracks as without the gate on every frame, each skipped frame
+    // giving the tracker the standing ones back (the fixed detector's vehicle, and what else it sees there).
+    expect(on.results.map((r) => r.tracks)).toEqual(off.results.map((r) => r.tracks));
+    expect(on.results.filter((r) => r.detector === 'skipped').every((r) => r.detections.length === r.tracks && r.detections.every((d) => d.classId === -1))).toBe(true);
+    const counted = on.dwell.slice(2);
+    expect(counted.every((d, i) => i === 0 || d === counted[i - 1]! + 1)).toBe(true);
+    expect(on.events).toHaveLength(1);
+    expect(off.events).toHaveLength(1);
+    const pick = (e: EnforcementEvent) => ({ type: e.type, zone: e.zone, trackId: e.trackId, start: e.start, thresholdAt: e.thresholdAt, end: e.end, box: e.box });
+    expect(pick(on.events[0]!)).toEqual(pick(off.events[0]!));
+    const runs = await on.registry.getSingleMetricAsString('vision_detector_runs_total');
+    expect(runs).toMatch(/kind="skipped"} 3\d/);
+  });
+
+  it('looks at the standing car again every reverifyS seconds without motion (on the whole frame: the test model takes one input size only)', async () => {
+    const { results } = await park({ reverifyS: 10 });
+    const looked = results.map((r, i) => [i, r.detector] as const).filter(([, k]) => k !== 'skipped');
+    // 0: the first frame; 1: the new (tentative) tracks' second sighting; then the standing car every 10 s.
+    expect(looked).toEqual([[0, 'full'], [1, 'full'], [11, 'full'], [21, 'full'], [31, 'full']]);
   });
 });

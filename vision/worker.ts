@@ -1,6 +1,6 @@
 // The vision worker: camera frames in, enforcement events with evidence out. Per camera it keeps a tracker and the
-// zone rules (frames of one camera reach one worker: the bus is keyed by camera id), runs the camera's detector on
-// every frame, and when a rule says an event is due, composes the evidence images, stores them by their SHA-256,
+// zone rules (frames of one camera reach one worker: the bus is keyed by camera id), runs the camera's detector where
+// its motion gate says (the whole frame, the changed areas, or not at all), and when a rule says an event is due, composes the evidence images, stores them by their SHA-256,
 // reads the plate, and publishes the event to the review queue. A frame it cannot use (corrupt JPEG, wrong size,
 // unknown camera) is dead-lettered with the reason; the other cameras carry on.
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -24,8 +24,11 @@ import os from 'node:os';
 import { z } from 'zod';
 import { CameraSchema, type Camera, type CameraRegistry } from './cameras/config.js';
 import { bottomCentre, pointInPolygon } from './rules/geometry.js';
-import { createDetector, decodeImage, modelFor, type Detection, type Detector, type ModelsConfig, type RawImage } from './detectors/index.js';
+import { createDetector, decodeImage, modelFor, type DetectResult, type Detection, type Detector, type ModelConfig, type ModelsConfig, type RawImage } from './detectors/index.js';
 import { cropEvidence, drawEvidence, localTime } from './evidence/compose.js';
+import { MotionGate, type GateKind, type GatePlan } from './motion/gate.js';
+import { heldDetections } from './motion/held.js';
+import { detectOnAreas, type AreaDetector } from './motion/detect-areas.js';
 import { EvidenceStore } from './evidence/store.js';
 import { RecheckResponder, type RecheckOptionsInput } from './recheck.js';
 import { DuplicateLinks, type DuplicateLinkOptionsInput } from './rules/duplicates.js';
@@ -46,6 +49,8 @@ interface FrameRef {
 }
 
 export interface FrameTimings {
+  /** The motion gate: the small grey decode, the background, the changed areas (0 when gating is off). */
+  motionMs: number;
   decodeMs: number;
   preprocessMs: number;
   inferenceMs: number;
@@ -57,7 +62,17 @@ export interface FrameTimings {
 }
 
 export type FrameResult =
-  | { ok: true; camera: string; detections: Detection[]; tracks: number; events: EnforcementEvent[]; timings: FrameTimings }
+  | {
+      ok: true;
+      camera: string;
+      /** What the tracker was given: detections, and on a gated frame the standing objects held where they were. */
+      detections: Detection[];
+      tracks: number;
+      events: EnforcementEvent[];
+      timings: FrameTimings;
+      /** Where the detector ran: the whole frame, the changed areas, or nowhere (gated off). */
+      detector: GateKind;
+    }
   | { ok: false; camera: string; reason: string };
 
 export interface VisionWorkerOptions {
@@ -97,6 +112,10 @@ export const LiveCamerasSchema = z.strictObject({ cameras: z.array(CameraSchema)
 interface CameraState {
   camera: Camera;
   detector: Detector;
+  /** The motion gate, when the camera's `motion.enabled`. */
+  gate: MotionGate | null;
+  /** Detection on changed areas: sessions of the camera's model at the gate's small inputs, smallest first; [] when none. */
+  regions: AreaDetector[];
   tracker: Tracker;
   rules: ZoneRules<FrameRef>;
   lastTs: number;
@@ -124,6 +143,8 @@ export class VisionWorker {
   private readonly dlLogged = new Map<string, number>();
   private readonly rechecks: RecheckResponder | null;
   private readonly byModel = new Map<string, Detector>();
+  /** Models that refused another input size: asked once. */
+  private readonly noRegions = new Set<string>();
   /** The registry file's cameras: a console camera of the same id is ignored (the file wins). */
   private readonly fileIds = new Set<string>();
   private liveSub: Subscription | null = null;
@@ -148,6 +169,7 @@ export class VisionWorker {
           });
     this.m = {
       frames: new Counter({ name: 'vision_frames_total', help: 'Frames processed', labelNames: ['camera'] as const, registers }),
+      detector: new Counter({ name: 'vision_detector_runs_total', help: 'Frames by where the detector ran: full, regions, skipped (motion gate)', labelNames: ['kind'] as const, registers }),
       rejected: new Counter({ name: 'vision_frames_rejected_total', help: 'Frames dead-lettered', registers }),
       events: new Counter({ name: 'vision_events_total', help: 'Enforcement events raised', labelNames: ['type'] as const, registers }),
       latency: new Histogram({
@@ -189,6 +211,8 @@ export class VisionWorker {
     return {
       camera,
       detector,
+      gate: camera.motion.enabled ? new MotionGate(camera, camera.motion) : null,
+      regions: await this.regionDetectors(camera, model, detector),
       tracker: new Tracker(this.o.tracker),
       rules: new ZoneRules<FrameRef>(camera, this.o.cameras.timeZone, this.o.rules),
       lastTs: -Infinity,
@@ -197,6 +221,40 @@ export class VisionWorker {
       open: new Map(),
       links: new DuplicateLinks(this.o.duplicates),
     };
+  }
+
+  /**
+   * The camera's model opened once more at each of the motion gate's small inputs, for detection on changed areas
+   * (one session per model and size). None when gating is off, for a tiled model (its passes have a scale of their
+   * own), or when the model has a fixed input shape (told once; the gate detects whole frames then).
+   */
+  private async regionDetectors(camera: Camera, model: ModelConfig, full: Detector): Promise<AreaDetector[]> {
+    if (!camera.motion.enabled || model.tiling?.enabled) return [];
+    // A mosaic is detected at the scale a whole frame is: its side in frame pixels is the input over that scale.
+    const scale = Math.min(full.info.inputWidth / camera.width, full.info.inputHeight / camera.height);
+    const fullPixels = full.info.inputWidth * full.info.inputHeight;
+    const out: AreaDetector[] = [];
+    for (const r of [...camera.motion.regionInputs].sort((a, b) => a - b)) {
+      const size = Math.floor(r / scale);
+      // Inference grows with the input's pixels; half a whole frame's is left for the rest (decode, letterbox).
+      const max = Math.floor((0.5 * fullPixels) / (r * r));
+      if (size >= Math.max(camera.width, camera.height) || max < 1) continue;
+      const key = `${model.name}-regions-${r}`;
+      let detector = this.byModel.get(key);
+      if (detector === undefined && !this.noRegions.has(model.name)) {
+        const { tiling: _t, ...plain } = model;
+        try {
+          detector = await createDetector({ ...plain, name: key, inputWidth: r, inputHeight: r }, this.o.logger);
+          this.byModel.set(key, detector);
+          this.detectors.push(detector);
+        } catch (e) {
+          this.noRegions.add(model.name);
+          this.o.logger.info({ model: model.name, regionInput: r, err: (e as Error).message }, 'the model takes no other input size: the motion gate detects whole frames');
+        }
+      }
+      if (detector) out.push({ detector, input: r, size, max });
+    }
+    return out;
   }
 
   /**
@@ -232,6 +290,9 @@ export class VisionWorker {
         // Swapped in one step between frames: the next frame sees the new zones and masks.
         st.camera = c;
         st.rules = new ZoneRules<FrameRef>(c, this.o.cameras.timeZone, this.o.rules);
+        // New masks or settings: the gate starts a new background (its first frame is detected whole).
+        st.gate = c.motion.enabled ? new MotionGate(c, c.motion) : null;
+        st.regions = await this.regionDetectors(c, modelFor(this.o.models, c.model), st.detector);
         st.open.clear();
       }
       this.o.logger.info({ camera: c.id, zones: c.zones.length, masks: c.masks.length }, st ? 'camera changed in the console: applied' : 'camera added in the console: started');
@@ -280,7 +341,7 @@ export class VisionWorker {
     }
     if (frame.ts <= st.lastTs) {
       // A repeat after a redelivery, or out of order: the tracker and rules only move forward in time.
-      return { ok: true, camera: frame.cameraId, detections: [], tracks: 0, events: [], timings: zeroTimings() };
+      return { ok: true, camera: frame.cameraId, detections: [], tracks: 0, events: [], timings: zeroTimings(), detector: 'skipped' };
     }
     const t0 = now();
     // The size from the header first: decoding allocates what the header declares, and a file of a few hundred bytes
@@ -295,21 +356,48 @@ export class VisionWorker {
     if (header.width !== st.camera.width || header.height !== st.camera.height) {
       return this.reject(topic, frame, `${size(header.width, header.height)}; refused from its ${header.format} header, not decoded`);
     }
-    let img: RawImage;
-    try {
-      // Capped at the camera's pixels as well, whatever the header said.
-      img = await decodeImage(frame.jpeg, st.camera.width * st.camera.height);
-    } catch (e) {
-      return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
+    const tm = now();
+    let plan: GatePlan | null = null;
+    if (st.gate) {
+      try {
+        plan = await st.gate.plan(frame.jpeg, frame.ts, st.tracker.current(), st.regions.length > 0);
+      } catch (e) {
+        return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
+      }
     }
-    if (img.width !== st.camera.width || img.height !== st.camera.height) return this.reject(topic, frame, size(img.width, img.height));
-    const t1 = now();
-    const det = await st.detector.detect(img);
+    const t0d = now();
+    let kind: GateKind = plan?.kind ?? 'full';
+    let det: DetectResult = { detections: [], timings: { preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 } };
+    let looked: Box[] = [];
+    let t1 = t0d;
+    if (kind !== 'skipped') {
+      let img: RawImage;
+      try {
+        // Capped at the camera's pixels as well, whatever the header said.
+        img = await decodeImage(frame.jpeg, st.camera.width * st.camera.height);
+      } catch (e) {
+        return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
+      }
+      if (img.width !== st.camera.width || img.height !== st.camera.height) return this.reject(topic, frame, size(img.width, img.height));
+      t1 = now();
+      const onAreas = plan?.kind === 'regions' && st.regions.length > 0 ? await detectOnAreas(img, plan.areas, st.regions) : null;
+      if (onAreas && plan?.kind === 'regions') {
+        ({ looked, ...det } = onAreas);
+        if (plan.reverify) st.gate?.reverified(frame.ts);
+      } else {
+        kind = 'full';
+        det = await st.detector.detect(img);
+        st.gate?.verified(frame.ts);
+        looked = [[0, 0, img.width, img.height]];
+      }
+    }
     const t2 = now();
     const masks = st.camera.masks;
-    const seen = masks.length === 0 ? det.detections : det.detections.filter((d) => !masks.some((m) => pointInPolygon(bottomCentre(d.box), m.polygon)));
+    const found = masks.length === 0 ? det.detections : det.detections.filter((d) => !masks.some((m) => pointInPolygon(bottomCentre(d.box), m.polygon)));
+    // Standing objects the detector did not look at this frame stay where they were (vision/motion/held.ts).
+    const seen = st.gate ? [...found, ...heldDetections(st.tracker.current(), looked, found, st.tracker.options.iouThreshold)] : found;
     const tracks = st.tracker.update(seen, frame.ts);
-    const ref: FrameRef = { jpeg: frame.jpeg, width: img.width, height: img.height, ts: frame.ts };
+    const ref: FrameRef = { jpeg: frame.jpeg, width: st.camera.width, height: st.camera.height, ts: frame.ts };
     const outputs = st.rules.update(tracks, frame.ts, ref);
     const t3 = now();
     st.lastTs = frame.ts;
@@ -323,16 +411,18 @@ export class VisionWorker {
     }
     const t4 = now();
     const timings: FrameTimings = {
-      decodeMs: t1 - t0,
+      motionMs: t0d - tm,
+      decodeMs: t1 - t0d + (tm - t0),
       ...det.timings,
       trackingMs: t3 - t2,
       eventsMs: t4 - t3,
     };
     this.m.frames.inc({ camera: st.camera.id });
+    this.m.detector.inc({ kind });
     this.m.latency.observe({ stage: 'decode' }, timings.decodeMs / 1000);
     this.m.latency.observe({ stage: 'inference' }, (det.timings.preprocessMs + det.timings.inferenceMs + det.timings.postprocessMs) / 1000);
     this.m.latency.observe({ stage: 'tracking' }, timings.trackingMs / 1000);
-    return { ok: true, camera: st.camera.id, detections: seen, tracks: tracks.length, events, timings };
+    return { ok: true, camera: st.camera.id, detections: seen, tracks: tracks.length, events, timings, detector: kind };
   }
 
   private async onRuleOutput(st: CameraState, out: RuleOutput<FrameRef>): Promise<EnforcementEvent | null> {
@@ -512,5 +602,5 @@ export class VisionWorker {
 }
 
 function zeroTimings(): FrameTimings {
-  return { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0, trackingMs: 0, eventsMs: 0 };
+  return { motionMs: 0, decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0, trackingMs: 0, eventsMs: 0 };
 }

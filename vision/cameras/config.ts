@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { IdSchema, type EventType } from '../../contracts/index.js';
 import { parseConfig, readJsonFile } from '../../runtime/config.js';
 import { isTimeZone } from '../../runtime/time.js';
+import { MotionGatingSchema } from '../motion/config.js';
 import { selfIntersection } from '../rules/geometry.js';
 
 /** A point in image pixels of the camera's full-size frame. */
@@ -81,7 +82,7 @@ export type StorefrontZone = z.output<typeof StorefrontZoneSchema>;
 /**
  * A motion mask: a part of the picture where nothing detected counts (a tree in the wind, a clock burnt into the
  * image, a billboard with cars on it). A detection whose ground point (bottom centre) lies in a mask is dropped before
- * the tracker.
+ * the tracker, and the motion gate ignores what changes inside it.
  */
 export const MotionMaskSchema = z.strictObject({
   id: IdSchema,
@@ -113,6 +114,11 @@ export const CameraSchema = z.strictObject({
   publishedAt: z.iso.date('a date such as 2026-01-15').optional(),
   zones: z.array(ZoneSchema).default([]),
   masks: z.array(MotionMaskSchema).default([]),
+  /**
+   * The motion gate (vision/motion): whether and how the detector is spared on frames where nothing moved. On by
+   * default; its masks are `masks`.
+   */
+  motion: MotionGatingSchema.prefault({}),
 });
 export type Camera = z.output<typeof CameraSchema>;
 

@@ -1,4 +1,4 @@
-// `npm run vision:eval -- --seed N [--scenarios K] [--model NAME]`: generates simulated street scenarios with seeds
+// `npm run vision:eval -- --seed N [--scenarios K] [--model NAME] [--gating on|off]`: generates simulated street scenarios with seeds
 // N, N+1, ... (seeds the training set never used; layout families include the one held out of training), runs every
 // frame through the whole vision path (decode, detector, tracker, zone rules, evidence, plates) and prints event
 // precision and recall against the scenarios' truth, and the detector's mAP@0.5 on their frames.
@@ -39,11 +39,16 @@ export interface EvalOptions {
   mapEvery: number;
   plates: boolean;
   families?: number[];
+  /** The motion gate (vision/motion) on the scenarios' cameras; default: as the camera config says (on). */
+  gating?: boolean;
   log?: (line: string) => void;
 }
 
 export interface EvalResult {
   model: string;
+  gating: boolean;
+  /** Frames by where the detector ran (motion gate): full, regions, skipped. */
+  detector: Record<string, number>;
   scenarios: { seed: number; family: string; frames: number; violations: number; events: number; tp: number; fp: number; fn: number }[];
   precision: number;
   recall: number;
@@ -65,7 +70,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   const evidenceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-eval-evidence-'));
   const plates = o.plates ? await PlateReader.open() : null;
   const ap = new ApAccumulator(CLASSES);
-  const out: EvalResult = { model: modelName, scenarios: [], precision: 0, recall: 0, map: 0, apPerClass: {}, plates: { read: 0, correct: 0, ofVehicleEvents: 0 }, frames: 0, seconds: 0, misses: [] };
+  const out: EvalResult = { model: modelName, gating: o.gating ?? true, detector: {}, scenarios: [], precision: 0, recall: 0, map: 0, apPerClass: {}, plates: { read: 0, correct: 0, ofVehicleEvents: 0 }, frames: 0, seconds: 0, misses: [] };
   let tp = 0;
   let fp = 0;
   let fn = 0;
@@ -75,7 +80,10 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     const sc = createScenario(seed, o.families ? { families: o.families } : {});
     const bus = new MemoryBus({ logger: silentLogger });
     const worker = await VisionWorker.open({
-      cameras: { timeZone: sc.registry.timeZone, cameras: [{ ...sc.camera, model: modelName }] },
+      cameras: {
+        timeZone: sc.registry.timeZone,
+        cameras: [{ ...sc.camera, model: modelName, motion: { ...sc.camera.motion, enabled: o.gating ?? sc.camera.motion.enabled } }],
+      },
       models,
       evidence: new EvidenceStore(evidenceDir),
       bus,
@@ -89,6 +97,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
       const r = await worker.process({ district: sc.camera.district, cameraId: sc.camera.id, ts: f.ts, seq: f.seq, jpeg: f.jpeg });
       if (!r.ok) throw new Error(`frame ${f.seq} of seed ${seed} refused: ${r.reason}`);
       events.push(...r.events);
+      out.detector[r.detector] = (out.detector[r.detector] ?? 0) + 1;
       if (f.seq % o.mapEvery === 0) {
         ap.addFrame(
           f.boxes.map((b) => ({ cls: b.cls, box: b.box, ignore: b.ignore })),
@@ -142,6 +151,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         'map-every': { type: 'string', default: '5' },
         'no-plates': { type: 'boolean', default: false },
         families: { type: 'string' },
+        gating: { type: 'string', default: 'on' },
         json: { type: 'boolean', default: false },
       },
     });
@@ -150,6 +160,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} must be a non-negative integer, got "${v}"`);
       return n;
     };
+    if (values.gating !== 'on' && values.gating !== 'off') throw new ConfigError(`--gating takes on or off, got "${values.gating}"`);
     createLogger('vision-eval');
     const res = await evaluate({
       seed: num(values.seed!, 'seed'),
@@ -159,6 +170,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       mapEvery: Math.max(1, num(values['map-every']!, 'map-every')),
       plates: !values['no-plates'],
       families: values.families ? values.families.split(',').map((f) => num(f, 'families')) : undefined,
+      gating: values.gating === 'on',
     });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(res, null, 1)}\n`);
@@ -167,6 +179,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
     const lines = [
       `model ${res.model}: ${res.scenarios.length} scenarios, ${res.frames} frames in ${res.seconds.toFixed(0)} s`,
+      `motion gating ${res.gating ? 'on' : 'off'}: detector on ${Object.entries(res.detector).map(([k, n]) => `${k} ${n}`).join(', ')} frames`,
       `events: precision ${pct(res.precision)}, recall ${pct(res.recall)} (target ≥ 90 % each)`,
       `detector mAP@0.5: ${res.map.toFixed(3)} (${Object.entries(res.apPerClass).map(([c, v]) => `${c} ${v.toFixed(3)}`).join(', ')})`,
       `plates: ${res.plates.read} read of ${res.plates.ofVehicleEvents} parking events, ${res.plates.correct} correct`,
