@@ -214,13 +214,15 @@ class StreamingAnomalyDetector implements AnomalyDetector {
     if (!Number.isFinite(value)) return 0;
     const { o, s } = this;
     const broke = this.rangeBreak(value);
-    // The range's band as it was before this reading, for explain() when the range break gives the score.
-    const seen = s[SEEN]!;
-    const rangeLow = s[MIN]! - o.rangeTolerance * this.span;
-    const rangeHigh = s[MAX]! + o.rangeTolerance * this.span;
+    if (broke > 0) {
+      // The range's band as it was before this reading, for explain() if the range break gives the score.
+      const span = this.span;
+      s[LAST_BAND + 1] = s[MIN]! - o.rangeTolerance * span;
+      s[LAST_BAND + 2] = s[MAX]! + o.rangeTolerance * span;
+    }
     if (value < s[MIN]!) s[MIN] = value;
     if (value > s[MAX]!) s[MAX] = value;
-    s[SEEN] = seen + 1;
+    s[SEEN]!++;
     let score = 0;
     let model = 'none';
     let best: Member | null = null;
@@ -239,9 +241,7 @@ class StreamingAnomalyDetector implements AnomalyDetector {
       score = broke;
       model = 'range';
       best = null;
-      s[LAST_BAND] = seen > 0 ? 1 : 0;
-      s[LAST_BAND + 1] = rangeLow;
-      s[LAST_BAND + 2] = rangeHigh;
+      s[LAST_BAND] = 1; // its band is in the cells already (a range break needs rangeWarmup ≥ 1 readings seen)
     } else {
       s[LAST_BAND] = best?.expectedInto(s, LAST_BAND + 1) ? 1 : 0;
     }

@@ -6,7 +6,7 @@
 // scores high, whatever the series' units. Unlike Numenta's sliding window of 8640 values, the long history
 // here is an exponentially weighted mean and variance with the same span: O(1) memory per series, the same
 // NAB score within noise (see detectors/nab/README.md).
-import { normalTail } from './stats.js';
+import { ewmPush, normalTail, rollingCells, rollingMean, rollingPush } from './stats.js';
 
 export interface LikelihoodOptions {
   /** Moving-average length of the raw values (steps). */
@@ -50,22 +50,13 @@ export function logScale(likelihood: number): number {
 // (n, mean, variance), the short average (next, count, sum, sumSq, pushes, then its `averaging` values).
 const STEPS = 0;
 const PREV_TAIL = 1;
-const H_N = 2;
-const H_MEAN = 3;
-const H_VAR = 4;
-const R_NEXT = 5;
-const R_COUNT = 6;
-const R_SUM = 7;
-const R_SUMSQ = 8;
-const R_PUSHES = 9;
-const R_BUF = 10;
+const HISTORY = 2; // n, mean, variance (ewmPush)
+const RECENT = 5; // the rolling window of `averaging` values (rollingPush)
 
 /**
  * `count` likelihoods with the same options, their whole state in one Float64Array. The detector keeps one per
  * member; as objects (a likelihood, its rolling average and its history, each with a typed array) they cost about
- * 520 bytes a member, more than their numbers, at 100,000 series. The arithmetic is the one those objects did
- * (RollingStats in stats.ts, and an exponentially weighted mean as members.ts's ewmPush), step for step, so scores are
- * the same to the bit.
+ * 520 bytes a member, more than their numbers, at 100,000 series.
  */
 export class Likelihoods {
   readonly opts: LikelihoodOptions;
@@ -76,7 +67,7 @@ export class Likelihoods {
 
   /** Numbers one likelihood with these (complete) options takes. */
   static cellsOf(o: LikelihoodOptions): number {
-    return R_BUF + o.averaging;
+    return RECENT + rollingCells(o.averaging);
   }
 
   /** In `s` from `at` when given (the detector's one array for all its state), else in an array of its own. */
@@ -97,48 +88,16 @@ export class Likelihoods {
     const s = this.s;
     const b = this.at + i * this.size;
     s[b + STEPS]!++;
-    // The short average of the raw values (RollingStats.push).
-    const cap = o.averaging;
-    const next = s[b + R_NEXT]!;
-    if (s[b + R_COUNT] === cap) {
-      const old = s[b + R_BUF + next]!;
-      s[b + R_SUM]! -= old;
-      s[b + R_SUMSQ]! -= old * old;
-    } else {
-      s[b + R_COUNT]!++;
-    }
-    s[b + R_BUF + next] = raw;
-    s[b + R_SUM]! += raw;
-    s[b + R_SUMSQ]! += raw * raw;
-    s[b + R_NEXT] = (next + 1) % cap;
-    // Running sums drift with cancellation: recompute them exactly once per buffer length.
-    if (++s[b + R_PUSHES]! % cap === 0) {
-      let sum = 0;
-      let sq = 0;
-      const count = s[b + R_COUNT]!;
-      for (let k = 0; k < count; k++) {
-        const v = s[b + R_BUF + k]!;
-        sum += v;
-        sq += v * v;
-      }
-      s[b + R_SUM] = sum;
-      s[b + R_SUMSQ] = sq;
-    }
-    const count = s[b + R_COUNT]!;
-    const avg = count === 0 ? 0 : s[b + R_SUM]! / count;
+    rollingPush(s, b + RECENT, o.averaging, raw);
+    const avg = rollingMean(s, b + RECENT);
     let tail = 0.5;
     if (s[b + STEPS]! > o.learning) {
-      if (s[b + H_N]! >= o.estimation) {
-        const mean = Math.max(o.minMean, s[b + H_MEAN]!);
-        const sd = Math.sqrt(Math.max(o.minVariance, s[b + H_VAR]!));
+      if (s[b + HISTORY]! >= o.estimation) {
+        const mean = Math.max(o.minMean, s[b + HISTORY + 1]!);
+        const sd = Math.sqrt(Math.max(o.minVariance, s[b + HISTORY + 2]!));
         tail = normalTail(avg, mean, sd);
       }
-      // The long history of the average: an exponentially weighted mean and variance (members.ts, ewmPush).
-      const n = ++s[b + H_N]!;
-      const a = Math.max(1 / n, 1 / o.history);
-      const d = avg - s[b + H_MEAN]!;
-      s[b + H_MEAN]! += a * d;
-      s[b + H_VAR] = (1 - a) * (s[b + H_VAR]! + a * d * d);
+      ewmPush(s, b + HISTORY, avg, o.history);
     }
     const red = 1 - o.redLevel;
     let reported = tail;
@@ -155,31 +114,5 @@ export class Likelihoods {
   load(i: number, state: number[]): void {
     if (state.length !== this.size) throw new Error(`likelihood state has ${state.length} numbers, expected ${this.size}`);
     this.s.set(state, this.at + i * this.size);
-  }
-}
-
-/** One likelihood (a bank of one): for a single stream, as tests and tools use it. */
-export class AnomalyLikelihood {
-  private readonly bank: Likelihoods;
-
-  constructor(options: Partial<LikelihoodOptions> = {}) {
-    this.bank = new Likelihoods(1, options);
-  }
-
-  /** Feeds one raw value in [0, 1]; returns the log-scaled likelihood in [0, 1]. */
-  update(raw: number): number {
-    return this.bank.update(0, raw);
-  }
-
-  get stateSize(): number {
-    return this.bank.size;
-  }
-
-  save(): number[] {
-    return this.bank.save(0);
-  }
-
-  load(s: number[]): void {
-    this.bank.load(0, s);
   }
 }

@@ -1,6 +1,7 @@
 // The members of the streaming anomaly detector: each turns a reading into a raw "surprise" in [0, 1] and can say
 // what it expected. State is a fixed set of numbers and typed arrays, so a member's memory is known at creation,
 // and it can be saved and restored (a restarted detectors process continues where it stopped).
+import { ewmPush } from './stats.js';
 
 /** What a member expected for the latest reading: the band a normal value would have stayed in. */
 export interface Expectation {
@@ -68,18 +69,6 @@ function residualNext(s: Float64Array, at: number, e: number, zScale: number, ra
   s[at] = scale > 0 ? (1 - rate) * scale + rate * e : e;
   s[at + 1] = 1;
   return raw;
-}
-
-/**
- * An exponentially weighted mean and variance in three cells (n, mean, variance), with an effective memory of about
- * `span` values; the first values get equal weights (rate max(1/n, 1/span)), so early estimates are plain averages.
- */
-function ewmPush(s: Float64Array, at: number, x: number, span: number): void {
-  const n = ++s[at]!;
-  const a = Math.max(1 / n, 1 / span);
-  const d = x - s[at + 1]!;
-  s[at + 1]! += a * d;
-  s[at + 2] = (1 - a) * (s[at + 2]! + a * d * d);
 }
 
 export interface JumpOptions {

@@ -1,75 +1,65 @@
-// Small numeric helpers for the streaming anomaly detector: fixed-size rolling statistics and the normal tail.
+// Small numeric helpers for the streaming anomaly detector: rolling and exponentially weighted statistics, the normal tail.
 
-/** Mean and variance of the last `capacity` values, O(1) per push, fixed memory. */
-export class RollingStats {
-  private readonly buf: Float64Array;
-  private next = 0;
-  private count = 0;
-  private sum = 0;
-  private sumSq = 0;
-  private pushes = 0;
+// The detector keeps its numbers in one Float64Array per series (detector.ts): these helpers work on cells of it,
+// `s` from offset `at`, rather than on objects of their own (each object and each boxed number cost more than the
+// numbers at 100,000 series).
 
-  constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`capacity must be a positive integer, got ${capacity}`);
-    this.buf = new Float64Array(capacity);
+/** Cells of a rolling window of `capacity` values: next, count, sum, sumSq, pushes, then the values. */
+export const rollingCells = (capacity: number): number => 5 + capacity;
+
+/** Pushes x into the rolling window of `capacity` values at s[at]: mean and variance of the last values, O(1). */
+export function rollingPush(s: Float64Array, at: number, capacity: number, x: number): void {
+  const next = s[at]!;
+  if (s[at + 1] === capacity) {
+    const old = s[at + 5 + next]!;
+    s[at + 2]! -= old;
+    s[at + 3]! -= old * old;
+  } else {
+    s[at + 1]!++;
   }
-
-  push(x: number): void {
-    if (this.count === this.capacity) {
-      const old = this.buf[this.next] as number;
-      this.sum -= old;
-      this.sumSq -= old * old;
-    } else {
-      this.count++;
+  s[at + 5 + next] = x;
+  s[at + 2]! += x;
+  s[at + 3]! += x * x;
+  s[at] = (next + 1) % capacity;
+  // Running sums drift with cancellation: recompute them exactly once per buffer length.
+  if (++s[at + 4]! % capacity === 0) {
+    let sum = 0;
+    let sq = 0;
+    const count = s[at + 1]!;
+    for (let k = 0; k < count; k++) {
+      const v = s[at + 5 + k]!;
+      sum += v;
+      sq += v * v;
     }
-    this.buf[this.next] = x;
-    this.sum += x;
-    this.sumSq += x * x;
-    this.next = (this.next + 1) % this.capacity;
-    // Running sums drift with cancellation: recompute them exactly once per buffer length.
-    if (++this.pushes % this.capacity === 0) this.resum();
+    s[at + 2] = sum;
+    s[at + 3] = sq;
   }
+}
 
-  private resum(): void {
-    let s = 0;
-    let q = 0;
-    for (let i = 0; i < this.count; i++) {
-      const v = this.buf[i] as number;
-      s += v;
-      q += v * v;
-    }
-    this.sum = s;
-    this.sumSq = q;
-  }
+export function rollingMean(s: Float64Array, at: number): number {
+  const count = s[at + 1]!;
+  return count === 0 ? 0 : s[at + 2]! / count;
+}
 
-  get size(): number {
-    return this.count;
-  }
+/** Population variance of the window (never negative). */
+export function rollingVariance(s: Float64Array, at: number): number {
+  const count = s[at + 1]!;
+  if (count < 2) return 0;
+  const m = s[at + 2]! / count;
+  return Math.max(0, s[at + 3]! / count - m * m);
+}
 
-  get mean(): number {
-    return this.count === 0 ? 0 : this.sum / this.count;
-  }
-
-  /** Population variance (never negative). */
-  get variance(): number {
-    if (this.count < 2) return 0;
-    const m = this.sum / this.count;
-    return Math.max(0, this.sumSq / this.count - m * m);
-  }
-
-  /** Numbers held: the buffer plus a few scalars. */
-  get stateSize(): number {
-    return this.capacity + 6;
-  }
-
-  save(): number[] {
-    return [this.next, this.count, this.sum, this.sumSq, this.pushes, ...this.buf];
-  }
-
-  load(s: number[]): void {
-    [this.next, this.count, this.sum, this.sumSq, this.pushes] = s as [number, number, number, number, number];
-    this.buf.set(s.slice(5, 5 + this.capacity));
-  }
+/**
+ * Pushes x into the exponentially weighted mean and variance in three cells at s[at] (n, mean, variance), with an
+ * effective memory of about `span` values; the first values get equal weights (rate max(1/n, 1/span)), so early
+ * estimates are plain averages.
+ */
+export function ewmPush(s: Float64Array, at: number, x: number, span: number): void {
+  const n = ++s[at]!;
+  const a = Math.max(1 / n, 1 / span);
+  const d = x - s[at + 1]!;
+  s[at + 1]! += a * d;
+  s[at + 2] = (1 - a) * (s[at + 2]! + a * d * d);
 }
 
 /** Complementary error function (Numerical Recipes' erfcc: relative error < 1.2e-7 everywhere). */
