@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { IdSchema, SensorKindSchema } from '../contracts/index.js';
+import { decodeBusReadings, IdSchema, SensorKindSchema } from '../contracts/index.js';
 import type { Bus, BusMessage, Subscription } from '../bus/types.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Alert } from '../alerts/types.js';
@@ -61,7 +61,6 @@ const SnapshotSchema = z.strictObject({
 // Only what the directory needs from a reading or a status change on the bus.
 const BusDeviceSchema = z.looseObject({ deviceId: IdSchema, district: IdSchema, kind: SensorKindSchema });
 const BusStatusSchema = BusDeviceSchema.extend({ online: z.boolean() });
-const BusReadingsDeviceSchema = z.union([z.array(BusDeviceSchema).min(1).transform((a) => a[0]!), BusDeviceSchema]);
 
 export class DeviceDirectory {
   private readonly devices = new Map<string, Entry>();
@@ -131,8 +130,7 @@ export class DeviceDirectory {
     for (const m of batch) {
       let e = this.devices.get(m.key);
       if (!e) {
-        // A readings message is one device's readings (an array; a single object from an older ingest).
-        const parsed = parseJson(m, BusReadingsDeviceSchema);
+        const parsed = readingsDevice(m);
         if (!parsed) continue;
         e = { district: parsed.district, kind: parsed.kind, lastSeen: 0, statusOffline: false };
         this.devices.set(parsed.deviceId, e);
@@ -221,6 +219,16 @@ export class DeviceDirectory {
 
 // A message this view cannot use is skipped, never retried: it does not stop the partition. It is not dead-lettered
 // here: the detectors read the same readings and status topics and dead-letter it (bus/decoded.ts), once.
+/** The device of a readings message, decoded as the detectors decode it (contracts/bus-readings.ts); null when it is not one. */
+function readingsDevice(m: BusMessage): z.output<typeof BusDeviceSchema> | null {
+  try {
+    const r = BusDeviceSchema.safeParse(decodeBusReadings(m.value)[0]);
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
 function parseJson<S extends z.ZodType>(m: BusMessage, schema: S): z.output<S> | null {
   try {
     const r = schema.safeParse(JSON.parse(m.value.toString('utf8')));

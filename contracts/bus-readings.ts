@@ -35,7 +35,7 @@ export function encodeBusReadings(readings: readonly StoredReading[]): { key: st
   const out: { key: string; value: string }[] = [];
   for (const [key, list] of byDevice) {
     for (let i = 0; i < list.length; i += BUS_READINGS_PER_MESSAGE) {
-      out.push({ key, value: JSON.stringify(i === 0 && list.length <= BUS_READINGS_PER_MESSAGE ? list : list.slice(i, i + BUS_READINGS_PER_MESSAGE)) });
+      out.push({ key, value: JSON.stringify(list.length <= BUS_READINGS_PER_MESSAGE ? list : list.slice(i, i + BUS_READINGS_PER_MESSAGE)) });
     }
   }
   return out;

@@ -22,3 +22,13 @@ export interface StatusChange {
   reason?: string;
   receivedAt: number;
 }
+
+/** What the detectors accept on `status`: a StatusChange; anything else is dead-lettered rather than retried for ever. */
+export const StatusChangeSchema = z.looseObject({
+  district: z.string(),
+  kind: z.string(),
+  deviceId: z.string().min(1),
+  online: z.boolean(),
+  reason: z.string().optional(),
+  receivedAt: z.number(),
+}) satisfies z.ZodType<StatusChange>;

@@ -3,8 +3,7 @@
 // topic `alerts`, keyed by device, for the alert service. Rules are reloaded when the rules file changes.
 import fs from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { z } from 'zod';
-import { decodeBusReadings, type Signal, type StatusChange, type StoredReading } from '../contracts/index.js';
+import { decodeBusReadings, StatusChangeSchema, type Signal, type StatusChange, type StoredReading } from '../contracts/index.js';
 import { jsonDecoder, subscribeDecoded, type DecodedMessage } from '../bus/decoded.js';
 import type { Bus, Subscription } from '../bus/types.js';
 import { parseConfig, readJsonFile } from '../runtime/config.js';
@@ -19,16 +18,6 @@ export function loadRules(file: string): RulesFile {
   const raw = readJsonFile(file, 'rules file');
   return parseConfig(RulesFileSchema, raw, file);
 }
-
-// Status changes as ingest publishes them; anything else is dead-lettered rather than retried for ever.
-const BusStatusSchema = z.looseObject({
-  district: z.string(),
-  kind: z.string(),
-  deviceId: z.string().min(1),
-  online: z.boolean(),
-  reason: z.string().optional(),
-  receivedAt: z.number(),
-}) satisfies z.ZodType<StatusChange>;
 
 export interface DetectorOptions {
   bus: Bus;
@@ -87,7 +76,7 @@ export class DetectorService {
         for (const { value: s } of batch) this.health.status(s, out);
         await this.publish(out);
       },
-      { decode: jsonDecoder(BusStatusSchema), ...dl },
+      { decode: jsonDecoder(StatusChangeSchema), ...dl },
     );
     this.timer = setInterval(() => void this.sweep(), this.o.sweepMs ?? 10_000);
     this.timer.unref();
