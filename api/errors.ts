@@ -1,5 +1,6 @@
 // The API's error bodies. A zod refusal answers 400 `{"error":"bad_request","message":...}` naming each wrong field,
 // so a client sees what to fix without reading the code.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 
 type Issue = { path: readonly PropertyKey[]; message: string };
@@ -15,4 +16,14 @@ export function badRequest(e: z.ZodError | { issues: readonly Issue[] }, whole =
  */
 export function schemaIssues(validation: readonly { instancePath: string; message?: string }[]): Issue[] {
   return validation.map((v) => ({ path: v.instancePath.split('/').filter((s) => s !== ''), message: v.message ?? 'invalid' }));
+}
+
+/**
+ * The API's answer to an error a route did not answer itself (a malformed JSON body, a failure): 4xx as
+ * `bad_request`, 5xx as `internal`, logged. Set on the API's root instance and on each feature's routes plugin.
+ */
+export function apiErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode ?? 500;
+  if (status >= 500) req.log.error({ err }, 'request failed');
+  return reply.code(status).send({ error: status >= 500 ? 'internal' : 'bad_request', message: err.message });
 }

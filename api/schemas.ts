@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { badRequest, schemaIssues } from './errors.js';
+import { apiErrorHandler, badRequest, schemaIssues } from './errors.js';
 
 type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 const hooks = (h: RouteOptions['preHandler']): Hook[] => (h === undefined ? [] : ((Array.isArray(h) ? h : [h]) as Hook[]));
@@ -18,14 +18,9 @@ const hooks = (h: RouteOptions['preHandler']): Hook[] => (h === undefined ? [] :
 export function useZodSchemas(app: FastifyInstance, whole: string): void {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(describeOnly);
-  // Other errors (a malformed JSON body, a failure) are answered by the error handler of the instance this plugin
-  // was registered on, as it is when the error happens: api/server.ts sets its handler after registering plugins,
-  // and a child reads its parent's only when it is created. A plugin instance is created from its parent
-  // (Object.create in fastify's plugin-override.js), so its prototype is that parent.
-  const parent = Object.getPrototypeOf(app) as FastifyInstance;
-  app.setErrorHandler(function (err, req, reply) {
-    return parent.errorHandler(err, req, reply);
-  });
+  // Other errors (a malformed JSON body, a failure) get the API's answer: a child takes its parent's handler when it
+  // is created, and api/server.ts sets the root's only after registering every plugin.
+  app.setErrorHandler(apiErrorHandler);
   const refuse: Hook = async (req, reply) => {
     const err = req.validationError;
     if (err) return reply.code(400).send(badRequest({ issues: schemaIssues(err.validation ?? []) }, whole));

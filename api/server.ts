@@ -7,7 +7,7 @@ import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from 
 import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
 import type { ServerTls } from '../runtime/tls.js';
-import { badRequest } from './errors.js';
+import { apiErrorHandler, badRequest } from './errors.js';
 import type { EventAnnotator } from '../review/routes.js';
 import { httpMetrics, readinessMetrics } from './http-metrics.js';
 import type { EventStore } from '../review/store.js';
@@ -176,10 +176,6 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   }
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
-  app.setErrorHandler((err, req, reply) => {
-    const status = (err as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send({ error: status >= 500 ? 'internal' : 'bad_request', message: (err as Error).message });
-  });
+  app.setErrorHandler(apiErrorHandler);
   return app;
 }
