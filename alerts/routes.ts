@@ -3,7 +3,7 @@
 // An encapsulated plugin: `app.register(alertRoutes, { manager })`, with zod schemas on its routes (api/schemas.ts).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { useZodSchemas } from '../api/schemas.js';
+import { Failure, useZodSchemas } from '../api/schemas.js';
 import { DeviceKindSchema, IdSchema } from '../contracts/index.js';
 import { AlertError, type AlertManager } from './manager.js';
 import type { Alert } from './types.js';
@@ -21,7 +21,6 @@ const Params = z.strictObject({ id: z.string().uuid('alert ids are UUIDs') });
 // Who acted is the signed-in user (req.user, set by the auth guard), never a name in the body.
 const Action = z.strictObject({ note: z.string().max(2000).optional() });
 const NoteBody = z.strictObject({ note: z.string().min(1).max(2000) });
-const Failure = z.object({ error: z.string(), message: z.string() });
 // What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
 const AlertView = z.looseObject({
   id: z.string(),

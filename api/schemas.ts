@@ -3,7 +3,7 @@
 // (server.ts) turns them into /api/openapi.json, so the reference cannot drift from what the routes accept.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { apiErrorHandler, badRequest, schemaIssues } from './errors.js';
 
 type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -35,6 +35,9 @@ export function useZodSchemas(app: FastifyInstance, whole: string): void {
     if (route.schema.body) route.preValidation = [emptyBody, ...hooks(route.preValidation)];
   });
 }
+
+/** The API's error body (errors.ts), as the routes' response schemas name it. */
+export const Failure = z.object({ error: z.string(), message: z.string() });
 
 /**
  * Response schemas describe the answer in /api/openapi.json; the answer itself is sent as the route built it

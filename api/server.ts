@@ -8,6 +8,7 @@ import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
 import type { ServerTls } from '../runtime/tls.js';
 import { apiErrorHandler, badRequest } from './errors.js';
+import { numericTs } from './query.js';
 import type { EventAnnotator } from '../review/routes.js';
 import { httpMetrics, readinessMetrics } from './http-metrics.js';
 import type { EventStore } from '../review/store.js';
@@ -64,11 +65,6 @@ const DeadLettersQuery = z.strictObject({
 
 function badQuery(reply: FastifyReply, err: z.ZodError) {
   return reply.code(400).send(badRequest(err, 'query'));
-}
-
-// Query strings carry numbers as text; epoch milliseconds are accepted as digits.
-function numericTs(v: unknown): unknown {
-  return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
 }
 
 export function viewDeadLetter(d: DeadLetter): DeadLetterView {

@@ -4,7 +4,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { described, useZodSchemas } from '../api/schemas.js';
+import { numericTs } from '../api/query.js';
+import { described, Failure, useZodSchemas } from '../api/schemas.js';
 import type { CaseService } from './service.js';
 import { TimestampSchema } from '../contracts/index.js';
 import { datasetTar } from '../review/dataset.js';
@@ -33,13 +34,10 @@ const ExportQuery = z.strictObject({
   to: TimestampSchema.optional(),
   format: z.literal('tar').default('tar'),
 });
-const Failure = z.object({ error: z.string(), message: z.string() });
 // What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
 const CaseView = z.looseObject({ id: z.string(), delivery: z.looseObject({ status: z.enum(['pending', 'delivered', 'failed']) }) });
 const Page = (item: z.ZodType) => z.looseObject({ items: z.array(item), total: z.number().int() });
 
-// Query strings carry numbers as text; epoch milliseconds are accepted as digits.
-const numericTs = (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v);
 
 export interface CaseRoutesOptions {
   cases: CaseService;

@@ -5,7 +5,7 @@
 //   plugin's guard put on the request (`req.user`); a name in the body is never taken.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { described, useZodSchemas } from '../api/schemas.js';
+import { described, Failure, useZodSchemas } from '../api/schemas.js';
 import { EVENT_TYPES } from '../contracts/index.js';
 import { requireRole } from '../users/guard.js';
 import type { Role } from '../users/types.js';
@@ -21,7 +21,6 @@ const EventsQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-const Failure = z.object({ error: z.string(), message: z.string() });
 // What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
 const EventView = z.looseObject({
   id: z.string(),

@@ -1,10 +1,9 @@
 // The period of a statistics, export or report query: `from` and `to` as ISO-8601 or epoch ms, checked once here for
 // every route that takes them.
 import { z } from 'zod';
+import { numericTs } from '../api/query.js';
 import { TimestampSchema } from '../contracts/index.js';
 
-// Query strings carry numbers as text; epoch milliseconds are accepted as digits.
-export const numericTs = (v: unknown): unknown => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v);
 
 export const PeriodFields = { from: TimestampSchema.optional(), to: TimestampSchema.optional() };
 
