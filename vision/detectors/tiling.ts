@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { Box } from '../../contracts/index.js';
 import type { DetectResult, Detection, Detector, RawImage } from './types.js';
+import { area } from '../rules/geometry.js';
 
 const Size = z.number().int().min(16).max(8192);
 
@@ -120,7 +121,6 @@ export interface PassDetection extends Detection {
   cut: boolean;
 }
 
-const area = (b: Box) => Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
 function overlaps(a: Box, b: Box): { iou: number; ios: number } {
   const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
   const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);

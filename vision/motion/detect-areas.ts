@@ -3,7 +3,8 @@
 // size holds the areas so (the caller detects on the whole frame).
 import type { Box } from '../../contracts/events.js';
 import type { DetectResult, Detector, RawImage } from '../detectors/types.js';
-import { dedupeDetections, drawMosaic, placeAreas, unpackDetections, type Placement } from './mosaic.js';
+import { mergeDetections } from '../detectors/tiling.js';
+import { drawMosaic, placeAreas, unpackDetections, type Placement } from './mosaic.js';
 
 /** A session of the camera's model at one small input, its mosaic's side in frame pixels and how many may run. */
 export interface AreaDetector {
@@ -40,6 +41,8 @@ export async function detectOnAreas(img: RawImage, areas: readonly Box[], detect
     out.timings.postprocessMs += r.timings.postprocessMs;
     out.looked.push(...placements.map((p) => p.src));
   }
-  out.detections = dedupeDetections(out.detections);
+  // One box per object and role where areas overlap (an object in the overlap is found in both): merged as the tiles'
+  // boxes are, best score first; no area cuts an object here (unpackDetections dropped the cut ones).
+  out.detections = mergeDetections(out.detections.map((d) => ({ ...d, cut: false })), { mergeIou: 0.5, mergeIos: 1 });
   return out;
 }

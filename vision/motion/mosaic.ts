@@ -3,7 +3,6 @@
 // 320x320 input costs about a fifth of the 640x640 whole frame, and objects keep the size the model sees them at.
 import type { Box } from '../../contracts/events.js';
 import type { Detection, RawImage } from '../detectors/types.js';
-import { iou } from '../rules/geometry.js';
 
 /** Where a frame area went in the mosaic: its top-left corner there. */
 export interface Placement {
@@ -98,16 +97,4 @@ export function unpackDetections(dets: readonly Detection[], m: Mosaic, frameWid
     out.push({ ...d, box: [x1 + p.src[0], y1 + p.src[1], x2 + p.src[0], y2 + p.src[1]] });
   }
   return out;
-}
-
-/**
- * One box per object and role when areas overlap: an object in the overlap of two areas is found in both; the better
- * scored box is kept (greedy, best first, like NMS).
- */
-export function dedupeDetections(dets: readonly Detection[], minIou = 0.5): Detection[] {
-  const kept: Detection[] = [];
-  for (const d of [...dets].sort((a, b) => b.score - a.score)) {
-    if (!kept.some((k) => k.role === d.role && iou(k.box, d.box) >= minIou)) kept.push(d);
-  }
-  return kept;
 }

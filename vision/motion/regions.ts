@@ -1,7 +1,7 @@
 // From changed pixels of the small grey image to the areas of the frame the detector should look at: the masks
 // rasterised onto the small image, connected areas of changed pixels as boxes in frame pixels, padded and merged.
 import type { Box } from '../../contracts/events.js';
-import { pointInPolygon, type Point } from '../rules/geometry.js';
+import { area, pointInPolygon, type Point } from '../rules/geometry.js';
 
 /** Per small-image pixel, 1 when its centre lies in one of the polygons (frame pixels). */
 export function maskPixels(polygons: readonly (readonly Point[])[], frameWidth: number, frameHeight: number, width: number, height: number): Uint8Array {
@@ -104,10 +104,6 @@ export function union(a: Box, b: Box): Box {
   return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
 }
 
-function boxArea(b: Box): number {
-  return Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
-}
-
 /**
  * Boxes that overlap become their union when the union adds little the two did not cover (at most `slack` of their
  * covered area): merging every overlap chained a moving bus, the parked cars beside it and a passer-by into one box as
@@ -125,9 +121,9 @@ export function mergeOverlapping(boxes: readonly Box[], slack = 0.25): Box[] {
         const b = out[j]!;
         if (!overlaps(a, b)) continue;
         const inter: Box = [Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])];
-        const covered = boxArea(a) + boxArea(b) - boxArea(inter);
+        const covered = area(a) + area(b) - area(inter);
         const u = union(a, b);
-        if (boxArea(u) > (1 + slack) * covered) continue;
+        if (area(u) > (1 + slack) * covered) continue;
         out[i] = u;
         out.splice(j, 1);
         merged = true;
