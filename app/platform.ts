@@ -14,7 +14,7 @@ import type { Bus } from '../bus/types.js';
 import { AlertManager } from '../alerts/manager.js';
 import { startAlertService } from '../alerts/service.js';
 import { DuckDbAlertStore } from '../alerts/store.js';
-import { DetectorService } from '../detectors/service.js';
+import { DetectorService } from '../analytics/service.js';
 import { EdgeAgent } from '../edge/agent.js';
 import { Ingest } from '../ingest/ingest.js';
 import { ConfigError, parseConfig, readJsonFile } from '../runtime/config.js';

@@ -5,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Signal, StoredReading } from '../contracts/index.js';
-import { createAnomalyDetector, type AnomalyDetector } from '../detectors/anomaly/detector.js';
-import { AnomalyMonitor } from '../detectors/anomaly-monitor.js';
-import { HealthChecker } from '../detectors/health.js';
-import { RuleEngine } from '../detectors/rules/engine.js';
-import { RulesFileSchema } from '../detectors/rules/schema.js';
+import { createAnomalyDetector, type AnomalyDetector } from '../analytics/anomaly/detector.js';
+import { AnomalyMonitor } from '../analytics/anomaly-monitor.js';
+import { HealthChecker } from '../analytics/health.js';
+import { RuleEngine } from '../analytics/rules/engine.js';
+import { RulesFileSchema } from '../analytics/rules/schema.js';
 import { makeFleet } from '../simulators/fleet.js';
 import { createModel } from '../simulators/models.js';
 
@@ -94,7 +94,7 @@ const stateBytes = createAnomalyDetector().stateBytes;
 
 // 4. NAB run time (the CLI prints its own timing and scores).
 t0 = performance.now();
-const nab = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'detectors/nab/main.ts'), '--out', path.join(ROOT, '.tmp/nab')], { cwd: ROOT, encoding: 'utf8' });
+const nab = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'analytics/nab/main.ts'), '--out', path.join(ROOT, '.tmp/nab')], { cwd: ROOT, encoding: 'utf8' });
 const nabS = (performance.now() - t0) / 1000;
 
 console.log(`\nbench:rules  ${readings.length} readings of ${fleet.length} devices, ${rules.rules.length} rules${gc ? '' : ' (run with --expose-gc for exact memory)'}`);

@@ -13,7 +13,7 @@ import { silentLogger } from '../runtime/log.js';
 import { DeviceDirectory, deviceRoutes } from './devices-route.js';
 import { consolePlugin } from './plugin.js';
 import { rulesForDevice, rulesRoutes } from './rules-route.js';
-import { loadRules } from '../detectors/service.js';
+import { loadRules } from '../analytics/service.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'city-console-'));
 const cleanups: (() => Promise<unknown>)[] = [];

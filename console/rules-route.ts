@@ -5,13 +5,13 @@ import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { IdSchema, SensorKindSchema } from '../contracts/index.js';
-import { loadRules } from '../detectors/service.js';
-import type { Rule, RulesFile } from '../detectors/rules/schema.js';
+import { loadRules } from '../analytics/service.js';
+import type { Rule, RulesFile } from '../analytics/rules/schema.js';
 import type { Logger } from '../runtime/log.js';
 
 const glob = (p: string) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
 
-/** The rules of `file` that apply to one device (same choice as detectors/rules/engine.ts). */
+/** The rules of `file` that apply to one device (same choice as analytics/rules/engine.ts). */
 export function rulesForDevice(file: RulesFile, d: { deviceId: string; district: string; kind: string }): Rule[] {
   const inGroup = (name: string) => {
     const g = file.groups[name];

@@ -1,6 +1,6 @@
 // Detector signals: what the threshold rules, the sensor-health checks and the anomaly detector publish on bus topic
 // `alerts` (keyed by device), and the alert service turns into alerts. Defined here because three stages speak it:
-// detectors/ produce it, alerts/ consume it, cases/ and duty/ read its severity.
+// analytics/ produce it, alerts/ consume it, cases/ and duty/ read its severity.
 import { z } from 'zod';
 import { DeviceKindSchema, type DeviceKind } from './readings.js';
 

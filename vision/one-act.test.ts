@@ -14,7 +14,7 @@ import { createLiveScene } from '../simulators/camera/live.js';
 import { ROOT, tmpDir, waitFor } from '../test/helpers.js';
 import { loadModelsConfig } from './detectors/index.js';
 import { EvidenceStore } from './evidence/store.js';
-import type { ZoneRulesOptionsInput } from './rules/engine.js';
+import type { ZoneRulesOptionsInput } from './rules/zone-rules.js';
 import { VisionWorker } from './worker.js';
 
 let cleanup: (() => Promise<void>)[] = [];

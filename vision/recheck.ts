@@ -23,7 +23,7 @@ import type { DeadLetterStore } from '../store/types.js';
 import type { Camera, Zone } from './cameras/config.js';
 import { drawEvidence, localTime } from './evidence/compose.js';
 import type { EvidenceStore } from './evidence/store.js';
-import type { Presence } from './rules/engine.js';
+import type { Presence } from './rules/zone-rules.js';
 
 export const RecheckOptionsSchema = z.strictObject({
   /** A worker answers for a camera only when it had a frame of it within this many seconds: it holds its state. */

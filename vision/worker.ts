@@ -32,7 +32,7 @@ import { detectOnAreas, type AreaDetector } from './motion/detect-areas.js';
 import { EvidenceStore } from './evidence/store.js';
 import { RecheckResponder, type RecheckOptionsInput } from './recheck.js';
 import { DuplicateLinks, type DuplicateLinkOptionsInput } from './rules/duplicates.js';
-import { ZoneRules, type RuleEvent, type RuleOutput, type Sighting, type ZoneRulesOptionsInput } from './rules/engine.js';
+import { ZoneRules, type RuleEvent, type RuleOutput, type Sighting, type ZoneRulesOptionsInput } from './rules/zone-rules.js';
 import { Tracker, type TrackerOptionsInput } from './track/index.js';
 
 /** Reads a licence plate inside a vehicle's box (vision/ocr); optional. */

@@ -1,6 +1,6 @@
 // 15-minute aggregates of the readings, kept for years after the raw readings are deleted (operations/retention/).
 // Per (device, metric, bucket): count, sum, min, max and, for dB levels (metric *_db), the sum of 10^(L/10), so the
-// Leq the noise rules judge (detectors/rules/window.ts) can be recombined exactly over any span of buckets:
+// Leq the noise rules judge (analytics/rules/window.ts) can be recombined exactly over any span of buckets:
 // Leq = 10·log10(energy / n). A mean of dB values would understate it. Buckets are recomputed whole from the raw
 // readings, so running the same range twice is idempotent.
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';

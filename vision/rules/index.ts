@@ -1,4 +1,4 @@
-export { ZoneRules, ZoneRulesOptionsSchema } from './engine.js';
+export { ZoneRules, ZoneRulesOptionsSchema } from './zone-rules.js';
 export type {
   CandidateView,
   EndReason,
@@ -9,7 +9,7 @@ export type {
   Sighting,
   ZoneRulesOptions,
   ZoneRulesOptionsInput,
-} from './engine.js';
+} from './zone-rules.js';
 export * from './geometry.js';
 export { inWindows, isTimeZone, localTime, utcOffsetMs } from './time.js';
 export { DuplicateLinks, DuplicateLinkOptionsSchema, type DuplicateLinkOptionsInput } from './duplicates.js';

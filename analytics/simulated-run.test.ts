@@ -96,7 +96,7 @@ describe('the simulator’s labelled run', () => {
     for (const t of ANOMALY_CASES) expect(anomalyCases.filter((i) => i.type === t).length, t).toBeGreaterThanOrEqual(2);
     // Seed 42 with the shipped settings: 17 of 35 (the misses are steps that a daily cycle hides, found only with the
     // daily member, which the 4 KB budget per series leaves off by default), 0.154 anomaly false alerts per device-day.
-    // Floors against regressions (detectors/nab/README.md has every seed and the daily profile's figures).
+    // Floors against regressions (analytics/nab/README.md has every seed and the daily profile's figures).
     if (process.env.SIM_SEED === undefined) {
       expect(anomalyHit.length / anomalyCases.length).toBeGreaterThanOrEqual(0.45);
       expect(anomalyFalse.length / (fleet.length * days)).toBeLessThanOrEqual(0.16);

@@ -1,7 +1,7 @@
-// Reproduces the ablation table of detectors/nab/README.md: the detector with components removed or with
+// Reproduces the ablation table of analytics/nab/README.md: the detector with components removed or with
 // untuned settings, and the published reference detectors, all scored with this scorer.
 //
-//   tsx detectors/nab/compare.ts [--data DIR] [--labels FILE] [--profiles FILE]
+//   tsx analytics/nab/compare.ts [--data DIR] [--labels FILE] [--profiles FILE]
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AnomalyDetectorOverrides } from '../anomaly/detector.js';

@@ -34,7 +34,7 @@ describe('NAB benchmark of the streaming detector', () => {
 
   it('the CLI writes <category>/<file>.csv and prints the three profiles and the run time', () => {
     const cliOut = path.join(out, 'cli');
-    const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'detectors/nab/main.ts', '--out', cliOut], {
+    const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'analytics/nab/main.ts', '--out', cliOut], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
     });
@@ -51,7 +51,7 @@ describe('NAB benchmark of the streaming detector', () => {
   it('the CLI scores existing result files (--score-only), e.g. the published numenta results', () => {
     const stdout = execFileSync(
       process.execPath,
-      ['--import', 'tsx', 'detectors/nab/main.ts', '--score-only', path.join(path.dirname(DEFAULT_DATA_DIR), 'reference-results', 'numenta'), '--json'],
+      ['--import', 'tsx', 'analytics/nab/main.ts', '--score-only', path.join(path.dirname(DEFAULT_DATA_DIR), 'reference-results', 'numenta'), '--json'],
       { cwd: REPO_ROOT, encoding: 'utf8' },
     );
     const r = JSON.parse(stdout) as { profiles: { profile: string; normalised: number }[] };

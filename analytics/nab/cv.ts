@@ -51,7 +51,7 @@ export const category = (key: string): string => key.split('/')[0] as string;
 
 /**
  * The candidates the protocol chooses among: round values of the settings whose effect was clear in the earlier
- * global search (see detectors/nab/README.md), 48 in all. (A rest of 50 steps instead of 20 was in an earlier grid
+ * global search (see analytics/nab/README.md), 48 in all. (A rest of 50 steps instead of 20 was in an earlier grid
  * and never chosen.) The shipped defaults are the one chosen on all categories.
  */
 export function candidateGrid(): Candidate[] {

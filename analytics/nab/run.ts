@@ -16,7 +16,7 @@ import {
 } from './corpus.js';
 import { prepareCorpus, scoreAtThreshold, scoreProfile, type FileScore, type ProfileResult, type ScoredFile } from './scorer.js';
 
-/** The repository root (this file is detectors/nab/run.ts). */
+/** The repository root (this file is analytics/nab/run.ts). */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** NAB's files sit in shared/nab beside the repository (../shared/nab from the repo root); CITY_SHARED_DIR overrides. */
 export const DEFAULT_NAB_DIR = path.resolve(process.env.CITY_SHARED_DIR ?? path.resolve(REPO_ROOT, '..', 'shared'), 'nab');

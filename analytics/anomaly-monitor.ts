@@ -135,7 +135,7 @@ export class AnomalyMonitor {
       value,
       level: Math.round(score * 1000) / 1000,
       ts: r.ts,
-      standard: 'streaming anomaly detector (scored on the Numenta Anomaly Benchmark, see detectors/nab)',
+      standard: 'streaming anomaly detector (scored on the Numenta Anomaly Benchmark, see analytics/nab)',
       caseWorthy: false,
     };
     if (detector) {

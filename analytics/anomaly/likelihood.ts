@@ -5,7 +5,7 @@
 // current average is. A raw signal that is always noisy therefore scores low; a change in its behaviour
 // scores high, whatever the series' units. Unlike Numenta's sliding window of 8640 values, the long history
 // here is an exponentially weighted mean and variance with the same span: O(1) memory per series, the same
-// NAB score within noise (see detectors/nab/README.md).
+// NAB score within noise (see analytics/nab/README.md).
 import { ewmPush, normalTail, rollingCells, rollingMean, rollingPush } from './stats.js';
 
 export interface LikelihoodOptions {

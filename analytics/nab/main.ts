@@ -1,9 +1,9 @@
 // NAB runner: runs the streaming anomaly detector over every labelled CSV of a NAB data directory, writes
 // NAB-style result files and prints the normalised NAB score of each profile and the run time.
 //
-//   tsx detectors/nab/main.ts [--data DIR] [--labels FILE] [--profiles FILE] [--out DIR] [--files] [--json]
-//   tsx detectors/nab/main.ts --score-only RESULTS_DIR [--labels FILE] [--profiles FILE]
-//   tsx detectors/nab/main.ts --cv [--data DIR] [--labels FILE] [--profiles FILE] [--json]
+//   tsx analytics/nab/main.ts [--data DIR] [--labels FILE] [--profiles FILE] [--out DIR] [--files] [--json]
+//   tsx analytics/nab/main.ts --score-only RESULTS_DIR [--labels FILE] [--profiles FILE]
+//   tsx analytics/nab/main.ts --cv [--data DIR] [--labels FILE] [--profiles FILE] [--json]
 //
 // Defaults: ../shared/nab/{data, labels/combined_windows.json, profiles.json} relative to the repository.
 import { parseArgs } from 'node:util';
@@ -11,9 +11,9 @@ import { resolveOptions } from '../anomaly/detector.js';
 import { candidateGrid, crossValidate, type CvResult } from './cv.js';
 import { DEFAULT_DATA_DIR, DEFAULT_LABELS, detect, loadLabels, readCorpus, readProfiles, readResultsDir, scoreFiles, writeResults, type CorpusScore } from './run.js';
 
-const USAGE = `usage: tsx detectors/nab/main.ts [--data DIR] [--labels FILE] [--profiles FILE] [--out DIR] [--files] [--json]
-       tsx detectors/nab/main.ts --score-only RESULTS_DIR [--labels FILE] [--profiles FILE] [--files] [--json]
-       tsx detectors/nab/main.ts --cv [--data DIR] [--labels FILE] [--profiles FILE] [--json]
+const USAGE = `usage: tsx analytics/nab/main.ts [--data DIR] [--labels FILE] [--profiles FILE] [--out DIR] [--files] [--json]
+       tsx analytics/nab/main.ts --score-only RESULTS_DIR [--labels FILE] [--profiles FILE] [--files] [--json]
+       tsx analytics/nab/main.ts --cv [--data DIR] [--labels FILE] [--profiles FILE] [--json]
 
   --data DIR          NAB data directory (<category>/<file>.csv)       default ${DEFAULT_DATA_DIR}
   --labels FILE       NAB combined_windows.json                        default ${DEFAULT_LABELS}

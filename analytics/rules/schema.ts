@@ -115,7 +115,7 @@ export const AnomalySchema = z.strictObject({
   /** Metrics never watched (on/off states, signal strength). */
   exclude: z.array(z.string()).default([]),
   /**
-   * The detector's members, beyond the defaults chosen on NAB (detectors/nab/README.md). `daily`: a time-of-day profile
+   * The detector's members, beyond the defaults chosen on NAB (analytics/nab/README.md). `daily`: a time-of-day profile
    * from the second day on (a new sensor's daily cycle is known before the weekly profile has seen a week): more steps
    * found that a daily cycle hides, and more false alerts (measured on three simulator seeds in the README).
    * `rangeTolerance`: how far beyond the range seen so far a value must be to alert on its own (fraction of the range).

@@ -4,7 +4,7 @@
 // seen so far, and the state has a fixed size (set by the options, independent of how long the series is).
 //
 // How it scores (the method and its defaults were chosen by leave-one-category-out cross-validation on NAB: see
-// detectors/nab/README.md):
+// analytics/nab/README.md):
 //   1. Range break: a value outside [min − tol·range, max + tol·range] of everything seen so far.
 //   2. Members (./members.ts), each a raw "surprise" in [0, 1]: jump (against the previous value), weekly (against
 //      the usual value at this time of the week), level (short against long mean).
@@ -56,7 +56,7 @@ export interface AnomalyDetectorOptions {
   rest: RestOptions;
 }
 
-/** The defaults, chosen once by the cross-validation in detectors/nab/README.md. */
+/** The defaults, chosen once by the cross-validation in analytics/nab/README.md. */
 export const DEFAULT_OPTIONS: AnomalyDetectorOptions = {
   likelihood: {},
   rangeTolerance: 0.02,

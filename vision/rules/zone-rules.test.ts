@@ -3,7 +3,7 @@ import type { Box } from '../../contracts/events.js';
 import { ConfigError } from '../../runtime/config.js';
 import { CameraSchema, type Camera } from '../cameras/config.js';
 import { Tracker, type Role, type Track, type TrackerDetection } from '../track/tracker.js';
-import { ZoneRules, type RuleEvent, type RuleEventEnd, type RuleOutput, type ZoneRulesOptionsInput } from './engine.js';
+import { ZoneRules, type RuleEvent, type RuleEventEnd, type RuleOutput, type ZoneRulesOptionsInput } from './zone-rules.js';
 
 const TZ = 'Asia/Shanghai';
 const sh = (local: string) => Date.parse(`${local}+08:00`);

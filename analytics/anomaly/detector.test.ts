@@ -144,7 +144,7 @@ describe('streaming anomaly detector', () => {
   it('uses bounded memory: the heap does not grow with the series (measured in a child process)', () => {
     const root = path.resolve(import.meta.dirname, '..', '..');
     const script = `
-      import { createAnomalyDetector } from './detectors/anomaly/detector.ts';
+      import { createAnomalyDetector } from './analytics/anomaly/detector.ts';
       const d = createAnomalyDetector();
       let s = 0;
       const feed = (from, to) => { for (let i = from; i < to; i++) s += d.update(i * 300000, Math.sin(i / 46) * 10 + (i % 17) + (i % 5000 === 0 ? 50 : 0)); };
