@@ -7,27 +7,30 @@
 // ask or to time out, the case to file), and a timer loop of about a second does it. A restart, a down SMS gateway or
 // a vision worker that does not answer lose nothing: the loop carries on from the store. Re-check results arrive on
 // bus topic `recheck-results` (group `notices`) and are applied once per request id.
+//
+// This class coordinates; the decisions are policy.ts's (pure), telling the party delivery.ts's, the re-check
+// protocol recheck.ts's, filing the case filing.ts's, and the read-modify-write of a notice book.ts's.
 import { EventEmitter } from 'node:events';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { jsonDecoder, subscribeDecoded } from '../bus/decoded.js';
-import type { Bus, Subscription } from '../bus/types.js';
-import { EVENT_TYPES, type EnforcementEvent, type EventType } from '../contracts/index.js';
-import { RecheckRequestSchema, RecheckResultSchema, type RecheckRequest, type RecheckResult } from '../contracts/rechecks.js';
-import { exponentialMs } from '../runtime/backoff.js';
+import type { Bus } from '../bus/types.js';
+import type { EnforcementEvent, EventType } from '../contracts/index.js';
+import type { RecheckResult } from '../contracts/rechecks.js';
 import { localDay } from '../runtime/time.js';
 import type { Logger } from '../runtime/log.js';
 import type { DeadLetterStore } from '../store/types.js';
 import type { StoredEvent } from '../review/store.js';
 import type { Camera, CameraRegistry } from '../vision/cameras/config.js';
+import { NoticeBook } from './book.js';
 import { formatCode, generateCode } from './codes.js';
 import type { NoticesConfig } from './config.js';
-import { isEnforcing } from './local.js';
-import { ConsoleLogNotifier } from './notifiers/console-log.js';
-import type { Notifier, SendResult } from './notifiers/types.js';
+import { NoticeDelivery } from './delivery.js';
+import { CaseFiling } from './filing.js';
+import type { Notifier } from './notifiers/types.js';
 import type { PartyRegistry } from './parties.js';
-import { CodeTakenError, NoticeStore, type NoticeQuery, type NoticeRecord, type NoticeWork } from './store.js';
-import { loudspeakerText, noticeVars, smsText } from './texts.js';
-import type { Channel, Delivery, Notice, NoticeDeps, NoticeStatus, OutcomeReason, Party } from './types.js';
+import { DAY_MS, caseDue, decideNotice, dueChannels, mayEnforce, needsPriorOffences, partyCountItems, priorOffencesSince } from './policy.js';
+import { Rechecks } from './recheck.js';
+import { CodeTakenError, NoticeStore, type NoticeQuery, type NoticeRecord } from './store.js';
+import type { Notice, NoticeDeps, OutcomeReason, Party } from './types.js';
 
 export interface NoticeServiceOptions {
   /** An open store (the caller closes it), or `file` for the service to open (and close). */
@@ -71,27 +74,18 @@ export interface PartyCounts {
   items: { id: string; kind: Party['kind']; name: string; licenceNo?: string; counts: Record<EventType, number>; lastAt: number | null }[];
 }
 
-const DAY_MS = 86_400_000;
-/** Sends at once per channel: a gateway that hangs must not take every notice's attempt with it. */
-const MAX_SENDS_PER_CHANNEL = 4;
-const CHANNEL_NAMES: Record<Channel, string> = { sms: 'SMS gateway', loudspeaker: 'loudspeaker broker', console: 'console log' };
-
 export class NoticeService extends EventEmitter {
   private readonly now: () => number;
-  private readonly notifiers = new Map<Channel, Notifier>();
-  private readonly abort = new AbortController();
-  private lock: Promise<unknown> = Promise.resolve();
-  private sub: Subscription | null = null;
+  private readonly book: NoticeBook;
+  private readonly delivery: NoticeDelivery;
+  private readonly rechecks: Rechecks;
+  private readonly filing: CaseFiling;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private again = false;
   private closed = false;
   private started = false;
-  private readonly sending = new Map<string, Promise<void>>();
-  private readonly filing = new Map<string, Promise<void>>();
-  private readonly down = new Map<Channel, { since: number; failures: number }>();
   private storeDown = false;
-  private busDown = false;
   private readonly m;
 
   private constructor(
@@ -101,8 +95,6 @@ export class NoticeService extends EventEmitter {
   ) {
     super();
     this.now = o.now ?? Date.now;
-    for (const n of o.notifiers) this.notifiers.set(n.channel, n);
-    if (!this.notifiers.has('console')) this.notifiers.set('console', new ConsoleLogNotifier({ logger: o.logger }));
     const registers = o.registry ? [o.registry] : [];
     this.m = {
       outcomes: new Counter({ name: 'notice_outcomes_total', help: 'Notices reaching a status, by status and reason', labelNames: ['status', 'reason'] as const, registers }),
@@ -121,14 +113,28 @@ export class NoticeService extends EventEmitter {
         if (counts) for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
       },
     });
+    const { config, logger } = o;
+    this.book = new NoticeBook(store, config, (n) => this.emit('change', n));
+    this.delivery = new NoticeDelivery({ book: this.book, notifiers: o.notifiers, config, logger, attempts: this.m.deliveries, now: this.now, kick: () => this.kick(), closed: () => this.closed });
+    this.filing = new CaseFiling({ book: this.book, fileCase: o.deps.fileCase, config, logger, now: this.now });
+    this.rechecks = new Rechecks({
+      book: this.book,
+      bus: o.bus,
+      deadLetters: o.deadLetters,
+      config,
+      logger,
+      metrics: { requests: this.m.rechecks, results: this.m.results, outcomes: this.m.outcomes },
+      now: this.now,
+      fileCase: (id) => this.filing.file(id),
+      group: o.group ?? 'notices',
+    });
   }
 
   static async open(o: NoticeServiceOptions): Promise<NoticeService> {
     if (!o.store && !o.file) throw new Error('NoticeService.open needs a store or a file');
     const store = o.store ?? (await NoticeStore.open(o.file!));
     const s = new NoticeService(store, !o.store, o);
-    const channels = [...s.notifiers.values()].map((n) => `${n.channel} (${n.target})`);
-    o.logger.info({ channels, leniency: o.config.leniency.enabled, publicationDays: o.config.publicationDays }, 'notice service ready');
+    o.logger.info({ channels: s.delivery.describe(), leniency: o.config.leniency.enabled, publicationDays: o.config.publicationDays }, 'notice service ready');
     return s;
   }
 
@@ -138,13 +144,6 @@ export class NoticeService extends EventEmitter {
 
   private camera(id: string): Camera | undefined {
     return this.o.cameras.cameras.find((c) => c.id === id);
-  }
-
-  /** Read-modify-write of notices one at a time (the loop, results and confirmations touch the same rows). */
-  private locked<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.lock.then(f);
-    this.lock = next.catch(() => undefined);
-    return next;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -165,14 +164,16 @@ export class NoticeService extends EventEmitter {
 
     const now = this.now();
     const camera = this.camera(e.camera.id);
-    const enforcing = isEnforcing(camera, e.start, this.o.config.publicationDays, this.timeZone);
+    const enforcing = mayEnforce(camera, e, this.o.config, this.timeZone);
     // The lookup may ask the city's plate service: outside the lock.
     const party = enforcing ? await this.lookup(e) : null;
 
-    const { record, created } = await this.locked(async () => {
+    const { record, created } = await this.book.locked(async () => {
       const again = await this.store.record(e.id);
       if (again) return { record: again, created: false };
-      const rec = await this.decide(stored, camera, enforcing, party, now);
+      if (!enforcing) this.o.logger.debug({ event: e.id, camera: e.camera.id, publishedAt: camera?.publishedAt ?? null, known: Boolean(camera) }, 'camera not enforcing');
+      const priorOffences = needsPriorOffences(enforcing, party) ? await this.store.priorOffences(party.id, e.type, priorOffencesSince(e, this.o.config), e.id) : 0;
+      const rec = decideNotice({ stored, camera, enforcing, party, priorOffences, code: generateCode(), channels: this.delivery.channels, config: this.o.config, timeZone: this.timeZone, now });
       for (let i = 0; ; i++) {
         try {
           return await this.store.insertIfAbsent(rec, { plate: e.plate?.text, day: localDay(e.start, this.timeZone), start: e.start });
@@ -200,14 +201,14 @@ export class NoticeService extends EventEmitter {
       OUTCOME_LOG[n.reason],
     );
     this.emit('change', n);
-    if (n.status === 'case') await this.fileCase(n.eventId);
+    if (n.status === 'case') await this.filing.file(n.eventId);
     if (n.deliveries.some((d) => d.status === 'pending')) this.kick();
     return (await this.store.get(n.eventId)) ?? n;
   }
 
   /** Who would be told if this event were confirmed (the review queue's preview). Never throws. */
   async preview(event: EnforcementEvent): Promise<PartyPreview> {
-    const enforcing = isEnforcing(this.camera(event.camera.id), event.start, this.o.config.publicationDays, this.timeZone);
+    const enforcing = mayEnforce(this.camera(event.camera.id), event, this.o.config, this.timeZone);
     const party = await this.lookup(event);
     return { known: party !== null, ...(party ? { kind: party.kind, name: party.name } : {}), contact: Boolean(party?.phone), enforcing };
   }
@@ -219,71 +220,6 @@ export class NoticeService extends EventEmitter {
       this.o.logger.warn({ event: e.id, err: (err as Error).message }, 'party lookup failed: treated as unknown');
       return null;
     }
-  }
-
-  /** The decision order a–d, as a new notice with its schedule. */
-  private async decide(stored: StoredEvent, camera: Camera | undefined, enforcing: boolean, party: Party | null, now: number): Promise<NoticeRecord> {
-    const e = stored.event;
-    const cfg = this.o.config;
-    const base: Notice = {
-      eventId: e.id,
-      eventType: e.type,
-      cameraId: e.camera.id,
-      district: e.camera.district,
-      zoneId: e.zone.id,
-      code: generateCode(),
-      party: null,
-      status: 'not-enforcing',
-      reason: 'camera-not-published',
-      priorOffences: 0,
-      deliveries: [],
-      createdAt: now,
-    };
-    const work: NoticeWork = { target: { box: e.box, role: e.role }, answered: [], caseAttempts: 0 };
-    const done = (status: NoticeStatus, reason: OutcomeReason, n: Notice): NoticeRecord => {
-      n.status = status;
-      n.reason = reason;
-      if (status !== 'awaiting-recheck') n.closedAt = now;
-      return { notice: n, work, nextAt: null };
-    };
-
-    // a. The camera's location must have been published long enough before the event.
-    if (!enforcing) {
-      this.o.logger.debug({ event: e.id, camera: e.camera.id, publishedAt: camera?.publishedAt ?? null, known: Boolean(camera) }, 'camera not enforcing');
-      return this.schedule(done('not-enforcing', 'camera-not-published', base));
-    }
-    // b. Nobody to tell: straight to a case.
-    base.party = party;
-    if (!party?.phone) return this.schedule(done('case', 'no-contact', base));
-
-    // c. Earlier violations of this type by this party within the window.
-    base.priorOffences = await this.store.priorOffences(party.id, e.type, e.start - cfg.leniency.windowDays * DAY_MS, e.id);
-    // The grace period runs from the confirmation (or from now, for a confirmation recorded before a restart).
-    const from = Math.max(now, stored.review?.at ?? 0);
-    const deadline = from + cfg.graceS[e.type] * 1000;
-    base.deliveries = this.deliveries(e, base, camera, deadline, now);
-    if (cfg.leniency.enabled && base.priorOffences === 0) return this.schedule(done('notice-only', 'first-offence-leniency', base));
-    if (cfg.leniency.enabled) return this.schedule(done('case', 'repeat-offence', base));
-
-    // d. Told; the camera looks again when the grace period is over.
-    base.recheckAt = deadline;
-    return this.schedule(done('awaiting-recheck', 'notified', base));
-  }
-
-  /** The deliveries of a notice, with their texts: SMS (with a gateway), the loudspeaker (when enabled), the console. */
-  private deliveries(e: EnforcementEvent, n: Notice, camera: Camera | undefined, deadline: number, now: number): Delivery[] {
-    const cfg = this.o.config;
-    const vars = noticeVars({ event: e, notice: n, deadline, config: cfg, timeZone: this.timeZone });
-    const sms = smsText(cfg, e, vars);
-    const out: Delivery[] = [];
-    if (this.notifiers.has('sms') && n.party?.phone) out.push({ channel: 'sms', status: 'pending', attempts: 0, at: now, text: sms });
-    const speaker = cfg.loudspeaker;
-    if (speaker.enabled && this.notifiers.has('loudspeaker') && camera && (!speaker.cameras || speaker.cameras.includes(camera.id))) {
-      out.push({ channel: 'loudspeaker', status: 'pending', attempts: 0, at: now, text: loudspeakerText(cfg, e, vars) });
-    }
-    // Always on record: what the SMS says (or would say, without a gateway).
-    out.push({ channel: 'console', status: 'pending', attempts: 0, at: now, text: sms });
-    return out;
   }
 
   /** A code collision (never expected): a fresh code, and texts that carry it. */
@@ -298,53 +234,13 @@ export class NoticeService extends EventEmitter {
   /** Completes what a notice left undone (a second onConfirmed, a restart) and returns it. */
   private async complete(rec: NoticeRecord): Promise<Notice> {
     const n = rec.notice;
-    if (n.status === 'case' && !n.caseId) await this.fileCase(n.eventId);
+    if (n.status === 'case' && !n.caseId) await this.filing.file(n.eventId);
     if (n.deliveries.some((d) => d.status === 'pending')) this.kick();
     return (await this.store.get(n.eventId)) ?? n;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // The schedule
-
-  /**
-   * When a pending delivery is tried next: at once the first time, then with capped exponential backoff, or as soon
-   * as its channel answers again after an outage.
-   */
-  private deliveryDue(d: Delivery, w: NoticeWork): number {
-    if (d.attempts === 0) return d.at;
-    const c = this.o.config.delivery;
-    const normal = d.at + exponentialMs(d.attempts, c.retryBaseMs, c.retryMaxMs);
-    const early = w.retryAt?.[d.channel];
-    return early !== undefined ? Math.min(normal, early) : normal;
-  }
-
-  /** Sets the record's nextAt from what is left to do. */
-  private schedule(rec: NoticeRecord): NoticeRecord {
-    const n = rec.notice;
-    const times: number[] = [];
-    for (const d of n.deliveries) if (d.status === 'pending') times.push(this.deliveryDue(d, rec.work));
-    if (n.status === 'awaiting-recheck') {
-      // Before the first request: the end of the grace period; after: the latest request's deadline (an answer of
-      // "unavailable" waits for it too, so attempts stay spaced).
-      times.push(rec.work.request?.deadline ?? n.recheckAt ?? n.createdAt);
-    }
-    if (n.status === 'case' && !n.caseId) times.push(rec.work.caseNextAt ?? n.createdAt);
-    rec.nextAt = times.length ? Math.min(...times) : null;
-    return rec;
-  }
-
-  /** Changes a notice under the lock and stores it; `f` returns false to leave it as it was. */
-  private async mutate(eventId: string, f: (rec: NoticeRecord) => boolean | void): Promise<NoticeRecord | null> {
-    const rec = await this.locked(async () => {
-      const r = await this.store.record(eventId);
-      if (!r || f(r) === false) return null;
-      this.schedule(r);
-      await this.store.update(r);
-      return r;
-    });
-    if (rec) this.emit('change', rec.notice);
-    return rec;
-  }
+  // The loop
 
   /** Runs the loop now (soon after a confirmation; tests). */
   kick(): void {
@@ -380,7 +276,11 @@ export class NoticeService extends EventEmitter {
 
   /** Resolves when no delivery or case filing started by the loop is running (tests, close). */
   async idle(): Promise<void> {
-    while (this.sending.size || this.filing.size) await Promise.allSettled([...this.sending.values(), ...this.filing.values()]);
+    for (let running = this.running(); running.length; running = this.running()) await Promise.allSettled(running);
+  }
+
+  private running(): Promise<void>[] {
+    return [...this.delivery.running(), ...this.filing.running()];
   }
 
   private async pass(): Promise<void> {
@@ -399,11 +299,11 @@ export class NoticeService extends EventEmitter {
       if (this.closed) return;
       const n = rec.notice;
       const now = this.now();
-      for (const d of n.deliveries) if (d.status === 'pending' && this.deliveryDue(d, rec.work) <= now) this.startSend(n.eventId, d.channel);
-      if (n.status === 'case' && !n.caseId && (rec.work.caseNextAt ?? 0) <= now) void this.fileCase(n.eventId);
+      for (const channel of dueChannels(rec, now, this.o.config)) this.delivery.start(n.eventId, channel);
+      if (caseDue(rec, now)) void this.filing.file(n.eventId);
       if (n.status === 'awaiting-recheck') {
         try {
-          await this.recheckStep(rec, now);
+          await this.rechecks.step(rec, now);
         } catch (e) {
           this.o.logger.error({ event: n.eventId, err: (e as Error).message }, 're-check step failed; retrying');
         }
@@ -411,285 +311,9 @@ export class NoticeService extends EventEmitter {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------------------------
-  // Deliveries
-
-  private startSend(eventId: string, channel: Channel): void {
-    const key = `${eventId}\u0000${channel}`;
-    if (this.sending.has(key)) return;
-    let busy = 0;
-    for (const k of this.sending.keys()) if (k.endsWith(`\u0000${channel}`)) busy++;
-    if (busy >= MAX_SENDS_PER_CHANNEL) return;
-    let recorded = false;
-    const p = this.send(eventId, channel)
-      .then(() => void (recorded = true))
-      .catch((e: Error) => this.o.logger.error({ event: eventId, channel, err: e.message }, 'delivery bookkeeping failed; retried by the loop'))
-      .finally(() => {
-        this.sending.delete(key);
-        // Others may have waited for this one's place.
-        if (recorded) this.kick();
-      });
-    this.sending.set(key, p);
-  }
-
-  private async send(eventId: string, channel: Channel): Promise<void> {
-    const rec = await this.store.record(eventId);
-    const d = rec?.notice.deliveries.find((x) => x.channel === channel);
-    if (!rec || !d || d.status !== 'pending') return;
-    const notifier = this.notifiers.get(channel);
-    const cfg = this.o.config.delivery;
-    const r: SendResult = notifier
-      ? await notifier.send(rec.notice, d.text ?? '', this.abort.signal)
-      : { ok: false, permanent: true, error: `no ${channel} channel configured` };
-    // An attempt cut short by close() is not an attempt: it is made again after the restart.
-    if (this.closed && !r.ok) return;
-    const now = this.now();
-    let outcome = 'sent' as 'sent' | 'retry' | 'failed';
-    const updated = await this.mutate(eventId, (cur) => {
-      const x = cur.notice.deliveries.find((y) => y.channel === channel);
-      if (!x || x.status !== 'pending') return false;
-      x.attempts++;
-      x.at = now;
-      if (cur.work.retryAt) delete cur.work.retryAt[channel];
-      if (r.to) x.to = r.to;
-      if (r.ok) {
-        x.status = 'sent';
-        delete x.error;
-      } else {
-        x.error = r.error;
-        outcome = r.permanent || x.attempts >= cfg.attempts ? 'failed' : 'retry';
-        if (outcome === 'failed') x.status = 'failed';
-      }
-      return true;
-    });
-    if (!updated) return;
-    const x = updated.notice.deliveries.find((y) => y.channel === channel)!;
-    this.m.deliveries.inc({ channel, result: outcome });
-    const log = this.o.logger;
-    const ctx = { event: eventId, code: formatCode(updated.notice.code), channel, to: x.to, attempts: x.attempts };
-    if (r.ok) {
-      const was = this.down.get(channel);
-      if (was) {
-        this.down.delete(channel);
-        log.info({ channel, target: notifier?.target, downS: Math.round((now - was.since) / 1000), failedAttempts: was.failures }, `${CHANNEL_NAMES[channel]} reachable again: sending the waiting notices`);
-        this.expedite(channel);
-      }
-      if (channel !== 'console') log.info(ctx, 'notice sent');
-      return;
-    }
-    if (outcome === 'failed') {
-      log.error({ ...ctx, err: r.error }, r.ok === false && r.permanent ? 'notice refused: not retried' : `notice not delivered after ${x.attempts} attempts: given up on this channel`);
-      return;
-    }
-    const was = this.down.get(channel);
-    if (!was) {
-      this.down.set(channel, { since: now, failures: 1 });
-      log.warn({ ...ctx, target: notifier?.target, err: r.error }, `${CHANNEL_NAMES[channel]} unavailable: notices wait and are retried with backoff (logged once until it is back)`);
-    } else {
-      was.failures++;
-      log.debug({ ...ctx, err: r.error }, 'notice delivery failed; will retry');
-    }
-  }
-
-  /** The channel answers again: what waits on it is tried at once instead of after its own backoff. */
-  private expedite(channel: Channel): void {
-    void (async () => {
-      const now = this.now();
-      const waiting = (await this.store.due(Number.MAX_SAFE_INTEGER, 1000)).filter((r) =>
-        r.notice.deliveries.some((d) => d.channel === channel && d.status === 'pending' && this.deliveryDue(d, r.work) > now),
-      );
-      for (const r of waiting) {
-        await this.mutate(r.notice.eventId, (cur) => {
-          if (!cur.notice.deliveries.some((d) => d.channel === channel && d.status === 'pending')) return false;
-          (cur.work.retryAt ??= {})[channel] = now;
-          return true;
-        });
-      }
-      if (waiting.length) this.kick();
-    })().catch((e: Error) => this.o.logger.warn({ channel, err: e.message }, 'could not bring the waiting notices forward; they go at their own time'));
-  }
-
-  // ---------------------------------------------------------------------------------------------------------------
-  // Re-checks
-
-  private async recheckStep(rec: NoticeRecord, now: number): Promise<void> {
-    const n = rec.notice;
-    const req = rec.work.request;
-    const attempts = n.recheck?.attempts ?? 0;
-    const max = this.o.config.recheck.attempts;
-    if (!req) {
-      if ((n.recheckAt ?? 0) <= now) await this.ask(n, rec.work, attempts + 1, now);
-      return;
-    }
-    if (req.deadline > now) return;
-    // The latest attempt timed out (or answered "unavailable"): ask again, or leave it to a reviewer.
-    if (attempts < max) {
-      await this.ask(n, rec.work, attempts + 1, now, rec.work.answered.includes(req.id) ? 'the last attempt could not see the zone' : 'no answer to the last attempt in time');
-      return;
-    }
-    await this.giveUp(n.eventId, req.id, `no answer from a vision worker after ${attempts} attempts`);
-  }
-
-  /** Publishes re-check attempt `attempt` and records it. */
-  private async ask(n: Notice, work: NoticeWork, attempt: number, now: number, why?: string): Promise<void> {
-    const cfg = this.o.config.recheck;
-    const req: RecheckRequest = RecheckRequestSchema.parse({
-      id: `${n.eventId}#${attempt}`,
-      eventId: n.eventId,
-      eventType: n.eventType,
-      camera: { id: n.cameraId, district: n.district },
-      zoneId: n.zoneId,
-      role: work.target.role,
-      box: work.target.box,
-      requestedAt: now,
-      deadline: now + cfg.answerTimeoutS * 1000,
-      observeS: cfg.observeS,
-    });
-    // Published before it is recorded: after a crash in between, the same attempt is asked again (results are
-    // idempotent by request id), rather than an attempt recorded that nobody was asked.
-    try {
-      await this.o.bus.publish('rechecks', [{ key: n.cameraId, value: JSON.stringify(req) }]);
-      if (this.busDown) this.o.logger.info('re-check requests published on the bus again');
-      this.busDown = false;
-    } catch (e) {
-      if (!this.busDown) this.o.logger.warn({ event: n.eventId, err: (e as Error).message }, 'cannot publish the re-check request on the bus; retrying');
-      this.busDown = true;
-      return;
-    }
-    this.m.rechecks.inc();
-    await this.mutate(n.eventId, (cur) => {
-      if (cur.notice.status !== 'awaiting-recheck') return false;
-      cur.work.request = { id: req.id, requestedAt: req.requestedAt, deadline: req.deadline };
-      cur.notice.recheck = { ...(cur.notice.recheck ?? { evidence: [] }), attempts: attempt };
-      return true;
-    });
-    this.o.logger.info({ event: n.eventId, code: formatCode(n.code), camera: n.cameraId, zone: n.zoneId, attempt, request: req.id, ...(why ? { why } : {}) }, 're-check asked');
-  }
-
-  private async giveUp(eventId: string, requestId: string, detail: string, checkedAt?: number): Promise<void> {
-    const now = this.now();
-    const rec = await this.mutate(eventId, (cur) => {
-      if (cur.notice.status !== 'awaiting-recheck' || cur.work.request?.id !== requestId) return false;
-      const n = cur.notice;
-      n.status = 'recheck-unavailable';
-      n.reason = 'recheck-unavailable';
-      n.closedAt = now;
-      n.recheck = { ...(n.recheck ?? { attempts: 0, evidence: [] }), result: 'unavailable', checkedAt: checkedAt ?? now, detail };
-      return true;
-    });
-    if (!rec) return;
-    this.m.outcomes.inc({ status: 'recheck-unavailable', reason: 'recheck-unavailable' });
-    this.o.logger.warn({ event: eventId, code: formatCode(rec.notice.code), attempts: rec.notice.recheck?.attempts, detail }, 're-check unavailable after every attempt: left to a reviewer');
-  }
-
   /** Applies one re-check result; a repeat, an unknown request or a notice already decided changes nothing. */
-  async applyResult(r: RecheckResult): Promise<Notice | null> {
-    const now = this.now();
-    let became = null as NoticeStatus | null;
-    let ignored = '';
-    const rec = await this.mutate(r.eventId, (cur) => {
-      const n = cur.notice;
-      const w = cur.work;
-      if (n.status !== 'awaiting-recheck') return void (ignored = `notice is ${n.status}`), false;
-      if (w.answered.includes(r.id)) return void (ignored = 'already applied'), false;
-      const m = /#(\d+)$/.exec(r.id);
-      const attempt = m ? Number(m[1]) : NaN;
-      if (!r.id.startsWith(`${n.eventId}#`) || !(attempt >= 1 && attempt <= (n.recheck?.attempts ?? 0))) return void (ignored = 'not a request of this notice'), false;
-      w.answered.push(r.id);
-      const record = { attempts: n.recheck?.attempts ?? attempt, evidence: [...(n.recheck?.evidence ?? []), ...r.evidence], checkedAt: r.checkedAt, ...(r.detail ? { detail: r.detail } : {}) };
-      if (r.result === 'unavailable') {
-        n.recheck = record;
-        // Only the latest attempt's answer moves on: the last one ends it, an earlier one waits for its deadline.
-        if (w.request?.id === r.id && record.attempts >= this.o.config.recheck.attempts) {
-          n.status = 'recheck-unavailable';
-          n.reason = 'recheck-unavailable';
-          n.recheck = { ...record, result: 'unavailable' };
-          n.closedAt = now;
-          became = n.status;
-        }
-        return true;
-      }
-      n.recheck = { ...record, result: r.result };
-      n.closedAt = now;
-      if (r.result === 'absent') {
-        n.status = 'corrected';
-        n.reason = 'corrected-after-notice';
-      } else {
-        n.status = 'case';
-        n.reason = 'uncorrected-after-notice';
-        w.caseAttempts = 0;
-        w.caseNextAt = now;
-      }
-      became = n.status;
-      return true;
-    });
-    const log = this.o.logger;
-    if (!rec) {
-      log.debug({ event: r.eventId, request: r.id, result: r.result, why: ignored || 'no such notice' }, 're-check result ignored');
-      return null;
-    }
-    this.m.results.inc({ result: r.result });
-    const n = rec.notice;
-    const ctx = { event: n.eventId, code: formatCode(n.code), request: r.id, result: r.result, worker: r.worker, evidence: r.evidence.length };
-    if (became) this.m.outcomes.inc({ status: n.status, reason: n.reason });
-    if (became === 'corrected') log.info(ctx, 'corrected after notice: closed without a case');
-    else if (became === 'case') {
-      log.info(ctx, 'not corrected after notice: filing the case');
-      await this.fileCase(n.eventId);
-    } else if (became === 'recheck-unavailable') log.warn({ ...ctx, detail: r.detail }, 're-check unavailable after every attempt: left to a reviewer');
-    else log.info({ ...ctx, detail: r.detail }, 're-check could not see the zone');
-    return (await this.store.get(n.eventId)) ?? n;
-  }
-
-  private async onResults(batch: { value: RecheckResult }[]): Promise<void> {
-    // A store error throws: the bus delivers the batch again. (Malformed results were dead-lettered by the decoder.)
-    for (const { value } of batch) await this.applyResult(value);
-  }
-
-  // ---------------------------------------------------------------------------------------------------------------
-  // Cases
-
-  /** Files the notice's case if it is due one and has none; a failure is retried by the loop with backoff. */
-  private fileCase(eventId: string): Promise<void> {
-    const running = this.filing.get(eventId);
-    if (running) return running;
-    const p = this.fileCaseOnce(eventId)
-      .catch((e: Error) => this.o.logger.error({ event: eventId, err: e.message }, 'case filing bookkeeping failed; retried by the loop'))
-      .finally(() => this.filing.delete(eventId));
-    this.filing.set(eventId, p);
-    return p;
-  }
-
-  private async fileCaseOnce(eventId: string): Promise<void> {
-    const rec = await this.store.record(eventId);
-    if (!rec || rec.notice.status !== 'case' || rec.notice.caseId) return;
-    let caseId: string;
-    try {
-      caseId = (await this.o.deps.fileCase(eventId, { notice: rec.notice })).id;
-    } catch (e) {
-      const err = (e as Error).message;
-      const now = this.now();
-      const c = this.o.config.delivery;
-      const r = await this.mutate(eventId, (cur) => {
-        if (cur.notice.caseId) return false;
-        cur.work.caseAttempts++;
-        cur.work.caseError = err;
-        cur.work.caseNextAt = now + exponentialMs(cur.work.caseAttempts, c.retryBaseMs, c.retryMaxMs);
-        return true;
-      });
-      const attempts = r?.work.caseAttempts ?? 0;
-      this.o.logger[attempts === 1 || attempts % 10 === 0 ? 'error' : 'debug']({ event: eventId, attempts, err }, 'filing the case failed; retrying');
-      return;
-    }
-    const r = await this.mutate(eventId, (cur) => {
-      if (cur.notice.caseId) return false;
-      cur.notice.caseId = caseId;
-      cur.notice.closedAt ??= this.now();
-      delete cur.work.caseNextAt;
-      delete cur.work.caseError;
-      return true;
-    });
-    if (r) this.o.logger.info({ event: eventId, code: formatCode(r.notice.code), case: caseId, reason: r.notice.reason }, 'case filed');
+  applyResult(r: RecheckResult): Promise<Notice | null> {
+    return this.rechecks.apply(r);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -712,25 +336,7 @@ export class NoticeService extends EventEmitter {
   async partyCounts(): Promise<PartyCounts> {
     const windowDays = this.o.config.leniency.windowDays;
     const rows = await this.store.partyCounts(this.now() - windowDays * DAY_MS);
-    const zero = () => Object.fromEntries(EVENT_TYPES.map((t) => [t, 0])) as Record<EventType, number>;
-    const byId = new Map<string, PartyCounts['items'][number]>();
-    const add = (p: Party) => {
-      let item = byId.get(p.id);
-      if (!item) {
-        item = { id: p.id, kind: p.kind, name: p.name, ...(p.licenceNo ? { licenceNo: p.licenceNo } : {}), counts: zero(), lastAt: null };
-        byId.set(p.id, item);
-      }
-      return item;
-    };
-    for (const p of this.o.parties.shops()) add(p);
-    for (const r of rows) {
-      const item = add(r.party);
-      item.counts[r.type] += r.count;
-      item.lastAt = Math.max(item.lastAt ?? 0, r.lastAt);
-    }
-    const total = (i: PartyCounts['items'][number]) => Object.values(i.counts).reduce((a, b) => a + b, 0);
-    const items = [...byId.values()].sort((a, b) => total(b) - total(a) || (b.lastAt ?? 0) - (a.lastAt ?? 0) || a.name.localeCompare(b.name, 'zh-CN'));
-    return { windowDays, items };
+    return { windowDays, items: partyCountItems(this.o.parties.shops(), rows) };
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -740,12 +346,7 @@ export class NoticeService extends EventEmitter {
   async start(): Promise<void> {
     if (this.started || this.closed) return;
     this.started = true;
-    this.sub = await subscribeDecoded<RecheckResult>(this.o.bus, 'recheck-results', this.o.group ?? 'notices', (batch) => this.onResults(batch), {
-      maxBatch: 50,
-      decode: jsonDecoder(RecheckResultSchema),
-      deadLetters: this.o.deadLetters,
-      logger: this.o.logger,
-    });
+    await this.rechecks.subscribe();
     const period = this.o.tickMs ?? 1000;
     const loop = () => {
       if (this.closed) return;
@@ -760,12 +361,12 @@ export class NoticeService extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.abort.abort();
-    await this.sub?.close();
+    this.delivery.abortSends();
+    await this.rechecks.close();
     await this.ticking;
     await this.idle();
-    await this.lock.catch(() => undefined);
-    for (const n of this.notifiers.values()) await n.close?.().catch(() => undefined);
+    await this.book.settled();
+    await this.delivery.close();
     if (this.ownsStore) await this.store.close();
   }
 }
