@@ -1,5 +1,6 @@
 // Configuration of the platform process, from the environment. Every variable is documented in README.md.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PartyEnvSchema } from '../party/config.js';
@@ -231,5 +232,18 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     MAP_DISTRICTS_FILE: path.resolve(c.MAP_DISTRICTS_FILE),
     MAP_GRID_FILE: path.resolve(c.MAP_GRID_FILE),
     EVIDENCE_DIR: path.resolve(c.EVIDENCE_DIR ?? path.join(c.DATA_DIR, 'evidence')),
+  };
+}
+
+/** The settings of ingest that both the one-process platform and the lean ROLE=ingest process take from the env. */
+export function ingestSettings(cfg: AppConfig) {
+  return {
+    caFile: cfg.MQTT_CA_FILE,
+    // Stable per host so the broker keeps this instance's session (and its queued messages) across restarts.
+    clientId: cfg.INGEST_CLIENT_ID ?? `ingest-${os.hostname()}`,
+    batchMaxReadings: cfg.INGEST_BATCH_MAX,
+    batchMaxDelayMs: cfg.INGEST_BATCH_MS,
+    maxPayloadBytes: cfg.INGEST_MAX_PAYLOAD_BYTES,
+    receiveMaximum: cfg.INGEST_RECEIVE_MAXIMUM,
   };
 }

@@ -3,7 +3,6 @@
 // every part of the platform (DuckDB, onnxruntime, sharp, aedes, the console) before it looks at the role: in
 // ../shared/peer-bench that made ingest's peak RSS 220-240 MB for a job that needs about 100 (issue 19). Anything
 // else (ROLE=ingest on the embedded store or broker) goes through startPlatform.
-import os from 'node:os';
 import { Registry } from 'prom-client';
 import { buildApi } from '../api/server.js';
 import { Ingest } from '../ingest/ingest.js';
@@ -13,7 +12,7 @@ import type { Logger } from '../runtime/log.js';
 import { InfluxStore } from '../store/influxdb/store.js';
 import { closedApiPlugin } from '../users/plugin.js';
 import { influxOptions, openBus } from './backends.js';
-import type { AppConfig } from './config.js';
+import { ingestSettings, type AppConfig } from './config.js';
 import type { Platform } from './platform.js';
 
 /** True when startIngestRole serves this configuration. */
@@ -39,9 +38,7 @@ export async function startIngestRole(cfg: AppConfig, log: Logger): Promise<Plat
       mqttUrl: cfg.MQTT_URL!,
       username: cfg.MQTT_USERNAME,
       password: cfg.MQTT_PASSWORD,
-      caFile: cfg.MQTT_CA_FILE,
-      // Stable per host so the broker keeps this instance's session (and its queued messages) across restarts.
-      clientId: cfg.INGEST_CLIENT_ID ?? `ingest-${os.hostname()}`,
+      ...ingestSettings(cfg),
       shareGroup: cfg.INGEST_SHARE_GROUP === '' ? undefined : cfg.INGEST_SHARE_GROUP,
       store,
       // On the in-process bus nobody in this process would read the readings (the other stages are other
@@ -49,10 +46,6 @@ export async function startIngestRole(cfg: AppConfig, log: Logger): Promise<Plat
       bus: cfg.KAFKA_BROKERS ? bus : undefined,
       logger: log.child({ part: 'ingest' }),
       registry,
-      batchMaxReadings: cfg.INGEST_BATCH_MAX,
-      batchMaxDelayMs: cfg.INGEST_BATCH_MS,
-      maxPayloadBytes: cfg.INGEST_MAX_PAYLOAD_BYTES,
-      receiveMaximum: cfg.INGEST_RECEIVE_MAXIMUM,
     });
     await ingest.start();
     stops.push(() => ingest.stop());

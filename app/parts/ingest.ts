@@ -1,6 +1,5 @@
 // Ingest: MQTT readings into the store and onto the bus, through the embedded broker (ROLE=all without MQTT_URL)
 // or an external one; and the NB-IoT push receiver, which publishes to that broker.
-import os from 'node:os';
 import path from 'node:path';
 import { SERVICE_TOPICS } from '../../broker/auth.js';
 import { provisionMqttCredentials } from '../../broker/credentials.js';
@@ -10,6 +9,7 @@ import { Ingest } from '../../ingest/ingest.js';
 import { loadNbiotConfig } from '../../ingest/nbiot/config.js';
 import { NBIOT_PATH, nbiotRoutes } from '../../ingest/nbiot/routes.js';
 import { ConfigError } from '../../runtime/config.js';
+import { ingestSettings } from '../config.js';
 import { makeFleet, type SimulatedDevice } from '../../simulators/fleet.js';
 import type { Store } from '../../store/types.js';
 import type { Step } from './step.js';
@@ -72,19 +72,13 @@ export const ingest: Step<{ store: Store; bus: Bus }, IngestServes> = {
       mqttUrl,
       username: mqttPasswords ? 'ingest' : cfg.MQTT_USERNAME,
       password: mqttPasswords ? mqttPasswords.get('ingest') : cfg.MQTT_PASSWORD,
-      caFile: cfg.MQTT_CA_FILE,
-      // Stable per host so the broker keeps this instance's session (and its queued messages) across restarts.
-      clientId: cfg.INGEST_CLIENT_ID ?? `ingest-${os.hostname()}`,
+      ...ingestSettings(cfg),
       // aedes speaks MQTT 3.1.1 only, so the embedded broker gets a plain subscription.
       shareGroup: broker || cfg.INGEST_SHARE_GROUP === '' ? undefined : cfg.INGEST_SHARE_GROUP,
       store,
       bus,
       logger: log.child({ part: 'ingest' }),
       registry,
-      batchMaxReadings: cfg.INGEST_BATCH_MAX,
-      batchMaxDelayMs: cfg.INGEST_BATCH_MS,
-      maxPayloadBytes: cfg.INGEST_MAX_PAYLOAD_BYTES,
-      receiveMaximum: cfg.INGEST_RECEIVE_MAXIMUM,
     });
     await ingest.start();
     stops.add(() => ingest.stop());
