@@ -28,8 +28,12 @@ const NOT_FUZZED = {
   'GET /api/alerts/stream': 'an event stream never ends',
 };
 
-/** Per operation: enough to find a 500 on the inputs of most routes, the whole run in about two minutes on 2 cores. */
-const MAX_EXAMPLES = Number(process.env.SCHEMATHESIS_MAX_EXAMPLES ?? 20);
+/**
+ * Generated cases per operation, beside the boundary cases schemathesis derives from each schema. 15 keeps the run
+ * under about 2.5 minutes on 2 cores once every plugin declares its schemas (measured with 20: 1,800 cases in 70 s on
+ * this tree, 4,200 in 145 s with the notices, cameras, audit, stats, exports, reports and readings schemas merged in).
+ */
+const MAX_EXAMPLES = Number(process.env.SCHEMATHESIS_MAX_EXAMPLES ?? 15);
 
 type Doc = { paths: Record<string, Record<string, { responses?: Record<string, { content?: unknown }> }>> };
 
