@@ -13,7 +13,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadAppConfig } from '../app/config.js';
 import { startPlatform, type Platform } from '../app/platform.js';
 import { silentLogger } from '../runtime/log.js';
+import { signal, simulatedEvents } from '../test/console-fixtures.js';
 import { ROOT, signIn, tmpDir, type ApiCall } from '../test/helpers.js';
+import { EvidenceStore } from '../vision/evidence/store.js';
 
 /**
  * Operations not fuzzed, by schemathesis' name (`METHOD /path` as the document writes it), each because it would end
@@ -59,6 +61,13 @@ beforeAll(async () => {
   });
   p = await startPlatform(cfg, silentLogger);
   admin = await signIn(p.apiUrl, 'admin', 'schemathesis-admin-password');
+  // Something behind the list routes (an alert, events with evidence, a case), so the items of their answers are
+  // checked against the schemas too: an empty list holds little to check.
+  const now = Date.now();
+  await p.alerts!.handle(signal({ deviceId: 'nz-jinghai-002', district: 'jinghai', kind: 'noise', ruleId: 'noise.day', ts: now }));
+  const events = await simulatedEvents(new EvidenceStore(cfg.EVIDENCE_DIR), now - 7_200_000);
+  await p.events!.add(events);
+  expect((await admin(`/api/events/${encodeURIComponent(events[0]!.id)}/review`, { decision: 'confirm' })).status).toBe(200);
 });
 
 afterAll(async () => {
