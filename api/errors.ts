@@ -27,3 +27,19 @@ export function apiErrorHandler(err: FastifyError, req: FastifyRequest, reply: F
   if (status >= 500) req.log.error({ err }, 'request failed');
   return reply.code(status).send({ error: status >= 500 ? 'internal' : 'bad_request', message: err.message });
 }
+
+/**
+ * The longest path parameter the router passes on to a route (fastify's `maxParamLength`, 100 by default): above
+ * every bound a route schema sets (a review's event id: 200), so the route's schema judges the parameter and names
+ * it. A URL is bounded anyway by Node's 16 KiB header limit.
+ */
+export const MAX_PARAM_LENGTH = 2048;
+
+/**
+ * The router's own refusals (fastify's `frameworkErrors`: a path parameter over MAX_PARAM_LENGTH, a malformed
+ * percent-escape) as the API's 400 body, instead of fastify's 414 / 400 with its own fields, which no route documents.
+ */
+export function apiFrameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `path: a parameter longer than ${MAX_PARAM_LENGTH} characters` : `path: ${err.message}`;
+  return reply.code(400).send({ error: 'bad_request', message });
+}

@@ -7,7 +7,7 @@ import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from 
 import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
 import type { ServerTls } from '../runtime/tls.js';
-import { apiErrorHandler, badRequest } from './errors.js';
+import { apiErrorHandler, apiFrameworkErrors, badRequest, MAX_PARAM_LENGTH } from './errors.js';
 import { numericTs } from './query.js';
 import type { EventAnnotator } from '../review/routes.js';
 import { httpMetrics, readinessMetrics } from './http-metrics.js';
@@ -86,6 +86,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     loggerInstance: o.logger.child({ part: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
     ...(o.trustProxy?.length ? { trustProxy: o.trustProxy } : {}),
     ...(o.https ? { https: { cert: o.https.cert, key: o.https.key } } : {}),
+    // Path parameters are judged by the routes' schemas; the router's own refusals answer the API's 400 (errors.ts).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: apiFrameworkErrors,
     // One instance type for HTTP and HTTPS: no route depends on the kind of server underneath.
   }) as unknown as FastifyInstance;
   collectDefaultMetrics({ register: o.registry });

@@ -68,7 +68,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
 
   app.get(
     '/api/events/:id',
-    { schema: { tags, summary: 'One event with its review status', params: z.object({ id: z.string() }), response: { 200: EventView, 404: Failure } } },
+    { schema: { tags, summary: 'One event with its review status', params: z.object({ id: z.string() }), response: { 200: EventView, 400: Failure, 404: Failure } } },
     async (req, reply) => {
       const { id } = req.params;
       const e = await o.events.get(id);
