@@ -1,3 +1,4 @@
+// @ts-check
 // A line chart of one metric drawn as SVG, with threshold lines that may change with the time of day (day/night
 // limits) and hover read-out. Thousands of readings are reduced to the min and max of each pixel column, which
 // keeps every spike visible and the DOM small.

@@ -1,3 +1,4 @@
+// @ts-check
 // Staff: the live alert list. One request loads the list (filtered by state, district and kind on the server,
 // severity and device here); the Server-Sent Events stream /api/alerts/stream pushes every change, which is merged
 // in place without a reload. Acknowledge and resolve take an optional note; the history shows who did what when.
@@ -8,6 +9,7 @@ const PAGE_SIZE = 50;
 // Filters survive leaving the page and coming back (for this tab).
 const saved = { state: 'open', district: '', kind: '', severity: '', device: '' };
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   const f = { ...saved };
   const items = new Map();
@@ -138,7 +140,7 @@ export async function render(ctx) {
   }
 
   function actionRow(a) {
-    const ta = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (e) => (acting.draft = e.target.value) });
+    const ta = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (e) => (acting.draft = /** @type {HTMLInputElement} */ (e.target).value) });
     ta.value = acting.draft;
     const submit = h('button.primary.small', { type: 'submit', 'data-test': 'submit-action' }, acting.action === 'ack' ? t('alerts.ack') : t('alerts.resolve'));
     return h(
@@ -294,7 +296,7 @@ export async function render(ctx) {
       districtSel,
       select('kind', f.kind, [{ value: '', label: `${t('common.kind')}: ${t('common.all')}` }, ...KINDS.map((k) => ({ value: k, label: t(`kind.${k}`) }))], (v) => setFilter('kind', v, true)),
       select('severity', f.severity, [{ value: '', label: `${t('severity.label')}: ${t('common.all')}` }, ...SEVERITIES.map((s) => ({ value: s, label: t(`severity.${s}`) }))], (v) => setFilter('severity', v, false)),
-      h('input', { name: 'device', type: 'search', placeholder: t('alerts.searchDevice'), value: f.device, oninput: (e) => setFilter('device', e.target.value.trim(), false) }),
+      h('input', { name: 'device', type: 'search', placeholder: t('alerts.searchDevice'), value: f.device, oninput: (e) => setFilter('device', /** @type {HTMLInputElement} */ (e.target).value.trim(), false) }),
       h('button.small', { type: 'button', onclick: () => setFilter('state', f.state, true) }, t('common.refresh')),
     ),
     h(

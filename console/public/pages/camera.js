@@ -1,3 +1,4 @@
+// @ts-check
 // Admin: the zone editor of one camera, drawn with the mouse over the camera's latest frame in the frame's own pixels
 // (the zones' coordinates): no-parking polygons, storefronts (the shop's store line, then the sidewalk in front of
 // it), motion masks. Click to add points; click the first point (or 完成 / Enter) to close; Esc cancels; drag a point to
@@ -80,6 +81,7 @@ const nextId = (prefix, taken) => {
   for (let i = 1; ; i++) if (!taken.has(`${prefix}-${i}`)) return `${prefix}-${i}`;
 };
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   const id = ctx.params.id;
   const view = await api(`/api/cameras/${encodeURIComponent(id)}`);
@@ -294,7 +296,7 @@ export async function render(ctx) {
       drawProblems();
     };
     const input = (name, value, onchange, attrs = {}) =>
-      h('input', { name, value: value ?? '', disabled: readOnly, onchange: (e) => (onchange(e.target.value), changed()), ...attrs });
+      h('input', { name, value: value ?? '', disabled: readOnly, onchange: (e) => (onchange(/** @type {HTMLInputElement} */ (e.target).value), changed()), ...attrs });
     const rows = [h('h2', selected.kind === 'mask' ? t('zones.tool.mask') : t(`zones.tool.${item.type}`)), h('label', t('zones.id'), h('input', { name: 'zoneId', value: item.id, disabled: true }))];
     rows.push(h('label', t('zones.name'), input('zoneName', item.name, (v) => (item.name = v.trim() || undefined))));
     if (selected.kind === 'zone') {
@@ -312,7 +314,7 @@ export async function render(ctx) {
             disabled: readOnly,
             onchange: (e) => {
               try {
-                const ws = parseWindows(e.target.value);
+                const ws = parseWindows(/** @type {HTMLInputElement} */ (e.target).value);
                 item[key] = ws.length ? ws : [{ from: '00:00', to: '24:00' }];
                 err.textContent = '';
                 changed();
@@ -339,7 +341,7 @@ export async function render(ctx) {
                   disabled: readOnly,
                   onchange: (e) => {
                     const set = new Set(item.roles ?? []);
-                    if (e.target.checked) set.add(r);
+                    if (/** @type {HTMLInputElement} */ (e.target).checked) set.add(r);
                     else set.delete(r);
                     item.roles = ['vehicle', 'two-wheeler'].filter((x) => set.has(x));
                     changed();

@@ -1,3 +1,4 @@
+// @ts-check
 // Admin: cameras — the registry (the file's cameras, read-only, and the ones registered here), and the form that
 // registers one: id, place, grid cell, coordinates, frame size, source, credentials (sent, never shown back), model.
 import { t } from '../i18n.js';
@@ -18,6 +19,7 @@ export function nearestModel(models, width, height) {
   return best?.name ?? null;
 }
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   let cameras = [];
   let models = { default: null, items: [] };

@@ -1,3 +1,4 @@
+// @ts-check
 // Cases sent (or waiting to be sent) to the city's case system, with their delivery status; a row opens the case's
 // evidence (URLs with SHA-256), detection, review and the notice that came before it. Pages of 50; refreshed every
 // 10 s while deliveries are pending. #/cases?id=ID shows that case first (the notices page links there).
@@ -89,6 +90,7 @@ async function focusedCase(id) {
   }
 }
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   let status = saved.status;
   let page = 1;

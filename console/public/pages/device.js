@@ -1,3 +1,4 @@
+// @ts-check
 // Staff: one device — its status, a chart of recent readings of one metric with the threshold lines of the rules
 // that apply to it (day and night limits drawn as they change), and its recent alerts.
 import { lineChart } from '../chart.js';
@@ -39,6 +40,7 @@ function thresholdsFor(metric, rules) {
 
 const windowText = (sec) => (sec >= 3600 ? `${sec / 3600} h` : sec >= 60 ? `${sec / 60} min` : `${sec} s`);
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   const id = ctx.params.id;
   const devices = await api('/api/devices');

@@ -1,3 +1,4 @@
+// @ts-check
 // Staff: every sensor with its online/offline status, filtered by district, kind and status; refreshed every 30 s.
 import { t } from '../i18n.js';
 import { KINDS, api, badge, coalesce, errorText, fmtAgo, fmtTime, h, pager, select, toast } from '../lib.js';
@@ -5,8 +6,15 @@ import { KINDS, api, badge, coalesce, errorText, fmtAgo, fmtTime, h, pager, sele
 const PAGE_SIZE = 100;
 const saved = { district: '', kind: '', status: '', q: '' };
 
+/**
+ * One device as `GET /api/devices` lists it (console/devices-route.ts DeviceListItem; the part this page reads).
+ * @typedef {{ id: string, deviceId: string, kind: string, district: string, online: boolean, lastSeen: string | null, offlineReason?: 'status' | 'alert' | 'silent' | 'never-seen', openAlerts: number }} DeviceListItem
+ */
+/** @typedef {typeof saved} DeviceFilter */
+
 export async function render() {
   const f = { ...saved };
+  /** @type {DeviceListItem[]} */
   let devices = [];
   let page = 1;
   const tbody = h('tbody');
@@ -18,7 +26,7 @@ export async function render() {
     devices = await api('/api/devices');
   };
 
-  const set = (k, v) => {
+  const set = (/** @type {keyof DeviceFilter} */ k, /** @type {string} */ v) => {
     f[k] = v;
     saved[k] = v;
     page = 1;
@@ -78,7 +86,7 @@ export async function render() {
         ],
         (v) => set('status', v),
       ),
-      h('input', { name: 'q', type: 'search', placeholder: t('devices.id'), value: f.q, oninput: (e) => set('q', e.target.value.trim()) }),
+      h('input', { name: 'q', type: 'search', placeholder: t('devices.id'), value: f.q, oninput: (e) => set('q', /** @type {HTMLInputElement} */ (e.target).value.trim()) }),
       h('button.small', { type: 'button', onclick: () => load().then(draw, (e) => toast(errorText(e), 'error')) }, t('common.refresh')),
     ),
     h(

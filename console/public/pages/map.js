@@ -20,6 +20,7 @@ function deviceColour(d) {
   return d.online ? '#1e9e4a' : '#6b7075';
 }
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   if (!document.querySelector('link[data-leaflet]')) document.head.append(h('link', { rel: 'stylesheet', href: '/console/vendor/leaflet.css', 'data-leaflet': '' }), h('link', { rel: 'stylesheet', href: '/console/pages/map.css' }));
   L ??= await import('/console/vendor/leaflet.js');

@@ -1,3 +1,4 @@
+// @ts-check
 // Statements (陈述申辩) the parties submitted on the public page, shown in the reviewers' queue as objections: the
 // event they concern, the text, the photos, the contact the party gave, and "mark handled" with a note saying what
 // was done. The law (Administrative Penalty Law art. 41) gives the party the right to state their case: each one must
@@ -64,7 +65,7 @@ export function objectionsView({ onCount = () => undefined } = {}) {
       rows: 2,
       maxLength: 2000,
       placeholder: t('objections.notePlaceholder'),
-      oninput: (ev) => drafts.set(s.id, ev.target.value),
+      oninput: (ev) => drafts.set(s.id, /** @type {HTMLInputElement} */ (ev.target).value),
     });
     note.value = drafts.get(s.id) ?? '';
     return h(

@@ -1,3 +1,4 @@
+// @ts-check
 // Reviewers: the queue of auto-detected enforcement events, oldest first. Each shows its evidence frames (boxes and
 // zone are drawn into the images by the vision stage), the close-up, plate, dwell time, camera and location. A
 // reviewer confirms (C) or rejects with a reason (R, then 1–4, Enter); J/K move through the queue. Decided events
@@ -31,6 +32,7 @@ function partyPreview(p) {
   return p.contact ? { direct: false, lines: [named, t('review.party.willNotify')] } : { direct: true, lines: [named, t('review.party.noContact')] };
 }
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   let status = TABS.includes(ctx.query.status) ? ctx.query.status : saved.status;
   let offset = 0;
@@ -308,7 +310,7 @@ export async function render(ctx) {
       h('button.danger', { type: 'button', disabled: busy, 'data-action': 'reject', onclick: () => startReject() }, t('review.reject'), h('kbd', 'R')),
     );
     if (!rejecting) return h('div.decision', actions, shortcuts());
-    const note = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (ev) => (rejecting.note = ev.target.value) });
+    const note = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (ev) => (rejecting.note = /** @type {HTMLInputElement} */ (ev.target).value) });
     note.value = rejecting.note;
     return h(
       'div.decision.rejecting',

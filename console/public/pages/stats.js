@@ -74,6 +74,7 @@ export function aggregate15(points, metric) {
 /** A group's value as people read it: event types and sensor kinds in the console's words, ids as they are. */
 const groupLabel = (group, key) => (!key ? tx('unknown') : group === 'type' ? tOr(`review.type.${key}`, tOr(`kind.${key}`, key)) : key);
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   const now = Date.now();
   const q = ctx.query ?? {};
