@@ -7,8 +7,26 @@ const PAGE_SIZE = 100;
 const saved = { district: '', kind: '', status: '', q: '' };
 
 /**
- * One device as `GET /api/devices` lists it (console/devices-route.ts DeviceListItem; the part this page reads).
- * @typedef {{ id: string, deviceId: string, kind: string, district: string, online: boolean, lastSeen: string | null, offlineReason?: 'status' | 'alert' | 'silent' | 'never-seen', openAlerts: number }} DeviceListItem
+ * One device as `GET /api/devices` lists it (console/devices-route.ts DeviceListItem, which the browser check cannot
+ * load: it imports the server): the registry's record with what the directory saw. A device that publishes without
+ * a registry entry has status `unregistered` and no place.
+ * @typedef {object} DeviceListItem
+ * @property {string} id
+ * @property {string} deviceId
+ * @property {string} kind
+ * @property {string} district
+ * @property {{ lat: number, lon: number } | null} location
+ * @property {string | null} gridCell
+ * @property {string} address
+ * @property {{ name: string, party?: string } | null} site
+ * @property {string | null} ruleGroup
+ * @property {string | null} installedAt
+ * @property {string | null} commissionedAt
+ * @property {'active' | 'maintenance' | 'retired' | 'unregistered'} status
+ * @property {boolean} online
+ * @property {string | null} lastSeen
+ * @property {'status' | 'alert' | 'silent' | 'never-seen'} [offlineReason]
+ * @property {number} openAlerts
  */
 /** @typedef {typeof saved} DeviceFilter */
 
