@@ -4,8 +4,10 @@
 import { getLang, setLang, t } from './i18n.js';
 import { ApiError, api, errorText, h, onUnauthorized, toast } from './lib.js';
 
-/** @typedef {import('../../users/types.js').SessionUser} SessionUser */
-/** @typedef {import('../../users/types.js').Role} Role */
+// The session's user as GET /api/session answers it (users/types.ts SessionUser; that file also declares the server's
+// fastify types, which the browser check does not load).
+/** @typedef {'staff' | 'reviewer' | 'admin'} Role */
+/** @typedef {{ id: string, username: string, role: Role, displayName: string }} SessionUser */
 /**
  * What app.js hands each page's render(ctx).
  * @typedef {object} PageContext

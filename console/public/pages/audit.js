@@ -32,7 +32,7 @@ export async function render() {
       toast(errorText(e), 'error');
     }
   };
-  const input = (/** @type {'from' | 'to'} */ name, /** @type {string} */ type) => h('input', { type, name, 'data-test': `audit-${name}`, onchange: (ev) => ((f[name] = /** @type {HTMLInputElement} */ (ev.target).value.trim()), void load()) });
+  const input = (/** @type {'user' | 'from' | 'to'} */ name, /** @type {string} */ type) => h('input', { type, name, 'data-test': `audit-${name}`, onchange: (ev) => ((f[name] = /** @type {HTMLInputElement} */ (ev.target).value.trim()), void load()) });
   await load();
   const el = h(
     'div.page.audit',

@@ -54,7 +54,8 @@ export async function render() {
     items.sort((a, b) => {
       const va = sortValue(a, key);
       const vb = sortValue(b, key);
-      const c = typeof va === 'string' ? collator.compare(va, vb) : va - vb;
+      // Both values come from the same column: both strings or both numbers.
+      const c = typeof va === 'string' ? collator.compare(va, /** @type {string} */ (vb)) : va - /** @type {number} */ (vb);
       // Ties: most violations first, then by name, so the order is stable.
       return dir * c || total(b) - total(a) || collator.compare(a.name ?? '', b.name ?? '');
     });

@@ -12,7 +12,8 @@ export function randomPassword(n = 14) {
   return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
-/** @typedef {ReturnType<typeof import('../../../users/types.js').userView>} UserView */
+/** A user as `GET /api/users` lists them (users/types.ts userView: never the hash). */
+/** @typedef {{ username: string, role: import('../app.js').Role, displayName: string, disabled: boolean, createdAt: string, updatedAt: string, createdBy: string, updatedBy: string }} UserView */
 
 /** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
