@@ -1,8 +1,35 @@
+// @ts-check
 // The console's shell: who is logged in, the navigation allowed for their role, the language switch, and a hash
 // router (#/alerts, #/devices/ID, #/review, ...) so the server serves one page and every view is a bookmark.
 import { getLang, setLang, t } from './i18n.js';
 import { ApiError, api, errorText, h, onUnauthorized, toast } from './lib.js';
 
+// The session's user as GET /api/session answers it (users/types.ts SessionUser; that file also declares the server's
+// fastify types, which the browser check does not load).
+/** @typedef {'staff' | 'reviewer' | 'admin'} Role */
+/** @typedef {{ id: string, username: string, role: Role, displayName: string }} SessionUser */
+/**
+ * What app.js hands each page's render(ctx).
+ * @typedef {object} PageContext
+ * @property {SessionUser} user (null only on the login page, which does not read it)
+ * @property {Record<string, string>} params the route's `:name` parts
+ * @property {Record<string, string>} query the hash's query string
+ * @property {(path: string) => void} navigate to `#/path`
+ * @property {(user: SessionUser) => void} setUser after logging in
+ * @property {() => Promise<void>} rerender
+ * @property {(open?: number) => void} objectionsChanged a page that knows the number of open statements passes it
+ */
+/**
+ * What a page's render(ctx) returns: its element, and what to do once shown and when left.
+ * @typedef {object} Page
+ * @property {HTMLElement} el
+ * @property {() => void} [mounted]
+ * @property {() => void} [destroy]
+ */
+/** @typedef {{ render: (ctx: PageContext) => Page | Promise<Page> }} PageModule */
+/** @typedef {{ path: string, nav?: string, roles: Role[] | null, load: () => Promise<PageModule> }} Route */
+
+/** @type {Route[]} */
 const ROUTES = [
   { path: 'alerts', nav: 'nav.alerts', roles: ['staff', 'admin'], load: () => import('./pages/alerts.js') },
   { path: 'devices', nav: 'nav.devices', roles: ['staff', 'admin'], load: () => import('./pages/devices.js') },
@@ -24,30 +51,36 @@ const ROUTES = [
   { path: 'login', roles: null, load: () => import('./pages/login.js') },
 ];
 
+/** @type {Record<Role, string>} */
 const HOME = { staff: 'alerts', reviewer: 'review', admin: 'alerts' };
 
+/** @type {{ user: SessionUser | null, current: Page | null, renderSeq: number, openObjections: number | null }} */
 const state = { user: null, current: null, renderSeq: 0, openObjections: null };
 // Open statements (陈述申辩) wait in the reviewers' queue: their number is shown beside 审核 in the navigation.
+/** @type {Role[]} */
 const OBJECTION_ROLES = ['reviewer', 'admin'];
 const OBJECTIONS_REFRESH_MS = 60_000;
-const view = document.getElementById('view');
-const top = document.getElementById('top');
+// Both are in index.html.
+const view = /** @type {HTMLElement} */ (document.getElementById('view'));
+const top = /** @type {HTMLElement} */ (document.getElementById('top'));
 
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, '');
   const [pathPart, queryPart = ''] = raw.split('?');
-  const parts = pathPart.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = (pathPart ?? '').split('/').filter(Boolean).map(decodeURIComponent);
   for (const r of ROUTES) {
     const pat = r.path.split('/');
     if (pat.length !== parts.length) continue;
+    /** @type {Record<string, string>} */
     const params = {};
-    if (pat.every((p, i) => (p.startsWith(':') ? ((params[p.slice(1)] = parts[i]), true) : p === parts[i]))) {
+    if (pat.every((p, i) => (p.startsWith(':') ? ((params[p.slice(1)] = /** @type {string} */ (parts[i])), true) : p === parts[i]))) {
       return { route: r, params, query: Object.fromEntries(new URLSearchParams(queryPart)) };
     }
   }
   return { route: null, params: {}, query: {} };
 }
 
+/** @param {string} path */
 export function navigate(path) {
   if (location.hash === `#/${path}`) void render();
   else location.hash = `#/${path}`;
@@ -59,8 +92,8 @@ function header() {
   const u = state.user;
   const here = parseHash().route?.path.split('/')[0];
   const nav = u
-    ? ROUTES.filter((r) => r.nav && r.roles.includes(u.role)).map((r) => {
-        const link = h('a', { href: `#/${r.path}`, class: here === r.path ? 'active' : '', 'data-nav': r.path }, t(r.nav));
+    ? ROUTES.filter((r) => r.nav && r.roles?.includes(u.role)).map((r) => {
+        const link = h('a', { href: `#/${r.path}`, class: here === r.path ? 'active' : '', 'data-nav': r.path }, t(r.nav ?? r.path));
         return r.path === 'review' ? h('span.nav-item', link, objectionsBadge) : link;
       })
     : [];
@@ -87,6 +120,7 @@ function drawObjectionsBadge() {
 }
 
 /** Counts the open statements (or takes the count a page already knows) and redraws the badge. */
+/** @param {number} [known] */
 async function refreshObjections(known) {
   if (!state.user || !OBJECTION_ROLES.includes(state.user.role)) {
     state.openObjections = null;
@@ -131,7 +165,9 @@ async function render() {
   if (!route || (state.user && route.path === 'login')) return navigate(state.user ? HOME[state.user.role] ?? 'account' : 'login');
   header();
   drawObjectionsBadge();
-  if (route.roles && !route.roles.includes(state.user.role)) {
+  // Only the login page (roles null) is shown without a user: navigate() above saw to that.
+  const user = /** @type {SessionUser} */ (state.user);
+  if (route.roles && !route.roles.includes(user.role)) {
     view.replaceChildren(h('p.error', t('common.forbidden')));
     return;
   }
@@ -139,7 +175,8 @@ async function render() {
   try {
     const mod = await route.load();
     if (seq !== state.renderSeq) return;
-    const ctx = { user: state.user, params, query, navigate, setUser, rerender: render, objectionsChanged: (n) => void refreshObjections(n) };
+    /** @type {PageContext} */
+    const ctx = { user, params, query, navigate, setUser, rerender: render, objectionsChanged: (n) => void refreshObjections(n) };
     const page = await mod.render(ctx);
     if (seq !== state.renderSeq) {
       page.destroy?.();
@@ -155,7 +192,10 @@ async function render() {
   }
 }
 
-/** Called by the login page. */
+/**
+ * Called by the login page.
+ * @param {SessionUser} user
+ */
 function setUser(user) {
   state.user = user;
   void refreshObjections();

@@ -1,10 +1,17 @@
+// @ts-check
 // A line chart of one metric drawn as SVG, with threshold lines that may change with the time of day (day/night
 // limits) and hover read-out. Thousands of readings are reduced to the min and max of each pixel column, which
 // keeps every spike visible and the DOM small.
 import { fmtNum, fmtTime, s } from './lib.js';
 
+/** @type {Readonly<Record<string, string>>} */
 const SEVERITY_COLOUR = { info: '#6b7a90', warning: '#c98a00', major: '#e05a00', critical: '#c8102e' };
 
+/**
+ * A round step (1, 2, 2.5, 5 × 10ⁿ) that cuts `range` into about `target` parts.
+ * @param {number} range
+ * @param {number} target
+ */
 function niceStep(range, target) {
   const raw = range / target;
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -14,23 +21,39 @@ function niceStep(range, target) {
 
 const TIME_STEPS = [60e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 7200e3, 10800e3, 21600e3, 43200e3, 86400e3];
 
-const pad2 = (n) => String(n).padStart(2, '0');
+const pad2 = (/** @type {number} */ n) => String(n).padStart(2, '0');
+/**
+ * @param {number} ts
+ * @param {boolean} long with the date
+ */
 function timeLabel(ts, long) {
   const d = new Date(ts);
   const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
   return long ? `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${hm}` : hm;
 }
 
+/** @typedef {{ label: string, severity: string, at: (ts: number) => number | null | undefined }} Threshold */
+/** @typedef {{ from: number, to: number, low: number, high: number, label: string }} Band */
+
 /**
  * points: [[ts, value]] in time order; thresholds: [{label, severity, at(ts) → level or null}];
  * bands: [{from, to, low, high, label}] — what the anomaly detector expected while an anomaly alert was open, drawn
  * as a shaded band so staff see how far outside it the readings went; from/to: the time range shown (epoch ms).
+ * @param {object} o
+ * @param {[number, number][]} o.points
+ * @param {Threshold[]} [o.thresholds]
+ * @param {Band[]} [o.bands]
+ * @param {number} o.from
+ * @param {number} o.to
+ * @param {string} [o.unit]
+ * @param {number} [o.width]
+ * @param {number} [o.height]
  */
 export function lineChart({ points, thresholds = [], bands = [], from, to, unit = '', width = 1200, height = 340 }) {
   const m = { l: 56, r: 96, t: 12, b: 28 };
   const w = width - m.l - m.r;
   const hgt = height - m.t - m.b;
-  const x = (ts) => m.l + ((ts - from) / (to - from)) * w;
+  const x = (/** @type {number} */ ts) => m.l + ((ts - from) / (to - from)) * w;
 
   // Value range: the data, and the lowest threshold (so staff see how far the readings are from the limit).
   let lo = Infinity;
@@ -40,6 +63,7 @@ export function lineChart({ points, thresholds = [], bands = [], from, to, unit 
     if (v > hi) hi = v;
   }
   const levels = thresholds.map((th) => {
+    /** @type {number[]} */
     const vals = [];
     for (let i = 0; i <= 48; i++) {
       const v = th.at(from + ((to - from) * i) / 48);
@@ -63,7 +87,7 @@ export function lineChart({ points, thresholds = [], bands = [], from, to, unit 
   const padV = (hi - lo) * 0.08;
   lo -= padV;
   hi += padV;
-  const y = (v) => m.t + hgt - ((v - lo) / (hi - lo)) * hgt;
+  const y = (/** @type {number} */ v) => m.t + hgt - ((v - lo) / (hi - lo)) * hgt;
 
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'data-points': points.length });
 
@@ -157,8 +181,8 @@ export function lineChart({ points, thresholds = [], bands = [], from, to, unit 
       else hi2 = mid;
     }
     const near = lo2 > 0 && Math.abs(points[lo2 - 1][0] - ts) < Math.abs(points[lo2][0] - ts) ? points[lo2 - 1] : points[lo2];
-    cursor.setAttribute('x1', x(near[0]));
-    cursor.setAttribute('x2', x(near[0]));
+    cursor.setAttribute('x1', String(x(near[0])));
+    cursor.setAttribute('x2', String(x(near[0])));
     cursor.setAttribute('visibility', 'visible');
     label.textContent = `${fmtTime(near[0])}  ${fmtNum(near[1], 2)} ${unit}`;
   });

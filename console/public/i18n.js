@@ -1,5 +1,7 @@
+// @ts-check
 // Every label of the console in Chinese (the default) and English. t('key', {n: 3}) fills {n}. A missing key shows
 // the key itself, so a gap is visible rather than silent (the browser test checks none is shown).
+/** @type {Record<string, string>} */
 const zh = {
   'app.title': '城市感知与非现场执法平台',
   'app.short': '城市感知平台',
@@ -581,6 +583,7 @@ const zh = {
   'zones.selfIntersecting': '{zone}：{part}第 {a} 条边与第 {b} 条边相交，请按顺序沿区域边缘点击',
 };
 
+/** @type {Record<string, string>} */
 const en = {
   'app.title': 'City sensing and non-site enforcement',
   'app.short': 'City sensing',
@@ -1162,9 +1165,12 @@ const en = {
   'zones.selfIntersecting': '{zone}: edges {a} and {b} of the {part} cross: click the points in order around the area',
 };
 
+/** @typedef {'zh-CN' | 'en'} Lang */
+/** @type {Record<Lang, Record<string, string>>} */
 export const DICTIONARIES = { 'zh-CN': zh, en };
 export const LANGS = /** @type {const} */ (['zh-CN', 'en']);
 
+/** @type {Lang} */
 let lang = (() => {
   try {
     const saved = localStorage.getItem('console.lang');
@@ -1178,6 +1184,7 @@ export function getLang() {
   return lang;
 }
 
+/** @param {string} l */
 export function setLang(l) {
   lang = l === 'en' ? 'en' : 'zh-CN';
   try {
@@ -1188,7 +1195,12 @@ export function setLang(l) {
   document.documentElement.lang = lang;
 }
 
-/** The text of `key` in the current language with {name} filled from vars. */
+/**
+ * The text of `key` in the current language with {name} filled from vars.
+ * @param {string} key
+ * @param {Record<string, unknown>} [vars]
+ * @returns {string}
+ */
 export function t(key, vars) {
   const d = DICTIONARIES[lang];
   let s = d[key] ?? DICTIONARIES['zh-CN'][key] ?? key;
@@ -1196,12 +1208,20 @@ export function t(key, vars) {
   return s;
 }
 
-/** t(key), or `fallback` when no dictionary has the key (values from the server, such as event types to come). */
+/**
+ * t(key), or `fallback` when no dictionary has the key (values from the server, such as event types to come).
+ * @param {string} key
+ * @param {string} fallback
+ */
 export function tOr(key, fallback) {
   return key in DICTIONARIES[lang] || key in DICTIONARIES['zh-CN'] ? t(key) : fallback;
 }
 
-/** A {zh, en} pair from the server (alert and rule names) in the current language. */
+/**
+ * A {zh, en} pair from the server (alert and rule names) in the current language.
+ * @param {{ zh?: string, en?: string } | string | null | undefined} pair
+ * @returns {string | undefined}
+ */
 export function pick(pair) {
   if (!pair || typeof pair !== 'object') return String(pair ?? '');
   return lang === 'en' ? pair.en ?? pair.zh : pair.zh ?? pair.en;

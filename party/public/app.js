@@ -1,9 +1,18 @@
+// @ts-check
 // The party's page: look up a record by its query code (or plate, day and phone, where the city offers it), see it with its evidence, the decision,
 // the legal basis and what happens next, and state one's case with photos; and the published monitoring locations.
 // One ES module, no framework, no build step. Text is always set as text, never parsed as HTML.
 // The server says in <html data-status> whether the path's code was found, so a code it did not find is not asked
 // for again (each miss is counted against this client).
 
+// What the server answers (party/record.ts PublicRecordView, the look-up and the locations) is read as it comes: the
+// server's types cannot be loaded by the browser check (they import the server), and the page shows what is there.
+/** @typedef {Record<string, any>} Answer */
+/** @typedef {{ view: 'home' | 'record' | 'lookup' | 'locations', data: Answer | null, note: string | null }} View */
+/** @typedef {string | number | Node | null | undefined | false | ChildList} Child */
+/** @typedef {Array<Child>} ChildList */
+
+/** @type {Record<'zh' | 'en', Record<string, any>>} */
 const STR = {
   zh: {
     brand: '非现场执法记录查询',
@@ -251,6 +260,7 @@ const STR = {
 const LIMITS = { maxChars: 2000, maxPhotos: 3, maxPhotoBytes: 5 * 1024 * 1024, types: ['image/jpeg', 'image/png', 'image/webp'] };
 const CROCKFORD = /^[0-9A-HJKMNP-TV-Z]{16}$/;
 
+/** @type {'zh' | 'en'} */
 let lang = 'zh';
 try {
   lang = localStorage.getItem('party.lang') === 'en' ? 'en' : 'zh';
@@ -258,13 +268,26 @@ try {
   // Storage may be off: Chinese, the default.
 }
 
+/**
+ * The text of `key` ('a.b' for nested texts) in the page's language, {name} filled from vars.
+ * @param {string} key
+ * @param {Record<string, unknown>} [vars]
+ * @returns {string}
+ */
 function t(key, vars = {}) {
-  const v = key.split('.').reduce((o, k) => (o == null ? undefined : o[k]), STR[lang]);
+  const v = key.split('.').reduce((/** @type {any} */ o, k) => (o == null ? undefined : o[k]), STR[lang]);
   const s = typeof v === 'string' ? v : key;
-  return s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] !== undefined ? String(vars[k]) : m));
+  return s.replace(/\{(\w+)\}/g, (/** @type {string} */ m, /** @type {string} */ k) => (vars[k] !== undefined ? String(vars[k]) : m));
 }
 
-/** h('div.card', {attrs}, ...children): an element; children are text or nodes, never HTML. */
+/**
+ * h('div.card', {attrs}, ...children): an element; children are text or nodes, never HTML.
+ * @template {string} T
+ * @param {T} tag
+ * @param {Record<string, any> | Child} [attrs] handlers (`on...`), `dataset`, `class`; the rest are attributes
+ * @param {...Child} children
+ * @returns {import('../../console/public/lib.js').ElementOf<T>}
+ */
 function h(tag, attrs, ...children) {
   const [name, ...classes] = tag.split('.');
   const el = document.createElement(name || 'div');
@@ -280,15 +303,20 @@ function h(tag, attrs, ...children) {
     else if (k === 'class') el.className = [el.className, v].filter(Boolean).join(' ');
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  const add = (c) => {
+  const add = (/** @type {Child} */ c) => {
     if (c === null || c === undefined || c === false) return;
     if (Array.isArray(c)) c.forEach(add);
     else el.append(c instanceof Node ? c : String(c));
   };
   children.forEach(add);
-  return el;
+  return /** @type {import('../../console/public/lib.js').ElementOf<T>} */ (el);
 }
 
+/**
+ * @param {string} path
+ * @param {unknown} data
+ * @returns {Promise<{ status: number, body: Answer | null }>}
+ */
 async function postJson(path, data) {
   const res = await fetch(path, {
     method: 'POST',
@@ -306,6 +334,10 @@ async function postJson(path, data) {
   return { status: res.status, body };
 }
 
+/**
+ * @param {string} path
+ * @returns {Promise<{ status: number, body: Answer | null }>}
+ */
 async function getJson(path) {
   const res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'omit', referrerPolicy: 'no-referrer' });
   let body = null;
@@ -318,11 +350,20 @@ async function getJson(path) {
 }
 
 /** The server's message in the page's language. */
+/**
+ * @param {Answer | null} body
+ * @param {string} fallback
+ * @returns {string}
+ */
 function serverMessage(body, fallback) {
   const m = body?.messages;
   return (m && (lang === 'en' ? m.en : m['zh-CN'])) || body?.message || fallback;
 }
 
+/**
+ * @param {string | number} ts
+ * @param {string} timeZone the city's, which the server names
+ */
 function fmtTime(ts, timeZone, withSeconds = false) {
   return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
     timeZone,
@@ -336,28 +377,34 @@ function fmtTime(ts, timeZone, withSeconds = false) {
   }).format(new Date(ts));
 }
 
+/** @param {number} s */
 function fmtDwell(s) {
   return s >= 120 ? t('minutes', { n: Math.round(s / 60) }) : t('seconds', { n: Math.round(s) });
 }
 
+/** @param {string} input */
 function normaliseCode(input) {
   const c = input.normalize('NFKC').replace(/[\s\-‐‑–—_.·]/g, '').toUpperCase().replace(/[IL]/g, '1').replace(/O/g, '0');
   return CROCKFORD.test(c) ? c : null;
 }
 
-const main = () => document.getElementById('main');
+// In index.html.
+const main = () => /** @type {HTMLElement} */ (document.getElementById('main'));
 
+/** @param {...Child} nodes */
 function show(...nodes) {
   const m = main();
-  m.replaceChildren(...nodes.flat().filter(Boolean));
+  m.replaceChildren(.../** @type {(string | Node)[]} */ (nodes.flat().filter(Boolean)));
   window.scrollTo(0, 0);
 }
 
+/** @param {string} text */
 function errorBox(text) {
   return h('p.error', { role: 'alert' }, text);
 }
 
 // What the page shows now, so that switching the language redraws it without asking the server again.
+/** @type {View} */
 let current = { view: 'home', data: null, note: null };
 
 function render() {
@@ -373,7 +420,7 @@ function render() {
   const foot = document.getElementById('foot');
   // The source link: the AGPL-3.0 of the coco model asks that users over a network be offered the source (section 13).
   if (foot) foot.replaceChildren(h('p', t('footer')), h('p', h('a', { href: '/public/locations', 'data-link': '' }, t('locationsLink'))), h('p', h('a', { href: '/public/assets/source.html' }, t('sourceLink'))));
-  if (current.view === 'record') return show(recordView(current.data, current.note));
+  if (current.view === 'record') return show(recordView(/** @type {Answer} */ (current.data), current.note));
   if (current.view === 'locations') return show(locationsView(current.data));
   if (current.view === 'lookup') return show(lookupView(current.data));
   return show(homeView(current.note));
@@ -381,6 +428,7 @@ function render() {
 
 // ---- home: the query forms ----
 
+/** @param {string | null} note */
 function homeView(note) {
   const codeInput = h('input.code', { type: 'text', id: 'code', name: 'code', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', inputmode: 'text', maxlength: '40', 'aria-describedby': 'code-hint' });
   const codeErr = h('div', { 'data-test': 'code-error' }, note ? errorBox(note) : null);
@@ -388,11 +436,11 @@ function homeView(note) {
     'form.card',
     {
       class: 'query',
-      onsubmit: async (ev) => {
+      onsubmit: async (/** @type {SubmitEvent} */ ev) => {
         ev.preventDefault();
         const code = normaliseCode(codeInput.value);
         if (!code) return codeErr.replaceChildren(errorBox(t('codeInvalid')));
-        const btn = codeForm.querySelector('button');
+        const btn = /** @type {HTMLButtonElement} */ (codeForm.querySelector('button'));
         btn.disabled = true;
         codeErr.replaceChildren();
         try {
@@ -432,13 +480,13 @@ function homeView(note) {
     'form.card',
     {
       class: 'plate',
-      onsubmit: async (ev) => {
+      onsubmit: async (/** @type {SubmitEvent} */ ev) => {
         ev.preventDefault();
         const plate = plateInput.value.trim();
         const date = dateInput.value;
         const phone = phoneInput.value.replace(/[\s-]/g, '');
         if (!plate || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !/^(\+?86)?1\d{10}$/.test(phone)) return plateErr.replaceChildren(errorBox(t('plateInvalid')));
-        const btn = plateForm.querySelector('button');
+        const btn = /** @type {HTMLButtonElement} */ (plateForm.querySelector('button'));
         btn.disabled = true;
         plateErr.replaceChildren();
         try {
@@ -485,13 +533,21 @@ function homeView(note) {
 
 // ---- a record ----
 
+/**
+ * @param {string} label
+ * @param {...Child} value
+ */
 function fact(label, ...value) {
   return [h('dt', label), h('dd', ...value)];
 }
 
+/**
+ * @param {Answer} rec
+ * @param {string | null} note
+ */
 function recordView(rec, note) {
   const tz = rec.timeZone;
-  const channels = (rec.notice.channels || []).filter((c) => c !== 'console').map((c) => t(`channels.${c}`));
+  const channels = (rec.notice.channels || []).filter((/** @type {string} */ c) => c !== 'console').map((/** @type {string} */ c) => t(`channels.${c}`));
   const what = h(
     'section.card',
     { 'data-test': 'record' },
@@ -516,7 +572,7 @@ function recordView(rec, note) {
     h('h2', t('evidenceTitle')),
     h(
       'ul.evidence',
-      rec.evidence.map((img) =>
+      rec.evidence.map((/** @type {Answer} */ img) =>
         h(
           'li',
           h(
@@ -557,7 +613,7 @@ function recordView(rec, note) {
     'section.card.legal',
     { 'data-test': 'legal' },
     h('h2', t('legalTitle')),
-    rec.legalBasis.map((p) => h('p', lang === 'en' ? p.en : p.zh)),
+    rec.legalBasis.map((/** @type {{ zh: string, en: string }} */ p) => h('p', lang === 'en' ? p.en : p.zh)),
     h('p.small.muted', rec.camera.publishedAt ? t('cameraPublished', { date: rec.camera.publishedAt, from: rec.camera.enforcingFrom ?? '—' }) : t('cameraUnpublished')),
   );
 
@@ -569,7 +625,7 @@ function recordView(rec, note) {
       ? h('p.muted', t('statementsNone'))
       : h(
           'ul.plain',
-          rec.statements.map((s) =>
+          rec.statements.map((/** @type {Answer} */ s) =>
             h('li', { 'data-id': s.id }, t('statementItem', { time: fmtTime(s.submittedAt, tz), status: s.status === 'handled' ? t('stHandled') : t('stOpen') })),
           ),
         ),
@@ -578,6 +634,10 @@ function recordView(rec, note) {
   return [what, evidence, decision, next, legal, statements, statementForm(rec, note), h('p', h('a', { href: '/public/', 'data-link': '' }, t('back')))];
 }
 
+/**
+ * @param {Answer} rec
+ * @param {string | null} note
+ */
 function statementForm(rec, note) {
   const mb = LIMITS.maxPhotoBytes / 1048576;
   const text = h('textarea', { id: 'st-text', name: 'text', maxlength: String(LIMITS.maxChars), required: true });
@@ -590,18 +650,19 @@ function statementForm(rec, note) {
   const files = h('input', { type: 'file', id: 'st-photos', name: 'photos', accept: LIMITS.types.join(','), multiple: true });
   const previews = h('div.previews');
   const msg = h('div', { 'data-test': 'statement-message', 'aria-live': 'polite' }, note ? h('p.ok', note) : null);
+  /** @type {string[]} */
   const urls = [];
   files.addEventListener('change', () => {
     urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
     previews.replaceChildren(
-      ...[...files.files].slice(0, LIMITS.maxPhotos).map((f) => {
+      ...[...(files.files ?? [])].slice(0, LIMITS.maxPhotos).map((f) => {
         const u = URL.createObjectURL(f);
         urls.push(u);
         // A file the browser cannot show is no photo: no broken thumbnail (the check below says why).
-        return h('img', { src: u, alt: f.name, onerror: (ev) => ev.target.remove() });
+        return h('img', { src: u, alt: f.name, onerror: (/** @type {Event} */ ev) => /** @type {Element} */ (ev.target).remove() });
       }),
     );
-    const err = checkPhotos([...files.files]);
+    const err = checkPhotos([...(files.files ?? [])]);
     msg.replaceChildren(err ? errorBox(err) : '');
   });
 
@@ -610,12 +671,12 @@ function statementForm(rec, note) {
     {
       class: 'statement',
       'data-test': 'statement-form',
-      onsubmit: async (ev) => {
+      onsubmit: async (/** @type {SubmitEvent} */ ev) => {
         ev.preventDefault();
         const body = text.value.trim();
         if (!body) return msg.replaceChildren(errorBox(t('textRequired')));
         if ([...body].length > LIMITS.maxChars) return msg.replaceChildren(errorBox(t('textTooLong', { max: LIMITS.maxChars })));
-        const photos = [...files.files];
+        const photos = [...(files.files ?? [])];
         const err = checkPhotos(photos);
         if (err) return msg.replaceChildren(errorBox(err));
         const fd = new FormData();
@@ -623,7 +684,7 @@ function statementForm(rec, note) {
         if (contact.value.trim()) fd.append('contact', contact.value.trim());
         if (partyPhone.value.trim()) fd.append('phone', partyPhone.value.trim());
         for (const p of photos) fd.append('photos', p, p.name);
-        const btn = form.querySelector('button[type=submit]');
+        const btn = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'));
         btn.disabled = true;
         btn.textContent = t('submitting');
         msg.replaceChildren();
@@ -636,7 +697,7 @@ function statementForm(rec, note) {
             out = null;
           }
           if (res.status === 201) {
-            const okText = t('submitted', { id: out.id });
+            const okText = t('submitted', { id: /** @type {Answer} */ (out).id });
             const again = await getJson(`/public/records/${rec.code}`);
             current = { view: 'record', data: again.status === 200 ? again.body : rec, note: okText };
             render();
@@ -671,6 +732,7 @@ function statementForm(rec, note) {
   return form;
 }
 
+/** @param {File[]} photos */
 function checkPhotos(photos) {
   const mb = LIMITS.maxPhotoBytes / 1048576;
   if (photos.length > LIMITS.maxPhotos) return t('tooManyPhotos', { max: LIMITS.maxPhotos });
@@ -684,6 +746,7 @@ function checkPhotos(photos) {
 
 // ---- look-up by plate: several records ----
 
+/** @param {Answer | null} data */
 function lookupView(data) {
   const items = data?.items ?? [];
   return [
@@ -696,8 +759,8 @@ function lookupView(data) {
             h('p.muted', t('lookupPick')),
             h(
               'ul.plain',
-              items.map((it) =>
-                h('li', h('a.rowlink', { href: `/public/records/${it.code}`, 'data-link': '' }, `${t(`types.${it.eventType}`)} · ${it.place} · ${fmtTime(it.start, data.timeZone)}`)),
+              items.map((/** @type {Answer} */ it) =>
+                h('li', h('a.rowlink', { href: `/public/records/${it.code}`, 'data-link': '' }, `${t(`types.${it.eventType}`)} · ${it.place} · ${fmtTime(it.start, /** @type {Answer} */ (data).timeZone)}`)),
               ),
             ),
           ],
@@ -708,6 +771,7 @@ function lookupView(data) {
 
 // ---- locations ----
 
+/** @param {Answer | null} data */
 function locationsView(data) {
   if (!data) return [h('p', t('loading'))];
   const today = new Intl.DateTimeFormat('sv-SE', { timeZone: data.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
@@ -722,12 +786,12 @@ function locationsView(data) {
         ? h('p', t('noLocations'))
         : h(
             'ul.plain',
-            items.map((l) =>
+            items.map((/** @type {Answer} */ l) =>
               h(
                 'li.loc',
                 { 'data-camera': l.cameraId },
                 h('div.place', l.place),
-                h('div', l.enforces.map((e) => h('span.tag', t(`types.${e}`)))),
+                h('div', l.enforces.map((/** @type {string} */ e) => h('span.tag', t(`types.${e}`)))),
                 h(
                   'dl.facts.small',
                   fact(t('district'), l.district),
@@ -746,6 +810,7 @@ function locationsView(data) {
 
 // ---- routing by path ----
 
+/** @param {boolean} first the page as the server sent it (its data-status is about this path) */
 async function route(first) {
   const path = location.pathname.replace(/\/+$/, '') || '/public';
   const status = first ? document.documentElement.dataset.status : 'ok';

@@ -1,7 +1,9 @@
+// @ts-check
 // Every user: change their own password (the current one is asked for again).
 import { t } from '../i18n.js';
 import { api, errorText, h, toast } from '../lib.js';
 
+/** @param {import('../app.js').PageContext} ctx */
 export function render(ctx) {
   const current = h('input', { name: 'currentPassword', type: 'password', required: true, autocomplete: 'current-password' });
   const next = h('input', { name: 'password', type: 'password', required: true, minLength: 8, autocomplete: 'new-password' });

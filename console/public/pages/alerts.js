@@ -1,23 +1,62 @@
+// @ts-check
 // Staff: the live alert list. One request loads the list (filtered by state, district and kind on the server,
 // severity and device here); the Server-Sent Events stream /api/alerts/stream pushes every change, which is merged
 // in place without a reload. Acknowledge and resolve take an optional note; the history shows who did what when.
 import { pick, t } from '../i18n.js';
 import { ApiError, KINDS, SEVERITIES, UNITS, api, badge, coalesce, errorText, fmtAgo, fmtNum, fmtTime, h, pager, qs, select, toast } from '../lib.js';
 
+/**
+ * An alert as the API sends it (alerts/routes.ts: the store's Alert with its times as ISO 8601 strings).
+ * @typedef {object} AlertView
+ * @property {string} id
+ * @property {string} ruleId
+ * @property {'threshold' | 'health' | 'anomaly'} category
+ * @property {{ zh: string, en: string }} name
+ * @property {string} standard
+ * @property {string} deviceId
+ * @property {string} district
+ * @property {string} kind
+ * @property {string} metric
+ * @property {string} severity
+ * @property {string} [tierLabel]
+ * @property {'firing' | 'acknowledged' | 'resolved'} state
+ * @property {string} firstSeen
+ * @property {string} lastSeen
+ * @property {number} value
+ * @property {number} level
+ * @property {number} peak
+ * @property {{ model: string, low?: number, high?: number }} [expected]
+ * @property {{ gridCell: string, location?: { lat: number, lon: number }, address?: string, site?: unknown }} [place]
+ * @property {boolean} caseWorthy
+ * @property {string} [caseCode]
+ * @property {number} flaps
+ * @property {string} [resolvedAt]
+ * @property {{ at: string, type: string, by: string, severity?: string, value?: number, note?: string }[]} history
+ */
+/** @typedef {typeof saved} AlertFilter */
+
 const PAGE_SIZE = 50;
 // Filters survive leaving the page and coming back (for this tab).
 const saved = { state: 'open', district: '', kind: '', severity: '', device: '' };
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   const f = { ...saved };
+  /** @type {Map<string, AlertView>} */
   const items = new Map();
+  /** @type {Set<string>} */
   const fresh = new Set();
+  /** @type {Set<string>} */
   const expanded = new Set();
   let page = 1;
-  let acting = null; // { id, action, draft }
+  /** @type {{ id: string, action: 'ack' | 'resolve', draft: string, focus: boolean } | null} */
+  let acting = null;
+  /** @type {Set<string>} */
   let districts = new Set();
+  /** @type {EventSource | null} */
   let es = null;
-  let reconnectTimer = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let reconnectTimer;
   let destroyed = false;
 
   const live = h('span.live', { 'data-test': 'live' });
@@ -26,12 +65,12 @@ export async function render(ctx) {
   const pagerBox = h('div');
   const districtSel = h('span');
 
-  const setLive = (on) => {
+  const setLive = (/** @type {boolean} */ on) => {
     live.className = on ? 'live on' : 'live off';
     live.textContent = on ? `● ${t('alerts.live')}` : `○ ${t('alerts.reconnecting')}`;
   };
 
-  const matches = (a) =>
+  const matches = (/** @type {AlertView} */ a) =>
     (f.state === 'open' ? a.state !== 'resolved' : f.state === 'all' || a.state === f.state) &&
     (!f.district || a.district === f.district) &&
     (!f.kind || a.kind === f.kind) &&
@@ -46,12 +85,15 @@ export async function render(ctx) {
 
   // Alerts pushed by the stream while a list is being fetched: the fetched list may predate them, so they are laid
   // over it instead of being wiped by it (a new alert would otherwise vanish until the next reload).
+  /** @type {Map<string, AlertView> | null} */
   let pushedDuringLoad = null;
 
   async function load() {
     const serverState = f.state === 'all' ? undefined : f.state;
+    /** @type {Map<string, AlertView>} */
     const pushed = new Map();
     pushedDuringLoad = pushed;
+    /** @type {{ items: AlertView[] }} */
     let r;
     try {
       r = await api(`/api/alerts${qs({ state: serverState, district: f.district, kind: f.kind, limit: 5000 })}`);
@@ -70,6 +112,11 @@ export async function render(ctx) {
     );
   }
 
+  /**
+   * @param {keyof AlertFilter} key
+   * @param {string} value
+   * @param {boolean} [reload] the server filters by it: fetch the list again
+   */
   async function setFilter(key, value, reload) {
     f[key] = value;
     saved[key] = value;
@@ -92,17 +139,18 @@ export async function render(ctx) {
     const firing = list.filter((a) => a.state === 'firing').length;
     const acknowledged = list.filter((a) => a.state === 'acknowledged').length;
     summary.textContent = t('alerts.summary', { firing, acknowledged });
+    /** @type {HTMLTableRowElement[]} */
     const rows = [];
     for (const a of list.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE)) {
       rows.push(row(a));
       if (acting?.id === a.id) rows.push(actionRow(a));
       if (expanded.has(a.id)) rows.push(detailRow(a));
     }
-    const focused = document.activeElement?.name === 'note';
+    const focused = /** @type {HTMLTextAreaElement | null} */ (document.activeElement)?.name === 'note';
     tbody.replaceChildren(...(rows.length ? rows : [h('tr', h('td.empty', { colSpan: 7 }, t('common.empty')))]));
     pagerBox.replaceChildren(pager(page, PAGE_SIZE, list.length, (p) => ((page = p), draw())));
     if (focused || acting?.focus) {
-      const ta = tbody.querySelector('textarea[name=note]');
+      const ta = /** @type {HTMLTextAreaElement | null} */ (tbody.querySelector('textarea[name=note]'));
       if (ta) {
         ta.focus();
         ta.setSelectionRange(ta.value.length, ta.value.length);
@@ -111,7 +159,7 @@ export async function render(ctx) {
     }
   });
 
-  function row(a) {
+  function row(/** @type {AlertView} */ a) {
     const unit = UNITS[a.metric] ?? '';
     const isNew = fresh.has(a.id);
     return h(
@@ -137,10 +185,15 @@ export async function render(ctx) {
     );
   }
 
+  /**
+   * The note form under the alert being acted on (drawn only while `acting` is set for it).
+   * @param {AlertView} a
+   */
   function actionRow(a) {
-    const ta = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (e) => (acting.draft = e.target.value) });
-    ta.value = acting.draft;
-    const submit = h('button.primary.small', { type: 'submit', 'data-test': 'submit-action' }, acting.action === 'ack' ? t('alerts.ack') : t('alerts.resolve'));
+    const shown = /** @type {NonNullable<typeof acting>} */ (acting);
+    const ta = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (e) => acting && (acting.draft = /** @type {HTMLTextAreaElement} */ (e.target).value) });
+    ta.value = shown.draft;
+    const submit = h('button.primary.small', { type: 'submit', 'data-test': 'submit-action' }, shown.action === 'ack' ? t('alerts.ack') : t('alerts.resolve'));
     return h(
       'tr.action-row',
       h(
@@ -151,6 +204,7 @@ export async function render(ctx) {
           {
             onsubmit: async (e) => {
               e.preventDefault();
+              if (!acting) return;
               submit.disabled = true;
               await act(a, acting.action, acting.draft.trim());
             },
@@ -158,7 +212,7 @@ export async function render(ctx) {
               if (e.key === 'Escape') closeAction();
             },
           },
-          h('strong', acting.action === 'ack' ? t('alerts.ackTitle') : t('alerts.resolveTitle')),
+          h('strong', shown.action === 'ack' ? t('alerts.ackTitle') : t('alerts.resolveTitle')),
           ta,
           submit,
           h('button.small', { type: 'button', onclick: closeAction }, t('common.cancel')),
@@ -167,7 +221,7 @@ export async function render(ctx) {
     );
   }
 
-  function detailRow(a) {
+  function detailRow(/** @type {AlertView} */ a) {
     return h(
       'tr.detail-row',
       h(
@@ -199,13 +253,13 @@ export async function render(ctx) {
     );
   }
 
-  function toggle(set, id) {
+  function toggle(/** @type {Set<string>} */ set, /** @type {string} */ id) {
     if (set.has(id)) set.delete(id);
     else set.add(id);
     draw();
   }
 
-  function openAction(id, action) {
+  function openAction(/** @type {string} */ id, /** @type {'ack' | 'resolve'} */ action) {
     acting = { id, action, draft: acting?.id === id ? acting.draft : '', focus: true };
     draw();
   }
@@ -215,8 +269,9 @@ export async function render(ctx) {
     draw();
   }
 
-  async function act(a, action, note) {
+  async function act(/** @type {AlertView} */ a, /** @type {'ack' | 'resolve'} */ action, /** @type {string} */ note) {
     try {
+      /** @type {AlertView} */
       const updated = await api(`/api/alerts/${encodeURIComponent(a.id)}/${action}`, { method: 'POST', body: note ? { note } : {} });
       items.set(updated.id, updated);
       acting = null;
@@ -238,6 +293,7 @@ export async function render(ctx) {
       hadError = false;
     };
     es.addEventListener('alert', (ev) => {
+      /** @type {AlertView} */
       let a;
       try {
         a = JSON.parse(ev.data);
@@ -261,7 +317,7 @@ export async function render(ctx) {
     es.onerror = () => {
       hadError = true;
       setLive(false);
-      if (es.readyState === EventSource.CLOSED && !destroyed) {
+      if (es?.readyState === EventSource.CLOSED && !destroyed) {
         // The server refused the stream (a 401 ends the session; anything else: try again shortly).
         api('/api/session').catch(() => undefined);
         reconnectTimer = setTimeout(connect, 5000);
@@ -294,7 +350,7 @@ export async function render(ctx) {
       districtSel,
       select('kind', f.kind, [{ value: '', label: `${t('common.kind')}: ${t('common.all')}` }, ...KINDS.map((k) => ({ value: k, label: t(`kind.${k}`) }))], (v) => setFilter('kind', v, true)),
       select('severity', f.severity, [{ value: '', label: `${t('severity.label')}: ${t('common.all')}` }, ...SEVERITIES.map((s) => ({ value: s, label: t(`severity.${s}`) }))], (v) => setFilter('severity', v, false)),
-      h('input', { name: 'device', type: 'search', placeholder: t('alerts.searchDevice'), value: f.device, oninput: (e) => setFilter('device', e.target.value.trim(), false) }),
+      h('input', { name: 'device', type: 'search', placeholder: t('alerts.searchDevice'), value: f.device, oninput: (e) => setFilter('device', /** @type {HTMLInputElement} */ (e.target).value.trim(), false) }),
       h('button.small', { type: 'button', onclick: () => setFilter('state', f.state, true) }, t('common.refresh')),
     ),
     h(

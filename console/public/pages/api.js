@@ -11,6 +11,7 @@ import { api, errorText, h } from '../lib.js';
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
 /** A parameter's type in a few words: `string`, `integer ≥ 1 ≤ 1000`, `pending | confirmed`. */
+/** @returns {string} */
 function typeText(/** @type {Record<string, any> | undefined} */ s) {
   if (!s) return '';
   if (Array.isArray(s.enum)) return s.enum.join(' | ');

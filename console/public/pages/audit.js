@@ -10,13 +10,18 @@ const ACTIONS = [
   'device_created', 'device_updated', 'devices_imported', 'device_credentials_issued', 'review_confirm', 'review_reject',
 ];
 
+/** One line of the trail (users/audit-route.ts AuditLine, which the browser check cannot load: it imports the server). */
+/** @typedef {{ ts: string, action: string, subject: string, by: string, ip: string, detail: string }} AuditLine */
+
 export async function render() {
+  /** @type {{ action: string, user: string, from: string, to: string }} */
   const f = { action: '', user: '', from: '', to: '' };
   const tbody = h('tbody');
   const csv = h('a', { href: '/api/audit.csv', download: 'audit.csv', 'data-test': 'audit-csv' }, t('audit.csv'));
   const query = () => qs({ action: f.action || undefined, user: f.user || undefined, from: f.from ? new Date(f.from).toISOString() : undefined, to: f.to ? new Date(f.to).toISOString() : undefined });
   const load = async () => {
     try {
+      /** @type {{ items: AuditLine[] }} */
       const { items } = await api(`/api/audit${query()}`);
       csv.setAttribute('href', `/api/audit.csv${query()}`);
       const rows = items.map((l) =>
@@ -27,7 +32,7 @@ export async function render() {
       toast(errorText(e), 'error');
     }
   };
-  const input = (name, type) => h('input', { type, name, 'data-test': `audit-${name}`, onchange: (ev) => ((f[name] = ev.target.value.trim()), void load()) });
+  const input = (/** @type {'user' | 'from' | 'to'} */ name, /** @type {string} */ type) => h('input', { type, name, 'data-test': `audit-${name}`, onchange: (ev) => ((f[name] = /** @type {HTMLInputElement} */ (ev.target).value.trim()), void load()) });
   await load();
   const el = h(
     'div.page.audit',

@@ -1,3 +1,4 @@
+// @ts-check
 // Admin: the zone editor of one camera, drawn with the mouse over the camera's latest frame in the frame's own pixels
 // (the zones' coordinates): no-parking polygons, storefronts (the shop's store line, then the sidewalk in front of
 // it), motion masks. Click to add points; click the first point (or 完成 / Enter) to close; Esc cancels; drag a point to
@@ -6,17 +7,48 @@
 import { t } from '../i18n.js';
 import { api, errorText, fmtTime, h, s, toast, typing } from '../lib.js';
 
+// The shapes as the camera's zones hold them (vision/cameras/config.ts Zone and the masks), in frame pixels.
+/** @typedef {[number, number]} Point */
+/** @typedef {{ from: string, to: string, days?: unknown }} TimeWindow */
+/** @typedef {{ type: 'no-parking', id: string, name?: string, polygon: Point[], windows: TimeWindow[], dwellS: number, roles?: string[] }} NoParkingZone */
+/** @typedef {{ type: 'storefront', id: string, name?: string, storeLine: Point[], sidewalk: Point[], businessHours: TimeWindow[], dwellS: number, shopId?: string }} StorefrontZone */
+/** @typedef {NoParkingZone | StorefrontZone} Zone */
+/** @typedef {{ type?: undefined, id: string, name?: string, polygon: Point[] }} Mask */
+/** @typedef {'zone' | 'mask'} ShapeKind */
+/** @typedef {{ kind: ShapeKind, index: number, message: string }} Problem */
+/**
+ * A shape being drawn: its tool, the stage (a storefront's line, then its sidewalk) and the points so far.
+ * @typedef {{ tool: 'no-parking' | 'storefront' | 'mask', stage: 'polygon' | 'line' | 'sidewalk', points: Point[], line?: Point[] }} Drawing
+ */
+
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
 const MIN_POINTS = { polygon: 3, line: 2 };
+/** @typedef {[part: string, points: Point[], closed: boolean]} Part */
 
 // ---- geometry (the browser's copy of vision/rules/geometry.ts selfIntersection: no build step to share it) ----
 
+/**
+ * @param {Point} p
+ * @param {Point} q
+ * @param {Point} r
+ */
 function orient(p, q, r) {
   return Math.sign((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]));
 }
+/**
+ * @param {Point} p
+ * @param {Point} q
+ * @param {Point} r
+ */
 function onSegment(p, q, r) {
   return Math.min(p[0], r[0]) <= q[0] && q[0] <= Math.max(p[0], r[0]) && Math.min(p[1], r[1]) <= q[1] && q[1] <= Math.max(p[1], r[1]);
 }
+/**
+ * @param {Point} a
+ * @param {Point} b
+ * @param {Point} c
+ * @param {Point} d
+ */
 function segmentsMeet(a, b, c, d) {
   const o1 = orient(a, b, c);
   const o2 = orient(a, b, d);
@@ -25,33 +57,57 @@ function segmentsMeet(a, b, c, d) {
   if (o1 !== o2 && o3 !== o4) return true;
   return (o1 === 0 && onSegment(a, c, b)) || (o2 === 0 && onSegment(a, d, b)) || (o3 === 0 && onSegment(c, a, d)) || (o4 === 0 && onSegment(c, b, d));
 }
-/** The first two edges (1-based) of a closed polygon that cross, or null. */
+/**
+ * The first two edges (1-based) of a closed polygon that cross, or null.
+ * @param {Point[]} poly
+ * @returns {[number, number] | null}
+ */
 export function selfIntersection(poly) {
   const n = poly.length;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       if (j === i + 1 || (i === 0 && j === n - 1)) continue;
-      if (segmentsMeet(poly[i], poly[(i + 1) % n], poly[j], poly[(j + 1) % n])) return [i + 1, j + 1];
+      const at = (/** @type {number} */ k) => /** @type {Point} */ (poly[k % n]);
+      if (segmentsMeet(at(i), at(i + 1), at(j), at(j + 1))) return [i + 1, j + 1];
     }
   }
   return null;
 }
 
-/** Windows as typed: "07:00-22:00, 22:00-06:00"; empty: always. Throws with a message for anything else. */
+/**
+ * Windows as typed: "07:00-22:00, 22:00-06:00"; empty: always. Throws with a message for anything else.
+ * @param {string} text
+ * @returns {TimeWindow[]}
+ */
 export function parseWindows(text) {
   const parts = text.split(/[,，;\s]+/).filter(Boolean);
   return parts.map((p) => {
     const m = /^(\d\d:\d\d)[-–~](\d\d:\d\d)$/.exec(p);
-    if (!m || !HHMM.test(m[1]) || !HHMM.test(m[2])) throw new Error(t('zones.badWindow', { text: p }));
-    return { from: m[1], to: m[2] };
+    const [, from, to] = m ?? [];
+    if (!from || !to || !HHMM.test(from) || !HHMM.test(to)) throw new Error(t('zones.badWindow', { text: p }));
+    return { from, to };
   });
 }
-const windowsText = (ws) => (ws ?? []).filter((w) => !(w.from === '00:00' && w.to === '24:00' && !w.days)).map((w) => `${w.from}-${w.to}`).join(', ');
+const windowsText = (/** @type {TimeWindow[] | undefined} */ ws) => (ws ?? []).filter((w) => !(w.from === '00:00' && w.to === '24:00' && !w.days)).map((w) => `${w.from}-${w.to}`).join(', ');
 
-/** Everything wrong with the zones and masks, each message with the zone it belongs to. */
+/**
+ * Everything wrong with the zones and masks, each message with the zone it belongs to.
+ * @param {{ width: number, height: number }} camera
+ * @param {Zone[]} zones
+ * @param {Mask[]} masks
+ * @returns {Problem[]}
+ */
 export function problems(camera, zones, masks) {
+  /** @type {Problem[]} */
   const out = [];
+  /** @type {Set<string>} */
   const ids = new Set();
+  /**
+   * @param {ShapeKind} kind
+   * @param {number} index
+   * @param {Zone | Mask} item
+   * @param {Part[]} shapes
+   */
   const check = (kind, index, item, shapes) => {
     const label = item.name || item.id;
     if (!item.id) out.push({ kind, index, message: t('zones.noId') });
@@ -69,29 +125,42 @@ export function problems(camera, zones, masks) {
   zones.forEach((z, i) => {
     if (!z.name) out.push({ kind: 'zone', index: i, message: t('zones.noName', { id: z.id }) });
     if (!(z.dwellS > 0)) out.push({ kind: 'zone', index: i, message: t('zones.badDwell', { zone: z.name || z.id }) });
-    if (z.type === 'no-parking' && !(z.roles?.length > 0)) out.push({ kind: 'zone', index: i, message: t('zones.noRole', { zone: z.name || z.id }) });
+    if (z.type === 'no-parking' && !((z.roles?.length ?? 0) > 0)) out.push({ kind: 'zone', index: i, message: t('zones.noRole', { zone: z.name || z.id }) });
     check('zone', i, z, z.type === 'no-parking' ? [['polygon', z.polygon, true]] : [['storeLine', z.storeLine, false], ['sidewalk', z.sidewalk, true]]);
   });
   masks.forEach((m, i) => check('mask', i, m, [['polygon', m.polygon, true]]));
   return out;
 }
 
+/**
+ * @param {string} prefix
+ * @param {Set<string>} taken
+ */
 const nextId = (prefix, taken) => {
   for (let i = 1; ; i++) if (!taken.has(`${prefix}-${i}`)) return `${prefix}-${i}`;
 };
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   const id = ctx.params.id;
+  /** @type {import('./cameras.js').CameraView} */
   const view = await api(`/api/cameras/${encodeURIComponent(id)}`);
-  const cam = view.camera;
+  /** @type {{ width: number, height: number, zones: Zone[], masks?: Mask[], postedLocation: string, gridCell: string }} */
+  const cam = /** @type {any} */ (view.camera);
   const W = cam.width;
   const H = cam.height;
   const readOnly = view.origin === 'file';
+  /** @type {Zone[]} */
   let zones = structuredClone(cam.zones);
+  /** @type {Mask[]} */
   let masks = structuredClone(cam.masks ?? []);
-  let selected = null; // { kind: 'zone' | 'mask', index }
-  let drawing = null; // { tool: 'no-parking' | 'storefront' | 'mask', stage: 'polygon' | 'line' | 'sidewalk', points, line? }
+  /** @type {{ kind: ShapeKind, index: number } | null} */
+  let selected = null;
+  /** @type {Drawing | null} */
+  let drawing = null;
   let dirty = false;
+  /** The server's refusal of the last save, by field (zod's issues). */
+  /** @type {{ path: (string | number)[], message: string }[]} */
   let serverIssues = [];
 
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: 'zone-canvas', 'data-test': 'canvas' });
@@ -117,6 +186,10 @@ export async function render(ctx) {
   const cancelBtn = h('button.small', { type: 'button', 'data-test': 'cancel', onclick: () => cancelDrawing() }, t('common.cancel'));
 
   /** The frame pixel under the mouse: the SVG is drawn at the frame's aspect ratio, scaled to the page. */
+  /**
+   * @param {MouseEvent} ev
+   * @returns {Point}
+   */
   function toFrame(ev) {
     const r = svg.getBoundingClientRect();
     const x = ((ev.clientX - r.left) * W) / r.width;
@@ -126,7 +199,7 @@ export async function render(ctx) {
 
   const taken = () => new Set([...zones.map((z) => z.id), ...masks.map((m) => m.id)]);
 
-  function startDrawing(tool) {
+  function startDrawing(/** @type {Drawing['tool']} */ tool) {
     if (readOnly) return;
     selected = null;
     drawing = { tool, stage: tool === 'storefront' ? 'line' : 'polygon', points: [] };
@@ -166,7 +239,7 @@ export async function render(ctx) {
       selected = { kind: 'zone', index: zones.length - 1 };
     } else {
       const zid = nextId('sf', taken());
-      zones.push({ type: 'storefront', id: zid, name: `${t('zones.tool.storefront')} ${zid}`, storeLine: drawing.line, sidewalk: pts, businessHours: [{ from: '00:00', to: '24:00' }], dwellS: 600 });
+      zones.push({ type: 'storefront', id: zid, name: `${t('zones.tool.storefront')} ${zid}`, storeLine: drawing.line ?? [], sidewalk: pts, businessHours: [{ from: '00:00', to: '24:00' }], dwellS: 600 });
       selected = { kind: 'zone', index: zones.length - 1 };
     }
     drawing = null;
@@ -177,7 +250,7 @@ export async function render(ctx) {
   svg.addEventListener('click', (ev) => {
     if (!drawing) {
       // A click on the picture outside every shape ends the selection.
-      if (ev.target === frame || ev.target.classList?.contains('zone-bg')) {
+      if (ev.target === frame || /** @type {Element} */ (ev.target).classList?.contains('zone-bg')) {
         selected = null;
         draw();
       }
@@ -192,6 +265,7 @@ export async function render(ctx) {
   });
 
   // Dragging a point of the selected shape.
+  /** @type {{ points: Point[], i: number } | null} */
   let drag = null;
   svg.addEventListener('pointermove', (ev) => {
     if (!drag) return;
@@ -204,7 +278,7 @@ export async function render(ctx) {
   svg.addEventListener('pointerup', endDrag);
   svg.addEventListener('pointercancel', endDrag);
 
-  const onKey = (ev) => {
+  const onKey = (/** @type {KeyboardEvent} */ ev) => {
     if (typing(ev)) return;
     if (ev.key === 'Escape' && drawing) cancelDrawing();
     else if (ev.key === 'Enter' && drawing) finish();
@@ -224,16 +298,24 @@ export async function render(ctx) {
   }
 
   /** Point lists of a shape that the mouse can edit: [points, closed]. */
+  /**
+   * @param {ShapeKind} kind
+   * @param {Zone | Mask} item
+   * @returns {[Point[], boolean][]}
+   */
   function partsOf(kind, item) {
-    if (kind === 'mask') return [[item.polygon, true]];
-    return item.type === 'no-parking' ? [[item.polygon, true]] : [[item.storeLine, false], [item.sidewalk, true]];
+    if (kind === 'mask') return [[/** @type {Mask} */ (item).polygon, true]];
+    if (item.type === 'no-parking') return [[item.polygon, true]];
+    const storefront = /** @type {StorefrontZone} */ (item);
+    return [[storefront.storeLine, false], [storefront.sidewalk, true]];
   }
 
+  /** @param {Problem[]} found */
   function drawShapes(found) {
     shapes.replaceChildren();
     handles.replaceChildren();
     const bad = new Set(found.map((p) => `${p.kind}:${p.index}`));
-    const add = (kind, item, index) => {
+    const add = (/** @type {ShapeKind} */ kind, /** @type {Zone | Mask} */ item, /** @type {number} */ index) => {
       const isSel = selected && selected.kind === kind && selected.index === index;
       const cls = `shape ${kind === 'mask' ? 'mask' : item.type}${isSel ? ' selected' : ''}${bad.has(`${kind}:${index}`) ? ' invalid' : ''}`;
       const g = s('g', { class: cls, 'data-id': item.id });
@@ -241,8 +323,9 @@ export async function render(ctx) {
         const attr = { points: pts.map((p) => p.join(',')).join(' ') };
         g.append(closed ? s('polygon', attr) : s('polyline', { ...attr, class: 'store-line' }));
       }
-      const [first] = partsOf(kind, item)[0];
-      if (first[0]) g.append(s('text', { x: first[0][0] + 6, y: first[0][1] - 6, class: 'zone-label' }, item.name || item.id));
+      const [first] = /** @type {[Point[], boolean]} */ (partsOf(kind, item)[0]);
+      const corner = first[0];
+      if (corner) g.append(s('text', { x: corner[0] + 6, y: corner[1] - 6, class: 'zone-label' }, item.name || item.id));
       g.addEventListener('click', (ev) => {
         if (drawing) return;
         ev.stopPropagation();
@@ -287,14 +370,23 @@ export async function render(ctx) {
       panel.replaceChildren(h('p.muted', readOnly ? t('zones.readOnly') : t('zones.selectHint')));
       return;
     }
+    // The panel edits whichever of the fields the selected zone or mask has.
+    /** @type {any} */
     const item = selected.kind === 'zone' ? zones[selected.index] : masks[selected.index];
     const changed = () => {
       dirty = true;
       drawShapes(problems(cam, zones, masks));
       drawProblems();
     };
+    /**
+     * @param {string} name
+     * @param {string | number | undefined} value
+     * @param {(value: string) => void} onchange
+     * @param {import('../lib.js').Attrs} [attrs]
+     */
     const input = (name, value, onchange, attrs = {}) =>
-      h('input', { name, value: value ?? '', disabled: readOnly, onchange: (e) => (onchange(e.target.value), changed()), ...attrs });
+      h('input', { name, value: value ?? '', disabled: readOnly, onchange: (e) => (onchange(/** @type {HTMLInputElement} */ (e.target).value), changed()), ...attrs });
+    /** @type {HTMLElement[]} */
     const rows = [h('h2', selected.kind === 'mask' ? t('zones.tool.mask') : t(`zones.tool.${item.type}`)), h('label', t('zones.id'), h('input', { name: 'zoneId', value: item.id, disabled: true }))];
     rows.push(h('label', t('zones.name'), input('zoneName', item.name, (v) => (item.name = v.trim() || undefined))));
     if (selected.kind === 'zone') {
@@ -312,12 +404,12 @@ export async function render(ctx) {
             disabled: readOnly,
             onchange: (e) => {
               try {
-                const ws = parseWindows(e.target.value);
+                const ws = parseWindows(/** @type {HTMLInputElement} */ (e.target).value);
                 item[key] = ws.length ? ws : [{ from: '00:00', to: '24:00' }];
                 err.textContent = '';
                 changed();
               } catch (x) {
-                err.textContent = x.message;
+                err.textContent = /** @type {Error} */ (x).message;
               }
             },
           }),
@@ -339,7 +431,7 @@ export async function render(ctx) {
                   disabled: readOnly,
                   onchange: (e) => {
                     const set = new Set(item.roles ?? []);
-                    if (e.target.checked) set.add(r);
+                    if (/** @type {HTMLInputElement} */ (e.target).checked) set.add(r);
                     else set.delete(r);
                     item.roles = ['vehicle', 'two-wheeler'].filter((x) => set.has(x));
                     changed();
@@ -368,12 +460,12 @@ export async function render(ctx) {
   }
 
   function drawList() {
-    const row = (kind, item, index) =>
+    const row = (/** @type {ShapeKind} */ kind, /** @type {Zone | Mask} */ item, /** @type {number} */ index) =>
       h(
         'li',
         { class: selected && selected.kind === kind && selected.index === index ? 'active' : '', dataset: { id: item.id } },
         h('button.link', { type: 'button', onclick: () => ((selected = { kind, index }), (drawing = null), draw()) }, `${item.name || item.id}`),
-        h('span.muted.small', ` ${kind === 'mask' ? t('zones.tool.mask') : t(`zones.tool.${item.type}`)}${kind === 'zone' ? ` · ${item.dwellS} s` : ''}`),
+        h('span.muted.small', ` ${kind === 'mask' ? t('zones.tool.mask') : t(`zones.tool.${item.type}`)}${kind === 'zone' ? ` · ${/** @type {Zone} */ (item).dwellS} s` : ''}`),
       );
     list.replaceChildren(...zones.map((z, i) => row('zone', z, i)), ...masks.map((m, i) => row('mask', m, i)));
   }
@@ -401,7 +493,7 @@ export async function render(ctx) {
       dirty = false;
       toast(t('zones.saved'), 'ok');
     } catch (e) {
-      serverIssues = e.body?.issues ?? [];
+      serverIssues = /** @type {any} */ (e)?.body?.issues ?? [];
       toast(errorText(e), 'error');
     }
     draw();
@@ -409,7 +501,7 @@ export async function render(ctx) {
 
   const tools = readOnly
     ? []
-    : ['no-parking', 'storefront', 'mask'].map((tool) => h('button.small', { type: 'button', 'data-tool': tool, onclick: () => startDrawing(tool) }, t(`zones.draw.${tool}`)));
+    : /** @type {const} */ (['no-parking', 'storefront', 'mask']).map((tool) => h('button.small', { type: 'button', 'data-tool': tool, onclick: () => startDrawing(tool) }, t(`zones.draw.${tool}`)));
   draw();
   const el = h(
     'div.page.zone-editor',

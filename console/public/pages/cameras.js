@@ -1,13 +1,35 @@
+// @ts-check
 // Admin: cameras — the registry (the file's cameras, read-only, and the ones registered here), and the form that
 // registers one: id, place, grid cell, coordinates, frame size, source, credentials (sent, never shown back), model.
 import { t } from '../i18n.js';
 import { api, badge, errorText, fmtAgo, h, toast } from '../lib.js';
 
+/**
+ * A camera as `GET /api/cameras` lists it (cameras/service.ts CameraView). `camera` is the registry's camera
+ * (vision/cameras/config.ts Camera: place, frame size, zones, masks, rules and more), which the browser check cannot
+ * load: its fields stay loosely typed here.
+ * @typedef {object} CameraView
+ * @property {'file' | 'console'} origin
+ * @property {Record<string, any>} camera
+ * @property {{ type: string, url?: string }} [source]
+ * @property {boolean} hasCredentials
+ * @property {{ ts: number, width: number, height: number } | null} latestFrame
+ */
+/** A detection model the worker can run (`GET /api/cameras/models`); `input` absent: the shape comes from the file. */
+/** @typedef {{ name: string, input?: { width: number, height: number } }} Model */
+
 const SOURCE_TYPES = ['snapshot', 'rtsp'];
 
 /** The model whose input shape is nearest the camera's aspect ratio (a fixed-shape model letterboxes the rest). */
+/**
+ * @param {Model[]} models
+ * @param {number} width
+ * @param {number} height
+ * @returns {string | null}
+ */
 export function nearestModel(models, width, height) {
   const aspect = width / height;
+  /** @type {{ name: string, d: number } | null} */
   let best = null;
   for (const m of models) {
     // A model that takes its shape from the file is square in practice (640x640).
@@ -18,10 +40,16 @@ export function nearestModel(models, width, height) {
   return best?.name ?? null;
 }
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
+  /** @type {CameraView[]} */
   let cameras = [];
+  /** @type {{ default: string | null, items: Model[] }} */
   let models = { default: null, items: [] };
-  /** The id of the camera whose settings the form is changing; null: the form registers a new one. */
+  /**
+   * The id of the camera whose settings the form is changing; null: the form registers a new one.
+   * @type {string | null}
+   */
   let editing = null;
   const tbody = h('tbody');
 
@@ -60,7 +88,7 @@ export async function render(ctx) {
     drawModels();
   }
 
-  async function remove(c) {
+  async function remove(/** @type {CameraView} */ c) {
     if (!confirm(t('cameras.deleteConfirm', { id: c.camera.id }))) return;
     try {
       await api(`/api/cameras/${encodeURIComponent(c.camera.id)}`, { method: 'DELETE' });
@@ -72,7 +100,7 @@ export async function render(ctx) {
     }
   }
 
-  const field = (name, attrs = {}) => h('input', { name, autocomplete: 'off', ...attrs });
+  const field = (/** @type {string} */ name, /** @type {import('../lib.js').Attrs} */ attrs = {}) => h('input', { name, autocomplete: 'off', ...attrs });
   const f = {
     id: field('id', { required: true, pattern: '[A-Za-z0-9_.\\-]{1,64}' }),
     district: field('district', { required: true, pattern: '[A-Za-z0-9_.\\-]{1,64}' }),
@@ -96,7 +124,7 @@ export async function render(ctx) {
   const cancelEdit = h('button.small', { type: 'button', hidden: true, 'data-action': 'cancel-edit', onclick: () => stopEditing() }, t('common.cancel'));
 
   /** Fills the form with a console camera's settings; its account is kept unless a new one is typed. */
-  function edit(c) {
+  function edit(/** @type {CameraView} */ c) {
     editing = c.camera.id;
     const cam = c.camera;
     f.id.value = cam.id;
@@ -186,7 +214,9 @@ export async function render(ctx) {
           toast(t('cameras.created', { id: body.id }), 'ok');
           ctx.navigate(`cameras/${encodeURIComponent(body.id)}`);
         } catch (err) {
-          const issues = err.body?.issues ?? [];
+          // A 400 names each field that was refused (zod's issues).
+          /** @type {{ path: (string | number)[], message: string }[]} */
+          const issues = /** @type {any} */ (err)?.body?.issues ?? [];
           if (issues.length) {
             errors.replaceChildren(...issues.map((i) => h('li', `${i.path.join('.')}: ${i.message}`)));
             errors.hidden = false;

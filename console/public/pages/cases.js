@@ -1,13 +1,19 @@
+// @ts-check
 // Cases sent (or waiting to be sent) to the city's case system, with their delivery status; a row opens the case's
 // evidence (URLs with SHA-256), detection, review and the notice that came before it. Pages of 50; refreshed every
 // 10 s while deliveries are pending. #/cases?id=ID shows that case first (the notices page links there).
 import { pick, t, tOr } from '../i18n.js';
 import { ApiError, api, badge, errorText, fmtDuration, fmtNum, fmtTime, h, pager, qs, select, toast } from '../lib.js';
 
+// A case as the API sends it (cases/types.ts CaseView) or as a receiving system's inbox keeps it (inbox.js): the
+// pages read what is there and show '—' for the rest, so its fields stay loosely typed.
+/** @typedef {Record<string, any>} CaseView */
+
 const PAGE_SIZE = 50;
 const saved = { status: '' };
 
 /** What was detected, in words: a camera's object and dwell, or a sensor rule's value against its limit. */
+/** @param {Record<string, any>} d the case's detection: a camera's (kind vision) or a sensor rule's (kind rule) */
 function detectionText(d) {
   if (d.kind === 'vision') {
     return [
@@ -28,11 +34,12 @@ function detectionText(d) {
 }
 
 /** Why an event became a case after its notice: the reason in words, how the party was told, the re-check. */
+/** @param {Record<string, any>} n the notice part of a case */
 function noticeText(n) {
   return [
     tOr(`notice.reason.${n.reason}`, n.reason),
     n.notifiedAt ? t('cases.notifiedAt', { at: fmtTime(n.notifiedAt) }) : null,
-    n.channels?.length ? n.channels.map((c) => tOr(`notice.channel.${c}`, c)).join('、') : null,
+    n.channels?.length ? n.channels.map((/** @type {string} */ c) => tOr(`notice.channel.${c}`, c)).join('、') : null,
     n.priorOffences ? t('cases.priorOffences', { n: n.priorOffences }) : null,
     n.recheck ? `${t('notices.recheck')}: ${tOr(`notice.recheck.${n.recheck.result}`, n.recheck.result)}${n.recheck.checkedAt ? ` ${fmtTime(n.recheck.checkedAt)}` : ''}` : null,
   ]
@@ -40,6 +47,7 @@ function noticeText(n) {
     .join(' · ');
 }
 
+/** @param {CaseView} c */
 export function caseDetail(c) {
   const ev = c.evidence ?? [];
   const review = c.review;
@@ -63,7 +71,7 @@ export function caseDetail(c) {
           h('strong', t('cases.evidence')),
           h(
             'ul.evidence-list',
-            ev.map((x) =>
+            ev.map((/** @type {import('../../../contracts/events.js').EvidenceImage} */ x) =>
               h('li', h('a', { href: x.url, target: '_blank', rel: 'noopener' }, t(`review.role.${x.role}`)), ' ', h('span.muted', fmtTime(x.capturedAt)), ' ', h('code.small', x.sha256)),
             ),
           ),
@@ -73,6 +81,7 @@ export function caseDetail(c) {
 }
 
 /** The case asked for by #/cases?id=ID, above the list. */
+/** @param {string} id */
 async function focusedCase(id) {
   try {
     const c = await api(`/api/cases/${encodeURIComponent(id)}`);
@@ -89,10 +98,13 @@ async function focusedCase(id) {
   }
 }
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   let status = saved.status;
   let page = 1;
+  /** @type {{ items: CaseView[], total: number }} */
   let data = { items: [], total: 0 };
+  /** @type {Set<string>} */
   const open = new Set();
   const tbody = h('tbody');
   const pagerBox = h('div');
@@ -102,9 +114,10 @@ export async function render(ctx) {
     data = await api(`/api/cases${qs({ status, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE })}`);
   };
 
-  const location = (c) => c.postedLocation ?? (c.location && typeof c.location === 'object' ? `${Number(c.location.lat).toFixed(5)}, ${Number(c.location.lon).toFixed(5)}` : String(c.location ?? '—'));
+  const location = (/** @type {CaseView} */ c) => c.postedLocation ?? (c.location && typeof c.location === 'object' ? `${Number(c.location.lat).toFixed(5)}, ${Number(c.location.lon).toFixed(5)}` : String(c.location ?? '—'));
 
   function draw() {
+    /** @type {Record<string, number>} */
     const counts = { delivered: 0, pending: 0, failed: 0 };
     for (const c of data.items) if (c.delivery?.status in counts) counts[c.delivery.status]++;
     summary.textContent = t('cases.summary', counts);

@@ -1,32 +1,50 @@
+// @ts-check
 // Staff: one device — its status, a chart of recent readings of one metric with the threshold lines of the rules
 // that apply to it (day and night limits drawn as they change), and its recent alerts.
 import { lineChart } from '../chart.js';
 import { pick, t } from '../i18n.js';
 import { KIND_METRICS, UNITS, api, badge, errorText, fmtAgo, fmtNum, fmtTime, h, qs, select, toast } from '../lib.js';
 
+/** @typedef {import('./alerts.js').AlertView} AlertView */
+/** @typedef {import('./devices.js').DeviceListItem} DeviceListItem */
+/** @typedef {number | { day: number, night: number }} Level a limit, or one for the day and one for the night */
+/** @typedef {{ severity: string, label?: string, level: Level }} Tier */
+/** @typedef {{ id: string, name: { zh: string, en: string }, standard: string, metric: string, period?: 'day' | 'night', tiers: Tier[], aggregate?: { fn: string, windowS: number } }} Rule */
+/** The rules that apply to a device (`GET /api/rules?device=`, console/rules-route.ts). */
+/** @typedef {{ timezone: string, day: { start: string, end: string }, rules: Rule[] }} RulesAnswer */
+
+/** @type {Readonly<Record<string, number>>} */
 const RANGES = { '1h': 3600e3, '6h': 6 * 3600e3, '24h': 24 * 3600e3, '7d': 7 * 24 * 3600e3 };
+/** @type {{ range: string, metric: Record<string, string> }} */
 const saved = { range: '24h', metric: {} };
 
 /** Is `ts` in the day period of the rules file (local time in its zone)? */
+/** @param {RulesAnswer} rules */
 function dayChecker(rules) {
   const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: rules.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   const { start, end } = rules.day;
-  return (ts) => {
+  return (/** @type {number} */ ts) => {
     const hm = fmt.format(ts);
     return start <= end ? hm >= start && hm < end : hm >= start || hm < end;
   };
 }
 
-const levelText = (level) =>
+const levelText = (/** @type {Level} */ level) =>
   typeof level === 'number' ? fmtNum(level) : `${t('devices.day')} ${fmtNum(level.day)} / ${t('devices.night')} ${fmtNum(level.night)}`;
 
+/**
+ * The threshold lines of `metric`: one per tier of each rule, its level at any time.
+ * @param {string} metric
+ * @param {RulesAnswer} rules
+ */
 function thresholdsFor(metric, rules) {
   const isDay = dayChecker(rules);
+  /** @type {(import('../chart.js').Threshold & { rule: Rule, tier: Tier })[]} */
   const out = [];
   for (const r of rules.rules.filter((x) => x.metric === metric)) {
     for (const tier of r.tiers) {
       const level = tier.level;
-      const at = (ts) => {
+      const at = (/** @type {number} */ ts) => {
         const day = isDay(ts);
         if ((r.period === 'day' && !day) || (r.period === 'night' && day)) return null;
         return typeof level === 'number' ? level : day ? level.day : level.night;
@@ -37,14 +55,17 @@ function thresholdsFor(metric, rules) {
   return out;
 }
 
-const windowText = (sec) => (sec >= 3600 ? `${sec / 3600} h` : sec >= 60 ? `${sec / 60} min` : `${sec} s`);
+const windowText = (/** @type {number} */ sec) => (sec >= 3600 ? `${sec / 3600} h` : sec >= 60 ? `${sec / 60} min` : `${sec} s`);
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   const id = ctx.params.id;
+  /** @type {DeviceListItem[]} */
   const devices = await api('/api/devices');
   const device = devices.find((d) => d.deviceId === id);
   if (!device) return { el: h('div.page', h('p', h('a', { href: '#/devices' }, t('devices.back'))), h('p.error', t('devices.unknown', { id }))) };
 
+  /** @type {[RulesAnswer, { items: AlertView[] }]} */
   const [rules, alerts] = await Promise.all([
     api(`/api/rules${qs({ device: id, district: device.district, kind: device.kind })}`),
     api(`/api/alerts${qs({ device: id, limit: 20 })}`).catch(() => ({ items: [] })),
@@ -63,7 +84,7 @@ export async function render(ctx) {
       ...metrics.map((mt) =>
         h(
           'button.tab',
-          { type: 'button', class: mt === metric ? 'active' : '', 'data-metric': mt, onclick: () => ((metric = saved.metric[device.kind] = mt), void draw()) },
+          { type: 'button', class: mt === metric ? 'active' : '', 'data-metric': mt, onclick: () => ((metric = saved.metric[/** @type {DeviceListItem} */ (device).kind] = mt), void draw()) },
           t(`metric.${mt}`),
           ruleMetrics.includes(mt) ? h('span.dot-rule', { title: t('devices.thresholds') }, ' •') : null,
         ),
@@ -79,6 +100,7 @@ export async function render(ctx) {
       chartBox.replaceChildren(h('p.error', errorText(e)));
       return;
     }
+    /** @type {[number, number][]} */
     const points = [];
     for (const r of res.readings) {
       const v = r.metrics[metric];
@@ -86,7 +108,7 @@ export async function render(ctx) {
     }
     const ths = thresholdsFor(metric, rules);
     const bands = alerts.items
-      .filter((a) => a.category === 'anomaly' && a.metric === metric && a.expected && typeof a.expected.low === 'number' && typeof a.expected.high === 'number')
+      .filter(/** @type {(a: AlertView) => a is AlertView & { expected: { model: string, low: number, high: number } }} */ ((a) => a.category === 'anomaly' && a.metric === metric && !!a.expected && typeof a.expected.low === 'number' && typeof a.expected.high === 'number'))
       .map((a) => ({
         from: Date.parse(a.firstSeen),
         to: a.resolvedAt ? Date.parse(a.resolvedAt) : to,

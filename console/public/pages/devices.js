@@ -1,3 +1,4 @@
+// @ts-check
 // Staff: every sensor with its online/offline status, filtered by district, kind and status; refreshed every 30 s.
 import { t } from '../i18n.js';
 import { KINDS, api, badge, coalesce, errorText, fmtAgo, fmtTime, h, pager, select, toast } from '../lib.js';
@@ -5,8 +6,33 @@ import { KINDS, api, badge, coalesce, errorText, fmtAgo, fmtTime, h, pager, sele
 const PAGE_SIZE = 100;
 const saved = { district: '', kind: '', status: '', q: '' };
 
+/**
+ * One device as `GET /api/devices` lists it (console/devices-route.ts DeviceListItem, which the browser check cannot
+ * load: it imports the server): the registry's record with what the directory saw. A device that publishes without
+ * a registry entry has status `unregistered` and no place.
+ * @typedef {object} DeviceListItem
+ * @property {string} id
+ * @property {string} deviceId
+ * @property {string} kind
+ * @property {string} district
+ * @property {{ lat: number, lon: number } | null} location
+ * @property {string | null} gridCell
+ * @property {string} address
+ * @property {{ name: string, party?: string } | null} site
+ * @property {string | null} ruleGroup
+ * @property {string | null} installedAt
+ * @property {string | null} commissionedAt
+ * @property {'active' | 'maintenance' | 'retired' | 'unregistered'} status
+ * @property {boolean} online
+ * @property {string | null} lastSeen
+ * @property {'status' | 'alert' | 'silent' | 'never-seen'} [offlineReason]
+ * @property {number} openAlerts
+ */
+/** @typedef {typeof saved} DeviceFilter */
+
 export async function render() {
   const f = { ...saved };
+  /** @type {DeviceListItem[]} */
   let devices = [];
   let page = 1;
   const tbody = h('tbody');
@@ -18,7 +44,7 @@ export async function render() {
     devices = await api('/api/devices');
   };
 
-  const set = (k, v) => {
+  const set = (/** @type {keyof DeviceFilter} */ k, /** @type {string} */ v) => {
     f[k] = v;
     saved[k] = v;
     page = 1;
@@ -78,7 +104,7 @@ export async function render() {
         ],
         (v) => set('status', v),
       ),
-      h('input', { name: 'q', type: 'search', placeholder: t('devices.id'), value: f.q, oninput: (e) => set('q', e.target.value.trim()) }),
+      h('input', { name: 'q', type: 'search', placeholder: t('devices.id'), value: f.q, oninput: (e) => set('q', /** @type {HTMLInputElement} */ (e.target).value.trim()) }),
       h('button.small', { type: 'button', onclick: () => load().then(draw, (e) => toast(errorText(e), 'error')) }, t('common.refresh')),
     ),
     h(

@@ -1,3 +1,4 @@
+// @ts-check
 // The built-in case inbox of the embedded default: what a city's case system would have received, so the whole path
 // from detection to case can be seen without an external system. Entries are shown as the inbox lists them.
 import { pick, t, tOr } from '../i18n.js';
@@ -8,6 +9,8 @@ const PAGE_SIZE = 50;
 
 export async function render() {
   let page = 1;
+  // Entries as the inbox lists them, in whatever shape the receiving system keeps (see load()).
+  /** @type {any[]} */
   let items = [];
   let total = 0;
   let enabled = true;
@@ -24,6 +27,7 @@ export async function render() {
   };
 
   function draw() {
+    /** @type {HTMLTableRowElement[]} */
     const rows = [];
     items.forEach((x, i) => {
       const c = x.case ?? x.body ?? x;

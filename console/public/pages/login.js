@@ -1,7 +1,9 @@
+// @ts-check
 // Login: username and password → POST /api/session (the server sets the HttpOnly session cookie).
 import { t } from '../i18n.js';
 import { ApiError, api, h } from '../lib.js';
 
+/** @param {import('../app.js').PageContext} ctx */
 export function render(ctx) {
   const msg = h('p.error', { role: 'alert', hidden: true });
   const user = h('input', { name: 'username', autocomplete: 'username', required: true, autofocus: true });

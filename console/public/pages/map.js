@@ -8,11 +8,24 @@
 import { t } from '../i18n.js';
 import { KINDS, api, errorText, h, toast } from '../lib.js';
 
-/** @type {any} */
+/** @typedef {typeof import('/console/vendor/leaflet.js')} Leaflet */
+/** @typedef {import('./devices.js').DeviceListItem} DeviceListItem */
+/** @typedef {import('./alerts.js').AlertView} AlertView */
+/** @typedef {import('../../../contracts/events.js').EnforcementEvent} EnforcementEvent */
+/** @typedef {import('geojson').FeatureCollection} FeatureCollection */
+/** `GET /api/map` (devices/map-routes.ts). */
+/** @typedef {{ tileUrl: string | null, tileAttribution: string, districts: FeatureCollection | null, grid: FeatureCollection | null }} MapLayers */
+
+/**
+ * Leaflet, loaded with the first map (registerForm runs after that).
+ * @type {Leaflet | null}
+ */
 let L = null;
 const REFRESH_MS = 10_000;
+/** @type {Readonly<Record<string, string>>} */
 const SEVERITY_COLOUR = { info: '#4a7bd0', warning: '#e0a100', major: '#e06600', critical: '#d0202a' };
 
+/** @param {DeviceListItem} d */
 function deviceColour(d) {
   if (d.status === 'retired') return '#9aa0a6';
   if (d.status === 'maintenance') return '#4a7bd0';
@@ -20,9 +33,10 @@ function deviceColour(d) {
   return d.online ? '#1e9e4a' : '#6b7075';
 }
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   if (!document.querySelector('link[data-leaflet]')) document.head.append(h('link', { rel: 'stylesheet', href: '/console/vendor/leaflet.css', 'data-leaflet': '' }), h('link', { rel: 'stylesheet', href: '/console/pages/map.css' }));
-  L ??= await import('/console/vendor/leaflet.js');
+  const leaflet = (L ??= await import('/console/vendor/leaflet.js'));
   const role = ctx.user?.role;
   const isAdmin = role === 'admin';
   const mapBox = h('div.map', { 'data-test': 'map' });
@@ -40,14 +54,17 @@ export async function render(ctx) {
   const el = h('div.page.map-page', h('div.page-head', h('h1', t('map.title')), legend), h('div.map-wrap', mapBox, side));
   // The dots of the legend: colours set as properties, which the page's CSP allows (no inline style attribute).
   for (const dot of legend.querySelectorAll('.map-dot')) /** @type {HTMLElement} */ (dot).style.background = /** @type {HTMLElement} */ (dot).dataset.colour ?? '';
+  /** @type {MapLayers} */
   const layers = await api('/api/map');
   let timer = 0;
-  /** @type {any} */
-  let map = null;
+  /** @type {import('/console/vendor/leaflet.js').Map | null} */
+  let shownMap = null;
 
   // Leaflet measures its container: the map is made once the page is in the document.
   const mounted = () => {
-    map = L.map(mapBox, { zoomControl: true, attributionControl: Boolean(layers.tileUrl) });
+    const L = leaflet;
+    const map = L.map(mapBox, { zoomControl: true, attributionControl: Boolean(layers.tileUrl) });
+    shownMap = map;
     if (layers.tileUrl) L.tileLayer(layers.tileUrl, { attribution: layers.tileAttribution, maxZoom: 19 }).addTo(map);
     const grid = layers.grid
       ? L.geoJSON(layers.grid, { style: { color: '#7a8fa6', weight: 1, fillOpacity: 0.02 }, onEachFeature: (f, l) => l.bindTooltip(String(f.properties?.code ?? ''), { sticky: true }) }).addTo(map)
@@ -61,25 +78,29 @@ export async function render(ctx) {
     const deviceLayer = L.layerGroup().addTo(map);
     const alertLayer = L.layerGroup().addTo(map);
     const eventLayer = L.layerGroup().addTo(map);
-    L.control.layers(null, { [t('map.layer.devices')]: deviceLayer, [t('map.layer.alerts')]: alertLayer, [t('map.layer.events')]: eventLayer, ...(grid ? { [t('map.layer.grid')]: grid } : {}) }).addTo(map);
+    L.control.layers(undefined, { [t('map.layer.devices')]: deviceLayer, [t('map.layer.alerts')]: alertLayer, [t('map.layer.events')]: eventLayer, ...(grid ? { [t('map.layer.grid')]: grid } : {}) }).addTo(map);
 
+    /** @type {DeviceListItem[]} */
     let devices = [];
     const form = isAdmin ? registerForm(map, () => refresh()) : null;
     if (form) side.append(form.el);
     const unregisteredBox = h('div.map-unregistered');
     if (isAdmin) side.append(unregisteredBox, csvTools(() => refresh()));
 
-    const link = (href, text) => h('a', { href }, text);
+    const link = (/** @type {string} */ href, /** @type {string} */ text) => h('a', { href }, text);
     const refresh = async () => {
       const canStaff = role === 'staff' || role === 'admin';
       const canReview = role === 'reviewer' || role === 'admin';
+      /** @type {[DeviceListItem[], { items: AlertView[] }, { items: EnforcementEvent[] }]} */
       const [ds, alerts, events] = await Promise.all([
         canStaff ? api('/api/devices') : [],
         canStaff ? api('/api/alerts?state=open&limit=500') : { items: [] },
         canReview ? api('/api/events?status=pending&limit=500') : { items: [] },
       ]);
       devices = ds;
-      const at = new Map(devices.filter((d) => d.location).map((d) => [d.id, d.location]));
+      /** @type {Map<string, { lat: number, lon: number }>} */
+      const at = new Map();
+      for (const d of devices) if (d.location) at.set(d.id, d.location);
       deviceLayer.clearLayers();
       for (const d of devices) {
         if (!d.location) continue;
@@ -130,9 +151,14 @@ export async function render(ctx) {
   refresh().catch((e) => toast(errorText(e), 'error'));
     timer = window.setInterval(() => void refresh().catch(() => undefined), REFRESH_MS);
   };
-  return { el, mounted, destroy: () => (clearInterval(timer), map?.remove()) };
+  return { el, mounted, destroy: () => (clearInterval(timer), shownMap?.remove()) };
 }
 
+/**
+ * @param {HTMLElement} box
+ * @param {DeviceListItem[]} list
+ * @param {(d: DeviceListItem) => void} adopt
+ */
 function drawUnregistered(box, list, adopt) {
   box.replaceChildren(
     h('h2', t('map.unregistered', { n: list.length })),
@@ -143,9 +169,14 @@ function drawUnregistered(box, list, adopt) {
 }
 
 /** The admin's panel: register or change a device; the place comes from a click on the map. */
+/**
+ * @param {import('/console/vendor/leaflet.js').Map} map
+ * @param {() => Promise<void>} done
+ */
 function registerForm(map, done) {
+  /** @type {Record<string, HTMLInputElement | HTMLSelectElement>} */
   const f = {};
-  const field = (name, label, attrs = {}) => {
+  const field = (/** @type {string} */ name, /** @type {string} */ label, /** @type {import('../lib.js').Attrs} */ attrs = {}) => {
     f[name] = h('input', { name, 'data-field': name, ...attrs });
     return h('label', h('span', label), f[name]);
   };
@@ -153,7 +184,9 @@ function registerForm(map, done) {
   f.status = h('select', { name: 'status', 'data-field': 'status' }, ...['active', 'maintenance', 'retired'].map((s) => h('option', { value: s }, t(`map.status.${s}`))));
   const title = h('h2', t('map.register'));
   const creds = h('div.map-creds');
+  /** @type {string | null} */
   let editing = null;
+  /** @type {import('/console/vendor/leaflet.js').CircleMarker | null} */
   let pin = null;
   const el = h(
     'form.map-form',
@@ -203,7 +236,7 @@ function registerForm(map, done) {
     h('div.actions', h('button.primary', { type: 'submit', 'data-test': 'device-save' }, t('common.save')), h('button', { type: 'button', 'data-test': 'device-credentials', onclick: () => issue() }, t('map.credentials'))),
     creds,
   );
-  const setEditing = (id) => {
+  const setEditing = (/** @type {string | null} */ id) => {
     editing = id;
     f.id.disabled = Boolean(id);
     title.textContent = id ? t('map.edit.title', { id }) : t('map.register');
@@ -224,14 +257,18 @@ function registerForm(map, done) {
     // A new place: the cell is looked up again from it unless the admin types one.
     f.gridCell.value = '';
     pin?.remove();
-    pin = L.circleMarker(ev.latlng, { radius: 6, color: '#000', weight: 2, fill: false, className: 'map-pin' }).addTo(map);
+    pin = /** @type {Leaflet} */ (L).circleMarker(ev.latlng, { radius: 6, color: '#000', weight: 2, fill: false, className: 'map-pin' }).addTo(map);
   });
+  /**
+   * Fills the form with a device (or one that publishes unregistered, to adopt: its id kept, the form registers it).
+   * @param {DeviceListItem} d
+   */
   const edit = (d, adopting = false) => {
-    for (const k of ['id', 'district', 'address', 'ruleGroup', 'installedAt', 'commissionedAt']) f[k].value = d[k] ?? '';
+    for (const k of /** @type {const} */ (['id', 'district', 'address', 'ruleGroup', 'installedAt', 'commissionedAt'])) /** @type {HTMLInputElement} */ (f[k]).value = d[k] ?? '';
     f.kind.value = d.kind;
     f.status.value = d.status === 'unregistered' ? 'active' : d.status;
-    f.lat.value = d.location?.lat ?? '';
-    f.lon.value = d.location?.lon ?? '';
+    f.lat.value = String(d.location?.lat ?? '');
+    f.lon.value = String(d.location?.lon ?? '');
     f.gridCell.value = d.gridCell ?? '';
     f.siteName.value = d.site?.name ?? '';
     f.siteParty.value = d.site?.party ?? '';
@@ -244,6 +281,7 @@ function registerForm(map, done) {
 }
 
 /** Export and import of the registry as CSV. */
+/** @param {() => Promise<void>} done */
 function csvTools(done) {
   const file = h('input', { type: 'file', accept: '.csv,text/csv', 'data-test': 'csv-file' });
   return h(

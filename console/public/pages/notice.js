@@ -1,3 +1,4 @@
+// @ts-check
 // The notice of one event on its own page (#/notices/EVENT-ID): where a statement in the review queue links to, so a
 // reviewer answering a party sees what the party was told, when, what the re-check found and whether a case was filed.
 import { t } from '../i18n.js';
@@ -6,14 +7,18 @@ import { noticeDetail, outcome } from './notices.js';
 
 const REFRESH_MS = 15_000;
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   const id = ctx.params.eventId;
+  /** @type {(() => void) | null} */
   let closeGallery = null;
+  /** @type {import('./notices.js').Gallery} */
   const gallery = (images, i) => {
     closeGallery?.();
     closeGallery = openGallery(images, i);
   };
   const back = h('a', { href: '#/notices' }, t('notices.back'));
+  /** @type {import('./notices.js').NoticeView} */
   let notice;
   try {
     notice = await api(`/api/notices/${encodeURIComponent(id)}`);

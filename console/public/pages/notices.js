@@ -1,3 +1,4 @@
+// @ts-check
 // Notices: what became of each confirmed event. The party is told first (SMS, the camera's loudspeaker, always a
 // console record), the camera re-checks after the grace period, and only an uncorrected (or repeated) violation
 // becomes a case. Each row: the event, the place, the party (name only), the status and its reason in words, the
@@ -7,6 +8,37 @@
 import { t, tOr } from '../i18n.js';
 import { api, badge, errorText, evidenceUrl, fmtCode, fmtTime, h, openGallery, pager, qs, select, thumbs, toast } from '../lib.js';
 
+/** @typedef {import('../../../contracts/events.js').EnforcementEvent} EnforcementEvent */
+/** @typedef {import('../../../contracts/events.js').EvidenceImage} EvidenceImage */
+/** @typedef {import('../lib.js').GalleryImage} GalleryImage */
+/** Opens images in the viewer (openGallery, or a page's wrapper that closes the previous one). */
+/** @typedef {(images: GalleryImage[], index: number) => void} Gallery */
+// The notice's wire shape mirrors notices/types.ts (Notice, Party, Delivery, RecheckRecord), which the browser check
+// cannot load (it reaches the server's stores); the list adds `place`.
+/** @typedef {{ id: string, kind: string, name: string, licenceNo?: string }} NoticeParty */
+/** @typedef {{ channel: string, status: 'pending' | 'sent' | 'failed', attempts: number, at: number, text?: string, to?: string, error?: string }} NoticeDelivery */
+/** @typedef {{ attempts: number, result?: 'present' | 'absent' | 'unavailable', checkedAt?: number, evidence: EvidenceImage[], detail?: string }} Recheck */
+/**
+ * @typedef {object} NoticeView
+ * @property {string} eventId
+ * @property {string} eventType
+ * @property {string} cameraId
+ * @property {string} district
+ * @property {string} zoneId
+ * @property {string} code
+ * @property {NoticeParty | null} party
+ * @property {string} status
+ * @property {string} reason
+ * @property {number} priorOffences
+ * @property {NoticeDelivery[]} deliveries
+ * @property {number} [recheckAt]
+ * @property {Recheck} [recheck]
+ * @property {string} [caseId]
+ * @property {number} createdAt
+ * @property {number} [closedAt]
+ * @property {{ postedLocation?: string, zoneName?: string }} [place]
+ */
+
 const PAGE_SIZE = 50;
 const REFRESH_MS = 15_000;
 /** notices/types.ts NOTICE_STATUSES, in the order a notice goes through them. */
@@ -14,22 +46,25 @@ export const NOTICE_STATUSES = ['awaiting-recheck', 'corrected', 'case', 'notice
 const EVENT_TYPES = ['out-of-store-vending', 'illegal-parking', 'illegal-non-motor-parking'];
 const saved = { status: '', type: '' };
 
-export const statusBadge = (status) => badge(`ns-${status}`, tOr(`notice.status.${status}`, status));
-export const reasonText = (reason) => tOr(`notice.reason.${reason}`, reason ?? '');
-const channelText = (c) => tOr(`notice.channel.${c}`, c);
+export const statusBadge = (/** @type {string} */ status) => badge(`ns-${status}`, tOr(`notice.status.${status}`, status));
+export const reasonText = (/** @type {string | undefined} */ reason) => tOr(`notice.reason.${reason}`, reason ?? '');
+const channelText = (/** @type {string} */ c) => tOr(`notice.channel.${c}`, c);
 
 /** A notice's status with its reason in words: "已纠正 告知后已自行纠正，不予立案". */
+/** @param {Pick<NoticeView, 'status' | 'reason'>} n */
 export function outcome(n) {
   return h('span.outcome', statusBadge(n.status), ' ', h('span.reason', reasonText(n.reason)));
 }
 
 /** The party by name only (a shop's name, a vehicle's plate): contacts stay out of lists. */
+/** @param {NoticeParty | null | undefined} p */
 export function partyName(p) {
   if (!p) return h('span.muted', t('notices.noParty'));
   return h('span', h('span.tag', tOr(`party.kind.${p.kind}`, p.kind)), ' ', p.name);
 }
 
 /** Channels with their state in one line: "短信 已发送 · 现场广播 发送失败". */
+/** @param {NoticeDelivery[] | undefined} deliveries */
 function deliveriesLine(deliveries) {
   if (!deliveries?.length) return h('span.muted', t('notices.noDeliveries'));
   return h(
@@ -40,9 +75,13 @@ function deliveriesLine(deliveries) {
   );
 }
 
-const sameDay = (a, b) => new Date(a).toDateString() === new Date(b).toDateString();
+const sameDay = (/** @type {number} */ a, /** @type {number} */ b) => new Date(a).toDateString() === new Date(b).toDateString();
 
-/** When the camera looks again (while waiting), or what it found. */
+/**
+ * When the camera looks again (while waiting), or what it found.
+ * @param {Pick<NoticeView, 'status' | 'recheckAt' | 'recheck'>} n
+ * @param {number} [now]
+ */
 export function recheckText(n, now = Date.now()) {
   const r = n.recheck;
   if (r?.result) return h('span', h('strong', tOr(`notice.recheck.${r.result}`, r.result)), r.checkedAt ? h('span.muted.small', ` ${fmtTime(r.checkedAt)}`) : null);
@@ -57,17 +96,28 @@ export function recheckText(n, now = Date.now()) {
   return h('span.muted', t('notices.none'));
 }
 
+/** @param {string | null | undefined} caseId */
 export function caseLink(caseId) {
   return caseId ? h('a.mono', { href: `#/cases?id=${encodeURIComponent(caseId)}`, 'data-test': 'case-link', onclick: (e) => e.stopPropagation() }, caseId) : h('span.muted', t('notices.none'));
 }
 
 /** The text sent, shown on a click; `openTexts` remembers which are open across a refresh of the list. */
+/**
+ * @param {string} key
+ * @param {string} text
+ * @param {Set<string>} openTexts
+ */
 function textToggle(key, text, openTexts) {
   const el = h('details.text', { open: openTexts.has(key) }, h('summary', t('notices.showText')), h('p.sent-text', text));
   el.addEventListener('toggle', () => (el.open ? openTexts.add(key) : openTexts.delete(key)));
   return el;
 }
 
+/**
+ * @param {EvidenceImage[] | undefined} list
+ * @param {(x: EvidenceImage) => string} label
+ * @returns {GalleryImage[]}
+ */
 const evidenceImages = (list, label) =>
   (list ?? []).map((x) => ({ url: evidenceUrl(x.sha256), caption: `${label(x)} · ${fmtTime(x.capturedAt)} · SHA-256 ${x.sha256}` }));
 
@@ -75,9 +125,11 @@ const evidenceImages = (list, label) =>
  * Everything about one notice: the event (when `event` is known: its place and evidence), the party, the outcome,
  * each delivery with its text, the re-check with its evidence, the case and the query code. `gallery(images, i)`
  * opens an image.
+ * @param {NoticeView} n
+ * @param {{ event?: EnforcementEvent | null, gallery?: Gallery, openTexts?: Set<string> }} [options]
  */
 export function noticeDetail(n, { event = null, gallery = openGallery, openTexts = new Set() } = {}) {
-  const fact = (k, ...v) => [h('dt', t(k)), h('dd', ...v)];
+  const fact = (/** @type {string} */ k, /** @type {import('../lib.js').Child[]} */ ...v) => [h('dt', t(k)), h('dd', ...v)];
   const p = n.party;
   const recheckImgs = evidenceImages(n.recheck?.evidence, (x) => tOr(`review.role.${x.role}`, x.role));
   const eventImgs = event ? evidenceImages((event.evidence ?? []).filter((x) => x.role !== 'frame'), (x) => tOr(`review.role.${x.role}`, x.role)) : [];
@@ -125,15 +177,21 @@ export function noticeDetail(n, { event = null, gallery = openGallery, openTexts
   );
 }
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
-  let status = NOTICE_STATUSES.includes(ctx.query.status) ? ctx.query.status : saved.status;
-  let type = EVENT_TYPES.includes(ctx.query.type) ? ctx.query.type : saved.type;
+  let status = NOTICE_STATUSES.includes(ctx.query.status ?? '') ? ctx.query.status ?? '' : saved.status;
+  let type = EVENT_TYPES.includes(ctx.query.type ?? '') ? ctx.query.type ?? '' : saved.type;
   let page = 1;
+  /** @type {{ items: NoticeView[], total: number }} */
   let data = { items: [], total: 0 };
+  /** @type {(() => void) | null} */
   let closeGallery = null;
+  /** @type {Set<string>} */
   const open = new Set();
+  /** @type {Set<string>} */
   const openTexts = new Set();
   // The events behind opened rows, read once each (their place and evidence).
+  /** @type {Map<string, EnforcementEvent | null>} */
   const events = new Map();
   const tbody = h('tbody');
   const pagerBox = h('div');
@@ -143,12 +201,13 @@ export async function render(ctx) {
     data = await api(`/api/notices${qs({ status, type, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE })}`);
   };
   const reload = () => void load().then(draw, (e) => toast(errorText(e), 'error'));
+  /** @type {Gallery} */
   const gallery = (images, i) => {
     closeGallery?.();
     closeGallery = openGallery(images, i);
   };
 
-  async function toggle(id) {
+  async function toggle(/** @type {string} */ id) {
     if (open.has(id)) open.delete(id);
     else {
       open.add(id);
@@ -166,6 +225,7 @@ export async function render(ctx) {
 
   function draw() {
     summary.textContent = t('common.page', { page, pages: Math.max(1, Math.ceil(data.total / PAGE_SIZE)), total: data.total });
+    /** @type {HTMLTableRowElement[]} */
     const rows = [];
     const now = Date.now();
     for (const n of data.items) {

@@ -1,3 +1,4 @@
+// @ts-check
 // Statements (陈述申辩) the parties submitted on the public page, shown in the reviewers' queue as objections: the
 // event they concern, the text, the photos, the contact the party gave, and "mark handled" with a note saying what
 // was done. The law (Administrative Penalty Law art. 41) gives the party the right to state their case: each one must
@@ -5,9 +6,26 @@
 import { t, tOr } from '../i18n.js';
 import { ApiError, api, errorText, evidenceUrl, fmtCode, fmtTime, h, pager, qs, thumbs, toast, openGallery } from '../lib.js';
 
+/**
+ * A statement as `GET /api/objections` lists it: notices/types.ts Statement, with the event it concerns (null when
+ * the event is gone).
+ * @typedef {object} Objection
+ * @property {string} id
+ * @property {string} eventId
+ * @property {string} code
+ * @property {string} text
+ * @property {{ sha256: string, bytes: number, type: string }[]} [photos]
+ * @property {string} [contact]
+ * @property {number} submittedAt
+ * @property {'open' | 'handled'} status
+ * @property {{ by: { username: string, role: string }, at: number, note: string }} [handled]
+ * @property {import('../../../contracts/events.js').EnforcementEvent | null} [event]
+ */
+
 const PAGE_SIZE = 20;
 
 /** What the photos of a statement look like in the viewer. */
+/** @param {Objection} s */
 function photoImages(s) {
   const n = s.photos?.length ?? 0;
   return (s.photos ?? []).map((p, i) => ({ url: evidenceUrl(p.sha256), caption: `${t('objections.photos')} ${i + 1}/${n} · ${Math.round(p.bytes / 1024)} KB · SHA-256 ${p.sha256}` }));
@@ -16,15 +34,20 @@ function photoImages(s) {
 /**
  * The list of statements with its open/handled switch. `onCount(n)` hears the number of open ones whenever it is
  * known (the tab and the navigation badge show it).
+ * @param {{ onCount?: (open: number) => void }} [options]
  */
 export function objectionsView({ onCount = () => undefined } = {}) {
   let status = 'open';
+  /** @type {Objection[]} */
   let items = [];
   let total = 0;
   let offset = 0;
+  /** @type {(() => void) | null} */
   let closeGallery = null;
+  /** @type {Set<string>} */
   const busy = new Set();
   // Notes being written survive a refresh of the list.
+  /** @type {Map<string, string>} */
   const drafts = new Map();
   const list = h('div.objections', { 'data-test': 'objections' });
   const pagerBox = h('div');
@@ -37,12 +60,13 @@ export function objectionsView({ onCount = () => undefined } = {}) {
     if (status === 'open') onCount(total);
   }
 
+  /** @type {import('./notices.js').Gallery} */
   const gallery = (images, i) => {
     closeGallery?.();
     closeGallery = openGallery(images, i);
   };
 
-  function eventLine(s) {
+  function eventLine(/** @type {Objection} */ s) {
     const e = s.event;
     if (!e) return h('div.muted', t('objections.eventGone'), ' · ', h('span.mono', s.eventId));
     return h(
@@ -58,13 +82,13 @@ export function objectionsView({ onCount = () => undefined } = {}) {
     );
   }
 
-  function handleForm(s) {
+  function handleForm(/** @type {Objection} */ s) {
     const note = h('textarea', {
       name: 'note',
       rows: 2,
       maxLength: 2000,
       placeholder: t('objections.notePlaceholder'),
-      oninput: (ev) => drafts.set(s.id, ev.target.value),
+      oninput: (ev) => drafts.set(s.id, /** @type {HTMLInputElement} */ (ev.target).value),
     });
     note.value = drafts.get(s.id) ?? '';
     return h(
@@ -80,7 +104,7 @@ export function objectionsView({ onCount = () => undefined } = {}) {
     );
   }
 
-  function card(s) {
+  function card(/** @type {Objection} */ s) {
     const photos = photoImages(s);
     return h(
       `article.objection.${s.status}`,
@@ -107,7 +131,7 @@ export function objectionsView({ onCount = () => undefined } = {}) {
 
   function draw() {
     switcher.replaceChildren(
-      ...['open', 'handled'].map((st) =>
+      ...(/** @type {const} */ (['open', 'handled'])).map((st) =>
         h('button.tab', { type: 'button', class: st === status ? 'active' : '', 'data-objections': st, onclick: () => switchTo(st) }, t(`objections.${st}`)),
       ),
     );
@@ -122,7 +146,7 @@ export function objectionsView({ onCount = () => undefined } = {}) {
     );
   }
 
-  async function switchTo(st) {
+  async function switchTo(/** @type {'open' | 'handled'} */ st) {
     if (st === status) return;
     status = st;
     offset = 0;
@@ -134,6 +158,11 @@ export function objectionsView({ onCount = () => undefined } = {}) {
     draw();
   }
 
+  /**
+   * @param {Objection} s
+   * @param {string} note
+   * @param {HTMLTextAreaElement} field
+   */
   async function handle(s, note, field) {
     if (!note) {
       toast(t('objections.needNote'), 'error');

@@ -1,3 +1,4 @@
+// @ts-check
 // Parties: how many violations each registered shop or vehicle had, per event type, within the window the leniency
 // rule counts in (a first offence in the window ends at the notice; repeats go to case). One request loads them all;
 // sorting and searching happen here. Column titles sort (again: the other way). Refreshed every minute.
@@ -9,9 +10,20 @@ const REFRESH_MS = 60_000;
 const EVENT_TYPES = ['out-of-store-vending', 'illegal-parking'];
 const saved = { key: 'total', dir: -1, q: '' };
 
-const total = (p) => Object.values(p.counts ?? {}).reduce((a, b) => a + (Number(b) || 0), 0);
+/**
+ * One party as `GET /api/parties` lists it: violations per event type within the window.
+ * @typedef {{ id: string, kind: string, name?: string, licenceNo?: string, counts?: Record<string, number>, lastAt?: number }} PartyCount
+ */
+/** @typedef {'name' | 'kind' | 'total' | 'lastAt' | string} SortKey 'total', a column, or an event type */
 
-/** The value a column sorts by. */
+const total = (/** @type {PartyCount} */ p) => Object.values(p.counts ?? {}).reduce((a, b) => a + (Number(b) || 0), 0);
+
+/**
+ * The value a column sorts by.
+ * @param {PartyCount} p
+ * @param {SortKey} key
+ * @returns {string | number}
+ */
 function sortValue(p, key) {
   if (key === 'name') return p.name ?? '';
   if (key === 'kind') return p.kind ?? '';
@@ -21,6 +33,7 @@ function sortValue(p, key) {
 }
 
 export async function render() {
+  /** @type {{ windowDays: number | null, items: PartyCount[] }} */
   let data = { windowDays: null, items: [] };
   let { key, dir, q } = saved;
   let page = 1;
@@ -41,14 +54,15 @@ export async function render() {
     items.sort((a, b) => {
       const va = sortValue(a, key);
       const vb = sortValue(b, key);
-      const c = typeof va === 'string' ? collator.compare(va, vb) : va - vb;
+      // Both values come from the same column: both strings or both numbers.
+      const c = typeof va === 'string' ? collator.compare(va, /** @type {string} */ (vb)) : va - /** @type {number} */ (vb);
       // Ties: most violations first, then by name, so the order is stable.
       return dir * c || total(b) - total(a) || collator.compare(a.name ?? '', b.name ?? '');
     });
     return items;
   }
 
-  function sortBy(k) {
+  function sortBy(/** @type {SortKey} */ k) {
     if (k === key) dir = -dir;
     else {
       key = k;
@@ -59,7 +73,7 @@ export async function render() {
     draw();
   }
 
-  function th(k, label, cls = '') {
+  function th(/** @type {SortKey} */ k, /** @type {string} */ label, cls = '') {
     const arrow = k === key ? (dir > 0 ? ' ▲' : ' ▼') : '';
     return h(
       `th${cls}`,
@@ -110,7 +124,7 @@ export async function render() {
     placeholder: t('parties.search'),
     value: q,
     oninput: (e) => {
-      q = saved.q = e.target.value;
+      q = saved.q = /** @type {HTMLInputElement} */ (e.target).value;
       page = 1;
       draw();
     },

@@ -1,3 +1,4 @@
+// @ts-check
 // Reviewers: the queue of auto-detected enforcement events, oldest first. Each shows its evidence frames (boxes and
 // zone are drawn into the images by the vision stage), the close-up, plate, dwell time, camera and location. A
 // reviewer confirms (C) or rejects with a reason (R, then 1–4, Enter); J/K move through the queue. Decided events
@@ -11,6 +12,23 @@ import { ApiError, api, badge, errorText, fmtAgo, fmtDuration, fmtNum, fmtTime, 
 import { objectionsView } from './objections.js';
 import { caseLink, outcome, recheckText } from './notices.js';
 
+/** @typedef {import('../../../contracts/events.js').EnforcementEvent} EnforcementEvent */
+/** @typedef {import('../../../contracts/events.js').EvidenceImage} EvidenceImage */
+/**
+ * What the review queue says about the party (event.party): who would be told when the event is confirmed.
+ * @typedef {{ known?: boolean, kind?: string, name?: string, contact?: boolean, enforcing?: boolean }} PartyHint
+ */
+/**
+ * A decision (review/store.ts ReviewDecision, as the API sends it).
+ * @typedef {{ decision: 'confirm' | 'reject', reason?: string, note?: string, by?: { username: string, displayName?: string, role: string }, at: number | string }} Decision
+ */
+/**
+ * An event as `GET /api/events` lists it: the detection (contracts/events.ts) with its review state, party and notice.
+ * @typedef {EnforcementEvent & { status: 'pending' | 'confirmed' | 'rejected', receivedAt: number, review?: Decision, caseId?: string, outcome?: string, party?: PartyHint | null, notice?: import('./notices.js').NoticeView }} ReviewEvent
+ */
+/** The image viewer over the page; ← → step through the event's images. */
+/** @typedef {HTMLDivElement & { step: (by: number) => void }} Lightbox */
+
 const PAGE_SIZE = 50;
 const REASONS = ['false-detection', 'permitted', 'duplicate', 'other'];
 const FRAME_ORDER = ['first-seen', 'threshold', 'last', 'recheck'];
@@ -22,6 +40,10 @@ const TABS = [...DECISIONS, 'objections'];
  * Who will be told when the event is confirmed, from event.party ({known, kind, name, contact}): null when the
  * platform does not say. `direct` is true when confirming files a case at once (nobody to tell).
  */
+/**
+ * @param {PartyHint | null | undefined} p
+ * @returns {{ direct: boolean, trial?: boolean, lines: string[] } | null}
+ */
 function partyPreview(p) {
   if (!p) return null;
   // A camera whose location has not been published long enough enforces nothing: no notice, no case.
@@ -31,16 +53,21 @@ function partyPreview(p) {
   return p.contact ? { direct: false, lines: [named, t('review.party.willNotify')] } : { direct: true, lines: [named, t('review.party.noContact')] };
 }
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
-  let status = TABS.includes(ctx.query.status) ? ctx.query.status : saved.status;
+  let status = TABS.includes(ctx.query.status ?? '') ? ctx.query.status ?? saved.status : saved.status;
   let offset = 0;
+  /** @type {ReviewEvent[]} */
   let items = [];
   let total = 0;
   let sel = 0;
-  let rejecting = null; // { reason, note }
+  /** @type {{ reason: string | null, note: string } | null} */
+  let rejecting = null;
   let busy = false;
+  /** @type {Lightbox | null} */
   let lightbox = null;
   let destroyed = false;
+  /** @type {Record<string, number | null>} */
   const counts = { pending: null, confirmed: null, rejected: null, objections: null };
   const objections = objectionsView({
     onCount: (n) => {
@@ -55,7 +82,7 @@ export async function render(ctx) {
   const pagerBox = h('div');
   const detail = h('section.detail', { 'data-test': 'detail' });
 
-  async function load(keepId) {
+  async function load(/** @type {string} */ keepId = '') {
     if (status === 'objections') return objections.load();
     const r = await api(`/api/events${qs({ status, limit: PAGE_SIZE, offset })}`);
     items = r.items;
@@ -91,7 +118,7 @@ export async function render(ctx) {
     );
   }
 
-  async function switchStatus(s) {
+  async function switchStatus(/** @type {string} */ s) {
     if (s === status) return;
     status = saved.status = s;
     closeLightbox();
@@ -147,27 +174,27 @@ export async function render(ctx) {
   }
 
   /** One line under the queue item: the party's name, or that confirming goes straight to a case; the notice once decided. */
-  function queueParty(e) {
+  function queueParty(/** @type {ReviewEvent} */ e) {
     if (e.status === 'pending' && (e.possibleDuplicateOf || laterOf(e))) return h('div.small.qparty', h('span.tag.dup', { 'data-test': 'duplicate' }, t('review.duplicate.tag')));
     if (e.notice) return h('div.small', badge(`ns-${e.notice.status}`, tOr(`notice.status.${e.notice.status}`, e.notice.status)));
     const pv = partyPreview(e.party);
     if (!pv) return null;
     if (pv.trial) return h('div.small.qparty', h('span.tag', t('review.party.trial')));
-    return h('div.small.qparty', pv.direct ? h('span.tag.case', t('review.party.directCase')) : h('span.muted', e.party.name));
+    return h('div.small.qparty', pv.direct ? h('span.tag.case', t('review.party.directCase')) : h('span.muted', e.party?.name));
   }
 
   /** The event on this page that names e as its possible duplicate, if any. */
-  function laterOf(e) {
+  function laterOf(/** @type {ReviewEvent} */ e) {
     return items.find((x) => x.possibleDuplicateOf === e.id);
   }
 
   /** A link to the other event of a linked pair: selects it when it is on this page, else shows its id. */
-  function eventRef(id) {
+  function eventRef(/** @type {string} */ id) {
     const i = items.findIndex((x) => x.id === id);
     return i >= 0 ? h('button.link.mono', { type: 'button', 'data-test': 'duplicate-link', onclick: () => select(i) }, id) : h('span.mono', id);
   }
 
-  function duplicateBox(e) {
+  function duplicateBox(/** @type {ReviewEvent} */ e) {
     const later = laterOf(e);
     if (!e.possibleDuplicateOf && !later) return null;
     return h(
@@ -179,7 +206,7 @@ export async function render(ctx) {
     );
   }
 
-  function partyBox(e) {
+  function partyBox(/** @type {ReviewEvent} */ e) {
     const pv = partyPreview(e.party);
     if (!pv) return null;
     return h(
@@ -192,7 +219,7 @@ export async function render(ctx) {
   }
 
   /** What became of the notice of a confirmed event: status and reason in words, re-check, case. */
-  function noticeBox(e) {
+  function noticeBox(/** @type {ReviewEvent} */ e) {
     const n = e.notice;
     if (!n) return null;
     return h(
@@ -207,19 +234,19 @@ export async function render(ctx) {
     );
   }
 
-  function select(i) {
+  function select(/** @type {number} */ i) {
     if (i < 0 || i >= items.length) return;
     sel = i;
     rejecting = null;
     draw();
   }
 
-  function frames(e) {
-    const byRole = (r) => e.evidence.filter((x) => x.role === r);
+  function frames(/** @type {ReviewEvent} */ e) {
+    const byRole = (/** @type {string} */ r) => e.evidence.filter((x) => x.role === r);
     return FRAME_ORDER.flatMap(byRole);
   }
 
-  function figure(img, big) {
+  function figure(/** @type {EvidenceImage} */ img, /** @type {boolean} */ big) {
     return h(
       `figure.evidence${big ? '.big' : ''}`,
       h('img', {
@@ -245,7 +272,7 @@ export async function render(ctx) {
     }
     const crop = e.evidence.find((x) => x.role === 'crop');
     const original = e.evidence.find((x) => x.role === 'frame');
-    const fact = (k, v) => [h('dt', t(k)), h('dd', v)];
+    const fact = (/** @type {string} */ k, /** @type {import('../lib.js').Child} */ v) => [h('dt', t(k)), h('dd', v)];
     detail.replaceChildren(
       h(
         'div.detail-head',
@@ -282,7 +309,7 @@ export async function render(ctx) {
     for (const img of items[sel + 1]?.evidence ?? []) new Image().src = img.url;
   }
 
-  function decisionBox(e) {
+  function decisionBox(/** @type {ReviewEvent} */ e) {
     if (e.review || e.status !== 'pending') {
       const r = e.review;
       return h(
@@ -308,8 +335,9 @@ export async function render(ctx) {
       h('button.danger', { type: 'button', disabled: busy, 'data-action': 'reject', onclick: () => startReject() }, t('review.reject'), h('kbd', 'R')),
     );
     if (!rejecting) return h('div.decision', actions, shortcuts());
-    const note = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (ev) => (rejecting.note = ev.target.value) });
+    const note = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (ev) => rejecting && (rejecting.note = /** @type {HTMLTextAreaElement} */ (ev.target).value) });
     note.value = rejecting.note;
+    const chosen = rejecting.reason;
     return h(
       'div.decision.rejecting',
       h(
@@ -318,8 +346,8 @@ export async function render(ctx) {
         REASONS.map((r, i) =>
           h(
             'label.reason',
-            { class: rejecting.reason === r ? 'chosen' : '' },
-            h('input', { type: 'radio', name: 'reason', value: r, checked: rejecting.reason === r, onchange: () => chooseReason(r) }),
+            { class: chosen === r ? 'chosen' : '' },
+            h('input', { type: 'radio', name: 'reason', value: r, checked: chosen === r, onchange: () => chooseReason(r) }),
             h('kbd', String(i + 1)),
             ` ${t(`review.reason.${r}`)}`,
           ),
@@ -336,7 +364,7 @@ export async function render(ctx) {
   }
 
   function shortcuts() {
-    const k = (key, label) => h('span.key', h('kbd', key), ` ${t(label)}`);
+    const k = (/** @type {string} */ key, /** @type {string} */ label) => h('span.key', h('kbd', key), ` ${t(label)}`);
     return h(
       'div.shortcuts',
       { 'data-test': 'shortcuts' },
@@ -352,14 +380,14 @@ export async function render(ctx) {
     );
   }
 
-  function startReject(reason = null) {
+  function startReject(/** @type {string | null} */ reason = null) {
     const e = items[sel];
     if (!e || e.status !== 'pending') return;
     rejecting = { reason, note: rejecting?.note ?? '' };
     drawDetail();
   }
 
-  function chooseReason(r) {
+  function chooseReason(/** @type {string} */ r) {
     if (!rejecting) rejecting = { reason: r, note: '' };
     rejecting.reason = r;
     drawDetail();
@@ -370,12 +398,13 @@ export async function render(ctx) {
     drawDetail();
   }
 
-  async function decide(body) {
+  async function decide(/** @type {{ decision: 'confirm' | 'reject', reason?: string, note?: string }} */ body) {
     const e = items[sel];
     if (!e || busy || e.status !== 'pending') return;
     busy = true;
     drawDetail();
     try {
+      /** @type {ReviewEvent} */
       const updated = await api(`/api/events/${encodeURIComponent(e.id)}/review`, { method: 'POST', body });
       if (body.decision === 'confirm') {
         // A linked event whose case is the earlier event's joined it: no second case was filed.
@@ -406,13 +435,14 @@ export async function render(ctx) {
   }
 
   /** The decided event leaves the pending queue; the one after it is selected. */
-  function removeCurrent(updated) {
+  function removeCurrent(/** @type {ReviewEvent | null} */ updated) {
     const decidedStatus = updated?.status;
     if (status === 'pending') {
       items.splice(sel, 1);
       total = Math.max(0, total - 1);
       counts.pending = total;
-      if (decidedStatus && counts[decidedStatus] !== null) counts[decidedStatus] += 1;
+      const counted = decidedStatus ? counts[decidedStatus] : null;
+      if (decidedStatus && counted !== null && counted !== undefined) counts[decidedStatus] = counted + 1;
       if (sel >= items.length) sel = Math.max(0, items.length - 1);
       if (items.length < 5 && total > items.length) void load().then(draw, () => undefined);
     } else if (updated) items[sel] = updated;
@@ -425,17 +455,18 @@ export async function render(ctx) {
     return decide({ decision: 'reject', reason: rejecting.reason, ...(note ? { note } : {}) });
   };
 
-  function openLightbox(img) {
+  function openLightbox(/** @type {EvidenceImage} */ img) {
     const e = items[sel];
     const all = e ? [...frames(e), ...e.evidence.filter((x) => x.role === 'crop' || x.role === 'frame')] : [img];
     let i = Math.max(0, all.findIndex((x) => x.sha256 === img.sha256 && x.role === img.role));
     const pic = h('img');
     const cap = h('figcaption');
     const show = () => {
-      pic.src = all[i].url;
-      cap.textContent = `${t(`review.role.${all[i].role}`)} · ${fmtTime(all[i].capturedAt)} · SHA-256 ${all[i].sha256}`;
+      const shown = /** @type {EvidenceImage} */ (all[i]);
+      pic.src = shown.url;
+      cap.textContent = `${t(`review.role.${shown.role}`)} · ${fmtTime(shown.capturedAt)} · SHA-256 ${shown.sha256}`;
     };
-    lightbox = h('div.lightbox', { onclick: closeLightbox }, h('figure', pic, cap));
+    lightbox = /** @type {Lightbox} */ (h('div.lightbox', { onclick: closeLightbox }, h('figure', pic, cap)));
     lightbox.step = (d) => {
       i = (i + d + all.length) % all.length;
       show();
@@ -449,7 +480,7 @@ export async function render(ctx) {
     lightbox = null;
   }
 
-  function onKey(ev) {
+  function onKey(/** @type {KeyboardEvent} */ ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     // The statements tab has no shortcuts: its keys are for writing answers.
     if (status === 'objections') return;
@@ -463,11 +494,12 @@ export async function render(ctx) {
     }
     if (typing(ev)) {
       // In the note field: Enter submits the rejection (Shift+Enter is a new line), Esc cancels.
-      if (rejecting && ev.key === 'Enter' && !ev.shiftKey && ev.target.name === 'note') {
+      const field = /** @type {HTMLTextAreaElement} */ (ev.target);
+      if (rejecting && ev.key === 'Enter' && !ev.shiftKey && field.name === 'note') {
         ev.preventDefault();
         void submitReject();
       } else if (ev.key === 'Escape') {
-        ev.target.blur();
+        field.blur();
         cancelReject();
       }
       return;
@@ -479,10 +511,10 @@ export async function render(ctx) {
     else if (key === 'k' || key === 'ArrowUp') select(sel - 1);
     else if (key === 'c' && pending && !rejecting) void confirm();
     else if (key === 'r' && pending) startReject(rejecting?.reason ?? null);
-    else if (/^[1-4]$/.test(key) && pending) chooseReason(REASONS[Number(key) - 1]);
+    else if (/^[1-4]$/.test(key) && pending) chooseReason(/** @type {string} */ (REASONS[Number(key) - 1]));
     else if (key === 'Enter' && rejecting && pending) void submitReject();
     else if (key === 'Escape' && rejecting) cancelReject();
-    else if (key === 'z' && e) openLightbox(frames(e).find((x) => x.role === 'threshold') ?? e.evidence[0]);
+    else if (key === 'z' && e) openLightbox(/** @type {EvidenceImage} */ (frames(e).find((x) => x.role === 'threshold') ?? e.evidence[0]));
     else return;
     ev.preventDefault();
   }

@@ -6,6 +6,22 @@
 import { getLang, tOr } from '../i18n.js';
 import { api, errorText, fmtNum, h, KIND_METRICS, qs, toast, UNITS } from '../lib.js';
 
+/**
+ * One group's counts as `GET /api/stats` answers them (stats/stats.ts; the part this page reads).
+ * @typedef {object} StatsRow
+ * @property {string} key
+ * @property {string} [district]
+ * @property {{ raised: number }} alerts
+ * @property {number} exceedanceHours
+ * @property {{ detected: number, confirmed: number, rejected: number, rejectReasons: Record<string, number> }} events
+ * @property {{ sent: number, correctedAfterNotice: number }} notices
+ * @property {{ filed: number, delivered: number }} cases
+ * @property {{ confirmed: number | null }} rates
+ */
+/** @typedef {{ group: string, rows: StatsRow[], total: StatsRow }} Stats */
+/** @typedef {typeof import('/console/vendor/uplot.js')} UPlot */
+
+/** @type {Record<string, Record<string, any>>} */
 const TEXT = {
   'zh-CN': {
     title: '统计', from: '开始日期', to: '结束日期', group: '分组', apply: '统计', csv: '导出 CSV', xlsx: '导出 Excel',
@@ -30,24 +46,27 @@ const TEXT = {
     reasons: { 'false-detection': 'false detection', permitted: 'permitted', duplicate: 'duplicate', other: 'other' },
   },
 };
-const tx = (k) => (TEXT[getLang()] ?? TEXT['zh-CN'])[k] ?? TEXT['zh-CN'][k] ?? k;
+/** @returns {string} */
+const tx = (/** @type {string} */ k) => (TEXT[getLang()] ?? TEXT['zh-CN'])[k] ?? TEXT['zh-CN'][k] ?? k;
 
 const GROUPS = ['district', 'grid', 'device', 'site', 'type'];
 const COLOURS = ['#2f6fb0', '#c98a00', '#2e8b57', '#c8102e', '#7b4fa0', '#00838f'];
 const BUCKET_MS = 15 * 60_000;
 /** Sound levels are averaged as energy (Leq), the way the noise rules judge them; other metrics arithmetically. */
-const isLevel = (metric) => metric.endsWith('_db');
+const isLevel = (/** @type {string} */ metric) => metric.endsWith('_db');
 
-const day = (ms) => {
+const day = (/** @type {number} */ ms) => {
   const d = new Date(ms);
-  const p = (n) => String(n).padStart(2, '0');
+  const p = (/** @type {number} */ n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 };
 /** Local midnight of a YYYY-MM-DD (the browser is in the city's zone). */
-const midnight = (s) => new Date(`${s}T00:00:00`).getTime();
+const midnight = (/** @type {string} */ s) => new Date(`${s}T00:00:00`).getTime();
 
+/** @type {UPlot | null} */
 let uPlotModule = null;
 /** uPlot and its stylesheet, loaded once when a chart is first drawn. */
+/** @returns {Promise<UPlot>} */
 async function loadUPlot() {
   if (!uPlotModule) {
     if (!document.querySelector('link[data-uplot]')) {
@@ -59,7 +78,13 @@ async function loadUPlot() {
 }
 
 /** 15-minute aggregates of [ts, value] points: Leq (10·log10 of the mean energy) for levels, else the mean. */
+/**
+ * @param {[number, number][]} points
+ * @param {string} metric
+ * @returns {Map<number, number>}
+ */
 export function aggregate15(points, metric) {
+  /** @type {Map<number, { sum: number, n: number }>} */
   const buckets = new Map();
   for (const [ts, v] of points) {
     const b = Math.floor(ts / BUCKET_MS) * BUCKET_MS;
@@ -72,15 +97,16 @@ export function aggregate15(points, metric) {
 }
 
 /** A group's value as people read it: event types and sensor kinds in the console's words, ids as they are. */
-const groupLabel = (group, key) => (!key ? tx('unknown') : group === 'type' ? tOr(`review.type.${key}`, tOr(`kind.${key}`, key)) : key);
+const groupLabel = (/** @type {string} */ group, /** @type {string} */ key) => (!key ? tx('unknown') : group === 'type' ? tOr(`review.type.${key}`, tOr(`kind.${key}`, key)) : key);
 
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
   const now = Date.now();
   const q = ctx.query ?? {};
   const state = {
     from: q.from ?? day(now - 6 * 86_400_000),
     to: q.to ?? day(now),
-    group: GROUPS.includes(q.group) ? q.group : 'district',
+    group: GROUPS.includes(q.group ?? '') ? q.group ?? 'district' : 'district',
   };
   const fromInput = h('input', { type: 'date', name: 'from', value: state.from, 'data-test': 'from' });
   const toInput = h('input', { type: 'date', name: 'to', value: state.to, 'data-test': 'to' });
@@ -103,10 +129,10 @@ export async function render(ctx) {
     );
   }
 
-  const reasons = (r) => Object.entries(r.events.rejectReasons).map(([k, n]) => `${TEXT[getLang()]?.reasons?.[k] ?? k} ${n}`).join(', ');
-  const pct = (v) => (v === null || v === undefined ? '—' : `${fmtNum(v * 100, 1)}%`);
+  const reasons = (/** @type {StatsRow} */ r) => Object.entries(r.events.rejectReasons).map(([k, n]) => `${TEXT[getLang()]?.reasons?.[k] ?? k} ${n}`).join(', ');
+  const pct = (/** @type {number | null | undefined} */ v) => (v === null || v === undefined ? '—' : `${fmtNum(v * 100, 1)}%`);
 
-  function row(r, label, total = false) {
+  function row(/** @type {StatsRow} */ r, /** @type {string} */ label, total = false) {
     return h(
       `tr${total ? '.total' : ''}`,
       { 'data-key': total ? '' : r.key, 'data-test': total ? 'total-row' : 'row' },
@@ -125,13 +151,16 @@ export async function render(ctx) {
     );
   }
 
-  async function drawGroupChart(stats) {
+  async function drawGroupChart(/** @type {Stats} */ stats) {
     const uPlot = await loadUPlot();
     chartBox.replaceChildren();
     if (stats.rows.length === 0) return chartBox.append(h('p.muted', tx('none')));
     const labels = stats.rows.map((r) => groupLabel(stats.group, r.key));
     const xs = labels.map((_, i) => i);
-    const bars = uPlot.paths.bars({ size: [0.35, 60], align: 0 });
+    // The full build served here has every path builder (the types allow builds without).
+    const paths = /** @type {Required<UPlot['paths']>} */ (uPlot.paths);
+    const bars = paths.bars({ size: [0.35, 60], align: 0 });
+    /** @type {import('/console/vendor/uplot.js').Options} */
     const opts = {
       title: tx('chartGroups'),
       width: Math.min(1100, Math.max(480, chartBox.clientWidth || 900)),
@@ -141,7 +170,7 @@ export async function render(ctx) {
       series: [
         {},
         { label: tx('seriesAlerts'), fill: COLOURS[0], stroke: COLOURS[0], paths: bars, points: { show: false } },
-        { label: tx('seriesEvents'), fill: COLOURS[1], stroke: COLOURS[1], paths: uPlot.paths.bars({ size: [0.35, 60], align: 1 }), points: { show: false } },
+        { label: tx('seriesEvents'), fill: COLOURS[1], stroke: COLOURS[1], paths: paths.bars({ size: [0.35, 60], align: 1 }), points: { show: false } },
       ],
     };
     new uPlot(opts, [xs, stats.rows.map((r) => r.alerts.raised), stats.rows.map((r) => r.events.detected)], chartBox);
@@ -153,6 +182,7 @@ export async function render(ctx) {
     state.group = groupSelect.value;
     drawLinks();
     try {
+      /** @type {Stats} */
       const stats = await api(`/api/stats${qs({ group: state.group, ...period() })}`);
       table.replaceChildren(
         h('thead', h('tr', ['key', 'district', 'alerts', 'hours', 'detected', 'confirmed', 'rejected', 'told', 'corrected', 'filed', 'delivered', 'rate'].map((k) => h('th', tx(k))))),
@@ -168,6 +198,7 @@ export async function render(ctx) {
   // Readings of several devices (staff and admins read readings).
   async function setupReadings() {
     if (!['staff', 'admin'].includes(ctx.user?.role)) return;
+    /** @type {import('./devices.js').DeviceListItem[]} */
     let devices = [];
     try {
       devices = await api('/api/devices');
@@ -197,7 +228,9 @@ export async function render(ctx) {
         const series = await Promise.all(
           ids.map(async (id) => {
             const r = await api(`/api/readings${qs({ device: id, metric, from, to, limit: 100000 })}`);
-            return aggregate15(r.readings.filter((x) => typeof x.metrics[metric] === 'number').map((x) => [Date.parse(x.ts), x.metrics[metric]]), metric);
+            /** @type {{ readings: { ts: string, metrics: Record<string, unknown> }[] }} */
+            const answer = r;
+            return aggregate15(answer.readings.filter((x) => typeof x.metrics[metric] === 'number').map((x) => /** @type {[number, number]} */ ([Date.parse(x.ts), x.metrics[metric]])), metric);
           }),
         );
         const times = [...new Set(series.flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);

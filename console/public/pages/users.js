@@ -1,3 +1,4 @@
+// @ts-check
 // Admin: users — create (username, name, role, password), change role, disable or enable, reset a password.
 import { t } from '../i18n.js';
 import { api, badge, errorText, fmtTime, h, toast } from '../lib.js';
@@ -11,7 +12,12 @@ export function randomPassword(n = 14) {
   return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
+/** A user as `GET /api/users` lists them (users/types.ts userView: never the hash). */
+/** @typedef {{ username: string, role: import('../app.js').Role, displayName: string, disabled: boolean, createdAt: string, updatedAt: string, createdBy: string, updatedBy: string }} UserView */
+
+/** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
+  /** @type {UserView[]} */
   let users = [];
   const tbody = h('tbody');
   const notice = h('p.notice', { hidden: true, 'data-test': 'notice' });
@@ -21,11 +27,16 @@ export async function render(ctx) {
     users = Array.isArray(r) ? r : r.items ?? [];
   };
 
-  const show = (text) => {
+  const show = (/** @type {string} */ text) => {
     notice.textContent = text;
     notice.hidden = false;
   };
 
+  /**
+   * @param {UserView} u
+   * @param {Record<string, unknown>} body
+   * @param {string} [message] shown in the notice instead of a toast (a new password)
+   */
   async function patch(u, body, message) {
     try {
       await api(`/api/users/${encodeURIComponent(u.username)}`, { method: 'PATCH', body });
@@ -52,7 +63,7 @@ export async function render(ctx) {
             'td',
             h(
               'select',
-              { name: 'role', disabled: self, onchange: (e) => patch(u, { role: e.target.value }) },
+              { name: 'role', disabled: self, onchange: (e) => patch(u, { role: /** @type {HTMLInputElement} */ (e.target).value }) },
               ROLES.map((r) => h('option', { value: r, selected: r === u.role }, t(`role.${r}`))),
             ),
           ),
