@@ -1,6 +1,7 @@
 // /api/openapi.json is an OpenAPI 3 document built from the routes' zod schemas: every route of the feature plugins
-// (alerts, review, cases) is in it with its method and parameters, and a schema's refusal still answers the API's
-// 400 body. Over real DuckDB stores, through fastify's inject (no port).
+// (alerts, review, cases; readings, statistics, exports, reports, console, NB-IoT) is in it with its method and
+// parameters, and a schema's refusal still answers the API's 400 body. Over real DuckDB stores, through fastify's
+// inject (no port).
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
@@ -8,13 +9,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertManager } from '../alerts/manager.js';
 import { alertRoutes } from '../alerts/routes.js';
 import { DuckDbAlertStore } from '../alerts/store.js';
+import { MemoryBus } from '../bus/memory.js';
 import { caseRoutes } from '../cases/routes.js';
 import { CaseService } from '../cases/service.js';
+import { DeviceDirectory, deviceRoutes } from '../console/devices-route.js';
+import { consolePlugin } from '../console/plugin.js';
+import { rulesRoutes } from '../console/rules-route.js';
+import { exportRoutes } from '../exports/routes.js';
+import { NbiotConfigSchema } from '../ingest/nbiot/config.js';
+import { nbiotRoutes } from '../ingest/nbiot/routes.js';
+import { reportRoutes } from '../reports/routes.js';
 import { ReviewService } from '../review/decisions.js';
 import { eventRoutes, reviewRoutes } from '../review/routes.js';
 import { EventStore } from '../review/store.js';
 import { silentLogger } from '../runtime/log.js';
+import { storeSources, statsRoutes } from '../stats/index.js';
 import type { DuckDbStore } from '../store/duckdb/store.js';
+import { storeRoutes } from '../store/routes.js';
 import { openStore, ROOT, tmpDir } from '../test/helpers.js';
 import { ROUTE_ROLES, ruleFor } from '../users/guard.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
@@ -151,3 +162,101 @@ describe('a route schema refusing the input', () => {
   });
 });
 
+
+describe('the readings, statistics, exports, reports, console and NB-IoT routes', () => {
+  let full: Doc;
+  let withThem: FastifyInstance;
+  const routes: { method: string; url: string }[] = [];
+
+  beforeAll(async () => {
+    const dir = tmpDir('openapi-reads');
+    const alertStore = await DuckDbAlertStore.open(path.join(dir, 'alerts.duckdb'));
+    const bus = new MemoryBus();
+    const directory = await DeviceDirectory.start({ bus, logger: silentLogger });
+    closers.push(() => directory.close(), () => bus.close(), () => alertStore.close());
+    const alerts = new AlertManager(alertStore);
+    const sources = storeSources({ alerts });
+    const nbiot = NbiotConfigSchema.parse({
+      auth: { mode: 'token', token: 'a-token-of-the-platform', query: 'token' },
+      devices: [{ carrierId: 'c1', id: 'mh-001', district: 'xinhua' }],
+      idempotency: { dir },
+      mqtt: { url: 'mqtt://127.0.0.1:1' },
+    });
+    const publisher = { publish: async () => {}, close: async () => {}, connected: true };
+    const register = async (a: FastifyInstance) => {
+      await a.register(statsRoutes, { sources });
+      await a.register(exportRoutes, { readings: store, alerts, stats: { sources } });
+      await a.register(reportRoutes, { sources, timeZone: 'Asia/Shanghai' });
+      await a.register(consolePlugin);
+      await a.register(deviceRoutes, { directory });
+      await a.register(rulesRoutes, { rulesFile: path.join(ROOT, 'config/rules.json'), logger: silentLogger });
+      await a.register(nbiotRoutes, { config: nbiot, logger: silentLogger, publisher });
+    };
+    withThem = await buildApi({ store, registry: new Registry(), logger: silentLogger, plugins: [register] });
+    closers.unshift(() => withThem.close());
+    full = (await withThem.inject({ url: '/api/openapi.json' })).json() as Doc;
+
+    const bare = Fastify();
+    bare.addHook('onRoute', (r) => {
+      for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+    });
+    await register(bare);
+    await bare.register(storeRoutes, { store });
+    await bare.ready();
+    closers.unshift(() => bare.close());
+  });
+
+  const op = (p: string, method = 'get') => full.paths[p]?.[method];
+  const names = (p: string, where: string, method = 'get') => (op(p, method)?.parameters ?? []).filter((q) => q.in === where).map((q) => q.name).sort();
+
+  it('lists every route of these plugins with its method, tag and summary', () => {
+    expect(routes.length).toBe(21);
+    for (const r of routes) {
+      const o = op(openApiPath(r.url).replace('/*', '/{*}'), r.method.toLowerCase()) as (Operation & { tags?: string[]; summary?: string }) | undefined;
+      expect(o, `${r.method} ${r.url}`).toBeDefined();
+      expect(o!.tags?.length, `${r.method} ${r.url} tags`).toBe(1);
+      expect(o!.summary, `${r.method} ${r.url} summary`).toBeTruthy();
+    }
+  });
+
+  it('documents their queries and parameters', () => {
+    expect(names('/api/readings', 'query')).toEqual(['device', 'from', 'limit', 'metric', 'resolution', 'to']);
+    expect(names('/api/dead-letters', 'query')).toEqual(['limit']);
+    expect(names('/api/stats', 'query')).toEqual(['from', 'group', 'to']);
+    expect(names('/api/export/readings.csv', 'query')).toEqual(['device', 'from', 'metric', 'to']);
+    expect(names('/api/export/alerts.xlsx', 'query')).toEqual(['device', 'district', 'from', 'kind', 'state', 'to']);
+    expect(names('/api/export/stats.csv', 'query')).toEqual(['from', 'group', 'to']);
+    expect(names('/api/reports/monthly.pdf', 'query')).toEqual(['date', 'format']);
+    expect(names('/api/devices', 'query')).toEqual(['district', 'kind', 'online', 'status']);
+    expect(names('/api/rules', 'query')).toEqual(['device', 'district', 'kind']);
+    expect(names('/console/{*}', 'path')).toEqual(['*']);
+    expect(names('/api/ingest/nbiot', 'query', 'post')).toEqual(['token']);
+    expect(op('/api/ingest/nbiot', 'post')?.requestBody?.content).toHaveProperty('application/json');
+  });
+
+  it('describes each answer: JSON bodies, Failure for 4xx, files by the content type they are sent as', () => {
+    const responses = (p: string, method = 'get') => op(p, method)?.responses as Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
+    expect(responses('/api/readings')['200']?.content?.['application/json']?.schema).toMatchObject({ properties: { resolution: {}, readings: {}, total: {} } });
+    expect(responses('/api/dead-letters')['400']?.content?.['application/json']?.schema).toMatchObject({ properties: { error: { type: 'string' }, message: { type: 'string' } } });
+    expect(Object.keys(responses('/api/export/readings.csv')['200']?.content ?? {})).toEqual(['text/csv; charset=utf-8']);
+    expect(responses('/api/export/cases.xlsx')).toBeUndefined(); // not served without the cases store
+    expect(responses('/api/export/alerts.xlsx')['200']?.content?.['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']?.schema).toMatchObject({ type: 'string', format: 'binary' });
+    expect(Object.keys(responses('/api/reports/daily.pdf')['200']?.content ?? {})).toEqual(['application/pdf', 'text/html; charset=utf-8']);
+    expect(responses('/api/reports/daily.pdf')).toHaveProperty('503');
+    expect(Object.keys(responses('/')['200']?.content ?? {})).toEqual(['text/html; charset=utf-8']);
+    expect(Object.keys(responses('/console/{*}')['200']?.content ?? {})).toEqual(expect.arrayContaining(['text/javascript; charset=utf-8', 'text/css; charset=utf-8', 'image/png']));
+    expect(responses('/console/{*}')).toHaveProperty('404');
+    expect(responses('/api/ingest/nbiot', 'post')).toHaveProperty('401');
+    expect(responses('/api/ingest/nbiot', 'post')).toHaveProperty('503');
+  });
+
+  it('refuse a bad query with the messages the inline checks gave', async () => {
+    const body = async (url: string) => (await withThem.inject({ url })).json();
+    expect(await body('/api/readings?device=nz-1&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).toEqual({ error: 'bad_request', message: 'from must be earlier than to' });
+    expect(await body('/api/readings?device=nz-1&limit=0&who=me')).toEqual({ error: 'bad_request', message: 'limit: Too small: expected number to be >=1; query: Unrecognized key: "who"' });
+    expect(await body('/api/readings?device=nz-1&from=1767225600000&to=1767312000000')).toEqual({ resolution: 'raw', readings: [], total: 0 });
+    expect(await body('/api/dead-letters?limit=x')).toEqual({ error: 'bad_request', message: 'limit: Invalid input: expected number, received NaN' });
+    expect(await body('/api/rules?device=nz-1')).toEqual({ error: 'bad_request', message: 'query: device needs district and kind too (as /api/devices gives them)' });
+    expect((await body('/api/devices?kind=lamp')).message).toMatch(/^kind: /);
+  });
+});

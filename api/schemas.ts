@@ -59,3 +59,15 @@ export const describeOnly = () => (data: unknown) => {
  * schema describes. Only the type changes: the answer is sent as built.
  */
 export const described = <S extends z.ZodType>(_schema: S, answer: unknown): z.input<S> => answer as z.input<S>;
+
+/** What a route sends as a file or page: text, bytes or a stream, never serialised (fastify sends them as they are). */
+const Content = z.custom<string | Buffer | NodeJS.ReadableStream>(() => true);
+
+/**
+ * A response that is not JSON (a file, a page, a stylesheet), described in the OpenAPI document by the content types
+ * the route really sends: text as a string, anything else as binary.
+ */
+export function contentAnswer(description: string, ...types: string[]) {
+  const text = (t: string) => t.startsWith('text/') || t.startsWith('image/svg');
+  return { description, content: Object.fromEntries(types.map((t) => [t, { schema: Content.meta(text(t) ? { type: 'string' } : { type: 'string', format: 'binary' }) }])) };
+}

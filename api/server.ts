@@ -1,20 +1,17 @@
-// The HTTP API (fastify): health for orchestrators, Prometheus metrics, and the read side of readings and dead
-// letters. Every query is validated with zod; a bad one answers 400 with a message that says what is wrong.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+// The HTTP kernel (fastify): health for orchestrators, Prometheus metrics, the OpenAPI document, and the features'
+// route plugins (readings and dead letters from store/routes.ts, alerts, review...) behind the sign-in guard.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
-import { z } from 'zod';
-import { IdSchema, TimestampSchema, type DeadLetter, type DeadLetterView } from '../contracts/index.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Logger } from '../runtime/log.js';
 import type { ServerTls } from '../runtime/tls.js';
-import { apiErrorHandler, apiFrameworkErrors, badRequest, MAX_PARAM_LENGTH } from './errors.js';
-import { numericTs } from './query.js';
+import { apiErrorHandler, apiFrameworkErrors, MAX_PARAM_LENGTH } from './errors.js';
 import type { EventAnnotator } from '../review/routes.js';
 import { httpMetrics, readinessMetrics } from './http-metrics.js';
 import type { EventStore } from '../review/store.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
-import { aggregatesOf, type Store } from '../store/types.js';
-import { pickResolution, type ResolutionPolicy } from '../store/resolution.js';
+import type { Store } from '../store/types.js';
+import type { ResolutionPolicy } from '../store/resolution.js';
 
 export interface ApiOptions {
   store: Store;
@@ -29,7 +26,10 @@ export interface ApiOptions {
   annotateEvent?: EventAnnotator;
   /** Extra routes of other stages (the NB-IoT push receiver), registered as they are. */
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
-  /** Serve /api/openapi.json (default true); false where no /api data is served at all, as in a lean ingest process. */
+  /**
+   * Serve /api data: /api/openapi.json and the readings and dead-letter routes (default true); false where no /api
+   * data is served at all, as in a lean ingest process.
+   */
   openapi?: boolean;
   /**
    * The reverse proxies in front of the API (fastify's trustProxy: addresses or CIDRs), so rate limits and logs see
@@ -47,37 +47,6 @@ export interface ApiOptions {
   resolution?: ResolutionPolicy;
   /** Now, for the choice of resolution (tests). */
   now?: () => number;
-}
-
-const ReadingsQuery = z.strictObject({
-  device: IdSchema,
-  metric: z.string().min(1).max(64).optional(),
-  from: TimestampSchema.optional(),
-  to: TimestampSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
-  /** `auto` (default): raw or 15-minute aggregates by the range (store/resolution.ts); or ask for one. */
-  resolution: z.enum(['auto', 'raw', '15m']).default('auto'),
-});
-
-const DeadLettersQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(10_000).default(100),
-});
-
-function badQuery(reply: FastifyReply, err: z.ZodError) {
-  return reply.code(400).send(badRequest(err, 'query'));
-}
-
-export function viewDeadLetter(d: DeadLetter): DeadLetterView {
-  const text = d.payload.toString('utf8');
-  const isText = Buffer.from(text, 'utf8').equals(d.payload) && !/[\u0000-\u0008\u000e-\u001f]/.test(text);
-  return {
-    topic: d.topic,
-    reason: d.reason,
-    receivedAt: new Date(d.receivedAt).toISOString(),
-    payload: isText ? text : d.payload.toString('base64'),
-    payloadEncoding: isText ? 'utf8' : 'base64',
-    payloadBytes: d.payloadBytes ?? d.payload.length,
-  };
 }
 
 export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
@@ -109,6 +78,12 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
           { name: 'alerts', description: 'alerts/routes.ts' },
           { name: 'review', description: 'review/routes.ts' },
           { name: 'cases', description: 'cases/routes.ts' },
+          { name: 'readings', description: 'store/routes.ts: readings and dead letters' },
+          { name: 'stats', description: 'stats/routes.ts' },
+          { name: 'exports', description: 'exports/routes.ts' },
+          { name: 'reports', description: 'reports/routes.ts' },
+          { name: 'console', description: 'console/: the page, its files, devices and rules' },
+          { name: 'nbiot', description: 'ingest/nbiot/routes.ts: the carrier platform push' },
         ],
       },
       transform: jsonSchemaTransform,
@@ -130,45 +105,13 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     return o.registry.metrics();
   });
 
-  app.get('/api/readings', async (req, reply) => {
-    const raw = { ...(req.query as Record<string, unknown>) };
-    raw.from = numericTs(raw.from);
-    raw.to = numericTs(raw.to);
-    const q = ReadingsQuery.safeParse(raw);
-    if (!q.success) return badQuery(reply, q.error);
-    if (q.data.from !== undefined && q.data.to !== undefined && q.data.from >= q.data.to) {
-      return reply.code(400).send({ error: 'bad_request', message: 'from must be earlier than to' });
-    }
-    const rq = { deviceId: q.data.device, metric: q.data.metric, from: q.data.from, to: q.data.to, limit: q.data.limit };
-    const store = o.store;
-    const aggregates = aggregatesOf(store);
-    const resolution =
-      q.data.resolution !== 'auto' ? q.data.resolution : o.resolution && aggregates ? pickResolution(o.resolution, q.data, (o.now ?? Date.now)()) : 'raw';
-    if (resolution === '15m') {
-      if (!aggregates) return reply.code(400).send({ error: 'bad_request', message: `the ${store.name} store keeps no 15-minute aggregates` });
-      const res = await aggregates.queryAggregates(rq);
-      // metrics: the means, so a chart draws aggregates like readings; max, min, count and Leq beside them.
-      return { resolution, readings: res.readings.map((r) => ({ ...r, ts: new Date(r.ts).toISOString() })), total: res.total };
-    }
-    const res = await store.query(rq);
-    return {
-      resolution,
-      readings: res.readings.map((r) => (r.flags ? { ts: new Date(r.ts).toISOString(), metrics: r.metrics, flags: r.flags } : { ts: new Date(r.ts).toISOString(), metrics: r.metrics })),
-      total: res.total,
-    };
-  });
-
-  app.get('/api/dead-letters', async (req, reply) => {
-    const q = DeadLettersQuery.safeParse(req.query);
-    if (!q.success) return badQuery(reply, q.error);
-    const res = await o.store.list(q.data.limit);
-    return { items: res.items.map(viewDeadLetter), total: res.total };
-  });
-
   for (const p of o.plugins ?? []) await p(app);
   // Each feature's routes are an encapsulated plugin, registered after the other stages' plugins: a child takes the
   // hooks its parent has when it is registered, and the sign-in guard (users/plugin.ts) comes among `plugins`.
   // Imported only by the processes that serve them (an ingest process loads no more than it needs: issue 19).
+  // Readings and dead letters only where /api data is served: a lean ingest process's guard answers 401 to every /api
+  // request anyway, and it loads no zod type provider (openapi: false).
+  if (o.openapi ?? true) await app.register((await import('../store/routes.js')).storeRoutes, { store: o.store, resolution: o.resolution, now: o.now });
   if (o.alerts) await app.register((await import('../alerts/routes.js')).alertRoutes, { manager: o.alerts });
   if (o.events && o.evidence) {
     await app.register((await import('../review/routes.js')).eventRoutes, { events: o.events, evidence: o.evidence, annotate: o.annotateEvent });

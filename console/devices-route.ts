@@ -4,8 +4,9 @@
 // restart; open "sensor offline" alerts and the status topic (a device's MQTT last will) mark devices offline.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { described, Failure, useZodSchemas } from '../api/schemas.js';
 import { decodeBusReadings, IdSchema, SensorKindSchema } from '../contracts/index.js';
 import type { Bus, BusMessage, Subscription } from '../bus/types.js';
 import type { AlertManager } from '../alerts/manager.js';
@@ -294,16 +295,41 @@ export function listDevices(directory: DeviceDirectory, registry: DeviceRegistry
   return out.sort((a, b) => a.district.localeCompare(b.district) || a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
 }
 
-/** `GET /api/devices` → `[DeviceListItem]` (with `deviceId` beside `id`, as before the registry), by district, kind, id. */
-export async function deviceRoutes(app: FastifyInstance, o: { directory: DeviceDirectory; registry?: DeviceRegistry | null }): Promise<void> {
-  app.get('/api/devices', async (req, reply) => {
-    const q = DevicesQuery.safeParse(req.query);
-    if (!q.success) {
-      return reply.code(400).send({ error: 'bad_request', message: q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
-    }
-    const f = q.data;
-    return listDevices(o.directory, o.registry ?? null).filter(
-      (d) => (!f.district || d.district === f.district) && (!f.kind || d.kind === f.kind) && (!f.online || String(d.online) === f.online) && (!f.status || d.status === f.status),
-    );
-  });
+// One device as the list answers it, for the OpenAPI document (answers are sent as built: api/schemas.ts).
+const DeviceItem = z.looseObject({
+  id: z.string(),
+  deviceId: z.string().describe('the same as id, as before the registry'),
+  kind: z.string(),
+  district: z.string(),
+  location: z.looseObject({}).nullable(),
+  gridCell: z.string().nullable(),
+  address: z.string(),
+  site: z.unknown(),
+  status: z.enum(['active', 'maintenance', 'retired', 'unregistered']),
+  online: z.boolean(),
+  lastSeen: z.string().nullable().describe('ISO 8601; null when only known from an alert'),
+  offlineReason: z.enum(['status', 'alert', 'silent', 'never-seen']).optional(),
+  openAlerts: z.number().int(),
+});
+
+export interface DeviceRoutesOptions {
+  directory: DeviceDirectory;
+  registry?: DeviceRegistry | null;
 }
+
+/** `GET /api/devices` → `[DeviceListItem]` (with `deviceId` beside `id`, as before the registry), by district, kind, id. */
+export const deviceRoutes: FastifyPluginAsyncZod<DeviceRoutesOptions> = async (app, o) => {
+  useZodSchemas(app, 'query');
+  const Devices = z.array(DeviceItem);
+  app.get(
+    '/api/devices',
+    { schema: { tags: ['console'], summary: 'Registered devices with their state, then those heard from that are not registered', querystring: DevicesQuery, response: { 200: Devices, 400: Failure } } },
+    async (req) => {
+      const f = req.query;
+      const items = listDevices(o.directory, o.registry ?? null).filter(
+        (d) => (!f.district || d.district === f.district) && (!f.kind || d.kind === f.kind) && (!f.online || String(d.online) === f.online) && (!f.status || d.status === f.status),
+      );
+      return described(Devices, items);
+    },
+  );
+};

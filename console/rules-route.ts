@@ -2,8 +2,9 @@
 // one the detectors use, re-read when it changes) and, for one device, the rules that apply to it, chosen the way
 // the detectors choose them (a group's rule replaces the ungrouped rule for the same metric).
 import fs from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { described, Failure, useZodSchemas } from '../api/schemas.js';
 import { IdSchema, SensorKindSchema } from '../contracts/index.js';
 import { loadRules } from '../analytics/service.js';
 import type { Rule, RulesFile } from '../analytics/rules/schema.js';
@@ -37,7 +38,16 @@ export interface RulesRouteOptions {
  * `GET /api/rules` → `{timezone, day, groups, rules}` (the rules file without the health and anomaly settings);
  * `GET /api/rules?device=ID&district=D&kind=K` → the same with only the rules that apply to that device.
  */
-export async function rulesRoutes(app: FastifyInstance, o: RulesRouteOptions): Promise<void> {
+// What the answer holds, for the OpenAPI document (answers are sent as built: api/schemas.ts); docs/rules.md has a rule's fields.
+const Rules = z.looseObject({
+  timezone: z.string(),
+  day: z.looseObject({ start: z.string(), end: z.string() }),
+  groups: z.record(z.string(), z.looseObject({})),
+  rules: z.array(z.looseObject({ id: z.string(), kind: z.string(), metric: z.string() })),
+});
+
+export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app, o) => {
+  useZodSchemas(app, 'query');
   let cached: { mtimeMs: number; rules: RulesFile } | null = null;
   const current = (): RulesFile => {
     const mtimeMs = fs.statSync(o.rulesFile, { throwIfNoEntry: false })?.mtimeMs ?? -1;
@@ -53,17 +63,18 @@ export async function rulesRoutes(app: FastifyInstance, o: RulesRouteOptions): P
   };
   current();
 
-  app.get('/api/rules', async (req, reply) => {
-    const q = RulesQuery.safeParse(req.query);
-    if (!q.success) {
-      return reply.code(400).send({ error: 'bad_request', message: q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
-    }
-    const file = current();
-    const rules = q.data.device
-      ? rulesForDevice(file, { deviceId: q.data.device, district: q.data.district!, kind: q.data.kind! })
-      : q.data.kind
-        ? file.rules.filter((r) => r.kind === q.data.kind)
-        : file.rules;
-    return { timezone: file.timezone, day: file.day, groups: file.groups, rules };
-  });
-}
+  app.get(
+    '/api/rules',
+    { schema: { tags: ['console'], summary: "The alert rules, of one kind, or those that apply to one device", querystring: RulesQuery, response: { 200: Rules, 400: Failure } } },
+    async (req) => {
+      const q = req.query;
+      const file = current();
+      const rules = q.device
+        ? rulesForDevice(file, { deviceId: q.device, district: q.district!, kind: q.kind! })
+        : q.kind
+          ? file.rules.filter((r) => r.kind === q.kind)
+          : file.rules;
+      return described(Rules, { timezone: file.timezone, day: file.day, groups: file.groups, rules });
+    },
+  );
+};

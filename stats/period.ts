@@ -1,19 +1,11 @@
 // The period of a statistics, export or report query: `from` and `to` as ISO-8601 or epoch ms, checked once here for
-// every route that takes them.
-import { z } from 'zod';
-import { numericTs } from '../api/query.js';
+// every route that takes them (digits are read as a number first by the route's numericTsQuery hook, api/query.ts).
 import { TimestampSchema } from '../contracts/index.js';
 
-
-export const PeriodFields = { from: TimestampSchema.optional(), to: TimestampSchema.optional() };
-
-/** Query values with from/to turned into numbers where they are digits, for a schema with PeriodFields. */
-export function withNumericPeriod(query: unknown): Record<string, unknown> {
-  const raw = { ...(query as Record<string, unknown>) };
-  if (raw.from !== undefined) raw.from = numericTs(raw.from);
-  if (raw.to !== undefined) raw.to = numericTs(raw.to);
-  return raw;
-}
+export const PeriodFields = {
+  from: TimestampSchema.optional().describe('ISO 8601 or epoch ms, inclusive'),
+  to: TimestampSchema.optional().describe('ISO 8601 or epoch ms, exclusive; default now'),
+};
 
 /** The period, `to` defaulting to now and `from` to `defaultMs` before `to`; a message when it is empty or reversed. */
 export function resolvePeriod(p: { from?: number; to?: number }, defaultMs: number, now = Date.now()): { from: number; to: number } | string {

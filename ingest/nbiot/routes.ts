@@ -2,9 +2,13 @@
 // like an edge agent: it checks the sender, maps the push to a reading of the contract and publishes it with QoS 1 on
 // the device's readings topic; what cannot be mapped is published as a gateway dead letter. It answers 200 only once
 // the broker has acknowledged, 503 when the broker cannot take it (the platform retries), 401 to a stranger.
+// An encapsulated plugin: `app.register(nbiotRoutes, { config, logger })`, its route described by zod schemas.
 import path from 'node:path';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Counter, type Registry } from 'prom-client';
+import { z } from 'zod';
+import { Failure, useZodSchemas } from '../../api/schemas.js';
 import { gatewayDeadLettersTopic, readingsTopic, type GatewayDeadLetter } from '../../contracts/index.js';
 import type { Logger } from '../../runtime/log.js';
 import { verifyAuth } from './auth.js';
@@ -33,7 +37,18 @@ export interface NbiotRoutesOptions {
 
 export type PushResult = 'published' | 'duplicate' | 'ignored' | 'dead_letter' | 'unauthorized' | 'unavailable';
 
-export const nbiotRoutes: FastifyPluginAsync<NbiotRoutesOptions> = async (app, opts) => {
+// The answer of a push that was taken (published, a duplicate, ignored, or kept as a dead letter), for the OpenAPI document.
+const Taken = z.object({
+  ok: z.literal(true),
+  duplicate: z.literal(true).optional().describe('the message id was published before'),
+  ignored: z.string().optional().describe('why: a message type that carries no reading'),
+  deadLetter: z.string().optional().describe('why the push was kept as a dead letter instead of published'),
+});
+// Any value passes: the sender is judged by auth.ts, and a push that cannot be read is dead-lettered, never refused.
+const AnyValue = z.union([z.string(), z.array(z.string())]).optional();
+
+export const nbiotRoutes: FastifyPluginAsyncZod<NbiotRoutesOptions> = async (app, opts) => {
+  useZodSchemas(app, 'query');
   const { config: cfg } = opts;
   const log = opts.logger.child({ part: 'nbiot', format: cfg.format });
   const decoder = new PushDecoder(cfg);
@@ -128,7 +143,16 @@ export const nbiotRoutes: FastifyPluginAsync<NbiotRoutesOptions> = async (app, o
     return reply.code(503).send({ error: 'unavailable', message });
   }
 
-  app.post(NBIOT_PATH, { bodyLimit: cfg.bodyLimitBytes }, async (req, reply) => {
+  const tokenParam = cfg.auth.mode === 'token' ? cfg.auth.query : undefined;
+  const schema = {
+    tags: ['nbiot'],
+    summary: "The carrier platform's push: a reading of a manhole cover, published on the broker before the 200",
+    description: `Authenticated by ${cfg.auth.mode === 'hmac' ? `an HMAC of the body in header ${cfg.auth.header}` : [cfg.auth.header && `header ${cfg.auth.header}`, tokenParam && `query parameter ${tokenParam}`].filter(Boolean).join(' or ')}; no session.`,
+    querystring: z.looseObject(tokenParam ? { [tokenParam]: AnyValue.describe('the shared token') } : {}),
+    body: z.unknown().describe(`one push of the ${cfg.format} format (JSON), read as raw bytes: one that cannot be read is kept as a dead letter`),
+    response: { 200: Taken, 401: Failure, 413: Failure, 503: Failure.describe('the broker cannot take it: the platform retries') },
+  };
+  app.post(NBIOT_PATH, { bodyLimit: cfg.bodyLimitBytes, schema }, async (req, reply) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const auth = verifyAuth(cfg.auth, req.headers, req.query, raw);
     if (!auth.ok) {

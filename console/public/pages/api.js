@@ -46,7 +46,9 @@ function operation(/** @type {string} */ path, /** @type {string} */ method, /**
     body ? schemaBlock(t('apiDoc.body'), body) : null,
     responses.map(([code, r]) => {
       const schema = r.content?.['application/json']?.schema;
-      return schema ? schemaBlock(`${t('apiDoc.response')} ${code}`, schema) : h('p.small', `${t('apiDoc.response')} ${code}`);
+      // A file or page (CSV, .xlsx, PDF, HTML) is described by the content types it is sent as.
+      const types = Object.keys(r.content ?? {}).join(', ');
+      return schema ? schemaBlock(`${t('apiDoc.response')} ${code}`, schema) : h('p.small', `${t('apiDoc.response')} ${code}${types ? ` · ${types}` : ''}`);
     }),
   );
 }
