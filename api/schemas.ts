@@ -71,3 +71,10 @@ export function contentAnswer(description: string, ...types: string[]) {
   const text = (t: string) => t.startsWith('text/') || t.startsWith('image/svg');
   return { description, content: Object.fromEntries(types.map((t) => [t, { schema: Content.meta(text(t) ? { type: 'string' } : { type: 'string', format: 'binary' }) }])) };
 }
+
+/**
+ * An answer without a body (204, a redirect, 304): `type: 'null'` is what @fastify/swagger turns into a response with
+ * no content, so the document does not promise JSON where nothing is sent. fastify-type-provider-zod writes z.undefined()
+ * so (z.null() would become a nullable string in OpenAPI 3.0).
+ */
+export const noBody = (description: string) => z.undefined().describe(description);

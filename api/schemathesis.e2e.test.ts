@@ -118,7 +118,9 @@ it('every route of /api/openapi.json answers as documented, without a server err
     '--generation-database',
     'none',
     '--no-color',
-    ...(process.env.SCHEMATHESIS_SEED ? ['--seed', process.env.SCHEMATHESIS_SEED] : []),
+    // A fixed seed, so that a run in CI can be repeated as it was; set SCHEMATHESIS_SEED to explore other inputs.
+    '--seed',
+    process.env.SCHEMATHESIS_SEED ?? '20261207',
   ];
   const started = Date.now();
   const run = await new Promise<{ code: number; out: string }>((resolve) => {

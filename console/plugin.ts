@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ASSET_TYPES, makeAsset, PAGE_CSP, sendAsset, type Asset } from '../api/assets.js';
-import { contentAnswer, Failure, useZodSchemas } from '../api/schemas.js';
+import { contentAnswer, Failure, noBody, useZodSchemas } from '../api/schemas.js';
 import { ConfigError } from '../runtime/config.js';
 
 export interface ConsoleOptions {
@@ -39,8 +39,8 @@ function loadAssets(dir: string): Map<string, Asset> {
 }
 
 // The answers that are not files, for the OpenAPI document.
-const Redirect = z.void().describe('to `/`');
-const NotModified = z.void().describe('the browser has it (ETag)');
+const Redirect = noBody('to `/`');
+const NotModified = noBody('the browser has it (ETag)');
 
 /** Register with `app.register(consolePlugin, opts)`: routes `/`, `/console`, `/console/*`. */
 export const consolePlugin: FastifyPluginAsyncZod<ConsoleOptions> = async (app, o) => {

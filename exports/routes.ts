@@ -32,7 +32,13 @@ const CONTENT_TYPES = { csv: 'text/csv; charset=utf-8', xlsx: 'application/vnd.o
 
 const ReadingsQuery = z.strictObject({
   // One device, or several separated by commas (the console's chart of several devices exports them together).
-  device: z.string().min(1).max(2000).transform((s) => s.split(',').map((d) => d.trim()).filter(Boolean)).pipe(z.array(IdSchema).min(1).max(50)),
+  // The pattern keeps the list to what ids may hold, so the OpenAPI document says so too (ids: contracts/readings.ts).
+  device: z
+    .string()
+    .min(1)
+    .max(2000)
+    .regex(/^[A-Za-z0-9_.,\s-]+$/, 'device ids separated by commas: only letters, digits, "_", "-" and "." are allowed')
+    .transform((s) => s.split(',').map((d) => d.trim()).filter(Boolean)).pipe(z.array(IdSchema).min(1).max(50)),
   metric: z.string().min(1).max(64).optional(),
   ...PeriodFields,
 });
