@@ -59,3 +59,13 @@ export const describeOnly = () => (data: unknown) => {
  * schema describes. Only the type changes: the answer is sent as built.
  */
 export const described = <S extends z.ZodType>(_schema: S, answer: unknown): z.input<S> => answer as z.input<S>;
+
+/**
+ * An answer that is not JSON (a CSV, an image, a page, a file to download), described in /api/openapi.json under the
+ * content type the route really sends; the route sends it as built (a string, a Buffer or a stream).
+ */
+export function fileAnswer(description: string, ...types: [string, ...string[]]) {
+  // Text is a string in the document, anything else its bytes.
+  const content = (type: string) => ({ schema: z.unknown().meta(type.startsWith('text/') ? { type: 'string' } : { type: 'string', format: 'binary' }) });
+  return { description, content: Object.fromEntries(types.map((t) => [t, content(t)])) as Record<string, ReturnType<typeof content>> };
+}
