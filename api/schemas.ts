@@ -33,7 +33,8 @@ export function useZodSchemas(app: FastifyInstance, whole: string): void {
     if (!route.schema) return;
     route.attachValidation = true;
     route.preHandler = [...hooks(route.preHandler), refuse];
-    if (route.schema.body) route.preValidation = [emptyBody, ...hooks(route.preValidation)];
+    // A body its handler checks (bodyCheckedByHandler) reaches the handler as sent, missing or not.
+    if (route.schema.body && route.validatorCompiler !== bodyCheckedByHandler.validatorCompiler) route.preValidation = [emptyBody, ...hooks(route.preValidation)];
   });
 }
 
@@ -74,8 +75,8 @@ export function fileAnswer(description: string, ...types: [string, ...string[]])
 /**
  * Route options for a route whose handler or service checks the body itself because its refusal says more than the
  * 400 above (every issue with its path, for the form that marks it; a page's own bilingual message): the body schema
- * describes the body in the document and is not applied here, so the handler gets the body as sent (pass it on as
- * `unknown`). Params and query are validated by their schemas as on any route.
+ * describes the body in the document and is not applied here, so the handler gets the body as sent, undefined when
+ * there is none (pass it on as `unknown`). Params and query are validated by their schemas as on any route.
  */
 export const bodyCheckedByHandler = {
   // fastify types `def.schema` as the route's whole schema; it holds the one part being compiled.

@@ -81,7 +81,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
     },
     async (req, reply) => {
       try {
-        return reply.code(201).send(described(CameraView, await o.cameras.create(req.body, actor(req))));
+        return reply.code(201).send(described(CameraView, await o.cameras.create(req.body ?? {}, actor(req))));
       } catch (e) {
         return refuse(reply, e);
       }
@@ -103,7 +103,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
     },
     async (req, reply) => {
       try {
-        return described(CameraView, await o.cameras.update(req.params.id, req.body, actor(req)));
+        return described(CameraView, await o.cameras.update(req.params.id, req.body ?? {}, actor(req)));
       } catch (e) {
         return refuse(reply, e);
       }
@@ -120,7 +120,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
     },
     async (req, reply) => {
       try {
-        return described(CameraView, await o.cameras.setZones(req.params.id, req.body, actor(req)));
+        return described(CameraView, await o.cameras.setZones(req.params.id, req.body ?? {}, actor(req)));
       } catch (e) {
         return refuse(reply, e);
       }
