@@ -260,3 +260,106 @@ describe('the readings, statistics, exports, reports, console and NB-IoT routes'
     expect((await body('/api/devices?kind=lamp')).message).toMatch(/^kind: /);
   });
 });
+
+describe('the notices, party, users, cameras and devices plugins in /api/openapi.json', () => {
+  let doc2: Doc;
+  const routes: { method: string; url: string }[] = [];
+
+  beforeAll(async () => {
+    const { authPlugin } = await import('../users/plugin.js');
+    const { auditRoutes } = await import('../users/audit-route.js');
+    const { noticeRoutes } = await import('../notices/routes.js');
+    const { partyRoutes } = await import('../party/routes.js');
+    const { cameraRoutes } = await import('../cameras/routes.js');
+    const { deviceRegistryRoutes } = await import('../devices/routes.js');
+    const { mapRoutes } = await import('../devices/map-routes.js');
+    // The document is built when the routes are registered: the services behind them are never called here.
+    const unused = {} as never;
+    const register = async (a: FastifyInstance) => {
+      await a.register(authPlugin, { users: unused });
+      await a.register(auditRoutes, { list: async () => [] });
+      await a.register(noticeRoutes, { notices: unused });
+      await a.register(partyRoutes, { records: unused, statements: unused, evidence: unused, cameras: { timeZone: 'Asia/Shanghai', cameras: [] }, publicationDays: 30, timeZone: 'Asia/Shanghai', logger: silentLogger });
+      await a.register(cameraRoutes, { cameras: unused, models: { default: 'city', models: [] } as never });
+      await a.register(deviceRegistryRoutes, { registry: unused });
+      await a.register(mapRoutes, { districts: null, grid: null, tileUrl: null, tileAttribution: '' });
+    };
+    const app = await buildApi({ store, registry: new Registry(), logger: silentLogger, plugins: [register] });
+    closers.unshift(() => app.close());
+    await app.ready();
+    // Read from the server itself: the sign-in guard (authPlugin) would ask /api/openapi.json for a session.
+    doc2 = (app as unknown as { swagger(): Doc }).swagger();
+
+    const bare = Fastify();
+    bare.addHook('onRoute', (r) => {
+      for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+    });
+    await register(bare);
+    await bare.ready();
+    closers.unshift(() => bare.close());
+  });
+
+  const op = (p: string, method: string) => doc2.paths[p]?.[method] as (Operation & { tags?: string[]; summary?: string }) | undefined;
+  const names = (o: Operation | undefined, where: string) => (o?.parameters ?? []).filter((q) => q.in === where).map((q) => q.name).sort();
+  const body = (p: string, method: string, type = 'application/json') => op(p, method)?.requestBody?.content[type]?.schema;
+  const answer = (p: string, method: string, status: string) => (op(p, method)?.responses?.[status] as { content?: Record<string, unknown> } | undefined)?.content ?? {};
+
+  it('lists every route of these plugins with its method, tags, summary and declared path parameters', () => {
+    expect(routes.length).toBeGreaterThanOrEqual(35);
+    for (const r of routes) {
+      const p = openApiPath(r.url);
+      const o = op(p, r.method.toLowerCase());
+      expect(o, `${r.method} ${r.url}`).toBeDefined();
+      expect(o!.tags?.length, `${r.method} ${r.url} tags`).toBeGreaterThan(0);
+      expect(o!.summary, `${r.method} ${r.url} summary`).toBeTruthy();
+      // A described answer has a content type (a route without a response schema gets a bare 200 "Default Response").
+      const described = Object.entries(o!.responses ?? {}).filter(([status, a]) => (a as { content?: object }).content || status === '204' || status === '302');
+      expect(described.length, `${r.method} ${r.url} answers`).toBeGreaterThan(0);
+      for (const name of p.match(/\{(\w+)\}/g)?.map((s) => s.slice(1, -1)) ?? []) {
+        expect(o!.parameters?.find((q) => q.in === 'path' && q.name === name), `${r.method} ${p} declares {${name}}`).toMatchObject({ required: true });
+      }
+    }
+  });
+
+  it('documents their query and path parameters', () => {
+    expect(names(op('/api/notices', 'get'), 'query')).toEqual(['limit', 'offset', 'status', 'type']);
+    expect(names(op('/api/notices/{eventId}', 'get'), 'path')).toEqual(['eventId']);
+    expect(names(op('/api/audit', 'get'), 'query')).toEqual(['action', 'from', 'limit', 'to', 'user']);
+    expect(names(op('/api/audit.csv', 'get'), 'query')).toEqual(['action', 'from', 'limit', 'to', 'user']);
+    expect(names(op('/api/objections', 'get'), 'query')).toEqual(['limit', 'offset', 'status']);
+    expect(names(op('/api/users/{username}', 'patch'), 'path')).toEqual(['username']);
+    expect(names(op('/api/cameras/{id}/zones', 'put'), 'path')).toEqual(['id']);
+    expect(names(op('/api/devices/{id}/credentials', 'post'), 'path')).toEqual(['id']);
+    expect(names(op('/public/records/{code}/evidence/{sha256}', 'get'), 'path')).toEqual(['code', 'sha256']);
+  });
+
+  it('documents their request bodies, JSON, CSV and multipart', () => {
+    expect(body('/api/session', 'post')).toMatchObject({ type: 'object', properties: { username: { type: 'string' }, password: { type: 'string' } } });
+    expect(body('/api/users', 'post')).toMatchObject({ properties: { role: { enum: ['staff', 'reviewer', 'admin'] } } });
+    expect(body('/api/users/{username}', 'patch')).toMatchObject({ properties: { password: { type: 'string' }, disabled: { type: 'boolean' } } });
+    expect(body('/api/cameras', 'post')).toMatchObject({ properties: { id: { type: 'string' }, source: {}, gridCell: { type: 'string' } } });
+    expect(body('/api/cameras/{id}/zones', 'put')).toMatchObject({ properties: { zones: { type: 'array' } } });
+    expect(body('/api/devices', 'post')).toMatchObject({ properties: { id: { type: 'string' }, location: { type: 'object' } } });
+    expect(body('/api/devices/{id}', 'put')).toMatchObject({ properties: { kind: {} } });
+    expect(body('/api/devices/registry.csv', 'post', 'text/csv')).toMatchObject({ type: 'string' });
+    expect(body('/api/objections/{id}/handle', 'post')).toMatchObject({ properties: { note: { type: 'string' } } });
+    expect(body('/public/lookup', 'post')).toMatchObject({ properties: { plate: {}, date: {}, phone: {} } });
+    expect(body('/public/records/{code}/statements', 'post', 'multipart/form-data')).toMatchObject({ properties: { text: { type: 'string' }, photos: { type: 'array' } } });
+  });
+
+  it('documents answers under the content type they are sent as, and refusals as the error body', () => {
+    expect(Object.keys(answer('/api/audit.csv', 'get', '200'))).toEqual(['text/csv']);
+    expect(Object.keys(answer('/api/devices/registry.csv', 'get', '200'))).toEqual(['text/csv']);
+    expect(Object.keys(answer('/api/cameras/{id}/frame', 'get', '200'))).toEqual(['image/jpeg', 'image/png']);
+    expect(answer('/api/cameras/{id}/frame', 'get', '200')['image/jpeg']).toEqual({ schema: { type: 'string', format: 'binary' } });
+    expect(Object.keys(answer('/public/', 'get', '200'))).toEqual(['text/html']);
+    expect(Object.keys(answer('/public/records/{code}', 'get', '200')).sort()).toEqual(['application/json', 'text/html']);
+    expect(Object.keys(answer('/public/records/{code}/evidence/{sha256}', 'get', '200'))).toEqual(['image/jpeg', 'image/png', 'image/webp']);
+    expect(Object.keys(answer('/console/vendor/leaflet.js', 'get', '200'))).toEqual(['text/javascript']);
+    const failure = { schema: { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } } };
+    expect(answer('/api/notices', 'get', '400')['application/json']).toMatchObject(failure);
+    expect(answer('/api/users', 'post', '409')['application/json']).toMatchObject(failure);
+    expect(answer('/api/devices/{id}', 'put', '404')['application/json']).toMatchObject(failure);
+    expect(answer('/public/lookup', 'post', '400')['application/json']).toMatchObject({ schema: { properties: { messages: { type: 'object' } } } });
+  });
+});

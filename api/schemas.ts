@@ -2,6 +2,7 @@
 // and calls useZodSchemas(app) first. fastify validates the input with them before the handler, and @fastify/swagger
 // (server.ts) turns them into /api/openapi.json, so the reference cannot drift from what the routes accept.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiErrorHandler, badRequest, schemaIssues } from './errors.js';
@@ -32,7 +33,8 @@ export function useZodSchemas(app: FastifyInstance, whole: string): void {
     if (!route.schema) return;
     route.attachValidation = true;
     route.preHandler = [...hooks(route.preHandler), refuse];
-    if (route.schema.body) route.preValidation = [emptyBody, ...hooks(route.preValidation)];
+    // A body its handler checks (bodyCheckedByHandler) reaches the handler as sent, missing or not.
+    if (route.schema.body && route.validatorCompiler !== bodyCheckedByHandler.validatorCompiler) route.preValidation = [emptyBody, ...hooks(route.preValidation)];
   });
 }
 
@@ -78,3 +80,14 @@ export function contentAnswer(description: string, ...types: string[]) {
  * so (z.null() would become a nullable string in OpenAPI 3.0).
  */
 export const noBody = (description: string) => z.undefined().describe(description);
+
+/**
+ * Route options for a route whose handler or service checks the body itself because its refusal says more than the
+ * 400 above (every issue with its path, for the form that marks it; a page's own bilingual message): the body schema
+ * describes the body in the document and is not applied here, so the handler gets the body as sent, undefined when
+ * there is none (pass it on as `unknown`). Params and query are validated by their schemas as on any route.
+ */
+export const bodyCheckedByHandler = {
+  // fastify types `def.schema` as the route's whole schema; it holds the one part being compiled.
+  validatorCompiler: <S>(def: FastifyRouteSchemaDef<S>) => (def.httpPart === 'body' ? (body: unknown) => ({ value: body }) : validatorCompiler(def as unknown as FastifyRouteSchemaDef<z.ZodType>)),
+};

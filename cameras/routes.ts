@@ -2,11 +2,16 @@
 // checked by the camera service against the zod schemas of schema.ts; a refusal is 400 with every issue and its path
 // (the zone editor marks the zone it names), 404 for an unknown camera, 409 for an id taken or a camera of the file.
 // Credentials are accepted, never answered.
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+// An encapsulated plugin: `app.register(cameraRoutes, { cameras, models })`, with zod schemas on its routes
+// (api/schemas.ts); the body schemas describe what the service checks (bodyCheckedByHandler).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { bodyCheckedByHandler, contentAnswer, described, Failure, noBody, useZodSchemas } from '../api/schemas.js';
 import { IdSchema } from '../contracts/index.js';
 import { requireRole } from '../users/guard.js';
 import type { ModelsConfig } from '../vision/detectors/index.js';
+import { CameraSettingsSchema, ZonesBodySchema } from './schema.js';
 import { CameraError, type Actor, type CameraService } from './service.js';
 
 export interface CameraRoutesOptions {
@@ -16,6 +21,22 @@ export interface CameraRoutesOptions {
 }
 
 const Params = z.strictObject({ id: IdSchema });
+// The id comes from the path.
+const SettingsBody = CameraSettingsSchema.extend({ id: IdSchema.optional() });
+// What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
+const CameraView = z.looseObject({
+  origin: z.enum(['file', 'console']),
+  camera: z.looseObject({ id: z.string(), district: z.string(), width: z.number().int(), height: z.number().int() }),
+  hasCredentials: z.boolean(),
+  latestFrame: z.object({ ts: z.number(), width: z.number().int(), height: z.number().int() }).nullable(),
+});
+/** The service's refusal: every issue with its path, which the zone editor marks. */
+// `issues` is absent where the shared handler answers (a body that is not JSON at all).
+const Refusal = Failure.extend({ issues: z.optional(z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }))) });
+const Models = z.object({
+  default: z.string(),
+  items: z.array(z.object({ name: z.string(), family: z.string(), input: z.object({ width: z.number().int(), height: z.number().int() }).nullable() })),
+});
 
 function actor(req: FastifyRequest): Actor {
   return { username: req.user!.username, ip: req.ip };
@@ -29,78 +50,111 @@ function refuse(reply: FastifyReply, e: unknown) {
   throw e;
 }
 
-export const cameraRoutes: FastifyPluginAsync<CameraRoutesOptions> = async (app, o) => {
-  const admin = { preHandler: requireRole('admin') };
-  const id = (req: FastifyRequest, reply: FastifyReply): string | null => {
-    const p = Params.safeParse(req.params);
-    if (p.success) return p.data.id;
-    void reply.code(400).send({ error: 'bad_request', message: `id: ${p.error.issues[0]!.message}`, issues: [] });
-    return null;
+export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (app, o) => {
+  useZodSchemas(app, 'body');
+  const tags = ['cameras'];
+  // A malformed id answers as the service's refusals do (with `issues`, which the form reads), its first issue only.
+  const badId = async (req: FastifyRequest, reply: FastifyReply) => {
+    const first = req.validationError?.validation[0];
+    if (first) return reply.code(400).send({ error: 'bad_request', message: `id: ${first.message ?? 'invalid'}`, issues: [] });
   };
+  const admin = { preHandler: requireRole('admin') };
+  const adminOfId = { preHandler: [requireRole('admin'), badId] };
 
-  app.get('/api/cameras', admin, async () => ({ items: o.cameras.list() }));
+  app.get('/api/cameras', { ...admin, schema: { tags, summary: 'Cameras of the file and of the console (admin)', response: { 200: z.object({ items: z.array(CameraView) }) } } }, async () =>
+    ({ items: o.cameras.list().map((c) => described(CameraView, c)) }),
+  );
 
   // Each model with its input shape (null: taken from the model file), so the form can offer the one whose shape is
   // nearest the camera's own aspect ratio (the letterbox of a 16:9 frame in a square input wastes 44 % of it).
-  app.get('/api/cameras/models', admin, async () => ({
+  app.get('/api/cameras/models', { ...admin, schema: { tags, summary: 'The detector models a camera can use, with their input shape', response: { 200: Models } } }, async () => ({
     default: o.models.default,
     items: o.models.models.map((m) => ({ name: m.name, family: m.family, input: m.inputWidth && m.inputHeight ? { width: m.inputWidth, height: m.inputHeight } : null })),
   }));
 
-  app.post('/api/cameras', { ...admin, bodyLimit: 64 * 1024 }, async (req, reply) => {
-    try {
-      return reply.code(201).send(await o.cameras.create(req.body ?? {}, actor(req)));
-    } catch (e) {
-      return refuse(reply, e);
-    }
+  app.post(
+    '/api/cameras',
+    {
+      ...admin,
+      ...bodyCheckedByHandler,
+      bodyLimit: 64 * 1024,
+      schema: { tags, summary: 'Register a camera (admin); credentials are kept, never answered', body: CameraSettingsSchema, response: { 201: CameraView, 400: Refusal, 409: Refusal } },
+    },
+    async (req, reply) => {
+      try {
+        return reply.code(201).send(described(CameraView, await o.cameras.create(req.body ?? {}, actor(req))));
+      } catch (e) {
+        return refuse(reply, e);
+      }
+    },
+  );
+
+  app.get('/api/cameras/:id', { ...adminOfId, schema: { tags, summary: 'One camera', params: Params, response: { 200: CameraView, 400: Refusal, 404: Failure } } }, async (req, reply) => {
+    const c = o.cameras.get(req.params.id);
+    return c ? described(CameraView, c) : reply.code(404).send({ error: 'not_found', message: `no camera "${req.params.id}"` });
   });
 
-  app.get('/api/cameras/:id', admin, async (req, reply) => {
-    const cid = id(req, reply);
-    if (!cid) return reply;
-    const c = o.cameras.get(cid);
-    return c ?? reply.code(404).send({ error: 'not_found', message: `no camera "${cid}"` });
-  });
+  app.put(
+    '/api/cameras/:id',
+    {
+      ...adminOfId,
+      ...bodyCheckedByHandler,
+      bodyLimit: 64 * 1024,
+      schema: { tags, summary: "A console camera's new settings; its zones stay and must still fit", params: Params, body: SettingsBody, response: { 200: CameraView, 400: Refusal, 404: Refusal, 409: Refusal } },
+    },
+    async (req, reply) => {
+      try {
+        return described(CameraView, await o.cameras.update(req.params.id, req.body ?? {}, actor(req)));
+      } catch (e) {
+        return refuse(reply, e);
+      }
+    },
+  );
 
-  app.put('/api/cameras/:id', { ...admin, bodyLimit: 64 * 1024 }, async (req, reply) => {
-    const cid = id(req, reply);
-    if (!cid) return reply;
-    try {
-      return await o.cameras.update(cid, req.body ?? {}, actor(req));
-    } catch (e) {
-      return refuse(reply, e);
-    }
-  });
+  app.put(
+    '/api/cameras/:id/zones',
+    {
+      ...adminOfId,
+      ...bodyCheckedByHandler,
+      bodyLimit: 256 * 1024,
+      schema: { tags, summary: "The zone editor's save: every zone and mask of a console camera", params: Params, body: ZonesBodySchema, response: { 200: CameraView, 400: Refusal, 404: Refusal, 409: Refusal } },
+    },
+    async (req, reply) => {
+      try {
+        return described(CameraView, await o.cameras.setZones(req.params.id, req.body ?? {}, actor(req)));
+      } catch (e) {
+        return refuse(reply, e);
+      }
+    },
+  );
 
-  app.put('/api/cameras/:id/zones', { ...admin, bodyLimit: 256 * 1024 }, async (req, reply) => {
-    const cid = id(req, reply);
-    if (!cid) return reply;
-    try {
-      return await o.cameras.setZones(cid, req.body ?? {}, actor(req));
-    } catch (e) {
-      return refuse(reply, e);
-    }
-  });
-
-  app.delete('/api/cameras/:id', admin, async (req, reply) => {
-    const cid = id(req, reply);
-    if (!cid) return reply;
-    try {
-      await o.cameras.remove(cid, actor(req));
-      return reply.code(204).send();
-    } catch (e) {
-      return refuse(reply, e);
-    }
-  });
+  app.delete(
+    '/api/cameras/:id',
+    { ...adminOfId, schema: { tags, summary: 'Remove a console camera', params: Params, response: { 204: noBody('removed'), 400: Refusal, 404: Refusal, 409: Refusal } } },
+    async (req, reply) => {
+      try {
+        await o.cameras.remove(req.params.id, actor(req));
+        return reply.code(204).send(null);
+      } catch (e) {
+        return refuse(reply, e);
+      }
+    },
+  );
 
   // The latest frame, as the camera sent it: the zone editor draws on it in the frame's own pixels.
-  app.get('/api/cameras/:id/frame', admin, async (req, reply) => {
-    const cid = id(req, reply);
-    if (!cid) return reply;
-    const f = o.cameras.latestFrame(cid);
-    if (!f) return reply.code(404).send({ error: 'not_found', message: `no frame of camera "${cid}" yet` });
-    // Folder sources may hold PNG files; cameras send JPEG.
-    const type = f.jpeg[0] === 0x89 && f.jpeg[1] === 0x50 ? 'image/png' : 'image/jpeg';
-    return reply.header('content-type', type).header('cache-control', 'no-store').header('x-captured-at', String(f.ts)).send(f.jpeg);
-  });
+  app.get(
+    '/api/cameras/:id/frame',
+    {
+      ...adminOfId,
+      schema: { tags, summary: "The camera's latest frame, in its own pixels (x-captured-at: epoch ms)", params: Params, response: { 200: contentAnswer('the frame as the camera sent it', 'image/jpeg', 'image/png'), 400: Refusal, 404: Failure } },
+    },
+    async (req, reply) => {
+      const cid = req.params.id;
+      const f = o.cameras.latestFrame(cid);
+      if (!f) return reply.code(404).send({ error: 'not_found', message: `no frame of camera "${cid}" yet` });
+      // Folder sources may hold PNG files; cameras send JPEG.
+      const type = f.jpeg[0] === 0x89 && f.jpeg[1] === 0x50 ? 'image/png' : 'image/jpeg';
+      return reply.header('content-type', type).header('cache-control', 'no-store').header('x-captured-at', String(f.ts)).send(f.jpeg);
+    },
+  );
 };

@@ -60,8 +60,8 @@ export async function startDeviceRegistry(o: StartDeviceRegistryOptions): Promis
       return p ? { gridCell: p.gridCell, location: p.location, ...(p.address ? { postedLocation: p.address } : {}) } : null;
     },
     async routes(app, r) {
-      await deviceRegistryRoutes(app, { registry, audit: r.audit, mqttCredentialsFile: r.mqttCredentialsFile, now: r.now });
-      await mapRoutes(app, { districts, grid, tileUrl: r.tileUrl, tileAttribution: r.tileAttribution });
+      await app.register(deviceRegistryRoutes, { registry, audit: r.audit, mqttCredentialsFile: r.mqttCredentialsFile, now: r.now });
+      await app.register(mapRoutes, { districts, grid, tileUrl: r.tileUrl, tileAttribution: r.tileAttribution });
     },
   };
 }

@@ -1,10 +1,14 @@
 // What the console's map page needs besides the lists it reads anyway (devices, open alerts, pending events): the
 // city's district and grid GeoJSON, the base-map tile URL template, and Leaflet itself, served from node_modules by
 // this process so that the map works offline and the page's Content-Security-Policy ('self' only) holds.
+// An encapsulated plugin: `app.register(mapRoutes, { districts, grid, tileUrl, tileAttribution })`, with zod schemas on
+// its routes (api/schemas.ts).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { described, contentAnswer, useZodSchemas } from '../api/schemas.js';
 import type { FeatureCollection } from './geo.js';
 
 export interface MapRoutesOptions {
@@ -34,17 +38,34 @@ function leafletAssets(): Map<string, { body: Buffer; type: string }> {
   return out;
 }
 
+// A GeoJSON FeatureCollection, for the OpenAPI document (answers are sent as built: api/schemas.ts).
+const Layer = z.looseObject({ type: z.literal('FeatureCollection'), features: z.array(z.looseObject({})) }).nullable();
+const MapLayers = z.object({
+  tileUrl: z.string().nullable().describe('`{z}/{x}/{y}` template of the base tiles; null: no base map'),
+  tileAttribution: z.string(),
+  districts: Layer,
+  grid: Layer.describe("the unit grid cells, each with its 15-digit code as `properties.code`"),
+});
+
 /** `GET /api/map` (the layers and the tile template) and `GET /console/vendor/leaflet.js` and `leaflet.css`. */
-export async function mapRoutes(app: FastifyInstance, o: MapRoutesOptions): Promise<void> {
+export const mapRoutes: FastifyPluginAsyncZod<MapRoutesOptions> = async (app, o) => {
+  useZodSchemas(app, 'query');
+  const tags = ['map'];
   const assets = leafletAssets();
   for (const [name, a] of assets) {
     // Leaflet changes only with the package: a day of caching is safe.
-    app.get(`/console/vendor/${name}`, async (_req, reply) => reply.type(a.type).header('cache-control', 'public, max-age=86400').header('x-content-type-options', 'nosniff').send(a.body));
+    app.get(
+      `/console/vendor/${name}`,
+      { schema: { tags, summary: `Leaflet's ${name}, for the console's map page`, response: { 200: contentAnswer(`leaflet ${name}`, a.type.split(';')[0]!) } } },
+      async (_req, reply) => reply.type(a.type).header('cache-control', 'public, max-age=86400').header('x-content-type-options', 'nosniff').send(a.body),
+    );
   }
-  app.get('/api/map', async () => ({
-    tileUrl: o.tileUrl,
-    tileAttribution: o.tileAttribution,
-    districts: o.districts,
-    grid: o.grid,
-  }));
-}
+  app.get('/api/map', { schema: { tags, summary: "The map's layers (district boundaries, grid cells) and base-tile template", response: { 200: MapLayers } } }, async () =>
+    described(MapLayers, {
+      tileUrl: o.tileUrl,
+      tileAttribution: o.tileAttribution,
+      districts: o.districts,
+      grid: o.grid,
+    }),
+  );
+};

@@ -1,8 +1,9 @@
 // The notices over HTTP, for the console (reviewer, admin): the list with filters, one notice, and the violation
 // counts per party. The party's phone is shown masked: the console needs to recognise a number, not to call it.
-import type { FastifyInstance } from 'fastify';
+// An encapsulated plugin: `app.register(noticeRoutes, { notices, placesOf })`, with zod schemas on its routes (api/schemas.ts).
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { badRequest } from '../api/errors.js';
+import { described, Failure, useZodSchemas } from '../api/schemas.js';
 import { EVENT_TYPES } from '../contracts/index.js';
 import { requireRole } from '../users/guard.js';
 import type { Role } from '../users/types.js';
@@ -20,6 +21,18 @@ const ListQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
 });
 const Params = z.strictObject({ eventId: z.string().min(1).max(200) });
+// What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
+const NoticeView = z.looseObject({
+  eventId: z.string(),
+  eventType: z.enum(EVENT_TYPES),
+  code: z.string(),
+  party: z.looseObject({ phone: z.string().optional().describe('masked') }).nullable(),
+  status: z.enum(NOTICE_STATUSES),
+  reason: z.string(),
+  recheckAt: z.number().optional().describe('epoch ms'),
+  caseId: z.string().optional(),
+  createdAt: z.number().describe('epoch ms'),
+});
 
 /** A notice as the API shows it: the party's phone masked. */
 export function viewNotice(n: Notice): Notice {
@@ -57,32 +70,41 @@ export function placesFromEvents(getMany: EventPlaceSource): PlacesOf {
   };
 }
 
-/** GET /api/notices, GET /api/notices/:eventId, GET /api/parties. */
-export async function noticeRoutes(app: FastifyInstance, o: NoticeRoutesOptions): Promise<void> {
+/** GET /api/notices, GET /api/notices/:eventId, GET /api/parties: `app.register(noticeRoutes, { notices, placesOf })`. */
+export const noticeRoutes: FastifyPluginAsyncZod<NoticeRoutesOptions> = async (app, o) => {
+  // An issue about the input as a whole (an unknown key) is named "body", as before the schemas (also for queries).
+  useZodSchemas(app, 'body');
+  const tags = ['notices'];
   const read = { preHandler: requireRole(...NOTICE_ROLES) };
-  app.get('/api/notices', read, async (req, reply) => {
-    const q = ListQuery.safeParse(req.query ?? {});
-    if (!q.success) return reply.code(400).send(badRequest(q.error));
-    const r = await o.notices.list(q.data);
-    const places = (await o.placesOf?.(r.items.map((n) => n.eventId))) ?? new Map<string, NoticePlace>();
-    const items = r.items.map((n) => {
-      const place = places.get(n.eventId);
-      return { ...viewNotice(n), ...(place ? { place } : {}) };
-    });
-    return { items, total: r.total };
-  });
+  const NoticeList = z.object({ items: z.array(NoticeView.extend({ place: z.object({ postedLocation: z.string(), zoneName: z.string() }).optional() })), total: z.number().int() });
+  app.get(
+    '/api/notices',
+    { ...read, schema: { tags, summary: 'Notices to parties, with the place of their event; phones masked', querystring: ListQuery, response: { 200: NoticeList, 400: Failure } } },
+    async (req) => {
+      const r = await o.notices.list(req.query);
+      const places = (await o.placesOf?.(r.items.map((n) => n.eventId))) ?? new Map<string, NoticePlace>();
+      const items = r.items.map((n) => {
+        const place = places.get(n.eventId);
+        return { ...viewNotice(n), ...(place ? { place } : {}) };
+      });
+      return described(NoticeList, { items, total: r.total });
+    },
+  );
 
-  app.get('/api/notices/:eventId', read, async (req, reply) => {
-    const p = Params.safeParse(req.params);
-    if (!p.success) return reply.code(400).send(badRequest(p.error));
-    const n = await o.notices.get(p.data.eventId);
-    if (!n) return reply.code(404).send({ error: 'not_found', message: `no notice for event ${p.data.eventId}` });
-    return viewNotice(n);
-  });
+  app.get(
+    '/api/notices/:eventId',
+    { ...read, schema: { tags, summary: "One event's notice; phone masked", params: Params, response: { 200: NoticeView, 400: Failure, 404: Failure } } },
+    async (req, reply) => {
+      const n = await o.notices.get(req.params.eventId);
+      if (!n) return reply.code(404).send({ error: 'not_found', message: `no notice for event ${req.params.eventId}` });
+      return described(NoticeView, viewNotice(n));
+    },
+  );
 
-  app.get('/api/parties', read, async (req, reply) => {
-    const q = z.strictObject({}).safeParse(req.query ?? {});
-    if (!q.success) return reply.code(400).send(badRequest(q.error));
-    return o.notices.partyCounts();
-  });
-}
+  const Counts = z.looseObject({ items: z.array(z.looseObject({ id: z.string(), kind: z.string(), name: z.string(), counts: z.record(z.string(), z.number().int()), lastAt: z.number().nullable() })) });
+  app.get(
+    '/api/parties',
+    { ...read, schema: { tags, summary: "Registered parties with their violations per type in the leniency window", querystring: z.strictObject({}), response: { 200: Counts, 400: Failure } } },
+    async () => described(Counts, await o.notices.partyCounts()),
+  );
+};

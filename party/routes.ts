@@ -9,10 +9,13 @@
 //   GET  /api/objections, POST /api/objections/:id/handle   (reviewers; the /api guard checks the session and role)
 // Every /public route is rate-limited per client; look-ups that find nothing are counted per client, answered late
 // and, past a limit, refused (probe-guard.ts). A malformed code and an unknown one get the same answer.
+// Zod schemas on every route (api/schemas.ts) describe them in /api/openapi.json; the public routes check their input
+// in the handler (bodyCheckedByHandler), since a refusal there is the page's bilingual answer, or a miss like any other.
 import { setTimeout as sleep } from 'node:timers/promises';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Counter, Registry } from 'prom-client';
 import { untrustedImage } from '../runtime/image.js';
 import { z } from 'zod';
@@ -28,6 +31,7 @@ import { isPlateText, normalisePlateText } from '../vision/ocr/plate-text.js';
 import { PhoneSchema } from '../notices/parties.js';
 import fs from 'node:fs';
 import { PAGE_CSP, sendAsset } from '../api/assets.js';
+import { bodyCheckedByHandler, described, Failure, contentAnswer, useZodSchemas } from '../api/schemas.js';
 import { defaultPartyAssetsDir, loadPartyAssets, SOURCE_ARCHIVE_PATH, type PageState } from './assets.js';
 import { sourceArchive } from './source.js';
 import { formatQueryCode, normaliseQueryCode } from './code.js';
@@ -177,9 +181,36 @@ const LookupBody = z.strictObject({ plate: z.string().min(1).max(32), date: z.is
 
 type FailureKind = 'record' | 'evidence' | 'statement' | 'plate';
 
-function zodMessage(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
-}
+// What the routes take and answer, for the OpenAPI document (answers are sent as built: api/schemas.ts).
+const tags = ['party'];
+const Code = z.string().describe('the query code from the notice (XXXX-XXXX-XXXX-XXXX); any other string is a miss');
+const CodeParams = z.object({ code: Code });
+/** A refusal of a public route (PublicError.body()). */
+const PublicFailure = z.object({ error: z.string(), message: z.string().describe('zh / en'), messages: z.object({ 'zh-CN': z.string(), en: z.string() }) });
+const page = (description: string) => contentAnswer(description, 'text/html');
+/** JSON when the request's Accept prefers it (prefersJson), else the page. */
+const jsonOrPage = <S extends z.ZodType>(json: S, description: string) => ({ description, content: { 'application/json': { schema: json }, ...page(description).content } });
+const Locations = z.object({
+  publicationDays: z.number().int(),
+  timeZone: z.string(),
+  items: z.array(z.looseObject({ cameraId: z.string(), place: z.string(), district: z.string(), publishedAt: z.string(), enforcingFrom: z.string() })),
+});
+const LookupAnswer = z.object({
+  timeZone: z.string(),
+  items: z.array(z.object({ code: z.string(), codeDisplay: z.string(), eventType: z.string(), start: z.number().describe('epoch ms'), place: z.string() })),
+});
+const RecordView = z.looseObject({ codeDisplay: z.string(), timeZone: z.string() });
+const StatementForm = z
+  .object({
+    text: z.string().describe('the statement (required)'),
+    contact: z.string().optional().describe('how to reach the party for the answer'),
+    phone: z.string().optional().describe("the mobile number the notice went to: the party's own slots"),
+    lang: z.string().optional(),
+    photos: z.array(z.unknown().meta({ type: 'string', format: 'binary' })).optional().describe('up to 3 JPEG, PNG or WebP photos'),
+  })
+  .describe('multipart/form-data');
+const StatementAccepted = z.object({ id: z.string(), submittedAt: z.number().describe('epoch ms'), status: z.enum(['open', 'handled']), photos: z.number().int() });
+const ObjectionView = z.looseObject({ id: z.string(), eventId: z.string(), status: z.enum(['open', 'handled']), event: z.looseObject({ id: z.string() }).nullable() });
 
 // The public pool is full for this sender: say so, and that the party's own slots remain (while they do).
 function capRefusal(reason: Exclude<CapReason, 'party'>, st: { maxPerRecord: number; maxPerClient: number; maxPerHour: number }, partyOpen: boolean): PublicError {
@@ -193,7 +224,9 @@ function capRefusal(reason: Exclude<CapReason, 'party'>, st: { maxPerRecord: num
 
 // ---- the plugin ------------------------------------------------------------------------------------------------
 
-const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyInstance, o: PartyRoutesOptions) => {
+const pluginImpl: FastifyPluginAsyncZod<PartyRoutesOptions> = async (app, o) => {
+  // An issue about the input as a whole (an unknown key) is named "query", as before the schemas (also for bodies).
+  useZodSchemas(app, 'query');
   const limits = partyLimits(o.limits ?? {});
   const texts = o.texts ?? loadLegalTexts();
   const assets = loadPartyAssets(o.assetsDir ?? defaultPartyAssetsDir(), { plateLookup: limits.plateLookup, sourceUrl: o.sourceUrl });
@@ -346,17 +379,30 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
 
   // ---- the page ----
 
-  app.get('/public', { onRequest: limited }, async (_req, reply) => reply.redirect('/public/', 302));
-  app.get('/public/', { onRequest: limited }, async (req, reply) => sendPage(req, reply, 'ok', false));
-  app.get('/public/assets/:name', { onRequest: limited }, async (req, reply) => {
-    const a = assets.files.get((req.params as { name: string }).name);
-    if (!a) return reply.code(404).send({ error: 'not_found', message: 'no such file' });
-    return sendAsset(req, reply, a, { vary: 'accept' });
-  });
+  const tooMany = { 429: PublicFailure };
+  app.get('/public', { onRequest: limited, schema: { tags, summary: 'To /public/', response: { 302: z.null().describe('to /public/'), ...tooMany } } }, async (_req, reply) =>
+    reply.redirect('/public/', 302),
+  );
+  app.get('/public/', { onRequest: limited, schema: { tags, summary: "The party's query page (code, or plate and day)", response: { 200: page('the query page'), ...tooMany } } }, async (req, reply) =>
+    sendPage(req, reply, 'ok', false),
+  );
+  app.get(
+    '/public/assets/:name',
+    {
+      onRequest: limited,
+      schema: { tags, summary: "The page's script and stylesheet", params: z.object({ name: z.string() }), response: { 200: contentAnswer('the file', 'text/javascript', 'text/css'), 404: Failure, ...tooMany } },
+    },
+    async (req, reply) => {
+      const a = assets.files.get(req.params.name);
+      if (!a) return reply.code(404).send({ error: 'not_found', message: 'no such file' });
+      return sendAsset(req, reply, a, { vary: 'accept' });
+    },
+  );
 
   // The source of the running code (AGPL-3.0 section 13 for the coco weights): built once, then the same file.
   if (archive) {
-    app.get(SOURCE_ARCHIVE_PATH, { onRequest: limited }, async (_req, reply) => {
+    const schema = { tags, summary: 'The source of the running code (AGPL-3.0 section 13)', response: { 200: contentAnswer('a tar.gz of the source', 'application/gzip'), 503: Failure, ...tooMany } };
+    app.get(SOURCE_ARCHIVE_PATH, { onRequest: limited, schema }, async (_req, reply) => {
       const file = await archive().catch((e: Error) => {
         log.error({ err: e.message }, 'the source archive could not be built');
         return null;
@@ -370,17 +416,25 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
 
   // ---- locations ----
 
-  app.get('/public/locations', { onRequest: limited }, async (req, reply) => {
+  const locations = { tags, summary: 'The published monitoring locations, from when each enforces', response: { 200: jsonOrPage(Locations, 'the locations, or the page that shows them'), ...tooMany } };
+  app.get('/public/locations', { onRequest: limited, schema: locations }, async (req, reply) => {
     if (!prefersJson(req.headers.accept)) return sendPage(req, reply, 'ok', false);
     const items = publicLocations(cameras(), o.publicationDays, localDay(now(), o.timeZone));
     reply.header('vary', 'accept');
     reply.header('cache-control', 'no-cache');
-    return { publicationDays: o.publicationDays, timeZone: o.timeZone, items };
+    return described(Locations, { publicationDays: o.publicationDays, timeZone: o.timeZone, items });
   });
 
   // ---- look-up by plate and day ----
 
-  app.post('/public/lookup', { onRequest: limited }, async (req, reply) => {
+  const lookup = {
+    tags,
+    summary: 'Records of a plate on a local day whose notice went to that phone (when the city offers it)',
+    body: LookupBody,
+    response: { 200: LookupAnswer, 400: PublicFailure, 404: PublicFailure, 429: PublicFailure },
+  };
+  // Any refusal of the body is the page's bad_lookup.
+  app.post('/public/lookup', { onRequest: limited, ...bodyCheckedByHandler, schema: lookup }, async (req, reply) => {
     if (!limits.plateLookup) return sendError(req, reply, new PublicError('lookup_disabled'));
     const q = LookupBody.safeParse(req.body ?? {});
     const plate = q.success ? normalisePlateText(q.data.plate) : '';
@@ -408,9 +462,15 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
 
   // ---- a record ----
 
-  app.get('/public/records/:code', { onRequest: limited }, async (req, reply) => {
+  const record = {
+    tags,
+    summary: 'A record by its query code',
+    params: CodeParams,
+    response: { 200: jsonOrPage(RecordView, 'the record (PublicRecordView, party/record.ts), or the page that shows it'), 404: PublicFailure, 429: PublicFailure },
+  };
+  app.get('/public/records/:code', { onRequest: limited, schema: record }, async (req, reply) => {
     const json = prefersJson(req.headers.accept);
-    const r = await probe(req, reply, 'record', new PublicError('not_found'), !json, () => findRecord((req.params as { code: string }).code));
+    const r = await probe(req, reply, 'record', new PublicError('not_found'), !json, () => findRecord(req.params.code));
     if (!r) return reply;
     if (!json) return sendPage(req, reply, 'ok', true);
     const statements = await o.statements.byEvent(r.notice.eventId);
@@ -422,11 +482,17 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
     });
     securityHeaders(reply, true);
     reply.header('vary', 'accept');
-    return view;
+    return described(RecordView, view);
   });
 
-  app.get('/public/records/:code/evidence/:sha256', { onRequest: limited }, async (req, reply) => {
-    const p = req.params as { code: string; sha256: string };
+  const evidence = {
+    tags,
+    summary: 'An image of that record, and of no other',
+    params: z.object({ code: Code, sha256: z.string().describe('SHA-256, 64 hex digits; an image extension may follow') }),
+    response: { 200: contentAnswer('the image', 'image/jpeg', 'image/png', 'image/webp'), 404: PublicFailure, 429: PublicFailure, 500: PublicFailure },
+  };
+  app.get('/public/records/:code/evidence/:sha256', { onRequest: limited, schema: evidence }, async (req, reply) => {
+    const p = req.params;
     const sha = p.sha256.replace(/\.(jpg|jpeg|png|webp)$/, '');
     const data = await probe(req, reply, 'evidence', new PublicError('not_found'), false, async () => {
       if (!/^[0-9a-f]{64}$/.test(sha)) return null;
@@ -450,7 +516,16 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
 
   // ---- a statement ----
 
-  app.post('/public/records/:code/statements', { onRequest: limited }, async (req, reply) => {
+  const statement = {
+    tags,
+    summary: 'A statement on a record: text, contact, up to 3 photos',
+    consumes: ['multipart/form-data'],
+    params: CodeParams,
+    body: StatementForm,
+    response: { 201: StatementAccepted, 400: PublicFailure, 403: PublicFailure, 404: PublicFailure, 409: PublicFailure, 413: PublicFailure, 415: PublicFailure, 429: PublicFailure },
+  };
+  // The form is read part by part below, never as a whole.
+  app.post('/public/records/:code/statements', { onRequest: limited, ...bodyCheckedByHandler, schema: statement }, async (req, reply) => {
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > maxBody) {
       statementsTotal.inc({ result: 'refused' });
@@ -458,7 +533,7 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
       reply.header('connection', 'close');
       return sendError(req, reply, new PublicError('body_too_large'));
     }
-    const r = await probe(req, reply, 'statement', new PublicError('not_found'), false, () => findRecord((req.params as { code: string }).code));
+    const r = await probe(req, reply, 'statement', new PublicError('not_found'), false, () => findRecord(req.params.code));
     if (!r) {
       discardBody(req);
       return reply;
@@ -564,10 +639,16 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
 
   // ---- objections, for reviewers ----
 
-  app.get('/api/objections', async (req, reply) => {
-    const q = ObjectionsQuery.safeParse(req.query);
-    if (!q.success) return reply.code(400).send({ error: 'bad_request', message: zodMessage(q.error) });
-    const res = await o.statements.list({ status: q.data.status, limit: q.data.limit, offset: q.data.offset });
+  const reviewers = { preHandler: requireRole('reviewer', 'admin') };
+  const objections = {
+    tags,
+    summary: "The parties' statements (objections), for the reviewers",
+    querystring: ObjectionsQuery,
+    response: { 200: z.object({ items: z.array(ObjectionView), total: z.number().int() }), 400: Failure },
+  };
+  app.get('/api/objections', { ...reviewers, schema: objections }, async (req) => {
+    const q = req.query;
+    const res = await o.statements.list({ status: q.status, limit: q.limit, offset: q.offset });
     const events = new Map<string, StoredEvent | null>();
     for (const s of res.items) if (!events.has(s.eventId)) events.set(s.eventId, await o.records.event(s.eventId));
     const items = res.items.map((s) => {
@@ -577,26 +658,31 @@ const pluginImpl: FastifyPluginAsync<PartyRoutesOptions> = async (app: FastifyIn
         event: e ? { id: e.id, type: e.type, camera: { id: e.camera.id, postedLocation: e.camera.postedLocation }, zone: { id: e.zone.id, name: e.zone.name }, start: e.start } : null,
       };
     });
-    return { items, total: res.total };
+    return { items: items.map((i) => described(ObjectionView, i)), total: res.total };
   });
 
-  app.post('/api/objections/:id/handle', { preHandler: requireRole('reviewer', 'admin') }, async (req, reply) => {
+  const handle = {
+    tags,
+    summary: 'Answer an objection, as the signed-in reviewer',
+    params: z.object({ id: z.string() }),
+    body: HandleBody,
+    response: { 200: ObjectionView.omit({ event: true }), 400: Failure, 404: Failure, 409: Failure.extend({ statement: z.looseObject({}) }) },
+  };
+  app.post('/api/objections/:id/handle', { ...reviewers, schema: handle }, async (req, reply) => {
     const user = req.user!;
-    const b = HandleBody.safeParse(req.body ?? {});
-    if (!b.success) return reply.code(400).send({ error: 'bad_request', message: zodMessage(b.error) });
-    const id = (req.params as { id: string }).id;
-    const r = await o.statements.handle(id, { username: user.username, role: user.role }, b.data.note);
+    const id = req.params.id;
+    const r = await o.statements.handle(id, { username: user.username, role: user.role }, req.body.note);
     if (!r.ok) {
       if (r.reason === 'not_found') return reply.code(404).send({ error: 'not_found', message: `no objection ${id}` });
       const h = r.statement.handled;
       return reply.code(409).send({
         error: 'conflict',
         message: `objection ${id} was already handled${h ? ` by ${h.by.username} at ${new Date(h.at).toISOString()}` : ''}`,
-        statement: r.statement,
+        statement: described(z.looseObject({}), r.statement),
       });
     }
     log.info({ statement: id, event: r.statement.eventId, by: user.username, role: user.role }, 'objection handled by a reviewer');
-    return r.statement;
+    return described(ObjectionView.omit({ event: true }), r.statement);
   });
 };
 

@@ -1,9 +1,12 @@
 // The audit trail for admins: what users.duckdb records (logins, refused logins, user, camera and device changes, with
 // who and from where) together with the reviewers' decisions kept with their events, newest first, filterable by
 // period, action and user, and as CSV for the bureau's records. Admins only: no ROUTE_ROLES rule names /api/audit.
-import type { FastifyInstance } from 'fastify';
+// An encapsulated plugin: `app.register(auditRoutes, { list, decisions })`, with zod schemas on its routes (api/schemas.ts).
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { Failure, contentAnswer, useZodSchemas } from '../api/schemas.js';
 import type { StoredEvent } from '../review/store.js';
+import { requireRole } from './guard.js';
 import type { AuditEntry } from './types.js';
 import { csvStream } from '../exports/table.js';
 
@@ -34,13 +37,17 @@ export interface AuditRouteOptions {
   decisions?: (q: { decidedFrom?: number; decidedTo?: number; limit: number }) => Promise<{ items: StoredEvent[] }>;
 }
 
-export async function auditRoutes(app: FastifyInstance, o: AuditRouteOptions): Promise<void> {
-  const lines = async (raw: unknown): Promise<AuditLine[] | string> => {
-    const q = Query.safeParse(raw);
-    if (!q.success) return q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
-    const from = q.data.from ? Date.parse(q.data.from) : undefined;
-    const to = q.data.to ? Date.parse(q.data.to) : undefined;
-    const { action, user, limit } = q.data;
+const Line = z.object({ ts: z.string().describe('ISO 8601'), action: z.string(), subject: z.string(), by: z.string(), ip: z.string(), detail: z.string() });
+
+export const auditRoutes: FastifyPluginAsyncZod<AuditRouteOptions> = async (app, o) => {
+  useZodSchemas(app, 'query');
+  const tags = ['users'];
+  // The guard's default already keeps /api/audit to admins (no rule names it); said here too, where it is served.
+  const admin = { preHandler: requireRole('admin') };
+  const lines = async (q: z.output<typeof Query>): Promise<AuditLine[]> => {
+    const from = q.from ? Date.parse(q.from) : undefined;
+    const to = q.to ? Date.parse(q.to) : undefined;
+    const { action, user, limit } = q;
     const out: AuditLine[] = (await o.list(limit, { from, to, action, user })).map((e) => ({
       ts: new Date(e.ts).toISOString(),
       action: e.action,
@@ -69,20 +76,31 @@ export async function auditRoutes(app: FastifyInstance, o: AuditRouteOptions): P
     return out.sort((a, b) => b.ts.localeCompare(a.ts)).slice(0, limit);
   };
 
-  app.get('/api/audit', async (req, reply) => {
-    const r = await lines(req.query);
-    if (typeof r === 'string') return reply.code(400).send({ error: 'bad_request', message: r });
-    return { items: r };
-  });
+  app.get(
+    '/api/audit',
+    { ...admin, schema: { tags, summary: 'The audit trail with the review decisions, newest first (admin)', querystring: Query, response: { 200: z.object({ items: z.array(Line) }), 400: Failure } } },
+    async (req) => ({ items: await lines(req.query) }),
+  );
 
-  app.get('/api/audit.csv', async (req, reply) => {
-    const r = await lines(req.query);
-    if (typeof r === 'string') return reply.code(400).send({ error: 'bad_request', message: r });
-    const cols = ['ts', 'action', 'subject', 'by', 'ip', 'detail'] as const;
-    const rows = (async function* () {
-      for (const l of r) yield cols.map((c) => l[c]);
-    })();
-    const table = { name: 'audit', columns: cols.map((key) => ({ key, header: key })), rows };
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"').send(csvStream(table));
-  });
-}
+  app.get(
+    '/api/audit.csv',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'The audit trail as CSV (admin)',
+        querystring: Query,
+        response: { 200: contentAnswer('CSV, a header line first', 'text/csv'), 400: Failure },
+      },
+    },
+    async (req, reply) => {
+      const r = await lines(req.query);
+      const cols = ['ts', 'action', 'subject', 'by', 'ip', 'detail'] as const;
+      const rows = (async function* () {
+        for (const l of r) yield cols.map((c) => l[c]);
+      })();
+      const table = { name: 'audit', columns: cols.map((key) => ({ key, header: key })), rows };
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"').send(csvStream(table));
+    },
+  );
+};

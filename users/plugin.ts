@@ -1,9 +1,12 @@
 // The fastify plugin of users and sessions: the /api guard (onRequest), `req.user`, and the routes
 //   POST /api/session, GET /api/session, DELETE /api/session,
 //   GET /api/users, POST /api/users, PATCH /api/users/:username.
-// It applies to the whole server (not only to routes registered inside it), like fastify-plugin's skip-override.
+// The guard applies to the whole server (not only to routes registered inside it), like fastify-plugin's
+// skip-override; the routes are an encapsulated child (sessionRoutes) with zod schemas on them (api/schemas.ts).
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { Failure, useZodSchemas } from '../api/schemas.js';
 import {
   clearedCookie,
   FORBIDDEN,
@@ -43,13 +46,23 @@ const PatchBody = z.strictObject({
 });
 const PatchParams = z.strictObject({ username: UsernameSchema });
 
+// What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
+const SessionUser = z.object({ user: z.object({ username: z.string(), role: z.enum(ROLES), displayName: z.string() }) });
+const UserView = z.object({
+  username: z.string(),
+  role: z.enum(ROLES),
+  displayName: z.string(),
+  disabled: z.boolean(),
+  createdAt: z.string().describe('ISO 8601'),
+  updatedAt: z.string().describe('ISO 8601'),
+  createdBy: z.string(),
+  updatedBy: z.string(),
+});
+/** The guard's refusals (guard.ts): no session, or a role that may not. */
+const Refused = z.object({ error: z.enum(['unauthorized', 'forbidden']) });
+
 const WRONG_CREDENTIALS = { error: 'unauthorized', message: '用户名或密码错误 / wrong username or password' } as const;
 const TOO_MANY = { error: 'too_many_requests', message: '登录失败次数过多，请稍后再试 / too many failed attempts, try again later' } as const;
-
-function badRequest(reply: FastifyReply, err: z.ZodError) {
-  const message = err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-  return reply.code(400).send({ error: 'bad_request', message });
-}
 
 const pluginImpl: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyInstance, o: AuthPluginOptions) => {
   const users = o.users;
@@ -78,69 +91,105 @@ const pluginImpl: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyIns
     }
   });
 
+  await app.register(sessionRoutes, { users, cookie, sessionOf });
+};
+
+interface SessionRoutesOptions {
+  users: Users;
+  cookie: string;
+  /** The session each request came with, as the guard found it. */
+  sessionOf: WeakMap<FastifyRequest, string>;
+}
+
+/** POST, GET, DELETE /api/session; GET, POST /api/users; PATCH /api/users/:username. */
+const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, { users, cookie, sessionOf }) => {
+  useZodSchemas(app, 'body');
+  const tags = ['users'];
   const secure = (req: FastifyRequest) => req.protocol === 'https';
-
-  app.post('/api/session', async (req, reply) => {
+  // Set before a refused body is answered too: no answer about a sign-in is kept by a cache.
+  const noStore = async (_req: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
-    const b = LoginBody.safeParse(req.body ?? {});
-    if (!b.success) return badRequest(reply, b.error);
-    const r = await users.login(b.data.username, b.data.password, req.ip, req.headers['user-agent'] ?? '');
-    if (!r.ok) {
-      if (r.reason === 'rate_limited') {
-        reply.header('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
-        return reply.code(429).send(TOO_MANY);
+  };
+
+  app.post(
+    '/api/session',
+    {
+      preHandler: noStore,
+      schema: { tags, summary: 'Sign in: sets the session cookie', body: LoginBody, response: { 200: SessionUser, 400: Failure, 401: Failure, 429: Failure } },
+    },
+    async (req, reply) => {
+      const r = await users.login(req.body.username, req.body.password, req.ip, req.headers['user-agent'] ?? '');
+      if (!r.ok) {
+        if (r.reason === 'rate_limited') {
+          reply.header('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
+          return reply.code(429).send(TOO_MANY);
+        }
+        return reply.code(401).send(WRONG_CREDENTIALS);
       }
-      return reply.code(401).send(WRONG_CREDENTIALS);
-    }
-    reply.header('set-cookie', sessionCookie(cookie, r.token, secure(req)));
-    return { user: { username: r.user.username, role: r.user.role, displayName: r.user.displayName } };
-  });
+      reply.header('set-cookie', sessionCookie(cookie, r.token, secure(req)));
+      return { user: { username: r.user.username, role: r.user.role, displayName: r.user.displayName } };
+    },
+  );
 
-  app.get('/api/session', async (req, reply) => {
-    reply.header('cache-control', 'no-store');
+  app.get('/api/session', { preHandler: noStore, schema: { tags, summary: 'The signed-in user', response: { 200: SessionUser, 401: Refused } } }, async (req, reply) => {
     const u = req.user;
     if (!u) return reply.code(401).send(UNAUTHORIZED);
     return { user: { username: u.username, role: u.role, displayName: u.displayName } };
   });
 
-  app.delete('/api/session', async (req, reply) => {
+  app.delete('/api/session', { schema: { tags, summary: 'Sign out: ends this session', response: { 200: z.object({ ok: z.literal(true) }), 401: Refused } } }, async (req, reply) => {
     const u = req.user;
     const s = sessionOf.get(req);
     if (!u || !s) return reply.code(401).send(UNAUTHORIZED);
     await users.logout(s, u, req.ip);
     reply.header('set-cookie', clearedCookie(cookie, secure(req)));
-    return { ok: true };
+    return { ok: true as const };
   });
 
-  app.get('/api/users', { preHandler: requireRole('admin') }, async () => {
-    const items = (await users.list()).map(userView);
-    return { items, total: items.length };
-  });
+  app.get(
+    '/api/users',
+    { preHandler: requireRole('admin'), schema: { tags, summary: 'Every user (admin)', response: { 200: z.object({ items: z.array(UserView), total: z.number().int() }), 401: Refused, 403: Refused } } },
+    async () => {
+      const items = (await users.list()).map(userView);
+      return { items, total: items.length };
+    },
+  );
 
-  app.post('/api/users', { preHandler: requireRole('admin') }, async (req, reply) => {
-    const actor = req.user!;
-    const b = CreateBody.safeParse(req.body ?? {});
-    if (!b.success) return badRequest(reply, b.error);
-    const created = await users.create(b.data, actor.username, req.ip);
-    if (!created) return reply.code(409).send({ error: 'conflict', message: `user ${b.data.username} exists / 用户已存在` });
-    return reply.code(201).send(userView(created));
-  });
+  app.post(
+    '/api/users',
+    { preHandler: requireRole('admin'), schema: { tags, summary: 'Create a user (admin)', body: CreateBody, response: { 201: UserView, 400: Failure, 401: Refused, 403: Refused, 409: Failure } } },
+    async (req, reply) => {
+      const actor = req.user!;
+      const created = await users.create(req.body, actor.username, req.ip);
+      if (!created) return reply.code(409).send({ error: 'conflict', message: `user ${req.body.username} exists / 用户已存在` });
+      return reply.code(201).send(userView(created));
+    },
+  );
 
   // Everyone may change their own password; users.update refuses anything else to non-admins.
-  app.patch('/api/users/:username', { preHandler: requireRole(...ROLES) }, async (req, reply) => {
-    const actor = req.user!;
-    const p = PatchParams.safeParse(req.params);
-    if (!p.success) return badRequest(reply, p.error);
-    const b = PatchBody.safeParse(req.body ?? {});
-    if (!b.success) return badRequest(reply, b.error);
-    const r = await users.update(p.data.username, b.data, { user: actor, ip: req.ip, sessionHash: sessionOf.get(req) });
-    if (!r.ok) {
-      const error = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 429: 'too_many_requests' }[r.status];
-      if (r.retryAfterMs) reply.header('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
-      return reply.code(r.status).send({ error, message: r.message });
-    }
-    return userView(r.user);
-  });
+  app.patch(
+    '/api/users/:username',
+    {
+      preHandler: requireRole(...ROLES),
+      schema: {
+        tags,
+        summary: 'Change a user: your own password (with currentPassword), or anything as admin',
+        params: PatchParams,
+        body: PatchBody,
+        response: { 200: UserView, 400: Failure, 401: Refused, 403: Failure.or(Refused), 404: Failure, 409: Failure, 429: Failure },
+      },
+    },
+    async (req, reply) => {
+      const actor = req.user!;
+      const r = await users.update(req.params.username, req.body, { user: actor, ip: req.ip, sessionHash: sessionOf.get(req) });
+      if (!r.ok) {
+        const error = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 429: 'too_many_requests' }[r.status];
+        if (r.retryAfterMs) reply.header('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
+        return reply.code(r.status).send({ error, message: r.message });
+      }
+      return userView(r.user);
+    },
+  );
 };
 
 // Hooks and decorators reach the whole server, not an encapsulated child (what fastify-plugin's flag does).
