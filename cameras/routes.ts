@@ -134,7 +134,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
     async (req, reply) => {
       try {
         await o.cameras.remove(req.params.id, actor(req));
-        return reply.code(204).send(null);
+        return reply.code(204).send();
       } catch (e) {
         return refuse(reply, e);
       }
