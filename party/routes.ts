@@ -31,7 +31,7 @@ import { isPlateText, normalisePlateText } from '../vision/ocr/plate-text.js';
 import { PhoneSchema } from '../notices/parties.js';
 import fs from 'node:fs';
 import { PAGE_CSP, sendAsset } from '../api/assets.js';
-import { bodyCheckedByHandler, described, Failure, contentAnswer, useZodSchemas } from '../api/schemas.js';
+import { bodyCheckedByHandler, contentAnswer, described, Failure, noBody, useZodSchemas } from '../api/schemas.js';
 import { defaultPartyAssetsDir, loadPartyAssets, SOURCE_ARCHIVE_PATH, type PageState } from './assets.js';
 import { sourceArchive } from './source.js';
 import { formatQueryCode, normaliseQueryCode } from './code.js';
@@ -380,7 +380,7 @@ const pluginImpl: FastifyPluginAsyncZod<PartyRoutesOptions> = async (app, o) => 
   // ---- the page ----
 
   const tooMany = { 429: PublicFailure };
-  app.get('/public', { onRequest: limited, schema: { tags, summary: 'To /public/', response: { 302: z.null().describe('to /public/'), ...tooMany } } }, async (_req, reply) =>
+  app.get('/public', { onRequest: limited, schema: { tags, summary: 'To /public/', response: { 302: noBody('to /public/'), ...tooMany } } }, async (_req, reply) =>
     reply.redirect('/public/', 302),
   );
   app.get('/public/', { onRequest: limited, schema: { tags, summary: "The party's query page (code, or plate and day)", response: { 200: page('the query page'), ...tooMany } } }, async (req, reply) =>
