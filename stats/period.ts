@@ -1,6 +1,5 @@
 // The period of a statistics, export or report query: `from` and `to` as ISO-8601 or epoch ms, checked once here for
 // every route that takes them.
-import { z } from 'zod';
 import { numericTs } from '../api/query.js';
 import { TimestampSchema } from '../contracts/index.js';
 
