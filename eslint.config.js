@@ -2,6 +2,7 @@
 // `npm run lint` (also run by `npm test`): typescript-eslint's recommended rules and the import boundaries of the
 // layers in README.md (sensing, enforcement, shared, tools). Formatting is Prettier's (.prettierrc.json).
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import boundaries from './scripts/eslint/boundaries.js';
 
@@ -140,6 +141,8 @@ export default tseslint.config(
       'no-irregular-whitespace': ['error', { skipStrings: true, skipTemplates: true }],
     },
   },
+  // The few JavaScript files linted (this config, its rule) run on Node.
+  { files: ['**/*.js'], languageOptions: { globals: globals.node } },
   {
     // Tests and benchmarks read JSON answers without declaring every shape.
     files: ['**/*.test.ts', 'test/**', 'bench/**'],
