@@ -131,7 +131,7 @@ it('every route of /api/openapi.json answers as documented, without a server err
   const cases = /(\d+) generated/.exec(run.out)?.[1];
   const tested = /Tested: (\d+)/.exec(run.out)?.[1];
   // The lead reports this figure (issue 20).
-  console.log(`schemathesis: ${cases ?? '?'} cases generated over ${tested ?? '?'} operations (${undescribed.length} without response schemas: no 5xx only), ${Math.round((Date.now() - started) / 1000)} s, exit ${run.code}`);
+  console.log(`schemathesis: ${cases ?? '?'} cases generated over ${tested ?? '?'} operations (${undescribed.length} without response schemas, no 5xx only: ${undescribed.join(", ")}), ${Math.round((Date.now() - started) / 1000)} s, exit ${run.code}`);
   // schemathesis' own report (each failure with its curl line and `st replay` id) is the message of a failure.
   expect(run.code, run.out).toBe(0);
   expect(Number(cases)).toBeGreaterThan(0);

@@ -12,7 +12,6 @@ import { DuckDbAlertStore } from '../alerts/store.js';
 import { silentLogger } from '../runtime/log.js';
 import { signal } from '../test/console-fixtures.js';
 import { dutyConfig, type DutyConfigInput } from './config.js';
-import { ackToken } from './links.js';
 import { robotSign } from './robot.js';
 import { dutyRoutes } from './routes.js';
 import { DutyService } from './service.js';

@@ -20,7 +20,7 @@ export const PhoneSchema = z
 
 /** A plate as the registry keys it: no spaces or separator dots, upper case (苏E·12345 → 苏E12345). */
 export function normalisePlate(plate: string): string {
-  return plate.replace(/[\s·•.\-]/g, '').toUpperCase();
+  return plate.replace(/[\s·•.-]/g, '').toUpperCase();
 }
 
 const ShopSchema = z.strictObject({
@@ -91,8 +91,8 @@ export function mergeParties(...configs: PartiesConfig[]): PartiesConfig {
   const shopIds = new Set<string>();
   const plates = new Set<string>();
   for (const c of configs) {
-    for (const s of c.shops) if (!shopIds.has(s.id)) (shopIds.add(s.id), out.shops.push(s));
-    for (const v of c.vehicles) if (!plates.has(v.plate)) (plates.add(v.plate), out.vehicles.push(v));
+    for (const s of c.shops) if (!shopIds.has(s.id)) { shopIds.add(s.id); out.shops.push(s); }
+    for (const v of c.vehicles) if (!plates.has(v.plate)) { plates.add(v.plate); out.vehicles.push(v); }
     if (c.vehicleLookup && !out.vehicleLookup) out.vehicleLookup = c.vehicleLookup;
   }
   return parseConfig(PartiesConfigSchema, out, 'the merged parties registry');

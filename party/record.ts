@@ -5,7 +5,7 @@
 import type { EventType, EvidenceImage } from '../contracts/index.js';
 import type { CaseCodes } from '../cases/codes.js';
 import { enforcingFrom as enforcingDay } from '../notices/local.js';
-import { localDay, zoneOffsetMs } from '../runtime/time.js';
+import { zoneOffsetMs } from '../runtime/time.js';
 import type { Channel, Notice, PublicRecord, Statement } from '../notices/types.js';
 import type { StoredEvent } from '../review/store.js';
 import { zoneEventTypes, type CameraRegistry } from '../vision/cameras/config.js';

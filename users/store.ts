@@ -233,10 +233,10 @@ export class UserStore {
   listAudit(limit = 100, f: { from?: number; to?: number; action?: string; user?: string } = {}): Promise<AuditEntry[]> {
     const where: string[] = [];
     const params: Record<string, DuckDBValue> = {};
-    if (f.from !== undefined) (where.push('ts >= $from'), (params.from = BigInt(f.from)));
-    if (f.to !== undefined) (where.push('ts < $to'), (params.to = BigInt(f.to)));
-    if (f.action) (where.push('action = $action'), (params.action = f.action));
-    if (f.user) (where.push('(username = $user OR actor = $user)'), (params.user = f.user));
+    if (f.from !== undefined) { where.push('ts >= $from'); params.from = BigInt(f.from); }
+    if (f.to !== undefined) { where.push('ts < $to'); params.to = BigInt(f.to); }
+    if (f.action) { where.push('action = $action'); params.action = f.action; }
+    if (f.user) { where.push('(username = $user OR actor = $user)'); params.user = f.user; }
     const sql = `SELECT ts, action, username, actor, ip, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, rowid DESC LIMIT ${Math.trunc(limit)}`;
     return this.serial(async () =>
       (await this.db.runAndReadAll(sql, params))

@@ -273,7 +273,7 @@ export class VisionWorker {
   private async applyLive(cameras: readonly Camera[]): Promise<void> {
     const wanted = new Map(cameras.filter((c) => !this.fileIds.has(c.id)).map((c) => [c.id, c]));
     let changed = 0;
-    for (const [id, st] of this.cameras) {
+    for (const id of this.cameras.keys()) {
       if (!this.fileIds.has(id) && !wanted.has(id)) {
         this.cameras.delete(id);
         changed++;

@@ -66,7 +66,7 @@ export function writeSchemas(swagger: { definitions: Record<string, Schema> }, o
       const cur = queue.pop()!;
       const found = new Set<string>();
       refsOf(defs[cur], found);
-      for (const r of found) if (!needed.has(r) && r !== name) (needed.add(r), queue.push(r));
+      for (const r of found) if (!needed.has(r) && r !== name) { needed.add(r); queue.push(r); }
     }
     const definitions = Object.fromEntries([...needed].sort().map((r) => [r, defs[r]]));
     for (const gvk of gvks) {

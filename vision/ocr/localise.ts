@@ -81,10 +81,10 @@ export function components(mask: Uint8Array, w: number, h: number, weights?: Flo
       if (x > c.maxX) c.maxX = x;
       if (y < c.minY) c.minY = y;
       if (y > c.maxY) c.maxY = y;
-      if (x > 0 && !seen[p - 1] && mask[p - 1] === v) (seen[p - 1] = 1), (stack[sp++] = p - 1);
-      if (x < w - 1 && !seen[p + 1] && mask[p + 1] === v) (seen[p + 1] = 1), (stack[sp++] = p + 1);
-      if (y > 0 && !seen[p - w] && mask[p - w] === v) (seen[p - w] = 1), (stack[sp++] = p - w);
-      if (y < h - 1 && !seen[p + w] && mask[p + w] === v) (seen[p + w] = 1), (stack[sp++] = p + w);
+      if (x > 0 && !seen[p - 1] && mask[p - 1] === v) { seen[p - 1] = 1; stack[sp++] = p - 1; }
+      if (x < w - 1 && !seen[p + 1] && mask[p + 1] === v) { seen[p + 1] = 1; stack[sp++] = p + 1; }
+      if (y > 0 && !seen[p - w] && mask[p - w] === v) { seen[p - w] = 1; stack[sp++] = p - w; }
+      if (y < h - 1 && !seen[p + w] && mask[p + w] === v) { seen[p + w] = 1; stack[sp++] = p + w; }
     }
     if (c.count >= minCount) out.push(c);
   }

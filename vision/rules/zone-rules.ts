@@ -376,7 +376,7 @@ export class ZoneRules<F> {
       const overlap = iou(last, t.box);
       const side = Math.min(last[2] - last[0], last[3] - last[1]);
       if (overlap < o.continueIou && distance(centre(last), centre(t.box)) > o.continueCentreFrac * side) continue;
-      if (overlap > bestIou) (best = c), (bestIou = overlap);
+      if (overlap > bestIou) { best = c; bestIou = overlap; }
     }
     return best;
   }

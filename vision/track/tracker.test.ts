@@ -122,7 +122,7 @@ describe('Tracker', () => {
   it('does not let a person walking past a parked car take the car’s id', () => {
     const tr = new Tracker();
     const car = at(400, 300, 160, 90);
-    let personIds = new Set<number>();
+    const personIds = new Set<number>();
     for (let i = 0; i < 15; i++) {
       // A street vendor with a cart walks across the car, 15 px a frame; while right in front of it (IoU with the
       // car's box above 0.5) the car is missed: only the role keeps the car's track from taking the person.
