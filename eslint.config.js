@@ -97,6 +97,7 @@ const publicEntries = {
     'duckdb/schema.ts': "every DuckDB store's schema version",
     'duckdb/aggregates.ts': 'the 15-minute aggregate buckets, pruned by retention',
     'duckdb/snapshot.ts': 'consistent copies of a DuckDB file, for backups',
+    'routes.ts': 'the readings and dead-letter routes plugin, registered by the HTTP server',
   },
   users: {
     'guard.ts': 'the sign-in and role check in front of every route',
