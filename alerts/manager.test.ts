@@ -10,9 +10,20 @@ import { DuckDbAlertStore } from './store.js';
 
 const t0 = Date.parse('2026-06-01T00:00:00Z');
 const sig = (type: Signal['type'], ts: number, severity: Signal['severity'] = 'warning', value = 20): Signal => ({
-  type, ruleId: 'drainage.waterlogging', category: 'threshold', name: { zh: '道路积水', en: 'Standing water' },
-  deviceId: 'dr-1', district: 'x', kind: 'drainage', metric: 'level_cm', severity, value, level: 15, ts,
-  standard: 'GB 50014', caseWorthy: false,
+  type,
+  ruleId: 'drainage.waterlogging',
+  category: 'threshold',
+  name: { zh: '道路积水', en: 'Standing water' },
+  deviceId: 'dr-1',
+  district: 'x',
+  kind: 'drainage',
+  metric: 'level_cm',
+  severity,
+  value,
+  level: 15,
+  ts,
+  standard: 'GB 50014',
+  caseWorthy: false,
 });
 
 describe('AlertManager', () => {
@@ -45,8 +56,15 @@ describe('AlertManager', () => {
   });
 
   it("carries the device's place from the registry when it fires, and keeps it when the device moves later", async () => {
-    const store = await DuckDbAlertStore.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'city-alerts-')), 'alerts.duckdb'));
-    const place = { gridCell: '320582001002003', location: { lat: 31.8612, lon: 120.5234 }, address: '新华路12号', site: null };
+    const store = await DuckDbAlertStore.open(
+      path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'city-alerts-')), 'alerts.duckdb'),
+    );
+    const place = {
+      gridCell: '320582001002003',
+      location: { lat: 31.8612, lon: 120.5234 },
+      address: '新华路12号',
+      site: null,
+    };
     let where: typeof place | undefined = place;
     const m = new AlertManager(store, { placeOf: (id) => (id === 'dr-1' ? where : undefined) });
     const a = (await m.handle(sig('fire', t0)))!;

@@ -25,7 +25,8 @@ export class AlertError extends Error {
   }
 }
 
-const worse = (metricDirectionAbove: boolean, a: number, b: number) => (metricDirectionAbove ? Math.max(a, b) : Math.min(a, b));
+const worse = (metricDirectionAbove: boolean, a: number, b: number) =>
+  metricDirectionAbove ? Math.max(a, b) : Math.min(a, b);
 
 export class AlertManager extends EventEmitter<{ change: [Alert] }> {
   private chain: Promise<unknown> = Promise.resolve();
@@ -59,9 +60,16 @@ export class AlertManager extends EventEmitter<{ change: [Alert] }> {
     const prev = await this.store.latestFor(s.ruleId, s.deviceId);
     const open = prev && prev.state !== 'resolved' ? prev : null;
     // A signal from before the latest change of this alert is a re-delivery: already accounted for.
-    if (prev && s.ts <= prev.lastSeen && (open || (prev.resolvedAt !== undefined && s.ts <= prev.resolvedAt))) return null;
+    if (prev && s.ts <= prev.lastSeen && (open || (prev.resolvedAt !== undefined && s.ts <= prev.resolvedAt)))
+      return null;
     const above = s.value >= s.level;
-    const ev = (type: AlertEvent['type']): AlertEvent => ({ at: s.ts, type, by: 'system', severity: s.severity, value: s.value });
+    const ev = (type: AlertEvent['type']): AlertEvent => ({
+      at: s.ts,
+      type,
+      by: 'system',
+      severity: s.severity,
+      value: s.value,
+    });
 
     if (s.type === 'fire' || s.type === 'escalate') {
       if (open) {
@@ -81,7 +89,12 @@ export class AlertManager extends EventEmitter<{ change: [Alert] }> {
         }
         return this.save(open);
       }
-      if (prev && prev.resolvedAt !== undefined && s.ts - prev.resolvedAt <= this.flapMs && prev.history.at(-1)?.by === 'system') {
+      if (
+        prev &&
+        prev.resolvedAt !== undefined &&
+        s.ts - prev.resolvedAt <= this.flapMs &&
+        prev.history.at(-1)?.by === 'system'
+      ) {
         prev.state = 'firing';
         prev.flaps++;
         prev.severity = s.severity;

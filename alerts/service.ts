@@ -18,7 +18,14 @@ export async function startAlertService(o: {
   o.manager.on('change', (a) => {
     const last = a.history.at(-1);
     const msg = `alert ${last?.type ?? 'changed'}`;
-    const fields = { alert: a.id, rule: a.ruleId, device: a.deviceId, severity: a.severity, state: a.state, value: a.value };
+    const fields = {
+      alert: a.id,
+      rule: a.ruleId,
+      device: a.deviceId,
+      severity: a.severity,
+      state: a.state,
+      value: a.value,
+    };
     if (last?.type === 'fired' || last?.type === 'escalated' || last?.type === 'reopened') o.logger.warn(fields, msg);
     else o.logger.info(fields, msg);
   });

@@ -19,9 +19,7 @@ export const ALERT_SCHEMA: StoreSchema = {
 };
 
 export class DuckDbAlertStore implements AlertStore {
-  private constructor(
-    private readonly file: DuckDbFile,
-  ) {}
+  private constructor(private readonly file: DuckDbFile) {}
 
   static async open(file: string): Promise<DuckDbAlertStore> {
     return new DuckDbAlertStore(await DuckDbFile.open(file, ALERT_SCHEMA));
@@ -84,7 +82,13 @@ export class DuckDbAlertStore implements AlertStore {
         .eq('kind', q.kind)
         .eq('district', q.district)
         .eq('device_id', q.deviceId);
-      const { rows, total } = await readPage(this.db, { select: 'doc', from: 'alerts', where, orderBy: `(state <> 'resolved') DESC, last_seen DESC`, limit: q.limit });
+      const { rows, total } = await readPage(this.db, {
+        select: 'doc',
+        from: 'alerts',
+        where,
+        orderBy: `(state <> 'resolved') DESC, last_seen DESC`,
+        limit: q.limit,
+      });
       return { items: rows.map((r) => JSON.parse(r[0] as string) as Alert), total };
     });
   }

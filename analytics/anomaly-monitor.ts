@@ -5,7 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Signal, StoredReading } from '../contracts/index.js';
-import { createAnomalyDetector, DEFAULT_OPTIONS, type AnomalyDetector, type AnomalyDetectorOverrides } from './anomaly/detector.js';
+import {
+  createAnomalyDetector,
+  DEFAULT_OPTIONS,
+  type AnomalyDetector,
+  type AnomalyDetectorOverrides,
+} from './anomaly/detector.js';
 import type { RuleEngine } from './rules/engine.js';
 import type { RulesFile } from './rules/schema.js';
 
@@ -84,7 +89,11 @@ export class AnomalyMonitor {
         s.calm = 0;
         s.lastAlarm = r.ts;
         if (!s.active && !s.pending) this.candidate(s, r, metric, v, score, out);
-      } else if (s.active && ++s.calm >= this.cfg.clearAfterReadings && r.ts - s.lastAlarm >= this.cfg.clearAfterS * 1000) {
+      } else if (
+        s.active &&
+        ++s.calm >= this.cfg.clearAfterReadings &&
+        r.ts - s.lastAlarm >= this.cfg.clearAfterS * 1000
+      ) {
         s.active = false;
         out.push(this.signal('clear', r, metric, v, score));
       }
@@ -121,7 +130,14 @@ export class AnomalyMonitor {
     } else if (p.outside + (c.readings - p.seen) < c.outside) s.pending = null;
   }
 
-  private signal(type: 'fire' | 'clear', r: StoredReading, metric: string, value: number, score: number, detector?: AnomalyDetector): Signal {
+  private signal(
+    type: 'fire' | 'clear',
+    r: StoredReading,
+    metric: string,
+    value: number,
+    score: number,
+    detector?: AnomalyDetector,
+  ): Signal {
     const s: Signal = {
       type,
       ruleId: `anomaly.${metric}`,
@@ -141,7 +157,10 @@ export class AnomalyMonitor {
     if (detector) {
       // What staff see beside the value: which model found it unusual, and the band it expected.
       const e = detector.explain();
-      s.expected = { model: e.model, ...(e.expected ? { low: round(e.expected.low), high: round(e.expected.high) } : {}) };
+      s.expected = {
+        model: e.model,
+        ...(e.expected ? { low: round(e.expected.low), high: round(e.expected.high) } : {}),
+      };
     }
     return s;
   }
@@ -186,7 +205,8 @@ export class AnomalyMonitor {
   restore(file: string): { restored: number; skipped: number } {
     const buf = fs.readFileSync(file);
     const nl = buf.indexOf(10);
-    if (nl < 0 || buf.subarray(0, nl).toString() !== STATE_MAGIC) throw new Error(`${file} is not an anomaly state file (${STATE_MAGIC})`);
+    if (nl < 0 || buf.subarray(0, nl).toString() !== STATE_MAGIC)
+      throw new Error(`${file} is not an anomaly state file (${STATE_MAGIC})`);
     let at = nl + 1;
     let restored = 0;
     let skipped = 0;
@@ -220,4 +240,12 @@ export class AnomalyMonitor {
 
 const round = (x: number): number => Number(x.toPrecision(6));
 
-const newSeries = (detector: AnomalyDetector): Series => ({ detector, seen: 0, active: false, calm: 0, lastTs: -Infinity, lastAlarm: -Infinity, pending: null });
+const newSeries = (detector: AnomalyDetector): Series => ({
+  detector,
+  seen: 0,
+  active: false,
+  calm: 0,
+  lastTs: -Infinity,
+  lastAlarm: -Infinity,
+  pending: null,
+});

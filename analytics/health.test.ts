@@ -6,11 +6,20 @@ import type { StoredReading } from '../contracts/index.js';
 import { HealthChecker } from './health.js';
 import { RulesFileSchema } from './rules/schema.js';
 
-const rules = RulesFileSchema.parse(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../config/rules.json'), 'utf8')));
+const rules = RulesFileSchema.parse(
+  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../config/rules.json'), 'utf8')),
+);
 const t0 = Date.parse('2026-06-01T00:00:00Z');
-const r = (ts: number, metrics: Record<string, number>, id = 'ds-h'): StoredReading => ({ district: 'x', kind: 'dust', deviceId: id, ts, metrics });
+const r = (ts: number, metrics: Record<string, number>, id = 'ds-h'): StoredReading => ({
+  district: 'x',
+  kind: 'dust',
+  deviceId: id,
+  ts,
+  metrics,
+});
 // Start-up clears (Signal.initial) are left out: they only resolve alerts left open across a restart.
-const kinds = (sigs: { type: string; ruleId: string; initial?: boolean }[]) => sigs.filter((s) => !s.initial).map((s) => `${s.type}:${s.ruleId}`);
+const kinds = (sigs: { type: string; ruleId: string; initial?: boolean }[]) =>
+  sigs.filter((s) => !s.initial).map((s) => `${s.type}:${s.ruleId}`);
 
 describe('sensor health', () => {
   it('offline after three missed report intervals, back online with the next reading', () => {
@@ -33,7 +42,9 @@ describe('sensor health', () => {
     const h = new HealthChecker(rules.health);
     const cam = { deviceId: 'cam-7', district: 'x', kind: 'camera' };
     // Its first status clears an alert a restart may have left open (initial), then offline fires, once.
-    expect(h.status({ ...cam, online: true, receivedAt: t0 }).map((s) => `${s.type}:${s.kind}:${s.initial ?? false}`)).toEqual(['clear:camera:true']);
+    expect(
+      h.status({ ...cam, online: true, receivedAt: t0 }).map((s) => `${s.type}:${s.kind}:${s.initial ?? false}`),
+    ).toEqual(['clear:camera:true']);
     const fired = h.status({ ...cam, online: false, receivedAt: t0 + 1000 });
     expect(kinds(fired)).toEqual(['fire:health.offline']);
     expect(fired[0]).toMatchObject({ deviceId: 'cam-7', kind: 'camera', severity: 'major' });
@@ -43,8 +54,12 @@ describe('sensor health', () => {
     expect(kinds(h.status({ ...cam, online: true, receivedAt: t0 + 3_600_000 }))).toEqual(['clear:health.offline']);
     // A sensor's online status changes nothing: its readings bring it back.
     h.process(r(t0, { pm10_ugm3: 40 }), t0);
-    expect(kinds(h.status({ deviceId: 'ds-h', district: 'x', kind: 'dust', online: false, receivedAt: t0 + 1000 }))).toEqual(['fire:health.offline']);
-    expect(kinds(h.status({ deviceId: 'ds-h', district: 'x', kind: 'dust', online: true, receivedAt: t0 + 2000 }))).toEqual([]);
+    expect(
+      kinds(h.status({ deviceId: 'ds-h', district: 'x', kind: 'dust', online: false, receivedAt: t0 + 1000 })),
+    ).toEqual(['fire:health.offline']);
+    expect(
+      kinds(h.status({ deviceId: 'ds-h', district: 'x', kind: 'dust', online: true, receivedAt: t0 + 2000 })),
+    ).toEqual([]);
   });
 
   it('stuck: the same value 30 times in a row; exempt metrics may hold still', () => {
@@ -54,7 +69,9 @@ describe('sensor health', () => {
     expect(kinds(out)).toEqual([]);
     expect(out.map((x) => x.ruleId).sort()).toEqual(['health.clock', 'health.offline', 'health.range', 'health.stuck']); // start-up clears
     expect(kinds(h.process(r(t0 + 29_000, { pm10_ugm3: 55, wind_ms: 0 }), t0 + 29_000))).toEqual(['fire:health.stuck']);
-    expect(kinds(h.process(r(t0 + 30_000, { pm10_ugm3: 56, wind_ms: 0 }), t0 + 30_000))).toEqual(['clear:health.stuck']);
+    expect(kinds(h.process(r(t0 + 30_000, { pm10_ugm3: 56, wind_ms: 0 }), t0 + 30_000))).toEqual([
+      'clear:health.stuck',
+    ]);
   });
 
   it('impossible values: outside the physical range, and inRange keeps them out of the rules', () => {

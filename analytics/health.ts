@@ -39,7 +39,16 @@ export class HealthChecker {
     this.stuckExempt = new Set(h.stuckExempt);
   }
 
-  private signal(type: SignalType, rule: HealthRule, deviceId: string, d: DeviceHealth, ts: number, metric: string, value: number, level: number): Signal {
+  private signal(
+    type: SignalType,
+    rule: HealthRule,
+    deviceId: string,
+    d: DeviceHealth,
+    ts: number,
+    metric: string,
+    value: number,
+    level: number,
+  ): Signal {
     return {
       type,
       ruleId: rule,
@@ -58,7 +67,17 @@ export class HealthChecker {
     };
   }
 
-  private toggle(out: Signal[], on: boolean, rule: HealthRule, id: string, d: DeviceHealth, ts: number, metric: string, value: number, level: number) {
+  private toggle(
+    out: Signal[],
+    on: boolean,
+    rule: HealthRule,
+    id: string,
+    d: DeviceHealth,
+    ts: number,
+    metric: string,
+    value: number,
+    level: number,
+  ) {
     if (d.initializing) {
       // The first reading since start: what holds fires, what does not is cleared (alerts left open by a restart).
       if (on) d.active.add(rule);
@@ -76,7 +95,16 @@ export class HealthChecker {
   process(r: StoredReading, receivedAt: number, out: Signal[] = []): Signal[] {
     let d = this.devices.get(r.deviceId);
     if (!d) {
-      d = { district: r.district, kind: r.kind, lastTs: -Infinity, lastSeen: receivedAt, interval: 0, stuck: new Map(), active: new Set(), initializing: true };
+      d = {
+        district: r.district,
+        kind: r.kind,
+        lastTs: -Infinity,
+        lastSeen: receivedAt,
+        interval: 0,
+        stuck: new Map(),
+        active: new Set(),
+        initializing: true,
+      };
       this.devices.set(r.deviceId, d);
     }
     if (r.ts <= d.lastTs) return out; // a repeat or a late reading: nothing new about the device's health
@@ -92,7 +120,17 @@ export class HealthChecker {
     // Clock skew, by the platform's clock. A backlog replayed after an outage is old but honest, hence pastS is long.
     const skew = r.ts - receivedAt;
     const skewed = skew > this.h.futureS * 1000 || skew < -this.h.pastS * 1000;
-    this.toggle(out, skewed, 'health.clock', r.deviceId, d, r.ts, 'ts', Math.round(skew / 1000), skewed && skew > 0 ? this.h.futureS : -this.h.pastS);
+    this.toggle(
+      out,
+      skewed,
+      'health.clock',
+      r.deviceId,
+      d,
+      r.ts,
+      'ts',
+      Math.round(skew / 1000),
+      skewed && skew > 0 ? this.h.futureS : -this.h.pastS,
+    );
 
     let badMetric = '';
     let badValue = 0;
@@ -108,11 +146,21 @@ export class HealthChecker {
       const s = d.stuck.get(m);
       if (s && s.value === v) s.count++;
       else d.stuck.set(m, { value: v, count: 1 });
-      if ((d.stuck.get(m)!.count >= this.h.stuckSamples) && !stuckMetric) stuckMetric = m;
+      if (d.stuck.get(m)!.count >= this.h.stuckSamples && !stuckMetric) stuckMetric = m;
     }
     this.toggle(out, badMetric !== '', 'health.range', r.deviceId, d, r.ts, badMetric, badValue, 0);
     const anyStuck = stuckMetric !== '';
-    this.toggle(out, anyStuck, 'health.stuck', r.deviceId, d, r.ts, stuckMetric, anyStuck ? d.stuck.get(stuckMetric)!.value : 0, this.h.stuckSamples);
+    this.toggle(
+      out,
+      anyStuck,
+      'health.stuck',
+      r.deviceId,
+      d,
+      r.ts,
+      stuckMetric,
+      anyStuck ? d.stuck.get(stuckMetric)!.value : 0,
+      this.h.stuckSamples,
+    );
     d.initializing = false;
     return out;
   }
@@ -128,9 +176,11 @@ export class HealthChecker {
     for (const [id, d] of this.devices) {
       if (d.byStatus) continue;
       // The device's own interval when known (N missed reports), else the fixed limit.
-      const limit = d.interval > 0 ? Math.max(d.interval * this.h.offlineAfterIntervals, 1000) : this.h.offlineAfterS * 1000;
+      const limit =
+        d.interval > 0 ? Math.max(d.interval * this.h.offlineAfterIntervals, 1000) : this.h.offlineAfterS * 1000;
       const silent = now - d.lastSeen;
-      if (silent > limit) this.toggle(out, true, 'health.offline', id, d, now, '', Math.round(silent / 1000), Math.round(limit / 1000));
+      if (silent > limit)
+        this.toggle(out, true, 'health.offline', id, d, now, '', Math.round(silent / 1000), Math.round(limit / 1000));
     }
     return out;
   }
@@ -147,11 +197,24 @@ export class HealthChecker {
    * bring it back. A camera sends no readings: its status is all there is (the edge reports it offline when no frame
    * came for stallS seconds, edge/drivers/camera), so it raises and clears the camera's offline alert both ways.
    */
-  status(s: { deviceId: string; district: string; kind: string; online: boolean; receivedAt: number }, out: Signal[] = []): Signal[] {
+  status(
+    s: { deviceId: string; district: string; kind: string; online: boolean; receivedAt: number },
+    out: Signal[] = [],
+  ): Signal[] {
     let d = this.devices.get(s.deviceId);
     if (!d && s.kind === 'camera') {
       // initializing: its first status also clears an alert left open by a restart.
-      d = { district: s.district, kind: 'camera', byStatus: true, lastTs: -Infinity, lastSeen: s.receivedAt, interval: 0, stuck: new Map(), active: new Set(), initializing: true };
+      d = {
+        district: s.district,
+        kind: 'camera',
+        byStatus: true,
+        lastTs: -Infinity,
+        lastSeen: s.receivedAt,
+        interval: 0,
+        stuck: new Map(),
+        active: new Set(),
+        initializing: true,
+      };
       this.devices.set(s.deviceId, d);
     }
     if (!d) return out;

@@ -18,27 +18,54 @@ import { DuckDbAlertStore } from '../alerts/store.js';
 
 const shipped = fs.readFileSync(path.join(import.meta.dirname, '../config/rules.json'), 'utf8');
 const until = async (f: () => boolean, ms = 5000) => {
-  for (const end = Date.now() + ms; Date.now() < end && !f(); ) await new Promise((r) => setTimeout(r, 20));
+  for (const end = Date.now() + ms; Date.now() < end && !f();) await new Promise((r) => setTimeout(r, 20));
   return f();
 };
 
 describe('DetectorService', () => {
   it("raises a camera's offline alert from its status (a stalled stream at the edge) and resolves it when it is back", async () => {
     const bus = new MemoryBus({ logger: silentLogger });
-    const store = await DuckDbAlertStore.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'city-cam-alerts-')), 'alerts.duckdb'));
+    const store = await DuckDbAlertStore.open(
+      path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'city-cam-alerts-')), 'alerts.duckdb'),
+    );
     const manager = new AlertManager(store);
-    const alerts = await startAlertService({ bus, manager, logger: silentLogger, deadLetters: { add: async () => undefined } });
+    const alerts = await startAlertService({
+      bus,
+      manager,
+      logger: silentLogger,
+      deadLetters: { add: async () => undefined },
+    });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-rules-'));
     fs.writeFileSync(path.join(dir, 'rules.json'), shipped);
-    const svc = new DetectorService({ bus, deadLetters: { add: async () => undefined }, rulesFile: path.join(dir, 'rules.json'), logger: silentLogger, registry: new Registry() });
+    const svc = new DetectorService({
+      bus,
+      deadLetters: { add: async () => undefined },
+      rulesFile: path.join(dir, 'rules.json'),
+      logger: silentLogger,
+      registry: new Registry(),
+    });
     await svc.start();
     // What ingest puts on the bus for city/v1/x/camera/cam-7/status.
     const status = (online: boolean, receivedAt: number) =>
-      bus.publish('status', [{ key: 'cam-7', value: JSON.stringify({ district: 'x', kind: 'camera', deviceId: 'cam-7', online, reason: online ? undefined : 'no frame for 30 s', receivedAt }) }]);
+      bus.publish('status', [
+        {
+          key: 'cam-7',
+          value: JSON.stringify({
+            district: 'x',
+            kind: 'camera',
+            deviceId: 'cam-7',
+            online,
+            reason: online ? undefined : 'no frame for 30 s',
+            receivedAt,
+          }),
+        },
+      ]);
     const open = async () => (await manager.list({ state: 'open', limit: 10 })).items;
     await status(false, Date.now());
     for (let i = 0; i < 100 && (await open()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await open()).toMatchObject([{ deviceId: 'cam-7', kind: 'camera', ruleId: 'health.offline', category: 'health', state: 'firing' }]);
+    expect(await open()).toMatchObject([
+      { deviceId: 'cam-7', kind: 'camera', ruleId: 'health.offline', category: 'health', state: 'firing' },
+    ]);
     await status(true, Date.now());
     for (let i = 0; i < 100 && (await open()).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await open()).toEqual([]);
@@ -54,11 +81,27 @@ describe('DetectorService', () => {
     fs.writeFileSync(file, shipped);
     const bus = new MemoryBus({ logger: silentLogger });
     const signals: Signal[] = [];
-    await bus.subscribe('alerts', 'test', async (b) => void signals.push(...b.map((m) => JSON.parse(m.value.toString()) as Signal)));
-    const svc = new DetectorService({ bus, deadLetters: { add: async () => undefined }, rulesFile: file, logger: silentLogger, registry: new Registry() });
+    await bus.subscribe(
+      'alerts',
+      'test',
+      async (b) => void signals.push(...b.map((m) => JSON.parse(m.value.toString()) as Signal)),
+    );
+    const svc = new DetectorService({
+      bus,
+      deadLetters: { add: async () => undefined },
+      rulesFile: file,
+      logger: silentLogger,
+      registry: new Registry(),
+    });
     await svc.start();
     const send = (ts: number, battery: number) => {
-      const r: StoredReading = { district: 'x', kind: 'manhole', deviceId: 'mh-r', ts, metrics: { battery_pct: battery } };
+      const r: StoredReading = {
+        district: 'x',
+        kind: 'manhole',
+        deviceId: 'mh-r',
+        ts,
+        metrics: { battery_pct: battery },
+      };
       return bus.publish('readings', [{ key: r.deviceId, value: JSON.stringify(r) }]);
     };
     const t0 = Date.parse('2026-06-01T00:00:00Z');
@@ -89,11 +132,28 @@ describe('DetectorService and data flags', () => {
     fs.writeFileSync(file, shipped);
     const bus = new MemoryBus({ logger: silentLogger });
     const signals: Signal[] = [];
-    await bus.subscribe('alerts', 'test', async (b) => void signals.push(...b.map((m) => JSON.parse(m.value.toString()) as Signal)));
-    const svc = new DetectorService({ bus, deadLetters: { add: async () => undefined }, rulesFile: file, logger: silentLogger, registry: new Registry() });
+    await bus.subscribe(
+      'alerts',
+      'test',
+      async (b) => void signals.push(...b.map((m) => JSON.parse(m.value.toString()) as Signal)),
+    );
+    const svc = new DetectorService({
+      bus,
+      deadLetters: { add: async () => undefined },
+      rulesFile: file,
+      logger: silentLogger,
+      registry: new Registry(),
+    });
     await svc.start();
     const send = (ts: number, flags?: Record<string, string>) => {
-      const r: StoredReading = { district: 'x', kind: 'manhole', deviceId: 'mh-f', ts, metrics: { battery_pct: 5 }, ...(flags ? { flags } : {}) };
+      const r: StoredReading = {
+        district: 'x',
+        kind: 'manhole',
+        deviceId: 'mh-f',
+        ts,
+        metrics: { battery_pct: 5 },
+        ...(flags ? { flags } : {}),
+      };
       return bus.publish('readings', [{ key: r.deviceId, value: JSON.stringify(r) }]);
     };
     const t0 = Date.parse('2026-06-01T00:00:00Z');
@@ -111,17 +171,42 @@ describe('AnomalyMonitor', () => {
   it('watches only metrics without a threshold rule, after its probation, and clears after normal readings', () => {
     const rules = RulesFileSchema.parse(JSON.parse(shipped));
     // One reading at the threshold alerts at once here (confirm 1 of 1); the shipped persistence is tested below.
-    const cfg = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10, clearAfterS: 0, confirm: { readings: 1, outside: 1 } };
+    const cfg = {
+      ...rules.anomaly,
+      probationReadings: 500,
+      clearAfterReadings: 10,
+      clearAfterS: 0,
+      confirm: { readings: 1, outside: 1 },
+    };
     const mon = new AnomalyMonitor(cfg, new RuleEngine(rules));
     const out: Signal[] = [];
     const t0 = Date.parse('2026-06-01T00:00:00Z');
     const temp = (i: number) => 20 + Math.sin(i / 50) + ((i * 7919) % 13) / 50;
-    for (let i = 0; i < 2000; i++) mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-a', ts: t0 + i * 30_000, metrics: { temp_c: temp(i), pm10_ugm3: 500 } }, out);
+    for (let i = 0; i < 2000; i++)
+      mon.process(
+        {
+          district: 'x',
+          kind: 'dust',
+          deviceId: 'ds-a',
+          ts: t0 + i * 30_000,
+          metrics: { temp_c: temp(i), pm10_ugm3: 500 },
+        },
+        out,
+      );
     expect(out.filter((s) => s.metric === 'pm10_ugm3')).toHaveLength(0); // PM10 has threshold rules
     const before = out.length;
-    mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-a', ts: t0 + 2000 * 30_000, metrics: { temp_c: 80 } }, out);
-    expect(out.slice(before).map((s) => `${s.type}:${s.ruleId}:${s.category}`)).toEqual(['fire:anomaly.temp_c:anomaly']);
-    for (let i = 2001; i < 2100; i++) mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-a', ts: t0 + i * 30_000, metrics: { temp_c: temp(i) } }, out);
+    mon.process(
+      { district: 'x', kind: 'dust', deviceId: 'ds-a', ts: t0 + 2000 * 30_000, metrics: { temp_c: 80 } },
+      out,
+    );
+    expect(out.slice(before).map((s) => `${s.type}:${s.ruleId}:${s.category}`)).toEqual([
+      'fire:anomaly.temp_c:anomaly',
+    ]);
+    for (let i = 2001; i < 2100; i++)
+      mon.process(
+        { district: 'x', kind: 'dust', deviceId: 'ds-a', ts: t0 + i * 30_000, metrics: { temp_c: temp(i) } },
+        out,
+      );
     expect(out.at(-1)!.type).toBe('clear');
   });
 });
@@ -133,10 +218,20 @@ describe('AnomalyMonitor persistence and cool-down (anomaly.confirm, anomaly.cle
   const run = (cfg: typeof rules.anomaly, value: (i: number) => number, n: number) => {
     const mon = new AnomalyMonitor(cfg, new RuleEngine(rules));
     const out: Signal[] = [];
-    for (let i = 0; i < n; i++) mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-p', ts: t0 + i * 30_000, metrics: { temp_c: value(i) } }, out);
+    for (let i = 0; i < n; i++)
+      mon.process(
+        { district: 'x', kind: 'dust', deviceId: 'ds-p', ts: t0 + i * 30_000, metrics: { temp_c: value(i) } },
+        out,
+      );
     return out;
   };
-  const base = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10, clearAfterS: 0, detector: { ...rules.anomaly.detector, daily: false } };
+  const base = {
+    ...rules.anomaly,
+    probationReadings: 500,
+    clearAfterReadings: 10,
+    clearAfterS: 0,
+    detector: { ...rules.anomaly.detector, daily: false },
+  };
 
   it('a lone reading outside the band is dropped; a step that stays outside is alerted from its first reading', () => {
     const confirm = { ...base, confirm: { readings: 10, outside: 5 } };
@@ -161,11 +256,20 @@ describe('AnomalyMonitor persistence and cool-down (anomaly.confirm, anomaly.cle
 
 describe('AnomalyMonitor and DetectorService: what the detectors learnt survives a restart and a rules reload', () => {
   const rules = RulesFileSchema.parse(JSON.parse(shipped));
-  const cfg = { ...rules.anomaly, probationReadings: 500, clearAfterReadings: 10, confirm: { readings: 1, outside: 1 } };
+  const cfg = {
+    ...rules.anomaly,
+    probationReadings: 500,
+    clearAfterReadings: 10,
+    confirm: { readings: 1, outside: 1 },
+  };
   const t0 = Date.parse('2026-06-01T00:00:00Z');
   const temp = (i: number) => 20 + Math.sin(i / 50) + ((i * 7919) % 13) / 50;
   const feed = (mon: AnomalyMonitor, from: number, to: number, out: Signal[] = []) => {
-    for (let i = from; i < to; i++) mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-s', ts: t0 + i * 30_000, metrics: { temp_c: temp(i) } }, out);
+    for (let i = from; i < to; i++)
+      mon.process(
+        { district: 'x', kind: 'dust', deviceId: 'ds-s', ts: t0 + i * 30_000, metrics: { temp_c: temp(i) } },
+        out,
+      );
     return out;
   };
 
@@ -181,7 +285,10 @@ describe('AnomalyMonitor and DetectorService: what the detectors learnt survives
     feed(second, 1000, 2000);
     const spike = (mon: AnomalyMonitor) => {
       const out: Signal[] = [];
-      mon.process({ district: 'x', kind: 'dust', deviceId: 'ds-s', ts: t0 + 2000 * 30_000, metrics: { temp_c: 80 } }, out);
+      mon.process(
+        { district: 'x', kind: 'dust', deviceId: 'ds-s', ts: t0 + 2000 * 30_000, metrics: { temp_c: 80 } },
+        out,
+      );
       return out;
     };
     const a = spike(whole);
@@ -193,7 +300,10 @@ describe('AnomalyMonitor and DetectorService: what the detectors learnt survives
     feed(fresh, 1600, 2000);
     expect(spike(fresh)).toEqual([]);
     // Saved with other detector options, a series is not misread: it learns again.
-    const other = new AnomalyMonitor({ ...cfg, detector: { ...cfg.detector, daily: !cfg.detector.daily } }, new RuleEngine(rules));
+    const other = new AnomalyMonitor(
+      { ...cfg, detector: { ...cfg.detector, daily: !cfg.detector.daily } },
+      new RuleEngine(rules),
+    );
     expect(other.restore(path.join(dir, 'state.bin'))).toEqual({ restored: 0, skipped: 1 });
   });
 
@@ -205,14 +315,29 @@ describe('AnomalyMonitor and DetectorService: what the detectors learnt survives
     const run = async (from: number, to: number) => {
       const bus = new MemoryBus({ logger: silentLogger });
       const registry = new Registry();
-      const svc = new DetectorService({ bus, deadLetters: { add: async () => undefined }, rulesFile: file, logger: silentLogger, registry, anomalyStateFile: stateFile });
+      const svc = new DetectorService({
+        bus,
+        deadLetters: { add: async () => undefined },
+        rulesFile: file,
+        logger: silentLogger,
+        registry,
+        anomalyStateFile: stateFile,
+      });
       await svc.start();
       for (let i = from; i < to; i++) {
-        const r: StoredReading = { district: 'x', kind: 'dust', deviceId: 'ds-svc', ts: t0 + i * 30_000, metrics: { temp_c: temp(i) } };
+        const r: StoredReading = {
+          district: 'x',
+          kind: 'dust',
+          deviceId: 'ds-svc',
+          ts: t0 + i * 30_000,
+          metrics: { temp_c: temp(i) },
+        };
         await bus.publish('readings', [{ key: r.deviceId, value: JSON.stringify(r) }]);
       }
-      const processed = async () => ((await registry.getSingleMetric('detector_readings_total')?.get())?.values[0]?.value ?? 0) as number;
-      for (const end = Date.now() + 5000; Date.now() < end && (await processed()) < to - from; ) await new Promise((r) => setTimeout(r, 20));
+      const processed = async () =>
+        ((await registry.getSingleMetric('detector_readings_total')?.get())?.values[0]?.value ?? 0) as number;
+      for (const end = Date.now() + 5000; Date.now() < end && (await processed()) < to - from;)
+        await new Promise((r) => setTimeout(r, 20));
       expect(await processed()).toBe(to - from);
       await svc.stop();
       await bus.close();
@@ -224,10 +349,16 @@ describe('AnomalyMonitor and DetectorService: what the detectors learnt survives
     expect(saved.restore(stateFile).restored).toBe(1);
     await run(300, 400);
     // the second run started from the first run's state: one series, and it has seen all 400 readings
-    const after = new AnomalyMonitor({ ...rules.anomaly, probationReadings: 399, confirm: { readings: 1, outside: 1 } }, new RuleEngine(rules));
+    const after = new AnomalyMonitor(
+      { ...rules.anomaly, probationReadings: 399, confirm: { readings: 1, outside: 1 } },
+      new RuleEngine(rules),
+    );
     after.restore(stateFile);
     const out: Signal[] = [];
-    after.process({ district: 'x', kind: 'dust', deviceId: 'ds-svc', ts: t0 + 400 * 30_000, metrics: { temp_c: 80 } }, out);
+    after.process(
+      { district: 'x', kind: 'dust', deviceId: 'ds-svc', ts: t0 + 400 * 30_000, metrics: { temp_c: 80 } },
+      out,
+    );
     expect(out.map((s) => s.type)).toEqual(['fire']);
   });
 });

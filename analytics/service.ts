@@ -3,7 +3,13 @@
 // topic `alerts`, keyed by device, for the alert service. Rules are reloaded when the rules file changes.
 import fs from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { decodeBusReadings, StatusChangeSchema, type Signal, type StatusChange, type StoredReading } from '../contracts/index.js';
+import {
+  decodeBusReadings,
+  StatusChangeSchema,
+  type Signal,
+  type StatusChange,
+  type StoredReading,
+} from '../contracts/index.js';
 import { jsonDecoder, subscribeDecoded, type DecodedMessage } from '../bus/decoded.js';
 import type { Bus, Subscription } from '../bus/types.js';
 import { parseConfig, readJsonFile } from '../runtime/config.js';
@@ -56,7 +62,12 @@ export class DetectorService {
     const registers = [o.registry];
     this.m = {
       readings: new Counter({ name: 'detector_readings_total', help: 'Readings evaluated', registers }),
-      signals: new Counter({ name: 'detector_signals_total', help: 'Signals raised', labelNames: ['type', 'category'] as const, registers }),
+      signals: new Counter({
+        name: 'detector_signals_total',
+        help: 'Signals raised',
+        labelNames: ['type', 'category'] as const,
+        registers,
+      }),
       series: new Gauge({ name: 'detector_series', help: '(rule, device) series tracked', registers }),
     };
   }
@@ -64,7 +75,13 @@ export class DetectorService {
   async start(): Promise<void> {
     this.restoreAnomalyState();
     const dl = { deadLetters: this.o.deadLetters, logger: this.o.logger };
-    this.sub = await subscribeDecoded<StoredReading[]>(this.o.bus, 'readings', this.o.group ?? 'detectors', (batch) => this.onBatch(batch), { decode: decodeBusReadings, ...dl });
+    this.sub = await subscribeDecoded<StoredReading[]>(
+      this.o.bus,
+      'readings',
+      this.o.group ?? 'detectors',
+      (batch) => this.onBatch(batch),
+      { decode: decodeBusReadings, ...dl },
+    );
     // A device's last will (offline) reaches the health checks at once, without waiting for missed reports; a camera's
     // status (offline when its stream stalls at the edge) is its only health signal.
     this.statusSub = await subscribeDecoded<StatusChange>(
@@ -134,7 +151,9 @@ export class DetectorService {
     // store but is not a measurement of the air or the noise: it never raises an exceedance or an anomaly.
     if (r.flags) {
       const flagged = r.flags;
-      metrics = Object.fromEntries(Object.entries(metrics).filter(([mk]) => flagged[mk] === undefined || flagged[mk] === 'N'));
+      metrics = Object.fromEntries(
+        Object.entries(metrics).filter(([mk]) => flagged[mk] === undefined || flagged[mk] === 'N'),
+      );
     }
     const clean = metrics === r.metrics ? r : { ...r, metrics };
     this.engine.process(clean, out);
@@ -143,13 +162,18 @@ export class DetectorService {
 
   private async sweep(): Promise<void> {
     const out = this.health.sweep(Date.now());
-    await this.publish(out).catch((e: Error) => this.o.logger.warn({ err: e.message }, 'could not publish offline signals; next sweep retries'));
+    await this.publish(out).catch((e: Error) =>
+      this.o.logger.warn({ err: e.message }, 'could not publish offline signals; next sweep retries'),
+    );
   }
 
   private async publish(signals: Signal[]): Promise<void> {
     if (signals.length === 0) return;
     for (const s of signals) this.m.signals.inc({ type: s.type, category: s.category });
-    await this.o.bus.publish('alerts', signals.map((s) => ({ key: s.deviceId, value: JSON.stringify(s) })));
+    await this.o.bus.publish(
+      'alerts',
+      signals.map((s) => ({ key: s.deviceId, value: JSON.stringify(s) })),
+    );
   }
 
   private restoreAnomalyState(): void {
@@ -159,7 +183,10 @@ export class DetectorService {
       const { restored, skipped } = this.anomaly.restore(file);
       this.o.logger.info({ file, restored, skipped }, 'anomaly detector state restored');
     } catch (e) {
-      this.o.logger.warn({ file, err: (e as Error).message }, 'anomaly detector state not restored: the detectors learn their series again');
+      this.o.logger.warn(
+        { file, err: (e as Error).message },
+        'anomaly detector state not restored: the detectors learn their series again',
+      );
     }
   }
 

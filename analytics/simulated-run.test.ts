@@ -15,7 +15,9 @@ import { HealthChecker } from './health.js';
 import { RuleEngine } from './rules/engine.js';
 import { RulesFileSchema } from './rules/schema.js';
 
-const rules = RulesFileSchema.parse(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../config/rules.json'), 'utf8')));
+const rules = RulesFileSchema.parse(
+  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../config/rules.json'), 'utf8')),
+);
 const DAY = 86_400_000;
 /** The cases only the anomaly detector can see (no threshold rule watches their metric), each labelled with its metric. */
 const ANOMALY_CASES = ['meter_moved', 'recalibrated', 'pressure_drift', 'weekend_traffic'];
@@ -32,14 +34,25 @@ describe('the simulator’s labelled run', () => {
     const manager = new AlertManager(store);
 
     // Readings of all devices in time order, as the bus would deliver them.
-    const streams = fleet.map((d) => ({ d, model: createModel(d.kind, d.id, d.driver.seed), step: d.driver.intervalMs, next: start }));
+    const streams = fleet.map((d) => ({
+      d,
+      model: createModel(d.kind, d.id, d.driver.seed),
+      step: d.driver.intervalMs,
+      next: start,
+    }));
     const incidents = new Map<string, Incident>();
     const end = start + days * DAY;
     const signals: Signal[] = [];
     for (let t = start; t < end; t += 10_000) {
       for (const s of streams) {
         while (s.next <= t) {
-          const r: StoredReading = { district: s.d.district, kind: s.d.kind, deviceId: s.d.id, ts: s.next, metrics: s.model.metrics(s.next) };
+          const r: StoredReading = {
+            district: s.d.district,
+            kind: s.d.kind,
+            deviceId: s.d.id,
+            ts: s.next,
+            metrics: s.model.metrics(s.next),
+          };
           for (const inc of s.model.incidentsAt(s.next)) incidents.set(`${inc.deviceId}@${inc.type}@${inc.start}`, inc);
           health.process(r, r.ts, signals);
           engine.process(r, signals);
@@ -60,34 +73,54 @@ describe('the simulator’s labelled run', () => {
     const hit = [...incidents.values()].filter((i) =>
       alerts.some(
         (a) =>
-          a.deviceId === i.deviceId && (!i.metric || a.metric === i.metric) && a.firstSeen <= i.end + grace && (a.resolvedAt ?? Infinity) >= i.start,
+          a.deviceId === i.deviceId &&
+          (!i.metric || a.metric === i.metric) &&
+          a.firstSeen <= i.end + grace &&
+          (a.resolvedAt ?? Infinity) >= i.start,
       ),
     );
     const falseAlerts = alerts.filter(
-      (a) => ![...incidents.values()].some((i) => i.deviceId === a.deviceId && a.firstSeen >= i.start && a.firstSeen <= i.end + grace),
+      (a) =>
+        ![...incidents.values()].some(
+          (i) => i.deviceId === a.deviceId && a.firstSeen >= i.start && a.firstSeen <= i.end + grace,
+        ),
     );
     // Recall of the incidents the threshold rules are there for; the anomaly detector's own cases are counted below.
     const ruled = [...incidents.values()].filter((i) => !ANOMALY_CASES.includes(i.type));
     const recall = ruled.filter((i) => hit.includes(i)).length / ruled.length;
     const perDeviceDay = falseAlerts.length / (fleet.length * days);
-    const byType = (xs: { ruleId: string }[]) => Object.fromEntries([...new Set(xs.map((x) => x.ruleId))].map((id) => [id, xs.filter((x) => x.ruleId === id).length]));
+    const byType = (xs: { ruleId: string }[]) =>
+      Object.fromEntries(
+        [...new Set(xs.map((x) => x.ruleId))].map((id) => [id, xs.filter((x) => x.ruleId === id).length]),
+      );
     console.log(
       `simulated run: ${fleet.length} devices × ${days} days, ${ruled.length} rule incidents, recall ${(recall * 100).toFixed(1)} %, ` +
         `${falseAlerts.length} false alerts (${perDeviceDay.toFixed(3)} per device-day)`,
       byType(falseAlerts),
     );
     const missed = [...incidents.values()].filter((i) => !hit.includes(i));
-    if (missed.length) console.log('missed', missed.map((i) => `${i.deviceId} ${i.type} ${new Date(i.start).toISOString()}..${new Date(i.end).toISOString()}`));
+    if (missed.length)
+      console.log(
+        'missed',
+        missed.map(
+          (i) => `${i.deviceId} ${i.type} ${new Date(i.start).toISOString()}..${new Date(i.end).toISOString()}`,
+        ),
+      );
     // Those that start after the detector's probation count; a weekly cycle can be broken only once the detector has
     // seen a week (weekend_traffic from day 8 on). The daily cycles of every series are there throughout.
-    const probationEnd = (kind: string) => start + rules.anomaly.probationReadings * (streams.find((s) => s.d.kind === kind)?.step ?? 0);
-    const knowable = (i: Incident) => i.start > probationEnd(i.kind) && (i.type !== 'weekend_traffic' || i.start >= start + 7 * DAY);
+    const probationEnd = (kind: string) =>
+      start + rules.anomaly.probationReadings * (streams.find((s) => s.d.kind === kind)?.step ?? 0);
+    const knowable = (i: Incident) =>
+      i.start > probationEnd(i.kind) && (i.type !== 'weekend_traffic' || i.start >= start + 7 * DAY);
     const anomalyCases = [...incidents.values()].filter((i) => ANOMALY_CASES.includes(i.type) && knowable(i));
     const anomalyHit = anomalyCases.filter((i) => hit.includes(i));
     const anomalyAlerts = alerts.filter((a) => a.category === 'anomaly');
     const anomalyFalse = anomalyAlerts.filter((a) => falseAlerts.includes(a));
     const perCase = Object.fromEntries(
-      ANOMALY_CASES.map((t) => [t, `${anomalyHit.filter((i) => i.type === t).length}/${anomalyCases.filter((i) => i.type === t).length}`]),
+      ANOMALY_CASES.map((t) => [
+        t,
+        `${anomalyHit.filter((i) => i.type === t).length}/${anomalyCases.filter((i) => i.type === t).length}`,
+      ]),
     );
     console.log(
       `anomaly cases: ${anomalyHit.length}/${anomalyCases.length} alerted ${JSON.stringify(perCase)}, ${anomalyAlerts.length} anomaly alerts of which ` +

@@ -52,7 +52,12 @@ export function makeAsset(body: Buffer, type: string): Asset {
  * Sends an asset with its ETag (304 when the browser has it, for a 200 answer), gzip when accepted. `vary` names the
  * request headers the answer depends on besides accept-encoding (a page that is JSON for Accept: application/json).
  */
-export function sendAsset(req: FastifyRequest, reply: FastifyReply, a: Asset, o: { cache?: string; vary?: string } = {}) {
+export function sendAsset(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  a: Asset,
+  o: { cache?: string; vary?: string } = {},
+) {
   reply.header('etag', a.etag);
   reply.header('cache-control', o.cache ?? 'no-cache');
   reply.header('x-content-type-options', 'nosniff');

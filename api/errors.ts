@@ -6,8 +6,14 @@ import type { z } from 'zod';
 type Issue = { path: readonly PropertyKey[]; message: string };
 
 /** The 400 body for a refused input; `whole` names an issue about the input as a whole (an unknown key). */
-export function badRequest(e: z.ZodError | { issues: readonly Issue[] }, whole = 'body'): { error: 'bad_request'; message: string } {
-  return { error: 'bad_request', message: e.issues.map((i) => `${i.path.map(String).join('.') || whole}: ${i.message}`).join('; ') };
+export function badRequest(
+  e: z.ZodError | { issues: readonly Issue[] },
+  whole = 'body',
+): { error: 'bad_request'; message: string } {
+  return {
+    error: 'bad_request',
+    message: e.issues.map((i) => `${i.path.map(String).join('.') || whole}: ${i.message}`).join('; '),
+  };
 }
 
 /**
@@ -15,7 +21,10 @@ export function badRequest(e: z.ZodError | { issues: readonly Issue[] }, whole =
  * path as `/a/b`), back in zod's form, so the body is the one an inline `safeParse` gave.
  */
 export function schemaIssues(validation: readonly { instancePath: string; message?: string }[]): Issue[] {
-  return validation.map((v) => ({ path: v.instancePath.split('/').filter((s) => s !== ''), message: v.message ?? 'invalid' }));
+  return validation.map((v) => ({
+    path: v.instancePath.split('/').filter((s) => s !== ''),
+    message: v.message ?? 'invalid',
+  }));
 }
 
 /**
@@ -40,6 +49,9 @@ export const MAX_PARAM_LENGTH = 2048;
  * percent-escape) as the API's 400 body, instead of fastify's 414 / 400 with its own fields, which no route documents.
  */
 export function apiFrameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
-  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `path: a parameter longer than ${MAX_PARAM_LENGTH} characters` : `path: ${err.message}`;
+  const message =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? `path: a parameter longer than ${MAX_PARAM_LENGTH} characters`
+      : `path: ${err.message}`;
   return reply.code(400).send({ error: 'bad_request', message });
 }

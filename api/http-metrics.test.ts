@@ -31,14 +31,21 @@ function series(text: string, name: string): string[] {
 
 describe('HTTP metrics', () => {
   it('times each request under its route pattern, method and status class', async () => {
-    for (const device of ['dev-a', 'dev-b', 'dev-c']) expect((await fetch(`${base}/api/readings?device=${device}&limit=5`)).status).toBe(200);
+    for (const device of ['dev-a', 'dev-b', 'dev-c'])
+      expect((await fetch(`${base}/api/readings?device=${device}&limit=5`)).status).toBe(200);
     expect((await fetch(`${base}/api/readings?device=`)).status).toBe(400);
     expect((await fetch(`${base}/no/such/page-${Date.now()}`)).status).toBe(404);
     const text = await (await fetch(`${base}/metrics`)).text();
     const counts = series(text, 'http_request_duration_seconds_count');
-    expect(counts).toContain('http_request_duration_seconds_count{route="/api/readings",method="GET",status_class="2xx"} 3');
-    expect(counts).toContain('http_request_duration_seconds_count{route="/api/readings",method="GET",status_class="4xx"} 1');
-    expect(counts).toContain('http_request_duration_seconds_count{route="unmatched",method="GET",status_class="4xx"} 1');
+    expect(counts).toContain(
+      'http_request_duration_seconds_count{route="/api/readings",method="GET",status_class="2xx"} 3',
+    );
+    expect(counts).toContain(
+      'http_request_duration_seconds_count{route="/api/readings",method="GET",status_class="4xx"} 1',
+    );
+    expect(counts).toContain(
+      'http_request_duration_seconds_count{route="unmatched",method="GET",status_class="4xx"} 1',
+    );
     // No device id, query string or unknown path ever becomes a label value.
     expect(text).not.toMatch(/route="[^"]*(dev-a|\?|no\/such)/);
     expect(series(text, 'http_request_duration_seconds_bucket').some((l) => l.includes('le="0.005"'))).toBe(true);

@@ -29,7 +29,10 @@ export function httpMetrics(app: FastifyInstance, registry: Registry): void {
     registers: [registry],
   });
   app.addHook('onResponse', async (req, reply) => {
-    seconds.observe({ route: routeLabel(req.routeOptions.url), method: req.method, status_class: statusClass(reply.statusCode) }, reply.elapsedTime / 1000);
+    seconds.observe(
+      { route: routeLabel(req.routeOptions.url), method: req.method, status_class: statusClass(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 }
 
@@ -37,7 +40,10 @@ export function httpMetrics(app: FastifyInstance, registry: Registry): void {
  * `readiness_check{check}`: 1 while a /readyz check passes, 0 while it fails, evaluated at scrape time like /readyz
  * itself (a gauge set only when someone called /readyz would go stale).
  */
-export function readinessMetrics(registry: Registry, checks: () => Record<string, () => boolean | Promise<boolean>>): void {
+export function readinessMetrics(
+  registry: Registry,
+  checks: () => Record<string, () => boolean | Promise<boolean>>,
+): void {
   new Gauge({
     name: 'readiness_check',
     help: 'Result of each /readyz check at scrape time (1 passing, 0 failing)',

@@ -31,8 +31,16 @@ import { ROUTE_ROLES, ruleFor } from '../users/guard.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { buildApi } from './server.js';
 
-type Operation = { parameters?: { name: string; in: string; required?: boolean }[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses?: Record<string, unknown> };
-type Doc = { openapi: string; info: { title: string; version: string }; paths: Record<string, Record<string, Operation>> };
+type Operation = {
+  parameters?: { name: string; in: string; required?: boolean }[];
+  requestBody?: { content: Record<string, { schema: unknown }> };
+  responses?: Record<string, unknown>;
+};
+type Doc = {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, Operation>>;
+};
 
 let api: FastifyInstance;
 let doc: Doc;
@@ -47,9 +55,18 @@ beforeAll(async () => {
   const alertStore = await DuckDbAlertStore.open(path.join(dir, 'alerts.duckdb'));
   const events = await EventStore.open(path.join(dir, 'events.duckdb'));
   const evidence = new EvidenceStore(path.join(dir, 'evidence'));
-  const cases = await CaseService.open({ config: { file: path.join(dir, 'cases.duckdb'), codesFile: path.join(ROOT, 'config/case-codes.json') }, logger: silentLogger, dispatch: false });
+  const cases = await CaseService.open({
+    config: { file: path.join(dir, 'cases.duckdb'), codesFile: path.join(ROOT, 'config/case-codes.json') },
+    logger: silentLogger,
+    dispatch: false,
+  });
   const review = new ReviewService({ events, cases, logger: silentLogger });
-  closers.push(() => cases.close(), () => events.close(), () => alertStore.close(), () => store.close());
+  closers.push(
+    () => cases.close(),
+    () => events.close(),
+    () => alertStore.close(),
+    () => store.close(),
+  );
   const alerts = new AlertManager(alertStore);
   api = await buildApi({
     store,
@@ -103,7 +120,10 @@ describe('/api/openapi.json', () => {
         expect(op.responses, `${method} ${p}`).toBeTypeOf('object');
         // Every path parameter in the template is declared, and declared required.
         for (const name of p.match(/\{(\w+)\}/g)?.map((s) => s.slice(1, -1)) ?? []) {
-          expect(op.parameters?.find((q) => q.in === 'path' && q.name === name), `${method} ${p} declares {${name}}`).toMatchObject({ required: true });
+          expect(
+            op.parameters?.find((q) => q.in === 'path' && q.name === name),
+            `${method} ${p} declares {${name}}`,
+          ).toMatchObject({ required: true });
         }
       }
     }
@@ -117,13 +137,20 @@ describe('/api/openapi.json', () => {
   });
 
   it('documents the parameters, bodies and answers from the route schemas', () => {
-    const names = (op: Operation | undefined, where: string) => (op?.parameters ?? []).filter((q) => q.in === where).map((q) => q.name).sort();
+    const names = (op: Operation | undefined, where: string) =>
+      (op?.parameters ?? [])
+        .filter((q) => q.in === where)
+        .map((q) => q.name)
+        .sort();
     expect(names(doc.paths['/api/alerts']?.get, 'query')).toEqual(['device', 'district', 'kind', 'limit', 'state']);
     expect(names(doc.paths['/api/events']?.get, 'query')).toEqual(['camera', 'limit', 'offset', 'status', 'type']);
     expect(names(doc.paths['/api/cases']?.get, 'query')).toEqual(['limit', 'offset', 'status']);
     expect(names(doc.paths['/api/export/dataset']?.get, 'query')).toEqual(['format', 'from', 'to']);
     expect(names(doc.paths['/api/alerts/{id}/ack']?.post, 'path')).toEqual(['id']);
-    expect(doc.paths['/api/alerts/{id}/notes']?.post?.requestBody?.content['application/json']?.schema).toMatchObject({ type: 'object', properties: { note: { type: 'string' } } });
+    expect(doc.paths['/api/alerts/{id}/notes']?.post?.requestBody?.content['application/json']?.schema).toMatchObject({
+      type: 'object',
+      properties: { note: { type: 'string' } },
+    });
     expect(doc.paths['/api/events/{id}/review']?.post?.requestBody?.content['application/json']?.schema).toMatchObject({
       type: 'object',
       properties: { decision: { enum: ['confirm', 'reject'] } },
@@ -134,25 +161,48 @@ describe('/api/openapi.json', () => {
   });
 
   it('is open to every signed-in role, like the console pages', () => {
-    expect(ruleFor(ROUTE_ROLES, 'GET', '/api/openapi.json')?.roles).toEqual(expect.arrayContaining(['staff', 'reviewer', 'admin']));
+    expect(ruleFor(ROUTE_ROLES, 'GET', '/api/openapi.json')?.roles).toEqual(
+      expect.arrayContaining(['staff', 'reviewer', 'admin']),
+    );
   });
 });
 
 describe('a route schema refusing the input', () => {
   it('answers the 400 body the inline checks gave, naming each wrong field', async () => {
-    const body = async (url: string, payload?: unknown) => (await api.inject({ method: payload === undefined ? 'GET' : 'POST', url, payload: payload as object })).json();
-    expect(await body('/api/alerts?state=burning')).toEqual({ error: 'bad_request', message: 'state: Invalid option: expected one of "firing"|"acknowledged"|"resolved"|"open"' });
-    expect(await body('/api/alerts?who=me')).toEqual({ error: 'bad_request', message: 'input: Unrecognized key: "who"' });
+    const body = async (url: string, payload?: unknown) =>
+      (await api.inject({ method: payload === undefined ? 'GET' : 'POST', url, payload: payload as object })).json();
+    expect(await body('/api/alerts?state=burning')).toEqual({
+      error: 'bad_request',
+      message: 'state: Invalid option: expected one of "firing"|"acknowledged"|"resolved"|"open"',
+    });
+    expect(await body('/api/alerts?who=me')).toEqual({
+      error: 'bad_request',
+      message: 'input: Unrecognized key: "who"',
+    });
     expect(await body('/api/alerts/not-a-uuid')).toEqual({ error: 'bad_request', message: 'id: alert ids are UUIDs' });
-    expect(await body('/api/events?limit=0&who=me')).toEqual({ error: 'bad_request', message: 'limit: Too small: expected number to be >=1; query: Unrecognized key: "who"' });
+    expect(await body('/api/events?limit=0&who=me')).toEqual({
+      error: 'bad_request',
+      message: 'limit: Too small: expected number to be >=1; query: Unrecognized key: "who"',
+    });
     // Other errors go to the API's error handler, as when these routes were registered on the API itself.
-    const malformed = await api.inject({ method: 'POST', url: '/api/alerts/00000000-0000-4000-8000-000000000000/ack', headers: { 'content-type': 'application/json' }, payload: '{bad' });
+    const malformed = await api.inject({
+      method: 'POST',
+      url: '/api/alerts/00000000-0000-4000-8000-000000000000/ack',
+      headers: { 'content-type': 'application/json' },
+      payload: '{bad',
+    });
     expect(malformed.statusCode).toBe(400);
-    expect(malformed.json()).toEqual({ error: 'bad_request', message: "Body is not valid JSON but content-type is set to 'application/json'" });
+    expect(malformed.json()).toEqual({
+      error: 'bad_request',
+      message: "Body is not valid JSON but content-type is set to 'application/json'",
+    });
     // A path parameter longer than fastify's default limit (100) still reaches the route's schema (schemathesis sent
     // 101 characters to /api/cases/{id}, whose schema allows 100, and got fastify's own 414 body); one longer than any
     // schema allows is refused by the router with the API's 400 body.
-    expect(await body(`/api/alerts/${'a'.repeat(150)}`)).toEqual({ error: 'bad_request', message: 'id: alert ids are UUIDs' });
+    expect(await body(`/api/alerts/${'a'.repeat(150)}`)).toEqual({
+      error: 'bad_request',
+      message: 'id: alert ids are UUIDs',
+    });
     const overlong = await api.inject({ url: `/api/alerts/${'a'.repeat(5000)}` });
     expect(overlong.statusCode).toBe(400);
     expect(overlong.json()).toEqual({ error: 'bad_request', message: 'path: a parameter longer than 2048 characters' });
@@ -161,7 +211,6 @@ describe('a route schema refusing the input', () => {
     expect(await body('/api/alerts/not-a-uuid/ack', { by: 'someone' })).toEqual({ error: 'unauthorized' });
   });
 });
-
 
 describe('the readings, statistics, exports, reports, console and NB-IoT routes', () => {
   let full: Doc;
@@ -173,7 +222,11 @@ describe('the readings, statistics, exports, reports, console and NB-IoT routes'
     const alertStore = await DuckDbAlertStore.open(path.join(dir, 'alerts.duckdb'));
     const bus = new MemoryBus();
     const directory = await DeviceDirectory.start({ bus, logger: silentLogger });
-    closers.push(() => directory.close(), () => bus.close(), () => alertStore.close());
+    closers.push(
+      () => directory.close(),
+      () => bus.close(),
+      () => alertStore.close(),
+    );
     const alerts = new AlertManager(alertStore);
     const sources = storeSources({ alerts });
     const nbiot = NbiotConfigSchema.parse({
@@ -207,12 +260,17 @@ describe('the readings, statistics, exports, reports, console and NB-IoT routes'
   });
 
   const op = (p: string, method = 'get') => full.paths[p]?.[method];
-  const names = (p: string, where: string, method = 'get') => (op(p, method)?.parameters ?? []).filter((q) => q.in === where).map((q) => q.name).sort();
+  const names = (p: string, where: string, method = 'get') =>
+    (op(p, method)?.parameters ?? [])
+      .filter((q) => q.in === where)
+      .map((q) => q.name)
+      .sort();
 
   it('lists every route of these plugins with its method, tag and summary', () => {
     expect(routes.length).toBe(21);
     for (const r of routes) {
-      const o = op(openApiPath(r.url).replace('/*', '/{*}'), r.method.toLowerCase()) as (Operation & { tags?: string[]; summary?: string }) | undefined;
+      const o = op(openApiPath(r.url).replace('/*', '/{*}'), r.method.toLowerCase()) as
+        (Operation & { tags?: string[]; summary?: string }) | undefined;
       expect(o, `${r.method} ${r.url}`).toBeDefined();
       expect(o!.tags?.length, `${r.method} ${r.url} tags`).toBe(1);
       expect(o!.summary, `${r.method} ${r.url} summary`).toBeTruthy();
@@ -235,16 +293,32 @@ describe('the readings, statistics, exports, reports, console and NB-IoT routes'
   });
 
   it('describes each answer: JSON bodies, Failure for 4xx, files by the content type they are sent as', () => {
-    const responses = (p: string, method = 'get') => op(p, method)?.responses as Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
-    expect(responses('/api/readings')['200']?.content?.['application/json']?.schema).toMatchObject({ properties: { resolution: {}, readings: {}, total: {} } });
-    expect(responses('/api/dead-letters')['400']?.content?.['application/json']?.schema).toMatchObject({ properties: { error: { type: 'string' }, message: { type: 'string' } } });
-    expect(Object.keys(responses('/api/export/readings.csv')['200']?.content ?? {})).toEqual(['text/csv; charset=utf-8']);
+    const responses = (p: string, method = 'get') =>
+      op(p, method)?.responses as Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
+    expect(responses('/api/readings')['200']?.content?.['application/json']?.schema).toMatchObject({
+      properties: { resolution: {}, readings: {}, total: {} },
+    });
+    expect(responses('/api/dead-letters')['400']?.content?.['application/json']?.schema).toMatchObject({
+      properties: { error: { type: 'string' }, message: { type: 'string' } },
+    });
+    expect(Object.keys(responses('/api/export/readings.csv')['200']?.content ?? {})).toEqual([
+      'text/csv; charset=utf-8',
+    ]);
     expect(responses('/api/export/cases.xlsx')).toBeUndefined(); // not served without the cases store
-    expect(responses('/api/export/alerts.xlsx')['200']?.content?.['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']?.schema).toMatchObject({ type: 'string', format: 'binary' });
-    expect(Object.keys(responses('/api/reports/daily.pdf')['200']?.content ?? {})).toEqual(['application/pdf', 'text/html; charset=utf-8']);
+    expect(
+      responses('/api/export/alerts.xlsx')['200']?.content?.[
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+      ]?.schema,
+    ).toMatchObject({ type: 'string', format: 'binary' });
+    expect(Object.keys(responses('/api/reports/daily.pdf')['200']?.content ?? {})).toEqual([
+      'application/pdf',
+      'text/html; charset=utf-8',
+    ]);
     expect(responses('/api/reports/daily.pdf')).toHaveProperty('503');
     expect(Object.keys(responses('/')['200']?.content ?? {})).toEqual(['text/html; charset=utf-8']);
-    expect(Object.keys(responses('/console/{*}')['200']?.content ?? {})).toEqual(expect.arrayContaining(['text/javascript; charset=utf-8', 'text/css; charset=utf-8', 'image/png']));
+    expect(Object.keys(responses('/console/{*}')['200']?.content ?? {})).toEqual(
+      expect.arrayContaining(['text/javascript; charset=utf-8', 'text/css; charset=utf-8', 'image/png']),
+    );
     expect(responses('/console/{*}')).toHaveProperty('404');
     expect(responses('/api/ingest/nbiot', 'post')).toHaveProperty('401');
     expect(responses('/api/ingest/nbiot', 'post')).toHaveProperty('503');
@@ -252,11 +326,27 @@ describe('the readings, statistics, exports, reports, console and NB-IoT routes'
 
   it('refuse a bad query with the messages the inline checks gave', async () => {
     const body = async (url: string) => (await withThem.inject({ url })).json();
-    expect(await body('/api/readings?device=nz-1&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).toEqual({ error: 'bad_request', message: 'from must be earlier than to' });
-    expect(await body('/api/readings?device=nz-1&limit=0&who=me')).toEqual({ error: 'bad_request', message: 'limit: Too small: expected number to be >=1; query: Unrecognized key: "who"' });
-    expect(await body('/api/readings?device=nz-1&from=1767225600000&to=1767312000000')).toEqual({ resolution: 'raw', readings: [], total: 0 });
-    expect(await body('/api/dead-letters?limit=x')).toEqual({ error: 'bad_request', message: 'limit: Invalid input: expected number, received NaN' });
-    expect(await body('/api/rules?device=nz-1')).toEqual({ error: 'bad_request', message: 'query: device needs district and kind too (as /api/devices gives them)' });
+    expect(await body('/api/readings?device=nz-1&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).toEqual({
+      error: 'bad_request',
+      message: 'from must be earlier than to',
+    });
+    expect(await body('/api/readings?device=nz-1&limit=0&who=me')).toEqual({
+      error: 'bad_request',
+      message: 'limit: Too small: expected number to be >=1; query: Unrecognized key: "who"',
+    });
+    expect(await body('/api/readings?device=nz-1&from=1767225600000&to=1767312000000')).toEqual({
+      resolution: 'raw',
+      readings: [],
+      total: 0,
+    });
+    expect(await body('/api/dead-letters?limit=x')).toEqual({
+      error: 'bad_request',
+      message: 'limit: Invalid input: expected number, received NaN',
+    });
+    expect(await body('/api/rules?device=nz-1')).toEqual({
+      error: 'bad_request',
+      message: 'query: device needs district and kind too (as /api/devices gives them)',
+    });
     expect((await body('/api/devices?kind=lamp')).message).toMatch(/^kind: /);
   });
 });
@@ -279,7 +369,15 @@ describe('the notices, party, users, cameras and devices plugins in /api/openapi
       await a.register(authPlugin, { users: unused });
       await a.register(auditRoutes, { list: async () => [] });
       await a.register(noticeRoutes, { notices: unused });
-      await a.register(partyRoutes, { records: unused, statements: unused, evidence: unused, cameras: { timeZone: 'Asia/Shanghai', cameras: [] }, publicationDays: 30, timeZone: 'Asia/Shanghai', logger: silentLogger });
+      await a.register(partyRoutes, {
+        records: unused,
+        statements: unused,
+        evidence: unused,
+        cameras: { timeZone: 'Asia/Shanghai', cameras: [] },
+        publicationDays: 30,
+        timeZone: 'Asia/Shanghai',
+        logger: silentLogger,
+      });
       await a.register(cameraRoutes, { cameras: unused, models: { default: 'city', models: [] } as never });
       await a.register(deviceRegistryRoutes, { registry: unused });
       await a.register(mapRoutes, { districts: null, grid: null, tileUrl: null, tileAttribution: '' });
@@ -299,10 +397,17 @@ describe('the notices, party, users, cameras and devices plugins in /api/openapi
     closers.unshift(() => bare.close());
   });
 
-  const op = (p: string, method: string) => doc2.paths[p]?.[method] as (Operation & { tags?: string[]; summary?: string }) | undefined;
-  const names = (o: Operation | undefined, where: string) => (o?.parameters ?? []).filter((q) => q.in === where).map((q) => q.name).sort();
-  const body = (p: string, method: string, type = 'application/json') => op(p, method)?.requestBody?.content[type]?.schema;
-  const answer = (p: string, method: string, status: string) => (op(p, method)?.responses?.[status] as { content?: Record<string, unknown> } | undefined)?.content ?? {};
+  const op = (p: string, method: string) =>
+    doc2.paths[p]?.[method] as (Operation & { tags?: string[]; summary?: string }) | undefined;
+  const names = (o: Operation | undefined, where: string) =>
+    (o?.parameters ?? [])
+      .filter((q) => q.in === where)
+      .map((q) => q.name)
+      .sort();
+  const body = (p: string, method: string, type = 'application/json') =>
+    op(p, method)?.requestBody?.content[type]?.schema;
+  const answer = (p: string, method: string, status: string) =>
+    (op(p, method)?.responses?.[status] as { content?: Record<string, unknown> } | undefined)?.content ?? {};
 
   it('lists every route of these plugins with its method, tags, summary and declared path parameters', () => {
     expect(routes.length).toBeGreaterThanOrEqual(35);
@@ -313,10 +418,15 @@ describe('the notices, party, users, cameras and devices plugins in /api/openapi
       expect(o!.tags?.length, `${r.method} ${r.url} tags`).toBeGreaterThan(0);
       expect(o!.summary, `${r.method} ${r.url} summary`).toBeTruthy();
       // A described answer has a content type (a route without a response schema gets a bare 200 "Default Response").
-      const described = Object.entries(o!.responses ?? {}).filter(([status, a]) => (a as { content?: object }).content || status === '204' || status === '302');
+      const described = Object.entries(o!.responses ?? {}).filter(
+        ([status, a]) => (a as { content?: object }).content || status === '204' || status === '302',
+      );
       expect(described.length, `${r.method} ${r.url} answers`).toBeGreaterThan(0);
       for (const name of p.match(/\{(\w+)\}/g)?.map((s) => s.slice(1, -1)) ?? []) {
-        expect(o!.parameters?.find((q) => q.in === 'path' && q.name === name), `${r.method} ${p} declares {${name}}`).toMatchObject({ required: true });
+        expect(
+          o!.parameters?.find((q) => q.in === 'path' && q.name === name),
+          `${r.method} ${p} declares {${name}}`,
+        ).toMatchObject({ required: true });
       }
     }
   });
@@ -334,32 +444,58 @@ describe('the notices, party, users, cameras and devices plugins in /api/openapi
   });
 
   it('documents their request bodies, JSON, CSV and multipart', () => {
-    expect(body('/api/session', 'post')).toMatchObject({ type: 'object', properties: { username: { type: 'string' }, password: { type: 'string' } } });
-    expect(body('/api/users', 'post')).toMatchObject({ properties: { role: { enum: ['staff', 'reviewer', 'admin'] } } });
-    expect(body('/api/users/{username}', 'patch')).toMatchObject({ properties: { password: { type: 'string' }, disabled: { type: 'boolean' } } });
-    expect(body('/api/cameras', 'post')).toMatchObject({ properties: { id: { type: 'string' }, source: {}, gridCell: { type: 'string' } } });
+    expect(body('/api/session', 'post')).toMatchObject({
+      type: 'object',
+      properties: { username: { type: 'string' }, password: { type: 'string' } },
+    });
+    expect(body('/api/users', 'post')).toMatchObject({
+      properties: { role: { enum: ['staff', 'reviewer', 'admin'] } },
+    });
+    expect(body('/api/users/{username}', 'patch')).toMatchObject({
+      properties: { password: { type: 'string' }, disabled: { type: 'boolean' } },
+    });
+    expect(body('/api/cameras', 'post')).toMatchObject({
+      properties: { id: { type: 'string' }, source: {}, gridCell: { type: 'string' } },
+    });
     expect(body('/api/cameras/{id}/zones', 'put')).toMatchObject({ properties: { zones: { type: 'array' } } });
-    expect(body('/api/devices', 'post')).toMatchObject({ properties: { id: { type: 'string' }, location: { type: 'object' } } });
+    expect(body('/api/devices', 'post')).toMatchObject({
+      properties: { id: { type: 'string' }, location: { type: 'object' } },
+    });
     expect(body('/api/devices/{id}', 'put')).toMatchObject({ properties: { kind: {} } });
     expect(body('/api/devices/registry.csv', 'post', 'text/csv')).toMatchObject({ type: 'string' });
     expect(body('/api/objections/{id}/handle', 'post')).toMatchObject({ properties: { note: { type: 'string' } } });
     expect(body('/public/lookup', 'post')).toMatchObject({ properties: { plate: {}, date: {}, phone: {} } });
-    expect(body('/public/records/{code}/statements', 'post', 'multipart/form-data')).toMatchObject({ properties: { text: { type: 'string' }, photos: { type: 'array' } } });
+    expect(body('/public/records/{code}/statements', 'post', 'multipart/form-data')).toMatchObject({
+      properties: { text: { type: 'string' }, photos: { type: 'array' } },
+    });
   });
 
   it('documents answers under the content type they are sent as, and refusals as the error body', () => {
     expect(Object.keys(answer('/api/audit.csv', 'get', '200'))).toEqual(['text/csv']);
     expect(Object.keys(answer('/api/devices/registry.csv', 'get', '200'))).toEqual(['text/csv']);
     expect(Object.keys(answer('/api/cameras/{id}/frame', 'get', '200'))).toEqual(['image/jpeg', 'image/png']);
-    expect(answer('/api/cameras/{id}/frame', 'get', '200')['image/jpeg']).toEqual({ schema: { type: 'string', format: 'binary' } });
+    expect(answer('/api/cameras/{id}/frame', 'get', '200')['image/jpeg']).toEqual({
+      schema: { type: 'string', format: 'binary' },
+    });
     expect(Object.keys(answer('/public/', 'get', '200'))).toEqual(['text/html']);
-    expect(Object.keys(answer('/public/records/{code}', 'get', '200')).sort()).toEqual(['application/json', 'text/html']);
-    expect(Object.keys(answer('/public/records/{code}/evidence/{sha256}', 'get', '200'))).toEqual(['image/jpeg', 'image/png', 'image/webp']);
+    expect(Object.keys(answer('/public/records/{code}', 'get', '200')).sort()).toEqual([
+      'application/json',
+      'text/html',
+    ]);
+    expect(Object.keys(answer('/public/records/{code}/evidence/{sha256}', 'get', '200'))).toEqual([
+      'image/jpeg',
+      'image/png',
+      'image/webp',
+    ]);
     expect(Object.keys(answer('/console/vendor/leaflet.js', 'get', '200'))).toEqual(['text/javascript']);
-    const failure = { schema: { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } } };
+    const failure = {
+      schema: { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } },
+    };
     expect(answer('/api/notices', 'get', '400')['application/json']).toMatchObject(failure);
     expect(answer('/api/users', 'post', '409')['application/json']).toMatchObject(failure);
     expect(answer('/api/devices/{id}', 'put', '404')['application/json']).toMatchObject(failure);
-    expect(answer('/public/lookup', 'post', '400')['application/json']).toMatchObject({ schema: { properties: { messages: { type: 'object' } } } });
+    expect(answer('/public/lookup', 'post', '400')['application/json']).toMatchObject({
+      schema: { properties: { messages: { type: 'object' } } },
+    });
   });
 });

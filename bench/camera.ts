@@ -13,9 +13,20 @@ import sharp from 'sharp';
 import { silentLogger } from '../runtime/log.js';
 import { CameraSourceSchema } from '../edge/drivers/camera/config.js';
 import { RtspSource, type RtspSourceConfig } from '../edge/drivers/camera/rtsp.js';
-import { makeSimulatorClip, publishClip, rtspTools, startRtspServer } from '../edge/drivers/camera/testdata/rtsp-server.js';
+import {
+  makeSimulatorClip,
+  publishClip,
+  rtspTools,
+  startRtspServer,
+} from '../edge/drivers/camera/testdata/rtsp-server.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, restarts: { type: 'string', default: '3' }, 'down-ms': { type: 'string', default: '3000' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '30' },
+    restarts: { type: 'string', default: '3' },
+    'down-ms': { type: 'string', default: '3000' },
+  },
+});
 const SECONDS = Number(values.seconds);
 const RESTARTS = Number(values.restarts);
 const DOWN_MS = Number(values['down-ms']);
@@ -53,15 +64,45 @@ function readerPids(): number[] {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-camera-'));
 rtspTools();
 console.log('making a 1080p 25 frames/s clip of the simulated street (once per machine: cached in the temp dir) ...');
-const base = await makeSimulatorClip(path.join(os.tmpdir(), 'city-bench-street-5fps.mp4'), { seed: 1, frames: 50, fps: 5 });
+const base = await makeSimulatorClip(path.join(os.tmpdir(), 'city-bench-street-5fps.mp4'), {
+  seed: 1,
+  frames: 50,
+  fps: 5,
+});
 const clip = path.join(os.tmpdir(), 'city-bench-street-1080p25.mp4');
 if (!fs.existsSync(clip)) {
   const { execFileSync } = await import('node:child_process');
-  execFileSync(rtspTools().ffmpeg, ['-nostdin', '-loglevel', 'error', '-y', '-i', base, '-vf', 'scale=1920:1080,fps=25,noise=alls=6:allf=t', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '4M', '-g', '50', '-pix_fmt', 'yuv420p', clip]);
+  execFileSync(rtspTools().ffmpeg, [
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    base,
+    '-vf',
+    'scale=1920:1080,fps=25,noise=alls=6:allf=t',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-b:v',
+    '4M',
+    '-g',
+    '50',
+    '-pix_fmt',
+    'yuv420p',
+    clip,
+  ]);
 }
 const server = await startRtspServer({ dir });
 const pub = publishClip(server, clip, 'cam');
-const src = CameraSourceSchema.parse({ type: 'rtsp', url: server.url('cam'), username: server.camera.username, password: server.camera.password, intervalMs: 1000 }) as RtspSourceConfig;
+const src = CameraSourceSchema.parse({
+  type: 'rtsp',
+  url: server.url('cam'),
+  username: server.camera.username,
+  password: server.camera.password,
+  intervalMs: 1000,
+}) as RtspSourceConfig;
 const rtsp = new RtspSource(src, silentLogger, 'bench-cam');
 
 let frames = 0;
@@ -127,8 +168,14 @@ await server.stop();
 fs.rmSync(dir, { recursive: true, force: true });
 
 const pct = (s: number) => `${((100 * s) / wall).toFixed(1)} %`;
-console.log(`stream ${size} H.264 25 frames/s over RTSP/TCP, source at 1 frame/s, ${SECONDS} s measured on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? ''})`);
+console.log(
+  `stream ${size} H.264 25 frames/s over RTSP/TCP, source at 1 frame/s, ${SECONDS} s measured on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? ''})`,
+);
 console.log(`frames delivered: ${rate.toFixed(2)} /s`);
-console.log(`CPU per camera: ffmpeg (receive + decode + 1 JPEG/s) ${pct(ffCpu)} of one core, this process (cut + re-encode as the link does) ${pct(meCpu)}; total ${pct(ffCpu + meCpu)}`);
-console.log(`reconnect after a server restart (down ${DOWN_MS} ms; from listening again to the first frame): ${reconnects.map((r) => `${(r / 1000).toFixed(1)} s`).join(', ')}`);
+console.log(
+  `CPU per camera: ffmpeg (receive + decode + 1 JPEG/s) ${pct(ffCpu)} of one core, this process (cut + re-encode as the link does) ${pct(meCpu)}; total ${pct(ffCpu + meCpu)}`,
+);
+console.log(
+  `reconnect after a server restart (down ${DOWN_MS} ms; from listening again to the first frame): ${reconnects.map((r) => `${(r / 1000).toFixed(1)} s`).join(', ')}`,
+);
 console.log(`source stats: ${JSON.stringify(rtsp.stats)}`);

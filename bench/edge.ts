@@ -12,8 +12,12 @@ import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { Hj212Fleet } from '../simulators/hj212/monitor.js';
 
-const ROOT = import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? path.resolve(import.meta.dirname, '../..') : path.resolve(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { monitors: { type: 'string', default: '1000' }, frames: { type: 'string', default: '60' } } });
+const ROOT = import.meta.dirname.includes(`${path.sep}dist${path.sep}`)
+  ? path.resolve(import.meta.dirname, '../..')
+  : path.resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: { monitors: { type: 'string', default: '1000' }, frames: { type: 'string', default: '60' } },
+});
 const MONITORS = Number(values.monitors);
 const FRAMES = Number(values.frames);
 
@@ -33,7 +37,17 @@ const port = await freePort();
 const district = `bench${Date.now().toString(36)}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-edge-'));
 const start = Date.parse('2026-03-01T00:00:00+08:00');
-const fleetOpts = { host: '127.0.0.1', port, seed: 11, monitors: MONITORS, intervalMs: 30_000, start, frames: FRAMES, flag: 5 as const, window: 4 };
+const fleetOpts = {
+  host: '127.0.0.1',
+  port,
+  seed: 11,
+  monitors: MONITORS,
+  intervalMs: 30_000,
+  start,
+  frames: FRAMES,
+  flag: 5 as const,
+  window: 4,
+};
 const devices = new Hj212Fleet(fleetOpts).deviceConfigs(district);
 const cfgFile = path.join(dir, 'edge.json');
 fs.writeFileSync(
@@ -43,7 +57,13 @@ fs.writeFileSync(
     mqtt: { url: mqttUrl, settleMs: 200 },
     buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 1000 },
     publish: { inflight: 200, maxBatch: 200 },
-    hj212: { port, host: '127.0.0.1', maxConnections: MONITORS + 100, maxConnectionsPerAddress: MONITORS + 100, devices },
+    hj212: {
+      port,
+      host: '127.0.0.1',
+      maxConnections: MONITORS + 100,
+      maxConnectionsPerAddress: MONITORS + 100,
+      devices,
+    },
   }),
 );
 
@@ -58,11 +78,17 @@ sub.on('message', (_t, payload) => {
 });
 
 const compiled = import.meta.dirname.includes(`${path.sep}dist${path.sep}`);
-const agent = spawn(process.execPath, compiled ? [path.join(ROOT, 'dist/edge/main.js'), '--config', cfgFile] : ['--import', 'tsx', path.join(ROOT, 'edge/main.ts'), '--config', cfgFile], {
-  cwd: ROOT,
-  env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+const agent = spawn(
+  process.execPath,
+  compiled
+    ? [path.join(ROOT, 'dist/edge/main.js'), '--config', cfgFile]
+    : ['--import', 'tsx', path.join(ROOT, 'edge/main.ts'), '--config', cfgFile],
+  {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  },
+);
 const rssOf = (pid: number) => {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
@@ -71,7 +97,15 @@ const rssOf = (pid: number) => {
   }
 };
 for (let i = 0; i < 100; i++) {
-  const ok = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); r(true); }).once('error', () => r(false)));
+  const ok = await new Promise<boolean>((r) =>
+    net
+      .connect(port, '127.0.0.1')
+      .once('connect', function (this: net.Socket) {
+        this.destroy();
+        r(true);
+      })
+      .once('error', () => r(false)),
+  );
   if (ok) break;
   await new Promise((r) => setTimeout(r, 100));
 }
@@ -86,7 +120,12 @@ await fleet.done();
 const tAnswered = (performance.now() - t0) / 1000;
 const totals = fleet.totals();
 // Readings per frame: a dust+noise monitor's frame is two readings (the dust device and its noise companion).
-const expected = fleet.counts().reduce((n, c) => n + c.frames * (Object.keys(c.values).includes('LA') && Object.keys(c.values).length > 1 ? 2 : 1), 0);
+const expected = fleet
+  .counts()
+  .reduce(
+    (n, c) => n + c.frames * (Object.keys(c.values).includes('LA') && Object.keys(c.values).length > 1 ? 2 : 1),
+    0,
+  );
 while (forwarded < expected && performance.now() - t0 < 300_000) await new Promise((r) => setTimeout(r, 50));
 const tForwarded = (performance.now() - t0) / 1000;
 const connectedRss = peakRss;
@@ -97,10 +136,22 @@ await new Promise((r) => agent.once('exit', r));
 await sub.endAsync();
 fs.rmSync(dir, { recursive: true, force: true });
 
-console.log(`\nbench:edge  ${MONITORS} HJ 212 monitors on one edge agent (compiled: ${compiled}), ${FRAMES} real-time frames each, Flag=5 (answered after the disk buffer), ${os.cpus().length} cores shared by monitors, agent and Mosquitto`);
+console.log(
+  `\nbench:edge  ${MONITORS} HJ 212 monitors on one edge agent (compiled: ${compiled}), ${FRAMES} real-time frames each, Flag=5 (answered after the disk buffer), ${os.cpus().length} cores shared by monitors, agent and Mosquitto`,
+);
 console.table({
-  'frames parsed and answered': { count: totals.frames, seconds: +tAnswered.toFixed(1), 'per second': Math.round(totals.frames / tAnswered) },
-  'readings forwarded to Mosquitto': { count: forwarded, seconds: +tForwarded.toFixed(1), 'per second': Math.round(forwarded / tForwarded) },
+  'frames parsed and answered': {
+    count: totals.frames,
+    seconds: +tAnswered.toFixed(1),
+    'per second': Math.round(totals.frames / tAnswered),
+  },
+  'readings forwarded to Mosquitto': {
+    count: forwarded,
+    seconds: +tForwarded.toFixed(1),
+    'per second': Math.round(forwarded / tForwarded),
+  },
 });
-console.log(`agent memory: RSS ${Math.round(idleRss / 2 ** 20)} MB listening, peak ${Math.round(connectedRss / 2 ** 20)} MB with ${MONITORS} monitors connected and sending (${Math.round((connectedRss - idleRss) / MONITORS / 1024)} KB per monitor)`);
+console.log(
+  `agent memory: RSS ${Math.round(idleRss / 2 ** 20)} MB listening, peak ${Math.round(connectedRss / 2 ** 20)} MB with ${MONITORS} monitors connected and sending (${Math.round((connectedRss - idleRss) / MONITORS / 1024)} KB per monitor)`,
+);
 if (forwarded < expected) console.log(`WARNING: ${expected - forwarded} readings not seen on the broker within 300 s`);

@@ -65,9 +65,15 @@ async function main(): Promise<void> {
   const file = path.join(dir, 'city.duckdb');
   try {
     let t = performance.now();
-    const child = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--readings', String(n), '--generate', file], { stdio: 'inherit' });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, import.meta.filename, '--readings', String(n), '--generate', file],
+      { stdio: 'inherit' },
+    );
     if (child.status !== 0) throw new Error('making the readings failed');
-    console.log(`made ${n.toLocaleString('en')} readings in ${((performance.now() - t) / 1000).toFixed(1)} s (child process)`);
+    console.log(
+      `made ${n.toLocaleString('en')} readings in ${((performance.now() - t) / 1000).toFixed(1)} s (child process)`,
+    );
     const store = await DuckDbStore.open({ file });
     const app = Fastify();
     // The bench's own stand-in for a signed-in staff member: the export, not the login, is measured.
@@ -83,11 +89,15 @@ async function main(): Promise<void> {
     console.log(`${os.cpus().length} cores; peak RSS before the exports ${before} MB`);
     t = performance.now();
     const csv = await fetchCount(`${base}/api/export/readings.csv?${q(n)}`);
-    console.log(`CSV : ${(csv.lines - 1).toLocaleString('en')} rows, ${(csv.bytes / 1e6).toFixed(0)} MB in ${(csv.ms / 1000).toFixed(1)} s (${Math.round(((csv.lines - 1) / csv.ms) * 1000).toLocaleString('en')} rows/s); peak RSS ${vmHwmMb()} MB`);
+    console.log(
+      `CSV : ${(csv.lines - 1).toLocaleString('en')} rows, ${(csv.bytes / 1e6).toFixed(0)} MB in ${(csv.ms / 1000).toFixed(1)} s (${Math.round(((csv.lines - 1) / csv.ms) * 1000).toLocaleString('en')} rows/s); peak RSS ${vmHwmMb()} MB`,
+    );
     const xn = Math.min(n, Number(values.xlsx));
     if (xn > 0) {
       const x = await fetchCount(`${base}/api/export/readings.xlsx?${q(xn)}`);
-      console.log(`XLSX: ${xn.toLocaleString('en')} rows, ${(x.bytes / 1e6).toFixed(0)} MB in ${(x.ms / 1000).toFixed(1)} s (${Math.round((xn / x.ms) * 1000).toLocaleString('en')} rows/s); peak RSS ${vmHwmMb()} MB`);
+      console.log(
+        `XLSX: ${xn.toLocaleString('en')} rows, ${(x.bytes / 1e6).toFixed(0)} MB in ${(x.ms / 1000).toFixed(1)} s (${Math.round((xn / x.ms) * 1000).toLocaleString('en')} rows/s); peak RSS ${vmHwmMb()} MB`,
+      );
     }
     await app.close();
     await store.close();

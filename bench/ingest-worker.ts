@@ -23,8 +23,19 @@ let store: Store;
 let bus: Bus | undefined;
 if (backend === 'influx-kafka') {
   const e = process.env;
-  store = await InfluxStore.open({ url: e.INFLUX_URL!, token: e.INFLUX_TOKEN!, org: e.INFLUX_ORG!, bucket: e.INFLUX_BUCKET! });
-  bus = await createBus({ brokers: e.KAFKA_BROKERS, clientId: `bench-${process.pid}`, topicPrefix: `${district}.`, partitions: 12, logger: silentLogger });
+  store = await InfluxStore.open({
+    url: e.INFLUX_URL!,
+    token: e.INFLUX_TOKEN!,
+    org: e.INFLUX_ORG!,
+    bucket: e.INFLUX_BUCKET!,
+  });
+  bus = await createBus({
+    brokers: e.KAFKA_BROKERS,
+    clientId: `bench-${process.pid}`,
+    topicPrefix: `${district}.`,
+    partitions: 12,
+    logger: silentLogger,
+  });
 } else {
   store = await DuckDbStore.open({
     file: path.join(dir, 'bench.duckdb'),

@@ -16,7 +16,9 @@ const scale = Number(values.scale);
 const only = values.only?.split(',');
 
 function services(): string {
-  const out = execFileSync(path.join(ROOT, 'scripts/services'), ['up', 'mosquitto', 'influxdb', 'kafka'], { encoding: 'utf8' });
+  const out = execFileSync(path.join(ROOT, 'scripts/services'), ['up', 'mosquitto', 'influxdb', 'kafka'], {
+    encoding: 'utf8',
+  });
   // The workers inherit INFLUX_* and KAFKA_BROKERS.
   for (const line of out.split('\n')) {
     const kv = /^([A-Z_]+)=(.*)$/.exec(line.trim());
@@ -30,16 +32,23 @@ type Msg = Record<string, number | string>;
 
 // Ingest runs with its V8 heap capped, as docs/deploy.md recommends for ingest processes: its live set is bounded
 // (maxPendingReadings), and without a cap V8 lets garbage grow the heap to ~200 MB under full load.
-const INGEST_FLAGS = (process.env.INGEST_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=1').split(' ').filter(Boolean);
+const INGEST_FLAGS = (process.env.INGEST_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=1')
+  .split(' ')
+  .filter(Boolean);
 
 function run(script: string, arg: unknown): { ready: Promise<void>; done: Promise<Msg> } {
-  const prof = process.env.BENCH_PROFILE === script ? ['--cpu-prof', '--cpu-prof-dir', path.join(os.tmpdir(), 'city-prof')] : [];
+  const prof =
+    process.env.BENCH_PROFILE === script ? ['--cpu-prof', '--cpu-prof-dir', path.join(os.tmpdir(), 'city-prof')] : [];
   // Compiled JavaScript from dist/ (npm run build), as production runs it: tsx alone costs ~30 MB of RSS.
   const here = import.meta.dirname;
   const compiled = here.includes(`${path.sep}dist${path.sep}`);
   const file = path.join(here, compiled ? script.replace(/\.ts$/, '.js') : script);
   const child = fork(file, [JSON.stringify(arg)], {
-    execArgv: [...(compiled ? [] : ['--import', 'tsx']), ...prof, ...(script === 'ingest-worker.ts' ? INGEST_FLAGS : [])],
+    execArgv: [
+      ...(compiled ? [] : ['--import', 'tsx']),
+      ...prof,
+      ...(script === 'ingest-worker.ts' ? INGEST_FLAGS : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let onReady!: () => void;
@@ -70,7 +79,13 @@ async function raw(name: string, messages: number, perMessage: number) {
 async function ingest(name: string, messages: number, perMessage: number, rate = 0, devices = 100, backend = 'duckdb') {
   const district = uniq();
   const expect = messages * perMessage;
-  const worker = run('ingest-worker.ts', { url, district, dir: path.join(os.tmpdir(), `city-bench-${district}`), expect, backend });
+  const worker = run('ingest-worker.ts', {
+    url,
+    district,
+    dir: path.join(os.tmpdir(), `city-bench-${district}`),
+    expect,
+    backend,
+  });
   await worker.ready;
   const pub = run('publisher.ts', { url, district, devices, messages, perMessage, inflight: 500, rate });
   const [w] = await Promise.all([worker.done, pub.done]);
@@ -95,15 +110,27 @@ if (want('paced')) await ingest('paced', n(150_000), 1, 10_000);
 if (want('influx-batched')) await ingest('influx-batched', n(10_000), 100, 0, 1000, 'influx-kafka');
 if (want('influx-paced')) await ingest('influx-paced', n(100_000), 1, 10_000, 100, 'influx-kafka');
 
-console.log(`\nbench:ingest  Mosquitto ${url}, ${os.cpus().length} cores, scale ${scale}, ingest node flags: ${INGEST_FLAGS.join(' ') || 'none'}`);
+console.log(
+  `\nbench:ingest  Mosquitto ${url}, ${os.cpus().length} cores, scale ${scale}, ingest node flags: ${INGEST_FLAGS.join(' ') || 'none'}`,
+);
 console.table(results);
 const r = results;
 if (r['raw-single'] && r.single) {
-  console.log(`one reading a message: ingest ${r.single['readings/s']} readings/s = ${(Number(r.single['readings/s']) / Number(r['raw-single']['messages/s'])).toFixed(2)}x the raw broker rate (target >= 0.9)`);
+  console.log(
+    `one reading a message: ingest ${r.single['readings/s']} readings/s = ${(Number(r.single['readings/s']) / Number(r['raw-single']['messages/s'])).toFixed(2)}x the raw broker rate (target >= 0.9)`,
+  );
 }
-if (r.batched) console.log(`100 readings a message: ${r.batched['readings/s']} readings/s (target >= 300,000; goal 500,000)`);
-if (r.paced) console.log(`at 10,000 readings/s: p99 ${r.paced['p99 ms']} ms (target < 250), peak RSS ${r.paced['peak RSS MB']} MB`);
-if (r['influx-batched']) console.log(`InfluxDB + Kafka, 100 readings a message: ${r['influx-batched']['readings/s']} readings/s`);
-if (r['influx-paced']) console.log(`InfluxDB + Kafka at 10,000 readings/s: p99 publish→queryable ${r['influx-paced']['p99 ms']} ms (target < 250)`);
+if (r.batched)
+  console.log(`100 readings a message: ${r.batched['readings/s']} readings/s (target >= 300,000; goal 500,000)`);
+if (r.paced)
+  console.log(
+    `at 10,000 readings/s: p99 ${r.paced['p99 ms']} ms (target < 250), peak RSS ${r.paced['peak RSS MB']} MB`,
+  );
+if (r['influx-batched'])
+  console.log(`InfluxDB + Kafka, 100 readings a message: ${r['influx-batched']['readings/s']} readings/s`);
+if (r['influx-paced'])
+  console.log(
+    `InfluxDB + Kafka at 10,000 readings/s: p99 publish→queryable ${r['influx-paced']['p99 ms']} ms (target < 250)`,
+  );
 const peak = Math.max(...Object.values(results).map((x) => Number(x['peak RSS MB'] ?? 0)));
 console.log(`peak RSS of ingest over all runs: ${peak} MB (target < 300)`);

@@ -73,7 +73,8 @@ function runPeer(n: number, batch: number, contenders: string): Row[] {
 }
 
 const get = (rows: Row[], c: string) => rows.find((r) => r.contender === c);
-const fmt = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
+const fmt = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US');
 
 let telegrafRate: number | undefined;
 if (modes.has('influx')) {
@@ -119,9 +120,18 @@ function freePort(): Promise<number> {
   });
 }
 
-async function until(what: string, child: ChildProcess, check: () => Promise<boolean> | boolean, secs: number): Promise<void> {
+async function until(
+  what: string,
+  child: ChildProcess,
+  check: () => Promise<boolean> | boolean,
+  secs: number,
+): Promise<void> {
   const end = Date.now() + secs * 1000;
-  while (!(await Promise.resolve().then(check).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(check)
+      .catch(() => false))
+  ) {
     if (child.exitCode !== null) throw new Error(`${what} exited (code ${child.exitCode})`);
     if (Date.now() > end) throw new Error(`${what} not ready after ${secs} s`);
     await new Promise((r) => setTimeout(r, 100));
@@ -148,10 +158,17 @@ async function kafkaRun(): Promise<Row> {
   try {
     log('compiling the project (tsc -p tsconfig.build.json)');
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-    const services = execFileSync(path.join(root, 'scripts/services'), ['up', 'kafka'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const services = execFileSync(path.join(root, 'scripts/services'), ['up', 'kafka'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const kafka = /^KAFKA_BROKERS=(.+)$/m.exec(services)?.[1];
     if (!kafka) throw new Error('scripts/services up kafka printed no KAFKA_BROKERS');
-    const influxd = execFileSync('bash', ['-c', 'ls -d "$HOME"/.cache/city-sensing/influxdb/*/influxd | sort -V | tail -n 1'], { encoding: 'utf8' }).trim();
+    const influxd = execFileSync(
+      'bash',
+      ['-c', 'ls -d "$HOME"/.cache/city-sensing/influxdb/*/influxd | sort -V | tail -n 1'],
+      { encoding: 'utf8' },
+    ).trim();
 
     const mqPort = await freePort();
     const conf = readFileSync(path.join(peer, 'mosquitto.conf'), 'utf8')
@@ -168,8 +185,20 @@ async function kafkaRun(): Promise<Row> {
     const influxUrl = `http://127.0.0.1:${inPort}`;
     const ix = spawn(
       influxd,
-      ['--http-bind-address', `127.0.0.1:${inPort}`, '--bolt-path', `${work}/influxd.bolt`, '--engine-path', `${work}/engine`,
-        '--sqlite-path', `${work}/influxd.sqlite`, '--reporting-disabled', '--ui-disabled', '--log-level', 'warn'],
+      [
+        '--http-bind-address',
+        `127.0.0.1:${inPort}`,
+        '--bolt-path',
+        `${work}/influxd.bolt`,
+        '--engine-path',
+        `${work}/engine`,
+        '--sqlite-path',
+        `${work}/influxd.sqlite`,
+        '--reporting-disabled',
+        '--ui-disabled',
+        '--log-level',
+        'warn',
+      ],
       { stdio: 'ignore', env: { ...process.env, INFLUXD_CONFIG_PATH: work } },
     );
     children.push(ix);
@@ -178,7 +207,13 @@ async function kafkaRun(): Promise<Row> {
     const setup = await fetch(`${influxUrl}/api/v2/setup`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: 'bench', password: `pw-${token.slice(0, 12)}`, org: 'bench', bucket: 'bench_kafka', token }),
+      body: JSON.stringify({
+        username: 'bench',
+        password: `pw-${token.slice(0, 12)}`,
+        org: 'bench',
+        bucket: 'bench_kafka',
+        token,
+      }),
     });
     if (!setup.ok) throw new Error(`InfluxDB setup: HTTP ${setup.status}`);
 
@@ -211,11 +246,23 @@ async function kafkaRun(): Promise<Row> {
     });
     children.push(project);
     await until('project', project, async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 90);
-    log(`project ready (pid ${project.pid}) with Kafka ${kafka} (topics ${prefix}*); publishing ${N} readings, ${BATCH} a message`);
+    log(
+      `project ready (pid ${project.pid}) with Kafka ${kafka} (topics ${prefix}*); publishing ${N} readings, ${BATCH} a message`,
+    );
     const out = execFileSync('node', [path.join(peer, 'publish.mjs')], {
       encoding: 'utf8',
-      env: { ...process.env, PROJECT_DIR: root, MQTT_URL: mqttUrl, N: String(N), BATCH: String(BATCH), WAIT: 'influx',
-        INFLUX_URL: influxUrl, INFLUX_TOKEN: token, INFLUX_BUCKET: 'bench_kafka', TIMEOUT_S: String(120 + N / 1000) },
+      env: {
+        ...process.env,
+        PROJECT_DIR: root,
+        MQTT_URL: mqttUrl,
+        N: String(N),
+        BATCH: String(BATCH),
+        WAIT: 'influx',
+        INFLUX_URL: influxUrl,
+        INFLUX_TOKEN: token,
+        INFLUX_BUCKET: 'bench_kafka',
+        TIMEOUT_S: String(120 + N / 1000),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const rssMb = peakRssMb(project.pid!);

@@ -34,7 +34,8 @@ function payload(): string {
     return `{"ts":${ts},"metrics":{"laeq_db":${(50 + (sent % 17)).toFixed(1)},"lmax_db":71.5}}`;
   }
   const parts: string[] = [];
-  for (let i = 0; i < job.perMessage; i++) parts.push(`{"ts":${seqTs + i},"metrics":{"laeq_db":${50 + (i % 17)},"lmax_db":71.5}}`);
+  for (let i = 0; i < job.perMessage; i++)
+    parts.push(`{"ts":${seqTs + i},"metrics":{"laeq_db":${50 + (i % 17)},"lmax_db":71.5}}`);
   if ((sent + 1) % job.devices === 0) seqTs += job.perMessage;
   return `{"batch":[${parts.join(',')}]}`;
 }

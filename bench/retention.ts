@@ -14,7 +14,9 @@ import { DuckDbStore } from '../store/duckdb/store.js';
 import { InfluxStore } from '../store/influxdb/store.js';
 import type { Store } from '../store/types.js';
 
-const { values } = parseArgs({ options: { millions: { type: 'string', default: '1' }, store: { type: 'string', default: 'duckdb' } } });
+const { values } = parseArgs({
+  options: { millions: { type: 'string', default: '1' }, store: { type: 'string', default: 'duckdb' } },
+});
 if (values.store !== 'duckdb' && values.store !== 'influxdb') throw new Error('--store: duckdb or influxdb');
 const millions = Number(values.millions);
 if (!(millions > 0 && millions <= 20)) throw new Error('--millions: a number from 0.1 to 20');
@@ -36,17 +38,33 @@ async function duckdb(): Promise<{ store: Store; drop: () => Promise<void>; what
 
 async function influxdb(): Promise<{ store: Store; drop: () => Promise<void>; what: string }> {
   const { INFLUX_URL: url, INFLUX_TOKEN: token, INFLUX_ORG: org } = process.env;
-  if (!url || !token || !org) throw new Error('INFLUX_URL, INFLUX_TOKEN and INFLUX_ORG: run eval "$(scripts/services up influxdb)" first');
+  if (!url || !token || !org)
+    throw new Error('INFLUX_URL, INFLUX_TOKEN and INFLUX_ORG: run eval "$(scripts/services up influxdb)" first');
   const call = async (method: string, p: string, body?: unknown) => {
-    const res = await fetch(new URL(p, url), { method, headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(new URL(p, url), {
+      method,
+      headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text}`);
     return text ? (JSON.parse(text) as Record<string, any>) : {};
   };
   const orgID = (await call('GET', `/api/v2/orgs?org=${org}`)).orgs[0].id as string;
-  const bucket = await call('POST', '/api/v2/buckets', { orgID, name: `bench-retention-${Date.now()}`, retentionRules: [] });
+  const bucket = await call('POST', '/api/v2/buckets', {
+    orgID,
+    name: `bench-retention-${Date.now()}`,
+    retentionRules: [],
+  });
   const s = await InfluxStore.open({ url, token, org, bucket: bucket.name as string });
-  return { store: s, what: 'InfluxDB 2.7 (a bucket of its own)', drop: async () => { await s.close(); await call('DELETE', `/api/v2/buckets/${bucket.id as string}`); } };
+  return {
+    store: s,
+    what: 'InfluxDB 2.7 (a bucket of its own)',
+    drop: async () => {
+      await s.close();
+      await call('DELETE', `/api/v2/buckets/${bucket.id as string}`);
+    },
+  };
 }
 const rss = () => Math.round(process.memoryUsage().rss / 1e6);
 try {
@@ -54,7 +72,13 @@ try {
   for (let d = 0; d < DEVICES; d++) {
     const batch: StoredReading[] = [];
     for (let i = 0; i < perDevice; i++) {
-      batch.push({ deviceId: `nz-${d}`, district: 'xinhua', kind: 'noise', ts: T0 + i * 60_000, metrics: { laeq_db: 50 + ((i * 7 + d) % 30), lmax_db: 85 } } as StoredReading);
+      batch.push({
+        deviceId: `nz-${d}`,
+        district: 'xinhua',
+        kind: 'noise',
+        ts: T0 + i * 60_000,
+        metrics: { laeq_db: 50 + ((i * 7 + d) % 30), lmax_db: 85 },
+      } as StoredReading);
     }
     await store.write(batch);
   }
@@ -62,7 +86,7 @@ try {
   const writeS = (performance.now() - t) / 1000;
 
   const config = loadRetentionConfig(path.resolve(import.meta.dirname, '../config/retention.json'));
-  let now = T0 + (perDevice * 60_000) + config.readings.rawDays * DAY + DAY; // every reading past rawDays
+  let now = T0 + perDevice * 60_000 + config.readings.rawDays * DAY + DAY; // every reading past rawDays
   const job = new RetentionJob({ config, store, logger: silentLogger, now: () => now });
   t = performance.now();
   const r = await job.run();
@@ -71,7 +95,15 @@ try {
 
   // Steady state: a fresh hour of readings, then the 15-minute run that recomputes only the newest buckets.
   const hour: StoredReading[] = [];
-  for (let d = 0; d < DEVICES; d++) for (let i = 0; i < 60; i++) hour.push({ deviceId: `nz-${d}`, district: 'xinhua', kind: 'noise', ts: now - 60 * 60_000 + i * 60_000, metrics: { laeq_db: 55, lmax_db: 85 } } as StoredReading);
+  for (let d = 0; d < DEVICES; d++)
+    for (let i = 0; i < 60; i++)
+      hour.push({
+        deviceId: `nz-${d}`,
+        district: 'xinhua',
+        kind: 'noise',
+        ts: now - 60 * 60_000 + i * 60_000,
+        metrics: { laeq_db: 55, lmax_db: 85 },
+      } as StoredReading);
   await store.write(hour);
   now += 15 * 60_000;
   t = performance.now();

@@ -13,7 +13,9 @@ import { RulesFileSchema } from '../analytics/rules/schema.js';
 import { makeFleet } from '../simulators/fleet.js';
 import { createModel } from '../simulators/models.js';
 
-const ROOT = import.meta.dirname.includes(`${path.sep}dist${path.sep}`) ? path.resolve(import.meta.dirname, '../..') : path.resolve(import.meta.dirname, '..');
+const ROOT = import.meta.dirname.includes(`${path.sep}dist${path.sep}`)
+  ? path.resolve(import.meta.dirname, '../..')
+  : path.resolve(import.meta.dirname, '..');
 const rules = RulesFileSchema.parse(JSON.parse(fs.readFileSync(path.join(ROOT, 'config/rules.json'), 'utf8')));
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -23,7 +25,8 @@ const start = Date.parse('2026-06-01T00:00:00+08:00');
 const readings: StoredReading[] = [];
 for (const d of fleet) {
   const m = createModel(d.kind, d.id, 1);
-  for (let t = start; t < start + 6 * 3_600_000; t += d.driver.intervalMs) readings.push({ district: d.district, kind: d.kind, deviceId: d.id, ts: t, metrics: m.metrics(t) });
+  for (let t = start; t < start + 6 * 3_600_000; t += d.driver.intervalMs)
+    readings.push({ district: d.district, kind: d.kind, deviceId: d.id, ts: t, metrics: m.metrics(t) });
 }
 readings.sort((a, b) => a.ts - b.ts);
 const engine = new RuleEngine(rules);
@@ -55,7 +58,10 @@ const N = 50_000;
 for (let k = 0; k < 96; k++) {
   const ts = start + k * 10_000;
   for (let i = 0; i < N; i++) {
-    big.process({ district: 'x', kind: 'noise', deviceId: `m${i}`, ts, metrics: { laeq_db: 50 + (i % 7), lmax_db: 60 } }, out);
+    big.process(
+      { district: 'x', kind: 'noise', deviceId: `m${i}`, ts, metrics: { laeq_db: 50 + (i % 7), lmax_db: 60 } },
+      out,
+    );
     out.length = 0;
   }
 }
@@ -73,7 +79,8 @@ t0 = performance.now();
 let sink = 0;
 for (let k = 0; k < ANOMALY_STEPS; k++) {
   const ts = start + k * 300_000;
-  for (let i = 0; i < ANOMALY_SERIES; i++) sink += (detectors[i] as AnomalyDetector).update(ts, (wave[k] as number) + i);
+  for (let i = 0; i < ANOMALY_SERIES; i++)
+    sink += (detectors[i] as AnomalyDetector).update(ts, (wave[k] as number) + i);
 }
 const anomalyRate = (ANOMALY_SERIES * ANOMALY_STEPS) / ((performance.now() - t0) / 1000);
 detectors.length = 0;
@@ -84,7 +91,10 @@ const ANOMALY_AT_SCALE = 100_000;
 for (let k = 0; k < 30; k++) {
   const ts = start + k * 300_000;
   for (let i = 0; i < ANOMALY_AT_SCALE; i++) {
-    monitor.process({ district: 'x', kind: 'noise', deviceId: `a${i}`, ts, metrics: { laeq_db: (wave[k] as number) + (i % 5) } }, out);
+    monitor.process(
+      { district: 'x', kind: 'noise', deviceId: `a${i}`, ts, metrics: { laeq_db: (wave[k] as number) + (i % 5) } },
+      out,
+    );
     out.length = 0;
   }
 }
@@ -94,15 +104,23 @@ const stateBytes = createAnomalyDetector().stateBytes;
 
 // 4. NAB run time (the CLI prints its own timing and scores).
 t0 = performance.now();
-const nab = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'analytics/nab/main.ts'), '--out', path.join(ROOT, '.tmp/nab')], { cwd: ROOT, encoding: 'utf8' });
+const nab = execFileSync(
+  process.execPath,
+  ['--import', 'tsx', path.join(ROOT, 'analytics/nab/main.ts'), '--out', path.join(ROOT, '.tmp/nab')],
+  { cwd: ROOT, encoding: 'utf8' },
+);
 const nabS = (performance.now() - t0) / 1000;
 
-console.log(`\nbench:rules  ${readings.length} readings of ${fleet.length} devices, ${rules.rules.length} rules${gc ? '' : ' (run with --expose-gc for exact memory)'}`);
+console.log(
+  `\nbench:rules  ${readings.length} readings of ${fleet.length} devices, ${rules.rules.length} rules${gc ? '' : ' (run with --expose-gc for exact memory)'}`,
+);
 console.table({
   'threshold rules': { 'readings/s (one core)': Math.round(rulesOnly), target: '>= 200,000' },
   'rules + sensor health': { 'readings/s (one core)': Math.round(withHealth), target: '' },
 });
-console.log(`memory: ${big.series} series, ${Math.round(perSeries)} bytes per series (15-min LAeq windows full at 10 s readings)`);
+console.log(
+  `memory: ${big.series} series, ${Math.round(perSeries)} bytes per series (15-min LAeq windows full at 10 s readings)`,
+);
 console.log(
   `anomaly detector: ${Math.round(anomalyRate).toLocaleString('en')} readings/s (one core, ${ANOMALY_SERIES} series interleaved; target >= 200,000); ` +
     `${Math.round(anomalyBytes).toLocaleString('en')} bytes per series at ${monitor.seriesCount.toLocaleString('en')} series through the monitor ` +

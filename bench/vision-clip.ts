@@ -31,7 +31,12 @@ export async function photoClip(photo: string, count: number, startTs: number): 
   const ph = Math.round(height / 9);
   // The patch: a piece of the photo's own road, bottom right, moved elsewhere.
   const patch = await sharp(base.data, { raw: { width, height, channels: 3 } })
-    .extract({ left: width - pw - Math.round(width / 20), top: height - ph - Math.round(height / 20), width: pw, height: ph })
+    .extract({
+      left: width - pw - Math.round(width / 20),
+      top: height - ph - Math.round(height / 20),
+      width: pw,
+      height: ph,
+    })
     .raw()
     .toBuffer();
   const stamp = { x: 8, y: 8, w: Math.round(width * 0.3), h: Math.round(height * 0.05) };
@@ -48,15 +53,31 @@ export async function photoClip(photo: string, count: number, startTs: number): 
         type: 'no-parking',
         id: 'np-1',
         name: 'bench zone',
-        polygon: [[Math.round(width * 0.4), Math.round(height * 0.55)], [Math.round(width * 0.7), Math.round(height * 0.55)], [Math.round(width * 0.7), Math.round(height * 0.8)], [Math.round(width * 0.4), Math.round(height * 0.8)]],
+        polygon: [
+          [Math.round(width * 0.4), Math.round(height * 0.55)],
+          [Math.round(width * 0.7), Math.round(height * 0.55)],
+          [Math.round(width * 0.7), Math.round(height * 0.8)],
+          [Math.round(width * 0.4), Math.round(height * 0.8)],
+        ],
         dwellS: 10,
       },
     ],
-    masks: [{ id: 'timestamp', name: 'burnt-in time', polygon: [[0, 0], [stamp.x + stamp.w + 8, 0], [stamp.x + stamp.w + 8, stamp.y + stamp.h + 8], [0, stamp.y + stamp.h + 8]] }],
+    masks: [
+      {
+        id: 'timestamp',
+        name: 'burnt-in time',
+        polygon: [
+          [0, 0],
+          [stamp.x + stamp.w + 8, 0],
+          [stamp.x + stamp.w + 8, stamp.y + stamp.h + 8],
+          [0, stamp.y + stamp.h + 8],
+        ],
+      },
+    ],
   });
   const frames: Clip['frames'] = [];
   let noise = 12345;
-  const rand = () => ((noise = (noise * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (noise = (noise * 1103515245 + 12345) >>> 0) / 2 ** 32;
   for (let i = 0; i < count; i++) {
     const data = Buffer.from(base.data);
     const gain = 1 + 0.04 * Math.sin((2 * Math.PI * i) / 90);

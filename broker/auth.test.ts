@@ -62,12 +62,23 @@ describe('DeviceRegistry', () => {
     expect(r.mayPublish('nobody', 'city/v1/xinhua/noise/nz-1/readings')).toBe(false);
   });
 
-  it('lets the notice service publish any camera\'s commands and nothing else; a gateway reads its cameras\' commands', async () => {
+  it("lets the notice service publish any camera's commands and nothing else; a gateway reads its cameras' commands", async () => {
     const hash = await hashPassword('pw', { ln: 4, r: 8, p: 1 });
     const r = new DeviceRegistry([
-      { type: 'service', username: 'notices', publish: [...SERVICE_TOPICS.notices.publish], subscribe: [...SERVICE_TOPICS.notices.subscribe], hash },
+      {
+        type: 'service',
+        username: 'notices',
+        publish: [...SERVICE_TOPICS.notices.publish],
+        subscribe: [...SERVICE_TOPICS.notices.subscribe],
+        hash,
+      },
       { type: 'device', username: 'cam-1', deviceId: 'cam-1', district: 'jinghai', kind: 'camera', hash },
-      { type: 'service', username: 'gw', ...SERVICE_TOPICS.gateway('gw', [{ district: 'jinghai', cameraId: 'cam-1' }]), hash },
+      {
+        type: 'service',
+        username: 'gw',
+        ...SERVICE_TOPICS.gateway('gw', [{ district: 'jinghai', cameraId: 'cam-1' }]),
+        hash,
+      },
     ]);
     expect(r.mayPublish('notices', 'city/v1/jinghai/camera/cam-1/commands')).toBe(true);
     expect(r.mayPublish('notices', 'city/v1/xinhua/camera/any-cam/commands')).toBe(true);
@@ -87,7 +98,16 @@ describe('DeviceRegistry', () => {
   });
 
   it('verifies a password once with scrypt, then from memory', async () => {
-    const r = new DeviceRegistry([{ type: 'device', username: 'nz-1', deviceId: 'nz-1', district: 'x', kind: 'noise', hash: await hashPassword('secret', { ln: 4, r: 8, p: 1 }) }]);
+    const r = new DeviceRegistry([
+      {
+        type: 'device',
+        username: 'nz-1',
+        deviceId: 'nz-1',
+        district: 'x',
+        kind: 'noise',
+        hash: await hashPassword('secret', { ln: 4, r: 8, p: 1 }),
+      },
+    ]);
     expect(await r.verify('nz-1', 'wrong')).toBeNull();
     expect(await r.verify('nz-1', 'wrong')).toBeNull();
     expect(r.stats.kdfRuns).toBe(2);
@@ -101,7 +121,13 @@ describe('DeviceRegistry', () => {
   it('reads a credentials file; a bad one is a ConfigError naming the file and field', () => {
     const file = path.join(dir, 'c.json');
     expect(() => DeviceRegistry.fromFile(file)).toThrow(/does not exist/);
-    fs.writeFileSync(file, JSON.stringify({ version: 1, accounts: [{ type: 'device', username: 'a', deviceId: 'a', district: 'x', kind: 'noise', hash: 'plaintext' }] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        version: 1,
+        accounts: [{ type: 'device', username: 'a', deviceId: 'a', district: 'x', kind: 'noise', hash: 'plaintext' }],
+      }),
+    );
     expect(() => DeviceRegistry.fromFile(file)).toThrow(ConfigError);
     expect(() => DeviceRegistry.fromFile(file)).toThrow(/accounts\.0\.hash: not a password hash/);
     fs.writeFileSync(file, '{');
@@ -111,7 +137,10 @@ describe('DeviceRegistry', () => {
   it('picks up a changed file while running, and keeps the accounts in use when the new file is broken', async () => {
     const file = path.join(dir, 'mqtt-credentials.json');
     const hash = await hashPassword('pw', { ln: 4, r: 8, p: 1 });
-    writeCredentialsFile(file, { version: 1, accounts: [{ type: 'device', username: 'a', deviceId: 'a', district: 'x', kind: 'noise', hash }] });
+    writeCredentialsFile(file, {
+      version: 1,
+      accounts: [{ type: 'device', username: 'a', deviceId: 'a', district: 'x', kind: 'noise', hash }],
+    });
     const r = DeviceRegistry.fromFile(file);
     const stop = r.watch(file, silentLogger, 20);
     try {
@@ -134,10 +163,18 @@ describe('DeviceRegistry', () => {
     }
   });
 
-  it('provisions the platform\'s own accounts at every start and keeps the operator\'s', async () => {
+  it("provisions the platform's own accounts at every start and keeps the operator's", async () => {
     const file = path.join(dir, 'mqtt-credentials.json');
     const operatorHash = await hashPassword('operator-chosen', { ln: 4, r: 8, p: 1 });
-    fs.writeFileSync(file, JSON.stringify({ version: 1, accounts: [{ type: 'device', username: 'real-1', deviceId: 'real-1', district: 'x', kind: 'dust', hash: operatorHash }] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        version: 1,
+        accounts: [
+          { type: 'device', username: 'real-1', deviceId: 'real-1', district: 'x', kind: 'dust', hash: operatorHash },
+        ],
+      }),
+    );
     const want = {
       devices: [{ deviceId: 'nz-1', district: 'x', kind: 'noise' as const }],
       services: [{ username: 'ingest', ...SERVICE_TOPICS.ingest }],
@@ -158,6 +195,8 @@ describe('DeviceRegistry', () => {
     const fromFile = DeviceRegistry.fromFile(file);
     expect(await fromFile.verify('real-1', 'operator-chosen')).not.toBeNull();
     // The platform's names may not be taken by the operator's entries.
-    await expect(provisionMqttCredentials(file, { devices: [{ deviceId: 'real-1', district: 'x', kind: 'dust' }] })).rejects.toThrow(/remove or rename it/);
+    await expect(
+      provisionMqttCredentials(file, { devices: [{ deviceId: 'real-1', district: 'x', kind: 'dust' }] }),
+    ).rejects.toThrow(/remove or rename it/);
   });
 });

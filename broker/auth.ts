@@ -20,7 +20,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Aedes, AuthenticateError, Client } from 'aedes';
 import { z } from 'zod';
-import { cameraCommandsTopic, IdSchema, KINDS, SensorKindSchema, TOPIC_ROOT, type CameraRef } from '../contracts/index.js';
+import {
+  cameraCommandsTopic,
+  IdSchema,
+  KINDS,
+  SensorKindSchema,
+  TOPIC_ROOT,
+  type CameraRef,
+} from '../contracts/index.js';
 import { ConfigError, parseConfig, readJsonFile } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { isHash, sha256, verifyPassword } from '../users/kdf.js';
@@ -33,7 +40,12 @@ export const MqttUsernameSchema = z
   .max(128)
   .regex(/^[A-Za-z0-9_.@-]+$/, 'an MQTT username is letters, digits, "_", ".", "@" or "-"');
 
-const HashSchema = z.string().refine(isHash, 'not a password hash of this platform ($scrypt$ln=..,r=..,p=..$salt$key); make one with broker/credentials-main.ts');
+const HashSchema = z
+  .string()
+  .refine(
+    isHash,
+    'not a password hash of this platform ($scrypt$ln=..,r=..,p=..$salt$key); make one with broker/credentials-main.ts',
+  );
 
 export const DeviceAccountSchema = z.strictObject({
   type: z.literal('device'),
@@ -66,7 +78,12 @@ export const MqttCredentialsFileSchema = z
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
     f.accounts.forEach((a, i) => {
-      if (seen.has(a.username)) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'username'], message: `username "${a.username}" is used twice` });
+      if (seen.has(a.username))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', i, 'username'],
+          message: `username "${a.username}" is used twice`,
+        });
       seen.add(a.username);
     });
   });
@@ -77,7 +94,10 @@ export type MqttAccount = z.output<typeof MqttAccountSchema>;
 export type MqttCredentialsFile = z.output<typeof MqttCredentialsFileSchema>;
 
 /** The topic filters a device account may publish and subscribe to. */
-export function deviceTopics(a: Pick<DeviceAccount, 'district' | 'kind' | 'deviceId'>): { publish: string[]; subscribe: string[] } {
+export function deviceTopics(a: Pick<DeviceAccount, 'district' | 'kind' | 'deviceId'>): {
+  publish: string[];
+  subscribe: string[];
+} {
   const base = `${TOPIC_ROOT}/${a.district}/${a.kind}/${a.deviceId}`;
   return a.kind === 'camera'
     ? { publish: [`${base}/frames`, `${base}/status`], subscribe: [`${base}/commands`] }
@@ -91,7 +111,10 @@ export const SERVICE_TOPICS = {
   /** The frame relay reads camera frames. */
   frameRelay: { publish: [], subscribe: [`${TOPIC_ROOT}/+/camera/+/frames`] },
   /** The NB-IoT push receiver publishes manhole readings and its dead letters. */
-  nbiot: { publish: [`${TOPIC_ROOT}/+/manhole/+/readings`, `${TOPIC_ROOT}/_gateway/nbiot/dead-letters`], subscribe: [] },
+  nbiot: {
+    publish: [`${TOPIC_ROOT}/+/manhole/+/readings`, `${TOPIC_ROOT}/_gateway/nbiot/dead-letters`],
+    subscribe: [],
+  },
   /** The notice service sends loudspeaker commands to any camera's edge agent; it reads nothing. */
   notices: { publish: [`${TOPIC_ROOT}/+/camera/+/commands`], subscribe: [] },
   /**
@@ -154,7 +177,10 @@ export class DeviceRegistry {
         this.replace(readCredentialsFile(file).accounts);
         logger.info({ file, accounts: this.size }, 'MQTT credentials reloaded');
       } catch (e) {
-        logger.error({ file, err: (e as Error).message }, 'MQTT credentials file is invalid; keeping the accounts in use');
+        logger.error(
+          { file, err: (e as Error).message },
+          'MQTT credentials file is invalid; keeping the accounts in use',
+        );
       }
     };
     fs.watchFile(file, { interval: intervalMs, persistent: false }, onChange);
@@ -264,7 +290,12 @@ function ipOf(client: Client | null): string {
  * publishes and its last will), `authorizeSubscribe`, and `authorizeForward` (nothing reaches an account that it
  * could not subscribe to, retained or queued messages included).
  */
-export function installBrokerAuth(aedes: Aedes, registry: DeviceRegistry, logger: Logger, o: BrokerAuthOptions = {}): void {
+export function installBrokerAuth(
+  aedes: Aedes,
+  registry: DeviceRegistry,
+  logger: Logger,
+  o: BrokerAuthOptions = {},
+): void {
   const log = logger.child({ part: 'mqtt-auth' });
   const warn = new WarnThrottle(log, o.warnEveryMs);
   const failures = new FailureLimiter(o.failuresPerIp ?? { max: 30, windowMs: 60_000 });
@@ -280,7 +311,11 @@ export function installBrokerAuth(aedes: Aedes, registry: DeviceRegistry, logger
       return done(refusal(4, 'bad user name or password'), null);
     }
     const limited = () => {
-      warn.warn(`limited:${ip}`, { clientId, username, ip }, 'mqtt connection refused: too many failed logins from this address');
+      warn.warn(
+        `limited:${ip}`,
+        { clientId, username, ip },
+        'mqtt connection refused: too many failed logins from this address',
+      );
       done(refusal(4, 'bad user name or password'), null);
     };
     void (async () => {
@@ -305,13 +340,21 @@ export function installBrokerAuth(aedes: Aedes, registry: DeviceRegistry, logger
       }
       if (!account) {
         attempt?.fail();
-        warn.warn(`badpw:${username}:${ip}`, { clientId, username, ip }, 'mqtt connection refused: wrong username or password');
+        warn.warn(
+          `badpw:${username}:${ip}`,
+          { clientId, username, ip },
+          'mqtt connection refused: wrong username or password',
+        );
         return done(refusal(4, 'bad user name or password'), null);
       }
       attempt?.end();
       const owner = owners.get(clientId);
       if (owner && owner.username !== username) {
-        warn.warn(`clientid:${clientId}:${username}`, { clientId, username, owner: owner.username, ip }, 'mqtt connection refused: client id belongs to another account');
+        warn.warn(
+          `clientid:${clientId}:${username}`,
+          { clientId, username, owner: owner.username, ip },
+          'mqtt connection refused: client id belongs to another account',
+        );
         return done(refusal(2, 'identifier rejected'), null);
       }
       owners.set(clientId, { username, client });
@@ -332,7 +375,11 @@ export function installBrokerAuth(aedes: Aedes, registry: DeviceRegistry, logger
       return done(new Error('not authorised'));
     }
     if (!registry.mayPublish(username, packet.topic)) {
-      warn.warn(`pub:${username}:${packet.topic}`, { clientId: client.id, username, ip: ipOf(client), topic: packet.topic }, 'mqtt publish refused: outside the account\'s topics; connection closed');
+      warn.warn(
+        `pub:${username}:${packet.topic}`,
+        { clientId: client.id, username, ip: ipOf(client), topic: packet.topic },
+        "mqtt publish refused: outside the account's topics; connection closed",
+      );
       return done(new Error(`not authorised to publish to ${packet.topic}`));
     }
     done(null);
@@ -341,7 +388,11 @@ export function installBrokerAuth(aedes: Aedes, registry: DeviceRegistry, logger
   aedes.authorizeSubscribe = (client, sub, done) => {
     const username = accountOf.get(client);
     if (!username || !registry.maySubscribe(username, sub.topic)) {
-      warn.warn(`sub:${username}:${sub.topic}`, { clientId: client.id, username, ip: ipOf(client), topic: sub.topic }, 'mqtt subscription refused: outside the account\'s topics');
+      warn.warn(
+        `sub:${username}:${sub.topic}`,
+        { clientId: client.id, username, ip: ipOf(client), topic: sub.topic },
+        "mqtt subscription refused: outside the account's topics",
+      );
       return done(null, null);
     }
     done(null, sub);

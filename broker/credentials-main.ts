@@ -32,7 +32,13 @@ async function secret(given: string | undefined): Promise<{ plain: string | null
   return { plain, hash: await hashPassword(plain, MACHINE_SECRET_KDF) };
 }
 
-const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -65,7 +71,9 @@ async function main(): Promise<void> {
   if (command === 'list') {
     for (const a of creds.accounts) {
       const t = a.type === 'device' ? deviceTopics(a) : a;
-      process.stdout.write(`${a.username}\t${a.type}${a.managed ? ' (managed by the platform)' : ''}\tpublish: ${t.publish.join(' ') || '-'}\tsubscribe: ${t.subscribe.join(' ') || '-'}\n`);
+      process.stdout.write(
+        `${a.username}\t${a.type}${a.managed ? ' (managed by the platform)' : ''}\tpublish: ${t.publish.join(' ') || '-'}\tsubscribe: ${t.subscribe.join(' ') || '-'}\n`,
+      );
     }
     return;
   }
@@ -80,7 +88,12 @@ async function main(): Promise<void> {
         kind: z.union([SensorKindSchema, z.literal('camera')]),
         username: MqttUsernameSchema,
       }),
-      { deviceId: need('a device id', name), district: need('--district', values.district), kind: need('--kind', values.kind), username: values.username ?? name },
+      {
+        deviceId: need('a device id', name),
+        district: need('--district', values.district),
+        kind: need('--kind', values.kind),
+        username: values.username ?? name,
+      },
       'the command line',
     );
     username = a.username;
@@ -90,8 +103,18 @@ async function main(): Promise<void> {
     creds.accounts.push({ type: 'device', ...a, hash: s.hash });
   } else if (command === 'add-service') {
     const a = parseConfig(
-      z.strictObject({ username: MqttUsernameSchema, publish: z.array(TopicFilterSchema), subscribe: z.array(TopicFilterSchema), description: z.string().max(200).optional() }),
-      { username: need('a username', name), publish: list(values.publish), subscribe: list(values.subscribe), description: values.description },
+      z.strictObject({
+        username: MqttUsernameSchema,
+        publish: z.array(TopicFilterSchema),
+        subscribe: z.array(TopicFilterSchema),
+        description: z.string().max(200).optional(),
+      }),
+      {
+        username: need('a username', name),
+        publish: list(values.publish),
+        subscribe: list(values.subscribe),
+        description: values.description,
+      },
       'the command line',
     );
     username = a.username;
@@ -105,7 +128,8 @@ async function main(): Promise<void> {
     username = need('a username', name);
     const i = find(username);
     if (i < 0) throw new ConfigError(`${file} has no account "${username}"`);
-    if (creds.accounts[i]!.managed) throw new ConfigError(`"${username}" is managed by the platform: it gets a new password at every start`);
+    if (creds.accounts[i]!.managed)
+      throw new ConfigError(`"${username}" is managed by the platform: it gets a new password at every start`);
     const s = await secret(values.password);
     plain = s.plain;
     creds.accounts[i] = { ...creds.accounts[i]!, hash: s.hash };
@@ -118,7 +142,9 @@ async function main(): Promise<void> {
     throw new ConfigError(`unknown command "${command}"\n${USAGE}`);
   }
   writeCredentialsFile(file, creds);
-  process.stdout.write(`${command} ${username}: written to ${file} (a running embedded broker applies it within seconds)\n`);
+  process.stdout.write(
+    `${command} ${username}: written to ${file} (a running embedded broker applies it within seconds)\n`,
+  );
   if (plain) process.stdout.write(`password (shown only this once / 仅显示这一次): ${plain}\n`);
 }
 

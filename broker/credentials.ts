@@ -72,7 +72,18 @@ export async function provisionMqttCredentials(
   const requests: { username: string; make: (hash: string) => MqttAccount }[] = [
     ...(want.devices ?? []).map((d) => {
       const username = d.username ?? d.deviceId;
-      return { username, make: (hash: string): DeviceAccount => ({ type: 'device', username, deviceId: d.deviceId, district: d.district, kind: d.kind, hash, managed: true }) };
+      return {
+        username,
+        make: (hash: string): DeviceAccount => ({
+          type: 'device',
+          username,
+          deviceId: d.deviceId,
+          district: d.district,
+          kind: d.kind,
+          hash,
+          managed: true,
+        }),
+      };
     }),
     ...(want.services ?? []).map((s) => ({
       username: s.username,
@@ -89,13 +100,17 @@ export async function provisionMqttCredentials(
   ];
   for (const r of requests) {
     if (keptNames.has(r.username)) {
-      throw new ConfigError(`${file}: the platform needs the MQTT username "${r.username}" for itself, but the file has an entry of that name: remove or rename it`);
+      throw new ConfigError(
+        `${file}: the platform needs the MQTT username "${r.username}" for itself, but the file has an entry of that name: remove or rename it`,
+      );
     }
     if (passwords.has(r.username)) throw new ConfigError(`MQTT username "${r.username}" is asked for twice`);
     passwords.set(r.username, randomSecret(32));
   }
   // scrypt runs on libuv's thread pool: hashing in parallel uses every core.
-  const made = await Promise.all(requests.map(async (r) => r.make(await hashPassword(passwords.get(r.username)!, o.kdf ?? MACHINE_SECRET_KDF))));
+  const made = await Promise.all(
+    requests.map(async (r) => r.make(await hashPassword(passwords.get(r.username)!, o.kdf ?? MACHINE_SECRET_KDF))),
+  );
   const next: MqttCredentialsFile = { version: 1, accounts: [...kept, ...made] };
   writeCredentialsFile(file, next);
   return { registry: new DeviceRegistry(next.accounts), passwords };

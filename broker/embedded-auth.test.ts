@@ -55,8 +55,13 @@ describe('embedded broker with device credentials', () => {
       c.once('connect', () => resolve(c));
       c.once('error', reject);
     });
-  const as = (username: string, o: IClientOptions = {}) => connect({ username, password: passwords.get(username), ...o });
-  const refusal = (o: IClientOptions) => connect(o).then(() => Promise.reject(new Error('connected but should not')), (e: Error & { code?: number }) => e);
+  const as = (username: string, o: IClientOptions = {}) =>
+    connect({ username, password: passwords.get(username), ...o });
+  const refusal = (o: IClientOptions) =>
+    connect(o).then(
+      () => Promise.reject(new Error('connected but should not')),
+      (e: Error & { code?: number }) => e,
+    );
   const warnings = (msg: string) => lines.filter((l) => l.level === 40 && l.msg === msg);
 
   beforeAll(async () => {
@@ -86,7 +91,8 @@ describe('embedded broker with device credentials', () => {
       { level: 'info' },
       new Writable({
         write(chunk: Buffer, _e, cb) {
-          for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+          for (const l of chunk.toString('utf8').split('\n'))
+            if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
           cb();
         },
       }),
@@ -135,17 +141,24 @@ describe('embedded broker with device credentials', () => {
       ['meter-wrong', 'nz-1', '127.0.0.1'],
       ['meter-unknown', 'no-such-device', '127.0.0.1'],
     ]);
-    expect(warnings('mqtt connection refused: no username or password')[0]).toMatchObject({ clientId: 'meter-anonymous' });
+    expect(warnings('mqtt connection refused: no username or password')[0]).toMatchObject({
+      clientId: 'meter-anonymous',
+    });
     expect(JSON.stringify(lines)).not.toContain('not-its-password');
   });
 
-  it('a device publishing to another device\'s topic is cut off: nothing reaches a subscriber or the store', async () => {
+  it("a device publishing to another device's topic is cut off: nothing reaches a subscriber or the store", async () => {
     const nz1 = await as('nz-1', { clientId: 'gw.nz-1' });
     await nz1.publishAsync('city/v1/xinhua/noise/nz-1/readings', reading(51), { qos: 1 });
     await until(() => stored.some((r) => r.deviceId === 'nz-1'), 'the own reading in the store');
 
     // mqtt.js sees its connection closed and keeps the unacknowledged message, sending it again on every reconnect.
-    const spoofer = open({ username: 'nz-1', password: passwords.get('nz-1'), clientId: 'gw.nz-1-spoof', reconnectPeriod: 20 });
+    const spoofer = open({
+      username: 'nz-1',
+      password: passwords.get('nz-1'),
+      clientId: 'gw.nz-1-spoof',
+      reconnectPeriod: 20,
+    });
     let closes = 0;
     spoofer.on('close', () => closes++);
     await new Promise((r) => spoofer.once('connect', r));
@@ -156,7 +169,7 @@ describe('embedded broker with device credentials', () => {
     // A marker from nz-2 itself, sent after the refusals, is delivered: everything before it has been handled.
     const nz2 = await as('nz-2');
     await nz2.publishAsync('city/v1/xinhua/noise/nz-2/readings', reading(42), { qos: 1 });
-    await until(() => stored.some((r) => r.deviceId === 'nz-2'), 'nz-2\'s own reading');
+    await until(() => stored.some((r) => r.deviceId === 'nz-2'), "nz-2's own reading");
     await until(() => seen.includes('city/v1/xinhua/noise/nz-2/readings'), 'the watcher to see nz-2');
     expect(seen.filter((t) => t === 'city/v1/xinhua/noise/nz-2/readings')).toHaveLength(1);
     expect(stored.filter((r) => r.deviceId === 'nz-2').map((r) => r.metrics.laeq_db)).toEqual([42]);
@@ -165,21 +178,31 @@ describe('embedded broker with device credentials', () => {
     // Logged once (then once a minute with a count), not on every one of the refusals.
     const w = warnings("mqtt publish refused: outside the account's topics; connection closed");
     expect(w).toHaveLength(1);
-    expect(w[0]).toMatchObject({ clientId: 'gw.nz-1-spoof', username: 'nz-1', ip: '127.0.0.1', topic: 'city/v1/xinhua/noise/nz-2/readings' });
+    expect(w[0]).toMatchObject({
+      clientId: 'gw.nz-1-spoof',
+      username: 'nz-1',
+      ip: '127.0.0.1',
+      topic: 'city/v1/xinhua/noise/nz-2/readings',
+    });
   });
 
-  it('refuses subscriptions outside the account\'s topics and keeps the connection', async () => {
+  it("refuses subscriptions outside the account's topics and keeps the connection", async () => {
     const nz1 = await as('nz-1', { clientId: 'gw.nz-1-sub' });
     await expect(nz1.subscribeAsync('city/v1/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
     await expect(nz1.subscribeAsync('$share/g/city/v1/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
     expect(nz1.connected).toBe(true);
     const before = stored.filter((r) => r.deviceId === 'nz-1').length;
     await nz1.publishAsync('city/v1/xinhua/noise/nz-1/readings', reading(60), { qos: 1 });
-    await until(() => stored.filter((r) => r.deviceId === 'nz-1').length > before, 'a reading after the refused subscription');
+    await until(
+      () => stored.filter((r) => r.deviceId === 'nz-1').length > before,
+      'a reading after the refused subscription',
+    );
     const cam = await as('cam-1');
     const granted = await cam.subscribeAsync('city/v1/jinghai/camera/cam-1/commands', { qos: 1 });
     expect(granted.map((g) => g.qos)).toEqual([1]);
-    await expect(cam.subscribeAsync('city/v1/jinghai/camera/cam-2/commands', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await expect(cam.subscribeAsync('city/v1/jinghai/camera/cam-2/commands', { qos: 1 })).rejects.toThrow(
+      /Subscribe error/,
+    );
     expect(warnings("mqtt subscription refused: outside the account's topics").map((l) => l.topic)).toEqual([
       'city/v1/#',
       '$share/g/city/v1/#',
@@ -189,10 +212,18 @@ describe('embedded broker with device credentials', () => {
 
   it('service accounts publish within their wildcards only', async () => {
     const gw = await as('embedded-gateway');
-    await gw.publishAsync('city/v1/unmapped/dust/hj212-SIM1/readings', JSON.stringify({ ts: Date.now(), metrics: { pm10_ugm3: 80 } }), { qos: 1 });
-    await until(() => stored.some((r) => r.deviceId === 'hj212-SIM1'), 'the gateway\'s reading');
+    await gw.publishAsync(
+      'city/v1/unmapped/dust/hj212-SIM1/readings',
+      JSON.stringify({ ts: Date.now(), metrics: { pm10_ugm3: 80 } }),
+      { qos: 1 },
+    );
+    await until(() => stored.some((r) => r.deviceId === 'hj212-SIM1'), "the gateway's reading");
     const nbiot = await as('nbiot');
-    await nbiot.publishAsync('city/v1/xinhua/manhole/mh-7/readings', JSON.stringify({ ts: Date.now(), metrics: { tilt_deg: 1 } }), { qos: 1 });
+    await nbiot.publishAsync(
+      'city/v1/xinhua/manhole/mh-7/readings',
+      JSON.stringify({ ts: Date.now(), metrics: { tilt_deg: 1 } }),
+      { qos: 1 },
+    );
     await until(() => stored.some((r) => r.deviceId === 'mh-7'), 'the NB-IoT reading');
     for (const [c, topic] of [
       [gw, 'city/v1/jinghai/camera/cam-1/frames'],
@@ -218,10 +249,18 @@ describe('embedded broker with device credentials', () => {
     const gwGot: string[] = [];
     gw.on('message', (topic) => gwGot.push(topic));
     await gw.subscribeAsync('city/v1/jinghai/camera/cam-2/commands', { qos: 1 });
-    await expect(gw.subscribeAsync('city/v1/jinghai/camera/cam-1/commands', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await expect(gw.subscribeAsync('city/v1/jinghai/camera/cam-1/commands', { qos: 1 })).rejects.toThrow(
+      /Subscribe error/,
+    );
 
     const notices = await as('notices');
-    const play = JSON.stringify({ type: 'play', id: 'e1:loudspeaker', text: '请将摊位收回店内', repeat: 1, issuedAt: Date.now() });
+    const play = JSON.stringify({
+      type: 'play',
+      id: 'e1:loudspeaker',
+      text: '请将摊位收回店内',
+      repeat: 1,
+      issuedAt: Date.now(),
+    });
     await notices.publishAsync('city/v1/jinghai/camera/cam-1/commands', play, { qos: 1 });
     await notices.publishAsync('city/v1/jinghai/camera/cam-2/commands', play, { qos: 1 });
     await until(() => got.length === 1 && gwGot.length === 1, 'the commands to arrive');
@@ -244,7 +283,7 @@ describe('embedded broker with device credentials', () => {
     expect(got).toHaveLength(1);
   });
 
-  it('refuses a client id held by another account (CONNACK 2): no device takes over ingest\'s session', async () => {
+  it("refuses a client id held by another account (CONNACK 2): no device takes over ingest's session", async () => {
     const e = await refusal({ username: 'nz-2', password: passwords.get('nz-2'), clientId: 'ingest-test' });
     expect(e.code).toBe(2);
     expect(ingest.connected).toBe(true);
@@ -254,10 +293,15 @@ describe('embedded broker with device credentials', () => {
     await until(() => stored.filter((r) => r.deviceId === 'nz-2').length > before, 'ingest still storing');
   });
 
-  it('does not publish a last will on another device\'s topic', async () => {
+  it("does not publish a last will on another device's topic", async () => {
     const c = await as('nz-1', {
       clientId: 'gw.nz-1-will',
-      will: { topic: 'city/v1/xinhua/noise/nz-2/status', payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
+      will: {
+        topic: 'city/v1/xinhua/noise/nz-2/status',
+        payload: Buffer.from('{"online":false}'),
+        qos: 1,
+        retain: true,
+      },
     });
     let closed = false;
     c.once('close', () => (closed = true));
@@ -272,10 +316,21 @@ describe('embedded broker with device credentials', () => {
   it('after repeated failures from one address, checks only passwords it verified before', async () => {
     const prov = await provisionMqttCredentials(
       path.join(dir, 'limited.json'),
-      { devices: [{ deviceId: 'd1', district: 'x', kind: 'noise' }, { deviceId: 'd2', district: 'x', kind: 'noise' }] },
+      {
+        devices: [
+          { deviceId: 'd1', district: 'x', kind: 'noise' },
+          { deviceId: 'd2', district: 'x', kind: 'noise' },
+        ],
+      },
       { kdf: KDF },
     );
-    const b = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger: silentLogger, auth: prov.registry, authOptions: { failuresPerIp: { max: 2, windowMs: 60_000 } } });
+    const b = await startEmbeddedBroker({
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger,
+      auth: prov.registry,
+      authOptions: { failuresPerIp: { max: 2, windowMs: 60_000 } },
+    });
     const attempt = (username: string, password: string) =>
       new Promise<number>((resolve) => {
         const c = mqtt.connect(b.url, { username, password, reconnectPeriod: 0 });
@@ -296,9 +351,20 @@ describe('embedded broker with device credentials', () => {
   });
 
   it('counts checks from their start: a burst of wrong passwords runs scrypt at most `max` times; right ones sent together all get in', async () => {
-    const devices = Array.from({ length: 8 }, (_, i) => ({ deviceId: `burst-${i}`, district: 'x', kind: 'noise' as const }));
+    const devices = Array.from({ length: 8 }, (_, i) => ({
+      deviceId: `burst-${i}`,
+      district: 'x',
+      kind: 'noise' as const,
+    }));
     const prov = await provisionMqttCredentials(path.join(dir, 'burst.json'), { devices }, { kdf: KDF });
-    const start = () => startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger: silentLogger, auth: prov.registry, authOptions: { failuresPerIp: { max: 3, windowMs: 60_000 } } });
+    const start = () =>
+      startEmbeddedBroker({
+        port: 0,
+        host: '127.0.0.1',
+        logger: silentLogger,
+        auth: prov.registry,
+        authOptions: { failuresPerIp: { max: 3, windowMs: 60_000 } },
+      });
     const attempt = (url: string, username: string, password: string) =>
       new Promise<number>((resolve) => {
         const c = mqtt.connect(url, { username, password, reconnectPeriod: 0 });

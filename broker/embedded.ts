@@ -45,10 +45,17 @@ const closeServer = (server: net.Server) => new Promise<void>((r) => server.clos
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const aedes = await Aedes.createBroker({ id: 'city-embedded' });
   if (opts.auth) installBrokerAuth(aedes, opts.auth, opts.logger, opts.authOptions);
-  aedes.on('clientError', (client, err) => opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'));
+  aedes.on('clientError', (client, err) =>
+    opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'),
+  );
   aedes.on('connectionError', (_client, err) => opts.logger.debug({ err: err.message }, 'mqtt connection error'));
   const server = net.createServer(aedes.handle);
-  const port = await listen(server, opts.port, opts.host, `port ${opts.port} is in use: stop the other broker, set MQTT_PORT, or set MQTT_URL to use it`);
+  const port = await listen(
+    server,
+    opts.port,
+    opts.host,
+    `port ${opts.port} is in use: stop the other broker, set MQTT_PORT, or set MQTT_URL to use it`,
+  );
   let tlsServer: tls.Server | null = null;
   let tlsPort: number | null = null;
   if (opts.tls) {
@@ -56,15 +63,26 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     // A failed handshake (a client that does not trust our certificate, a port scan) is the client's problem.
     tlsServer.on('tlsClientError', (err) => opts.logger.debug({ err: err.message }, 'mqtt tls handshake failed'));
     try {
-      tlsPort = await listen(tlsServer, opts.tls.port, opts.host, `port ${opts.tls.port} is in use: stop the other broker or set MQTT_TLS_PORT`);
+      tlsPort = await listen(
+        tlsServer,
+        opts.tls.port,
+        opts.host,
+        `port ${opts.tls.port} is in use: stop the other broker or set MQTT_TLS_PORT`,
+      );
     } catch (e) {
       await closeServer(server);
       await new Promise<void>((r) => aedes.close(() => r()));
       throw e;
     }
   }
-  const unwatch = opts.auth && opts.authFile ? opts.auth.watch(opts.authFile, opts.logger.child({ part: 'mqtt-auth' })) : () => undefined;
-  opts.logger.info({ port, tlsPort, host: opts.host, auth: opts.auth ? `${opts.auth.size} accounts` : 'open' }, 'embedded MQTT broker listening');
+  const unwatch =
+    opts.auth && opts.authFile
+      ? opts.auth.watch(opts.authFile, opts.logger.child({ part: 'mqtt-auth' }))
+      : () => undefined;
+  opts.logger.info(
+    { port, tlsPort, host: opts.host, auth: opts.auth ? `${opts.auth.size} accounts` : 'open' },
+    'embedded MQTT broker listening',
+  );
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,

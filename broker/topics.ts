@@ -9,7 +9,9 @@ export const TopicFilterSchema = z
   .max(256)
   .refine((f) => {
     const levels = f.split('/');
-    return levels.every((l, i) => (l.includes('#') ? l === '#' && i === levels.length - 1 : !l.includes('+') || l === '+'));
+    return levels.every((l, i) =>
+      l.includes('#') ? l === '#' && i === levels.length - 1 : !l.includes('+') || l === '+',
+    );
   }, 'a topic filter has "+" only as a whole level and "#" only as the whole last level');
 
 /** Does `topic` (no wildcards) match `filter`? Topics starting with "$" are not matched by a leading wildcard. */

@@ -72,7 +72,13 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, opts: Con
       buses.push(b);
       return b;
     };
-    const join = async (bus: Bus, topic: BusTopic, group: string, handler: (b: BusMessage[]) => Promise<void>, maxBatch?: number) => {
+    const join = async (
+      bus: Bus,
+      topic: BusTopic,
+      group: string,
+      handler: (b: BusMessage[]) => Promise<void>,
+      maxBatch?: number,
+    ) => {
       const s = await bus.subscribe(topic, group, handler, maxBatch ? { maxBatch } : {});
       subs.push(s);
       return s;
@@ -143,7 +149,11 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, opts: Con
       await join(bus, 'alerts', group('ga'), a.handler);
       await join(bus, 'alerts', group('gb'), b.handler);
       await bus.publish('alerts', messages(run, 0, 100, 10));
-      await waitFor(() => new Set(a.ids()).size >= 100 && new Set(b.ids()).size >= 100, 'both groups to see 100', waitMs);
+      await waitFor(
+        () => new Set(a.ids()).size >= 100 && new Set(b.ids()).size >= 100,
+        'both groups to see 100',
+        waitMs,
+      );
       expect([...new Set(a.ids())].sort((x, y) => x - y)).toEqual(range(0, 100));
       expect([...new Set(b.ids())].sort((x, y) => x - y)).toEqual(range(0, 100));
     });
@@ -185,7 +195,8 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, opts: Con
       const bus = await open();
       const g = group('throw');
       const key = `${run}-one-device`;
-      const one = (from: number, to: number) => range(from, to).map((i) => ({ key, value: JSON.stringify({ run, i }) }));
+      const one = (from: number, to: number) =>
+        range(from, to).map((i) => ({ key, value: JSON.stringify({ run, i }) }));
       const accepted: number[] = [];
       const attempts: { at: number; ids: number[] }[] = [];
       const sub = await join(bus, 'frames', g, async (batch) => {
@@ -241,11 +252,19 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, opts: Con
       const g = group('poison');
       const key = `${run}-one-device`;
       const dead: DeadLetter[] = [];
-      const deadLetters = { add: async (d: readonly DeadLetter[]) => void dead.push(...d.filter((x) => x.topic.includes(run))) };
+      const deadLetters = {
+        add: async (d: readonly DeadLetter[]) => void dead.push(...d.filter((x) => x.topic.includes(run))),
+      };
       const decode = jsonDecoder(z.object({ run: z.string(), i: z.number().int() }));
       const seen: number[] = [];
       const consume = () =>
-        subscribeDecoded(bus, 'alerts', g, async (batch) => void seen.push(...batch.filter((d) => d.value.run === run).map((d) => d.value.i)), { decode, deadLetters, logger: silentLogger });
+        subscribeDecoded(
+          bus,
+          'alerts',
+          g,
+          async (batch) => void seen.push(...batch.filter((d) => d.value.run === run).map((d) => d.value.i)),
+          { decode, deadLetters, logger: silentLogger },
+        );
       const s1 = await consume();
       subs.push(s1);
       // One key, so one partition: without the decoder the bad ones would stop everything after them.
@@ -255,7 +274,11 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, opts: Con
         { key, value: JSON.stringify({ run, i: 'one' }) },
         { key, value: JSON.stringify({ run, i: 1 }) },
       ]);
-      await waitFor(() => seen.includes(1) && dead.length >= 2, 'the message after the poison ones, and two dead letters', waitMs);
+      await waitFor(
+        () => seen.includes(1) && dead.length >= 2,
+        'the message after the poison ones, and two dead letters',
+        waitMs,
+      );
       expect(seen).toEqual([0, 1]);
       expect(dead.map((d) => d.topic)).toEqual([`bus:alerts/${key}`, `bus:alerts/${key}`]);
       expect(dead[0]!.reason).toMatch(new RegExp(`^not JSON: .*\\(consumer group ${g}\\)$`));
@@ -282,7 +305,11 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, opts: Con
           await sleep(200);
         }
       };
-      const real = (c: ReturnType<typeof collector>) => c.ids().filter((i) => i < 1000).sort((a, b) => a - b);
+      const real = (c: ReturnType<typeof collector>) =>
+        c
+          .ids()
+          .filter((i) => i < 1000)
+          .sort((a, b) => a - b);
       await bus.publish('rechecks', messages(run, 0, 10, 4)); // before anyone listened
       const first = collector(run);
       const s1 = await bus.subscribe('rechecks', g, first.handler, { ephemeral: true });

@@ -34,7 +34,12 @@ export function jsonDecoder<T>(schema: z.ZodType<T>): Decoder<T> {
     }
     const r = schema.safeParse(json);
     if (!r.success) {
-      throw new Error(`not the expected message: ${r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ').slice(0, 1000)}`);
+      throw new Error(
+        `not the expected message: ${r.error.issues
+          .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+          .join('; ')
+          .slice(0, 1000)}`,
+      );
     }
     return r.data;
   };
@@ -69,7 +74,12 @@ export async function subscribeDecoded<T>(
         try {
           good.push({ message: m, value: decode(m.value, m) });
         } catch (e) {
-          poison.push({ topic: busDeadLetterTopic(m), reason: `${(e as Error).message} (consumer group ${group})`, receivedAt: Date.now(), payload: m.value });
+          poison.push({
+            topic: busDeadLetterTopic(m),
+            reason: `${(e as Error).message} (consumer group ${group})`,
+            receivedAt: Date.now(),
+            payload: m.value,
+          });
         }
       }
       if (good.length > 0) await handler(good);
@@ -77,7 +87,10 @@ export async function subscribeDecoded<T>(
       await deadLetters.add(poison);
       unlogged += poison.length;
       if (Date.now() - loggedAt >= 60_000) {
-        logger.warn({ topic, group, count: unlogged, first: poison[0]!.reason.slice(0, 300) }, 'bus messages the consumer cannot use dead-lettered (see /api/dead-letters)');
+        logger.warn(
+          { topic, group, count: unlogged, first: poison[0]!.reason.slice(0, 300) },
+          'bus messages the consumer cannot use dead-lettered (see /api/dead-letters)',
+        );
         loggedAt = Date.now();
         unlogged = 0;
       }

@@ -5,7 +5,14 @@ import { MemoryBus, type MemoryBusOptions } from './memory.js';
 import type { Bus } from './types.js';
 
 export * from './types.js';
-export { busDeadLetterTopic, jsonDecoder, subscribeDecoded, type DecodedMessage, type DecodedSubscribeOptions, type Decoder } from './decoded.js';
+export {
+  busDeadLetterTopic,
+  jsonDecoder,
+  subscribeDecoded,
+  type DecodedMessage,
+  type DecodedSubscribeOptions,
+  type Decoder,
+} from './decoded.js';
 // KafkaBus is imported from './kafka.js' where it is wanted: loading it loads librdkafka (about 10 MB), which a
 // process on the in-process bus never uses.
 export type { KafkaBusOptions, LibrdkafkaSettings } from './kafka.js';
@@ -40,5 +47,8 @@ export async function createBus(config: BusConfig): Promise<Bus> {
       ...(config.logger ? { logger: config.logger } : {}),
     });
   }
-  return new MemoryBus({ ...config.memory, ...(config.logger && !config.memory?.logger ? { logger: config.logger } : {}) });
+  return new MemoryBus({
+    ...config.memory,
+    ...(config.logger && !config.memory?.logger ? { logger: config.logger } : {}),
+  });
 }

@@ -12,7 +12,11 @@ import { KafkaBus } from './kafka.js';
 import { kafkaSecuritySettings } from './kafka-security.js';
 
 const dir = tmpDir('kafka-security');
-const env = (extra: Record<string, string>) => ({ DATA_DIR: path.join(dir, 'data'), KAFKA_BROKERS: 'kafka.city.internal:9093', ...extra });
+const env = (extra: Record<string, string>) => ({
+  DATA_DIR: path.join(dir, 'data'),
+  KAFKA_BROKERS: 'kafka.city.internal:9093',
+  ...extra,
+});
 
 describe('Kafka security settings', () => {
   it('KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_* become librdkafka settings of the producer, the consumers and the admin client', () => {
@@ -35,13 +39,23 @@ describe('Kafka security settings', () => {
     };
     expect(cfg.kafkaSecurity).toEqual(expected);
     // As the platform builds its bus (app/platform.ts: createBus({ kafka: { security } })), with per-client extras on top.
-    const bus = new KafkaBus({ brokers: cfg.KAFKA_BROKERS!, security: cfg.kafkaSecurity, consumerConfig: { 'fetch.max.bytes': 1 << 20 } });
+    const bus = new KafkaBus({
+      brokers: cfg.KAFKA_BROKERS!,
+      security: cfg.kafkaSecurity,
+      consumerConfig: { 'fetch.max.bytes': 1 << 20 },
+    });
     expect(bus.librdkafkaSettings('producer')).toEqual(expected);
     expect(bus.librdkafkaSettings('admin')).toEqual(expected);
     expect(bus.librdkafkaSettings('consumer')).toEqual({ ...expected, 'fetch.max.bytes': 1 << 20 });
     expect(bus.consumerSettings.extra).toEqual({ ...expected, 'fetch.max.bytes': 1 << 20 });
     // A client certificate (mTLS) and plain SSL.
-    expect(kafkaSecuritySettings({ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CERT_FILE: ca.certFile, KAFKA_SSL_KEY_FILE: ca.keyFile })).toEqual({
+    expect(
+      kafkaSecuritySettings({
+        KAFKA_SECURITY_PROTOCOL: 'SSL',
+        KAFKA_SSL_CERT_FILE: ca.certFile,
+        KAFKA_SSL_KEY_FILE: ca.keyFile,
+      }),
+    ).toEqual({
       'security.protocol': 'ssl',
       'ssl.certificate.location': ca.certFile,
       'ssl.key.location': ca.keyFile,
@@ -52,13 +66,36 @@ describe('Kafka security settings', () => {
 
   it('refuses incomplete or contradictory settings and a missing file, naming the variable', () => {
     const bad: [Record<string, string>, RegExp][] = [
-      [{ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, /KAFKA_SASL_MECHANISM: is required with KAFKA_SECURITY_PROTOCOL=SASL_SSL/],
-      [{ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'u' }, /KAFKA_SASL_PASSWORD: is required/],
-      [{ KAFKA_SASL_USERNAME: 'u' }, /KAFKA_SASL_USERNAME: is used only with KAFKA_SECURITY_PROTOCOL=SASL_SSL or SASL_PLAINTEXT \(it is PLAINTEXT\)/],
-      [{ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'GSSAPI', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, /KAFKA_SASL_MECHANISM/],
+      [
+        { KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+        /KAFKA_SASL_MECHANISM: is required with KAFKA_SECURITY_PROTOCOL=SASL_SSL/,
+      ],
+      [
+        { KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'u' },
+        /KAFKA_SASL_PASSWORD: is required/,
+      ],
+      [
+        { KAFKA_SASL_USERNAME: 'u' },
+        /KAFKA_SASL_USERNAME: is used only with KAFKA_SECURITY_PROTOCOL=SASL_SSL or SASL_PLAINTEXT \(it is PLAINTEXT\)/,
+      ],
+      [
+        {
+          KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
+          KAFKA_SASL_MECHANISM: 'GSSAPI',
+          KAFKA_SASL_USERNAME: 'u',
+          KAFKA_SASL_PASSWORD: 'p',
+        },
+        /KAFKA_SASL_MECHANISM/,
+      ],
       [{ KAFKA_SECURITY_PROTOCOL: 'TLS' }, /KAFKA_SECURITY_PROTOCOL/],
-      [{ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CA_FILE: path.join(dir, 'no-ca.pem') }, /KAFKA_SSL_CA_FILE: .*no-ca\.pem does not exist/],
-      [{ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CERT_FILE: path.join(dir, 'c.pem') }, /KAFKA_SSL_KEY_FILE: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together/],
+      [
+        { KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CA_FILE: path.join(dir, 'no-ca.pem') },
+        /KAFKA_SSL_CA_FILE: .*no-ca\.pem does not exist/,
+      ],
+      [
+        { KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CERT_FILE: path.join(dir, 'c.pem') },
+        /KAFKA_SSL_KEY_FILE: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together/,
+      ],
     ];
     for (const [extra, message] of bad) expect(() => loadAppConfig(env(extra)), JSON.stringify(extra)).toThrow(message);
   });
@@ -66,7 +103,12 @@ describe('Kafka security settings', () => {
   it('the settings are applied to the real clients: a bus told to use TLS cannot talk to the plaintext test Kafka', async () => {
     const brokers = process.env.KAFKA_BROKERS;
     if (!brokers) throw new Error('KAFKA_BROKERS is not set: the global setup runs scripts/services up');
-    const started = createBus({ brokers, topicPrefix: 'tls-check.', logger: silentLogger, kafka: { security: { 'security.protocol': 'ssl' }, connectTimeoutMs: 3000 } });
+    const started = createBus({
+      brokers,
+      topicPrefix: 'tls-check.',
+      logger: silentLogger,
+      kafka: { security: { 'security.protocol': 'ssl' }, connectTimeoutMs: 3000 },
+    });
     await expect(started).rejects.toThrow(/Kafka bus: cannot/);
   });
 });

@@ -30,12 +30,16 @@ export function kafkaSecurityProblems(e: KafkaSecurityEnv): [keyof KafkaSecurity
   const sasl = protocol.startsWith('SASL_');
   const ssl = protocol === 'SSL' || protocol === 'SASL_SSL';
   if (sasl) {
-    if (!e.KAFKA_SASL_MECHANISM) problems.push(['KAFKA_SASL_MECHANISM', `is required with KAFKA_SECURITY_PROTOCOL=${protocol}`]);
-    if (!e.KAFKA_SASL_USERNAME) problems.push(['KAFKA_SASL_USERNAME', `is required with KAFKA_SECURITY_PROTOCOL=${protocol}`]);
-    if (!e.KAFKA_SASL_PASSWORD) problems.push(['KAFKA_SASL_PASSWORD', `is required with KAFKA_SECURITY_PROTOCOL=${protocol}`]);
+    if (!e.KAFKA_SASL_MECHANISM)
+      problems.push(['KAFKA_SASL_MECHANISM', `is required with KAFKA_SECURITY_PROTOCOL=${protocol}`]);
+    if (!e.KAFKA_SASL_USERNAME)
+      problems.push(['KAFKA_SASL_USERNAME', `is required with KAFKA_SECURITY_PROTOCOL=${protocol}`]);
+    if (!e.KAFKA_SASL_PASSWORD)
+      problems.push(['KAFKA_SASL_PASSWORD', `is required with KAFKA_SECURITY_PROTOCOL=${protocol}`]);
   } else {
     for (const k of ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
-      if (e[k]) problems.push([k, `is used only with KAFKA_SECURITY_PROTOCOL=SASL_SSL or SASL_PLAINTEXT (it is ${protocol})`]);
+      if (e[k])
+        problems.push([k, `is used only with KAFKA_SECURITY_PROTOCOL=SASL_SSL or SASL_PLAINTEXT (it is ${protocol})`]);
     }
   }
   if (!ssl) {
@@ -44,7 +48,10 @@ export function kafkaSecurityProblems(e: KafkaSecurityEnv): [keyof KafkaSecurity
     }
   }
   if (!!e.KAFKA_SSL_CERT_FILE !== !!e.KAFKA_SSL_KEY_FILE) {
-    problems.push([e.KAFKA_SSL_CERT_FILE ? 'KAFKA_SSL_KEY_FILE' : 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together']);
+    problems.push([
+      e.KAFKA_SSL_CERT_FILE ? 'KAFKA_SSL_KEY_FILE' : 'KAFKA_SSL_CERT_FILE',
+      'KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together',
+    ]);
   }
   return problems;
 }

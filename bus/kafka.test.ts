@@ -152,7 +152,11 @@ describe('KafkaBus', () => {
     try {
       const a = spawnConsumer('a');
       const b = spawnConsumer('b');
-      await waitFor(() => a.owned.length > 0 && b.owned.length > 0 && a.owned.length + b.owned.length === 4, 'both consumers to own partitions', 45_000);
+      await waitFor(
+        () => a.owned.length > 0 && b.owned.length > 0 && a.owned.length + b.owned.length === 4,
+        'both consumers to own partitions',
+        45_000,
+      );
 
       const total = 3000;
       let published = 0;
@@ -170,7 +174,11 @@ describe('KafkaBus', () => {
       const killedAfter = processed(a.out).length;
       await publishing;
 
-      await waitFor(() => new Set([...processed(a.out), ...processed(b.out)].map((x) => x.i)).size >= total, `all ${total} processed`, 45_000);
+      await waitFor(
+        () => new Set([...processed(a.out), ...processed(b.out)].map((x) => x.i)).size >= total,
+        `all ${total} processed`,
+        45_000,
+      );
       const union = new Set([...processed(a.out), ...processed(b.out)].map((x) => x.i));
       for (let i = 0; i < total; i++) expect(union.has(i)).toBe(true);
       expect(processed(a.out).length).toBe(killedAfter); // a really stopped

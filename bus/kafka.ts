@@ -20,7 +20,15 @@ import type {
 } from 'node-rdkafka';
 import { Gauge, type Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../runtime/log.js';
-import { BUS_TOPICS, type Bus, type BusMessage, type BusTopic, type OutgoingMessage, type SubscribeOptions, type Subscription } from './types.js';
+import {
+  BUS_TOPICS,
+  type Bus,
+  type BusMessage,
+  type BusTopic,
+  type OutgoingMessage,
+  type SubscribeOptions,
+  type Subscription,
+} from './types.js';
 
 export type LibrdkafkaSettings = Record<string, string | number | boolean>;
 
@@ -154,7 +162,8 @@ export class KafkaBus implements Bus {
 
   /** The Kafka topic of a bus topic. */
   topicName(topic: BusTopic): string {
-    if (!BUS_TOPICS.includes(topic)) throw new Error(`Kafka bus: unknown topic "${String(topic)}" (expected one of ${BUS_TOPICS.join(', ')})`);
+    if (!BUS_TOPICS.includes(topic))
+      throw new Error(`Kafka bus: unknown topic "${String(topic)}" (expected one of ${BUS_TOPICS.join(', ')})`);
     return this.topicPrefix + topic;
   }
 
@@ -188,7 +197,12 @@ export class KafkaBus implements Bus {
     const timeout = this.o.connectTimeoutMs ?? 30_000;
     await new Promise<void>((resolve, reject) => {
       producer.connect({ timeout, topic: this.topicName('readings') }, (err) => {
-        if (err) reject(new Error(`Kafka bus: cannot reach the brokers at ${this.o.brokers} within ${timeout} ms: ${describe(err)}`));
+        if (err)
+          reject(
+            new Error(
+              `Kafka bus: cannot reach the brokers at ${this.o.brokers} within ${timeout} ms: ${describe(err)}`,
+            ),
+          );
         else resolve();
       });
     });
@@ -200,7 +214,10 @@ export class KafkaBus implements Bus {
     const every = this.o.healthCheckMs ?? 5000;
     this.healthTimer = setInterval(() => this.probe(every), Math.min(every, 1000));
     this.healthTimer.unref();
-    this.log.info({ brokers: this.o.brokers, prefix: this.topicPrefix, clientId: this.clientId }, 'Kafka bus connected');
+    this.log.info(
+      { brokers: this.o.brokers, prefix: this.topicPrefix, clientId: this.clientId },
+      'Kafka bus connected',
+    );
   }
 
   /** Creates every bus topic that is missing; an existing topic is fine whatever its partition count. */
@@ -217,14 +234,22 @@ export class KafkaBus implements Bus {
         const topic = this.topicName(t);
         for (let attempt = 1; ; attempt++) {
           const err = await new Promise<LibrdKafkaError | undefined>((resolve) =>
-            admin.createTopic({ topic, num_partitions: partitions, replication_factor: this.o.replicationFactor ?? -1 }, 10_000, resolve),
+            admin.createTopic(
+              { topic, num_partitions: partitions, replication_factor: this.o.replicationFactor ?? -1 },
+              10_000,
+              resolve,
+            ),
           );
           if (!err) {
             this.log.info({ topic, partitions }, 'Kafka topic created');
             break;
           }
           if (err.code === E.ERR_TOPIC_ALREADY_EXISTS) break;
-          const retriable = err.code === E.ERR__TIMED_OUT || err.code === E.ERR__TRANSPORT || err.code === E.ERR__ALL_BROKERS_DOWN || err.isRetriable;
+          const retriable =
+            err.code === E.ERR__TIMED_OUT ||
+            err.code === E.ERR__TRANSPORT ||
+            err.code === E.ERR__ALL_BROKERS_DOWN ||
+            err.isRetriable;
           if (!retriable || Date.now() > deadline) {
             throw new Error(`Kafka bus: cannot create topic ${topic} on ${this.o.brokers}: ${describe(err)}`);
           }
@@ -245,7 +270,16 @@ export class KafkaBus implements Bus {
     if (!producer) throw new Error('Kafka bus is not started');
     if (messages.length === 0) return;
     return new Promise<void>((resolve, reject) => {
-      const p: Pending = { topic: name, total: messages.length, remaining: messages.length, failed: 0, firstError: null, settled: false, resolve, reject };
+      const p: Pending = {
+        topic: name,
+        total: messages.length,
+        remaining: messages.length,
+        failed: 0,
+        firstError: null,
+        settled: false,
+        resolve,
+        reject,
+      };
       this.pending.add(p);
       // One publish call is enqueued after the other, so order per key holds across concurrent calls even when
       // one of them waits for room in a full queue.
@@ -280,7 +314,11 @@ export class KafkaBus implements Bus {
             continue;
           }
           // This message and the ones after it were never queued: they fail now.
-          this.fail(p, code === E.ERR__QUEUE_FULL ? new Error(`producer queue stayed full for ${this.deliveryTimeoutMs} ms`) : e, messages.length - i);
+          this.fail(
+            p,
+            code === E.ERR__QUEUE_FULL ? new Error(`producer queue stayed full for ${this.deliveryTimeoutMs} ms`) : e,
+            messages.length - i,
+          );
           return;
         }
       }
@@ -315,9 +353,12 @@ export class KafkaBus implements Bus {
     if (p.failed === 0) p.resolve();
     else {
       p.reject(
-        new Error(`Kafka did not acknowledge ${p.failed} of ${p.total} messages to ${p.topic}: ${describe(p.firstError)}`, {
-          cause: p.firstError,
-        }),
+        new Error(
+          `Kafka did not acknowledge ${p.failed} of ${p.total} messages to ${p.topic}: ${describe(p.firstError)}`,
+          {
+            cause: p.firstError,
+          },
+        ),
       );
     }
   }
@@ -348,7 +389,10 @@ export class KafkaBus implements Bus {
     if (who === 'producer' && (err.isFatal || text.includes('fatal error'))) {
       // A fatal idempotent-producer error (e.g. out-of-order sequence): this producer can publish no more.
       this.fatal = new Error(`Kafka producer hit a fatal error and must be restarted: ${describe(err)}`);
-      this.log.error({ err: describe(err) }, 'Kafka producer fatal error: the bus reports unhealthy until the process restarts');
+      this.log.error(
+        { err: describe(err) },
+        'Kafka producer fatal error: the bus reports unhealthy until the process restarts',
+      );
     }
     if (err.code === E.ERR__ALL_BROKERS_DOWN || text.includes('all broker connections are down')) {
       this.markDown(err);
@@ -434,7 +478,8 @@ export class KafkaBus implements Bus {
       await new Promise<void>((resolve) => producer.disconnect(5000, () => resolve()));
       await new Promise((r) => setImmediate(r)); // delivery reports the flush served reach us first
     }
-    for (const p of [...this.pending]) this.fail(p, new Error('the bus was closed before the broker acknowledged them'), p.remaining);
+    for (const p of [...this.pending])
+      this.fail(p, new Error('the bus was closed before the broker acknowledged them'), p.remaining);
   }
 
   /** @internal settings shared with the subscriptions. */
@@ -452,7 +497,12 @@ export class KafkaBus implements Bus {
 
   /** The settings given for one kind of client: the security settings with that client's own on top. */
   librdkafkaSettings(client: 'producer' | 'consumer' | 'admin'): LibrdkafkaSettings {
-    const own = client === 'producer' ? this.o.producerConfig : client === 'consumer' ? this.o.consumerConfig : (this.o.adminConfig ?? this.o.producerConfig);
+    const own =
+      client === 'producer'
+        ? this.o.producerConfig
+        : client === 'consumer'
+          ? this.o.consumerConfig
+          : (this.o.adminConfig ?? this.o.producerConfig);
     return { ...this.o.security, ...own };
   }
 }
@@ -556,7 +606,8 @@ class KafkaSubscription {
       'reconnect.backoff.max.ms': 2000,
       ...c.extra,
       rebalance_cb: (err: LibrdKafkaError, assignment: TopicPartition[]) => this.onRebalance(err, assignment),
-      offset_commit_cb: (err: LibrdKafkaError | undefined, offsets: TopicPartitionOffset[]) => this.onCommitted(err, offsets),
+      offset_commit_cb: (err: LibrdKafkaError | undefined, offsets: TopicPartitionOffset[]) =>
+        this.onCommitted(err, offsets),
     } as ConsumerGlobalConfig;
     const topicConf: ConsumerTopicConfig = { 'auto.offset.reset': this.s.ephemeral ? 'latest' : 'earliest' };
     const consumer = new Kafka.KafkaConsumer(conf, topicConf);
@@ -569,7 +620,10 @@ class KafkaSubscription {
     consumer.setDefaultConsumeTimeout(0);
     await new Promise<void>((resolve, reject) => {
       consumer.connect({ timeout: c.connectTimeoutMs, topic: this.s.topicName }, (err) => {
-        if (err) reject(new Error(`Kafka bus: consumer for group ${this.s.groupId} cannot reach ${c.brokers}: ${describe(err)}`));
+        if (err)
+          reject(
+            new Error(`Kafka bus: consumer for group ${this.s.groupId} cannot reach ${c.brokers}: ${describe(err)}`),
+          );
         else resolve();
       });
     });
@@ -600,7 +654,10 @@ class KafkaSubscription {
         this.committed.delete(p);
         this.rewind.delete(p);
       }
-      this.s.log.info({ partitions: parts, owned: [...this.assigned].sort((a, b) => a - b) }, 'Kafka partitions assigned');
+      this.s.log.info(
+        { partitions: parts, owned: [...this.assigned].sort((a, b) => a - b) },
+        'Kafka partitions assigned',
+      );
       this.wakeUp?.();
     } else if (err.code === E.ERR__REVOKE_PARTITIONS) {
       void this.revoke(consumer, assignment, parts);
@@ -655,7 +712,10 @@ class KafkaSubscription {
   private onCommitted(err: LibrdKafkaError | undefined, offsets: TopicPartitionOffset[]): void {
     if (err) {
       if (err.code === E.ERR__NO_OFFSET) return;
-      this.s.log.warn({ err: describe(err), offsets }, 'Kafka offset commit failed; retrying (the messages may be delivered again)');
+      this.s.log.warn(
+        { err: describe(err), offsets },
+        'Kafka offset commit failed; retrying (the messages may be delivered again)',
+      );
       this.scheduleRecommit();
       return;
     }
@@ -688,7 +748,9 @@ class KafkaSubscription {
   }
 
   private poll(consumer: KafkaConsumer): Promise<Message[]> {
-    return new Promise((resolve, reject) => consumer.consume(this.s.maxBatch, (err, messages) => (err ? reject(err) : resolve(messages))));
+    return new Promise((resolve, reject) =>
+      consumer.consume(this.s.maxBatch, (err, messages) => (err ? reject(err) : resolve(messages))),
+    );
   }
 
   private async loop(): Promise<void> {
@@ -740,7 +802,9 @@ class KafkaSubscription {
 
   private async handle(consumer: KafkaConsumer, batch: Message[]): Promise<void> {
     const c = this.bus.consumerSettings;
-    for (const m of batch) if (!this.processed.has(m.partition) && !this.firstSeen.has(m.partition)) this.firstSeen.set(m.partition, m.offset);
+    for (const m of batch)
+      if (!this.processed.has(m.partition) && !this.firstSeen.has(m.partition))
+        this.firstSeen.set(m.partition, m.offset);
     try {
       await this.s.handler(batch.map((m) => this.toBusMessage(m)));
     } catch (e) {

@@ -17,7 +17,8 @@ describe('MemoryBus', () => {
       ['abc', 479470107],
     ];
     for (const [s, h] of vectors) expect(murmur2(Buffer.from(s))).toBe(h);
-    for (let i = 0; i < 100; i++) expect(partitionFor(`dev-${i}`, 4)).toBe((murmur2(Buffer.from(`dev-${i}`)) & 0x7fffffff) % 4);
+    for (let i = 0; i < 100; i++)
+      expect(partitionFor(`dev-${i}`, 4)).toBe((murmur2(Buffer.from(`dev-${i}`)) & 0x7fffffff) % 4);
   });
 
   it('rebalances partitions when members join and leave', async () => {
@@ -26,7 +27,11 @@ describe('MemoryBus', () => {
     const handler = (k: number) => async (b: BusMessage[]) => {
       for (const m of b) seenBy[k]!.add(m.partition);
     };
-    const subs = [await bus.subscribe('readings', 'g', handler(0)), await bus.subscribe('readings', 'g', handler(1)), await bus.subscribe('readings', 'g', handler(2))];
+    const subs = [
+      await bus.subscribe('readings', 'g', handler(0)),
+      await bus.subscribe('readings', 'g', handler(1)),
+      await bus.subscribe('readings', 'g', handler(2)),
+    ];
     const all = Array.from({ length: 600 }, (_, i) => ({ key: `dev-${i}`, value: 'x' }));
     await bus.publish('readings', all);
     await waitFor(() => bus.lag('readings', 'g') === 0, 'the group to catch up', 5000);
@@ -80,7 +85,9 @@ describe('MemoryBus', () => {
     );
     await bus.publish('readings', messages('cap', 0, 50, 5));
     await expect(bus.publish('readings', messages('cap', 50, 51, 5))).rejects.toThrow(BusFullError);
-    await expect(bus.publish('readings', messages('cap', 50, 51, 5))).rejects.toThrow(/group "detectors" .* has not processed them/);
+    await expect(bus.publish('readings', messages('cap', 50, 51, 5))).rejects.toThrow(
+      /group "detectors" .* has not processed them/,
+    );
     await expect(bus.publish('readings', messages('cap', 0, 51, 5))).rejects.toThrow(/exceeds the cap/);
     release();
     gate = Promise.resolve();

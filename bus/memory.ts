@@ -3,7 +3,15 @@
 // Kafka. Memory is bounded: a message stays only until every consumer group of its topic has committed it, and a
 // per-topic cap refuses publishes (never silently drops) while a live group lags. See bus/README.md.
 import { silentLogger, type Logger } from '../runtime/log.js';
-import { BUS_TOPICS, type Bus, type BusMessage, type BusTopic, type OutgoingMessage, type SubscribeOptions, type Subscription } from './types.js';
+import {
+  BUS_TOPICS,
+  type Bus,
+  type BusMessage,
+  type BusTopic,
+  type OutgoingMessage,
+  type SubscribeOptions,
+  type Subscription,
+} from './types.js';
 
 export interface MemoryBusOptions {
   /** Partitions per topic: the most members of one group that can work at once. Default 4. */
@@ -164,7 +172,8 @@ export class MemoryBus implements Bus {
     this.maxMessages = o.maxRetainedMessages ?? 100_000;
     this.maxBytes = o.maxRetainedBytes ?? 32 * 1024 * 1024;
     this.log = o.logger ?? silentLogger;
-    if (!Number.isInteger(this.partitions) || this.partitions < 1) throw new Error(`memory bus: partitions must be a positive integer, got ${this.partitions}`);
+    if (!Number.isInteger(this.partitions) || this.partitions < 1)
+      throw new Error(`memory bus: partitions must be a positive integer, got ${this.partitions}`);
     for (const t of BUS_TOPICS) {
       this.topics.set(t, {
         name: t,
@@ -210,7 +219,15 @@ export class MemoryBus implements Bus {
       // A new group starts at the oldest retained message (Kafka: auto.offset.reset=earliest), an ephemeral one at the
       // newest (latest).
       const ephemeral = opts.ephemeral ?? false;
-      g = { name: group, topic: t, committed: t.logs.map((l) => (ephemeral ? l.end : l.base)), members: [], owner: t.logs.map(() => null), busy: t.logs.map(() => false), ephemeral };
+      g = {
+        name: group,
+        topic: t,
+        committed: t.logs.map((l) => (ephemeral ? l.end : l.base)),
+        members: [],
+        owner: t.logs.map(() => null),
+        busy: t.logs.map(() => false),
+        ephemeral,
+      };
       t.groups.set(group, g);
     }
     const member: Member = {
@@ -352,7 +369,14 @@ export class MemoryBus implements Bus {
           m.failures++;
           const delay = Math.min(this.o.retryMaxMs ?? 5000, (this.o.retryMinMs ?? 100) * 2 ** (m.failures - 1));
           this.log.warn(
-            { topic: g.topic.name, group: g.name, messages: batch.messages.length, attempt: m.failures, retryInMs: delay, err: (failed as Error)?.message ?? String(failed) },
+            {
+              topic: g.topic.name,
+              group: g.name,
+              messages: batch.messages.length,
+              attempt: m.failures,
+              retryInMs: delay,
+              err: (failed as Error)?.message ?? String(failed),
+            },
             'bus handler failed; its messages will be delivered again',
           );
           if (!m.closed) {
@@ -424,7 +448,10 @@ export class MemoryBus implements Bus {
         const now = Date.now();
         if (now - t.lastFullLog > 10_000) {
           t.lastFullLog = now;
-          this.log.warn({ topic: t.name, retained: t.count, bytes: t.bytes, groups: needing.map((g) => g.name) }, err.message);
+          this.log.warn(
+            { topic: t.name, retained: t.count, bytes: t.bytes, groups: needing.map((g) => g.name) },
+            err.message,
+          );
         }
         this.logDiscards(t, discarded);
         throw err;

@@ -5,7 +5,17 @@
 // `status` carries device status changes (online, and offline from the MQTT last will), keyed by device.
 // `rechecks` asks the vision workers to look at a zone again after a notice; `recheck-results` carries their answer.
 // `cameras` carries the cameras registered in the console (cameras/) to the vision workers, so they apply a change live.
-export const BUS_TOPICS = ['readings', 'status', 'frames', 'events', 'alerts', 'cases', 'rechecks', 'recheck-results', 'cameras'] as const;
+export const BUS_TOPICS = [
+  'readings',
+  'status',
+  'frames',
+  'events',
+  'alerts',
+  'cases',
+  'rechecks',
+  'recheck-results',
+  'cameras',
+] as const;
 export type BusTopic = (typeof BUS_TOPICS)[number];
 
 export interface OutgoingMessage {

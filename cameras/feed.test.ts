@@ -21,7 +21,9 @@ afterAll(async () => {
 
 describe('feedConsoleCameras', () => {
   it('reads a snapshot camera with its stored account onto the bus, follows new credentials, stops for a deleted camera', async () => {
-    const jpeg = await sharp({ create: { width: 320, height: 180, channels: 3, background: '#567' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 320, height: 180, channels: 3, background: '#567' } })
+      .jpeg()
+      .toBuffer();
     let password = 'Hik@Pa55:w0rd';
     let served = 0;
     let refused = 0;
@@ -42,7 +44,15 @@ describe('feedConsoleCameras', () => {
     await bus.subscribe('frames', 'test', async (b) => void frames.push(...b.map((m) => decodeBusFrame(m.value))));
     const store = await CameraStore.open(path.join(tmpDir('camera-feed'), 'cameras.duckdb'));
     cleanup.push(() => store.close());
-    const service = await CameraService.open({ store, fileCameras: [], bus, audit: async () => undefined, deadLetters: { add: async () => undefined }, logger: log.logger, latestFrames: false });
+    const service = await CameraService.open({
+      store,
+      fileCameras: [],
+      bus,
+      audit: async () => undefined,
+      deadLetters: { add: async () => undefined },
+      logger: log.logger,
+      latestFrames: false,
+    });
     cleanup.push(() => service.close());
     const feed = feedConsoleCameras({ cameras: service, bus, logger: log.logger });
     cleanup.push(() => feed.stop());
@@ -79,14 +89,28 @@ describe('feedConsoleCameras', () => {
   });
 
   it('reads a camera behind HTTP Digest with its stored account', async () => {
-    const jpeg = await sharp({ create: { width: 320, height: 180, channels: 3, background: '#765' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 320, height: 180, channels: 3, background: '#765' } })
+      .jpeg()
+      .toBuffer();
     const camera = await startSnapshotServer(tmpDir('camera-feed-digest'), jpeg);
     cleanup.push(() => camera.stop());
     const frames: Frame[] = [];
-    await bus.subscribe('frames', 'test-digest', async (b) => void frames.push(...b.map((m) => decodeBusFrame(m.value)).filter((f) => f.cameraId === 'cam-d')));
+    await bus.subscribe(
+      'frames',
+      'test-digest',
+      async (b) => void frames.push(...b.map((m) => decodeBusFrame(m.value)).filter((f) => f.cameraId === 'cam-d')),
+    );
     const store = await CameraStore.open(path.join(tmpDir('camera-feed-digest-store'), 'cameras.duckdb'));
     cleanup.push(() => store.close());
-    const service = await CameraService.open({ store, fileCameras: [], bus, audit: async () => undefined, deadLetters: { add: async () => undefined }, logger: log.logger, latestFrames: false });
+    const service = await CameraService.open({
+      store,
+      fileCameras: [],
+      bus,
+      audit: async () => undefined,
+      deadLetters: { add: async () => undefined },
+      logger: log.logger,
+      latestFrames: false,
+    });
     cleanup.push(() => service.close());
     const feed = feedConsoleCameras({ cameras: service, bus, logger: log.logger });
     cleanup.push(() => feed.stop());

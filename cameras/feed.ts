@@ -28,7 +28,10 @@ export function feedConsoleCameras(o: { cameras: CameraService; bus: Bus; logger
     const cam = c.camera;
     const opened = open(c, credentials, o.logger);
     if (!opened) {
-      o.logger.warn({ camera: cam.id, source: c.source.type }, 'this process cannot read this kind of camera source: read it with an edge agent');
+      o.logger.warn(
+        { camera: cam.id, source: c.source.type },
+        'this process cannot read this kind of camera source: read it with an edge agent',
+      );
       return { key: keyOf(c), source: { next: async () => null, stop: () => undefined }, done: Promise.resolve() };
     }
     const source = opened;
@@ -45,9 +48,17 @@ export function feedConsoleCameras(o: { cameras: CameraService; bus: Bus; logger
         }
         if (!f) return;
         try {
-          await o.bus.publish('frames', [{ key: cam.id, value: encodeBusFrame({ district: cam.district, cameraId: cam.id, ts: f.ts, seq: seq++, jpeg: f.image }) }]);
+          await o.bus.publish('frames', [
+            {
+              key: cam.id,
+              value: encodeBusFrame({ district: cam.district, cameraId: cam.id, ts: f.ts, seq: seq++, jpeg: f.image }),
+            },
+          ]);
         } catch (e) {
-          o.logger.warn({ camera: cam.id, err: (e as Error).message }, 'cannot put a camera frame on the bus; the next one follows');
+          o.logger.warn(
+            { camera: cam.id, err: (e as Error).message },
+            'cannot put a camera frame on the bus; the next one follows',
+          );
         }
       }
     })();
@@ -56,20 +67,22 @@ export function feedConsoleCameras(o: { cameras: CameraService; bus: Bus; logger
   };
 
   const sync = (cameras: readonly StoredCamera[]) => {
-    chain = chain.then(async () => {
-      if (stopped) return;
-      const wanted = new Map(cameras.map((c) => [c.camera.id, c]));
-      for (const [id, r] of running) {
-        const c = wanted.get(id);
-        if (c && keyOf(c) === r.key) continue;
-        // Not awaited: a source asleep until its next frame (a minute, for some) ends when it wakes.
-        r.source.stop();
-        running.delete(id);
-      }
-      for (const [id, c] of wanted) {
-        if (!running.has(id)) running.set(id, await start(c));
-      }
-    }).catch((e: Error) => o.logger.error({ err: e.message }, 'console camera feed: cannot apply a change'));
+    chain = chain
+      .then(async () => {
+        if (stopped) return;
+        const wanted = new Map(cameras.map((c) => [c.camera.id, c]));
+        for (const [id, r] of running) {
+          const c = wanted.get(id);
+          if (c && keyOf(c) === r.key) continue;
+          // Not awaited: a source asleep until its next frame (a minute, for some) ends when it wakes.
+          r.source.stop();
+          running.delete(id);
+        }
+        for (const [id, c] of wanted) {
+          if (!running.has(id)) running.set(id, await start(c));
+        }
+      })
+      .catch((e: Error) => o.logger.error({ err: e.message }, 'console camera feed: cannot apply a change'));
   };
 
   const off = o.cameras.onChange(sync);
@@ -81,7 +94,10 @@ export function feedConsoleCameras(o: { cameras: CameraService; bus: Bus; logger
       stopped = true;
       for (const r of running.values()) r.source.stop();
       // A source asleep until its next frame ends when it wakes; stopping waits a second at most for the others.
-      await Promise.race([Promise.all([...running.values()].map((r) => r.done)), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await Promise.race([
+        Promise.all([...running.values()].map((r) => r.done)),
+        new Promise((r) => setTimeout(r, 1000).unref()),
+      ]);
       running.clear();
     },
   };

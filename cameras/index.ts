@@ -31,11 +31,20 @@ export interface StartCamerasOptions {
 }
 
 /** Opens the camera store and service, and the feed when asked; `routes` registers /api/cameras. */
-export async function startCameras(o: StartCamerasOptions): Promise<{ service: CameraService; routes(app: FastifyInstance): Promise<void>; close(): Promise<void> }> {
+export async function startCameras(
+  o: StartCamerasOptions,
+): Promise<{ service: CameraService; routes(app: FastifyInstance): Promise<void>; close(): Promise<void> }> {
   const store = await CameraStore.open(path.join(o.dataDir, 'cameras.duckdb'));
   let service: CameraService;
   try {
-    service = await CameraService.open({ store, fileCameras: o.fileCameras, bus: o.bus, audit: o.audit, deadLetters: o.deadLetters, logger: o.logger });
+    service = await CameraService.open({
+      store,
+      fileCameras: o.fileCameras,
+      bus: o.bus,
+      audit: o.audit,
+      deadLetters: o.deadLetters,
+      logger: o.logger,
+    });
   } catch (e) {
     await store.close();
     throw e;
@@ -58,13 +67,22 @@ export async function startCameras(o: StartCamerasOptions): Promise<{ service: C
  * The registry as the notify loop and the party pages read it: the file's cameras and, as they are at each look, the
  * console's (a console camera's publishedAt decides whether it enforces, as a file camera's does; the file wins an id).
  */
-export function withConsoleCameras(file: CameraRegistry, consoleCameras: Pick<CameraService, 'consoleCameras'> | null): CameraRegistry {
+export function withConsoleCameras(
+  file: CameraRegistry,
+  consoleCameras: Pick<CameraService, 'consoleCameras'> | null,
+): CameraRegistry {
   if (!consoleCameras) return file;
   const ids = new Set(file.cameras.map((c) => c.id));
   return {
     timeZone: file.timeZone,
     get cameras() {
-      return [...file.cameras, ...consoleCameras.consoleCameras().map((c) => c.camera).filter((c) => !ids.has(c.id))];
+      return [
+        ...file.cameras,
+        ...consoleCameras
+          .consoleCameras()
+          .map((c) => c.camera)
+          .filter((c) => !ids.has(c.id)),
+      ];
     },
   };
 }

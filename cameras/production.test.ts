@@ -33,16 +33,43 @@ afterAll(async () => {
 describe('console cameras in the production roles (Kafka)', () => {
   it('reach a vision worker of another process, which applies a new camera and its zones while running', async () => {
     const dir = tmpDir('cameras-production');
-    const start = (id: string) => KafkaBus.start({ brokers, clientId: id, topicPrefix: prefix, partitions: 2, logger: silentLogger, sessionTimeoutMs: 6000 });
+    const start = (id: string) =>
+      KafkaBus.start({
+        brokers,
+        clientId: id,
+        topicPrefix: prefix,
+        partitions: 2,
+        logger: silentLogger,
+        sessionTimeoutMs: 6000,
+      });
     const apiBus = await start('api');
     cleanup.push(() => apiBus.close());
     const store = await CameraStore.open(path.join(dir, 'cameras.duckdb'));
     cleanup.push(() => store.close());
-    const service = await CameraService.open({ store, fileCameras: [], bus: apiBus, audit: async () => undefined, deadLetters: { add: async () => undefined }, logger: silentLogger, republishMs: 1000, latestFrames: false });
+    const service = await CameraService.open({
+      store,
+      fileCameras: [],
+      bus: apiBus,
+      audit: async () => undefined,
+      deadLetters: { add: async () => undefined },
+      logger: silentLogger,
+      republishMs: 1000,
+      latestFrames: false,
+    });
     cleanup.push(() => service.close());
     const admin = { username: 'admin', ip: '127.0.0.1' };
     await service.create(
-      { id: 'cam-k', district: 'xinhua', place: '文化路', gridCell: '320582008024372', location: { lat: 31.5, lon: 120.1 }, width: 960, height: 640, model: 'fixed', source: { type: 'snapshot', url: 'http://192.0.2.1/snap.jpg' } },
+      {
+        id: 'cam-k',
+        district: 'xinhua',
+        place: '文化路',
+        gridCell: '320582008024372',
+        location: { lat: 31.5, lon: 120.1 },
+        width: 960,
+        height: 640,
+        model: 'fixed',
+        source: { type: 'snapshot', url: 'http://192.0.2.1/snap.jpg' },
+      },
       admin,
     );
 
@@ -52,7 +79,17 @@ describe('console cameras in the production roles (Kafka)', () => {
     const dead: DeadLetter[] = [];
     const worker = await VisionWorker.open({
       cameras: { timeZone: 'Asia/Shanghai', cameras: [] },
-      models: ModelsConfigSchema.parse({ default: 'fixed', models: [{ name: 'fixed', path: path.join(import.meta.dirname, '../vision/detectors/testdata/yolo-v8.onnx'), family: 'yolo', scoreThreshold: 0.3 }] }),
+      models: ModelsConfigSchema.parse({
+        default: 'fixed',
+        models: [
+          {
+            name: 'fixed',
+            path: path.join(import.meta.dirname, '../vision/detectors/testdata/yolo-v8.onnx'),
+            family: 'yolo',
+            scoreThreshold: 0.3,
+          },
+        ],
+      }),
       evidence: new EvidenceStore(path.join(dir, 'evidence')),
       bus: visionBus,
       deadLetters: { add: async (d) => void dead.push(...d), list: async () => ({ items: dead, total: dead.length }) },
@@ -64,20 +101,45 @@ describe('console cameras in the production roles (Kafka)', () => {
     cleanup.push(() => worker.close());
     await worker.start(`vision-${randomUUID().slice(0, 6)}`);
 
-    const jpeg = await sharp({ create: { width: 960, height: 640, channels: 3, background: { r: 90, g: 90, b: 95 } } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 960, height: 640, channels: 3, background: { r: 90, g: 90, b: 95 } } })
+      .jpeg()
+      .toBuffer();
     let i = 0;
     const frame = () => worker.process({ district: 'xinhua', cameraId: 'cam-k', ts: T0 + i++ * 1000, seq: i, jpeg });
     // Taken on from a republish: the first set went out before this worker listened.
     expect(await waitFor(async () => (await frame()).ok, 30_000, 300)).toBe(true);
 
-    await service.setZones('cam-k', { zones: [{ type: 'no-parking', id: 'np-k', name: '文化路禁停区', polygon: [[300, 350], [700, 350], [700, 500], [300, 500]], dwellS: 3 }] }, admin);
+    await service.setZones(
+      'cam-k',
+      {
+        zones: [
+          {
+            type: 'no-parking',
+            id: 'np-k',
+            name: '文化路禁停区',
+            polygon: [
+              [300, 350],
+              [700, 350],
+              [700, 500],
+              [300, 500],
+            ],
+            dwellS: 3,
+          },
+        ],
+      },
+      admin,
+    );
     const events: EnforcementEvent[] = [];
     expect(
-      await waitFor(async () => {
-        const r = await frame();
-        if (r.ok) events.push(...r.events);
-        return events.length > 0;
-      }, 30_000, 300),
+      await waitFor(
+        async () => {
+          const r = await frame();
+          if (r.ok) events.push(...r.events);
+          return events.length > 0;
+        },
+        30_000,
+        300,
+      ),
     ).toBe(true);
     expect(events[0]).toMatchObject({ type: 'illegal-parking', camera: { id: 'cam-k' }, zone: { id: 'np-k' } });
 

@@ -32,10 +32,18 @@ const CameraView = z.looseObject({
 });
 /** The service's refusal: every issue with its path, which the zone editor marks. */
 // `issues` is absent where the shared handler answers (a body that is not JSON at all).
-const Refusal = Failure.extend({ issues: z.optional(z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }))) });
+const Refusal = Failure.extend({
+  issues: z.optional(z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }))),
+});
 const Models = z.object({
   default: z.string(),
-  items: z.array(z.object({ name: z.string(), family: z.string(), input: z.object({ width: z.number().int(), height: z.number().int() }).nullable() })),
+  items: z.array(
+    z.object({
+      name: z.string(),
+      family: z.string(),
+      input: z.object({ width: z.number().int(), height: z.number().int() }).nullable(),
+    }),
+  ),
 });
 
 function actor(req: FastifyRequest): Actor {
@@ -56,21 +64,46 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
   // A malformed id answers as the service's refusals do (with `issues`, which the form reads), its first issue only.
   const badId = async (req: FastifyRequest, reply: FastifyReply) => {
     const first = req.validationError?.validation[0];
-    if (first) return reply.code(400).send({ error: 'bad_request', message: `id: ${first.message ?? 'invalid'}`, issues: [] });
+    if (first)
+      return reply.code(400).send({ error: 'bad_request', message: `id: ${first.message ?? 'invalid'}`, issues: [] });
   };
   const admin = { preHandler: requireRole('admin') };
   const adminOfId = { preHandler: [requireRole('admin'), badId] };
 
-  app.get('/api/cameras', { ...admin, schema: { tags, summary: 'Cameras of the file and of the console (admin)', response: { 200: z.object({ items: z.array(CameraView) }) } } }, async () =>
-    ({ items: o.cameras.list().map((c) => described(CameraView, c)) }),
+  app.get(
+    '/api/cameras',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Cameras of the file and of the console (admin)',
+        response: { 200: z.object({ items: z.array(CameraView) }) },
+      },
+    },
+    async () => ({ items: o.cameras.list().map((c) => described(CameraView, c)) }),
   );
 
   // Each model with its input shape (null: taken from the model file), so the form can offer the one whose shape is
   // nearest the camera's own aspect ratio (the letterbox of a 16:9 frame in a square input wastes 44 % of it).
-  app.get('/api/cameras/models', { ...admin, schema: { tags, summary: 'The detector models a camera can use, with their input shape', response: { 200: Models } } }, async () => ({
-    default: o.models.default,
-    items: o.models.models.map((m) => ({ name: m.name, family: m.family, input: m.inputWidth && m.inputHeight ? { width: m.inputWidth, height: m.inputHeight } : null })),
-  }));
+  app.get(
+    '/api/cameras/models',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'The detector models a camera can use, with their input shape',
+        response: { 200: Models },
+      },
+    },
+    async () => ({
+      default: o.models.default,
+      items: o.models.models.map((m) => ({
+        name: m.name,
+        family: m.family,
+        input: m.inputWidth && m.inputHeight ? { width: m.inputWidth, height: m.inputHeight } : null,
+      })),
+    }),
+  );
 
   app.post(
     '/api/cameras',
@@ -78,7 +111,12 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
       ...admin,
       ...bodyCheckedByHandler,
       bodyLimit: 64 * 1024,
-      schema: { tags, summary: 'Register a camera (admin); credentials are kept, never answered', body: CameraSettingsSchema, response: { 201: CameraView, 400: Refusal, 409: Refusal } },
+      schema: {
+        tags,
+        summary: 'Register a camera (admin); credentials are kept, never answered',
+        body: CameraSettingsSchema,
+        response: { 201: CameraView, 400: Refusal, 409: Refusal },
+      },
     },
     async (req, reply) => {
       try {
@@ -89,10 +127,24 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
     },
   );
 
-  app.get('/api/cameras/:id', { ...adminOfId, schema: { tags, summary: 'One camera', params: Params, response: { 200: CameraView, 400: Refusal, 404: Failure } } }, async (req, reply) => {
-    const c = o.cameras.get(req.params.id);
-    return c ? described(CameraView, c) : reply.code(404).send({ error: 'not_found', message: `no camera "${req.params.id}"` });
-  });
+  app.get(
+    '/api/cameras/:id',
+    {
+      ...adminOfId,
+      schema: {
+        tags,
+        summary: 'One camera',
+        params: Params,
+        response: { 200: CameraView, 400: Refusal, 404: Failure },
+      },
+    },
+    async (req, reply) => {
+      const c = o.cameras.get(req.params.id);
+      return c
+        ? described(CameraView, c)
+        : reply.code(404).send({ error: 'not_found', message: `no camera "${req.params.id}"` });
+    },
+  );
 
   app.put(
     '/api/cameras/:id',
@@ -100,7 +152,13 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
       ...adminOfId,
       ...bodyCheckedByHandler,
       bodyLimit: 64 * 1024,
-      schema: { tags, summary: "A console camera's new settings; its zones stay and must still fit", params: Params, body: SettingsBody, response: { 200: CameraView, 400: Refusal, 404: Refusal, 409: Refusal } },
+      schema: {
+        tags,
+        summary: "A console camera's new settings; its zones stay and must still fit",
+        params: Params,
+        body: SettingsBody,
+        response: { 200: CameraView, 400: Refusal, 404: Refusal, 409: Refusal },
+      },
     },
     async (req, reply) => {
       try {
@@ -117,7 +175,13 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
       ...adminOfId,
       ...bodyCheckedByHandler,
       bodyLimit: 256 * 1024,
-      schema: { tags, summary: "The zone editor's save: every zone and mask of a console camera", params: Params, body: ZonesBodySchema, response: { 200: CameraView, 400: Refusal, 404: Refusal, 409: Refusal } },
+      schema: {
+        tags,
+        summary: "The zone editor's save: every zone and mask of a console camera",
+        params: Params,
+        body: ZonesBodySchema,
+        response: { 200: CameraView, 400: Refusal, 404: Refusal, 409: Refusal },
+      },
     },
     async (req, reply) => {
       try {
@@ -130,7 +194,15 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
 
   app.delete(
     '/api/cameras/:id',
-    { ...adminOfId, schema: { tags, summary: 'Remove a console camera', params: Params, response: { 204: noBody('removed'), 400: Refusal, 404: Refusal, 409: Refusal } } },
+    {
+      ...adminOfId,
+      schema: {
+        tags,
+        summary: 'Remove a console camera',
+        params: Params,
+        response: { 204: noBody('removed'), 400: Refusal, 404: Refusal, 409: Refusal },
+      },
+    },
     async (req, reply) => {
       try {
         await o.cameras.remove(req.params.id, actor(req));
@@ -146,7 +218,16 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
     '/api/cameras/:id/frame',
     {
       ...adminOfId,
-      schema: { tags, summary: "The camera's latest frame, in its own pixels (x-captured-at: epoch ms)", params: Params, response: { 200: contentAnswer('the frame as the camera sent it', 'image/jpeg', 'image/png'), 400: Refusal, 404: Failure } },
+      schema: {
+        tags,
+        summary: "The camera's latest frame, in its own pixels (x-captured-at: epoch ms)",
+        params: Params,
+        response: {
+          200: contentAnswer('the frame as the camera sent it', 'image/jpeg', 'image/png'),
+          400: Refusal,
+          404: Failure,
+        },
+      },
     },
     async (req, reply) => {
       const cid = req.params.id;
@@ -154,7 +235,11 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
       if (!f) return reply.code(404).send({ error: 'not_found', message: `no frame of camera "${cid}" yet` });
       // Folder sources may hold PNG files; cameras send JPEG.
       const type = f.jpeg[0] === 0x89 && f.jpeg[1] === 0x50 ? 'image/png' : 'image/jpeg';
-      return reply.header('content-type', type).header('cache-control', 'no-store').header('x-captured-at', String(f.ts)).send(f.jpeg);
+      return reply
+        .header('content-type', type)
+        .header('cache-control', 'no-store')
+        .header('x-captured-at', String(f.ts))
+        .send(f.jpeg);
     },
   );
 };

@@ -17,14 +17,28 @@ export const GridCellSchema = z.string().regex(/^\d{15}$/, 'a grid cell (单元�
 export const CONSOLE_SOURCE_TYPES = ['snapshot', 'rtsp'] as const;
 export const ConsoleSourceSchema = CameraSourceSchema.superRefine((s, ctx) => {
   if (!(CONSOLE_SOURCE_TYPES as readonly string[]).includes(s.type)) {
-    ctx.addIssue({ code: 'custom', path: ['type'], message: `a camera registered in the console reads ${CONSOLE_SOURCE_TYPES.join(' or ')}; a ${s.type} source belongs in an edge agent's config` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['type'],
+      message: `a camera registered in the console reads ${CONSOLE_SOURCE_TYPES.join(' or ')}; a ${s.type} source belongs in an edge agent's config`,
+    });
     return;
   }
   const o = s as { url?: string; username?: string; password?: string };
-  if (o.username !== undefined || o.password !== undefined) ctx.addIssue({ code: 'custom', path: ['username'], message: 'put the user name and password in the credentials fields' });
+  if (o.username !== undefined || o.password !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['username'],
+      message: 'put the user name and password in the credentials fields',
+    });
   if (o.url) {
     const u = new URL(o.url);
-    if (u.username || u.password) ctx.addIssue({ code: 'custom', path: ['url'], message: 'put the user name and password in the credentials fields, not in the URL' });
+    if (u.username || u.password)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'put the user name and password in the credentials fields, not in the URL',
+      });
   }
 });
 export type ConsoleSource = z.output<typeof ConsoleSourceSchema>;
@@ -79,7 +93,10 @@ export interface Issue {
 }
 
 /** The registry entry of a camera from its settings and its zones; issues name what is wrong (empty when fine). */
-export function buildCamera(s: CameraSettings, shapes: Pick<Camera, 'zones' | 'masks'>): { camera: Camera; issues: Issue[] } {
+export function buildCamera(
+  s: CameraSettings,
+  shapes: Pick<Camera, 'zones' | 'masks'>,
+): { camera: Camera; issues: Issue[] } {
   const camera = CameraSchema.parse({
     id: s.id,
     district: s.district,

@@ -11,7 +11,15 @@ import { readImageHeader } from '../runtime/image.js';
 import type { Logger } from '../runtime/log.js';
 import type { AuditEntry } from '../users/types.js';
 import type { Camera, Zone } from '../vision/cameras/config.js';
-import { buildCamera, CameraSettingsSchema, ZonesBodySchema, type ConsoleSource, type Credentials, type Issue, type StoredCamera } from './schema.js';
+import {
+  buildCamera,
+  CameraSettingsSchema,
+  ZonesBodySchema,
+  type ConsoleSource,
+  type Credentials,
+  type Issue,
+  type StoredCamera,
+} from './schema.js';
 import type { CameraStore } from './store.js';
 
 /** Who changes a camera: the audit trail's `by` and `ip`. */
@@ -81,19 +89,42 @@ export class CameraService {
     const s = new CameraService(o);
     for (const c of await o.store.list()) {
       if (s.fileIds.has(c.camera.id)) {
-        o.logger.warn({ camera: c.camera.id }, 'a camera registered in the console has the id of one in the registry file: the file wins, the console one is not used');
+        o.logger.warn(
+          { camera: c.camera.id },
+          'a camera registered in the console has the id of one in the registry file: the file wins, the console one is not used',
+        );
         continue;
       }
       s.cameras.set(c.camera.id, c);
     }
     if (o.latestFrames !== false) {
       // Every API process keeps its own latest frames: a group of its own, from now on.
-      s.sub = await subscribeDecoded<Frame>(o.bus, 'frames', `console-frames-${os.hostname()}-${process.pid}`, async (batch) => {
-        for (const m of batch) await s.keepFrame(m.value);
-      }, { maxBatch: 64, ephemeral: true, decode: (v) => decodeBusFrame(v), deadLetters: o.deadLetters, logger: o.logger });
+      s.sub = await subscribeDecoded<Frame>(
+        o.bus,
+        'frames',
+        `console-frames-${os.hostname()}-${process.pid}`,
+        async (batch) => {
+          for (const m of batch) await s.keepFrame(m.value);
+        },
+        {
+          maxBatch: 64,
+          ephemeral: true,
+          decode: (v) => decodeBusFrame(v),
+          deadLetters: o.deadLetters,
+          logger: o.logger,
+        },
+      );
     }
     await s.publish();
-    s.timer = setInterval(() => void s.publish().catch((e: Error) => o.logger.warn({ err: e.message }, 'cannot publish the console cameras on the bus; trying again')), o.republishMs ?? 10_000);
+    s.timer = setInterval(
+      () =>
+        void s
+          .publish()
+          .catch((e: Error) =>
+            o.logger.warn({ err: e.message }, 'cannot publish the console cameras on the bus; trying again'),
+          ),
+      o.republishMs ?? 10_000,
+    );
     s.timer.unref();
     o.logger.info({ console: s.cameras.size, file: s.fileIds.size }, 'camera registry open');
     return s;
@@ -123,7 +154,12 @@ export class CameraService {
   }
 
   list(): CameraView[] {
-    const file: CameraView[] = this.o.fileCameras.map((camera) => ({ origin: 'file', camera, hasCredentials: false, latestFrame: this.frameInfo(camera.id) }));
+    const file: CameraView[] = this.o.fileCameras.map((camera) => ({
+      origin: 'file',
+      camera,
+      hasCredentials: false,
+      latestFrame: this.frameInfo(camera.id),
+    }));
     const mine: CameraView[] = [...this.cameras.values()].map((c) => this.view(c));
     return [...file, ...mine].sort((a, b) => a.camera.id.localeCompare(b.camera.id));
   }
@@ -153,12 +189,21 @@ export class CameraService {
   create(input: unknown, actor: Actor): Promise<CameraView> {
     return this.serial(async () => {
       const s = parse(CameraSettingsSchema, input);
-      if (this.fileIds.has(s.id)) throw new CameraError(409, `camera "${s.id}" is in the registry file (CAMERAS_FILE): change it there, or choose another id`);
+      if (this.fileIds.has(s.id))
+        throw new CameraError(
+          409,
+          `camera "${s.id}" is in the registry file (CAMERAS_FILE): change it there, or choose another id`,
+        );
       if (this.cameras.has(s.id)) throw new CameraError(409, `camera "${s.id}" is already registered`);
       const { camera, issues } = buildCamera(s, { zones: [], masks: [] });
       if (issues.length) throw new CameraError(400, issueText(issues), issues);
       await this.o.store.put({ camera, source: s.source, at: this.now(), by: actor.username }, s.credentials ?? null);
-      await this.audit('camera_created', camera.id, actor, `${describeSource(s.source)}${s.credentials ? ', with credentials' : ''}`);
+      await this.audit(
+        'camera_created',
+        camera.id,
+        actor,
+        `${describeSource(s.source)}${s.credentials ? ', with credentials' : ''}`,
+      );
       return this.changed(camera.id);
     });
   }
@@ -169,11 +214,22 @@ export class CameraService {
       const prev = this.mine(id);
       const s = parse(CameraSettingsSchema, { ...(typeof input === 'object' && input ? input : {}), id });
       const { camera, issues } = buildCamera(s, prev.camera);
-      if (issues.length) throw new CameraError(400, `the camera's zones do not fit these settings: ${issueText(issues)}`, issues);
+      if (issues.length)
+        throw new CameraError(400, `the camera's zones do not fit these settings: ${issueText(issues)}`, issues);
       await this.o.store.put({ camera, source: s.source, at: this.now(), by: actor.username }, s.credentials);
-      const fields: string[] = (['district', 'postedLocation', 'gridCell', 'location', 'width', 'height', 'fps', 'model', 'publishedAt'] as const).filter(
-        (k) => JSON.stringify(prev.camera[k]) !== JSON.stringify(camera[k]),
-      );
+      const fields: string[] = (
+        [
+          'district',
+          'postedLocation',
+          'gridCell',
+          'location',
+          'width',
+          'height',
+          'fps',
+          'model',
+          'publishedAt',
+        ] as const
+      ).filter((k) => JSON.stringify(prev.camera[k]) !== JSON.stringify(camera[k]));
       if (JSON.stringify(prev.source) !== JSON.stringify(s.source)) fields.push(`source: ${describeSource(s.source)}`);
       if (s.credentials !== undefined) fields.push(s.credentials ? 'credentials set' : 'credentials removed');
       await this.audit('camera_updated', id, actor, fields.length ? fields.join(', ') : 'no change');
@@ -188,7 +244,19 @@ export class CameraService {
       const body = parse(ZonesBodySchema, input);
       const camera: Camera = { ...prev.camera, zones: body.zones, masks: body.masks };
       const { issues } = buildCamera(
-        { id, district: camera.district, place: camera.postedLocation, gridCell: camera.gridCell, location: camera.location, width: camera.width, height: camera.height, fps: camera.fps, model: camera.model, publishedAt: camera.publishedAt, source: prev.source },
+        {
+          id,
+          district: camera.district,
+          place: camera.postedLocation,
+          gridCell: camera.gridCell,
+          location: camera.location,
+          width: camera.width,
+          height: camera.height,
+          fps: camera.fps,
+          model: camera.model,
+          publishedAt: camera.publishedAt,
+          source: prev.source,
+        },
         camera,
       );
       if (issues.length) throw new CameraError(400, issueText(issues), issues);
@@ -212,7 +280,8 @@ export class CameraService {
   private mine(id: string): StoredCamera {
     const c = this.cameras.get(id);
     if (c) return c;
-    if (this.fileIds.has(id)) throw new CameraError(409, `camera "${id}" is in the registry file (CAMERAS_FILE): change it there`);
+    if (this.fileIds.has(id))
+      throw new CameraError(409, `camera "${id}" is in the registry file (CAMERAS_FILE): change it there`);
     throw new CameraError(404, `no camera "${id}"`);
   }
 
@@ -226,7 +295,12 @@ export class CameraService {
 
   private async afterChange(): Promise<void> {
     // Published before the answer: when the admin sees "saved", the workers have it on their bus.
-    await this.publish().catch((e: Error) => this.o.logger.warn({ err: e.message }, 'cannot publish the console cameras on the bus; published again within seconds'));
+    await this.publish().catch((e: Error) =>
+      this.o.logger.warn(
+        { err: e.message },
+        'cannot publish the console cameras on the bus; published again within seconds',
+      ),
+    );
     const all = this.consoleCameras();
     for (const l of this.listeners) l(all);
   }
@@ -238,7 +312,14 @@ export class CameraService {
 
   private audit(action: AuditEntry['action'], cameraId: string, actor: Actor, detail?: string): Promise<void> {
     this.o.logger.info({ camera: cameraId, by: actor.username, action, detail }, 'camera changed in the console');
-    return this.o.audit({ ts: this.now(), action, username: cameraId, by: actor.username, ip: actor.ip, detail: detail?.slice(0, 2000) });
+    return this.o.audit({
+      ts: this.now(),
+      action,
+      username: cameraId,
+      by: actor.username,
+      ip: actor.ip,
+      detail: detail?.slice(0, 2000),
+    });
   }
 
   // One change at a time: two admins saving the same camera must not interleave their read and write.
@@ -256,10 +337,20 @@ export class CameraService {
   }
 }
 
-function parse<T>(schema: { safeParse(x: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, input: unknown): T {
+function parse<T>(
+  schema: {
+    safeParse(
+      x: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  input: unknown,
+): T {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'number' ? p : String(p))), message: i.message }));
+  const issues = r.error.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === 'number' ? p : String(p))),
+    message: i.message,
+  }));
   throw new CameraError(400, issueText(issues), issues);
 }
 
@@ -274,7 +365,10 @@ function describeSource(s: ConsoleSource): string {
 }
 
 function zoneSummary(z: Zone): string {
-  const pts = z.type === 'no-parking' ? `${z.polygon.length} points` : `line ${z.storeLine.length} points, sidewalk ${z.sidewalk.length} points`;
+  const pts =
+    z.type === 'no-parking'
+      ? `${z.polygon.length} points`
+      : `line ${z.storeLine.length} points, sidewalk ${z.sidewalk.length} points`;
   const when = (z.type === 'no-parking' ? z.windows : z.businessHours).map((w) => `${w.from}-${w.to}`).join(' ');
   return `${z.id} (${z.type}, ${pts}, dwell ${z.dwellS} s, ${when})`;
 }
@@ -291,6 +385,7 @@ export function zoneChanges(before: Camera, after: Camera): string {
   }
   for (const id of prev.keys()) if (!next.has(id)) out.push(`removed ${id}`);
   const masks = (c: Camera) => JSON.stringify(c.masks);
-  if (masks(before) !== masks(after)) out.push(`masks: ${after.masks.map((m) => `${m.id} (${m.polygon.length} points)`).join(', ') || 'none'}`);
+  if (masks(before) !== masks(after))
+    out.push(`masks: ${after.masks.map((m) => `${m.id} (${m.polygon.length} points)`).join(', ') || 'none'}`);
   return out.join('; ') || 'no change';
 }

@@ -20,7 +20,8 @@ export const CAMERA_SCHEMA: StoreSchema = {
   ],
 };
 
-const COLUMNS = 'c.id, c.camera, c.source, c.created_at, c.created_by, c.updated_at, c.updated_by, k.camera_id IS NOT NULL';
+const COLUMNS =
+  'c.id, c.camera, c.source, c.created_at, c.created_by, c.updated_at, c.updated_by, k.camera_id IS NOT NULL';
 
 function rowToCamera(r: DuckDBValue[]): StoredCamera {
   return {
@@ -43,13 +44,24 @@ export class CameraStore {
 
   list(): Promise<StoredCamera[]> {
     return this.file.serial(async () =>
-      (await this.file.db.runAndReadAll(`SELECT ${COLUMNS} FROM cameras c LEFT JOIN camera_credentials k ON k.camera_id = c.id ORDER BY c.id`)).getRows().map(rowToCamera),
+      (
+        await this.file.db.runAndReadAll(
+          `SELECT ${COLUMNS} FROM cameras c LEFT JOIN camera_credentials k ON k.camera_id = c.id ORDER BY c.id`,
+        )
+      )
+        .getRows()
+        .map(rowToCamera),
     );
   }
 
   get(id: string): Promise<StoredCamera | null> {
     return this.file.serial(async () => {
-      const row = (await this.file.db.runAndReadAll(`SELECT ${COLUMNS} FROM cameras c LEFT JOIN camera_credentials k ON k.camera_id = c.id WHERE c.id = $id`, { id })).getRows()[0];
+      const row = (
+        await this.file.db.runAndReadAll(
+          `SELECT ${COLUMNS} FROM cameras c LEFT JOIN camera_credentials k ON k.camera_id = c.id WHERE c.id = $id`,
+          { id },
+        )
+      ).getRows()[0];
       return row ? rowToCamera(row) : null;
     });
   }
@@ -58,7 +70,10 @@ export class CameraStore {
    * Writes a camera (insert or replace) and, when `credentials` is given, its credentials (null deletes them), in one
    * transaction: a camera never points at credentials of its previous source.
    */
-  put(c: { camera: Camera; source: ConsoleSource; at: number; by: string }, credentials?: Credentials | null): Promise<void> {
+  put(
+    c: { camera: Camera; source: ConsoleSource; at: number; by: string },
+    credentials?: Credentials | null,
+  ): Promise<void> {
     return this.file.serial(async () => {
       const db = this.file.db;
       await db.run('BEGIN TRANSACTION');
@@ -70,7 +85,12 @@ export class CameraStore {
         );
         if (credentials !== undefined) {
           await db.run('DELETE FROM camera_credentials WHERE camera_id = $id', { id: c.camera.id });
-          if (credentials) await db.run('INSERT INTO camera_credentials VALUES ($id, $u, $p)', { id: c.camera.id, u: credentials.username, p: credentials.password });
+          if (credentials)
+            await db.run('INSERT INTO camera_credentials VALUES ($id, $u, $p)', {
+              id: c.camera.id,
+              u: credentials.username,
+              p: credentials.password,
+            });
         }
         await db.run('COMMIT');
       } catch (e) {
@@ -92,7 +112,11 @@ export class CameraStore {
   /** A camera's credentials, for the frame feed only. */
   credentials(id: string): Promise<Credentials | null> {
     return this.file.serial(async () => {
-      const row = (await this.file.db.runAndReadAll('SELECT username, password FROM camera_credentials WHERE camera_id = $id', { id })).getRows()[0];
+      const row = (
+        await this.file.db.runAndReadAll('SELECT username, password FROM camera_credentials WHERE camera_id = $id', {
+          id,
+        })
+      ).getRows()[0];
       return row ? { username: row[0] as string, password: row[1] as string } : null;
     });
   }

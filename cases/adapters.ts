@@ -88,10 +88,15 @@ export class WebhookAdapter implements CaseAdapter {
     if (res.status >= 200 && res.status < 300) return { ok: true };
     const error = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
     if (res.status >= 300 && res.status < 400) {
-      return { ok: false, permanent: true, error: `${error} (redirect to ${res.headers.get('location') ?? '?'}: set CASE_WEBHOOK_URL to the final address)` };
+      return {
+        ok: false,
+        permanent: true,
+        error: `${error} (redirect to ${res.headers.get('location') ?? '?'}: set CASE_WEBHOOK_URL to the final address)`,
+      };
     }
     // 408 and 429 say "later"; other 4xx say the request itself is wrong, and sending it again cannot help.
-    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { ok: false, permanent: true, error };
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
+      return { ok: false, permanent: true, error };
     return { ok: false, permanent: false, error, retryAfterMs: retryAfterMs(res.headers.get('retry-after')) };
   }
 }

@@ -108,7 +108,14 @@ export function caseFromEvent(s: StoredEvent, o: BuildOptions, notice?: Notice):
       ...(sent.length ? { notifiedAt: iso(Math.min(...sent.map((d) => d.at))) } : {}),
       channels: [...new Set(sent.map((d) => d.channel))],
       priorOffences: notice.priorOffences,
-      ...(notice.recheck?.result ? { recheck: { result: notice.recheck.result, ...(notice.recheck.checkedAt ? { checkedAt: iso(notice.recheck.checkedAt) } : {}) } } : {}),
+      ...(notice.recheck?.result
+        ? {
+            recheck: {
+              result: notice.recheck.result,
+              ...(notice.recheck.checkedAt ? { checkedAt: iso(notice.recheck.checkedAt) } : {}),
+            },
+          }
+        : {}),
     };
   }
   if (!doc.codeName) delete doc.codeName;
@@ -120,7 +127,9 @@ export function caseFromEvent(s: StoredEvent, o: BuildOptions, notice?: Notice):
 export function caseFromAlert(a: Alert, o: BuildOptions, place?: DevicePlace | null): CaseDoc | null {
   if (!a.caseWorthy) return null;
   // The alert carries its device's place from the registry since issue 22; the lookup covers alerts from before.
-  place ??= a.place ? { gridCell: a.place.gridCell, location: a.place.location, postedLocation: a.place.address || undefined } : null;
+  place ??= a.place
+    ? { gridCell: a.place.gridCell, location: a.place.location, postedLocation: a.place.address || undefined }
+    : null;
   const source: CaseSource = { type: 'alert', id: a.id };
   const code = codeForRule(o.codes, a.ruleId, a.caseCode);
   const doc: CaseDoc = {

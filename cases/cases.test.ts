@@ -57,8 +57,14 @@ describe('case builder', () => {
     const pending: StoredEvent = { event: e, status: 'pending', receivedAt: e.detectedAt };
     expect(() => caseFromEvent(pending, { codes })).toThrow(/only a confirmed event/);
     const at = Date.parse('2026-11-27T02:10:00Z');
-    const s: StoredEvent = { ...pending, status: 'confirmed', review: { decision: 'confirm', note: '已核实', by: reviewer, at } };
-    const c = CaseDocSchema.parse(caseFromEvent(s, { codes, evidenceBaseUrl: 'https://city.example/platform', now: () => at + 1000 }));
+    const s: StoredEvent = {
+      ...pending,
+      status: 'confirmed',
+      review: { decision: 'confirm', note: '已核实', by: reviewer, at },
+    };
+    const c = CaseDocSchema.parse(
+      caseFromEvent(s, { codes, evidenceBaseUrl: 'https://city.example/platform', now: () => at + 1000 }),
+    );
     expect(c).toMatchObject({
       id: caseIdFor({ type: 'event', id: e.id }, e.thresholdAt),
       source: { type: 'event', id: e.id },
@@ -73,7 +79,12 @@ describe('case builder', () => {
       review: { decision: 'confirm', note: '已核实', by: reviewer, at: new Date(at).toISOString() },
     });
     expect(c.evidence).toEqual(
-      e.evidence.map((x) => ({ url: `https://city.example/platform/api/evidence/${x.sha256}`, sha256: x.sha256, role: x.role, capturedAt: new Date(x.capturedAt).toISOString() })),
+      e.evidence.map((x) => ({
+        url: `https://city.example/platform/api/evidence/${x.sha256}`,
+        sha256: x.sha256,
+        role: x.role,
+        capturedAt: new Date(x.capturedAt).toISOString(),
+      })),
     );
     for (const x of c.evidence) expect(await evidence.verify(x.sha256)).toBe(true);
     // The same source always gives the same id (idempotent filing); the date is Shanghai's.
@@ -83,28 +94,74 @@ describe('case builder', () => {
   it('files a non-motor parking event under its own code from the shipped table (0506 非机动车乱停放)', async () => {
     const e = await makeEvent(evidence, { type: 'illegal-non-motor-parking' });
     const at = Date.parse('2026-11-27T02:10:00Z');
-    const s: StoredEvent = { event: e, status: 'confirmed', receivedAt: e.detectedAt, review: { decision: 'confirm', by: reviewer, at } };
+    const s: StoredEvent = {
+      event: e,
+      status: 'confirmed',
+      receivedAt: e.detectedAt,
+      review: { decision: 'confirm', by: reviewer, at },
+    };
     const c = CaseDocSchema.parse(caseFromEvent(s, { codes }));
-    expect(c).toMatchObject({ eventType: 'illegal-non-motor-parking', code: '0506', codeName: { zh: '非机动车乱停放' }, detection: { role: 'two-wheeler', className: 'bicycle' } });
+    expect(c).toMatchObject({
+      eventType: 'illegal-non-motor-parking',
+      code: '0506',
+      codeName: { zh: '非机动车乱停放' },
+      detection: { role: 'two-wheeler', className: 'bicycle' },
+    });
   });
 
   it('builds the case of a case-worthy alert with the rule code or the table entry, none for others', () => {
     const a = {
-      id: '6f1c0a4e-8a53-4d0e-9a43-1b5a0f2f7c11', ruleId: 'manhole.open', category: 'threshold', name: { zh: '井盖开启或移位', en: 'Manhole cover opened or displaced' },
-      standard: 'Vendor practice', deviceId: 'mh-xinhua-001', district: 'xinhua', kind: 'manhole', metric: 'open', severity: 'critical', state: 'firing',
-      firstSeen: Date.parse('2026-11-27T02:00:00Z'), lastSeen: Date.parse('2026-11-27T02:00:00Z'), value: 1, level: 0.5, peak: 1, caseWorthy: true, flaps: 0, history: [],
+      id: '6f1c0a4e-8a53-4d0e-9a43-1b5a0f2f7c11',
+      ruleId: 'manhole.open',
+      category: 'threshold',
+      name: { zh: '井盖开启或移位', en: 'Manhole cover opened or displaced' },
+      standard: 'Vendor practice',
+      deviceId: 'mh-xinhua-001',
+      district: 'xinhua',
+      kind: 'manhole',
+      metric: 'open',
+      severity: 'critical',
+      state: 'firing',
+      firstSeen: Date.parse('2026-11-27T02:00:00Z'),
+      lastSeen: Date.parse('2026-11-27T02:00:00Z'),
+      value: 1,
+      level: 0.5,
+      peak: 1,
+      caseWorthy: true,
+      flaps: 0,
+      history: [],
     } satisfies Alert;
     const place = { gridCell: '320582001002004', location: { lat: 31.87, lon: 120.56 } };
     const c = CaseDocSchema.parse(caseFromAlert(a, { codes }, place));
     expect(c).toMatchObject({
-      source: { type: 'alert', id: a.id }, eventType: 'manhole.open', code: '0103', codeName: { zh: '雨水井盖' }, gridCell: '320582001002004',
-      location: place.location, evidence: [], review: null, detection: { kind: 'rule', alertId: a.id, deviceId: 'mh-xinhua-001', severity: 'critical', value: 1 },
+      source: { type: 'alert', id: a.id },
+      eventType: 'manhole.open',
+      code: '0103',
+      codeName: { zh: '雨水井盖' },
+      gridCell: '320582001002004',
+      location: place.location,
+      evidence: [],
+      review: null,
+      detection: { kind: 'rule', alertId: a.id, deviceId: 'mh-xinhua-001', severity: 'critical', value: 1 },
     });
-    expect(caseFromAlert({ ...a, caseCode: '0102' }, { codes })).toMatchObject({ code: '0102', gridCell: null, location: null });
+    expect(caseFromAlert({ ...a, caseCode: '0102' }, { codes })).toMatchObject({
+      code: '0102',
+      gridCell: null,
+      location: null,
+    });
     expect(caseFromAlert({ ...a, ruleId: 'x.unknown' }, { codes })).toMatchObject({ code: null });
     // The alert carries its device's place (from the device registry): its case has it without a look-up.
-    const carried = { gridCell: '320582001002003', location: { lat: 31.8612, lon: 120.5234 }, address: '新华路12号', site: null };
-    expect(CaseDocSchema.parse(caseFromAlert({ ...a, place: carried }, { codes }))).toMatchObject({ gridCell: '320582001002003', location: carried.location, postedLocation: '新华路12号' });
+    const carried = {
+      gridCell: '320582001002003',
+      location: { lat: 31.8612, lon: 120.5234 },
+      address: '新华路12号',
+      site: null,
+    };
+    expect(CaseDocSchema.parse(caseFromAlert({ ...a, place: carried }, { codes }))).toMatchObject({
+      gridCell: '320582001002003',
+      location: carried.location,
+      postedLocation: '新华路12号',
+    });
     expect(caseFromAlert({ ...a, caseWorthy: false }, { codes })).toBeNull();
   });
 
@@ -125,7 +182,10 @@ describe('case-worthy alerts', () => {
   it('become cases directly when they fire (once per alert), and at start for those that had none', async () => {
     const alertStore = await DuckDbAlertStore.open(':memory:');
     const manager = new AlertManager(alertStore);
-    const cases = await CaseService.open({ config: { file: path.join(dir, 'cases.duckdb'), codesFile, retryBaseMs: 10, retryMaxMs: 50 }, logger: silentLogger });
+    const cases = await CaseService.open({
+      config: { file: path.join(dir, 'cases.duckdb'), codesFile, retryBaseMs: 10, retryMaxMs: 50 },
+      logger: silentLogger,
+    });
     try {
       // Fired while nobody watched (a crash between the alert and its case): filed when watching starts.
       const early = (await manager.handle(signal({ deviceId: 'site-dust-000' })))!;
@@ -135,11 +195,35 @@ describe('case-worthy alerts', () => {
       const t = Date.now();
       const a = (await manager.handle(signal({ ts: t })))!;
       await manager.handle(signal({ ts: t + 60_000, type: 'escalate', severity: 'major', value: 160 })); // the same alert
-      await manager.handle(signal({ ts: t, ruleId: 'fume.gb18483', deviceId: 'fume-001', kind: 'fume', caseWorthy: false, caseCode: undefined }));
+      await manager.handle(
+        signal({
+          ts: t,
+          ruleId: 'fume.gb18483',
+          deviceId: 'fume-001',
+          kind: 'fume',
+          caseWorthy: false,
+          caseCode: undefined,
+        }),
+      );
       await manager.idle();
-      const c = await until(async () => (await cases.list({ limit: 10 })).items.find((x) => x.source.id === a.id), 5000, 'the alert case');
-      expect(c).toMatchObject({ source: { type: 'alert', id: a.id }, code: '0302', codeName: { zh: '工地扬尘' }, district: 'jinghai', review: null, detection: { ruleId: 'dust.db13-2934.pm10', deviceId: 'site-dust-001' } });
-      await until(async () => ((await cases.get(c.id))!.delivery.status === 'delivered' ? true : null), 5000, 'delivered to the inbox');
+      const c = await until(
+        async () => (await cases.list({ limit: 10 })).items.find((x) => x.source.id === a.id),
+        5000,
+        'the alert case',
+      );
+      expect(c).toMatchObject({
+        source: { type: 'alert', id: a.id },
+        code: '0302',
+        codeName: { zh: '工地扬尘' },
+        district: 'jinghai',
+        review: null,
+        detection: { ruleId: 'dust.db13-2934.pm10', deviceId: 'site-dust-001' },
+      });
+      await until(
+        async () => ((await cases.get(c.id))!.delivery.status === 'delivered' ? true : null),
+        5000,
+        'delivered to the inbox',
+      );
       await new Promise((r) => setTimeout(r, 100));
       expect((await cases.list({ limit: 10 })).total).toBe(2); // the escalation and the fume alert filed nothing more
       expect((await cases.inbox(10)).total).toBe(2);
@@ -155,10 +239,14 @@ describe('case-worthy alerts', () => {
 /** Files of a tar archive (ustar, regular files). */
 function untar(buf: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
-  for (let off = 0; off + 512 <= buf.length; ) {
+  for (let off = 0; off + 512 <= buf.length;) {
     const h = buf.subarray(off, off + 512);
     if (h.every((b) => b === 0)) break;
-    const str = (a: number, n: number) => h.subarray(a, a + n).toString('utf8').replace(/\0.*$/s, '');
+    const str = (a: number, n: number) =>
+      h
+        .subarray(a, a + n)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
     expect(parseInt(str(148, 8), 8)).toBe(sum);
@@ -174,7 +262,11 @@ function untar(buf: Buffer): Map<string, Buffer> {
 describe('dataset export', () => {
   it('exports reviewed events as YOLO images and labels, confirmed and rejected apart, never drawn-on images', async () => {
     const events = await EventStore.open(path.join(dir, 'events.duckdb'));
-    const cases = await CaseService.open({ config: { file: path.join(dir, 'cases.duckdb'), codesFile }, logger: silentLogger, dispatch: false });
+    const cases = await CaseService.open({
+      config: { file: path.join(dir, 'cases.duckdb'), codesFile },
+      logger: silentLogger,
+      dispatch: false,
+    });
     const app = Fastify();
     fakeSession(app);
     await app.register(caseRoutes, { cases, events, evidence });
@@ -188,7 +280,16 @@ describe('dataset export', () => {
       const e5 = await makeEvent(evidence, { n: 5 });
       const clean = await evidence.put(await jpeg(1280, 720, 17));
       const frameBox = [420, 310, 620, 430];
-      (e5.evidence as unknown[]).push({ role: 'frame', sha256: clean.sha256, url: `/api/evidence/${clean.sha256}`, capturedAt: e5.thresholdAt, width: 1280, height: 720, bytes: clean.bytes, box: frameBox });
+      (e5.evidence as unknown[]).push({
+        role: 'frame',
+        sha256: clean.sha256,
+        url: `/api/evidence/${clean.sha256}`,
+        capturedAt: e5.thresholdAt,
+        width: 1280,
+        height: 720,
+        bytes: clean.bytes,
+        box: frameBox,
+      });
       await events.add([e1, e2, e3, e4, e5]);
       await events.decide(e1.id, { decision: 'confirm', by: reviewer, at: t });
       await events.decide(e2.id, { decision: 'reject', reason: 'false-detection', by: reviewer, at: t + 1 });
@@ -196,15 +297,25 @@ describe('dataset export', () => {
       await events.decide(e5.id, { decision: 'confirm', by: reviewer, at: t + 3 });
 
       expect((await app.inject({ url: '/api/export/dataset' })).statusCode).toBe(401);
-      expect((await app.inject({ url: '/api/export/dataset', headers: { 'x-test-user': 'wang.li:staff' } })).statusCode).toBe(403);
-      expect((await app.inject({ url: '/api/export/dataset?from=2026-01-01', headers: { 'x-test-user': 'li.na:admin' } })).statusCode).toBe(400);
+      expect(
+        (await app.inject({ url: '/api/export/dataset', headers: { 'x-test-user': 'wang.li:staff' } })).statusCode,
+      ).toBe(403);
+      expect(
+        (await app.inject({ url: '/api/export/dataset?from=2026-01-01', headers: { 'x-test-user': 'li.na:admin' } }))
+          .statusCode,
+      ).toBe(400);
       const r = await app.inject({ url: `/api/export/dataset?from=${t}`, headers: { 'x-test-user': 'li.na:admin' } });
       expect(r.statusCode).toBe(200);
       expect(r.headers['content-type']).toBe('application/x-tar');
       expect(r.headers['content-disposition']).toMatch(/^attachment; filename="city-dataset-\d{8}T\d{6}Z\.tar"$/);
       const files = untar(r.rawPayload);
       const names = [...files.keys()].map((n) => n.replace(/^city-dataset-[^/]+\//, ''));
-      expect(names.filter((n) => n.endsWith('.jpg')).map((n) => n.replace(/\/[^/]+_(crop|frame)\.jpg$/, '/$1')).sort()).toEqual([
+      expect(
+        names
+          .filter((n) => n.endsWith('.jpg'))
+          .map((n) => n.replace(/\/[^/]+_(crop|frame)\.jpg$/, '/$1'))
+          .sort(),
+      ).toEqual([
         'confirmed/images/crop',
         'confirmed/images/frame',
         'rejected/false-detection/images/crop',
@@ -214,25 +325,63 @@ describe('dataset export', () => {
       const get = (suffix: string) => [...files.entries()].find(([n]) => n.endsWith(suffix))![1];
       expect(get('data.yaml').toString()).toContain('names:\n  0: vehicle\n  1: stall\n  2: person');
 
-      const manifest = get('manifest.jsonl').toString().trim().split('\n').map((l) => JSON.parse(l));
+      const manifest = get('manifest.jsonl')
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(manifest.map((m) => m.event).sort()).toEqual([e1.id, e2.id, e3.id, e5.id].sort());
       const m1 = manifest.find((m) => m.event === e1.id)!;
-      expect(m1).toMatchObject({ decision: 'confirm', by: 'zhang.wei', classId: 0, source: { role: 'crop', sha256: e1.evidence[3]!.sha256 }, width: 320, height: 192 });
+      expect(m1).toMatchObject({
+        decision: 'confirm',
+        by: 'zhang.wei',
+        classId: 0,
+        source: { role: 'crop', sha256: e1.evidence[3]!.sha256 },
+        width: 320,
+        height: 192,
+      });
       // The crop image is the evidence crop, byte for byte, labelled with the box mapped into it (15 % margin).
       const cropName = m1.image as string;
-      expect([...files.entries()].find(([n]) => n.endsWith(cropName))![1].equals((await evidence.get(e1.evidence[3]!.sha256))!)).toBe(true);
+      expect(
+        [...files.entries()]
+          .find(([n]) => n.endsWith(cropName))![1]
+          .equals((await evidence.get(e1.evidence[3]!.sha256))!),
+      ).toBe(true);
       expect(get(m1.label).toString()).toBe('0 0.500000 0.500000 0.769231 0.769231\n');
       const m2 = manifest.find((m) => m.event === e2.id)!;
-      expect(m2).toMatchObject({ decision: 'reject', reason: 'false-detection', classId: 1, image: expect.stringMatching(/^rejected\/false-detection\/images\//) });
+      expect(m2).toMatchObject({
+        decision: 'reject',
+        reason: 'false-detection',
+        classId: 1,
+        image: expect.stringMatching(/^rejected\/false-detection\/images\//),
+      });
       const m5 = manifest.find((m) => m.event === e5.id)!;
-      expect(m5).toMatchObject({ source: { role: 'frame', sha256: clean.sha256 }, box: frameBox, width: 1280, height: 720 });
-      expect(get(m5.label).toString()).toBe(`0 ${(520 / 1280).toFixed(6)} ${(370 / 720).toFixed(6)} ${(200 / 1280).toFixed(6)} ${(120 / 720).toFixed(6)}\n`);
+      expect(m5).toMatchObject({
+        source: { role: 'frame', sha256: clean.sha256 },
+        box: frameBox,
+        width: 1280,
+        height: 720,
+      });
+      expect(get(m5.label).toString()).toBe(
+        `0 ${(520 / 1280).toFixed(6)} ${(370 / 720).toFixed(6)} ${(200 / 1280).toFixed(6)} ${(120 / 720).toFixed(6)}\n`,
+      );
       // No drawn evidence image (first-seen, threshold, last) is in the archive.
-      const drawn = new Set([e1, e2, e3, e5].flatMap((e) => e.evidence.filter((x) => ['first-seen', 'threshold', 'last'].includes(x.role)).map((x) => x.sha256)));
+      const drawn = new Set(
+        [e1, e2, e3, e5].flatMap((e) =>
+          e.evidence.filter((x) => ['first-seen', 'threshold', 'last'].includes(x.role)).map((x) => x.sha256),
+        ),
+      );
       for (const [n, data] of files) if (n.endsWith('.jpg')) expect(drawn.has(EvidenceStore.sha256(data))).toBe(false);
 
       // A window that holds only the first decision.
-      const one = untar((await app.inject({ url: `/api/export/dataset?from=${t}&to=${t + 1}`, headers: { 'x-test-user': 'zhang.wei:reviewer' } })).rawPayload);
+      const one = untar(
+        (
+          await app.inject({
+            url: `/api/export/dataset?from=${t}&to=${t + 1}`,
+            headers: { 'x-test-user': 'zhang.wei:reviewer' },
+          })
+        ).rawPayload,
+      );
       expect([...one.keys()].filter((n) => n.endsWith('.jpg'))).toHaveLength(1);
     } finally {
       await app.close();

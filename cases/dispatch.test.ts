@@ -89,7 +89,16 @@ describe('case dispatch to a webhook', () => {
 
   const service = async (url: string, extra: Record<string, unknown> = {}, logger = silentLogger) => {
     const s = await CaseService.open({
-      config: { file: path.join(dir, 'cases.duckdb'), codesFile, webhookUrl: url, webhookSecret: SECRET, timeoutMs: 2000, retryBaseMs: 20, retryMaxMs: 100, ...extra },
+      config: {
+        file: path.join(dir, 'cases.duckdb'),
+        codesFile,
+        webhookUrl: url,
+        webhookSecret: SECRET,
+        timeoutMs: 2000,
+        retryBaseMs: 20,
+        retryMaxMs: 100,
+        ...extra,
+      },
       logger,
       random: () => 0.5,
     });
@@ -103,7 +112,11 @@ describe('case dispatch to a webhook', () => {
   const confirmed = async (n: number) => {
     const e = await makeEvent(evidence, { n });
     await events.add([e]);
-    const r = await events.decide(e.id, { decision: 'confirm', by: { username: 'zhang.wei', role: 'reviewer' }, at: Date.now() });
+    const r = await events.decide(e.id, {
+      decision: 'confirm',
+      by: { username: 'zhang.wei', role: 'reviewer' },
+      at: Date.now(),
+    });
     if (!r.ok) throw new Error('not decided');
     return r.stored;
   };
@@ -134,9 +147,19 @@ describe('case dispatch to a webhook', () => {
     expect(verifySignature(got.body, got.signature, 'another-secret-0123456789')).toBe(false);
     expect(verifySignature(got.body.replace('0505', '0506'), got.signature, SECRET)).toBe(false);
     const doc = CaseDocSchema.parse(JSON.parse(got.body));
-    expect(doc).toMatchObject({ id: c.id, code: '0505', eventType: 'illegal-parking', gridCell: '320582001002003', review: { by: { username: 'zhang.wei' } } });
+    expect(doc).toMatchObject({
+      id: c.id,
+      code: '0505',
+      eventType: 'illegal-parking',
+      gridCell: '320582001002003',
+      review: { by: { username: 'zhang.wei' } },
+    });
     expect(doc.evidence).toHaveLength(4);
-    const v = await until(async () => ((await s.get(c.id))!.delivery.status === 'delivered' ? s.get(c.id) : null), 5000, 'status delivered');
+    const v = await until(
+      async () => ((await s.get(c.id))!.delivery.status === 'delivered' ? s.get(c.id) : null),
+      5000,
+      'status delivered',
+    );
     expect(v!.delivery).toMatchObject({ adapter: 'webhook', status: 'delivered', attempts: 1 });
     expect(v!.delivery.deliveredAt).toBeDefined();
     // Filing the same event again is the same case, not a second delivery.
@@ -150,7 +173,11 @@ describe('case dispatch to a webhook', () => {
     let s = await service(receiver.url);
     const c1 = await s.fileEvent(await confirmed(1));
     const c2 = await s.fileEvent(await confirmed(2));
-    await until(async () => ((await s.get(c1.id))!.delivery.attempts >= 3 ? true : null), 10_000, 'three failed attempts');
+    await until(
+      async () => ((await s.get(c1.id))!.delivery.attempts >= 3 ? true : null),
+      10_000,
+      'three failed attempts',
+    );
     const waiting = (await s.get(c1.id))!;
     expect(waiting.delivery).toMatchObject({ status: 'pending', lastError: 'HTTP 503' });
     await close(s); // the process stops while the case system is down
@@ -158,7 +185,11 @@ describe('case dispatch to a webhook', () => {
     s = await service(receiver.url);
     const failures = receiver.requests.length;
     up = true;
-    await until(async () => ((await s.list({ status: 'delivered', limit: 10 })).total === 2 ? true : null), 10_000, 'both delivered');
+    await until(
+      async () => ((await s.list({ status: 'delivered', limit: 10 })).total === 2 ? true : null),
+      10_000,
+      'both delivered',
+    );
     const accepted = receiver.accepted();
     expect(accepted.map((r) => r.key).sort()).toEqual([c1.id, c2.id].sort());
     expect(receiver.requests.length).toBe(failures + 2);
@@ -182,10 +213,21 @@ describe('case dispatch to a webhook', () => {
     // Six cases each on its own 100 ms cap would be 30 requests in 500 ms; the probe is about one per interval.
     expect(receiver.requests.length - before).toBeLessThanOrEqual(12);
     up = true;
-    await until(async () => ((await s.list({ status: 'delivered', limit: 10 })).total === 6 ? true : null), 10_000, 'all delivered');
-    expect(receiver.accepted().map((r) => r.key).sort()).toEqual(ids.sort());
+    await until(
+      async () => ((await s.list({ status: 'delivered', limit: 10 })).total === 6 ? true : null),
+      10_000,
+      'all delivered',
+    );
+    expect(
+      receiver
+        .accepted()
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(ids.sort());
     // Logged once when it went down and once when it came back, not per attempt.
-    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toEqual([expect.stringMatching(/^case system unavailable/)]);
+    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toEqual([
+      expect.stringMatching(/^case system unavailable/),
+    ]);
     expect(lines.filter((l) => /^case system reachable again/.test(l.msg))).toHaveLength(1);
   });
 
@@ -197,8 +239,16 @@ describe('case dispatch to a webhook', () => {
     const s = await service(receiver.url);
     const others: string[] = [];
     for (let n = 2; n <= 4; n++) others.push((await s.fileEvent(await confirmed(n))).id);
-    await until(async () => ((await s.list({ status: 'delivered', limit: 10 })).total === 3 ? true : null), 10_000, 'the others delivered');
-    await until(async () => ((await s.get(poison))!.delivery.attempts >= 3 ? true : null), 10_000, 'the poison case retried');
+    await until(
+      async () => ((await s.list({ status: 'delivered', limit: 10 })).total === 3 ? true : null),
+      10_000,
+      'the others delivered',
+    );
+    await until(
+      async () => ((await s.get(poison))!.delivery.attempts >= 3 ? true : null),
+      10_000,
+      'the poison case retried',
+    );
     expect((await s.get(poison))!.delivery).toMatchObject({ status: 'pending', lastError: 'HTTP 500' });
     expect(new Set(receiver.accepted().map((r) => r.key))).toEqual(new Set(others));
   });
@@ -222,11 +272,19 @@ describe('case dispatch to a webhook', () => {
     receiver.respond = () => ({ status: 422, body: 'unknown classification code 0505' });
     const s = await service(receiver.url);
     const c = await s.fileEvent(await confirmed(1));
-    const failed = await until(async () => {
-      const v = await s.get(c.id);
-      return v!.delivery.status === 'failed' ? v : null;
-    }, 10_000, 'failed');
-    expect(failed!.delivery).toMatchObject({ status: 'failed', attempts: 1, lastError: 'HTTP 422: unknown classification code 0505' });
+    const failed = await until(
+      async () => {
+        const v = await s.get(c.id);
+        return v!.delivery.status === 'failed' ? v : null;
+      },
+      10_000,
+      'failed',
+    );
+    expect(failed!.delivery).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: 'HTTP 422: unknown classification code 0505',
+    });
     await new Promise((r) => setTimeout(r, 200));
     expect(receiver.requests).toHaveLength(1); // not retried
     expect((await s.list({ status: 'failed', limit: 10 })).items.map((x) => x.id)).toEqual([c.id]);
@@ -234,7 +292,11 @@ describe('case dispatch to a webhook', () => {
     receiver.respond = () => 200;
     expect(await s.requeue(c.id)).toBe(true);
     expect(await s.requeue(c.id)).toBe(false); // pending now, not failed
-    await until(async () => ((await s.get(c.id))!.delivery.status === 'delivered' ? true : null), 10_000, 'delivered after requeue');
+    await until(
+      async () => ((await s.get(c.id))!.delivery.status === 'delivered' ? true : null),
+      10_000,
+      'delivered after requeue',
+    );
     expect(receiver.accepted()).toHaveLength(1);
   });
 
@@ -262,7 +324,11 @@ describe('case dispatch to a webhook', () => {
     await bus.subscribe('cases', 'test', async (batch) => {
       for (const m of batch) seen.push(CaseDocSchema.parse(JSON.parse(m.value.toString('utf8'))).id);
     });
-    const s = await CaseService.open({ config: { file: path.join(dir, 'cases.duckdb'), codesFile, retryBaseMs: 10, retryMaxMs: 50 }, logger: silentLogger, bus });
+    const s = await CaseService.open({
+      config: { file: path.join(dir, 'cases.duckdb'), codesFile, retryBaseMs: 10, retryMaxMs: 50 },
+      logger: silentLogger,
+      bus,
+    });
     open.push(s);
     const c = await s.fileEvent(await confirmed(1));
     await until(() => seen.length === 1, 5000, 'the bus message');
@@ -274,24 +340,41 @@ describe('case dispatch to a webhook', () => {
 
 describe('case dispatch configuration', () => {
   it('maps the environment and names the variable in a mistake', () => {
-    expect(caseConfigFromEnv({}, '/data')).toMatchObject({ file: path.join('/data', 'cases.duckdb'), retryMaxMs: 60_000 });
-    expect(caseConfigFromEnv({ CASE_WEBHOOK_URL: 'https://cases.example/hook', CASE_WEBHOOK_SECRET: SECRET, CASE_RETRY_MAX_MS: '2000' }, '/d')).toMatchObject({
+    expect(caseConfigFromEnv({}, '/data')).toMatchObject({
+      file: path.join('/data', 'cases.duckdb'),
+      retryMaxMs: 60_000,
+    });
+    expect(
+      caseConfigFromEnv(
+        { CASE_WEBHOOK_URL: 'https://cases.example/hook', CASE_WEBHOOK_SECRET: SECRET, CASE_RETRY_MAX_MS: '2000' },
+        '/d',
+      ),
+    ).toMatchObject({
       webhookUrl: 'https://cases.example/hook',
       retryMaxMs: 2000,
     });
     expect(() => caseConfigFromEnv({ CASE_WEBHOOK_URL: 'https://cases.example/hook' }, '/d')).toThrow(ConfigError);
-    expect(() => caseConfigFromEnv({ CASE_WEBHOOK_URL: 'https://cases.example/hook' }, '/d')).toThrow(/CASE_WEBHOOK_SECRET/);
-    expect(() => caseConfigFromEnv({ CASE_WEBHOOK_URL: 'ftp://x', CASE_WEBHOOK_SECRET: SECRET }, '/d')).toThrow(/CASE_WEBHOOK_URL/);
+    expect(() => caseConfigFromEnv({ CASE_WEBHOOK_URL: 'https://cases.example/hook' }, '/d')).toThrow(
+      /CASE_WEBHOOK_SECRET/,
+    );
+    expect(() => caseConfigFromEnv({ CASE_WEBHOOK_URL: 'ftp://x', CASE_WEBHOOK_SECRET: SECRET }, '/d')).toThrow(
+      /CASE_WEBHOOK_URL/,
+    );
     expect(() => caseConfigFromEnv({ CASE_RETRY_MAX_MS: 'soon' }, '/d')).toThrow(ConfigError);
     // Empty means unset: the built-in inbox.
     expect(caseConfigFromEnv({ CASE_WEBHOOK_URL: '' }, '/d').webhookUrl).toBeUndefined();
     // The app config's parsed values (numbers already) work as well as the raw environment.
-    expect(caseConfigFromEnv({ CASE_RETRY_MAX_MS: 2000, CASE_RETRY_BASE_MS: 100, PORT: 8080 }, '/d')).toMatchObject({ retryMaxMs: 2000, retryBaseMs: 100 });
+    expect(caseConfigFromEnv({ CASE_RETRY_MAX_MS: 2000, CASE_RETRY_BASE_MS: 100, PORT: 8080 }, '/d')).toMatchObject({
+      retryMaxMs: 2000,
+      retryBaseMs: 100,
+    });
   });
 
   it('backs off exponentially with jitter, capped', () => {
     const mid = () => 0.5;
-    expect([1, 2, 3, 4, 5, 10, 100].map((n) => backoffMs(n, 1000, 30_000, mid))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    expect([1, 2, 3, 4, 5, 10, 100].map((n) => backoffMs(n, 1000, 30_000, mid))).toEqual([
+      1000, 2000, 4000, 8000, 16000, 30000, 30000,
+    ]);
     expect(backoffMs(1, 1000, 30_000, () => 0)).toBe(800);
     expect(backoffMs(1, 1000, 30_000, () => 1)).toBe(1200);
     expect(backoffMs(10, 1000, 30_000, () => 1)).toBe(30_000);

@@ -28,7 +28,13 @@ export interface DispatcherOptions {
 }
 
 /** The wait before attempt `attempts + 1`: exponential, ±20 % jitter (cases filed together spread out), capped. */
-export function backoffMs(attempts: number, baseMs: number, maxMs: number, random = Math.random, retryAfterMs?: number): number {
+export function backoffMs(
+  attempts: number,
+  baseMs: number,
+  maxMs: number,
+  random = Math.random,
+  retryAfterMs?: number,
+): number {
   const jittered = exponentialMs(attempts, baseMs, maxMs) * (0.8 + 0.4 * random());
   return Math.round(Math.min(maxMs, Math.max(jittered, retryAfterMs ?? 0)));
 }
@@ -146,7 +152,8 @@ export class Dispatcher {
     if (this.o.bus) wait = await this.publish();
     const { store, adapter, logger } = this.o;
     for (;;) {
-      if (this.outageSince !== null && Date.now() < this.nextProbeAt) return Math.min(wait, this.nextProbeAt - Date.now());
+      if (this.outageSince !== null && Date.now() < this.nextProbeAt)
+        return Math.min(wait, this.nextProbeAt - Date.now());
       const due = await store.due(Date.now(), this.outageSince !== null ? 1 : 20);
       if (due.length === 0) break;
       for (const item of due) {
@@ -162,7 +169,12 @@ export class Dispatcher {
           this.failuresInRow = 0;
           if (this.outageSince !== null) {
             logger.info(
-              { adapter: adapter.name, target: adapter.target, downS: Math.round((Date.now() - this.outageSince) / 1000), failedAttempts: this.outageAttempts },
+              {
+                adapter: adapter.name,
+                target: adapter.target,
+                downS: Math.round((Date.now() - this.outageSince) / 1000),
+                failedAttempts: this.outageAttempts,
+              },
               'case system reachable again: delivering the waiting cases',
             );
             this.outageSince = null;
@@ -175,7 +187,10 @@ export class Dispatcher {
         if (r.permanent) {
           await store.markFailed(item.id, adapter.name, attempts, r.error);
           this.m.attempts.inc({ adapter: adapter.name, result: 'failed' });
-          logger.error({ case: item.id, adapter: adapter.name, target: adapter.target, err: r.error }, 'case refused by the case system: not retried (fix the cause, then requeue it)');
+          logger.error(
+            { case: item.id, adapter: adapter.name, target: adapter.target, err: r.error },
+            'case refused by the case system: not retried (fix the cause, then requeue it)',
+          );
           continue;
         }
         this.m.attempts.inc({ adapter: adapter.name, result: 'retry' });
@@ -189,7 +204,13 @@ export class Dispatcher {
         }
         if (this.outageSince !== null) {
           this.outageAttempts++;
-          const delay = backoffMs(this.outageAttempts, this.o.retryBaseMs, this.o.retryMaxMs, this.o.random, r.retryAfterMs);
+          const delay = backoffMs(
+            this.outageAttempts,
+            this.o.retryBaseMs,
+            this.o.retryMaxMs,
+            this.o.random,
+            r.retryAfterMs,
+          );
           this.nextProbeAt = Date.now() + delay;
           await store.markRetry(item.id, adapter.name, attempts, this.nextProbeAt, r.error);
           logger.debug({ case: item.id, err: r.error, attempts, retryInMs: delay }, 'case delivery failed; will retry');
@@ -198,8 +219,13 @@ export class Dispatcher {
         // One failure alone may be this case's: it backs off on its own schedule while the others go on.
         const delay = backoffMs(attempts, this.o.retryBaseMs, this.o.retryMaxMs, this.o.random, r.retryAfterMs);
         await store.markRetry(item.id, adapter.name, attempts, Date.now() + delay, r.error);
-        if (attempts === 5) logger.warn({ case: item.id, err: r.error, attempts }, 'case keeps failing while the case system answers others; still retrying');
-        else logger.debug({ case: item.id, err: r.error, attempts, retryInMs: delay }, 'case delivery failed; will retry');
+        if (attempts === 5)
+          logger.warn(
+            { case: item.id, err: r.error, attempts },
+            'case keeps failing while the case system answers others; still retrying',
+          );
+        else
+          logger.debug({ case: item.id, err: r.error, attempts, retryInMs: delay }, 'case delivery failed; will retry');
       }
     }
     const next = await store.nextDue();
@@ -214,7 +240,10 @@ export class Dispatcher {
       const items = await store.unpublished(100);
       if (items.length === 0) break;
       try {
-        await bus!.publish('cases', items.map((i) => ({ key: i.id, value: i.body })));
+        await bus!.publish(
+          'cases',
+          items.map((i) => ({ key: i.id, value: i.body })),
+        );
       } catch (e) {
         if (!this.busDown) logger.warn({ err: (e as Error).message }, 'cannot publish cases on the bus; retrying');
         this.busDown = true;

@@ -11,4 +11,3 @@ export const CaseEnvSchema = z.object({
   CASE_EVIDENCE_BASE_URL: z.string().optional(),
   CASE_CODES_FILE: z.string().optional(),
 });
-

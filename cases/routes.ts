@@ -35,9 +35,11 @@ const ExportQuery = z.strictObject({
   format: z.literal('tar').default('tar'),
 });
 // What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
-const CaseView = z.looseObject({ id: z.string(), delivery: z.looseObject({ status: z.enum(['pending', 'delivered', 'failed']) }) });
+const CaseView = z.looseObject({
+  id: z.string(),
+  delivery: z.looseObject({ status: z.enum(['pending', 'delivered', 'failed']) }),
+});
 const Page = (item: z.ZodType) => z.looseObject({ items: z.array(item), total: z.number().int() });
-
 
 export interface CaseRoutesOptions {
   cases: CaseService;
@@ -52,16 +54,31 @@ export const caseRoutes: FastifyPluginAsyncZod<CaseRoutesOptions> = async (app, 
   const tags = ['cases'];
   const read = { preHandler: requireRole(...CASE_READ_ROLES) };
   const CaseList = Page(CaseView);
-  app.get('/api/cases', { ...read, schema: { tags, summary: 'Cases with their delivery status', querystring: ListQuery, response: { 200: CaseList, 400: Failure } } }, async (req) =>
-    described(CaseList, await o.cases.list(req.query)),
+  app.get(
+    '/api/cases',
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: 'Cases with their delivery status',
+        querystring: ListQuery,
+        response: { 200: CaseList, 400: Failure },
+      },
+    },
+    async (req) => described(CaseList, await o.cases.list(req.query)),
   );
 
   app.get(
     '/api/cases/:id',
-    { ...read, schema: { tags, summary: 'One case', params: Params, response: { 200: CaseView, 400: Failure, 404: Failure } } },
+    {
+      ...read,
+      schema: { tags, summary: 'One case', params: Params, response: { 200: CaseView, 400: Failure, 404: Failure } },
+    },
     async (req, reply) => {
       const c = await o.cases.get(req.params.id);
-      return c ? described(CaseView, c) : reply.code(404).send({ error: 'not_found', message: `no case ${req.params.id}` });
+      return c
+        ? described(CaseView, c)
+        : reply.code(404).send({ error: 'not_found', message: `no case ${req.params.id}` });
     },
   );
 
@@ -69,14 +86,24 @@ export const caseRoutes: FastifyPluginAsyncZod<CaseRoutesOptions> = async (app, 
     '/api/cases/:id/retry',
     {
       preHandler: requireRole(...CASE_ADMIN_ROLES),
-      schema: { tags, summary: 'Put a failed delivery back in the outbox (admin)', params: Params, response: { 200: CaseView.nullable(), 400: Failure, 404: Failure, 409: Failure } },
+      schema: {
+        tags,
+        summary: 'Put a failed delivery back in the outbox (admin)',
+        params: Params,
+        response: { 200: CaseView.nullable(), 400: Failure, 404: Failure, 409: Failure },
+      },
     },
     async (req, reply) => {
       const { id } = req.params;
       const c = await o.cases.get(id);
       if (!c) return reply.code(404).send({ error: 'not_found', message: `no case ${id}` });
       if (!(await o.cases.requeue(id))) {
-        return reply.code(409).send({ error: 'conflict', message: `case ${id} is ${c.delivery.status}: only a failed delivery is retried` });
+        return reply
+          .code(409)
+          .send({
+            error: 'conflict',
+            message: `case ${id} is ${c.delivery.status}: only a failed delivery is retried`,
+          });
       }
       req.log.warn({ case: id, by: req.user!.username }, 'failed case put back in the outbox');
       return described(CaseView.nullable(), await o.cases.get(id));
@@ -113,7 +140,12 @@ export const caseRoutes: FastifyPluginAsyncZod<CaseRoutesOptions> = async (app, 
           q.from = numericTs(q.from);
           q.to = numericTs(q.to);
         },
-        schema: { tags, summary: 'Reviewed events as a YOLO training dataset (tar)', querystring: ExportQuery, response: { 200: z.unknown().describe('a tar file (application/x-tar)'), 400: Failure } },
+        schema: {
+          tags,
+          summary: 'Reviewed events as a YOLO training dataset (tar)',
+          querystring: ExportQuery,
+          response: { 200: z.unknown().describe('a tar file (application/x-tar)'), 400: Failure },
+        },
       },
       async (req, reply) => {
         const q = req.query;
@@ -121,7 +153,10 @@ export const caseRoutes: FastifyPluginAsyncZod<CaseRoutesOptions> = async (app, 
           return reply.code(400).send({ error: 'bad_request', message: 'from must be earlier than to' });
         }
         const now = Date.now();
-        const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+        const stamp = new Date(now)
+          .toISOString()
+          .replace(/[-:]/g, '')
+          .replace(/\.\d+Z$/, 'Z');
         reply.header('content-type', 'application/x-tar');
         reply.header('content-disposition', `attachment; filename="city-dataset-${stamp}.tar"`);
         reply.header('cache-control', 'no-store');

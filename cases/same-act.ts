@@ -10,7 +10,9 @@ export const SAME_STAY_GAP_MS = 60_000;
 /** Without two plates to compare, boxes overlapping at least this much are one vehicle. */
 export const SAME_PLACE_IOU = 0.3;
 
-type VisionCase = Pick<CaseDoc, 'source' | 'eventType'> & { detection: Extract<CaseDoc['detection'], { kind: 'vision' }> };
+type VisionCase = Pick<CaseDoc, 'source' | 'eventType'> & {
+  detection: Extract<CaseDoc['detection'], { kind: 'vision' }>;
+};
 
 function isVision(c: Pick<CaseDoc, 'source' | 'eventType' | 'detection'>): c is VisionCase {
   return c.source.type === 'event' && c.detection.kind === 'vision';
@@ -22,11 +24,15 @@ function isVision(c: Pick<CaseDoc, 'source' | 'eventType' | 'detection'>): c is 
  * without its province character) or, without two plates, overlapping boxes. Two confident different plates are two
  * vehicles, linked or not.
  */
-export function sameAct(a: Pick<CaseDoc, 'source' | 'eventType' | 'detection'>, b: Pick<CaseDoc, 'source' | 'eventType' | 'detection'>): boolean {
+export function sameAct(
+  a: Pick<CaseDoc, 'source' | 'eventType' | 'detection'>,
+  b: Pick<CaseDoc, 'source' | 'eventType' | 'detection'>,
+): boolean {
   if (!isVision(a) || !isVision(b) || a.source.id === b.source.id) return false;
   const da = a.detection;
   const db = b.detection;
-  if (a.eventType !== b.eventType || da.cameraId !== db.cameraId || da.zone.id !== db.zone.id || da.role !== db.role) return false;
+  if (a.eventType !== b.eventType || da.cameraId !== db.cameraId || da.zone.id !== db.zone.id || da.role !== db.role)
+    return false;
   const plates = comparePlates(da.plate, db.plate);
   if (plates === 'different') return false;
   if (da.possibleDuplicateOf === b.source.id || db.possibleDuplicateOf === a.source.id) return true;

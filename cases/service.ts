@@ -27,9 +27,14 @@ export const CaseConfigSchema = z
     /** The classification table. */
     codesFile: z.string().min(1).default('config/case-codes.json'),
     /** The city's case system; without it cases go to the built-in inbox. */
-    webhookUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cases.example.gov.cn/hook' }).optional(),
+    webhookUrl: z
+      .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cases.example.gov.cn/hook' })
+      .optional(),
     /** HMAC key of X-Signature; required with webhookUrl. */
-    webhookSecret: z.string().min(16, 'at least 16 characters (it is the key the receiver checks signatures with)').optional(),
+    webhookSecret: z
+      .string()
+      .min(16, 'at least 16 characters (it is the key the receiver checks signatures with)')
+      .optional(),
     /** Bound on one delivery attempt. */
     timeoutMs: z.number().int().min(100).max(300_000).default(10_000),
     /** First retry after about this long, doubling per failed attempt... */
@@ -53,9 +58,14 @@ export const CaseConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.webhookUrl && !c.webhookSecret) {
-      ctx.addIssue({ code: 'custom', path: ['webhookSecret'], message: 'CASE_WEBHOOK_SECRET is required with CASE_WEBHOOK_URL: the receiver checks X-Signature with it' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['webhookSecret'],
+        message: 'CASE_WEBHOOK_SECRET is required with CASE_WEBHOOK_URL: the receiver checks X-Signature with it',
+      });
     }
-    if (c.retryBaseMs > c.retryMaxMs) ctx.addIssue({ code: 'custom', path: ['retryBaseMs'], message: 'must not exceed retryMaxMs' });
+    if (c.retryBaseMs > c.retryMaxMs)
+      ctx.addIssue({ code: 'custom', path: ['retryBaseMs'], message: 'must not exceed retryMaxMs' });
   });
 export type CaseConfig = z.output<typeof CaseConfigSchema>;
 export type CaseConfigInput = z.input<typeof CaseConfigSchema>;
@@ -68,7 +78,11 @@ export { CaseEnvSchema } from './env.js';
  * mistake is a ConfigError naming the variable.
  */
 export function caseConfigFromEnv(env: Readonly<Record<string, unknown>>, dataDir: string): CaseConfig {
-  const e = parseConfig(CaseEnvSchema, Object.fromEntries(Object.keys(CaseEnvSchema.shape).map((k) => [k, env[k]])), 'the environment');
+  const e = parseConfig(
+    CaseEnvSchema,
+    Object.fromEntries(Object.keys(CaseEnvSchema.shape).map((k) => [k, env[k]])),
+    'the environment',
+  );
   const v = (s: string | undefined) => (s === undefined || s.trim() === '' ? undefined : s.trim());
   const input: Record<string, unknown> = {
     file: path.join(dataDir, 'cases.duckdb'),
@@ -93,7 +107,9 @@ export function caseConfigFromEnv(env: Readonly<Record<string, unknown>>, dataDi
   const r = CaseConfigSchema.safeParse(input);
   if (r.success) return r.data;
   // Name the variable, not the option: that is what the user sets.
-  const lines = r.error.issues.map((i) => `  - ${names[String(i.path[0])] ?? String(i.path[0] ?? '(root)')}: ${i.message}`);
+  const lines = r.error.issues.map(
+    (i) => `  - ${names[String(i.path[0])] ?? String(i.path[0] ?? '(root)')}: ${i.message}`,
+  );
   throw new ConfigError(`invalid configuration in the environment:\n${lines.join('\n')}`);
 }
 
@@ -151,10 +167,16 @@ export class CaseService {
   private async file(doc: CaseDoc): Promise<{ case: CaseView; created: boolean }> {
     const r = await this.store.insert(doc, this.adapter.name);
     if (r.sameActAs) {
-      this.o.logger.info({ source: doc.source, case: r.sameActAs }, 'no second case: the same vehicle, zone and stay already has this case (one act, one case)');
+      this.o.logger.info(
+        { source: doc.source, case: r.sameActAs },
+        'no second case: the same vehicle, zone and stay already has this case (one act, one case)',
+      );
     }
     if (r.created) {
-      this.o.logger.info({ case: r.case.id, source: r.case.source, code: r.case.code, district: r.case.district }, 'case filed');
+      this.o.logger.info(
+        { case: r.case.id, source: r.case.source, code: r.case.code, district: r.case.district },
+        'case filed',
+      );
       this.dispatcher.kick();
     }
     return r;
@@ -175,9 +197,15 @@ export class CaseService {
     if (!doc) return null;
     const r = await this.file(doc);
     if (r.created && doc.code === null) {
-      this.o.logger.warn({ rule: a.ruleId, case: doc.id }, 'case-worthy rule without a classification code: set caseCode in the rules file or add the rule to the case codes file');
+      this.o.logger.warn(
+        { rule: a.ruleId, case: doc.id },
+        'case-worthy rule without a classification code: set caseCode in the rules file or add the rule to the case codes file',
+      );
     } else if (r.created && doc.code && !this.codes.codes[doc.code]) {
-      this.o.logger.warn({ rule: a.ruleId, code: doc.code, case: doc.id }, 'the case code of this rule is not in the case codes file');
+      this.o.logger.warn(
+        { rule: a.ruleId, code: doc.code, case: doc.id },
+        'the case code of this rule is not in the case codes file',
+      );
     }
     return r.case;
   }
@@ -192,13 +220,21 @@ export class CaseService {
     const eligible = (a: Alert) => a.caseWorthy && (a.state !== 'resolved' || a.firstSeen >= this.store.since);
     this.alertListener = (a) => {
       if (!eligible(a)) return;
-      this.fileAlert(a).catch((e: Error) => this.o.logger.error({ alert: a.id, err: e.message }, 'filing the case of an alert failed; it is retried at the next start'));
+      this.fileAlert(a).catch((e: Error) =>
+        this.o.logger.error(
+          { alert: a.id, err: e.message },
+          'filing the case of an alert failed; it is retried at the next start',
+        ),
+      );
     };
     this.alertManager = manager;
     manager.on('change', this.alertListener);
     const { items } = await manager.list({ limit: 5000 });
     const candidates = items.filter(eligible);
-    const have = await this.store.sourcesWithCase('alert', candidates.map((a) => a.id));
+    const have = await this.store.sourcesWithCase(
+      'alert',
+      candidates.map((a) => a.id),
+    );
     let filed = 0;
     for (const a of candidates) {
       if (have.has(a.id)) continue;

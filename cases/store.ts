@@ -27,7 +27,8 @@ export interface InboxItem {
   case: CaseDoc;
 }
 
-const iso = (v: DuckDBValue) => (v === null || v === undefined ? undefined : new Date(Number(v as bigint)).toISOString());
+const iso = (v: DuckDBValue) =>
+  v === null || v === undefined ? undefined : new Date(Number(v as bigint)).toISOString();
 const CASE_COLUMNS = 'doc, adapter, status, attempts, last_error, delivered_at, next_attempt_at';
 
 function rowToView(r: DuckDBValue[]): CaseView {
@@ -90,9 +91,15 @@ export class CaseStore {
    * case is refused when a case of the same act exists (same camera, zone, vehicle and stay: cases/same-act.ts): that
    * case is returned with `sameActAs`, so a second confirmation of one parked car never becomes a second case.
    */
-  insert(doc: CaseDoc, adapter: string, now = Date.now()): Promise<{ case: CaseView; created: boolean; sameActAs?: string }> {
+  insert(
+    doc: CaseDoc,
+    adapter: string,
+    now = Date.now(),
+  ): Promise<{ case: CaseView; created: boolean; sameActAs?: string }> {
     return this.serial(async () => {
-      const byId = (await this.db.runAndReadAll(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = $id`, { id: doc.id })).getRows()[0];
+      const byId = (
+        await this.db.runAndReadAll(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = $id`, { id: doc.id })
+      ).getRows()[0];
       if (byId) return { case: rowToView(byId), created: false };
       if (doc.source.type === 'event' && doc.detection.kind === 'vision') {
         // Checked and inserted under the same serial chain: no second filing can slip in between.
@@ -125,14 +132,18 @@ export class CaseStore {
         },
       );
       const created = r.getRows().length > 0;
-      const row = (await this.db.runAndReadAll(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = $id`, { id: doc.id })).getRows()[0]!;
+      const row = (
+        await this.db.runAndReadAll(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = $id`, { id: doc.id })
+      ).getRows()[0]!;
       return { case: rowToView(row), created };
     });
   }
 
   get(id: string): Promise<CaseView | null> {
     return this.serial(async () => {
-      const row = (await this.db.runAndReadAll(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = $id`, { id })).getRows()[0];
+      const row = (
+        await this.db.runAndReadAll(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = $id`, { id })
+      ).getRows()[0];
       return row ? rowToView(row) : null;
     });
   }
@@ -146,7 +157,10 @@ export class CaseStore {
         params[`s${i}`] = id;
         return `$s${i}`;
       });
-      const r = await this.db.runAndReadAll(`SELECT source_id FROM cases WHERE source_type = $t AND source_id IN (${names.join(',')})`, params);
+      const r = await this.db.runAndReadAll(
+        `SELECT source_id FROM cases WHERE source_type = $t AND source_id IN (${names.join(',')})`,
+        params,
+      );
       return new Set(r.getRows().map((x) => x[0] as string));
     });
   }
@@ -155,7 +169,14 @@ export class CaseStore {
   list(q: CaseQuery): Promise<{ items: CaseView[]; total: number }> {
     return this.serial(async () => {
       const where = new Where().eq('status', q.status);
-      const { rows, total } = await readPage(this.db, { select: CASE_COLUMNS, from: 'cases', where, orderBy: 'created_at DESC, id DESC', limit: q.limit, offset: q.offset });
+      const { rows, total } = await readPage(this.db, {
+        select: CASE_COLUMNS,
+        from: 'cases',
+        where,
+        orderBy: 'created_at DESC, id DESC',
+        limit: q.limit,
+        offset: q.offset,
+      });
       return { items: rows.map(rowToView), total };
     });
   }
@@ -184,54 +205,70 @@ export class CaseStore {
   /** When the earliest pending delivery is due (epoch ms), or null when nothing is pending. */
   nextDue(): Promise<number | null> {
     return this.serial(async () => {
-      const v = (await this.db.runAndReadAll(`SELECT min(next_attempt_at) FROM cases WHERE status = 'pending'`)).getRows()[0]![0];
+      const v = (
+        await this.db.runAndReadAll(`SELECT min(next_attempt_at) FROM cases WHERE status = 'pending'`)
+      ).getRows()[0]![0];
       return v === null || v === undefined ? null : Number(v as bigint);
     });
   }
 
   markDelivered(id: string, adapter: string, attempts: number, at: number): Promise<void> {
     return this.serial(async () => {
-      await this.db.run(`UPDATE cases SET status = 'delivered', adapter = $a, attempts = $n, delivered_at = $at, last_error = NULL WHERE id = $id`, {
-        id,
-        a: adapter,
-        n: attempts,
-        at: BigInt(at),
-      });
+      await this.db.run(
+        `UPDATE cases SET status = 'delivered', adapter = $a, attempts = $n, delivered_at = $at, last_error = NULL WHERE id = $id`,
+        {
+          id,
+          a: adapter,
+          n: attempts,
+          at: BigInt(at),
+        },
+      );
     });
   }
 
   markRetry(id: string, adapter: string, attempts: number, nextAt: number, error: string): Promise<void> {
     return this.serial(async () => {
-      await this.db.run(`UPDATE cases SET adapter = $a, attempts = $n, next_attempt_at = $next, last_error = $err WHERE id = $id AND status = 'pending'`, {
-        id,
-        a: adapter,
-        n: attempts,
-        next: BigInt(nextAt),
-        err: error,
-      });
+      await this.db.run(
+        `UPDATE cases SET adapter = $a, attempts = $n, next_attempt_at = $next, last_error = $err WHERE id = $id AND status = 'pending'`,
+        {
+          id,
+          a: adapter,
+          n: attempts,
+          next: BigInt(nextAt),
+          err: error,
+        },
+      );
     });
   }
 
   markFailed(id: string, adapter: string, attempts: number, error: string): Promise<void> {
     return this.serial(async () => {
-      await this.db.run(`UPDATE cases SET status = 'failed', adapter = $a, attempts = $n, last_error = $err WHERE id = $id`, { id, a: adapter, n: attempts, err: error });
+      await this.db.run(
+        `UPDATE cases SET status = 'failed', adapter = $a, attempts = $n, last_error = $err WHERE id = $id`,
+        { id, a: adapter, n: attempts, err: error },
+      );
     });
   }
 
   /** Makes every pending delivery due now (the case system is back: no need to wait out each backoff). */
   expedite(now: number): Promise<void> {
     return this.serial(async () => {
-      await this.db.run(`UPDATE cases SET next_attempt_at = $now WHERE status = 'pending' AND next_attempt_at > $now`, { now: BigInt(now) });
+      await this.db.run(`UPDATE cases SET next_attempt_at = $now WHERE status = 'pending' AND next_attempt_at > $now`, {
+        now: BigInt(now),
+      });
     });
   }
 
   /** Puts a failed delivery back in the outbox (after the cause was fixed). Returns false for an unknown or not failed case. */
   requeue(id: string, now: number): Promise<boolean> {
     return this.serial(async () => {
-      const r = await this.db.runAndReadAll(`UPDATE cases SET status = 'pending', next_attempt_at = $now WHERE id = $id AND status = 'failed' RETURNING id`, {
-        id,
-        now: BigInt(now),
-      });
+      const r = await this.db.runAndReadAll(
+        `UPDATE cases SET status = 'pending', next_attempt_at = $now WHERE id = $id AND status = 'failed' RETURNING id`,
+        {
+          id,
+          now: BigInt(now),
+        },
+      );
       return r.getRows().length > 0;
     });
   }
@@ -239,7 +276,9 @@ export class CaseStore {
   /** Cases not yet published on the bus topic `cases`, oldest first. */
   unpublished(limit: number): Promise<{ id: string; body: string }[]> {
     return this.serial(async () => {
-      const r = await this.db.runAndReadAll(`SELECT id, doc FROM cases WHERE NOT published ORDER BY created_at, id LIMIT ${Math.trunc(limit)}`);
+      const r = await this.db.runAndReadAll(
+        `SELECT id, doc FROM cases WHERE NOT published ORDER BY created_at, id LIMIT ${Math.trunc(limit)}`,
+      );
       return r.getRows().map((x) => ({ id: x[0] as string, body: x[1] as string }));
     });
   }
@@ -254,11 +293,14 @@ export class CaseStore {
   /** The built-in inbox received a case. Idempotent by case id, like any receiver honouring Idempotency-Key. */
   inboxPut(doc: CaseDoc, at: number): Promise<boolean> {
     return this.serial(async () => {
-      const r = await this.db.runAndReadAll(`INSERT INTO inbox VALUES ($id, $at, $doc) ON CONFLICT DO NOTHING RETURNING case_id`, {
-        id: doc.id,
-        at: BigInt(at),
-        doc: JSON.stringify(doc),
-      });
+      const r = await this.db.runAndReadAll(
+        `INSERT INTO inbox VALUES ($id, $at, $doc) ON CONFLICT DO NOTHING RETURNING case_id`,
+        {
+          id: doc.id,
+          at: BigInt(at),
+          doc: JSON.stringify(doc),
+        },
+      );
       return r.getRows().length > 0;
     });
   }
@@ -266,11 +308,16 @@ export class CaseStore {
   /** Newest first. */
   inboxList(limit: number, offset = 0): Promise<{ items: InboxItem[]; total: number }> {
     return this.serial(async () => {
-      const total = Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM inbox`)).getRows()[0]![0] as bigint);
+      const total = Number(
+        (await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM inbox`)).getRows()[0]![0] as bigint,
+      );
       const r = await this.db.runAndReadAll(
         `SELECT received_at, doc FROM inbox ORDER BY received_at DESC, case_id DESC LIMIT ${Math.trunc(limit)} OFFSET ${Math.trunc(offset)}`,
       );
-      return { items: r.getRows().map((x) => ({ receivedAt: iso(x[0]!)!, case: JSON.parse(x[1] as string) as CaseDoc })), total };
+      return {
+        items: r.getRows().map((x) => ({ receivedAt: iso(x[0]!)!, case: JSON.parse(x[1] as string) as CaseDoc })),
+        total,
+      };
     });
   }
 

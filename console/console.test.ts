@@ -21,10 +21,20 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const reading = (deviceId: string, district = 'xinhua', kind = 'noise') => ({ key: deviceId, value: JSON.stringify({ deviceId, district, kind, ts: Date.now(), metrics: { laeq_db: 55 } }) });
+const reading = (deviceId: string, district = 'xinhua', kind = 'noise') => ({
+  key: deviceId,
+  value: JSON.stringify({ deviceId, district, kind, ts: Date.now(), metrics: { laeq_db: 55 } }),
+});
 const status = (deviceId: string, online: boolean, district = 'xinhua', kind = 'noise') => ({
   key: deviceId,
-  value: JSON.stringify({ deviceId, district, kind, online, reason: online ? undefined : 'connection lost', receivedAt: Date.now() }),
+  value: JSON.stringify({
+    deviceId,
+    district,
+    kind,
+    online,
+    reason: online ? undefined : 'connection lost',
+    receivedAt: Date.now(),
+  }),
 });
 
 // The memory bus hands batches to consumers asynchronously.
@@ -37,7 +47,10 @@ describe('DeviceDirectory', () => {
     const bus = new MemoryBus();
     let now = Date.now();
     const dir = await DeviceDirectory.start({ bus, logger: silentLogger, offlineAfterMs: 60_000, now: () => now });
-    cleanups.push(() => bus.close(), () => dir.close());
+    cleanups.push(
+      () => bus.close(),
+      () => dir.close(),
+    );
     await bus.publish('readings', [reading('nz-1'), reading('mh-1', 'jinghai', 'manhole'), reading('nz-1')]);
     await settle(bus);
     expect(dir.list().map((d) => [d.deviceId, d.district, d.kind, d.online])).toEqual([
@@ -64,15 +77,49 @@ describe('DeviceDirectory', () => {
     const d = tmp();
     const alertStore = await DuckDbAlertStore.open(path.join(d, 'alerts.duckdb'));
     const alerts = new AlertManager(alertStore);
-    const base = { category: 'threshold' as const, name: { zh: '告警', en: 'alert' }, district: 'xinhua', kind: 'noise' as const, metric: 'laeq_db', severity: 'warning' as const, value: 75, level: 70, standard: 'x', caseWorthy: false };
+    const base = {
+      category: 'threshold' as const,
+      name: { zh: '告警', en: 'alert' },
+      district: 'xinhua',
+      kind: 'noise' as const,
+      metric: 'laeq_db',
+      severity: 'warning' as const,
+      value: 75,
+      level: 70,
+      standard: 'x',
+      caseWorthy: false,
+    };
     // An alert from before the directory started names a device that has not reported since.
-    await alerts.handle({ ...base, type: 'fire', ruleId: 'noise.gb3096.class2', deviceId: 'nz-old', ts: Date.now() - 1000 });
+    await alerts.handle({
+      ...base,
+      type: 'fire',
+      ruleId: 'noise.gb3096.class2',
+      deviceId: 'nz-old',
+      ts: Date.now() - 1000,
+    });
     const dir = await DeviceDirectory.start({ bus, logger: silentLogger, alerts });
-    cleanups.push(() => bus.close(), () => dir.close(), () => alertStore.close());
-    expect(dir.get('nz-old')).toMatchObject({ online: false, offlineReason: 'never-seen', openAlerts: 1, lastSeen: null });
+    cleanups.push(
+      () => bus.close(),
+      () => dir.close(),
+      () => alertStore.close(),
+    );
+    expect(dir.get('nz-old')).toMatchObject({
+      online: false,
+      offlineReason: 'never-seen',
+      openAlerts: 1,
+      lastSeen: null,
+    });
     await bus.publish('readings', [reading('nz-2')]);
     await settle(bus);
-    const off = await alerts.handle({ ...base, type: 'fire', category: 'health', ruleId: 'health.offline', severity: 'major', deviceId: 'nz-2', ts: Date.now() });
+    const off = await alerts.handle({
+      ...base,
+      type: 'fire',
+      category: 'health',
+      ruleId: 'health.offline',
+      severity: 'major',
+      deviceId: 'nz-2',
+      ts: Date.now(),
+    });
     expect(dir.get('nz-2')).toMatchObject({ online: false, offlineReason: 'alert', openAlerts: 1 });
     await alerts.resolve(off!.id, 'wang.li');
     expect(dir.get('nz-2')).toMatchObject({ online: true, openAlerts: 0 });
@@ -112,7 +159,10 @@ describe('GET /api/devices', () => {
   it('filters by district, kind and status; refuses a bad filter', async () => {
     const bus = new MemoryBus();
     const dir = await DeviceDirectory.start({ bus, logger: silentLogger });
-    cleanups.push(() => bus.close(), () => dir.close());
+    cleanups.push(
+      () => bus.close(),
+      () => dir.close(),
+    );
     await bus.publish('readings', [reading('nz-1'), reading('mh-1', 'jinghai', 'manhole')]);
     await bus.publish('status', [status('mh-1', false, 'jinghai', 'manhole')]);
     await settle(bus);
@@ -121,8 +171,12 @@ describe('GET /api/devices', () => {
     expect(all.map((d) => d.deviceId)).toEqual(['mh-1', 'nz-1']);
     expect(Date.parse(all[1]!.lastSeen)).toBeGreaterThan(Date.now() - 60_000);
     expect((await a.inject('/api/devices?district=xinhua')).json()).toHaveLength(1);
-    expect(((await a.inject('/api/devices?online=false')).json() as { deviceId: string }[]).map((d) => d.deviceId)).toEqual(['mh-1']);
-    expect(((await a.inject('/api/devices?kind=manhole')).json() as { deviceId: string }[]).map((d) => d.deviceId)).toEqual(['mh-1']);
+    expect(
+      ((await a.inject('/api/devices?online=false')).json() as { deviceId: string }[]).map((d) => d.deviceId),
+    ).toEqual(['mh-1']);
+    expect(
+      ((await a.inject('/api/devices?kind=manhole')).json() as { deviceId: string }[]).map((d) => d.deviceId),
+    ).toEqual(['mh-1']);
     const bad = await a.inject('/api/devices?kind=lamp');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/kind/);
@@ -134,7 +188,9 @@ describe('GET /api/rules', () => {
 
   it('chooses the rules of a device as the detectors do: a group rule replaces the ungrouped one for its metric', () => {
     const file = loadRules(shipped);
-    const street = rulesForDevice(file, { deviceId: 'nz-xinhua-001', district: 'xinhua', kind: 'noise' }).map((r) => r.id);
+    const street = rulesForDevice(file, { deviceId: 'nz-xinhua-001', district: 'xinhua', kind: 'noise' }).map(
+      (r) => r.id,
+    );
     expect(street).toContain('noise.gb3096.class4a');
     expect(street).toContain('noise.gb3096.class4a.night-lmax');
     expect(street).not.toContain('noise.gb3096.class2');
@@ -143,18 +199,27 @@ describe('GET /api/rules', () => {
     expect(other).toEqual(['noise.gb3096.class2', 'noise.gb3096.night-lmax']);
   });
 
-  it('serves the rules file and a device\'s rules; re-reads the file when it changes; keeps the last good one', async () => {
+  it("serves the rules file and a device's rules; re-reads the file when it changes; keeps the last good one", async () => {
     const d = tmp();
     const file = path.join(d, 'rules.json');
     fs.copyFileSync(shipped, file);
     const a = await app((x) => rulesRoutes(x, { rulesFile: file, logger: silentLogger }));
-    const all = (await a.inject('/api/rules')).json() as { timezone: string; day: { start: string }; rules: { id: string }[] };
+    const all = (await a.inject('/api/rules')).json() as {
+      timezone: string;
+      day: { start: string };
+      rules: { id: string }[];
+    };
     expect(all.timezone).toBe('Asia/Shanghai');
     expect(all.day.start).toBe('06:00');
     expect(all.rules.length).toBeGreaterThan(10);
-    const mine = (await a.inject('/api/rules?device=nz-xinhua-001&district=xinhua&kind=noise')).json() as { rules: { id: string }[] };
+    const mine = (await a.inject('/api/rules?device=nz-xinhua-001&district=xinhua&kind=noise')).json() as {
+      rules: { id: string }[];
+    };
     expect(mine.rules.map((r) => r.id)).toContain('noise.gb3096.class4a');
-    expect((await a.inject('/api/rules?kind=fume')).json().rules.map((r: { id: string }) => r.id)).toEqual(['fume.gb18483', 'fume.purifier-off']);
+    expect((await a.inject('/api/rules?kind=fume')).json().rules.map((r: { id: string }) => r.id)).toEqual([
+      'fume.gb18483',
+      'fume.purifier-off',
+    ]);
     expect((await a.inject('/api/rules?device=nz-1')).statusCode).toBe(400);
 
     const edited = JSON.parse(fs.readFileSync(shipped, 'utf8')) as { rules: { id: string }[] };
@@ -181,7 +246,10 @@ describe('consolePlugin', () => {
     const css = await a.inject({ url: '/console/style.css', headers: { 'accept-encoding': 'gzip, br' } });
     expect(css.headers['content-encoding']).toBe('gzip');
     expect(css.headers['content-type']).toMatch(/^text\/css/);
-    expect((await a.inject({ url: '/console/style.css', headers: { 'if-none-match': String(css.headers.etag) } })).statusCode).toBe(304);
+    expect(
+      (await a.inject({ url: '/console/style.css', headers: { 'if-none-match': String(css.headers.etag) } }))
+        .statusCode,
+    ).toBe(304);
     expect((await a.inject('/console/pages/review.js')).headers['content-type']).toMatch(/javascript/);
     expect((await a.inject('/console/../console.test.ts')).statusCode).toBe(404);
     expect((await a.inject('/console/%2e%2e/plugin.ts')).statusCode).toBe(404);
@@ -198,14 +266,20 @@ describe('consolePlugin', () => {
 describe('labels', () => {
   it('has every key in both languages, and every key the pages use', async () => {
     // The browser module, loaded as it is (no build step); it needs no DOM to load.
-    const { DICTIONARIES } = (await import(pathToFileURL(path.join(import.meta.dirname, 'public/i18n.js')).href)) as { DICTIONARIES: Record<string, Record<string, string>> };
+    const { DICTIONARIES } = (await import(pathToFileURL(path.join(import.meta.dirname, 'public/i18n.js')).href)) as {
+      DICTIONARIES: Record<string, Record<string, string>>;
+    };
     const zh = Object.keys(DICTIONARIES['zh-CN']!).sort();
     const en = Object.keys(DICTIONARIES.en!).sort();
     expect(en).toEqual(zh);
     const pub = path.join(import.meta.dirname, 'public');
-    const files = [...fs.readdirSync(pub).map((f) => path.join(pub, f)), ...fs.readdirSync(path.join(pub, 'pages')).map((f) => path.join(pub, 'pages', f))].filter((f) => f.endsWith('.js'));
+    const files = [
+      ...fs.readdirSync(pub).map((f) => path.join(pub, f)),
+      ...fs.readdirSync(path.join(pub, 'pages')).map((f) => path.join(pub, 'pages', f)),
+    ].filter((f) => f.endsWith('.js'));
     const used = new Set<string>();
-    for (const f of files) for (const m of fs.readFileSync(f, 'utf8').matchAll(/\bt\('([a-zA-Z0-9_-]+\.[a-zA-Z0-9_.-]+)'/g)) used.add(m[1]!);
+    for (const f of files)
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/\bt\('([a-zA-Z0-9_-]+\.[a-zA-Z0-9_.-]+)'/g)) used.add(m[1]!);
     expect([...used].filter((k) => !zh.includes(k))).toEqual([]);
   });
 });

@@ -56,7 +56,14 @@ export interface DeviceDirectoryOptions {
 
 const SnapshotSchema = z.strictObject({
   version: z.literal(1),
-  devices: z.array(z.strictObject({ deviceId: IdSchema, district: IdSchema, kind: SensorKindSchema, lastSeen: z.number().int().min(0) })),
+  devices: z.array(
+    z.strictObject({
+      deviceId: IdSchema,
+      district: IdSchema,
+      kind: SensorKindSchema,
+      lastSeen: z.number().int().min(0),
+    }),
+  ),
 });
 
 // Only what the directory needs from a reading or a status change on the bus.
@@ -103,10 +110,19 @@ export class DeviceDirectory {
     if (!file || !fs.existsSync(file)) return;
     try {
       const snap = SnapshotSchema.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
-      for (const s of snap.devices) this.devices.set(s.deviceId, { district: s.district, kind: s.kind, lastSeen: s.lastSeen, statusOffline: false });
+      for (const s of snap.devices)
+        this.devices.set(s.deviceId, {
+          district: s.district,
+          kind: s.kind,
+          lastSeen: s.lastSeen,
+          statusOffline: false,
+        });
     } catch (e) {
       // A damaged snapshot only costs the list of silent devices until they report again.
-      this.o.logger.warn({ file, err: (e as Error).message.slice(0, 300) }, 'device list snapshot unreadable; starting empty');
+      this.o.logger.warn(
+        { file, err: (e as Error).message.slice(0, 300) },
+        'device list snapshot unreadable; starting empty',
+      );
     }
   }
 
@@ -114,7 +130,12 @@ export class DeviceDirectory {
     const file = this.o.snapshotFile;
     if (!file || !this.dirty) return;
     this.dirty = false;
-    const devices = [...this.devices].map(([deviceId, e]) => ({ deviceId, district: e.district, kind: e.kind, lastSeen: e.lastSeen }));
+    const devices = [...this.devices].map(([deviceId, e]) => ({
+      deviceId,
+      district: e.district,
+      kind: e.kind,
+      lastSeen: e.lastSeen,
+    }));
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
       // Written beside and renamed: a crash mid-write never leaves half a file.
@@ -203,7 +224,10 @@ export class DeviceDirectory {
         openAlerts: this.open.get(deviceId)?.size ?? 0,
       });
     }
-    return out.sort((a, b) => a.district.localeCompare(b.district) || a.kind.localeCompare(b.kind) || a.deviceId.localeCompare(b.deviceId));
+    return out.sort(
+      (a, b) =>
+        a.district.localeCompare(b.district) || a.kind.localeCompare(b.kind) || a.deviceId.localeCompare(b.deviceId),
+    );
   }
 
   get(deviceId: string): DeviceView | undefined {
@@ -290,9 +314,23 @@ export function listDevices(directory: DeviceDirectory, registry: DeviceRegistry
     });
   }
   for (const v of seen.values()) {
-    out.push({ ...v, id: v.deviceId, kind: v.kind as DeviceKind, location: null, gridCell: null, address: '', site: null, ruleGroup: null, installedAt: null, commissionedAt: null, status: 'unregistered' });
+    out.push({
+      ...v,
+      id: v.deviceId,
+      kind: v.kind as DeviceKind,
+      location: null,
+      gridCell: null,
+      address: '',
+      site: null,
+      ruleGroup: null,
+      installedAt: null,
+      commissionedAt: null,
+      status: 'unregistered',
+    });
   }
-  return out.sort((a, b) => a.district.localeCompare(b.district) || a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
+  return out.sort(
+    (a, b) => a.district.localeCompare(b.district) || a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id),
+  );
 }
 
 // One device as the list answers it, for the OpenAPI document (answers are sent as built: api/schemas.ts).
@@ -323,11 +361,22 @@ export const deviceRoutes: FastifyPluginAsyncZod<DeviceRoutesOptions> = async (a
   const Devices = z.array(DeviceItem);
   app.get(
     '/api/devices',
-    { schema: { tags: ['console'], summary: 'Registered devices with their state, then those heard from that are not registered', querystring: DevicesQuery, response: { 200: Devices, 400: Failure } } },
+    {
+      schema: {
+        tags: ['console'],
+        summary: 'Registered devices with their state, then those heard from that are not registered',
+        querystring: DevicesQuery,
+        response: { 200: Devices, 400: Failure },
+      },
+    },
     async (req) => {
       const f = req.query;
       const items = listDevices(o.directory, o.registry ?? null).filter(
-        (d) => (!f.district || d.district === f.district) && (!f.kind || d.kind === f.kind) && (!f.online || String(d.online) === f.online) && (!f.status || d.status === f.status),
+        (d) =>
+          (!f.district || d.district === f.district) &&
+          (!f.kind || d.kind === f.kind) &&
+          (!f.online || String(d.online) === f.online) &&
+          (!f.status || d.status === f.status),
       );
       return described(Devices, items);
     },

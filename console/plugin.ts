@@ -18,19 +18,26 @@ export interface ConsoleOptions {
 
 /** console/public next to this file when run from source; dist/console → ../../console/public when compiled. */
 export function defaultAssetsDir(): string {
-  const candidates = [path.join(import.meta.dirname, 'public'), path.resolve(import.meta.dirname, '../../console/public')];
+  const candidates = [
+    path.join(import.meta.dirname, 'public'),
+    path.resolve(import.meta.dirname, '../../console/public'),
+  ];
   return candidates.find((d) => fs.existsSync(path.join(d, 'index.html'))) ?? candidates[0]!;
 }
 
 function loadAssets(dir: string): Map<string, Asset> {
-  if (!fs.existsSync(path.join(dir, 'index.html'))) throw new ConfigError(`console assets not found: ${dir}/index.html is missing`);
+  if (!fs.existsSync(path.join(dir, 'index.html')))
+    throw new ConfigError(`console assets not found: ${dir}/index.html is missing`);
   const out = new Map<string, Asset>();
   const walk = (d: string) => {
     for (const ent of fs.readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, ent.name);
       if (ent.isDirectory()) walk(full);
       else if (ent.isFile() && ASSET_TYPES[path.extname(ent.name)]) {
-        out.set(path.relative(dir, full).split(path.sep).join('/'), makeAsset(fs.readFileSync(full), ASSET_TYPES[path.extname(ent.name)]!));
+        out.set(
+          path.relative(dir, full).split(path.sep).join('/'),
+          makeAsset(fs.readFileSync(full), ASSET_TYPES[path.extname(ent.name)]!),
+        );
       }
     }
   };
@@ -48,7 +55,11 @@ export const consolePlugin: FastifyPluginAsyncZod<ConsoleOptions> = async (app, 
   const assets = loadAssets(o.assetsDir ?? defaultAssetsDir());
   const index = assets.get('index.html')!;
   const tags = ['console'];
-  const pageSchema = { tags, summary: 'The console page', response: { 200: contentAnswer('the page, with a strict Content-Security-Policy', index.type), 304: NotModified } };
+  const pageSchema = {
+    tags,
+    summary: 'The console page',
+    response: { 200: contentAnswer('the page, with a strict Content-Security-Policy', index.type), 304: NotModified },
+  };
 
   const page = async (req: FastifyRequest, reply: FastifyReply) => {
     reply.header('content-security-policy', PAGE_CSP);
@@ -58,14 +69,18 @@ export const consolePlugin: FastifyPluginAsyncZod<ConsoleOptions> = async (app, 
   };
   app.get('/', { schema: pageSchema }, page);
   app.get('/index.html', { schema: pageSchema }, page);
-  app.get('/console', { schema: { tags, summary: 'Redirects to the console page', response: { 302: Redirect } } }, async (_req, reply) => reply.redirect('/', 302));
+  app.get(
+    '/console',
+    { schema: { tags, summary: 'Redirects to the console page', response: { 302: Redirect } } },
+    async (_req, reply) => reply.redirect('/', 302),
+  );
 
   app.get(
     '/console/*',
     {
       schema: {
         tags,
-        summary: "A file of the console (console/public), by its path; 404 for anything else",
+        summary: 'A file of the console (console/public), by its path; 404 for anything else',
         params: z.strictObject({ '*': z.string().describe('the path under console/public, e.g. pages/review.js') }),
         response: {
           200: contentAnswer('the file, gzip when accepted', ...new Set(Object.values(ASSET_TYPES))),
@@ -79,7 +94,10 @@ export const consolePlugin: FastifyPluginAsyncZod<ConsoleOptions> = async (app, 
       // Only the files loaded at start can be named: no path reaches the file system.
       const name = req.params['*'];
       const a = name === '' || name === 'index.html' ? undefined : assets.get(name);
-      if (!a) return name === '' ? reply.redirect('/', 302) : reply.code(404).send({ error: 'not_found', message: `no console file ${name}` });
+      if (!a)
+        return name === ''
+          ? reply.redirect('/', 302)
+          : reply.code(404).send({ error: 'not_found', message: `no console file ${name}` });
       return sendAsset(req, reply, a);
     },
   );

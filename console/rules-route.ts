@@ -27,7 +27,10 @@ export function rulesForDevice(file: RulesFile, d: { deviceId: string; district:
 
 const RulesQuery = z
   .strictObject({ device: IdSchema.optional(), district: IdSchema.optional(), kind: SensorKindSchema.optional() })
-  .refine((q) => !q.device || (q.district && q.kind), 'device needs district and kind too (as /api/devices gives them)');
+  .refine(
+    (q) => !q.device || (q.district && q.kind),
+    'device needs district and kind too (as /api/devices gives them)',
+  );
 
 export interface RulesRouteOptions {
   rulesFile: string;
@@ -57,7 +60,10 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
     } catch (e) {
       // A file being edited may be broken for a moment: keep serving the last good rules, as the detectors do.
       if (!cached) throw e;
-      o.logger.warn({ file: o.rulesFile, err: (e as Error).message }, 'rules file unreadable; serving the previous rules');
+      o.logger.warn(
+        { file: o.rulesFile, err: (e as Error).message },
+        'rules file unreadable; serving the previous rules',
+      );
     }
     return cached.rules;
   };
@@ -65,7 +71,14 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
 
   app.get(
     '/api/rules',
-    { schema: { tags: ['console'], summary: "The alert rules, of one kind, or those that apply to one device", querystring: RulesQuery, response: { 200: Rules, 400: Failure } } },
+    {
+      schema: {
+        tags: ['console'],
+        summary: 'The alert rules, of one kind, or those that apply to one device',
+        querystring: RulesQuery,
+        response: { 200: Rules, 400: Failure },
+      },
+    },
     async (req) => {
       const q = req.query;
       const file = current();

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { BUS_READINGS_PER_MESSAGE, decodeBusReadings, encodeBusReadings } from './bus-readings.js';
 import type { StoredReading } from './readings.js';
 
-const reading = (deviceId: string, ts: number): StoredReading => ({ district: 'xinhua', kind: 'noise', deviceId, ts, metrics: { laeq_db: 55.5 } });
+const reading = (deviceId: string, ts: number): StoredReading => ({
+  district: 'xinhua',
+  kind: 'noise',
+  deviceId,
+  ts,
+  metrics: { laeq_db: 55.5 },
+});
 
 describe('readings on the bus', () => {
   it('groups a batch into one message per device, each in arrival order, and decodes them back', () => {
@@ -16,8 +22,14 @@ describe('readings on the bus', () => {
   it('splits a device’s readings beyond the per-message limit, keeping their order', () => {
     const n = BUS_READINGS_PER_MESSAGE * 2 + 5;
     const messages = encodeBusReadings(Array.from({ length: n }, (_, i) => reading('a', i)));
-    expect(messages.map((m) => decodeBusReadings(m.value).length)).toEqual([BUS_READINGS_PER_MESSAGE, BUS_READINGS_PER_MESSAGE, 5]);
-    expect(messages.flatMap((m) => decodeBusReadings(m.value).map((r) => r.ts))).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(messages.map((m) => decodeBusReadings(m.value).length)).toEqual([
+      BUS_READINGS_PER_MESSAGE,
+      BUS_READINGS_PER_MESSAGE,
+      5,
+    ]);
+    expect(messages.flatMap((m) => decodeBusReadings(m.value).map((r) => r.ts))).toEqual(
+      Array.from({ length: n }, (_, i) => i),
+    );
   });
 
   it('reads a single reading object, as an older ingest publishes it', () => {
@@ -27,7 +39,11 @@ describe('readings on the bus', () => {
   it('refuses what is not readings with a reason that names the field', () => {
     expect(() => decodeBusReadings('{"deviceId":')).toThrow(/^not JSON: /);
     expect(() => decodeBusReadings('[]')).toThrow(/^not the expected message: /);
-    expect(() => decodeBusReadings(JSON.stringify([reading('a', 1), { ...reading('a', 2), kind: 'weather' }]))).toThrow(/^not the expected message: 1\.kind: /);
-    expect(() => decodeBusReadings(JSON.stringify({ ...reading('a', 1), ts: 'today' }))).toThrow(/^not the expected message: ts: /);
+    expect(() => decodeBusReadings(JSON.stringify([reading('a', 1), { ...reading('a', 2), kind: 'weather' }]))).toThrow(
+      /^not the expected message: 1\.kind: /,
+    );
+    expect(() => decodeBusReadings(JSON.stringify({ ...reading('a', 1), ts: 'today' }))).toThrow(
+      /^not the expected message: ts: /,
+    );
   });
 });

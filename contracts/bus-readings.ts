@@ -35,7 +35,12 @@ export function encodeBusReadings(readings: readonly StoredReading[]): { key: st
   const out: { key: string; value: string }[] = [];
   for (const [key, list] of byDevice) {
     for (let i = 0; i < list.length; i += BUS_READINGS_PER_MESSAGE) {
-      out.push({ key, value: JSON.stringify(list.length <= BUS_READINGS_PER_MESSAGE ? list : list.slice(i, i + BUS_READINGS_PER_MESSAGE)) });
+      out.push({
+        key,
+        value: JSON.stringify(
+          list.length <= BUS_READINGS_PER_MESSAGE ? list : list.slice(i, i + BUS_READINGS_PER_MESSAGE),
+        ),
+      });
     }
   }
   return out;
@@ -51,7 +56,12 @@ export function decodeBusReadings(value: Buffer | string): StoredReading[] {
   }
   const r = Array.isArray(json) ? BusReadingListSchema.safeParse(json) : BusReadingSchema.safeParse(json);
   if (!r.success) {
-    throw new Error(`not the expected message: ${r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ').slice(0, 1000)}`);
+    throw new Error(
+      `not the expected message: ${r.error.issues
+        .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+        .join('; ')
+        .slice(0, 1000)}`,
+    );
   }
   return Array.isArray(r.data) ? r.data : [r.data];
 }

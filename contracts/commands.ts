@@ -28,7 +28,8 @@ export const CameraCommandSchema = z.discriminatedUnion('type', [PlayCommandSche
 export type CameraCommand = z.output<typeof CameraCommandSchema>;
 export type CameraCommandInput = z.input<typeof CameraCommandSchema>;
 
-export type CommandsTopicParse = { ok: true; camera: { district: string; cameraId: string } } | { ok: false; reason: string };
+export type CommandsTopicParse =
+  { ok: true; camera: { district: string; cameraId: string } } | { ok: false; reason: string };
 
 export function parseCommandsTopic(topic: string): CommandsTopicParse {
   const p = topic.split('/');
@@ -39,4 +40,3 @@ export function parseCommandsTopic(topic: string): CommandsTopicParse {
   if (!IdSchema.safeParse(p[4]).success) return { ok: false, reason: `invalid camera id "${p[4]}" in topic` };
   return { ok: true, camera: { district: p[2]!, cameraId: p[4]! } };
 }
-

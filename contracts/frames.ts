@@ -54,7 +54,10 @@ export interface Frame extends CameraRef {
  * Binary rather than base64-in-JSON: frames are the bulk of the bus's bytes.
  */
 export function encodeBusFrame(f: Frame): Buffer {
-  const header = Buffer.from(JSON.stringify({ district: f.district, cameraId: f.cameraId, ts: f.ts, seq: f.seq }), 'utf8');
+  const header = Buffer.from(
+    JSON.stringify({ district: f.district, cameraId: f.cameraId, ts: f.ts, seq: f.seq }),
+    'utf8',
+  );
   const len = Buffer.allocUnsafe(4);
   len.writeUInt32BE(header.length, 0);
   return Buffer.concat([len, header, f.jpeg]);
@@ -65,7 +68,12 @@ export function decodeBusFrame(b: Buffer): Frame {
   const n = b.readUInt32BE(0);
   if (n > 4096 || 4 + n > b.length) throw new Error(`frame header length ${n} does not fit the message`);
   const h = JSON.parse(b.subarray(4, 4 + n).toString('utf8')) as Partial<Frame>;
-  if (typeof h.district !== 'string' || typeof h.cameraId !== 'string' || typeof h.ts !== 'number' || typeof h.seq !== 'number') {
+  if (
+    typeof h.district !== 'string' ||
+    typeof h.cameraId !== 'string' ||
+    typeof h.ts !== 'number' ||
+    typeof h.seq !== 'number'
+  ) {
     throw new Error('frame header needs district, cameraId, ts and seq');
   }
   return { district: h.district, cameraId: h.cameraId, ts: h.ts, seq: h.seq, jpeg: b.subarray(4 + n) };

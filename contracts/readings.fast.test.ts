@@ -13,10 +13,34 @@ const valid = [
 ];
 
 // Values that some field of the contract refuses (and a few it accepts), as JSON can carry them.
-const odd: unknown[] = [null, true, 0, -1, 1.5, 1e308, -0, '', 'x', 'N', 'NN', '7', '2026-06-01T08:00:00+08:00',
-  '2026-06-01T08:00:00', [], [1], {}, { a: 1 }, 946684799999, 946684800000, 4102444799999, 4102444800000,
+const odd: unknown[] = [
+  null,
+  true,
+  0,
+  -1,
+  1.5,
+  1e308,
+  -0,
+  '',
+  'x',
+  'N',
+  'NN',
+  '7',
+  '2026-06-01T08:00:00+08:00',
+  '2026-06-01T08:00:00',
+  [],
+  [1],
+  {},
+  { a: 1 },
+  946684799999,
+  946684800000,
+  4102444799999,
+  4102444800000,
   // eslint-disable-next-line no-loss-of-precision -- on purpose: JSON carries it, a double rounds it to 2^53
-  9007199254740993, 1780000000, 'a'.repeat(65)];
+  9007199254740993,
+  1780000000,
+  'a'.repeat(65),
+];
 
 function mutants(r: Record<string, unknown>): unknown[] {
   const out: unknown[] = [];
@@ -31,7 +55,10 @@ function mutants(r: Record<string, unknown>): unknown[] {
     out.push({ ...r, flags: { laeq_db: v } });
     out.push({ ...r, flags: { [String(v)]: 'D' } });
   }
-  out.push(JSON.parse(`{"ts":${TS},"metrics":{"__proto__":1}}`), JSON.parse(`{"ts":${TS},"metrics":{"laeq_db":1},"flags":{"__proto__":"D"}}`));
+  out.push(
+    JSON.parse(`{"ts":${TS},"metrics":{"__proto__":1}}`),
+    JSON.parse(`{"ts":${TS},"metrics":{"laeq_db":1},"flags":{"__proto__":"D"}}`),
+  );
   return out;
 }
 
@@ -41,8 +68,18 @@ function corpus(): unknown[] {
   for (const r of singles.slice(0, 200)) {
     batches.push({ batch: [valid[0], r] }, { batch: [r] });
   }
-  batches.push({ batch: [] }, { batch: valid }, { batch: valid, extra: 1 }, { batch: null }, { batch: {} }, { batch: 'x' });
-  batches.push({ batch: Array.from({ length: MAX_BATCH }, () => valid[1]) }, { batch: Array.from({ length: MAX_BATCH + 1 }, () => valid[1]) });
+  batches.push(
+    { batch: [] },
+    { batch: valid },
+    { batch: valid, extra: 1 },
+    { batch: null },
+    { batch: {} },
+    { batch: 'x' },
+  );
+  batches.push(
+    { batch: Array.from({ length: MAX_BATCH }, () => valid[1]) },
+    { batch: Array.from({ length: MAX_BATCH + 1 }, () => valid[1]) },
+  );
   return [...singles, ...batches, null, 1, 'x', [], [valid[0]], true];
 }
 
@@ -56,11 +93,16 @@ function schema(json: unknown): unknown[] | null {
 
 describe('fastReadings', () => {
   // JSON's 1e999 parses to Infinity: the only way a non-finite number reaches ingest.
-  const infinite = [`{"ts":${TS},"metrics":{"laeq_db":1e999}}`, `{"ts":${TS},"metrics":{"laeq_db":-1e999}}`, `{"ts":1e999,"metrics":{"laeq_db":1}}`,
-    `{"ts":${TS},"seq":1e999,"metrics":{"laeq_db":1}}`, `{"batch":[{"ts":${TS},"metrics":{"laeq_db":1e999}}]}`];
+  const infinite = [
+    `{"ts":${TS},"metrics":{"laeq_db":1e999}}`,
+    `{"ts":${TS},"metrics":{"laeq_db":-1e999}}`,
+    `{"ts":1e999,"metrics":{"laeq_db":1}}`,
+    `{"ts":${TS},"seq":1e999,"metrics":{"laeq_db":1}}`,
+    `{"batch":[{"ts":${TS},"metrics":{"laeq_db":1e999}}]}`,
+  ];
   const all = [...corpus().map((x) => JSON.stringify(x)), ...infinite].map((x) => JSON.parse(x) as unknown);
 
-  it('accepts nothing the schema refuses, and gives the schema\'s output for what it accepts', () => {
+  it("accepts nothing the schema refuses, and gives the schema's output for what it accepts", () => {
     let accepted = 0;
     let refused = 0;
     for (const json of all) {

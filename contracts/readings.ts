@@ -71,7 +71,9 @@ export const ReadingSchema = z.strictObject({
    * C calibrating, T over range, B communication fault). A metric without a flag is normal. A flagged value is
    * stored with its flag and never raises an exceedance alert.
    */
-  flags: z.record(z.string().min(1).max(64), z.string().regex(FLAG_LETTER, 'a flag is one letter such as N, F, M, D, C, T')).optional(),
+  flags: z
+    .record(z.string().min(1).max(64), z.string().regex(FLAG_LETTER, 'a flag is one letter such as N, F, M, D, C, T'))
+    .optional(),
 });
 
 export const MAX_BATCH = 1000;
@@ -96,7 +98,8 @@ export function fastReadings(json: unknown): Reading[] | null {
   if (keys !== 1 || !Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH) return null;
   for (let i = 0; i < batch.length; i++) {
     const r: unknown = batch[i];
-    if (typeof r !== 'object' || r === null || Array.isArray(r) || !isPlainReading(r as Record<string, unknown>)) return null;
+    if (typeof r !== 'object' || r === null || Array.isArray(r) || !isPlainReading(r as Record<string, unknown>))
+      return null;
   }
   return batch as Reading[];
 }
@@ -115,7 +118,8 @@ function isPlainReading(r: Record<string, unknown>): boolean {
   let metrics = 0;
   for (const k in m) {
     const v = (m as Record<string, unknown>)[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || k.length === 0 || k.length > 64 || k === '__proto__') return false;
+    if (typeof v !== 'number' || !Number.isFinite(v) || k.length === 0 || k.length > 64 || k === '__proto__')
+      return false;
     metrics++;
   }
   if (metrics === 0) return false;
@@ -124,7 +128,15 @@ function isPlainReading(r: Record<string, unknown>): boolean {
     if (typeof f !== 'object' || f === null || Array.isArray(f)) return false;
     for (const k in f) {
       const v = (f as Record<string, unknown>)[k];
-      if (typeof v !== 'string' || v.length !== 1 || !FLAG_LETTER.test(v) || k.length === 0 || k.length > 64 || k === '__proto__') return false;
+      if (
+        typeof v !== 'string' ||
+        v.length !== 1 ||
+        !FLAG_LETTER.test(v) ||
+        k.length === 0 ||
+        k.length > 64 ||
+        k === '__proto__'
+      )
+        return false;
     }
   }
   return true;
@@ -189,7 +201,10 @@ export function unknownMetrics(kind: SensorKind, metrics: Record<string, number>
 }
 
 // Sets, not `m in METRICS[kind]`: that also took "constructor" or "toString" (inherited names) for metrics.
-const METRIC_NAMES = Object.fromEntries(KINDS.map((k) => [k, new Set(Object.keys(METRICS[k]))])) as unknown as Record<SensorKind, ReadonlySet<string>>;
+const METRIC_NAMES = Object.fromEntries(KINDS.map((k) => [k, new Set(Object.keys(METRICS[k]))])) as unknown as Record<
+  SensorKind,
+  ReadonlySet<string>
+>;
 
 /** The metric names a kind may carry. */
 export function metricNames(kind: SensorKind): ReadonlySet<string> {

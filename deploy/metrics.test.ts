@@ -16,7 +16,21 @@ import { ADMIN_PASSWORD, ROOT, tmpDir } from '../test/helpers.js';
 
 /** Series Prometheus makes itself, not the platform. */
 const PROMETHEUS_OWN = new Set(['up']);
-const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /** The metric names in a PromQL expression: identifiers that are not functions, keywords, label names or values. */
 export function metricNames(expr: string): string[] {
@@ -31,14 +45,18 @@ export function metricNames(expr: string): string[] {
 }
 
 function ruleExpressions(): { where: string; expr: string }[] {
-  const doc = parse(fs.readFileSync(path.join(ROOT, 'deploy/prometheus/rules.yml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
+  const doc = parse(fs.readFileSync(path.join(ROOT, 'deploy/prometheus/rules.yml'), 'utf8')) as {
+    groups: { rules: { alert: string; expr: string }[] }[];
+  };
   return doc.groups.flatMap((g) => g.rules.map((r) => ({ where: `rules.yml ${r.alert}`, expr: r.expr })));
 }
 
 function dashboardExpressions(): { where: string; expr: string }[] {
   const dir = path.join(ROOT, 'deploy/grafana/dashboards');
   return fs.readdirSync(dir).flatMap((f) => {
-    const d = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const d = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     return d.panels.flatMap((p) => p.targets.map((t) => ({ where: `${f} "${p.title}"`, expr: t.expr })));
   });
 }
@@ -75,30 +93,48 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await p?.stop();
-  const admin = Kafka.AdminClient.create({ 'metadata.broker.list': process.env.KAFKA_BROKERS!, 'client.id': 'metrics-test-cleanup' });
+  const admin = Kafka.AdminClient.create({
+    'metadata.broker.list': process.env.KAFKA_BROKERS!,
+    'client.id': 'metrics-test-cleanup',
+  });
   await Promise.all(BUS_TOPICS.map((t) => new Promise<void>((r) => admin.deleteTopic(prefix + t, 10_000, () => r()))));
   admin.disconnect();
 }, 60_000);
 
 describe('metric names in the alert rules and dashboards', () => {
   it('reads metric names out of PromQL', () => {
-    expect(metricNames('sum by (instance, le) (rate(ingest_batch_write_seconds_bucket{job="ingest"}[10m])) > 2')).toEqual(['ingest_batch_write_seconds_bucket']);
-    expect(metricNames('disk_free_bytes / disk_size_bytes < 0.10 and on(instance) up == 1')).toEqual(['disk_free_bytes', 'disk_size_bytes', 'up']);
+    expect(
+      metricNames('sum by (instance, le) (rate(ingest_batch_write_seconds_bucket{job="ingest"}[10m])) > 2'),
+    ).toEqual(['ingest_batch_write_seconds_bucket']);
+    expect(metricNames('disk_free_bytes / disk_size_bytes < 0.10 and on(instance) up == 1')).toEqual([
+      'disk_free_bytes',
+      'disk_size_bytes',
+      'up',
+    ]);
   });
 
   it('the platform exports every metric the rules and the dashboards name', () => {
     const uses = [...ruleExpressions(), ...dashboardExpressions()];
     expect(uses.length).toBeGreaterThan(40);
-    const missing = uses.flatMap(({ where, expr }) => metricNames(expr).filter((n) => !exported.has(n) && !PROMETHEUS_OWN.has(n)).map((n) => `${n} (${where})`));
+    const missing = uses.flatMap(({ where, expr }) =>
+      metricNames(expr)
+        .filter((n) => !exported.has(n) && !PROMETHEUS_OWN.has(n))
+        .map((n) => `${n} (${where})`),
+    );
     expect(missing).toEqual([]);
   });
 
   it('every dashboard uses the provisioned data source', () => {
-    const ds = parse(fs.readFileSync(path.join(ROOT, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: { uid: string }[] };
+    const ds = parse(
+      fs.readFileSync(path.join(ROOT, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8'),
+    ) as { datasources: { uid: string }[] };
     const uid = ds.datasources[0]!.uid;
     const dir = path.join(ROOT, 'deploy/grafana/dashboards');
     for (const f of fs.readdirSync(dir)) {
-      const d = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { uid: string; panels: { datasource: { uid: string } }[] };
+      const d = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as {
+        uid: string;
+        panels: { datasource: { uid: string } }[];
+      };
       expect(d.uid, f).toMatch(/^city-/);
       for (const panel of d.panels) expect(panel.datasource.uid, f).toBe(uid);
     }

@@ -33,18 +33,46 @@ export async function followConsoleCameras(o: {
         .map((c) => {
           const d = cameraDevice(c);
           const before = o.registry.get(c.id);
-          const same = before && before.kind === 'camera' && before.district === d.district && before.gridCell === d.gridCell && before.address === d.address && before.location.lat === d.location.lat && before.location.lon === d.location.lon;
+          const same =
+            before &&
+            before.kind === 'camera' &&
+            before.district === d.district &&
+            before.gridCell === d.gridCell &&
+            before.address === d.address &&
+            before.location.lat === d.location.lat &&
+            before.location.lon === d.location.lon;
           if (same) return null;
           // What only the registry knows stays as it was.
-          return before ? { ...d, site: before.site, ruleGroup: before.ruleGroup, installedAt: before.installedAt, commissionedAt: before.commissionedAt, status: before.status } : d;
+          return before
+            ? {
+                ...d,
+                site: before.site,
+                ruleGroup: before.ruleGroup,
+                installedAt: before.installedAt,
+                commissionedAt: before.commissionedAt,
+                status: before.status,
+              }
+            : d;
         })
         .filter((d) => d !== null);
       if (changed.length) {
-        await o.registry.upsertMany(changed.map((input, i) => ({ line: i + 1, input })), 'cameras');
-        o.logger.info({ cameras: changed.map((d) => d.id) }, 'cameras registered in the console are in the device registry');
+        await o.registry.upsertMany(
+          changed.map((input, i) => ({ line: i + 1, input })),
+          'cameras',
+        );
+        o.logger.info(
+          { cameras: changed.map((d) => d.id) },
+          'cameras registered in the console are in the device registry',
+        );
       }
       applied = key;
     },
-    { maxBatch: 16, ephemeral: true, decode: jsonDecoder(LiveCamerasSchema), deadLetters: o.deadLetters, logger: o.logger },
+    {
+      maxBatch: 16,
+      ephemeral: true,
+      decode: jsonDecoder(LiveCamerasSchema),
+      deadLetters: o.deadLetters,
+      logger: o.logger,
+    },
   );
 }

@@ -105,8 +105,10 @@ export function csvToInputs(text: string): { line: number; input: Record<string,
   if (!header) throw new Error('the CSV is empty: its first line names the columns');
   const names = header.map((h) => h.trim());
   const unknown = names.filter((n) => !(CSV_COLUMNS as readonly string[]).includes(n));
-  if (unknown.length) throw new Error(`unknown column(s) ${unknown.join(', ')}; the columns are ${CSV_COLUMNS.join(', ')}`);
-  for (const need of ['id', 'kind', 'district', 'lat', 'lon'] as const) if (!names.includes(need)) throw new Error(`the CSV has no column ${need}`);
+  if (unknown.length)
+    throw new Error(`unknown column(s) ${unknown.join(', ')}; the columns are ${CSV_COLUMNS.join(', ')}`);
+  for (const need of ['id', 'kind', 'district', 'lat', 'lon'] as const)
+    if (!names.includes(need)) throw new Error(`the CSV has no column ${need}`);
   return rows.map((r, n) => {
     const v: Partial<Record<Column, string>> = {};
     names.forEach((name, j) => {
@@ -121,7 +123,13 @@ export function csvToInputs(text: string): { line: number; input: Record<string,
       district: v.district,
       location: { lat: num(v.lat), lon: num(v.lon) },
       address: v.address ?? '',
-      site: v.siteName ? { name: v.siteName, ...(v.siteParty ? { party: v.siteParty } : {}), ...(v.siteContact ? { contact: v.siteContact } : {}) } : null,
+      site: v.siteName
+        ? {
+            name: v.siteName,
+            ...(v.siteParty ? { party: v.siteParty } : {}),
+            ...(v.siteContact ? { contact: v.siteContact } : {}),
+          }
+        : null,
       ruleGroup: v.ruleGroup ?? null,
       installedAt: v.installedAt ?? null,
       commissionedAt: v.commissionedAt ?? null,

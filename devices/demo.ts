@@ -12,11 +12,21 @@ const DemoDevicesSchema = z.strictObject({ $comment: z.string().optional(), devi
 
 /** The registry entry of a camera, from the place its camera registry entry gives. */
 export function cameraDevice(c: Camera): DeviceInput {
-  return { id: c.id, kind: 'camera', district: c.district, location: c.location, gridCell: c.gridCell, address: c.postedLocation ?? '' };
+  return {
+    id: c.id,
+    kind: 'camera',
+    district: c.district,
+    location: c.location,
+    gridCell: c.gridCell,
+    address: c.postedLocation ?? '',
+  };
 }
 
 /** Registers the demo's devices that are not registered yet; returns how many were added. */
-export async function registerDemoDevices(registry: DeviceRegistry, o: { file: string; cameras: readonly Camera[] }): Promise<number> {
+export async function registerDemoDevices(
+  registry: DeviceRegistry,
+  o: { file: string; cameras: readonly Camera[] },
+): Promise<number> {
   const sensors = parseConfig(DemoDevicesSchema, readJsonFile(o.file, 'demo devices file'), o.file).devices;
   const missing = [...sensors, ...o.cameras.map(cameraDevice)].filter((d) => !registry.get(d.id));
   if (missing.length === 0) return 0;

@@ -12,14 +12,27 @@ const Geometry = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('Polygon'), coordinates: z.array(z.array(Position).min(4)) }),
   z.looseObject({ type: z.literal('MultiPolygon'), coordinates: z.array(z.array(z.array(Position).min(4))) }),
 ]);
-const Feature = z.looseObject({ type: z.literal('Feature'), properties: z.looseObject({}).nullable(), geometry: Geometry });
-export const FeatureCollectionSchema = z.looseObject({ type: z.literal('FeatureCollection'), features: z.array(Feature) });
+const Feature = z.looseObject({
+  type: z.literal('Feature'),
+  properties: z.looseObject({}).nullable(),
+  geometry: Geometry,
+});
+export const FeatureCollectionSchema = z.looseObject({
+  type: z.literal('FeatureCollection'),
+  features: z.array(Feature),
+});
 export type FeatureCollection = z.infer<typeof FeatureCollectionSchema>;
 
 /** Reads a GeoJSON file; a missing or broken one is a ConfigError naming the file. */
 export function loadGeoJson(file: string, what: string): FeatureCollection {
   const r = FeatureCollectionSchema.safeParse(readJsonFile(file, what));
-  if (!r.success) throw new ConfigError(`${what} ${file} is not a GeoJSON FeatureCollection of polygons: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new ConfigError(
+      `${what} ${file} is not a GeoJSON FeatureCollection of polygons: ${r.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   return r.data;
 }
 
@@ -30,10 +43,14 @@ export class GridIndex {
   constructor(fc: FeatureCollection, source = 'grid GeoJSON') {
     fc.features.forEach((f, i) => {
       const code = f.properties?.['code'];
-      if (typeof code !== 'string' || !/^\d{15}$/.test(code)) throw new ConfigError(`${source}: feature ${i} has no 15-digit properties.code`);
-      const polys = (f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates) as unknown as Ring[][];
+      if (typeof code !== 'string' || !/^\d{15}$/.test(code))
+        throw new ConfigError(`${source}: feature ${i} has no 15-digit properties.code`);
+      const polys = (f.geometry.type === 'Polygon'
+        ? [f.geometry.coordinates]
+        : f.geometry.coordinates) as unknown as Ring[][];
       let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
-      for (const p of polys) for (const [x, y] of p[0]!) [w, s, e, n] = [Math.min(w, x), Math.min(s, y), Math.max(e, x), Math.max(n, y)];
+      for (const p of polys)
+        for (const [x, y] of p[0]!) [w, s, e, n] = [Math.min(w, x), Math.min(s, y), Math.max(e, x), Math.max(n, y)];
       this.cells.push({ code, polys, bbox: [w, s, e, n] });
     });
   }

@@ -37,7 +37,10 @@ export interface DeviceRegistryService {
   casePlace(id: string): CasePlace | null;
   close(): Promise<void>;
   /** The registry's and the map's routes. */
-  routes(app: FastifyInstance, o: Omit<DeviceRegistryRoutesOptions, 'registry'> & { tileUrl: string | null; tileAttribution: string }): Promise<void>;
+  routes(
+    app: FastifyInstance,
+    o: Omit<DeviceRegistryRoutesOptions, 'registry'> & { tileUrl: string | null; tileAttribution: string },
+  ): Promise<void>;
 }
 
 export async function startDeviceRegistry(o: StartDeviceRegistryOptions): Promise<DeviceRegistryService> {
@@ -48,7 +51,9 @@ export async function startDeviceRegistry(o: StartDeviceRegistryOptions): Promis
     const added = await registerDemoDevices(registry, o.demo);
     if (added) o.logger.info({ added, file: o.demo.file }, 'demo devices registered with their places');
   }
-  const follow = o.cameras ? await followConsoleCameras({ registry, bus: o.cameras.bus, deadLetters: o.cameras.deadLetters, logger: o.logger }) : null;
+  const follow = o.cameras
+    ? await followConsoleCameras({ registry, bus: o.cameras.bus, deadLetters: o.cameras.deadLetters, logger: o.logger })
+    : null;
   return {
     registry,
     async close() {
@@ -57,10 +62,17 @@ export async function startDeviceRegistry(o: StartDeviceRegistryOptions): Promis
     },
     casePlace(id) {
       const p = registry.place(id);
-      return p ? { gridCell: p.gridCell, location: p.location, ...(p.address ? { postedLocation: p.address } : {}) } : null;
+      return p
+        ? { gridCell: p.gridCell, location: p.location, ...(p.address ? { postedLocation: p.address } : {}) }
+        : null;
     },
     async routes(app, r) {
-      await app.register(deviceRegistryRoutes, { registry, audit: r.audit, mqttCredentialsFile: r.mqttCredentialsFile, now: r.now });
+      await app.register(deviceRegistryRoutes, {
+        registry,
+        audit: r.audit,
+        mqttCredentialsFile: r.mqttCredentialsFile,
+        now: r.now,
+      });
       await app.register(mapRoutes, { districts, grid, tileUrl: r.tileUrl, tileAttribution: r.tileAttribution });
     },
   };

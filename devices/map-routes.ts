@@ -27,7 +27,11 @@ const LEAFLET_FILES: Record<string, string> = {
   'images/layers.png': 'images/layers.png',
   'images/layers-2x.png': 'images/layers-2x.png',
 };
-const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', png: 'image/png' };
+const TYPES: Record<string, string> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  png: 'image/png',
+};
 
 function leafletAssets(): Map<string, { body: Buffer; type: string }> {
   const dist = path.join(path.dirname(createRequire(import.meta.url).resolve('leaflet/package.json')), 'dist');
@@ -44,7 +48,7 @@ const MapLayers = z.object({
   tileUrl: z.string().nullable().describe('`{z}/{x}/{y}` template of the base tiles; null: no base map'),
   tileAttribution: z.string(),
   districts: Layer,
-  grid: Layer.describe("the unit grid cells, each with its 15-digit code as `properties.code`"),
+  grid: Layer.describe('the unit grid cells, each with its 15-digit code as `properties.code`'),
 });
 
 /** `GET /api/map` (the layers and the tile template) and `GET /console/vendor/leaflet.js` and `leaflet.css`. */
@@ -56,16 +60,36 @@ export const mapRoutes: FastifyPluginAsyncZod<MapRoutesOptions> = async (app, o)
     // Leaflet changes only with the package: a day of caching is safe.
     app.get(
       `/console/vendor/${name}`,
-      { schema: { tags, summary: `Leaflet's ${name}, for the console's map page`, response: { 200: contentAnswer(`leaflet ${name}`, a.type.split(';')[0]!) } } },
-      async (_req, reply) => reply.type(a.type).header('cache-control', 'public, max-age=86400').header('x-content-type-options', 'nosniff').send(a.body),
+      {
+        schema: {
+          tags,
+          summary: `Leaflet's ${name}, for the console's map page`,
+          response: { 200: contentAnswer(`leaflet ${name}`, a.type.split(';')[0]!) },
+        },
+      },
+      async (_req, reply) =>
+        reply
+          .type(a.type)
+          .header('cache-control', 'public, max-age=86400')
+          .header('x-content-type-options', 'nosniff')
+          .send(a.body),
     );
   }
-  app.get('/api/map', { schema: { tags, summary: "The map's layers (district boundaries, grid cells) and base-tile template", response: { 200: MapLayers } } }, async () =>
-    described(MapLayers, {
-      tileUrl: o.tileUrl,
-      tileAttribution: o.tileAttribution,
-      districts: o.districts,
-      grid: o.grid,
-    }),
+  app.get(
+    '/api/map',
+    {
+      schema: {
+        tags,
+        summary: "The map's layers (district boundaries, grid cells) and base-tile template",
+        response: { 200: MapLayers },
+      },
+    },
+    async () =>
+      described(MapLayers, {
+        tileUrl: o.tileUrl,
+        tileAttribution: o.tileAttribution,
+        districts: o.districts,
+        grid: o.grid,
+      }),
   );
 };

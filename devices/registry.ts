@@ -6,7 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../runtime/config.js';
-import { DeviceInputSchema, DeviceSchema, DeviceUpdateSchema, placeOf, type Device, type DeviceInput, type DevicePlace } from './types.js';
+import {
+  DeviceInputSchema,
+  DeviceSchema,
+  DeviceUpdateSchema,
+  placeOf,
+  type Device,
+  type DeviceInput,
+  type DevicePlace,
+} from './types.js';
 import type { GridIndex } from './geo.js';
 
 const FileSchema = z.strictObject({ version: z.literal(1), devices: z.array(DeviceSchema) });
@@ -46,7 +54,9 @@ export class DeviceRegistry {
         parsed = FileSchema.parse(JSON.parse(fs.readFileSync(o.file, 'utf8')));
       } catch (e) {
         // Refuse to start rather than overwrite a registry an operator can still repair.
-        throw new ConfigError(`device registry ${o.file} is unreadable (${(e as Error).message.slice(0, 300)}): repair or move it away`);
+        throw new ConfigError(
+          `device registry ${o.file} is unreadable (${(e as Error).message.slice(0, 300)}): repair or move it away`,
+        );
       }
       for (const d of parsed.devices) r.devices.set(d.id, d);
     }
@@ -54,7 +64,9 @@ export class DeviceRegistry {
   }
 
   list(): Device[] {
-    return [...this.devices.values()].sort((a, b) => a.district.localeCompare(b.district) || a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
+    return [...this.devices.values()].sort(
+      (a, b) => a.district.localeCompare(b.district) || a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id),
+    );
   }
 
   get(id: string): Device | undefined {
@@ -78,7 +90,12 @@ export class DeviceRegistry {
   create(input: unknown, by: string): Promise<Device> {
     return this.serial(() => {
       const i = parse(DeviceInputSchema, input);
-      if (this.devices.has(i.id)) throw new DeviceError(`device ${i.id} is registered already: change it with PUT /api/devices/${i.id}`, 409, 'conflict');
+      if (this.devices.has(i.id))
+        throw new DeviceError(
+          `device ${i.id} is registered already: change it with PUT /api/devices/${i.id}`,
+          409,
+          'conflict',
+        );
       const at = new Date(this.now()).toISOString();
       const d: Device = { ...i, gridCell: this.cellFor(i), createdAt: at, updatedAt: at, createdBy: by, updatedBy: by };
       this.commit([d]);
@@ -90,9 +107,18 @@ export class DeviceRegistry {
   update(id: string, input: unknown, by: string): Promise<Device> {
     return this.serial(() => {
       const before = this.devices.get(id);
-      if (!before) throw new DeviceError(`device ${id} is not registered: register it with POST /api/devices`, 404, 'not_found');
+      if (!before)
+        throw new DeviceError(`device ${id} is not registered: register it with POST /api/devices`, 404, 'not_found');
       const i = parse(DeviceUpdateSchema, input);
-      const d: Device = { ...i, id, gridCell: this.cellFor(i), createdAt: before.createdAt, createdBy: before.createdBy, updatedAt: new Date(this.now()).toISOString(), updatedBy: by };
+      const d: Device = {
+        ...i,
+        id,
+        gridCell: this.cellFor(i),
+        createdAt: before.createdAt,
+        createdBy: before.createdBy,
+        updatedAt: new Date(this.now()).toISOString(),
+        updatedBy: by,
+      };
       this.commit([d]);
       return d;
     });
@@ -102,7 +128,10 @@ export class DeviceRegistry {
    * Creates or replaces many devices at once (CSV import): all of them or none. A row that does not validate is
    * reported with its number and nothing is written.
    */
-  upsertMany(rows: readonly { line: number; input: unknown }[], by: string): Promise<{ created: Device[]; updated: Device[] }> {
+  upsertMany(
+    rows: readonly { line: number; input: unknown }[],
+    by: string,
+  ): Promise<{ created: Device[]; updated: Device[] }> {
     return this.serial(() => {
       const errors: string[] = [];
       const next: Device[] = [];
@@ -124,14 +153,26 @@ export class DeviceRegistry {
           const gridCell = this.cellFor(r.data);
           next.push(
             before
-              ? { ...r.data, gridCell, createdAt: before.createdAt, createdBy: before.createdBy, updatedAt: at, updatedBy: by }
+              ? {
+                  ...r.data,
+                  gridCell,
+                  createdAt: before.createdAt,
+                  createdBy: before.createdBy,
+                  updatedAt: at,
+                  updatedBy: by,
+                }
               : { ...r.data, gridCell, createdAt: at, updatedAt: at, createdBy: by, updatedBy: by },
           );
         } catch (e) {
           errors.push(`line ${line}: ${(e as Error).message}`);
         }
       }
-      if (errors.length) throw new DeviceError(`nothing imported: ${errors.slice(0, 20).join('; ')}${errors.length > 20 ? `; and ${errors.length - 20} more` : ''}`, 400, 'bad_request');
+      if (errors.length)
+        throw new DeviceError(
+          `nothing imported: ${errors.slice(0, 20).join('; ')}${errors.length > 20 ? `; and ${errors.length - 20} more` : ''}`,
+          400,
+          'bad_request',
+        );
       const created = next.filter((d) => !this.devices.has(d.id));
       const updated = next.filter((d) => this.devices.has(d.id));
       this.commit(next);

@@ -34,7 +34,11 @@ const CSV_LIMIT = 5 * 1024 * 1024;
 const Params = z.object({ id: z.string() });
 // What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
 const DeviceView = DeviceSchema.loose();
-const Credentials = z.object({ username: z.string(), password: z.string().describe('shown once: only its hash is kept'), topic: z.string().describe('where the device publishes its readings') });
+const Credentials = z.object({
+  username: z.string(),
+  password: z.string().describe('shown once: only its hash is kept'),
+  topic: z.string().describe('where the device publishes its readings'),
+});
 
 /** A change, for the audit trail. */
 type DeviceChange = { type: 'created' | 'updated'; device: Device; before?: Device; by: string };
@@ -46,7 +50,18 @@ function send(reply: FastifyReply, e: unknown) {
 
 /** What a change changed, for the audit trail: "location 31.1,120.1 → 31.2,120.1; status active → maintenance". */
 export function changedFields(before: Device, after: Device): string {
-  const keys = ['kind', 'district', 'location', 'gridCell', 'address', 'site', 'ruleGroup', 'installedAt', 'commissionedAt', 'status'] as const;
+  const keys = [
+    'kind',
+    'district',
+    'location',
+    'gridCell',
+    'address',
+    'site',
+    'ruleGroup',
+    'installedAt',
+    'commissionedAt',
+    'status',
+  ] as const;
   const show = (v: unknown) => (v && typeof v === 'object' ? JSON.stringify(v) : String(v));
   return keys
     .filter((k) => show(before[k]) !== show(after[k]))
@@ -60,15 +75,38 @@ export const deviceRegistryRoutes: FastifyPluginAsyncZod<DeviceRegistryRoutesOpt
   const now = o.now ?? Date.now;
   const admin = { preHandler: requireRole('admin') };
   const audit = async (req: FastifyRequest, action: AuditEntry['action'], deviceId: string, detail?: string) =>
-    o.audit?.({ ts: now(), action, username: deviceId, by: req.user?.username ?? 'unknown', ip: req.ip, detail: detail?.slice(0, 2000) });
+    o.audit?.({
+      ts: now(),
+      action,
+      username: deviceId,
+      by: req.user?.username ?? 'unknown',
+      ip: req.ip,
+      detail: detail?.slice(0, 2000),
+    });
   const onChange = (req: FastifyRequest) => async (c: DeviceChange) => {
-    if (c.type === 'created') await audit(req, 'device_created', c.device.id, `${c.device.kind} ${c.device.district} ${c.device.gridCell}`);
-    else await audit(req, 'device_updated', c.device.id, c.before ? changedFields(c.before, c.device) || 'no change' : undefined);
+    if (c.type === 'created')
+      await audit(req, 'device_created', c.device.id, `${c.device.kind} ${c.device.district} ${c.device.gridCell}`);
+    else
+      await audit(
+        req,
+        'device_updated',
+        c.device.id,
+        c.before ? changedFields(c.before, c.device) || 'no change' : undefined,
+      );
   };
 
   app.post(
     '/api/devices',
-    { ...admin, ...bodyCheckedByHandler, schema: { tags, summary: 'Register a device with its place (admin)', body: DeviceInputSchema, response: { 201: DeviceView, 400: Failure, 409: Failure } } },
+    {
+      ...admin,
+      ...bodyCheckedByHandler,
+      schema: {
+        tags,
+        summary: 'Register a device with its place (admin)',
+        body: DeviceInputSchema,
+        response: { 201: DeviceView, 400: Failure, 409: Failure },
+      },
+    },
     async (req, reply) => {
       try {
         const d = await o.registry.create(req.body, req.user!.username);
@@ -85,7 +123,13 @@ export const deviceRegistryRoutes: FastifyPluginAsyncZod<DeviceRegistryRoutesOpt
     {
       ...admin,
       ...bodyCheckedByHandler,
-      schema: { tags, summary: "A registered device's whole record but its id (admin)", params: Params, body: DeviceUpdateSchema, response: { 200: DeviceView, 400: Failure, 404: Failure } },
+      schema: {
+        tags,
+        summary: "A registered device's whole record but its id (admin)",
+        params: Params,
+        body: DeviceUpdateSchema,
+        response: { 200: DeviceView, 400: Failure, 404: Failure },
+      },
     },
     async (req, reply) => {
       try {
@@ -102,7 +146,13 @@ export const deviceRegistryRoutes: FastifyPluginAsyncZod<DeviceRegistryRoutesOpt
   // Export for every role that sees devices; import replaces records, so admins only.
   app.get(
     '/api/devices/registry.csv',
-    { schema: { tags, summary: 'The registry as CSV, the form the import takes', response: { 200: contentAnswer('CSV, a header line first', 'text/csv') } } },
+    {
+      schema: {
+        tags,
+        summary: 'The registry as CSV, the form the import takes',
+        response: { 200: contentAnswer('CSV, a header line first', 'text/csv') },
+      },
+    },
     async (_req, reply) => {
       return reply
         .type('text/csv; charset=utf-8')
@@ -113,7 +163,11 @@ export const deviceRegistryRoutes: FastifyPluginAsyncZod<DeviceRegistryRoutesOpt
 
   app.register(async (plain) => {
     const scope = plain.withTypeProvider<ZodTypeProvider>();
-    scope.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: CSV_LIMIT }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser(
+      ['text/csv', 'text/plain'],
+      { parseAs: 'string', bodyLimit: CSV_LIMIT },
+      (_req, body, done) => done(null, body),
+    );
     scope.post(
       '/api/devices/registry.csv',
       {
@@ -122,15 +176,21 @@ export const deviceRegistryRoutes: FastifyPluginAsyncZod<DeviceRegistryRoutesOpt
         ...bodyCheckedByHandler,
         schema: {
           tags,
-          summary: 'Import a CSV of devices (admin): every line is checked first, nothing is imported when one is wrong',
+          summary:
+            'Import a CSV of devices (admin): every line is checked first, nothing is imported when one is wrong',
           consumes: ['text/csv', 'text/plain'],
           body: z.string().describe('CSV as GET /api/devices/registry.csv writes it'),
-          response: { 200: z.object({ created: z.number().int(), updated: z.number().int() }), 400: Failure, 415: Failure },
+          response: {
+            200: z.object({ created: z.number().int(), updated: z.number().int() }),
+            400: Failure,
+            415: Failure,
+          },
         },
       },
       async (req, reply) => {
         const body: unknown = req.body;
-        if (typeof body !== 'string') return reply.code(415).send({ error: 'bad_request', message: 'send the CSV as text/csv' });
+        if (typeof body !== 'string')
+          return reply.code(415).send({ error: 'bad_request', message: 'send the CSV as text/csv' });
         let rows;
         try {
           rows = csvToInputs(body);
@@ -139,7 +199,12 @@ export const deviceRegistryRoutes: FastifyPluginAsyncZod<DeviceRegistryRoutesOpt
         }
         try {
           const r = await o.registry.upsertMany(rows, req.user!.username);
-          await audit(req, 'devices_imported', `${r.created.length + r.updated.length} devices`, `created ${r.created.map((d) => d.id).join(' ') || '-'}; updated ${r.updated.map((d) => d.id).join(' ') || '-'}`);
+          await audit(
+            req,
+            'devices_imported',
+            `${r.created.length + r.updated.length} devices`,
+            `created ${r.created.map((d) => d.id).join(' ') || '-'}; updated ${r.updated.map((d) => d.id).join(' ') || '-'}`,
+          );
           return { created: r.created.length, updated: r.updated.length };
         } catch (e) {
           return send(reply, e);
@@ -153,32 +218,64 @@ export const deviceRegistryRoutes: FastifyPluginAsyncZod<DeviceRegistryRoutesOpt
   let issuing: Promise<unknown> = Promise.resolve();
   app.post(
     '/api/devices/:id/credentials',
-    { ...admin, schema: { tags, summary: "A fresh password for the device's own MQTT account, shown once (admin)", params: Params, response: { 200: Credentials, 404: Failure, 409: Failure } } },
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: "A fresh password for the device's own MQTT account, shown once (admin)",
+        params: Params,
+        response: { 200: Credentials, 404: Failure, 409: Failure },
+      },
+    },
     async (req, reply) => {
       const turn = issuing.then(() => issue(req.params.id, req, reply));
       issuing = turn.catch(() => undefined);
       return described(Credentials, await turn);
     },
   );
-  const issue = async (id: string, req: FastifyRequest, reply: FastifyReply) => {    const d = o.registry.get(id);
-    if (!d) return reply.code(404).send({ error: 'not_found', message: `device ${id} is not registered: register it first` });
+  const issue = async (id: string, req: FastifyRequest, reply: FastifyReply) => {
+    const d = o.registry.get(id);
+    if (!d)
+      return reply.code(404).send({ error: 'not_found', message: `device ${id} is not registered: register it first` });
     const file = o.mqttCredentialsFile;
     if (!file) {
-      return reply.code(409).send({ error: 'conflict', message: 'this platform uses an external MQTT broker: its accounts are kept there (deploy/mosquitto, docs/deploy.md)' });
+      return reply
+        .code(409)
+        .send({
+          error: 'conflict',
+          message:
+            'this platform uses an external MQTT broker: its accounts are kept there (deploy/mosquitto, docs/deploy.md)',
+        });
     }
     const creds = loadOrEmpty(file);
     const i = creds.accounts.findIndex((a) => a.username === d.id);
     const existing = i >= 0 ? creds.accounts[i]! : null;
     if (existing && (existing.type !== 'device' || existing.managed)) {
-      return reply.code(409).send({ error: 'conflict', message: `MQTT account ${d.id} is ${existing.type === 'device' ? 'managed by the platform (a simulated device)' : 'a service account'}: not changed` });
+      return reply
+        .code(409)
+        .send({
+          error: 'conflict',
+          message: `MQTT account ${d.id} is ${existing.type === 'device' ? 'managed by the platform (a simulated device)' : 'a service account'}: not changed`,
+        });
     }
     const password = randomSecret(32);
     // A generated 256-bit secret needs no slow hash: the cheap machine-secret cost, as for the platform's own accounts.
-    const account = { type: 'device' as const, username: d.id, deviceId: d.id, district: d.district, kind: d.kind, hash: await hashPassword(password, MACHINE_SECRET_KDF) };
+    const account = {
+      type: 'device' as const,
+      username: d.id,
+      deviceId: d.id,
+      district: d.district,
+      kind: d.kind,
+      hash: await hashPassword(password, MACHINE_SECRET_KDF),
+    };
     if (i >= 0) creds.accounts[i] = account;
     else creds.accounts.push(account);
     writeCredentialsFile(file, creds);
     await audit(req, 'device_credentials_issued', d.id, existing ? 'new password' : 'account created');
-    return { username: d.id, password, topic: deviceTopics({ deviceId: d.id, district: d.district, kind: d.kind }).publish[0] };
+    return {
+      username: d.id,
+      password,
+      topic: deviceTopics({ deviceId: d.id, district: d.district, kind: d.kind }).publish[0],
+    };
   };
 };

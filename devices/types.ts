@@ -9,7 +9,9 @@ import { DeviceKindSchema, IdSchema, type DeviceKind } from '../contracts/index.
 export { DeviceKindSchema, type DeviceKind };
 
 /** Unit grid cell (单元网格): 6-digit county + 3-digit street + 3-digit community + 3-digit sequence. */
-export const GridCellSchema = z.string().regex(/^\d{15}$/, 'a grid cell code is 15 digits (county 6, street 3, community 3, sequence 3)');
+export const GridCellSchema = z
+  .string()
+  .regex(/^\d{15}$/, 'a grid cell code is 15 digits (county 6, street 3, community 3, sequence 3)');
 
 export const LocationSchema = z.strictObject({
   lat: z.number().min(-90).max(90),

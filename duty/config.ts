@@ -16,7 +16,10 @@ const PersonSchema = z.strictObject({
   /** The robot that reaches this person; the roster's when absent. */
   robot: z.string().min(1).optional(),
   /** How this person is told: the robot, a text message to the phone (with SMS_GATEWAY_URL), or both (the default). */
-  channels: z.array(z.enum(['robot', 'sms'])).min(1).default(['robot', 'sms']),
+  channels: z
+    .array(z.enum(['robot', 'sms']))
+    .min(1)
+    .default(['robot', 'sms']),
 });
 
 export const DutyConfigSchema = z
@@ -43,9 +46,17 @@ export const DutyConfigSchema = z
       }),
     ),
     /** Which alerts go to which team: sensor kinds and the severities that page someone. */
-    rules: z.array(z.strictObject({ team: z.enum(TEAMS), kinds: z.array(DeviceKindSchema).min(1), severities: z.array(SeveritySchema).min(1) })),
+    rules: z.array(
+      z.strictObject({
+        team: z.enum(TEAMS),
+        kinds: z.array(DeviceKindSchema).min(1),
+        severities: z.array(SeveritySchema).min(1),
+      }),
+    ),
     /** Minutes an alert waits for an acknowledgement before the next person is called, per severity. */
-    escalateAfterMinutes: z.partialRecord(SeveritySchema, z.number().positive()).default({ critical: 5, major: 15, warning: 30, info: 60 }),
+    escalateAfterMinutes: z
+      .partialRecord(SeveritySchema, z.number().positive())
+      .default({ critical: 5, major: 15, warning: 30, info: 60 }),
     /** Local hours in which alerts of a severity wait (told at the end of the window); none for a severity = always. */
     quietHours: z.partialRecord(SeveritySchema, z.strictObject({ from: HHMM, to: HHMM })).default({}),
     delivery: z
@@ -61,8 +72,18 @@ export const DutyConfigSchema = z
     c.rosters.forEach((r, i) => {
       for (const [j, p] of r.people.entries()) {
         const robot = p.robot ?? r.robot;
-        if (!robot) ctx.addIssue({ code: 'custom', path: ['rosters', i, 'people', j, 'robot'], message: 'no robot for this person (neither theirs nor the roster\'s)' });
-        else if (!c.robots[robot]) ctx.addIssue({ code: 'custom', path: ['rosters', i, 'people', j, 'robot'], message: `no robot "${robot}" in robots` });
+        if (!robot)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rosters', i, 'people', j, 'robot'],
+            message: "no robot for this person (neither theirs nor the roster's)",
+          });
+        else if (!c.robots[robot])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rosters', i, 'people', j, 'robot'],
+            message: `no robot "${robot}" in robots`,
+          });
       }
     });
   });

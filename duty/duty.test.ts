@@ -88,7 +88,15 @@ describe('on-duty notification', () => {
     publicBaseUrl: 'https://cgj.example.gov.cn',
     robots: { env: { url: `http://127.0.0.1:${receiver.port}/robot/send?access_token=abc`, secret: SECRET } },
     rosters: [
-      { district: 'xinhua', team: 'environment', robot: 'env', people: [{ name: '王莉', phone: '13800000001' }, { name: '李强', phone: '13800000002' }] },
+      {
+        district: 'xinhua',
+        team: 'environment',
+        robot: 'env',
+        people: [
+          { name: '王莉', phone: '13800000001' },
+          { name: '李强', phone: '13800000002' },
+        ],
+      },
       { district: 'xinhua', team: 'drainage', robot: 'env', people: [{ name: '赵敏', phone: '13800000003' }] },
     ],
     rules: [
@@ -107,7 +115,15 @@ describe('on-duty notification', () => {
     alertStore = await DuckDbAlertStore.open(':memory:');
     alerts = new AlertManager(alertStore);
     store = await DutyStore.open(':memory:');
-    duty = new DutyService({ config: dutyConfig(config()), store, alerts, linkKey: KEY, logger: silentLogger, now: () => clock.t, tickMs: 3_600_000 });
+    duty = new DutyService({
+      config: dutyConfig(config()),
+      store,
+      alerts,
+      linkKey: KEY,
+      logger: silentLogger,
+      now: () => clock.t,
+      tickMs: 3_600_000,
+    });
     duty.start();
     receiver.received = [];
     receiver.texts = [];
@@ -123,7 +139,16 @@ describe('on-duty notification', () => {
   });
 
   const fire = async (o: Partial<Parameters<typeof signal>[0]> = {}) => {
-    const a = (await alerts.handle(signal({ deviceId: 'nz-xinhua-001', district: 'xinhua', kind: 'noise', ruleId: 'noise.day', severity: 'major', ...o })))!;
+    const a = (await alerts.handle(
+      signal({
+        deviceId: 'nz-xinhua-001',
+        district: 'xinhua',
+        kind: 'noise',
+        ruleId: 'noise.day',
+        severity: 'major',
+        ...o,
+      }),
+    ))!;
     await duty.tick();
     return a;
   };
@@ -145,7 +170,9 @@ describe('on-duty notification', () => {
     expect(msg!.key).toBe(`${a.id}:0:robot`);
     expect(msg!.body.at.atMobiles).toEqual(['13800000001']);
     expect(msg!.body.markdown.text).toContain('【严重】测试告警');
-    const link = new RegExp(`\\(https://cgj\\.example\\.gov\\.cn(/duty/ack/${a.id}\\.0\\.[A-Za-z0-9_-]{22})\\)`).exec(msg!.body.markdown.text)?.[1];
+    const link = new RegExp(`\\(https://cgj\\.example\\.gov\\.cn(/duty/ack/${a.id}\\.0\\.[A-Za-z0-9_-]{22})\\)`).exec(
+      msg!.body.markdown.text,
+    )?.[1];
     expect(link).toBeDefined();
     expect((await duty.get(a.id))!.messages[0]).toMatchObject({ status: 'sent' });
 
@@ -156,7 +183,12 @@ describe('on-duty notification', () => {
     expect(shown.statusCode).toBe(200);
     expect(shown.body).toContain('王莉 确认接警');
     expect((await alerts.get(a.id))!.state).toBe('firing');
-    const posted = await web.inject({ method: 'POST', url: link!, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
+    const posted = await web.inject({
+      method: 'POST',
+      url: link!,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: '',
+    });
     expect(posted.statusCode).toBe(200);
     expect(posted.body).toContain('王莉（值班链接）');
     const acked = (await alerts.get(a.id))!;
@@ -165,9 +197,15 @@ describe('on-duty notification', () => {
     // Past the 15 minutes: nobody else is called.
     await advance(20 * MIN, MIN);
     expect(receiver.received).toHaveLength(1);
-    expect((await duty.get(a.id))!).toMatchObject({ step: 0, acknowledged: { by: '王莉（值班链接）', via: 'link' }, nextAt: null });
+    expect((await duty.get(a.id))!).toMatchObject({
+      step: 0,
+      acknowledged: { by: '王莉（值班链接）', via: 'link' },
+      nextAt: null,
+    });
     // A forged or altered link is a plain 404.
-    expect((await web.inject({ method: 'POST', url: link!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) })).statusCode).toBe(404);
+    expect(
+      (await web.inject({ method: 'POST', url: link!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) })).statusCode,
+    ).toBe(404);
     expect((await web.inject({ url: `/duty/ack/${a.id}.1.${'A'.repeat(22)}` })).statusCode).toBe(404);
     await web.close();
   });
@@ -204,13 +242,26 @@ describe('on-duty notification', () => {
 
   it('tells the person by robot and by a text to their phone through the SMS gateway; acknowledged, neither goes to the next', async () => {
     await duty.close();
-    duty = new DutyService({ config: dutyConfig(config()), store, alerts, linkKey: KEY, logger: silentLogger, now: () => clock.t, tickMs: 3_600_000, sms: { url: `http://127.0.0.1:${receiver.port}/sms`, token: 'sms-token' } });
+    duty = new DutyService({
+      config: dutyConfig(config()),
+      store,
+      alerts,
+      linkKey: KEY,
+      logger: silentLogger,
+      now: () => clock.t,
+      tickMs: 3_600_000,
+      sms: { url: `http://127.0.0.1:${receiver.port}/sms`, token: 'sms-token' },
+    });
     duty.start();
     const a = await fire();
     expect(receiver.received.map((r) => r.key)).toEqual([`${a.id}:0:robot`]);
     expect(receiver.texts).toHaveLength(1);
     expect(receiver.texts[0]).toMatchObject({ to: '13800000001', key: `${a.id}:0:sms` });
-    expect(receiver.texts[0]!.text).toMatch(new RegExp(`^【城市管理值班】严重：测试告警，xinhua nz-xinhua-001.*确认接警：https://cgj\\.example\\.gov\\.cn/duty/ack/${a.id}\\.0\\.`));
+    expect(receiver.texts[0]!.text).toMatch(
+      new RegExp(
+        `^【城市管理值班】严重：测试告警，xinhua nz-xinhua-001.*确认接警：https://cgj\\.example\\.gov\\.cn/duty/ack/${a.id}\\.0\\.`,
+      ),
+    );
     expect(await duty.acknowledgeFromLink(a.id, 0)).toMatchObject({ ok: true, by: '王莉（值班链接）' });
     await advance(30 * MIN, MIN);
     expect(receiver.received).toHaveLength(1);
@@ -228,6 +279,9 @@ describe('duty sample', () => {
   it('duty.sample.json is a valid configuration', async () => {
     const { loadDutyConfig } = await import('./config.js');
     const c = loadDutyConfig(new URL('./duty.sample.json', import.meta.url).pathname);
-    expect(c.rosters.map((r) => [r.district, r.team, r.people.length])).toEqual([['xinhua', 'environment', 2], ['xinhua', 'drainage', 2]]);
+    expect(c.rosters.map((r) => [r.district, r.team, r.people.length])).toEqual([
+      ['xinhua', 'environment', 2],
+      ['xinhua', 'drainage', 2],
+    ]);
   });
 });

@@ -25,13 +25,22 @@ export function dutyLinkKey(dataDir: string): Buffer {
 }
 
 /** Starts the duty service for DUTY_FILE beside the alert service; returns its routes and how it stops. */
-export async function startDuty(o: { file: string; dataDir: string; alerts: DutyAlerts; logger: Logger; sms?: { url: string; token: string } }): Promise<{ routes: (app: FastifyInstance) => Promise<void>; close(): Promise<void> }> {
+export async function startDuty(o: {
+  file: string;
+  dataDir: string;
+  alerts: DutyAlerts;
+  logger: Logger;
+  sms?: { url: string; token: string };
+}): Promise<{ routes: (app: FastifyInstance) => Promise<void>; close(): Promise<void> }> {
   const config = loadDutyConfig(o.file);
   const store = await DutyStore.open(path.join(o.dataDir, 'duty.duckdb'));
   const linkKey = dutyLinkKey(o.dataDir);
   const duty = new DutyService({ config, store, alerts: o.alerts, linkKey, logger: o.logger, sms: o.sms });
   duty.start();
-  o.logger.info({ file: o.file, rosters: config.rosters.length }, 'duty rosters loaded: alerts call the people on duty');
+  o.logger.info(
+    { file: o.file, rosters: config.rosters.length },
+    'duty rosters loaded: alerts call the people on duty',
+  );
   return {
     routes: async (app) => {
       await app.register(dutyRoutes, { duty, alerts: o.alerts, linkKey });

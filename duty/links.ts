@@ -3,7 +3,8 @@
 // without signing in; it names the step, so the acknowledgement says who took the alert on.
 import crypto from 'node:crypto';
 
-const sig = (key: Buffer, alertId: string, step: number) => crypto.createHmac('sha256', key).update(`duty-ack\n${alertId}\n${step}`).digest('base64url').slice(0, 22);
+const sig = (key: Buffer, alertId: string, step: number) =>
+  crypto.createHmac('sha256', key).update(`duty-ack\n${alertId}\n${step}`).digest('base64url').slice(0, 22);
 
 export function ackToken(key: Buffer, alertId: string, step: number): string {
   return `${alertId}.${step}.${sig(key, alertId, step)}`;

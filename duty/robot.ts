@@ -28,15 +28,27 @@ export function signedUrl(url: string, secret: string | undefined, now: number):
   return u.toString();
 }
 
-export async function sendRobot(robot: { url: string; secret?: string }, m: RobotMessage, o: { timeoutMs: number; now: number }): Promise<SendResult> {
-  const body = JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text: m.text }, at: { atMobiles: m.atMobiles, isAtAll: false } });
+export async function sendRobot(
+  robot: { url: string; secret?: string },
+  m: RobotMessage,
+  o: { timeoutMs: number; now: number },
+): Promise<SendResult> {
+  const body = JSON.stringify({
+    msgtype: 'markdown',
+    markdown: { title: m.title, text: m.text },
+    at: { atMobiles: m.atMobiles, isAtAll: false },
+  });
   const timeout = AbortSignal.timeout(o.timeoutMs);
   let res: Response;
   let answer: string;
   try {
     res = await fetchWithUrlCredentials(signedUrl(robot.url, robot.secret, o.now), {
       method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', 'idempotency-key': m.idempotencyKey, 'user-agent': 'city-sensing-duty/1' },
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'idempotency-key': m.idempotencyKey,
+        'user-agent': 'city-sensing-duty/1',
+      },
       body,
       redirect: 'manual',
       signal: timeout,
@@ -51,7 +63,8 @@ export async function sendRobot(robot: { url: string; secret?: string }, m: Robo
     const code = /"errcode"\s*:\s*(\d+)/.exec(answer)?.[1];
     return code === undefined || code === '0' ? { ok: true } : { ok: false, error };
   }
-  if (res.status >= 300 && res.status < 400) return { ok: false, permanent: true, error: `${error} (a redirect: configure the final address)` };
+  if (res.status >= 300 && res.status < 400)
+    return { ok: false, permanent: true, error: `${error} (a redirect: configure the final address)` };
   const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
   return { ok: false, permanent, error };
 }

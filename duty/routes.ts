@@ -27,9 +27,14 @@ function html(reply: FastifyReply, code: number, title: string, body: string): F
 
 export async function dutyRoutes(app: FastifyInstance, o: DutyRoutesOptions): Promise<void> {
   // The button's form posts urlencoded; the token in the path is all the route reads.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_req, _body, done) => done(null, {}));
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 1024 },
+    (_req, _body, done) => done(null, {}),
+  );
 
-  const notFound = (reply: FastifyReply) => html(reply, 404, '链接无效 Invalid link', '<p>链接无效或已过期。This link is not valid.</p>');
+  const notFound = (reply: FastifyReply) =>
+    html(reply, 404, '链接无效 Invalid link', '<p>链接无效或已过期。This link is not valid.</p>');
 
   app.get<{ Params: { token: string } }>('/duty/ack/:token', async (req, reply) => {
     const t = verifyAckToken(o.linkKey, req.params.token);
@@ -37,7 +42,9 @@ export async function dutyRoutes(app: FastifyInstance, o: DutyRoutesOptions): Pr
     const alert = t && (await o.alerts.get(t.alertId));
     if (!t || !page || !alert) return notFound(reply);
     const who = page.messages.find((m) => m.step === t.step)?.person.name ?? '';
-    const done = page.acknowledged ? `<p>已由 ${esc(page.acknowledged.by)} 确认。Acknowledged by ${esc(page.acknowledged.by)}.</p>` : '';
+    const done = page.acknowledged
+      ? `<p>已由 ${esc(page.acknowledged.by)} 确认。Acknowledged by ${esc(page.acknowledged.by)}.</p>`
+      : '';
     return html(
       reply,
       200,
@@ -51,7 +58,15 @@ export async function dutyRoutes(app: FastifyInstance, o: DutyRoutesOptions): Pr
     const t = verifyAckToken(o.linkKey, req.params.token);
     if (!t) return notFound(reply);
     const r = await o.duty.acknowledgeFromLink(t.alertId, t.step);
-    if (!r.ok) return r.reason === 'not_found' ? notFound(reply) : html(reply, 409, '已解除 Resolved', '<p>告警已解除，无需确认。The alert is already resolved.</p>');
-    return html(reply, 200, '已确认 Acknowledged', `<p>已确认：${esc(r.by)}。Acknowledged${r.already ? ' (before)' : ''}.</p>`);
+    if (!r.ok)
+      return r.reason === 'not_found'
+        ? notFound(reply)
+        : html(reply, 409, '已解除 Resolved', '<p>告警已解除，无需确认。The alert is already resolved.</p>');
+    return html(
+      reply,
+      200,
+      '已确认 Acknowledged',
+      `<p>已确认：${esc(r.by)}。Acknowledged${r.already ? ' (before)' : ''}.</p>`,
+    );
   });
 }

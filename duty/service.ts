@@ -58,7 +58,10 @@ export class DutyService {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private readonly log: Logger;
-  private readonly listener = (a: Alert) => void this.onAlert(a).catch((e: Error) => this.log.error({ alert: a.id, err: e.message }, 'duty: handling an alert change failed'));
+  private readonly listener = (a: Alert) =>
+    void this.onAlert(a).catch((e: Error) =>
+      this.log.error({ alert: a.id, err: e.message }, 'duty: handling an alert change failed'),
+    );
 
   constructor(private readonly o: DutyServiceOptions) {
     this.now = o.now ?? Date.now;
@@ -89,7 +92,13 @@ export class DutyService {
   /** The messages that call the person at `step`: one per channel they have (SMS only with a gateway). */
   private messages(roster: NonNullable<ReturnType<DutyService['rosterFor']>>, step: number, at: number): DutyMessage[] {
     const p = roster.people[step]!;
-    const base = { step, person: { name: p.name, phone: p.phone }, status: 'pending' as const, attempts: 0, nextAt: at };
+    const base = {
+      step,
+      person: { name: p.name, phone: p.phone },
+      status: 'pending' as const,
+      attempts: 0,
+      nextAt: at,
+    };
     const out: DutyMessage[] = [];
     if (p.channels.includes('robot')) out.push({ ...base, channel: 'robot', robot: (p.robot ?? roster.robot)! });
     if (p.channels.includes('sms') && this.o.sms) out.push({ ...base, channel: 'sms' });
@@ -127,10 +136,23 @@ export class DutyService {
     const roster = this.rosterFor(a);
     if (!roster) return;
     const now = this.now();
-    const page: DutyPage = { alertId: a.id, district: a.district, team: roster.team, severity: a.severity, createdAt: now, step: 0, stepSince: now, messages: this.messages(roster, 0, now), nextAt: now };
+    const page: DutyPage = {
+      alertId: a.id,
+      district: a.district,
+      team: roster.team,
+      severity: a.severity,
+      createdAt: now,
+      step: 0,
+      stepSince: now,
+      messages: this.messages(roster, 0, now),
+      nextAt: now,
+    };
     const { created } = await this.o.store.insertIfAbsent(page);
     if (created) {
-      this.log.info({ alert: a.id, district: a.district, team: roster.team, to: roster.people[0]!.name }, 'duty: calling the person on duty');
+      this.log.info(
+        { alert: a.id, district: a.district, team: roster.team, to: roster.people[0]!.name },
+        'duty: calling the person on duty',
+      );
       void this.tick();
     }
   }
@@ -144,11 +166,17 @@ export class DutyService {
   }
 
   /** The acknowledgement from a message's link: the alert is acknowledged in the person's name. */
-  acknowledgeFromLink(alertId: string, step: number): Promise<{ ok: true; by: string; already: boolean } | { ok: false; reason: 'not_found' | 'resolved' }> {
+  acknowledgeFromLink(
+    alertId: string,
+    step: number,
+  ): Promise<{ ok: true; by: string; already: boolean } | { ok: false; reason: 'not_found' | 'resolved' }> {
     return this.serial(() => this.ackLink(alertId, step));
   }
 
-  private async ackLink(alertId: string, step: number): Promise<{ ok: true; by: string; already: boolean } | { ok: false; reason: 'not_found' | 'resolved' }> {
+  private async ackLink(
+    alertId: string,
+    step: number,
+  ): Promise<{ ok: true; by: string; already: boolean } | { ok: false; reason: 'not_found' | 'resolved' }> {
     const page = await this.o.store.get(alertId);
     const m = page?.messages.find((x) => x.step === step);
     if (!page || !m) return { ok: false, reason: 'not_found' };
@@ -183,7 +211,10 @@ export class DutyService {
         page.step++;
         page.stepSince = now;
         page.messages.push(...this.messages(roster, page.step, now));
-        this.log.warn({ alert: page.alertId, step: page.step, to: roster.people[page.step]!.name }, 'duty: not acknowledged in time, calling the next person');
+        this.log.warn(
+          { alert: page.alertId, step: page.step, to: roster.people[page.step]!.name },
+          'duty: not acknowledged in time, calling the next person',
+        );
       }
       for (const m of page.messages.filter((x) => x.status === 'pending' && x.nextAt <= now)) {
         const quiet = quietUntil(c.quietHours[page.severity], now, c.timeZone);
@@ -224,26 +255,43 @@ export class DutyService {
       channel === 'sms' && this.o.sms
         ? await postSms(
             { ...this.o.sms, timeoutMs: c.delivery.timeoutMs },
-            { to: m.person.phone, text: `【城市管理值班】${SEVERITY_ZH[page.severity]}：${name}，${page.district} ${alert?.deviceId ?? ''}${level ? `，${level}` : ''}。确认接警：${link}` },
+            {
+              to: m.person.phone,
+              text: `【城市管理值班】${SEVERITY_ZH[page.severity]}：${name}，${page.district} ${alert?.deviceId ?? ''}${level ? `，${level}` : ''}。确认接警：${link}`,
+            },
             key,
           )
-        : await sendRobot(c.robots[m.robot!]!, { title: `${SEVERITY_ZH[page.severity]}：${name}`, text, atMobiles: [m.person.phone], idempotencyKey: key }, { timeoutMs: c.delivery.timeoutMs, now: this.now() });
+        : await sendRobot(
+            c.robots[m.robot!]!,
+            { title: `${SEVERITY_ZH[page.severity]}：${name}`, text, atMobiles: [m.person.phone], idempotencyKey: key },
+            { timeoutMs: c.delivery.timeoutMs, now: this.now() },
+          );
     if (r.ok) {
       m.status = 'sent';
       m.sentAt = this.now();
       delete m.lastError;
-      this.log.info({ alert: page.alertId, step: m.step, channel, to: m.person.name, attempts: m.attempts }, 'duty: message sent');
+      this.log.info(
+        { alert: page.alertId, step: m.step, channel, to: m.person.name, attempts: m.attempts },
+        'duty: message sent',
+      );
       return;
     }
     m.lastError = r.error;
     if (r.permanent || m.attempts >= c.delivery.attempts) {
       m.status = 'failed';
-      this.log.error({ alert: page.alertId, step: m.step, to: m.person.name, attempts: m.attempts, err: r.error }, 'duty: message failed for good');
+      this.log.error(
+        { alert: page.alertId, step: m.step, to: m.person.name, attempts: m.attempts, err: r.error },
+        'duty: message failed for good',
+      );
       return;
     }
     m.nextAt = this.now() + exponentialMs(m.attempts, c.delivery.retryBaseMs, c.delivery.retryMaxMs);
     // Once per outage of a message, not per attempt.
-    if (m.attempts === 1) this.log.warn({ alert: page.alertId, step: m.step, err: r.error }, 'duty: the robot did not take the message, retrying');
+    if (m.attempts === 1)
+      this.log.warn(
+        { alert: page.alertId, step: m.step, err: r.error },
+        'duty: the robot did not take the message, retrying',
+      );
   }
 }
 

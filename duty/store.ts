@@ -7,7 +7,11 @@ import type { DutyPage } from './types.js';
 
 export const DUTY_SCHEMA: StoreSchema = {
   what: 'duty store',
-  migrations: [[`CREATE TABLE IF NOT EXISTS duty_pages (alert_id VARCHAR PRIMARY KEY, next_at BIGINT, created_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`]],
+  migrations: [
+    [
+      `CREATE TABLE IF NOT EXISTS duty_pages (alert_id VARCHAR PRIMARY KEY, next_at BIGINT, created_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`,
+    ],
+  ],
 };
 
 export class DutyStore {
@@ -22,10 +26,17 @@ export class DutyStore {
     return this.file.serial(async () => {
       const r = await this.file.db.runAndReadAll(
         `INSERT INTO duty_pages VALUES ($id, $next, $created, $doc) ON CONFLICT DO NOTHING RETURNING alert_id`,
-        { id: p.alertId, next: p.nextAt === null ? null : BigInt(p.nextAt), created: BigInt(p.createdAt), doc: JSON.stringify(p) },
+        {
+          id: p.alertId,
+          next: p.nextAt === null ? null : BigInt(p.nextAt),
+          created: BigInt(p.createdAt),
+          doc: JSON.stringify(p),
+        },
       );
       if (r.getRows().length > 0) return { page: p, created: true };
-      const cur = (await this.file.db.runAndReadAll(`SELECT doc FROM duty_pages WHERE alert_id = $id`, { id: p.alertId })).getRows()[0]!;
+      const cur = (
+        await this.file.db.runAndReadAll(`SELECT doc FROM duty_pages WHERE alert_id = $id`, { id: p.alertId })
+      ).getRows()[0]!;
       return { page: JSON.parse(cur[0] as string) as DutyPage, created: false };
     });
   }
@@ -42,14 +53,19 @@ export class DutyStore {
 
   get(alertId: string): Promise<DutyPage | null> {
     return this.file.serial(async () => {
-      const row = (await this.file.db.runAndReadAll(`SELECT doc FROM duty_pages WHERE alert_id = $id`, { id: alertId })).getRows()[0];
+      const row = (
+        await this.file.db.runAndReadAll(`SELECT doc FROM duty_pages WHERE alert_id = $id`, { id: alertId })
+      ).getRows()[0];
       return row ? (JSON.parse(row[0] as string) as DutyPage) : null;
     });
   }
 
   due(now: number, limit = 100): Promise<DutyPage[]> {
     return this.file.serial(async () => {
-      const r = await this.file.db.runAndReadAll(`SELECT doc FROM duty_pages WHERE next_at IS NOT NULL AND next_at <= $now ORDER BY next_at LIMIT ${Math.trunc(limit)}`, { now: BigInt(now) });
+      const r = await this.file.db.runAndReadAll(
+        `SELECT doc FROM duty_pages WHERE next_at IS NOT NULL AND next_at <= $now ORDER BY next_at LIMIT ${Math.trunc(limit)}`,
+        { now: BigInt(now) },
+      );
       return r.getRows().map((x) => JSON.parse(x[0] as string) as DutyPage);
     });
   }
@@ -57,7 +73,9 @@ export class DutyStore {
   /** Newest first. */
   list(limit: number): Promise<DutyPage[]> {
     return this.file.serial(async () => {
-      const r = await this.file.db.runAndReadAll(`SELECT doc FROM duty_pages ORDER BY created_at DESC LIMIT ${Math.trunc(limit)}`);
+      const r = await this.file.db.runAndReadAll(
+        `SELECT doc FROM duty_pages ORDER BY created_at DESC LIMIT ${Math.trunc(limit)}`,
+      );
       return r.getRows().map((x) => JSON.parse(x[0] as string) as DutyPage);
     });
   }

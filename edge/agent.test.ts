@@ -31,13 +31,18 @@ const config = async (gateway: boolean) => {
   const dir = tmpDir('agent-cam');
   const gatewayId = uniq('gw');
   const camId = uniq('cam');
-  await broker.add(gateway ? [camId, gatewayId] : [camId], gateway ? [`user ${gatewayId}`, `topic write city/v1/_gateway/${gatewayId}/dead-letters`] : []);
+  await broker.add(
+    gateway ? [camId, gatewayId] : [camId],
+    gateway ? [`user ${gatewayId}`, `topic write city/v1/_gateway/${gatewayId}/dead-letters`] : [],
+  );
   return EdgeConfigSchema.parse({
     gatewayId,
     mqtt: { url: broker.url, settleMs: 0 },
     buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
     gatewayCredentials: gateway ? broker.login(gatewayId) : {},
-    cameras: [{ id: camId, ...broker.login(camId), district: 'xinhua', source: { type: 'files', dir, intervalMs: 60_000 } }],
+    cameras: [
+      { id: camId, ...broker.login(camId), district: 'xinhua', source: { type: 'files', dir, intervalMs: 60_000 } },
+    ],
   });
 };
 
@@ -49,9 +54,17 @@ describe('edge agent with cameras', () => {
     await agent.start();
     expect(agent.stats().map((s) => s.deviceId)).toContain('_gateway-camera');
 
-    const watcher = await mqtt.connectAsync(broker.url, { clientId: uniq('watch'), protocolVersion: 5, ...broker.login('ops') });
+    const watcher = await mqtt.connectAsync(broker.url, {
+      clientId: uniq('watch'),
+      protocolVersion: 5,
+      ...broker.login('ops'),
+    });
     cleanup.push(() => watcher.endAsync(true));
-    const notices = await mqtt.connectAsync(broker.url, { clientId: uniq('notices'), protocolVersion: 5, ...broker.login('notices') });
+    const notices = await mqtt.connectAsync(broker.url, {
+      clientId: uniq('notices'),
+      protocolVersion: 5,
+      ...broker.login('notices'),
+    });
     cleanup.push(() => notices.endAsync(true));
     const dead: { source: string; reason: string }[] = [];
     watcher.on('message', (_t, p) => dead.push(JSON.parse(p.toString()) as { source: string; reason: string }));
@@ -81,14 +94,30 @@ describe('edge agent under the broker ACL', () => {
     const account = uniq('nz-other'); // an account that is not the device's: the ACL lets it publish only on its own topic
     await broker.add([account]);
     const errors: string[] = [];
-    const logger = { ...silentLogger, error: (o: unknown, m?: string) => void errors.push(`${m ?? ''} ${JSON.stringify(o)}`), child: () => logger } as unknown as typeof silentLogger;
+    const logger = {
+      ...silentLogger,
+      error: (o: unknown, m?: string) => void errors.push(`${m ?? ''} ${JSON.stringify(o)}`),
+      child: () => logger,
+    } as unknown as typeof silentLogger;
     const cfg = EdgeConfigSchema.parse({
       gatewayId: uniq('gw'),
       mqtt: { url: broker.url, settleMs: 0, reconnectMaxMs: 1000 },
       buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
-      devices: [{ id: deviceId, kind: 'noise', district: 'xinhua', ...broker.login(account), driver: { type: 'simulator', intervalMs: 200, seed: 3 } }],
+      devices: [
+        {
+          id: deviceId,
+          kind: 'noise',
+          district: 'xinhua',
+          ...broker.login(account),
+          driver: { type: 'simulator', intervalMs: 200, seed: 3 },
+        },
+      ],
     });
-    const watcher = await mqtt.connectAsync(broker.url, { clientId: uniq('watch'), protocolVersion: 5, ...broker.login('ops') });
+    const watcher = await mqtt.connectAsync(broker.url, {
+      clientId: uniq('watch'),
+      protocolVersion: 5,
+      ...broker.login('ops'),
+    });
     cleanup.push(() => watcher.endAsync(true));
     const got: string[] = [];
     watcher.on('message', (_t, p) => got.push(p.toString()));
@@ -103,7 +132,13 @@ describe('edge agent under the broker ACL', () => {
     expect(got).toHaveLength(0);
     expect(link().published).toBe(0);
     expect(link().bufferedBytes).toBeGreaterThan(0);
-    expect(errors.some((e) => e.includes('the broker refused the message') && e.includes(`may not publish on city/v1/xinhua/noise/${deviceId}/readings`))).toBe(true);
+    expect(
+      errors.some(
+        (e) =>
+          e.includes('the broker refused the message') &&
+          e.includes(`may not publish on city/v1/xinhua/noise/${deviceId}/readings`),
+      ),
+    ).toBe(true);
 
     // The operator grants the account the device's topic: what was buffered arrives.
     await broker.add([], [`user ${account}`, `topic write city/v1/xinhua/noise/${deviceId}/readings`]);

@@ -26,22 +26,41 @@ class DeviceLink extends BrokerLink {
   /** What the driver last said about the device (a polled gauge that stops answering); sent on every connect. */
   private answering: { online: boolean; reason?: string } = { online: true };
 
-  constructor(cfg: EdgeConfig, private readonly device: DeviceConfig, log: Logger) {
+  constructor(
+    cfg: EdgeConfig,
+    private readonly device: DeviceConfig,
+    log: Logger,
+  ) {
     const ref: DeviceRef = { district: device.district, kind: device.kind, deviceId: device.id };
     const status = statusTopic(ref);
-    super(cfg, device.id, path.join(cfg.buffer.dir, device.id), {
-      clientId: `${cfg.gatewayId}.${device.id}`,
-      username: device.username,
-      password: device.password,
-      will: { topic: status, payload: Buffer.from(JSON.stringify({ online: false, reason: 'connection lost' })), qos: 1, retain: true },
-    }, log);
+    super(
+      cfg,
+      device.id,
+      path.join(cfg.buffer.dir, device.id),
+      {
+        clientId: `${cfg.gatewayId}.${device.id}`,
+        username: device.username,
+        password: device.password,
+        will: {
+          topic: status,
+          payload: Buffer.from(JSON.stringify({ online: false, reason: 'connection lost' })),
+          qos: 1,
+          retain: true,
+        },
+      },
+      log,
+    );
     this.ref = ref;
     this.topic = readingsTopic(ref);
     this.statusTopic = status;
   }
 
   protected override onConnect(): void {
-    this.client.publish(this.statusTopic, JSON.stringify({ ...this.answering, ts: Date.now(), gateway: this.cfg.gatewayId }), { qos: 1, retain: true });
+    this.client.publish(
+      this.statusTopic,
+      JSON.stringify({ ...this.answering, ts: Date.now(), gateway: this.cfg.gatewayId }),
+      { qos: 1, retain: true },
+    );
   }
 
   startDriver(onDone: () => void): void {
@@ -68,7 +87,11 @@ class DeviceLink extends BrokerLink {
 
   enqueue(r: ReadingInput): void {
     const ts = typeof r.ts === 'number' ? r.ts : Date.parse(r.ts);
-    this.append(JSON.stringify(r.flags ? { ts, seq: r.seq, metrics: r.metrics, flags: r.flags } : { ts, seq: r.seq, metrics: r.metrics }));
+    this.append(
+      JSON.stringify(
+        r.flags ? { ts, seq: r.seq, metrics: r.metrics, flags: r.flags } : { ts, seq: r.seq, metrics: r.metrics },
+      ),
+    );
   }
 
   protected publishEntries(entries: Entry[]): void {
@@ -85,7 +108,10 @@ class DeviceLink extends BrokerLink {
   }
 
   protected override async beforeClose(): Promise<void> {
-    await this.client.publishAsync(this.statusTopic, JSON.stringify({ online: false, reason: 'agent stopped' }), { qos: 1, retain: true });
+    await this.client.publishAsync(this.statusTopic, JSON.stringify({ online: false, reason: 'agent stopped' }), {
+      qos: 1,
+      retain: true,
+    });
   }
 
   async stop(drainMs: number): Promise<void> {
@@ -139,7 +165,13 @@ export class EdgeAgent {
       this.hj212Listening = (await this.hj212.listen()).port;
     }
     this.log.info(
-      { gateway: this.cfg.gatewayId, devices: this.links.length, cameras: this.cameras.length, hj212: this.hj212Listening ?? undefined, broker: this.cfg.mqtt.url },
+      {
+        gateway: this.cfg.gatewayId,
+        devices: this.links.length,
+        cameras: this.cameras.length,
+        hj212: this.hj212Listening ?? undefined,
+        broker: this.cfg.mqtt.url,
+      },
       'edge agent started',
     );
     this.statsTimer = setInterval(() => {
@@ -147,7 +179,11 @@ export class EdgeAgent {
       const backlog = s.reduce((n, d) => n + d.bufferedBytes, 0);
       if (backlog > 64 * 1024) {
         this.log.info(
-          { bufferedBytes: backlog, offline: s.filter((d) => !d.connected).length, dropped: s.reduce((n, d) => n + d.dropped, 0) },
+          {
+            bufferedBytes: backlog,
+            offline: s.filter((d) => !d.connected).length,
+            dropped: s.reduce((n, d) => n + d.dropped, 0),
+          },
           'readings waiting in the buffer',
         );
       }
@@ -156,7 +192,8 @@ export class EdgeAgent {
 
   stats(): DeviceStats[] {
     const s = this.links.map((l) => l.stats());
-    if (this.gateway) s.push({ deviceId: `_gateway-${this.cfg.hj212 ? 'hj212' : 'camera'}`, ...this.gateway.linkStats() });
+    if (this.gateway)
+      s.push({ deviceId: `_gateway-${this.cfg.hj212 ? 'hj212' : 'camera'}`, ...this.gateway.linkStats() });
     return s;
   }
 
@@ -166,7 +203,11 @@ export class EdgeAgent {
 
   /** Resolves when every device's buffer is empty and acknowledged. */
   async drained(): Promise<void> {
-    await Promise.all([...this.links.map((l) => l.drained()), ...this.cameras.map((c) => c.drained()), this.gateway?.drained()]);
+    await Promise.all([
+      ...this.links.map((l) => l.drained()),
+      ...this.cameras.map((c) => c.drained()),
+      this.gateway?.drained(),
+    ]);
   }
 
   /** Stops drivers, gives in-flight readings `drainMs` to be acknowledged, and closes; the rest stays on disk. */

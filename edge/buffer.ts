@@ -162,7 +162,9 @@ export class DiskQueue {
     const lastSeg = this.segments[this.segments.length - 1]!;
     if (this.readPos.seg < lastSeg) {
       // Only empty segments may follow the read position: then there is nothing left to read.
-      return this.segments.some((s) => s >= this.readPos.seg && this.sizes.get(s)! > (s === this.readPos.seg ? this.readPos.off : 0));
+      return this.segments.some(
+        (s) => s >= this.readPos.seg && this.sizes.get(s)! > (s === this.readPos.seg ? this.readPos.off : 0),
+      );
     }
     return this.readPos.off < this.sizes.get(lastSeg)!;
   }

@@ -24,7 +24,16 @@ export interface GatewayDevice {
 
 /** One line of the gateway's buffer. Short keys: a busy gateway writes millions of them. */
 type Rec =
-  | { t: 'r'; d: string; k: SensorKind; id: string; ts: number; seq?: number; metrics: Record<string, number>; flags?: Record<string, string> }
+  | {
+      t: 'r';
+      d: string;
+      k: SensorKind;
+      id: string;
+      ts: number;
+      seq?: number;
+      metrics: Record<string, number>;
+      flags?: Record<string, string>;
+    }
   | { t: 's'; d: string; k: SensorKind; id: string; online: boolean; reason?: string; ts: number }
   | { t: 'x'; source: string; reason: string; receivedAt: number; payload: string };
 
@@ -37,11 +46,17 @@ export class GatewayLink extends BrokerLink {
   private readonly deadTopic: string;
 
   constructor(cfg: EdgeConfig, source: string, creds: GatewayCredentials, log: Logger) {
-    super(cfg, source, path.join(cfg.buffer.dir, `_gateway-${source}`), {
-      clientId: `${cfg.gatewayId}.${source}`,
-      username: creds.username,
-      password: creds.password,
-    }, log);
+    super(
+      cfg,
+      source,
+      path.join(cfg.buffer.dir, `_gateway-${source}`),
+      {
+        clientId: `${cfg.gatewayId}.${source}`,
+        username: creds.username,
+        password: creds.password,
+      },
+      log,
+    );
     this.deadTopic = gatewayDeadLettersTopic(cfg.gatewayId);
   }
 
@@ -63,7 +78,15 @@ export class GatewayLink extends BrokerLink {
   }
 
   deadLetter(d: { source: string; reason: string; raw: Buffer }): void {
-    this.append(JSON.stringify({ t: 'x', source: d.source, reason: d.reason, receivedAt: Date.now(), payload: d.raw.toString('base64') } satisfies Rec));
+    this.append(
+      JSON.stringify({
+        t: 'x',
+        source: d.source,
+        reason: d.reason,
+        receivedAt: Date.now(),
+        payload: d.raw.toString('base64'),
+      } satisfies Rec),
+    );
   }
 
   /** Consecutive readings of one device become one batch message; status and dead letters go one by one. */
@@ -87,8 +110,16 @@ export class GatewayLink extends BrokerLink {
       }
       flush();
       if (rec.t === 's') {
-        const status = JSON.stringify({ online: rec.online, ts: rec.ts, reason: rec.reason, gateway: this.cfg.gatewayId });
-        this.send(statusTopic({ district: rec.d, kind: rec.k, deviceId: rec.id }), status, [e], { qos: 1, retain: true });
+        const status = JSON.stringify({
+          online: rec.online,
+          ts: rec.ts,
+          reason: rec.reason,
+          gateway: this.cfg.gatewayId,
+        });
+        this.send(statusTopic({ district: rec.d, kind: rec.k, deviceId: rec.id }), status, [e], {
+          qos: 1,
+          retain: true,
+        });
       } else {
         const { source, reason, receivedAt, payload } = rec;
         this.send(this.deadTopic, JSON.stringify({ source, reason, receivedAt, payload }), [e]);

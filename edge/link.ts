@@ -48,7 +48,10 @@ export abstract class BrokerLink {
       cursorSaveMs: 200,
       fsyncMs: cfg.buffer.fsyncMs,
       onDrop: (records, bytes) =>
-        log.warn({ link: name, records, bytes, droppedTotal: this.queue.dropped }, 'buffer full: dropped the oldest records'),
+        log.warn(
+          { link: name, records, bytes, droppedTotal: this.queue.dropped },
+          'buffer full: dropped the oldest records',
+        ),
     });
     const backlog = this.queue.pendingBytes();
     if (backlog > 0) log.info({ link: name, bytes: backlog }, 'resuming with buffered records');
@@ -91,7 +94,10 @@ export abstract class BrokerLink {
       // refused CONNACK by itself; the next connection asks for 3.1.1.
       if ((e as { code?: number }).code === 1 && this.client.options.protocolVersion === 5 && !this.closing) {
         this.client.options.protocolVersion = 4;
-        log.info({ link: name }, 'the broker speaks MQTT 3.1.1 only: connecting with 3.1.1 (a message it refuses cannot be told from one it took)');
+        log.info(
+          { link: name },
+          'the broker speaks MQTT 3.1.1 only: connecting with 3.1.1 (a message it refuses cannot be told from one it took)',
+        );
         setTimeout(() => this.client.reconnect(), 100).unref();
         return;
       }
@@ -126,7 +132,12 @@ export abstract class BrokerLink {
   }
 
   /** Publishes one message carrying `entries`; they are acknowledged in the buffer when the broker acknowledges it. */
-  protected send(topic: string, payload: string | Buffer, entries: Entry[], opts: IClientPublishOptions = { qos: 1 }): void {
+  protected send(
+    topic: string,
+    payload: string | Buffer,
+    entries: Entry[],
+    opts: IClientPublishOptions = { qos: 1 },
+  ): void {
     this.inflight++;
     // mqtt.js keeps an unacknowledged QoS 1 message and sends it again after a reconnect; the callback fires on PUBACK.
     this.client.publish(topic, payload, { qos: 1, ...opts }, (err) => {
@@ -135,7 +146,8 @@ export abstract class BrokerLink {
         if (this.closing) return;
         const code = (err as { code?: number }).code;
         if (code !== undefined && code >= 0x80) this.refused(topic, code);
-        else this.log.debug({ link: this.name, err: err.message }, 'publish not acknowledged; resending from the buffer');
+        else
+          this.log.debug({ link: this.name, err: err.message }, 'publish not acknowledged; resending from the buffer');
         this.queue.rewind();
       } else {
         for (const e of entries) this.queue.ack(e);
@@ -156,7 +168,10 @@ export abstract class BrokerLink {
     if (first) setTimeout(() => this.pump(), pauseMs + 10).unref();
     if (Date.now() - this.refusedLoggedAt >= 60_000) {
       this.refusedLoggedAt = Date.now();
-      const why = code === 0x87 ? `account ${this.client.options.username ?? '(anonymous)'} may not publish on ${topic} (check the broker's ACL)` : `reason code 0x${code.toString(16)}`;
+      const why =
+        code === 0x87
+          ? `account ${this.client.options.username ?? '(anonymous)'} may not publish on ${topic} (check the broker's ACL)`
+          : `reason code 0x${code.toString(16)}`;
       this.log.error(
         { link: this.name, topic, reasonCode: code, bufferedBytes: this.queue.pendingBytes(), retryInMs: pauseMs },
         `the broker refused the message: ${why}; the records stay in the buffer and are sent again`,

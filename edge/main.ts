@@ -19,11 +19,15 @@ runMain('edge', async () => {
   const finished = new Promise<void>((resolve) => (done = resolve));
   await agent.start(done).catch(async (e: NodeJS.ErrnoException) => {
     await agent.stop(0);
-    throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.hj212?.port} is in use: stop the other server or change hj212.port`) : e;
+    throw e.code === 'EADDRINUSE'
+      ? new ConfigError(`port ${cfg.hj212?.port} is in use: stop the other server or change hj212.port`)
+      : e;
   });
   const why = await Promise.race([
     untilSignal(),
-    values['exit-when-done'] ? finished.then(() => agent.drained()).then(() => 'done' as const) : new Promise<never>(() => {}),
+    values['exit-when-done']
+      ? finished.then(() => agent.drained()).then(() => 'done' as const)
+      : new Promise<never>(() => {}),
   ]);
   log.info({ why }, 'stopping');
   await agent.stop();

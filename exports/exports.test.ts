@@ -43,18 +43,50 @@ describe('exports', () => {
     store = await DuckDbStore.open({ file: path.join(dir, 'city.duckdb') });
     const batch = [];
     for (let i = 0; i < N; i++) {
-      batch.push({ deviceId: 'nz-01', district: 'xinhua', kind: 'noise' as const, ts: T0 + i * 5000, metrics: { laeq_db: 50 + (i % 10) }, ...(i === 7 ? { flags: { laeq_db: 'D' } } : {}) });
+      batch.push({
+        deviceId: 'nz-01',
+        district: 'xinhua',
+        kind: 'noise' as const,
+        ts: T0 + i * 5000,
+        metrics: { laeq_db: 50 + (i % 10) },
+        ...(i === 7 ? { flags: { laeq_db: 'D' } } : {}),
+      });
     }
     await store.write(batch);
-    await store.write([{ deviceId: 'nz-02', district: 'xinhua', kind: 'noise', ts: T0, metrics: { laeq_db: 61, lcpeak_db: 80 } }]);
+    await store.write([
+      { deviceId: 'nz-02', district: 'xinhua', kind: 'noise', ts: T0, metrics: { laeq_db: 61, lcpeak_db: 80 } },
+    ]);
     alerts = await DuckDbAlertStore.open(':memory:');
     const a: Alert = {
-      id: 'a1', ruleId: 'noise-day', category: 'threshold', name: { zh: '=噪声超标', en: 'noise' }, standard: 'GB 3096', deviceId: 'nz-01', district: 'xinhua',
-      kind: 'noise', metric: 'laeq_db', severity: 'warning', state: 'firing', firstSeen: T0 + 3600_000, lastSeen: T0 + 3600_000, value: 70, level: 65, peak: 72,
-      caseWorthy: false, flaps: 0, history: [],
+      id: 'a1',
+      ruleId: 'noise-day',
+      category: 'threshold',
+      name: { zh: '=噪声超标', en: 'noise' },
+      standard: 'GB 3096',
+      deviceId: 'nz-01',
+      district: 'xinhua',
+      kind: 'noise',
+      metric: 'laeq_db',
+      severity: 'warning',
+      state: 'firing',
+      firstSeen: T0 + 3600_000,
+      lastSeen: T0 + 3600_000,
+      value: 70,
+      level: 65,
+      peak: 72,
+      caseWorthy: false,
+      flaps: 0,
+      history: [],
     };
     await alerts.put(a);
-    await alerts.put({ ...a, id: 'a2', deviceId: 'dust-01', kind: 'dust', state: 'resolved', resolvedAt: T0 + 7200_000 });
+    await alerts.put({
+      ...a,
+      id: 'a2',
+      deviceId: 'dust-01',
+      kind: 'dust',
+      state: 'resolved',
+      resolvedAt: T0 + 7200_000,
+    });
     fakeSession(app);
     await app.register(exportRoutes, { readings: store, alerts, stats: { sources: storeSources({ alerts }) } });
   });
@@ -101,21 +133,51 @@ describe('exports', () => {
     async function* rows() {
       for (let i = 0; i < 7; i++) yield [i, `r${i}`];
     }
-    const t: Table = { name: 'readings', columns: [{ key: 'n', header: 'n' }, { key: 's', header: 's' }], rows: rows() };
+    const t: Table = {
+      name: 'readings',
+      columns: [
+        { key: 'n', header: 'n' },
+        { key: 's', header: 's' },
+      ],
+      rows: rows(),
+    };
     const x = await xlsxRows(await collect(xlsxStream(t, { rowsPerSheet: 3 })));
     expect(x.sheets).toEqual(['readings', 'readings (2)', 'readings (3)']);
     expect(x.rows.filter((r) => r[0] !== 'n').map((r) => r[0])).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it('exports alerts with the list filters and the period; text that a spreadsheet would run is quoted', async () => {
-    const all = (await app.inject({ url: `/api/export/alerts.csv?${period}`, headers: staff })).body.split('\r\n').filter(Boolean);
+    const all = (await app.inject({ url: `/api/export/alerts.csv?${period}`, headers: staff })).body
+      .split('\r\n')
+      .filter(Boolean);
     expect(all).toHaveLength(3);
-    const firing = (await app.inject({ url: `/api/export/alerts.csv?state=firing&${period}`, headers: staff })).body.split('\r\n').filter(Boolean);
+    const firing = (await app.inject({ url: `/api/export/alerts.csv?state=firing&${period}`, headers: staff })).body
+      .split('\r\n')
+      .filter(Boolean);
     expect(firing).toHaveLength(2);
     expect(firing[1]).toMatch(/^a1,noise-day,'=噪声超标,threshold,nz-01,/);
-    const later = (await app.inject({ url: `/api/export/alerts.csv?from=${T0 + 86_400_000}&to=${T0 + 2 * 86_400_000}`, headers: staff })).body.split('\r\n').filter(Boolean);
+    const later = (
+      await app.inject({
+        url: `/api/export/alerts.csv?from=${T0 + 86_400_000}&to=${T0 + 2 * 86_400_000}`,
+        headers: staff,
+      })
+    ).body
+      .split('\r\n')
+      .filter(Boolean);
     expect(later).toHaveLength(1);
-    const csv = (await collect(csvStream({ name: 'x', columns: [{ key: 'a', header: 'a' }], rows: (async function* () { yield ['+1 "x", y']; yield ['-2']; yield [-2]; })() }))).toString();
+    const csv = (
+      await collect(
+        csvStream({
+          name: 'x',
+          columns: [{ key: 'a', header: 'a' }],
+          rows: (async function* () {
+            yield ['+1 "x", y'];
+            yield ['-2'];
+            yield [-2];
+          })(),
+        }),
+      )
+    ).toString();
     expect(csv).toBe('\uFEFFa\r\n"\'+1 ""x"", y"\r\n\'-2\r\n-2\r\n');
   });
 
@@ -123,20 +185,34 @@ describe('exports', () => {
     const r = await app.inject({ url: `/api/export/stats.xlsx?group=device&${period}`, headers: staff });
     expect(r.statusCode).toBe(200);
     const { rows } = await xlsxRows(r.rawPayload);
-    expect(rows.map((x) => [x[0], x[2]])).toEqual([['分组 key', '告警数 alertsRaised'], ['dust-01', 1], ['nz-01', 1], ['合计 total', 2]]);
+    expect(rows.map((x) => [x[0], x[2]])).toEqual([
+      ['分组 key', '告警数 alertsRaised'],
+      ['dust-01', 1],
+      ['nz-01', 1],
+      ['合计 total', 2],
+    ]);
   });
 
   it('refuses bad filters with a clear message, and other roles', async () => {
-    expect((await app.inject({ url: '/api/export/readings.csv', headers: staff })).json()).toMatchObject({ error: 'bad_request', message: expect.stringContaining('device') });
-    expect((await app.inject({ url: `/api/export/readings.csv?device=nz-01&from=${T0}&to=${T0}`, headers: staff })).json()).toEqual({ error: 'bad_request', message: 'from must be earlier than to' });
+    expect((await app.inject({ url: '/api/export/readings.csv', headers: staff })).json()).toMatchObject({
+      error: 'bad_request',
+      message: expect.stringContaining('device'),
+    });
+    expect(
+      (await app.inject({ url: `/api/export/readings.csv?device=nz-01&from=${T0}&to=${T0}`, headers: staff })).json(),
+    ).toEqual({ error: 'bad_request', message: 'from must be earlier than to' });
     expect((await app.inject({ url: '/api/export/alerts.csv?state=closed', headers: staff })).statusCode).toBe(400);
     expect((await app.inject({ url: '/api/export/readings.csv?device=nz-01' })).statusCode).toBe(401);
-    expect((await app.inject({ url: '/api/export/readings.csv?device=nz-01', headers: { 'x-test-user': 'r:reviewer' } })).statusCode).toBe(403);
+    expect(
+      (await app.inject({ url: '/api/export/readings.csv?device=nz-01', headers: { 'x-test-user': 'r:reviewer' } }))
+        .statusCode,
+    ).toBe(403);
     expect((await app.inject({ url: '/api/export/readings.pdf?device=nz-01', headers: staff })).statusCode).toBe(404);
   });
 
   it('the sign-in guard lets staff export readings and alerts, reviewers events and cases, both the statistics', () => {
-    const may = (role: 'staff' | 'reviewer' | 'admin', url: string) => roleAllowed(ruleFor(ROUTE_ROLES, 'GET', url), role);
+    const may = (role: 'staff' | 'reviewer' | 'admin', url: string) =>
+      roleAllowed(ruleFor(ROUTE_ROLES, 'GET', url), role);
     expect(may('staff', '/api/export/readings.csv')).toBe(true);
     expect(may('staff', '/api/export/alerts.xlsx')).toBe(true);
     expect(may('reviewer', '/api/export/readings.csv')).toBe(false);

@@ -28,7 +28,10 @@ const DAY = 86_400_000;
 /** Alerts are read in one list (their store has no pages); more than this in one export is refused, not cut. */
 export const EXPORT_ALERTS_MAX = 100_000;
 
-const CONTENT_TYPES = { csv: 'text/csv; charset=utf-8', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' } as const;
+const CONTENT_TYPES = {
+  csv: 'text/csv; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+} as const;
 
 const ReadingsQuery = z.strictObject({
   // One device, or several separated by commas (the console's chart of several devices exports them together).
@@ -38,7 +41,13 @@ const ReadingsQuery = z.strictObject({
     .min(1)
     .max(2000)
     .regex(/^[A-Za-z0-9_.,\s-]+$/, 'device ids separated by commas: only letters, digits, "_", "-" and "." are allowed')
-    .transform((s) => s.split(',').map((d) => d.trim()).filter(Boolean)).pipe(z.array(IdSchema).min(1).max(50)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((d) => d.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(IdSchema).min(1).max(50)),
   metric: z.string().min(1).max(64).optional(),
   ...PeriodFields,
 });
@@ -65,7 +74,13 @@ export interface ExportRoutesOptions {
   stats?: { sources: StatsSources; placeOf?: PlaceOf };
 }
 
-function send(reply: FastifyReply, t: Table, format: (typeof EXPORT_FORMATS)[number], from: number, to: number): FastifyReply {
+function send(
+  reply: FastifyReply,
+  t: Table,
+  format: (typeof EXPORT_FORMATS)[number],
+  from: number,
+  to: number,
+): FastifyReply {
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, '');
   reply.header('content-type', CONTENT_TYPES[format]);
   reply.header('content-disposition', `attachment; filename="${t.name}-${day(from)}-${day(to)}.${format}"`);
@@ -93,7 +108,10 @@ function route<S extends z.ZodType<{ from?: number; to?: number }>>(
           tags: ['exports'],
           summary: `The ${name} of a period as ${format === 'csv' ? 'CSV (UTF-8 with a BOM)' : 'an Excel workbook'}`,
           querystring: schema,
-          response: { 200: contentAnswer(`attachment; filename="${name}-{yyyymmdd}-{yyyymmdd}.${format}"`, CONTENT_TYPES[format]), 400: Failure },
+          response: {
+            200: contentAnswer(`attachment; filename="${name}-{yyyymmdd}-{yyyymmdd}.${format}"`, CONTENT_TYPES[format]),
+            400: Failure,
+          },
         },
       },
       async (req, reply) => {
@@ -112,17 +130,25 @@ export const exportRoutes: FastifyPluginAsyncZod<ExportRoutesOptions> = async (a
   // An issue about the query as a whole (an unknown key) is named "body", as before the schemas.
   useZodSchemas(app, 'body');
   const { readings, alerts, events, cases, stats } = o;
-  if (readings) route(app, 'readings', EXPORT_STAFF_ROLES, ReadingsQuery, DAY, (q, p) => readingsTable(readings, { devices: q.device, metric: q.metric, ...p }));
+  if (readings)
+    route(app, 'readings', EXPORT_STAFF_ROLES, ReadingsQuery, DAY, (q, p) =>
+      readingsTable(readings, { devices: q.device, metric: q.metric, ...p }),
+    );
   if (alerts) {
     route(app, 'alerts', EXPORT_STAFF_ROLES, AlertsQuery, 30 * DAY, async (q, p) => {
       const filter = { state: q.state, kind: q.kind, district: q.district, deviceId: q.device };
       const { total } = await alerts.list({ ...filter, limit: 1 });
-      if (total > EXPORT_ALERTS_MAX) return `more than ${EXPORT_ALERTS_MAX} alerts match: narrow the filter (state, kind, district, device)`;
+      if (total > EXPORT_ALERTS_MAX)
+        return `more than ${EXPORT_ALERTS_MAX} alerts match: narrow the filter (state, kind, district, device)`;
       return alertsTable(alerts, filter, p.from, p.to, EXPORT_ALERTS_MAX);
     });
   }
-  if (events) route(app, 'events', EXPORT_REVIEW_ROLES, EventsQuery, 30 * DAY, (q, p) => eventsTable(events, { status: q.status, cameraId: q.camera, type: q.type }, p.from, p.to));
-  if (cases) route(app, 'cases', EXPORT_REVIEW_ROLES, CasesQuery, 30 * DAY, (q, p) => casesTable(cases, q.status, p.from, p.to));
+  if (events)
+    route(app, 'events', EXPORT_REVIEW_ROLES, EventsQuery, 30 * DAY, (q, p) =>
+      eventsTable(events, { status: q.status, cameraId: q.camera, type: q.type }, p.from, p.to),
+    );
+  if (cases)
+    route(app, 'cases', EXPORT_REVIEW_ROLES, CasesQuery, 30 * DAY, (q, p) => casesTable(cases, q.status, p.from, p.to));
   if (stats) {
     route(app, 'stats', STATS_ROLES, StatsQuery, 7 * DAY, async (q, p) => {
       if (p.to - p.from > STATS_MAX_PERIOD_MS) return 'the period is longer than 366 days: ask for a shorter one';

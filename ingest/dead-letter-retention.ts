@@ -30,7 +30,10 @@ export class DeadLetterRetention {
   start(): void {
     const tick = () => {
       this.running = this.prune().catch((e: Error) =>
-        this.o.logger.error({ err: e.message, store: this.o.store.name }, 'applying the dead-letter retention failed; tried again later'),
+        this.o.logger.error(
+          { err: e.message, store: this.o.store.name },
+          'applying the dead-letter retention failed; tried again later',
+        ),
       );
     };
     tick();
@@ -40,10 +43,19 @@ export class DeadLetterRetention {
 
   /** Deletes what is too old or over the size; logs what it deleted. */
   async prune(): Promise<{ deleted: number; bytes: number }> {
-    const r = await this.o.store.pruneDeadLetters({ before: this.now() - this.o.maxAgeDays * DAY_MS, maxBytes: this.o.maxBytes });
+    const r = await this.o.store.pruneDeadLetters({
+      before: this.now() - this.o.maxAgeDays * DAY_MS,
+      maxBytes: this.o.maxBytes,
+    });
     if (r.deleted > 0) {
       this.o.logger.info(
-        { deleted: r.deleted, bytes: r.bytes, maxAgeDays: this.o.maxAgeDays, maxBytes: this.o.maxBytes, store: this.o.store.name },
+        {
+          deleted: r.deleted,
+          bytes: r.bytes,
+          maxAgeDays: this.o.maxAgeDays,
+          maxBytes: this.o.maxBytes,
+          store: this.o.store.name,
+        },
         'dead letters deleted by their retention (DEAD_LETTER_MAX_AGE_DAYS, DEAD_LETTER_MAX_MB)',
       );
     }

@@ -53,7 +53,9 @@ describe('dead letters in ingest', () => {
     expect(await waitFor(async () => (await store.list(10)).total === 2, 20_000)).toBe(true);
     const { items } = await store.list(10);
     for (const d of items) {
-      expect(d.reason).toBe(`payload of ${big.length} bytes exceeds the limit of ${256 * 1024} (first ${OVERSIZE_KEEP_BYTES} bytes kept)`);
+      expect(d.reason).toBe(
+        `payload of ${big.length} bytes exceeds the limit of ${256 * 1024} (first ${OVERSIZE_KEEP_BYTES} bytes kept)`,
+      );
       expect(d.payload.length).toBe(OVERSIZE_KEEP_BYTES);
       expect(d.payloadBytes).toBe(big.length);
       expect(Buffer.compare(d.payload, big.subarray(0, OVERSIZE_KEEP_BYTES))).toBe(0);
@@ -68,7 +70,9 @@ describe('dead letters in ingest', () => {
     cleanups.push(async () => open()); // runs first: ingest.stop() then finds a store that writes
     // 40 bad messages of 200 KiB (under the payload limit, so kept whole): 8 MB that the store does not take yet.
     const bad = Buffer.alloc(200 * 1024, 'x');
-    const sent = Array.from({ length: 40 }, () => pub.publishAsync(`city/v1/${district}/noise/dev1/readings`, bad, { qos: 1 }));
+    const sent = Array.from({ length: 40 }, () =>
+      pub.publishAsync(`city/v1/${district}/noise/dev1/readings`, bad, { qos: 1 }),
+    );
     expect(await waitFor(() => ingest.unacknowledged >= 5, 10_000, 20)).toBe(true);
     // Given time to take more, it does not: 1 MiB / 200 KiB is 5 messages, plus the one that passed the bound.
     await sleep(1500);
@@ -83,7 +87,10 @@ describe('dead letters in ingest', () => {
 describe('dead-letter retention', () => {
   it('is configured by DEAD_LETTER_MAX_AGE_DAYS and DEAD_LETTER_MAX_MB, checked at start', () => {
     expect(loadAppConfig({})).toMatchObject({ DEAD_LETTER_MAX_AGE_DAYS: 30, DEAD_LETTER_MAX_MB: 256 });
-    expect(loadAppConfig({ DEAD_LETTER_MAX_AGE_DAYS: '7', DEAD_LETTER_MAX_MB: '64' })).toMatchObject({ DEAD_LETTER_MAX_AGE_DAYS: 7, DEAD_LETTER_MAX_MB: 64 });
+    expect(loadAppConfig({ DEAD_LETTER_MAX_AGE_DAYS: '7', DEAD_LETTER_MAX_MB: '64' })).toMatchObject({
+      DEAD_LETTER_MAX_AGE_DAYS: 7,
+      DEAD_LETTER_MAX_MB: 64,
+    });
     expect(() => loadAppConfig({ DEAD_LETTER_MAX_AGE_DAYS: 'a week' })).toThrow(/DEAD_LETTER_MAX_AGE_DAYS/);
     expect(() => loadAppConfig({ DEAD_LETTER_MAX_MB: '0' })).toThrow(/DEAD_LETTER_MAX_MB/);
   });
@@ -95,10 +102,27 @@ describe('dead-letter retention', () => {
     const logger: Logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
     const now = Date.parse('2026-12-01T00:00:00Z');
     const DAY = 86_400_000;
-    const dl = (reason: string, receivedAt: number, bytes: number): DeadLetter => ({ topic: 'city/v1/x/noise/d/readings', reason, receivedAt, payload: Buffer.alloc(bytes, 1) });
-    await store.add([dl('40 days old', now - 40 * DAY, 100), dl('29 days old', now - 29 * DAY, 100), dl('new 1', now - 2000, 600), dl('new 2', now - 1000, 600)]);
+    const dl = (reason: string, receivedAt: number, bytes: number): DeadLetter => ({
+      topic: 'city/v1/x/noise/d/readings',
+      reason,
+      receivedAt,
+      payload: Buffer.alloc(bytes, 1),
+    });
+    await store.add([
+      dl('40 days old', now - 40 * DAY, 100),
+      dl('29 days old', now - 29 * DAY, 100),
+      dl('new 1', now - 2000, 600),
+      dl('new 2', now - 1000, 600),
+    ]);
 
-    const retention = new DeadLetterRetention({ store, maxAgeDays: 30, maxBytes: 1300, logger, everyMs: 50, now: () => now });
+    const retention = new DeadLetterRetention({
+      store,
+      maxAgeDays: 30,
+      maxBytes: 1300,
+      logger,
+      everyMs: 50,
+      now: () => now,
+    });
     retention.start();
     cleanups.push(() => retention.stop());
     expect(await waitFor(async () => (await store.list(10)).total === 3, 5000, 20)).toBe(true);

@@ -4,7 +4,15 @@
 import { redactUrl } from '../runtime/url.js';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { encodeBusReadings, GatewayDeadLetterSchema, StatusSchema, TOPIC_ROOT, type DeadLetter, type StatusChange, type StoredReading } from '../contracts/index.js';
+import {
+  encodeBusReadings,
+  GatewayDeadLetterSchema,
+  StatusSchema,
+  TOPIC_ROOT,
+  type DeadLetter,
+  type StatusChange,
+  type StoredReading,
+} from '../contracts/index.js';
 import type { Bus } from '../bus/types.js';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
@@ -72,7 +80,14 @@ interface Batch {
   messages: number;
 }
 
-const emptyBatch = (): Batch => ({ readings: [], statuses: [], deadLetters: [], deadLetterBytes: 0, acks: [], messages: 0 });
+const emptyBatch = (): Batch => ({
+  readings: [],
+  statuses: [],
+  deadLetters: [],
+  deadLetterBytes: 0,
+  acks: [],
+  messages: 0,
+});
 
 /**
  * Bytes kept of a message over maxPayloadBytes, with its size as received: enough to see what and whose it was,
@@ -157,7 +172,14 @@ export class Ingest {
       resubscribe: false,
       connectTimeout: 10_000,
       ...mqttTlsOptions(o.caFile, 'MQTT_CA_FILE'),
-      ...(v5 ? { properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600, receiveMaximum: o.receiveMaximum } } : {}),
+      ...(v5
+        ? {
+            properties: {
+              sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600,
+              receiveMaximum: o.receiveMaximum,
+            },
+          }
+        : {}),
     };
     const client = mqtt.connect(o.mqttUrl, opts);
     this.client = client;
@@ -194,7 +216,11 @@ export class Ingest {
 
     await new Promise<void>((resolve, reject) => {
       const fail = (e: Error) =>
-        reject(new ConfigError(`cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}${tlsFailureHint(e, 'MQTT_CA_FILE')}`));
+        reject(
+          new ConfigError(
+            `cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}${tlsFailureHint(e, 'MQTT_CA_FILE')}`,
+          ),
+        );
       client.once('error', fail);
       client.once('connect', () => {
         client.off('error', fail);
@@ -274,7 +300,12 @@ export class Ingest {
     const kindOfTopic = topic.slice(topic.lastIndexOf('/') + 1);
     if (!OTHER_STAGES.has(kindOfTopic) && payload.length > this.o.maxPayloadBytes) {
       // Refused before parsing, whatever the topic: a gateway's dead letter or a status is no exception.
-      this.deadLetter(b, topic, `payload of ${payload.length} bytes exceeds the limit of ${this.o.maxPayloadBytes}`, payload);
+      this.deadLetter(
+        b,
+        topic,
+        `payload of ${payload.length} bytes exceeds the limit of ${this.o.maxPayloadBytes}`,
+        payload,
+      );
     } else if (kindOfTopic === 'readings') {
       const v = validateMessage(topic, payload, { maxPayloadBytes: this.o.maxPayloadBytes });
       if (v.ok) {
@@ -309,7 +340,14 @@ export class Ingest {
     const [district, kind, deviceId] = topic.split('/').slice(2, 5) as [string, string, string];
     const device = `${district}/${kind}/${deviceId}`;
     if (this.deviceStatus.get(device) !== status.online) {
-      b.statuses.push({ district, kind, deviceId, online: status.online, reason: status.reason, receivedAt: Date.now() });
+      b.statuses.push({
+        district,
+        kind,
+        deviceId,
+        online: status.online,
+        reason: status.reason,
+        receivedAt: Date.now(),
+      });
       // Offline is news for the people on duty; a device coming online is routine.
       if (status.online) this.o.logger.debug({ device }, 'device online');
       else this.o.logger.warn({ device, reason: status.reason }, 'device offline');
@@ -327,7 +365,12 @@ export class Ingest {
       return;
     }
     const gateway = topic.split('/')[3];
-    this.keep(b, { topic: `${d.source} (gateway ${gateway})`, reason: d.reason, receivedAt: d.receivedAt, payload: Buffer.from(d.payload, 'base64') });
+    this.keep(b, {
+      topic: `${d.source} (gateway ${gateway})`,
+      reason: d.reason,
+      receivedAt: d.receivedAt,
+      payload: Buffer.from(d.payload, 'base64'),
+    });
     this.rejected.inc();
   }
 
@@ -344,7 +387,13 @@ export class Ingest {
     if (payload.length > this.o.maxPayloadBytes) {
       // A copy of the first bytes, so that the message's own buffer is not held until the batch is stored.
       const kept = Buffer.from(payload.subarray(0, OVERSIZE_KEEP_BYTES));
-      this.keep(b, { topic, reason: `${reason} (first ${kept.length} bytes kept)`, receivedAt: now, payload: kept, payloadBytes: payload.length });
+      this.keep(b, {
+        topic,
+        reason: `${reason} (first ${kept.length} bytes kept)`,
+        receivedAt: now,
+        payload: kept,
+        payloadBytes: payload.length,
+      });
     } else this.keep(b, { topic, reason, receivedAt: now, payload });
     this.rejected.inc();
     // A misconfigured device can send thousands of bad messages: log the first few of each 10 s, then a count.
@@ -405,15 +454,22 @@ export class Ingest {
         if (b.readings.length) {
           // Store and bus both must have the batch before the broker hears an acknowledgement. A retry repeats
           // both: the store is idempotent, and bus consumers take delivery at least once.
-          await Promise.all([this.o.store.write(b.readings), this.o.bus?.publish('readings', encodeBusReadings(b.readings))]);
+          await Promise.all([
+            this.o.store.write(b.readings),
+            this.o.bus?.publish('readings', encodeBusReadings(b.readings)),
+          ]);
         }
         if (b.statuses.length) {
-          await this.o.bus?.publish('status', b.statuses.map((x) => ({ key: x.deviceId, value: JSON.stringify(x) })));
+          await this.o.bus?.publish(
+            'status',
+            b.statuses.map((x) => ({ key: x.deviceId, value: JSON.stringify(x) })),
+          );
         }
         if (b.deadLetters.length) await this.o.store.add(b.deadLetters);
         end();
         this.writingSince = 0;
-        if (!this.storeHealthy) this.o.logger.info({ store: this.o.store.name, bus: this.o.bus?.name }, 'writes succeed again');
+        if (!this.storeHealthy)
+          this.o.logger.info({ store: this.o.store.name, bus: this.o.bus?.name }, 'writes succeed again');
         this.storeHealthy = true;
         break;
       } catch (e) {
@@ -473,6 +529,10 @@ export class Ingest {
     this.client = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.batch.messages) this.o.logger.info({ messages: this.batch.messages }, 'stopped: messages that arrived while closing are left for the broker to redeliver');
+    if (this.batch.messages)
+      this.o.logger.info(
+        { messages: this.batch.messages },
+        'stopped: messages that arrived while closing are left for the broker to redeliver',
+      );
   }
 }

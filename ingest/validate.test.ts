@@ -3,14 +3,24 @@ import { validateMessage } from './validate.js';
 
 const opts = { maxPayloadBytes: 1024 };
 const topic = 'city/v1/xinhua/noise/nz-1/readings';
-const v = (t: string, p: unknown) => validateMessage(t, Buffer.from(typeof p === 'string' ? p : JSON.stringify(p)), opts);
+const v = (t: string, p: unknown) =>
+  validateMessage(t, Buffer.from(typeof p === 'string' ? p : JSON.stringify(p)), opts);
 
 describe('validateMessage', () => {
   it('accepts one reading with epoch ms and takes district, kind and device from the topic', () => {
     const r = v(topic, { ts: 1780000000000, seq: 4, metrics: { laeq_db: 55.2, lmax_db: 70 } });
     expect(r).toEqual({
       ok: true,
-      readings: [{ district: 'xinhua', kind: 'noise', deviceId: 'nz-1', ts: 1780000000000, seq: 4, metrics: { laeq_db: 55.2, lmax_db: 70 } }],
+      readings: [
+        {
+          district: 'xinhua',
+          kind: 'noise',
+          deviceId: 'nz-1',
+          ts: 1780000000000,
+          seq: 4,
+          metrics: { laeq_db: 55.2, lmax_db: 70 },
+        },
+      ],
     });
   });
 
@@ -24,7 +34,12 @@ describe('validateMessage', () => {
   });
 
   it('accepts batches', () => {
-    const r = v(topic, { batch: [{ ts: 1780000000000, metrics: { laeq_db: 1 } }, { ts: 1780000001000, metrics: { laeq_db: 2 } }] });
+    const r = v(topic, {
+      batch: [
+        { ts: 1780000000000, metrics: { laeq_db: 1 } },
+        { ts: 1780000001000, metrics: { laeq_db: 2 } },
+      ],
+    });
     expect(r.ok && r.readings.map((x) => x.ts)).toEqual([1780000000000, 1780000001000]);
   });
 
@@ -34,15 +49,42 @@ describe('validateMessage', () => {
     ['null value', topic, { ts: 1780000000000, metrics: { laeq_db: null } }, /metrics\.laeq_db/],
     ['seconds instead of ms', topic, { ts: 1780000000, metrics: { laeq_db: 1 } }, /2000\.\.2100/],
     ['fractional ms', topic, { ts: 1780000000000.5, metrics: { laeq_db: 1 } }, /integer/],
-    ['unknown metric', topic, { ts: 1780000000000, metrics: { pm10_ugm3: 1 } }, /unknown metric "pm10_ugm3" for kind noise/],
+    [
+      'unknown metric',
+      topic,
+      { ts: 1780000000000, metrics: { pm10_ugm3: 1 } },
+      /unknown metric "pm10_ugm3" for kind noise/,
+    ],
     // An inherited name of a plain object is no metric either (was taken: `"constructor" in {...}` is true).
-    ['inherited name as metric', topic, { ts: 1780000000000, metrics: { constructor: 1 } }, /unknown metric "constructor" for kind noise/],
-    ['unknown kind', 'city/v1/x/radar/d/readings', { ts: 1780000000000, metrics: { a: 1 } }, /unknown sensor kind "radar"/],
-    ['bad device id', 'city/v1/x/noise/d d/readings', { ts: 1780000000000, metrics: { laeq_db: 1 } }, /invalid device id/],
+    [
+      'inherited name as metric',
+      topic,
+      { ts: 1780000000000, metrics: { constructor: 1 } },
+      /unknown metric "constructor" for kind noise/,
+    ],
+    [
+      'unknown kind',
+      'city/v1/x/radar/d/readings',
+      { ts: 1780000000000, metrics: { a: 1 } },
+      /unknown sensor kind "radar"/,
+    ],
+    [
+      'bad device id',
+      'city/v1/x/noise/d d/readings',
+      { ts: 1780000000000, metrics: { laeq_db: 1 } },
+      /invalid device id/,
+    ],
     ['wrong root', 'town/v1/x/noise/d/readings', { ts: 1780000000000, metrics: { laeq_db: 1 } }, /topic must be/],
-    ['batch too large', topic, { batch: Array.from({ length: 1001 }, () => ({ ts: 1780000000000, metrics: { laeq_db: 1 } })) }, /exceeds the limit|batch/],
+    [
+      'batch too large',
+      topic,
+      { batch: Array.from({ length: 1001 }, () => ({ ts: 1780000000000, metrics: { laeq_db: 1 } })) },
+      /exceeds the limit|batch/,
+    ],
   ])('rejects %s with a reason', (_name, t, p, reason) => {
-    const r = validateMessage(t, Buffer.from(typeof p === 'string' ? p : JSON.stringify(p)), { maxPayloadBytes: 1 << 20 });
+    const r = validateMessage(t, Buffer.from(typeof p === 'string' ? p : JSON.stringify(p)), {
+      maxPayloadBytes: 1 << 20,
+    });
     expect(r.ok).toBe(false);
     expect(!r.ok && r.reason).toMatch(reason);
   });

@@ -37,7 +37,9 @@ export function validateMessage(topic: string, payload: Buffer, opts: ValidateOp
   if (!list) {
     const parsed = isBatch ? ReadingBatchSchema.safeParse(json) : ReadingSchema.safeParse(json);
     if (!parsed.success) return { ok: false, reason: describe(parsed.error) };
-    list = isBatch ? (parsed.data as z.output<typeof ReadingBatchSchema>).batch : [parsed.data as z.output<typeof ReadingSchema>];
+    list = isBatch
+      ? (parsed.data as z.output<typeof ReadingBatchSchema>).batch
+      : [parsed.data as z.output<typeof ReadingSchema>];
   }
   const { district, kind, deviceId } = t.device;
   const known = metricNames(kind);
@@ -49,7 +51,10 @@ export function validateMessage(topic: string, payload: Buffer, opts: ValidateOp
     const unknown = allKnown ? [] : unknownMetrics(kind, r.metrics);
     if (unknown.length > 0) {
       const where = isBatch ? `batch[${i}].metrics` : 'metrics';
-      return { ok: false, reason: `${where}: unknown metric ${unknown.map((m) => `"${m}"`).join(', ')} for kind ${kind}` };
+      return {
+        ok: false,
+        reason: `${where}: unknown metric ${unknown.map((m) => `"${m}"`).join(', ')} for kind ${kind}`,
+      };
     }
     let flags: Record<string, string> | undefined;
     if (r.flags) {

@@ -36,6 +36,9 @@ export class NoticeBook {
 
   /** Resolves when the changes under way are done. */
   settled(): Promise<void> {
-    return this.lock.then(() => undefined, () => undefined);
+    return this.lock.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 }

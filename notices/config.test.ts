@@ -7,7 +7,14 @@ import { loadNoticesConfig, noticesConfig, renderTemplate } from './config.js';
 import { localDay } from '../runtime/time.js';
 import { enforcingFrom, isEnforcing } from './local.js';
 import { loudspeakerText, noticeVars, smsText } from './texts.js';
-import { demoParties, loadPartiesConfig, maskPhone, mergeParties, PartiesConfigSchema, PartyRegistry } from './parties.js';
+import {
+  demoParties,
+  loadPartiesConfig,
+  maskPhone,
+  mergeParties,
+  PartiesConfigSchema,
+  PartyRegistry,
+} from './parties.js';
 import { cameras, confirmed, parties, T0 } from './testdata/helpers.js';
 
 const shipped = () => JSON.parse(JSON.stringify(loadNoticesConfig('config/notices.json'))) as Record<string, unknown>;
@@ -36,7 +43,13 @@ describe('notices configuration', () => {
   it('ships the texts of non-motor parking (非机动车乱停放), and gives it the parking grace in a file written before it', () => {
     const c = loadNoticesConfig('config/notices.json');
     const e = confirmed({ type: 'illegal-non-motor-parking', plate: null }).event;
-    const vars = noticeVars({ event: e, notice: { code: '12345678', party: null }, deadline: T0, config: c, timeZone: 'Asia/Shanghai' });
+    const vars = noticeVars({
+      event: e,
+      notice: { code: '12345678', party: null },
+      deadline: T0,
+      config: c,
+      timeZone: 'Asia/Shanghai',
+    });
     expect(vars.type).toBe('非机动车乱停放');
     expect(loudspeakerText(c, e, vars)).toContain('禁止停放非机动车');
     expect(smsText(c, e, vars)).toContain('非机动车乱停放');
@@ -46,15 +59,21 @@ describe('notices configuration', () => {
 
   it('stops on a bad file with the field named', () => {
     const bad = { ...shipped(), graceS: { 'out-of-store-vending': 600, 'illegal-parking': -5 } };
-    expect(configError(() => noticesConfig(bad, {}, 'notices.json'))).toMatch(/notices\.json[\s\S]*graceS\.illegal-parking/);
+    expect(configError(() => noticesConfig(bad, {}, 'notices.json'))).toMatch(
+      /notices\.json[\s\S]*graceS\.illegal-parking/,
+    );
     const missing = { ...shipped(), graceS: { 'out-of-store-vending': 600 } };
     expect(configError(() => noticesConfig(missing))).toMatch(/graceS\.illegal-parking/);
     const sms = shipped() as { sms: { templates: Record<string, string> } };
     sms.sms.templates['illegal-parking'] = '请于{deadlin}前驶离';
-    expect(configError(() => noticesConfig(sms))).toMatch(/sms\.templates\.illegal-parking: unknown placeholder \{deadlin\}/);
+    expect(configError(() => noticesConfig(sms))).toMatch(
+      /sms\.templates\.illegal-parking: unknown placeholder \{deadlin\}/,
+    );
     const speaker = shipped() as { loudspeaker: { templates: Record<string, string> } };
     speaker.loudspeaker.templates['out-of-store-vending'] = '查询码 {code}';
-    expect(configError(() => noticesConfig(speaker))).toMatch(/loudspeaker\.templates\.out-of-store-vending: \{code\} must not be played/);
+    expect(configError(() => noticesConfig(speaker))).toMatch(
+      /loudspeaker\.templates\.out-of-store-vending: \{code\} must not be played/,
+    );
     const recheck = { ...shipped(), recheck: { observeS: 30, answerTimeoutS: 20, attempts: 3 } };
     expect(configError(() => noticesConfig(recheck))).toMatch(/recheck\.answerTimeoutS/);
     expect(configError(() => noticesConfig({ ...shipped(), extra: 1 }))).toMatch(/extra|Unrecognized/);
@@ -62,18 +81,34 @@ describe('notices configuration', () => {
   });
 
   it('takes the gateway and the public address from the environment', () => {
-    const c = loadNoticesConfig('config/notices.json', { SMS_GATEWAY_URL: 'http://127.0.0.1:9/send', SMS_GATEWAY_TOKEN: 't0ken', PUBLIC_BASE_URL: 'https://cg.example.gov.cn/' });
+    const c = loadNoticesConfig('config/notices.json', {
+      SMS_GATEWAY_URL: 'http://127.0.0.1:9/send',
+      SMS_GATEWAY_TOKEN: 't0ken',
+      PUBLIC_BASE_URL: 'https://cg.example.gov.cn/',
+    });
     expect(c.smsGateway).toEqual({ url: 'http://127.0.0.1:9/send', token: 't0ken' });
     expect(c.publicBaseUrl).toBe('https://cg.example.gov.cn');
-    expect(configError(() => loadNoticesConfig('config/notices.json', { SMS_GATEWAY_URL: 'http://x/send' }))).toMatch(/SMS_GATEWAY_TOKEN: required/);
-    expect(configError(() => loadNoticesConfig('config/notices.json', { SMS_GATEWAY_URL: 'ftp://x' , SMS_GATEWAY_TOKEN: 't' }))).toMatch(/SMS_GATEWAY_URL/);
-    expect(configError(() => loadNoticesConfig('config/notices.json', { PUBLIC_BASE_URL: 'cg.example' }))).toMatch(/PUBLIC_BASE_URL/);
+    expect(configError(() => loadNoticesConfig('config/notices.json', { SMS_GATEWAY_URL: 'http://x/send' }))).toMatch(
+      /SMS_GATEWAY_TOKEN: required/,
+    );
+    expect(
+      configError(() =>
+        loadNoticesConfig('config/notices.json', { SMS_GATEWAY_URL: 'ftp://x', SMS_GATEWAY_TOKEN: 't' }),
+      ),
+    ).toMatch(/SMS_GATEWAY_URL/);
+    expect(configError(() => loadNoticesConfig('config/notices.json', { PUBLIC_BASE_URL: 'cg.example' }))).toMatch(
+      /PUBLIC_BASE_URL/,
+    );
     // Empty means unset.
-    expect(loadNoticesConfig('config/notices.json', { SMS_GATEWAY_URL: ' ', SMS_GATEWAY_TOKEN: '' }).smsGateway).toBeUndefined();
+    expect(
+      loadNoticesConfig('config/notices.json', { SMS_GATEWAY_URL: ' ', SMS_GATEWAY_TOKEN: '' }).smsGateway,
+    ).toBeUndefined();
   });
 
   it('renders templates', () => {
-    expect(renderTemplate('{place}，{time}，{unknown}', { place: '新华路', time: '10:00' })).toBe('新华路，10:00，{unknown}');
+    expect(renderTemplate('{place}，{time}，{unknown}', { place: '新华路', time: '10:00' })).toBe(
+      '新华路，10:00，{unknown}',
+    );
   });
 });
 
@@ -94,15 +129,33 @@ describe('publication rule', () => {
 describe('party registry', () => {
   it('finds shops by camera zone, from the registry and from zone.shopId', async () => {
     const p = parties();
-    expect(await p.lookup(confirmed({ zoneId: 'sf-1' }).event)).toEqual({ id: 'shop:shop-12', kind: 'shop', name: '老王水果店', licenceNo: '91320582MA1XYZ1234', phone: '13800001234' });
-    expect(await p.lookup(confirmed({ zoneId: 'sf-2' }).event)).toMatchObject({ id: 'shop:shop-14', phone: '13800001400' });
-    expect(await p.lookup(confirmed({ zoneId: 'sf-3' }).event)).toEqual({ id: 'shop:shop-16', kind: 'shop', name: '无电话商户' });
+    expect(await p.lookup(confirmed({ zoneId: 'sf-1' }).event)).toEqual({
+      id: 'shop:shop-12',
+      kind: 'shop',
+      name: '老王水果店',
+      licenceNo: '91320582MA1XYZ1234',
+      phone: '13800001234',
+    });
+    expect(await p.lookup(confirmed({ zoneId: 'sf-2' }).event)).toMatchObject({
+      id: 'shop:shop-14',
+      phone: '13800001400',
+    });
+    expect(await p.lookup(confirmed({ zoneId: 'sf-3' }).event)).toEqual({
+      id: 'shop:shop-16',
+      kind: 'shop',
+      name: '无电话商户',
+    });
     expect(await p.lookup(confirmed({ cameraId: 'cam-other', zoneId: 'sf-1' }).event)).toBeNull();
   });
 
   it('finds vehicles by plate (normalised), not from a doubtful reading', async () => {
     const p = parties();
-    expect(await p.lookup(confirmed({ type: 'illegal-parking', plate: '苏e 12345' }).event)).toEqual({ id: 'vehicle:苏E12345', kind: 'vehicle', name: '苏E12345', phone: '13900001111' });
+    expect(await p.lookup(confirmed({ type: 'illegal-parking', plate: '苏e 12345' }).event)).toEqual({
+      id: 'vehicle:苏E12345',
+      kind: 'vehicle',
+      name: '苏E12345',
+      phone: '13900001111',
+    });
     expect(await p.lookup(confirmed({ type: 'illegal-parking', plate: '苏E99999' }).event)).toBeNull();
     expect(await p.lookup(confirmed({ type: 'illegal-parking', plate: null }).event)).toBeNull();
     const doubtful = confirmed({ type: 'illegal-parking' }).event;
@@ -113,10 +166,19 @@ describe('party registry', () => {
   it('checks the parties file', () => {
     expect(loadPartiesConfig('config/parties.json')).toMatchObject({ shops: [], vehicles: [] });
     expect(loadPartiesConfig('notices/parties.sample.json').shops).toHaveLength(2);
-    const twice = { shops: [{ id: 'a', name: 'A', zones: [{ cameraId: 'c', zoneId: 'z' }] }, { id: 'b', name: 'B', zones: [{ cameraId: 'c', zoneId: 'z' }] }] };
+    const twice = {
+      shops: [
+        { id: 'a', name: 'A', zones: [{ cameraId: 'c', zoneId: 'z' }] },
+        { id: 'b', name: 'B', zones: [{ cameraId: 'c', zoneId: 'z' }] },
+      ],
+    };
     expect(PartiesConfigSchema.safeParse(twice).error?.issues[0]?.message).toMatch(/already the frontage of shop "a"/);
-    expect(PartiesConfigSchema.safeParse({ shops: [{ id: 'a', name: 'A', phone: '12345' }] }).error?.issues[0]?.path).toEqual(['shops', 0, 'phone']);
-    expect(PartiesConfigSchema.parse({ shops: [{ id: 'a', name: 'A', phone: '+86 138-0000-1234' }] }).shops[0]!.phone).toBe('13800001234');
+    expect(
+      PartiesConfigSchema.safeParse({ shops: [{ id: 'a', name: 'A', phone: '12345' }] }).error?.issues[0]?.path,
+    ).toEqual(['shops', 0, 'phone']);
+    expect(
+      PartiesConfigSchema.parse({ shops: [{ id: 'a', name: 'A', phone: '+86 138-0000-1234' }] }).shops[0]!.phone,
+    ).toBe('13800001234');
     expect(maskPhone('13800001234')).toBe('138****1234');
   });
 
@@ -139,10 +201,14 @@ describe('party registry', () => {
       server = http.createServer((req, res) => {
         const plate = new URL(req.url!, 'http://x').searchParams.get('plate')!;
         asked.push(plate);
-        if (plate === '苏E00001') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ phone: '13700000001' }));
+        if (plate === '苏E00001')
+          return void res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ phone: '13700000001' }));
         if (plate === '苏E00002') return void res.writeHead(500).end('boom');
         if (plate === '苏E00003') return; // never answers
-        if (plate === '苏E00004') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"phone":"not-a-phone"}');
+        if (plate === '苏E00004')
+          return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"phone":"not-a-phone"}');
         res.writeHead(404).end();
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -158,7 +224,12 @@ describe('party registry', () => {
       const ev = (plate: string) => confirmed({ type: 'illegal-parking', plate }).event;
       expect(await reg.lookup(ev('苏E12345'))).toMatchObject({ phone: '13900001111' }); // static list, no request
       expect(asked).toEqual([]);
-      expect(await reg.lookup(ev('苏E00001'))).toEqual({ id: 'vehicle:苏E00001', kind: 'vehicle', name: '苏E00001', phone: '13700000001' });
+      expect(await reg.lookup(ev('苏E00001'))).toEqual({
+        id: 'vehicle:苏E00001',
+        kind: 'vehicle',
+        name: '苏E00001',
+        phone: '13700000001',
+      });
       expect(await reg.lookup(ev('苏E00001'))).toMatchObject({ phone: '13700000001' });
       expect(asked).toEqual(['苏E00001']); // cached
       expect(await reg.lookup(ev('苏E00002'))).toBeNull();

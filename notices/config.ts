@@ -6,7 +6,17 @@ import { EVENT_TYPES, type EventType } from '../contracts/index.js';
 import { ConfigError, parseConfig, readJsonFile } from '../runtime/config.js';
 
 /** Placeholders a template may use; anything else in braces is a mistake in the file. */
-export const TEMPLATE_PLACEHOLDERS = ['place', 'time', 'what', 'deadline', 'code', 'link', 'type', 'name', 'plate'] as const;
+export const TEMPLATE_PLACEHOLDERS = [
+  'place',
+  'time',
+  'what',
+  'deadline',
+  'code',
+  'link',
+  'type',
+  'name',
+  'plate',
+] as const;
 export type TemplateVars = Record<(typeof TEMPLATE_PLACEHOLDERS)[number], string>;
 /** Said over a public loudspeaker, the query code would hand bystanders the party's record: not allowed there. */
 const PRIVATE_PLACEHOLDERS = new Set(['code', 'link']);
@@ -20,9 +30,15 @@ function template(kind: 'sms' | 'loudspeaker') {
       for (const m of t.matchAll(/\{([^{}]*)\}/g)) {
         const name = m[1]!;
         if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(name)) {
-          ctx.addIssue({ code: 'custom', message: `unknown placeholder {${name}} (known: ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')})` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown placeholder {${name}} (known: ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')})`,
+          });
         } else if (kind === 'loudspeaker' && PRIVATE_PLACEHOLDERS.has(name)) {
-          ctx.addIssue({ code: 'custom', message: `{${name}} must not be played over a public loudspeaker: the query code is the party's key to the record` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `{${name}} must not be played over a public loudspeaker: the query code is the party's key to the record`,
+          });
         }
       }
     });
@@ -45,7 +61,8 @@ const DeliverySchema = z
     timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   })
   .superRefine((d, ctx) => {
-    if (d.retryBaseMs > d.retryMaxMs) ctx.addIssue({ code: 'custom', path: ['retryBaseMs'], message: 'must not exceed retryMaxMs' });
+    if (d.retryBaseMs > d.retryMaxMs)
+      ctx.addIssue({ code: 'custom', path: ['retryBaseMs'], message: 'must not exceed retryMaxMs' });
   });
 
 export const NoticesConfigSchema = z
@@ -53,10 +70,19 @@ export const NoticesConfigSchema = z
     /** A camera enforces nothing until its location has been published for this many days (Art. 41; 30 in Guangdong). */
     publicationDays: z.number().int().min(0).max(3650).default(30),
     /** Seconds the party has to correct the violation after the notice, per event type. */
-    graceS: perType(z.number().int().min(0).max(7 * 86_400))
+    graceS: perType(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 86_400),
+    )
       .partial({ 'illegal-non-motor-parking': true })
       // Non-motor parking came later: a file written before it gives it the grace of parking.
-      .transform((g): Record<EventType, number> => ({ ...g, 'illegal-non-motor-parking': g['illegal-non-motor-parking'] ?? g['illegal-parking'] })),
+      .transform((g): Record<EventType, number> => ({
+        ...g,
+        'illegal-non-motor-parking': g['illegal-non-motor-parking'] ?? g['illegal-parking'],
+      })),
     leniency: z
       .strictObject({
         /** A party's first violation of a type within the window ends at the notice; repeats become cases at once. */
@@ -65,7 +91,9 @@ export const NoticesConfigSchema = z
       })
       .default({ enabled: false, windowDays: 365 }),
     /** Where the public party page is reached from outside, for the link in the SMS (PUBLIC_BASE_URL overrides). */
-    publicBaseUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cg.example.gov.cn' }).transform((u) => u.replace(/\/+$/, '')),
+    publicBaseUrl: z
+      .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://cg.example.gov.cn' })
+      .transform((u) => u.replace(/\/+$/, '')),
     /** Words of the texts: the type's name and what the party must do, per event type (zh-CN). */
     texts: perType(z.strictObject({ name: z.string().min(1).max(40), what: z.string().min(1).max(200) })),
     sms: z.strictObject({
@@ -94,7 +122,11 @@ export const NoticesConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.recheck.answerTimeoutS <= c.recheck.observeS) {
-      ctx.addIssue({ code: 'custom', path: ['recheck', 'answerTimeoutS'], message: `must be longer than observeS (${c.recheck.observeS} s): the worker watches that long before it answers` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recheck', 'answerTimeoutS'],
+        message: `must be longer than observeS (${c.recheck.observeS} s): the worker watches that long before it answers`,
+      });
     }
   });
 
@@ -130,21 +162,30 @@ export function noticesConfig(raw: unknown, env: NoticesEnv = {}, source = 'the 
   const publicBase = blank(env.PUBLIC_BASE_URL);
   if (publicBase) {
     const r = z.url({ protocol: /^https?$/ }).safeParse(publicBase);
-    if (!r.success) throw new ConfigError(`invalid configuration in the environment:\n  - PUBLIC_BASE_URL: must be an http(s) URL such as https://cg.example.gov.cn (got "${publicBase}")`);
+    if (!r.success)
+      throw new ConfigError(
+        `invalid configuration in the environment:\n  - PUBLIC_BASE_URL: must be an http(s) URL such as https://cg.example.gov.cn (got "${publicBase}")`,
+      );
     cfg.publicBaseUrl = publicBase.replace(/\/+$/, '');
   }
   const url = blank(env.SMS_GATEWAY_URL);
   const token = blank(env.SMS_GATEWAY_TOKEN);
   if (url) {
     if (!z.url({ protocol: /^https?$/ }).safeParse(url).success) {
-      throw new ConfigError(`invalid configuration in the environment:\n  - SMS_GATEWAY_URL: must be an http(s) URL such as https://sms.example.gov.cn/send`);
+      throw new ConfigError(
+        `invalid configuration in the environment:\n  - SMS_GATEWAY_URL: must be an http(s) URL such as https://sms.example.gov.cn/send`,
+      );
     }
     if (!token) {
-      throw new ConfigError(`invalid configuration in the environment:\n  - SMS_GATEWAY_TOKEN: required with SMS_GATEWAY_URL (sent as "Authorization: Bearer <token>")`);
+      throw new ConfigError(
+        `invalid configuration in the environment:\n  - SMS_GATEWAY_TOKEN: required with SMS_GATEWAY_URL (sent as "Authorization: Bearer <token>")`,
+      );
     }
     cfg.smsGateway = { url, token };
   } else if (token) {
-    throw new ConfigError(`invalid configuration in the environment:\n  - SMS_GATEWAY_URL: SMS_GATEWAY_TOKEN is set but SMS_GATEWAY_URL is not`);
+    throw new ConfigError(
+      `invalid configuration in the environment:\n  - SMS_GATEWAY_URL: SMS_GATEWAY_TOKEN is set but SMS_GATEWAY_URL is not`,
+    );
   }
   return cfg;
 }

@@ -13,7 +13,11 @@ import type { Channel } from './types.js';
 
 /** Sends at once per channel: a gateway that hangs must not take every notice's attempt with it. */
 const MAX_SENDS_PER_CHANNEL = 4;
-const CHANNEL_NAMES: Record<Channel, string> = { sms: 'SMS gateway', loudspeaker: 'loudspeaker broker', console: 'console log' };
+const CHANNEL_NAMES: Record<Channel, string> = {
+  sms: 'SMS gateway',
+  loudspeaker: 'loudspeaker broker',
+  console: 'console log',
+};
 
 export interface NoticeDeliveryOptions {
   book: NoticeBook;
@@ -64,7 +68,12 @@ export class NoticeDelivery {
     let recorded = false;
     const p = this.send(eventId, channel)
       .then(() => void (recorded = true))
-      .catch((e: Error) => this.o.logger.error({ event: eventId, channel, err: e.message }, 'delivery bookkeeping failed; retried by the loop'))
+      .catch((e: Error) =>
+        this.o.logger.error(
+          { event: eventId, channel, err: e.message },
+          'delivery bookkeeping failed; retried by the loop',
+        ),
+      )
       .finally(() => {
         this.sending.delete(key);
         // Others may have waited for this one's place.
@@ -101,20 +110,36 @@ export class NoticeDelivery {
       const was = this.down.get(channel);
       if (was) {
         this.down.delete(channel);
-        log.info({ channel, target: notifier?.target, downS: Math.round((now - was.since) / 1000), failedAttempts: was.failures }, `${CHANNEL_NAMES[channel]} reachable again: sending the waiting notices`);
+        log.info(
+          {
+            channel,
+            target: notifier?.target,
+            downS: Math.round((now - was.since) / 1000),
+            failedAttempts: was.failures,
+          },
+          `${CHANNEL_NAMES[channel]} reachable again: sending the waiting notices`,
+        );
         this.expedite(channel);
       }
       if (channel !== 'console') log.info(ctx, 'notice sent');
       return;
     }
     if (outcome === 'failed') {
-      log.error({ ...ctx, err: r.error }, r.ok === false && r.permanent ? 'notice refused: not retried' : `notice not delivered after ${x.attempts} attempts: given up on this channel`);
+      log.error(
+        { ...ctx, err: r.error },
+        r.ok === false && r.permanent
+          ? 'notice refused: not retried'
+          : `notice not delivered after ${x.attempts} attempts: given up on this channel`,
+      );
       return;
     }
     const was = this.down.get(channel);
     if (!was) {
       this.down.set(channel, { since: now, failures: 1 });
-      log.warn({ ...ctx, target: notifier?.target, err: r.error }, `${CHANNEL_NAMES[channel]} unavailable: notices wait and are retried with backoff (logged once until it is back)`);
+      log.warn(
+        { ...ctx, target: notifier?.target, err: r.error },
+        `${CHANNEL_NAMES[channel]} unavailable: notices wait and are retried with backoff (logged once until it is back)`,
+      );
     } else {
       was.failures++;
       log.debug({ ...ctx, err: r.error }, 'notice delivery failed; will retry');
@@ -126,7 +151,9 @@ export class NoticeDelivery {
     const book = this.o.book;
     void (async () => {
       const now = this.o.now();
-      const waiting = (await book.store.due(Number.MAX_SAFE_INTEGER, 1000)).filter((r) => waitsOn(r, channel, now, this.o.config));
+      const waiting = (await book.store.due(Number.MAX_SAFE_INTEGER, 1000)).filter((r) =>
+        waitsOn(r, channel, now, this.o.config),
+      );
       for (const r of waiting) {
         await book.mutate(r.notice.eventId, (cur) => {
           if (!cur.notice.deliveries.some((d) => d.channel === channel && d.status === 'pending')) return false;
@@ -135,7 +162,12 @@ export class NoticeDelivery {
         });
       }
       if (waiting.length) this.o.kick();
-    })().catch((e: Error) => this.o.logger.warn({ channel, err: e.message }, 'could not bring the waiting notices forward; they go at their own time'));
+    })().catch((e: Error) =>
+      this.o.logger.warn(
+        { channel, err: e.message },
+        'could not bring the waiting notices forward; they go at their own time',
+      ),
+    );
   }
 
   /** Cuts the sends in progress short (they are made again after a restart). */

@@ -11,7 +11,13 @@ export class CaseFiling {
   private readonly filing = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly o: { book: NoticeBook; fileCase: NoticeDeps['fileCase']; config: NoticesConfig; logger: Logger; now: () => number },
+    private readonly o: {
+      book: NoticeBook;
+      fileCase: NoticeDeps['fileCase'];
+      config: NoticesConfig;
+      logger: Logger;
+      now: () => number;
+    },
   ) {}
 
   /** The filings running now. */
@@ -24,7 +30,9 @@ export class CaseFiling {
     const running = this.filing.get(eventId);
     if (running) return running;
     const p = this.fileOnce(eventId)
-      .catch((e: Error) => this.o.logger.error({ event: eventId, err: e.message }, 'case filing bookkeeping failed; retried by the loop'))
+      .catch((e: Error) =>
+        this.o.logger.error({ event: eventId, err: e.message }, 'case filing bookkeeping failed; retried by the loop'),
+      )
       .finally(() => this.filing.delete(eventId));
     this.filing.set(eventId, p);
     return p;
@@ -42,10 +50,17 @@ export class CaseFiling {
       const now = this.o.now();
       const r = await book.mutate(eventId, (cur) => recordFilingFailure(cur, err, now, this.o.config));
       const attempts = r?.work.caseAttempts ?? 0;
-      logger[loudFilingFailure(attempts) ? 'error' : 'debug']({ event: eventId, attempts, err }, 'filing the case failed; retrying');
+      logger[loudFilingFailure(attempts) ? 'error' : 'debug'](
+        { event: eventId, attempts, err },
+        'filing the case failed; retrying',
+      );
       return;
     }
     const r = await book.mutate(eventId, (cur) => recordFiled(cur, caseId, this.o.now()));
-    if (r) logger.info({ event: eventId, code: formatCode(r.notice.code), case: caseId, reason: r.notice.reason }, 'case filed');
+    if (r)
+      logger.info(
+        { event: eventId, code: formatCode(r.notice.code), case: caseId, reason: r.notice.reason },
+        'case filed',
+      );
   }
 }

@@ -20,7 +20,9 @@ export function localTimeText(ts: number, timeZone: string): string {
 /** "10:15" on the same local day as `ref`, else "11月28日 10:15". */
 export function localDeadlineText(ts: number, ref: number, timeZone: string): string {
   const p = parts(ts, timeZone);
-  return localDay(ts, timeZone) === localDay(ref, timeZone) ? `${two(p.hh)}:${two(p.mm)}` : `${p.m}月${p.d}日 ${two(p.hh)}:${two(p.mm)}`;
+  return localDay(ts, timeZone) === localDay(ref, timeZone)
+    ? `${two(p.hh)}:${two(p.mm)}`
+    : `${p.m}月${p.d}日 ${two(p.hh)}:${two(p.mm)}`;
 }
 
 /** The first day a camera published on `publishedAt` enforces: publishedAt + days (YYYY-MM-DD). */
@@ -34,7 +36,12 @@ export function enforcingFrom(publishedAt: string, days: number): string {
  * Whether an event that started at `ts` on this camera may be enforced: the camera's location was published at
  * least `days` days before the event's local day. An unknown camera, or one without publishedAt, enforces nothing.
  */
-export function isEnforcing(camera: Pick<Camera, 'publishedAt'> | undefined, ts: number, days: number, timeZone: string): boolean {
+export function isEnforcing(
+  camera: Pick<Camera, 'publishedAt'> | undefined,
+  ts: number,
+  days: number,
+  timeZone: string,
+): boolean {
   if (!camera?.publishedAt) return false;
   return localDay(ts, timeZone) >= enforcingFrom(camera.publishedAt, days);
 }

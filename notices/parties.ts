@@ -27,7 +27,10 @@ const ShopSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" (at most 64)'),
   name: z.string().min(1).max(100),
   /** 统一社会信用代码: 18 characters. */
-  licenceNo: z.string().regex(/^[0-9A-Z]{18}$/, 'the unified social credit code: 18 digits and capital letters').optional(),
+  licenceNo: z
+    .string()
+    .regex(/^[0-9A-Z]{18}$/, 'the unified social credit code: 18 digits and capital letters')
+    .optional(),
   phone: PhoneSchema.optional(),
   /** The camera zones in front of the shop (storefront zones of the camera registry). */
   zones: z.array(z.strictObject({ cameraId: z.string().min(1), zoneId: z.string().min(1) })).default([]),
@@ -49,7 +52,10 @@ export const PartiesConfigSchema = z
      */
     vehicleLookup: z
       .strictObject({
-        url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://plates.example.gov.cn/keeper' }),
+        url: z.url({
+          protocol: /^https?$/,
+          message: 'must be an http(s) URL such as https://plates.example.gov.cn/keeper',
+        }),
         timeoutMs: z.number().int().min(50).max(30_000).default(3000),
         /** Answers (known and unknown) are reused this long; a failed lookup is retried after at most 30 s. */
         cacheS: z.number().int().min(0).max(86_400).default(300),
@@ -62,18 +68,25 @@ export const PartiesConfigSchema = z
     const ids = new Set<string>();
     const zones = new Map<string, string>();
     c.shops.forEach((s, i) => {
-      if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['shops', i, 'id'], message: `shop id "${s.id}" is used twice` });
+      if (ids.has(s.id))
+        ctx.addIssue({ code: 'custom', path: ['shops', i, 'id'], message: `shop id "${s.id}" is used twice` });
       ids.add(s.id);
       s.zones.forEach((z, j) => {
         const k = `${z.cameraId}/${z.zoneId}`;
         const other = zones.get(k);
-        if (other !== undefined && other !== s.id) ctx.addIssue({ code: 'custom', path: ['shops', i, 'zones', j], message: `zone ${k} is already the frontage of shop "${other}"` });
+        if (other !== undefined && other !== s.id)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['shops', i, 'zones', j],
+            message: `zone ${k} is already the frontage of shop "${other}"`,
+          });
         zones.set(k, s.id);
       });
     });
     const plates = new Set<string>();
     c.vehicles.forEach((v, i) => {
-      if (plates.has(v.plate)) ctx.addIssue({ code: 'custom', path: ['vehicles', i, 'plate'], message: `plate ${v.plate} is listed twice` });
+      if (plates.has(v.plate))
+        ctx.addIssue({ code: 'custom', path: ['vehicles', i, 'plate'], message: `plate ${v.plate} is listed twice` });
       plates.add(v.plate);
     });
   });
@@ -91,8 +104,16 @@ export function mergeParties(...configs: PartiesConfig[]): PartiesConfig {
   const shopIds = new Set<string>();
   const plates = new Set<string>();
   for (const c of configs) {
-    for (const s of c.shops) if (!shopIds.has(s.id)) { shopIds.add(s.id); out.shops.push(s); }
-    for (const v of c.vehicles) if (!plates.has(v.plate)) { plates.add(v.plate); out.vehicles.push(v); }
+    for (const s of c.shops)
+      if (!shopIds.has(s.id)) {
+        shopIds.add(s.id);
+        out.shops.push(s);
+      }
+    for (const v of c.vehicles)
+      if (!plates.has(v.plate)) {
+        plates.add(v.plate);
+        out.vehicles.push(v);
+      }
     if (c.vehicleLookup && !out.vehicleLookup) out.vehicleLookup = c.vehicleLookup;
   }
   return parseConfig(PartiesConfigSchema, out, 'the merged parties registry');
@@ -129,7 +150,13 @@ export function maskPhone(phone: string): string {
 }
 
 export function shopParty(s: Shop): Party {
-  return { id: `shop:${s.id}`, kind: 'shop', name: s.name, ...(s.licenceNo ? { licenceNo: s.licenceNo } : {}), ...(s.phone ? { phone: s.phone } : {}) };
+  return {
+    id: `shop:${s.id}`,
+    kind: 'shop',
+    name: s.name,
+    ...(s.licenceNo ? { licenceNo: s.licenceNo } : {}),
+    ...(s.phone ? { phone: s.phone } : {}),
+  };
 }
 
 export function vehicleParty(plate: string, phone?: string): Party {
@@ -175,9 +202,15 @@ export class PartyRegistry {
         const shop = this.byId.get(z.shopId);
         const listed = this.byZone.get(k);
         if (!shop && !listed) {
-          o.logger.warn({ camera: c.id, zone: z.id, shopId: z.shopId }, 'camera zone names a shop that is not in the parties registry: its events have no contact');
+          o.logger.warn(
+            { camera: c.id, zone: z.id, shopId: z.shopId },
+            'camera zone names a shop that is not in the parties registry: its events have no contact',
+          );
         } else if (!shop || (listed && listed.id !== shop.id)) {
-          o.logger.warn({ camera: c.id, zone: z.id, shopId: z.shopId, listed: listed!.id }, 'camera zone names another shop than the parties registry: the registry wins');
+          o.logger.warn(
+            { camera: c.id, zone: z.id, shopId: z.shopId, listed: listed!.id },
+            'camera zone names another shop than the parties registry: the registry wins',
+          );
         } else {
           this.byZone.set(k, shop);
         }
@@ -188,7 +221,10 @@ export class PartyRegistry {
         for (const z of s.zones) {
           const cam = cams.find((c) => c.id === z.cameraId);
           if (!cam?.zones.some((x) => x.id === z.zoneId)) {
-            o.logger.warn({ shop: s.id, camera: z.cameraId, zone: z.zoneId }, 'shop names a camera zone that is not in the camera registry');
+            o.logger.warn(
+              { shop: s.id, camera: z.cameraId, zone: z.zoneId },
+              'shop names a camera zone that is not in the camera registry',
+            );
           }
         }
       }
@@ -217,7 +253,10 @@ export class PartyRegistry {
     const plate = event.plate;
     if (!plate || !plate.text.trim()) return null;
     if (plate.confidence < this.config.minPlateConfidence) {
-      this.o.logger.info({ event: event.id, confidence: plate.confidence, min: this.config.minPlateConfidence }, 'plate read with too little confidence to look up its keeper');
+      this.o.logger.info(
+        { event: event.id, confidence: plate.confidence, min: this.config.minPlateConfidence },
+        'plate read with too little confidence to look up its keeper',
+      );
       return null;
     }
     return this.vehicle(plate.text);
@@ -251,18 +290,28 @@ export class PartyRegistry {
     };
     let failure: string;
     try {
-      const res = await fetchWithUrlCredentials(url, { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(hook.timeoutMs) }, f);
+      const res = await fetchWithUrlCredentials(
+        url,
+        { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(hook.timeoutMs) },
+        f,
+      );
       if (res.status === 404) {
         await res.body?.cancel();
         this.hookUp();
         return remember(null, hook.cacheS * 1000);
       }
       if (res.status === 200) {
-        const body = LookupAnswerSchema.safeParse(JSON.parse((await readBody(res, LOOKUP_ANSWER_MAX_BYTES)).toString('utf8')));
+        const body = LookupAnswerSchema.safeParse(
+          JSON.parse((await readBody(res, LOOKUP_ANSWER_MAX_BYTES)).toString('utf8')),
+        );
         if (body.success) {
           this.hookUp();
           const phone = body.data.phone ? PhoneSchema.safeParse(body.data.phone) : null;
-          if (phone && !phone.success) this.o.logger.warn({ plate }, 'vehicle lookup answered a phone that is not a mobile number: treated as no contact');
+          if (phone && !phone.success)
+            this.o.logger.warn(
+              { plate },
+              'vehicle lookup answered a phone that is not a mobile number: treated as no contact',
+            );
           return remember(vehicleParty(plate, phone?.success ? phone.data : undefined), hook.cacheS * 1000);
         }
         failure = `answer is not {"phone"?: string}: ${body.error.issues[0]?.message ?? ''}`;
@@ -272,10 +321,17 @@ export class PartyRegistry {
       }
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
-      failure = err.name === 'TimeoutError' ? `no answer within ${hook.timeoutMs} ms` : `${err.message}${err.cause?.code ? `: ${err.cause.code}` : ''}`;
+      failure =
+        err.name === 'TimeoutError'
+          ? `no answer within ${hook.timeoutMs} ms`
+          : `${err.message}${err.cause?.code ? `: ${err.cause.code}` : ''}`;
     }
     // Said once per outage, not per plate.
-    if (!this.hookDown) this.o.logger.warn({ url: redactUrl(url), err: failure }, 'vehicle lookup failed: vehicles count as unknown (no contact) until it answers again');
+    if (!this.hookDown)
+      this.o.logger.warn(
+        { url: redactUrl(url), err: failure },
+        'vehicle lookup failed: vehicles count as unknown (no contact) until it answers again',
+      );
     else this.o.logger.debug({ plate, err: failure }, 'vehicle lookup failed');
     this.hookDown = true;
     return remember(null, Math.min(30_000, hook.cacheS * 1000));

@@ -31,7 +31,19 @@ const cam = (id = 'cam-xinhua-01') => cameras.cameras.find((c) => c.id === id);
 
 function decide(o: Partial<DecisionInput> = {}): NoticeRecord {
   const stored = o.stored ?? confirmed();
-  return decideNotice({ stored, camera: cam(stored.event.camera.id), enforcing: true, party: shop, priorOffences: 0, code: '7K3M9QXR2D4F8HJN', channels: ALL, config: config(), timeZone: cameras.timeZone, now: T0, ...o });
+  return decideNotice({
+    stored,
+    camera: cam(stored.event.camera.id),
+    enforcing: true,
+    party: shop,
+    priorOffences: 0,
+    code: '7K3M9QXR2D4F8HJN',
+    channels: ALL,
+    config: config(),
+    timeZone: cameras.timeZone,
+    now: T0,
+    ...o,
+  });
 }
 
 /** A notice awaiting its re-check, asked `attempts` times (the latest request `#attempts`, deadline T0+60 s). */
@@ -61,7 +73,13 @@ describe('the decision after a confirmation', () => {
     expect(mayEnforce(undefined, e.event, config(), cameras.timeZone)).toBe(false);
     expect(mayEnforce(cam(), confirmed().event, config(), cameras.timeZone)).toBe(true);
     const rec = decide({ stored: e, camera: cam('cam-new'), enforcing: false });
-    expect(rec.notice).toMatchObject({ status: 'not-enforcing', reason: 'camera-not-published', party: null, deliveries: [], closedAt: T0 });
+    expect(rec.notice).toMatchObject({
+      status: 'not-enforcing',
+      reason: 'camera-not-published',
+      party: null,
+      deliveries: [],
+      closedAt: T0,
+    });
     expect(rec.nextAt).toBeNull();
   });
 
@@ -79,7 +97,11 @@ describe('the decision after a confirmation', () => {
 
   it('c. leniency: a first offence ends at the notice, a repeat is told and becomes a case', () => {
     const lenient = config({ leniency: { enabled: true, windowDays: 30 } });
-    expect(decide({ config: lenient, priorOffences: 0 }).notice).toMatchObject({ status: 'notice-only', reason: 'first-offence-leniency', priorOffences: 0 });
+    expect(decide({ config: lenient, priorOffences: 0 }).notice).toMatchObject({
+      status: 'notice-only',
+      reason: 'first-offence-leniency',
+      priorOffences: 0,
+    });
     const repeat = decide({ config: lenient, priorOffences: 2 }).notice;
     expect(repeat).toMatchObject({ status: 'case', reason: 'repeat-offence', priorOffences: 2 });
     expect(repeat.deliveries.map((d) => d.channel)).toEqual(['sms', 'loudspeaker', 'console']);
@@ -89,9 +111,17 @@ describe('the decision after a confirmation', () => {
 
   it('d. otherwise told on every channel there is, re-checked when the grace period from the confirmation is over', () => {
     const rec = decide({ stored: confirmed({ reviewAt: T0 + 5000 }) });
-    expect(rec.notice).toMatchObject({ status: 'awaiting-recheck', reason: 'notified', recheckAt: T0 + 5000 + 600_000 });
+    expect(rec.notice).toMatchObject({
+      status: 'awaiting-recheck',
+      reason: 'notified',
+      recheckAt: T0 + 5000 + 600_000,
+    });
     expect(rec.notice.closedAt).toBeUndefined();
-    expect(rec.notice.deliveries.map((d) => [d.channel, d.status])).toEqual([['sms', 'pending'], ['loudspeaker', 'pending'], ['console', 'pending']]);
+    expect(rec.notice.deliveries.map((d) => [d.channel, d.status])).toEqual([
+      ['sms', 'pending'],
+      ['loudspeaker', 'pending'],
+      ['console', 'pending'],
+    ]);
     // The SMS carries the code; the loudspeaker must not.
     expect(rec.notice.deliveries[0]!.text).toContain('7K3M-9QXR-2D4F-8HJN');
     expect(rec.notice.deliveries[1]!.text).not.toContain('7K3M');
@@ -103,7 +133,9 @@ describe('the decision after a confirmation', () => {
     expect(consoleOnly.map((d) => d.channel)).toEqual(['console']);
     expect(consoleOnly[0]!.text).toContain('请于');
     const base = config();
-    const quiet = config({ loudspeaker: { enabled: true, repeat: 2, cameras: ['cam-other'], templates: base.loudspeaker.templates } });
+    const quiet = config({
+      loudspeaker: { enabled: true, repeat: 2, cameras: ['cam-other'], templates: base.loudspeaker.templates },
+    });
     expect(decide({ config: quiet }).notice.deliveries.map((d) => d.channel)).toEqual(['sms', 'console']);
   });
 });
@@ -125,8 +157,11 @@ describe('deliveries', () => {
     const rec = decide();
     expect(recordAttempt(rec, 'console', { ok: true }, T0, config())).toBe('sent');
     expect(recordAttempt(rec, 'console', { ok: true }, T0, config())).toBeNull();
-    expect(recordAttempt(rec, 'loudspeaker', { ok: false, error: 'refused', permanent: true }, T0, config())).toBe('failed');
-    for (let i = 1; i < 3; i++) expect(recordAttempt(rec, 'sms', { ok: false, error: 'down' }, T0, config())).toBe('retry');
+    expect(recordAttempt(rec, 'loudspeaker', { ok: false, error: 'refused', permanent: true }, T0, config())).toBe(
+      'failed',
+    );
+    for (let i = 1; i < 3; i++)
+      expect(recordAttempt(rec, 'sms', { ok: false, error: 'down' }, T0, config())).toBe('retry');
     expect(recordAttempt(rec, 'sms', { ok: false, error: 'down' }, T0, config())).toBe('failed');
     expect(rec.notice.deliveries.map((d) => d.status)).toEqual(['failed', 'failed', 'sent']);
   });
@@ -138,15 +173,33 @@ describe('the re-check', () => {
     expect(recheckAction(rec, rec.notice.recheckAt! - 1, config())).toEqual({ do: 'wait' });
     expect(recheckAction(rec, rec.notice.recheckAt!, config())).toEqual({ do: 'ask', attempt: 1 });
     const req = recheckRequest(rec.notice, rec.work, 1, T0, config());
-    expect(req).toMatchObject({ id: `${rec.notice.eventId}#1`, camera: { id: 'cam-xinhua-01' }, zoneId: 'sf-1', role: 'stall', deadline: T0 + 60_000 });
+    expect(req).toMatchObject({
+      id: `${rec.notice.eventId}#1`,
+      camera: { id: 'cam-xinhua-01' },
+      zoneId: 'sf-1',
+      role: 'stall',
+      deadline: T0 + 60_000,
+    });
     expect(recordRequest(rec, req, 1)).toBe(true);
     expect(recheckAction(rec, T0 + 59_999, config())).toEqual({ do: 'wait' });
-    expect(recheckAction(rec, T0 + 60_000, config())).toEqual({ do: 'ask', attempt: 2, why: 'no answer to the last attempt in time' });
+    expect(recheckAction(rec, T0 + 60_000, config())).toEqual({
+      do: 'ask',
+      attempt: 2,
+      why: 'no answer to the last attempt in time',
+    });
     const last = awaiting(3);
-    expect(recheckAction(last, T0 + 60_000, config())).toEqual({ do: 'give-up', requestId: `${last.notice.eventId}#3`, detail: 'no answer from a vision worker after 3 attempts' });
+    expect(recheckAction(last, T0 + 60_000, config())).toEqual({
+      do: 'give-up',
+      requestId: `${last.notice.eventId}#3`,
+      detail: 'no answer from a vision worker after 3 attempts',
+    });
     expect(giveUpRecheck(last, `${last.notice.eventId}#2`, 'x', T0)).toBe(false);
     expect(giveUpRecheck(last, `${last.notice.eventId}#3`, 'x', T0)).toBe(true);
-    expect(last.notice).toMatchObject({ status: 'recheck-unavailable', reason: 'recheck-unavailable', recheck: { result: 'unavailable', detail: 'x' } });
+    expect(last.notice).toMatchObject({
+      status: 'recheck-unavailable',
+      reason: 'recheck-unavailable',
+      recheck: { result: 'unavailable', detail: 'x' },
+    });
   });
 
   it('absent: closed as corrected, no case', () => {
@@ -167,20 +220,32 @@ describe('the re-check', () => {
     const rec = awaiting(1);
     expect(applyRecheckResult(rec, result(rec, 1, 'unavailable'), T0, config())).toEqual({ became: null });
     expect(rec.notice.status).toBe('awaiting-recheck');
-    expect(recheckAction(rec, T0 + 60_000, config())).toMatchObject({ do: 'ask', attempt: 2, why: 'the last attempt could not see the zone' });
+    expect(recheckAction(rec, T0 + 60_000, config())).toMatchObject({
+      do: 'ask',
+      attempt: 2,
+      why: 'the last attempt could not see the zone',
+    });
     const last = awaiting(3);
-    expect(applyRecheckResult(last, result(last, 3, 'unavailable'), T0, config())).toEqual({ became: 'recheck-unavailable' });
+    expect(applyRecheckResult(last, result(last, 3, 'unavailable'), T0, config())).toEqual({
+      became: 'recheck-unavailable',
+    });
   });
 
-  it('a repeat, another notice\'s request, an attempt not asked, or a notice already decided changes nothing', () => {
+  it("a repeat, another notice's request, an attempt not asked, or a notice already decided changes nothing", () => {
     const rec = awaiting(1);
-    expect(applyRecheckResult(rec, result(rec, 2, 'absent'), T0, config())).toEqual({ ignored: 'not a request of this notice' });
-    expect(applyRecheckResult(rec, { ...result(rec, 1, 'absent'), id: 'other#1' }, T0, config())).toEqual({ ignored: 'not a request of this notice' });
+    expect(applyRecheckResult(rec, result(rec, 2, 'absent'), T0, config())).toEqual({
+      ignored: 'not a request of this notice',
+    });
+    expect(applyRecheckResult(rec, { ...result(rec, 1, 'absent'), id: 'other#1' }, T0, config())).toEqual({
+      ignored: 'not a request of this notice',
+    });
     expect(applyRecheckResult(rec, result(rec, 1, 'unavailable'), T0, config())).toEqual({ became: null });
     expect(applyRecheckResult(rec, result(rec, 1, 'absent'), T0, config())).toEqual({ ignored: 'already applied' });
     const done = awaiting(1);
     applyRecheckResult(done, result(done, 1, 'absent'), T0, config());
-    expect(applyRecheckResult(done, result(done, 1, 'present'), T0, config())).toEqual({ ignored: 'notice is corrected' });
+    expect(applyRecheckResult(done, result(done, 1, 'present'), T0, config())).toEqual({
+      ignored: 'notice is corrected',
+    });
   });
 });
 

@@ -19,7 +19,12 @@ export const DAY_MS = 86_400_000;
 // The decision after a confirmation (README: a. publication, b. party, c. leniency, d. notify and re-check)
 
 /** a. Whether the camera may enforce at the event's time: its location published long enough before. */
-export function mayEnforce(camera: Camera | undefined, event: EnforcementEvent, config: NoticesConfig, timeZone: string): boolean {
+export function mayEnforce(
+  camera: Camera | undefined,
+  event: EnforcementEvent,
+  config: NoticesConfig,
+  timeZone: string,
+): boolean {
   return isEnforcing(camera, event.start, config.publicationDays, timeZone);
 }
 
@@ -86,7 +91,16 @@ export function decideNotice(i: DecisionInput): NoticeRecord {
   // The grace period runs from the confirmation (or from now, for a confirmation recorded before a restart).
   const from = Math.max(i.now, i.stored.review?.at ?? 0);
   const deadline = from + cfg.graceS[e.type] * 1000;
-  base.deliveries = noticeDeliveries({ event: e, notice: base, camera: i.camera, deadline, now: i.now, channels: i.channels, config: cfg, timeZone: i.timeZone });
+  base.deliveries = noticeDeliveries({
+    event: e,
+    notice: base,
+    camera: i.camera,
+    deadline,
+    now: i.now,
+    channels: i.channels,
+    config: cfg,
+    timeZone: i.timeZone,
+  });
   if (cfg.leniency.enabled && base.priorOffences === 0) return done('notice-only', 'first-offence-leniency', base);
   if (cfg.leniency.enabled) return done('case', 'repeat-offence', base);
 
@@ -110,9 +124,15 @@ export function noticeDeliveries(o: {
   const vars = noticeVars({ event: e, notice: n, deadline: o.deadline, config: cfg, timeZone: o.timeZone });
   const sms = smsText(cfg, e, vars);
   const out: Delivery[] = [];
-  if (o.channels.has('sms') && n.party?.phone) out.push({ channel: 'sms', status: 'pending', attempts: 0, at: now, text: sms });
+  if (o.channels.has('sms') && n.party?.phone)
+    out.push({ channel: 'sms', status: 'pending', attempts: 0, at: now, text: sms });
   const speaker = cfg.loudspeaker;
-  if (speaker.enabled && o.channels.has('loudspeaker') && camera && (!speaker.cameras || speaker.cameras.includes(camera.id))) {
+  if (
+    speaker.enabled &&
+    o.channels.has('loudspeaker') &&
+    camera &&
+    (!speaker.cameras || speaker.cameras.includes(camera.id))
+  ) {
     out.push({ channel: 'loudspeaker', status: 'pending', attempts: 0, at: now, text: loudspeakerText(cfg, e, vars) });
   }
   // Always on record: what the SMS says (or would say, without a gateway).
@@ -152,7 +172,9 @@ export function scheduleNotice(rec: NoticeRecord, config: NoticesConfig): Notice
 
 /** The pending deliveries of a notice due by `now`. */
 export function dueChannels(rec: NoticeRecord, now: number, config: NoticesConfig): Channel[] {
-  return rec.notice.deliveries.filter((d) => d.status === 'pending' && deliveryDue(d, rec.work, config) <= now).map((d) => d.channel);
+  return rec.notice.deliveries
+    .filter((d) => d.status === 'pending' && deliveryDue(d, rec.work, config) <= now)
+    .map((d) => d.channel);
 }
 
 /** Whether a notice's case is due to be filed (again) by `now`. */
@@ -169,7 +191,13 @@ export type DeliveryOutcome = 'sent' | 'retry' | 'failed';
  * Records one attempt on the notice's delivery of `channel` (the record given is changed; nothing else): sent, to be
  * retried, or failed for good (a refusal, or the last attempt). Null when that delivery is no longer pending.
  */
-export function recordAttempt(rec: NoticeRecord, channel: Channel, r: SendResult, now: number, config: NoticesConfig): DeliveryOutcome | null {
+export function recordAttempt(
+  rec: NoticeRecord,
+  channel: Channel,
+  r: SendResult,
+  now: number,
+  config: NoticesConfig,
+): DeliveryOutcome | null {
   const x = rec.notice.deliveries.find((y) => y.channel === channel);
   if (!x || x.status !== 'pending') return null;
   x.attempts++;
@@ -189,16 +217,16 @@ export function recordAttempt(rec: NoticeRecord, channel: Channel, r: SendResult
 
 /** Whether the notice waits on `channel` beyond `now` (its own backoff), to be brought forward when it answers again. */
 export function waitsOn(rec: NoticeRecord, channel: Channel, now: number, config: NoticesConfig): boolean {
-  return rec.notice.deliveries.some((d) => d.channel === channel && d.status === 'pending' && deliveryDue(d, rec.work, config) > now);
+  return rec.notice.deliveries.some(
+    (d) => d.channel === channel && d.status === 'pending' && deliveryDue(d, rec.work, config) > now,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Re-checks
 
 export type RecheckAction =
-  | { do: 'wait' }
-  | { do: 'ask'; attempt: number; why?: string }
-  | { do: 'give-up'; requestId: string; detail: string };
+  { do: 'wait' } | { do: 'ask'; attempt: number; why?: string } | { do: 'give-up'; requestId: string; detail: string };
 
 /** What an awaiting notice needs now: its first request after the grace period, another after a deadline, or an end. */
 export function recheckAction(rec: NoticeRecord, now: number, config: NoticesConfig): RecheckAction {
@@ -209,13 +237,25 @@ export function recheckAction(rec: NoticeRecord, now: number, config: NoticesCon
   if (req.deadline > now) return { do: 'wait' };
   // The latest attempt timed out (or answered "unavailable"): ask again, or leave it to a reviewer.
   if (attempts < config.recheck.attempts) {
-    return { do: 'ask', attempt: attempts + 1, why: rec.work.answered.includes(req.id) ? 'the last attempt could not see the zone' : 'no answer to the last attempt in time' };
+    return {
+      do: 'ask',
+      attempt: attempts + 1,
+      why: rec.work.answered.includes(req.id)
+        ? 'the last attempt could not see the zone'
+        : 'no answer to the last attempt in time',
+    };
   }
   return { do: 'give-up', requestId: req.id, detail: `no answer from a vision worker after ${attempts} attempts` };
 }
 
 /** Re-check attempt `attempt` of a notice: where to look, and until when an answer counts. */
-export function recheckRequest(n: Notice, work: NoticeWork, attempt: number, now: number, config: NoticesConfig): RecheckRequest {
+export function recheckRequest(
+  n: Notice,
+  work: NoticeWork,
+  attempt: number,
+  now: number,
+  config: NoticesConfig,
+): RecheckRequest {
   const cfg = config.recheck;
   return RecheckRequestSchema.parse({
     id: `${n.eventId}#${attempt}`,
@@ -240,13 +280,24 @@ export function recordRequest(rec: NoticeRecord, req: RecheckRequest, attempt: n
 }
 
 /** Ends the notice as `recheck-unavailable` (left to a reviewer) if request `requestId` is still its latest. */
-export function giveUpRecheck(rec: NoticeRecord, requestId: string, detail: string, now: number, checkedAt?: number): boolean {
+export function giveUpRecheck(
+  rec: NoticeRecord,
+  requestId: string,
+  detail: string,
+  now: number,
+  checkedAt?: number,
+): boolean {
   if (rec.notice.status !== 'awaiting-recheck' || rec.work.request?.id !== requestId) return false;
   const n = rec.notice;
   n.status = 'recheck-unavailable';
   n.reason = 'recheck-unavailable';
   n.closedAt = now;
-  n.recheck = { ...(n.recheck ?? { attempts: 0, evidence: [] }), result: 'unavailable', checkedAt: checkedAt ?? now, detail };
+  n.recheck = {
+    ...(n.recheck ?? { attempts: 0, evidence: [] }),
+    result: 'unavailable',
+    checkedAt: checkedAt ?? now,
+    detail,
+  };
   return true;
 }
 
@@ -258,16 +309,27 @@ export type ResultEffect = { ignored: string } | { became: NoticeStatus | null }
  * it a case due now, `unavailable` to the latest and last attempt ends it for a reviewer. A repeat, a result of
  * another notice's request, or a notice already decided is ignored.
  */
-export function applyRecheckResult(rec: NoticeRecord, r: RecheckResult, now: number, config: NoticesConfig): ResultEffect {
+export function applyRecheckResult(
+  rec: NoticeRecord,
+  r: RecheckResult,
+  now: number,
+  config: NoticesConfig,
+): ResultEffect {
   const n = rec.notice;
   const w = rec.work;
   if (n.status !== 'awaiting-recheck') return { ignored: `notice is ${n.status}` };
   if (w.answered.includes(r.id)) return { ignored: 'already applied' };
   const m = /#(\d+)$/.exec(r.id);
   const attempt = m ? Number(m[1]) : NaN;
-  if (!r.id.startsWith(`${n.eventId}#`) || !(attempt >= 1 && attempt <= (n.recheck?.attempts ?? 0))) return { ignored: 'not a request of this notice' };
+  if (!r.id.startsWith(`${n.eventId}#`) || !(attempt >= 1 && attempt <= (n.recheck?.attempts ?? 0)))
+    return { ignored: 'not a request of this notice' };
   w.answered.push(r.id);
-  const record = { attempts: n.recheck?.attempts ?? attempt, evidence: [...(n.recheck?.evidence ?? []), ...r.evidence], checkedAt: r.checkedAt, ...(r.detail ? { detail: r.detail } : {}) };
+  const record = {
+    attempts: n.recheck?.attempts ?? attempt,
+    evidence: [...(n.recheck?.evidence ?? []), ...r.evidence],
+    checkedAt: r.checkedAt,
+    ...(r.detail ? { detail: r.detail } : {}),
+  };
   if (r.result === 'unavailable') {
     n.recheck = record;
     // Only the latest attempt's answer moves on: the last one ends it, an earlier one waits for its deadline.
@@ -323,16 +385,33 @@ export const loudFilingFailure = (attempts: number): boolean => attempts === 1 |
 // ---------------------------------------------------------------------------------------------------------------
 // The parties' counts
 
-export type PartyCountItem = { id: string; kind: Party['kind']; name: string; licenceNo?: string; counts: Record<EnforcementEvent['type'], number>; lastAt: number | null };
+export type PartyCountItem = {
+  id: string;
+  kind: Party['kind'];
+  name: string;
+  licenceNo?: string;
+  counts: Record<EnforcementEvent['type'], number>;
+  lastAt: number | null;
+};
 
 /** Violations per party and type within the window; registered shops are listed even without any; most first. */
-export function partyCountItems(shops: readonly Party[], rows: readonly { party: Party; type: EnforcementEvent['type']; count: number; lastAt: number }[]): PartyCountItem[] {
+export function partyCountItems(
+  shops: readonly Party[],
+  rows: readonly { party: Party; type: EnforcementEvent['type']; count: number; lastAt: number }[],
+): PartyCountItem[] {
   const zero = () => Object.fromEntries(EVENT_TYPES.map((t) => [t, 0])) as Record<EnforcementEvent['type'], number>;
   const byId = new Map<string, PartyCountItem>();
   const add = (p: Party) => {
     let item = byId.get(p.id);
     if (!item) {
-      item = { id: p.id, kind: p.kind, name: p.name, ...(p.licenceNo ? { licenceNo: p.licenceNo } : {}), counts: zero(), lastAt: null };
+      item = {
+        id: p.id,
+        kind: p.kind,
+        name: p.name,
+        ...(p.licenceNo ? { licenceNo: p.licenceNo } : {}),
+        counts: zero(),
+        lastAt: null,
+      };
       byId.set(p.id, item);
     }
     return item;
@@ -344,5 +423,7 @@ export function partyCountItems(shops: readonly Party[], rows: readonly { party:
     item.lastAt = Math.max(item.lastAt ?? 0, r.lastAt);
   }
   const total = (i: PartyCountItem) => Object.values(i.counts).reduce((a, b) => a + b, 0);
-  return [...byId.values()].sort((a, b) => total(b) - total(a) || (b.lastAt ?? 0) - (a.lastAt ?? 0) || a.name.localeCompare(b.name, 'zh-CN'));
+  return [...byId.values()].sort(
+    (a, b) => total(b) - total(a) || (b.lastAt ?? 0) - (a.lastAt ?? 0) || a.name.localeCompare(b.name, 'zh-CN'),
+  );
 }

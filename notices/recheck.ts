@@ -36,12 +36,18 @@ export class Rechecks {
 
   /** Subscribes the re-check results. */
   async subscribe(): Promise<void> {
-    this.sub = await subscribeDecoded<RecheckResult>(this.o.bus, 'recheck-results', this.o.group, (batch) => this.onResults(batch), {
-      maxBatch: 50,
-      decode: jsonDecoder(RecheckResultSchema),
-      deadLetters: this.o.deadLetters,
-      logger: this.o.logger,
-    });
+    this.sub = await subscribeDecoded<RecheckResult>(
+      this.o.bus,
+      'recheck-results',
+      this.o.group,
+      (batch) => this.onResults(batch),
+      {
+        maxBatch: 50,
+        decode: jsonDecoder(RecheckResultSchema),
+        deadLetters: this.o.deadLetters,
+        logger: this.o.logger,
+      },
+    );
   }
 
   async close(): Promise<void> {
@@ -66,13 +72,28 @@ export class Rechecks {
       if (this.busDown) this.o.logger.info('re-check requests published on the bus again');
       this.busDown = false;
     } catch (e) {
-      if (!this.busDown) this.o.logger.warn({ event: n.eventId, err: (e as Error).message }, 'cannot publish the re-check request on the bus; retrying');
+      if (!this.busDown)
+        this.o.logger.warn(
+          { event: n.eventId, err: (e as Error).message },
+          'cannot publish the re-check request on the bus; retrying',
+        );
       this.busDown = true;
       return;
     }
     this.o.metrics.requests.inc();
     await this.o.book.mutate(n.eventId, (cur) => recordRequest(cur, req, attempt));
-    this.o.logger.info({ event: n.eventId, code: formatCode(n.code), camera: n.cameraId, zone: n.zoneId, attempt, request: req.id, ...(why ? { why } : {}) }, 're-check asked');
+    this.o.logger.info(
+      {
+        event: n.eventId,
+        code: formatCode(n.code),
+        camera: n.cameraId,
+        zone: n.zoneId,
+        attempt,
+        request: req.id,
+        ...(why ? { why } : {}),
+      },
+      're-check asked',
+    );
   }
 
   private async giveUp(eventId: string, requestId: string, detail: string): Promise<void> {
@@ -80,7 +101,10 @@ export class Rechecks {
     const rec = await this.o.book.mutate(eventId, (cur) => giveUpRecheck(cur, requestId, detail, now));
     if (!rec) return;
     this.o.metrics.outcomes.inc({ status: 'recheck-unavailable', reason: 'recheck-unavailable' });
-    this.o.logger.warn({ event: eventId, code: formatCode(rec.notice.code), attempts: rec.notice.recheck?.attempts, detail }, 're-check unavailable after every attempt: left to a reviewer');
+    this.o.logger.warn(
+      { event: eventId, code: formatCode(rec.notice.code), attempts: rec.notice.recheck?.attempts, detail },
+      're-check unavailable after every attempt: left to a reviewer',
+    );
   }
 
   /** Applies one re-check result; a repeat, an unknown request or a notice already decided changes nothing. */
@@ -90,24 +114,35 @@ export class Rechecks {
     let ignored = '';
     const rec = await this.o.book.mutate(r.eventId, (cur) => {
       const effect = applyRecheckResult(cur, r, now, this.o.config);
-      if ('ignored' in effect) return void (ignored = effect.ignored), false;
+      if ('ignored' in effect) return (void (ignored = effect.ignored), false);
       became = effect.became;
       return true;
     });
     const log = this.o.logger;
     if (!rec) {
-      log.debug({ event: r.eventId, request: r.id, result: r.result, why: ignored || 'no such notice' }, 're-check result ignored');
+      log.debug(
+        { event: r.eventId, request: r.id, result: r.result, why: ignored || 'no such notice' },
+        're-check result ignored',
+      );
       return null;
     }
     this.o.metrics.results.inc({ result: r.result });
     const n = rec.notice;
-    const ctx = { event: n.eventId, code: formatCode(n.code), request: r.id, result: r.result, worker: r.worker, evidence: r.evidence.length };
+    const ctx = {
+      event: n.eventId,
+      code: formatCode(n.code),
+      request: r.id,
+      result: r.result,
+      worker: r.worker,
+      evidence: r.evidence.length,
+    };
     if (became) this.o.metrics.outcomes.inc({ status: n.status, reason: n.reason });
     if (became === 'corrected') log.info(ctx, 'corrected after notice: closed without a case');
     else if (became === 'case') {
       log.info(ctx, 'not corrected after notice: filing the case');
       await this.o.fileCase(n.eventId);
-    } else if (became === 'recheck-unavailable') log.warn({ ...ctx, detail: r.detail }, 're-check unavailable after every attempt: left to a reviewer');
+    } else if (became === 'recheck-unavailable')
+      log.warn({ ...ctx, detail: r.detail }, 're-check unavailable after every attempt: left to a reviewer');
     else log.info({ ...ctx, detail: r.detail }, 're-check could not see the zone');
     return (await this.o.book.store.get(n.eventId)) ?? n;
   }

@@ -31,7 +31,12 @@ describe('notice routes', () => {
     n = await s.onConfirmed(stored[0]!);
     await s.onConfirmed(stored[1]!);
     fakeSession(app);
-    await app.register(noticeRoutes, { notices: s, placesOf: placesFromEvents(async (ids) => new Map(stored.filter((e) => ids.includes(e.event.id)).map((e) => [e.event.id, e]))) });
+    await app.register(noticeRoutes, {
+      notices: s,
+      placesOf: placesFromEvents(
+        async (ids) => new Map(stored.filter((e) => ids.includes(e.event.id)).map((e) => [e.event.id, e])),
+      ),
+    });
   });
   afterAll(async () => {
     await app.close();
@@ -44,15 +49,31 @@ describe('notice routes', () => {
     const body = r.json() as { items: Notice[]; total: number };
     expect(body.total).toBe(2);
     const mine = body.items.find((x) => x.eventId === n.eventId)!;
-    expect(mine.party).toEqual({ id: 'shop:shop-12', kind: 'shop', name: '老王水果店', licenceNo: '91320582MA1XYZ1234', phone: '138****1234' });
+    expect(mine.party).toEqual({
+      id: 'shop:shop-12',
+      kind: 'shop',
+      name: '老王水果店',
+      licenceNo: '91320582MA1XYZ1234',
+      phone: '138****1234',
+    });
     expect(JSON.stringify(body)).not.toContain('13800001234');
     // Each row says where, as published, without opening the event.
-    expect(mine).toMatchObject({ cameraId: 'cam-xinhua-01', zoneId: 'sf-1', place: { postedLocation: '新华路与人民路口东侧', zoneName: '新华路12号门前' } });
+    expect(mine).toMatchObject({
+      cameraId: 'cam-xinhua-01',
+      zoneId: 'sf-1',
+      place: { postedLocation: '新华路与人民路口东侧', zoneName: '新华路12号门前' },
+    });
     expect(body.items.find((x) => x.zoneId === 'sf-3')).toMatchObject({ place: { zoneName: '新华路16号门前' } });
-    const cases = (await app.inject({ url: '/api/notices?status=case&limit=5', headers: reviewer })).json() as { items: Notice[]; total: number };
+    const cases = (await app.inject({ url: '/api/notices?status=case&limit=5', headers: reviewer })).json() as {
+      items: Notice[];
+      total: number;
+    };
     expect(cases.total).toBe(1);
     expect(cases.items[0]!.reason).toBe('no-contact');
-    expect((await app.inject({ url: '/api/notices?type=illegal-parking', headers: reviewer })).json()).toEqual({ items: [], total: 0 });
+    expect((await app.inject({ url: '/api/notices?type=illegal-parking', headers: reviewer })).json()).toEqual({
+      items: [],
+      total: 0,
+    });
   });
 
   it('refuses bad queries with a clear message', async () => {
@@ -78,13 +99,21 @@ describe('notice routes', () => {
     expect(r.statusCode).toBe(200);
     const body = r.json() as { windowDays: number; items: { id: string; counts: Record<string, number> }[] };
     expect(body.windowDays).toBe(365);
-    expect(body.items.find((i) => i.id === 'shop:shop-12')!.counts).toEqual({ 'illegal-parking': 0, 'illegal-non-motor-parking': 0, 'out-of-store-vending': 1 });
+    expect(body.items.find((i) => i.id === 'shop:shop-12')!.counts).toEqual({
+      'illegal-parking': 0,
+      'illegal-non-motor-parking': 0,
+      'out-of-store-vending': 1,
+    });
   });
 
   it('summarises notices for the review queue', async () => {
     const m = await s.byEvents([n.eventId, 'nope']);
     expect([...m.keys()]).toEqual([n.eventId]);
-    expect(noticeSummary(m.get(n.eventId)!)).toEqual({ status: 'awaiting-recheck', reason: 'notified', recheckAt: n.recheckAt });
+    expect(noticeSummary(m.get(n.eventId)!)).toEqual({
+      status: 'awaiting-recheck',
+      reason: 'notified',
+      recheckAt: n.recheckAt,
+    });
   });
 
   it('needs a reviewer or an admin', async () => {

@@ -40,8 +40,18 @@ export function viewNotice(n: Notice): Notice {
 }
 
 /** What GET /api/events shows of an event's notice. */
-export function noticeSummary(n: Notice): { status: Notice['status']; reason: Notice['reason']; recheckAt?: number; caseId?: string } {
-  return { status: n.status, reason: n.reason, ...(n.recheckAt !== undefined ? { recheckAt: n.recheckAt } : {}), ...(n.caseId ? { caseId: n.caseId } : {}) };
+export function noticeSummary(n: Notice): {
+  status: Notice['status'];
+  reason: Notice['reason'];
+  recheckAt?: number;
+  caseId?: string;
+} {
+  return {
+    status: n.status,
+    reason: n.reason,
+    ...(n.recheckAt !== undefined ? { recheckAt: n.recheckAt } : {}),
+    ...(n.caseId ? { caseId: n.caseId } : {}),
+  };
 }
 
 /** Where notices' events happened, as published, by event id: the list shows places, not ids. */
@@ -56,7 +66,9 @@ export interface NoticeRoutesOptions {
   placesOf?: PlacesOf;
 }
 
-type EventPlaceSource = (ids: readonly string[]) => Promise<Map<string, { event: { camera: { postedLocation: string }; zone: { name: string } } }>>;
+type EventPlaceSource = (
+  ids: readonly string[],
+) => Promise<Map<string, { event: { camera: { postedLocation: string }; zone: { name: string } } }>>;
 
 /**
  * The places from the notices' events, as the events recorded them (the camera's published location and the zone's
@@ -66,7 +78,12 @@ type EventPlaceSource = (ids: readonly string[]) => Promise<Map<string, { event:
 export function placesFromEvents(getMany: EventPlaceSource): PlacesOf {
   return async (ids) => {
     const events = await getMany(ids);
-    return new Map([...events].map(([id, s]) => [id, { postedLocation: s.event.camera.postedLocation, zoneName: s.event.zone.name }]));
+    return new Map(
+      [...events].map(([id, s]) => [
+        id,
+        { postedLocation: s.event.camera.postedLocation, zoneName: s.event.zone.name },
+      ]),
+    );
   };
 }
 
@@ -76,10 +93,23 @@ export const noticeRoutes: FastifyPluginAsyncZod<NoticeRoutesOptions> = async (a
   useZodSchemas(app, 'body');
   const tags = ['notices'];
   const read = { preHandler: requireRole(...NOTICE_ROLES) };
-  const NoticeList = z.object({ items: z.array(NoticeView.extend({ place: z.object({ postedLocation: z.string(), zoneName: z.string() }).optional() })), total: z.number().int() });
+  const NoticeList = z.object({
+    items: z.array(
+      NoticeView.extend({ place: z.object({ postedLocation: z.string(), zoneName: z.string() }).optional() }),
+    ),
+    total: z.number().int(),
+  });
   app.get(
     '/api/notices',
-    { ...read, schema: { tags, summary: 'Notices to parties, with the place of their event; phones masked', querystring: ListQuery, response: { 200: NoticeList, 400: Failure } } },
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: 'Notices to parties, with the place of their event; phones masked',
+        querystring: ListQuery,
+        response: { 200: NoticeList, 400: Failure },
+      },
+    },
     async (req) => {
       const r = await o.notices.list(req.query);
       const places = (await o.placesOf?.(r.items.map((n) => n.eventId))) ?? new Map<string, NoticePlace>();
@@ -93,7 +123,15 @@ export const noticeRoutes: FastifyPluginAsyncZod<NoticeRoutesOptions> = async (a
 
   app.get(
     '/api/notices/:eventId',
-    { ...read, schema: { tags, summary: "One event's notice; phone masked", params: Params, response: { 200: NoticeView, 400: Failure, 404: Failure } } },
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: "One event's notice; phone masked",
+        params: Params,
+        response: { 200: NoticeView, 400: Failure, 404: Failure },
+      },
+    },
     async (req, reply) => {
       const n = await o.notices.get(req.params.eventId);
       if (!n) return reply.code(404).send({ error: 'not_found', message: `no notice for event ${req.params.eventId}` });
@@ -101,10 +139,28 @@ export const noticeRoutes: FastifyPluginAsyncZod<NoticeRoutesOptions> = async (a
     },
   );
 
-  const Counts = z.looseObject({ items: z.array(z.looseObject({ id: z.string(), kind: z.string(), name: z.string(), counts: z.record(z.string(), z.number().int()), lastAt: z.number().nullable() })) });
+  const Counts = z.looseObject({
+    items: z.array(
+      z.looseObject({
+        id: z.string(),
+        kind: z.string(),
+        name: z.string(),
+        counts: z.record(z.string(), z.number().int()),
+        lastAt: z.number().nullable(),
+      }),
+    ),
+  });
   app.get(
     '/api/parties',
-    { ...read, schema: { tags, summary: "Registered parties with their violations per type in the leniency window", querystring: z.strictObject({}), response: { 200: Counts, 400: Failure } } },
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: 'Registered parties with their violations per type in the leniency window',
+        querystring: z.strictObject({}),
+        response: { 200: Counts, 400: Failure },
+      },
+    },
     async () => described(Counts, await o.notices.partyCounts()),
   );
 };

@@ -20,7 +20,15 @@ afterEach(async () => {
 /** A loudspeaker stand-in that records what it was asked to play. */
 function speaker(): Notifier & { played: string[] } {
   const played: string[] = [];
-  return { channel: 'loudspeaker', target: 'test', played, async send(_n, text) { played.push(text); return { ok: true, to: _n.cameraId }; } };
+  return {
+    channel: 'loudspeaker',
+    target: 'test',
+    played,
+    async send(_n, text) {
+      played.push(text);
+      return { ok: true, to: _n.cameraId };
+    },
+  };
 }
 
 async function service(o: Partial<NoticeServiceOptions> & { clock?: Clock } = {}) {
@@ -52,7 +60,13 @@ describe('decision order', () => {
     const { s, deps } = await service();
     // cam-new was published 17 days before the event; its shop has a phone: publication decides first.
     const n = await s.onConfirmed(confirmed({ cameraId: 'cam-new', zoneId: 'sf-9' }));
-    expect(n).toMatchObject({ status: 'not-enforcing', reason: 'camera-not-published', party: null, deliveries: [], closedAt: T0 });
+    expect(n).toMatchObject({
+      status: 'not-enforcing',
+      reason: 'camera-not-published',
+      party: null,
+      deliveries: [],
+      closedAt: T0,
+    });
     expect(normaliseCode(n.code)).toBe(n.code);
     // A camera the registry does not know enforces nothing either.
     expect((await s.onConfirmed(confirmed({ cameraId: 'cam-gone' }))).status).toBe('not-enforcing');
@@ -64,7 +78,12 @@ describe('decision order', () => {
   it('b. no party, or no phone: a case at once, nothing sent', async () => {
     const { s, deps } = await service({ config: config({ leniency: { enabled: true, windowDays: 365 } }) });
     const noPhone = await s.onConfirmed(confirmed({ zoneId: 'sf-3' }));
-    expect(noPhone).toMatchObject({ status: 'case', reason: 'no-contact', party: { id: 'shop:shop-16' }, deliveries: [] });
+    expect(noPhone).toMatchObject({
+      status: 'case',
+      reason: 'no-contact',
+      party: { id: 'shop:shop-16' },
+      deliveries: [],
+    });
     expect(noPhone.caseId).toBe(`C-${noPhone.eventId.split(':').slice(-2).join('-')}`);
     const unknownPlate = await s.onConfirmed(confirmed({ type: 'illegal-parking', plate: '苏E99999' }));
     expect(unknownPlate).toMatchObject({ status: 'case', reason: 'no-contact', party: null, deliveries: [] });
@@ -79,7 +98,12 @@ describe('decision order', () => {
     const old = await s.onConfirmed(confirmed({ start: T0 - 40 * 86_400_000 }));
     expect(old).toMatchObject({ status: 'notice-only', reason: 'first-offence-leniency', priorOffences: 0 });
     const first = await s.onConfirmed(confirmed());
-    expect(first).toMatchObject({ status: 'notice-only', reason: 'first-offence-leniency', priorOffences: 0, closedAt: T0 });
+    expect(first).toMatchObject({
+      status: 'notice-only',
+      reason: 'first-offence-leniency',
+      priorOffences: 0,
+      closedAt: T0,
+    });
     expect(first.recheckAt).toBeUndefined();
     const second = await s.onConfirmed(confirmed({ start: T0 - 5 * 60_000 }));
     expect(second).toMatchObject({ status: 'case', reason: 'repeat-offence', priorOffences: 1 });
@@ -91,8 +115,12 @@ describe('decision order', () => {
     // Every one of them was told (the console log records the SMS text).
     await s.tick();
     await s.idle();
-    expect(console.sent.map((x) => x.eventId).sort()).toEqual([old.eventId, first.eventId, second.eventId, parking.eventId].sort());
-    expect((await s.get(second.eventId))!.deliveries).toMatchObject([{ channel: 'console', status: 'sent', attempts: 1 }]);
+    expect(console.sent.map((x) => x.eventId).sort()).toEqual(
+      [old.eventId, first.eventId, second.eventId, parking.eventId].sort(),
+    );
+    expect((await s.get(second.eventId))!.deliveries).toMatchObject([
+      { channel: 'console', status: 'sent', attempts: 1 },
+    ]);
   });
 
   it('d. otherwise: told by every channel, re-checked after the grace period', async () => {
@@ -102,20 +130,37 @@ describe('decision order', () => {
     const changes: Notice[] = [];
     s.on('change', (n: Notice) => changes.push(n));
     const n = await s.onConfirmed(stored);
-    expect(n).toMatchObject({ status: 'awaiting-recheck', reason: 'notified', recheckAt: T0 + 600_000, party: { id: 'shop:shop-12' }, priorOffences: 0 });
+    expect(n).toMatchObject({
+      status: 'awaiting-recheck',
+      reason: 'notified',
+      recheckAt: T0 + 600_000,
+      party: { id: 'shop:shop-12' },
+      priorOffences: 0,
+    });
     expect(n.closedAt).toBeUndefined();
-    expect(n.deliveries.map((d) => [d.channel, d.status])).toEqual([['loudspeaker', 'pending'], ['console', 'pending']]);
+    expect(n.deliveries.map((d) => [d.channel, d.status])).toEqual([
+      ['loudspeaker', 'pending'],
+      ['console', 'pending'],
+    ]);
     const sms = n.deliveries.find((d) => d.channel === 'console')!.text!;
     expect(sms).toBe(
       `老王水果店：11月27日 09:45，新华路与人民路口东侧（新华路12号门前）发现出店经营，请于10:10前将物品收回店内。https://cg.example.gov.cn/public/records/${n.code} 查询码 ${formatCode(n.code)}`,
     );
-    await until(async () => (await s.get(n.eventId))!.deliveries.every((d) => d.status === 'sent'), 5000, 'deliveries sent');
+    await until(
+      async () => (await s.get(n.eventId))!.deliveries.every((d) => d.status === 'sent'),
+      5000,
+      'deliveries sent',
+    );
     expect(sp.played).toEqual(['新华路与人民路口东侧（新华路12号门前）的商户请注意：请将物品收回店内']);
     expect(console.sent).toHaveLength(1);
     expect(changes[0]!.eventId).toBe(n.eventId);
     // Parking: the vehicle's keeper by plate, grace 300 s.
     const p = await s.onConfirmed(confirmed({ type: 'illegal-parking', reviewAt: T0 + 1000 }));
-    expect(p).toMatchObject({ status: 'awaiting-recheck', party: { kind: 'vehicle', name: '苏E12345' }, recheckAt: T0 + 301_000 });
+    expect(p).toMatchObject({
+      status: 'awaiting-recheck',
+      party: { kind: 'vehicle', name: '苏E12345' },
+      recheckAt: T0 + 301_000,
+    });
     expect(p.deliveries.find((d) => d.channel === 'console')!.text).toMatch(/^车辆苏E12345：/);
   });
 
@@ -156,10 +201,29 @@ describe('decision order', () => {
 
   it('previews the party for the review queue', async () => {
     const { s } = await service();
-    expect(await s.preview(confirmed().event)).toEqual({ known: true, kind: 'shop', name: '老王水果店', contact: true, enforcing: true });
-    expect(await s.preview(confirmed({ zoneId: 'sf-3' }).event)).toEqual({ known: true, kind: 'shop', name: '无电话商户', contact: false, enforcing: true });
-    expect(await s.preview(confirmed({ type: 'illegal-parking', plate: null }).event)).toEqual({ known: false, contact: false, enforcing: true });
-    expect(await s.preview(confirmed({ cameraId: 'cam-new', zoneId: 'sf-9' }).event)).toMatchObject({ known: true, enforcing: false });
+    expect(await s.preview(confirmed().event)).toEqual({
+      known: true,
+      kind: 'shop',
+      name: '老王水果店',
+      contact: true,
+      enforcing: true,
+    });
+    expect(await s.preview(confirmed({ zoneId: 'sf-3' }).event)).toEqual({
+      known: true,
+      kind: 'shop',
+      name: '无电话商户',
+      contact: false,
+      enforcing: true,
+    });
+    expect(await s.preview(confirmed({ type: 'illegal-parking', plate: null }).event)).toEqual({
+      known: false,
+      contact: false,
+      enforcing: true,
+    });
+    expect(await s.preview(confirmed({ cameraId: 'cam-new', zoneId: 'sf-9' }).event)).toMatchObject({
+      known: true,
+      enforcing: false,
+    });
   });
 });
 
@@ -174,8 +238,16 @@ describe('re-checks', () => {
     expect(worker.requests).toEqual([]);
     clock.advance(1000);
     await s.tick();
-    const done = await until(async () => ((await s.get(n.eventId))!.status === 'corrected' ? s.get(n.eventId) : null), 5000, 'corrected');
-    expect(done).toMatchObject({ reason: 'corrected-after-notice', closedAt: T0 + 600_000, recheck: { attempts: 1, result: 'absent', evidence: [{ role: 'recheck' }] } });
+    const done = await until(
+      async () => ((await s.get(n.eventId))!.status === 'corrected' ? s.get(n.eventId) : null),
+      5000,
+      'corrected',
+    );
+    expect(done).toMatchObject({
+      reason: 'corrected-after-notice',
+      closedAt: T0 + 600_000,
+      recheck: { attempts: 1, result: 'absent', evidence: [{ role: 'recheck' }] },
+    });
     expect(worker.requests).toEqual([
       {
         id: `${n.eventId}#1`,
@@ -192,7 +264,20 @@ describe('re-checks', () => {
     ]);
     expect(deps.calls).toEqual([]);
     // A redelivered result changes nothing.
-    await bus.publish('recheck-results', [{ key: 'cam-xinhua-01', value: JSON.stringify({ id: `${n.eventId}#1`, eventId: n.eventId, cameraId: 'cam-xinhua-01', result: 'present', checkedAt: T0, evidence: [], worker: 'w' }) }]);
+    await bus.publish('recheck-results', [
+      {
+        key: 'cam-xinhua-01',
+        value: JSON.stringify({
+          id: `${n.eventId}#1`,
+          eventId: n.eventId,
+          cameraId: 'cam-xinhua-01',
+          result: 'present',
+          checkedAt: T0,
+          evidence: [],
+          worker: 'w',
+        }),
+      },
+    ]);
     await until(() => bus.lag('recheck-results', 'notices') === 0, 2000, 'consumed');
     expect((await s.get(n.eventId))!.status).toBe('corrected');
   });
@@ -204,7 +289,11 @@ describe('re-checks', () => {
     clock.advance(300_000);
     await s.tick();
     const done = await until(async () => ((await s.get(n.eventId))!.caseId ? s.get(n.eventId) : null), 5000, 'case');
-    expect(done).toMatchObject({ status: 'case', reason: 'uncorrected-after-notice', recheck: { result: 'present', attempts: 1 } });
+    expect(done).toMatchObject({
+      status: 'case',
+      reason: 'uncorrected-after-notice',
+      recheck: { result: 'present', attempts: 1 },
+    });
     expect(deps.calls).toHaveLength(1);
     expect(deps.calls[0]!.notice.recheck!.evidence).toMatchObject([{ role: 'recheck', sha256: 'b'.repeat(64) }]);
     expect(deps.calls[0]!.notice.status).toBe('case');
@@ -226,7 +315,11 @@ describe('re-checks', () => {
     }
     await s.tick();
     expect(worker.requests.map((r) => r.id)).toEqual([1, 2, 3].map((k) => `${n.eventId}#${k}`));
-    expect(await s.get(n.eventId)).toMatchObject({ status: 'recheck-unavailable', reason: 'recheck-unavailable', recheck: { attempts: 3, result: 'unavailable' } });
+    expect(await s.get(n.eventId)).toMatchObject({
+      status: 'recheck-unavailable',
+      reason: 'recheck-unavailable',
+      recheck: { attempts: 3, result: 'unavailable' },
+    });
     expect(deps.calls).toEqual([]);
   });
 
@@ -265,7 +358,11 @@ describe('re-checks', () => {
       const worker = await fakeWorker(bus, () => 'absent');
       const b = await service({ file, clock, bus });
       open.push(worker);
-      const done = await until(async () => ((await b.s.get(n.eventId))!.status === 'corrected' ? b.s.get(n.eventId) : null), 5000, 'corrected after restart');
+      const done = await until(
+        async () => ((await b.s.get(n.eventId))!.status === 'corrected' ? b.s.get(n.eventId) : null),
+        5000,
+        'corrected after restart',
+      );
       expect(done!.code).toBe(n.code);
       expect(worker.requests.map((r) => r.id)).toEqual([`${n.eventId}#1`]);
     } finally {
@@ -298,10 +395,23 @@ describe('records and counts', () => {
     clock.advance(1000);
     const c = await s.partyCounts();
     expect(c.windowDays).toBe(30);
-    expect(c.items[0]).toEqual({ id: 'shop:shop-12', kind: 'shop', name: '老王水果店', licenceNo: '91320582MA1XYZ1234', counts: { 'illegal-parking': 0, 'illegal-non-motor-parking': 0, 'out-of-store-vending': 3 }, lastAt: T0 - 15 * 60_000 });
-    expect(c.items.find((i) => i.id === 'vehicle:苏E12345')).toMatchObject({ kind: 'vehicle', counts: { 'illegal-parking': 1, 'out-of-store-vending': 0 } });
+    expect(c.items[0]).toEqual({
+      id: 'shop:shop-12',
+      kind: 'shop',
+      name: '老王水果店',
+      licenceNo: '91320582MA1XYZ1234',
+      counts: { 'illegal-parking': 0, 'illegal-non-motor-parking': 0, 'out-of-store-vending': 3 },
+      lastAt: T0 - 15 * 60_000,
+    });
+    expect(c.items.find((i) => i.id === 'vehicle:苏E12345')).toMatchObject({
+      kind: 'vehicle',
+      counts: { 'illegal-parking': 1, 'out-of-store-vending': 0 },
+    });
     // Registered shops without violations are listed with zeros.
-    expect(c.items.find((i) => i.id === 'shop:shop-new')).toMatchObject({ counts: { 'illegal-parking': 0, 'out-of-store-vending': 0 }, lastAt: null });
+    expect(c.items.find((i) => i.id === 'shop:shop-new')).toMatchObject({
+      counts: { 'illegal-parking': 0, 'out-of-store-vending': 0 },
+      lastAt: null,
+    });
     const list = await s.list({ limit: 10, status: 'awaiting-recheck' });
     expect(list.total).toBe(5);
     expect((await s.list({ limit: 10, type: 'illegal-parking' })).total).toBe(1);

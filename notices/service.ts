@@ -27,7 +27,16 @@ import { NoticeDelivery } from './delivery.js';
 import { CaseFiling } from './filing.js';
 import type { Notifier } from './notifiers/types.js';
 import type { PartyRegistry } from './parties.js';
-import { DAY_MS, caseDue, decideNotice, dueChannels, mayEnforce, needsPriorOffences, partyCountItems, priorOffencesSince } from './policy.js';
+import {
+  DAY_MS,
+  caseDue,
+  decideNotice,
+  dueChannels,
+  mayEnforce,
+  needsPriorOffences,
+  partyCountItems,
+  priorOffencesSince,
+} from './policy.js';
 import { Rechecks } from './recheck.js';
 import { CodeTakenError, NoticeStore, type NoticeQuery, type NoticeRecord } from './store.js';
 import type { Notice, NoticeDeps, OutcomeReason, Party } from './types.js';
@@ -71,7 +80,14 @@ export interface PartyPreview {
 
 export interface PartyCounts {
   windowDays: number;
-  items: { id: string; kind: Party['kind']; name: string; licenceNo?: string; counts: Record<EventType, number>; lastAt: number | null }[];
+  items: {
+    id: string;
+    kind: Party['kind'];
+    name: string;
+    licenceNo?: string;
+    counts: Record<EventType, number>;
+    lastAt: number | null;
+  }[];
 }
 
 export class NoticeService extends EventEmitter {
@@ -97,10 +113,29 @@ export class NoticeService extends EventEmitter {
     this.now = o.now ?? Date.now;
     const registers = o.registry ? [o.registry] : [];
     this.m = {
-      outcomes: new Counter({ name: 'notice_outcomes_total', help: 'Notices reaching a status, by status and reason', labelNames: ['status', 'reason'] as const, registers }),
-      deliveries: new Counter({ name: 'notice_delivery_attempts_total', help: 'Attempts to tell a party, by channel and result (sent, retry, failed)', labelNames: ['channel', 'result'] as const, registers }),
-      rechecks: new Counter({ name: 'notice_recheck_requests_total', help: 'Re-check requests published to the vision workers', registers }),
-      results: new Counter({ name: 'notice_recheck_results_total', help: 'Re-check results applied, by result', labelNames: ['result'] as const, registers }),
+      outcomes: new Counter({
+        name: 'notice_outcomes_total',
+        help: 'Notices reaching a status, by status and reason',
+        labelNames: ['status', 'reason'] as const,
+        registers,
+      }),
+      deliveries: new Counter({
+        name: 'notice_delivery_attempts_total',
+        help: 'Attempts to tell a party, by channel and result (sent, retry, failed)',
+        labelNames: ['channel', 'result'] as const,
+        registers,
+      }),
+      rechecks: new Counter({
+        name: 'notice_recheck_requests_total',
+        help: 'Re-check requests published to the vision workers',
+        registers,
+      }),
+      results: new Counter({
+        name: 'notice_recheck_results_total',
+        help: 'Re-check results applied, by result',
+        labelNames: ['result'] as const,
+        registers,
+      }),
     };
     const notices = this.store;
     new Gauge({
@@ -115,7 +150,16 @@ export class NoticeService extends EventEmitter {
     });
     const { config, logger } = o;
     this.book = new NoticeBook(store, config, (n) => this.emit('change', n));
-    this.delivery = new NoticeDelivery({ book: this.book, notifiers: o.notifiers, config, logger, attempts: this.m.deliveries, now: this.now, kick: () => this.kick(), closed: () => this.closed });
+    this.delivery = new NoticeDelivery({
+      book: this.book,
+      notifiers: o.notifiers,
+      config,
+      logger,
+      attempts: this.m.deliveries,
+      now: this.now,
+      kick: () => this.kick(),
+      closed: () => this.closed,
+    });
     this.filing = new CaseFiling({ book: this.book, fileCase: o.deps.fileCase, config, logger, now: this.now });
     this.rechecks = new Rechecks({
       book: this.book,
@@ -134,7 +178,14 @@ export class NoticeService extends EventEmitter {
     if (!o.store && !o.file) throw new Error('NoticeService.open needs a store or a file');
     const store = o.store ?? (await NoticeStore.open(o.file!));
     const s = new NoticeService(store, !o.store, o);
-    o.logger.info({ channels: s.delivery.describe(), leniency: o.config.leniency.enabled, publicationDays: o.config.publicationDays }, 'notice service ready');
+    o.logger.info(
+      {
+        channels: s.delivery.describe(),
+        leniency: o.config.leniency.enabled,
+        publicationDays: o.config.publicationDays,
+      },
+      'notice service ready',
+    );
     return s;
   }
 
@@ -157,7 +208,8 @@ export class NoticeService extends EventEmitter {
    */
   async onConfirmed(stored: StoredEvent): Promise<Notice> {
     if (this.closed) throw new Error('notice service is closed');
-    if (stored.status !== 'confirmed') throw new Error(`event ${stored.event.id} is ${stored.status}, not confirmed: no notice`);
+    if (stored.status !== 'confirmed')
+      throw new Error(`event ${stored.event.id} is ${stored.status}, not confirmed: no notice`);
     const e = stored.event;
     const existing = await this.store.record(e.id);
     if (existing) return this.complete(existing);
@@ -171,12 +223,33 @@ export class NoticeService extends EventEmitter {
     const { record, created } = await this.book.locked(async () => {
       const again = await this.store.record(e.id);
       if (again) return { record: again, created: false };
-      if (!enforcing) this.o.logger.debug({ event: e.id, camera: e.camera.id, publishedAt: camera?.publishedAt ?? null, known: Boolean(camera) }, 'camera not enforcing');
-      const priorOffences = needsPriorOffences(enforcing, party) ? await this.store.priorOffences(party.id, e.type, priorOffencesSince(e, this.o.config), e.id) : 0;
-      const rec = decideNotice({ stored, camera, enforcing, party, priorOffences, code: generateCode(), channels: this.delivery.channels, config: this.o.config, timeZone: this.timeZone, now });
+      if (!enforcing)
+        this.o.logger.debug(
+          { event: e.id, camera: e.camera.id, publishedAt: camera?.publishedAt ?? null, known: Boolean(camera) },
+          'camera not enforcing',
+        );
+      const priorOffences = needsPriorOffences(enforcing, party)
+        ? await this.store.priorOffences(party.id, e.type, priorOffencesSince(e, this.o.config), e.id)
+        : 0;
+      const rec = decideNotice({
+        stored,
+        camera,
+        enforcing,
+        party,
+        priorOffences,
+        code: generateCode(),
+        channels: this.delivery.channels,
+        config: this.o.config,
+        timeZone: this.timeZone,
+        now,
+      });
       for (let i = 0; ; i++) {
         try {
-          return await this.store.insertIfAbsent(rec, { plate: e.plate?.text, day: localDay(e.start, this.timeZone), start: e.start });
+          return await this.store.insertIfAbsent(rec, {
+            plate: e.plate?.text,
+            day: localDay(e.start, this.timeZone),
+            start: e.start,
+          });
         } catch (err) {
           if (!(err instanceof CodeTakenError) || i >= 3) throw err;
           this.rewriteCode(rec, e);
@@ -210,7 +283,12 @@ export class NoticeService extends EventEmitter {
   async preview(event: EnforcementEvent): Promise<PartyPreview> {
     const enforcing = mayEnforce(this.camera(event.camera.id), event, this.o.config, this.timeZone);
     const party = await this.lookup(event);
-    return { known: party !== null, ...(party ? { kind: party.kind, name: party.name } : {}), contact: Boolean(party?.phone), enforcing };
+    return {
+      known: party !== null,
+      ...(party ? { kind: party.kind, name: party.name } : {}),
+      contact: Boolean(party?.phone),
+      enforcing,
+    };
   }
 
   private async lookup(e: EnforcementEvent): Promise<Party | null> {
@@ -227,7 +305,8 @@ export class NoticeService extends EventEmitter {
     const old = rec.notice.code;
     const fresh = generateCode();
     rec.notice.code = fresh;
-    for (const d of rec.notice.deliveries) if (d.text) d.text = d.text.split(formatCode(old)).join(formatCode(fresh)).split(old).join(fresh);
+    for (const d of rec.notice.deliveries)
+      if (d.text) d.text = d.text.split(formatCode(old)).join(formatCode(fresh)).split(old).join(fresh);
     this.o.logger.warn({ event: e.id }, 'query code collision: drew another');
   }
 
@@ -291,7 +370,8 @@ export class NoticeService extends EventEmitter {
       if (this.storeDown) this.o.logger.info('notice store readable again');
       this.storeDown = false;
     } catch (e) {
-      if (!this.storeDown && !this.closed) this.o.logger.error({ err: (e as Error).message }, 'notice store error; retrying');
+      if (!this.storeDown && !this.closed)
+        this.o.logger.error({ err: (e as Error).message }, 'notice store error; retrying');
       this.storeDown = true;
       return;
     }
@@ -350,7 +430,13 @@ export class NoticeService extends EventEmitter {
     const period = this.o.tickMs ?? 1000;
     const loop = () => {
       if (this.closed) return;
-      this.timer = setTimeout(() => void this.tick().catch(() => undefined).finally(loop), period);
+      this.timer = setTimeout(
+        () =>
+          void this.tick()
+            .catch(() => undefined)
+            .finally(loop),
+        period,
+      );
     };
     await this.tick();
     loop();

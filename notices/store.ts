@@ -111,9 +111,13 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
   insertIfAbsent(rec: NoticeRecord, keys: NoticeEventKeys): Promise<{ record: NoticeRecord; created: boolean }> {
     return this.serial(async () => {
       const n = rec.notice;
-      const cur = (await this.db.runAndReadAll(`SELECT ${COLUMNS} FROM notices WHERE event_id = $id`, { id: n.eventId })).getRows()[0];
+      const cur = (
+        await this.db.runAndReadAll(`SELECT ${COLUMNS} FROM notices WHERE event_id = $id`, { id: n.eventId })
+      ).getRows()[0];
       if (cur) return { record: rowToRecord(cur), created: false };
-      const taken = (await this.db.runAndReadAll(`SELECT 1 FROM notices WHERE code = $code`, { code: n.code })).getRows().length > 0;
+      const taken =
+        (await this.db.runAndReadAll(`SELECT 1 FROM notices WHERE code = $code`, { code: n.code })).getRows().length >
+        0;
       if (taken) throw new CodeTakenError(`query code ${n.code} is taken`);
       await this.db.run(
         `INSERT INTO notices VALUES ($id, $code, $party, $type, $plate, $day, $start, $status, $recheck, $next, $created, $doc, $work)`,
@@ -141,14 +145,17 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
   update(rec: NoticeRecord): Promise<void> {
     return this.serial(async () => {
       const n = rec.notice;
-      await this.db.run(`UPDATE notices SET status = $status, recheck_at = $recheck, next_at = $next, doc = $doc, work = $work WHERE event_id = $id`, {
-        id: n.eventId,
-        status: n.status,
-        recheck: big(n.recheckAt),
-        next: big(rec.nextAt),
-        doc: JSON.stringify(n),
-        work: JSON.stringify(rec.work),
-      });
+      await this.db.run(
+        `UPDATE notices SET status = $status, recheck_at = $recheck, next_at = $next, doc = $doc, work = $work WHERE event_id = $id`,
+        {
+          id: n.eventId,
+          status: n.status,
+          recheck: big(n.recheckAt),
+          next: big(rec.nextAt),
+          doc: JSON.stringify(n),
+          work: JSON.stringify(rec.work),
+        },
+      );
     });
   }
 
@@ -158,7 +165,9 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
 
   record(eventId: string): Promise<NoticeRecord | null> {
     return this.serial(async () => {
-      const row = (await this.db.runAndReadAll(`SELECT ${COLUMNS} FROM notices WHERE event_id = $id`, { id: eventId })).getRows()[0];
+      const row = (
+        await this.db.runAndReadAll(`SELECT ${COLUMNS} FROM notices WHERE event_id = $id`, { id: eventId })
+      ).getRows()[0];
       return row ? rowToRecord(row) : null;
     });
   }
@@ -169,10 +178,12 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
     return this.serial(async () => {
       const where = new Where().in('event_id', eventIds);
       const r = await this.db.runAndReadAll(`SELECT doc FROM notices ${where}`, where.params);
-      return new Map(r.getRows().map((x) => {
-        const n = JSON.parse(x[0] as string) as Notice;
-        return [n.eventId, n];
-      }));
+      return new Map(
+        r.getRows().map((x) => {
+          const n = JSON.parse(x[0] as string) as Notice;
+          return [n.eventId, n];
+        }),
+      );
     });
   }
 
@@ -191,7 +202,10 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
     const p = normalisePlate(plate);
     if (!p || !/^\d{4}-\d{2}-\d{2}$/.test(day)) return Promise.resolve([]);
     return this.serial(async () => {
-      const r = await this.db.runAndReadAll(`SELECT doc FROM notices WHERE plate = $plate AND day = $day ORDER BY start_ts, event_id LIMIT 50`, { plate: p, day });
+      const r = await this.db.runAndReadAll(
+        `SELECT doc FROM notices WHERE plate = $plate AND day = $day ORDER BY start_ts, event_id LIMIT 50`,
+        { plate: p, day },
+      );
       return r.getRows().map((x) => JSON.parse(x[0] as string) as Notice);
     });
   }
@@ -227,7 +241,14 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
   list(q: NoticeQuery): Promise<{ items: Notice[]; total: number }> {
     return this.serial(async () => {
       const where = new Where().eq('status', q.status).eq('type', q.type).eq('party_id', q.partyId);
-      const { rows, total } = await readPage(this.db, { select: 'doc', from: 'notices', where, orderBy: 'created_at DESC, event_id DESC', limit: q.limit, offset: q.offset });
+      const { rows, total } = await readPage(this.db, {
+        select: 'doc',
+        from: 'notices',
+        where,
+        orderBy: 'created_at DESC, event_id DESC',
+        limit: q.limit,
+        offset: q.offset,
+      });
       return { items: rows.map((x) => JSON.parse(x[0] as string) as Notice), total };
     });
   }
@@ -274,5 +295,4 @@ export class NoticeStore implements Pick<RecordSource, 'noticeByCode' | 'notices
   close(): Promise<void> {
     return this.file.close();
   }
-
 }

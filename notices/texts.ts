@@ -13,7 +13,13 @@ export function recordLink(publicBaseUrl: string, code: string): string {
 }
 
 /** The placeholders' values for one notice. `deadline` is when the grace period ends (the re-check). */
-export function noticeVars(o: { event: EnforcementEvent; notice: Pick<Notice, 'code' | 'party'>; deadline: number; config: NoticesConfig; timeZone: string }): TemplateVars {
+export function noticeVars(o: {
+  event: EnforcementEvent;
+  notice: Pick<Notice, 'code' | 'party'>;
+  deadline: number;
+  config: NoticesConfig;
+  timeZone: string;
+}): TemplateVars {
   const { event, config } = o;
   const t = config.texts[event.type];
   return {

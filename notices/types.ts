@@ -28,7 +28,14 @@ export interface Party {
  * - not-enforcing: the camera has not been published long enough: nothing is sent and no case is filed;
  * - recheck-unavailable: the re-check could not see the zone after every attempt: left to a reviewer.
  */
-export const NOTICE_STATUSES = ['awaiting-recheck', 'corrected', 'case', 'notice-only', 'not-enforcing', 'recheck-unavailable'] as const;
+export const NOTICE_STATUSES = [
+  'awaiting-recheck',
+  'corrected',
+  'case',
+  'notice-only',
+  'not-enforcing',
+  'recheck-unavailable',
+] as const;
 export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
 
 /** Why the outcome is what it is, for the console and the party page (one code, texts in both languages there). */

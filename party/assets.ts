@@ -12,7 +12,10 @@ export const SOURCE_ARCHIVE_PATH = '/public/source.tar.gz';
 
 /** party/public beside this file when run from source, or from dist/party when compiled. */
 export function defaultPartyAssetsDir(): string {
-  const candidates = [path.join(import.meta.dirname, 'public'), path.resolve(import.meta.dirname, '../../party/public')];
+  const candidates = [
+    path.join(import.meta.dirname, 'public'),
+    path.resolve(import.meta.dirname, '../../party/public'),
+  ];
   return candidates.find((d) => fs.existsSync(path.join(d, 'index.html'))) ?? candidates[0]!;
 }
 
@@ -37,20 +40,32 @@ export function loadPartyAssets(dir: string, o: { plateLookup?: boolean; sourceU
   const indexFile = path.join(dir, 'index.html');
   if (!fs.existsSync(indexFile)) throw new ConfigError(`party page assets not found: ${indexFile} is missing`);
   const html = fs.readFileSync(indexFile, 'utf8');
-  if (!html.includes('data-status="ok"')) throw new ConfigError(`${indexFile}: the <html> element needs data-status="ok"`);
+  if (!html.includes('data-status="ok"'))
+    throw new ConfigError(`${indexFile}: the <html> element needs data-status="ok"`);
   const files = new Map<string, Asset>();
   for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
     const type = ASSET_TYPES[path.extname(ent.name)];
     if (!ent.isFile() || !type || ent.name === 'index.html') continue;
     let bytes = fs.readFileSync(path.join(dir, ent.name));
     if (ent.name === 'source.html') {
-      const href = (o.sourceUrl ?? SOURCE_ARCHIVE_PATH).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+      const href = (o.sourceUrl ?? SOURCE_ARCHIVE_PATH)
+        .replace(/&/g, '&amp;')
+        .replace(/"/g, '&quot;')
+        .replace(/</g, '&lt;');
       bytes = Buffer.from(bytes.toString('utf8').replaceAll('href="#operator-source"', `href="${href}"`));
     }
     files.set(ent.name, makeAsset(bytes, type));
   }
   const page = Object.fromEntries(
-    PAGE_STATES.map((st) => [st, makeAsset(Buffer.from(html.replace('data-status="ok"', `data-status="${st}" data-plate-lookup="${o.plateLookup ? 1 : 0}"`)), ASSET_TYPES['.html']!)]),
+    PAGE_STATES.map((st) => [
+      st,
+      makeAsset(
+        Buffer.from(
+          html.replace('data-status="ok"', `data-status="${st}" data-plate-lookup="${o.plateLookup ? 1 : 0}"`),
+        ),
+        ASSET_TYPES['.html']!,
+      ),
+    ]),
   ) as Record<PageState, Asset>;
   return { page, files };
 }

@@ -19,7 +19,11 @@ export const PartyLimitsSchema = z.strictObject({
   failures: z
     .strictObject({
       max: z.number().int().min(1).default(10),
-      windowMs: z.number().int().min(1000).default(15 * 60_000),
+      windowMs: z
+        .number()
+        .int()
+        .min(1000)
+        .default(15 * 60_000),
       delayBaseMs: z.number().int().min(0).default(250),
       delayMaxMs: z.number().int().min(0).default(4000),
     })
@@ -34,7 +38,11 @@ export const PartyLimitsSchema = z.strictObject({
       maxChars: z.number().int().min(1).max(20_000).default(2000),
       maxContactChars: z.number().int().min(1).max(1000).default(100),
       maxPhotos: z.number().int().min(0).max(20).default(3),
-      maxPhotoBytes: z.number().int().min(1024).default(5 * 1024 * 1024),
+      maxPhotoBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(5 * 1024 * 1024),
       /**
        * Statements one record may collect from anyone holding its code (the public pool): the form is not a way to
        * fill the reviewers' queue. Of those, at most `maxPerClient` from one client and `maxPerHour` in any hour, so
@@ -49,7 +57,16 @@ export const PartyLimitsSchema = z.strictObject({
        */
       partySlots: z.number().int().min(0).default(5),
     })
-    .default({ maxChars: 2000, maxContactChars: 100, maxPhotos: 3, maxPhotoBytes: 5 * 1024 * 1024, maxPerRecord: 20, maxPerClient: 3, maxPerHour: 5, partySlots: 5 }),
+    .default({
+      maxChars: 2000,
+      maxContactChars: 100,
+      maxPhotos: 3,
+      maxPhotoBytes: 5 * 1024 * 1024,
+      maxPerRecord: 20,
+      maxPerClient: 3,
+      maxPerHour: 5,
+      partySlots: 5,
+    }),
 });
 export type PartyLimits = z.output<typeof PartyLimitsSchema>;
 export type PartyLimitsInput = z.input<typeof PartyLimitsSchema>;
@@ -69,7 +86,12 @@ export const PartyEnvSchema = z.object({
   PUBLIC_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(60),
   /** Failed look-ups per client before 429, and the window they are counted in. */
   PUBLIC_LOOKUP_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
-  PUBLIC_LOOKUP_WINDOW_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  PUBLIC_LOOKUP_WINDOW_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
   /** 1: the page also looks records up by plate, day and the mobile number the notice went to; 0 (default): code only. */
   PUBLIC_PLATE_LOOKUP: flag.default(false),
   /** The legal texts of the record page; the shipped config/legal-basis.json when absent. */
@@ -81,7 +103,12 @@ export function partyLimitsFromEnv(env: PartyEnv): PartyLimits {
   return partyLimits({
     requestsPerWindow: env.PUBLIC_RATE_LIMIT,
     windowMs: 60_000,
-    failures: { max: env.PUBLIC_LOOKUP_FAILURES, windowMs: env.PUBLIC_LOOKUP_WINDOW_MINUTES * 60_000, delayBaseMs: 250, delayMaxMs: 4000 },
+    failures: {
+      max: env.PUBLIC_LOOKUP_FAILURES,
+      windowMs: env.PUBLIC_LOOKUP_WINDOW_MINUTES * 60_000,
+      delayBaseMs: 250,
+      delayMaxMs: 4000,
+    },
     plateLookup: env.PUBLIC_PLATE_LOOKUP,
   });
 }
@@ -104,19 +131,32 @@ export const LegalTextsSchema = z.strictObject({
   /** Shown with every record: the law on electronic-monitoring evidence and the party's rights. */
   general: z.array(Provision).min(1),
   /** The rule each event type breaks. */
-  byType: z.strictObject(Object.fromEntries(EVENT_TYPES.map((t) => [t, z.array(Provision).min(1)])) as Record<(typeof EVENT_TYPES)[number], z.ZodArray<typeof Provision>>),
+  byType: z.strictObject(
+    Object.fromEntries(EVENT_TYPES.map((t) => [t, z.array(Provision).min(1)])) as Record<
+      (typeof EVENT_TYPES)[number],
+      z.ZodArray<typeof Provision>
+    >,
+  ),
   /**
    * What happens next, per notice status; `byReason` wins where given (a case after a repeat offence reads
    * differently from one after an uncorrected notice). Placeholders: {recheckAt}, {caseId}, {enforcingFrom}.
    */
-  whatNext: z.strictObject(Object.fromEntries(NOTICE_STATUSES.map((s) => [s, Bilingual])) as Record<(typeof NOTICE_STATUSES)[number], typeof Bilingual>),
+  whatNext: z.strictObject(
+    Object.fromEntries(NOTICE_STATUSES.map((s) => [s, Bilingual])) as Record<
+      (typeof NOTICE_STATUSES)[number],
+      typeof Bilingual
+    >,
+  ),
   whatNextByReason: z.partialRecord(z.enum(OUTCOME_REASONS), Bilingual).default({}),
 });
 export type LegalTexts = z.output<typeof LegalTextsSchema>;
 
 /** The shipped config/legal-basis.json, from source (party/) or compiled (dist/party/). */
 export function defaultLegalTextsFile(): string {
-  const candidates = [path.resolve(import.meta.dirname, '../config/legal-basis.json'), path.resolve(import.meta.dirname, '../../config/legal-basis.json')];
+  const candidates = [
+    path.resolve(import.meta.dirname, '../config/legal-basis.json'),
+    path.resolve(import.meta.dirname, '../../config/legal-basis.json'),
+  ];
   return candidates.find((f) => fs.existsSync(f)) ?? candidates[0]!;
 }
 

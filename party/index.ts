@@ -1,7 +1,20 @@
 // The party's page: public look-up of a record by query code (or plate and day), statements, published monitoring
 // locations; and the reviewers' objection routes. See README.md.
-export { partyRoutes, prefersJson, sniffImage, PublicError, type PartyRoutesOptions, type PublicErrorCode } from './routes.js';
-export { StatementStore, type NewStatement, type StatementQuery, type HandleResult, type StatementStatus } from './statements.js';
+export {
+  partyRoutes,
+  prefersJson,
+  sniffImage,
+  PublicError,
+  type PartyRoutesOptions,
+  type PublicErrorCode,
+} from './routes.js';
+export {
+  StatementStore,
+  type NewStatement,
+  type StatementQuery,
+  type HandleResult,
+  type StatementStatus,
+} from './statements.js';
 export {
   buildPublicRecord,
   publicLocations,

@@ -50,14 +50,20 @@ beforeAll(async () => {
   // A parking event of the simulated street, confirmed by a reviewer an hour ago, and its notice.
   const [parking] = await simulatedEvents(evidence, Date.now() - 2 * 3600_000);
   await events.add([parking!]);
-  await events.decide(parking!.id, { decision: 'confirm', by: { username: 'li.reviewer', role: 'reviewer' }, at: Date.now() - 3600_000 });
+  await events.decide(parking!.id, {
+    decision: 'confirm',
+    by: { username: 'li.reviewer', role: 'reviewer' },
+    at: Date.now() - 3600_000,
+  });
   const stored = (await events.get(parking!.id))!;
   notice = noticeFor(stored, { recheckAt: Date.now() + 240_000, createdAt: Date.now() - 60_000 });
   const records: RecordSource = {
     noticeByCode: async (code) => (code === notice.code ? notice : null),
     noticesByPlateDay: async (plate, day) => {
       const e = (await events.get(notice.eventId))!.event;
-      return e.plate && normalisePlateText(e.plate.text) === plate && localDay(e.start, 'Asia/Shanghai') === day ? [notice] : [];
+      return e.plate && normalisePlateText(e.plate.text) === plate && localDay(e.start, 'Asia/Shanghai') === day
+        ? [notice]
+        : [];
     },
     event: (id) => events.get(id),
   };
@@ -68,13 +74,29 @@ beforeAll(async () => {
   });
 
   app = Fastify();
-  await app.register(authPlugin, { users, rules: [...ROUTE_ROLES, { prefix: '/api/objections', roles: ['reviewer', 'admin'] }] });
+  await app.register(authPlugin, {
+    users,
+    rules: [...ROUTE_ROLES, { prefix: '/api/objections', roles: ['reviewer', 'admin'] }],
+  });
   await app.register(eventRoutes, { events, evidence });
   await app.register(consolePlugin);
   // The city turned the look-up by plate on (PUBLIC_PLATE_LOOKUP=1): plate, day and the phone the notice went to.
-  await app.register(partyRoutes, { records, statements, evidence, cameras, publicationDays: 30, timeZone: 'Asia/Shanghai', logger: silentLogger, limits: { plateLookup: true } });
+  await app.register(partyRoutes, {
+    records,
+    statements,
+    evidence,
+    cameras,
+    publicationDays: 30,
+    timeZone: 'Asia/Shanghai',
+    logger: silentLogger,
+    limits: { plateLookup: true },
+  });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
-  const login = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'li.reviewer', password: 'reviewer-pass-1' }) });
+  const login = await fetch(`${base}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'li.reviewer', password: 'reviewer-pass-1' }),
+  });
   reviewerCookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
   browser = await launch();
 });
@@ -101,7 +123,7 @@ async function fitsWidth(page: Awaited<ReturnType<typeof phonePage>>): Promise<b
 }
 
 describe('the party page in Chromium', () => {
-  it('query code → record with evidence → statement with a photo → in the reviewers\' objections', async () => {
+  it("query code → record with evidence → statement with a photo → in the reviewers' objections", async () => {
     const page = await phonePage();
     await page.goto(`${base}/public/`);
     await page.locator('input#code').waitFor();
@@ -124,7 +146,9 @@ describe('the party page in Chromium', () => {
     await page.locator('form.query button[type=submit]').click();
     await page.locator('[data-test=record]').waitFor();
     expect(new URL(page.url()).pathname).toBe(`/public/records/${notice.code}`);
-    expect(await page.locator('[data-test=place]').textContent()).toBe((await events.get(notice.eventId))!.event.camera.postedLocation);
+    expect(await page.locator('[data-test=place]').textContent()).toBe(
+      (await events.get(notice.eventId))!.event.camera.postedLocation,
+    );
     expect(await page.locator('[data-test=decision]').textContent()).toContain('审核员');
     expect(await page.locator('[data-test=decision]').textContent()).not.toContain('li.reviewer');
     expect(await page.locator('[data-test=status]').textContent()).toBe('已告知，等待复查');
@@ -132,7 +156,15 @@ describe('the party page in Chromium', () => {
     const img = page.locator('img[data-role=threshold]');
     await img.scrollIntoViewIfNeeded();
     await expect
-      .poll(() => img.evaluate((i) => ((i as unknown as { complete: boolean }).complete ? (i as unknown as { naturalWidth: number }).naturalWidth : 0)), { timeout: 10_000 })
+      .poll(
+        () =>
+          img.evaluate((i) =>
+            (i as unknown as { complete: boolean }).complete
+              ? (i as unknown as { naturalWidth: number }).naturalWidth
+              : 0,
+          ),
+        { timeout: 10_000 },
+      )
       .toBeGreaterThan(0);
     expect(await fitsWidth(page)).toBe(true);
     if (SHOTS) {
@@ -142,16 +174,22 @@ describe('the party page in Chromium', () => {
 
     // A file that only pretends to be a photo: the server refuses it, and the page says why.
     await page.locator('#st-text').fill('当时在装卸货物，五分钟内已驶离。');
-    await page.locator('#st-photos').setInputFiles({ name: 'scan.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not really a jpeg') });
+    await page
+      .locator('#st-photos')
+      .setInputFiles({ name: 'scan.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not really a jpeg') });
     await page.locator('form.statement button[type=submit]').click();
-    await expect.poll(() => page.locator('[data-test=statement-message] .error').textContent()).toContain('JPEG、PNG 或 WebP');
+    await expect
+      .poll(() => page.locator('[data-test=statement-message] .error').textContent())
+      .toContain('JPEG、PNG 或 WebP');
     if (SHOTS) {
       await page.locator('[data-test=statement-message]').scrollIntoViewIfNeeded();
       await page.screenshot({ path: path.join(SHOTS, 'statement-error.png') });
     }
 
     // Now with a real photo.
-    const photo = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#6a8caf' } }).jpeg().toBuffer();
+    const photo = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#6a8caf' } })
+      .jpeg()
+      .toBuffer();
     await page.locator('#st-photos').setInputFiles({ name: 'receipt.jpg', mimeType: 'image/jpeg', buffer: photo });
     await page.locator('#st-contact').fill('13900002222');
     // The party gives the number the notice went to: its own slots, which strangers with the code cannot use up.
@@ -168,10 +206,24 @@ describe('the party page in Chromium', () => {
     // The reviewer's queue has it, with the photo served to them.
     const res = await fetch(`${base}/api/objections?status=open`, { headers: { cookie: reviewerCookie } });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { items: { text: string; contact?: string; photos: { sha256: string; type: string }[]; event: { id: string } | null }[] };
+    const body = (await res.json()) as {
+      items: {
+        text: string;
+        contact?: string;
+        photos: { sha256: string; type: string }[];
+        event: { id: string } | null;
+      }[];
+    };
     expect(body.items).toHaveLength(1);
-    expect(body.items[0]).toMatchObject({ text: '当时在装卸货物，五分钟内已驶离。', contact: '13900002222', photos: [{ sha256: EvidenceStore.sha256(photo), type: 'image/jpeg' }], event: { id: notice.eventId } });
-    const served = await fetch(`${base}/api/evidence/${EvidenceStore.sha256(photo)}`, { headers: { cookie: reviewerCookie } });
+    expect(body.items[0]).toMatchObject({
+      text: '当时在装卸货物，五分钟内已驶离。',
+      contact: '13900002222',
+      photos: [{ sha256: EvidenceStore.sha256(photo), type: 'image/jpeg' }],
+      event: { id: notice.eventId },
+    });
+    const served = await fetch(`${base}/api/evidence/${EvidenceStore.sha256(photo)}`, {
+      headers: { cookie: reviewerCookie },
+    });
     expect(served.status).toBe(200);
     expect(Buffer.from(await served.arrayBuffer()).equals(photo)).toBe(true);
     // ...and nobody else's.

@@ -40,7 +40,14 @@ export interface RecordOptions {
 /** Thrown for a notice whose event is not (or no longer) a confirmed one: such a record is never shown. */
 export class RecordUnavailableError extends Error {}
 
-export const EVIDENCE_ORDER: readonly EvidenceImage['role'][] = ['first-seen', 'threshold', 'last', 'crop', 'frame', 'recheck'];
+export const EVIDENCE_ORDER: readonly EvidenceImage['role'][] = [
+  'first-seen',
+  'threshold',
+  'last',
+  'crop',
+  'frame',
+  'recheck',
+];
 
 /** Every image of a record: the event's evidence and the re-check's, each once. */
 export function recordImages(notice: Notice, stored: StoredEvent): EvidenceImage[] {
@@ -51,7 +58,9 @@ export function recordImages(notice: Notice, stored: StoredEvent): EvidenceImage
     seen.add(img.sha256);
     out.push(img);
   }
-  return out.sort((a, b) => EVIDENCE_ORDER.indexOf(a.role) - EVIDENCE_ORDER.indexOf(b.role) || a.capturedAt - b.capturedAt);
+  return out.sort(
+    (a, b) => EVIDENCE_ORDER.indexOf(a.role) - EVIDENCE_ORDER.indexOf(b.role) || a.capturedAt - b.capturedAt,
+  );
 }
 
 export function evidencePath(code: string, sha256: string): string {
@@ -63,13 +72,16 @@ export function localMinute(ts: number, timeZone: string): string {
   return new Date(ts + zoneOffsetMs(timeZone, ts)).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-
 function fill(text: string, vars: Record<string, string>): string {
   return text.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
 }
 
 /** What happens next: the reason's own text when the file has one, else the status's. */
-export function whatNext(notice: Notice, texts: LegalTexts, vars: { timeZone: string; enforcingFrom?: string }): Bilingual {
+export function whatNext(
+  notice: Notice,
+  texts: LegalTexts,
+  vars: { timeZone: string; enforcingFrom?: string },
+): Bilingual {
   const t = texts.whatNextByReason[notice.reason] ?? texts.whatNext[notice.status];
   const v = {
     recheckAt: notice.recheckAt !== undefined ? localMinute(notice.recheckAt, vars.timeZone) : '—',
@@ -83,7 +95,13 @@ export function whatNext(notice: Notice, texts: LegalTexts, vars: { timeZone: st
  * The public record of a notice. `stored` is the notice's event with its review; it must be a confirmed one (a
  * record nobody reviewed is not evidence and is not shown). Statements appear by id, time and status only.
  */
-export function buildPublicRecord(notice: Notice, stored: StoredEvent, statements: readonly Statement[], cameras: CameraRegistry, o: RecordOptions): PublicRecordView {
+export function buildPublicRecord(
+  notice: Notice,
+  stored: StoredEvent,
+  statements: readonly Statement[],
+  cameras: CameraRegistry,
+  o: RecordOptions,
+): PublicRecordView {
   const review = stored.review;
   if (stored.status !== 'confirmed' || review?.decision !== 'confirm' || stored.event.id !== notice.eventId) {
     throw new RecordUnavailableError(`event ${notice.eventId} is not a confirmed event of this notice`);
@@ -92,7 +110,9 @@ export function buildPublicRecord(notice: Notice, stored: StoredEvent, statement
   const timeZone = o.timeZone ?? cameras.timeZone;
   const cam = cameras.cameras.find((c) => c.id === e.camera.id);
   const enforcingFrom = cam?.publishedAt ? enforcingDay(cam.publishedAt, o.publicationDays ?? 30) : undefined;
-  const channels = [...new Set(notice.deliveries.filter((d) => d.status === 'sent').map((d) => d.channel))] as Channel[];
+  const channels = [
+    ...new Set(notice.deliveries.filter((d) => d.status === 'sent').map((d) => d.channel)),
+  ] as Channel[];
   const catCode = o.caseCodes?.events[e.type];
   const cat = catCode ? o.caseCodes?.codes[catCode] : undefined;
 
@@ -129,12 +149,25 @@ export function buildPublicRecord(notice: Notice, stored: StoredEvent, statement
       ...(notice.recheckAt !== undefined ? { recheckAt: notice.recheckAt } : {}),
       ...(notice.closedAt !== undefined ? { closedAt: notice.closedAt } : {}),
       channels,
-      ...(notice.recheck?.result ? { recheck: { result: notice.recheck.result, ...(notice.recheck.checkedAt !== undefined ? { checkedAt: notice.recheck.checkedAt } : {}) } } : {}),
+      ...(notice.recheck?.result
+        ? {
+            recheck: {
+              result: notice.recheck.result,
+              ...(notice.recheck.checkedAt !== undefined ? { checkedAt: notice.recheck.checkedAt } : {}),
+            },
+          }
+        : {}),
       ...(notice.caseId ? { caseId: notice.caseId } : {}),
     },
-    statements: statements.filter((s) => s.eventId === notice.eventId).map((s) => ({ id: s.id, submittedAt: s.submittedAt, status: s.status })),
+    statements: statements
+      .filter((s) => s.eventId === notice.eventId)
+      .map((s) => ({ id: s.id, submittedAt: s.submittedAt, status: s.status })),
     timeZone,
-    camera: { id: e.camera.id, ...(cam?.publishedAt ? { publishedAt: cam.publishedAt } : {}), ...(enforcingFrom ? { enforcingFrom } : {}) },
+    camera: {
+      id: e.camera.id,
+      ...(cam?.publishedAt ? { publishedAt: cam.publishedAt } : {}),
+      ...(enforcingFrom ? { enforcingFrom } : {}),
+    },
     ...(catCode && cat ? { category: { code: catCode, zh: cat.zh, en: cat.en } } : {}),
     legalBasis: [...o.texts.general, ...o.texts.byType[e.type]],
     whatNext: whatNext(notice, o.texts, { timeZone, enforcingFrom }),
@@ -156,7 +189,6 @@ export interface PublicLocation {
   /** publishedAt + publicationDays: the first day a record of this camera can lead to a notice or a case. */
   enforcingFrom: string;
 }
-
 
 /**
  * The published cameras (publishedAt set and not in the future), by district and id. Cameras without publishedAt

@@ -18,7 +18,16 @@ import type { PartyLimitsInput } from './config.js';
 import { formatQueryCode } from './code.js';
 import { partyRoutes, prefersJson } from './routes.js';
 import { StatementStore } from './statements.js';
-import { confirmedEvent, jpeg, MemoryRecords, multipartBody, noticeFor, randomCode, registry, TIME_ZONE } from './test-support.js';
+import {
+  confirmedEvent,
+  jpeg,
+  MemoryRecords,
+  multipartBody,
+  noticeFor,
+  randomCode,
+  registry,
+  TIME_ZONE,
+} from './test-support.js';
 
 const KDF = { ln: 10, r: 8, p: 1 };
 const T0 = Date.parse('2026-06-10T02:00:00Z'); // 10:00 in Shanghai
@@ -41,12 +50,19 @@ async function harness(limits: PartyLimitsInput = {}, logLines?: string[]): Prom
   const userStore = await UserStore.open(':memory:');
   const users = new Users({ store: userStore, logger: silentLogger, kdf: KDF });
   await users.ensureAdmin({ adminPassword: 'admin-secret-1' });
-  await users.create({ username: 'li.reviewer', password: 'reviewer-pass-1', role: 'reviewer', displayName: '李审核' }, 'admin', '127.0.0.1');
+  await users.create(
+    { username: 'li.reviewer', password: 'reviewer-pass-1', role: 'reviewer', displayName: '李审核' },
+    'admin',
+    '127.0.0.1',
+  );
   const records = new MemoryRecords();
   const metrics = new Registry();
   const app = Fastify();
   // The objection routes get their roles the way the coordinator adds them to ROUTE_ROLES.
-  await app.register(authPlugin, { users, rules: [...ROUTE_ROLES, { prefix: '/api/objections', roles: ['reviewer', 'admin'] }] });
+  await app.register(authPlugin, {
+    users,
+    rules: [...ROUTE_ROLES, { prefix: '/api/objections', roles: ['reviewer', 'admin'] }],
+  });
   app.get('/api/events', async () => ({ items: [] }));
   await app.register(partyRoutes, {
     records,
@@ -57,10 +73,18 @@ async function harness(limits: PartyLimitsInput = {}, logLines?: string[]): Prom
     timeZone: TIME_ZONE,
     logger: logLines ? pino({ level: 'info' }, { write: (l: string) => void logLines.push(l) }) : silentLogger,
     registry: metrics,
-    limits: { requestsPerWindow: 10_000, ...limits, failures: { max: 5, windowMs: 15 * 60_000, delayBaseMs: 0, delayMaxMs: 0, ...limits.failures } },
+    limits: {
+      requestsPerWindow: 10_000,
+      ...limits,
+      failures: { max: 5, windowMs: 15 * 60_000, delayBaseMs: 0, delayMaxMs: 0, ...limits.failures },
+    },
   });
   await app.ready();
-  const login = await app.inject({ method: 'POST', url: '/api/session', payload: { username: 'li.reviewer', password: 'reviewer-pass-1' } });
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/session',
+    payload: { username: 'li.reviewer', password: 'reviewer-pass-1' },
+  });
   const reviewerCookie = String(login.headers['set-cookie']).split(';')[0]!;
   return {
     app,
@@ -109,7 +133,10 @@ describe('the party routes', () => {
     code = h.records.add(parking, noticeFor(parking)).code;
     // Another party's record: nothing of it may show through the first one's code.
     other = await confirmedEvent(h.evidence, { type: 'out-of-store-vending', start: T0 + 3600_000 });
-    h.records.add(other, noticeFor(other, { status: 'case', reason: 'repeat-offence', caseId: 'CASE-2026-0007', recheckAt: undefined }));
+    h.records.add(
+      other,
+      noticeFor(other, { status: 'case', reason: 'repeat-offence', caseId: 'CASE-2026-0007', recheckAt: undefined }),
+    );
   });
   afterAll(async () => h.close());
 
@@ -122,12 +149,20 @@ describe('the party routes', () => {
   }, 60_000);
 
   it('answers /public without a session while every /api route still needs one', async () => {
-    for (const url of ['/public/', '/public/locations', `/public/records/${code}`, '/public/assets/app.js', '/public/assets/style.css']) {
+    for (const url of [
+      '/public/',
+      '/public/locations',
+      `/public/records/${code}`,
+      '/public/assets/app.js',
+      '/public/assets/style.css',
+    ]) {
       const r = await h.app.inject({ url });
       expect(r.statusCode, url).toBe(200);
     }
     expect((await h.app.inject({ url: '/api/objections' })).statusCode).toBe(401);
-    expect((await h.app.inject({ method: 'POST', url: '/api/objections/x/handle', payload: { note: 'n' } })).statusCode).toBe(401);
+    expect(
+      (await h.app.inject({ method: 'POST', url: '/api/objections/x/handle', payload: { note: 'n' } })).statusCode,
+    ).toBe(401);
     expect((await h.app.inject({ url: '/api/events' })).statusCode).toBe(401);
     expect((await h.app.inject({ url: '/public' })).headers.location).toBe('/public/');
   });
@@ -161,12 +196,24 @@ describe('the party routes', () => {
     expect(rec.whatNext.zh).toContain('2026-06-10 10:11');
     // Never the party's contact or name, the reviewer's name, the delivery texts, or the other record.
     const body = r.body;
-    for (const secret of ['13800001234', '138****1234', '好邻居便利店', 'wang.fang', '王芳', '查询码…', other.event.id, 'CASE-2026-0007']) expect(body).not.toContain(secret);
+    for (const secret of [
+      '13800001234',
+      '138****1234',
+      '好邻居便利店',
+      'wang.fang',
+      '王芳',
+      '查询码…',
+      other.event.id,
+      'CASE-2026-0007',
+    ])
+      expect(body).not.toContain(secret);
   });
 
   it('finds the code however it is typed: lower case, dashes, O for 0', async () => {
     const typed = formatQueryCode(code).toLowerCase();
-    expect((await h.app.inject({ url: `/public/records/${encodeURIComponent(typed)}`, headers: JSON_ACCEPT })).statusCode).toBe(200);
+    expect(
+      (await h.app.inject({ url: `/public/records/${encodeURIComponent(typed)}`, headers: JSON_ACCEPT })).statusCode,
+    ).toBe(200);
   });
 
   it('serves the page for browsers, with a strict policy, and the same page marked not-found with 404 for an unknown code', async () => {
@@ -183,7 +230,7 @@ describe('the party routes', () => {
     expect(loc.headers['content-type']).toMatch(/^text\/html/);
   });
 
-  it('serves only the record\'s own images', async () => {
+  it("serves only the record's own images", async () => {
     const img = parking.event.evidence[1]!;
     const r = await h.app.inject({ url: `/public/records/${code}/evidence/${img.sha256}` });
     expect(r.statusCode).toBe(200);
@@ -226,18 +273,42 @@ describe('the party routes', () => {
     const body = r.json();
     expect(body.publicationDays).toBe(30);
     expect(body.items).toEqual([
-      { cameraId: 'cam-jinghai-01', place: '靖海大道 12 号商铺前', district: 'jinghai', gridCell: '320582002001001', enforces: ['out-of-store-vending'], publishedAt: '2026-05-20', enforcingFrom: '2026-06-19' },
-      { cameraId: 'cam-xinhua-01', place: '新华路与人民路交叉口东北角', district: 'xinhua', gridCell: '320582001001001', enforces: ['illegal-parking', 'out-of-store-vending'], publishedAt: '2026-01-05', enforcingFrom: '2026-02-04' },
+      {
+        cameraId: 'cam-jinghai-01',
+        place: '靖海大道 12 号商铺前',
+        district: 'jinghai',
+        gridCell: '320582002001001',
+        enforces: ['out-of-store-vending'],
+        publishedAt: '2026-05-20',
+        enforcingFrom: '2026-06-19',
+      },
+      {
+        cameraId: 'cam-xinhua-01',
+        place: '新华路与人民路交叉口东北角',
+        district: 'xinhua',
+        gridCell: '320582001001001',
+        enforces: ['illegal-parking', 'out-of-store-vending'],
+        publishedAt: '2026-01-05',
+        enforcingFrom: '2026-02-04',
+      },
     ]);
   });
 
   it('does not look records up by plate unless the city turns it on (a plate is visible on the street)', async () => {
-    const r = await h.app.inject({ method: 'POST', url: '/public/lookup', payload: { plate: '苏A12345', date: '2026-06-10', phone: '13800001234' }, headers: JSON_ACCEPT });
+    const r = await h.app.inject({
+      method: 'POST',
+      url: '/public/lookup',
+      payload: { plate: '苏A12345', date: '2026-06-10', phone: '13800001234' },
+      headers: JSON_ACCEPT,
+    });
     expect(r.statusCode).toBe(404);
     expect(r.json().error).toBe('lookup_disabled');
     expect(r.body).not.toContain(code);
     // Nor by the query string as before, and the page is told not to offer the form.
-    const old = await h.app.inject({ url: `/public/lookup?plate=${encodeURIComponent('苏A12345')}&date=2026-06-10`, headers: JSON_ACCEPT });
+    const old = await h.app.inject({
+      url: `/public/lookup?plate=${encodeURIComponent('苏A12345')}&date=2026-06-10`,
+      headers: JSON_ACCEPT,
+    });
     expect(old.body).not.toContain(code);
     expect((await h.app.inject({ url: '/public/', headers: HTML_ACCEPT })).body).toContain('data-plate-lookup="0"');
   });
@@ -263,7 +334,15 @@ describe('look-up by plate, day and the phone the notice went to (PUBLIC_PLATE_L
       const r = await lookup(h, { plate: '苏a·12345', date: '2026-06-10', phone: '+86 138-0000-1234' });
       expect(r.statusCode).toBe(200);
       expect(r.headers['cache-control']).toBe('no-store');
-      expect(r.json().items).toEqual([{ code, codeDisplay: formatQueryCode(code), eventType: 'illegal-parking', start: T0, place: '新华路与人民路交叉口东北角' }]);
+      expect(r.json().items).toEqual([
+        {
+          code,
+          codeDisplay: formatQueryCode(code),
+          eventType: 'illegal-parking',
+          start: T0,
+          place: '新华路与人民路交叉口东北角',
+        },
+      ]);
       // What a passer-by knows (the plate and the day) is not enough: no phone is a bad request, a wrong one a miss.
       const bare = await lookup(h, { plate: '苏A12345', date: '2026-06-10' });
       expect(bare.statusCode).toBe(400);
@@ -287,17 +366,23 @@ describe('look-up by plate, day and the phone the notice went to (PUBLIC_PLATE_L
     }
   });
 
-  it('counts wrong numbers toward the client\'s failure limit: then even the right one is refused, and other clients are not', async () => {
+  it("counts wrong numbers toward the client's failure limit: then even the right one is refused, and other clients are not", async () => {
     const h = await harness({ plateLookup: true });
     try {
       const parking = await confirmedEvent(h.evidence, { start: T0, plate: '苏A12345' });
       h.records.add(parking, noticeFor(parking));
       // The limit in this harness is 5 failures per 15 minutes.
-      for (let i = 0; i < 5; i++) expect((await lookup(h, { plate: '苏A12345', date: '2026-06-10', phone: `1390000${String(i).padStart(4, '0')}` })).statusCode).toBe(404);
+      for (let i = 0; i < 5; i++)
+        expect(
+          (await lookup(h, { plate: '苏A12345', date: '2026-06-10', phone: `1390000${String(i).padStart(4, '0')}` }))
+            .statusCode,
+        ).toBe(404);
       const refused = await lookup(h, { plate: '苏A12345', date: '2026-06-10', phone: '13800001234' });
       expect(refused.statusCode).toBe(429);
       expect(refused.headers['retry-after']).toBeTruthy();
-      expect((await lookup(h, { plate: '苏A12345', date: '2026-06-10', phone: '13800001234' }, '198.51.100.7')).statusCode).toBe(200);
+      expect(
+        (await lookup(h, { plate: '苏A12345', date: '2026-06-10', phone: '13800001234' }, '198.51.100.7')).statusCode,
+      ).toBe(200);
     } finally {
       await h.close();
     }
@@ -316,22 +401,41 @@ describe('no enumeration', () => {
       expect(malformed.statusCode).toBe(404);
       expect(unknown.statusCode).toBe(404);
       expect(malformed.body).toBe(unknown.body);
-      expect(unknown.json()).toMatchObject({ error: 'not_found', messages: { 'zh-CN': expect.stringContaining('查询码'), en: expect.stringContaining('query code') } });
+      expect(unknown.json()).toMatchObject({
+        error: 'not_found',
+        messages: { 'zh-CN': expect.stringContaining('查询码'), en: expect.stringContaining('query code') },
+      });
       // The limit in this harness is 5 failures per 15 minutes.
-      for (let i = 0; i < 3; i++) expect((await h.app.inject({ url: `/public/records/${randomCode()}`, headers: JSON_ACCEPT, ...attacker })).statusCode).toBe(404);
+      for (let i = 0; i < 3; i++)
+        expect(
+          (await h.app.inject({ url: `/public/records/${randomCode()}`, headers: JSON_ACCEPT, ...attacker }))
+            .statusCode,
+        ).toBe(404);
       const refused = await h.app.inject({ url: `/public/records/${randomCode()}`, headers: JSON_ACCEPT, ...attacker });
       expect(refused.statusCode).toBe(429);
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       expect(refused.json().messages.en).toMatch(/too many failed look-ups/i);
       // Refused even with the right code (a guesser must not learn which guess was right), and for the statement and image routes.
-      expect((await h.app.inject({ url: `/public/records/${code}`, headers: JSON_ACCEPT, ...attacker })).statusCode).toBe(429);
-      expect((await h.app.inject({ url: `/public/records/${code}/evidence/${stored.event.evidence[0]!.sha256}`, ...attacker })).statusCode).toBe(429);
+      expect(
+        (await h.app.inject({ url: `/public/records/${code}`, headers: JSON_ACCEPT, ...attacker })).statusCode,
+      ).toBe(429);
+      expect(
+        (
+          await h.app.inject({
+            url: `/public/records/${code}/evidence/${stored.event.evidence[0]!.sha256}`,
+            ...attacker,
+          })
+        ).statusCode,
+      ).toBe(429);
       // A browser gets the page saying so.
       const page = await h.app.inject({ url: `/public/records/${code}`, headers: HTML_ACCEPT, ...attacker });
       expect(page.statusCode).toBe(429);
       expect(page.body).toContain('data-status="too-many"');
       // Another client is not affected.
-      expect((await h.app.inject({ url: `/public/records/${code}`, headers: JSON_ACCEPT, remoteAddress: '198.51.100.7' })).statusCode).toBe(200);
+      expect(
+        (await h.app.inject({ url: `/public/records/${code}`, headers: JSON_ACCEPT, remoteAddress: '198.51.100.7' }))
+          .statusCode,
+      ).toBe(200);
       expect(await failures(h.metrics)).toBe(5);
       const refusedMetric = await h.metrics.getSingleMetric('party_lookup_refused_total')!.get();
       expect(refusedMetric.values[0]!.value).toBe(4);
@@ -343,13 +447,19 @@ describe('no enumeration', () => {
   it('limits the requests per client on every /public route (@fastify/rate-limit)', async () => {
     const h = await harness({ requestsPerWindow: 3 });
     try {
-      for (let i = 0; i < 3; i++) expect((await h.app.inject({ url: '/public/locations', headers: JSON_ACCEPT })).statusCode).toBe(200);
+      for (let i = 0; i < 3; i++)
+        expect((await h.app.inject({ url: '/public/locations', headers: JSON_ACCEPT })).statusCode).toBe(200);
       const r = await h.app.inject({ url: '/public/', headers: JSON_ACCEPT });
       expect(r.statusCode).toBe(429);
       expect(r.headers['retry-after']).toBeTruthy();
-      expect(r.json()).toMatchObject({ error: 'rate_limited', messages: { en: expect.stringMatching(/too many requests/i) } });
+      expect(r.json()).toMatchObject({
+        error: 'rate_limited',
+        messages: { en: expect.stringMatching(/too many requests/i) },
+      });
       // /api is not the public page's to limit.
-      expect((await h.app.inject({ url: '/api/objections', headers: { cookie: h.reviewerCookie } })).statusCode).toBe(200);
+      expect((await h.app.inject({ url: '/api/objections', headers: { cookie: h.reviewerCookie } })).statusCode).toBe(
+        200,
+      );
     } finally {
       await h.close();
     }
@@ -357,7 +467,7 @@ describe('no enumeration', () => {
 });
 
 describe('mounted as the platform mounts it', () => {
-  it('works through buildApi\'s plugins beside the console, whose routes leave /public alone', async () => {
+  it("works through buildApi's plugins beside the console, whose routes leave /public alone", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'party-api-'));
     const evidence = new EvidenceStore(dir);
     const statements = await StatementStore.open(':memory:');
@@ -376,7 +486,15 @@ describe('mounted as the platform mounts it', () => {
         async (a) => {
           await a.register(authPlugin, { users });
           await a.register(consolePlugin);
-          await a.register(partyRoutes, { records, statements, evidence, cameras: () => registry(), publicationDays: 30, timeZone: TIME_ZONE, logger: silentLogger });
+          await a.register(partyRoutes, {
+            records,
+            statements,
+            evidence,
+            cameras: () => registry(),
+            publicationDays: 30,
+            timeZone: TIME_ZONE,
+            logger: silentLogger,
+          });
         },
       ],
     });
@@ -406,13 +524,20 @@ describe('statements', () => {
     const n = h.records.add(stored, noticeFor(stored));
     code = n.code;
     eventId = n.eventId;
-    png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a7' } }).png().toBuffer();
+    png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a7' } })
+      .png()
+      .toBuffer();
   });
   afterAll(async () => h.close());
 
   const post = async (fields: Record<string, string>, files: Parameters<typeof multipartBody>[1] = [], c = code) => {
     const b = await multipartBody(fields, files);
-    return h.app.inject({ method: 'POST', url: `/public/records/${c}/statements`, payload: b.payload, headers: { ...b.headers, ...JSON_ACCEPT } });
+    return h.app.inject({
+      method: 'POST',
+      url: `/public/records/${c}/statements`,
+      payload: b.payload,
+      headers: { ...b.headers, ...JSON_ACCEPT },
+    });
   };
 
   it('takes a statement with photos; it reaches the reviewers as an objection and is handled once', async () => {
@@ -444,39 +569,92 @@ describe('statements', () => {
         { sha256: EvidenceStore.sha256(photo), bytes: photo.length, type: 'image/jpeg' },
         { sha256: EvidenceStore.sha256(png), bytes: png.length, type: 'image/png' },
       ],
-      event: { id: eventId, type: 'illegal-parking', camera: { id: 'cam-xinhua-01', postedLocation: '新华路与人民路交叉口东北角' }, zone: { id: 'np-1', name: '人行道禁停区' }, start: T0 },
+      event: {
+        id: eventId,
+        type: 'illegal-parking',
+        camera: { id: 'cam-xinhua-01', postedLocation: '新华路与人民路交叉口东北角' },
+        zone: { id: 'np-1', name: '人行道禁停区' },
+        start: T0,
+      },
     });
 
-    const noNote = await h.app.inject({ method: 'POST', url: `/api/objections/${created.id}/handle`, headers: { cookie: h.reviewerCookie }, payload: {} });
+    const noNote = await h.app.inject({
+      method: 'POST',
+      url: `/api/objections/${created.id}/handle`,
+      headers: { cookie: h.reviewerCookie },
+      payload: {},
+    });
     expect(noNote.statusCode).toBe(400);
-    const handled = await h.app.inject({ method: 'POST', url: `/api/objections/${created.id}/handle`, headers: { cookie: h.reviewerCookie }, payload: { note: '已核实装卸货物，不予立案。', by: 'someone-else' } });
+    const handled = await h.app.inject({
+      method: 'POST',
+      url: `/api/objections/${created.id}/handle`,
+      headers: { cookie: h.reviewerCookie },
+      payload: { note: '已核实装卸货物，不予立案。', by: 'someone-else' },
+    });
     // The body may not name who handled it: a strict body refuses the extra field.
     expect(handled.statusCode).toBe(400);
-    const ok = await h.app.inject({ method: 'POST', url: `/api/objections/${created.id}/handle`, headers: { cookie: h.reviewerCookie }, payload: { note: '已核实装卸货物，不予立案。' } });
+    const ok = await h.app.inject({
+      method: 'POST',
+      url: `/api/objections/${created.id}/handle`,
+      headers: { cookie: h.reviewerCookie },
+      payload: { note: '已核实装卸货物，不予立案。' },
+    });
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toMatchObject({ status: 'handled', handled: { by: { username: 'li.reviewer', role: 'reviewer' }, note: '已核实装卸货物，不予立案。' } });
-    const again = await h.app.inject({ method: 'POST', url: `/api/objections/${created.id}/handle`, headers: { cookie: h.reviewerCookie }, payload: { note: 'again' } });
+    expect(ok.json()).toMatchObject({
+      status: 'handled',
+      handled: { by: { username: 'li.reviewer', role: 'reviewer' }, note: '已核实装卸货物，不予立案。' },
+    });
+    const again = await h.app.inject({
+      method: 'POST',
+      url: `/api/objections/${created.id}/handle`,
+      headers: { cookie: h.reviewerCookie },
+      payload: { note: 'again' },
+    });
     expect(again.statusCode).toBe(409);
     expect(again.json().statement.handled.note).toBe('已核实装卸货物，不予立案。');
-    expect((await h.app.inject({ method: 'POST', url: '/api/objections/st-none/handle', headers: { cookie: h.reviewerCookie }, payload: { note: 'x' } })).statusCode).toBe(404);
-    const handledList = (await h.app.inject({ url: '/api/objections?status=handled', headers: { cookie: h.reviewerCookie } })).json();
+    expect(
+      (
+        await h.app.inject({
+          method: 'POST',
+          url: '/api/objections/st-none/handle',
+          headers: { cookie: h.reviewerCookie },
+          payload: { note: 'x' },
+        })
+      ).statusCode,
+    ).toBe(404);
+    const handledList = (
+      await h.app.inject({ url: '/api/objections?status=handled', headers: { cookie: h.reviewerCookie } })
+    ).json();
     expect(handledList.items.map((i: { id: string }) => i.id)).toContain(created.id);
-    expect((await h.app.inject({ url: '/api/objections?status=maybe', headers: { cookie: h.reviewerCookie } })).statusCode).toBe(400);
+    expect(
+      (await h.app.inject({ url: '/api/objections?status=maybe', headers: { cookie: h.reviewerCookie } })).statusCode,
+    ).toBe(400);
   });
 
   it('refuses a photo over 5 MB with 413 and says so in both languages', async () => {
     const big = Buffer.concat([await jpeg(5), Buffer.alloc(5 * 1024 * 1024)]);
     const r = await post({ text: '照片太大' }, [{ name: 'big.jpg', data: big, type: 'image/jpeg' }]);
     expect(r.statusCode).toBe(413);
-    expect(r.json()).toMatchObject({ error: 'photo_too_large', messages: { 'zh-CN': '每张照片不能超过 5 MB', en: 'Each photo must be at most 5 MB' } });
+    expect(r.json()).toMatchObject({
+      error: 'photo_too_large',
+      messages: { 'zh-CN': '每张照片不能超过 5 MB', en: 'Each photo must be at most 5 MB' },
+    });
   });
 
   it('delivers the 413 over real HTTP while the upload is still coming (not a reset connection)', async () => {
     const address = await h.app.listen({ port: 0, host: '127.0.0.1' });
     const fd = new FormData();
     fd.append('text', '大照片');
-    fd.append('photos', new Blob([new Uint8Array(Buffer.concat([await jpeg(6), Buffer.alloc(6 * 1024 * 1024)]))], { type: 'image/jpeg' }), 'big.jpg');
-    const res = await fetch(`${address}/public/records/${code}/statements`, { method: 'POST', body: fd, headers: JSON_ACCEPT });
+    fd.append(
+      'photos',
+      new Blob([new Uint8Array(Buffer.concat([await jpeg(6), Buffer.alloc(6 * 1024 * 1024)]))], { type: 'image/jpeg' }),
+      'big.jpg',
+    );
+    const res = await fetch(`${address}/public/records/${code}/statements`, {
+      method: 'POST',
+      body: fd,
+      headers: JSON_ACCEPT,
+    });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: string }).error).toBe('photo_too_large');
     // Far beyond any allowed form: refused from its Content-Length, unread.
@@ -489,25 +667,46 @@ describe('statements', () => {
   });
 
   it('refuses a file that is not a JPEG, PNG or WebP image by its content, whatever its name and type say', async () => {
-    const text = await post({ text: '附件' }, [{ name: 'photo.jpg', data: Buffer.from('this is not an image at all'), type: 'image/jpeg' }]);
+    const text = await post({ text: '附件' }, [
+      { name: 'photo.jpg', data: Buffer.from('this is not an image at all'), type: 'image/jpeg' },
+    ]);
     expect(text.statusCode).toBe(415);
-    expect(text.json()).toMatchObject({ error: 'photo_type', messages: { en: 'Photos must be JPEG, PNG or WebP images (photo.jpg is not)' } });
+    expect(text.json()).toMatchObject({
+      error: 'photo_type',
+      messages: { en: 'Photos must be JPEG, PNG or WebP images (photo.jpg is not)' },
+    });
     expect(text.json().messages['zh-CN']).toContain('JPEG、PNG 或 WebP');
     // A JPEG's first bytes with nothing readable behind them.
-    const fake = await post({ text: '附件' }, [{ name: 'fake.jpg', data: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 7)]), type: 'image/jpeg' }]);
+    const fake = await post({ text: '附件' }, [
+      {
+        name: 'fake.jpg',
+        data: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 7)]),
+        type: 'image/jpeg',
+      },
+    ]);
     expect(fake.statusCode).toBe(415);
-    const gif = await post({ text: '附件' }, [{ name: 'a.gif', data: Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;'), type: 'image/gif' }]);
+    const gif = await post({ text: '附件' }, [
+      { name: 'a.gif', data: Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;'), type: 'image/gif' },
+    ]);
     expect(gif.statusCode).toBe(415);
     // A pixel bomb: a PNG of a few hundred bytes declaring 16000x16000 (768 MB as RGB in a reviewer's browser).
-    const bomb = await post({ text: '附件' }, [{ name: 'bomb.png', data: pixelBombHeader(16_000, 16_000), type: 'image/png' }]);
+    const bomb = await post({ text: '附件' }, [
+      { name: 'bomb.png', data: pixelBombHeader(16_000, 16_000), type: 'image/png' },
+    ]);
     expect(bomb.statusCode).toBe(415);
   });
 
   it('refuses more than 3 photos, a missing or too long text, a foreign field, and a body that is not a form', async () => {
     const photo = await jpeg(9);
-    const four = await post({ text: '四张' }, Array.from({ length: 4 }, (_, i) => ({ name: `p${i}.jpg`, data: photo, type: 'image/jpeg' })));
+    const four = await post(
+      { text: '四张' },
+      Array.from({ length: 4 }, (_, i) => ({ name: `p${i}.jpg`, data: photo, type: 'image/jpeg' })),
+    );
     expect(four.statusCode).toBe(413);
-    expect(four.json()).toMatchObject({ error: 'too_many_photos', messages: { en: 'At most 3 photos can be attached' } });
+    expect(four.json()).toMatchObject({
+      error: 'too_many_photos',
+      messages: { en: 'At most 3 photos can be attached' },
+    });
     const empty = await post({ text: '   ' });
     expect(empty.statusCode).toBe(400);
     expect(empty.json()).toMatchObject({ error: 'text_required', messages: { 'zh-CN': '请填写陈述内容' } });
@@ -518,7 +717,12 @@ describe('statements', () => {
     const field = await post({ text: 'x', status: 'handled' });
     expect(field.statusCode).toBe(400);
     expect(field.json().error).toBe('bad_field');
-    const json = await h.app.inject({ method: 'POST', url: `/public/records/${code}/statements`, payload: { text: 'json' }, headers: JSON_ACCEPT });
+    const json = await h.app.inject({
+      method: 'POST',
+      url: `/public/records/${code}/statements`,
+      payload: { text: 'json' },
+      headers: JSON_ACCEPT,
+    });
     expect(json.statusCode).toBe(415);
     expect(json.json().error).toBe('not_multipart');
   });
@@ -535,7 +739,13 @@ describe('statements', () => {
 describe('statement caps: a stranger holding the code cannot silence the party', () => {
   const post = async (h: Harness, code: string, client: string, fields: Record<string, string> = {}) => {
     const b = await multipartBody({ text: `来自 ${client} 的陈述`, ...fields });
-    return h.app.inject({ method: 'POST', url: `/public/records/${code}/statements`, payload: b.payload, headers: { ...b.headers, ...JSON_ACCEPT }, remoteAddress: client });
+    return h.app.inject({
+      method: 'POST',
+      url: `/public/records/${code}/statements`,
+      payload: b.payload,
+      headers: { ...b.headers, ...JSON_ACCEPT },
+      remoteAddress: client,
+    });
   };
   // Parallel posts of one client are look-ups in flight too: the probe guard's limit is raised so that the caps,
   // not the guard, answer them.
@@ -558,7 +768,8 @@ describe('statement caps: a stranger holding the code cannot silence the party',
       expect(refused.error).toBe('statement_limit');
       expect(refused.messages.en).toMatch(/the party can still submit by giving the mobile number/);
       // The party, with the number the notice went to, has its own slots (5 by default), from any address.
-      for (let i = 0; i < 5; i++) expect((await post(h, code, '203.0.113.1', { phone: '138 0000 1234' })).statusCode).toBe(201);
+      for (let i = 0; i < 5; i++)
+        expect((await post(h, code, '203.0.113.1', { phone: '138 0000 1234' })).statusCode).toBe(201);
       expect((await post(h, code, '198.51.100.9', { phone: '13800001234' })).statusCode).toBe(409);
       expect((await h.statements.byEvent(eventId)).length).toBe(25);
     } finally {
@@ -571,7 +782,9 @@ describe('statement caps: a stranger holding the code cannot silence the party',
     try {
       const rs = await Promise.all(Array.from({ length: 40 }, () => post(h, code, '203.0.113.66')));
       expect(rs.filter((r) => r.statusCode === 201)).toHaveLength(3);
-      expect(rs.filter((r) => r.statusCode === 409).map((r) => r.json().error)).toEqual(Array(37).fill('statement_client_limit'));
+      expect(rs.filter((r) => r.statusCode === 409).map((r) => r.json().error)).toEqual(
+        Array(37).fill('statement_client_limit'),
+      );
       expect((await h.statements.byEvent(eventId)).length).toBe(3);
       // Another client is not affected.
       expect((await post(h, code, '203.0.113.67')).statusCode).toBe(201);

@@ -27,11 +27,16 @@ describe('source and licences page', () => {
     const text = (a: typeof own) => a.body.toString('utf8');
     expect(text(own).match(/href="\/public\/source\.tar\.gz"/g)).toHaveLength(2);
     expect(text(own)).not.toContain('#operator-source');
-    const elsewhere = loadPartyAssets(defaultPartyAssetsDir(), { sourceUrl: 'https://git.example.gov.cn/city/platform?tag=v1&x="' }).files.get('source.html')!;
-    expect(text(elsewhere).match(/href="https:\/\/git\.example\.gov\.cn\/city\/platform\?tag=v1&amp;x=&quot;"/g)).toHaveLength(2);
+    const elsewhere = loadPartyAssets(defaultPartyAssetsDir(), {
+      sourceUrl: 'https://git.example.gov.cn/city/platform?tag=v1&x="',
+    }).files.get('source.html')!;
+    expect(
+      text(elsewhere).match(/href="https:\/\/git\.example\.gov\.cn\/city\/platform\?tag=v1&amp;x=&quot;"/g),
+    ).toHaveLength(2);
     const file = await sourceArchive(ROOT)();
     const list = execFileSync('tar', ['-tzf', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\n');
-    for (const f of ['./package.json', './LICENSE', './NOTICE', './party/source.ts', './app/platform.ts']) expect(list).toContain(f);
+    for (const f of ['./package.json', './LICENSE', './NOTICE', './party/source.ts', './app/platform.ts'])
+      expect(list).toContain(f);
     expect(list.some((f) => f.startsWith('./node_modules/'))).toBe(false);
   }, 60_000);
 });

@@ -26,11 +26,15 @@ export function sourceArchive(root = installRoot()): () => Promise<string> {
   return () =>
     (built ??= new Promise<string>((resolve, reject) => {
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'city-source-')), 'source.tar.gz');
-      const tar = spawn('tar', ['-czf', file, ...EXCLUDE.map((e) => `--exclude=${e}`), '-C', root, '.'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const tar = spawn('tar', ['-czf', file, ...EXCLUDE.map((e) => `--exclude=${e}`), '-C', root, '.'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       tar.stderr.on('data', (c: Buffer) => (err += c.toString()).length > 4096 && (err = err.slice(-4096)));
       tar.on('error', (e) => reject(new Error(`cannot run tar to pack the source: ${e.message}`)));
-      tar.on('close', (code) => (code === 0 ? resolve(file) : reject(new Error(`tar exited with ${code}: ${err.trim().slice(-500)}`))));
+      tar.on('close', (code) =>
+        code === 0 ? resolve(file) : reject(new Error(`tar exited with ${code}: ${err.trim().slice(-500)}`)),
+      );
     }).catch((e: Error) => {
       built = null; // a later request tries again
       throw e;

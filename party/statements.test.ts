@@ -21,25 +21,50 @@ describe('StatementStore', () => {
     let t = 1_000;
     const s = await StatementStore.open(':memory:', { now: () => t });
     try {
-      const a = await added(s.add({ eventId: 'e1', code: 'C1', text: '第一条', photos: [photo], contact: '13900002222' }));
+      const a = await added(
+        s.add({ eventId: 'e1', code: 'C1', text: '第一条', photos: [photo], contact: '13900002222' }),
+      );
       t = 2_000;
       const b = await added(s.add({ eventId: 'e2', code: 'C2', text: '第二条', photos: [] }));
       t = 3_000;
       const c = await added(s.add({ eventId: 'e1', code: 'C1', text: '第三条', photos: [] }));
-      expect(a).toMatchObject({ eventId: 'e1', status: 'open', submittedAt: 1_000, photos: [photo], contact: '13900002222' });
+      expect(a).toMatchObject({
+        eventId: 'e1',
+        status: 'open',
+        submittedAt: 1_000,
+        photos: [photo],
+        contact: '13900002222',
+      });
       expect(b.contact).toBeUndefined();
       expect(await s.get(a.id)).toEqual(a);
       expect(await s.get('st-none')).toBeNull();
       expect((await s.byEvent('e1')).map((x) => x.id)).toEqual([a.id, c.id]);
-      expect((await s.list({ status: 'open', limit: 10 })).items.map((x) => x.text)).toEqual(['第一条', '第二条', '第三条']);
+      expect((await s.list({ status: 'open', limit: 10 })).items.map((x) => x.text)).toEqual([
+        '第一条',
+        '第二条',
+        '第三条',
+      ]);
       expect(await s.list({ status: 'open', limit: 1, offset: 1 })).toMatchObject({ total: 3, items: [{ id: b.id }] });
 
       t = 4_000;
       const r = await s.handle(b.id, { username: 'li.reviewer', role: 'reviewer' }, '已答复');
-      expect(r).toMatchObject({ ok: true, statement: { status: 'handled', handled: { by: { username: 'li.reviewer', role: 'reviewer' }, at: 4_000, note: '已答复' } } });
+      expect(r).toMatchObject({
+        ok: true,
+        statement: {
+          status: 'handled',
+          handled: { by: { username: 'li.reviewer', role: 'reviewer' }, at: 4_000, note: '已答复' },
+        },
+      });
       const again = await s.handle(b.id, { username: 'zhao', role: 'admin' }, '改');
-      expect(again).toMatchObject({ ok: false, reason: 'handled', statement: { handled: { by: { username: 'li.reviewer' }, note: '已答复' } } });
-      expect(await s.handle('st-none', { username: 'x', role: 'reviewer' }, 'n')).toEqual({ ok: false, reason: 'not_found' });
+      expect(again).toMatchObject({
+        ok: false,
+        reason: 'handled',
+        statement: { handled: { by: { username: 'li.reviewer' }, note: '已答复' } },
+      });
+      expect(await s.handle('st-none', { username: 'x', role: 'reviewer' }, 'n')).toEqual({
+        ok: false,
+        reason: 'not_found',
+      });
       t = 5_000;
       await s.handle(a.id, { username: 'li.reviewer', role: 'reviewer' }, '好');
       expect((await s.list({ status: 'handled', limit: 10 })).items.map((x) => x.id)).toEqual([a.id, b.id]);

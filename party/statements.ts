@@ -96,7 +96,6 @@ export class StatementStore {
     return this.file.serial(f);
   }
 
-
   /**
    * Adds a statement unless `caps` say its pool is full. The counts and the insert are one statement (INSERT ...
    * SELECT ... WHERE count < cap), so the cap holds exactly however many posts arrive at once; without `caps`
@@ -123,7 +122,16 @@ export class StatementStore {
           ? [caps.partySlots, caps.partySlots, caps.partySlots]
           : [caps.maxPerRecord, caps.maxPerClient, caps.maxPerWindow];
       const since = BigInt(st.submittedAt - (caps?.windowMs ?? 0));
-      const params = { id: st.id, event: st.eventId, code: st.code, at: BigInt(st.submittedAt), doc: JSON.stringify(st), pool, client, since };
+      const params = {
+        id: st.id,
+        event: st.eventId,
+        code: st.code,
+        at: BigInt(st.submittedAt),
+        doc: JSON.stringify(st),
+        pool,
+        client,
+        since,
+      };
       const r = await this.db.runAndReadAll(
         `INSERT INTO statements (id, event_id, code, status, submitted_at, doc, pool, client)
          SELECT $id, $event, $code, 'open', $at, $doc, $pool, $client
@@ -156,7 +164,11 @@ export class StatementStore {
   /** How many statements an event has in each pool: the route's cheap first check, before the body is read. */
   counts(eventId: string): Promise<Record<StatementPool, number>> {
     return this.serial(async () => {
-      const rows = (await this.db.runAndReadAll(`SELECT pool, count(*) FROM statements WHERE event_id = $event GROUP BY pool`, { event: eventId })).getRows();
+      const rows = (
+        await this.db.runAndReadAll(`SELECT pool, count(*) FROM statements WHERE event_id = $event GROUP BY pool`, {
+          event: eventId,
+        })
+      ).getRows();
       const out: Record<StatementPool, number> = { public: 0, party: 0 };
       for (const [pool, n] of rows) out[pool === 'party' ? 'party' : 'public'] += Number(n);
       return out;
@@ -176,8 +188,20 @@ export class StatementStore {
    */
   list(q: StatementQuery): Promise<{ items: Statement[]; total: number }> {
     return this.serial(async () => {
-      const order = q.status === 'open' ? 'submitted_at ASC, id' : q.status === 'handled' ? 'handled_at DESC, submitted_at DESC, id' : 'submitted_at DESC, id';
-      const { rows, total } = await readPage(this.db, { select: 'doc', from: 'statements', where: new Where().eq('status', q.status), orderBy: order, limit: q.limit, offset: q.offset });
+      const order =
+        q.status === 'open'
+          ? 'submitted_at ASC, id'
+          : q.status === 'handled'
+            ? 'handled_at DESC, submitted_at DESC, id'
+            : 'submitted_at DESC, id';
+      const { rows, total } = await readPage(this.db, {
+        select: 'doc',
+        from: 'statements',
+        where: new Where().eq('status', q.status),
+        orderBy: order,
+        limit: q.limit,
+        offset: q.offset,
+      });
       return { items: rows.map((row) => JSON.parse(row[0] as string) as Statement), total };
     });
   }
@@ -185,7 +209,10 @@ export class StatementStore {
   /** The statements on one event, oldest first. */
   byEvent(eventId: string): Promise<Statement[]> {
     return this.serial(async () => {
-      const r = await this.db.runAndReadAll(`SELECT doc FROM statements WHERE event_id = $event ORDER BY submitted_at, id`, { event: eventId });
+      const r = await this.db.runAndReadAll(
+        `SELECT doc FROM statements WHERE event_id = $event ORDER BY submitted_at, id`,
+        { event: eventId },
+      );
       return r.getRows().map((row) => JSON.parse(row[0] as string) as Statement);
     });
   }
@@ -198,7 +225,11 @@ export class StatementStore {
       const cur = JSON.parse(row[0] as string) as Statement;
       if (cur.status !== 'open') return { ok: false, reason: 'handled', statement: cur };
       const at = this.now();
-      const next: Statement = { ...cur, status: 'handled', handled: { by: { username: by.username, role: by.role }, at, note } };
+      const next: Statement = {
+        ...cur,
+        status: 'handled',
+        handled: { by: { username: by.username, role: by.role }, at, note },
+      };
       // The condition on status keeps the write single even if a second process ever shared the file.
       const u = await this.db.runAndReadAll(
         `UPDATE statements SET status = 'handled', handled_at = $at, doc = $doc WHERE id = $id AND status = 'open' RETURNING id`,
@@ -215,5 +246,4 @@ export class StatementStore {
   close(): Promise<void> {
     return this.file.close();
   }
-
 }

@@ -3,7 +3,12 @@
 // unpublished cameras. The browser test uses the same pieces with scenes rendered by the camera simulator.
 import crypto from 'node:crypto';
 import sharp from 'sharp';
-import { EnforcementEventSchema, type EnforcementEvent, type EvidenceImage, type EventType } from '../contracts/index.js';
+import {
+  EnforcementEventSchema,
+  type EnforcementEvent,
+  type EvidenceImage,
+  type EventType,
+} from '../contracts/index.js';
 import type { Notice, RecordSource } from '../notices/types.js';
 import type { StoredEvent } from '../review/store.js';
 import { CameraRegistrySchema, type CameraRegistry } from '../vision/cameras/config.js';
@@ -35,8 +40,32 @@ export function registry(): CameraRegistry {
         height: 360,
         publishedAt: '2026-01-05',
         zones: [
-          { type: 'no-parking', id: 'np-1', name: '人行道禁停区', polygon: [[0, 200], [640, 200], [640, 360]] },
-          { type: 'storefront', id: 'sf-1', name: '便利店门前', shopId: 'shop-1', storeLine: [[0, 150], [640, 150]], sidewalk: [[0, 150], [640, 150], [640, 200], [0, 200]] },
+          {
+            type: 'no-parking',
+            id: 'np-1',
+            name: '人行道禁停区',
+            polygon: [
+              [0, 200],
+              [640, 200],
+              [640, 360],
+            ],
+          },
+          {
+            type: 'storefront',
+            id: 'sf-1',
+            name: '便利店门前',
+            shopId: 'shop-1',
+            storeLine: [
+              [0, 150],
+              [640, 150],
+            ],
+            sidewalk: [
+              [0, 150],
+              [640, 150],
+              [640, 200],
+              [0, 200],
+            ],
+          },
         ],
       },
       {
@@ -48,7 +77,18 @@ export function registry(): CameraRegistry {
         postedLocation: '新华路 88 号',
         width: 640,
         height: 360,
-        zones: [{ type: 'no-parking', id: 'np-2', name: '消防通道', polygon: [[0, 0], [100, 0], [100, 100]] }],
+        zones: [
+          {
+            type: 'no-parking',
+            id: 'np-2',
+            name: '消防通道',
+            polygon: [
+              [0, 0],
+              [100, 0],
+              [100, 100],
+            ],
+          },
+        ],
       },
       {
         id: 'cam-jinghai-01',
@@ -59,7 +99,23 @@ export function registry(): CameraRegistry {
         width: 640,
         height: 360,
         publishedAt: '2026-05-20',
-        zones: [{ type: 'storefront', id: 'sf-9', name: '水果店门前', storeLine: [[0, 150], [640, 150]], sidewalk: [[0, 150], [640, 150], [640, 200], [0, 200]] }],
+        zones: [
+          {
+            type: 'storefront',
+            id: 'sf-9',
+            name: '水果店门前',
+            storeLine: [
+              [0, 150],
+              [640, 150],
+            ],
+            sidewalk: [
+              [0, 150],
+              [640, 150],
+              [640, 200],
+              [0, 200],
+            ],
+          },
+        ],
       },
       {
         // Published in the future (a planned location): not listed yet.
@@ -83,7 +139,13 @@ export async function jpeg(seed: number, width = 160, height = 90): Promise<Buff
   const g = (seed * 131) % 256;
   const b = (seed * 29) % 256;
   return sharp({ create: { width, height, channels: 3, background: { r, g, b } } })
-    .composite([{ input: { create: { width, height: 10, channels: 3, background: { r: 255 - r, g: 255 - g, b: 255 - b } } }, top: 0, left: 0 }])
+    .composite([
+      {
+        input: { create: { width, height: 10, channels: 3, background: { r: 255 - r, g: 255 - g, b: 255 - b } } },
+        top: 0,
+        left: 0,
+      },
+    ])
     .jpeg({ quality: 80 })
     .toBuffer();
 }
@@ -101,12 +163,26 @@ export async function confirmedEvent(
   for (const [i, role] of (['first-seen', 'threshold', 'last'] as const).entries()) {
     const data = await jpeg(n * 10 + i);
     const s = await evidence.put(data);
-    images.push({ role, sha256: s.sha256, url: `/api/evidence/${s.sha256}`, capturedAt: o.start + i * 150_000, width: 160, height: 90, bytes: s.bytes });
+    images.push({
+      role,
+      sha256: s.sha256,
+      url: `/api/evidence/${s.sha256}`,
+      capturedAt: o.start + i * 150_000,
+      width: 160,
+      height: 90,
+      bytes: s.bytes,
+    });
   }
   const event: EnforcementEvent = EnforcementEventSchema.parse({
     id: `cam-xinhua-01:${type === 'illegal-parking' ? 'np-1' : 'sf-1'}:${n}:${o.start}`,
     type,
-    camera: { id: 'cam-xinhua-01', district: 'xinhua', gridCell: '320582001001001', location: { lat: 31.87, lon: 120.55 }, postedLocation: '新华路与人民路交叉口东北角' },
+    camera: {
+      id: 'cam-xinhua-01',
+      district: 'xinhua',
+      gridCell: '320582001001001',
+      location: { lat: 31.87, lon: 120.55 },
+      postedLocation: '新华路与人民路交叉口东北角',
+    },
     zone: type === 'illegal-parking' ? { id: 'np-1', name: '人行道禁停区' } : { id: 'sf-1', name: '便利店门前' },
     start: o.start,
     thresholdAt: o.start + 150_000,
@@ -150,12 +226,25 @@ export function noticeFor(stored: StoredEvent, o: Partial<Notice> = {}): Notice 
     district: e.camera.district,
     zoneId: e.zone.id,
     code: randomCode(),
-    party: { id: 'shop:shop-1', kind: 'shop', name: '好邻居便利店', licenceNo: '91320582MA1XXXXX0X', phone: '13800001234' },
+    party: {
+      id: 'shop:shop-1',
+      kind: 'shop',
+      name: '好邻居便利店',
+      licenceNo: '91320582MA1XXXXX0X',
+      phone: '13800001234',
+    },
     status: 'awaiting-recheck',
     reason: 'notified',
     priorOffences: 0,
     deliveries: [
-      { channel: 'sms', status: 'sent', attempts: 1, at: e.start + 410_000, text: '【城管】您好…查询码…', to: '138****1234' },
+      {
+        channel: 'sms',
+        status: 'sent',
+        attempts: 1,
+        at: e.start + 410_000,
+        text: '【城管】您好…查询码…',
+        to: '138****1234',
+      },
       { channel: 'console', status: 'sent', attempts: 1, at: e.start + 410_000, text: '…' },
     ],
     recheckAt: e.start + 400_000 + 300_000,
@@ -195,10 +284,21 @@ export class MemoryRecords implements RecordSource {
 }
 
 /** A multipart body as a browser's FormData sends it, for fastify's inject. */
-export async function multipartBody(fields: Record<string, string>, files: { name: string; data: Buffer; type?: string; field?: string }[] = []) {
+export async function multipartBody(
+  fields: Record<string, string>,
+  files: { name: string; data: Buffer; type?: string; field?: string }[] = [],
+) {
   const fd = new FormData();
   for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-  for (const f of files) fd.append(f.field ?? 'photos', new Blob([new Uint8Array(f.data)], { type: f.type ?? 'application/octet-stream' }), f.name);
+  for (const f of files)
+    fd.append(
+      f.field ?? 'photos',
+      new Blob([new Uint8Array(f.data)], { type: f.type ?? 'application/octet-stream' }),
+      f.name,
+    );
   const req = new Request('http://localhost/', { method: 'POST', body: fd });
-  return { payload: Buffer.from(await req.arrayBuffer()), headers: { 'content-type': req.headers.get('content-type')! } };
+  return {
+    payload: Buffer.from(await req.arrayBuffer()),
+    headers: { 'content-type': req.headers.get('content-type')! },
+  };
 }

@@ -37,11 +37,18 @@ export function barChart(title: string, bars: { label: string; value: number }[]
 }
 
 function row(r: StatsRow, label = r.key || '未登记'): string {
-  const reasons = Object.entries(r.events.rejectReasons).map(([k, v]) => `${REASONS[k] ?? k} ${v}`).join('，');
+  const reasons = Object.entries(r.events.rejectReasons)
+    .map(([k, v]) => `${REASONS[k] ?? k} ${v}`)
+    .join('，');
   return `<tr><td>${esc(label)}</td><td>${r.alerts.raised}</td><td>${r.exceedanceHours.toFixed(1)}</td><td>${r.events.detected}</td><td>${r.events.confirmed}</td><td>${r.events.rejected}${reasons ? `（${esc(reasons)}）` : ''}</td><td>${r.notices.sent}</td><td>${r.notices.correctedAfterNotice}</td><td>${r.cases.filed}</td><td>${r.cases.delivered}</td><td>${pct(r.rates.confirmed)}</td></tr>`;
 }
 
-const REASONS: Record<string, string> = { 'false-detection': '误报', permitted: '已许可', duplicate: '重复', other: '其他' };
+const REASONS: Record<string, string> = {
+  'false-detection': '误报',
+  permitted: '已许可',
+  duplicate: '重复',
+  other: '其他',
+};
 const TYPES: Record<string, string> = {
   'illegal-parking': '违法停放',
   'out-of-store-vending': '出店经营',
@@ -53,7 +60,8 @@ const TYPES: Record<string, string> = {
   manhole: '井盖',
 };
 
-const HEAD = '<tr><th>分组</th><th>告警</th><th>超标小时</th><th>发现事件</th><th>确认</th><th>驳回</th><th>已告知</th><th>告知后整改</th><th>立案</th><th>已推送</th><th>确认率</th></tr>';
+const HEAD =
+  '<tr><th>分组</th><th>告警</th><th>超标小时</th><th>发现事件</th><th>确认</th><th>驳回</th><th>已告知</th><th>告知后整改</th><th>立案</th><th>已推送</th><th>确认率</th></tr>';
 
 function table(s: Stats, label?: (k: string) => string): string {
   return `<table>${HEAD}${s.rows.map((r) => row(r, label?.(r.key))).join('')}${row(s.total, '合计')}</table>`;
@@ -62,8 +70,12 @@ function table(s: Stats, label?: (k: string) => string): string {
 export function reportHtml(i: ReportInput): string {
   const t = i.byDistrict.total;
   const local = (ms: number) => new Date(ms).toLocaleString('zh-CN', { timeZone: i.timeZone, hour12: false });
-  const span = i.period.firstDay === i.period.lastDay ? i.period.firstDay : `${i.period.firstDay} 至 ${i.period.lastDay}`;
-  const sites = i.bySite.rows.filter((r) => r.exceedanceHours > 0).sort((a, b) => b.exceedanceHours - a.exceedanceHours).slice(0, 15);
+  const span =
+    i.period.firstDay === i.period.lastDay ? i.period.firstDay : `${i.period.firstDay} 至 ${i.period.lastDay}`;
+  const sites = i.bySite.rows
+    .filter((r) => r.exceedanceHours > 0)
+    .sort((a, b) => b.exceedanceHours - a.exceedanceHours)
+    .slice(0, 15);
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>城市感知与非现场执法${TITLES[i.period.kind]} ${esc(span)}</title>
 <style>
 @page { size: A4; margin: 16mm 14mm; }
@@ -79,12 +91,22 @@ figure { margin: 6pt 0; page-break-inside: avoid; } tr { page-break-inside: avoi
 <h2>一、概况</h2>
 <div class="kpi"><div>告警<b>${t.alerts.raised}</b></div><div>超标小时<b>${t.exceedanceHours.toFixed(1)}</b></div><div>发现事件<b>${t.events.detected}</b></div><div>确认<b>${t.events.confirmed}</b></div><div>驳回<b>${t.events.rejected}</b></div><div>告知<b>${t.notices.sent}</b></div><div>告知后整改<b>${t.notices.correctedAfterNotice}</b></div><div>立案<b>${t.cases.filed}</b></div><div>已推送<b>${t.cases.delivered}</b></div></div>
 <h2>二、按区域</h2>
-${barChart('各区域告警数', i.byDistrict.rows.map((r) => ({ label: r.key || '未登记', value: r.alerts.raised })))}
+${barChart(
+  '各区域告警数',
+  i.byDistrict.rows.map((r) => ({ label: r.key || '未登记', value: r.alerts.raised })),
+)}
 ${table(i.byDistrict)}
 <h2>三、按类型</h2>
-${barChart('各类型发现事件与告警', i.byType.rows.map((r) => ({ label: TYPES[r.key] ?? r.key, value: r.alerts.raised + r.events.detected })))}
+${barChart(
+  '各类型发现事件与告警',
+  i.byType.rows.map((r) => ({ label: TYPES[r.key] ?? r.key, value: r.alerts.raised + r.events.detected })),
+)}
 ${table(i.byType, (k) => TYPES[k] ?? k)}
 <h2>四、工地与餐饮单位超标时长</h2>
-${barChart('超标小时（扬尘、噪声、油烟）', sites.map((r) => ({ label: r.key, value: Math.round(r.exceedanceHours * 10) / 10 })), ' h')}
+${barChart(
+  '超标小时（扬尘、噪声、油烟）',
+  sites.map((r) => ({ label: r.key, value: Math.round(r.exceedanceHours * 10) / 10 })),
+  ' h',
+)}
 </body></html>`;
 }

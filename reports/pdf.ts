@@ -38,7 +38,14 @@ async function printNow(chromium: string, html: string): Promise<Buffer> {
           `file://${page}`,
         ],
         { timeout: PRINT_TIMEOUT_MS, maxBuffer: 1 << 20 },
-        (err, _stdout, stderr) => (err ? reject(new Error(`Chromium (${chromium}) could not print the report: ${err.message.split('\n')[0]} ${String(stderr).slice(-300)}`)) : resolve()),
+        (err, _stdout, stderr) =>
+          err
+            ? reject(
+                new Error(
+                  `Chromium (${chromium}) could not print the report: ${err.message.split('\n')[0]} ${String(stderr).slice(-300)}`,
+                ),
+              )
+            : resolve(),
       );
     });
     return await fs.readFile(out);

@@ -19,7 +19,12 @@ const addDays = (day: string, n: number) => {
 };
 
 /** The report's period for a local date (default: today in the zone). */
-export function reportPeriod(kind: ReportKind, date: string | undefined, timeZone: string, now = Date.now()): ReportPeriod {
+export function reportPeriod(
+  kind: ReportKind,
+  date: string | undefined,
+  timeZone: string,
+  now = Date.now(),
+): ReportPeriod {
   const day = date ?? localDay(now, timeZone);
   let first = day;
   let next: string;
@@ -34,5 +39,11 @@ export function reportPeriod(kind: ReportKind, date: string | undefined, timeZon
     const [y, m] = day.split('-').map(Number) as [number, number];
     next = new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 10);
   }
-  return { kind, from: localMidnight(first, timeZone), to: localMidnight(next, timeZone), firstDay: first, lastDay: addDays(next, -1) };
+  return {
+    kind,
+    from: localMidnight(first, timeZone),
+    to: localMidnight(next, timeZone),
+    firstDay: first,
+    lastDay: addDays(next, -1),
+  };
 }

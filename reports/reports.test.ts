@@ -19,10 +19,25 @@ const day = (s: string) => Date.parse(`${s}T00:00:00+08:00`);
 
 describe('report periods', () => {
   it('covers the local day, the Monday-to-Sunday week and the calendar month of the date', () => {
-    expect(reportPeriod('daily', '2026-11-27', TZ)).toEqual({ kind: 'daily', from: day('2026-11-27'), to: day('2026-11-28'), firstDay: '2026-11-27', lastDay: '2026-11-27' });
-    expect(reportPeriod('weekly', '2026-11-27', TZ)).toMatchObject({ from: day('2026-11-23'), to: day('2026-11-30'), firstDay: '2026-11-23', lastDay: '2026-11-29' });
+    expect(reportPeriod('daily', '2026-11-27', TZ)).toEqual({
+      kind: 'daily',
+      from: day('2026-11-27'),
+      to: day('2026-11-28'),
+      firstDay: '2026-11-27',
+      lastDay: '2026-11-27',
+    });
+    expect(reportPeriod('weekly', '2026-11-27', TZ)).toMatchObject({
+      from: day('2026-11-23'),
+      to: day('2026-11-30'),
+      firstDay: '2026-11-23',
+      lastDay: '2026-11-29',
+    });
     expect(reportPeriod('weekly', '2026-11-29', TZ)).toMatchObject({ firstDay: '2026-11-23' });
-    expect(reportPeriod('monthly', '2026-12-31', TZ)).toMatchObject({ from: day('2026-12-01'), to: day('2027-01-01'), lastDay: '2026-12-31' });
+    expect(reportPeriod('monthly', '2026-12-31', TZ)).toMatchObject({
+      from: day('2026-12-01'),
+      to: day('2027-01-01'),
+      lastDay: '2026-12-31',
+    });
     expect(reportPeriod('daily', undefined, TZ, day('2026-11-27') + 1000)).toMatchObject({ firstDay: '2026-11-27' });
   });
 });
@@ -31,7 +46,9 @@ function pdfText(pdf: Buffer): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-pdf-'));
   try {
     fs.writeFileSync(path.join(dir, 'r.pdf'), pdf);
-    return execFileSync(process.env.PDFTOTEXT ?? 'pdftotext', ['-layout', path.join(dir, 'r.pdf'), '-'], { encoding: 'utf8' });
+    return execFileSync(process.env.PDFTOTEXT ?? 'pdftotext', ['-layout', path.join(dir, 'r.pdf'), '-'], {
+      encoding: 'utf8',
+    });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -46,12 +63,37 @@ describe('PDF reports', () => {
   beforeAll(async () => {
     alerts = await DuckDbAlertStore.open(':memory:');
     const a: Alert = {
-      id: 'a1', ruleId: 'dust-pm10', category: 'threshold', name: { zh: '扬尘超标', en: 'dust' }, standard: 'DB 32/4437', deviceId: 'dust-site-7', district: 'xinhua',
-      kind: 'dust', metric: 'pm10', severity: 'major', state: 'resolved', firstSeen: day('2026-11-27') + 9 * 3600_000, lastSeen: 0, resolvedAt: day('2026-11-27') + 12 * 3600_000,
-      value: 200, level: 150, peak: 260, caseWorthy: false, flaps: 0, history: [],
+      id: 'a1',
+      ruleId: 'dust-pm10',
+      category: 'threshold',
+      name: { zh: '扬尘超标', en: 'dust' },
+      standard: 'DB 32/4437',
+      deviceId: 'dust-site-7',
+      district: 'xinhua',
+      kind: 'dust',
+      metric: 'pm10',
+      severity: 'major',
+      state: 'resolved',
+      firstSeen: day('2026-11-27') + 9 * 3600_000,
+      lastSeen: 0,
+      resolvedAt: day('2026-11-27') + 12 * 3600_000,
+      value: 200,
+      level: 150,
+      peak: 260,
+      caseWorthy: false,
+      flaps: 0,
+      history: [],
     };
     await alerts.put(a);
-    await alerts.put({ ...a, id: 'a2', deviceId: 'nz-jinghai-3', district: 'jinghai', kind: 'noise', firstSeen: day('2026-11-27') + 3600_000, resolvedAt: day('2026-11-27') + 7200_000 });
+    await alerts.put({
+      ...a,
+      id: 'a2',
+      deviceId: 'nz-jinghai-3',
+      district: 'jinghai',
+      kind: 'noise',
+      firstSeen: day('2026-11-27') + 3600_000,
+      resolvedAt: day('2026-11-27') + 7200_000,
+    });
     fakeSession(app);
     await app.register(reportRoutes, { sources: storeSources({ alerts }), chromium: chromiumPath(), timeZone: TZ });
     fakeSession(bare);

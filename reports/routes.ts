@@ -35,7 +35,11 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       summary: `The printable ${kind} report (zh-CN, A4) of the period that contains the date`,
       querystring: Query,
       response: {
-        200: contentAnswer(`attachment; filename="report-${kind}-{first day}.pdf", or the page with format=html`, 'application/pdf', 'text/html; charset=utf-8'),
+        200: contentAnswer(
+          `attachment; filename="report-${kind}-{first day}.pdf", or the page with format=html`,
+          'application/pdf',
+          'text/html; charset=utf-8',
+        ),
         400: Failure,
         503: Failure.describe('a PDF asked of a process without Chromium (CHROMIUM)'),
       },
@@ -43,7 +47,13 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     app.get(`/api/reports/${kind}.pdf`, { preHandler: requireRole(...STATS_ROLES), schema }, async (req, reply) => {
       const q = req.query;
       if (q.format === 'pdf' && !o.chromium) {
-        return reply.code(503).send({ error: 'reports_unavailable', message: 'PDF reports need Chromium: set CHROMIUM to its path (e.g. /usr/bin/chromium); ?format=html gives the page to print from a browser' });
+        return reply
+          .code(503)
+          .send({
+            error: 'reports_unavailable',
+            message:
+              'PDF reports need Chromium: set CHROMIUM to its path (e.g. /usr/bin/chromium); ?format=html gives the page to print from a browser',
+          });
       }
       const period = reportPeriod(kind, q.date, o.timeZone);
       const base = { from: period.from, to: period.to, placeOf: o.placeOf };
@@ -54,9 +64,14 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
       ];
       const html = reportHtml({ period, byDistrict, byType, bySite, generatedAt: Date.now(), timeZone: o.timeZone });
       const name = `report-${kind}-${period.firstDay}`;
-      if (q.format === 'html') return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+      if (q.format === 'html')
+        return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
       const pdf = await printPdf(o.chromium!, html);
-      return reply.type('application/pdf').header('content-disposition', `attachment; filename="${name}.pdf"`).header('cache-control', 'no-store').send(pdf);
+      return reply
+        .type('application/pdf')
+        .header('content-disposition', `attachment; filename="${name}.pdf"`)
+        .header('cache-control', 'no-store')
+        .send(pdf);
     });
   }
 };

@@ -48,7 +48,11 @@ export interface ManifestLine {
 type FrameImage = EvidenceImage & { box?: Box };
 
 /** The crop window `cropEvidence` (vision/evidence/compose.ts) cuts around a box: 15 % margin, clipped. */
-export function cropWindow(box: Box, width: number, height: number): { left: number; top: number; w: number; h: number } {
+export function cropWindow(
+  box: Box,
+  width: number,
+  height: number,
+): { left: number; top: number; w: number; h: number } {
   const [x1, y1, x2, y2] = box;
   const mx = (x2 - x1) * 0.15;
   const my = (y2 - y1) * 0.15;
@@ -83,7 +87,12 @@ export function trainingImages(e: EnforcementEvent): { ev: EvidenceImage; box: B
   const win = cropWindow(e.box, full.width, full.height);
   const sx = crop.width / win.w;
   const sy = crop.height / win.h;
-  const box: Box = [(e.box[0] - win.left) * sx, (e.box[1] - win.top) * sy, (e.box[2] - win.left) * sx, (e.box[3] - win.top) * sy];
+  const box: Box = [
+    (e.box[0] - win.left) * sx,
+    (e.box[1] - win.top) * sy,
+    (e.box[2] - win.left) * sx,
+    (e.box[3] - win.top) * sy,
+  ];
   return [{ ev: crop, box, kind: 'crop' }];
 }
 
@@ -117,10 +126,18 @@ boxes drawn on them are never exported. Each image's SHA-256 was checked against
 `;
 
 /** The archive as a stream of chunks. */
-export async function* datasetTar(o: { events: EventStore; evidence: EvidenceStore; query: DatasetQuery; now?: number }): AsyncGenerator<Buffer> {
+export async function* datasetTar(o: {
+  events: EventStore;
+  evidence: EvidenceStore;
+  query: DatasetQuery;
+  now?: number;
+}): AsyncGenerator<Buffer> {
   const now = o.now ?? Date.now();
   const to = o.query.to ?? now;
-  const root = `city-dataset-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const root = `city-dataset-${new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
   yield* tarEntry(`${root}/README.txt`, README, now);
   yield* tarEntry(
     `${root}/data.yaml`,
@@ -157,13 +174,19 @@ export async function* datasetTar(o: { events: EventStore; evidence: EvidenceSto
       }
       for (const img of images) {
         const data = await o.evidence.get(img.ev.sha256);
-        const source = { role: img.ev.role, sha256: img.ev.sha256, capturedAt: new Date(img.ev.capturedAt).toISOString() };
+        const source = {
+          role: img.ev.role,
+          sha256: img.ev.sha256,
+          capturedAt: new Date(img.ev.capturedAt).toISOString(),
+        };
         if (!data) {
           manifest.push(JSON.stringify({ ...base, source, skipped: 'evidence image missing from the evidence store' }));
           continue;
         }
         if (crypto.createHash('sha256').update(data).digest('hex') !== img.ev.sha256) {
-          manifest.push(JSON.stringify({ ...base, source, skipped: 'evidence image does not match its SHA-256 (altered)' }));
+          manifest.push(
+            JSON.stringify({ ...base, source, skipped: 'evidence image does not match its SHA-256 (altered)' }),
+          );
           continue;
         }
         const name = `${baseName(e)}_${img.ev.role}`;
@@ -173,7 +196,9 @@ export async function* datasetTar(o: { events: EventStore; evidence: EvidenceSto
         yield* tarEntry(`${root}/${image}`, data, now);
         yield* tarEntry(`${root}/${label}`, yoloLine(classId, img.box, img.ev.width, img.ev.height), now);
         const box = img.box.map((v) => Math.round(v * 10) / 10) as Box;
-        manifest.push(JSON.stringify({ ...base, image, label, source, box, width: img.ev.width, height: img.ev.height }));
+        manifest.push(
+          JSON.stringify({ ...base, image, label, source, box, width: img.ev.width, height: img.ev.height }),
+        );
       }
     }
     if (items.length < pageSize) break;

@@ -13,7 +13,11 @@ export const ReviewInputSchema = z
   })
   .superRefine((b, ctx) => {
     if (b.decision === 'reject' && !b.reason) {
-      ctx.addIssue({ code: 'custom', path: ['reason'], message: `a rejection needs a reason: ${REJECT_REASONS.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reason'],
+        message: `a rejection needs a reason: ${REJECT_REASONS.join(', ')}`,
+      });
     }
     if (b.decision === 'confirm' && b.reason) {
       ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a reason belongs to a rejection only' });
@@ -83,11 +87,21 @@ export class ReviewService {
     if (!r.ok) {
       if (r.reason === 'not_found') throw new ReviewError(404, `no event ${id}`);
       const d = r.stored.review;
-      throw new ReviewError(409, `event ${id} was already decided${d ? ` (${d.decision} by ${d.by.username} at ${new Date(d.at).toISOString()})` : ''}`, r.stored);
+      throw new ReviewError(
+        409,
+        `event ${id} was already decided${d ? ` (${d.decision} by ${d.by.username} at ${new Date(d.at).toISOString()})` : ''}`,
+        r.stored,
+      );
     }
     const stored = r.stored;
     this.o.logger.info(
-      { event: id, decision: decision.decision, reason: decision.reason, by: decision.by.username, role: decision.by.role },
+      {
+        event: id,
+        decision: decision.decision,
+        reason: decision.reason,
+        by: decision.by.username,
+        role: decision.by.role,
+      },
       decision.decision === 'confirm' ? 'event confirmed by a reviewer' : 'event rejected by a reviewer',
     );
     if (decision.decision === 'confirm') {
@@ -95,7 +109,10 @@ export class ReviewService {
         await this.afterConfirm(stored);
       } catch (e) {
         // The decision stands; recover() takes it on (at the next start, or when called).
-        this.o.logger.error({ event: id, err: (e as Error).message }, 'confirmed event: notice or case failed; the recovery at the next start completes it');
+        this.o.logger.error(
+          { event: id, err: (e as Error).message },
+          'confirmed event: notice or case failed; the recovery at the next start completes it',
+        );
       }
     }
     return stored;
@@ -115,7 +132,10 @@ export class ReviewService {
         await this.o.events.setOutcome(id, DUPLICATE_OUTCOME);
         stored.outcome = DUPLICATE_OUTCOME;
       }
-      this.o.logger.info({ event: id, first: first.event.id, case: first.caseId }, 'confirmed event joins the confirmed event it repeats: no second notice or case');
+      this.o.logger.info(
+        { event: id, first: first.event.id, case: first.caseId },
+        'confirmed event joins the confirmed event it repeats: no second notice or case',
+      );
       return true;
     }
     if (this.o.notices) {
@@ -145,7 +165,9 @@ export class ReviewService {
     for (;;) {
       // Each pass links what it filed, so the next page starts with the rest; `seen` guards against a link that
       // did not take (it would otherwise loop here).
-      const items = (await this.o.events.list({ withoutCase: true, limit: 100 })).items.filter((s) => !seen.has(s.event.id));
+      const items = (await this.o.events.list({ withoutCase: true, limit: 100 })).items.filter(
+        (s) => !seen.has(s.event.id),
+      );
       if (items.length === 0) break;
       for (const s of items) {
         seen.add(s.event.id);

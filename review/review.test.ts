@@ -31,7 +31,10 @@ describe('review decisions', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-review-'));
     events = await EventStore.open(path.join(dir, 'events.duckdb'));
     evidence = new EvidenceStore(path.join(dir, 'evidence'));
-    cases = await CaseService.open({ config: { file: path.join(dir, 'cases.duckdb'), codesFile, retryBaseMs: 10, retryMaxMs: 50 }, logger: silentLogger });
+    cases = await CaseService.open({
+      config: { file: path.join(dir, 'cases.duckdb'), codesFile, retryBaseMs: 10, retryMaxMs: 50 },
+      logger: silentLogger,
+    });
     const review = new ReviewService({ events, cases, logger: silentLogger });
     app = Fastify();
     fakeSession(app);
@@ -52,7 +55,12 @@ describe('review decisions', () => {
   });
 
   const post = (id: string, body: unknown, user?: string) =>
-    app.inject({ method: 'POST', url: `/api/events/${encodeURIComponent(id)}/review`, payload: body as object, headers: user ? { 'x-test-user': user } : {} });
+    app.inject({
+      method: 'POST',
+      url: `/api/events/${encodeURIComponent(id)}/review`,
+      payload: body as object,
+      headers: user ? { 'x-test-user': user } : {},
+    });
 
   it('confirms once, attributed to the session user; the case is filed with the right code and reaches the inbox', async () => {
     const e = await makeEvent(evidence);
@@ -68,18 +76,35 @@ describe('review decisions', () => {
     const r = await post(e.id, { decision: 'confirm', note: '车牌清晰' }, 'zhang.wei:reviewer');
     expect(r.statusCode).toBe(200);
     const body = r.json();
-    expect(body).toMatchObject({ id: e.id, status: 'confirmed', review: { decision: 'confirm', note: '车牌清晰', by: { username: 'zhang.wei', role: 'reviewer', displayName: 'zhang.wei' } } });
+    expect(body).toMatchObject({
+      id: e.id,
+      status: 'confirmed',
+      review: {
+        decision: 'confirm',
+        note: '车牌清晰',
+        by: { username: 'zhang.wei', role: 'reviewer', displayName: 'zhang.wei' },
+      },
+    });
     expect(body.review.at).toBeGreaterThanOrEqual(before);
     expect(body.caseId).toMatch(/^C20261127-[0-9a-f]{12}$/);
 
     // Decided once: a second decision (another reviewer, or the same one rejecting) is refused and changes nothing.
     const again = await post(e.id, { decision: 'reject', reason: 'permitted' }, 'li.na:admin');
     expect(again.statusCode).toBe(409);
-    expect(again.json()).toMatchObject({ error: 'conflict', event: { status: 'confirmed', review: { by: { username: 'zhang.wei' } } } });
+    expect(again.json()).toMatchObject({
+      error: 'conflict',
+      event: { status: 'confirmed', review: { by: { username: 'zhang.wei' } } },
+    });
     const shown = (await app.inject({ url: `/api/events/${encodeURIComponent(e.id)}` })).json();
-    expect(shown).toMatchObject({ status: 'confirmed', caseId: body.caseId, review: { decision: 'confirm', by: { username: 'zhang.wei', role: 'reviewer' }, at: body.review.at } });
+    expect(shown).toMatchObject({
+      status: 'confirmed',
+      caseId: body.caseId,
+      review: { decision: 'confirm', by: { username: 'zhang.wei', role: 'reviewer' }, at: body.review.at },
+    });
 
-    const c = (await app.inject({ url: `/api/cases/${body.caseId}`, headers: { 'x-test-user': 'zhang.wei:reviewer' } })).json();
+    const c = (
+      await app.inject({ url: `/api/cases/${body.caseId}`, headers: { 'x-test-user': 'zhang.wei:reviewer' } })
+    ).json();
     expect(c).toMatchObject({
       id: body.caseId,
       source: { type: 'event', id: e.id },
@@ -96,14 +121,22 @@ describe('review decisions', () => {
     });
     expect(c.evidence.map((x: { sha256: string }) => x.sha256)).toEqual(e.evidence.map((x) => x.sha256));
     // Built-in inbox (no webhook configured): delivered, and listed there.
-    const delivered = await until(async () => {
-      const v = (await app.inject({ url: `/api/cases/${body.caseId}`, headers: { 'x-test-user': 'zhang.wei:reviewer' } })).json();
-      return v.delivery.status === 'delivered' ? v : null;
-    }, 10_000, 'delivery to the inbox');
+    const delivered = await until(
+      async () => {
+        const v = (
+          await app.inject({ url: `/api/cases/${body.caseId}`, headers: { 'x-test-user': 'zhang.wei:reviewer' } })
+        ).json();
+        return v.delivery.status === 'delivered' ? v : null;
+      },
+      10_000,
+      'delivery to the inbox',
+    );
     expect(delivered.delivery).toMatchObject({ adapter: 'inbox', status: 'delivered', attempts: 1 });
     const inbox = (await app.inject({ url: '/api/case-inbox', headers: { 'x-test-user': 'li.na:admin' } })).json();
     expect(inbox).toMatchObject({ total: 1, enabled: true, items: [{ case: { id: body.caseId, code: '0505' } }] });
-    const list = (await app.inject({ url: '/api/cases?status=delivered', headers: { 'x-test-user': 'zhang.wei:reviewer' } })).json();
+    const list = (
+      await app.inject({ url: '/api/cases?status=delivered', headers: { 'x-test-user': 'zhang.wei:reviewer' } })
+    ).json();
     expect(list.total).toBe(1);
     expect((await app.inject({ url: '/api/cases', headers: { 'x-test-user': 'wang.li:staff' } })).statusCode).toBe(403);
   });
@@ -117,16 +150,27 @@ describe('review decisions', () => {
     expect((await post(e.id, { decision: 'confirm', reason: 'other' }, 'zhang.wei:reviewer')).statusCode).toBe(400);
     expect((await post('no-such-event', { decision: 'confirm' }, 'zhang.wei:reviewer')).statusCode).toBe(404);
 
-    const r = await post(e.id, { decision: 'reject', reason: 'false-detection', note: '是垃圾桶' }, 'zhang.wei:reviewer');
+    const r = await post(
+      e.id,
+      { decision: 'reject', reason: 'false-detection', note: '是垃圾桶' },
+      'zhang.wei:reviewer',
+    );
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toMatchObject({ status: 'rejected', review: { decision: 'reject', reason: 'false-detection', note: '是垃圾桶', by: { username: 'zhang.wei' } } });
+    expect(r.json()).toMatchObject({
+      status: 'rejected',
+      review: { decision: 'reject', reason: 'false-detection', note: '是垃圾桶', by: { username: 'zhang.wei' } },
+    });
     expect(r.json().caseId).toBeUndefined();
     expect((await cases.list({ limit: 10 })).total).toBe(0);
     expect((await post(e.id, { decision: 'confirm' }, 'li.na:admin')).statusCode).toBe(409);
 
     // A pending event completed by the vision stage after the decision (bus redelivery) does not undo it.
     await events.add([{ ...e, dwellS: 900 }]);
-    expect((await events.get(e.id))!).toMatchObject({ status: 'rejected', review: { reason: 'false-detection' }, event: { dwellS: 300 } });
+    expect((await events.get(e.id))!).toMatchObject({
+      status: 'rejected',
+      review: { reason: 'false-detection' },
+      event: { dwellS: 300 },
+    });
     // Several at once (a page of notices): those that exist, by id.
     const many = await events.getMany([e.id, 'no-such-event']);
     expect([...many.keys()]).toEqual([e.id]);
@@ -162,7 +206,15 @@ describe('review decisions', () => {
       const base = await makeEvent(evidence, { n: 183 });
       // Track 183 begins 5 s after track 45's last sighting.
       const start = e1.end + 5_000;
-      const e2 = { ...base, id: `cam-xinhua-01:np-1:183:${start}`, start, thresholdAt: start + 300_000, end: start + 400_000, ...b, ...(linked ? { possibleDuplicateOf: e1.id } : {}) };
+      const e2 = {
+        ...base,
+        id: `cam-xinhua-01:np-1:183:${start}`,
+        start,
+        thresholdAt: start + 300_000,
+        end: start + 400_000,
+        ...b,
+        ...(linked ? { possibleDuplicateOf: e1.id } : {}),
+      };
       await events.add([e1, e2]);
       return [e1, e2] as const;
     };
@@ -171,10 +223,15 @@ describe('review decisions', () => {
       expect(r.statusCode).toBe(200);
       return r.json() as { caseId?: string; outcome?: string };
     };
-    const caseCount = async () => (await app.inject({ url: '/api/cases', headers: { 'x-test-user': 'zhang.wei:reviewer' } })).json().total as number;
+    const caseCount = async () =>
+      (await app.inject({ url: '/api/cases', headers: { 'x-test-user': 'zhang.wei:reviewer' } })).json()
+        .total as number;
 
     it('the store refuses a second case for the same camera, zone, plate (with or without its province) and stay', async () => {
-      const [e1, e2] = await pair({ plate: { text: 'A78699', confidence: 0.7 } }, { plate: { text: '苏A78699', confidence: 0.95 } });
+      const [e1, e2] = await pair(
+        { plate: { text: 'A78699', confidence: 0.7 } },
+        { plate: { text: '苏A78699', confidence: 0.95 } },
+      );
       const first = await confirm(e1.id);
       const second = await confirm(e2.id);
       expect(first.caseId).toBeDefined();
@@ -185,7 +242,7 @@ describe('review decisions', () => {
     // Boxes too far apart for the store to call it one place by itself (IoU 0.18): the worker's link decides.
     const far: Partial<EnforcementEvent> = { plate: undefined, box: [540, 300, 740, 420] };
 
-    it('a linked pair without plates files one case: the later confirmed joins the first one\'s case', async () => {
+    it("a linked pair without plates files one case: the later confirmed joins the first one's case", async () => {
       const [e1, e2] = await pair({ plate: undefined }, far, true);
       const first = await confirm(e1.id);
       const second = await confirm(e2.id);
@@ -210,7 +267,10 @@ describe('review decisions', () => {
     });
 
     it('two confident, different plates are two vehicles: two cases', async () => {
-      const [e1, e2] = await pair({ plate: { text: '苏A78699', confidence: 0.95 } }, { plate: { text: '苏B12345', confidence: 0.95 } });
+      const [e1, e2] = await pair(
+        { plate: { text: '苏A78699', confidence: 0.95 } },
+        { plate: { text: '苏B12345', confidence: 0.95 } },
+      );
       expect((await confirm(e1.id)).caseId).not.toBe((await confirm(e2.id)).caseId);
       expect(await caseCount()).toBe(2);
     });
@@ -243,22 +303,41 @@ describe('EventStore decisions', () => {
     const db = await inst.connect();
     await db.run(`CREATE TABLE events (id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, camera_id VARCHAR NOT NULL, district VARCHAR NOT NULL,
       status VARCHAR NOT NULL, start_ts BIGINT NOT NULL, received_at BIGINT NOT NULL, doc VARCHAR NOT NULL)`);
-    await db.run(`INSERT INTO events VALUES ($id, 'illegal-parking', 'cam-xinhua-01', 'xinhua', 'pending', $s, $s, $doc)`, { id: e.id, s: BigInt(e.start), doc: JSON.stringify(e) });
+    await db.run(
+      `INSERT INTO events VALUES ($id, 'illegal-parking', 'cam-xinhua-01', 'xinhua', 'pending', $s, $s, $doc)`,
+      { id: e.id, s: BigInt(e.start), doc: JSON.stringify(e) },
+    );
     db.closeSync();
     inst.closeSync();
 
     let store = await EventStore.open(file);
     expect(await store.get(e.id)).toMatchObject({ status: 'pending' });
     const at = Date.parse('2026-11-27T03:00:00Z');
-    const d = await store.decide(e.id, { decision: 'reject', reason: 'duplicate', by: { username: 'zhang.wei', role: 'reviewer' }, at });
+    const d = await store.decide(e.id, {
+      decision: 'reject',
+      reason: 'duplicate',
+      by: { username: 'zhang.wei', role: 'reviewer' },
+      at,
+    });
     expect(d.ok).toBe(true);
     await store.close();
     store = await EventStore.open(file);
-    expect(await store.get(e.id)).toMatchObject({ status: 'rejected', review: { reason: 'duplicate', at, by: { username: 'zhang.wei' } } });
+    expect(await store.get(e.id)).toMatchObject({
+      status: 'rejected',
+      review: { reason: 'duplicate', at, by: { username: 'zhang.wei' } },
+    });
     expect((await store.list({ decidedFrom: at, decidedTo: at + 1, limit: 10 })).total).toBe(1);
     expect((await store.list({ decidedFrom: at + 1, limit: 10 })).total).toBe(0);
-    const again = await store.decide(e.id, { decision: 'confirm', by: { username: 'li.na', role: 'admin' }, at: at + 5 });
-    expect(again).toMatchObject({ ok: false, reason: 'decided', stored: { review: { by: { username: 'zhang.wei' } } } });
+    const again = await store.decide(e.id, {
+      decision: 'confirm',
+      by: { username: 'li.na', role: 'admin' },
+      at: at + 5,
+    });
+    expect(again).toMatchObject({
+      ok: false,
+      reason: 'decided',
+      stored: { review: { by: { username: 'zhang.wei' } } },
+    });
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -270,7 +349,9 @@ describe('evidence as served to reviewers', () => {
     const evidence = new EvidenceStore(path.join(dir, 'evidence'));
     const events = await EventStore.open(path.join(dir, 'events.duckdb'));
     const lines: string[] = [];
-    const app = Fastify({ loggerInstance: pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }) as FastifyBaseLogger });
+    const app = Fastify({
+      loggerInstance: pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }) as FastifyBaseLogger,
+    });
     await app.register(eventRoutes, { events, evidence });
     try {
       const e = await makeEvent(evidence);

@@ -36,7 +36,8 @@ export type EventAnnotator = (s: StoredEvent) => Promise<Record<string, unknown>
 /** JPEG unless the bytes say PNG or WebP (a party's statement photos share the evidence store). */
 function imageType(data: Buffer): string {
   if (data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
-  if (data.subarray(0, 4).toString('latin1') === 'RIFF' && data.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  if (data.subarray(0, 4).toString('latin1') === 'RIFF' && data.subarray(8, 12).toString('latin1') === 'WEBP')
+    return 'image/webp';
   return 'image/jpeg';
 }
 
@@ -48,7 +49,8 @@ export interface EventRoutesOptions {
 
 export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, o) => {
   useZodSchemas(app, 'query');
-  const view = async (s: StoredEvent) => described(EventView, o.annotate ? { ...viewEvent(s), ...(await o.annotate(s)) } : viewEvent(s));
+  const view = async (s: StoredEvent) =>
+    described(EventView, o.annotate ? { ...viewEvent(s), ...(await o.annotate(s)) } : viewEvent(s));
   app.get(
     '/api/events',
     {
@@ -61,14 +63,27 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
     },
     async (req) => {
       const q = req.query;
-      const res = await o.events.list({ status: q.status, cameraId: q.camera, type: q.type, limit: q.limit, offset: q.offset });
+      const res = await o.events.list({
+        status: q.status,
+        cameraId: q.camera,
+        type: q.type,
+        limit: q.limit,
+        offset: q.offset,
+      });
       return { items: await Promise.all(res.items.map(view)), total: res.total };
     },
   );
 
   app.get(
     '/api/events/:id',
-    { schema: { tags, summary: 'One event with its review status', params: z.object({ id: z.string() }), response: { 200: EventView, 400: Failure, 404: Failure } } },
+    {
+      schema: {
+        tags,
+        summary: 'One event with its review status',
+        params: z.object({ id: z.string() }),
+        response: { 200: EventView, 400: Failure, 404: Failure },
+      },
+    },
     async (req, reply) => {
       const { id } = req.params;
       const e = await o.events.get(id);
@@ -84,19 +99,32 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
         tags,
         summary: 'An evidence image by its SHA-256 (`.jpg` may follow), checked before it is sent',
         params: z.object({ sha: z.string().describe('SHA-256, 64 hex digits, `.jpg` may follow') }),
-        response: { 200: z.unknown().describe('the image (image/jpeg, image/png or image/webp)'), 400: Failure, 404: Failure, 500: Failure },
+        response: {
+          200: z.unknown().describe('the image (image/jpeg, image/png or image/webp)'),
+          400: Failure,
+          404: Failure,
+          500: Failure,
+        },
       },
     },
     async (req, reply) => {
       const sha = req.params.sha.replace(/\.jpg$/, '');
-      if (!/^[0-9a-f]{64}$/.test(sha)) return reply.code(400).send({ error: 'bad_request', message: 'evidence is addressed by its SHA-256 (64 hex digits)' });
+      if (!/^[0-9a-f]{64}$/.test(sha))
+        return reply
+          .code(400)
+          .send({ error: 'bad_request', message: 'evidence is addressed by its SHA-256 (64 hex digits)' });
       let data: Buffer | null;
       try {
         data = await o.evidence.getVerified(sha);
       } catch (e) {
         if (!(e instanceof EvidenceIntegrityError)) throw e;
         req.log.error({ sha256: sha, actual: e.actual }, 'evidence file altered on disk: refused, not served');
-        return reply.code(500).send({ error: 'evidence_altered', message: `evidence ${sha} no longer matches its SHA-256; it is not served` });
+        return reply
+          .code(500)
+          .send({
+            error: 'evidence_altered',
+            message: `evidence ${sha} no longer matches its SHA-256; it is not served`,
+          });
       }
       if (!data) return reply.code(404).send({ error: 'not_found', message: `no evidence ${sha}` });
       // Content-addressed: the bytes behind a name never change. Private: an enforcement photo (a plate, a shop, a
@@ -138,12 +166,19 @@ export const reviewRoutes: FastifyPluginAsyncZod<ReviewRoutesOptions> = async (a
       try {
         const stored = await o.review.review(req.params.id, req.body, user);
         // With the notify loop: what the confirmation led to (told the party, or a case at once).
-        return described(EventView, o.annotate ? { ...viewEvent(stored), ...(await o.annotate(stored)) } : viewEvent(stored));
+        return described(
+          EventView,
+          o.annotate ? { ...viewEvent(stored), ...(await o.annotate(stored)) } : viewEvent(stored),
+        );
       } catch (e) {
         if (e instanceof ReviewError) {
           return reply
             .code(e.status)
-            .send({ error: e.status === 404 ? 'not_found' : 'conflict', message: e.message, ...(e.stored ? { event: described(EventView, viewEvent(e.stored)) } : {}) });
+            .send({
+              error: e.status === 404 ? 'not_found' : 'conflict',
+              message: e.message,
+              ...(e.stored ? { event: described(EventView, viewEvent(e.stored)) } : {}),
+            });
         }
         throw e;
       }

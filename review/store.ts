@@ -119,7 +119,15 @@ export class EventStore {
         const r = await this.db.runAndReadAll(
           `INSERT INTO events (id, type, camera_id, district, status, start_ts, received_at, doc)
            VALUES ($id, $type, $camera, $district, 'pending', $start, $now, $doc) ON CONFLICT DO NOTHING RETURNING id`,
-          { id: e.id, type: e.type, camera: e.camera.id, district: e.camera.district, start: BigInt(e.start), now: BigInt(Date.now()), doc },
+          {
+            id: e.id,
+            type: e.type,
+            camera: e.camera.id,
+            district: e.camera.district,
+            start: BigInt(e.start),
+            now: BigInt(Date.now()),
+            doc,
+          },
         );
         if (r.getRows().length > 0) {
           added.push(e);
@@ -140,10 +148,12 @@ export class EventStore {
     return this.serial(async () => {
       const where = new Where().in('id', ids);
       const r = await this.db.runAndReadAll(`SELECT ${COLUMNS} FROM events ${where}`, where.params);
-      return new Map(r.getRows().map((row) => {
-        const s = rowToStored(row);
-        return [s.event.id, s];
-      }));
+      return new Map(
+        r.getRows().map((row) => {
+          const s = rowToStored(row);
+          return [s.event.id, s];
+        }),
+      );
     });
   }
 
@@ -177,14 +187,20 @@ export class EventStore {
   /** Links a confirmed event to its case. Set once; a later call with another id changes nothing. */
   setCaseId(id: string, caseId: string): Promise<void> {
     return this.serial(async () => {
-      await this.db.run(`UPDATE events SET case_id = $caseId WHERE id = $id AND status = 'confirmed' AND case_id IS NULL`, { id, caseId });
+      await this.db.run(
+        `UPDATE events SET case_id = $caseId WHERE id = $id AND status = 'confirmed' AND case_id IS NULL`,
+        { id, caseId },
+      );
     });
   }
 
   /** Records how a confirmed event ended without a case (see StoredEvent.outcome); a case, once linked, wins. */
   setOutcome(id: string, outcome: string): Promise<void> {
     return this.serial(async () => {
-      await this.db.run(`UPDATE events SET outcome = $outcome WHERE id = $id AND status = 'confirmed' AND case_id IS NULL`, { id, outcome });
+      await this.db.run(
+        `UPDATE events SET outcome = $outcome WHERE id = $id AND status = 'confirmed' AND case_id IS NULL`,
+        { id, outcome },
+      );
     });
   }
 
@@ -200,7 +216,14 @@ export class EventStore {
         .cmp('decided_at', '>=', ms(q.decidedFrom))
         .cmp('decided_at', '<', ms(q.decidedTo))
         .when(q.withoutCase, `status = 'confirmed' AND case_id IS NULL AND outcome IS NULL`);
-      const { rows, total } = await readPage(this.db, { select: COLUMNS, from: 'events', where, orderBy: 'start_ts, id', limit: q.limit, offset: q.offset });
+      const { rows, total } = await readPage(this.db, {
+        select: COLUMNS,
+        from: 'events',
+        where,
+        orderBy: 'start_ts, id',
+        limit: q.limit,
+        offset: q.offset,
+      });
       return { items: rows.map(rowToStored), total };
     });
   }
@@ -225,5 +248,4 @@ export class EventStore {
   close(): Promise<void> {
     return this.file.close();
   }
-
 }

@@ -7,7 +7,10 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 
 function run(body: string) {
   const script = `import { parseArgs } from 'node:util'; import { ConfigError, runMain } from './runtime/config.ts'; runMain('demo', async () => { ${body} });`;
-  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
 }
 
 describe('runMain', () => {

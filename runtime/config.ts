@@ -14,7 +14,9 @@ export function readJsonFile(file: string, what = 'config file'): unknown {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new ConfigError(err.code === 'ENOENT' ? `${what} ${file} does not exist` : `${what} ${file} is not valid JSON: ${err.message}`);
+    throw new ConfigError(
+      err.code === 'ENOENT' ? `${what} ${file} does not exist` : `${what} ${file} is not valid JSON: ${err.message}`,
+    );
   }
 }
 
@@ -36,7 +38,9 @@ export function runMain(name: string, main: () => Promise<void>): void {
     // crash: the message, no stack.
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
-      process.stderr.write(`${name}: ${(e as Error).message} (see the header of the command's source or its README for its options)\n`);
+      process.stderr.write(
+        `${name}: ${(e as Error).message} (see the header of the command's source or its README for its options)\n`,
+      );
       process.exit(2);
     }
     process.stderr.write(`${name}: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -12,8 +12,12 @@ describe('diskMetrics', () => {
     const registry = new Registry();
     diskMetrics(registry, { data: dir, evidence: `${dir}/not-yet` });
     const text = await registry.metrics();
-    const value = (name: string) => Number(new RegExp(`^${name}\\{volume="data",path="${dir}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
-    const [bsize, blocks, avail] = execFileSync('stat', ['-f', '-c', '%S %b %a', dir], { encoding: 'utf8' }).trim().split(' ').map(Number);
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}\\{volume="data",path="${dir}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    const [bsize, blocks, avail] = execFileSync('stat', ['-f', '-c', '%S %b %a', dir], { encoding: 'utf8' })
+      .trim()
+      .split(' ')
+      .map(Number);
     expect(value('disk_size_bytes')).toBe(blocks! * bsize!);
     // Free space moves while other processes write: within 64 MiB of what stat saw a moment before.
     expect(Math.abs(value('disk_free_bytes') - avail! * bsize!)).toBeLessThan(64 * 2 ** 20);

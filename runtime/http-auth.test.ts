@@ -14,7 +14,9 @@ describe('Digest (RFC 7616)', () => {
     expect(ch).toHaveLength(2);
     expect(ch[1]!.params).toMatchObject({ realm: 'http-auth@example.org', qop: 'auth, auth-int', algorithm: 'MD5' });
     expect(pickDigest(ch)!.params.algorithm).toBe('SHA-256');
-    expect(parseChallenges('Basic realm="a, b", Digest realm="x\\"y", nonce=abc').map((c) => [c.scheme, c.params.realm])).toEqual([
+    expect(
+      parseChallenges('Basic realm="a, b", Digest realm="x\\"y", nonce=abc').map((c) => [c.scheme, c.params.realm]),
+    ).toEqual([
       ['basic', 'a, b'],
       ['digest', 'x"y'],
     ]);

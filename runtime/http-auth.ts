@@ -89,7 +89,8 @@ export function pickDigest(challenges: AuthChallenge[]): AuthChallenge | null {
     const qop = c.params.qop;
     return qop === undefined || qop.split(',').some((q) => q.trim().toLowerCase() === 'auth');
   });
-  const rank = (c: AuthChallenge) => PREFERENCE.indexOf((c.params.algorithm ?? 'md5').toLowerCase().replace(/-sess$/, ''));
+  const rank = (c: AuthChallenge) =>
+    PREFERENCE.indexOf((c.params.algorithm ?? 'md5').toLowerCase().replace(/-sess$/, ''));
   return usable.sort((a, b) => rank(a) - rank(b))[0] ?? null;
 }
 
@@ -134,7 +135,9 @@ export class DigestSession {
     let ha1 = this.h(`${this.username}:${realm}:${this.password}`);
     if (this.alg.sess) ha1 = this.h(`${ha1}:${nonce}:${cnonce}`);
     const ha2 = this.h(`${method}:${uri}`);
-    const response = this.qop ? this.h(`${ha1}:${nonce}:${nc}:${cnonce}:${this.qop}:${ha2}`) : this.h(`${ha1}:${nonce}:${ha2}`);
+    const response = this.qop
+      ? this.h(`${ha1}:${nonce}:${nc}:${cnonce}:${this.qop}:${ha2}`)
+      : this.h(`${ha1}:${nonce}:${ha2}`);
     const userhash = p.userhash?.toLowerCase() === 'true';
     const fields = [
       `username=${quote(userhash ? this.h(`${this.username}:${realm}`) : this.username)}`,

@@ -40,11 +40,18 @@ describe('outgoing HTTP (runtime/http.ts) against a real server', () => {
       const url = new URL(req.url!, 'http://x');
       const status = Number(url.searchParams.get('status') ?? 200);
       const declare = url.searchParams.get('declare') === '1';
-      const rec = { bytes: 0, closed: new Promise<void>((r) => res.on('close', () => r())), authorization: req.headers.authorization };
+      const rec = {
+        bytes: 0,
+        closed: new Promise<void>((r) => res.on('close', () => r())),
+        authorization: req.headers.authorization,
+      };
       sent.set(url.pathname, rec);
       req.resume();
       // 64 MiB of "a", written as fast as the client reads, stopping when it hangs up.
-      res.writeHead(status, { 'content-type': 'application/json', ...(declare ? { 'content-length': String(HUGE) } : {}) });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        ...(declare ? { 'content-length': String(HUGE) } : {}),
+      });
       const chunk = Buffer.alloc(64 * 1024, 'a');
       const pump = () => {
         while (rec.bytes < HUGE && !res.destroyed) {
@@ -77,7 +84,9 @@ describe('outgoing HTTP (runtime/http.ts) against a real server', () => {
     const start = await readBody(await fetch(`http://${base}/prefix`), 1000, { truncate: true });
     expect(start.equals(Buffer.alloc(1000, 'a'))).toBe(true);
     await stoppedEarly('/prefix');
-    await expect(readBody(await fetch(`http://${base}/declared?declare=1`), 1024 * 1024)).rejects.toThrow(`answer larger than 1048576 bytes (Content-Length ${HUGE})`);
+    await expect(readBody(await fetch(`http://${base}/declared?declare=1`), 1024 * 1024)).rejects.toThrow(
+      `answer larger than 1048576 bytes (Content-Length ${HUGE})`,
+    );
     await stoppedEarly('/declared');
   });
 
@@ -92,7 +101,11 @@ describe('outgoing HTTP (runtime/http.ts) against a real server', () => {
   });
 
   it('the SMS gateway reads 300 characters of a huge answer', async () => {
-    const n = new SmsHttpNotifier({ url: `http://sms:${SECRET}@${base}/sms?status=502`, token: 'tok', timeoutMs: 30_000 });
+    const n = new SmsHttpNotifier({
+      url: `http://sms:${SECRET}@${base}/sms?status=502`,
+      token: 'tok',
+      timeoutMs: 30_000,
+    });
     const notice = { eventId: 'e1', code: 'ABCD', party: { phone: '13800000000' } } as unknown as Notice;
     const r = await n.send(notice, 'text');
     expect(r).toMatchObject({ ok: false, error: `SMS gateway answered HTTP 502: ${'a'.repeat(300)}` });
@@ -103,25 +116,46 @@ describe('outgoing HTTP (runtime/http.ts) against a real server', () => {
 
   it('the plate look-up hook refuses an answer over 16 KiB without reading it, and logs its URL without the password', async () => {
     const { log, lines } = captureLogger();
-    const reg = new PartyRegistry(PartiesConfigSchema.parse({ vehicleLookup: { url: `http://plates:${SECRET}@${base}/keeper?key=${SECRET}`, timeoutMs: 30_000 } }), { logger: log });
+    const reg = new PartyRegistry(
+      PartiesConfigSchema.parse({
+        vehicleLookup: { url: `http://plates:${SECRET}@${base}/keeper?key=${SECRET}`, timeoutMs: 30_000 },
+      }),
+      { logger: log },
+    );
     expect(await reg.vehicle('苏E00001')).toBeNull();
     await stoppedEarly('/keeper');
     expect(sent.get('/keeper')!.authorization).toBe(`Basic ${Buffer.from(`plates:${SECRET}`).toString('base64')}`);
-    const warn = lines.map((l) => JSON.parse(l) as { msg: string; url?: string; err?: string }).find((l) => l.msg.startsWith('vehicle lookup failed'));
+    const warn = lines
+      .map((l) => JSON.parse(l) as { msg: string; url?: string; err?: string })
+      .find((l) => l.msg.startsWith('vehicle lookup failed'));
     expect(warn).toMatchObject({ url: `http://${base}/keeper`, err: 'answer larger than 16384 bytes: not read' });
     expect(lines.join('')).not.toContain(SECRET);
   });
 
   it("a camera's snapshot URL: an endless answer is not read past maxBytes, and the failure is logged without the password", async () => {
     const { log, lines } = captureLogger();
-    const src = snapshotSource({ type: 'snapshot', url: `http://admin:${SECRET}@${base}/snapshot.jpg`, auth: 'basic', intervalMs: 60_000, timeoutMs: 30_000, maxBytes: 1024 * 1024 }, log, 'cam-1');
+    const src = snapshotSource(
+      {
+        type: 'snapshot',
+        url: `http://admin:${SECRET}@${base}/snapshot.jpg`,
+        auth: 'basic',
+        intervalMs: 60_000,
+        timeoutMs: 30_000,
+        maxBytes: 1024 * 1024,
+      },
+      log,
+      'cam-1',
+    );
     const next = src.next();
     await stoppedEarly('/snapshot.jpg');
     while (!lines.some((l) => l.includes('camera snapshot failed'))) await new Promise((r) => setTimeout(r, 10));
     src.stop();
     expect(sent.get('/snapshot.jpg')!.authorization).toBe(`Basic ${Buffer.from(`admin:${SECRET}`).toString('base64')}`);
     const warn = JSON.parse(lines.find((l) => l.includes('camera snapshot failed'))!) as { url: string; err: string };
-    expect(warn).toMatchObject({ url: `http://${base}/snapshot.jpg`, err: 'answer larger than 1048576 bytes: not read' });
+    expect(warn).toMatchObject({
+      url: `http://${base}/snapshot.jpg`,
+      err: 'answer larger than 1048576 bytes: not read',
+    });
     expect(lines.join('')).not.toContain(SECRET);
     void next;
   });

@@ -10,7 +10,9 @@ export class ResponseTooLargeError extends Error {
     readonly maxBytes: number,
     readonly declaredBytes?: number,
   ) {
-    super(`answer larger than ${maxBytes} bytes${declaredBytes !== undefined ? ` (Content-Length ${declaredBytes})` : ''}: not read`);
+    super(
+      `answer larger than ${maxBytes} bytes${declaredBytes !== undefined ? ` (Content-Length ${declaredBytes})` : ''}: not read`,
+    );
     this.name = 'ResponseTooLargeError';
   }
 }
@@ -64,7 +66,12 @@ export async function readBody(res: Response, maxBytes: number, opts: ReadBodyOp
  */
 export async function readAnswerSnippet(res: Response, maxChars = 300): Promise<string> {
   const b = await readBody(res, maxChars * 4, { truncate: true });
-  return b.toString('utf8').replace(/\uFFFD+$/, '').slice(0, maxChars).trim().replace(/\s+/g, ' ');
+  return b
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '')
+    .slice(0, maxChars)
+    .trim()
+    .replace(/\s+/g, ' ');
 }
 
 /**
@@ -73,7 +80,11 @@ export async function readAnswerSnippet(res: Response, maxChars = 300): Promise<
  * log. The credentials go as HTTP Basic instead, as curl and browsers send them; an Authorization header the caller
  * sets wins. `f` is fetch unless a test passes its own.
  */
-export function fetchWithUrlCredentials(url: string | URL, init: RequestInit = {}, f: typeof fetch = fetch): Promise<Response> {
+export function fetchWithUrlCredentials(
+  url: string | URL,
+  init: RequestInit = {},
+  f: typeof fetch = fetch,
+): Promise<Response> {
   const u = new URL(url);
   if (!u.username && !u.password) return f(u, init);
   const basic = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;

@@ -32,6 +32,10 @@ export async function readImageHeader(encoded: Buffer): Promise<ImageHeader> {
  * sharp on untrusted bytes, refusing to decode more than `maxPixels` (default MAX_IMAGE_PIXELS): sharp then throws
  * "Input image exceeds pixel limit" instead of allocating the image.
  */
-export function untrustedImage(encoded: Buffer, maxPixels = MAX_IMAGE_PIXELS, options: Omit<SharpOptions, 'limitInputPixels'> = {}): Sharp {
+export function untrustedImage(
+  encoded: Buffer,
+  maxPixels = MAX_IMAGE_PIXELS,
+  options: Omit<SharpOptions, 'limitInputPixels'> = {},
+): Sharp {
   return sharp(encoded, { ...options, limitInputPixels: Math.max(1, Math.floor(maxPixels)) });
 }

@@ -33,7 +33,12 @@ function clock(timeZone: string): ZoneClock {
 
 function exactOffset(fmt: Intl.DateTimeFormat, ts: number): number {
   const t = Math.floor(ts / 1000) * 1000;
-  let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  let y = 0,
+    mo = 0,
+    d = 0,
+    h = 0,
+    mi = 0,
+    s = 0;
   for (const part of fmt.formatToParts(t)) {
     const v = Number(part.value);
     if (part.type === 'year') y = v;

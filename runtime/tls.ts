@@ -12,10 +12,16 @@ export function readPemFile(file: string, setting: string): Buffer {
     pem = fs.readFileSync(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'does not exist' : err.code === 'EACCES' ? 'is not readable by this process' : err.message;
+    const why =
+      err.code === 'ENOENT'
+        ? 'does not exist'
+        : err.code === 'EACCES'
+          ? 'is not readable by this process'
+          : err.message;
     throw new ConfigError(`${setting}: ${file} ${why}`);
   }
-  if (!pem.includes('-----BEGIN ')) throw new ConfigError(`${setting}: ${file} is not a PEM file (no "-----BEGIN" line)`);
+  if (!pem.includes('-----BEGIN '))
+    throw new ConfigError(`${setting}: ${file} is not a PEM file (no "-----BEGIN" line)`);
   return pem;
 }
 
@@ -34,7 +40,9 @@ export function loadServerTls(certFile: string, keyFile: string, certSetting: st
   try {
     tls.createSecureContext({ cert, key });
   } catch (e) {
-    throw new ConfigError(`${certSetting} and ${keySetting}: ${certFile} and ${keyFile} cannot be used together: ${(e as Error).message}`);
+    throw new ConfigError(
+      `${certSetting} and ${keySetting}: ${certFile} and ${keyFile} cannot be used together: ${(e as Error).message}`,
+    );
   }
   return { cert, key };
 }
@@ -63,8 +71,10 @@ const UNTRUSTED = new Set([
  * errors that are not about its certificate. `caSetting` names where this client's CA is set.
  */
 export function tlsFailureHint(e: Error & { code?: string | number }, caSetting: string): string {
-  if (typeof e.code === 'string' && UNTRUSTED.has(e.code)) return ` (the server's certificate is not signed by a CA this process trusts: set ${caSetting} to the CA that signed it)`;
-  if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return " (the server's certificate is not for this host name: use one of its subjectAltName names in the URL)";
+  if (typeof e.code === 'string' && UNTRUSTED.has(e.code))
+    return ` (the server's certificate is not signed by a CA this process trusts: set ${caSetting} to the CA that signed it)`;
+  if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return " (the server's certificate is not for this host name: use one of its subjectAltName names in the URL)";
   if (e.code === 'CERT_HAS_EXPIRED') return " (the server's certificate has expired)";
   return '';
 }

@@ -6,8 +6,12 @@ const SECRET = 's3cret-pw';
 
 describe('redactUrl', () => {
   it('drops user info and query, keeps scheme, host, port and path', () => {
-    expect(redactUrl(`https://user:${SECRET}@cases.example.gov.cn/in?token=${SECRET}`)).toBe('https://cases.example.gov.cn/in');
-    expect(redactUrl(new URL(`http://admin:${SECRET}@10.0.0.7:8080/snap.jpg?auth=${SECRET}#x`))).toBe('http://10.0.0.7:8080/snap.jpg');
+    expect(redactUrl(`https://user:${SECRET}@cases.example.gov.cn/in?token=${SECRET}`)).toBe(
+      'https://cases.example.gov.cn/in',
+    );
+    expect(redactUrl(new URL(`http://admin:${SECRET}@10.0.0.7:8080/snap.jpg?auth=${SECRET}#x`))).toBe(
+      'http://10.0.0.7:8080/snap.jpg',
+    );
   });
 
   it('works for broker URLs too', () => {

@@ -45,7 +45,10 @@ export function makeFleet(o: FleetOptions): SimulatedDevice[] {
             intervalMs: o.intervals?.[kind] ?? DEFAULT_INTERVALS[kind],
             backfillMs: 3_600_000,
             groundTruth: o.groundTruth,
-            ...(o.demoAt !== undefined && i === 1 && district === o.districts[0] && (kind === 'manhole' || kind === 'dust')
+            ...(o.demoAt !== undefined &&
+            i === 1 &&
+            district === o.districts[0] &&
+            (kind === 'manhole' || kind === 'dust')
               ? { demoIncident: { start: o.demoAt + (kind === 'manhole' ? 60_000 : 90_000), durationMs: 20 * 60_000 } }
               : {}),
           },

@@ -40,7 +40,8 @@ describe('sensor models', () => {
     let both = 0;
     let offset = 0;
     // The humidity's daily cycle in the model, without noise: what the offset is measured against.
-    const usualRh = (t: number) => 60 - 15 * Math.sin(((((t + 8 * 3_600_000) % 86_400_000) / 3_600_000 - 9) / 24) * 2 * Math.PI);
+    const usualRh = (t: number) =>
+      60 - 15 * Math.sin(((((t + 8 * 3_600_000) % 86_400_000) / 3_600_000 - 9) / 24) * 2 * Math.PI);
     for (const id of ['ds-1', 'ds-2', 'ds-3', 'ds-4']) {
       const m = createModel('dust', id, 42);
       for (let t = start; t < start + 28 * 86_400_000; t += 300_000) {
@@ -63,7 +64,8 @@ describe('sensor models', () => {
     const m = createModel('dust', 'ds-1', 7);
     const start = Date.parse('2026-06-01T00:00:00+08:00');
     const seen = new Map<string, { metric?: string; start: number }>();
-    for (let t = start; t < start + 28 * 86_400_000; t += 600_000) for (const i of m.incidentsAt(t)) seen.set(`${i.type}@${i.start}`, i);
+    for (let t = start; t < start + 28 * 86_400_000; t += 600_000)
+      for (const i of m.incidentsAt(t)) seen.set(`${i.type}@${i.start}`, i);
     const cases = [...seen.values()] as { type?: string; metric?: string; start: number }[];
     const weekend = [...seen.entries()].filter(([k]) => k.startsWith('weekend_traffic'));
     expect(weekend.length).toBeGreaterThan(0);

@@ -54,7 +54,7 @@ function gauss(a: number, b: number): number {
 
 /** Local hour of day (0..24) in China Standard Time, where the simulated city is. */
 function localHour(ts: number): number {
-  return (((ts + 8 * HOUR) % DAY) + DAY) % DAY / HOUR;
+  return ((((ts + 8 * HOUR) % DAY) + DAY) % DAY) / HOUR;
 }
 
 /** Local day of the week in China Standard Time, 0 = Sunday … 6 = Saturday (the epoch was a Thursday). */
@@ -126,13 +126,22 @@ function makeModel(
    * `a` is the first active incident, with p its progress from 0 (start) to 1 (end); `on(type)` is the progress of
    * the active incident of that type, or null (incidents of different types may overlap).
    */
-  values: (ts: number, n: (i: number) => number, a: { type: string; p: number } | null, on: (type: string) => number | null) => Record<string, number>,
+  values: (
+    ts: number,
+    n: (i: number) => number,
+    a: { type: string; p: number } | null,
+    on: (type: string) => number | null,
+  ) => Record<string, number>,
 ): SensorModel {
   const dev = hash32(deviceId);
   const activeAll = (ts: number) => {
     const out: { spec: EpisodeSpec; start: number; end: number }[] = [];
     if (demo && ts >= demo.start && ts < demo.start + demo.durationMs) {
-      out.push({ spec: { ...episodes[0]!, description: `${episodes[0]!.description} (demo incident)` }, start: demo.start, end: demo.start + demo.durationMs });
+      out.push({
+        spec: { ...episodes[0]!, description: `${episodes[0]!.description} (demo incident)` },
+        start: demo.start,
+        end: demo.start + demo.durationMs,
+      });
     }
     for (const e of episodes) {
       if (out.some((o) => o.spec.type === e.type)) continue;
@@ -208,7 +217,8 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number, de
             windowMs: 3 * DAY,
             probability: 0.6,
             durationMs: 12 * HOUR,
-            description: 'meter moved next to a constant source (a ventilation fan): the background level L90 steps up 8 dB',
+            description:
+              'meter moved next to a constant source (a ventilation fan): the background level L90 steps up 8 dB',
           },
         ],
         (ts, n, _a, on) => {
@@ -260,7 +270,8 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number, de
             durationMs: 12 * HOUR,
             hours: [7, 8],
             weekdays: [0, 6],
-            description: 'muck trucks on a detour past the site on a weekend day: traffic dust above a weekday\'s where weekends are quiet',
+            description:
+              "muck trucks on a detour past the site on a weekend day: traffic dust above a weekday's where weekends are quiet",
           },
           {
             // A step under a daily cycle that no threshold rule watches: a case for the anomaly detector.
@@ -269,7 +280,8 @@ export function createModel(kind: SensorKind, deviceId: string, seed: number, de
             windowMs: 4 * DAY,
             probability: 0.5,
             durationMs: 24 * HOUR,
-            description: 'humidity sensor recalibrated against a wrong reference: it reads 10 %RH high until the next visit',
+            description:
+              'humidity sensor recalibrated against a wrong reference: it reads 10 %RH high until the next visit',
           },
         ],
         (ts, n, _a, on) => {

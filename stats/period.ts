@@ -8,7 +8,11 @@ export const PeriodFields = {
 };
 
 /** The period, `to` defaulting to now and `from` to `defaultMs` before `to`; a message when it is empty or reversed. */
-export function resolvePeriod(p: { from?: number; to?: number }, defaultMs: number, now = Date.now()): { from: number; to: number } | string {
+export function resolvePeriod(
+  p: { from?: number; to?: number },
+  defaultMs: number,
+  now = Date.now(),
+): { from: number; to: number } | string {
   const to = p.to ?? now;
   const from = p.from ?? to - defaultMs;
   if (from >= to) return 'from must be earlier than to';

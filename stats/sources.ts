@@ -17,7 +17,10 @@ export interface StoreHandles {
   cases?: { list(q: { limit: number; offset?: number }): Promise<{ items: CaseView[] }> };
 }
 
-async function* pages<T>(read: (offset: number) => Promise<{ items: T[] }>, stop: (t: T) => boolean): AsyncGenerator<T> {
+async function* pages<T>(
+  read: (offset: number) => Promise<{ items: T[] }>,
+  stop: (t: T) => boolean,
+): AsyncGenerator<T> {
   for (let offset = 0; ; offset += PAGE) {
     const { items } = await read(offset);
     for (const t of items) {
@@ -38,17 +41,26 @@ export function storeSources(h: StoreHandles): StatsSources {
     async *events(_from, to) {
       if (!h.events) return;
       const ev = h.events;
-      yield* pages((offset) => ev.list({ limit: PAGE, offset }), (s) => s.event.start >= to);
+      yield* pages(
+        (offset) => ev.list({ limit: PAGE, offset }),
+        (s) => s.event.start >= to,
+      );
     },
     async *notices(from) {
       if (!h.notices) return;
       const ns = h.notices;
-      yield* pages((offset) => ns.list({ limit: PAGE, offset }), (n) => n.createdAt < from);
+      yield* pages(
+        (offset) => ns.list({ limit: PAGE, offset }),
+        (n) => n.createdAt < from,
+      );
     },
     async *cases(from) {
       if (!h.cases) return;
       const cs = h.cases;
-      yield* pages((offset) => cs.list({ limit: PAGE, offset }), (c) => Date.parse(c.createdAt) < from);
+      yield* pages(
+        (offset) => cs.list({ limit: PAGE, offset }),
+        (c) => Date.parse(c.createdAt) < from,
+      );
     },
   };
 }

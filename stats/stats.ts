@@ -29,7 +29,13 @@ export interface StatsRow {
   alerts: { raised: number; bySeverity: Record<string, number> };
   /** Hours the group's dust, noise and fume threshold alerts were open within the period. */
   exceedanceHours: number;
-  events: { detected: number; pending: number; confirmed: number; rejected: number; rejectReasons: Record<string, number> };
+  events: {
+    detected: number;
+    pending: number;
+    confirmed: number;
+    rejected: number;
+    rejectReasons: Record<string, number>;
+  };
   notices: { sent: number; correctedAfterNotice: number };
   cases: { filed: number; delivered: number; failed: number };
   rates: { confirmed: number | null; correctedAfterNotice: number | null; delivered: number | null };
@@ -87,7 +93,16 @@ export async function computeStats(src: StatsSources, o: StatsOptions): Promise<
   const total = emptyRow('');
   const rowFor = (ref: { deviceId: string; district: string; grid?: string | null }, type: string): StatsRow => {
     const p = placeOf(ref);
-    const key = o.group === 'district' ? p.district : o.group === 'grid' ? (p.grid ?? '') : o.group === 'device' ? ref.deviceId : o.group === 'site' ? p.site : type;
+    const key =
+      o.group === 'district'
+        ? p.district
+        : o.group === 'grid'
+          ? (p.grid ?? '')
+          : o.group === 'device'
+            ? ref.deviceId
+            : o.group === 'site'
+              ? p.site
+              : type;
     let r = rows.get(key);
     if (!r) {
       r = emptyRow(key);
@@ -115,7 +130,13 @@ export async function computeStats(src: StatsSources, o: StatsOptions): Promise<
   }
   for await (const s of src.events(o.from, o.to)) {
     if (!inPeriod(s.event.start)) continue;
-    for (const r of [rowFor({ deviceId: s.event.camera.id, district: s.event.camera.district, grid: s.event.camera.gridCell }, s.event.type), total]) {
+    for (const r of [
+      rowFor(
+        { deviceId: s.event.camera.id, district: s.event.camera.district, grid: s.event.camera.gridCell },
+        s.event.type,
+      ),
+      total,
+    ]) {
       r.events.detected++;
       r.events[s.status]++;
       if (s.status === 'rejected') inc(r.events.rejectReasons, s.review?.reason ?? 'other');

@@ -12,7 +12,11 @@ export interface ResolutionPolicy {
 
 const DAY_MS = 86_400_000;
 
-export function pickResolution(p: ResolutionPolicy, q: { from?: number | undefined; to?: number | undefined }, now: number): Resolution {
+export function pickResolution(
+  p: ResolutionPolicy,
+  q: { from?: number | undefined; to?: number | undefined },
+  now: number,
+): Resolution {
   if (q.from === undefined) return 'raw';
   if (q.from < now - p.rawDays * DAY_MS) return '15m';
   return (q.to ?? now) - q.from > p.rawQueryMaxDays * DAY_MS ? '15m' : 'raw';

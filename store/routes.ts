@@ -28,7 +28,9 @@ const Readings = z.object({
   readings: z.array(
     z.looseObject({
       ts: z.string().describe('ISO 8601'),
-      metrics: z.record(z.string(), z.number()).describe('values, or the means of a 15-minute bucket (with max, min, count and leq beside them)'),
+      metrics: z
+        .record(z.string(), z.number())
+        .describe('values, or the means of a 15-minute bucket (with max, min, count and leq beside them)'),
       flags: z.record(z.string(), z.string()).optional().describe('only on readings with data flags other than N'),
     }),
   ),
@@ -40,7 +42,10 @@ const DeadLetterItem = z.object({
   receivedAt: z.string().describe('ISO 8601'),
   payload: z.string(),
   payloadEncoding: z.enum(['utf8', 'base64']),
-  payloadBytes: z.number().int().describe('the size as received: more than the payload when only its first 4 KiB were kept'),
+  payloadBytes: z
+    .number()
+    .int()
+    .describe('the size as received: more than the payload when only its first 4 KiB were kept'),
 });
 
 /** A dead letter as the API shows it: the payload as text when it is UTF-8, else base64. */
@@ -73,7 +78,12 @@ export const storeRoutes: FastifyPluginAsyncZod<StoreRoutesOptions> = async (app
     '/api/readings',
     {
       preValidation: numericTsQuery('from', 'to'),
-      schema: { tags, summary: "A device's readings from `from` on, raw or as 15-minute aggregates", querystring: ReadingsQuery, response: { 200: Readings, 400: Failure } },
+      schema: {
+        tags,
+        summary: "A device's readings from `from` on, raw or as 15-minute aggregates",
+        querystring: ReadingsQuery,
+        response: { 200: Readings, 400: Failure },
+      },
     },
     async (req, reply) => {
       const q = req.query;
@@ -83,17 +93,33 @@ export const storeRoutes: FastifyPluginAsyncZod<StoreRoutesOptions> = async (app
       const rq = { deviceId: q.device, metric: q.metric, from: q.from, to: q.to, limit: q.limit };
       const store = o.store;
       const aggregates = aggregatesOf(store);
-      const resolution = q.resolution !== 'auto' ? q.resolution : o.resolution && aggregates ? pickResolution(o.resolution, q, (o.now ?? Date.now)()) : 'raw';
+      const resolution =
+        q.resolution !== 'auto'
+          ? q.resolution
+          : o.resolution && aggregates
+            ? pickResolution(o.resolution, q, (o.now ?? Date.now)())
+            : 'raw';
       if (resolution === '15m') {
-        if (!aggregates) return reply.code(400).send({ error: 'bad_request', message: `the ${store.name} store keeps no 15-minute aggregates` });
+        if (!aggregates)
+          return reply
+            .code(400)
+            .send({ error: 'bad_request', message: `the ${store.name} store keeps no 15-minute aggregates` });
         const res = await aggregates.queryAggregates(rq);
         // metrics: the means, so a chart draws aggregates like readings; max, min, count and Leq beside them.
-        return { resolution, readings: res.readings.map((r) => ({ ...r, ts: new Date(r.ts).toISOString() })), total: res.total };
+        return {
+          resolution,
+          readings: res.readings.map((r) => ({ ...r, ts: new Date(r.ts).toISOString() })),
+          total: res.total,
+        };
       }
       const res = await store.query(rq);
       return {
         resolution,
-        readings: res.readings.map((r) => (r.flags ? { ts: new Date(r.ts).toISOString(), metrics: r.metrics, flags: r.flags } : { ts: new Date(r.ts).toISOString(), metrics: r.metrics })),
+        readings: res.readings.map((r) =>
+          r.flags
+            ? { ts: new Date(r.ts).toISOString(), metrics: r.metrics, flags: r.flags }
+            : { ts: new Date(r.ts).toISOString(), metrics: r.metrics },
+        ),
         total: res.total,
       };
     },

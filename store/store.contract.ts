@@ -49,7 +49,8 @@ export function storeContract(name: string, open: () => Promise<Store>, opts: St
       const PAST = Date.UTC(2001, 0, 1);
       const FUTURE = Date.UTC(2099, 0, 1);
       const expected = new Map<number, Record<string, number>>();
-      for (let i = 0; i < 10; i++) expected.set(at(i), i % 2 === 0 ? { laeq_db: 50 + i, lmax_db: 70 + i } : { laeq_db: 50 + i });
+      for (let i = 0; i < 10; i++)
+        expected.set(at(i), i % 2 === 0 ? { laeq_db: 50 + i, lmax_db: 70 + i } : { laeq_db: 50 + i });
       expected.set(at(3), { laeq_db: 53, lmax_db: 73 });
       expected.set(PAST, { laeq_db: 40 });
       expected.set(FUTURE, { lmax_db: 90 });
@@ -115,7 +116,9 @@ export function storeContract(name: string, open: () => Promise<Store>, opts: St
 
     it('is idempotent: the same batch twice is stored once', async () => {
       const dev = uniqueId('ct-idem');
-      const batch = Array.from({ length: 50 }, (_, i) => noise(dev, T0 + i * 1000, { laeq_db: 60 + i / 10, lmax_db: 80 }, i));
+      const batch = Array.from({ length: 50 }, (_, i) =>
+        noise(dev, T0 + i * 1000, { laeq_db: 60 + i / 10, lmax_db: 80 }, i),
+      );
       await store.write(batch);
       const once = { points: await store.countPoints(dev), q: await store.query({ deviceId: dev, limit: 1000 }) };
       expect(once.points).toBe(100);
@@ -127,7 +130,11 @@ export function storeContract(name: string, open: () => Promise<Store>, opts: St
 
     it('stores one point for a (device, metric, ts) repeated inside one batch and across batches', async () => {
       const dev = uniqueId('ct-dup');
-      await store.write([noise(dev, T0, { laeq_db: 61 }), noise(dev, T0, { laeq_db: 62 }), noise(dev, T0 + 1, { laeq_db: 63 })]);
+      await store.write([
+        noise(dev, T0, { laeq_db: 61 }),
+        noise(dev, T0, { laeq_db: 62 }),
+        noise(dev, T0 + 1, { laeq_db: 63 }),
+      ]);
       expect(await store.countPoints(dev)).toBe(2);
       const r = await store.query({ deviceId: dev, limit: 10 });
       expect(r.total).toBe(2);
@@ -147,7 +154,13 @@ export function storeContract(name: string, open: () => Promise<Store>, opts: St
       await store.write([
         noise(a, T0, { laeq_db: 1, lmax_db: 2 }),
         noise(a, T0 + 1000, { laeq_db: 3 }),
-        { district: 'jinghai', kind: 'dust', deviceId: b, ts: T0, metrics: { pm25_ugm3: 10, pm10_ugm3: 20, temp_c: 5 } },
+        {
+          district: 'jinghai',
+          kind: 'dust',
+          deviceId: b,
+          ts: T0,
+          metrics: { pm25_ugm3: 10, pm10_ugm3: 20, temp_c: 5 },
+        },
       ]);
       expect(await store.countPoints(a)).toBe(3);
       expect(await store.countPoints(b)).toBe(3);
@@ -158,7 +171,14 @@ export function storeContract(name: string, open: () => Promise<Store>, opts: St
       const dev = uniqueId('ct-flag');
       const t = Date.parse('2026-03-01T00:00:00Z');
       await store.write([
-        { district: 'd1', kind: 'dust', deviceId: dev, ts: t, metrics: { pm10_ugm3: 300, pm25_ugm3: 80 }, flags: { pm10_ugm3: 'M' } },
+        {
+          district: 'd1',
+          kind: 'dust',
+          deviceId: dev,
+          ts: t,
+          metrics: { pm10_ugm3: 300, pm25_ugm3: 80 },
+          flags: { pm10_ugm3: 'M' },
+        },
         { district: 'd1', kind: 'dust', deviceId: dev, ts: t + 1000, metrics: { pm10_ugm3: 40 } },
       ]);
       const { readings } = await store.query({ deviceId: dev, limit: 10 });
@@ -182,10 +202,25 @@ export function storeContract(name: string, open: () => Promise<Store>, opts: St
       const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
       const large = randomBytes(256 * 1024); // ingest's default INGEST_MAX_PAYLOAD_BYTES
       const items: DeadLetter[] = [
-        { topic: `city/v1/${run}/noise/a/readings`, reason: 'payload is not JSON', receivedAt: now - 3000, payload: allBytes },
-        { topic: `city/v1/${run}/noise/b/readings`, reason: 'metrics.laeq_db: expected number, "quoted" \\ reason,\nsecond line', receivedAt: now - 2000, payload: Buffer.from('{"ts":1,"metrics":{"laeq_db":"63"}} 噪声') },
+        {
+          topic: `city/v1/${run}/noise/a/readings`,
+          reason: 'payload is not JSON',
+          receivedAt: now - 3000,
+          payload: allBytes,
+        },
+        {
+          topic: `city/v1/${run}/noise/b/readings`,
+          reason: 'metrics.laeq_db: expected number, "quoted" \\ reason,\nsecond line',
+          receivedAt: now - 2000,
+          payload: Buffer.from('{"ts":1,"metrics":{"laeq_db":"63"}} 噪声'),
+        },
         // Two in the same millisecond: both are kept.
-        { topic: `city/v1/${run}/noise/c/readings`, reason: 'same ms 1', receivedAt: now - 1000, payload: Buffer.alloc(0) },
+        {
+          topic: `city/v1/${run}/noise/c/readings`,
+          reason: 'same ms 1',
+          receivedAt: now - 1000,
+          payload: Buffer.alloc(0),
+        },
         { topic: `city/v1/${run}/noise/d/readings`, reason: 'same ms 2', receivedAt: now - 1000, payload: large },
       ];
       const before = (await store.list(1)).total;

@@ -54,7 +54,15 @@ async function closeAll(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: '0', HOST: '127.0.0.1', DATA_DIR: tmpDir('alert-stream'), SIMULATE: '0', ADMIN_PASSWORD: 'stream-admin-password' });
+  const cfg = loadAppConfig({
+    PORT: '0',
+    MQTT_PORT: '0',
+    HJ212_PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: tmpDir('alert-stream'),
+    SIMULATE: '0',
+    ADMIN_PASSWORD: 'stream-admin-password',
+  });
   p = await startPlatform(cfg, silentLogger);
   admin = await signIn(p.apiUrl, 'admin', 'stream-admin-password');
   baseline = listeners();
@@ -71,7 +79,12 @@ describe('live alert stream', () => {
     const a2 = await signIn(p.apiUrl, 'wu.fang', 'wu.fang-password');
     const b = await user('qian.hui');
     const c = await user('zheng.yu');
-    const [s1, s2, s3, s4] = [await openStream(a1.cookie), await openStream(a2.cookie), await openStream(b.cookie), await openStream(c.cookie)];
+    const [s1, s2, s3, s4] = [
+      await openStream(a1.cookie),
+      await openStream(a2.cookie),
+      await openStream(b.cookie),
+      await openStream(c.cookie),
+    ];
     expect([s1.status, s2.status, s3.status, s4.status]).toEqual([200, 200, 200, 200]);
 
     expect((await a1('/api/session', undefined, 'DELETE')).status).toBe(200);
@@ -111,7 +124,8 @@ describe('live alert stream', () => {
     let open = 0;
     for (let u = 0; open < maxStreams; u++) {
       const who = await user(`crowd.${u}`);
-      for (let i = 0; i < maxStreamsPerUser && open < maxStreams; i++, open++) expect((await openStream(who.cookie)).status).toBe(200);
+      for (let i = 0; i < maxStreamsPerUser && open < maxStreams; i++, open++)
+        expect((await openStream(who.cookie)).status).toBe(200);
     }
     const late = await user('late.comer');
     const full = await fetch(`${p.apiUrl}/api/alerts/stream`, { headers: { cookie: late.cookie } });
@@ -126,17 +140,26 @@ describe('live alert stream', () => {
   it('cuts off a client that does not read instead of buffering for it without bound', async () => {
     const staff = await user('lin.tao');
     // A real alert: an opened manhole cover, published through the embedded gateway's account.
-    const client = await mqtt.connectAsync(p.mqttUrl!, { clientId: uniq('dev'), username: 'embedded-gateway', password: p.mqttPasswords!.get('embedded-gateway') });
+    const client = await mqtt.connectAsync(p.mqttUrl!, {
+      clientId: uniq('dev'),
+      username: 'embedded-gateway',
+      password: p.mqttPasswords!.get('embedded-gateway'),
+    });
     const device = uniq('mh');
     const t0 = Date.now();
     const send = (ts: number, open: number) =>
-      client.publishAsync(`city/v1/xinhua/manhole/${device}/readings`, JSON.stringify({ ts, metrics: { open, tilt_deg: 0.3, water_cm: 10, battery_pct: 90, rssi_dbm: -80 } }), { qos: 1 });
+      client.publishAsync(
+        `city/v1/xinhua/manhole/${device}/readings`,
+        JSON.stringify({ ts, metrics: { open, tilt_deg: 0.3, water_cm: 10, battery_pct: 90, rssi_dbm: -80 } }),
+        { qos: 1 },
+      );
     await send(t0, 0);
     await send(t0 + 1000, 1);
     let id = '';
     expect(
       await waitFor(async () => {
-        const items = (await staff(`/api/alerts?device=${device}`)).body.items as { id: string; ruleId: string }[] | undefined;
+        const items = (await staff(`/api/alerts?device=${device}`)).body.items as
+          { id: string; ruleId: string }[] | undefined;
         id = items?.find((a) => a.ruleId === 'manhole.open')?.id ?? '';
         return id !== '';
       }, 10_000),

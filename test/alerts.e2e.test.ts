@@ -13,12 +13,33 @@ let client: mqtt.MqttClient;
 let call: ApiCall;
 
 beforeAll(async () => {
-  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: '0', HOST: '127.0.0.1', DATA_DIR: tmpDir('alerts'), SIMULATE: '0', ADMIN_PASSWORD });
+  const cfg = loadAppConfig({
+    PORT: '0',
+    MQTT_PORT: '0',
+    HJ212_PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: tmpDir('alerts'),
+    SIMULATE: '0',
+    ADMIN_PASSWORD,
+  });
   p = await startPlatform(cfg, silentLogger);
   // Test devices publish through the embedded gateway's account, which may publish any sensor's topics.
-  client = await mqtt.connectAsync(p.mqttUrl!, { clientId: uniq('dev'), username: 'embedded-gateway', password: p.mqttPasswords!.get('embedded-gateway') });
+  client = await mqtt.connectAsync(p.mqttUrl!, {
+    clientId: uniq('dev'),
+    username: 'embedded-gateway',
+    password: p.mqttPasswords!.get('embedded-gateway'),
+  });
   const admin = await signIn(p.apiUrl);
-  expect((await admin('/api/users', { username: 'wang.li', password: 'wang-li-password', role: 'staff', displayName: '王丽' })).status).toBeLessThan(300);
+  expect(
+    (
+      await admin('/api/users', {
+        username: 'wang.li',
+        password: 'wang-li-password',
+        role: 'staff',
+        displayName: '王丽',
+      })
+    ).status,
+  ).toBeLessThan(300);
   call = await signIn(p.apiUrl, 'wang.li', 'wang-li-password');
 });
 
@@ -27,7 +48,14 @@ afterAll(async () => {
   await p?.stop();
 });
 
-type View = { id: string; ruleId: string; state: string; severity: string; category: string; history: { type: string; by: string }[] };
+type View = {
+  id: string;
+  ruleId: string;
+  state: string;
+  severity: string;
+  category: string;
+  history: { type: string; by: string }[];
+};
 const api = (path: string, body?: unknown) => call(path, body);
 const alertsOf = async (device: string) => ((await api(`/api/alerts?device=${device}`)).body.items as View[]) ?? [];
 const send = (device: string, ts: number, metrics: Record<string, number>) =>
@@ -39,7 +67,10 @@ describe('alerts', () => {
     // Listen to the live stream as a dashboard would.
     const events: View[] = [];
     const ctrl = new AbortController();
-    const stream = await fetch(`${p.apiUrl}/api/alerts/stream`, { signal: ctrl.signal, headers: { cookie: call.cookie } });
+    const stream = await fetch(`${p.apiUrl}/api/alerts/stream`, {
+      signal: ctrl.signal,
+      headers: { cookie: call.cookie },
+    });
     expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
     void (async () => {
       const dec = new TextDecoder();
@@ -58,7 +89,9 @@ describe('alerts', () => {
     const t0 = Date.now();
     await send(device, t0, { open: 0, tilt_deg: 0.3, water_cm: 10, battery_pct: 90, rssi_dbm: -80 });
     await send(device, t0 + 1000, { open: 1, tilt_deg: 0.3, water_cm: 10, battery_pct: 90, rssi_dbm: -80 });
-    expect(await waitFor(async () => (await alertsOf(device)).some((a) => a.ruleId === 'manhole.open'), 10_000)).toBe(true);
+    expect(await waitFor(async () => (await alertsOf(device)).some((a) => a.ruleId === 'manhole.open'), 10_000)).toBe(
+      true,
+    );
     const a = (await alertsOf(device)).find((x) => x.ruleId === 'manhole.open')!;
     expect(a).toMatchObject({ state: 'firing', severity: 'critical', category: 'threshold' });
     expect(await waitFor(() => events.some((e) => e.id === a.id && e.state === 'firing'), 5000)).toBe(true);
@@ -72,7 +105,11 @@ describe('alerts', () => {
     await send(device, t0 + 2000, { open: 0, tilt_deg: 0.3, water_cm: 10, battery_pct: 90, rssi_dbm: -80 });
     expect(await waitFor(async () => (await api(`/api/alerts/${a.id}`)).body.state === 'resolved', 10_000)).toBe(true);
     const done = (await api(`/api/alerts/${a.id}`)).body as unknown as View;
-    expect(done.history.map((h) => `${h.type}/${h.by}`)).toEqual(['fired/system', 'acknowledged/wang.li', 'resolved/system']);
+    expect(done.history.map((h) => `${h.type}/${h.by}`)).toEqual([
+      'fired/system',
+      'acknowledged/wang.li',
+      'resolved/system',
+    ]);
     expect((await alertsOf(device)).filter((x) => x.ruleId === 'manhole.open')).toHaveLength(1);
     expect(await waitFor(() => events.some((e) => e.id === a.id && e.state === 'resolved'), 5000)).toBe(true);
     ctrl.abort();
@@ -83,7 +120,9 @@ describe('alerts', () => {
     const t0 = Date.now();
     await send(device, t0, { open: 0, tilt_deg: 500, water_cm: 10, battery_pct: 90, rssi_dbm: -80 });
     await send(device, t0 + 1000, { open: 0, tilt_deg: 500, water_cm: 10, battery_pct: 90, rssi_dbm: -80 });
-    expect(await waitFor(async () => (await alertsOf(device)).some((x) => x.ruleId === 'health.range'), 10_000)).toBe(true);
+    expect(await waitFor(async () => (await alertsOf(device)).some((x) => x.ruleId === 'health.range'), 10_000)).toBe(
+      true,
+    );
     const list = await alertsOf(device);
     expect(list.find((x) => x.ruleId === 'health.range')!.category).toBe('health');
     expect(list.some((x) => x.ruleId === 'manhole.tilt')).toBe(false);
@@ -94,8 +133,14 @@ describe('alerts', () => {
     const t0 = Date.now();
     await send(device, t0, { open: 0, tilt_deg: 0.3, water_cm: 10, battery_pct: 90, rssi_dbm: -80 });
     // What the broker publishes for a device that vanished (its MQTT last will, retained).
-    await client.publishAsync(`city/v1/xinhua/manhole/${device}/status`, JSON.stringify({ online: false, reason: 'connection lost' }), { qos: 1, retain: true });
-    expect(await waitFor(async () => (await alertsOf(device)).some((x) => x.ruleId === 'health.offline'), 10_000)).toBe(true);
+    await client.publishAsync(
+      `city/v1/xinhua/manhole/${device}/status`,
+      JSON.stringify({ online: false, reason: 'connection lost' }),
+      { qos: 1, retain: true },
+    );
+    expect(await waitFor(async () => (await alertsOf(device)).some((x) => x.ruleId === 'health.offline'), 10_000)).toBe(
+      true,
+    );
     expect((await alertsOf(device)).find((x) => x.ruleId === 'health.offline')!.category).toBe('health');
     await client.publishAsync(`city/v1/xinhua/manhole/${device}/status`, '', { qos: 1, retain: true });
   });

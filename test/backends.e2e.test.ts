@@ -11,9 +11,19 @@ import { Ingest } from '../ingest/ingest.js';
 import { silentLogger } from '../runtime/log.js';
 import { InfluxStore } from '../store/influxdb/store.js';
 import { startAclBroker, type AclBroker } from './mosquitto-acl.js';
-import { exited, ROOT, sleep, spawnEdge, tmpDir, uniq, waitFor, writeEdgeConfig, expectExact, pointsOf, type Sim } from './helpers.js';
-
-
+import {
+  exited,
+  ROOT,
+  sleep,
+  spawnEdge,
+  tmpDir,
+  uniq,
+  waitFor,
+  writeEdgeConfig,
+  expectExact,
+  pointsOf,
+  type Sim,
+} from './helpers.js';
 
 const service = (name: string, cmd: 'stop' | 'start') =>
   execFileSync(path.join(ROOT, `scripts/services.d/${name}.sh`), [cmd], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -24,7 +34,13 @@ async function influx(): Promise<InfluxStore> {
 }
 
 async function kafka(prefix: string): Promise<Bus> {
-  return createBus({ brokers: process.env.KAFKA_BROKERS, clientId: uniq('test'), topicPrefix: prefix, partitions: 4, logger: silentLogger });
+  return createBus({
+    brokers: process.env.KAFKA_BROKERS,
+    clientId: uniq('test'),
+    topicPrefix: prefix,
+    partitions: 4,
+    logger: silentLogger,
+  });
 }
 
 /** Collects every reading that reaches the bus, as a detector would see them. */
@@ -40,7 +56,13 @@ async function collect(bus: Bus, group: string) {
       }
     }
   });
-  return { seen, get messages() { return messages; }, sub };
+  return {
+    seen,
+    get messages() {
+      return messages;
+    },
+    sub,
+  };
 }
 
 const allPoints = (devices: Sim[]) => devices.reduce((n, d) => n + pointsOf(d), 0);
@@ -114,7 +136,13 @@ describe('production backends: InfluxDB and Kafka, real servers', () => {
     const edge = spawnEdge(writeEdgeConfig(s.dir, s.district, s.devs, 5, broker), ['--exit-when-done']);
     cleanup.push(() => edge.kill('SIGKILL'));
     expect(await exited(edge)).toBe(0);
-    expect(await waitFor(async () => (await storedPoints(s.store, s.devs)) >= allPoints(s.devs) && s.seen.seen.size >= readingsOf(s.devs), 30_000)).toBe(true);
+    expect(
+      await waitFor(
+        async () =>
+          (await storedPoints(s.store, s.devs)) >= allPoints(s.devs) && s.seen.seen.size >= readingsOf(s.devs),
+        30_000,
+      ),
+    ).toBe(true);
     await expectExact(s.store, s.devs);
     expect(s.seen.seen.size).toBe(readingsOf(s.devs));
     // Without failures nothing is sent twice.

@@ -53,10 +53,15 @@ describe('case dispatch with the case system down', () => {
   it('delivers a confirmed case once after a 30 s outage, by its idempotency key, signed', async () => {
     const [event] = await simulatedEvents(new EvidenceStore(`${dataDir}/evidence`), Date.now() - 600_000);
     await p.bus.publish('events', [{ key: event!.camera.id, value: JSON.stringify(event) }]);
-    expect(await waitFor(async () => (await admin(`/api/events/${encodeURIComponent(event!.id)}`)).status === 200, 10_000)).toBe(true);
+    expect(
+      await waitFor(async () => (await admin(`/api/events/${encodeURIComponent(event!.id)}`)).status === 200, 10_000),
+    ).toBe(true);
 
     const t0 = Date.now();
-    const review = await admin(`/api/events/${encodeURIComponent(event!.id)}/review`, { decision: 'confirm', note: '车辆在禁停区停放超时' });
+    const review = await admin(`/api/events/${encodeURIComponent(event!.id)}/review`, {
+      decision: 'confirm',
+      note: '车辆在禁停区停放超时',
+    });
     expect(review.status).toBe(200);
     const caseId = String(review.body.caseId);
     await sleep(2000);
@@ -77,7 +82,14 @@ describe('case dispatch with the case system down', () => {
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     try {
-      expect(await waitFor(async () => ((await admin(`/api/cases/${encodeURIComponent(caseId)}`)).body.delivery as { status: string }).status === 'delivered', 20_000)).toBe(true);
+      expect(
+        await waitFor(
+          async () =>
+            ((await admin(`/api/cases/${encodeURIComponent(caseId)}`)).body.delivery as { status: string }).status ===
+            'delivered',
+          20_000,
+        ),
+      ).toBe(true);
       await sleep(3000);
       expect(received.map((r) => r.key)).toEqual([caseId]);
       const r = received[0]!;

@@ -38,12 +38,24 @@ describe('API reference page in Chromium', () => {
       const ops = page.locator('[data-test=api-op]');
       await ops.first().waitFor();
       await expect.poll(() => page.locator('h1').textContent()).toBe('API 参考');
-      const listed = await ops.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-method')} ${e.getAttribute('data-path')}`));
-      for (const r of ['get /api/alerts', 'get /api/alerts/{id}', 'post /api/alerts/{id}/ack', 'get /api/events', 'post /api/events/{id}/review', 'get /api/cases', 'post /api/cases/{id}/retry']) {
+      const listed = await ops.evaluateAll((els) =>
+        els.map((e) => `${e.getAttribute('data-method')} ${e.getAttribute('data-path')}`),
+      );
+      for (const r of [
+        'get /api/alerts',
+        'get /api/alerts/{id}',
+        'post /api/alerts/{id}/ack',
+        'get /api/events',
+        'post /api/events/{id}/review',
+        'get /api/cases',
+        'post /api/cases/{id}/retry',
+      ]) {
         expect(listed).toContain(r);
       }
       const alerts = page.locator('[data-test=api-op][data-method=get][data-path="/api/alerts"]');
-      expect(await alerts.locator('tbody td.mono').allTextContents()).toEqual(expect.arrayContaining(['state', 'limit']));
+      expect(await alerts.locator('tbody td.mono').allTextContents()).toEqual(
+        expect.arrayContaining(['state', 'limit']),
+      );
       await page.locator('[data-test=api-filter]').fill('/api/cases');
       expect(await page.locator('[data-test=api-op]:visible').count()).toBeLessThan(listed.length);
       if (role === 'reviewer') await screenshot(page, 'api-doc', { onlyIfMissing: true });

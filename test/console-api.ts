@@ -61,9 +61,19 @@ export async function startConsoleApi(dir: string): Promise<ConsoleApi> {
   stops.push(() => events.close());
   const clock = { offsetMs: 0 };
   // A cheaper scrypt than production's: the test logs in a dozen times.
-  const u = await startUsers({ dataDir: dir, logger: silentLogger, adminPassword: ADMIN_PASSWORD, kdf: { ln: 10, r: 8, p: 1 }, now: () => Date.now() + clock.offsetMs });
+  const u = await startUsers({
+    dataDir: dir,
+    logger: silentLogger,
+    adminPassword: ADMIN_PASSWORD,
+    kdf: { ln: 10, r: 8, p: 1 },
+    now: () => Date.now() + clock.offsetMs,
+  });
   stops.push(() => u.close());
-  const cases = await CaseService.open({ config: caseConfigFromEnv({ CASE_RETRY_BASE_MS: '100', CASE_RETRY_MAX_MS: '1000' }, dir), logger: silentLogger, bus });
+  const cases = await CaseService.open({
+    config: caseConfigFromEnv({ CASE_RETRY_BASE_MS: '100', CASE_RETRY_MAX_MS: '1000' }, dir),
+    logger: silentLogger,
+    bus,
+  });
   stops.push(() => cases.close());
   await cases.watchAlerts(alerts);
   const review = new ReviewService({ events, cases, logger: silentLogger });
@@ -87,7 +97,12 @@ export async function startConsoleApi(dir: string): Promise<ConsoleApi> {
   stops.push(() => notices.close());
   const statements = await StatementStore.open(path.join(dir, 'statements.duckdb'));
   stops.push(() => statements.close());
-  const directory = await DeviceDirectory.start({ bus, logger: silentLogger, alerts, snapshotFile: path.join(dir, 'devices.json') });
+  const directory = await DeviceDirectory.start({
+    bus,
+    logger: silentLogger,
+    alerts,
+    snapshotFile: path.join(dir, 'devices.json'),
+  });
   stops.push(() => directory.close());
 
   const app = await buildApi({
@@ -104,10 +119,17 @@ export async function startConsoleApi(dir: string): Promise<ConsoleApi> {
         await a.register(caseRoutes, { cases, events, evidence });
         await a.register(consolePlugin);
         await a.register(deviceRoutes, { directory });
-        await a.register(rulesRoutes, { rulesFile: path.resolve(import.meta.dirname, '../config/rules.json'), logger: silentLogger });
+        await a.register(rulesRoutes, {
+          rulesFile: path.resolve(import.meta.dirname, '../config/rules.json'),
+          logger: silentLogger,
+        });
         await a.register(noticeRoutes, { notices, placesOf: placesFromEvents((ids) => events.getMany(ids)) });
         await a.register(partyRoutes, {
-          records: { noticeByCode: (c) => noticeStore.noticeByCode(c), noticesByPlateDay: (pl, d) => noticeStore.noticesByPlateDay(pl, d), event: (id) => events.get(id) },
+          records: {
+            noticeByCode: (c) => noticeStore.noticeByCode(c),
+            noticesByPlateDay: (pl, d) => noticeStore.noticesByPlateDay(pl, d),
+            event: (id) => events.get(id),
+          },
           statements,
           evidence,
           cameras,

@@ -9,10 +9,15 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
  * Where the browser tests save their screenshots: docs/console/ (tracked, the pictures of docs/console.md) when
  * UPDATE_SCREENSHOTS=1, else .tmp/screenshots/, so that a test run leaves the working tree as it was.
  */
-export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, process.env.UPDATE_SCREENSHOTS === '1' ? '../docs/console' : '../.tmp/screenshots');
+export const SCREENSHOT_DIR = path.resolve(
+  import.meta.dirname,
+  process.env.UPDATE_SCREENSHOTS === '1' ? '../docs/console' : '../.tmp/screenshots',
+);
 
 export function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((x): x is string => !!x);
+  const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
+    (x): x is string => !!x,
+  );
   const found = candidates.find((p) => fs.existsSync(p));
   if (!found) throw new Error('Chromium is not installed: run scripts/services up chromium (the test setup does)');
   return found;
@@ -67,7 +72,11 @@ export async function launch(): Promise<Browser> {
 }
 
 /** Saves a screenshot (SCREENSHOT_DIR/NAME.png). */
-export async function screenshot(page: Page, name: string, o: { onlyIfMissing?: boolean; toasts?: boolean } = {}): Promise<void> {
+export async function screenshot(
+  page: Page,
+  name: string,
+  o: { onlyIfMissing?: boolean; toasts?: boolean } = {},
+): Promise<void> {
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   if (o.onlyIfMissing && fs.existsSync(file)) return;
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });

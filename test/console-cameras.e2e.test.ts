@@ -21,7 +21,10 @@ let feed: LiveFeed;
 beforeAll(async () => {
   fs.writeFileSync(path.join(dataDir, 'cameras.json'), JSON.stringify({ timeZone: 'Asia/Shanghai', cameras: [] }));
   const shipped = JSON.parse(fs.readFileSync('config/notices.json', 'utf8')) as Record<string, unknown>;
-  fs.writeFileSync(path.join(dataDir, 'notices.json'), JSON.stringify({ ...shipped, graceS: { ...(shipped.graceS as object), 'illegal-parking': 5 } }));
+  fs.writeFileSync(
+    path.join(dataDir, 'notices.json'),
+    JSON.stringify({ ...shipped, graceS: { ...(shipped.graceS as object), 'illegal-parking': 5 } }),
+  );
   const cfg = loadAppConfig({
     PORT: '0',
     MQTT_PORT: '0',
@@ -67,21 +70,31 @@ describe('a console camera on the platform', () => {
 
     let event: { id: string; camera: { id: string }; zone: { id: string } } | undefined;
     expect(
-      await waitFor(async () => {
-        const r = await admin('/api/events?limit=100');
-        event = (r.body.items as (typeof event)[]).find((e) => e!.camera.id === cam.id);
-        return !!event;
-      }, 60_000, 500),
+      await waitFor(
+        async () => {
+          const r = await admin('/api/events?limit=100');
+          event = (r.body.items as (typeof event)[]).find((e) => e!.camera.id === cam.id);
+          return !!event;
+        },
+        60_000,
+        500,
+      ),
     ).toBe(true);
     expect(event!.zone.id).toBe(np.id);
-    expect((await admin(`/api/events/${encodeURIComponent(event!.id)}/review`, { decision: 'confirm' })).status).toBe(200);
+    expect((await admin(`/api/events/${encodeURIComponent(event!.id)}/review`, { decision: 'confirm' })).status).toBe(
+      200,
+    );
     let notice: Record<string, unknown> | null = null;
     expect(
-      await waitFor(async () => {
-        const r = await admin(`/api/notices/${encodeURIComponent(event!.id)}`);
-        notice = r.status === 200 ? r.body : null;
-        return notice !== null;
-      }, 20_000, 300),
+      await waitFor(
+        async () => {
+          const r = await admin(`/api/notices/${encodeURIComponent(event!.id)}`);
+          notice = r.status === 200 ? r.body : null;
+          return notice !== null;
+        },
+        20_000,
+        300,
+      ),
     ).toBe(true);
     expect(notice!).not.toMatchObject({ status: 'not-enforcing' });
     expect(notice!).toMatchObject({ status: 'case', reason: 'no-contact' });

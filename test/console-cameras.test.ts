@@ -14,7 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/memory.js';
 import { startCameras } from '../cameras/index.js';
 import { consolePlugin } from '../console/plugin.js';
-import { publishClip, rtspTools, startRtspServer, type Publisher, type RtspServer } from '../edge/drivers/camera/testdata/rtsp-server.js';
+import {
+  publishClip,
+  rtspTools,
+  startRtspServer,
+  type Publisher,
+  type RtspServer,
+} from '../edge/drivers/camera/testdata/rtsp-server.js';
 import type { DeadLetter, EnforcementEvent } from '../contracts/index.js';
 import { silentLogger } from '../runtime/log.js';
 import { createLiveScene, type LiveScene } from '../simulators/camera/live.js';
@@ -52,10 +58,32 @@ beforeAll(async () => {
   scene.parkVehicle({ zoneId: scene.noParkingZones[0]!, kind: 'sedan', at, place: 0.5 });
   const frames = path.join(dir, 'frames');
   fs.mkdirSync(frames, { recursive: true });
-  for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(frames, `${String(i).padStart(5, '0')}.jpg`), (await scene.frameAt(at + 2_000 + i * 1000)).jpeg);
+  for (let i = 0; i < 10; i++)
+    fs.writeFileSync(
+      path.join(frames, `${String(i).padStart(5, '0')}.jpg`),
+      (await scene.frameAt(at + 2_000 + i * 1000)).jpeg,
+    );
   const clip = path.join(dir, 'parked.mp4');
   // A keyframe every second, as cameras send by default.
-  execFileSync(rtspTools().ffmpeg, ['-nostdin', '-loglevel', 'error', '-y', '-framerate', '5', '-i', path.join(frames, '%05d.jpg'), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '5', '-pix_fmt', 'yuv420p', clip]);
+  execFileSync(rtspTools().ffmpeg, [
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    '-framerate',
+    '5',
+    '-i',
+    path.join(frames, '%05d.jpg'),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    '5',
+    '-pix_fmt',
+    'yuv420p',
+    clip,
+  ]);
   rtsp = await startRtspServer({ dir, cameraPassword: CAM_PASSWORD });
   publisher = publishClip(rtsp, clip, 'Streaming/Channels/101');
 
@@ -63,7 +91,16 @@ beforeAll(async () => {
   users = u.users;
   closeAll.push(() => u.close());
   const models = loadModelsConfig(path.join(ROOT, 'config/models.json'));
-  cams = await startCameras({ dataDir: dir, fileCameras: [], bus, audit: (e) => users.store.audit(e), deadLetters: { add: async (d) => void dead.push(...d) }, models, logger: log.logger, feed: true });
+  cams = await startCameras({
+    dataDir: dir,
+    fileCameras: [],
+    bus,
+    audit: (e) => users.store.audit(e),
+    deadLetters: { add: async (d) => void dead.push(...d) },
+    models,
+    logger: log.logger,
+    feed: true,
+  });
   closeAll.push(() => cams.close());
   // The worker starts with no camera at all: the console's come over the bus.
   const worker = await VisionWorker.open({
@@ -79,7 +116,11 @@ beforeAll(async () => {
   });
   await worker.start();
   closeAll.push(() => worker.close());
-  await bus.subscribe('events', 'test', async (b) => void events.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)));
+  await bus.subscribe(
+    'events',
+    'test',
+    async (b) => void events.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)),
+  );
 
   app = Fastify();
   await app.register(authPlugin, { users });
@@ -129,7 +170,9 @@ describe('console: cameras and zones', () => {
     await form.locator('input[name=username]').fill(rtsp.camera.username);
     await form.locator('input[name=password]').fill(CAM_PASSWORD);
     // The model whose input shape is nearest the camera's aspect ratio is offered (coco-wide is 640x384 for 16:9).
-    await expect.poll(() => tab.locator('[data-test=model-hint]').textContent()).toContain(cam.width / cam.height > 1.5 ? 'coco-wide' : '');
+    await expect
+      .poll(() => tab.locator('[data-test=model-hint]').textContent())
+      .toContain(cam.width / cam.height > 1.5 ? 'coco-wide' : '');
     // The shipped simulator-trained model sees the simulated street.
     await form.locator('select[name=model]').selectOption('city');
     await form.locator('button[type=submit]').click();
@@ -138,15 +181,28 @@ describe('console: cameras and zones', () => {
     await tab.waitForURL((u) => u.hash === '#/cameras/cam-wenhua-01');
     expect(await waitFor(() => cams.service.latestFrame('cam-wenhua-01') !== null, 30_000)).toBe(true);
     await tab.reload();
-    await expect.poll(() => tab.locator('[data-test=frame-note]').textContent(), { timeout: 10_000 }).toMatch(/画面时间/);
+    await expect
+      .poll(() => tab.locator('[data-test=frame-note]').textContent(), { timeout: 10_000 })
+      .toMatch(/画面时间/);
 
     // A bow tie: the browser says which edges cross and will not save.
     const np = cam.zones.find((z) => z.type === 'no-parking')!;
     const xs = np.polygon.map((p) => p[0]);
     const ys = np.polygon.map((p) => p[1]);
-    const [x0, x1, y0, y1] = [Math.max(0, Math.min(...xs) - 20), Math.min(cam.width, Math.max(...xs) + 20), Math.max(0, Math.min(...ys) - 30), Math.min(cam.height, Math.max(...ys) + 10)];
+    const [x0, x1, y0, y1] = [
+      Math.max(0, Math.min(...xs) - 20),
+      Math.min(cam.width, Math.max(...xs) + 20),
+      Math.max(0, Math.min(...ys) - 30),
+      Math.min(cam.height, Math.max(...ys) + 10),
+    ];
     await tab.locator('button[data-tool=no-parking]').click();
-    for (const [x, y] of [[x0, y0], [x1, y1], [x1, y0], [x0, y1]] as const) await clickFrame(x, y);
+    for (const [x, y] of [
+      [x0, y0],
+      [x1, y1],
+      [x1, y0],
+      [x0, y1],
+    ] as const)
+      await clickFrame(x, y);
     await tab.locator('[data-test=finish]').click();
     await expect.poll(() => tab.locator('[data-test=problems]').textContent()).toContain('第 1 条边与第 3 条边相交');
     expect(await tab.locator('[data-test=save]').isDisabled()).toBe(true);
@@ -155,7 +211,14 @@ describe('console: cameras and zones', () => {
 
     // The zone around the parked car, in order, closed by clicking its first point; dwell 3 s.
     await tab.locator('button[data-tool=no-parking]').click();
-    for (const [x, y] of [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]] as const) await clickFrame(x, y);
+    for (const [x, y] of [
+      [x0, y0],
+      [x1, y0],
+      [x1, y1],
+      [x0, y1],
+      [x0, y0],
+    ] as const)
+      await clickFrame(x, y);
     await expect.poll(() => tab.locator('svg.zone-canvas g.shape[data-id=np-1] polygon').count()).toBe(1);
     await tab.locator('input[name=dwellS]').fill('3');
     await tab.locator('input[name=dwellS]').press('Tab');
@@ -181,9 +244,16 @@ describe('console: cameras and zones', () => {
     expect(await waitFor(() => events.some((e) => e.zone.id === 'np-1'), 30_000)).toBe(true);
     const e = events.find((x) => x.zone.id === 'np-1')!;
     expect(cams.service.get('cam-wenhua-01')!.camera.publishedAt).toBe('2020-01-01');
-    expect(e).toMatchObject({ type: 'illegal-parking', camera: { id: 'cam-wenhua-01', gridCell: '320582008024372', postedLocation: '文化路390号北侧' }, zone: { id: 'np-1' } });
+    expect(e).toMatchObject({
+      type: 'illegal-parking',
+      camera: { id: 'cam-wenhua-01', gridCell: '320582008024372', postedLocation: '文化路390号北侧' },
+      zone: { id: 'np-1' },
+    });
     const audit = await users.store.listAudit();
-    expect(audit.find((a) => a.action === 'camera_zones_changed')).toMatchObject({ username: 'cam-wenhua-01', by: 'admin' });
+    expect(audit.find((a) => a.action === 'camera_zones_changed')).toMatchObject({
+      username: 'cam-wenhua-01',
+      by: 'admin',
+    });
     expect(audit.find((a) => a.action === 'camera_created')).toMatchObject({ username: 'cam-wenhua-01', by: 'admin' });
     // The camera's account was used (mediamtx lets no one else read) and never shown or logged.
     expect(await tab.content()).not.toContain(CAM_PASSWORD);
@@ -214,10 +284,18 @@ describe('console: cameras and zones', () => {
     expect(await form.locator('input[name=url]').inputValue()).toBe(rtsp.url('Streaming/Channels/101'));
     await form.locator('input[name=place]').fill('文化路392号北侧');
     await form.locator('button[type=submit]').click();
-    await expect.poll(() => tab.locator('.toast.ok').last().textContent()).toContain('已保存摄像头 cam-wenhua-01 的设置');
+    await expect
+      .poll(() => tab.locator('.toast.ok').last().textContent())
+      .toContain('已保存摄像头 cam-wenhua-01 的设置');
     const c = cams.service.get('cam-wenhua-01')!;
-    expect(c).toMatchObject({ hasCredentials: true, camera: { postedLocation: '文化路392号北侧', publishedAt: '2020-01-01', zones: [{ id: 'np-1' }] } });
-    expect((await users.store.listAudit()).find((a) => a.action === 'camera_updated')).toMatchObject({ by: 'admin', detail: 'postedLocation' });
+    expect(c).toMatchObject({
+      hasCredentials: true,
+      camera: { postedLocation: '文化路392号北侧', publishedAt: '2020-01-01', zones: [{ id: 'np-1' }] },
+    });
+    expect((await users.store.listAudit()).find((a) => a.action === 'camera_updated')).toMatchObject({
+      by: 'admin',
+      detail: 'postedLocation',
+    });
     expect(await tab.locator('tr.camera[data-id=cam-wenhua-01]').textContent()).toContain('文化路392号北侧');
   });
 });

@@ -36,7 +36,12 @@ beforeAll(async () => {
   const dir = tmpDir('console-duplicates');
   const evidence = new EvidenceStore(path.join(dir, 'evidence'));
   const vehicle = (await simulatedEvents(evidence, Date.now() - 3_600_000)).find((e) => e.type === 'illegal-parking')!;
-  first = { ...vehicle, id: `${vehicle.camera.id}:${vehicle.zone.id}:45:${vehicle.start}`, trackId: 45, plate: { text: 'A78699', confidence: 0.7 } };
+  first = {
+    ...vehicle,
+    id: `${vehicle.camera.id}:${vehicle.zone.id}:45:${vehicle.start}`,
+    trackId: 45,
+    plate: { text: 'A78699', confidence: 0.7 },
+  };
   const start = first.end + 5_000;
   second = {
     ...vehicle,
@@ -50,9 +55,26 @@ beforeAll(async () => {
   };
   events = await EventStore.open(path.join(dir, 'events.duckdb'));
   await events.add([first, second]);
-  cases = await CaseService.open({ config: { file: path.join(dir, 'cases.duckdb'), codesFile: path.join(ROOT, 'config/case-codes.json'), retryBaseMs: 10, retryMaxMs: 50 }, logger: silentLogger });
-  const u = await startUsers({ dataDir: dir, logger: silentLogger, adminPassword: 'duplicates-admin-password', kdf: { ln: 10, r: 8, p: 1 } });
-  await u.users.create({ username: 'zhao.min', password: PASSWORD, role: 'reviewer', displayName: '赵敏' }, 'admin', '127.0.0.1');
+  cases = await CaseService.open({
+    config: {
+      file: path.join(dir, 'cases.duckdb'),
+      codesFile: path.join(ROOT, 'config/case-codes.json'),
+      retryBaseMs: 10,
+      retryMaxMs: 50,
+    },
+    logger: silentLogger,
+  });
+  const u = await startUsers({
+    dataDir: dir,
+    logger: silentLogger,
+    adminPassword: 'duplicates-admin-password',
+    kdf: { ln: 10, r: 8, p: 1 },
+  });
+  await u.users.create(
+    { username: 'zhao.min', password: PASSWORD, role: 'reviewer', displayName: '赵敏' },
+    'admin',
+    '127.0.0.1',
+  );
   closeUsers = () => u.close();
   app = Fastify();
   await app.register(authPlugin, { users: u.users });

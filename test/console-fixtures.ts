@@ -3,7 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { EnforcementEventSchema, type EnforcementEvent, type EvidenceImage, type Signal, type StoredReading } from '../contracts/index.js';
+import {
+  EnforcementEventSchema,
+  type EnforcementEvent,
+  type EvidenceImage,
+  type Signal,
+  type StoredReading,
+} from '../contracts/index.js';
 import { createScenario } from '../simulators/camera/index.js';
 import { cropEvidence, drawEvidence, localTime } from '../vision/evidence/compose.js';
 import type { EvidenceStore } from '../vision/evidence/store.js';
@@ -51,21 +57,52 @@ export async function simulatedEvents(evidence: EvidenceStore, startTs: number):
         label: `${className} #${i + 1}`,
       });
       const stored = await evidence.put(jpeg);
-      images.push({ role: r, sha256: stored.sha256, url: `/api/evidence/${stored.sha256}`, capturedAt: f.ts, width: cam.width, height: cam.height, bytes: stored.bytes });
+      images.push({
+        role: r,
+        sha256: stored.sha256,
+        url: `/api/evidence/${stored.sha256}`,
+        capturedAt: f.ts,
+        width: cam.width,
+        height: cam.height,
+        bytes: stored.bytes,
+      });
       if (r === 'threshold') thresholdFrame = { jpeg: f.jpeg, box, ts: f.ts };
     }
     // The threshold frame as the camera sent it, without marks (the unaltered record).
     const raw = await evidence.put(thresholdFrame!.jpeg);
-    images.push({ role: 'frame', sha256: raw.sha256, url: `/api/evidence/${raw.sha256}`, capturedAt: thresholdFrame!.ts, width: cam.width, height: cam.height, bytes: raw.bytes, box: thresholdFrame!.box });
+    images.push({
+      role: 'frame',
+      sha256: raw.sha256,
+      url: `/api/evidence/${raw.sha256}`,
+      capturedAt: thresholdFrame!.ts,
+      width: cam.width,
+      height: cam.height,
+      bytes: raw.bytes,
+      box: thresholdFrame!.box,
+    });
     const crop = await cropEvidence(thresholdFrame!.jpeg, cam.width, cam.height, thresholdFrame!.box);
     const meta = await sharp(crop).metadata();
     const stored = await evidence.put(crop);
-    images.push({ role: 'crop', sha256: stored.sha256, url: `/api/evidence/${stored.sha256}`, capturedAt: thresholdFrame!.ts, width: meta.width ?? 1, height: meta.height ?? 1, bytes: stored.bytes });
+    images.push({
+      role: 'crop',
+      sha256: stored.sha256,
+      url: `/api/evidence/${stored.sha256}`,
+      capturedAt: thresholdFrame!.ts,
+      width: meta.width ?? 1,
+      height: meta.height ?? 1,
+      bytes: stored.bytes,
+    });
     out.push(
       EnforcementEventSchema.parse({
         id: `${cam.id}:${zone.id}:${i + 1}:${v.from}`,
         type: v.type,
-        camera: { id: cam.id, district: cam.district, gridCell: cam.gridCell, location: cam.location, postedLocation: cam.postedLocation },
+        camera: {
+          id: cam.id,
+          district: cam.district,
+          gridCell: cam.gridCell,
+          location: cam.location,
+          postedLocation: cam.postedLocation,
+        },
         zone: { id: zone.id, name: zone.name },
         start: v.from,
         thresholdAt: v.thresholdAt,
@@ -109,9 +146,18 @@ export function noiseReadings(deviceId: string, district: string, now: number, h
   for (let ts = now - hours * 3_600_000; ts <= now; ts += 60_000) {
     const hour = new Date(ts).getUTCHours() + 8;
     const minute = ts / 60_000;
-    const base = 52 + 8 * Math.sin((((hour % 24) - 6) / 24) * 2 * Math.PI) + 1.5 * Math.sin(minute * 0.7) * Math.sin(minute * 0.13);
-    const loud = (hour % 24) >= 19 && (hour % 24) < 21 ? 12 : 0;
-    out.push({ deviceId, district, kind: 'noise', ts, metrics: { laeq_db: Math.round((base + loud) * 10) / 10, lmax_db: Math.round((base + loud + 9) * 10) / 10 } });
+    const base =
+      52 +
+      8 * Math.sin((((hour % 24) - 6) / 24) * 2 * Math.PI) +
+      1.5 * Math.sin(minute * 0.7) * Math.sin(minute * 0.13);
+    const loud = hour % 24 >= 19 && hour % 24 < 21 ? 12 : 0;
+    out.push({
+      deviceId,
+      district,
+      kind: 'noise',
+      ts,
+      metrics: { laeq_db: Math.round((base + loud) * 10) / 10, lmax_db: Math.round((base + loud + 9) * 10) / 10 },
+    });
   }
   return out;
 }

@@ -27,12 +27,26 @@ interface StandInEvent {
   event: EnforcementEvent;
   status: 'pending' | 'confirmed' | 'rejected';
   receivedAt: number;
-  review?: { decision: 'confirm' | 'reject'; reason?: string; note?: string; by: { username: string; role: string; displayName?: string }; at: number };
+  review?: {
+    decision: 'confirm' | 'reject';
+    reason?: string;
+    note?: string;
+    by: { username: string; role: string; displayName?: string };
+    at: number;
+  };
   caseId?: string;
   party?: Party;
   notice?: { status: Notice['status']; reason: Notice['reason']; recheckAt?: number; caseId?: string };
 }
-type Objection = Statement & { event: { id: string; type: string; camera: { id: string; postedLocation: string }; zone: { id: string; name: string }; start: number } | null };
+type Objection = Statement & {
+  event: {
+    id: string;
+    type: string;
+    camera: { id: string; postedLocation: string };
+    zone: { id: string; name: string };
+    start: number;
+  } | null;
+};
 
 /** The stand-in platform: what the routes hold, so the test can look at what the console did. */
 interface StandIn {
@@ -80,7 +94,8 @@ async function startStandIn(dir: string): Promise<StandIn> {
   const [vehicle, stall] = base as [EnforcementEvent, EnforcementEvent];
   const copies = moreEvents(base, 10, now - 3 * 3_600_000);
   const events = new Map<string, StandInEvent>();
-  const add = (e: EnforcementEvent, o: Partial<StandInEvent>) => events.set(e.id, { event: e, status: 'pending', receivedAt: e.detectedAt, ...o });
+  const add = (e: EnforcementEvent, o: Partial<StandInEvent>) =>
+    events.set(e.id, { event: e, status: 'pending', receivedAt: e.detectedAt, ...o });
   const shop = '老王水果店';
   // The queue, oldest first: a vehicle whose keeper has no phone on record, a stall in front of a registered shop,
   // a vehicle nobody knows. (The copies alternate: vehicles at even places, stalls at odd ones.)
@@ -90,7 +105,11 @@ async function startStandIn(dir: string): Promise<StandIn> {
 
   // Confirmed events with their notices, one per status.
   const reviewer = { username: 'zhao.min', role: 'reviewer', displayName: '赵敏' };
-  const recheckImage = (e: EnforcementEvent, at: number): EvidenceImage => ({ ...e.evidence.find((x) => x.role === 'last')!, role: 'recheck', capturedAt: at });
+  const recheckImage = (e: EnforcementEvent, at: number): EvidenceImage => ({
+    ...e.evidence.find((x) => x.role === 'last')!,
+    role: 'recheck',
+    capturedAt: at,
+  });
   const sms = (e: EnforcementEvent, code: string): Notice['deliveries'][number] => ({
     channel: 'sms',
     status: 'sent',
@@ -99,15 +118,48 @@ async function startStandIn(dir: string): Promise<StandIn> {
     to: '138****0021',
     text: `【城市管理】您好，${e.camera.postedLocation}（${e.zone.name}）发现出店经营，请于10分钟内整改。查询码 ${code.match(/.{4}/g)!.join('-')}，详情 https://city.example/public/records/${code}`,
   });
-  const consoleLog = (e: EnforcementEvent): Notice['deliveries'][number] => ({ channel: 'console', status: 'sent', attempts: 1, at: e.end + 60_000, text: '控制台记录' });
+  const consoleLog = (e: EnforcementEvent): Notice['deliveries'][number] => ({
+    channel: 'console',
+    status: 'sent',
+    attempts: 1,
+    at: e.end + 60_000,
+    text: '控制台记录',
+  });
   const notices: Notice[] = [];
   const cases: Record<string, unknown>[] = [];
-  const codes = ['7K3M9Q2XWD4HP8RT', 'B6N4T2VZ9XQ7M3KC', 'H2W8P5R7Z3N9C4TQ', 'Q9X2M7K4D8T3V6PW', 'R4C7N2H9W5Q8Z3MX', 'T8M3Q6X2K9P4W7DV'];
+  const codes = [
+    '7K3M9Q2XWD4HP8RT',
+    'B6N4T2VZ9XQ7M3KC',
+    'H2W8P5R7Z3N9C4TQ',
+    'Q9X2M7K4D8T3V6PW',
+    'R4C7N2H9W5Q8Z3MX',
+    'T8M3Q6X2K9P4W7DV',
+  ];
   const specs: { status: Notice['status']; reason: Notice['reason']; party: Notice['party']; withSms: boolean }[] = [
-    { status: 'awaiting-recheck', reason: 'notified', party: { id: 'shop:laowang', kind: 'shop', name: shop, licenceNo: '91440300MA5F2K7Q8X', phone: '13800000021' }, withSms: true },
-    { status: 'corrected', reason: 'corrected-after-notice', party: { id: 'shop:xinxin', kind: 'shop', name: '鑫鑫便利店', phone: '13800000022' }, withSms: true },
-    { status: 'case', reason: 'uncorrected-after-notice', party: { id: 'shop:laowang', kind: 'shop', name: shop, phone: '13800000021' }, withSms: true },
-    { status: 'notice-only', reason: 'first-offence-leniency', party: { id: 'shop:hongyun', kind: 'shop', name: '鸿运餐馆', phone: '13800000023' }, withSms: true },
+    {
+      status: 'awaiting-recheck',
+      reason: 'notified',
+      party: { id: 'shop:laowang', kind: 'shop', name: shop, licenceNo: '91440300MA5F2K7Q8X', phone: '13800000021' },
+      withSms: true,
+    },
+    {
+      status: 'corrected',
+      reason: 'corrected-after-notice',
+      party: { id: 'shop:xinxin', kind: 'shop', name: '鑫鑫便利店', phone: '13800000022' },
+      withSms: true,
+    },
+    {
+      status: 'case',
+      reason: 'uncorrected-after-notice',
+      party: { id: 'shop:laowang', kind: 'shop', name: shop, phone: '13800000021' },
+      withSms: true,
+    },
+    {
+      status: 'notice-only',
+      reason: 'first-offence-leniency',
+      party: { id: 'shop:hongyun', kind: 'shop', name: '鸿运餐馆', phone: '13800000023' },
+      withSms: true,
+    },
     { status: 'case', reason: 'no-contact', party: null, withSms: false },
     { status: 'not-enforcing', reason: 'camera-not-published', party: null, withSms: false },
   ];
@@ -129,17 +181,50 @@ async function startStandIn(dir: string): Promise<StandIn> {
       status: sp.status,
       reason: sp.reason,
       priorOffences: sp.reason === 'uncorrected-after-notice' ? 1 : 0,
-      deliveries: sp.withSms ? [sms(e, code), { channel: 'loudspeaker', status: i === 1 ? 'failed' : 'sent', attempts: i === 1 ? 3 : 1, at: e.end + 60_000, to: e.camera.id, text: '请勿占道经营，请立即整改', ...(i === 1 ? { error: 'no PUBACK within 5 s' } : {}) }, consoleLog(e)] : [],
-      ...(sp.status === 'awaiting-recheck' ? { recheckAt: now + 7 * 60_000, recheck: { attempts: 0, evidence: [] } } : {}),
+      deliveries: sp.withSms
+        ? [
+            sms(e, code),
+            {
+              channel: 'loudspeaker',
+              status: i === 1 ? 'failed' : 'sent',
+              attempts: i === 1 ? 3 : 1,
+              at: e.end + 60_000,
+              to: e.camera.id,
+              text: '请勿占道经营，请立即整改',
+              ...(i === 1 ? { error: 'no PUBACK within 5 s' } : {}),
+            },
+            consoleLog(e),
+          ]
+        : [],
+      ...(sp.status === 'awaiting-recheck'
+        ? { recheckAt: now + 7 * 60_000, recheck: { attempts: 0, evidence: [] } }
+        : {}),
       ...(sp.status === 'corrected' || sp.reason === 'uncorrected-after-notice'
-        ? { recheck: { attempts: 1, result: sp.status === 'corrected' ? 'absent' : 'present', checkedAt: at, evidence: [recheckImage(e, at)] } as Notice['recheck'] }
+        ? {
+            recheck: {
+              attempts: 1,
+              result: sp.status === 'corrected' ? 'absent' : 'present',
+              checkedAt: at,
+              evidence: [recheckImage(e, at)],
+            } as Notice['recheck'],
+          }
         : {}),
       ...(caseId ? { caseId } : {}),
       createdAt: e.end + 60_000,
       ...(sp.status === 'awaiting-recheck' ? {} : { closedAt: at }),
     };
     notices.push(n);
-    add(e, { status: 'confirmed', review: { decision: 'confirm', by: reviewer, at: e.end + 50_000 }, ...(caseId ? { caseId } : {}), notice: { status: n.status, reason: n.reason, ...(n.recheckAt ? { recheckAt: n.recheckAt } : {}), ...(caseId ? { caseId } : {}) } });
+    add(e, {
+      status: 'confirmed',
+      review: { decision: 'confirm', by: reviewer, at: e.end + 50_000 },
+      ...(caseId ? { caseId } : {}),
+      notice: {
+        status: n.status,
+        reason: n.reason,
+        ...(n.recheckAt ? { recheckAt: n.recheckAt } : {}),
+        ...(caseId ? { caseId } : {}),
+      },
+    });
     if (caseId) {
       cases.push({
         id: caseId,
@@ -153,8 +238,18 @@ async function startStandIn(dir: string): Promise<StandIn> {
         source: { type: 'event', id: e.id },
         evidence: [...e.evidence, ...(n.recheck?.evidence ?? [])],
         review: { decision: 'confirm', by: reviewer, at: new Date(e.end + 50_000).toISOString() },
-        notice: { reason: n.reason, channels: n.deliveries.map((d) => d.channel), priorOffences: n.priorOffences, ...(n.recheck?.result ? { recheck: { result: n.recheck.result } } : {}) },
-        delivery: { status: 'delivered', adapter: 'inbox', attempts: 1, deliveredAt: new Date(at + 1000).toISOString() },
+        notice: {
+          reason: n.reason,
+          channels: n.deliveries.map((d) => d.channel),
+          priorOffences: n.priorOffences,
+          ...(n.recheck?.result ? { recheck: { result: n.recheck.result } } : {}),
+        },
+        delivery: {
+          status: 'delivered',
+          adapter: 'inbox',
+          attempts: 1,
+          deliveredAt: new Date(at + 1000).toISOString(),
+        },
       });
     }
   });
@@ -164,7 +259,13 @@ async function startStandIn(dir: string): Promise<StandIn> {
   const ph2 = await evidence.put(await photo('营业执照', '#e8e1d4'));
   const objEvent = (n: Notice) => {
     const e = events.get(n.eventId)!.event;
-    return { id: e.id, type: e.type, camera: { id: e.camera.id, postedLocation: e.camera.postedLocation }, zone: { id: e.zone.id, name: e.zone.name }, start: e.start };
+    return {
+      id: e.id,
+      type: e.type,
+      camera: { id: e.camera.id, postedLocation: e.camera.postedLocation },
+      zone: { id: e.zone.id, name: e.zone.name },
+      start: e.start,
+    };
   };
   const objections: Objection[] = [
     {
@@ -181,7 +282,16 @@ async function startStandIn(dir: string): Promise<StandIn> {
       status: 'open',
       event: objEvent(notices[5]!),
     },
-    { id: 'st-2', eventId: 'gone:event', code: 'ZZZZ9999ZZZZ9999', text: '当时车辆故障，已打双闪等待救援。', photos: [], submittedAt: now - 20 * 60_000, status: 'open', event: null },
+    {
+      id: 'st-2',
+      eventId: 'gone:event',
+      code: 'ZZZZ9999ZZZZ9999',
+      text: '当时车辆故障，已打双闪等待救援。',
+      photos: [],
+      submittedAt: now - 20 * 60_000,
+      status: 'open',
+      event: null,
+    },
     {
       id: 'st-0',
       eventId: notices[4]!.eventId,
@@ -198,15 +308,49 @@ async function startStandIn(dir: string): Promise<StandIn> {
   const parties = {
     windowDays: 365,
     items: [
-      { id: 'shop:laowang', kind: 'shop', name: shop, licenceNo: '91440300MA5F2K7Q8X', counts: { 'out-of-store-vending': 3, 'illegal-parking': 0 }, lastAt: now - 2 * 3_600_000 },
-      { id: 'shop:xinxin', kind: 'shop', name: '鑫鑫便利店', counts: { 'out-of-store-vending': 1, 'illegal-parking': 0 }, lastAt: now - 5 * 86_400_000 },
-      { id: 'vehicle:粤B12345', kind: 'vehicle', name: '粤B12345', counts: { 'out-of-store-vending': 0, 'illegal-parking': 4 }, lastAt: now - 30 * 60_000 },
-      { id: 'shop:hongyun', kind: 'shop', name: '鸿运餐馆', counts: { 'out-of-store-vending': 1, 'illegal-parking': 1 }, lastAt: now - 40 * 86_400_000 },
+      {
+        id: 'shop:laowang',
+        kind: 'shop',
+        name: shop,
+        licenceNo: '91440300MA5F2K7Q8X',
+        counts: { 'out-of-store-vending': 3, 'illegal-parking': 0 },
+        lastAt: now - 2 * 3_600_000,
+      },
+      {
+        id: 'shop:xinxin',
+        kind: 'shop',
+        name: '鑫鑫便利店',
+        counts: { 'out-of-store-vending': 1, 'illegal-parking': 0 },
+        lastAt: now - 5 * 86_400_000,
+      },
+      {
+        id: 'vehicle:粤B12345',
+        kind: 'vehicle',
+        name: '粤B12345',
+        counts: { 'out-of-store-vending': 0, 'illegal-parking': 4 },
+        lastAt: now - 30 * 60_000,
+      },
+      {
+        id: 'shop:hongyun',
+        kind: 'shop',
+        name: '鸿运餐馆',
+        counts: { 'out-of-store-vending': 1, 'illegal-parking': 1 },
+        lastAt: now - 40 * 86_400_000,
+      },
     ],
   };
 
-  const u = await startUsers({ dataDir: dir, logger: silentLogger, adminPassword: ADMIN_PASSWORD, kdf: { ln: 10, r: 8, p: 1 } });
-  await u.users.create({ username: 'zhao.min', password: PASSWORD, role: 'reviewer', displayName: '赵敏' }, 'admin', '127.0.0.1');
+  const u = await startUsers({
+    dataDir: dir,
+    logger: silentLogger,
+    adminPassword: ADMIN_PASSWORD,
+    kdf: { ln: 10, r: 8, p: 1 },
+  });
+  await u.users.create(
+    { username: 'zhao.min', password: PASSWORD, role: 'reviewer', displayName: '赵敏' },
+    'admin',
+    '127.0.0.1',
+  );
   const app: FastifyInstance = Fastify();
   // The platform's route table (users/guard.ts ROUTE_ROLES): reviewers may use the loop's routes.
   await app.register(authPlugin, { users: u.users });
@@ -218,7 +362,9 @@ async function startStandIn(dir: string): Promise<StandIn> {
     return reply.header('content-type', 'image/jpeg').send(data);
   });
   app.get('/api/events', async (req) => {
-    const list = [...events.values()].filter((s) => !q(req).status || s.status === q(req).status).sort((a, b) => a.event.start - b.event.start);
+    const list = [...events.values()]
+      .filter((s) => !q(req).status || s.status === q(req).status)
+      .sort((a, b) => a.event.start - b.event.start);
     const r = page(list, q(req));
     return { items: r.items.map(view), total: r.total };
   });
@@ -232,8 +378,16 @@ async function startStandIn(dir: string): Promise<StandIn> {
     if (s.status !== 'pending') return reply.code(409).send({ error: 'conflict' });
     const b = req.body as { decision: 'confirm' | 'reject'; reason?: string };
     s.status = b.decision === 'confirm' ? 'confirmed' : 'rejected';
-    s.review = { decision: b.decision, ...(b.reason ? { reason: b.reason } : {}), by: { username: req.user!.username, role: req.user!.role }, at: Date.now() };
-    if (b.decision === 'confirm') s.notice = s.party?.contact ? { status: 'awaiting-recheck', reason: 'notified', recheckAt: Date.now() + 600_000 } : { status: 'case', reason: 'no-contact', caseId: 'CASE-2026-900' };
+    s.review = {
+      decision: b.decision,
+      ...(b.reason ? { reason: b.reason } : {}),
+      by: { username: req.user!.username, role: req.user!.role },
+      at: Date.now(),
+    };
+    if (b.decision === 'confirm')
+      s.notice = s.party?.contact
+        ? { status: 'awaiting-recheck', reason: 'notified', recheckAt: Date.now() + 600_000 }
+        : { status: 'case', reason: 'no-contact', caseId: 'CASE-2026-900' };
     if (s.notice?.caseId) s.caseId = s.notice.caseId;
     return view(s);
   });
@@ -242,13 +396,34 @@ async function startStandIn(dir: string): Promise<StandIn> {
     const e = events.get(n.eventId)?.event;
     return e ? { ...n, place: { postedLocation: e.camera.postedLocation, zoneName: e.zone.name } } : n;
   };
-  app.get('/api/notices', async (req) => page(notices.filter((n) => (!q(req).status || n.status === q(req).status) && (!q(req).type || n.eventType === q(req).type)).map(placed), q(req)));
-  app.get('/api/notices/:eventId', async (req, reply) => notices.find((n) => n.eventId === (req.params as { eventId: string }).eventId) ?? reply.code(404).send({ error: 'not_found' }));
+  app.get('/api/notices', async (req) =>
+    page(
+      notices
+        .filter((n) => (!q(req).status || n.status === q(req).status) && (!q(req).type || n.eventType === q(req).type))
+        .map(placed),
+      q(req),
+    ),
+  );
+  app.get(
+    '/api/notices/:eventId',
+    async (req, reply) =>
+      notices.find((n) => n.eventId === (req.params as { eventId: string }).eventId) ??
+      reply.code(404).send({ error: 'not_found' }),
+  );
   app.get('/api/parties', async () => parties);
   app.get('/api/cases', async () => ({ items: cases, total: cases.length }));
-  app.get('/api/cases/:id', async (req, reply) => cases.find((c) => c.id === (req.params as { id: string }).id) ?? reply.code(404).send({ error: 'not_found' }));
+  app.get(
+    '/api/cases/:id',
+    async (req, reply) =>
+      cases.find((c) => c.id === (req.params as { id: string }).id) ?? reply.code(404).send({ error: 'not_found' }),
+  );
   app.get('/api/case-inbox', async () => ({ items: [], total: 0, enabled: true }));
-  app.get('/api/objections', async (req) => page(objections.filter((o) => o.status === (q(req).status ?? 'open')), q(req)));
+  app.get('/api/objections', async (req) =>
+    page(
+      objections.filter((o) => o.status === (q(req).status ?? 'open')),
+      q(req),
+    ),
+  );
   app.post('/api/objections/:id/handle', async (req, reply) => {
     const o = objections.find((x) => x.id === (req.params as { id: string }).id);
     if (!o) return reply.code(404).send({ error: 'not_found' });
@@ -297,14 +472,31 @@ async function asReviewer(hash: string): Promise<void> {
 }
 
 const loaded = (sel: string) =>
-  tab.locator(sel).evaluateAll((imgs) => imgs.filter((i) => (i as unknown as { complete: boolean; naturalWidth: number }).complete && (i as unknown as { naturalWidth: number }).naturalWidth > 0).length);
+  tab
+    .locator(sel)
+    .evaluateAll(
+      (imgs) =>
+        imgs.filter(
+          (i) =>
+            (i as unknown as { complete: boolean; naturalWidth: number }).complete &&
+            (i as unknown as { naturalWidth: number }).naturalWidth > 0,
+        ).length,
+    );
 
 describe('console: the notify / re-check loop (stand-in API)', () => {
   it('review: each event says who will be told, or that confirming files a case directly; a decided one its notice', async () => {
     await asReviewer('review');
     await tab.locator('.qitem').first().waitFor();
     // The new pages in the navigation, and the badge of open statements beside 审核.
-    expect(await tab.locator('#top nav a').allTextContents()).toEqual(['审核', '告知与复查', '当事人', '案件', '案件收件箱', '统计', '地图']);
+    expect(await tab.locator('#top nav a').allTextContents()).toEqual([
+      '审核',
+      '告知与复查',
+      '当事人',
+      '案件',
+      '案件收件箱',
+      '统计',
+      '地图',
+    ]);
     await expect.poll(() => tab.locator('[data-test=objections-badge]').textContent()).toBe('2');
     expect(await tab.locator('[data-test=objections-badge]').getAttribute('title')).toBe('2 条陈述申辩待处理');
 
@@ -325,7 +517,9 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
     // Confirming the shop's stall: the party is told first.
     await tab.keyboard.press('k');
     await tab.keyboard.press('c');
-    await expect.poll(() => tab.locator('.toast.ok').last().textContent()).toBe('已确认：等待复查（已告知当事人，等待复查）');
+    await expect
+      .poll(() => tab.locator('.toast.ok').last().textContent())
+      .toBe('已确认：等待复查（已告知当事人，等待复查）');
 
     // Decided events show what became of their notice, in words.
     await tab.locator('button.tab[data-status=confirmed]').click();
@@ -368,9 +562,15 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
     // Filters by status and type.
     await tab.locator('select[name=status]').selectOption('case');
     await expect.poll(() => tab.locator('tr.notice-item').count()).toBe(2);
-    expect(new Set(await tab.locator('tr.notice-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-status'))))).toEqual(new Set(['case']));
+    expect(
+      new Set(await tab.locator('tr.notice-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')))),
+    ).toEqual(new Set(['case']));
     await tab.locator('select[name=type]').selectOption('illegal-parking');
-    await expect.poll(async () => (await tab.locator('tr.notice-item td:first-child').allTextContents()).every((x) => x.includes('违法停放'))).toBe(true);
+    await expect
+      .poll(async () =>
+        (await tab.locator('tr.notice-item td:first-child').allTextContents()).every((x) => x.includes('违法停放')),
+      )
+      .toBe(true);
     await tab.locator('select[name=type]').selectOption('');
     await tab.locator('select[name=status]').selectOption('');
     await expect.poll(() => tab.locator('tr.notice-item').count()).toBe(6);
@@ -391,12 +591,18 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
     expect(await smsRow.locator('p.sent-text').isVisible()).toBe(false);
     await smsRow.locator('summary').click();
     await expect.poll(() => smsRow.locator('p.sent-text').isVisible()).toBe(true);
-    expect(await smsRow.locator('p.sent-text').textContent()).toContain(`查询码 ${corrected.code.match(/.{4}/g)!.join('-')}`);
-    expect(await detail.locator('tr.delivery-row[data-channel=loudspeaker]').textContent()).toContain('no PUBACK within 5 s');
+    expect(await smsRow.locator('p.sent-text').textContent()).toContain(
+      `查询码 ${corrected.code.match(/.{4}/g)!.join('-')}`,
+    );
+    expect(await detail.locator('tr.delivery-row[data-channel=loudspeaker]').textContent()).toContain(
+      'no PUBACK within 5 s',
+    );
     expect(await detail.textContent()).toContain('已移离');
     // The re-check image and the event's own, from /api/evidence.
     await expect.poll(() => loaded('tr.detail-row img.thumb')).toBeGreaterThanOrEqual(4);
-    expect(await detail.locator('img.thumb').first().getAttribute('src')).toBe(`/api/evidence/${corrected.recheck!.evidence[0]!.sha256}`);
+    expect(await detail.locator('img.thumb').first().getAttribute('src')).toBe(
+      `/api/evidence/${corrected.recheck!.evidence[0]!.sha256}`,
+    );
     // The event's place, read when the row opened.
     const ev = s.events.get(corrected.eventId)!.event;
     await expect.poll(() => detail.textContent()).toContain(ev.camera.postedLocation);
@@ -432,7 +638,9 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
     await tab.goto(`${s.url}/#/notices/no-such-event`);
     await expect.poll(() => tab.locator('#view').textContent()).toContain('此事件没有告知记录');
     // The browser reports the 404 it was meant to get; nothing else.
-    expect(browser.problems.splice(0)).toEqual(['console: Failed to load resource: the server responded with a status of 404 (Not Found)']);
+    expect(browser.problems.splice(0)).toEqual([
+      'console: Failed to load resource: the server responded with a status of 404 (Not Found)',
+    ]);
   });
 
   it('parties: counts per party and type within the stated window, sortable', async () => {
@@ -442,7 +650,9 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
     const names = () => tab.locator('tr.party td:first-child').allTextContents();
     // Most violations first.
     expect(await names()).toEqual(['粤B12345', '老王水果店', '鸿运餐馆', '鑫鑫便利店']);
-    expect(await tab.locator('tr.party[data-id="shop:laowang"] td[data-type=out-of-store-vending]').textContent()).toBe('3');
+    expect(await tab.locator('tr.party[data-id="shop:laowang"] td[data-type=out-of-store-vending]').textContent()).toBe(
+      '3',
+    );
     await tab.locator('button[data-sort=out-of-store-vending]').click();
     expect((await names())[0]).toBe('老王水果店');
     await tab.locator('button[data-sort=lastAt]').click();
@@ -470,7 +680,9 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
     expect(text).toContain('13800000021');
     expect(text).toContain('出店经营');
     expect(text).toContain(s.objections[0]!.event!.camera.postedLocation);
-    expect(await first.locator('a[data-test=notice-link]').getAttribute('href')).toBe(`#/notices/${encodeURIComponent(s.objections[0]!.eventId)}`);
+    expect(await first.locator('a[data-test=notice-link]').getAttribute('href')).toBe(
+      `#/notices/${encodeURIComponent(s.objections[0]!.eventId)}`,
+    );
     await expect.poll(() => loaded('article.objection[data-id=st-1] img.thumb')).toBe(2);
     expect(await tab.locator('article.objection[data-id=st-2]').textContent()).toContain('事件信息不可用');
     expect(await tab.locator('article.objection[data-id=st-2]').textContent()).toContain('未留联系方式');
@@ -491,7 +703,9 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
     expect(s.handled).toEqual([]);
     await first.locator('textarea[name=note]').fill('已电话联系当事人，许可属实，撤销立案建议');
     await first.locator('[data-action=handle]').click();
-    await expect.poll(() => s.handled).toEqual([{ id: 'st-1', note: '已电话联系当事人，许可属实，撤销立案建议', by: 'zhao.min' }]);
+    await expect
+      .poll(() => s.handled)
+      .toEqual([{ id: 'st-1', note: '已电话联系当事人，许可属实，撤销立案建议', by: 'zhao.min' }]);
     await expect.poll(() => cards.count()).toBe(1);
     await expect.poll(() => tab.locator('[data-test=objections-badge]').textContent()).toBe('1');
     // Handled: who, when, and the note.
@@ -515,36 +729,58 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
     await expect.poll(() => tab.locator('article.objection').count()).toBe(0);
     expect(await tab.locator('.objections p.empty').textContent()).toBe('没有待处理的陈述申辩');
     await expect.poll(() => tab.locator('[data-test=objections-badge]').isHidden()).toBe(true);
-    expect(browser.problems.splice(0)).toEqual(['console: Failed to load resource: the server responded with a status of 409 (Conflict)']);
+    expect(browser.problems.splice(0)).toEqual([
+      'console: Failed to load resource: the server responded with a status of 409 (Conflict)',
+    ]);
     s.objections.find((o) => o.id === 'st-2')!.status = 'open';
   });
 
   it('every new page has its labels in both languages (no dictionary key shows)', async () => {
     const awaiting = s.notices.find((n) => n.status === 'awaiting-recheck')!;
-    const hashes = ['review', 'review?status=objections', 'notices', `notices/${encodeURIComponent(awaiting.eventId)}`, 'parties', `cases?id=${s.notices.find((n) => n.caseId)!.caseId}`];
+    const hashes = [
+      'review',
+      'review?status=objections',
+      'notices',
+      `notices/${encodeURIComponent(awaiting.eventId)}`,
+      'parties',
+      `cases?id=${s.notices.find((n) => n.caseId)!.caseId}`,
+    ];
     for (const lang of ['zh-CN', 'en']) {
       for (const hash of hashes) {
         await tab.goto(`${s.url}/#/${hash}`);
         await tab.locator('.page').waitFor();
         await tab.waitForTimeout(150);
         const text = (await tab.locator('body').textContent())!;
-        expect(text, `${lang} ${hash}`).not.toMatch(/\b(common|nav|review|cases|notices?|parties|party|objections|role)\.[a-z]/);
+        expect(text, `${lang} ${hash}`).not.toMatch(
+          /\b(common|nav|review|cases|notices?|parties|party|objections|role)\.[a-z]/,
+        );
         const heading = (await tab.locator('.page-head h1').first().textContent())!;
-        expect(/[\u4e00-\u9fff]/.test(heading + (await tab.locator('#top nav').textContent())), `${lang} ${hash}: ${heading}`).toBe(lang === 'zh-CN');
+        expect(
+          /[\u4e00-\u9fff]/.test(heading + (await tab.locator('#top nav').textContent())),
+          `${lang} ${hash}: ${heading}`,
+        ).toBe(lang === 'zh-CN');
       }
       if (lang === 'zh-CN') {
         await tab.locator('[data-test=lang]').click();
-        await expect.poll(() => tab.locator('#top nav a').allTextContents()).toEqual(['Review', 'Notices', 'Parties', 'Cases', 'Case inbox', 'Statistics', 'Map']);
+        await expect
+          .poll(() => tab.locator('#top nav a').allTextContents())
+          .toEqual(['Review', 'Notices', 'Parties', 'Cases', 'Case inbox', 'Statistics', 'Map']);
       }
     }
     // English words for what the party and the reviewer see.
     await tab.goto(`${s.url}/#/notices?status=notice-only`);
-    await expect.poll(() => tab.locator('tr.notice-item').first().textContent()).toContain('A first offence: the notice only, no case (leniency)');
+    await expect
+      .poll(() => tab.locator('tr.notice-item').first().textContent())
+      .toContain('A first offence: the notice only, no case (leniency)');
     await tab.goto(`${s.url}/#/review`);
     await tab.locator('button.tab[data-status=pending]').click();
-    await expect.poll(() => tab.locator('section.detail [data-test=party]').textContent()).toMatch(/Vehicle: .*No contact on record: confirming files a case directly/);
+    await expect
+      .poll(() => tab.locator('section.detail [data-test=party]').textContent())
+      .toMatch(/Vehicle: .*No contact on record: confirming files a case directly/);
     await tab.goto(`${s.url}/#/parties`);
-    await expect.poll(() => tab.locator('[data-test=window]').textContent()).toBe('Violations in the last 365 days (the same window as first-offence leniency)');
+    await expect
+      .poll(() => tab.locator('[data-test=window]').textContent())
+      .toBe('Violations in the last 365 days (the same window as first-offence leniency)');
     await tab.locator('[data-test=lang]').click();
   });
 
@@ -555,7 +791,9 @@ describe('console: the notify / re-check loop (stand-in API)', () => {
 
 describe('console labels of the loop', () => {
   it('names every notice status, outcome reason, channel and party kind in both languages', async () => {
-    const { DICTIONARIES } = (await import(pathToFileURL(path.join(ROOT, 'console/public/i18n.js')).href)) as { DICTIONARIES: Record<string, Record<string, string>> };
+    const { DICTIONARIES } = (await import(pathToFileURL(path.join(ROOT, 'console/public/i18n.js')).href)) as {
+      DICTIONARIES: Record<string, Record<string, string>>;
+    };
     const keys = [
       ...NOTICE_STATUSES.map((x) => `notice.status.${x}`),
       ...OUTCOME_REASONS.map((x) => `notice.reason.${x}`),
@@ -565,9 +803,15 @@ describe('console labels of the loop', () => {
       'party.kind.shop',
       'party.kind.vehicle',
     ];
-    for (const lang of ['zh-CN', 'en']) expect(keys.filter((k) => !DICTIONARIES[lang]![k]), lang).toEqual([]);
+    for (const lang of ['zh-CN', 'en'])
+      expect(
+        keys.filter((k) => !DICTIONARIES[lang]![k]),
+        lang,
+      ).toEqual([]);
     // The console's own copy of the statuses is the contract's.
-    const { NOTICE_STATUSES: consoleStatuses } = (await import(pathToFileURL(path.join(ROOT, 'console/public/pages/notices.js')).href)) as { NOTICE_STATUSES: string[] };
+    const { NOTICE_STATUSES: consoleStatuses } = (await import(
+      pathToFileURL(path.join(ROOT, 'console/public/pages/notices.js')).href
+    )) as { NOTICE_STATUSES: string[] };
     expect([...consoleStatuses].sort()).toEqual([...NOTICE_STATUSES].sort());
   });
 });

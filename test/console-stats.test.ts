@@ -49,25 +49,57 @@ describe('statistics page in Chromium', () => {
     const events = await EventStore.open(path.join(dir, 'events.duckdb'));
     stops.push(() => events.close());
     const evidence = new EvidenceStore(path.join(dir, 'evidence'));
-    const u = await startUsers({ dataDir: dir, logger: silentLogger, adminPassword: 'stats-admin-password', kdf: { ln: 10, r: 8, p: 1 } });
+    const u = await startUsers({
+      dataDir: dir,
+      logger: silentLogger,
+      adminPassword: 'stats-admin-password',
+      kdf: { ln: 10, r: 8, p: 1 },
+    });
     stops.push(() => u.close());
-    await u.users.create({ username: 'wang.li', password: PASSWORD, role: 'staff', displayName: '王莉' }, 'admin', '127.0.0.1');
+    await u.users.create(
+      { username: 'wang.li', password: PASSWORD, role: 'staff', displayName: '王莉' },
+      'admin',
+      '127.0.0.1',
+    );
     const directory = await DeviceDirectory.start({ bus, logger: silentLogger, alerts });
     stops.push(() => directory.close());
 
     // Two noise meters in two districts with six hours of readings, alerts of both, events of the cameras.
-    for (const [id, district] of [['nz-xinhua-001', 'xinhua'], ['nz-jinghai-002', 'jinghai']] as const) {
+    for (const [id, district] of [
+      ['nz-xinhua-001', 'xinhua'],
+      ['nz-jinghai-002', 'jinghai'],
+    ] as const) {
       const rs = noiseReadings(id, district, now - 60_000, 6);
       await store.write(rs);
-      await bus.publish('readings', [{ key: id, value: JSON.stringify({ ...rs.at(-1), metrics: rs.at(-1)!.metrics }) }]);
+      await bus.publish('readings', [
+        { key: id, value: JSON.stringify({ ...rs.at(-1), metrics: rs.at(-1)!.metrics }) },
+      ]);
     }
     const t = now - 2 * 3_600_000;
-    await alerts.handle(signal({ deviceId: 'nz-xinhua-001', district: 'xinhua', kind: 'noise', ruleId: 'noise.day', ts: t }));
-    await alerts.handle(signal({ deviceId: 'nz-jinghai-002', district: 'jinghai', kind: 'noise', ruleId: 'noise.day', ts: t }));
-    await alerts.handle(signal({ deviceId: 'nz-jinghai-002', district: 'jinghai', kind: 'noise', ruleId: 'noise.night', ts: t + 60_000, severity: 'major' }));
+    await alerts.handle(
+      signal({ deviceId: 'nz-xinhua-001', district: 'xinhua', kind: 'noise', ruleId: 'noise.day', ts: t }),
+    );
+    await alerts.handle(
+      signal({ deviceId: 'nz-jinghai-002', district: 'jinghai', kind: 'noise', ruleId: 'noise.day', ts: t }),
+    );
+    await alerts.handle(
+      signal({
+        deviceId: 'nz-jinghai-002',
+        district: 'jinghai',
+        kind: 'noise',
+        ruleId: 'noise.night',
+        ts: t + 60_000,
+        severity: 'major',
+      }),
+    );
     const found = await simulatedEvents(evidence, now - 3 * 3_600_000);
     await events.add(found);
-    await events.decide(found[0]!.id, { decision: 'reject', reason: 'permitted', by: { username: 'zhao', role: 'reviewer' }, at: now - 3_600_000 });
+    await events.decide(found[0]!.id, {
+      decision: 'reject',
+      reason: 'permitted',
+      by: { username: 'zhao', role: 'reviewer' },
+      at: now - 3_600_000,
+    });
 
     const sources = storeSources({ alerts: alertStore, events });
     const app = await buildApi({
@@ -116,9 +148,15 @@ describe('statistics page in Chromium', () => {
     const api = await apiStats('district');
     expect(api.total.alerts.raised).toBe(3);
     expect(api.total.events).toMatchObject({ detected: 2, rejected: 1 });
-    const shown = await page.locator('[data-test=row]').evaluateAll((rows) =>
-      rows.map((r) => [r.getAttribute('data-key'), r.querySelector('[data-col=alerts]')!.textContent, r.querySelector('[data-col=detected]')!.textContent]),
-    );
+    const shown = await page
+      .locator('[data-test=row]')
+      .evaluateAll((rows) =>
+        rows.map((r) => [
+          r.getAttribute('data-key'),
+          r.querySelector('[data-col=alerts]')!.textContent,
+          r.querySelector('[data-col=detected]')!.textContent,
+        ]),
+      );
     expect(shown).toEqual(api.rows.map((r) => [r.key, String(r.alerts.raised), String(r.events.detected)]));
     expect(await page.locator('[data-test=total-row] [data-col=alerts]').textContent()).toBe('3');
     // The chart of the groups is uPlot's canvas.
@@ -132,13 +170,20 @@ describe('statistics page in Chromium', () => {
     await wb.xlsx.readFile(file);
     const rows: unknown[][] = [];
     wb.worksheets[0]!.eachRow((r) => rows.push((r.values as unknown[]).slice(1)));
-    expect(rows.slice(1).map((r) => [r[0], r[2], r[4]])).toEqual([...api.rows.map((r) => [r.key, r.alerts.raised, r.events.detected]), ['合计 total', 3, 2]]);
+    expect(rows.slice(1).map((r) => [r[0], r[2], r[4]])).toEqual([
+      ...api.rows.map((r) => [r.key, r.alerts.raised, r.events.detected]),
+      ['合计 total', 3, 2],
+    ]);
 
     await page.locator('[data-test=group]').selectOption('type');
     await page.locator('[data-test=apply]').click();
     await page.locator(`[data-test=stats-table][data-loaded="type:${today}:${today}"]`).waitFor();
     const byType = await apiStats('type');
-    const typeRows = await page.locator('[data-test=row]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-key'), r.querySelector('[data-col=rejected]')!.textContent]));
+    const typeRows = await page
+      .locator('[data-test=row]')
+      .evaluateAll((rows) =>
+        rows.map((r) => [r.getAttribute('data-key'), r.querySelector('[data-col=rejected]')!.textContent]),
+      );
     expect(typeRows.map((r) => r[0])).toEqual(byType.rows.map((r) => r.key));
     expect(typeRows.find((r) => r[1]!.startsWith('1'))?.[1]).toContain('已许可');
   });

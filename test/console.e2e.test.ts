@@ -60,16 +60,31 @@ const probe = async (path: string, init: RequestInit = {}) => {
   const res = await fetch(`${p.apiUrl}${path}`, init);
   const text = await res.text();
   // The API's own 404 for a path it has no route for.
-  return { status: res.status, text, routed: !(res.status === 404 && /no route/.test(text)), cookie: res.headers.get('set-cookie') };
+  return {
+    status: res.status,
+    text,
+    routed: !(res.status === 404 && /no route/.test(text)),
+    cookie: res.headers.get('set-cookie'),
+  };
 };
 const consoleServed = (await probe('/')).text.includes('/console/app.js');
-const session = await probe('/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+const session = await probe('/api/session', {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+});
 const authWired = session.status === 200 && !!session.cookie;
 const adminCookie = session.cookie?.split(';')[0] ?? '';
-const asAdmin = (path: string, init: RequestInit = {}) => probe(path, { ...init, headers: { ...(init.headers ?? {}), cookie: adminCookie, 'content-type': 'application/json' } });
-const reviewWired = authWired && (await asAdmin('/api/events/none/review', { method: 'POST', body: '{"decision":"confirm"}' })).routed;
+const asAdmin = (path: string, init: RequestInit = {}) =>
+  probe(path, {
+    ...init,
+    headers: { ...(init.headers ?? {}), cookie: adminCookie, 'content-type': 'application/json' },
+  });
+const reviewWired =
+  authWired && (await asAdmin('/api/events/none/review', { method: 'POST', body: '{"decision":"confirm"}' })).routed;
 const casesWired = authWired && (await asAdmin('/api/cases')).status === 200;
-const devicesWired = authWired && (await asAdmin('/api/devices')).status === 200 && (await asAdmin('/api/rules')).status === 200;
+const devicesWired =
+  authWired && (await asAdmin('/api/devices')).status === 200 && (await asAdmin('/api/rules')).status === 200;
 const reviewerFlow = consoleServed && authWired && reviewWired && casesWired;
 const staffFlow = consoleServed && authWired && devicesWired;
 
@@ -79,7 +94,10 @@ const browserNow = async () => (browser ??= await launch());
 /** Creates a user through the API as the admin (the console's users page is tested in console.test.ts). */
 async function user(username: string, role: string): Promise<string> {
   const password = `${username}-pw-${crypto.randomBytes(4).toString('hex')}`;
-  const r = await asAdmin('/api/users', { method: 'POST', body: JSON.stringify({ username, password, role, displayName: username }) });
+  const r = await asAdmin('/api/users', {
+    method: 'POST',
+    body: JSON.stringify({ username, password, role, displayName: username }),
+  });
   expect(r.status, r.text).toBeLessThan(300);
   return password;
 }
@@ -92,7 +110,13 @@ afterAll(async () => {
 
 describe('console on the real platform', () => {
   it('serves the console and every route its pages use', () => {
-    expect({ consoleServed, authWired, reviewWired, casesWired, devicesWired }).toEqual({ consoleServed: true, authWired: true, reviewWired: true, casesWired: true, devicesWired: true });
+    expect({ consoleServed, authWired, reviewWired, casesWired, devicesWired }).toEqual({
+      consoleServed: true,
+      authWired: true,
+      reviewWired: true,
+      casesWired: true,
+      devicesWired: true,
+    });
     expect(reviewerFlow && staffFlow).toBe(true);
   });
 
@@ -101,7 +125,9 @@ describe('console on the real platform', () => {
     // An event as the vision stage publishes it, with evidence in the platform's evidence store.
     const [event] = await simulatedEvents(new EvidenceStore(cfg.EVIDENCE_DIR), Date.now() - 3_600_000);
     await p.bus.publish('events', [{ key: event!.camera.id, value: JSON.stringify(event) }]);
-    expect(await waitFor(async () => (await asAdmin('/api/events?status=pending')).text.includes(event!.id), 10_000)).toBe(true);
+    expect(
+      await waitFor(async () => (await asAdmin('/api/events?status=pending')).text.includes(event!.id), 10_000),
+    ).toBe(true);
 
     const b = await browserNow();
     const page = await b.page();
@@ -113,7 +139,17 @@ describe('console on the real platform', () => {
     const item = page.locator(`.qitem[data-id="${event!.id}"]`);
     await item.click();
     const img = page.locator('section.detail img[data-role=threshold]');
-    await expect.poll(() => img.evaluate((i) => ((i as unknown as { complete: boolean }).complete ? (i as unknown as { naturalWidth: number }).naturalWidth : 0)), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(
+        () =>
+          img.evaluate((i) =>
+            (i as unknown as { complete: boolean }).complete
+              ? (i as unknown as { naturalWidth: number }).naturalWidth
+              : 0,
+          ),
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThan(0);
     expect(await page.locator('section.detail').textContent()).toContain(event!.camera.postedLocation);
     await screenshot(page, 'review');
 
@@ -125,10 +161,15 @@ describe('console on the real platform', () => {
     expect(got.headers['idempotency-key']).toBeTruthy();
     const body = JSON.parse(got.body) as { evidence?: { sha256: string }[]; code?: string };
     expect(body.code).toBe('0505');
-    expect(body.evidence?.map((e) => e.sha256)).toEqual(expect.arrayContaining([event!.evidence.find((e) => e.role === 'threshold')!.sha256]));
+    expect(body.evidence?.map((e) => e.sha256)).toEqual(
+      expect.arrayContaining([event!.evidence.find((e) => e.role === 'threshold')!.sha256]),
+    );
 
     // The decision is kept with who and when; the case shows as delivered.
-    const decided = JSON.parse((await asAdmin(`/api/events/${encodeURIComponent(event!.id)}`)).text) as { status: string; review: { by: { username: string }; at: unknown } };
+    const decided = JSON.parse((await asAdmin(`/api/events/${encodeURIComponent(event!.id)}`)).text) as {
+      status: string;
+      review: { by: { username: string }; at: unknown };
+    };
     expect(decided.status).toBe('confirmed');
     expect(decided.review.by.username).toBe('reviewer.e2e');
     await page.goto(`${p.apiUrl}/#/cases`);
@@ -153,13 +194,24 @@ describe('console on the real platform', () => {
     const page = await b.page();
     await login(page, p.apiUrl, 'staff.e2e', password);
     await page.waitForURL(/#\/alerts$/);
-    await expect.poll(() => page.locator('[data-test=live]').getAttribute('class'), { timeout: 10_000 }).toBe('live on');
+    await expect
+      .poll(() => page.locator('[data-test=live]').getAttribute('class'), { timeout: 10_000 })
+      .toBe('live on');
     await page.evaluate('window.marker = 7');
 
     // A manhole cover opens: a reading as ingest puts it on the bus.
     const device = `mh-e2e-${Date.now().toString(36)}`;
     const t0 = Date.now();
-    const reading = (ts: number, open: number) => ({ key: device, value: JSON.stringify({ deviceId: device, district: 'xinhua', kind: 'manhole', ts, metrics: { open, tilt_deg: 0.3, water_cm: 10, battery_pct: 90, rssi_dbm: -80 } }) });
+    const reading = (ts: number, open: number) => ({
+      key: device,
+      value: JSON.stringify({
+        deviceId: device,
+        district: 'xinhua',
+        kind: 'manhole',
+        ts,
+        metrics: { open, tilt_deg: 0.3, water_cm: 10, battery_pct: 90, rssi_dbm: -80 },
+      }),
+    });
     await p.bus.publish('readings', [reading(t0 - 1000, 0)]);
     await p.bus.publish('readings', [reading(t0, 1)]);
     const row = page.locator(`tr.alert[data-device="${device}"]`);
@@ -171,10 +223,15 @@ describe('console on the real platform', () => {
     await page.locator('textarea[name=note]').fill('已派人现场查看');
     await page.locator('[data-test=submit-action]').click();
     await expect.poll(() => row.getAttribute('data-state')).toBe('acknowledged');
-    const list = JSON.parse((await asAdmin(`/api/alerts?device=${device}`)).text) as { items: { state: string; history: { type: string; by: string; note?: string }[] }[] };
+    const list = JSON.parse((await asAdmin(`/api/alerts?device=${device}`)).text) as {
+      items: { state: string; history: { type: string; by: string; note?: string }[] }[];
+    };
     expect(list.items[0]!.state).toBe('acknowledged');
     // Attributed to the logged-in user, not to whatever a request body says.
-    expect(list.items[0]!.history.find((h) => h.type === 'acknowledged')).toMatchObject({ by: 'staff.e2e', note: '已派人现场查看' });
+    expect(list.items[0]!.history.find((h) => h.type === 'acknowledged')).toMatchObject({
+      by: 'staff.e2e',
+      note: '已派人现场查看',
+    });
 
     // The device list shows the simulated fleet with its status.
     await page.goto(`${p.apiUrl}/#/devices`);

@@ -19,11 +19,46 @@ const ALERTS = 300;
 const EVENTS = 300;
 
 const RULES = [
-  { kind: 'noise', ruleId: 'noise.gb3096.class4a', metric: 'laeq_db', name: { zh: '环境噪声超标（4a类区）', en: 'Ambient noise over the limit (class 4a)' }, value: 73.1, level: 70 },
-  { kind: 'dust', ruleId: 'dust.db13-2934.pm10', metric: 'pm10_ugm3', name: { zh: '施工扬尘PM10超标', en: 'Construction dust: PM10 over the limit' }, value: 96, level: 80 },
-  { kind: 'fume', ruleId: 'fume.gb18483', metric: 'fume_mgm3', name: { zh: '餐饮油烟超标', en: 'Cooking fume over the limit' }, value: 2.6, level: 2 },
-  { kind: 'drainage', ruleId: 'drainage.waterlogging', metric: 'level_cm', name: { zh: '道路积水', en: 'Standing water on the road' }, value: 27, level: 25 },
-  { kind: 'manhole', ruleId: 'manhole.tilt', metric: 'tilt_deg', name: { zh: '井盖倾斜', en: 'Manhole cover tilted' }, value: 14, level: 10 },
+  {
+    kind: 'noise',
+    ruleId: 'noise.gb3096.class4a',
+    metric: 'laeq_db',
+    name: { zh: '环境噪声超标（4a类区）', en: 'Ambient noise over the limit (class 4a)' },
+    value: 73.1,
+    level: 70,
+  },
+  {
+    kind: 'dust',
+    ruleId: 'dust.db13-2934.pm10',
+    metric: 'pm10_ugm3',
+    name: { zh: '施工扬尘PM10超标', en: 'Construction dust: PM10 over the limit' },
+    value: 96,
+    level: 80,
+  },
+  {
+    kind: 'fume',
+    ruleId: 'fume.gb18483',
+    metric: 'fume_mgm3',
+    name: { zh: '餐饮油烟超标', en: 'Cooking fume over the limit' },
+    value: 2.6,
+    level: 2,
+  },
+  {
+    kind: 'drainage',
+    ruleId: 'drainage.waterlogging',
+    metric: 'level_cm',
+    name: { zh: '道路积水', en: 'Standing water on the road' },
+    value: 27,
+    level: 25,
+  },
+  {
+    kind: 'manhole',
+    ruleId: 'manhole.tilt',
+    metric: 'tilt_deg',
+    name: { zh: '井盖倾斜', en: 'Manhole cover tilted' },
+    value: 14,
+    level: 10,
+  },
 ] as const;
 const SEVERITIES = ['warning', 'major', 'critical', 'info'] as const;
 
@@ -39,15 +74,42 @@ beforeAll(async () => {
   // A noise meter with a day of readings (online), and a manhole cover whose last will said offline.
   const readings = noiseReadings('nz-xinhua-001', 'xinhua', now);
   await p.store.write(readings);
-  await p.bus.publish('readings', readings.slice(-2).map((r) => ({ key: r.deviceId, value: JSON.stringify(r) })));
-  const cover = { deviceId: 'mh-jinghai-002', district: 'jinghai', kind: 'manhole' as const, ts: now - 600_000, metrics: { open: 0, tilt_deg: 0.4, water_cm: 12, battery_pct: 81, rssi_dbm: -92 } };
+  await p.bus.publish(
+    'readings',
+    readings.slice(-2).map((r) => ({ key: r.deviceId, value: JSON.stringify(r) })),
+  );
+  const cover = {
+    deviceId: 'mh-jinghai-002',
+    district: 'jinghai',
+    kind: 'manhole' as const,
+    ts: now - 600_000,
+    metrics: { open: 0, tilt_deg: 0.4, water_cm: 12, battery_pct: 81, rssi_dbm: -92 },
+  };
   await p.bus.publish('readings', [{ key: cover.deviceId, value: JSON.stringify(cover) }]);
-  await p.bus.publish('status', [{ key: cover.deviceId, value: JSON.stringify({ deviceId: cover.deviceId, district: 'jinghai', kind: 'manhole', online: false, reason: 'connection lost', receivedAt: now }) }]);
+  await p.bus.publish('status', [
+    {
+      key: cover.deviceId,
+      value: JSON.stringify({
+        deviceId: cover.deviceId,
+        district: 'jinghai',
+        kind: 'manhole',
+        online: false,
+        reason: 'connection lost',
+        receivedAt: now,
+      }),
+    },
+  ]);
   for (let i = 0; i < ALERTS; i++) {
     const r = RULES[i % RULES.length]!;
     const district = i % 3 ? 'jinghai' : 'xinhua';
     await p.alerts.handle(
-      signal({ ...r, deviceId: `${r.kind.slice(0, 2)}-${district}-${String(i).padStart(3, '0')}`, district, severity: SEVERITIES[i % SEVERITIES.length]!, ts: now - i * 60_000 }),
+      signal({
+        ...r,
+        deviceId: `${r.kind.slice(0, 2)}-${district}-${String(i).padStart(3, '0')}`,
+        district,
+        severity: SEVERITIES[i % SEVERITIES.length]!,
+        ts: now - i * 60_000,
+      }),
     );
   }
   browser = await launch();
@@ -119,9 +181,20 @@ describe('console (stand-in platform)', () => {
     await expect.poll(() => rows('tr.alert').count()).toBe(ALERTS / 4 > 50 ? 50 : ALERTS / 4);
     expect(new Set(await rows('tr.alert td:first-child').allTextContents())).toEqual(new Set(['紧急']));
     await page.locator('select[name=district]').selectOption('jinghai');
-    await expect.poll(async () => new Set(await rows('tr.alert').evaluateAll((els) => els.map((e) => String(e.getAttribute('data-device')).split('-')[1])))).toEqual(new Set(['jinghai']));
+    await expect
+      .poll(
+        async () =>
+          new Set(
+            await rows('tr.alert').evaluateAll((els) =>
+              els.map((e) => String(e.getAttribute('data-device')).split('-')[1]),
+            ),
+          ),
+      )
+      .toEqual(new Set(['jinghai']));
     await page.locator('select[name=kind]').selectOption('manhole');
-    await expect.poll(async () => (await rows('tr.alert').allTextContents()).every((t) => t.includes('井盖'))).toBe(true);
+    await expect
+      .poll(async () => (await rows('tr.alert').allTextContents()).every((t) => t.includes('井盖')))
+      .toBe(true);
     for (const f of ['severity', 'district', 'kind']) await page.locator(`select[name=${f}]`).selectOption('');
     await expect.poll(() => rows('tr.alert').count()).toBe(50);
 
@@ -129,7 +202,17 @@ describe('console (stand-in platform)', () => {
     await page.evaluate('window.marker = 42');
     await expect.poll(() => page.locator('[data-test=live]').getAttribute('class')).toBe('live on');
     const a = (await p.alerts.handle(
-      signal({ deviceId: 'mh-xinhua-live', district: 'xinhua', kind: 'manhole', ruleId: 'manhole.open', metric: 'open', severity: 'critical', value: 1, level: 0.5, name: { zh: '井盖开启或移位', en: 'Manhole cover opened or displaced' } }),
+      signal({
+        deviceId: 'mh-xinhua-live',
+        district: 'xinhua',
+        kind: 'manhole',
+        ruleId: 'manhole.open',
+        metric: 'open',
+        severity: 'critical',
+        value: 1,
+        level: 0.5,
+        name: { zh: '井盖开启或移位', en: 'Manhole cover opened or displaced' },
+      }),
     ))!;
     const row = page.locator(`tr.alert[data-id="${a.id}"]`);
     await row.waitFor({ timeout: 10_000 });
@@ -159,7 +242,9 @@ describe('console (stand-in platform)', () => {
     // A change made elsewhere arrives through the stream too.
     const other = (await page.locator('tr.alert[data-state=firing]').first().getAttribute('data-id'))!;
     await p.alerts.acknowledge(other, 'someone-else');
-    await expect.poll(() => page.locator(`tr.alert[data-id="${other}"]`).getAttribute('data-state')).toBe('acknowledged');
+    await expect
+      .poll(() => page.locator(`tr.alert[data-id="${other}"]`).getAttribute('data-state'))
+      .toBe('acknowledged');
   });
 
   it('staff: the device list shows online and offline; a device page charts readings with the threshold lines', async () => {
@@ -177,7 +262,9 @@ describe('console (stand-in platform)', () => {
     await page.locator('select[name=status]').selectOption('');
     await page.locator('input[name=q]').fill('');
     await page.locator('select[name=district]').selectOption('xinhua');
-    await expect.poll(async () => (await rows('tr.device').allTextContents()).every((t) => t.includes('xinhua'))).toBe(true);
+    await expect
+      .poll(async () => (await rows('tr.device').allTextContents()).every((t) => t.includes('xinhua')))
+      .toBe(true);
     await screenshot(page, 'devices');
     await page.locator('select[name=district]').selectOption('');
     await page.locator('input[name=q]').fill('nz-xinhua-001');
@@ -197,8 +284,17 @@ describe('console (stand-in platform)', () => {
     expect(await page.locator('svg.chart rect.expected-band').count()).toBe(0);
     await p.alerts.handle(
       signal({
-        deviceId: 'nz-xinhua-001', district: 'xinhua', kind: 'noise', ruleId: 'anomaly.lmax_db', category: 'anomaly', metric: 'lmax_db',
-        severity: 'info', value: 95, level: 0.8, ts: Date.now() - 2 * 3_600_000, expected: { model: 'weekly', low: 58, high: 71 },
+        deviceId: 'nz-xinhua-001',
+        district: 'xinhua',
+        kind: 'noise',
+        ruleId: 'anomaly.lmax_db',
+        category: 'anomaly',
+        metric: 'lmax_db',
+        severity: 'info',
+        value: 95,
+        level: 0.8,
+        ts: Date.now() - 2 * 3_600_000,
+        expected: { model: 'weekly', low: 58, high: 71 },
         name: { zh: '读数异常：lmax_db', en: 'Unusual lmax_db' },
       }),
     );
@@ -207,7 +303,9 @@ describe('console (stand-in platform)', () => {
     const band = page.locator('svg.chart rect.expected-band');
     await expect.poll(() => band.count()).toBe(1);
     expect(await band.getAttribute('data-band')).toBe('异常检测的预期范围（偏离日/周规律）：58 – 71');
-    expect(await page.locator('main, body').first().textContent()).toContain('异常检测的预期范围（偏离日/周规律）：58 – 71');
+    expect(await page.locator('main, body').first().textContent()).toContain(
+      '异常检测的预期范围（偏离日/周规律）：58 – 71',
+    );
     await screenshot(page, 'device-anomaly-band');
   });
 
@@ -223,7 +321,15 @@ describe('console (stand-in platform)', () => {
     // The evidence frames (boxes and zone drawn in), the crop, the plate, dwell, camera and location.
     for (const role of ['first-seen', 'threshold', 'last', 'crop']) {
       const img = page.locator(`section.detail img[data-role=${role}]`);
-      await expect.poll(() => img.evaluate((i) => ((i as unknown as { complete: boolean }).complete ? (i as unknown as { naturalWidth: number }).naturalWidth : 0))).toBeGreaterThan(0);
+      await expect
+        .poll(() =>
+          img.evaluate((i) =>
+            (i as unknown as { complete: boolean }).complete
+              ? (i as unknown as { naturalWidth: number }).naturalWidth
+              : 0,
+          ),
+        )
+        .toBeGreaterThan(0);
     }
     const detail = (await page.locator('section.detail').textContent())!;
     expect(detail).toContain(first.plate!.text);
@@ -231,7 +337,9 @@ describe('console (stand-in platform)', () => {
     expect(detail).toContain(first.camera.id);
     expect(detail).toContain(first.camera.gridCell);
     expect(detail).toContain(`${Math.floor(first.dwellS / 60)} 分`);
-    expect(await page.locator('[data-test=shortcuts]').textContent()).toMatch(/C\s*确认.*R\s*驳回.*1–4\s*选择原因.*J\s*下一条.*K\s*上一条/);
+    expect(await page.locator('[data-test=shortcuts]').textContent()).toMatch(
+      /C\s*确认.*R\s*驳回.*1–4\s*选择原因.*J\s*下一条.*K\s*上一条/,
+    );
     await screenshot(page, 'review', { onlyIfMissing: true });
 
     // J and K move through the queue.
@@ -248,7 +356,10 @@ describe('console (stand-in platform)', () => {
 
     await page.keyboard.press('c');
     await expect.poll(async () => (await p.events.get(first.id))!.status).toBe('confirmed');
-    expect((await p.events.get(first.id))!.review).toMatchObject({ decision: 'confirm', by: { username: 'zhao.min', role: 'reviewer' } });
+    expect((await p.events.get(first.id))!.review).toMatchObject({
+      decision: 'confirm',
+      by: { username: 'zhao.min', role: 'reviewer' },
+    });
     // The decision is stored first, then the case is filed and its id recorded with the event.
     await expect.poll(async () => (await p.events.get(first.id))!.caseId).toBeTruthy();
     const caseId = (await p.events.get(first.id))!.caseId!;
@@ -263,7 +374,12 @@ describe('console (stand-in platform)', () => {
     await page.locator('textarea[name=note]').fill('临时占道许可 2026-118');
     await page.keyboard.press('Enter');
     await expect.poll(async () => (await p.events.get(events[1]!.id))!.status).toBe('rejected');
-    expect((await p.events.get(events[1]!.id))!.review).toMatchObject({ decision: 'reject', reason: 'permitted', note: '临时占道许可 2026-118', by: { username: 'zhao.min' } });
+    expect((await p.events.get(events[1]!.id))!.review).toMatchObject({
+      decision: 'reject',
+      reason: 'permitted',
+      note: '临时占道许可 2026-118',
+      by: { username: 'zhao.min' },
+    });
 
     // Enter without a reason rejects nothing.
     await page.keyboard.press('r');
@@ -309,7 +425,15 @@ describe('console (stand-in platform)', () => {
     // Not for reviewers: the users page and the alerts.
     await page.goto(`${p.url}/#/users`);
     await expect.poll(() => page.locator('#view').textContent()).toContain('您的角色无权查看此页面');
-    expect(await page.locator('#top nav a').allTextContents()).toEqual(['审核', '告知与复查', '当事人', '案件', '案件收件箱', '统计', '地图']);
+    expect(await page.locator('#top nav a').allTextContents()).toEqual([
+      '审核',
+      '告知与复查',
+      '当事人',
+      '案件',
+      '案件收件箱',
+      '统计',
+      '地图',
+    ]);
   });
 
   it('admin: creates a user, sets the role, disables the user', async () => {
@@ -329,23 +453,39 @@ describe('console (stand-in platform)', () => {
     await expect.poll(async () => (await userRec()).role).toBe('reviewer');
     await page.locator('tr.user[data-username="li.qiang"] [data-action=disable]').click();
     await expect.poll(async () => (await userRec()).disabled).toBe(true);
-    await expect.poll(() => page.locator('tr.user[data-username="li.qiang"]').getAttribute('class')).toContain('disabled');
+    await expect
+      .poll(() => page.locator('tr.user[data-username="li.qiang"]').getAttribute('class'))
+      .toContain('disabled');
     await screenshot(page, 'users');
   });
 
   it('every page has its labels in both languages (no dictionary key shows)', async () => {
     await as('admin');
     for (const lang of ['zh-CN', 'en']) {
-      for (const hash of ['alerts', 'devices', 'devices/nz-xinhua-001', 'review', 'cases', 'inbox', 'users', 'account']) {
+      for (const hash of [
+        'alerts',
+        'devices',
+        'devices/nz-xinhua-001',
+        'review',
+        'cases',
+        'inbox',
+        'users',
+        'account',
+      ]) {
         await page.goto(`${p.url}/#/${hash}`);
         await page.locator('.page').waitFor();
         await page.waitForTimeout(100);
         const text = (await page.locator('body').textContent())!;
         // A key such as "review.reason.other" would show if a label were missing.
-        expect(text, `${lang} ${hash}`).not.toMatch(/\b(common|nav|alerts?|devices|review|cases|inbox|users|account|role|kind|severity|metric|agg|login)\.[a-z]/);
+        expect(text, `${lang} ${hash}`).not.toMatch(
+          /\b(common|nav|alerts?|devices|review|cases|inbox|users|account|role|kind|severity|metric|agg|login)\.[a-z]/,
+        );
         // Headings and navigation are in the chosen language (data such as zone names stay as they are).
         const heading = (await page.locator('.page-head h1').first().textContent())!;
-        expect(/[\u4e00-\u9fff]/.test(heading + (await page.locator('#top nav').textContent())), `${lang} ${hash}: ${heading}`).toBe(lang === 'zh-CN');
+        expect(
+          /[\u4e00-\u9fff]/.test(heading + (await page.locator('#top nav').textContent())),
+          `${lang} ${hash}: ${heading}`,
+        ).toBe(lang === 'zh-CN');
       }
       if (lang === 'zh-CN') await page.locator('[data-test=lang]').click();
     }

@@ -21,7 +21,18 @@ import { silentLogger } from '../runtime/log.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
 import { EvidenceStore } from '../vision/evidence/store.js';
 import { publishedCamerasFile, simulatedEvents } from './console-fixtures.js';
-import { ADMIN_PASSWORD, exited, freePort, ROOT, signIn, sleep, tmpDir, uniq, waitFor, type ApiCall } from './helpers.js';
+import {
+  ADMIN_PASSWORD,
+  exited,
+  freePort,
+  ROOT,
+  signIn,
+  sleep,
+  tmpDir,
+  uniq,
+  waitFor,
+  type ApiCall,
+} from './helpers.js';
 import { startAclBroker, type AclBroker } from './mosquitto-acl.js';
 
 /** A receiver that counts every request by its idempotency key, and answers as the test tells it. */
@@ -44,7 +55,9 @@ class Receiver {
         }
         const status = this.mode === 'ok' ? 201 : 503;
         this.requests.push({ key, status });
-        res.writeHead(status, { 'content-type': 'application/json' }).end(status === 201 ? '{"ok":true}' : '{"error":"unavailable"}');
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(status === 201 ? '{"ok":true}' : '{"error":"unavailable"}');
       });
     });
   }
@@ -78,18 +91,31 @@ let apiUrl: string;
 let platform: ChildProcess | null = null;
 const logFile = path.join(dataDir, 'platform.log');
 
-
 /** `npm start` as its own process (as the Dockerfile runs it); resolves when /readyz answers 200. */
 async function startPlatform(): Promise<void> {
   const out = fs.openSync(logFile, 'a');
-  const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app/main.ts')], { cwd: ROOT, env, stdio: ['ignore', out, out] });
+  const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app/main.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', out, out],
+  });
   fs.closeSync(out);
   platform = c;
-  const ready = await waitFor(async () => {
-    if (c.exitCode !== null) return true;
-    return (await fetch(`${apiUrl}/readyz`).then((r) => r.status, () => 0)) === 200;
-  }, 90_000, 500);
-  if (!ready || c.exitCode !== null) throw new Error(`the platform did not become ready:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
+  const ready = await waitFor(
+    async () => {
+      if (c.exitCode !== null) return true;
+      return (
+        (await fetch(`${apiUrl}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200
+      );
+    },
+    90_000,
+    500,
+  );
+  if (!ready || c.exitCode !== null)
+    throw new Error(`the platform did not become ready:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
 }
 
 async function killPlatform(): Promise<void> {
@@ -114,11 +140,30 @@ beforeAll(async () => {
   broker = await startAclBroker([...devices, vending.camera.id]);
   const camerasFile = publishedCamerasFile(dataDir);
   // The shop in front of the vending zone can be told; the parked vehicle's keeper is unknown (a case at once).
-  fs.writeFileSync(path.join(dataDir, 'parties.json'), JSON.stringify({ shops: [{ id: 'crash-shop', name: '测试商户', phone: '13800009999', zones: [{ cameraId: vending.camera.id, zoneId: vending.zone.id }] }] }));
-  const shipped = JSON.parse(fs.readFileSync(path.join(ROOT, 'config/notices.json'), 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(
+    path.join(dataDir, 'parties.json'),
+    JSON.stringify({
+      shops: [
+        {
+          id: 'crash-shop',
+          name: '测试商户',
+          phone: '13800009999',
+          zones: [{ cameraId: vending.camera.id, zoneId: vending.zone.id }],
+        },
+      ],
+    }),
+  );
+  const shipped = JSON.parse(fs.readFileSync(path.join(ROOT, 'config/notices.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   fs.writeFileSync(
     path.join(dataDir, 'notices.json'),
-    JSON.stringify({ ...shipped, graceS: { 'out-of-store-vending': 3600, 'illegal-parking': 3600 }, delivery: { attempts: 100, retryBaseMs: 300, retryMaxMs: 2000, timeoutMs: 5000 } }),
+    JSON.stringify({
+      ...shipped,
+      graceS: { 'out-of-store-vending': 3600, 'illegal-parking': 3600 },
+      delivery: { attempts: 100, retryBaseMs: 300, retryMaxMs: 2000, timeoutMs: 5000 },
+    }),
   );
   const port = await freePort();
   apiUrl = `http://127.0.0.1:${port}`;
@@ -158,7 +203,13 @@ beforeAll(async () => {
   };
   // The embedded DuckDB store, read directly at the end (the global setup's InfluxDB variables are for other tests).
   for (const k of ['MQTT_PORT', 'INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) delete env[k];
-  bus = await createBus({ brokers: process.env.KAFKA_BROKERS, clientId: uniq('crash-test'), topicPrefix: prefix, partitions: 2, logger: silentLogger });
+  bus = await createBus({
+    brokers: process.env.KAFKA_BROKERS,
+    clientId: uniq('crash-test'),
+    topicPrefix: prefix,
+    partitions: 2,
+    logger: silentLogger,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -178,25 +229,56 @@ describe('kill -9 of the platform', () => {
 
     // The camera's edge agent, listening for commands.
     const commands: string[] = [];
-    const camera = mqtt.connect(broker.url, { ...broker.login(vending.camera.id), protocolVersion: 5, clientId: uniq('cam'), clean: true });
+    const camera = mqtt.connect(broker.url, {
+      ...broker.login(vending.camera.id),
+      protocolVersion: 5,
+      clientId: uniq('cam'),
+      clean: true,
+    });
     camera.on('message', (_t, payload) => commands.push((JSON.parse(payload.toString()) as { id: string }).id));
     await new Promise<void>((r) => camera.once('connect', () => r()));
     await camera.subscribeAsync(`city/v1/${vending.camera.district}/camera/${vending.camera.id}/commands`, { qos: 1 });
 
     // The events reach the review queue over Kafka; a reviewer confirms both.
-    await bus.publish('events', events.map((e) => ({ key: e.camera.id, value: JSON.stringify(e) })));
-    for (const e of events) expect(await waitFor(async () => (await admin(`/api/events/${encodeURIComponent(e.id)}`)).status === 200, 60_000), e.id).toBe(true);
+    await bus.publish(
+      'events',
+      events.map((e) => ({ key: e.camera.id, value: JSON.stringify(e) })),
+    );
+    for (const e of events)
+      expect(
+        await waitFor(async () => (await admin(`/api/events/${encodeURIComponent(e.id)}`)).status === 200, 60_000),
+        e.id,
+      ).toBe(true);
     const confirmed = await admin(`/api/events/${encodeURIComponent(parking.id)}/review`, { decision: 'confirm' });
     expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
-    expect((await admin(`/api/events/${encodeURIComponent(vending.id)}/review`, { decision: 'confirm' })).status).toBe(200);
+    expect((await admin(`/api/events/${encodeURIComponent(vending.id)}/review`, { decision: 'confirm' })).status).toBe(
+      200,
+    );
     // The parked vehicle's keeper is unknown: its case is filed at once, and its delivery is under way (held).
-    expect(await waitFor(async () => ((await admin(`/api/notices/${encodeURIComponent(parking.id)}`)).body.caseId as string | undefined) !== undefined, 30_000)).toBe(true);
+    expect(
+      await waitFor(
+        async () =>
+          ((await admin(`/api/notices/${encodeURIComponent(parking.id)}`)).body.caseId as string | undefined) !==
+          undefined,
+        30_000,
+      ),
+    ).toBe(true);
     const caseId = String((await admin(`/api/notices/${encodeURIComponent(parking.id)}`)).body.caseId);
     expect(await waitFor(() => webhook.seen(caseId) === 1, 30_000)).toBe(true);
     // The shop's SMS fails and waits; its loudspeaker command went out and was acknowledged by the broker.
     const smsKey = `${vending.id}:sms`;
-    const deliveries = async () => Object.fromEntries(((await admin(`/api/notices/${encodeURIComponent(vending.id)}`)).body.deliveries as { channel: string; status: string }[]).map((d) => [d.channel, d.status]));
-    expect(await waitFor(async () => sms.seen(smsKey) >= 2 && (await deliveries()).loudspeaker === 'sent', 30_000)).toBe(true);
+    const deliveries = async () =>
+      Object.fromEntries(
+        (
+          (await admin(`/api/notices/${encodeURIComponent(vending.id)}`)).body.deliveries as {
+            channel: string;
+            status: string;
+          }[]
+        ).map((d) => [d.channel, d.status]),
+      );
+    expect(
+      await waitFor(async () => sms.seen(smsKey) >= 2 && (await deliveries()).loudspeaker === 'sent', 30_000),
+    ).toBe(true);
     expect((await deliveries()).sms).toBe('pending');
     expect(await waitFor(() => commands.length === 1, 10_000)).toBe(true);
 
@@ -204,9 +286,17 @@ describe('kill -9 of the platform', () => {
     const t0 = Date.now() - 3_600_000;
     const publishReadings = async (from: number, n: number) => {
       for (const d of devices) {
-        const c = await mqtt.connectAsync(broker.url, { ...broker.login(d), clientId: uniq('pub'), protocolVersion: 5 });
+        const c = await mqtt.connectAsync(broker.url, {
+          ...broker.login(d),
+          clientId: uniq('pub'),
+          protocolVersion: 5,
+        });
         for (let i = from; i < from + n; i++) {
-          const r = await c.publishAsync(`city/v1/xinhua/noise/${d}/readings`, JSON.stringify({ ts: new Date(t0 + i * 1000).toISOString(), metrics: { laeq_db: 50 + (i % 10) } }), { qos: 1 });
+          const r = await c.publishAsync(
+            `city/v1/xinhua/noise/${d}/readings`,
+            JSON.stringify({ ts: new Date(t0 + i * 1000).toISOString(), metrics: { laeq_db: 50 + (i % 10) } }),
+            { qos: 1 },
+          );
           // The ACL would refuse a topic not the device's own (reason 0x87): these are its own.
           expect((r as { reasonCode?: number } | undefined)?.reasonCode ?? 0).toBe(0);
         }
@@ -231,7 +321,14 @@ describe('kill -9 of the platform', () => {
     await startPlatform();
     admin = await signIn(apiUrl);
 
-    expect(await waitFor(async () => ((await admin(`/api/cases/${encodeURIComponent(caseId)}`)).body.delivery as { status: string }).status === 'delivered', 60_000)).toBe(true);
+    expect(
+      await waitFor(
+        async () =>
+          ((await admin(`/api/cases/${encodeURIComponent(caseId)}`)).body.delivery as { status: string }).status ===
+          'delivered',
+        60_000,
+      ),
+    ).toBe(true);
     expect(await waitFor(async () => (await deliveries()).sms === 'sent', 60_000)).toBe(true);
     const stored = async () => {
       let n = 0;

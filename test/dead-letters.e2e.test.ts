@@ -24,22 +24,51 @@ const BAD: Record<string, Bad> = {
   'NaN as text': (i) => [rt('noise'), JSON.stringify({ ts: t0 + i, metrics: { laeq_db: 'NaN' } }), /metrics\.laeq_db/],
   'wrong type': (i) => [rt('dust'), JSON.stringify({ ts: t0 + i, metrics: { pm10_ugm3: '80' } }), /pm10_ugm3/],
   'ts as garbage': () => [rt('noise'), JSON.stringify({ ts: 'yesterday', metrics: { laeq_db: 50 } }), /ts/],
-  'ts in seconds': (i) => [rt('noise'), JSON.stringify({ ts: 1780000000 + i, metrics: { laeq_db: 50 } }), /2000\.\.2100/],
+  'ts in seconds': (i) => [
+    rt('noise'),
+    JSON.stringify({ ts: 1780000000 + i, metrics: { laeq_db: 50 } }),
+    /2000\.\.2100/,
+  ],
   'missing metrics': (i) => [rt('noise'), JSON.stringify({ ts: t0 + i }), /metrics/],
   'empty metrics': (i) => [rt('noise'), JSON.stringify({ ts: t0 + i, metrics: {} }), /must not be empty/],
-  'unknown metric': (i) => [rt('noise'), JSON.stringify({ ts: t0 + i, metrics: { lamax: 80 } }), /unknown metric "lamax"/],
+  'unknown metric': (i) => [
+    rt('noise'),
+    JSON.stringify({ ts: t0 + i, metrics: { lamax: 80 } }),
+    /unknown metric "lamax"/,
+  ],
   'extra field': (i) => [rt('noise'), JSON.stringify({ ts: t0 + i, metrics: { laeq_db: 1 }, foo: 1 }), /foo/],
   'negative seq': (i) => [rt('noise'), JSON.stringify({ ts: t0 + i, seq: -1, metrics: { laeq_db: 1 } }), /seq/],
   'empty batch': () => [rt('noise'), JSON.stringify({ batch: [] }), /batch/],
   'bad reading in batch': (i) => [
     rt('noise'),
-    JSON.stringify({ batch: [{ ts: t0 + i, metrics: { laeq_db: 1 } }, { ts: t0 + i, metrics: { laeq_db: null } }] }),
+    JSON.stringify({
+      batch: [
+        { ts: t0 + i, metrics: { laeq_db: 1 } },
+        { ts: t0 + i, metrics: { laeq_db: null } },
+      ],
+    }),
     /batch\[1\]\.metrics\.laeq_db/,
   ],
-  'unknown kind': (i) => [rt('radiation'), JSON.stringify({ ts: t0 + i, metrics: { usv: 1 } }), /unknown sensor kind "radiation"/],
-  'wrong topic depth': (i) => [`city/v1/${district}/noise/readings`, JSON.stringify({ ts: t0 + i, metrics: { laeq_db: 1 } }), /topic must be/],
-  'wrong topic suffix': (i) => [`city/v1/${district}/noise/dev1/reading`, JSON.stringify({ ts: t0 + i, metrics: { laeq_db: 1 } }), /not part of the contract/],
-  oversize: (i) => [rt('noise'), JSON.stringify({ ts: t0 + i, metrics: { laeq_db: 1 }, pad: 'x'.repeat(300 * 1024) }), /exceeds the limit/],
+  'unknown kind': (i) => [
+    rt('radiation'),
+    JSON.stringify({ ts: t0 + i, metrics: { usv: 1 } }),
+    /unknown sensor kind "radiation"/,
+  ],
+  'wrong topic depth': (i) => [
+    `city/v1/${district}/noise/readings`,
+    JSON.stringify({ ts: t0 + i, metrics: { laeq_db: 1 } }),
+    /topic must be/,
+  ],
+  'wrong topic suffix': (i) => [
+    `city/v1/${district}/noise/dev1/reading`,
+    JSON.stringify({ ts: t0 + i, metrics: { laeq_db: 1 } }),
+    /not part of the contract/,
+  ],
+  oversize: (i) => [
+    rt('noise'),
+    JSON.stringify({ ts: t0 + i, metrics: { laeq_db: 1 }, pad: 'x'.repeat(300 * 1024) }),
+    /exceeds the limit/,
+  ],
   'binary garbage': (i) => [rt('noise'), Buffer.from([0xff, 0xfe, 0x00, i & 0xff, 0x80]), /not valid JSON/],
   'JSON array': () => [rt('noise'), '[1,2,3]', /.+/],
   'bad status': () => [`city/v1/${district}/noise/dev1/status`, '{"online":"yes"}', /invalid status/],
@@ -52,7 +81,12 @@ let broker: AclBroker;
 beforeAll(async () => {
   broker = await startAclBroker();
   store = await openStore(tmpDir('dead'));
-  ingest = startIngest(store, { clientId: uniq('ing'), filter: `city/v1/${district}/#`, mqttUrl: broker.url, ...broker.login('ingest') });
+  ingest = startIngest(store, {
+    clientId: uniq('ing'),
+    filter: `city/v1/${district}/#`,
+    mqttUrl: broker.url,
+    ...broker.login('ingest'),
+  });
   await ingest.start();
 });
 
@@ -77,9 +111,13 @@ describe('malformed messages', () => {
       if (i % 2 === 0) {
         // A valid reading between the bad ones: one device per 100 messages, one reading a second.
         pending.push(
-          pub.publishAsync(rt('noise', `ok${Math.floor(i / 100)}`), JSON.stringify({ ts: t0 + i * 1000, metrics: { laeq_db: 55.5 } }), {
-            qos: 1,
-          }),
+          pub.publishAsync(
+            rt('noise', `ok${Math.floor(i / 100)}`),
+            JSON.stringify({ ts: t0 + i * 1000, metrics: { laeq_db: 55.5 } }),
+            {
+              qos: 1,
+            },
+          ),
         );
         valid++;
       }
@@ -88,7 +126,9 @@ describe('malformed messages', () => {
     await Promise.all(pending);
     await pub.endAsync();
 
-    expect(await waitFor(async () => (await store.list(1)).total >= 1000 && (await store.countPoints()) >= valid, 20_000)).toBe(true);
+    expect(
+      await waitFor(async () => (await store.list(1)).total >= 1000 && (await store.countPoints()) >= valid, 20_000),
+    ).toBe(true);
     expect(await store.countPoints()).toBe(valid);
     const { items, total } = await store.list(2000);
     expect(total).toBe(1000);
@@ -102,7 +142,12 @@ describe('malformed messages', () => {
     expect(items.every((d) => d.reason.length > 0 && d.payload.length > 0 && d.receivedAt > 0)).toBe(true);
 
     // The API shows them, and ingest stayed healthy.
-    const api = await buildApi({ store, registry: new Registry(), logger: silentLogger, readiness: { mqtt: () => ingest.connected } });
+    const api = await buildApi({
+      store,
+      registry: new Registry(),
+      logger: silentLogger,
+      readiness: { mqtt: () => ingest.connected },
+    });
     const res = await api.inject('/api/dead-letters?limit=5');
     expect(res.statusCode).toBe(200);
     const body = res.json() as { items: { topic: string; reason: string; payload: string }[]; total: number };

@@ -10,11 +10,14 @@ const run = promisify(execFile);
 
 describe('deployment files', () => {
   it('docker compose config accepts docker-compose.yml', async () => {
-    const r = await run('bash', [path.join(ROOT, 'scripts/services.d/compose.sh'), 'check'], { cwd: ROOT, timeout: 600_000 });
+    const r = await run('bash', [path.join(ROOT, 'scripts/services.d/compose.sh'), 'check'], {
+      cwd: ROOT,
+      timeout: 600_000,
+    });
     expect(r.stderr).toMatch(/docker-compose.yml is valid/);
   }, 600_000);
 
-  it('Mosquitto refuses wrong passwords and publishes outside a device\'s own topics', async () => {
+  it("Mosquitto refuses wrong passwords and publishes outside a device's own topics", async () => {
     const r = await run('bash', [path.join(ROOT, 'deploy/mosquitto/check.sh')], { cwd: ROOT, timeout: 120_000 });
     expect(r.stdout + r.stderr).not.toMatch(/FAIL/);
   }, 120_000);

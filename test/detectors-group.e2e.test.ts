@@ -38,10 +38,21 @@ function detectorProcess(prefix: string): ChildProcess {
 describe('detectors as a consumer group', () => {
   it('survive kill -9 of a member: every device alerted exactly once', async () => {
     const prefix = `${uniq('g')}.`;
-    const bus = await createBus({ brokers: process.env.KAFKA_BROKERS, clientId: uniq('t'), topicPrefix: prefix, partitions: 6, logger: silentLogger });
+    const bus = await createBus({
+      brokers: process.env.KAFKA_BROKERS,
+      clientId: uniq('t'),
+      topicPrefix: prefix,
+      partitions: 6,
+      logger: silentLogger,
+    });
     const store = await DuckDbAlertStore.open(path.join(tmpDir('galerts'), 'alerts.duckdb'));
     const manager = new AlertManager(store);
-    const sub = await startAlertService({ bus, manager, logger: silentLogger, deadLetters: { add: async () => undefined } });
+    const sub = await startAlertService({
+      bus,
+      manager,
+      logger: silentLogger,
+      deadLetters: { add: async () => undefined },
+    });
 
     const a = detectorProcess(prefix);
     const b = detectorProcess(prefix);
@@ -54,7 +65,13 @@ describe('detectors as a consumer group', () => {
     const N = 150;
     for (let k = 0; k < N; k++) {
       const batch = devices.map((d) => {
-        const r: StoredReading = { district: 'xinhua', kind: 'manhole', deviceId: d, ts: t0 + k * 1000, metrics: { open: k >= 60 ? 1 : 0, tilt_deg: 0.2, water_cm: 10, battery_pct: 90, rssi_dbm: -80 } };
+        const r: StoredReading = {
+          district: 'xinhua',
+          kind: 'manhole',
+          deviceId: d,
+          ts: t0 + k * 1000,
+          metrics: { open: k >= 60 ? 1 : 0, tilt_deg: 0.2, water_cm: 10, battery_pct: 90, rssi_dbm: -80 },
+        };
         return { key: d, value: JSON.stringify(r) };
       });
       await bus.publish('readings', batch);
@@ -65,8 +82,11 @@ describe('detectors as a consumer group', () => {
       await sleep(40);
     }
 
-    const openAlerts = async () => (await manager.list({ limit: 1000 })).items.filter((x) => x.ruleId === 'manhole.open');
-    expect(await waitFor(async () => new Set((await openAlerts()).map((x) => x.deviceId)).size === devices.length, 60_000)).toBe(true);
+    const openAlerts = async () =>
+      (await manager.list({ limit: 1000 })).items.filter((x) => x.ruleId === 'manhole.open');
+    expect(
+      await waitFor(async () => new Set((await openAlerts()).map((x) => x.deviceId)).size === devices.length, 60_000),
+    ).toBe(true);
     await sleep(3000); // give a late duplicate the chance to show up
     const alerts = await openAlerts();
     expect(alerts).toHaveLength(devices.length);

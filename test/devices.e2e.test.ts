@@ -56,7 +56,11 @@ describe('device paths of the embedded default', () => {
     await new Promise((r) => sock.once('connect', r));
     const answers: string[] = [];
     sock.on('data', (b) => answers.push(b.toString('latin1')));
-    sock.write(encodeFrame('QN=20261127100000001;ST=39;CN=2011;PW=123456;MN=NEWSITE0001;Flag=5;CP=&&DataTime=20261127100000;a34002-Rtd=88,a34002-Flag=N;LA-Rtd=61.5,LA-Flag=N&&'));
+    sock.write(
+      encodeFrame(
+        'QN=20261127100000001;ST=39;CN=2011;PW=123456;MN=NEWSITE0001;Flag=5;CP=&&DataTime=20261127100000;a34002-Rtd=88,a34002-Flag=N;LA-Rtd=61.5,LA-Flag=N&&',
+      ),
+    );
     expect(await waitFor(() => answers.join('').includes('CN=9014'), 10_000)).toBe(true);
     sock.destroy();
     expect(await waitFor(async () => (await p.store.countPoints('hj212-NEWSITE0001')) === 1, 15_000)).toBe(true);

@@ -41,7 +41,10 @@ export async function openStore(dir: string): Promise<DuckDbStore> {
   return DuckDbStore.open({ file: path.join(dir, 'test.duckdb'), memoryLimit: '256MB' });
 }
 
-export function startIngest(store: DuckDbStore, o: Partial<IngestOptions> & { clientId: string; filter: string }): Ingest {
+export function startIngest(
+  store: DuckDbStore,
+  o: Partial<IngestOptions> & { clientId: string; filter: string },
+): Ingest {
   return new Ingest({
     mqttUrl: mqttUrl(),
     shareGroup: 'ingest',
@@ -61,11 +64,15 @@ export function startIngest(store: DuckDbStore, o: Partial<IngestOptions> & { cl
 export function spawnEdge(configFile: string, extraArgs: string[] = []): ChildProcess {
   // The config file names the broker (MQTT_URL in the environment would override it: edge/config.ts).
   const { MQTT_URL: _fromConfig, ...env } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'edge/main.ts'), '--config', configFile, ...extraArgs], {
-    cwd: ROOT,
-    env: { ...env, LOG_FORMAT: 'json', LOG_LEVEL: process.env.EDGE_LOG_LEVEL ?? 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'edge/main.ts'), '--config', configFile, ...extraArgs],
+    {
+      cwd: ROOT,
+      env: { ...env, LOG_FORMAT: 'json', LOG_LEVEL: process.env.EDGE_LOG_LEVEL ?? 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   return child;
 }
 
@@ -92,7 +99,8 @@ export function captureLogger() {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
@@ -100,7 +108,11 @@ export function captureLogger() {
 }
 
 /** Polls until `check` returns true or the time is up; returns the last value of `check`. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 200): Promise<boolean> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  everyMs = 200,
+): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;
@@ -122,7 +134,13 @@ export const SIM_START = Date.parse('2026-06-01T00:00:00Z');
  * Writes an edge-agent config for simulated devices on the test broker; one reading every emitEveryMs of wall time.
  * On a broker with accounts (test/mosquitto-acl.ts) each device logs in with its own, as in production.
  */
-export function writeEdgeConfig(dir: string, district: string, devices: Sim[], emitEveryMs: number, broker?: AclBroker): string {
+export function writeEdgeConfig(
+  dir: string,
+  district: string,
+  devices: Sim[],
+  emitEveryMs: number,
+  broker?: AclBroker,
+): string {
   const file = path.join(dir, 'edge.json');
   const cfg = {
     gatewayId: uniq('gw'),
@@ -160,14 +178,22 @@ export async function expectExact(store: ReadingStore, devices: Sim[]): Promise<
 /** The console admin's password in tests (ADMIN_PASSWORD). */
 export const ADMIN_PASSWORD = 'test-admin-password-1';
 
-export type ApiCall = ((path: string, body?: unknown, method?: string) => Promise<{ status: number; body: Record<string, unknown> }>) & {
+export type ApiCall = ((
+  path: string,
+  body?: unknown,
+  method?: string,
+) => Promise<{ status: number; body: Record<string, unknown> }>) & {
   /** The session cookie, for requests made by hand (an event stream, an image). */
   cookie: string;
 };
 
 /** Signs in to the API (POST /api/session) and returns a caller that sends the session cookie. */
 export async function signIn(apiUrl: string, username = 'admin', password = ADMIN_PASSWORD): Promise<ApiCall> {
-  const res = await fetch(`${apiUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const res = await fetch(`${apiUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   if (res.status !== 200) throw new Error(`sign-in as ${username} failed: ${res.status} ${await res.text()}`);
   const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
   const call = async (path: string, body?: unknown, method?: string) => {

@@ -32,7 +32,10 @@ function gatewayAcl(gatewayId: string, devices: readonly Device[]): string[] {
     for (const k of HJ212_KINDS) {
       // The monitor's own device, and the companion that takes the metrics of another kind (`${id}-${kind}`).
       const id = k === d.kind ? d.id : `${d.id}-${k}`;
-      lines.push(`topic write city/v1/${d.district}/${k}/${id}/readings`, `topic write city/v1/${d.district}/${k}/${id}/status`);
+      lines.push(
+        `topic write city/v1/${d.district}/${k}/${id}/readings`,
+        `topic write city/v1/${d.district}/${k}/${id}/status`,
+      );
     }
   }
   return lines;
@@ -44,7 +47,10 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setUp(name: string, hj212: { devices: readonly (Device & Record<string, unknown>)[] } & Record<string, unknown>) {
+async function setUp(
+  name: string,
+  hj212: { devices: readonly (Device & Record<string, unknown>)[] } & Record<string, unknown>,
+) {
   const dir = tmpDir(name);
   const district = uniq('hj');
   const gatewayId = uniq('gw');
@@ -59,7 +65,10 @@ async function setUp(name: string, hj212: { devices: readonly (Device & Record<s
     ...broker.login('ingest'),
   });
   await ingest.start();
-  cleanup.push(() => store.close(), () => ingest.stop());
+  cleanup.push(
+    () => store.close(),
+    () => ingest.stop(),
+  );
   const cfg = EdgeConfigSchema.parse({
     gatewayId,
     gatewayCredentials: broker.login(gatewayId),
@@ -76,10 +85,28 @@ async function setUp(name: string, hj212: { devices: readonly (Device & Record<s
 describe('HJ 212 monitors through the edge agent with a real Mosquitto', () => {
   it('stores exactly what the monitors delivered, flags included, across split/merged segments, reconnects and a Mosquitto stop', async () => {
     const district = uniq('hj');
-    const fleetOpts = { host: '127.0.0.1', seed: 7, monitors: 12, intervalMs: 60_000, start: Date.parse('2026-03-01T08:00:00+08:00'), frames: 60 };
+    const fleetOpts = {
+      host: '127.0.0.1',
+      seed: 7,
+      monitors: 12,
+      intervalMs: 60_000,
+      start: Date.parse('2026-03-01T08:00:00+08:00'),
+      frames: 60,
+    };
     const devices = new Hj212Fleet({ ...fleetOpts, port: 1 }).deviceConfigs(district);
     const { store, agent, port } = await setUp('hj212a', { devices });
-    const fleet = new Hj212Fleet({ ...fleetOpts, port, flag: 5, window: 4, merge: 3, split: 0.3, drop: 0.03, cut: 0.5, flagRate: 0.05, sendEveryMs: 100 });
+    const fleet = new Hj212Fleet({
+      ...fleetOpts,
+      port,
+      flag: 5,
+      window: 4,
+      merge: 3,
+      split: 0.3,
+      drop: 0.03,
+      cut: 0.5,
+      flagRate: 0.05,
+      sendEveryMs: 100,
+    });
     cleanup.push(() => fleet.stop());
     fleet.start();
     // Mosquitto goes away in the middle: monitors are still answered (their frames are on the agent's disk) and
@@ -109,7 +136,9 @@ describe('HJ 212 monitors through the edge agent with a real Mosquitto', () => {
       expect(readings.at(-1)!.ts).toBe(counts[i]!.lastTs);
     }
     const flaggedStored = (
-      await Promise.all(devices.flatMap((d) => [d.id, `${d.id}-noise`]).map((id) => store.query({ deviceId: id, limit: 1000 })))
+      await Promise.all(
+        devices.flatMap((d) => [d.id, `${d.id}-noise`]).map((id) => store.query({ deviceId: id, limit: 1000 })),
+      )
     ).reduce((n, q) => n + q.readings.reduce((m, r) => m + Object.keys(r.flags ?? {}).length, 0), 0);
     expect(flaggedStored).toBe(totals.flagged);
   });
@@ -119,8 +148,15 @@ describe('HJ 212 monitors through the edge agent with a real Mosquitto', () => {
       devices: [{ mn: 'MNGOOD0001', id: uniq('good'), district: 'xh', kind: 'dust', password: 'pw1' }],
     });
     const frame = (mn: string, pw: string, qn: string) =>
-      encodeFrame(`QN=${qn};ST=39;CN=2011;PW=${pw};MN=${mn};Flag=5;CP=&&DataTime=20260301080000;a34002-Rtd=55,a34002-Flag=N&&`);
-    const badCrc = Buffer.from(frame('MNGOOD0001', 'pw1', '20260301080000001').toString('latin1').replace(/[0-9A-F]{4}\r\n$/, '0000\r\n'), 'latin1');
+      encodeFrame(
+        `QN=${qn};ST=39;CN=2011;PW=${pw};MN=${mn};Flag=5;CP=&&DataTime=20260301080000;a34002-Rtd=55,a34002-Flag=N&&`,
+      );
+    const badCrc = Buffer.from(
+      frame('MNGOOD0001', 'pw1', '20260301080000001')
+        .toString('latin1')
+        .replace(/[0-9A-F]{4}\r\n$/, '0000\r\n'),
+      'latin1',
+    );
     const sock = net.connect(port, '127.0.0.1');
     cleanup.push(async () => void sock.destroy());
     const answers: string[] = [];
@@ -130,7 +166,9 @@ describe('HJ 212 monitors through the edge agent with a real Mosquitto', () => {
     sock.write(frame('MNUNKNOWN9', 'pw1', '20260301080000002'));
     sock.write(frame('MNGOOD0001', 'wrong', '20260301080000003'));
     sock.write(frame('MNGOOD0001', 'pw1', '20260301080000004'));
-    expect(await waitFor(() => answers.some((a) => a.includes('CN=9014') && a.includes('20260301080000004')), 10_000)).toBe(true);
+    expect(
+      await waitFor(() => answers.some((a) => a.includes('CN=9014') && a.includes('20260301080000004')), 10_000),
+    ).toBe(true);
     expect(await waitFor(async () => (await store.list(100)).total >= 3, 20_000)).toBe(true);
     const { items } = await store.list(100);
     const reasons = items.map((d) => d.reason).join('\n');

@@ -36,7 +36,17 @@ fs.writeFileSync(
   JSON.stringify({
     timeZone: 'Asia/Shanghai',
     robots: { drainage: { url: `http://127.0.0.1:${(robot.address() as { port: number }).port}/robot/send` } },
-    rosters: [{ district: 'xinhua', team: 'drainage', robot: 'drainage', people: [{ name: '赵敏', phone: '13800000003' }, { name: '陈刚', phone: '13800000004' }] }],
+    rosters: [
+      {
+        district: 'xinhua',
+        team: 'drainage',
+        robot: 'drainage',
+        people: [
+          { name: '赵敏', phone: '13800000003' },
+          { name: '陈刚', phone: '13800000004' },
+        ],
+      },
+    ],
     rules: [{ team: 'drainage', kinds: ['manhole'], severities: ['info', 'warning', 'major', 'critical'] }],
     // Fifteen seconds instead of minutes, so the test can see the escalation not fire.
     escalateAfterMinutes: { critical: 0.25, major: 0.25, warning: 0.25, info: 0.25 },
@@ -58,7 +68,11 @@ const p = await startPlatform(cfg, silentLogger);
 let browser: Browser | null = null;
 
 const asAdmin = await (async () => {
-  const r = await fetch(`${p.apiUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+  const r = await fetch(`${p.apiUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  });
   const cookie = r.headers.get('set-cookie')!.split(';')[0]!;
   return async (path: string) => (await fetch(`${p.apiUrl}${path}`, { headers: { cookie } })).json();
 })();
@@ -94,7 +108,9 @@ describe('map page on the real platform', () => {
     await page.locator('[data-test=device-save]').click();
     await expect.poll(() => page.locator('[data-field=gridCell]').inputValue()).toMatch(/^3205820\d{8}$/);
     const gridCell = await page.locator('[data-field=gridCell]').inputValue();
-    const registered = ((await asAdmin('/api/devices')) as { id: string; gridCell: string; location: unknown }[]).find((d) => d.id === 'mh-e2e-001');
+    const registered = ((await asAdmin('/api/devices')) as { id: string; gridCell: string; location: unknown }[]).find(
+      (d) => d.id === 'mh-e2e-001',
+    );
     expect(registered).toMatchObject({ gridCell, location: { lat, lon } });
 
     await page.locator('[data-test=device-credentials]').click();
@@ -105,20 +121,40 @@ describe('map page on the real platform', () => {
     const client = await (async () => {
       for (let i = 0; ; i++) {
         try {
-          return await mqtt.connectAsync(p.mqttUrl!, { username: 'mh-e2e-001', password, reconnectPeriod: 0, connectTimeout: 3000 });
+          return await mqtt.connectAsync(p.mqttUrl!, {
+            username: 'mh-e2e-001',
+            password,
+            reconnectPeriod: 0,
+            connectTimeout: 3000,
+          });
         } catch (e) {
           if (i >= 20) throw e;
           await new Promise((r) => setTimeout(r, 500));
         }
       }
     })();
-    await client.publishAsync('city/v1/xinhua/manhole/mh-e2e-001/readings', JSON.stringify({ ts: new Date().toISOString(), metrics: { open: 1, tilt_deg: 0 } }), { qos: 1 });
+    await client.publishAsync(
+      'city/v1/xinhua/manhole/mh-e2e-001/readings',
+      JSON.stringify({ ts: new Date().toISOString(), metrics: { open: 1, tilt_deg: 0 } }),
+      { qos: 1 },
+    );
     await client.endAsync();
 
-    type AlertItem = { id: string; deviceId: string; ruleId: string; place?: { gridCell: string; location: { lat: number; lon: number } } };
+    type AlertItem = {
+      id: string;
+      deviceId: string;
+      ruleId: string;
+      place?: { gridCell: string; location: { lat: number; lon: number } };
+    };
     let alert: AlertItem | undefined;
     await expect
-      .poll(async () => (alert = ((await asAdmin('/api/alerts?state=open')) as { items: AlertItem[] }).items.find((a) => a.deviceId === 'mh-e2e-001' && a.ruleId === 'manhole.open')), { timeout: 30_000 })
+      .poll(
+        async () =>
+          (alert = ((await asAdmin('/api/alerts?state=open')) as { items: AlertItem[] }).items.find(
+            (a) => a.deviceId === 'mh-e2e-001' && a.ruleId === 'manhole.open',
+          )),
+        { timeout: 30_000 },
+      )
       .toBeTruthy();
     expect(alert!.place).toMatchObject({ gridCell, location: { lat, lon } });
 
@@ -134,12 +170,12 @@ describe('map page on the real platform', () => {
     const phone = await browser.page();
     await phone.goto(`${p.apiUrl}${link}`);
     await phone.locator('form button[type=submit]').click();
-    await expect.poll(async () => ((await asAdmin(`/api/alerts/${alert!.id}`)) as { state: string }).state, { timeout: 10_000 }).toBe('acknowledged');
+    await expect
+      .poll(async () => ((await asAdmin(`/api/alerts/${alert!.id}`)) as { state: string }).state, { timeout: 10_000 })
+      .toBe('acknowledged');
     // The escalation (15 s here) to the next person does not fire: nobody else is called.
     await new Promise((r) => setTimeout(r, Math.max(0, messagedAt + 20_000 - Date.now())));
     expect(robotMessages).toHaveLength(1);
-
-
 
     // On the map (refreshed every 10 s): the alert's ring is drawn where the device's dot is.
     const ring = map.locator(`path.map-alert-${alert!.id}`);
@@ -158,7 +194,13 @@ describe('map page on the real platform', () => {
 
     // The case the alert raised carries the place too.
     await expect
-      .poll(async () => ((await asAdmin('/api/cases')) as { items: { source: { id: string }; gridCell: string | null }[] }).items.find((c) => c.source.id === alert!.id)?.gridCell, { timeout: 20_000 })
+      .poll(
+        async () =>
+          (
+            (await asAdmin('/api/cases')) as { items: { source: { id: string }; gridCell: string | null }[] }
+          ).items.find((c) => c.source.id === alert!.id)?.gridCell,
+        { timeout: 20_000 },
+      )
       .toBe(gridCell);
 
     // The audit page lists the registration and the credentials, by whom.

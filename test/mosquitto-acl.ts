@@ -33,7 +33,6 @@ export interface AclBroker {
   close(): Promise<void>;
 }
 
-
 function answering(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
@@ -48,10 +47,12 @@ function answering(port: number): Promise<boolean> {
 /** The shipped mosquitto.conf with its listener on 127.0.0.1:<port> and its paths in `dir`, as check.sh adjusts it. */
 export function aclBrokerConfig(port: number, dir: string): string {
   const shipped = fs.readFileSync(path.join(DEPLOY, 'mosquitto.conf'), 'utf8');
-  if (!/^listener 1883$/m.test(shipped)) throw new Error("deploy/mosquitto/mosquitto.conf: expected a 'listener 1883' line");
+  if (!/^listener 1883$/m.test(shipped))
+    throw new Error("deploy/mosquitto/mosquitto.conf: expected a 'listener 1883' line");
   // Other listeners (TLS on 8883) and their certificate settings are left out: this broker proves accounts and
   // ACL, on one plain loopback listener.
-  const tlsOption = /^\s*(listener\s+(?!1883$)\S+.*|cafile|capath|certfile|keyfile|crlfile|dhparamfile|require_certificate|use_identity_as_username|use_subject_as_username|tls_version|ciphers|ciphers_tls1\.3|tls_engine|tls_keyform)(\s|$)/;
+  const tlsOption =
+    /^\s*(listener\s+(?!1883$)\S+.*|cafile|capath|certfile|keyfile|crlfile|dhparamfile|require_certificate|use_identity_as_username|use_subject_as_username|tls_version|ciphers|ciphers_tls1\.3|tls_engine|tls_keyform)(\s|$)/;
   const conf = shipped
     .split('\n')
     .filter((l) => !tlsOption.test(l))
@@ -60,7 +61,8 @@ export function aclBrokerConfig(port: number, dir: string): string {
     .replaceAll('/mosquitto/auth/', `${dir}/`)
     .replaceAll('/mosquitto/data/', `${dir}/data/`);
   const unmapped = conf.split('\n').filter((l) => !l.trim().startsWith('#') && l.includes('/mosquitto/'));
-  if (unmapped.length) throw new Error(`deploy/mosquitto/mosquitto.conf has paths the test broker does not map: ${unmapped.join('; ')}`);
+  if (unmapped.length)
+    throw new Error(`deploy/mosquitto/mosquitto.conf has paths the test broker does not map: ${unmapped.join('; ')}`);
   return conf;
 }
 
@@ -88,10 +90,16 @@ export async function startAclBroker(users: string[] = [], aclLines: string[] = 
     const plain = path.join(dir, 'passwords.txt');
     fs.writeFileSync(plain, [...passwords].map(([u, p]) => `${u}:${p}`).join('\n') + '\n', { mode: 0o600 });
     // The shipped hashing script, as an operator runs it.
-    execFileSync(path.join(DEPLOY, 'make-passwords.sh'), [plain, path.join(dir, 'passwords')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(path.join(DEPLOY, 'make-passwords.sh'), [plain, path.join(dir, 'passwords')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     fs.rmSync(plain);
     const acl = fs.readFileSync(path.join(DEPLOY, 'acl'), 'utf8');
-    fs.writeFileSync(path.join(dir, 'acl'), extraAcl.length ? `${acl}\n# --- added by the test, as an operator adds a block\n${extraAcl.join('\n')}\n` : acl, { mode: 0o600 });
+    fs.writeFileSync(
+      path.join(dir, 'acl'),
+      extraAcl.length ? `${acl}\n# --- added by the test, as an operator adds a block\n${extraAcl.join('\n')}\n` : acl,
+      { mode: 0o600 },
+    );
     own();
   };
   writeAuth(users);
@@ -100,7 +108,9 @@ export async function startAclBroker(users: string[] = [], aclLines: string[] = 
   const start = async () => {
     if (child) return;
     const out = fs.openSync(path.join(dir, 'mosquitto.log'), 'a');
-    const c = spawn(fs.existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', conf], { stdio: ['ignore', out, out] });
+    const c = spawn(fs.existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', conf], {
+      stdio: ['ignore', out, out],
+    });
     fs.closeSync(out);
     child = c;
     for (let i = 0; i < 100; i++) {
@@ -110,7 +120,9 @@ export async function startAclBroker(users: string[] = [], aclLines: string[] = 
     }
     c.kill('SIGKILL');
     child = null;
-    throw new Error(`the ACL test broker did not start:\n${fs.readFileSync(path.join(dir, 'mosquitto.log'), 'utf8').slice(-2000)}`);
+    throw new Error(
+      `the ACL test broker did not start:\n${fs.readFileSync(path.join(dir, 'mosquitto.log'), 'utf8').slice(-2000)}`,
+    );
   };
   const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
     const c = child;
@@ -166,7 +178,13 @@ function hasUser(name: string): boolean {
 }
 
 async function canLogIn(url: string, username: string, password: string): Promise<boolean> {
-  const c = mqtt.connect(url, { username, password, clientId: `acl-probe-${crypto.randomBytes(4).toString('hex')}`, reconnectPeriod: 0, connectTimeout: 2000 });
+  const c = mqtt.connect(url, {
+    username,
+    password,
+    clientId: `acl-probe-${crypto.randomBytes(4).toString('hex')}`,
+    reconnectPeriod: 0,
+    connectTimeout: 2000,
+  });
   const ok = await new Promise<boolean>((resolve) => {
     c.once('connect', () => resolve(true));
     c.once('error', () => resolve(false));

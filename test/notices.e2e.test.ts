@@ -38,7 +38,12 @@ const gateway = http.createServer((req, res) => {
   });
 });
 
-const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+const today = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+}).format(new Date());
 const scenes: Record<'a' | 'b' | 'c', LiveScene> = {
   a: createLiveScene(7101, { dwellS: 3, fps: 2, startTs: Date.now() - 1000, publishedAt: '2020-01-01' }),
   b: createLiveScene(7102, { dwellS: 3, fps: 2, startTs: Date.now() - 1000, publishedAt: '2020-01-01' }),
@@ -55,7 +60,10 @@ const dataDir = tmpDir('notices-e2e');
 beforeAll(async () => {
   await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
   const port = (gateway.address() as AddressInfo).port;
-  fs.writeFileSync(path.join(dataDir, 'cameras.json'), JSON.stringify({ timeZone: 'Asia/Shanghai', cameras: Object.values(scenes).map((s) => s.camera) }));
+  fs.writeFileSync(
+    path.join(dataDir, 'cameras.json'),
+    JSON.stringify({ timeZone: 'Asia/Shanghai', cameras: Object.values(scenes).map((s) => s.camera) }),
+  );
   fs.writeFileSync(
     path.join(dataDir, 'parties.json'),
     JSON.stringify({
@@ -72,7 +80,11 @@ beforeAll(async () => {
   const shipped = JSON.parse(fs.readFileSync('config/notices.json', 'utf8')) as Record<string, unknown>;
   fs.writeFileSync(
     path.join(dataDir, 'notices.json'),
-    JSON.stringify({ ...shipped, graceS: { 'out-of-store-vending': 5, 'illegal-parking': 5 }, recheck: { observeS: 4, answerTimeoutS: 20, attempts: 4 } }),
+    JSON.stringify({
+      ...shipped,
+      graceS: { 'out-of-store-vending': 5, 'illegal-parking': 5 },
+      recheck: { observeS: 4, answerTimeoutS: 20, attempts: 4 },
+    }),
   );
   const cfg = loadAppConfig({
     PORT: '0',
@@ -104,7 +116,14 @@ afterAll(async () => {
   await new Promise((r) => gateway.close(r));
 });
 
-type EventItem = { id: string; type: string; camera: { id: string }; status: string; party?: { known: boolean; name?: string; contact: boolean; enforcing?: boolean }; notice?: { status: string; reason: string; caseId?: string } };
+type EventItem = {
+  id: string;
+  type: string;
+  camera: { id: string };
+  status: string;
+  party?: { known: boolean; name?: string; contact: boolean; enforcing?: boolean };
+  notice?: { status: string; reason: string; caseId?: string };
+};
 
 async function eventOf(cameraId: string): Promise<EventItem | undefined> {
   const r = await admin('/api/events?limit=100');
@@ -121,12 +140,20 @@ describe('notify, re-check, then case', () => {
 
   it('raises a vending event per scene, each showing its registered shop, and a confirmation tells the party', async () => {
     for (const k of ['a', 'b', 'c'] as const) {
-      expect(await waitFor(async () => !!(await eventOf(scenes[k].camera.id)), 120_000, 1000), `event of scene ${k}`).toBe(true);
+      expect(
+        await waitFor(async () => !!(await eventOf(scenes[k].camera.id)), 120_000, 1000),
+        `event of scene ${k}`,
+      ).toBe(true);
       const e = (await eventOf(scenes[k].camera.id))!;
       expect(e.status).toBe('pending');
       // The queue says before the decision whether confirming will tell anyone: not on a camera still in its
       // publication period.
-      expect(e.party).toMatchObject({ known: true, name: expect.stringMatching(/^测试商户/), contact: true, enforcing: k !== 'c' });
+      expect(e.party).toMatchObject({
+        known: true,
+        name: expect.stringMatching(/^测试商户/),
+        contact: true,
+        enforcing: k !== 'c',
+      });
       ids[k] = e.id;
     }
     for (const k of ['a', 'b', 'c'] as const) {
@@ -165,11 +192,19 @@ describe('notify, re-check, then case', () => {
     expect(b).toMatchObject({ status: 'case', reason: 'uncorrected-after-notice', recheck: { result: 'present' } });
     expect((b.recheck as { evidence: unknown[] }).evidence.length).toBeGreaterThan(0);
 
-    const cases = (await admin('/api/cases?limit=100')).body.items as { id: string; source: { id: string }; evidence: { role: string; sha256: string }[]; notice?: { reason: string } }[];
+    const cases = (await admin('/api/cases?limit=100')).body.items as {
+      id: string;
+      source: { id: string };
+      evidence: { role: string; sha256: string }[];
+      notice?: { reason: string };
+    }[];
     expect(cases.map((x) => x.source.id).sort()).toEqual([ids.b!]);
     const kase = cases[0]!;
     expect(kase.id).toBe(b.caseId);
-    expect(kase.notice).toMatchObject({ reason: 'uncorrected-after-notice', channels: expect.arrayContaining(['sms']) });
+    expect(kase.notice).toMatchObject({
+      reason: 'uncorrected-after-notice',
+      channels: expect.arrayContaining(['sms']),
+    });
     const roles = new Set(kase.evidence.map((x) => x.role));
     expect(roles.has('threshold') && roles.has('recheck')).toBe(true);
     // The re-check images are real evidence files.
@@ -184,7 +219,10 @@ describe('notify, re-check, then case', () => {
     const parties = (await admin('/api/parties')).body.items as { id: string; counts: Record<string, number> }[];
     expect(parties.find((x) => x.id === 'shop:shop-a')?.counts['out-of-store-vending']).toBe(1);
     // The notice list says where each notice is, from its event.
-    const listed = (await admin('/api/notices?limit=10')).body.items as { eventId: string; place?: { postedLocation: string } }[];
+    const listed = (await admin('/api/notices?limit=10')).body.items as {
+      eventId: string;
+      place?: { postedLocation: string };
+    }[];
     expect(listed.find((n) => n.eventId === ids.a)?.place?.postedLocation).toBe(scenes.a.camera.postedLocation);
   }, 240_000);
 
@@ -192,7 +230,11 @@ describe('notify, re-check, then case', () => {
     const m = sms.find((x) => x.eventId === ids.a)!;
     const rec = await fetch(`${p.apiUrl}/public/records/${m.code}`, { headers: { accept: 'application/json' } });
     expect(rec.status).toBe(200);
-    const body = (await rec.json()) as { notice: { status: string }; evidence: { publicUrl: string }[]; review: { byRole: string } };
+    const body = (await rec.json()) as {
+      notice: { status: string };
+      evidence: { publicUrl: string }[];
+      review: { byRole: string };
+    };
     expect(body.notice.status).toBe('corrected');
     expect(body.review.byRole).toBe('admin');
     expect(JSON.stringify(body)).not.toContain(phones.a);
@@ -200,14 +242,32 @@ describe('notify, re-check, then case', () => {
     expect(image.status).toBe(200);
     // Somebody else's guess is a 404, not a hint.
     // (Another last character than the real one: a code ending in Z would otherwise be its own 'guess', 1 run in 32.)
-    expect((await fetch(`${p.apiUrl}/public/records/${m.code.slice(0, 15)}${m.code.endsWith('Z') ? 'Y' : 'Z'}`)).status).toBe(404);
+    expect(
+      (await fetch(`${p.apiUrl}/public/records/${m.code.slice(0, 15)}${m.code.endsWith('Z') ? 'Y' : 'Z'}`)).status,
+    ).toBe(404);
 
     const form = new FormData();
     form.set('text', '已于收到短信后立即收回。');
-    form.append('photos', new Blob([await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } }).jpeg().toBuffer()], { type: 'image/jpeg' }), 'shop.jpg');
+    form.append(
+      'photos',
+      new Blob(
+        [
+          await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } })
+            .jpeg()
+            .toBuffer(),
+        ],
+        { type: 'image/jpeg' },
+      ),
+      'shop.jpg',
+    );
     const st = await fetch(`${p.apiUrl}/public/records/${m.code}/statements`, { method: 'POST', body: form });
     expect(st.status, await st.clone().text()).toBe(201);
-    const objections = (await admin('/api/objections?status=open')).body.items as { text: string; event: { id: string } | null }[];
-    expect(objections).toEqual([expect.objectContaining({ text: '已于收到短信后立即收回。', event: expect.objectContaining({ id: ids.a }) })]);
+    const objections = (await admin('/api/objections?status=open')).body.items as {
+      text: string;
+      event: { id: string } | null;
+    }[];
+    expect(objections).toEqual([
+      expect.objectContaining({ text: '已于收到短信后立即收回。', event: expect.objectContaining({ id: ids.a }) }),
+    ]);
   }, 60_000);
 });

@@ -80,8 +80,10 @@ const cityServer = http.createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    if (req.url === '/sms' && req.headers.authorization === 'Bearer stack-sms-token') sms.push(JSON.parse(body) as (typeof sms)[number]);
-    else if (req.url === '/cases') delivered.push({ key: String(req.headers['idempotency-key']), body, sig: String(req.headers['x-signature']) });
+    if (req.url === '/sms' && req.headers.authorization === 'Bearer stack-sms-token')
+      sms.push(JSON.parse(body) as (typeof sms)[number]);
+    else if (req.url === '/cases')
+      delivered.push({ key: String(req.headers['idempotency-key']), body, sig: String(req.headers['x-signature']) });
     else return void res.writeHead(401).end();
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
@@ -94,7 +96,6 @@ const scene = createLiveScene(7102, { dwellS: 3, fps: 2, startTs: Date.now() - 1
 const SHOP_PHONE = '13800004444';
 const DEVICE = `mh-${id}`.slice(0, 40);
 
-
 /**
  * Replaces container paths (mount targets, and folders of the container's own) by the folders that stand for them,
  * in one pass, so a replacement is never replaced again; a target matches only as a whole path or a path's start.
@@ -102,7 +103,10 @@ const DEVICE = `mh-${id}`.slice(0, 40);
 function rewritePaths(s: string, mounts: { target: string; host: string }[]): string {
   if (mounts.length === 0) return s;
   const targets = [...mounts].sort((a, b) => b.target.length - a.target.length);
-  const re = new RegExp(`(?<![\\w./-])(${targets.map((m) => m.target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?=$|[/\\s"'\`:;,)])`, 'gm');
+  const re = new RegExp(
+    `(?<![\\w./-])(${targets.map((m) => m.target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?=$|[/\\s"'\`:;,)])`,
+    'gm',
+  );
   return s.replace(re, (t) => targets.find((m) => m.target === t)!.host);
 }
 
@@ -110,10 +114,62 @@ function rewritePaths(s: string, mounts: { target: string; host: string }[]): st
 function makeCertificates(into: string): void {
   fs.mkdirSync(into, { recursive: true });
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: into, stdio: 'ignore' });
-  ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=stack test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  fs.writeFileSync(path.join(into, 'server.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext');
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=stack test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
+  ssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=localhost',
+  );
+  fs.writeFileSync(
+    path.join(into, 'server.ext'),
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n',
+  );
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'server.ext',
+  );
 }
 
 /** `docker compose config` keeps `$$` (a literal `$`) escaped; the container gets one `$`. */
@@ -131,7 +187,8 @@ function brokerAccounts(): Map<string, string> {
     const m = /^([^#:\s][^:]*):(.+)$/.exec(line.trim());
     if (m) accounts.set(m[1]!, m[2]!);
   }
-  for (const u of ['ingest', 'vision', 'nbiot', 'notices', 'health', 'ops']) accounts.set(u, crypto.randomBytes(12).toString('hex'));
+  for (const u of ['ingest', 'vision', 'nbiot', 'notices', 'health', 'ops'])
+    accounts.set(u, crypto.randomBytes(12).toString('hex'));
   accounts.set(DEVICE, crypto.randomBytes(12).toString('hex'));
   accounts.set(scene.camera.id, crypto.randomBytes(12).toString('hex'));
   return accounts;
@@ -140,7 +197,11 @@ function brokerAccounts(): Map<string, string> {
 async function influx(pathname: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
   const res = await fetch(new URL(pathname, process.env.INFLUX_URL), {
     ...init,
-    headers: { Authorization: `Token ${process.env.INFLUX_TOKEN}`, 'content-type': 'application/json', ...init.headers },
+    headers: {
+      Authorization: `Token ${process.env.INFLUX_TOKEN}`,
+      'content-type': 'application/json',
+      ...init.headers,
+    },
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`InfluxDB ${init.method ?? 'GET'} ${pathname}: HTTP ${res.status} ${text}`);
@@ -152,11 +213,15 @@ function spawnConfined(argv: string[], readOnly: string[], env: Record<string, s
   const script =
     'set -e; while [ "$1" != -- ]; do mount --bind "$1" "$1"; mount -o remount,bind,ro "$1"; shift; done; shift; ' +
     `exec setpriv --reuid=${RUN_AS} --regid=${RUN_AS} --init-groups -- "$@"`;
-  return spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', ...readOnly, '--', ...argv], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', ...readOnly, '--', ...argv],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
 function tail(p: Proc, lines = 30): string {
@@ -216,11 +281,24 @@ beforeAll(async () => {
         // This test stands for the TLS-terminating proxy in front of the api.
         TRUST_PROXY: '127.0.0.1',
       };
-      const r = await run('docker', ['compose', '-f', path.join(ROOT, 'docker-compose.yml'), '--env-file', path.join(dir, 'empty.env'), 'config', '--format', 'json'], {
-        cwd: ROOT,
-        env: vars,
-        maxBuffer: 16 * 1024 * 1024,
-      });
+      const r = await run(
+        'docker',
+        [
+          'compose',
+          '-f',
+          path.join(ROOT, 'docker-compose.yml'),
+          '--env-file',
+          path.join(dir, 'empty.env'),
+          'config',
+          '--format',
+          'json',
+        ],
+        {
+          cwd: ROOT,
+          env: vars,
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      );
       return r.stdout;
     })(),
   ]);
@@ -247,27 +325,41 @@ beforeAll(async () => {
   const mqDir = path.join(dir, 'mosquitto');
   fs.mkdirSync(path.join(mqDir, 'files'), { recursive: true });
   fs.writeFileSync(path.join(mqDir, 'accounts.txt'), [...accounts].map(([u, p]) => `${u}:${p}`).join('\n') + '\n');
-  await run(path.join(ROOT, 'deploy/mosquitto/make-passwords.sh'), [path.join(mqDir, 'accounts.txt'), path.join(mqDir, 'files/passwords')]);
+  await run(path.join(ROOT, 'deploy/mosquitto/make-passwords.sh'), [
+    path.join(mqDir, 'accounts.txt'),
+    path.join(mqDir, 'files/passwords'),
+  ]);
   makeCertificates(path.join(mqDir, 'tls'));
   const mqPorts: Record<string, number> = { '1883': await freePort(), '8883': await freePort() };
   const mqMounts = [{ target: '/mosquitto/auth', host: path.join(mqDir, 'auth') }];
   for (const v of mq.volumes!) {
     if (v.type === 'volume') mqMounts.push({ target: v.target, host: volumeDir(v.source!) });
-    else if (v.target.endsWith('/passwords')) mqMounts.push({ target: v.target, host: path.join(mqDir, 'files/passwords') });
-    else if (fs.existsSync(v.source!) && fs.statSync(v.source!).isFile()) mqMounts.push({ target: v.target, host: path.join(mqDir, 'files', path.basename(v.target)) });
+    else if (v.target.endsWith('/passwords'))
+      mqMounts.push({ target: v.target, host: path.join(mqDir, 'files/passwords') });
+    else if (fs.existsSync(v.source!) && fs.statSync(v.source!).isFile())
+      mqMounts.push({ target: v.target, host: path.join(mqDir, 'files', path.basename(v.target)) });
     else mqMounts.push({ target: v.target, host: path.join(mqDir, 'tls') });
   }
   for (const v of mq.volumes!) {
     const m = mqMounts.find((x) => x.target === v.target)!;
     if (v.type !== 'bind' || !m.host.startsWith(path.join(mqDir, 'files')) || v.target.endsWith('/passwords')) continue;
-    const text = rewritePaths(fs.readFileSync(v.source!, 'utf8'), mqMounts).replace(/^listener (\d+)$/gm, (_, p: string) => {
-      expect(mqPorts[p], `a free port for Mosquitto's listener ${p}`).toBeDefined();
-      return `listener ${mqPorts[p]} 127.0.0.1`;
-    });
+    const text = rewritePaths(fs.readFileSync(v.source!, 'utf8'), mqMounts).replace(
+      /^listener (\d+)$/gm,
+      (_, p: string) => {
+        expect(mqPorts[p], `a free port for Mosquitto's listener ${p}`).toBeDefined();
+        return `listener ${mqPorts[p]} 127.0.0.1`;
+      },
+    );
     fs.writeFileSync(m.host, text);
   }
-  execFileSync('chown', ['-R', 'mosquitto:', ...mq.volumes!.filter((v) => v.type === 'volume').map((v) => volumeDir(v.source!))]);
-  const mqArgv = [...mq.entrypoint!, ...(mq.command ?? [])].map((a) => rewritePaths(unescape(a), mqMounts).replace('/docker-entrypoint.sh ', ''));
+  execFileSync('chown', [
+    '-R',
+    'mosquitto:',
+    ...mq.volumes!.filter((v) => v.type === 'volume').map((v) => volumeDir(v.source!)),
+  ]);
+  const mqArgv = [...mq.entrypoint!, ...(mq.command ?? [])].map((a) =>
+    rewritePaths(unescape(a), mqMounts).replace('/docker-entrypoint.sh ', ''),
+  );
   expect(mqArgv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
   const broker = spawn(mqArgv[0]!, mqArgv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const mqPort = mqPorts['1883']!;
@@ -285,13 +377,32 @@ beforeAll(async () => {
   // makes for each role, with the rights it gives them, written where that service writes them.
   const org = ((await influx(`/api/v2/orgs?org=${process.env.INFLUX_ORG}`)).orgs as { id: string }[])[0]!.id;
   const bucketName = `readings-${id}`;
-  const bucket = (await influx('/api/v2/buckets', { method: 'POST', body: JSON.stringify({ orgID: org, name: bucketName, retentionRules: [] }) })).id as string;
-  await influx('/api/v2/dbrps', { method: 'POST', body: JSON.stringify({ orgID: org, bucketID: bucket, database: bucketName, retention_policy: 'autogen', default: true }) });
+  const bucket = (
+    await influx('/api/v2/buckets', {
+      method: 'POST',
+      body: JSON.stringify({ orgID: org, name: bucketName, retentionRules: [] }),
+    })
+  ).id as string;
+  await influx('/api/v2/dbrps', {
+    method: 'POST',
+    body: JSON.stringify({
+      orgID: org,
+      bucketID: bucket,
+      database: bucketName,
+      retention_policy: 'autogen',
+      default: true,
+    }),
+  });
   const authIds: string[] = [];
   // This run's topics go with it.
   cleanups.push(async () => {
-    const kafka = Kafka.AdminClient.create({ 'metadata.broker.list': process.env.KAFKA_BROKERS!, 'client.id': `${id}-cleanup` });
-    await Promise.all(BUS_TOPICS.map((t) => new Promise<void>((r) => kafka.deleteTopic(`${id}.${t}`, 10_000, () => r()))));
+    const kafka = Kafka.AdminClient.create({
+      'metadata.broker.list': process.env.KAFKA_BROKERS!,
+      'client.id': `${id}-cleanup`,
+    });
+    await Promise.all(
+      BUS_TOPICS.map((t) => new Promise<void>((r) => kafka.deleteTopic(`${id}.${t}`, 10_000, () => r()))),
+    );
     kafka.disconnect();
   });
   cleanups.push(async () => {
@@ -303,8 +414,13 @@ beforeAll(async () => {
     // INFLUX_TOKENS: "role=read,write role=write ...", each role's token at /tokens/<role>/token.
     for (const grant of (tokens.environment!.INFLUX_TOKENS ?? '').trim().split(/\s+/)) {
       const [role, rights] = grant.split('=') as [string, string];
-      const permissions = rights.split(',').map((action) => ({ action, resource: { type: 'buckets', id: bucket, orgID: org } }));
-      const auth = await influx('/api/v2/authorizations', { method: 'POST', body: JSON.stringify({ orgID: org, description: `city-sensing ${role}`, permissions }) });
+      const permissions = rights
+        .split(',')
+        .map((action) => ({ action, resource: { type: 'buckets', id: bucket, orgID: org } }));
+      const auth = await influx('/api/v2/authorizations', {
+        method: 'POST',
+        body: JSON.stringify({ orgID: org, description: `city-sensing ${role}`, permissions }),
+      });
       authIds.push(auth.id as string);
       const vol = tokens.volumes!.find((v) => v.target === `/tokens/${role}`);
       expect(vol, `influxdb-tokens mounts a volume at /tokens/${role}`).toBeDefined();
@@ -317,21 +433,64 @@ beforeAll(async () => {
   // The city's files an operator mounts.
   const cityDir = path.join(dir, 'city');
   fs.mkdirSync(cityDir);
-  fs.writeFileSync(path.join(cityDir, 'cameras.json'), JSON.stringify({ timeZone: 'Asia/Shanghai', cameras: [scene.camera] }));
+  fs.writeFileSync(
+    path.join(cityDir, 'cameras.json'),
+    JSON.stringify({ timeZone: 'Asia/Shanghai', cameras: [scene.camera] }),
+  );
   fs.writeFileSync(
     path.join(cityDir, 'parties.json'),
-    JSON.stringify({ shops: [{ id: 'shop-stack', name: '测试商户', licenceNo: '91320500MA1STACK01', phone: SHOP_PHONE, zones: [{ cameraId: scene.camera.id, zoneId: scene.storefrontZones[0]! }] }] }),
+    JSON.stringify({
+      shops: [
+        {
+          id: 'shop-stack',
+          name: '测试商户',
+          licenceNo: '91320500MA1STACK01',
+          phone: SHOP_PHONE,
+          zones: [{ cameraId: scene.camera.id, zoneId: scene.storefrontZones[0]! }],
+        },
+      ],
+    }),
   );
-  const shipped = JSON.parse(fs.readFileSync(path.join(ROOT, 'config/notices.json'), 'utf8')) as Record<string, unknown>;
-  fs.writeFileSync(path.join(cityDir, 'notices.json'), JSON.stringify({ ...shipped, graceS: { 'out-of-store-vending': 5, 'illegal-parking': 5 }, recheck: { observeS: 4, answerTimeoutS: 20, attempts: 4 } }));
+  const shipped = JSON.parse(fs.readFileSync(path.join(ROOT, 'config/notices.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  fs.writeFileSync(
+    path.join(cityDir, 'notices.json'),
+    JSON.stringify({
+      ...shipped,
+      graceS: { 'out-of-store-vending': 5, 'illegal-parking': 5 },
+      recheck: { observeS: 4, answerTimeoutS: 20, attempts: 4 },
+    }),
+  );
   fs.chmodSync(cityDir, 0o755);
   const cityFiles: Record<string, Record<string, string>> = {
-    api: { CAMERAS_FILE: `${cityDir}/cameras.json`, PARTIES_FILE: `${cityDir}/parties.json`, NOTICES_FILE: `${cityDir}/notices.json`, ADMIN_PASSWORD },
+    api: {
+      CAMERAS_FILE: `${cityDir}/cameras.json`,
+      PARTIES_FILE: `${cityDir}/parties.json`,
+      NOTICES_FILE: `${cityDir}/notices.json`,
+      ADMIN_PASSWORD,
+    },
     vision: { CAMERAS_FILE: `${cityDir}/cameras.json` },
   };
 
   // Wait for the broker before the services connect to it.
-  expect(await waitFor(() => new Promise<boolean>((r) => net.connect(mqPort, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false))), 10_000), tail(brokerProc)).toBe(true);
+  expect(
+    await waitFor(
+      () =>
+        new Promise<boolean>((r) =>
+          net
+            .connect(mqPort, '127.0.0.1')
+            .on('connect', function (this: net.Socket) {
+              this.destroy();
+              r(true);
+            })
+            .on('error', () => r(false)),
+        ),
+      10_000,
+    ),
+    tail(brokerProc),
+  ).toBe(true);
 
   // The services built from this repository, each replica its own process, all started at once.
   const baseEnv = dockerfileEnv();
@@ -356,7 +515,9 @@ beforeAll(async () => {
           mounts.push({ target: v.target, host, readOnly: !!v.read_only });
         }
       }
-      for (const t of anonymous) if (!mounts.some((m) => m.target === t)) mounts.push({ target: t, host: volumeDir(`${inst}-anonymous${t.replaceAll('/', '-')}`), readOnly: false });
+      for (const t of anonymous)
+        if (!mounts.some((m) => m.target === t))
+          mounts.push({ target: t, host: volumeDir(`${inst}-anonymous${t.replaceAll('/', '-')}`), readOnly: false });
       for (const v of svc.volumes ?? []) {
         if (v.type !== 'bind') continue;
         const host = mounts.find((m) => m.target === v.target)!.host;
@@ -370,11 +531,20 @@ beforeAll(async () => {
         PATH: `${path.dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
         HOME: volumeDir(`${inst}-home`),
       };
-      for (const [k, v] of Object.entries({ ...baseEnv, ...svc.environment })) if (v !== null && v !== undefined) env[k] = rewrite(v, mounts);
-      Object.assign(env, { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', KAFKA_TOPIC_PREFIX: `${id}.` }, cityFiles[name] ?? {});
+      for (const [k, v] of Object.entries({ ...baseEnv, ...svc.environment }))
+        if (v !== null && v !== undefined) env[k] = rewrite(v, mounts);
+      Object.assign(
+        env,
+        { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', KAFKA_TOPIC_PREFIX: `${id}.` },
+        cityFiles[name] ?? {},
+      );
       if (env.INFLUX_BUCKET) env.INFLUX_BUCKET = bucketName;
       const command = (svc.command ?? ['node', 'dist/app/main.js']).map((a) => rewrite(a, mounts));
-      const child = spawnConfined(command, mounts.filter((m) => m.readOnly).map((m) => m.host), env);
+      const child = spawnConfined(
+        command,
+        mounts.filter((m) => m.readOnly).map((m) => m.host),
+        env,
+      );
       const p: Proc = { name: inst, child, port: env.ROLE ? port : null, log: '' };
       child.stdout!.on('data', (c: Buffer) => (p.log = (p.log + c.toString()).slice(-200_000)));
       child.stderr!.on('data', (c: Buffer) => (p.log = (p.log + c.toString()).slice(-200_000)));
@@ -383,13 +553,29 @@ beforeAll(async () => {
   }
   const all = () => procs.map((p) => tail(p)).join('\n');
   // Ready: every platform process answers /readyz, and none has exited (the edge agent has no HTTP port).
-  const ready = await waitFor(async () => {
-    if (procs.some((p) => p.child.exitCode !== null || p.child.signalCode !== null)) return true;
-    const answers = await Promise.all(procs.filter((p) => p.port !== null && p.name !== 'mosquitto').map((p) => fetch(`http://127.0.0.1:${p.port}/readyz`).then((r) => r.ok, () => false)));
-    return answers.every(Boolean);
-  }, 180_000, 1000);
+  const ready = await waitFor(
+    async () => {
+      if (procs.some((p) => p.child.exitCode !== null || p.child.signalCode !== null)) return true;
+      const answers = await Promise.all(
+        procs
+          .filter((p) => p.port !== null && p.name !== 'mosquitto')
+          .map((p) =>
+            fetch(`http://127.0.0.1:${p.port}/readyz`).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+      );
+      return answers.every(Boolean);
+    },
+    180_000,
+    1000,
+  );
   const exitedEarly = procs.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null);
-  expect(exitedEarly.map((p) => p.name), all()).toEqual([]);
+  expect(
+    exitedEarly.map((p) => p.name),
+    all(),
+  ).toEqual([]);
   expect(ready, all()).toBe(true);
   apiUrl = `http://127.0.0.1:${procs.find((p) => p.name === 'api')!.port}`;
   admin = await signIn(apiUrl);
@@ -421,7 +607,9 @@ describe('the production stack as docker-compose.yml wires it', () => {
     for (const svc of Object.values(compose.services)) {
       if (svc.build) for (const v of svc.volumes ?? []) if (v.type === 'volume' && !v.read_only) written.add(v.target);
     }
-    const chowned = [...dockerfile.matchAll(/chown\s+(?:-\S+\s+)*\S+\s+([^&\n]+)/g)].flatMap((m) => m[1]!.trim().split(/\s+/));
+    const chowned = [...dockerfile.matchAll(/chown\s+(?:-\S+\s+)*\S+\s+([^&\n]+)/g)].flatMap((m) =>
+      m[1]!.trim().split(/\s+/),
+    );
     for (const t of written) expect(chowned, `the Dockerfile gives ${t} to ${user}`).toContain(t);
   });
 
@@ -438,10 +626,26 @@ describe('the production stack as docker-compose.yml wires it', () => {
 
   it('refuses to start without its secrets, naming each', async () => {
     fs.writeFileSync(path.join(dir, 'empty.env'), '');
-    const r = await run('docker', ['compose', '-f', path.join(ROOT, 'docker-compose.yml'), '--env-file', path.join(dir, 'empty.env'), 'config', '-q'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...(process.env.DOCKER_CONFIG ? { DOCKER_CONFIG: process.env.DOCKER_CONFIG } : {}) },
-    }).then(
+    const r = await run(
+      'docker',
+      [
+        'compose',
+        '-f',
+        path.join(ROOT, 'docker-compose.yml'),
+        '--env-file',
+        path.join(dir, 'empty.env'),
+        'config',
+        '-q',
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH!,
+          HOME: process.env.HOME!,
+          ...(process.env.DOCKER_CONFIG ? { DOCKER_CONFIG: process.env.DOCKER_CONFIG } : {}),
+        },
+      },
+    ).then(
       () => ({ ok: true, stderr: '' }),
       (e: { stderr: string }) => ({ ok: false, stderr: e.stderr }),
     );
@@ -472,26 +676,41 @@ describe('the production stack as docker-compose.yml wires it', () => {
     try {
       await client.publishAsync(
         `city/v1/xinhua/manhole/${DEVICE}/readings`,
-        JSON.stringify({ ts: new Date().toISOString(), metrics: { open: 1, tilt_deg: 1, water_cm: 20, battery_pct: 90, rssi_dbm: -80 } }),
+        JSON.stringify({
+          ts: new Date().toISOString(),
+          metrics: { open: 1, tilt_deg: 1, water_cm: 20, battery_pct: 90, rssi_dbm: -80 },
+        }),
         { qos: 1 },
       );
     } finally {
       await client.endAsync();
     }
     // Ingest stored it in InfluxDB (its token writes), the api reads it back (its token reads).
-    expect(await waitFor(async () => (await admin(`/api/readings?device=${DEVICE}&limit=1`)).body.total === 1, 60_000, 500), procs.map((p) => tail(p, 10)).join('\n')).toBe(true);
+    expect(
+      await waitFor(async () => (await admin(`/api/readings?device=${DEVICE}&limit=1`)).body.total === 1, 60_000, 500),
+      procs.map((p) => tail(p, 10)).join('\n'),
+    ).toBe(true);
     // The detectors raised it on Kafka, the api's alert service holds it.
-    const alerts = async () => ((await admin(`/api/alerts?device=${DEVICE}`)).body.items as { ruleId: string; state: string }[]) ?? [];
-    expect(await waitFor(async () => (await alerts()).some((a) => a.ruleId === 'manhole.open'), 60_000, 500), procs.map((p) => tail(p, 10)).join('\n')).toBe(true);
+    const alerts = async () =>
+      ((await admin(`/api/alerts?device=${DEVICE}`)).body.items as { ruleId: string; state: string }[]) ?? [];
+    expect(
+      await waitFor(async () => (await alerts()).some((a) => a.ruleId === 'manhole.open'), 60_000, 500),
+      procs.map((p) => tail(p, 10)).join('\n'),
+    ).toBe(true);
   }, 150_000);
 
-  it('takes a camera\'s frames to an event, then review, notice, the party\'s statement with a photo, and the case delivered', async () => {
+  it("takes a camera's frames to an event, then review, notice, the party's statement with a photo, and the case delivered", async () => {
     const mqttPort = procs.find((p) => p.name === 'mosquitto')!.port!;
     const accounts = fs.readFileSync(path.join(dir, 'mosquitto/accounts.txt'), 'utf8');
     const cam = scene.camera;
     const password = new RegExp(`^${cam.id}:(.+)$`, 'm').exec(accounts)![1]!;
     // The camera, as its edge agent sends: JPEG frames over MQTT 5 with capture time and sequence.
-    const camera = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: `${cam.id}-test`, username: cam.id, password, protocolVersion: 5 });
+    const camera = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+      clientId: `${cam.id}-test`,
+      username: cam.id,
+      password,
+      protocolVersion: 5,
+    });
     let stop = false;
     const feeding = (async () => {
       for (let seq = 0; !stop; seq++) {
@@ -499,7 +718,10 @@ describe('the production stack as docker-compose.yml wires it', () => {
         const f = await scene.frameAt(t0);
         await camera.publishAsync(`city/v1/${cam.district}/camera/${cam.id}/frames`, f.jpeg, {
           qos: 1,
-          properties: { contentType: 'image/jpeg', userProperties: { [FRAME_PROPS.capturedAt]: String(f.ts), [FRAME_PROPS.seq]: String(seq) } },
+          properties: {
+            contentType: 'image/jpeg',
+            userProperties: { [FRAME_PROPS.capturedAt]: String(f.ts), [FRAME_PROPS.seq]: String(seq) },
+          },
         });
         await sleep(Math.max(0, 1000 / scene.fps - (Date.now() - t0)));
       }
@@ -508,13 +730,23 @@ describe('the production stack as docker-compose.yml wires it', () => {
       scene.putStall({ zoneId: scene.storefrontZones[0] });
       const logs = () => procs.map((p) => tail(p, 10)).join('\n');
       type Item = { id: string; type: string; camera: { id: string }; status: string; evidence: { sha256: string }[] };
-      const eventOf = async () => ((await admin('/api/events?limit=100')).body.items as Item[]).find((e) => e.camera.id === cam.id && e.type === 'out-of-store-vending');
+      const eventOf = async () =>
+        ((await admin('/api/events?limit=100')).body.items as Item[]).find(
+          (e) => e.camera.id === cam.id && e.type === 'out-of-store-vending',
+        );
       expect(await waitFor(async () => !!(await eventOf()), 180_000, 1000), logs()).toBe(true);
       const event = (await eventOf())!;
       // The evidence the vision service wrote, served by the api from the shared volume.
-      const img = await fetch(`${apiUrl}/api/evidence/${event.evidence[0]!.sha256}`, { headers: { cookie: admin.cookie } });
+      const img = await fetch(`${apiUrl}/api/evidence/${event.evidence[0]!.sha256}`, {
+        headers: { cookie: admin.cookie },
+      });
       expect(img.status).toBe(200);
-      expect(crypto.createHash('sha256').update(Buffer.from(await img.arrayBuffer())).digest('hex')).toBe(event.evidence[0]!.sha256);
+      expect(
+        crypto
+          .createHash('sha256')
+          .update(Buffer.from(await img.arrayBuffer()))
+          .digest('hex'),
+      ).toBe(event.evidence[0]!.sha256);
 
       // Review, and the notice to the shop by SMS with its query code.
       const review = await admin(`/api/events/${encodeURIComponent(event.id)}/review`, { decision: 'confirm' });
@@ -526,11 +758,27 @@ describe('the production stack as docker-compose.yml wires it', () => {
       // The party states its case with a photo, on the public page, without an account.
       const form = new FormData();
       form.set('text', '摊位为临时卸货，已收回。');
-      form.append('photos', new Blob([await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } }).jpeg().toBuffer()], { type: 'image/jpeg' }), 'shop.jpg');
+      form.append(
+        'photos',
+        new Blob(
+          [
+            await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } })
+              .jpeg()
+              .toBuffer(),
+          ],
+          { type: 'image/jpeg' },
+        ),
+        'shop.jpg',
+      );
       const st = await fetch(`${apiUrl}/public/records/${notice.code}/statements`, { method: 'POST', body: form });
       expect(st.status, `${await st.clone().text()}\n${tail(procs.find((p) => p.name === 'api')!)}`).toBe(201);
-      const objections = (await admin('/api/objections?status=open')).body.items as { text: string; event: { id: string } | null }[];
-      expect(objections).toContainEqual(expect.objectContaining({ text: '摊位为临时卸货，已收回。', event: expect.objectContaining({ id: event.id }) }));
+      const objections = (await admin('/api/objections?status=open')).body.items as {
+        text: string;
+        event: { id: string } | null;
+      }[];
+      expect(objections).toContainEqual(
+        expect.objectContaining({ text: '摊位为临时卸货，已收回。', event: expect.objectContaining({ id: event.id }) }),
+      );
 
       // The stall is still there at the re-check: a case, delivered to the city's case system, signed.
       const caseOf = async () => {
@@ -542,7 +790,14 @@ describe('the production stack as docker-compose.yml wires it', () => {
       expect(await waitFor(() => delivered.some((d) => d.key === caseId), 60_000, 500), logs()).toBe(true);
       const d = delivered.find((x) => x.key === caseId)!;
       expect(d.sig).toBe(`sha256=${crypto.createHmac('sha256', CASE_SECRET).update(d.body).digest('hex')}`);
-      expect(await waitFor(async () => ((await admin(`/api/cases/${encodeURIComponent(caseId)}`)).body.delivery as { status: string }).status === 'delivered', 30_000)).toBe(true);
+      expect(
+        await waitFor(
+          async () =>
+            ((await admin(`/api/cases/${encodeURIComponent(caseId)}`)).body.delivery as { status: string }).status ===
+            'delivered',
+          30_000,
+        ),
+      ).toBe(true);
     } finally {
       stop = true;
       await feeding.catch(() => undefined);

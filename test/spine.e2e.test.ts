@@ -20,7 +20,6 @@ import {
   type Sim,
 } from './helpers.js';
 
-
 let broker: AclBroker;
 beforeAll(async () => {
   broker = await startAclBroker();
@@ -52,7 +51,10 @@ describe('sensor spine with a real Mosquitto', () => {
     const store = await openStore(dir);
     const ingest = startIngest(store, { clientId: uniq('ing'), filter: `city/v1/${district}/#`, ...ingestOn(broker) });
     await ingest.start();
-    cleanup.push(() => store.close(), () => ingest.stop());
+    cleanup.push(
+      () => store.close(),
+      () => ingest.stop(),
+    );
 
     const edge = spawnEdge(writeEdgeConfig(dir, district, devices, 5, broker), ['--exit-when-done']);
     cleanup.push(async () => void edge.kill('SIGKILL'));
@@ -80,7 +82,11 @@ describe('sensor spine with a real Mosquitto', () => {
       ...ingestOn(broker),
     });
     await ingest.start();
-    cleanup.push(() => store.close(), () => ingest.stop(), () => broker.start());
+    cleanup.push(
+      () => store.close(),
+      () => ingest.stop(),
+      () => broker.start(),
+    );
 
     // 2,500 readings per device at one per 10 ms: a 25 s stream.
     const config = writeEdgeConfig(dir, district, devices, 10, broker);
@@ -125,7 +131,9 @@ describe('sensor spine with a real Mosquitto', () => {
 
     // 20,000 messages (one reading each) from 20 devices, each with its own account, while nobody consumes: past
     // Mosquitto's default queue of 1,000.
-    const pubs = await Promise.all(senders.map((d) => mqtt.connectAsync(broker.url, { clientId: uniq('pub'), ...broker.login(d) })));
+    const pubs = await Promise.all(
+      senders.map((d) => mqtt.connectAsync(broker.url, { clientId: uniq('pub'), ...broker.login(d) })),
+    );
     const N = 20_000;
     const t0 = Date.parse('2026-06-01T00:00:00Z');
     const pending: Promise<unknown>[] = [];
@@ -145,7 +153,10 @@ describe('sensor spine with a real Mosquitto', () => {
 
     ingest = startIngest(store, { clientId, filter: `city/v1/${district}/#`, ...ingestOn(broker) });
     await ingest.start();
-    cleanup.push(() => store.close(), () => ingest.stop());
+    cleanup.push(
+      () => store.close(),
+      () => ingest.stop(),
+    );
     expect(await waitFor(async () => (await store.countPoints()) >= N, 30_000)).toBe(true);
     await sleep(300);
     expect(await store.countPoints()).toBe(N);

@@ -35,7 +35,14 @@ const readFile = (f: string) => fs.readFileSync(f);
 const METERS = ['nz-xinhua-tls1', 'nz-xinhua-tls2'];
 const meterPassword = randomSecret(32);
 
-const baseEnv = () => ({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: 'off', HOST: '127.0.0.1', SIMULATE: '0', ADMIN_PASSWORD: ADMIN });
+const baseEnv = () => ({
+  PORT: '0',
+  MQTT_PORT: '0',
+  HJ212_PORT: 'off',
+  HOST: '127.0.0.1',
+  SIMULATE: '0',
+  ADMIN_PASSWORD: ADMIN,
+});
 
 beforeAll(async () => {
   dir = tmpDir('tls');
@@ -45,7 +52,14 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
   writeCredentialsFile(path.join(dir, 'data', 'mqtt-credentials.json'), {
     version: 1,
-    accounts: METERS.map((id) => ({ type: 'device' as const, username: id, deviceId: id, district: 'xinhua', kind: 'noise' as const, hash })),
+    accounts: METERS.map((id) => ({
+      type: 'device' as const,
+      username: id,
+      deviceId: id,
+      district: 'xinhua',
+      kind: 'noise' as const,
+      hash,
+    })),
   });
   const cfg = loadAppConfig({
     ...baseEnv(),
@@ -81,12 +95,21 @@ function publisher(caFile?: string): MqttPublisher {
 }
 
 /** An HTTPS request to the API, trusting `ca`. */
-function request(ca: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+function request(
+  ca: string,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${p.apiUrl}${urlPath}`, { method, ca: readFile(ca), headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
-    });
+    const req = https.request(
+      `${p.apiUrl}${urlPath}`,
+      { method, ca: readFile(ca), headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+      },
+    );
     req.on('error', reject);
     req.end(body ? JSON.stringify(body) : undefined);
   });
@@ -99,8 +122,13 @@ describe('MQTT over TLS on the embedded broker', () => {
     expect(await waitFor(() => pub.connected, 10_000, 50)).toBe(true);
     const device = uniq('mh-xinhua-tls');
     const ts = Date.now() - 1000;
-    await pub.publish(`city/v1/xinhua/manhole/${device}/readings`, JSON.stringify({ ts, metrics: { open: 1, tilt_deg: 12 } }));
-    expect(await waitFor(async () => (await p.store.query({ deviceId: device, limit: 10 })).total > 0, 10_000, 100)).toBe(true);
+    await pub.publish(
+      `city/v1/xinhua/manhole/${device}/readings`,
+      JSON.stringify({ ts, metrics: { open: 1, tilt_deg: 12 } }),
+    );
+    expect(
+      await waitFor(async () => (await p.store.query({ deviceId: device, limit: 10 })).total > 0, 10_000, 100),
+    ).toBe(true);
     const r = await p.store.query({ deviceId: device, limit: 10 });
     expect(r.readings[0]!.ts).toBe(ts);
     expect(r.readings[0]!.metrics).toEqual({ open: 1, tilt_deg: 12 });
@@ -109,8 +137,17 @@ describe('MQTT over TLS on the embedded broker', () => {
   it('a client that trusts another CA, or only the public CAs, is refused at the handshake', async () => {
     for (const ca of [readFile(stranger.caFile), undefined]) {
       const err = await mqtt
-        .connectAsync(tlsUrl(), { ca, username: 'nbiot', password: p.mqttPasswords!.get('nbiot'), reconnectPeriod: 0, connectTimeout: 5000 })
-        .then((c) => c.endAsync().then(() => null), (e: Error) => e);
+        .connectAsync(tlsUrl(), {
+          ca,
+          username: 'nbiot',
+          password: p.mqttPasswords!.get('nbiot'),
+          reconnectPeriod: 0,
+          connectTimeout: 5000,
+        })
+        .then(
+          (c) => c.endAsync().then(() => null),
+          (e: Error) => e,
+        );
       expect(err?.message).toMatch(/self[- ]signed certificate|unable to (get|verify)/);
     }
     // The platform's own client classes refuse it too: the publisher never connects, so a push is refused.
@@ -121,12 +158,20 @@ describe('MQTT over TLS on the embedded broker', () => {
 
   it('the TLS port checks the same accounts as the plain one', async () => {
     const err = await mqtt
-      .connectAsync(tlsUrl(), { ca: readFile(city.caFile), username: 'nbiot', password: 'not-its-password', reconnectPeriod: 0, connectTimeout: 5000 })
-      .then((c) => c.endAsync().then(() => null), (e: Error & { code?: number }) => e);
+      .connectAsync(tlsUrl(), {
+        ca: readFile(city.caFile),
+        username: 'nbiot',
+        password: 'not-its-password',
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+      })
+      .then(
+        (c) => c.endAsync().then(() => null),
+        (e: Error & { code?: number }) => e,
+      );
     expect((err as { code?: number } | null)?.code).toBe(4);
   });
 });
-
 
 /** An edge agent with one simulated noise meter that sends 5 readings to the TLS port, trusting `caFile`. */
 function edgeAgent(meter: string, caFile: string, logger = silentLogger): EdgeAgent {
@@ -137,7 +182,14 @@ function edgeAgent(meter: string, caFile: string, logger = silentLogger): EdgeAg
       mqtt: { url: tlsUrl(), caFile, reconnectMinMs: 200, reconnectMaxMs: 2000, settleMs: 0 },
       buffer: { dir: path.join(dir, uniq('edge-')), fsyncMs: 0 },
       devices: [
-        { id: meter, username: meter, password: meterPassword, kind: 'noise', district: 'xinhua', driver: { type: 'simulator', seed: 3, intervalMs: 1000, start: SIM_START, emitEveryMs: 20, count: 5 } },
+        {
+          id: meter,
+          username: meter,
+          password: meterPassword,
+          kind: 'noise',
+          district: 'xinhua',
+          driver: { type: 'simulator', seed: 3, intervalMs: 1000, start: SIM_START, emitEveryMs: 20, count: 5 },
+        },
       ],
     },
     'the test edge config',
@@ -150,7 +202,9 @@ describe('the edge agent over mqtts://', () => {
     const agent = edgeAgent(METERS[0]!, city.caFile);
     await agent.start();
     try {
-      expect(await waitFor(async () => (await p.store.query({ deviceId: METERS[0]!, limit: 100 })).total === 5, 20_000, 100)).toBe(true);
+      expect(
+        await waitFor(async () => (await p.store.query({ deviceId: METERS[0]!, limit: 100 })).total === 5, 20_000, 100),
+      ).toBe(true);
       await agent.drained();
     } finally {
       await agent.stop(0);
@@ -164,7 +218,14 @@ describe('the edge agent over mqtts://', () => {
     await agent.start(() => (sent = true));
     try {
       // The log says what is wrong and what to set.
-      const refused = () => lines.some((l) => l.msg === 'mqtt error' && /(self[- ]signed certificate|unable to (get|verify)).*set mqtt\.caFile to the CA that signed it/.test(String(l.err)));
+      const refused = () =>
+        lines.some(
+          (l) =>
+            l.msg === 'mqtt error' &&
+            /(self[- ]signed certificate|unable to (get|verify)).*set mqtt\.caFile to the CA that signed it/.test(
+              String(l.err),
+            ),
+        );
       expect(await waitFor(refused, 20_000, 50)).toBe(true);
       // The simulated meter has handed all five readings to the agent: they wait in its buffer, none published.
       expect(await waitFor(() => sent, 20_000, 50)).toBe(true);
@@ -226,27 +287,50 @@ describe('the platform on an external broker over TLS (Mosquitto), MQTT_URL=mqtt
 
   it('ingest trusts the city CA from MQTT_CA_FILE: a reading published over TLS is stored', async () => {
     const q = await startPlatform(
-      loadAppConfig({ ...baseEnv(), DATA_DIR: path.join(dir, 'external'), MQTT_URL: `mqtts://127.0.0.1:${mq.port}`, MQTT_CA_FILE: city.caFile, INGEST_CLIENT_ID: uniq('ingest-tls-') }),
+      loadAppConfig({
+        ...baseEnv(),
+        DATA_DIR: path.join(dir, 'external'),
+        MQTT_URL: `mqtts://127.0.0.1:${mq.port}`,
+        MQTT_CA_FILE: city.caFile,
+        INGEST_CLIENT_ID: uniq('ingest-tls-'),
+      }),
       silentLogger,
     );
     try {
       expect(q.ingest!.connected).toBe(true);
       const device = uniq('nz-xinhua-ext');
-      const pub = await mqtt.connectAsync(`mqtts://127.0.0.1:${mq.port}`, { ca: readFile(city.caFile), reconnectPeriod: 0 });
-      await pub.publishAsync(`city/v1/xinhua/noise/${device}/readings`, JSON.stringify({ ts: Date.now() - 1000, metrics: { laeq_db: 61.5 } }), { qos: 1 });
+      const pub = await mqtt.connectAsync(`mqtts://127.0.0.1:${mq.port}`, {
+        ca: readFile(city.caFile),
+        reconnectPeriod: 0,
+      });
+      await pub.publishAsync(
+        `city/v1/xinhua/noise/${device}/readings`,
+        JSON.stringify({ ts: Date.now() - 1000, metrics: { laeq_db: 61.5 } }),
+        { qos: 1 },
+      );
       await pub.endAsync();
-      expect(await waitFor(async () => (await q.store.query({ deviceId: device, limit: 10 })).total === 1, 10_000, 100)).toBe(true);
+      expect(
+        await waitFor(async () => (await q.store.query({ deviceId: device, limit: 10 })).total === 1, 10_000, 100),
+      ).toBe(true);
     } finally {
       await q.stop();
     }
   });
 
-  it('with another CA in MQTT_CA_FILE the start stops, saying the broker\'s certificate is not trusted', async () => {
+  it("with another CA in MQTT_CA_FILE the start stops, saying the broker's certificate is not trusted", async () => {
     const started = startPlatform(
-      loadAppConfig({ ...baseEnv(), DATA_DIR: path.join(dir, 'external-wrong-ca'), MQTT_URL: `mqtts://127.0.0.1:${mq.port}`, MQTT_CA_FILE: stranger.caFile, INGEST_CLIENT_ID: uniq('ingest-tls-') }),
+      loadAppConfig({
+        ...baseEnv(),
+        DATA_DIR: path.join(dir, 'external-wrong-ca'),
+        MQTT_URL: `mqtts://127.0.0.1:${mq.port}`,
+        MQTT_CA_FILE: stranger.caFile,
+        INGEST_CLIENT_ID: uniq('ingest-tls-'),
+      }),
       silentLogger,
     );
-    await expect(started).rejects.toThrow(/cannot connect to the MQTT broker at mqtts:\/\/127\.0\.0\.1:\d+ \(MQTT_URL\): .*(self[- ]signed certificate|unable to (get|verify)).*MQTT_CA_FILE/);
+    await expect(started).rejects.toThrow(
+      /cannot connect to the MQTT broker at mqtts:\/\/127\.0\.0\.1:\d+ \(MQTT_URL\): .*(self[- ]signed certificate|unable to (get|verify)).*MQTT_CA_FILE/,
+    );
   });
 });
 
@@ -258,7 +342,9 @@ describe('HTTPS on the API', () => {
     const cookie = String(r.headers['set-cookie']);
     expect(cookie.split('; ')).toContain('Secure');
     expect(cookie.split('; ')).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict']));
-    await expect(request(stranger.caFile, 'GET', '/healthz')).rejects.toThrow(/self[- ]signed certificate|unable to (get|verify)/);
+    await expect(request(stranger.caFile, 'GET', '/healthz')).rejects.toThrow(
+      /self[- ]signed certificate|unable to (get|verify)/,
+    );
   });
 
   it('behind a proxy, the cookie is Secure when a TRUST_PROXY address says X-Forwarded-Proto: https, and only then', async () => {
@@ -266,7 +352,10 @@ describe('HTTPS on the API', () => {
       ['127.0.0.1', true],
       ['10.0.0.0/8', false],
     ] as const) {
-      const q = await startPlatform(loadAppConfig({ ...baseEnv(), DATA_DIR: path.join(dir, `proxy-${secure}`), TRUST_PROXY: trust }), silentLogger);
+      const q = await startPlatform(
+        loadAppConfig({ ...baseEnv(), DATA_DIR: path.join(dir, `proxy-${secure}`), TRUST_PROXY: trust }),
+        silentLogger,
+      );
       try {
         const res = await fetch(`${q.apiUrl}/api/session`, {
           method: 'POST',
@@ -274,7 +363,9 @@ describe('HTTPS on the API', () => {
           body: JSON.stringify({ username: 'admin', password: ADMIN }),
         });
         expect(res.status).toBe(200);
-        expect((res.headers.get('set-cookie') ?? '').split('; ').includes('Secure'), `TRUST_PROXY=${trust}`).toBe(secure);
+        expect((res.headers.get('set-cookie') ?? '').split('; ').includes('Secure'), `TRUST_PROXY=${trust}`).toBe(
+          secure,
+        );
       } finally {
         await q.stop();
       }
@@ -285,13 +376,23 @@ describe('HTTPS on the API', () => {
 describe('certificate settings', () => {
   const env = (extra: Record<string, string>) => ({ ...baseEnv(), DATA_DIR: path.join(dir, 'cfg'), ...extra });
 
-  it('a missing file, a key that is not the certificate\'s, or half a pair is refused naming the variable', () => {
-    expect(() => loadAppConfig(env({ MQTT_TLS_CERT: path.join(dir, 'nope.crt'), MQTT_TLS_KEY: city.keyFile }))).toThrow(/MQTT_TLS_CERT: .*nope\.crt does not exist/);
-    expect(() => loadAppConfig(env({ HTTPS_CERT: city.certFile, HTTPS_KEY: stranger.keyFile }))).toThrow(/HTTPS_CERT and HTTPS_KEY: .*cannot be used together/);
-    expect(() => loadAppConfig(env({ HTTPS_CERT: city.certFile }))).toThrow(/HTTPS_KEY: HTTPS_CERT and HTTPS_KEY go together/);
+  it("a missing file, a key that is not the certificate's, or half a pair is refused naming the variable", () => {
+    expect(() => loadAppConfig(env({ MQTT_TLS_CERT: path.join(dir, 'nope.crt'), MQTT_TLS_KEY: city.keyFile }))).toThrow(
+      /MQTT_TLS_CERT: .*nope\.crt does not exist/,
+    );
+    expect(() => loadAppConfig(env({ HTTPS_CERT: city.certFile, HTTPS_KEY: stranger.keyFile }))).toThrow(
+      /HTTPS_CERT and HTTPS_KEY: .*cannot be used together/,
+    );
+    expect(() => loadAppConfig(env({ HTTPS_CERT: city.certFile }))).toThrow(
+      /HTTPS_KEY: HTTPS_CERT and HTTPS_KEY go together/,
+    );
     expect(() => loadAppConfig(env({ MQTT_CA_FILE: path.join(dir, 'city') }))).toThrow(/MQTT_CA_FILE: /);
     expect(() => loadAppConfig(env({ MQTT_TLS_PORT: '8883' }))).toThrow(/MQTT_TLS_PORT: needs MQTT_TLS_CERT/);
-    expect(() => loadAppConfig(env({ MQTT_URL: 'mqtt://127.0.0.1:1883', MQTT_TLS_CERT: city.certFile, MQTT_TLS_KEY: city.keyFile }))).toThrow(/MQTT_TLS_CERT: is for the embedded broker/);
+    expect(() =>
+      loadAppConfig(
+        env({ MQTT_URL: 'mqtt://127.0.0.1:1883', MQTT_TLS_CERT: city.certFile, MQTT_TLS_KEY: city.keyFile }),
+      ),
+    ).toThrow(/MQTT_TLS_CERT: is for the embedded broker/);
   });
 
   it('npm start with a missing certificate file exits 2 naming the variable, without a stack trace', async () => {

@@ -45,9 +45,16 @@ describe('cameras through MQTT to enforcement events', () => {
     const cam = sc.camera;
     const bus = new MemoryBus({ logger: silentLogger });
     const dead: DeadLetter[] = [];
-    const deadLetters = { add: async (d: readonly DeadLetter[]) => void dead.push(...d), list: async () => ({ items: dead, total: dead.length }) };
+    const deadLetters = {
+      add: async (d: readonly DeadLetter[]) => void dead.push(...d),
+      list: async () => ({ items: dead, total: dead.length }),
+    };
     const events: EnforcementEvent[] = [];
-    await bus.subscribe('events', 'test', async (b) => void events.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)));
+    await bus.subscribe(
+      'events',
+      'test',
+      async (b) => void events.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)),
+    );
     const evidence = new EvidenceStore(path.join(dir, 'evidence'));
     const worker = await VisionWorker.open({
       cameras: sc.registry,
@@ -58,9 +65,20 @@ describe('cameras through MQTT to enforcement events', () => {
       logger: silentLogger,
     });
     await worker.start();
-    cleanup.push(() => worker.close(), () => bus.close());
+    cleanup.push(
+      () => worker.close(),
+      () => bus.close(),
+    );
     await broker.add([cam.id]);
-    const relay = new FrameRelay({ mqttUrl: broker.url, ...broker.login('vision'), clientId: uniq('frames'), shareGroup: 'frames', bus, deadLetters, logger: silentLogger });
+    const relay = new FrameRelay({
+      mqttUrl: broker.url,
+      ...broker.login('vision'),
+      clientId: uniq('frames'),
+      shareGroup: 'frames',
+      bus,
+      deadLetters,
+      logger: silentLogger,
+    });
     await relay.start();
     cleanup.push(() => relay.stop());
 
@@ -69,7 +87,15 @@ describe('cameras through MQTT to enforcement events', () => {
         gatewayId: uniq('gw'),
         mqtt: { url: broker.url, settleMs: 200 },
         buffer: { dir: path.join(dir, 'edge'), fsyncMs: 0 },
-        cameras: [{ id: cam.id, ...broker.login(cam.id), district: cam.district, source: { type: 'simulator', seed: SEED, intervalMs: 1, once: true }, quality: 85 }],
+        cameras: [
+          {
+            id: cam.id,
+            ...broker.login(cam.id),
+            district: cam.district,
+            source: { type: 'simulator', seed: SEED, intervalMs: 1, once: true },
+            quality: 85,
+          },
+        ],
       }),
       silentLogger,
       { simulatedCamera: simulatedCameraSource },

@@ -13,7 +13,10 @@ import { UserStore } from './store.js';
 const USAGE = `usage: admin-main.ts reset-admin [--data-dir <dir>]   (default $DATA_DIR, else ./data; stop the platform first)`;
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help || positionals[0] !== 'reset-admin') {
     if (!values.help) throw new ConfigError(USAGE);
     process.stdout.write(`${USAGE}\n`);
@@ -21,11 +24,15 @@ async function main(): Promise<void> {
   }
   const dataDir = values['data-dir'] ?? process.env.DATA_DIR ?? './data';
   const store = await UserStore.open(path.join(dataDir, 'users.duckdb')).catch((e: Error) => {
-    throw new ConfigError(`cannot open ${path.join(dataDir, 'users.duckdb')} (is the platform still running?): ${e.message}`);
+    throw new ConfigError(
+      `cannot open ${path.join(dataDir, 'users.duckdb')} (is the platform still running?): ${e.message}`,
+    );
   });
   try {
     const password = await new Users({ store, logger: createLogger('users') }).resetAdmin();
-    process.stdout.write(`管理员 admin 的新密码 ${password} （只显示这一次）| New password of "admin": ${password} (shown only this once)\n`);
+    process.stdout.write(
+      `管理员 admin 的新密码 ${password} （只显示这一次）| New password of "admin": ${password} (shown only this once)\n`,
+    );
   } finally {
     await store.close();
   }

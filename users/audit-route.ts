@@ -37,7 +37,14 @@ export interface AuditRouteOptions {
   decisions?: (q: { decidedFrom?: number; decidedTo?: number; limit: number }) => Promise<{ items: StoredEvent[] }>;
 }
 
-const Line = z.object({ ts: z.string().describe('ISO 8601'), action: z.string(), subject: z.string(), by: z.string(), ip: z.string(), detail: z.string() });
+const Line = z.object({
+  ts: z.string().describe('ISO 8601'),
+  action: z.string(),
+  subject: z.string(),
+  by: z.string(),
+  ip: z.string(),
+  detail: z.string(),
+});
 
 export const auditRoutes: FastifyPluginAsyncZod<AuditRouteOptions> = async (app, o) => {
   useZodSchemas(app, 'query');
@@ -78,7 +85,15 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRouteOptions> = async (app,
 
   app.get(
     '/api/audit',
-    { ...admin, schema: { tags, summary: 'The audit trail with the review decisions, newest first (admin)', querystring: Query, response: { 200: z.object({ items: z.array(Line) }), 400: Failure } } },
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'The audit trail with the review decisions, newest first (admin)',
+        querystring: Query,
+        response: { 200: z.object({ items: z.array(Line) }), 400: Failure },
+      },
+    },
     async (req) => ({ items: await lines(req.query) }),
   );
 
@@ -100,7 +115,10 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRouteOptions> = async (app,
         for (const l of r) yield cols.map((c) => l[c]);
       })();
       const table = { name: 'audit', columns: cols.map((key) => ({ key, header: key })), rows };
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"').send(csvStream(table));
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="audit.csv"')
+        .send(csvStream(table));
     },
   );
 };

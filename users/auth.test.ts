@@ -7,7 +7,16 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../runtime/config.js';
 import { silentLogger } from '../runtime/log.js';
-import { authPlugin, closedApiPlugin, requireRole, ROUTE_ROLES, startUsers, Users, UserStore, type Role } from './index.js';
+import {
+  authPlugin,
+  closedApiPlugin,
+  requireRole,
+  ROUTE_ROLES,
+  startUsers,
+  Users,
+  UserStore,
+  type Role,
+} from './index.js';
 
 // A cheap scrypt cost keeps the tests fast; kdf.test.ts checks the real one.
 const KDF = { ln: 10, r: 8, p: 1 };
@@ -17,7 +26,8 @@ function captureLogger() {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
@@ -71,8 +81,19 @@ async function login(h: Harness, username: string, password: string, headers: Re
   return { r, cookie, setCookie };
 }
 
-async function addUser(h: Harness, adminCookie: string, username: string, role: Role, password = `${username}-password`) {
-  const r = await h.app.inject({ method: 'POST', url: '/api/users', headers: { cookie: adminCookie }, payload: { username, password, role } });
+async function addUser(
+  h: Harness,
+  adminCookie: string,
+  username: string,
+  role: Role,
+  password = `${username}-password`,
+) {
+  const r = await h.app.inject({
+    method: 'POST',
+    url: '/api/users',
+    headers: { cookie: adminCookie },
+    payload: { username, password, role },
+  });
   expect(r.statusCode).toBe(201);
   return (await login(h, username, password)).cookie;
 }
@@ -115,7 +136,12 @@ describe('sessions', () => {
     ]);
     expect(JSON.stringify(h.lines)).not.toContain('not-the-password');
     const audit = await h.store.listAudit();
-    expect(audit.filter((a) => a.action === 'login_failed').map((a) => a.username).sort()).toEqual(['admin', 'nobody']);
+    expect(
+      audit
+        .filter((a) => a.action === 'login_failed')
+        .map((a) => a.username)
+        .sort(),
+    ).toEqual(['admin', 'nobody']);
   });
 
   it('answers 401 on every /api route without a session, except the login and the NB-IoT receiver', async () => {
@@ -135,15 +161,29 @@ describe('sessions', () => {
     expect((await h.app.inject({ url: '/healthz' })).statusCode).toBe(200);
     expect((await h.app.inject({ url: '/console/index.html' })).body).toBe('static');
     expect((await h.app.inject({ method: 'POST', url: '/api/ingest/nbiot', payload: {} })).statusCode).toBe(200);
-    expect((await h.app.inject({ url: '/api/alerts', headers: { cookie: 'sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } })).statusCode).toBe(401);
+    expect(
+      (
+        await h.app.inject({
+          url: '/api/alerts',
+          headers: { cookie: 'sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+        })
+      ).statusCode,
+    ).toBe(401);
     expect((await h.app.inject({ url: '/api/alerts', headers: { cookie: 'sid=garbage' } })).statusCode).toBe(401);
   });
 
   it('decorates the request with the session user', async () => {
     const { cookie } = await login(h, 'admin', 'admin-secret-1');
     const me = (await h.app.inject({ url: '/api/whoami', headers: { cookie } })).json();
-    expect(me).toEqual({ id: expect.any(String), username: 'admin', role: 'admin', displayName: '管理员 Administrator' });
-    expect((await h.app.inject({ url: '/api/session', headers: { cookie: `theme=dark; ${cookie}` } })).json().user.username).toBe('admin');
+    expect(me).toEqual({
+      id: expect.any(String),
+      username: 'admin',
+      role: 'admin',
+      displayName: '管理员 Administrator',
+    });
+    expect(
+      (await h.app.inject({ url: '/api/session', headers: { cookie: `theme=dark; ${cookie}` } })).json().user.username,
+    ).toBe('admin');
   });
 
   it('expires a session after 12 h idle, and keeps a used one alive', async () => {
@@ -182,7 +222,9 @@ describe('sessions', () => {
     expect((await login(h, 'admin', 'admin-secret-1')).r.statusCode).toBe(200);
     // Many usernames from one address: the per-IP limit.
     for (let i = 0; i < 20; i++) await login(h, `user${i}`, 'whatever-password', { 'x-forwarded-for': '10.0.0.9' });
-    expect((await login(h, 'someone-else', 'whatever-password', { 'x-forwarded-for': '10.0.0.9' })).r.statusCode).toBe(429);
+    expect((await login(h, 'someone-else', 'whatever-password', { 'x-forwarded-for': '10.0.0.9' })).r.statusCode).toBe(
+      429,
+    );
     expect((await login(h, 'admin', 'admin-secret-1')).r.statusCode).toBe(200);
   });
 });
@@ -200,7 +242,9 @@ describe('password guessing', () => {
   const checked = () => h.lines.filter((l) => l.msg === 'login failed').length;
 
   it('40 wrong passwords for admin sent at once from one address: at most 10 are checked, the rest 429; the admin gets in from another address right after', async () => {
-    const all = await Promise.all(Array.from({ length: 40 }, (_, i) => login(h, 'admin', `guess-${i}`, from('203.0.113.7'))));
+    const all = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => login(h, 'admin', `guess-${i}`, from('203.0.113.7'))),
+    );
     const codes = all.map((a) => a.r.statusCode);
     expect(checked()).toBeLessThanOrEqual(10);
     expect(codes.filter((c) => c === 401)).toHaveLength(checked());
@@ -255,13 +299,29 @@ describe('roles and users', () => {
       payload: { username: 'Wang.Fang', password: 'reviewer-pass', role: 'reviewer', displayName: '王芳' },
     });
     expect(r.statusCode).toBe(201);
-    expect(r.json()).toMatchObject({ username: 'wang.fang', role: 'reviewer', displayName: '王芳', disabled: false, createdBy: 'admin' });
+    expect(r.json()).toMatchObject({
+      username: 'wang.fang',
+      role: 'reviewer',
+      displayName: '王芳',
+      disabled: false,
+      createdBy: 'admin',
+    });
     expect(r.body).not.toContain('scrypt');
     const { r: l } = await login(h, 'WANG.fang', 'reviewer-pass');
     expect(l.json().user).toEqual({ username: 'wang.fang', role: 'reviewer', displayName: '王芳' });
-    const dup = await h.app.inject({ method: 'POST', url: '/api/users', headers: { cookie: admin }, payload: { username: 'wang.fang', password: 'another-pass', role: 'staff' } });
+    const dup = await h.app.inject({
+      method: 'POST',
+      url: '/api/users',
+      headers: { cookie: admin },
+      payload: { username: 'wang.fang', password: 'another-pass', role: 'staff' },
+    });
     expect(dup.statusCode).toBe(409);
-    const bad = await h.app.inject({ method: 'POST', url: '/api/users', headers: { cookie: admin }, payload: { username: 'x', password: 'short', role: 'boss' } });
+    const bad = await h.app.inject({
+      method: 'POST',
+      url: '/api/users',
+      headers: { cookie: admin },
+      payload: { username: 'x', password: 'short', role: 'boss' },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/password/);
     const list = (await h.app.inject({ url: '/api/users', headers: { cookie: admin } })).json();
@@ -274,10 +334,18 @@ describe('roles and users', () => {
     const before = (await h.app.inject({ url: '/api/users', headers: { cookie: admin } })).json();
     for (const req of [
       { method: 'GET' as const, url: '/api/users' },
-      { method: 'POST' as const, url: '/api/users', payload: { username: 'mallory', password: 'mallory-pass', role: 'admin' } },
+      {
+        method: 'POST' as const,
+        url: '/api/users',
+        payload: { username: 'mallory', password: 'mallory-pass', role: 'admin' },
+      },
       { method: 'PATCH' as const, url: '/api/users/zhao.lei', payload: { role: 'admin' } },
       { method: 'PATCH' as const, url: '/api/users/li.na', payload: { role: 'admin' } },
-      { method: 'PATCH' as const, url: '/api/users/admin', payload: { password: 'taken-over-1', currentPassword: 'x' } },
+      {
+        method: 'PATCH' as const,
+        url: '/api/users/admin',
+        payload: { password: 'taken-over-1', currentPassword: 'x' },
+      },
       { method: 'GET' as const, url: '/api/%75sers' },
     ]) {
       const r = await h.app.inject({ ...req, headers: { cookie: reviewer } });
@@ -287,9 +355,13 @@ describe('roles and users', () => {
     expect((await login(h, 'admin', 'admin-secret-1')).r.statusCode).toBe(200);
     // Staff routes and reviewer routes are apart.
     expect((await h.app.inject({ url: '/api/alerts', headers: { cookie: reviewer } })).statusCode).toBe(403);
-    expect((await h.app.inject({ method: 'POST', url: '/api/alerts/a1/ack', headers: { cookie: reviewer } })).statusCode).toBe(403);
+    expect(
+      (await h.app.inject({ method: 'POST', url: '/api/alerts/a1/ack', headers: { cookie: reviewer } })).statusCode,
+    ).toBe(403);
     expect(h.acks).toEqual([]);
-    expect((await h.app.inject({ method: 'POST', url: '/api/alerts/a1/ack', headers: { cookie: staff } })).statusCode).toBe(200);
+    expect(
+      (await h.app.inject({ method: 'POST', url: '/api/alerts/a1/ack', headers: { cookie: staff } })).statusCode,
+    ).toBe(200);
     expect(h.acks).toEqual(['a1 by zhao.lei']);
     expect((await h.app.inject({ url: '/api/events', headers: { cookie: staff } })).statusCode).toBe(403);
     expect((await h.app.inject({ url: '/api/events', headers: { cookie: reviewer } })).statusCode).toBe(200);
@@ -305,7 +377,8 @@ describe('roles and users', () => {
     await addUser(h, admin, 'chen.jie', 'staff', 'first-password');
     const s1 = (await login(h, 'chen.jie', 'first-password')).cookie;
     const s2 = (await login(h, 'chen.jie', 'first-password')).cookie;
-    const patch = (cookie: string, payload: object) => h.app.inject({ method: 'PATCH', url: '/api/users/chen.jie', headers: { cookie }, payload });
+    const patch = (cookie: string, payload: object) =>
+      h.app.inject({ method: 'PATCH', url: '/api/users/chen.jie', headers: { cookie }, payload });
     expect((await patch(s1, { password: 'second-password' })).statusCode).toBe(400);
     expect((await patch(s1, { password: 'second-password', currentPassword: 'wrong-one' })).statusCode).toBe(403);
     expect((await patch(s1, { role: 'admin' })).statusCode).toBe(403);
@@ -316,12 +389,17 @@ describe('roles and users', () => {
     expect((await h.app.inject({ url: '/api/session', headers: { cookie: s2 } })).statusCode).toBe(401);
     expect((await login(h, 'chen.jie', 'first-password')).r.statusCode).toBe(401);
     expect((await login(h, 'chen.jie', 'second-password')).r.statusCode).toBe(200);
-    expect((await h.store.listAudit()).some((a) => a.action === 'password_changed' && a.username === 'chen.jie' && a.by === 'chen.jie')).toBe(true);
+    expect(
+      (await h.store.listAudit()).some(
+        (a) => a.action === 'password_changed' && a.username === 'chen.jie' && a.by === 'chen.jie',
+      ),
+    ).toBe(true);
   });
 
   it('admin changes roles, resets passwords and disables users; the last admin stays', async () => {
     const staff = await addUser(h, admin, 'sun.li', 'staff');
-    const patch = (username: string, payload: object) => h.app.inject({ method: 'PATCH', url: `/api/users/${username}`, headers: { cookie: admin }, payload });
+    const patch = (username: string, payload: object) =>
+      h.app.inject({ method: 'PATCH', url: `/api/users/${username}`, headers: { cookie: admin }, payload });
     expect((await patch('sun.li', { role: 'reviewer' })).json().role).toBe('reviewer');
     // The role comes from the database on every request: the open session has the new role at once.
     expect((await h.app.inject({ url: '/api/events', headers: { cookie: staff } })).statusCode).toBe(200);
@@ -359,16 +437,36 @@ describe('first start and ADMIN_PASSWORD', () => {
 
   it('ADMIN_PASSWORD sets the admin password on the first start only; later starts warn and change nothing', async () => {
     const printed: string[] = [];
-    const a = await startUsers({ dataDir: dir, logger: silentLogger, kdf: KDF, adminPassword: 'first-admin-pw', print: (l) => printed.push(l) });
+    const a = await startUsers({
+      dataDir: dir,
+      logger: silentLogger,
+      kdf: KDF,
+      adminPassword: 'first-admin-pw',
+      print: (l) => printed.push(l),
+    });
     expect((await a.users.login('admin', 'first-admin-pw', '127.0.0.1')).ok).toBe(true);
     // The admin changes the password and, with a second admin, is disabled.
     const by = { user: { id: 'x', username: 'admin', role: 'admin' as const, displayName: 'admin' }, ip: '127.0.0.1' };
-    expect((await a.users.update('admin', { password: 'changed-admin-pw', currentPassword: 'first-admin-pw' }, by)).ok).toBe(true);
-    await a.users.create({ username: 'second.admin', password: 'second-admin-pw', role: 'admin' }, 'admin', '127.0.0.1');
-    expect((await a.users.update('admin', { disabled: true }, { ...by, user: { ...by.user, username: 'second.admin' } })).ok).toBe(true);
+    expect(
+      (await a.users.update('admin', { password: 'changed-admin-pw', currentPassword: 'first-admin-pw' }, by)).ok,
+    ).toBe(true);
+    await a.users.create(
+      { username: 'second.admin', password: 'second-admin-pw', role: 'admin' },
+      'admin',
+      '127.0.0.1',
+    );
+    expect(
+      (await a.users.update('admin', { disabled: true }, { ...by, user: { ...by.user, username: 'second.admin' } })).ok,
+    ).toBe(true);
     await a.close();
     const { logger, lines } = captureLogger();
-    const b = await startUsers({ dataDir: dir, logger, kdf: KDF, adminPassword: 'first-admin-pw', print: (l) => printed.push(l) });
+    const b = await startUsers({
+      dataDir: dir,
+      logger,
+      kdf: KDF,
+      adminPassword: 'first-admin-pw',
+      print: (l) => printed.push(l),
+    });
     const admin = await b.users.store.getByUsername('admin');
     expect(admin!.disabled).toBe(true);
     await b.users.update('admin', { disabled: false }, { ...by, user: { ...by.user, username: 'second.admin' } });
@@ -379,7 +477,9 @@ describe('first start and ADMIN_PASSWORD', () => {
     expect(JSON.stringify(lines)).not.toContain('first-admin-pw');
     await b.close();
     expect(printed).toEqual([]);
-    await expect(startUsers({ dataDir: dir, logger: silentLogger, kdf: KDF, adminPassword: 'short' })).rejects.toThrow(ConfigError);
+    await expect(startUsers({ dataDir: dir, logger: silentLogger, kdf: KDF, adminPassword: 'short' })).rejects.toThrow(
+      ConfigError,
+    );
   });
 
   it('reset-admin gives a lost admin a new password, enables it and ends its sessions', async () => {
@@ -390,7 +490,9 @@ describe('first start and ADMIN_PASSWORD', () => {
     expect((await a.users.login('admin', 'first-admin-pw', '127.0.0.1')).ok).toBe(false);
     expect((await a.users.login('admin', password, '127.0.0.1')).ok).toBe(true);
     expect(await a.users.authenticate(before.ok ? before.token : '')).toBeNull();
-    expect((await a.users.store.listAudit()).some((e) => e.action === 'admin_password_set' && e.detail === 'reset-admin')).toBe(true);
+    expect(
+      (await a.users.store.listAudit()).some((e) => e.action === 'admin_password_set' && e.detail === 'reset-admin'),
+    ).toBe(true);
     await a.close();
   });
 });

@@ -106,7 +106,12 @@ export function ruleFor(rules: readonly RouteRule[], method: string, path: strin
   for (const r of rules) {
     if (!underPrefix(path, r.prefix)) continue;
     if (r.methods && !r.methods.includes(m)) continue;
-    if (!best || r.prefix.length > best.prefix.length || (r.prefix.length === best.prefix.length && r.methods && !best.methods)) best = r;
+    if (
+      !best ||
+      r.prefix.length > best.prefix.length ||
+      (r.prefix.length === best.prefix.length && r.methods && !best.methods)
+    )
+      best = r;
   }
   return best;
 }

@@ -4,7 +4,15 @@ import { Users, type UsersOptions } from './service.js';
 import { UserStore } from './store.js';
 
 export { authPlugin, closedApiPlugin, type AuthPluginOptions } from './plugin.js';
-export { requireRole, ROUTE_ROLES, PUBLIC_ROUTES, ruleFor, roleAllowed, type RouteRule, type PublicRoute } from './guard.js';
+export {
+  requireRole,
+  ROUTE_ROLES,
+  PUBLIC_ROUTES,
+  ruleFor,
+  roleAllowed,
+  type RouteRule,
+  type PublicRoute,
+} from './guard.js';
 export { Users, ADMIN_USERNAME, type UsersOptions, type LoginResult } from './service.js';
 export { UserStore } from './store.js';
 export { hashPassword, verifyPassword, PASSWORD_KDF, MACHINE_SECRET_KDF, type ScryptParams } from './kdf.js';

@@ -36,7 +36,12 @@ export interface AuthPluginOptions {
 }
 
 const LoginBody = z.strictObject({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) });
-const CreateBody = z.strictObject({ username: UsernameSchema, password: PasswordSchema, role: RoleSchema, displayName: DisplayNameSchema.optional() });
+const CreateBody = z.strictObject({
+  username: UsernameSchema,
+  password: PasswordSchema,
+  role: RoleSchema,
+  displayName: DisplayNameSchema.optional(),
+});
 const PatchBody = z.strictObject({
   password: PasswordSchema.optional(),
   currentPassword: z.string().min(1).max(1024).optional(),
@@ -47,7 +52,9 @@ const PatchBody = z.strictObject({
 const PatchParams = z.strictObject({ username: UsernameSchema });
 
 // What the answers hold, for the OpenAPI document (answers are sent as built: api/schemas.ts).
-const SessionUser = z.object({ user: z.object({ username: z.string(), role: z.enum(ROLES), displayName: z.string() }) });
+const SessionUser = z.object({
+  user: z.object({ username: z.string(), role: z.enum(ROLES), displayName: z.string() }),
+});
 const UserView = z.object({
   username: z.string(),
   role: z.enum(ROLES),
@@ -62,7 +69,10 @@ const UserView = z.object({
 const Refused = z.object({ error: z.enum(['unauthorized', 'forbidden']) });
 
 const WRONG_CREDENTIALS = { error: 'unauthorized', message: '用户名或密码错误 / wrong username or password' } as const;
-const TOO_MANY = { error: 'too_many_requests', message: '登录失败次数过多，请稍后再试 / too many failed attempts, try again later' } as const;
+const TOO_MANY = {
+  error: 'too_many_requests',
+  message: '登录失败次数过多，请稍后再试 / too many failed attempts, try again later',
+} as const;
 
 const pluginImpl: FastifyPluginAsync<AuthPluginOptions> = async (app: FastifyInstance, o: AuthPluginOptions) => {
   const users = o.users;
@@ -115,7 +125,12 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, {
     '/api/session',
     {
       preHandler: noStore,
-      schema: { tags, summary: 'Sign in: sets the session cookie', body: LoginBody, response: { 200: SessionUser, 400: Failure, 401: Failure, 429: Failure } },
+      schema: {
+        tags,
+        summary: 'Sign in: sets the session cookie',
+        body: LoginBody,
+        response: { 200: SessionUser, 400: Failure, 401: Failure, 429: Failure },
+      },
     },
     async (req, reply) => {
       const r = await users.login(req.body.username, req.body.password, req.ip, req.headers['user-agent'] ?? '');
@@ -131,24 +146,48 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, {
     },
   );
 
-  app.get('/api/session', { preHandler: noStore, schema: { tags, summary: 'The signed-in user', response: { 200: SessionUser, 401: Refused } } }, async (req, reply) => {
-    const u = req.user;
-    if (!u) return reply.code(401).send(UNAUTHORIZED);
-    return { user: { username: u.username, role: u.role, displayName: u.displayName } };
-  });
+  app.get(
+    '/api/session',
+    {
+      preHandler: noStore,
+      schema: { tags, summary: 'The signed-in user', response: { 200: SessionUser, 401: Refused } },
+    },
+    async (req, reply) => {
+      const u = req.user;
+      if (!u) return reply.code(401).send(UNAUTHORIZED);
+      return { user: { username: u.username, role: u.role, displayName: u.displayName } };
+    },
+  );
 
-  app.delete('/api/session', { schema: { tags, summary: 'Sign out: ends this session', response: { 200: z.object({ ok: z.literal(true) }), 401: Refused } } }, async (req, reply) => {
-    const u = req.user;
-    const s = sessionOf.get(req);
-    if (!u || !s) return reply.code(401).send(UNAUTHORIZED);
-    await users.logout(s, u, req.ip);
-    reply.header('set-cookie', clearedCookie(cookie, secure(req)));
-    return { ok: true as const };
-  });
+  app.delete(
+    '/api/session',
+    {
+      schema: {
+        tags,
+        summary: 'Sign out: ends this session',
+        response: { 200: z.object({ ok: z.literal(true) }), 401: Refused },
+      },
+    },
+    async (req, reply) => {
+      const u = req.user;
+      const s = sessionOf.get(req);
+      if (!u || !s) return reply.code(401).send(UNAUTHORIZED);
+      await users.logout(s, u, req.ip);
+      reply.header('set-cookie', clearedCookie(cookie, secure(req)));
+      return { ok: true as const };
+    },
+  );
 
   app.get(
     '/api/users',
-    { preHandler: requireRole('admin'), schema: { tags, summary: 'Every user (admin)', response: { 200: z.object({ items: z.array(UserView), total: z.number().int() }), 401: Refused, 403: Refused } } },
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags,
+        summary: 'Every user (admin)',
+        response: { 200: z.object({ items: z.array(UserView), total: z.number().int() }), 401: Refused, 403: Refused },
+      },
+    },
     async () => {
       const items = (await users.list()).map(userView);
       return { items, total: items.length };
@@ -157,11 +196,20 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, {
 
   app.post(
     '/api/users',
-    { preHandler: requireRole('admin'), schema: { tags, summary: 'Create a user (admin)', body: CreateBody, response: { 201: UserView, 400: Failure, 401: Refused, 403: Refused, 409: Failure } } },
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags,
+        summary: 'Create a user (admin)',
+        body: CreateBody,
+        response: { 201: UserView, 400: Failure, 401: Refused, 403: Refused, 409: Failure },
+      },
+    },
     async (req, reply) => {
       const actor = req.user!;
       const created = await users.create(req.body, actor.username, req.ip);
-      if (!created) return reply.code(409).send({ error: 'conflict', message: `user ${req.body.username} exists / 用户已存在` });
+      if (!created)
+        return reply.code(409).send({ error: 'conflict', message: `user ${req.body.username} exists / 用户已存在` });
       return reply.code(201).send(userView(created));
     },
   );
@@ -176,14 +224,32 @@ const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, {
         summary: 'Change a user: your own password (with currentPassword), or anything as admin',
         params: PatchParams,
         body: PatchBody,
-        response: { 200: UserView, 400: Failure, 401: Refused, 403: Failure.or(Refused), 404: Failure, 409: Failure, 429: Failure },
+        response: {
+          200: UserView,
+          400: Failure,
+          401: Refused,
+          403: Failure.or(Refused),
+          404: Failure,
+          409: Failure,
+          429: Failure,
+        },
       },
     },
     async (req, reply) => {
       const actor = req.user!;
-      const r = await users.update(req.params.username, req.body, { user: actor, ip: req.ip, sessionHash: sessionOf.get(req) });
+      const r = await users.update(req.params.username, req.body, {
+        user: actor,
+        ip: req.ip,
+        sessionHash: sessionOf.get(req),
+      });
       if (!r.ok) {
-        const error = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 429: 'too_many_requests' }[r.status];
+        const error = {
+          400: 'bad_request',
+          403: 'forbidden',
+          404: 'not_found',
+          409: 'conflict',
+          429: 'too_many_requests',
+        }[r.status];
         if (r.retryAfterMs) reply.header('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
         return reply.code(r.status).send({ error, message: r.message });
       }

@@ -8,7 +8,16 @@ import type { Logger } from '../runtime/log.js';
 import { hashPassword, PASSWORD_KDF, randomSecret, sha256, verifyPassword, type ScryptParams } from './kdf.js';
 import { LoginThrottle, type LoginLimits } from './throttle.js';
 import type { UserPatch, UserStore } from './store.js';
-import { MIN_PASSWORD, sessionUser, type AuditAction, type Role, type SessionRecord, type SessionUser, type SessionWatch, type UserRecord } from './types.js';
+import {
+  MIN_PASSWORD,
+  sessionUser,
+  type AuditAction,
+  type Role,
+  type SessionRecord,
+  type SessionUser,
+  type SessionWatch,
+  type UserRecord,
+} from './types.js';
 
 export interface UsersOptions {
   store: UserStore;
@@ -151,7 +160,13 @@ export class Users {
     if (t >= session.expiresAt || user.disabled) {
       this.endWatched((h) => h === tokenHash, 'session expired');
       await this.o.store.deleteSession(tokenHash);
-      await this.audit('session_expired', user.username, user.username, session.ip, user.disabled ? 'user disabled' : undefined);
+      await this.audit(
+        'session_expired',
+        user.username,
+        user.username,
+        session.ip,
+        user.disabled ? 'user disabled' : undefined,
+      );
       return null;
     }
     if (t - session.lastSeen >= TOUCH_EVERY_MS) {
@@ -200,8 +215,13 @@ export class Users {
     for (const [hash, w] of [...this.watched]) {
       const found = await this.o.store.getSession(hash).catch(() => undefined);
       if (found === undefined) continue; // the store failed: judge it next time
-      const gone = !found || this.now() >= found.session.expiresAt || found.user.disabled || found.user.role !== w.user.role;
-      if (gone) this.endWatched((h) => h === hash, !found || this.now() >= found.session.expiresAt ? 'session expired' : 'user changed');
+      const gone =
+        !found || this.now() >= found.session.expiresAt || found.user.disabled || found.user.role !== w.user.role;
+      if (gone)
+        this.endWatched(
+          (h) => h === hash,
+          !found || this.now() >= found.session.expiresAt ? 'session expired' : 'user changed',
+        );
     }
   }
 
@@ -255,7 +275,11 @@ export class Users {
     const isAdmin = actor.user.role === 'admin';
     const adminFields = change.role !== undefined || change.disabled !== undefined || change.displayName !== undefined;
     if (!isAdmin && (!self || adminFields)) {
-      return { ok: false, status: 403, message: 'only an admin may change other users, roles or status / 只有管理员可以修改其他用户、角色或状态' };
+      return {
+        ok: false,
+        status: 403,
+        message: 'only an admin may change other users, roles or status / 只有管理员可以修改其他用户、角色或状态',
+      };
     }
     const target = await this.o.store.getByUsername(username);
     if (!target) return { ok: false, status: 404, message: `no user ${username} / 用户不存在` };
@@ -264,11 +288,20 @@ export class Users {
     }
     if (self && change.password !== undefined) {
       if (change.currentPassword === undefined) {
-        return { ok: false, status: 400, message: 'changing your own password needs currentPassword / 修改自己的密码需要提供当前密码' };
+        return {
+          ok: false,
+          status: 400,
+          message: 'changing your own password needs currentPassword / 修改自己的密码需要提供当前密码',
+        };
       }
       const admission = this.throttle.admit(username, actor.ip);
       if (!admission.ok) {
-        return { ok: false, status: 429, message: 'too many failed attempts, try again later / 尝试次数过多，请稍后再试', retryAfterMs: admission.retryAfterMs };
+        return {
+          ok: false,
+          status: 429,
+          message: 'too many failed attempts, try again later / 尝试次数过多，请稍后再试',
+          retryAfterMs: admission.retryAfterMs,
+        };
       }
       const right = await verifyPassword(change.currentPassword, target.passwordHash).catch((e: unknown) => {
         admission.attempt.failed();
@@ -282,9 +315,16 @@ export class Users {
         return { ok: false, status: 403, message: 'the current password is wrong / 当前密码不正确' };
       }
     }
-    const losesAdmin = target.role === 'admin' && !target.disabled && (change.disabled === true || (change.role !== undefined && change.role !== 'admin'));
+    const losesAdmin =
+      target.role === 'admin' &&
+      !target.disabled &&
+      (change.disabled === true || (change.role !== undefined && change.role !== 'admin'));
     if (losesAdmin && (await this.o.store.countActiveAdmins()) <= 1) {
-      return { ok: false, status: 409, message: 'the last enabled admin cannot be disabled or demoted / 不能停用或降级最后一个管理员' };
+      return {
+        ok: false,
+        status: 409,
+        message: 'the last enabled admin cannot be disabled or demoted / 不能停用或降级最后一个管理员',
+      };
     }
     const patch: UserPatch = {};
     if (change.password !== undefined) patch.passwordHash = await this.hash(change.password);
@@ -300,15 +340,35 @@ export class Users {
     // What outlives its request (the live alert stream) ends with the sessions, and on a role change, so that the
     // guard judges the new role when it reconnects.
     const keep = self && change.disabled !== true && change.role === undefined ? actor.sessionHash : undefined;
-    if (change.password !== undefined || change.disabled === true || (change.role !== undefined && change.role !== target.role)) {
-      this.endWatched((h, u) => u.id === target.id && h !== keep, change.disabled === true ? 'user disabled' : change.password !== undefined ? 'password changed' : 'role changed');
+    if (
+      change.password !== undefined ||
+      change.disabled === true ||
+      (change.role !== undefined && change.role !== target.role)
+    ) {
+      this.endWatched(
+        (h, u) => u.id === target.id && h !== keep,
+        change.disabled === true
+          ? 'user disabled'
+          : change.password !== undefined
+            ? 'password changed'
+            : 'role changed',
+      );
     }
     const fields = Object.keys(change).filter((k) => k !== 'password' && k !== 'currentPassword');
     if (change.password !== undefined) await this.audit('password_changed', username, actor.user.username, actor.ip);
     if (fields.length > 0) {
-      await this.audit('user_updated', username, actor.user.username, actor.ip, fields.map((k) => `${k}=${String(change[k as keyof typeof change])}`).join(' '));
+      await this.audit(
+        'user_updated',
+        username,
+        actor.user.username,
+        actor.ip,
+        fields.map((k) => `${k}=${String(change[k as keyof typeof change])}`).join(' '),
+      );
     }
-    this.o.logger.info({ username, by: actor.user.username, fields: change.password !== undefined ? [...fields, 'password'] : fields }, 'user changed');
+    this.o.logger.info(
+      { username, by: actor.user.username, fields: change.password !== undefined ? [...fields, 'password'] : fields },
+      'user changed',
+    );
     return { ok: true, user: updated };
   }
 
@@ -318,13 +378,21 @@ export class Users {
    * ignored, it is logged at warn. Without it the very first start creates `admin` with a random password and prints
    * it once, through `print` (stdout), never through the logger. A lost admin password: `resetAdmin` (admin-main.ts).
    */
-  async ensureAdmin(o: { adminPassword?: string; print?: (line: string) => void }): Promise<{ created: boolean; printed: boolean }> {
+  async ensureAdmin(o: {
+    adminPassword?: string;
+    print?: (line: string) => void;
+  }): Promise<{ created: boolean; printed: boolean }> {
     const print = o.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const existing = await this.o.store.getByUsername(ADMIN_USERNAME);
     if (o.adminPassword !== undefined) {
-      if (o.adminPassword.length < MIN_PASSWORD) throw new ConfigError(`ADMIN_PASSWORD must have at least ${MIN_PASSWORD} characters`);
+      if (o.adminPassword.length < MIN_PASSWORD)
+        throw new ConfigError(`ADMIN_PASSWORD must have at least ${MIN_PASSWORD} characters`);
       if (!existing) {
-        await this.create({ username: ADMIN_USERNAME, password: o.adminPassword, role: 'admin', displayName: '管理员 Administrator' }, 'system', 'local');
+        await this.create(
+          { username: ADMIN_USERNAME, password: o.adminPassword, role: 'admin', displayName: '管理员 Administrator' },
+          'system',
+          'local',
+        );
         await this.audit('admin_password_set', ADMIN_USERNAME, 'system', 'local', 'ADMIN_PASSWORD');
         this.o.logger.info({ username: ADMIN_USERNAME }, 'admin created with the password from ADMIN_PASSWORD');
         return { created: true, printed: false };
@@ -339,7 +407,11 @@ export class Users {
     }
     if (existing || (await this.o.store.countUsers()) > 0) return { created: false, printed: false };
     const password = randomSecret(12);
-    await this.create({ username: ADMIN_USERNAME, password, role: 'admin', displayName: '管理员 Administrator' }, 'system', 'local');
+    await this.create(
+      { username: ADMIN_USERNAME, password, role: 'admin', displayName: '管理员 Administrator' },
+      'system',
+      'local',
+    );
     print(
       `首次启动：已创建管理员账号 admin，密码 ${password} （只显示这一次，请登录后修改；忘记时用 users/admin-main.ts reset-admin 重设）` +
         ` | First start: created the administrator "admin" with password ${password} (shown only this once; change it after logging in; reset it with users/admin-main.ts reset-admin)`,
@@ -356,9 +428,18 @@ export class Users {
     const password = randomSecret(12);
     const existing = await this.o.store.getByUsername(ADMIN_USERNAME);
     if (!existing) {
-      await this.create({ username: ADMIN_USERNAME, password, role: 'admin', displayName: '管理员 Administrator' }, 'system', 'local');
+      await this.create(
+        { username: ADMIN_USERNAME, password, role: 'admin', displayName: '管理员 Administrator' },
+        'system',
+        'local',
+      );
     } else {
-      await this.o.store.update(ADMIN_USERNAME, { passwordHash: await this.hash(password), disabled: false, role: 'admin' }, 'system', this.now());
+      await this.o.store.update(
+        ADMIN_USERNAME,
+        { passwordHash: await this.hash(password), disabled: false, role: 'admin' },
+        'system',
+        this.now(),
+      );
       await this.o.store.deleteSessionsOf(existing.id);
       this.endWatched((_h, u) => u.id === existing.id, 'password changed');
     }

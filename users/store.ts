@@ -5,7 +5,8 @@ import { DuckDbFile } from '../store/duckdb/file.js';
 import type { StoreSchema } from '../store/duckdb/schema.js';
 import type { AuditEntry, Role, SessionRecord, UserRecord } from './types.js';
 
-const USER_COLUMNS = 'id, username, display_name, role, password_hash, disabled, created_at, updated_at, created_by, updated_by';
+const USER_COLUMNS =
+  'id, username, display_name, role, password_hash, disabled, created_at, updated_at, created_by, updated_by';
 
 function rowToUser(r: DuckDBValue[]): UserRecord {
   return {
@@ -50,9 +51,7 @@ export const USER_SCHEMA: StoreSchema = {
 };
 
 export class UserStore {
-  private constructor(
-    private readonly file: DuckDbFile,
-  ) {}
+  private constructor(private readonly file: DuckDbFile) {}
 
   static async open(file: string): Promise<UserStore> {
     return new UserStore(await DuckDbFile.open(file, USER_SCHEMA, { memoryLimit: '32MB' }));
@@ -68,44 +67,59 @@ export class UserStore {
   }
 
   countUsers(): Promise<number> {
-    return this.serial(async () => Number((await this.db.runAndReadAll('SELECT count(*)::BIGINT FROM users')).getRows()[0]![0] as bigint));
+    return this.serial(async () =>
+      Number((await this.db.runAndReadAll('SELECT count(*)::BIGINT FROM users')).getRows()[0]![0] as bigint),
+    );
   }
 
   /** Enabled admins: the last one may not be disabled or demoted. */
   countActiveAdmins(): Promise<number> {
     return this.serial(async () =>
-      Number((await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM users WHERE role = 'admin' AND NOT disabled`)).getRows()[0]![0] as bigint),
+      Number(
+        (
+          await this.db.runAndReadAll(`SELECT count(*)::BIGINT FROM users WHERE role = 'admin' AND NOT disabled`)
+        ).getRows()[0]![0] as bigint,
+      ),
     );
   }
 
   getByUsername(username: string): Promise<UserRecord | null> {
     return this.serial(async () => {
-      const row = (await this.db.runAndReadAll(`SELECT ${USER_COLUMNS} FROM users WHERE username = $u`, { u: username })).getRows()[0];
+      const row = (
+        await this.db.runAndReadAll(`SELECT ${USER_COLUMNS} FROM users WHERE username = $u`, { u: username })
+      ).getRows()[0];
       return row ? rowToUser(row) : null;
     });
   }
 
   list(): Promise<UserRecord[]> {
-    return this.serial(async () => (await this.db.runAndReadAll(`SELECT ${USER_COLUMNS} FROM users ORDER BY username`)).getRows().map(rowToUser));
+    return this.serial(async () =>
+      (await this.db.runAndReadAll(`SELECT ${USER_COLUMNS} FROM users ORDER BY username`)).getRows().map(rowToUser),
+    );
   }
 
   /** Inserts a user; false when the username is taken. */
   create(u: UserRecord): Promise<boolean> {
     return this.serial(async () => {
-      const taken = (await this.db.runAndReadAll('SELECT 1 FROM users WHERE username = $u', { u: u.username })).getRows().length > 0;
+      const taken =
+        (await this.db.runAndReadAll('SELECT 1 FROM users WHERE username = $u', { u: u.username })).getRows().length >
+        0;
       if (taken) return false;
-      await this.db.run(`INSERT INTO users (${USER_COLUMNS}) VALUES ($id, $u, $dn, $role, $h, $dis, $ca, $ua, $cb, $ub)`, {
-        id: u.id,
-        u: u.username,
-        dn: u.displayName,
-        role: u.role,
-        h: u.passwordHash,
-        dis: u.disabled,
-        ca: BigInt(u.createdAt),
-        ua: BigInt(u.updatedAt),
-        cb: u.createdBy,
-        ub: u.updatedBy,
-      });
+      await this.db.run(
+        `INSERT INTO users (${USER_COLUMNS}) VALUES ($id, $u, $dn, $role, $h, $dis, $ca, $ua, $cb, $ub)`,
+        {
+          id: u.id,
+          u: u.username,
+          dn: u.displayName,
+          role: u.role,
+          h: u.passwordHash,
+          dis: u.disabled,
+          ca: BigInt(u.createdAt),
+          ua: BigInt(u.updatedAt),
+          cb: u.createdBy,
+          ub: u.updatedBy,
+        },
+      );
       return true;
     });
   }
@@ -131,7 +145,9 @@ export class UserStore {
         p.dn = patch.displayName;
       }
       await this.db.run(`UPDATE users SET ${sets.join(', ')} WHERE username = $u`, p);
-      const row = (await this.db.runAndReadAll(`SELECT ${USER_COLUMNS} FROM users WHERE username = $u`, { u: username })).getRows()[0];
+      const row = (
+        await this.db.runAndReadAll(`SELECT ${USER_COLUMNS} FROM users WHERE username = $u`, { u: username })
+      ).getRows()[0];
       return row ? rowToUser(row) : null;
     });
   }
@@ -153,7 +169,9 @@ export class UserStore {
   /** The session and its user, in one read (every guarded request does this). */
   getSession(tokenHash: string): Promise<{ session: SessionRecord; user: UserRecord } | null> {
     return this.serial(async () => {
-      const cols = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ');
+      const cols = USER_COLUMNS.split(', ')
+        .map((c) => `u.${c}`)
+        .join(', ');
       const row = (
         await this.db.runAndReadAll(
           `SELECT ${cols}, s.created_at, s.last_seen, s.expires_at, s.ip, s.user_agent
@@ -197,7 +215,10 @@ export class UserStore {
   /** Ends a user's sessions (password changed, disabled), except the one making the change. */
   deleteSessionsOf(userId: string, exceptTokenHash?: string): Promise<void> {
     return this.serial(async () => {
-      await this.db.run('DELETE FROM sessions WHERE user_id = $uid AND token_hash <> $keep', { uid: userId, keep: exceptTokenHash ?? '' });
+      await this.db.run('DELETE FROM sessions WHERE user_id = $uid AND token_hash <> $keep', {
+        uid: userId,
+        keep: exceptTokenHash ?? '',
+      });
     });
   }
 
@@ -230,22 +251,41 @@ export class UserStore {
   }
 
   /** The newest audit entries first; optionally of a period [from, to), one action, one user (as subject or actor). */
-  listAudit(limit = 100, f: { from?: number; to?: number; action?: string; user?: string } = {}): Promise<AuditEntry[]> {
+  listAudit(
+    limit = 100,
+    f: { from?: number; to?: number; action?: string; user?: string } = {},
+  ): Promise<AuditEntry[]> {
     const where: string[] = [];
     const params: Record<string, DuckDBValue> = {};
-    if (f.from !== undefined) { where.push('ts >= $from'); params.from = BigInt(f.from); }
-    if (f.to !== undefined) { where.push('ts < $to'); params.to = BigInt(f.to); }
-    if (f.action) { where.push('action = $action'); params.action = f.action; }
-    if (f.user) { where.push('(username = $user OR actor = $user)'); params.user = f.user; }
+    if (f.from !== undefined) {
+      where.push('ts >= $from');
+      params.from = BigInt(f.from);
+    }
+    if (f.to !== undefined) {
+      where.push('ts < $to');
+      params.to = BigInt(f.to);
+    }
+    if (f.action) {
+      where.push('action = $action');
+      params.action = f.action;
+    }
+    if (f.user) {
+      where.push('(username = $user OR actor = $user)');
+      params.user = f.user;
+    }
     const sql = `SELECT ts, action, username, actor, ip, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, rowid DESC LIMIT ${Math.trunc(limit)}`;
     return this.serial(async () =>
-      (await this.db.runAndReadAll(sql, params))
-        .getRows()
-        .map((r) => {
-          const e: AuditEntry = { ts: Number(r[0] as bigint), action: r[1] as AuditEntry['action'], username: r[2] as string, by: r[3] as string, ip: r[4] as string };
-          if (r[5] !== null) e.detail = r[5] as string;
-          return e;
-        }),
+      (await this.db.runAndReadAll(sql, params)).getRows().map((r) => {
+        const e: AuditEntry = {
+          ts: Number(r[0] as bigint),
+          action: r[1] as AuditEntry['action'],
+          username: r[2] as string,
+          by: r[3] as string,
+          ip: r[4] as string,
+        };
+        if (r[5] !== null) e.detail = r[5] as string;
+        return e;
+      }),
     );
   }
 

@@ -100,7 +100,7 @@ export class LoginThrottle {
       if (!open) return;
       open = false;
       if (!familiar) this.unfamiliarInFlight--;
-      for (const c of counted) (ok ? c.end() : c.fail());
+      for (const c of counted) ok ? c.end() : c.fail();
       if (ok) {
         this.perPair.reset(pair);
         this.familiar.delete(pair);

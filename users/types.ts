@@ -11,7 +11,10 @@ export const UsernameSchema = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^[a-z0-9][a-z0-9_.@-]{0,63}$/, 'a username is 1–64 letters, digits, "_", ".", "@" or "-", starting with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9_.@-]{0,63}$/,
+    'a username is 1–64 letters, digits, "_", ".", "@" or "-", starting with a letter or digit',
+  );
 
 export const MIN_PASSWORD = 8;
 export const PasswordSchema = z

@@ -44,11 +44,24 @@ async function run(rules: ZoneRulesOptionsInput) {
   const dead: DeadLetter[] = [];
   const events = await EventStore.open(path.join(dir, 'events.duckdb'));
   const cases = await CaseService.open({
-    config: { file: path.join(dir, 'cases.duckdb'), codesFile: path.join(ROOT, 'config/case-codes.json'), retryBaseMs: 10, retryMaxMs: 50 },
+    config: {
+      file: path.join(dir, 'cases.duckdb'),
+      codesFile: path.join(ROOT, 'config/case-codes.json'),
+      retryBaseMs: 10,
+      retryMaxMs: 50,
+    },
     logger: silentLogger,
   });
-  cleanup.push(() => events.close(), () => cases.close(), () => bus.close());
-  await bus.subscribe('events', 'review', async (b) => void (await events.add(b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent))));
+  cleanup.push(
+    () => events.close(),
+    () => cases.close(),
+    () => bus.close(),
+  );
+  await bus.subscribe(
+    'events',
+    'review',
+    async (b) => void (await events.add(b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent))),
+  );
   const worker = await VisionWorker.open({
     cameras: scene.registry,
     models: loadModelsConfig(path.join(ROOT, 'config/models.json')),
@@ -68,7 +81,13 @@ async function run(rules: ZoneRulesOptionsInput) {
   const times = [...Array.from({ length: 29 }, (_, i) => T0 + (i - 2) * S), T0 + 52 * S];
   for (const ts of times) {
     const f = await scene.frameAt(ts);
-    const r = await worker.process({ district: scene.camera.district, cameraId: scene.camera.id, ts, seq: ts, jpeg: f.jpeg });
+    const r = await worker.process({
+      district: scene.camera.district,
+      cameraId: scene.camera.id,
+      ts,
+      seq: ts,
+      jpeg: f.jpeg,
+    });
     expect(r.ok).toBe(true);
   }
   // The review queue's intake has taken every event (and completion) off the bus.
@@ -76,7 +95,10 @@ async function run(rules: ZoneRulesOptionsInput) {
   const stored = (await events.list({ limit: 100 })).items.map((s) => s.event);
   const review = new ReviewService({ events, cases, logger: silentLogger });
   const caseIds: (string | undefined)[] = [];
-  for (const e of stored) caseIds.push((await review.review(e.id, { decision: 'confirm' }, { username: 'zhang.wei', role: 'reviewer' })).caseId);
+  for (const e of stored)
+    caseIds.push(
+      (await review.review(e.id, { decision: 'confirm' }, { username: 'zhang.wei', role: 'reviewer' })).caseId,
+    );
   const filed = (await cases.list({ limit: 100 })).total;
   return { stored, caseIds, filed, dead };
 }

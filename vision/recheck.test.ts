@@ -8,7 +8,13 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { feedLiveScene } from '../app/camera-feed.js';
 import { MemoryBus } from '../bus/memory.js';
-import { RecheckResultSchema, type DeadLetter, type EnforcementEvent, type RecheckRequestInput, type RecheckResult } from '../contracts/index.js';
+import {
+  RecheckResultSchema,
+  type DeadLetter,
+  type EnforcementEvent,
+  type RecheckRequestInput,
+  type RecheckResult,
+} from '../contracts/index.js';
 import { silentLogger } from '../runtime/log.js';
 import { createLiveScene } from '../simulators/camera/live.js';
 import { ROOT, tmpDir, waitFor } from '../test/helpers.js';
@@ -39,14 +45,20 @@ describe('decide', () => {
 function setup(seeds: number[]) {
   const dir = tmpDir('recheck');
   // The scenes start a little in the past, so that objects can be put out "now" at once.
-  const scenes = seeds.map((s) => createLiveScene(s, { dwellS: 3, fps: 2, startTs: Date.now() - 1000, publishedAt: '2020-01-01' }));
+  const scenes = seeds.map((s) =>
+    createLiveScene(s, { dwellS: 3, fps: 2, startTs: Date.now() - 1000, publishedAt: '2020-01-01' }),
+  );
   const bus = new MemoryBus({ logger: silentLogger });
   const dead: DeadLetter[] = [];
   const events: EnforcementEvent[] = [];
   const results: RecheckResult[] = [];
   const evidence = new EvidenceStore(path.join(dir, 'evidence'));
   const open = async () => {
-    await bus.subscribe('events', 'test', async (b) => void events.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)));
+    await bus.subscribe(
+      'events',
+      'test',
+      async (b) => void events.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)),
+    );
     await bus.subscribe('recheck-results', 'test', async (b) => {
       for (const m of b) {
         const r = RecheckResultSchema.parse(JSON.parse(m.value.toString()));
@@ -69,7 +81,10 @@ function setup(seeds: number[]) {
       rechecks: { slackS: 2 },
     });
     await worker.start();
-    cleanup.push(() => worker.close(), () => bus.close());
+    cleanup.push(
+      () => worker.close(),
+      () => bus.close(),
+    );
     return worker;
   };
   return { scenes, bus, dead, events, results, evidence, open };
@@ -102,8 +117,15 @@ describe('re-checks in the vision worker', () => {
       const feed = feedLiveScene({ scene: sc, bus: s.bus, logger: silentLogger });
       cleanup.push(() => feed.stop());
     }
-    const eventOf = (cam: string, zone: string) => s.events.find((e) => e.type === 'out-of-store-vending' && e.camera.id === cam && e.zone.id === zone);
-    expect(await waitFor(() => !!eventOf(a.camera.id, a.storefrontZones[0]!) && !!eventOf(b.camera.id, b.storefrontZones[0]!), 60_000, 100)).toBe(true);
+    const eventOf = (cam: string, zone: string) =>
+      s.events.find((e) => e.type === 'out-of-store-vending' && e.camera.id === cam && e.zone.id === zone);
+    expect(
+      await waitFor(
+        () => !!eventOf(a.camera.id, a.storefrontZones[0]!) && !!eventOf(b.camera.id, b.storefrontZones[0]!),
+        60_000,
+        100,
+      ),
+    ).toBe(true);
     const ea = eventOf(a.camera.id, a.storefrontZones[0]!)!;
     const eb = eventOf(b.camera.id, b.storefrontZones[0]!)!;
     expect(ea.role).toBe('stall');
@@ -124,7 +146,10 @@ describe('re-checks in the vision worker', () => {
     expect(rb).toMatchObject({ eventId: eb.id, cameraId: b.camera.id, result: 'present' });
     // worker.recheck() publishes too.
     expect(await waitFor(() => s.results.some((r) => r.id === reqB.id), 5000, 50)).toBe(true);
-    for (const [r, req] of [[ra, reqA], [rb, reqB]] as const) {
+    for (const [r, req] of [
+      [ra, reqA],
+      [rb, reqB],
+    ] as const) {
       expect(r.checkedAt).toBeGreaterThanOrEqual(req.requestedAt);
       expect(r.detail).toMatch(/frames/);
       expect(r.evidence.length).toBeGreaterThanOrEqual(1);

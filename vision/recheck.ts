@@ -148,9 +148,21 @@ export class RecheckResponder {
    * service asks again (its attempts).
    */
   async start(group = RecheckResponder.defaultGroup()): Promise<void> {
-    this.sub = await subscribeDecoded<RecheckRequest>(this.o.bus, 'rechecks', group, async (batch) => {
-      for (const m of batch) await this.onRequest(m.value);
-    }, { maxBatch: 64, ephemeral: true, decode: jsonDecoder(RecheckRequestSchema), deadLetters: this.o.deadLetters, logger: this.o.logger });
+    this.sub = await subscribeDecoded<RecheckRequest>(
+      this.o.bus,
+      'rechecks',
+      group,
+      async (batch) => {
+        for (const m of batch) await this.onRequest(m.value);
+      },
+      {
+        maxBatch: 64,
+        ephemeral: true,
+        decode: jsonDecoder(RecheckRequestSchema),
+        deadLetters: this.o.deadLetters,
+        logger: this.o.logger,
+      },
+    );
     this.o.logger.info({ group }, 're-check responder listening');
   }
 
@@ -163,15 +175,23 @@ export class RecheckResponder {
     const held = this.o.held(req.camera.id);
     if (!held || !(Date.now() - held.lastFrameAt <= this.options.holdS * 1000)) {
       // Another worker holds this camera (or nobody does: the notice service will find no answer and try again).
-      this.o.logger.debug({ request: req.id, camera: req.camera.id }, 're-check request for a camera this worker does not hold');
+      this.o.logger.debug(
+        { request: req.id, camera: req.camera.id },
+        're-check request for a camera this worker does not hold',
+      );
       return;
     }
     if (!this.inflight.has(req.id) && this.watchCount() >= this.options.maxWatches) {
-      this.o.logger.warn({ request: req.id, camera: req.camera.id, watches: this.watchCount() }, 'too many re-checks at once: request left unanswered');
+      this.o.logger.warn(
+        { request: req.id, camera: req.camera.id, watches: this.watchCount() },
+        'too many re-checks at once: request left unanswered',
+      );
       return;
     }
     // Not awaited: the watch takes observeS, and requests for other cameras must not wait behind it.
-    this.recheck(req).catch((e: Error) => this.o.logger.error({ request: req.id, camera: req.camera.id, err: e.message }, 're-check failed'));
+    this.recheck(req).catch((e: Error) =>
+      this.o.logger.error({ request: req.id, camera: req.camera.id, err: e.message }, 're-check failed'),
+    );
   }
 
   private watchCount(): number {
@@ -202,36 +222,65 @@ export class RecheckResponder {
   private async run(req: RecheckRequest): Promise<RecheckResult> {
     const base = { id: req.id, eventId: req.eventId, cameraId: req.camera.id, worker: this.workerId };
     const now = Date.now();
-    if (req.deadline <= now) return { ...base, result: 'unavailable', checkedAt: now, evidence: [], detail: 'the request was past its deadline' };
+    if (req.deadline <= now)
+      return {
+        ...base,
+        result: 'unavailable',
+        checkedAt: now,
+        evidence: [],
+        detail: 'the request was past its deadline',
+      };
     const held = this.o.held(req.camera.id);
-    const unavailable = async (detail: string) => this.finish({ ...base, result: 'unavailable', checkedAt: Date.now(), evidence: [], detail });
+    const unavailable = async (detail: string) =>
+      this.finish({ ...base, result: 'unavailable', checkedAt: Date.now(), evidence: [], detail });
     if (!held) return unavailable(`camera ${req.camera.id} is not in this worker's registry`);
     const zone = held.camera.zones.find((z) => z.id === req.zoneId);
     if (!zone) return unavailable(`camera ${req.camera.id} has no zone "${req.zoneId}"`);
     if (this.closed) return unavailable('the vision worker is stopping');
 
     const w = await new Promise<Watch>((resolve) => {
-      const watch: Watch = { req, zone, startedAt: now, presences: [], timer: null, done: false, resolve: () => resolve(watch) };
+      const watch: Watch = {
+        req,
+        zone,
+        startedAt: now,
+        presences: [],
+        timer: null,
+        done: false,
+        resolve: () => resolve(watch),
+      };
       // Frames may stop (camera offline): answer with what was seen by then, and always before the deadline.
       const endBy = Math.min(now + (req.observeS + this.options.slackS) * 1000, req.deadline - 500);
       watch.timer = setTimeout(() => this.end(watch), Math.max(0, endBy - now));
       const list = this.watches.get(req.camera.id) ?? [];
       list.push(watch);
       this.watches.set(req.camera.id, list);
-      this.o.logger.info({ request: req.id, event: req.eventId, camera: req.camera.id, zone: req.zoneId, observeS: req.observeS }, 're-check: watching the zone');
+      this.o.logger.info(
+        { request: req.id, event: req.eventId, camera: req.camera.id, zone: req.zoneId, observeS: req.observeS },
+        're-check: watching the zone',
+      );
     });
     if (this.closed) {
       // Not published: the notice service gets no answer and asks again, of whichever worker holds the camera then.
-      return { ...base, result: 'unavailable', checkedAt: Date.now(), evidence: [], detail: 'the vision worker stopped during the watch' };
+      return {
+        ...base,
+        result: 'unavailable',
+        checkedAt: Date.now(),
+        evidence: [],
+        detail: 'the vision worker stopped during the watch',
+      };
     }
     const d = decide(w.presences, this.options.absentFrames);
     const deciding = d.result === 'present' ? w.lastPresent : w.last;
     const evidence: EvidenceImage[] = [];
     if (deciding) {
       evidence.push(await this.draw(held.camera, w, deciding, d.result));
-      if (w.first && w.first !== deciding) evidence.push(await this.draw(held.camera, w, w.first, d.result, 'first frame of the watch'));
+      if (w.first && w.first !== deciding)
+        evidence.push(await this.draw(held.camera, w, w.first, d.result, 'first frame of the watch'));
     }
-    const stopped = w.firstTs !== undefined && w.last && w.last.ts < w.firstTs + req.observeS * 1000 ? '; frames stopped before the watch was over' : '';
+    const stopped =
+      w.firstTs !== undefined && w.last && w.last.ts < w.firstTs + req.observeS * 1000
+        ? '; frames stopped before the watch was over'
+        : '';
     return this.finish({
       ...base,
       result: d.result,
@@ -248,7 +297,16 @@ export class RecheckResponder {
       if (this.answered.size > this.options.rememberResults) this.answered.delete(this.answered.keys().next().value!);
     }
     await this.publish(result);
-    this.o.logger.info({ request: result.id, event: result.eventId, camera: result.cameraId, result: result.result, detail: result.detail }, 're-check answered');
+    this.o.logger.info(
+      {
+        request: result.id,
+        event: result.eventId,
+        camera: result.cameraId,
+        result: result.result,
+        detail: result.detail,
+      },
+      're-check answered',
+    );
     return result;
   }
 
@@ -257,12 +315,26 @@ export class RecheckResponder {
     await this.o.bus.publish('recheck-results', [{ key: r.cameraId, value: JSON.stringify(r) }]);
   }
 
-  private async draw(camera: Camera, w: Watch, s: Sample, result: RecheckResult['result'], note?: string): Promise<EvidenceImage> {
+  private async draw(
+    camera: Camera,
+    w: Watch,
+    s: Sample,
+    result: RecheckResult['result'],
+    note?: string,
+  ): Promise<EvidenceImage> {
     const zone = w.zone;
-    const marks = zone.type === 'no-parking' ? { polygons: [zone.polygon], polylines: [] } : { polygons: [zone.sidewalk], polylines: [zone.storeLine] };
+    const marks =
+      zone.type === 'no-parking'
+        ? { polygons: [zone.polygon], polylines: [] }
+        : { polygons: [zone.sidewalk], polylines: [zone.storeLine] };
     const what = w.req.eventType === 'illegal-parking' ? 'illegal parking' : 'out-of-store vending';
     const caption = `${camera.id}  ${localTime(s.ts, this.o.timeZone)}  ${zone.id}  ${what}  re-check: ${result}${note ? ` (${note})` : ''}`;
-    const img = await drawEvidence(s.frame.jpeg, s.frame.width, s.frame.height, { box: w.req.box, ...marks, caption, label: 'event box' });
+    const img = await drawEvidence(s.frame.jpeg, s.frame.width, s.frame.height, {
+      box: w.req.box,
+      ...marks,
+      caption,
+      label: 'event box',
+    });
     const stored = await this.o.evidence.put(img);
     return {
       role: 'recheck',
@@ -280,7 +352,12 @@ export class RecheckResponder {
    * One processed frame of a camera (after the tracker and the zone rules): each watch of that camera notes whether
    * the object is there. `presence` asks the camera's zone rules about its latest frame.
    */
-  observe(cameraId: string, ts: number, frame: RecheckFrame, presence: (zoneId: string, box: Box, role: RecheckRequest['role']) => Presence): void {
+  observe(
+    cameraId: string,
+    ts: number,
+    frame: RecheckFrame,
+    presence: (zoneId: string, box: Box, role: RecheckRequest['role']) => Presence,
+  ): void {
     const list = this.watches.get(cameraId);
     if (!list) return;
     for (const w of [...list]) {

@@ -15,7 +15,10 @@ describe('FrameRelay', () => {
       deadLetters: { add: async () => undefined, list: async () => ({ items: [], total: 0 }) },
       logger: silentLogger,
     });
-    const err = await relay.start().then(() => null, (e: Error) => e);
+    const err = await relay.start().then(
+      () => null,
+      (e: Error) => e,
+    );
     await relay.stop();
     expect(err).toBeInstanceOf(ConfigError);
     expect(err!.message).toMatch(/^cannot connect to the MQTT broker at mqtt:\/\/127\.0\.0\.1:1 \(MQTT_URL\)/);

@@ -62,7 +62,10 @@ export class FrameRelay {
         () => done(),
         (e: Error) => {
           // The bus refused: no PUBACK, so the broker sends the frame again after a reconnect.
-          o.logger.error({ err: e.message }, 'could not hand a frame to the bus; reconnecting so the broker resends it');
+          o.logger.error(
+            { err: e.message },
+            'could not hand a frame to the bus; reconnecting so the broker resends it',
+          );
           client.end(true, () => client.reconnect());
         },
       );
@@ -72,13 +75,18 @@ export class FrameRelay {
     client.on('connect', () => {
       client.subscribeAsync(filter, { qos: 1 }).then(
         () => o.logger.info({ topic: filter }, 'frame relay subscribed'),
-        (e: Error) => o.logger.error({ err: e.message }, 'frame relay could not subscribe; retried on the next connection'),
+        (e: Error) =>
+          o.logger.error({ err: e.message }, 'frame relay could not subscribe; retried on the next connection'),
       );
     });
     client.on('error', (e) => o.logger.error({ err: e.message }, 'mqtt error (frame relay)'));
     await new Promise<void>((resolve, reject) => {
       const fail = (e: Error) =>
-        reject(new ConfigError(`cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}${tlsFailureHint(e, 'MQTT_CA_FILE')}`));
+        reject(
+          new ConfigError(
+            `cannot connect to the MQTT broker at ${redactUrl(o.mqttUrl)} (MQTT_URL): ${e.message}${tlsFailureHint(e, 'MQTT_CA_FILE')}`,
+          ),
+        );
       client.once('error', fail);
       client.once('connect', () => {
         client.off('error', fail);
@@ -93,10 +101,13 @@ export class FrameRelay {
     const max = this.o.maxFrameBytes ?? 900 * 1024;
     const reject = (reason: string) => {
       this.rejected++;
-      return this.o.deadLetters.add([{ topic: p.topic, reason, receivedAt: Date.now(), payload: payload.subarray(0, 64 * 1024) }]);
+      return this.o.deadLetters.add([
+        { topic: p.topic, reason, receivedAt: Date.now(), payload: payload.subarray(0, 64 * 1024) },
+      ]);
     };
     if (!t.ok) return reject(t.reason);
-    if (payload.length > max) return reject(`frame of ${payload.length} bytes exceeds ${max} (lower the camera's width or JPEG quality)`);
+    if (payload.length > max)
+      return reject(`frame of ${payload.length} bytes exceeds ${max} (lower the camera's width or JPEG quality)`);
     const props = (p.properties?.userProperties ?? {}) as Record<string, string | string[]>;
     const one = (k: string) => {
       const v = props[k];
@@ -108,12 +119,17 @@ export class FrameRelay {
       // MQTT 3.1.1 carries no user properties: the receive time stands in for the capture time.
       if (!this.warnedNoProps) {
         this.warnedNoProps = true;
-        this.o.logger.warn({ topic: p.topic }, 'frame without capture time and sequence (user properties ts, seq): using the receive time');
+        this.o.logger.warn(
+          { topic: p.topic },
+          'frame without capture time and sequence (user properties ts, seq): using the receive time',
+        );
       }
       ts = Date.now();
       seq = 0;
     }
-    await this.o.bus.publish('frames', [{ key: t.camera.cameraId, value: encodeBusFrame({ ...t.camera, ts, seq, jpeg: payload }) }]);
+    await this.o.bus.publish('frames', [
+      { key: t.camera.cameraId, value: encodeBusFrame({ ...t.camera, ts, seq, jpeg: payload }) },
+    ]);
     this.relayed++;
   }
 

@@ -38,13 +38,37 @@ function setup(modelPath = MODEL, motion: MotionGatingInput = {}) {
         width: 960,
         height: 640,
         // The fixed detector's vehicle stands at (480, 420): inside this zone.
-        zones: [{ type: 'no-parking', id: 'np-1', name: '新华路禁停区', polygon: [[300, 350], [700, 350], [700, 500], [300, 500]], dwellS: 10 }],
+        zones: [
+          {
+            type: 'no-parking',
+            id: 'np-1',
+            name: '新华路禁停区',
+            polygon: [
+              [300, 350],
+              [700, 350],
+              [700, 500],
+              [300, 500],
+            ],
+            dwellS: 10,
+          },
+        ],
         motion,
       },
-      { id: 'cam-b', district: 'xinhua', gridCell: 'g2', location: { lat: 39.9, lon: 116.4 }, postedLocation: 'B', width: 960, height: 640, zones: [] },
+      {
+        id: 'cam-b',
+        district: 'xinhua',
+        gridCell: 'g2',
+        location: { lat: 39.9, lon: 116.4 },
+        postedLocation: 'B',
+        width: 960,
+        height: 640,
+        zones: [],
+      },
     ],
   });
-  const models = ModelsConfigSchema.parse({ models: [{ name: 'fixed', path: modelPath, family: 'yolo', scoreThreshold: 0.3 }] });
+  const models = ModelsConfigSchema.parse({
+    models: [{ name: 'fixed', path: modelPath, family: 'yolo', scoreThreshold: 0.3 }],
+  });
   const registry = new Registry();
   return {
     dir,
@@ -57,7 +81,10 @@ function setup(modelPath = MODEL, motion: MotionGatingInput = {}) {
         models,
         evidence: new EvidenceStore(path.join(dir, 'evidence')),
         bus,
-        deadLetters: { add: async (d) => void dead.push(...d), list: async () => ({ items: dead, total: dead.length }) },
+        deadLetters: {
+          add: async (d) => void dead.push(...d),
+          list: async () => ({ items: dead, total: dead.length }),
+        },
         logger: silentLogger,
         registry,
         rules: { confirmMinS: 3, confirmFrac: 0 },
@@ -65,13 +92,20 @@ function setup(modelPath = MODEL, motion: MotionGatingInput = {}) {
   };
 }
 
-const jpeg = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: { r: 90, g: 90, b: 95 } } }).jpeg().toBuffer();
+const jpeg = (w: number, h: number) =>
+  sharp({ create: { width: w, height: h, channels: 3, background: { r: 90, g: 90, b: 95 } } })
+    .jpeg()
+    .toBuffer();
 
 describe('VisionWorker', () => {
   it('raises one illegal-parking event with first-seen, threshold, last and crop evidence, stored by SHA-256, on the bus', async () => {
     const s = setup();
     const published: EnforcementEvent[] = [];
-    await s.bus.subscribe('events', 't', async (b) => void published.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)));
+    await s.bus.subscribe(
+      'events',
+      't',
+      async (b) => void published.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)),
+    );
     const w = await s.open();
     const frame = await jpeg(960, 640);
     const events: EnforcementEvent[] = [];
@@ -84,11 +118,18 @@ describe('VisionWorker', () => {
     const e = events[0]!;
     expect(e.type).toBe('illegal-parking');
     expect(e.zone).toEqual({ id: 'np-1', name: '新华路禁停区' });
-    expect(e.camera).toMatchObject({ id: 'cam-a', district: 'xinhua', gridCell: '110101001001', postedLocation: '新华路与建设街交叉口' });
+    expect(e.camera).toMatchObject({
+      id: 'cam-a',
+      district: 'xinhua',
+      gridCell: '110101001001',
+      postedLocation: '新华路与建设街交叉口',
+    });
     expect(e.thresholdAt - e.start).toBeGreaterThanOrEqual(10_000);
     expect(e.end).toBeGreaterThan(e.thresholdAt);
     expect(e.evidence.map((x) => x.role).sort()).toEqual(['crop', 'first-seen', 'frame', 'last', 'threshold']);
-    expect(e.evidence.find((x) => x.role === 'frame')!.sha256).toBe(crypto.createHash('sha256').update(frame).digest('hex'));
+    expect(e.evidence.find((x) => x.role === 'frame')!.sha256).toBe(
+      crypto.createHash('sha256').update(frame).digest('hex'),
+    );
     for (const x of e.evidence) {
       const file = path.join(s.dir, 'evidence', x.sha256.slice(0, 2), x.sha256.slice(2, 4), `${x.sha256}.jpg`);
       const bytes = fs.readFileSync(file);
@@ -103,11 +144,29 @@ describe('VisionWorker', () => {
   it('dead-letters a corrupt JPEG, a frame of the wrong size and an unknown camera, and keeps serving the others', async () => {
     const s = setup();
     const w = await s.open();
-    const bad = await w.process({ district: 'xinhua', cameraId: 'cam-a', ts: T0, seq: 0, jpeg: Buffer.from('not a jpeg at all') });
+    const bad = await w.process({
+      district: 'xinhua',
+      cameraId: 'cam-a',
+      ts: T0,
+      seq: 0,
+      jpeg: Buffer.from('not a jpeg at all'),
+    });
     expect(bad).toMatchObject({ ok: false, reason: expect.stringMatching(/not a decodable image/) });
-    const small = await w.process({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + 1, seq: 1, jpeg: await jpeg(640, 360) });
+    const small = await w.process({
+      district: 'xinhua',
+      cameraId: 'cam-a',
+      ts: T0 + 1,
+      seq: 1,
+      jpeg: await jpeg(640, 360),
+    });
     expect(small).toMatchObject({ ok: false, reason: expect.stringMatching(/640x360.*960x640/) });
-    const unknown = await w.process({ district: 'xinhua', cameraId: 'cam-x', ts: T0, seq: 0, jpeg: await jpeg(960, 640) });
+    const unknown = await w.process({
+      district: 'xinhua',
+      cameraId: 'cam-x',
+      ts: T0,
+      seq: 0,
+      jpeg: await jpeg(960, 640),
+    });
     expect(unknown).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown camera "cam-x"/) });
     expect(s.dead.map((d) => d.topic)).toEqual([
       'city/v1/xinhua/camera/cam-a/frames',
@@ -117,7 +176,13 @@ describe('VisionWorker', () => {
     expect(s.dead[0]!.payload.toString()).toBe('not a jpeg at all');
     const ok = await w.process({ district: 'xinhua', cameraId: 'cam-b', ts: T0, seq: 0, jpeg: await jpeg(960, 640) });
     expect(ok.ok).toBe(true);
-    const okA = await w.process({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + 5, seq: 2, jpeg: await jpeg(960, 640) });
+    const okA = await w.process({
+      district: 'xinhua',
+      cameraId: 'cam-a',
+      ts: T0 + 5,
+      seq: 2,
+      jpeg: await jpeg(960, 640),
+    });
     expect(okA.ok).toBe(true);
     await w.close();
   });
@@ -126,7 +191,9 @@ describe('VisionWorker', () => {
     const s = setup();
     const w = await s.open();
     await w.start('vision-bomb');
-    const framesOf = async (camera: string) => (await s.registry.getSingleMetric('vision_frames_total')!.get()).values.find((v) => v.labels.camera === camera)?.value ?? 0;
+    const framesOf = async (camera: string) =>
+      (await s.registry.getSingleMetric('vision_frames_total')!.get()).values.find((v) => v.labels.camera === camera)
+        ?.value ?? 0;
     const until = async (cond: () => Promise<boolean> | boolean, what: string) => {
       const end = Date.now() + 20_000;
       while (!(await cond())) {
@@ -134,7 +201,13 @@ describe('VisionWorker', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     };
-    const send = (seq: number, image: Buffer) => s.bus.publish('frames', [{ key: 'cam-a', value: encodeBusFrame({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + seq * 1000, seq, jpeg: image }) }]);
+    const send = (seq: number, image: Buffer) =>
+      s.bus.publish('frames', [
+        {
+          key: 'cam-a',
+          value: encodeBusFrame({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + seq * 1000, seq, jpeg: image }),
+        },
+      ]);
     await send(0, await jpeg(960, 640));
     await until(async () => (await framesOf('cam-a')) === 1, 'the first good frame');
 
@@ -157,7 +230,10 @@ describe('VisionWorker', () => {
       'frame is 12000x12000, camera cam-a is registered as 960x640 (zones are drawn in those pixels); refused from its png header, not decoded',
       'frame is 30000x30000, camera cam-a is registered as 960x640 (zones are drawn in those pixels); refused from its png header, not decoded',
     ]);
-    expect(s.dead.map((d) => d.topic)).toEqual(['city/v1/xinhua/camera/cam-a/frames', 'city/v1/xinhua/camera/cam-a/frames']);
+    expect(s.dead.map((d) => d.topic)).toEqual([
+      'city/v1/xinhua/camera/cam-a/frames',
+      'city/v1/xinhua/camera/cam-a/frames',
+    ]);
     expect(s.dead[1]!.payload.equals(header)).toBe(true);
     // Acknowledged: the bus does not hand the bombs back.
     await new Promise((r) => setTimeout(r, 300));
@@ -168,7 +244,10 @@ describe('VisionWorker', () => {
 
   it('refuses to start without its model file, naming the file', async () => {
     const s = setup('/nonexistent/model.onnx');
-    const err = await s.open().then(() => null, (e: Error) => e);
+    const err = await s.open().then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect(err!.message).toMatch(/\/nonexistent\/model\.onnx/);
   });
@@ -179,7 +258,17 @@ describe('VisionWorker', () => {
     await w.start('vision-live');
     const frame = await jpeg(960, 640);
     const live = (zones: unknown[], masks: unknown[] = [], id = 'cam-c') =>
-      CameraRegistrySchema.shape.cameras.element.parse({ id, district: 'xinhua', gridCell: '320582008024372', location: { lat: 31.5, lon: 120.1 }, postedLocation: 'C', width: 960, height: 640, zones, masks });
+      CameraRegistrySchema.shape.cameras.element.parse({
+        id,
+        district: 'xinhua',
+        gridCell: '320582008024372',
+        location: { lat: 31.5, lon: 120.1 },
+        postedLocation: 'C',
+        width: 960,
+        height: 640,
+        zones,
+        masks,
+      });
     const until = async (cond: () => Promise<boolean> | boolean, what: string) => {
       const end = Date.now() + 20_000;
       while (!(await cond())) {
@@ -197,7 +286,22 @@ describe('VisionWorker', () => {
 
     expect((await w.process(at(0))).ok).toBe(false);
     // A zone away from the fixed detector's vehicle at (480, 420): nothing to raise.
-    await publish([live([{ type: 'no-parking', id: 'np-far', name: '远处', polygon: [[10, 10], [200, 10], [200, 100], [10, 100]], dwellS: 3 }])]);
+    await publish([
+      live([
+        {
+          type: 'no-parking',
+          id: 'np-far',
+          name: '远处',
+          polygon: [
+            [10, 10],
+            [200, 10],
+            [200, 100],
+            [10, 100],
+          ],
+          dwellS: 3,
+        },
+      ]),
+    ]);
     let i = 1;
     const run = async (n: number) => {
       const out: EnforcementEvent[] = [];
@@ -210,11 +314,54 @@ describe('VisionWorker', () => {
     };
     expect(await run(10)).toEqual([]);
     // Redrawn around the vehicle: the next frames raise the event in that zone.
-    await publish([live([{ type: 'no-parking', id: 'np-here', name: '这里', polygon: [[300, 350], [700, 350], [700, 500], [300, 500]], dwellS: 3 }])]);
+    await publish([
+      live([
+        {
+          type: 'no-parking',
+          id: 'np-here',
+          name: '这里',
+          polygon: [
+            [300, 350],
+            [700, 350],
+            [700, 500],
+            [300, 500],
+          ],
+          dwellS: 3,
+        },
+      ]),
+    ]);
     const events = await run(12);
     expect(events.map((e) => e.zone.id)).toEqual(['np-here']);
     // A mask over the vehicle's ground point (480, 420): it (and the stall the fixed model sees there) is no longer seen.
-    await publish([live([{ type: 'no-parking', id: 'np-here', name: '这里', polygon: [[300, 350], [700, 350], [700, 500], [300, 500]], dwellS: 3 }], [{ id: 'm-1', polygon: [[400, 380], [560, 380], [560, 460], [400, 460]] }])]);
+    await publish([
+      live(
+        [
+          {
+            type: 'no-parking',
+            id: 'np-here',
+            name: '这里',
+            polygon: [
+              [300, 350],
+              [700, 350],
+              [700, 500],
+              [300, 500],
+            ],
+            dwellS: 3,
+          },
+        ],
+        [
+          {
+            id: 'm-1',
+            polygon: [
+              [400, 380],
+              [560, 380],
+              [560, 460],
+              [400, 460],
+            ],
+          },
+        ],
+      ),
+    ]);
     const masked = await w.process(at(i++));
     expect(masked.ok).toBe(true);
     if (masked.ok) {
@@ -225,7 +372,10 @@ describe('VisionWorker', () => {
     await publish([live([], [], 'cam-a')]);
     expect((await w.process(at(i++))).ok).toBe(false);
     // cam-a keeps its file zone np-1: the vehicle becomes a candidate there.
-    for (let k = 0; k < 5; k++) expect((await w.process({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + k * 1000, seq: k, jpeg: frame })).ok).toBe(true);
+    for (let k = 0; k < 5; k++)
+      expect(
+        (await w.process({ district: 'xinhua', cameraId: 'cam-a', ts: T0 + k * 1000, seq: k, jpeg: frame })).ok,
+      ).toBe(true);
     expect(w.candidates('cam-a').length).toBeGreaterThan(0);
     expect(s.dead.at(-1)!.reason).toBe('unknown camera "cam-c": add it to the camera registry');
     await w.close();
@@ -259,12 +409,24 @@ describe('VisionWorker with the motion gate (vision/motion)', () => {
     // The objects are held on skipped frames: the same tracks as without the gate on every frame, each skipped frame
     // giving the tracker the standing ones back (the fixed detector's vehicle, and what else it sees there).
     expect(on.results.map((r) => r.tracks)).toEqual(off.results.map((r) => r.tracks));
-    expect(on.results.filter((r) => r.detector === 'skipped').every((r) => r.detections.length === r.tracks && r.detections.every((d) => d.classId === -1))).toBe(true);
+    expect(
+      on.results
+        .filter((r) => r.detector === 'skipped')
+        .every((r) => r.detections.length === r.tracks && r.detections.every((d) => d.classId === -1)),
+    ).toBe(true);
     const counted = on.dwell.slice(2);
     expect(counted.every((d, i) => i === 0 || d === counted[i - 1]! + 1)).toBe(true);
     expect(on.events).toHaveLength(1);
     expect(off.events).toHaveLength(1);
-    const pick = (e: EnforcementEvent) => ({ type: e.type, zone: e.zone, trackId: e.trackId, start: e.start, thresholdAt: e.thresholdAt, end: e.end, box: e.box });
+    const pick = (e: EnforcementEvent) => ({
+      type: e.type,
+      zone: e.zone,
+      trackId: e.trackId,
+      start: e.start,
+      thresholdAt: e.thresholdAt,
+      end: e.end,
+      box: e.box,
+    });
     expect(pick(on.events[0]!)).toEqual(pick(off.events[0]!));
     const runs = await on.registry.getSingleMetricAsString('vision_detector_runs_total');
     expect(runs).toMatch(/kind="skipped"} 3\d/);
@@ -274,6 +436,12 @@ describe('VisionWorker with the motion gate (vision/motion)', () => {
     const { results } = await park({ reverifyS: 10 });
     const looked = results.map((r, i) => [i, r.detector] as const).filter(([, k]) => k !== 'skipped');
     // 0: the first frame; 1: the new (tentative) tracks' second sighting; then the standing car every 10 s.
-    expect(looked).toEqual([[0, 'full'], [1, 'full'], [11, 'full'], [21, 'full'], [31, 'full']]);
+    expect(looked).toEqual([
+      [0, 'full'],
+      [1, 'full'],
+      [11, 'full'],
+      [21, 'full'],
+      [31, 'full'],
+    ]);
   });
 });

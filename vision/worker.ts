@@ -24,7 +24,17 @@ import os from 'node:os';
 import { z } from 'zod';
 import { CameraSchema, type Camera, type CameraRegistry } from './cameras/config.js';
 import { bottomCentre, pointInPolygon } from './rules/geometry.js';
-import { createDetector, decodeImage, modelFor, type DetectResult, type Detection, type Detector, type ModelConfig, type ModelsConfig, type RawImage } from './detectors/index.js';
+import {
+  createDetector,
+  decodeImage,
+  modelFor,
+  type DetectResult,
+  type Detection,
+  type Detector,
+  type ModelConfig,
+  type ModelsConfig,
+  type RawImage,
+} from './detectors/index.js';
 import { cropEvidence, drawEvidence, localTime } from './evidence/compose.js';
 import { MotionGate, type GateKind, type GatePlan } from './motion/gate.js';
 import { heldDetections } from './motion/held.js';
@@ -32,7 +42,13 @@ import { detectOnAreas, type AreaDetector } from './motion/detect-areas.js';
 import { EvidenceStore } from './evidence/store.js';
 import { RecheckResponder, type RecheckOptionsInput } from './recheck.js';
 import { DuplicateLinks, type DuplicateLinkOptionsInput } from './rules/duplicates.js';
-import { ZoneRules, type RuleEvent, type RuleOutput, type Sighting, type ZoneRulesOptionsInput } from './rules/zone-rules.js';
+import {
+  ZoneRules,
+  type RuleEvent,
+  type RuleOutput,
+  type Sighting,
+  type ZoneRulesOptionsInput,
+} from './rules/zone-rules.js';
 import { Tracker, type TrackerOptionsInput } from './track/index.js';
 
 /** Reads a licence plate inside a vehicle's box (vision/ocr); optional. */
@@ -128,8 +144,13 @@ interface CameraState {
   links: DuplicateLinks;
 }
 
-function zoneMarks(zone: RuleEvent<unknown>['zone']): { polygons: [number, number][][]; polylines: [number, number][][] } {
-  return zone.type === 'no-parking' ? { polygons: [zone.polygon], polylines: [] } : { polygons: [zone.sidewalk], polylines: [zone.storeLine] };
+function zoneMarks(zone: RuleEvent<unknown>['zone']): {
+  polygons: [number, number][][];
+  polylines: [number, number][][];
+} {
+  return zone.type === 'no-parking'
+    ? { polygons: [zone.polygon], polylines: [] }
+    : { polygons: [zone.sidewalk], polylines: [zone.storeLine] };
 }
 
 const now = () => performance.now();
@@ -168,10 +189,25 @@ export class VisionWorker {
             options: o.rechecks === true || o.rechecks === undefined ? {} : o.rechecks,
           });
     this.m = {
-      frames: new Counter({ name: 'vision_frames_total', help: 'Frames processed', labelNames: ['camera'] as const, registers }),
-      detector: new Counter({ name: 'vision_detector_runs_total', help: 'Frames by where the detector ran: full, regions, skipped (motion gate)', labelNames: ['kind'] as const, registers }),
+      frames: new Counter({
+        name: 'vision_frames_total',
+        help: 'Frames processed',
+        labelNames: ['camera'] as const,
+        registers,
+      }),
+      detector: new Counter({
+        name: 'vision_detector_runs_total',
+        help: 'Frames by where the detector ran: full, regions, skipped (motion gate)',
+        labelNames: ['kind'] as const,
+        registers,
+      }),
       rejected: new Counter({ name: 'vision_frames_rejected_total', help: 'Frames dead-lettered', registers }),
-      events: new Counter({ name: 'vision_events_total', help: 'Enforcement events raised', labelNames: ['type'] as const, registers }),
+      events: new Counter({
+        name: 'vision_events_total',
+        help: 'Enforcement events raised',
+        labelNames: ['type'] as const,
+        registers,
+      }),
       latency: new Histogram({
         name: 'vision_frame_seconds',
         help: 'Per-frame processing time by stage',
@@ -194,7 +230,10 @@ export class VisionWorker {
       await w.close();
       throw e;
     }
-    o.logger.info({ cameras: w.cameras.size, zones: o.cameras.cameras.reduce((n, c) => n + c.zones.length, 0) }, 'vision worker ready');
+    o.logger.info(
+      { cameras: w.cameras.size, zones: o.cameras.cameras.reduce((n, c) => n + c.zones.length, 0) },
+      'vision worker ready',
+    );
     return w;
   }
 
@@ -206,7 +245,15 @@ export class VisionWorker {
       detector = await createDetector(model, this.o.logger);
       this.byModel.set(model.name, detector);
       this.detectors.push(detector);
-      this.o.logger.info({ model: model.name, family: model.family, classes: detector.info.classNames.length, input: `${detector.info.inputWidth}x${detector.info.inputHeight}` }, 'detector model loaded');
+      this.o.logger.info(
+        {
+          model: model.name,
+          family: model.family,
+          classes: detector.info.classNames.length,
+          input: `${detector.info.inputWidth}x${detector.info.inputHeight}`,
+        },
+        'detector model loaded',
+      );
     }
     return {
       camera,
@@ -249,7 +296,10 @@ export class VisionWorker {
           this.detectors.push(detector);
         } catch (e) {
           this.noRegions.add(model.name);
-          this.o.logger.info({ model: model.name, regionInput: r, err: (e as Error).message }, 'the model takes no other input size: the motion gate detects whole frames');
+          this.o.logger.info(
+            { model: model.name, regionInput: r, err: (e as Error).message },
+            'the model takes no other input size: the motion gate detects whole frames',
+          );
         }
       }
       if (detector) out.push({ detector, input: r, size, max });
@@ -284,7 +334,13 @@ export class VisionWorker {
       const st = this.cameras.get(c.id);
       if (st && JSON.stringify(st.camera) === JSON.stringify(c)) continue;
       changed++;
-      if (!st || st.camera.width !== c.width || st.camera.height !== c.height || st.camera.model !== c.model || st.camera.district !== c.district) {
+      if (
+        !st ||
+        st.camera.width !== c.width ||
+        st.camera.height !== c.height ||
+        st.camera.model !== c.model ||
+        st.camera.district !== c.district
+      ) {
         this.cameras.set(c.id, await this.cameraState(c));
       } else {
         // Swapped in one step between frames: the next frame sees the new zones and masks.
@@ -295,7 +351,10 @@ export class VisionWorker {
         st.regions = await this.regionDetectors(c, modelFor(this.o.models, c.model), st.detector);
         st.open.clear();
       }
-      this.o.logger.info({ camera: c.id, zones: c.zones.length, masks: c.masks.length }, st ? 'camera changed in the console: applied' : 'camera added in the console: started');
+      this.o.logger.info(
+        { camera: c.id, zones: c.zones.length, masks: c.masks.length },
+        st ? 'camera changed in the console: applied' : 'camera added in the console: started',
+      );
     }
     if (changed > 0) this.o.logger.info({ cameras: this.cameras.size }, 'vision worker cameras updated');
   }
@@ -321,14 +380,26 @@ export class VisionWorker {
           await this.applyLiveCameras(latest.cameras);
           this.liveApplied = key;
         },
-        { maxBatch: 16, ephemeral: true, decode: jsonDecoder(LiveCamerasSchema), deadLetters: this.o.deadLetters, logger: this.o.logger },
+        {
+          maxBatch: 16,
+          ephemeral: true,
+          decode: jsonDecoder(LiveCamerasSchema),
+          deadLetters: this.o.deadLetters,
+          logger: this.o.logger,
+        },
       );
     }
     // A message that is not a frame is dead-lettered by the decoder (bus/decoded.ts); a frame the worker cannot use,
     // by process().
-    this.sub = await subscribeDecoded<Frame>(this.o.bus, 'frames', group, async (batch) => {
-      for (const m of batch) await this.process(m.value);
-    }, { maxBatch: 16, decode: (v) => decodeBusFrame(v), deadLetters: this.o.deadLetters, logger: this.o.logger });
+    this.sub = await subscribeDecoded<Frame>(
+      this.o.bus,
+      'frames',
+      group,
+      async (batch) => {
+        for (const m of batch) await this.process(m.value);
+      },
+      { maxBatch: 16, decode: (v) => decodeBusFrame(v), deadLetters: this.o.deadLetters, logger: this.o.logger },
+    );
   }
 
   /** One frame through decode, detection, tracking and the rules; events it raises are published. */
@@ -337,11 +408,23 @@ export class VisionWorker {
     const st = this.cameras.get(frame.cameraId);
     if (!st) return this.reject(topic, frame, `unknown camera "${frame.cameraId}": add it to the camera registry`);
     if (st.camera.district !== frame.district) {
-      return this.reject(topic, frame, `camera ${frame.cameraId} is registered in district ${st.camera.district}, frame came from ${frame.district}`);
+      return this.reject(
+        topic,
+        frame,
+        `camera ${frame.cameraId} is registered in district ${st.camera.district}, frame came from ${frame.district}`,
+      );
     }
     if (frame.ts <= st.lastTs) {
       // A repeat after a redelivery, or out of order: the tracker and rules only move forward in time.
-      return { ok: true, camera: frame.cameraId, detections: [], tracks: 0, events: [], timings: zeroTimings(), detector: 'skipped' };
+      return {
+        ok: true,
+        camera: frame.cameraId,
+        detections: [],
+        tracks: 0,
+        events: [],
+        timings: zeroTimings(),
+        detector: 'skipped',
+      };
     }
     const t0 = now();
     // The size from the header first: decoding allocates what the header declares, and a file of a few hundred bytes
@@ -352,9 +435,14 @@ export class VisionWorker {
     } catch (e) {
       return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
     }
-    const size = (w: number, h: number) => `frame is ${w}x${h}, camera ${st.camera.id} is registered as ${st.camera.width}x${st.camera.height} (zones are drawn in those pixels)`;
+    const size = (w: number, h: number) =>
+      `frame is ${w}x${h}, camera ${st.camera.id} is registered as ${st.camera.width}x${st.camera.height} (zones are drawn in those pixels)`;
     if (header.width !== st.camera.width || header.height !== st.camera.height) {
-      return this.reject(topic, frame, `${size(header.width, header.height)}; refused from its ${header.format} header, not decoded`);
+      return this.reject(
+        topic,
+        frame,
+        `${size(header.width, header.height)}; refused from its ${header.format} header, not decoded`,
+      );
     }
     const tm = now();
     let plan: GatePlan | null = null;
@@ -378,9 +466,11 @@ export class VisionWorker {
       } catch (e) {
         return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
       }
-      if (img.width !== st.camera.width || img.height !== st.camera.height) return this.reject(topic, frame, size(img.width, img.height));
+      if (img.width !== st.camera.width || img.height !== st.camera.height)
+        return this.reject(topic, frame, size(img.width, img.height));
       t1 = now();
-      const onAreas = plan?.kind === 'regions' && st.regions.length > 0 ? await detectOnAreas(img, plan.areas, st.regions) : null;
+      const onAreas =
+        plan?.kind === 'regions' && st.regions.length > 0 ? await detectOnAreas(img, plan.areas, st.regions) : null;
       if (onAreas && plan?.kind === 'regions') {
         ({ looked, ...det } = onAreas);
         if (plan.reverify) st.gate?.reverified(frame.ts);
@@ -393,9 +483,14 @@ export class VisionWorker {
     }
     const t2 = now();
     const masks = st.camera.masks;
-    const found = masks.length === 0 ? det.detections : det.detections.filter((d) => !masks.some((m) => pointInPolygon(bottomCentre(d.box), m.polygon)));
+    const found =
+      masks.length === 0
+        ? det.detections
+        : det.detections.filter((d) => !masks.some((m) => pointInPolygon(bottomCentre(d.box), m.polygon)));
     // Standing objects the detector did not look at this frame stay where they were (vision/motion/held.ts).
-    const seen = st.gate ? [...found, ...heldDetections(st.tracker.current(), looked, found, st.tracker.options.iouThreshold)] : found;
+    const seen = st.gate
+      ? [...found, ...heldDetections(st.tracker.current(), looked, found, st.tracker.options.iouThreshold)]
+      : found;
     const tracks = st.tracker.update(seen, frame.ts);
     const ref: FrameRef = { jpeg: frame.jpeg, width: st.camera.width, height: st.camera.height, ts: frame.ts };
     const outputs = st.rules.update(tracks, frame.ts, ref);
@@ -420,7 +515,10 @@ export class VisionWorker {
     this.m.frames.inc({ camera: st.camera.id });
     this.m.detector.inc({ kind });
     this.m.latency.observe({ stage: 'decode' }, timings.decodeMs / 1000);
-    this.m.latency.observe({ stage: 'inference' }, (det.timings.preprocessMs + det.timings.inferenceMs + det.timings.postprocessMs) / 1000);
+    this.m.latency.observe(
+      { stage: 'inference' },
+      (det.timings.preprocessMs + det.timings.inferenceMs + det.timings.postprocessMs) / 1000,
+    );
     this.m.latency.observe({ stage: 'tracking' }, timings.trackingMs / 1000);
     return { ok: true, camera: st.camera.id, detections: seen, tracks: tracks.length, events, timings, detector: kind };
   }
@@ -449,10 +547,19 @@ export class VisionWorker {
         height: out.last.frame.height,
         bytes: stored.bytes,
       };
-      const done: EnforcementEvent = { ...raised, end: out.end, dwellS: out.dwellS, evidence: [...raised.evidence.filter((e) => e.role !== 'last'), last] };
+      const done: EnforcementEvent = {
+        ...raised,
+        end: out.end,
+        dwellS: out.dwellS,
+        evidence: [...raised.evidence.filter((e) => e.role !== 'last'), last],
+      };
       st.links.remember(done);
-      if (this.o.publish !== false) await this.o.bus.publish('events', [{ key: st.camera.id, value: JSON.stringify(done) }]);
-      this.o.logger.info({ event: done.id, dwellS: Math.round(done.dwellS), reason: out.reason }, 'enforcement event completed: the object left');
+      if (this.o.publish !== false)
+        await this.o.bus.publish('events', [{ key: st.camera.id, value: JSON.stringify(done) }]);
+      this.o.logger.info(
+        { event: done.id, dwellS: Math.round(done.dwellS), reason: out.reason },
+        'enforcement event completed: the object left',
+      );
       return null;
     }
     const built = await this.buildEvent(st, out);
@@ -469,7 +576,15 @@ export class VisionWorker {
     }
     this.m.events.inc({ type: event.type });
     this.o.logger.info(
-      { event: event.id, type: event.type, camera: st.camera.id, zone: event.zone.id, dwellS: Math.round(event.dwellS), plate: event.plate?.text, possibleDuplicateOf: event.possibleDuplicateOf },
+      {
+        event: event.id,
+        type: event.type,
+        camera: st.camera.id,
+        zone: event.zone.id,
+        dwellS: Math.round(event.dwellS),
+        plate: event.plate?.text,
+        possibleDuplicateOf: event.possibleDuplicateOf,
+      },
       'enforcement event raised',
     );
     return event;
@@ -482,7 +597,13 @@ export class VisionWorker {
     const { polygons, polylines } = zoneMarks(zone);
     const what = r.eventType.replace(/-/g, ' ');
     const evidence: EvidenceImage[] = [];
-    const put = async (role: EvidenceImage['role'], s: Sighting<FrameRef>, data: Buffer, width: number, height: number) => {
+    const put = async (
+      role: EvidenceImage['role'],
+      s: Sighting<FrameRef>,
+      data: Buffer,
+      width: number,
+      height: number,
+    ) => {
       const stored = await this.o.evidence.put(data);
       evidence.push({
         role,
@@ -517,7 +638,16 @@ export class VisionWorker {
     await put('crop', th, crop, cropMeta.width, cropMeta.height);
     // The threshold frame as the camera sent it: the unaltered original, and a clean image for retraining.
     const clean = await this.o.evidence.put(th.frame.jpeg);
-    evidence.push({ role: 'frame', sha256: clean.sha256, url: this.url(clean.sha256), capturedAt: th.ts, width: th.frame.width, height: th.frame.height, bytes: clean.bytes, box: th.box });
+    evidence.push({
+      role: 'frame',
+      sha256: clean.sha256,
+      url: this.url(clean.sha256),
+      capturedAt: th.ts,
+      width: th.frame.width,
+      height: th.frame.height,
+      bytes: clean.bytes,
+      box: th.box,
+    });
 
     let plate: EnforcementEvent['plate'];
     if (r.role === 'vehicle' && this.o.plates) {
@@ -525,7 +655,8 @@ export class VisionWorker {
       for (const [, s] of [sightings[1]!, sightings[2]!, sightings[0]!]) {
         try {
           const p = await this.o.plates.read(await decodeImage(s.frame.jpeg, s.frame.width * s.frame.height), s.box);
-          if (p && p.text.length >= 5 && (!plate || p.confidence > plate.confidence)) plate = { text: p.text, confidence: Math.min(1, Math.max(0, p.confidence)) };
+          if (p && p.text.length >= 5 && (!plate || p.confidence > plate.confidence))
+            plate = { text: p.text, confidence: Math.min(1, Math.max(0, p.confidence)) };
           if (plate && plate.confidence > 0.9) break;
         } catch (e) {
           this.o.logger.warn({ camera: cam.id, err: (e as Error).message }, 'plate reading failed');
@@ -535,7 +666,13 @@ export class VisionWorker {
     const event: EnforcementEvent = {
       id: `${cam.id}:${zone.id}:${r.trackId}:${r.start}`,
       type: r.eventType,
-      camera: { id: cam.id, district: cam.district, gridCell: cam.gridCell, location: cam.location, postedLocation: cam.postedLocation },
+      camera: {
+        id: cam.id,
+        district: cam.district,
+        gridCell: cam.gridCell,
+        location: cam.location,
+        postedLocation: cam.postedLocation,
+      },
       zone: { id: zone.id, name: zone.name },
       start: r.start,
       thresholdAt: r.thresholdAt,
@@ -569,7 +706,10 @@ export class VisionWorker {
     const last = this.dlLogged.get(camera) ?? 0;
     if (Date.now() - last > 60_000) {
       this.dlLogged.set(camera, Date.now());
-      this.o.logger.warn({ camera, reason }, 'frame dead-lettered (further ones for this camera logged at most once a minute)');
+      this.o.logger.warn(
+        { camera, reason },
+        'frame dead-lettered (further ones for this camera logged at most once a minute)',
+      );
     }
   }
 

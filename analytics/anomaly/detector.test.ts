@@ -43,7 +43,12 @@ describe('streaming anomaly detector', () => {
     const d = createAnomalyDetector();
     const weird = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e300, -1e300, 0, -0, 5e-324];
     for (let i = 0; i < 20_000; i++) {
-      const v = i % 97 === 0 ? (weird[i % weird.length] as number) : i % 500 < 50 ? 42 : (r() - 0.5) * 10 ** Math.floor(r() * 6);
+      const v =
+        i % 97 === 0
+          ? (weird[i % weird.length] as number)
+          : i % 500 < 50
+            ? 42
+            : (r() - 0.5) * 10 ** Math.floor(r() * 6);
       // timestamps that repeat, go backwards and jump
       const t = i % 13 === 0 ? Number.NaN : Date.UTC(2026, 0, 1) + (i - (i % 3 === 0 ? 5 : 0)) * FIVE_MIN;
       const s = d.update(t, v);
@@ -152,10 +157,14 @@ describe('streaming anomaly detector', () => {
       feed(0, 50000); const a = heap();
       feed(50000, 1050000); const b = heap();
       process.stdout.write(JSON.stringify({ a, b, s }));`;
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
     const { a, b } = JSON.parse(out) as { a: number; b: number };
     // a million more readings: well under 1 MB of growth (an unbounded state would grow by tens of MB)
     expect(b - a).toBeLessThan(1_000_000);
@@ -174,7 +183,11 @@ describe('streaming anomaly detector', () => {
  * A crafted series: noise around 100 (with a daily cycle when `cycle`), 12 days of 5-minute readings, and `change`
  * applied from 2,880 on.
  */
-function crafted(change: (i: number, v: number, r: () => number) => number, cycle = false, seed = 21): { ts: number[]; values: number[] } {
+function crafted(
+  change: (i: number, v: number, r: () => number) => number,
+  cycle = false,
+  seed = 21,
+): { ts: number[]; values: number[] } {
   const r = rng(seed);
   const ts: number[] = [];
   const values: number[] = [];
@@ -187,7 +200,12 @@ function crafted(change: (i: number, v: number, r: () => number) => number, cycl
 }
 
 /** The highest score of one member alone (its likelihood, no range break, no rest) before and after the change. */
-function memberAlone(member: 'jump' | 'weekly' | 'levelShift', s: { ts: number[]; values: number[] }, after = 2880, until = 2880 + 288) {
+function memberAlone(
+  member: 'jump' | 'weekly' | 'levelShift',
+  s: { ts: number[]; values: number[] },
+  after = 2880,
+  until = 2880 + 288,
+) {
   const off = { jump: null, weekly: null, levelShift: null, rangeTolerance: 0, rest: null } as const;
   const d = createAnomalyDetector({ ...off, [member]: {} });
   const scores = s.values.map((v, i) => d.update(s.ts[i] as number, v));
@@ -210,25 +228,39 @@ describe('each member on the change it is there for', () => {
   });
 
   it('jump: a change of variance (the same level, much noisier)', () => {
-    const m = memberAlone('jump', crafted((_i, v, r) => v + 12 * (r() - 0.5)));
+    const m = memberAlone(
+      'jump',
+      crafted((_i, v, r) => v + 12 * (r() - 0.5)),
+    );
     expect(m.after).toBeGreaterThanOrEqual(0.5);
     expect(m.after).toBeGreaterThan(m.before + 0.2);
   });
 
   it('level: a step after the sensor was moved or recalibrated', () => {
-    const m = memberAlone('levelShift', crafted((_i, v) => v + 8));
+    const m = memberAlone(
+      'levelShift',
+      crafted((_i, v) => v + 8),
+    );
     expect(m.after).toBeGreaterThanOrEqual(0.5);
     expect(m.after).toBeGreaterThan(m.before + 0.2);
   });
 
   it('level: a slow drift (1 unit an hour)', () => {
-    const m = memberAlone('levelShift', crafted((i, v) => v + (i - 2880) / 12), 2880, 2880 + 288);
+    const m = memberAlone(
+      'levelShift',
+      crafted((i, v) => v + (i - 2880) / 12),
+      2880,
+      2880 + 288,
+    );
     expect(m.after).toBeGreaterThanOrEqual(0.5);
     expect(m.after).toBeGreaterThan(m.before + 0.2);
   });
 
   it('weekly: a broken daily cycle (the cycle stops, the level stays within the usual range)', () => {
-    const m = memberAlone('weekly', crafted((_i, _v, r) => 100 + 2 * (r() - 0.5), true));
+    const m = memberAlone(
+      'weekly',
+      crafted((_i, _v, r) => 100 + 2 * (r() - 0.5), true),
+    );
     expect(m.after).toBeGreaterThanOrEqual(0.5);
     expect(m.after).toBeGreaterThan(m.before + 0.2);
   });
@@ -236,7 +268,8 @@ describe('each member on the change it is there for', () => {
   it('none of them alarms on the unchanged cycle', () => {
     for (const cycle of [false, true]) {
       const same = crafted((_i, v) => v, cycle);
-      for (const member of ['jump', 'weekly', 'levelShift'] as const) expect(memberAlone(member, same).after).toBeLessThan(0.5);
+      for (const member of ['jump', 'weekly', 'levelShift'] as const)
+        expect(memberAlone(member, same).after).toBeLessThan(0.5);
     }
   });
 });
@@ -287,11 +320,12 @@ describe('anomaly likelihood and statistics', () => {
     for (const b of burst.slice(1)) expect(b).toBeCloseTo(logScale(0.999), 9);
   });
 
-  it('daily: no opinion on a time of day until it has been seen on minDays days, so one day\'s incident is outvoted', () => {
+  it("daily: no opinion on a time of day until it has been seen on minDays days, so one day's incident is outvoted", () => {
     const daily = dailyMember({ ...MEMBER_DEFAULTS.daily, minDays: 3 });
     const day0 = Date.parse('2026-06-01T00:00:00Z');
     // Hourly readings, the same value every day, except a one-off +50 on the first day at 12:00.
-    const at = (d: number, h: number) => daily.update(day0 + d * 86_400_000 + h * 3_600_000, h === 12 && d === 0 ? 150 : 100 + ((d * 7 + h) % 5) / 10);
+    const at = (d: number, h: number) =>
+      daily.update(day0 + d * 86_400_000 + h * 3_600_000, h === 12 && d === 0 ? 150 : 100 + ((d * 7 + h) % 5) / 10);
     for (let d = 0; d < 3; d++) for (let h = 0; h < 24; h++) expect(at(d, h)).toBeNull();
     for (let h = 0; h < 12; h++) at(3, h);
     // Day 4 at 12:00: the median of 150, 100, 100 is 100: the usual value is not yesterday's incident.

@@ -264,7 +264,14 @@ class StreamingAnomalyDetector implements AnomalyDetector {
   save(): Float64Array {
     const { s } = this;
     const sinceAlarm = s[SINCE_ALARM]!;
-    const parts: number[] = [s[MIN]!, s[MAX]!, s[SEEN]!, sinceAlarm === Infinity ? -1 : sinceAlarm, this.members.length, 0];
+    const parts: number[] = [
+      s[MIN]!,
+      s[MAX]!,
+      s[SEEN]!,
+      sinceAlarm === Infinity ? -1 : sinceAlarm,
+      this.members.length,
+      0,
+    ];
     for (let i = 0; i < this.members.length; i++) {
       const m = (this.members[i] as Member).save();
       const l = this.likelihoods.save(i);
@@ -287,7 +294,8 @@ class StreamingAnomalyDetector implements AnomalyDetector {
       const ml = v[at++] as number;
       const member = this.members[i] as Member;
       // A state saved with other member settings (or order) has other lengths: refuse it rather than misread it.
-      if (ml !== member.save().length) throw new Error(`anomaly detector state does not match its options (${member.name})`);
+      if (ml !== member.save().length)
+        throw new Error(`anomaly detector state does not match its options (${member.name})`);
       member.load(v.slice(at, (at += ml)));
       const ll = v[at++] as number;
       this.likelihoods.load(i, v.slice(at, (at += ll)));

@@ -73,8 +73,12 @@ export class Likelihoods {
   /** In `s` from `at` when given (the detector's one array for all its state), else in an array of its own. */
   constructor(count: number, options: Partial<LikelihoodOptions> = {}, s?: Float64Array, at = 0) {
     // A complete options object is kept as it is (shared by many series), a partial one completed.
-    this.opts = Object.keys(options).length === Object.keys(DEFAULT_LIKELIHOOD).length ? (options as LikelihoodOptions) : { ...DEFAULT_LIKELIHOOD, ...options };
-    if (!Number.isInteger(this.opts.averaging) || this.opts.averaging < 1) throw new Error(`capacity must be a positive integer, got ${this.opts.averaging}`);
+    this.opts =
+      Object.keys(options).length === Object.keys(DEFAULT_LIKELIHOOD).length
+        ? (options as LikelihoodOptions)
+        : { ...DEFAULT_LIKELIHOOD, ...options };
+    if (!Number.isInteger(this.opts.averaging) || this.opts.averaging < 1)
+      throw new Error(`capacity must be a positive integer, got ${this.opts.averaging}`);
     if (!(this.opts.history >= 1)) throw new Error(`span must be ≥ 1, got ${this.opts.history}`);
     this.size = Likelihoods.cellsOf(this.opts);
     this.s = s ?? new Float64Array(count * this.size);
@@ -112,7 +116,8 @@ export class Likelihoods {
   }
 
   load(i: number, state: number[]): void {
-    if (state.length !== this.size) throw new Error(`likelihood state has ${state.length} numbers, expected ${this.size}`);
+    if (state.length !== this.size)
+      throw new Error(`likelihood state has ${state.length} numbers, expected ${this.size}`);
     this.s.set(state, this.at + i * this.size);
   }
 }

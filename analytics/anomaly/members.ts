@@ -389,7 +389,13 @@ class LevelShiftMember implements Member {
   }
 }
 
-export const levelShiftMember = (o: LevelShiftOptions, s?: Float64Array, at?: number): Member => new LevelShiftMember(o, s, at);
+export const levelShiftMember = (o: LevelShiftOptions, s?: Float64Array, at?: number): Member =>
+  new LevelShiftMember(o, s, at);
 
 /** Cells each member takes in the detector's array (`s` and `at` of the factories). */
-export const MEMBER_CELLS = { jump: JumpMember.CELLS, weekly: WeeklyMember.CELLS, daily: DailyMember.CELLS, levelShift: LevelShiftMember.CELLS };
+export const MEMBER_CELLS = {
+  jump: JumpMember.CELLS,
+  weekly: WeeklyMember.CELLS,
+  daily: DailyMember.CELLS,
+  levelShift: LevelShiftMember.CELLS,
+};

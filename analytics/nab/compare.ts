@@ -5,10 +5,21 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AnomalyDetectorOverrides } from '../anomaly/detector.js';
-import { DEFAULT_DATA_DIR, DEFAULT_LABELS, detect, loadLabels, readCorpus, readProfiles, readResultsDir, scoreFiles } from './run.js';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_LABELS,
+  detect,
+  loadLabels,
+  readCorpus,
+  readProfiles,
+  readResultsDir,
+  scoreFiles,
+} from './run.js';
 import type { ScoredFile } from './scorer.js';
 
-const { values: args } = parseArgs({ options: { data: { type: 'string' }, labels: { type: 'string' }, profiles: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { data: { type: 'string' }, labels: { type: 'string' }, profiles: { type: 'string' } },
+});
 const dataDir = args.data ?? DEFAULT_DATA_DIR;
 const labels = loadLabels(args.labels ?? DEFAULT_LABELS);
 const profiles = readProfiles(args.profiles);
@@ -30,7 +41,14 @@ const variants: [string, AnomalyDetectorOverrides][] = [
   ['final without the likelihood red/yellow filter', { likelihood: { redLevel: 1 } }],
   [
     'less tuned: Numenta likelihood defaults, tolerance 0.05, zScale 3, no rest',
-    { likelihood: { minVariance: 0.0003 }, rangeTolerance: 0.05, jump: { zScale: 3 }, weekly: { zScale: 3 }, levelShift: { zScale: 3 }, rest: null },
+    {
+      likelihood: { minVariance: 0.0003 },
+      rangeTolerance: 0.05,
+      jump: { zScale: 3 },
+      weekly: { zScale: 3 },
+      levelShift: { zScale: 3 },
+      rest: null,
+    },
   ],
   ['final (defaults)', {}],
 ];

@@ -46,7 +46,10 @@ export function parseNabTimestamp(text: string): number {
 
 /** A small CSV reader for NAB's files: a header line, comma-separated fields, no quoting. */
 export function readCsv(file: string): { header: string[]; rows: string[][] } {
-  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const first = lines[0];
   if (first === undefined) throw new Error(`${file}: empty CSV`);
   return { header: first.split(',').map((h) => h.trim()), rows: lines.slice(1).map((l) => l.split(',')) };

@@ -107,14 +107,16 @@ export function crossValidate(
   reference: string,
   progress?: CvProgress,
 ): CvResult {
-  if (!candidates.some((c) => c.name === reference)) throw new Error(`reference candidate ${reference} is not among the candidates`);
+  if (!candidates.some((c) => c.name === reference))
+    throw new Error(`reference candidate ${reference} is not among the candidates`);
   const outputs = new Map<string, ScoredFile[]>();
   candidates.forEach((c, i) => {
     outputs.set(c.name, detect(series, c.options));
     progress?.(i + 1, candidates.length, c.name);
   });
   const cats = [...new Set(series.map((s) => category(s.key)))].sort();
-  const windowsOf = (cat: string) => series.filter((s) => category(s.key) === cat).reduce((a, s) => a + (labels[s.key]?.length ?? 0), 0);
+  const windowsOf = (cat: string) =>
+    series.filter((s) => category(s.key) === cat).reduce((a, s) => a + (labels[s.key]?.length ?? 0), 0);
   const pick = (files: (name: string) => ScoredFile[]) => {
     let best = { name: '', score: -Infinity, threshold: 1 };
     for (const c of candidates) {
@@ -123,7 +125,8 @@ export function crossValidate(
     }
     return best;
   };
-  const only = (name: string, keep: (cat: string) => boolean) => (outputs.get(name) as ScoredFile[]).filter((f) => keep(category(f.key)));
+  const only = (name: string, keep: (cat: string) => boolean) =>
+    (outputs.get(name) as ScoredFile[]).filter((f) => keep(category(f.key)));
 
   const folds: FoldResult[] = [];
   for (const cat of cats) {
@@ -131,7 +134,16 @@ export function crossValidate(
     const files = series.filter((s) => category(s.key) === cat).length;
     const best = pick((name) => only(name, (c) => c !== cat));
     if (windows === 0) {
-      folds.push({ category: cat, files, windows, chosen: best.name, trainScore: best.score, heldOut: NaN, heldOutCarried: NaN, reference: NaN });
+      folds.push({
+        category: cat,
+        files,
+        windows,
+        chosen: best.name,
+        trainScore: best.score,
+        heldOut: NaN,
+        heldOutCarried: NaN,
+        reference: NaN,
+      });
       continue;
     }
     const test = only(best.name, (c) => c === cat);
@@ -143,7 +155,11 @@ export function crossValidate(
       trainScore: best.score,
       heldOut: scoreOn(test, labels, profiles).score,
       heldOutCarried: scoreAt(test, labels, profiles, best.threshold),
-      reference: scoreOn(only(reference, (c) => c === cat), labels, profiles).score,
+      reference: scoreOn(
+        only(reference, (c) => c === cat),
+        labels,
+        profiles,
+      ).score,
     });
   }
   const scored = folds.filter((f) => f.windows > 0);

@@ -9,7 +9,18 @@
 import { parseArgs } from 'node:util';
 import { resolveOptions } from '../anomaly/detector.js';
 import { candidateGrid, crossValidate, type CvResult } from './cv.js';
-import { DEFAULT_DATA_DIR, DEFAULT_LABELS, detect, loadLabels, readCorpus, readProfiles, readResultsDir, scoreFiles, writeResults, type CorpusScore } from './run.js';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_LABELS,
+  detect,
+  loadLabels,
+  readCorpus,
+  readProfiles,
+  readResultsDir,
+  scoreFiles,
+  writeResults,
+  type CorpusScore,
+} from './run.js';
 
 const USAGE = `usage: tsx analytics/nab/main.ts [--data DIR] [--labels FILE] [--profiles FILE] [--out DIR] [--files] [--json]
        tsx analytics/nab/main.ts --score-only RESULTS_DIR [--labels FILE] [--profiles FILE] [--files] [--json]
@@ -44,7 +55,10 @@ function print(result: CorpusScore, timing: Record<string, number>, files: boole
   lines.push(`at the standard threshold: ${hit}/${windows} windows detected, ${fpFiles} false-positive rows`);
   if (files) {
     lines.push('', 'per file at the standard threshold: score, windows detected, false-positive rows');
-    for (const f of result.files) lines.push(`  ${f.key.padEnd(58)} ${f.score.toFixed(2).padStart(7)}  ${f.detectedWindows}/${f.windows}  ${f.falsePositives}`);
+    for (const f of result.files)
+      lines.push(
+        `  ${f.key.padEnd(58)} ${f.score.toFixed(2).padStart(7)}  ${f.detectedWindows}/${f.windows}  ${f.falsePositives}`,
+      );
   }
   const t = Object.entries(timing).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`);
   lines.push('', `run time: ${t.join(', ')}`);
@@ -60,9 +74,13 @@ function printCv(cv: CvResult, shipped: string | undefined, ms: number): void {
     '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
   ];
   for (const f of cv.folds) {
-    lines.push(`| ${f.category} | ${f.files} | ${f.windows} | ${f.chosen} | ${f1(f.trainScore)} | ${f1(f.heldOut)} | ${f1(f.heldOutCarried)} | ${f1(f.reference)} |`);
+    lines.push(
+      `| ${f.category} | ${f.files} | ${f.windows} | ${f.chosen} | ${f1(f.trainScore)} | ${f1(f.heldOut)} | ${f1(f.heldOutCarried)} | ${f1(f.reference)} |`,
+    );
   }
-  lines.push(`| **mean of the categories with windows** | | | | | **${f1(cv.meanHeldOut)}** | ${f1(cv.meanHeldOutCarried)} | ${f1(cv.meanReference)} |`);
+  lines.push(
+    `| **mean of the categories with windows** | | | | | **${f1(cv.meanHeldOut)}** | ${f1(cv.meanHeldOutCarried)} | ${f1(cv.meanReference)} |`,
+  );
   lines.push('', `chosen on all categories: ${cv.chosenOnAll} (${f1(cv.chosenOnAllScore)} in-sample)`);
   lines.push(`shipped defaults: ${shipped ?? 'not among the candidates'} (${f1(cv.referenceScore)} in-sample)`);
   lines.push('', `run time: ${(ms / 1000).toFixed(1)} s`);
@@ -103,11 +121,24 @@ function main(): void {
     if (args['score-only'] !== undefined || args.out !== undefined) fail('--cv takes no --score-only or --out');
     const series = readCorpus(args.data ?? DEFAULT_DATA_DIR, labels);
     const candidates = candidateGrid();
-    const shipped = candidates.find((c) => JSON.stringify(resolveOptions(c.options)) === JSON.stringify(resolveOptions()));
-    const cv = crossValidate(series, labels, profiles, candidates, shipped?.name ?? (candidates[0] as { name: string }).name, (done, total) => {
-      if (!args.json && (done % 8 === 0 || done === total)) process.stderr.write(`  ran ${done}/${total} candidates\n`);
-    });
-    if (args.json) process.stdout.write(JSON.stringify({ ...cv, shipped: shipped?.name ?? null, timingMs: performance.now() - t0 }, null, 2) + '\n');
+    const shipped = candidates.find(
+      (c) => JSON.stringify(resolveOptions(c.options)) === JSON.stringify(resolveOptions()),
+    );
+    const cv = crossValidate(
+      series,
+      labels,
+      profiles,
+      candidates,
+      shipped?.name ?? (candidates[0] as { name: string }).name,
+      (done, total) => {
+        if (!args.json && (done % 8 === 0 || done === total))
+          process.stderr.write(`  ran ${done}/${total} candidates\n`);
+      },
+    );
+    if (args.json)
+      process.stdout.write(
+        JSON.stringify({ ...cv, shipped: shipped?.name ?? null, timingMs: performance.now() - t0 }, null, 2) + '\n',
+      );
     else printCv(cv, shipped?.name, performance.now() - t0);
     return;
   }
@@ -140,7 +171,13 @@ function main(): void {
   timing.total = performance.now() - t0;
 
   if (args.json) {
-    process.stdout.write(JSON.stringify({ rows, profiles: result.profiles, files: args.files ? result.files : undefined, timingMs: timing }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        { rows, profiles: result.profiles, files: args.files ? result.files : undefined, timingMs: timing },
+        null,
+        2,
+      ) + '\n',
+    );
   } else {
     process.stdout.write(`${result.files.length} files, ${rows} rows\n`);
     print(result, timing, args.files);

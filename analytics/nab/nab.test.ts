@@ -4,7 +4,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DATA_DIR, DEFAULT_LABELS, REPO_ROOT, detect, loadLabels, readCorpus, readProfiles, readResultsDir, scoreFiles, writeResults } from './run.js';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_LABELS,
+  REPO_ROOT,
+  detect,
+  loadLabels,
+  readCorpus,
+  readProfiles,
+  readResultsDir,
+  scoreFiles,
+  writeResults,
+} from './run.js';
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'nab-'));
 afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
@@ -23,7 +34,11 @@ describe('NAB benchmark of the streaming detector', () => {
     expect(series.length).toBe(Object.keys(labels).length);
     const std = result.profiles.find((p) => p.profile === 'standard');
     expect(std?.normalised).toBeGreaterThanOrEqual(70);
-    expect(result.profiles.map((p) => p.profile).sort()).toEqual(['reward_low_FN_rate', 'reward_low_FP_rate', 'standard']);
+    expect(result.profiles.map((p) => p.profile).sort()).toEqual([
+      'reward_low_FN_rate',
+      'reward_low_FP_rate',
+      'standard',
+    ]);
     expect(seconds).toBeLessThan(20);
 
     // the written result files score the same when read back (--score-only)
@@ -51,7 +66,14 @@ describe('NAB benchmark of the streaming detector', () => {
   it('the CLI scores existing result files (--score-only), e.g. the published numenta results', () => {
     const stdout = execFileSync(
       process.execPath,
-      ['--import', 'tsx', 'analytics/nab/main.ts', '--score-only', path.join(path.dirname(DEFAULT_DATA_DIR), 'reference-results', 'numenta'), '--json'],
+      [
+        '--import',
+        'tsx',
+        'analytics/nab/main.ts',
+        '--score-only',
+        path.join(path.dirname(DEFAULT_DATA_DIR), 'reference-results', 'numenta'),
+        '--json',
+      ],
       { cwd: REPO_ROOT, encoding: 'utf8' },
     );
     const r = JSON.parse(stdout) as { profiles: { profile: string; normalised: number }[] };

@@ -14,12 +14,22 @@ import {
   type Profiles,
   type Series,
 } from './corpus.js';
-import { prepareCorpus, scoreAtThreshold, scoreProfile, type FileScore, type ProfileResult, type ScoredFile } from './scorer.js';
+import {
+  prepareCorpus,
+  scoreAtThreshold,
+  scoreProfile,
+  type FileScore,
+  type ProfileResult,
+  type ScoredFile,
+} from './scorer.js';
 
 /** The repository root (this file is analytics/nab/run.ts). */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** NAB's files sit in shared/nab beside the repository (../shared/nab from the repo root); CITY_SHARED_DIR overrides. */
-export const DEFAULT_NAB_DIR = path.resolve(process.env.CITY_SHARED_DIR ?? path.resolve(REPO_ROOT, '..', 'shared'), 'nab');
+export const DEFAULT_NAB_DIR = path.resolve(
+  process.env.CITY_SHARED_DIR ?? path.resolve(REPO_ROOT, '..', 'shared'),
+  'nab',
+);
 export const DEFAULT_DATA_DIR = path.join(DEFAULT_NAB_DIR, 'data');
 export const DEFAULT_LABELS = path.join(DEFAULT_NAB_DIR, 'labels', 'combined_windows.json');
 export const DEFAULT_PROFILES_FILE = path.join(DEFAULT_NAB_DIR, 'profiles.json');
@@ -89,7 +99,8 @@ export function scoreFiles(files: ScoredFile[], labels: Labels, profiles: Profil
   const results = Object.entries(profiles).map(([name, cost]) => scoreProfile(prepared, name, cost));
   const main = results.find((r) => r.profile === 'standard') ?? results[0];
   const cost = main === undefined ? undefined : profiles[main.profile];
-  const perFile = main === undefined || cost === undefined ? [] : scoreAtThreshold(prepared, cost, main.threshold).files;
+  const perFile =
+    main === undefined || cost === undefined ? [] : scoreAtThreshold(prepared, cost, main.threshold).files;
   return { profiles: results, files: perFile };
 }
 

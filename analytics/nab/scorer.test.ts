@@ -24,7 +24,9 @@ function file(n: number, detections: Record<number, number>, key = 'cat/a.csv'):
   return { key, timestamps, scores };
 }
 function labels(windows: Record<string, [number, number][]>): Labels {
-  return Object.fromEntries(Object.entries(windows).map(([k, ws]) => [k, ws.map(([a, b]) => [a * MIN, b * MIN] as [number, number])]));
+  return Object.fromEntries(
+    Object.entries(windows).map(([k, ws]) => [k, ws.map(([a, b]) => [a * MIN, b * MIN] as [number, number])]),
+  );
 }
 /** Raw score at threshold 0.5 with no probationary period. */
 function raw(f: ScoredFile, windows: [number, number][], cost = STANDARD): number {
@@ -88,7 +90,12 @@ describe('NAB scoring, hand-computed cases (window rows 10..14, width 5)', () =>
 
   it('false positives are weighted by the nearest preceding window', () => {
     // windows 10..14 and 30..34; i = 36 is 2 rows past the second one
-    expect(raw(file(60, { 10: 1, 30: 1, 36: 1 }), [[10, 14], [30, 34]])).toBeCloseTo(2 - 0.0933112004, 9);
+    expect(
+      raw(file(60, { 10: 1, 30: 1, 36: 1 }), [
+        [10, 14],
+        [30, 34],
+      ]),
+    ).toBeCloseTo(2 - 0.0933112004, 9);
   });
 
   it('probationary rows are not scored, not even as false positives', () => {
@@ -99,7 +106,15 @@ describe('NAB scoring, hand-computed cases (window rows 10..14, width 5)', () =>
 
   it('a window that lies in the probationary period is not counted', () => {
     const f = file(100, {});
-    const c = prepareCorpus([f], labels({ [f.key]: [[2, 5], [50, 59]] }));
+    const c = prepareCorpus(
+      [f],
+      labels({
+        [f.key]: [
+          [2, 5],
+          [50, 59],
+        ],
+      }),
+    );
     expect(c.scorableWindows).toBe(1);
     expect(c.totalWindows).toBe(2);
     expect(scoreAtThreshold(c, STANDARD, 0.5).total).toBe(-1);

@@ -100,7 +100,9 @@ export function prepareCorpus(files: ScoredFile[], labels: Labels, probationPerc
       const left = index.get(a);
       const right = index.get(b);
       if (left === undefined || right === undefined || right < left) {
-        throw new Error(`${f.key}: label window [${new Date(a).toISOString()}, ${new Date(b).toISOString()}] does not match the file's timestamps`);
+        throw new Error(
+          `${f.key}: label window [${new Date(a).toISOString()}, ${new Date(b).toISOString()}] does not match the file's timestamps`,
+        );
       }
       return { left, right, id: windowNames.push(`${f.key}|${new Date(a).toISOString()}`) - 1 };
     });
@@ -235,8 +237,18 @@ export interface FileScore {
 }
 
 /** Scores at a fixed threshold, file by file (NAB's scoring step): the file scores add up to the total. */
-export function scoreAtThreshold(c: PreparedCorpus, cost: CostMatrix, threshold: number): { total: number; files: FileScore[] } {
-  const files: FileScore[] = c.fileKeys.map((key) => ({ key, score: 0, detectedWindows: 0, windows: 0, falsePositives: 0 }));
+export function scoreAtThreshold(
+  c: PreparedCorpus,
+  cost: CostMatrix,
+  threshold: number,
+): { total: number; files: FileScore[] } {
+  const files: FileScore[] = c.fileKeys.map((key) => ({
+    key,
+    score: 0,
+    detectedWindows: 0,
+    windows: 0,
+    falsePositives: 0,
+  }));
   const best = new Map<number, number>();
   const windowFile = new Map<number, number>();
   for (let i = 0; i < c.window.length; i++) {

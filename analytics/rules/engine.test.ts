@@ -32,13 +32,15 @@ function feed(
 }
 const rep = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v);
 // Start-up clears (Signal.initial) are left out: they only resolve alerts left open across a restart.
-const only = (sigs: Signal[], rule: string) => sigs.filter((s) => s.ruleId === rule && !s.initial).map((s) => `${s.type}:${s.severity}`);
+const only = (sigs: Signal[], rule: string) =>
+  sigs.filter((s) => s.ruleId === rule && !s.initial).map((s) => `${s.type}:${s.severity}`);
 
 describe('shipped rules file', () => {
   it('is valid and names a standard for every rule', () => {
     expect(file.rules.length).toBeGreaterThanOrEqual(12);
     for (const r of file.rules) expect(r.standard.length).toBeGreaterThan(10);
-    for (const kind of ['noise', 'dust', 'fume', 'drainage', 'manhole']) expect(file.rules.some((r) => r.kind === kind)).toBe(true);
+    for (const kind of ['noise', 'dust', 'fume', 'drainage', 'manhole'])
+      expect(file.rules.some((r) => r.kind === kind)).toBe(true);
   });
 });
 
@@ -64,7 +66,9 @@ describe('RollingWindow', () => {
 describe('noise, GB 3096 (demo devices nz-* are class 4a; others class 2)', () => {
   it('class 2 by day: 61 dB for 5 min fires, 59 never does, and it clears below 58 (hysteresis)', () => {
     const e = new RuleEngine(file);
-    expect(only(feed(e, 'meter-a', 'noise', at('10:00'), 10, rep(60, { laeq_db: 59.9 })), 'noise.gb3096.class2')).toEqual([]);
+    expect(
+      only(feed(e, 'meter-a', 'noise', at('10:00'), 10, rep(60, { laeq_db: 59.9 })), 'noise.gb3096.class2'),
+    ).toEqual([]);
     const e2 = new RuleEngine(file);
     const up = feed(e2, 'meter-b', 'noise', at('10:00'), 10, rep(40, { laeq_db: 61 }));
     expect(only(up, 'noise.gb3096.class2')).toEqual(['fire:warning']);
@@ -88,9 +92,13 @@ describe('noise, GB 3096 (demo devices nz-* are class 4a; others class 2)', () =
 
   it('uses the night limit from 22:00 local time: 53 dB is fine at 21:50 and over the limit at 22:10', () => {
     const e = new RuleEngine(file);
-    expect(only(feed(e, 'meter-e', 'noise', at('21:30'), 10, rep(100, { laeq_db: 53 })), 'noise.gb3096.class2')).toEqual([]);
+    expect(
+      only(feed(e, 'meter-e', 'noise', at('21:30'), 10, rep(100, { laeq_db: 53 })), 'noise.gb3096.class2'),
+    ).toEqual([]);
     const e2 = new RuleEngine(file);
-    expect(only(feed(e2, 'meter-f', 'noise', at('22:10'), 10, rep(60, { laeq_db: 53 })), 'noise.gb3096.class2')).toEqual(['fire:warning']);
+    expect(
+      only(feed(e2, 'meter-f', 'noise', at('22:10'), 10, rep(60, { laeq_db: 53 })), 'noise.gb3096.class2'),
+    ).toEqual(['fire:warning']);
   });
 
   it('class 4a devices get their own limits instead of class 2', () => {
@@ -104,7 +112,9 @@ describe('noise, GB 3096 (demo devices nz-* are class 4a; others class 2)', () =
   it('class 1 and construction-site groups: their own limits, cases for the site', () => {
     const groups = { ...file.groups, 'noise-class-1': { devices: ['school-*'], districts: [] } };
     const e = new RuleEngine({ ...file, groups });
-    expect(only(feed(e, 'school-1', 'noise', at('10:00'), 10, rep(60, { laeq_db: 56 })), 'noise.gb3096.class1')).toEqual(['fire:warning']);
+    expect(
+      only(feed(e, 'school-1', 'noise', at('10:00'), 10, rep(60, { laeq_db: 56 })), 'noise.gb3096.class1'),
+    ).toEqual(['fire:warning']);
     const site = feed(e, 'site-nz-1', 'noise', at('23:00'), 10, rep(60, { laeq_db: 57 }));
     expect(only(site, 'noise.gb12523.site')).toEqual(['fire:major']);
     expect(site.find((x) => x.ruleId === 'noise.gb12523.site')).toMatchObject({ caseWorthy: true, caseCode: '0301' });
@@ -112,13 +122,17 @@ describe('noise, GB 3096 (demo devices nz-* are class 4a; others class 2)', () =
 
   it('night Lmax: limit + 15 only at night', () => {
     const e = new RuleEngine(file);
-    expect(only(feed(e, 'meter-g', 'noise', at('12:00'), 10, rep(5, { lmax_db: 80 })), 'noise.gb3096.night-lmax')).toEqual([]);
+    expect(
+      only(feed(e, 'meter-g', 'noise', at('12:00'), 10, rep(5, { lmax_db: 80 })), 'noise.gb3096.night-lmax'),
+    ).toEqual([]);
     const s = feed(e, 'meter-g', 'noise', at('23:00'), 10, [{ lmax_db: 66 }, { lmax_db: 66 }, { lmax_db: 60 }]);
     expect(only(s, 'noise.gb3096.night-lmax')).toEqual(['fire:warning', 'clear:warning']);
     // Leaving the night period clears an active night-only alert.
     const e2 = new RuleEngine(file);
     feed(e2, 'meter-h', 'noise', at('05:50'), 60, rep(3, { lmax_db: 80 }));
-    expect(only(feed(e2, 'meter-h', 'noise', at('06:01'), 60, [{ lmax_db: 80 }]), 'noise.gb3096.night-lmax')).toEqual(['clear:warning']);
+    expect(only(feed(e2, 'meter-h', 'noise', at('06:01'), 60, [{ lmax_db: 80 }]), 'noise.gb3096.night-lmax')).toEqual([
+      'clear:warning',
+    ]);
   });
 });
 
@@ -130,19 +144,30 @@ describe('dust, fume, drainage, manhole', () => {
       ...rep(20, { pm10_ugm3: 400 }),
       ...rep(20, { pm10_ugm3: 60 }),
     ]);
-    expect(only(s, 'dust.db13-2934.pm10')).toEqual(['fire:warning', 'escalate:major', 'deescalate:warning', 'clear:warning']);
+    expect(only(s, 'dust.db13-2934.pm10')).toEqual([
+      'fire:warning',
+      'escalate:major',
+      'deescalate:warning',
+      'clear:warning',
+    ]);
   });
 
   it('dust TSP 0.8 mg/m³ over 5 minutes', () => {
     const e = new RuleEngine(file);
-    expect(only(feed(e, 'ds-2', 'dust', at('10:00'), 30, rep(20, { tsp_ugm3: 790 })), 'dust.db21-2642.tsp')).toEqual([]);
-    expect(only(feed(e, 'ds-3', 'dust', at('10:00'), 30, rep(20, { tsp_ugm3: 900 })), 'dust.db21-2642.tsp')).toEqual(['fire:major']);
+    expect(only(feed(e, 'ds-2', 'dust', at('10:00'), 30, rep(20, { tsp_ugm3: 790 })), 'dust.db21-2642.tsp')).toEqual(
+      [],
+    );
+    expect(only(feed(e, 'ds-3', 'dust', at('10:00'), 30, rep(20, { tsp_ugm3: 900 })), 'dust.db21-2642.tsp')).toEqual([
+      'fire:major',
+    ]);
   });
 
   it('fume concentration and a purifier off while the fan runs', () => {
     const e = new RuleEngine(file);
     expect(only(feed(e, 'fm-1', 'fume', at('12:00'), 30, rep(20, { fume_mgm3: 2.0 })), 'fume.gb18483')).toEqual([]);
-    expect(only(feed(e, 'fm-2', 'fume', at('12:00'), 30, rep(20, { fume_mgm3: 2.5 })), 'fume.gb18483')).toEqual(['fire:warning']);
+    expect(only(feed(e, 'fm-2', 'fume', at('12:00'), 30, rep(20, { fume_mgm3: 2.5 })), 'fume.gb18483')).toEqual([
+      'fire:warning',
+    ]);
     const off = feed(e, 'fm-3', 'fume', at('12:00'), 30, [
       ...rep(20, { purifier_on: 0, fan_on: 0 }), // closed kitchen: nothing
       ...rep(20, { purifier_on: 0, fan_on: 1 }), // cooking without the purifier
@@ -154,7 +179,14 @@ describe('dust, fume, drainage, manhole', () => {
   it('waterlogging tiers yellow → orange → red and back down with hysteresis', () => {
     const e = new RuleEngine(file);
     const levels = [10, 16, 16, 18, 26, 26, 41, 41, 38, 36, 36, 23, 23, 21, 21, 13, 11, 11];
-    const s = feed(e, 'dr-1', 'drainage', at('10:00'), 60, levels.map((level_cm) => ({ level_cm })));
+    const s = feed(
+      e,
+      'dr-1',
+      'drainage',
+      at('10:00'),
+      60,
+      levels.map((level_cm) => ({ level_cm })),
+    );
     expect(only(s, 'drainage.waterlogging')).toEqual([
       'fire:warning',
       'escalate:major',
@@ -168,18 +200,35 @@ describe('dust, fume, drainage, manhole', () => {
 
   it('manhole tilt ignores a shock under 2 s; open and low battery alarm', () => {
     const e = new RuleEngine(file);
-    expect(only(feed(e, 'mh-1', 'manhole', at('10:00'), 1, [{ tilt_deg: 30 }, { tilt_deg: 0.5 }]), 'manhole.tilt')).toEqual([]);
-    expect(only(feed(e, 'mh-2', 'manhole', at('10:00'), 1, [{ tilt_deg: 30 }, { tilt_deg: 30 }, { tilt_deg: 30 }]), 'manhole.tilt')).toEqual([
-      'fire:major',
+    expect(
+      only(feed(e, 'mh-1', 'manhole', at('10:00'), 1, [{ tilt_deg: 30 }, { tilt_deg: 0.5 }]), 'manhole.tilt'),
+    ).toEqual([]);
+    expect(
+      only(
+        feed(e, 'mh-2', 'manhole', at('10:00'), 1, [{ tilt_deg: 30 }, { tilt_deg: 30 }, { tilt_deg: 30 }]),
+        'manhole.tilt',
+      ),
+    ).toEqual(['fire:major']);
+    expect(only(feed(e, 'mh-3', 'manhole', at('10:00'), 60, [{ open: 0 }, { open: 1 }]), 'manhole.open')).toEqual([
+      'fire:critical',
     ]);
-    expect(only(feed(e, 'mh-3', 'manhole', at('10:00'), 60, [{ open: 0 }, { open: 1 }]), 'manhole.open')).toEqual(['fire:critical']);
-    expect(only(feed(e, 'mh-5', 'manhole', at('10:00'), 60, [{ water_cm: 79 }, { water_cm: 81 }, { water_cm: 82 }, { water_cm: 74 }]), 'manhole.water')).toEqual([
-      'fire:warning',
-      'clear:warning',
-    ]);
-    expect(only(feed(e, 'mh-4', 'manhole', at('10:00'), 3600, [{ battery_pct: 19 }, { battery_pct: 18 }]), 'manhole.battery')).toEqual([
-      'fire:info',
-    ]);
+    expect(
+      only(
+        feed(e, 'mh-5', 'manhole', at('10:00'), 60, [
+          { water_cm: 79 },
+          { water_cm: 81 },
+          { water_cm: 82 },
+          { water_cm: 74 },
+        ]),
+        'manhole.water',
+      ),
+    ).toEqual(['fire:warning', 'clear:warning']);
+    expect(
+      only(
+        feed(e, 'mh-4', 'manhole', at('10:00'), 3600, [{ battery_pct: 19 }, { battery_pct: 18 }]),
+        'manhole.battery',
+      ),
+    ).toEqual(['fire:info']);
   });
 
   it('the first normal reading of a series after start sends a clear, to resolve alerts left open by a restart', () => {
@@ -190,7 +239,13 @@ describe('dust, fume, drainage, manhole', () => {
 
   it('a reading seen twice (redelivery) changes nothing', () => {
     const e = new RuleEngine(file);
-    const r: StoredReading = { district: 'x', kind: 'manhole', deviceId: 'mh-9', ts: at('10:00'), metrics: { open: 1 } };
+    const r: StoredReading = {
+      district: 'x',
+      kind: 'manhole',
+      deviceId: 'mh-9',
+      ts: at('10:00'),
+      metrics: { open: 1 },
+    };
     expect(e.process(r).length).toBe(1);
     expect(e.process(r).length).toBe(0);
   });

@@ -36,7 +36,10 @@ export class RuleEngine {
       this.byKind.set(r.kind, list);
     }
     this.groups = new Map(
-      Object.entries(file.groups).map(([name, g]) => [name, { devices: g.devices.map(glob), districts: new Set(g.districts) }]),
+      Object.entries(file.groups).map(([name, g]) => [
+        name,
+        { devices: g.devices.map(glob), districts: new Set(g.districts) },
+      ]),
     );
   }
 
@@ -53,7 +56,10 @@ export class RuleEngine {
     // A device in a group gets that group's rules for a metric instead of the ungrouped defaults for it.
     const grouped = all.filter((x) => x.group && inGroup(x.group));
     const covered = new Set(grouped.map((x) => x.metric + '|' + x.period + '|' + (x.when?.metric ?? '')));
-    rules = [...grouped, ...all.filter((x) => !x.group && !covered.has(x.metric + '|' + x.period + '|' + (x.when?.metric ?? '')))];
+    rules = [
+      ...grouped,
+      ...all.filter((x) => !x.group && !covered.has(x.metric + '|' + x.period + '|' + (x.when?.metric ?? ''))),
+    ];
     this.applicable.set(key, rules);
     return rules;
   }
@@ -112,7 +118,8 @@ export class RuleEngine {
     const past = (x: number, l: number) => (rule.direction === 'above' ? x > l : x < l);
     // The tier the value reaches now, ignoring hysteresis...
     let reached = -1;
-    if (agg !== null) for (let i = 0; i < rule.tiers.length; i++) if (past(agg, this.level(rule.tiers[i]!.level, r.ts))) reached = i;
+    if (agg !== null)
+      for (let i = 0; i < rule.tiers.length; i++) if (past(agg, this.level(rule.tiers[i]!.level, r.ts))) reached = i;
     // ...and the tier it holds, with hysteresis: an active tier stays until the value is back past its clear level.
     let held = reached;
     if (agg !== null) {

@@ -34,7 +34,11 @@ export const RuleSchema = z
       .strictObject({
         /** leq: energy average of dB levels, 10·log10(mean(10^(L/10))), never the arithmetic mean of dB. */
         fn: z.enum(['last', 'mean', 'leq', 'max', 'min']),
-        windowS: z.number().int().min(1).max(7 * 86_400),
+        windowS: z
+          .number()
+          .int()
+          .min(1)
+          .max(7 * 86_400),
       })
       .default({ fn: 'last', windowS: 1 }),
     direction: z.enum(['above', 'below']).default('above'),
@@ -81,7 +85,11 @@ export const HealthSchema = z.strictObject({
   /** A reading stamped further ahead of the receive time than this is clock skew. */
   futureS: z.number().int().min(1).default(300),
   /** A reading older than this when received (and not a replay of a buffered backlog) is clock skew. */
-  pastS: z.number().int().min(60).default(7 * 86_400),
+  pastS: z
+    .number()
+    .int()
+    .min(60)
+    .default(7 * 86_400),
   /** Physically possible ranges per metric; outside is a faulty sensor, not an exceedance. */
   ranges: z.record(z.string(), z.tuple([z.number(), z.number()])).default({}),
 });
@@ -129,31 +137,34 @@ export const AnomalySchema = z.strictObject({
     .prefault({}),
 });
 
-export const RulesFileSchema = z.strictObject({
-  $comment: z.string().optional(),
-  /** IANA time zone of the city: day and night are local. */
-  timezone: z.string().refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'unknown time zone (use an IANA name such as Asia/Shanghai)'),
-  /** Day is [start, end) local time; the rest is night. GB 3096-2008: 06:00–22:00, a city may redefine it. */
-  day: z.strictObject({ start: HHMM, end: HHMM }),
-  groups: z.record(z.string(), GroupSchema).default({}),
-  health: HealthSchema.prefault({}),
-  anomaly: AnomalySchema.prefault({}),
-  rules: z.array(RuleSchema),
-}).superRefine((f, ctx) => {
-  const seen = new Set<string>();
-  f.rules.forEach((r, i) => {
-    if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` });
-    seen.add(r.id);
-    if (r.group && !(r.group in f.groups)) {
-      ctx.addIssue({ code: 'custom', path: ['rules', i, 'group'], message: `unknown group "${r.group}"` });
-    }
+export const RulesFileSchema = z
+  .strictObject({
+    $comment: z.string().optional(),
+    /** IANA time zone of the city: day and night are local. */
+    timezone: z.string().refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'unknown time zone (use an IANA name such as Asia/Shanghai)'),
+    /** Day is [start, end) local time; the rest is night. GB 3096-2008: 06:00–22:00, a city may redefine it. */
+    day: z.strictObject({ start: HHMM, end: HHMM }),
+    groups: z.record(z.string(), GroupSchema).default({}),
+    health: HealthSchema.prefault({}),
+    anomaly: AnomalySchema.prefault({}),
+    rules: z.array(RuleSchema),
+  })
+  .superRefine((f, ctx) => {
+    const seen = new Set<string>();
+    f.rules.forEach((r, i) => {
+      if (seen.has(r.id))
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` });
+      seen.add(r.id);
+      if (r.group && !(r.group in f.groups)) {
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'group'], message: `unknown group "${r.group}"` });
+      }
+    });
   });
-});
 export type RulesFile = z.output<typeof RulesFileSchema>;

@@ -33,7 +33,8 @@ export const alerts: Step<{ bus: Bus; store: Store; cameraRegistry: CameraRegist
       file: path.join(cfg.dataDir, 'device-registry.json'),
       districtsFile: cfg.MAP_DISTRICTS_FILE,
       gridFile: cfg.MAP_GRID_FILE,
-      demo: cfg.SIMULATE && cfg.ROLE === 'all' ? { file: cfg.DEMO_DEVICES_FILE, cameras: cameraRegistry.cameras } : null,
+      demo:
+        cfg.SIMULATE && cfg.ROLE === 'all' ? { file: cfg.DEMO_DEVICES_FILE, cameras: cameraRegistry.cameras } : null,
       logger: log.child({ part: 'devices' }),
       cameras: { bus, deadLetters: store },
     });
@@ -75,8 +76,17 @@ export const duty: Step<{ alerts: AlertManager }, object> = {
   roles: ['all', 'api'],
   async start({ cfg, log, alerts }, stops) {
     if (!cfg.DUTY_FILE) return {};
-    const sms = cfg.SMS_GATEWAY_URL && cfg.SMS_GATEWAY_TOKEN ? { url: cfg.SMS_GATEWAY_URL, token: cfg.SMS_GATEWAY_TOKEN } : undefined;
-    const d = await startDuty({ file: cfg.DUTY_FILE, dataDir: cfg.dataDir, alerts, logger: log.child({ part: 'duty' }), sms });
+    const sms =
+      cfg.SMS_GATEWAY_URL && cfg.SMS_GATEWAY_TOKEN
+        ? { url: cfg.SMS_GATEWAY_URL, token: cfg.SMS_GATEWAY_TOKEN }
+        : undefined;
+    const d = await startDuty({
+      file: cfg.DUTY_FILE,
+      dataDir: cfg.dataDir,
+      alerts,
+      logger: log.child({ part: 'duty' }),
+      sms,
+    });
     stops.add(() => d.close());
     return { routes: [d.routes] };
   },

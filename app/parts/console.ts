@@ -18,11 +18,24 @@ import type { AuditEntry } from '../../users/types.js';
 import type { CameraRegistry } from '../../vision/cameras/config.js';
 import type { Step } from './step.js';
 
-export const consoleStep: Step<{ bus: Bus; alerts: AlertManager; devices: DeviceRegistryService; auditTrail: ((e: AuditEntry) => Promise<void>) | undefined }, object> = {
+export const consoleStep: Step<
+  {
+    bus: Bus;
+    alerts: AlertManager;
+    devices: DeviceRegistryService;
+    auditTrail: ((e: AuditEntry) => Promise<void>) | undefined;
+  },
+  object
+> = {
   name: 'console',
   roles: ['all', 'api'],
   async start({ cfg, log, bus, alerts, devices, auditTrail }, stops) {
-    const directory = await DeviceDirectory.start({ bus, logger: log.child({ part: 'devices' }), alerts, snapshotFile: path.join(cfg.dataDir, 'devices.json') });
+    const directory = await DeviceDirectory.start({
+      bus,
+      logger: log.child({ part: 'devices' }),
+      alerts,
+      snapshotFile: path.join(cfg.dataDir, 'devices.json'),
+    });
     stops.add(() => directory.close());
     return {
       routes: [
@@ -32,7 +45,10 @@ export const consoleStep: Step<{ bus: Bus; alerts: AlertManager; devices: Device
           await app.register(devices.routes, {
             audit: auditTrail,
             // Credentials go into the embedded broker's file, which it re-reads; an external broker keeps its own accounts.
-            mqttCredentialsFile: cfg.ROLE === 'all' && !cfg.MQTT_URL && cfg.MQTT_AUTH ? path.join(cfg.dataDir, 'mqtt-credentials.json') : null,
+            mqttCredentialsFile:
+              cfg.ROLE === 'all' && !cfg.MQTT_URL && cfg.MQTT_AUTH
+                ? path.join(cfg.dataDir, 'mqtt-credentials.json')
+                : null,
             tileUrl: cfg.MAP_TILE_URL ?? null,
             tileAttribution: cfg.MAP_TILE_ATTRIBUTION,
           });
@@ -45,20 +61,38 @@ export const consoleStep: Step<{ bus: Bus; alerts: AlertManager; devices: Device
 
 /** Statistics, exports and reports: read-only over the stores this process keeps (stats/, exports/, reports/). */
 export const statistics: Step<
-  { store: Store; alerts: AlertManager | null; events: EventStore | null; notices: NoticeService | null; cases: CaseService | null; devicePlaces: PlaceOf | undefined; cameraRegistry: CameraRegistry | null },
+  {
+    store: Store;
+    alerts: AlertManager | null;
+    events: EventStore | null;
+    notices: NoticeService | null;
+    cases: CaseService | null;
+    devicePlaces: PlaceOf | undefined;
+    cameraRegistry: CameraRegistry | null;
+  },
   object
 > = {
   name: 'statistics, exports and reports',
   roles: ['all', 'api'],
   async start({ cfg, store, alerts, events, notices, cases, devicePlaces, cameraRegistry }) {
-    const handles = { alerts: alerts ?? undefined, events: events ?? undefined, notices: notices ?? undefined, cases: cases ?? undefined };
+    const handles = {
+      alerts: alerts ?? undefined,
+      events: events ?? undefined,
+      notices: notices ?? undefined,
+      cases: cases ?? undefined,
+    };
     const sources = storeSources(handles);
     return {
       routes: [
         async (app) => {
           await app.register(statsRoutes, { sources, placeOf: devicePlaces });
           await app.register(exportRoutes, { readings: store, ...handles, stats: { sources, placeOf: devicePlaces } });
-          await app.register(reportRoutes, { sources, placeOf: devicePlaces, chromium: cfg.CHROMIUM, timeZone: cameraRegistry?.timeZone ?? 'Asia/Shanghai' });
+          await app.register(reportRoutes, {
+            sources,
+            placeOf: devicePlaces,
+            chromium: cfg.CHROMIUM,
+            timeZone: cameraRegistry?.timeZone ?? 'Asia/Shanghai',
+          });
         },
       ],
     };

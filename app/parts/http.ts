@@ -27,7 +27,10 @@ export interface HttpInput {
 export const http: EveryRoleStep<HttpInput, { api: FastifyInstance; apiPort: number }> = {
   name: 'HTTP API',
   roles: EVERY_ROLE,
-  async start({ cfg, log, registry, store, bus, ingest, alerts, events, evidence, annotateEvent, plugins, retention }, stops) {
+  async start(
+    { cfg, log, registry, store, bus, ingest, alerts, events, evidence, annotateEvent, plugins, retention },
+    stops,
+  ) {
     const readiness: Record<string, () => boolean> = {};
     if (ingest) readiness.mqtt = () => ingest.connected;
     readiness.bus = () => bus.healthy();
@@ -46,7 +49,9 @@ export const http: EveryRoleStep<HttpInput, { api: FastifyInstance; apiPort: num
       ...(retention ? { resolution: retention.readings } : {}),
     });
     await api.listen({ port: cfg.PORT, host: cfg.HOST }).catch((e: NodeJS.ErrnoException) => {
-      throw e.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`) : e;
+      throw e.code === 'EADDRINUSE'
+        ? new ConfigError(`port ${cfg.PORT} is in use: stop the other server or set PORT`)
+        : e;
     });
     stops.add(() => api.close());
     return { api, apiPort: (api.server.address() as { port: number }).port };

@@ -36,7 +36,9 @@ export const ingest: Step<{ store: Store; bus: Bus }, IngestServes> = {
       cfg.SIMULATE && cfg.ROLE === 'all'
         ? makeFleet({
             seed: cfg.SIM_SEED,
-            districts: cfg.SIM_DISTRICTS.split(',').map((d) => d.trim()).filter(Boolean),
+            districts: cfg.SIM_DISTRICTS.split(',')
+              .map((d) => d.trim())
+              .filter(Boolean),
             perKind: cfg.SIM_PER_KIND,
             groundTruth: path.join(cfg.dataDir, 'simulator', 'ground-truth.jsonl'),
             demoAt: Date.now(),
@@ -59,10 +61,22 @@ export const ingest: Step<{ store: Store; bus: Bus }, IngestServes> = {
           ],
         });
         mqttPasswords = creds.passwords;
-        broker = await startEmbeddedBroker({ port: cfg.MQTT_PORT, host: cfg.HOST, logger: log, auth: creds.registry, authFile: credFile, tls: cfg.mqttTls ?? undefined });
+        broker = await startEmbeddedBroker({
+          port: cfg.MQTT_PORT,
+          host: cfg.HOST,
+          logger: log,
+          auth: creds.registry,
+          authFile: credFile,
+          tls: cfg.mqttTls ?? undefined,
+        });
       } else {
         log.warn('MQTT_AUTH=0: the embedded broker accepts any client and any topic (development only)');
-        broker = await startEmbeddedBroker({ port: cfg.MQTT_PORT, host: cfg.HOST, logger: log, tls: cfg.mqttTls ?? undefined });
+        broker = await startEmbeddedBroker({
+          port: cfg.MQTT_PORT,
+          host: cfg.HOST,
+          logger: log,
+          tls: cfg.mqttTls ?? undefined,
+        });
       }
       const b = broker;
       stops.add(() => b.close());

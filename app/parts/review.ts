@@ -33,14 +33,22 @@ import type { Step } from './step.js';
 import { simulatedCameraCount } from './vision.js';
 
 /** The review queue's intake and cases: from confirmed events and case-worthy alerts. */
-export const reviewIntake: Step<{ bus: Bus; store: Store; alerts: AlertManager; devices: DeviceRegistryService; evidence: EvidenceStore }, { events: EventStore; cases: CaseService }> = {
+export const reviewIntake: Step<
+  { bus: Bus; store: Store; alerts: AlertManager; devices: DeviceRegistryService; evidence: EvidenceStore },
+  { events: EventStore; cases: CaseService }
+> = {
   name: 'review intake and cases',
   roles: ['all', 'api'],
   async start({ cfg, log, registry, bus, store, alerts, devices, evidence }, stops) {
     // Like the alert service, the review queue has one writer of enforcement events.
     const eventStore = await EventStore.open(path.join(cfg.dataDir, 'events.duckdb'));
     stops.add(() => eventStore.close());
-    const intake = await startReviewIntake({ bus, store: eventStore, deadLetters: store, logger: log.child({ part: 'review' }) });
+    const intake = await startReviewIntake({
+      bus,
+      store: eventStore,
+      deadLetters: store,
+      logger: log.child({ part: 'review' }),
+    });
     stops.add(() => intake.close());
     // Cases are kept with their outbox, dispatched to the city's case system (CASE_WEBHOOK_URL) or the built-in inbox.
     const caseService = await CaseService.open({
@@ -96,7 +104,23 @@ export const notices: Step<
 > = {
   name: 'notices and public page',
   roles: ['all', 'api'],
-  async start({ cfg, log, registry, store, bus, evidence, events: eventStore, cases: caseService, cameraRegistry, consoleCameras, mqttUrl, mqttPasswords }, stops) {
+  async start(
+    {
+      cfg,
+      log,
+      registry,
+      store,
+      bus,
+      evidence,
+      events: eventStore,
+      cases: caseService,
+      cameraRegistry,
+      consoleCameras,
+      mqttUrl,
+      mqttPasswords,
+    },
+    stops,
+  ) {
     const simCameras = simulatedCameraCount(cfg);
     const nlog = log.child({ part: 'notices' });
     const noticesConfig = loadNoticesConfig(cfg.NOTICES_FILE, cfg);
@@ -107,7 +131,8 @@ export const notices: Step<
       extra: simCameras > 0 ? [demoParties(simulated)] : [],
     });
     const notifiers: Notifier[] = [new ConsoleLogNotifier({ logger: nlog })];
-    if (noticesConfig.smsGateway) notifiers.push(new SmsHttpNotifier({ ...noticesConfig.smsGateway, timeoutMs: noticesConfig.delivery.timeoutMs }));
+    if (noticesConfig.smsGateway)
+      notifiers.push(new SmsHttpNotifier({ ...noticesConfig.smsGateway, timeoutMs: noticesConfig.delivery.timeoutMs }));
     const speakerUrl = mqttUrl ?? cfg.MQTT_URL;
     if (noticesConfig.loudspeaker.enabled && speakerUrl) {
       notifiers.push(
@@ -148,7 +173,11 @@ export const notices: Step<
     // A notice that ends without a case marks its event, so the start-up recovery leaves it alone.
     service.on('change', (n: Notice) => {
       if (FINAL_WITHOUT_CASE.has(n.status)) {
-        eventStore.setOutcome(n.eventId, n.status).catch((e: Error) => nlog.error({ event: n.eventId, err: e.message }, 'recording the outcome of an event failed'));
+        eventStore
+          .setOutcome(n.eventId, n.status)
+          .catch((e: Error) =>
+            nlog.error({ event: n.eventId, err: e.message }, 'recording the outcome of an event failed'),
+          );
       }
     });
     await service.start();
@@ -167,7 +196,10 @@ export const notices: Step<
       enforcementRecords: { events: eventStore, cases: caseService.store, statements, evidence },
       routes: [
         async (app) => {
-          await app.register(noticeRoutes, { notices: service, placesOf: placesFromEvents((ids) => eventStore.getMany(ids)) });
+          await app.register(noticeRoutes, {
+            notices: service,
+            placesOf: placesFromEvents((ids) => eventStore.getMany(ids)),
+          });
           await app.register(partyRoutes, {
             sourceUrl: cfg.SOURCE_URL,
             records: {
@@ -192,7 +224,15 @@ export const notices: Step<
 };
 
 /** The reviewers' decisions on the queue, and the start-up recovery of decisions left half-done. */
-export const review: Step<{ events: EventStore; cases: CaseService | null; notices: NoticeService | null; annotateEvent: EventAnnotator | undefined }, object> = {
+export const review: Step<
+  {
+    events: EventStore;
+    cases: CaseService | null;
+    notices: NoticeService | null;
+    annotateEvent: EventAnnotator | undefined;
+  },
+  object
+> = {
   name: 'review decisions',
   roles: ['all', 'api'],
   async start({ log, events, cases, notices, annotateEvent }) {

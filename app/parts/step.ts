@@ -49,13 +49,17 @@ function stopList(log: Logger): StopList & { stop(): Promise<void> } {
   return {
     add: (s) => void list.push(s),
     stop: async () => {
-      for (const s of list.splice(0).reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
+      for (const s of list.splice(0).reverse())
+        await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
     },
   };
 }
 
 /** Starts one step: what it serves and how it stops; a step that fails half-way stops what it had started. */
-export async function startStep<In, Out>(step: Step<In, Out>, input: In & StepContext): Promise<Started<Out & { routes?: RoutePlugin[] }>> {
+export async function startStep<In, Out>(
+  step: Step<In, Out>,
+  input: In & StepContext,
+): Promise<Started<Out & { routes?: RoutePlugin[] }>> {
   const stops = stopList(input.log);
   try {
     return { serves: await step.start(input, stops), stop: stops.stop };
@@ -91,7 +95,8 @@ export class StepRunner {
   async run<In, Out>(step: EveryRoleStep<In, Out>, input: () => In): Promise<Out>;
   async run<In, Out>(step: Step<In, Out>, input: () => In): Promise<Out | null>;
   async run<In, Out>(step: Step<In, Out>, input: () => In): Promise<Out | null> {
-    if (!this.known.includes(step as Step<never, unknown>)) throw new Error(`step ${step.name} is not in the platform's list of parts`);
+    if (!this.known.includes(step as Step<never, unknown>))
+      throw new Error(`step ${step.name} is not in the platform's list of parts`);
     if (!this.runs(step as Step<never, unknown>)) return null;
     const s = await startStep(step, { ...input(), ...this.ctx });
     (step.stopsFirst ? this.first : this.rest).push(s);

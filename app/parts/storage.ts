@@ -55,7 +55,10 @@ export const evidenceStore: EveryRoleStep<object, { evidence: EvidenceStore }> =
  * Retention (config/retention.json) runs with the API, which reads the dead letters and the records anyway: ingest
  * then only writes, and its InfluxDB token can be write-only (docs/deploy.md, "InfluxDB tokens").
  */
-export const retention: Step<{ store: Store; enforcement: RetentionJobOptions['enforcement'] }, { retention: RetentionConfig }> = {
+export const retention: Step<
+  { store: Store; enforcement: RetentionJobOptions['enforcement'] },
+  { retention: RetentionConfig }
+> = {
   name: 'retention',
   roles: ['all', 'api'],
   async start({ cfg, log, registry, store, enforcement }, stops) {

@@ -17,7 +17,10 @@ export interface UsersServes {
 }
 
 /** Every /api route but the session one needs a signed-in user with the right role. */
-export const users: Step<{ cameraRegistry: CameraRegistry; bus: Bus; store: Store; events: () => EventStore | null }, UsersServes> = {
+export const users: Step<
+  { cameraRegistry: CameraRegistry; bus: Bus; store: Store; events: () => EventStore | null },
+  UsersServes
+> = {
   name: 'users and console cameras',
   roles: ['all', 'api'],
   async start({ cfg, log, cameraRegistry, bus, store, events }, stops) {
@@ -34,7 +37,10 @@ export const users: Step<{ cameraRegistry: CameraRegistry; bus: Bus; store: Stor
       },
       // The audit trail for admins, with the review decisions kept in the events store (opened by a later step).
       async (app) => {
-        await app.register(auditRoutes, { list: (limit, f) => u.users.store.listAudit(limit, f), decisions: (q) => (events()?.list(q) ?? Promise.resolve({ items: [] })) });
+        await app.register(auditRoutes, {
+          list: (limit, f) => u.users.store.listAudit(limit, f),
+          decisions: (q) => events()?.list(q) ?? Promise.resolve({ items: [] }),
+        });
       },
     ] satisfies RoutePlugin[];
     // Cameras and zones registered in the console (admin), published to every vision worker; in the embedded
@@ -50,7 +56,11 @@ export const users: Step<{ cameraRegistry: CameraRegistry; bus: Bus; store: Stor
       feed: cfg.ROLE === 'all',
     });
     stops.add(() => cams.close());
-    return { consoleCameras: cams.service, auditTrail: (e) => u.users.store.audit(e), routes: [...routes, cams.routes] };
+    return {
+      consoleCameras: cams.service,
+      auditTrail: (e) => u.users.store.audit(e),
+      routes: [...routes, cams.routes],
+    };
   },
 };
 

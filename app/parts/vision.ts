@@ -15,7 +15,8 @@ import type { AppConfig } from '../config.js';
 import type { Step } from './step.js';
 
 /** How many simulated cameras the embedded default adds (ROLE=all with SIMULATE). */
-export const simulatedCameraCount = (cfg: AppConfig): number => (cfg.SIMULATE && cfg.ROLE === 'all' ? cfg.SIM_CAMERAS : 0);
+export const simulatedCameraCount = (cfg: AppConfig): number =>
+  cfg.SIMULATE && cfg.ROLE === 'all' ? cfg.SIM_CAMERAS : 0;
 
 /**
  * The camera registry (plus the simulated cameras of the embedded default): the vision worker's cameras, and for
@@ -48,41 +49,42 @@ function lazyPlates(): PlateReading {
  * One worker per process, fed by the bus; the frame relay brings frames from MQTT where cameras publish to a broker
  * that speaks MQTT 5. The worker runs without cameras too: an admin may add one in the console (bus topic "cameras").
  */
-export const vision: Step<{ cameraRegistry: CameraRegistry; evidence: EvidenceStore; bus: Bus; store: Store }, object> = {
-  name: 'vision',
-  roles: ['all', 'vision'],
-  async start({ cfg, log, registry, cameraRegistry: cameras, evidence, bus, store }, stops) {
-    const worker = await VisionWorker.open({
-      cameras,
-      models: loadModelsConfig(cfg.MODELS_FILE),
-      evidence,
-      bus,
-      deadLetters: store,
-      logger: log.child({ part: 'vision' }),
-      registry,
-      // Without file cameras the OCR models (about 150 MB) are opened at the first plate a console camera needs.
-      plates: !cfg.PLATES ? null : cameras.cameras.length > 0 ? await PlateReader.open() : lazyPlates(),
-    });
-    await worker.start();
-    stops.add(() => worker.close());
-    if (cfg.MQTT_URL) {
-      const relay = new FrameRelay({
-        mqttUrl: cfg.MQTT_URL,
-        username: cfg.MQTT_USERNAME,
-        password: cfg.MQTT_PASSWORD,
-        caFile: cfg.MQTT_CA_FILE,
-        clientId: `frames-${os.hostname()}`,
-        shareGroup: cfg.INGEST_SHARE_GROUP === '' ? undefined : 'frames',
+export const vision: Step<{ cameraRegistry: CameraRegistry; evidence: EvidenceStore; bus: Bus; store: Store }, object> =
+  {
+    name: 'vision',
+    roles: ['all', 'vision'],
+    async start({ cfg, log, registry, cameraRegistry: cameras, evidence, bus, store }, stops) {
+      const worker = await VisionWorker.open({
+        cameras,
+        models: loadModelsConfig(cfg.MODELS_FILE),
+        evidence,
         bus,
         deadLetters: store,
-        logger: log.child({ part: 'frames' }),
+        logger: log.child({ part: 'vision' }),
+        registry,
+        // Without file cameras the OCR models (about 150 MB) are opened at the first plate a console camera needs.
+        plates: !cfg.PLATES ? null : cameras.cameras.length > 0 ? await PlateReader.open() : lazyPlates(),
       });
-      await relay.start();
-      stops.add(() => relay.stop());
-    }
-    return {};
-  },
-};
+      await worker.start();
+      stops.add(() => worker.close());
+      if (cfg.MQTT_URL) {
+        const relay = new FrameRelay({
+          mqttUrl: cfg.MQTT_URL,
+          username: cfg.MQTT_USERNAME,
+          password: cfg.MQTT_PASSWORD,
+          caFile: cfg.MQTT_CA_FILE,
+          clientId: `frames-${os.hostname()}`,
+          shareGroup: cfg.INGEST_SHARE_GROUP === '' ? undefined : 'frames',
+          bus,
+          deadLetters: store,
+          logger: log.child({ part: 'frames' }),
+        });
+        await relay.start();
+        stops.add(() => relay.stop());
+      }
+      return {};
+    },
+  };
 
 /** The embedded default's simulated street cameras (SIMULATE, SIM_CAMERAS), played onto the bus in-process. */
 export const cameraFeed: Step<{ bus: Bus }, object> = {

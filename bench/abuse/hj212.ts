@@ -5,7 +5,15 @@
 import net from 'node:net';
 import { parseConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/log.js';
-import { decodeFrame, FrameSplitter, Hj212ConfigSchema, Hj212Server, parseSegment, type Hj212ConfigInput, type Hj212Sink } from '../../edge/drivers/hj212/index.js';
+import {
+  decodeFrame,
+  FrameSplitter,
+  Hj212ConfigSchema,
+  Hj212Server,
+  parseSegment,
+  type Hj212ConfigInput,
+  type Hj212Sink,
+} from '../../edge/drivers/hj212/index.js';
 import vectors from '../../edge/drivers/hj212/testdata/vectors.json' with { type: 'json' };
 
 const IDLE = 2000;
@@ -28,7 +36,12 @@ interface Outcome {
 async function attack(cfg: Hj212ConfigInput): Promise<Outcome> {
   const config = parseConfig(
     Hj212ConfigSchema,
-    { port: 0, host: '127.0.0.1', devices: [{ mn: MN_B, id: 'ds-bench-01', district: 'bench', kind: 'dust', password: '123456' }], ...cfg },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      devices: [{ mn: MN_B, id: 'ds-bench-01', district: 'bench', kind: 'dust', password: '123456' }],
+      ...cfg,
+    },
     'bench',
   );
   const server = new Hj212Server(config, sink, silentLogger);
@@ -51,7 +64,8 @@ async function attack(cfg: Hj212ConfigInput): Promise<Outcome> {
       );
     }
     // Every connection is taken or refused by now, give or take the server's last accept callbacks.
-    for (let i = 0; i < 100 && server.stats().connections + server.stats().refused < IDLE; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && server.stats().connections + server.stats().refused < IDLE; i++)
+      await new Promise((r) => setTimeout(r, 10));
     const openMs = performance.now() - t0;
     const { connections: held, refused } = server.stats();
     const answers: (number | null)[] = [];

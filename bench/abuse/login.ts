@@ -24,12 +24,26 @@ interface Answer {
   ms: number;
 }
 
-function login(port: number, agent: http.Agent, username: string, password: string, localAddress = '127.0.0.1'): Promise<Answer> {
+function login(
+  port: number,
+  agent: http.Agent,
+  username: string,
+  password: string,
+  localAddress = '127.0.0.1',
+): Promise<Answer> {
   const body = JSON.stringify({ username, password });
   const t0 = performance.now();
   return new Promise((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: '/api/session', method: 'POST', agent, localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/api/session',
+        method: 'POST',
+        agent,
+        localAddress,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
@@ -48,7 +62,15 @@ const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 export async function run(): Promise<string[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-abuse-login-'));
-  const cfg = loadAppConfig({ PORT: '0', MQTT_PORT: '0', HJ212_PORT: 'off', HOST: '127.0.0.1', DATA_DIR: dir, SIMULATE: '0', ADMIN_PASSWORD });
+  const cfg = loadAppConfig({
+    PORT: '0',
+    MQTT_PORT: '0',
+    HJ212_PORT: 'off',
+    HOST: '127.0.0.1',
+    DATA_DIR: dir,
+    SIMULATE: '0',
+    ADMIN_PASSWORD,
+  });
   const p = await startPlatform(cfg, silentLogger);
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   try {
@@ -80,7 +102,11 @@ export async function run(): Promise<string[]> {
       peakRunning = Math.max(peakRunning, k.running);
       peakWaiting = Math.max(peakWaiting, k.waiting);
     }, 2);
-    const attacker = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--attacker', String(port), String(BURST)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const attacker = spawn(
+      process.execPath,
+      ['--import', 'tsx', import.meta.filename, '--attacker', String(port), String(BURST)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const lines = readline.createInterface({ input: attacker.stdout! })[Symbol.asyncIterator]();
     if ((await lines.next()).value !== 'sent') throw new Error('the attacker process did not start its burst');
     const reads = (async () => {
@@ -100,7 +126,17 @@ export async function run(): Promise<string[]> {
     return [
       `${BURST} wrong-password logins for admin sent at once from 127.0.0.1 by another process (scrypt N=2^15, r=8, p=1; KDF threads ${kdfLoad().threads} of libuv's ${process.env.UV_THREADPOOL_SIZE ?? 4}):`,
       `  reached the password check (401): ${count(401)}; refused before it (429): ${count(429)}${other.length ? `; other: ${other.map((a) => a.status).join(',')}` : ''}`,
-      `  all answered in ${ms(burstMs)}; answer time p50 ${ms(q(answers.map((a) => a.ms), 0.5))}, p99 ${ms(q(answers.map((a) => a.ms), 0.99))}`,
+      `  all answered in ${ms(burstMs)}; answer time p50 ${ms(
+        q(
+          answers.map((a) => a.ms),
+          0.5,
+        ),
+      )}, p99 ${ms(
+        q(
+          answers.map((a) => a.ms),
+          0.99,
+        ),
+      )}`,
       `  KDF at most ${peakRunning} running and ${peakWaiting} waiting at once`,
       `the real admin's login from another address: ${admin.status} in ${ms(admin.ms)} during the burst; quiet server ${ms(q(quiet, 0.5))} (median of ${quiet.length})`,
       `a 200 kB file read (libuv's pool, as evidence): p50 ${q(burstReads, 0.5).toFixed(1)} ms, max ${Math.max(...burstReads).toFixed(1)} ms during the burst; quiet p50 ${q(quietReads, 0.5).toFixed(1)} ms`,

@@ -62,7 +62,15 @@ async function ingestProcess(o: { url: string; district: string; dir: string }):
     const { items, total } = await store.list(1);
     if (total > 0) {
       const d = items[0]!;
-      say({ event: 'stored', ms: performance.now() - t0, reason: d.reason, kept: d.payload.length, payloadBytes: d.payloadBytes, total, ...memoryOf('self') });
+      say({
+        event: 'stored',
+        ms: performance.now() - t0,
+        reason: d.reason,
+        kept: d.payload.length,
+        payloadBytes: d.payloadBytes,
+        total,
+        ...memoryOf('self'),
+      });
       break;
     }
     await new Promise((r) => setTimeout(r, 20));
@@ -80,7 +88,12 @@ function lines(child: ChildProcess): AsyncIterator<string> {
 }
 
 async function next<T>(it: AsyncIterator<string>, event: string, timeoutMs: number): Promise<T> {
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no "${event}" from the ingest process within ${timeoutMs} ms`)), timeoutMs).unref());
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(
+      () => reject(new Error(`no "${event}" from the ingest process within ${timeoutMs} ms`)),
+      timeoutMs,
+    ).unref(),
+  );
   for (;;) {
     const r = await Promise.race([it.next(), timeout]);
     if (r.done) throw new Error(`the ingest process ended before "${event}"`);
@@ -99,14 +112,26 @@ function freePort(): Promise<number> {
 }
 
 /** mosquitto_pub of the file with QoS 1; its exit code, stderr and time. */
-function publish(port: number, topic: string, file: string, version: 'mqttv5' | 'mqttv311' = 'mqttv5'): { code: number | null; stderr: string; ms: number } {
+function publish(
+  port: number,
+  topic: string,
+  file: string,
+  version: 'mqttv5' | 'mqttv311' = 'mqttv5',
+): { code: number | null; stderr: string; ms: number } {
   const t0 = performance.now();
-  const r = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-V', version, '-t', topic, '-f', file], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    'mosquitto_pub',
+    ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-V', version, '-t', topic, '-f', file],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   return { code: r.status, stderr: r.stderr.trim().split('\n')[0] ?? '', ms: performance.now() - t0 };
 }
 
 export async function run(): Promise<string[]> {
-  const up = execFileSync(path.join(ROOT, 'scripts/services.d/mosquitto.sh'), ['up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const up = execFileSync(path.join(ROOT, 'scripts/services.d/mosquitto.sh'), ['up'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = /^MQTT_URL=(.+)$/m.exec(up)?.[1];
   if (!url) throw new Error(`scripts/services.d/mosquitto.sh up printed no MQTT_URL: ${up}`);
   const brokerPort = Number(new URL(url).port);
@@ -120,10 +145,14 @@ export async function run(): Promise<string[]> {
   let child: ChildProcess | null = null;
   let prodBroker: ChildProcess | null = null;
   try {
-    child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', import.meta.filename, '--ingest', JSON.stringify({ url, district, dir })], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', import.meta.filename, '--ingest', JSON.stringify({ url, district, dir })],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const it = lines(child);
     const ready = await next<{ rss: number }>(it, 'ready', 60_000);
     const pub = publish(brokerPort, `city/v1/${district}/noise/abuse-1/readings`, file);
@@ -139,9 +168,14 @@ export async function run(): Promise<string[]> {
     // The production broker's limit.
     const port = await freePort();
     const conf = path.join(dir, 'mosquitto.conf');
-    const prodLimit = /^max_packet_size\s+(\d+)/m.exec(fs.readFileSync(path.join(ROOT, 'deploy/mosquitto/mosquitto.conf'), 'utf8'))?.[1];
+    const prodLimit = /^max_packet_size\s+(\d+)/m.exec(
+      fs.readFileSync(path.join(ROOT, 'deploy/mosquitto/mosquitto.conf'), 'utf8'),
+    )?.[1];
     if (!prodLimit) throw new Error('deploy/mosquitto/mosquitto.conf has no max_packet_size');
-    fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_packet_size ${prodLimit}\nuser ${os.userInfo().username}\nlog_dest none\n`);
+    fs.writeFileSync(
+      conf,
+      `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_packet_size ${prodLimit}\nuser ${os.userInfo().username}\nlog_dest none\n`,
+    );
     prodBroker = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       const ok = await new Promise<boolean>((resolve) => {

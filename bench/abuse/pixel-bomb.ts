@@ -30,7 +30,10 @@ interface WorkerState {
   frames: number;
   dead: { reason: string; bytes: number }[];
 }
-type FromWorker = { type: 'ready'; mqttUrl: string } | ({ type: 'state' } & WorkerState) | { type: 'decoded'; ms: number; error?: string };
+type FromWorker =
+  | { type: 'ready'; mqttUrl: string }
+  | ({ type: 'state' } & WorkerState)
+  | { type: 'decoded'; ms: number; error?: string };
 
 // ---- the worker process ------------------------------------------------------------------------------------------
 
@@ -47,23 +50,47 @@ async function workerProcess(): Promise<void> {
   const broker = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger: silentLogger });
   const bus = new MemoryBus({ logger: silentLogger });
   const dead: DeadLetter[] = [];
-  const deadLetters = { add: async (d: readonly DeadLetter[]) => void dead.push(...d), list: async () => ({ items: dead, total: dead.length }) };
+  const deadLetters = {
+    add: async (d: readonly DeadLetter[]) => void dead.push(...d),
+    list: async () => ({ items: dead, total: dead.length }),
+  };
   const registry = new Registry();
   const cameras = CameraRegistrySchema.parse({
     timeZone: 'Asia/Shanghai',
     cameras: [{ ...CAMERA, gridCell: 'g1', location: { lat: 31.5, lon: 120.1 }, postedLocation: 'bench', zones: [] }],
   });
-  const worker = await VisionWorker.open({ cameras, models: loadModelsConfig(path.join(ROOT, 'config/models.json')), evidence: new EvidenceStore(path.join(dir, 'evidence')), bus, deadLetters, logger: silentLogger, registry, plates: null, rechecks: false });
+  const worker = await VisionWorker.open({
+    cameras,
+    models: loadModelsConfig(path.join(ROOT, 'config/models.json')),
+    evidence: new EvidenceStore(path.join(dir, 'evidence')),
+    bus,
+    deadLetters,
+    logger: silentLogger,
+    registry,
+    plates: null,
+    rechecks: false,
+  });
   await worker.start();
   // The embedded broker speaks MQTT 3.1.1: no shared subscription, frames carry their receive time.
-  const relay = new FrameRelay({ mqttUrl: broker.url, clientId: 'bench-frames', bus, deadLetters, logger: silentLogger });
+  const relay = new FrameRelay({
+    mqttUrl: broker.url,
+    clientId: 'bench-frames',
+    bus,
+    deadLetters,
+    logger: silentLogger,
+  });
   await relay.start();
-  const frames = async () => (await registry.getSingleMetric('vision_frames_total')!.get()).values.reduce((s, v) => s + v.value, 0);
+  const frames = async () =>
+    (await registry.getSingleMetric('vision_frames_total')!.get()).values.reduce((s, v) => s + v.value, 0);
   const send = (m: FromWorker) => process.send!(m);
   process.on('message', (msg: { type: string; file?: string }) => {
     void (async () => {
       if (msg.type === 'state') {
-        send({ type: 'state', frames: await frames(), dead: dead.map((d) => ({ reason: d.reason, bytes: d.payload.length })) });
+        send({
+          type: 'state',
+          frames: await frames(),
+          dead: dead.map((d) => ({ reason: d.reason, bytes: d.payload.length })),
+        });
       } else if (msg.type === 'decode-unchecked') {
         // What the worker did before: decode first (sharp's default limit, 268 MP, lets 12000x12000 through).
         const t0 = performance.now();
@@ -90,7 +117,11 @@ async function workerProcess(): Promise<void> {
 
 export async function run(): Promise<string[]> {
   const out: string[] = [];
-  const good = await sharp({ create: { width: CAMERA.width, height: CAMERA.height, channels: 3, background: { r: 90, g: 90, b: 95 } } }).jpeg().toBuffer();
+  const good = await sharp({
+    create: { width: CAMERA.width, height: CAMERA.height, channels: 3, background: { r: 90, g: 90, b: 95 } },
+  })
+    .jpeg()
+    .toBuffer();
   const header = pixelBombHeader(30_000, 30_000);
   const full = await pixelBombPng(12_000, 12_000);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'city-pixel-bomb-'));
@@ -100,12 +131,22 @@ export async function run(): Promise<string[]> {
   let client: mqtt.MqttClient | null = null;
   try {
     const stderr: string[] = [];
-    child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--vision-worker'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--vision-worker'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
     const c = child;
-    const next = <T extends FromWorker['type']>(type: T, timeoutMs = 60_000): Promise<Extract<FromWorker, { type: T }>> =>
+    const next = <T extends FromWorker['type']>(
+      type: T,
+      timeoutMs = 60_000,
+    ): Promise<Extract<FromWorker, { type: T }>> =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`worker did not answer ${type} within ${timeoutMs} ms: ${stderr.join('').slice(-500)}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`worker did not answer ${type} within ${timeoutMs} ms: ${stderr.join('').slice(-500)}`)),
+          timeoutMs,
+        );
         const on = (m: FromWorker) => {
           if (m.type !== type) return;
           clearTimeout(timer);
@@ -140,15 +181,23 @@ export async function run(): Promise<string[]> {
     const s = await until((x) => x.frames >= 2 && x.dead.length >= 2, 'the good frame after the bombs');
     const ms = performance.now() - t0;
     const after = memoryOf(c.pid!);
-    out.push(`bombs: a ${header.length}-byte PNG declaring 30000x30000 (2.7 GB as RGB), a ${(full.length / 1024).toFixed(0)} KB valid PNG of 12000x12000 (432 MB as RGB)`);
+    out.push(
+      `bombs: a ${header.length}-byte PNG declaring 30000x30000 (2.7 GB as RGB), a ${(full.length / 1024).toFixed(0)} KB valid PNG of 12000x12000 (432 MB as RGB)`,
+    );
     for (const d of s.dead) out.push(`refused (${d.bytes} bytes kept as a dead letter): ${d.reason}`);
-    out.push(`worker RSS before ${before.rss.toFixed(0)} MB (peak ${before.peak.toFixed(0)}), after ${after.rss.toFixed(0)} MB (peak ${after.peak.toFixed(0)}): peak grew ${(after.peak - before.peak).toFixed(0)} MB`);
-    out.push(`next good frame processed: ${s.frames >= 2 ? 'yes' : 'no'} (frames processed ${s.frames}; bombs and the good frame after them through in ${ms.toFixed(0)} ms)`);
+    out.push(
+      `worker RSS before ${before.rss.toFixed(0)} MB (peak ${before.peak.toFixed(0)}), after ${after.rss.toFixed(0)} MB (peak ${after.peak.toFixed(0)}): peak grew ${(after.peak - before.peak).toFixed(0)} MB`,
+    );
+    out.push(
+      `next good frame processed: ${s.frames >= 2 ? 'yes' : 'no'} (frames processed ${s.frames}; bombs and the good frame after them through in ${ms.toFixed(0)} ms)`,
+    );
     // For scale: the decode the worker used to do before looking at the size.
     c.send({ type: 'decode-unchecked', file: fullFile });
     const d = await next('decoded');
     const unchecked = memoryOf(c.pid!);
-    out.push(`without the header check (decoded first, as before): the 12000x12000 PNG decoded in ${d.ms.toFixed(0)} ms${d.error ? ` (${d.error})` : ''}, worker peak RSS ${unchecked.peak.toFixed(0)} MB (+${(unchecked.peak - after.peak).toFixed(0)} MB)`);
+    out.push(
+      `without the header check (decoded first, as before): the 12000x12000 PNG decoded in ${d.ms.toFixed(0)} ms${d.error ? ` (${d.error})` : ''}, worker peak RSS ${unchecked.peak.toFixed(0)} MB (+${(unchecked.peak - after.peak).toFixed(0)} MB)`,
+    );
     c.send({ type: 'stop' });
     await new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r())));
     child = null;

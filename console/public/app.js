@@ -73,7 +73,11 @@ function parseHash() {
     if (pat.length !== parts.length) continue;
     /** @type {Record<string, string>} */
     const params = {};
-    if (pat.every((p, i) => (p.startsWith(':') ? ((params[p.slice(1)] = /** @type {string} */ (parts[i])), true) : p === parts[i]))) {
+    if (
+      pat.every((p, i) =>
+        p.startsWith(':') ? ((params[p.slice(1)] = /** @type {string} */ (parts[i])), true) : p === parts[i],
+      )
+    ) {
       return { route: r, params, query: Object.fromEntries(new URLSearchParams(queryPart)) };
     }
   }
@@ -93,16 +97,29 @@ function header() {
   const here = parseHash().route?.path.split('/')[0];
   const nav = u
     ? ROUTES.filter((r) => r.nav && r.roles?.includes(u.role)).map((r) => {
-        const link = h('a', { href: `#/${r.path}`, class: here === r.path ? 'active' : '', 'data-nav': r.path }, t(r.nav ?? r.path));
+        const link = h(
+          'a',
+          { href: `#/${r.path}`, class: here === r.path ? 'active' : '', 'data-nav': r.path },
+          t(r.nav ?? r.path),
+        );
         return r.path === 'review' ? h('span.nav-item', link, objectionsBadge) : link;
       })
     : [];
   top.append(
-    h('div.brand', h('img', { src: '/console/favicon.svg', alt: '', width: 22, height: 22 }), h('span', t('app.title'))),
+    h(
+      'div.brand',
+      h('img', { src: '/console/favicon.svg', alt: '', width: 22, height: 22 }),
+      h('span', t('app.title')),
+    ),
     h('nav', nav),
     h(
       'div.right',
-      u && h('a.user', { href: '#/account', title: t('nav.account') }, `${u.displayName || u.username} · ${t(`role.${u.role}`)}`),
+      u &&
+        h(
+          'a.user',
+          { href: '#/account', title: t('nav.account') },
+          `${u.displayName || u.username} · ${t(`role.${u.role}`)}`,
+        ),
       h('button.link', { type: 'button', 'data-test': 'lang', onclick: switchLang }, t('lang.switch')),
       u && h('button.link', { type: 'button', 'data-test': 'logout', onclick: logout }, t('nav.logout')),
     ),
@@ -110,7 +127,12 @@ function header() {
 }
 
 // Outside the link, so the link's text stays its label; a click on it opens the statements tab of the review page.
-const objectionsBadge = h('button.nav-badge', { type: 'button', hidden: true, 'data-test': 'objections-badge', onclick: () => navigate('review?status=objections') });
+const objectionsBadge = h('button.nav-badge', {
+  type: 'button',
+  hidden: true,
+  'data-test': 'objections-badge',
+  onclick: () => navigate('review?status=objections'),
+});
 
 function drawObjectionsBadge() {
   const n = state.openObjections;
@@ -162,7 +184,8 @@ async function render() {
     sessionStorage.setItem('console.after', location.hash);
     return navigate('login');
   }
-  if (!route || (state.user && route.path === 'login')) return navigate(state.user ? HOME[state.user.role] ?? 'account' : 'login');
+  if (!route || (state.user && route.path === 'login'))
+    return navigate(state.user ? (HOME[state.user.role] ?? 'account') : 'login');
   header();
   drawObjectionsBadge();
   // Only the login page (roles null) is shown without a user: navigate() above saw to that.
@@ -176,7 +199,15 @@ async function render() {
     const mod = await route.load();
     if (seq !== state.renderSeq) return;
     /** @type {PageContext} */
-    const ctx = { user, params, query, navigate, setUser, rerender: render, objectionsChanged: (n) => void refreshObjections(n) };
+    const ctx = {
+      user,
+      params,
+      query,
+      navigate,
+      setUser,
+      rerender: render,
+      objectionsChanged: (n) => void refreshObjections(n),
+    };
     const page = await mod.render(ctx);
     if (seq !== state.renderSeq) {
       page.destroy?.();

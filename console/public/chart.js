@@ -82,14 +82,19 @@ export function lineChart({ points, thresholds = [], bands = [], from, to, unit 
   }
   const span = hi - lo;
   for (const v of levels.flat()) if (v <= hi + Math.max(span, Math.abs(hi) * 0.1) * 0.5) hi = Math.max(hi, v);
-  if (!Number.isFinite(lo)) (lo = 0), (hi = 1);
-  if (hi === lo) (hi += 1), (lo -= 1);
+  if (!Number.isFinite(lo)) ((lo = 0), (hi = 1));
+  if (hi === lo) ((hi += 1), (lo -= 1));
   const padV = (hi - lo) * 0.08;
   lo -= padV;
   hi += padV;
   const y = (/** @type {number} */ v) => m.t + hgt - ((v - lo) / (hi - lo)) * hgt;
 
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'data-points': points.length });
+  const svg = s('svg', {
+    viewBox: `0 0 ${width} ${height}`,
+    class: 'chart',
+    role: 'img',
+    'data-points': points.length,
+  });
 
   // Grid and axes.
   const vStep = niceStep(hi - lo, 5);
@@ -112,7 +117,18 @@ export function lineChart({ points, thresholds = [], bands = [], from, to, unit 
     const x2 = Math.min(m.l + w, Math.max(x1 + 4, x(Math.min(to, b.to))));
     if (x2 <= m.l || x1 >= m.l + w) continue;
     svg.append(
-      s('rect', { x: x1, y: y(b.high), width: x2 - x1, height: Math.max(1, y(b.low) - y(b.high)), class: 'expected-band', 'data-band': b.label }, s('title', {}, b.label)),
+      s(
+        'rect',
+        {
+          x: x1,
+          y: y(b.high),
+          width: x2 - x1,
+          height: Math.max(1, y(b.low) - y(b.high)),
+          class: 'expected-band',
+          'data-band': b.label,
+        },
+        s('title', {}, b.label),
+      ),
     );
   }
 
@@ -135,7 +151,8 @@ export function lineChart({ points, thresholds = [], bands = [], from, to, unit 
     if (!d) return;
     const colour = SEVERITY_COLOUR[th.severity] ?? '#c8102e';
     svg.append(s('path', { d, class: 'threshold', stroke: colour, 'data-threshold': th.label }));
-    if (lastY !== null) svg.append(s('text', { x: m.l + w + 4, y: Number(lastY) + 4, class: 'th-label', fill: colour }, th.label));
+    if (lastY !== null)
+      svg.append(s('text', { x: m.l + w + 4, y: Number(lastY) + 4, class: 'th-label', fill: colour }, th.label));
   });
 
   // The readings: min and max per pixel column.
@@ -161,7 +178,8 @@ export function lineChart({ points, thresholds = [], bands = [], from, to, unit 
       prev = c;
     }
     svg.append(s('path', { d, class: 'series' }));
-    if (points.length < 60) for (const [ts, v] of points) svg.append(s('circle', { cx: x(ts), cy: y(v), r: 2.5, class: 'dot' }));
+    if (points.length < 60)
+      for (const [ts, v] of points) svg.append(s('circle', { cx: x(ts), cy: y(v), r: 2.5, class: 'dot' }));
   }
 
   // Hover read-out: the nearest reading to the pointer.
@@ -180,7 +198,8 @@ export function lineChart({ points, thresholds = [], bands = [], from, to, unit 
       if (points[mid][0] < ts) lo2 = mid + 1;
       else hi2 = mid;
     }
-    const near = lo2 > 0 && Math.abs(points[lo2 - 1][0] - ts) < Math.abs(points[lo2][0] - ts) ? points[lo2 - 1] : points[lo2];
+    const near =
+      lo2 > 0 && Math.abs(points[lo2 - 1][0] - ts) < Math.abs(points[lo2][0] - ts) ? points[lo2 - 1] : points[lo2];
     cursor.setAttribute('x1', String(x(near[0])));
     cursor.setAttribute('x2', String(x(near[0])));
     cursor.setAttribute('visibility', 'visible');

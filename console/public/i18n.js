@@ -221,7 +221,8 @@ const zh = {
   'review.duplicate.tag': '可能重复',
   'review.duplicate.of': '可能与此事件重复',
   'review.duplicate.later': '可能被重复上报',
-  'review.duplicate.hint': '同一车辆、同一区域、同一次停放只立一案（一事不再罚）：确认后并入前一事件的案件，不再另行告知或立案。',
+  'review.duplicate.hint':
+    '同一车辆、同一区域、同一次停放只立一案（一事不再罚）：确认后并入前一事件的案件，不再另行告知或立案。',
   'review.duplicate.joined': '已确认：与前一事件为同一违法行为，并入其案件，不另立案',
   'review.rejectedToast': '已驳回（{reason}）',
   'review.conflict': '此事件已被他人处理',
@@ -803,7 +804,8 @@ const en = {
   'review.duplicate.tag': 'possible duplicate',
   'review.duplicate.of': 'Possible duplicate of',
   'review.duplicate.later': 'Possibly repeated by',
-  'review.duplicate.hint': 'One vehicle, zone and stay is one case (one act, one penalty): confirming it joins the earlier event\'s case; nobody is told again and no second case is filed.',
+  'review.duplicate.hint':
+    "One vehicle, zone and stay is one case (one act, one penalty): confirming it joins the earlier event's case; nobody is told again and no second case is filed.",
   'review.duplicate.joined': 'Confirmed: the same act as the earlier event; it joins that case, no second case',
   'review.rejectedToast': 'Rejected ({reason})',
   'review.conflict': 'Someone else has already decided this event',
@@ -828,7 +830,8 @@ const en = {
   'review.party.noContact': 'No contact on record: confirming files a case directly',
   'review.party.willNotify': 'Confirming tells the party first; the camera re-checks after the grace period',
   'review.party.directCase': 'direct case',
-  'review.party.notEnforcing': 'This camera\'s location has not been published long enough: confirming tells nobody and files no case',
+  'review.party.notEnforcing':
+    "This camera's location has not been published long enough: confirming tells nobody and files no case",
   'review.party.trial': 'not yet enforcing',
   'review.notice': 'Notice',
   'review.confirmedNotice': 'Confirmed: {status} ({reason})',
@@ -888,7 +891,8 @@ const en = {
   'party.kind.vehicle': 'Vehicle',
 
   'notices.title': 'Notices and re-checks',
-  'notices.about': 'Every event a reviewer confirmed: the party is told first, the camera re-checks after a grace period, and only an uncorrected violation becomes a case.',
+  'notices.about':
+    'Every event a reviewer confirmed: the party is told first, the camera re-checks after a grace period, and only an uncorrected violation becomes a case.',
   'notices.type': 'Type',
   'notices.place': 'Place',
   'notices.party': 'Party',
@@ -934,7 +938,8 @@ const en = {
   'parties.sortHint': 'Click a column title to sort',
 
   'objections.title': 'Statements',
-  'objections.about': "What parties stated on the public page (Administrative Penalty Law art. 41): review it, answer, then mark it handled.",
+  'objections.about':
+    'What parties stated on the public page (Administrative Penalty Law art. 41): review it, answer, then mark it handled.',
   'objections.open': 'Open',
   'objections.handled': 'Handled',
   'objections.event': 'Event',
@@ -956,10 +961,12 @@ const en = {
   'objections.viewNotice': 'View the notice',
 
   'inbox.title': 'Case inbox',
-  'inbox.about': 'The built-in case inbox: confirmed cases are delivered here when no external case system is configured (CASE_WEBHOOK_URL).',
+  'inbox.about':
+    'The built-in case inbox: confirmed cases are delivered here when no external case system is configured (CASE_WEBHOOK_URL).',
   'inbox.received': 'Received',
   'inbox.raw': 'Raw',
-  'inbox.webhook': 'An external case system is configured (CASE_WEBHOOK_URL): new cases go there, not to this inbox; see Cases for their delivery.',
+  'inbox.webhook':
+    'An external case system is configured (CASE_WEBHOOK_URL): new cases go there, not to this inbox; see Cases for their delivery.',
 
   'users.title': 'Users',
   'users.username': 'Username',
@@ -1024,7 +1031,8 @@ const en = {
   'map.edit': 'edit',
   'map.edit.title': 'Change device {id}',
   'map.register': 'Register a device',
-  'map.register.hint': "Click the device's place on the map; without a grid cell code the cell is found from the place.",
+  'map.register.hint':
+    "Click the device's place on the map; without a grid cell code the cell is found from the place.",
   'map.registered': 'Registered {id} in grid cell {cell}',
   'map.saved': 'Saved {id}, grid cell {cell}',
   'map.field.id': 'Device id',
@@ -1093,7 +1101,8 @@ const en = {
   'cameras.height': 'Frame height (px)',
   'cameras.fps': 'Frames per second',
   'cameras.publishedAt': 'Location published on',
-  'cameras.publishedAtHint': 'A camera whose location is not published, or published for fewer days than required, records but sends no notices and files no cases.',
+  'cameras.publishedAtHint':
+    'A camera whose location is not published, or published for fewer days than required, records but sends no notices and files no cases.',
   'cameras.sourceType': 'Source',
   'cameras.source.snapshot': 'Snapshot URL',
   'cameras.source.rtsp': 'RTSP stream',
@@ -1128,12 +1137,16 @@ const en = {
   'zones.tool.mask': 'Motion mask',
   'zones.finish': 'Finish',
   'zones.reloadFrame': 'Reload picture',
-  'zones.drawing.polygon': 'Click to add points ({n} so far); click the first point or press Enter to finish, Esc to cancel',
-  'zones.drawing.line': 'First the store line: click to add points ({n} so far); Enter or Finish goes on to the sidewalk',
-  'zones.drawing.sidewalk': 'Now the sidewalk in front of it: click to add points ({n} so far); click the first point or press Enter to finish',
+  'zones.drawing.polygon':
+    'Click to add points ({n} so far); click the first point or press Enter to finish, Esc to cancel',
+  'zones.drawing.line':
+    'First the store line: click to add points ({n} so far); Enter or Finish goes on to the sidewalk',
+  'zones.drawing.sidewalk':
+    'Now the sidewalk in front of it: click to add points ({n} so far); click the first point or press Enter to finish',
   'zones.unsaved': 'Unsaved changes',
   'zones.saved': 'Zones saved: the vision workers apply them from the next frame',
-  'zones.selectHint': 'Select a zone to edit it, or draw a new one with the buttons above. Drag a point to move it, double-click it to remove it.',
+  'zones.selectHint':
+    'Select a zone to edit it, or draw a new one with the buttons above. Drag a point to move it, double-click it to remove it.',
   'zones.readOnly': 'This camera comes from the config file: its zones are read-only here.',
   'zones.noFrame': 'No picture yet: zones can be drawn once the camera has sent its first frame',
   'zones.frameAt': 'Picture taken {at}',
@@ -1224,5 +1237,5 @@ export function tOr(key, fallback) {
  */
 export function pick(pair) {
   if (!pair || typeof pair !== 'object') return String(pair ?? '');
-  return lang === 'en' ? pair.en ?? pair.zh : pair.zh ?? pair.en;
+  return lang === 'en' ? (pair.en ?? pair.zh) : (pair.zh ?? pair.en);
 }

@@ -35,11 +35,13 @@ export function h(tag, attrs, ...children) {
   else if (attrs) props = /** @type {Attrs} */ (attrs);
   for (const [k, v] of Object.entries(props ?? {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), /** @type {EventListener} */ (v));
+    if (k.startsWith('on') && typeof v === 'function')
+      el.addEventListener(k.slice(2), /** @type {EventListener} */ (v));
     else if (k === 'dataset') Object.assign(el.dataset, v);
     else if (k === 'class') el.className = [el.className, v].filter(Boolean).join(' ');
     // A property the element has (checked, disabled, value as a number, ...): set as the property.
-    else if (k in el && k !== 'list' && typeof v !== 'string') /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (el))[k] = v;
+    else if (k in el && k !== 'list' && typeof v !== 'string')
+      /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (el))[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);
@@ -106,7 +108,10 @@ export async function api(path, { method = 'GET', body, quiet401 = false } = {})
   const res = await fetch(path, {
     method,
     credentials: 'same-origin',
-    headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+    headers:
+      body === undefined
+        ? { accept: 'application/json' }
+        : { accept: 'application/json', 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -180,11 +185,30 @@ export function fmtDuration(seconds) {
  * @type {Readonly<Record<string, string>>}
  */
 export const UNITS = {
-  laeq_db: 'dB(A)', lmax_db: 'dB(A)', l10_db: 'dB(A)', l50_db: 'dB(A)', l90_db: 'dB(A)',
-  pm25_ugm3: 'µg/m³', pm10_ugm3: 'µg/m³', tsp_ugm3: 'µg/m³', temp_c: '°C', rh_pct: '%', wind_ms: 'm/s', wind_dir_deg: '°', pressure_kpa: 'kPa',
-  fume_mgm3: 'mg/m³', purifier_on: '0/1', fan_on: '0/1',
-  level_cm: 'cm', flow_ls: 'L/s', rain_mmh: 'mm/h',
-  tilt_deg: '°', open: '0/1', water_cm: 'cm', battery_pct: '%', rssi_dbm: 'dBm',
+  laeq_db: 'dB(A)',
+  lmax_db: 'dB(A)',
+  l10_db: 'dB(A)',
+  l50_db: 'dB(A)',
+  l90_db: 'dB(A)',
+  pm25_ugm3: 'µg/m³',
+  pm10_ugm3: 'µg/m³',
+  tsp_ugm3: 'µg/m³',
+  temp_c: '°C',
+  rh_pct: '%',
+  wind_ms: 'm/s',
+  wind_dir_deg: '°',
+  pressure_kpa: 'kPa',
+  fume_mgm3: 'mg/m³',
+  purifier_on: '0/1',
+  fan_on: '0/1',
+  level_cm: 'cm',
+  flow_ls: 'L/s',
+  rain_mmh: 'mm/h',
+  tilt_deg: '°',
+  open: '0/1',
+  water_cm: 'cm',
+  battery_pct: '%',
+  rssi_dbm: 'dBm',
 };
 export const KINDS = ['noise', 'dust', 'fume', 'drainage', 'manhole'];
 /** @type {Readonly<Record<string, readonly string[]>>} */
@@ -208,7 +232,11 @@ export const SEVERITIES = ['info', 'warning', 'major', 'critical'];
 export function select(name, value, options, onchange, extra = {}) {
   return h(
     'select',
-    { name, onchange: (/** @type {Event} */ e) => onchange(/** @type {HTMLSelectElement} */ (e.target).value), ...extra },
+    {
+      name,
+      onchange: (/** @type {Event} */ e) => onchange(/** @type {HTMLSelectElement} */ (e.target).value),
+      ...extra,
+    },
     options.map((o) => h('option', { value: o.value, selected: o.value === value }, o.label)),
   );
 }
@@ -224,9 +252,17 @@ export function pager(page, size, total, go) {
   const pages = Math.max(1, Math.ceil(total / size));
   return h(
     'div.pager',
-    h('button.small', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1), 'data-test': 'prev' }, t('common.prev')),
+    h(
+      'button.small',
+      { type: 'button', disabled: page <= 1, onclick: () => go(page - 1), 'data-test': 'prev' },
+      t('common.prev'),
+    ),
     h('span.pager-text', t('common.page', { page, pages, total })),
-    h('button.small', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1), 'data-test': 'next' }, t('common.next')),
+    h(
+      'button.small',
+      { type: 'button', disabled: page >= pages, onclick: () => go(page + 1), 'data-test': 'next' },
+      t('common.next'),
+    ),
   );
 }
 
@@ -349,7 +385,14 @@ export function thumbs(images, onOpen = openGallery) {
   return h(
     'div.thumbs',
     images.map((img, i) =>
-      h('img.thumb', { src: img.url, alt: img.caption ?? '', title: img.caption ?? '', loading: 'lazy', decoding: 'async', onclick: (ev) => (ev.stopPropagation(), onOpen(images, i)) }),
+      h('img.thumb', {
+        src: img.url,
+        alt: img.caption ?? '',
+        title: img.caption ?? '',
+        loading: 'lazy',
+        decoding: 'async',
+        onclick: (ev) => (ev.stopPropagation(), onOpen(images, i)),
+      }),
     ),
   );
 }

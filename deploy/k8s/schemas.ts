@@ -28,14 +28,19 @@ export function schemaFileName({ group, version, kind }: Gvk): string {
  * `cpu: 1` or `cpu: 500m`).
  */
 function adapt(name: string, s: unknown): unknown {
-  if (name === 'io.k8s.apimachinery.pkg.util.intstr.IntOrString') return { oneOf: [{ type: 'string' }, { type: 'integer' }] };
-  if (name === 'io.k8s.apimachinery.pkg.api.resource.Quantity') return { oneOf: [{ type: 'string' }, { type: 'number' }] };
+  if (name === 'io.k8s.apimachinery.pkg.util.intstr.IntOrString')
+    return { oneOf: [{ type: 'string' }, { type: 'integer' }] };
+  if (name === 'io.k8s.apimachinery.pkg.api.resource.Quantity')
+    return { oneOf: [{ type: 'string' }, { type: 'number' }] };
   const walk = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(walk);
     if (!v || typeof v !== 'object') return v;
     const o: Schema = {};
-    for (const [k, x] of Object.entries(v)) o[k] = k === 'properties' ? Object.fromEntries(Object.entries(x as Schema).map(([p, y]) => [p, walk(y)])) : walk(x);
-    if (o.properties && o.additionalProperties === undefined && !o['x-kubernetes-preserve-unknown-fields']) o.additionalProperties = false;
+    for (const [k, x] of Object.entries(v))
+      o[k] =
+        k === 'properties' ? Object.fromEntries(Object.entries(x as Schema).map(([p, y]) => [p, walk(y)])) : walk(x);
+    if (o.properties && o.additionalProperties === undefined && !o['x-kubernetes-preserve-unknown-fields'])
+      o.additionalProperties = false;
     return o;
   };
   return walk(s);
@@ -66,14 +71,25 @@ export function writeSchemas(swagger: { definitions: Record<string, Schema> }, o
       const cur = queue.pop()!;
       const found = new Set<string>();
       refsOf(defs[cur], found);
-      for (const r of found) if (!needed.has(r) && r !== name) { needed.add(r); queue.push(r); }
+      for (const r of found)
+        if (!needed.has(r) && r !== name) {
+          needed.add(r);
+          queue.push(r);
+        }
     }
     const definitions = Object.fromEntries([...needed].sort().map((r) => [r, defs[r]]));
     for (const gvk of gvks) {
       // The API's own apiVersion and kind, so a manifest that names another kind is refused by this schema too.
       const apiVersion = gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version;
-      const props = { ...(def.properties as Schema), apiVersion: { type: 'string', enum: [apiVersion] }, kind: { type: 'string', enum: [gvk.kind] } };
-      fs.writeFileSync(path.join(outDir, schemaFileName(gvk)), JSON.stringify({ ...def, properties: props, definitions }));
+      const props = {
+        ...(def.properties as Schema),
+        apiVersion: { type: 'string', enum: [apiVersion] },
+        kind: { type: 'string', enum: [gvk.kind] },
+      };
+      fs.writeFileSync(
+        path.join(outDir, schemaFileName(gvk)),
+        JSON.stringify({ ...def, properties: props, definitions }),
+      );
       n++;
     }
   }

@@ -14,7 +14,9 @@ const HERE = import.meta.dirname;
 let promtool: string;
 
 beforeAll(async () => {
-  const { stdout } = await run('bash', [path.resolve(HERE, '../../scripts/services.d/promtool.sh'), 'up'], { timeout: 3_000_000 });
+  const { stdout } = await run('bash', [path.resolve(HERE, '../../scripts/services.d/promtool.sh'), 'up'], {
+    timeout: 3_000_000,
+  });
   promtool = /^PROMTOOL=(.+)$/m.exec(stdout)![1]!;
 }, 3_000_000);
 
@@ -42,7 +44,12 @@ describe('Prometheus alert rules', () => {
     // The config names the rules where compose mounts them (/etc/prometheus): checked from a folder that stands for it.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-prometheus-'));
     fs.copyFileSync(path.join(HERE, 'rules.yml'), path.join(dir, 'rules.yml'));
-    fs.writeFileSync(path.join(dir, 'prometheus.yml'), fs.readFileSync(path.join(HERE, 'prometheus.yml'), 'utf8').replace('/etc/prometheus/rules.yml', path.join(dir, 'rules.yml')));
+    fs.writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      fs
+        .readFileSync(path.join(HERE, 'prometheus.yml'), 'utf8')
+        .replace('/etc/prometheus/rules.yml', path.join(dir, 'rules.yml')),
+    );
     const r = await promtoolRun('check', 'config', path.join(dir, 'prometheus.yml'));
     fs.rmSync(dir, { recursive: true, force: true });
     expect(r.out).toMatch(/SUCCESS: \d+ rule files found/);
@@ -50,9 +57,15 @@ describe('Prometheus alert rules', () => {
   });
 
   it('every alert fires in at least one unit test', () => {
-    const rules = parse(fs.readFileSync(path.join(HERE, 'rules.yml'), 'utf8')) as { groups: { rules: { alert: string }[] }[] };
-    const tests = parse(fs.readFileSync(path.join(HERE, 'rules.test.yml'), 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] };
-    const firing = new Set(tests.tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)));
+    const rules = parse(fs.readFileSync(path.join(HERE, 'rules.yml'), 'utf8')) as {
+      groups: { rules: { alert: string }[] }[];
+    };
+    const tests = parse(fs.readFileSync(path.join(HERE, 'rules.test.yml'), 'utf8')) as {
+      tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+    };
+    const firing = new Set(
+      tests.tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)),
+    );
     const untested = rules.groups.flatMap((g) => g.rules.map((r) => r.alert)).filter((a) => !firing.has(a));
     expect(untested).toEqual([]);
   });

@@ -18,7 +18,12 @@ function sameSecret(a: string, b: string): boolean {
   return crypto.timingSafeEqual(h(a), h(b));
 }
 
-export function hmacOf(secret: string, body: Buffer | string, algorithm: 'sha256' | 'sha1', encoding: 'hex' | 'base64'): string {
+export function hmacOf(
+  secret: string,
+  body: Buffer | string,
+  algorithm: 'sha256' | 'sha1',
+  encoding: 'hex' | 'base64',
+): string {
   return crypto.createHmac(algorithm, secret).update(body).digest(encoding);
 }
 
@@ -33,9 +38,13 @@ export function verifyAuth(auth: AuthConfig, headers: Headers, query: unknown, r
       const v = first((query as Record<string, unknown>)[auth.query]);
       if (v !== undefined) candidates.push(v);
     }
-    const where = [auth.header && `header ${auth.header}`, auth.query && `query parameter ${auth.query}`].filter(Boolean).join(' or ');
+    const where = [auth.header && `header ${auth.header}`, auth.query && `query parameter ${auth.query}`]
+      .filter(Boolean)
+      .join(' or ');
     if (candidates.length === 0) return { ok: false, reason: `no token (expected in ${where})` };
-    return candidates.some((c) => sameSecret(c, auth.token)) ? { ok: true } : { ok: false, reason: `wrong token in ${where}` };
+    return candidates.some((c) => sameSecret(c, auth.token))
+      ? { ok: true }
+      : { ok: false, reason: `wrong token in ${where}` };
   }
   const got = first(headers[auth.header.toLowerCase()]);
   if (got === undefined) return { ok: false, reason: `no signature (expected in header ${auth.header})` };
@@ -47,7 +56,10 @@ export function verifyAuth(auth: AuthConfig, headers: Headers, query: unknown, r
 }
 
 /** Headers and query a sender adds to a push so that verifyAuth accepts it (used by the platform simulator). */
-export function signPush(auth: AuthConfig, body: string | Buffer): { headers: Record<string, string>; query: Record<string, string> } {
+export function signPush(
+  auth: AuthConfig,
+  body: string | Buffer,
+): { headers: Record<string, string>; query: Record<string, string> } {
   if (auth.mode === 'token') {
     if (auth.header) return { headers: { [auth.header]: auth.token }, query: {} };
     return { headers: {}, query: { [auth.query!]: auth.token } };

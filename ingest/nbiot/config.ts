@@ -5,7 +5,10 @@ import { z } from 'zod';
 import { IdSchema, METRICS } from '../../contracts/index.js';
 import { parseConfig, readJsonFile } from '../../runtime/config.js';
 
-const MANHOLE_METRICS = Object.keys(METRICS.manhole) as [keyof typeof METRICS.manhole, ...(keyof typeof METRICS.manhole)[]];
+const MANHOLE_METRICS = Object.keys(METRICS.manhole) as [
+  keyof typeof METRICS.manhole,
+  ...(keyof typeof METRICS.manhole)[],
+];
 export const ManholeMetricSchema = z.enum(MANHOLE_METRICS);
 export type ManholeMetric = z.infer<typeof ManholeMetricSchema>;
 
@@ -77,7 +80,10 @@ export const DEFAULT_FIELDS: Record<string, z.input<typeof FieldMapSchema>> = {
 };
 
 /** A dot path into the push JSON: "a.b.0.c"; "" is the whole body. */
-const PathSchema = z.string().max(200).regex(/^$|^[^.]+(\.[^.]+)*$/, 'a path is names separated by dots, such as "data.imei"');
+const PathSchema = z
+  .string()
+  .max(200)
+  .regex(/^$|^[^.]+(\.[^.]+)*$/, 'a path is names separated by dots, such as "data.imei"');
 
 /** Another platform's JSON, described by where things are in it. */
 export const MappingSchema = z.strictObject({
@@ -113,13 +119,12 @@ export const NbiotConfigSchema = z
      * `mapping.event`), e.g. {"1002": {"open": 1}} for a vendor whose "cover opened" event carries no field.
      */
     eventMetrics: z.record(z.string().min(1), z.partialRecord(ManholeMetricSchema, z.number())).default({}),
-    idempotency: z
-      .strictObject({
-        /** Directory of the file of recently seen message ids. */
-        dir: z.string().min(1),
-        maxIds: z.number().int().min(100).default(100_000),
-        maxAgeDays: z.number().min(0.01).default(7),
-      }),
+    idempotency: z.strictObject({
+      /** Directory of the file of recently seen message ids. */
+      dir: z.string().min(1),
+      maxIds: z.number().int().min(100).default(100_000),
+      maxAgeDays: z.number().min(0.01).default(7),
+    }),
     mqtt: z.strictObject({
       url: z.string().regex(/^(mqtts?|wss?|tcp):\/\/.+/, 'must be a broker URL such as mqtt://host:1883'),
       clientId: z.string().min(1).max(128).default('nbiot-receiver'),
@@ -134,7 +139,12 @@ export const NbiotConfigSchema = z
      * Larger pushes are answered 413. The cap keeps a dead letter (the body in base64, 4/3 as large) under ingest's
      * default 256 KiB message limit; NB-IoT messages are far smaller.
      */
-    bodyLimitBytes: z.number().int().min(1024).max(190_000).default(64 * 1024),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(190_000)
+      .default(64 * 1024),
     /** The standalone receiver process (main.ts); ignored when the routes are mounted in another server. */
     http: z
       .strictObject({
@@ -146,10 +156,16 @@ export const NbiotConfigSchema = z
       .prefault({}),
   })
   .superRefine((c, ctx) => {
-    if (c.format === 'mapping' && !c.mapping) ctx.addIssue({ code: 'custom', path: ['mapping'], message: 'format "mapping" needs a mapping' });
+    if (c.format === 'mapping' && !c.mapping)
+      ctx.addIssue({ code: 'custom', path: ['mapping'], message: 'format "mapping" needs a mapping' });
     const seen = new Set<string>();
     c.devices.forEach((d, i) => {
-      if (seen.has(d.carrierId)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'carrierId'], message: `carrier device ${d.carrierId} is mapped twice` });
+      if (seen.has(d.carrierId))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'carrierId'],
+          message: `carrier device ${d.carrierId} is mapped twice`,
+        });
       seen.add(d.carrierId);
     });
   });

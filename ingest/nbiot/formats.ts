@@ -82,10 +82,12 @@ function fieldValue(v: unknown, f: FieldMap): number | string {
   let n: number;
   if (typeof v === 'number') n = v;
   else if (typeof v === 'boolean') n = v ? 1 : 0;
-  else if (typeof v === 'string' && f.values && Object.hasOwn(f.values, v.trim().toLowerCase())) n = f.values[v.trim().toLowerCase()]!;
+  else if (typeof v === 'string' && f.values && Object.hasOwn(f.values, v.trim().toLowerCase()))
+    n = f.values[v.trim().toLowerCase()]!;
   else if (typeof v === 'string' && f.values && Object.hasOwn(f.values, v)) n = f.values[v]!;
   else if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) n = Number(v);
-  else return `expected a number${f.values ? ` or one of ${Object.keys(f.values).join('/')}` : ''}, got ${JSON.stringify(v)}`;
+  else
+    return `expected a number${f.values ? ` or one of ${Object.keys(f.values).join('/')}` : ''}, got ${JSON.stringify(v)}`;
   if (!Number.isFinite(n)) return `expected a finite number, got ${JSON.stringify(v)}`;
   return tidy(n * f.scale + f.offset);
 }
@@ -113,10 +115,13 @@ export class PushDecoder {
       // sleeps between reports, so "offline" from the platform is routine; missed heartbeats are what count.
       return { kind: 'ignored', messageId, reason: `messageType ${type} carries no reading` };
     }
-    const ids = [body.deviceId, body.IMEI, body.imei].filter((v): v is string => typeof v === 'string' && v !== '' && v !== 'undefined');
+    const ids = [body.deviceId, body.IMEI, body.imei].filter(
+      (v): v is string => typeof v === 'string' && v !== '' && v !== 'undefined',
+    );
     if (ids.length === 0) return { kind: 'dead', messageId, reason: 'deviceId and IMEI are missing' };
     const carrierId = ids.find((i) => this.devices.has(i));
-    if (!carrierId) return { kind: 'dead', messageId, reason: `unknown carrier device ${ids.join(' / ')}: add it to devices` };
+    if (!carrierId)
+      return { kind: 'dead', messageId, reason: `unknown carrier device ${ids.join(' / ')}: add it to devices` };
     const device = this.devices.get(carrierId)!;
     const ts = TimestampSchema.safeParse(body.timestamp);
     if (!ts.success) return { kind: 'dead', messageId, reason: `timestamp: ${ts.error.issues[0]!.message}` };
@@ -129,7 +134,8 @@ export class PushDecoder {
         return {
           kind: 'dead',
           messageId,
-          reason: 'transparent payload (payload.APPdata, the device bytes in base64) needs the vendor decoder: give the product a profile (物模型) on CTWing',
+          reason:
+            'transparent payload (payload.APPdata, the device bytes in base64) needs the vendor decoder: give the product a profile (物模型) on CTWing',
         };
       }
       // Some LwM2M profiles nest the fields as {serviceId, serviceData}.
@@ -138,18 +144,27 @@ export class PushDecoder {
       content = body.eventContent;
       if (body.serviceId !== undefined && body.serviceId !== '') eventKey = String(body.serviceId);
     }
-    if (content !== undefined && !isObject(content)) return { kind: 'dead', messageId, reason: `${type === 'dataReport' ? 'payload' : 'eventContent'} is not a JSON object` };
+    if (content !== undefined && !isObject(content))
+      return {
+        kind: 'dead',
+        messageId,
+        reason: `${type === 'dataReport' ? 'payload' : 'eventContent'} is not a JSON object`,
+      };
     const r = this.metricsOf((content as Json | undefined) ?? {}, eventKey);
     if (typeof r === 'string') return { kind: 'dead', messageId, reason: r };
     // eventType 3 is a fault (故障): what the device measured then is not trusted, and must not raise a threshold alert.
-    const flags = type === 'eventReport' && body.eventType === 3 ? Object.fromEntries(Object.keys(r).map((m) => [m, 'D'])) : undefined;
+    const flags =
+      type === 'eventReport' && body.eventType === 3
+        ? Object.fromEntries(Object.keys(r).map((m) => [m, 'D']))
+        : undefined;
     return this.reading(messageId, carrierId, device, ts.data, r, flags, type);
   }
 
   private mapping(body: Json): Decoded {
     const m = this.cfg.mapping!;
     const rawId = getPath(body, m.deviceId);
-    if (typeof rawId !== 'string' && typeof rawId !== 'number') return { kind: 'dead', reason: `no device id at ${m.deviceId}` };
+    if (typeof rawId !== 'string' && typeof rawId !== 'number')
+      return { kind: 'dead', reason: `no device id at ${m.deviceId}` };
     const carrierId = String(rawId);
     const rawTs = getPath(body, m.timestamp);
     const rawMsgId = m.messageId ? getPath(body, m.messageId) : undefined;
@@ -159,12 +174,17 @@ export class PushDecoder {
       typeof rawMsgId === 'string' || typeof rawMsgId === 'number'
         ? `id:${carrierId}:${rawMsgId}`
         : derivedId('mapped', [carrierId, rawTs, fields, eventKey]);
-    if (m.messageId && messageId.startsWith('mapped:')) return { kind: 'dead', messageId, reason: `no message id at ${m.messageId}` };
+    if (m.messageId && messageId.startsWith('mapped:'))
+      return { kind: 'dead', messageId, reason: `no message id at ${m.messageId}` };
     const device = this.devices.get(carrierId);
     if (!device) return { kind: 'dead', messageId, reason: `unknown carrier device ${carrierId}: add it to devices` };
-    const ts = TimestampSchema.safeParse(typeof rawTs === 'number' && m.timestampUnit === 's' ? Math.round(rawTs * 1000) : rawTs);
-    if (!ts.success) return { kind: 'dead', messageId, reason: `timestamp at ${m.timestamp}: ${ts.error.issues[0]!.message}` };
-    if (fields !== undefined && !isObject(fields)) return { kind: 'dead', messageId, reason: `${m.fields || 'the body'} is not a JSON object` };
+    const ts = TimestampSchema.safeParse(
+      typeof rawTs === 'number' && m.timestampUnit === 's' ? Math.round(rawTs * 1000) : rawTs,
+    );
+    if (!ts.success)
+      return { kind: 'dead', messageId, reason: `timestamp at ${m.timestamp}: ${ts.error.issues[0]!.message}` };
+    if (fields !== undefined && !isObject(fields))
+      return { kind: 'dead', messageId, reason: `${m.fields || 'the body'} is not a JSON object` };
     const key = typeof eventKey === 'string' || typeof eventKey === 'number' ? String(eventKey) : undefined;
     const r = this.metricsOf((fields as Json | undefined) ?? {}, key);
     if (typeof r === 'string') return { kind: 'dead', messageId, reason: r };
@@ -204,7 +224,12 @@ export class PushDecoder {
     const reading: MappedReading = flags ? { ts, metrics, flags } : { ts, metrics };
     // The same schema ingest applies: what we publish is never refused downstream.
     const check = ReadingSchema.safeParse(reading);
-    if (!check.success) return { kind: 'dead', messageId, reason: check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    if (!check.success)
+      return {
+        kind: 'dead',
+        messageId,
+        reason: check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      };
     return { kind: 'reading', messageId, carrierId, device, reading, type };
   }
 }

@@ -14,7 +14,10 @@ import { SeenIds } from './seen.js';
 runMain('nbiot', async () => {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });
   const file = values.config ?? process.env.NBIOT_CONFIG;
-  if (!file) throw new ConfigError('no config file: pass --config FILE or set NBIOT_CONFIG (see ingest/nbiot/nbiot.sample.json)');
+  if (!file)
+    throw new ConfigError(
+      'no config file: pass --config FILE or set NBIOT_CONFIG (see ingest/nbiot/nbiot.sample.json)',
+    );
   const cfg = loadNbiotConfig(file);
   const log = createLogger('nbiot');
   const registry = new Registry();
@@ -22,7 +25,10 @@ runMain('nbiot', async () => {
 
   let seen: SeenIds;
   try {
-    seen = SeenIds.open(path.join(cfg.idempotency.dir, SEEN_FILE), { maxIds: cfg.idempotency.maxIds, maxAgeMs: cfg.idempotency.maxAgeDays * 86_400_000 });
+    seen = SeenIds.open(path.join(cfg.idempotency.dir, SEEN_FILE), {
+      maxIds: cfg.idempotency.maxIds,
+      maxAgeMs: cfg.idempotency.maxAgeDays * 86_400_000,
+    });
   } catch (e) {
     throw new ConfigError(`cannot use idempotency.dir ${cfg.idempotency.dir}: ${(e as Error).message}`);
   }
@@ -42,7 +48,9 @@ runMain('nbiot', async () => {
   });
   await app.register(nbiotRoutes, { config: cfg, logger: log, publisher, seen, registry });
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_req, reply) => (publisher.connected ? { ok: true } : reply.code(503).send({ ok: false, broker: 'not connected' })));
+  app.get('/readyz', async (_req, reply) =>
+    publisher.connected ? { ok: true } : reply.code(503).send({ ok: false, broker: 'not connected' }),
+  );
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   try {
     await app.listen({ host: cfg.http.host, port: cfg.http.port });
@@ -50,9 +58,19 @@ runMain('nbiot', async () => {
     await publisher.close();
     seen.close();
     const err = e as NodeJS.ErrnoException;
-    throw err.code === 'EADDRINUSE' ? new ConfigError(`port ${cfg.http.port} is in use: stop the other server or change http.port`) : e;
+    throw err.code === 'EADDRINUSE'
+      ? new ConfigError(`port ${cfg.http.port} is in use: stop the other server or change http.port`)
+      : e;
   }
-  log.info({ url: `http://${cfg.http.host}:${cfg.http.port}${NBIOT_PATH}`, format: cfg.format, devices: cfg.devices.length, broker: cfg.mqtt.url }, 'nbiot receiver listening');
+  log.info(
+    {
+      url: `http://${cfg.http.host}:${cfg.http.port}${NBIOT_PATH}`,
+      format: cfg.format,
+      devices: cfg.devices.length,
+      broker: cfg.mqtt.url,
+    },
+    'nbiot receiver listening',
+  );
 
   const why = await untilSignal();
   log.info({ why }, 'stopping');

@@ -52,9 +52,14 @@ export class MqttPublisher implements Publisher {
     });
     client.on('connect', () => {
       this.lastError = '';
-      o.logger.info({ broker: redactUrl(o.url), clientId: o.clientId, mqtt: protocolVersion === 5 ? '5' : '3.1.1' }, 'nbiot receiver connected to the broker');
+      o.logger.info(
+        { broker: redactUrl(o.url), clientId: o.clientId, mqtt: protocolVersion === 5 ? '5' : '3.1.1' },
+        'nbiot receiver connected to the broker',
+      );
     });
-    client.on('offline', () => o.logger.warn({ broker: redactUrl(o.url) }, 'broker unreachable: pushes are answered 503 until it is back'));
+    client.on('offline', () =>
+      o.logger.warn({ broker: redactUrl(o.url) }, 'broker unreachable: pushes are answered 503 until it is back'),
+    );
     client.on('error', (e) => {
       // CONNACK 1 "unacceptable protocol version": a 3.1.1-only broker. mqtt.js does not reconnect after a refused
       // CONNACK, so a new client speaks 3.1.1.
@@ -92,14 +97,19 @@ export class MqttPublisher implements Publisher {
       await Promise.race([
         this.client.publishAsync(topic, payload, { qos: 1 }),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new PublishError(`broker did not acknowledge within ${this.o.timeoutMs} ms`)), this.o.timeoutMs);
+          timer = setTimeout(
+            () => reject(new PublishError(`broker did not acknowledge within ${this.o.timeoutMs} ms`)),
+            this.o.timeoutMs,
+          );
         }),
       ]);
     } catch (e) {
       if (e instanceof PublishError) throw e;
       // MQTT 5 PUBACK 0x87: the ACL does not let this account publish there (a wrong account, or a missing ACL line).
       if ((e as { code?: number }).code === 0x87) {
-        throw new PublishError(`the broker refused the message: account ${this.o.username ?? '(anonymous)'} may not publish on ${topic}`);
+        throw new PublishError(
+          `the broker refused the message: account ${this.o.username ?? '(anonymous)'} may not publish on ${topic}`,
+        );
       }
       throw new PublishError((e as Error).message);
     } finally {

@@ -55,7 +55,12 @@ function config(dir: string, over: Partial<NbiotConfigInput> = {}): NbiotConfig 
     auth: { mode: 'token', token: TOKEN },
     devices: [{ carrierId: CARRIER, id: 'mh-001', district }],
     idempotency: { dir },
-    mqtt: { url: broker?.url ?? 'mqtt://127.0.0.1:1', ...broker?.login('nbiot'), clientId: `nbiot-test-${run}`, publishTimeoutMs: 2000 },
+    mqtt: {
+      url: broker?.url ?? 'mqtt://127.0.0.1:1',
+      ...broker?.login('nbiot'),
+      clientId: `nbiot-test-${run}`,
+      publishTimeoutMs: 2000,
+    },
     ...over,
   });
 }
@@ -76,7 +81,9 @@ class Watcher {
   static async start(): Promise<Watcher> {
     // The operators' account, which may read everything under city/v1/.
     const client = await mqtt.connectAsync(broker!.url, { clientId: `watch-${run}`, ...broker!.login('ops') });
-    await client.subscribeAsync([`city/v1/${district}/manhole/+/readings`, gatewayDeadLettersTopic(NBIOT_GATEWAY_ID)], { qos: 1 });
+    await client.subscribeAsync([`city/v1/${district}/manhole/+/readings`, gatewayDeadLettersTopic(NBIOT_GATEWAY_ID)], {
+      qos: 1,
+    });
     return new Watcher(client);
   }
   clear(): void {
@@ -111,7 +118,12 @@ async function receiver(cfg: NbiotConfig, publisher?: MqttPublisher): Promise<Re
   return { app, results, logs };
 }
 
-function push(app: FastifyInstance, body: unknown, headers: Record<string, string> = { 'x-nbiot-token': TOKEN }, url = NBIOT_PATH) {
+function push(
+  app: FastifyInstance,
+  body: unknown,
+  headers: Record<string, string> = { 'x-nbiot-token': TOKEN },
+  url = NBIOT_PATH,
+) {
   return app.inject({
     method: 'POST',
     url,
@@ -137,7 +149,13 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
   beforeAll(async () => {
     broker = await startAclBroker();
     watcher = await Watcher.start();
-    publisher = new MqttPublisher({ url: broker.url, ...broker.login('nbiot'), clientId: `nbiot-pub-${run}`, timeoutMs: 3000, logger: silentLogger });
+    publisher = new MqttPublisher({
+      url: broker.url,
+      ...broker.login('nbiot'),
+      clientId: `nbiot-pub-${run}`,
+      timeoutMs: 3000,
+      logger: silentLogger,
+    });
     await publisher.ready(10_000);
   });
   afterAll(async () => {
@@ -159,9 +177,17 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
   /** A push of its own that must arrive: everything published before it by the same client has arrived too. */
   async function sentinel(): Promise<void> {
     const before = watcher.readings.length;
-    const res = await push(r.app, dataReport({ timestamp: T + 1_000_000 + ++n, payload: { battery_value: 50, marker: run } }));
+    const res = await push(
+      r.app,
+      dataReport({ timestamp: T + 1_000_000 + ++n, payload: { battery_value: 50, marker: run } }),
+    );
     expect(res.statusCode).toBe(200);
-    await watcher.until(() => watcher.readings.length > before && watcher.readings.some((m) => (m.payload as { ts: number }).ts === T + 1_000_000 + n), 'the sentinel');
+    await watcher.until(
+      () =>
+        watcher.readings.length > before &&
+        watcher.readings.some((m) => (m.payload as { ts: number }).ts === T + 1_000_000 + n),
+      'the sentinel',
+    );
     watcher.readings = watcher.readings.filter((m) => (m.payload as { ts: number }).ts !== T + 1_000_000 + n);
   }
 
@@ -173,7 +199,10 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
     await watcher.until(() => watcher.readings.length === 1, 'the reading');
     const m = watcher.readings[0]!;
     expect(m.topic).toBe(`city/v1/${district}/manhole/mh-001/readings`);
-    expect(m.payload).toEqual({ ts: T, metrics: { tilt_deg: 1.5, open: 0, water_cm: 12.5, battery_pct: 97, rssi_dbm: -88 } });
+    expect(m.payload).toEqual({
+      ts: T,
+      metrics: { tilt_deg: 1.5, open: 0, water_cm: 12.5, battery_pct: 97, rssi_dbm: -88 },
+    });
     expect(ReadingSchema.safeParse(m.payload).success).toBe(true);
     expect(r.results).toEqual(['published']);
   });
@@ -188,7 +217,10 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual({ ok: true, duplicate: true });
     // Two at once: the second waits for the first.
-    const both = await Promise.all([push(r.app, dataReport({ timestamp: T + 6000 })), push(r.app, dataReport({ timestamp: T + 6000 }))]);
+    const both = await Promise.all([
+      push(r.app, dataReport({ timestamp: T + 6000 })),
+      push(r.app, dataReport({ timestamp: T + 6000 })),
+    ]);
     expect(both.map((x) => x.statusCode)).toEqual([200, 200]);
     await sentinel();
     expect(watcher.readings.map((m) => (m.payload as { ts: number }).ts)).toEqual([T + 5000, T + 6000]);
@@ -251,8 +283,13 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
 
   it('accepts the token as a query parameter of the subscription URL', async () => {
     await fresh({ auth: { mode: 'token', token: TOKEN, query: 'token' } });
-    expect((await push(r.app, dataReport({ timestamp: T + 25_000 }), {}, `${NBIOT_PATH}?token=${TOKEN}`)).statusCode).toBe(200);
-    expect((await push(r.app, dataReport({ timestamp: T + 26_000 }), {}, `${NBIOT_PATH}?token=nope-nope-nope-nope`)).statusCode).toBe(401);
+    expect(
+      (await push(r.app, dataReport({ timestamp: T + 25_000 }), {}, `${NBIOT_PATH}?token=${TOKEN}`)).statusCode,
+    ).toBe(200);
+    expect(
+      (await push(r.app, dataReport({ timestamp: T + 26_000 }), {}, `${NBIOT_PATH}?token=nope-nope-nope-nope`))
+        .statusCode,
+    ).toBe(401);
     await watcher.until(() => watcher.readings.length === 1, 'the reading');
   });
 
@@ -275,16 +312,26 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
     const body = JSON.stringify(dataReport({ timestamp: T + 40_000 }));
     const sha256 = opensslHmac(SECRET, body, 'sha256', 'hex');
     // The openssl CLI prints the same MAC: the vector does not depend on how we call it.
-    expect(execFileSync('openssl', ['dgst', '-sha256', '-hmac', SECRET, '-r'], { input: body }).toString().split(' ')[0]).toBe(sha256);
+    expect(
+      execFileSync('openssl', ['dgst', '-sha256', '-hmac', SECRET, '-r'], { input: body }).toString().split(' ')[0],
+    ).toBe(sha256);
     await fresh({ auth: { mode: 'hmac', secret: SECRET } });
     expect((await push(r.app, body, { 'x-signature': `sha256=${sha256}` })).statusCode).toBe(200);
-    expect((await push(r.app, body, { 'x-signature': opensslHmac('another-secret-123', body, 'sha256', 'hex') })).statusCode).toBe(401);
+    expect(
+      (await push(r.app, body, { 'x-signature': opensslHmac('another-secret-123', body, 'sha256', 'hex') })).statusCode,
+    ).toBe(401);
     await watcher.until(() => watcher.readings.length === 1, 'the sha256-signed reading');
 
     const body2 = JSON.stringify(dataReport({ timestamp: T + 41_000 }));
-    await fresh({ auth: { mode: 'hmac', secret: SECRET, algorithm: 'sha1', encoding: 'base64', header: 'X-Hub-Signature' } });
-    expect((await push(r.app, body2, { 'x-hub-signature': opensslHmac(SECRET, body2, 'sha1', 'base64') })).statusCode).toBe(200);
-    expect((await push(r.app, body2, { 'x-hub-signature': opensslHmac(SECRET, body2, 'sha256', 'base64') })).statusCode).toBe(401);
+    await fresh({
+      auth: { mode: 'hmac', secret: SECRET, algorithm: 'sha1', encoding: 'base64', header: 'X-Hub-Signature' },
+    });
+    expect(
+      (await push(r.app, body2, { 'x-hub-signature': opensslHmac(SECRET, body2, 'sha1', 'base64') })).statusCode,
+    ).toBe(200);
+    expect(
+      (await push(r.app, body2, { 'x-hub-signature': opensslHmac(SECRET, body2, 'sha256', 'base64') })).statusCode,
+    ).toBe(401);
     await watcher.until(() => watcher.readings.length === 2, 'the sha1-signed reading');
   });
 
@@ -306,9 +353,15 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
 
   it('dead-letters a push from an unknown device, and a transparent payload, with the reason', async () => {
     await fresh();
-    const stranger = await push(r.app, dataReport({ deviceId: `x${run}`, IMEI: '860000000000001', timestamp: T + 40_000 }));
+    const stranger = await push(
+      r.app,
+      dataReport({ deviceId: `x${run}`, IMEI: '860000000000001', timestamp: T + 40_000 }),
+    );
     expect(stranger.statusCode).toBe(200);
-    const transparent = await push(r.app, dataReport({ timestamp: T + 41_000, payload: { APPdata: Buffer.from(run).toString('base64') }, tenantId: run }));
+    const transparent = await push(
+      r.app,
+      dataReport({ timestamp: T + 41_000, payload: { APPdata: Buffer.from(run).toString('base64') }, tenantId: run }),
+    );
     expect(transparent.statusCode).toBe(200);
     await watcher.until(() => watcher.deadLetters.length === 2, 'two dead letters');
     expect(watcher.deadLetters[0]!.reason).toBe(`unknown carrier device x${run} / 860000000000001: add it to devices`);
@@ -322,7 +375,15 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
 
   it('answers 200 to an online/offline report and publishes nothing', async () => {
     await fresh();
-    const res = await push(r.app, { timestamp: T, tenantId: '1', protocol: 'lwm2m', productId: '1', messageType: 'deviceOnlineOfflineReport', eventType: 1, deviceId: CARRIER });
+    const res = await push(r.app, {
+      timestamp: T,
+      tenantId: '1',
+      protocol: 'lwm2m',
+      productId: '1',
+      messageType: 'deviceOnlineOfflineReport',
+      eventType: 1,
+      deviceId: CARRIER,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().ignored).toMatch(/deviceOnlineOfflineReport/);
     await sentinel();
@@ -333,14 +394,22 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
   it('answers 503 when the broker refuses the reading (an account the ACL does not let publish it), and publishes it once the account is right', async () => {
     await fresh();
     // The ingest account may read readings, not publish them: Mosquitto acknowledges with 0x87 "not authorized".
-    const wrong = new MqttPublisher({ url: broker!.url, ...broker!.login('ingest'), clientId: `nbiot-wrong-${run}`, timeoutMs: 3000, logger: silentLogger });
+    const wrong = new MqttPublisher({
+      url: broker!.url,
+      ...broker!.login('ingest'),
+      clientId: `nbiot-wrong-${run}`,
+      timeoutMs: 3000,
+      logger: silentLogger,
+    });
     await wrong.ready(10_000);
     try {
       const refused = await receiver(config(dir), wrong);
       const body = dataReport({ timestamp: T + 7000 });
       const res = await push(refused.app, body);
       expect(res.statusCode).toBe(503);
-      expect(res.json().message).toMatch(/refused.*account ingest may not publish on city\/v1\/.*\/manhole\/mh-001\/readings/);
+      expect(res.json().message).toMatch(
+        /refused.*account ingest may not publish on city\/v1\/.*\/manhole\/mh-001\/readings/,
+      );
       expect(refused.results).toEqual(['unavailable']);
       await refused.app.close();
       // Not remembered as published: the carrier's retry, to a receiver with the right account, is published once.
@@ -356,14 +425,22 @@ describe('NB-IoT push receiver (CTWing format) on a real broker', () => {
 describe('NB-IoT push receiver on an MQTT 3.1.1 broker', () => {
   it('speaks 3.1.1 to a broker that refuses MQTT 5 (the embedded one) and publishes there', async () => {
     const embedded = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', logger: silentLogger });
-    const publisher = new MqttPublisher({ url: embedded.url, clientId: `nbiot-v4-${run}`, timeoutMs: 3000, logger: silentLogger });
+    const publisher = new MqttPublisher({
+      url: embedded.url,
+      clientId: `nbiot-v4-${run}`,
+      timeoutMs: 3000,
+      logger: silentLogger,
+    });
     const sub = await mqtt.connectAsync(embedded.url, { clientId: `watch-v4-${run}` });
     try {
       const got: string[] = [];
       sub.on('message', (t) => got.push(t));
       await sub.subscribeAsync('city/v1/#', { qos: 1 });
       await publisher.ready(10_000);
-      await publisher.publish(`city/v1/${district}/manhole/mh-001/readings`, JSON.stringify({ ts: T, metrics: { open: 0 } }));
+      await publisher.publish(
+        `city/v1/${district}/manhole/mh-001/readings`,
+        JSON.stringify({ ts: T, metrics: { open: 0 } }),
+      );
       expect(await waitFor(() => got.length === 1, 5000)).toBe(true);
     } finally {
       await sub.endAsync(true);
@@ -406,17 +483,44 @@ describe('NB-IoT push receiver mounted in another server', () => {
     await app.register(nbiotRoutes, {
       config: config(dir, { bodyLimitBytes: 2048 }),
       logger: silentLogger,
-      publisher: { connected: true, publish: async (topic) => void published.push(topic), close: async () => undefined },
+      publisher: {
+        connected: true,
+        publish: async (topic) => void published.push(topic),
+        close: async () => undefined,
+      },
     });
-    const other = await app.inject({ method: 'POST', url: '/api/other', headers: { 'content-type': 'application/json' }, payload: '{"a":1}' });
+    const other = await app.inject({
+      method: 'POST',
+      url: '/api/other',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"a":1}',
+    });
     expect(other.json()).toEqual({ got: { a: 1 } });
-    const noType = await app.inject({ method: 'POST', url: NBIOT_PATH, headers: { 'x-nbiot-token': TOKEN }, payload: JSON.stringify(dataReport()) });
+    const noType = await app.inject({
+      method: 'POST',
+      url: NBIOT_PATH,
+      headers: { 'x-nbiot-token': TOKEN },
+      payload: JSON.stringify(dataReport()),
+    });
     expect(noType.json()).toEqual({ ok: true });
-    const text = await app.inject({ method: 'POST', url: NBIOT_PATH, headers: { 'x-nbiot-token': TOKEN, 'content-type': 'text/plain' }, payload: 'hello' });
+    const text = await app.inject({
+      method: 'POST',
+      url: NBIOT_PATH,
+      headers: { 'x-nbiot-token': TOKEN, 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
     expect(text.json().deadLetter).toMatch(/^body is not JSON/);
-    const big = await app.inject({ method: 'POST', url: NBIOT_PATH, headers: { 'x-nbiot-token': TOKEN, 'content-type': 'application/json' }, payload: 'x'.repeat(3000) });
+    const big = await app.inject({
+      method: 'POST',
+      url: NBIOT_PATH,
+      headers: { 'x-nbiot-token': TOKEN, 'content-type': 'application/json' },
+      payload: 'x'.repeat(3000),
+    });
     expect(big.statusCode).toBe(413);
-    expect(published).toEqual([`city/v1/${district}/manhole/mh-001/readings`, gatewayDeadLettersTopic(NBIOT_GATEWAY_ID)]);
+    expect(published).toEqual([
+      `city/v1/${district}/manhole/mh-001/readings`,
+      gatewayDeadLettersTopic(NBIOT_GATEWAY_ID),
+    ]);
     await app.close();
   });
 });

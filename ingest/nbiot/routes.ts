@@ -75,7 +75,12 @@ export const nbiotRoutes: FastifyPluginAsyncZod<NbiotRoutesOptions> = async (app
   });
 
   const counter = opts.registry
-    ? new Counter({ name: 'nbiot_pushes_total', help: 'Carrier platform pushes, by result', labelNames: ['result'] as const, registers: [opts.registry] })
+    ? new Counter({
+        name: 'nbiot_pushes_total',
+        help: 'Carrier platform pushes, by result',
+        labelNames: ['result'] as const,
+        registers: [opts.registry],
+      })
     : null;
   const count = (r: PushResult) => {
     counter?.labels(r).inc();
@@ -149,8 +154,17 @@ export const nbiotRoutes: FastifyPluginAsyncZod<NbiotRoutesOptions> = async (app
     summary: "The carrier platform's push: a reading of a manhole cover, published on the broker before the 200",
     description: `Authenticated by ${cfg.auth.mode === 'hmac' ? `an HMAC of the body in header ${cfg.auth.header}` : [cfg.auth.header && `header ${cfg.auth.header}`, tokenParam && `query parameter ${tokenParam}`].filter(Boolean).join(' or ')}; no session.`,
     querystring: z.looseObject(tokenParam ? { [tokenParam]: AnyValue.describe('the shared token') } : {}),
-    body: z.unknown().describe(`one push of the ${cfg.format} format (JSON), read as raw bytes: one that cannot be read is kept as a dead letter`),
-    response: { 200: Taken, 401: Failure, 413: Failure, 503: Failure.describe('the broker cannot take it: the platform retries') },
+    body: z
+      .unknown()
+      .describe(
+        `one push of the ${cfg.format} format (JSON), read as raw bytes: one that cannot be read is kept as a dead letter`,
+      ),
+    response: {
+      200: Taken,
+      401: Failure,
+      413: Failure,
+      503: Failure.describe('the broker cannot take it: the platform retries'),
+    },
   };
   app.post(NBIOT_PATH, { bodyLimit: cfg.bodyLimitBytes, schema }, async (req, reply) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -164,9 +178,16 @@ export const nbiotRoutes: FastifyPluginAsyncZod<NbiotRoutesOptions> = async (app
     const deadLetter = async (reason: string, messageId?: string) => {
       // The contract bounds a reason at 2000 characters (a list of a huge payload's fields could pass that).
       if (reason.length > 2000) reason = `${reason.slice(0, 1990)} [...]`;
-      const dl: GatewayDeadLetter = { source: `nbiot:${cfg.format}@${req.ip}`, reason, receivedAt: Date.now(), payload: raw.toString('base64') };
+      const dl: GatewayDeadLetter = {
+        source: `nbiot:${cfg.format}@${req.ip}`,
+        reason,
+        receivedAt: Date.now(),
+        payload: raw.toString('base64'),
+      };
       try {
-        const r = await once(messageId, () => publisher.publish(gatewayDeadLettersTopic(NBIOT_GATEWAY_ID), JSON.stringify(dl)));
+        const r = await once(messageId, () =>
+          publisher.publish(gatewayDeadLettersTopic(NBIOT_GATEWAY_ID), JSON.stringify(dl)),
+        );
         if (r === 'duplicate') {
           count('duplicate');
           return reply.send({ ok: true, duplicate: true });

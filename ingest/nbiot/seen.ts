@@ -12,7 +12,8 @@ export interface SeenIdsOptions {
 }
 
 // One id per line: "<epoch ms>\t<id>". Ids that could break a line are stored as their hash.
-const key = (id: string) => (/^[\x21-\x7e]{1,256}$/.test(id) ? id : `h:${crypto.createHash('sha256').update(id).digest('hex')}`);
+const key = (id: string) =>
+  /^[\x21-\x7e]{1,256}$/.test(id) ? id : `h:${crypto.createHash('sha256').update(id).digest('hex')}`;
 
 export class SeenIds {
   private readonly ids = new Map<string, number>();

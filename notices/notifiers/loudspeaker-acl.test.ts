@@ -22,18 +22,34 @@ afterAll(async () => {
 describe('loudspeaker commands under the shipped ACL', () => {
   it('reach the camera with the notices account, and fail with the reason under an account that may not send them', async () => {
     const heard: string[] = [];
-    const edge = await mqtt.connectAsync(broker.url, { clientId: uniq('edge'), protocolVersion: 5, ...broker.login(camera) });
+    const edge = await mqtt.connectAsync(broker.url, {
+      clientId: uniq('edge'),
+      protocolVersion: 5,
+      ...broker.login(camera),
+    });
     edge.on('message', (_t, p) => heard.push((JSON.parse(p.toString()) as { id: string }).id));
     const topic = `city/v1/xinhua/camera/${camera}/commands`;
     await edge.subscribeAsync(topic, { qos: 1 });
     const notice = (eventId: string) => ({ eventId, cameraId: camera, district: 'xinhua' }) as Notice;
-    const notifier = (user: string) => new LoudspeakerMqttNotifier({ url: broker.url, ...broker.login(user), clientId: uniq(user), repeat: 1, timeoutMs: 5000, logger: silentLogger });
+    const notifier = (user: string) =>
+      new LoudspeakerMqttNotifier({
+        url: broker.url,
+        ...broker.login(user),
+        clientId: uniq(user),
+        repeat: 1,
+        timeoutMs: 5000,
+        logger: silentLogger,
+      });
 
     const wrong = notifier('ingest');
     const right = notifier('notices');
     try {
       const refused = await wrong.send(notice('evt-wrong'), '请将物品收回店内');
-      expect(refused).toEqual({ ok: false, to: camera, error: `the broker refused the command: account ingest may not publish on ${topic}` });
+      expect(refused).toEqual({
+        ok: false,
+        to: camera,
+        error: `the broker refused the command: account ingest may not publish on ${topic}`,
+      });
       const sent = await right.send(notice('evt-right'), '请将物品收回店内');
       expect(sent).toEqual({ ok: true, to: camera });
       expect(await waitFor(() => heard.includes('evt-right:loudspeaker'), 5000, 20)).toBe(true);

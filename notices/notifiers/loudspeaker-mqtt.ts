@@ -57,7 +57,10 @@ export class LoudspeakerMqttNotifier implements Notifier {
     });
     client.on('connect', () => {
       this.lastError = '';
-      o.logger.info({ broker: this.target, mqtt: protocolVersion === 5 ? '5' : '3.1.1' }, 'loudspeaker commands: connected to the broker');
+      o.logger.info(
+        { broker: this.target, mqtt: protocolVersion === 5 ? '5' : '3.1.1' },
+        'loudspeaker commands: connected to the broker',
+      );
     });
     client.on('error', (e) => {
       // CONNACK 1 "unacceptable protocol version": a 3.1.1-only broker. mqtt.js does not reconnect after a refused
@@ -82,8 +85,20 @@ export class LoudspeakerMqttNotifier implements Notifier {
   async send(notice: Notice, text: string, signal?: AbortSignal): Promise<SendResult> {
     const to = notice.cameraId;
     // The edge agent's contract (contracts/commands.ts): a command it would refuse is not worth retrying.
-    const parsed = PlayCommandSchema.safeParse({ type: 'play', id: `${notice.eventId}:loudspeaker`, text, repeat: this.o.repeat, issuedAt: (this.o.now ?? Date.now)() });
-    if (!parsed.success) return { ok: false, to, permanent: true, error: `not a valid play command: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    const parsed = PlayCommandSchema.safeParse({
+      type: 'play',
+      id: `${notice.eventId}:loudspeaker`,
+      text,
+      repeat: this.o.repeat,
+      issuedAt: (this.o.now ?? Date.now)(),
+    });
+    if (!parsed.success)
+      return {
+        ok: false,
+        to,
+        permanent: true,
+        error: `not a valid play command: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      };
     const cmd = parsed.data;
     const topic = cameraCommandsTopic({ district: notice.district, cameraId: notice.cameraId });
     let done = false;
@@ -93,7 +108,14 @@ export class LoudspeakerMqttNotifier implements Notifier {
     try {
       await new Promise<void>((resolve, reject) => {
         timer = setTimeout(
-          () => reject(new Error(this.client.connected ? `the broker did not acknowledge within ${this.o.timeoutMs} ms` : `not connected to the broker ${this.target} within ${this.o.timeoutMs} ms`)),
+          () =>
+            reject(
+              new Error(
+                this.client.connected
+                  ? `the broker did not acknowledge within ${this.o.timeoutMs} ms`
+                  : `not connected to the broker ${this.target} within ${this.o.timeoutMs} ms`,
+              ),
+            ),
           this.o.timeoutMs,
         );
         onAbort = () => reject(new Error('aborted (the service is stopping)'));
@@ -114,7 +136,11 @@ export class LoudspeakerMqttNotifier implements Notifier {
     } catch (e) {
       // MQTT 5 PUBACK 0x87: the ACL does not let this account publish commands. Retried: an operator can fix it.
       if ((e as { code?: number }).code === 0x87) {
-        return { ok: false, to, error: `the broker refused the command: account ${this.o.username ?? '(anonymous)'} may not publish on ${topic}` };
+        return {
+          ok: false,
+          to,
+          error: `the broker refused the command: account ${this.o.username ?? '(anonymous)'} may not publish on ${topic}`,
+        };
       }
       return { ok: false, to, error: (e as Error).message };
     } finally {

@@ -22,7 +22,10 @@ interface Received {
 }
 
 /** A local SMS gateway: answers `status()` to each request (null: never answers). */
-async function gateway(status: () => number | null, port = 0): Promise<{ url: string; port: number; got: Received[]; close(): Promise<void> }> {
+async function gateway(
+  status: () => number | null,
+  port = 0,
+): Promise<{ url: string; port: number; got: Received[]; close(): Promise<void> }> {
   const got: Received[] = [];
   const server = http.createServer((req, res) => {
     let data = '';
@@ -67,17 +70,36 @@ describe('SMS gateway adapter', () => {
     const sms = new SmsHttpNotifier({ url: g.url, token: 'secret-token', timeoutMs: 1000 });
     expect(sms.target).toBe(g.url);
     expect(await sms.send(notice(), '请收回')).toEqual({ ok: true, to: '138****1234' });
-    expect(g.got[0]!.body).toEqual({ to: '13800001234', text: '请收回', code: '7K3M9QXR2D4F8HJN', eventId: 'cam-xinhua-01:sf-1:1:1' });
+    expect(g.got[0]!.body).toEqual({
+      to: '13800001234',
+      text: '请收回',
+      code: '7K3M9QXR2D4F8HJN',
+      eventId: 'cam-xinhua-01:sf-1:1:1',
+    });
     expect(g.got[0]!.headers.authorization).toBe('Bearer secret-token');
     expect(g.got[0]!.headers['idempotency-key']).toBe('cam-xinhua-01:sf-1:1:1:sms');
     status = 400;
-    expect(await sms.send(notice(), 'x')).toMatchObject({ ok: false, permanent: true, error: expect.stringMatching(/HTTP 400/) });
+    expect(await sms.send(notice(), 'x')).toMatchObject({
+      ok: false,
+      permanent: true,
+      error: expect.stringMatching(/HTTP 400/),
+    });
     status = 503;
-    expect(await sms.send(notice(), 'x')).toMatchObject({ ok: false, permanent: false, error: expect.stringMatching(/HTTP 503/) });
-    expect(await sms.send(notice({ party: { id: 'shop:x', kind: 'shop', name: 'x' } }), 'x')).toMatchObject({ ok: false, permanent: true });
+    expect(await sms.send(notice(), 'x')).toMatchObject({
+      ok: false,
+      permanent: false,
+      error: expect.stringMatching(/HTTP 503/),
+    });
+    expect(await sms.send(notice({ party: { id: 'shop:x', kind: 'shop', name: 'x' } }), 'x')).toMatchObject({
+      ok: false,
+      permanent: true,
+    });
     const hang = await gateway(() => null);
     cleanup.push(hang.close);
-    expect(await new SmsHttpNotifier({ url: hang.url, token: 't', timeoutMs: 100 }).send(notice(), 'x')).toMatchObject({ ok: false, error: 'no answer within 100 ms' });
+    expect(await new SmsHttpNotifier({ url: hang.url, token: 't', timeoutMs: 100 }).send(notice(), 'x')).toMatchObject({
+      ok: false,
+      error: 'no answer within 100 ms',
+    });
   });
 
   it('a gateway that is down loses nothing: retried with backoff, across a restart, delivered once', async () => {
@@ -113,7 +135,11 @@ describe('SMS gateway adapter', () => {
     const n = await a.onConfirmed(confirmed());
     const sms = async (s: NoticeService) => (await s.get(n.eventId))!.deliveries.find((d) => d.channel === 'sms')!;
     await until(async () => (await sms(a)).attempts === 1, 5000, 'first attempt');
-    expect(await sms(a)).toMatchObject({ status: 'pending', to: '138****1234', error: expect.stringMatching(/ECONNREFUSED|fetch failed/) });
+    expect(await sms(a)).toMatchObject({
+      status: 'pending',
+      to: '138****1234',
+      error: expect.stringMatching(/ECONNREFUSED|fetch failed/),
+    });
     await a.tick();
     await a.idle();
     expect((await sms(a)).attempts).toBe(1); // backing off
@@ -161,7 +187,11 @@ describe('SMS gateway adapter', () => {
     const smsOf = async (id: string) => (await s.get(id))!.deliveries.find((d) => d.channel === 'sms')!;
     const a = await s.onConfirmed(confirmed());
     const b = await s.onConfirmed(confirmed({ zoneId: 'sf-2' }));
-    await until(async () => (await smsOf(a.eventId)).attempts === 1 && (await smsOf(b.eventId)).attempts === 1, 5000, 'first attempts');
+    await until(
+      async () => (await smsOf(a.eventId)).attempts === 1 && (await smsOf(b.eventId)).attempts === 1,
+      5000,
+      'first attempts',
+    );
     clock.advance(1000);
     await s.tick();
     await s.idle();
@@ -208,7 +238,10 @@ describe('SMS gateway adapter', () => {
     const d = (await s.get(n.eventId))!.deliveries.find((x) => x.channel === 'sms')!;
     expect(d).toMatchObject({ status: 'failed', attempts: 3, error: expect.stringMatching(/HTTP 503/) });
     // The rest of the loop goes on: the console delivery was made, the re-check is still scheduled.
-    expect((await s.get(n.eventId))!).toMatchObject({ status: 'awaiting-recheck', deliveries: expect.arrayContaining([expect.objectContaining({ channel: 'console', status: 'sent' })]) });
+    expect((await s.get(n.eventId))!).toMatchObject({
+      status: 'awaiting-recheck',
+      deliveries: expect.arrayContaining([expect.objectContaining({ channel: 'console', status: 'sent' })]),
+    });
   });
 });
 
@@ -219,7 +252,9 @@ describe('loudspeaker adapter', () => {
     const sub = await mqtt.connectAsync(broker.url, { clientId: 'edge-test' });
     cleanup.push(() => sub.endAsync(true));
     const seen: { topic: string; payload: Record<string, unknown>; qos: number }[] = [];
-    sub.on('message', (topic, payload, packet) => seen.push({ topic, payload: JSON.parse(payload.toString()), qos: packet.qos }));
+    sub.on('message', (topic, payload, packet) =>
+      seen.push({ topic, payload: JSON.parse(payload.toString()), qos: packet.qos }),
+    );
     await sub.subscribeAsync('city/v1/+/camera/+/commands', { qos: 1 });
 
     const speaker = new LoudspeakerMqttNotifier({ url: broker.url, repeat: 2, timeoutMs: 2000, logger: silentLogger });
@@ -244,15 +279,37 @@ describe('loudspeaker adapter', () => {
     expect(seen[0]).toEqual({
       topic: 'city/v1/xinhua/camera/cam-xinhua-01/commands',
       qos: 1,
-      payload: { type: 'play', id: `${n.eventId}:loudspeaker`, text: '新华路与人民路口东侧（新华路12号门前）的商户请注意：请将物品收回店内', repeat: 2, issuedAt: expect.any(Number) },
+      payload: {
+        type: 'play',
+        id: `${n.eventId}:loudspeaker`,
+        text: '新华路与人民路口东侧（新华路12号门前）的商户请注意：请将物品收回店内',
+        repeat: 2,
+        issuedAt: expect.any(Number),
+      },
     });
-    await until(async () => (await s.get(n.eventId))!.deliveries.find((d) => d.channel === 'loudspeaker')!.status === 'sent', 2000, 'recorded');
-    expect((await s.get(n.eventId))!.deliveries.find((d) => d.channel === 'loudspeaker')).toMatchObject({ to: 'cam-xinhua-01', attempts: 1 });
+    await until(
+      async () => (await s.get(n.eventId))!.deliveries.find((d) => d.channel === 'loudspeaker')!.status === 'sent',
+      2000,
+      'recorded',
+    );
+    expect((await s.get(n.eventId))!.deliveries.find((d) => d.channel === 'loudspeaker')).toMatchObject({
+      to: 'cam-xinhua-01',
+      attempts: 1,
+    });
   });
 
   it('reports a broker that is not there as a failed attempt (retried by the service)', async () => {
-    const speaker = new LoudspeakerMqttNotifier({ url: 'mqtt://127.0.0.1:1', repeat: 1, timeoutMs: 200, logger: silentLogger });
+    const speaker = new LoudspeakerMqttNotifier({
+      url: 'mqtt://127.0.0.1:1',
+      repeat: 1,
+      timeoutMs: 200,
+      logger: silentLogger,
+    });
     cleanup.push(() => speaker.close());
-    expect(await speaker.send(notice(), 'x')).toEqual({ ok: false, to: 'cam-xinhua-01', error: expect.stringMatching(/not connected to the broker/) });
+    expect(await speaker.send(notice(), 'x')).toEqual({
+      ok: false,
+      to: 'cam-xinhua-01',
+      error: expect.stringMatching(/not connected to the broker/),
+    });
   });
 });

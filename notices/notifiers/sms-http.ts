@@ -28,7 +28,12 @@ export class SmsHttpNotifier implements Notifier {
   async send(notice: Notice, text: string, signal?: AbortSignal): Promise<SendResult> {
     const phone = notice.party?.phone;
     if (!phone) return { ok: false, permanent: true, error: 'the party has no mobile number' };
-    const r = await postSms(this.o, { to: phone, text, code: notice.code, eventId: notice.eventId }, `${notice.eventId}:sms`, signal);
+    const r = await postSms(
+      this.o,
+      { to: phone, text, code: notice.code, eventId: notice.eventId },
+      `${notice.eventId}:sms`,
+      signal,
+    );
     return { ...r, to: maskPhone(phone) };
   }
 }
@@ -47,27 +52,33 @@ export async function postSms(
   let res: Response;
   let answer: string;
   try {
-    res = await fetchWithUrlCredentials(o.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        authorization: `Bearer ${o.token}`,
-        'idempotency-key': idempotencyKey,
-        'user-agent': 'city-sensing-notices/1',
+    res = await fetchWithUrlCredentials(
+      o.url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          authorization: `Bearer ${o.token}`,
+          'idempotency-key': idempotencyKey,
+          'user-agent': 'city-sensing-notices/1',
+        },
+        body: JSON.stringify(body),
+        // A redirected POST would become a GET elsewhere: report it instead of following.
+        redirect: 'manual',
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       },
-      body: JSON.stringify(body),
-      // A redirected POST would become a GET elsewhere: report it instead of following.
-      redirect: 'manual',
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    }, o.fetch);
+      o.fetch,
+    );
     answer = await readAnswerSnippet(res);
   } catch (e) {
     return { ok: false, error: describeFetchError(e, o.timeoutMs) };
   }
   if (res.status >= 200 && res.status < 300) return { ok: true };
   const error = `SMS gateway answered HTTP ${res.status}${answer ? `: ${answer}` : ''}`;
-  if (res.status >= 300 && res.status < 400) return { ok: false, permanent: true, error: `${error} (a redirect: set SMS_GATEWAY_URL to the final address)` };
-  if (res.status === 401 || res.status === 403) return { ok: false, permanent: false, error: `${error} (check SMS_GATEWAY_TOKEN)` };
+  if (res.status >= 300 && res.status < 400)
+    return { ok: false, permanent: true, error: `${error} (a redirect: set SMS_GATEWAY_URL to the final address)` };
+  if (res.status === 401 || res.status === 403)
+    return { ok: false, permanent: false, error: `${error} (check SMS_GATEWAY_TOKEN)` };
   const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
   return { ok: false, permanent, error };
 }

@@ -60,7 +60,8 @@ async function serve(line: string, conn: net.Socket, log: Logger): Promise<void>
   const send = (l: AgentLine) => conn.write(`${JSON.stringify(l)}\n`);
   try {
     const req = JSON.parse(line) as Partial<AgentRequest>;
-    if (typeof req.snapshotTo !== 'string' || !path.isAbsolute(req.snapshotTo)) throw new Error('snapshotTo: an absolute directory is required');
+    if (typeof req.snapshotTo !== 'string' || !path.isAbsolute(req.snapshotTo))
+      throw new Error('snapshotTo: an absolute directory is required');
     fs.mkdirSync(req.snapshotTo, { recursive: true });
     for (const file of heldFiles()) {
       const t0 = performance.now();
@@ -110,14 +111,19 @@ export function requestSnapshots(socket: string, dir: string): Promise<{ files: 
         else files.push(l.file);
       }
     });
-    conn.on('end', () => finish(() => reject(new Error(`the platform process behind ${socket} hung up before it finished`))));
+    conn.on('end', () =>
+      finish(() => reject(new Error(`the platform process behind ${socket} hung up before it finished`))),
+    );
   });
 }
 
 /** The agent sockets in a data directory. */
 export function agentSockets(dataDir: string): string[] {
   if (!fs.existsSync(dataDir)) return [];
-  return fs.readdirSync(dataDir).filter((f) => AGENT_SOCKET.test(f)).map((f) => path.join(dataDir, f));
+  return fs
+    .readdirSync(dataDir)
+    .filter((f) => AGENT_SOCKET.test(f))
+    .map((f) => path.join(dataDir, f));
 }
 
 /** Whether a process answers on the socket (a platform is running on this data directory). */

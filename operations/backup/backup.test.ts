@@ -24,8 +24,16 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function platformConfig(dataDir: string) {
   return loadAppConfig({
-    PORT: '0', MQTT_PORT: '0', HJ212_PORT: 'off', HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_PASSWORD,
-    SIM_CAMERAS: '0', SIM_PER_KIND: '1', SIM_DISTRICTS: 'xinhua', PLATES: '0',
+    PORT: '0',
+    MQTT_PORT: '0',
+    HJ212_PORT: 'off',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    ADMIN_PASSWORD,
+    SIM_CAMERAS: '0',
+    SIM_PER_KIND: '1',
+    SIM_DISTRICTS: 'xinhua',
+    PLATES: '0',
   });
 }
 
@@ -75,7 +83,11 @@ describe('backup and restore', () => {
 
     // Load: an extra publisher through the embedded broker (the gateway's account may publish for any sensor), and
     // enforcement events with their evidence filed while the backups run.
-    const pub = await mqtt.connectAsync(p.mqttUrl!, { username: 'embedded-gateway', password: p.mqttPasswords!.get('embedded-gateway')!, clientId: 'backup-load' });
+    const pub = await mqtt.connectAsync(p.mqttUrl!, {
+      username: 'embedded-gateway',
+      password: p.mqttPasswords!.get('embedded-gateway')!,
+      clientId: 'backup-load',
+    });
     let stopLoad = false;
     let sent = 0;
     const t0 = Date.parse('2026-12-01T00:00:00Z');
@@ -84,7 +96,11 @@ describe('backup and restore', () => {
         await Promise.all(
           Array.from({ length: 50 }, () => {
             const i = sent++;
-            return pub.publishAsync(`city/v1/xinhua/noise/load-${i % 20}/readings`, JSON.stringify({ ts: new Date(t0 + i * 1000).toISOString(), metrics: { laeq_db: 50 + (i % 10) } }), { qos: 1 });
+            return pub.publishAsync(
+              `city/v1/xinhua/noise/load-${i % 20}/readings`,
+              JSON.stringify({ ts: new Date(t0 + i * 1000).toISOString(), metrics: { laeq_db: 50 + (i % 10) } }),
+              { qos: 1 },
+            );
           }),
         );
       }
@@ -107,7 +123,12 @@ describe('backup and restore', () => {
     // The second backup copies only the evidence filed since the first (the pool is content-addressed).
     expect(await waitFor(async () => n >= eventsAfterFirst + 3, 30_000)).toBe(true);
     const second = await backup({ dataDir, evidenceDir: path.join(dataDir, 'evidence'), to, logger: silentLogger });
-    const firstManifest = JSON.parse(fs.readFileSync(path.join(to, 'snapshots', fs.readdirSync(path.join(to, 'snapshots')).sort()[0]!, 'manifest.json'), 'utf8')) as Manifest;
+    const firstManifest = JSON.parse(
+      fs.readFileSync(
+        path.join(to, 'snapshots', fs.readdirSync(path.join(to, 'snapshots')).sort()[0]!, 'manifest.json'),
+        'utf8',
+      ),
+    ) as Manifest;
     expect(second.evidence.copied).toBe(second.evidence.count - firstManifest.evidence.count);
     expect(second.evidence.copied).toBeGreaterThanOrEqual(3 * 4);
     expect(second.evidence.altered).toEqual([]);
@@ -128,7 +149,17 @@ describe('backup and restore', () => {
     };
     expect(snapCounts.city.readings).toBeGreaterThan(0);
     expect(snapCounts.events.events).toBeGreaterThanOrEqual(eventsAfterFirst + 3);
-    expect(second.files.map((f) => f.name)).toEqual(expect.arrayContaining(['alerts.duckdb', 'cases.duckdb', 'city.duckdb', 'events.duckdb', 'notices.duckdb', 'statements.duckdb', 'users.duckdb']));
+    expect(second.files.map((f) => f.name)).toEqual(
+      expect.arrayContaining([
+        'alerts.duckdb',
+        'cases.duckdb',
+        'city.duckdb',
+        'events.duckdb',
+        'notices.duckdb',
+        'statements.duckdb',
+        'users.duckdb',
+      ]),
+    );
 
     // Wipe, restore, start again.
     const loadPoints = async (st: Platform['store']) => {
@@ -170,7 +201,9 @@ describe('backup and restore', () => {
     p = null;
     const occupied = await cli(['restore', '--from', to], dataDir);
     expect(occupied.status).toBe(2);
-    expect(occupied.stderr).toMatch(/already holds alerts\.duckdb, .*city\.duckdb, .*users\.duckdb.*a restore does not overwrite/);
+    expect(occupied.stderr).toMatch(
+      /already holds alerts\.duckdb, .*city\.duckdb, .*users\.duckdb.*a restore does not overwrite/,
+    );
   });
 
   it('refuses a damaged backup with the names of what is damaged, and writes nothing', async () => {

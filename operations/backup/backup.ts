@@ -16,7 +16,16 @@ import { snapshotInstance } from '../../store/duckdb/snapshot.js';
 import { EvidenceStore } from '../../vision/evidence/store.js';
 import { agentSockets, requestSnapshots } from './agent.js';
 import type { ExternalStores } from './external.js';
-import { MANIFEST_FORMAT, STATE_FILE, copyDurably, evidencePath, listEvidence, sha256File, writeDurably, type Manifest } from './manifest.js';
+import {
+  MANIFEST_FORMAT,
+  STATE_FILE,
+  copyDurably,
+  evidencePath,
+  listEvidence,
+  sha256File,
+  writeDurably,
+  type Manifest,
+} from './manifest.js';
 
 export interface BackupOptions {
   dataDir: string;
@@ -92,7 +101,10 @@ export async function backup(o: BackupOptions): Promise<BackupSummary> {
     for (const f of r.files) copied.add(f);
     log.info({ pid: r.pid, files: r.files }, 'backup: copies made by the running platform');
   }
-  const local = fs.readdirSync(o.dataDir).filter((f) => f.endsWith('.duckdb') && !copied.has(f)).sort();
+  const local = fs
+    .readdirSync(o.dataDir)
+    .filter((f) => f.endsWith('.duckdb') && !copied.has(f))
+    .sort();
   for (const f of local) {
     const t = performance.now();
     await copyClosed(path.join(o.dataDir, f), path.join(work, f));
@@ -102,12 +114,20 @@ export async function backup(o: BackupOptions): Promise<BackupSummary> {
   const files: Manifest['files'] = [];
   for (const f of [...copied].sort()) {
     const p = path.join(work, f);
-    files.push({ name: f, bytes: fs.statSync(p).size, sha256: await sha256File(p), schemaVersion: await versionOfCopy(p) });
+    files.push({
+      name: f,
+      bytes: fs.statSync(p).size,
+      sha256: await sha256File(p),
+      schemaVersion: await versionOfCopy(p),
+    });
   }
 
   // The state files, byte copies (each is replaced whole by a rename, never written in place).
   const state: Manifest['state'] = [];
-  for (const f of fs.readdirSync(o.dataDir).filter((x) => STATE_FILE.test(x) && fs.statSync(path.join(o.dataDir, x)).isFile()).sort()) {
+  for (const f of fs
+    .readdirSync(o.dataDir)
+    .filter((x) => STATE_FILE.test(x) && fs.statSync(path.join(o.dataDir, x)).isFile())
+    .sort()) {
     const p = path.join(work, f);
     await copyDurably(path.join(o.dataDir, f), p);
     state.push({ name: f, bytes: fs.statSync(p).size, sha256: await sha256File(p) });

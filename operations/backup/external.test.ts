@@ -35,13 +35,17 @@ function kafkaBin(): string {
 describe('external stores', () => {
   it("records Kafka's topics and consumer groups with Kafka's own tools", async () => {
     const brokers = process.env.KAFKA_BROKERS!;
-    execFileSync(KAFKA, ['topics', '--create', '--topic', topic, '--partitions', '3', '--replication-factor', '1'], { stdio: 'ignore' });
+    execFileSync(KAFKA, ['topics', '--create', '--topic', topic, '--partitions', '3', '--replication-factor', '1'], {
+      stdio: 'ignore',
+    });
     const ext = externalStoresFromEnv({ KAFKA_BROKERS: brokers, KAFKA_TOOLS: kafkaBin() })!;
     const snap = path.join(dir, 'snap');
     fs.mkdirSync(snap);
     const part = await ext.backup(snap, silentLogger);
     expect(part).toEqual({ kafka: { dir: 'kafka', files: ['topics.txt', 'consumer-groups.txt'] } });
-    expect(fs.readFileSync(path.join(snap, 'kafka', 'topics.txt'), 'utf8')).toMatch(new RegExp(`Topic: ${topic}\\s.*PartitionCount: 3`));
+    expect(fs.readFileSync(path.join(snap, 'kafka', 'topics.txt'), 'utf8')).toMatch(
+      new RegExp(`Topic: ${topic}\\s.*PartitionCount: 3`),
+    );
     expect(fs.existsSync(path.join(snap, 'kafka', 'consumer-groups.txt'))).toBe(true);
   });
 
@@ -55,9 +59,21 @@ describe('external stores', () => {
       }
       throw new Error('no error');
     };
-    expect(err(() => externalStoresFromEnv({ INFLUX_URL: 'http://127.0.0.1:1' }))).toMatch(/^INFLUX_BACKUP_TOKEN: an InfluxDB operator token/);
-    expect(err(() => externalStoresFromEnv({ INFLUX_URL: 'http://127.0.0.1:1', INFLUX_BACKUP_TOKEN: 't', INFLUX_CLI: path.join(dir, 'no-influx') }))).toMatch(/^INFLUX_CLI: the influx CLI/);
-    expect(err(() => externalStoresFromEnv({ KAFKA_BROKERS: '127.0.0.1:1', KAFKA_TOOLS: dir }))).toMatch(/^KAFKA_TOOLS: Kafka's bin\/ folder/);
+    expect(err(() => externalStoresFromEnv({ INFLUX_URL: 'http://127.0.0.1:1' }))).toMatch(
+      /^INFLUX_BACKUP_TOKEN: an InfluxDB operator token/,
+    );
+    expect(
+      err(() =>
+        externalStoresFromEnv({
+          INFLUX_URL: 'http://127.0.0.1:1',
+          INFLUX_BACKUP_TOKEN: 't',
+          INFLUX_CLI: path.join(dir, 'no-influx'),
+        }),
+      ),
+    ).toMatch(/^INFLUX_CLI: the influx CLI/);
+    expect(err(() => externalStoresFromEnv({ KAFKA_BROKERS: '127.0.0.1:1', KAFKA_TOOLS: dir }))).toMatch(
+      /^KAFKA_TOOLS: Kafka's bin\/ folder/,
+    );
     expect(externalStoresFromEnv({})).toBeUndefined();
   });
 });

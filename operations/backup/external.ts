@@ -32,10 +32,16 @@ export interface ExternalEnv {
 }
 
 function run(cmd: string, args: string[], what: string, log: Logger): string {
-  log.info({ cmd: [cmd, ...args.map((a, i) => (args[i - 1] === '--token' ? '***' : a))].join(' ') }, `backup: running ${what}`);
+  log.info(
+    { cmd: [cmd, ...args.map((a, i) => (args[i - 1] === '--token' ? '***' : a))].join(' ') },
+    `backup: running ${what}`,
+  );
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.error) throw new ConfigError(`${what}: cannot run ${cmd} (${r.error.message})`);
-  if (r.status !== 0) throw new ConfigError(`${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
+  if (r.status !== 0)
+    throw new ConfigError(
+      `${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`,
+    );
   return r.stdout;
 }
 
@@ -43,17 +49,31 @@ function run(cmd: string, args: string[], what: string, log: Logger): string {
 export function externalStoresFromEnv(env: ExternalEnv, o: { influxFull?: boolean } = {}): ExternalStores | undefined {
   const influx = env.INFLUX_URL
     ? (() => {
-        if (!env.INFLUX_BACKUP_TOKEN) throw new ConfigError('INFLUX_BACKUP_TOKEN: an InfluxDB operator token is needed to back up or restore InfluxDB (influx backup)');
+        if (!env.INFLUX_BACKUP_TOKEN)
+          throw new ConfigError(
+            'INFLUX_BACKUP_TOKEN: an InfluxDB operator token is needed to back up or restore InfluxDB (influx backup)',
+          );
         const cli = env.INFLUX_CLI ?? 'influx';
-        if (spawnSync(cli, ['version'], { encoding: 'utf8' }).status !== 0) throw new ConfigError(`INFLUX_CLI: the influx CLI (${cli}) does not run; install InfluxDB's influx CLI 2.x or set INFLUX_CLI`);
-        return { cli, url: env.INFLUX_URL, token: env.INFLUX_BACKUP_TOKEN, org: env.INFLUX_ORG ?? '', bucket: env.INFLUX_BUCKET ?? '' };
+        if (spawnSync(cli, ['version'], { encoding: 'utf8' }).status !== 0)
+          throw new ConfigError(
+            `INFLUX_CLI: the influx CLI (${cli}) does not run; install InfluxDB's influx CLI 2.x or set INFLUX_CLI`,
+          );
+        return {
+          cli,
+          url: env.INFLUX_URL,
+          token: env.INFLUX_BACKUP_TOKEN,
+          org: env.INFLUX_ORG ?? '',
+          bucket: env.INFLUX_BUCKET ?? '',
+        };
       })()
     : null;
   const kafka = env.KAFKA_BROKERS
     ? (() => {
         const bin = env.KAFKA_TOOLS ?? (env.KAFKA_HOME ? path.join(env.KAFKA_HOME, 'bin') : '');
         if (!bin || !fs.existsSync(path.join(bin, 'kafka-topics.sh'))) {
-          throw new ConfigError('KAFKA_TOOLS: Kafka\'s bin/ folder (kafka-topics.sh, kafka-consumer-groups.sh) is needed to record the topics and consumer groups; set KAFKA_TOOLS or KAFKA_HOME');
+          throw new ConfigError(
+            "KAFKA_TOOLS: Kafka's bin/ folder (kafka-topics.sh, kafka-consumer-groups.sh) is needed to record the topics and consumer groups; set KAFKA_TOOLS or KAFKA_HOME",
+          );
         }
         return { bin, brokers: env.KAFKA_BROKERS, config: env.KAFKA_TOOLS_CONFIG };
       })()
@@ -73,11 +93,23 @@ export function externalStoresFromEnv(env: ExternalEnv, o: { influxFull?: boolea
       if (kafka) {
         const target = path.join(dir, 'kafka');
         fs.mkdirSync(target, { recursive: true });
-        const common = ['--bootstrap-server', kafka.brokers, ...(kafka.config ? ['--command-config', kafka.config] : [])];
-        fs.writeFileSync(path.join(target, 'topics.txt'), run(path.join(kafka.bin, 'kafka-topics.sh'), [...common, '--describe'], 'kafka-topics.sh --describe', log));
+        const common = [
+          '--bootstrap-server',
+          kafka.brokers,
+          ...(kafka.config ? ['--command-config', kafka.config] : []),
+        ];
+        fs.writeFileSync(
+          path.join(target, 'topics.txt'),
+          run(path.join(kafka.bin, 'kafka-topics.sh'), [...common, '--describe'], 'kafka-topics.sh --describe', log),
+        );
         fs.writeFileSync(
           path.join(target, 'consumer-groups.txt'),
-          run(path.join(kafka.bin, 'kafka-consumer-groups.sh'), [...common, '--describe', '--all-groups'], 'kafka-consumer-groups.sh --describe', log),
+          run(
+            path.join(kafka.bin, 'kafka-consumer-groups.sh'),
+            [...common, '--describe', '--all-groups'],
+            'kafka-consumer-groups.sh --describe',
+            log,
+          ),
         );
         out.kafka = { dir: 'kafka', files: ['topics.txt', 'consumer-groups.txt'] };
       }
@@ -92,10 +124,16 @@ export function externalStoresFromEnv(env: ExternalEnv, o: { influxFull?: boolea
         else if (m.influxdb.bucket) args.push('--bucket', m.influxdb.bucket);
         run(influx.cli, args, 'influx restore', log);
       } else if (m.influxdb) {
-        log.warn({ dir: path.join(snapshot, m.influxdb.dir) }, 'restore: the backup holds InfluxDB data but INFLUX_URL is not set: restore it with influx restore');
+        log.warn(
+          { dir: path.join(snapshot, m.influxdb.dir) },
+          'restore: the backup holds InfluxDB data but INFLUX_URL is not set: restore it with influx restore',
+        );
       }
       if (m.kafka) {
-        log.info({ dir: path.join(snapshot, m.kafka.dir) }, 'restore: Kafka topics are created by the platform at start; the recorded topics and consumer groups are in this folder');
+        log.info(
+          { dir: path.join(snapshot, m.kafka.dir) },
+          'restore: Kafka topics are created by the platform at start; the recorded topics and consumer groups are in this folder',
+        );
       }
     },
   };

@@ -21,9 +21,19 @@ runMain(`${command ?? 'backup'}`, async () => {
   if (command === 'backup') {
     const { values } = parseArgs({ args: rest, options: { to: { type: 'string' } }, strict: true });
     if (!values.to) throw new ConfigError('usage: npm run backup -- --to DIR');
-    await backup({ dataDir: cfg.dataDir, evidenceDir: cfg.EVIDENCE_DIR, to: values.to, logger: log, external: externalStoresFromEnv(process.env) });
+    await backup({
+      dataDir: cfg.dataDir,
+      evidenceDir: cfg.EVIDENCE_DIR,
+      to: values.to,
+      logger: log,
+      external: externalStoresFromEnv(process.env),
+    });
   } else if (command === 'restore') {
-    const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, snapshot: { type: 'string' }, 'influx-full': { type: 'boolean' } }, strict: true });
+    const { values } = parseArgs({
+      args: rest,
+      options: { from: { type: 'string' }, snapshot: { type: 'string' }, 'influx-full': { type: 'boolean' } },
+      strict: true,
+    });
     if (!values.from) throw new ConfigError('usage: npm run restore -- --from DIR [--snapshot NAME] [--influx-full]');
     await restore({
       from: values.from,

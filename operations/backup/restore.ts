@@ -30,12 +30,20 @@ export interface RestoreSummary {
 
 function findSnapshot(from: string, name?: string): string {
   const snapshots = path.join(from, 'snapshots');
-  if (!fs.existsSync(snapshots)) throw new ConfigError(`${from} is not a backup made by npm run backup (it has no snapshots/ folder)`);
-  const pick = name ?? (fs.existsSync(path.join(from, 'LATEST')) ? fs.readFileSync(path.join(from, 'LATEST'), 'utf8').trim() : undefined);
-  const all = fs.readdirSync(snapshots).filter((f) => !f.startsWith('.')).sort();
+  if (!fs.existsSync(snapshots))
+    throw new ConfigError(`${from} is not a backup made by npm run backup (it has no snapshots/ folder)`);
+  const pick =
+    name ??
+    (fs.existsSync(path.join(from, 'LATEST')) ? fs.readFileSync(path.join(from, 'LATEST'), 'utf8').trim() : undefined);
+  const all = fs
+    .readdirSync(snapshots)
+    .filter((f) => !f.startsWith('.'))
+    .sort();
   const chosen = pick ?? all.at(-1);
   if (!chosen || !fs.existsSync(path.join(snapshots, chosen, 'manifest.json'))) {
-    throw new ConfigError(`${from} has no complete snapshot${pick ? ` named ${pick}` : ''} (snapshots: ${all.join(', ') || 'none'})`);
+    throw new ConfigError(
+      `${from} has no complete snapshot${pick ? ` named ${pick}` : ''} (snapshots: ${all.join(', ') || 'none'})`,
+    );
   }
   return path.join(snapshots, chosen);
 }
@@ -55,7 +63,8 @@ export async function verifySnapshot(snap: string, pool: string, m: Manifest, lo
   for (const [sha] of m.evidence.items) {
     const data = await fs.promises.readFile(evidencePath(pool, sha)).catch(() => null);
     if (data === null) problems.push(`evidence ${sha}: missing from ${pool}`);
-    else if (EvidenceStore.sha256(data) !== sha) problems.push(`evidence ${sha}: its content hashes to ${EvidenceStore.sha256(data)}`);
+    else if (EvidenceStore.sha256(data) !== sha)
+      problems.push(`evidence ${sha}: its content hashes to ${EvidenceStore.sha256(data)}`);
     if (++n % 10_000 === 0) log.info({ verified: n, of: m.evidence.count }, 'restore: verifying evidence');
   }
   return problems;
@@ -68,8 +77,14 @@ export async function restore(o: RestoreOptions): Promise<RestoreSummary> {
   const snap = findSnapshot(from, o.snapshot);
   const pool = path.join(from, 'evidence');
   const m = JSON.parse(fs.readFileSync(path.join(snap, 'manifest.json'), 'utf8')) as Manifest;
-  if (m.format !== MANIFEST_FORMAT) throw new ConfigError(`${snap}: manifest format ${String(m.format)} is not one this release reads (${MANIFEST_FORMAT})`);
-  log.info({ snapshot: snap, files: m.files.length, evidence: m.evidence.count, release: m.release }, 'restore: verifying the backup');
+  if (m.format !== MANIFEST_FORMAT)
+    throw new ConfigError(
+      `${snap}: manifest format ${String(m.format)} is not one this release reads (${MANIFEST_FORMAT})`,
+    );
+  log.info(
+    { snapshot: snap, files: m.files.length, evidence: m.evidence.count, release: m.release },
+    'restore: verifying the backup',
+  );
 
   const problems = await verifySnapshot(snap, pool, m, log);
   if (problems.length > 0) {
@@ -80,7 +95,8 @@ export async function restore(o: RestoreOptions): Promise<RestoreSummary> {
   log.info('restore: the backup verifies');
 
   for (const s of agentSockets(o.dataDir)) {
-    if (await agentAlive(s)) throw new ConfigError(`the platform is running on ${o.dataDir} (${path.basename(s)}): stop it before restoring`);
+    if (await agentAlive(s))
+      throw new ConfigError(`the platform is running on ${o.dataDir} (${path.basename(s)}): stop it before restoring`);
   }
   const present = [...m.files, ...m.state].map((f) => f.name).filter((f) => fs.existsSync(path.join(o.dataDir, f)));
   if (present.length > 0) {
@@ -111,7 +127,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreSummary> {
   log.info({ written, present: presentN }, 'restore: evidence restored');
   if (o.external) await o.external.restore(snap, m, log);
   const ms = Math.round(performance.now() - t0);
-  const summary: RestoreSummary = { snapshot: snap, files: [...m.files, ...m.state].map((f) => f.name), evidence: { count: m.evidence.count, written, present: presentN }, ms };
+  const summary: RestoreSummary = {
+    snapshot: snap,
+    files: [...m.files, ...m.state].map((f) => f.name),
+    evidence: { count: m.evidence.count, written, present: presentN },
+    ms,
+  };
   log.info({ ...summary, dataDir: o.dataDir, evidenceDir: o.evidenceDir }, 'restore: done');
   return summary;
 }

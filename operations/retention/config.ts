@@ -3,13 +3,18 @@
 import { z } from 'zod';
 import { parseConfig, readJsonFile } from '../../runtime/config.js';
 
-const days = (max: number) => z.number({ message: 'must be a number of days' }).int('must be a whole number of days').min(1).max(max);
+const days = (max: number) =>
+  z.number({ message: 'must be a number of days' }).int('must be a whole number of days').min(1).max(max);
 
 export const RetentionConfigSchema = z.strictObject({
   $comment: z.string().optional(),
   job: z.strictObject({
     /** How often the job runs (aggregates are at most this much behind, plus lateMinutes). */
-    everyMinutes: z.number().int().min(1).max(24 * 60),
+    everyMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60),
   }),
   readings: z
     .strictObject({
@@ -21,10 +26,15 @@ export const RetentionConfigSchema = z.strictObject({
       /** A query spanning more days than this is answered from the aggregates. */
       rawQueryMaxDays: days(36_500),
       /** The newest buckets are recomputed for this long: readings that arrive late (edge buffers) get in. */
-      lateMinutes: z.number().int().min(15).max(7 * 24 * 60),
+      lateMinutes: z
+        .number()
+        .int()
+        .min(15)
+        .max(7 * 24 * 60),
     })
     .refine((r) => r.aggregateYears * 365 >= r.rawDays, {
-      message: 'aggregateYears must cover at least rawDays: aggregates would be deleted before the raw readings they summarize',
+      message:
+        'aggregateYears must cover at least rawDays: aggregates would be deleted before the raw readings they summarize',
     }),
   deadLetters: z.strictObject({
     $comment: z.string().optional(),

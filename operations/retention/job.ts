@@ -71,7 +71,9 @@ export class RetentionJob {
   /** Runs now and then every job.everyMinutes until stop(); a failed run is logged and tried again next time. */
   start(): void {
     const tick = () => {
-      this.running = this.run().catch((e: Error) => this.o.logger.error({ err: e.message }, 'retention run failed; tried again at the next run'));
+      this.running = this.run().catch((e: Error) =>
+        this.o.logger.error({ err: e.message }, 'retention run failed; tried again at the next run'),
+      );
     };
     tick();
     this.timer = setInterval(tick, this.o.config.job.everyMinutes * 60_000);
@@ -87,11 +89,23 @@ export class RetentionJob {
   private count(kind: Kind, reason: string, n: number, details: Record<string, unknown> = {}): void {
     if (n <= 0) return;
     this.deleted.inc({ kind, reason }, n);
-    this.o.logger.info({ kind, deleted: n, reason, ...details }, `retention deleted ${n} ${kind.replace('_', ' ')}: ${reason}`);
+    this.o.logger.info(
+      { kind, deleted: n, reason, ...details },
+      `retention deleted ${n} ${kind.replace('_', ' ')}: ${reason}`,
+    );
   }
 
   async run(): Promise<RetentionRun> {
-    const r: RetentionRun = { aggregated: 0, readings: 0, aggregates: 0, deadLetters: 0, events: 0, cases: 0, evidence: 0, held: { openCase: 0, statement: 0 } };
+    const r: RetentionRun = {
+      aggregated: 0,
+      readings: 0,
+      aggregates: 0,
+      deadLetters: 0,
+      events: 0,
+      cases: 0,
+      evidence: 0,
+      held: { openCase: 0, statement: 0 },
+    };
     await this.readings(r);
     await this.deadLetters(r);
     if (this.o.enforcement) await this.enforcement(r, this.o.enforcement);
@@ -108,7 +122,8 @@ export class RetentionJob {
     // Continuous aggregates: the newest buckets (late readings from edge buffers included) up to the current one. On
     // the first run every bucket of the raw readings kept: a store that had no aggregates gets them.
     const oldest = await store.oldestReading();
-    const from = this.aggregatedTo === null ? (oldest ?? now) : Math.min(this.aggregatedTo, now - c.lateMinutes * 60_000);
+    const from =
+      this.aggregatedTo === null ? (oldest ?? now) : Math.min(this.aggregatedTo, now - c.lateMinutes * 60_000);
     r.aggregated += await store.downsample(Math.max(from, rawCutoff), floorBucket(now) + BUCKET_MS);
     this.aggregatedTo = floorBucket(now);
     // Raw readings past their period: their buckets are recomputed from them first (a reading that arrived after its
@@ -116,30 +131,56 @@ export class RetentionJob {
     if (oldest !== null && oldest < rawCutoff) {
       r.aggregated += await store.downsample(oldest, rawCutoff);
       r.readings = await store.pruneReadings(rawCutoff);
-      this.count('readings', `raw readings older than ${c.rawDays} days (readings.rawDays), kept as 15-minute aggregates`, r.readings, {
-        before: new Date(rawCutoff).toISOString(),
-      });
+      this.count(
+        'readings',
+        `raw readings older than ${c.rawDays} days (readings.rawDays), kept as 15-minute aggregates`,
+        r.readings,
+        {
+          before: new Date(rawCutoff).toISOString(),
+        },
+      );
     }
     const aggCutoff = now - c.aggregateYears * YEAR_MS;
     r.aggregates = await store.pruneAggregates(aggCutoff);
-    this.count('aggregates', `15-minute aggregates older than ${c.aggregateYears} years (readings.aggregateYears)`, r.aggregates, {
-      before: new Date(floorBucket(aggCutoff)).toISOString(),
-    });
+    this.count(
+      'aggregates',
+      `15-minute aggregates older than ${c.aggregateYears} years (readings.aggregateYears)`,
+      r.aggregates,
+      {
+        before: new Date(floorBucket(aggCutoff)).toISOString(),
+      },
+    );
   }
 
   private async deadLetters(r: RetentionRun): Promise<void> {
     const c = this.o.config.deadLetters;
-    const d = await this.o.store.pruneDeadLetters({ before: this.now() - c.maxAgeDays * DAY_MS, maxBytes: c.maxMB * 1024 * 1024 });
+    const d = await this.o.store.pruneDeadLetters({
+      before: this.now() - c.maxAgeDays * DAY_MS,
+      maxBytes: c.maxMB * 1024 * 1024,
+    });
     r.deadLetters = d.deleted;
-    this.count('dead_letters', `older than ${c.maxAgeDays} days or beyond ${c.maxMB} MiB kept (deadLetters)`, d.deleted, { bytes: d.bytes });
+    this.count(
+      'dead_letters',
+      `older than ${c.maxAgeDays} days or beyond ${c.maxMB} MiB kept (deadLetters)`,
+      d.deleted,
+      { bytes: d.bytes },
+    );
   }
 
   private async enforcement(r: RetentionRun, e: NonNullable<RetentionJobOptions['enforcement']>): Promise<void> {
     const c = this.o.config.enforcement;
     const now = this.now();
     const periods = [
-      { status: 'confirmed' as const, before: now - c.years * YEAR_MS, reason: `confirmed events past the legal period of ${c.years} years (${c.basis})` },
-      { status: 'rejected' as const, before: now - c.rejectedEventDays * DAY_MS, reason: `rejected events older than ${c.rejectedEventDays} days (enforcement.rejectedEventDays)` },
+      {
+        status: 'confirmed' as const,
+        before: now - c.years * YEAR_MS,
+        reason: `confirmed events past the legal period of ${c.years} years (${c.basis})`,
+      },
+      {
+        status: 'rejected' as const,
+        before: now - c.rejectedEventDays * DAY_MS,
+        reason: `rejected events older than ${c.rejectedEventDays} days (enforcement.rejectedEventDays)`,
+      },
     ];
     for (const p of periods) {
       // Held events stay in the list, so the next page starts after them: offset counts only what is kept.
@@ -160,12 +201,18 @@ export class RetentionJob {
       }
     }
     if (r.held.openCase + r.held.statement > 0) {
-      this.o.logger.info({ held: r.held }, 'retention kept enforcement records past their period: open cases and party statements hold them');
+      this.o.logger.info(
+        { held: r.held },
+        'retention kept enforcement records past their period: open cases and party statements hold them',
+      );
     }
   }
 
   /** Why an event past its period must still be kept, or null. */
-  private async holdOf(ev: StoredEvent, e: NonNullable<RetentionJobOptions['enforcement']>): Promise<'openCase' | 'statement' | null> {
+  private async holdOf(
+    ev: StoredEvent,
+    e: NonNullable<RetentionJobOptions['enforcement']>,
+  ): Promise<'openCase' | 'statement' | null> {
     // A case the city's case system has not accepted (pending, failed) is open here: its record and evidence stay.
     if (ev.caseId) {
       const cs = await e.cases.get(ev.caseId);
@@ -175,7 +222,12 @@ export class RetentionJob {
     return null;
   }
 
-  private async deleteEvents(doomed: StoredEvent[], reason: string, r: RetentionRun, e: NonNullable<RetentionJobOptions['enforcement']>): Promise<void> {
+  private async deleteEvents(
+    doomed: StoredEvent[],
+    reason: string,
+    r: RetentionRun,
+    e: NonNullable<RetentionJobOptions['enforcement']>,
+  ): Promise<void> {
     if (doomed.length === 0) return;
     // Records first, images after: a crash in between leaves an unreferenced image, never an event without its evidence.
     const caseIds = doomed.flatMap((x) => (x.caseId ? [x.caseId] : []));

@@ -34,7 +34,11 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 /** A noise meter every minute: laeq_db rises and falls, so mean and Leq differ; a dust metric beside it. */
 function noise(from: number, minutes: number): StoredReading[] {
   return Array.from({ length: minutes }, (_, i) => ({
-    deviceId: 'nz-1', district: 'xinhua', kind: 'noise', ts: from + i * MIN, seq: i,
+    deviceId: 'nz-1',
+    district: 'xinhua',
+    kind: 'noise',
+    ts: from + i * MIN,
+    seq: i,
     metrics: { laeq_db: 50 + (i % 15) * 2, lmax_db: 80 },
   })) as StoredReading[];
 }
@@ -48,26 +52,49 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A store of each backend, empty: DuckDB in a file, InfluxDB in a bucket of its own on the real server. */
-const backends: [string, () => Promise<{ store: Store & { aggregates: ReadingAggregates }; drop: () => Promise<void> }>][] = [
-  ['DuckDB', async () => {
-    const store = await DuckDbStore.open({ file: path.join(dir, 'city.duckdb') });
-    return { store, drop: () => store.close() };
-  }],
-  ['InfluxDB', async () => {
-    const { INFLUX_URL: url, INFLUX_TOKEN: token, INFLUX_ORG: org } = process.env;
-    if (!url || !token || !org) throw new Error('INFLUX_* are not set: the global setup runs scripts/services up');
-    const call = async (method: string, p: string, body?: unknown) => {
-      const res = await fetch(new URL(p, url), { method, headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text}`);
-      return text ? (JSON.parse(text) as Record<string, any>) : {};
-    };
-    // A bucket of its own: the job deletes every raw point before its cutoff, and other tests share the server.
-    const orgID = (await call('GET', `/api/v2/orgs?org=${org}`)).orgs[0].id as string;
-    const bucket = await call('POST', '/api/v2/buckets', { orgID, name: `retention-${process.pid}-${Date.now()}`, retentionRules: [] });
-    const store = await InfluxStore.open({ url, token, org, bucket: bucket.name as string });
-    return { store, drop: async () => { await store.close(); await call('DELETE', `/api/v2/buckets/${bucket.id as string}`); } };
-  }],
+const backends: [
+  string,
+  () => Promise<{ store: Store & { aggregates: ReadingAggregates }; drop: () => Promise<void> }>,
+][] = [
+  [
+    'DuckDB',
+    async () => {
+      const store = await DuckDbStore.open({ file: path.join(dir, 'city.duckdb') });
+      return { store, drop: () => store.close() };
+    },
+  ],
+  [
+    'InfluxDB',
+    async () => {
+      const { INFLUX_URL: url, INFLUX_TOKEN: token, INFLUX_ORG: org } = process.env;
+      if (!url || !token || !org) throw new Error('INFLUX_* are not set: the global setup runs scripts/services up');
+      const call = async (method: string, p: string, body?: unknown) => {
+        const res = await fetch(new URL(p, url), {
+          method,
+          headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.text();
+        if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text}`);
+        return text ? (JSON.parse(text) as Record<string, any>) : {};
+      };
+      // A bucket of its own: the job deletes every raw point before its cutoff, and other tests share the server.
+      const orgID = (await call('GET', `/api/v2/orgs?org=${org}`)).orgs[0].id as string;
+      const bucket = await call('POST', '/api/v2/buckets', {
+        orgID,
+        name: `retention-${process.pid}-${Date.now()}`,
+        retentionRules: [],
+      });
+      const store = await InfluxStore.open({ url, token, org, bucket: bucket.name as string });
+      return {
+        store,
+        drop: async () => {
+          await store.close();
+          await call('DELETE', `/api/v2/buckets/${bucket.id as string}`);
+        },
+      };
+    },
+  ],
 ];
 
 describe.each(backends)('retention of readings on %s', (_name, open) => {
@@ -83,7 +110,13 @@ describe.each(backends)('retention of readings on %s', (_name, open) => {
       // Continuous: every bucket of the two days is there while the raw readings still are.
       let r = await job.run();
       expect(r.readings).toBe(0);
-      let a = await store.aggregates.queryAggregates({ deviceId: 'nz-1', metric: 'laeq_db', from: T0, to: T0 + 2 * DAY, limit: 1000 });
+      let a = await store.aggregates.queryAggregates({
+        deviceId: 'nz-1',
+        metric: 'laeq_db',
+        from: T0,
+        to: T0 + 2 * DAY,
+        limit: 1000,
+      });
       expect(a.total).toBe(2 * 24 * 4);
       const first = noise(T0, 15).map((x) => x.metrics.laeq_db!);
       expect(a.readings[0]!.metrics.laeq_db).toBeCloseTo(first.reduce((s, v) => s + v) / 15, 9);
@@ -93,20 +126,37 @@ describe.each(backends)('retention of readings on %s', (_name, open) => {
 
       // An edge buffer delivers a reading of the first hour a day late (after its bucket was computed and the
       // lateMinutes window passed). Three months on, raw readings of the first days go; the late one is in the bucket.
-      await store.write([{ deviceId: 'nz-1', district: 'xinhua', kind: 'noise', ts: T0 + 7 * MIN + 30_000, metrics: { laeq_db: 95 } } as StoredReading]);
+      await store.write([
+        {
+          deviceId: 'nz-1',
+          district: 'xinhua',
+          kind: 'noise',
+          ts: T0 + 7 * MIN + 30_000,
+          metrics: { laeq_db: 95 },
+        } as StoredReading,
+      ]);
       now = T0 + 92 * DAY + 5 * MIN;
       const rawBefore = await store.countPoints('nz-1');
       r = await job.run();
       const cutoff = T0 + 2 * DAY; // now - 90 days, on a bucket boundary: every reading of the two days
       expect(r.readings).toBe(rawBefore);
       expect(await store.countPoints('nz-1')).toBe(0);
-      a = await store.aggregates.queryAggregates({ deviceId: 'nz-1', metric: 'laeq_db', from: T0, to: cutoff, limit: 1000 });
+      a = await store.aggregates.queryAggregates({
+        deviceId: 'nz-1',
+        metric: 'laeq_db',
+        from: T0,
+        to: cutoff,
+        limit: 1000,
+      });
       expect(a.total).toBe(2 * 24 * 4);
       expect(a.readings[0]!.count.laeq_db).toBe(16);
       expect(a.readings[0]!.max.laeq_db).toBe(95);
       expect(a.readings[0]!.leq!.laeq_db).toBeCloseTo(leq([...first, 95]), 9);
       const log = lines.find((l) => l.kind === 'readings');
-      expect(log).toMatchObject({ deleted: rawBefore, msg: expect.stringMatching(/older than 90 days \(readings.rawDays\)/) });
+      expect(log).toMatchObject({
+        deleted: rawBefore,
+        msg: expect.stringMatching(/older than 90 days \(readings.rawDays\)/),
+      });
 
       // Two years on, the aggregates go too.
       now = T0 + 2 * YEAR + 3 * DAY;
@@ -114,7 +164,9 @@ describe.each(backends)('retention of readings on %s', (_name, open) => {
       expect(r.aggregates).toBe(2 * 24 * 4 * 2); // two metrics
       expect((await store.aggregates.queryAggregates({ deviceId: 'nz-1', limit: 10 })).total).toBe(0);
       const metrics = await registry.metrics();
-      expect(metrics).toMatch(new RegExp(`retention_deleted_total\\{kind="readings",reason="[^"]+"\\} ${rawBefore}\\n`));
+      expect(metrics).toMatch(
+        new RegExp(`retention_deleted_total\\{kind="readings",reason="[^"]+"\\} ${rawBefore}\\n`),
+      );
       expect(metrics).toMatch(/retention_deleted_total\{kind="aggregates",reason="[^"]+"\} 384\n/);
     } finally {
       await drop();
@@ -123,7 +175,7 @@ describe.each(backends)('retention of readings on %s', (_name, open) => {
 });
 
 describe('retention of dead letters', () => {
-  it('applies the dead letters\' age and size', async () => {
+  it("applies the dead letters' age and size", async () => {
     const store = await DuckDbStore.open({ file: ':memory:' });
     try {
       const now = T0 + 40 * DAY;
@@ -170,14 +222,26 @@ describe('retention of enforcement records', () => {
       await statements.add({ eventId: made.stated!.id, code: 'ABCD1234', text: '我已挪车', photos: [] });
       const rejected = (made.rejected = await makeEvent(evidence, { n: 4 }));
       await events.add([rejected]);
-      await events.decide(rejected.id, { decision: 'reject', reason: 'false-detection', by: reviewer, at: decided } as never);
+      await events.decide(rejected.id, {
+        decision: 'reject',
+        reason: 'false-detection',
+        by: reviewer,
+        at: decided,
+      } as never);
       const pending = (made.pending = await makeEvent(evidence, { n: 5 }));
       await events.add([pending]);
 
       const { logger, lines } = captureLogger();
       const registry = new Registry();
       let now = decided + 200 * DAY;
-      const job = new RetentionJob({ config, store, enforcement: { events, cases, statements, evidence }, logger, registry, now: () => now });
+      const job = new RetentionJob({
+        config,
+        store,
+        enforcement: { events, cases, statements, evidence },
+        logger,
+        registry,
+        now: () => now,
+      });
       // After 200 days only the rejected event has passed its period.
       let r = await job.run();
       expect([r.events, r.cases, r.evidence]).toEqual([1, 0, 4]);
@@ -215,7 +279,10 @@ describe('config/retention.json', () => {
     fs.writeFileSync(file, JSON.stringify({ ...shipped, readings: { ...shipped.readings, rawDays: '90' } }));
     expect(() => loadRetentionConfig(file)).toThrow(ConfigError);
     expect(() => loadRetentionConfig(file)).toThrow(/readings\.rawDays: must be a number of days/);
-    fs.writeFileSync(file, JSON.stringify({ ...shipped, readings: { ...shipped.readings, aggregateYears: 1, rawDays: 400 } }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ ...shipped, readings: { ...shipped.readings, aggregateYears: 1, rawDays: 400 } }),
+    );
     expect(() => loadRetentionConfig(file)).toThrow(/aggregateYears must cover at least rawDays/);
   });
 });

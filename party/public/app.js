@@ -34,7 +34,8 @@ const STR = {
     locationsLink: '电子监控设备设置地点公示',
     sourceLink: '源代码与许可证',
     locationsTitle: '电子监控设备设置地点公示',
-    locationsIntro: '依照《行政处罚法》第四十一条，用于非现场执法的监控设备设置地点向社会公布。设备自公示之日起满 {days} 天后方可用于执法。',
+    locationsIntro:
+      '依照《行政处罚法》第四十一条，用于非现场执法的监控设备设置地点向社会公布。设备自公示之日起满 {days} 天后方可用于执法。',
     noLocations: '目前没有已公示的设备。',
     enforces: '监控内容',
     publishedAt: '公示日期',
@@ -89,7 +90,8 @@ const STR = {
     contact: '联系方式（选填，便于答复）',
     contactHint: '手机号或其他联系方式；只有审核人员能看到',
     partyPhone: '接收告知短信的手机号（当事人选填）',
-    partyPhoneHint: '填写告知短信发往的号码，本陈述使用当事人专用名额，他人提交再多也不影响您陈述；号码只用于核对，不会显示',
+    partyPhoneHint:
+      '填写告知短信发往的号码，本陈述使用当事人专用名额，他人提交再多也不影响您陈述；号码只用于核对，不会显示',
     photos: '照片（选填）',
     submit: '提交',
     submitting: '正在提交…',
@@ -103,7 +105,11 @@ const STR = {
     lookupNone: '未找到该车牌在该日期、发往该手机号的记录。',
     lookupPick: '找到以下记录，请选择：',
     footer: '本页面不需要登录。请妥善保管查询码：持有查询码的人可以查看本记录。',
-    types: { 'illegal-parking': '机动车违法停放', 'illegal-non-motor-parking': '非机动车乱停放', 'out-of-store-vending': '出店经营（店外经营）' },
+    types: {
+      'illegal-parking': '机动车违法停放',
+      'illegal-non-motor-parking': '非机动车乱停放',
+      'out-of-store-vending': '出店经营（店外经营）',
+    },
     roles: { reviewer: '审核员', admin: '管理员', staff: '工作人员' },
     channels: { sms: '短信', loudspeaker: '现场语音提醒' },
     statuses: {
@@ -138,7 +144,8 @@ const STR = {
     brand: 'Enforcement record look-up',
     langButton: '中文',
     homeTitle: 'Look up an enforcement record',
-    homeIntro: 'Enter the query code from the SMS or the notice. You can see the record, the evidence photos, the outcome and the legal basis, and state your case.',
+    homeIntro:
+      'Enter the query code from the SMS or the notice. You can see the record, the evidence photos, the outcome and the legal basis, and state your case.',
     code: 'Query code',
     codeHint: '16 letters and digits, such as 7K2M-9QXD-4HBT-W3ZP (any case, dashes optional)',
     codeInvalid: 'A query code has 16 letters and digits; please check it and try again',
@@ -154,7 +161,8 @@ const STR = {
     locationsLink: 'Published locations of monitoring cameras',
     sourceLink: 'Source code and licences',
     locationsTitle: 'Published locations of monitoring cameras',
-    locationsIntro: 'Under Article 41 of the Administrative Penalty Law the locations of cameras used for non-site enforcement are published. A camera enforces only once its location has been published for {days} days.',
+    locationsIntro:
+      'Under Article 41 of the Administrative Penalty Law the locations of cameras used for non-site enforcement are published. A camera enforces only once its location has been published for {days} days.',
     noLocations: 'No camera location is published yet.',
     enforces: 'Watches for',
     publishedAt: 'Published on',
@@ -204,12 +212,14 @@ const STR = {
     stOpen: 'waiting for a reviewer',
     stHandled: 'handled',
     formTitle: 'State your case',
-    formIntro: 'Explain what happened or object, with photos if you wish (up to {max}, each at most {mb} MB, JPEG, PNG or WebP).',
+    formIntro:
+      'Explain what happened or object, with photos if you wish (up to {max}, each at most {mb} MB, JPEG, PNG or WebP).',
     text: 'Your statement',
     contact: 'Contact (optional, for the answer)',
     contactHint: 'A phone number or another way to reach you; only reviewers see it',
     partyPhone: 'Mobile number the notice was sent to (the party, optional)',
-    partyPhoneHint: 'With the number the SMS notice went to, your statement uses the party\'s own slots, which others cannot use up; it is only checked, never shown',
+    partyPhoneHint:
+      "With the number the SMS notice went to, your statement uses the party's own slots, which others cannot use up; it is only checked, never shown",
     photos: 'Photos (optional)',
     submit: 'Submit',
     submitting: 'Submitting…',
@@ -223,7 +233,11 @@ const STR = {
     lookupNone: 'No record for this plate on this day notified to this number.',
     lookupPick: 'These records were found; choose one:',
     footer: 'No login needed. Keep your query code safe: whoever has it can see this record.',
-    types: { 'illegal-parking': 'Illegal parking', 'illegal-non-motor-parking': 'Illegal non-motor vehicle parking', 'out-of-store-vending': 'Out-of-store vending' },
+    types: {
+      'illegal-parking': 'Illegal parking',
+      'illegal-non-motor-parking': 'Illegal non-motor vehicle parking',
+      'out-of-store-vending': 'Out-of-store vending',
+    },
     roles: { reviewer: 'reviewer', admin: 'administrator', staff: 'staff member' },
     channels: { sms: 'SMS', loudspeaker: 'loudspeaker at the camera' },
     statuses: {
@@ -257,7 +271,12 @@ const STR = {
 };
 
 // Limits the server enforces too; checked here first so that a mistake is explained before anything is sent.
-const LIMITS = { maxChars: 2000, maxPhotos: 3, maxPhotoBytes: 5 * 1024 * 1024, types: ['image/jpeg', 'image/png', 'image/webp'] };
+const LIMITS = {
+  maxChars: 2000,
+  maxPhotos: 3,
+  maxPhotoBytes: 5 * 1024 * 1024,
+  types: ['image/jpeg', 'image/png', 'image/webp'],
+};
 const CROCKFORD = /^[0-9A-HJKMNP-TV-Z]{16}$/;
 
 /** @type {'zh' | 'en'} */
@@ -277,7 +296,9 @@ try {
 function t(key, vars = {}) {
   const v = key.split('.').reduce((/** @type {any} */ o, k) => (o == null ? undefined : o[k]), STR[lang]);
   const s = typeof v === 'string' ? v : key;
-  return s.replace(/\{(\w+)\}/g, (/** @type {string} */ m, /** @type {string} */ k) => (vars[k] !== undefined ? String(vars[k]) : m));
+  return s.replace(/\{(\w+)\}/g, (/** @type {string} */ m, /** @type {string} */ k) =>
+    vars[k] !== undefined ? String(vars[k]) : m,
+  );
 }
 
 /**
@@ -339,7 +360,11 @@ async function postJson(path, data) {
  * @returns {Promise<{ status: number, body: Answer | null }>}
  */
 async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'omit', referrerPolicy: 'no-referrer' });
+  const res = await fetch(path, {
+    headers: { accept: 'application/json' },
+    credentials: 'omit',
+    referrerPolicy: 'no-referrer',
+  });
   let body = null;
   try {
     body = await res.json();
@@ -384,7 +409,12 @@ function fmtDwell(s) {
 
 /** @param {string} input */
 function normaliseCode(input) {
-  const c = input.normalize('NFKC').replace(/[\s\-‐‑–—_.·]/g, '').toUpperCase().replace(/[IL]/g, '1').replace(/O/g, '0');
+  const c = input
+    .normalize('NFKC')
+    .replace(/[\s\-‐‑–—_.·]/g, '')
+    .toUpperCase()
+    .replace(/[IL]/g, '1')
+    .replace(/O/g, '0');
   return CROCKFORD.test(c) ? c : null;
 }
 
@@ -419,7 +449,12 @@ function render() {
   }
   const foot = document.getElementById('foot');
   // The source link: the AGPL-3.0 of the coco model asks that users over a network be offered the source (section 13).
-  if (foot) foot.replaceChildren(h('p', t('footer')), h('p', h('a', { href: '/public/locations', 'data-link': '' }, t('locationsLink'))), h('p', h('a', { href: '/public/assets/source.html' }, t('sourceLink'))));
+  if (foot)
+    foot.replaceChildren(
+      h('p', t('footer')),
+      h('p', h('a', { href: '/public/locations', 'data-link': '' }, t('locationsLink'))),
+      h('p', h('a', { href: '/public/assets/source.html' }, t('sourceLink'))),
+    );
   if (current.view === 'record') return show(recordView(/** @type {Answer} */ (current.data), current.note));
   if (current.view === 'locations') return show(locationsView(current.data));
   if (current.view === 'lookup') return show(lookupView(current.data));
@@ -430,7 +465,17 @@ function render() {
 
 /** @param {string | null} note */
 function homeView(note) {
-  const codeInput = h('input.code', { type: 'text', id: 'code', name: 'code', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', inputmode: 'text', maxlength: '40', 'aria-describedby': 'code-hint' });
+  const codeInput = h('input.code', {
+    type: 'text',
+    id: 'code',
+    name: 'code',
+    autocomplete: 'off',
+    autocapitalize: 'characters',
+    spellcheck: 'false',
+    inputmode: 'text',
+    maxlength: '40',
+    'aria-describedby': 'code-hint',
+  });
   const codeErr = h('div', { 'data-test': 'code-error' }, note ? errorBox(note) : null);
   const codeForm = h(
     'form.card',
@@ -450,7 +495,11 @@ function homeView(note) {
             current = { view: 'record', data: r.body, note: null };
             return render();
           }
-          codeErr.replaceChildren(errorBox(serverMessage(r.body, r.status === 404 ? t('notFound') : r.status === 429 ? t('tooMany') : t('failed'))));
+          codeErr.replaceChildren(
+            errorBox(
+              serverMessage(r.body, r.status === 404 ? t('notFound') : r.status === 429 ? t('tooMany') : t('failed')),
+            ),
+          );
         } catch {
           codeErr.replaceChildren(errorBox(t('failed')));
         } finally {
@@ -472,9 +521,24 @@ function homeView(note) {
     setTimeout(() => codeInput.focus(), 0);
     return [codeForm, h('p', h('a', { href: '/public/locations', 'data-link': '' }, t('locationsLink')))];
   }
-  const plateInput = h('input', { type: 'text', id: 'plate', name: 'plate', autocomplete: 'off', maxlength: '16', 'aria-describedby': 'plate-hint' });
+  const plateInput = h('input', {
+    type: 'text',
+    id: 'plate',
+    name: 'plate',
+    autocomplete: 'off',
+    maxlength: '16',
+    'aria-describedby': 'plate-hint',
+  });
   const dateInput = h('input', { type: 'date', id: 'date', name: 'date' });
-  const phoneInput = h('input', { type: 'tel', id: 'phone', name: 'phone', autocomplete: 'tel', inputmode: 'tel', maxlength: '20', 'aria-describedby': 'phone-hint' });
+  const phoneInput = h('input', {
+    type: 'tel',
+    id: 'phone',
+    name: 'phone',
+    autocomplete: 'tel',
+    inputmode: 'tel',
+    maxlength: '20',
+    'aria-describedby': 'phone-hint',
+  });
   const plateErr = h('div');
   const plateForm = h(
     'form.card',
@@ -485,7 +549,8 @@ function homeView(note) {
         const plate = plateInput.value.trim();
         const date = dateInput.value;
         const phone = phoneInput.value.replace(/[\s-]/g, '');
-        if (!plate || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !/^(\+?86)?1\d{10}$/.test(phone)) return plateErr.replaceChildren(errorBox(t('plateInvalid')));
+        if (!plate || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !/^(\+?86)?1\d{10}$/.test(phone))
+          return plateErr.replaceChildren(errorBox(t('plateInvalid')));
         const btn = /** @type {HTMLButtonElement} */ (plateForm.querySelector('button'));
         btn.disabled = true;
         plateErr.replaceChildren();
@@ -547,7 +612,9 @@ function fact(label, ...value) {
  */
 function recordView(rec, note) {
   const tz = rec.timeZone;
-  const channels = (rec.notice.channels || []).filter((/** @type {string} */ c) => c !== 'console').map((/** @type {string} */ c) => t(`channels.${c}`));
+  const channels = (rec.notice.channels || [])
+    .filter((/** @type {string} */ c) => c !== 'console')
+    .map((/** @type {string} */ c) => t(`channels.${c}`));
   const what = h(
     'section.card',
     { 'data-test': 'record' },
@@ -556,7 +623,9 @@ function recordView(rec, note) {
       'dl.facts',
       fact(t('queryCode'), h('span.code', { 'data-test': 'code' }, rec.codeDisplay)),
       fact(t('what'), t(`types.${rec.eventType}`)),
-      rec.category ? fact(t('category'), `${rec.category.code} ${lang === 'en' ? rec.category.en : rec.category.zh}`) : null,
+      rec.category
+        ? fact(t('category'), `${rec.category.code} ${lang === 'en' ? rec.category.en : rec.category.zh}`)
+        : null,
       fact(t('where'), h('span', { 'data-test': 'place' }, rec.place.postedLocation)),
       fact(t('zone'), rec.place.zoneName),
       rec.plate ? fact(t('plateLabel'), rec.plate) : null,
@@ -580,9 +649,20 @@ function recordView(rec, note) {
             h(
               'a',
               { href: img.publicUrl, target: '_blank', rel: 'noopener noreferrer', title: t('openFull') },
-              h('img', { src: img.publicUrl, alt: t(`roles_evidence.${img.role}`), width: img.width, height: img.height, loading: 'lazy', 'data-role': img.role }),
+              h('img', {
+                src: img.publicUrl,
+                alt: t(`roles_evidence.${img.role}`),
+                width: img.width,
+                height: img.height,
+                loading: 'lazy',
+                'data-role': img.role,
+              }),
             ),
-            h('figcaption', `${t(`roles_evidence.${img.role}`)} · ${fmtTime(img.capturedAt, tz, true)}`, h('div.hash', `SHA-256 ${img.sha256}`)),
+            h(
+              'figcaption',
+              `${t(`roles_evidence.${img.role}`)} · ${fmtTime(img.capturedAt, tz, true)}`,
+              h('div.hash', `SHA-256 ${img.sha256}`),
+            ),
           ),
         ),
       ),
@@ -607,14 +687,24 @@ function recordView(rec, note) {
     ),
   );
 
-  const next = h('section.card', { 'data-test': 'next' }, h('h2', t('nextTitle')), h('p', lang === 'en' ? rec.whatNext.en : rec.whatNext.zh));
+  const next = h(
+    'section.card',
+    { 'data-test': 'next' },
+    h('h2', t('nextTitle')),
+    h('p', lang === 'en' ? rec.whatNext.en : rec.whatNext.zh),
+  );
 
   const legal = h(
     'section.card.legal',
     { 'data-test': 'legal' },
     h('h2', t('legalTitle')),
     rec.legalBasis.map((/** @type {{ zh: string, en: string }} */ p) => h('p', lang === 'en' ? p.en : p.zh)),
-    h('p.small.muted', rec.camera.publishedAt ? t('cameraPublished', { date: rec.camera.publishedAt, from: rec.camera.enforcingFrom ?? '—' }) : t('cameraUnpublished')),
+    h(
+      'p.small.muted',
+      rec.camera.publishedAt
+        ? t('cameraPublished', { date: rec.camera.publishedAt, from: rec.camera.enforcingFrom ?? '—' })
+        : t('cameraUnpublished'),
+    ),
   );
 
   const statements = h(
@@ -626,12 +716,28 @@ function recordView(rec, note) {
       : h(
           'ul.plain',
           rec.statements.map((/** @type {Answer} */ s) =>
-            h('li', { 'data-id': s.id }, t('statementItem', { time: fmtTime(s.submittedAt, tz), status: s.status === 'handled' ? t('stHandled') : t('stOpen') })),
+            h(
+              'li',
+              { 'data-id': s.id },
+              t('statementItem', {
+                time: fmtTime(s.submittedAt, tz),
+                status: s.status === 'handled' ? t('stHandled') : t('stOpen'),
+              }),
+            ),
           ),
         ),
   );
 
-  return [what, evidence, decision, next, legal, statements, statementForm(rec, note), h('p', h('a', { href: '/public/', 'data-link': '' }, t('back')))];
+  return [
+    what,
+    evidence,
+    decision,
+    next,
+    legal,
+    statements,
+    statementForm(rec, note),
+    h('p', h('a', { href: '/public/', 'data-link': '' }, t('back'))),
+  ];
 }
 
 /**
@@ -645,9 +751,30 @@ function statementForm(rec, note) {
   text.addEventListener('input', () => {
     counter.textContent = `${[...text.value].length} / ${LIMITS.maxChars}`;
   });
-  const contact = h('input', { type: 'text', id: 'st-contact', name: 'contact', maxlength: '100', autocomplete: 'tel', 'aria-describedby': 'st-contact-hint' });
-  const partyPhone = h('input', { type: 'tel', id: 'st-phone', name: 'phone', maxlength: '20', inputmode: 'tel', autocomplete: 'tel', 'aria-describedby': 'st-phone-hint' });
-  const files = h('input', { type: 'file', id: 'st-photos', name: 'photos', accept: LIMITS.types.join(','), multiple: true });
+  const contact = h('input', {
+    type: 'text',
+    id: 'st-contact',
+    name: 'contact',
+    maxlength: '100',
+    autocomplete: 'tel',
+    'aria-describedby': 'st-contact-hint',
+  });
+  const partyPhone = h('input', {
+    type: 'tel',
+    id: 'st-phone',
+    name: 'phone',
+    maxlength: '20',
+    inputmode: 'tel',
+    autocomplete: 'tel',
+    'aria-describedby': 'st-phone-hint',
+  });
+  const files = h('input', {
+    type: 'file',
+    id: 'st-photos',
+    name: 'photos',
+    accept: LIMITS.types.join(','),
+    multiple: true,
+  });
   const previews = h('div.previews');
   const msg = h('div', { 'data-test': 'statement-message', 'aria-live': 'polite' }, note ? h('p.ok', note) : null);
   /** @type {string[]} */
@@ -659,7 +786,11 @@ function statementForm(rec, note) {
         const u = URL.createObjectURL(f);
         urls.push(u);
         // A file the browser cannot show is no photo: no broken thumbnail (the check below says why).
-        return h('img', { src: u, alt: f.name, onerror: (/** @type {Event} */ ev) => /** @type {Element} */ (ev.target).remove() });
+        return h('img', {
+          src: u,
+          alt: f.name,
+          onerror: (/** @type {Event} */ ev) => /** @type {Element} */ (ev.target).remove(),
+        });
       }),
     );
     const err = checkPhotos([...(files.files ?? [])]);
@@ -675,7 +806,8 @@ function statementForm(rec, note) {
         ev.preventDefault();
         const body = text.value.trim();
         if (!body) return msg.replaceChildren(errorBox(t('textRequired')));
-        if ([...body].length > LIMITS.maxChars) return msg.replaceChildren(errorBox(t('textTooLong', { max: LIMITS.maxChars })));
+        if ([...body].length > LIMITS.maxChars)
+          return msg.replaceChildren(errorBox(t('textTooLong', { max: LIMITS.maxChars })));
         const photos = [...(files.files ?? [])];
         const err = checkPhotos(photos);
         if (err) return msg.replaceChildren(errorBox(err));
@@ -689,7 +821,12 @@ function statementForm(rec, note) {
         btn.textContent = t('submitting');
         msg.replaceChildren();
         try {
-          const res = await fetch(`/public/records/${rec.code}/statements`, { method: 'POST', body: fd, headers: { accept: 'application/json' }, credentials: 'omit' });
+          const res = await fetch(`/public/records/${rec.code}/statements`, {
+            method: 'POST',
+            body: fd,
+            headers: { accept: 'application/json' },
+            credentials: 'omit',
+          });
           let out = null;
           try {
             out = await res.json();
@@ -760,7 +897,14 @@ function lookupView(data) {
             h(
               'ul.plain',
               items.map((/** @type {Answer} */ it) =>
-                h('li', h('a.rowlink', { href: `/public/records/${it.code}`, 'data-link': '' }, `${t(`types.${it.eventType}`)} · ${it.place} · ${fmtTime(it.start, /** @type {Answer} */ (data).timeZone)}`)),
+                h(
+                  'li',
+                  h(
+                    'a.rowlink',
+                    { href: `/public/records/${it.code}`, 'data-link': '' },
+                    `${t(`types.${it.eventType}`)} · ${it.place} · ${fmtTime(it.start, /** @type {Answer} */ (data).timeZone)}`,
+                  ),
+                ),
               ),
             ),
           ],
@@ -774,7 +918,12 @@ function lookupView(data) {
 /** @param {Answer | null} data */
 function locationsView(data) {
   if (!data) return [h('p', t('loading'))];
-  const today = new Intl.DateTimeFormat('sv-SE', { timeZone: data.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  const today = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: data.timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date());
   const items = data.items ?? [];
   return [
     h(
@@ -791,14 +940,20 @@ function locationsView(data) {
                 'li.loc',
                 { 'data-camera': l.cameraId },
                 h('div.place', l.place),
-                h('div', l.enforces.map((/** @type {string} */ e) => h('span.tag', t(`types.${e}`)))),
+                h(
+                  'div',
+                  l.enforces.map((/** @type {string} */ e) => h('span.tag', t(`types.${e}`))),
+                ),
                 h(
                   'dl.facts.small',
                   fact(t('district'), l.district),
                   fact(t('camera'), l.cameraId),
                   fact(t('gridCell'), l.gridCell),
                   fact(t('publishedAt'), l.publishedAt),
-                  fact(t('enforcingFrom'), `${l.enforcingFrom}（${l.enforcingFrom <= today ? t('enforcingNow') : t('notYet')}）`),
+                  fact(
+                    t('enforcingFrom'),
+                    `${l.enforcingFrom}（${l.enforcingFrom <= today ? t('enforcingNow') : t('notYet')}）`,
+                  ),
                 ),
               ),
             ),
@@ -826,14 +981,20 @@ async function route(first) {
     }
     show(h('p', t('loading')));
     const r = await getJson(`/public/records/${rec[1]}`);
-    current = r.status === 200 ? { view: 'record', data: r.body, note: null } : { view: 'home', data: null, note: serverMessage(r.body, t('notFound')) };
+    current =
+      r.status === 200
+        ? { view: 'record', data: r.body, note: null }
+        : { view: 'home', data: null, note: serverMessage(r.body, t('notFound')) };
     return render();
   }
   if (path === '/public/locations') {
     current = { view: 'locations', data: null, note: null };
     render();
     const r = await getJson('/public/locations');
-    current = r.status === 200 ? { view: 'locations', data: r.body, note: null } : { view: 'home', data: null, note: serverMessage(r.body, t('failed')) };
+    current =
+      r.status === 200
+        ? { view: 'locations', data: r.body, note: null }
+        : { view: 'home', data: null, note: serverMessage(r.body, t('failed')) };
     return render();
   }
   current = { view: 'home', data: null, note: null };

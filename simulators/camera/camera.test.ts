@@ -26,7 +26,9 @@ describe('camera simulator', () => {
     expect(fa.jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
     // A live feed passes its own start time: the registry entry must not depend on it.
     const t = Date.parse('2026-06-01T09:00:00+08:00');
-    expect(createScenario(11, { startTs: t }).camera).toEqual(createScenario(11, { startTs: t + 13 * 3_600_000 }).camera);
+    expect(createScenario(11, { startTs: t }).camera).toEqual(
+      createScenario(11, { startTs: t + 13 * 3_600_000 }).camera,
+    );
   });
 
   it('differs between seeds', async () => {
@@ -95,7 +97,8 @@ describe('camera simulator', () => {
         if (n.reason === 'legal-bay') {
           for (const np of zones) if (np.type === 'no-parking') expect(pointInPolygon(g!, np.polygon)).toBe(false);
         }
-        if (n.reason === 'inside-store-line' && z?.type === 'storefront') expect(pointInPolygon(g!, z.sidewalk)).toBe(false);
+        if (n.reason === 'inside-store-line' && z?.type === 'storefront')
+          expect(pointInPolygon(g!, z.sidewalk)).toBe(false);
       }
     }
     expect(violations).toBeGreaterThan(5);
@@ -127,13 +130,25 @@ describe('camera simulator', () => {
   it('writes a YOLO dataset split by seed and keeps evaluation seeds out', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'camsim-'));
     try {
-      const sum = await writeDataset({ out, seeds: [1, 2], framesPerSeed: 2, valFraction: 0.5, width: 640, height: 360 });
+      const sum = await writeDataset({
+        out,
+        seeds: [1, 2],
+        framesPerSeed: 2,
+        valFraction: 0.5,
+        width: 640,
+        height: 360,
+      });
       expect(sum.seeds).toEqual({ train: [1], val: [2] });
       expect(fs.readdirSync(path.join(out, 'images', 'train'))).toHaveLength(2);
       expect(fs.readdirSync(path.join(out, 'labels', 'val'))).toHaveLength(2);
-      expect(fs.readFileSync(path.join(out, 'data.yaml'), 'utf8')).toMatch(/names:\n {2}0: vehicle\n {2}1: stall\n {2}2: person/);
+      expect(fs.readFileSync(path.join(out, 'data.yaml'), 'utf8')).toMatch(
+        /names:\n {2}0: vehicle\n {2}1: stall\n {2}2: person/,
+      );
       for (const f of fs.readdirSync(path.join(out, 'labels', 'train'))) {
-        for (const line of fs.readFileSync(path.join(out, 'labels', 'train', f), 'utf8').split('\n').filter(Boolean)) {
+        for (const line of fs
+          .readFileSync(path.join(out, 'labels', 'train', f), 'utf8')
+          .split('\n')
+          .filter(Boolean)) {
           const [c, ...v] = line.split(' ').map(Number);
           expect([0, 1, 2]).toContain(c);
           for (const x of v) expect(x >= 0 && x <= 1).toBe(true);
@@ -151,8 +166,26 @@ describe('camera simulator', () => {
     expect(() => parseSeedList('a')).toThrow(ConfigError);
     const lines = yoloLabels(
       [
-        { objectId: 'a', cls: 'stall', kind: 'table', box: [100, 100, 200, 150], full: [100, 100, 200, 150], visible: 1, ignore: false, stationary: true },
-        { objectId: 'b', cls: 'person', kind: 'walking', box: [0, 0, 10, 30], full: [0, 0, 10, 90], visible: 0.2, ignore: true, stationary: false },
+        {
+          objectId: 'a',
+          cls: 'stall',
+          kind: 'table',
+          box: [100, 100, 200, 150],
+          full: [100, 100, 200, 150],
+          visible: 1,
+          ignore: false,
+          stationary: true,
+        },
+        {
+          objectId: 'b',
+          cls: 'person',
+          kind: 'walking',
+          box: [0, 0, 10, 30],
+          full: [0, 0, 10, 90],
+          visible: 0.2,
+          ignore: true,
+          stationary: false,
+        },
       ],
       1000,
       500,

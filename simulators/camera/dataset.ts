@@ -26,7 +26,16 @@ export const DatasetOptionsSchema = z.strictObject({
   /** Write images resized so their long side is imgsz, instead of full resolution. */
   resize: z.boolean().default(false),
   /** Layout families to draw scenes from. */
-  families: z.array(z.number().int().min(0).max(LAYOUT_FAMILIES.length - 1)).min(1).default([...TRAIN_FAMILIES]),
+  families: z
+    .array(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(LAYOUT_FAMILIES.length - 1),
+    )
+    .min(1)
+    .default([...TRAIN_FAMILIES]),
   /** Share of the seeds (the last ones) that go to val; ignored when valSeeds is given. */
   valFraction: z.number().min(0).max(0.9).default(0.1),
   valSeeds: z.array(z.number().int().nonnegative()).optional(),
@@ -51,7 +60,10 @@ export interface DatasetSummary {
 /** Parses "1-200", "1,5,7-9" into seeds. */
 export function parseSeedList(s: string): number[] {
   const out: number[] = [];
-  for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new ConfigError(`invalid seed list "${s}": use numbers and ranges like 1-200,300`);
     const a = Number(m[1]);
@@ -74,7 +86,12 @@ export function sampleFrames(seed: number, frameCount: number, k: number): numbe
 }
 
 /** YOLO label lines for the boxes of one frame. */
-export function yoloLabels(boxes: TruthBox[], width: number, height: number, opts: { minVisible: number; minPx: number }): string[] {
+export function yoloLabels(
+  boxes: TruthBox[],
+  width: number,
+  height: number,
+  opts: { minVisible: number; minPx: number },
+): string[] {
   const lines: string[] = [];
   for (const b of boxes) {
     if (b.visible < opts.minVisible) continue;
@@ -82,16 +99,23 @@ export function yoloLabels(boxes: TruthBox[], width: number, height: number, opt
     if (x2 - x1 < opts.minPx || y2 - y1 < opts.minPx) continue;
     const cls = CLASSES.indexOf(b.cls);
     const r = (v: number) => v.toFixed(6);
-    lines.push(`${cls} ${r((x1 + x2) / 2 / width)} ${r((y1 + y2) / 2 / height)} ${r((x2 - x1) / width)} ${r((y2 - y1) / height)}`);
+    lines.push(
+      `${cls} ${r((x1 + x2) / 2 / width)} ${r((y1 + y2) / 2 / height)} ${r((x2 - x1) / width)} ${r((y2 - y1) / height)}`,
+    );
   }
   return lines;
 }
 
-export async function writeDataset(input: DatasetOptions, log: (msg: string) => void = () => {}): Promise<DatasetSummary> {
+export async function writeDataset(
+  input: DatasetOptions,
+  log: (msg: string) => void = () => {},
+): Promise<DatasetSummary> {
   const o = parseConfig(DatasetOptionsSchema, input, 'dataset options');
   const evalSeeds = o.seeds.filter((s) => s >= EVAL_SEED_MIN);
   if (evalSeeds.length && !o.allowEvalSeeds) {
-    throw new ConfigError(`seeds ${EVAL_SEED_MIN} and above are kept for evaluation (got ${evalSeeds[0]}); pass --allow-eval-seeds to use them anyway`);
+    throw new ConfigError(
+      `seeds ${EVAL_SEED_MIN} and above are kept for evaluation (got ${evalSeeds[0]}); pass --allow-eval-seeds to use them anyway`,
+    );
   }
   const seeds = [...new Set(o.seeds)];
   const nVal = o.valFraction > 0 && seeds.length > 1 ? Math.max(1, Math.round(seeds.length * o.valFraction)) : 0;
@@ -115,7 +139,13 @@ export async function writeDataset(input: DatasetOptions, log: (msg: string) => 
     }
   } else fs.writeFileSync(manifestFile, '');
   const minPx = o.imgsz > 0 ? Math.max(3, (3 * Math.max(o.width, o.height)) / o.imgsz) : 3;
-  const summary: DatasetSummary = { images: { train: 0, val: 0 }, boxes: Object.fromEntries(CLASSES.map((c) => [c, 0])), ignored: 0, seeds: { train: [], val: [] }, ms: 0 };
+  const summary: DatasetSummary = {
+    images: { train: 0, val: 0 },
+    boxes: Object.fromEntries(CLASSES.map((c) => [c, 0])),
+    ignored: 0,
+    seeds: { train: [], val: [] },
+    ms: 0,
+  };
   const started = Date.now();
   let i = 0;
   for (const seed of seeds) {
@@ -135,7 +165,10 @@ export async function writeDataset(input: DatasetOptions, log: (msg: string) => 
       let jpeg = f.jpeg;
       if (o.resize && o.imgsz > 0) {
         const scale = o.imgsz / Math.max(f.width, f.height);
-        jpeg = await sharp(jpeg).resize(Math.round(f.width * scale), Math.round(f.height * scale)).jpeg({ quality: 92 }).toBuffer();
+        jpeg = await sharp(jpeg)
+          .resize(Math.round(f.width * scale), Math.round(f.height * scale))
+          .jpeg({ quality: 92 })
+          .toBuffer();
       }
       fs.writeFileSync(path.join(o.out, 'images', sp, `${name}.jpg`), jpeg);
       fs.writeFileSync(path.join(o.out, 'labels', sp, `${name}.txt`), lines.length ? `${lines.join('\n')}\n` : '');
@@ -153,14 +186,23 @@ export async function writeDataset(input: DatasetOptions, log: (msg: string) => 
         seq,
         ts: scn.startTs + Math.round(seq * scn.frameMs),
         light: scn.light.mode,
-        boxes: f.boxes.map((b) => ({ id: b.objectId, cls: b.cls, kind: b.kind, box: b.box, visible: b.visible, ignore: b.visible < o.minVisible || b.box[2] - b.box[0] < minPx || b.box[3] - b.box[1] < minPx })),
+        boxes: f.boxes.map((b) => ({
+          id: b.objectId,
+          cls: b.cls,
+          kind: b.kind,
+          box: b.box,
+          visible: b.visible,
+          ignore: b.visible < o.minVisible || b.box[2] - b.box[0] < minPx || b.box[3] - b.box[1] < minPx,
+        })),
         ...(k === picks.length - 1 ? { last: true } : {}),
       };
       fs.appendFileSync(manifestFile, `${JSON.stringify(row)}\n`);
     }
     const elapsed = (Date.now() - started) / 1000;
     const eta = (elapsed / i) * (seeds.length - i);
-    log(`seed ${seed} (${i}/${seeds.length}, ${sp}, ${scn.layout.familyName}, ${scn.light.mode}): ${picks.length} images, ${nBoxes} boxes, ${((Date.now() - t0) / 1000).toFixed(1)} s; eta ${Math.round(eta)} s`);
+    log(
+      `seed ${seed} (${i}/${seeds.length}, ${sp}, ${scn.layout.familyName}, ${scn.light.mode}): ${picks.length} images, ${nBoxes} boxes, ${((Date.now() - t0) / 1000).toFixed(1)} s; eta ${Math.round(eta)} s`,
+    );
   }
   const names = CLASSES.map((c, k) => `  ${k}: ${c}`).join('\n');
   fs.writeFileSync(

@@ -36,7 +36,8 @@ export function createScenario(seed: number, opts: ScenarioOptions = {}): Camera
   const scenario = makeScenario(seed, opts);
   const renderer = new SceneRenderer(scenario);
   const frame = async (seq: number): Promise<SimFrame> => {
-    if (!Number.isInteger(seq) || seq < 0 || seq >= scenario.frameCount) throw new Error(`frame ${seq} is outside 0..${scenario.frameCount - 1}`);
+    if (!Number.isInteger(seq) || seq < 0 || seq >= scenario.frameCount)
+      throw new Error(`frame ${seq} is outside 0..${scenario.frameCount - 1}`);
     const t = seq * scenario.frameMs;
     const r = await renderer.renderFrame(t);
     return { seq, ts: scenario.startTs + Math.round(t), jpeg: r.jpeg, boxes: r.boxes };

@@ -30,10 +30,62 @@ export interface LayoutFamily {
  * trees) is kept for evaluation, so the vision eval can measure on street layouts never seen in training.
  */
 export const LAYOUT_FAMILIES: readonly LayoutFamily[] = [
-  { name: 'shopping-street', storeFrac: [0.4, 0.46], ppmStore: [58, 68], gain: [0.4, 0.6], tiltK: [0.38, 0.46], sidewalkM: [3.5, 4.5], lanes: 2, twoWay: true, nearWalk: false, slope: [0, 0.02], shops: [3, 5], trees: 0.3 },
-  { name: 'narrow-lane', storeFrac: [0.42, 0.5], ppmStore: [64, 74], gain: [0.3, 0.5], tiltK: [0.4, 0.48], sidewalkM: [2.8, 3.5], lanes: 1, twoWay: false, nearWalk: true, slope: [0, 0.03], shops: [2, 4], trees: 0 },
-  { name: 'tilted-avenue', storeFrac: [0.36, 0.42], ppmStore: [54, 62], gain: [0.5, 0.8], tiltK: [0.36, 0.44], sidewalkM: [3.5, 5], lanes: 2, twoWay: false, nearWalk: false, slope: [0.03, 0.06], shops: [3, 5], trees: 0.5 },
-  { name: 'wide-sidewalk', storeFrac: [0.3, 0.36], ppmStore: [50, 58], gain: [0.5, 0.7], tiltK: [0.4, 0.5], sidewalkM: [5, 6.5], lanes: 2, twoWay: true, nearWalk: false, slope: [0, 0.03], shops: [2, 5], trees: 1 },
+  {
+    name: 'shopping-street',
+    storeFrac: [0.4, 0.46],
+    ppmStore: [58, 68],
+    gain: [0.4, 0.6],
+    tiltK: [0.38, 0.46],
+    sidewalkM: [3.5, 4.5],
+    lanes: 2,
+    twoWay: true,
+    nearWalk: false,
+    slope: [0, 0.02],
+    shops: [3, 5],
+    trees: 0.3,
+  },
+  {
+    name: 'narrow-lane',
+    storeFrac: [0.42, 0.5],
+    ppmStore: [64, 74],
+    gain: [0.3, 0.5],
+    tiltK: [0.4, 0.48],
+    sidewalkM: [2.8, 3.5],
+    lanes: 1,
+    twoWay: false,
+    nearWalk: true,
+    slope: [0, 0.03],
+    shops: [2, 4],
+    trees: 0,
+  },
+  {
+    name: 'tilted-avenue',
+    storeFrac: [0.36, 0.42],
+    ppmStore: [54, 62],
+    gain: [0.5, 0.8],
+    tiltK: [0.36, 0.44],
+    sidewalkM: [3.5, 5],
+    lanes: 2,
+    twoWay: false,
+    nearWalk: false,
+    slope: [0.03, 0.06],
+    shops: [3, 5],
+    trees: 0.5,
+  },
+  {
+    name: 'wide-sidewalk',
+    storeFrac: [0.3, 0.36],
+    ppmStore: [50, 58],
+    gain: [0.5, 0.7],
+    tiltK: [0.4, 0.5],
+    sidewalkM: [5, 6.5],
+    lanes: 2,
+    twoWay: true,
+    nearWalk: false,
+    slope: [0, 0.03],
+    shops: [2, 5],
+    trees: 1,
+  },
 ];
 
 /** Families the dataset uses unless told otherwise: all but the last, which is held out for evaluation. */
@@ -119,7 +171,15 @@ export interface StreetLayout {
   noParking: NoParkingGeom[];
   bays: BayGeom[];
   decor: DecorGeom[];
-  palette: { sidewalk: string; sidewalkLine: string; tileM: number; road: string; curb: string; sky: string; laneMark: string };
+  palette: {
+    sidewalk: string;
+    sidewalkLine: string;
+    tileM: number;
+    road: string;
+    curb: string;
+    sky: string;
+    laneMark: string;
+  };
   place: { street: string; number: number; district: string; gridCell: string; lat: number; lon: number; side: string };
 }
 
@@ -158,16 +218,70 @@ export function toImage(l: Pick<StreetLayout, 'slope' | 'width'>, x: number, bas
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
 const SHOPS: ReadonlyArray<readonly [string, string]> = [
-  ['FRUIT', '水果店'], ['MART', '便利店'], ['24H', '24小时便利'], ['TEA', '茶饮店'], ['NOODLES', '面馆'],
-  ['BAKERY', '面包房'], ['PHARMACY', '药房'], ['MOBILE', '手机店'], ['HOTPOT', '火锅店'], ['BBQ', '烧烤店'],
-  ['FLOWERS', '花店'], ['SHOES', '鞋店'], ['OPTICAL', '眼镜店'], ['CAFE', '咖啡馆'], ['HARDWARE', '五金店'],
-  ['SALON', '美发店'], ['DUMPLING', '饺子馆'], ['BOOKS', '书店'], ['SEAFOOD', '海鲜店'], ['MARKET', '超市'],
-  ['BAOZI', '包子铺'], ['TOYS', '玩具店'], ['LAUNDRY', '洗衣店'], ['CLOTHING', '服装店'],
+  ['FRUIT', '水果店'],
+  ['MART', '便利店'],
+  ['24H', '24小时便利'],
+  ['TEA', '茶饮店'],
+  ['NOODLES', '面馆'],
+  ['BAKERY', '面包房'],
+  ['PHARMACY', '药房'],
+  ['MOBILE', '手机店'],
+  ['HOTPOT', '火锅店'],
+  ['BBQ', '烧烤店'],
+  ['FLOWERS', '花店'],
+  ['SHOES', '鞋店'],
+  ['OPTICAL', '眼镜店'],
+  ['CAFE', '咖啡馆'],
+  ['HARDWARE', '五金店'],
+  ['SALON', '美发店'],
+  ['DUMPLING', '饺子馆'],
+  ['BOOKS', '书店'],
+  ['SEAFOOD', '海鲜店'],
+  ['MARKET', '超市'],
+  ['BAOZI', '包子铺'],
+  ['TOYS', '玩具店'],
+  ['LAUNDRY', '洗衣店'],
+  ['CLOTHING', '服装店'],
 ];
-const STREETS = ['新华路', '人民路', '解放路', '中山路', '建设路', '和平路', '胜利路', '文化路', '青年路', '东风路', '健康路', '长江路'];
+const STREETS = [
+  '新华路',
+  '人民路',
+  '解放路',
+  '中山路',
+  '建设路',
+  '和平路',
+  '胜利路',
+  '文化路',
+  '青年路',
+  '东风路',
+  '健康路',
+  '长江路',
+];
 const DISTRICTS = ['xinhua', 'jinghai', 'gusu', 'binhu', 'xiangcheng'];
-const SIGN_COLOURS = ['#c8102e', '#0b5ed7', '#1b7f3b', '#f2a900', '#6f2da8', '#e35205', '#00857c', '#222222', '#b5121b', '#f5f5f0'];
-const WALLS = ['#d9cbb0', '#c9c4bc', '#e6dfd3', '#b9a58c', '#a9a9a9', '#d4b8a0', '#c7b299', '#e0d6c2', '#9fa7ad', '#b78f73'];
+const SIGN_COLOURS = [
+  '#c8102e',
+  '#0b5ed7',
+  '#1b7f3b',
+  '#f2a900',
+  '#6f2da8',
+  '#e35205',
+  '#00857c',
+  '#222222',
+  '#b5121b',
+  '#f5f5f0',
+];
+const WALLS = [
+  '#d9cbb0',
+  '#c9c4bc',
+  '#e6dfd3',
+  '#b9a58c',
+  '#a9a9a9',
+  '#d4b8a0',
+  '#c7b299',
+  '#e0d6c2',
+  '#9fa7ad',
+  '#b78f73',
+];
 
 function sidewalkColours(rng: Rng): { sidewalk: string; sidewalkLine: string } {
   return rng.pick([
@@ -197,7 +311,8 @@ export function makeLayout(seed: number, opts: LayoutOptions = {}): StreetLayout
   const tiltK = rng.float(fam.tiltK[0], fam.tiltK[1]);
   const partial = { storeY, ppmStore, ppmGain, height };
   // Bands below the store line, each a depth in metres turned into rows at its own scale.
-  const down = (y: number, metres: number) => y + metres * ppmAt(partial, y + metres * 0.5 * ppmAt(partial, y) * tiltK) * tiltK;
+  const down = (y: number, metres: number) =>
+    y + metres * ppmAt(partial, y + metres * 0.5 * ppmAt(partial, y) * tiltK) * tiltK;
   const curbY = Math.round(down(storeY, rng.float(fam.sidewalkM[0], fam.sidewalkM[1])));
   const parkY = Math.round(down(curbY, rng.float(2.6, 3.0)));
   const lanes: LaneGeom[] = [];
@@ -260,15 +375,23 @@ export function makeLayout(seed: number, opts: LayoutOptions = {}): StreetLayout
       door: { x0: r1(door.x0), x1: r1(door.x1) },
       wall: rng.pick(WALLS),
       sign,
-      signText: sign === '#f5f5f0' || sign === '#f2a900' ? rng.pick(['#c8102e', '#222222', '#0b5ed7']) : rng.pick(['#ffffff', '#ffffff', '#ffe066']),
-      awning: rng.chance(0.35) ? { colour: rng.pick(['#c8102e', '#1b7f3b', '#0b5ed7', '#e35205', '#6f2da8']), stripe: rng.pick(['#ffffff', '#f2e6c9']) } : null,
+      signText:
+        sign === '#f5f5f0' || sign === '#f2a900'
+          ? rng.pick(['#c8102e', '#222222', '#0b5ed7'])
+          : rng.pick(['#ffffff', '#ffffff', '#ffe066']),
+      awning: rng.chance(0.35)
+        ? {
+            colour: rng.pick(['#c8102e', '#1b7f3b', '#0b5ed7', '#e35205', '#6f2da8']),
+            stripe: rng.pick(['#ffffff', '#f2e6c9']),
+          }
+        : null,
       interior: rng.pick(['#3b3530', '#2e3236', '#45403a', '#4a4a52']),
     });
     x = x1;
   }
   // Buildings above: each spans one to three shop frontages.
   const buildings: BuildingGeom[] = [];
-  for (let i = 0; i < shops.length; ) {
+  for (let i = 0; i < shops.length;) {
     const span = Math.min(shops.length - i, rng.int(1, 3));
     buildings.push({
       x0: shops[i]!.x0,
@@ -287,8 +410,25 @@ export function makeLayout(seed: number, opts: LayoutOptions = {}): StreetLayout
   const ppmLane = ppmAt(partial, laneMid);
   // Arrangements in seeded order; the first that fits the frame without shrinking pieces much is used.
   const arrangements: Array<Array<'zone' | 'bay'>> = rng.chance(0.4)
-    ? [rng.pick([['zone', 'bay', 'zone'], ['zone', 'zone', 'bay'], ['bay', 'zone', 'zone']]), ['zone', 'bay', 'zone'], ['zone', 'bay'], ['bay', 'zone']]
-    : [rng.pick([['zone', 'bay'], ['bay', 'zone'], ['bay', 'zone', 'bay']]), ['zone', 'bay'], ['bay', 'zone']];
+    ? [
+        rng.pick([
+          ['zone', 'bay', 'zone'],
+          ['zone', 'zone', 'bay'],
+          ['bay', 'zone', 'zone'],
+        ]),
+        ['zone', 'bay', 'zone'],
+        ['zone', 'bay'],
+        ['bay', 'zone'],
+      ]
+    : [
+        rng.pick([
+          ['zone', 'bay'],
+          ['bay', 'zone'],
+          ['bay', 'zone', 'bay'],
+        ]),
+        ['zone', 'bay'],
+        ['bay', 'zone'],
+      ];
   const gapPx = 0.9 * ppmLane;
   const pieceM = (kd: 'zone' | 'bay') => (kd === 'zone' ? rng.float(6.2, 7.5) : rng.float(5.6, 6.2));
   let kinds = arrangements[0]!;
@@ -310,7 +450,12 @@ export function makeLayout(seed: number, opts: LayoutOptions = {}): StreetLayout
     const seg = { x0: r1(cx), x1: r1(cx + lens[i]! * scaleDown) };
     if (kd === 'zone') {
       const n = noParking.length + 1;
-      noParking.push({ ...seg, zoneId: `np-${n}`, name: `禁停区${n}`, style: fam.name === 'wide-sidewalk' && n === 2 ? (style === 'zigzag' ? 'hatched' : 'zigzag') : style });
+      noParking.push({
+        ...seg,
+        zoneId: `np-${n}`,
+        name: `禁停区${n}`,
+        style: fam.name === 'wide-sidewalk' && n === 2 ? (style === 'zigzag' ? 'hatched' : 'zigzag') : style,
+      });
     } else bays.push({ ...seg, colour: bayColour });
     cx += (lens[i]! + gapPx) * scaleDown;
   });
@@ -319,11 +464,31 @@ export function makeLayout(seed: number, opts: LayoutOptions = {}): StreetLayout
   const decor: DecorGeom[] = [];
   const furnitureY = curbY - 0.45 * ppmAt(partial, curbY) * tiltK;
   const nTrees = rng.chance(fam.trees) ? rng.int(1, 3) : 0;
-  for (let i = 0; i < nTrees; i++) decor.push({ kind: 'tree', x: r1(width * ((i + rng.float(0.2, 0.8)) / nTrees)), baseY: r1(furnitureY), variant: rng.int(0, 3) });
-  if (rng.chance(0.6)) decor.push({ kind: 'lamp', x: r1(rng.float(0.05, 0.95) * width), baseY: r1(furnitureY), variant: rng.int(0, 2) });
-  if (rng.chance(0.5)) decor.push({ kind: 'bin', x: r1(rng.float(0.05, 0.95) * width), baseY: r1(furnitureY - 4 * k), variant: rng.int(0, 2) });
-  if (rng.chance(0.4)) decor.push({ kind: 'hydrant', x: r1(rng.float(0.05, 0.95) * width), baseY: r1(furnitureY), variant: 0 });
-  if (rng.chance(0.5)) decor.push({ kind: 'sign-pole', x: r1(((noParking[0]!.x0 + noParking[0]!.x1) / 2)), baseY: r1(furnitureY + 3 * k), variant: 0 });
+  for (let i = 0; i < nTrees; i++)
+    decor.push({
+      kind: 'tree',
+      x: r1(width * ((i + rng.float(0.2, 0.8)) / nTrees)),
+      baseY: r1(furnitureY),
+      variant: rng.int(0, 3),
+    });
+  if (rng.chance(0.6))
+    decor.push({ kind: 'lamp', x: r1(rng.float(0.05, 0.95) * width), baseY: r1(furnitureY), variant: rng.int(0, 2) });
+  if (rng.chance(0.5))
+    decor.push({
+      kind: 'bin',
+      x: r1(rng.float(0.05, 0.95) * width),
+      baseY: r1(furnitureY - 4 * k),
+      variant: rng.int(0, 2),
+    });
+  if (rng.chance(0.4))
+    decor.push({ kind: 'hydrant', x: r1(rng.float(0.05, 0.95) * width), baseY: r1(furnitureY), variant: 0 });
+  if (rng.chance(0.5))
+    decor.push({
+      kind: 'sign-pole',
+      x: r1((noParking[0]!.x0 + noParking[0]!.x1) / 2),
+      baseY: r1(furnitureY + 3 * k),
+      variant: 0,
+    });
 
   const district = rng.pick(DISTRICTS);
   const street = rng.pick(STREETS);
@@ -390,9 +555,12 @@ export function noParkingPolygon(l: StreetLayout, z: Segment): Array<[number, nu
 
 /** The sidewalk polygon in front of a frontage: store line down to the curb. */
 export function sidewalkPolygon(l: StreetLayout, s: Segment): Array<[number, number]> {
-  return [toImage(l, s.x0, l.storeY), toImage(l, s.x1, l.storeY), toImage(l, s.x1, l.curbY), toImage(l, s.x0, l.curbY)].map(
-    ([px, py]) => [r1(px), r1(Math.min(l.height, Math.max(0, py)))] as [number, number],
-  );
+  return [
+    toImage(l, s.x0, l.storeY),
+    toImage(l, s.x1, l.storeY),
+    toImage(l, s.x1, l.curbY),
+    toImage(l, s.x0, l.curbY),
+  ].map(([px, py]) => [r1(px), r1(Math.min(l.height, Math.max(0, py)))] as [number, number]);
 }
 
 /** The registry entry of the camera that sees this layout. */
@@ -401,7 +569,14 @@ export function cameraEntry(l: StreetLayout, times?: ZoneTimes, fps = 1): Camera
   const sf = times?.storefront ?? { businessHours: ALWAYS, dwellS: 90 };
   const zones: unknown[] = [];
   for (const z of l.noParking) {
-    zones.push({ type: 'no-parking', id: z.zoneId, name: `${l.place.street}${z.name}`, polygon: noParkingPolygon(l, z), windows: np.windows, dwellS: np.dwellS });
+    zones.push({
+      type: 'no-parking',
+      id: z.zoneId,
+      name: `${l.place.street}${z.name}`,
+      polygon: noParkingPolygon(l, z),
+      windows: np.windows,
+      dwellS: np.dwellS,
+    });
   }
   for (const s of l.shops) {
     const f = visibleFrontage(l, s);

@@ -134,7 +134,10 @@ export function createLiveScene(seed: number, o: LiveSceneOptions = {}): LiveSce
       const zoneId = p.zoneId ?? storefrontZones[0];
       const shop = layout.shops.find((s) => s.zoneId === zoneId);
       const front = shop ? visibleFrontage(layout, shop) : null;
-      if (!shop || !front) throw new Error(`camera ${camera.id} has no storefront zone "${zoneId}" (it has: ${storefrontZones.join(', ') || 'none'})`);
+      if (!shop || !front)
+        throw new Error(
+          `camera ${camera.id} has no storefront zone "${zoneId}" (it has: ${storefrontZones.join(', ') || 'none'})`,
+        );
       const at = p.at ?? Date.now();
       checkTime(at, 'putStall at');
       const k = ++n;
@@ -147,32 +150,72 @@ export function createLiveScene(seed: number, o: LiveSceneOptions = {}): LiveSce
       const hi = front.x1 - half;
       const x = Math.round(lo <= hi ? lo + (hi - lo) * at01(p.place) : (front.x0 + front.x1) / 2);
       const t = rel(at);
-      return add({ cls: 'stall', id: `live-stall-${k}`, n: 100_000 + k, path: [{ t, x, y }, { t: t + FOREVER, x, y }], jitter: true, look, inside: false }, zoneId!, at);
+      return add(
+        {
+          cls: 'stall',
+          id: `live-stall-${k}`,
+          n: 100_000 + k,
+          path: [
+            { t, x, y },
+            { t: t + FOREVER, x, y },
+          ],
+          jitter: true,
+          look,
+          inside: false,
+        },
+        zoneId!,
+        at,
+      );
     },
 
     parkVehicle(p = {}) {
       const zoneId = p.zoneId ?? noParkingZones[0];
       const zone = layout.noParking.find((z) => z.zoneId === zoneId);
-      if (!zone) throw new Error(`camera ${camera.id} has no no-parking zone "${zoneId}" (it has: ${noParkingZones.join(', ') || 'none'})`);
+      if (!zone)
+        throw new Error(
+          `camera ${camera.id} has no no-parking zone "${zoneId}" (it has: ${noParkingZones.join(', ') || 'none'})`,
+        );
       const at = p.at ?? Date.now();
       checkTime(at, 'parkVehicle at');
       const k = ++n;
       const rng = Rng.of(seed, 'live-vehicle', k);
       const look = makeVehicleLook(rng, p.kind ?? 'sedan');
       // As the scenario parks cars: the near side clear of the lane's edge line, the body inside the painted zone.
-      const y = Math.round(Math.min(layout.curbY + (0.35 + look.widthM) * vppmAt(layout, layout.curbY), layout.parkY - 0.2 * (layout.parkY - layout.curbY)));
+      const y = Math.round(
+        Math.min(
+          layout.curbY + (0.35 + look.widthM) * vppmAt(layout, layout.curbY),
+          layout.parkY - 0.2 * (layout.parkY - layout.curbY),
+        ),
+      );
       const half = (look.lengthM * ppmAt(layout, y)) / 2 + 10;
       const lo = zone.x0 + half;
       const hi = zone.x1 - half;
       const x = Math.round(lo <= hi ? lo + (hi - lo) * at01(p.place) : (zone.x0 + zone.x1) / 2);
       const t = rel(at);
       const heading = layout.lanes[0]?.dir ?? 1;
-      return add({ cls: 'vehicle', id: `live-vehicle-${k}`, n: 100_000 + k, path: [{ t, x, y }, { t: t + FOREVER, x, y }], jitter: true, look, heading, role: 'park' }, zoneId!, at);
+      return add(
+        {
+          cls: 'vehicle',
+          id: `live-vehicle-${k}`,
+          n: 100_000 + k,
+          path: [
+            { t, x, y },
+            { t: t + FOREVER, x, y },
+          ],
+          jitter: true,
+          look,
+          heading,
+          role: 'park',
+        },
+        zoneId!,
+        at,
+      );
     },
 
     remove(objectId, at = Date.now()) {
       const e = placed.get(objectId);
-      if (!e) throw new Error(`no object "${objectId}" in the scene (it has: ${[...placed.keys()].join(', ') || 'none'})`);
+      if (!e)
+        throw new Error(`no object "${objectId}" in the scene (it has: ${[...placed.keys()].join(', ') || 'none'})`);
       checkTime(at, 'remove at');
       const path = e.actor.path;
       const first = path[0]!;

@@ -8,7 +8,15 @@ import type { Box } from '../../contracts/events.js';
 import { lineY, ppmAt, type StreetLayout } from './layout.js';
 import { Rng } from './rng.js';
 import { actorStateAt, type Actor, type ActorState, type ObjectClass, type Scenario } from './scenario.js';
-import { drawDecor, drawPerson, drawStall, drawVehicle, type PlateGeom, type Sprite, type ViewParams } from './sprites.js';
+import {
+  drawDecor,
+  drawPerson,
+  drawStall,
+  drawVehicle,
+  type PlateGeom,
+  type Sprite,
+  type ViewParams,
+} from './sprites.js';
 import { streetSvg } from './street.js';
 
 /** Cast shadows of a sunny day: the buildings' shadow over part of the sidewalk (and the facades when backlit), trees'. */
@@ -20,12 +28,16 @@ function shadowSvg(l: StreetLayout, backlit: boolean, rng: Rng): string {
   if (backlit) parts.push(`<rect x="-300" y="-400" width="${W + 600}" height="${l.storeY + 400}" fill="#fff"/>`);
   for (const b of l.buildings) {
     const d = depth * rng.float(0.15, 1.15) * (0.6 + b.floors * 0.12);
-    parts.push(`<polygon points="${b.x0},${l.storeY - 1} ${b.x1},${l.storeY - 1} ${b.x1 + lean},${l.storeY + d} ${b.x0 + lean},${l.storeY + d}" fill="#fff"/>`);
+    parts.push(
+      `<polygon points="${b.x0},${l.storeY - 1} ${b.x1},${l.storeY - 1} ${b.x1 + lean},${l.storeY + d} ${b.x0 + lean},${l.storeY + d}" fill="#fff"/>`,
+    );
   }
   for (const d of l.decor) {
     if (d.kind !== 'tree') continue;
     const r = ppmAt(l, d.baseY) * rng.float(1.2, 1.8);
-    parts.push(`<ellipse cx="${d.x + lean * 0.5}" cy="${d.baseY + r * l.tiltK * 0.5}" rx="${r}" ry="${r * l.tiltK}" fill="#fff"/>`);
+    parts.push(
+      `<ellipse cx="${d.x + lean * 0.5}" cy="${d.baseY + r * l.tiltK * 0.5}" rx="${r}" ry="${r * l.tiltK}" fill="#fff"/>`,
+    );
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${l.height}"><rect width="${W}" height="${l.height}" fill="#000"/><g transform="matrix(1 ${l.slope} 0 1 0 ${(-l.slope * W) / 2})">${parts.join('')}</g></svg>`;
 }
@@ -96,7 +108,10 @@ const CLAMP_OFFSET = 512;
 const CLAMP = Uint8Array.from({ length: 1536 }, (_, i) => Math.max(0, Math.min(255, i - CLAMP_OFFSET)));
 
 async function rasterize(s: Sprite): Promise<Raster> {
-  const { data, info } = await sharp(Buffer.from(s.svg), { density: 72 }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(Buffer.from(s.svg), { density: 72 })
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const w = info.width;
   const h = info.height;
   let opaque = 0;
@@ -159,7 +174,11 @@ export class SceneRenderer {
       const L = this.scenario.light;
       if (L.shade <= 0) return null;
       const svg = shadowSvg(this.layout, L.backlit, Rng.of(this.scenario.seed, 'shadows'));
-      const { data } = await sharp(Buffer.from(svg), { density: 72 }).flatten({ background: '#000000' }).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+      const { data } = await sharp(Buffer.from(svg), { density: 72 })
+        .flatten({ background: '#000000' })
+        .extractChannel(0)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       return new Uint8Array(data.buffer, data.byteOffset, data.length);
     })();
     return this.shadow;
@@ -167,7 +186,13 @@ export class SceneRenderer {
 
   private view(baseY: number): ViewParams {
     const ppm = Math.pow(1.02, bucket(ppmAt(this.layout, baseY)));
-    return { ppm, vppm: ppm * this.layout.tiltK, viewSide: this.layout.viewSide, lightsOn: this.scenario.light.mode === 'dusk', frameScale: this.layout.height / 720 };
+    return {
+      ppm,
+      vppm: ppm * this.layout.tiltK,
+      viewSide: this.layout.viewSide,
+      lightsOn: this.scenario.light.mode === 'dusk',
+      frameScale: this.layout.height / 720,
+    };
   }
 
   private sprite(key: string, draw: () => Sprite): Promise<Raster> {
@@ -201,7 +226,9 @@ export class SceneRenderer {
       case 'stall':
         return this.sprite(`${a.id}|${b}`, () => drawStall(a.look, v, rng()));
       case 'person':
-        return this.sprite(`${a.id}|${st.facing}|${st.facing === 0 ? 0 : st.phase}|${b}`, () => drawPerson(a.look, st.facing, st.phase, v));
+        return this.sprite(`${a.id}|${st.facing}|${st.facing === 0 ? 0 : st.phase}|${b}`, () =>
+          drawPerson(a.look, st.facing, st.phase, v),
+        );
     }
   }
 
@@ -209,9 +236,20 @@ export class SceneRenderer {
     this.decor ??= Promise.all(
       this.layout.decor.map(async (d, i) => {
         const v = this.view(d.baseY);
-        const raster = await this.sprite(`decor-${i}`, () => drawDecor(d.kind, d.variant, v, Rng.of(this.scenario.seed, 'decor', i)));
+        const raster = await this.sprite(`decor-${i}`, () =>
+          drawDecor(d.kind, d.variant, v, Rng.of(this.scenario.seed, 'decor', i)),
+        );
         const gy = lineY(this.layout, d.baseY, d.x);
-        return { label: -1, actor: null, state: null, raster, left: Math.round(d.x - raster.ax), top: Math.round(gy - raster.ay), depth: gy, order: `decor-${i}` };
+        return {
+          label: -1,
+          actor: null,
+          state: null,
+          raster,
+          left: Math.round(d.x - raster.ax),
+          top: Math.round(gy - raster.ay),
+          depth: gy,
+          order: `decor-${i}`,
+        };
       }),
     );
     return this.decor;
@@ -330,7 +368,12 @@ export class SceneRenderer {
         stationary: !p.state.moving,
       };
       if (a.cls === 'vehicle' && a.look.plate && r.plateBox) {
-        const pb: Box = [p.left + Math.floor(r.plateBox[0]), p.top + Math.floor(r.plateBox[1]), p.left + Math.ceil(r.plateBox[2]), p.top + Math.ceil(r.plateBox[3])];
+        const pb: Box = [
+          p.left + Math.floor(r.plateBox[0]),
+          p.top + Math.floor(r.plateBox[1]),
+          p.left + Math.ceil(r.plateBox[2]),
+          p.top + Math.ceil(r.plateBox[3]),
+        ];
         tb.plate = a.look.plate;
         tb.plateBox = pb;
         tb.plateVisible = r.plateGeom ? this.plateVisible(r.plateGeom, p.left, p.top, idx, owner) : false;
@@ -383,7 +426,8 @@ export class SceneRenderer {
       const sd = this.scenario.light.noise;
       const make = (n: number) => {
         const t = new Int8Array(n);
-        for (let i = 0; i < n; i++) t[i] = Math.max(-127, Math.min(127, Math.round((rng.next() + rng.next() + rng.next() - 1.5) * 2 * sd * 0.7)));
+        for (let i = 0; i < n; i++)
+          t[i] = Math.max(-127, Math.min(127, Math.round((rng.next() + rng.next() + rng.next() - 1.5) * 2 * sd * 0.7)));
         return t;
       };
       // Two tables of coprime lengths: their sum does not repeat within a frame.

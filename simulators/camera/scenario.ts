@@ -193,7 +193,12 @@ export function inWindows(ts: number, windows: readonly TimeWindow[]): boolean {
  * The longest run of consecutive frames in [from, to] that lie inside the windows: the stay that counts against
  * the dwell. Returns its start and its length in ms (last frame minus first).
  */
-function longestRunInWindow(from: number, to: number, frameMs: number, windows: readonly TimeWindow[]): { start: number; ms: number } {
+function longestRunInWindow(
+  from: number,
+  to: number,
+  frameMs: number,
+  windows: readonly TimeWindow[],
+): { start: number; ms: number } {
   let best = { start: from, ms: -1 };
   let runStart: number | null = null;
   for (let ts = from; ts <= to; ts += frameMs) {
@@ -209,7 +214,10 @@ function longestRunInWindow(from: number, to: number, frameMs: number, windows: 
 // Paths
 
 /** Position of a path at t, or null when the actor is not in the scene then. */
-export function pathAt(path: readonly Keyframe[], t: number): { x: number; y: number; moving: boolean; dir: number } | null {
+export function pathAt(
+  path: readonly Keyframe[],
+  t: number,
+): { x: number; y: number; moving: boolean; dir: number } | null {
   if (path.length === 0) return null;
   const first = path[0]!;
   const last = path[path.length - 1]!;
@@ -260,13 +268,34 @@ interface Episode {
 
 const INSIDE_KINDS: readonly StallKind[] = ['table', 'rack', 'crates', 'shelf'];
 const PASSING_KINDS: ReadonlyArray<readonly [VehicleKind, number]> = [
-  ['sedan', 30], ['suv', 18], ['hatchback', 10], ['taxi', 8], ['van', 7], ['truck', 5], ['bus', 4], ['ebike', 12], ['motorcycle', 4],
+  ['sedan', 30],
+  ['suv', 18],
+  ['hatchback', 10],
+  ['taxi', 8],
+  ['van', 7],
+  ['truck', 5],
+  ['bus', 4],
+  ['ebike', 12],
+  ['motorcycle', 4],
 ];
 const PARKING_KINDS: ReadonlyArray<readonly [VehicleKind, number]> = [
-  ['sedan', 30], ['suv', 22], ['hatchback', 12], ['van', 10], ['taxi', 6], ['truck', 5],
+  ['sedan', 30],
+  ['suv', 22],
+  ['hatchback', 12],
+  ['van', 10],
+  ['taxi', 6],
+  ['truck', 5],
 ];
 const SPEED_MS: Record<VehicleKind, [number, number]> = {
-  sedan: [4, 10], suv: [4, 10], hatchback: [4, 9], taxi: [4, 10], van: [4, 9], truck: [3, 7], bus: [2.5, 6], ebike: [3, 6], motorcycle: [4, 9],
+  sedan: [4, 10],
+  suv: [4, 10],
+  hatchback: [4, 9],
+  taxi: [4, 10],
+  van: [4, 9],
+  truck: [3, 7],
+  bus: [2.5, 6],
+  ebike: [3, 6],
+  motorcycle: [4, 9],
 };
 
 function sun(rng: Rng, dusk: boolean): { shade: number; backlit: boolean } {
@@ -295,7 +324,12 @@ function chooseLight(rng: Rng, localMin: number): LightParams {
 }
 
 export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario {
-  const layout = makeLayout(seed, { width: opts.width, height: opts.height, family: opts.family, families: opts.families });
+  const layout = makeLayout(seed, {
+    width: opts.width,
+    height: opts.height,
+    family: opts.family,
+    families: opts.families,
+  });
   const rng = Rng.of(seed, 'scenario');
   const fps = opts.fps ?? 1;
   if (!(fps > 0 && fps <= 30)) throw new Error(`fps must be in (0, 30], got ${fps}`);
@@ -322,7 +356,7 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
   let startTs: number;
   let npWindows: TimeWindow[];
   let sfWindows: TimeWindow[];
-  const boundaryAt = boundary === 'none' ? 0 : Math.round(D * rng.float(0.3, 0.45) / frameMs) * frameMs + frameMs / 2;
+  const boundaryAt = boundary === 'none' ? 0 : Math.round((D * rng.float(0.3, 0.45)) / frameMs) * frameMs + frameMs / 2;
   if (boundary === 'end') {
     const endMin = rng.pick([19 * 60, 20 * 60, 21 * 60]);
     startTs = day + endMin * 60_000 - boundaryAt - frameMs / 2;
@@ -337,7 +371,7 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
     sfWindows = [{ from: hhmm(startMin), to: '22:00' }];
   } else {
     startTs = opts.startTs ?? day + rng.int(8 * 60 + 30, 18 * 60 + 30) * 60_000 + rng.int(0, 59) * 1000;
-    const localStart = Math.floor((((startTs + TZ_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS / 60_000);
+    const localStart = Math.floor(((((startTs + TZ_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS) / 60_000);
     const endLocal = localStart + Math.ceil(D / 60_000);
     const fits = (a: number, b: number) => a <= localStart - 30 && b >= endLocal + 30 && b <= 24 * 60;
     const pickWindow = (froms: number[], tos: number[]): TimeWindow[] => {
@@ -364,9 +398,12 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
     }
     return from;
   };
-  const zoneTimes: ZoneTimes = { noParking: { windows: npWindows, dwellS: npDwell }, storefront: { businessHours: sfWindows, dwellS: sfDwell } };
+  const zoneTimes: ZoneTimes = {
+    noParking: { windows: npWindows, dwellS: npDwell },
+    storefront: { businessHours: sfWindows, dwellS: sfDwell },
+  };
   const camera = cameraEntry(layout, zoneTimes, fps);
-  const localStartMin = Math.floor((((startTs + TZ_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS / 60_000);
+  const localStartMin = Math.floor(((((startTs + TZ_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS) / 60_000);
   const light = chooseLight(Rng.of(seed, 'light'), localStartMin);
 
   const W = layout.width;
@@ -381,7 +418,12 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
   };
   // A parked vehicle's near side, kept clear of the curb lane's edge line so its ground point is inside the zone.
   const curbBase = (widthM: number) =>
-    Math.round(Math.min(layout.curbY + (0.35 + widthM) * vppmAt(layout, layout.curbY), layout.parkY - 0.2 * (layout.parkY - layout.curbY)));
+    Math.round(
+      Math.min(
+        layout.curbY + (0.35 + widthM) * vppmAt(layout, layout.curbY),
+        layout.parkY - 0.2 * (layout.parkY - layout.curbY),
+      ),
+    );
   const halfLenPx = (look: VehicleLook, baseY: number) => {
     const ppm = ppmAt(layout, baseY);
     // The body, plus a little of the end face that sticks out on one side.
@@ -506,7 +548,9 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
   // --- Passing traffic in every lane, and a bus or truck passing slowly in front of a parked car.
   const addPassing = (lane: LaneGeom, look: VehicleLook, tEnter: number, speedMs: number): boolean => {
     const two = look.kind === 'ebike' || look.kind === 'motorcycle';
-    const y = two ? Math.round(lane.top + (0.9 + look.widthM * 0.5) * vppmAt(layout, lane.top)) : laneBase(lane, look.widthM);
+    const y = two
+      ? Math.round(lane.top + (0.9 + look.widthM * 0.5) * vppmAt(layout, lane.top))
+      : laneBase(lane, look.widthM);
     const half = halfLenPx(look, y);
     const off = offPx(look, y);
     const vpx = (speedMs * ppmAt(layout, y)) / 1000;
@@ -519,10 +563,21 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
     const body: Body = { path, halfLen: half };
     if (bodies.some((b) => collide(b, body, 40, bandPx))) return false;
     bodies.push(body);
-    actors.push({ cls: 'vehicle', id: nextId('veh'), n, path, jitter: false, look, heading: lane.dir, role: 'passing' });
+    actors.push({
+      cls: 'vehicle',
+      id: nextId('veh'),
+      n,
+      path,
+      jitter: false,
+      look,
+      heading: lane.dir,
+      role: 'passing',
+    });
     return true;
   };
-  const occluders = episodes.filter((e) => e.kind === 'zone' && e.stopTo - e.stopFrom > npDwellMs && e.stopTo > 30_000 && e.stopFrom < D - 30_000);
+  const occluders = episodes.filter(
+    (e) => e.kind === 'zone' && e.stopTo - e.stopFrom > npDwellMs && e.stopTo > 30_000 && e.stopFrom < D - 30_000,
+  );
   for (const e of occluders.slice(0, 2)) {
     const orng = Rng.of(seed, 'occluder', e.actor.n);
     const look = makeVehicleLook(orng, orng.chance(0.6) ? 'bus' : 'truck');
@@ -592,7 +647,10 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
         else if (boundary !== 'none' && k === 0 && slot === 0) {
           // Around the window boundary: a long stay mostly outside the business hours.
           if (boundary === 'end') cursor = boundaryAt + srng.int(5, 30) * 1000;
-          stay = boundary === 'end' ? sfDwellMs + margin(sfDwell) + srng.int(20, 60) * 1000 : boundaryAt - cursor - srng.int(5, 20) * 1000;
+          stay =
+            boundary === 'end'
+              ? sfDwellMs + margin(sfDwell) + srng.int(20, 60) * 1000
+              : boundaryAt - cursor - srng.int(5, 20) * 1000;
           if (stay <= 10_000) continue;
         } else if (srng.chance(0.55)) stay = sfDwellMs + margin(sfDwell) + srng.float(0, 1.5) * sfDwellMs;
         else stay = srng.float(0.15, 0.55) * sfDwellMs;
@@ -600,9 +658,27 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
         let to = from + Math.round(stay / frameMs) * frameMs;
         if (!inside) to = unambiguous(from, to, sfWindows, sfDwellMs, margin(sfDwell));
         if (to - from < 5 * frameMs) continue;
-        const actor: StallActor = { cls: 'stall', id: nextId('stall'), n, path: [{ t: from, x, y }, { t: to, x, y }], jitter: true, look, inside };
+        const actor: StallActor = {
+          cls: 'stall',
+          id: nextId('stall'),
+          n,
+          path: [
+            { t: from, x, y },
+            { t: to, x, y },
+          ],
+          jitter: true,
+          look,
+          inside,
+        };
         actors.push(actor);
-        episodes.push({ actor, zoneId: shop.zoneId, type: 'out-of-store-vending', stopFrom: from, stopTo: to, kind: inside ? 'inside' : 'sidewalk' });
+        episodes.push({
+          actor,
+          zoneId: shop.zoneId,
+          type: 'out-of-store-vending',
+          stopFrom: from,
+          stopTo: to,
+          kind: inside ? 'inside' : 'sidewalk',
+        });
         // A vendor stands beside some stalls.
         if (!inside && srng.chance(0.5)) {
           const side = srng.chance(0.5) ? 1 : -1;
@@ -610,7 +686,19 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
           const py = y - Math.round(srng.float(0.2, 0.6) * vppmAt(layout, y));
           const pFrom = Math.max(from, 0) + srng.int(0, 20) * 1000;
           const pTo = Math.min(to, D) - srng.int(0, 20) * 1000;
-          if (pTo > pFrom && px > 0 && px < W) actors.push({ cls: 'person', id: nextId('ped'), n, path: [{ t: pFrom, x: px, y: py }, { t: pTo, x: px, y: py }], jitter: false, look: makePersonLook(srng), standing: true });
+          if (pTo > pFrom && px > 0 && px < W)
+            actors.push({
+              cls: 'person',
+              id: nextId('ped'),
+              n,
+              path: [
+                { t: pFrom, x: px, y: py },
+                { t: pTo, x: px, y: py },
+              ],
+              jitter: false,
+              look: makePersonLook(srng),
+              standing: true,
+            });
         }
         cursor = to + srng.int(20, 90) * 1000;
       }
@@ -634,7 +722,11 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
       const xs = prng.float(0.15, 0.85) * W;
       const ts = t + Math.abs(xs - xIn) / vpx;
       const wait = prng.int(5, 40) * 1000;
-      path.push({ t: ts, x: xs, y }, { t: ts + wait, x: xs, y }, { t: ts + wait + Math.abs(xOut - xs) / vpx, x: xOut, y });
+      path.push(
+        { t: ts, x: xs, y },
+        { t: ts + wait, x: xs, y },
+        { t: ts + wait + Math.abs(xOut - xs) / vpx, x: xOut, y },
+      );
     } else path.push({ t: t + Math.abs(xOut - xIn) / vpx, x: xOut, y });
     actors.push({ cls: 'person', id: nextId('ped'), n, path, jitter: false, look, standing: false });
   }
@@ -663,7 +755,13 @@ export function makeScenario(seed: number, opts: ScenarioOptions = {}): Scenario
   }
 
   // --- Ground truth from the episodes, frame by frame.
-  const truth = judge(seed, layout, camera, zoneTimes, episodes, actors, { startTs, D, frameMs, fps, light: light.mode });
+  const truth = judge(seed, layout, camera, zoneTimes, episodes, actors, {
+    startTs,
+    D,
+    frameMs,
+    fps,
+    light: light.mode,
+  });
   return { seed, layout, camera, zoneTimes, fps, frameMs, frameCount, startTs, durationMs: D, light, actors, truth };
 }
 
@@ -723,7 +821,8 @@ function judge(
     .map((a) => {
       const span = framesIn(a.path[0]!.t, a.path[a.path.length - 1]!.t + 1, c.frameMs, c.D);
       if (!span) return null;
-      const kind = a.cls === 'vehicle' ? a.look.kind : a.cls === 'stall' ? a.look.kind : a.standing ? 'standing' : 'walking';
+      const kind =
+        a.cls === 'vehicle' ? a.look.kind : a.cls === 'stall' ? a.look.kind : a.standing ? 'standing' : 'walking';
       const role = a.cls === 'vehicle' ? a.role : a.cls === 'stall' ? (a.inside ? 'inside' : 'outside') : 'pedestrian';
       const plate = a.cls === 'vehicle' && a.look.plate ? { plate: a.look.plate } : {};
       return { id: a.id, cls: a.cls, kind, role, from: c.startTs + span.first, to: c.startTs + span.last, ...plate };
@@ -764,8 +863,18 @@ export function actorStateAt(s: Scenario, a: Actor, t: number): ActorState | nul
   if (a.jitter && !p.moving) {
     // Seeded per frame: a pixel or two, like a camera on a pole in the wind.
     const r = Rng.of(s.seed, 'jitter', a.n, Math.round(t));
-    x += r.weighted([[-1, 2], [0, 3], [1, 2], [2, 0.4], [-2, 0.4]] as const);
-    y += r.weighted([[-1, 1], [0, 4], [1, 1]] as const);
+    x += r.weighted([
+      [-1, 2],
+      [0, 3],
+      [1, 2],
+      [2, 0.4],
+      [-2, 0.4],
+    ] as const);
+    y += r.weighted([
+      [-1, 1],
+      [0, 4],
+      [1, 1],
+    ] as const);
   }
   let facing: -1 | 0 | 1 = 0;
   if (a.cls === 'vehicle') facing = a.heading;

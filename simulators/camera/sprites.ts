@@ -56,7 +56,9 @@ class Drawing {
 
   rect(x: number, y: number, w: number, h: number, fill: string, extra = ''): void {
     this.grow(x, y, x + w, y + h);
-    this.parts.push(`<rect x="${f(x)}" y="${f(y)}" width="${f(Math.max(0, w))}" height="${f(Math.max(0, h))}" fill="${fill}"${extra}/>`);
+    this.parts.push(
+      `<rect x="${f(x)}" y="${f(y)}" width="${f(Math.max(0, w))}" height="${f(Math.max(0, h))}" fill="${fill}"${extra}/>`,
+    );
   }
 
   circle(cx: number, cy: number, r: number, fill: string, extra = ''): void {
@@ -71,7 +73,9 @@ class Drawing {
 
   line(a: Pt, b: Pt, stroke: string, w: number, extra = ''): void {
     this.grow(Math.min(a[0], b[0]) - w, Math.min(a[1], b[1]) - w, Math.max(a[0], b[0]) + w, Math.max(a[1], b[1]) + w);
-    this.parts.push(`<line x1="${f(a[0])}" y1="${f(a[1])}" x2="${f(b[0])}" y2="${f(b[1])}" stroke="${stroke}" stroke-width="${f(w)}" stroke-linecap="round"${extra}/>`);
+    this.parts.push(
+      `<line x1="${f(a[0])}" y1="${f(a[1])}" x2="${f(b[0])}" y2="${f(b[1])}" stroke="${stroke}" stroke-width="${f(w)}" stroke-linecap="round"${extra}/>`,
+    );
   }
 
   /** Any element; the caller states its extent. */
@@ -99,7 +103,17 @@ class Drawing {
 // ---------------------------------------------------------------------------------------------------------------
 // Vehicles
 
-export const VEHICLE_KINDS = ['sedan', 'hatchback', 'suv', 'van', 'taxi', 'truck', 'bus', 'ebike', 'motorcycle'] as const;
+export const VEHICLE_KINDS = [
+  'sedan',
+  'hatchback',
+  'suv',
+  'van',
+  'taxi',
+  'truck',
+  'bus',
+  'ebike',
+  'motorcycle',
+] as const;
 export type VehicleKind = (typeof VEHICLE_KINDS)[number];
 
 export interface VehicleLook {
@@ -117,8 +131,20 @@ export interface VehicleLook {
 }
 
 const CAR_COLOURS: ReadonlyArray<readonly [string, number]> = [
-  ['#f2f2f0', 6], ['#1c1d1f', 5], ['#b8bcc0', 4], ['#7d8186', 3], ['#9b1b1e', 1.5], ['#1d3f8f', 1.5], ['#2a2f4a', 1],
-  ['#3d6b45', 0.7], ['#c7a44a', 0.5], ['#e06a1b', 0.5], ['#6b3b2a', 0.6], ['#8fb7d9', 0.6], ['#d9d2c0', 1], ['#5a1f4a', 0.4],
+  ['#f2f2f0', 6],
+  ['#1c1d1f', 5],
+  ['#b8bcc0', 4],
+  ['#7d8186', 3],
+  ['#9b1b1e', 1.5],
+  ['#1d3f8f', 1.5],
+  ['#2a2f4a', 1],
+  ['#3d6b45', 0.7],
+  ['#c7a44a', 0.5],
+  ['#e06a1b', 0.5],
+  ['#6b3b2a', 0.6],
+  ['#8fb7d9', 0.6],
+  ['#d9d2c0', 1],
+  ['#5a1f4a', 0.4],
 ];
 const PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
 const PLATE_LETTERS = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
@@ -137,14 +163,22 @@ export function makePlate(rng: Rng, style: VehicleLook['plateStyle'], localProvi
     const letters = new Set<number>();
     const nLetters = rng.int(0, 2);
     while (letters.size < nLetters) letters.add(rng.int(0, 4));
-    for (let i = 0; i < 5; i++) tail += letters.has(i) ? PLATE_LETTERS[rng.int(0, PLATE_LETTERS.length - 1)]! : PLATE_CHARS[rng.int(0, 9)]!;
+    for (let i = 0; i < 5; i++)
+      tail += letters.has(i) ? PLATE_LETTERS[rng.int(0, PLATE_LETTERS.length - 1)]! : PLATE_CHARS[rng.int(0, 9)]!;
   }
   return `${prov}${city}·${tail}`;
 }
 
 export function makeVehicleLook(rng: Rng, kind: VehicleKind): VehicleLook {
   const colour = rng.weighted(CAR_COLOURS);
-  const base = { kind, colour, accent: colour, plate: null as string | null, plateStyle: 'blue' as VehicleLook['plateStyle'], variant: rng.int(0, 7) };
+  const base = {
+    kind,
+    colour,
+    accent: colour,
+    plate: null as string | null,
+    plateStyle: 'blue' as VehicleLook['plateStyle'],
+    variant: rng.int(0, 7),
+  };
   const carPlate = () => {
     const style = rng.chance(0.12) ? ('green' as const) : ('blue' as const);
     return { plate: makePlate(rng, style), plateStyle: style };
@@ -157,10 +191,30 @@ export function makeVehicleLook(rng: Rng, kind: VehicleKind): VehicleLook {
     case 'suv':
       return { ...base, ...carPlate(), lengthM: rng.float(4.4, 4.9), heightM: rng.float(1.65, 1.8), widthM: 1.88 };
     case 'van':
-      return { ...base, ...carPlate(), colour: rng.pick(['#f2f2f0', '#f2f2f0', '#b8bcc0', '#1d3f8f', '#c7c9cc']), lengthM: rng.float(4.6, 5.1), heightM: rng.float(1.9, 2.05), widthM: 1.85 };
+      return {
+        ...base,
+        ...carPlate(),
+        colour: rng.pick(['#f2f2f0', '#f2f2f0', '#b8bcc0', '#1d3f8f', '#c7c9cc']),
+        lengthM: rng.float(4.6, 5.1),
+        heightM: rng.float(1.9, 2.05),
+        widthM: 1.85,
+      };
     case 'taxi': {
-      const scheme = rng.pick([['#e6b800', '#2a6e3a'], ['#f2f2f0', '#1d5fae'], ['#3aa655', '#f2f2f0'], ['#e6b800', '#e6b800']] as const);
-      return { ...base, ...carPlate(), colour: scheme[0], accent: scheme[1], lengthM: rng.float(4.5, 4.8), heightM: 1.48, widthM: 1.8 };
+      const scheme = rng.pick([
+        ['#e6b800', '#2a6e3a'],
+        ['#f2f2f0', '#1d5fae'],
+        ['#3aa655', '#f2f2f0'],
+        ['#e6b800', '#e6b800'],
+      ] as const);
+      return {
+        ...base,
+        ...carPlate(),
+        colour: scheme[0],
+        accent: scheme[1],
+        lengthM: rng.float(4.5, 4.8),
+        heightM: 1.48,
+        widthM: 1.8,
+      };
     }
     case 'truck':
       return {
@@ -174,8 +228,23 @@ export function makeVehicleLook(rng: Rng, kind: VehicleKind): VehicleLook {
         widthM: 2.1,
       };
     case 'bus': {
-      const livery = rng.pick([['#2a8a4a', '#f2f2f0'], ['#1d5fae', '#f2f2f0'], ['#c0392b', '#f0c419'], ['#f2f2f0', '#2a8a4a'], ['#e67e22', '#f2f2f0']] as const);
-      return { ...base, plate: makePlate(rng, 'yellow'), plateStyle: 'yellow', colour: livery[0], accent: livery[1], lengthM: rng.float(10, 12), heightM: rng.float(3.0, 3.2), widthM: 2.5 };
+      const livery = rng.pick([
+        ['#2a8a4a', '#f2f2f0'],
+        ['#1d5fae', '#f2f2f0'],
+        ['#c0392b', '#f0c419'],
+        ['#f2f2f0', '#2a8a4a'],
+        ['#e67e22', '#f2f2f0'],
+      ] as const);
+      return {
+        ...base,
+        plate: makePlate(rng, 'yellow'),
+        plateStyle: 'yellow',
+        colour: livery[0],
+        accent: livery[1],
+        lengthM: rng.float(10, 12),
+        heightM: rng.float(3.0, 3.2),
+        widthM: 2.5,
+      };
     }
     case 'ebike':
     case 'motorcycle':
@@ -216,7 +285,16 @@ function plateColours(style: VehicleLook['plateStyle']): { bg: string; fg: strin
  * Draws a plate centred at (cx, cy) of the given width, sheared like the face it sits on (slope = image rows per
  * pixel along the face). Text is squeezed horizontally to fit, as real plate characters are tall and narrow.
  */
-function drawPlate(d: Drawing, plate: string, style: VehicleLook['plateStyle'], cx: number, cy: number, w: number, slope: number, minScale: number): void {
+function drawPlate(
+  d: Drawing,
+  plate: string,
+  style: VehicleLook['plateStyle'],
+  cx: number,
+  cy: number,
+  w: number,
+  slope: number,
+  minScale: number,
+): void {
   const h = Math.max(MIN_PLATE_H * minScale, w / 3.14);
   const { bg, fg } = plateColours(style);
   const fs = h * 0.72;
@@ -303,7 +381,17 @@ function lights(d: Drawing, at: Pt, r: number, front: boolean, on: boolean): voi
 }
 
 /** The end face of a box from height lo to hi at u = 0: grille or tailgate, lights and the plate. */
-function endFace(d: Drawing, g: Frame3, lo: number, hi: number, colour: string, front: boolean, look: VehicleLook, v: ViewParams, plate: boolean): void {
+function endFace(
+  d: Drawing,
+  g: Frame3,
+  lo: number,
+  hi: number,
+  colour: string,
+  front: boolean,
+  look: VehicleLook,
+  v: ViewParams,
+  plate: boolean,
+): void {
   const face = [g.P(0, lo, 0), g.P(0, hi, 0), g.P(0, hi, 1), g.P(0, lo, 1)];
   d.poly(face, shade(colour, -0.12));
   const mid = (hM: number, depth: number) => g.P(0, hM, depth);
@@ -337,7 +425,11 @@ function drawCar(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams):
   const glass = v.lightsOn ? '#2b3440' : '#3e5363';
   const glassSide = v.lightsOn ? '#26303a' : '#4a6172';
   // Shadow, then the far wheels.
-  d.poly([g.P(-0.03, 0, -0.05), g.P(1.03, 0, -0.05), g.P(1.03, 0, 1.05), g.P(-0.03, 0, 1.05)], '#000000', ' opacity="0.3"');
+  d.poly(
+    [g.P(-0.03, 0, -0.05), g.P(1.03, 0, -0.05), g.P(1.03, 0, 1.05), g.P(-0.03, 0, 1.05)],
+    '#000000',
+    ' opacity="0.3"',
+  );
   for (const w of pr.wheels) wheel(d, g.P(u(w), pr.wheelR, 0.92), pr.wheelR * v.ppm, true);
   // Lower body: end face, top (hood or boot), side.
   const cabinA = Math.min(u(pr.fws), u(pr.frw));
@@ -348,15 +440,34 @@ function drawCar(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams):
   d.poly([g.P(0, pr.belt, 0), g.P(cabinA, pr.belt, 0), g.P(cabinA, pr.belt, 1), g.P(0, pr.belt, 1)], shade(c, 0.12));
   // Cabin: the end window (windshield or rear window), the roof, the side windows.
   const tum = 0.1;
-  d.poly([g.P(cabinA, pr.belt, 0.04), g.P(cabinB, pr.top, tum), g.P(cabinB, pr.top, 1 - tum), g.P(cabinA, pr.belt, 0.96)], glass, ` stroke="${dark}" stroke-width="2"`);
-  d.poly([g.P(cabinB, pr.top, tum), g.P(cabinC, pr.top, tum), g.P(cabinC, pr.top, 1 - tum), g.P(cabinB, pr.top, 1 - tum)], shade(c, 0.18));
+  d.poly(
+    [g.P(cabinA, pr.belt, 0.04), g.P(cabinB, pr.top, tum), g.P(cabinB, pr.top, 1 - tum), g.P(cabinA, pr.belt, 0.96)],
+    glass,
+    ` stroke="${dark}" stroke-width="2"`,
+  );
+  d.poly(
+    [g.P(cabinB, pr.top, tum), g.P(cabinC, pr.top, tum), g.P(cabinC, pr.top, 1 - tum), g.P(cabinB, pr.top, 1 - tum)],
+    shade(c, 0.18),
+  );
   if (look.kind === 'taxi') {
     const m = (cabinB + cabinC) / 2;
     const a = g.P(m - 0.05, pr.top, 0.5);
-    d.rect(a[0] - 0.25 * v.ppm, a[1] - 0.22 * v.ppm, 0.5 * v.ppm, 0.22 * v.ppm, v.lightsOn ? '#fff2a8' : '#f4f4f4', ` stroke="#333" stroke-width="1"`);
+    d.rect(
+      a[0] - 0.25 * v.ppm,
+      a[1] - 0.22 * v.ppm,
+      0.5 * v.ppm,
+      0.22 * v.ppm,
+      v.lightsOn ? '#fff2a8' : '#f4f4f4',
+      ` stroke="#333" stroke-width="1"`,
+    );
   }
   if (look.kind === 'suv' && look.variant % 2 === 0) {
-    d.line(g.P(cabinB + 0.03, pr.top + 0.05, tum), g.P(cabinC - 0.03, pr.top + 0.05, tum), '#2a2a2a', Math.max(2, 0.04 * v.ppm));
+    d.line(
+      g.P(cabinB + 0.03, pr.top + 0.05, tum),
+      g.P(cabinC - 0.03, pr.top + 0.05, tum),
+      '#2a2a2a',
+      Math.max(2, 0.04 * v.ppm),
+    );
   }
   // Side of the cabin, then the side of the lower body over it.
   d.poly([g.P(cabinA, pr.belt, 0), g.P(cabinB, pr.top, tum), g.P(cabinC, pr.top, tum), g.P(cabinD, pr.belt, 0)], c);
@@ -368,10 +479,22 @@ function drawCar(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams):
   d.poly([wa, wb, wc, wd], glassSide);
   // Pillar between the doors' windows.
   const pm = (cabinB + cabinC) / 2;
-  d.poly([g.P(pm - 0.015, pr.belt + 0.04, 0), g.P(pm - 0.015, pr.top - 0.02, tum), g.P(pm + 0.015, pr.top - 0.02, tum), g.P(pm + 0.015, pr.belt + 0.04, 0)], dark);
+  d.poly(
+    [
+      g.P(pm - 0.015, pr.belt + 0.04, 0),
+      g.P(pm - 0.015, pr.top - 0.02, tum),
+      g.P(pm + 0.015, pr.top - 0.02, tum),
+      g.P(pm + 0.015, pr.belt + 0.04, 0),
+    ],
+    dark,
+  );
   const side = [g.P(0, pr.sill, 0), g.P(0, pr.belt, 0), g.P(1, pr.belt, 0), g.P(1, pr.sill, 0)];
   d.poly(side, c);
-  if (look.kind === 'taxi') d.poly([g.P(0, pr.sill + 0.18, 0), g.P(0, pr.sill + 0.3, 0), g.P(1, pr.sill + 0.3, 0), g.P(1, pr.sill + 0.18, 0)], look.accent);
+  if (look.kind === 'taxi')
+    d.poly(
+      [g.P(0, pr.sill + 0.18, 0), g.P(0, pr.sill + 0.3, 0), g.P(1, pr.sill + 0.3, 0), g.P(1, pr.sill + 0.18, 0)],
+      look.accent,
+    );
   // Wheel arches, wheels, door lines, handles, mirror.
   for (const w of pr.wheels) {
     const wc0 = g.P(u(w), pr.wheelR, 0);
@@ -389,7 +512,13 @@ function drawCar(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams):
   d.ellipse(mirror[0], mirror[1], 0.07 * v.ppm, 0.05 * v.ppm, dark);
   // The light at the far end of the side (tail or head) and a side reflector.
   const farEnd = g.P(1, pr.belt - 0.15, 0);
-  d.rect(farEnd[0] - (g.s < 0 ? 0.12 * v.ppm : 0), farEnd[1], 0.12 * v.ppm, 0.1 * v.ppm, frontVisible ? (v.lightsOn ? '#ff4a3a' : '#b3141b') : '#e8eef2');
+  d.rect(
+    farEnd[0] - (g.s < 0 ? 0.12 * v.ppm : 0),
+    farEnd[1],
+    0.12 * v.ppm,
+    0.1 * v.ppm,
+    frontVisible ? (v.lightsOn ? '#ff4a3a' : '#b3141b') : '#e8eef2',
+  );
 }
 
 function drawTruck(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams): void {
@@ -403,14 +532,19 @@ function drawTruck(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams
   const sill = 0.45;
   const wheelR = 0.42;
   const openBed = look.variant % 3 === 0;
-  d.poly([g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)], '#000000', ' opacity="0.3"');
+  d.poly(
+    [g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)],
+    '#000000',
+    ' opacity="0.3"',
+  );
   for (const w of [0.15, 0.78]) wheel(d, g.P(u(w), wheelR, 0.92), wheelR * v.ppm, true);
   const [cab0, cab1] = [u(0), u(0.28)].sort((a, b) => a - b) as [number, number];
   const [box0, box1] = [u(0.3), u(1)].sort((a, b) => a - b) as [number, number];
   const chassis = [g.P(0, sill, 0), g.P(0, sill + 0.25, 0), g.P(1, sill + 0.25, 0), g.P(1, sill, 0)];
   d.poly(chassis, '#2a2b2e');
   const drawBox = (a: number, b: number, top: number, colour: string, isEnd: boolean) => {
-    if (isEnd) d.poly([g.P(a, sill + 0.2, 0), g.P(a, top, 0), g.P(a, top, 1), g.P(a, sill + 0.2, 1)], shade(colour, -0.12));
+    if (isEnd)
+      d.poly([g.P(a, sill + 0.2, 0), g.P(a, top, 0), g.P(a, top, 1), g.P(a, sill + 0.2, 1)], shade(colour, -0.12));
     d.poly([g.P(a, top, 0), g.P(b, top, 0), g.P(b, top, 1), g.P(a, top, 1)], shade(colour, 0.15));
     d.poly([g.P(a, sill + 0.2, 0), g.P(a, top, 0), g.P(b, top, 0), g.P(b, sill + 0.2, 0)], colour);
   };
@@ -418,7 +552,12 @@ function drawTruck(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams
     // Cab first (visible end), the box behind it rises above the cab roof.
     if (openBed) {
       drawBox(box0, box1, 1.5, shade(box, -0.1), false);
-      const tarp = [g.P(box0 + 0.02, 1.5, 0.05), g.P(box0 + 0.05, 2.1, 0.2), g.P(box1 - 0.03, 2.1, 0.2), g.P(box1, 1.5, 0.05)];
+      const tarp = [
+        g.P(box0 + 0.02, 1.5, 0.05),
+        g.P(box0 + 0.05, 2.1, 0.2),
+        g.P(box1 - 0.03, 2.1, 0.2),
+        g.P(box1, 1.5, 0.05),
+      ];
       d.poly(tarp, look.variant % 2 ? '#2f6db5' : '#3f7f4a');
     } else drawBox(box0, box1, boxTop, box, true);
     drawBox(cab0, cab1, cabTop, cab, true);
@@ -429,7 +568,12 @@ function drawTruck(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams
     if (openBed) {
       drawBox(cab0, cab1, cabTop, cab, false);
       drawBox(box0, box1, 1.5, shade(box, -0.1), true);
-      const tarp = [g.P(box0 + 0.02, 1.5, 0.05), g.P(box0 + 0.05, 2.1, 0.2), g.P(box1 - 0.03, 2.1, 0.2), g.P(box1, 1.5, 0.05)];
+      const tarp = [
+        g.P(box0 + 0.02, 1.5, 0.05),
+        g.P(box0 + 0.05, 2.1, 0.2),
+        g.P(box1 - 0.03, 2.1, 0.2),
+        g.P(box1, 1.5, 0.05),
+      ];
       d.poly(tarp, look.variant % 2 ? '#2f6db5' : '#3f7f4a');
     } else {
       drawBox(cab0, cab1, cabTop, cab, false);
@@ -442,7 +586,13 @@ function drawTruck(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams
   // Cab side window and door.
   const cw0 = g.P(frontVisible ? cab0 + 0.04 : cab1 - 0.22, 2.05, 0);
   const cw1 = g.P(frontVisible ? cab0 + 0.2 : cab1 - 0.05, 1.45, 0);
-  d.rect(Math.min(cw0[0], cw1[0]), cw0[1], Math.abs(cw1[0] - cw0[0]), cw1[1] - cw0[1], v.lightsOn ? '#26303a' : '#4a6172');
+  d.rect(
+    Math.min(cw0[0], cw1[0]),
+    cw0[1],
+    Math.abs(cw1[0] - cw0[0]),
+    cw1[1] - cw0[1],
+    v.lightsOn ? '#26303a' : '#4a6172',
+  );
   if (!openBed && look.variant % 2 === 1) {
     const mid = g.P((box0 + box1) / 2, (sill + boxTop) / 2 + 0.2, 0);
     d.raw(
@@ -467,7 +617,11 @@ function drawBus(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams):
   const sill = 0.35;
   const wheelR = 0.5;
   const c = look.colour;
-  d.poly([g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)], '#000000', ' opacity="0.3"');
+  d.poly(
+    [g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)],
+    '#000000',
+    ' opacity="0.3"',
+  );
   for (const w of [0.2, 0.75]) wheel(d, g.P(u(w), wheelR, 0.92), wheelR * v.ppm, true);
   d.poly([g.P(0, sill, 0), g.P(0, top, 0), g.P(0, top, 1), g.P(0, sill, 1)], shade(c, -0.1));
   d.poly([g.P(0, top, 0), g.P(1, top, 0), g.P(1, top, 1), g.P(0, top, 1)], shade(look.accent, 0.1));
@@ -476,13 +630,32 @@ function drawBus(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewParams):
   const glass = v.lightsOn ? '#c9b894' : '#3e5363';
   // Window band with pillars, doors.
   d.poly([g.P(0.02, 1.3, 0), g.P(0.02, top - 0.3, 0), g.P(0.98, top - 0.3, 0), g.P(0.98, 1.3, 0)], glass);
-  for (let k = 1; k < 8; k++) d.line(g.P(0.02 + (0.96 * k) / 8, 1.3, 0), g.P(0.02 + (0.96 * k) / 8, top - 0.3, 0), shade(c, -0.2), Math.max(2, 0.08 * v.ppm));
+  for (let k = 1; k < 8; k++)
+    d.line(
+      g.P(0.02 + (0.96 * k) / 8, 1.3, 0),
+      g.P(0.02 + (0.96 * k) / 8, top - 0.3, 0),
+      shade(c, -0.2),
+      Math.max(2, 0.08 * v.ppm),
+    );
   for (const du of [frontVisible ? 0.08 : 0.82, 0.5]) {
-    d.poly([g.P(u(du), sill + 0.05, 0), g.P(u(du), top - 0.35, 0), g.P(u(du + 0.09), top - 0.35, 0), g.P(u(du + 0.09), sill + 0.05, 0)], '#2c3a44', ` stroke="${shade(c, -0.3)}" stroke-width="2"`);
+    d.poly(
+      [
+        g.P(u(du), sill + 0.05, 0),
+        g.P(u(du), top - 0.35, 0),
+        g.P(u(du + 0.09), top - 0.35, 0),
+        g.P(u(du + 0.09), sill + 0.05, 0),
+      ],
+      '#2c3a44',
+      ` stroke="${shade(c, -0.3)}" stroke-width="2"`,
+    );
   }
   // End: windshield and route display at the front, a small window at the back.
   if (frontVisible) {
-    d.poly([g.P(0, 1.2, 0.05), g.P(0, top - 0.45, 0.05), g.P(0, top - 0.45, 0.95), g.P(0, 1.2, 0.95)], glass, ` stroke="#222" stroke-width="2"`);
+    d.poly(
+      [g.P(0, 1.2, 0.05), g.P(0, top - 0.45, 0.05), g.P(0, top - 0.45, 0.95), g.P(0, 1.2, 0.95)],
+      glass,
+      ` stroke="#222" stroke-width="2"`,
+    );
     const a = g.P(0, top - 0.25, 0.5);
     d.rect(a[0] - g.E * 0.35, a[1] - 0.12 * v.ppm, g.E * 0.7, 0.24 * v.ppm, '#1b1b1b');
     d.raw(
@@ -514,10 +687,33 @@ function drawTwoWheeler(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewP
   wheel(d, [xf, -r], r, false);
   // Body: floorboard and rear panel (scooter) or tank and frame (motorcycle).
   if (look.kind === 'ebike') {
-    d.poly([[xb - h * r * 0.2, -r * 1.1], [xb + h * r * 1.6, -r * 1.9], [xf - h * r * 0.6, -r * 1.1], [xf - h * r * 0.4, -r * 0.8], [xb + h * r * 0.4, -r * 0.7]], look.colour);
-    d.line([xf - h * r * 0.5, -r * 1.0], [xf - h * r * 0.1, -0.95 * p], shade(look.colour, -0.2), Math.max(3, 0.06 * p));
+    d.poly(
+      [
+        [xb - h * r * 0.2, -r * 1.1],
+        [xb + h * r * 1.6, -r * 1.9],
+        [xf - h * r * 0.6, -r * 1.1],
+        [xf - h * r * 0.4, -r * 0.8],
+        [xb + h * r * 0.4, -r * 0.7],
+      ],
+      look.colour,
+    );
+    d.line(
+      [xf - h * r * 0.5, -r * 1.0],
+      [xf - h * r * 0.1, -0.95 * p],
+      shade(look.colour, -0.2),
+      Math.max(3, 0.06 * p),
+    );
   } else {
-    d.poly([[xb, -r * 1.2], [xb + h * L * 0.3, -0.85 * p], [xf - h * L * 0.25, -0.9 * p], [xf - h * r * 0.3, -r * 1.3], [xb + h * L * 0.35, -r * 1.0]], look.colour);
+    d.poly(
+      [
+        [xb, -r * 1.2],
+        [xb + h * L * 0.3, -0.85 * p],
+        [xf - h * L * 0.25, -0.9 * p],
+        [xf - h * r * 0.3, -r * 1.3],
+        [xb + h * L * 0.35, -r * 1.0],
+      ],
+      look.colour,
+    );
     d.line([xf - h * r * 0.2, -r], [xf - h * r * 0.6, -1.0 * p], '#333', Math.max(3, 0.05 * p));
   }
   d.line([xf - h * 0.15 * p, -1.0 * p], [xf - h * 0.05 * p, -1.02 * p], '#222', Math.max(3, 0.05 * p));
@@ -526,7 +722,14 @@ function drawTwoWheeler(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewP
   // Delivery box on the back for some riders.
   if (look.variant % 3 === 0) {
     const bc = rng.pick(['#f6c500', '#1e88e5', '#f6c500', '#e53935']);
-    d.rect(Math.min(xb - h * 0.25 * p, xb + h * 0.2 * p), -1.35 * p, 0.45 * p, 0.45 * p, bc, ` stroke="${shade(bc, -0.3)}" stroke-width="1.5"`);
+    d.rect(
+      Math.min(xb - h * 0.25 * p, xb + h * 0.2 * p),
+      -1.35 * p,
+      0.45 * p,
+      0.45 * p,
+      bc,
+      ` stroke="${shade(bc, -0.3)}" stroke-width="1.5"`,
+    );
   }
   // Rider: legs, torso leaning forward, arms to the bar, helmet.
   const seat: Pt = [-h * 0.1 * p, -0.82 * p];
@@ -537,7 +740,15 @@ function drawTwoWheeler(d: Drawing, look: VehicleLook, heading: 1 | -1, v: ViewP
   d.line(seat, knee, trousers, legW);
   d.line(knee, foot, trousers, legW);
   const shoulder: Pt = [h * 0.02 * p, -1.42 * p];
-  d.poly([[seat[0] - h * 0.14 * p, seat[1]], [seat[0] + h * 0.12 * p, seat[1] + 0.02 * p], [shoulder[0] + h * 0.12 * p, shoulder[1]], [shoulder[0] - h * 0.16 * p, shoulder[1] + 0.02 * p]], look.accent);
+  d.poly(
+    [
+      [seat[0] - h * 0.14 * p, seat[1]],
+      [seat[0] + h * 0.12 * p, seat[1] + 0.02 * p],
+      [shoulder[0] + h * 0.12 * p, shoulder[1]],
+      [shoulder[0] - h * 0.16 * p, shoulder[1] + 0.02 * p],
+    ],
+    look.accent,
+  );
   d.line(shoulder, [xf - h * 0.12 * p, -1.02 * p], look.accent, Math.max(3, 0.09 * p));
   const helmet = rng.pick(['#f6c500', '#e53935', '#f4f4f0', '#1e88e5', '#222222']);
   d.circle(shoulder[0] + h * 0.04 * p, shoulder[1] - 0.16 * p, 0.13 * p, rng.pick(SKIN));
@@ -585,14 +796,46 @@ export interface StallLook {
   seed: number;
 }
 
-const GOODS = ['#e74c3c', '#f39c12', '#f1c40f', '#27ae60', '#2ecc71', '#e67e22', '#c0392b', '#8e44ad', '#3498db', '#ecf0f1', '#d35400', '#16a085', '#f5b7b1', '#7dcea0'];
+const GOODS = [
+  '#e74c3c',
+  '#f39c12',
+  '#f1c40f',
+  '#27ae60',
+  '#2ecc71',
+  '#e67e22',
+  '#c0392b',
+  '#8e44ad',
+  '#3498db',
+  '#ecf0f1',
+  '#d35400',
+  '#16a085',
+  '#f5b7b1',
+  '#7dcea0',
+];
 
 export function makeStallLook(rng: Rng, kind: StallKind): StallLook {
-  const widthM = { table: rng.float(1.2, 1.8), rack: rng.float(1.2, 1.7), crates: rng.float(0.9, 1.8), umbrella: rng.float(2.0, 2.6), shelf: rng.float(1.0, 1.4), dining: rng.float(1.4, 2.0) }[kind];
+  const widthM = {
+    table: rng.float(1.2, 1.8),
+    rack: rng.float(1.2, 1.7),
+    crates: rng.float(0.9, 1.8),
+    umbrella: rng.float(2.0, 2.6),
+    shelf: rng.float(1.0, 1.4),
+    dining: rng.float(1.4, 2.0),
+  }[kind];
   return {
     kind,
     widthM,
-    colour: rng.pick(['#1e88e5', '#e53935', '#43a047', '#f4f4f0', '#fdd835', '#8d6e63', '#fb8c00', '#5e35b1', '#00897b']),
+    colour: rng.pick([
+      '#1e88e5',
+      '#e53935',
+      '#43a047',
+      '#f4f4f0',
+      '#fdd835',
+      '#8d6e63',
+      '#fb8c00',
+      '#5e35b1',
+      '#00897b',
+    ]),
     accent: rng.pick(['#f4f4f0', '#fdd835', '#e53935', '#1e88e5', '#222222']),
     goods: Array.from({ length: 5 }, () => rng.pick(GOODS)),
     variant: rng.int(0, 7),
@@ -601,23 +844,40 @@ export function makeStallLook(rng: Rng, kind: StallKind): StallLook {
 }
 
 /** Goods piled on a surface from depth 0.1 to 0.9, between u0 and u1 of the width (in the box frame g). */
-function goodsOn(d: Drawing, g: Frame3, u0: number, u1: number, hM: number, look: StallLook, rng: Rng, v: ViewParams): void {
+function goodsOn(
+  d: Drawing,
+  g: Frame3,
+  u0: number,
+  u1: number,
+  hM: number,
+  look: StallLook,
+  rng: Rng,
+  v: ViewParams,
+): void {
   const kind = look.variant % 3;
   for (let row = 0; row < 2; row++) {
     const depth = row === 0 ? 0.65 : 0.25;
-    for (let uu = u0 + 0.03; uu < u1 - 0.05; ) {
+    for (let uu = u0 + 0.03; uu < u1 - 0.05;) {
       const w = rng.float(0.08, 0.16);
       const c = rng.pick(look.goods);
       const at = g.P(uu + w / 2, hM, depth);
       if (kind === 0) {
         // Fruit and vegetables: heaps of balls.
         const r = rng.float(0.05, 0.08) * v.ppm;
-        for (let k = 0; k < 3; k++) d.circle(at[0] + (k - 1) * r * 1.3, at[1] - r, r, c, ` stroke="${shade(c, -0.3)}" stroke-width="0.8"`);
+        for (let k = 0; k < 3; k++)
+          d.circle(at[0] + (k - 1) * r * 1.3, at[1] - r, r, c, ` stroke="${shade(c, -0.3)}" stroke-width="0.8"`);
         d.circle(at[0], at[1] - r * 2.2, r, c, ` stroke="${shade(c, -0.3)}" stroke-width="0.8"`);
       } else if (kind === 1) {
         // Boxed goods.
         const bh = rng.float(0.12, 0.3) * v.ppm;
-        d.rect(at[0] - (w * g.L) / 2.2, at[1] - bh, (w * g.L) / 1.1, bh, c, ` stroke="${shade(c, -0.35)}" stroke-width="1"`);
+        d.rect(
+          at[0] - (w * g.L) / 2.2,
+          at[1] - bh,
+          (w * g.L) / 1.1,
+          bh,
+          c,
+          ` stroke="${shade(c, -0.35)}" stroke-width="1"`,
+        );
       } else {
         // Bottles and jars.
         const bh = rng.float(0.18, 0.3) * v.ppm;
@@ -633,7 +893,13 @@ function goodsOn(d: Drawing, g: Frame3, u0: number, u1: number, hM: number, look
 function tableBox(d: Drawing, g: Frame3, hM: number, top: string, cloth: string | null, legs: string): void {
   const legW = Math.max(2, g.L * 0.015);
   if (!cloth) {
-    for (const [uu, dep] of [[0.03, 0.9], [0.97, 0.9], [0.03, 0.05], [0.97, 0.05]] as const) d.line(g.P(uu, 0, dep), g.P(uu, hM, dep), legs, legW);
+    for (const [uu, dep] of [
+      [0.03, 0.9],
+      [0.97, 0.9],
+      [0.03, 0.05],
+      [0.97, 0.05],
+    ] as const)
+      d.line(g.P(uu, 0, dep), g.P(uu, hM, dep), legs, legW);
   }
   d.poly([g.P(0, hM, 0), g.P(1, hM, 0), g.P(1, hM, 1), g.P(0, hM, 1)], top);
   if (cloth) {
@@ -641,7 +907,11 @@ function tableBox(d: Drawing, g: Frame3, hM: number, top: string, cloth: string 
     const hang = hM * 0.75;
     d.poly([g.P(0, hM, 0), g.P(0, hM - hang, 0), g.P(0, hM - hang, 1), g.P(0, hM, 1)], shade(cloth, -0.15));
     d.poly([g.P(0, hM, 0), g.P(1, hM, 0), g.P(1, hM - hang, 0), g.P(0, hM - hang, 0)], cloth);
-    for (const [uu, dep] of [[0.03, 0], [0.97, 0]] as const) d.line(g.P(uu, 0, dep), g.P(uu, hM - hang, dep), legs, legW);
+    for (const [uu, dep] of [
+      [0.03, 0],
+      [0.97, 0],
+    ] as const)
+      d.line(g.P(uu, 0, dep), g.P(uu, hM - hang, dep), legs, legW);
   } else d.poly([g.P(0, hM, 0), g.P(1, hM, 0), g.P(1, hM - 0.05, 0), g.P(0, hM - 0.05, 0)], shade(top, -0.2));
 }
 
@@ -659,14 +929,31 @@ export function drawStall(look: StallLook, v: ViewParams, rng: Rng): Sprite {
   switch (look.kind) {
     case 'table': {
       const g = box(look.widthM, 0.7);
-      d.poly([g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)], '#000000', ' opacity="0.25"');
-      tableBox(d, g, 0.75, look.variant % 2 ? '#f4f4f0' : shade(look.colour, 0.2), look.variant % 2 ? look.colour : null, '#777b80');
+      d.poly(
+        [g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)],
+        '#000000',
+        ' opacity="0.25"',
+      );
+      tableBox(
+        d,
+        g,
+        0.75,
+        look.variant % 2 ? '#f4f4f0' : shade(look.colour, 0.2),
+        look.variant % 2 ? look.colour : null,
+        '#777b80',
+      );
       goodsOn(d, g, 0, 1, 0.75, look, rng, v);
       if (look.variant % 4 === 1) {
         // A hand-written price board.
         const a = g.P(0.15, 0.75, 0.1);
         d.rect(a[0] - 0.2 * p, a[1] - 0.45 * p, 0.4 * p, 0.3 * p, '#f7f3e3', ' stroke="#333" stroke-width="1"');
-        d.raw(`<text x="${f(a[0])}" y="${f(a[1] - 0.22 * p)}" font-family="DejaVu Sans" font-weight="bold" font-size="${f(0.14 * p)}" fill="#c0392b" text-anchor="middle">${5 + (look.seed % 20)}</text>`, a[0], a[1], a[0], a[1]);
+        d.raw(
+          `<text x="${f(a[0])}" y="${f(a[1] - 0.22 * p)}" font-family="DejaVu Sans" font-weight="bold" font-size="${f(0.14 * p)}" fill="#c0392b" text-anchor="middle">${5 + (look.seed % 20)}</text>`,
+          a[0],
+          a[1],
+          a[0],
+          a[1],
+        );
       }
       break;
     }
@@ -676,8 +963,23 @@ export function drawStall(look: StallLook, v: ViewParams, rng: Rng): Sprite {
       const stool = (uu: number, dep: number) => {
         const a = g.P(uu, 0, dep);
         const sw = 0.3 * p;
-        d.poly([[a[0] - sw / 2, a[1]], [a[0] - sw / 2 + 3, a[1] - 0.42 * p], [a[0] + sw / 2 - 3, a[1] - 0.42 * p], [a[0] + sw / 2, a[1]]], look.accent === '#222222' ? '#e53935' : look.accent, ` stroke="${shade(look.colour, -0.3)}" stroke-width="1"`);
-        d.ellipse(a[0], a[1] - 0.43 * p, sw / 2 + 2, 0.06 * p, shade(look.accent === '#222222' ? '#e53935' : look.accent, 0.2));
+        d.poly(
+          [
+            [a[0] - sw / 2, a[1]],
+            [a[0] - sw / 2 + 3, a[1] - 0.42 * p],
+            [a[0] + sw / 2 - 3, a[1] - 0.42 * p],
+            [a[0] + sw / 2, a[1]],
+          ],
+          look.accent === '#222222' ? '#e53935' : look.accent,
+          ` stroke="${shade(look.colour, -0.3)}" stroke-width="1"`,
+        );
+        d.ellipse(
+          a[0],
+          a[1] - 0.43 * p,
+          sw / 2 + 2,
+          0.06 * p,
+          shade(look.accent === '#222222' ? '#e53935' : look.accent, 0.2),
+        );
       };
       stool(-0.35, 0.3);
       stool(1.35, 0.6);
@@ -706,7 +1008,16 @@ export function drawStall(look: StallLook, v: ViewParams, rng: Rng): Sprite {
         const cw = (W / n) * rng.float(1.6, 2.4);
         const len = rng.float(0.6, 1.0) * p;
         d.line([x, -H], [x, -H + 0.06 * p], '#555', 1.2);
-        d.poly([[x - cw * 0.35, -H + 0.06 * p], [x + cw * 0.35, -H + 0.06 * p], [x + cw * 0.5, -H + 0.06 * p + len], [x - cw * 0.5, -H + 0.06 * p + len]], c, ` stroke="${shade(c, -0.25)}" stroke-width="1"`);
+        d.poly(
+          [
+            [x - cw * 0.35, -H + 0.06 * p],
+            [x + cw * 0.35, -H + 0.06 * p],
+            [x + cw * 0.5, -H + 0.06 * p + len],
+            [x - cw * 0.5, -H + 0.06 * p + len],
+          ],
+          c,
+          ` stroke="${shade(c, -0.25)}" stroke-width="1"`,
+        );
       }
       break;
     }
@@ -714,7 +1025,11 @@ export function drawStall(look: StallLook, v: ViewParams, rng: Rng): Sprite {
       const stacks = Math.max(1, Math.round(look.widthM / 0.55));
       const cw = 0.5;
       const g = box(stacks * cw + (stacks - 1) * 0.05, 0.38);
-      d.poly([g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)], '#000000', ' opacity="0.25"');
+      d.poly(
+        [g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)],
+        '#000000',
+        ' opacity="0.25"',
+      );
       const crateC = look.variant % 2 ? look.colour : '#b5895a';
       for (let sIdx = 0; sIdx < stacks; sIdx++) {
         const u0 = (sIdx * (cw + 0.05)) / (stacks * cw + (stacks - 1) * 0.05);
@@ -724,8 +1039,13 @@ export function drawStall(look: StallLook, v: ViewParams, rng: Rng): Sprite {
           const h0 = lv * 0.28;
           const h1 = h0 + 0.28;
           d.poly([g.P(u0, h0, 0), g.P(u0, h1, 0), g.P(u0, h1, 1), g.P(u0, h0, 1)], shade(crateC, -0.2));
-          d.poly([g.P(u0, h0, 0), g.P(u0, h1, 0), g.P(u1, h1, 0), g.P(u1, h0, 0)], crateC, ` stroke="${shade(crateC, -0.4)}" stroke-width="1"`);
-          for (const fr of [0.33, 0.66]) d.line(g.P(u0, h0 + 0.28 * fr, 0), g.P(u1, h0 + 0.28 * fr, 0), shade(crateC, -0.35), 1.2);
+          d.poly(
+            [g.P(u0, h0, 0), g.P(u0, h1, 0), g.P(u1, h1, 0), g.P(u1, h0, 0)],
+            crateC,
+            ` stroke="${shade(crateC, -0.4)}" stroke-width="1"`,
+          );
+          for (const fr of [0.33, 0.66])
+            d.line(g.P(u0, h0 + 0.28 * fr, 0), g.P(u1, h0 + 0.28 * fr, 0), shade(crateC, -0.35), 1.2);
           if (lv === levels - 1) {
             d.poly([g.P(u0, h1, 0), g.P(u1, h1, 0), g.P(u1, h1, 1), g.P(u0, h1, 1)], shade(crateC, 0.15));
             goodsOn(d, g, u0, u1, h1, { ...look, variant: 0 }, rng, v);
@@ -749,8 +1069,22 @@ export function drawStall(look: StallLook, v: ViewParams, rng: Rng): Sprite {
         const xa = -R + (2 * R * i) / seg;
         const xb = -R + (2 * R * (i + 1)) / seg;
         const col = i % 2 ? look.colour : look.accent;
-        d.poly([[0, -poleH - 0.12 * p], [xa, rimY], [xb, rimY]], col, ` stroke="${shade(col, -0.2)}" stroke-width="0.8"`);
-        d.raw(`<path d="M${f(xa)},${f(rimY)} q${f((xb - xa) / 2)},${f(0.12 * p)} ${f(xb - xa)},0 z" fill="${col}"/>`, xa, rimY, xb, rimY + 0.12 * p);
+        d.poly(
+          [
+            [0, -poleH - 0.12 * p],
+            [xa, rimY],
+            [xb, rimY],
+          ],
+          col,
+          ` stroke="${shade(col, -0.2)}" stroke-width="0.8"`,
+        );
+        d.raw(
+          `<path d="M${f(xa)},${f(rimY)} q${f((xb - xa) / 2)},${f(0.12 * p)} ${f(xb - xa)},0 z" fill="${col}"/>`,
+          xa,
+          rimY,
+          xb,
+          rimY + 0.12 * p,
+        );
       }
       if (look.variant % 3 === 0) {
         d.raw(
@@ -766,7 +1100,11 @@ export function drawStall(look: StallLook, v: ViewParams, rng: Rng): Sprite {
     case 'shelf': {
       const g = box(look.widthM, 0.45);
       const H = rng.float(1.2, 1.6);
-      d.poly([g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)], '#000000', ' opacity="0.25"');
+      d.poly(
+        [g.P(-0.02, 0, -0.05), g.P(1.02, 0, -0.05), g.P(1.02, 0, 1.05), g.P(-0.02, 0, 1.05)],
+        '#000000',
+        ' opacity="0.25"',
+      );
       const frameC = look.variant % 2 ? '#9ea3a8' : '#8d6e63';
       d.poly([g.P(0, 0, 1), g.P(0, H, 1), g.P(1, H, 1), g.P(1, 0, 1)], shade(frameC, 0.25));
       const tiers = rng.int(3, 4);
@@ -809,10 +1147,27 @@ export function makePersonLook(rng: Rng): PersonLook {
     skin: rng.pick(SKIN),
     hair: rng.pick(['#1a1512', '#2b1e16', '#3b2a1e', '#5a4632', '#8a8a8a']),
     longHair: rng.chance(0.4),
-    top: rng.pick(['#f4f4f0', '#222222', '#c0392b', '#2980b9', '#27ae60', '#f1c40f', '#8e44ad', '#e67e22', '#7f8c8d', '#1f3a5f', '#d98cb3', '#5d4037']),
+    top: rng.pick([
+      '#f4f4f0',
+      '#222222',
+      '#c0392b',
+      '#2980b9',
+      '#27ae60',
+      '#f1c40f',
+      '#8e44ad',
+      '#e67e22',
+      '#7f8c8d',
+      '#1f3a5f',
+      '#d98cb3',
+      '#5d4037',
+    ]),
     bottom: rng.pick(['#1f2a44', '#222222', '#4a4a4a', '#c2b280', '#3b5b8a', '#6d4c41', '#9e9e9e']),
     skirt: rng.chance(0.15),
-    bag: rng.weighted([['none', 5], ['backpack', 2], ['handbag', 2]] as const),
+    bag: rng.weighted([
+      ['none', 5],
+      ['backpack', 2],
+      ['handbag', 2],
+    ] as const),
     bagColour: rng.pick(['#222222', '#6d4c41', '#c0392b', '#2c3e50', '#d7ccc8']),
     hat: rng.chance(0.15),
   };
@@ -840,10 +1195,28 @@ export function drawPerson(look: PersonLook, facing: -1 | 0 | 1, phase: number, 
       d.line([sx * 0.05 * H, hipY], [sx * 0.06 * H, -0.03 * H], look.bottom, legW);
       d.ellipse(sx * 0.06 * H, -0.02 * H, legW * 0.7, legW * 0.35, '#1b1b1b');
     }
-    if (look.skirt) d.poly([[-torsoW * 0.42, hipY - 0.05 * H], [torsoW * 0.42, hipY - 0.05 * H], [torsoW * 0.6, hipY + 0.16 * H], [-torsoW * 0.6, hipY + 0.16 * H]], look.bottom);
+    if (look.skirt)
+      d.poly(
+        [
+          [-torsoW * 0.42, hipY - 0.05 * H],
+          [torsoW * 0.42, hipY - 0.05 * H],
+          [torsoW * 0.6, hipY + 0.16 * H],
+          [-torsoW * 0.6, hipY + 0.16 * H],
+        ],
+        look.bottom,
+      );
     else d.rect(-torsoW * 0.42, hipY - 0.05 * H, torsoW * 0.84, 0.1 * H, look.bottom);
-    d.poly([[-torsoW / 2, shoulderY], [torsoW / 2, shoulderY], [torsoW * 0.42, hipY], [-torsoW * 0.42, hipY]], look.top);
-    for (const sx of [-1, 1]) d.line([sx * torsoW * 0.5, shoulderY + armW / 2], [sx * torsoW * 0.58, hipY + 0.02 * H], look.top, armW);
+    d.poly(
+      [
+        [-torsoW / 2, shoulderY],
+        [torsoW / 2, shoulderY],
+        [torsoW * 0.42, hipY],
+        [-torsoW * 0.42, hipY],
+      ],
+      look.top,
+    );
+    for (const sx of [-1, 1])
+      d.line([sx * torsoW * 0.5, shoulderY + armW / 2], [sx * torsoW * 0.58, hipY + 0.02 * H], look.top, armW);
     for (const sx of [-1, 1]) d.circle(sx * torsoW * 0.58, hipY + 0.04 * H, armW * 0.55, look.skin);
     if (look.bag === 'backpack') {
       d.line([-torsoW * 0.3, shoulderY], [-torsoW * 0.3, shoulderY + 0.15 * H], look.bagColour, 2);
@@ -863,21 +1236,60 @@ export function drawPerson(look: PersonLook, facing: -1 | 0 | 1, phase: number, 
       d.line(knee, foot, col, legW);
       d.ellipse(foot[0] + h * 0.03 * H, -0.02 * H, legW * 0.9, legW * 0.4, '#1b1b1b');
     }
-    if (look.skirt) d.poly([[-torsoW * 0.3, hipY - 0.05 * H], [torsoW * 0.3, hipY - 0.05 * H], [torsoW * 0.45, hipY + 0.17 * H], [-torsoW * 0.45, hipY + 0.17 * H]], look.bottom);
+    if (look.skirt)
+      d.poly(
+        [
+          [-torsoW * 0.3, hipY - 0.05 * H],
+          [torsoW * 0.3, hipY - 0.05 * H],
+          [torsoW * 0.45, hipY + 0.17 * H],
+          [-torsoW * 0.45, hipY + 0.17 * H],
+        ],
+        look.bottom,
+      );
     d.line([0, shoulderY + armW], [-stride * 0.8 * h, hipY + 0.02 * H], shade(look.top, -0.2), armW);
-    if (look.bag === 'backpack') d.rect(h < 0 ? torsoW * 0.3 : -torsoW * 0.3 - 0.16 * H, shoulderY + 0.02 * H, 0.16 * H, 0.22 * H, look.bagColour, ' rx="3"');
-    d.poly([[-torsoW * 0.32, shoulderY], [torsoW * 0.32, shoulderY], [torsoW * 0.3, hipY], [-torsoW * 0.3, hipY]], look.top);
+    if (look.bag === 'backpack')
+      d.rect(
+        h < 0 ? torsoW * 0.3 : -torsoW * 0.3 - 0.16 * H,
+        shoulderY + 0.02 * H,
+        0.16 * H,
+        0.22 * H,
+        look.bagColour,
+        ' rx="3"',
+      );
+    d.poly(
+      [
+        [-torsoW * 0.32, shoulderY],
+        [torsoW * 0.32, shoulderY],
+        [torsoW * 0.3, hipY],
+        [-torsoW * 0.3, hipY],
+      ],
+      look.top,
+    );
     d.line([0, shoulderY + armW], [stride * 0.8 * h, hipY + 0.02 * H], look.top, armW);
     d.circle(stride * 0.8 * h, hipY + 0.04 * H, armW * 0.55, look.skin);
-    if (look.bag === 'handbag') d.rect(stride * 0.8 * h - 0.05 * H, hipY + 0.05 * H, 0.1 * H, 0.1 * H, look.bagColour, ' rx="2"');
+    if (look.bag === 'handbag')
+      d.rect(stride * 0.8 * h - 0.05 * H, hipY + 0.05 * H, 0.1 * H, 0.1 * H, look.bagColour, ' rx="2"');
   }
   // Neck, head, hair.
   d.rect(-0.025 * H, shoulderY - 0.04 * H, 0.05 * H, 0.05 * H, look.skin);
   const hy = shoulderY - 0.04 * H - head * 0.5;
   d.ellipse(0, hy, head * 0.42, head * 0.52, look.skin);
   const hairBack = facing === 0 ? 0 : -facing * head * 0.1;
-  d.raw(`<path d="M${f(-head * 0.45 + hairBack)},${f(hy)} a${f(head * 0.45)},${f(head * 0.52)} 0 0 1 ${f(head * 0.9)},0 z" fill="${look.hair}"/>`, -head * 0.5, hy - head * 0.55, head * 0.5, hy);
-  if (look.longHair) d.rect(-head * 0.42 + (facing === 0 ? 0 : -facing * head * 0.15), hy - head * 0.1, head * (facing === 0 ? 0.84 : 0.5), head * 0.8, look.hair);
+  d.raw(
+    `<path d="M${f(-head * 0.45 + hairBack)},${f(hy)} a${f(head * 0.45)},${f(head * 0.52)} 0 0 1 ${f(head * 0.9)},0 z" fill="${look.hair}"/>`,
+    -head * 0.5,
+    hy - head * 0.55,
+    head * 0.5,
+    hy,
+  );
+  if (look.longHair)
+    d.rect(
+      -head * 0.42 + (facing === 0 ? 0 : -facing * head * 0.15),
+      hy - head * 0.1,
+      head * (facing === 0 ? 0.84 : 0.5),
+      head * 0.8,
+      look.hair,
+    );
   if (look.hat) d.ellipse(0, hy - head * 0.42, head * 0.62, head * 0.16, '#d8c9a8');
   return d.build();
 }
@@ -885,7 +1297,12 @@ export function drawPerson(look: PersonLook, facing: -1 | 0 | 1, phase: number, 
 // ---------------------------------------------------------------------------------------------------------------
 // Street furniture that stands in front of things (and so hides them).
 
-export function drawDecor(kind: 'tree' | 'lamp' | 'bin' | 'bollard' | 'hydrant' | 'sign-pole', variant: number, v: ViewParams, rng: Rng): Sprite {
+export function drawDecor(
+  kind: 'tree' | 'lamp' | 'bin' | 'bollard' | 'hydrant' | 'sign-pole',
+  variant: number,
+  v: ViewParams,
+  rng: Rng,
+): Sprite {
   const d = new Drawing();
   const p = v.ppm;
   switch (kind) {
@@ -893,7 +1310,15 @@ export function drawDecor(kind: 'tree' | 'lamp' | 'bin' | 'bollard' | 'hydrant' 
       const trunkH = rng.float(2.6, 3.4) * p;
       const tw = rng.float(0.18, 0.28) * p;
       d.ellipse(0, 0, 0.6 * p, 0.25 * v.vppm + 2, '#5b4a3a', ' opacity="0.6"');
-      d.poly([[-tw / 2, 0], [-tw / 3, -trunkH], [tw / 3, -trunkH], [tw / 2, 0]], ['#5d4634', '#6b5443', '#4e3b2c', '#7a6a55'][variant % 4]!);
+      d.poly(
+        [
+          [-tw / 2, 0],
+          [-tw / 3, -trunkH],
+          [tw / 3, -trunkH],
+          [tw / 2, 0],
+        ],
+        ['#5d4634', '#6b5443', '#4e3b2c', '#7a6a55'][variant % 4]!,
+      );
       const greens = ['#3f7d3a', '#4f8f43', '#356b31', '#5b9a4a'];
       for (let i = 0; i < 9; i++) {
         const r = rng.float(0.7, 1.2) * p;
@@ -909,7 +1334,11 @@ export function drawDecor(kind: 'tree' | 'lamp' | 'bin' | 'bollard' | 'hydrant' 
       break;
     }
     case 'bin': {
-      const cols = [['#2e7d32', '#7f8c8d'], ['#1565c0', '#616161'], ['#6d4c41', '#9e9e9e']][variant % 3]!;
+      const cols = [
+        ['#2e7d32', '#7f8c8d'],
+        ['#1565c0', '#616161'],
+        ['#6d4c41', '#9e9e9e'],
+      ][variant % 3]!;
       for (const [i, c] of cols.entries()) {
         const x = (i - 0.5) * 0.55 * p;
         d.rect(x - 0.25 * p, -0.95 * p, 0.5 * p, 0.95 * p, c, ' rx="3"');
@@ -939,4 +1368,3 @@ export function drawDecor(kind: 'tree' | 'lamp' | 'bin' | 'bollard' | 'hydrant' 
   }
   return d.build();
 }
-

@@ -16,7 +16,8 @@ const ArgsSchema = z.strictObject({
   district: z.string().min(1).default('unmapped'),
 });
 
-const USAGE = 'usage: simulators/hj212/main.ts [--host H] [--port P] [--monitors N] [--interval-ms MS] [--seed S] [--flag 4|5] [--district D]';
+const USAGE =
+  'usage: simulators/hj212/main.ts [--host H] [--port P] [--monitors N] [--interval-ms MS] [--seed S] [--flag 4|5] [--district D]';
 
 runMain('hj212-sim', async () => {
   let values: Record<string, unknown>;

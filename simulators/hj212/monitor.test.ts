@@ -9,8 +9,15 @@ import { silentLogger } from '../../runtime/log.js';
 import { generateMonitors, Hj212Fleet, type Hj212FleetOptions } from './monitor.js';
 
 const METRIC: Record<string, string> = {
-  a34004: 'pm25_ugm3', a34002: 'pm10_ugm3', a34001: 'tsp_ugm3', a01001: 'temp_c', a01002: 'rh_pct',
-  a01006: 'pressure_kpa', a01007: 'wind_ms', a01008: 'wind_dir_deg', LA: 'laeq_db',
+  a34004: 'pm25_ugm3',
+  a34002: 'pm10_ugm3',
+  a34001: 'tsp_ugm3',
+  a01001: 'temp_c',
+  a01002: 'rh_pct',
+  a01006: 'pressure_kpa',
+  a01007: 'wind_ms',
+  a01008: 'wind_dir_deg',
+  LA: 'laeq_db',
 };
 
 /** A sink that keeps points by (device, metric, ts), as the idempotent store does. */
@@ -47,7 +54,11 @@ async function run(opts: Omit<Hj212FleetOptions, 'host' | 'port' | 'intervalMs'>
   // A throwaway fleet only to learn the device entries (MNs are deterministic).
   const specs = typeof opts.monitors === 'number' ? generateMonitors(opts.monitors, opts.seed ?? 1) : opts.monitors;
   const probe = new Hj212Fleet({ host: '127.0.0.1', port: 1, intervalMs: 1000, monitors: specs, start: 0 });
-  const cfg = parseConfig(Hj212ConfigSchema, { port: 0, host: '127.0.0.1', devices: probe.deviceConfigs('simcity') }, 'test');
+  const cfg = parseConfig(
+    Hj212ConfigSchema,
+    { port: 0, host: '127.0.0.1', devices: probe.deviceConfigs('simcity') },
+    'test',
+  );
   server = new Hj212Server(cfg, sink, silentLogger);
   const { port } = await server.listen();
   fleet = new Hj212Fleet({ host: '127.0.0.1', port, intervalMs: 60_000, ...opts, monitors: specs });
@@ -72,7 +83,11 @@ function expectedPoints(f: Hj212Fleet, devices: { mn: string; id: string; kind: 
 
 describe('Hj212Fleet → Hj212Server', () => {
   it('6 monitors, 40 frames each, Flag=5: split and merged writes, every value arrives once', async () => {
-    const { sink, fleet: f, devices } = await run({
+    const {
+      sink,
+      fleet: f,
+      devices,
+    } = await run({
       monitors: 6,
       seed: 11,
       start: Date.parse('2026-03-01T00:00:00+08:00'),
@@ -96,7 +111,11 @@ describe('Hj212Fleet → Hj212Server', () => {
   });
 
   it('drops and mid-frame cuts with Flag=5: resent frames are stored once, counts stay exact', async () => {
-    const { sink, fleet: f, devices } = await run({
+    const {
+      sink,
+      fleet: f,
+      devices,
+    } = await run({
       monitors: 4,
       seed: 5,
       start: Date.parse('2026-03-02T00:00:00+08:00'),
@@ -116,11 +135,19 @@ describe('Hj212Fleet → Hj212Server', () => {
     expect(sink.points.size).toBe(expectedPoints(f, devices));
     // Every cut frame is a dead letter at the server, nothing else is.
     expect(sink.dead).toHaveLength(t.cut);
-    expect(sink.dead.every((r) => r.startsWith('connection closed inside a frame') || r === '1 bytes of garbage before a frame start "##"')).toBe(true);
+    expect(
+      sink.dead.every(
+        (r) => r.startsWith('connection closed inside a frame') || r === '1 bytes of garbage before a frame start "##"',
+      ),
+    ).toBe(true);
   });
 
   it('Flag=4 with drops: fully written frames all arrive', async () => {
-    const { sink, fleet: f, devices } = await run({
+    const {
+      sink,
+      fleet: f,
+      devices,
+    } = await run({
       monitors: 3,
       seed: 9,
       start: Date.parse('2026-03-03T00:00:00+08:00'),
@@ -133,7 +160,8 @@ describe('Hj212Fleet → Hj212Server', () => {
     });
     expect(f.totals().frames).toBe(150);
     // Nothing answers Flag=4 frames, so wait for the server to have processed the last ones.
-    for (let i = 0; i < 200 && sink.points.size < expectedPoints(f, devices); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && sink.points.size < expectedPoints(f, devices); i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(sink.points.size).toBe(expectedPoints(f, devices));
   });
 
@@ -156,7 +184,15 @@ describe('Hj212Fleet → Hj212Server', () => {
     const pointsA = [...a.sink.points.entries()].sort();
     await fleet!.stop();
     await server!.close();
-    const b = await run({ monitors: 2, seed: 42, start: Date.parse('2026-03-05T00:00:00+08:00'), frames: 10, merge: 3, window: 3, split: 1 });
+    const b = await run({
+      monitors: 2,
+      seed: 42,
+      start: Date.parse('2026-03-05T00:00:00+08:00'),
+      frames: 10,
+      merge: 3,
+      window: 3,
+      split: 1,
+    });
     expect([...b.sink.points.entries()].sort()).toEqual(pointsA);
   });
 
@@ -164,7 +200,11 @@ describe('Hj212Fleet → Hj212Server', () => {
     const sink = new PointSink();
     const specs = generateMonitors(3, 2);
     const probe = new Hj212Fleet({ host: '127.0.0.1', port: 1, intervalMs: 1000, monitors: specs, start: 0 });
-    server = new Hj212Server(parseConfig(Hj212ConfigSchema, { port: 0, host: '127.0.0.1', devices: probe.deviceConfigs('x') }, 't'), sink, silentLogger);
+    server = new Hj212Server(
+      parseConfig(Hj212ConfigSchema, { port: 0, host: '127.0.0.1', devices: probe.deviceConfigs('x') }, 't'),
+      sink,
+      silentLogger,
+    );
     const { port } = await server.listen();
     fleet = new Hj212Fleet({ host: '127.0.0.1', port, monitors: specs, intervalMs: 1000, frames: 2 });
     fleet.start();

@@ -119,15 +119,33 @@ function values(seed: number, mnHash: number, n: number, ts: number, codes: read
   const out: Record<string, string> = {};
   for (const c of codes) {
     switch (c) {
-      case 'a34004': out[c] = pm25.toFixed(1); break;
-      case 'a34002': out[c] = (pm25 * (1.4 + 0.4 * u(2))).toFixed(1); break;
-      case 'a34001': out[c] = (pm25 * (2.2 + 0.6 * u(3))).toFixed(1); break;
-      case 'a01001': out[c] = (8 + 20 * day + 3 * u(4)).toFixed(1); break;
-      case 'a01002': out[c] = (40 + 50 * u(5)).toFixed(0); break;
-      case 'a01006': out[c] = (100.2 + 1.5 * u(6)).toFixed(2); break;
-      case 'a01007': out[c] = (6 * u(7) ** 2).toFixed(1); break;
-      case 'a01008': out[c] = String(Math.floor(360 * u(8))); break;
-      case 'LA': out[c] = (48 + 25 * day + 8 * u(9)).toFixed(1); break;
+      case 'a34004':
+        out[c] = pm25.toFixed(1);
+        break;
+      case 'a34002':
+        out[c] = (pm25 * (1.4 + 0.4 * u(2))).toFixed(1);
+        break;
+      case 'a34001':
+        out[c] = (pm25 * (2.2 + 0.6 * u(3))).toFixed(1);
+        break;
+      case 'a01001':
+        out[c] = (8 + 20 * day + 3 * u(4)).toFixed(1);
+        break;
+      case 'a01002':
+        out[c] = (40 + 50 * u(5)).toFixed(0);
+        break;
+      case 'a01006':
+        out[c] = (100.2 + 1.5 * u(6)).toFixed(2);
+        break;
+      case 'a01007':
+        out[c] = (6 * u(7) ** 2).toFixed(1);
+        break;
+      case 'a01008':
+        out[c] = String(Math.floor(360 * u(8)));
+        break;
+      case 'LA':
+        out[c] = (48 + 25 * day + 8 * u(9)).toFixed(1);
+        break;
     }
   }
   return out;
@@ -182,15 +200,34 @@ export class Hj212Monitor {
     private readonly o: MonitorOptions,
     private readonly onProgress: () => void,
   ) {
-    this.codes = [...(spec.kinds.includes('dust') ? DUST_CODES : []), ...(spec.kinds.includes('noise') ? NOISE_CODES : [])];
+    this.codes = [
+      ...(spec.kinds.includes('dust') ? DUST_CODES : []),
+      ...(spec.kinds.includes('noise') ? NOISE_CODES : []),
+    ];
     this.mnHash = strHash(spec.mn);
     this.retryMs = o.reconnectMs;
-    this.counts = { mn: spec.mn, frames: 0, writes: 0, resent: 0, cut: 0, refused: 0, connects: 0, values: {}, flagged: {} };
+    this.counts = {
+      mn: spec.mn,
+      frames: 0,
+      writes: 0,
+      resent: 0,
+      cut: 0,
+      refused: 0,
+      connects: 0,
+      values: {},
+      flagged: {},
+    };
   }
 
   /** Every frame built, sent and (Flag=5) answered or refused. */
   get finished(): boolean {
-    return this.o.frames !== undefined && this.next >= this.o.frames && this.queue.length === 0 && this.inflight.size === 0 && this.writing === 0;
+    return (
+      this.o.frames !== undefined &&
+      this.next >= this.o.frames &&
+      this.queue.length === 0 &&
+      this.inflight.size === 0 &&
+      this.writing === 0
+    );
   }
 
   connect(): void {
@@ -280,8 +317,10 @@ export class Hj212Monitor {
   private splitPoints(data: Buffer): Buffer[] {
     if (this.o.split <= 0 || mix(this.o.seed, this.mnHash, this.counts.writes, 0x5b) >= this.o.split) return [data];
     const cuts = 1 + Math.floor(mix(this.o.seed, this.mnHash, this.counts.writes, 0x5c) * 2);
-    const at = Array.from({ length: cuts }, (_, i) => 1 + Math.floor(mix(this.o.seed, this.mnHash, this.counts.writes, 0x5d + i) * (data.length - 1)))
-      .sort((a, b) => a - b);
+    const at = Array.from(
+      { length: cuts },
+      (_, i) => 1 + Math.floor(mix(this.o.seed, this.mnHash, this.counts.writes, 0x5d + i) * (data.length - 1)),
+    ).sort((a, b) => a - b);
     const parts: Buffer[] = [];
     let prev = 0;
     for (const a of at) {
@@ -351,7 +390,8 @@ export class Hj212Monitor {
       if (!f) continue;
       if (p.packet.cn === '9014') {
         // The answer must be exactly the standard's 9014 for our frame.
-        if (d.segment !== dataAnswerSegment({ qn: f.qn, pw: this.spec.pw, mn: this.spec.mn, flag: this.o.flag })) continue;
+        if (d.segment !== dataAnswerSegment({ qn: f.qn, pw: this.spec.pw, mn: this.spec.mn, flag: this.o.flag }))
+          continue;
         this.inflight.delete(f.qn);
         this.deliver(f);
       } else if (p.packet.cn === '9011' && p.packet.params.QnRtn !== '1') {
@@ -398,7 +438,8 @@ export class Hj212Monitor {
   }
 }
 
-type MonitorOptions = Required<Omit<Hj212FleetOptions, 'monitors' | 'frames' | 'logger'>> & Pick<Hj212FleetOptions, 'frames' | 'logger'>;
+type MonitorOptions = Required<Omit<Hj212FleetOptions, 'monitors' | 'frames' | 'logger'>> &
+  Pick<Hj212FleetOptions, 'frames' | 'logger'>;
 
 export class Hj212Fleet {
   readonly monitors: Hj212Monitor[];
@@ -410,7 +451,8 @@ export class Hj212Fleet {
   constructor(opts: Hj212FleetOptions) {
     const seed = opts.seed ?? 1;
     this.o = { ...opts, seed };
-    if (!(opts.intervalMs >= 1000)) throw new RangeError('intervalMs must be at least 1000: DataTime has whole seconds');
+    if (!(opts.intervalMs >= 1000))
+      throw new RangeError('intervalMs must be at least 1000: DataTime has whole seconds');
     const specs = typeof opts.monitors === 'number' ? generateMonitors(opts.monitors, seed) : opts.monitors;
     const wall = opts.start === undefined;
     const full: MonitorOptions = {
@@ -473,10 +515,23 @@ export class Hj212Fleet {
   }
 
   counts(): MonitorCounts[] {
-    return this.monitors.map((m) => ({ ...m.counts, values: { ...m.counts.values }, flagged: { ...m.counts.flagged } }));
+    return this.monitors.map((m) => ({
+      ...m.counts,
+      values: { ...m.counts.values },
+      flagged: { ...m.counts.flagged },
+    }));
   }
 
-  totals(): { frames: number; writes: number; resent: number; cut: number; refused: number; connects: number; values: number; flagged: number } {
+  totals(): {
+    frames: number;
+    writes: number;
+    resent: number;
+    cut: number;
+    refused: number;
+    connects: number;
+    values: number;
+    flagged: number;
+  } {
     const t = { frames: 0, writes: 0, resent: 0, cut: 0, refused: 0, connects: 0, values: 0, flagged: 0 };
     for (const c of this.counts()) {
       t.frames += c.frames;
@@ -495,7 +550,10 @@ export class Hj212Fleet {
    * Device entries for the agent's HJ 212 config: one per monitor, kind = its first kind (a dust+noise monitor's
    * LA goes to the companion `<id>-noise`).
    */
-  deviceConfigs(district: string, idPrefix = 'hjsim'): { mn: string; id: string; district: string; kind: MonitorKind; password: string }[] {
+  deviceConfigs(
+    district: string,
+    idPrefix = 'hjsim',
+  ): { mn: string; id: string; district: string; kind: MonitorKind; password: string }[] {
     return this.monitors.map((m, i) => ({
       mn: m.spec.mn,
       id: `${idPrefix}-${String(i + 1).padStart(4, '0')}`,

@@ -33,7 +33,10 @@ runMain('nbiot-platform', async () => {
   let auth: unknown;
   if (v['hmac-secret']) auth = { mode: 'hmac', secret: v['hmac-secret'], header: v['hmac-header'] };
   else if (v.token) auth = { mode: 'token', token: v.token, header: v['token-header'], query: v['token-query'] };
-  else throw new ConfigError('give --token (with --token-header or --token-query) or --hmac-secret, as the receiver expects');
+  else
+    throw new ConfigError(
+      'give --token (with --token-header or --token-query) or --hmac-secret, as the receiver expects',
+    );
   const opts = parseConfig(
     PlatformOptionsSchema,
     {

@@ -9,7 +9,14 @@ import { NBIOT_PATH, nbiotRoutes, type PushResult } from '../../ingest/nbiot/rou
 import { silentLogger } from '../../runtime/log.js';
 import { openStore, startIngest, tmpDir, uniq, waitFor } from '../../test/helpers.js';
 import { startAclBroker } from '../../test/mosquitto-acl.js';
-import { CarrierPlatform, PlatformOptionsSchema, coverFleet, receiverDevices, schedule, type Transport } from './platform.js';
+import {
+  CarrierPlatform,
+  PlatformOptionsSchema,
+  coverFleet,
+  receiverDevices,
+  schedule,
+  type Transport,
+} from './platform.js';
 
 const START = Date.parse('2026-11-27T00:00:00+08:00');
 const TOKEN = 'platform-test-token-0001';
@@ -76,9 +83,20 @@ describe('carrier platform → receiver → broker → ingest → store', () => 
 
     const broker = await startAclBroker();
     const store = await openStore(dir);
-    const ingest = startIngest(store, { clientId: uniq('ing'), filter: `city/v1/${district}/#`, mqttUrl: broker.url, ...broker.login('ingest') });
+    const ingest = startIngest(store, {
+      clientId: uniq('ing'),
+      filter: `city/v1/${district}/#`,
+      mqttUrl: broker.url,
+      ...broker.login('ingest'),
+    });
     await ingest.start();
-    const publisher = new MqttPublisher({ url: broker.url, ...broker.login('nbiot'), clientId: uniq('nbp'), timeoutMs: 3000, logger: silentLogger });
+    const publisher = new MqttPublisher({
+      url: broker.url,
+      ...broker.login('nbiot'),
+      clientId: uniq('nbp'),
+      timeoutMs: 3000,
+      logger: silentLogger,
+    });
     await publisher.ready(10_000);
     const results: PushResult[] = [];
     const app = Fastify();
@@ -101,7 +119,12 @@ describe('carrier platform → receiver → broker → ingest → store', () => 
       const transport: Transport = async (body, headers, query) => {
         const i = ++n;
         if (i % 5 === 0) return 503;
-        const res = await app.inject({ method: 'POST', url: `${NBIOT_PATH}?${new URLSearchParams(query)}`, headers: { 'content-type': 'application/json', ...headers }, payload: body });
+        const res = await app.inject({
+          method: 'POST',
+          url: `${NBIOT_PATH}?${new URLSearchParams(query)}`,
+          headers: { 'content-type': 'application/json', ...headers },
+          payload: body,
+        });
         if (i % 7 === 0) {
           lost++;
           throw new Error('connection reset');

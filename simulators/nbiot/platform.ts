@@ -13,7 +13,10 @@ export const PlatformOptionsSchema = z.strictObject({
   /** The receiver's push URL, e.g. http://127.0.0.1:8081/api/ingest/nbiot */
   url: z.string().url(),
   covers: z.number().int().min(1).max(100_000).default(10),
-  districts: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/)).min(1).default(['xinhua']),
+  districts: z
+    .array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/))
+    .min(1)
+    .default(['xinhua']),
   seed: z.number().int().default(1),
   /** Heartbeat interval of a cover, virtual time. */
   heartbeatS: z.number().int().min(1).default(3600),
@@ -77,14 +80,25 @@ export interface PlatformStats {
 }
 
 /** Answers a push: the HTTP status, or throws on a network error. */
-export type Transport = (body: string, headers: Record<string, string>, query: Record<string, string>) => Promise<number>;
+export type Transport = (
+  body: string,
+  headers: Record<string, string>,
+  query: Record<string, string>,
+) => Promise<number>;
 
 export function coverFleet(o: Pick<PlatformOptions, 'covers' | 'districts' | 'seed'>): Cover[] {
   return Array.from({ length: o.covers }, (_, i) => {
     const district = o.districts[i % o.districts.length]!;
     const h = (k: number) => hash32(`${o.seed}/${i}/${k}`).toString(16).padStart(8, '0');
-    const imei = `86${String(hash32(`${o.seed}/imei/${i}`)).padStart(10, '0').slice(0, 10)}${String(i % 1000).padStart(3, '0')}`;
-    return { carrierId: `${h(1)}${h(2)}${h(3)}${h(4)}`, imei, id: `mh-${district}-${String(i + 1).padStart(4, '0')}`, district };
+    const imei = `86${String(hash32(`${o.seed}/imei/${i}`))
+      .padStart(10, '0')
+      .slice(0, 10)}${String(i % 1000).padStart(3, '0')}`;
+    return {
+      carrierId: `${h(1)}${h(2)}${h(3)}${h(4)}`,
+      imei,
+      id: `mh-${district}-${String(i + 1).padStart(4, '0')}`,
+      district,
+    };
   });
 }
 
@@ -112,7 +126,12 @@ const ALARMS = [
 const TENANT = '2000031234';
 const PRODUCT = '15012345';
 
-function ctwing(cover: Cover, ts: number, fields: Record<string, unknown>, event?: { serviceId: number; eventType: number }): Record<string, unknown> {
+function ctwing(
+  cover: Cover,
+  ts: number,
+  fields: Record<string, unknown>,
+  event?: { serviceId: number; eventType: number },
+): Record<string, unknown> {
   if (event) {
     return {
       timestamp: ts,
@@ -160,8 +179,14 @@ export function schedule(o: PlatformOptions, covers: readonly Cover[], start: nu
     const phase = Math.floor(u(0, 0) * H);
     for (let k = 0; k < o.rounds; k++) {
       const t = start + k * H + phase;
-      const battery = Math.round(97 - (k * H) / 86_400_000 * 0.02);
-      const hb = { tilt_angle: Math.round(u(k, 1) * 8) / 10, cover_status: 0, water_level: Math.round(100 + 40 * u(k, 2)) / 10, battery_value: battery, rsrp: -80 - Math.round(20 * u(k, 3)) };
+      const battery = Math.round(97 - ((k * H) / 86_400_000) * 0.02);
+      const hb = {
+        tilt_angle: Math.round(u(k, 1) * 8) / 10,
+        cover_status: 0,
+        water_level: Math.round(100 + 40 * u(k, 2)) / 10,
+        battery_value: battery,
+        rsrp: -80 - Math.round(20 * u(k, 3)),
+      };
       out.push(msg(cover, t, hb, 'heartbeat'));
       if (u(k, 4) < o.alarmProbability) {
         const a = ALARMS[Math.floor(u(k, 5) * ALARMS.length)]!;
@@ -170,14 +195,25 @@ export function schedule(o: PlatformOptions, covers: readonly Cover[], start: nu
         if (a.type !== 'battery') {
           // Back to normal before the next heartbeat.
           const rt = t + Math.floor(H * (0.5 + 0.4 * u(k, 8)));
-          out.push(msg(cover, rt, { tilt_angle: 0.3, cover_status: 0, water_level: 11 }, 'recovery', { serviceId: 1005, eventType: 1 }));
+          out.push(
+            msg(cover, rt, { tilt_angle: 0.3, cover_status: 0, water_level: 11 }, 'recovery', {
+              serviceId: 1005,
+              eventType: 1,
+            }),
+          );
         }
       }
     }
   }
   return out.sort((a, b) => a.ts - b.ts);
 
-  function msg(cover: Cover, ts: number, fields: Record<string, unknown>, kind: Message['kind'], event?: { serviceId: number; eventType: number }): Message {
+  function msg(
+    cover: Cover,
+    ts: number,
+    fields: Record<string, unknown>,
+    kind: Message['kind'],
+    event?: { serviceId: number; eventType: number },
+  ): Message {
     const obj = ctwing(cover, ts, fields, event);
     return { ts, cover, body: JSON.stringify(obj), id: ctwingMessageId(obj), points: Object.keys(fields).length, kind };
   }
@@ -187,7 +223,12 @@ export function httpTransport(url: string, timeoutMs: number): Transport {
   return async (body, headers, query) => {
     const u = new URL(url);
     for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
-    const res = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(u, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await res.arrayBuffer(); // drain, so the connection is reused
     return res.status;
   };
@@ -220,7 +261,15 @@ export class CarrierPlatform {
     this.auth = this.options.auth;
     this.covers = coverFleet(this.options);
     this.transport = transport ?? httpTransport(this.options.url, this.options.requestTimeoutMs);
-    this.stats = { delivered: 0, failed: 0, requests: 0, retries: 0, duplicates: 0, perDevice: {}, messageIds: new Set() };
+    this.stats = {
+      delivered: 0,
+      failed: 0,
+      requests: 0,
+      retries: 0,
+      duplicates: 0,
+      perDevice: {},
+      messageIds: new Set(),
+    };
     for (const c of this.covers) this.stats.perDevice[c.id] = { messages: 0, points: 0, alarms: 0, recoveries: 0 };
   }
 

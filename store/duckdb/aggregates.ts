@@ -54,11 +54,15 @@ export async function deleteReadingsBefore(db: DuckDBConnection, before: number)
 }
 
 export async function deleteAggregatesBefore(db: DuckDBConnection, before: number): Promise<number> {
-  return (await db.run('DELETE FROM readings_15m WHERE bucket < $before', { before: int(floorBucket(before)) })).rowsChanged;
+  return (await db.run('DELETE FROM readings_15m WHERE bucket < $before', { before: int(floorBucket(before)) }))
+    .rowsChanged;
 }
 
 /** One device's aggregates in [from, to), oldest first, at most `limit` buckets; like ReadingStore.query. */
-export async function queryAggregates(db: DuckDBConnection, q: ReadingQuery): Promise<{ readings: AggregateRow[]; total: number }> {
+export async function queryAggregates(
+  db: DuckDBConnection,
+  q: ReadingQuery,
+): Promise<{ readings: AggregateRow[]; total: number }> {
   const where = ['device = $device'];
   const params: Record<string, DuckDBValue> = { device: q.deviceId };
   if (q.metric) {
@@ -74,7 +78,11 @@ export async function queryAggregates(db: DuckDBConnection, q: ReadingQuery): Pr
     params.to = int(q.to);
   }
   const cond = where.join(' AND ');
-  const total = Number((await db.runAndReadAll(`SELECT count(DISTINCT bucket)::BIGINT FROM readings_15m WHERE ${cond}`, params)).getRows()[0]![0] as bigint);
+  const total = Number(
+    (
+      await db.runAndReadAll(`SELECT count(DISTINCT bucket)::BIGINT FROM readings_15m WHERE ${cond}`, params)
+    ).getRows()[0]![0] as bigint,
+  );
   const res = await db.runAndReadAll(
     `WITH f AS (SELECT * FROM readings_15m WHERE ${cond}),
           t AS (SELECT DISTINCT bucket FROM f ORDER BY bucket LIMIT ${Math.trunc(q.limit)})

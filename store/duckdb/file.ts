@@ -27,7 +27,11 @@ export class DuckDbFile {
 
   /** Opens (or creates) `file` (':memory:' in tests) and migrates it to the code's schema version. */
   static async open(file: string, schema: StoreSchema, o: DuckDbFileOptions = {}): Promise<DuckDbFile> {
-    const { instance, db, schema: report } = await openDuckDb(file, schema, { threads: '1', memory_limit: o.memoryLimit ?? '64MB' });
+    const {
+      instance,
+      db,
+      schema: report,
+    } = await openDuckDb(file, schema, { threads: '1', memory_limit: o.memoryLimit ?? '64MB' });
     holdFile(file, instance);
     return new DuckDbFile(instance, db, file, schema.what, report);
   }

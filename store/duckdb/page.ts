@@ -59,7 +59,9 @@ export interface PageQuery {
 /** The rows of one page and how many rows the filter matches in all. Call it inside the store's serial(). */
 export async function readPage(db: DuckDBConnection, q: PageQuery): Promise<{ rows: DuckDBValue[][]; total: number }> {
   const w = q.where.toString();
-  const total = Number((await db.runAndReadAll(`SELECT count(*)::BIGINT FROM ${q.from} ${w}`, q.where.params)).getRows()[0]![0] as bigint);
+  const total = Number(
+    (await db.runAndReadAll(`SELECT count(*)::BIGINT FROM ${q.from} ${w}`, q.where.params)).getRows()[0]![0] as bigint,
+  );
   const r = await db.runAndReadAll(
     `SELECT ${q.select} FROM ${q.from} ${w} ORDER BY ${q.orderBy} LIMIT ${Math.trunc(q.limit)} OFFSET ${Math.trunc(q.offset ?? 0)}`,
     q.where.params,

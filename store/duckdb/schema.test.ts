@@ -33,7 +33,8 @@ const FILES = Object.keys(SCHEMAS);
 /** 1, 2, ... up to the code's version of a store: one row per step applied. */
 const steps = (s: StoreSchema) => Array.from({ length: s.migrations.length }, (_, i) => i + 1);
 /** The tables of `before`, read from `after`: later steps may add tables, none may lose a row of the old ones. */
-const sameTables = (after: Record<string, string[]>, before: Record<string, string[]>) => Object.fromEntries(Object.keys(before).map((t) => [t, after[t]]));
+const sameTables = (after: Record<string, string[]>, before: Record<string, string[]>) =>
+  Object.fromEntries(Object.keys(before).map((t) => [t, after[t]]));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'city-schema-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -41,7 +42,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function unpack(name: string): string {
   const dir = path.join(tmp, name);
   fs.mkdirSync(dir);
-  for (const f of FILES) fs.writeFileSync(path.join(dir, f), zlib.gunzipSync(fs.readFileSync(path.join(FIXTURE, `${f}.gz`))));
+  for (const f of FILES)
+    fs.writeFileSync(path.join(dir, f), zlib.gunzipSync(fs.readFileSync(path.join(FIXTURE, `${f}.gz`))));
   fs.cpSync(path.join(FIXTURE, 'evidence'), path.join(dir, 'evidence'), { recursive: true });
   return dir;
 }
@@ -51,14 +53,26 @@ async function dump(file: string): Promise<Record<string, string[]>> {
   const inst = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
   const c = await inst.connect();
   try {
-    const tables = (await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1`))
+    const tables = (
+      await c.runAndReadAll(
+        `SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1`,
+      )
+    )
       .getRows()
       .map((r) => r[0] as string)
       .filter((t) => t !== 'schema_version');
     const out: Record<string, string[]> = {};
     for (const t of tables) {
-      const cols = (await c.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE table_name = '${t}' ORDER BY column_index`)).getRows().map((r) => r[0] as string);
-      const rows = await c.runAndReadAll(`SELECT ${cols.map((x) => `"${x}"::VARCHAR`).join(' || chr(31) || ')} FROM "${t}" ORDER BY ALL`);
+      const cols = (
+        await c.runAndReadAll(
+          `SELECT column_name FROM duckdb_columns() WHERE table_name = '${t}' ORDER BY column_index`,
+        )
+      )
+        .getRows()
+        .map((r) => r[0] as string);
+      const rows = await c.runAndReadAll(
+        `SELECT ${cols.map((x) => `"${x}"::VARCHAR`).join(' || chr(31) || ')} FROM "${t}" ORDER BY ALL`,
+      );
       out[t] = rows.getRows().map((r) => String(r[0]));
     }
     return out;
@@ -72,7 +86,9 @@ async function versionOf(file: string): Promise<number[]> {
   const inst = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
   const c = await inst.connect();
   try {
-    return (await c.runAndReadAll('SELECT version FROM schema_version ORDER BY version')).getRows().map((r) => Number(r[0]));
+    return (await c.runAndReadAll('SELECT version FROM schema_version ORDER BY version'))
+      .getRows()
+      .map((r) => Number(r[0]));
   } finally {
     c.closeSync();
     inst.closeSync();
@@ -96,7 +112,9 @@ describe('schema versions', () => {
     try {
       // What the fixture holds, read back through each store.
       expect(await readings.countPoints('nz-xinhua-001')).toBe(60);
-      expect((await readings.query({ deviceId: 'nz-xinhua-001', limit: 5 })).readings[3]!.flags).toEqual({ lmax_db: 'suspect' });
+      expect((await readings.query({ deviceId: 'nz-xinhua-001', limit: 5 })).readings[3]!.flags).toEqual({
+        lmax_db: 'suspect',
+      });
       expect((await readings.list(10)).items).toMatchObject([{ reason: 'not JSON', payloadBytes: 5000 }]);
       expect(await alerts.get('al-fixture-1')).toMatchObject({ ruleId: 'noise-night', state: 'firing' });
       const [ev] = (await events.list({ limit: 10 })).items;
@@ -116,7 +134,11 @@ describe('schema versions', () => {
     }
     // Each migration is reported once, for the platform's start-up log.
     expect(takeMigrations().map((m) => [path.basename(m.file), m.from, m.backup])).toEqual(
-      ['city', 'alerts', 'events', 'cases', 'notices', 'users', 'statements'].map((n) => [`${n}.duckdb`, 0, p(`${n}.duckdb.v0.backup`)]),
+      ['city', 'alerts', 'events', 'cases', 'notices', 'users', 'statements'].map((n) => [
+        `${n}.duckdb`,
+        0,
+        p(`${n}.duckdb.v0.backup`),
+      ]),
     );
     expect(takeMigrations()).toEqual([]);
     for (const f of FILES) {
@@ -164,15 +186,24 @@ describe('schema versions', () => {
     await f1.db.run(`INSERT INTO t VALUES (1, 'a'), (2, 'b')`);
     await f1.close();
 
-    const broken: StoreSchema = { what: 'toy store', migrations: [...v1.migrations, [`ALTER TABLE t ADD COLUMN note VARCHAR`, `SELECT no_such_column FROM t`]] };
+    const broken: StoreSchema = {
+      what: 'toy store',
+      migrations: [...v1.migrations, [`ALTER TABLE t ADD COLUMN note VARCHAR`, `SELECT no_such_column FROM t`]],
+    };
     const err = (await DuckDbFile.open(file, broken).catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(/^toy store .*toy\.duckdb: migrating from schema version 1 to 2 failed, the file is unchanged \(a copy taken before is at .*toy\.duckdb\.v1\.backup\)/);
+    expect(err.message).toMatch(
+      /^toy store .*toy\.duckdb: migrating from schema version 1 to 2 failed, the file is unchanged \(a copy taken before is at .*toy\.duckdb\.v1\.backup\)/,
+    );
     expect(await versionOf(file)).toEqual([1]);
     expect(Object.keys(await dump(file))).toEqual(['t']);
 
     const v2: StoreSchema = {
       what: 'toy store',
-      migrations: [...v1.migrations, [`ALTER TABLE t ADD COLUMN note VARCHAR`], async (db) => void (await db.run(`UPDATE t SET note = 'n' || id`))],
+      migrations: [
+        ...v1.migrations,
+        [`ALTER TABLE t ADD COLUMN note VARCHAR`],
+        async (db) => void (await db.run(`UPDATE t SET note = 'n' || id`)),
+      ],
     };
     const f2 = await DuckDbFile.open(file, v2);
     expect(f2.schema).toEqual({ from: 1, to: 3, backup: `${file}.v1.backup` });

@@ -59,7 +59,10 @@ const VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_version (
 export const RELEASE = (() => {
   for (const up of ['../..', '../../..']) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, up, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, up, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'city-sensing' && pkg.version) return pkg.version;
     } catch {
       // not there: try the next level
@@ -96,7 +99,11 @@ async function hasTables(db: DuckDBConnection): Promise<boolean> {
  * Opens (or creates) `file` (':memory:' in tests) with DuckDB `config`, and brings its schema to the code's version.
  * A file locked by another process, or newer than the code, is a ConfigError saying so.
  */
-export async function openDuckDb(file: string, schema: StoreSchema, config: Record<string, string>): Promise<OpenedDuckDb> {
+export async function openDuckDb(
+  file: string,
+  schema: StoreSchema,
+  config: Record<string, string>,
+): Promise<OpenedDuckDb> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   let instance: DuckDBInstance;
   try {
@@ -104,7 +111,9 @@ export async function openDuckDb(file: string, schema: StoreSchema, config: Reco
   } catch (e) {
     const msg = (e as Error).message;
     if (/lock/i.test(msg)) {
-      throw new ConfigError(`the ${schema.what} ${file} is in use by another process (stop it, or set DATA_DIR) (${msg.split('\n')[0]})`);
+      throw new ConfigError(
+        `the ${schema.what} ${file} is in use by another process (stop it, or set DATA_DIR) (${msg.split('\n')[0]})`,
+      );
     }
     throw e;
   }
@@ -140,13 +149,20 @@ async function migrate(db: DuckDBConnection, file: string, schema: StoreSchema):
       const step = schema.migrations[v]!;
       if (typeof step === 'function') await step(db);
       else for (const sql of step) await db.run(sql);
-      await db.run('INSERT INTO schema_version VALUES ($v, $at, $release)', { v: v + 1, at: BigInt(Date.now()), release: RELEASE });
+      await db.run('INSERT INTO schema_version VALUES ($v, $at, $release)', {
+        v: v + 1,
+        at: BigInt(Date.now()),
+        release: RELEASE,
+      });
     }
     await db.run('COMMIT');
   } catch (e) {
     await db.run('ROLLBACK').catch(() => undefined);
     const where = backup ? ` (a copy taken before is at ${backup})` : '';
-    throw new Error(`${schema.what} ${file}: migrating from schema version ${from} to ${known} failed, the file is unchanged${where}: ${(e as Error).message}`, { cause: e });
+    throw new Error(
+      `${schema.what} ${file}: migrating from schema version ${from} to ${known} failed, the file is unchanged${where}: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   return backup ? { from, to: known, backup } : { from, to: known };
 }

@@ -15,7 +15,13 @@ storeContract('duckdb', () => DuckDbStore.open({ file: path.join(dir, 'city.duck
 // Readings newer than everything stored for their device skip the anti-join (store.ts, writeNow): these pin that the
 // shortcut never stores a point twice, whatever was stored before it learnt the newest ts of each device.
 describe('the append shortcut for new readings', () => {
-  const noise = (deviceId: string, ts: number, metrics: Record<string, number>): StoredReading => ({ district: 'd', kind: 'noise', deviceId, ts, metrics });
+  const noise = (deviceId: string, ts: number, metrics: Record<string, number>): StoredReading => ({
+    district: 'd',
+    kind: 'noise',
+    deviceId,
+    ts,
+    metrics,
+  });
   const T0 = Date.UTC(2026, 5, 1);
 
   it('stores a redelivered batch once after the store is opened again', async () => {
@@ -34,12 +40,19 @@ describe('the append shortcut for new readings', () => {
   it('stores late readings and a second metric at a stored timestamp, and repeats of either once', async () => {
     const store = await DuckDbStore.open({ file: ':memory:' });
     await store.write([noise('dev-b', T0 + 10, { laeq_db: 60 })]);
-    const late = [noise('dev-b', T0 + 5, { laeq_db: 61 }), noise('dev-b', T0 + 10, { lmax_db: 70 }), noise('dev-b', T0 + 10, { laeq_db: 99 })];
+    const late = [
+      noise('dev-b', T0 + 5, { laeq_db: 61 }),
+      noise('dev-b', T0 + 10, { lmax_db: 70 }),
+      noise('dev-b', T0 + 10, { laeq_db: 99 }),
+    ];
     await store.write(late);
     await store.write(late);
     expect(await store.countPoints('dev-b')).toBe(3);
     const r = await store.query({ deviceId: 'dev-b', limit: 10 });
-    expect(r.readings.map((x) => [x.ts - T0, x.metrics])).toEqual([[5, { laeq_db: 61 }], [10, { laeq_db: 60, lmax_db: 70 }]]);
+    expect(r.readings.map((x) => [x.ts - T0, x.metrics])).toEqual([
+      [5, { laeq_db: 61 }],
+      [10, { laeq_db: 60, lmax_db: 70 }],
+    ]);
     await store.close();
   });
 

@@ -16,7 +16,14 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { DeadLetter, StoredReading } from '../../contracts/index.js';
-import type { AggregateRow, DeadLetterRetention, ReadingAggregates, ReadingQuery, ReadingRow, Store } from '../types.js';
+import type {
+  AggregateRow,
+  DeadLetterRetention,
+  ReadingAggregates,
+  ReadingQuery,
+  ReadingRow,
+  Store,
+} from '../types.js';
 import * as agg from './aggregates.js';
 import { openDuckDb, type StoreSchema } from './schema.js';
 import { holdFile, releaseFile } from './snapshot.js';
@@ -136,7 +143,14 @@ export class DuckDbStore implements Store, ReadingAggregates {
   private append(appender: DuckDBAppender, readings: readonly StoredReading[]): { lo: number; hi: number } {
     const cols: DuckDBValue[][] = READING_COLUMNS.map(() => []);
     const [device, district, kind, metric, ts, seq, value, flag] = cols as [
-      DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[], DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
     ];
     let lo = Infinity;
     let hi = -Infinity;
@@ -255,7 +269,8 @@ export class DuckDbStore implements Store, ReadingAggregates {
           appender.appendVarchar(d.reason);
           appender.appendBigInt(BigInt(d.receivedAt));
           appender.appendBlob(d.payload);
-          if (d.payloadBytes !== undefined && d.payloadBytes > d.payload.length) appender.appendBigInt(BigInt(d.payloadBytes));
+          if (d.payloadBytes !== undefined && d.payloadBytes > d.payload.length)
+            appender.appendBigInt(BigInt(d.payloadBytes));
           else appender.appendNull();
           appender.endRow();
         }
@@ -305,7 +320,10 @@ export class DuckDbStore implements Store, ReadingAggregates {
       if (n > 0n) await this.writer.run(`DELETE FROM dead_letters WHERE rowid IN (${doomed})`, params);
       return { deleted: Number(n), bytes: Number(bytes) };
     });
-    this.writeChain = next.then(() => undefined, () => undefined);
+    this.writeChain = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 
@@ -317,7 +335,10 @@ export class DuckDbStore implements Store, ReadingAggregates {
   // The retention job's writes go through the writer's chain like ingest's: one statement stream per connection.
   private onWriter<T>(f: (db: DuckDBConnection) => Promise<T>): Promise<T> {
     const next = this.writeChain.then(() => f(this.writer));
-    this.writeChain = next.then(() => undefined, () => undefined);
+    this.writeChain = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 

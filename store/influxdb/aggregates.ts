@@ -94,12 +94,24 @@ export class InfluxAggregates implements ReadingAggregates {
       const fields: string[] = [];
       for (const [metric, x] of a.m) {
         n++;
-        fields.push(`${esc(metric)}__n=${x.n}i`, `${esc(metric)}__sum=${x.sum}`, `${esc(metric)}__min=${x.min}`, `${esc(metric)}__max=${x.max}`);
+        fields.push(
+          `${esc(metric)}__n=${x.n}i`,
+          `${esc(metric)}__sum=${x.sum}`,
+          `${esc(metric)}__min=${x.min}`,
+          `${esc(metric)}__max=${x.max}`,
+        );
         if (isDb(metric)) fields.push(`${esc(metric)}__energy=${x.energy}`);
       }
-      lines.push(`${MEASUREMENT},device=${esc(a.device)},district=${esc(a.district)},kind=${a.kind} ${fields.join(',')} ${a.bucket}`);
+      lines.push(
+        `${MEASUREMENT},device=${esc(a.device)},district=${esc(a.district)},kind=${a.kind} ${fields.join(',')} ${a.bucket}`,
+      );
     }
-    await this.post('/api/v2/write', { org: this.o.org, bucket: this.o.bucket, precision: 'ms' }, lines.join('\n'), 'text/plain; charset=utf-8');
+    await this.post(
+      '/api/v2/write',
+      { org: this.o.org, bucket: this.o.bucket, precision: 'ms' },
+      lines.join('\n'),
+      'text/plain; charset=utf-8',
+    );
     return n;
   }
 
@@ -111,15 +123,25 @@ export class InfluxAggregates implements ReadingAggregates {
 
   /** Deletes raw points before `before`, one delete per sensor kind (the delete API's predicate has no OR). */
   async pruneReadings(before: number): Promise<number> {
-    const [counts = []] = await influxQL(this.o.ql, `SELECT count(*) FROM ${KINDS.map(ident).join(',')} WHERE time < ${ms(before)}`);
+    const [counts = []] = await influxQL(
+      this.o.ql,
+      `SELECT count(*) FROM ${KINDS.map(ident).join(',')} WHERE time < ${ms(before)}`,
+    );
     // The metrics are the points; seq, reading and the flags are not.
-    const deleted = sumColumns(counts, (c) => { const f = c.replace(/^count_/, ''); return f !== 'seq' && f !== 'reading' && !f.endsWith('__flag'); });
+    const deleted = sumColumns(counts, (c) => {
+      const f = c.replace(/^count_/, '');
+      return f !== 'seq' && f !== 'reading' && !f.endsWith('__flag');
+    });
     if (deleted === 0) return 0;
     for (const kind of KINDS) {
       await this.post(
         '/api/v2/delete',
         { org: this.o.org, bucket: this.o.bucket },
-        JSON.stringify({ start: '1970-01-01T00:00:00Z', stop: new Date(before - 1).toISOString(), predicate: `_measurement="${kind}"` }),
+        JSON.stringify({
+          start: '1970-01-01T00:00:00Z',
+          stop: new Date(before - 1).toISOString(),
+          predicate: `_measurement="${kind}"`,
+        }),
         'application/json',
       );
     }
@@ -134,7 +156,11 @@ export class InfluxAggregates implements ReadingAggregates {
     await this.post(
       '/api/v2/delete',
       { org: this.o.org, bucket: this.o.bucket },
-      JSON.stringify({ start: '1970-01-01T00:00:00Z', stop: new Date(end - 1).toISOString(), predicate: `_measurement="${MEASUREMENT}"` }),
+      JSON.stringify({
+        start: '1970-01-01T00:00:00Z',
+        stop: new Date(end - 1).toISOString(),
+        predicate: `_measurement="${MEASUREMENT}"`,
+      }),
       'application/json',
     );
     return deleted;
@@ -156,7 +182,8 @@ export class InfluxAggregates implements ReadingAggregates {
     for (const s of counts) {
       for (const r of s.values) {
         s.columns.forEach((c, i) => {
-          if (i > 0 && (c === 'count' || c.endsWith('__n')) && typeof r[i] === 'number') total = Math.max(total, r[i] as number);
+          if (i > 0 && (c === 'count' || c.endsWith('__n')) && typeof r[i] === 'number')
+            total = Math.max(total, r[i] as number);
         });
       }
     }
@@ -195,6 +222,9 @@ export class InfluxAggregates implements ReadingAggregates {
       body,
       signal: AbortSignal.timeout(this.o.ql.timeoutMs),
     });
-    if (!res.ok) throw new Error(`InfluxDB ${path} on bucket ${this.o.bucket} failed: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    if (!res.ok)
+      throw new Error(
+        `InfluxDB ${path} on bucket ${this.o.bucket} failed: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`,
+      );
   }
 }

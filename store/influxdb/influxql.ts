@@ -38,7 +38,8 @@ export async function influxQL(t: InfluxQLTarget, q: string): Promise<Series[][]
   } catch {
     throw new Error(`InfluxQL query failed: HTTP ${res.status} ${text.slice(0, 200)}`);
   }
-  if (!res.ok) throw new Error(`InfluxQL query failed: HTTP ${res.status} ${body.message ?? body.error ?? text.slice(0, 200)}`);
+  if (!res.ok)
+    throw new Error(`InfluxQL query failed: HTTP ${res.status} ${body.message ?? body.error ?? text.slice(0, 200)}`);
   if (body.error) throw new Error(`InfluxQL query failed: ${body.error}`);
   return (body.results ?? []).map((r) => {
     if (r.error) throw new Error(`InfluxQL query failed: ${r.error}`);

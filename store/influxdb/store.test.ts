@@ -13,7 +13,8 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 function env(): InfluxStoreOptions {
   const { INFLUX_URL: url, INFLUX_TOKEN: token, INFLUX_ORG: org, INFLUX_BUCKET: bucket } = process.env;
-  if (!url || !token || !org || !bucket) throw new Error('INFLUX_* are not set: the global setup runs scripts/services up');
+  if (!url || !token || !org || !bucket)
+    throw new Error('INFLUX_* are not set: the global setup runs scripts/services up');
   return { url, token, org, bucket };
 }
 
@@ -73,7 +74,10 @@ describe('InfluxStore start-up checks', () => {
         srv.close(() => resolve(p)); // closed again: nothing listens there
       });
     });
-    await rejects({ url: `http://127.0.0.1:${port}` }, new RegExp(`cannot reach InfluxDB at http://127.0.0.1:${port} \\(ECONNREFUSED\\).*INFLUX_URL`));
+    await rejects(
+      { url: `http://127.0.0.1:${port}` },
+      new RegExp(`cannot reach InfluxDB at http://127.0.0.1:${port} \\(ECONNREFUSED\\).*INFLUX_URL`),
+    );
     await rejects({ url: 'not a url' }, /INFLUX_URL/);
   });
   it('names INFLUX_TOKEN when the token may read but not write', async () => {
@@ -104,7 +108,10 @@ describe('InfluxStore start-up checks', () => {
       // A process that reads too is refused with it, naming the variable; so is the write-only check on a bucket that
       // is not there.
       await rejects({ token: auth.json.token }, /not visible.*INFLUX_TOKEN/);
-      await rejects({ token: auth.json.token, access: 'write', bucket: 'no-such-bucket' }, /no bucket "no-such-bucket".*INFLUX_BUCKET/);
+      await rejects(
+        { token: auth.json.token, access: 'write', bucket: 'no-such-bucket' },
+        /no bucket "no-such-bucket".*INFLUX_BUCKET/,
+      );
     } finally {
       await api('DELETE', `/api/v2/authorizations/${auth.json.id}`);
     }
@@ -121,7 +128,11 @@ describe('InfluxStore beyond the contract', () => {
     const e = env();
     const org = (await api('GET', `/api/v2/orgs?org=${e.org}`)).json.orgs[0];
     const name = uniqueId('store-test-1h');
-    const created = await api('POST', '/api/v2/buckets', { orgID: org.id, name, retentionRules: [{ type: 'expire', everySeconds: 3600 }] });
+    const created = await api('POST', '/api/v2/buckets', {
+      orgID: org.id,
+      name,
+      retentionRules: [{ type: 'expire', everySeconds: 3600 }],
+    });
     expect(created.status).toBe(201);
     const s = await InfluxStore.open({ ...e, bucket: name });
     try {
@@ -147,7 +158,14 @@ describe('InfluxStore beyond the contract', () => {
     const payload = Buffer.alloc(256 * 1024, 0xab);
     const before = (await store.list(1)).total;
     // 24 x 350 kB of base64: more than one 4 MiB request
-    await store.add(Array.from({ length: 24 }, (_, i) => ({ topic: `${run}/${i}`, reason: 'too large', receivedAt: Date.now(), payload })));
+    await store.add(
+      Array.from({ length: 24 }, (_, i) => ({
+        topic: `${run}/${i}`,
+        reason: 'too large',
+        receivedAt: Date.now(),
+        payload,
+      })),
+    );
     expect((await store.list(1)).total - before).toBe(24);
   });
 
@@ -181,12 +199,19 @@ describe('InfluxStore beyond the contract', () => {
     expect(got.map((d) => d.topic)).toEqual([`${run}/5`, `${run}/3`]);
     expect(Buffer.compare(got[1]!.payload, mb3)).toBe(0);
     expect(Buffer.compare(got[0]!.payload, mb5.subarray(0, MAX_DEAD_LETTER_PAYLOAD))).toBe(0);
-    expect(got[0]!.reason).toBe(`too large [payload cut to its first ${MAX_DEAD_LETTER_PAYLOAD} of ${mb5.length} bytes]`);
+    expect(got[0]!.reason).toBe(
+      `too large [payload cut to its first ${MAX_DEAD_LETTER_PAYLOAD} of ${mb5.length} bytes]`,
+    );
   });
 
   it('stores dead letters once when add() is retried with the same items', async () => {
     const run = uniqueId('dl-retry');
-    const items: DeadLetter[] = [1, 2, 3].map((i) => ({ topic: `${run}/${i}`, reason: 'r', receivedAt: Date.now(), payload: Buffer.from([i]) }));
+    const items: DeadLetter[] = [1, 2, 3].map((i) => ({
+      topic: `${run}/${i}`,
+      reason: 'r',
+      receivedAt: Date.now(),
+      payload: Buffer.from([i]),
+    }));
     const before = (await store.list(1)).total;
     await store.add(items);
     await store.add(items); // what ingest does when the first add() failed after InfluxDB had the points
@@ -199,11 +224,25 @@ describe('InfluxStore beyond the contract', () => {
     const t0 = Date.UTC(2026, 10, 27, 4);
     const district = uniqueId('d');
     await store.write([
-      ...[0, 20, 40, 60, 80].map((s, i) => ({ district, kind: 'noise' as const, deviceId: a, ts: t0 + s * 1000, metrics: { laeq_db: 50 + i } })),
+      ...[0, 20, 40, 60, 80].map((s, i) => ({
+        district,
+        kind: 'noise' as const,
+        deviceId: a,
+        ts: t0 + s * 1000,
+        metrics: { laeq_db: 50 + i },
+      })),
       { district, kind: 'noise', deviceId: b, ts: t0, metrics: { laeq_db: 40, lmax_db: 60 } },
       { district, kind: 'noise', deviceId: b, ts: t0 + 5000, metrics: { laeq_db: 41 } },
     ]);
-    const windows = await store.aggregate({ kind: 'noise', metric: 'laeq_db', fn: 'mean', everyMs: 60_000, from: t0, to: t0 + 120_000, deviceId: a });
+    const windows = await store.aggregate({
+      kind: 'noise',
+      metric: 'laeq_db',
+      fn: 'mean',
+      everyMs: 60_000,
+      from: t0,
+      to: t0 + 120_000,
+      deviceId: a,
+    });
     expect(windows).toEqual([
       { ts: t0, value: 51 },
       { ts: t0 + 60_000, value: 53.5 },
@@ -219,81 +258,94 @@ describe('InfluxStore beyond the contract', () => {
 describe('InfluxStore through a real outage', () => {
   afterAll(() => influxd('start')); // idempotent: InfluxDB runs again whatever happened
 
-  it(
-    'writes fail within a bounded time and leave nothing queued; a retrying write waits for InfluxDB; writes succeed once it is back, nothing doubled',
-    async () => {
-      const warnings: string[] = [];
-      const logger = { warn: (f: object, m: string) => warnings.push(`${m} ${JSON.stringify(f)}`), error: () => undefined };
-      // Short retries so that a write gives up well inside the outage (production defaults: DEFAULT_WRITE_TUNING).
-      const quick = await InfluxStore.open({
-        ...env(),
-        logger,
-        write: { maxRetries: 2, minRetryDelay: 200, maxRetryDelay: 800, retryJitter: 100, maxRetryTime: 4000, timeout: 2000 },
-      });
-      // Retries long enough to outlast the outage.
-      const patient = await InfluxStore.open({
-        ...env(),
-        write: { maxRetries: 50, minRetryDelay: 300, maxRetryDelay: 1000, retryJitter: 100, maxRetryTime: 45_000, timeout: 2000 },
-      });
-      const dev = uniqueId('outage');
-      const devPatient = uniqueId('outage-patient');
-      const before = noiseBatch(dev, 0, 200);
-      const during = noiseBatch(dev, 200, 200);
-      const held = noiseBatch(devPatient, 0, 100);
+  it('writes fail within a bounded time and leave nothing queued; a retrying write waits for InfluxDB; writes succeed once it is back, nothing doubled', async () => {
+    const warnings: string[] = [];
+    const logger = {
+      warn: (f: object, m: string) => warnings.push(`${m} ${JSON.stringify(f)}`),
+      error: () => undefined,
+    };
+    // Short retries so that a write gives up well inside the outage (production defaults: DEFAULT_WRITE_TUNING).
+    const quick = await InfluxStore.open({
+      ...env(),
+      logger,
+      write: {
+        maxRetries: 2,
+        minRetryDelay: 200,
+        maxRetryDelay: 800,
+        retryJitter: 100,
+        maxRetryTime: 4000,
+        timeout: 2000,
+      },
+    });
+    // Retries long enough to outlast the outage.
+    const patient = await InfluxStore.open({
+      ...env(),
+      write: {
+        maxRetries: 50,
+        minRetryDelay: 300,
+        maxRetryDelay: 1000,
+        retryJitter: 100,
+        maxRetryTime: 45_000,
+        timeout: 2000,
+      },
+    });
+    const dev = uniqueId('outage');
+    const devPatient = uniqueId('outage-patient');
+    const before = noiseBatch(dev, 0, 200);
+    const during = noiseBatch(dev, 200, 200);
+    const held = noiseBatch(devPatient, 0, 100);
+    try {
+      await quick.write(before);
+
+      influxd('stop');
+      const stoppedAt = Date.now();
+      let backAt = Infinity;
+      let heldWrittenAt = 0;
+      let heldPromise: Promise<void> = Promise.resolve();
       try {
-        await quick.write(before);
+        expect(await quick.ping()).toBe(false);
+        const t = Date.now();
+        await expect(quick.write(during)).rejects.toThrow(/InfluxDB write failed after 3 attempts.*ECONNREFUSED/);
+        // Not at the first failure (where the client's flush() rejects) but after its two retries, whose delays
+        // are at least 200 and 400 ms; and within the configured bound.
+        expect(Date.now() - t).toBeGreaterThanOrEqual(600);
+        expect(Date.now() - t).toBeLessThan(4000 + 2000);
+        expect(warnings.filter((w) => /Write to InfluxDB failed \(attempt: [12]\)/.test(w))).toHaveLength(2);
+        // Nothing left queued: past every retry delay the client has attempted nothing more.
+        const reported = warnings.length;
+        await sleep(1500);
+        expect(warnings).toHaveLength(reported);
+        // Ingest retries the batch: each attempt fails the same way, nothing piles up.
+        await expect(quick.write(during)).rejects.toThrow(/InfluxDB write failed/);
 
-        influxd('stop');
-        const stoppedAt = Date.now();
-        let backAt = Infinity;
-        let heldWrittenAt = 0;
-        let heldPromise: Promise<void> = Promise.resolve();
-        try {
-          expect(await quick.ping()).toBe(false);
-          const t = Date.now();
-          await expect(quick.write(during)).rejects.toThrow(/InfluxDB write failed after 3 attempts.*ECONNREFUSED/);
-          // Not at the first failure (where the client's flush() rejects) but after its two retries, whose delays
-          // are at least 200 and 400 ms; and within the configured bound.
-          expect(Date.now() - t).toBeGreaterThanOrEqual(600);
-          expect(Date.now() - t).toBeLessThan(4000 + 2000);
-          expect(warnings.filter((w) => /Write to InfluxDB failed \(attempt: [12]\)/.test(w))).toHaveLength(2);
-          // Nothing left queued: past every retry delay the client has attempted nothing more.
-          const reported = warnings.length;
-          await sleep(1500);
-          expect(warnings).toHaveLength(reported);
-          // Ingest retries the batch: each attempt fails the same way, nothing piles up.
-          await expect(quick.write(during)).rejects.toThrow(/InfluxDB write failed/);
-
-          heldPromise = patient.write(held).then(() => {
-            heldWrittenAt = Date.now();
-          });
-          await sleep(Math.max(0, stoppedAt + 15_000 - Date.now()));
-          expect(heldWrittenAt).toBe(0); // not resolved while InfluxDB was away
-        } finally {
-          influxd('start'); // returns once InfluxDB is healthy
-          backAt = Date.now();
-        }
-        await heldPromise;
-        expect(heldWrittenAt).toBeGreaterThanOrEqual(backAt);
-        expect(await patient.countPoints(devPatient)).toBe(held.length * 2);
-
-        // The rejected batch did not reach InfluxDB behind ingest's back.
-        await sleep(1000);
-        expect(await quick.countPoints(dev)).toBe(before.length * 2);
-
-        // Ingest's next retry goes through; together with `before` written again, nothing is doubled.
-        expect(await quick.ping()).toBe(true);
-        await quick.write(during);
-        await quick.write([...before, ...during]);
-        expect(await quick.countPoints(dev)).toBe((before.length + during.length) * 2);
-        const r = await quick.query({ deviceId: dev, limit: 1000 });
-        expect(r.total).toBe(before.length + during.length);
-        expect(r.readings.map((x) => x.ts)).toEqual([...before, ...during].map((x) => x.ts));
+        heldPromise = patient.write(held).then(() => {
+          heldWrittenAt = Date.now();
+        });
+        await sleep(Math.max(0, stoppedAt + 15_000 - Date.now()));
+        expect(heldWrittenAt).toBe(0); // not resolved while InfluxDB was away
       } finally {
-        await quick.close();
-        await patient.close();
+        influxd('start'); // returns once InfluxDB is healthy
+        backAt = Date.now();
       }
-    },
-    60_000,
-  );
+      await heldPromise;
+      expect(heldWrittenAt).toBeGreaterThanOrEqual(backAt);
+      expect(await patient.countPoints(devPatient)).toBe(held.length * 2);
+
+      // The rejected batch did not reach InfluxDB behind ingest's back.
+      await sleep(1000);
+      expect(await quick.countPoints(dev)).toBe(before.length * 2);
+
+      // Ingest's next retry goes through; together with `before` written again, nothing is doubled.
+      expect(await quick.ping()).toBe(true);
+      await quick.write(during);
+      await quick.write([...before, ...during]);
+      expect(await quick.countPoints(dev)).toBe((before.length + during.length) * 2);
+      const r = await quick.query({ deviceId: dev, limit: 1000 });
+      expect(r.total).toBe(before.length + during.length);
+      expect(r.readings.map((x) => x.ts)).toEqual([...before, ...during].map((x) => x.ts));
+    } finally {
+      await quick.close();
+      await patient.close();
+    }
+  }, 60_000);
 });

@@ -102,7 +102,10 @@ export class InfluxStore implements Store {
   private constructor(private readonly o: InfluxStoreOptions) {
     const t = { ...DEFAULT_WRITE_TUNING, ...o.write };
     const influx = new InfluxDB({ url: o.url, token: o.token, timeout: t.timeout });
-    this.readings = Array.from({ length: Math.max(1, t.concurrency) }, () => new AckedWriter(influx, o.org, o.bucket, 'ms', t, o.logger));
+    this.readings = Array.from(
+      { length: Math.max(1, t.concurrency) },
+      () => new AckedWriter(influx, o.org, o.bucket, 'ms', t, o.logger),
+    );
     // A batch is split over the writers only when each part stays a worthwhile request.
     this.minLinesPerPart = Math.min(1000, t.linesPerRequest);
     this.deadLetters = new AckedWriter(influx, o.org, o.bucket, 'ns', t, o.logger);
@@ -246,7 +249,9 @@ export class InfluxStore implements Store {
     const cut = d.payload.length > MAX_DEAD_LETTER_PAYLOAD;
     const kept = cut ? d.payload.subarray(0, MAX_DEAD_LETTER_PAYLOAD) : d.payload;
     const b64 = kept.toString('base64');
-    const reason = cut ? `${d.reason} [payload cut to its first ${MAX_DEAD_LETTER_PAYLOAD} of ${d.payload.length} bytes]` : d.reason;
+    const reason = cut
+      ? `${d.reason} [payload cut to its first ${MAX_DEAD_LETTER_PAYLOAD} of ${d.payload.length} bytes]`
+      : d.reason;
     // payload_bytes: the size as received; kept_bytes: what is stored, which the size retention counts.
     const received = Math.max(d.payloadBytes ?? 0, d.payload.length);
     let fields = `topic=${escape.quoted(d.topic)},reason=${escape.quoted(reason)},payload_bytes=${received}i,kept_bytes=${kept.length}i`;
@@ -309,7 +314,10 @@ export class InfluxStore implements Store {
     const newestOver = over[0]?.values[0]?.[0] as number | undefined;
     // Every point before `end` (ms) goes; a point's ms holds its counter's nanoseconds, so `end` is the next ms.
     const end = Math.max(Math.trunc(r.before), newestOver === undefined ? 0 : newestOver + 1);
-    const [counts = []] = await influxQL(this.ql, `SELECT count(topic), sum(kept_bytes) FROM ${DEAD_LETTERS} WHERE time < ${ms(end)}`);
+    const [counts = []] = await influxQL(
+      this.ql,
+      `SELECT count(topic), sum(kept_bytes) FROM ${DEAD_LETTERS} WHERE time < ${ms(end)}`,
+    );
     const deleted = sumColumns(counts, (c) => c === 'count');
     if (deleted === 0) return { deleted: 0, bytes: 0 };
     const url = new URL('/api/v2/delete', this.o.url);
@@ -318,10 +326,15 @@ export class InfluxStore implements Store {
       method: 'POST',
       headers: { Authorization: `Token ${this.o.token}`, 'Content-Type': 'application/json' },
       // stop is the last nanosecond before `end`.
-      body: JSON.stringify({ start: '1970-01-01T00:00:00Z', stop: new Date(end - 1).toISOString().replace('Z', '999999Z'), predicate: `_measurement="${DEAD_LETTERS}"` }),
+      body: JSON.stringify({
+        start: '1970-01-01T00:00:00Z',
+        stop: new Date(end - 1).toISOString().replace('Z', '999999Z'),
+        predicate: `_measurement="${DEAD_LETTERS}"`,
+      }),
       signal: AbortSignal.timeout(this.ql.timeoutMs),
     });
-    if (!res.ok) throw new Error(`deleting old dead letters failed: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    if (!res.ok)
+      throw new Error(`deleting old dead letters failed: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
     return { deleted, bytes: sumColumns(counts, (c) => c === 'sum') };
   }
 
@@ -362,7 +375,11 @@ class LineEncoder {
     let s = this.series.get(r.deviceId);
     if (s === undefined || s.district !== r.district || s.kind !== r.kind) {
       if (this.series.size >= 100_000) this.series.clear();
-      s = { district: r.district, kind: r.kind, prefix: `${escape.measurement(r.kind)},device=${escape.tag(r.deviceId)},district=${escape.tag(r.district)} ` };
+      s = {
+        district: r.district,
+        kind: r.kind,
+        prefix: `${escape.measurement(r.kind)},device=${escape.tag(r.deviceId)},district=${escape.tag(r.district)} `,
+      };
       this.series.set(r.deviceId, s);
     }
     let line = s.prefix;
@@ -399,7 +416,12 @@ function fail(msg: string): never {
 }
 
 async function checkConfig(o: InfluxStoreOptions, timeoutMs: number): Promise<void> {
-  for (const [v, k] of [[o.url, 'INFLUX_URL'], [o.token, 'INFLUX_TOKEN'], [o.org, 'INFLUX_ORG'], [o.bucket, 'INFLUX_BUCKET']] as const) {
+  for (const [v, k] of [
+    [o.url, 'INFLUX_URL'],
+    [o.token, 'INFLUX_TOKEN'],
+    [o.org, 'INFLUX_ORG'],
+    [o.bucket, 'INFLUX_BUCKET'],
+  ] as const) {
     if (!v) fail(`${k} is empty: set it (INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG and INFLUX_BUCKET go together)`);
   }
   let base: URL;
@@ -418,7 +440,10 @@ async function checkConfig(o: InfluxStoreOptions, timeoutMs: number): Promise<vo
       });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why = err.name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      const why =
+        err.name === 'TimeoutError'
+          ? `no answer in ${timeoutMs} ms`
+          : (err.cause?.code ?? err.cause?.message ?? err.message);
       return fail(`cannot reach InfluxDB at ${o.url} (${why}): check INFLUX_URL and that InfluxDB is running`);
     }
     const text = await res.text();
@@ -447,29 +472,48 @@ async function checkConfig(o: InfluxStoreOptions, timeoutMs: number): Promise<vo
   const buckets = await call(`/api/v2/buckets?${q}`);
   const msg = buckets.json?.message ?? buckets.text.slice(0, 200);
   if (buckets.status === 401) {
-    fail(`InfluxDB at ${o.url} does not accept INFLUX_TOKEN (HTTP 401 ${msg}): set INFLUX_TOKEN to a valid API token with read and write access to bucket "${o.bucket}"`);
+    fail(
+      `InfluxDB at ${o.url} does not accept INFLUX_TOKEN (HTTP 401 ${msg}): set INFLUX_TOKEN to a valid API token with read and write access to bucket "${o.bucket}"`,
+    );
   }
   if (buckets.status === 403) {
-    fail(`INFLUX_TOKEN may not read the buckets of organization "${o.org}" (HTTP 403 ${msg}): give it read access to bucket "${o.bucket}"`);
+    fail(
+      `INFLUX_TOKEN may not read the buckets of organization "${o.org}" (HTTP 403 ${msg}): give it read access to bucket "${o.bucket}"`,
+    );
   }
   if (buckets.status === 404 && /organization/i.test(msg)) {
-    fail(`organization "${o.org}" does not exist on InfluxDB at ${o.url}: set INFLUX_ORG to an existing organization name`);
+    fail(
+      `organization "${o.org}" does not exist on InfluxDB at ${o.url}: set INFLUX_ORG to an existing organization name`,
+    );
   }
   if (buckets.status === 404) {
-    fail(`bucket "${o.bucket}" does not exist in organization "${o.org}": set INFLUX_BUCKET to an existing bucket, or create it (influx bucket create -n ${o.bucket} -o ${o.org})`);
+    fail(
+      `bucket "${o.bucket}" does not exist in organization "${o.org}": set INFLUX_BUCKET to an existing bucket, or create it (influx bucket create -n ${o.bucket} -o ${o.org})`,
+    );
   }
-  if (buckets.status !== 200) fail(`InfluxDB at ${o.url} answered GET /api/v2/buckets with HTTP ${buckets.status}: ${msg}`);
+  if (buckets.status !== 200)
+    fail(`InfluxDB at ${o.url} answered GET /api/v2/buckets with HTTP ${buckets.status}: ${msg}`);
   const bucket = buckets.json?.buckets?.find((b) => b.name === o.bucket);
   if (!bucket) {
-    fail(`bucket "${o.bucket}" is not visible in organization "${o.org}": it does not exist (set INFLUX_BUCKET) or INFLUX_TOKEN has no read access to it (set INFLUX_TOKEN)`);
+    fail(
+      `bucket "${o.bucket}" is not visible in organization "${o.org}": it does not exist (set INFLUX_BUCKET) or INFLUX_TOKEN has no read access to it (set INFLUX_TOKEN)`,
+    );
   }
 
   // 3. Write permission: an empty write is checked for access and stores nothing.
-  const w = await call(`/api/v2/write?${new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ms' })}`, { method: 'POST', body: '' });
+  const w = await call(`/api/v2/write?${new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ms' })}`, {
+    method: 'POST',
+    body: '',
+  });
   if (w.status === 401 || w.status === 403) {
-    fail(`INFLUX_TOKEN may not write to bucket "${o.bucket}" (HTTP ${w.status}): set INFLUX_TOKEN to a token with write access to it`);
+    fail(
+      `INFLUX_TOKEN may not write to bucket "${o.bucket}" (HTTP ${w.status}): set INFLUX_TOKEN to a token with write access to it`,
+    );
   }
-  if (w.status !== 204 && w.status !== 200) fail(`InfluxDB refused a test write to bucket "${o.bucket}" (HTTP ${w.status}): ${w.json?.message ?? w.text.slice(0, 200)}`);
+  if (w.status !== 204 && w.status !== 200)
+    fail(
+      `InfluxDB refused a test write to bucket "${o.bucket}" (HTTP ${w.status}): ${w.json?.message ?? w.text.slice(0, 200)}`,
+    );
 
   // 4. InfluxQL finds the bucket as a database (a DBRP mapping; 2.7 also maps buckets virtually).
   try {
@@ -477,19 +521,33 @@ async function checkConfig(o: InfluxStoreOptions, timeoutMs: number): Promise<vo
   } catch (e) {
     const m = (e as Error).message;
     if (/database not found/.test(m)) {
-      fail(`InfluxQL does not see bucket "${o.bucket}" as a database: create the mapping (influx v1 dbrp create --db ${o.bucket} --rp autogen --bucket-id ${bucket.id} --default) or check INFLUX_BUCKET`);
+      fail(
+        `InfluxQL does not see bucket "${o.bucket}" as a database: create the mapping (influx v1 dbrp create --db ${o.bucket} --rp autogen --bucket-id ${bucket.id} --default) or check INFLUX_BUCKET`,
+      );
     }
     fail(`InfluxQL on ${o.url}/query failed: ${m}`);
   }
 }
 
 /** A write-only token sees no bucket: the empty write alone checks the token, the organization and the bucket. */
-async function checkWriteOnly(o: InfluxStoreOptions, call: (path: string, init?: RequestInit) => Promise<Answer>): Promise<void> {
-  const w = await call(`/api/v2/write?${new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ms' })}`, { method: 'POST', body: '' });
+async function checkWriteOnly(
+  o: InfluxStoreOptions,
+  call: (path: string, init?: RequestInit) => Promise<Answer>,
+): Promise<void> {
+  const w = await call(`/api/v2/write?${new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ms' })}`, {
+    method: 'POST',
+    body: '',
+  });
   const msg = w.json?.message ?? w.text.slice(0, 200);
   if (w.status === 401 || w.status === 403) {
-    fail(`INFLUX_TOKEN may not write to bucket "${o.bucket}" of organization "${o.org}" (HTTP ${w.status} ${msg}): set INFLUX_TOKEN to a token with write access to it`);
+    fail(
+      `INFLUX_TOKEN may not write to bucket "${o.bucket}" of organization "${o.org}" (HTTP ${w.status} ${msg}): set INFLUX_TOKEN to a token with write access to it`,
+    );
   }
-  if (w.status === 404) fail(`InfluxDB at ${o.url} has no bucket "${o.bucket}" in organization "${o.org}" (${msg}): check INFLUX_ORG and INFLUX_BUCKET`);
-  if (w.status !== 204 && w.status !== 200) fail(`InfluxDB refused a test write to bucket "${o.bucket}" (HTTP ${w.status}): ${msg}`);
+  if (w.status === 404)
+    fail(
+      `InfluxDB at ${o.url} has no bucket "${o.bucket}" in organization "${o.org}" (${msg}): check INFLUX_ORG and INFLUX_BUCKET`,
+    );
+  if (w.status !== 204 && w.status !== 200)
+    fail(`InfluxDB refused a test write to bucket "${o.bucket}" (HTTP ${w.status}): ${msg}`);
 }

@@ -114,7 +114,8 @@ export class AckedWriter {
       maxBufferLines: t.maxBufferLines,
       writeSuccess: (lines) => this.settle(lines),
       writeFailed: (error, lines, attempt, expires) => this.onFailed(error, lines, attempt, expires),
-      writeRetrySkipped: (entry) => this.settle(entry.lines, new Error('InfluxDB write dropped from the client retry buffer (maxBufferLines)')),
+      writeRetrySkipped: (entry) =>
+        this.settle(entry.lines, new Error('InfluxDB write dropped from the client retry buffer (maxBufferLines)')),
     });
   }
 

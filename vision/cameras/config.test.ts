@@ -4,8 +4,18 @@ import { describe, expect, it } from 'vitest';
 import { selfIntersection, type Point } from '../rules/geometry.js';
 import { cameraIssues, CameraRegistrySchema } from './config.js';
 
-const square: Point[] = [[100, 100], [300, 100], [300, 200], [100, 200]];
-const bowTie: Point[] = [[100, 100], [300, 200], [300, 100], [100, 200]];
+const square: Point[] = [
+  [100, 100],
+  [300, 100],
+  [300, 200],
+  [100, 200],
+];
+const bowTie: Point[] = [
+  [100, 100],
+  [300, 200],
+  [300, 100],
+  [100, 200],
+];
 
 const camera = (zones: unknown[], masks: unknown[] = []) => ({
   id: 'cam-1',
@@ -22,13 +32,45 @@ const camera = (zones: unknown[], masks: unknown[] = []) => ({
 describe('selfIntersection', () => {
   it('finds crossing edges and accepts simple polygons, convex or not', () => {
     expect(selfIntersection(square)).toBeNull();
-    expect(selfIntersection([[0, 0], [50, 0], [50, 50], [100, 50], [100, 100], [0, 100]])).toBeNull();
-    expect(selfIntersection([[0, 0], [10, 0], [5, 8]])).toBeNull();
+    expect(
+      selfIntersection([
+        [0, 0],
+        [50, 0],
+        [50, 50],
+        [100, 50],
+        [100, 100],
+        [0, 100],
+      ]),
+    ).toBeNull();
+    expect(
+      selfIntersection([
+        [0, 0],
+        [10, 0],
+        [5, 8],
+      ]),
+    ).toBeNull();
     expect(selfIntersection(bowTie)).toEqual([0, 2]);
     // A point on another edge (touching) counts: the area is pinched into two.
-    expect(selfIntersection([[0, 0], [100, 0], [100, 100], [50, 0], [0, 100]])).not.toBeNull();
+    expect(
+      selfIntersection([
+        [0, 0],
+        [100, 0],
+        [100, 100],
+        [50, 0],
+        [0, 100],
+      ]),
+    ).not.toBeNull();
     // Collinear overlap of two non-neighbouring edges.
-    expect(selfIntersection([[0, 0], [100, 0], [100, 50], [60, 0], [40, 0], [0, 50]])).not.toBeNull();
+    expect(
+      selfIntersection([
+        [0, 0],
+        [100, 0],
+        [100, 50],
+        [60, 0],
+        [40, 0],
+        [0, 50],
+      ]),
+    ).not.toBeNull();
   });
 });
 
@@ -38,7 +80,16 @@ describe('cameraIssues', () => {
       camera(
         [
           { type: 'no-parking', id: 'np-1', name: '禁停区', polygon: bowTie },
-          { type: 'storefront', id: 'sf-1', name: '门前', storeLine: [[0, 50], [200, 50]], sidewalk: bowTie },
+          {
+            type: 'storefront',
+            id: 'sf-1',
+            name: '门前',
+            storeLine: [
+              [0, 50],
+              [200, 50],
+            ],
+            sidewalk: bowTie,
+          },
         ],
         [{ id: 'm-1', polygon: bowTie }],
       ),
@@ -49,15 +100,35 @@ describe('cameraIssues', () => {
       ['zones', 1, 'sidewalk'],
       ['masks', 0, 'polygon'],
     ]);
-    expect(issues[0]!.message).toBe("the polygon's edges 1 and 3 cross each other: draw its points in order around the area");
+    expect(issues[0]!.message).toBe(
+      "the polygon's edges 1 and 3 cross each other: draw its points in order around the area",
+    );
   });
 
   it('names points outside the frame, a store line too, and ids used twice across zones and masks', () => {
     const c = CameraRegistrySchema.shape.cameras.element.parse(
       camera(
         [
-          { type: 'no-parking', id: 'np-1', name: '禁停区', polygon: [[100, 100], [700, 100], [300, 200]] },
-          { type: 'storefront', id: 'sf-1', name: '门前', storeLine: [[0, 50], [200, 400]], sidewalk: square },
+          {
+            type: 'no-parking',
+            id: 'np-1',
+            name: '禁停区',
+            polygon: [
+              [100, 100],
+              [700, 100],
+              [300, 200],
+            ],
+          },
+          {
+            type: 'storefront',
+            id: 'sf-1',
+            name: '门前',
+            storeLine: [
+              [0, 50],
+              [200, 400],
+            ],
+            sidewalk: square,
+          },
         ],
         [{ id: 'np-1', polygon: square }],
       ),
@@ -70,15 +141,34 @@ describe('cameraIssues', () => {
   });
 
   it('makes the registry file refuse a bow-tie zone, naming the camera and the zone', () => {
-    const r = CameraRegistrySchema.safeParse({ cameras: [camera([{ type: 'no-parking', id: 'np-1', name: '禁停区', polygon: bowTie }])] });
+    const r = CameraRegistrySchema.safeParse({
+      cameras: [camera([{ type: 'no-parking', id: 'np-1', name: '禁停区', polygon: bowTie }])],
+    });
     expect(r.success).toBe(false);
     expect(r.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
-      ['cameras.0.zones.0.polygon', "the polygon's edges 1 and 3 cross each other: draw its points in order around the area"],
+      [
+        'cameras.0.zones.0.polygon',
+        "the polygon's edges 1 and 3 cross each other: draw its points in order around the area",
+      ],
     ]);
   });
 
   it('accepts simple zones inside the frame', () => {
-    const c = CameraRegistrySchema.shape.cameras.element.parse(camera([{ type: 'no-parking', id: 'np-1', name: '禁停区', polygon: square }], [{ id: 'm-1', polygon: [[0, 0], [640, 0], [640, 30]] }]));
+    const c = CameraRegistrySchema.shape.cameras.element.parse(
+      camera(
+        [{ type: 'no-parking', id: 'np-1', name: '禁停区', polygon: square }],
+        [
+          {
+            id: 'm-1',
+            polygon: [
+              [0, 0],
+              [640, 0],
+              [640, 30],
+            ],
+          },
+        ],
+      ),
+    );
     expect(cameraIssues(c)).toEqual([]);
   });
 });

@@ -70,7 +70,10 @@ export const ZoneSchema = z.discriminatedUnion('type', [NoParkingZoneSchema, Sto
 export type Zone = z.output<typeof ZoneSchema>;
 
 /** The event type a no-parking zone raises for each role it is marked for. */
-export const PARKING_EVENT_TYPES: Readonly<Record<ParkingRole, EventType>> = { vehicle: 'illegal-parking', 'two-wheeler': 'illegal-non-motor-parking' };
+export const PARKING_EVENT_TYPES: Readonly<Record<ParkingRole, EventType>> = {
+  vehicle: 'illegal-parking',
+  'two-wheeler': 'illegal-non-motor-parking',
+};
 
 /** The event types a zone can raise. */
 export function zoneEventTypes(zone: Zone): EventType[] {
@@ -141,17 +144,39 @@ export function cameraIssues(c: Pick<Camera, 'width' | 'height' | 'zones' | 'mas
     id: string,
     parts: [string, readonly (readonly [number, number])[], boolean][],
   ) => {
-    if (ids.has(id)) issues.push({ path: [field, i, 'id'], message: `${field === 'zones' ? 'zone' : 'mask'} id "${id}" is used twice` });
+    if (ids.has(id))
+      issues.push({
+        path: [field, i, 'id'],
+        message: `${field === 'zones' ? 'zone' : 'mask'} id "${id}" is used twice`,
+      });
     ids.add(id);
     for (const [key, pts, closed] of parts) {
       const out = pts.find(([x, y]) => x > c.width || y > c.height);
-      if (out) issues.push({ path: [field, i, key], message: `point ${out[0]},${out[1]} lies outside the ${c.width}x${c.height} frame` });
+      if (out)
+        issues.push({
+          path: [field, i, key],
+          message: `point ${out[0]},${out[1]} lies outside the ${c.width}x${c.height} frame`,
+        });
       const cross = closed ? selfIntersection(pts) : null;
-      if (cross) issues.push({ path: [field, i, key], message: `the polygon's edges ${cross[0] + 1} and ${cross[1] + 1} cross each other: draw its points in order around the area` });
+      if (cross)
+        issues.push({
+          path: [field, i, key],
+          message: `the polygon's edges ${cross[0] + 1} and ${cross[1] + 1} cross each other: draw its points in order around the area`,
+        });
     }
   };
   c.zones.forEach((z, j) =>
-    shapes('zones', j, z.id, z.type === 'no-parking' ? [['polygon', z.polygon, true]] : [['storeLine', z.storeLine, false], ['sidewalk', z.sidewalk, true]]),
+    shapes(
+      'zones',
+      j,
+      z.id,
+      z.type === 'no-parking'
+        ? [['polygon', z.polygon, true]]
+        : [
+            ['storeLine', z.storeLine, false],
+            ['sidewalk', z.sidewalk, true],
+          ],
+    ),
   );
   c.masks.forEach((m, j) => shapes('masks', j, m.id, [['polygon', m.polygon, true]]));
   return issues;
@@ -166,12 +191,18 @@ export const CameraRegistrySchema = z
   .superRefine((r, ctx) => {
     const seen = new Set<string>();
     r.cameras.forEach((c, i) => {
-      if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `camera id "${c.id}" is used twice` });
+      if (seen.has(c.id))
+        ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `camera id "${c.id}" is used twice` });
       seen.add(c.id);
-      for (const issue of cameraIssues(c)) ctx.addIssue({ code: 'custom', path: ['cameras', i, ...issue.path], message: issue.message });
+      for (const issue of cameraIssues(c))
+        ctx.addIssue({ code: 'custom', path: ['cameras', i, ...issue.path], message: issue.message });
     });
     if (!isTimeZone(r.timeZone)) {
-      ctx.addIssue({ code: 'custom', path: ['timeZone'], message: `unknown time zone "${r.timeZone}" (use an IANA name such as Asia/Shanghai)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeZone'],
+        message: `unknown time zone "${r.timeZone}" (use an IANA name such as Asia/Shanghai)`,
+      });
     }
   });
 export type CameraRegistry = z.output<typeof CameraRegistrySchema>;

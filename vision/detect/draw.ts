@@ -21,7 +21,13 @@ export interface DrawOptions {
 const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The image (any format sharp reads) with every detection's box and "class score" label, as a JPEG. */
-export async function drawDetections(image: Buffer, width: number, height: number, detections: readonly Detection[], o: DrawOptions = {}): Promise<Buffer> {
+export async function drawDetections(
+  image: Buffer,
+  width: number,
+  height: number,
+  detections: readonly Detection[],
+  o: DrawOptions = {},
+): Promise<Buffer> {
   const scaleDown = o.maxWidth !== undefined && width > o.maxWidth ? o.maxWidth / width : 1;
   // Sizes are chosen for the output so that labels stay legible after scaling down.
   const stroke = Math.max(2, Math.round(width / 500));
@@ -47,7 +53,9 @@ export async function drawDetections(image: Buffer, width: number, height: numbe
     );
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">\n${parts.join('\n')}\n</svg>`;
-  let img = sharp(image).removeAlpha().composite([{ input: Buffer.from(svg), top: 0, left: 0 }]);
+  let img = sharp(image)
+    .removeAlpha()
+    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }]);
   if (scaleDown < 1) {
     // composite() runs after resize() in one pipeline, so draw first, then scale the drawn image.
     img = sharp(await img.png().toBuffer()).resize({ width: Math.round(width * scaleDown) });

@@ -22,23 +22,38 @@ beforeAll(async () => {
   modelsFile = path.join(dir, 'models.json');
   fs.writeFileSync(
     modelsFile,
-    JSON.stringify({ default: 'fixed', models: [{ name: 'fixed', path: path.join(testdata, 'yolo-v8.onnx'), family: 'yolo', threads: 1 }, { name: 'coco-fixed', path: path.join(testdata, 'yolo-coco-dynamic.onnx'), family: 'yolo', threads: 1 }] }),
+    JSON.stringify({
+      default: 'fixed',
+      models: [
+        { name: 'fixed', path: path.join(testdata, 'yolo-v8.onnx'), family: 'yolo', threads: 1 },
+        { name: 'coco-fixed', path: path.join(testdata, 'yolo-coco-dynamic.onnx'), family: 'yolo', threads: 1 },
+      ],
+    }),
   );
   // 192x64: the model (96x64 input) sees it scaled by 0.5, letterboxed at top 16.
   still = path.join(dir, 'still.png');
-  await sharp({ create: { width: 192, height: 64, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toFile(still);
+  await sharp({ create: { width: 192, height: 64, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+    .png()
+    .toFile(still);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function run(o: Partial<DetectOptions>) {
   const out: string[] = [];
   const err: string[] = [];
-  const summary = await runDetect({ files: [still], modelsFile, logger: silentLogger, out: (l) => out.push(l), err: (l) => err.push(l), ...o });
+  const summary = await runDetect({
+    files: [still],
+    modelsFile,
+    logger: silentLogger,
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    ...o,
+  });
   return { lines: out.map((l) => JSON.parse(l) as DetectLine), err, summary };
 }
 
 describe('detect CLI', () => {
-  it('prints one JSON line per detection with the box in the image\'s pixels, and a summary per file', async () => {
+  it("prints one JSON line per detection with the box in the image's pixels, and a summary per file", async () => {
     const { lines, err, summary } = await run({});
     expect(lines).toEqual([
       { file: still, class: 'vehicle', role: 'vehicle', score: 0.9, box: [56, 12, 136, 52] },
@@ -81,7 +96,9 @@ describe('detect CLI', () => {
 
   it('tiles on request: the same objects from a bigger still, still once each', async () => {
     const big = path.join(dir, 'big.png');
-    await sharp({ create: { width: 480, height: 160, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toFile(big);
+    await sharp({ create: { width: 480, height: 160, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+      .png()
+      .toFile(big);
     const whole = await run({ files: [big], tile: false });
     expect(whole.lines.map((l) => l.box)).toEqual([
       [140, 30, 340, 130],
@@ -103,14 +120,22 @@ describe('detect CLI', () => {
   });
 
   it('refuses a missing file and an unknown model with a clear message', async () => {
-    await expect(run({ files: [path.join(dir, 'nope.jpg')] })).rejects.toThrow(new ConfigError(`no such file: ${path.join(dir, 'nope.jpg')}`));
-    await expect(run({ model: 'yolov99' })).rejects.toThrow(/no model is named "yolov99" in .*models\.json \(have: fixed, coco-fixed\)/);
+    await expect(run({ files: [path.join(dir, 'nope.jpg')] })).rejects.toThrow(
+      new ConfigError(`no such file: ${path.join(dir, 'nope.jpg')}`),
+    );
+    await expect(run({ model: 'yolov99' })).rejects.toThrow(
+      /no model is named "yolov99" in .*models\.json \(have: fixed, coco-fixed\)/,
+    );
     await expect(run({ files: [] })).rejects.toThrow(/give one or more image files/);
     await expect(run({ score: 2 })).rejects.toThrow(/--score must be between 0 and 1/);
   });
 
   it('without --model takes "coco" (the real-camera model) when the models file has one, else its default', () => {
-    expect(stillsModel(loadModelsConfig(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../config/models.json')))).toBe('coco');
+    expect(
+      stillsModel(
+        loadModelsConfig(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../config/models.json')),
+      ),
+    ).toBe('coco');
     expect(stillsModel(loadModelsConfig(modelsFile))).toBe('fixed');
   });
 });

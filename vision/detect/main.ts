@@ -50,7 +50,10 @@ const r1 = (v: number) => Math.round(v * 10) / 10;
 export function countByClass(dets: readonly Detection[]): string {
   const n = new Map<string, number>();
   for (const d of dets) n.set(d.className, (n.get(d.className) ?? 0) + 1);
-  return [...n].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c, k]) => `${c} ${k}`).join(', ');
+  return [...n]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([c, k]) => `${c} ${k}`)
+    .join(', ');
 }
 
 export async function runDetect(o: DetectOptions): Promise<DetectSummary> {
@@ -67,7 +70,8 @@ export async function runDetect(o: DetectOptions): Promise<DetectSummary> {
     }
     if (!st.isFile()) throw new ConfigError(`not a file: ${f}`);
   }
-  if (o.score !== undefined && !(o.score >= 0 && o.score <= 1)) throw new ConfigError(`--score must be between 0 and 1, got ${o.score}`);
+  if (o.score !== undefined && !(o.score >= 0 && o.score <= 1))
+    throw new ConfigError(`--score must be between 0 and 1, got ${o.score}`);
   const models = loadModelsConfig(o.modelsFile);
   const model = findModel(models, o.model ?? stillsModel(models), o.modelsFile);
   const overrides: ModelOverrides = {
@@ -93,7 +97,13 @@ export async function runDetect(o: DetectOptions): Promise<DetectSummary> {
       const ms = performance.now() - t0;
       const dets = o.rolesOnly ? r.detections.filter((d) => d.role !== null) : r.detections;
       for (const d of dets) {
-        const line: DetectLine = { file, class: d.className, role: d.role, score: Math.round(d.score * 1000) / 1000, box: [r1(d.box[0]), r1(d.box[1]), r1(d.box[2]), r1(d.box[3])] };
+        const line: DetectLine = {
+          file,
+          class: d.className,
+          role: d.role,
+          score: Math.round(d.score * 1000) / 1000,
+          box: [r1(d.box[0]), r1(d.box[1]), r1(d.box[2]), r1(d.box[3])],
+        };
         out(JSON.stringify(line));
       }
       summary.files++;
@@ -104,7 +114,9 @@ export async function runDetect(o: DetectOptions): Promise<DetectSummary> {
         fs.writeFileSync(to, await drawDetections(bytes, img.width, img.height, dets));
         drawn = ` → ${to}`;
       }
-      err(`${file} ${img.width}x${img.height}: ${dets.length} detection${dets.length === 1 ? '' : 's'}${dets.length ? ` (${countByClass(dets)})` : ''} in ${ms.toFixed(0)} ms${drawn}`);
+      err(
+        `${file} ${img.width}x${img.height}: ${dets.length} detection${dets.length === 1 ? '' : 's'}${dets.length ? ` (${countByClass(dets)})` : ''} in ${ms.toFixed(0)} ms${drawn}`,
+      );
     }
   } finally {
     await det.close();
@@ -134,12 +146,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         },
       });
     } catch (e) {
-      throw new ConfigError(`${(e as Error).message}\nusage: npm run detect -- [--model NAME] [--models config/models.json] [--score S] [--tile|--no-tile] [--draw DIR] [--roles-only] FILE...`);
+      throw new ConfigError(
+        `${(e as Error).message}\nusage: npm run detect -- [--model NAME] [--models config/models.json] [--score S] [--tile|--no-tile] [--draw DIR] [--roles-only] FILE...`,
+      );
     }
     const { values, positionals } = parsed;
     if (values.tile && values['no-tile']) throw new ConfigError('--tile and --no-tile together');
     const score = values.score === undefined ? undefined : Number(values.score);
-    if (score !== undefined && !Number.isFinite(score)) throw new ConfigError(`--score must be a number, got "${values.score}"`);
+    if (score !== undefined && !Number.isFinite(score))
+      throw new ConfigError(`--score must be a number, got "${values.score}"`);
     const s = await runDetect({
       files: positionals,
       modelsFile: path.resolve(values.models!),

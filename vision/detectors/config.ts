@@ -78,7 +78,11 @@ export const ModelConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if ((c.inputWidth === undefined) !== (c.inputHeight === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['inputWidth'], message: 'give inputWidth and inputHeight together, or neither' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputWidth'],
+        message: 'give inputWidth and inputHeight together, or neither',
+      });
     }
   });
 export type ModelConfigInput = z.input<typeof ModelConfigSchema>;
@@ -94,11 +98,16 @@ export const ModelsConfigSchema = z
   .superRefine((m, ctx) => {
     const seen = new Set<string>();
     m.models.forEach((x, i) => {
-      if (seen.has(x.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `model name "${x.name}" is used twice` });
+      if (seen.has(x.name))
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `model name "${x.name}" is used twice` });
       seen.add(x.name);
     });
     if (m.default !== undefined && !seen.has(m.default)) {
-      ctx.addIssue({ code: 'custom', path: ['default'], message: `no model is named "${m.default}" (have: ${[...seen].join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['default'],
+        message: `no model is named "${m.default}" (have: ${[...seen].join(', ')})`,
+      });
     }
   })
   .transform((m) => ({ ...m, default: m.default ?? m.models[0]!.name }));
@@ -121,6 +130,9 @@ export function loadModelsConfig(file: string): ModelsConfig {
 export function modelFor(models: ModelsConfig, cameraModel: string | undefined): ModelConfig {
   const name = cameraModel ?? models.default;
   const m = models.models.find((x) => x.name === name);
-  if (!m) throw new ConfigError(`no detector model is named "${name}" (have: ${models.models.map((x) => x.name).join(', ')})`);
+  if (!m)
+    throw new ConfigError(
+      `no detector model is named "${name}" (have: ${models.models.map((x) => x.name).join(', ')})`,
+    );
   return m;
 }

@@ -7,7 +7,11 @@ import type { RawImage } from './types.js';
  * `maxPixels` is refused before it is decoded (the vision worker passes its camera's size).
  */
 export async function decodeImage(encoded: Buffer, maxPixels = MAX_IMAGE_PIXELS): Promise<RawImage> {
-  const { data, info } = await untrustedImage(encoded, maxPixels).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await untrustedImage(encoded, maxPixels)
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`decoded image has ${info.channels} channels, expected 3`);
   return { data, width: info.width, height: info.height, channels: 3 };
 }

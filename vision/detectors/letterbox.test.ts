@@ -65,6 +65,8 @@ describe('LetterboxInput', () => {
 
   it('refuses a buffer that does not match the size', async () => {
     const inp = new LetterboxInput(8, 8, { position: 'centre', pad: 114 });
-    await expect(inp.fill({ data: Buffer.alloc(10), width: 4, height: 4, channels: 3 })).rejects.toThrow(/expected 4x4x3/);
+    await expect(inp.fill({ data: Buffer.alloc(10), width: 4, height: 4, channels: 3 })).rejects.toThrow(
+      /expected 4x4x3/,
+    );
   });
 });

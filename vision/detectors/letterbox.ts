@@ -22,7 +22,13 @@ export interface LetterboxGeometry {
 }
 
 /** Where an srcW x srcH image lands in a dstW x dstH input. Rounds as Ultralytics' LetterBox does. */
-export function letterboxGeometry(srcWidth: number, srcHeight: number, dstWidth: number, dstHeight: number, position: Letterbox['position']): LetterboxGeometry {
+export function letterboxGeometry(
+  srcWidth: number,
+  srcHeight: number,
+  dstWidth: number,
+  dstHeight: number,
+  position: Letterbox['position'],
+): LetterboxGeometry {
   const r = Math.min(dstWidth / srcWidth, dstHeight / srcHeight);
   const resizedWidth = Math.min(dstWidth, Math.max(1, Math.round(srcWidth * r)));
   const resizedHeight = Math.min(dstHeight, Math.max(1, Math.round(srcHeight * r)));
@@ -30,7 +36,16 @@ export function letterboxGeometry(srcWidth: number, srcHeight: number, dstWidth:
   // round(d/2 - 0.1): an odd padding puts the extra pixel after the image, like Ultralytics.
   const left = centre ? Math.max(0, Math.round((dstWidth - resizedWidth) / 2 - 0.1)) : 0;
   const top = centre ? Math.max(0, Math.round((dstHeight - resizedHeight) / 2 - 0.1)) : 0;
-  return { srcWidth, srcHeight, resizedWidth, resizedHeight, left, top, scaleX: resizedWidth / srcWidth, scaleY: resizedHeight / srcHeight };
+  return {
+    srcWidth,
+    srcHeight,
+    resizedWidth,
+    resizedHeight,
+    left,
+    top,
+    scaleX: resizedWidth / srcWidth,
+    scaleY: resizedHeight / srcHeight,
+  };
 }
 
 /** A box in input-tensor pixels back to source-image pixels, clipped to the image. */
@@ -49,7 +64,9 @@ export function checkRawImage(img: RawImage): void {
     throw new Error(`image size ${img.width}x${img.height} is not a positive integer size`);
   }
   if (img.channels !== 3 || img.data.length !== img.width * img.height * 3) {
-    throw new Error(`image data holds ${img.data.length} bytes, expected ${img.width}x${img.height}x3 RGB (${img.width * img.height * 3})`);
+    throw new Error(
+      `image data holds ${img.data.length} bytes, expected ${img.width}x${img.height}x3 RGB (${img.width * img.height * 3})`,
+    );
   }
 }
 
@@ -81,7 +98,13 @@ export class LetterboxInput {
             .raw()
             .toBuffer();
     const l = this.last;
-    if (!l || l.resizedWidth !== g.resizedWidth || l.resizedHeight !== g.resizedHeight || l.left !== g.left || l.top !== g.top) {
+    if (
+      !l ||
+      l.resizedWidth !== g.resizedWidth ||
+      l.resizedHeight !== g.resizedHeight ||
+      l.left !== g.left ||
+      l.top !== g.top
+    ) {
       this.data.fill(this.letterbox.pad / 255);
     }
     this.last = g;

@@ -12,12 +12,19 @@ const oneHot = (bin: number) => Array.from({ length: BINS }, (_, j) => (j === bi
 
 function level(stride: number, width: number, height: number) {
   const cells = width * height;
-  const lv: NanoDetLevel = { stride, width, height, cls: new Float32Array(cells * C), reg: new Float32Array(cells * 4 * BINS) };
+  const lv: NanoDetLevel = {
+    stride,
+    width,
+    height,
+    cls: new Float32Array(cells * C),
+    reg: new Float32Array(cells * 4 * BINS),
+  };
   return {
     lv,
     score: (x: number, y: number, c: number, v: number) => void (lv.cls[(y * width + x) * C + c] = v),
     /** Distances in strides to the left, top, right, bottom sides. */
-    sides: (x: number, y: number, bins: number[]) => bins.forEach((b, k) => lv.reg.set(oneHot(b), (y * width + x) * 4 * BINS + k * BINS)),
+    sides: (x: number, y: number, bins: number[]) =>
+      bins.forEach((b, k) => lv.reg.set(oneHot(b), (y * width + x) * 4 * BINS + k * BINS)),
   };
 }
 
@@ -52,10 +59,12 @@ describe('decodeNanoDet', () => {
     b.score(1, 0, 1, 0.9);
     b.sides(1, 0, [1, 1, 1, 1]);
     const got = decodeNanoDet([a.lv, b.lv], opts);
-    expect(got.map((d) => [d.classId, Math.round(d.x1), Math.round(d.y1), Math.round(d.x2), Math.round(d.y2)])).toEqual([
-      [1, 8, -8, 40, 24], // centre (24, 8), 16 px each side
-      [2, 4, 28, 12, 36], // centre (4, 28)
-    ]);
+    expect(got.map((d) => [d.classId, Math.round(d.x1), Math.round(d.y1), Math.round(d.x2), Math.round(d.y2)])).toEqual(
+      [
+        [1, 8, -8, 40, 24], // centre (24, 8), 16 px each side
+        [2, 4, 28, 12, 36], // centre (4, 28)
+      ],
+    );
   });
 
   it('applies the threshold, the class mask (a masked best class gives way to the next) and maxDetections', () => {
@@ -66,13 +75,20 @@ describe('decodeNanoDet', () => {
     a.score(1, 2, 2, 0.7);
     expect(decodeNanoDet([a.lv], opts).map((d) => d.classId)).toEqual([1, 2]);
     const masked = decodeNanoDet([a.lv], { ...opts, classMask: Uint8Array.from([1, 0, 1]) });
-    expect(masked.map((d) => [d.classId, Math.round(d.score * 10)])).toEqual([[2, 7], [2, 4]]);
+    expect(masked.map((d) => [d.classId, Math.round(d.score * 10)])).toEqual([
+      [2, 7],
+      [2, 4],
+    ]);
     expect(decodeNanoDet([a.lv], { ...opts, maxDetections: 1 })).toHaveLength(1);
   });
 
   it('suppresses overlapping boxes of one class (NMS), not of different classes', () => {
     const a = level(8, 4, 4);
-    for (const [x, c, v] of [[1, 0, 0.9], [2, 0, 0.8], [3, 1, 0.7]] as const) {
+    for (const [x, c, v] of [
+      [1, 0, 0.9],
+      [2, 0, 0.8],
+      [3, 1, 0.7],
+    ] as const) {
       a.score(x, 1, c, v);
       a.sides(x, 1, [4, 4, 4, 4]); // 64 px boxes, 8 px apart: IoU 0.78 and 0.6
     }
@@ -81,7 +97,9 @@ describe('decodeNanoDet', () => {
 
   it('refuses outputs of the wrong size', () => {
     const a = level(8, 4, 4);
-    expect(() => decodeNanoDet([a.lv], { ...opts, numClasses: 4 })).toThrow(/scores at stride 8 hold 48 values, expected 16 x 4/);
+    expect(() => decodeNanoDet([a.lv], { ...opts, numClasses: 4 })).toThrow(
+      /scores at stride 8 hold 48 values, expected 16 x 4/,
+    );
     expect(() => decodeNanoDet([a.lv], { ...opts, regMax: 7 })).toThrow(/boxes at stride 8/);
   });
 });

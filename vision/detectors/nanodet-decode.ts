@@ -38,8 +38,12 @@ export function decodeNanoDet(levels: readonly NanoDetLevel[], opts: NanoDetDeco
   const found: { level: number; cell: number; score: number; classId: number }[] = [];
   levels.forEach((lv, li) => {
     const cells = lv.width * lv.height;
-    if (lv.cls.length !== cells * C) throw new Error(`NanoDet scores at stride ${lv.stride} hold ${lv.cls.length} values, expected ${cells} x ${C}`);
-    if (lv.reg.length !== cells * 4 * bins) throw new Error(`NanoDet boxes at stride ${lv.stride} hold ${lv.reg.length} values, expected ${cells} x ${4 * bins}`);
+    if (lv.cls.length !== cells * C)
+      throw new Error(`NanoDet scores at stride ${lv.stride} hold ${lv.cls.length} values, expected ${cells} x ${C}`);
+    if (lv.reg.length !== cells * 4 * bins)
+      throw new Error(
+        `NanoDet boxes at stride ${lv.stride} hold ${lv.reg.length} values, expected ${cells} x ${4 * bins}`,
+      );
     const cls = lv.cls;
     for (let i = 0; i < cells; i++) {
       const row = i * C;

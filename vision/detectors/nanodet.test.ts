@@ -7,7 +7,16 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/log.js';
-import { createDetector, decodeImage, loadModelsConfig, modelFor, type Detection, type Detector, type ModelConfigInput, type RawImage } from './index.js';
+import {
+  createDetector,
+  decodeImage,
+  loadModelsConfig,
+  modelFor,
+  type Detection,
+  type Detector,
+  type ModelConfigInput,
+  type RawImage,
+} from './index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MODEL = path.join(here, '../model/coco/nanodet.onnx');
@@ -16,7 +25,10 @@ const testdata = (f: string) => path.join(here, 'testdata', f);
 
 const open: Detector[] = [];
 async function detector(cfg: Partial<ModelConfigInput> = {}): Promise<Detector> {
-  const d = await createDetector({ name: 'coco-nanodet', family: 'nanodet', path: MODEL, threads: 1, scoreThreshold: 0.3, ...cfg }, silentLogger);
+  const d = await createDetector(
+    { name: 'coco-nanodet', family: 'nanodet', path: MODEL, threads: 1, scoreThreshold: 0.3, ...cfg },
+    silentLogger,
+  );
   open.push(d);
   return d;
 }
@@ -33,7 +45,8 @@ beforeAll(async () => {
 
 /** The man in the white shirt in front of the cycle rickshaws: his box holds this point in the 640x360 photo. */
 const RICKSHAW_MAN = [264, 130];
-const holds = (d: Detection, [x, y]: number[], k = 1) => d.box[0] <= x! * k && d.box[2] >= x! * k && d.box[1] <= y! * k && d.box[3] >= y! * k;
+const holds = (d: Detection, [x, y]: number[], k = 1) =>
+  d.box[0] <= x! * k && d.box[2] >= x! * k && d.box[1] <= y! * k && d.box[3] >= y! * k;
 
 describe('nanodet detector on the COCO model', () => {
   it('reads names, input size, strides and normalisation from the metadata', async () => {
@@ -49,7 +62,9 @@ describe('nanodet detector on the COCO model', () => {
     const d = await detector();
     const { detections } = await d.detect(photo);
     expect(detections.length).toBeGreaterThan(5);
-    expect(detections.some((x) => x.className === 'person' && x.role === 'person' && holds(x, RICKSHAW_MAN))).toBe(true);
+    expect(detections.some((x) => x.className === 'person' && x.role === 'person' && holds(x, RICKSHAW_MAN))).toBe(
+      true,
+    );
     expect(detections.some((x) => ['car', 'bus'].includes(x.className) && x.role === 'vehicle')).toBe(true);
     for (const x of detections) {
       expect(x.box[0]).toBeGreaterThanOrEqual(0);
@@ -61,7 +76,9 @@ describe('nanodet detector on the COCO model', () => {
   it('gives boxes in the pixels of the frame it is given (the letterbox undone)', async () => {
     const d = await detector();
     const small = (await d.detect(photo)).detections.find((x) => x.className === 'person' && holds(x, RICKSHAW_MAN))!;
-    const big = (await d.detect(photo2x)).detections.find((x) => x.className === 'person' && holds(x, RICKSHAW_MAN, 2))!;
+    const big = (await d.detect(photo2x)).detections.find(
+      (x) => x.className === 'person' && holds(x, RICKSHAW_MAN, 2),
+    )!;
     expect(big).toBeDefined();
     big.box.forEach((v, i) => expect(Math.abs(v - 2 * small.box[i]!)).toBeLessThan(8));
   });
@@ -99,6 +116,9 @@ describe('nanodet detector refusals (ConfigError naming the file)', () => {
   });
 
   it('a model without per-stride scores and box distributions (a YOLO export)', async () => {
-    await refuse({ path: testdata('yolo-v8.onnx') }, /yolo-v8\.onnx is not a NanoDet model for 3 classes at 96x64 \(nothing for stride 8\)/);
+    await refuse(
+      { path: testdata('yolo-v8.onnx') },
+      /yolo-v8\.onnx is not a NanoDet model for 3 classes at 96x64 \(nothing for stride 8\)/,
+    );
   });
 });

@@ -9,31 +9,45 @@ import { classMaskOf, type Outputs } from './onnx-model.js';
 import type { Detector } from './types.js';
 
 /** NanoDet's own pipeline: BGR, (pixel - mean) / std. */
-const DEFAULT_NORMALISATION: Normalisation = { channels: 'bgr', mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395] };
+const DEFAULT_NORMALISATION: Normalisation = {
+  channels: 'bgr',
+  mean: [103.53, 116.28, 123.675],
+  std: [57.375, 57.12, 58.395],
+};
 const DEFAULT_STRIDES = [8, 16, 32];
 
 export function createNanoDetDetector(cfg: ModelConfig, logger: Logger): Promise<Detector> {
-  return openNormalisedDetector(cfg, logger, DEFAULT_NORMALISATION, ({ what, md, classNames, width, height, outputs }) => {
-    const strides = md.strides !== undefined ? (md.strides.match(/\d+/g)?.map(Number) ?? []) : DEFAULT_STRIDES;
-    if (strides.length === 0 || strides.some((s) => s < 1)) throw new ConfigError(`${what}: cannot read the model's strides metadata "${md.strides}"`);
-    const heads = nanoDetHeads(outputs, strides, width, height, classNames.length, md.reg_max, what, cfg.path);
-    const opts = {
-      scoreThreshold: cfg.scoreThreshold,
-      iouThreshold: cfg.iouThreshold,
-      maxDetections: cfg.maxDetections,
-      numClasses: classNames.length,
-      regMax: heads.regMax,
-      classMask: classMaskOf(cfg, classNames),
-    };
-    const decode = (o: Outputs) =>
-      decodeNanoDet(
-        heads.levels.map(
-          (l): NanoDetLevel => ({ stride: l.stride, width: l.width, height: l.height, cls: o[l.cls]!.data as Float32Array, reg: o[l.reg]!.data as Float32Array }),
-        ),
-        opts,
-      );
-    return { decode, logged: { strides, regMax: heads.regMax } };
-  });
+  return openNormalisedDetector(
+    cfg,
+    logger,
+    DEFAULT_NORMALISATION,
+    ({ what, md, classNames, width, height, outputs }) => {
+      const strides = md.strides !== undefined ? (md.strides.match(/\d+/g)?.map(Number) ?? []) : DEFAULT_STRIDES;
+      if (strides.length === 0 || strides.some((s) => s < 1))
+        throw new ConfigError(`${what}: cannot read the model's strides metadata "${md.strides}"`);
+      const heads = nanoDetHeads(outputs, strides, width, height, classNames.length, md.reg_max, what, cfg.path);
+      const opts = {
+        scoreThreshold: cfg.scoreThreshold,
+        iouThreshold: cfg.iouThreshold,
+        maxDetections: cfg.maxDetections,
+        numClasses: classNames.length,
+        regMax: heads.regMax,
+        classMask: classMaskOf(cfg, classNames),
+      };
+      const decode = (o: Outputs) =>
+        decodeNanoDet(
+          heads.levels.map((l): NanoDetLevel => ({
+            stride: l.stride,
+            width: l.width,
+            height: l.height,
+            cls: o[l.cls]!.data as Float32Array,
+            reg: o[l.reg]!.data as Float32Array,
+          })),
+          opts,
+        );
+      return { decode, logged: { strides, regMax: heads.regMax } };
+    },
+  );
 }
 
 interface HeadNames {
@@ -72,11 +86,17 @@ export function nanoDetHeads(
     const w = Math.ceil(width / stride);
     const h = Math.ceil(height / stride);
     const cells = w * h;
-    const byName = (p: string) => (outputs[`${p}_${stride}`] && rank3(`${p}_${stride}`, cells) ? `${p}_${stride}` : undefined);
+    const byName = (p: string) =>
+      outputs[`${p}_${stride}`] && rank3(`${p}_${stride}`, cells) ? `${p}_${stride}` : undefined;
     const cls = byName('cls') ?? names.find((n) => rank3(n, cells) && outputs[n]!.dims[2] === numClasses);
     const reg =
       byName('reg') ??
-      names.find((n) => n !== cls && rank3(n, cells) && (regChannels === undefined ? Number(outputs[n]!.dims[2]) % 4 === 0 : outputs[n]!.dims[2] === regChannels));
+      names.find(
+        (n) =>
+          n !== cls &&
+          rank3(n, cells) &&
+          (regChannels === undefined ? Number(outputs[n]!.dims[2]) % 4 === 0 : outputs[n]!.dims[2] === regChannels),
+      );
     if (cls === undefined || reg === undefined) return fail(`nothing for stride ${stride}`);
     if (outputs[cls]!.dims[2] !== numClasses) fail(`${cls} has ${outputs[cls]!.dims[2]} classes`);
     const rc = Number(outputs[reg]!.dims[2]);

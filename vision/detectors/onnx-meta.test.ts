@@ -24,13 +24,27 @@ const entry = (k: string, v: string) => bytesField(14, [...strField(1, k), ...st
 describe('readOnnxMeta', () => {
   it('reads metadata_props and skips fields of every wire type', () => {
     const buf = Buffer.from([
-      ...tag(1, 0), ...varint(8), // ir_version
+      ...tag(1, 0),
+      ...varint(8), // ir_version
       ...strField(2, 'pytorch'),
       ...strField(3, '2.1'),
-      ...tag(5, 0), ...varint(2 ** 40 + 3), // model_version: a varint beyond 32 bits
+      ...tag(5, 0),
+      ...varint(2 ** 40 + 3), // model_version: a varint beyond 32 bits
       ...bytesField(8, [...strField(1, ''), ...tag(2, 0), ...varint(17)]), // opset_import
-      ...tag(30, 1), 1, 2, 3, 4, 5, 6, 7, 8, // an unknown fixed64 field
-      ...tag(31, 5), 1, 2, 3, 4, // an unknown fixed32 field
+      ...tag(30, 1),
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8, // an unknown fixed64 field
+      ...tag(31, 5),
+      1,
+      2,
+      3,
+      4, // an unknown fixed32 field
       ...bytesField(7, Buffer.alloc(300, 0xff)), // graph: opaque, longer than 127 bytes
       ...entry('names', "{0: 'vehicle', 1: 'stall', 2: 'person'}"),
       ...entry('author', '城市管理'),
@@ -73,7 +87,11 @@ describe('parseClassNames', () => {
     expect(parseClassNames("['vehicle', 'stall', 'person']")).toEqual(['vehicle', 'stall', 'person']);
     expect(parseClassNames('{"0": "car", "1": "bus"}')).toEqual(['car', 'bus']);
     expect(parseClassNames('["car", "bus",]')).toEqual(['car', 'bus']);
-    expect(parseClassNames(`{0: "driver's cab", 1: 'a \\'quoted\\' one', 2: '摊位'}`)).toEqual(["driver's cab", "a 'quoted' one", '摊位']);
+    expect(parseClassNames(`{0: "driver's cab", 1: 'a \\'quoted\\' one', 2: '摊位'}`)).toEqual([
+      "driver's cab",
+      "a 'quoted' one",
+      '摊位',
+    ]);
     expect(parseClassNames("{1: 'b', 0: 'a'}")).toEqual(['a', 'b']);
     expect(parseClassNames("  {\n 0: 'x\\u00e9' ,\n}  ")).toEqual(['xé']);
   });

@@ -118,7 +118,9 @@ export function readOnnxMeta(buf: Uint8Array): OnnxModelMeta {
 export function parseClassNames(src: string): string[] {
   let pos = 0;
   const fail = (why: string): never => {
-    throw new Error(`cannot read class names at character ${pos}: ${why} (in ${JSON.stringify(src.length > 80 ? src.slice(0, 80) + '…' : src)})`);
+    throw new Error(
+      `cannot read class names at character ${pos}: ${why} (in ${JSON.stringify(src.length > 80 ? src.slice(0, 80) + '…' : src)})`,
+    );
   };
   const ws = () => {
     while (pos < src.length && /\s/.test(src[pos]!)) pos++;
@@ -231,7 +233,10 @@ export function parseImgsz(src: string): { width: number; height: number } | nul
 export function parseLetterbox(src: string): Letterbox | null {
   let position: Letterbox['position'] | undefined;
   let pad: number | undefined;
-  for (const part of src.toLowerCase().split(/[,;\s]+/).filter(Boolean)) {
+  for (const part of src
+    .toLowerCase()
+    .split(/[,;\s]+/)
+    .filter(Boolean)) {
     if (part === 'center' || part === 'centre') position = 'centre';
     else if (part === 'top-left' || part === 'topleft' || part === 'top_left') position = 'top-left';
     else if (/^\d{1,3}$/.test(part) && Number(part) <= 255) pad = Number(part);

@@ -9,7 +9,14 @@ import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/log.js';
 import type { Letterbox, ModelConfig } from './config.js';
-import { OnnxFormatError, parseClassNames, parseImgsz, parseLetterbox, readOnnxMeta, type OnnxModelMeta } from './onnx-meta.js';
+import {
+  OnnxFormatError,
+  parseClassNames,
+  parseImgsz,
+  parseLetterbox,
+  readOnnxMeta,
+  type OnnxModelMeta,
+} from './onnx-meta.js';
 import { unletterbox, type LetterboxGeometry } from './letterbox.js';
 import type { InputDetection } from './nms.js';
 import type { DetectResult, Detection, Detector, DetectorInfo, RawImage, Role } from './types.js';
@@ -25,7 +32,11 @@ export interface OnnxModelFile {
  * Reads and checks a model file. `what` names it in messages ("detector model \"city\"", "plate recogniser");
  * `hint` says how to get the file.
  */
-export function readOnnxModelFile(file: string, what: string, hint = 'correct "path" in the models config'): OnnxModelFile {
+export function readOnnxModelFile(
+  file: string,
+  what: string,
+  hint = 'correct "path" in the models config',
+): OnnxModelFile {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
@@ -50,13 +61,19 @@ export function readOnnxModelFile(file: string, what: string, hint = 'correct "p
     meta = readOnnxMeta(bytes);
   } catch (e) {
     if (!(e instanceof OnnxFormatError)) throw e;
-    throw new ConfigError(`${what}: ${file} is not an ONNX model (${e.message}); export the model to ONNX, e.g. "yolo export format=onnx"`);
+    throw new ConfigError(
+      `${what}: ${file} is not an ONNX model (${e.message}); export the model to ONNX, e.g. "yolo export format=onnx"`,
+    );
   }
   return { path: file, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), meta };
 }
 
 /** An onnxruntime CPU session for a model file; onnxruntime's own refusal becomes a ConfigError. */
-export async function openOnnxSession(model: OnnxModelFile, what: string, threads: number): Promise<ort.InferenceSession> {
+export async function openOnnxSession(
+  model: OnnxModelFile,
+  what: string,
+  threads: number,
+): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(model.bytes, {
       executionProviders: ['cpu'],
@@ -67,7 +84,9 @@ export async function openOnnxSession(model: OnnxModelFile, what: string, thread
       interOpNumThreads: 1,
     });
   } catch (e) {
-    throw new ConfigError(`${what}: onnxruntime cannot load ${model.path}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ConfigError(
+      `${what}: onnxruntime cannot load ${model.path}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 
@@ -90,12 +109,17 @@ export function classNamesOf(cfg: ModelConfig, file: OnnxModelFile, what: string
   }
   if (cfg.classes) {
     if (fromModel && fromModel.join('\n') !== cfg.classes.join('\n')) {
-      logger.warn({ model: cfg.name, model_names: fromModel, config_classes: cfg.classes }, 'config "classes" differ from the model\'s names; using the config');
+      logger.warn(
+        { model: cfg.name, model_names: fromModel, config_classes: cfg.classes },
+        'config "classes" differ from the model\'s names; using the config',
+      );
     }
     return cfg.classes;
   }
   if (!fromModel) {
-    throw new ConfigError(`${what}: ${cfg.path} has no class names in its metadata (key "names"); list them in "classes", in class-index order`);
+    throw new ConfigError(
+      `${what}: ${cfg.path} has no class names in its metadata (key "names"); list them in "classes", in class-index order`,
+    );
   }
   return fromModel;
 }
@@ -120,18 +144,33 @@ export function loadedDetectorInfo(
     metadata: { ...file.meta.metadata },
   };
   logger.info(
-    { model: cfg.name, path: cfg.path, sha256: file.sha256.slice(0, 12), input: `${size.width}x${size.height}`, classes: classNames.length, ...details },
+    {
+      model: cfg.name,
+      path: cfg.path,
+      sha256: file.sha256.slice(0, 12),
+      input: `${size.width}x${size.height}`,
+      classes: classNames.length,
+      ...details,
+    },
     'detector model loaded',
   );
   return info;
 }
 
 /** The config's `letterbox`, else the model's `letterbox` metadata, else the family's default. */
-export function letterboxOf(cfg: ModelConfig, md: Record<string, string>, what: string, fallback: Letterbox): Letterbox {
+export function letterboxOf(
+  cfg: ModelConfig,
+  md: Record<string, string>,
+  what: string,
+  fallback: Letterbox,
+): Letterbox {
   if (cfg.letterbox) return cfg.letterbox;
   if (md.letterbox === undefined) return fallback;
   const lb = parseLetterbox(md.letterbox);
-  if (!lb) throw new ConfigError(`${what}: cannot read the model's letterbox metadata "${md.letterbox}"; set "letterbox" in the config`);
+  if (!lb)
+    throw new ConfigError(
+      `${what}: cannot read the model's letterbox metadata "${md.letterbox}"; set "letterbox" in the config`,
+    );
   return lb;
 }
 
@@ -154,34 +193,53 @@ export function imageInputOf(
   hints: { float32?: string; channelsLast?: string } = {},
 ): InputSize {
   if (session.inputNames.length !== 1) {
-    throw new ConfigError(`${what}: the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); a ${cfg.family} detector has one image input`);
+    throw new ConfigError(
+      `${what}: the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); a ${cfg.family} detector has one image input`,
+    );
   }
   const inputName = session.inputNames[0]!;
   const meta = session.inputMetadata[0];
   if (meta?.isTensor && meta.type !== 'float32') {
-    throw new ConfigError(`${what}: input "${inputName}" is ${meta.type}, expected float32${hints.float32 ? `; ${hints.float32}` : ''}`);
+    throw new ConfigError(
+      `${what}: input "${inputName}" is ${meta.type}, expected float32${hints.float32 ? `; ${hints.float32}` : ''}`,
+    );
   }
   const shape = declaredShape(meta);
   if (shape && (shape.length !== 4 || (shape[1] !== null && shape[1] !== 3) || (shape[0] !== null && shape[0] !== 1))) {
-    const channelsLast = shape.length === 4 && shape[3] === 3 && hints.channelsLast ? ` (channels first: ${hints.channelsLast})` : '';
-    throw new ConfigError(`${what}: input "${inputName}" has shape [${shape.map((d) => d ?? '?').join(', ')}]; expected [1, 3, height, width]${channelsLast}`);
+    const channelsLast =
+      shape.length === 4 && shape[3] === 3 && hints.channelsLast ? ` (channels first: ${hints.channelsLast})` : '';
+    throw new ConfigError(
+      `${what}: input "${inputName}" has shape [${shape.map((d) => d ?? '?').join(', ')}]; expected [1, 3, height, width]${channelsLast}`,
+    );
   }
   const fixedH = shape?.[2] ?? null;
   const fixedW = shape?.[3] ?? null;
   if (cfg.inputWidth !== undefined && cfg.inputHeight !== undefined) {
     const { inputWidth: width, inputHeight: height } = cfg;
     if ((fixedW !== null && fixedW !== width) || (fixedH !== null && fixedH !== height)) {
-      throw new ConfigError(`${what}: inputWidth x inputHeight ${width}x${height} differ from the model's fixed input ${fixedW ?? '?'}x${fixedH ?? '?'}; remove them or re-export the model`);
+      throw new ConfigError(
+        `${what}: inputWidth x inputHeight ${width}x${height} differ from the model's fixed input ${fixedW ?? '?'}x${fixedH ?? '?'}; remove them or re-export the model`,
+      );
     }
     const stride = Number(md.stride);
-    if ((fixedW === null || fixedH === null) && Number.isInteger(stride) && stride > 0 && (width % stride !== 0 || height % stride !== 0)) {
-      throw new ConfigError(`${what}: inputWidth and inputHeight must be multiples of the model's stride ${stride} (have ${width}x${height})`);
+    if (
+      (fixedW === null || fixedH === null) &&
+      Number.isInteger(stride) &&
+      stride > 0 &&
+      (width % stride !== 0 || height % stride !== 0)
+    ) {
+      throw new ConfigError(
+        `${what}: inputWidth and inputHeight must be multiples of the model's stride ${stride} (have ${width}x${height})`,
+      );
     }
     return { inputName, width, height };
   }
   if (fixedW !== null && fixedH !== null) return { inputName, width: fixedW, height: fixedH };
   const sz = md.imgsz !== undefined ? parseImgsz(md.imgsz) : null;
-  if (!sz) throw new ConfigError(`${what}: the model's input size is not fixed and its metadata has no "imgsz"; set inputWidth and inputHeight`);
+  if (!sz)
+    throw new ConfigError(
+      `${what}: the model's input size is not fixed and its metadata has no "imgsz"; set inputWidth and inputHeight`,
+    );
   return { inputName, width: fixedW ?? sz.width, height: fixedH ?? sz.height };
 }
 
@@ -241,7 +299,13 @@ export class OnnxDetector implements Detector {
       const box = unletterbox(g, d.x1, d.y1, d.x2, d.y2);
       // A box that lies wholly in the padding has nothing left after clipping.
       if (box[2] - box[0] < 1 || box[3] - box[1] < 1) continue;
-      detections.push({ box, score: d.score, classId: d.classId, className: this.info.classNames[d.classId]!, role: this.roles[d.classId] ?? null });
+      detections.push({
+        box,
+        score: d.score,
+        classId: d.classId,
+        className: this.info.classNames[d.classId]!,
+        role: this.roles[d.classId] ?? null,
+      });
     }
     const t3 = performance.now();
     return { detections, timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: t3 - t2 } };

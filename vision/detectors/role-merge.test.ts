@@ -2,11 +2,26 @@ import { describe, expect, it } from 'vitest';
 import { withRoleMerge } from './role-merge.js';
 import type { Detection, Detector, RawImage } from './types.js';
 
-const det = (className: string, role: Detection['role'], score: number, box: Detection['box']): Detection => ({ className, classId: 0, role, score, box });
+const det = (className: string, role: Detection['role'], score: number, box: Detection['box']): Detection => ({
+  className,
+  classId: 0,
+  role,
+  score,
+  box,
+});
 
 function fake(detections: Detection[]): Detector {
   return {
-    info: { name: 'fake', family: 'centernet', path: '/x', sha256: '0', inputWidth: 512, inputHeight: 512, classNames: [], metadata: {} },
+    info: {
+      name: 'fake',
+      family: 'centernet',
+      path: '/x',
+      sha256: '0',
+      inputWidth: 512,
+      inputHeight: 512,
+      classNames: [],
+      metadata: {},
+    },
     detect: async () => ({ detections, timings: { preprocessMs: 1, inferenceMs: 2, postprocessMs: 3 } }),
     close: async () => {},
   };

@@ -8,7 +8,17 @@ import type { Box } from '../../contracts/index.js';
 import { ConfigError } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/log.js';
 import { createDetector, parseModelConfig } from './index.js';
-import { cropTile, fromTile, mergeDetections, planTiles, TilingDetector, TilingSchema, withTiling, type PassDetection, type TilingConfig } from './tiling.js';
+import {
+  cropTile,
+  fromTile,
+  mergeDetections,
+  planTiles,
+  TilingDetector,
+  TilingSchema,
+  withTiling,
+  type PassDetection,
+  type TilingConfig,
+} from './tiling.js';
 import type { DetectResult, Detection, Detector, DetectorInfo, RawImage } from './types.js';
 
 const cfg = (t: Partial<TilingConfig> = {}): TilingConfig => TilingSchema.parse(t);
@@ -26,7 +36,10 @@ function codedFrame(width: number, height: number): RawImage {
   }
   return { data, width, height, channels: 3 };
 }
-const originOf = (img: RawImage) => ({ x: img.data[0]! | ((img.data[2]! & 15) << 8), y: img.data[1]! | ((img.data[2]! >> 4) << 8) });
+const originOf = (img: RawImage) => ({
+  x: img.data[0]! | ((img.data[2]! & 15) << 8),
+  y: img.data[1]! | ((img.data[2]! >> 4) << 8),
+});
 
 interface Obj {
   cls: 'car' | 'person';
@@ -35,7 +48,16 @@ interface Obj {
 
 /** A model with a square input that needs an object at least minPx input pixels high, and half of it in view. */
 class SceneDetector implements Detector {
-  readonly info: DetectorInfo = { name: 'fake', family: 'yolo', path: '-', sha256: '0'.repeat(64), inputWidth: 256, inputHeight: 256, classNames: ['car', 'person'], metadata: {} };
+  readonly info: DetectorInfo = {
+    name: 'fake',
+    family: 'yolo',
+    path: '-',
+    sha256: '0'.repeat(64),
+    inputWidth: 256,
+    inputHeight: 256,
+    classNames: ['car', 'person'],
+    metadata: {},
+  };
   calls: { x: number; y: number; width: number; height: number }[] = [];
   closed = false;
   constructor(
@@ -50,12 +72,23 @@ class SceneDetector implements Detector {
     const detections: Detection[] = [];
     for (const s of this.scene) {
       const [x1, y1, x2, y2] = s.box;
-      const c: Box = [Math.max(x1, o.x) - o.x, Math.max(y1, o.y) - o.y, Math.min(x2, o.x + img.width) - o.x, Math.min(y2, o.y + img.height) - o.y];
+      const c: Box = [
+        Math.max(x1, o.x) - o.x,
+        Math.max(y1, o.y) - o.y,
+        Math.min(x2, o.x + img.width) - o.x,
+        Math.min(y2, o.y + img.height) - o.y,
+      ];
       if (c[2] <= c[0] || c[3] <= c[1]) continue;
       const visible = ((c[2] - c[0]) * (c[3] - c[1])) / ((x2 - x1) * (y2 - y1));
       if (visible < 0.3 || (c[3] - c[1]) * scale < this.minPx) continue;
       const classId = s.cls === 'car' ? 0 : 1;
-      detections.push({ box: c, score: 0.5 + 0.4 * visible, classId, className: s.cls, role: s.cls === 'car' ? 'vehicle' : 'person' });
+      detections.push({
+        box: c,
+        score: 0.5 + 0.4 * visible,
+        classId,
+        className: s.cls,
+        role: s.cls === 'car' ? 'vehicle' : 'person',
+      });
     }
     detections.sort((a, b) => b.score - a.score);
     return { detections, timings: { preprocessMs: 1, inferenceMs: 10, postprocessMs: 0.5 } };
@@ -82,14 +115,23 @@ describe('tile plan', () => {
   });
 
   it('takes a tile size or a grid from the config, and clamps tiles to the frame', () => {
-    expect(planTiles(1000, 600, cfg({ grid: [2, 2], overlap: 0.2 }), 512, 512).map((t) => [t.x, t.y, t.width, t.height])).toEqual([
+    expect(
+      planTiles(1000, 600, cfg({ grid: [2, 2], overlap: 0.2 }), 512, 512).map((t) => [t.x, t.y, t.width, t.height]),
+    ).toEqual([
       [0, 0, 556, 334],
       [444, 0, 556, 334],
       [0, 266, 556, 334],
       [444, 266, 556, 334],
     ]);
     // One row: the frame is no taller than a tile.
-    expect(planTiles(1280, 300, cfg({ tileSize: [640, 320], overlap: 0 }), 512, 512).map((t) => [t.x, t.y, t.width, t.height])).toEqual([
+    expect(
+      planTiles(1280, 300, cfg({ tileSize: [640, 320], overlap: 0 }), 512, 512).map((t) => [
+        t.x,
+        t.y,
+        t.width,
+        t.height,
+      ]),
+    ).toEqual([
       [0, 0, 640, 300],
       [640, 0, 640, 300],
     ]);
@@ -104,7 +146,14 @@ describe('tile plan', () => {
   it('refuses tileSize and grid together, and an overlap of a whole tile', () => {
     expect(TilingSchema.safeParse({ tileSize: 512, grid: [2, 2] }).success).toBe(false);
     expect(TilingSchema.safeParse({ overlap: 1 }).success).toBe(false);
-    expect(cfg()).toMatchObject({ enabled: true, overlap: 0.25, includeFullFrame: true, mergeIou: 0.5, mergeIos: 0.6, mergeBy: 'role' });
+    expect(cfg()).toMatchObject({
+      enabled: true,
+      overlap: 0.25,
+      includeFullFrame: true,
+      mergeIou: 0.5,
+      mergeIos: 0.6,
+      mergeBy: 'role',
+    });
   });
 });
 
@@ -117,12 +166,36 @@ describe('crops and merging', () => {
     expect(originOf({ ...c, data: c.data.subarray((29 * 20 + 19) * 3) })).toEqual({ x: 276, y: 129 });
   });
 
-  const CLASSES: [string, Detection['role']][] = [['car', 'vehicle'], ['person', 'person'], ['truck', 'vehicle'], ['dog', null], ['cat', null]];
-  const det = (box: Box, score: number, classId = 0, cut = false): PassDetection => ({ box, score, classId, className: CLASSES[classId]![0], role: CLASSES[classId]![1], cut });
+  const CLASSES: [string, Detection['role']][] = [
+    ['car', 'vehicle'],
+    ['person', 'person'],
+    ['truck', 'vehicle'],
+    ['dog', null],
+    ['cat', null],
+  ];
+  const det = (box: Box, score: number, classId = 0, cut = false): PassDetection => ({
+    box,
+    score,
+    classId,
+    className: CLASSES[classId]![0],
+    role: CLASSES[classId]![1],
+    cut,
+  });
 
-  it('marks boxes touching a tile\'s inner edges as cut, not those at the frame\'s edge', () => {
+  it("marks boxes touching a tile's inner edges as cut, not those at the frame's edge", () => {
     const t = { x: 384, y: 0, width: 512, height: 512 };
-    const out = fromTile([det([0, 10, 50, 60], 0.9), det([100, 0, 150, 60], 0.9), det([400, 100, 512, 200], 0.9), det([100, 100, 200, 200], 0.9)], t, 1280, 720, 2);
+    const out = fromTile(
+      [
+        det([0, 10, 50, 60], 0.9),
+        det([100, 0, 150, 60], 0.9),
+        det([400, 100, 512, 200], 0.9),
+        det([100, 100, 200, 200], 0.9),
+      ],
+      t,
+      1280,
+      720,
+      2,
+    );
     expect(out.map((d) => [r1(d.box), d.cut])).toEqual([
       [[384, 10, 434, 60], true], // left edge of a tile inside the frame
       [[484, 0, 534, 60], false], // top edge is the frame's
@@ -158,13 +231,30 @@ describe('crops and merging', () => {
   });
 
   it('merges boxes of one role across classes (a van seen as a car and as a truck), or only by class if asked', () => {
-    const dets = [det([100, 100, 200, 200], 0.8, 0), det([104, 100, 204, 200], 0.6, 2), det([100, 100, 200, 200], 0.7, 3), det([100, 100, 200, 200], 0.5, 4)];
-    expect(mergeDetections(dets, { mergeIou: 0.5, mergeIos: 0.6 }).map((d) => d.className)).toEqual(['car', 'dog', 'cat']);
-    expect(mergeDetections(dets, { mergeIou: 0.5, mergeIos: 0.6, mergeBy: 'class' }).map((d) => d.className)).toEqual(['car', 'dog', 'truck', 'cat']);
+    const dets = [
+      det([100, 100, 200, 200], 0.8, 0),
+      det([104, 100, 204, 200], 0.6, 2),
+      det([100, 100, 200, 200], 0.7, 3),
+      det([100, 100, 200, 200], 0.5, 4),
+    ];
+    expect(mergeDetections(dets, { mergeIou: 0.5, mergeIos: 0.6 }).map((d) => d.className)).toEqual([
+      'car',
+      'dog',
+      'cat',
+    ]);
+    expect(mergeDetections(dets, { mergeIou: 0.5, mergeIos: 0.6, mergeBy: 'class' }).map((d) => d.className)).toEqual([
+      'car',
+      'dog',
+      'truck',
+      'cat',
+    ]);
   });
 
   it('gives a cut box the extent of a whole box of the same object that scored lower', () => {
-    const out = mergeDetections([det([150, 100, 200, 200], 0.9, 0, true), det([100, 100, 200, 200], 0.6)], { mergeIou: 0.5, mergeIos: 0.6 });
+    const out = mergeDetections([det([150, 100, 200, 200], 0.9, 0, true), det([100, 100, 200, 200], 0.6)], {
+      mergeIou: 0.5,
+      mergeIos: 0.6,
+    });
     expect(out.map((d) => [+d.score.toFixed(2), r1(d.box)])).toEqual([[0.9, [100, 100, 200, 200]]]);
   });
 });
@@ -232,24 +322,37 @@ describe('TilingDetector', () => {
   });
 });
 
-describe('tiling in a model\'s config', () => {
+describe("tiling in a model's config", () => {
   const model = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata', 'yolo-v8.onnx');
 
-  it('makes createDetector wrap the family\'s detector, and leaves it alone when off', async () => {
-    const tiled = await createDetector({ name: 't', family: 'yolo', path: model, threads: 1, tiling: { enabled: true, overlap: 0.5 } }, silentLogger);
+  it("makes createDetector wrap the family's detector, and leaves it alone when off", async () => {
+    const tiled = await createDetector(
+      { name: 't', family: 'yolo', path: model, threads: 1, tiling: { enabled: true, overlap: 0.5 } },
+      silentLogger,
+    );
     expect(tiled).toBeInstanceOf(TilingDetector);
     expect((tiled as TilingDetector).tiling).toMatchObject({ overlap: 0.5, includeFullFrame: true });
     // The fixed-output test model (96x64 input) answers every tile with the same boxes, mapped to each tile.
     const r = await tiled.detect({ data: Buffer.alloc(288 * 128 * 3, 90), width: 288, height: 128, channels: 3 });
     expect(r.detections.length).toBeGreaterThan(4);
     await tiled.close();
-    const plain = await createDetector({ name: 'p', family: 'yolo', path: model, threads: 1, tiling: { enabled: false } }, silentLogger);
+    const plain = await createDetector(
+      { name: 'p', family: 'yolo', path: model, threads: 1, tiling: { enabled: false } },
+      silentLogger,
+    );
     expect(plain).not.toBeInstanceOf(TilingDetector);
     await plain.close();
   });
 
   it('is validated with the model config, naming the field', () => {
-    expect(() => parseModelConfig({ name: 'x', family: 'yolo', path: model, tiling: { overlap: 0.9 } }, 'models file')).toThrow(ConfigError);
-    expect(() => parseModelConfig({ name: 'x', family: 'yolo', path: model, tiling: { tileSize: 512, grid: [2, 2] } }, 'models file')).toThrow(/tiling\.grid: give tileSize or grid, not both/);
+    expect(() =>
+      parseModelConfig({ name: 'x', family: 'yolo', path: model, tiling: { overlap: 0.9 } }, 'models file'),
+    ).toThrow(ConfigError);
+    expect(() =>
+      parseModelConfig(
+        { name: 'x', family: 'yolo', path: model, tiling: { tileSize: 512, grid: [2, 2] } },
+        'models file',
+      ),
+    ).toThrow(/tiling\.grid: give tileSize or grid, not both/);
   });
 });

@@ -87,14 +87,25 @@ function gridAxis(len: number, n: number, overlap: number): { size: number; star
  * The tiles of a width x height frame (row by row), without the whole-frame pass. Empty when the frame is small
  * enough for the model to see whole (see minFrameScale).
  */
-export function planTiles(width: number, height: number, t: TilingConfig, inputWidth: number, inputHeight: number): Tile[] {
+export function planTiles(
+  width: number,
+  height: number,
+  t: TilingConfig,
+  inputWidth: number,
+  inputHeight: number,
+): Tile[] {
   let xs: { size: number; starts: number[] };
   let ys: { size: number; starts: number[] };
   if (t.grid) {
     xs = gridAxis(width, t.grid[0], t.overlap);
     ys = gridAxis(height, t.grid[1], t.overlap);
   } else {
-    const [tw, th] = t.tileSize === undefined ? [inputWidth, inputHeight] : typeof t.tileSize === 'number' ? [t.tileSize, t.tileSize] : t.tileSize;
+    const [tw, th] =
+      t.tileSize === undefined
+        ? [inputWidth, inputHeight]
+        : typeof t.tileSize === 'number'
+          ? [t.tileSize, t.tileSize]
+          : t.tileSize;
     if (width <= tw * t.minFrameScale && height <= th * t.minFrameScale) return [];
     xs = axis(width, tw, t.overlap);
     ys = axis(height, th, t.overlap);
@@ -132,14 +143,24 @@ function overlaps(a: Box, b: Box): { iou: number; ios: number } {
 }
 
 /** A tile's detections moved to frame pixels, each marked cut when it touches one of the tile's inner edges. */
-export function fromTile(dets: readonly Detection[], t: Tile, frameWidth: number, frameHeight: number, edgeMargin: number): PassDetection[] {
+export function fromTile(
+  dets: readonly Detection[],
+  t: Tile,
+  frameWidth: number,
+  frameHeight: number,
+  edgeMargin: number,
+): PassDetection[] {
   const innerL = t.x > 0;
   const innerT = t.y > 0;
   const innerR = t.x + t.width < frameWidth;
   const innerB = t.y + t.height < frameHeight;
   return dets.map((d) => {
     const [x1, y1, x2, y2] = d.box;
-    const cut = (innerL && x1 <= edgeMargin) || (innerT && y1 <= edgeMargin) || (innerR && x2 >= t.width - edgeMargin) || (innerB && y2 >= t.height - edgeMargin);
+    const cut =
+      (innerL && x1 <= edgeMargin) ||
+      (innerT && y1 <= edgeMargin) ||
+      (innerR && x2 >= t.width - edgeMargin) ||
+      (innerB && y2 >= t.height - edgeMargin);
     return { ...d, box: [x1 + t.x, y1 + t.y, x2 + t.x, y2 + t.y], cut };
   });
 }
@@ -151,9 +172,13 @@ export function fromTile(dets: readonly Detection[], t: Tile, frameWidth: number
  * box absorbs a cut one and keeps its own extent; a cut box takes a whole one's extent; two cut boxes become their
  * union (an object split between two tiles).
  */
-export function mergeDetections(dets: readonly PassDetection[], o: { mergeIou: number; mergeIos: number; mergeBy?: 'role' | 'class' }): Detection[] {
+export function mergeDetections(
+  dets: readonly PassDetection[],
+  o: { mergeIou: number; mergeIos: number; mergeBy?: 'role' | 'class' },
+): Detection[] {
   const byRole = (o.mergeBy ?? 'role') === 'role';
-  const same = (a: Detection, b: Detection) => (byRole && a.role !== null ? a.role === b.role : a.classId === b.classId);
+  const same = (a: Detection, b: Detection) =>
+    byRole && a.role !== null ? a.role === b.role : a.classId === b.classId;
   const order = [...dets].sort((a, b) => b.score - a.score);
   const kept: PassDetection[] = [];
   for (const d of order) {
@@ -163,7 +188,12 @@ export function mergeDetections(dets: readonly PassDetection[], o: { mergeIou: n
       const { iou, ios } = overlaps(k.box, d.box);
       if (!(iou > o.mergeIou || ((k.cut || d.cut) && ios >= o.mergeIos))) continue;
       if (k.cut && d.cut) {
-        k.box = [Math.min(k.box[0], d.box[0]), Math.min(k.box[1], d.box[1]), Math.max(k.box[2], d.box[2]), Math.max(k.box[3], d.box[3])];
+        k.box = [
+          Math.min(k.box[0], d.box[0]),
+          Math.min(k.box[1], d.box[1]),
+          Math.max(k.box[2], d.box[2]),
+          Math.max(k.box[3], d.box[3]),
+        ];
       } else if (k.cut) {
         k.box = [...d.box];
         k.cut = false;
@@ -214,7 +244,10 @@ export class TilingDetector implements Detector {
       timings.preprocessMs += performance.now() - c0;
       const r = await this.inner.detect(crop);
       add(r);
-      const dets = t.tileScoreThreshold === undefined ? r.detections : r.detections.filter((d) => d.score >= t.tileScoreThreshold!);
+      const dets =
+        t.tileScoreThreshold === undefined
+          ? r.detections
+          : r.detections.filter((d) => d.score >= t.tileScoreThreshold!);
       all.push(...fromTile(dets, tile, img.width, img.height, t.edgeMargin));
     }
     const m0 = performance.now();

@@ -21,9 +21,24 @@ const opts = { scoreThreshold: 0.35, iouThreshold: 0.5, maxDetections: 300 };
 
 describe('yoloLayout', () => {
   it('tells the layouts apart by the class count', () => {
-    expect(yoloLayout([1, 84, 8400], 80)).toEqual({ channelsFirst: true, objectness: false, numClasses: 80, anchors: 8400 });
-    expect(yoloLayout([1, 8400, 84], 80)).toEqual({ channelsFirst: false, objectness: false, numClasses: 80, anchors: 8400 });
-    expect(yoloLayout([1, 25200, 85], 80)).toEqual({ channelsFirst: false, objectness: true, numClasses: 80, anchors: 25200 });
+    expect(yoloLayout([1, 84, 8400], 80)).toEqual({
+      channelsFirst: true,
+      objectness: false,
+      numClasses: 80,
+      anchors: 8400,
+    });
+    expect(yoloLayout([1, 8400, 84], 80)).toEqual({
+      channelsFirst: false,
+      objectness: false,
+      numClasses: 80,
+      anchors: 8400,
+    });
+    expect(yoloLayout([1, 25200, 85], 80)).toEqual({
+      channelsFirst: false,
+      objectness: true,
+      numClasses: 80,
+      anchors: 25200,
+    });
     expect(yoloLayout([1, 7, 2100], 3)?.channelsFirst).toBe(true);
     expect(yoloLayout([1, 300, 6], 80)).toBeNull(); // end-to-end export with NMS inside
     expect(yoloLayout([1, 84, 8400], 3)).toBeNull(); // wrong class names for the model
@@ -71,13 +86,18 @@ describe('YoloDecoder', () => {
     const d = dec.decode(output(many, 3), layout);
     expect(d.map((x) => +x.score.toFixed(2))).toEqual([0.89, 0.88, 0.87, 0.86, 0.85]);
     expect(dec.decode(output(many, 3), layout)).toEqual(d);
-    const onlyPersons = new YoloDecoder({ ...opts, classMask: Uint8Array.from([0, 0, 1]) }).decode(output(many, 3), layout);
+    const onlyPersons = new YoloDecoder({ ...opts, classMask: Uint8Array.from([0, 0, 1]) }).decode(
+      output(many, 3),
+      layout,
+    );
     expect(onlyPersons.length).toBeGreaterThan(0);
     expect(onlyPersons.every((x) => x.classId === 2)).toBe(true);
   });
 
   it('refuses an output of the wrong size', () => {
-    expect(() => new YoloDecoder(opts).decode(new Float32Array(10), yoloLayout([1, 7, 3], 3)!)).toThrow(/expected 7 x 3/);
+    expect(() => new YoloDecoder(opts).decode(new Float32Array(10), yoloLayout([1, 7, 3], 3)!)).toThrow(
+      /expected 7 x 3/,
+    );
   });
 });
 

@@ -28,7 +28,6 @@ export function yoloLayout(dims: readonly number[], numClasses: number): YoloLay
   return null;
 }
 
-
 export interface YoloDecodeOptions {
   scoreThreshold: number;
   iouThreshold: number;

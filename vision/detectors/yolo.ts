@@ -29,12 +29,16 @@ export async function createYoloDetector(cfg: ModelConfig, logger: Logger): Prom
   const classNames = classNamesOf(cfg, file, what, logger);
   const letterbox = letterboxOf(cfg, md, what, DEFAULT_LETTERBOX);
   if (md.normalize !== undefined && md.normalize.replace(/\s/g, '') !== '0..1') {
-    throw new ConfigError(`${what}: the model expects input normalised as "${md.normalize}"; the yolo family feeds RGB 0..1`);
+    throw new ConfigError(
+      `${what}: the model expects input normalised as "${md.normalize}"; the yolo family feeds RGB 0..1`,
+    );
   }
 
   const session = await openOnnxSession(file, what, cfg.threads);
   try {
-    const { inputName, width, height } = imageInputOf(cfg, session, md, what, { float32: 'export a float32 model (e.g. without half=True)' });
+    const { inputName, width, height } = imageInputOf(cfg, session, md, what, {
+      float32: 'export a float32 model (e.g. without half=True)',
+    });
     const outputName = session.outputNames[0];
     if (outputName === undefined) throw new ConfigError(`${what}: the model has no output`);
     const input = new LetterboxInput(width, height, letterbox);
@@ -53,7 +57,8 @@ export async function createYoloDetector(cfg: ModelConfig, logger: Logger): Prom
           `Check the class names (${c}: ${classNames.slice(0, 5).join(', ')}${c > 5 ? ', …' : ''}), and export without NMS inside the model`,
       );
     }
-    if (out?.type !== 'float32') throw new ConfigError(`${what}: output "${outputName}" is ${out?.type}, expected float32`);
+    if (out?.type !== 'float32')
+      throw new ConfigError(`${what}: output "${outputName}" is ${out?.type}, expected float32`);
 
     const info = loadedDetectorInfo(cfg, file, { width, height }, classNames, logger, {
       anchors: layout.anchors,

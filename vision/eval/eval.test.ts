@@ -10,7 +10,15 @@ const MODELS = path.resolve(import.meta.dirname, '../../config/models.json');
 
 describe('vision:eval with the motion gate', () => {
   it('meets precision and recall ≥ 0.95 on unseen seeds with gating on, skipping the detector where nothing moved', async () => {
-    const r = await evaluate({ seed: 20_001, scenarios: 2, modelsFile: MODELS, mapEvery: 1_000_000, plates: false, gating: true, log: () => {} });
+    const r = await evaluate({
+      seed: 20_001,
+      scenarios: 2,
+      modelsFile: MODELS,
+      mapEvery: 1_000_000,
+      plates: false,
+      gating: true,
+      log: () => {},
+    });
     expect(r.gating).toBe(true);
     expect(r.scenarios.map((s) => s.violations).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(r.precision).toBeGreaterThanOrEqual(0.95);

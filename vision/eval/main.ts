@@ -49,7 +49,16 @@ export interface EvalResult {
   gating: boolean;
   /** Frames by where the detector ran (motion gate): full, regions, skipped. */
   detector: Record<string, number>;
-  scenarios: { seed: number; family: string; frames: number; violations: number; events: number; tp: number; fp: number; fn: number }[];
+  scenarios: {
+    seed: number;
+    family: string;
+    frames: number;
+    violations: number;
+    events: number;
+    tp: number;
+    fp: number;
+    fn: number;
+  }[];
   precision: number;
   recall: number;
   map: number;
@@ -65,12 +74,27 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   const models = loadModelsConfig(o.modelsFile);
   const modelName = o.model ?? models.default;
   if (!models.models.some((m) => m.name === modelName)) {
-    throw new ConfigError(`no model "${modelName}" in ${o.modelsFile} (have: ${models.models.map((m) => m.name).join(', ')})`);
+    throw new ConfigError(
+      `no model "${modelName}" in ${o.modelsFile} (have: ${models.models.map((m) => m.name).join(', ')})`,
+    );
   }
   const evidenceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-eval-evidence-'));
   const plates = o.plates ? await PlateReader.open() : null;
   const ap = new ApAccumulator(CLASSES);
-  const out: EvalResult = { model: modelName, gating: o.gating ?? true, detector: {}, scenarios: [], precision: 0, recall: 0, map: 0, apPerClass: {}, plates: { read: 0, correct: 0, ofVehicleEvents: 0 }, frames: 0, seconds: 0, misses: [] };
+  const out: EvalResult = {
+    model: modelName,
+    gating: o.gating ?? true,
+    detector: {},
+    scenarios: [],
+    precision: 0,
+    recall: 0,
+    map: 0,
+    apPerClass: {},
+    plates: { read: 0, correct: 0, ofVehicleEvents: 0 },
+    frames: 0,
+    seconds: 0,
+    misses: [],
+  };
   let tp = 0;
   let fp = 0;
   let fn = 0;
@@ -82,7 +106,13 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     const worker = await VisionWorker.open({
       cameras: {
         timeZone: sc.registry.timeZone,
-        cameras: [{ ...sc.camera, model: modelName, motion: { ...sc.camera.motion, enabled: o.gating ?? sc.camera.motion.enabled } }],
+        cameras: [
+          {
+            ...sc.camera,
+            model: modelName,
+            motion: { ...sc.camera.motion, enabled: o.gating ?? sc.camera.motion.enabled },
+          },
+        ],
       },
       models,
       evidence: new EvidenceStore(evidenceDir),
@@ -94,7 +124,13 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     });
     const events: EnforcementEvent[] = [];
     for await (const f of sc.frames()) {
-      const r = await worker.process({ district: sc.camera.district, cameraId: sc.camera.id, ts: f.ts, seq: f.seq, jpeg: f.jpeg });
+      const r = await worker.process({
+        district: sc.camera.district,
+        cameraId: sc.camera.id,
+        ts: f.ts,
+        seq: f.seq,
+        jpeg: f.jpeg,
+      });
       if (!r.ok) throw new Error(`frame ${f.seq} of seed ${seed} refused: ${r.reason}`);
       events.push(...r.events);
       out.detector[r.detector] = (out.detector[r.detector] ?? 0) + 1;
@@ -117,18 +153,39 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
       out.plates.ofVehicleEvents++;
       if (event.plate) {
         out.plates.read++;
-        if (plateKey(event.plate.text).endsWith(plateKey(truth.plate)) || plateKey(event.plate.text) === plateKey(truth.plate)) out.plates.correct++;
+        if (
+          plateKey(event.plate.text).endsWith(plateKey(truth.plate)) ||
+          plateKey(event.plate.text) === plateKey(truth.plate)
+        )
+          out.plates.correct++;
       }
     }
-    out.scenarios.push({ seed, family: sc.truth.familyName, frames: sc.frameCount, violations: sc.truth.violations.length, events: events.length, tp: m.tp.length, fp: m.fp.length, fn: m.fn.length });
+    out.scenarios.push({
+      seed,
+      family: sc.truth.familyName,
+      frames: sc.frameCount,
+      violations: sc.truth.violations.length,
+      events: events.length,
+      tp: m.tp.length,
+      fp: m.fp.length,
+      fn: m.fn.length,
+    });
     if (m.fp.length || m.fn.length) {
       out.misses.push({
         seed,
-        fp: m.fp.map((e) => `${e.type} ${e.zone.id} track ${e.trackId} ${new Date(e.start).toISOString()}..${new Date(e.end).toISOString()}`),
-        fn: m.fn.map((t) => `${t.type} ${t.zoneId} ${t.objectId} ${new Date(t.from).toISOString()}..${new Date(t.to).toISOString()}`),
+        fp: m.fp.map(
+          (e) =>
+            `${e.type} ${e.zone.id} track ${e.trackId} ${new Date(e.start).toISOString()}..${new Date(e.end).toISOString()}`,
+        ),
+        fn: m.fn.map(
+          (t) =>
+            `${t.type} ${t.zoneId} ${t.objectId} ${new Date(t.from).toISOString()}..${new Date(t.to).toISOString()}`,
+        ),
       });
     }
-    log(`seed ${seed} (${sc.truth.familyName}, ${sc.frameCount} frames): ${sc.truth.violations.length} violations, ${events.length} events, ${m.tp.length} right, ${m.fp.length} false, ${m.fn.length} missed`);
+    log(
+      `seed ${seed} (${sc.truth.familyName}, ${sc.frameCount} frames): ${sc.truth.violations.length} violations, ${events.length} events, ${m.tp.length} right, ${m.fp.length} false, ${m.fn.length} missed`,
+    );
   }
   const r = ap.result();
   out.precision = tp + fp === 0 ? 1 : tp / (tp + fp);
@@ -160,7 +217,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} must be a non-negative integer, got "${v}"`);
       return n;
     };
-    if (values.gating !== 'on' && values.gating !== 'off') throw new ConfigError(`--gating takes on or off, got "${values.gating}"`);
+    if (values.gating !== 'on' && values.gating !== 'off')
+      throw new ConfigError(`--gating takes on or off, got "${values.gating}"`);
     createLogger('vision-eval');
     const res = await evaluate({
       seed: num(values.seed!, 'seed'),
@@ -179,9 +237,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
     const lines = [
       `model ${res.model}: ${res.scenarios.length} scenarios, ${res.frames} frames in ${res.seconds.toFixed(0)} s`,
-      `motion gating ${res.gating ? 'on' : 'off'}: detector on ${Object.entries(res.detector).map(([k, n]) => `${k} ${n}`).join(', ')} frames`,
+      `motion gating ${res.gating ? 'on' : 'off'}: detector on ${Object.entries(res.detector)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')} frames`,
       `events: precision ${pct(res.precision)}, recall ${pct(res.recall)} (target ≥ 90 % each)`,
-      `detector mAP@0.5: ${res.map.toFixed(3)} (${Object.entries(res.apPerClass).map(([c, v]) => `${c} ${v.toFixed(3)}`).join(', ')})`,
+      `detector mAP@0.5: ${res.map.toFixed(3)} (${Object.entries(res.apPerClass)
+        .map(([c, v]) => `${c} ${v.toFixed(3)}`)
+        .join(', ')})`,
       `plates: ${res.plates.read} read of ${res.plates.ofVehicleEvents} parking events, ${res.plates.correct} correct`,
     ];
     for (const m of res.misses) {

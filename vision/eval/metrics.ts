@@ -71,7 +71,11 @@ export class ApAccumulator {
     const perClass: Record<string, number> = {};
     for (const c of this.classes) perClass[c] = averagePrecision(this.preds.get(c)!, this.positives.get(c)!);
     const vals = Object.values(perClass);
-    return { perClass, map: vals.reduce((a, b) => a + b, 0) / Math.max(1, vals.length), positives: Object.fromEntries(this.positives) };
+    return {
+      perClass,
+      map: vals.reduce((a, b) => a + b, 0) / Math.max(1, vals.length),
+      positives: Object.fromEntries(this.positives),
+    };
   }
 }
 

@@ -7,30 +7,66 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Detection } from '../detectors/index.js';
-import { evaluateRealImages, imageTable, parseCsv, parseVariant, readManifest, scoreImage, summaryTable, totals, type ManifestRow } from './real-images.js';
+import {
+  evaluateRealImages,
+  imageTable,
+  parseCsv,
+  parseVariant,
+  readManifest,
+  scoreImage,
+  summaryTable,
+  totals,
+  type ManifestRow,
+} from './real-images.js';
 
 const testdata = path.join(path.dirname(fileURLToPath(import.meta.url)), '../detectors/testdata');
-const HEAD = 'file,source_repo,source_path,licence,width,height,cars,buses,trucks,motorcycles,bicycles,people,stall_objects,notes';
+const HEAD =
+  'file,source_repo,source_path,licence,width,height,cars,buses,trucks,motorcycles,bicycles,people,stall_objects,notes';
 let dir: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'real-images-test-'));
-  const grey = () => sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png();
+  const grey = () =>
+    sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png();
   await grey().toFile(path.join(dir, 'street.png'));
   await grey().toFile(path.join(dir, 'empty.png'));
   fs.writeFileSync(
     path.join(dir, 'manifest.csv'),
     `${HEAD}\nstreet.png,o/r,a.png,MIT,96,64,2,0,0,0,1,0,yes,"a street, with ""quotes"""\nempty.png,o/r,b.png,"Apache-2.0 (repo)",96,64,0,0,0,0,0,0,no,NEGATIVE\n`,
   );
-  fs.writeFileSync(path.join(dir, 'models.json'), JSON.stringify({ models: [{ name: 'coco-fixed', path: path.join(testdata, 'yolo-coco-dynamic.onnx'), family: 'yolo', threads: 1 }] }));
+  fs.writeFileSync(
+    path.join(dir, 'models.json'),
+    JSON.stringify({
+      models: [{ name: 'coco-fixed', path: path.join(testdata, 'yolo-coco-dynamic.onnx'), family: 'yolo', threads: 1 }],
+    }),
+  );
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const row = (o: Partial<ManifestRow>): ManifestRow => ({
-  file: 'x.jpg', source_repo: '', source_path: '', licence: '', width: 1, height: 1,
-  cars: 0, buses: 0, trucks: 0, motorcycles: 0, bicycles: 0, people: 0, stall_objects: 'no', notes: '', ...o,
+  file: 'x.jpg',
+  source_repo: '',
+  source_path: '',
+  licence: '',
+  width: 1,
+  height: 1,
+  cars: 0,
+  buses: 0,
+  trucks: 0,
+  motorcycles: 0,
+  bicycles: 0,
+  people: 0,
+  stall_objects: 'no',
+  notes: '',
+  ...o,
 });
-const det = (className: string, score = 0.9, role: Detection['role'] = null): Detection => ({ box: [0, 0, 1, 1], score, classId: 0, className, role });
+const det = (className: string, score = 0.9, role: Detection['role'] = null): Detection => ({
+  box: [0, 0, 1, 1],
+  score,
+  classId: 0,
+  className,
+  role,
+});
 
 describe('manifest', () => {
   it('parses quoted CSV fields with commas, quotes and CRLF', () => {
@@ -61,7 +97,18 @@ describe('manifest', () => {
 describe('counting without boxes', () => {
   it('takes min(detected, counted) as found and the rest as excess, pooling cars, buses and trucks', () => {
     // A pickup counted as a truck, detected as a car: no excess, the pooled column finds it.
-    const s = scoreImage(row({ cars: 2, trucks: 1, people: 3, motorcycles: 1 }), [det('car'), det('car'), det('car'), det('person'), det('person'), det('person'), det('person'), det('motorcycle'), det('umbrella', 0.5, 'stall'), det('dog')]);
+    const s = scoreImage(row({ cars: 2, trucks: 1, people: 3, motorcycles: 1 }), [
+      det('car'),
+      det('car'),
+      det('car'),
+      det('person'),
+      det('person'),
+      det('person'),
+      det('person'),
+      det('motorcycle'),
+      det('umbrella', 0.5, 'stall'),
+      det('dog'),
+    ]);
     expect(s.detected).toMatchObject({ car: 3, truck: 0, person: 4, motorcycle: 1 });
     expect(s.vehicles).toEqual({ detected: 3, counted: 3 });
     expect(s.excess).toBe(1); // one person too many
@@ -74,8 +121,13 @@ describe('counting without boxes', () => {
     expect([t.excess, t.maxExcess, t.onNegatives]).toEqual([2, 1, 1]);
   });
 
-  it('counts a role-only model\'s vehicles as cars and persons as people', () => {
-    const s = scoreImage(row({ cars: 1, people: 1 }), [det('vehicle', 0.9, 'vehicle'), det('person', 0.9, 'person'), det('stall', 0.9, 'stall')], 0, true);
+  it("counts a role-only model's vehicles as cars and persons as people", () => {
+    const s = scoreImage(
+      row({ cars: 1, people: 1 }),
+      [det('vehicle', 0.9, 'vehicle'), det('person', 0.9, 'person'), det('stall', 0.9, 'stall')],
+      0,
+      true,
+    );
     expect([s.detected.car, s.detected.person, s.stall, s.excess]).toEqual([1, 1, 1, 0]);
   });
 });
@@ -87,7 +139,9 @@ describe('variants', () => {
       name: 'big',
       overrides: { config: { inputWidth: 640, inputHeight: 640 }, tiling: { overlap: 0.3 } },
     });
-    expect(() => parseVariant('huge')).toThrow(/unknown variant "huge" \(built in: configured, whole, tiled, tiles-only/);
+    expect(() => parseVariant('huge')).toThrow(
+      /unknown variant "huge" \(built in: configured, whole, tiled, tiles-only/,
+    );
     expect(() => parseVariant('x={nope')).toThrow(/variant x: not JSON/);
   });
 });
@@ -110,10 +164,18 @@ describe('evaluateRealImages', () => {
     ]);
     // The fixed model sees car 0.9, dining table 0.7, person 0.6, bicycle 0.36 in every image.
     const [low, high] = results;
-    expect(low!.images[0]).toMatchObject({ file: 'street.png', detected: { car: 1, person: 1, bicycle: 1 }, excess: 1, stall: 1, stallInManifest: true });
+    expect(low!.images[0]).toMatchObject({
+      file: 'street.png',
+      detected: { car: 1, person: 1, bicycle: 1 },
+      excess: 1,
+      stall: 1,
+      stallInManifest: true,
+    });
     expect(low!.totals).toMatchObject({ found: { car: 1, bicycle: 1, person: 0 }, excess: 4, onNegatives: 3 });
     expect(high!.images[0]).toMatchObject({ detected: { car: 1, person: 0, bicycle: 0 }, excess: 0 });
-    expect(imageTable(low!.images)).toContain('| street.png | 1/2 | 0/0 | 0/0 | 1/2 | 0/0 | 1/1 | 1/0 | 1 | 1 (yes) | 0 |');
+    expect(imageTable(low!.images)).toContain(
+      '| street.png | 1/2 | 0/0 | 0/0 | 1/2 | 0/0 | 1/1 | 1/0 | 1 | 1 (yes) | 0 |',
+    );
     expect(summaryTable(results).split('\n')).toHaveLength(4);
     const drawn = await sharp(path.join(drawDir, 'coco-fixed_whole_0.3', 'street.jpg')).metadata();
     expect([drawn.width, drawn.height]).toEqual([96, 64]);

@@ -20,7 +20,15 @@ import { z } from 'zod';
 import { ConfigError, parseConfig, runMain } from '../../runtime/config.js';
 import { silentLogger, type Logger } from '../../runtime/log.js';
 import sharp from 'sharp';
-import { decodeImage, loadModelsConfig, type DetectResult, type Detection, type Detector, type ModelsConfig, type RawImage } from '../detectors/index.js';
+import {
+  decodeImage,
+  loadModelsConfig,
+  type DetectResult,
+  type Detection,
+  type Detector,
+  type ModelsConfig,
+  type RawImage,
+} from '../detectors/index.js';
 import type { TilingConfigInput } from '../detectors/tiling.js';
 import { drawDetections } from '../detect/draw.js';
 import { findModel, openDetector, stillsModel, type ModelOverrides } from '../detect/model.js';
@@ -102,7 +110,8 @@ export function readManifest(dir: string): ManifestRow[] {
   const objects = body.map((r) => Object.fromEntries(head.map((h, i) => [h.trim(), r[i] ?? ''])));
   const parsed = parseConfig(z.array(ManifestRowSchema).min(1, 'no images listed'), objects, file);
   for (const r of parsed) {
-    if (!fs.existsSync(path.join(dir, r.file))) throw new ConfigError(`${file} lists ${r.file}, which is not in ${dir}`);
+    if (!fs.existsSync(path.join(dir, r.file)))
+      throw new ConfigError(`${file} lists ${r.file}, which is not in ${dir}`);
   }
   return parsed;
 }
@@ -151,7 +160,9 @@ export function scoreImage(row: ManifestRow, dets: readonly Detection[], ms = 0,
   let stall = 0;
   let other = 0;
   for (const d of dets) {
-    const cls = (byRole ? (d.role === 'vehicle' ? 'car' : d.role === 'person' ? 'person' : d.className) : d.className) as CountedClass;
+    const cls = (
+      byRole ? (d.role === 'vehicle' ? 'car' : d.role === 'person' ? 'person' : d.className) : d.className
+    ) as CountedClass;
     if (cls in detected) detected[cls]++;
     else if (d.role === 'stall') stall++;
     else other++;
@@ -231,7 +242,9 @@ export function imageTable(scores: readonly ImageScore[]): string {
   }
   const t = totals(scores);
   const f = (k: keyof Totals['found']) => `${t.found[k]}/${t.counted[k]} ${pct(t.recall[k])}`;
-  lines.push(`| **found** | ${f('car')} | ${f('bus')} | ${f('truck')} | ${f('vehicles')} | ${f('motorcycle')} | ${f('bicycle')} | ${f('person')} | ${t.excess} | | | ${t.msPerImage.toFixed(0)} |`);
+  lines.push(
+    `| **found** | ${f('car')} | ${f('bus')} | ${f('truck')} | ${f('vehicles')} | ${f('motorcycle')} | ${f('bicycle')} | ${f('person')} | ${t.excess} | | | ${t.msPerImage.toFixed(0)} |`,
+  );
   return lines.join('\n');
 }
 
@@ -281,13 +294,19 @@ export class StretchDetector implements Detector {
   async detect(img: RawImage): Promise<DetectResult> {
     const { inputWidth: w, inputHeight: h } = this.inner.info;
     const t0 = performance.now();
-    const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(w, h, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+    const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .resize(w, h, { fit: 'fill', kernel: 'linear' })
+      .raw()
+      .toBuffer();
     const resizeMs = performance.now() - t0;
     const r = await this.inner.detect({ data, width: w, height: h, channels: 3 });
     const sx = img.width / w;
     const sy = img.height / h;
     return {
-      detections: r.detections.map((d) => ({ ...d, box: [d.box[0] * sx, d.box[1] * sy, d.box[2] * sx, d.box[3] * sy] })),
+      detections: r.detections.map((d) => ({
+        ...d,
+        box: [d.box[0] * sx, d.box[1] * sy, d.box[2] * sx, d.box[3] * sy],
+      })),
       timings: { ...r.timings, preprocessMs: r.timings.preprocessMs + resizeMs },
     };
   }
@@ -310,7 +329,10 @@ export function parseVariant(spec: string): Variant {
   const eq = spec.indexOf('=');
   if (eq < 0) {
     const o = BUILTIN_VARIANTS[spec];
-    if (!o) throw new ConfigError(`unknown variant "${spec}" (built in: ${Object.keys(BUILTIN_VARIANTS).join(', ')}; or NAME={json})`);
+    if (!o)
+      throw new ConfigError(
+        `unknown variant "${spec}" (built in: ${Object.keys(BUILTIN_VARIANTS).join(', ')}; or NAME={json})`,
+      );
     return { name: spec, overrides: o, ...(spec === 'stretch' ? { stretch: true } : {}) };
   }
   const name = spec.slice(0, eq).trim();
@@ -321,10 +343,16 @@ export function parseVariant(spec: string): Variant {
   } catch (e) {
     throw new ConfigError(`variant ${name}: not JSON: ${(e as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`variant ${name}: give a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(`variant ${name}: give a JSON object`);
   const { tiling, stretch, ...config } = raw as { tiling?: TilingConfigInput | false; stretch?: unknown };
-  if (stretch !== undefined && typeof stretch !== 'boolean') throw new ConfigError(`variant ${name}: "stretch" is true or false`);
-  return { name, overrides: { config, ...(tiling !== undefined ? { tiling } : {}) }, ...(stretch ? { stretch: true } : {}) };
+  if (stretch !== undefined && typeof stretch !== 'boolean')
+    throw new ConfigError(`variant ${name}: "stretch" is true or false`);
+  return {
+    name,
+    overrides: { config, ...(tiling !== undefined ? { tiling } : {}) },
+    ...(stretch ? { stretch: true } : {}),
+  };
 }
 
 export interface RealEvalOptions {
@@ -353,7 +381,9 @@ export async function evaluateRealImages(o: RealEvalOptions): Promise<VariantRes
   if (o.scores && (!o.scores.length || o.scores.some((s) => !(s >= 0 && s <= 1)))) {
     throw new ConfigError(`scores must be between 0 and 1 (have ${o.scores.join(', ')})`);
   }
-  const images = await Promise.all(rows.map(async (r) => ({ row: r, bytes: fs.readFileSync(path.join(o.dir, r.file)) })));
+  const images = await Promise.all(
+    rows.map(async (r) => ({ row: r, bytes: fs.readFileSync(path.join(o.dir, r.file)) })),
+  );
   const decoded = await Promise.all(images.map(async (x) => ({ ...x, img: await decodeImage(x.bytes) })));
   const out: VariantResult[] = [];
   for (const name of o.models) {
@@ -380,11 +410,27 @@ export async function evaluateRealImages(o: RealEvalOptions): Promise<VariantRes
         await det.close();
       }
       for (const s of scores) {
-        const imagesScored = perImage.map((p) => scoreImage(p.row, p.dets.filter((d) => d.score >= s), p.ms, byRole));
-        const res: VariantResult = { model: model.name, variant: v.name, score: s, overrides: v.overrides, images: imagesScored, totals: totals(imagesScored) };
+        const imagesScored = perImage.map((p) =>
+          scoreImage(
+            p.row,
+            p.dets.filter((d) => d.score >= s),
+            p.ms,
+            byRole,
+          ),
+        );
+        const res: VariantResult = {
+          model: model.name,
+          variant: v.name,
+          score: s,
+          overrides: v.overrides,
+          images: imagesScored,
+          totals: totals(imagesScored),
+        };
         out.push(res);
         const label = runLabel(model.name, v.name, s);
-        log(`${label}: car ${pct(res.totals.recall.car)}, motorcycle ${pct(res.totals.recall.motorcycle)}, person ${pct(res.totals.recall.person)}, excess ${res.totals.excessPerImage.toFixed(1)}/image, ${res.totals.msPerImage.toFixed(0)} ms/image`);
+        log(
+          `${label}: car ${pct(res.totals.recall.car)}, motorcycle ${pct(res.totals.recall.motorcycle)}, person ${pct(res.totals.recall.person)}, excess ${res.totals.excessPerImage.toFixed(1)}/image, ${res.totals.msPerImage.toFixed(0)} ms/image`,
+        );
         if (o.drawDir && (!o.drawOnly || o.drawOnly.includes(label))) {
           const to = path.join(o.drawDir, label);
           fs.mkdirSync(to, { recursive: true });
@@ -392,7 +438,13 @@ export async function evaluateRealImages(o: RealEvalOptions): Promise<VariantRes
             const { row, bytes, img } = decoded[i]!;
             // Short enough for the narrowest image; the full source path is in the manifest and the docs.
             const caption = `${row.file} · ${row.source_repo} (${row.licence.replace(/\s*\(.*$/, '')}) · ${model.name} ${v.name}, score ≥ ${s}`;
-            const jpg = await drawDetections(bytes, img.width, img.height, p.dets.filter((d) => d.score >= s && d.role !== null), { maxWidth: o.drawWidth, quality: 80, caption });
+            const jpg = await drawDetections(
+              bytes,
+              img.width,
+              img.height,
+              p.dets.filter((d) => d.score >= s && d.role !== null),
+              { maxWidth: o.drawWidth, quality: 80, caption },
+            );
             fs.writeFileSync(path.join(to, `${path.basename(row.file, path.extname(row.file))}.jpg`), jpg);
           }
         }
@@ -417,13 +469,20 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         json: { type: 'boolean', default: false },
       },
     });
-    const list = (xs: string[] | undefined) => (xs ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+    const list = (xs: string[] | undefined) =>
+      (xs ?? [])
+        .flatMap((x) => x.split(','))
+        .map((x) => x.trim())
+        .filter(Boolean);
     const scores = values.scores === undefined ? undefined : values.scores.split(',').map((s) => Number(s));
-    if (scores?.some((s) => !Number.isFinite(s))) throw new ConfigError(`--scores must be numbers, got "${values.scores}"`);
+    if (scores?.some((s) => !Number.isFinite(s)))
+      throw new ConfigError(`--scores must be numbers, got "${values.scores}"`);
     const models = loadModelsConfig(path.resolve(values.models!));
     const names = values.model?.length ? list(values.model) : [stillsModel(models)];
     // Variant specs hold JSON with commas: only plain names are split on commas.
-    const specs = values.variant?.length ? values.variant.flatMap((v) => (v.includes('=') ? [v] : list([v]))) : ['configured'];
+    const specs = values.variant?.length
+      ? values.variant.flatMap((v) => (v.includes('=') ? [v] : list([v])))
+      : ['configured'];
     const results = await evaluateRealImages({
       dir: path.resolve(values.dir!),
       modelsFile: path.resolve(values.models!),
@@ -439,7 +498,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       return;
     }
     const parts = [`## Summary (${path.resolve(values.dir!)})`, '', summaryTable(results), ''];
-    for (const r of results) parts.push(`### ${r.model}, ${r.variant}, score ≥ ${r.score}`, '', imageTable(r.images), '');
+    for (const r of results)
+      parts.push(`### ${r.model}, ${r.variant}, score ≥ ${r.score}`, '', imageTable(r.images), '');
     process.stdout.write(`${parts.join('\n')}\n`);
   });
 }

@@ -17,7 +17,13 @@ export interface Marks {
 const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const pts = (p: [number, number][]) => p.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
 
-export async function drawEvidence(jpeg: Buffer, width: number, height: number, m: Marks, quality = 90): Promise<Buffer> {
+export async function drawEvidence(
+  jpeg: Buffer,
+  width: number,
+  height: number,
+  m: Marks,
+  quality = 90,
+): Promise<Buffer> {
   const [x1, y1, x2, y2] = m.box;
   const stroke = Math.max(2, Math.round(width / 400));
   const font = Math.max(12, Math.round(height / 32));
@@ -37,7 +43,14 @@ ${m.label ? `<rect x="${x1}" y="${Math.max(0, y1 - font - 6)}" width="${Math.rou
 }
 
 /** A close crop of the box with a margin, scaled up to at least `minWidth` so a reviewer can see the object. */
-export async function cropEvidence(jpeg: Buffer, width: number, height: number, box: Box, minWidth = 320, quality = 92): Promise<Buffer> {
+export async function cropEvidence(
+  jpeg: Buffer,
+  width: number,
+  height: number,
+  box: Box,
+  minWidth = 320,
+  quality = 92,
+): Promise<Buffer> {
   const [x1, y1, x2, y2] = box;
   const mx = (x2 - x1) * 0.15;
   const my = (y2 - y1) * 0.15;

@@ -58,10 +58,14 @@ describe('S3 evidence backend', () => {
     const put = await store.put(image(2));
     // Someone with write access to the bucket replaces the object behind the platform's back.
     const raw = new S3Client({
-      region: o.region, endpoint: o.endpoint, forcePathStyle: true,
+      region: o.region,
+      endpoint: o.endpoint,
+      forcePathStyle: true,
       credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
     });
-    await raw.send(new PutObjectCommand({ Bucket: o.bucket, Key: backend.keyOf(put.sha256), Body: Buffer.from('altered') }));
+    await raw.send(
+      new PutObjectCommand({ Bucket: o.bucket, Key: backend.keyOf(put.sha256), Body: Buffer.from('altered') }),
+    );
     raw.destroy();
     await expect(store.getVerified(put.sha256)).rejects.toBeInstanceOf(EvidenceIntegrityError);
     expect(await store.verify(put.sha256)).toBe(false);
@@ -69,12 +73,16 @@ describe('S3 evidence backend', () => {
 
   it('is refused by the server when the bytes that arrive do not match the hash sent with them', async () => {
     const raw = new S3Client({
-      region: o.region, endpoint: o.endpoint, forcePathStyle: true,
+      region: o.region,
+      endpoint: o.endpoint,
+      forcePathStyle: true,
       credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
     });
     const sha256 = EvidenceStore.sha256(image(4));
     const damaged = new PutObjectCommand({
-      Bucket: o.bucket, Key: backend.keyOf(sha256), Body: Buffer.from('damaged on the way'),
+      Bucket: o.bucket,
+      Key: backend.keyOf(sha256),
+      Body: Buffer.from('damaged on the way'),
       ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
     });
     await expect(raw.send(damaged)).rejects.toThrow();
@@ -89,10 +97,16 @@ describe('S3 evidence backend', () => {
   });
 
   it('names the variable to fix when the bucket cannot be used', async () => {
-    await expect(S3EvidenceBackend.open({ ...o, bucket: 'no-such-evidence-bucket' })).rejects.toThrow(/EVIDENCE_S3_BUCKET/);
-    await expect(S3EvidenceBackend.open({ ...o, secretAccessKey: 'wrong-secret-wrong-secret' })).rejects.toThrow(/EVIDENCE_S3_SECRET_ACCESS_KEY/);
+    await expect(S3EvidenceBackend.open({ ...o, bucket: 'no-such-evidence-bucket' })).rejects.toThrow(
+      /EVIDENCE_S3_BUCKET/,
+    );
+    await expect(S3EvidenceBackend.open({ ...o, secretAccessKey: 'wrong-secret-wrong-secret' })).rejects.toThrow(
+      /EVIDENCE_S3_SECRET_ACCESS_KEY/,
+    );
     const port = await freePort();
-    await expect(S3EvidenceBackend.open({ ...o, endpoint: `http://127.0.0.1:${port}` })).rejects.toThrow(/EVIDENCE_S3_ENDPOINT/);
+    await expect(S3EvidenceBackend.open({ ...o, endpoint: `http://127.0.0.1:${port}` })).rejects.toThrow(
+      /EVIDENCE_S3_ENDPOINT/,
+    );
   });
 
   it('loses nothing it acknowledged when the server is killed in the middle of writes', async () => {

@@ -59,12 +59,19 @@ export class S3EvidenceBackend implements EvidenceBackend {
       client.destroy();
       const status = httpStatus(e);
       const where = o.endpoint ?? `AWS S3 (${o.region})`;
-      if (status === 404) throw new EvidenceS3ConfigError(`bucket ${o.bucket} does not exist at ${where}: create it or set EVIDENCE_S3_BUCKET`);
+      if (status === 404)
+        throw new EvidenceS3ConfigError(
+          `bucket ${o.bucket} does not exist at ${where}: create it or set EVIDENCE_S3_BUCKET`,
+        );
       if (status === 403 || status === 401) {
-        throw new EvidenceS3ConfigError(`access to bucket ${o.bucket} at ${where} denied: check EVIDENCE_S3_ACCESS_KEY_ID and EVIDENCE_S3_SECRET_ACCESS_KEY`);
+        throw new EvidenceS3ConfigError(
+          `access to bucket ${o.bucket} at ${where} denied: check EVIDENCE_S3_ACCESS_KEY_ID and EVIDENCE_S3_SECRET_ACCESS_KEY`,
+        );
       }
       const code = (e as { code?: string }).code ?? (e as Error).name;
-      throw new EvidenceS3ConfigError(`cannot reach the evidence bucket at ${where} (${code}): check EVIDENCE_S3_ENDPOINT`);
+      throw new EvidenceS3ConfigError(
+        `cannot reach the evidence bucket at ${where} (${code}): check EVIDENCE_S3_ENDPOINT`,
+      );
     }
     return new S3EvidenceBackend(client, o.bucket, o.prefix ?? '');
   }

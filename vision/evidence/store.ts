@@ -56,7 +56,8 @@ export class EvidenceStore {
 
   /** The file of an image in the local folder backend (tests and tools that look at the disk). */
   pathOf(sha256: string): string {
-    if (!(this.backend instanceof FileEvidenceBackend)) throw new Error(`evidence is kept in ${this.backend.name}, not in a folder`);
+    if (!(this.backend instanceof FileEvidenceBackend))
+      throw new Error(`evidence is kept in ${this.backend.name}, not in a folder`);
     return this.backend.pathOf(checkAddress(sha256));
   }
 

@@ -40,7 +40,7 @@ function onnxMetadata(buf: Buffer): Record<string, string> {
       if (field === 14) {
         const entry = buf.subarray(pos, pos + len);
         const kv: string[] = [];
-        for (let p = 0; p < entry.length; ) {
+        for (let p = 0; p < entry.length;) {
           let k: number;
           let l: number;
           [k, p] = varint(entry, p);

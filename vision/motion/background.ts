@@ -42,7 +42,8 @@ export class BackgroundModel {
     private readonly ignore: Uint8Array,
     private readonly o: BackgroundOptions,
   ) {
-    if (ignore.length !== width * height) throw new RangeError(`mask has ${ignore.length} pixels, expected ${width * height}`);
+    if (ignore.length !== width * height)
+      throw new RangeError(`mask has ${ignore.length} pixels, expected ${width * height}`);
     this.open = ignore.reduce((n, v) => n + (v ? 0 : 1), 0);
   }
 
@@ -112,6 +113,14 @@ export class BackgroundModel {
     this.bg = Float32Array.from(img.data);
     this.prev = Float32Array.from(img.data);
     const none = new Uint8Array(this.width * this.height);
-    return { foreground: none, moving: none, width: this.width, height: this.height, movingFrac: 0, restarted: why, gain };
+    return {
+      foreground: none,
+      moving: none,
+      width: this.width,
+      height: this.height,
+      movingFrac: 0,
+      restarted: why,
+      gain,
+    };
   }
 }

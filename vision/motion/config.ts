@@ -43,7 +43,14 @@ export const MotionGatingSchema = z.strictObject({
    * a model with a fixed input shape detects whole frames).
    */
   regionInputs: z
-    .array(z.number().int().min(32).max(1280).refine((v) => v % 32 === 0, 'region input sizes are multiples of 32'))
+    .array(
+      z
+        .number()
+        .int()
+        .min(32)
+        .max(1280)
+        .refine((v) => v % 32 === 0, 'region input sizes are multiples of 32'),
+    )
     .max(4)
     .default([160, 224, 320, 448]),
 });

@@ -21,7 +21,11 @@ export interface AreaDetector {
 const GAP = 8;
 const RUN_PIXELS = 128 * 128;
 
-export async function detectOnAreas(img: RawImage, areas: readonly Box[], detectors: readonly AreaDetector[]): Promise<(DetectResult & { looked: Box[] }) | null> {
+export async function detectOnAreas(
+  img: RawImage,
+  areas: readonly Box[],
+  detectors: readonly AreaDetector[],
+): Promise<(DetectResult & { looked: Box[] }) | null> {
   let best: { a: AreaDetector; layout: Placement[][]; cost: number } | null = null;
   for (const a of detectors) {
     const layout = placeAreas(areas, a.size, GAP, a.max);
@@ -31,7 +35,11 @@ export async function detectOnAreas(img: RawImage, areas: readonly Box[], detect
   }
   if (!best) return null;
   const { a, layout } = best;
-  const out: DetectResult & { looked: Box[] } = { detections: [], timings: { preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 }, looked: [] };
+  const out: DetectResult & { looked: Box[] } = {
+    detections: [],
+    timings: { preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
+    looked: [],
+  };
   for (const placements of layout) {
     const m = drawMosaic(img, placements, a.size);
     const r = await a.detector.detect(m.image);
@@ -43,6 +51,9 @@ export async function detectOnAreas(img: RawImage, areas: readonly Box[], detect
   }
   // One box per object and role where areas overlap (an object in the overlap is found in both): merged as the tiles'
   // boxes are, best score first; no area cuts an object here (unpackDetections dropped the cut ones).
-  out.detections = mergeDetections(out.detections.map((d) => ({ ...d, cut: false })), { mergeIou: 0.5, mergeIos: 1 });
+  out.detections = mergeDetections(
+    out.detections.map((d) => ({ ...d, cut: false })),
+    { mergeIou: 0.5, mergeIos: 1 },
+  );
   return out;
 }

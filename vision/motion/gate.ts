@@ -32,9 +32,18 @@ export class MotionGate {
     readonly options: MotionGating,
   ) {
     const zones = camera.zones ?? [];
-    this.near = options.zonesOnly && zones.length > 0 ? zones.map((z) => zoneBox(z, options.zoneMarginPx, camera.width, camera.height)) : null;
+    this.near =
+      options.zonesOnly && zones.length > 0
+        ? zones.map((z) => zoneBox(z, options.zoneMarginPx, camera.width, camera.height))
+        : null;
     this.size = greySize(camera.width, camera.height, options.width);
-    const ignore = maskPixels(camera.masks.map((m) => m.polygon), camera.width, camera.height, this.size.width, this.size.height);
+    const ignore = maskPixels(
+      camera.masks.map((m) => m.polygon),
+      camera.width,
+      camera.height,
+      this.size.width,
+      this.size.height,
+    );
     this.bg = new BackgroundModel(this.size.width, this.size.height, ignore, options);
   }
 
@@ -47,12 +56,15 @@ export class MotionGate {
     const motion = this.bg.update(grey);
     if (motion.restarted) return { kind: 'full', reason: motion.restarted, motion };
     if (ts - this.lastFull >= this.options.wholeFrameS * 1000) return { kind: 'full', reason: 'whole-frame', motion };
-    const reverify = ts - this.lastReverify >= this.options.reverifyS * 1000 && tracks.some((t) => t.state !== 'tentative');
+    const reverify =
+      ts - this.lastReverify >= this.options.reverifyS * 1000 && tracks.some((t) => t.state !== 'tentative');
     // A tentative track needs its second sighting to be confirmed, whether or not it still moves.
     const look = tracks.filter((t) => reverify || t.state === 'tentative');
     const areas = this.areas(motion, look);
     if (areas.length === 0) return { kind: 'skipped', motion };
-    return regions ? { kind: 'regions', areas, reverify, motion } : { kind: 'full', reason: reverify ? 'reverify' : 'motion', motion };
+    return regions
+      ? { kind: 'regions', areas, reverify, motion }
+      : { kind: 'full', reason: reverify ? 'reverify' : 'motion', motion };
   }
 
   /** The detector ran on the whole frame at ts: every standing object was looked at too. */
@@ -86,5 +98,10 @@ function zoneBox(z: Camera['zones'][number], margin: number, width: number, heig
   const pts = z.type === 'no-parking' ? z.polygon : [...z.sidewalk, ...z.storeLine];
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
-  return [Math.max(0, Math.min(...xs) - margin), Math.max(0, Math.min(...ys) - margin), Math.min(width, Math.max(...xs) + margin), Math.min(height, Math.max(...ys) + margin)];
+  return [
+    Math.max(0, Math.min(...xs) - margin),
+    Math.max(0, Math.min(...ys) - margin),
+    Math.min(width, Math.max(...xs) + margin),
+    Math.min(height, Math.max(...ys) + margin),
+  ];
 }

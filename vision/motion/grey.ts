@@ -19,7 +19,11 @@ export function greySize(frameWidth: number, frameHeight: number, width: number)
  * Encoded frame → grey image of exactly `size` (area-averaged: averaging is what hides sensor noise and a parked
  * car's pixel of shake). `maxPixels` caps the decode as for the full frame.
  */
-export async function decodeGrey(encoded: Buffer, size: { width: number; height: number }, maxPixels: number): Promise<GreyImage> {
+export async function decodeGrey(
+  encoded: Buffer,
+  size: { width: number; height: number },
+  maxPixels: number,
+): Promise<GreyImage> {
   const { data, info } = await untrustedImage(encoded, maxPixels)
     .greyscale()
     .resize(size.width, size.height, { fit: 'fill', kernel: 'linear' })
@@ -27,7 +31,9 @@ export async function decodeGrey(encoded: Buffer, size: { width: number; height:
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.width !== size.width || info.height !== size.height || info.channels !== 1) {
-    throw new Error(`grey image came out ${info.width}x${info.height}x${info.channels}, expected ${size.width}x${size.height}x1`);
+    throw new Error(
+      `grey image came out ${info.width}x${info.height}x${info.channels}, expected ${size.width}x${size.height}x1`,
+    );
   }
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }

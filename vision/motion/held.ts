@@ -21,9 +21,20 @@ export function inside(b: Box, area: Box): boolean {
  * Held detections for the tracks the detector did not judge: `looked` are the frame areas it saw, `found` what it
  * found there; a found box of the track's role overlapping the track by `minIou` or more is the track, seen.
  */
-export function heldDetections(tracks: readonly Track[], looked: readonly Box[], found: readonly Detection[], minIou = 0.3): Detection[] {
+export function heldDetections(
+  tracks: readonly Track[],
+  looked: readonly Box[],
+  found: readonly Detection[],
+  minIou = 0.3,
+): Detection[] {
   return tracks
     .filter((t) => t.state === 'confirmed' && t.matched && !looked.some((a) => inside(t.box, a)))
     .filter((t) => !found.some((d) => d.role === t.role && iou(d.box, t.box) >= minIou))
-    .map((t) => ({ box: [...t.box] as Box, score: t.score, classId: HELD_CLASS_ID, className: t.className, role: t.role }));
+    .map((t) => ({
+      box: [...t.box] as Box,
+      score: t.score,
+      classId: HELD_CLASS_ID,
+      className: t.className,
+      role: t.role,
+    }));
 }

@@ -75,12 +75,20 @@ export function drawMosaic(img: RawImage, placements: readonly Placement[], size
  * a box that reaches an edge of its area which is not the frame's edge is an object cut off by the area and is dropped
  * (its whole lies outside what changed: a standing object the tracker holds).
  */
-export function unpackDetections(dets: readonly Detection[], m: Mosaic, frameWidth: number, frameHeight: number, edgePx = 2): Detection[] {
+export function unpackDetections(
+  dets: readonly Detection[],
+  m: Mosaic,
+  frameWidth: number,
+  frameHeight: number,
+  edgePx = 2,
+): Detection[] {
   const out: Detection[] = [];
   for (const d of dets) {
     const cx = (d.box[0] + d.box[2]) / 2;
     const cy = (d.box[1] + d.box[3]) / 2;
-    const p = m.placements.find((q) => cx >= q.x && cx < q.x + q.src[2] - q.src[0] && cy >= q.y && cy < q.y + q.src[3] - q.src[1]);
+    const p = m.placements.find(
+      (q) => cx >= q.x && cx < q.x + q.src[2] - q.src[0] && cy >= q.y && cy < q.y + q.src[3] - q.src[1],
+    );
     if (!p) continue;
     const w = p.src[2] - p.src[0];
     const h = p.src[3] - p.src[1];

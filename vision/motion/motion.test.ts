@@ -17,7 +17,10 @@ const H = 360;
 const T0 = Date.parse('2026-06-01T10:00:00+08:00');
 
 function gate(masks: [number, number][][] = [], o: MotionGatingInput = {}) {
-  return new MotionGate({ width: W, height: H, masks: masks.map((polygon, i) => ({ id: `m-${i}`, polygon })) }, MotionGatingSchema.parse(o));
+  return new MotionGate(
+    { width: W, height: H, masks: masks.map((polygon, i) => ({ id: `m-${i}`, polygon })) },
+    MotionGatingSchema.parse(o),
+  );
 }
 
 /** Runs frames one a second through the gate, telling it what the worker would (a whole frame was detected). */
@@ -37,13 +40,29 @@ const contains = (a: Box, b: Box) => a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2
 const boxOf = (b: Block): Box => [b.x, b.y, b.x + b.w, b.y + b.h];
 
 function track(box: Box, over: Partial<Track> = {}): Track {
-  return { id: 1, role: 'vehicle', className: 'car', box, score: 0.8, scoreMean: 0.8, hits: 5, firstSeen: T0, lastSeen: T0, state: 'confirmed', matched: true, ...over };
+  return {
+    id: 1,
+    role: 'vehicle',
+    className: 'car',
+    box,
+    score: 0.8,
+    scoreMean: 0.8,
+    hits: 5,
+    firstSeen: T0,
+    lastSeen: T0,
+    state: 'confirmed',
+    matched: true,
+    ...over,
+  };
 }
 
 describe('motion gate', () => {
   it('skips the detector when nothing changes, after detecting the first frame whole', async () => {
     const still = await sceneJpeg();
-    const ps = await plans(gate(), Array.from({ length: 6 }, () => still));
+    const ps = await plans(
+      gate(),
+      Array.from({ length: 6 }, () => still),
+    );
     expect(ps[0]).toMatchObject({ kind: 'full', reason: 'first' });
     expect(ps.slice(1).map((p) => p.kind)).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
   });
@@ -67,7 +86,10 @@ describe('motion gate', () => {
 
   it('sees a block that stood still for a while leave, at its old place', async () => {
     const parked: Block = { x: 300, y: 220, w: 80, h: 50, grey: 30 };
-    const frames = [...(await Promise.all(Array.from({ length: 8 }, () => sceneJpeg({ blocks: [parked] })))), await sceneJpeg()];
+    const frames = [
+      ...(await Promise.all(Array.from({ length: 8 }, () => sceneJpeg({ blocks: [parked] })))),
+      await sceneJpeg(),
+    ];
     const ps = await plans(gate(), frames);
     expect(ps.slice(1, 8).every((p) => p.kind === 'skipped')).toBe(true);
     const gone = ps[8]!;
@@ -77,9 +99,20 @@ describe('motion gate', () => {
 
   it('ignores a burnt-in timestamp that changes every frame under a mask, and sees it without the mask', async () => {
     // Digits as blocks of changing brightness in the top-left corner.
-    const stamp = (i: number): Block[] => [0, 1, 2, 3, 4, 5].map((k) => ({ x: 12 + 16 * k, y: 10, w: 12, h: 18, grey: (i * 37 + k * 91) % 2 ? 250 : 20 }));
+    const stamp = (i: number): Block[] =>
+      [0, 1, 2, 3, 4, 5].map((k) => ({ x: 12 + 16 * k, y: 10, w: 12, h: 18, grey: (i * 37 + k * 91) % 2 ? 250 : 20 }));
     const frames = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => sceneJpeg({ blocks: stamp(i) })));
-    const masked = await plans(gate([[[0, 0], [120, 0], [120, 36], [0, 36]]]), frames);
+    const masked = await plans(
+      gate([
+        [
+          [0, 0],
+          [120, 0],
+          [120, 36],
+          [0, 36],
+        ],
+      ]),
+      frames,
+    );
     expect(masked.slice(1).map((p) => p.kind)).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
     const open = await plans(gate(), frames);
     expect(open.slice(1).some((p) => p.kind === 'regions')).toBe(true);
@@ -87,7 +120,12 @@ describe('motion gate', () => {
 
   it('takes a brightness change of the whole picture for no motion, and a different picture for a whole frame', async () => {
     const base = await sceneJpeg();
-    const frames = [base, await sceneJpeg({ gain: 1.25, offset: 8 }), await sceneJpeg({ gain: 1.25, offset: 8 }), await sceneJpeg({ gain: 0.7 })];
+    const frames = [
+      base,
+      await sceneJpeg({ gain: 1.25, offset: 8 }),
+      await sceneJpeg({ gain: 1.25, offset: 8 }),
+      await sceneJpeg({ gain: 0.7 }),
+    ];
     const ps = await plans(gate(), frames);
     expect(ps.slice(1).map((p) => p.kind)).toEqual(['skipped', 'skipped', 'skipped']);
     // The camera turned: most of the picture is another.
@@ -101,7 +139,11 @@ describe('motion gate', () => {
     const still = await sceneJpeg();
     const parked = track([300, 200, 400, 260]);
     const g = gate([], { reverifyS: 10, wholeFrameS: 30 });
-    const ps = await plans(g, Array.from({ length: 41 }, () => still), [parked]);
+    const ps = await plans(
+      g,
+      Array.from({ length: 41 }, () => still),
+      [parked],
+    );
     const looked = ps.map((p, i) => [i, p.kind] as const).filter(([, k]) => k !== 'skipped');
     expect(looked).toEqual([
       [0, 'full'],
@@ -115,7 +157,20 @@ describe('motion gate', () => {
   });
 
   it('counts only motion near the zones: a car driving by in a far lane is skipped, one in the zone is looked at', async () => {
-    const zone = { type: 'no-parking' as const, id: 'np-1', name: 'z', polygon: [[300, 250], [600, 250], [600, 340], [300, 340]] as [number, number][], windows: [{ from: '00:00', to: '24:00' }], dwellS: 60, roles: ['vehicle' as const] };
+    const zone = {
+      type: 'no-parking' as const,
+      id: 'np-1',
+      name: 'z',
+      polygon: [
+        [300, 250],
+        [600, 250],
+        [600, 340],
+        [300, 340],
+      ] as [number, number][],
+      windows: [{ from: '00:00', to: '24:00' }],
+      dwellS: 60,
+      roles: ['vehicle' as const],
+    };
     const g = new MotionGate({ width: W, height: H, masks: [], zones: [zone] }, MotionGatingSchema.parse({}));
     const far = (i: number): Block => ({ x: 40 + 60 * i, y: 60, w: 60, h: 30, grey: 230 });
     const near = (i: number): Block => ({ x: 320 + 30 * i, y: 270, w: 60, h: 40, grey: 20 });
@@ -141,21 +196,49 @@ describe('mosaic', () => {
   const det = (box: Box): Detection => ({ box, score: 0.9, classId: 2, className: 'car', role: 'vehicle' });
 
   it('places areas side by side and maps boxes back to the frame; a box cut by its area is dropped', () => {
-    const areas: Box[] = [[100, 100, 200, 180], [400, 50, 460, 150]];
+    const areas: Box[] = [
+      [100, 100, 200, 180],
+      [400, 50, 460, 150],
+    ];
     const layout = placeAreas(areas, 256, 8, 1);
     expect(layout).toHaveLength(1);
     const m = drawMosaic(img, layout![0]!, 256);
     const tall = m.placements.find((p) => p.src[0] === 400)!;
     const wide = m.placements.find((p) => p.src[0] === 100)!;
-    const back = unpackDetections([det([tall.x + 10, tall.y + 20, tall.x + 50, tall.y + 90]), det([wide.x, wide.y + 10, wide.x + 40, wide.y + 60])], m, W, H);
+    const back = unpackDetections(
+      [det([tall.x + 10, tall.y + 20, tall.x + 50, tall.y + 90]), det([wide.x, wide.y + 10, wide.x + 40, wide.y + 60])],
+      m,
+      W,
+      H,
+    );
     // The first lies inside its area; the second touches the area's left edge, which is not the frame's: cut, dropped.
     expect(back.map((d) => d.box)).toEqual([[410, 70, 450, 140]]);
   });
 
   it('needs a larger size, or more mosaics, when the areas do not fit', () => {
     expect(placeAreas([[0, 0, 300, 100]], 256, 8, 4)).toBeNull();
-    expect(placeAreas([[0, 0, 200, 200], [300, 0, 500, 200]], 256, 8, 1)).toBeNull();
-    expect(placeAreas([[0, 0, 200, 200], [300, 0, 500, 200]], 256, 8, 2)).toHaveLength(2);
+    expect(
+      placeAreas(
+        [
+          [0, 0, 200, 200],
+          [300, 0, 500, 200],
+        ],
+        256,
+        8,
+        1,
+      ),
+    ).toBeNull();
+    expect(
+      placeAreas(
+        [
+          [0, 0, 200, 200],
+          [300, 0, 500, 200],
+        ],
+        256,
+        8,
+        2,
+      ),
+    ).toHaveLength(2);
   });
 });
 
@@ -168,8 +251,13 @@ describe('held detections', () => {
       track([300, 300, 350, 340], { id: 4, state: 'tentative' }),
       track([400, 10, 450, 50], { id: 5 }),
     ];
-    const looked: Box[] = [[90, 90, 160, 150], [30, 0, 80, 60]]; // holds 2 whole; grazes 1
-    const found = [{ box: [402, 12, 452, 52] as Box, score: 0.7, classId: 2, className: 'car', role: 'vehicle' as const }];
+    const looked: Box[] = [
+      [90, 90, 160, 150],
+      [30, 0, 80, 60],
+    ]; // holds 2 whole; grazes 1
+    const found = [
+      { box: [402, 12, 452, 52] as Box, score: 0.7, classId: 2, className: 'car', role: 'vehicle' as const },
+    ];
     expect(heldDetections(tracks, looked, found).map((d) => d.box)).toEqual([[10, 10, 50, 40]]);
   });
 });

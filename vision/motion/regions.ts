@@ -4,7 +4,13 @@ import type { Box } from '../../contracts/events.js';
 import { area, pointInPolygon, type Point } from '../rules/geometry.js';
 
 /** Per small-image pixel, 1 when its centre lies in one of the polygons (frame pixels). */
-export function maskPixels(polygons: readonly (readonly Point[])[], frameWidth: number, frameHeight: number, width: number, height: number): Uint8Array {
+export function maskPixels(
+  polygons: readonly (readonly Point[])[],
+  frameWidth: number,
+  frameHeight: number,
+  width: number,
+  height: number,
+): Uint8Array {
   const out = new Uint8Array(width * height);
   if (polygons.length === 0) return out;
   const sx = frameWidth / width;
@@ -23,7 +29,13 @@ export function maskPixels(polygons: readonly (readonly Point[])[], frameWidth: 
  * come out as one area) with at least minPixels moving pixels in them, as boxes of their foreground in small-image
  * pixels [x1, y1, x2, y2).
  */
-export function movingAreas(foreground: Uint8Array, moving: Uint8Array, width: number, height: number, minPixels: number): Box[] {
+export function movingAreas(
+  foreground: Uint8Array,
+  moving: Uint8Array,
+  width: number,
+  height: number,
+  minPixels: number,
+): Box[] {
   const changed = foreground;
   // Dilate by one pixel: fragments of one object become one area.
   const grown = new Uint8Array(changed.length);
@@ -86,14 +98,27 @@ export function movingAreas(foreground: Uint8Array, moving: Uint8Array, width: n
 }
 
 /** A small-image box in frame pixels, padded by max(padPx, padFrac × its side) and clipped to the frame. */
-export function toFrameBox(b: Box, scaleX: number, scaleY: number, padFrac: number, padPx: number, frameWidth: number, frameHeight: number): Box {
+export function toFrameBox(
+  b: Box,
+  scaleX: number,
+  scaleY: number,
+  padFrac: number,
+  padPx: number,
+  frameWidth: number,
+  frameHeight: number,
+): Box {
   const x1 = b[0] * scaleX;
   const y1 = b[1] * scaleY;
   const x2 = b[2] * scaleX;
   const y2 = b[3] * scaleY;
   const px = Math.max(padPx, padFrac * (x2 - x1));
   const py = Math.max(padPx, padFrac * (y2 - y1));
-  return [Math.max(0, Math.floor(x1 - px)), Math.max(0, Math.floor(y1 - py)), Math.min(frameWidth, Math.ceil(x2 + px)), Math.min(frameHeight, Math.ceil(y2 + py))];
+  return [
+    Math.max(0, Math.floor(x1 - px)),
+    Math.max(0, Math.floor(y1 - py)),
+    Math.min(frameWidth, Math.ceil(x2 + px)),
+    Math.min(frameHeight, Math.ceil(y2 + py)),
+  ];
 }
 
 export function overlaps(a: Box, b: Box): boolean {

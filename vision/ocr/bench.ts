@@ -12,11 +12,13 @@ const LETTERS = 'ABCDEFGHJKLMNPQRSTUVWXYZ'; // no I, O
 const ALNUM = LETTERS + '0123456789';
 
 async function main() {
-  const { values } = parseArgs({ options: { plates: { type: 'string', default: '40' }, localiser: { type: 'string', default: 'auto' } } });
+  const { values } = parseArgs({
+    options: { plates: { type: 'string', default: '40' }, localiser: { type: 'string', default: 'auto' } },
+  });
   const n = Number(values.plates);
   const reader = await PlateReader.open({ localiser: values.localiser as 'auto' });
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const pick = (s: string) => s[Math.floor(rnd() * s.length)]!;
   const ms: number[] = [];
   let right = 0;
@@ -55,7 +57,11 @@ async function main() {
       meanConfidence: +(confidenceSum / Math.max(1, n - none)).toFixed(3),
       none,
       byMethod,
-      msPerPlate: { mean: +(ms.reduce((a, b) => a + b, 0) / n).toFixed(1), p50: +sorted[Math.floor(n / 2)]!.toFixed(1), p95: +sorted[Math.floor(n * 0.95)]!.toFixed(1) },
+      msPerPlate: {
+        mean: +(ms.reduce((a, b) => a + b, 0) / n).toFixed(1),
+        p50: +sorted[Math.floor(n / 2)]!.toFixed(1),
+        p95: +sorted[Math.floor(n * 0.95)]!.toFixed(1),
+      },
       examplesWrong: wrong.slice(0, 8),
     }) + '\n',
   );

@@ -16,7 +16,9 @@ export function ctcDictionary(fileText: string, modelClasses: number): CtcDictio
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   if (modelClasses === lines.length + 2) return { chars: ['', ...lines, ' '] };
   if (modelClasses === lines.length + 1) return { chars: ['', ...lines] };
-  throw new Error(`the dictionary has ${lines.length} characters but the model outputs ${modelClasses} classes (expected ${lines.length + 2}: blank, the characters, space)`);
+  throw new Error(
+    `the dictionary has ${lines.length} characters but the model outputs ${modelClasses} classes (expected ${lines.length + 2}: blank, the characters, space)`,
+  );
 }
 
 export interface CtcChar {

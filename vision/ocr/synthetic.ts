@@ -17,7 +17,15 @@ export const YELLOW: PlateStyle = { background: '#f2c200', foreground: '#111111'
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** SVG elements of a plate at (x, y), w x h pixels; `text` like "苏A·3K52L" (the dot is drawn, not a slot). */
-export function plateSvg(x: number, y: number, w: number, h: number, text: string, style: PlateStyle = BLUE, shear = 0): string {
+export function plateSvg(
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  text: string,
+  style: PlateStyle = BLUE,
+  shear = 0,
+): string {
   const s = w / 440;
   const chars = [...text.replace('·', '')];
   // Slot centres in millimetres: 45 mm characters, 12 mm gaps, 34 mm around the dot.
@@ -86,7 +94,9 @@ export async function plateScene(opts: {
     `<circle cx="${cx + cw * 0.2}" cy="${cy + ch}" r="${ch * 0.18}" fill="#111"/><circle cx="${cx + cw * 0.8}" cy="${cy + ch}" r="${ch * 0.18}" fill="#111"/>` +
     plateSvg(px, py, pw, ph, opts.text, opts.style, opts.shear ?? 0) +
     `</svg>`;
-  const jpeg = await sharp(Buffer.from(svg)).jpeg({ quality: opts.quality ?? 85 }).toBuffer();
+  const jpeg = await sharp(Buffer.from(svg))
+    .jpeg({ quality: opts.quality ?? 85 })
+    .toBuffer();
   return {
     image: await decodeImage(jpeg),
     jpeg,

@@ -23,7 +23,9 @@ describe('plates of one vehicle', () => {
     expect(comparePlates({ text: 'A78699', confidence: 0.6 }, { text: '苏A78699', confidence: 0.95 })).toBe('same');
   });
   it('a confident different plate is another vehicle; a doubtful or missing one proves nothing', () => {
-    expect(comparePlates({ text: '苏A78699', confidence: 0.9 }, { text: '苏B12345', confidence: 0.9 })).toBe('different');
+    expect(comparePlates({ text: '苏A78699', confidence: 0.9 }, { text: '苏B12345', confidence: 0.9 })).toBe(
+      'different',
+    );
     expect(comparePlates({ text: '苏A78699', confidence: 0.5 }, { text: '苏B12345', confidence: 0.9 })).toBe('unknown');
     expect(comparePlates(undefined, { text: '苏B12345', confidence: 0.9 })).toBe('unknown');
   });
@@ -35,7 +37,9 @@ describe('DuplicateLinks', () => {
     const links = new DuplicateLinks();
     links.remember(ev('cam:np-1:45:1', T0, T0 + 330 * S, box, ['A78699', 0.9]));
     // Far apart on the image (a new box after a long occlusion), but the plates say it is the same car.
-    expect(links.linkOf(ev('cam:np-1:183:2', T0 + 335 * S, T0 + 700 * S, [900, 400, 1000, 480], ['苏A78699', 0.95]))).toBe('cam:np-1:45:1');
+    expect(
+      links.linkOf(ev('cam:np-1:183:2', T0 + 335 * S, T0 + 700 * S, [900, 400, 1000, 480], ['苏A78699', 0.95])),
+    ).toBe('cam:np-1:45:1');
   });
   it('without plates, links overlapping boxes within the window; not beyond it, not in another zone', () => {
     const links = new DuplicateLinks({ windowS: 120 });

@@ -58,7 +58,15 @@ export class DuplicateLinks {
       known.end = Math.max(known.end, e.end);
       return;
     }
-    this.seen.push({ id: e.id, zoneId: e.zone.id, role: e.role, box: e.box, start: e.start, end: e.end, ...(e.plate ? { plate: e.plate } : {}) });
+    this.seen.push({
+      id: e.id,
+      zoneId: e.zone.id,
+      role: e.role,
+      box: e.box,
+      start: e.start,
+      end: e.end,
+      ...(e.plate ? { plate: e.plate } : {}),
+    });
     if (this.seen.length > this.o.remember) this.seen.shift();
   }
 }

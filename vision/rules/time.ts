@@ -13,7 +13,6 @@ export function utcOffsetMs(ts: number, timeZone: string): number {
   return zoneOffsetMs(timeZone, ts);
 }
 
-
 /** Local minute of the day (0..1439) and ISO weekday (1 = Monday .. 7 = Sunday) at ts. */
 export function localTime(ts: number, timeZone: string): { minute: number; weekday: number } {
   const local = ts + utcOffsetMs(ts, timeZone);

@@ -3,7 +3,13 @@ import type { Box } from '../../contracts/events.js';
 import { ConfigError } from '../../runtime/config.js';
 import { CameraSchema, type Camera } from '../cameras/config.js';
 import { Tracker, type Role, type Track, type TrackerDetection } from '../track/tracker.js';
-import { ZoneRules, type RuleEvent, type RuleEventEnd, type RuleOutput, type ZoneRulesOptionsInput } from './zone-rules.js';
+import {
+  ZoneRules,
+  type RuleEvent,
+  type RuleEventEnd,
+  type RuleOutput,
+  type ZoneRulesOptionsInput,
+} from './zone-rules.js';
 
 const TZ = 'Asia/Shanghai';
 const sh = (local: string) => Date.parse(`${local}+08:00`);
@@ -27,7 +33,12 @@ const noParking = (extra: Record<string, unknown> = {}) => ({
   type: 'no-parking',
   id: 'np-1',
   name: '新华路北侧禁停区',
-  polygon: [[300, 200], [1000, 200], [1000, 700], [300, 700]],
+  polygon: [
+    [300, 200],
+    [1000, 200],
+    [1000, 700],
+    [300, 700],
+  ],
   ...extra,
 });
 
@@ -36,8 +47,16 @@ const storefront = (extra: Record<string, unknown> = {}) => ({
   type: 'storefront',
   id: 'sf-1',
   name: '中山路12号门前',
-  storeLine: [[200, 400], [1200, 400]],
-  sidewalk: [[200, 350], [1200, 350], [1200, 700], [200, 700]],
+  storeLine: [
+    [200, 400],
+    [1200, 400],
+  ],
+  sidewalk: [
+    [200, 350],
+    [1200, 350],
+    [1200, 700],
+    [200, 700],
+  ],
   ...extra,
 });
 
@@ -132,14 +151,23 @@ describe('ZoneRules: illegal parking', () => {
     // The stay ends when the car is gone: the whole dwell is about 6 minutes.
     const [end, ...moreEnds] = ends(out);
     expect(moreEnds).toEqual([]);
-    expect(end).toMatchObject({ key: ev!.key, start: T0, end: T0 + 6 * MIN, dwellS: 360, reason: 'track-removed', trackId: 7 });
+    expect(end).toMatchObject({
+      key: ev!.key,
+      start: T0,
+      end: T0 + 6 * MIN,
+      dwellS: 360,
+      reason: 'track-removed',
+      trackId: 7,
+    });
     expect(end!.last.frame).toBe(T0 + 6 * MIN);
   });
 
   it('raises nothing for a car parked 4 min, nor for one driving through', () => {
     const rules = rulesFor([noParking()]);
     const through = { id: 2, box: (ts: number) => carAt(300 + (ts - T0) / 100, 500), from: T0, to: T0 + 60 * S }; // 10 px/s
-    expect(run(rules, [{ id: 1, box: carAt(600, 500), from: T0, to: T0 + 4 * MIN }, through], T0, T0 + 10 * MIN)).toEqual([]);
+    expect(
+      run(rules, [{ id: 1, box: carAt(600, 500), from: T0, to: T0 + 4 * MIN }, through], T0, T0 + 10 * MIN),
+    ).toEqual([]);
     expect(rules.candidates()).toEqual([]);
   });
 
@@ -161,7 +189,11 @@ describe('ZoneRules: illegal parking', () => {
     let rules = rulesFor([noParking(w)]);
     let t = sh('2026-11-27T07:57:00');
     let [ev] = events(run(rules, [{ id: 1, box: carAt(600, 500), from: t, to: t + 13 * MIN }], t, t + 14 * MIN));
-    expect(ev).toMatchObject({ start: sh('2026-11-27T08:00:00'), thresholdAt: sh('2026-11-27T08:05:00'), end: sh('2026-11-27T08:05:30') });
+    expect(ev).toMatchObject({
+      start: sh('2026-11-27T08:00:00'),
+      thresholdAt: sh('2026-11-27T08:05:00'),
+      end: sh('2026-11-27T08:05:30'),
+    });
     // Parked from 17:57 until 18:10: three minutes inside the window, nothing.
     rules = rulesFor([noParking(w)]);
     t = sh('2026-11-27T17:57:00');
@@ -173,7 +205,12 @@ describe('ZoneRules: illegal parking', () => {
     const out = run(rules, [{ id: 1, box: carAt(600, 500), from: t, to: t + 20 * MIN }], t, t + 21 * MIN);
     [ev] = events(out);
     expect(out).toHaveLength(1);
-    expect(ev).toMatchObject({ start: t, thresholdAt: sh('2026-11-27T17:59:45'), end: sh('2026-11-27T17:59:59'), reason: 'window-closed' });
+    expect(ev).toMatchObject({
+      start: t,
+      thresholdAt: sh('2026-11-27T17:59:45'),
+      end: sh('2026-11-27T17:59:59'),
+      reason: 'window-closed',
+    });
   });
 
   it('keeps the dwell of a car that shifts 3 px, restarts it for one that moves 200 px', () => {
@@ -194,26 +231,38 @@ describe('ZoneRules: illegal parking', () => {
     // Seen on an unseen simulator seed: one wider, shifted box 72 s into a 90 s dwell restarted it, and the car parked to
     // the end of the scene raised nothing.
     const rules = rulesFor([noParking()]);
-    const jumpy = (ts: number) => (ts >= T0 + 2 * MIN && ts < T0 + 2 * MIN + 4 * S ? ([540, 380, 880, 490] as Box) : carAt(600, 500));
+    const jumpy = (ts: number) =>
+      ts >= T0 + 2 * MIN && ts < T0 + 2 * MIN + 4 * S ? ([540, 380, 880, 490] as Box) : carAt(600, 500);
     const [ev] = events(run(rules, [{ id: 1, box: jumpy, from: T0, to: T0 + 6 * MIN }], T0, T0 + 8 * MIN));
     expect(ev).toMatchObject({ start: T0, thresholdAt: T0 + 5 * MIN });
   });
 
   it('keeps the dwell through a 10 s loss of the track: still one event', () => {
     const rules = rulesFor([noParking()]);
-    const car = { id: 3, box: carAt(600, 500), from: T0, to: T0 + 7 * MIN, gaps: [[T0 + 2 * MIN, T0 + 2 * MIN + 10 * S]] as [number, number][] };
+    const car = {
+      id: 3,
+      box: carAt(600, 500),
+      from: T0,
+      to: T0 + 7 * MIN,
+      gaps: [[T0 + 2 * MIN, T0 + 2 * MIN + 10 * S]] as [number, number][],
+    };
     const out = run(rules, [car], T0, T0 + 8 * MIN);
     expect(events(out)).toHaveLength(1);
     expect(events(out)[0]).toMatchObject({ start: T0, thresholdAt: T0 + 5 * MIN, trackId: 3 });
   });
 
-  it('keeps the dwell when a car driving by in front hides the parked car\'s wheels for a few seconds (its box jumps up and out of the zone)', () => {
+  it("keeps the dwell when a car driving by in front hides the parked car's wheels for a few seconds (its box jumps up and out of the zone)", () => {
     const rules = rulesFor([noParking()]);
     const parked = carAt(600, 500);
     // Every 40 s, for 6 s, only the roof shows: the visible box loses its bottom half, so its ground point leaves
     // the zone and its centre moves up by more than the tolerance.
     const hidden = (ts: number) => (ts - T0) % (40 * S) < 6 * S;
-    const car = { id: 4, box: (ts: number): Box => (hidden(ts) ? [parked[0], parked[1], parked[2], parked[1] + 35] : parked), from: T0, to: T0 + 7 * MIN };
+    const car = {
+      id: 4,
+      box: (ts: number): Box => (hidden(ts) ? [parked[0], parked[1], parked[2], parked[1] + 35] : parked),
+      from: T0,
+      to: T0 + 7 * MIN,
+    };
     const out = run(rules, [car], T0, T0 + 8 * MIN);
     expect(events(out)).toHaveLength(1);
     expect(events(out)[0]).toMatchObject({ start: T0, thresholdAt: T0 + 5 * MIN, trackId: 4 });
@@ -222,7 +271,12 @@ describe('ZoneRules: illegal parking', () => {
   it('ends the stay once a car is seen out of its zone for longer than awayGraceS', () => {
     const rules = rulesFor([noParking()], { awayGraceS: 10 });
     // Parked 6 min, then stands outside the zone (seen) for a minute: the event ends at the last sighting in the zone.
-    const car = { id: 5, box: (ts: number): Box => (ts < T0 + 6 * MIN ? carAt(600, 500) : carAt(1150, 500)), from: T0, to: T0 + 7 * MIN };
+    const car = {
+      id: 5,
+      box: (ts: number): Box => (ts < T0 + 6 * MIN ? carAt(600, 500) : carAt(1150, 500)),
+      from: T0,
+      to: T0 + 7 * MIN,
+    };
     const out = run(rules, [car], T0, T0 + 8 * MIN);
     expect(events(out)).toHaveLength(1);
     const end = ends(out)[0]!;
@@ -261,7 +315,13 @@ describe('ZoneRules: illegal parking', () => {
     const out = run(rules, objs, T0, T0 + 13 * MIN);
     const [ev, ...more] = events(out);
     expect(more).toEqual([]);
-    expect(ev).toMatchObject({ trackId: 183, earlierTrackIds: [45], start: T0, thresholdAt: T0 + 5 * MIN, reason: 'confirmed' });
+    expect(ev).toMatchObject({
+      trackId: 183,
+      earlierTrackIds: [45],
+      start: T0,
+      thresholdAt: T0 + 5 * MIN,
+      reason: 'confirmed',
+    });
     expect(ev!.frames.firstSeen.frame).toBe(T0);
     expect(ends(out)).toEqual([expect.objectContaining({ key: ev!.key, start: T0, end: T0 + 12 * MIN })]);
   });
@@ -275,7 +335,9 @@ describe('ZoneRules: illegal parking', () => {
     ];
     const out = run(rules, objs, T0, T0 + 16 * MIN);
     expect(events(out).map((e) => e.trackId)).toEqual([45]);
-    expect(ends(out)).toEqual([expect.objectContaining({ key: events(out)[0]!.key, trackId: 183, end: T0 + 15 * MIN, dwellS: 900 })]);
+    expect(ends(out)).toEqual([
+      expect.objectContaining({ key: events(out)[0]!.key, trackId: 183, end: T0 + 15 * MIN, dwellS: 900 }),
+    ]);
   });
 
   it('starts a new stay when the gap is longer than continueGapS, or the new track stands elsewhere', () => {
@@ -284,16 +346,20 @@ describe('ZoneRules: illegal parking', () => {
       { id: 1, box: carAt(600, 500), from: T0, to: T0 + 2 * MIN },
       { id: 2, box: carAt(670, 500), from: T0 + 2 * MIN + 20 * S, to: T0 + 9 * MIN },
     ];
-    expect(events(run(late, objs, T0, T0 + 10 * MIN)).map((e) => [e.trackId, e.start])).toEqual([[2, T0 + 2 * MIN + 20 * S]]);
+    expect(events(run(late, objs, T0, T0 + 10 * MIN)).map((e) => [e.trackId, e.start])).toEqual([
+      [2, T0 + 2 * MIN + 20 * S],
+    ]);
     const elsewhere = rulesFor([noParking()]);
     const objs2 = [
       { id: 1, box: carAt(400, 500), from: T0, to: T0 + 2 * MIN },
       { id: 2, box: carAt(800, 500), from: T0 + 2 * MIN + 5 * S, to: T0 + 9 * MIN },
     ];
-    expect(events(run(elsewhere, objs2, T0, T0 + 10 * MIN)).map((e) => [e.trackId, e.start])).toEqual([[2, T0 + 2 * MIN + 5 * S]]);
+    expect(events(run(elsewhere, objs2, T0, T0 + 10 * MIN)).map((e) => [e.trackId, e.start])).toEqual([
+      [2, T0 + 2 * MIN + 5 * S],
+    ]);
   });
 
-  it('does not hand a stay to a new track while the stay\'s own track is still seen (two cars side by side)', () => {
+  it("does not hand a stay to a new track while the stay's own track is still seen (two cars side by side)", () => {
     const rules = rulesFor([noParking()]);
     const objs = [
       { id: 1, box: carAt(600, 500), from: T0, to: T0 + 7 * MIN },
@@ -309,7 +375,12 @@ describe('ZoneRules: illegal parking', () => {
     const rules = rulesFor([noParking()]);
     const objs = [
       // Reported, then drives off (seen moving away), then its track ends.
-      { id: 1, box: (ts: number) => (ts < T0 + 7 * MIN ? carAt(600, 500) : carAt(1500, 900)), from: T0, to: T0 + 7 * MIN + 5 * S },
+      {
+        id: 1,
+        box: (ts: number) => (ts < T0 + 7 * MIN ? carAt(600, 500) : carAt(1500, 900)),
+        from: T0,
+        to: T0 + 7 * MIN + 5 * S,
+      },
       { id: 2, box: carAt(600, 500), from: T0 + 8 * MIN, to: T0 + 15 * MIN },
     ];
     const out = run(rules, objs, T0, T0 + 16 * MIN);
@@ -348,23 +419,35 @@ describe('ZoneRules: illegal parking', () => {
 });
 
 describe('ZoneRules: non-motor vehicles (非机动车乱停放)', () => {
-  const bike = (id: number, x: number) => ({ id, role: 'two-wheeler' as const, box: [x - 30, 440, x + 30, 500] as Box, from: T0, to: T0 + 7 * MIN });
+  const bike = (id: number, x: number) => ({
+    id,
+    role: 'two-wheeler' as const,
+    box: [x - 30, 440, x + 30, 500] as Box,
+    from: T0,
+    to: T0 + 7 * MIN,
+  });
 
   it('a zone marked for two-wheelers raises illegal-non-motor-parking for a parked e-bike, and nothing for a car', () => {
     const rules = rulesFor([noParking({ roles: ['two-wheeler'] })]);
-    const evs = events(run(rules, [bike(1, 600), { id: 2, box: carAt(800, 600), from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN));
+    const evs = events(
+      run(rules, [bike(1, 600), { id: 2, box: carAt(800, 600), from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN),
+    );
     expect(evs.map((e) => [e.trackId, e.eventType, e.role])).toEqual([[1, 'illegal-non-motor-parking', 'two-wheeler']]);
   });
 
   it('a zone is for motor vehicles by default: a parked e-bike raises nothing there', () => {
     const rules = rulesFor([noParking()]);
-    const evs = events(run(rules, [bike(1, 600), { id: 2, box: carAt(800, 600), from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN));
+    const evs = events(
+      run(rules, [bike(1, 600), { id: 2, box: carAt(800, 600), from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN),
+    );
     expect(evs.map((e) => [e.trackId, e.eventType])).toEqual([[2, 'illegal-parking']]);
   });
 
   it('a zone marked for both raises each its own event type', () => {
     const rules = rulesFor([noParking({ roles: ['vehicle', 'two-wheeler'] })]);
-    const evs = events(run(rules, [bike(1, 400), { id: 2, box: carAt(800, 600), from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN));
+    const evs = events(
+      run(rules, [bike(1, 400), { id: 2, box: carAt(800, 600), from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN),
+    );
     expect(evs.map((e) => [e.trackId, e.eventType]).sort()).toEqual([
       [1, 'illegal-non-motor-parking'],
       [2, 'illegal-parking'],
@@ -402,19 +485,39 @@ describe('ZoneRules: out-of-store vending', () => {
     const car = { id: 2, box: carAt(900, 650), from: T0, to: T0 + 15 * MIN };
     expect(run(rules, [behind, car], T0, T0 + 16 * MIN)).toEqual([]);
     const night = sh('2026-11-27T22:00:00');
-    expect(run(rules, [{ id: 3, role: 'stall' as const, box: stallAt(700, 600), from: night, to: night + 15 * MIN }], night, night + 16 * MIN)).toEqual([]);
+    expect(
+      run(
+        rules,
+        [{ id: 3, role: 'stall' as const, box: stallAt(700, 600), from: night, to: night + 15 * MIN }],
+        night,
+        night + 16 * MIN,
+      ),
+    ).toEqual([]);
   });
 
   it('keeps a stall that is shifted about on the sidewalk as one stay', () => {
     const rules = rulesFor([storefront()]);
     const box = (ts: number) => stallAt(ts < T0 + 5 * MIN ? 500 : 800, 600);
-    expect(events(run(rules, [{ id: 1, role: 'stall' as const, box, from: T0, to: T0 + 12 * MIN }], T0, T0 + 13 * MIN))).toMatchObject([{ start: T0 }]);
+    expect(
+      events(run(rules, [{ id: 1, role: 'stall' as const, box, from: T0, to: T0 + 12 * MIN }], T0, T0 + 13 * MIN)),
+    ).toMatchObject([{ start: T0 }]);
   });
 });
 
 describe('ZoneRules: queries and configuration', () => {
   it('answers present() for re-checks: confirmed in the zone now, occluded while lost, absent when gone', () => {
-    const shopFurtherRight = storefront({ storeLine: [[1100, 400], [1900, 400]], sidewalk: [[1100, 400], [1900, 400], [1900, 700], [1100, 700]] });
+    const shopFurtherRight = storefront({
+      storeLine: [
+        [1100, 400],
+        [1900, 400],
+      ],
+      sidewalk: [
+        [1100, 400],
+        [1900, 400],
+        [1900, 700],
+        [1100, 700],
+      ],
+    });
     const rules = rulesFor([noParking(), shopFurtherRight]);
     const box = carAt(600, 500);
     const state = new Map<number, { lastSeen: number; removed: boolean }>();
@@ -448,7 +551,15 @@ describe('ZoneRules: queries and configuration', () => {
       if (phases.at(-1) !== c!.phase) phases.push(c!.phase);
     }
     expect(phases).toEqual(['dwelling', 'confirming', 'reported']);
-    expect(rules.candidates()[0]).toMatchObject({ zoneId: 'np-1', trackId: 1, role: 'vehicle', start: T0, dwellS: 360, thresholdAt: T0 + 5 * MIN, lost: false });
+    expect(rules.candidates()[0]).toMatchObject({
+      zoneId: 'np-1',
+      trackId: 1,
+      role: 'vehicle',
+      start: T0,
+      dwellS: 360,
+      thresholdAt: T0 + 5 * MIN,
+      lost: false,
+    });
   });
 
   it('ignores a frame not newer than the previous one', () => {
@@ -463,7 +574,18 @@ describe('ZoneRules: queries and configuration', () => {
   it('refuses an unknown time zone, bad options, and a sidewalk centred on its store line', () => {
     expect(() => new ZoneRules(camera([noParking()]), 'Asia/Shangai')).toThrow(ConfigError);
     expect(() => new ZoneRules(camera([noParking()]), TZ, { cooldownS: -1 })).toThrow(/cooldownS/);
-    const bad = storefront({ storeLine: [[200, 500], [1200, 500]], sidewalk: [[200, 300], [1200, 300], [1200, 700], [200, 700]] });
+    const bad = storefront({
+      storeLine: [
+        [200, 500],
+        [1200, 500],
+      ],
+      sidewalk: [
+        [200, 300],
+        [1200, 300],
+        [1200, 700],
+        [200, 700],
+      ],
+    });
     expect(() => new ZoneRules(camera([bad]), TZ)).toThrow(/sidewalk's centre lies on the store line/);
   });
 });
@@ -480,9 +602,21 @@ describe('Tracker and ZoneRules together', () => {
       const dets: TrackerDetection[] = [];
       const busIn = i >= 200 && i < 212;
       // The bus (vehicle, 600 × 250 px) passes in front from left to right; the car is not seen behind it.
-      if (busIn) dets.push({ box: [100 + (i - 200) * 80, 330, 700 + (i - 200) * 80, 580], score: 0.9, className: 'bus', role: 'vehicle' });
+      if (busIn)
+        dets.push({
+          box: [100 + (i - 200) * 80, 330, 700 + (i - 200) * 80, 580],
+          score: 0.9,
+          className: 'bus',
+          role: 'vehicle',
+        });
       const hidden = i >= 201 && i < 211;
-      if (!hidden) dets.push({ box: [car[0] + (i % 3), car[1], car[2] + (i % 3), car[3]], score: i % 7 === 0 ? 0.3 : 0.85, className: 'car', role: 'vehicle' });
+      if (!hidden)
+        dets.push({
+          box: [car[0] + (i % 3), car[1], car[2] + (i % 3), car[3]],
+          score: i % 7 === 0 ? 0.3 : 0.85,
+          className: 'car',
+          role: 'vehicle',
+        });
       const tracks = tracker.update(dets, ts);
       for (const t of tracks) if (t.role === 'vehicle' && t.className === 'car') ids.add(t.id);
       out.push(...rules.update(tracks, ts, ts));
@@ -492,6 +626,12 @@ describe('Tracker and ZoneRules together', () => {
     expect(evs).toHaveLength(1);
     // The first frame's detection is low-score (every 7th is), which starts no track; the track starts on the
     // second frame and is confirmed on the third. Later low-score frames keep it matched.
-    expect(evs[0]).toMatchObject({ trackId: 1, start: T0 + 2 * S, thresholdAt: T0 + 302 * S, end: T0 + 332 * S, className: 'car' });
+    expect(evs[0]).toMatchObject({
+      trackId: 1,
+      start: T0 + 2 * S,
+      thresholdAt: T0 + 302 * S,
+      end: T0 + 332 * S,
+      className: 'car',
+    });
   });
 });

@@ -7,7 +7,17 @@ import type { Box, EventType } from '../../contracts/events.js';
 import { ConfigError, parseConfig } from '../../runtime/config.js';
 import { PARKING_EVENT_TYPES, type Camera, type TimeWindow, type Zone } from '../cameras/config.js';
 import type { Role, Track } from '../track/tracker.js';
-import { area, bottomCentre, centre, distance, iou, pointInPolygon, polygonCentroid, sideOfPolyline, type Point } from './geometry.js';
+import {
+  area,
+  bottomCentre,
+  centre,
+  distance,
+  iou,
+  pointInPolygon,
+  polygonCentroid,
+  sideOfPolyline,
+  type Point,
+} from './geometry.js';
 
 function intersection(a: Box, b: Box): number {
   const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
@@ -307,7 +317,8 @@ export class ZoneRules<F> {
         // Before the threshold a move that lasts is a new stop (a car pulling in and adjusting): the dwell starts again
         // from its first sighting at the new place. One that does not last (a jumpy box) changes nothing.
         c.movedSince ??= { frame, ts, box: t.box };
-        if (ts - c.movedSince.ts >= this.options.moveSettleS * 1000) s.candidates.set(t.id, this.candidate(t, c.movedSince));
+        if (ts - c.movedSince.ts >= this.options.moveSettleS * 1000)
+          s.candidates.set(t.id, this.candidate(t, c.movedSince));
         return;
       }
       c.movedSince = undefined;
@@ -376,7 +387,10 @@ export class ZoneRules<F> {
       const overlap = iou(last, t.box);
       const side = Math.min(last[2] - last[0], last[3] - last[1]);
       if (overlap < o.continueIou && distance(centre(last), centre(t.box)) > o.continueCentreFrac * side) continue;
-      if (overlap > bestIou) { best = c; bestIou = overlap; }
+      if (overlap > bestIou) {
+        best = c;
+        bestIou = overlap;
+      }
     }
     return best;
   }
@@ -421,7 +435,12 @@ export class ZoneRules<F> {
     const minIou = this.options.reacquireIou;
     // A reported object whose own track is seen away from its spot right now is not the one at this box.
     return s.reported.some(
-      (r) => r.trackId !== trackId && r.role === role && ts - r.lastSeen <= cooldownMs && iou(r.box, box) >= minIou && s.candidates.get(r.trackId)?.awaySince === undefined,
+      (r) =>
+        r.trackId !== trackId &&
+        r.role === role &&
+        ts - r.lastSeen <= cooldownMs &&
+        iou(r.box, box) >= minIou &&
+        s.candidates.get(r.trackId)?.awaySince === undefined,
     );
   }
 

@@ -42,11 +42,13 @@ describe('assign', () => {
 
   it('matches brute force on random rectangular matrices', () => {
     let seed = 12345;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let n = 0; n < 300; n++) {
       const rows = 1 + Math.floor(rnd() * 5);
       const cols = 1 + Math.floor(rnd() * 5);
-      const cost = Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rnd() < 0.3 ? 1e6 : Math.round(rnd() * 100) / 100)));
+      const cost = Array.from({ length: rows }, () =>
+        Array.from({ length: cols }, () => (rnd() < 0.3 ? 1e6 : Math.round(rnd() * 100) / 100)),
+      );
       const a = assign(cost);
       expect(a).toHaveLength(rows);
       const cols_ = a.filter((j) => j >= 0);

@@ -6,7 +6,12 @@ import { Tracker, type Role, type Track, type TrackerDetection } from './tracker
 const T0 = Date.parse('2026-11-27T10:00:00+08:00');
 const S = 1000;
 
-const det = (box: Box, role: Role = 'vehicle', score = 0.9, className: string = role === 'vehicle' ? 'car' : role): TrackerDetection => ({
+const det = (
+  box: Box,
+  role: Role = 'vehicle',
+  score = 0.9,
+  className: string = role === 'vehicle' ? 'car' : role,
+): TrackerDetection => ({
   box,
   score,
   className,
@@ -36,7 +41,14 @@ describe('Tracker', () => {
     }
     expect([...ids]).toEqual([1]);
     const [t] = tr.current();
-    expect(t).toMatchObject({ id: 1, hits: 7, firstSeen: T0, lastSeen: T0 + 9 * S, state: 'confirmed', className: 'car' });
+    expect(t).toMatchObject({
+      id: 1,
+      hits: 7,
+      firstSeen: T0,
+      lastSeen: T0 + 9 * S,
+      state: 'confirmed',
+      className: 'car',
+    });
   });
 
   it('keeps a parked car matched through score dips with low-score detections', () => {
@@ -64,7 +76,8 @@ describe('Tracker', () => {
     const car = at(400, 300);
     let ts = T0;
     for (let i = 0; i < 5; i++, ts += S) tr.update([det(jitter(car, i))], ts);
-    for (let i = 0; i < 10; i++, ts += S) expect(tr.update([], ts)[0]).toMatchObject({ id: 1, state: 'lost', matched: false });
+    for (let i = 0; i < 10; i++, ts += S)
+      expect(tr.update([], ts)[0]).toMatchObject({ id: 1, state: 'lost', matched: false });
     const [back] = tr.update([det(car)], ts);
     expect(back).toMatchObject({ id: 1, state: 'confirmed', matched: true });
     // Now gone for good: kept 15 s, then removed; a car at the same place later is a new object.

@@ -3,7 +3,24 @@
 // severity and device here); the Server-Sent Events stream /api/alerts/stream pushes every change, which is merged
 // in place without a reload. Acknowledge and resolve take an optional note; the history shows who did what when.
 import { pick, t } from '../i18n.js';
-import { ApiError, KINDS, SEVERITIES, UNITS, api, badge, coalesce, errorText, fmtAgo, fmtNum, fmtTime, h, pager, qs, select, toast } from '../lib.js';
+import {
+  ApiError,
+  KINDS,
+  SEVERITIES,
+  UNITS,
+  api,
+  badge,
+  coalesce,
+  errorText,
+  fmtAgo,
+  fmtNum,
+  fmtTime,
+  h,
+  pager,
+  qs,
+  select,
+  toast,
+} from '../lib.js';
 
 /**
  * An alert as the API sends it (alerts/routes.ts: the store's Alert with its times as ISO 8601 strings).
@@ -81,7 +98,11 @@ export async function render(ctx) {
     [...items.values()]
       .filter(matches)
       // Most severe first, then newest; an acknowledged alert keeps its place (it does not jump away when acted on).
-      .sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || Date.parse(b.firstSeen) - Date.parse(a.firstSeen));
+      .sort(
+        (a, b) =>
+          SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) ||
+          Date.parse(b.firstSeen) - Date.parse(a.firstSeen),
+      );
 
   // Alerts pushed by the stream while a list is being fetched: the fetched list may predate them, so they are laid
   // over it instead of being wiped by it (a new alert would otherwise vanish until the next reload).
@@ -108,7 +129,15 @@ export async function render(ctx) {
 
   function districtOptions() {
     districtSel.replaceChildren(
-      select('district', f.district, [{ value: '', label: `${t('common.district')}: ${t('common.all')}` }, ...[...districts].sort().map((d) => ({ value: d, label: d }))], (v) => setFilter('district', v, true)),
+      select(
+        'district',
+        f.district,
+        [
+          { value: '', label: `${t('common.district')}: ${t('common.all')}` },
+          ...[...districts].sort().map((d) => ({ value: d, label: d })),
+        ],
+        (v) => setFilter('district', v, true),
+      ),
     );
   }
 
@@ -168,19 +197,46 @@ export async function render(ctx) {
       h('td', badge(`sev-${a.severity}`, t(`severity.${a.severity}`))),
       h(
         'td',
-        h('button.link.name', { type: 'button', onclick: () => toggle(expanded, a.id), title: t('common.details') }, pick(a.name)),
+        h(
+          'button.link.name',
+          { type: 'button', onclick: () => toggle(expanded, a.id), title: t('common.details') },
+          pick(a.name),
+        ),
         a.tierLabel && h('span.tag', a.tierLabel),
         h('span.tag.cat', t(`alerts.category.${a.category}`)),
         a.caseWorthy && h('span.tag.case', t('alerts.caseWorthy')),
       ),
-      h('td', h('a', { href: `#/devices/${encodeURIComponent(a.deviceId)}` }, a.deviceId), h('div.muted.small', `${a.district} · ${t(`kind.${a.kind}`)}`)),
-      h('td.num', `${fmtNum(a.value)} / ${fmtNum(a.level)} `, h('span.muted.small', unit), h('div.muted.small', a.metric)),
+      h(
+        'td',
+        h('a', { href: `#/devices/${encodeURIComponent(a.deviceId)}` }, a.deviceId),
+        h('div.muted.small', `${a.district} · ${t(`kind.${a.kind}`)}`),
+      ),
+      h(
+        'td.num',
+        `${fmtNum(a.value)} / ${fmtNum(a.level)} `,
+        h('span.muted.small', unit),
+        h('div.muted.small', a.metric),
+      ),
       h('td', badge(`st-${a.state}`, t(`alerts.state.${a.state}`))),
-      h('td', h('span', { title: fmtTime(a.firstSeen) }, fmtAgo(a.firstSeen)), h('div.muted.small', { title: fmtTime(a.lastSeen) }, `${t('alerts.last')} ${fmtAgo(a.lastSeen)}`)),
+      h(
+        'td',
+        h('span', { title: fmtTime(a.firstSeen) }, fmtAgo(a.firstSeen)),
+        h('div.muted.small', { title: fmtTime(a.lastSeen) }, `${t('alerts.last')} ${fmtAgo(a.lastSeen)}`),
+      ),
       h(
         'td.actions',
-        a.state === 'firing' && h('button.small', { type: 'button', 'data-action': 'ack', onclick: () => openAction(a.id, 'ack') }, t('alerts.ack')),
-        a.state !== 'resolved' && h('button.small', { type: 'button', 'data-action': 'resolve', onclick: () => openAction(a.id, 'resolve') }, t('alerts.resolve')),
+        a.state === 'firing' &&
+          h(
+            'button.small',
+            { type: 'button', 'data-action': 'ack', onclick: () => openAction(a.id, 'ack') },
+            t('alerts.ack'),
+          ),
+        a.state !== 'resolved' &&
+          h(
+            'button.small',
+            { type: 'button', 'data-action': 'resolve', onclick: () => openAction(a.id, 'resolve') },
+            t('alerts.resolve'),
+          ),
       ),
     );
   }
@@ -191,9 +247,19 @@ export async function render(ctx) {
    */
   function actionRow(a) {
     const shown = /** @type {NonNullable<typeof acting>} */ (acting);
-    const ta = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (e) => acting && (acting.draft = /** @type {HTMLTextAreaElement} */ (e.target).value) });
+    const ta = h('textarea', {
+      name: 'note',
+      rows: 2,
+      maxLength: 2000,
+      placeholder: t('common.notePlaceholder'),
+      oninput: (e) => acting && (acting.draft = /** @type {HTMLTextAreaElement} */ (e.target).value),
+    });
     ta.value = shown.draft;
-    const submit = h('button.primary.small', { type: 'submit', 'data-test': 'submit-action' }, shown.action === 'ack' ? t('alerts.ack') : t('alerts.resolve'));
+    const submit = h(
+      'button.primary.small',
+      { type: 'submit', 'data-test': 'submit-action' },
+      shown.action === 'ack' ? t('alerts.ack') : t('alerts.resolve'),
+    );
     return h(
       'tr.action-row',
       h(
@@ -230,7 +296,11 @@ export async function render(ctx) {
         h(
           'div.detail',
           h('div', h('strong', `${t('alerts.standard')}: `), a.standard),
-          h('div.muted', [t('alerts.peak', { v: fmtNum(a.peak) }), a.flaps ? ` · ${t('alerts.flaps', { n: a.flaps })}` : '', a.caseCode ? ` · ${a.caseCode}` : '']),
+          h('div.muted', [
+            t('alerts.peak', { v: fmtNum(a.peak) }),
+            a.flaps ? ` · ${t('alerts.flaps', { n: a.flaps })}` : '',
+            a.caseCode ? ` · ${a.caseCode}` : '',
+          ]),
           h('h4', t('alerts.history')),
           h(
             'ol.history',
@@ -272,7 +342,10 @@ export async function render(ctx) {
   async function act(/** @type {AlertView} */ a, /** @type {'ack' | 'resolve'} */ action, /** @type {string} */ note) {
     try {
       /** @type {AlertView} */
-      const updated = await api(`/api/alerts/${encodeURIComponent(a.id)}/${action}`, { method: 'POST', body: note ? { note } : {} });
+      const updated = await api(`/api/alerts/${encodeURIComponent(a.id)}/${action}`, {
+        method: 'POST',
+        body: note ? { note } : {},
+      });
       items.set(updated.id, updated);
       acting = null;
       toast(action === 'ack' ? t('alerts.acked') : t('alerts.resolved'), 'ok');
@@ -344,13 +417,38 @@ export async function render(ctx) {
       select(
         'state',
         f.state,
-        ['open', 'firing', 'acknowledged', 'resolved', 'all'].map((s) => ({ value: s, label: `${t('alerts.state')}: ${s === 'all' ? t('common.all') : t(`alerts.state.${s}`)}` })),
+        ['open', 'firing', 'acknowledged', 'resolved', 'all'].map((s) => ({
+          value: s,
+          label: `${t('alerts.state')}: ${s === 'all' ? t('common.all') : t(`alerts.state.${s}`)}`,
+        })),
         (v) => setFilter('state', v, true),
       ),
       districtSel,
-      select('kind', f.kind, [{ value: '', label: `${t('common.kind')}: ${t('common.all')}` }, ...KINDS.map((k) => ({ value: k, label: t(`kind.${k}`) }))], (v) => setFilter('kind', v, true)),
-      select('severity', f.severity, [{ value: '', label: `${t('severity.label')}: ${t('common.all')}` }, ...SEVERITIES.map((s) => ({ value: s, label: t(`severity.${s}`) }))], (v) => setFilter('severity', v, false)),
-      h('input', { name: 'device', type: 'search', placeholder: t('alerts.searchDevice'), value: f.device, oninput: (e) => setFilter('device', /** @type {HTMLInputElement} */ (e.target).value.trim(), false) }),
+      select(
+        'kind',
+        f.kind,
+        [
+          { value: '', label: `${t('common.kind')}: ${t('common.all')}` },
+          ...KINDS.map((k) => ({ value: k, label: t(`kind.${k}`) })),
+        ],
+        (v) => setFilter('kind', v, true),
+      ),
+      select(
+        'severity',
+        f.severity,
+        [
+          { value: '', label: `${t('severity.label')}: ${t('common.all')}` },
+          ...SEVERITIES.map((s) => ({ value: s, label: t(`severity.${s}`) })),
+        ],
+        (v) => setFilter('severity', v, false),
+      ),
+      h('input', {
+        name: 'device',
+        type: 'search',
+        placeholder: t('alerts.searchDevice'),
+        value: f.device,
+        oninput: (e) => setFilter('device', /** @type {HTMLInputElement} */ (e.target).value.trim(), false),
+      }),
       h('button.small', { type: 'button', onclick: () => setFilter('state', f.state, true) }, t('common.refresh')),
     ),
     h(
@@ -359,7 +457,15 @@ export async function render(ctx) {
         'thead',
         h(
           'tr',
-          ['severity.label', 'alerts.alert', 'alerts.device', 'alerts.value', 'alerts.state', 'alerts.since', 'alerts.actions'].map((k) => h('th', t(k))),
+          [
+            'severity.label',
+            'alerts.alert',
+            'alerts.device',
+            'alerts.value',
+            'alerts.state',
+            'alerts.since',
+            'alerts.actions',
+          ].map((k) => h('th', t(k))),
         ),
       ),
       tbody,

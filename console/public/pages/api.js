@@ -17,7 +17,11 @@ function typeText(/** @type {Record<string, any> | undefined} */ s) {
   if (Array.isArray(s.enum)) return s.enum.join(' | ');
   if (Array.isArray(s.anyOf)) return s.anyOf.map(typeText).join(' | ');
   // zod's integers carry the safe-integer bounds: not worth a reader's attention.
-  const bounds = [s.minimum !== undefined && s.minimum > Number.MIN_SAFE_INTEGER && `≥ ${s.minimum}`, s.maximum !== undefined && s.maximum < Number.MAX_SAFE_INTEGER && `≤ ${s.maximum}`, s.default !== undefined && `= ${JSON.stringify(s.default)}`].filter(Boolean);
+  const bounds = [
+    s.minimum !== undefined && s.minimum > Number.MIN_SAFE_INTEGER && `≥ ${s.minimum}`,
+    s.maximum !== undefined && s.maximum < Number.MAX_SAFE_INTEGER && `≤ ${s.maximum}`,
+    s.default !== undefined && `= ${JSON.stringify(s.default)}`,
+  ].filter(Boolean);
   return [s.type ?? s.format ?? '', ...bounds].join(' ').trim();
 }
 
@@ -32,14 +36,37 @@ function operation(/** @type {string} */ path, /** @type {string} */ method, /**
   return h(
     'section.card.api-op',
     { 'data-test': 'api-op', dataset: { method, path } },
-    h('h3', h('span.badge.mono', method.toUpperCase()), ' ', h('span.mono', path), op.summary ? h('span.small', ` · ${op.summary}`) : null),
+    h(
+      'h3',
+      h('span.badge.mono', method.toUpperCase()),
+      ' ',
+      h('span.mono', path),
+      op.summary ? h('span.small', ` · ${op.summary}`) : null,
+    ),
     params.length
       ? h(
           'table.list',
-          h('thead', h('tr', h('th', t('apiDoc.name')), h('th', t('apiDoc.in')), h('th', t('apiDoc.type')), h('th', t('apiDoc.required')))),
+          h(
+            'thead',
+            h(
+              'tr',
+              h('th', t('apiDoc.name')),
+              h('th', t('apiDoc.in')),
+              h('th', t('apiDoc.type')),
+              h('th', t('apiDoc.required')),
+            ),
+          ),
           h(
             'tbody',
-            params.map((p) => h('tr', h('td.mono', p.name), h('td', t(`apiDoc.in.${p.in}`)), h('td.mono', typeText(p.schema)), h('td', p.required ? t('apiDoc.yes') : ''))),
+            params.map((p) =>
+              h(
+                'tr',
+                h('td.mono', p.name),
+                h('td', t(`apiDoc.in.${p.in}`)),
+                h('td.mono', typeText(p.schema)),
+                h('td', p.required ? t('apiDoc.yes') : ''),
+              ),
+            ),
           ),
         )
       : null,
@@ -48,7 +75,9 @@ function operation(/** @type {string} */ path, /** @type {string} */ method, /**
       const schema = r.content?.['application/json']?.schema;
       // A file or page (CSV, .xlsx, PDF, HTML) is described by the content types it is sent as.
       const types = Object.keys(r.content ?? {}).join(', ');
-      return schema ? schemaBlock(`${t('apiDoc.response')} ${code}`, schema) : h('p.small', `${t('apiDoc.response')} ${code}${types ? ` · ${types}` : ''}`);
+      return schema
+        ? schemaBlock(`${t('apiDoc.response')} ${code}`, schema)
+        : h('p.small', `${t('apiDoc.response')} ${code}${types ? ` · ${types}` : ''}`);
     }),
   );
 }
@@ -58,7 +87,11 @@ export async function render() {
   const filter = h('input', { type: 'search', placeholder: t('apiDoc.filter'), 'data-test': 'api-filter' });
   const el = h(
     'div.page.api-doc',
-    h('div.page-head', h('h1', t('apiDoc.title')), h('a', { href: '/api/openapi.json', target: '_blank', rel: 'noopener' }, 'openapi.json')),
+    h(
+      'div.page-head',
+      h('h1', t('apiDoc.title')),
+      h('a', { href: '/api/openapi.json', target: '_blank', rel: 'noopener' }, 'openapi.json'),
+    ),
     h('p.small', t('apiDoc.intro')),
     filter,
     list,
@@ -69,11 +102,14 @@ export async function render() {
     const ops = Object.entries(doc.paths)
       .filter(([path]) => path.startsWith('/api/'))
       .sort(([a], [b]) => a.localeCompare(b))
-      .flatMap(([path, item]) => METHODS.filter((m) => item[m]).map((m) => operation(path, m, /** @type {Operation} */ (item[m]))));
+      .flatMap(([path, item]) =>
+        METHODS.filter((m) => item[m]).map((m) => operation(path, m, /** @type {Operation} */ (item[m]))),
+      );
     list.replaceChildren(...(ops.length ? ops : [h('p.empty', t('common.empty'))]));
     filter.addEventListener('input', () => {
       const q = /** @type {HTMLInputElement} */ (filter).value.trim().toLowerCase();
-      for (const op of ops) op.hidden = !!q && !`${op.dataset.method} ${op.dataset.path} ${op.textContent}`.toLowerCase().includes(q);
+      for (const op of ops)
+        op.hidden = !!q && !`${op.dataset.method} ${op.dataset.path} ${op.textContent}`.toLowerCase().includes(q);
     });
   } catch (e) {
     list.replaceChildren(h('p.error', errorText(e)));

@@ -41,7 +41,12 @@ function orient(p, q, r) {
  * @param {Point} r
  */
 function onSegment(p, q, r) {
-  return Math.min(p[0], r[0]) <= q[0] && q[0] <= Math.max(p[0], r[0]) && Math.min(p[1], r[1]) <= q[1] && q[1] <= Math.max(p[1], r[1]);
+  return (
+    Math.min(p[0], r[0]) <= q[0] &&
+    q[0] <= Math.max(p[0], r[0]) &&
+    Math.min(p[1], r[1]) <= q[1] &&
+    q[1] <= Math.max(p[1], r[1])
+  );
 }
 /**
  * @param {Point} a
@@ -55,7 +60,12 @@ function segmentsMeet(a, b, c, d) {
   const o3 = orient(c, d, a);
   const o4 = orient(c, d, b);
   if (o1 !== o2 && o3 !== o4) return true;
-  return (o1 === 0 && onSegment(a, c, b)) || (o2 === 0 && onSegment(a, d, b)) || (o3 === 0 && onSegment(c, a, d)) || (o4 === 0 && onSegment(c, b, d));
+  return (
+    (o1 === 0 && onSegment(a, c, b)) ||
+    (o2 === 0 && onSegment(a, d, b)) ||
+    (o3 === 0 && onSegment(c, a, d)) ||
+    (o4 === 0 && onSegment(c, b, d))
+  );
 }
 /**
  * The first two edges (1-based) of a closed polygon that cross, or null.
@@ -88,7 +98,11 @@ export function parseWindows(text) {
     return { from, to };
   });
 }
-const windowsText = (/** @type {TimeWindow[] | undefined} */ ws) => (ws ?? []).filter((w) => !(w.from === '00:00' && w.to === '24:00' && !w.days)).map((w) => `${w.from}-${w.to}`).join(', ');
+const windowsText = (/** @type {TimeWindow[] | undefined} */ ws) =>
+  (ws ?? [])
+    .filter((w) => !(w.from === '00:00' && w.to === '24:00' && !w.days))
+    .map((w) => `${w.from}-${w.to}`)
+    .join(', ');
 
 /**
  * Everything wrong with the zones and masks, each message with the zone it belongs to.
@@ -115,18 +129,52 @@ export function problems(camera, zones, masks) {
     ids.add(item.id);
     for (const [part, pts, closed] of shapes) {
       const min = closed ? MIN_POINTS.polygon : MIN_POINTS.line;
-      if (pts.length < min) out.push({ kind, index, message: t('zones.tooFew', { zone: label, part: t(`zones.part.${part}`), n: min }) });
+      if (pts.length < min)
+        out.push({ kind, index, message: t('zones.tooFew', { zone: label, part: t(`zones.part.${part}`), n: min }) });
       const outside = pts.find(([x, y]) => x < 0 || y < 0 || x > camera.width || y > camera.height);
-      if (outside) out.push({ kind, index, message: t('zones.outside', { zone: label, part: t(`zones.part.${part}`), x: outside[0], y: outside[1], w: camera.width, h: camera.height }) });
+      if (outside)
+        out.push({
+          kind,
+          index,
+          message: t('zones.outside', {
+            zone: label,
+            part: t(`zones.part.${part}`),
+            x: outside[0],
+            y: outside[1],
+            w: camera.width,
+            h: camera.height,
+          }),
+        });
       const cross = closed && pts.length >= 4 ? selfIntersection(pts) : null;
-      if (cross) out.push({ kind, index, message: t('zones.selfIntersecting', { zone: label, part: t(`zones.part.${part}`), a: cross[0], b: cross[1] }) });
+      if (cross)
+        out.push({
+          kind,
+          index,
+          message: t('zones.selfIntersecting', {
+            zone: label,
+            part: t(`zones.part.${part}`),
+            a: cross[0],
+            b: cross[1],
+          }),
+        });
     }
   };
   zones.forEach((z, i) => {
     if (!z.name) out.push({ kind: 'zone', index: i, message: t('zones.noName', { id: z.id }) });
     if (!(z.dwellS > 0)) out.push({ kind: 'zone', index: i, message: t('zones.badDwell', { zone: z.name || z.id }) });
-    if (z.type === 'no-parking' && !((z.roles?.length ?? 0) > 0)) out.push({ kind: 'zone', index: i, message: t('zones.noRole', { zone: z.name || z.id }) });
-    check('zone', i, z, z.type === 'no-parking' ? [['polygon', z.polygon, true]] : [['storeLine', z.storeLine, false], ['sidewalk', z.sidewalk, true]]);
+    if (z.type === 'no-parking' && !((z.roles?.length ?? 0) > 0))
+      out.push({ kind: 'zone', index: i, message: t('zones.noRole', { zone: z.name || z.id }) });
+    check(
+      'zone',
+      i,
+      z,
+      z.type === 'no-parking'
+        ? [['polygon', z.polygon, true]]
+        : [
+            ['storeLine', z.storeLine, false],
+            ['sidewalk', z.sidewalk, true],
+          ],
+    );
   });
   masks.forEach((m, i) => check('mask', i, m, [['polygon', m.polygon, true]]));
   return out;
@@ -164,7 +212,14 @@ export async function render(ctx) {
   let serverIssues = [];
 
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: 'zone-canvas', 'data-test': 'canvas' });
-  const frame = s('image', { href: `/api/cameras/${encodeURIComponent(id)}/frame?t=${Date.now()}`, x: 0, y: 0, width: W, height: H, preserveAspectRatio: 'none' });
+  const frame = s('image', {
+    href: `/api/cameras/${encodeURIComponent(id)}/frame?t=${Date.now()}`,
+    x: 0,
+    y: 0,
+    width: W,
+    height: H,
+    preserveAspectRatio: 'none',
+  });
   const shapes = s('g');
   const handles = s('g');
   svg.append(s('rect', { x: 0, y: 0, width: W, height: H, class: 'zone-bg' }), frame, shapes, handles);
@@ -173,7 +228,8 @@ export async function render(ctx) {
   if (view.latestFrame) {
     frameNote.textContent = t('zones.frameAt', { at: fmtTime(view.latestFrame.ts) });
     if (view.latestFrame.width !== W || view.latestFrame.height !== H) {
-      frameNote.textContent += ' · ' + t('zones.frameSize', { fw: view.latestFrame.width, fh: view.latestFrame.height, w: W, h: H });
+      frameNote.textContent +=
+        ' · ' + t('zones.frameSize', { fw: view.latestFrame.width, fh: view.latestFrame.height, w: W, h: H });
     }
   } else frameNote.textContent = t('zones.noFrame');
 
@@ -182,8 +238,16 @@ export async function render(ctx) {
   const panel = h('div.zone-panel', { 'data-test': 'zone-panel' });
   const list = h('ul.zone-list', { 'data-test': 'zone-list' });
   const saveBtn = h('button.primary', { type: 'button', 'data-test': 'save', onclick: () => save() }, t('common.save'));
-  const finishBtn = h('button.small', { type: 'button', 'data-test': 'finish', onclick: () => finish() }, t('zones.finish'));
-  const cancelBtn = h('button.small', { type: 'button', 'data-test': 'cancel', onclick: () => cancelDrawing() }, t('common.cancel'));
+  const finishBtn = h(
+    'button.small',
+    { type: 'button', 'data-test': 'finish', onclick: () => finish() },
+    t('zones.finish'),
+  );
+  const cancelBtn = h(
+    'button.small',
+    { type: 'button', 'data-test': 'cancel', onclick: () => cancelDrawing() },
+    t('common.cancel'),
+  );
 
   /** The frame pixel under the mouse: the SVG is drawn at the frame's aspect ratio, scaled to the page. */
   /**
@@ -222,7 +286,11 @@ export async function render(ctx) {
     const pts = drawing.points;
     if (drawing.stage === 'polygon') {
       const cross = pts.length >= 4 ? selfIntersection(pts) : null;
-      if (cross) toast(t('zones.selfIntersecting', { zone: '', part: t('zones.part.polygon'), a: cross[0], b: cross[1] }), 'error');
+      if (cross)
+        toast(
+          t('zones.selfIntersecting', { zone: '', part: t('zones.part.polygon'), a: cross[0], b: cross[1] }),
+          'error',
+        );
     }
     if (drawing.tool === 'storefront' && drawing.stage === 'line') {
       drawing = { ...drawing, stage: 'sidewalk', line: pts, points: [] };
@@ -235,11 +303,27 @@ export async function render(ctx) {
       selected = { kind: 'mask', index: masks.length - 1 };
     } else if (drawing.tool === 'no-parking') {
       const zid = nextId('np', taken());
-      zones.push({ type: 'no-parking', id: zid, name: `${t('zones.tool.no-parking')} ${zid}`, polygon: pts, windows: [{ from: '00:00', to: '24:00' }], dwellS: 300, roles: ['vehicle'] });
+      zones.push({
+        type: 'no-parking',
+        id: zid,
+        name: `${t('zones.tool.no-parking')} ${zid}`,
+        polygon: pts,
+        windows: [{ from: '00:00', to: '24:00' }],
+        dwellS: 300,
+        roles: ['vehicle'],
+      });
       selected = { kind: 'zone', index: zones.length - 1 };
     } else {
       const zid = nextId('sf', taken());
-      zones.push({ type: 'storefront', id: zid, name: `${t('zones.tool.storefront')} ${zid}`, storeLine: drawing.line ?? [], sidewalk: pts, businessHours: [{ from: '00:00', to: '24:00' }], dwellS: 600 });
+      zones.push({
+        type: 'storefront',
+        id: zid,
+        name: `${t('zones.tool.storefront')} ${zid}`,
+        storeLine: drawing.line ?? [],
+        sidewalk: pts,
+        businessHours: [{ from: '00:00', to: '24:00' }],
+        dwellS: 600,
+      });
       selected = { kind: 'zone', index: zones.length - 1 };
     }
     drawing = null;
@@ -258,7 +342,11 @@ export async function render(ctx) {
     }
     const p = toFrame(ev);
     const first = drawing.points[0];
-    const closing = drawing.stage !== 'line' && first && drawing.points.length >= MIN_POINTS.polygon && Math.hypot(p[0] - first[0], p[1] - first[1]) <= handleRadius() * 1.5;
+    const closing =
+      drawing.stage !== 'line' &&
+      first &&
+      drawing.points.length >= MIN_POINTS.polygon &&
+      Math.hypot(p[0] - first[0], p[1] - first[1]) <= handleRadius() * 1.5;
     if (closing) return finish();
     drawing.points.push(p);
     draw();
@@ -307,7 +395,10 @@ export async function render(ctx) {
     if (kind === 'mask') return [[/** @type {Mask} */ (item).polygon, true]];
     if (item.type === 'no-parking') return [[item.polygon, true]];
     const storefront = /** @type {StorefrontZone} */ (item);
-    return [[storefront.storeLine, false], [storefront.sidewalk, true]];
+    return [
+      [storefront.storeLine, false],
+      [storefront.sidewalk, true],
+    ];
   }
 
   /** @param {Problem[]} found */
@@ -325,7 +416,8 @@ export async function render(ctx) {
       }
       const [first] = /** @type {[Point[], boolean]} */ (partsOf(kind, item)[0]);
       const corner = first[0];
-      if (corner) g.append(s('text', { x: corner[0] + 6, y: corner[1] - 6, class: 'zone-label' }, item.name || item.id));
+      if (corner)
+        g.append(s('text', { x: corner[0] + 6, y: corner[1] - 6, class: 'zone-label' }, item.name || item.id));
       g.addEventListener('click', (ev) => {
         if (drawing) return;
         ev.stopPropagation();
@@ -344,7 +436,8 @@ export async function render(ctx) {
             });
             c.addEventListener('dblclick', (ev) => {
               ev.stopPropagation();
-              if (pts.length <= (closed ? MIN_POINTS.polygon : MIN_POINTS.line)) return toast(t('zones.needPoints', { n: closed ? MIN_POINTS.polygon : MIN_POINTS.line }), 'error');
+              if (pts.length <= (closed ? MIN_POINTS.polygon : MIN_POINTS.line))
+                return toast(t('zones.needPoints', { n: closed ? MIN_POINTS.polygon : MIN_POINTS.line }), 'error');
               pts.splice(i, 1);
               dirty = true;
               draw();
@@ -358,9 +451,12 @@ export async function render(ctx) {
     masks.forEach((m, i) => add('mask', m, i));
     if (drawing) {
       const g = s('g', { class: `shape drawing ${drawing.tool}` });
-      if (drawing.line) g.append(s('polyline', { points: drawing.line.map((p) => p.join(',')).join(' '), class: 'store-line' }));
+      if (drawing.line)
+        g.append(s('polyline', { points: drawing.line.map((p) => p.join(',')).join(' '), class: 'store-line' }));
       if (drawing.points.length) g.append(s('polyline', { points: drawing.points.map((p) => p.join(',')).join(' ') }));
-      drawing.points.forEach((p, i) => g.append(s('circle', { cx: p[0], cy: p[1], r: handleRadius(), class: i === 0 ? 'handle first' : 'handle' })));
+      drawing.points.forEach((p, i) =>
+        g.append(s('circle', { cx: p[0], cy: p[1], r: handleRadius(), class: i === 0 ? 'handle first' : 'handle' })),
+      );
       shapes.append(g);
     }
   }
@@ -385,12 +481,33 @@ export async function render(ctx) {
      * @param {import('../lib.js').Attrs} [attrs]
      */
     const input = (name, value, onchange, attrs = {}) =>
-      h('input', { name, value: value ?? '', disabled: readOnly, onchange: (e) => (onchange(/** @type {HTMLInputElement} */ (e.target).value), changed()), ...attrs });
+      h('input', {
+        name,
+        value: value ?? '',
+        disabled: readOnly,
+        onchange: (e) => (onchange(/** @type {HTMLInputElement} */ (e.target).value), changed()),
+        ...attrs,
+      });
     /** @type {HTMLElement[]} */
-    const rows = [h('h2', selected.kind === 'mask' ? t('zones.tool.mask') : t(`zones.tool.${item.type}`)), h('label', t('zones.id'), h('input', { name: 'zoneId', value: item.id, disabled: true }))];
-    rows.push(h('label', t('zones.name'), input('zoneName', item.name, (v) => (item.name = v.trim() || undefined))));
+    const rows = [
+      h('h2', selected.kind === 'mask' ? t('zones.tool.mask') : t(`zones.tool.${item.type}`)),
+      h('label', t('zones.id'), h('input', { name: 'zoneId', value: item.id, disabled: true })),
+    ];
+    rows.push(
+      h(
+        'label',
+        t('zones.name'),
+        input('zoneName', item.name, (v) => (item.name = v.trim() || undefined)),
+      ),
+    );
     if (selected.kind === 'zone') {
-      rows.push(h('label', t('zones.dwell'), input('dwellS', item.dwellS, (v) => (item.dwellS = Number(v)), { type: 'number', min: 1, step: 1 })));
+      rows.push(
+        h(
+          'label',
+          t('zones.dwell'),
+          input('dwellS', item.dwellS, (v) => (item.dwellS = Number(v)), { type: 'number', min: 1, step: 1 }),
+        ),
+      );
       const key = item.type === 'no-parking' ? 'windows' : 'businessHours';
       const err = h('span.error.small');
       rows.push(
@@ -443,16 +560,28 @@ export async function render(ctx) {
           ),
         );
       } else {
-        rows.push(h('label', t('zones.shopId'), input('shopId', item.shopId, (v) => (item.shopId = v.trim() || undefined))));
+        rows.push(
+          h(
+            'label',
+            t('zones.shopId'),
+            input('shopId', item.shopId, (v) => (item.shopId = v.trim() || undefined)),
+          ),
+        );
       }
     }
-    if (!readOnly) rows.push(h('button.small', { type: 'button', 'data-action': 'delete-zone', onclick: removeSelected }, t('zones.delete')));
+    if (!readOnly)
+      rows.push(
+        h('button.small', { type: 'button', 'data-action': 'delete-zone', onclick: removeSelected }, t('zones.delete')),
+      );
     panel.replaceChildren(...rows);
   }
 
   function drawProblems() {
     const found = problems(cam, zones, masks);
-    const items = [...found.map((p) => p.message), ...serverIssues.map((i) => `${t('zones.server')}: ${i.path.join('.')}: ${i.message}`)];
+    const items = [
+      ...found.map((p) => p.message),
+      ...serverIssues.map((i) => `${t('zones.server')}: ${i.path.join('.')}: ${i.message}`),
+    ];
     problemList.replaceChildren(...items.map((m) => h('li', m)));
     problemList.hidden = items.length === 0;
     saveBtn.disabled = readOnly || found.length > 0;
@@ -463,9 +592,19 @@ export async function render(ctx) {
     const row = (/** @type {ShapeKind} */ kind, /** @type {Zone | Mask} */ item, /** @type {number} */ index) =>
       h(
         'li',
-        { class: selected && selected.kind === kind && selected.index === index ? 'active' : '', dataset: { id: item.id } },
-        h('button.link', { type: 'button', onclick: () => ((selected = { kind, index }), (drawing = null), draw()) }, `${item.name || item.id}`),
-        h('span.muted.small', ` ${kind === 'mask' ? t('zones.tool.mask') : t(`zones.tool.${item.type}`)}${kind === 'zone' ? ` · ${/** @type {Zone} */ (item).dwellS} s` : ''}`),
+        {
+          class: selected && selected.kind === kind && selected.index === index ? 'active' : '',
+          dataset: { id: item.id },
+        },
+        h(
+          'button.link',
+          { type: 'button', onclick: () => ((selected = { kind, index }), (drawing = null), draw()) },
+          `${item.name || item.id}`,
+        ),
+        h(
+          'span.muted.small',
+          ` ${kind === 'mask' ? t('zones.tool.mask') : t(`zones.tool.${item.type}`)}${kind === 'zone' ? ` · ${/** @type {Zone} */ (item).dwellS} s` : ''}`,
+        ),
       );
     list.replaceChildren(...zones.map((z, i) => row('zone', z, i)), ...masks.map((m, i) => row('mask', m, i)));
   }
@@ -501,13 +640,36 @@ export async function render(ctx) {
 
   const tools = readOnly
     ? []
-    : /** @type {const} */ (['no-parking', 'storefront', 'mask']).map((tool) => h('button.small', { type: 'button', 'data-tool': tool, onclick: () => startDrawing(tool) }, t(`zones.draw.${tool}`)));
+    : /** @type {const} */ (['no-parking', 'storefront', 'mask']).map((tool) =>
+        h(
+          'button.small',
+          { type: 'button', 'data-tool': tool, onclick: () => startDrawing(tool) },
+          t(`zones.draw.${tool}`),
+        ),
+      );
   draw();
   const el = h(
     'div.page.zone-editor',
     h('div.page-head', h('h1', t('zones.title', { id })), h('a', { href: '#/cameras' }, t('zones.back'))),
-    h('p.muted', `${cam.postedLocation} · ${cam.gridCell} · ${W}×${H}${readOnly ? ` · ${t('cameras.origin.file')}` : ''}`),
-    h('div.zone-toolbar', tools, finishBtn, cancelBtn, h('button.small', { type: 'button', onclick: () => frame.setAttribute('href', `/api/cameras/${encodeURIComponent(id)}/frame?t=${Date.now()}`) }, t('zones.reloadFrame')), !readOnly && saveBtn),
+    h(
+      'p.muted',
+      `${cam.postedLocation} · ${cam.gridCell} · ${W}×${H}${readOnly ? ` · ${t('cameras.origin.file')}` : ''}`,
+    ),
+    h(
+      'div.zone-toolbar',
+      tools,
+      finishBtn,
+      cancelBtn,
+      h(
+        'button.small',
+        {
+          type: 'button',
+          onclick: () => frame.setAttribute('href', `/api/cameras/${encodeURIComponent(id)}/frame?t=${Date.now()}`),
+        },
+        t('zones.reloadFrame'),
+      ),
+      !readOnly && saveBtn,
+    ),
     status,
     h('div.zone-grid', h('div.zone-stage', svg, frameNote), h('div.zone-side', list, panel, problemList)),
   );

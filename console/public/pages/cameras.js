@@ -70,7 +70,11 @@ export async function render(ctx) {
               h('td.mono', h('a', { href: `#/cameras/${encodeURIComponent(c.camera.id)}` }, c.camera.id)),
               h('td', c.camera.postedLocation, h('div.muted.small.mono', c.camera.gridCell)),
               h('td', c.camera.district),
-              h('td', c.source ? t(`cameras.source.${c.source.type}`) : '—', c.hasCredentials ? h('div.muted.small', t('cameras.hasCredentials')) : null),
+              h(
+                'td',
+                c.source ? t(`cameras.source.${c.source.type}`) : '—',
+                c.hasCredentials ? h('div.muted.small', t('cameras.hasCredentials')) : null,
+              ),
               h('td', t('cameras.zoneCount', { n: c.camera.zones.length, m: c.camera.masks?.length ?? 0 })),
               h('td', c.latestFrame ? fmtAgo(c.latestFrame.ts) : badge('offline', t('cameras.noFrame'))),
               h(
@@ -78,8 +82,16 @@ export async function render(ctx) {
                 c.origin === 'file'
                   ? h('span.muted.small', { title: t('cameras.fileHint') }, t('cameras.origin.file'))
                   : [
-                      h('button.small', { type: 'button', 'data-action': 'edit', onclick: () => edit(c) }, t('cameras.edit')),
-                      h('button.small', { type: 'button', 'data-action': 'delete', onclick: () => remove(c) }, t('cameras.delete')),
+                      h(
+                        'button.small',
+                        { type: 'button', 'data-action': 'edit', onclick: () => edit(c) },
+                        t('cameras.edit'),
+                      ),
+                      h(
+                        'button.small',
+                        { type: 'button', 'data-action': 'delete', onclick: () => remove(c) },
+                        t('cameras.delete'),
+                      ),
                     ],
               ),
             ),
@@ -100,20 +112,34 @@ export async function render(ctx) {
     }
   }
 
-  const field = (/** @type {string} */ name, /** @type {import('../lib.js').Attrs} */ attrs = {}) => h('input', { name, autocomplete: 'off', ...attrs });
+  const field = (/** @type {string} */ name, /** @type {import('../lib.js').Attrs} */ attrs = {}) =>
+    h('input', { name, autocomplete: 'off', ...attrs });
   const f = {
     id: field('id', { required: true, pattern: '[A-Za-z0-9_.\\-]{1,64}' }),
     district: field('district', { required: true, pattern: '[A-Za-z0-9_.\\-]{1,64}' }),
     place: field('place', { required: true }),
-    gridCell: field('gridCell', { required: true, pattern: '\\d{15}', inputMode: 'numeric', placeholder: '320582008024372' }),
+    gridCell: field('gridCell', {
+      required: true,
+      pattern: '\\d{15}',
+      inputMode: 'numeric',
+      placeholder: '320582008024372',
+    }),
     lat: field('lat', { required: true, type: 'number', step: 'any', min: -90, max: 90 }),
     lon: field('lon', { required: true, type: 'number', step: 'any', min: -180, max: 180 }),
     width: field('width', { required: true, type: 'number', min: 1, value: 1920 }),
     height: field('height', { required: true, type: 'number', min: 1, value: 1080 }),
     fps: field('fps', { type: 'number', min: 0.1, max: 30, step: 'any', value: 1 }),
     publishedAt: field('publishedAt', { type: 'date' }),
-    sourceType: h('select', { name: 'sourceType' }, SOURCE_TYPES.map((s) => h('option', { value: s }, t(`cameras.source.${s}`)))),
-    url: field('url', { required: true, type: 'url', placeholder: 'http://192.0.2.10/ISAPI/Streaming/channels/101/picture' }),
+    sourceType: h(
+      'select',
+      { name: 'sourceType' },
+      SOURCE_TYPES.map((s) => h('option', { value: s }, t(`cameras.source.${s}`))),
+    ),
+    url: field('url', {
+      required: true,
+      type: 'url',
+      placeholder: 'http://192.0.2.10/ISAPI/Streaming/channels/101/picture',
+    }),
     username: field('username'),
     password: field('password', { type: 'password', autocomplete: 'new-password' }),
     model: h('select', { name: 'model' }),
@@ -121,7 +147,11 @@ export async function render(ctx) {
   const modelHint = h('p.muted.small', { 'data-test': 'model-hint' });
   const formTitle = h('h2', t('cameras.create'));
   const submit = h('button.primary', { type: 'submit' }, t('cameras.create'));
-  const cancelEdit = h('button.small', { type: 'button', hidden: true, 'data-action': 'cancel-edit', onclick: () => stopEditing() }, t('common.cancel'));
+  const cancelEdit = h(
+    'button.small',
+    { type: 'button', hidden: true, 'data-action': 'cancel-edit', onclick: () => stopEditing() },
+    t('common.cancel'),
+  );
 
   /** Fills the form with a console camera's settings; its account is kept unless a new one is typed. */
   function edit(/** @type {CameraView} */ c) {
@@ -171,10 +201,14 @@ export async function render(ctx) {
     const chosen = f.model.value;
     f.model.replaceChildren(
       ...models.items.map((m) =>
-        h('option', { value: m.name }, `${m.name}${m.input ? ` · ${m.input.width}×${m.input.height}` : ''}${m.name === models.default ? ` (${t('cameras.defaultModel')})` : ''}`),
+        h(
+          'option',
+          { value: m.name },
+          `${m.name}${m.input ? ` · ${m.input.width}×${m.input.height}` : ''}${m.name === models.default ? ` (${t('cameras.defaultModel')})` : ''}`,
+        ),
       ),
     );
-    f.model.value = chosen && models.items.some((m) => m.name === chosen) ? chosen : best ?? models.default ?? '';
+    f.model.value = chosen && models.items.some((m) => m.name === chosen) ? chosen : (best ?? models.default ?? '');
     modelHint.textContent = best ? t('cameras.modelHint', { model: best, w, h: hh }) : '';
   }
   f.width.addEventListener('change', () => ((f.model.value = ''), drawModels()));
@@ -255,7 +289,25 @@ export async function render(ctx) {
     h('div.page-head', h('h1', t('cameras.title'))),
     h(
       'div.users-grid',
-      h('table.list', h('thead', h('tr', ['cameras.id', 'cameras.place', 'common.district', 'cameras.sourceType', 'cameras.zones', 'cameras.latestFrame', 'alerts.actions'].map((k) => h('th', t(k))))), tbody),
+      h(
+        'table.list',
+        h(
+          'thead',
+          h(
+            'tr',
+            [
+              'cameras.id',
+              'cameras.place',
+              'common.district',
+              'cameras.sourceType',
+              'cameras.zones',
+              'cameras.latestFrame',
+              'alerts.actions',
+            ].map((k) => h('th', t(k))),
+          ),
+        ),
+        tbody,
+      ),
       form,
     ),
   );

@@ -28,7 +28,9 @@ function detectionText(d) {
       .join(' · ');
   }
   if (d.kind === 'rule') {
-    return [pick(d.name), `${d.deviceId}`, `${fmtNum(d.value)} / ${fmtNum(d.level)} (${d.metric})`, d.standard].filter(Boolean).join(' · ');
+    return [pick(d.name), `${d.deviceId}`, `${fmtNum(d.value)} / ${fmtNum(d.level)} (${d.metric})`, d.standard]
+      .filter(Boolean)
+      .join(' · ');
   }
   return JSON.stringify(d);
 }
@@ -41,7 +43,9 @@ function noticeText(n) {
     n.notifiedAt ? t('cases.notifiedAt', { at: fmtTime(n.notifiedAt) }) : null,
     n.channels?.length ? n.channels.map((/** @type {string} */ c) => tOr(`notice.channel.${c}`, c)).join('、') : null,
     n.priorOffences ? t('cases.priorOffences', { n: n.priorOffences }) : null,
-    n.recheck ? `${t('notices.recheck')}: ${tOr(`notice.recheck.${n.recheck.result}`, n.recheck.result)}${n.recheck.checkedAt ? ` ${fmtTime(n.recheck.checkedAt)}` : ''}` : null,
+    n.recheck
+      ? `${t('notices.recheck')}: ${tOr(`notice.recheck.${n.recheck.result}`, n.recheck.result)}${n.recheck.checkedAt ? ` ${fmtTime(n.recheck.checkedAt)}` : ''}`
+      : null,
   ]
     .filter(Boolean)
     .join(' · ');
@@ -53,18 +57,28 @@ export function caseDetail(c) {
   const review = c.review;
   return h(
     'div.detail',
-    h('div', h('strong', `${t('cases.source')}: `), c.source ? `${t(`cases.source.${c.source.type}`)} · ${c.source.id}` : '—'),
+    h(
+      'div',
+      h('strong', `${t('cases.source')}: `),
+      c.source ? `${t(`cases.source.${c.source.type}`)} · ${c.source.id}` : '—',
+    ),
     c.postedLocation ? h('div', h('strong', `${t('review.location')}: `), c.postedLocation) : null,
     c.detection ? h('div', h('strong', `${t('cases.detection')}: `), detectionText(c.detection)) : null,
     review
       ? h(
           'div',
           h('strong', `${t('cases.review')}: `),
-          t('review.decidedBy', { who: review.by?.displayName ?? review.by?.username ?? '?', role: t(`role.${review.by?.role}`), at: fmtTime(review.at) }),
+          t('review.decidedBy', {
+            who: review.by?.displayName ?? review.by?.username ?? '?',
+            role: t(`role.${review.by?.role}`),
+            at: fmtTime(review.at),
+          }),
           review.note ? ` “${review.note}”` : '',
         )
       : null,
-    c.notice ? h('div', { 'data-test': 'case-notice' }, h('strong', `${t('cases.notice')}: `), noticeText(c.notice)) : null,
+    c.notice
+      ? h('div', { 'data-test': 'case-notice' }, h('strong', `${t('cases.notice')}: `), noticeText(c.notice))
+      : null,
     ev.length
       ? h(
           'div',
@@ -72,7 +86,14 @@ export function caseDetail(c) {
           h(
             'ul.evidence-list',
             ev.map((/** @type {import('../../../contracts/events.js').EvidenceImage} */ x) =>
-              h('li', h('a', { href: x.url, target: '_blank', rel: 'noopener' }, t(`review.role.${x.role}`)), ' ', h('span.muted', fmtTime(x.capturedAt)), ' ', h('code.small', x.sha256)),
+              h(
+                'li',
+                h('a', { href: x.url, target: '_blank', rel: 'noopener' }, t(`review.role.${x.role}`)),
+                ' ',
+                h('span.muted', fmtTime(x.capturedAt)),
+                ' ',
+                h('code.small', x.sha256),
+              ),
             ),
           ),
         )
@@ -88,7 +109,14 @@ async function focusedCase(id) {
     return h(
       'section.panel.focused',
       { 'data-test': 'focused-case', dataset: { id: c.id } },
-      h('h2', t('cases.focused', { id: c.id }), ' ', c.eventType ? h('span.muted', tOr(`review.type.${c.eventType}`, c.eventType)) : null, ' ', c.delivery ? badge(`dl-${c.delivery.status}`, t(`cases.delivery.${c.delivery.status}`)) : null),
+      h(
+        'h2',
+        t('cases.focused', { id: c.id }),
+        ' ',
+        c.eventType ? h('span.muted', tOr(`review.type.${c.eventType}`, c.eventType)) : null,
+        ' ',
+        c.delivery ? badge(`dl-${c.delivery.status}`, t(`cases.delivery.${c.delivery.status}`)) : null,
+      ),
       caseDetail(c),
       h('a.small', { href: '#/cases' }, t('cases.showAll')),
     );
@@ -114,7 +142,11 @@ export async function render(ctx) {
     data = await api(`/api/cases${qs({ status, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE })}`);
   };
 
-  const location = (/** @type {CaseView} */ c) => c.postedLocation ?? (c.location && typeof c.location === 'object' ? `${Number(c.location.lat).toFixed(5)}, ${Number(c.location.lon).toFixed(5)}` : String(c.location ?? '—'));
+  const location = (/** @type {CaseView} */ c) =>
+    c.postedLocation ??
+    (c.location && typeof c.location === 'object'
+      ? `${Number(c.location.lat).toFixed(5)}, ${Number(c.location.lon).toFixed(5)}`
+      : String(c.location ?? '—'));
 
   function draw() {
     /** @type {Record<string, number>} */
@@ -127,7 +159,10 @@ export async function render(ctx) {
       rows.push(
         h(
           `tr.case.delivery-${d.status}`,
-          { dataset: { id: c.id, delivery: d.status ?? '' }, onclick: () => (open.has(c.id) ? open.delete(c.id) : open.add(c.id), draw()) },
+          {
+            dataset: { id: c.id, delivery: d.status ?? '' },
+            onclick: () => (open.has(c.id) ? open.delete(c.id) : open.add(c.id), draw()),
+          },
           h('td.mono', c.id),
           h('td', c.eventType ? tOr(`review.type.${c.eventType}`, c.eventType) : '—'),
           h('td', h('span.mono', c.code ?? '—'), c.codeName ? h('div.muted.small', pick(c.codeName)) : null),
@@ -138,7 +173,16 @@ export async function render(ctx) {
           h(
             'td',
             badge(`dl-${d.status}`, t(`cases.delivery.${d.status ?? 'pending'}`)),
-            h('div.muted.small', [d.adapter, d.attempts ? t('cases.attempts', { n: d.attempts }) : null, d.deliveredAt ? t('cases.deliveredAt', { at: fmtTime(d.deliveredAt) }) : null].filter(Boolean).join(' · ')),
+            h(
+              'div.muted.small',
+              [
+                d.adapter,
+                d.attempts ? t('cases.attempts', { n: d.attempts }) : null,
+                d.deliveredAt ? t('cases.deliveredAt', { at: fmtTime(d.deliveredAt) }) : null,
+              ]
+                .filter(Boolean)
+                .join(' · '),
+            ),
             d.lastError ? h('div.error.small', d.lastError) : null,
           ),
         ),
@@ -146,7 +190,14 @@ export async function render(ctx) {
       if (open.has(c.id)) rows.push(h('tr.detail-row', h('td', { colSpan: 8 }, caseDetail(c))));
     }
     tbody.replaceChildren(...(rows.length ? rows : [h('tr', h('td.empty', { colSpan: 8 }, t('common.empty')))]));
-    pagerBox.replaceChildren(pager(page, PAGE_SIZE, data.total, (p) => ((page = p), void load().then(draw, (e) => toast(errorText(e), 'error')))));
+    pagerBox.replaceChildren(
+      pager(
+        page,
+        PAGE_SIZE,
+        data.total,
+        (p) => ((page = p), void load().then(draw, (e) => toast(errorText(e), 'error'))),
+      ),
+    );
   }
 
   await load();
@@ -163,18 +214,40 @@ export async function render(ctx) {
       select(
         'status',
         status,
-        [{ value: '', label: `${t('cases.delivery')}: ${t('common.all')}` }, ...['pending', 'delivered', 'failed'].map((s) => ({ value: s, label: t(`cases.delivery.${s}`) }))],
+        [
+          { value: '', label: `${t('cases.delivery')}: ${t('common.all')}` },
+          ...['pending', 'delivered', 'failed'].map((s) => ({ value: s, label: t(`cases.delivery.${s}`) })),
+        ],
         (v) => {
           status = saved.status = v;
           page = 1;
           void load().then(draw, (e) => toast(errorText(e), 'error'));
         },
       ),
-      h('button.small', { type: 'button', onclick: () => void load().then(draw, (e) => toast(errorText(e), 'error')) }, t('common.refresh')),
+      h(
+        'button.small',
+        { type: 'button', onclick: () => void load().then(draw, (e) => toast(errorText(e), 'error')) },
+        t('common.refresh'),
+      ),
     ),
     h(
       'table.list.clickable',
-      h('thead', h('tr', ['cases.id', 'cases.type', 'cases.code', 'common.district', 'cases.location', 'cases.occurredAt', 'cases.createdAt', 'cases.delivery'].map((k) => h('th', t(k))))),
+      h(
+        'thead',
+        h(
+          'tr',
+          [
+            'cases.id',
+            'cases.type',
+            'cases.code',
+            'common.district',
+            'cases.location',
+            'cases.occurredAt',
+            'cases.createdAt',
+            'cases.delivery',
+          ].map((k) => h('th', t(k))),
+        ),
+      ),
       tbody,
     ),
     pagerBox,

@@ -21,7 +21,12 @@ const saved = { range: '24h', metric: {} };
 /** Is `ts` in the day period of the rules file (local time in its zone)? */
 /** @param {RulesAnswer} rules */
 function dayChecker(rules) {
-  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: rules.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const fmt = new Intl.DateTimeFormat('en-GB', {
+    timeZone: rules.timezone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
   const { start, end } = rules.day;
   return (/** @type {number} */ ts) => {
     const hm = fmt.format(ts);
@@ -30,7 +35,9 @@ function dayChecker(rules) {
 }
 
 const levelText = (/** @type {Level} */ level) =>
-  typeof level === 'number' ? fmtNum(level) : `${t('devices.day')} ${fmtNum(level.day)} / ${t('devices.night')} ${fmtNum(level.night)}`;
+  typeof level === 'number'
+    ? fmtNum(level)
+    : `${t('devices.day')} ${fmtNum(level.day)} / ${t('devices.night')} ${fmtNum(level.night)}`;
 
 /**
  * The threshold lines of `metric`: one per tier of each rule, its level at any time.
@@ -49,13 +56,20 @@ function thresholdsFor(metric, rules) {
         if ((r.period === 'day' && !day) || (r.period === 'night' && day)) return null;
         return typeof level === 'number' ? level : day ? level.day : level.night;
       };
-      out.push({ rule: r, tier, at, severity: tier.severity, label: `${t(`severity.${tier.severity}`)} ${typeof level === 'number' ? fmtNum(level) : ''}`.trim() });
+      out.push({
+        rule: r,
+        tier,
+        at,
+        severity: tier.severity,
+        label: `${t(`severity.${tier.severity}`)} ${typeof level === 'number' ? fmtNum(level) : ''}`.trim(),
+      });
     }
   }
   return out;
 }
 
-const windowText = (/** @type {number} */ sec) => (sec >= 3600 ? `${sec / 3600} h` : sec >= 60 ? `${sec / 60} min` : `${sec} s`);
+const windowText = (/** @type {number} */ sec) =>
+  sec >= 3600 ? `${sec / 3600} h` : sec >= 60 ? `${sec / 60} min` : `${sec} s`;
 
 /** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
@@ -63,7 +77,14 @@ export async function render(ctx) {
   /** @type {DeviceListItem[]} */
   const devices = await api('/api/devices');
   const device = devices.find((d) => d.deviceId === id);
-  if (!device) return { el: h('div.page', h('p', h('a', { href: '#/devices' }, t('devices.back'))), h('p.error', t('devices.unknown', { id }))) };
+  if (!device)
+    return {
+      el: h(
+        'div.page',
+        h('p', h('a', { href: '#/devices' }, t('devices.back'))),
+        h('p.error', t('devices.unknown', { id })),
+      ),
+    };
 
   /** @type {[RulesAnswer, { items: AlertView[] }]} */
   const [rules, alerts] = await Promise.all([
@@ -84,7 +105,12 @@ export async function render(ctx) {
       ...metrics.map((mt) =>
         h(
           'button.tab',
-          { type: 'button', class: mt === metric ? 'active' : '', 'data-metric': mt, onclick: () => ((metric = saved.metric[/** @type {DeviceListItem} */ (device).kind] = mt), void draw()) },
+          {
+            type: 'button',
+            class: mt === metric ? 'active' : '',
+            'data-metric': mt,
+            onclick: () => ((metric = saved.metric[/** @type {DeviceListItem} */ (device).kind] = mt), void draw()),
+          },
           t(`metric.${mt}`),
           ruleMetrics.includes(mt) ? h('span.dot-rule', { title: t('devices.thresholds') }, ' •') : null,
         ),
@@ -108,13 +134,26 @@ export async function render(ctx) {
     }
     const ths = thresholdsFor(metric, rules);
     const bands = alerts.items
-      .filter(/** @type {(a: AlertView) => a is AlertView & { expected: { model: string, low: number, high: number } }} */ ((a) => a.category === 'anomaly' && a.metric === metric && !!a.expected && typeof a.expected.low === 'number' && typeof a.expected.high === 'number'))
+      .filter(
+        /** @type {(a: AlertView) => a is AlertView & { expected: { model: string, low: number, high: number } }} */ (
+          (a) =>
+            a.category === 'anomaly' &&
+            a.metric === metric &&
+            !!a.expected &&
+            typeof a.expected.low === 'number' &&
+            typeof a.expected.high === 'number'
+        ),
+      )
       .map((a) => ({
         from: Date.parse(a.firstSeen),
         to: a.resolvedAt ? Date.parse(a.resolvedAt) : to,
         low: a.expected.low,
         high: a.expected.high,
-        label: t('devices.expectedBand', { model: t(`anomaly.model.${a.expected.model}`), low: fmtNum(a.expected.low, 2), high: fmtNum(a.expected.high, 2) }),
+        label: t('devices.expectedBand', {
+          model: t(`anomaly.model.${a.expected.model}`),
+          low: fmtNum(a.expected.low, 2),
+          high: fmtNum(a.expected.high, 2),
+        }),
       }));
     chartBox.replaceChildren(lineChart({ points, thresholds: ths, bands, from, to, unit: UNITS[metric] ?? '' }));
     if (!points.length) chartBox.append(h('p.muted.center', t('devices.noReadings')));
@@ -128,10 +167,23 @@ export async function render(ctx) {
                 'li',
                 h('strong', pick(r.name)),
                 ': ',
-                r.tiers.map((tier) => `${t(`severity.${tier.severity}`)}${tier.label ? ` (${tier.label})` : ''} ${levelText(tier.level)}`).join('; '),
+                r.tiers
+                  .map(
+                    (tier) =>
+                      `${t(`severity.${tier.severity}`)}${tier.label ? ` (${tier.label})` : ''} ${levelText(tier.level)}`,
+                  )
+                  .join('; '),
                 ` ${UNITS[metric] ?? ''}`,
                 h('div.muted.small', r.standard),
-                r.aggregate && r.aggregate.fn !== 'last' ? h('div.muted.small', t('devices.thresholdNote', { fn: t(`agg.${r.aggregate.fn}`), window: windowText(r.aggregate.windowS) })) : null,
+                r.aggregate && r.aggregate.fn !== 'last'
+                  ? h(
+                      'div.muted.small',
+                      t('devices.thresholdNote', {
+                        fn: t(`agg.${r.aggregate.fn}`),
+                        window: windowText(r.aggregate.windowS),
+                      }),
+                    )
+                  : null,
               ),
             ),
           )
@@ -152,10 +204,15 @@ export async function render(ctx) {
     h(
       'div.filters',
       tabs,
-      select('range', range, Object.keys(RANGES).map((r) => ({ value: r, label: `${t('devices.range')}: ${t(`devices.range.${r}`)}` })), (v) => {
-        range = saved.range = v;
-        void draw().catch((e) => toast(errorText(e), 'error'));
-      }),
+      select(
+        'range',
+        range,
+        Object.keys(RANGES).map((r) => ({ value: r, label: `${t('devices.range')}: ${t(`devices.range.${r}`)}` })),
+        (v) => {
+          range = saved.range = v;
+          void draw().catch((e) => toast(errorText(e), 'error'));
+        },
+      ),
     ),
     chartBox,
     info,
@@ -163,7 +220,31 @@ export async function render(ctx) {
     alerts.items.length
       ? h(
           'table.list.compact',
-          h('tbody', alerts.items.map((a) => h('tr', h('td', badge(`sev-${a.severity}`, t(`severity.${a.severity}`))), h('td', pick(a.name), a.expected && typeof a.expected.low === 'number' ? h('div.muted.small', t('devices.expectedBand', { model: t(`anomaly.model.${a.expected.model}`), low: fmtNum(a.expected.low, 2), high: fmtNum(a.expected.high, 2) })) : null), h('td', badge(`st-${a.state}`, t(`alerts.state.${a.state}`))), h('td', fmtTime(a.firstSeen))))),
+          h(
+            'tbody',
+            alerts.items.map((a) =>
+              h(
+                'tr',
+                h('td', badge(`sev-${a.severity}`, t(`severity.${a.severity}`))),
+                h(
+                  'td',
+                  pick(a.name),
+                  a.expected && typeof a.expected.low === 'number'
+                    ? h(
+                        'div.muted.small',
+                        t('devices.expectedBand', {
+                          model: t(`anomaly.model.${a.expected.model}`),
+                          low: fmtNum(a.expected.low, 2),
+                          high: fmtNum(a.expected.high, 2),
+                        }),
+                      )
+                    : null,
+                ),
+                h('td', badge(`st-${a.state}`, t(`alerts.state.${a.state}`))),
+                h('td', fmtTime(a.firstSeen)),
+              ),
+            ),
+          ),
         )
       : h('p.muted', t('common.empty')),
   );

@@ -59,28 +59,41 @@ export async function render() {
         (!f.status || (f.status === 'online') === d.online) &&
         (!f.q || d.deviceId.toLowerCase().includes(f.q.toLowerCase())),
     );
-    summary.textContent = t('devices.summary', { online: devices.filter((d) => d.online).length, total: devices.length });
+    summary.textContent = t('devices.summary', {
+      online: devices.filter((d) => d.online).length,
+      total: devices.length,
+    });
     const districts = [...new Set(devices.map((d) => d.district))].sort();
     districtBox.replaceChildren(
-      select('district', f.district, [{ value: '', label: `${t('common.district')}: ${t('common.all')}` }, ...districts.map((d) => ({ value: d, label: d }))], (v) => set('district', v)),
-    );
-    const now = Date.now();
-    const rows = list.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE).map((d) =>
-      h(
-        `tr.device${d.online ? '' : '.offline'}`,
-        { dataset: { device: d.deviceId, online: String(d.online) } },
-        h('td', h('a', { href: `#/devices/${encodeURIComponent(d.deviceId)}` }, d.deviceId)),
-        h('td', d.district),
-        h('td', t(`kind.${d.kind}`)),
-        h(
-          'td',
-          d.online ? badge('online', t('devices.online')) : badge('offline', t('devices.offline')),
-          !d.online && d.offlineReason ? h('span.muted.small', ` ${t(`devices.reason.${d.offlineReason}`)}`) : null,
-        ),
-        h('td', { title: fmtTime(d.lastSeen) }, fmtAgo(d.lastSeen, now)),
-        h('td.num', d.openAlerts ? h('a', { href: '#/alerts' }, String(d.openAlerts)) : '0'),
+      select(
+        'district',
+        f.district,
+        [
+          { value: '', label: `${t('common.district')}: ${t('common.all')}` },
+          ...districts.map((d) => ({ value: d, label: d })),
+        ],
+        (v) => set('district', v),
       ),
     );
+    const now = Date.now();
+    const rows = list
+      .slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE)
+      .map((d) =>
+        h(
+          `tr.device${d.online ? '' : '.offline'}`,
+          { dataset: { device: d.deviceId, online: String(d.online) } },
+          h('td', h('a', { href: `#/devices/${encodeURIComponent(d.deviceId)}` }, d.deviceId)),
+          h('td', d.district),
+          h('td', t(`kind.${d.kind}`)),
+          h(
+            'td',
+            d.online ? badge('online', t('devices.online')) : badge('offline', t('devices.offline')),
+            !d.online && d.offlineReason ? h('span.muted.small', ` ${t(`devices.reason.${d.offlineReason}`)}`) : null,
+          ),
+          h('td', { title: fmtTime(d.lastSeen) }, fmtAgo(d.lastSeen, now)),
+          h('td.num', d.openAlerts ? h('a', { href: '#/alerts' }, String(d.openAlerts)) : '0'),
+        ),
+      );
     tbody.replaceChildren(...(rows.length ? rows : [h('tr', h('td.empty', { colSpan: 6 }, t('common.empty')))]));
     pagerBox.replaceChildren(pager(page, PAGE_SIZE, list.length, (p) => ((page = p), draw())));
   });
@@ -93,7 +106,15 @@ export async function render() {
     h(
       'div.filters',
       districtBox,
-      select('kind', f.kind, [{ value: '', label: `${t('common.kind')}: ${t('common.all')}` }, ...KINDS.map((k) => ({ value: k, label: t(`kind.${k}`) }))], (v) => set('kind', v)),
+      select(
+        'kind',
+        f.kind,
+        [
+          { value: '', label: `${t('common.kind')}: ${t('common.all')}` },
+          ...KINDS.map((k) => ({ value: k, label: t(`kind.${k}`) })),
+        ],
+        (v) => set('kind', v),
+      ),
       select(
         'status',
         f.status,
@@ -104,12 +125,35 @@ export async function render() {
         ],
         (v) => set('status', v),
       ),
-      h('input', { name: 'q', type: 'search', placeholder: t('devices.id'), value: f.q, oninput: (e) => set('q', /** @type {HTMLInputElement} */ (e.target).value.trim()) }),
-      h('button.small', { type: 'button', onclick: () => load().then(draw, (e) => toast(errorText(e), 'error')) }, t('common.refresh')),
+      h('input', {
+        name: 'q',
+        type: 'search',
+        placeholder: t('devices.id'),
+        value: f.q,
+        oninput: (e) => set('q', /** @type {HTMLInputElement} */ (e.target).value.trim()),
+      }),
+      h(
+        'button.small',
+        { type: 'button', onclick: () => load().then(draw, (e) => toast(errorText(e), 'error')) },
+        t('common.refresh'),
+      ),
     ),
     h(
       'table.list',
-      h('thead', h('tr', ['devices.id', 'common.district', 'common.kind', 'common.status', 'devices.lastSeen', 'devices.openAlerts'].map((k) => h('th', t(k))))),
+      h(
+        'thead',
+        h(
+          'tr',
+          [
+            'devices.id',
+            'common.district',
+            'common.kind',
+            'common.status',
+            'devices.lastSeen',
+            'devices.openAlerts',
+          ].map((k) => h('th', t(k))),
+        ),
+      ),
       tbody,
     ),
     pagerBox,

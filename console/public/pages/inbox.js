@@ -21,8 +21,8 @@ export async function render() {
   const load = async () => {
     const r = await api(`/api/case-inbox${qs({ limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE })}`);
     // The inbox may answer a list or {items, total}; an entry may wrap the case ({case, receivedAt}) or be it.
-    items = Array.isArray(r) ? r : r.items ?? [];
-    total = Array.isArray(r) ? r.length : r.total ?? items.length;
+    items = Array.isArray(r) ? r : (r.items ?? []);
+    total = Array.isArray(r) ? r.length : (r.total ?? items.length);
     enabled = Array.isArray(r) || r.enabled !== false;
   };
 
@@ -41,25 +41,64 @@ export async function render() {
           h('td', c.eventType ? tOr(`review.type.${c.eventType}`, c.eventType) : '—'),
           h('td', h('span.mono', c.code ?? '—'), c.codeName ? h('div.muted.small', pick(c.codeName)) : null),
           h('td', c.district ?? '—'),
-          h('td', c.postedLocation ?? (c.location?.lat !== undefined ? `${c.location.lat.toFixed(5)}, ${c.location.lon.toFixed(5)}` : '—')),
+          h(
+            'td',
+            c.postedLocation ??
+              (c.location?.lat !== undefined ? `${c.location.lat.toFixed(5)}, ${c.location.lon.toFixed(5)}` : '—'),
+          ),
           h('td', fmtTime(c.occurredAt)),
         ),
       );
-      if (open.has(key)) rows.push(h('tr.detail-row', h('td', { colSpan: 7 }, caseDetail(c), h('details', h('summary', t('inbox.raw')), h('pre.raw', JSON.stringify(x, null, 2))))));
+      if (open.has(key))
+        rows.push(
+          h(
+            'tr.detail-row',
+            h(
+              'td',
+              { colSpan: 7 },
+              caseDetail(c),
+              h('details', h('summary', t('inbox.raw')), h('pre.raw', JSON.stringify(x, null, 2))),
+            ),
+          ),
+        );
     });
     tbody.replaceChildren(...(rows.length ? rows : [h('tr', h('td.empty', { colSpan: 7 }, t('common.empty')))]));
-    pagerBox.replaceChildren(pager(page, PAGE_SIZE, total, (p) => ((page = p), void load().then(draw, (e) => toast(errorText(e), 'error')))));
+    pagerBox.replaceChildren(
+      pager(page, PAGE_SIZE, total, (p) => ((page = p), void load().then(draw, (e) => toast(errorText(e), 'error')))),
+    );
   }
 
   await load();
   const el = h(
     'div.page.inbox',
-    h('div.page-head', h('h1', t('inbox.title')), h('button.small', { type: 'button', onclick: () => void load().then(draw, (e) => toast(errorText(e), 'error')) }, t('common.refresh'))),
+    h(
+      'div.page-head',
+      h('h1', t('inbox.title')),
+      h(
+        'button.small',
+        { type: 'button', onclick: () => void load().then(draw, (e) => toast(errorText(e), 'error')) },
+        t('common.refresh'),
+      ),
+    ),
     h('p.muted', t('inbox.about')),
     enabled ? null : h('p.notice', t('inbox.webhook')),
     h(
       'table.list.clickable',
-      h('thead', h('tr', ['inbox.received', 'cases.id', 'cases.type', 'cases.code', 'common.district', 'cases.location', 'cases.occurredAt'].map((k) => h('th', t(k))))),
+      h(
+        'thead',
+        h(
+          'tr',
+          [
+            'inbox.received',
+            'cases.id',
+            'cases.type',
+            'cases.code',
+            'common.district',
+            'cases.location',
+            'cases.occurredAt',
+          ].map((k) => h('th', t(k))),
+        ),
+      ),
       tbody,
     ),
     pagerBox,

@@ -17,11 +17,16 @@ export function render(ctx) {
         msg.hidden = true;
         submit.disabled = true;
         try {
-          const r = await api('/api/session', { method: 'POST', body: { username: user.value.trim(), password: pass.value }, quiet401: true });
+          const r = await api('/api/session', {
+            method: 'POST',
+            body: { username: user.value.trim(), password: pass.value },
+            quiet401: true,
+          });
           ctx.setUser(r.user ?? r);
         } catch (err) {
           const status = err instanceof ApiError ? err.status : 0;
-          msg.textContent = status === 401 ? t('login.failed') : status === 429 ? t('login.tooMany') : t('login.unavailable');
+          msg.textContent =
+            status === 401 ? t('login.failed') : status === 429 ? t('login.tooMany') : t('login.unavailable');
           msg.hidden = false;
           pass.select();
         } finally {

@@ -35,7 +35,11 @@ function deviceColour(d) {
 
 /** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
-  if (!document.querySelector('link[data-leaflet]')) document.head.append(h('link', { rel: 'stylesheet', href: '/console/vendor/leaflet.css', 'data-leaflet': '' }), h('link', { rel: 'stylesheet', href: '/console/pages/map.css' }));
+  if (!document.querySelector('link[data-leaflet]'))
+    document.head.append(
+      h('link', { rel: 'stylesheet', href: '/console/vendor/leaflet.css', 'data-leaflet': '' }),
+      h('link', { rel: 'stylesheet', href: '/console/pages/map.css' }),
+    );
   const leaflet = (L ??= await import('/console/vendor/leaflet.js'));
   const role = ctx.user?.role;
   const isAdmin = role === 'admin';
@@ -51,9 +55,14 @@ export async function render(ctx) {
       ['#8e44ad', t('map.legend.event')],
     ].map(([c, label]) => h('span.map-key', h('span.map-dot', { dataset: { colour: c } }), label)),
   );
-  const el = h('div.page.map-page', h('div.page-head', h('h1', t('map.title')), legend), h('div.map-wrap', mapBox, side));
+  const el = h(
+    'div.page.map-page',
+    h('div.page-head', h('h1', t('map.title')), legend),
+    h('div.map-wrap', mapBox, side),
+  );
   // The dots of the legend: colours set as properties, which the page's CSP allows (no inline style attribute).
-  for (const dot of legend.querySelectorAll('.map-dot')) /** @type {HTMLElement} */ (dot).style.background = /** @type {HTMLElement} */ (dot).dataset.colour ?? '';
+  for (const dot of legend.querySelectorAll('.map-dot'))
+    /** @type {HTMLElement} */ (dot).style.background = /** @type {HTMLElement} */ (dot).dataset.colour ?? '';
   /** @type {MapLayers} */
   const layers = await api('/api/map');
   let timer = 0;
@@ -67,10 +76,17 @@ export async function render(ctx) {
     shownMap = map;
     if (layers.tileUrl) L.tileLayer(layers.tileUrl, { attribution: layers.tileAttribution, maxZoom: 19 }).addTo(map);
     const grid = layers.grid
-      ? L.geoJSON(layers.grid, { style: { color: '#7a8fa6', weight: 1, fillOpacity: 0.02 }, onEachFeature: (f, l) => l.bindTooltip(String(f.properties?.code ?? ''), { sticky: true }) }).addTo(map)
+      ? L.geoJSON(layers.grid, {
+          style: { color: '#7a8fa6', weight: 1, fillOpacity: 0.02 },
+          onEachFeature: (f, l) => l.bindTooltip(String(f.properties?.code ?? ''), { sticky: true }),
+        }).addTo(map)
       : null;
     const districts = layers.districts
-      ? L.geoJSON(layers.districts, { style: { color: '#1f3b5c', weight: 3, fill: false }, onEachFeature: (f, l) => l.bindTooltip(String(f.properties?.name ?? f.properties?.district ?? ''), { permanent: false }) }).addTo(map)
+      ? L.geoJSON(layers.districts, {
+          style: { color: '#1f3b5c', weight: 3, fill: false },
+          onEachFeature: (f, l) =>
+            l.bindTooltip(String(f.properties?.name ?? f.properties?.district ?? ''), { permanent: false }),
+        }).addTo(map)
       : null;
     const bounds = (districts ?? grid)?.getBounds();
     if (bounds?.isValid()) map.fitBounds(bounds);
@@ -78,14 +94,25 @@ export async function render(ctx) {
     const deviceLayer = L.layerGroup().addTo(map);
     const alertLayer = L.layerGroup().addTo(map);
     const eventLayer = L.layerGroup().addTo(map);
-    L.control.layers(undefined, { [t('map.layer.devices')]: deviceLayer, [t('map.layer.alerts')]: alertLayer, [t('map.layer.events')]: eventLayer, ...(grid ? { [t('map.layer.grid')]: grid } : {}) }).addTo(map);
+    L.control
+      .layers(undefined, {
+        [t('map.layer.devices')]: deviceLayer,
+        [t('map.layer.alerts')]: alertLayer,
+        [t('map.layer.events')]: eventLayer,
+        ...(grid ? { [t('map.layer.grid')]: grid } : {}),
+      })
+      .addTo(map);
 
     /** @type {DeviceListItem[]} */
     let devices = [];
     const form = isAdmin ? registerForm(map, () => refresh()) : null;
     if (form) side.append(form.el);
     const unregisteredBox = h('div.map-unregistered');
-    if (isAdmin) side.append(unregisteredBox, csvTools(() => refresh()));
+    if (isAdmin)
+      side.append(
+        unregisteredBox,
+        csvTools(() => refresh()),
+      );
 
     const link = (/** @type {string} */ href, /** @type {string} */ text) => h('a', { href }, text);
     const refresh = async () => {
@@ -104,7 +131,14 @@ export async function render(ctx) {
       deviceLayer.clearLayers();
       for (const d of devices) {
         if (!d.location) continue;
-        L.circleMarker([d.location.lat, d.location.lon], { radius: 7, color: '#fff', weight: 2, fillColor: deviceColour(d), fillOpacity: 0.95, className: `map-device map-device-${d.id}` })
+        L.circleMarker([d.location.lat, d.location.lon], {
+          radius: 7,
+          color: '#fff',
+          weight: 2,
+          fillColor: deviceColour(d),
+          fillOpacity: 0.95,
+          className: `map-device map-device-${d.id}`,
+        })
           .bindPopup(() =>
             h(
               'div.map-popup',
@@ -113,7 +147,9 @@ export async function render(ctx) {
               h('div.mono', d.gridCell),
               d.address ? h('div', d.address) : null,
               d.site ? h('div', `${d.site.name}${d.site.party ? ` · ${d.site.party}` : ''}`) : null,
-              d.kind !== 'camera' ? link(`#/devices/${encodeURIComponent(d.id)}`, t('map.open.chart')) : link(`#/cameras/${encodeURIComponent(d.id)}`, t('map.open.camera')),
+              d.kind !== 'camera'
+                ? link(`#/devices/${encodeURIComponent(d.id)}`, t('map.open.chart'))
+                : link(`#/cameras/${encodeURIComponent(d.id)}`, t('map.open.camera')),
               isAdmin && form ? h('button.link', { type: 'button', onclick: () => form.edit(d) }, t('map.edit')) : null,
             ),
           )
@@ -123,7 +159,13 @@ export async function render(ctx) {
       for (const a of alerts.items) {
         const loc = a.place?.location ?? at.get(a.deviceId);
         if (!loc) continue;
-        L.circleMarker([loc.lat, loc.lon], { radius: 13, color: SEVERITY_COLOUR[a.severity] ?? '#d0202a', weight: 3, fill: false, className: `map-alert map-alert-${a.id}` })
+        L.circleMarker([loc.lat, loc.lon], {
+          radius: 13,
+          color: SEVERITY_COLOUR[a.severity] ?? '#d0202a',
+          weight: 3,
+          fill: false,
+          className: `map-alert map-alert-${a.id}`,
+        })
           .bindPopup(() =>
             h(
               'div.map-popup',
@@ -142,13 +184,32 @@ export async function render(ctx) {
       for (const e of events.items) {
         const loc = e.camera?.location;
         if (!loc) continue;
-        L.circleMarker([loc.lat, loc.lon], { radius: 9, color: '#fff', weight: 2, fillColor: '#8e44ad', fillOpacity: 0.9, className: 'map-event' })
-          .bindPopup(() => h('div.map-popup', h('b', t(`type.${e.type}`)), h('div', e.camera.postedLocation ?? e.camera.id), link(`#/review?event=${encodeURIComponent(e.id)}`, t('map.open.event'))))
+        L.circleMarker([loc.lat, loc.lon], {
+          radius: 9,
+          color: '#fff',
+          weight: 2,
+          fillColor: '#8e44ad',
+          fillOpacity: 0.9,
+          className: 'map-event',
+        })
+          .bindPopup(() =>
+            h(
+              'div.map-popup',
+              h('b', t(`type.${e.type}`)),
+              h('div', e.camera.postedLocation ?? e.camera.id),
+              link(`#/review?event=${encodeURIComponent(e.id)}`, t('map.open.event')),
+            ),
+          )
           .addTo(eventLayer);
       }
-      if (isAdmin) drawUnregistered(unregisteredBox, devices.filter((d) => d.status === 'unregistered'), (d) => form?.edit({ ...d, location: null }, true));
+      if (isAdmin)
+        drawUnregistered(
+          unregisteredBox,
+          devices.filter((d) => d.status === 'unregistered'),
+          (d) => form?.edit({ ...d, location: null }, true),
+        );
     };
-  refresh().catch((e) => toast(errorText(e), 'error'));
+    refresh().catch((e) => toast(errorText(e), 'error'));
     timer = window.setInterval(() => void refresh().catch(() => undefined), REFRESH_MS);
   };
   return { el, mounted, destroy: () => (clearInterval(timer), shownMap?.remove()) };
@@ -163,7 +224,18 @@ function drawUnregistered(box, list, adopt) {
   box.replaceChildren(
     h('h2', t('map.unregistered', { n: list.length })),
     list.length
-      ? h('ul.plain', ...list.map((d) => h('li', { dataset: { unregistered: d.id } }, h('span.mono', d.id), ` ${t(`kind.${d.kind}`)} · ${d.district} `, h('button.link', { type: 'button', onclick: () => adopt(d) }, t('map.adopt')))))
+      ? h(
+          'ul.plain',
+          ...list.map((d) =>
+            h(
+              'li',
+              { dataset: { unregistered: d.id } },
+              h('span.mono', d.id),
+              ` ${t(`kind.${d.kind}`)} · ${d.district} `,
+              h('button.link', { type: 'button', onclick: () => adopt(d) }, t('map.adopt')),
+            ),
+          ),
+        )
       : h('p.muted.small', t('map.unregistered.none')),
   );
 }
@@ -176,12 +248,24 @@ function drawUnregistered(box, list, adopt) {
 function registerForm(map, done) {
   /** @type {Record<string, HTMLInputElement | HTMLSelectElement>} */
   const f = {};
-  const field = (/** @type {string} */ name, /** @type {string} */ label, /** @type {import('../lib.js').Attrs} */ attrs = {}) => {
+  const field = (
+    /** @type {string} */ name,
+    /** @type {string} */ label,
+    /** @type {import('../lib.js').Attrs} */ attrs = {},
+  ) => {
     f[name] = h('input', { name, 'data-field': name, ...attrs });
     return h('label', h('span', label), f[name]);
   };
-  f.kind = h('select', { name: 'kind', 'data-field': 'kind' }, ...[...KINDS, 'camera'].map((k) => h('option', { value: k }, t(`kind.${k}`))));
-  f.status = h('select', { name: 'status', 'data-field': 'status' }, ...['active', 'maintenance', 'retired'].map((s) => h('option', { value: s }, t(`map.status.${s}`))));
+  f.kind = h(
+    'select',
+    { name: 'kind', 'data-field': 'kind' },
+    ...[...KINDS, 'camera'].map((k) => h('option', { value: k }, t(`kind.${k}`))),
+  );
+  f.status = h(
+    'select',
+    { name: 'status', 'data-field': 'status' },
+    ...['active', 'maintenance', 'retired'].map((s) => h('option', { value: s }, t(`map.status.${s}`))),
+  );
   const title = h('h2', t('map.register'));
   const creds = h('div.map-creds');
   /** @type {string | null} */
@@ -199,7 +283,12 @@ function registerForm(map, done) {
           location: { lat: Number(f.lat.value), lon: Number(f.lon.value) },
           ...(f.gridCell.value.trim() ? { gridCell: f.gridCell.value.trim() } : {}),
           address: f.address.value.trim(),
-          site: f.siteName.value.trim() ? { name: f.siteName.value.trim(), ...(f.siteParty.value.trim() ? { party: f.siteParty.value.trim() } : {}) } : null,
+          site: f.siteName.value.trim()
+            ? {
+                name: f.siteName.value.trim(),
+                ...(f.siteParty.value.trim() ? { party: f.siteParty.value.trim() } : {}),
+              }
+            : null,
           ruleGroup: f.ruleGroup.value.trim() || null,
           installedAt: f.installedAt.value || null,
           commissionedAt: f.commissionedAt.value || null,
@@ -233,7 +322,11 @@ function registerForm(map, done) {
     field('installedAt', t('map.field.installedAt'), { type: 'date' }),
     field('commissionedAt', t('map.field.commissionedAt'), { type: 'date' }),
     h('label', h('span', t('map.field.status')), f.status),
-    h('div.actions', h('button.primary', { type: 'submit', 'data-test': 'device-save' }, t('common.save')), h('button', { type: 'button', 'data-test': 'device-credentials', onclick: () => issue() }, t('map.credentials'))),
+    h(
+      'div.actions',
+      h('button.primary', { type: 'submit', 'data-test': 'device-save' }, t('common.save')),
+      h('button', { type: 'button', 'data-test': 'device-credentials', onclick: () => issue() }, t('map.credentials')),
+    ),
     creds,
   );
   const setEditing = (/** @type {string | null} */ id) => {
@@ -246,7 +339,12 @@ function registerForm(map, done) {
     if (!id) return;
     try {
       const c = await api(`/api/devices/${encodeURIComponent(id)}/credentials`, { method: 'POST' });
-      creds.replaceChildren(h('p.small', t('map.credentials.once')), h('div.mono', { 'data-test': 'cred-username' }, c.username), h('div.mono', { 'data-test': 'cred-password' }, c.password), h('div.mono.small', c.topic));
+      creds.replaceChildren(
+        h('p.small', t('map.credentials.once')),
+        h('div.mono', { 'data-test': 'cred-username' }, c.username),
+        h('div.mono', { 'data-test': 'cred-password' }, c.password),
+        h('div.mono.small', c.topic),
+      );
     } catch (e) {
       toast(errorText(e), 'error', 8000);
     }
@@ -257,14 +355,17 @@ function registerForm(map, done) {
     // A new place: the cell is looked up again from it unless the admin types one.
     f.gridCell.value = '';
     pin?.remove();
-    pin = /** @type {Leaflet} */ (L).circleMarker(ev.latlng, { radius: 6, color: '#000', weight: 2, fill: false, className: 'map-pin' }).addTo(map);
+    pin = /** @type {Leaflet} */ (L)
+      .circleMarker(ev.latlng, { radius: 6, color: '#000', weight: 2, fill: false, className: 'map-pin' })
+      .addTo(map);
   });
   /**
    * Fills the form with a device (or one that publishes unregistered, to adopt: its id kept, the form registers it).
    * @param {DeviceListItem} d
    */
   const edit = (d, adopting = false) => {
-    for (const k of /** @type {const} */ (['id', 'district', 'address', 'ruleGroup', 'installedAt', 'commissionedAt'])) /** @type {HTMLInputElement} */ (f[k]).value = d[k] ?? '';
+    for (const k of /** @type {const} */ (['id', 'district', 'address', 'ruleGroup', 'installedAt', 'commissionedAt']))
+      /** @type {HTMLInputElement} */ (f[k]).value = d[k] ?? '';
     f.kind.value = d.kind;
     f.status.value = d.status === 'unregistered' ? 'active' : d.status;
     f.lat.value = String(d.location?.lat ?? '');
@@ -288,17 +389,30 @@ function csvTools(done) {
     'div.map-csv',
     h('h2', t('map.csv')),
     h('a', { href: '/api/devices/registry.csv', download: 'devices.csv' }, t('map.csv.export')),
-    h('div', file, h('button', {
-      type: 'button',
-      onclick: async () => {
-        const f = file.files?.[0];
-        if (!f) return;
-        const res = await fetch('/api/devices/registry.csv', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'text/csv' }, body: await f.text() });
-        const j = await res.json().catch(() => ({}));
-        if (res.ok) toast(t('map.csv.imported', { created: j.created, updated: j.updated }), 'ok');
-        else toast(j.message ?? String(res.status), 'error', 10000);
-        await done();
-      },
-    }, t('map.csv.import'))),
+    h(
+      'div',
+      file,
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: async () => {
+            const f = file.files?.[0];
+            if (!f) return;
+            const res = await fetch('/api/devices/registry.csv', {
+              method: 'POST',
+              credentials: 'same-origin',
+              headers: { 'content-type': 'text/csv' },
+              body: await f.text(),
+            });
+            const j = await res.json().catch(() => ({}));
+            if (res.ok) toast(t('map.csv.imported', { created: j.created, updated: j.updated }), 'ok');
+            else toast(j.message ?? String(res.status), 'error', 10000);
+            await done();
+          },
+        },
+        t('map.csv.import'),
+      ),
+    ),
   );
 }

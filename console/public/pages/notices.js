@@ -6,7 +6,21 @@
 // Filtered by status and type, in pages of 50, refreshed every 15 s. A row opens the details; #/notices/ID is the
 // notice of one event on its own page (pages/notice.js).
 import { t, tOr } from '../i18n.js';
-import { api, badge, errorText, evidenceUrl, fmtCode, fmtTime, h, openGallery, pager, qs, select, thumbs, toast } from '../lib.js';
+import {
+  api,
+  badge,
+  errorText,
+  evidenceUrl,
+  fmtCode,
+  fmtTime,
+  h,
+  openGallery,
+  pager,
+  qs,
+  select,
+  thumbs,
+  toast,
+} from '../lib.js';
 
 /** @typedef {import('../../../contracts/events.js').EnforcementEvent} EnforcementEvent */
 /** @typedef {import('../../../contracts/events.js').EvidenceImage} EvidenceImage */
@@ -42,11 +56,19 @@ import { api, badge, errorText, evidenceUrl, fmtCode, fmtTime, h, openGallery, p
 const PAGE_SIZE = 50;
 const REFRESH_MS = 15_000;
 /** notices/types.ts NOTICE_STATUSES, in the order a notice goes through them. */
-export const NOTICE_STATUSES = ['awaiting-recheck', 'corrected', 'case', 'notice-only', 'not-enforcing', 'recheck-unavailable'];
+export const NOTICE_STATUSES = [
+  'awaiting-recheck',
+  'corrected',
+  'case',
+  'notice-only',
+  'not-enforcing',
+  'recheck-unavailable',
+];
 const EVENT_TYPES = ['out-of-store-vending', 'illegal-parking', 'illegal-non-motor-parking'];
 const saved = { status: '', type: '' };
 
-export const statusBadge = (/** @type {string} */ status) => badge(`ns-${status}`, tOr(`notice.status.${status}`, status));
+export const statusBadge = (/** @type {string} */ status) =>
+  badge(`ns-${status}`, tOr(`notice.status.${status}`, status));
 export const reasonText = (/** @type {string | undefined} */ reason) => tOr(`notice.reason.${reason}`, reason ?? '');
 const channelText = (/** @type {string} */ c) => tOr(`notice.channel.${c}`, c);
 
@@ -70,12 +92,19 @@ function deliveriesLine(deliveries) {
   return h(
     'span.deliveries',
     deliveries.map((d) =>
-      h('span.delivery', { dataset: { channel: d.channel, status: d.status }, title: d.to ?? '' }, channelText(d.channel), ' ', badge(`dl-${d.status === 'sent' ? 'delivered' : d.status}`, t(`notice.delivery.${d.status}`))),
+      h(
+        'span.delivery',
+        { dataset: { channel: d.channel, status: d.status }, title: d.to ?? '' },
+        channelText(d.channel),
+        ' ',
+        badge(`dl-${d.status === 'sent' ? 'delivered' : d.status}`, t(`notice.delivery.${d.status}`)),
+      ),
     ),
   );
 }
 
-const sameDay = (/** @type {number} */ a, /** @type {number} */ b) => new Date(a).toDateString() === new Date(b).toDateString();
+const sameDay = (/** @type {number} */ a, /** @type {number} */ b) =>
+  new Date(a).toDateString() === new Date(b).toDateString();
 
 /**
  * When the camera looks again (while waiting), or what it found.
@@ -84,13 +113,25 @@ const sameDay = (/** @type {number} */ a, /** @type {number} */ b) => new Date(a
  */
 export function recheckText(n, now = Date.now()) {
   const r = n.recheck;
-  if (r?.result) return h('span', h('strong', tOr(`notice.recheck.${r.result}`, r.result)), r.checkedAt ? h('span.muted.small', ` ${fmtTime(r.checkedAt)}`) : null);
+  if (r?.result)
+    return h(
+      'span',
+      h('strong', tOr(`notice.recheck.${r.result}`, r.result)),
+      r.checkedAt ? h('span.muted.small', ` ${fmtTime(r.checkedAt)}`) : null,
+    );
   if (n.status === 'awaiting-recheck' && n.recheckAt) {
     const min = Math.ceil((n.recheckAt - now) / 60_000);
     return h(
       'span',
-      t('notices.recheckDue', { at: sameDay(n.recheckAt, now) ? fmtTime(n.recheckAt).slice(11, 16) : fmtTime(n.recheckAt) }),
-      h('span.muted.small', ' ', min > 0 ? t('notices.recheckIn', { n: min }) : t('notices.recheckOverdue'), r?.attempts ? ` · ${t('notices.recheckAttempts', { n: r.attempts })}` : ''),
+      t('notices.recheckDue', {
+        at: sameDay(n.recheckAt, now) ? fmtTime(n.recheckAt).slice(11, 16) : fmtTime(n.recheckAt),
+      }),
+      h(
+        'span.muted.small',
+        ' ',
+        min > 0 ? t('notices.recheckIn', { n: min }) : t('notices.recheckOverdue'),
+        r?.attempts ? ` · ${t('notices.recheckAttempts', { n: r.attempts })}` : '',
+      ),
     );
   }
   return h('span.muted', t('notices.none'));
@@ -98,7 +139,17 @@ export function recheckText(n, now = Date.now()) {
 
 /** @param {string | null | undefined} caseId */
 export function caseLink(caseId) {
-  return caseId ? h('a.mono', { href: `#/cases?id=${encodeURIComponent(caseId)}`, 'data-test': 'case-link', onclick: (e) => e.stopPropagation() }, caseId) : h('span.muted', t('notices.none'));
+  return caseId
+    ? h(
+        'a.mono',
+        {
+          href: `#/cases?id=${encodeURIComponent(caseId)}`,
+          'data-test': 'case-link',
+          onclick: (e) => e.stopPropagation(),
+        },
+        caseId,
+      )
+    : h('span.muted', t('notices.none'));
 }
 
 /** The text sent, shown on a click; `openTexts` remembers which are open across a refresh of the list. */
@@ -108,7 +159,12 @@ export function caseLink(caseId) {
  * @param {Set<string>} openTexts
  */
 function textToggle(key, text, openTexts) {
-  const el = h('details.text', { open: openTexts.has(key) }, h('summary', t('notices.showText')), h('p.sent-text', text));
+  const el = h(
+    'details.text',
+    { open: openTexts.has(key) },
+    h('summary', t('notices.showText')),
+    h('p.sent-text', text),
+  );
   el.addEventListener('toggle', () => (el.open ? openTexts.add(key) : openTexts.delete(key)));
   return el;
 }
@@ -119,7 +175,10 @@ function textToggle(key, text, openTexts) {
  * @returns {GalleryImage[]}
  */
 const evidenceImages = (list, label) =>
-  (list ?? []).map((x) => ({ url: evidenceUrl(x.sha256), caption: `${label(x)} · ${fmtTime(x.capturedAt)} · SHA-256 ${x.sha256}` }));
+  (list ?? []).map((x) => ({
+    url: evidenceUrl(x.sha256),
+    caption: `${label(x)} · ${fmtTime(x.capturedAt)} · SHA-256 ${x.sha256}`,
+  }));
 
 /**
  * Everything about one notice: the event (when `event` is known: its place and evidence), the party, the outcome,
@@ -129,10 +188,18 @@ const evidenceImages = (list, label) =>
  * @param {{ event?: EnforcementEvent | null, gallery?: Gallery, openTexts?: Set<string> }} [options]
  */
 export function noticeDetail(n, { event = null, gallery = openGallery, openTexts = new Set() } = {}) {
-  const fact = (/** @type {string} */ k, /** @type {import('../lib.js').Child[]} */ ...v) => [h('dt', t(k)), h('dd', ...v)];
+  const fact = (/** @type {string} */ k, /** @type {import('../lib.js').Child[]} */ ...v) => [
+    h('dt', t(k)),
+    h('dd', ...v),
+  ];
   const p = n.party;
   const recheckImgs = evidenceImages(n.recheck?.evidence, (x) => tOr(`review.role.${x.role}`, x.role));
-  const eventImgs = event ? evidenceImages((event.evidence ?? []).filter((x) => x.role !== 'frame'), (x) => tOr(`review.role.${x.role}`, x.role)) : [];
+  const eventImgs = event
+    ? evidenceImages(
+        (event.evidence ?? []).filter((x) => x.role !== 'frame'),
+        (x) => tOr(`review.role.${x.role}`, x.role),
+      )
+    : [];
   return h(
     'div.notice-detail',
     { 'data-test': 'notice-detail' },
@@ -145,7 +212,11 @@ export function noticeDetail(n, { event = null, gallery = openGallery, openTexts
         h('span.muted.small', `${event ? ' · ' : ''}${n.district} · ${n.cameraId} · ${n.zoneId}`),
       ),
       event ? fact('notices.eventTime', `${fmtTime(event.start)} → ${fmtTime(event.end)}`) : null,
-      fact('notices.party', partyName(p), p?.licenceNo ? h('span.muted.small', ` ${t('notices.licence')} ${p.licenceNo}`) : null),
+      fact(
+        'notices.party',
+        partyName(p),
+        p?.licenceNo ? h('span.muted.small', ` ${t('notices.licence')} ${p.licenceNo}`) : null,
+      ),
       fact('notices.priorOffences', String(n.priorOffences ?? 0)),
       fact('notices.outcome', outcome(n)),
       fact('notices.createdAt', fmtTime(n.createdAt)),
@@ -153,23 +224,36 @@ export function noticeDetail(n, { event = null, gallery = openGallery, openTexts
       n.recheck?.result ? fact('notices.recheckResult', recheckText(n)) : null,
       n.closedAt ? fact('notices.closedAt', fmtTime(n.closedAt)) : null,
       fact('notices.case', caseLink(n.caseId)),
-      fact('notices.code', h('span.mono.code', { 'data-test': 'code' }, fmtCode(n.code)), h('div.muted.small', t('notices.codeHint'))),
+      fact(
+        'notices.code',
+        h('span.mono.code', { 'data-test': 'code' }, fmtCode(n.code)),
+        h('div.muted.small', t('notices.codeHint')),
+      ),
     ),
     h('h4', t('notices.deliveries')),
     n.deliveries?.length
       ? h(
           'table.list.compact.deliveries-table',
-          h('tbody', n.deliveries.map((d, i) =>
-            h(
-              'tr.delivery-row',
-              { dataset: { channel: d.channel, status: d.status } },
-              h('td', channelText(d.channel)),
-              h('td', badge(`dl-${d.status === 'sent' ? 'delivered' : d.status}`, t(`notice.delivery.${d.status}`))),
-              h('td.mono', d.to ? `${t('notices.to')} ${d.to}` : ''),
-              h('td.muted.small', h('span.nowrap', fmtTime(d.at)), ' · ', h('span.nowrap', t('notices.attempts', { n: d.attempts })), d.error ? h('div.error', d.error) : null),
-              h('td', d.text ? textToggle(`${n.eventId}#${i}`, d.text, openTexts) : null),
+          h(
+            'tbody',
+            n.deliveries.map((d, i) =>
+              h(
+                'tr.delivery-row',
+                { dataset: { channel: d.channel, status: d.status } },
+                h('td', channelText(d.channel)),
+                h('td', badge(`dl-${d.status === 'sent' ? 'delivered' : d.status}`, t(`notice.delivery.${d.status}`))),
+                h('td.mono', d.to ? `${t('notices.to')} ${d.to}` : ''),
+                h(
+                  'td.muted.small',
+                  h('span.nowrap', fmtTime(d.at)),
+                  ' · ',
+                  h('span.nowrap', t('notices.attempts', { n: d.attempts })),
+                  d.error ? h('div.error', d.error) : null,
+                ),
+                h('td', d.text ? textToggle(`${n.eventId}#${i}`, d.text, openTexts) : null),
+              ),
             ),
-          )),
+          ),
         )
       : h('p.muted', t('notices.noDeliveries')),
     recheckImgs.length ? [h('h4', t('notices.recheckEvidence')), thumbs(recheckImgs, gallery)] : null,
@@ -179,8 +263,8 @@ export function noticeDetail(n, { event = null, gallery = openGallery, openTexts
 
 /** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
-  let status = NOTICE_STATUSES.includes(ctx.query.status ?? '') ? ctx.query.status ?? '' : saved.status;
-  let type = EVENT_TYPES.includes(ctx.query.type ?? '') ? ctx.query.type ?? '' : saved.type;
+  let status = NOTICE_STATUSES.includes(ctx.query.status ?? '') ? (ctx.query.status ?? '') : saved.status;
+  let type = EVENT_TYPES.includes(ctx.query.type ?? '') ? (ctx.query.type ?? '') : saved.type;
   let page = 1;
   /** @type {{ items: NoticeView[], total: number }} */
   let data = { items: [], total: 0 };
@@ -224,7 +308,11 @@ export async function render(ctx) {
   }
 
   function draw() {
-    summary.textContent = t('common.page', { page, pages: Math.max(1, Math.ceil(data.total / PAGE_SIZE)), total: data.total });
+    summary.textContent = t('common.page', {
+      page,
+      pages: Math.max(1, Math.ceil(data.total / PAGE_SIZE)),
+      total: data.total,
+    });
     /** @type {HTMLTableRowElement[]} */
     const rows = [];
     const now = Date.now();
@@ -234,16 +322,38 @@ export async function render(ctx) {
           `tr.notice-item.ns-row-${n.status}`,
           { dataset: { eventId: n.eventId, status: n.status }, onclick: () => void toggle(n.eventId) },
           h('td', tOr(`review.type.${n.eventType}`, n.eventType), h('div.muted.small', fmtTime(n.createdAt))),
-          h('td', { dataset: { test: 'place' } }, n.place?.postedLocation ?? events.get(n.eventId)?.camera?.postedLocation ?? n.cameraId, h('div.muted.small', `${n.place?.zoneName ?? n.zoneId} · ${n.district} · ${n.cameraId}`)),
+          h(
+            'td',
+            { dataset: { test: 'place' } },
+            n.place?.postedLocation ?? events.get(n.eventId)?.camera?.postedLocation ?? n.cameraId,
+            h('div.muted.small', `${n.place?.zoneName ?? n.zoneId} · ${n.district} · ${n.cameraId}`),
+          ),
           h('td', partyName(n.party)),
           h('td', outcome(n)),
           h('td', deliveriesLine(n.deliveries)),
           h('td', recheckText(n, now)),
           h('td', caseLink(n.caseId)),
-          h('td', h('span.mono.code', fmtCode(n.code)), h('div', h('a.small', { href: `#/notices/${encodeURIComponent(n.eventId)}`, onclick: (e) => e.stopPropagation() }, t('notices.open')))),
+          h(
+            'td',
+            h('span.mono.code', fmtCode(n.code)),
+            h(
+              'div',
+              h(
+                'a.small',
+                { href: `#/notices/${encodeURIComponent(n.eventId)}`, onclick: (e) => e.stopPropagation() },
+                t('notices.open'),
+              ),
+            ),
+          ),
         ),
       );
-      if (open.has(n.eventId)) rows.push(h('tr.detail-row', h('td', { colSpan: 8 }, noticeDetail(n, { event: events.get(n.eventId), gallery, openTexts }))));
+      if (open.has(n.eventId))
+        rows.push(
+          h(
+            'tr.detail-row',
+            h('td', { colSpan: 8 }, noticeDetail(n, { event: events.get(n.eventId), gallery, openTexts })),
+          ),
+        );
     }
     tbody.replaceChildren(...(rows.length ? rows : [h('tr', h('td.empty', { colSpan: 8 }, t('common.empty')))]));
     pagerBox.replaceChildren(pager(page, PAGE_SIZE, data.total, (p) => ((page = p), reload())));
@@ -259,21 +369,52 @@ export async function render(ctx) {
     h('p.muted.small.about', t('notices.about')),
     h(
       'div.filters',
-      select('status', status, [{ value: '', label: `${t('common.status')}: ${t('common.all')}` }, ...NOTICE_STATUSES.map((s) => ({ value: s, label: t(`notice.status.${s}`) }))], (v) => {
-        status = saved.status = v;
-        page = 1;
-        reload();
-      }),
-      select('type', type, [{ value: '', label: `${t('notices.type')}: ${t('common.all')}` }, ...EVENT_TYPES.map((x) => ({ value: x, label: t(`review.type.${x}`) }))], (v) => {
-        type = saved.type = v;
-        page = 1;
-        reload();
-      }),
+      select(
+        'status',
+        status,
+        [
+          { value: '', label: `${t('common.status')}: ${t('common.all')}` },
+          ...NOTICE_STATUSES.map((s) => ({ value: s, label: t(`notice.status.${s}`) })),
+        ],
+        (v) => {
+          status = saved.status = v;
+          page = 1;
+          reload();
+        },
+      ),
+      select(
+        'type',
+        type,
+        [
+          { value: '', label: `${t('notices.type')}: ${t('common.all')}` },
+          ...EVENT_TYPES.map((x) => ({ value: x, label: t(`review.type.${x}`) })),
+        ],
+        (v) => {
+          type = saved.type = v;
+          page = 1;
+          reload();
+        },
+      ),
       h('button.small', { type: 'button', 'data-test': 'refresh', onclick: reload }, t('common.refresh')),
     ),
     h(
       'table.list.clickable',
-      h('thead', h('tr', ['notices.type', 'notices.place', 'notices.party', 'notices.outcome', 'notices.deliveries', 'notices.recheck', 'notices.case', 'notices.code'].map((k) => h('th', t(k))))),
+      h(
+        'thead',
+        h(
+          'tr',
+          [
+            'notices.type',
+            'notices.place',
+            'notices.party',
+            'notices.outcome',
+            'notices.deliveries',
+            'notices.recheck',
+            'notices.case',
+            'notices.code',
+          ].map((k) => h('th', t(k))),
+        ),
+      ),
       tbody,
     ),
     pagerBox,

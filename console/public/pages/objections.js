@@ -4,7 +4,20 @@
 // was done. The law (Administrative Penalty Law art. 41) gives the party the right to state their case: each one must
 // reach a person. Used as a tab of the review page.
 import { t, tOr } from '../i18n.js';
-import { ApiError, api, errorText, evidenceUrl, fmtCode, fmtTime, h, pager, qs, thumbs, toast, openGallery } from '../lib.js';
+import {
+  ApiError,
+  api,
+  errorText,
+  evidenceUrl,
+  fmtCode,
+  fmtTime,
+  h,
+  pager,
+  qs,
+  thumbs,
+  toast,
+  openGallery,
+} from '../lib.js';
 
 /**
  * A statement as `GET /api/objections` lists it: notices/types.ts Statement, with the event it concerns (null when
@@ -28,7 +41,10 @@ const PAGE_SIZE = 20;
 /** @param {Objection} s */
 function photoImages(s) {
   const n = s.photos?.length ?? 0;
-  return (s.photos ?? []).map((p, i) => ({ url: evidenceUrl(p.sha256), caption: `${t('objections.photos')} ${i + 1}/${n} · ${Math.round(p.bytes / 1024)} KB · SHA-256 ${p.sha256}` }));
+  return (s.photos ?? []).map((p, i) => ({
+    url: evidenceUrl(p.sha256),
+    caption: `${t('objections.photos')} ${i + 1}/${n} · ${Math.round(p.bytes / 1024)} KB · SHA-256 ${p.sha256}`,
+  }));
 }
 
 /**
@@ -78,7 +94,11 @@ export function objectionsView({ onCount = () => undefined } = {}) {
       ' · ',
       h('span.muted', fmtTime(e.start)),
       ' ',
-      h('a', { href: `#/notices/${encodeURIComponent(e.id ?? s.eventId)}`, 'data-test': 'notice-link' }, t('objections.viewNotice')),
+      h(
+        'a',
+        { href: `#/notices/${encodeURIComponent(e.id ?? s.eventId)}`, 'data-test': 'notice-link' },
+        t('objections.viewNotice'),
+      ),
     );
   }
 
@@ -100,7 +120,11 @@ export function objectionsView({ onCount = () => undefined } = {}) {
         },
       },
       note,
-      h('button.primary', { type: 'submit', disabled: busy.has(s.id), 'data-action': 'handle' }, t('objections.handle')),
+      h(
+        'button.primary',
+        { type: 'submit', disabled: busy.has(s.id), 'data-action': 'handle' },
+        t('objections.handle'),
+      ),
     );
   }
 
@@ -109,9 +133,15 @@ export function objectionsView({ onCount = () => undefined } = {}) {
     return h(
       `article.objection.${s.status}`,
       { dataset: { id: s.id, status: s.status } },
-      h('div.objection-head', eventLine(s), h('span.muted.small', `${t('objections.submittedAt')} ${fmtTime(s.submittedAt)}`)),
+      h(
+        'div.objection-head',
+        eventLine(s),
+        h('span.muted.small', `${t('objections.submittedAt')} ${fmtTime(s.submittedAt)}`),
+      ),
       h('p.statement-text', s.text),
-      photos.length ? h('div', h('span.muted.small', `${t('objections.photos')} (${photos.length})`), thumbs(photos, gallery)) : null,
+      photos.length
+        ? h('div', h('span.muted.small', `${t('objections.photos')} (${photos.length})`), thumbs(photos, gallery))
+        : null,
       h(
         'div.small',
         h('span.muted', `${t('objections.contact')}: `),
@@ -122,7 +152,11 @@ export function objectionsView({ onCount = () => undefined } = {}) {
       s.status === 'handled' && s.handled
         ? h(
             'div.handled',
-            t('objections.handledBy', { who: s.handled.by?.username ?? '?', role: tOr(`role.${s.handled.by?.role}`, s.handled.by?.role ?? ''), at: fmtTime(s.handled.at) }),
+            t('objections.handledBy', {
+              who: s.handled.by?.username ?? '?',
+              role: tOr(`role.${s.handled.by?.role}`, s.handled.by?.role ?? ''),
+              at: fmtTime(s.handled.at),
+            }),
             s.handled.note ? h('span.note', ` “${s.handled.note}”`) : null,
           )
         : handleForm(s),
@@ -131,11 +165,19 @@ export function objectionsView({ onCount = () => undefined } = {}) {
 
   function draw() {
     switcher.replaceChildren(
-      ...(/** @type {const} */ (['open', 'handled'])).map((st) =>
-        h('button.tab', { type: 'button', class: st === status ? 'active' : '', 'data-objections': st, onclick: () => switchTo(st) }, t(`objections.${st}`)),
+      .../** @type {const} */ (['open', 'handled']).map((st) =>
+        h(
+          'button.tab',
+          { type: 'button', class: st === status ? 'active' : '', 'data-objections': st, onclick: () => switchTo(st) },
+          t(`objections.${st}`),
+        ),
       ),
     );
-    list.replaceChildren(...(items.length ? items.map(card) : [h('p.muted.empty', t(status === 'open' ? 'objections.empty' : 'objections.emptyHandled'))]));
+    list.replaceChildren(
+      ...(items.length
+        ? items.map(card)
+        : [h('p.muted.empty', t(status === 'open' ? 'objections.empty' : 'objections.emptyHandled'))]),
+    );
     pagerBox.replaceChildren(
       total > PAGE_SIZE
         ? pager(Math.floor(offset / PAGE_SIZE) + 1, PAGE_SIZE, total, (p) => {
@@ -207,7 +249,12 @@ export function objectionsView({ onCount = () => undefined } = {}) {
     }
   }
 
-  const el = h('section.objections-box', h('div.filters', switcher, h('span.muted.small', t('objections.about'))), list, pagerBox);
+  const el = h(
+    'section.objections-box',
+    h('div.filters', switcher, h('span.muted.small', t('objections.about'))),
+    list,
+    pagerBox,
+  );
   return {
     el,
     load,

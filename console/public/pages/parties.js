@@ -49,13 +49,16 @@ export async function render() {
 
   function sorted() {
     const needle = q.trim().toLowerCase();
-    const items = needle ? data.items.filter((p) => `${p.name} ${p.licenceNo ?? ''} ${p.id}`.toLowerCase().includes(needle)) : [...data.items];
+    const items = needle
+      ? data.items.filter((p) => `${p.name} ${p.licenceNo ?? ''} ${p.id}`.toLowerCase().includes(needle))
+      : [...data.items];
     const collator = new Intl.Collator('zh-CN', { numeric: true });
     items.sort((a, b) => {
       const va = sortValue(a, key);
       const vb = sortValue(b, key);
       // Both values come from the same column: both strings or both numbers.
-      const c = typeof va === 'string' ? collator.compare(va, /** @type {string} */ (vb)) : va - /** @type {number} */ (vb);
+      const c =
+        typeof va === 'string' ? collator.compare(va, /** @type {string} */ (vb)) : va - /** @type {number} */ (vb);
       // Ties: most violations first, then by name, so the order is stable.
       return dir * c || total(b) - total(a) || collator.compare(a.name ?? '', b.name ?? '');
     });
@@ -78,7 +81,12 @@ export async function render() {
     return h(
       `th${cls}`,
       { 'aria-sort': k === key ? (dir > 0 ? 'ascending' : 'descending') : 'none' },
-      h('button.sort', { type: 'button', 'data-sort': k, title: t('parties.sortHint'), onclick: () => sortBy(k) }, label, arrow),
+      h(
+        'button.sort',
+        { type: 'button', 'data-sort': k, title: t('parties.sortHint'), onclick: () => sortBy(k) },
+        label,
+        arrow,
+      ),
     );
   }
 
@@ -111,7 +119,9 @@ export async function render() {
           )
         : [h('tr', h('td.empty', { colSpan: 4 + EVENT_TYPES.length }, t('common.empty')))]),
     );
-    pagerBox.replaceChildren(items.length > PAGE_SIZE ? pager(page, PAGE_SIZE, items.length, (p) => ((page = p), draw())) : '');
+    pagerBox.replaceChildren(
+      items.length > PAGE_SIZE ? pager(page, PAGE_SIZE, items.length, (p) => ((page = p), draw())) : '',
+    );
   }
 
   await load();
@@ -133,7 +143,15 @@ export async function render() {
     'div.page.parties',
     h('div.page-head', h('h1', t('parties.title')), summary),
     windowLine,
-    h('div.filters', search, h('button.small', { type: 'button', onclick: () => void load().then(draw, (e) => toast(errorText(e), 'error')) }, t('common.refresh'))),
+    h(
+      'div.filters',
+      search,
+      h(
+        'button.small',
+        { type: 'button', onclick: () => void load().then(draw, (e) => toast(errorText(e), 'error')) },
+        t('common.refresh'),
+      ),
+    ),
     h('table.list.sortable', h('thead', headRow), tbody),
     pagerBox,
   );

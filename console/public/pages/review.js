@@ -8,7 +8,21 @@
 // (possibleDuplicateOf) are marked in the queue and point to each other; confirming the later one files no second
 // case. A fourth tab lists the parties' statements (陈述申辩) waiting for an answer.
 import { t, tOr } from '../i18n.js';
-import { ApiError, api, badge, errorText, fmtAgo, fmtDuration, fmtNum, fmtTime, h, pager, qs, toast, typing } from '../lib.js';
+import {
+  ApiError,
+  api,
+  badge,
+  errorText,
+  fmtAgo,
+  fmtDuration,
+  fmtNum,
+  fmtTime,
+  h,
+  pager,
+  qs,
+  toast,
+  typing,
+} from '../lib.js';
 import { objectionsView } from './objections.js';
 import { caseLink, outcome, recheckText } from './notices.js';
 
@@ -48,14 +62,17 @@ function partyPreview(p) {
   if (!p) return null;
   // A camera whose location has not been published long enough enforces nothing: no notice, no case.
   if (p.enforcing === false) return { direct: false, trial: true, lines: [t('review.party.notEnforcing')] };
-  const named = p.known && p.name ? t(p.kind === 'vehicle' ? 'review.party.vehicle' : 'review.party.shop', { name: p.name }) : null;
+  const named =
+    p.known && p.name ? t(p.kind === 'vehicle' ? 'review.party.vehicle' : 'review.party.shop', { name: p.name }) : null;
   if (!named) return { direct: true, lines: [t('review.party.none')] };
-  return p.contact ? { direct: false, lines: [named, t('review.party.willNotify')] } : { direct: true, lines: [named, t('review.party.noContact')] };
+  return p.contact
+    ? { direct: false, lines: [named, t('review.party.willNotify')] }
+    : { direct: true, lines: [named, t('review.party.noContact')] };
 }
 
 /** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
-  let status = TABS.includes(ctx.query.status ?? '') ? ctx.query.status ?? saved.status : saved.status;
+  let status = TABS.includes(ctx.query.status ?? '') ? (ctx.query.status ?? saved.status) : saved.status;
   let offset = 0;
   /** @type {ReviewEvent[]} */
   let items = [];
@@ -96,7 +113,13 @@ export async function render(ctx) {
     await Promise.all(
       TABS.filter((s) => s !== status).map(async (s) => {
         try {
-          counts[s] = (await api(s === 'objections' ? `/api/objections${qs({ status: 'open', limit: 1 })}` : `/api/events${qs({ status: s, limit: 1 })}`)).total;
+          counts[s] = (
+            await api(
+              s === 'objections'
+                ? `/api/objections${qs({ status: 'open', limit: 1 })}`
+                : `/api/events${qs({ status: s, limit: 1 })}`,
+            )
+          ).total;
         } catch {
           counts[s] = null;
         }
@@ -110,9 +133,16 @@ export async function render(ctx) {
       ...TABS.map((s) =>
         h(
           'button.tab',
-          { type: 'button', class: [s === status ? 'active' : '', s === 'objections' ? 'objections-tab' : ''].filter(Boolean).join(' '), 'data-status': s, onclick: () => switchStatus(s) },
+          {
+            type: 'button',
+            class: [s === status ? 'active' : '', s === 'objections' ? 'objections-tab' : ''].filter(Boolean).join(' '),
+            'data-status': s,
+            onclick: () => switchStatus(s),
+          },
           t(`review.${s}`),
-          counts[s] === null || (s === 'objections' && !counts[s]) ? '' : h(`span.count${s === 'objections' ? '.attention' : ''}`, String(counts[s])),
+          counts[s] === null || (s === 'objections' && !counts[s])
+            ? ''
+            : h(`span.count${s === 'objections' ? '.attention' : ''}`, String(counts[s])),
         ),
       ),
     );
@@ -153,7 +183,12 @@ export async function render(ctx) {
                 h('div.qline', h('strong', t(`review.type.${e.type}`)), h('span.muted.small', fmtAgo(e.start))),
                 h('div.qline.small', h('span', e.plate?.text ?? e.camera.id), h('span.muted', fmtDuration(e.dwellS))),
                 queueParty(e),
-                e.review ? h('div.small.muted', `${t(`review.${e.review.decision === 'confirm' ? 'confirmed' : 'rejected'}`)} · ${e.review.by?.username ?? ''}`) : null,
+                e.review
+                  ? h(
+                      'div.small.muted',
+                      `${t(`review.${e.review.decision === 'confirm' ? 'confirmed' : 'rejected'}`)} · ${e.review.by?.username ?? ''}`,
+                    )
+                  : null,
               ),
             ),
           )
@@ -175,12 +210,17 @@ export async function render(ctx) {
 
   /** One line under the queue item: the party's name, or that confirming goes straight to a case; the notice once decided. */
   function queueParty(/** @type {ReviewEvent} */ e) {
-    if (e.status === 'pending' && (e.possibleDuplicateOf || laterOf(e))) return h('div.small.qparty', h('span.tag.dup', { 'data-test': 'duplicate' }, t('review.duplicate.tag')));
-    if (e.notice) return h('div.small', badge(`ns-${e.notice.status}`, tOr(`notice.status.${e.notice.status}`, e.notice.status)));
+    if (e.status === 'pending' && (e.possibleDuplicateOf || laterOf(e)))
+      return h('div.small.qparty', h('span.tag.dup', { 'data-test': 'duplicate' }, t('review.duplicate.tag')));
+    if (e.notice)
+      return h('div.small', badge(`ns-${e.notice.status}`, tOr(`notice.status.${e.notice.status}`, e.notice.status)));
     const pv = partyPreview(e.party);
     if (!pv) return null;
     if (pv.trial) return h('div.small.qparty', h('span.tag', t('review.party.trial')));
-    return h('div.small.qparty', pv.direct ? h('span.tag.case', t('review.party.directCase')) : h('span.muted', e.party?.name));
+    return h(
+      'div.small.qparty',
+      pv.direct ? h('span.tag.case', t('review.party.directCase')) : h('span.muted', e.party?.name),
+    );
   }
 
   /** The event on this page that names e as its possible duplicate, if any. */
@@ -191,7 +231,9 @@ export async function render(ctx) {
   /** A link to the other event of a linked pair: selects it when it is on this page, else shows its id. */
   function eventRef(/** @type {string} */ id) {
     const i = items.findIndex((x) => x.id === id);
-    return i >= 0 ? h('button.link.mono', { type: 'button', 'data-test': 'duplicate-link', onclick: () => select(i) }, id) : h('span.mono', id);
+    return i >= 0
+      ? h('button.link.mono', { type: 'button', 'data-test': 'duplicate-link', onclick: () => select(i) }, id)
+      : h('span.mono', id);
   }
 
   function duplicateBox(/** @type {ReviewEvent} */ e) {
@@ -200,7 +242,9 @@ export async function render(ctx) {
     return h(
       'div.party-preview.duplicate',
       { 'data-test': 'duplicate-box' },
-      e.possibleDuplicateOf ? h('div', h('strong', `${t('review.duplicate.of')}: `), eventRef(e.possibleDuplicateOf)) : null,
+      e.possibleDuplicateOf
+        ? h('div', h('strong', `${t('review.duplicate.of')}: `), eventRef(e.possibleDuplicateOf))
+        : null,
       later ? h('div', h('strong', `${t('review.duplicate.later')}: `), eventRef(later.id)) : null,
       e.possibleDuplicateOf && e.status === 'pending' ? h('div.small.muted', t('review.duplicate.hint')) : null,
     );
@@ -227,7 +271,9 @@ export async function render(ctx) {
       { 'data-test': 'notice' },
       h('strong', `${t('review.notice')}: `),
       outcome(n),
-      n.status === 'awaiting-recheck' && n.recheckAt ? h('span', ' · ', t('notices.recheck'), ' ', recheckText(n)) : null,
+      n.status === 'awaiting-recheck' && n.recheckAt
+        ? h('span', ' · ', t('notices.recheck'), ' ', recheckText(n))
+        : null,
       n.caseId && !e.caseId ? h('span', ` · ${t('review.case')} `, caseLink(n.caseId)) : null,
       ' · ',
       h('a', { href: `#/notices/${encodeURIComponent(e.id)}` }, t('notices.open')),
@@ -283,13 +329,23 @@ export async function render(ctx) {
       // (replaceChildren would print a null.)
       (e.status === 'pending' && partyBox(e)) || '',
       duplicateBox(e) || '',
-      h('div.frames', frames(e).map((img) => figure(img, img.role === 'threshold'))),
+      h(
+        'div.frames',
+        frames(e).map((img) => figure(img, img.role === 'threshold')),
+      ),
       h(
         'div.facts-row',
         crop ? figure(crop, false) : null,
         h(
           'dl.facts',
-          e.role === 'stall' && !e.plate ? null : fact('review.plate', e.plate ? h('span.plate', e.plate.text, h('span.muted.small', ` ${fmtNum(e.plate.confidence * 100, 0)}%`)) : h('span.muted', t('review.noPlate'))),
+          e.role === 'stall' && !e.plate
+            ? null
+            : fact(
+                'review.plate',
+                e.plate
+                  ? h('span.plate', e.plate.text, h('span.muted.small', ` ${fmtNum(e.plate.confidence * 100, 0)}%`))
+                  : h('span.muted', t('review.noPlate')),
+              ),
           fact('review.dwell', h('strong', fmtDuration(e.dwellS))),
           fact('review.camera', e.camera.id),
           fact('review.location', e.camera.postedLocation),
@@ -300,7 +356,16 @@ export async function render(ctx) {
           fact('review.window', `${fmtTime(e.start)} → ${fmtTime(e.end)}`),
           fact('review.detector', `${e.className} · ${fmtNum(e.confidence * 100, 0)}% · ${e.detector.model}`),
           fact('review.received', fmtTime(e.receivedAt)),
-          original ? fact('review.original', h('button.link', { type: 'button', 'data-test': 'original', onclick: () => openLightbox(original) }, t('review.viewOriginal'))) : null,
+          original
+            ? fact(
+                'review.original',
+                h(
+                  'button.link',
+                  { type: 'button', 'data-test': 'original', onclick: () => openLightbox(original) },
+                  t('review.viewOriginal'),
+                ),
+              )
+            : null,
         ),
       ),
       decisionBox(e),
@@ -322,7 +387,14 @@ export async function render(ctx) {
               badge(`st-${e.status}`, t(`review.${e.status}`)),
               r.reason ? ` ${t(`review.reason.${r.reason}`)}` : '',
               r.note ? h('span.note', ` “${r.note}”`) : '',
-              h('div.muted', t('review.decidedBy', { who: r.by?.displayName ?? r.by?.username ?? '?', role: t(`role.${r.by?.role}`), at: fmtTime(r.at) })),
+              h(
+                'div.muted',
+                t('review.decidedBy', {
+                  who: r.by?.displayName ?? r.by?.username ?? '?',
+                  role: t(`role.${r.by?.role}`),
+                  at: fmtTime(r.at),
+                }),
+              ),
               e.caseId ? h('div', `${t('review.case')}: `, caseLink(e.caseId)) : null,
               noticeBox(e),
             )
@@ -331,11 +403,27 @@ export async function render(ctx) {
     }
     const actions = h(
       'div.actions',
-      h('button.primary.confirm', { type: 'button', disabled: busy, 'data-action': 'confirm', onclick: confirm }, t('review.confirm'), h('kbd', 'C')),
-      h('button.danger', { type: 'button', disabled: busy, 'data-action': 'reject', onclick: () => startReject() }, t('review.reject'), h('kbd', 'R')),
+      h(
+        'button.primary.confirm',
+        { type: 'button', disabled: busy, 'data-action': 'confirm', onclick: confirm },
+        t('review.confirm'),
+        h('kbd', 'C'),
+      ),
+      h(
+        'button.danger',
+        { type: 'button', disabled: busy, 'data-action': 'reject', onclick: () => startReject() },
+        t('review.reject'),
+        h('kbd', 'R'),
+      ),
     );
     if (!rejecting) return h('div.decision', actions, shortcuts());
-    const note = h('textarea', { name: 'note', rows: 2, maxLength: 2000, placeholder: t('common.notePlaceholder'), oninput: (ev) => rejecting && (rejecting.note = /** @type {HTMLTextAreaElement} */ (ev.target).value) });
+    const note = h('textarea', {
+      name: 'note',
+      rows: 2,
+      maxLength: 2000,
+      placeholder: t('common.notePlaceholder'),
+      oninput: (ev) => rejecting && (rejecting.note = /** @type {HTMLTextAreaElement} */ (ev.target).value),
+    });
     note.value = rejecting.note;
     const chosen = rejecting.reason;
     return h(
@@ -347,7 +435,13 @@ export async function render(ctx) {
           h(
             'label.reason',
             { class: chosen === r ? 'chosen' : '' },
-            h('input', { type: 'radio', name: 'reason', value: r, checked: chosen === r, onchange: () => chooseReason(r) }),
+            h('input', {
+              type: 'radio',
+              name: 'reason',
+              value: r,
+              checked: chosen === r,
+              onchange: () => chooseReason(r),
+            }),
             h('kbd', String(i + 1)),
             ` ${t(`review.reason.${r}`)}`,
           ),
@@ -356,7 +450,17 @@ export async function render(ctx) {
       note,
       h(
         'div.actions',
-        h('button.danger', { type: 'button', disabled: busy || !rejecting.reason, 'data-action': 'submit-reject', onclick: submitReject }, t('review.submitReject'), h('kbd', 'Enter')),
+        h(
+          'button.danger',
+          {
+            type: 'button',
+            disabled: busy || !rejecting.reason,
+            'data-action': 'submit-reject',
+            onclick: submitReject,
+          },
+          t('review.submitReject'),
+          h('kbd', 'Enter'),
+        ),
         h('button', { type: 'button', onclick: cancelReject }, t('common.cancel'), h('kbd', 'Esc')),
       ),
       shortcuts(),
@@ -410,17 +514,22 @@ export async function render(ctx) {
         // A linked event whose case is the earlier event's joined it: no second case was filed.
         const joined =
           updated.outcome === 'duplicate' ||
-          (e.possibleDuplicateOf && updated.caseId && (await api(`/api/events/${encodeURIComponent(e.possibleDuplicateOf)}`).catch(() => null))?.caseId === updated.caseId);
+          (e.possibleDuplicateOf &&
+            updated.caseId &&
+            (await api(`/api/events/${encodeURIComponent(e.possibleDuplicateOf)}`).catch(() => null))?.caseId ===
+              updated.caseId);
         const text = joined
           ? t('review.duplicate.joined')
           : updated.caseId
-          ? t('review.confirmedToast', { case: updated.caseId })
-          : updated.notice
-            ? t('review.confirmedNotice', { status: tOr(`notice.status.${updated.notice.status}`, updated.notice.status), reason: tOr(`notice.reason.${updated.notice.reason}`, updated.notice.reason) })
-            : t('review.confirmedToastNoCase');
+            ? t('review.confirmedToast', { case: updated.caseId })
+            : updated.notice
+              ? t('review.confirmedNotice', {
+                  status: tOr(`notice.status.${updated.notice.status}`, updated.notice.status),
+                  reason: tOr(`notice.reason.${updated.notice.reason}`, updated.notice.reason),
+                })
+              : t('review.confirmedToastNoCase');
         toast(text, 'ok');
-      }
-      else toast(t('review.rejectedToast', { reason: t(`review.reason.${body.reason}`) }), 'ok');
+      } else toast(t('review.rejectedToast', { reason: t(`review.reason.${body.reason}`) }), 'ok');
       removeCurrent(updated);
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {
@@ -458,7 +567,10 @@ export async function render(ctx) {
   function openLightbox(/** @type {EvidenceImage} */ img) {
     const e = items[sel];
     const all = e ? [...frames(e), ...e.evidence.filter((x) => x.role === 'crop' || x.role === 'frame')] : [img];
-    let i = Math.max(0, all.findIndex((x) => x.sha256 === img.sha256 && x.role === img.role));
+    let i = Math.max(
+      0,
+      all.findIndex((x) => x.sha256 === img.sha256 && x.role === img.role),
+    );
     const pic = h('img');
     const cap = h('figcaption');
     const show = () => {
@@ -514,7 +626,8 @@ export async function render(ctx) {
     else if (/^[1-4]$/.test(key) && pending) chooseReason(/** @type {string} */ (REASONS[Number(key) - 1]));
     else if (key === 'Enter' && rejecting && pending) void submitReject();
     else if (key === 'Escape' && rejecting) cancelReject();
-    else if (key === 'z' && e) openLightbox(/** @type {EvidenceImage} */ (frames(e).find((x) => x.role === 'threshold') ?? e.evidence[0]));
+    else if (key === 'z' && e)
+      openLightbox(/** @type {EvidenceImage} */ (frames(e).find((x) => x.role === 'threshold') ?? e.evidence[0]));
     else return;
     ev.preventDefault();
   }

@@ -24,25 +24,93 @@ import { api, errorText, fmtNum, h, KIND_METRICS, qs, toast, UNITS } from '../li
 /** @type {Record<string, Record<string, any>>} */
 const TEXT = {
   'zh-CN': {
-    title: '统计', from: '开始日期', to: '结束日期', group: '分组', apply: '统计', csv: '导出 CSV', xlsx: '导出 Excel',
-    reports: '报表（PDF）', daily: '日报', weekly: '周报', monthly: '月报',
-    'g.district': '区域', 'g.grid': '网格', 'g.device': '设备', 'g.site': '点位/单位', 'g.type': '类型',
-    key: '分组', district: '区域', alerts: '告警', hours: '超标小时', detected: '发现事件', confirmed: '确认', rejected: '驳回',
-    told: '已告知', corrected: '告知后整改', filed: '立案', delivered: '已推送', rate: '确认率', total: '合计', unknown: '未登记',
-    chartGroups: '告警与发现事件', seriesAlerts: '告警', seriesEvents: '发现事件',
-    readings: '监测数据（15 分钟聚合）', kind: '类型', devices: '设备', draw: '绘制', zoomHint: '在图上拖动可放大，双击复原。',
-    leq: '15 分钟 Leq', mean: '15 分钟均值', noDevices: '没有此类设备', none: '此期间无数据',
+    title: '统计',
+    from: '开始日期',
+    to: '结束日期',
+    group: '分组',
+    apply: '统计',
+    csv: '导出 CSV',
+    xlsx: '导出 Excel',
+    reports: '报表（PDF）',
+    daily: '日报',
+    weekly: '周报',
+    monthly: '月报',
+    'g.district': '区域',
+    'g.grid': '网格',
+    'g.device': '设备',
+    'g.site': '点位/单位',
+    'g.type': '类型',
+    key: '分组',
+    district: '区域',
+    alerts: '告警',
+    hours: '超标小时',
+    detected: '发现事件',
+    confirmed: '确认',
+    rejected: '驳回',
+    told: '已告知',
+    corrected: '告知后整改',
+    filed: '立案',
+    delivered: '已推送',
+    rate: '确认率',
+    total: '合计',
+    unknown: '未登记',
+    chartGroups: '告警与发现事件',
+    seriesAlerts: '告警',
+    seriesEvents: '发现事件',
+    readings: '监测数据（15 分钟聚合）',
+    kind: '类型',
+    devices: '设备',
+    draw: '绘制',
+    zoomHint: '在图上拖动可放大，双击复原。',
+    leq: '15 分钟 Leq',
+    mean: '15 分钟均值',
+    noDevices: '没有此类设备',
+    none: '此期间无数据',
     reasons: { 'false-detection': '误报', permitted: '已许可', duplicate: '重复', other: '其他' },
   },
   en: {
-    title: 'Statistics', from: 'From', to: 'To', group: 'Group by', apply: 'Count', csv: 'Export CSV', xlsx: 'Export Excel',
-    reports: 'Reports (PDF)', daily: 'Daily', weekly: 'Weekly', monthly: 'Monthly',
-    'g.district': 'District', 'g.grid': 'Grid cell', 'g.device': 'Device', 'g.site': 'Site', 'g.type': 'Type',
-    key: 'Group', district: 'District', alerts: 'Alerts', hours: 'Hours over limit', detected: 'Events found', confirmed: 'Confirmed', rejected: 'Rejected',
-    told: 'Told', corrected: 'Corrected after notice', filed: 'Cases filed', delivered: 'Delivered', rate: 'Confirmed rate', total: 'Total', unknown: 'unregistered',
-    chartGroups: 'Alerts and events found', seriesAlerts: 'Alerts', seriesEvents: 'Events found',
-    readings: 'Readings (15-minute aggregates)', kind: 'Kind', devices: 'Devices', draw: 'Draw', zoomHint: 'Drag on the chart to zoom in, double-click to zoom out.',
-    leq: '15-min Leq', mean: '15-min mean', noDevices: 'No devices of this kind', none: 'No data in this period',
+    title: 'Statistics',
+    from: 'From',
+    to: 'To',
+    group: 'Group by',
+    apply: 'Count',
+    csv: 'Export CSV',
+    xlsx: 'Export Excel',
+    reports: 'Reports (PDF)',
+    daily: 'Daily',
+    weekly: 'Weekly',
+    monthly: 'Monthly',
+    'g.district': 'District',
+    'g.grid': 'Grid cell',
+    'g.device': 'Device',
+    'g.site': 'Site',
+    'g.type': 'Type',
+    key: 'Group',
+    district: 'District',
+    alerts: 'Alerts',
+    hours: 'Hours over limit',
+    detected: 'Events found',
+    confirmed: 'Confirmed',
+    rejected: 'Rejected',
+    told: 'Told',
+    corrected: 'Corrected after notice',
+    filed: 'Cases filed',
+    delivered: 'Delivered',
+    rate: 'Confirmed rate',
+    total: 'Total',
+    unknown: 'unregistered',
+    chartGroups: 'Alerts and events found',
+    seriesAlerts: 'Alerts',
+    seriesEvents: 'Events found',
+    readings: 'Readings (15-minute aggregates)',
+    kind: 'Kind',
+    devices: 'Devices',
+    draw: 'Draw',
+    zoomHint: 'Drag on the chart to zoom in, double-click to zoom out.',
+    leq: '15-min Leq',
+    mean: '15-min mean',
+    noDevices: 'No devices of this kind',
+    none: 'No data in this period',
     reasons: { 'false-detection': 'false detection', permitted: 'permitted', duplicate: 'duplicate', other: 'other' },
   },
 };
@@ -70,7 +138,10 @@ let uPlotModule = null;
 async function loadUPlot() {
   if (!uPlotModule) {
     if (!document.querySelector('link[data-uplot]')) {
-      document.head.append(h('link', { rel: 'stylesheet', href: '/console/vendor/uplot.css', 'data-uplot': '' }), h('link', { rel: 'stylesheet', href: '/console/pages/stats.css' }));
+      document.head.append(
+        h('link', { rel: 'stylesheet', href: '/console/vendor/uplot.css', 'data-uplot': '' }),
+        h('link', { rel: 'stylesheet', href: '/console/pages/stats.css' }),
+      );
     }
     uPlotModule = (await import('/console/vendor/uplot.js')).default;
   }
@@ -97,7 +168,8 @@ export function aggregate15(points, metric) {
 }
 
 /** A group's value as people read it: event types and sensor kinds in the console's words, ids as they are. */
-const groupLabel = (/** @type {string} */ group, /** @type {string} */ key) => (!key ? tx('unknown') : group === 'type' ? tOr(`review.type.${key}`, tOr(`kind.${key}`, key)) : key);
+const groupLabel = (/** @type {string} */ group, /** @type {string} */ key) =>
+  !key ? tx('unknown') : group === 'type' ? tOr(`review.type.${key}`, tOr(`kind.${key}`, key)) : key;
 
 /** @param {import('../app.js').PageContext} ctx */
 export async function render(ctx) {
@@ -106,18 +178,25 @@ export async function render(ctx) {
   const state = {
     from: q.from ?? day(now - 6 * 86_400_000),
     to: q.to ?? day(now),
-    group: GROUPS.includes(q.group ?? '') ? q.group ?? 'district' : 'district',
+    group: GROUPS.includes(q.group ?? '') ? (q.group ?? 'district') : 'district',
   };
   const fromInput = h('input', { type: 'date', name: 'from', value: state.from, 'data-test': 'from' });
   const toInput = h('input', { type: 'date', name: 'to', value: state.to, 'data-test': 'to' });
-  const groupSelect = h('select', { name: 'group', 'data-test': 'group' }, GROUPS.map((g) => h('option', { value: g, selected: g === state.group }, tx(`g.${g}`))));
+  const groupSelect = h(
+    'select',
+    { name: 'group', 'data-test': 'group' },
+    GROUPS.map((g) => h('option', { value: g, selected: g === state.group }, tx(`g.${g}`))),
+  );
   const links = h('div.stats-links');
   const chartBox = h('div.stats-chart', { 'data-test': 'group-chart' });
   const table = h('table.list.stats-table', { 'data-test': 'stats-table' });
   const readingsBox = h('section.stats-readings');
 
   /** The API's period: from the first day's midnight to the midnight after the last day. */
-  const period = () => ({ from: new Date(midnight(state.from)).toISOString(), to: new Date(midnight(state.to) + 86_400_000).toISOString() });
+  const period = () => ({
+    from: new Date(midnight(state.from)).toISOString(),
+    to: new Date(midnight(state.to) + 86_400_000).toISOString(),
+  });
 
   function drawLinks() {
     const p = { group: state.group, ...period() };
@@ -125,12 +204,22 @@ export async function render(ctx) {
       h('a.button', { href: `/api/export/stats.csv${qs(p)}`, download: '', 'data-test': 'export-csv' }, tx('csv')),
       h('a.button', { href: `/api/export/stats.xlsx${qs(p)}`, download: '', 'data-test': 'export-xlsx' }, tx('xlsx')),
       h('span.muted', tx('reports')),
-      ...['daily', 'weekly', 'monthly'].map((k) => h('a.button', { href: `/api/reports/${k}.pdf${qs({ date: state.to })}`, target: '_blank', 'data-test': `report-${k}` }, tx(k))),
+      ...['daily', 'weekly', 'monthly'].map((k) =>
+        h(
+          'a.button',
+          { href: `/api/reports/${k}.pdf${qs({ date: state.to })}`, target: '_blank', 'data-test': `report-${k}` },
+          tx(k),
+        ),
+      ),
     );
   }
 
-  const reasons = (/** @type {StatsRow} */ r) => Object.entries(r.events.rejectReasons).map(([k, n]) => `${TEXT[getLang()]?.reasons?.[k] ?? k} ${n}`).join(', ');
-  const pct = (/** @type {number | null | undefined} */ v) => (v === null || v === undefined ? '—' : `${fmtNum(v * 100, 1)}%`);
+  const reasons = (/** @type {StatsRow} */ r) =>
+    Object.entries(r.events.rejectReasons)
+      .map(([k, n]) => `${TEXT[getLang()]?.reasons?.[k] ?? k} ${n}`)
+      .join(', ');
+  const pct = (/** @type {number | null | undefined} */ v) =>
+    v === null || v === undefined ? '—' : `${fmtNum(v * 100, 1)}%`;
 
   function row(/** @type {StatsRow} */ r, /** @type {string} */ label, total = false) {
     return h(
@@ -142,7 +231,12 @@ export async function render(ctx) {
       h('td.num', { 'data-col': 'hours' }, fmtNum(r.exceedanceHours, 1)),
       h('td.num', { 'data-col': 'detected' }, String(r.events.detected)),
       h('td.num', { 'data-col': 'confirmed' }, String(r.events.confirmed)),
-      h('td.num', { 'data-col': 'rejected', title: reasons(r) }, String(r.events.rejected), r.events.rejected ? h('small.muted', ` (${reasons(r)})`) : null),
+      h(
+        'td.num',
+        { 'data-col': 'rejected', title: reasons(r) },
+        String(r.events.rejected),
+        r.events.rejected ? h('small.muted', ` (${reasons(r)})`) : null,
+      ),
       h('td.num', { 'data-col': 'told' }, String(r.notices.sent)),
       h('td.num', { 'data-col': 'corrected' }, String(r.notices.correctedAfterNotice)),
       h('td.num', { 'data-col': 'filed' }, String(r.cases.filed)),
@@ -166,11 +260,20 @@ export async function render(ctx) {
       width: Math.min(1100, Math.max(480, chartBox.clientWidth || 900)),
       height: 260,
       scales: { x: { time: false, range: [-0.6, labels.length - 0.4] } },
-      axes: [{ values: (_u, ticks) => ticks.map((v) => (Number.isInteger(v) ? labels[v] ?? '' : '')), splits: () => xs }, {}],
+      axes: [
+        { values: (_u, ticks) => ticks.map((v) => (Number.isInteger(v) ? (labels[v] ?? '') : '')), splits: () => xs },
+        {},
+      ],
       series: [
         {},
         { label: tx('seriesAlerts'), fill: COLOURS[0], stroke: COLOURS[0], paths: bars, points: { show: false } },
-        { label: tx('seriesEvents'), fill: COLOURS[1], stroke: COLOURS[1], paths: paths.bars({ size: [0.35, 60], align: 1 }), points: { show: false } },
+        {
+          label: tx('seriesEvents'),
+          fill: COLOURS[1],
+          stroke: COLOURS[1],
+          paths: paths.bars({ size: [0.35, 60], align: 1 }),
+          points: { show: false },
+        },
       ],
     };
     new uPlot(opts, [xs, stats.rows.map((r) => r.alerts.raised), stats.rows.map((r) => r.events.detected)], chartBox);
@@ -185,8 +288,31 @@ export async function render(ctx) {
       /** @type {Stats} */
       const stats = await api(`/api/stats${qs({ group: state.group, ...period() })}`);
       table.replaceChildren(
-        h('thead', h('tr', ['key', 'district', 'alerts', 'hours', 'detected', 'confirmed', 'rejected', 'told', 'corrected', 'filed', 'delivered', 'rate'].map((k) => h('th', tx(k))))),
-        h('tbody', stats.rows.map((r) => row(r, groupLabel(stats.group, r.key))), row(stats.total, tx('total'), true)),
+        h(
+          'thead',
+          h(
+            'tr',
+            [
+              'key',
+              'district',
+              'alerts',
+              'hours',
+              'detected',
+              'confirmed',
+              'rejected',
+              'told',
+              'corrected',
+              'filed',
+              'delivered',
+              'rate',
+            ].map((k) => h('th', tx(k))),
+          ),
+        ),
+        h(
+          'tbody',
+          stats.rows.map((r) => row(r, groupLabel(stats.group, r.key))),
+          row(stats.total, tx('total'), true),
+        ),
       );
       table.dataset.loaded = `${state.group}:${state.from}:${state.to}`;
       await drawGroupChart(stats);
@@ -206,20 +332,33 @@ export async function render(ctx) {
       return toast(errorText(e), 'error');
     }
     const kinds = Object.keys(KIND_METRICS);
-    const kindSelect = h('select', { name: 'kind', 'data-test': 'kind' }, kinds.map((k) => h('option', { value: k }, tOr(`kind.${k}`, k))));
+    const kindSelect = h(
+      'select',
+      { name: 'kind', 'data-test': 'kind' },
+      kinds.map((k) => h('option', { value: k }, tOr(`kind.${k}`, k))),
+    );
     const metricSelect = h('select', { name: 'metric', 'data-test': 'metric' });
     const list = h('div.stats-devices', { 'data-test': 'devices' });
     const plot = h('div.stats-chart', { 'data-test': 'readings-chart' });
     const fill = () => {
       const k = kindSelect.value;
       metricSelect.replaceChildren(...KIND_METRICS[k].map((m) => h('option', { value: m }, `${m} ${UNITS[m] ?? ''}`)));
-      const mine = devices.filter((d) => d.kind === k).map((d) => d.deviceId).sort();
-      list.replaceChildren(...(mine.length ? mine.map((id, i) => h('label', h('input', { type: 'checkbox', value: id, checked: i < 3 }), ` ${id}`)) : [h('span.muted', tx('noDevices'))]));
+      const mine = devices
+        .filter((d) => d.kind === k)
+        .map((d) => d.deviceId)
+        .sort();
+      list.replaceChildren(
+        ...(mine.length
+          ? mine.map((id, i) => h('label', h('input', { type: 'checkbox', value: id, checked: i < 3 }), ` ${id}`))
+          : [h('span.muted', tx('noDevices'))]),
+      );
     };
     kindSelect.addEventListener('change', fill);
     fill();
     async function draw() {
-      const ids = [...list.querySelectorAll('input:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value).slice(0, COLOURS.length);
+      const ids = [...list.querySelectorAll('input:checked')]
+        .map((i) => /** @type {HTMLInputElement} */ (i).value)
+        .slice(0, COLOURS.length);
       const metric = metricSelect.value;
       const { from, to } = period();
       plot.replaceChildren();
@@ -230,7 +369,12 @@ export async function render(ctx) {
             const r = await api(`/api/readings${qs({ device: id, metric, from, to, limit: 100000 })}`);
             /** @type {{ readings: { ts: string, metrics: Record<string, unknown> }[] }} */
             const answer = r;
-            return aggregate15(answer.readings.filter((x) => typeof x.metrics[metric] === 'number').map((x) => /** @type {[number, number]} */ ([Date.parse(x.ts), x.metrics[metric]])), metric);
+            return aggregate15(
+              answer.readings
+                .filter((x) => typeof x.metrics[metric] === 'number')
+                .map((x) => /** @type {[number, number]} */ ([Date.parse(x.ts), x.metrics[metric]])),
+              metric,
+            );
           }),
         );
         const times = [...new Set(series.flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
@@ -256,7 +400,12 @@ export async function render(ctx) {
     }
     readingsBox.replaceChildren(
       h('h2', tx('readings')),
-      h('div.filters', h('label', tx('kind'), ' ', kindSelect), h('label', ' ', metricSelect), h('button', { type: 'button', 'data-test': 'draw', onclick: draw }, tx('draw'))),
+      h(
+        'div.filters',
+        h('label', tx('kind'), ' ', kindSelect),
+        h('label', ' ', metricSelect),
+        h('button', { type: 'button', 'data-test': 'draw', onclick: draw }, tx('draw')),
+      ),
       list,
       h('p.muted', tx('zoomHint')),
       plot,
@@ -269,7 +418,12 @@ export async function render(ctx) {
     h('h1', tx('title')),
     h(
       'form.filters',
-      { onsubmit: (e) => { e.preventDefault(); void load(); } },
+      {
+        onsubmit: (e) => {
+          e.preventDefault();
+          void load();
+        },
+      },
       h('label', tx('from'), ' ', fromInput),
       h('label', tx('to'), ' ', toInput),
       h('label', tx('group'), ' ', groupSelect),

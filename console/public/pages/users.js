@@ -24,7 +24,7 @@ export async function render(ctx) {
 
   const load = async () => {
     const r = await api('/api/users');
-    users = Array.isArray(r) ? r : r.items ?? [];
+    users = Array.isArray(r) ? r : (r.items ?? []);
   };
 
   const show = (/** @type {string} */ text) => {
@@ -63,7 +63,11 @@ export async function render(ctx) {
             'td',
             h(
               'select',
-              { name: 'role', disabled: self, onchange: (e) => patch(u, { role: /** @type {HTMLInputElement} */ (e.target).value }) },
+              {
+                name: 'role',
+                disabled: self,
+                onchange: (e) => patch(u, { role: /** @type {HTMLInputElement} */ (e.target).value }),
+              },
               ROLES.map((r) => h('option', { value: r, selected: r === u.role }, t(`role.${r}`))),
             ),
           ),
@@ -71,7 +75,16 @@ export async function render(ctx) {
           h('td.muted.small', fmtTime(u.createdAt)),
           h(
             'td.actions',
-            !self && h('button.small', { type: 'button', 'data-action': u.disabled ? 'enable' : 'disable', onclick: () => patch(u, { disabled: !u.disabled }) }, u.disabled ? t('users.enable') : t('users.disable')),
+            !self &&
+              h(
+                'button.small',
+                {
+                  type: 'button',
+                  'data-action': u.disabled ? 'enable' : 'disable',
+                  onclick: () => patch(u, { disabled: !u.disabled }),
+                },
+                u.disabled ? t('users.enable') : t('users.disable'),
+              ),
             !self &&
               h(
                 'button.small',
@@ -91,16 +104,36 @@ export async function render(ctx) {
     );
   }
 
-  const username = h('input', { name: 'username', required: true, pattern: '[A-Za-z0-9_.\\-]{2,64}', autocomplete: 'off' });
+  const username = h('input', {
+    name: 'username',
+    required: true,
+    pattern: '[A-Za-z0-9_.\\-]{2,64}',
+    autocomplete: 'off',
+  });
   const displayName = h('input', { name: 'displayName', autocomplete: 'off' });
-  const role = h('select', { name: 'role' }, ROLES.map((r) => h('option', { value: r }, t(`role.${r}`))));
-  const password = h('input', { name: 'password', required: true, minLength: 8, autocomplete: 'new-password', placeholder: t('users.passwordHint') });
+  const role = h(
+    'select',
+    { name: 'role' },
+    ROLES.map((r) => h('option', { value: r }, t(`role.${r}`))),
+  );
+  const password = h('input', {
+    name: 'password',
+    required: true,
+    minLength: 8,
+    autocomplete: 'new-password',
+    placeholder: t('users.passwordHint'),
+  });
   const form = h(
     'form.create',
     {
       onsubmit: async (e) => {
         e.preventDefault();
-        const body = { username: username.value.trim(), password: password.value, role: role.value, ...(displayName.value.trim() ? { displayName: displayName.value.trim() } : {}) };
+        const body = {
+          username: username.value.trim(),
+          password: password.value,
+          role: role.value,
+          ...(displayName.value.trim() ? { displayName: displayName.value.trim() } : {}),
+        };
         try {
           await api('/api/users', { method: 'POST', body });
           show(`${t('users.created', { u: body.username })} · ${t('users.generated', { p: body.password })}`);
@@ -116,7 +149,15 @@ export async function render(ctx) {
     h('label', t('users.username'), username),
     h('label', t('users.displayName'), displayName),
     h('label', t('users.role'), role),
-    h('label', t('users.newPassword'), h('span.row', password, h('button.small', { type: 'button', onclick: () => (password.value = randomPassword()) }, t('users.generate')))),
+    h(
+      'label',
+      t('users.newPassword'),
+      h(
+        'span.row',
+        password,
+        h('button.small', { type: 'button', onclick: () => (password.value = randomPassword()) }, t('users.generate')),
+      ),
+    ),
     h('button.primary', { type: 'submit' }, t('users.create')),
   );
 
@@ -126,7 +167,23 @@ export async function render(ctx) {
     'div.page.users',
     h('div.page-head', h('h1', t('users.title'))),
     notice,
-    h('div.users-grid', h('table.list', h('thead', h('tr', ['users.username', 'users.displayName', 'users.role', 'users.status', 'users.when', 'alerts.actions'].map((k) => h('th', t(k))))), tbody), form),
+    h(
+      'div.users-grid',
+      h(
+        'table.list',
+        h(
+          'thead',
+          h(
+            'tr',
+            ['users.username', 'users.displayName', 'users.role', 'users.status', 'users.when', 'alerts.actions'].map(
+              (k) => h('th', t(k)),
+            ),
+          ),
+        ),
+        tbody,
+      ),
+      form,
+    ),
   );
   return { el };
 }

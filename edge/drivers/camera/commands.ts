@@ -34,7 +34,8 @@ const REMEMBERED_IDS = 256;
 const DEFAULT_MAX_AGE_S = 600;
 
 function validate(payload: Buffer): { ok: true; command: CameraCommand } | { ok: false; reason: string } {
-  if (payload.length > MAX_COMMAND_BYTES) return { ok: false, reason: `command of ${payload.length} bytes is larger than ${MAX_COMMAND_BYTES}` };
+  if (payload.length > MAX_COMMAND_BYTES)
+    return { ok: false, reason: `command of ${payload.length} bytes is larger than ${MAX_COMMAND_BYTES}` };
   let json: unknown;
   try {
     json = JSON.parse(payload.toString('utf8'));
@@ -43,7 +44,10 @@ function validate(payload: Buffer): { ok: true; command: CameraCommand } | { ok:
   }
   const r = CameraCommandSchema.safeParse(json);
   if (r.success) return { ok: true, command: r.data };
-  return { ok: false, reason: `not a camera command: ${r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ')}` };
+  return {
+    ok: false,
+    reason: `not a camera command: ${r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ')}`,
+  };
 }
 
 export class CommandPlayer {
@@ -74,7 +78,10 @@ export class CommandPlayer {
     if (!cmd) return;
     if (this.seen.has(cmd.id)) {
       this.stats.duplicates++;
-      this.o.log.debug({ camera: this.o.cameraId, command: cmd.id }, 'camera command already received: not played again');
+      this.o.log.debug(
+        { camera: this.o.cameraId, command: cmd.id },
+        'camera command already received: not played again',
+      );
       return;
     }
     this.seen.add(cmd.id);
@@ -83,7 +90,10 @@ export class CommandPlayer {
     if (this.queue.length > MAX_QUEUED) {
       const old = this.queue.shift()!;
       this.stats.dropped++;
-      this.o.log.warn({ camera: this.o.cameraId, command: old.id, queued: MAX_QUEUED }, 'too many camera commands waiting: the oldest is not played');
+      this.o.log.warn(
+        { camera: this.o.cameraId, command: old.id, queued: MAX_QUEUED },
+        'too many camera commands waiting: the oldest is not played',
+      );
     }
     void this.pump();
   }
@@ -92,7 +102,10 @@ export class CommandPlayer {
     const r = validate(payload);
     if (r.ok) return r.command;
     this.stats.rejected++;
-    this.o.log.warn({ camera: this.o.cameraId, topic: this.o.topic, reason: r.reason }, 'camera command refused (dead letter)');
+    this.o.log.warn(
+      { camera: this.o.cameraId, topic: this.o.topic, reason: r.reason },
+      'camera command refused (dead letter)',
+    );
     this.o.deadLetters?.deadLetter({ source: this.o.topic, reason: r.reason, raw: payload.subarray(0, 4096) });
     return null;
   }
@@ -115,12 +128,18 @@ export class CommandPlayer {
     const maxAgeS = this.o.speaker?.maxAgeS ?? DEFAULT_MAX_AGE_S;
     if (ageS > maxAgeS) {
       this.stats.stale++;
-      log.warn({ camera, command: cmd.id, ageS, maxAgeS, text: cmd.text }, 'camera command issued too long ago: not played');
+      log.warn(
+        { camera, command: cmd.id, ageS, maxAgeS, text: cmd.text },
+        'camera command issued too long ago: not played',
+      );
       return;
     }
     if (!this.o.speaker) {
       this.stats.played++;
-      log.info({ camera, command: cmd.id, text: cmd.text, repeat: cmd.repeat }, 'loudspeaker command (no speaker configured: text logged)');
+      log.info(
+        { camera, command: cmd.id, text: cmd.text, repeat: cmd.repeat },
+        'loudspeaker command (no speaker configured: text logged)',
+      );
       return;
     }
     for (let i = 0; i < cmd.repeat && !this.stopped; i++) {
@@ -144,7 +163,11 @@ export class CommandPlayer {
       let timedOut = false;
       let child: ChildProcess;
       try {
-        child = spawn(program, [...args, text], { stdio: ['ignore', 'ignore', 'pipe'], shell: false, windowsHide: true });
+        child = spawn(program, [...args, text], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          shell: false,
+          windowsHide: true,
+        });
       } catch (e) {
         resolve(`cannot start ${program}: ${(e as Error).message}`);
         return;
@@ -162,7 +185,10 @@ export class CommandPlayer {
         this.child = null;
         if (e.code === 'ENOENT' && !this.notFoundLogged) {
           this.notFoundLogged = true;
-          this.o.log.error({ camera: this.o.cameraId, program }, 'speaker program not found: install it or fix cameras[].speaker.command');
+          this.o.log.error(
+            { camera: this.o.cameraId, program },
+            'speaker program not found: install it or fix cameras[].speaker.command',
+          );
         }
         resolve(`cannot start ${program}: ${e.message}`);
       });

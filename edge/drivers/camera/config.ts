@@ -11,7 +11,11 @@ export const CameraSourceSchema = z.discriminatedUnion('type', [
     intervalMs: z.number().int().min(100).default(1000),
     timeoutMs: z.number().int().min(100).default(5000),
     /** A longer answer is not read (the connection is closed): a 4K JPEG is 1–3 MB. */
-    maxBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(16 * 1024 * 1024),
     /** The camera's account, kept out of the URL so that it can be stored apart (it may also be in the URL). */
     username: z.string().min(1).optional(),
     password: z.string().optional(),
@@ -41,7 +45,12 @@ export const CameraSourceSchema = z.discriminatedUnion('type', [
     reconnectMinMs: z.number().int().min(100).default(1000),
     reconnectMaxMs: z.number().int().min(100).default(30_000),
     /** One image of ffmpeg's output longer than this is dropped (a 4K JPEG is 1–3 MB). */
-    maxFrameBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
+    maxFrameBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(64 * 1024 * 1024)
+      .default(8 * 1024 * 1024),
     /** ffmpeg's JPEG quality scale for the frames it hands over (2 best – 31 worst); the link re-encodes them. */
     jpegQ: z.number().int().min(2).max(31).default(3),
     /** The ffmpeg program. */
@@ -73,7 +82,9 @@ export type CameraSource = z.output<typeof CameraSourceSchema>;
  * commands topic, e.g. ["espeak-ng", "-v", "cmn"]; the text is appended as the last argument. Run without a shell.
  */
 export const SpeakerSchema = z.strictObject({
-  command: z.array(z.string().min(1, 'an empty argument')).min(1, 'give the program and its arguments, e.g. ["espeak-ng", "-v", "cmn"]'),
+  command: z
+    .array(z.string().min(1, 'an empty argument'))
+    .min(1, 'give the program and its arguments, e.g. ["espeak-ng", "-v", "cmn"]'),
   /** One playback taking longer than this is stopped (killed) and counted as failed. */
   timeoutMs: z.number().int().min(100).max(600_000).default(60_000),
   /** A command issued longer ago than this (it waited at the broker or behind others) is not played, only logged. */
@@ -96,7 +107,12 @@ export const EdgeCameraSchema = z.strictObject({
    * A frame larger than this after encoding is not sent (logged): the platform refuses frames over 900 KiB, since
    * brokers and Kafka take about 1 MB per message. Lower width or quality if it happens.
    */
-  maxFrameBytes: z.number().int().min(10_000).max(900 * 1024).default(900 * 1024),
+  maxFrameBytes: z
+    .number()
+    .int()
+    .min(10_000)
+    .max(900 * 1024)
+    .default(900 * 1024),
   /**
    * Frames waiting while the broker is away. Frames are perishable (a reviewer wants what is there now), so the
    * oldest are dropped beyond this, counted and logged; it still bridges a short outage without a gap.

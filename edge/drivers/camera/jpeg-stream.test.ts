@@ -4,7 +4,10 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { JpegStreamParser } from './jpeg-stream.js';
 
-const jpeg = (r: number, w = 64) => sharp({ create: { width: w, height: 48, channels: 3, background: { r, g: 80, b: 160 } } }).jpeg().toBuffer();
+const jpeg = (r: number, w = 64) =>
+  sharp({ create: { width: w, height: 48, channels: 3, background: { r, g: 80, b: 160 } } })
+    .jpeg()
+    .toBuffer();
 
 /** An APP15 segment whose payload holds FF D9, as an EXIF thumbnail can. */
 function withFfd9InApp(img: Buffer): Buffer {
@@ -26,7 +29,10 @@ describe('JpegStreamParser', () => {
     const stream = Buffer.concat([Buffer.from('junk'), imgs[0]!, imgs[1]!, Buffer.from([0x00, 0xff]), imgs[2]!]);
     for (const chunk of [1, 2, 3, 7, 64, 4096, stream.length]) {
       const { out, stats } = cut(stream, chunk);
-      expect(out.map((b) => b.toString('hex')), `chunk ${chunk}`).toEqual(imgs.map((b) => b.toString('hex')));
+      expect(
+        out.map((b) => b.toString('hex')),
+        `chunk ${chunk}`,
+      ).toEqual(imgs.map((b) => b.toString('hex')));
       expect(stats.skippedBytes).toBe(6);
     }
     for (const img of cut(stream, 5).out) expect((await sharp(img).metadata()).width).toBe(64);
@@ -37,7 +43,9 @@ describe('JpegStreamParser', () => {
     // Noise does not compress: a big image.
     const noise = Buffer.alloc(800 * 600 * 3);
     for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919 + (i >> 5) * 104729) & 0xff;
-    const big = await sharp(noise, { raw: { width: 800, height: 600, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+    const big = await sharp(noise, { raw: { width: 800, height: 600, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
     const max = Math.max(small.length * 2, 8192);
     expect(big.length).toBeGreaterThan(max * 2);
     const out: Buffer[] = [];

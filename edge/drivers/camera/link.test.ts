@@ -22,7 +22,8 @@ afterAll(async () => {
   await broker?.close();
 });
 /** The notice service's connection, as it publishes loudspeaker commands. */
-const noticeService = () => mqtt.connectAsync(broker.url, { clientId: uniq('notices'), protocolVersion: 5, ...broker.login('notices') });
+const noticeService = () =>
+  mqtt.connectAsync(broker.url, { clientId: uniq('notices'), protocolVersion: 5, ...broker.login('notices') });
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -37,7 +38,10 @@ describe('camera link commands', () => {
     const gatewayId = uniq('gw');
     const camId = uniq('cam');
     const other = uniq('cam');
-    await broker.add([gatewayId, camId, other], [`user ${gatewayId}`, `topic write city/v1/_gateway/${gatewayId}/dead-letters`]);
+    await broker.add(
+      [gatewayId, camId, other],
+      [`user ${gatewayId}`, `topic write city/v1/_gateway/${gatewayId}/dead-letters`],
+    );
     const cfg = EdgeConfigSchema.parse({
       gatewayId,
       gatewayCredentials: broker.login(gatewayId),
@@ -49,7 +53,13 @@ describe('camera link commands', () => {
           ...broker.login(camId),
           district: 'xinhua',
           source: { type: 'files', dir, intervalMs: 1000 },
-          speaker: { command: [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(said)}, process.argv[1] + '\\n')`] },
+          speaker: {
+            command: [
+              process.execPath,
+              '-e',
+              `require('fs').appendFileSync(${JSON.stringify(said)}, process.argv[1] + '\\n')`,
+            ],
+          },
         },
         { id: other, ...broker.login(other), district: 'xinhua', source: { type: 'files', dir, intervalMs: 1000 } },
       ],
@@ -58,9 +68,16 @@ describe('camera link commands', () => {
     cleanup.push(() => gateway.close(1000));
     const link = new CameraLink(cfg, cfg.cameras[0]!, silentLogger, undefined, { deadLetters: gateway });
     const otherLink = new CameraLink(cfg, cfg.cameras[1]!, silentLogger);
-    cleanup.push(() => link.stop(0), () => otherLink.stop(0));
+    cleanup.push(
+      () => link.stop(0),
+      () => otherLink.stop(0),
+    );
 
-    const watcher = await mqtt.connectAsync(broker.url, { clientId: uniq('watch'), protocolVersion: 5, ...broker.login('ops') });
+    const watcher = await mqtt.connectAsync(broker.url, {
+      clientId: uniq('watch'),
+      protocolVersion: 5,
+      ...broker.login('ops'),
+    });
     cleanup.push(() => watcher.endAsync(true));
     const dead: { source: string; reason: string }[] = [];
     watcher.on('message', (_t, p) => dead.push(JSON.parse(p.toString()) as { source: string; reason: string }));
@@ -70,12 +87,38 @@ describe('camera link commands', () => {
     const notices = await noticeService();
     cleanup.push(() => notices.endAsync(true));
     const topic = cameraCommandsTopic({ district: 'xinhua', cameraId: camId });
-    await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-1:loudspeaker', text: '请将摊位收回店内', repeat: 2, issuedAt: Date.now() }), { qos: 1 });
+    await notices.publishAsync(
+      topic,
+      JSON.stringify({
+        type: 'play',
+        id: 'evt-1:loudspeaker',
+        text: '请将摊位收回店内',
+        repeat: 2,
+        issuedAt: Date.now(),
+      }),
+      { qos: 1 },
+    );
     await notices.publishAsync(topic, '{"type":"play","id":"x"', { qos: 1 });
     // A redelivery of the first: played once.
-    await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-1:loudspeaker', text: '请将摊位收回店内', repeat: 2, issuedAt: Date.now() }), { qos: 1 });
+    await notices.publishAsync(
+      topic,
+      JSON.stringify({
+        type: 'play',
+        id: 'evt-1:loudspeaker',
+        text: '请将摊位收回店内',
+        repeat: 2,
+        issuedAt: Date.now(),
+      }),
+      { qos: 1 },
+    );
 
-    expect(await waitFor(() => link.commandStats.played === 1 && link.commandStats.rejected === 1 && link.commandStats.duplicates === 1, 10_000, 50)).toBe(true);
+    expect(
+      await waitFor(
+        () => link.commandStats.played === 1 && link.commandStats.rejected === 1 && link.commandStats.duplicates === 1,
+        10_000,
+        50,
+      ),
+    ).toBe(true);
     await link.commandsIdle();
     expect(fs.readFileSync(said, 'utf8')).toBe('请将摊位收回店内\n请将摊位收回店内\n');
     expect(await waitFor(() => dead.length === 1, 10_000, 50)).toBe(true);
@@ -101,7 +144,14 @@ describe('camera link session', () => {
           ...broker.login(camId),
           district: 'xinhua',
           source: { type: 'files', dir, intervalMs: 1000 },
-          speaker: { command: [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(said)}, process.argv[1] + '\\n')`], maxAgeS: 60 },
+          speaker: {
+            command: [
+              process.execPath,
+              '-e',
+              `require('fs').appendFileSync(${JSON.stringify(said)}, process.argv[1] + '\\n')`,
+            ],
+            maxAgeS: 60,
+          },
         },
       ],
     });
@@ -115,8 +165,28 @@ describe('camera link session', () => {
     const notices = await noticeService();
     cleanup.push(() => notices.endAsync(true));
     const topic = cameraCommandsTopic({ district: 'xinhua', cameraId: cam.id });
-    await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-away:loudspeaker', text: '请将车辆驶离禁停区', repeat: 1, issuedAt: Date.now() }), { qos: 1 });
-    await notices.publishAsync(topic, JSON.stringify({ type: 'play', id: 'evt-old:loudspeaker', text: '过期的提醒', repeat: 1, issuedAt: Date.now() - 120_000 }), { qos: 1 });
+    await notices.publishAsync(
+      topic,
+      JSON.stringify({
+        type: 'play',
+        id: 'evt-away:loudspeaker',
+        text: '请将车辆驶离禁停区',
+        repeat: 1,
+        issuedAt: Date.now(),
+      }),
+      { qos: 1 },
+    );
+    await notices.publishAsync(
+      topic,
+      JSON.stringify({
+        type: 'play',
+        id: 'evt-old:loudspeaker',
+        text: '过期的提醒',
+        repeat: 1,
+        issuedAt: Date.now() - 120_000,
+      }),
+      { qos: 1 },
+    );
 
     // The agent is back (same client id): the broker hands over what it kept; the stale one is not said.
     const back = new CameraLink(cfg, cam, silentLogger);
@@ -134,7 +204,9 @@ describe('camera link session', () => {
       gatewayId: uniq('gw'),
       mqtt: { url: broker.url, settleMs: 0 },
       buffer: { dir: path.join(dir, 'buffer'), fsyncMs: 0 },
-      cameras: [{ id: camId, ...broker.login(camId), district: 'xinhua', source: { type: 'files', dir, intervalMs: 1000 } }],
+      cameras: [
+        { id: camId, ...broker.login(camId), district: 'xinhua', source: { type: 'files', dir, intervalMs: 1000 } },
+      ],
     });
     const cam = cfg.cameras[0]!;
     const first = new CameraLink(cfg, cam, silentLogger);
@@ -142,7 +214,11 @@ describe('camera link session', () => {
     await first.stop(0);
     const notices = await noticeService();
     cleanup.push(() => notices.endAsync(true));
-    await notices.publishAsync(cameraCommandsTopic({ district: 'xinhua', cameraId: cam.id }), JSON.stringify({ type: 'play', id: 'evt-gone:loudspeaker', text: '无人听到', repeat: 1, issuedAt: Date.now() }), { qos: 1 });
+    await notices.publishAsync(
+      cameraCommandsTopic({ district: 'xinhua', cameraId: cam.id }),
+      JSON.stringify({ type: 'play', id: 'evt-gone:loudspeaker', text: '无人听到', repeat: 1, issuedAt: Date.now() }),
+      { qos: 1 },
+    );
     const back = new CameraLink(cfg, cam, silentLogger);
     cleanup.push(() => back.stop(0));
     await back.commandsSubscribed();

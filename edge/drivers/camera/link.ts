@@ -20,7 +20,11 @@ import type { CapturedFrame, FrameSource } from './source.js';
 export type { CapturedFrame, FrameSource } from './source.js';
 export { snapshotSource } from './snapshot.js';
 
-export type SimulatorSourceFactory = (src: Extract<CameraSource, { type: 'simulator' }>, cam: EdgeCamera, log: Logger) => Promise<FrameSource>;
+export type SimulatorSourceFactory = (
+  src: Extract<CameraSource, { type: 'simulator' }>,
+  cam: EdgeCamera,
+  log: Logger,
+) => Promise<FrameSource>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -87,13 +91,21 @@ export class CameraLink {
   ) {
     this.topic = framesTopic({ district: cam.district, cameraId: cam.id });
     this.commandsTopic = cameraCommandsTopic({ district: cam.district, cameraId: cam.id });
-    this.commands = new CommandPlayer({ cameraId: cam.id, topic: this.commandsTopic, speaker: cam.speaker, log, deadLetters: opts.deadLetters });
+    this.commands = new CommandPlayer({
+      cameraId: cam.id,
+      topic: this.commandsTopic,
+      speaker: cam.speaker,
+      log,
+      deadLetters: opts.deadLetters,
+    });
     const status = `city/v1/${cam.district}/camera/${cam.id}/status`;
     this.statusTopic = status;
     // With a speaker, the broker keeps the session (the commands subscription and the QoS 1 commands that arrive
     // meanwhile) for speaker.maxAgeS after the link drops: a notice sent while the camera's uplink is down, or the
     // agent restarts, is still said when it comes back, and one older than that would be refused anyway.
-    const keep = cam.speaker ? { clean: false, properties: { sessionExpiryInterval: cam.speaker.maxAgeS } } : { clean: true };
+    const keep = cam.speaker
+      ? { clean: false, properties: { sessionExpiryInterval: cam.speaker.maxAgeS } }
+      : { clean: true };
     this.client = mqtt.connect(cfg.mqtt.url, {
       clientId: `${cfg.gatewayId}.${cam.id}`,
       username: cam.username,
@@ -106,7 +118,12 @@ export class CameraLink {
       reconnectPeriod: cfg.mqtt.reconnectMinMs,
       connectTimeout: 10_000,
       ...mqttTlsOptions(cfg.mqtt.caFile, 'mqtt.caFile'),
-      will: { topic: status, payload: Buffer.from(JSON.stringify({ online: false, reason: 'connection lost' })), qos: 1, retain: true },
+      will: {
+        topic: status,
+        payload: Buffer.from(JSON.stringify({ online: false, reason: 'connection lost' })),
+        qos: 1,
+        retain: true,
+      },
     });
     this.client.on('connect', () => {
       this.lastError = '';
@@ -118,7 +135,10 @@ export class CameraLink {
         if (!refused) this.markSubscribed();
         else if (!this.subscribeRefusedLogged) {
           this.subscribeRefusedLogged = true;
-          log.error({ camera: cam.id, topic: this.commandsTopic, err: refused }, 'cannot read the camera\'s commands topic (check the broker ACL): loudspeaker commands will not arrive');
+          log.error(
+            { camera: cam.id, topic: this.commandsTopic, err: refused },
+            "cannot read the camera's commands topic (check the broker ACL): loudspeaker commands will not arrive",
+          );
         }
       });
       this.pump();
@@ -127,7 +147,8 @@ export class CameraLink {
       if (topic === this.commandsTopic) this.commands.receive(payload);
     });
     this.client.on('error', (e) => {
-      if (e.message !== this.lastError) log.error({ camera: cam.id, err: e.message + tlsFailureHint(e, 'mqtt.caFile') }, 'mqtt error');
+      if (e.message !== this.lastError)
+        log.error({ camera: cam.id, err: e.message + tlsFailureHint(e, 'mqtt.caFile') }, 'mqtt error');
       this.lastError = e.message;
     });
   }
@@ -153,7 +174,9 @@ export class CameraLink {
   private publishStatus(): void {
     if (!this.client.connected) return; // sent on the next connect
     const { online, reason } = this.sourceStatus;
-    const msg = online ? { online, ts: Date.now(), gateway: this.cfg.gatewayId } : { online, ts: Date.now(), gateway: this.cfg.gatewayId, reason };
+    const msg = online
+      ? { online, ts: Date.now(), gateway: this.cfg.gatewayId }
+      : { online, ts: Date.now(), gateway: this.cfg.gatewayId, reason };
     this.client.publish(this.statusTopic, JSON.stringify(msg), { qos: 1, retain: true });
   }
 
@@ -184,7 +207,10 @@ export class CameraLink {
         continue;
       }
       if (jpeg.length > this.cam.maxFrameBytes) {
-        this.log.warn({ camera: this.cam.id, bytes: jpeg.length, max: this.cam.maxFrameBytes }, 'frame too large after encoding: not sent (lower width or quality)');
+        this.log.warn(
+          { camera: this.cam.id, bytes: jpeg.length, max: this.cam.maxFrameBytes },
+          'frame too large after encoding: not sent (lower width or quality)',
+        );
         continue;
       }
       this.queue.push({ ts: f.ts, seq: this.seq++, jpeg });
@@ -192,7 +218,8 @@ export class CameraLink {
         const n = this.queue.length - this.cam.maxQueuedFrames;
         this.queue.splice(0, n);
         this.dropped += n;
-        if (this.dropped === n || this.dropped % 100 < n) this.log.warn({ camera: this.cam.id, dropped: this.dropped }, 'broker away: oldest frames dropped');
+        if (this.dropped === n || this.dropped % 100 < n)
+          this.log.warn({ camera: this.cam.id, dropped: this.dropped }, 'broker away: oldest frames dropped');
       }
       this.pump();
       // Back-pressure: a slow uplink slows the source instead of growing the queue.

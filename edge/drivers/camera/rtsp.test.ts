@@ -14,7 +14,13 @@ import { EdgeConfigSchema } from '../../config.js';
 import { CameraLink } from './link.js';
 import { CameraSourceSchema } from './config.js';
 import { redactSecrets, RtspSource, rtspSecrets, type RtspSourceConfig } from './rtsp.js';
-import { makeSimulatorClip, publishClip, startRtspServer, type Publisher, type RtspServer } from './testdata/rtsp-server.js';
+import {
+  makeSimulatorClip,
+  publishClip,
+  startRtspServer,
+  type Publisher,
+  type RtspServer,
+} from './testdata/rtsp-server.js';
 
 let dir: string;
 let server: RtspServer;
@@ -66,7 +72,19 @@ describe('rtsp camera source', () => {
   it('sends frames of the stream at the configured rate over TCP, goes offline when the server dies mid-stream, and comes back online', async () => {
     publishers.push(publishClip(server, clip, 'street-tcp'));
     const cap = captureLogger();
-    const cam = await camera('street-tcp', { username: server.camera.username, password: server.camera.password, transport: 'tcp', intervalMs: 1000, stallS: 6, reconnectMinMs: 200, reconnectMaxMs: 1000 }, cap.logger);
+    const cam = await camera(
+      'street-tcp',
+      {
+        username: server.camera.username,
+        password: server.camera.password,
+        transport: 'tcp',
+        intervalMs: 1000,
+        stallS: 6,
+        reconnectMinMs: 200,
+        reconnectMaxMs: 1000,
+      },
+      cap.logger,
+    );
     expect(await waitFor(() => cam.frames.length >= 3, 30_000)).toBe(true);
     // The simulator's street, as the camera streams it (the clip keeps its size).
     const meta = await sharp(cam.frames[0]!.jpeg).metadata();
@@ -92,11 +110,17 @@ describe('rtsp camera source', () => {
 
   it('reads the stream over UDP transport', async () => {
     publishers.push(publishClip(server, clip, 'street-udp'));
-    const cam = await camera('street-udp', { username: server.camera.username, password: server.camera.password, transport: 'udp', intervalMs: 500, stallS: 6 });
+    const cam = await camera('street-udp', {
+      username: server.camera.username,
+      password: server.camera.password,
+      transport: 'udp',
+      intervalMs: 500,
+      stallS: 6,
+    });
     expect(await waitFor(() => cam.frames.length >= 3, 30_000)).toBe(true);
   });
 
-  it('keeps a wrong password out of the log, in its own lines and in ffmpeg\'s, and reports the camera offline', async () => {
+  it("keeps a wrong password out of the log, in its own lines and in ffmpeg's, and reports the camera offline", async () => {
     publishers.push(publishClip(server, clip, 'street-auth'));
     const wrong = 'Wr0ng@pass#word';
     const cap = captureLogger();
@@ -104,7 +128,11 @@ describe('rtsp camera source', () => {
     const url = new URL(server.url('street-auth'));
     url.username = 'viewer';
     url.password = encodeURIComponent(wrong);
-    const cam = await camera('street-auth', { url: url.toString(), stallS: 3, reconnectMinMs: 200, reconnectMaxMs: 500 }, cap.logger);
+    const cam = await camera(
+      'street-auth',
+      { url: url.toString(), stallS: 3, reconnectMinMs: 200, reconnectMaxMs: 500 },
+      cap.logger,
+    );
     expect(await waitFor(() => cam.statuses.at(-1)?.online === false, 20_000)).toBe(true);
     const logged = JSON.stringify(cap.lines);
     // ffmpeg said why (401) and the line was logged, without the secret.
@@ -124,7 +152,13 @@ describe('rtsp source stall', () => {
     const port = (silent.address() as net.AddressInfo).port;
     const statuses: [boolean, string][] = [];
     const src = new RtspSource(
-      CameraSourceSchema.parse({ type: 'rtsp', url: `rtsp://127.0.0.1:${port}/hung`, stallS: 2, reconnectMinMs: 200, reconnectMaxMs: 400 }) as RtspSourceConfig,
+      CameraSourceSchema.parse({
+        type: 'rtsp',
+        url: `rtsp://127.0.0.1:${port}/hung`,
+        stallS: 2,
+        reconnectMinMs: 200,
+        reconnectMaxMs: 400,
+      }) as RtspSourceConfig,
       captureLogger().logger,
       'hung-cam',
       (online, reason) => statuses.push([online, reason]),

@@ -43,7 +43,12 @@ export function rtspOpenUrl(src: Pick<RtspSourceConfig, 'url' | 'username' | 'pa
 /** The secrets of a source as they may appear in text: raw, percent-encoded, and the user info of its URL. */
 export function rtspSecrets(src: Pick<RtspSourceConfig, 'url' | 'username' | 'password'>): string[] {
   const u = new URL(src.url);
-  const raw = [src.password, src.username, u.password && decodeURIComponent(u.password), u.username && decodeURIComponent(u.username)];
+  const raw = [
+    src.password,
+    src.username,
+    u.password && decodeURIComponent(u.password),
+    u.username && decodeURIComponent(u.username),
+  ];
   const out = new Set<string>();
   for (const s of raw) {
     if (!s) continue;
@@ -153,7 +158,10 @@ export class RtspSource implements FrameSource {
     });
     proc.on('error', (e) => {
       // Missing program: say so plainly, it will not fix itself by retrying quickly.
-      this.logFailure({ err: redactSecrets(e.message, this.secrets) }, `cannot run ffmpeg (${this.src.ffmpeg}): install Debian's ffmpeg package or set source.ffmpeg`);
+      this.logFailure(
+        { err: redactSecrets(e.message, this.secrets) },
+        `cannot run ffmpeg (${this.src.ffmpeg}): install Debian's ffmpeg package or set source.ffmpeg`,
+      );
     });
     proc.on('close', (code, signal) => {
       if (this.proc === proc) this.proc = null;
@@ -248,6 +256,11 @@ export class RtspSource implements FrameSource {
 }
 
 /** An RTSP camera's frames; `onStatus` hears when it goes offline (no frame for stallS) and comes back. */
-export function rtspSource(src: RtspSourceConfig, log: Logger, camId: string, onStatus?: SourceStatusListener): RtspSource {
+export function rtspSource(
+  src: RtspSourceConfig,
+  log: Logger,
+  camId: string,
+  onStatus?: SourceStatusListener,
+): RtspSource {
   return new RtspSource(src, log, camId, onStatus);
 }

@@ -19,7 +19,10 @@ export async function simulatedCameraSource(src: SimSource, cam: EdgeCamera, log
     fs.writeFileSync(src.groundTruth, JSON.stringify({ camera: sc.camera, truth: sc.truth }, null, 1));
   };
   writeTruth();
-  log.info({ camera: cam.id, seed: src.seed, frames: sc.frameCount, violations: sc.truth.violations.length }, 'simulated camera scene ready');
+  log.info(
+    { camera: cam.id, seed: src.seed, frames: sc.frameCount, violations: sc.truth.violations.length },
+    'simulated camera scene ready',
+  );
   let seq = 0;
   let stopped = false;
   let due = Date.now();

@@ -30,7 +30,12 @@ export class SnapshotClient {
   /** The camera asked for Basic once: send it at once from then on. */
   private basic = false;
 
-  constructor(private readonly src: Pick<SnapshotSourceConfig, 'url' | 'username' | 'password' | 'auth' | 'timeoutMs' | 'maxBytes'>) {
+  constructor(
+    private readonly src: Pick<
+      SnapshotSourceConfig,
+      'url' | 'username' | 'password' | 'auth' | 'timeoutMs' | 'maxBytes'
+    >,
+  ) {
     const u = new URL(src.url);
     // Credentials in the URL (http://admin:pw@camera/...) as vendors document it, unless given apart.
     this.username = src.username ?? (u.username ? decodeURIComponent(u.username) : undefined);
@@ -45,7 +50,7 @@ export class SnapshotClient {
     const signal = AbortSignal.timeout(this.src.timeoutMs);
     let url = this.url;
     let challenged = false;
-    for (let hops = 0; ; ) {
+    for (let hops = 0; ;) {
       const headers: Record<string, string> = {};
       const target = url.pathname + url.search;
       if (this.username !== undefined) {
@@ -56,7 +61,8 @@ export class SnapshotClient {
       if (res.status >= 300 && res.status < 400 && res.headers.has('location')) {
         await res.body?.cancel();
         const next = new URL(res.headers.get('location')!, url);
-        if (next.origin !== this.url.origin) throw new SnapshotError(`redirect to another host refused (${redactUrl(next)})`);
+        if (next.origin !== this.url.origin)
+          throw new SnapshotError(`redirect to another host refused (${redactUrl(next)})`);
         if (++hops > MAX_REDIRECTS) throw new SnapshotError(`more than ${MAX_REDIRECTS} redirects`);
         url = next;
         continue;
@@ -70,7 +76,9 @@ export class SnapshotClient {
       if (!res.ok) {
         await res.body?.cancel();
         if (res.status === 401) this.digest = null; // a new challenge next time
-        throw new SnapshotError(`HTTP ${res.status}${res.status === 401 ? (this.username === undefined ? ' (the camera wants credentials: set username and password)' : ' (wrong username or password)') : ''}`);
+        throw new SnapshotError(
+          `HTTP ${res.status}${res.status === 401 ? (this.username === undefined ? ' (the camera wants credentials: set username and password)' : ' (wrong username or password)') : ''}`,
+        );
       }
       // Bounded: whatever answers at the URL could stream without end.
       return await readBody(res, this.src.maxBytes);
@@ -87,12 +95,17 @@ export class SnapshotClient {
       return;
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
-      if (this.src.auth === 'digest') throw new SnapshotError('the camera asks for Basic authentication, and auth is "digest": the password is not sent in the clear');
+      if (this.src.auth === 'digest')
+        throw new SnapshotError(
+          'the camera asks for Basic authentication, and auth is "digest": the password is not sent in the clear',
+        );
       this.basic = true;
       this.digest = null;
       return;
     }
-    throw new SnapshotError(`HTTP 401 with no challenge we can answer (${challenges.map((c) => c.scheme).join(', ') || 'none'})`);
+    throw new SnapshotError(
+      `HTTP 401 with no challenge we can answer (${challenges.map((c) => c.scheme).join(', ') || 'none'})`,
+    );
   }
 }
 
@@ -115,7 +128,11 @@ export function snapshotSource(src: SnapshotSourceConfig, log: Logger, camId: st
           failing = false;
           return { ts, image };
         } catch (e) {
-          if (!failing) log.warn({ camera: camId, url: redactUrl(src.url), err: (e as Error).message }, 'camera snapshot failed; retrying every interval');
+          if (!failing)
+            log.warn(
+              { camera: camId, url: redactUrl(src.url), err: (e as Error).message },
+              'camera snapshot failed; retrying every interval',
+            );
           failing = true;
         }
       }

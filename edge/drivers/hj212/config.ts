@@ -47,7 +47,9 @@ const FieldValue = z
 
 const MetricName = z
   .string()
-  .refine((m) => METRIC_KIND.has(m), { message: `must be a metric of ${HJ212_KINDS.join(', ')} (see contracts METRICS)` });
+  .refine((m) => METRIC_KIND.has(m), {
+    message: `must be a metric of ${HJ212_KINDS.join(', ')} (see contracts METRICS)`,
+  });
 
 export const Hj212DeviceSchema = z.strictObject({
   /** The monitor's MN (设备唯一标识) as it sends it. */
@@ -69,7 +71,10 @@ export const Hj212ConfigSchema = z
     port: z.number().int().min(0).max(65_535).default(9212),
     host: z.string().min(1).default('0.0.0.0'),
     /** DataTime and QN are the local time of the city. */
-    timeZone: z.string().refine(isValidTimeZone, 'unknown time zone (use an IANA name such as Asia/Shanghai)').default('Asia/Shanghai'),
+    timeZone: z
+      .string()
+      .refine(isValidTimeZone, 'unknown time zone (use an IANA name such as Asia/Shanghai)')
+      .default('Asia/Shanghai'),
     /** No byte for this long: the connection is taken as half-open (a monitor that lost power or its link) and closed. */
     idleTimeoutS: z.number().positive().max(86_400).default(300),
     maxConnections: z.number().int().min(1).max(100_000).default(2000),
@@ -84,7 +89,12 @@ export const Hj212ConfigSchema = z
     maxWrongPw: z.number().int().min(1).default(5),
     pwLockoutS: z.number().positive().max(86_400).default(900),
     /** A frame (or a run of bytes without CRLF) longer than this closes the connection: the per-connection memory bound. */
-    maxFrameBytes: z.number().int().min(64).max(1 << 20).default(MAX_POSSIBLE_FRAME),
+    maxFrameBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(1 << 20)
+      .default(MAX_POSSIBLE_FRAME),
     /** A connection that sends this many bad frames in a row is closed (protects the dead-letter store). */
     maxBadFrames: z.number().int().min(1).default(100),
     /** Commissioning mode: frames from an MN that is not in `devices` are stored as device `hj212-<MN>`. */
@@ -95,20 +105,43 @@ export const Hj212ConfigSchema = z
     maxUnknown: z.number().int().min(1).default(1000),
     devices: z.array(Hj212DeviceSchema).default([]),
     /** Factor code → metric, merged over DEFAULT_FACTORS; null removes a default. */
-    factors: z.record(z.string().min(1).max(64).regex(/^[^;,=&\s]+$/, 'not a factor code'), MetricName.nullable()).default({}),
+    factors: z
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(64)
+          .regex(/^[^;,=&\s]+$/, 'not a factor code'),
+        MetricName.nullable(),
+      )
+      .default({}),
   })
   .superRefine((c, ctx) => {
     const mns = new Map<string, number>();
     const ids = new Map<string, number>();
     c.devices.forEach((d, i) => {
-      if (mns.has(d.mn)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'mn'], message: `MN ${d.mn} is also devices.${mns.get(d.mn)}` });
+      if (mns.has(d.mn))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'mn'],
+          message: `MN ${d.mn} is also devices.${mns.get(d.mn)}`,
+        });
       else mns.set(d.mn, i);
-      if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `id ${d.id} is also devices.${ids.get(d.id)}` });
+      if (ids.has(d.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'id'],
+          message: `id ${d.id} is also devices.${ids.get(d.id)}`,
+        });
       else ids.set(d.id, i);
       for (const k of HJ212_KINDS) {
         if (k === d.kind || d.companions?.[k]) continue;
         if (!IdSchema.safeParse(`${d.id}-${k}`).success) {
-          ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `companion id ${d.id}-${k} is too long; shorten the id or set companions.${k}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', i, 'id'],
+            message: `companion id ${d.id}-${k} is too long; shorten the id or set companions.${k}`,
+          });
           break;
         }
       }

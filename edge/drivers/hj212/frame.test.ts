@@ -35,7 +35,12 @@ describe('HJ 212 CRC', () => {
   it('gives the CRC of every test vector and differs from CRC-16/MODBUS', () => {
     for (const k of VALID) expect(crcHex(segmentOf(k))).toBe(V[k].slice(-4));
     expect(crcHex(segmentOf('A'))).toBe('1C80');
-    expect(modbus(Buffer.from(segmentOf('A'))).toString(16).toUpperCase().padStart(4, '0')).toBe('0759');
+    expect(
+      modbus(Buffer.from(segmentOf('A')))
+        .toString(16)
+        .toUpperCase()
+        .padStart(4, '0'),
+    ).toBe('0759');
     // The invalid vector's correct CRC (its frame copies A's).
     expect(crcHex(V.invalid.slice(6, -4))).toBe('A781');
   });
@@ -61,7 +66,8 @@ describe('decodeFrame', () => {
   it('rejects the invalid vector with a reason naming the length and the CRC', () => {
     expect(decodeFrame(Buffer.from(V.invalid, 'latin1'))).toEqual({
       ok: false,
-      reason: 'length field says 112 but the data segment is 92 bytes; CRC "1C80" does not match either (computed A781)',
+      reason:
+        'length field says 112 but the data segment is 92 bytes; CRC "1C80" does not match either (computed A781)',
     });
   });
 
@@ -72,14 +78,25 @@ describe('decodeFrame', () => {
 
   it('reports a CRC mismatch with both values and hands back the untrusted segment', () => {
     const bad = Buffer.from(V.A.slice(0, -4) + '1C81');
-    expect(decodeFrame(bad)).toEqual({ ok: false, reason: 'CRC mismatch: frame says 1C81, computed 1C80', crcOnly: true, segment: segmentOf('A') });
-    expect(decodeFrame(Buffer.from(V.A.slice(0, -4) + 'ZZZZ'))).toMatchObject({ ok: false, reason: 'CRC field "ZZZZ" is not 4 hex digits' });
+    expect(decodeFrame(bad)).toEqual({
+      ok: false,
+      reason: 'CRC mismatch: frame says 1C81, computed 1C80',
+      crcOnly: true,
+      segment: segmentOf('A'),
+    });
+    expect(decodeFrame(Buffer.from(V.A.slice(0, -4) + 'ZZZZ'))).toMatchObject({
+      ok: false,
+      reason: 'CRC field "ZZZZ" is not 4 hex digits',
+    });
   });
 
   it('rejects what is not a frame', () => {
     expect(decodeFrame(Buffer.from('hello'))).toEqual({ ok: false, reason: 'frame does not start with "##"' });
     expect(decodeFrame(Buffer.from('##01'))).toMatchObject({ ok: false });
-    expect(decodeFrame(Buffer.from('##01x1QN=1&&1C80'))).toEqual({ ok: false, reason: 'length field "01x1" is not 4 decimal digits' });
+    expect(decodeFrame(Buffer.from('##01x1QN=1&&1C80'))).toEqual({
+      ok: false,
+      reason: 'length field "01x1" is not 4 decimal digits',
+    });
   });
 
   it('encodeFrame round-trips and refuses a segment the length field cannot describe', () => {
@@ -116,7 +133,17 @@ describe('FrameSplitter', () => {
 
   it('skips garbage between frames, reports it once per run, and ignores bare CRLF and NUL fillers', () => {
     const s = new FrameSplitter();
-    const evs = s.push(Buffer.concat([Buffer.from('AT+OK\r\n'), line('A'), Buffer.from('\r\n\0 \r\n'), line('B'), Buffer.from('#x#'), line('C'), Buffer.from('#')]));
+    const evs = s.push(
+      Buffer.concat([
+        Buffer.from('AT+OK\r\n'),
+        line('A'),
+        Buffer.from('\r\n\0 \r\n'),
+        line('B'),
+        Buffer.from('#x#'),
+        line('C'),
+        Buffer.from('#'),
+      ]),
+    );
     expect(frames(evs)).toEqual([`${V.A}\r\n`, `${V.B}\r\n`, `${V.C}\r\n`]);
     expect(bads(evs).map((b) => [b.raw.toString(), b.reason, b.fatal])).toEqual([
       ['AT+OK\r\n', '7 bytes of garbage before a frame start "##"', false],
@@ -139,7 +166,10 @@ describe('FrameSplitter', () => {
     const s = new FrameSplitter();
     const first = s.push(line('invalid'));
     expect(bads(first).map((b) => [b.reason, b.raw.toString('latin1')])).toEqual([
-      ['length field says 112 but the data segment is 92 bytes; CRC "1C80" does not match either (computed A781)', `${V.invalid}\r\n`],
+      [
+        'length field says 112 but the data segment is 92 bytes; CRC "1C80" does not match either (computed A781)',
+        `${V.invalid}\r\n`,
+      ],
     ]);
     expect(frames(s.push(line('A')))).toEqual([`${V.A}\r\n`]);
   });

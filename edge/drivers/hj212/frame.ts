@@ -148,14 +148,20 @@ export class FrameSplitter {
     if (crlf !== -1) {
       // The CRLF is not where the length says. A new frame may start before it (this one was cut short).
       const next = frameStart(buf, 2, crlf);
-      if (next !== -1) return this.cut(out, next, `frame cut short: declared data length ${declared}, a new frame starts after ${next} bytes`);
+      if (next !== -1)
+        return this.cut(
+          out,
+          next,
+          `frame cut short: declared data length ${declared}, a new frame starts after ${next} bytes`,
+        );
       const actual = crlf - 6 - 4;
       return this.cut(out, crlf + 2, `${lengthReason(declared, actual)}${crcNote(buf, 6, crlf - 4)}`);
     }
     if (buf.length >= expectedEnd) {
       // Long enough but no CRLF at its end: cut at a new frame start if one is already there, else wait for CRLF.
       const next = frameStart(buf, 2);
-      if (next !== -1) return this.cut(out, next, `frame cut short: declared data length ${declared}, no CRLF before the next frame`);
+      if (next !== -1)
+        return this.cut(out, next, `frame cut short: declared data length ${declared}, no CRLF before the next frame`);
     }
     return this.waitOrDie(out);
   }
@@ -184,7 +190,12 @@ export class FrameSplitter {
   private addGarbage(b: Buffer): void {
     if (b.length === 0) return;
     this.garbageBytes += b.length;
-    if (this.garbageFiller) for (const x of b) if (!isFiller(x)) { this.garbageFiller = false; break; }
+    if (this.garbageFiller)
+      for (const x of b)
+        if (!isFiller(x)) {
+          this.garbageFiller = false;
+          break;
+        }
     if (this.garbageKept < KEEP_BYTES) {
       const part = b.subarray(0, KEEP_BYTES - this.garbageKept);
       this.garbage.push(Buffer.from(part));
@@ -226,7 +237,9 @@ function crcNote(buf: Buffer, segStart: number, segEnd: number): string {
   if (segEnd < segStart || segEnd + 4 > buf.length) return '';
   const sent = buf.subarray(segEnd, segEnd + 4).toString('latin1');
   const computed = hexCrc(buf, segStart, segEnd);
-  return sent.toUpperCase() === computed ? '' : `; CRC ${JSON.stringify(sent)} does not match either (computed ${computed})`;
+  return sent.toUpperCase() === computed
+    ? ''
+    : `; CRC ${JSON.stringify(sent)} does not match either (computed ${computed})`;
 }
 
 function hexCrc(buf: Buffer, start: number, end: number): string {
@@ -269,7 +282,8 @@ export function decodeFrame(raw: Buffer): DecodeResult {
 /** A complete frame around a data segment (ASCII): length, CRC and CRLF added. */
 export function encodeFrame(segment: string): Buffer {
   const data = Buffer.from(segment, 'latin1');
-  if (data.length > 9999) throw new RangeError(`data segment of ${data.length} bytes does not fit the 4-digit length field`);
+  if (data.length > 9999)
+    throw new RangeError(`data segment of ${data.length} bytes does not fit the 4-digit length field`);
   const head = Buffer.from(`##${String(data.length).padStart(4, '0')}`, 'latin1');
   const tail = Buffer.from(`${hexCrc(data, 0, data.length)}\r\n`, 'latin1');
   return Buffer.concat([head, data, tail]);

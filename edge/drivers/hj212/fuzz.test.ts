@@ -35,11 +35,20 @@ function mutate(src: Buffer, r: () => number): Buffer {
     const i = Math.floor(r() * (b.length + 1));
     const byte = r() < 0.6 ? SPECIAL[Math.floor(r() * SPECIAL.length)]! : Math.floor(r() * 256);
     switch (Math.floor(r() * 5)) {
-      case 0: b[i] = byte; break; // replace
-      case 1: b.splice(i, 0, byte); break; // insert
-      case 2: b.splice(i, 1 + Math.floor(r() * 8)); break; // delete a run
-      case 3: b.splice(i, 0, ...b.slice(Math.floor(r() * b.length), Math.floor(r() * b.length))); break; // duplicate a slice
-      default: b.splice(i, b.length); // truncate
+      case 0:
+        b[i] = byte;
+        break; // replace
+      case 1:
+        b.splice(i, 0, byte);
+        break; // insert
+      case 2:
+        b.splice(i, 1 + Math.floor(r() * 8));
+        break; // delete a run
+      case 3:
+        b.splice(i, 0, ...b.slice(Math.floor(r() * b.length), Math.floor(r() * b.length)));
+        break; // duplicate a slice
+      default:
+        b.splice(i, b.length); // truncate
     }
   }
   return Buffer.from(b);
@@ -50,7 +59,7 @@ function consume(stream: Buffer, r: () => number) {
   const s = new FrameSplitter(MAX);
   const evs: SplitEvent[] = [];
   let pushed = 0;
-  for (let i = 0; i < stream.length && !s.closed; ) {
+  for (let i = 0; i < stream.length && !s.closed;) {
     const n = 1 + Math.floor(r() * (r() < 0.2 ? 4000 : 300));
     const chunk = stream.subarray(i, i + n);
     evs.push(...s.push(chunk));
@@ -81,7 +90,11 @@ function consume(stream: Buffer, r: () => number) {
       expect(p.reason.length).toBeGreaterThan(0);
       continue;
     }
-    const m = mapPacket(p.packet, DEVICE, { factors: FACTORS, timeZone: 'Asia/Shanghai', receivedAt: 1_700_000_000_000 });
+    const m = mapPacket(p.packet, DEVICE, {
+      factors: FACTORS,
+      timeZone: 'Asia/Shanghai',
+      receivedAt: 1_700_000_000_000,
+    });
     for (const { reading } of m.readings) {
       for (const v of Object.values(reading.metrics)) expect(Number.isFinite(v)).toBe(true);
       for (const f of Object.values(reading.flags ?? {})) expect(f).toMatch(/^[A-Z]$/);
@@ -101,7 +114,8 @@ describe('HJ 212 codec fuzz', () => {
       const len = Math.floor(r() * 6000);
       const b = Buffer.alloc(len);
       // Bias towards the protocol's own characters, or the parser would only ever see garbage.
-      for (let i = 0; i < len; i++) b[i] = r() < 0.3 ? SPECIAL[Math.floor(r() * SPECIAL.length)]! : Math.floor(r() * 256);
+      for (let i = 0; i < len; i++)
+        b[i] = r() < 0.3 ? SPECIAL[Math.floor(r() * SPECIAL.length)]! : Math.floor(r() * 256);
       consume(b, r);
     }
   });
@@ -134,11 +148,18 @@ describe('HJ 212 codec fuzz', () => {
     let mapped = 0;
     for (let n = 0; n < 3000; n++) {
       const v = V[['A', 'B', 'C', 'D', 'E'][n % 5]!]!;
-      const seg = mutate(Buffer.from(v.slice(6, -4), 'latin1'), r).toString('latin1').replace(/\r\n/g, '');
+      const seg = mutate(Buffer.from(v.slice(6, -4), 'latin1'), r)
+        .toString('latin1')
+        .replace(/\r\n/g, '');
       const p = parseSegment(seg);
       if (!p.ok) continue;
-      const m = mapPacket(p.packet, DEVICE, { factors: FACTORS, timeZone: 'Asia/Shanghai', receivedAt: 1_700_000_000_000 });
-      for (const { reading } of m.readings) for (const x of Object.values(reading.metrics)) expect(Number.isFinite(x)).toBe(true);
+      const m = mapPacket(p.packet, DEVICE, {
+        factors: FACTORS,
+        timeZone: 'Asia/Shanghai',
+        receivedAt: 1_700_000_000_000,
+      });
+      for (const { reading } of m.readings)
+        for (const x of Object.values(reading.metrics)) expect(Number.isFinite(x)).toBe(true);
       mapped += m.readings.length;
     }
     expect(mapped).toBeGreaterThan(1000);

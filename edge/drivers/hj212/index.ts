@@ -1,8 +1,23 @@
 // The HJ 212-2017 driver of the edge agent: a TCP server for environmental monitors, and its pure parts (CRC,
 // framing, parsing, answers, mapping) for tests and benchmarks.
 export { hj212Crc, crcHex } from './crc.js';
-export { FrameSplitter, decodeFrame, encodeFrame, KEEP_BYTES, MAX_POSSIBLE_FRAME, type SplitEvent, type DecodeResult } from './frame.js';
-export { parseSegment, parseNumber, wantsAnswer, type Hj212Packet, type Hj212Factor, type ParseResult } from './packet.js';
+export {
+  FrameSplitter,
+  decodeFrame,
+  encodeFrame,
+  KEEP_BYTES,
+  MAX_POSSIBLE_FRAME,
+  type SplitEvent,
+  type DecodeResult,
+} from './frame.js';
+export {
+  parseSegment,
+  parseNumber,
+  wantsAnswer,
+  type Hj212Packet,
+  type Hj212Factor,
+  type ParseResult,
+} from './packet.js';
 export {
   dataAnswer,
   requestAnswer,
@@ -14,7 +29,14 @@ export {
   QnRtn,
   type QnRtnCode,
 } from './answer.js';
-export { mapPacket, companionTarget, DATA_COMMANDS, type Hj212Device, type MapOptions, type MapResult } from './mapping.js';
+export {
+  mapPacket,
+  companionTarget,
+  DATA_COMMANDS,
+  type Hj212Device,
+  type MapOptions,
+  type MapResult,
+} from './mapping.js';
 export { parseLocalTime, formatDataTime, formatQn, localToEpoch, zoneOffsetMs, isValidTimeZone } from './time.js';
 export {
   Hj212ConfigSchema,

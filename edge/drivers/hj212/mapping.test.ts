@@ -33,7 +33,16 @@ describe('mapPacket: the test vectors of domain.md', () => {
         target: dust,
         reading: {
           ts,
-          metrics: { pm25_ugm3: 207, pm10_ugm3: 295, temp_c: 12.6, rh_pct: 32, pressure_kpa: 101.02, wind_ms: 2.1, wind_dir_deg: 120, tsp_ugm3: 217 },
+          metrics: {
+            pm25_ugm3: 207,
+            pm10_ugm3: 295,
+            temp_c: 12.6,
+            rh_pct: 32,
+            pressure_kpa: 101.02,
+            wind_ms: 2.1,
+            wind_dir_deg: 120,
+            tsp_ugm3: 217,
+          },
         },
       },
       { target: noise(), reading: { ts, metrics: { laeq_db: 50.1 } } },
@@ -49,7 +58,15 @@ describe('mapPacket: the test vectors of domain.md', () => {
         target: dust,
         reading: {
           ts: Date.parse('2022-05-13T16:26:00+08:00'),
-          metrics: { pm25_ugm3: 14, pm10_ugm3: 31, wind_ms: 1, wind_dir_deg: 11, temp_c: 17, rh_pct: 85, pressure_kpa: 95 },
+          metrics: {
+            pm25_ugm3: 14,
+            pm10_ugm3: 31,
+            wind_ms: 1,
+            wind_dir_deg: 11,
+            temp_c: 17,
+            rh_pct: 85,
+            pressure_kpa: 95,
+          },
         },
       },
     ]);
@@ -62,7 +79,19 @@ describe('mapPacket: the test vectors of domain.md', () => {
     expect(m.readings).toEqual([
       {
         target: dust,
-        reading: { ts, metrics: { pm25_ugm3: 0, pm10_ugm3: 0, tsp_ugm3: 0, temp_c: 0, rh_pct: 0, pressure_kpa: 0, wind_ms: 0, wind_dir_deg: 0 } },
+        reading: {
+          ts,
+          metrics: {
+            pm25_ugm3: 0,
+            pm10_ugm3: 0,
+            tsp_ugm3: 0,
+            temp_c: 0,
+            rh_pct: 0,
+            pressure_kpa: 0,
+            wind_ms: 0,
+            wind_dir_deg: 0,
+          },
+        },
       },
       { target: noise(), reading: { ts, metrics: { laeq_db: 0 } } },
     ]);
@@ -72,7 +101,20 @@ describe('mapPacket: the test vectors of domain.md', () => {
     const m = mapPacket(vec('E'), site, opts());
     const ts = Date.parse('2018-09-14T09:06:00+08:00');
     expect(m.readings).toEqual([
-      { target: dust, reading: { ts, metrics: { tsp_ugm3: 67.04, pm25_ugm3: 39.6, pm10_ugm3: 53, wind_ms: 0, wind_dir_deg: 335, pressure_kpa: 30.4 } } },
+      {
+        target: dust,
+        reading: {
+          ts,
+          metrics: {
+            tsp_ugm3: 67.04,
+            pm25_ugm3: 39.6,
+            pm10_ugm3: 53,
+            wind_ms: 0,
+            wind_dir_deg: 335,
+            pressure_kpa: 30.4,
+          },
+        },
+      },
       { target: noise(), reading: { ts, metrics: { laeq_db: 60.97 } } },
     ]);
     expect(m.unmapped).toEqual(['B00008', 'B00009']);
@@ -80,24 +122,49 @@ describe('mapPacket: the test vectors of domain.md', () => {
 
   it('E for a noise monitor with configured companions and vendor codes', () => {
     const cfg = parseConfig(Hj212ConfigSchema, { factors: { B00008: 'l10_db', a01006: null } }, 'test');
-    const nz: Hj212Device = { id: 'nz-01', district: 'jinghai', kind: 'noise', companions: { dust: 'ds-next-to-nz-01' } };
+    const nz: Hj212Device = {
+      id: 'nz-01',
+      district: 'jinghai',
+      kind: 'noise',
+      companions: { dust: 'ds-next-to-nz-01' },
+    };
     const m = mapPacket(vec('E'), nz, opts({ factors: factorMap(cfg) }));
     const ts = Date.parse('2018-09-14T09:06:00+08:00');
     expect(m.readings).toEqual([
-      { target: { id: 'nz-01', district: 'jinghai', kind: 'noise' }, reading: { ts, metrics: { laeq_db: 60.97, l10_db: 51.3 } } },
-      { target: { id: 'ds-next-to-nz-01', district: 'jinghai', kind: 'dust' }, reading: { ts, metrics: { tsp_ugm3: 67.04, pm25_ugm3: 39.6, pm10_ugm3: 53, wind_ms: 0, wind_dir_deg: 335 } } },
+      {
+        target: { id: 'nz-01', district: 'jinghai', kind: 'noise' },
+        reading: { ts, metrics: { laeq_db: 60.97, l10_db: 51.3 } },
+      },
+      {
+        target: { id: 'ds-next-to-nz-01', district: 'jinghai', kind: 'dust' },
+        reading: { ts, metrics: { tsp_ugm3: 67.04, pm25_ugm3: 39.6, pm10_ugm3: 53, wind_ms: 0, wind_dir_deg: 335 } },
+      },
     ]);
     expect(m.unmapped).toEqual(['a01006', 'B00009']);
   });
 });
 
 describe('mapPacket: flags, values and time', () => {
-  const frame = (cp: string, head = 'QN=20240301080000123;ST=39;CN=2011;PW=1;MN=M;Flag=4') => packet(`${head};CP=&&${cp}&&`);
+  const frame = (cp: string, head = 'QN=20240301080000123;ST=39;CN=2011;PW=1;MN=M;Flag=4') =>
+    packet(`${head};CP=&&${cp}&&`);
 
   it('keeps flags other than N per metric (lower case accepted) and skips a flag that is not one letter', () => {
-    const m = mapPacket(frame('DataTime=20240301080000;a34004-Rtd=80,a34004-Flag=D;a34002-Rtd=120,a34002-Flag=n;a34001-Rtd=300,a34001-Flag=m;LA-Rtd=55,LA-Flag=Md'), site, opts());
+    const m = mapPacket(
+      frame(
+        'DataTime=20240301080000;a34004-Rtd=80,a34004-Flag=D;a34002-Rtd=120,a34002-Flag=n;a34001-Rtd=300,a34001-Flag=m;LA-Rtd=55,LA-Flag=Md',
+      ),
+      site,
+      opts(),
+    );
     expect(m.readings).toEqual([
-      { target: dust, reading: { ts: Date.parse('2024-03-01T08:00:00+08:00'), metrics: { pm25_ugm3: 80, pm10_ugm3: 120, tsp_ugm3: 300 }, flags: { pm25_ugm3: 'D', tsp_ugm3: 'M' } } },
+      {
+        target: dust,
+        reading: {
+          ts: Date.parse('2024-03-01T08:00:00+08:00'),
+          metrics: { pm25_ugm3: 80, pm10_ugm3: 120, tsp_ugm3: 300 },
+          flags: { pm25_ugm3: 'D', tsp_ugm3: 'M' },
+        },
+      },
     ]);
     expect(m.notes).toEqual(['LA-Flag="Md" is not one letter; the value is skipped']);
   });
@@ -110,7 +177,11 @@ describe('mapPacket: flags, values and time', () => {
   });
 
   it('skips values that are not finite numbers', () => {
-    const m = mapPacket(frame('DataTime=20240301080000;a34004-Rtd=abc;a34002-Rtd=;a34001-Rtd=1e999;a01001-Rtd=-3.5'), site, opts());
+    const m = mapPacket(
+      frame('DataTime=20240301080000;a34004-Rtd=abc;a34002-Rtd=;a34001-Rtd=1e999;a01001-Rtd=-3.5'),
+      site,
+      opts(),
+    );
     expect(m.readings[0]!.reading.metrics).toEqual({ temp_c: -3.5 });
     expect(m.notes).toHaveLength(3);
   });
@@ -121,7 +192,9 @@ describe('mapPacket: flags, values and time', () => {
 
   it('LA and Leq in one frame: the first is used', () => {
     const m = mapPacket(frame('DataTime=20240301080000;LA-Rtd=50;Leq-Rtd=51'), site, opts());
-    expect(m.readings).toEqual([{ target: noise(), reading: { ts: Date.parse('2024-03-01T08:00:00+08:00'), metrics: { laeq_db: 50 } } }]);
+    expect(m.readings).toEqual([
+      { target: noise(), reading: { ts: Date.parse('2024-03-01T08:00:00+08:00'), metrics: { laeq_db: 50 } } },
+    ]);
     expect(m.notes).toEqual(['Leq and LA both map to laeq_db; LA is used']);
   });
 
@@ -137,7 +210,9 @@ describe('mapPacket: flags, values and time', () => {
 
   it('DataTime is local time of the configured zone', () => {
     const cp = 'DataTime=20240301080000;a34004-Rtd=1';
-    expect(mapPacket(frame(cp), site, opts({ timeZone: 'Asia/Urumqi' })).ts).toBe(Date.parse('2024-03-01T08:00:00+06:00'));
+    expect(mapPacket(frame(cp), site, opts({ timeZone: 'Asia/Urumqi' })).ts).toBe(
+      Date.parse('2024-03-01T08:00:00+06:00'),
+    );
     expect(mapPacket(frame(cp), site, opts({ timeZone: 'UTC' })).ts).toBe(Date.parse('2024-03-01T08:00:00Z'));
   });
 });
@@ -153,7 +228,15 @@ describe('local time', () => {
   });
 
   it('refuses what is not a calendar time', () => {
-    for (const s of ['20240230120000', '20241301000000', '20240101240000', '20240101126000', '2024010112000', 'abc', '']) {
+    for (const s of [
+      '20240230120000',
+      '20241301000000',
+      '20240101240000',
+      '20240101126000',
+      '2024010112000',
+      'abc',
+      '',
+    ]) {
       expect(parseLocalTime(s, 'Asia/Shanghai')).toBeUndefined();
     }
   });
@@ -174,7 +257,17 @@ describe('local time', () => {
 describe('Hj212ConfigSchema', () => {
   it('fills the defaults', () => {
     const c = parseConfig(Hj212ConfigSchema, {}, 'test');
-    expect(c).toMatchObject({ port: 9212, host: '0.0.0.0', timeZone: 'Asia/Shanghai', idleTimeoutS: 300, maxConnections: 2000, acceptUnknown: false, unknownDistrict: 'unmapped', devices: [], factors: {} });
+    expect(c).toMatchObject({
+      port: 9212,
+      host: '0.0.0.0',
+      timeZone: 'Asia/Shanghai',
+      idleTimeoutS: 300,
+      maxConnections: 2000,
+      acceptUnknown: false,
+      unknownDistrict: 'unmapped',
+      devices: [],
+      factors: {},
+    });
     expect(factorMap(c).get('LA')).toBe('laeq_db');
     expect(factorMap(c).get('a05024')).toBeUndefined();
   });

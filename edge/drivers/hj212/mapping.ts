@@ -23,7 +23,12 @@ export interface Hj212Device extends Hj212Target {
 }
 
 /** Commands whose CP carries measured data that becomes readings. */
-export const DATA_COMMANDS: Readonly<Record<string, 'Rtd' | 'Avg'>> = { '2011': 'Rtd', '2051': 'Avg', '2061': 'Avg', '2031': 'Avg' };
+export const DATA_COMMANDS: Readonly<Record<string, 'Rtd' | 'Avg'>> = {
+  '2011': 'Rtd',
+  '2051': 'Avg',
+  '2061': 'Avg',
+  '2031': 'Avg',
+};
 
 export interface MapOptions {
   factors: ReadonlyMap<string, string>;
@@ -64,7 +69,8 @@ export function mapPacket(packet: Hj212Packet, device: Hj212Device, o: MapOption
   if (ts === undefined && packet.qn !== undefined) {
     ts = parseLocalTime(packet.qn, o.timeZone);
     tsSource = 'QN';
-    if (ts !== undefined) note(packet.dataTime === undefined ? 'no DataTime; the time of QN is used' : "the time of QN is used");
+    if (ts !== undefined)
+      note(packet.dataTime === undefined ? 'no DataTime; the time of QN is used' : 'the time of QN is used');
   }
   if (ts === undefined) {
     ts = o.receivedAt;
@@ -74,7 +80,10 @@ export function mapPacket(packet: Hj212Packet, device: Hj212Device, o: MapOption
 
   const primary = DATA_COMMANDS[packet.cn ?? '2011'] ?? 'Rtd';
   const secondary = primary === 'Rtd' ? 'Avg' : 'Rtd';
-  const byTarget = new Map<string, { target: Hj212Target; metrics: Record<string, number>; flags: Record<string, string> }>();
+  const byTarget = new Map<
+    string,
+    { target: Hj212Target; metrics: Record<string, number>; flags: Record<string, string> }
+  >();
   const unmapped: string[] = [];
   const source = new Map<string, string>();
 
@@ -124,7 +133,9 @@ export function mapPacket(packet: Hj212Packet, device: Hj212Device, o: MapOption
   }
 
   const readings: MapResult['readings'] = [];
-  const ordered = [...byTarget.values()].sort((a, b) => Number(b.target.id === device.id) - Number(a.target.id === device.id));
+  const ordered = [...byTarget.values()].sort(
+    (a, b) => Number(b.target.id === device.id) - Number(a.target.id === device.id),
+  );
   for (const t of ordered) {
     const reading: ReadingInput = { ts, metrics: t.metrics };
     if (Object.keys(t.flags).length > 0) reading.flags = t.flags;

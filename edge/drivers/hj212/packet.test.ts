@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { answerFlag, dataAnswerSegment, requestAnswerSegment, QnRtn, isAnswer, isDataUpload, dataAnswer } from './answer.js';
+import {
+  answerFlag,
+  dataAnswerSegment,
+  requestAnswerSegment,
+  QnRtn,
+  isAnswer,
+  isDataUpload,
+  dataAnswer,
+} from './answer.js';
 import { decodeFrame } from './frame.js';
 import { parseSegment, wantsAnswer, type Hj212Packet } from './packet.js';
 import vectors from './testdata/vectors.json' with { type: 'json' };
@@ -141,7 +149,11 @@ describe('parseSegment: the test vectors of domain.md', () => {
     // Its segment alone would still be understood by the tolerant parser: bare LA=30, Flag with a trailing space.
     const r = parseSegment(seg('invalid'));
     expect(r.ok && r.packet.flag).toBe(5);
-    expect(r.ok && r.packet.factors).toEqual({ LA: { fields: {}, loose: '30' }, TE: { fields: {}, loose: '25' }, HU: { fields: {}, loose: '75' } });
+    expect(r.ok && r.packet.factors).toEqual({
+      LA: { fields: {}, loose: '30' },
+      TE: { fields: {}, loose: '25' },
+      HU: { fields: {}, loose: '75' },
+    });
   });
 });
 
@@ -150,13 +162,25 @@ describe('parseSegment: tolerance', () => {
     const r = parseSegment('MN=M1;CN=2011;ST=39;CP=&&DataTime=20240101120000;a34004-Rtd=30&&');
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.packet).toMatchObject({ mn: 'M1', cn: '2011', st: '39', dataTime: '20240101120000', factors: { a34004: { fields: { Rtd: '30' } } } });
+    expect(r.packet).toMatchObject({
+      mn: 'M1',
+      cn: '2011',
+      st: '39',
+      dataTime: '20240101120000',
+      factors: { a34004: { fields: { Rtd: '30' } } },
+    });
     expect(r.packet.flag).toBeUndefined();
-    expect(r.packet.warnings).toEqual(['header fields are not in the standard order', 'Flag is missing', 'QN is missing']);
+    expect(r.packet.warnings).toEqual([
+      'header fields are not in the standard order',
+      'Flag is missing',
+      'QN is missing',
+    ]);
   });
 
   it('accepts wrong case in names, duplicated fields (first wins), spaces and stray separators', () => {
-    const r = parseSegment('qn=1;st=39;cn=2011;mn= M2 ;flag=4;CP=&&DataTime=20240101120000;;a34004-rtd=30,a34004-Rtd=31, a34002-Rtd = 50 ;&&');
+    const r = parseSegment(
+      'qn=1;st=39;cn=2011;mn= M2 ;flag=4;CP=&&DataTime=20240101120000;;a34004-rtd=30,a34004-Rtd=31, a34002-Rtd = 50 ;&&',
+    );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.packet.mn).toBe('M2');
@@ -171,7 +195,10 @@ describe('parseSegment: tolerance', () => {
     const noAmp = parseSegment('QN=1;CN=2011;MN=M3;Flag=4;CP=DataTime=20240101120000;a34004-Rtd=30');
     expect(noAmp.ok && noAmp.packet.factors).toEqual({ a34004: { fields: { Rtd: '30' } } });
     expect(noAmp.ok && noAmp.packet.warnings).toEqual(['CP does not start with "&&"', 'CP does not end with "&&"']);
-    expect(parseSegment('QN=1;CN=2011;Flag=4;CP=&&&&')).toMatchObject({ ok: false, reason: 'MN is missing: the monitor cannot be identified' });
+    expect(parseSegment('QN=1;CN=2011;Flag=4;CP=&&&&')).toMatchObject({
+      ok: false,
+      reason: 'MN is missing: the monitor cannot be identified',
+    });
     expect(parseSegment('')).toMatchObject({ ok: false });
   });
 
@@ -187,13 +214,17 @@ describe('answers', () => {
   const p = parse('A');
 
   it('9011 echoes QN, PW and MN with ST=91 and Flag=4 (HJ 212-2017)', () => {
-    expect(requestAnswerSegment(p, QnRtn.ready)).toBe('QN=20160801085857223;ST=91;CN=9011;PW=100000;MN=010000A8900016F000169DC0;Flag=4;CP=&&QnRtn=1&&');
+    expect(requestAnswerSegment(p, QnRtn.ready)).toBe(
+      'QN=20160801085857223;ST=91;CN=9011;PW=100000;MN=010000A8900016F000169DC0;Flag=4;CP=&&QnRtn=1&&',
+    );
     expect(requestAnswerSegment(p, QnRtn.wrongPw)).toContain('CP=&&QnRtn=3&&');
   });
 
   it('9014 data answer, and a frame that passes the frame check', () => {
     const b = parse('B');
-    expect(dataAnswerSegment(b)).toBe('QN=20200814151600001;ST=91;CN=9014;PW=123456;MN=010000A8900016F000169DC0;Flag=4;CP=&&&&');
+    expect(dataAnswerSegment(b)).toBe(
+      'QN=20200814151600001;ST=91;CN=9014;PW=123456;MN=010000A8900016F000169DC0;Flag=4;CP=&&&&',
+    );
     const frame = dataAnswer(b);
     expect(frame.toString().endsWith('\r\n')).toBe(true);
     expect(decodeFrame(frame)).toEqual({ ok: true, segment: dataAnswerSegment(b) });
@@ -202,7 +233,16 @@ describe('answers', () => {
   it('answer Flag keeps the version bits and never asks for an answer', () => {
     expect([5, 4, 7, 1, 0, undefined].map(answerFlag)).toEqual([4, 4, 4, 0, 0, 4]);
     expect([5, 4, 7, 1, 0, undefined].map(wantsAnswer)).toEqual([true, false, true, true, false, false]);
-    expect(['2011', '2051', '2061', '2031', '2021', '1062', '9014', undefined].map(isDataUpload)).toEqual([true, true, true, true, true, false, false, false]);
+    expect(['2011', '2051', '2061', '2031', '2021', '1062', '9014', undefined].map(isDataUpload)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
     expect(['9011', '9014', '2011'].map(isAnswer)).toEqual([true, true, false]);
   });
 });

@@ -11,8 +11,25 @@ const HEADER_BY_LOWER = new Map<string, HeaderKey>(HEADER_KEYS.map((k) => [k.toL
 
 /** Suffixes of factor fields (`a34004-Rtd`), compared case-insensitively, stored in this spelling. */
 export const FACTOR_SUFFIXES = [
-  'Rtd', 'Avg', 'Min', 'Max', 'Flag', 'Cou', 'ZsRtd', 'ZsAvg', 'ZsMin', 'ZsMax', 'EFlag', 'SampleTime', 'Info',
-  'Data', 'DayData', 'NightData', 'Ala', 'UpValue', 'LowValue',
+  'Rtd',
+  'Avg',
+  'Min',
+  'Max',
+  'Flag',
+  'Cou',
+  'ZsRtd',
+  'ZsAvg',
+  'ZsMin',
+  'ZsMax',
+  'EFlag',
+  'SampleTime',
+  'Info',
+  'Data',
+  'DayData',
+  'NightData',
+  'Ala',
+  'UpValue',
+  'LowValue',
 ] as const;
 const SUFFIXES = new Set<string>(FACTOR_SUFFIXES);
 const SUFFIX_BY_LOWER = new Map<string, string>(FACTOR_SUFFIXES.map((s) => [s.toLowerCase(), s]));
@@ -30,8 +47,28 @@ function trimmed(s: string): string {
  */
 const CP_PARAMS = new Set(
   [
-    'DataTime', 'QN', 'QnRtn', 'ExeRtn', 'CN', 'PW', 'NewPW', 'SystemTime', 'RtdInterval', 'MinInterval', 'RestartTime',
-    'PolId', 'BeginTime', 'EndTime', 'OverTime', 'ReCount', 'VaseNo', 'CstartTime', 'Ctime', 'Stime', 'InfoId', 'SN',
+    'DataTime',
+    'QN',
+    'QnRtn',
+    'ExeRtn',
+    'CN',
+    'PW',
+    'NewPW',
+    'SystemTime',
+    'RtdInterval',
+    'MinInterval',
+    'RestartTime',
+    'PolId',
+    'BeginTime',
+    'EndTime',
+    'OverTime',
+    'ReCount',
+    'VaseNo',
+    'CstartTime',
+    'Ctime',
+    'Stime',
+    'InfoId',
+    'SN',
   ].map((s) => s.toLowerCase()),
 );
 
@@ -64,7 +101,8 @@ export interface Hj212Packet {
   warnings: string[];
 }
 
-export type ParseResult = { ok: true; packet: Hj212Packet } | { ok: false; reason: string; partial: Partial<Hj212Packet> };
+export type ParseResult =
+  { ok: true; packet: Hj212Packet } | { ok: false; reason: string; partial: Partial<Hj212Packet> };
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 

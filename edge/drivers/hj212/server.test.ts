@@ -136,7 +136,14 @@ describe('Hj212Server', () => {
     await b.until(() => b.answers.length === 1);
     await eventually(() => sink.got.length === 5, 'readings of B, C and D');
 
-    expect(b.answers[0]).toMatchObject({ qn: '20200814151600001', st: '91', cn: '9014', pw: '123456', mn: MN_B, flag: 4 });
+    expect(b.answers[0]).toMatchObject({
+      qn: '20200814151600001',
+      st: '91',
+      cn: '9014',
+      pw: '123456',
+      mn: MN_B,
+      flag: 4,
+    });
     expect(c.answers).toEqual([]);
     const ids = sink.got.map((g) => g.target.id).sort();
     expect(ids).toEqual(['ds-air-01', 'ds-gw-02', 'ds-gw-02-noise', 'ds-site-01', 'ds-site-01-noise']);
@@ -144,7 +151,12 @@ describe('Hj212Server', () => {
       ts: Date.parse('2020-08-14T15:16:00+08:00'),
       metrics: { laeq_db: 50.1 },
     });
-    expect(sink.status.filter((s) => s.online).map((s) => s.id).sort()).toEqual(ids);
+    expect(
+      sink.status
+        .filter((s) => s.online)
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(ids);
     expect(srv.stats()).toMatchObject({ connections: 2, frames: 3, readings: 5, deadLetters: 0, answers: 1 });
   });
 
@@ -178,7 +190,9 @@ describe('Hj212Server', () => {
       [`wrong PW for MN ${MN_B} (device ds-site-01)`, MN_B],
       ['unknown MN STRANGER01: not in the configured devices (commissioning mode is off)', 'STRANGER01'],
     ]);
-    expect(sink.dead[0]!.raw.toString('latin1')).toBe(reframe('B', (s) => s.replace('PW=123456', 'PW=654321')).toString('latin1'));
+    expect(sink.dead[0]!.raw.toString('latin1')).toBe(
+      reframe('B', (s) => s.replace('PW=123456', 'PW=654321')).toString('latin1'),
+    );
     expect(sink.dead[0]!.source).toMatch(/^hj212:\/\/127\.0\.0\.1:\d+$/);
     expect(sink.got.map((g) => g.target.id)).toEqual(['ds-air-01']);
     // The wrong-PW connection is kept: a correct frame on it is accepted.
@@ -252,7 +266,9 @@ describe('Hj212Server', () => {
     await flood.until(() => flood.closed);
     expect(sink.dead).toHaveLength(1);
     // How many bytes were held when the bound was hit depends on how TCP cut the stream.
-    expect(sink.dead[0]!.reason).toMatch(/^no CRLF within 10011 bytes \(maxFrameBytes\): line too long \(first 4096 of \d+ bytes kept\)$/);
+    expect(sink.dead[0]!.reason).toMatch(
+      /^no CRLF within 10011 bytes \(maxFrameBytes\): line too long \(first 4096 of \d+ bytes kept\)$/,
+    );
     expect(sink.dead[0]!.raw.length).toBe(4096);
     good.send(line('B'));
     await good.until(() => good.answers.length === 1);
@@ -342,10 +358,13 @@ describe('Hj212Server', () => {
       await monitor.until(() => monitor.answers.length === 1);
       // A guesser at 127.0.0.1 tries three PWs, then the right one.
       const guesser = await connect('127.0.0.1');
-      for (const pw of ['111111', '222222', '333333', '123456']) guesser.send(reframe('B', (s) => s.replace('PW=123456', `PW=${pw}`)));
+      for (const pw of ['111111', '222222', '333333', '123456'])
+        guesser.send(reframe('B', (s) => s.replace('PW=123456', `PW=${pw}`)));
       await guesser.until(() => guesser.answers.length === 4);
       expect(guesser.answers.map((a) => [a.cn, a.params.QnRtn])).toEqual(Array(4).fill(['9011', '2']));
-      expect(sink.dead.at(-1)!.reason).toBe(`MN ${MN_B} (device ds-site-01) is locked out after 3 wrong PWs until 2026-12-01T00:01:00.000Z`);
+      expect(sink.dead.at(-1)!.reason).toBe(
+        `MN ${MN_B} (device ds-site-01) is locked out after 3 wrong PWs until 2026-12-01T00:01:00.000Z`,
+      );
       expect(srv.stats().lockouts).toBe(1);
       // The monitor goes on from its own address, also on a new connection.
       const again = await connect('127.0.0.2');
@@ -366,19 +385,24 @@ describe('Hj212Server', () => {
         let closedByServer = 0;
         for (let i = 0; i < 2100; i += 300) {
           await Promise.all(
-            Array.from({ length: Math.min(300, 2100 - i) }, () =>
-              new Promise<void>((resolve) => {
-                const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
-                idle.push(s);
-                s.on('error', () => {});
-                s.on('close', () => closedByServer++);
-                s.once('connect', () => resolve());
-                s.once('error', () => resolve());
-              }),
+            Array.from(
+              { length: Math.min(300, 2100 - i) },
+              () =>
+                new Promise<void>((resolve) => {
+                  const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+                  idle.push(s);
+                  s.on('error', () => {});
+                  s.on('close', () => closedByServer++);
+                  s.once('connect', () => resolve());
+                  s.once('error', () => resolve());
+                }),
             ),
           );
         }
-        await eventually(() => srv.stats().connections + srv.stats().refused >= 2100, 'every idle connection to be taken or refused');
+        await eventually(
+          () => srv.stats().connections + srv.stats().refused >= 2100,
+          'every idle connection to be taken or refused',
+        );
         expect(srv.stats().connections).toBe(100);
         const monitor = await connect('127.0.0.2');
         monitor.send(line('B'));

@@ -193,7 +193,10 @@ export class Hj212Server {
 
   /** Devices registered by commissioning mode so far (to be mapped in the config). */
   commissionedDevices(): { mn: string; target: Hj212Target }[] {
-    return [...this.commissioned.values()].map((d) => ({ mn: d.mn, target: { id: d.id, district: d.district, kind: d.kind } }));
+    return [...this.commissioned.values()].map((d) => ({
+      mn: d.mn,
+      target: { id: d.id, district: d.district, kind: d.kind },
+    }));
   }
 
   private accept(socket: net.Socket): void {
@@ -208,7 +211,11 @@ export class Hj212Server {
       // One line per 100 refusals, as for maxConnections.
       if (this.counters.refused % 100 === 1) {
         this.log.warn(
-          { from: address, refused: this.counters.refused, maxConnectionsPerAddress: this.cfg.maxConnectionsPerAddress },
+          {
+            from: address,
+            refused: this.counters.refused,
+            maxConnectionsPerAddress: this.cfg.maxConnectionsPerAddress,
+          },
           'HJ 212 connection refused: maxConnectionsPerAddress reached for this address',
         );
       }
@@ -233,7 +240,10 @@ export class Hj212Server {
     conn.firstFrameTimer = setTimeout(() => {
       conn.firstFrameTimer = null;
       this.counters.firstFrameClosed++;
-      this.log.info({ source: conn.source, firstFrameTimeoutS: this.cfg.firstFrameTimeoutS }, 'HJ 212 connection sent no accepted frame in time: closed');
+      this.log.info(
+        { source: conn.source, firstFrameTimeoutS: this.cfg.firstFrameTimeoutS },
+        'HJ 212 connection sent no accepted frame in time: closed',
+      );
       this.drop(conn, 'no accepted frame within firstFrameTimeoutS');
     }, this.cfg.firstFrameTimeoutS * 1000);
     conn.firstFrameTimer.unref();
@@ -241,7 +251,10 @@ export class Hj212Server {
     socket.setTimeout(this.cfg.idleTimeoutS * 1000);
     socket.on('timeout', () => {
       this.counters.idleClosed++;
-      this.log.info({ source: conn.source, idleTimeoutS: this.cfg.idleTimeoutS }, 'HJ 212 connection silent: closed as half-open');
+      this.log.info(
+        { source: conn.source, idleTimeoutS: this.cfg.idleTimeoutS },
+        'HJ 212 connection silent: closed as half-open',
+      );
       this.drop(conn, 'idle timeout');
     });
     socket.on('data', (chunk: Buffer) => {
@@ -302,7 +315,10 @@ export class Hj212Server {
   private bad(conn: Conn, reason: string, raw: Buffer, mn?: string): void {
     this.deadLetter(conn, reason, raw, mn);
     if (++conn.badInRow >= this.cfg.maxBadFrames && !conn.closing) {
-      this.log.warn({ source: conn.source, badFrames: conn.badInRow }, 'HJ 212 connection sends only bad frames: closed');
+      this.log.warn(
+        { source: conn.source, badFrames: conn.badInRow },
+        'HJ 212 connection sends only bad frames: closed',
+      );
       this.drop(conn, `${conn.badInRow} bad frames in a row`);
     }
   }
@@ -311,7 +327,11 @@ export class Hj212Server {
     this.counters.deadLetters++;
     const kept = raw.length > KEEP_BYTES ? Buffer.from(raw.subarray(0, KEEP_BYTES)) : raw;
     this.logDeadLetter(conn, reason, mn);
-    this.safeSink(() => this.sink.deadLetter(mn === undefined ? { source: conn.source, reason, raw: kept } : { source: conn.source, reason, raw: kept, mn }));
+    this.safeSink(() =>
+      this.sink.deadLetter(
+        mn === undefined ? { source: conn.source, reason, raw: kept } : { source: conn.source, reason, raw: kept, mn },
+      ),
+    );
   }
 
   /** Logs a dead letter, at most DEAD_LETTER_LOG_LINES per address and minute: one host's flood must not flood the log. */
@@ -320,7 +340,10 @@ export class Hj212Server {
     let w = this.deadLetterLog.get(conn.address);
     if (!w || now - w.start >= DEAD_LETTER_LOG_WINDOW_MS) {
       if (w && w.suppressed > 0) {
-        this.log.warn({ from: conn.address, notLogged: w.suppressed }, 'HJ 212 more dead letters from this address were not logged (all are in the dead-letter store)');
+        this.log.warn(
+          { from: conn.address, notLogged: w.suppressed },
+          'HJ 212 more dead letters from this address were not logged (all are in the dead-letter store)',
+        );
       }
       if (!w && this.deadLetterLog.size >= MAX_LOGGED_KEYS) this.deadLetterLog.clear();
       w = { start: now, logged: 0, suppressed: 0 };
@@ -413,7 +436,11 @@ export class Hj212Server {
     if (isAnswer(p.cn)) return; // the monitor answers something: nothing to store, never answered
     const isData = p.cn === undefined ? Object.keys(p.factors).length > 0 : p.cn in DATA_COMMANDS;
     if (!isData) {
-      this.logOnce(p.mn, [`command CN=${p.cn ?? '(none)'} is not stored by the agent`], 'HJ 212 frame without readings');
+      this.logOnce(
+        p.mn,
+        [`command CN=${p.cn ?? '(none)'} is not stored by the agent`],
+        'HJ 212 frame without readings',
+      );
       if (isDataUpload(p.cn)) this.answerData(conn, p);
       else this.answerRequest(conn, p, QnRtn.ready);
       return;
@@ -427,7 +454,12 @@ export class Hj212Server {
     const m = mapPacket(p, device, { factors: this.factors, timeZone: this.cfg.timeZone, receivedAt: this.now() });
     this.logOnce(p.mn, m.notes, 'HJ 212 data oddity');
     for (const code of m.unmapped) {
-      this.logOnce(p.mn, [`factor ${code} of MN ${p.mn} is not mapped; add it to factors to keep it`], 'HJ 212 factor skipped', 'info');
+      this.logOnce(
+        p.mn,
+        [`factor ${code} of MN ${p.mn} is not mapped; add it to factors to keep it`],
+        'HJ 212 factor skipped',
+        'info',
+      );
     }
     if (m.ts < Date.UTC(2000, 0, 1) || m.ts >= Date.UTC(2100, 0, 1)) {
       // The platform refuses such times; keep the frame as a dead letter (it is answered: the monitor's data is kept).
@@ -453,7 +485,12 @@ export class Hj212Server {
     if (known) return known;
     const id = `hj212-${p.mn}`;
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) {
-      this.bad(conn, `unknown MN ${JSON.stringify(p.mn)} cannot be commissioned: ${id} is not a valid device id`, raw, p.mn);
+      this.bad(
+        conn,
+        `unknown MN ${JSON.stringify(p.mn)} cannot be commissioned: ${id} is not a valid device id`,
+        raw,
+        p.mn,
+      );
       this.answerRequest(conn, p, QnRtn.rejected);
       return undefined;
     }

@@ -10,7 +10,16 @@ export { zoneOffsetMs };
 export const isValidTimeZone = isTimeZone;
 
 /** The instant of a local wall time in the zone. A time in a DST gap moves forward by the gap; in an overlap the earlier instant wins. */
-export function localToEpoch(timeZone: string, y: number, mo: number, d: number, h: number, mi: number, s: number, ms = 0): number {
+export function localToEpoch(
+  timeZone: string,
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  ms = 0,
+): number {
   const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms);
   const first = wall - zoneOffsetMs(timeZone, wall);
   const off = zoneOffsetMs(timeZone, first);

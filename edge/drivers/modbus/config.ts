@@ -66,10 +66,19 @@ export const ModbusDriverSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
     cfg.registers.forEach((r, i) => {
-      if (seen.has(r.metric)) ctx.addIssue({ code: 'custom', path: ['registers', i, 'metric'], message: `metric "${r.metric}" is mapped twice` });
+      if (seen.has(r.metric))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['registers', i, 'metric'],
+          message: `metric "${r.metric}" is mapped twice`,
+        });
       seen.add(r.metric);
       if (r.address + WORDS[r.type] - 1 > 65535) {
-        ctx.addIssue({ code: 'custom', path: ['registers', i, 'address'], message: `a ${r.type} at ${r.address} runs past register 65535` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['registers', i, 'address'],
+          message: `a ${r.type} at ${r.address} runs past register 65535`,
+        });
       }
     });
   });

@@ -30,9 +30,11 @@ class Gauge {
 
   async start(port: number): Promise<void> {
     const vector = {
-      getHoldingRegister: (a: number, _u: number, cb: Cb<number>) => this.read('holding', a, 1, (e, v) => cb(e, v[0] ?? 0)),
+      getHoldingRegister: (a: number, _u: number, cb: Cb<number>) =>
+        this.read('holding', a, 1, (e, v) => cb(e, v[0] ?? 0)),
       getInputRegister: (a: number, _u: number, cb: Cb<number>) => this.read('input', a, 1, (e, v) => cb(e, v[0] ?? 0)),
-      getMultipleHoldingRegisters: (a: number, n: number, _u: number, cb: Cb<number[]>) => this.read('holding', a, n, cb),
+      getMultipleHoldingRegisters: (a: number, n: number, _u: number, cb: Cb<number[]>) =>
+        this.read('holding', a, n, cb),
       getMultipleInputRegisters: (a: number, n: number, _u: number, cb: Cb<number[]>) => this.read('input', a, n, cb),
     };
     this.server = new modbusSerial.ServerTCP(vector as never, { host: '127.0.0.1', port });
@@ -138,7 +140,8 @@ describe('modbus registers', () => {
   });
 
   it('decodes 32-bit values in both word orders', () => {
-    const r = (type: string, wordOrder: string) => config(502, { registers: [{ metric: 'x', address: 0, type, wordOrder }] }).registers[0]!;
+    const r = (type: string, wordOrder: string) =>
+      config(502, { registers: [{ metric: 'x', address: 0, type, wordOrder }] }).registers[0]!;
     expect(rawValue([0xffff, 0xfffe], 0, r('int32', 'big'))).toBe(-2);
     expect(rawValue([0xfffe, 0xffff], 0, r('int32', 'little'))).toBe(-2);
     expect(rawValue([0x0001, 0x0000], 0, r('uint32', 'big'))).toBe(65536);

@@ -26,7 +26,9 @@ function message(e: unknown): string {
 
 /** A Modbus exception response: the gauge answered, but refused the request (a register map mistake). */
 function exceptionOf(e: unknown): string | null {
-  return typeof e === 'object' && e !== null && typeof (e as { modbusCode?: unknown }).modbusCode === 'number' ? message(e) : null;
+  return typeof e === 'object' && e !== null && typeof (e as { modbusCode?: unknown }).modbusCode === 'number'
+    ? message(e)
+    : null;
 }
 
 export function modbusDriver(cfg: ModbusDriverConfig, ctx: DriverContext): ModbusDriver {
@@ -71,13 +73,21 @@ export function modbusDriver(cfg: ModbusDriverConfig, ctx: DriverContext): Modbu
     const opening =
       t.kind === 'tcp'
         ? c.connectTCP(t.host, { port: t.port })
-        : c.connectRTUBuffered(t.path, { baudRate: t.baudRate, parity: t.parity, dataBits: t.dataBits, stopBits: t.stopBits });
+        : c.connectRTUBuffered(t.path, {
+            baudRate: t.baudRate,
+            parity: t.parity,
+            dataBits: t.dataBits,
+            stopBits: t.stopBits,
+          });
     let timeout: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         opening,
         new Promise((_, reject) => {
-          timeout = setTimeout(() => reject(new Error(`connect timed out after ${cfg.connectTimeoutMs} ms`)), cfg.connectTimeoutMs);
+          timeout = setTimeout(
+            () => reject(new Error(`connect timed out after ${cfg.connectTimeoutMs} ms`)),
+            cfg.connectTimeoutMs,
+          );
         }),
       ]);
     } catch (e) {
@@ -96,9 +106,13 @@ export function modbusDriver(cfg: ModbusDriverConfig, ctx: DriverContext): Modbu
     let last = '';
     for (let attempt = 0; attempt <= cfg.retries; attempt++) {
       try {
-        const r = b.table === 'holding' ? await c.readHoldingRegisters(b.start, b.length) : await c.readInputRegisters(b.start, b.length);
+        const r =
+          b.table === 'holding'
+            ? await c.readHoldingRegisters(b.start, b.length)
+            : await c.readInputRegisters(b.start, b.length);
         // A gauge that answers with fewer registers than asked is answering, but wrongly: treated like a refusal.
-        if (r.data.length < b.length) return { ok: false, exception: `answered ${r.data.length} of ${b.length} registers` };
+        if (r.data.length < b.length)
+          return { ok: false, exception: `answered ${r.data.length} of ${b.length} registers` };
         return { ok: true, words: r.data };
       } catch (e) {
         const ex = exceptionOf(e);
@@ -159,7 +173,10 @@ export function modbusDriver(cfg: ModbusDriverConfig, ctx: DriverContext): Modbu
         if ('exception' in r) {
           // The gauge is there; the map asks for something it does not have. Its other registers still count.
           once(`ex:${b.table}:${b.start}`, () =>
-            log.error({ gauge: where, table: b.table, address: b.start, words: b.length, err: r.exception }, 'gauge refused a read: check the register map'),
+            log.error(
+              { gauge: where, table: b.table, address: b.start, words: b.length, err: r.exception },
+              'gauge refused a read: check the register map',
+            ),
           );
           continue;
         }
@@ -167,7 +184,10 @@ export function modbusDriver(cfg: ModbusDriverConfig, ctx: DriverContext): Modbu
       }
       for (const reg of b.registers) {
         const v = registerValue(r.words, reg.address - b.start, reg);
-        if (v === null) once(`nan:${reg.metric}`, () => log.warn({ metric: reg.metric, address: reg.address }, 'register holds no finite number; metric skipped'));
+        if (v === null)
+          once(`nan:${reg.metric}`, () =>
+            log.warn({ metric: reg.metric, address: reg.address }, 'register holds no finite number; metric skipped'),
+          );
         else metrics[reg.metric] = v;
       }
     }

