@@ -33,8 +33,6 @@ const EXCLUDE = ['node_modules/**', 'data/**', '.tmp/**', 'dist/**'];
 export default defineConfig({
   test: {
     exclude: EXCLUDE,
-    // The tests share two cores (and, in e2e, one real Mosquitto): run files one after another.
-    fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 60_000,
     projects: [
@@ -45,9 +43,25 @@ export default defineConfig({
           include: ['**/*.test.ts'],
           exclude: [...EXCLUDE, ...E2E],
           setupFiles: ['test/unit-setup.ts'],
+          // No shared service to queue for: files run side by side, and the unit group runs before the e2e group
+          // (groupOrder), so an e2e test never shares the cores with them.
+          fileParallelism: true,
+          // vitest's default is one worker less than the cores: one, on the two-core machines this runs on.
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
         },
       },
-      { extends: true, test: { name: 'e2e', include: E2E, globalSetup: ['test/global-setup.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: E2E,
+          globalSetup: ['test/global-setup.ts'],
+          // The end-to-end tests share one real Mosquitto and two cores: files run one after another.
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });
