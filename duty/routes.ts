@@ -1,7 +1,10 @@
 // The acknowledge link of a duty message, for a phone without a console session: GET shows the alert and a button,
 // POST acknowledges it. A GET never acknowledges: chat apps fetch links to preview them. The signed token is the only
 // credential (duty/links.ts); a wrong one is a 404 that says nothing about alerts.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { contentAnswer, useZodSchemas } from '../api/schemas.js';
 import { verifyAckToken } from './links.js';
 import type { DutyAlerts, DutyService } from './service.js';
 
@@ -25,7 +28,14 @@ function html(reply: FastifyReply, code: number, title: string, body: string): F
 <style>body{font-family:sans-serif;margin:24px;font-size:18px}button{font-size:20px;padding:12px 28px}</style></head><body>${body}</body></html>`);
 }
 
-export async function dutyRoutes(app: FastifyInstance, o: DutyRoutesOptions): Promise<void> {
+// Any token is taken as a path parameter: a malformed one is a wrong one, answered 404 like any other.
+const Params = z.strictObject({ token: z.string().describe('the signed token of the duty message (duty/links.ts)') });
+const page = (description: string) => contentAnswer(description, 'text/html; charset=utf-8');
+const tags = ['duty'];
+
+/** Register with `app.register(dutyRoutes, opts)`: GET and POST `/duty/ack/:token`, without a session. */
+export const dutyRoutes: FastifyPluginAsyncZod<DutyRoutesOptions> = async (app, o) => {
+  useZodSchemas(app, 'params');
   // The button's form posts urlencoded; the token in the path is all the route reads.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -36,7 +46,13 @@ export async function dutyRoutes(app: FastifyInstance, o: DutyRoutesOptions): Pr
   const notFound = (reply: FastifyReply) =>
     html(reply, 404, '链接无效 Invalid link', '<p>链接无效或已过期。This link is not valid.</p>');
 
-  app.get<{ Params: { token: string } }>('/duty/ack/:token', async (req, reply) => {
+  const getSchema = {
+    tags,
+    summary: 'The alert of a duty message and its acknowledge button (a GET never acknowledges)',
+    params: Params,
+    response: { 200: page('the alert and the button'), 404: page('a wrong or expired link') },
+  };
+  app.get('/duty/ack/:token', { schema: getSchema }, async (req, reply) => {
     const t = verifyAckToken(o.linkKey, req.params.token);
     const page = t && (await o.duty.get(t.alertId));
     const alert = t && (await o.alerts.get(t.alertId));
@@ -54,7 +70,17 @@ export async function dutyRoutes(app: FastifyInstance, o: DutyRoutesOptions): Pr
     );
   });
 
-  app.post<{ Params: { token: string } }>('/duty/ack/:token', async (req, reply) => {
+  const postSchema = {
+    tags,
+    summary: "Acknowledge the alert as the message's addressee",
+    params: Params,
+    response: {
+      200: page('acknowledged (now or before)'),
+      404: page('a wrong or expired link'),
+      409: page('the alert is already resolved'),
+    },
+  };
+  app.post('/duty/ack/:token', { schema: postSchema }, async (req, reply) => {
     const t = verifyAckToken(o.linkKey, req.params.token);
     if (!t) return notFound(reply);
     const r = await o.duty.acknowledgeFromLink(t.alertId, t.step);
@@ -69,4 +95,4 @@ export async function dutyRoutes(app: FastifyInstance, o: DutyRoutesOptions): Pr
       `<p>已确认：${esc(r.by)}。Acknowledged${r.already ? ' (before)' : ''}.</p>`,
     );
   });
-}
+};
