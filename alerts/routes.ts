@@ -112,13 +112,10 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (
       const who = req.user?.username ?? '';
       if (streams >= limits.maxStreams) {
         req.log.warn({ username: who, streams }, 'live alert stream refused: too many open');
-        return reply
-          .code(503)
-          .header('retry-after', '30')
-          .send({
-            error: 'unavailable',
-            message: '实时告警连接已满，请稍后再试 / too many live alert streams are open, try again later',
-          });
+        return reply.code(503).header('retry-after', '30').send({
+          error: 'unavailable',
+          message: '实时告警连接已满，请稍后再试 / too many live alert streams are open, try again later',
+        });
       }
       if ((streamsOf.get(who) ?? 0) >= limits.maxStreamsPerUser) {
         return reply

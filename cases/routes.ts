@@ -98,12 +98,10 @@ export const caseRoutes: FastifyPluginAsyncZod<CaseRoutesOptions> = async (app, 
       const c = await o.cases.get(id);
       if (!c) return reply.code(404).send({ error: 'not_found', message: `no case ${id}` });
       if (!(await o.cases.requeue(id))) {
-        return reply
-          .code(409)
-          .send({
-            error: 'conflict',
-            message: `case ${id} is ${c.delivery.status}: only a failed delivery is retried`,
-          });
+        return reply.code(409).send({
+          error: 'conflict',
+          message: `case ${id} is ${c.delivery.status}: only a failed delivery is retried`,
+        });
       }
       req.log.warn({ case: id, by: req.user!.username }, 'failed case put back in the outbox');
       return described(CaseView.nullable(), await o.cases.get(id));

@@ -239,24 +239,20 @@ export const deviceRegistryRoutes: FastifyPluginAsyncZod<DeviceRegistryRoutesOpt
       return reply.code(404).send({ error: 'not_found', message: `device ${id} is not registered: register it first` });
     const file = o.mqttCredentialsFile;
     if (!file) {
-      return reply
-        .code(409)
-        .send({
-          error: 'conflict',
-          message:
-            'this platform uses an external MQTT broker: its accounts are kept there (deploy/mosquitto, docs/deploy.md)',
-        });
+      return reply.code(409).send({
+        error: 'conflict',
+        message:
+          'this platform uses an external MQTT broker: its accounts are kept there (deploy/mosquitto, docs/deploy.md)',
+      });
     }
     const creds = loadOrEmpty(file);
     const i = creds.accounts.findIndex((a) => a.username === d.id);
     const existing = i >= 0 ? creds.accounts[i]! : null;
     if (existing && (existing.type !== 'device' || existing.managed)) {
-      return reply
-        .code(409)
-        .send({
-          error: 'conflict',
-          message: `MQTT account ${d.id} is ${existing.type === 'device' ? 'managed by the platform (a simulated device)' : 'a service account'}: not changed`,
-        });
+      return reply.code(409).send({
+        error: 'conflict',
+        message: `MQTT account ${d.id} is ${existing.type === 'device' ? 'managed by the platform (a simulated device)' : 'a service account'}: not changed`,
+      });
     }
     const password = randomSecret(32);
     // A generated 256-bit secret needs no slow hash: the cheap machine-secret cost, as for the platform's own accounts.

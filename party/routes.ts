@@ -509,12 +509,10 @@ const pluginImpl: FastifyPluginAsyncZod<PartyRoutesOptions> = async (app, o) => 
     const status = e.statusCode ?? 500;
     if (req.url.startsWith('/api/')) {
       if (status >= 500) req.log.error({ err }, 'request failed');
-      return reply
-        .code(status)
-        .send({
-          error: status >= 500 ? 'internal' : 'bad_request',
-          message: status >= 500 ? 'internal error' : e.message,
-        });
+      return reply.code(status).send({
+        error: status >= 500 ? 'internal' : 'bad_request',
+        message: status >= 500 ? 'internal error' : e.message,
+      });
     }
     let pe: PublicError;
     if (e.code === 'FST_REQ_FILE_TOO_LARGE')
@@ -882,14 +880,12 @@ const pluginImpl: FastifyPluginAsyncZod<PartyRoutesOptions> = async (app, o) => 
           'statement submitted by a party: open objection for the reviewers',
         );
         reply.header('cache-control', 'no-store');
-        return reply
-          .code(201)
-          .send({
-            id: statement.id,
-            submittedAt: statement.submittedAt,
-            status: statement.status,
-            photos: stored.length,
-          });
+        return reply.code(201).send({
+          id: statement.id,
+          submittedAt: statement.submittedAt,
+          status: statement.status,
+          photos: stored.length,
+        });
       } catch (e) {
         if (e instanceof PublicError) statementsTotal.inc({ result: 'refused' });
         throw e;

@@ -47,13 +47,11 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (a
     app.get(`/api/reports/${kind}.pdf`, { preHandler: requireRole(...STATS_ROLES), schema }, async (req, reply) => {
       const q = req.query;
       if (q.format === 'pdf' && !o.chromium) {
-        return reply
-          .code(503)
-          .send({
-            error: 'reports_unavailable',
-            message:
-              'PDF reports need Chromium: set CHROMIUM to its path (e.g. /usr/bin/chromium); ?format=html gives the page to print from a browser',
-          });
+        return reply.code(503).send({
+          error: 'reports_unavailable',
+          message:
+            'PDF reports need Chromium: set CHROMIUM to its path (e.g. /usr/bin/chromium); ?format=html gives the page to print from a browser',
+        });
       }
       const period = reportPeriod(kind, q.date, o.timeZone);
       const base = { from: period.from, to: period.to, placeOf: o.placeOf };

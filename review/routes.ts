@@ -119,12 +119,10 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
       } catch (e) {
         if (!(e instanceof EvidenceIntegrityError)) throw e;
         req.log.error({ sha256: sha, actual: e.actual }, 'evidence file altered on disk: refused, not served');
-        return reply
-          .code(500)
-          .send({
-            error: 'evidence_altered',
-            message: `evidence ${sha} no longer matches its SHA-256; it is not served`,
-          });
+        return reply.code(500).send({
+          error: 'evidence_altered',
+          message: `evidence ${sha} no longer matches its SHA-256; it is not served`,
+        });
       }
       if (!data) return reply.code(404).send({ error: 'not_found', message: `no evidence ${sha}` });
       // Content-addressed: the bytes behind a name never change. Private: an enforcement photo (a plate, a shop, a
@@ -172,13 +170,11 @@ export const reviewRoutes: FastifyPluginAsyncZod<ReviewRoutesOptions> = async (a
         );
       } catch (e) {
         if (e instanceof ReviewError) {
-          return reply
-            .code(e.status)
-            .send({
-              error: e.status === 404 ? 'not_found' : 'conflict',
-              message: e.message,
-              ...(e.stored ? { event: described(EventView, viewEvent(e.stored)) } : {}),
-            });
+          return reply.code(e.status).send({
+            error: e.status === 404 ? 'not_found' : 'conflict',
+            message: e.message,
+            ...(e.stored ? { event: described(EventView, viewEvent(e.stored)) } : {}),
+          });
         }
         throw e;
       }

@@ -6,9 +6,7 @@ import { decodeCenterNet, type CenterNetMaps } from './centernet-decode.js';
 const W = 8;
 const H = 6;
 
-function maps(
-  numClasses: number,
-): CenterNetMaps & {
+function maps(numClasses: number): CenterNetMaps & {
   set: (c: number, x: number, y: number, v: number) => void;
   box: (x: number, y: number, d: number[]) => void;
 } {

@@ -45,11 +45,9 @@ const FieldValue = z
   .regex(/^[^;,=&\r\n]+$/, 'must not contain ";", ",", "=", "&" or a line break')
   .refine((s) => s.trim() === s, 'must not start or end with spaces');
 
-const MetricName = z
-  .string()
-  .refine((m) => METRIC_KIND.has(m), {
-    message: `must be a metric of ${HJ212_KINDS.join(', ')} (see contracts METRICS)`,
-  });
+const MetricName = z.string().refine((m) => METRIC_KIND.has(m), {
+  message: `must be a metric of ${HJ212_KINDS.join(', ')} (see contracts METRICS)`,
+});
 
 export const Hj212DeviceSchema = z.strictObject({
   /** The monitor's MN (设备唯一标识) as it sends it. */
