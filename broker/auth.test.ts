@@ -163,6 +163,29 @@ describe('DeviceRegistry', () => {
     }
   });
 
+  it('takes a change made between loading the file and watching it', async () => {
+    const file = path.join(dir, 'mqtt-credentials-early.json');
+    const hash = await hashPassword('pw', { ln: 4, r: 8, p: 1 });
+    writeCredentialsFile(file, {
+      version: 1,
+      accounts: [{ type: 'device', username: 'a', deviceId: 'a', district: 'x', kind: 'noise', hash }],
+    });
+    const r = DeviceRegistry.fromFile(file);
+    writeCredentialsFile(file, {
+      version: 1,
+      accounts: [
+        { type: 'device', username: 'a', deviceId: 'a', district: 'x', kind: 'noise', hash },
+        { type: 'device', username: 'c', deviceId: 'c', district: 'x', kind: 'dust', hash },
+      ],
+    });
+    const stop = r.watch(file, silentLogger, 60_000);
+    try {
+      expect(r.account('c')).toBeDefined();
+    } finally {
+      stop();
+    }
+  });
+
   it("provisions the platform's own accounts at every start and keeps the operator's", async () => {
     const file = path.join(dir, 'mqtt-credentials.json');
     const operatorHash = await hashPassword('operator-chosen', { ln: 4, r: 8, p: 1 });

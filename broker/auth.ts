@@ -171,11 +171,11 @@ export class DeviceRegistry {
    * watching would miss). A broken file is logged and the accounts in use are kept. Returns the stop function.
    */
   watch(file: string, logger: Logger, intervalMs = 2000): () => void {
-    const onChange = (cur: fs.Stats, prev: fs.Stats) => {
-      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
+    const stamp = (st: fs.Stats | null) => (st ? `${st.ino}:${st.mtimeMs}:${st.size}` : 'missing');
+    const reload = (announce: boolean) => {
       try {
         this.replace(readCredentialsFile(file).accounts);
-        logger.info({ file, accounts: this.size }, 'MQTT credentials reloaded');
+        if (announce) logger.info({ file, accounts: this.size }, 'MQTT credentials reloaded');
       } catch (e) {
         logger.error(
           { file, err: (e as Error).message },
@@ -183,8 +183,27 @@ export class DeviceRegistry {
         );
       }
     };
-    fs.watchFile(file, { interval: intervalMs, persistent: false }, onChange);
-    return () => fs.unwatchFile(file, onChange);
+    // The file's state first, then the accounts read after it: a change made since the registry was loaded is taken
+    // here, and any later one differs from `seen` at a poll. (fs.watchFile took its first look asynchronously, so a
+    // change landing before that look became its starting point and was never loaded.)
+    let seen = stamp(statOrNull(file));
+    reload(false);
+    let polling = false;
+    const timer = setInterval(async () => {
+      if (polling) return;
+      polling = true;
+      try {
+        const now = stamp(await fs.promises.stat(file).catch(() => null));
+        if (now !== seen) {
+          seen = now;
+          reload(true);
+        }
+      } finally {
+        polling = false;
+      }
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Reads a credentials file (JSON, hashes only); a missing or invalid file is a ConfigError naming it. */
@@ -408,4 +427,12 @@ export function installBrokerAuth(
     const owner = owners.get(client.id);
     if (owner && owner.client === client && client.clean) owners.delete(client.id);
   });
+}
+
+function statOrNull(file: string): fs.Stats | null {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return null;
+  }
 }
