@@ -35,8 +35,13 @@ describe('statistics page in Chromium', () => {
   let url = '';
   let browser: Browser;
   let page: Page;
-  const now = Date.now();
-  const today = new Date(now + 8 * 3_600_000).toISOString().slice(0, 10); // the browser's zone is Asia/Shanghai
+  // The page shows one day in the browser's zone, Asia/Shanghai, and the fixtures span the six hours before `now`.
+  // In the first seven hours of a Shanghai day (16:00-23:00 UTC) those hours would straddle midnight: the fixtures
+  // then end a minute before it, and the page shows that whole day instead of the new one.
+  const SHANGHAI = 8 * 3_600_000;
+  const sinceMidnight = (Date.now() + SHANGHAI) % 86_400_000;
+  const now = sinceMidnight >= 7 * 3_600_000 ? Date.now() : Date.now() - sinceMidnight - 60_000;
+  const today = new Date(now + SHANGHAI).toISOString().slice(0, 10);
 
   beforeAll(async () => {
     const bus = new MemoryBus();
