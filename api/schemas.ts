@@ -15,14 +15,19 @@ const hooks = (h: RouteOptions['preHandler']): Hook[] =>
  * Validation by the routes' zod schemas in this (encapsulated) plugin, answers as built (describeOnly). A refused input answers
  * the API's 400 body (errors.ts) after the route's own preHandlers (a role check: 401/403 before 400, as when routes
  * parsed their input in the handler); `whole` names an issue about the input as a whole (an unknown key). A route
- * with a body schema reads a missing body as `{}`.
+ * with a body schema reads a missing body as `{}`. Other errors go to `errorHandler`: the API's, unless the plugin
+ * answers in its own form (the party's public page).
  */
-export function useZodSchemas(app: FastifyInstance, whole: string): void {
+export function useZodSchemas(
+  app: FastifyInstance,
+  whole: string,
+  errorHandler: typeof apiErrorHandler = apiErrorHandler,
+): void {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(describeOnly);
   // Other errors (a malformed JSON body, a failure) get the API's answer: a child takes its parent's handler when it
   // is created, and api/server.ts sets the root's only after registering every plugin.
-  app.setErrorHandler(apiErrorHandler);
+  app.setErrorHandler(errorHandler);
   const refuse: Hook = async (req, reply) => {
     const err = req.validationError;
     if (err) return reply.code(400).send(badRequest({ issues: schemaIssues(err.validation ?? []) }, whole));

@@ -14,7 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Counter, Registry } from 'prom-client';
 import { untrustedImage } from '../runtime/image.js';
@@ -344,7 +344,7 @@ function capRefusal(
 
 const pluginImpl: FastifyPluginAsyncZod<PartyRoutesOptions> = async (app, o) => {
   // An issue about the input as a whole (an unknown key) is named "query", as before the schemas (also for bodies).
-  useZodSchemas(app, 'query');
+  useZodSchemas(app, 'query', publicErrors);
   const limits = partyLimits(o.limits ?? {});
   const texts = o.texts ?? loadLegalTexts();
   const assets = loadPartyAssets(o.assetsDir ?? defaultPartyAssetsDir(), {
@@ -500,7 +500,8 @@ const pluginImpl: FastifyPluginAsyncZod<PartyRoutesOptions> = async (app, o) => 
     if (!req.raw.readableEnded) req.raw.resume();
   };
 
-  app.setErrorHandler((err, req, reply) => {
+  // The page's own answers to errors (its bilingual refusals), set by useZodSchemas above instead of the API's.
+  function publicErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
     if (err instanceof PublicError) {
       if (err.status === 413 || err.status === 415) discardBody(req);
       return reply.code(err.status).header('cache-control', 'no-store').send(err.body());
@@ -529,7 +530,7 @@ const pluginImpl: FastifyPluginAsyncZod<PartyRoutesOptions> = async (app, o) => 
       discardBody(req);
     }
     return reply.code(pe.status).header('cache-control', 'no-store').send(pe.body());
-  });
+  }
 
   // ---- the page ----
 
