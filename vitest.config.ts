@@ -27,6 +27,10 @@ const E2E = [
   'operations/retention/retention.test.ts', // InfluxDB
   'ingest/dead-letters.test.ts', // Mosquitto (found by the unit project's loud failure: test/helpers.ts's mqttUrl())
   'vision/eval/eval.test.ts', // no service, but the vision pipeline end to end on simulated streets: two minutes
+  'vision/recheck.test.ts', // the vision worker end to end on live simulated streets (about 20 s)
+  'vision/model/coco/parity.test.ts', // the original TF.js graphs on pure-JS TensorFlow beside ours (about 30 s)
+  'analytics/simulated-run.test.ts', // two weeks of the demo fleet through the detectors and the alert manager
+  'edge/drivers/camera/snapshot.test.ts', // Debian's lighttpd as the camera's web server (LIGHTTPD)
 ];
 const EXCLUDE = ['node_modules/**', 'data/**', '.tmp/**', 'dist/**'];
 
