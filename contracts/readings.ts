@@ -27,12 +27,17 @@ export const SensorKindSchema = z.enum(Object.keys(METRICS) as [SensorKind, ...S
 export const DeviceKindSchema = z.union([SensorKindSchema, z.literal('camera')]);
 export type DeviceKind = SensorKind | 'camera';
 
-/** District and device ids are topic levels: no wildcards, separators or spaces. */
+/**
+ * What district and device ids may hold, as the inside of a regular-expression character class ("-" last, so more
+ * characters can be put in front of it). Ids are topic levels: no wildcards, separators or spaces.
+ */
+export const ID_CHARACTERS = 'A-Za-z0-9_.-';
+export const ID_CHARACTERS_SAID = 'only letters, digits, "_", "-" and "." are allowed';
 export const IdSchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9_.-]+$/, 'only letters, digits, "_", "-" and "." are allowed');
+  .regex(new RegExp(`^[${ID_CHARACTERS}]+$`), ID_CHARACTERS_SAID);
 
 // Timestamps earlier than 2000 or later than 2100 are not clock skew but garbage (seconds sent as milliseconds,
 // a counter, a zero). Skew inside that range is kept so the sensor-health detectors can report it.

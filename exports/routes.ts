@@ -9,7 +9,7 @@ import { numericTsQuery } from '../api/query.js';
 import { contentAnswer, Failure, useZodSchemas } from '../api/schemas.js';
 import type { Alert, AlertQuery } from '../alerts/types.js';
 import type { CaseView, DeliveryStatus } from '../cases/types.js';
-import { EVENT_TYPES, IdSchema, SensorKindSchema } from '../contracts/index.js';
+import { EVENT_TYPES, ID_CHARACTERS, ID_CHARACTERS_SAID, IdSchema, SensorKindSchema } from '../contracts/index.js';
 import type { EventQuery, StoredEvent } from '../review/store.js';
 import type { ReadingStore } from '../store/types.js';
 import type { PlaceOf } from '../stats/place.js';
@@ -40,7 +40,7 @@ const ReadingsQuery = z.strictObject({
     .string()
     .min(1)
     .max(2000)
-    .regex(/^[A-Za-z0-9_.,\s-]+$/, 'device ids separated by commas: only letters, digits, "_", "-" and "." are allowed')
+    .regex(new RegExp(`^[,\\s${ID_CHARACTERS}]+$`), `device ids separated by commas: ${ID_CHARACTERS_SAID}`)
     .transform((s) =>
       s
         .split(',')
