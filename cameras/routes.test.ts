@@ -337,6 +337,41 @@ describe('/api/cameras', () => {
     });
   });
 
+  it('sets the motion gate: defaults when absent, kept when a change leaves it out, bad values named', async () => {
+    const before = service.get('cam-wenhua-01')!.camera.motion;
+    expect(before).toMatchObject({ enabled: true, threshold: 18, reverifyS: 10 });
+    const off = await admin(
+      '/api/cameras/cam-wenhua-01',
+      camera({ place: '文化路392号', fps: 2, credentials: undefined, motion: { enabled: false, reverifyS: 30 } }),
+      'PUT',
+    );
+    expect(off.status).toBe(200);
+    expect(off.body.camera.motion).toEqual({ ...before, enabled: false, reverifyS: 30 });
+    expect((await users.store.listAudit()).find((a) => a.action === 'camera_updated')).toMatchObject({
+      detail: 'motion',
+    });
+    const kept = await admin(
+      '/api/cameras/cam-wenhua-01',
+      camera({ place: '文化路392号', fps: 2, credentials: undefined }),
+      'PUT',
+    );
+    expect(kept.body.camera.motion).toEqual({ ...before, enabled: false, reverifyS: 30 });
+    const bad = await admin(
+      '/api/cameras/cam-wenhua-01',
+      camera({ place: '文化路392号', fps: 2, credentials: undefined, motion: { threshold: 0 } }),
+      'PUT',
+    );
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('motion');
+    expect(JSON.stringify(bad.body)).toContain('threshold');
+    const back = await admin(
+      '/api/cameras/cam-wenhua-01',
+      camera({ place: '文化路392号', fps: 2, credentials: undefined, motion: {} }),
+      'PUT',
+    );
+    expect(back.body.camera.motion).toEqual(before);
+  });
+
   it("serves a camera's latest frame from the bus for the zone editor", async () => {
     expect((await admin('/api/cameras/cam-wenhua-01/frame')).status).toBe(404);
     const jpeg = await sharp({ create: { width: 1280, height: 720, channels: 3, background: '#888' } })

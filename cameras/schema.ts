@@ -4,7 +4,14 @@
 import { z } from 'zod';
 import { IdSchema } from '../contracts/index.js';
 import { CameraSourceSchema } from '../edge/drivers/camera/config.js';
-import { cameraIssues, CameraSchema, MotionMaskSchema, ZoneSchema, type Camera } from '../vision/cameras/config.js';
+import {
+  cameraIssues,
+  CameraSchema,
+  MotionGatingSchema,
+  MotionMaskSchema,
+  ZoneSchema,
+  type Camera,
+} from '../vision/cameras/config.js';
 
 /** 单元网格 code: 6-digit county + 3-digit street + 3-digit community + 3-digit sequence (GB/T 30428). */
 export const GridCellSchema = z.string().regex(/^\d{15}$/, 'a grid cell (单元网格) code is 15 digits');
@@ -65,6 +72,11 @@ export const CameraSettingsSchema = z.strictObject({
   source: ConsoleSourceSchema,
   /** Set or replace the credentials; null removes them; absent keeps them (they are never shown back). */
   credentials: CredentialsSchema.nullable().optional(),
+  /**
+   * The motion gate (vision/motion/config.ts): a whole new setting, whose missing fields take the defaults. Absent:
+   * a new camera gets the defaults and a changed one keeps its own.
+   */
+  motion: MotionGatingSchema.optional(),
 });
 export type CameraSettingsInput = z.input<typeof CameraSettingsSchema>;
 export type CameraSettings = z.output<typeof CameraSettingsSchema>;
@@ -95,8 +107,9 @@ export interface Issue {
 /** The registry entry of a camera from its settings and its zones; issues name what is wrong (empty when fine). */
 export function buildCamera(
   s: CameraSettings,
-  shapes: Pick<Camera, 'zones' | 'masks'>,
+  kept: Pick<Camera, 'zones' | 'masks'> & Partial<Pick<Camera, 'motion'>>,
 ): { camera: Camera; issues: Issue[] } {
+  const motion = s.motion ?? kept.motion;
   const camera = CameraSchema.parse({
     id: s.id,
     district: s.district,
@@ -108,8 +121,9 @@ export function buildCamera(
     height: s.height,
     ...(s.model ? { model: s.model } : {}),
     ...(s.publishedAt ? { publishedAt: s.publishedAt } : {}),
-    zones: shapes.zones,
-    masks: shapes.masks,
+    zones: kept.zones,
+    masks: kept.masks,
+    ...(motion ? { motion } : {}),
   });
   return { camera, issues: cameraIssues(camera) };
 }
@@ -129,5 +143,6 @@ export function settingsOf(c: StoredCamera): Omit<CameraSettings, 'credentials'>
     ...(camera.model ? { model: camera.model } : {}),
     ...(camera.publishedAt ? { publishedAt: camera.publishedAt } : {}),
     source: c.source,
+    motion: camera.motion,
   };
 }

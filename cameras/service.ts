@@ -228,6 +228,7 @@ export class CameraService {
           'fps',
           'model',
           'publishedAt',
+          'motion',
         ] as const
       ).filter((k) => JSON.stringify(prev.camera[k]) !== JSON.stringify(camera[k]));
       if (JSON.stringify(prev.source) !== JSON.stringify(s.source)) fields.push(`source: ${describeSource(s.source)}`);

@@ -298,4 +298,33 @@ describe('console: cameras and zones', () => {
     });
     expect(await tab.locator('tr.camera[data-id=cam-wenhua-01]').textContent()).toContain('文化路392号北侧');
   });
+
+  it("sets a camera's motion gate in the form, keeping the settings the form does not show", async () => {
+    await tab.goto(`${url}/#/cameras`);
+    await tab.locator('tr.camera[data-id=cam-wenhua-01] [data-action=edit]').click();
+    const form = tab.locator('form.camera-form');
+    const motion = form.locator('[data-test=motion]');
+    expect(await motion.textContent()).toContain('运动检测');
+    expect(await form.locator('input[name=motionEnabled]').isChecked()).toBe(true);
+    expect(await form.locator('input[name=motionReverifyS]').inputValue()).toBe('10');
+    await form.locator('input[name=motionThreshold]').fill('25');
+    await form.locator('input[name=motionReverifyS]').fill('20');
+    await form.locator('button[type=submit]').click();
+    await expect
+      .poll(() => cams.service.get('cam-wenhua-01')!.camera.motion)
+      .toMatchObject({ enabled: true, threshold: 25, reverifyS: 20, wholeFrameS: 60, width: 160 });
+    await expect
+      .poll(async () => (await users.store.listAudit()).find((a) => a.action === 'camera_updated')?.detail)
+      .toBe('motion');
+
+    // Off: the numbers cannot be changed while the gate is off, and are kept for when it is on again.
+    await tab.locator('tr.camera[data-id=cam-wenhua-01] [data-action=edit]').click();
+    expect(await form.locator('input[name=motionThreshold]').inputValue()).toBe('25');
+    await form.locator('input[name=motionEnabled]').uncheck();
+    expect(await form.locator('input[name=motionThreshold]').isDisabled()).toBe(true);
+    await form.locator('button[type=submit]').click();
+    await expect
+      .poll(() => cams.service.get('cam-wenhua-01')!.camera.motion)
+      .toMatchObject({ enabled: false, threshold: 25, reverifyS: 20 });
+  });
 });

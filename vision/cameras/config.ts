@@ -7,6 +7,9 @@ import { isTimeZone } from '../../runtime/time.js';
 import { MotionGatingSchema } from '../motion/config.js';
 import { selfIntersection } from '../rules/geometry.js';
 
+/** A camera's motion gate settings, for the console's camera form (cameras/schema.ts). */
+export { MotionGatingSchema };
+
 /** A point in image pixels of the camera's full-size frame. */
 const PointSchema = z.tuple([z.number().nonnegative(), z.number().nonnegative()]);
 const PolygonSchema = z.array(PointSchema).min(3, 'a polygon needs at least three points');

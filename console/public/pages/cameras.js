@@ -19,6 +19,8 @@ import { api, badge, errorText, fmtAgo, h, toast } from '../lib.js';
 /** @typedef {{ name: string, input?: { width: number, height: number } }} Model */
 
 const SOURCE_TYPES = ['snapshot', 'rtsp'];
+/** The motion gate's defaults (vision/motion/config.ts), shown in a new camera's form. */
+const MOTION_DEFAULTS = { threshold: 18, reverifyS: 10, wholeFrameS: 60 };
 
 /** The model whose input shape is nearest the camera's aspect ratio (a fixed-shape model letterboxes the rest). */
 /**
@@ -143,7 +145,39 @@ export async function render(ctx) {
     username: field('username'),
     password: field('password', { type: 'password', autocomplete: 'new-password' }),
     model: h('select', { name: 'model' }),
+    // The motion gate (vision/motion): the settings a city changes; the rest keep the camera's values.
+    motionEnabled: field('motionEnabled', { type: 'checkbox', checked: true }),
+    motionThreshold: field('motionThreshold', {
+      type: 'number',
+      min: 1,
+      max: 255,
+      step: 1,
+      value: MOTION_DEFAULTS.threshold,
+    }),
+    motionReverifyS: field('motionReverifyS', {
+      type: 'number',
+      min: 1,
+      max: 3600,
+      step: 1,
+      value: MOTION_DEFAULTS.reverifyS,
+    }),
+    motionWholeFrameS: field('motionWholeFrameS', {
+      type: 'number',
+      min: 1,
+      max: 86400,
+      step: 1,
+      value: MOTION_DEFAULTS.wholeFrameS,
+    }),
   };
+  /**
+   * The edited camera's whole motion setting, so that fields the form does not show (set through the API or the
+   * registry file) are kept when it saves.
+   * @type {Record<string, unknown>}
+   */
+  let motionKept = {};
+  const motionFields = [f.motionThreshold, f.motionReverifyS, f.motionWholeFrameS];
+  const motionOnOff = () => motionFields.forEach((el) => (el.disabled = !f.motionEnabled.checked));
+  f.motionEnabled.addEventListener('change', motionOnOff);
   const modelHint = h('p.muted.small', { 'data-test': 'model-hint' });
   const formTitle = h('h2', t('cameras.create'));
   const submit = h('button.primary', { type: 'submit' }, t('cameras.create'));
@@ -175,6 +209,12 @@ export async function render(ctx) {
     f.username.placeholder = c.hasCredentials ? t('cameras.keepCredentials') : '';
     drawModels();
     f.model.value = cam.model ?? models.default ?? '';
+    motionKept = cam.motion ?? {};
+    f.motionEnabled.checked = cam.motion?.enabled ?? true;
+    f.motionThreshold.value = String(cam.motion?.threshold ?? MOTION_DEFAULTS.threshold);
+    f.motionReverifyS.value = String(cam.motion?.reverifyS ?? MOTION_DEFAULTS.reverifyS);
+    f.motionWholeFrameS.value = String(cam.motion?.wholeFrameS ?? MOTION_DEFAULTS.wholeFrameS);
+    motionOnOff();
     formTitle.textContent = t('cameras.editTitle', { id: cam.id });
     submit.textContent = t('common.save');
     cancelEdit.hidden = false;
@@ -189,6 +229,8 @@ export async function render(ctx) {
     formTitle.textContent = t('cameras.create');
     submit.textContent = t('cameras.create');
     cancelEdit.hidden = true;
+    motionKept = {};
+    motionOnOff();
     errors.hidden = true;
     drawModels();
   }
@@ -233,6 +275,13 @@ export async function render(ctx) {
           ...(f.publishedAt.value ? { publishedAt: f.publishedAt.value } : {}),
           source: { type: f.sourceType.value, url: f.url.value.trim() },
           ...(f.username.value ? { credentials: { username: f.username.value, password: f.password.value } } : {}),
+          motion: {
+            ...motionKept,
+            enabled: f.motionEnabled.checked,
+            threshold: Number(f.motionThreshold.value) || MOTION_DEFAULTS.threshold,
+            reverifyS: Number(f.motionReverifyS.value) || MOTION_DEFAULTS.reverifyS,
+            wholeFrameS: Number(f.motionWholeFrameS.value) || MOTION_DEFAULTS.wholeFrameS,
+          },
         };
         try {
           if (editing) {
@@ -278,6 +327,19 @@ export async function render(ctx) {
     h('p.muted.small', t('cameras.credentialsHint')),
     h('label', t('cameras.model'), f.model),
     modelHint,
+    h(
+      'fieldset.motion',
+      { 'data-test': 'motion' },
+      h('legend', t('cameras.motion')),
+      h('label.check', f.motionEnabled, ' ', t('cameras.motionEnabled')),
+      h('p.muted.small', t('cameras.motionHint')),
+      h('label', t('cameras.motionThreshold'), f.motionThreshold),
+      h(
+        'div.row2',
+        h('label', t('cameras.motionReverifyS'), f.motionReverifyS),
+        h('label', t('cameras.motionWholeFrameS'), f.motionWholeFrameS),
+      ),
+    ),
     errors,
     h('div.row', submit, cancelEdit),
   );
