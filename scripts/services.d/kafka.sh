@@ -31,6 +31,10 @@
 #   KAFKA_FRAMES_RETENTION_HOURS  retention of the camera frames topics (default 1: frames are most of
 #                          the bytes, and a frame older than that is of no use to the vision worker)
 #   KAFKA_EXTRA_PROPERTIES extra server.properties lines, newline-separated
+#   KAFKA_PRUNE_DIRS       when the broker holds more partition directories than this at `up` (default
+#                          1000), topics untouched for KAFKA_PRUNE_IDLE_MIN minutes (default 120) are
+#                          deleted, except the platform's own "city." ones. Every test run makes topics of its
+#                          own; thousands of them made the broker take 40 s and more to restart after a kill.
 #   CITY_CACHE             cache root (default ~/.cache/city-sensing); holds
 #                          kafka/<version>/libs and the Maven local repo (m2/)
 #   SERVICES_DIR           state root (default /tmp/city-services); the broker
@@ -375,6 +379,37 @@ stop_broker() {
 
 print_brokers() { echo "KAFKA_BROKERS=$BOOTSTRAP"; }
 
+# Deletes the topics that earlier test and bench runs left behind (each makes its own, under a prefix of its own),
+# once there are many: a topic none of whose logs changed for KAFKA_PRUNE_IDLE_MIN minutes belongs to no running
+# test (the broker rewrites index and checkpoint files at every start, the .log files only on appends). The
+# platform's "city." topics and Kafka's internal ones are kept whatever their age.
+prune_idle_topics() {
+  local limit="${KAFKA_PRUNE_DIRS:-1000}" idle="${KAFKA_PRUNE_IDLE_MIN:-120}"
+  [[ -d "$DATA_DIR" ]] || return 0
+  local dirs
+  dirs="$(find "$DATA_DIR" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' ! -name '*-delete' | wc -l)"
+  (( dirs > limit )) || return 0
+  local topics
+  topics="$(
+    comm -23 \
+      <(find "$DATA_DIR" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' ! -name '*-delete' -printf '%f\n' \
+        | sed -E 's/-[0-9]+$//' | sort -u) \
+      <(find "$DATA_DIR" -mindepth 2 -maxdepth 2 -name "*.log" -mmin "-$idle" -printf '%h\n' \
+        | sed -E 's#.*/##; s/-[0-9]+$//' | sort -u) \
+      | grep -v -E '^(city\.|__)' || true
+  )"
+  [[ -n "$topics" ]] || return 0
+  log "$dirs partition directories: deleting $(wc -l <<<"$topics") topics idle for ${idle} min or more (KAFKA_PRUNE_DIRS)"
+  # Topic names hold only [A-Za-z0-9._-]: "." is escaped for the regular expression; 200 names a call.
+  local cls batch
+  cls="$(first_class org.apache.kafka.tools.TopicCommand kafka.admin.TopicCommand)"
+  while read -r batch; do
+    [[ -n "$batch" ]] || continue
+    with_bootstrap "$cls" --delete --if-exists --topic "^($batch)\$" >/dev/null \
+      || log "could not delete some idle topics (left for the next run)"
+  done < <(sed 's/\./\\./g' <<<"$topics" | awk '{ printf "%s%s", $0, (NR % 200 == 0 ? "\n" : "|") } END { print "" }' | sed 's/|$//')
+}
+
 # ------------------------------------------------------------ commands
 cmd_up() {
   cmd_install
@@ -382,12 +417,14 @@ cmd_up() {
   lock_fd 9 "$SERVICES_ROOT/.kafka.lock"
   load_ports
   if broker_pid >/dev/null && port_open "$PORT" && metadata_ok; then
+    prune_idle_topics
     print_brokers
     return 0
   fi
   broker_pid >/dev/null || check_ports_free
   ensure_formatted
   start_broker
+  prune_idle_topics
   print_brokers
 }
 
