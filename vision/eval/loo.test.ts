@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Detection } from '../detectors/index.js';
+import { loadModelsConfig, modelFor, type Detection } from '../detectors/index.js';
 import type { PassDetection } from '../detectors/tiling.js';
 import {
   applyCandidate,
@@ -17,6 +17,7 @@ import {
   falseVehicles,
   floorOf,
   leaveOneOut,
+  LOO_GRID,
   looReport,
   objective,
   runLoo,
@@ -86,6 +87,21 @@ describe('the grid', () => {
       'tiled merge 0.3/0.5, vehicle 0.3, two-wheeler 0.2, person 0.1',
     ]);
     expect(floorOf(GRID)).toBe(0.1);
+  });
+
+  it('holds the fixed-camera model as shipped (config/models.json: coco-fixed): a whole-frame setting of the grid', () => {
+    const models = loadModelsConfig(
+      path.join(path.dirname(fileURLToPath(import.meta.url)), '../../config/models.json'),
+    );
+    const m = modelFor(models, 'coco-fixed');
+    expect(
+      LOO_GRID.detect.some((d) => !d.tiling && d.inputWidth === m.inputWidth && d.inputHeight === m.inputHeight),
+    ).toBe(true);
+    expect(m.tiling).toBeUndefined();
+    for (const r of ['vehicle', 'two-wheeler', 'person'] as const)
+      expect(LOO_GRID.thresholds[r]).toContain(m.roleScoreThresholds?.[r]);
+    // Stall proxies are not counted by the photos: they keep the threshold of coco.
+    expect(m.scoreThreshold).toBe(modelFor(models, 'coco').scoreThreshold);
   });
 });
 

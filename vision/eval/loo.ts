@@ -46,16 +46,17 @@ export interface LooGrid {
 }
 
 /**
- * The declared grid: today's 640x640 whole frame, two higher 16:9 inputs (a fixed camera's frame is 16:9; a 1024x576
- * frame is seen at 0.94 and 1.25 times), and today's tiling option at two tile sizes (640: the frame's own pixels;
- * 416: upscaled 1.5 times to the input). Thresholds in steps of 0.05 around Ultralytics' 0.25. Ordered cheap first:
- * ties go to the cheaper setting, then to the higher thresholds.
+ * The declared grid: today's 640x640 whole frame, two higher inputs for a fixed camera's 16:9 frame (a 1024x576
+ * frame is seen at 0.94 and 1.25 times; 1280x768 has coco-wide's 5:3 shape, so the console's aspect-ratio hint
+ * still offers coco-wide for 16:9), and today's tiling option at two tile sizes (640: the frame's own pixels; 416:
+ * upscaled 1.5 times to the input). Thresholds in steps of 0.05 around Ultralytics' 0.25. Ordered cheap first: ties
+ * go to the cheaper setting, then to the higher thresholds.
  */
 export const LOO_GRID: LooGrid = {
   detect: [
     { name: '640x640', inputWidth: 640, inputHeight: 640 },
     { name: '960x544', inputWidth: 960, inputHeight: 544 },
-    { name: '1280x736', inputWidth: 1280, inputHeight: 736 },
+    { name: '1280x768', inputWidth: 1280, inputHeight: 768 },
     { name: '640x640+tiles640', inputWidth: 640, inputHeight: 640, tiling: { tileSize: 640, overlap: 0.25 } },
     { name: '640x640+tiles416', inputWidth: 640, inputHeight: 640, tiling: { tileSize: 416, overlap: 0.25 } },
   ],
