@@ -75,7 +75,8 @@ export async function runDetect(o: DetectOptions): Promise<DetectSummary> {
   const models = loadModelsConfig(o.modelsFile);
   const model = findModel(models, o.model ?? stillsModel(models), o.modelsFile);
   const overrides: ModelOverrides = {
-    config: o.score === undefined ? {} : { scoreThreshold: o.score },
+    // --score holds every role to it: the model's per-role thresholds are off for the run.
+    config: o.score === undefined ? {} : { scoreThreshold: o.score, roleScoreThresholds: undefined },
     tiling: o.tile === undefined ? undefined : o.tile ? { enabled: true } : false,
   };
   if (o.drawDir) fs.mkdirSync(o.drawDir, { recursive: true });

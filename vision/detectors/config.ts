@@ -14,6 +14,8 @@ export type DetectorFamily = (typeof DETECTOR_FAMILIES)[number];
 
 export const RoleSchema = z.enum(ROLES);
 
+type RoleThresholdShape = Record<Role, z.ZodOptional<z.ZodNumber>>;
+
 /**
  * Class name → role, for our own model's classes and the COCO names a stock model uses. A class that is not listed
  * has no role. Entries in a model's config are merged over these; `null` turns a default off.
@@ -53,6 +55,15 @@ export const ModelConfigSchema = z
     inputWidth: z.number().int().min(16).max(8192).optional(),
     inputHeight: z.number().int().min(16).max(8192).optional(),
     scoreThreshold: z.number().min(0).max(1).default(0.35),
+    /**
+     * A threshold per role, in place of scoreThreshold for that role's classes: a small scooter or pedestrian of a
+     * fixed camera scores lower than a near car, and a false vehicle costs more than a missed person (role-threshold.ts).
+     */
+    roleScoreThresholds: z
+      .strictObject(
+        Object.fromEntries(ROLES.map((r) => [r, z.number().min(0).max(1).optional()])) as RoleThresholdShape,
+      )
+      .optional(),
     /** Boxes of the same class overlapping more than this are one object (class-wise NMS). */
     iouThreshold: z.number().min(0).max(1).default(0.5),
     /**

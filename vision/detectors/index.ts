@@ -5,6 +5,7 @@ import { parseModelConfig, type DetectorFamily, type ModelConfig, type ModelConf
 import { createCenterNetDetector } from './centernet.js';
 import { createNanoDetDetector } from './nanodet.js';
 import { withRoleMerge } from './role-merge.js';
+import { roleThresholdsOf } from './role-threshold.js';
 import { withTiling } from './tiling.js';
 import type { Detector } from './types.js';
 import { createYoloDetector } from './yolo.js';
@@ -25,9 +26,11 @@ const PLUGINS: Record<DetectorFamily, DetectorPlugin> = {
 /** Validates the config (defaults filled in), then opens the model with its family's plugin (tiled if configured). */
 export async function createDetector(cfg: ModelConfigInput | ModelConfig, logger: Logger): Promise<Detector> {
   const c = parseModelConfig(cfg, `detector model "${(cfg as { name?: unknown }).name ?? '?'}"`);
-  const d = await PLUGINS[c.family].create(c, logger);
-  // Tiling merges the passes' boxes by role itself.
-  return c.tiling?.enabled ? withTiling(d, c.tiling) : withRoleMerge(d, c.roleMergeIou);
+  const thresholds = roleThresholdsOf(c);
+  const d = await PLUGINS[c.family].create(thresholds.decode, logger);
+  // Tiling merges the passes' boxes by role itself. Per-role thresholds go last: after the merges, which a box
+  // survives only by its own score (role-threshold.ts).
+  return thresholds.wrap(c.tiling?.enabled ? withTiling(d, c.tiling) : withRoleMerge(d, c.roleMergeIou));
 }
 
 export * from './types.js';

@@ -259,6 +259,63 @@ describe('crops and merging', () => {
   });
 });
 
+describe('one scooter cut by a tile border', () => {
+  // A 1024x576 fixed-camera frame in two 640x576 tiles, x 0..640 and 384..1024; a scooter 40 px wide parked on the
+  // sidewalk at x 620..660 crosses the first tile's right border. The whole-frame pass does not see it (too small).
+  const A = { x: 0, y: 0, width: 640, height: 576 };
+  const B = { x: 384, y: 0, width: 640, height: 576 };
+  const scooter = (box: Box, score: number): Detection => ({
+    box,
+    score,
+    classId: 3,
+    className: 'motorcycle',
+    role: 'two-wheeler',
+  });
+  const merge = (dets: PassDetection[]) => mergeDetections(dets, cfg());
+
+  it('is one detection with its whole extent when the other tile sees it whole', () => {
+    const out = merge([
+      ...fromTile([scooter([620, 400, 640, 460], 0.62)], A, 1024, 576, 3), // its left half, cut by A's right border
+      ...fromTile([scooter([236, 398, 276, 462], 0.55)], B, 1024, 576, 3), // whole in B (tile pixels)
+    ]);
+    expect(out.map((d) => [d.className, d.role, r1(d.box)])).toEqual([
+      ['motorcycle', 'two-wheeler', [620, 398, 660, 462]],
+    ]);
+  });
+
+  it('is one detection, the union of its parts, when every tile sees it cut', () => {
+    // A narrow neighbour tile x 600..680: the scooter at 630..700 is cut by A's right border and by this tile's.
+    const C = { x: 600, y: 0, width: 80, height: 576 };
+    const out = merge([
+      ...fromTile([scooter([630, 400, 640, 460], 0.5)], A, 1024, 576, 3),
+      ...fromTile([scooter([30, 402, 80, 461], 0.45)], C, 1024, 576, 3),
+    ]);
+    expect(out.map((d) => [+d.score.toFixed(2), r1(d.box)])).toEqual([[0.5, [630, 400, 680, 461]]]);
+  });
+
+  it('leaves two scooters parked side by side at the border as two, and a pedestrian beside them as a person', () => {
+    const out = merge([
+      ...fromTile([scooter([600, 400, 640, 460], 0.6)], A, 1024, 576, 3), // cut: the first scooter's left part
+      ...fromTile(
+        [
+          scooter([216, 400, 262, 460], 0.7), // the first scooter whole in B: x 600..646
+          scooter([264, 400, 306, 460], 0.65), // the second, next to it: x 648..690
+          { ...scooter([260, 380, 280, 470], 0.5), classId: 0, className: 'person', role: 'person' },
+        ],
+        B,
+        1024,
+        576,
+        3,
+      ),
+    ]);
+    expect(out.map((d) => [d.className, r1(d.box)])).toEqual([
+      ['motorcycle', [600, 400, 646, 460]],
+      ['motorcycle', [648, 400, 690, 460]],
+      ['person', [644, 380, 664, 470]],
+    ]);
+  });
+});
+
 describe('TilingDetector', () => {
   const scene: Obj[] = [
     { cls: 'car', box: [300, 350, 900, 700] }, // big and near: no tile holds it, the whole frame finds it
@@ -297,6 +354,16 @@ describe('TilingDetector', () => {
     const r = await det.detect(codedFrame(1280, 720));
     expect(inner.calls).toHaveLength(6);
     expect(r.detections.map((d) => r1(d.box))).toEqual([[350, 300, 650, 500]]);
+  });
+
+  it("gives every pass's boxes before the merge, which detect() merges (an evaluation merges them its own ways)", async () => {
+    const det = new TilingDetector(new SceneDetector(scene), cfg({ overlap: 0.25 }));
+    const p = await det.passes(codedFrame(1280, 720));
+    expect(p!.detections.length).toBeGreaterThan(5);
+    expect(p!.detections.some((d) => d.cut)).toBe(true);
+    const merged = mergeDetections(p!.detections, det.tiling);
+    expect(merged).toEqual((await det.detect(codedFrame(1280, 720))).detections);
+    expect(await det.passes(codedFrame(200, 200))).toBeNull();
   });
 
   it('drops tile detections under tileScoreThreshold, keeps whole-frame ones', async () => {

@@ -223,9 +223,22 @@ export class TilingDetector implements Detector {
   }
 
   async detect(img: RawImage): Promise<DetectResult> {
+    const p = await this.passes(img);
+    if (p === null) return this.inner.detect(img);
+    const m0 = performance.now();
+    const detections = mergeDetections(p.detections, this.tiling);
+    p.timings.postprocessMs += performance.now() - m0;
+    return { detections, timings: p.timings };
+  }
+
+  /**
+   * Every pass's boxes in frame pixels, before the merge (null when the frame is not tiled): what detect() merges,
+   * and what an evaluation of merge settings computes once per photo (vision/eval/loo.ts).
+   */
+  async passes(img: RawImage): Promise<{ detections: PassDetection[]; timings: DetectResult['timings'] } | null> {
     const t = this.tiling;
     const tiles = this.tilesFor(img.width, img.height);
-    if (tiles.length === 0) return this.inner.detect(img);
+    if (tiles.length === 0) return null;
     const timings = { preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
     const add = (r: DetectResult) => {
       timings.preprocessMs += r.timings.preprocessMs;
@@ -250,10 +263,7 @@ export class TilingDetector implements Detector {
           : r.detections.filter((d) => d.score >= t.tileScoreThreshold!);
       all.push(...fromTile(dets, tile, img.width, img.height, t.edgeMargin));
     }
-    const m0 = performance.now();
-    const detections = mergeDetections(all, t);
-    timings.postprocessMs += performance.now() - m0;
-    return { detections, timings };
+    return { detections: all, timings };
   }
 
   close(): Promise<void> {

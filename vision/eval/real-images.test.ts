@@ -180,4 +180,37 @@ describe('evaluateRealImages', () => {
     const drawn = await sharp(path.join(drawDir, 'coco-fixed_whole_0.3', 'street.jpg')).metadata();
     expect([drawn.width, drawn.height]).toEqual([96, 64]);
   });
+
+  it("holds each role to the model's per-role threshold without --scores, and every role to the score with them", async () => {
+    const file = path.join(dir, 'models-roles.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        models: [
+          {
+            name: 'coco-fixed',
+            path: path.join(testdata, 'yolo-coco-dynamic.onnx'),
+            family: 'yolo',
+            threads: 1,
+            scoreThreshold: 0.3,
+            roleScoreThresholds: { person: 0.65 },
+          },
+        ],
+      }),
+    );
+    const run = (scores?: number[]) =>
+      evaluateRealImages({
+        dir,
+        modelsFile: file,
+        models: ['coco-fixed'],
+        variants: [parseVariant('whole')],
+        scores,
+        log: () => {},
+      });
+    // car 0.9, person 0.6 (under its role's 0.65), bicycle 0.36 (two-wheeler: the model's 0.3).
+    const [own] = await run();
+    expect(own!.images[0]).toMatchObject({ detected: { car: 1, person: 0, bicycle: 1 } });
+    const [given] = await run([0.3]);
+    expect(given!.images[0]).toMatchObject({ detected: { car: 1, person: 1, bicycle: 1 } });
+  });
 });

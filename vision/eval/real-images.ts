@@ -5,6 +5,7 @@
 //   npx tsx vision/eval/real-images.ts [--dir ../shared/real-images] [--models config/models.json] [--model coco,...]
 //     [--variant whole] [--variant tiled] [--variant 'NAME={"inputWidth":640,"inputHeight":640}'] [--scores 0.3,0.4]
 //     [--draw DIR] [--draw-width 1280] [--json]
+//   npx tsx vision/eval/real-images.ts --loo [--model coco] [--fixed img03.jpg,...]   (leave-one-photo-out: loo.ts)
 //
 // Without options: the model `coco` as configured (config/models.json), at its own score threshold.
 //
@@ -29,6 +30,7 @@ import {
   type ModelsConfig,
   type RawImage,
 } from '../detectors/index.js';
+import { reachesThreshold, type RoleScoreThresholds } from '../detectors/role-threshold.js';
 import type { TilingConfigInput } from '../detectors/tiling.js';
 import { drawDetections } from '../detect/draw.js';
 import { findModel, openDetector, stillsModel, type ModelOverrides } from '../detect/model.js';
@@ -394,7 +396,15 @@ export async function evaluateRealImages(o: RealEvalOptions): Promise<VariantRes
       // suppressed by a better one), so one run at the lowest threshold serves every threshold.
       // Every class comes out (dropUnmapped off: bicycles and the like are reported, never counted as found);
       // dropping classes before class-wise NMS changes nothing for the classes kept.
-      const config = { dropUnmapped: false, ...(v.overrides.config ?? {}), scoreThreshold: scores[0] };
+      // With --scores every role is held to each score; without, the model's per-role thresholds apply as well.
+      const own = { ...(v.overrides.config ?? {}) } as { roleScoreThresholds?: RoleScoreThresholds };
+      const roleThresholds = o.scores ? undefined : (own.roleScoreThresholds ?? model.roleScoreThresholds);
+      const config = {
+        dropUnmapped: false,
+        ...own,
+        scoreThreshold: scores[0],
+        roleScoreThresholds: roleThresholds,
+      };
       const opened = await openDetector(model, o.logger ?? silentLogger, { ...v.overrides, config });
       const det = v.stretch ? new StretchDetector(opened) : opened;
       const perImage: { row: ManifestRow; dets: Detection[]; ms: number }[] = [];
@@ -413,7 +423,7 @@ export async function evaluateRealImages(o: RealEvalOptions): Promise<VariantRes
         const imagesScored = perImage.map((p) =>
           scoreImage(
             p.row,
-            p.dets.filter((d) => d.score >= s),
+            p.dets.filter((d) => reachesThreshold(d, s, roleThresholds)),
             p.ms,
             byRole,
           ),
@@ -442,7 +452,7 @@ export async function evaluateRealImages(o: RealEvalOptions): Promise<VariantRes
               bytes,
               img.width,
               img.height,
-              p.dets.filter((d) => d.score >= s && d.role !== null),
+              p.dets.filter((d) => reachesThreshold(d, s, roleThresholds) && d.role !== null),
               { maxWidth: o.drawWidth, quality: 80, caption },
             );
             fs.writeFileSync(path.join(to, `${path.basename(row.file, path.extname(row.file))}.jpg`), jpg);
@@ -467,6 +477,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         'draw-width': { type: 'string', default: '1280' },
         'draw-only': { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
+        loo: { type: 'boolean', default: false },
+        fixed: { type: 'string' },
       },
     });
     const list = (xs: string[] | undefined) =>
@@ -474,6 +486,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         .flatMap((x) => x.split(','))
         .map((x) => x.trim())
         .filter(Boolean);
+    if (values.loo) {
+      // Leave-one-photo-out over the grid declared in loo.ts (one model; variants and scores are the grid's).
+      const { runLoo, looReport } = await import('./loo.js');
+      const models = loadModelsConfig(path.resolve(values.models!));
+      const run = await runLoo({
+        dir: path.resolve(values.dir!),
+        modelsFile: path.resolve(values.models!),
+        model: values.model?.length ? list(values.model)[0]! : stillsModel(models),
+        fixed: values.fixed === undefined ? undefined : list([values.fixed]),
+      });
+      process.stdout.write(`${looReport(run)}\n`);
+      return;
+    }
     const scores = values.scores === undefined ? undefined : values.scores.split(',').map((s) => Number(s));
     if (scores?.some((s) => !Number.isFinite(s)))
       throw new ConfigError(`--scores must be numbers, got "${values.scores}"`);
