@@ -346,7 +346,11 @@ describe('/api/cameras', () => {
       'PUT',
     );
     expect(off.status).toBe(200);
-    expect(off.body.camera.motion).toEqual({ ...before, enabled: false, reverifyS: 30 });
+    expect((off.body as { camera: { motion: unknown } }).camera.motion).toEqual({
+      ...before,
+      enabled: false,
+      reverifyS: 30,
+    });
     expect((await users.store.listAudit()).find((a) => a.action === 'camera_updated')).toMatchObject({
       detail: 'motion',
     });
@@ -355,7 +359,11 @@ describe('/api/cameras', () => {
       camera({ place: '文化路392号', fps: 2, credentials: undefined }),
       'PUT',
     );
-    expect(kept.body.camera.motion).toEqual({ ...before, enabled: false, reverifyS: 30 });
+    expect((kept.body as { camera: { motion: unknown } }).camera.motion).toEqual({
+      ...before,
+      enabled: false,
+      reverifyS: 30,
+    });
     const bad = await admin(
       '/api/cameras/cam-wenhua-01',
       camera({ place: '文化路392号', fps: 2, credentials: undefined, motion: { threshold: 0 } }),
@@ -369,7 +377,7 @@ describe('/api/cameras', () => {
       camera({ place: '文化路392号', fps: 2, credentials: undefined, motion: {} }),
       'PUT',
     );
-    expect(back.body.camera.motion).toEqual(before);
+    expect((back.body as { camera: { motion: unknown } }).camera.motion).toEqual(before);
   });
 
   it("serves a camera's latest frame from the bus for the zone editor", async () => {
