@@ -5,16 +5,7 @@
 // would dominate RSS. A reading newer than every point stored for its device is appended to the table directly; the
 // rest of a batch (repeats, late data) is appended to a staging table and moved over with an anti-join limited to its
 // time range, which zone maps turn into a scan of the few newest row groups.
-import {
-  BIGINT,
-  DOUBLE,
-  DuckDBDataChunk,
-  type DuckDBAppender,
-  DuckDBInstance,
-  VARCHAR,
-  type DuckDBConnection,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { DeadLetter, StoredReading } from '../../contracts/index.js';
 import type {
   AggregateRow,
@@ -25,6 +16,7 @@ import type {
   Store,
 } from '../types.js';
 import * as agg from './aggregates.js';
+import { ReadingChunks } from './chunk.js';
 import { openDuckDb, type StoreSchema } from './schema.js';
 import { holdFile, releaseFile } from './snapshot.js';
 
@@ -42,11 +34,6 @@ export interface DuckDbStoreOptions {
    */
   threads?: number;
 }
-
-const CHUNK_ROWS = 2048; // DuckDB's vector size: one data chunk holds at most this many rows
-
-const READING_COLUMNS = ['device', 'district', 'kind', 'metric', 'ts', 'seq', 'value', 'flag'] as const;
-const READING_TYPES = [VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, BIGINT, DOUBLE, VARCHAR];
 
 /** The readings file's schema versions (schema.ts): append a step, never edit one. */
 export const READINGS_SCHEMA: StoreSchema = {
@@ -71,7 +58,7 @@ export const READINGS_SCHEMA: StoreSchema = {
 export class DuckDbStore implements Store, ReadingAggregates {
   readonly name = 'duckdb';
   private writeChain: Promise<void> = Promise.resolve();
-  private readonly chunk = DuckDBDataChunk.create(READING_TYPES, CHUNK_ROWS);
+  private readonly chunks = new ReadingChunks();
   private closed = false;
   /** Newest ts stored per device (null: not read yet, or unknown after a failed append). */
   private newest: Map<string, number> | null = null;
@@ -139,55 +126,15 @@ export class DuckDbStore implements Store, ReadingAggregates {
     return new Map(rows.map(([device, ts]) => [String(device), Number(ts)]));
   }
 
-  /** Appends the readings' points, one row per metric, through `appender`, and closes it; returns their ts range. */
+  /** Appends the readings' points through `appender`, flushes and closes it; returns their ts range. */
   private append(appender: DuckDBAppender, readings: readonly StoredReading[]): { lo: number; hi: number } {
-    const cols: DuckDBValue[][] = READING_COLUMNS.map(() => []);
-    const [device, district, kind, metric, ts, seq, value, flag] = cols as [
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-    ];
-    let lo = Infinity;
-    let hi = -Infinity;
-    const flushChunk = () => {
-      if (device.length === 0) return;
-      // One chunk reused for every write: native memory of a chunk is freed only when V8 collects its wrapper,
-      // which under load comes late, so fresh chunks per batch made RSS grow by hundreds of MB.
-      const chunk = this.chunk;
-      chunk.reset();
-      chunk.setColumns(cols);
-      appender.appendDataChunk(chunk);
-      for (const c of cols) c.length = 0;
-    };
     try {
-      for (const r of readings) {
-        if (r.ts < lo) lo = r.ts;
-        if (r.ts > hi) hi = r.ts;
-        const t = BigInt(r.ts);
-        const s = r.seq === undefined ? null : BigInt(r.seq);
-        for (const m in r.metrics) {
-          device.push(r.deviceId);
-          district.push(r.district);
-          kind.push(r.kind);
-          metric.push(m);
-          ts.push(t);
-          seq.push(s);
-          value.push(r.metrics[m]!);
-          flag.push(r.flags?.[m] ?? null);
-          if (device.length === CHUNK_ROWS) flushChunk();
-        }
-      }
-      flushChunk();
+      const range = this.chunks.append(appender, readings);
       appender.flushSync();
+      return range;
     } finally {
       appender.closeSync();
     }
-    return { lo, hi };
   }
 
   /** Stores the points that are not stored yet: staged, then moved over with an anti-join on (device, metric, ts). */
