@@ -17,6 +17,7 @@ import type {
 } from '../types.js';
 import * as agg from './aggregates.js';
 import { ReadingChunks } from './chunk.js';
+import { ensureLabels, labelColumns, type LabelledColumn } from './labels.js';
 import { openDuckDb, type StoreSchema } from './schema.js';
 import { holdFile, releaseFile } from './snapshot.js';
 
@@ -52,13 +53,15 @@ export const READINGS_SCHEMA: StoreSchema = {
     ],
     // 2: the 15-minute aggregates the retention job keeps after raw readings are deleted (aggregates.ts).
     [agg.AGGREGATES_TABLE],
+    // 3: kind and metric become ENUMs, one byte a row instead of a string (labels.ts, chunk.ts).
+    labelColumns,
   ],
 };
 
 export class DuckDbStore implements Store, ReadingAggregates {
   readonly name = 'duckdb';
   private writeChain: Promise<void> = Promise.resolve();
-  private readonly chunks = new ReadingChunks();
+
   private closed = false;
   /** Newest ts stored per device (null: not read yet, or unknown after a failed append). */
   private newest: Map<string, number> | null = null;
@@ -68,6 +71,7 @@ export class DuckDbStore implements Store, ReadingAggregates {
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
+    private chunks: ReadingChunks,
   ) {}
 
   static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
@@ -77,9 +81,10 @@ export class DuckDbStore implements Store, ReadingAggregates {
     };
     const { instance, db: writer } = await openDuckDb(opts.file, READINGS_SCHEMA, config);
     holdFile(opts.file, instance);
+    const labels = await ensureLabels(writer);
     await writer.run('CREATE TEMP TABLE staging AS SELECT * FROM readings LIMIT 0');
     const reader = await instance.connect();
-    return new DuckDbStore(opts.file, instance, writer, reader);
+    return new DuckDbStore(opts.file, instance, writer, reader, new ReadingChunks(labels));
   }
 
   write(readings: readonly StoredReading[]): Promise<void> {
@@ -98,7 +103,12 @@ export class DuckDbStore implements Store, ReadingAggregates {
     const batchNewest = new Map<string, number>();
     const fresh: StoredReading[] = [];
     const others: StoredReading[] = [];
+    const { kindCodes, metricCodes } = this.chunks;
+    let unlabelled: Record<LabelledColumn, Set<string>> | undefined;
     for (const r of readings) {
+      if (!kindCodes.has(r.kind)) (unlabelled ??= { kind: new Set(), metric: new Set() }).kind.add(r.kind);
+      for (const m in r.metrics)
+        if (!metricCodes.has(m)) (unlabelled ??= { kind: new Set(), metric: new Set() }).metric.add(m);
       const before = batchNewest.get(r.deviceId) ?? newest.get(r.deviceId);
       if (before === undefined || r.ts > before) {
         fresh.push(r);
@@ -107,6 +117,7 @@ export class DuckDbStore implements Store, ReadingAggregates {
         others.push(r);
       }
     }
+    if (unlabelled) await this.widenLabels(unlabelled);
     if (fresh.length > 0) {
       try {
         this.append(await this.writer.createAppender('readings'), fresh);
@@ -118,6 +129,12 @@ export class DuckDbStore implements Store, ReadingAggregates {
       for (const [device, ts] of batchNewest) newest.set(device, ts);
     }
     if (others.length > 0) await this.writeDeduplicated(others);
+  }
+
+  /** Makes the ENUM columns hold names a write brings (labels.ts); the chunk and the staging table follow. */
+  private async widenLabels(names: Record<LabelledColumn, Set<string>>): Promise<void> {
+    this.chunks = new ReadingChunks(await ensureLabels(this.writer, names));
+    await this.writer.run('CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM readings LIMIT 0');
   }
 
   /** Newest ts stored per device, read once per process (the retention job only ever deletes older points). */
