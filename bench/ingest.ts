@@ -91,6 +91,7 @@ async function ingest(name: string, messages: number, perMessage: number, rate =
   const [w] = await Promise.all([worker.done, pub.done]);
   results[name] = {
     'readings/s': Math.round(Number(w.stored) / Number(w.seconds)),
+    'CPU us/reading': Number((Number(w.cpuUs) / Number(w.stored)).toFixed(2)),
     'p50 ms': w.p50!,
     'p99 ms': w.p99!,
     'peak RSS MB': Math.round(Number(w.peakRss) / 1e6),

@@ -2,10 +2,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StoredReading } from '../../contracts/index.js';
 import { storeContract } from '../store.contract.js';
-import { DuckDbStore } from './store.js';
+import { openDuckDb, type StoreSchema } from './schema.js';
+import { DuckDbStore, READINGS_SCHEMA } from './store.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-duckdb-contract-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -66,5 +68,48 @@ describe('the append shortcut for new readings', () => {
     await store.write(good);
     expect(await store.countPoints('dev-c')).toBe(3000);
     await store.close();
+  });
+});
+
+// Schema version 3 (labels.ts): kind and metric become ENUMs. A file written at version 2 keeps every row, and names
+// that the ENUM lacks (one stored before, one a write brings later) are kept and found.
+describe('kind and metric as ENUMs', () => {
+  it('converts a file written at schema version 2 and widens its labels for a new name', async () => {
+    const file = path.join(dir, 'v2.duckdb');
+    const v2: StoreSchema = { what: 'readings store', migrations: READINGS_SCHEMA.migrations.slice(0, 2) };
+    const { instance, db } = await openDuckDb(file, v2, {});
+    await db.run(`INSERT INTO readings VALUES
+      ('dev-e', 'd', 'noise', 'laeq_db', 1000, 7, 61.5, NULL),
+      ('dev-e', 'd', 'noise', 'lmax_db', 1000, 7, 80, 'suspect'),
+      ('dev-e', 'd', 'noise', 'old_name', 2000, NULL, 1, NULL)`);
+    db.closeSync();
+    instance.closeSync();
+
+    const store = await DuckDbStore.open({ file });
+    expect(await store.countPoints('dev-e')).toBe(3);
+    expect((await store.query({ deviceId: 'dev-e', limit: 10 })).readings).toEqual([
+      { ts: 1000, metrics: { laeq_db: 61.5, lmax_db: 80 }, flags: { lmax_db: 'suspect' } },
+      { ts: 2000, metrics: { old_name: 1 } },
+    ]);
+    const newer = { district: 'd', kind: 'noise' as const, deviceId: 'dev-e', ts: 3000, metrics: { new_name: 2 } };
+    await store.write([newer, { ...newer, ts: 1000, metrics: { laeq_db: 99 } }]);
+    await store.write([newer]);
+    expect((await store.query({ deviceId: 'dev-e', metric: 'new_name', limit: 10 })).readings).toEqual([
+      { ts: 3000, metrics: { new_name: 2 } },
+    ]);
+    expect(await store.countPoints('dev-e')).toBe(4);
+    await store.close();
+
+    const check = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+    const c = await check.connect();
+    const types = Object.fromEntries(
+      (
+        await c.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'readings'`)
+      ).getRows(),
+    );
+    expect(types.kind).toMatch(/^ENUM\(.*'noise'/);
+    expect(types.metric).toMatch(/^ENUM\(.*'new_name'.*'old_name'/);
+    c.closeSync();
+    check.closeSync();
   });
 });
