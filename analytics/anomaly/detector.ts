@@ -72,7 +72,7 @@ export const DEFAULT_OPTIONS: AnomalyDetectorOptions = {
 
 /** Why the latest reading scored what it did. */
 export interface AnomalyExplanation {
-  /** The member that gave the score: 'range' for a range break, or jump, weekly, level; 'none' for no score. */
+  /** The member that gave the score: 'range' for a range break, or jump, weekly, daily, level; 'none' for no score. */
   model: string;
   score: number;
   observed: number;
