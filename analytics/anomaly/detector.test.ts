@@ -349,4 +349,49 @@ describe('anomaly likelihood and statistics', () => {
     expect(usualAtNoon).toBeLessThan(0.5);
     expect(stepAt14).toBeGreaterThan(0.9);
   });
+
+  it("daily: from the third day a robust usual value: another day's incident moves it by a few of the slot's deviations at most", () => {
+    const o = { ...MEMBER_DEFAULTS.daily, minDays: 3 };
+    const daily = dailyMember(o);
+    const day0 = Date.parse('2026-06-01T00:00:00Z');
+    // Hourly readings about 100; a +200 incident at 12:00 on day 5 (well after the first three days).
+    const value = (d: number, h: number) => (h === 12 && d === 5 ? 300 : 100 + ((d * 7 + h) % 5) / 10);
+    const at = (d: number, h: number, x = value(d, h)) => daily.update(day0 + d * 86_400_000 + h * 3_600_000, x);
+    for (let d = 0; d < 6; d++) for (let h = 0; h < 24; h++) at(d, h);
+    for (let h = 0; h < 12; h++) at(6, h);
+    // Day 6 at 12:00: the usual value moved by at most rate · clip · the slot's deviation (under 1), not towards 300.
+    const usual = at(6, 12);
+    const { low, high } = daily.expected()!;
+    expect((low + high) / 2).toBeLessThan(101.5);
+    expect(usual).toBeLessThan(0.5);
+  });
+
+  it("daily: a step that the daily cycle hides (inside the day's range) is seen; the weekly member has not seen a week", () => {
+    // 12 days of a daily cycle (±10), then +8 from reading 2880 (day 10): still inside the day's range.
+    const s = crafted((_i, v) => v + 8, true);
+    const off = { jump: null, weekly: null, levelShift: null, rangeTolerance: 0, rest: null } as const;
+    const d = createAnomalyDetector({ ...off, daily: {} });
+    const scores = s.values.map((v, i) => d.update(s.ts[i] as number, v));
+    const before = Math.max(...scores.slice(2016, 2880));
+    const after = Math.max(...scores.slice(2880, 2880 + 288));
+    expect(after).toBeGreaterThanOrEqual(0.5);
+    expect(after).toBeGreaterThan(before + 0.2);
+    expect(d.explain().model).toBe('daily');
+  });
+
+  it('a state saved with the earlier daily layout (five days of means a slot) is refused, not misread', () => {
+    const d = createAnomalyDetector({ daily: {} });
+    for (let i = 0; i < 500; i++) d.update(Date.UTC(2026, 0, 1) + i * FIVE_MIN, 50 + (i % 7));
+    const saved = Array.from(d.save());
+    // The layout is [own 6 numbers, then per member: length, numbers, likelihood length, numbers]; the daily member
+    // is the third. Rewrite its numbers as the earlier layout had them: 7 cells and 5 × 48 means.
+    let at = 6;
+    for (let m = 0; m < 2; m++) {
+      at += 1 + (saved[at] as number);
+      at += 1 + (saved[at] as number);
+    }
+    const len = saved[at] as number;
+    const old = [...saved.slice(0, at), 7 + 5 * 48, ...new Array(7 + 5 * 48).fill(0), ...saved.slice(at + 1 + len)];
+    expect(() => createAnomalyDetector({ daily: {} }).restore(Float64Array.from(old))).toThrow(/daily/);
+  });
 });

@@ -18,6 +18,7 @@ import {
   jumpMember,
   levelShiftMember,
   MEMBER_CELLS,
+  MEMBER_TABLES,
   weeklyMember,
   type DailyOptions,
   type Expectation,
@@ -71,7 +72,7 @@ export const DEFAULT_OPTIONS: AnomalyDetectorOptions = {
 
 /** Why the latest reading scored what it did. */
 export interface AnomalyExplanation {
-  /** The member that gave the score: 'range' for a range break, or jump, weekly, level; 'none' for no score. */
+  /** The member that gave the score: 'range' for a range break, or jump, weekly, daily, level; 'none' for no score. */
   model: string;
   score: number;
   observed: number;
@@ -123,7 +124,7 @@ export function resolveOptions(overrides: AnomalyDetectorOverrides = {}): Anomal
 export const MEMBER_DEFAULTS = {
   jump: { zScale: 5, scaleRate: 0.01 },
   weekly: { zScale: 5, slots: 336, rate: 0.5, scaleRate: 0.003 },
-  daily: { zScale: 5, slots: 48, days: 5, minDays: 2, scaleRate: 0.003 },
+  daily: { zScale: 5, slots: 48, minDays: 2, rate: 0.5, clip: 3, scaleRate: 0.003 },
   levelShift: { zScale: 2, short: 10, long: 1000 },
 } satisfies Record<string, object>;
 
@@ -166,19 +167,30 @@ class StreamingAnomalyDetector implements AnomalyDetector {
     let cells = OWN_CELLS;
     for (const k of kinds) cells += MEMBER_CELLS[k];
     const lAt = cells;
-    this.s = new Float64Array(cells + kinds.length * Likelihoods.cellsOf(likelihood));
+    cells += kinds.length * Likelihoods.cellsOf(likelihood);
+    // The members' slot tables in one float32 view of the same buffer as the scalars (each buffer and each view costs
+    // its own heap objects at 100,000 series).
+    const sizes = kinds.map((k) =>
+      k === 'weekly' ? MEMBER_TABLES.weekly(o.weekly!) : k === 'daily' ? MEMBER_TABLES.daily(o.daily!) : null,
+    );
+    const f32n = sizes.reduce((n, t) => n + (t?.f32 ?? 0), 0);
+    const buf = new ArrayBuffer(8 * cells + 4 * f32n);
+    this.s = new Float64Array(buf, 0, cells);
+    const f32 = f32n > 0 ? new Float32Array(buf, 8 * cells, f32n) : undefined;
     this.s[MIN] = Infinity;
     this.s[MAX] = -Infinity;
     this.s[SINCE_ALARM] = Infinity;
     this.s[LAST_VALUE] = NaN;
     let at = OWN_CELLS;
-    for (const k of kinds) {
+    let f32At = 0;
+    kinds.forEach((k, i) => {
       if (k === 'jump') this.members.push(jumpMember(o.jump!, this.s, at));
-      if (k === 'weekly') this.members.push(weeklyMember(o.weekly!, this.s, at));
-      if (k === 'daily') this.members.push(dailyMember(o.daily!, this.s, at));
+      if (k === 'weekly') this.members.push(weeklyMember(o.weekly!, this.s, at, f32, f32At));
+      if (k === 'daily') this.members.push(dailyMember(o.daily!, this.s, at, f32, f32At));
       if (k === 'levelShift') this.members.push(levelShiftMember(o.levelShift!, this.s, at));
       at += MEMBER_CELLS[k];
-    }
+      f32At += sizes[i]?.f32 ?? 0;
+    });
     this.likelihoods = new Likelihoods(this.members.length, likelihood, this.s, lAt);
     this.warmup = Math.max(1, o.rangeWarmup);
   }

@@ -58,6 +58,35 @@ function bandInto(s: Float64Array, at: number, out: Float64Array, to: number): b
 }
 
 /**
+ * The slot tables of a detector's members, in one float32 view of the detector's buffer: each member's values, then
+ * its 2-bit counts packed 12 to a float32 (integers below 2^24 are exact there). Each further buffer or view cost
+ * about 100 bytes of heap at 100,000 series, as much as a daily profile's counts.
+ */
+export interface TableSize {
+  /** Float32 numbers, counts included. */
+  f32: number;
+}
+
+/** Float32 numbers holding `n` 2-bit counts. */
+const countCells = (n: number): number => Math.ceil(n / 12);
+
+/** A 2-bit count (0..3) of slot i, the counts packed 12 to a number from t[at]. */
+function countOf(t: Float32Array, at: number, i: number): number {
+  return ((t[at + Math.floor(i / 12)] as number) >>> ((i % 12) << 1)) & 3;
+}
+
+function setCount(t: Float32Array, at: number, i: number, n: number): void {
+  const k = at + Math.floor(i / 12);
+  const sh = (i % 12) << 1;
+  t[k] = ((t[k] as number) & ~(3 << sh)) | (Math.min(3, n) << sh);
+}
+
+/** The float32 view and offset a member is given, or its own. */
+function tables(size: TableSize, f32: Float32Array | undefined, at: number): [Float32Array, number] {
+  return f32 ? [f32, at] : [new Float32Array(size.f32), 0];
+}
+
+/**
  * A typical residual size in two cells (scale, seen): an EWMA of |residual|, and the raw surprise of a new residual
  * against it.
  */
@@ -86,8 +115,12 @@ const J_BAND = 3;
 /** |x − previous x| against the usual size of a step: spikes and steps. */
 class JumpMember implements Member {
   static readonly CELLS = 6;
-  readonly name = 'jump';
-  readonly stateBytes = 4 * 8;
+  get name(): string {
+    return 'jump';
+  }
+  get stateBytes(): number {
+    return 4 * 8;
+  }
   private readonly s: Float64Array;
   private readonly at: number;
   constructor(
@@ -153,27 +186,36 @@ const W_BAND = 2;
 /**
  * |x − the usual value at this time of the week| against the usual size of that residual: a broken daily or weekly
  * cycle (a missing rush hour, a holiday). Slot means are float32 (7 significant digits are plenty for a typical
- * value) and the per-slot counts saturate at 255: 5 bytes a slot, 1.7 KB for half-hour slots.
+ * value) and the per-slot counts are 2 bits (only none, one and two or more visits matter): 4.25 bytes a slot,
+ * 1.4 KB for half-hour slots.
  */
 class WeeklyMember implements Member {
   static readonly CELLS = 5;
-  readonly name = 'weekly';
-  readonly stateBytes: number;
-  private readonly mean: Float32Array;
-  private readonly seen: Uint8Array;
+  static tableSize(o: WeeklyOptions): TableSize {
+    return { f32: o.slots + countCells(o.slots) };
+  }
+  get name(): string {
+    return 'weekly';
+  }
+  private readonly f32: Float32Array;
+  private readonly f32At: number;
+  private readonly countAt: number;
   private readonly s: Float64Array;
   private readonly at: number;
   constructor(
     private readonly o: WeeklyOptions,
     s?: Float64Array,
     at = 0,
+    f32?: Float32Array,
+    f32At = 0,
   ) {
-    // One buffer for both arrays: each typed array costs its own header on the heap.
-    const buf = new ArrayBuffer(5 * o.slots);
-    this.mean = new Float32Array(buf, 0, o.slots);
-    this.seen = new Uint8Array(buf, 4 * o.slots, o.slots);
     [this.s, this.at] = cells(WeeklyMember.CELLS, s, at);
-    this.stateBytes = 5 * o.slots + 2 * 8;
+    [this.f32, this.f32At] = tables(WeeklyMember.tableSize(o), f32, f32At);
+    this.countAt = this.f32At + o.slots;
+  }
+  get stateBytes(): number {
+    const t = WeeklyMember.tableSize(this.o);
+    return 4 * t.f32 + 2 * 8;
   }
   update(ts: number, x: number): number {
     const { s, at } = this;
@@ -181,16 +223,17 @@ class WeeklyMember implements Member {
     if (!Number.isFinite(ts)) return 0;
     const o = this.o;
     const slot = Math.min(o.slots - 1, Math.floor(((((ts % WEEK_MS) + WEEK_MS) % WEEK_MS) / WEEK_MS) * o.slots));
-    const n = this.seen[slot] as number;
-    const m = this.mean[slot] as number;
+    const { f32 } = this;
+    const n = countOf(f32, this.countAt, slot);
+    const m = f32[this.f32At + slot] as number;
     let raw = 0;
     if (n >= 2) {
       const sc = s[at + W_SCALE]!;
       if (sc > 0) setBand(s, at + W_BAND, m - BAND * sc, m + BAND * sc);
       raw = residualNext(s, at + W_SCALE, Math.abs(x - m), o.zScale, o.scaleRate);
     }
-    this.mean[slot] = n === 0 ? x : (1 - o.rate) * m + o.rate * x;
-    if (n < 255) this.seen[slot] = n + 1;
+    f32[this.f32At + slot] = n === 0 ? x : (1 - o.rate) * m + o.rate * x;
+    if (n < 3) setCount(f32, this.countAt, slot, n + 1);
     return raw;
   }
   expected(): Expectation | null {
@@ -199,95 +242,147 @@ class WeeklyMember implements Member {
   expectedInto(out: Float64Array, to: number): boolean {
     return bandInto(this.s, this.at + W_BAND, out, to);
   }
+  // The saved layout is the one of the byte counts (a count a slot), so states saved before the counts were packed
+  // restore as they are.
   save(): number[] {
     const { s, at } = this;
-    return [...this.mean, ...this.seen, s[at + W_SCALE]!, s[at + W_SCALE + 1]!];
+    const k = this.o.slots;
+    const out = Array.from(this.f32.subarray(this.f32At, this.f32At + k));
+    for (let i = 0; i < k; i++) out.push(countOf(this.f32, this.countAt, i));
+    out.push(s[at + W_SCALE]!, s[at + W_SCALE + 1]!);
+    return out;
   }
   load(v: number[]): void {
     const k = this.o.slots;
-    this.mean.set(v.slice(0, k));
-    this.seen.set(v.slice(k, 2 * k));
+    this.f32.set(v.slice(0, k), this.f32At);
+    for (let i = 0; i < k; i++) setCount(this.f32, this.countAt, i, v[k + i]!);
     this.s[this.at + W_SCALE] = v[2 * k]!;
     this.s[this.at + W_SCALE + 1] = v[2 * k + 1]!;
   }
 }
 
-export const weeklyMember = (o: WeeklyOptions, s?: Float64Array, at?: number): Member => new WeeklyMember(o, s, at);
+export const weeklyMember = (
+  o: WeeklyOptions,
+  s?: Float64Array,
+  at?: number,
+  f32?: Float32Array,
+  f32At?: number,
+): Member => new WeeklyMember(o, s, at, f32, f32At);
 
 export interface DailyOptions {
   zScale: number;
   /** Time-of-day slots (48 = half-hour slots). */
   slots: number;
-  /** Days remembered per slot; the usual value is the median of their means. */
-  days: number;
   /**
-   * Days a slot must have been seen before the member has an opinion on it. From 3 days the usual value is their
-   * median, which outvotes one day's incident at that hour; with 2 a reading is usual when it is like either day
-   * (their mean would take yesterday's incident in).
+   * Visits (days) a slot must have been seen on before the member has an opinion on it, 1 to 3. With 2 a reading is
+   * usual when it is like either day; from 3 the usual value is robust (the median of the first three days, then a
+   * clipped running mean), which outvotes one day's incident at that hour.
    */
   minDays: number;
+  /** Weight of a new day in a slot's usual value and spread (0.2: about the last five days). */
+  rate: number;
+  /**
+   * A day moves a slot's usual value by at most this many typical deviations (the slot's spread, at least the
+   * member's typical residual): an incident at that hour yesterday is not expected again today.
+   */
+  clip: number;
   /** EWMA rate of the typical residual. */
   scaleRate: number;
 }
 
 const DAY_MS = 86_400_000;
 
-// Cells: slot, visitSum, visitN, usual, other, residual scale (2), band (3).
+// Cells: slot, visitSum, visitN, the current slot's usual band (low, high), residual scale (2), band (3).
 const D_SLOT = 0;
 const D_SUM = 1;
 const D_N = 2;
-const D_USUAL = 3;
-const D_OTHER = 4;
+const D_LOW = 3;
+const D_HIGH = 4;
 const D_SCALE = 5;
 const D_BAND = 7;
 
 /**
- * |x − the usual value at this time of day| against the usual size of that residual, where the usual value is the
- * median of the means of the same slot on the last `days` days. It knows a daily cycle from the second day on (the
- * weekly profile needs a week), and the median keeps one day's incident at that hour (a dust episode, a storm) from
- * being expected again the next day. A step that a daily cycle hides (a noise meter moved next to a fan at noon) shows
- * here. It has no opinion on a slot before it was seen on `minDays` days (2: like either day; from 3: the median). Float32 slot means: 4·slots·days bytes (960
- * for 48 slots and 5 days).
+ * |x − the usual band at this time of day| against the usual size of that residual. The band comes from the means of
+ * the same slot on earlier days, kept as two float32 numbers a slot and a 2-bit count of days: after one day that
+ * day's mean; after two, the band between both days (a reading like either is usual, an incident on one of them is
+ * not averaged in); from the third day the median of the three with their median deviation, then a running mean and
+ * mean deviation whose daily step is clipped, so that one day's incident (a dust episode, a storm) moves them a little
+ * and is not expected the next day. The band is the usual value ± its deviation. It knows a daily cycle from the
+ * second day on (the weekly profile needs a week): a step that a daily cycle hides (a noise meter moved next to a fan
+ * at night, inside the day's range) shows here. 8.25 bytes a slot (396 for half-hour slots), where five days of means
+ * took 960.
  */
 class DailyMember implements Member {
   static readonly CELLS = 10;
-  readonly name = 'daily';
-  readonly stateBytes: number;
-  /** Per slot, `days` visit means (NaN = none yet), oldest overwritten first. */
-  private readonly means: Float32Array;
+  static tableSize(o: DailyOptions): TableSize {
+    return { f32: 2 * o.slots + countCells(o.slots) };
+  }
+  get name(): string {
+    return 'daily';
+  }
+  private readonly f32: Float32Array;
+  private readonly f32At: number;
+  private readonly countAt: number;
   private readonly s: Float64Array;
   private readonly at: number;
   constructor(
     private readonly o: DailyOptions,
     s?: Float64Array,
     at = 0,
+    f32?: Float32Array,
+    f32At = 0,
   ) {
-    this.means = new Float32Array(o.slots * o.days).fill(NaN);
+    if (!(o.minDays >= 1 && o.minDays <= 3)) throw new Error(`daily minDays must be 1 to 3, got ${o.minDays}`);
     [this.s, this.at] = cells(DailyMember.CELLS, s, at);
+    [this.f32, this.f32At] = tables(DailyMember.tableSize(o), f32, f32At);
+    this.countAt = this.f32At + 2 * o.slots;
     this.s[this.at + D_SLOT] = -1;
-    this.s[this.at + D_USUAL] = NaN;
-    this.s[this.at + D_OTHER] = NaN;
-    this.stateBytes = 4 * o.slots * o.days + 7 * 8;
+    this.s[this.at + D_LOW] = NaN;
   }
-  /** The median of the slot's remembered means, or NaN with fewer than `minDays`; sets the other day's mean (cell). */
-  private median(slot: number): number {
-    const d = this.o.days;
-    const xs: number[] = [];
-    for (let k = 0; k < d; k++) {
-      const v = this.means[slot * d + k] as number;
-      if (!Number.isNaN(v)) xs.push(v);
+  get stateBytes(): number {
+    const t = DailyMember.tableSize(this.o);
+    return 4 * t.f32 + 7 * 8;
+  }
+  /** Folds one day's mean of a slot into its summary (a, b at f32[i], f32[i + 1]). */
+  private learn(slot: number, v: number): void {
+    const { f32 } = this;
+    const i = this.f32At + 2 * slot;
+    const n = countOf(f32, this.countAt, slot);
+    const a = f32[i] as number;
+    const b = f32[i + 1] as number;
+    if (n === 0) f32[i] = v;
+    else if (n === 1) {
+      // Two days: the band between them.
+      f32[i] = Math.min(a, v);
+      f32[i + 1] = Math.max(a, v);
+    } else if (n === 2) {
+      // Three days: their median and median deviation (an incident on one day is outvoted).
+      const m = Math.max(a, Math.min(b, v));
+      f32[i] = m;
+      f32[i + 1] = [m - a, b - m, Math.abs(v - m)].sort((x, y) => x - y)[1] as number;
+    } else {
+      // From then on a running mean and mean deviation, each day's step clipped at a few of the slot's own
+      // deviations (the member's residual scale would not do: an incident inflates it, and lets itself in).
+      const lim = this.o.clip * Math.max(b, 1e-4 * Math.abs(a));
+      const e = Math.max(-lim, Math.min(lim, v - a));
+      f32[i] = a + this.o.rate * e;
+      f32[i + 1] = b + this.o.rate * (Math.abs(e) - b);
     }
-    this.s[this.at + D_OTHER] = NaN;
-    if (xs.length < Math.max(1, this.o.minDays)) return NaN;
-    xs.sort((a, b) => a - b);
-    // Two days cannot outvote an incident on one of them, and their mean would take it in: a reading like either day
-    // is usual.
-    if (xs.length === 2) {
-      this.s[this.at + D_OTHER] = xs[1] as number;
-      return xs[0] as number;
-    }
-    const h = xs.length >> 1;
-    return xs.length % 2 ? (xs[h] as number) : ((xs[h - 1] as number) + (xs[h] as number)) / 2;
+    if (n < 3) setCount(f32, this.countAt, slot, n + 1);
+  }
+  /** The usual band of a slot into the cells (NaN while it has fewer than minDays days). */
+  private bandOfSlot(slot: number): void {
+    const { s, at } = this;
+    const { f32 } = this;
+    const i = this.f32At + 2 * slot;
+    const n = countOf(f32, this.countAt, slot);
+    const a = f32[i] as number;
+    const b = f32[i + 1] as number;
+    s[at + D_LOW] = NaN;
+    if (n < this.o.minDays) return;
+    if (n === 1) [s[at + D_LOW], s[at + D_HIGH]] = [a, a];
+    else if (n === 2) [s[at + D_LOW], s[at + D_HIGH]] = [a, b];
+    else [s[at + D_LOW], s[at + D_HIGH]] = [a, a];
   }
   update(ts: number, x: number): number | null {
     const { s, at } = this;
@@ -297,26 +392,20 @@ class DailyMember implements Member {
     const now = Math.min(o.slots - 1, Math.floor(((((ts % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS) * o.slots));
     if (now !== s[at + D_SLOT]) {
       const slot = s[at + D_SLOT]!;
-      if (s[at + D_N]! > 0 && slot >= 0) {
-        // Shift the slot's days by one and remember this visit's mean.
-        const base = slot * o.days;
-        this.means.copyWithin(base, base + 1, base + o.days);
-        this.means[base + o.days - 1] = s[at + D_SUM]! / s[at + D_N]!;
-      }
+      if (s[at + D_N]! > 0 && slot >= 0) this.learn(slot, s[at + D_SUM]! / s[at + D_N]!);
       s[at + D_SLOT] = now;
       s[at + D_SUM] = 0;
       s[at + D_N] = 0;
-      s[at + D_USUAL] = this.median(now);
+      this.bandOfSlot(now);
     }
     s[at + D_SUM]! += x;
     s[at + D_N]!++;
-    const usual = s[at + D_USUAL]!;
-    if (Number.isNaN(usual)) return null;
+    const low = s[at + D_LOW]!;
+    if (Number.isNaN(low)) return null;
+    const high = s[at + D_HIGH]!;
     const sc = s[at + D_SCALE]!;
-    const other = s[at + D_OTHER]!;
-    const top = Number.isNaN(other) ? usual : other;
-    if (sc > 0) setBand(s, at + D_BAND, usual - BAND * sc, top + BAND * sc);
-    return residualNext(s, at + D_SCALE, Math.min(Math.abs(x - usual), Math.abs(x - top)), o.zScale, o.scaleRate);
+    if (sc > 0) setBand(s, at + D_BAND, low - BAND * sc, high + BAND * sc);
+    return residualNext(s, at + D_SCALE, Math.min(Math.abs(x - low), Math.abs(x - high)), o.zScale, o.scaleRate);
   }
   expected(): Expectation | null {
     return bandOf(this.s, this.at + D_BAND);
@@ -324,16 +413,30 @@ class DailyMember implements Member {
   expectedInto(out: Float64Array, to: number): boolean {
     return bandInto(this.s, this.at + D_BAND, out, to);
   }
+  // Saved: the cells, then the slots' two numbers, then their counts (a layout of 7 + 3·slots numbers; the earlier
+  // five days of means, 7 + 5·slots, are refused by length and the series learns again).
   save(): number[] {
-    return [...this.s.subarray(this.at, this.at + D_BAND), ...this.means];
+    const k = this.o.slots;
+    const out = Array.from(this.s.subarray(this.at, this.at + D_BAND));
+    out.push(...this.f32.subarray(this.f32At, this.f32At + 2 * k));
+    for (let i = 0; i < k; i++) out.push(countOf(this.f32, this.countAt, i));
+    return out;
   }
   load(v: number[]): void {
+    const k = this.o.slots;
     this.s.set(v.slice(0, D_BAND), this.at);
-    this.means.set(v.slice(D_BAND));
+    this.f32.set(v.slice(D_BAND, D_BAND + 2 * k), this.f32At);
+    for (let i = 0; i < k; i++) setCount(this.f32, this.countAt, i, v[D_BAND + 2 * k + i]!);
   }
 }
 
-export const dailyMember = (o: DailyOptions, s?: Float64Array, at?: number): Member => new DailyMember(o, s, at);
+export const dailyMember = (
+  o: DailyOptions,
+  s?: Float64Array,
+  at?: number,
+  f32?: Float32Array,
+  f32At?: number,
+): Member => new DailyMember(o, s, at, f32, f32At);
 
 export interface LevelShiftOptions {
   zScale: number;
@@ -350,8 +453,12 @@ const L_BAND = 6;
 /** |short-term mean − long-term mean| / the long-term deviation: a step change or a slow drift away from the usual level. */
 class LevelShiftMember implements Member {
   static readonly CELLS = 9;
-  readonly name = 'level';
-  readonly stateBytes = 8 * 8;
+  get name(): string {
+    return 'level';
+  }
+  get stateBytes(): number {
+    return 8 * 8;
+  }
   private readonly s: Float64Array;
   private readonly at: number;
   constructor(
@@ -398,4 +505,10 @@ export const MEMBER_CELLS = {
   weekly: WeeklyMember.CELLS,
   daily: DailyMember.CELLS,
   levelShift: LevelShiftMember.CELLS,
+};
+
+/** Slot tables of the members that have them (the detector puts them in its one buffer). */
+export const MEMBER_TABLES = {
+  weekly: WeeklyMember.tableSize,
+  daily: DailyMember.tableSize,
 };

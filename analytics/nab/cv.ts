@@ -60,7 +60,7 @@ export function candidateGrid(): Candidate[] {
   for (const rangeTolerance of [0.02, 0.05])
     for (const rangeScore of ['top', 'graded'] as const)
       for (const levelShift of levels)
-        for (const daily of [null, { days: 5 }])
+        for (const daily of [null, {}])
           for (const zScale of [3, 5]) {
             const level = levelShift === null ? 'off' : `${levelShift.short}/${levelShift.long}`;
             out.push({
