@@ -9,6 +9,7 @@ import { CaseEnvSchema } from '../cases/env.js';
 import { KafkaSecurityEnvSchema, kafkaSecurityProblems, kafkaSecuritySettings } from '../bus/kafka-security.js';
 import type { LibrdkafkaSettings } from '../bus/kafka.js';
 import { loadServerTls, readPemFile, type ServerTls } from '../runtime/tls.js';
+import { INGEST_BATCH_DEFAULT } from '../ingest/ingest.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
@@ -59,7 +60,8 @@ export const AppConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, "_" and "-" only')
     .default('ingest'),
   INGEST_CLIENT_ID: z.string().min(1).optional(),
-  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(100_000).default(5000),
+  /** Readings a write holds at most; default by store (ingestSettings). */
+  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(100_000).optional(),
   INGEST_BATCH_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   INGEST_MAX_PAYLOAD_BYTES: z.coerce
     .number()
@@ -311,12 +313,12 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 }
 
 /** The settings of ingest that both the one-process platform and the lean ROLE=ingest process take from the env. */
-export function ingestSettings(cfg: AppConfig) {
+export function ingestSettings(cfg: AppConfig, store: keyof typeof INGEST_BATCH_DEFAULT) {
   return {
     caFile: cfg.MQTT_CA_FILE,
     // Stable per host so the broker keeps this instance's session (and its queued messages) across restarts.
     clientId: cfg.INGEST_CLIENT_ID ?? `ingest-${os.hostname()}`,
-    batchMaxReadings: cfg.INGEST_BATCH_MAX,
+    batchMaxReadings: cfg.INGEST_BATCH_MAX ?? INGEST_BATCH_DEFAULT[store],
     batchMaxDelayMs: cfg.INGEST_BATCH_MS,
     maxPayloadBytes: cfg.INGEST_MAX_PAYLOAD_BYTES,
     receiveMaximum: cfg.INGEST_RECEIVE_MAXIMUM,

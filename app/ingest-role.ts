@@ -39,7 +39,7 @@ export async function startIngestRole(cfg: AppConfig, log: Logger): Promise<Plat
       mqttUrl: cfg.MQTT_URL!,
       username: cfg.MQTT_USERNAME,
       password: cfg.MQTT_PASSWORD,
-      ...ingestSettings(cfg),
+      ...ingestSettings(cfg, 'influxdb'),
       shareGroup: cfg.INGEST_SHARE_GROUP === '' ? undefined : cfg.INGEST_SHARE_GROUP,
       store,
       // On the in-process bus nobody in this process would read the readings (the other stages are other

@@ -1,5 +1,6 @@
 // Ingest as it runs in production, in its own process: MQTT 5 shared subscription → validation → DuckDB. Reports
 // stored readings, publish→stored latency (readings carry their publish time as ts) and peak RSS through IPC.
+import { INGEST_BATCH_DEFAULT } from '../ingest/ingest.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -68,7 +69,10 @@ const ingest = new Ingest({
   bus,
   logger: silentLogger,
   registry: new Registry(),
-  batchMaxReadings: Number(process.env.INGEST_BATCH_MAX ?? 5000),
+  // The platform's default for the store (app/config.ts), unless INGEST_BATCH_MAX says otherwise.
+  batchMaxReadings: Number(
+    process.env.INGEST_BATCH_MAX ?? INGEST_BATCH_DEFAULT[backend === 'influx-kafka' ? 'influxdb' : 'duckdb'],
+  ),
   batchMaxDelayMs: Number(process.env.INGEST_BATCH_MS ?? 50),
   maxPayloadBytes: 256 * 1024,
   receiveMaximum: 20_000,

@@ -20,6 +20,14 @@ import { mqttTlsOptions, tlsFailureHint } from '../runtime/tls.js';
 import type { Store } from '../store/types.js';
 import { validateMessage } from './validate.js';
 
+/**
+ * Readings a write holds at most, by store, when the deployment does not say (INGEST_BATCH_MAX). InfluxDB takes
+ * 5,000 lines a request best (its own advice, and what Telegraf sends); the embedded DuckDB store commits every write
+ * (its WAL, an fsync), so larger writes cost it less a reading: bench:ingest at 100 readings a message, back to back on one machine, 196–199k
+ * readings/s at 5,000 against 231–286k at 20,000, peak RSS 222–248 against 245–249 MB.
+ */
+export const INGEST_BATCH_DEFAULT = { influxdb: 5000, duckdb: 20_000 } as const;
+
 export interface IngestOptions {
   mqttUrl: string;
   username?: string;

@@ -86,7 +86,7 @@ export const ingest: Step<{ store: Store; bus: Bus }, IngestServes> = {
       mqttUrl,
       username: mqttPasswords ? 'ingest' : cfg.MQTT_USERNAME,
       password: mqttPasswords ? mqttPasswords.get('ingest') : cfg.MQTT_PASSWORD,
-      ...ingestSettings(cfg),
+      ...ingestSettings(cfg, store.name === 'duckdb' ? 'duckdb' : 'influxdb'),
       // aedes speaks MQTT 3.1.1 only, so the embedded broker gets a plain subscription.
       shareGroup: broker || cfg.INGEST_SHARE_GROUP === '' ? undefined : cfg.INGEST_SHARE_GROUP,
       store,
