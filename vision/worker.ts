@@ -509,7 +509,7 @@ export class VisionWorker {
     const still =
       st.stationary && grey
         ? st.stationary.update(grey, frame.ts, [
-            ...found.map((d) => d.box),
+            ...found.filter((d) => d.role !== null).map((d) => d.box),
             ...st.tracker
               .current()
               .filter((t) => t.className !== STATIONARY_CLASS)

@@ -30,6 +30,8 @@ export const StationarySchema = z.strictObject({
   absorbS: z.number().positive().max(86_400).default(1800),
   /** Plausible size of a standing object, frame pixels² (smaller: noise, a bag's corner)... */
   minAreaPx: z.number().min(0).default(600),
+  /** ...at least this wide and high, frame pixels (narrower: the edge of an object a detection explains, left over)... */
+  minSidePx: z.number().min(0).default(24),
   /** ...and share of the frame (larger: a shadow, a lighting change the normalisation missed). */
   maxAreaFrac: z.number().gt(0).max(1).default(0.1),
   /**

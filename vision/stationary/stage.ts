@@ -93,6 +93,7 @@ export class StationaryStage {
       const count = countIn(standing, w, b);
       if (count > maxPixels) continue;
       const box: Box = [b[0] * this.sx, b[1] * this.sy, b[2] * this.sx, b[3] * this.sy];
+      if (box[2] - box[0] < o.minSidePx || box[3] - box[1] < o.minSidePx) continue;
       const ground = bottomCentre(box);
       if (!this.onSidewalk.some((f) => f(ground))) continue;
       out.push({ box, score: o.score, classId: STATIONARY_CLASS_ID, className: STATIONARY_CLASS, role: 'stall' });
