@@ -21,7 +21,10 @@ export class DualBackground {
   readonly frame: Float32Array;
   /** 1 = the pixel's long-term background is learned. */
   private readonly known: Uint8Array;
-  /** Frames in a row a not yet learned pixel matched the short-term background. */
+  /**
+   * Frames in a row a not yet learned pixel matched the short-term background; for a learned pixel that is new, the
+   * frames in a row it matched the long-term background again.
+   */
   private readonly stable: Uint16Array;
   /** Capture time since which the pixel is new (differs from the long-term background); NaN = it is not. */
   readonly since: Float64Array;
@@ -87,12 +90,23 @@ export class DualBackground {
         continue;
       }
       const l = this.long[i]!;
-      if (Math.abs(v - l) <= t) {
-        this.long[i] = l + aL * (v - l);
-        this.since[i] = NaN;
+      const d = Math.abs(v - l);
+      const isNew = !Number.isNaN(this.since[i]!);
+      if (d <= t && isNew) {
+        // Back to the street only after learnFrames in a row: an object whose contrast is near the threshold dips
+        // under it now and then, and must not lose its time (nor be blended in) at each dip.
+        this.stable[i] = this.stable[i]! + 1;
+        if (this.stable[i]! >= this.o.learnFrames) this.since[i] = NaN;
         continue;
       }
-      if (matchShort && Number.isNaN(this.since[i]!)) this.since[i] = ts;
+      if (d <= t) {
+        // Blended only where the frame is well inside the threshold: what differs by nearly the threshold would creep
+        // into the background, a little at each frame, until the object is gone from it.
+        if (d <= t / 2) this.long[i] = l + aL * (v - l);
+        continue;
+      }
+      this.stable[i] = 0;
+      if (matchShort && !isNew) this.since[i] = ts;
       if (ts - this.since[i]! >= absorbMs) this.absorb(i);
     }
     return null;
