@@ -24,10 +24,11 @@ export const StationarySchema = z.strictObject({
   /** A pixel new against the long-term background and matching the short-term one this long stands, seconds. */
   standS: z.number().min(0).max(3600).default(2),
   /**
-   * A pixel standing this long is taken into the long-term background, seconds: keep it above the storefront zones'
-   * dwellS plus the confirmation (the object must still be new when its dwell is over).
+   * A pixel standing this long is taken into the long-term background, seconds. The object must still be new when its
+   * dwell is over and when the re-check after a notice looks again (review, notice and the grace period, 600 s for
+   * vending, come after the event): 4 hours. Something that stays for good raises one event (one per track) until then.
    */
-  absorbS: z.number().positive().max(86_400).default(1800),
+  absorbS: z.number().positive().max(86_400).default(14_400),
   /** Plausible size of a standing object, frame pixels² (smaller: noise, a bag's corner)... */
   minAreaPx: z.number().min(0).default(600),
   /** ...at least this wide and high, frame pixels (narrower: the edge of an object a detection explains, left over)... */
