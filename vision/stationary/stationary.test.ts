@@ -152,86 +152,89 @@ function s0(): StationaryStage {
   return stage();
 }
 
+/**
+ * The worker with the fixed test model (it always sees a vehicle, a stall and a person at the same places of a
+ * 960x640 frame: the stall's box is [280, 220, 680, 420]) on a camera with one storefront zone; `blocks` are put out
+ * from the 6th frame on. Returns the events of 30 frames, one a second, and what was published.
+ */
+async function workerRun(sidewalk: [number, number][], blocks: Block[]) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-stationary-'));
+  const bus = new MemoryBus({ logger: silentLogger });
+  const cameras = CameraRegistrySchema.parse({
+    timeZone: 'Asia/Shanghai',
+    cameras: [
+      {
+        ...CAMERA,
+        width: 960,
+        height: 640,
+        zones: [
+          { type: 'storefront', id: 'sf-1', name: '包子铺门前', storeLine: sidewalk.slice(0, 2), sidewalk, dwellS: 10 },
+        ],
+      },
+    ],
+  });
+  const models = ModelsConfigSchema.parse({
+    models: [
+      {
+        name: 'fixed',
+        path: path.join(import.meta.dirname, '../detectors/testdata/yolo-v8.onnx'),
+        family: 'yolo',
+        scoreThreshold: 0.3,
+      },
+    ],
+  });
+  const w = await VisionWorker.open({
+    cameras,
+    models,
+    evidence: new EvidenceStore(path.join(dir, 'evidence')),
+    bus,
+    deadLetters: { add: async () => {}, list: async () => ({ items: [], total: 0 }) },
+    logger: silentLogger,
+    rules: { confirmMinS: 3, confirmFrac: 0 },
+    rechecks: false,
+    liveCameras: false,
+  });
+  const published: EnforcementEvent[] = [];
+  await bus.subscribe(
+    'events',
+    't',
+    async (b) => void published.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)),
+  );
+  const empty = await sceneJpeg({ width: 960, height: 640 });
+  const put = await sceneJpeg({ width: 960, height: 640, blocks });
+  const events: EnforcementEvent[] = [];
+  let stationaryMs = 0;
+  for (let i = 0; i < 30; i++) {
+    const r = await w.process({
+      district: 'xinhua',
+      cameraId: 'cam-s',
+      ts: T0 + i * 1000,
+      seq: i,
+      jpeg: i < 5 ? empty : put,
+    });
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      events.push(...r.events);
+      stationaryMs += r.timings.stationaryMs;
+    }
+  }
+  await w.close();
+  await bus.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { events, published, stationaryMs };
+}
+
 describe('the worker with the stationary stage', () => {
   it('raises out-of-store-vending for an object on the sidewalk no detector names, marked as of no class', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'city-stationary-'));
-    const bus = new MemoryBus({ logger: silentLogger });
-    // The fixed test model always sees a vehicle, a stall and a person below the sidewalk (frame 960x640, y ≥ 220).
-    const cameras = CameraRegistrySchema.parse({
-      timeZone: 'Asia/Shanghai',
-      cameras: [
-        {
-          ...CAMERA,
-          width: 960,
-          height: 640,
-          zones: [
-            {
-              type: 'storefront',
-              id: 'sf-1',
-              name: '包子铺门前',
-              storeLine: [
-                [0, 40],
-                [960, 40],
-              ],
-              sidewalk: [
-                [0, 40],
-                [960, 40],
-                [960, 200],
-                [0, 200],
-              ],
-              dwellS: 10,
-            },
-          ],
-        },
-      ],
-    });
-    const models = ModelsConfigSchema.parse({
-      models: [
-        {
-          name: 'fixed',
-          path: path.join(import.meta.dirname, '../detectors/testdata/yolo-v8.onnx'),
-          family: 'yolo',
-          scoreThreshold: 0.3,
-        },
-      ],
-    });
-    const w = await VisionWorker.open({
-      cameras,
-      models,
-      evidence: new EvidenceStore(path.join(dir, 'evidence')),
-      bus,
-      deadLetters: { add: async () => {}, list: async () => ({ items: [], total: 0 }) },
-      logger: silentLogger,
-      rules: { confirmMinS: 3, confirmFrac: 0 },
-      rechecks: false,
-      liveCameras: false,
-    });
-    const published: EnforcementEvent[] = [];
-    await bus.subscribe(
-      'events',
-      't',
-      async (b) => void published.push(...b.map((m) => JSON.parse(m.value.toString()) as EnforcementEvent)),
-    );
+    // The sidewalk lies above everything the test model sees.
     const goods: Block = { x: 60, y: 100, w: 100, h: 80, grey: 25 };
-    const empty = await sceneJpeg({ width: 960, height: 640 });
-    const withGoods = await sceneJpeg({ width: 960, height: 640, blocks: [goods] });
-    const events: EnforcementEvent[] = [];
-    let stationaryMs = 0;
-    for (let i = 0; i < 30; i++) {
-      const r = await w.process({
-        district: 'xinhua',
-        cameraId: 'cam-s',
-        ts: T0 + i * 1000,
-        seq: i,
-        jpeg: i < 5 ? empty : withGoods,
-      });
-      expect(r.ok).toBe(true);
-      if (r.ok) {
-        events.push(...r.events);
-        stationaryMs += r.timings.stationaryMs;
-      }
-    }
-    await w.close();
+    const sidewalk: [number, number][] = [
+      [0, 40],
+      [960, 40],
+      [960, 200],
+      [0, 200],
+    ];
+    const { events, published, stationaryMs } = await workerRun(sidewalk, [goods]);
     expect(events).toHaveLength(1);
     const e = events[0]!;
     expect(e).toMatchObject({
@@ -247,8 +250,19 @@ describe('the worker with the stationary stage', () => {
     expect(e.thresholdAt - e.start).toBeGreaterThanOrEqual(10_000);
     expect(e.evidence.map((x) => x.role).sort()).toEqual(['crop', 'first-seen', 'frame', 'last', 'threshold']);
     expect(published.map((p) => p.id)).toEqual([e.id]);
-    expect(stationaryMs / 30).toBeGreaterThan(0);
-    await bus.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    expect(stationaryMs).toBeGreaterThan(0);
+  });
+
+  it('a stall the detector finds raises one event of its class, and no second one of no class for the same object', async () => {
+    // The sidewalk holds the test model's stall (its ground point, 480,420); the object put out is where it is seen.
+    const sidewalk: [number, number][] = [
+      [0, 300],
+      [960, 300],
+      [960, 460],
+      [0, 460],
+    ];
+    const { events } = await workerRun(sidewalk, [{ x: 300, y: 240, w: 360, h: 170, grey: 25 }]);
+    expect(events.map((e) => [e.type, e.className])).toEqual([['out-of-store-vending', 'stall']]);
+    expect(events[0]!.detector.model).toBe('fixed');
   });
 });
