@@ -38,6 +38,8 @@ import {
 import { cropEvidence, drawEvidence, localTime } from './evidence/compose.js';
 import { MotionGate, type GateKind, type GatePlan } from './motion/gate.js';
 import { heldDetections } from './motion/held.js';
+import type { GreyImage } from './motion/grey.js';
+import { STATIONARY_CLASS, STATIONARY_DETECTOR, StationaryStage, stationaryEnabled } from './stationary/stage.js';
 import { detectOnAreas, type AreaDetector } from './motion/detect-areas.js';
 import { EvidenceStore } from './evidence/store.js';
 import { RecheckResponder, type RecheckOptionsInput } from './recheck.js';
@@ -67,6 +69,11 @@ interface FrameRef {
 export interface FrameTimings {
   /** The motion gate: the small grey decode, the background, the changed areas (0 when gating is off). */
   motionMs: number;
+  /**
+   * The stationary stage: its two backgrounds and standing areas, and its own grey decode when the gate is off; 0 when
+   * off. A breakdown: the decode is counted in decodeMs too, the rest in trackingMs, so the stages still add up.
+   */
+  stationaryMs: number;
   decodeMs: number;
   preprocessMs: number;
   inferenceMs: number;
@@ -132,6 +139,8 @@ interface CameraState {
   gate: MotionGate | null;
   /** Detection on changed areas: sessions of the camera's model at the gate's small inputs, smallest first; [] when none. */
   regions: AreaDetector[];
+  /** New standing objects on storefront sidewalks, whatever they are (vision/stationary); null when off. */
+  stationary: StationaryStage | null;
   tracker: Tracker;
   rules: ZoneRules<FrameRef>;
   lastTs: number;
@@ -260,6 +269,7 @@ export class VisionWorker {
       detector,
       gate: camera.motion.enabled ? new MotionGate(camera, camera.motion) : null,
       regions: await this.regionDetectors(camera, model, detector),
+      stationary: stationaryStage(camera),
       tracker: new Tracker(this.o.tracker),
       rules: new ZoneRules<FrameRef>(camera, this.o.cameras.timeZone, this.o.rules),
       lastTs: -Infinity,
@@ -348,6 +358,7 @@ export class VisionWorker {
         st.rules = new ZoneRules<FrameRef>(c, this.o.cameras.timeZone, this.o.rules);
         // New masks or settings: the gate starts a new background (its first frame is detected whole).
         st.gate = c.motion.enabled ? new MotionGate(c, c.motion) : null;
+        st.stationary = stationaryStage(c);
         st.regions = await this.regionDetectors(c, modelFor(this.o.models, c.model), st.detector);
         st.open.clear();
       }
@@ -453,6 +464,15 @@ export class VisionWorker {
         return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
       }
     }
+    const tg = now();
+    let grey: GreyImage | null = plan?.grey ?? null;
+    if (st.stationary && !grey) {
+      try {
+        grey = await st.stationary.grey(frame.jpeg);
+      } catch (e) {
+        return this.reject(topic, frame, `not a decodable image: ${(e as Error).message}`);
+      }
+    }
     const t0d = now();
     let kind: GateKind = plan?.kind ?? 'full';
     let det: DetectResult = { detections: [], timings: { preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 } };
@@ -487,10 +507,24 @@ export class VisionWorker {
       masks.length === 0
         ? det.detections
         : det.detections.filter((d) => !masks.some((m) => pointInPolygon(bottomCentre(d.box), m.polygon)));
+    // New standing objects on the sidewalks that no detection or track explains: stall candidates of no class.
+    const ts0 = now();
+    const still =
+      st.stationary && grey
+        ? st.stationary.update(grey, frame.ts, [
+            ...found.filter((d) => d.role !== null).map((d) => d.box),
+            ...st.tracker
+              .current()
+              .filter((t) => t.className !== STATIONARY_CLASS)
+              .map((t) => t.box),
+          ])
+        : [];
+    const ts1 = now();
+    const detected = still.length > 0 ? [...found, ...still] : found;
     // Standing objects the detector did not look at this frame stay where they were (vision/motion/held.ts).
     const seen = st.gate
-      ? [...found, ...heldDetections(st.tracker.current(), looked, found, st.tracker.options.iouThreshold)]
-      : found;
+      ? [...detected, ...heldDetections(st.tracker.current(), looked, detected, st.tracker.options.iouThreshold)]
+      : detected;
     const tracks = st.tracker.update(seen, frame.ts);
     const ref: FrameRef = { jpeg: frame.jpeg, width: st.camera.width, height: st.camera.height, ts: frame.ts };
     const outputs = st.rules.update(tracks, frame.ts, ref);
@@ -506,8 +540,9 @@ export class VisionWorker {
     }
     const t4 = now();
     const timings: FrameTimings = {
-      motionMs: t0d - tm,
-      decodeMs: t1 - t0d + (tm - t0),
+      motionMs: tg - tm,
+      stationaryMs: t0d - tg + (ts1 - ts0),
+      decodeMs: t1 - t0d + (tm - t0) + (t0d - tg),
       ...det.timings,
       trackingMs: t3 - t2,
       eventsMs: t4 - t3,
@@ -685,7 +720,11 @@ export class VisionWorker {
       box: r.box,
       ...(plate ? { plate } : {}),
       evidence,
-      detector: { model: st.detector.info.name, sha256: st.detector.info.sha256 },
+      // A class-agnostic candidate (vision/stationary): no model named it, and the reviewer is told so.
+      detector:
+        r.className === STATIONARY_CLASS
+          ? { model: STATIONARY_DETECTOR }
+          : { model: st.detector.info.name, sha256: st.detector.info.sha256 },
       detectedAt: Date.now(),
     };
     return EnforcementEventSchema.parse(event);
@@ -742,5 +781,20 @@ export class VisionWorker {
 }
 
 function zeroTimings(): FrameTimings {
-  return { motionMs: 0, decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0, trackingMs: 0, eventsMs: 0 };
+  return {
+    motionMs: 0,
+    stationaryMs: 0,
+    decodeMs: 0,
+    preprocessMs: 0,
+    inferenceMs: 0,
+    postprocessMs: 0,
+    trackingMs: 0,
+    eventsMs: 0,
+  };
+}
+
+/** The camera's stationary stage, on the motion gate's grey image when the gate runs; null when off. */
+function stationaryStage(camera: Camera): StationaryStage | null {
+  if (!stationaryEnabled(camera)) return null;
+  return new StationaryStage(camera, camera.stationary, camera.motion.enabled ? camera.motion.width : undefined);
 }

@@ -5,6 +5,7 @@ import { IdSchema, type EventType } from '../../contracts/index.js';
 import { parseConfig, readJsonFile } from '../../runtime/config.js';
 import { isTimeZone } from '../../runtime/time.js';
 import { MotionGatingSchema } from '../motion/config.js';
+import { StationarySchema } from '../stationary/config.js';
 import { selfIntersection } from '../rules/geometry.js';
 
 /** A camera's motion gate settings, for the console's camera form (cameras/schema.ts). */
@@ -125,6 +126,11 @@ export const CameraSchema = z.strictObject({
    * default; its masks are `masks`.
    */
   motion: MotionGatingSchema.prefault({}),
+  /**
+   * The class-agnostic stall stage (vision/stationary): a new object that appears on a storefront sidewalk beyond the
+   * store line and stays is an out-of-store-vending candidate, whatever it is. On for a camera with a storefront zone.
+   */
+  stationary: StationarySchema.prefault({}),
 });
 export type Camera = z.output<typeof CameraSchema>;
 

@@ -1,4 +1,4 @@
-// `npm run vision:eval -- --seed N [--scenarios K] [--model NAME] [--gating on|off]`: generates simulated street scenarios with seeds
+// `npm run vision:eval -- --seed N [--scenarios K] [--model NAME] [--gating on|off] [--stationary on|off]`: generates simulated street scenarios with seeds
 // N, N+1, ... (seeds the training set never used; layout families include the one held out of training), runs every
 // frame through the whole vision path (decode, detector, tracker, zone rules, evidence, plates) and prints event
 // precision and recall against the scenarios' truth, and the detector's mAP@0.5 on their frames.
@@ -15,6 +15,7 @@ import type { DeadLetterStore } from '../../store/types.js';
 import { loadModelsConfig } from '../detectors/index.js';
 import { EvidenceStore } from '../evidence/store.js';
 import { PlateReader } from '../ocr/index.js';
+import { STATIONARY_DETECTOR } from '../stationary/stage.js';
 import { VisionWorker } from '../worker.js';
 import { ApAccumulator, matchEvents, plateKey, type EventMatch } from './metrics.js';
 
@@ -41,6 +42,8 @@ export interface EvalOptions {
   families?: number[];
   /** The motion gate (vision/motion) on the scenarios' cameras; default: as the camera config says (on). */
   gating?: boolean;
+  /** The class-agnostic stall stage (vision/stationary); default: as the camera config says (on with a storefront zone). */
+  stationary?: boolean;
   log?: (line: string) => void;
 }
 
@@ -58,6 +61,8 @@ export interface EvalResult {
     tp: number;
     fp: number;
     fn: number;
+    /** Events of the class-agnostic stall stage (vision/stationary), and how many of them were right. */
+    stationary: { events: number; tp: number };
   }[];
   precision: number;
   recall: number;
@@ -111,6 +116,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
             ...sc.camera,
             model: modelName,
             motion: { ...sc.camera.motion, enabled: o.gating ?? sc.camera.motion.enabled },
+            stationary: { ...sc.camera.stationary, enabled: o.stationary ?? sc.camera.stationary.enabled },
           },
         ],
       },
@@ -169,13 +175,17 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
       tp: m.tp.length,
       fp: m.fp.length,
       fn: m.fn.length,
+      stationary: {
+        events: events.filter(isStationary).length,
+        tp: m.tp.filter((x) => isStationary(x.event)).length,
+      },
     });
     if (m.fp.length || m.fn.length) {
       out.misses.push({
         seed,
         fp: m.fp.map(
           (e) =>
-            `${e.type} ${e.zone.id} track ${e.trackId} ${new Date(e.start).toISOString()}..${new Date(e.end).toISOString()}`,
+            `${e.type} ${e.zone.id} track ${e.trackId} (${e.className}) ${new Date(e.start).toISOString()}..${new Date(e.end).toISOString()}`,
         ),
         fn: m.fn.map(
           (t) =>
@@ -184,7 +194,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
       });
     }
     log(
-      `seed ${seed} (${sc.truth.familyName}, ${sc.frameCount} frames): ${sc.truth.violations.length} violations, ${events.length} events, ${m.tp.length} right, ${m.fp.length} false, ${m.fn.length} missed`,
+      `seed ${seed} (${sc.truth.familyName}, ${sc.frameCount} frames): ${sc.truth.violations.length} violations, ${events.length} events, ${m.tp.length} right, ${m.fp.length} false, ${m.fn.length} missed; of no class (stationary stage) ${out.scenarios.at(-1)!.stationary.events}, right ${out.scenarios.at(-1)!.stationary.tp}`,
     );
   }
   const r = ap.result();
@@ -209,6 +219,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         'no-plates': { type: 'boolean', default: false },
         families: { type: 'string' },
         gating: { type: 'string', default: 'on' },
+        stationary: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
     });
@@ -219,6 +230,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     };
     if (values.gating !== 'on' && values.gating !== 'off')
       throw new ConfigError(`--gating takes on or off, got "${values.gating}"`);
+    if (values.stationary !== undefined && values.stationary !== 'on' && values.stationary !== 'off')
+      throw new ConfigError(`--stationary takes on or off, got "${values.stationary}"`);
     createLogger('vision-eval');
     const res = await evaluate({
       seed: num(values.seed!, 'seed'),
@@ -229,6 +242,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       plates: !values['no-plates'],
       families: values.families ? values.families.split(',').map((f) => num(f, 'families')) : undefined,
       gating: values.gating === 'on',
+      stationary: values.stationary === undefined ? undefined : values.stationary === 'on',
     });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(res, null, 1)}\n`);
@@ -252,4 +266,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   });
+}
+
+function isStationary(e: EnforcementEvent): boolean {
+  return e.detector.model === STATIONARY_DETECTOR;
 }

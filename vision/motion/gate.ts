@@ -8,16 +8,18 @@ import type { Camera } from '../cameras/config.js';
 import type { Track } from '../track/tracker.js';
 import { BackgroundModel, type MotionMap } from './background.js';
 import type { MotionGating } from './config.js';
-import { decodeGrey, greySize } from './grey.js';
+import { decodeGrey, greySize, type GreyImage } from './grey.js';
 import { maskPixels, mergeOverlapping, movingAreas, overlaps, toFrameBox } from './regions.js';
 
 export type GateKind = 'full' | 'regions' | 'skipped';
 
-export type GatePlan =
+/** `grey`: the frame's small grey image, for the stationary stage (vision/stationary) to reuse. */
+export type GatePlan = { grey: GreyImage } & (
   | { kind: 'full'; reason: 'first' | 'global' | 'whole-frame' | 'motion' | 'reverify'; motion: MotionMap }
   /** `reverify`: the standing objects' boxes are among the areas. */
   | { kind: 'regions'; areas: Box[]; reverify: boolean; motion: MotionMap }
-  | { kind: 'skipped'; motion: MotionMap };
+  | { kind: 'skipped'; motion: MotionMap }
+);
 
 export class MotionGate {
   private readonly bg: BackgroundModel;
@@ -54,17 +56,18 @@ export class MotionGate {
   async plan(encoded: Buffer, ts: number, tracks: readonly Track[], regions: boolean): Promise<GatePlan> {
     const grey = await decodeGrey(encoded, this.size, this.camera.width * this.camera.height);
     const motion = this.bg.update(grey);
-    if (motion.restarted) return { kind: 'full', reason: motion.restarted, motion };
-    if (ts - this.lastFull >= this.options.wholeFrameS * 1000) return { kind: 'full', reason: 'whole-frame', motion };
+    if (motion.restarted) return { kind: 'full', reason: motion.restarted, motion, grey };
+    if (ts - this.lastFull >= this.options.wholeFrameS * 1000)
+      return { kind: 'full', reason: 'whole-frame', motion, grey };
     const reverify =
       ts - this.lastReverify >= this.options.reverifyS * 1000 && tracks.some((t) => t.state !== 'tentative');
     // A tentative track needs its second sighting to be confirmed, whether or not it still moves.
     const look = tracks.filter((t) => reverify || t.state === 'tentative');
     const areas = this.areas(motion, look);
-    if (areas.length === 0) return { kind: 'skipped', motion };
+    if (areas.length === 0) return { kind: 'skipped', motion, grey };
     return regions
-      ? { kind: 'regions', areas, reverify, motion }
-      : { kind: 'full', reason: reverify ? 'reverify' : 'motion', motion };
+      ? { kind: 'regions', areas, reverify, motion, grey }
+      : { kind: 'full', reason: reverify ? 'reverify' : 'motion', motion, grey };
   }
 
   /** The detector ran on the whole frame at ts: every standing object was looked at too. */
