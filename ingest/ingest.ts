@@ -23,8 +23,8 @@ import { validateMessage } from './validate.js';
 /**
  * Readings a write holds at most, by store, when the deployment does not say (INGEST_BATCH_MAX). InfluxDB takes
  * 5,000 lines a request best (its own advice, and what Telegraf sends); the embedded DuckDB store commits every write
- * (its WAL, an fsync), so larger writes cost it less a reading: bench:ingest at 100 readings a message, back to back on one machine, 196–199k
- * readings/s at 5,000 against 231–286k at 20,000, peak RSS 222–248 against 245–249 MB.
+ * (its WAL, an fsync), so larger writes cost it less a reading: bench:ingest at 100 readings a message on an idle
+ * machine, 253–262k readings/s at 5,000 against 309–346k at 20,000, peak RSS 222–243 against 246–255 MB.
  */
 export const INGEST_BATCH_DEFAULT = { influxdb: 5000, duckdb: 20_000 } as const;
 
