@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelsConfig, modelFor, type Detection } from '../detectors/index.js';
+import { loadModelsConfig, modelFor } from '../detectors/index.js';
 import type { PassDetection } from '../detectors/tiling.js';
 import {
   applyCandidate,
@@ -24,31 +24,10 @@ import {
   type LooGrid,
 } from './loo.js';
 import { scoreImage, type ImageScore, type ManifestRow } from './real-images.js';
+import { detection, manifestRow } from './testdata/photos.js';
 
-const row = (file: string, o: Partial<ManifestRow> = {}): ManifestRow => ({
-  file,
-  source_repo: '',
-  source_path: '',
-  licence: '',
-  width: 1,
-  height: 1,
-  cars: 0,
-  buses: 0,
-  trucks: 0,
-  motorcycles: 0,
-  bicycles: 0,
-  people: 0,
-  stall_objects: 'no',
-  notes: '',
-  ...o,
-});
-const det = (className: string, score = 0.9, role: Detection['role'] = null): Detection => ({
-  box: [0, 0, 1, 1],
-  score,
-  classId: 0,
-  className,
-  role,
-});
+const row = (file: string, o: Partial<ManifestRow> = {}): ManifestRow => manifestRow({ file, ...o });
+const det = detection;
 const many = (className: string, n: number) => Array.from({ length: n }, () => det(className));
 /** A photo counted with `counted` and detected with `found` (class → number). */
 const photo = (

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Detection } from '../detectors/index.js';
 import {
   evaluateRealImages,
   imageTable,
@@ -16,8 +15,8 @@ import {
   scoreImage,
   summaryTable,
   totals,
-  type ManifestRow,
 } from './real-images.js';
+import { detection, manifestRow } from './testdata/photos.js';
 
 const testdata = path.join(path.dirname(fileURLToPath(import.meta.url)), '../detectors/testdata');
 const HEAD =
@@ -43,30 +42,8 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const row = (o: Partial<ManifestRow>): ManifestRow => ({
-  file: 'x.jpg',
-  source_repo: '',
-  source_path: '',
-  licence: '',
-  width: 1,
-  height: 1,
-  cars: 0,
-  buses: 0,
-  trucks: 0,
-  motorcycles: 0,
-  bicycles: 0,
-  people: 0,
-  stall_objects: 'no',
-  notes: '',
-  ...o,
-});
-const det = (className: string, score = 0.9, role: Detection['role'] = null): Detection => ({
-  box: [0, 0, 1, 1],
-  score,
-  classId: 0,
-  className,
-  role,
-});
+const row = manifestRow;
+const det = detection;
 
 describe('manifest', () => {
   it('parses quoted CSV fields with commas, quotes and CRLF', () => {

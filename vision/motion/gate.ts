@@ -9,7 +9,7 @@ import type { Track } from '../track/tracker.js';
 import { BackgroundModel, type MotionMap } from './background.js';
 import type { MotionGating } from './config.js';
 import { decodeGrey, greySize, type GreyImage } from './grey.js';
-import { maskPixels, mergeOverlapping, movingAreas, overlaps, toFrameBox } from './regions.js';
+import { cameraMaskPixels, mergeOverlapping, movingAreas, overlaps, toFrameBox } from './regions.js';
 
 export type GateKind = 'full' | 'regions' | 'skipped';
 
@@ -39,13 +39,7 @@ export class MotionGate {
         ? zones.map((z) => zoneBox(z, options.zoneMarginPx, camera.width, camera.height))
         : null;
     this.size = greySize(camera.width, camera.height, options.width);
-    const ignore = maskPixels(
-      camera.masks.map((m) => m.polygon),
-      camera.width,
-      camera.height,
-      this.size.width,
-      this.size.height,
-    );
+    const ignore = cameraMaskPixels(camera, this.size);
     this.bg = new BackgroundModel(this.size.width, this.size.height, ignore, options);
   }
 

@@ -1,7 +1,22 @@
 // From changed pixels of the small grey image to the areas of the frame the detector should look at: the masks
 // rasterised onto the small image, connected areas of changed pixels as boxes in frame pixels, padded and merged.
 import type { Box } from '../../contracts/events.js';
+import type { Camera } from '../cameras/config.js';
 import { area, pointInPolygon, type Point } from '../rules/geometry.js';
+
+/** The camera's masks on its small grey image (the motion gate's and the stall stage's): 1 = left out. */
+export function cameraMaskPixels(
+  camera: Pick<Camera, 'width' | 'height' | 'masks'>,
+  size: { width: number; height: number },
+): Uint8Array {
+  return maskPixels(
+    camera.masks.map((m) => m.polygon),
+    camera.width,
+    camera.height,
+    size.width,
+    size.height,
+  );
+}
 
 /** Per small-image pixel, 1 when its centre lies in one of the polygons (frame pixels). */
 export function maskPixels(

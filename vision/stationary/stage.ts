@@ -9,7 +9,7 @@ import type { Box } from '../../contracts/events.js';
 import type { Camera } from '../cameras/config.js';
 import type { Detection } from '../detectors/types.js';
 import { decodeGrey, greySize, type GreyImage } from '../motion/grey.js';
-import { maskPixels, movingAreas } from '../motion/regions.js';
+import { cameraMaskPixels, movingAreas } from '../motion/regions.js';
 import { bottomCentre, pointInPolygon, polygonCentroid, sideOfPolyline, type Point } from '../rules/geometry.js';
 import { DualBackground } from './background.js';
 import type { StationarySettings } from './config.js';
@@ -43,13 +43,7 @@ export class StationaryStage {
     this.size = greySize(camera.width, camera.height, width);
     this.sx = camera.width / this.size.width;
     this.sy = camera.height / this.size.height;
-    const ignore = maskPixels(
-      camera.masks.map((m) => m.polygon),
-      camera.width,
-      camera.height,
-      this.size.width,
-      this.size.height,
-    );
+    const ignore = cameraMaskPixels(camera, this.size);
     this.bg = new DualBackground(this.size.width, this.size.height, ignore, options);
     this.onSidewalk = camera.zones.flatMap((z) => {
       if (z.type !== 'storefront') return [];
