@@ -787,7 +787,10 @@ describe('the production stack as docker-compose.yml wires it', () => {
       };
       expect(await waitFor(async () => !!(await caseOf()), 120_000, 1000), logs()).toBe(true);
       const caseId = (await caseOf())!;
-      expect(await waitFor(() => delivered.some((d) => d.key === caseId), 60_000, 500), logs()).toBe(true);
+      // The api process files and delivers the case at once; 150 s leaves room for what can hold a pass of its
+      // dispatcher (publishing new cases on Kafka first, a retry after a dropped connection, the 60 s look without a
+      // kick). One CI run of 2026-12-07 waited past 60 s here; its cause was not found.
+      expect(await waitFor(() => delivered.some((d) => d.key === caseId), 150_000, 500), logs()).toBe(true);
       const d = delivered.find((x) => x.key === caseId)!;
       expect(d.sig).toBe(`sha256=${crypto.createHmac('sha256', CASE_SECRET).update(d.body).digest('hex')}`);
       expect(
