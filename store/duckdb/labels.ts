@@ -29,8 +29,11 @@ async function enumLabels(db: DuckDBConnection, column: LabelledColumn): Promise
 /** Makes a column of `readings` an ENUM of its labels (if it is one), its values and `names`. Rewrites the column. */
 async function retype(db: DuckDBConnection, column: LabelledColumn, has: string[], names: readonly string[]) {
   // An ENUM holds no value outside its labels; a VARCHAR column (the step from version 2) may hold any.
-  const stored = has.length > 0 ? [] : await db.runAndReadAll(`SELECT DISTINCT ${column} FROM readings`);
-  const all = new Set([...has, ...names, ...(Array.isArray(stored) ? [] : stored.getRows().map((r) => String(r[0])))]);
+  const stored =
+    has.length > 0
+      ? []
+      : (await db.runAndReadAll(`SELECT DISTINCT ${column} FROM readings`)).getRows().map((r) => String(r[0]));
+  const all = new Set([...has, ...names, ...stored]);
   await db.run(`ALTER TABLE readings ALTER ${column} SET DATA TYPE ENUM(${[...all].sort().map(quoted).join(', ')})`);
 }
 
