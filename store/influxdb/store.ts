@@ -10,6 +10,7 @@ import { escape, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import { KINDS, METRICS, type DeadLetter, type SensorKind, type StoredReading } from '../../contracts/index.js';
 import type { DeadLetterRetention, ReadingQuery, ReadingRow, Store } from '../types.js';
 import { ident, influxQL, ms, str, sumColumns, type InfluxQLTarget } from './influxql.js';
+import { FLAG_SUFFIX, READING_FIELD, ReadingLines } from './lines.js';
 import { AckedWriter, DEFAULT_WRITE_TUNING, type StoreLogger, type WriteTuning } from './writer.js';
 import { InfluxAggregates } from './aggregates.js';
 
@@ -41,16 +42,8 @@ export class StoreConfigError extends ConfigError {
   override name = 'StoreConfigError';
 }
 
-/**
- * A field every reading line carries, always 1. Several readings of a device at one ts merge into one point, so
- * count(reading) is the number of distinct timestamps, which no metric field can give (a reading need not carry
- * every metric). It also answers "how many readings per hour did each device send" for sensor health.
- */
-const READING_FIELD = 'reading';
 /** Fields of a reading point that are not metrics. */
 const NON_METRIC = new Set([READING_FIELD, 'seq']);
-/** A data flag other than N (HJ 212 F, M, D, ...) is a string field beside its metric: "<metric>__flag". */
-const FLAG_SUFFIX = '__flag';
 const isNonMetric = (c: string) => NON_METRIC.has(c) || c.endsWith(FLAG_SUFFIX);
 const DEAD_LETTERS = 'dead_letters';
 /** base64 characters per payload field: a multiple of 4 under InfluxDB's 1 MiB limit on a string field. */
@@ -86,7 +79,8 @@ export class InfluxStore implements Store {
   /** One writer per request in flight (WriteTuning.concurrency). */
   private readonly readings: AckedWriter[];
   private readonly minLinesPerPart: number;
-  private readonly lines = new LineEncoder();
+  private readonly lines = new ReadingLines();
+  private readonly tuning: WriteTuning;
   private readonly deadLetters: AckedWriter;
   private readonly ql: InfluxQLTarget;
   /** Tags this process's dead letters: two processes can then never write the same dead-letter point. */
@@ -101,6 +95,7 @@ export class InfluxStore implements Store {
 
   private constructor(private readonly o: InfluxStoreOptions) {
     const t = { ...DEFAULT_WRITE_TUNING, ...o.write };
+    this.tuning = t;
     const influx = new InfluxDB({ url: o.url, token: o.token, timeout: t.timeout });
     this.readings = Array.from(
       { length: Math.max(1, t.concurrency) },
@@ -135,14 +130,24 @@ export class InfluxStore implements Store {
   // ------------------------------------------------------------------------------------------------ readings
 
   write(readings: readonly StoredReading[]): Promise<void> {
-    if (readings.length === 0) return Promise.resolve();
-    const lines = new Array<string>(readings.length);
-    for (let i = 0; i < readings.length; i++) lines[i] = this.lines.line(readings[i]!);
-    const parts = Math.min(this.readings.length, Math.floor(lines.length / this.minLinesPerPart)) || 1;
-    if (parts === 1) return this.readings[0]!.write(lines);
-    const size = Math.ceil(lines.length / parts);
+    const n = readings.length;
+    if (n === 0) return Promise.resolve();
+    const { linesPerRequest, bytesPerRequest } = this.tuning;
+    const parts = Math.min(this.readings.length, Math.floor(n / this.minLinesPerPart)) || 1;
+    if (parts === 1)
+      return this.readings[0]!.writeBodies(this.lines.bodies(readings, 0, n, linesPerRequest, bytesPerRequest));
+    const size = Math.ceil(n / parts);
     const writes: Promise<void>[] = [];
-    for (let k = 0; k < parts; k++) writes.push(this.readings[k]!.write(lines.slice(k * size, (k + 1) * size)));
+    for (let k = 0; k < parts; k++) {
+      const bodies = this.lines.bodies(
+        readings,
+        k * size,
+        Math.min(n, (k + 1) * size),
+        linesPerRequest,
+        bytesPerRequest,
+      );
+      writes.push(this.readings[k]!.writeBodies(bodies));
+    }
     // allSettled first: every request has ended (none still running against the caller's retry) before it fails.
     return Promise.allSettled(writes).then((r) => {
       const failed = r.find((x) => x.status === 'rejected');
@@ -359,47 +364,6 @@ export class InfluxStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.readings.map((w) => w.close()), this.deadLetters.close()]);
-  }
-}
-
-/** One line per reading: its metrics, the reading marker and seq share one point. Tags sorted, as InfluxDB likes. */
-/**
- * Line protocol for readings, with the escaping done once per device and per metric name rather than per reading:
- * at 100,000 readings/s the regular expressions of escape.* were a tenth of ingest's time. Both caches are bounded.
- */
-class LineEncoder {
-  private readonly series = new Map<string, { district: string; kind: string; prefix: string }>();
-  private readonly fields = new Map<string, string>();
-
-  line(r: StoredReading): string {
-    let s = this.series.get(r.deviceId);
-    if (s === undefined || s.district !== r.district || s.kind !== r.kind) {
-      if (this.series.size >= 100_000) this.series.clear();
-      s = {
-        district: r.district,
-        kind: r.kind,
-        prefix: `${escape.measurement(r.kind)},device=${escape.tag(r.deviceId)},district=${escape.tag(r.district)} `,
-      };
-      this.series.set(r.deviceId, s);
-    }
-    let line = s.prefix;
-    for (const m in r.metrics) line += this.field(m) + r.metrics[m]! + ',';
-    line += READING_FIELD + '=1i';
-    if (r.seq !== undefined) line += ',seq=' + r.seq + 'i';
-    // Flags are letters checked by the contract (/^[A-Za-z]$/), safe inside a quoted string field.
-    if (r.flags) for (const m in r.flags) line += ',' + this.field(m + FLAG_SUFFIX) + '"' + r.flags[m] + '"';
-    return line + ' ' + r.ts;
-  }
-
-  /** `name=`, escaped. */
-  private field(name: string): string {
-    let f = this.fields.get(name);
-    if (f === undefined) {
-      if (this.fields.size >= 10_000) this.fields.clear();
-      f = escape.tag(name) + '=';
-      this.fields.set(name, f);
-    }
-    return f;
   }
 }
 

@@ -121,13 +121,7 @@ export class AckedWriter {
 
   /** Writes the lines; batches go one after another. Resolves once InfluxDB has accepted all of them. */
   write(lines: readonly string[]): Promise<void> {
-    if (this.closing) return Promise.reject(new Error('InfluxDB store is closed'));
-    const next = this.chain.then(() => this.writeNow(lines));
-    this.chain = next.catch(() => undefined);
-    return next;
-  }
-
-  private async writeNow(lines: readonly string[]): Promise<void> {
+    const bodies: string[] = [];
     let start = 0;
     while (start < lines.length) {
       let end = start;
@@ -138,11 +132,22 @@ export class AckedWriter {
         bytes += size;
         end++;
       }
-      // A failed request rejects the whole batch; requests already accepted are simply written again on the
-      // caller's retry, which InfluxDB's overwrite makes harmless.
-      await this.request(lines.slice(start, end));
+      bodies.push(lines.slice(start, end).join('\n'));
       start = end;
     }
+    return this.writeBodies(bodies);
+  }
+
+  /** Writes request bodies (lines joined by newlines), one request each, after the batches before them. */
+  writeBodies(bodies: readonly string[]): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('InfluxDB store is closed'));
+    const next = this.chain.then(async () => {
+      // A failed request rejects the whole batch; requests already accepted are simply written again on the
+      // caller's retry, which InfluxDB's overwrite makes harmless.
+      for (const body of bodies) await this.request([body]);
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
   }
 
   private request(lines: string[]): Promise<void> {
