@@ -32,6 +32,55 @@ describe('readings on the bus', () => {
     );
   });
 
+  it('writes what JSON.stringify writes: seq, flags, floats, names that need escaping; a later batch leaves it intact', () => {
+    const odd: StoredReading[] = [
+      {
+        district: '新华',
+        kind: 'dust',
+        deviceId: 'site "3"\\x',
+        ts: 1795770000000,
+        seq: 0,
+        metrics: { pm25_ugm3: 0.1, pm10_ugm3: 1e21 },
+      },
+      {
+        district: 'xinhua',
+        kind: 'dust',
+        deviceId: 'd2',
+        ts: 1,
+        metrics: { pm25_ugm3: -3.5 },
+        flags: { pm25_ugm3: 'C' },
+      },
+      {
+        district: 'xinhua',
+        kind: 'noise',
+        deviceId: 'd3',
+        ts: 2,
+        seq: 9007199254740991,
+        metrics: { laeq_db: 74, lmax_db: 80.25 },
+      },
+    ];
+    const messages = encodeBusReadings(odd);
+    const text = messages.map((m) => m.value.toString('utf8'));
+    expect(text).toEqual(
+      odd.map((r) =>
+        JSON.stringify([
+          {
+            district: r.district,
+            kind: r.kind,
+            deviceId: r.deviceId,
+            ts: r.ts,
+            seq: r.seq,
+            metrics: r.metrics,
+            flags: r.flags,
+          },
+        ]),
+      ),
+    );
+    encodeBusReadings(Array.from({ length: 5000 }, (_, i) => reading('z', i)));
+    expect(messages.map((m) => m.value.toString('utf8'))).toEqual(text);
+    expect(messages.flatMap((m) => decodeBusReadings(m.value))).toEqual(odd);
+  });
+
   it('reads a single reading object, as an older ingest publishes it', () => {
     expect(decodeBusReadings(JSON.stringify(reading('a', 7)))).toEqual([reading('a', 7)]);
   });
