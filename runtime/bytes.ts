@@ -43,16 +43,26 @@ export class ByteWriter {
   /** A number as JavaScript (and JSON, for finite numbers) writes it; a non-negative safe integer without a string. */
   number(n: number): void {
     if (!Number.isSafeInteger(n) || n < 0) return this.ascii(String(n));
-    let digits = 1;
-    for (let p = 10; p <= n; p *= 10) digits++;
-    this.room(digits);
-    let at = this.pos + digits;
-    this.pos = at;
-    do {
-      const q = Math.floor(n / 10);
-      this.buf[--at] = 48 + (n - q * 10); // '0' + digit
+    if (n < 1e9) return this.digits(n, 0);
+    // A ms timestamp: the high part, then the low nine digits zero-padded, each in small-integer arithmetic.
+    const high = Math.floor(n / 1e9);
+    this.digits(high, 0);
+    this.digits(n - high * 1e9, 9);
+  }
+
+  /** n < 1e9 in decimal, left-padded with zeros to `width` digits. */
+  private digits(n: number, width: number): void {
+    let count = 1;
+    for (let p = 10; p <= n; p *= 10) count++;
+    if (count < width) count = width;
+    this.room(count);
+    const end = this.pos + count;
+    for (let at = end - 1; at >= this.pos; at--) {
+      const q = (n / 10) | 0;
+      this.buf[at] = 48 + n - q * 10; // '0' + digit
       n = q;
-    } while (n > 0);
+    }
+    this.pos = end;
   }
 
   /** The text of bytes [start, end), as a string. */
