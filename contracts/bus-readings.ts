@@ -6,7 +6,7 @@
 // unchanged. A single reading object (one a message, as ingest published before this contract) is read too, so a
 // consumer upgraded first keeps reading what an older ingest still publishes.
 import { z } from 'zod';
-import { ByteWriter } from '../runtime/bytes.js';
+import { ByteWriter, NameBytes } from '../runtime/bytes.js';
 import { SensorKindSchema, type StoredReading } from './readings.js';
 
 /** At most this many readings in one bus message: about 100 bytes each keeps it far below Kafka's 1 MB record limit. */
@@ -51,9 +51,8 @@ class BusReadingsEncoder {
   private readonly out = new ByteWriter(1 << 20);
   /** `{"deviceId":..,"district":..,"kind":..` per device. */
   private readonly heads = new Map<string, { district: string; kind: string; head: Buffer }>();
-  /** `"name":` per metric name, with a leading comma for all but an object's first member. */
-  private readonly firstNames = new Map<string, Buffer>();
-  private readonly names = new Map<string, Buffer>();
+  /** `"name":` per metric name. */
+  private readonly names = new NameBytes((name) => `${JSON.stringify(name)}:`);
 
   encode(readings: readonly StoredReading[]): { key: string; value: Buffer }[] {
     const byDevice = new Map<string, StoredReading[]>();
@@ -103,7 +102,7 @@ class BusReadingsEncoder {
     w.bytes(METRICS);
     let first = true;
     for (const m in r.metrics) {
-      w.bytes(this.name(m, first));
+      w.bytes(this.names.get(m, first));
       w.number(r.metrics[m]!);
       first = false;
     }
@@ -111,24 +110,13 @@ class BusReadingsEncoder {
       w.bytes(FLAGS);
       first = true;
       for (const m in r.flags) {
-        w.bytes(this.name(m, first));
+        w.bytes(this.names.get(m, first));
         w.bytes(Buffer.from(JSON.stringify(r.flags[m])));
         first = false;
       }
     }
     w.byte(CLOSE_OBJECT);
     w.byte(CLOSE_OBJECT);
-  }
-
-  private name(name: string, first: boolean): Buffer {
-    const cache = first ? this.firstNames : this.names;
-    let b = cache.get(name);
-    if (b === undefined) {
-      if (cache.size >= 10_000) cache.clear();
-      b = Buffer.from(`${first ? '' : ','}${JSON.stringify(name)}:`);
-      cache.set(name, b);
-    }
-    return b;
   }
 }
 

@@ -70,3 +70,25 @@ export class ByteWriter {
     return this.buf.toString('utf8', start, end);
   }
 }
+
+/**
+ * The bytes of a name as an encoder writes it before a value (`name=` in line protocol, `"name":` in JSON), with a
+ * leading comma for every member but an object's first, made once per name. Bounded: cleared when full.
+ */
+export class NameBytes {
+  private readonly first = new Map<string, Buffer>();
+  private readonly next = new Map<string, Buffer>();
+
+  constructor(private readonly encode: (name: string) => string) {}
+
+  get(name: string, first: boolean): Buffer {
+    const cache = first ? this.first : this.next;
+    let b = cache.get(name);
+    if (b === undefined) {
+      if (cache.size >= 10_000) cache.clear();
+      b = Buffer.from((first ? '' : ',') + this.encode(name));
+      cache.set(name, b);
+    }
+    return b;
+  }
+}

@@ -7,7 +7,7 @@
 // write were a third of ingest's CPU.
 import { escape } from '@influxdata/influxdb-client';
 import type { StoredReading } from '../../contracts/index.js';
-import { ByteWriter } from '../../runtime/bytes.js';
+import { ByteWriter, NameBytes } from '../../runtime/bytes.js';
 
 /**
  * A field every reading line carries, always 1. Several readings of a device at one ts merge into one point, so
@@ -38,9 +38,7 @@ export class ReadingLines {
   // Escaping done once per device and per field name: escape.*'s regular expressions per reading were a tenth of
   // ingest's time. Both caches are bounded.
   private readonly series = new Map<string, Series>();
-  /** `name=` for a line's first field, `,name=` for the others. */
-  private readonly firstFields = new Map<string, Buffer>();
-  private readonly fields = new Map<string, Buffer>();
+  private readonly fields = new NameBytes((name) => `${escape.tag(name)}=`);
 
   /**
    * The request bodies of readings[from, to): each holds at most maxLines lines and, newline included, maxBytes bytes
@@ -78,7 +76,7 @@ export class ReadingLines {
     w.bytes(s.prefix);
     let first = true;
     for (const m in r.metrics) {
-      w.bytes(this.field(m, first));
+      w.bytes(this.fields.get(m, first));
       w.number(r.metrics[m]!);
       first = false;
     }
@@ -91,7 +89,7 @@ export class ReadingLines {
     // Flags are letters checked by the contract (/^[A-Za-z]$/), safe inside a quoted string field.
     if (r.flags) {
       for (const m in r.flags) {
-        w.bytes(this.field(m + FLAG_SUFFIX, false));
+        w.bytes(this.fields.get(m + FLAG_SUFFIX, false));
         w.byte(QUOTE);
         w.ascii(r.flags[m]!);
         w.byte(QUOTE);
@@ -100,17 +98,5 @@ export class ReadingLines {
     w.byte(SPACE);
     w.number(r.ts);
     w.byte(NEWLINE);
-  }
-
-  /** `name=` escaped, with a leading comma unless it is the line's first field. */
-  private field(name: string, first: boolean): Buffer {
-    const cache = first ? this.firstFields : this.fields;
-    let f = cache.get(name);
-    if (f === undefined) {
-      if (cache.size >= 10_000) cache.clear();
-      f = Buffer.from(`${first ? '' : ','}${escape.tag(name)}=`);
-      cache.set(name, f);
-    }
-    return f;
   }
 }
