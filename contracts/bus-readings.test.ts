@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUS_READINGS_PER_MESSAGE, decodeBusReadings, encodeBusReadings } from './bus-readings.js';
+import { BUS_READINGS_PER_MESSAGE, BusReadingsBatch, decodeBusReadings, encodeBusReadings } from './bus-readings.js';
 import type { StoredReading } from './readings.js';
 
 const reading = (deviceId: string, ts: number): StoredReading => ({
@@ -79,6 +79,30 @@ describe('readings on the bus', () => {
     encodeBusReadings(Array.from({ length: 5000 }, (_, i) => reading('z', i)));
     expect(messages.map((m) => m.value.toString('utf8'))).toEqual(text);
     expect(messages.flatMap((m) => decodeBusReadings(m.value))).toEqual(odd);
+  });
+
+  it('encodes a batch message by message as encodeBusReadings encodes it whole, runs of a device packed per message', () => {
+    const batch = new BusReadingsBatch();
+    const all: StoredReading[] = [];
+    for (let m = 0; m < 23; m++) {
+      const message = Array.from({ length: 100 }, (_, k) => reading(m % 2 ? 'odd' : 'even', m * 100 + k));
+      batch.add(message);
+      all.push(...message);
+    }
+    const messages = batch.messages();
+    expect(messages.map((x) => [x.key, decodeBusReadings(x.value).length])).toEqual([
+      ['even', 1000],
+      ['even', 200],
+      ['odd', 1000],
+      ['odd', 100],
+    ]);
+    expect(messages.flatMap((x) => decodeBusReadings(x.value))).toEqual([
+      ...all.filter((r) => r.deviceId === 'even'),
+      ...all.filter((r) => r.deviceId === 'odd'),
+    ]);
+    expect(batch.messages()).toBe(messages);
+    expect(() => batch.add([reading('a', 1)])).toThrow(/after messages/);
+    expect(new BusReadingsBatch().messages()).toEqual([]);
   });
 
   it('reads a single reading object, as an older ingest publishes it', () => {

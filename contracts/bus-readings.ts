@@ -27,10 +27,84 @@ const BusReadingListSchema = z.array(BusReadingSchema).min(1);
 
 /**
  * The bus messages for a batch of stored readings: one per device (and per BUS_READINGS_PER_MESSAGE readings), each a
- * JSON array in arrival order. Written as bytes into one buffer that the messages share (BusReadingsEncoder).
+ * JSON array in arrival order.
  */
 export function encodeBusReadings(readings: readonly StoredReading[]): { key: string; value: Buffer }[] {
-  return encoder.encode(readings);
+  const batch = new BusReadingsBatch();
+  batch.add(readings);
+  return batch.messages();
+}
+
+/**
+ * The bus messages of a batch, encoded as its readings arrive (ingest adds each MQTT message's readings), so that a
+ * batch waiting for its write holds bytes rather than reading objects: objects that live through several scavenges
+ * are what garbage collection costs most (issue 19). messages() gives what encodeBusReadings gives for all of them.
+ */
+export class BusReadingsBatch {
+  private readonly out = new ByteWriter(1 << 14);
+  /** Per device, in order of first arrival: its runs of readings, as [start, end, count] triples of `out`. */
+  private readonly runs = new Map<string, number[]>();
+  private done: { key: string; value: Buffer }[] | null = null;
+
+  add(readings: readonly StoredReading[]): void {
+    if (this.done) throw new Error('BusReadingsBatch: add() after messages()');
+    const w = this.out;
+    let i = 0;
+    while (i < readings.length) {
+      // A run: consecutive readings of one device, at most a message's worth (an MQTT message is one device's).
+      const device = readings[i]!.deviceId;
+      const start = w.pos;
+      let count = 0;
+      while (i < readings.length && readings[i]!.deviceId === device && count < BUS_READINGS_PER_MESSAGE) {
+        if (count > 0) w.byte(COMMA);
+        text.reading(w, readings[i]!);
+        count++;
+        i++;
+      }
+      const list = this.runs.get(device);
+      if (list) list.push(start, w.pos, count);
+      else this.runs.set(device, [start, w.pos, count]);
+    }
+  }
+
+  /** One message per device and per BUS_READINGS_PER_MESSAGE readings; the same array when asked again. */
+  messages(): { key: string; value: Buffer }[] {
+    if (this.done) return this.done;
+    const w = this.out;
+    // One buffer that the messages share: a message may wait in the producer's queue for room.
+    const all = Buffer.allocUnsafe(w.pos + 3 * this.runCount()); // with a bracket pair or a comma a run
+    let at = 0;
+    const out: { key: string; value: Buffer }[] = [];
+    for (const [key, list] of this.runs) {
+      let start = -1;
+      let count = 0;
+      for (let k = 0; k < list.length; k += 3) {
+        const n = list[k + 2]!;
+        if (start >= 0 && count + n > BUS_READINGS_PER_MESSAGE) {
+          all[at++] = CLOSE_ARRAY;
+          out.push({ key, value: all.subarray(start, at) });
+          start = -1;
+        }
+        if (start < 0) {
+          start = at;
+          count = 0;
+          all[at++] = OPEN_ARRAY;
+        } else all[at++] = COMMA;
+        at += w.buf.copy(all, at, list[k]!, list[k + 1]!);
+        count += n;
+      }
+      all[at++] = CLOSE_ARRAY;
+      out.push({ key, value: all.subarray(start, at) });
+    }
+    this.done = out;
+    return out;
+  }
+
+  private runCount(): number {
+    let n = 0;
+    for (const list of this.runs.values()) n += list.length / 3;
+    return n;
+  }
 }
 
 const OPEN_ARRAY = 91; // [
@@ -43,48 +117,17 @@ const METRICS = Buffer.from(',"metrics":{');
 const FLAGS = Buffer.from('},"flags":{');
 
 /**
- * What JSON.stringify gives for the readings (with ts and seq before metrics), written as bytes: at 150,000
- * readings/s with Kafka on, JSON.stringify's strings and their conversion to bytes were a third of what ingest
- * allocated (issue 19). Names are quoted once and kept; the caches are bounded.
+ * What JSON.stringify gives for a reading (with ts and seq before metrics), written as bytes: at 150,000 readings/s
+ * with Kafka on, JSON.stringify's strings and their conversion to bytes were a third of what ingest allocated
+ * (issue 19). Names are quoted once and kept; the caches are bounded.
  */
-class BusReadingsEncoder {
-  private readonly out = new ByteWriter(1 << 20);
+class BusReadingText {
   /** `{"deviceId":..,"district":..,"kind":..` per device. */
   private readonly heads = new Map<string, { district: string; kind: string; head: Buffer }>();
   /** `"name":` per metric name. */
   private readonly names = new NameBytes((name) => `${JSON.stringify(name)}:`);
 
-  encode(readings: readonly StoredReading[]): { key: string; value: Buffer }[] {
-    const byDevice = new Map<string, StoredReading[]>();
-    for (const r of readings) {
-      const list = byDevice.get(r.deviceId);
-      if (list) list.push(r);
-      else byDevice.set(r.deviceId, [r]);
-    }
-    const w = this.out;
-    w.reset();
-    const spans: { key: string; start: number; end: number }[] = [];
-    for (const [key, list] of byDevice) {
-      for (let i = 0; i < list.length; i += BUS_READINGS_PER_MESSAGE) {
-        const start = w.pos;
-        w.byte(OPEN_ARRAY);
-        const end = Math.min(list.length, i + BUS_READINGS_PER_MESSAGE);
-        for (let k = i; k < end; k++) {
-          if (k > i) w.byte(COMMA);
-          this.reading(list[k]!);
-        }
-        w.byte(CLOSE_ARRAY);
-        spans.push({ key, start, end: w.pos });
-      }
-    }
-    // One copy that the messages share: the writer's buffer is reused by the next batch, while a message waits for
-    // room in the producer's queue.
-    const all = Buffer.from(w.buf.subarray(0, w.pos));
-    return spans.map((s) => ({ key: s.key, value: all.subarray(s.start, s.end) }));
-  }
-
-  private reading(r: StoredReading): void {
-    const w = this.out;
+  reading(w: ByteWriter, r: StoredReading): void {
     let h = this.heads.get(r.deviceId);
     if (h === undefined || h.district !== r.district || h.kind !== r.kind) {
       if (this.heads.size >= 100_000) this.heads.clear();
@@ -120,7 +163,7 @@ class BusReadingsEncoder {
   }
 }
 
-const encoder = new BusReadingsEncoder();
+const text = new BusReadingText();
 
 /** The readings of one bus message; throws with a reason a person can act on (the dead letter's) when it has none. */
 export function decodeBusReadings(value: Buffer | string): StoredReading[] {

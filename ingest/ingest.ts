@@ -5,7 +5,7 @@ import { redactUrl } from '../runtime/url.js';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
-  encodeBusReadings,
+  BusReadingsBatch,
   GatewayDeadLetterSchema,
   StatusSchema,
   TOPIC_ROOT,
@@ -17,7 +17,7 @@ import type { Bus } from '../bus/types.js';
 import { ConfigError } from '../runtime/config.js';
 import type { Logger } from '../runtime/log.js';
 import { mqttTlsOptions, tlsFailureHint } from '../runtime/tls.js';
-import type { Store } from '../store/types.js';
+import type { ReadingBatch, Store } from '../store/types.js';
 import { validateMessage } from './validate.js';
 
 /**
@@ -79,7 +79,14 @@ interface Held {
 }
 
 interface Batch {
+  /** Readings taken in, all of them counted here whether kept as objects or encoded at once. */
+  count: number;
+  /** The readings as objects: for a store without batch(), and for onStored. */
   readings: StoredReading[];
+  /** The store's own batch, which encodes the readings as they arrive (ReadingStore.batch), if it has one. */
+  stored: ReadingBatch | null;
+  /** The bus messages, encoded as the readings arrive. */
+  bus: BusReadingsBatch | null;
   statuses: StatusChange[];
   deadLetters: DeadLetter[];
   /** Memory the dead letters hold (payloads kept, topics, reasons): counted in backpressure like readings. */
@@ -88,8 +95,11 @@ interface Batch {
   messages: number;
 }
 
-const emptyBatch = (): Batch => ({
+const emptyBatch = (o: IngestOptions): Batch => ({
+  count: 0,
   readings: [],
+  stored: o.store.batch?.() ?? null,
+  bus: o.bus ? new BusReadingsBatch() : null,
   statuses: [],
   deadLetters: [],
   deadLetterBytes: 0,
@@ -109,7 +119,7 @@ const GATEWAY_PREFIX = `${TOPIC_ROOT}/_gateway/`;
 
 export class Ingest {
   private client: MqttClient | null = null;
-  private batch: Batch = emptyBatch();
+  private batch: Batch;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private gen = 0;
@@ -119,6 +129,8 @@ export class Ingest {
   private readonly m;
 
   constructor(private readonly o: IngestOptions) {
+    this.batch = emptyBatch(o);
+    this.keepReadings = !o.store.batch || o.onStored !== undefined;
     const registers = [o.registry];
     this.m = {
       messages: new Counter({
@@ -289,7 +301,7 @@ export class Ingest {
 
   /** A batch is written when full of readings, or of dead letters. */
   private full(b: Batch): boolean {
-    return b.readings.length >= this.o.batchMaxReadings || b.deadLetterBytes >= this.maxPendingDeadLetterBytes / 4;
+    return b.count >= this.o.batchMaxReadings || b.deadLetterBytes >= this.maxPendingDeadLetterBytes / 4;
   }
 
   /** Takes one message into the current batch; returns where its PUBACK is to be parked (null for QoS 0). */
@@ -301,7 +313,7 @@ export class Ingest {
       held = { gen: this.gen, puback: null, stored: false };
       b.acks.push(held);
     }
-    const before = b.readings.length;
+    const before = b.count;
     b.messages++;
     const topic = packet.topic;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -317,7 +329,10 @@ export class Ingest {
     } else if (kindOfTopic === 'readings') {
       const v = validateMessage(topic, payload, { maxPayloadBytes: this.o.maxPayloadBytes });
       if (v.ok) {
-        for (const r of v.readings) b.readings.push(r);
+        b.count += v.readings.length;
+        b.stored?.add(v.readings);
+        b.bus?.add(v.readings);
+        if (this.keepReadings) for (const r of v.readings) b.readings.push(r);
         this.accepted.inc();
       } else {
         this.deadLetter(b, topic, v.reason, payload);
@@ -330,7 +345,7 @@ export class Ingest {
       this.deadLetter(b, topic, 'topic is not part of the contract (expected .../readings or .../status)', payload);
     }
     this.unackedMessages++;
-    this.pendingReadings += b.readings.length - before;
+    this.pendingReadings += b.count - before;
     if (this.full(b)) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.batchMaxDelayMs);
     return held;
@@ -438,7 +453,7 @@ export class Ingest {
     }
     const b = this.batch;
     if (b.messages === 0) return;
-    this.batch = emptyBatch();
+    this.batch = emptyBatch(this.o);
     this.writing = true;
     this.flushing = this.writeWithRetry(b).finally(() => {
       this.writing = false;
@@ -453,18 +468,20 @@ export class Ingest {
 
   private writing = false;
   private flushWhenDone = false;
+  /** Readings are kept as objects only where they are still needed after the batch is encoded. */
+  private readonly keepReadings: boolean;
 
   private async writeWithRetry(b: Batch): Promise<void> {
     this.writingSince = Date.now();
     for (let attempt = 1; ; attempt++) {
       const end = this.m.batchSeconds.startTimer();
       try {
-        if (b.readings.length) {
+        if (b.count) {
           // Store and bus both must have the batch before the broker hears an acknowledgement. A retry repeats
           // both: the store is idempotent, and bus consumers take delivery at least once.
           await Promise.all([
-            this.o.store.write(b.readings),
-            this.o.bus?.publish('readings', encodeBusReadings(b.readings)),
+            b.stored ? b.stored.write() : this.o.store.write(b.readings),
+            b.bus ? this.o.bus?.publish('readings', b.bus.messages()) : undefined,
           ]);
         }
         if (b.statuses.length) {
@@ -486,7 +503,7 @@ export class Ingest {
         // While we retry, the held PUBACKs keep the broker from sending more than receiveMaximum messages.
         const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
         this.o.logger.error(
-          { err: (e as Error).message, attempt, retryInMs: Math.round(delay), readings: b.readings.length },
+          { err: (e as Error).message, attempt, retryInMs: Math.round(delay), readings: b.count },
           'writing the batch failed; its messages stay unacknowledged and the write will be retried',
         );
         if (this.stopping && attempt >= 3) {
@@ -502,8 +519,8 @@ export class Ingest {
       if (h.puback && h.gen === this.gen && this.client?.connected) this.sendPacket?.(h.puback);
     }
     this.unackedMessages -= b.messages;
-    this.m.readings.inc(b.readings.length);
-    this.pendingReadings -= b.readings.length;
+    this.m.readings.inc(b.count);
+    this.pendingReadings -= b.count;
     this.pendingDeadLetterBytes -= b.deadLetterBytes;
     this.o.onStored?.(b.readings);
     while (this.paused.length > 0 && !this.overPending) this.paused.shift()!();

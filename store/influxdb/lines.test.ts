@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredReading } from '../../contracts/index.js';
-import { ReadingLines } from './lines.js';
+import { LineBatch, ReadingLines } from './lines.js';
+
+/** A batch of all the readings, cut into bodies from line `from` to line `to`. */
+class Encoder {
+  private readonly lines = new ReadingLines();
+  bodies(readings: readonly StoredReading[], from: number, to: number, maxLines: number, maxBytes: number): string[] {
+    const batch = new LineBatch(this.lines);
+    batch.add(readings);
+    return batch.bodies(from, to, maxLines, maxBytes);
+  }
+}
 
 const noise = (ts: number, seq?: number, metrics: Record<string, number> = { laeq_db: 63.4 }): StoredReading => ({
   district: 'xinhua',
@@ -13,7 +23,7 @@ const noise = (ts: number, seq?: number, metrics: Record<string, number> = { lae
 
 describe('ReadingLines', () => {
   it('writes the schema of docs/influxdb.md: metrics as floats, reading, seq, flags, ms timestamp', () => {
-    const enc = new ReadingLines();
+    const enc = new Encoder();
     const dust: StoredReading = {
       district: 'xinhua',
       kind: 'dust',
@@ -31,7 +41,7 @@ describe('ReadingLines', () => {
   });
 
   it('escapes tags once per device, including characters outside ASCII, and writes zero and large integers', () => {
-    const enc = new ReadingLines();
+    const enc = new Encoder();
     const r: StoredReading = { ...noise(0, 0), deviceId: 'gate 7,东门', district: '新华=区' };
     const [body] = enc.bodies([r, { ...r, ts: 9007199254740991, seq: 1e15 }], 0, 2, 10, 1000);
     expect(body!.split('\n')).toEqual([
@@ -41,7 +51,7 @@ describe('ReadingLines', () => {
   });
 
   it('cuts bodies at the line and byte limits, counting the newline, and keeps every line once', () => {
-    const enc = new ReadingLines();
+    const enc = new Encoder();
     const readings = Array.from({ length: 10 }, (_, i) => noise(1_000_000_000_000 + i, i));
     const one = enc.bodies(readings, 0, 1, 5, 1000)[0]!;
     const size = Buffer.byteLength(one) + 1;
@@ -57,8 +67,8 @@ describe('ReadingLines', () => {
     expect(all).toEqual(readings.map((r) => enc.bodies([r], 0, 1, 1, 1000)[0]));
   });
 
-  it('grows its buffer for a batch larger than it, and is reused by the next batch', () => {
-    const enc = new ReadingLines();
+  it('grows its buffer and its line index for a batch larger than they are', () => {
+    const enc = new Encoder();
     const readings = Array.from({ length: 30_000 }, (_, i) => noise(1_700_000_000_000 + i, i));
     const bodies = enc.bodies(readings, 0, readings.length, 5000, 4 * 1024 * 1024);
     expect(bodies).toHaveLength(6);
@@ -70,8 +80,20 @@ describe('ReadingLines', () => {
     expect(enc.bodies(readings, 5, 6, 5000, 1000)).toEqual([lines[5]]);
   });
 
+  it('gives the same bodies for readings added message by message as added at once', () => {
+    const shared = new ReadingLines();
+    const readings = Array.from({ length: 2500 }, (_, i) => noise(1_700_000_000_000 + i, i));
+    const whole = new LineBatch(shared);
+    whole.add(readings);
+    const pieces = new LineBatch(shared);
+    for (let i = 0; i < readings.length; i += 100) pieces.add(readings.slice(i, i + 100));
+    expect(pieces.count).toBe(2500);
+    expect(pieces.bodies(0, 2500, 1000, 1 << 20)).toEqual(whole.bodies(0, 2500, 1000, 1 << 20));
+    expect(pieces.bodies(1250, 2500, 5000, 1 << 20)).toEqual(whole.bodies(1250, 2500, 5000, 1 << 20));
+  });
+
   it('writes a reading without metrics as the reading marker alone', () => {
-    expect(new ReadingLines().bodies([noise(5, undefined, {})], 0, 1, 1, 100)).toEqual([
+    expect(new Encoder().bodies([noise(5, undefined, {})], 0, 1, 1, 100)).toEqual([
       'noise,device=nz-xinhua-001,district=xinhua reading=1i 5',
     ]);
   });

@@ -33,39 +33,53 @@ interface Series {
   prefix: Buffer;
 }
 
+/** The lines of a batch of readings, encoded as the readings arrive, and cut into request bodies when written. */
+export class LineBatch {
+  private readonly out = new ByteWriter(1 << 14);
+  /** Where each line ends (after its newline) in `out`. */
+  private ends = new Int32Array(1024);
+  count = 0;
+
+  constructor(private readonly encoder: ReadingLines) {}
+
+  add(readings: readonly StoredReading[]): void {
+    for (const r of readings) {
+      this.encoder.line(this.out, r);
+      if (this.count === this.ends.length) {
+        const bigger = new Int32Array(this.ends.length * 2);
+        bigger.set(this.ends);
+        this.ends = bigger;
+      }
+      this.ends[this.count++] = this.out.pos;
+    }
+  }
+
+  /**
+   * The request bodies of lines [from, to): each holds at most maxLines lines and, newline included, maxBytes bytes
+   * (a single longer line is a body of its own).
+   */
+  bodies(from: number, to: number, maxLines: number, maxBytes: number): string[] {
+    const bodies: string[] = [];
+    let first = from;
+    while (first < to) {
+      const start = first === 0 ? 0 : this.ends[first - 1]!;
+      let end = first + 1;
+      while (end < to && end - first < maxLines && this.ends[end]! - start <= maxBytes) end++;
+      bodies.push(this.out.text(start, this.ends[end - 1]! - 1)); // without the last newline
+      first = end;
+    }
+    return bodies;
+  }
+}
+
+/** Line protocol for readings, with the escaping done once per device and per field name. */
 export class ReadingLines {
-  private readonly out = new ByteWriter(1 << 20);
-  // Escaping done once per device and per field name: escape.*'s regular expressions per reading were a tenth of
-  // ingest's time. Both caches are bounded.
+  // escape.*'s regular expressions per reading were a tenth of ingest's time. Both caches are bounded.
   private readonly series = new Map<string, Series>();
   private readonly fields = new NameBytes((name) => `${escape.tag(name)}=`);
 
-  /**
-   * The request bodies of readings[from, to): each holds at most maxLines lines and, newline included, maxBytes bytes
-   * (a single longer line is a body of its own).
-   */
-  bodies(readings: readonly StoredReading[], from: number, to: number, maxLines: number, maxBytes: number): string[] {
-    const w = this.out;
-    const bodies: string[] = [];
-    w.reset();
-    let start = 0;
-    let lines = 0;
-    for (let i = from; i < to; i++) {
-      const lineStart = w.pos;
-      this.line(readings[i]!);
-      if (lines > 0 && (lines >= maxLines || w.pos - start > maxBytes)) {
-        bodies.push(w.text(start, lineStart - 1)); // without the last newline
-        start = lineStart;
-        lines = 0;
-      }
-      lines++;
-    }
-    if (lines > 0) bodies.push(w.text(start, w.pos - 1));
-    return bodies;
-  }
-
-  private line(r: StoredReading): void {
-    const w = this.out;
+  /** Writes the reading's line, newline included. */
+  line(w: ByteWriter, r: StoredReading): void {
     let s = this.series.get(r.deviceId);
     if (s === undefined || s.district !== r.district || s.kind !== r.kind) {
       if (this.series.size >= 100_000) this.series.clear();

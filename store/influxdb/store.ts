@@ -8,9 +8,9 @@ import { ConfigError } from '../../runtime/config.js';
 import { randomBytes } from 'node:crypto';
 import { escape, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import { KINDS, METRICS, type DeadLetter, type SensorKind, type StoredReading } from '../../contracts/index.js';
-import type { DeadLetterRetention, ReadingQuery, ReadingRow, Store } from '../types.js';
+import type { DeadLetterRetention, ReadingBatch, ReadingQuery, ReadingRow, Store } from '../types.js';
 import { ident, influxQL, ms, str, sumColumns, type InfluxQLTarget } from './influxql.js';
-import { FLAG_SUFFIX, READING_FIELD, ReadingLines } from './lines.js';
+import { FLAG_SUFFIX, LineBatch, READING_FIELD, ReadingLines } from './lines.js';
 import { AckedWriter, DEFAULT_WRITE_TUNING, type StoreLogger, type WriteTuning } from './writer.js';
 import { InfluxAggregates } from './aggregates.js';
 
@@ -130,22 +130,27 @@ export class InfluxStore implements Store {
   // ------------------------------------------------------------------------------------------------ readings
 
   write(readings: readonly StoredReading[]): Promise<void> {
-    const n = readings.length;
+    const batch = this.batch();
+    batch.add(readings);
+    return batch.write();
+  }
+
+  batch(): ReadingBatch {
+    const lines = new LineBatch(this.lines);
+    return { add: (readings) => lines.add(readings), write: () => this.writeLines(lines) };
+  }
+
+  /** A batch's lines, split over the writers when each part stays a worthwhile request. */
+  private writeLines(lines: LineBatch): Promise<void> {
+    const n = lines.count;
     if (n === 0) return Promise.resolve();
     const { linesPerRequest, bytesPerRequest } = this.tuning;
     const parts = Math.min(this.readings.length, Math.floor(n / this.minLinesPerPart)) || 1;
-    if (parts === 1)
-      return this.readings[0]!.writeBodies(this.lines.bodies(readings, 0, n, linesPerRequest, bytesPerRequest));
+    if (parts === 1) return this.readings[0]!.writeBodies(lines.bodies(0, n, linesPerRequest, bytesPerRequest));
     const size = Math.ceil(n / parts);
     const writes: Promise<void>[] = [];
     for (let k = 0; k < parts; k++) {
-      const bodies = this.lines.bodies(
-        readings,
-        k * size,
-        Math.min(n, (k + 1) * size),
-        linesPerRequest,
-        bytesPerRequest,
-      );
+      const bodies = lines.bodies(k * size, Math.min(n, (k + 1) * size), linesPerRequest, bytesPerRequest);
       writes.push(this.readings[k]!.writeBodies(bodies));
     }
     // allSettled first: every request has ended (none still running against the caller's retry) before it fails.
