@@ -161,6 +161,7 @@ describe('/api/cameras', () => {
     // The models, with their input shapes, for the form.
     expect((await admin('/api/cameras/models')).body).toEqual({
       default: 'city',
+      fixedCamera: null,
       items: [
         { name: 'city', family: 'yolo', input: null },
         { name: 'wide', family: 'yolo', input: { width: 640, height: 384 } },

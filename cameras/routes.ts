@@ -37,6 +37,8 @@ const Refusal = Failure.extend({
 });
 const Models = z.object({
   default: z.string(),
+  /** The model offered for a camera registered here (a fixed street camera); null: the nearest aspect ratio's. */
+  fixedCamera: z.string().nullable(),
   items: z.array(
     z.object({
       name: z.string(),
@@ -97,6 +99,7 @@ export const cameraRoutes: FastifyPluginAsyncZod<CameraRoutesOptions> = async (a
     },
     async () => ({
       default: o.models.default,
+      fixedCamera: o.models.fixedCamera ?? null,
       items: o.models.models.map((m) => ({
         name: m.name,
         family: m.family,

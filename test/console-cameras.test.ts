@@ -169,10 +169,9 @@ describe('console: cameras and zones', () => {
     await form.locator('input[name=url]').fill(rtsp.url('Streaming/Channels/101'));
     await form.locator('input[name=username]').fill(rtsp.camera.username);
     await form.locator('input[name=password]').fill(CAM_PASSWORD);
-    // The model whose input shape is nearest the camera's aspect ratio is offered (coco-wide is 640x384 for 16:9).
-    await expect
-      .poll(() => tab.locator('[data-test=model-hint]').textContent())
-      .toContain(cam.width / cam.height > 1.5 ? 'coco-wide' : '');
+    // The shipped models.json names the model for a fixed street camera (fixedCamera: coco-fixed): it is offered.
+    await expect.poll(() => tab.locator('[data-test=model-hint]').textContent()).toContain('coco-fixed');
+    expect(await form.locator('select[name=model]').inputValue()).toBe('coco-fixed');
     // The shipped simulator-trained model sees the simulated street.
     await form.locator('select[name=model]').selectOption('city');
     await form.locator('button[type=submit]').click();

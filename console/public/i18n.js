@@ -524,6 +524,8 @@ const zh = {
   'cameras.model': '检测模型',
   'cameras.defaultModel': '默认',
   'cameras.modelHint': '{model} 的输入尺寸最接近 {w}×{h} 画面的宽高比',
+  'cameras.modelHintFixed':
+    '{model} 是本系统为固定街道摄像头配置的模型（输入分辨率更高，小目标阈值更低：电动车、行人）',
   'cameras.motion': '运动检测（节省算力）',
   'cameras.motionEnabled': '画面无变化时不运行检测模型',
   'cameras.motionHint': '固定摄像头建议开启：只在有物体移动的区域运行检测，静止车辆按下方间隔复核，停留时长照常累计。',
@@ -1120,6 +1122,8 @@ const en = {
   'cameras.model': 'Detector model',
   'cameras.defaultModel': 'default',
   'cameras.modelHint': "{model}'s input shape is nearest a {w}×{h} frame's aspect ratio",
+  'cameras.modelHintFixed':
+    '{model} is the model this deployment sets for fixed street cameras (more input pixels, lower thresholds for small objects: scooters, people)',
   'cameras.motion': 'Motion gate (saves compute)',
   'cameras.motionEnabled': 'Skip the detector when nothing in the picture changed',
   'cameras.motionHint':

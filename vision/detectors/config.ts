@@ -104,6 +104,12 @@ export const ModelsConfigSchema = z
   .strictObject({
     /** The model of cameras that name none; the first model when absent. */
     default: IdSchema.optional(),
+    /**
+     * The model the console offers for a camera registered there, a fixed street camera (issue 17: coco-fixed, more
+     * input pixels and lower thresholds for the small scooters and people such a camera sees). Absent: the model
+     * whose input shape is nearest the camera's aspect ratio.
+     */
+    fixedCamera: IdSchema.optional(),
     models: z.array(ModelConfigSchema).min(1, 'at least one model is needed'),
   })
   .superRefine((m, ctx) => {
@@ -113,12 +119,15 @@ export const ModelsConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `model name "${x.name}" is used twice` });
       seen.add(x.name);
     });
-    if (m.default !== undefined && !seen.has(m.default)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['default'],
-        message: `no model is named "${m.default}" (have: ${[...seen].join(', ')})`,
-      });
+    for (const key of ['default', 'fixedCamera'] as const) {
+      const name = m[key];
+      if (name !== undefined && !seen.has(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `no model is named "${name}" (have: ${[...seen].join(', ')})`,
+        });
+      }
     }
   })
   .transform((m) => ({ ...m, default: m.default ?? m.models[0]!.name }));

@@ -270,6 +270,7 @@ describe('models file', () => {
       file,
       JSON.stringify({
         default: 'x',
+        fixedCamera: 'y',
         models: [
           { name: 'a', path: 'a.onnx', family: 'yolo' },
           { name: 'a', path: 'b.onnx', family: 'yolo' },
@@ -277,7 +278,7 @@ describe('models file', () => {
       }),
     );
     expect(() => loadModelsConfig(file)).toThrow(
-      /models\.1\.name: model name "a" is used twice\n {2}- default: no model is named "x"/,
+      /models\.1\.name: model name "a" is used twice\n {2}- default: no model is named "x".*\n {2}- fixedCamera: no model is named "y"/,
     );
     expect(() => loadModelsConfig(path.join(dir, 'nope.json'))).toThrow(/does not exist/);
     fs.rmSync(dir, { recursive: true, force: true });

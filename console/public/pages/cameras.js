@@ -46,8 +46,8 @@ export function nearestModel(models, width, height) {
 export async function render(ctx) {
   /** @type {CameraView[]} */
   let cameras = [];
-  /** @type {{ default: string | null, items: Model[] }} */
-  let models = { default: null, items: [] };
+  /** @type {{ default: string | null, fixedCamera: string | null, items: Model[] }} */
+  let models = { default: null, fixedCamera: null, items: [] };
   /**
    * The id of the camera whose settings the form is changing; null: the form registers a new one.
    * @type {string | null}
@@ -239,7 +239,9 @@ export async function render(ctx) {
   function drawModels() {
     const w = Number(f.width.value) || 16;
     const hh = Number(f.height.value) || 9;
-    const best = nearestModel(models.items, w, hh);
+    // The deployment's model for a fixed street camera (models.json fixedCamera), else the nearest aspect ratio's.
+    const fixed = models.items.some((m) => m.name === models.fixedCamera) ? models.fixedCamera : null;
+    const best = fixed ?? nearestModel(models.items, w, hh);
     const chosen = f.model.value;
     f.model.replaceChildren(
       ...models.items.map((m) =>
@@ -251,7 +253,11 @@ export async function render(ctx) {
       ),
     );
     f.model.value = chosen && models.items.some((m) => m.name === chosen) ? chosen : (best ?? models.default ?? '');
-    modelHint.textContent = best ? t('cameras.modelHint', { model: best, w, h: hh }) : '';
+    modelHint.textContent = fixed
+      ? t('cameras.modelHintFixed', { model: fixed })
+      : best
+        ? t('cameras.modelHint', { model: best, w, h: hh })
+        : '';
   }
   f.width.addEventListener('change', () => ((f.model.value = ''), drawModels()));
   f.height.addEventListener('change', () => ((f.model.value = ''), drawModels()));
