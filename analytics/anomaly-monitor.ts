@@ -61,6 +61,7 @@ export class AnomalyMonitor {
     const d = cfg.detector;
     this.options = {
       ...(d.daily ? { daily: {} } : {}),
+      ...(d.hold ? { hold: {} } : {}),
       ...(d.rangeTolerance !== DEFAULT_OPTIONS.rangeTolerance ? { rangeTolerance: d.rangeTolerance } : {}),
     };
   }

@@ -73,8 +73,11 @@ const perSeries = (used() - before) / big.series;
 // series fed 30 readings: a detector's state is allocated whole at creation).
 const ANOMALY_SERIES = 1_000;
 const ANOMALY_STEPS = 2_000;
-// With the members the rules file turns on (the daily member).
-const shipped = rules.anomaly.detector.daily ? { daily: {} } : {};
+// With what the rules file turns on (the daily member, the hold).
+const shipped = {
+  ...(rules.anomaly.detector.daily ? { daily: {} } : {}),
+  ...(rules.anomaly.detector.hold ? { hold: {} } : {}),
+};
 const detectors = Array.from({ length: ANOMALY_SERIES }, () => createAnomalyDetector(shipped));
 const wave = Float64Array.from({ length: ANOMALY_STEPS }, (_, k) => 50 + 10 * Math.sin(k / 46) + ((k * 7919) % 13) / 3);
 t0 = performance.now();

@@ -395,3 +395,69 @@ describe('anomaly likelihood and statistics', () => {
     expect(() => createAnomalyDetector({ daily: {} }).restore(Float64Array.from(old))).toThrow(/daily/);
   });
 });
+
+describe('not learning from anomalies (hold)', () => {
+  const DAY = 288; // five-minute readings a day
+  /** `days` days from a Monday of a daily cycle (±10) with noise, through `change`. */
+  function weeks(change: (i: number, v: number) => number, days = 15): { ts: number[]; values: number[] } {
+    const r = rng(5);
+    const ts: number[] = [];
+    const values: number[] = [];
+    for (let i = 0; i < days * DAY; i++) {
+      ts.push(Date.UTC(2026, 0, 5) + i * FIVE_MIN);
+      values.push(change(i, 100 + 10 * Math.sin((2 * Math.PI * i) / DAY) + 2 * (r() - 0.5)));
+    }
+    return { ts, values };
+  }
+  // An incident on the first Wednesday, 12:00 to 13:30 (+40); the next Wednesday is an ordinary day.
+  const incident = 2 * DAY + 144;
+  const s = weeks((i, v) => (i >= incident && i < incident + 18 ? v + 40 : v));
+  const scores = (o: Parameters<typeof createAnomalyDetector>[0], x = s) => {
+    const d = createAnomalyDetector(o);
+    return x.values.map((v, i) => d.update(x.ts[i] as number, v));
+  };
+  const max = (xs: number[], from: number, to: number) => Math.max(...xs.slice(from, to));
+  const nextWeek = incident + 7 * DAY;
+
+  it('an incident one week is not expected again the next week at the same time', () => {
+    const learnt = scores({ daily: {} });
+    const held = scores({ daily: {}, hold: {} });
+    // Both alarm on the incident itself.
+    expect(max(learnt, incident, incident + 18)).toBeGreaterThanOrEqual(0.5);
+    expect(max(held, incident, incident + 18)).toBeGreaterThanOrEqual(0.5);
+    // Learnt as it came, the weekly slots expect it back next Wednesday and alarm when it does not come: a false alert.
+    expect(max(learnt, nextWeek - 6, nextWeek + 30)).toBeGreaterThanOrEqual(0.5);
+    // Held out of learning, the slots keep the ordinary day.
+    expect(max(held, nextWeek - 6, nextWeek + 30)).toBeLessThan(0.5);
+  });
+
+  it('is bounded: a step that lasts becomes the new normal, and does not alarm week after week', () => {
+    // The same Wednesday, +40 from then on, five weeks.
+    const step = weeks((i, v) => (i >= incident ? v + 40 : v), 35);
+    const held = scores({ daily: {}, hold: {} }, step);
+    const learnt = scores({ daily: {} }, step);
+    expect(max(held, incident, incident + 18)).toBeGreaterThanOrEqual(0.5);
+    // The second week's weekly slots (from before the step) alarm on its first readings, with or without the hold;
+    // from the third week on, nothing: the slots learnt the new level (one member alone does not start a hold).
+    const alarms = (xs: number[], week: number) =>
+      xs.slice(week * 7 * DAY, (week + 1) * 7 * DAY).filter((x) => x >= 0.5);
+    expect(alarms(held, 1).length).toBeLessThanOrEqual(alarms(learnt, 1).length);
+    for (const week of [2, 3, 4]) expect(alarms(held, week)).toEqual([]);
+  });
+
+  it('continues after a restart in the middle of a hold as if it had never stopped', () => {
+    const o = { daily: {}, hold: {} };
+    const whole = scores(o);
+    const cut = incident + 5;
+    const a = createAnomalyDetector(o);
+    for (let i = 0; i < cut; i++) a.update(s.ts[i] as number, s.values[i] as number);
+    const b = createAnomalyDetector(o);
+    b.restore(a.save());
+    const rest = s.values.slice(cut).map((v, k) => b.update(s.ts[cut + k] as number, v));
+    expect(rest).toEqual(whole.slice(cut));
+    // A state saved without a hold restores into a detector with one (nothing is held open).
+    const c = createAnomalyDetector({ daily: {} });
+    for (let i = 0; i < cut; i++) c.update(s.ts[i] as number, s.values[i] as number);
+    expect(() => createAnomalyDetector(o).restore(c.save())).not.toThrow();
+  });
+});

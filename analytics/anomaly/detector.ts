@@ -11,6 +11,9 @@
 //   3. Each member's raw signal goes through its own anomaly likelihood (./likelihood.ts): how improbable its
 //      recent average is under the distribution of its own history. The score is the largest of them.
 //   4. After a score ≥ rest.level, the next rest.steps scores are damped: one event, one alarm.
+//   5. With `hold` (off by default; the rules file turns it on), a reading the detector finds anomalous is scored but
+//      not learnt: members keep what they expected and the likelihoods' histories their spread, for at most
+//      hold.maxS of an anomaly, after which it is the new normal (a sensor moved).
 // explain() says which member gave the score and the band it expected, for the alert shown to staff.
 import { DEFAULT_LIKELIHOOD, Likelihoods, type LikelihoodOptions } from './likelihood.js';
 import {
@@ -39,6 +42,24 @@ export interface RestOptions {
   factor: number;
 }
 
+/**
+ * Not learning from anomalies. A reading is held (scored, not learnt: see Member.learn and Likelihoods.learn) when
+ * `members` members find it off: from a score ≥ level (before the rest's damping) with that many `z` typical residuals
+ * off, or from that many `startZ` off (the likelihoods average ten readings: an incident's first reading scores low and
+ * would be learnt, and a weekly slot takes it at half weight). The hold goes on while a member that can witness
+ * (Member.witness) finds the readings `z` off, for at most maxS seconds from its first; then everything learns again
+ * until none does, so that a step that lasts becomes the new normal. Two members to start, not one: a member alone
+ * that is out of date (a weekly slot from before a sensor was moved) would otherwise hold, every week, what it should
+ * learn, and alert every week.
+ */
+export interface HoldOptions {
+  level: number;
+  members: number;
+  startZ: number;
+  z: number;
+  maxS: number;
+}
+
 export interface AnomalyDetectorOptions {
   likelihood: Partial<LikelihoodOptions>;
   /** Range-break tolerance as a fraction of the range seen so far; 0 turns the range break off. */
@@ -55,6 +76,7 @@ export interface AnomalyDetectorOptions {
   daily: DailyOptions | null;
   levelShift: LevelShiftOptions | null;
   rest: RestOptions;
+  hold: HoldOptions | null;
 }
 
 /** The defaults, chosen once by the cross-validation in analytics/nab/README.md. */
@@ -68,6 +90,7 @@ export const DEFAULT_OPTIONS: AnomalyDetectorOptions = {
   daily: null,
   levelShift: { zScale: 2, short: 10, long: 1000 },
   rest: { steps: 20, level: 0.5, factor: 0.1 },
+  hold: null,
 };
 
 /** Why the latest reading scored what it did. */
@@ -117,6 +140,7 @@ export function resolveOptions(overrides: AnomalyDetectorOverrides = {}): Anomal
     daily: part(d.daily, overrides.daily, MEMBER_DEFAULTS.daily),
     levelShift: part(d.levelShift, overrides.levelShift, MEMBER_DEFAULTS.levelShift),
     rest: part(d.rest, overrides.rest) ?? { steps: 0, level: 1, factor: 1 },
+    hold: part(d.hold, overrides.hold, HOLD_DEFAULTS),
   };
 }
 
@@ -127,6 +151,12 @@ export const MEMBER_DEFAULTS = {
   daily: { zScale: 5, slots: 48, minDays: 2, rate: 0.5, clip: 3, scaleRate: 0.003 },
   levelShift: { zScale: 2, short: 10, long: 1000 },
 } satisfies Record<string, object>;
+
+/**
+ * `hold` when it is turned on (chosen on the simulator's seeds 42, 7 and 99: analytics/nab/README.md). Three hours
+ * cover the simulator's longest passing incident (a storm); z 3 is the band shown to staff.
+ */
+export const HOLD_DEFAULTS: HoldOptions = { level: 0.5, members: 2, startZ: 6, z: 3, maxS: 3 * 3600 };
 
 const LOG2_8 = 3;
 
@@ -139,7 +169,8 @@ function completeLikelihood(o: AnomalyDetectorOptions): LikelihoodOptions {
 }
 
 // The detector's own cells, ahead of its members' and likelihoods' in its one array: the running range (min, max,
-// seen), steps since the last alarm, and what explain() reports of the latest reading (score, value, band on/low/high).
+// seen), steps since the last alarm, what explain() reports of the latest reading (score, value, band on/low/high), and
+// the hold (0 none, 1 holding, 2 released after maxS; the time of its first reading).
 const MIN = 0;
 const MAX = 1;
 const SEEN = 2;
@@ -147,7 +178,9 @@ const SINCE_ALARM = 3;
 const LAST_SCORE = 4;
 const LAST_VALUE = 5;
 const LAST_BAND = 6;
-const OWN_CELLS = 9;
+const HOLD = 9;
+const HOLD_TS = 10;
+const OWN_CELLS = 11;
 
 class StreamingAnomalyDetector implements AnomalyDetector {
   private readonly members: Member[] = [];
@@ -159,6 +192,8 @@ class StreamingAnomalyDetector implements AnomalyDetector {
    */
   private readonly s: Float64Array;
   private readonly warmup: number;
+  /** Readings before a hold can start (the likelihoods are neutral until then). */
+  private readonly holdWarmup: number;
   private lastModel = 'none';
 
   constructor(private readonly o: AnomalyDetectorOptions) {
@@ -193,6 +228,7 @@ class StreamingAnomalyDetector implements AnomalyDetector {
     });
     this.likelihoods = new Likelihoods(this.members.length, likelihood, this.s, lAt);
     this.warmup = Math.max(1, o.rangeWarmup);
+    this.holdWarmup = likelihood.learning + likelihood.estimation;
   }
 
   get stateSize(): number {
@@ -200,7 +236,11 @@ class StreamingAnomalyDetector implements AnomalyDetector {
   }
 
   get stateBytes(): number {
-    return 6 * 8 + this.members.reduce((a, m) => a + m.stateBytes, 0) + this.members.length * this.likelihoods.size * 8;
+    return (
+      (this.o.hold ? 8 * 8 : 6 * 8) +
+      this.members.reduce((a, m) => a + m.stateBytes, 0) +
+      this.members.length * this.likelihoods.size * 8
+    );
   }
 
   private get span(): number {
@@ -238,16 +278,32 @@ class StreamingAnomalyDetector implements AnomalyDetector {
     let score = 0;
     let model = 'none';
     let best: Member | null = null;
+    let scored = 0; // members with an opinion, one bit each: their likelihoods learn
+    // Members that find the reading hold.startZ typical residuals off, and witnesses that find it hold.z off
+    // (z = −zScale · ln(1 − raw)).
+    let far = 0;
+    let off = 0;
     for (let i = 0; i < this.members.length; i++) {
       const m = this.members[i] as Member;
-      const raw = m.update(ts, value);
+      const raw = m.score(ts, value);
       if (raw === null) continue;
-      const l = this.likelihoods.update(i, raw);
+      scored |= 1 << i;
+      if (o.hold) {
+        const z = -m.zScale * Math.log(1 - raw);
+        if (z >= o.hold.z && m.witness) off++;
+        if (z >= o.hold.startZ) far++;
+      }
+      const l = this.likelihoods.score(i, raw);
       if (l > score) {
         score = l;
         model = m.name;
         best = m;
       }
+    }
+    const hold = o.hold !== null && this.holding(ts, Math.max(score, broke), far, off, o.hold);
+    for (let i = 0; i < this.members.length; i++) {
+      (this.members[i] as Member).learn(ts, value, hold);
+      if (scored & (1 << i)) this.likelihoods.learn(i, hold);
     }
     if (broke > 0 && broke >= score) {
       score = broke;
@@ -265,6 +321,28 @@ class StreamingAnomalyDetector implements AnomalyDetector {
     s[LAST_SCORE] = score;
     s[LAST_VALUE] = value;
     return score;
+  }
+
+  /** Whether this reading is held out of learning (from its undamped score and the members finding it far, off). */
+  private holding(ts: number, score: number, far: number, off: number, h: HoldOptions): boolean {
+    const { s } = this;
+    if (s[SEEN]! <= this.holdWarmup) return false;
+    const state = s[HOLD]!;
+    if (state === 0) {
+      if (far < h.members && (score < h.level || off < h.members)) return false;
+      s[HOLD] = 1;
+      s[HOLD_TS] = ts;
+      return true;
+    }
+    if (off === 0) {
+      s[HOLD] = 0;
+      return false;
+    }
+    if (state === 2) return false;
+    // Bounded: an anomaly that lasts maxS is the new normal and learnt (a timestamp that does not advance ends it too).
+    if (ts - s[HOLD_TS]! < h.maxS * 1000) return true;
+    s[HOLD] = 2;
+    return false;
   }
 
   explain(): AnomalyExplanation {
@@ -289,6 +367,7 @@ class StreamingAnomalyDetector implements AnomalyDetector {
       const l = this.likelihoods.save(i);
       parts.push(m.length, ...m, l.length, ...l);
     }
+    if (this.o.hold) parts.push(s[HOLD]!, s[HOLD_TS]!);
     return Float64Array.from(parts);
   }
 
@@ -311,6 +390,12 @@ class StreamingAnomalyDetector implements AnomalyDetector {
       member.load(v.slice(at, (at += ml)));
       const ll = v[at++] as number;
       this.likelihoods.load(i, v.slice(at, (at += ll)));
+    }
+    // A hold's two numbers close the state; one saved without them (hold was off) restores with no hold open.
+    s[HOLD] = 0;
+    if (this.o.hold && at === v.length - 2) {
+      s[HOLD] = v[at++]!;
+      s[HOLD_TS] = v[at++]!;
     }
     if (at !== v.length) throw new Error('anomaly detector state does not match its options');
   }

@@ -88,26 +88,41 @@ export class Likelihoods {
 
   /** Feeds likelihood `i` one raw value in [0, 1]; returns its log-scaled likelihood in [0, 1]. */
   update(i: number, raw: number): number {
+    const l = this.score(i, raw);
+    this.learn(i, false);
+    return l;
+  }
+
+  /**
+   * update() in two steps: the likelihood of one raw value against the history so far (the short average takes the
+   * value), then learn() puts the average into the history, or not when the detector holds the reading as anomalous
+   * (an incident's surprises would widen the history's spread and hide the next incident).
+   */
+  score(i: number, raw: number): number {
     const o = this.opts;
     const s = this.s;
     const b = this.at + i * this.size;
     s[b + STEPS]!++;
     rollingPush(s, b + RECENT, o.averaging, raw);
-    const avg = rollingMean(s, b + RECENT);
     let tail = 0.5;
-    if (s[b + STEPS]! > o.learning) {
-      if (s[b + HISTORY]! >= o.estimation) {
-        const mean = Math.max(o.minMean, s[b + HISTORY + 1]!);
-        const sd = Math.sqrt(Math.max(o.minVariance, s[b + HISTORY + 2]!));
-        tail = normalTail(avg, mean, sd);
-      }
-      ewmPush(s, b + HISTORY, avg, o.history);
+    if (s[b + STEPS]! > o.learning && s[b + HISTORY]! >= o.estimation) {
+      const mean = Math.max(o.minMean, s[b + HISTORY + 1]!);
+      const sd = Math.sqrt(Math.max(o.minVariance, s[b + HISTORY + 2]!));
+      tail = normalTail(rollingMean(s, b + RECENT), mean, sd);
     }
     const red = 1 - o.redLevel;
     let reported = tail;
     if (tail <= red && s[b + PREV_TAIL]! <= red) reported = 1 - o.yellowLevel;
     s[b + PREV_TAIL] = tail;
     return logScale(1 - reported);
+  }
+
+  /** Learns the average of the raw value score(i, …) just took (nothing with `hold`, nor while learning). */
+  learn(i: number, hold: boolean): void {
+    const o = this.opts;
+    const b = this.at + i * this.size;
+    if (hold || !(this.s[b + STEPS]! > o.learning)) return;
+    ewmPush(this.s, b + HISTORY, rollingMean(this.s, b + RECENT), o.history);
   }
 
   save(i: number): number[] {

@@ -1,7 +1,7 @@
 // The members of the streaming anomaly detector: each turns a reading into a raw "surprise" in [0, 1] and can say
 // what it expected. State is a fixed set of numbers and typed arrays, so a member's memory is known at creation,
 // and it can be saved and restored (a restarted detectors process continues where it stopped).
-import { ewmPush } from './stats.js';
+import { ewmNextMean, ewmNextVariance, ewmPush } from './stats.js';
 
 /** What a member expected for the latest reading: the band a normal value would have stayed in. */
 export interface Expectation {
@@ -12,11 +12,30 @@ export interface Expectation {
 export interface Member {
   /** Short name shown to staff ("jump", "weekly", …). */
   readonly name: string;
+  /** z at which its raw surprise reaches 1 − 1/e (raw = 1 − exp(−z/zScale)). */
+  readonly zScale: number;
+  /**
+   * Whether its expectation stands apart from the readings the detector holds, so that it can say a hold should go
+   * on. Not the weekly member: within a slot's visit its value follows the visit's readings, and held, goes stale.
+   */
+  readonly witness: boolean;
   /**
    * Raw surprise of the reading in [0, 1], or null while the member has no opinion yet (the daily profile on its
    * first day): its likelihood then learns nothing, so that it does not take the silence for the usual.
    */
   update(ts: number, x: number): number | null;
+  /**
+   * The same surprise from what was learnt before the reading, learning nothing yet: the detector scores every member,
+   * then decides whether the reading is learnt (learn). update() is score() then learn(…, false).
+   */
+  score(ts: number, x: number): number | null;
+  /**
+   * Learns the reading just scored. With `hold` (the detector finds it anomalous) the member keeps what it expected:
+   * no slot value, usual band or residual scale moves towards it, so that an incident is not expected again next
+   * week and does not widen the band that should catch the next one. Only what must follow every reading does (the
+   * previous value, the short mean).
+   */
+  learn(ts: number, x: number, hold: boolean): void;
   /** The band the member expected the latest reading in (before it learnt the reading), or null while learning. */
   expected(): Expectation | null;
   /** The same band written to out[at], out[at + 1] without an object (the detector's hot path); false when none. */
@@ -87,17 +106,24 @@ function tables(size: TableSize, f32: Float32Array | undefined, at: number): [Fl
 }
 
 /**
- * A typical residual size in two cells (scale, seen): an EWMA of |residual|, and the raw surprise of a new residual
- * against it.
+ * A typical residual size in two cells (scale, seen): an EWMA of |residual|. The raw surprise of a new residual
+ * against it (residualRaw), then the residual learnt (residualLearn).
  */
-function residualNext(s: Float64Array, at: number, e: number, zScale: number, rate: number): number {
+function residualRaw(s: Float64Array, at: number, e: number, zScale: number): number {
   const scale = s[at]!;
-  let raw = 0;
-  if (scale > 0) raw = squash(e / scale, zScale);
-  else if (s[at + 1]! > 0 && e > 0) raw = 1; // the first move after a perfectly flat stretch
+  if (scale > 0) return squash(e / scale, zScale);
+  return s[at + 1]! > 0 && e > 0 ? 1 : 0; // the first move after a perfectly flat stretch
+}
+
+function residualLearn(s: Float64Array, at: number, e: number, rate: number): void {
+  const scale = s[at]!;
   s[at] = scale > 0 ? (1 - rate) * scale + rate * e : e;
   s[at + 1] = 1;
-  return raw;
+}
+
+/** The slot of `ts` in a period of `period` ms cut into `slots` (half hours of a week or of a day). */
+function slotOf(ts: number, period: number, slots: number): number {
+  return Math.min(slots - 1, Math.floor(((((ts % period) + period) % period) / period) * slots));
 }
 
 export interface JumpOptions {
@@ -118,6 +144,12 @@ class JumpMember implements Member {
   get name(): string {
     return 'jump';
   }
+  get witness(): boolean {
+    return true;
+  }
+  get zScale(): number {
+    return this.o.zScale;
+  }
   get stateBytes(): number {
     return 4 * 8;
   }
@@ -131,19 +163,26 @@ class JumpMember implements Member {
     [this.s, this.at] = cells(JumpMember.CELLS, s, at);
     this.s[this.at + J_PREV] = NaN;
   }
-  update(_ts: number, x: number): number {
+  update(ts: number, x: number): number {
+    const raw = this.score(ts, x);
+    this.learn(ts, x, false);
+    return raw;
+  }
+  score(_ts: number, x: number): number {
     const { s, at } = this;
     const prev = s[at + J_PREV]!;
-    if (Number.isNaN(prev)) {
-      s[at + J_PREV] = x;
-      return 0;
-    }
+    if (Number.isNaN(prev)) return 0;
     const sc = s[at + J_SCALE]!;
     if (sc > 0) setBand(s, at + J_BAND, prev - BAND * sc, prev + BAND * sc);
     else s[at + J_BAND] = 0;
-    const raw = residualNext(s, at + J_SCALE, Math.abs(x - prev), this.o.zScale, this.o.scaleRate);
+    return residualRaw(s, at + J_SCALE, Math.abs(x - prev), this.o.zScale);
+  }
+  learn(_ts: number, x: number, hold: boolean): void {
+    const { s, at } = this;
+    const prev = s[at + J_PREV]!;
+    if (!hold && !Number.isNaN(prev)) residualLearn(s, at + J_SCALE, Math.abs(x - prev), this.o.scaleRate);
+    // Steps are against the previous reading, held or not (the next reading's step is from this one).
     s[at + J_PREV] = x;
-    return raw;
   }
   expected(): Expectation | null {
     return bandOf(this.s, this.at + J_BAND);
@@ -197,6 +236,12 @@ class WeeklyMember implements Member {
   get name(): string {
     return 'weekly';
   }
+  get witness(): boolean {
+    return false;
+  }
+  get zScale(): number {
+    return this.o.zScale;
+  }
   private readonly f32: Float32Array;
   private readonly f32At: number;
   private readonly countAt: number;
@@ -218,23 +263,33 @@ class WeeklyMember implements Member {
     return 4 * t.f32 + 2 * 8;
   }
   update(ts: number, x: number): number {
+    const raw = this.score(ts, x);
+    this.learn(ts, x, false);
+    return raw;
+  }
+  score(ts: number, x: number): number {
     const { s, at } = this;
     s[at + W_BAND] = 0;
     if (!Number.isFinite(ts)) return 0;
+    const slot = slotOf(ts, WEEK_MS, this.o.slots);
+    if (countOf(this.f32, this.countAt, slot) < 2) return 0;
+    const m = this.f32[this.f32At + slot] as number;
+    const sc = s[at + W_SCALE]!;
+    if (sc > 0) setBand(s, at + W_BAND, m - BAND * sc, m + BAND * sc);
+    return residualRaw(s, at + W_SCALE, Math.abs(x - m), this.o.zScale);
+  }
+  learn(ts: number, x: number, hold: boolean): void {
+    // A held reading leaves the slot as it was (on its first visit, empty): last week's incident is not what this
+    // time of the week is expected to look like next week.
+    if (hold || !Number.isFinite(ts)) return;
     const o = this.o;
-    const slot = Math.min(o.slots - 1, Math.floor(((((ts % WEEK_MS) + WEEK_MS) % WEEK_MS) / WEEK_MS) * o.slots));
+    const slot = slotOf(ts, WEEK_MS, o.slots);
     const { f32 } = this;
     const n = countOf(f32, this.countAt, slot);
     const m = f32[this.f32At + slot] as number;
-    let raw = 0;
-    if (n >= 2) {
-      const sc = s[at + W_SCALE]!;
-      if (sc > 0) setBand(s, at + W_BAND, m - BAND * sc, m + BAND * sc);
-      raw = residualNext(s, at + W_SCALE, Math.abs(x - m), o.zScale, o.scaleRate);
-    }
+    if (n >= 2) residualLearn(this.s, this.at + W_SCALE, Math.abs(x - m), o.scaleRate);
     f32[this.f32At + slot] = n === 0 ? x : (1 - o.rate) * m + o.rate * x;
     if (n < 3) setCount(f32, this.countAt, slot, n + 1);
-    return raw;
   }
   expected(): Expectation | null {
     return bandOf(this.s, this.at + W_BAND);
@@ -320,6 +375,12 @@ class DailyMember implements Member {
   get name(): string {
     return 'daily';
   }
+  get witness(): boolean {
+    return true;
+  }
+  get zScale(): number {
+    return this.o.zScale;
+  }
   private readonly f32: Float32Array;
   private readonly f32At: number;
   private readonly countAt: number;
@@ -344,7 +405,7 @@ class DailyMember implements Member {
     return 4 * t.f32 + 7 * 8;
   }
   /** Folds one day's mean of a slot into its summary (a, b at f32[i], f32[i + 1]). */
-  private learn(slot: number, v: number): void {
+  private learnDay(slot: number, v: number): void {
     const { f32 } = this;
     const i = this.f32At + 2 * slot;
     const n = countOf(f32, this.countAt, slot);
@@ -385,27 +446,42 @@ class DailyMember implements Member {
     else [s[at + D_LOW], s[at + D_HIGH]] = [a, a];
   }
   update(ts: number, x: number): number | null {
+    const raw = this.score(ts, x);
+    this.learn(ts, x, false);
+    return raw;
+  }
+  score(ts: number, x: number): number | null {
     const { s, at } = this;
     s[at + D_BAND] = 0;
     if (!Number.isFinite(ts)) return null;
-    const o = this.o;
-    const now = Math.min(o.slots - 1, Math.floor(((((ts % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS) * o.slots));
+    const now = slotOf(ts, DAY_MS, this.o.slots);
     if (now !== s[at + D_SLOT]) {
+      // A new slot: the day's mean of the one before is learnt (the readings of it that were learnt).
       const slot = s[at + D_SLOT]!;
-      if (s[at + D_N]! > 0 && slot >= 0) this.learn(slot, s[at + D_SUM]! / s[at + D_N]!);
+      if (s[at + D_N]! > 0 && slot >= 0) this.learnDay(slot, s[at + D_SUM]! / s[at + D_N]!);
       s[at + D_SLOT] = now;
       s[at + D_SUM] = 0;
       s[at + D_N] = 0;
       this.bandOfSlot(now);
     }
-    s[at + D_SUM]! += x;
-    s[at + D_N]!++;
     const low = s[at + D_LOW]!;
     if (Number.isNaN(low)) return null;
     const high = s[at + D_HIGH]!;
     const sc = s[at + D_SCALE]!;
     if (sc > 0) setBand(s, at + D_BAND, low - BAND * sc, high + BAND * sc);
-    return residualNext(s, at + D_SCALE, Math.min(Math.abs(x - low), Math.abs(x - high)), o.zScale, o.scaleRate);
+    return residualRaw(s, at + D_SCALE, Math.min(Math.abs(x - low), Math.abs(x - high)), this.o.zScale);
+  }
+  learn(ts: number, x: number, hold: boolean): void {
+    // A held reading counts neither in its slot's mean of the day nor in the typical residual.
+    if (!Number.isFinite(ts)) return;
+    const { s, at } = this;
+    if (hold) return;
+    s[at + D_SUM]! += x;
+    s[at + D_N]!++;
+    const low = s[at + D_LOW]!;
+    if (Number.isNaN(low)) return;
+    const high = s[at + D_HIGH]!;
+    residualLearn(s, at + D_SCALE, Math.min(Math.abs(x - low), Math.abs(x - high)), this.o.scaleRate);
   }
   expected(): Expectation | null {
     return bandOf(this.s, this.at + D_BAND);
@@ -456,6 +532,12 @@ class LevelShiftMember implements Member {
   get name(): string {
     return 'level';
   }
+  get witness(): boolean {
+    return true;
+  }
+  get zScale(): number {
+    return this.o.zScale;
+  }
   get stateBytes(): number {
     return 8 * 8;
   }
@@ -470,17 +552,28 @@ class LevelShiftMember implements Member {
     if (!(o.long >= 1)) throw new Error(`span must be ≥ 1, got ${o.long}`);
     [this.s, this.at] = cells(LevelShiftMember.CELLS, s, at);
   }
-  update(_ts: number, x: number): number {
+  update(ts: number, x: number): number {
+    const raw = this.score(ts, x);
+    this.learn(ts, x, false);
+    return raw;
+  }
+  score(_ts: number, x: number): number {
     const { s, at } = this;
     const longN = s[at + L_LONG]!;
     const longMean = s[at + L_LONG + 1]!;
     const sd = Math.sqrt(s[at + L_LONG + 2]!);
     if (longN >= this.o.short && sd > 0) setBand(s, at + L_BAND, longMean - BAND * sd, longMean + BAND * sd);
     else s[at + L_BAND] = 0;
+    // The means with x in, as learn() will make them.
+    const sdNow = Math.sqrt(ewmNextVariance(s, at + L_LONG, x, this.o.long));
+    const shift = Math.abs(ewmNextMean(s, at + L_SHORT, x, this.o.short) - ewmNextMean(s, at + L_LONG, x, this.o.long));
+    return sdNow > 0 ? squash(shift / sdNow, this.o.zScale) : 0;
+  }
+  learn(_ts: number, x: number, hold: boolean): void {
+    const { s, at } = this;
     ewmPush(s, at + L_SHORT, x, this.o.short);
-    ewmPush(s, at + L_LONG, x, this.o.long);
-    const sdNow = Math.sqrt(s[at + L_LONG + 2]!);
-    return sdNow > 0 ? squash(Math.abs(s[at + L_SHORT + 1]! - s[at + L_LONG + 1]!) / sdNow, this.o.zScale) : 0;
+    // A held reading stays out of the long mean and its deviation (an incident would widen it and hide the next step).
+    if (!hold) ewmPush(s, at + L_LONG, x, this.o.long);
   }
   expected(): Expectation | null {
     return bandOf(this.s, this.at + L_BAND);

@@ -62,6 +62,19 @@ export function ewmPush(s: Float64Array, at: number, x: number, span: number): v
   s[at + 2] = (1 - a) * (s[at + 2]! + a * d * d);
 }
 
+/** The mean ewmPush(s, at, x, span) would leave, without pushing (the same arithmetic, to the bit). */
+export function ewmNextMean(s: Float64Array, at: number, x: number, span: number): number {
+  const a = Math.max(1 / (s[at]! + 1), 1 / span);
+  return s[at + 1]! + a * (x - s[at + 1]!);
+}
+
+/** The variance ewmPush(s, at, x, span) would leave, without pushing. */
+export function ewmNextVariance(s: Float64Array, at: number, x: number, span: number): number {
+  const a = Math.max(1 / (s[at]! + 1), 1 / span);
+  const d = x - s[at + 1]!;
+  return (1 - a) * (s[at + 2]! + a * d * d);
+}
+
 /** Complementary error function (Numerical Recipes' erfcc: relative error < 1.2e-7 everywhere). */
 export function erfc(x: number): number {
   const z = Math.abs(x);
