@@ -22,13 +22,18 @@ KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.7.0}"
 KUBE_SCHEMA_VERSION="${KUBE_SCHEMA_VERSION:-v1.32.4}"
 SCHEMAS="${CITY_CACHE:-$HOME/.cache/city-sensing}/k8s-schemas/$KUBE_SCHEMA_VERSION"
 
+# Complete means marked so and holding schemas: a cache marked complete but empty (made before the fix below) is made
+# again instead of failing every manifest test with "could not find schema".
+schemas_complete() { [ -f "$SCHEMAS/.complete" ] && [ -f "$SCHEMAS/deployment-apps-v1.json" ]; }
+
 schemas() {
-  if [ -f "$SCHEMAS/.complete" ]; then echo "$SCHEMAS"; return 0; fi
+  if schemas_complete; then echo "$SCHEMAS"; return 0; fi
   mkdir -p "$SCHEMAS"
   (
     exec 8>"$SCHEMAS.lock"
     command -v flock >/dev/null 2>&1 && flock -w 1800 8
-    [ -f "$SCHEMAS/.complete" ] && exit 0
+    schemas_complete && exit 0
+    rm -f "$SCHEMAS/.complete"
     local t0=$SECONDS json dir
     echo "[kubeconform] fetching k8s.io/kubernetes@$KUBE_SCHEMA_VERSION from the Go module proxy for its OpenAPI spec" >&2
     json="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_SCHEMA_VERSION")" \
@@ -36,7 +41,11 @@ schemas() {
     dir="$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": *"\(.*\)",\{0,1\}$/\1/p' | head -n1)"
     [ -f "$dir/api/openapi-spec/swagger.json" ] || { echo "[kubeconform] ERROR: no api/openapi-spec/swagger.json in $dir" >&2; exit 1; }
     rm -f "$SCHEMAS"/*.json
-    (cd "$REPO" && npx --no-install tsx deploy/k8s/schemas.ts "$dir/api/openapi-spec/swagger.json" "$SCHEMAS") >&2
+    # Explicit exits: errexit does not apply inside a subshell whose status is tested (the `|| return 1` below), and a
+    # failed conversion (e.g. run before `npm ci`, with no tsx) once marked an empty folder complete.
+    (cd "$REPO" && npx --no-install tsx deploy/k8s/schemas.ts "$dir/api/openapi-spec/swagger.json" "$SCHEMAS") >&2 ||
+      { echo "[kubeconform] ERROR: converting the OpenAPI spec failed (is \`npm ci\` done?)" >&2; exit 1; }
+    [ -f "$SCHEMAS/deployment-apps-v1.json" ] || { echo "[kubeconform] ERROR: no schemas written to $SCHEMAS" >&2; exit 1; }
     touch "$SCHEMAS/.complete"
     echo "[kubeconform] schemas for Kubernetes $KUBE_SCHEMA_VERSION in $((SECONDS - t0)) s: $SCHEMAS" >&2
   ) || return 1
@@ -53,6 +62,6 @@ case "${1:-}" in
   install) up >/dev/null ;;
   up) up ;;
   down) ;;
-  status) [ -x "$GO_TOOLS_CACHE/kustomize/$KUSTOMIZE_VERSION/kustomize" ] && [ -x "$GO_TOOLS_CACHE/kubeconform/$KUBECONFORM_VERSION/kubeconform" ] && [ -f "$SCHEMAS/.complete" ] ;;
+  status) [ -x "$GO_TOOLS_CACHE/kustomize/$KUSTOMIZE_VERSION/kustomize" ] && [ -x "$GO_TOOLS_CACHE/kubeconform/$KUBECONFORM_VERSION/kubeconform" ] && schemas_complete ;;
   *) echo "usage: $0 {install|up|down|status}" >&2; exit 2 ;;
 esac
