@@ -6,7 +6,7 @@
 // unchanged. A single reading object (one a message, as ingest published before this contract) is read too, so a
 // consumer upgraded first keeps reading what an older ingest still publishes.
 import { z } from 'zod';
-import { ByteWriter, NameBytes } from '../runtime/bytes.js';
+import { ByteWriter, DeviceBytes, NameBytes } from '../runtime/bytes.js';
 import { SensorKindSchema, type StoredReading } from './readings.js';
 
 /** At most this many readings in one bus message: about 100 bytes each keeps it far below Kafka's 1 MB record limit. */
@@ -44,6 +44,7 @@ export class BusReadingsBatch {
   private readonly out = new ByteWriter(1 << 14);
   /** Per device, in order of first arrival: its runs of readings, as [start, end, count] triples of `out`. */
   private readonly runs = new Map<string, number[]>();
+  private runCount = 0;
   private done: { key: string; value: Buffer }[] | null = null;
 
   add(readings: readonly StoredReading[]): void {
@@ -64,6 +65,7 @@ export class BusReadingsBatch {
       const list = this.runs.get(device);
       if (list) list.push(start, w.pos, count);
       else this.runs.set(device, [start, w.pos, count]);
+      this.runCount++;
     }
   }
 
@@ -72,7 +74,7 @@ export class BusReadingsBatch {
     if (this.done) return this.done;
     const w = this.out;
     // One buffer that the messages share: a message may wait in the producer's queue for room.
-    const all = Buffer.allocUnsafe(w.pos + 3 * this.runCount()); // with a bracket pair or a comma a run
+    const all = Buffer.allocUnsafe(w.pos + 3 * this.runCount); // with a bracket pair or a comma a run
     let at = 0;
     const out: { key: string; value: Buffer }[] = [];
     for (const [key, list] of this.runs) {
@@ -99,18 +101,13 @@ export class BusReadingsBatch {
     this.done = out;
     return out;
   }
-
-  private runCount(): number {
-    let n = 0;
-    for (const list of this.runs.values()) n += list.length / 3;
-    return n;
-  }
 }
 
 const OPEN_ARRAY = 91; // [
 const CLOSE_ARRAY = 93; // ]
 const CLOSE_OBJECT = 125; // }
 const COMMA = 44;
+const QUOTE = 34;
 const TS = Buffer.from(',"ts":');
 const SEQ = Buffer.from(',"seq":');
 const METRICS = Buffer.from(',"metrics":{');
@@ -122,20 +119,16 @@ const FLAGS = Buffer.from('},"flags":{');
  * (issue 19). Names are quoted once and kept; the caches are bounded.
  */
 class BusReadingText {
-  /** `{"deviceId":..,"district":..,"kind":..` per device. */
-  private readonly heads = new Map<string, { district: string; kind: string; head: Buffer }>();
+  /** `{"district":..,"kind":..,"deviceId":..` per device. */
+  private readonly heads = new DeviceBytes(
+    (d) =>
+      `{"district":${JSON.stringify(d.district)},"kind":${JSON.stringify(d.kind)},"deviceId":${JSON.stringify(d.deviceId)}`,
+  );
   /** `"name":` per metric name. */
   private readonly names = new NameBytes((name) => `${JSON.stringify(name)}:`);
 
   reading(w: ByteWriter, r: StoredReading): void {
-    let h = this.heads.get(r.deviceId);
-    if (h === undefined || h.district !== r.district || h.kind !== r.kind) {
-      if (this.heads.size >= 100_000) this.heads.clear();
-      const head = `{"district":${JSON.stringify(r.district)},"kind":${JSON.stringify(r.kind)},"deviceId":${JSON.stringify(r.deviceId)}`;
-      h = { district: r.district, kind: r.kind, head: Buffer.from(head) };
-      this.heads.set(r.deviceId, h);
-    }
-    w.bytes(h.head);
+    w.bytes(this.heads.get(r));
     w.bytes(TS);
     w.number(r.ts);
     if (r.seq !== undefined) {
@@ -153,8 +146,11 @@ class BusReadingText {
       w.bytes(FLAGS);
       first = true;
       for (const m in r.flags) {
+        // Flags are letters checked by the contract (/^[A-Za-z]$/): nothing to escape, no string to make.
         w.bytes(this.names.get(m, first));
-        w.bytes(Buffer.from(JSON.stringify(r.flags[m])));
+        w.byte(QUOTE);
+        w.ascii(r.flags[m]!);
+        w.byte(QUOTE);
         first = false;
       }
     }

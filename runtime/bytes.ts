@@ -71,6 +71,34 @@ export class ByteWriter {
   }
 }
 
+/** Where a reading comes from, as the per-device cache below needs it (contracts' DeviceRef). */
+interface Device {
+  deviceId: string;
+  district: string;
+  kind: string;
+}
+
+/**
+ * The bytes an encoder writes for a reading's device (a line protocol's measurement and tags, a JSON object's head),
+ * made once per device and made again if the device appears under another district or kind. Bounded: cleared when
+ * full.
+ */
+export class DeviceBytes {
+  private readonly cache = new Map<string, { district: string; kind: string; bytes: Buffer }>();
+
+  constructor(private readonly encode: (d: Device) => string) {}
+
+  get(d: Device): Buffer {
+    let c = this.cache.get(d.deviceId);
+    if (c === undefined || c.district !== d.district || c.kind !== d.kind) {
+      if (this.cache.size >= 100_000) this.cache.clear();
+      c = { district: d.district, kind: d.kind, bytes: Buffer.from(this.encode(d)) };
+      this.cache.set(d.deviceId, c);
+    }
+    return c.bytes;
+  }
+}
+
 /**
  * The bytes of a name as an encoder writes it before a value (`name=` in line protocol, `"name":` in JSON), with a
  * leading comma for every member but an object's first, made once per name. Bounded: cleared when full.

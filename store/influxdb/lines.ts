@@ -7,7 +7,7 @@
 // write were a third of ingest's CPU.
 import { escape } from '@influxdata/influxdb-client';
 import type { StoredReading } from '../../contracts/index.js';
-import { ByteWriter, NameBytes } from '../../runtime/bytes.js';
+import { ByteWriter, DeviceBytes, NameBytes } from '../../runtime/bytes.js';
 
 /**
  * A field every reading line carries, always 1. Several readings of a device at one ts merge into one point, so
@@ -25,13 +25,6 @@ const INT = 105; // the "i" of an integer field
 const READING = Buffer.from(`,${READING_FIELD}=1i`);
 const READING_ALONE = Buffer.from(`${READING_FIELD}=1i`);
 const SEQ = Buffer.from(',seq=');
-
-interface Series {
-  district: string;
-  kind: string;
-  /** `<kind>,device=<id>,district=<d> `, escaped, as bytes. */
-  prefix: Buffer;
-}
 
 /** The lines of a batch of readings, encoded as the readings arrive, and cut into request bodies when written. */
 export class LineBatch {
@@ -75,19 +68,15 @@ export class LineBatch {
 /** Line protocol for readings, with the escaping done once per device and per field name. */
 export class ReadingLines {
   // escape.*'s regular expressions per reading were a tenth of ingest's time. Both caches are bounded.
-  private readonly series = new Map<string, Series>();
+  /** `<kind>,device=<id>,district=<d> `, escaped. */
+  private readonly series = new DeviceBytes(
+    (d) => `${escape.measurement(d.kind)},device=${escape.tag(d.deviceId)},district=${escape.tag(d.district)} `,
+  );
   private readonly fields = new NameBytes((name) => `${escape.tag(name)}=`);
 
   /** Writes the reading's line, newline included. */
   line(w: ByteWriter, r: StoredReading): void {
-    let s = this.series.get(r.deviceId);
-    if (s === undefined || s.district !== r.district || s.kind !== r.kind) {
-      if (this.series.size >= 100_000) this.series.clear();
-      const prefix = `${escape.measurement(r.kind)},device=${escape.tag(r.deviceId)},district=${escape.tag(r.district)} `;
-      s = { district: r.district, kind: r.kind, prefix: Buffer.from(prefix) };
-      this.series.set(r.deviceId, s);
-    }
-    w.bytes(s.prefix);
+    w.bytes(this.series.get(r));
     let first = true;
     for (const m in r.metrics) {
       w.bytes(this.fields.get(m, first));
