@@ -126,6 +126,17 @@ function slotOf(ts: number, period: number, slots: number): number {
   return Math.min(slots - 1, Math.floor(((((ts % period) + period) % period) / period) * slots));
 }
 
+/** Member.update, once for every member: the reading scored, then learnt. */
+function scoreAndLearn<R>(
+  m: { score(ts: number, x: number): R; learn(ts: number, x: number, hold: boolean): void },
+  ts: number,
+  x: number,
+): R {
+  const raw = m.score(ts, x);
+  m.learn(ts, x, false);
+  return raw;
+}
+
 export interface JumpOptions {
   /** z at which the raw signal reaches 1 − 1/e. */
   zScale: number;
@@ -164,9 +175,7 @@ class JumpMember implements Member {
     this.s[this.at + J_PREV] = NaN;
   }
   update(ts: number, x: number): number {
-    const raw = this.score(ts, x);
-    this.learn(ts, x, false);
-    return raw;
+    return scoreAndLearn(this, ts, x);
   }
   score(_ts: number, x: number): number {
     const { s, at } = this;
@@ -263,9 +272,7 @@ class WeeklyMember implements Member {
     return 4 * t.f32 + 2 * 8;
   }
   update(ts: number, x: number): number {
-    const raw = this.score(ts, x);
-    this.learn(ts, x, false);
-    return raw;
+    return scoreAndLearn(this, ts, x);
   }
   score(ts: number, x: number): number {
     const { s, at } = this;
@@ -446,9 +453,7 @@ class DailyMember implements Member {
     else [s[at + D_LOW], s[at + D_HIGH]] = [a, a];
   }
   update(ts: number, x: number): number | null {
-    const raw = this.score(ts, x);
-    this.learn(ts, x, false);
-    return raw;
+    return scoreAndLearn(this, ts, x);
   }
   score(ts: number, x: number): number | null {
     const { s, at } = this;
@@ -553,9 +558,7 @@ class LevelShiftMember implements Member {
     [this.s, this.at] = cells(LevelShiftMember.CELLS, s, at);
   }
   update(ts: number, x: number): number {
-    const raw = this.score(ts, x);
-    this.learn(ts, x, false);
-    return raw;
+    return scoreAndLearn(this, ts, x);
   }
   score(_ts: number, x: number): number {
     const { s, at } = this;

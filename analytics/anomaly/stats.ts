@@ -55,20 +55,19 @@ export function rollingVariance(s: Float64Array, at: number): number {
  * estimates are plain averages.
  */
 export function ewmPush(s: Float64Array, at: number, x: number, span: number): void {
-  const n = ++s[at]!;
-  const a = Math.max(1 / n, 1 / span);
-  const d = x - s[at + 1]!;
-  s[at + 1]! += a * d;
-  s[at + 2] = (1 - a) * (s[at + 2]! + a * d * d);
+  const mean = ewmNextMean(s, at, x, span);
+  s[at + 2] = ewmNextVariance(s, at, x, span);
+  s[at + 1] = mean;
+  s[at]!++;
 }
 
-/** The mean ewmPush(s, at, x, span) would leave, without pushing (the same arithmetic, to the bit). */
+/** The mean ewmPush(s, at, x, span) leaves, without pushing. */
 export function ewmNextMean(s: Float64Array, at: number, x: number, span: number): number {
   const a = Math.max(1 / (s[at]! + 1), 1 / span);
   return s[at + 1]! + a * (x - s[at + 1]!);
 }
 
-/** The variance ewmPush(s, at, x, span) would leave, without pushing. */
+/** The variance ewmPush(s, at, x, span) leaves, without pushing. */
 export function ewmNextVariance(s: Float64Array, at: number, x: number, span: number): number {
   const a = Math.max(1 / (s[at]! + 1), 1 / span);
   const d = x - s[at + 1]!;
