@@ -46,6 +46,15 @@ interface Pending {
 const STATE_MAGIC = 'city-anomaly-state/1';
 const NONE_COVERED: ReadonlySet<string> = new Set();
 
+/** The detector options the rules file's `anomaly.detector` asks for (none where it keeps the defaults). */
+export function detectorOverrides(d: RulesFile['anomaly']['detector']): AnomalyDetectorOverrides {
+  return {
+    ...(d.daily ? { daily: {} } : {}),
+    ...(d.hold ? { hold: {} } : {}),
+    ...(d.rangeTolerance !== DEFAULT_OPTIONS.rangeTolerance ? { rangeTolerance: d.rangeTolerance } : {}),
+  };
+}
+
 export class AnomalyMonitor {
   private series = new Map<string, Series>();
   private readonly covered = new Map<string, ReadonlySet<string>>();
@@ -58,12 +67,7 @@ export class AnomalyMonitor {
     private readonly engine: RuleEngine,
   ) {
     this.exclude = new Set(cfg.exclude);
-    const d = cfg.detector;
-    this.options = {
-      ...(d.daily ? { daily: {} } : {}),
-      ...(d.hold ? { hold: {} } : {}),
-      ...(d.rangeTolerance !== DEFAULT_OPTIONS.rangeTolerance ? { rangeTolerance: d.rangeTolerance } : {}),
-    };
+    this.options = detectorOverrides(cfg.detector);
   }
 
   /** (device, metric) series watched. */

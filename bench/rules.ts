@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Signal, StoredReading } from '../contracts/index.js';
 import { createAnomalyDetector, type AnomalyDetector } from '../analytics/anomaly/detector.js';
-import { AnomalyMonitor } from '../analytics/anomaly-monitor.js';
+import { AnomalyMonitor, detectorOverrides } from '../analytics/anomaly-monitor.js';
 import { HealthChecker } from '../analytics/health.js';
 import { RuleEngine } from '../analytics/rules/engine.js';
 import { RulesFileSchema } from '../analytics/rules/schema.js';
@@ -73,11 +73,8 @@ const perSeries = (used() - before) / big.series;
 // series fed 30 readings: a detector's state is allocated whole at creation).
 const ANOMALY_SERIES = 1_000;
 const ANOMALY_STEPS = 2_000;
-// With what the rules file turns on (the daily member, the hold).
-const shipped = {
-  ...(rules.anomaly.detector.daily ? { daily: {} } : {}),
-  ...(rules.anomaly.detector.hold ? { hold: {} } : {}),
-};
+// With what the rules file turns on (the daily member, the hold, its range tolerance).
+const shipped = detectorOverrides(rules.anomaly.detector);
 const detectors = Array.from({ length: ANOMALY_SERIES }, () => createAnomalyDetector(shipped));
 const wave = Float64Array.from({ length: ANOMALY_STEPS }, (_, k) => 50 + 10 * Math.sin(k / 46) + ((k * 7919) % 13) / 3);
 t0 = performance.now();
