@@ -29,22 +29,20 @@ const SEQ = Buffer.from(',seq=');
 /** The lines of a batch of readings, encoded as the readings arrive, and cut into request bodies when written. */
 export class LineBatch {
   private readonly out = new ByteWriter(1 << 14);
-  /** Where each line ends (after its newline) in `out`. */
-  private ends = new Int32Array(1024);
-  count = 0;
+  /** Where each line ends (after its newline) in `out`: small integers, one backing store. */
+  private readonly ends: number[] = [];
 
   constructor(private readonly encoder: ReadingLines) {}
 
   add(readings: readonly StoredReading[]): void {
     for (const r of readings) {
       this.encoder.line(this.out, r);
-      if (this.count === this.ends.length) {
-        const bigger = new Int32Array(this.ends.length * 2);
-        bigger.set(this.ends);
-        this.ends = bigger;
-      }
-      this.ends[this.count++] = this.out.pos;
+      this.ends.push(this.out.pos);
     }
+  }
+
+  get count(): number {
+    return this.ends.length;
   }
 
   /**
