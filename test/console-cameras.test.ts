@@ -295,7 +295,8 @@ describe('console: cameras and zones', () => {
       by: 'admin',
       detail: 'postedLocation',
     });
-    expect(await tab.locator('tr.camera[data-id=cam-wenhua-01]').textContent()).toContain('文化路392号北侧');
+    // The toast shows before the list is loaded again, so the row is waited for, not read at once.
+    await expect.poll(() => tab.locator('tr.camera[data-id=cam-wenhua-01]').textContent()).toContain('文化路392号北侧');
   });
 
   it("sets a camera's motion gate in the form, keeping the settings the form does not show", async () => {
