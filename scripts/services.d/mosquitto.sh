@@ -3,7 +3,8 @@
 #
 # Usage: scripts/services.d/mosquitto.sh <command>
 #   install  apt-get install mosquitto if the binary is missing
-#   up       install, start, wait until it answers, print MQTT_URL=mqtt://127.0.0.1:<port>
+#   up       install, start (from an empty broker if it was not running), wait until it answers, print
+#            MQTT_URL=mqtt://127.0.0.1:<port>
 #   start    start again on the existing state (persisted sessions and queues survive)
 #   stop     stop gracefully (SIGTERM: Mosquitto writes its persistence file), keep state
 #   kill     stop with SIGKILL, keep state
@@ -68,7 +69,9 @@ stop() {
 
 case "${1:-}" in
   install) install ;;
-  up) install; start; echo "MQTT_URL=mqtt://127.0.0.1:$PORT" ;;
+  # A run starts from an empty broker: what an earlier run left queued is of no use to it and costs every autosave.
+  # `start` keeps the state, for the tests that restart the broker and expect their sessions back.
+  up) install; running || rm -f "$STATE/mosquitto.db"; start; echo "MQTT_URL=mqtt://127.0.0.1:$PORT" ;;
   start) start ;;
   stop) stop TERM ;;
   kill) stop KILL ;;
