@@ -62,6 +62,22 @@ export function ms(t: number): string {
   return `${Math.trunc(t)}ms`;
 }
 
+/** Over every row of every series, the sum of the row's largest number (its time column aside). */
+export function sumRowMax(series: readonly Series[]): number {
+  let n = 0;
+  for (const s of series) {
+    for (const row of s.values) {
+      let most = 0;
+      for (let i = 1; i < row.length; i++) {
+        const v = row[i];
+        if (typeof v === 'number' && v > most) most = v;
+      }
+      n += most;
+    }
+  }
+  return n;
+}
+
 /** Sums the numeric columns named by `pick` over every row of every series. */
 export function sumColumns(series: readonly Series[], pick: (column: string) => boolean): number {
   let n = 0;

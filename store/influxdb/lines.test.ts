@@ -22,7 +22,7 @@ const noise = (ts: number, seq?: number, metrics: Record<string, number> = { lae
 });
 
 describe('ReadingLines', () => {
-  it('writes the schema of docs/influxdb.md: metrics as floats, reading, seq, flags, ms timestamp', () => {
+  it('writes the schema of docs/influxdb.md: metrics as floats, seq (-1 without one), flags, ms timestamp', () => {
     const enc = new Encoder();
     const dust: StoredReading = {
       district: 'xinhua',
@@ -34,8 +34,8 @@ describe('ReadingLines', () => {
     };
     const readings = [noise(1795770000000, 1024, { laeq_db: 63.4, lmax_db: 74 }), dust];
     expect(enc.bodies(readings, 0, 2, 5000, 1 << 20)).toEqual([
-      'noise,device=nz-xinhua-001,district=xinhua laeq_db=63.4,lmax_db=74,reading=1i,seq=1024i 1795770000000\n' +
-        'dust,device=ds-xinhua-site-03,district=xinhua pm25_ugm3=412,pm10_ugm3=530.25,reading=1i,' +
+      'noise,device=nz-xinhua-001,district=xinhua laeq_db=63.4,lmax_db=74,seq=1024i 1795770000000\n' +
+        'dust,device=ds-xinhua-site-03,district=xinhua pm25_ugm3=412,pm10_ugm3=530.25,seq=-1i,' +
         'pm25_ugm3__flag="C",pm10_ugm3__flag="C" 1795770000000',
     ]);
   });
@@ -45,8 +45,8 @@ describe('ReadingLines', () => {
     const r: StoredReading = { ...noise(0, 0), deviceId: 'gate 7,东门', district: '新华=区' };
     const [body] = enc.bodies([r, { ...r, ts: 9007199254740991, seq: 1e15 }], 0, 2, 10, 1000);
     expect(body!.split('\n')).toEqual([
-      'noise,device=gate\\ 7\\,东门,district=新华\\=区 laeq_db=63.4,reading=1i,seq=0i 0',
-      'noise,device=gate\\ 7\\,东门,district=新华\\=区 laeq_db=63.4,reading=1i,seq=1000000000000000i 9007199254740991',
+      'noise,device=gate\\ 7\\,东门,district=新华\\=区 laeq_db=63.4,seq=0i 0',
+      'noise,device=gate\\ 7\\,东门,district=新华\\=区 laeq_db=63.4,seq=1000000000000000i 9007199254740991',
     ]);
   });
 
@@ -74,9 +74,7 @@ describe('ReadingLines', () => {
     expect(bodies).toHaveLength(6);
     const lines = bodies.join('\n').split('\n');
     expect(lines).toHaveLength(30_000);
-    expect(lines[29_999]).toBe(
-      'noise,device=nz-xinhua-001,district=xinhua laeq_db=63.4,reading=1i,seq=29999i 1700000029999',
-    );
+    expect(lines[29_999]).toBe('noise,device=nz-xinhua-001,district=xinhua laeq_db=63.4,seq=29999i 1700000029999');
     expect(enc.bodies(readings, 5, 6, 5000, 1000)).toEqual([lines[5]]);
   });
 
@@ -92,9 +90,9 @@ describe('ReadingLines', () => {
     expect(pieces.bodies(1250, 2500, 5000, 1 << 20)).toEqual(whole.bodies(1250, 2500, 5000, 1 << 20));
   });
 
-  it('writes a reading without metrics as the reading marker alone', () => {
+  it('writes a reading without metrics as its seq alone', () => {
     expect(new Encoder().bodies([noise(5, undefined, {})], 0, 1, 1, 100)).toEqual([
-      'noise,device=nz-xinhua-001,district=xinhua reading=1i 5',
+      'noise,device=nz-xinhua-001,district=xinhua seq=-1i 5',
     ]);
   });
 });

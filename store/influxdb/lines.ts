@@ -1,6 +1,6 @@
 // Line protocol of readings (docs/influxdb.md, Schema), written straight into one reused byte buffer and cut there
 // into request bodies:
-//   <kind>,device=<id>,district=<d> <metric>=<float>...,reading=1i[,seq=<n>i][,<metric>__flag="<F>"...] <ts ms>
+//   <kind>,device=<id>,district=<d> <metric>=<float>...,seq=<n or -1>i[,<metric>__flag="<F>"...] <ts ms>
 // Why bytes and not a string per line: at 170,000 readings/s, building each line by string concatenation, measuring
 // it (Buffer.byteLength) and joining the lines into a body allocated about 480 bytes a reading, half of all that
 // ingest allocated (a sampling heap profile, issue 19); scavenges copying those strings while the batch waits for its
@@ -10,11 +10,17 @@ import type { StoredReading } from '../../contracts/index.js';
 import { ByteWriter, DeviceBytes, NameBytes } from '../../runtime/bytes.js';
 
 /**
- * A field every reading line carries, always 1. Several readings of a device at one ts merge into one point, so
- * count(reading) is the number of distinct timestamps, which no metric field can give (a reading need not carry
- * every metric). It also answers "how many readings per hour did each device send" for sensor health.
+ * The field every reading line carries: the reading's seq, or NO_SEQ when it has none. Several readings of a device at
+ * one ts merge into one point, so count(seq) is the number of distinct timestamps, which no metric field can give (a
+ * reading need not carry every metric); it also answers "how many readings per hour did each device send" for sensor
+ * health. It took over that role from a separate `reading=1i` field, which cost InfluxDB a fifth of its CPU a point
+ * (a field is a series of its own in InfluxDB's cache and files; issue 19). Points written before carry `reading`.
  */
-export const READING_FIELD = 'reading';
+export const SEQ_FIELD = 'seq';
+/** seq of a reading that carries none (the contract's seq is never negative). */
+export const NO_SEQ = -1;
+/** The field that counted readings before SEQ_FIELD did: read, never written. */
+export const LEGACY_READING_FIELD = 'reading';
 /** A data flag other than N (HJ 212 F, M, D, ...) is a string field beside its metric: "<metric>__flag". */
 export const FLAG_SUFFIX = '__flag';
 
@@ -22,9 +28,8 @@ const NEWLINE = 10;
 const SPACE = 32;
 const QUOTE = 34;
 const INT = 105; // the "i" of an integer field
-const READING = Buffer.from(`,${READING_FIELD}=1i`);
-const READING_ALONE = Buffer.from(`${READING_FIELD}=1i`);
-const SEQ = Buffer.from(',seq=');
+const SEQ = Buffer.from(`,${SEQ_FIELD}=`);
+const SEQ_ALONE = Buffer.from(`${SEQ_FIELD}=`);
 
 /** The lines of a batch of readings, encoded as the readings arrive, and cut into request bodies when written. */
 export class LineBatch {
@@ -81,12 +86,9 @@ export class ReadingLines {
       w.number(r.metrics[m]!);
       first = false;
     }
-    w.bytes(first ? READING_ALONE : READING);
-    if (r.seq !== undefined) {
-      w.bytes(SEQ);
-      w.number(r.seq);
-      w.byte(INT);
-    }
+    w.bytes(first ? SEQ_ALONE : SEQ);
+    w.number(r.seq ?? NO_SEQ);
+    w.byte(INT);
     // Flags are letters checked by the contract (/^[A-Za-z]$/), safe inside a quoted string field.
     if (r.flags) {
       for (const m in r.flags) {

@@ -253,6 +253,40 @@ describe('InfluxStore beyond the contract', () => {
       { deviceId: b, district, ts: t0 + 5000, metrics: { laeq_db: 41 } },
     ]);
   });
+  it('writes seq on every line (-1 without one), and still counts points written with the old reading=1i marker', async () => {
+    const e = env();
+    const district = uniqueId('d');
+    const now = uniqueId('seq');
+    const old = uniqueId('legacy');
+    const t0 = Date.UTC(2026, 10, 27, 5);
+    await store.write([
+      { district, kind: 'noise', deviceId: now, ts: t0, seq: 7, metrics: { laeq_db: 50 } },
+      { district, kind: 'noise', deviceId: now, ts: t0 + 1000, metrics: { lmax_db: 70 } },
+    ]);
+    // As ingest wrote them before seq took over the count: a reading field, seq only when the reading had one.
+    const legacy = [
+      `noise,device=${old},district=${district} laeq_db=51,reading=1i,seq=1i ${t0}`,
+      `noise,device=${old},district=${district} lmax_db=71,reading=1i ${t0 + 1000}`,
+      `noise,device=${old},district=${district} laeq_db=52,reading=1i ${t0 + 2000}`,
+    ].join('\n');
+    const res = await fetch(new URL(`/api/v2/write?org=${e.org}&bucket=${e.bucket}&precision=ms`, e.url), {
+      method: 'POST',
+      headers: { Authorization: `Token ${e.token}` },
+      body: legacy,
+    });
+    expect(res.status).toBe(204);
+    const mine = await store.query({ deviceId: now, limit: 10 });
+    expect(mine.total).toBe(2);
+    expect(mine.readings).toEqual([
+      { ts: t0, metrics: { laeq_db: 50 } },
+      { ts: t0 + 1000, metrics: { lmax_db: 70 } },
+    ]);
+    const theirs = await store.query({ deviceId: old, limit: 10 });
+    expect(theirs.total).toBe(3);
+    expect(theirs.readings.map((r) => r.metrics)).toEqual([{ laeq_db: 51 }, { lmax_db: 71 }, { laeq_db: 52 }]);
+    expect(await store.countPoints(old)).toBe(3);
+    expect(await store.countPoints(now)).toBe(2);
+  });
 });
 
 describe('InfluxStore through a real outage', () => {

@@ -1,6 +1,6 @@
 // The production store: readings and dead letters in one InfluxDB 2 bucket, shared by every ingest and API process.
 // Schema and queries are explained in docs/influxdb.md. In short:
-//   <kind>,device=<id>,district=<d>[,grid=<cell>] <metric>=<float>...,reading=1i[,seq=<n>i] <ts ms>
+//   <kind>,device=<id>,district=<d>[,grid=<cell>] <metric>=<float>...,seq=<n or -1>i <ts ms>
 //   dead_letters,instance=<id> topic="..",reason="..",payload_bytes=<n>i,kept_bytes=<n>i,payload="<base64>"[,payload_1=..]
 //                              <receivedAt ms * 1e6 + counter, ns>
 // Idempotency is InfluxDB's own: a point is (measurement, tags, time) and writing it again overwrites its fields.
@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { escape, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import { KINDS, METRICS, type DeadLetter, type SensorKind, type StoredReading } from '../../contracts/index.js';
 import type { DeadLetterRetention, ReadingBatch, ReadingQuery, ReadingRow, Store } from '../types.js';
-import { ident, influxQL, ms, str, sumColumns, type InfluxQLTarget } from './influxql.js';
-import { FLAG_SUFFIX, LineBatch, READING_FIELD, ReadingLines } from './lines.js';
+import { ident, influxQL, ms, str, sumColumns, sumRowMax, type InfluxQLTarget } from './influxql.js';
+import { FLAG_SUFFIX, LEGACY_READING_FIELD, LineBatch, ReadingLines, SEQ_FIELD } from './lines.js';
 import { AckedWriter, DEFAULT_WRITE_TUNING, type StoreLogger, type WriteTuning } from './writer.js';
 import { InfluxAggregates } from './aggregates.js';
 
@@ -43,7 +43,12 @@ export class StoreConfigError extends ConfigError {
 }
 
 /** Fields of a reading point that are not metrics. */
-const NON_METRIC = new Set([READING_FIELD, 'seq']);
+const NON_METRIC = new Set([SEQ_FIELD, LEGACY_READING_FIELD]);
+/**
+ * What counts a device's readings: count(seq), or on points written before seq was on every line, count(reading).
+ * The larger of the two per measurement (exact unless a query spans the upgrade; docs/influxdb.md).
+ */
+const COUNT_READINGS = `count(${ident(SEQ_FIELD)}), count(${ident(LEGACY_READING_FIELD)})`;
 const isNonMetric = (c: string) => NON_METRIC.has(c) || c.endsWith(FLAG_SUFFIX);
 const DEAD_LETTERS = 'dead_letters';
 /** base64 characters per payload field: a multiple of 4 under InfluxDB's 1 MiB limit on a string field. */
@@ -167,9 +172,9 @@ export class InfluxStore implements Store {
     if (q.to !== undefined) where.push(`time < ${ms(q.to)}`);
     const cond = where.join(' AND ');
     const limit = Math.trunc(q.limit);
-    // total: with a metric, its count; without, count(reading) = distinct timestamps (see READING_FIELD).
-    const counted = ident(q.metric ?? READING_FIELD);
-    const statements = [`SELECT count(${counted}) FROM ${FROM_READINGS} WHERE ${cond}`];
+    // total: with a metric, its count; without, the distinct timestamps (COUNT_READINGS).
+    const counted = q.metric === undefined ? COUNT_READINGS : `count(${ident(q.metric)})`;
+    const statements = [`SELECT ${counted} FROM ${FROM_READINGS} WHERE ${cond}`];
     // LIMIT 0 means "no limit" to InfluxQL, so an empty page is not asked for. LIMIT applies per measurement: a
     // device normally lives in one; if it appears in several, merging and cutting below still gives the first ones.
     if (limit > 0) {
@@ -177,7 +182,7 @@ export class InfluxStore implements Store {
       statements.push(`SELECT ${select} FROM ${FROM_READINGS} WHERE ${cond} ORDER BY time ASC LIMIT ${limit}`);
     }
     const [counts = [], rows = []] = await influxQL(this.ql, statements.join('; '));
-    const total = sumColumns(counts, () => true);
+    const total = sumRowMax(counts);
     const byTs = new Map<number, ReadingRow>();
     for (const s of rows) {
       for (const row of s.values) {
@@ -227,10 +232,10 @@ export class InfluxStore implements Store {
     if (opts.district !== undefined) where.push(`"district" = ${str(opts.district)}`);
     if (opts.since !== undefined) where.push(`time >= ${ms(opts.since)}`);
     const metrics = Object.keys(METRICS[kind]);
-    // last(reading) selects each device's newest point; the other fields come from that same point.
+    // last(seq) selects each device's newest point (every line has seq); the other fields come from that same point.
     const [series = []] = await influxQL(
       this.ql,
-      `SELECT last(${ident(READING_FIELD)}), ${metrics.map(ident).join(', ')} FROM ${ident(kind)}` +
+      `SELECT last(${ident(SEQ_FIELD)}), ${metrics.map(ident).join(', ')} FROM ${ident(kind)}` +
         `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY "device", "district"`,
     );
     return series.flatMap((s) =>
