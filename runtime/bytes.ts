@@ -40,14 +40,48 @@ export class ByteWriter {
     for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
   }
 
-  /** A number as JavaScript (and JSON, for finite numbers) writes it; a non-negative safe integer without a string. */
+  /**
+   * A number as JavaScript (and JSON, for finite numbers) writes it. Safe integers, and decimals of up to six places
+   * below 1e9 (a sensor's 63.4), without a string: String() of each float was the largest allocation left in
+   * encoding lines (issue 19).
+   */
   number(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) return this.ascii(String(n));
+    if (!Number.isSafeInteger(n)) {
+      if (!this.decimal(n)) this.ascii(String(n));
+      return;
+    }
+    if (n < 0) {
+      this.byte(45); // '-'
+      n = -n;
+    }
     if (n < 1e9) return this.digits(n, 0);
     // A ms timestamp: the high part, then the low nine digits zero-padded, each in small-integer arithmetic.
     const high = Math.floor(n / 1e9);
     this.digits(high, 0);
     this.digits(n - high * 1e9, 9);
+  }
+
+  /**
+   * A non-integer n with 1e-6 <= |n| < 1e9 that some decimal of d <= 6 places parses to, written as that decimal
+   * with the fewest places; false for any other n. Why this is String(n): m / 10^d, both exact, is the double nearest
+   * the decimal m·10^-d, as parsing it is, so the test is exact; the first d that passes gives the fewest digits
+   * (a trailing zero would have passed at d - 1); and with at most 15 significant digits no other decimal of d places
+   * parses to n, so it is the one JavaScript chooses.
+   */
+  private decimal(n: number): boolean {
+    const a = n < 0 ? -n : n;
+    if (!(a >= 1e-6 && a < 1e9)) return false; // NaN and the infinities fail here too
+    for (let d = 1, scale = 10; d <= 6; d++, scale *= 10) {
+      const m = Math.round(a * scale);
+      if (m / scale !== a) continue;
+      if (n < 0) this.byte(45); // '-'
+      const fraction = m % scale;
+      this.digits((m - fraction) / scale, 0);
+      this.byte(46); // '.'
+      this.digits(fraction, d);
+      return true;
+    }
+    return false;
   }
 
   /** n < 1e9 in decimal, left-padded with zeros to `width` digits. */
@@ -65,9 +99,9 @@ export class ByteWriter {
     this.pos = end;
   }
 
-  /** The text of bytes [start, end), as a string. */
-  text(start: number, end: number): string {
-    return this.buf.toString('utf8', start, end);
+  /** Bytes [start, end), a view of the buffer (no copy): valid until the writer grows or is written again there. */
+  view(start: number, end: number): Buffer {
+    return this.buf.subarray(start, end);
   }
 }
 

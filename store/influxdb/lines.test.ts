@@ -8,7 +8,7 @@ class Encoder {
   bodies(readings: readonly StoredReading[], from: number, to: number, maxLines: number, maxBytes: number): string[] {
     const batch = new LineBatch(this.lines);
     batch.add(readings);
-    return batch.bodies(from, to, maxLines, maxBytes);
+    return batch.bodies(from, to, maxLines, maxBytes).map((b) => b.toString());
   }
 }
 

@@ -54,14 +54,14 @@ export class LineBatch {
    * The request bodies of lines [from, to): each holds at most maxLines lines and, newline included, maxBytes bytes
    * (a single longer line is a body of its own).
    */
-  bodies(from: number, to: number, maxLines: number, maxBytes: number): string[] {
-    const bodies: string[] = [];
+  bodies(from: number, to: number, maxLines: number, maxBytes: number): Buffer[] {
+    const bodies: Buffer[] = [];
     let first = from;
     while (first < to) {
       const start = first === 0 ? 0 : this.ends[first - 1]!;
       let end = first + 1;
       while (end < to && end - first < maxLines && this.ends[end]! - start <= maxBytes) end++;
-      bodies.push(this.out.text(start, this.ends[end - 1]! - 1)); // without the last newline
+      bodies.push(this.out.view(start, this.ends[end - 1]! - 1)); // without the last newline
       first = end;
     }
     return bodies;

@@ -29,9 +29,9 @@ export interface InfluxStoreOptions {
    */
   access?: 'read-write' | 'write';
   /**
-   * Receives points dropped as older than the bucket's retention and the client's own messages (a failed attempt
-   * that it retries). The client has one process-wide logger, so the last store opened with a logger gets them;
-   * without one the client writes them to the console.
+   * Receives points dropped as older than the bucket's retention, each failed write attempt that is retried, and the
+   * client library's own messages. The client has one process-wide logger, so the last store opened with a logger
+   * gets those; without one the client writes them to the console.
    */
   logger?: StoreLogger;
 }

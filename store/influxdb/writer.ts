@@ -1,19 +1,12 @@
-// An acknowledged write on top of the client's WriteApi: write() resolves once InfluxDB has accepted every line and
-// rejects once the client's retries are used up, leaving nothing queued in the client. Ingest acknowledges MQTT
+// An acknowledged write to InfluxDB's /api/v2/write: writeBodies() resolves once InfluxDB has accepted every body,
+// and rejects once its retries are used up, leaving nothing queued behind the caller's back. Ingest acknowledges MQTT
 // after the promise, and on a rejection keeps the messages unacknowledged and retries the batch itself.
 //
-// Why a wrapper: how @influxdata/influxdb-client 1.35 really behaves (src/impl/WriteApiImpl.ts, RetryBuffer.ts):
-// - flush() rejects on the FIRST failed attempt. A retriable failure (network error, timeout, HTTP 429 or >= 500)
-//   has by then put the lines into the client's retry buffer, which resends them in the background with backoff and
-//   jitter; their final outcome reaches no promise, only the writeSuccess / writeFailed hooks.
-// - writeRecords() sends on its own once batchSize lines or maxBatchBytes are buffered, and swallows the error of
-//   that send: a later flush() finds an empty buffer and resolves although those lines were never written.
-// - A writeFailed hook that returns a promise takes over: that promise is the outcome and the lines are NOT put
-//   into the retry buffer.
-// So: one request in flight at a time, batchSize and maxBatchBytes out of reach (only our flush() sends), and the
-// outcome taken from the hooks. writeFailed lets the client retry while attempts and time remain and the error is
-// retriable; otherwise it rejects the request and returns a rejected promise, so the client keeps none of its lines.
-import { HttpError, type InfluxDB, type WriteApi, type WritePrecisionType } from '@influxdata/influxdb-client';
+// Bodies are bytes, sent through the client's HTTP transport (its token, timeout and gzip) with the retries here. The
+// client's WriteApi takes lines as strings only: each 5,000-line body then lived on V8's heap as a string of about
+// 350 KB, and those large objects drove most of ingest's full garbage collections (issue 19). Its retry buffer also
+// resent lines in the background, reachable only through hooks; a loop per request says the outcome plainly.
+import { HttpError, type InfluxDB, type SendOptions, type Transport } from '@influxdata/influxdb-client';
 
 export interface WriteTuning {
   /** Retries after the first failed attempt of a request. */
@@ -26,8 +19,6 @@ export interface WriteTuning {
   retryJitter: number;
   /** No new attempt starts this many ms after the first one. */
   maxRetryTime: number;
-  /** Bound of the client's retry buffer. With one request in flight it never holds more than one request. */
-  maxBufferLines: number;
   /**
    * Request bodies larger than this many bytes are gzipped; Infinity: never. Off by default: on loopback and a LAN,
    * compressing costs ingest and InfluxDB more CPU than the bytes cost the network (bench:peer, issue 19); worth it
@@ -35,9 +26,8 @@ export interface WriteTuning {
    */
   gzipThreshold: number;
   /**
-   * Requests of one batch in flight at once (each on its own client WriteApi). The batch is acknowledged when all of
-   * them are written; a failed one fails the batch, which the caller retries whole (InfluxDB's overwrite absorbs the
-   * repeats).
+   * Requests of one batch in flight at once (each on its own writer). The batch is acknowledged when all of them are
+   * written; a failed one fails the batch, which the caller retries whole (InfluxDB's overwrite absorbs the repeats).
    */
   concurrency: number;
   /** HTTP timeout of one attempt, ms. */
@@ -59,7 +49,6 @@ export const DEFAULT_WRITE_TUNING: WriteTuning = {
   exponentialBase: 2,
   retryJitter: 250,
   maxRetryTime: 15_000,
-  maxBufferLines: 50_000,
   gzipThreshold: Number.POSITIVE_INFINITY,
   concurrency: 2,
   timeout: 10_000,
@@ -74,54 +63,35 @@ export interface StoreLogger {
   error(fields: object, msg: string): void;
 }
 
-interface InFlight {
-  /** The client's array for this request's lines, known from the first hook call. */
-  lines?: string[];
-  done: boolean;
-  resolve(): void;
-  reject(e: Error): void;
-}
-
 export class AckedWriter {
-  private readonly api: WriteApi;
+  private readonly transport: Transport;
+  private readonly path: string;
+  private readonly send: SendOptions;
   private chain: Promise<void> = Promise.resolve();
-  private inflight: InFlight | null = null;
   private closing = false;
-  /** Points InfluxDB dropped because they are older than the bucket's retention (see onFailed). */
+  /** Points InfluxDB dropped because they are older than the bucket's retention (see post). */
   droppedOutsideRetention = 0;
 
   constructor(
     influx: InfluxDB,
     org: string,
     bucket: string,
-    precision: WritePrecisionType,
+    precision: 'ms' | 'ns',
     private readonly t: WriteTuning,
     private readonly log?: StoreLogger,
   ) {
-    this.api = influx.getWriteApi(org, bucket, precision, {
-      // Out of reach, so that writeRecords() never sends (and swallows errors) on its own: only flush() sends.
-      batchSize: t.linesPerRequest + 1,
-      maxBatchBytes: Number.POSITIVE_INFINITY,
-      flushInterval: 0,
+    this.transport = influx.transport;
+    this.path = `/api/v2/write?${new URLSearchParams({ org, bucket, precision })}`;
+    this.send = {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
       gzipThreshold: t.gzipThreshold,
-      maxRetries: t.maxRetries,
-      minRetryDelay: t.minRetryDelay,
-      maxRetryDelay: t.maxRetryDelay,
-      exponentialBase: t.exponentialBase,
-      retryJitter: t.retryJitter,
-      randomRetry: true,
-      maxRetryTime: t.maxRetryTime,
-      maxBufferLines: t.maxBufferLines,
-      writeSuccess: (lines) => this.settle(lines),
-      writeFailed: (error, lines, attempt, expires) => this.onFailed(error, lines, attempt, expires),
-      writeRetrySkipped: (entry) =>
-        this.settle(entry.lines, new Error('InfluxDB write dropped from the client retry buffer (maxBufferLines)')),
-    });
+    };
   }
 
-  /** Writes the lines; batches go one after another. Resolves once InfluxDB has accepted all of them. */
+  /** Writes the lines, in bodies of at most linesPerRequest lines and bytesPerRequest bytes. */
   write(lines: readonly string[]): Promise<void> {
-    const bodies: string[] = [];
+    const bodies: Buffer[] = [];
     let start = 0;
     while (start < lines.length) {
       let end = start;
@@ -132,99 +102,93 @@ export class AckedWriter {
         bytes += size;
         end++;
       }
-      bodies.push(lines.slice(start, end).join('\n'));
+      bodies.push(Buffer.from(lines.slice(start, end).join('\n')));
       start = end;
     }
     return this.writeBodies(bodies);
   }
 
   /** Writes request bodies (lines joined by newlines), one request each, after the batches before them. */
-  writeBodies(bodies: readonly string[]): Promise<void> {
+  writeBodies(bodies: readonly Uint8Array[]): Promise<void> {
     if (this.closing) return Promise.reject(new Error('InfluxDB store is closed'));
     const next = this.chain.then(async () => {
       // A failed request rejects the whole batch; requests already accepted are simply written again on the
       // caller's retry, which InfluxDB's overwrite makes harmless.
-      for (const body of bodies) await this.request([body]);
+      for (const body of bodies) await this.post(body);
     });
     this.chain = next.catch(() => undefined);
     return next;
   }
 
-  private request(lines: string[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const f: InFlight = { done: false, resolve, reject };
-      this.inflight = f;
-      this.api.writeRecords(lines);
-      this.api.flush().then(
-        // flush() resolves only when the first attempt succeeded (writeSuccess has already settled it).
-        () => this.finish(f),
-        // A first failure that the client retries rejects flush() too: then the hooks report the outcome. An error
-        // no hook saw (the API closed under us) ends the request here.
-        (e: Error) => {
-          if (f.lines === undefined) this.finish(f, e);
-        },
+  /** One body: attempts while retries and time remain and the failure is one that may pass. */
+  private async post(body: Uint8Array): Promise<void> {
+    const expires = Date.now() + this.t.maxRetryTime;
+    for (let attempt = 1; ; attempt++) {
+      let error: Error;
+      try {
+        await this.attempt(body);
+        return;
+      } catch (e) {
+        error = e instanceof Error ? e : new Error(String(e));
+      }
+      const status = error instanceof HttpError ? error.statusCode : undefined;
+      // 422 "outside retention policy": InfluxDB stored the rest of the request and will never take these points (a
+      // backlog older than the bucket keeps data). Retrying cannot help and would block ingest for good, so the
+      // request counts as written; the drop is counted and logged.
+      if (status === 422 && /outside retention policy/.test(error.message)) {
+        const dropped = Number(/dropped=(\d+)/.exec(error.message)?.[1] ?? 0);
+        this.droppedOutsideRetention += dropped;
+        this.log?.warn({ dropped }, 'InfluxDB dropped points older than the bucket retention');
+        return;
+      }
+      const retriable = status === undefined || status === 429 || status >= 500;
+      const delay = this.delay(attempt, error);
+      if (retriable && attempt <= this.t.maxRetries && !this.closing && Date.now() + delay < expires) {
+        this.log?.warn(
+          { err: error.message, retryInMs: Math.round(delay) },
+          `Write to InfluxDB failed (attempt: ${attempt})`,
+        );
+        await new Promise((r) => setTimeout(r, delay));
+        continue;
+      }
+      const outOfTime = retriable && attempt <= this.t.maxRetries && !this.closing;
+      throw new Error(
+        `InfluxDB write failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${error.message}` +
+          (status ? ` (HTTP ${status})` : '') +
+          (outOfTime ? `; no success within maxRetryTime (${this.t.maxRetryTime} ms)` : ''),
       );
-    }).finally(() => {
-      this.inflight = null;
+    }
+  }
+
+  /** One HTTP request. send() and not request(), which would JSON.stringify a body that is not a string. */
+  private attempt(body: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      // The transport copies the body into its request (Buffer.from), so a caller's view may be reused after.
+      this.transport.send(this.path, body as unknown as string, this.send, {
+        complete: () => resolve(),
+        error: (e) => reject(e),
+      });
     });
   }
 
-  private onFailed(error: Error, lines: string[], attempt: number, expires: number): Promise<void> | undefined {
-    const status = error instanceof HttpError ? error.statusCode : undefined;
-    // 422 "outside retention policy": InfluxDB stored the rest of the request and will never take these points (a
-    // backlog older than the bucket keeps data). Retrying cannot help and would block ingest for good, so the
-    // request counts as written; the drop is counted and logged.
-    if (status === 422 && /outside retention policy/.test(error.message)) {
-      const dropped = Number(/dropped=(\d+)/.exec(error.message)?.[1] ?? 0);
-      this.droppedOutsideRetention += dropped;
-      this.log?.warn({ dropped }, 'InfluxDB dropped points older than the bucket retention');
-      this.settle(lines);
-      return Promise.resolve();
-    }
-    const retriable = status === undefined || status === 429 || status >= 500;
-    if (retriable && attempt <= this.t.maxRetries && Date.now() < expires && !this.closing) {
-      this.settle(lines, undefined, true);
-      return undefined; // the client puts the lines into its retry buffer and resends them after a delay
-    }
-    // The client reports an expired maxRetryTime before starting the attempt it counts.
-    const expired = error.message === 'Max retry time exceeded.';
-    const attempts = expired ? attempt - 1 : attempt;
-    const e = new Error(
-      `InfluxDB write failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ` +
-        (expired ? `no success within maxRetryTime (${this.t.maxRetryTime} ms)` : error.message) +
-        (status ? ` (HTTP ${status})` : ''),
-    );
-    this.settle(lines, e);
-    // Returning a promise keeps the client from buffering the lines: a rejected write leaves nothing behind.
-    const given = Promise.reject(e);
-    given.catch(() => undefined);
-    return given;
-  }
-
-  /** Reports the outcome of the request in flight; `pending` only ties the lines to it. */
-  private settle(lines: string[], error?: Error, pending = false): void {
-    const f = this.inflight;
-    if (!f || f.done) return;
-    if (f.lines === undefined) f.lines = lines;
-    else if (f.lines !== lines) return; // not ours; cannot happen with one request in flight
-    if (!pending) this.finish(f, error);
-  }
-
-  private finish(f: InFlight, error?: Error): void {
-    if (f.done) return;
-    f.done = true;
-    if (error) f.reject(error);
-    else f.resolve();
-  }
-
   /**
-   * Refuses new batches, waits for the one in progress (a retry already scheduled still runs, a failure after it is
-   * final so that stopping does not wait out maxRetryTime), then closes the client.
+   * The wait before the next attempt: what InfluxDB asks (Retry-After), or a random point between this attempt's and
+   * the next one's exponential delay; plus jitter, so that many ingest processes do not retry in step.
    */
+  private delay(attempt: number, error: Error): number {
+    const jitter = Math.random() * this.t.retryJitter;
+    const asked = error instanceof HttpError ? error.retryAfter() : 0;
+    if (asked > 0) return asked * 1000 + jitter;
+    const { minRetryDelay: min, maxRetryDelay: max, exponentialBase: base } = this.t;
+    const low = Math.min(max, min * base ** (attempt - 1));
+    const high = Math.min(max, low * base);
+    return low + Math.random() * (high - low) + jitter;
+  }
+
+  /** Refuses new batches and waits for the one in progress; a failure from now on is final, not retried. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     await this.chain;
-    await this.api.close();
   }
 }
