@@ -1,7 +1,7 @@
 // Text written as bytes into one reused, growing buffer, for the encoders on ingest's hot path (InfluxDB line
 // protocol, readings on the bus). At 200,000 readings/s, building their text as strings per reading and converting it
 // to bytes afterwards was most of what ingest allocated, and collecting it a third of its CPU (issue 19). Here only a
-// float's text is a string; integers, names and punctuation are written as bytes.
+// float that no decimal of six places gives is written through a string; the rest is written as bytes.
 export class ByteWriter {
   buf: Buffer;
   /** Bytes written since the last reset(). */
