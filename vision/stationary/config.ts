@@ -55,6 +55,13 @@ export const StationarySchema = z.strictObject({
    * still holds enough outline to compare.
    */
   ghostTilePx: z.number().positive().default(48),
+  /**
+   * A ghost (an area or a tile) of which less than this share lies under the live tracks of the stage's own candidates
+   * is something else joined to a candidate: the candidate's pixels are kept, and only the rest is taken in. At least
+   * this share: the judgement is the candidate's own outline's (an object-sized ghost raised for a frame or two before
+   * its outline told), and the whole is taken in; keeping it then would let its own track keep it for good.
+   */
+  ghostHeldFrac: z.number().gt(0).max(1).default(0.5),
   /** Padding around other objects' boxes (a detection, a track) that explain what stands there, frame pixels. */
   explainedPadPx: z.number().min(0).default(8),
   /** More than this share of the picture new at once: the camera moved or switched to night mode; relearn. */

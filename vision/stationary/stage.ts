@@ -2,7 +2,8 @@
 // stays, whatever it is. Standing pixels (background.ts) grouped into connected areas; an area whose background
 // shows an outline the frame does not (a ghost: something that stood there when the background was learned has
 // gone) is taken into the background, judged whole when it is of an object's size and tile by tile when larger
-// (several things joined), never where a live candidate's track stands; what a detection or a track of the frame explains (a parked car, a standing
+// (several things joined), and never where a live candidate's track stands when the ghost is mostly something else
+// joined to it; what a detection or a track of the frame explains (a parked car, a standing
 // person, a stall the detector found) is not a candidate; an area of plausible size whose ground point (bottom
 // centre) lies on a storefront sidewalk beyond its store line is a candidate, given to the tracker as a detection of
 // role `stall` with the class `STATIONARY_CLASS`. The zone rules then time its dwell as any stall's.
@@ -137,9 +138,25 @@ export class StationaryStage {
     return inBg > this.options.ghostRatio * inFrame;
   }
 
-  /** Takes the standing pixels of b (small-image pixels) into the background, but for those `keep` marks. */
+  /**
+   * Takes the standing pixels of b (small-image pixels) into the background, but for those `keep` marks (under a live
+   * candidate's track) when they are less than `ghostHeldFrac` of them: then the ghost is something else joined to the
+   * candidate; else it is the candidate's own, judged by its own outline, and all is taken in.
+   */
   private absorbArea(standing: Uint8Array, b: Box, keep: Uint8Array | null): void {
     const w = this.size.width;
+    if (keep) {
+      let n = 0;
+      let k = 0;
+      for (let y = b[1]; y < b[3]; y++) {
+        for (let x = b[0]; x < b[2]; x++) {
+          const i = y * w + x;
+          n += standing[i]!;
+          if (standing[i] && keep[i]) k++;
+        }
+      }
+      if (k >= this.options.ghostHeldFrac * n) keep = null;
+    }
     for (let y = b[1]; y < b[3]; y++) {
       for (let x = b[0]; x < b[2]; x++) {
         const i = y * w + x;

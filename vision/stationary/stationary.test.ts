@@ -191,6 +191,20 @@ describe('StationaryStage', () => {
     expect(tracked).toBe(true);
     expect(out.slice(-12).every(onStall)).toBe(true);
   });
+
+  it("an object's own ghost is taken in even under a live candidate's track: it is judged by its own outline", async () => {
+    // A track over the ghost (as when a ghost was raised for two frames before its outline told) does not keep it:
+    // all of the ghost lies under the track, so the judgement is the candidate's own, and kept it would stay for good.
+    const frames = [...times(10, () => ({ blocks: [STALL] })), ...times(20, () => ({}))];
+    const box: Box = [STALL.x, STALL.y, STALL.x + STALL.w, STALL.y + STALL.h];
+    const s = s0();
+    const out: Detection[][] = [];
+    for (const [i, f] of frames.entries()) {
+      const grey = await s.grey(await sceneJpeg({ width: W, height: H, ...f }));
+      out.push(s.update(grey, T0 + i * 1000, [], [box]));
+    }
+    expect(out.flat()).toEqual([]);
+  });
 });
 
 function iou(a: Box, b: Box): number {
