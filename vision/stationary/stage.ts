@@ -62,8 +62,9 @@ export class StationaryStage {
   /**
    * One frame at capture time ts → the candidates. `explained`: boxes of what the detector found in this frame and of
    * the tracker's objects (frame pixels); standing pixels under them are not a candidate's. `held`: boxes of the live
-   * tracks of this stage's own candidates (frame pixels); the pixels under them are never taken in as a ghost (a
-   * candidate being timed is an object the frame shows; only `absorbS` takes it in).
+   * tracks of this stage's own candidates (frame pixels); the pixels under them are not taken in with a ghost that is
+   * mostly something else joined to them (a candidate being timed is an object the frame shows; only `absorbS` takes
+   * it in), but are with one that lies mostly under them (`ghostHeldFrac`: its own ghost, judged by its own outline).
    */
   update(img: GreyImage, ts: number, explained: readonly Box[], held: readonly Box[] = []): Detection[] {
     if (this.bg.update(img, ts) !== null) return [];
