@@ -509,15 +509,19 @@ export class VisionWorker {
         : det.detections.filter((d) => !masks.some((m) => pointInPolygon(bottomCentre(d.box), m.polygon)));
     // New standing objects on the sidewalks that no detection or track explains: stall candidates of no class.
     const ts0 = now();
+    // The stage's own candidates' tracks are not what explains a candidate; their pixels are kept from ghost absorption.
+    const live = st.stationary && grey ? st.tracker.current() : [];
     const still =
       st.stationary && grey
-        ? st.stationary.update(grey, frame.ts, [
-            ...found.filter((d) => d.role !== null).map((d) => d.box),
-            ...st.tracker
-              .current()
-              .filter((t) => t.className !== STATIONARY_CLASS)
-              .map((t) => t.box),
-          ])
+        ? st.stationary.update(
+            grey,
+            frame.ts,
+            [
+              ...found.filter((d) => d.role !== null).map((d) => d.box),
+              ...live.filter((t) => t.className !== STATIONARY_CLASS).map((t) => t.box),
+            ],
+            live.filter((t) => t.className === STATIONARY_CLASS).map((t) => t.box),
+          )
         : [];
     const ts1 = now();
     const detected = still.length > 0 ? [...found, ...still] : found;

@@ -40,6 +40,28 @@ export const StationarySchema = z.strictObject({
    * background's contrast across its outline exceeds the frame's by this factor: it is taken into the background.
    */
   ghostRatio: z.number().gt(0).default(1.5),
+  /**
+   * An area larger than this share of the frame is not judged a ghost as a whole: the outline test compares one
+   * object's outline in the background and in the frame, and an area this large is several things joined (a stall and
+   * what stands in front of it, a shadow band, the ghost of a vehicle with a stall put out beside it), whose outlines
+   * say nothing of each part. Such an area is judged tile by tile (`ghostTilePx`). Default: `maxAreaFrac`'s 0.1, what is
+   * too large to be a candidate is too large to be one object's ghost.
+   */
+  ghostMaxAreaFrac: z.number().gt(0).max(1).default(0.1),
+  /**
+   * Side of the square tiles a too large area is judged in, frame pixels: each tile by the part of the area's outline
+   * it holds, and a tile without outline waits until the outline reaches it (a ghost is taken in from its edge, a few
+   * tiles a frame). Twice the smallest side raised (`minSidePx`): a stall's outline fills tiles of its own, and a tile
+   * still holds enough outline to compare.
+   */
+  ghostTilePx: z.number().positive().default(48),
+  /**
+   * A ghost (an area or a tile) of which less than this share lies under the live tracks of the stage's own candidates
+   * is something else joined to a candidate: the candidate's pixels are kept, and only the rest is taken in. At least
+   * this share: the judgement is the candidate's own outline's (an object-sized ghost raised for a frame or two before
+   * its outline told), and the whole is taken in; keeping it then would let its own track keep it for good.
+   */
+  ghostHeldFrac: z.number().gt(0).max(1).default(0.5),
   /** Padding around other objects' boxes (a detection, a track) that explain what stands there, frame pixels. */
   explainedPadPx: z.number().min(0).default(8),
   /** More than this share of the picture new at once: the camera moved or switched to night mode; relearn. */

@@ -1,7 +1,9 @@
 // The class-agnostic stall stage of one camera: what appeared on a storefront sidewalk beyond the store line and
 // stays, whatever it is. Standing pixels (background.ts) grouped into connected areas; an area whose background
 // shows an outline the frame does not (a ghost: something that stood there when the background was learned has
-// gone) is taken into the background; what a detection or a track of the frame explains (a parked car, a standing
+// gone) is taken into the background, judged whole when it is of an object's size and tile by tile when larger
+// (several things joined), and never where a live candidate's track stands when the ghost is mostly something else
+// joined to it; what a detection or a track of the frame explains (a parked car, a standing
 // person, a stall the detector found) is not a candidate; an area of plausible size whose ground point (bottom
 // centre) lies on a storefront sidewalk beyond its store line is a candidate, given to the tracker as a detection of
 // role `stall` with the class `STATIONARY_CLASS`. The zone rules then time its dwell as any stall's.
@@ -59,26 +61,44 @@ export class StationaryStage {
 
   /**
    * One frame at capture time ts → the candidates. `explained`: boxes of what the detector found in this frame and of
-   * the tracker's objects (frame pixels); standing pixels under them are not a candidate's.
+   * the tracker's objects (frame pixels); standing pixels under them are not a candidate's. `held`: boxes of the live
+   * tracks of this stage's own candidates (frame pixels); the pixels under them are not taken in with a ghost that is
+   * mostly something else joined to them (a candidate being timed is an object the frame shows; only `absorbS` takes
+   * it in), but are with one that lies mostly under them (`ghostHeldFrac`: its own ghost, judged by its own outline).
    */
-  update(img: GreyImage, ts: number, explained: readonly Box[]): Detection[] {
+  update(img: GreyImage, ts: number, explained: readonly Box[], held: readonly Box[] = []): Detection[] {
     if (this.bg.update(img, ts) !== null) return [];
     const { width: w, height: h } = this.size;
     const o = this.options;
     const standMs = o.standS * 1000;
     const standing = new Uint8Array(w * h);
     for (let i = 0; i < standing.length; i++) if (ts - this.bg.since[i]! >= standMs) standing[i] = 1;
-    for (const b of movingAreas(standing, standing, w, h, 1)) {
-      if (this.isGhost(standing, b)) this.absorbArea(standing, b);
-    }
     const pad = o.explainedPadPx;
-    for (const e of explained) {
-      const x1 = Math.max(0, Math.floor((e[0] - pad) / this.sx));
-      const y1 = Math.max(0, Math.floor((e[1] - pad) / this.sy));
-      const x2 = Math.min(w, Math.ceil((e[2] + pad) / this.sx));
-      const y2 = Math.min(h, Math.ceil((e[3] + pad) / this.sy));
-      for (let y = y1; y < y2; y++) standing.fill(0, y * w + x1, y * w + x2);
+    let keep: Uint8Array | null = null;
+    if (held.length > 0) {
+      keep = new Uint8Array(w * h);
+      for (const e of held) this.fillBox(keep, e, pad, 1);
     }
+    // Judged against the standing pixels as they are before any is taken in: the result does not depend on the order
+    // of the areas and tiles, and a large ghost is taken in from its edge inwards, a tile's width a frame.
+    const ghosts: Box[] = [];
+    const ghostMax = o.ghostMaxAreaFrac * w * h;
+    const tw = Math.max(1, Math.round(o.ghostTilePx / this.sx));
+    const th = Math.max(1, Math.round(o.ghostTilePx / this.sy));
+    for (const b of movingAreas(standing, standing, w, h, 1)) {
+      if (countIn(standing, w, b) <= ghostMax) {
+        if (this.isGhost(standing, b)) ghosts.push(b);
+        continue;
+      }
+      for (let y = b[1]; y < b[3]; y += th) {
+        for (let x = b[0]; x < b[2]; x += tw) {
+          const t: Box = [x, y, Math.min(x + tw, b[2]), Math.min(y + th, b[3])];
+          if (this.isGhost(standing, t)) ghosts.push(t);
+        }
+      }
+    }
+    for (const b of ghosts) this.absorbArea(standing, b, keep);
+    for (const e of explained) this.fillBox(standing, e, pad, 0);
     const pixelArea = this.sx * this.sy;
     const minPixels = Math.max(1, Math.ceil(o.minAreaPx / pixelArea));
     const maxPixels = o.maxAreaFrac * w * h;
@@ -119,16 +139,43 @@ export class StationaryStage {
     return inBg > this.options.ghostRatio * inFrame;
   }
 
-  private absorbArea(standing: Uint8Array, b: Box): void {
+  /**
+   * Takes the standing pixels of b (small-image pixels) into the background, but for those `keep` marks (under a live
+   * candidate's track) when they are less than `ghostHeldFrac` of them: then the ghost is something else joined to the
+   * candidate; else it is the candidate's own, judged by its own outline, and all is taken in.
+   */
+  private absorbArea(standing: Uint8Array, b: Box, keep: Uint8Array | null): void {
     const w = this.size.width;
+    if (keep) {
+      let n = 0;
+      let k = 0;
+      for (let y = b[1]; y < b[3]; y++) {
+        for (let x = b[0]; x < b[2]; x++) {
+          const i = y * w + x;
+          n += standing[i]!;
+          if (standing[i] && keep[i]) k++;
+        }
+      }
+      if (k >= this.options.ghostHeldFrac * n) keep = null;
+    }
     for (let y = b[1]; y < b[3]; y++) {
       for (let x = b[0]; x < b[2]; x++) {
         const i = y * w + x;
-        if (!standing[i]) continue;
+        if (!standing[i] || keep?.[i]) continue;
         this.bg.absorb(i);
         standing[i] = 0;
       }
     }
+  }
+
+  /** Sets the small-image pixels under box e (frame pixels, padded by pad) to v. */
+  private fillBox(mask: Uint8Array, e: Box, pad: number, v: number): void {
+    const { width: w, height: h } = this.size;
+    const x1 = Math.max(0, Math.floor((e[0] - pad) / this.sx));
+    const y1 = Math.max(0, Math.floor((e[1] - pad) / this.sy));
+    const x2 = Math.min(w, Math.ceil((e[2] + pad) / this.sx));
+    const y2 = Math.min(h, Math.ceil((e[3] + pad) / this.sy));
+    for (let y = y1; y < y2; y++) if (x2 > x1) mask.fill(v, y * w + x1, y * w + x2);
   }
 
   /** Bytes the camera's stage holds: fixed by the grey image's size. */
