@@ -32,7 +32,7 @@ type Msg = Record<string, number | string>;
 
 // Ingest runs with its V8 heap capped, as docs/deploy.md recommends for ingest processes: its live set is bounded
 // (maxPendingReadings), and without a cap V8 lets garbage grow the heap to ~200 MB under full load.
-const INGEST_FLAGS = (process.env.INGEST_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=1')
+const INGEST_FLAGS = (process.env.INGEST_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=2')
   .split(' ')
   .filter(Boolean);
 

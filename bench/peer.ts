@@ -40,7 +40,7 @@ if (!existsSync(path.join(peer, 'run.sh'))) {
 }
 const log = (msg: string) => console.error(`bench:peer: ${msg}`);
 // The production settings of an ingest process (docker-compose.yml, deploy/k8s/base/ingest.yaml; docs/deploy.md, Memory).
-const INGEST_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=1';
+const INGEST_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=2';
 const lines: string[] = [];
 
 if (!existsSync(telegraf)) {

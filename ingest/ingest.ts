@@ -21,12 +21,15 @@ import type { ReadingBatch, Store } from '../store/types.js';
 import { validateMessage } from './validate.js';
 
 /**
- * Readings a write holds at most, by store, when the deployment does not say (INGEST_BATCH_MAX). InfluxDB takes
- * 5,000 lines a request best (its own advice, and what Telegraf sends); the embedded DuckDB store commits every write
- * (its WAL, an fsync), so larger writes cost it less a reading: bench:ingest at 100 readings a message on an idle
- * machine, 253–262k readings/s at 5,000 against 309–346k at 20,000, peak RSS 222–243 against 246–255 MB.
+ * Readings a write holds at most, by store, when the deployment does not say (INGEST_BATCH_MAX). Each write request
+ * costs InfluxDB a WAL entry and its sync besides the points, so fewer, larger ones leave it more of the machine:
+ * bench:peer's project-only run (1M readings, 100 a message, idle, 2 cores) gave 268,733–294,019 readings/s at
+ * 5,000, 312,000–319,000 at 10,000 (requests of up to 10,000 lines, WriteTuning.linesPerRequest) and 335,000–361,000
+ * at 20,000, where ingest's peak RSS passed 120 MB; 10,000 keeps it near 110. The embedded DuckDB store commits every
+ * write (its WAL, an fsync), so larger writes cost it less a reading too: bench:ingest at 100 readings a message,
+ * 253–262k readings/s at 5,000 against 309–346k at 20,000, peak RSS 222–243 against 246–255 MB.
  */
-export const INGEST_BATCH_DEFAULT = { influxdb: 5000, duckdb: 20_000 } as const;
+export const INGEST_BATCH_DEFAULT = { influxdb: 10_000, duckdb: 20_000 } as const;
 
 export interface IngestOptions {
   mqttUrl: string;

@@ -150,7 +150,7 @@ describe('InfluxStore beyond the contract', () => {
   it('splits a large batch into requests by lines and by bytes, and stores all of it', async () => {
     store = await InfluxStore.open(env());
     const dev = uniqueId('big');
-    const batch = noiseBatch(dev, 0, 12_000); // 3 requests of at most 5,000 lines
+    const batch = noiseBatch(dev, 0, 12_000); // split over the writers, each part in requests of at most 10,000 lines
     await store.write(batch);
     expect(await store.countPoints(dev)).toBe(24_000);
     expect((await store.query({ deviceId: dev, limit: 1 })).total).toBe(12_000);
