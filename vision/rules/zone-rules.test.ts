@@ -253,6 +253,23 @@ describe('ZoneRules: illegal parking', () => {
     expect(events(out)[0]).toMatchObject({ start: T0 + S, thresholdAt: T0 + S + 5 * MIN, reason: 'confirmed' });
   });
 
+  it('raises an event for a vehicle that stands in the zone under a track seen leaving it earlier (the id taken over)', () => {
+    // Seen on simulator seed 30003: a reported car drove off, its lost track was re-associated with traffic passing
+    // where it had been lost, then with the next car, which parked in the zone for 4 min: nothing was raised, one
+    // event per (track, zone).
+    const rules = rulesFor([noParking()]);
+    const box = (ts: number): Box => {
+      if (ts < T0 + 6 * MIN) return carAt(600, 500);
+      if (ts < T0 + 8 * MIN) return carAt(1500, 500); // out of the zone, seen
+      return carAt(450, 520);
+    };
+    const out = run(rules, [{ id: 1, box, from: T0, to: T0 + 15 * MIN }], T0, T0 + 16 * MIN);
+    expect(events(out).map((e) => [e.trackId, e.start])).toEqual([
+      [1, T0],
+      [1, T0 + 8 * MIN],
+    ]);
+  });
+
   it('keeps the dwell through a 10 s loss of the track: still one event', () => {
     const rules = rulesFor([noParking()]);
     const car = {

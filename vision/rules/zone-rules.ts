@@ -479,6 +479,10 @@ export class ZoneRules<F> {
     }
     // Seen going away: a new object at the same spot is not this one.
     if (reason === 'left' || reason === 'moved') s.reported = s.reported.filter((r) => r.trackId !== c.trackId);
+    // Seen out of the zone for good: what the track brings back into the zone later is a new stay. A lost track may be
+    // taken over by another vehicle (the tracker re-associates it with one passing where it was lost), and one event
+    // per (track, zone) for ever used to keep that vehicle from ever raising one there.
+    if (reason === 'left') s.done.delete(c.trackId);
   }
 
   private emit(s: ZoneSpec<F>, c: Candidate<F>, reason: RuleEvent<F>['reason'], out: RuleOutput<F>[]): void {
