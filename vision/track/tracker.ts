@@ -247,7 +247,7 @@ export class Tracker {
       const ds = dets.filter((d) => d.role === role);
       if (group.length === 0 || ds.length === 0) continue;
       const preds = group.map((t) => this.predicted(t, ts));
-      const mins = group.map((t, i) => (this.standing(t) ? Math.max(minIou, this.options.standingIou) : minIou));
+      const mins = group.map((t) => (this.standing(t) ? Math.max(minIou, this.options.standingIou) : minIou));
       let any = false;
       const cost = group.map((t, i) =>
         ds.map((d) => {
