@@ -237,6 +237,39 @@ describe('ZoneRules: illegal parking', () => {
     expect(ev).toMatchObject({ start: T0, thresholdAt: T0 + 5 * MIN });
   });
 
+  it('starts the dwell of a car whose first box in the zone was still pulling in from its arrival where it stands', () => {
+    // Seen on simulator seeds 30001 and 30003: the dwell started on a box still pulling in; the parked car's box stood
+    // on the edge of the stillness test against it (containment near stillContainment), and a frame inside the test
+    // every few seconds kept undoing the move, until 10 s came without one: the dwell restarted 70 s late, and an
+    // occlusion later the car raised nothing. A box 22 px along a 160 px car lies 86 % inside the first, at 26 px 84 %.
+    const rules = rulesFor([noParking()]);
+    const box = (ts: number): Box => {
+      if (ts < T0 + S) return carAt(600, 500); // pulling in
+      const s = (ts - T0) / S;
+      return carAt(600 + (s < 120 && s % 7 === 0 ? 22 : 26), 500);
+    };
+    const out = run(rules, [{ id: 1, box, from: T0, to: T0 + 7 * MIN }], T0, T0 + 8 * MIN);
+    expect(events(out)).toHaveLength(1);
+    expect(events(out)[0]).toMatchObject({ start: T0 + S, thresholdAt: T0 + S + 5 * MIN, reason: 'confirmed' });
+  });
+
+  it('raises an event for a vehicle that stands in the zone under a track seen leaving it earlier (the id taken over)', () => {
+    // Seen on simulator seed 30003: a reported car drove off, its lost track was re-associated with traffic passing
+    // where it had been lost, then with the next car, which parked in the zone for 4 min: nothing was raised, one
+    // event per (track, zone).
+    const rules = rulesFor([noParking()]);
+    const box = (ts: number): Box => {
+      if (ts < T0 + 6 * MIN) return carAt(600, 500);
+      if (ts < T0 + 8 * MIN) return carAt(1500, 500); // out of the zone, seen
+      return carAt(450, 520);
+    };
+    const out = run(rules, [{ id: 1, box, from: T0, to: T0 + 15 * MIN }], T0, T0 + 16 * MIN);
+    expect(events(out).map((e) => [e.trackId, e.start])).toEqual([
+      [1, T0],
+      [1, T0 + 8 * MIN],
+    ]);
+  });
+
   it('keeps the dwell through a 10 s loss of the track: still one event', () => {
     const rules = rulesFor([noParking()]);
     const car = {

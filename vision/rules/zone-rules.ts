@@ -303,10 +303,15 @@ export class ZoneRules<F> {
 
   /** Standing still: the centre within tolerance of where the dwell started, or one box (nearly) inside the other. */
   private still(c: Candidate<F>, box: Box): boolean {
-    if (distance(centre(box), c.anchor) <= c.tolerance) return true;
-    const inter = iou(box, c.anchorBox) === 0 ? 0 : intersection(box, c.anchorBox);
+    return this.standsAt(c.anchorBox, c.tolerance, box);
+  }
+
+  /** Whether box stands where ref stood: centres within tolerance, or one box (nearly) inside the other. */
+  private standsAt(ref: Box, tolerance: number, box: Box): boolean {
+    if (distance(centre(box), centre(ref)) <= tolerance) return true;
+    const inter = iou(box, ref) === 0 ? 0 : intersection(box, ref);
     const k = this.options.stillContainment;
-    return inter >= k * area(box) || inter >= k * area(c.anchorBox);
+    return inter >= k * area(box) || inter >= k * area(ref);
   }
 
   private observe(s: ZoneSpec<F>, t: Track, ts: number, frame: F, out: RuleOutput<F>[]): void {
@@ -321,7 +326,12 @@ export class ZoneRules<F> {
           s.candidates.set(t.id, this.candidate(t, c.movedSince));
         return;
       }
-      c.movedSince = undefined;
+      // Back where the dwell started: the move did not last. Unless the box also stands where the move went: a car
+      // whose dwell started on a box still pulling in stands near that first box, its jitter now inside the stillness
+      // test, now outside; such a frame does not undo the move (it used to, and the dwell restarted late: after the
+      // last such frame instead of from the car's arrival).
+      if (c.movedSince && !this.standsAt(c.movedSince.box, this.tolerance(c.movedSince.box), t.box))
+        c.movedSince = undefined;
     }
     if (c && (!inZone || (s.stationary && !this.still(c, t.box)))) {
       // Away from the zone or from where it stood: only for a moment (occlusion, a jumpy box), or for real?
@@ -410,9 +420,13 @@ export class ZoneRules<F> {
     for (const r of s.reported) if (r.trackId === old) r.trackId = t.id;
   }
 
+  /** How far a vehicle's box centre may wander and still stand where this box stood. */
+  private tolerance(box: Box): number {
+    const side = Math.min(box[2] - box[0], box[3] - box[1]);
+    return Math.max(this.options.moveTolerancePx, this.options.moveToleranceFrac * side);
+  }
+
   private candidate(t: Track, seen: Sighting<F>): Candidate<F> {
-    const o = this.options;
-    const side = Math.min(t.box[2] - t.box[0], t.box[3] - t.box[1]);
     return {
       trackId: t.id,
       role: t.role,
@@ -421,7 +435,7 @@ export class ZoneRules<F> {
       start: seen.ts,
       anchor: centre(t.box),
       anchorBox: t.box,
-      tolerance: Math.max(o.moveTolerancePx, o.moveToleranceFrac * side),
+      tolerance: this.tolerance(t.box),
       firstSeen: seen,
       last: seen,
       scoreSum: t.score,
@@ -465,6 +479,10 @@ export class ZoneRules<F> {
     }
     // Seen going away: a new object at the same spot is not this one.
     if (reason === 'left' || reason === 'moved') s.reported = s.reported.filter((r) => r.trackId !== c.trackId);
+    // Seen out of the zone for good: what the track brings back into the zone later is a new stay. A lost track may be
+    // taken over by another vehicle (the tracker re-associates it with one passing where it was lost), and one event
+    // per (track, zone) for ever used to keep that vehicle from ever raising one there.
+    if (reason === 'left') s.done.delete(c.trackId);
   }
 
   private emit(s: ZoneSpec<F>, c: Candidate<F>, reason: RuleEvent<F>['reason'], out: RuleOutput<F>[]): void {

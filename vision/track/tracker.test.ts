@@ -150,6 +150,37 @@ describe('Tracker', () => {
     expect(personIds).toEqual(new Set([2]));
   });
 
+  it('does not let a vehicle passing in front of a parked car, without a track of its own yet, take the car’s id', () => {
+    // Simulator seed 10001, frames 143-146: a car came into view in front of a parked one; its box overlapped the
+    // parked car's by IoU 0.31 (iouThreshold 0.3), took its track along the street, and the parked car came back
+    // under a new id (its stay cut in two: two events for one car).
+    const tr = new Tracker();
+    const car: Box = [102, 302, 480, 432];
+    for (let i = 0; i < 20; i++) tr.update([det(jitter(car, i))], T0 + i * S);
+    const passing: Box[] = [
+      [2, 280, 373, 551],
+      [0, 277, 817, 556],
+      [293, 286, 1280, 562],
+    ];
+    passing.forEach((b, k) => {
+      const tracks = tr.update([det(b)], T0 + (20 + k) * S);
+      const one = tracks.find((t) => t.id === 1)!;
+      expect(one.matched).toBe(false);
+      expect(one.box).toEqual(jitter(car, 19));
+    });
+    const tracks = tr.update([det(car), det([723, 300, 1280, 580])], T0 + 23 * S);
+    expect(tracks.find((t) => t.id === 1)).toMatchObject({ matched: true, state: 'confirmed', box: car });
+  });
+
+  it('still follows a parked car half hidden by one passing in front (its own box overlaps it by IoU ≥ standingIou)', () => {
+    const tr = new Tracker();
+    const car: Box = [102, 302, 480, 432];
+    for (let i = 0; i < 10; i++) tr.update([det(jitter(car, i))], T0 + i * S);
+    const half: Box = [102, 302, 300, 432]; // IoU 0.52
+    const tracks = tr.update([det(half, 'vehicle', 0.8), det([250, 330, 700, 560])], T0 + 10 * S);
+    expect(tracks.find((t) => t.id === 1)).toMatchObject({ matched: true, box: half });
+  });
+
   it('names a track by its most frequent class', () => {
     const tr = new Tracker();
     const car = at(400, 300);

@@ -57,6 +57,15 @@ export const TrackerOptionsSchema = z
     iouThreshold: z.number().gt(0).max(1).default(0.3),
     /** Minimum IoU for a low-score detection: stricter, because a low score is weak evidence by itself. */
     lowIouThreshold: z.number().gt(0).max(1).default(0.5),
+    /**
+     * Minimum IoU for a standing track (see standingFrac) and any detection. A vehicle passing in front of a parked
+     * car, just come into view and without a track of its own, overlaps the car's box by a little more than
+     * iouThreshold and used to take the car's track with it (the car came back under a new id, its stay cut in two);
+     * the car's own detections, even half hidden, overlap its box by more.
+     */
+    standingIou: z.number().gt(0).max(1).default(0.5),
+    /** A track is standing when its box moves by less than this × its box's smaller side a second (its velocity). */
+    standingFrac: z.number().min(0).max(1).default(0.05),
     /** Matched detections before a track is confirmed (a single false detection never becomes a track). */
     minHits: z.number().int().min(1).max(100).default(2),
     /** How long an unmatched confirmed track is kept as lost before it is removed, ms. */
@@ -212,6 +221,13 @@ export class Tracker {
     return [t.box[0] + dx, t.box[1] + dy, t.box[2] + dx, t.box[3] + dy];
   }
 
+  /** Seen at least twice, and moving by less than standingFrac of its box's smaller side a second. */
+  private standing(t: Internal): boolean {
+    if (!t.hasVelocity) return false;
+    const side = Math.min(t.box[2] - t.box[0], t.box[3] - t.box[1]);
+    return Math.hypot(t.vx, t.vy) * 1000 <= this.options.standingFrac * side;
+  }
+
   /**
    * Optimal one-to-one matching of tracks and detections of the same role by IoU; pairs under minIou never match.
    * A track's IoU is the better of its last box and its predicted box, so a prediction can help a moving car but
@@ -231,11 +247,12 @@ export class Tracker {
       const ds = dets.filter((d) => d.role === role);
       if (group.length === 0 || ds.length === 0) continue;
       const preds = group.map((t) => this.predicted(t, ts));
+      const mins = group.map((t) => (this.standing(t) ? Math.max(minIou, this.options.standingIou) : minIou));
       let any = false;
       const cost = group.map((t, i) =>
         ds.map((d) => {
           const v = Math.max(iou(t.box, d.box), iou(preds[i]!, d.box));
-          if (v < minIou) return FORBIDDEN;
+          if (v < mins[i]!) return FORBIDDEN;
           any = true;
           return 1 - v;
         }),
