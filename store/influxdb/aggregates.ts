@@ -9,7 +9,7 @@ import { KINDS, METRICS, type SensorKind } from '../../contracts/index.js';
 import { floorBucket } from '../duckdb/aggregates.js';
 import type { AggregateRow, ReadingAggregates, ReadingQuery } from '../types.js';
 import { ident, influxQL, ms, str, sumColumns, type InfluxQLTarget } from './influxql.js';
-import { FLAG_SUFFIX, LEGACY_READING_FIELD, SEQ_FIELD } from './lines.js';
+import { COUNT_READINGS, isNonMetric, LEGACY_READING_FIELD, SEQ_FIELD } from './lines.js';
 
 const MEASUREMENT = 'readings_15m';
 const PARTS = ['n', 'sum', 'min', 'max', 'energy'] as const;
@@ -49,7 +49,7 @@ export class InfluxAggregates implements ReadingAggregates {
     // Only the slices that hold points: a first run over a bucket with years of history finds most of them empty.
     const [counts = []] = await influxQL(
       this.o.ql,
-      `SELECT count(${ident(SEQ_FIELD)}), count(${ident(LEGACY_READING_FIELD)}) FROM ${KINDS.map(ident).join(',')} WHERE time >= ${ms(start)} AND time < ${ms(end)} GROUP BY time(${SLICE_MS}ms) fill(none)`,
+      `SELECT ${COUNT_READINGS} FROM ${KINDS.map(ident).join(',')} WHERE time >= ${ms(start)} AND time < ${ms(end)} GROUP BY time(${SLICE_MS}ms) fill(none)`,
     );
     // Window starts (epoch-aligned 6 h, so bucket-aligned too), once each: several kinds answer the same window.
     const windows = [...new Set(counts.flatMap((c) => c.values.map((r) => r[0] as number)))].sort((a, b) => a - b);
@@ -135,10 +135,7 @@ export class InfluxAggregates implements ReadingAggregates {
       `SELECT count(*) FROM ${KINDS.map(ident).join(',')} WHERE time < ${ms(before)}`,
     );
     // The metrics are the points; seq, reading (on points written before seq counted them) and the flags are not.
-    const deleted = sumColumns(counts, (c) => {
-      const f = c.replace(/^count_/, '');
-      return f !== SEQ_FIELD && f !== LEGACY_READING_FIELD && !f.endsWith(FLAG_SUFFIX);
-    });
+    const deleted = sumColumns(counts, (c) => !isNonMetric(c.replace(/^count_/, '')));
     if (deleted === 0) return 0;
     for (const kind of KINDS) {
       await this.post(

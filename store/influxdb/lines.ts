@@ -8,6 +8,7 @@
 import { escape } from '@influxdata/influxdb-client';
 import type { StoredReading } from '../../contracts/index.js';
 import { ByteWriter, DeviceBytes, NameBytes } from '../../runtime/bytes.js';
+import { ident } from './influxql.js';
 
 /**
  * The field every reading line carries: the reading's seq, or NO_SEQ when it has none. Several readings of a device at
@@ -24,6 +25,16 @@ export const LEGACY_READING_FIELD = 'reading';
 /** A data flag other than N (HJ 212 F, M, D, ...) is a string field beside its metric: "<metric>__flag". */
 export const FLAG_SUFFIX = '__flag';
 
+/** Whether a field of a reading point is not a metric: seq, the legacy reading field, a flag. */
+export const isNonMetric = (field: string): boolean =>
+  field === SEQ_FIELD || field === LEGACY_READING_FIELD || field.endsWith(FLAG_SUFFIX);
+
+/**
+ * What counts a device's readings in InfluxQL: count(seq), or on points written before seq was on every line,
+ * count(reading). Take the larger of the two per row (exact unless a window spans the upgrade; docs/influxdb.md).
+ */
+export const COUNT_READINGS = `count(${ident(SEQ_FIELD)}), count(${ident(LEGACY_READING_FIELD)})`;
+
 const NEWLINE = 10;
 const SPACE = 32;
 const QUOTE = 34;
@@ -31,19 +42,17 @@ const INT = 105; // the "i" of an integer field
 const SEQ = Buffer.from(`,${SEQ_FIELD}=`);
 const SEQ_ALONE = Buffer.from(`${SEQ_FIELD}=`);
 
-/** The lines of a batch of readings, encoded as the readings arrive, and cut into request bodies when written. */
-export class LineBatch {
-  private readonly out = new ByteWriter(1 << 14);
+/** Lines of line protocol as bytes in one buffer, cut into request bodies when written. */
+export class Lines {
+  protected readonly out = new ByteWriter(1 << 14);
   /** Where each line ends (after its newline) in `out`: small integers, one backing store. */
-  private readonly ends: number[] = [];
+  protected readonly ends: number[] = [];
 
-  constructor(private readonly encoder: ReadingLines) {}
-
-  add(readings: readonly StoredReading[]): void {
-    for (const r of readings) {
-      this.encoder.line(this.out, r);
-      this.ends.push(this.out.pos);
-    }
+  /** A line already written as text (a dead letter's). */
+  text(line: string): void {
+    this.out.bytes(Buffer.from(line));
+    this.out.byte(NEWLINE);
+    this.ends.push(this.out.pos);
   }
 
   get count(): number {
@@ -65,6 +74,20 @@ export class LineBatch {
       first = end;
     }
     return bodies;
+  }
+}
+
+/** The lines of a batch of readings, encoded as the readings arrive. */
+export class LineBatch extends Lines {
+  constructor(private readonly encoder: ReadingLines) {
+    super();
+  }
+
+  add(readings: readonly StoredReading[]): void {
+    for (const r of readings) {
+      this.encoder.line(this.out, r);
+      this.ends.push(this.out.pos);
+    }
   }
 }
 

@@ -10,7 +10,7 @@ import { escape, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import { KINDS, METRICS, type DeadLetter, type SensorKind, type StoredReading } from '../../contracts/index.js';
 import type { DeadLetterRetention, ReadingBatch, ReadingQuery, ReadingRow, Store } from '../types.js';
 import { ident, influxQL, ms, str, sumColumns, sumRowMax, type InfluxQLTarget } from './influxql.js';
-import { FLAG_SUFFIX, LEGACY_READING_FIELD, LineBatch, ReadingLines, SEQ_FIELD } from './lines.js';
+import { COUNT_READINGS, FLAG_SUFFIX, isNonMetric, LineBatch, Lines, ReadingLines, SEQ_FIELD } from './lines.js';
 import { AckedWriter, DEFAULT_WRITE_TUNING, type StoreLogger, type WriteTuning } from './writer.js';
 import { InfluxAggregates } from './aggregates.js';
 
@@ -42,14 +42,6 @@ export class StoreConfigError extends ConfigError {
   override name = 'StoreConfigError';
 }
 
-/** Fields of a reading point that are not metrics. */
-const NON_METRIC = new Set([SEQ_FIELD, LEGACY_READING_FIELD]);
-/**
- * What counts a device's readings: count(seq), or on points written before seq was on every line, count(reading).
- * The larger of the two per measurement (exact unless a query spans the upgrade; docs/influxdb.md).
- */
-const COUNT_READINGS = `count(${ident(SEQ_FIELD)}), count(${ident(LEGACY_READING_FIELD)})`;
-const isNonMetric = (c: string) => NON_METRIC.has(c) || c.endsWith(FLAG_SUFFIX);
 const DEAD_LETTERS = 'dead_letters';
 /** base64 characters per payload field: a multiple of 4 under InfluxDB's 1 MiB limit on a string field. */
 const PAYLOAD_FIELD_CHARS = 768 * 1024;
@@ -193,7 +185,7 @@ export class InfluxStore implements Store {
           if (i === 0 || v === null || v === undefined) return;
           if (!r) byTs.set(ts, (r = { ts, metrics: {} }));
           if (c.endsWith(FLAG_SUFFIX) && typeof v === 'string') (r.flags ??= {})[c.slice(0, -FLAG_SUFFIX.length)] = v;
-          else if (!NON_METRIC.has(c) && typeof v === 'number') r.metrics[c] = v;
+          else if (!isNonMetric(c) && typeof v === 'number') r.metrics[c] = v;
         });
       }
     }
@@ -254,7 +246,10 @@ export class InfluxStore implements Store {
 
   add(items: readonly DeadLetter[]): Promise<void> {
     if (items.length === 0) return Promise.resolve();
-    return this.deadLetters.write(items.map((d) => this.deadLetterLine(d)));
+    const lines = new Lines();
+    for (const d of items) lines.text(this.deadLetterLine(d));
+    const { linesPerRequest, bytesPerRequest } = this.tuning;
+    return this.deadLetters.writeBodies(lines.bodies(0, lines.count, linesPerRequest, bytesPerRequest));
   }
 
   private deadLetterLine(d: DeadLetter): string {

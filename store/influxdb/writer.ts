@@ -90,25 +90,6 @@ export class AckedWriter {
     };
   }
 
-  /** Writes the lines, in bodies of at most linesPerRequest lines and bytesPerRequest bytes. */
-  write(lines: readonly string[]): Promise<void> {
-    const bodies: Buffer[] = [];
-    let start = 0;
-    while (start < lines.length) {
-      let end = start;
-      let bytes = 0;
-      while (end < lines.length && end - start < this.t.linesPerRequest) {
-        const size = Buffer.byteLength(lines[end]!) + 1;
-        if (end > start && bytes + size > this.t.bytesPerRequest) break;
-        bytes += size;
-        end++;
-      }
-      bodies.push(Buffer.from(lines.slice(start, end).join('\n')));
-      start = end;
-    }
-    return this.writeBodies(bodies);
-  }
-
   /** Writes request bodies (lines joined by newlines), one request each, after the batches before them. */
   writeBodies(bodies: readonly Uint8Array[]): Promise<void> {
     if (this.closing) return Promise.reject(new Error('InfluxDB store is closed'));
@@ -143,8 +124,9 @@ export class AckedWriter {
         return;
       }
       const retriable = status === undefined || status === 429 || status >= 500;
+      const mayRetry = retriable && attempt <= this.t.maxRetries && !this.closing;
       const delay = this.delay(attempt, error);
-      if (retriable && attempt <= this.t.maxRetries && !this.closing && Date.now() + delay < expires) {
+      if (mayRetry && Date.now() + delay < expires) {
         this.log?.warn(
           { err: error.message, retryInMs: Math.round(delay) },
           `Write to InfluxDB failed (attempt: ${attempt})`,
@@ -152,11 +134,10 @@ export class AckedWriter {
         await new Promise((r) => setTimeout(r, delay));
         continue;
       }
-      const outOfTime = retriable && attempt <= this.t.maxRetries && !this.closing;
       throw new Error(
         `InfluxDB write failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${error.message}` +
           (status ? ` (HTTP ${status})` : '') +
-          (outOfTime ? `; no success within maxRetryTime (${this.t.maxRetryTime} ms)` : ''),
+          (mayRetry ? `; no success within maxRetryTime (${this.t.maxRetryTime} ms)` : ''),
       );
     }
   }
