@@ -163,7 +163,7 @@ interface Candidate<F> {
   role: Role;
   className: string;
   start: number;
-  anchor: Point;
+  /** The box where the dwell started (or the stay was taken over); its centre is where the object stands. */
   anchorBox: Box;
   /** Since when the object has seemed to be out of the zone or moved (within awayGraceS it is still there). */
   awaySince?: number;
@@ -412,7 +412,6 @@ export class ZoneRules<F> {
     s.done.add(old);
     c.earlierTrackIds.push(old);
     c.trackId = t.id;
-    c.anchor = centre(t.box);
     c.anchorBox = t.box;
     c.awaySince = undefined;
     c.awayReason = undefined;
@@ -433,7 +432,6 @@ export class ZoneRules<F> {
       earlierTrackIds: [],
       className: t.className,
       start: seen.ts,
-      anchor: centre(t.box),
       anchorBox: t.box,
       tolerance: this.tolerance(t.box),
       firstSeen: seen,
